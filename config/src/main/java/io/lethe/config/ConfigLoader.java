@@ -1,0 +1,346 @@
+package io.lethe.config;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Reads {@code lethe.yml} into a validated {@link LetheConfig}. {@code ${NAME}} and
+ * {@code ${NAME:-default}} are replaced from the environment. Every problem in the file is
+ * reported at once, each with its path and what is expected.
+ */
+public final class ConfigLoader {
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9._-]*");
+    private static final Pattern TABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)?");
+    private static final Pattern COLUMN = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    private ConfigLoader() {
+    }
+
+    /** Reads a file with the process environment. */
+    public static LetheConfig load(Path file) {
+        return load(file, System::getenv);
+    }
+
+    public static LetheConfig load(Path file, Function<String, String> env) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file.toString(), List.of(new ConfigError("", "file not found")));
+        } catch (IOException e) {
+            throw new ConfigException(file.toString(), List.of(new ConfigError("", "cannot read: " + e.getMessage())));
+        }
+        return parse(file.toString(), text, env);
+    }
+
+    /** Parses YAML text; {@code fileName} is only used in messages. */
+    public static LetheConfig parse(String fileName, String yaml, Function<String, String> env) {
+        JsonNode root;
+        try {
+            root = YAML.readTree(yaml);
+        } catch (JacksonException e) {
+            JsonLocation at = e.getLocation();
+            String where = at == null ? "" : "line " + at.getLineNr() + ", column " + at.getColumnNr();
+            throw new ConfigException(fileName, List.of(new ConfigError(where, "not valid YAML: " + e.getOriginalMessage())));
+        }
+        List<ConfigError> errors = new ArrayList<>();
+        YamlSection doc = new YamlSection(root, "", errors, env);
+        if (!doc.isPresent()) {
+            throw new ConfigException(fileName, List.of(new ConfigError("", "expected a YAML mapping with source, kafka, regions and namespaces")));
+        }
+        SourceConfig source = source(doc.section("source"));
+        KafkaConfig kafka = kafka(doc.section("kafka"));
+        Map<String, NamespaceConfig> namespaces = namespaces(doc);
+        Map<String, RegionConfig> regions = regions(doc, namespaces.keySet());
+        StreamsConfig streams = streams(doc.section("streams"));
+        ApplyConfig apply = apply(doc.section("apply"));
+        HttpConfig http = http(doc.section("http"));
+        doc.finish("source, kafka, regions, namespaces, streams, apply, http");
+        if (!errors.isEmpty()) {
+            throw new ConfigException(fileName, errors);
+        }
+        return new LetheConfig(fileName, source, kafka, regions, namespaces, streams, apply, http);
+    }
+
+    private static SourceConfig source(YamlSection s) {
+        if (!s.isPresent()) {
+            s.error(s.path(), "is required: the PostgreSQL primary (jdbc-url, user, password, slot, publication)");
+        }
+        String jdbcUrl = s.requiredString("jdbc-url", "jdbc:postgresql://host:port/database");
+        if (jdbcUrl != null && !JdbcUrls.isPostgres(jdbcUrl)) {
+            s.error(s.child("jdbc-url"), "expected jdbc:postgresql://host:port/database, found '" + jdbcUrl + "'");
+        }
+        String user = s.requiredString("user", "a PostgreSQL role with the REPLICATION attribute");
+        Secret password = s.secret("password");
+        String slot = identifier(s, "slot", Defaults.SLOT);
+        String publication = identifier(s, "publication", Defaults.PUBLICATION);
+        boolean create = s.bool("create-publication", Defaults.CREATE_PUBLICATION);
+        Duration heartbeat = positive(s, "heartbeat-interval", Defaults.HEARTBEAT_INTERVAL);
+        String heartbeatTable = table(s, "heartbeat-table", s.string("heartbeat-table", Defaults.HEARTBEAT_TABLE));
+        Duration poll = positive(s, "poll-interval", Defaults.POLL_INTERVAL);
+        int batch = s.integer("max-batch-size", Defaults.MAX_BATCH_SIZE, 1, 1_000_000);
+        int queue = s.integer("max-queue-size", Defaults.MAX_QUEUE_SIZE, 2, 10_000_000);
+        if (queue <= batch) {
+            s.error(s.child("max-queue-size"), "must be greater than max-batch-size (" + batch + "), found " + queue);
+        }
+        String region = s.string("region", null);
+        s.finish("jdbc-url, user, password, slot, publication, create-publication, heartbeat-interval, "
+                + "heartbeat-table, poll-interval, max-batch-size, max-queue-size, region");
+        return new SourceConfig(jdbcUrl, user, password, slot, publication, create, heartbeat, heartbeatTable,
+                poll, batch, queue, region);
+    }
+
+    private static String identifier(YamlSection s, String name, String def) {
+        String value = s.string(name, def);
+        if (value != null && !value.matches("[a-z_][a-z0-9_]{0,62}")) {
+            s.error(s.child(name), "expected a lower-case PostgreSQL identifier (a-z, 0-9, _; at most 63), found '" + value + "'");
+        }
+        return value;
+    }
+
+    private static KafkaConfig kafka(YamlSection s) {
+        if (!s.isPresent()) {
+            s.error(s.path(), "is required: the Kafka cluster (bootstrap-servers)");
+        }
+        String bootstrap = s.requiredString("bootstrap-servers", "host:port[,host:port]");
+        if (bootstrap != null && !bootstrap.matches("[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*")) {
+            s.error(s.child("bootstrap-servers"), "expected host:port[,host:port], found '" + bootstrap + "'");
+        }
+        Map<String, String> properties = s.stringMap("properties");
+        String prefix = s.string("topic-prefix", Defaults.TOPIC_PREFIX);
+        if (prefix != null && !prefix.matches("[a-zA-Z0-9._-]+")) {
+            s.error(s.child("topic-prefix"), "expected letters, digits, '.', '_' or '-', found '" + prefix + "'");
+        }
+        Integer partitions = s.optionalInteger("partitions", 1, 10_000);
+        Integer replication = s.optionalInteger("replication-factor", 1, Short.MAX_VALUE);
+        s.finish("bootstrap-servers, properties, topic-prefix, partitions, replication-factor");
+        return new KafkaConfig(bootstrap, properties, prefix, partitions,
+                replication == null ? null : replication.shortValue());
+    }
+
+    private static Map<String, NamespaceConfig> namespaces(YamlSection doc) {
+        Map<String, YamlSection> sections = doc.sections("namespaces");
+        if (sections.isEmpty()) {
+            doc.error("namespaces", "is required: at least one namespace (table and keys)");
+        }
+        Map<String, NamespaceConfig> out = new LinkedHashMap<>();
+        for (Map.Entry<String, YamlSection> e : sections.entrySet()) {
+            String name = e.getKey();
+            YamlSection s = e.getValue();
+            if (!NAME.matcher(name).matches()) {
+                s.error(s.path(), "namespace names use letters, digits, '.', '_' and '-'");
+            }
+            out.put(name, namespace(name, s));
+        }
+        return out;
+    }
+
+    private static NamespaceConfig namespace(String name, YamlSection s) {
+        String table = table(s, "table", s.requiredString("table", "schema.table, e.g. public.products"));
+        List<String> primaryKey = columns(s, "primary-key", Defaults.PRIMARY_KEY);
+        List<KeyTemplate> keys = new ArrayList<>();
+        List<String> keyTexts = s.strings("keys", List.of());
+        for (int i = 0; i < keyTexts.size(); i++) {
+            try {
+                keys.add(KeyTemplate.parse(keyTexts.get(i)));
+            } catch (IllegalArgumentException ex) {
+                s.error(s.child("keys") + "[" + i + "]", ex.getMessage());
+            }
+        }
+        List<String> patterns = s.strings("patterns", List.of());
+        for (int i = 0; i < patterns.size(); i++) {
+            if (Patterns.matchesEverything(patterns.get(i))) {
+                s.error(s.child("patterns") + "[" + i + "]", "'" + patterns.get(i)
+                        + "' matches every key in Redis; name a prefix such as search:products:*");
+            }
+        }
+        if (keys.isEmpty() && patterns.isEmpty() && keyTexts.isEmpty()) {
+            s.error(s.child("keys"), "is required: at least one key template (e.g. product:{id}) or pattern");
+        }
+        VersionSource version = version(s);
+        Mode mode = mode(s);
+        Duration fenceTtl = positive(s, "fence-ttl", Defaults.FENCE_TTL);
+        List<String> payload = columns(s, "payload-columns", List.of());
+        Duration ttl = s.duration("ttl", Defaults.ENTRY_TTL);
+        boolean allowWide = s.bool("allow-namespace-wide", false);
+        if (mode == Mode.UPSERT) {
+            for (int i = 0; i < keys.size(); i++) {
+                if (!keys.get(i).isRowScoped(primaryKey)) {
+                    s.error(s.child("keys") + "[" + i + "]", "mode upsert needs row-scoped keys (only primary-key columns "
+                            + primaryKey + "), but '" + keys.get(i) + "' is derived; use mode: delete or a separate namespace");
+                }
+            }
+            if (payload.isEmpty()) {
+                s.error(s.child("payload-columns"), "is required for mode upsert: the columns written as the JSON payload");
+            }
+        } else if (!payload.isEmpty()) {
+            s.error(s.child("payload-columns"), "is only used with mode: upsert");
+        }
+        s.finish("table, keys, patterns, version, mode, fence-ttl, primary-key, payload-columns, ttl, allow-namespace-wide");
+        return new NamespaceConfig(name, table, keys, patterns, version, mode, fenceTtl, primaryKey, payload, ttl, allowWide);
+    }
+
+    private static String table(YamlSection s, String name, String value) {
+        if (value == null) {
+            return null;
+        }
+        if (!TABLE.matcher(value).matches()) {
+            s.error(s.child(name), "expected schema.table (e.g. public.products), found '" + value + "'");
+            return value;
+        }
+        return value.contains(".") ? value : "public." + value;
+    }
+
+    private static List<String> columns(YamlSection s, String name, List<String> def) {
+        List<String> columns = s.strings(name, def);
+        for (int i = 0; i < columns.size(); i++) {
+            if (!COLUMN.matcher(columns.get(i)).matches()) {
+                s.error(s.child(name) + "[" + i + "]", "expected a column name, found '" + columns.get(i) + "'");
+            }
+        }
+        return columns;
+    }
+
+    private static VersionSource version(YamlSection s) {
+        String text = s.string("version", "lsn");
+        if (text == null || text.equals("lsn")) {
+            return VersionSource.LSN;
+        }
+        if (text.startsWith("column:") && COLUMN.matcher(text.substring(7)).matches()) {
+            return new VersionSource(text.substring(7));
+        }
+        s.error(s.child("version"), "expected lsn or column:<name> (an integer column the application increments), found '" + text + "'");
+        return VersionSource.LSN;
+    }
+
+    private static Mode mode(YamlSection s) {
+        String text = s.string("mode", "delete");
+        try {
+            return Mode.valueOf(text.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            s.error(s.child("mode"), "expected delete or upsert, found '" + text + "'");
+            return Mode.DELETE;
+        }
+    }
+
+    private static Duration positive(YamlSection s, String name, Duration def) {
+        Duration d = s.duration(name, def);
+        if (d.isZero() || d.isNegative()) {
+            s.error(s.child(name), "must be greater than zero");
+        }
+        return d;
+    }
+
+    private static Map<String, RegionConfig> regions(YamlSection doc, Set<String> namespaces) {
+        Map<String, YamlSection> sections = doc.sections("regions");
+        if (sections.isEmpty()) {
+            doc.error("regions", "is required: at least one region with its redis URI");
+        }
+        Map<String, RegionConfig> out = new LinkedHashMap<>();
+        for (Map.Entry<String, YamlSection> e : sections.entrySet()) {
+            String name = e.getKey();
+            YamlSection s = e.getValue();
+            if (!NAME.matcher(name).matches()) {
+                s.error(s.path(), "region names use letters, digits, '.', '_' and '-' (they become topic names)");
+            }
+            String uri = s.requiredString("redis", "redis://host:port, rediss://host:port or redis-sentinel://host:port#master");
+            RedisTopology topology = topology(s, uri);
+            String user = s.string("redis-user", null);
+            Secret password = s.secret("redis-password");
+            List<String> subscribed = s.strings("namespaces", List.copyOf(namespaces));
+            for (int i = 0; i < subscribed.size(); i++) {
+                if (!namespaces.contains(subscribed.get(i))) {
+                    s.error(s.child("namespaces") + "[" + i + "]", "unknown namespace '" + subscribed.get(i)
+                            + "'; expected one of: " + String.join(", ", namespaces));
+                }
+            }
+            String replica = s.string("replica", null);
+            if (replica != null && !JdbcUrls.isPostgres(replica)) {
+                s.error(s.child("replica"), "expected jdbc:postgresql://host:port/database, found '" + replica + "'");
+            }
+            String replicaUser = s.string("replica-user", null);
+            Secret replicaPassword = s.secret("replica-password");
+            s.finish("redis, topology, redis-user, redis-password, namespaces, replica, replica-user, replica-password");
+            out.put(name, new RegionConfig(name, uri, topology, user, password, subscribed, replica, replicaUser, replicaPassword));
+        }
+        return out;
+    }
+
+    private static RedisTopology topology(YamlSection s, String uri) {
+        RedisTopology inferred = uri != null && uri.startsWith("redis-sentinel") ? RedisTopology.SENTINEL : RedisTopology.STANDALONE;
+        if (uri != null && !uri.matches("(redis|rediss|redis-sentinel|rediss-sentinel)://.+")) {
+            s.error(s.child("redis"), "expected a redis://, rediss:// or redis-sentinel:// URI, found '"
+                    + RegionConfig.maskUserInfo(uri) + "'");
+        }
+        String text = s.string("topology", inferred.name().toLowerCase(Locale.ROOT));
+        try {
+            return RedisTopology.valueOf(text.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            s.error(s.child("topology"), "expected standalone, sentinel or cluster, found '" + text + "'");
+            return inferred;
+        }
+    }
+
+    private static StreamsConfig streams(YamlSection s) {
+        String appId = s.string("application-id", Defaults.STREAMS_APPLICATION_ID);
+        String guarantee = s.string("processing-guarantee", Defaults.PROCESSING_GUARANTEE);
+        if (!List.of("at_least_once", "exactly_once_v2").contains(guarantee)) {
+            s.error(s.child("processing-guarantee"), "expected at_least_once or exactly_once_v2, found '" + guarantee + "'");
+        }
+        Duration commit = positive(s, "commit-interval", Defaults.COMMIT_INTERVAL);
+        Duration linger = s.duration("linger", Defaults.PRODUCER_LINGER);
+        int maxKey = s.integer("max-key-bytes", Defaults.MAX_KEY_BYTES, 16, 512 * 1024 * 1024);
+        int threads = s.integer("threads", Defaults.STREAM_THREADS, 1, 64);
+        String stateDir = s.string("state-dir", null);
+        s.finish("application-id, processing-guarantee, commit-interval, linger, max-key-bytes, threads, state-dir");
+        return new StreamsConfig(appId, guarantee, commit, linger, maxKey, threads, stateDir);
+    }
+
+    private static ApplyConfig apply(YamlSection s) {
+        String group = s.string("group-prefix", Defaults.GROUP_PREFIX);
+        int maxPoll = s.integer("max-poll-records", Defaults.MAX_POLL_RECORDS, 1, 100_000);
+        Duration min = positive(s, "retry-backoff-min", Defaults.RETRY_BACKOFF_MIN);
+        Duration max = positive(s, "retry-backoff-max", Defaults.RETRY_BACKOFF_MAX);
+        if (max.compareTo(min) < 0) {
+            s.error(s.child("retry-backoff-max"), "must be at least retry-backoff-min (" + min + ")");
+        }
+        Duration timeout = positive(s, "command-timeout", Defaults.COMMAND_TIMEOUT);
+        int connections = s.integer("connections", Defaults.REDIS_CONNECTIONS, 1, 64);
+        int scanCount = s.integer("pattern-scan-count", Defaults.PATTERN_SCAN_COUNT, 1, 100_000);
+        int keysPerSecond = s.integer("pattern-keys-per-second", Defaults.PATTERN_KEYS_PER_SECOND, 1, 10_000_000);
+        Duration replicaPoll = positive(s, "replica-poll-interval", Defaults.REPLICA_POLL_INTERVAL);
+        YamlSection prober = s.section("prober");
+        int sampleEvery = prober.integer("sample-every", Defaults.PROBER_SAMPLE_EVERY, 0, Integer.MAX_VALUE);
+        List<Duration> windows = prober.durations("windows", Defaults.PROBER_WINDOWS);
+        boolean verifyValues = prober.bool("verify-values", Defaults.PROBER_VERIFY_VALUES);
+        prober.finish("sample-every, windows, verify-values");
+        s.finish("group-prefix, max-poll-records, retry-backoff-min, retry-backoff-max, command-timeout, connections, "
+                + "pattern-scan-count, pattern-keys-per-second, replica-poll-interval, prober");
+        return new ApplyConfig(group, maxPoll, min, max, timeout, connections, scanCount, keysPerSecond, replicaPoll,
+                sampleEvery, windows, verifyValues);
+    }
+
+    private static HttpConfig http(YamlSection s) {
+        String host = s.string("host", Defaults.HTTP_HOST);
+        int port = s.integer("port", Defaults.HTTP_PORT, 0, 65535);
+        s.finish("host, port");
+        return new HttpConfig(host, port);
+    }
+}

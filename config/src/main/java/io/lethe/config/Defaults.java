@@ -1,0 +1,52 @@
+package io.lethe.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Every default of {@code lethe.yml}, in one place. {@link ConfigReference} renders the
+ * configuration reference (docs/configuration.md and {@code lethe config --reference}) from these.
+ */
+public final class Defaults {
+    public static final String SLOT = "lethe";
+    public static final String PUBLICATION = "lethe";
+    public static final boolean CREATE_PUBLICATION = true;
+    public static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
+    public static final String HEARTBEAT_TABLE = "public.lethe_heartbeat";
+    /** Debezium waits this long for more WAL when idle; 500 ms (its default) adds ~0.5 s of latency. */
+    public static final Duration POLL_INTERVAL = Duration.ofMillis(10);
+    public static final int MAX_BATCH_SIZE = 2048;
+    public static final int MAX_QUEUE_SIZE = 8192;
+
+    public static final String TOPIC_PREFIX = "lethe";
+
+    public static final List<String> PRIMARY_KEY = List.of("id");
+    public static final Duration FENCE_TTL = Duration.ofSeconds(60);
+    public static final Duration ENTRY_TTL = Duration.ZERO;
+
+    public static final String STREAMS_APPLICATION_ID = "lethe-streams";
+    public static final String PROCESSING_GUARANTEE = "at_least_once";
+    public static final Duration COMMIT_INTERVAL = Duration.ofMillis(100);
+    public static final Duration PRODUCER_LINGER = Duration.ofMillis(5);
+    public static final int MAX_KEY_BYTES = 1024;
+    public static final int STREAM_THREADS = 1;
+
+    public static final String GROUP_PREFIX = "lethe-region-";
+    public static final int MAX_POLL_RECORDS = 2000;
+    public static final Duration RETRY_BACKOFF_MIN = Duration.ofMillis(100);
+    public static final Duration RETRY_BACKOFF_MAX = Duration.ofSeconds(5);
+    public static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(5);
+    public static final int REDIS_CONNECTIONS = 1;
+    public static final int PATTERN_SCAN_COUNT = 500;
+    public static final int PATTERN_KEYS_PER_SECOND = 20_000;
+    public static final Duration REPLICA_POLL_INTERVAL = Duration.ofMillis(100);
+    public static final int PROBER_SAMPLE_EVERY = 1000;
+    public static final List<Duration> PROBER_WINDOWS = List.of(Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(60));
+    public static final boolean PROBER_VERIFY_VALUES = false;
+
+    public static final String HTTP_HOST = "127.0.0.1";
+    public static final int HTTP_PORT = 9400;
+
+    private Defaults() {
+    }
+}

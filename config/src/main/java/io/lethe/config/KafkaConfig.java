@@ -1,0 +1,43 @@
+package io.lethe.config;
+
+import io.lethe.schemas.Topics;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The Kafka cluster every stage uses.
+ *
+ * @param bootstrapServers  {@code host:port[,host:port]}
+ * @param properties        passed to every client unchanged (security.protocol, sasl.*, ssl.*)
+ * @param topicPrefix       prefix of every Lethe topic
+ * @param partitions        partitions of topics Lethe creates; null for the broker's default
+ * @param replicationFactor replication of topics Lethe creates; null for the broker's default
+ */
+public record KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix,
+                          Integer partitions, Short replicationFactor) {
+
+    public KafkaConfig {
+        properties = Map.copyOf(properties);
+    }
+
+    public Topics topics() {
+        return new Topics(topicPrefix);
+    }
+
+    @Override
+    public String toString() {
+        String props = properties.entrySet().stream()
+                .map(e -> e.getKey() + "=" + (isSensitive(e.getKey()) ? "******" : e.getValue()))
+                .collect(Collectors.joining(", ", "{", "}"));
+        return "KafkaConfig[bootstrapServers=" + bootstrapServers + ", properties=" + props + ", topicPrefix="
+                + topicPrefix + ", partitions=" + partitions + ", replicationFactor=" + replicationFactor + "]";
+    }
+
+    /** Client properties whose values are credentials (sasl.jaas.config, ssl.*.password, ...). */
+    public static boolean isSensitive(String property) {
+        String p = property.toLowerCase(Locale.ROOT);
+        return p.contains("password") || p.contains("jaas") || p.contains("secret") || p.contains("token")
+                || p.endsWith(".key") || p.contains("credentials");
+    }
+}

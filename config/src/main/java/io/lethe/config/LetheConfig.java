@@ -1,0 +1,49 @@
+package io.lethe.config;
+
+import io.lethe.schemas.Topics;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A validated {@code lethe.yml}. Build one with {@link ConfigLoader}.
+ *
+ * @param file       where it was read from (for messages)
+ * @param source     the PostgreSQL primary
+ * @param kafka      the Kafka cluster
+ * @param regions    regions by name, in file order
+ * @param namespaces namespaces by name, in file order
+ * @param streams    invalidation-streams settings
+ * @param apply      region-consumer settings
+ * @param http       metrics and health endpoint
+ */
+public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, Map<String, RegionConfig> regions,
+                          Map<String, NamespaceConfig> namespaces, StreamsConfig streams, ApplyConfig apply,
+                          HttpConfig http) {
+
+    public LetheConfig {
+        regions = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(regions));
+        namespaces = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(namespaces));
+    }
+
+    public Topics topics() {
+        return kafka.topics();
+    }
+
+    /** The namespaces fed by {@code schema.table}, in file order. */
+    public List<NamespaceConfig> namespacesForTable(String qualifiedTable) {
+        return namespaces.values().stream().filter(n -> n.table().equals(qualifiedTable)).toList();
+    }
+
+    /** Every configured table, once, in file order. */
+    public List<String> tables() {
+        return namespaces.values().stream().map(NamespaceConfig::table).distinct().toList();
+    }
+
+    public RegionConfig region(String name) {
+        RegionConfig region = regions.get(name);
+        if (region == null) {
+            throw new IllegalArgumentException("no region '" + name + "' in " + file + "; configured: " + regions.keySet());
+        }
+        return region;
+    }
+}

@@ -1,0 +1,74 @@
+package io.lethe.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A namespace: a table and the cache keys that hold its rows.
+ *
+ * @param name               namespace name
+ * @param table              {@code schema.table}
+ * @param keys               key templates over the row's columns
+ * @param patterns           Redis globs invalidated by any change to the table
+ * @param version            lsn or column:name
+ * @param mode               delete or upsert
+ * @param fenceTtl           how long a fence outlives its last invalidation; must exceed the longest load
+ * @param primaryKey         the table's primary-key columns (checked against the database at start-up)
+ * @param payloadColumns     for upsert: the columns rendered as the JSON payload
+ * @param ttl                for upsert: TTL of written entries; zero for none
+ * @param allowNamespaceWide permit manual patterns that cover the namespace's whole key space
+ */
+public record NamespaceConfig(String name, String table, List<KeyTemplate> keys, List<String> patterns,
+                              VersionSource version, Mode mode, Duration fenceTtl, List<String> primaryKey,
+                              List<String> payloadColumns, Duration ttl, boolean allowNamespaceWide) {
+
+    public NamespaceConfig {
+        keys = List.copyOf(keys);
+        patterns = List.copyOf(patterns);
+        primaryKey = List.copyOf(primaryKey);
+        payloadColumns = List.copyOf(payloadColumns);
+    }
+
+    /** True when {@code template} names one row (only primary-key columns). */
+    public boolean isRowScoped(KeyTemplate template) {
+        return template.isRowScoped(primaryKey);
+    }
+
+    /** Every column an event for this namespace must carry: keys, payload, version, primary key. */
+    public Set<String> requiredColumns() {
+        Set<String> columns = new LinkedHashSet<>(primaryKey);
+        keys.forEach(k -> columns.addAll(k.columns()));
+        columns.addAll(payloadColumns);
+        if (!version.isLsn()) {
+            columns.add(version.column());
+        }
+        return columns;
+    }
+
+    /** Template columns outside the primary key: their old values need REPLICA IDENTITY FULL. */
+    public Set<String> nonKeyTemplateColumns() {
+        Set<String> columns = new LinkedHashSet<>();
+        keys.forEach(k -> columns.addAll(k.columns()));
+        primaryKey.forEach(columns::remove);
+        return columns;
+    }
+
+    /** Globs that cover every key of the namespace: one per template, plus the configured patterns. */
+    public List<String> namespaceGlobs() {
+        Set<String> globs = new LinkedHashSet<>();
+        keys.forEach(k -> globs.add(k.glob()));
+        globs.addAll(patterns);
+        return new ArrayList<>(globs);
+    }
+
+    public String schemaName() {
+        return table.substring(0, table.indexOf('.'));
+    }
+
+    public String tableName() {
+        return table.substring(table.indexOf('.') + 1);
+    }
+}

@@ -1,0 +1,35 @@
+package io.lethe.schemas;
+
+import java.util.List;
+
+/** Kafka header names Lethe writes. All values are UTF-8 strings. */
+public final class Headers {
+    /** On every event: the schema id of the value, e.g. {@code lethe.invalidation/v1}. */
+    public static final String SCHEMA = "lethe.schema";
+
+    /** DLQ: a short machine-readable reason, one of {@link DlqReason}'s codes. */
+    public static final String DLQ_REASON = "lethe.dlq.reason";
+    /** DLQ: a human-readable description of what was wrong. */
+    public static final String DLQ_ERROR = "lethe.dlq.error";
+    /** DLQ: the exception class that reported it, when there was one. */
+    public static final String DLQ_EXCEPTION = "lethe.dlq.exception";
+    /** DLQ: the stage that refused the record: capture, streams, region:&lt;name&gt; or manual. */
+    public static final String DLQ_STAGE = "lethe.dlq.stage";
+    /** DLQ: the topic the original record was read from. */
+    public static final String DLQ_SOURCE_TOPIC = "lethe.dlq.source.topic";
+    /** DLQ: the partition the original record was read from. */
+    public static final String DLQ_SOURCE_PARTITION = "lethe.dlq.source.partition";
+    /** DLQ: the offset of the original record. */
+    public static final String DLQ_SOURCE_OFFSET = "lethe.dlq.source.offset";
+    /** DLQ: epoch milliseconds when the record was dead-lettered. */
+    public static final String DLQ_TIMESTAMP = "lethe.dlq.timestamp";
+    /** Set on records re-published by {@code lethe dlq replay}: the DLQ offset they came from. */
+    public static final String REPLAYED_FROM = "lethe.replayed.from";
+
+    /** Every header a DLQ record carries. */
+    public static final List<String> DLQ_SET = List.of(DLQ_REASON, DLQ_ERROR, DLQ_STAGE,
+            DLQ_SOURCE_TOPIC, DLQ_SOURCE_PARTITION, DLQ_SOURCE_OFFSET, DLQ_TIMESTAMP);
+
+    private Headers() {
+    }
+}

@@ -1,0 +1,68 @@
+package io.lethe.schemas.redis;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * The three scripts of the Redis contract, shipped in this jar under {@code lua/}. Load each
+ * once (SCRIPT LOAD), call it with EVALSHA {@link #sha1()}, reload on NOSCRIPT. Keys and values
+ * always travel as KEYS/ARGV. The argument lists are documented at the top of each file and in
+ * {@code docs/subscribing.md}.
+ */
+public enum LuaScript {
+    /** KEYS: key, fence. ARGV: version, fence TTL ms, fence seed. Returns {@link InvalidateResult}. */
+    INVALIDATE("invalidate.lua"),
+    /** KEYS: key, fence. ARGV: version, payload, entry TTL ms, fence TTL ms, fence seed. Returns {@link UpsertResult}. */
+    UPSERT("upsert.lua"),
+    /** KEYS: key, fence. ARGV: version, N0, payload, entry TTL ms, soft expiry ms, replace. Returns {@link FillResult}. */
+    FILL("fill.lua");
+
+    private final String fileName;
+    private final String source;
+    private final String sha1;
+
+    LuaScript(String fileName) {
+        this.fileName = fileName;
+        this.source = load("/lua/" + fileName);
+        this.sha1 = sha1Hex(source);
+    }
+
+    public String fileName() {
+        return fileName;
+    }
+
+    /** The script text, exactly as SCRIPT LOAD must receive it. */
+    public String source() {
+        return source;
+    }
+
+    /** The SHA-1 Redis assigns to {@link #source()}: the EVALSHA argument. */
+    public String sha1() {
+        return sha1;
+    }
+
+    private static String load(String resource) {
+        try (InputStream in = LuaScript.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("missing script resource " + resource);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + resource, e);
+        }
+    }
+
+    private static String sha1Hex(String text) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-1");
+            return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 is required of every JVM", e);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package io.lethe.schemas.redis;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Names in Redis shared by the pipeline and every reader: the fields of a versioned entry and
+ * of a fence, and the fence key of any cache key.
+ *
+ * <p>The fence of {@code key} is {@code lethe:fence:{<tag>}:<key>}, so it lands in the same
+ * Redis Cluster slot as the key and one script can touch both. {@code <tag>} is
+ * <ol>
+ *   <li>the key's own hash tag, when it has one (the text between its first {@code {} and the
+ *       next {@code }}, if that is not empty);</li>
+ *   <li>otherwise the whole key, when the key contains no {@code }};</li>
+ *   <li>otherwise (no hash tag, but a {@code }} that would end the fence's tag early) the
+ *       decimal string of the smallest non-negative integer whose slot is the key's slot.</li>
+ * </ol>
+ */
+public final class RedisLayout {
+    /** Versioned entry: the version, a decimal string. */
+    public static final String ENTRY_VERSION = "v";
+    /** Versioned entry: the payload bytes. */
+    public static final String ENTRY_DATA = "d";
+    /** Versioned entry: optional soft expiry, epoch milliseconds (stale-while-revalidate). */
+    public static final String ENTRY_SOFT_EXPIRY = "s";
+    /** Fence: the highest version invalidated. */
+    public static final String FENCE_VERSION = "v";
+    /** Fence: the number of invalidations, starting from a random value. */
+    public static final String FENCE_COUNTER = "n";
+    /** Prefix of every fence key. */
+    public static final String FENCE_PREFIX = "lethe:fence:";
+
+    /** Number of Redis Cluster hash slots. */
+    public static final int SLOTS = 16384;
+
+    private static volatile String[] slotTags;
+
+    private RedisLayout() {
+    }
+
+    /** The fence key of {@code key}. */
+    public static String fenceKey(String key) {
+        String tag = hashTag(key);
+        if (tag == null) {
+            tag = key.indexOf('}') < 0 ? key : slotTag(slot(key));
+        }
+        return FENCE_PREFIX + "{" + tag + "}:" + key;
+    }
+
+    /** The key's Redis Cluster hash tag, or null when it has none. */
+    public static String hashTag(String key) {
+        int open = key.indexOf('{');
+        if (open < 0) {
+            return null;
+        }
+        int close = key.indexOf('}', open + 1);
+        if (close < 0 || close == open + 1) {
+            return null;
+        }
+        return key.substring(open + 1, close);
+    }
+
+    /** The Redis Cluster slot of {@code key} (CRC16/XMODEM of its tag or whole UTF-8 bytes, mod 16384). */
+    public static int slot(String key) {
+        String tag = hashTag(key);
+        byte[] bytes = (tag != null ? tag : key).getBytes(StandardCharsets.UTF_8);
+        return crc16(bytes) % SLOTS;
+    }
+
+    /** The smallest non-negative integer, as a decimal string, whose slot is {@code slot}. */
+    static String slotTag(int slot) {
+        String[] tags = slotTags;
+        if (tags == null) {
+            tags = new String[SLOTS];
+            int found = 0;
+            for (long i = 0; found < SLOTS; i++) {
+                String candidate = Long.toString(i);
+                int s = crc16(candidate.getBytes(StandardCharsets.US_ASCII)) % SLOTS;
+                if (tags[s] == null) {
+                    tags[s] = candidate;
+                    found++;
+                }
+            }
+            slotTags = tags;
+        }
+        return tags[slot];
+    }
+
+    /** CRC16/XMODEM (polynomial 0x1021, initial 0), as Redis Cluster uses. */
+    static int crc16(byte[] bytes) {
+        int crc = 0;
+        for (byte b : bytes) {
+            crc ^= (b & 0xff) << 8;
+            for (int i = 0; i < 8; i++) {
+                crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
+            }
+            crc &= 0xffff;
+        }
+        return crc;
+    }
+}

@@ -1,0 +1,52 @@
+-- Lethe invalidate.lua: the version-checked delete that every region applies.
+--
+-- KEYS[1] cache key
+-- KEYS[2] fence key (lethe:fence:{<tag>}:<key>, same slot as KEYS[1])
+-- ARGV[1] version: non-negative decimal string (0 for derived keys)
+-- ARGV[2] fence TTL in milliseconds
+-- ARGV[3] fence seed: decimal, the counter's start when this call creates the fence
+--
+-- Effect: fence.v := max(fence.v, version); fence.n += 1; the fence expires ARGV[2] ms from now.
+-- The entry is deleted when it is a legacy entry (any type other than a hash with field v)
+-- or a versioned entry whose v <= version; a newer versioned entry is kept.
+-- Returns 1 deleted, 2 kept-newer, 0 absent. Idempotent: applying it again, or applying an
+-- older version after a newer one, never brings back or keeps a stale entry.
+
+local function canon(s)
+  if type(s) ~= 'string' or not string.match(s, '^%d+$') then return nil end
+  s = string.gsub(s, '^0+', '')
+  if s == '' then return '0' end
+  return s
+end
+
+-- compares canonical decimal strings of any length: -1, 0, 1
+local function cmp(a, b)
+  if #a ~= #b then return #a < #b and -1 or 1 end
+  if a == b then return 0 end
+  return a < b and -1 or 1
+end
+
+local version = canon(ARGV[1])
+if not version then return redis.error_reply('ERR lethe: version must be a decimal string') end
+local ttl = tonumber(ARGV[2])
+if not ttl or ttl < 1 then return redis.error_reply('ERR lethe: fence TTL must be a positive number of ms') end
+
+local fence = KEYS[2]
+local fv = redis.call('HGET', fence, 'v')
+if fv then
+  if cmp(canon(fv) or '0', version) < 0 then redis.call('HSET', fence, 'v', version) end
+  redis.call('HINCRBY', fence, 'n', 1)
+else
+  redis.call('HSET', fence, 'v', version, 'n', ARGV[3])
+end
+redis.call('PEXPIRE', fence, ttl)
+
+local key = KEYS[1]
+local kind = redis.call('TYPE', key)['ok']
+if kind == 'none' then return 0 end
+if kind == 'hash' then
+  local v = redis.call('HGET', key, 'v')
+  if v and cmp(canon(v) or '0', version) > 0 then return 2 end
+end
+redis.call('DEL', key)
+return 1
