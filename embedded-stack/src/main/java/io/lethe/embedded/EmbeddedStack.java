@@ -1,0 +1,256 @@
+package io.lethe.embedded;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Real PostgreSQL, Kafka and Redis servers started from Maven artifacts, without Docker, on free
+ * 127.0.0.1 ports, with all their data under one work directory. Everything it starts is stopped
+ * by {@link #close()}, and by a shutdown hook on Ctrl-C.
+ */
+public final class EmbeddedStack implements LetheStack {
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedStack.class);
+    /** The regions of the demo and of the test fixture. */
+    public static final List<String> DEFAULT_REGIONS = List.of("us-east", "eu-west", "ap-tokyo");
+
+    private final Options options;
+    private final Path workDir;
+    private final Map<String, Duration> startTimes = Collections.synchronizedMap(new LinkedHashMap<>());
+    private final Map<String, EmbeddedRedisServer> redis = new LinkedHashMap<>();
+    private final Thread shutdownHook = new Thread(this::close, "lethe-embedded-stack-shutdown");
+    private EmbeddedPostgresServer postgres;
+    private EmbeddedKafkaBroker kafka;
+    private EmbeddedRedisCluster cluster;
+    private EmbeddedPostgresServer replica;
+    private boolean closed;
+
+    /**
+     * What to start.
+     *
+     * @param workDir       where all data goes; null for a new temporary directory, deleted on close
+     * @param cacheDir      where server binaries are unpacked once and reused
+     * @param regions       one Redis per region
+     * @param kafkaPartitions default partitions of topics created without a count
+     */
+    public record Options(Path workDir, Path cacheDir, List<String> regions, int kafkaPartitions) {
+        public Options {
+            regions = List.copyOf(regions);
+        }
+
+        public static Options defaults() {
+            return new Options(null, defaultCacheDir(), DEFAULT_REGIONS, 3);
+        }
+
+        public Options withRegions(List<String> names) {
+            return new Options(workDir, cacheDir, names, kafkaPartitions);
+        }
+
+        public Options withWorkDir(Path dir) {
+            return new Options(dir, cacheDir, regions, kafkaPartitions);
+        }
+
+        /** {@code $LETHE_CACHE_DIR}, else {@code ~/.cache/lethe}. */
+        public static Path defaultCacheDir() {
+            String env = System.getenv("LETHE_CACHE_DIR");
+            return env != null ? Paths.get(env) : Paths.get(System.getProperty("user.home"), ".cache", "lethe");
+        }
+    }
+
+    private EmbeddedStack(Options options, Path workDir) {
+        this.options = options;
+        this.workDir = workDir;
+    }
+
+    public static EmbeddedStack start() {
+        return start(Options.defaults());
+    }
+
+    /** Starts PostgreSQL, Kafka and every region's Redis; on failure stops what did start. */
+    public static EmbeddedStack start(Options options) {
+        Path workDir;
+        try {
+            workDir = options.workDir() != null ? Files.createDirectories(options.workDir())
+                    : Files.createTempDirectory("lethe-stack-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the work directory", e);
+        }
+        EmbeddedStack stack = new EmbeddedStack(options, workDir);
+        Runtime.getRuntime().addShutdownHook(stack.shutdownHook);
+        try {
+            CompletableFuture<EmbeddedKafkaBroker> kafka = CompletableFuture.supplyAsync(() ->
+                    stack.timed("kafka", () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka"), options.kafkaPartitions())));
+            stack.postgres = stack.timed("postgres", () -> EmbeddedPostgresServer.startPrimary(workDir.resolve("postgres"),
+                    options.cacheDir().resolve("postgres")));
+            for (String region : options.regions()) {
+                stack.redis.put(region, stack.timed("redis:" + region, () -> EmbeddedRedisServer.start(region,
+                        workDir.resolve("redis").resolve(region), options.cacheDir().resolve("redis"), List.of())));
+            }
+            stack.kafka = kafka.join();
+            LOG.info("embedded stack up in {}: {}", workDir, stack.describe());
+            return stack;
+        } catch (RuntimeException e) {
+            stack.close();
+            throw e instanceof CompletionException && e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    private <T> T timed(String name, Supplier<T> start) {
+        long t0 = System.nanoTime();
+        T server = start.get();
+        startTimes.put(name, Duration.ofNanos(System.nanoTime() - t0));
+        return server;
+    }
+
+    /** One line per server: name, endpoint and start time. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("postgres ").append(postgres.endpoint().jdbcUrl("postgres"));
+        sb.append(" | kafka ").append(kafka == null ? "-" : kafka.bootstrapServers());
+        redis.forEach((region, server) -> sb.append(" | redis[").append(region).append("] ").append(server.uri()));
+        return sb.toString();
+    }
+
+    public Path workDir() {
+        return workDir;
+    }
+
+    @Override
+    public PostgresEndpoint postgres() {
+        return postgres.endpoint();
+    }
+
+    @Override
+    public void createDatabase(String name) {
+        postgres.createDatabase(name);
+    }
+
+    @Override
+    public String kafkaBootstrapServers() {
+        return kafka.bootstrapServers();
+    }
+
+    @Override
+    public List<String> regions() {
+        return List.copyOf(redis.keySet());
+    }
+
+    @Override
+    public String redisUri(String region) {
+        return server(region).uri();
+    }
+
+    private EmbeddedRedisServer server(String region) {
+        EmbeddedRedisServer server = redis.get(region);
+        if (server == null) {
+            throw new IllegalArgumentException("no Redis for region '" + region + "'; regions: " + redis.keySet());
+        }
+        return server;
+    }
+
+    @Override
+    public void pauseRedis(String region) {
+        server(region).pause();
+    }
+
+    @Override
+    public void resumeRedis(String region) {
+        server(region).resume();
+    }
+
+    /** Stops the broker, keeping its data (for fault injection); {@link #startKafka()} brings it back. */
+    public void stopKafka() {
+        kafka.stop();
+    }
+
+    public void startKafka() {
+        kafka.startServer();
+    }
+
+    @Override
+    public synchronized String redisClusterUri() {
+        if (cluster == null) {
+            cluster = timed("redis-cluster", () -> EmbeddedRedisCluster.start(workDir.resolve("redis-cluster"),
+                    options.cacheDir().resolve("redis"), 3));
+        }
+        return cluster.uri();
+    }
+
+    @Override
+    public synchronized PostgresEndpoint replica(Duration applyDelay) {
+        if (replica == null) {
+            replica = timed("postgres-replica", () -> postgres.startReplica(workDir.resolve("postgres-replica"),
+                    options.cacheDir().resolve("postgres"), applyDelay));
+        }
+        return replica.endpoint();
+    }
+
+    @Override
+    public Map<String, Duration> startTimes() {
+        synchronized (startTimes) {
+            return Map.copyOf(new LinkedHashMap<>(startTimes));
+        }
+    }
+
+    /** Start times in start order, for reports. */
+    public List<Map.Entry<String, Duration>> startTimesInOrder() {
+        synchronized (startTimes) {
+            return new ArrayList<>(startTimes.entrySet());
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException shuttingDown) {
+            // called from the hook itself
+        }
+        List<AutoCloseable> servers = new ArrayList<>();
+        servers.add(cluster);
+        servers.addAll(redis.values());
+        servers.add(kafka);
+        servers.add(replica);
+        servers.add(postgres);
+        for (AutoCloseable server : servers) {
+            if (server == null) {
+                continue;
+            }
+            try {
+                server.close();
+            } catch (Exception e) {
+                LOG.warn("stopping {} failed: {}", server.getClass().getSimpleName(), e.toString());
+            }
+        }
+        if (options.workDir() == null) {
+            deleteRecursively(workDir);
+        }
+    }
+
+    private static void deleteRecursively(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            LOG.warn("could not delete {}: {}", dir, e.toString());
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package io.lethe.embedded;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The real servers Lethe runs against: a PostgreSQL primary with logical replication, a Kafka
+ * broker and one Redis per region. {@link EmbeddedStack} starts them from Maven artifacts
+ * without Docker (the default); {@code io.lethe.embedded.testcontainers.ContainerStack} runs
+ * them in containers for users who have Docker.
+ */
+public interface LetheStack extends AutoCloseable {
+
+    /** The PostgreSQL primary ({@code wal_level=logical}). */
+    PostgresEndpoint postgres();
+
+    /** Creates a database on the primary (owned by the superuser); a no-op if it exists. */
+    void createDatabase(String name);
+
+    /** Kafka bootstrap servers, {@code 127.0.0.1:port}. */
+    String kafkaBootstrapServers();
+
+    /** Region names, in the order they were configured. */
+    List<String> regions();
+
+    /** {@code redis://127.0.0.1:port} of the region's standalone Redis. */
+    String redisUri(String region);
+
+    /**
+     * Makes the region's Redis stop answering (its process is paused; connections stay open
+     * and commands time out) until {@link #resumeRedis(String)}.
+     */
+    void pauseRedis(String region);
+
+    void resumeRedis(String region);
+
+    /**
+     * A Redis Cluster of three masters, started on first use. Returns the URI of one node;
+     * the others are found through CLUSTER NODES.
+     */
+    String redisClusterUri();
+
+    /**
+     * A streaming read replica of the primary that applies WAL {@code applyDelay} late
+     * ({@code recovery_min_apply_delay}), started on first use. Later calls return the same
+     * replica whatever delay they ask for.
+     */
+    PostgresEndpoint replica(Duration applyDelay);
+
+    /** How long each server took to start, by name, in start order. */
+    Map<String, Duration> startTimes();
+
+    /** Stops everything this stack started. */
+    @Override
+    void close();
+}
