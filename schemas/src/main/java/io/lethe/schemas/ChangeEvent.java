@@ -43,6 +43,11 @@ public record ChangeEvent(
         @JsonProperty("originRegion") String originRegion) {
 
     public static final String SCHEMA_ID = "lethe.change/v1";
+    /**
+     * The value of a column PostgreSQL did not send in this change (an unchanged TOASTed value
+     * in an UPDATE): the column exists, its value is unknown here.
+     */
+    public static final String UNAVAILABLE_VALUE = "__lethe_unavailable__";
 
     public ChangeEvent {
         if (!SCHEMA_ID.equals(Fields.require("schema", schema))) {

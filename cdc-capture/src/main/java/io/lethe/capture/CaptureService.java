@@ -1,0 +1,277 @@
+package io.lethe.capture;
+
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.lethe.capture.checks.CheckResult;
+import io.lethe.capture.checks.DatabaseChecks;
+import io.lethe.capture.engine.CaptureEngine;
+import io.lethe.capture.engine.EngineProperties;
+import io.lethe.capture.mapping.ChangeEventMapper;
+import io.lethe.capture.mapping.ColumnProjection;
+import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.publish.ChangePublisher;
+import io.lethe.capture.slot.OffsetHistory;
+import io.lethe.capture.slot.SourcePreparer;
+import io.lethe.capture.slot.SourcePreparer.SlotState;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
+import io.lethe.config.kafka.TopicSetup;
+import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.DlqReason;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.SourceTable;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * cdc-capture: checks the primary, prepares publication and heartbeat table, detects a lost
+ * slot (and then invalidates every namespace before streaming again), and runs Debezium
+ * Embedded, publishing each row change to {@code lethe.changes} and marking it processed only
+ * after Kafka acknowledged it.
+ */
+public final class CaptureService implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CaptureService.class);
+    private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(60);
+
+    private final LetheConfig config;
+    private final Clock clock;
+    private final CaptureMetrics metrics;
+    private final ChangeEventMapper mapper;
+    private final ScheduledExecutorService monitor = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "lethe-capture-slot-monitor");
+        t.setDaemon(true);
+        return t;
+    });
+    private ChangePublisher publisher;
+    private CaptureEngine engine;
+    private volatile boolean streaming;
+
+    public CaptureService(LetheConfig config, MeterRegistry registry, Clock clock) {
+        this.config = config;
+        this.clock = clock;
+        this.metrics = new CaptureMetrics(registry, config.source().slot());
+        this.mapper = new ChangeEventMapper(ColumnProjection.of(config), config.source().heartbeatTable(),
+                config.source().region(), clock);
+    }
+
+    /**
+     * Runs the start-up checks and starts streaming.
+     *
+     * @throws CaptureStartupException listing every failed check with its fix
+     */
+    public void start() throws InterruptedException {
+        SourcePreparer preparer = new SourcePreparer(config);
+        SlotState slot;
+        try (Connection c = connect()) {
+            List<CheckResult> results = new DatabaseChecks(config).run(c);
+            results.stream().filter(r -> r.status() == CheckResult.Status.WARN).forEach(r -> LOG.warn("{}", r));
+            List<CheckResult> failed = results.stream().filter(r -> r.status() == CheckResult.Status.FAIL).toList();
+            if (!failed.isEmpty()) {
+                throw new CaptureStartupException(failed);
+            }
+            preparer.ensureHeartbeatTable(c);
+            preparer.ensurePublication(c);
+            TopicSetup.ensure(config.kafka(), List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
+            boolean streamedBefore = OffsetHistory.hasOffsets(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
+            slot = preparer.inspectSlot(c, streamedBefore);
+            publisher = new ChangePublisher(config, () -> metrics.error("publish-retry"));
+            if (slot == SlotState.MISSING || slot == SlotState.LOST) {
+                long lsn = SourcePreparer.currentLsn(c);
+                LOG.error("replication slot {} was {}: changes since capture last ran may be lost; invalidating "
+                        + "every namespace ({}) at LSN {} before streaming again", config.source().slot(),
+                        slot == SlotState.LOST ? "invalidated (wal_status = lost)" : "dropped", config.namespaces().keySet(), lsn);
+                publisher.publishAll(resetEvents(lsn));
+                metrics.slotReset();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot prepare capture on " + config.source().jdbcUrl() + ": " + e.getMessage(), e);
+        }
+        Properties properties = EngineProperties.of(config, ColumnProjection.of(config), preparer.heartbeatQuery());
+        engine = new CaptureEngine(properties, new Handler(), new CaptureEngine.Listener() {
+            @Override
+            public void streaming(boolean isStreaming) {
+                streaming = isStreaming;
+                metrics.running(isStreaming);
+            }
+
+            @Override
+            public void stopped(Throwable failure) {
+                if (failure != null) {
+                    metrics.error("engine");
+                }
+            }
+        });
+        engine.start();
+        awaitStreaming(Duration.ofSeconds(120));
+        monitor.scheduleWithFixedDelay(this::measureSlot, 0, 5, TimeUnit.SECONDS);
+        LOG.info("capture started: slot {}, tables {} -> {}", config.source().slot(), config.tables(), config.topics().changes());
+    }
+
+    /**
+     * Waits until the engine polls and holds the slot: from then on every commit is captured.
+     * Returning earlier would let changes committed before the slot existed go unseen.
+     */
+    private void awaitStreaming(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            if (engine.isDone()) {
+                Throwable why = engine.failure();
+                throw new IllegalStateException("capture engine stopped while starting: "
+                        + (why == null ? "closed" : why.getMessage()), why);
+            }
+            if (streaming && slotActive()) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("capture did not start streaming from slot " + config.source().slot()
+                        + " within " + timeout);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private boolean slotActive() {
+        try (Connection c = connect();
+             PreparedStatement ps = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, config.source().slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    /** True while Debezium is streaming from the slot. */
+    public boolean isStreaming() {
+        return streaming;
+    }
+
+    /** Why the engine stopped, if it failed. */
+    public Optional<Throwable> failure() {
+        return engine == null ? Optional.empty() : Optional.ofNullable(engine.failure());
+    }
+
+    /** True when the engine has stopped (after a failure or close). */
+    public boolean isStopped() {
+        return engine != null && engine.isDone();
+    }
+
+    private List<ChangeEvent> resetEvents(long lsn) {
+        long now = nowMicros();
+        List<ChangeEvent> resets = new ArrayList<>();
+        for (NamespaceConfig ns : config.namespaces().values()) {
+            SourceTable table = new SourceTable(config.source().database(), ns.schemaName(), ns.tableName());
+            resets.add(new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.resetId(lsn, ns.name()), table, Op.RESET,
+                    null, null, null, Long.toString(lsn), lsn, null, now, now, ns.name(), config.source().region()));
+        }
+        return resets;
+    }
+
+    private void measureSlot() {
+        try (Connection c = connect();
+             PreparedStatement ps = c.prepareStatement("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
+                     + "FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, config.source().slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                metrics.retainedBytes(rs.next() ? rs.getLong(1) : -1);
+            }
+        } catch (SQLException e) {
+            LOG.debug("cannot measure slot {}: {}", config.source().slot(), e.toString());
+        }
+    }
+
+    private Connection connect() throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", config.source().user());
+        if (config.source().password() != null) {
+            props.setProperty("password", config.source().password().reveal());
+        }
+        return DriverManager.getConnection(config.source().jdbcUrl(), props);
+    }
+
+    private long nowMicros() {
+        Instant now = clock.instant();
+        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+    }
+
+    /** Publishes a batch, waits for Kafka's acknowledgement, and only then marks it processed. */
+    private final class Handler implements CaptureEngine.BatchHandler {
+        @Override
+        public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
+                                DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
+                throws InterruptedException {
+            List<ChangeEvent> events = new ArrayList<>(records.size());
+            for (RecordChangeEvent<SourceRecord> r : records) {
+                SourceRecord record = r.record();
+                try {
+                    mapper.map(record).ifPresent(events::add);
+                } catch (RuntimeException e) {
+                    metrics.error("unmappable");
+                    LOG.error("cannot map a change from {} (sent to the DLQ): {}", record.topic(), e.getMessage());
+                    publisher.deadLetter(String.valueOf(record.value()).getBytes(StandardCharsets.UTF_8),
+                            DlqReason.MALFORMED.code(), e.getMessage(), record.topic(), position(record));
+                }
+            }
+            publisher.publishAll(events);
+            long now = nowMicros();
+            for (ChangeEvent event : events) {
+                metrics.published(event.source().qualifiedName(), event.op().code(), event.commitTs(), now);
+            }
+            for (RecordChangeEvent<SourceRecord> r : records) {
+                committer.markProcessed(r);
+            }
+            committer.markBatchFinished();
+        }
+
+        private long position(SourceRecord record) {
+            Object lsn = record.sourceOffset() == null ? null : record.sourceOffset().get("lsn");
+            return lsn instanceof Number n ? n.longValue() : -1;
+        }
+    }
+
+    @Override
+    public void close() {
+        monitor.shutdownNow();
+        if (engine != null) {
+            engine.close();
+        }
+        if (publisher != null) {
+            publisher.close();
+        }
+        metrics.running(false);
+    }
+
+    /** Capture refused to start; the message lists every failed check and its fix. */
+    public static final class CaptureStartupException extends IllegalStateException {
+        private final List<CheckResult> failed;
+
+        public CaptureStartupException(List<CheckResult> failed) {
+            super("capture cannot start:\n" + failed.stream().map(r -> "  " + r).collect(Collectors.joining("\n")));
+            this.failed = List.copyOf(failed);
+        }
+
+        public List<CheckResult> failed() {
+            return failed;
+        }
+    }
+}

@@ -1,0 +1,157 @@
+package io.lethe.capture.mapping;
+
+import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.SourceTable;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.connect.data.Field;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+
+/**
+ * Turns one Debezium PostgreSQL record into a {@link ChangeEvent}: version = the row change's
+ * LSN ({@code source.lsn}), commit time in microseconds, and only the columns the configured
+ * namespaces need. Heartbeats and the heartbeat table's own changes map to nothing.
+ */
+public final class ChangeEventMapper {
+    /** What PostgreSQL did not send (an unchanged TOASTed column); see docs/subscribing.md. */
+    public static final String UNAVAILABLE = ChangeEvent.UNAVAILABLE_VALUE;
+
+    private final ColumnProjection projection;
+    private final String heartbeatTable;
+    private final String originRegion;
+    private final Clock clock;
+
+    public ChangeEventMapper(ColumnProjection projection, String heartbeatTable, String originRegion, Clock clock) {
+        this.projection = projection;
+        this.heartbeatTable = heartbeatTable;
+        this.originRegion = originRegion;
+        this.clock = clock;
+    }
+
+    /**
+     * @return the change, or empty for records that are not row changes of configured tables
+     *         (Debezium heartbeats, the heartbeat table, tombstones)
+     * @throws UnmappableRecordException when the record does not have Debezium's envelope shape
+     */
+    public Optional<ChangeEvent> map(SourceRecord record) {
+        if (!(record.value() instanceof Struct envelope)) {
+            return Optional.empty();
+        }
+        if (envelope.schema().field("op") == null || envelope.schema().field("source") == null) {
+            return Optional.empty();
+        }
+        String opCode = envelope.getString("op");
+        if (opCode == null) {
+            return Optional.empty();
+        }
+        Struct source = envelope.getStruct("source");
+        SourceTable table = new SourceTable(source.getString("db"), source.getString("schema"), source.getString("table"));
+        if (table.qualifiedName().equals(heartbeatTable)) {
+            return Optional.empty();
+        }
+        Op op = switch (opCode) {
+            case "c", "r" -> Op.CREATE;
+            case "u" -> Op.UPDATE;
+            case "d" -> Op.DELETE;
+            case "t" -> Op.TRUNCATE;
+            default -> throw new UnmappableRecordException("unknown op '" + opCode + "' for " + table.qualifiedName());
+        };
+        Long lsn = source.getInt64("lsn");
+        if (lsn == null) {
+            throw new UnmappableRecordException("no source.lsn for " + table.qualifiedName());
+        }
+        Map<String, Object> key = op == Op.TRUNCATE ? null : keyOf(record);
+        Map<String, Object> before = project(table, envelope.getStruct("before"));
+        Map<String, Object> after = op == Op.DELETE ? null : project(table, envelope.getStruct("after"));
+        long commitMicros = commitMicros(source);
+        return Optional.of(new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.rowChangeId(lsn, table), table, op, key,
+                before, after, Long.toString(lsn), lsn, source.getInt64("txId"), commitMicros, nowMicros(), null,
+                originRegion));
+    }
+
+    private long nowMicros() {
+        java.time.Instant now = clock.instant();
+        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+    }
+
+    private static long commitMicros(Struct source) {
+        if (source.schema().field("ts_us") != null && source.getInt64("ts_us") != null) {
+            return source.getInt64("ts_us");
+        }
+        Long millis = source.getInt64("ts_ms");
+        return millis == null ? 0 : millis * 1_000L;
+    }
+
+    private static Map<String, Object> keyOf(SourceRecord record) {
+        if (!(record.key() instanceof Struct key)) {
+            throw new UnmappableRecordException("row change without a primary key in " + record.topic()
+                    + "; Lethe needs a primary key on every configured table");
+        }
+        return toMap(key, null);
+    }
+
+    private Map<String, Object> project(SourceTable table, Struct row) {
+        if (row == null) {
+            return null;
+        }
+        return toMap(row, projection.columnsFor(table.qualifiedName()));
+    }
+
+    private static Map<String, Object> toMap(Struct struct, java.util.Set<String> wanted) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Field field : struct.schema().fields()) {
+            if (wanted == null || wanted.contains(field.name())) {
+                out.put(field.name(), json(struct.get(field)));
+            }
+        }
+        return out;
+    }
+
+    /** A Connect value as a JSON-friendly value: bytes as base64, structs as maps. */
+    static Object json(Object value) {
+        if (value == null || value instanceof String || value instanceof Number || value instanceof Boolean) {
+            return value;
+        }
+        if (value instanceof byte[] bytes) {
+            return Base64.getEncoder().encodeToString(bytes);
+        }
+        if (value instanceof ByteBuffer buffer) {
+            ByteBuffer copy = buffer.duplicate();
+            byte[] bytes = new byte[copy.remaining()];
+            copy.get(bytes);
+            return Base64.getEncoder().encodeToString(bytes);
+        }
+        if (value instanceof Struct struct) {
+            return toMap(struct, null);
+        }
+        if (value instanceof List<?> list) {
+            List<Object> out = new ArrayList<>(list.size());
+            list.forEach(v -> out.add(json(v)));
+            return out;
+        }
+        if (value instanceof Map<?, ?> map) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            map.forEach((k, v) -> out.put(String.valueOf(k), json(v)));
+            return out;
+        }
+        if (value instanceof java.util.Date date) {
+            return date.toInstant().toString();
+        }
+        return value.toString();
+    }
+
+    /** A record that is not a Debezium change envelope Lethe understands. */
+    public static final class UnmappableRecordException extends RuntimeException {
+        public UnmappableRecordException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package io.lethe.capture.mapping;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The columns each table's change events carry: the union, over the namespaces fed by the
+ * table, of primary key, key-template, payload and version columns. Whole rows are not copied.
+ */
+public final class ColumnProjection {
+    private final Map<String, Set<String>> columnsByTable;
+
+    private ColumnProjection(Map<String, Set<String>> columnsByTable) {
+        this.columnsByTable = columnsByTable;
+    }
+
+    public static ColumnProjection of(LetheConfig config) {
+        Map<String, Set<String>> byTable = new LinkedHashMap<>();
+        for (NamespaceConfig ns : config.namespaces().values()) {
+            byTable.computeIfAbsent(ns.table(), t -> new LinkedHashSet<>()).addAll(ns.requiredColumns());
+        }
+        byTable.replaceAll((t, cols) -> Set.copyOf(cols));
+        return new ColumnProjection(Map.copyOf(byTable));
+    }
+
+    /** The columns to keep for {@code schema.table}; null keeps every column (unconfigured table). */
+    public Set<String> columnsFor(String qualifiedTable) {
+        return columnsByTable.get(qualifiedTable);
+    }
+
+    public Map<String, Set<String>> byTable() {
+        return columnsByTable;
+    }
+}

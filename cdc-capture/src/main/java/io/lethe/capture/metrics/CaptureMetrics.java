@@ -1,0 +1,68 @@
+package io.lethe.capture.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The names and meters of cdc-capture; tags are low-cardinality (table, op, kind). */
+public final class CaptureMetrics {
+    /** Row changes published to lethe.changes, by table and op. */
+    public static final String EVENTS = "lethe.capture.events";
+    /** Commit time to publication acknowledged by Kafka. */
+    public static final String LATENCY = "lethe.capture.latency";
+    /** WAL the slot holds back: pg_current_wal_lsn() - confirmed_flush_lsn, in bytes. */
+    public static final String SLOT_RETAINED_BYTES = "lethe.capture.slot.retained.bytes";
+    /** Times capture found its slot missing or lost and invalidated every namespace (alarm). */
+    public static final String SLOT_RESETS = "lethe.capture.slot.resets";
+    /** Errors by kind: publish-retry, unmappable, engine. */
+    public static final String ERRORS = "lethe.capture.errors";
+    /** 1 while the engine is streaming, 0 otherwise. */
+    public static final String RUNNING = "lethe.capture.running";
+
+    private final MeterRegistry registry;
+    private final Timer latency;
+    private final Counter resets;
+    private final AtomicLong retained = new AtomicLong(-1);
+    private final AtomicLong running = new AtomicLong();
+    private final Map<String, Counter> events = new ConcurrentHashMap<>();
+
+    public CaptureMetrics(MeterRegistry registry, String slot) {
+        this.registry = registry;
+        this.latency = Timer.builder(LATENCY).description("commit to acknowledged on lethe.changes")
+                .publishPercentiles(0.5, 0.99).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(5))
+                .register(registry);
+        this.resets = Counter.builder(SLOT_RESETS).description("slot lost or missing: namespaces reset")
+                .tag("slot", slot).register(registry);
+        registry.gauge(SLOT_RETAINED_BYTES, io.micrometer.core.instrument.Tags.of("slot", slot), retained, AtomicLong::get);
+        registry.gauge(RUNNING, running, AtomicLong::get);
+    }
+
+    public void published(String table, String op, long commitMicros, long nowMicros) {
+        events.computeIfAbsent(table + '\0' + op, k -> Counter.builder(EVENTS).tag("table", table).tag("op", op)
+                .description("row changes published").register(registry)).increment();
+        if (commitMicros > 0) {
+            latency.record(Duration.ofNanos(Math.max(0, nowMicros - commitMicros) * 1000));
+        }
+    }
+
+    public void error(String kind) {
+        registry.counter(ERRORS, "kind", kind).increment();
+    }
+
+    public void slotReset() {
+        resets.increment();
+    }
+
+    public void retainedBytes(long bytes) {
+        retained.set(bytes);
+    }
+
+    public void running(boolean isRunning) {
+        running.set(isRunning ? 1 : 0);
+    }
+}

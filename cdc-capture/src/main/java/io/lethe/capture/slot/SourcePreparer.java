@@ -1,0 +1,136 @@
+package io.lethe.capture.slot;
+
+import io.lethe.config.LetheConfig;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Prepares the primary before streaming: the heartbeat table, the publication (created filtered
+ * to the configured tables, or extended, when the role may), and the slot's state.
+ */
+public final class SourcePreparer {
+    private static final Logger LOG = LoggerFactory.getLogger(SourcePreparer.class);
+
+    /** What capture found of its slot. */
+    public enum SlotState {
+        /** The slot exists and has the WAL it needs. */
+        HEALTHY,
+        /** No slot and no offsets: the first start; nothing can have been missed. */
+        FIRST_START,
+        /** The slot is missing although capture has streamed before: changes may have been missed. */
+        MISSING,
+        /** The slot exists but PostgreSQL removed WAL it still needed (wal_status = lost). */
+        LOST
+    }
+
+    private final LetheConfig config;
+
+    public SourcePreparer(LetheConfig config) {
+        this.config = config;
+    }
+
+    public void ensureHeartbeatTable(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS " + config.source().heartbeatTable()
+                    + " (id int PRIMARY KEY, ts timestamptz NOT NULL)");
+        }
+    }
+
+    /** The SQL each heartbeat runs: one row, updated, so the slot sees a change when tables are idle. */
+    public String heartbeatQuery() {
+        return "INSERT INTO " + config.source().heartbeatTable() + " (id, ts) VALUES (1, now()) "
+                + "ON CONFLICT (id) DO UPDATE SET ts = EXCLUDED.ts";
+    }
+
+    /** Creates the publication for the configured tables and the heartbeat table, or adds missing ones. */
+    public void ensurePublication(Connection c) throws SQLException {
+        if (!config.source().createPublication()) {
+            return;
+        }
+        String name = config.source().publication();
+        Set<String> wanted = new LinkedHashSet<>(config.tables());
+        wanted.add(config.source().heartbeatTable());
+        boolean exists;
+        boolean allTables = false;
+        try (PreparedStatement ps = c.prepareStatement("SELECT puballtables FROM pg_publication WHERE pubname = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                exists = rs.next();
+                if (exists) {
+                    allTables = rs.getBoolean(1);
+                }
+            }
+        }
+        try (Statement s = c.createStatement()) {
+            if (!exists) {
+                s.execute("CREATE PUBLICATION " + ident(name) + " FOR TABLE " + String.join(", ", wanted));
+                LOG.info("created publication {} for {}", name, wanted);
+                return;
+            }
+            if (allTables) {
+                return;
+            }
+            Set<String> published = new LinkedHashSet<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?")) {
+                ps.setString(1, name);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        published.add(rs.getString(1));
+                    }
+                }
+            }
+            List<String> missing = new ArrayList<>(wanted);
+            missing.removeAll(published);
+            if (!missing.isEmpty()) {
+                s.execute("ALTER PUBLICATION " + ident(name) + " ADD TABLE " + String.join(", ", missing));
+                LOG.info("added {} to publication {}", missing, name);
+            }
+        }
+    }
+
+    /**
+     * Classifies the slot; drops a slot whose WAL is lost so that a fresh one can be created.
+     *
+     * @param streamedBefore whether capture has committed offsets for this slot before
+     */
+    public SlotState inspectSlot(Connection c, boolean streamedBefore) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT wal_status FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, config.source().slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return streamedBefore ? SlotState.MISSING : SlotState.FIRST_START;
+                }
+                if (!"lost".equals(rs.getString(1))) {
+                    return SlotState.HEALTHY;
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+            ps.setString(1, config.source().slot());
+            ps.execute();
+        }
+        return SlotState.LOST;
+    }
+
+    /** The primary's current WAL position, as a number. */
+    public static long currentLsn(Connection c) throws SQLException {
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static String ident(String name) {
+        return name.matches("[a-z_][a-z0-9_]*") ? name : "\"" + name.replace("\"", "\"\"") + "\"";
+    }
+}

@@ -1,0 +1,77 @@
+package io.lethe.config.kafka;
+
+import io.lethe.config.KafkaConfig;
+import io.lethe.config.LetheConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates Lethe's topics when they are missing, with the configured partitions and replication
+ * factor (the broker's defaults when unset). Existing topics are left as they are.
+ */
+public final class TopicSetup {
+    private static final Logger LOG = LoggerFactory.getLogger(TopicSetup.class);
+
+    private TopicSetup() {
+    }
+
+    /** Every topic a full deployment uses: changes, public and per-region invalidations, DLQ. */
+    public static List<String> pipelineTopics(LetheConfig config) {
+        Set<String> topics = new LinkedHashSet<>();
+        topics.add(config.topics().changes());
+        topics.add(config.topics().invalidations());
+        config.regions().keySet().forEach(r -> topics.add(config.topics().invalidations(r)));
+        topics.add(config.topics().dlq());
+        return new ArrayList<>(topics);
+    }
+
+    /** Creates the missing ones of {@code topics}; returns the names it created. */
+    public static List<String> ensure(KafkaConfig kafka, List<String> topics, Duration timeout) {
+        try (Admin admin = Admin.create(KafkaClients.common(kafka, "lethe-topic-setup"))) {
+            Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            List<NewTopic> missing = new ArrayList<>();
+            for (String topic : topics) {
+                if (!existing.contains(topic)) {
+                    missing.add(new NewTopic(topic, Optional.ofNullable(kafka.partitions()),
+                            Optional.ofNullable(kafka.replicationFactor())));
+                }
+            }
+            if (missing.isEmpty()) {
+                return List.of();
+            }
+            List<String> created = new ArrayList<>();
+            for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e : admin.createTopics(missing).values().entrySet()) {
+                try {
+                    e.getValue().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                    created.add(e.getKey());
+                } catch (ExecutionException ex) {
+                    if (!(ex.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("cannot create topic " + e.getKey() + ": " + ex.getCause().getMessage(), ex.getCause());
+                    }
+                }
+            }
+            if (!created.isEmpty()) {
+                LOG.info("created topics {}", created);
+            }
+            return created;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot reach Kafka at " + kafka.bootstrapServers() + " to create topics: " + e, e);
+        }
+    }
+}
