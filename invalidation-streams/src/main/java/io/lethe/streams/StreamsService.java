@@ -1,0 +1,116 @@
+package io.lethe.streams;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.config.StreamsConfig;
+import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.kafka.TopicSetup;
+import io.lethe.streams.metrics.StreamsMetrics;
+import io.lethe.streams.topology.InvalidationTopology;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * invalidation-streams: runs {@link InvalidationTopology} with Kafka Streams. Topics are created
+ * before start; a stream thread that dies (a topic deleted under it, a broker gone too long) has
+ * its topics re-ensured and is replaced, so a missing topic never shuts the application down.
+ */
+public final class StreamsService implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StreamsService.class);
+    private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(60);
+
+    private final LetheConfig config;
+    private final MeterRegistry registry;
+    private final Clock clock;
+    private final String instanceId;
+    private final AtomicReference<KafkaStreams.State> state = new AtomicReference<>(KafkaStreams.State.CREATED);
+    private KafkaStreams streams;
+    private KafkaStreamsMetrics clientMetrics;
+
+    /**
+     * @param instanceId distinguishes instances of one application (client id suffix); any string
+     */
+    public StreamsService(LetheConfig config, MeterRegistry registry, Clock clock, String instanceId) {
+        this.config = config;
+        this.registry = registry;
+        this.clock = clock;
+        this.instanceId = instanceId;
+    }
+
+    /** The Kafka Streams settings for {@code lethe.yml}. */
+    public static Properties properties(LetheConfig config, String instanceId) {
+        StreamsConfig s = config.streams();
+        Properties p = new Properties();
+        Map<String, Object> common = KafkaClients.common(config.kafka(), s.applicationId() + "-" + instanceId);
+        common.forEach(p::put);
+        p.put(org.apache.kafka.streams.StreamsConfig.APPLICATION_ID_CONFIG, s.applicationId());
+        p.put(org.apache.kafka.streams.StreamsConfig.PROCESSING_GUARANTEE_CONFIG, s.processingGuarantee());
+        p.put(org.apache.kafka.streams.StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, s.commitInterval().toMillis());
+        p.put(org.apache.kafka.streams.StreamsConfig.NUM_STREAM_THREADS_CONFIG, s.threads());
+        // Streams' own default linger is 100 ms: far too slow for invalidations.
+        p.put(org.apache.kafka.streams.StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), s.linger().toMillis());
+        p.put(org.apache.kafka.streams.StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
+        p.put(org.apache.kafka.streams.StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
+        if (s.stateDir() != null) {
+            p.put(org.apache.kafka.streams.StreamsConfig.STATE_DIR_CONFIG, s.stateDir());
+        }
+        return p;
+    }
+
+    public synchronized void start() {
+        TopicSetup.ensure(config.kafka(), TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
+        StreamsMetrics metrics = new StreamsMetrics(registry);
+        Topology topology = InvalidationTopology.build(config, metrics, clock);
+        streams = new KafkaStreams(topology, properties(config, instanceId));
+        streams.setStateListener((now, before) -> {
+            state.set(now);
+            LOG.info("invalidation-streams {} -> {}", before, now);
+        });
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("a stream thread failed; ensuring topics and replacing it", e);
+            try {
+                TopicSetup.ensure(config.kafka(), TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
+            } catch (RuntimeException again) {
+                LOG.warn("topics could not be ensured yet: {}", again.getMessage());
+            }
+            return StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        clientMetrics = new KafkaStreamsMetrics(streams);
+        clientMetrics.bindTo(registry);
+        streams.start();
+        LOG.info("invalidation-streams started: {} -> {} and {} per-region topics", config.topics().changes(),
+                config.topics().invalidations(), config.regions().size());
+    }
+
+    /** RUNNING or REBALANCING: the instance is processing or about to. */
+    public boolean isRunning() {
+        KafkaStreams.State s = state.get();
+        return s == KafkaStreams.State.RUNNING || s == KafkaStreams.State.REBALANCING;
+    }
+
+    public KafkaStreams.State state() {
+        return state.get();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (streams != null) {
+            streams.close(Duration.ofSeconds(30));
+            streams = null;
+        }
+        if (clientMetrics != null) {
+            clientMetrics.close();
+            clientMetrics = null;
+        }
+    }
+}

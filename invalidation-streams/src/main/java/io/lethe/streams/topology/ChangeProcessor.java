@@ -1,0 +1,127 @@
+package io.lethe.streams.topology;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.config.RegionConfig;
+import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.DlqReason;
+import io.lethe.schemas.Headers;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.SchemaViolationException;
+import io.lethe.schemas.serde.EventJson;
+import io.lethe.streams.mapping.InvalidationMapper;
+import io.lethe.streams.mapping.MappingProblem;
+import io.lethe.streams.mapping.MappingResult;
+import io.lethe.streams.metrics.StreamsMetrics;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Maps one change to its invalidations and forwards each to the public sink and to the sink of
+ * every region that subscribes to its namespace. Anything that cannot be mapped goes to the DLQ
+ * with the original bytes and headers naming reason, stage and source coordinates; the
+ * processor never throws for bad input.
+ */
+final class ChangeProcessor implements Processor<String, byte[], String, byte[]> {
+    private static final Logger LOG = LoggerFactory.getLogger(ChangeProcessor.class);
+
+    private final InvalidationMapper mapper;
+    private final StreamsMetrics metrics;
+    private final Clock clock;
+    /** namespace -> sinks of the regions subscribed to it. */
+    private final Map<String, List<String>> regionSinks;
+    private final Map<String, List<String>> regionNames;
+    private ProcessorContext<String, byte[]> context;
+
+    ChangeProcessor(LetheConfig config, InvalidationMapper mapper, StreamsMetrics metrics, Clock clock) {
+        this.mapper = mapper;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.regionNames = config.namespaces().keySet().stream().collect(Collectors.toMap(ns -> ns,
+                ns -> config.regions().values().stream().filter(r -> r.namespaces().contains(ns)).map(RegionConfig::name).toList()));
+        this.regionSinks = regionNames.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
+                e -> e.getValue().stream().map(InvalidationTopology::regionSink).toList()));
+    }
+
+    @Override
+    public void init(ProcessorContext<String, byte[]> context) {
+        this.context = context;
+    }
+
+    @Override
+    public void process(Record<String, byte[]> record) {
+        long t0 = System.nanoTime();
+        metrics.in();
+        ChangeEvent change;
+        try {
+            change = EventJson.readChange(record.value());
+        } catch (SchemaViolationException e) {
+            deadLetter(record, List.of(new MappingProblem(DlqReason.MALFORMED, e.getMessage())), e);
+            return;
+        }
+        MappingResult result = mapper.map(change);
+        byte[] schemaHeader = InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8);
+        for (InvalidationEvent event : result.invalidations()) {
+            byte[] bytes = EventJson.write(event);
+            RecordHeaders headers = new RecordHeaders();
+            headers.add(Headers.SCHEMA, schemaHeader);
+            Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(), headers);
+            context.forward(out, InvalidationTopology.PUBLIC_SINK);
+            metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
+            List<String> sinks = regionSinks.getOrDefault(event.namespace(), List.of());
+            List<String> names = regionNames.getOrDefault(event.namespace(), List.of());
+            for (int i = 0; i < sinks.size(); i++) {
+                context.forward(out, sinks.get(i));
+                metrics.out(event.namespace(), names.get(i));
+            }
+        }
+        if (!result.problems().isEmpty()) {
+            deadLetter(record, result.problems(), null);
+        }
+        Instant now = clock.instant();
+        metrics.processed(System.nanoTime() - t0, change.commitTs(), now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000);
+    }
+
+    private void deadLetter(Record<String, byte[]> record, List<MappingProblem> problems, Exception cause) {
+        RecordMetadata meta = context.recordMetadata().orElse(null);
+        String topic = meta == null ? "" : meta.topic();
+        String partition = meta == null ? "" : Integer.toString(meta.partition());
+        String offset = meta == null ? "" : Long.toString(meta.offset());
+        List<String> reasons = new ArrayList<>();
+        problems.forEach(p -> {
+            if (!reasons.contains(p.reason().code())) {
+                reasons.add(p.reason().code());
+            }
+        });
+        String error = problems.stream().map(MappingProblem::message).collect(Collectors.joining("; "));
+        RecordHeaders headers = new RecordHeaders();
+        put(headers, Headers.DLQ_REASON, String.join(",", reasons));
+        put(headers, Headers.DLQ_ERROR, error);
+        put(headers, Headers.DLQ_STAGE, "streams");
+        put(headers, Headers.DLQ_SOURCE_TOPIC, topic);
+        put(headers, Headers.DLQ_SOURCE_PARTITION, partition);
+        put(headers, Headers.DLQ_SOURCE_OFFSET, offset);
+        put(headers, Headers.DLQ_TIMESTAMP, Long.toString(clock.millis()));
+        if (cause != null) {
+            put(headers, Headers.DLQ_EXCEPTION, cause.getClass().getName());
+        }
+        context.forward(new Record<>(record.key(), record.value(), record.timestamp(), headers), InvalidationTopology.DLQ_SINK);
+        reasons.forEach(metrics::deadLettered);
+        LOG.warn("dead-lettered {}-{}@{} ({}): {}", topic, partition, offset, String.join(",", reasons), error);
+    }
+
+    private static void put(RecordHeaders headers, String name, String value) {
+        headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,467 @@
+package io.lethe.region;
+
+import io.lethe.config.ApplyConfig;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
+import io.lethe.config.Patterns;
+import io.lethe.config.RegionConfig;
+import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.kafka.TopicSetup;
+import io.lethe.region.apply.AppliedListener;
+import io.lethe.region.apply.BatchPlan;
+import io.lethe.region.apply.RedisApplier;
+import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.redis.RegionRedis;
+import io.lethe.schemas.DlqReason;
+import io.lethe.schemas.Headers;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Scope;
+import io.lethe.schemas.SchemaViolationException;
+import io.lethe.schemas.serde.EventJson;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.CommitFailedException;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One region's consumer: reads {@code lethe.invalidations.<region>} in a consumer group, applies
+ * each poll batch to the region's Redis (highest version per key, pipelined EVALSHA), waits for
+ * every reply, and only then commits the batch's offsets. A Redis failure pauses the partitions
+ * and retries the same batch with backoff, staying in the group; lag grows and is visible;
+ * nothing is skipped. Events that can never be applied go to the DLQ with their reason.
+ */
+public final class RegionConsumerService implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RegionConsumerService.class);
+
+    private final LetheConfig config;
+    private final RegionConfig region;
+    private final ApplyConfig apply;
+    private final Clock clock;
+    private final MeterRegistry registry;
+    private final RegionMetrics metrics;
+    private final List<AppliedListener> listeners = new CopyOnWriteArrayList<>();
+    private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
+    private final Set<TopicPartition> revokedDuringBatch = new HashSet<>();
+    private final Thread thread;
+    private volatile boolean running;
+    private volatile boolean retrying;
+    private volatile long appliedBatches;
+    private volatile Throwable failure;
+    private long lastAppliedCommitMicros;
+    private KafkaConsumer<String, byte[]> consumer;
+    private KafkaProducer<String, byte[]> dlqProducer;
+    private KafkaClientMetrics consumerMetrics;
+    private RegionRedis redis;
+    private RedisApplier applier;
+
+    public RegionConsumerService(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
+        this.config = config;
+        this.region = config.region(regionName);
+        this.apply = config.apply();
+        this.clock = clock;
+        this.registry = registry;
+        this.metrics = new RegionMetrics(registry, region.name());
+        this.thread = new Thread(this::loop, "lethe-region-" + region.name());
+    }
+
+    /** The group id of this region's consumers. */
+    public static String groupId(LetheConfig config, String region) {
+        return config.apply().groupPrefix() + region;
+    }
+
+    public void addListener(AppliedListener listener) {
+        listeners.add(listener);
+    }
+
+    public RegionMetrics metrics() {
+        return metrics;
+    }
+
+    public String region() {
+        return region.name();
+    }
+
+    /** Connects to Redis (loading the scripts) and Kafka, and starts the consumer thread. */
+    public void start() {
+        TopicSetup.ensure(config.kafka(), List.of(config.topics().invalidations(region.name()), config.topics().dlq()),
+                Duration.ofSeconds(60));
+        redis = new RegionRedis(region, apply.connections(), apply.commandTimeout());
+        loadScriptsWithRetry();
+        applier = new RedisApplier(redis, config.namespaces(), metrics, apply.commandTimeout(),
+                apply.patternScanCount(), apply.patternKeysPerSecond());
+        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region.name());
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, apply.maxPollRecords());
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000);
+        consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+        Map<String, Object> producerProps = KafkaClients.common(config.kafka(), "lethe-region-" + region.name() + "-dlq");
+        producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
+        producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        dlqProducer = new KafkaProducer<>(producerProps, new StringSerializer(), new ByteArraySerializer());
+        consumerMetrics = new KafkaClientMetrics(consumer);
+        consumerMetrics.bindTo(registry);
+        running = true;
+        thread.start();
+        LOG.info("region {} consuming {} into Redis {}", region.name(), config.topics().invalidations(region.name()), redis.display());
+    }
+
+    private void loadScriptsWithRetry() {
+        Duration backoff = apply.retryBackoffMin();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                redis.loadScripts();
+                metrics.up(true);
+                return;
+            } catch (RuntimeException e) {
+                if (attempt >= 5) {
+                    // keep starting: the consumer loop retries every batch until Redis answers
+                    LOG.warn("region {}: cannot load scripts into Redis {} yet ({}); will retry per batch",
+                            region.name(), redis.display(), e.toString());
+                    metrics.up(false);
+                    return;
+                }
+                sleepQuietly(backoff);
+                backoff = next(backoff);
+            }
+        }
+    }
+
+    /** True while the loop runs. */
+    public boolean isRunning() {
+        return running && thread.isAlive();
+    }
+
+    /** True while a batch is being retried because Redis failed. */
+    public boolean isRetrying() {
+        return retrying;
+    }
+
+    /** Batches applied and committed since start. */
+    public long appliedBatches() {
+        return appliedBatches;
+    }
+
+    /** The error that ended the loop, if one did. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    /** PING this region's Redis. */
+    public boolean redisReachable() {
+        return redis != null && redis.ping();
+    }
+
+    private void loop() {
+        try {
+            consumer.subscribe(List.of(config.topics().invalidations(region.name())), new Rebalance());
+            while (running) {
+                ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(100));
+                if (!records.isEmpty()) {
+                    process(records);
+                }
+                commitPending();
+                updateLag();
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                failure = e;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            failure = e;
+            LOG.error("region {} consumer stopped", region.name(), e);
+        } finally {
+            metrics.up(false);
+            try {
+                commitPending();
+            } catch (RuntimeException ignored) {
+                // closing: whatever was applied but not committed is applied again by the next owner
+            }
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private void process(ConsumerRecords<String, byte[]> records) throws InterruptedException {
+        revokedDuringBatch.clear();
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        List<InvalidationEvent> events = new ArrayList<>(records.count());
+        for (ConsumerRecord<String, byte[]> r : records) {
+            offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+            InvalidationEvent event;
+            try {
+                event = EventJson.readInvalidation(r.value());
+            } catch (SchemaViolationException e) {
+                deadLetter(r, DlqReason.MALFORMED, e.getMessage());
+                continue;
+            }
+            String refusal = refusal(event);
+            if (refusal != null) {
+                deadLetter(r, refusal.startsWith("unknown") ? DlqReason.UNKNOWN_NAMESPACE : DlqReason.MATCH_ALL_PATTERN, refusal);
+                continue;
+            }
+            events.add(event);
+        }
+        BatchPlan plan = BatchPlan.of(events);
+        Map<String, Integer> results = applyWithRetry(plan);
+        if (results == null) {
+            return;
+        }
+        long now = nowMicros();
+        for (InvalidationEvent e : events) {
+            metrics.latency(now - e.commitTs());
+            lastAppliedCommitMicros = Math.max(lastAppliedCommitMicros, e.commitTs());
+        }
+        results.forEach(metrics::applied);
+        metrics.applied("superseded", plan.superseded());
+        metrics.batch(events.size());
+        offsets.keySet().removeAll(revokedDuringBatch);
+        offsets.keySet().retainAll(consumer.assignment());
+        pending.putAll(offsets);
+        appliedBatches++;
+        for (AppliedListener listener : listeners) {
+            try {
+                listener.applied(events);
+            } catch (RuntimeException e) {
+                LOG.warn("region {}: listener {} failed: {}", region.name(), listener.getClass().getSimpleName(), e.toString());
+            }
+        }
+    }
+
+    /** Why an event must not be applied here, or null. */
+    private String refusal(InvalidationEvent e) {
+        NamespaceConfig ns = config.namespaces().get(e.namespace());
+        if (ns == null) {
+            return "unknown namespace '" + e.namespace() + "' (not in " + config.file() + ")";
+        }
+        if (e.scope() == Scope.PATTERN) {
+            if (Patterns.matchesEverything(e.pattern())) {
+                return "pattern '" + e.pattern() + "' matches every key in Redis";
+            }
+            if (!ns.allowNamespaceWide() && ns.keys().stream().anyMatch(k -> k.glob().equals(e.pattern()))) {
+                return "pattern '" + e.pattern() + "' covers all of namespace " + ns.name()
+                        + "; set allow-namespace-wide: true on it to permit that";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Applies the plan until Redis acknowledges it, pausing the partitions meanwhile.
+     *
+     * @return the results, or null when the service is closing before it could apply
+     */
+    private Map<String, Integer> applyWithRetry(BatchPlan plan) throws InterruptedException {
+        Duration backoff = apply.retryBackoffMin();
+        Set<TopicPartition> paused = Set.of();
+        try {
+            while (true) {
+                try {
+                    Map<String, Integer> results = applier.apply(plan);
+                    metrics.up(true);
+                    return results;
+                } catch (RedisApplier.RetryableFailure e) {
+                    metrics.retry(e.kind());
+                    metrics.up(false);
+                    if (!retrying) {
+                        LOG.warn("region {}: applying {} invalidations failed ({}); retrying the batch, nothing is "
+                                + "committed until Redis acknowledges it", region.name(), plan.keys().size() + plan.patterns().size(), e.getMessage());
+                    }
+                    retrying = true;
+                    paused = new HashSet<>(consumer.assignment());
+                    consumer.pause(paused);
+                    if (!waitPolling(backoff)) {
+                        return null;
+                    }
+                    backoff = next(backoff);
+                }
+            }
+        } finally {
+            if (retrying) {
+                LOG.info("region {}: Redis answers again; batch applied", region.name());
+            }
+            retrying = false;
+            consumer.resume(consumer.paused());
+        }
+    }
+
+    /** Waits, polling with every partition paused so the consumer stays in its group. */
+    private boolean waitPolling(Duration wait) {
+        long until = System.nanoTime() + wait.toNanos();
+        while (running && System.nanoTime() < until) {
+            ConsumerRecords<String, byte[]> stray = consumer.poll(Duration.ofMillis(Math.min(100, wait.toMillis())));
+            // Partitions assigned during the wait are paused in onPartitionsAssigned; should any
+            // record slip through, rewind so it is read again after this batch.
+            for (TopicPartition tp : stray.partitions()) {
+                consumer.seek(tp, stray.records(tp).get(0).offset());
+            }
+            updateLag();
+        }
+        return running;
+    }
+
+    private void commitPending() {
+        if (pending.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>(pending);
+        commit.keySet().retainAll(consumer.assignment());
+        try {
+            if (!commit.isEmpty()) {
+                consumer.commitSync(commit, Duration.ofSeconds(10));
+            }
+            pending.clear();
+        } catch (CommitFailedException e) {
+            // the partitions moved to another member, which will apply those records again
+            pending.clear();
+        } catch (KafkaException e) {
+            metrics.retry("commit");
+            LOG.warn("region {}: committing offsets failed ({}); will retry", region.name(), e.toString());
+        }
+    }
+
+    private void updateLag() {
+        long lag = 0;
+        for (TopicPartition tp : consumer.assignment()) {
+            OptionalLong l = consumer.currentLag(tp);
+            if (l.isPresent()) {
+                lag += l.getAsLong();
+            }
+        }
+        long lagMillis = lastAppliedCommitMicros == 0 ? 0 : Math.max(0, nowMicros() - lastAppliedCommitMicros) / 1000;
+        metrics.lag(lag, lagMillis);
+    }
+
+    private void deadLetter(ConsumerRecord<String, byte[]> r, DlqReason reason, String error) throws InterruptedException {
+        ProducerRecord<String, byte[]> out = new ProducerRecord<>(config.topics().dlq(), r.key(), r.value());
+        put(out, Headers.DLQ_REASON, reason.code());
+        put(out, Headers.DLQ_ERROR, error);
+        put(out, Headers.DLQ_STAGE, "region:" + region.name());
+        put(out, Headers.DLQ_SOURCE_TOPIC, r.topic());
+        put(out, Headers.DLQ_SOURCE_PARTITION, Integer.toString(r.partition()));
+        put(out, Headers.DLQ_SOURCE_OFFSET, Long.toString(r.offset()));
+        put(out, Headers.DLQ_TIMESTAMP, Long.toString(clock.millis()));
+        Duration backoff = apply.retryBackoffMin();
+        while (true) {
+            try {
+                dlqProducer.send(out).get(30, TimeUnit.SECONDS);
+                break;
+            } catch (ExecutionException | java.util.concurrent.TimeoutException | KafkaException e) {
+                metrics.retry("dlq");
+                LOG.warn("region {}: dead-lettering failed ({}); retrying", region.name(), e.toString());
+                Thread.sleep(backoff.toMillis());
+                backoff = next(backoff);
+            }
+        }
+        metrics.deadLettered(reason.code());
+        LOG.warn("region {}: dead-lettered {}-{}@{} ({}): {}", region.name(), r.topic(), r.partition(), r.offset(), reason.code(), error);
+    }
+
+    private static void put(ProducerRecord<String, byte[]> record, String name, String value) {
+        record.headers().add(name, value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private Duration next(Duration backoff) {
+        Duration doubled = backoff.multipliedBy(2);
+        return doubled.compareTo(apply.retryBackoffMax()) > 0 ? apply.retryBackoffMax() : doubled;
+    }
+
+    private static void sleepQuietly(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private long nowMicros() {
+        Instant now = clock.instant();
+        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            // Commit only what was applied; a batch still being retried is left to the next owner.
+            Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+            for (TopicPartition tp : partitions) {
+                OffsetAndMetadata offset = pending.remove(tp);
+                if (offset != null) {
+                    commit.put(tp, offset);
+                }
+            }
+            revokedDuringBatch.addAll(partitions);
+            if (!commit.isEmpty()) {
+                try {
+                    consumer.commitSync(commit, Duration.ofSeconds(10));
+                } catch (KafkaException e) {
+                    LOG.warn("region {}: commit on revocation failed ({}); the next owner re-applies", region.name(), e.toString());
+                }
+            }
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            if (retrying) {
+                consumer.pause(partitions);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (consumer != null) {
+            consumer.wakeup();
+        }
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (consumerMetrics != null) {
+            consumerMetrics.close();
+        }
+        if (dlqProducer != null) {
+            dlqProducer.close(Duration.ofSeconds(5));
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+}

@@ -1,0 +1,175 @@
+package io.lethe.region.apply;
+
+import io.lethe.config.NamespaceConfig;
+import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.redis.RegionRedis;
+import io.lethe.region.redis.ScriptCall;
+import io.lethe.schemas.Action;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.redis.InvalidateResult;
+import io.lethe.schemas.redis.LuaScript;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lethe.schemas.redis.UpsertResult;
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScanCursor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Applies a {@link BatchPlan} to one region's Redis through the contract scripts: key events
+ * pipelined in one round trip, pattern events as SCAN steps with each match invalidated, at a
+ * bounded rate. Any Redis failure is thrown as {@link RetryableFailure} after the whole batch's
+ * replies are in; scripts missing after a Redis restart are reloaded first.
+ */
+public final class RedisApplier {
+    private final RegionRedis redis;
+    private final Map<String, NamespaceConfig> namespaces;
+    private final RegionMetrics metrics;
+    private final Duration timeout;
+    private final int scanCount;
+    private final int keysPerSecond;
+
+    public RedisApplier(RegionRedis redis, Map<String, NamespaceConfig> namespaces, RegionMetrics metrics,
+                        Duration timeout, int scanCount, int keysPerSecond) {
+        this.redis = redis;
+        this.namespaces = namespaces;
+        this.metrics = metrics;
+        this.timeout = timeout;
+        this.scanCount = scanCount;
+        this.keysPerSecond = keysPerSecond;
+    }
+
+    /** A Redis failure after which the whole batch is retried (nothing is committed). */
+    public static final class RetryableFailure extends Exception {
+        private final String kind;
+
+        RetryableFailure(String kind, String message, Throwable cause) {
+            super(message, cause);
+            this.kind = kind;
+        }
+
+        /** timeout, noscript, connection, busy, loading, error. */
+        public String kind() {
+            return kind;
+        }
+    }
+
+    /**
+     * Applies every key and pattern of the plan.
+     *
+     * @return results counted by metric tag (deleted, kept-newer, absent, upserted, refused)
+     */
+    public Map<String, Integer> apply(BatchPlan plan) throws RetryableFailure, InterruptedException {
+        Map<String, Integer> results = new LinkedHashMap<>();
+        List<ScriptCall> calls = new ArrayList<>(plan.keys().size());
+        for (InvalidationEvent e : plan.keys()) {
+            calls.add(call(e, e.key()));
+        }
+        run(calls, plan.keys(), results);
+        for (InvalidationEvent pattern : plan.patterns()) {
+            applyPattern(pattern, results);
+        }
+        return results;
+    }
+
+    private ScriptCall call(InvalidationEvent e, String key) {
+        NamespaceConfig ns = namespaces.get(e.namespace());
+        String[] keys = {key, RedisLayout.fenceKey(key)};
+        String fenceTtl = Long.toString(ns.fenceTtl().toMillis());
+        String seed = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40));
+        if (e.action() == Action.UPSERT) {
+            return new ScriptCall(LuaScript.UPSERT, keys, e.version(), e.payload(), Long.toString(ns.ttl().toMillis()), fenceTtl, seed);
+        }
+        return new ScriptCall(LuaScript.INVALIDATE, keys, e.version(), fenceTtl, seed);
+    }
+
+    private void run(List<ScriptCall> calls, List<InvalidationEvent> events, Map<String, Integer> results)
+            throws RetryableFailure, InterruptedException {
+        if (calls.isEmpty()) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        List<RedisFuture<Long>> futures = redis.evalsha(calls);
+        RetryableFailure failure = null;
+        long deadline = System.nanoTime() + timeout.toNanos() + TimeUnit.SECONDS.toNanos(1);
+        for (int i = 0; i < futures.size(); i++) {
+            try {
+                long code = futures.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                String tag = calls.get(i).script() == LuaScript.UPSERT ? UpsertResult.of(code).tag() : InvalidateResult.of(code).tag();
+                results.merge(tag, 1, Integer::sum);
+            } catch (ExecutionException ex) {
+                if (failure == null) {
+                    failure = classify(ex.getCause(), events.get(Math.min(i, events.size() - 1)));
+                }
+            } catch (TimeoutException ex) {
+                if (failure == null) {
+                    failure = new RetryableFailure("timeout", "Redis " + redis.display() + " did not answer within " + timeout, ex);
+                }
+            }
+        }
+        metrics.redisRoundTrip(System.nanoTime() - t0);
+        if (failure != null) {
+            if (failure.kind().equals("noscript")) {
+                try {
+                    redis.loadScripts();
+                } catch (RuntimeException reload) {
+                    failure.addSuppressed(reload);
+                }
+            }
+            throw failure;
+        }
+    }
+
+    private RetryableFailure classify(Throwable cause, InvalidationEvent example) {
+        if (cause instanceof RedisNoScriptException) {
+            return new RetryableFailure("noscript", "Redis " + redis.display() + " lost the scripts (restarted?); reloading", cause);
+        }
+        String message = String.valueOf(cause.getMessage());
+        if (cause instanceof RedisCommandExecutionException) {
+            String kind = message.startsWith("BUSY") ? "busy" : message.startsWith("LOADING") ? "loading" : "error";
+            return new RetryableFailure(kind, "Redis " + redis.display() + " refused a script call for namespace "
+                    + example.namespace() + ": " + message, cause);
+        }
+        String kind = cause instanceof io.lettuce.core.RedisCommandTimeoutException ? "timeout" : "connection";
+        return new RetryableFailure(kind, "Redis " + redis.display() + ": " + message, cause);
+    }
+
+    private void applyPattern(InvalidationEvent e, Map<String, Integer> results) throws RetryableFailure, InterruptedException {
+        ScanCursor cursor = ScanCursor.INITIAL;
+        long started = System.nanoTime();
+        long visited = 0;
+        do {
+            KeyScanCursor<String> page;
+            try {
+                page = redis.scan(cursor, e.pattern(), scanCount);
+            } catch (RuntimeException ex) {
+                throw classify(ex, e);
+            }
+            List<ScriptCall> calls = new ArrayList<>(page.getKeys().size());
+            List<InvalidationEvent> events = new ArrayList<>(page.getKeys().size());
+            for (String key : page.getKeys()) {
+                calls.add(call(e, key));
+                events.add(e);
+            }
+            run(calls, events, results);
+            visited += calls.size();
+            metrics.patternKeys(calls.size());
+            long due = started + visited * 1_000_000_000L / keysPerSecond;
+            long wait = due - System.nanoTime();
+            if (wait > 0) {
+                TimeUnit.NANOSECONDS.sleep(wait);
+            }
+            cursor = page;
+        } while (!((KeyScanCursor<String>) cursor).isFinished());
+    }
+}

@@ -1,0 +1,113 @@
+package io.lethe.region.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The names and meters of one region's consumer; every meter carries {@code region}. */
+public final class RegionMetrics {
+    /** Invalidations applied, by result: deleted, kept-newer, absent, upserted, refused, superseded. */
+    public static final String APPLIED = "lethe.region.applied";
+    /** Invalidations per applied batch. */
+    public static final String BATCH_SIZE = "lethe.region.batch.size";
+    /** Time from flushing a batch's script calls to the last reply. */
+    public static final String REDIS_LATENCY = "lethe.region.redis.latency";
+    /** Records in this region's topic not yet applied. */
+    public static final String LAG_RECORDS = "lethe.region.lag.records";
+    /** now - commit time of the last applied invalidation while records wait; 0 when caught up. */
+    public static final String LAG_SECONDS = "lethe.region.lag.seconds";
+    /** Commit in PostgreSQL to applied in this region's Redis: the staleness SLO. */
+    public static final String LATENCY = "lethe.invalidation.latency";
+    /** Batches retried after a Redis or Kafka failure, by kind. */
+    public static final String RETRIES = "lethe.region.retries";
+    /** Records sent to the DLQ, by reason and stage. */
+    public static final String DLQ = "lethe.dlq.events";
+    /** Keys visited by pattern invalidations. */
+    public static final String PATTERN_KEYS = "lethe.region.pattern.keys";
+    /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
+    public static final String UP = "lethe.region.up";
+
+    private final MeterRegistry registry;
+    private final String region;
+    private final Timer latency;
+    private final Timer redisLatency;
+    private final DistributionSummary batchSize;
+    private final Counter patternKeys;
+    private final AtomicLong lagRecords = new AtomicLong();
+    private final AtomicLong lagMillis = new AtomicLong();
+    private final AtomicLong up = new AtomicLong();
+    private final Map<String, Counter> applied = new ConcurrentHashMap<>();
+    private final Map<String, Counter> retries = new ConcurrentHashMap<>();
+    private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
+
+    public RegionMetrics(MeterRegistry registry, String region) {
+        this.registry = registry;
+        this.region = region;
+        this.latency = Timer.builder(LATENCY).tag("region", region)
+                .description("commit in PostgreSQL to applied in the region's Redis")
+                .publishPercentiles(0.5, 0.99, 0.999).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10))
+                .distributionStatisticExpiry(Duration.ofMinutes(1)).distributionStatisticBufferLength(3)
+                .register(registry);
+        this.redisLatency = Timer.builder(REDIS_LATENCY).tag("region", region)
+                .description("flush of a batch to its last Redis reply").publishPercentiles(0.5, 0.99).register(registry);
+        this.batchSize = DistributionSummary.builder(BATCH_SIZE).tag("region", region)
+                .description("invalidations per batch").register(registry);
+        this.patternKeys = Counter.builder(PATTERN_KEYS).tag("region", region).register(registry);
+        Tags tags = Tags.of("region", region);
+        registry.gauge(LAG_RECORDS, tags, lagRecords, AtomicLong::get);
+        registry.gauge(LAG_SECONDS, tags, lagMillis, v -> v.get() / 1000.0);
+        registry.gauge(UP, tags, up, AtomicLong::get);
+    }
+
+    public void applied(String result, int count) {
+        if (count > 0) {
+            applied.computeIfAbsent(result, r -> Counter.builder(APPLIED).tag("region", region).tag("result", r)
+                    .description("invalidations applied, by result").register(registry)).increment(count);
+        }
+    }
+
+    public void latency(long micros) {
+        latency.record(Duration.ofNanos(Math.max(0, micros) * 1000));
+    }
+
+    public Timer latencyTimer() {
+        return latency;
+    }
+
+    public void redisRoundTrip(long nanos) {
+        redisLatency.record(Duration.ofNanos(nanos));
+    }
+
+    public void batch(int size) {
+        batchSize.record(size);
+    }
+
+    public void retry(String kind) {
+        retries.computeIfAbsent(kind, k -> Counter.builder(RETRIES).tag("region", region).tag("kind", k).register(registry)).increment();
+    }
+
+    public void deadLettered(String reason) {
+        dlq.computeIfAbsent(reason, r -> Counter.builder(DLQ).tag("reason", r).tag("stage", "region:" + region)
+                .description("records sent to the dead-letter topic").register(registry)).increment();
+    }
+
+    public void patternKeys(int n) {
+        patternKeys.increment(n);
+    }
+
+    public void lag(long records, long millis) {
+        lagRecords.set(records);
+        lagMillis.set(records == 0 ? 0 : millis);
+    }
+
+    public void up(boolean isUp) {
+        up.set(isUp ? 1 : 0);
+    }
+}

@@ -1,0 +1,193 @@
+package io.lethe.region.redis;
+
+import io.lethe.config.RedisTopology;
+import io.lethe.config.RegionConfig;
+import io.lethe.schemas.redis.LuaScript;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import io.lettuce.core.api.sync.RedisKeyCommands;
+import io.lettuce.core.api.sync.RedisScriptingCommands;
+import io.lettuce.core.api.sync.BaseRedisCommands;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One region's Redis, whatever its topology (standalone, Sentinel, Cluster): a few connections
+ * used only for pipelined script calls, and one for synchronous control commands (script
+ * loading, SCAN). Lettuce routes each call of a cluster to the node owning its key's slot; a
+ * key and its fence share the slot by construction.
+ */
+public final class RegionRedis implements AutoCloseable {
+    private final ClientResources resources;
+    private final RedisClient client;
+    private final RedisClusterClient clusterClient;
+    private final List<StatefulConnection<String, String>> pipelines = new ArrayList<>();
+    private final List<RedisScriptingAsyncCommands<String, String>> pipelineCommands = new ArrayList<>();
+    private final StatefulConnection<String, String> control;
+    private final RedisScriptingCommands<String, String> scripting;
+    private final RedisKeyCommands<String, String> keys;
+    private final BaseRedisCommands<String, String> base;
+    private final String display;
+    private int next;
+
+    public RegionRedis(RegionConfig region, int connections, Duration commandTimeout) {
+        this.display = region.redisUriForDisplay();
+        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        TimeoutOptions timeouts = TimeoutOptions.enabled(commandTimeout);
+        SocketOptions socket = SocketOptions.builder().connectTimeout(commandTimeout).keepAlive(true).build();
+        List<RedisURI> uris = uris(region, commandTimeout);
+        if (region.topology() == RedisTopology.CLUSTER) {
+            this.client = null;
+            this.clusterClient = RedisClusterClient.create(resources, uris);
+            clusterClient.setOptions(ClusterClientOptions.builder()
+                    .timeoutOptions(timeouts).socketOptions(socket)
+                    // a paused or down node must fail fast so the batch backs off and retries
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                    .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                            .enableAllAdaptiveRefreshTriggers().enablePeriodicRefresh(Duration.ofSeconds(30)).build())
+                    .build());
+            for (int i = 0; i < connections; i++) {
+                StatefulRedisClusterConnection<String, String> c = clusterClient.connect();
+                c.setAutoFlushCommands(false);
+                pipelines.add(c);
+                pipelineCommands.add(c.async());
+            }
+            StatefulRedisClusterConnection<String, String> c = clusterClient.connect();
+            this.control = c;
+            this.scripting = c.sync();
+            this.keys = c.sync();
+            this.base = c.sync();
+        } else {
+            this.clusterClient = null;
+            this.client = RedisClient.create(resources);
+            client.setOptions(ClientOptions.builder().timeoutOptions(timeouts).socketOptions(socket)
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
+            RedisURI uri = uris.get(0);
+            for (int i = 0; i < connections; i++) {
+                StatefulRedisConnection<String, String> c = client.connect(uri);
+                c.setAutoFlushCommands(false);
+                pipelines.add(c);
+                pipelineCommands.add(c.async());
+            }
+            StatefulRedisConnection<String, String> c = client.connect(uri);
+            this.control = c;
+            this.scripting = c.sync();
+            this.keys = c.sync();
+            this.base = c.sync();
+        }
+    }
+
+    private static List<RedisURI> uris(RegionConfig region, Duration timeout) {
+        List<RedisURI> out = new ArrayList<>();
+        List<String> texts = region.topology() == RedisTopology.CLUSTER ? List.of(region.redisUri().split(",")) : List.of(region.redisUri());
+        for (String text : texts) {
+            String t = text.trim();
+            if (!t.contains("://")) {
+                t = "redis://" + t;
+            }
+            RedisURI.Builder b = RedisURI.builder(RedisURI.create(t)).withTimeout(timeout);
+            if (region.redisPassword() != null) {
+                b.withAuthentication(region.redisUser() == null ? "default" : region.redisUser(), region.redisPassword().reveal());
+            }
+            out.add(b.build());
+        }
+        return out;
+    }
+
+    /** Loads the three contract scripts (on every master of a cluster). */
+    public void loadScripts() {
+        for (LuaScript script : LuaScript.values()) {
+            String sha = scripting.scriptLoad(script.source());
+            if (!script.sha1().equals(sha)) {
+                throw new IllegalStateException("Redis returned SHA " + sha + " for " + script.fileName() + ", expected " + script.sha1());
+            }
+        }
+    }
+
+    /** Queues the calls on the pipeline connections (round-robin by call) and flushes; one future per call. */
+    public List<RedisFuture<Long>> evalsha(List<ScriptCall> calls) {
+        List<RedisFuture<Long>> futures = new ArrayList<>(calls.size());
+        boolean[] used = new boolean[pipelines.size()];
+        for (ScriptCall call : calls) {
+            int i = next++ % pipelines.size();
+            if (next < 0) {
+                next = 0;
+            }
+            used[i] = true;
+            futures.add(pipelineCommands.get(i).evalsha(call.script().sha1(), ScriptOutputType.INTEGER,
+                    call.keys(), call.args()));
+        }
+        for (int i = 0; i < pipelines.size(); i++) {
+            if (used[i]) {
+                pipelines.get(i).flushCommands();
+            }
+        }
+        return futures;
+    }
+
+    /**
+     * One SCAN step over every master; fence keys are never returned.
+     *
+     * @return the keys and the cursor to continue with (finished when {@link KeyScanCursor#isFinished()})
+     */
+    public KeyScanCursor<String> scan(ScanCursor cursor, String match, int count) {
+        KeyScanCursor<String> page = keys.scan(cursor, ScanArgs.Builder.matches(match).limit(count));
+        page.getKeys().removeIf(k -> k.startsWith(RedisLayout.FENCE_PREFIX));
+        return page;
+    }
+
+    /** PING on the control connection, for health checks. */
+    public boolean ping() {
+        try {
+            return "PONG".equals(base.ping());
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The synchronous key commands (for probes and tests). */
+    public RedisKeyCommands<String, String> keyCommands() {
+        return keys;
+    }
+
+    /** The control connection, for callers that need other synchronous commands. */
+    public StatefulConnection<String, String> controlConnection() {
+        return control;
+    }
+
+    public String display() {
+        return display;
+    }
+
+    @Override
+    public void close() {
+        pipelines.forEach(StatefulConnection::close);
+        control.close();
+        if (client != null) {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+        if (clusterClient != null) {
+            clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+        resources.shutdown(0, 2, java.util.concurrent.TimeUnit.SECONDS);
+    }
+}
