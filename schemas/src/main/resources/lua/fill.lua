@@ -8,10 +8,12 @@
 -- ARGV[4] entry TTL in milliseconds, 0 for none
 -- ARGV[5] soft expiry, epoch milliseconds, empty for none (stale-while-revalidate)
 -- ARGV[6] '1' to replace an entry of unknown version (a revalidation), else '0'
+-- ARGV[7] '1' when the load found nothing (a negative entry: field nf = 1, d empty), else '0'
 --
 -- Refused when
---   * a versioned entry is present and the loaded version is not newer than it
---     (an entry of unknown version is replaced only by a revalidation, ARGV[6] = '1'),
+--   * a versioned entry is present and the loaded version is not newer than it (a
+--     revalidation, ARGV[6] = '1', may also rewrite an entry of the same version, renewing its
+--     soft expiry; an entry of unknown version is replaced only by a revalidation),
 --   * the loaded version is known and below fence.v (an invalidation newer than the load),
 --   * the version is unknown and the fence counter is not N0 (an invalidation of any
 --     version landed between the miss and this fill: a lease without a lease server).
@@ -42,7 +44,8 @@ if redis.call('TYPE', key)['ok'] == 'hash' then
   if v then
     local ev = canon(v) or '0'
     if known then
-      if cmp(version, ev) <= 0 then return 2 end
+      local c = cmp(version, ev)
+      if c < 0 or (c == 0 and ARGV[6] ~= '1') then return 2 end
     elseif ev ~= '0' or ARGV[6] ~= '1' then
       return 2
     end
@@ -62,10 +65,8 @@ else
 end
 
 redis.call('DEL', key)
-if ARGV[5] ~= '' then
-  redis.call('HSET', key, 'v', version, 'd', ARGV[3], 's', ARGV[5])
-else
-  redis.call('HSET', key, 'v', version, 'd', ARGV[3])
-end
+redis.call('HSET', key, 'v', version, 'd', ARGV[3])
+if ARGV[5] ~= '' then redis.call('HSET', key, 's', ARGV[5]) end
+if ARGV[7] == '1' then redis.call('HSET', key, 'nf', '1') end
 if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
 return 1

@@ -56,12 +56,30 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
         return columns;
     }
 
-    /** Globs that cover every key of the namespace: one per template, plus the configured patterns. */
+    /**
+     * Globs that cover every key of the namespace: one per template, plus the configured
+     * patterns, leaving out any glob that a simpler {@code prefix*} glob already covers.
+     */
     public List<String> namespaceGlobs() {
         Set<String> globs = new LinkedHashSet<>();
         keys.forEach(k -> globs.add(k.glob()));
         globs.addAll(patterns);
-        return new ArrayList<>(globs);
+        List<String> prefixes = globs.stream().filter(NamespaceConfig::isPrefixGlob)
+                .map(g -> g.substring(0, g.length() - 1)).toList();
+        List<String> out = new ArrayList<>();
+        for (String glob : globs) {
+            boolean covered = prefixes.stream().anyMatch(p -> glob.startsWith(p) && !glob.equals(p + "*"));
+            if (!covered) {
+                out.add(glob);
+            }
+        }
+        return out;
+    }
+
+    /** {@code literal*}: one trailing star, no other glob syntax. */
+    private static boolean isPrefixGlob(String glob) {
+        String body = glob.substring(0, Math.max(0, glob.length() - 1));
+        return glob.endsWith("*") && body.chars().noneMatch(c -> c == '*' || c == '?' || c == '[' || c == '\\');
     }
 
     public String schemaName() {

@@ -19,7 +19,7 @@ public enum LuaScript {
     INVALIDATE("invalidate.lua"),
     /** KEYS: key, fence. ARGV: version, payload, entry TTL ms, fence TTL ms, fence seed. Returns {@link UpsertResult}. */
     UPSERT("upsert.lua"),
-    /** KEYS: key, fence. ARGV: version, N0, payload, entry TTL ms, soft expiry ms, replace. Returns {@link FillResult}. */
+    /** KEYS: key, fence. ARGV: version, N0, payload, entry TTL ms, soft expiry ms, replace, not-found. Returns {@link FillResult}. */
     FILL("fill.lua");
 
     private final String fileName;

@@ -23,6 +23,8 @@ public final class RedisLayout {
     public static final String ENTRY_DATA = "d";
     /** Versioned entry: optional soft expiry, epoch milliseconds (stale-while-revalidate). */
     public static final String ENTRY_SOFT_EXPIRY = "s";
+    /** Versioned entry: present (value 1) when the load found nothing: a negative entry, d is empty. */
+    public static final String ENTRY_NOT_FOUND = "nf";
     /** Fence: the highest version invalidated. */
     public static final String FENCE_VERSION = "v";
     /** Fence: the number of invalidations, starting from a random value. */

@@ -1,0 +1,47 @@
+package io.lethe.cache;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** cache-client meters, tagged by namespace and outcome, as Micrometer's cache binders do. */
+final class CacheMetrics {
+    /** Gets by result: hit, miss, stale, negative, bypass. */
+    static final String GETS = "lethe.cache.gets";
+    /** Fills by result: accepted, refused. */
+    static final String FILLS = "lethe.cache.fills";
+    /** Time the loader took. */
+    static final String LOAD = "lethe.cache.load.latency";
+
+    private final MeterRegistry registry;
+    private final String namespace;
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Timer load;
+
+    CacheMetrics(MeterRegistry registry, String namespace) {
+        this.registry = registry;
+        this.namespace = namespace;
+        this.load = Timer.builder(LOAD).tag("namespace", namespace).description("database load on a miss")
+                .publishPercentiles(0.5, 0.99).register(registry);
+    }
+
+    void get(String result) {
+        counter(GETS, result).increment();
+    }
+
+    void fill(boolean accepted) {
+        counter(FILLS, accepted ? "accepted" : "refused").increment();
+    }
+
+    void load(long nanos) {
+        load.record(Duration.ofNanos(nanos));
+    }
+
+    private Counter counter(String name, String result) {
+        return counters.computeIfAbsent(name + '\0' + result, k -> Counter.builder(name).tag("namespace", namespace)
+                .tag("result", result).register(registry));
+    }
+}

@@ -1,0 +1,226 @@
+package io.lethe.cache;
+
+import io.lethe.schemas.redis.FillResult;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads of one namespace: hit, or miss then load then fenced fill. Concurrent misses of a key in
+ * this process share one load (single-flight); with a fill lock, processes share it too. A
+ * refused fill still returns the loaded value, it is just not cached. When Redis cannot be
+ * reached the value is loaded from the database and returned, uncached.
+ */
+public final class CacheNamespace<T> {
+    private static final Logger LOG = LoggerFactory.getLogger(CacheNamespace.class);
+    private static final Duration LOCK_POLL = Duration.ofMillis(10);
+
+    private final String name;
+    private final Codec<T> codec;
+    private final Policy policy;
+    private final CacheRedis redis;
+    private final CacheMetrics metrics;
+    private final Clock clock;
+    private final ExecutorService loaders;
+    private final ConcurrentHashMap<String, CompletableFuture<T>> inflight = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Boolean> refreshing = new ConcurrentHashMap<>();
+
+    CacheNamespace(String name, Codec<T> codec, Policy policy, CacheRedis redis, CacheMetrics metrics, Clock clock,
+                   ExecutorService loaders) {
+        this.name = name;
+        this.codec = codec;
+        this.policy = policy;
+        this.redis = redis;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.loaders = loaders;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
+    /**
+     * The value of {@code key}: from the cache, or loaded and filled.
+     *
+     * @return the value, or null when the loader found nothing
+     * @throws CacheLoadException when the loader failed
+     */
+    public T get(String key, Loader<T> loader) {
+        try {
+            return getAsync(key, loader).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CacheLoadException("interrupted while reading " + key, e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            throw cause instanceof CacheLoadException c ? c : new CacheLoadException("cannot read " + key + ": " + cause, cause);
+        }
+    }
+
+    /** As {@link #get}, without blocking the caller. */
+    public CompletableFuture<T> getAsync(String key, Loader<T> loader) {
+        if (policy.consistency() == Policy.Consistency.STRONG) {
+            metrics.get("bypass");
+            return load(key, loader).thenApply(Loaded::value);
+        }
+        return redis.read(key).handle((read, error) -> {
+            if (error != null) {
+                LOG.debug("namespace {}: Redis read of a key failed, loading uncached: {}", name, error.toString());
+                return null;
+            }
+            return read;
+        }).thenCompose(read -> afterRead(key, loader, read));
+    }
+
+    private CompletableFuture<T> afterRead(String key, Loader<T> loader, CacheRedis.Read read) {
+        if (read == null) {
+            metrics.get("error");
+            return load(key, loader).thenApply(Loaded::value);
+        }
+        if (read.present()) {
+            boolean soft = read.softExpiry() != null && clock.millis() >= read.softExpiry();
+            if (!soft) {
+                metrics.get(read.notFound() ? "negative" : "hit");
+                return CompletableFuture.completedFuture(read.notFound() ? null : codec.decode(read.data()));
+            }
+            if (policy.consistency() == Policy.Consistency.BOUNDED) {
+                metrics.get("miss");
+                return singleFlight(key, loader, read.fenceCounter(), true);
+            }
+            metrics.get("stale");
+            refreshInBackground(key, loader, read.fenceCounter());
+            return CompletableFuture.completedFuture(read.notFound() ? null : codec.decode(read.data()));
+        }
+        metrics.get("miss");
+        return singleFlight(key, loader, read.fenceCounter(), false);
+    }
+
+    /** One load per key at a time in this process; the others wait for its result. */
+    private CompletableFuture<T> singleFlight(String key, Loader<T> loader, String n0, boolean replace) {
+        CompletableFuture<T> mine = new CompletableFuture<>();
+        CompletableFuture<T> running = inflight.putIfAbsent(key, mine);
+        if (running != null) {
+            return running;
+        }
+        loadAndFill(key, loader, n0, replace).whenComplete((value, error) -> {
+            inflight.remove(key, mine);
+            if (error != null) {
+                mine.completeExceptionally(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
+            } else {
+                mine.complete(value);
+            }
+        });
+        return mine;
+    }
+
+    private void refreshInBackground(String key, Loader<T> loader, String n0) {
+        if (refreshing.putIfAbsent(key, Boolean.TRUE) != null) {
+            return;
+        }
+        loadAndFill(key, loader, n0, true).whenComplete((v, e) -> {
+            refreshing.remove(key);
+            if (e != null) {
+                LOG.debug("namespace {}: background refresh failed: {}", name, e.toString());
+            }
+        });
+    }
+
+    private CompletableFuture<T> loadAndFill(String key, Loader<T> loader, String n0, boolean replace) {
+        if (policy.fillLock().isZero()) {
+            return load(key, loader).thenCompose(loaded -> fill(key, loaded, n0, replace));
+        }
+        String token = UUID.randomUUID().toString();
+        return redis.tryLock(key, token, policy.fillLock()).exceptionally(e -> true).thenCompose(acquired -> {
+            if (acquired) {
+                return load(key, loader).thenCompose(loaded -> fill(key, loaded, n0, replace))
+                        .whenComplete((v, e) -> redis.unlock(key));
+            }
+            long deadline = System.nanoTime() + policy.fillLock().toNanos();
+            return awaitOtherFill(key, deadline).thenCompose(filled -> filled.isPresent()
+                    ? CompletableFuture.completedFuture(filled.get().orElse(null))
+                    : load(key, loader).thenCompose(loaded -> fill(key, loaded, n0, replace)));
+        });
+    }
+
+    /** Polls until another process filled the key (its value, maybe null for not-found) or the deadline passed. */
+    private CompletableFuture<Optional<Optional<T>>> awaitOtherFill(String key, long deadline) {
+        return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(LOCK_POLL.toMillis(), TimeUnit.MILLISECONDS))
+                .thenCompose(x -> redis.read(key))
+                .thenCompose(read -> {
+                    if (read.present()) {
+                        return CompletableFuture.completedFuture(Optional.of(Optional.ofNullable(read.notFound() ? null : codec.decode(read.data()))));
+                    }
+                    if (System.nanoTime() > deadline) {
+                        return CompletableFuture.completedFuture(Optional.empty());
+                    }
+                    return awaitOtherFill(key, deadline);
+                });
+    }
+
+    private CompletableFuture<Loaded<T>> load(String key, Loader<T> loader) {
+        return CompletableFuture.supplyAsync(() -> {
+            long t0 = System.nanoTime();
+            try {
+                Loaded<T> loaded = loader.load(key);
+                if (loaded == null) {
+                    throw new CacheLoadException("loader returned null for " + key + "; return Loaded.notFound() instead");
+                }
+                return loaded;
+            } catch (CacheLoadException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new CacheLoadException("loading " + key + " failed: " + e, e);
+            } finally {
+                metrics.load(System.nanoTime() - t0);
+            }
+        }, loaders);
+    }
+
+    private CompletableFuture<T> fill(String key, Loaded<T> loaded, String n0, boolean replace) {
+        if (!loaded.found() && policy.negativeTtl().isZero()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        Duration ttl = loaded.found() ? policy.ttl() : policy.negativeTtl();
+        long ttlMillis = ttl.isZero() ? 0 : jittered(ttl.toMillis());
+        Long soft = null;
+        if (policy.consistency() == Policy.Consistency.BOUNDED) {
+            soft = clock.millis() + policy.maxAge().toMillis();
+        } else if (!policy.softTtl().isZero()) {
+            soft = clock.millis() + policy.softTtl().toMillis();
+        }
+        byte[] payload = loaded.found() ? codec.encode(loaded.value()) : new byte[0];
+        String version = loaded.version() == null ? "0" : loaded.version();
+        return redis.fill(key, version, n0, payload, ttlMillis, soft, replace, !loaded.found())
+                .handle((FillResult result, Throwable error) -> {
+                    if (error != null) {
+                        LOG.debug("namespace {}: fill failed, value served uncached: {}", name, error.toString());
+                    } else {
+                        metrics.fill(result.accepted());
+                    }
+                    return loaded.value();
+                });
+    }
+
+    private long jittered(long millis) {
+        if (policy.jitter() == 0) {
+            return millis;
+        }
+        double factor = 1 + ThreadLocalRandom.current().nextDouble(-policy.jitter(), policy.jitter());
+        return Math.max(1, Math.round(millis * factor));
+    }
+}

@@ -1,0 +1,160 @@
+package io.lethe.cache;
+
+import io.lethe.schemas.redis.FillResult;
+import io.lethe.schemas.redis.LuaScript;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.KeyValue;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisHashAsyncCommands;
+import io.lettuce.core.api.async.RedisKeyAsyncCommands;
+import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import io.lettuce.core.api.async.RedisStringAsyncCommands;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The cache-client's Redis commands: the miss read (entry and fence counter in one round trip),
+ * fill.lua by SHA (reloading on NOSCRIPT), and the fill lock.
+ */
+final class CacheRedis implements AutoCloseable {
+    private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+
+    /** What the miss read found. */
+    record Read(byte[] data, String version, Long softExpiry, boolean notFound, boolean legacy, String fenceCounter) {
+        boolean present() {
+            return data != null;
+        }
+    }
+
+    private final RedisClient client;
+    private final RedisClusterClient clusterClient;
+    private final StatefulConnection<String, byte[]> connection;
+    private final RedisHashAsyncCommands<String, byte[]> hashes;
+    private final RedisScriptingAsyncCommands<String, byte[]> scripts;
+    private final RedisStringAsyncCommands<String, byte[]> strings;
+    private final RedisKeyAsyncCommands<String, byte[]> keys;
+
+    CacheRedis(List<RedisURI> uris, boolean cluster) {
+        if (cluster) {
+            client = null;
+            clusterClient = RedisClusterClient.create(uris);
+            StatefulRedisClusterConnection<String, byte[]> c = clusterClient.connect(CODEC);
+            connection = c;
+            hashes = c.async();
+            scripts = c.async();
+            strings = c.async();
+            keys = c.async();
+        } else {
+            clusterClient = null;
+            client = RedisClient.create();
+            StatefulRedisConnection<String, byte[]> c = client.connect(CODEC, uris.get(0));
+            connection = c;
+            hashes = c.async();
+            scripts = c.async();
+            strings = c.async();
+            keys = c.async();
+        }
+    }
+
+    /** HMGET key v d s nf and HGET fence n, pipelined on one connection: one round trip. */
+    CompletableFuture<Read> read(String key) {
+        CompletableFuture<List<KeyValue<String, byte[]>>> entry = hashes.hmget(key,
+                RedisLayout.ENTRY_VERSION, RedisLayout.ENTRY_DATA, RedisLayout.ENTRY_SOFT_EXPIRY, RedisLayout.ENTRY_NOT_FOUND)
+                .toCompletableFuture();
+        CompletableFuture<byte[]> counter = hashes.hget(RedisLayout.fenceKey(key), RedisLayout.FENCE_COUNTER).toCompletableFuture();
+        // Both replies arrive on the I/O thread; combine only once both are in (never block it).
+        return CompletableFuture.allOf(entry, counter).handle((ignored, firstError) -> {
+            byte[] n = counter.join(); // already complete: rethrows if the fence read failed
+            String fence = n == null ? null : new String(n, StandardCharsets.UTF_8);
+            List<KeyValue<String, byte[]>> fields;
+            try {
+                fields = entry.join();
+            } catch (CompletionException e) {
+                if (String.valueOf(e.getCause().getMessage()).startsWith("WRONGTYPE")) {
+                    // a legacy entry (plain SET by another application): treat as a miss and replace it
+                    return new Read(null, null, null, false, true, fence);
+                }
+                throw e;
+            }
+            String version = text(fields.get(0));
+            byte[] data = fields.get(1).hasValue() ? fields.get(1).getValue() : null;
+            String soft = text(fields.get(2));
+            boolean notFound = fields.get(3).hasValue();
+            if (data == null && version == null) {
+                return new Read(null, null, null, false, false, fence);
+            }
+            return new Read(data == null ? new byte[0] : data, version, soft == null ? null : Long.parseLong(soft), notFound, false, fence);
+        });
+    }
+
+    private static String text(KeyValue<String, byte[]> kv) {
+        return kv.hasValue() ? new String(kv.getValue(), StandardCharsets.UTF_8) : null;
+    }
+
+    /** fill.lua: see its header for the arguments. */
+    CompletableFuture<FillResult> fill(String key, String version, String n0, byte[] payload, long ttlMillis,
+                                       Long softExpiry, boolean replace, boolean notFound) {
+        String[] k = {key, RedisLayout.fenceKey(key)};
+        byte[][] args = {
+            utf8(version), utf8(n0 == null ? "" : n0), payload, utf8(Long.toString(ttlMillis)),
+            utf8(softExpiry == null ? "" : Long.toString(softExpiry)), utf8(replace ? "1" : "0"), utf8(notFound ? "1" : "0")
+        };
+        return evalFill(k, args).exceptionallyCompose(error -> {
+            Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+            if (cause instanceof RedisNoScriptException) {
+                return scripts.scriptLoad(LuaScript.FILL.source()).toCompletableFuture().thenCompose(sha -> evalFill(k, args));
+            }
+            return CompletableFuture.failedFuture(cause);
+        }).thenApply(FillResult::of);
+    }
+
+    private CompletableFuture<Long> evalFill(String[] k, byte[][] args) {
+        CompletionStage<Long> stage = scripts.evalsha(LuaScript.FILL.sha1(), ScriptOutputType.INTEGER, k, args);
+        return stage.toCompletableFuture();
+    }
+
+    /** SET lock token NX PX lease: true when this process may load. */
+    CompletableFuture<Boolean> tryLock(String key, String token, Duration lease) {
+        return strings.set(lockKey(key), utf8(token), SetArgs.Builder.nx().px(lease.toMillis()))
+                .toCompletableFuture().thenApply("OK"::equals);
+    }
+
+    CompletableFuture<Long> unlock(String key) {
+        return keys.del(lockKey(key)).toCompletableFuture();
+    }
+
+    /** The fill lock of {@code key}: beside its fence, in the same slot. */
+    static String lockKey(String key) {
+        return "lethe:lock:" + RedisLayout.fenceKey(key).substring(RedisLayout.FENCE_PREFIX.length());
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+        if (client != null) {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+        if (clusterClient != null) {
+            clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package io.lethe.cache;
+
+import io.lettuce.core.RedisURI;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The application's read path over one region's Redis. Create one per process and region,
+ * then a {@link CacheNamespace} per namespace:
+ *
+ * <pre>{@code
+ * LetheCache cache = LetheCache.builder("redis://127.0.0.1:6379").build();
+ * CacheNamespace<Product> products = cache.namespace("product", Codecs.json(Product.class), Policy.eventual());
+ * Product p = products.get("product:42", key -> Loaded.of(repository.find(42)));
+ * }</pre>
+ *
+ * Fills go through {@code fill.lua} with the fence counter read at the miss, so a value loaded
+ * before an invalidation landed is never cached.
+ */
+public final class LetheCache implements AutoCloseable {
+    private final CacheRedis redis;
+    private final MeterRegistry registry;
+    private final Clock clock;
+    private final ExecutorService loaders;
+    private final boolean ownsLoaders;
+    private final NearCacheOptions near;
+
+    private LetheCache(Builder b) {
+        this.redis = new CacheRedis(b.uris, b.cluster);
+        this.registry = b.registry;
+        this.clock = b.clock;
+        this.ownsLoaders = b.loaders == null;
+        this.loaders = b.loaders != null ? b.loaders : Executors.newFixedThreadPool(b.loaderThreads, daemon("lethe-cache-loader"));
+        this.near = b.near;
+    }
+
+    public static Builder builder(String redisUri) {
+        return new Builder().redis(redisUri);
+    }
+
+    /** A typed view of one namespace with its policy. */
+    public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy) {
+        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name), clock, loaders);
+    }
+
+    NearCacheOptions nearCacheOptions() {
+        return near;
+    }
+
+    @Override
+    public void close() {
+        if (ownsLoaders) {
+            loaders.shutdownNow();
+        }
+        redis.close();
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Options of the optional L1 near cache. */
+    record NearCacheOptions(long maximumSize, Duration ttl) {
+    }
+
+    public static final class Builder {
+        private final List<RedisURI> uris = new ArrayList<>();
+        private boolean cluster;
+        private MeterRegistry registry = new SimpleMeterRegistry();
+        private Clock clock = Clock.systemUTC();
+        private ExecutorService loaders;
+        private int loaderThreads = 16;
+        private NearCacheOptions near;
+
+        private Builder() {
+        }
+
+        /** A {@code redis://}, {@code rediss://} or {@code redis-sentinel://} URI (more than one for a cluster). */
+        public Builder redis(String uri) {
+            uris.add(RedisURI.create(Objects.requireNonNull(uri, "uri")));
+            return this;
+        }
+
+        /** Talk to a Redis Cluster (the URIs are seed nodes). */
+        public Builder cluster(boolean isCluster) {
+            this.cluster = isCluster;
+            return this;
+        }
+
+        public Builder meterRegistry(MeterRegistry meterRegistry) {
+            this.registry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+            return this;
+        }
+
+        /** The clock for TTLs and soft expiry (tests move it). */
+        public Builder clock(Clock c) {
+            this.clock = Objects.requireNonNull(c, "clock");
+            return this;
+        }
+
+        /** Runs loaders on this executor instead of an own pool of 16 threads. */
+        public Builder loaderExecutor(ExecutorService executor) {
+            this.loaders = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        public Builder loaderThreads(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("loaderThreads must be >= 1, was " + threads);
+            }
+            this.loaderThreads = threads;
+            return this;
+        }
+
+        public LetheCache build() {
+            if (uris.isEmpty()) {
+                throw new IllegalStateException("a Redis URI is required");
+            }
+            return new LetheCache(this);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package io.lethe.cache;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How much staleness a namespace accepts, and how its entries live.
+ *
+ * <ul>
+ *   <li>{@link #strong()}: bypass the cache, always read the database;</li>
+ *   <li>{@link #bounded(Duration)}: serve entries filled less than {@code maxAge} ago, else reload;</li>
+ *   <li>{@link #eventual()}: serve an entry while it is present (the pipeline removes it on change).</li>
+ * </ul>
+ * Entry TTL with jitter, negative caching and stale-while-revalidate are set with the {@code with*} methods.
+ *
+ * @param consistency    strong, bounded or eventual
+ * @param maxAge         for bounded: the oldest entry served
+ * @param ttl            entry TTL (zero: none)
+ * @param jitter         TTL is spread by +/- this fraction, so entries filled together expire apart
+ * @param negativeTtl    how long "not found" is cached (zero: not cached)
+ * @param softTtl        stale-while-revalidate: after this an entry is served once more while one
+ *                       background load refreshes it (zero: off)
+ * @param fillLock       cross-process fill lock lease (zero: off): one process loads a cold key,
+ *                       others wait up to this long for its fill
+ */
+public record Policy(Consistency consistency, Duration maxAge, Duration ttl, double jitter, Duration negativeTtl,
+                     Duration softTtl, Duration fillLock) {
+    public enum Consistency { STRONG, BOUNDED, EVENTUAL }
+
+    public static final Duration DEFAULT_TTL = Duration.ofMinutes(30);
+    public static final double DEFAULT_JITTER = 0.1;
+
+    public Policy {
+        Objects.requireNonNull(consistency, "consistency");
+        requireNonNegative("ttl", ttl);
+        requireNonNegative("negativeTtl", negativeTtl);
+        requireNonNegative("softTtl", softTtl);
+        requireNonNegative("fillLock", fillLock);
+        if (consistency == Consistency.BOUNDED && (maxAge == null || maxAge.isZero() || maxAge.isNegative())) {
+            throw new IllegalArgumentException("bounded staleness needs a positive maxAge, was " + maxAge);
+        }
+        if (jitter < 0 || jitter >= 1) {
+            throw new IllegalArgumentException("jitter must be in [0, 1), was " + jitter);
+        }
+    }
+
+    private static void requireNonNegative(String name, Duration d) {
+        if (d == null || d.isNegative()) {
+            throw new IllegalArgumentException(name + " must be zero or positive, was " + d);
+        }
+    }
+
+    public static Policy strong() {
+        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+    }
+
+    public static Policy bounded(Duration maxAge) {
+        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+    }
+
+    public static Policy eventual() {
+        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+    }
+
+    public Policy withTtl(Duration newTtl, double newJitter) {
+        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock);
+    }
+
+    public Policy withNegativeTtl(Duration newNegativeTtl) {
+        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock);
+    }
+
+    public Policy withStaleWhileRevalidate(Duration newSoftTtl) {
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock);
+    }
+
+    public Policy withFillLock(Duration lease) {
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease);
+    }
+}

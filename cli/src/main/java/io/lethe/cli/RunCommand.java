@@ -1,0 +1,80 @@
+package io.lethe.cli;
+
+import io.lethe.cli.http.HttpEndpoint;
+import io.lethe.cli.pipeline.Pipeline;
+import io.lethe.cli.pipeline.Roles;
+import io.lethe.config.ConfigException;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code lethe run}: runs one or more stages against the servers named in the config. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run pipeline stages (capture, streams, region consumers) from a config file.")
+public final class RunCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
+
+    @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
+    Path config;
+
+    @Option(names = "--role", split = ",", defaultValue = "all",
+            description = "capture, streams, region:<name> (repeatable or comma-separated), or all (default)")
+    List<String> roles;
+
+    @Option(names = "--http-port", description = "override http.port of the config (0 picks a free port)")
+    Integer httpPort;
+
+    @Override
+    public Integer call() throws Exception {
+        LetheConfig cfg;
+        try {
+            cfg = ConfigLoader.load(config);
+        } catch (ConfigException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+        Roles parsed;
+        try {
+            parsed = Roles.parse(roles, cfg);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        CountDownLatch stop = new CountDownLatch(1);
+        Pipeline pipeline = Pipeline.start(cfg, parsed, registry, Clock.systemUTC());
+        int port = httpPort != null ? httpPort : cfg.http().port();
+        try (HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, registry, pipeline::health)) {
+            LOG.info("lethe run: roles {}; metrics and health on {}", parsed, http.url());
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                stop.countDown();
+                pipeline.close();
+            }, "lethe-shutdown"));
+            while (!stop.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+                List<String> failures = pipeline.failures();
+                if (!failures.isEmpty()) {
+                    failures.forEach(f -> LOG.error("{}", f));
+                    pipeline.close();
+                    return 1;
+                }
+            }
+        }
+        return 0;
+    }
+}

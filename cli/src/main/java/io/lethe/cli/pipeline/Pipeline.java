@@ -1,0 +1,117 @@
+package io.lethe.cli.pipeline;
+
+import io.lethe.capture.CaptureService;
+import io.lethe.config.LetheConfig;
+import io.lethe.region.RegionConsumerService;
+import io.lethe.streams.StreamsService;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The stages one process runs, started consumers-first (so nothing produced waits for a
+ * consumer that is not there) and stopped capture-first (so nothing new enters while the rest
+ * drains).
+ */
+public final class Pipeline implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
+
+    private final LetheConfig config;
+    private final Roles roles;
+    private final Map<String, RegionConsumerService> regions = new LinkedHashMap<>();
+    private StreamsService streams;
+    private CaptureService capture;
+
+    private Pipeline(LetheConfig config, Roles roles) {
+        this.config = config;
+        this.roles = roles;
+    }
+
+    public static Pipeline start(LetheConfig config, Roles roles, MeterRegistry registry, Clock clock) throws InterruptedException {
+        Pipeline p = new Pipeline(config, roles);
+        try {
+            for (String region : roles.regions()) {
+                RegionConsumerService consumer = new RegionConsumerService(config, region, registry, clock);
+                p.regions.put(region, consumer);
+                consumer.start();
+            }
+            if (roles.streams()) {
+                p.streams = new StreamsService(config, registry, clock, UUID.randomUUID().toString().substring(0, 8));
+                p.streams.start();
+            }
+            if (roles.capture()) {
+                p.capture = new CaptureService(config, registry, clock);
+                p.capture.start();
+            }
+            LOG.info("pipeline running: {}", roles);
+            return p;
+        } catch (RuntimeException | InterruptedException e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    public Roles roles() {
+        return roles;
+    }
+
+    public LetheConfig config() {
+        return config;
+    }
+
+    public Map<String, RegionConsumerService> regions() {
+        return regions;
+    }
+
+    public CaptureService capture() {
+        return capture;
+    }
+
+    public StreamsService streams() {
+        return streams;
+    }
+
+    /** Component name to healthy, for /health. */
+    public Map<String, Boolean> health() {
+        Map<String, Boolean> health = new LinkedHashMap<>();
+        if (capture != null) {
+            health.put("capture", capture.isStreaming());
+        }
+        if (streams != null) {
+            health.put("streams", streams.isRunning());
+        }
+        regions.forEach((name, consumer) -> health.put("region:" + name, consumer.isRunning() && !consumer.isRetrying()));
+        return health;
+    }
+
+    /** A stage that stopped by itself (not by close), with why; empty while all run. */
+    public List<String> failures() {
+        List<String> failures = new ArrayList<>();
+        if (capture != null && capture.isStopped()) {
+            failures.add("capture stopped: " + capture.failure().map(Throwable::getMessage).orElse("engine ended"));
+        }
+        regions.forEach((name, consumer) -> {
+            if (!consumer.isRunning()) {
+                failures.add("region " + name + " stopped: " + (consumer.failure() == null ? "loop ended" : consumer.failure()));
+            }
+        });
+        return failures;
+    }
+
+    @Override
+    public void close() {
+        if (capture != null) {
+            capture.close();
+        }
+        if (streams != null) {
+            streams.close();
+        }
+        regions.values().forEach(RegionConsumerService::close);
+    }
+}

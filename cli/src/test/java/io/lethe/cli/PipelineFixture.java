@@ -1,0 +1,113 @@
+package io.lethe.cli;
+
+import io.lethe.cli.pipeline.Pipeline;
+import io.lethe.cli.pipeline.Roles;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.TestScope;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/** A test's own pipeline on the shared stack: config for its scope, SQL, and Redis per region. */
+final class PipelineFixture implements AutoCloseable {
+    final LetheStack stack;
+    final TestScope scope;
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final RedisClient redisClient = RedisClient.create();
+    private final Map<String, StatefulRedisConnection<String, String>> connections = new LinkedHashMap<>();
+    private Pipeline pipeline;
+
+    PipelineFixture(LetheStack stack, TestScope scope) {
+        this.stack = stack;
+        this.scope = scope;
+    }
+
+    /** The YAML for this scope: {@code regions} subscribe to {@code regionNamespaces} ("" for all). */
+    String yaml(List<String> regions, String namespacesYaml, String extra) {
+        PostgresEndpoint pg = stack.postgres();
+        StringBuilder r = new StringBuilder();
+        for (String region : regions) {
+            r.append("  ").append(region).append(": { redis: ").append(stack.redisUri(region)).append(" }\n");
+        }
+        return """
+                source:
+                  jdbc-url: %s
+                  user: %s
+                  slot: %s
+                  publication: %s
+                  heartbeat-interval: 1s
+                kafka:
+                  bootstrap-servers: %s
+                  topic-prefix: %s
+                  partitions: 3
+                streams:
+                  application-id: %s-streams
+                apply:
+                  group-prefix: %s-region-
+                regions:
+                %snamespaces:
+                %s
+                %s
+                """.formatted(pg.jdbcUrl(scope.database()), pg.user(), scope.slot(), scope.publication(),
+                stack.kafkaBootstrapServers(), scope.topicPrefix(), scope.id(), scope.id(), r,
+                namespacesYaml.indent(2), extra);
+    }
+
+    LetheConfig config(String yaml) {
+        return ConfigLoader.parse(scope.id() + "-lethe.yml", yaml, System::getenv);
+    }
+
+    Pipeline start(LetheConfig config) throws InterruptedException {
+        pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC());
+        return pipeline;
+    }
+
+    void sql(String... statements) throws SQLException {
+        PostgresEndpoint pg = stack.postgres();
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
+             Statement s = c.createStatement()) {
+            for (String statement : statements) {
+                s.execute(statement);
+            }
+        }
+    }
+
+    RedisCommands<String, String> redis(String region) {
+        return connections.computeIfAbsent(region, r -> redisClient.connect(RedisURI.create(stack.redisUri(r)))).sync();
+    }
+
+    /** Waits for a condition that the pipeline makes true (a sentinel), failing after {@code timeout}. */
+    static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (pipeline != null) {
+            pipeline.close();
+        }
+        connections.values().forEach(StatefulRedisConnection::close);
+        redisClient.shutdown();
+    }
+}

@@ -1,0 +1,143 @@
+package io.lethe.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+    private static final String VALID = """
+            source:
+              jdbc-url: jdbc:postgresql://127.0.0.1:5432/shop
+              user: lethe
+              password: ${LETHE_PG_PASSWORD}
+              slot: lethe
+              publication: lethe
+            kafka:
+              bootstrap-servers: 127.0.0.1:9092
+              properties: { security.protocol: SASL_SSL, sasl.jaas.config: "secret-jaas" }
+            regions:
+              us-east: { redis: "redis://:hunter2@127.0.0.1:6379" }
+              eu-west: { redis: redis://127.0.0.1:6380, namespaces: [product, profile],
+                         replica: "jdbc:postgresql://eu-replica:5432/shop" }
+            namespaces:
+              product:
+                table: public.products
+                keys: ["product:{id}", "product:{id}:price", "product:slug:{slug}"]
+                patterns: ["search:products:*"]
+                version: lsn
+                mode: delete
+                fence-ttl: 60s
+              profile:
+                table: users
+                keys: ["profile:{id}"]
+                version: column:version
+                mode: upsert
+                payload-columns: [name, email]
+            """;
+
+    private static LetheConfig parse(String yaml) {
+        return ConfigLoader.parse("lethe.yml", yaml, Map.of("LETHE_PG_PASSWORD", "s3cret")::get);
+    }
+
+    @Test
+    void readsEverySectionOfTheDesignExample() {
+        LetheConfig c = parse(VALID);
+        assertEquals("shop", c.source().database());
+        assertEquals("s3cret", c.source().password().reveal());
+        assertEquals(List.of("us-east", "eu-west"), List.copyOf(c.regions().keySet()));
+        assertEquals(List.of("product", "profile"), c.region("us-east").namespaces(), "a region without a list subscribes to all");
+        assertTrue(c.region("eu-west").hasReplicaGate());
+        NamespaceConfig product = c.namespaces().get("product");
+        assertEquals(Duration.ofSeconds(60), product.fenceTtl());
+        assertTrue(product.isRowScoped(product.keys().get(0)));
+        assertFalse(product.isRowScoped(product.keys().get(2)), "slug is not in the primary key: derived");
+        assertEquals(List.of("product:*", "search:products:*"), product.namespaceGlobs(), "product:* covers the other templates");
+        NamespaceConfig profile = c.namespaces().get("profile");
+        assertEquals("public.users", profile.table());
+        assertEquals("version", profile.version().column());
+        assertEquals(Mode.UPSERT, profile.mode());
+        assertEquals("lethe.changes", c.topics().changes());
+        assertNull(c.kafka().partitions(), "unset partitions means the broker's default");
+    }
+
+    @Test
+    void secretsNeverAppearInToString() {
+        LetheConfig c = parse(VALID);
+        String text = c.toString();
+        assertFalse(text.contains("s3cret"), text);
+        assertFalse(text.contains("hunter2"), text);
+        assertFalse(text.contains("secret-jaas"), text);
+    }
+
+    @Test
+    void reportsEveryMistakeAtOnceWithFileAndPath() {
+        String broken = VALID
+                .replace("namespaces: [product, profile]", "namespaces: [product, profil]")
+                .replace("fence-ttl: 60s", "fence-ttl: sixty")
+                .replace("keys: [\"profile:{id}\"]", "keys: [\"profile:{id}:{email}\"]")
+                .replace("slot: lethe", "slot: lethe\n  slto: typo");
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(broken));
+        assertEquals("lethe.yml", e.file());
+        Map<String, String> byPath = new java.util.HashMap<>();
+        e.errors().forEach(err -> byPath.put(err.path(), err.problem()));
+        assertTrue(byPath.get("regions.eu-west.namespaces[1]").contains("unknown namespace 'profil'"), byPath.toString());
+        assertTrue(byPath.get("regions.eu-west.namespaces[1]").contains("product, profile"), "names what is expected");
+        assertTrue(byPath.get("namespaces.product.fence-ttl").contains("expected a duration"), byPath.toString());
+        assertTrue(byPath.get("namespaces.profile.keys[0]").contains("mode upsert needs row-scoped keys"), byPath.toString());
+        assertTrue(byPath.get("source.slto").contains("unknown setting"), byPath.toString());
+        assertEquals(4, e.errors().size(), e.getMessage());
+        assertTrue(e.getMessage().startsWith("lethe.yml: 4 problems"), e.getMessage());
+    }
+
+    @Test
+    void missingEnvironmentVariableIsNamed() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigLoader.parse("lethe.yml", VALID, name -> null));
+        assertEquals("source.password", e.errors().get(0).path());
+        assertTrue(e.errors().get(0).problem().contains("LETHE_PG_PASSWORD is not set"));
+    }
+
+    @Test
+    void environmentDefaultsApply() {
+        LetheConfig c = ConfigLoader.parse("lethe.yml", VALID.replace("${LETHE_PG_PASSWORD}", "${NOPE:-fallback}"), n -> null);
+        assertEquals("fallback", c.source().password().reveal());
+    }
+
+    @Test
+    void requiredSectionsAndBadShapesAreReported() {
+        ConfigException e = assertThrows(ConfigException.class, () -> parse("""
+                source:
+                  jdbc-url: mysql://x
+                kafka: 12
+                namespaces:
+                  product:
+                    table: "public.products;drop"
+                    keys: ["product:{id"]
+                    patterns: ["*"]
+                """));
+        List<String> paths = e.errors().stream().map(ConfigError::path).toList();
+        assertTrue(paths.containsAll(List.of("source.jdbc-url", "source.user", "kafka", "regions",
+                "namespaces.product.table", "namespaces.product.keys[0]", "namespaces.product.patterns[0]")), paths.toString());
+    }
+
+    @Test
+    void missingFileIsNamed() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(Path.of("/nonexistent/lethe.yml")));
+        assertEquals("/nonexistent/lethe.yml", e.file());
+        assertTrue(e.getMessage().contains("file not found"));
+    }
+
+    @Test
+    void invalidYamlNamesTheLine() {
+        ConfigException e = assertThrows(ConfigException.class, () -> parse("source:\n  user: [unclosed\n"));
+        assertTrue(e.errors().get(0).path().startsWith("line "), e.getMessage());
+    }
+}
