@@ -1,0 +1,109 @@
+package io.lethe.schemas.redis;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Seeded randomized check of the contract: a row is committed at versions 1..k; each commit's
+ * invalidation is delivered at least once, at any time after the commit, duplicated and
+ * reordered at will; readers miss (reading the fence counter), load the row at some later
+ * moment and fill later still, with the version they loaded or with an unknown version. Whatever
+ * the interleaving, once every invalidation has been delivered no entry older than version k
+ * survives.
+ */
+@ExtendWith(LetheStackExtension.class)
+class FillLeasePropertyIT {
+    private static final int SEEDS = 1000;
+
+    private record Reader(String n0, boolean knowsVersion, int loaded) { }
+
+    @Test
+    void noInterleavingLeavesAStaleEntry(LetheStack stack, TestScope scope) {
+        try (ScriptRunner redis = ScriptRunner.standalone(stack.redisUri("eu-west"))) {
+            for (int seed = 1; seed <= SEEDS; seed++) {
+                run(redis, scope.key("row:" + seed), new SplittableRandom(seed), seed);
+            }
+        }
+    }
+
+    private void run(ScriptRunner redis, String key, SplittableRandom random, int seed) {
+        int commits = 1 + random.nextInt(6);
+        int committed = 0;
+        boolean[] delivered = new boolean[commits + 1];
+        List<Reader> missed = new ArrayList<>();
+        List<Reader> loaded = new ArrayList<>();
+        StringBuilder trace = new StringBuilder();
+        int steps = 10 + random.nextInt(40);
+        for (int step = 0; step < steps; step++) {
+            int dice = random.nextInt(20);
+            switch (dice < 3 ? 0 : dice < 9 ? 1 : dice < 13 ? 2 : dice < 16 ? 3 : 4) {
+                case 0 -> {
+                    if (committed < commits) {
+                        committed++;
+                        trace.append(" commit").append(committed);
+                    }
+                }
+                case 1 -> {
+                    if (committed > 0) {
+                        int v = 1 + random.nextInt(committed);
+                        delivered[v] = true;
+                        redis.invalidate(key, Integer.toString(v), 600_000, 1 + random.nextLong(1L << 40));
+                        trace.append(" inv").append(v);
+                    }
+                }
+                case 2 -> {
+                    missed.add(new Reader(redis.counter(key), random.nextBoolean(), -1));
+                    trace.append(" miss");
+                }
+                case 3 -> {
+                    if (!missed.isEmpty()) {
+                        Reader r = missed.remove(random.nextInt(missed.size()));
+                        loaded.add(new Reader(r.n0(), r.knowsVersion(), committed));
+                        trace.append(" load").append(committed);
+                    }
+                }
+                default -> {
+                    if (!loaded.isEmpty()) {
+                        Reader r = loaded.remove(random.nextInt(loaded.size()));
+                        String version = r.knowsVersion() ? Integer.toString(r.loaded()) : "0";
+                        FillResult result = redis.fill(key, version, r.n0(), "row@" + r.loaded());
+                        trace.append(" fill(").append(version).append(",").append(r.loaded()).append(")=").append(result);
+                    }
+                }
+            }
+        }
+        // readers that loaded finish late, when a stale fill is most likely to survive
+        while (!loaded.isEmpty()) {
+            Reader r = loaded.remove(random.nextInt(loaded.size()));
+            String version = r.knowsVersion() ? Integer.toString(r.loaded()) : "0";
+            FillResult result = redis.fill(key, version, r.n0(), "row@" + r.loaded());
+            trace.append(" fill(").append(version).append(",").append(r.loaded()).append(")=").append(result);
+        }
+        // at-least-once: every commit's invalidation arrives eventually, in any order
+        List<Integer> pending = new ArrayList<>();
+        for (int v = 1; v <= committed; v++) {
+            if (!delivered[v]) {
+                pending.add(v);
+            }
+        }
+        while (!pending.isEmpty()) {
+            int v = pending.remove(random.nextInt(pending.size()));
+            redis.invalidate(key, Integer.toString(v), 600_000, 1 + random.nextLong(1L << 40));
+            trace.append(" inv").append(v);
+        }
+        Map<String, String> entry = redis.entry(key);
+        String data = entry.get("d");
+        int latest = committed;
+        assertTrue(data == null || data.equals("row@" + latest),
+                () -> "seed " + seed + ": entry " + entry + " survives although row is at version " + latest + ";" + trace);
+    }
+}

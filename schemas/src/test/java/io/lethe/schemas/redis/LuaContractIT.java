@@ -1,0 +1,251 @@
+package io.lethe.schemas.redis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The semantics table of DESIGN.md for each script, against a real Redis. */
+@ExtendWith(LetheStackExtension.class)
+class LuaContractIT {
+    private static final long FENCE_TTL = 60_000;
+    private static final String BIG = "999999999999";
+    private ScriptRunner redis;
+    private TestScope scope;
+
+    @BeforeEach
+    void connect(LetheStack stack, TestScope scope) {
+        this.redis = ScriptRunner.standalone(stack.redisUri("us-east"));
+        this.scope = scope;
+    }
+
+    @AfterEach
+    void close() {
+        redis.close();
+    }
+
+    private String key(String name) {
+        return scope.key(name);
+    }
+
+    private void versioned(String key, String version, String data) {
+        redis.hashes.hset(key, Map.of("v", version, "d", data));
+    }
+
+    @Nested
+    class Invalidate {
+        @Test
+        void absentKeyStillRecordsTheFence() {
+            String k = key("p:1");
+            assertEquals(InvalidateResult.ABSENT, redis.invalidate(k, "100", FENCE_TTL, 5000));
+            assertEquals(Map.of("v", "100", "n", "5000"), redis.fence(k), "the counter starts at the seed");
+            long ttl = redis.keys.pttl(RedisLayout.fenceKey(k));
+            assertTrue(ttl > 0 && ttl <= FENCE_TTL, "fence TTL " + ttl);
+        }
+
+        @Test
+        void deletesOlderAndEqualEntriesAndKeepsNewerOnes() {
+            versioned(key("older"), "99", "old");
+            versioned(key("equal"), "100", "same");
+            versioned(key("newer"), "101", "new");
+            assertEquals(InvalidateResult.DELETED, redis.invalidate(key("older"), "100", FENCE_TTL, 1));
+            assertEquals(InvalidateResult.DELETED, redis.invalidate(key("equal"), "100", FENCE_TTL, 1));
+            assertEquals(InvalidateResult.KEPT_NEWER, redis.invalidate(key("newer"), "100", FENCE_TTL, 1));
+            assertEquals(0, redis.keys.exists(key("older"), key("equal")));
+            assertEquals("new", redis.entry(key("newer")).get("d"));
+        }
+
+        @Test
+        void legacyEntriesOfAnyTypeAreDeleted() {
+            redis.strings.set(key("string"), "plain SET");
+            redis.hashes.hset(key("hash"), Map.of("name", "no v field"));
+            redis.lists.rpush(key("list"), "a", "b");
+            for (String k : new String[] {key("string"), key("hash"), key("list")}) {
+                assertEquals(InvalidateResult.DELETED, redis.invalidate(k, "1", FENCE_TTL, 1), k);
+                assertEquals(0, redis.keys.exists(k));
+            }
+        }
+
+        @Test
+        void duplicatesCountButNeverResurrect() {
+            String k = key("dup");
+            versioned(k, "5", "old");
+            assertEquals(InvalidateResult.DELETED, redis.invalidate(k, "10", FENCE_TTL, 700));
+            assertEquals(InvalidateResult.ABSENT, redis.invalidate(k, "10", FENCE_TTL, 900));
+            assertEquals(Map.of("v", "10", "n", "701"), redis.fence(k), "the seed is used only when the fence is created");
+        }
+
+        @Test
+        void anOlderVersionAfterANewerOneKeepsTheFenceAndTheNewerEntry() {
+            String k = key("reorder");
+            redis.invalidate(k, "20", FENCE_TTL, 1);
+            versioned(k, "20", "filled after 20");
+            assertEquals(InvalidateResult.KEPT_NEWER, redis.invalidate(k, "15", FENCE_TTL, 1));
+            assertEquals("20", redis.fence(k).get("v"));
+            assertEquals("filled after 20", redis.entry(k).get("d"));
+        }
+
+        @Test
+        void versionZeroOfDerivedKeysDeletesUnversionedEntries() {
+            String k = key("derived");
+            versioned(k, "0", "list of orders");
+            assertEquals(InvalidateResult.DELETED, redis.invalidate(k, "0", FENCE_TTL, 1));
+        }
+
+        @Test
+        void versionsBeyondTwoToTheFiftyThreeCompareExactly() {
+            String k = key("big");
+            versioned(k, "9007199254740993", "2^53 + 1");
+            assertEquals(InvalidateResult.KEPT_NEWER, redis.invalidate(k, "9007199254740992", FENCE_TTL, 1));
+            assertEquals(InvalidateResult.DELETED, redis.invalidate(k, "18446744073709551615", FENCE_TTL, 1));
+        }
+    }
+
+    @Nested
+    class Upsert {
+        @Test
+        void writesANewerValueWithItsTtl() {
+            String k = key("u1");
+            assertEquals(UpsertResult.UPSERTED, redis.upsert(k, "7", "{\"price\":7}", 30_000, FENCE_TTL, 1));
+            assertEquals(Map.of("v", "7", "d", "{\"price\":7}"), redis.entry(k));
+            long ttl = redis.keys.pttl(k);
+            assertTrue(ttl > 0 && ttl <= 30_000);
+            assertEquals("7", redis.fence(k).get("v"), "an upsert records its version like an invalidation");
+        }
+
+        @Test
+        void refusesOlderOrDuplicateValues() {
+            String k = key("u2");
+            redis.upsert(k, "9", "nine", 0, FENCE_TTL, 1);
+            assertEquals(UpsertResult.REFUSED, redis.upsert(k, "8", "eight", 0, FENCE_TTL, 1));
+            assertEquals(UpsertResult.REFUSED, redis.upsert(k, "9", "nine again", 0, FENCE_TTL, 1));
+            assertEquals("nine", redis.entry(k).get("d"));
+            assertEquals(-1, redis.keys.pttl(k), "ttl 0 means no expiry");
+        }
+
+        @Test
+        void refusesAValueTheFenceIsNewerThan() {
+            String k = key("u3");
+            redis.invalidate(k, "12", FENCE_TTL, 1);
+            assertEquals(UpsertResult.REFUSED, redis.upsert(k, "11", "stale", 0, FENCE_TTL, 1));
+            assertEquals(0, redis.keys.exists(k));
+            assertEquals(UpsertResult.UPSERTED, redis.upsert(k, "13", "fresh", 0, FENCE_TTL, 1));
+        }
+    }
+
+    @Nested
+    class Fill {
+        @Test
+        void aMissWithoutAnyInvalidationIsFilled() {
+            String k = key("f1");
+            assertEquals(FillResult.ACCEPTED, redis.fill(k, "0", redis.counter(k), "loaded"));
+            assertEquals(Map.of("v", "0", "d", "loaded"), redis.entry(k));
+        }
+
+        @Test
+        void anyInvalidationBetweenMissAndFillVoidsAnUnversionedFill() {
+            String k = key("f2");
+            redis.invalidate(k, "50", FENCE_TTL, 1000);
+            String n0 = redis.counter(k);
+            // an invalidation with an older version than the fence (a derived key's change
+            // committed earlier but applied later) lands while the reader loads
+            redis.invalidate(k, "0", FENCE_TTL, 1);
+            assertEquals(FillResult.REFUSED_FENCE_MOVED, redis.fill(k, "0", n0, "loaded before the change"));
+            assertEquals(0, redis.keys.exists(k));
+            assertEquals(FillResult.ACCEPTED, redis.fill(k, "0", redis.counter(k), "loaded after"));
+        }
+
+        @Test
+        void aFenceCreatedDuringTheLoadVoidsAFillThatSawNone() {
+            String k = key("f3");
+            String n0 = redis.counter(k);
+            assertEquals(null, n0);
+            redis.invalidate(k, "3", FENCE_TTL, 42);
+            assertEquals(FillResult.REFUSED_FENCE_MOVED, redis.fill(k, "0", n0, "stale"));
+        }
+
+        @Test
+        void anExpiredAndRecreatedFenceCannotHandAnOldCounterBack() {
+            String k = key("f4");
+            redis.invalidate(k, "3", FENCE_TTL, 1_000_000);
+            String n0 = redis.counter(k);
+            redis.keys.del(RedisLayout.fenceKey(k));        // the fence expired ...
+            redis.invalidate(k, "4", FENCE_TTL, 987_654);   // ... and a new one starts from another random value
+            assertNotEquals(n0, redis.counter(k));
+            assertEquals(FillResult.REFUSED_FENCE_MOVED, redis.fill(k, "0", n0, "stale"));
+        }
+
+        @Test
+        void aKnownVersionBelowTheFenceIsRefusedAndEqualIsAccepted() {
+            String k = key("f5");
+            redis.invalidate(k, "8", FENCE_TTL, 1);
+            assertEquals(FillResult.REFUSED_FENCE_VERSION, redis.fill(k, "7", null, "v7"));
+            assertEquals(FillResult.ACCEPTED, redis.fill(k, "8", null, "v8"));
+        }
+
+        @Test
+        void aNewerEntryIsNeverOverwritten() {
+            String k = key("f6");
+            versioned(k, "9", "nine");
+            assertEquals(FillResult.REFUSED_NEWER_ENTRY, redis.fill(k, "8", null, "eight"));
+            assertEquals(FillResult.REFUSED_NEWER_ENTRY, redis.fill(k, "0", null, "unknown"));
+            assertEquals(FillResult.ACCEPTED, redis.fill(k, "10", null, "ten"));
+        }
+
+        @Test
+        void revalidationReplacesAnUnversionedEntryOnlyWhileTheCounterStands() {
+            String k = key("f7");
+            redis.invalidate(k, "1", FENCE_TTL, 10);
+            String n0 = redis.counter(k);
+            redis.fill(k, "0", n0, "first");
+            assertEquals(FillResult.REFUSED_NEWER_ENTRY, redis.fill(k, "0", n0, "second"), "a plain fill does not replace");
+            assertEquals(FillResult.ACCEPTED, redis.fill(k, "0", n0, "refreshed", 0, "123", true, false));
+            assertEquals("refreshed", redis.entry(k).get("d"));
+            assertEquals("123", redis.entry(k).get("s"));
+            redis.invalidate(k, "2", FENCE_TTL, 10);
+            redis.fill(k, "0", redis.counter(k), "after the change");
+            assertEquals(FillResult.REFUSED_FENCE_MOVED, redis.fill(k, "0", n0, "stale refresh", 0, "", true, false));
+        }
+
+        @Test
+        void negativeEntriesAreMarked() {
+            String k = key("f8");
+            assertEquals(FillResult.ACCEPTED, redis.fill(k, "0", null, "", 5_000, "", false, true));
+            assertEquals("1", redis.entry(k).get(RedisLayout.ENTRY_NOT_FOUND));
+            assertEquals(InvalidateResult.DELETED, redis.invalidate(k, "1", FENCE_TTL, 1), "an INSERT's invalidation removes it");
+        }
+
+        @Test
+        void legacyValuesAreReplacedByAFill() {
+            String k = key("f9");
+            redis.strings.set(k, "legacy");
+            assertEquals(FillResult.ACCEPTED, redis.fill(k, "0", null, "versioned"));
+            assertFalse(redis.entry(k).isEmpty());
+        }
+    }
+
+    @Test
+    void keysAndFencesShareASlotInARealCluster(LetheStack stack) {
+        try (ScriptRunner cluster = ScriptRunner.cluster(stack.redisClusterUri())) {
+            for (String k : new String[] {key("plain:1"), key("customer:{7}:orders"), key("odd}key"), key("{}x}")}) {
+                assertEquals(cluster.keyslot(k), RedisLayout.slot(k), "slot of " + k);
+                assertEquals(cluster.keyslot(k), cluster.keyslot(RedisLayout.fenceKey(k)), "fence slot of " + k);
+                cluster.hashes.hset(k, Map.of("v", "1", "d", "x"));
+                // a CROSSSLOT error would be thrown here if the fence lived in another slot
+                assertEquals(InvalidateResult.DELETED, cluster.invalidate(k, "2", FENCE_TTL, 1), k);
+                assertEquals(FillResult.ACCEPTED, cluster.fill(k, "3", cluster.counter(k), "y"), k);
+                assertEquals(UpsertResult.UPSERTED, cluster.upsert(k, "4", "z", 0, FENCE_TTL, 1), k);
+            }
+        }
+    }
+}
