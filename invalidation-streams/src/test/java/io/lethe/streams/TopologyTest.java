@@ -1,0 +1,340 @@
+package io.lethe.streams;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import io.lethe.schemas.Action;
+import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.EventSchemas;
+import io.lethe.schemas.Headers;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.Scope;
+import io.lethe.schemas.SourceTable;
+import io.lethe.schemas.serde.EventJson;
+import io.lethe.streams.mapping.InvalidationMapper;
+import io.lethe.streams.metrics.StreamsMetrics;
+import io.lethe.streams.topology.InvalidationTopology;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Every mapping rule of the fan-out topology, through Kafka Streams' TopologyTestDriver. */
+class TopologyTest {
+    static final String YAML = """
+            source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/shop", user: lethe }
+            kafka: { bootstrap-servers: "127.0.0.1:9092" }
+            streams: { max-key-bytes: 64 }
+            regions:
+              us-east: { redis: "redis://127.0.0.1:6379" }
+              eu-west: { redis: "redis://127.0.0.1:6380", namespaces: [product] }
+              ap-tokyo: { redis: "redis://127.0.0.1:6381", namespaces: [price, orders] }
+            namespaces:
+              product:
+                table: public.products
+                keys: ["product:{id}", "product:slug:{slug}"]
+                patterns: ["search:products:*"]
+              category:
+                table: public.products
+                keys: ["category:{category_id}:products"]
+              price:
+                table: public.products
+                keys: ["price:{id}"]
+                mode: upsert
+                payload-columns: [price]
+                version: column:version
+              orders:
+                table: public.orders
+                keys: ["order:{id}"]
+            """;
+    private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-22T10:00:00Z"), ZoneOffset.UTC);
+    private static final SourceTable PRODUCTS = new SourceTable("shop", "public", "products");
+
+    private TopologyTestDriver driver;
+    private TestInputTopic<String, byte[]> changes;
+    private TestOutputTopic<String, byte[]> all;
+    private Map<String, TestOutputTopic<String, byte[]>> regions;
+    private TestOutputTopic<String, byte[]> dlq;
+    private SimpleMeterRegistry registry;
+
+    static LetheConfig config() {
+        return ConfigLoader.parse("topology-test.yml", YAML, name -> null);
+    }
+
+    static Topology topology(SimpleMeterRegistry registry) {
+        return InvalidationTopology.build(config(), new StreamsMetrics(registry), CLOCK);
+    }
+
+    @BeforeEach
+    void start() {
+        registry = new SimpleMeterRegistry();
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        driver = new TopologyTestDriver(topology(registry), p);
+        changes = driver.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer());
+        all = driver.createOutputTopic("lethe.invalidations", new StringDeserializer(), new ByteArrayDeserializer());
+        regions = new LinkedHashMap<>();
+        for (String r : List.of("us-east", "eu-west", "ap-tokyo")) {
+            regions.put(r, driver.createOutputTopic("lethe.invalidations." + r, new StringDeserializer(), new ByteArrayDeserializer()));
+        }
+        dlq = driver.createOutputTopic("lethe.dlq", new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    @AfterEach
+    void stop() {
+        driver.close();
+    }
+
+    private static ChangeEvent change(Op op, long lsn, Map<String, Object> before, Map<String, Object> after) {
+        Map<String, Object> row = after != null ? after : before;
+        return new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.rowChangeId(lsn, PRODUCTS), PRODUCTS, op,
+                row == null ? null : Map.of("id", row.get("id")), before, after, Long.toString(lsn), lsn, 9L,
+                1_000_000L, 1_000_500L, null, null);
+    }
+
+    private static Map<String, Object> row(int id, String slug, int category, int price, int version) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("id", id);
+        r.put("slug", slug);
+        r.put("category_id", category);
+        r.put("price", price);
+        r.put("version", version);
+        return r;
+    }
+
+    private void send(ChangeEvent e) {
+        changes.pipeInput(e.recordKey(), EventJson.write(e));
+    }
+
+    private static List<InvalidationEvent> read(TestOutputTopic<String, byte[]> topic) {
+        return topic.readRecordsToList().stream().map(r -> {
+            InvalidationEvent e = EventJson.readInvalidation(r.value());
+            assertEquals(e.target(), r.key(), "keyed by cache key so one partition holds every event of a key");
+            return e;
+        }).toList();
+    }
+
+    private static Set<String> targets(List<InvalidationEvent> events) {
+        return events.stream().map(InvalidationEvent::target).collect(Collectors.toSet());
+    }
+
+    @Test
+    void anInsertInvalidatesEveryKeyPatternAndDerivedKeyAndUpsertsThePrice() {
+        send(change(Op.CREATE, 500, null, row(1, "mug", 7, 10, 3)));
+        List<InvalidationEvent> out = read(all);
+        Map<String, InvalidationEvent> byTarget = out.stream().collect(Collectors.toMap(InvalidationEvent::target, e -> e));
+        assertEquals(Set.of("product:1", "product:slug:mug", "search:products:*", "category:7:products", "price:1"), byTarget.keySet());
+
+        InvalidationEvent product = byTarget.get("product:1");
+        assertEquals(Scope.ROW, product.scope());
+        assertEquals(Action.DELETE, product.action(), "INSERT invalidates too: negative entries must go");
+        assertEquals("500", product.version());
+        assertEquals(CLOCK.instant().toEpochMilli() * 1000, product.emittedAt());
+
+        assertEquals(Scope.DERIVED, byTarget.get("product:slug:mug").scope(), "slug is not the primary key");
+        assertEquals("0", byTarget.get("product:slug:mug").version());
+        assertEquals(Scope.PATTERN, byTarget.get("search:products:*").scope());
+        assertEquals("500", byTarget.get("search:products:*").version());
+        assertEquals(Scope.DERIVED, byTarget.get("category:7:products").scope());
+
+        InvalidationEvent price = byTarget.get("price:1");
+        assertEquals(Action.UPSERT, price.action());
+        assertEquals("{\"price\":10}", price.payload());
+        assertEquals("3", price.version(), "version: column:version");
+    }
+
+    @Test
+    void regionsReceiveOnlyTheNamespacesTheySubscribeTo() {
+        send(change(Op.UPDATE, 600, row(2, "cup", 1, 10, 1), row(2, "cup", 1, 11, 2)));
+        assertEquals(read(all).size(), read(regions.get("us-east")).size(), "us-east subscribes to everything");
+        assertEquals(Set.of("product"), read(regions.get("eu-west")).stream().map(InvalidationEvent::namespace).collect(Collectors.toSet()));
+        assertEquals(Set.of("price:2"), targets(read(regions.get("ap-tokyo"))));
+    }
+
+    @Test
+    void aChangedTemplateColumnInvalidatesTheOldAndTheNewKey() {
+        send(change(Op.UPDATE, 700, row(3, "old-slug", 4, 10, 1), row(3, "new-slug", 5, 10, 2)));
+        Set<String> targets = targets(read(all));
+        assertTrue(targets.containsAll(Set.of("product:slug:old-slug", "product:slug:new-slug",
+                "category:4:products", "category:5:products")), targets.toString());
+    }
+
+    @Test
+    void anUnchangedTemplateColumnGivesOneKey() {
+        send(change(Op.UPDATE, 710, row(3, "same", 4, 10, 1), row(3, "same", 4, 12, 2)));
+        assertEquals(1, read(all).stream().filter(e -> e.target().startsWith("product:slug:")).count());
+    }
+
+    @Test
+    void aDeleteInvalidatesTheKeysOfTheOldRowAndNeverUpserts() {
+        send(change(Op.DELETE, 800, row(4, "gone", 2, 10, 6), null));
+        List<InvalidationEvent> out = read(all);
+        assertEquals(Set.of("product:4", "product:slug:gone", "search:products:*", "category:2:products", "price:4"), targets(out));
+        InvalidationEvent price = out.stream().filter(e -> e.target().equals("price:4")).findFirst().orElseThrow();
+        assertEquals(Action.DELETE, price.action());
+        assertEquals("6", price.version(), "the version column of the old row");
+    }
+
+    @Test
+    void truncateBecomesNamespaceWidePatterns() {
+        ChangeEvent truncate = new ChangeEvent(ChangeEvent.SCHEMA_ID, "900:public.products", PRODUCTS, Op.TRUNCATE,
+                null, null, null, "900", 900, 12L, 1, 2, null, null);
+        send(truncate);
+        List<InvalidationEvent> out = read(all);
+        assertTrue(out.stream().allMatch(e -> e.scope() == Scope.NAMESPACE && e.action() == Action.DELETE));
+        Map<String, String> versions = out.stream().collect(Collectors.toMap(InvalidationEvent::pattern, InvalidationEvent::version));
+        assertEquals(Map.of("product:*", "900", "search:products:*", "900", "category:*:products", "900",
+                "price:*", InvalidationMapper.MAX_VERSION), versions, "column-versioned namespaces delete everything");
+    }
+
+    @Test
+    void resetConcernsOnlyItsNamespace() {
+        send(new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.resetId(950, "orders"), new SourceTable("shop", "public", "orders"),
+                Op.RESET, null, null, null, "950", 950, null, 1, 2, "orders", null));
+        List<InvalidationEvent> out = read(all);
+        assertEquals(1, out.size());
+        assertEquals("order:*", out.get(0).pattern());
+        assertEquals(Op.RESET, out.get(0).op());
+        assertEquals(Set.of("order:*"), targets(read(regions.get("ap-tokyo"))));
+        assertTrue(read(regions.get("eu-west")).isEmpty());
+    }
+
+    @Test
+    void anUpsertWhosePayloadColumnWasNotSentBecomesADelete() {
+        Map<String, Object> after = row(5, "x", 1, 0, 9);
+        after.put("price", ChangeEvent.UNAVAILABLE_VALUE);
+        send(change(Op.UPDATE, 1000, row(5, "x", 1, 10, 8), after));
+        InvalidationEvent price = read(all).stream().filter(e -> e.target().equals("price:5")).findFirst().orElseThrow();
+        assertEquals(Action.DELETE, price.action());
+    }
+
+    @Test
+    void malformedBytesGoToTheDlqWithReasonAndCoordinates() {
+        byte[] garbage = "{not json".getBytes(StandardCharsets.UTF_8);
+        changes.pipeInput("public.products:1", garbage);
+        TestRecord<String, byte[]> dead = dlq.readRecord();
+        assertEquals("public.products:1", dead.key());
+        assertEquals(new String(garbage, StandardCharsets.UTF_8), new String(dead.value(), StandardCharsets.UTF_8), "original bytes");
+        Map<String, String> h = headers(dead);
+        assertEquals("malformed", h.get(Headers.DLQ_REASON));
+        assertEquals("streams", h.get(Headers.DLQ_STAGE));
+        assertEquals("lethe.changes", h.get(Headers.DLQ_SOURCE_TOPIC));
+        assertEquals("0", h.get(Headers.DLQ_SOURCE_PARTITION));
+        assertEquals("0", h.get(Headers.DLQ_SOURCE_OFFSET));
+        assertTrue(h.get(Headers.DLQ_ERROR).contains("offset"), h.get(Headers.DLQ_ERROR));
+        assertTrue(h.keySet().containsAll(Headers.DLQ_SET));
+        assertTrue(all.isEmpty());
+        assertEquals(1.0, registry.get(StreamsMetrics.DLQ).tag("reason", "malformed").counter().count());
+    }
+
+    @Test
+    void anUnknownTableGoesToTheDlq() {
+        SourceTable other = new SourceTable("shop", "public", "unknown");
+        send(new ChangeEvent(ChangeEvent.SCHEMA_ID, "1:public.unknown", other, Op.CREATE, Map.of("id", 1), null,
+                Map.of("id", 1), "1", 1, 1L, 1, 2, null, null));
+        assertEquals("unknown-table", headers(dlq.readRecord()).get(Headers.DLQ_REASON));
+        assertTrue(all.isEmpty());
+    }
+
+    @Test
+    void aMissingTemplateColumnDeadLettersTheChangeButKeepsTheOtherKeys() {
+        Map<String, Object> after = row(6, "s", 1, 10, 1);
+        after.remove("slug");
+        send(change(Op.UPDATE, 1100, null, after));
+        Map<String, String> h = headers(dlq.readRecord());
+        assertEquals("missing-column", h.get(Headers.DLQ_REASON));
+        assertTrue(h.get(Headers.DLQ_ERROR).contains("slug"));
+        assertTrue(targets(read(all)).contains("product:6"), "the keys that could be built are still invalidated");
+    }
+
+    @Test
+    void aKeyLongerThanTheLimitIsDeadLettered() {
+        send(change(Op.CREATE, 1200, null, row(7, "s".repeat(100), 1, 10, 1)));
+        Map<String, String> h = headers(dlq.readRecord());
+        assertEquals("key-too-long", h.get(Headers.DLQ_REASON));
+        assertFalse(targets(read(all)).stream().anyMatch(t -> t.startsWith("product:slug:")));
+    }
+
+    @Test
+    void aNonIntegerVersionColumnIsDeadLettered() {
+        Map<String, Object> after = row(8, "v", 1, 10, 1);
+        after.put("version", "2026-11-22");
+        send(change(Op.UPDATE, 1300, null, after));
+        assertEquals("bad-version", headers(dlq.readRecord()).get(Headers.DLQ_REASON));
+        assertFalse(targets(read(all)).contains("price:8"));
+    }
+
+    @Test
+    void everyPublicRecordValidatesAgainstTheSchemaFile() throws IOException {
+        Schema schema;
+        try (InputStream in = InvalidationEvent.class.getResourceAsStream(EventSchemas.INVALIDATION_V1)) {
+            schema = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12).getSchema(in);
+        }
+        send(change(Op.CREATE, 1400, null, row(9, "a", 1, 10, 1)));
+        send(change(Op.UPDATE, 1401, row(9, "a", 1, 10, 1), row(9, "b", 2, 11, 2)));
+        send(change(Op.DELETE, 1402, row(9, "b", 2, 11, 2), null));
+        send(new ChangeEvent(ChangeEvent.SCHEMA_ID, "1403:public.products", PRODUCTS, Op.TRUNCATE, null, null, null, "1403", 1403, 1L, 1, 2, null, null));
+        ObjectMapper json = new ObjectMapper();
+        List<TestRecord<String, byte[]>> records = all.readRecordsToList();
+        assertTrue(records.size() > 10);
+        for (TestRecord<String, byte[]> r : records) {
+            var errors = schema.validate(json.readTree(r.value()));
+            assertTrue(errors.isEmpty(), () -> errors + " in " + new String(r.value(), StandardCharsets.UTF_8));
+            assertEquals(InvalidationEvent.SCHEMA_ID, headers(r).get(Headers.SCHEMA));
+        }
+    }
+
+    @Test
+    void topologyDescriptionMatchesTheGoldenFile() throws IOException {
+        String actual = topology(new SimpleMeterRegistry()).describe().toString();
+        Path golden = Path.of("src/test/resources/topology.txt");
+        if (Boolean.getBoolean("lethe.golden.update")) {
+            Files.writeString(golden, actual);
+        }
+        assertEquals(Files.readString(golden), actual,
+                "the topology changed: review it, then regenerate with -Dlethe.golden.update=true");
+    }
+
+    private static Map<String, String> headers(TestRecord<String, byte[]> record) {
+        Map<String, String> out = new HashMap<>();
+        for (Header h : record.headers()) {
+            out.put(h.key(), new String(h.value(), StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+}
