@@ -61,6 +61,9 @@ public final class StreamsService implements AutoCloseable {
         p.put(org.apache.kafka.streams.StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), s.linger().toMillis());
         p.put(org.apache.kafka.streams.StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
         p.put(org.apache.kafka.streams.StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
+        // A dead instance's partitions move to the others after this long (Kafka's default is 45 s).
+        p.put(org.apache.kafka.streams.StreamsConfig.consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
+        p.put(org.apache.kafka.streams.StreamsConfig.consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 2_000);
         if (s.stateDir() != null) {
             p.put(org.apache.kafka.streams.StreamsConfig.STATE_DIR_CONFIG, s.stateDir());
         }

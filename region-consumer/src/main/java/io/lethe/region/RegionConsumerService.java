@@ -128,6 +128,9 @@ public final class RegionConsumerService implements AutoCloseable {
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, apply.maxPollRecords());
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000);
+        // a dead consumer's partitions move to the region's other consumers after 10 s, not Kafka's 45 s
+        props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+        props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
         consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
         Map<String, Object> producerProps = KafkaClients.common(config.kafka(), "lethe-region-" + region.name() + "-dlq");
         producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
