@@ -1,0 +1,165 @@
+package io.lethe.region;
+
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.kafka.TopicSetup;
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.TestScope;
+import io.lethe.schemas.Action;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.Scope;
+import io.lethe.schemas.serde.EventJson;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** Config, event production and Redis access for region-consumer tests. */
+final class RegionFixture implements AutoCloseable {
+    final LetheStack stack;
+    final TestScope scope;
+    private final RedisClient client = RedisClient.create();
+    private final Map<String, StatefulRedisConnection<String, String>> connections = new LinkedHashMap<>();
+    private KafkaProducer<String, byte[]> producer;
+
+    RegionFixture(LetheStack stack, TestScope scope) {
+        this.stack = stack;
+        this.scope = scope;
+    }
+
+    /** YAML with regions given as "name: uri-or-yaml-flow" lines and the test's namespaces. */
+    String yaml(Map<String, String> regions, String namespaces, String apply) {
+        StringBuilder r = new StringBuilder();
+        regions.forEach((name, body) -> r.append("  ").append(name).append(": ").append(body).append('\n'));
+        return """
+                source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/unused", user: lethe }
+                kafka: { bootstrap-servers: "%s", topic-prefix: %s, partitions: 3 }
+                apply:
+                  group-prefix: %s-region-
+                  retry-backoff-min: 50ms
+                  retry-backoff-max: 500ms
+                  command-timeout: 1s
+                %s
+                regions:
+                %snamespaces:
+                %s
+                """.formatted(stack.kafkaBootstrapServers(), scope.topicPrefix(), scope.id(), apply.indent(2), r, namespaces.indent(2));
+    }
+
+    LetheConfig config(String yaml) {
+        LetheConfig config = ConfigLoader.parse(scope.id() + ".yml", yaml, System::getenv);
+        TopicSetup.ensure(config.kafka(), TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+        return config;
+    }
+
+    static Path write(Path dir, String yaml) throws java.io.IOException {
+        Path file = dir.resolve("lethe.yml");
+        Files.writeString(file, yaml);
+        return file;
+    }
+
+    static InvalidationEvent key(String namespace, String key, String version) {
+        return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, UUID.randomUUID().toString(), namespace, Scope.ROW, key,
+                null, Action.DELETE, null, version, Long.parseLong(version), 1L, now(), now(), now(), null, Op.UPDATE, null, null);
+    }
+
+    static InvalidationEvent pattern(String namespace, Scope scope, String glob, String version, Op op) {
+        return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, UUID.randomUUID().toString(), namespace, scope, null,
+                glob, Action.DELETE, null, version, Long.parseLong(version), 1L, now(), now(), now(), null, op, null, null);
+    }
+
+    static long now() {
+        return System.currentTimeMillis() * 1000;
+    }
+
+    void send(String topic, InvalidationEvent e) {
+        producer().send(new ProducerRecord<>(topic, e.target(), EventJson.write(e)));
+    }
+
+    void sendRaw(String topic, String key, byte[] value) {
+        producer().send(new ProducerRecord<>(topic, key, value));
+    }
+
+    void flush() {
+        producer().flush();
+    }
+
+    private KafkaProducer<String, byte[]> producer() {
+        if (producer == null) {
+            Properties p = new Properties();
+            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());
+            p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+            producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        }
+        return producer;
+    }
+
+    RedisCommands<String, String> redis(String region) {
+        return connections.computeIfAbsent(region, r -> client.connect(RedisURI.create(stack.redisUri(r)))).sync();
+    }
+
+    /** Committed offsets of a group, summed over partitions. */
+    long committed(String group, String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+            return offsets.entrySet().stream().filter(e -> e.getKey().topic().equals(topic))
+                    .mapToLong(e -> e.getValue() == null ? 0 : e.getValue().offset()).sum();
+        }
+    }
+
+    /** End offsets of a topic, summed over partitions. */
+    long endOffsets(String topic, int partitions) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
+            Map<TopicPartition, OffsetSpec> request = new LinkedHashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                request.put(new TopicPartition(topic, p), OffsetSpec.latest());
+            }
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> result = admin.listOffsets(request).all().get();
+            return result.values().stream().mapToLong(ListOffsetsResult.ListOffsetsResultInfo::offset).sum();
+        }
+    }
+
+    static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    static List<String> keys(String prefix, int n) {
+        return java.util.stream.IntStream.rangeClosed(1, n).mapToObj(i -> prefix + i).toList();
+    }
+
+    @Override
+    public void close() {
+        if (producer != null) {
+            producer.close();
+        }
+        connections.values().forEach(StatefulRedisConnection::close);
+        client.shutdown();
+    }
+}
