@@ -91,7 +91,8 @@ public final class CaptureService implements AutoCloseable {
             preparer.ensureHeartbeatTable(c);
             preparer.ensurePublication(c);
             TopicSetup.ensure(config.kafka(), List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
-            boolean streamedBefore = OffsetHistory.hasOffsets(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
+            boolean streamedBefore = preparer.hasBeaten(c)
+                    || OffsetHistory.hasOffsets(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
             slot = preparer.inspectSlot(c, streamedBefore);
             publisher = new ChangePublisher(config, () -> metrics.error("publish-retry"));
             if (slot == SlotState.MISSING || slot == SlotState.LOST) {
@@ -100,6 +101,7 @@ public final class CaptureService implements AutoCloseable {
                         + "every namespace ({}) at LSN {} before streaming again", config.source().slot(),
                         slot == SlotState.LOST ? "invalidated (wal_status = lost)" : "dropped", config.namespaces().keySet(), lsn);
                 publisher.publishAll(resetEvents(lsn));
+                OffsetHistory.forget(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
                 metrics.slotReset();
             }
         } catch (SQLException e) {
@@ -122,6 +124,11 @@ public final class CaptureService implements AutoCloseable {
         });
         engine.start();
         awaitStreaming(Duration.ofSeconds(120));
+        try (Connection c = connect()) {
+            preparer.beat(c);
+        } catch (SQLException e) {
+            LOG.warn("cannot write the first heartbeat: {}", e.getMessage());
+        }
         monitor.scheduleWithFixedDelay(this::measureSlot, 0, 5, TimeUnit.SECONDS);
         LOG.info("capture started: slot {}, tables {} -> {}", config.source().slot(), config.tables(), config.topics().changes());
     }

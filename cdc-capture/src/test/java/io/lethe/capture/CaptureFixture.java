@@ -21,6 +21,7 @@ import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
@@ -39,8 +40,12 @@ final class CaptureFixture {
     }
 
     LetheConfig config(String namespacesYaml, String user) {
+        return ConfigLoader.parse("test-lethe.yml", yaml(namespacesYaml, user), System::getenv);
+    }
+
+    String yaml(String namespacesYaml, String user) {
         PostgresEndpoint pg = stack.postgres();
-        String yaml = """
+        return """
                 source:
                   jdbc-url: %s
                   user: %s
@@ -57,7 +62,6 @@ final class CaptureFixture {
                 """.formatted(pg.jdbcUrl(scope.database()), user, scope.slot(), scope.publication(),
                 stack.kafkaBootstrapServers(), scope.topicPrefix(), stack.redisUri("us-east"),
                 namespacesYaml.indent(2));
-        return ConfigLoader.parse("test-lethe.yml", yaml, System::getenv);
     }
 
     void sql(String... statements) throws SQLException {
@@ -77,7 +81,28 @@ final class CaptureFixture {
         sql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + scope.slot() + "'");
     }
 
-    /** Reads lethe.changes from the beginning until {@code until} has seen a matching event (the sentinel). */
+    /** The slot's confirmed_flush_lsn as a number, or -1 when the slot does not exist. */
+    long confirmedFlushLsn() throws SQLException {
+        try (Connection c = connect(); Statement s = c.createStatement();
+             java.sql.ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint FROM pg_replication_slots "
+                     + "WHERE slot_name = '" + scope.slot() + "'")) {
+            return rs.next() ? rs.getLong(1) : -1;
+        }
+    }
+
+    long currentLsn() throws SQLException {
+        try (Connection c = connect(); Statement s = c.createStatement();
+             java.sql.ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /**
+     * Reads lethe.changes from the beginning until {@code until} has seen a matching event (the
+     * sentinel), then on to the end of every partition: capture publishes in commit order and
+     * waits for each acknowledgement, so everything committed before the sentinel is there.
+     */
     List<ChangeEvent> readChangesUntil(Predicate<ChangeEvent> until, Duration timeout) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());
@@ -85,15 +110,23 @@ final class CaptureFixture {
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         List<ChangeEvent> events = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-            consumer.subscribe(List.of(scope.topicPrefix() + ".changes"));
+            String topic = scope.topicPrefix() + ".changes";
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
             long deadline = System.nanoTime() + timeout.toNanos();
+            Map<TopicPartition, Long> end = null;
             while (System.nanoTime() < deadline) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     ChangeEvent e = EventJson.readChange(r.value());
                     events.add(e);
-                    if (until.test(e)) {
-                        return events;
+                    if (end == null && until.test(e)) {
+                        end = consumer.endOffsets(partitions);
                     }
+                }
+                if (end != null && end.entrySet().stream().allMatch(x -> consumer.position(x.getKey()) >= x.getValue())) {
+                    return events;
                 }
             }
         }

@@ -15,6 +15,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -41,24 +42,61 @@ final class EmbeddedPostgresServer implements AutoCloseable {
 
     /** Starts a primary: wal_level=logical, synchronous_commit=on, slots and senders for many readers. */
     static EmbeddedPostgresServer startPrimary(Path dir, Path binaries) {
-        return start(dir, binaries, false);
+        return start(dir, binaries, false, Map.of());
     }
 
-    private static EmbeddedPostgresServer start(Path dir, Path binaries, boolean keepData) {
+    /** A primary with some settings overridden (e.g. {@code wal_level=replica} to test refusals). */
+    static EmbeddedPostgresServer startWith(Path dir, Path binaries, Map<String, String> settings) {
+        return start(dir, binaries, false, settings);
+    }
+
+    /**
+     * Starts PostgreSQL, trying again on another port when the one probed as free was taken in
+     * the meantime (another process may bind it between the probe and the server's start).
+     */
+    private static EmbeddedPostgresServer start(Path dir, Path binaries, boolean keepData, Map<String, String> settings) {
+        UncheckedIOException last = null;
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            try {
+                if (attempt > 1 && !keepData) {
+                    deleteRecursively(dir.resolve("data"));
+                }
+                return startOnce(dir, binaries, keepData, settings);
+            } catch (UncheckedIOException e) {
+                last = e;
+                if (!e.getMessage().contains("ddress already in use") && !e.getMessage().contains("could not bind")) {
+                    throw e;
+                }
+            }
+        }
+        throw last;
+    }
+
+    private static void deleteRecursively(Path path) {
+        try (java.util.stream.Stream<Path> files = Files.walk(path)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // nothing to delete
+        }
+    }
+
+    private static EmbeddedPostgresServer startOnce(Path dir, Path binaries, boolean keepData, Map<String, String> settings) {
         try {
             Path data = dir.resolve("data");
-            Path run = Files.createDirectories(dir.resolve("run"));
+            Files.createDirectories(dir);
             Files.createDirectories(binaries);
             // zonky keeps a parent directory for data directories it creates itself; keep it ours.
             System.setProperty("ot.epg.working-dir", Files.createDirectories(dir.resolve("zonky")).toString());
-            EmbeddedPostgres pg = EmbeddedPostgres.builder()
+            EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setOverrideWorkingDirectory(binaries.toFile())
                     .setDataDirectory(data)
                     .setCleanDataDirectory(!keepData)
                     .setPort(FreePorts.next())
-                    .setPGStartupWait(Duration.ofSeconds(60))
+                    .setPGStartupWait(Duration.ofSeconds(30))
                     .setServerConfig("listen_addresses", "127.0.0.1")
-                    .setServerConfig("unix_socket_directories", run.toString())
+                    // TCP only: a socket under a deep work directory exceeds the 107-byte path limit,
+                    // and the default would put one in /tmp
+                    .setServerConfig("unix_socket_directories", "''")
                     .setServerConfig("wal_level", "logical")
                     .setServerConfig("max_replication_slots", "64")
                     .setServerConfig("max_wal_senders", "64")
@@ -71,8 +109,9 @@ final class EmbeddedPostgresServer implements AutoCloseable {
                     .setServerConfig("hot_standby", "on")
                     .setServerConfig("hot_standby_feedback", "on")
                     .setOutputRedirector(ProcessBuilder.Redirect.appendTo(dir.resolve("postgres.log").toFile()))
-                    .setErrorRedirector(ProcessBuilder.Redirect.appendTo(dir.resolve("postgres.log").toFile()))
-                    .start();
+                    .setErrorRedirector(ProcessBuilder.Redirect.appendTo(dir.resolve("postgres.log").toFile()));
+            settings.forEach(builder::setServerConfig);
+            EmbeddedPostgres pg = builder.start();
             return new EmbeddedPostgresServer(pg, data);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start PostgreSQL in " + dir + "; postgres.log ends with:\n"
@@ -142,7 +181,7 @@ final class EmbeddedPostgresServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot copy the primary's data directory for the replica", e);
         }
-        return start(dir, binaries, true);
+        return start(dir, binaries, true, Map.of());
     }
 
     private static void copyDataDirectory(Path from, Path to) throws IOException {

@@ -38,6 +38,7 @@ public final class EmbeddedStack implements LetheStack {
     private EmbeddedKafkaBroker kafka;
     private EmbeddedRedisCluster cluster;
     private EmbeddedPostgresServer replica;
+    private final List<EmbeddedPostgresServer> extraPostgres = new ArrayList<>();
     private boolean closed;
 
     /**
@@ -53,8 +54,10 @@ public final class EmbeddedStack implements LetheStack {
             regions = List.copyOf(regions);
         }
 
+        /** Defaults; {@code -Dlethe.stack.dir=<dir>} keeps the servers' data there for inspection. */
         public static Options defaults() {
-            return new Options(null, defaultCacheDir(), DEFAULT_REGIONS, 3);
+            String keep = System.getProperty("lethe.stack.dir");
+            return new Options(keep == null ? null : Paths.get(keep), defaultCacheDir(), DEFAULT_REGIONS, 3);
         }
 
         public Options withRegions(List<String> names) {
@@ -200,6 +203,17 @@ public final class EmbeddedStack implements LetheStack {
         return replica.endpoint();
     }
 
+    /**
+     * Starts one more PostgreSQL with some settings overridden (e.g. {@code wal_level=replica}),
+     * stopped with the stack: for tests of what capture and doctor refuse.
+     */
+    public synchronized PostgresEndpoint startExtraPostgres(String name, Map<String, String> settings) {
+        EmbeddedPostgresServer server = timed("postgres-" + name, () -> EmbeddedPostgresServer.startWith(
+                workDir.resolve("postgres-" + name), options.cacheDir().resolve("postgres"), settings));
+        extraPostgres.add(server);
+        return server.endpoint();
+    }
+
     @Override
     public Map<String, Duration> startTimes() {
         synchronized (startTimes) {
@@ -230,6 +244,7 @@ public final class EmbeddedStack implements LetheStack {
         servers.addAll(redis.values());
         servers.add(kafka);
         servers.add(replica);
+        servers.addAll(extraPostgres);
         servers.add(postgres);
         for (AutoCloseable server : servers) {
             if (server == null) {

@@ -7,7 +7,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -26,12 +33,36 @@ public final class OffsetHistory {
 
     /** True when the offset topic holds an offset for {@code serverName} (Debezium's topic.prefix). */
     public static boolean hasOffsets(LetheConfig config, String serverName, Duration timeout) {
+        return storedKey(config, serverName, timeout).isPresent();
+    }
+
+    /**
+     * Forgets the stored offset (a tombstone for its key), so Debezium starts as on its first run:
+     * from a new slot, at the current WAL position. Used after a lost slot, once every namespace
+     * has been reset, because Debezium refuses to resume from a position the new slot lacks.
+     */
+    public static void forget(LetheConfig config, String serverName, Duration timeout) throws InterruptedException {
+        Optional<byte[]> key = storedKey(config, serverName, timeout);
+        if (key.isEmpty()) {
+            return;
+        }
+        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-capture-offset-reset");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(config.topics().captureOffsets(), key.get(), null)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot clear the stored capture offset in " + config.topics().captureOffsets() + ": " + e, e);
+        }
+    }
+
+    /** The key of the live offset record of {@code serverName}, if there is one. */
+    private static Optional<byte[]> storedKey(LetheConfig config, String serverName, Duration timeout) {
         String topic = config.topics().captureOffsets();
         Map<String, Object> common = KafkaClients.common(config.kafka(), "lethe-capture-offset-check");
         try (Admin admin = Admin.create(common)) {
             Set<String> topics = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!topics.contains(topic)) {
-                return false;
+                return Optional.empty();
             }
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
@@ -49,18 +80,18 @@ public final class OffsetHistory {
             consumer.seekToBeginning(tps);
             Map<TopicPartition, Long> end = consumer.endOffsets(tps, timeout);
             long deadline = System.nanoTime() + timeout.toNanos();
-            boolean found = false;
+            byte[] found = null;
             while (!reached(consumer, end) && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     if (r.key() != null && new String(r.key(), StandardCharsets.UTF_8).replace(" ", "").contains(marker)) {
-                        found = r.value() != null;
+                        found = r.value() != null ? r.key() : null;
                     }
                 }
             }
             if (!reached(consumer, end)) {
                 throw new IllegalStateException("could not read " + topic + " to its end within " + timeout);
             }
-            return found;
+            return Optional.ofNullable(found);
         }
     }
 

@@ -41,14 +41,34 @@ public final class SourcePreparer {
     public void ensureHeartbeatTable(Connection c) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS " + config.source().heartbeatTable()
-                    + " (id int PRIMARY KEY, ts timestamptz NOT NULL)");
+                    + " (slot text PRIMARY KEY, ts timestamptz NOT NULL)");
         }
     }
 
-    /** The SQL each heartbeat runs: one row, updated, so the slot sees a change when tables are idle. */
+    /** Writes this slot's heartbeat row now: it also marks that capture has streamed from the slot. */
+    public void beat(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute(heartbeatQuery());
+        }
+    }
+
+    /**
+     * True when capture has streamed from this slot before: its heartbeat row exists. Kept in the
+     * database itself, so it survives a crash between clearing offsets and recreating the slot.
+     */
+    public boolean hasBeaten(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + config.source().heartbeatTable() + " WHERE slot = ?")) {
+            ps.setString(1, config.source().slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** The SQL each heartbeat runs: this slot's row, updated, so the slot sees a change when tables are idle. */
     public String heartbeatQuery() {
-        return "INSERT INTO " + config.source().heartbeatTable() + " (id, ts) VALUES (1, now()) "
-                + "ON CONFLICT (id) DO UPDATE SET ts = EXCLUDED.ts";
+        return "INSERT INTO " + config.source().heartbeatTable() + " (slot, ts) VALUES ('" + config.source().slot()
+                + "', now()) ON CONFLICT (slot) DO UPDATE SET ts = EXCLUDED.ts";
     }
 
     /** Creates the publication for the configured tables and the heartbeat table, or adds missing ones. */

@@ -1,0 +1,117 @@
+package io.lethe.capture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lethe.capture.checks.CheckResult;
+import io.lethe.capture.checks.DatabaseChecks;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.EmbeddedStack;
+import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Each start-up check refuses a database set up to violate it, with the fix. */
+@ExtendWith(LetheStackExtension.class)
+class CaptureChecksIT {
+    private static final String PRODUCTS = "product: { table: public.products, keys: [\"product:{id}\", \"product:slug:{slug}\"] }";
+
+    private static CaptureService.CaptureStartupException refused(LetheConfig config) {
+        return assertThrows(CaptureService.CaptureStartupException.class, () -> {
+            try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+                capture.start();
+            }
+        });
+    }
+
+    private static CheckResult failed(CaptureService.CaptureStartupException e, String check) {
+        return e.failed().stream().filter(r -> r.check().equals(check)).findFirst()
+                .orElseThrow(() -> new AssertionError("no failed check '" + check + "' in: " + e.getMessage()));
+    }
+
+    @Test
+    void walLevelMustBeLogical(EmbeddedStack stack, TestScope scope) throws Exception {
+        PostgresEndpoint replicaLevel = stack.startExtraPostgres("wal-replica-" + scope.id(), Map.of("wal_level", "replica"));
+        try (Connection c = DriverManager.getConnection(replicaLevel.jdbcUrl("postgres"), replicaLevel.user(), replicaLevel.password())) {
+            c.createStatement().execute("CREATE TABLE products (id int PRIMARY KEY, slug text)");
+            c.createStatement().execute("ALTER TABLE products REPLICA IDENTITY FULL");
+        }
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        String yaml = f.yaml(PRODUCTS, "postgres").replace(stack.postgres().jdbcUrl(scope.database()), replicaLevel.jdbcUrl("postgres"));
+        CheckResult r = failed(refused(ConfigLoader.parse("t.yml", yaml, System::getenv)), "wal_level");
+        assertTrue(r.message().contains("wal_level is replica"), r.message());
+        assertEquals("ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL", r.fix());
+    }
+
+    @Test
+    void theRoleNeedsReplication(EmbeddedStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        String role = "norep_" + scope.id();
+        f.sql("CREATE ROLE " + role + " LOGIN", "CREATE TABLE products (id int PRIMARY KEY, slug text)",
+                "ALTER TABLE products REPLICA IDENTITY FULL", "ALTER TABLE products OWNER TO " + role);
+        CheckResult r = failed(refused(f.config(PRODUCTS, role)), "replication role");
+        assertTrue(r.message().contains("lacks the REPLICATION attribute"), r.message());
+        assertEquals("ALTER ROLE " + role + " REPLICATION;", r.fix());
+    }
+
+    @Test
+    void aConfiguredTableMustExist(EmbeddedStack stack, TestScope scope) {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        CheckResult r = failed(refused(f.config(PRODUCTS)), "table public.products");
+        assertTrue(r.message().contains("does not exist"), r.message());
+    }
+
+    @Test
+    void everyTemplateColumnMustExist(EmbeddedStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TABLE products (id int PRIMARY KEY, name text)", "ALTER TABLE products REPLICA IDENTITY FULL");
+        CheckResult r = failed(refused(f.config(PRODUCTS)), "table public.products");
+        assertTrue(r.message().contains("[slug]"), r.message());
+        assertTrue(r.fix().contains("namespaces.product"), r.fix());
+    }
+
+    @Test
+    void nonKeyTemplateColumnsNeedTheOldRowImage(EmbeddedStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)");
+        CheckResult r = failed(refused(f.config(PRODUCTS)), "table public.products");
+        assertTrue(r.message().contains("REPLICA IDENTITY is DEFAULT"), r.message());
+        assertTrue(r.fix().contains("ALTER TABLE public.products REPLICA IDENTITY FULL;"), r.fix());
+    }
+
+    @Test
+    void theSlotMustNotBeInUseElsewhere(EmbeddedStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
+        LetheConfig config = f.config(PRODUCTS);
+        try (CaptureService first = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+            first.start();
+            CheckResult r = failed(refused(config), "slot");
+            assertTrue(r.message().contains("in use by another reader"), r.message());
+            assertTrue(r.fix().contains("pg_terminate_backend"), r.fix());
+        }
+    }
+
+    @Test
+    void unlimitedSlotWalIsAWarningNotARefusal(EmbeddedStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
+        try (Connection c = f.connect()) {
+            List<CheckResult> results = new DatabaseChecks(f.config(PRODUCTS)).run(c);
+            CheckResult keep = results.stream().filter(r -> r.check().equals("max_slot_wal_keep_size")).findFirst().orElseThrow();
+            assertEquals(CheckResult.Status.WARN, keep.status());
+            assertTrue(keep.fix().contains("max_slot_wal_keep_size"));
+            assertTrue(results.stream().noneMatch(r -> r.status() == CheckResult.Status.FAIL), results.toString());
+        }
+    }
+}
