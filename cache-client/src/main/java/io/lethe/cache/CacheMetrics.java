@@ -13,6 +13,8 @@ final class CacheMetrics {
     static final String GETS = "lethe.cache.gets";
     /** Fills by result: accepted, refused. */
     static final String FILLS = "lethe.cache.fills";
+    /** Hits served by the L1 near cache (also counted in gets). */
+    static final String NEAR_HITS = "lethe.cache.near.hits";
     /** Time the loader took. */
     static final String LOAD = "lethe.cache.load.latency";
 
@@ -34,6 +36,10 @@ final class CacheMetrics {
 
     void fill(boolean accepted) {
         counter(FILLS, accepted ? "accepted" : "refused").increment();
+    }
+
+    void nearHit() {
+        counter(NEAR_HITS, "hit").increment();
     }
 
     void load(long nanos) {

@@ -35,8 +35,11 @@ public final class CacheNamespace<T> {
     private final ConcurrentHashMap<String, CompletableFuture<T>> inflight = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Boolean> refreshing = new ConcurrentHashMap<>();
 
+    private final NearCache near;
+
     CacheNamespace(String name, Codec<T> codec, Policy policy, CacheRedis redis, CacheMetrics metrics, Clock clock,
-                   ExecutorService loaders) {
+                   ExecutorService loaders, NearCache near) {
+        this.near = near;
         this.name = name;
         this.codec = codec;
         this.policy = policy;
@@ -78,16 +81,27 @@ public final class CacheNamespace<T> {
             metrics.get("bypass");
             return load(key, loader).thenApply(Loaded::value);
         }
+        if (near != null) {
+            NearCache.Entry cached = near.get(key);
+            if (cached != null && (cached.softExpiry() == null || clock.millis() < cached.softExpiry())) {
+                metrics.get(cached.notFound() ? "negative" : "hit");
+                metrics.nearHit();
+                @SuppressWarnings("unchecked")
+                T value = (T) cached.value();
+                return CompletableFuture.completedFuture(value);
+            }
+        }
+        long token = near == null ? 0 : near.beginRead(key);
         return redis.read(key).handle((read, error) -> {
             if (error != null) {
                 LOG.debug("namespace {}: Redis read of a key failed, loading uncached: {}", name, error.toString());
                 return null;
             }
             return read;
-        }).thenCompose(read -> afterRead(key, loader, read));
+        }).thenCompose(read -> afterRead(key, loader, read, token));
     }
 
-    private CompletableFuture<T> afterRead(String key, Loader<T> loader, CacheRedis.Read read) {
+    private CompletableFuture<T> afterRead(String key, Loader<T> loader, CacheRedis.Read read, long token) {
         if (read == null) {
             metrics.get("error");
             return load(key, loader).thenApply(Loaded::value);
@@ -96,7 +110,11 @@ public final class CacheNamespace<T> {
             boolean soft = read.softExpiry() != null && clock.millis() >= read.softExpiry();
             if (!soft) {
                 metrics.get(read.notFound() ? "negative" : "hit");
-                return CompletableFuture.completedFuture(read.notFound() ? null : codec.decode(read.data()));
+                T value = read.notFound() ? null : codec.decode(read.data());
+                if (near != null) {
+                    near.completeRead(key, token, new NearCache.Entry(value, read.notFound(), read.softExpiry()));
+                }
+                return CompletableFuture.completedFuture(value);
             }
             if (policy.consistency() == Policy.Consistency.BOUNDED) {
                 metrics.get("miss");

@@ -3,7 +3,11 @@ package io.lethe.cache;
 import io.lethe.schemas.redis.FillResult;
 import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyValue;
+import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.TrackingArgs;
+import io.lettuce.core.protocol.ProtocolVersion;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
@@ -49,7 +53,10 @@ final class CacheRedis implements AutoCloseable {
     private final RedisStringAsyncCommands<String, byte[]> strings;
     private final RedisKeyAsyncCommands<String, byte[]> keys;
 
-    CacheRedis(List<RedisURI> uris, boolean cluster) {
+    CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near) {
+        if (cluster && near != null) {
+            throw new IllegalStateException("the near cache needs a standalone or Sentinel Redis: CLIENT TRACKING is per node");
+        }
         if (cluster) {
             client = null;
             clusterClient = RedisClusterClient.create(uris);
@@ -62,13 +69,61 @@ final class CacheRedis implements AutoCloseable {
         } else {
             clusterClient = null;
             client = RedisClient.create();
+            if (near != null) {
+                client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
+            }
             StatefulRedisConnection<String, byte[]> c = client.connect(CODEC, uris.get(0));
+            if (near != null) {
+                trackInvalidations(c, near);
+            }
             connection = c;
             hashes = c.async();
             scripts = c.async();
             strings = c.async();
             keys = c.async();
         }
+    }
+
+    /**
+     * Server-assisted client-side caching: this connection's reads are tracked, Redis pushes an
+     * {@code invalidate} message when a tracked key changes, and a lost connection drops the L1
+     * until tracking is back.
+     */
+    private void trackInvalidations(StatefulRedisConnection<String, byte[]> c, NearCache near) {
+        c.addListener(message -> {
+            if (!"invalidate".equals(message.getType())) {
+                return;
+            }
+            List<Object> content = message.getContent(buffer -> StandardCharsets.UTF_8.decode(buffer).toString());
+            Object keys = content.size() > 1 ? content.get(1) : null;
+            if (keys instanceof List<?> list) {
+                List<String> names = new java.util.ArrayList<>(list.size());
+                list.forEach(k -> names.add(String.valueOf(k)));
+                near.invalidate(names);
+            } else {
+                near.deactivate(); // a null key list: FLUSHALL, or the server dropped its tracking table
+                enableTracking(c, near);
+            }
+        });
+        client.addListener(new RedisConnectionStateListener() {
+            @Override
+            public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
+                near.deactivate();
+            }
+
+            @Override
+            public void onRedisConnected(io.lettuce.core.RedisChannelHandler<?, ?> connection, java.net.SocketAddress address) {
+                if (connection == c) {
+                    enableTracking(c, near);
+                }
+            }
+        });
+        c.sync().clientTracking(TrackingArgs.Builder.enabled());
+        near.activate();
+    }
+
+    private static void enableTracking(StatefulRedisConnection<String, byte[]> c, NearCache near) {
+        c.async().clientTracking(TrackingArgs.Builder.enabled()).thenRun(near::activate);
     }
 
     /** HMGET key v d s nf and HGET fence n, pipelined on one connection: one round trip. */

@@ -31,15 +31,15 @@ public final class LetheCache implements AutoCloseable {
     private final Clock clock;
     private final ExecutorService loaders;
     private final boolean ownsLoaders;
-    private final NearCacheOptions near;
+    private final NearCache near;
 
     private LetheCache(Builder b) {
-        this.redis = new CacheRedis(b.uris, b.cluster);
+        this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl());
+        this.redis = new CacheRedis(b.uris, b.cluster, near);
         this.registry = b.registry;
         this.clock = b.clock;
         this.ownsLoaders = b.loaders == null;
         this.loaders = b.loaders != null ? b.loaders : Executors.newFixedThreadPool(b.loaderThreads, daemon("lethe-cache-loader"));
-        this.near = b.near;
     }
 
     public static Builder builder(String redisUri) {
@@ -48,11 +48,12 @@ public final class LetheCache implements AutoCloseable {
 
     /** A typed view of one namespace with its policy. */
     public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy) {
-        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name), clock, loaders);
+        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name), clock, loaders, near);
     }
 
-    NearCacheOptions nearCacheOptions() {
-        return near;
+    /** Entries in the near cache now (0 without one). */
+    public long nearCacheSize() {
+        return near == null ? 0 : near.size();
     }
 
     @Override
@@ -84,6 +85,7 @@ public final class LetheCache implements AutoCloseable {
         private ExecutorService loaders;
         private int loaderThreads = 16;
         private NearCacheOptions near;
+        private Duration timeout = Duration.ofMillis(500);
 
         private Builder() {
         }
@@ -125,10 +127,32 @@ public final class LetheCache implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Adds an L1 near cache of at most {@code maximumSize} entries, each kept at most
+         * {@code ttl}, coherent through Redis CLIENT TRACKING (standalone or Sentinel Redis only).
+         */
+        public Builder nearCache(long maximumSize, Duration ttl) {
+            if (maximumSize < 1 || ttl == null || ttl.isNegative() || ttl.isZero()) {
+                throw new IllegalArgumentException("near cache needs maximumSize >= 1 and a positive ttl");
+            }
+            this.near = new NearCacheOptions(maximumSize, ttl);
+            return this;
+        }
+
+        /** How long a Redis command may take before the read falls back to the loader (default 500 ms). */
+        public Builder timeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+            }
+            this.timeout = timeout;
+            return this;
+        }
+
         public LetheCache build() {
             if (uris.isEmpty()) {
                 throw new IllegalStateException("a Redis URI is required");
             }
+            uris.forEach(u -> u.setTimeout(timeout));
             return new LetheCache(this);
         }
     }

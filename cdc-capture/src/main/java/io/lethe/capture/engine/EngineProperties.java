@@ -71,7 +71,7 @@ public final class EngineProperties {
         p.setProperty("errors.max.retries", "-1");
         // Offsets live in Kafka, next to the changes they describe; flushed every second so the
         // slot's confirmed_flush_lsn (and so the WAL it holds) follows closely.
-        p.setProperty("offset.storage", "org.apache.kafka.connect.storage.KafkaOffsetBackingStore");
+        p.setProperty("offset.storage", LetheOffsetStore.class.getName());
         p.setProperty("offset.storage.topic", config.topics().captureOffsets());
         p.setProperty("offset.storage.partitions", "1");
         p.setProperty("offset.storage.replication.factor",

@@ -38,6 +38,29 @@ public final class TopicSetup {
         return new ArrayList<>(topics);
     }
 
+    /**
+     * Waits until every partition of new topics has a leader, so the first produce does not meet
+     * NOT_LEADER_OR_FOLLOWER (and, with idempotent producers, out-of-order sequence retries).
+     */
+    private static void awaitLeaders(Admin admin, List<String> topics, Duration timeout)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            boolean ready = true;
+            for (org.apache.kafka.clients.admin.TopicDescription d : admin.describeTopics(topics).allTopicNames()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS).values()) {
+                ready &= d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+            }
+            if (ready) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new TimeoutException("partitions of " + topics + " have no leader after " + timeout);
+            }
+            Thread.sleep(50);
+        }
+    }
+
     /** Creates the missing ones of {@code topics}; returns the names it created. */
     public static List<String> ensure(KafkaConfig kafka, List<String> topics, Duration timeout) {
         try (Admin admin = Admin.create(KafkaClients.common(kafka, "lethe-topic-setup"))) {
@@ -65,6 +88,7 @@ public final class TopicSetup {
             }
             if (!created.isEmpty()) {
                 LOG.info("created topics {}", created);
+                awaitLeaders(admin, created, timeout);
             }
             return created;
         } catch (InterruptedException e) {

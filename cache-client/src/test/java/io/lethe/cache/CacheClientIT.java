@@ -1,0 +1,264 @@
+package io.lethe.cache;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.lethe.schemas.redis.LuaScript;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The read path against a real Redis; invalidations are applied with invalidate.lua, as the pipeline does. */
+@ExtendWith(LetheStackExtension.class)
+class CacheClientIT {
+    private static final Policy EVENTUAL = Policy.eventual().withTtl(Duration.ofMinutes(10), 0.1);
+    private LetheStack stack;
+    private TestScope scope;
+    private RedisClient client;
+    private RedisCommands<String, String> redis;
+    private final List<LetheCache> caches = new ArrayList<>();
+
+    @BeforeEach
+    void connect(LetheStack stack, TestScope scope) {
+        this.stack = stack;
+        this.scope = scope;
+        this.client = RedisClient.create();
+        StatefulRedisConnection<String, String> c = client.connect(RedisURI.create(stack.redisUri("us-east")));
+        this.redis = c.sync();
+        redis.scriptLoad(LuaScript.INVALIDATE.source());
+    }
+
+    @AfterEach
+    void close() {
+        caches.forEach(LetheCache::close);
+        client.shutdown();
+    }
+
+    private LetheCache cache(LetheCache.Builder builder) {
+        LetheCache cache = builder.build();
+        caches.add(cache);
+        return cache;
+    }
+
+    private LetheCache cache() {
+        return cache(LetheCache.builder(stack.redisUri("us-east")));
+    }
+
+    /** What the region consumer does for one key. */
+    private void invalidate(String key, String version) {
+        redis.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, new String[] {key, RedisLayout.fenceKey(key)},
+                version, "60000", "12345");
+    }
+
+    @Test
+    void aMissIsLoadedAndFilledThenServedFromRedis() {
+        CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);
+        AtomicInteger loads = new AtomicInteger();
+        String key = scope.key("product:1");
+        assertEquals("v1", ns.get(key, k -> { loads.incrementAndGet(); return Loaded.of("v1"); }));
+        assertEquals("v1", ns.get(key, k -> { loads.incrementAndGet(); return Loaded.of("other"); }));
+        assertEquals(1, loads.get());
+        assertEquals("0", redis.hget(key, "v"), "unknown version");
+        long ttl = redis.pttl(key);
+        assertTrue(ttl > 9 * 60_000 && ttl <= 11 * 60_000, "ttl with jitter: " + ttl);
+    }
+
+    @Test
+    void aFillIsRefusedWhenAnInvalidationLandsDuringTheLoadButTheValueIsReturned() throws Exception {
+        CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);
+        String key = scope.key("product:2");
+        CountDownLatch loading = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<String> get = ns.getAsync(key, k -> {
+            loading.countDown();
+            release.await();
+            return Loaded.of("old row");
+        });
+        assertTrue(loading.await(10, TimeUnit.SECONDS));
+        invalidate(key, "500");
+        release.countDown();
+        assertEquals("old row", get.get(10, TimeUnit.SECONDS), "the caller still gets what was loaded");
+        assertEquals(0, redis.exists(key), "but it is not cached");
+        assertEquals("new row", ns.get(key, k -> Loaded.of("new row")));
+        assertEquals("new row", ns.get(key, k -> Loaded.of("unexpected")));
+    }
+
+    @Test
+    void twoHundredConcurrentGetsOfAColdKeyLoadOnce() throws Exception {
+        CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);
+        String key = scope.key("product:hot");
+        AtomicInteger loads = new AtomicInteger();
+        CountDownLatch issued = new CountDownLatch(1);
+        List<CompletableFuture<String>> gets = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            gets.add(ns.getAsync(key, k -> {
+                loads.incrementAndGet();
+                issued.await();
+                return Loaded.of("hot");
+            }));
+        }
+        issued.countDown();
+        for (CompletableFuture<String> g : gets) {
+            assertEquals("hot", g.get(10, TimeUnit.SECONDS));
+        }
+        assertEquals(1, loads.get());
+    }
+
+    @Test
+    void aFillLockLetsFourProcessesShareOneLoad() throws Exception {
+        String key = scope.key("product:cold");
+        AtomicInteger loads = new AtomicInteger();
+        List<CompletableFuture<String>> gets = new ArrayList<>();
+        Policy locked = EVENTUAL.withFillLock(Duration.ofSeconds(5));
+        for (int process = 0; process < 4; process++) {
+            CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), locked);
+            for (int i = 0; i < 50; i++) {
+                gets.add(ns.getAsync(key, k -> {
+                    loads.incrementAndGet();
+                    Thread.sleep(300); // the database's load time
+                    return Loaded.of("cold");
+                }));
+            }
+        }
+        for (CompletableFuture<String> g : gets) {
+            assertEquals("cold", g.get(20, TimeUnit.SECONDS));
+        }
+        assertTrue(loads.get() <= 2, "loads across 4 clients: " + loads.get());
+    }
+
+    @Test
+    void strongBypassesTheCache() {
+        CacheNamespace<String> ns = cache().namespace("account", Codecs.utf8(), Policy.strong());
+        AtomicInteger loads = new AtomicInteger();
+        String key = scope.key("account:1");
+        for (int i = 0; i < 3; i++) {
+            assertEquals("balance", ns.get(key, k -> { loads.incrementAndGet(); return Loaded.of("balance"); }));
+        }
+        assertEquals(3, loads.get());
+        assertEquals(0, redis.exists(key));
+    }
+
+    @Test
+    void boundedServesOnlyYoungEntries() {
+        MutableClock clock = new MutableClock();
+        CacheNamespace<String> ns = cache(LetheCache.builder(stack.redisUri("us-east")).clock(clock))
+                .namespace("stock", Codecs.utf8(), Policy.bounded(Duration.ofSeconds(5)));
+        String key = scope.key("stock:1");
+        AtomicInteger loads = new AtomicInteger();
+        assertEquals("1", ns.get(key, k -> Loaded.of(Integer.toString(loads.incrementAndGet()))));
+        clock.advance(Duration.ofSeconds(4));
+        assertEquals("1", ns.get(key, k -> Loaded.of(Integer.toString(loads.incrementAndGet()))), "younger than 5 s");
+        clock.advance(Duration.ofSeconds(2));
+        assertEquals("2", ns.get(key, k -> Loaded.of(Integer.toString(loads.incrementAndGet()))), "older: reloaded");
+        assertEquals("2", ns.get(key, k -> Loaded.of(Integer.toString(loads.incrementAndGet()))), "and refilled");
+    }
+
+    @Test
+    void eventualServesUntilInvalidated() {
+        CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);
+        String key = scope.key("product:3");
+        ns.get(key, k -> Loaded.of("a"));
+        assertEquals("a", ns.get(key, k -> Loaded.of("b")));
+        invalidate(key, "1");
+        assertEquals("b", ns.get(key, k -> Loaded.of("b")));
+    }
+
+    @Test
+    void notFoundIsCachedUntilAnInsertInvalidatesIt() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CacheNamespace<String> ns = cache(LetheCache.builder(stack.redisUri("us-east")).meterRegistry(registry))
+                .namespace("product", Codecs.utf8(), EVENTUAL.withNegativeTtl(Duration.ofMinutes(1)));
+        String key = scope.key("product:404");
+        AtomicInteger loads = new AtomicInteger();
+        assertNull(ns.get(key, k -> { loads.incrementAndGet(); return Loaded.notFound(); }));
+        assertNull(ns.get(key, k -> { loads.incrementAndGet(); return Loaded.notFound(); }));
+        assertEquals(1, loads.get());
+        assertEquals(1.0, registry.get("lethe.cache.gets").tag("result", "negative").counter().count());
+        invalidate(key, "10"); // the row was inserted
+        assertEquals("now exists", ns.get(key, k -> { loads.incrementAndGet(); return Loaded.of("now exists"); }));
+        assertEquals(2, loads.get());
+    }
+
+    @Test
+    void staleWhileRevalidateServesTheOldValueAndRefreshesOnce() throws Exception {
+        MutableClock clock = new MutableClock();
+        CacheNamespace<String> ns = cache(LetheCache.builder(stack.redisUri("us-east")).clock(clock))
+                .namespace("product", Codecs.utf8(), EVENTUAL.withStaleWhileRevalidate(Duration.ofSeconds(10)));
+        String key = scope.key("product:swr");
+        ns.get(key, k -> Loaded.of("old"));
+        clock.advance(Duration.ofSeconds(11));
+        AtomicInteger refreshes = new AtomicInteger();
+        CountDownLatch refreshed = new CountDownLatch(1);
+        List<String> served = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            served.add(ns.get(key, k -> {
+                refreshes.incrementAndGet();
+                refreshed.await();
+                return Loaded.of("new");
+            }));
+        }
+        assertEquals(List.of("old", "old", "old", "old", "old", "old", "old", "old", "old", "old"), served, "served at once, stale");
+        refreshed.countDown();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String now = "old";
+        while (!now.equals("new") && System.nanoTime() < deadline) {
+            now = ns.get(key, k -> Loaded.of("unexpected"));
+        }
+        assertEquals("new", now);
+        assertEquals(1, refreshes.get(), "one background refresh per key");
+    }
+
+    @Test
+    void theNearCacheDropsItsCopyWhenTheKeyIsInvalidated() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        LetheCache cache = cache(LetheCache.builder(stack.redisUri("us-east")).meterRegistry(registry)
+                .nearCache(1000, Duration.ofMinutes(10)));
+        CacheNamespace<String> ns = cache.namespace("product", Codecs.utf8(), EVENTUAL);
+        String key = scope.key("product:near");
+        ns.get(key, k -> Loaded.of("v1"));       // miss, fill
+        ns.get(key, k -> Loaded.of("x"));        // Redis hit, tracked, kept in L1
+        assertEquals("v1", ns.get(key, k -> Loaded.of("x")));
+        assertTrue(registry.get("lethe.cache.near.hits").counter().count() >= 1, "served from L1");
+        assertEquals(1, cache.nearCacheSize());
+        invalidate(key, "7");                    // the pipeline's delete in Redis
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (cache.nearCacheSize() > 0) {
+            assertTrue(System.nanoTime() < deadline, "the L1 copy outlived the invalidation");
+            Thread.sleep(5);
+        }
+        assertEquals("v2", ns.get(key, k -> Loaded.of("v2")), "the next get goes to the database, long before the L1 TTL");
+    }
+
+    @Test
+    void whenRedisStopsAnsweringValuesAreLoadedAndServedUncached() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CacheNamespace<String> ns = cache(LetheCache.builder(stack.redisUri("ap-tokyo")).meterRegistry(registry)
+                .timeout(Duration.ofMillis(300))).namespace("product", Codecs.utf8(), EVENTUAL);
+        stack.pauseRedis("ap-tokyo");
+        try {
+            assertEquals("from db", ns.get(scope.key("product:9"), k -> Loaded.of("from db")));
+        } finally {
+            stack.resumeRedis("ap-tokyo");
+        }
+        assertEquals(1.0, registry.get("lethe.cache.gets").tag("result", "error").counter().count());
+    }
+}
