@@ -221,6 +221,9 @@ public final class CacheNamespace<T> {
         } else if (!policy.softTtl().isZero()) {
             soft = clock.millis() + policy.softTtl().toMillis();
         }
+        if (near != null) {
+            near.invalidate(java.util.List.of(key)); // our own fill is not echoed by tracking (NOLOOP)
+        }
         byte[] payload = loaded.found() ? codec.encode(loaded.value()) : new byte[0];
         String version = loaded.version() == null ? "0" : loaded.version();
         return redis.fill(key, version, n0, payload, ttlMillis, soft, replace, !loaded.found())

@@ -86,8 +86,8 @@ final class CacheRedis implements AutoCloseable {
 
     /**
      * Server-assisted client-side caching: this connection's reads are tracked, Redis pushes an
-     * {@code invalidate} message when a tracked key changes, and a lost connection drops the L1
-     * until tracking is back.
+     * {@code invalidate} message when another connection changes a tracked key (NOLOOP: our own
+     * fills do not bounce back), and a lost connection drops the L1 until tracking is back.
      */
     private void trackInvalidations(StatefulRedisConnection<String, byte[]> c, NearCache near) {
         c.addListener(message -> {
@@ -118,12 +118,12 @@ final class CacheRedis implements AutoCloseable {
                 }
             }
         });
-        c.sync().clientTracking(TrackingArgs.Builder.enabled());
+        c.sync().clientTracking(TrackingArgs.Builder.enabled().noloop());
         near.activate();
     }
 
     private static void enableTracking(StatefulRedisConnection<String, byte[]> c, NearCache near) {
-        c.async().clientTracking(TrackingArgs.Builder.enabled()).thenRun(near::activate);
+        c.async().clientTracking(TrackingArgs.Builder.enabled().noloop()).thenRun(near::activate);
     }
 
     /** HMGET key v d s nf and HGET fence n, pipelined on one connection: one round trip. */

@@ -47,9 +47,16 @@ public final class TopicSetup {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             boolean ready = true;
-            for (org.apache.kafka.clients.admin.TopicDescription d : admin.describeTopics(topics).allTopicNames()
-                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS).values()) {
-                ready &= d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+            try {
+                for (org.apache.kafka.clients.admin.TopicDescription d : admin.describeTopics(topics).allTopicNames()
+                        .get(timeout.toMillis(), TimeUnit.MILLISECONDS).values()) {
+                    ready &= d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+                }
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                    throw e;
+                }
+                ready = false; // the broker's metadata has not caught up with the creation yet
             }
             if (ready) {
                 return;
