@@ -80,6 +80,8 @@ public final class RegionConsumerService implements AutoCloseable {
     private volatile long appliedBatches;
     private volatile Throwable failure;
     private long lastAppliedCommitMicros;
+    /** Records of the batch being applied: fetched, so not in the consumer's lag, but not applied yet. */
+    private volatile int inFlight;
     private KafkaConsumer<String, byte[]> consumer;
     private KafkaProducer<String, byte[]> dlqProducer;
     private KafkaClientMetrics consumerMetrics;
@@ -222,6 +224,7 @@ public final class RegionConsumerService implements AutoCloseable {
 
     private void process(ConsumerRecords<String, byte[]> records) throws InterruptedException {
         revokedDuringBatch.clear();
+        inFlight = records.count();
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         List<InvalidationEvent> events = new ArrayList<>(records.count());
         for (ConsumerRecord<String, byte[]> r : records) {
@@ -245,6 +248,7 @@ public final class RegionConsumerService implements AutoCloseable {
         if (results == null) {
             return;
         }
+        inFlight = 0;
         long now = nowMicros();
         for (InvalidationEvent e : events) {
             metrics.latency(now - e.commitTs());
@@ -352,6 +356,10 @@ public final class RegionConsumerService implements AutoCloseable {
         } catch (CommitFailedException e) {
             // the partitions moved to another member, which will apply those records again
             pending.clear();
+        } catch (WakeupException e) {
+            if (running) {
+                throw e;
+            }
         } catch (KafkaException e) {
             metrics.retry("commit");
             LOG.warn("region {}: committing offsets failed ({}); will retry", region.name(), e.toString());
@@ -359,7 +367,7 @@ public final class RegionConsumerService implements AutoCloseable {
     }
 
     private void updateLag() {
-        long lag = 0;
+        long lag = inFlight;
         for (TopicPartition tp : consumer.assignment()) {
             OptionalLong l = consumer.currentLag(tp);
             if (l.isPresent()) {

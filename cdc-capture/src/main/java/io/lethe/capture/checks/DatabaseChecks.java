@@ -77,7 +77,8 @@ public final class DatabaseChecks {
         String check = "table " + table;
         if (!info.exists()) {
             results.add(CheckResult.fail(check, "table " + table + " does not exist in database " + config.source().database(),
-                    "create it, or fix namespaces.<name>.table in " + config.file()));
+                    "create it, or fix " + config.namespacesForTable(table).stream().map(n -> "namespaces." + n.name() + ".table")
+                            .collect(java.util.stream.Collectors.joining(", ")) + " in " + config.file()));
             return results;
         }
         List<String> problems = new ArrayList<>();

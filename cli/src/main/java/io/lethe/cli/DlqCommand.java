@@ -1,0 +1,130 @@
+package io.lethe.cli;
+
+import io.lethe.config.ConfigException;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.kafka.KafkaClients;
+import io.lethe.schemas.Headers;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lethe dlq}: look at and replay the dead-letter topic. */
+@Command(name = "dlq", mixinStandardHelpOptions = true, description = "Inspect or replay lethe.dlq.",
+        subcommands = {DlqCommand.Replay.class})
+public final class DlqCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /**
+     * Re-publishes dead-lettered records to the topic they were read from, unchanged, once the
+     * cause is fixed. Progress is kept in a consumer group, so each record is replayed once; a
+     * record the pipeline still cannot handle comes back to the DLQ with its reason.
+     */
+    @Command(name = "replay", mixinStandardHelpOptions = true,
+            description = "Re-publish DLQ records to their source topic (after fixing the cause).")
+    static final class Replay implements Callable<Integer> {
+        @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
+        Path config;
+
+        @Option(names = "--reason", description = "only records with this lethe.dlq.reason")
+        String reason;
+
+        @Option(names = "--group", defaultValue = "lethe-dlq-replay", description = "consumer group keeping replay progress (default ${DEFAULT-VALUE})")
+        String group;
+
+        @Option(names = "--dry-run", description = "list what would be replayed")
+        boolean dryRun;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            LetheConfig cfg;
+            try {
+                cfg = ConfigLoader.load(config);
+            } catch (ConfigException e) {
+                spec.commandLine().getErr().println(e.getMessage());
+                return 2;
+            }
+            Map<String, Object> consumerProps = KafkaClients.common(cfg.kafka(), "lethe-dlq-replay");
+            consumerProps.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+            consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+            consumerProps.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            Map<String, Object> producerProps = KafkaClients.common(cfg.kafka(), "lethe-dlq-replay");
+            producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
+            int replayed = 0;
+            int skipped = 0;
+            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                 KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer())) {
+                String dlq = cfg.topics().dlq();
+                List<TopicPartition> partitions = consumer.partitionsFor(dlq, Duration.ofSeconds(30)).stream()
+                        .map(p -> new TopicPartition(dlq, p.partition())).toList();
+                consumer.assign(partitions);
+                Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+                Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
+                while (end.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue())) {
+                    List<Future<RecordMetadata>> acks = new ArrayList<>();
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                        done.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+                        String source = header(r, Headers.DLQ_SOURCE_TOPIC);
+                        if (source == null || source.isEmpty() || reason != null && !reason.equals(header(r, Headers.DLQ_REASON))) {
+                            skipped++;
+                            continue;
+                        }
+                        spec.commandLine().getOut().printf("%s %s@%d (%s) -> %s%n", dryRun ? "would replay" : "replay",
+                                r.topic(), r.offset(), header(r, Headers.DLQ_REASON), source);
+                        if (!dryRun) {
+                            ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(source, r.key(), r.value());
+                            out.headers().add(Headers.REPLAYED_FROM, (r.topic() + "-" + r.partition() + "@" + r.offset()).getBytes(StandardCharsets.UTF_8));
+                            acks.add(producer.send(out));
+                        }
+                        replayed++;
+                    }
+                    for (Future<RecordMetadata> ack : acks) {
+                        ack.get();
+                    }
+                    if (!dryRun && !done.isEmpty()) {
+                        consumer.commitSync(done);
+                    }
+                }
+            }
+            spec.commandLine().getOut().printf("%s %d record(s), skipped %d%n", dryRun ? "would replay" : "replayed", replayed, skipped);
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+
+        private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
+            Header h = r.headers().lastHeader(name);
+            return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+        }
+    }
+}

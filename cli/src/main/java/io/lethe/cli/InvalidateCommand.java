@@ -1,0 +1,141 @@
+package io.lethe.cli;
+
+import io.lethe.config.ConfigException;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
+import io.lethe.config.Patterns;
+import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.kafka.TopicSetup;
+import io.lethe.schemas.Action;
+import io.lethe.schemas.Headers;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.Scope;
+import io.lethe.schemas.serde.EventJson;
+import io.lethe.streams.mapping.InvalidationMapper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code lethe invalidate}: a manual purge through the pipeline. The event goes to the public
+ * topic and to every region that subscribes to the namespace, with a version at least the
+ * primary's current LSN, so it removes whatever is cached now.
+ */
+@Command(name = "invalidate", mixinStandardHelpOptions = true,
+        description = "Purge a key or a pattern in every region that caches the namespace, through the pipeline.")
+public final class InvalidateCommand implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
+    Path config;
+
+    @Option(names = "--namespace", required = true, description = "the namespace the keys belong to")
+    String namespace;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Target target;
+
+    static final class Target {
+        @Option(names = "--key", description = "one cache key")
+        String key;
+
+        @Option(names = "--pattern", description = "a Redis glob, e.g. 'product:4*'")
+        String pattern;
+    }
+
+    @Option(names = "--force", description = "allow a pattern that matches everything or the namespace's whole key space")
+    boolean force;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        LetheConfig cfg;
+        try {
+            cfg = ConfigLoader.load(config);
+        } catch (ConfigException e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return 2;
+        }
+        NamespaceConfig ns = cfg.namespaces().get(namespace);
+        if (ns == null) {
+            spec.commandLine().getErr().println("unknown namespace '" + namespace + "'; configured: " + cfg.namespaces().keySet());
+            return 2;
+        }
+        Scope scope = Scope.ROW;
+        if (target.pattern != null) {
+            boolean wide = Patterns.matchesEverything(target.pattern)
+                    || ns.keys().stream().anyMatch(k -> k.glob().equals(target.pattern));
+            if (wide && !force) {
+                spec.commandLine().getErr().println("refused: '" + target.pattern + "' matches "
+                        + (Patterns.matchesEverything(target.pattern) ? "every key in Redis" : "all of namespace " + namespace)
+                        + "; add --force if you mean it");
+                return 2;
+            }
+            scope = wide ? Scope.NAMESPACE : Scope.PATTERN;
+        }
+        long lsn = currentLsn(cfg);
+        String version = ns.version().isLsn() ? Long.toString(lsn) : InvalidationMapper.MAX_VERSION;
+        long now = System.currentTimeMillis() * 1000;
+        InvalidationEvent event = new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "manual:" + UUID.randomUUID(), namespace,
+                scope, target.key, target.pattern, Action.DELETE, null, version, lsn, null, now, now, now, null, Op.MANUAL,
+                null, cfg.source().region());
+        List<String> topics = new ArrayList<>();
+        topics.add(cfg.topics().invalidations());
+        cfg.regions().values().stream().filter(r -> r.namespaces().contains(namespace))
+                .forEach(r -> topics.add(cfg.topics().invalidations(r.name())));
+        TopicSetup.ensure(cfg.kafka(), topics, Duration.ofSeconds(30));
+        Map<String, Object> props = KafkaClients.common(cfg.kafka(), "lethe-invalidate");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+            List<Future<RecordMetadata>> acks = new ArrayList<>();
+            for (String topic : topics) {
+                ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.target(), EventJson.write(event));
+                record.headers().add(Headers.SCHEMA, InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
+                acks.add(producer.send(record));
+            }
+            for (Future<RecordMetadata> ack : acks) {
+                ack.get();
+            }
+        }
+        spec.commandLine().getOut().printf("published %s invalidation of %s (namespace %s, version %s) to %s%n",
+                scope.code(), event.target(), namespace, version, topics);
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    private static long currentLsn(LetheConfig cfg) throws Exception {
+        Properties props = new Properties();
+        props.setProperty("user", cfg.source().user());
+        if (cfg.source().password() != null) {
+            props.setProperty("password", cfg.source().password().reveal());
+        }
+        try (Connection c = DriverManager.getConnection(cfg.source().jdbcUrl(), props);
+             ResultSet rs = c.createStatement().executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}

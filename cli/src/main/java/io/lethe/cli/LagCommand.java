@@ -1,0 +1,69 @@
+package io.lethe.cli;
+
+import io.lethe.cli.lag.LagReport;
+import io.lethe.config.ConfigException;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lethe lag}: the lag of every region at a glance, without Grafana. */
+@Command(name = "lag", mixinStandardHelpOptions = true,
+        description = "Per region: unapplied records, seconds behind the newest commit, p99 commit->applied (last minute), DLQ.")
+public final class LagCommand implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
+    Path config;
+
+    @Option(names = "--watch", description = "refresh every 2 seconds until Ctrl-C")
+    boolean watch;
+
+    @Option(names = "--metrics", description = "/metrics URL of a process running region consumers (repeatable; "
+            + "default: http.host:http.port of the config)")
+    List<String> metrics = new ArrayList<>();
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        LetheConfig cfg;
+        try {
+            cfg = ConfigLoader.load(config);
+        } catch (ConfigException e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return 2;
+        }
+        List<String> urls = metrics.isEmpty()
+                ? List.of("http://" + cfg.http().host() + ":" + cfg.http().port() + "/metrics") : metrics;
+        LagReport report = new LagReport(cfg, Clock.systemUTC());
+        PrintWriter out = spec.commandLine().getOut();
+        do {
+            List<LagReport.Row> rows = report.compute(urls);
+            if (watch) {
+                out.print("\033[H\033[2J");
+            }
+            out.printf("%-12s %12s %12s %14s %8s%n", "REGION", "LAG (rec)", "BEHIND (s)", "P99 1m (ms)", "DLQ");
+            for (LagReport.Row r : rows) {
+                out.printf("%-12s %12d %12s %14s %8d%n", r.region(), r.lagRecords(), format(r.secondsBehind(), "%.2f"),
+                        format(r.p99Millis(), "%.1f"), r.dlq());
+            }
+            out.flush();
+            if (watch) {
+                Thread.sleep(2000);
+            }
+        } while (watch);
+        return 0;
+    }
+
+    private static String format(double value, String pattern) {
+        return Double.isNaN(value) ? "-" : String.format(pattern, value);
+    }
+}

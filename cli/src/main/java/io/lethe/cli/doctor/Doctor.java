@@ -1,0 +1,161 @@
+package io.lethe.cli.doctor;
+
+import io.lethe.capture.checks.CheckResult;
+import io.lethe.capture.checks.DatabaseChecks;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.RedisTopology;
+import io.lethe.config.RegionConfig;
+import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.kafka.TopicSetup;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.TopicDescription;
+
+/**
+ * Everything {@code lethe doctor} checks: the database (through capture's own start-up checks),
+ * Kafka, and every region's Redis; each result with the exact fix.
+ */
+public final class Doctor {
+    private static final Duration TIMEOUT = Duration.ofSeconds(5);
+
+    private final LetheConfig config;
+
+    public Doctor(LetheConfig config) {
+        this.config = config;
+    }
+
+    public List<CheckResult> run() {
+        List<CheckResult> results = new ArrayList<>();
+        results.addAll(database());
+        results.addAll(kafka());
+        for (RegionConfig region : config.regions().values()) {
+            results.add(redis(region));
+        }
+        return results;
+    }
+
+    private List<CheckResult> database() {
+        Properties props = new Properties();
+        props.setProperty("user", config.source().user());
+        if (config.source().password() != null) {
+            props.setProperty("password", config.source().password().reveal());
+        }
+        props.setProperty("connectTimeout", Long.toString(TIMEOUT.toSeconds()));
+        try (Connection c = DriverManager.getConnection(config.source().jdbcUrl(), props)) {
+            return new DatabaseChecks(config).run(c);
+        } catch (SQLException e) {
+            return List.of(CheckResult.fail("database", "cannot connect to " + config.source().jdbcUrl() + " as "
+                    + config.source().user() + ": " + e.getMessage(), "check source.jdbc-url, source.user and the password "
+                    + "in " + config.file() + "; pg_hba.conf must allow this host"));
+        }
+    }
+
+    private List<CheckResult> kafka() {
+        List<CheckResult> results = new ArrayList<>();
+        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-doctor");
+        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
+        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
+        try (Admin admin = Admin.create(props)) {
+            int brokers = admin.describeCluster().nodes().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).size();
+            results.add(CheckResult.pass("kafka", "reachable at " + config.kafka().bootstrapServers() + ", " + brokers + " broker(s)"));
+            Set<String> existing = admin.listTopics().names().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            List<String> wanted = TopicSetup.pipelineTopics(config);
+            List<String> missing = wanted.stream().filter(t -> !existing.contains(t)).toList();
+            List<String> present = wanted.stream().filter(existing::contains).toList();
+            StringBuilder partitions = new StringBuilder();
+            if (!present.isEmpty()) {
+                Map<String, TopicDescription> d = admin.describeTopics(present).allTopicNames().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                d.forEach((name, desc) -> partitions.append(partitions.length() == 0 ? "" : ", ").append(name).append('=')
+                        .append(desc.partitions().size()));
+            }
+            if (missing.isEmpty()) {
+                results.add(CheckResult.pass("kafka topics", "all present (partitions: " + partitions + ")"));
+            } else {
+                results.add(CheckResult.warn("kafka topics", "missing " + missing + "; the stages create them at start-up"
+                                + (config.kafka().partitions() == null ? " with the broker's default partitions" : ""),
+                        "none needed, or create them yourself with the partitions and replication you want"));
+            }
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            results.add(CheckResult.fail("kafka", "cannot reach " + config.kafka().bootstrapServers() + ": " + rootMessage(e),
+                    "check kafka.bootstrap-servers and kafka.properties (security.protocol, sasl.*, ssl.*) in " + config.file()));
+        }
+        return results;
+    }
+
+    private CheckResult redis(RegionConfig region) {
+        String check = "redis " + region.name();
+        RedisClient client = RedisClient.create();
+        try {
+            String first = region.redisUri().split(",")[0].trim();
+            RedisURI.Builder b = RedisURI.builder(RedisURI.create(first)).withTimeout(TIMEOUT);
+            if (region.redisPassword() != null) {
+                b.withAuthentication(region.redisUser() == null ? "default" : region.redisUser(), region.redisPassword().reveal());
+            }
+            try (StatefulRedisConnection<String, String> c = client.connect(b.build())) {
+                RedisCommands<String, String> redis = c.sync();
+                String info = redis.info("server") + redis.info("cluster");
+                String version = field(info, "redis_version");
+                boolean cluster = "1".equals(field(info, "cluster_enabled"));
+                if (cluster && region.topology() != RedisTopology.CLUSTER) {
+                    return CheckResult.fail(check, region.redisUriForDisplay() + " is a Redis Cluster node but the region's topology is "
+                            + region.topology().name().toLowerCase(), "set regions." + region.name() + ".topology: cluster in " + config.file());
+                }
+                if (!cluster && region.topology() == RedisTopology.CLUSTER) {
+                    return CheckResult.fail(check, region.redisUriForDisplay() + " is not in cluster mode",
+                            "set regions." + region.name() + ".topology: standalone (or sentinel) in " + config.file());
+                }
+                int major = version == null ? 0 : Integer.parseInt(version.split("\\.")[0]);
+                if (major < 6) {
+                    return CheckResult.warn(check, "Redis " + version + ": scripts work, but the cache-client's near cache "
+                            + "needs Redis 6 (RESP3 CLIENT TRACKING)", "upgrade to Redis 6.2 or later");
+                }
+                return CheckResult.pass(check, "Redis " + version + " at " + region.redisUriForDisplay()
+                        + (cluster ? " (cluster)" : "") + (region.redisPassword() != null ? ", authenticated" : ""));
+            }
+        } catch (RuntimeException e) {
+            String message = rootMessage(e);
+            if (message.contains("NOAUTH") || message.contains("WRONGPASS") || message.contains("AUTH")) {
+                return CheckResult.fail(check, region.redisUriForDisplay() + " refused authentication: " + message,
+                        "set regions." + region.name() + ".redis-user and redis-password (from the environment) in " + config.file());
+            }
+            return CheckResult.fail(check, "cannot reach " + region.redisUriForDisplay() + ": " + message,
+                    "check regions." + region.name() + ".redis in " + config.file() + " and that Redis listens there");
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        }
+    }
+
+    private static String field(String info, String name) {
+        for (String line : info.split("\r?\n")) {
+            if (line.startsWith(name + ":")) {
+                return line.substring(name.length() + 1).trim();
+            }
+        }
+        return null;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+}

@@ -1,0 +1,196 @@
+package io.lethe.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.EmbeddedStack;
+import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** lethe doctor, invalidate, lag and dlq replay against the embedded stack. */
+@ExtendWith(LetheStackExtension.class)
+class OpsIT {
+    private static final List<String> REGIONS = List.of("us-east", "eu-west");
+
+    record Result(int exit, String out, String err) {
+    }
+
+    static Result lethe(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(new Lethe());
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int exit = cli.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    private static Path write(Path dir, String name, String yaml) throws Exception {
+        Path file = dir.resolve(name);
+        Files.writeString(file, yaml);
+        return file;
+    }
+
+    private static String products(String prefix) {
+        return "product: { table: public.products, keys: [\"" + prefix + "product:{id}\", \"" + prefix + "product:slug:{slug}\"] }";
+    }
+
+    @Test
+    void doctorPassesAHealthySetupAndNamesTheFixForEachFailure(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
+            String healthy = f.yaml(REGIONS, products(scope.keyPrefix()), "");
+            Result ok = lethe("doctor", "--config", write(dir, "ok.yml", healthy).toString());
+            assertEquals(0, ok.exit(), ok.out() + ok.err());
+            assertTrue(ok.out().contains("PASS  wal_level"), ok.out());
+            assertTrue(ok.out().contains("PASS  redis us-east"), ok.out());
+            assertTrue(ok.out().contains("PASS  kafka"), ok.out());
+
+            // the replica identity is missing
+            f.sql("ALTER TABLE products REPLICA IDENTITY DEFAULT");
+            assertFailure(dir, "identity.yml", healthy, "table public.products", "ALTER TABLE public.products REPLICA IDENTITY FULL;");
+            f.sql("ALTER TABLE products REPLICA IDENTITY FULL");
+
+            // a configured table does not exist
+            assertFailure(dir, "table.yml", healthy.replace("public.products", "public.productz"), "table public.productz", "create it");
+
+            // the role cannot replicate
+            f.sql("CREATE ROLE norep_" + scope.id() + " LOGIN");
+            assertFailure(dir, "role.yml", healthy.replace("user: postgres", "user: norep_" + scope.id()), "replication role",
+                    "ALTER ROLE norep_" + scope.id() + " REPLICATION;");
+
+            // wal_level is not logical
+            PostgresEndpoint replicaLevel = stack.startExtraPostgres("doctor-" + scope.id(), Map.of("wal_level", "replica"));
+            assertFailure(dir, "wal.yml", healthy.replace(stack.postgres().jdbcUrl(scope.database()), replicaLevel.jdbcUrl("postgres")),
+                    "wal_level", "ALTER SYSTEM SET wal_level = logical");
+
+            // Kafka is not there
+            assertFailure(dir, "kafka.yml", healthy.replace(stack.kafkaBootstrapServers(), "127.0.0.1:1"), "kafka",
+                    "check kafka.bootstrap-servers");
+
+            // a region's Redis is not there
+            assertFailure(dir, "redis.yml", healthy.replace(stack.redisUri("eu-west"), "redis://127.0.0.1:1"), "redis eu-west",
+                    "check regions.eu-west.redis");
+
+            // a cluster configured as standalone
+            assertFailure(dir, "cluster.yml", healthy.replace(stack.redisUri("eu-west"), stack.redisClusterUri()), "redis eu-west",
+                    "set regions.eu-west.topology: cluster");
+        }
+    }
+
+    private static void assertFailure(Path dir, String name, String yaml, String check, String fix) throws Exception {
+        Result r = lethe("doctor", "--config", write(dir, name, yaml).toString());
+        assertEquals(1, r.exit(), name + ":\n" + r.out() + r.err());
+        String line = r.out().lines().filter(l -> l.startsWith("FAIL  " + check)).findFirst()
+                .orElseThrow(() -> new AssertionError(name + ": no FAIL for " + check + " in\n" + r.out()));
+        int at = r.out().indexOf(line);
+        String next = r.out().substring(at + line.length()).lines().filter(l -> !l.isBlank()).findFirst().orElse("");
+        assertTrue(next.contains("fix:") && next.contains(fix), name + ": expected fix '" + fix + "' after\n" + line + "\n" + next);
+    }
+
+    @Test
+    void invalidateLagAndDlqReplayThroughThePipeline(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
+                    "CREATE TABLE orders (id int PRIMARY KEY)", "INSERT INTO products VALUES (1, 'a')");
+            String yaml = f.yaml(REGIONS, products(p), "http: { port: 0 }");
+            Path file = write(dir, "lethe.yml", yaml);
+            LetheConfig config = f.config(yaml);
+            f.start(config);
+            RedisCommands<String, String> east = f.redis("us-east");
+            RedisCommands<String, String> west = f.redis("eu-west");
+
+            // a manual purge of one key, through the pipeline, in every region
+            east.set(p + "product:42", "cached");
+            west.set(p + "product:42", "cached");
+            Result purge = lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--key", p + "product:42");
+            assertEquals(0, purge.exit(), purge.err());
+            PipelineFixture.await("the purge in both regions", Duration.ofSeconds(60),
+                    () -> east.exists(RedisLayout.fenceKey(p + "product:42")) == 1 && west.exists(RedisLayout.fenceKey(p + "product:42")) == 1);
+            assertEquals(0, east.exists(p + "product:42") + west.exists(p + "product:42"));
+
+            // a match-all pattern is refused without --force
+            Result all = lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--pattern", "*");
+            assertEquals(2, all.exit());
+            assertTrue(all.err().contains("--force"), all.err());
+
+            // lag: eu-west's Redis stops answering while changes flow
+            stack.pauseRedis("eu-west");
+            try {
+                f.sql("UPDATE products SET slug = 'b' WHERE id = 1");
+                PipelineFixture.await("us-east applies it", Duration.ofSeconds(60), () -> east.exists(RedisLayout.fenceKey(p + "product:1")) == 1);
+                PipelineFixture.await("eu-west shows lag", Duration.ofSeconds(60), () -> lagOf(file, "eu-west") > 0);
+                String table = lethe("lag", "--config", file.toString(), "--metrics", "http://127.0.0.1:1/metrics").out();
+                assertTrue(table.lines().anyMatch(l -> l.startsWith("us-east") && l.split("\\s+")[1].equals("0")), table);
+            } finally {
+                stack.resumeRedis("eu-west");
+            }
+            PipelineFixture.await("eu-west catches up", Duration.ofSeconds(60), () -> lagOf(file, "eu-west") == 0);
+        }
+    }
+
+    @Test
+    void dlqReplayRepublishesWhatStreamsCouldNotMapOnceTheConfigIsFixed(EmbeddedStack stack, TestScope scope, @TempDir Path dir)
+            throws Exception {
+        String p = scope.keyPrefix();
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
+                    "CREATE TABLE orders (id int PRIMARY KEY)");
+            String without = f.yaml(REGIONS, products(p), "");
+            String with = f.yaml(REGIONS, products(p) + "\norder: { table: public.orders, keys: [\"" + p + "order:{id}\"] }", "");
+            LetheConfig old = f.config(without);
+            // a change of public.orders, as a capture that already knew the table would publish it
+            io.lethe.schemas.SourceTable orders = new io.lethe.schemas.SourceTable(scope.database(), "public", "orders");
+            io.lethe.schemas.ChangeEvent change = new io.lethe.schemas.ChangeEvent(io.lethe.schemas.ChangeEvent.SCHEMA_ID,
+                    "77:public.orders", orders, io.lethe.schemas.Op.CREATE, Map.of("id", 7), null, Map.of("id", 7), "77", 77, 1L,
+                    System.currentTimeMillis() * 1000, System.currentTimeMillis() * 1000, null, null);
+            io.lethe.config.kafka.TopicSetup.ensure(old.kafka(), io.lethe.config.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
+            try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(
+                    Map.of("bootstrap.servers", stack.kafkaBootstrapServers()),
+                    new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(old.topics().changes(), change.recordKey(),
+                        io.lethe.schemas.serde.EventJson.write(change))).get();
+            }
+            Path file = write(dir, "fixed.yml", with);
+            try (io.lethe.streams.StreamsService streams = new io.lethe.streams.StreamsService(old,
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), java.time.Clock.systemUTC(), "old")) {
+                streams.start();
+                PipelineFixture.await("the unknown table is dead-lettered", Duration.ofSeconds(60),
+                        () -> new io.lethe.cli.lag.LagReport(old, java.time.Clock.systemUTC()).dlqByStage().getOrDefault("streams", 0L) == 1);
+            }
+            f.start(f.config(with)); // the fixed configuration knows public.orders
+            RedisCommands<String, String> east = f.redis("us-east");
+            Result dry = lethe("dlq", "replay", "--config", file.toString(), "--dry-run", "--group", scope.id() + "-replay");
+            assertTrue(dry.out().contains("would replay 1 record"), dry.out());
+            Result replay = lethe("dlq", "replay", "--config", file.toString(), "--group", scope.id() + "-replay");
+            assertEquals(0, replay.exit(), replay.err());
+            assertTrue(replay.out().contains("replayed 1 record"), replay.out());
+            PipelineFixture.await("the replayed change's invalidation", Duration.ofSeconds(60),
+                    () -> east.exists(RedisLayout.fenceKey(p + "order:7")) == 1);
+            Result again = lethe("dlq", "replay", "--config", file.toString(), "--group", scope.id() + "-replay");
+            assertTrue(again.out().contains("replayed 0 record"), "each record is replayed once: " + again.out());
+        }
+    }
+
+    private static long lagOf(Path file, String region) {
+        String table = lethe("lag", "--config", file.toString(), "--metrics", "http://127.0.0.1:1/metrics").out();
+        return table.lines().filter(l -> l.startsWith(region)).map(l -> Long.parseLong(l.trim().split("\\s+")[1])).findFirst()
+                .orElseThrow(() -> new AssertionError("no row for " + region + " in\n" + table));
+    }
+}
