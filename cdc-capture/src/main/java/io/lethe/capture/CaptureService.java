@@ -69,6 +69,7 @@ public final class CaptureService implements AutoCloseable {
         this.config = config;
         this.clock = clock;
         this.metrics = new CaptureMetrics(registry, config.source().slot());
+        metrics.tables(config.tables());
         this.mapper = new ChangeEventMapper(ColumnProjection.of(config), config.source().heartbeatTable(),
                 config.source().region(), clock);
     }

@@ -40,6 +40,19 @@ public final class CaptureMetrics {
                 .tag("slot", slot).register(registry);
         registry.gauge(SLOT_RETAINED_BYTES, io.micrometer.core.instrument.Tags.of("slot", slot), retained, AtomicLong::get);
         registry.gauge(RUNNING, running, AtomicLong::get);
+        for (String kind : java.util.List.of("publish-retry", "unmappable", "engine")) {
+            registry.counter(ERRORS, "kind", kind);
+        }
+    }
+
+    /** Registers the event counters of these tables at zero, so rates exist before the first change. */
+    public void tables(java.util.Collection<String> tables) {
+        for (String table : tables) {
+            for (String op : java.util.List.of("c", "u", "d", "t")) {
+                events.computeIfAbsent(table + '\0' + op, k -> Counter.builder(EVENTS).tag("table", table).tag("op", op)
+                        .description("row changes published").register(registry));
+            }
+        }
     }
 
     public void published(String table, String op, long commitMicros, long nowMicros) {

@@ -37,9 +37,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 public final class LagReport {
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    /** lethe.invalidation.latency.recent{quantile="0.99"}: the region consumers' p99 over the last minute. */
     private static final Pattern P99 = Pattern.compile(
-            "^lethe_invalidation_latency_seconds\\{[^}]*quantile=\"0\\.99\"[^}]*region=\"([^\"]+)\"[^}]*}\\s+(\\S+)$|"
-                    + "^lethe_invalidation_latency_seconds\\{[^}]*region=\"([^\"]+)\"[^}]*quantile=\"0\\.99\"[^}]*}\\s+(\\S+)$");
+            "^lethe_invalidation_latency_recent_seconds\\{[^}]*quantile=\"0\\.99\"[^}]*region=\"([^\"]+)\"[^}]*}\\s+(\\S+)$|"
+                    + "^lethe_invalidation_latency_recent_seconds\\{[^}]*region=\"([^\"]+)\"[^}]*quantile=\"0\\.99\"[^}]*}\\s+(\\S+)$");
 
     /** One region's row. p99Millis and secondsBehind are NaN when unknown. */
     public record Row(String region, long lagRecords, double secondsBehind, double p99Millis, long dlq) {

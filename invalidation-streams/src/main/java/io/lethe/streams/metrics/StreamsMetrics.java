@@ -36,6 +36,9 @@ public final class StreamsMetrics {
                 .publishPercentiles(0.5, 0.99).publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(5))
                 .register(registry);
+        for (io.lethe.schemas.DlqReason reason : io.lethe.schemas.DlqReason.values()) {
+            dlqCounter(reason.code());
+        }
     }
 
     public void in() {
@@ -48,8 +51,12 @@ public final class StreamsMetrics {
     }
 
     public void deadLettered(String reason) {
-        dlq.computeIfAbsent(reason, r -> Counter.builder(DLQ).tag("reason", r).tag("stage", "streams")
-                .description("records sent to the dead-letter topic").register(registry)).increment();
+        dlqCounter(reason).increment();
+    }
+
+    private Counter dlqCounter(String reason) {
+        return dlq.computeIfAbsent(reason, r -> Counter.builder(DLQ).tag("reason", r).tag("stage", "streams")
+                .description("records sent to the dead-letter topic").register(registry));
     }
 
     public void processed(long nanos, long commitMicros, long nowMicros) {

@@ -22,8 +22,12 @@ public final class RegionMetrics {
     public static final String LAG_RECORDS = "lethe.region.lag.records";
     /** now - commit time of the last applied invalidation while records wait; 0 when caught up. */
     public static final String LAG_SECONDS = "lethe.region.lag.seconds";
-    /** Commit in PostgreSQL to applied in this region's Redis: the staleness SLO. */
+    /** Commit in PostgreSQL to applied in this region's Redis: the staleness SLO (a histogram). */
     public static final String LATENCY = "lethe.invalidation.latency";
+    /** The same latency's p50/p99/p99.9 over the last minute, as gauges tagged {@code quantile}. */
+    public static final String LATENCY_RECENT = "lethe.invalidation.latency.recent";
+    /** Every result tag value of {@link #APPLIED}. */
+    public static final java.util.List<String> RESULTS = java.util.List.of("deleted", "kept-newer", "absent", "upserted", "refused", "superseded");
     /** Batches retried after a Redis or Kafka failure, by kind. */
     public static final String RETRIES = "lethe.region.retries";
     /** Records sent to the DLQ, by reason and stage. */
@@ -61,16 +65,32 @@ public final class RegionMetrics {
                 .description("invalidations per batch").register(registry);
         this.patternKeys = Counter.builder(PATTERN_KEYS).tag("region", region).register(registry);
         Tags tags = Tags.of("region", region);
+        for (double q : new double[] {0.5, 0.99, 0.999}) {
+            io.micrometer.core.instrument.Gauge.builder(LATENCY_RECENT, latency, t -> recent(t, q)).baseUnit("seconds")
+                    .tags(tags).tag("quantile", Double.toString(q)).description("commit to applied, last minute").register(registry);
+        }
+        // every series exists from the start, so alerts on increase() and absent() work before the first event
+        RESULTS.forEach(r -> applied(r, 0));
+        for (String reason : java.util.List.of("malformed", "unknown-namespace", "match-all-pattern")) {
+            dlqCounter(reason);
+        }
         registry.gauge(LAG_RECORDS, tags, lagRecords, AtomicLong::get);
         registry.gauge(LAG_SECONDS, tags, lagMillis, v -> v.get() / 1000.0);
         registry.gauge(UP, tags, up, AtomicLong::get);
     }
 
     public void applied(String result, int count) {
-        if (count > 0) {
-            applied.computeIfAbsent(result, r -> Counter.builder(APPLIED).tag("region", region).tag("result", r)
-                    .description("invalidations applied, by result").register(registry)).increment(count);
+        applied.computeIfAbsent(result, r -> Counter.builder(APPLIED).tag("region", region).tag("result", r)
+                .description("invalidations applied, by result").register(registry)).increment(count);
+    }
+
+    private static double recent(Timer timer, double quantile) {
+        for (io.micrometer.core.instrument.distribution.ValueAtPercentile v : timer.takeSnapshot().percentileValues()) {
+            if (Math.abs(v.percentile() - quantile) < 1e-9) {
+                return v.value(java.util.concurrent.TimeUnit.SECONDS);
+            }
         }
+        return Double.NaN;
     }
 
     public void latency(long micros) {
@@ -94,8 +114,12 @@ public final class RegionMetrics {
     }
 
     public void deadLettered(String reason) {
-        dlq.computeIfAbsent(reason, r -> Counter.builder(DLQ).tag("reason", r).tag("stage", "region:" + region)
-                .description("records sent to the dead-letter topic").register(registry)).increment();
+        dlqCounter(reason).increment();
+    }
+
+    private Counter dlqCounter(String reason) {
+        return dlq.computeIfAbsent(reason, r -> Counter.builder(DLQ).tag("reason", r).tag("stage", "region:" + region)
+                .description("records sent to the dead-letter topic").register(registry));
     }
 
     public void patternKeys(int n) {

@@ -1,0 +1,94 @@
+package io.lethe.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The docker kit is consistent: what the compose file references exists or is built here. */
+class DockerKitTest {
+    private static final Path DOCKER = Path.of("..", "docker");
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    @Test
+    void everyServiceHasAPinnedImageOrIsBuiltHereAndMountsFilesThatExist() throws Exception {
+        // SnakeYAML (under Jackson's YAML module) resolves the merge keys (<<: *lethe) Jackson's tree keeps as text
+        Object raw = new org.yaml.snakeyaml.Yaml().load(Files.readString(DOCKER.resolve("compose.yaml")));
+        JsonNode compose = new ObjectMapper().valueToTree(raw);
+        JsonNode services = compose.get("services");
+        assertTrue(services.size() >= 10, "postgres, kafka, 3 redis, 5 lethe roles, prometheus, grafana");
+        for (Iterator<Map.Entry<String, JsonNode>> it = services.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode s = e.getValue();
+            if (s.has("build")) {
+                Path context = DOCKER.resolve(s.get("build").get("context").asText());
+                assertTrue(Files.isRegularFile(context.resolve(s.get("build").get("dockerfile").asText())), e.getKey());
+                assertTrue(Files.isRegularFile(context.resolve("mvnw")), e.getKey() + ": the build context is the repository");
+            } else {
+                String image = s.get("image").asText();
+                assertTrue(image.contains(":") && !image.endsWith(":latest"), e.getKey() + " pins its image: " + image);
+            }
+            if (s.has("volumes")) {
+                for (JsonNode v : s.get("volumes")) {
+                    String source = v.asText().split(":")[0];
+                    assertTrue(Files.exists(DOCKER.resolve(source)), e.getKey() + " mounts " + source + ", which must exist");
+                }
+            }
+            if (s.has("ports")) {
+                for (JsonNode p : s.get("ports")) {
+                    assertTrue(p.asText().startsWith("127.0.0.1:"), e.getKey() + " publishes only on loopback: " + p.asText());
+                }
+            }
+        }
+        for (String role : Set.of("lethe-capture", "lethe-streams", "lethe-region-us-east", "lethe-region-eu-west", "lethe-region-ap-tokyo")) {
+            assertTrue(services.has(role), role);
+        }
+    }
+
+    @Test
+    void theLetheConfigOfTheKitIsValid() throws Exception {
+        Path file = DOCKER.resolve("lethe/lethe.yml");
+        LetheConfig config = ConfigLoader.load(file, Map.of("LETHE_PG_PASSWORD", "x")::get);
+        assertEquals(Set.of("us-east", "eu-west", "ap-tokyo"), config.regions().keySet());
+        assertEquals(9400, config.http().port());
+    }
+
+    @Test
+    void prometheusLoadsTheRulesAndScrapesEveryRole() throws Exception {
+        JsonNode prometheus = YAML.readTree(DOCKER.resolve("prometheus/prometheus.yml").toFile());
+        assertEquals("/etc/prometheus/rules.yml", prometheus.get("rule_files").get(0).asText());
+        String targets = prometheus.get("scrape_configs").toString();
+        for (String role : new String[] {"lethe-capture:9400", "lethe-streams:9400", "lethe-region-us-east:9400"}) {
+            assertTrue(targets.contains(role), role);
+        }
+        JsonNode rules = YAML.readTree(DOCKER.resolve("prometheus/rules.yml").toFile()).get("groups").get(0).get("rules");
+        String runbook = Files.readString(Path.of("..", "docs", "runbook.md"));
+        for (JsonNode rule : rules) {
+            String alert = rule.get("alert").asText();
+            assertFalse(rule.get("expr").asText().isBlank(), alert);
+            assertTrue(runbook.contains("## " + alert), "docs/runbook.md explains " + alert);
+        }
+    }
+
+    @Test
+    void theDashboardIsProvisionedFromTheMountedFolder() throws Exception {
+        JsonNode provider = YAML.readTree(DOCKER.resolve("grafana/provisioning/dashboards/lethe.yml").toFile()).get("providers").get(0);
+        assertEquals("/var/lib/grafana/dashboards", provider.get("options").get("path").asText());
+        JsonNode dashboard = new ObjectMapper().readTree(DOCKER.resolve("grafana/dashboards/lethe.json").toFile());
+        assertEquals("lethe", dashboard.get("uid").asText());
+        for (JsonNode panel : dashboard.get("panels")) {
+            assertEquals("prometheus", panel.get("datasource").get("uid").asText(), panel.get("title").asText());
+        }
+    }
+}
