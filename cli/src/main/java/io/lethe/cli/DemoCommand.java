@@ -1,31 +1,16 @@
 package io.lethe.cli;
 
-import io.lethe.cli.demo.DemoSetup;
-import io.lethe.cli.demo.Readers;
+import io.lethe.cli.demo.Demo;
 import io.lethe.cli.demo.RegionView;
-import io.lethe.cli.demo.Writer;
-import io.lethe.cli.http.HttpEndpoint;
-import io.lethe.cli.pipeline.Pipeline;
-import io.lethe.cli.pipeline.Roles;
-import io.lethe.config.LetheConfig;
+
 import io.lethe.embedded.EmbeddedStack;
-import io.lethe.embedded.PostgresEndpoint;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -92,16 +77,13 @@ public final class DemoCommand implements Callable<Integer> {
         try (EmbeddedStack stack = EmbeddedStack.start(options)) {
             stack.startTimesInOrder().forEach(e -> System.out.printf("  %-16s started in %5d ms%n", e.getKey(), e.getValue().toMillis()));
             System.out.println("  " + stack.describe().replace(" | ", "\n  "));
-            DemoSetup.createSchema(stack);
-            String yaml = DemoSetup.yaml(stack, names);
-            LetheConfig config = DemoSetup.writeConfig(stack.workDir().resolve("lethe.yml"), yaml);
-            System.out.println("  config: " + config.file());
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            try (Pipeline pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC());
-                 HttpEndpoint http = new HttpEndpoint("127.0.0.1", httpPort, registry, pipeline::health)) {
-                System.out.printf("Pipeline up in %.1f s. Metrics: %s/metrics  health: %s/health%n",
-                        (System.nanoTime() - t0) / 1e9, http.url(), http.url());
-                return runWorkload(stack, config, pipeline, registry, interrupted);
+            Demo.Settings settings = new Demo.Settings("shop", "lethe_demo", "lethe", names, rate, readRate);
+            try (Demo demo = Demo.start(stack, settings, registry, "127.0.0.1", httpPort, stack.workDir().resolve("lethe.yml"))) {
+                System.out.printf("Pipeline up in %.1f s. Status page: %s/   metrics: %s/metrics   health: %s/health%n",
+                        (System.nanoTime() - t0) / 1e9, demo.url(), demo.url(), demo.url());
+                System.out.println("  config: " + demo.config().file());
+                return runWorkload(demo, registry, interrupted);
             }
         } finally {
             finished.countDown();
@@ -113,89 +95,38 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private int runWorkload(EmbeddedStack stack, LetheConfig config, Pipeline pipeline, PrometheusMeterRegistry registry,
-                            CountDownLatch interrupted) throws Exception {
-        PostgresEndpoint pg = stack.postgres();
-        List<RegionView> views = new ArrayList<>();
-        pipeline.regions().values().forEach(r -> views.add(new RegionView(r, registry)));
-        Map<String, String> redisByRegion = new LinkedHashMap<>();
-        config.regions().forEach((name, region) -> redisByRegion.put(name, region.redisUri()));
+    private int runWorkload(Demo demo, PrometheusMeterRegistry registry, CountDownLatch interrupted) throws Exception {
         long peakRss = 0;
         double cpuStart = ProcessStats.cpuSeconds();
         long started = System.nanoTime();
-        Writer writer;
-        try (Connection writes = DriverManager.getConnection(pg.jdbcUrl(DemoSetup.DATABASE), pg.user(), pg.password());
-             Readers readers = new Readers(redisByRegion, pg, readRate, registry)) {
-            writer = new Writer(writes, rate);
-            Thread writerThread = new Thread(writer, "demo-writer");
-            writerThread.start();
-            System.out.printf("Writing %.0f updates/s for %s (Ctrl-C to stop early)%n", rate, format(duration));
-            long deadline = started + duration.toNanos();
-            while (System.nanoTime() < deadline && !interrupted.await(1, TimeUnit.SECONDS)) {
-                String now = LocalTime.now().format(TIME);
-                for (RegionView view : views) {
-                    System.out.println(now + "  " + view.line());
-                }
-                peakRss = Math.max(peakRss, ProcessStats.treeRss());
-                List<String> failures = pipeline.failures();
-                if (!failures.isEmpty()) {
-                    failures.forEach(f -> System.err.println("FAILED: " + f));
-                    writer.stop();
-                    return 1;
-                }
+        demo.startWorkload(registry);
+        System.out.printf("Writing %.0f updates/s for %s (Ctrl-C to stop early)%n", rate, format(duration));
+        long deadline = started + duration.toNanos();
+        while (System.nanoTime() < deadline && !interrupted.await(1, TimeUnit.SECONDS)) {
+            String now = LocalTime.now().format(TIME);
+            demo.latest().forEach((region, sample) -> System.out.println(now + "  " + sample.line(region)));
+            peakRss = Math.max(peakRss, ProcessStats.treeRss());
+            List<String> failures = demo.pipeline().failures();
+            if (!failures.isEmpty()) {
+                failures.forEach(f -> System.err.println("FAILED: " + f));
+                return 1;
             }
-            writer.stop();
-            writerThread.join(10_000);
         }
+        demo.stopWorkload();
         double seconds = (System.nanoTime() - started) / 1e9;
         System.out.println("Draining: waiting for a sentinel change to reach every region ...");
-        Duration drain = drain(stack, config, pg);
+        Duration drain = demo.drain(Duration.ofSeconds(120));
         System.out.println();
-        System.out.printf("Summary: %d commits in %.1f s (%.0f/s), drained in %d ms%n", writer.committed(), seconds,
-                writer.committed() / seconds, drain.toMillis());
-        for (RegionView v : views) {
-            System.out.printf("  %-9s %8.0f invalidations applied   commit->applied p50 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms   max lag %.2f s%n",
-                    v.region(), v.applied(), v.percentileMillis(0.5), v.percentileMillis(0.99), v.percentileMillis(0.999),
-                    v.maxMillis(), v.maxLagSeconds());
+        System.out.printf("Summary: %d commits in %.1f s (%.0f/s), drained in %d ms%n", demo.committed(), seconds,
+                demo.committed() / seconds, drain.toMillis());
+        for (RegionView v : demo.views()) {
+            System.out.printf("  %-9s %8d invalidations applied   commit->applied p50 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms   max lag %.2f s%n",
+                    v.region(), v.applied(), v.wholeMillis(0.5), v.wholeMillis(0.99), v.wholeMillis(0.999), v.maxMillis(),
+                    v.maxLagSeconds());
         }
         System.out.printf("  memory: peak RSS %s (JVM and embedded servers; JVM alone now %s)   CPU %.1f s%n",
                 ProcessStats.mib(peakRss), ProcessStats.mib(ProcessStats.selfRss()), ProcessStats.cpuSeconds() - cpuStart);
         return 0;
-    }
-
-    /**
-     * Commits one more change to a product whose entry was planted in every region, and waits
-     * until every region deleted it: everything committed before it has been applied too.
-     */
-    private static Duration drain(EmbeddedStack stack, LetheConfig config, PostgresEndpoint pg) throws Exception {
-        long t0 = System.nanoTime();
-        String key = "product:1";
-        RedisClient client = RedisClient.create();
-        List<StatefulRedisConnection<String, String>> connections = new ArrayList<>();
-        try {
-            for (String region : config.regions().keySet()) {
-                StatefulRedisConnection<String, String> c = client.connect(io.lettuce.core.RedisURI.create(stack.redisUri(region)));
-                c.sync().set(key, "sentinel");
-                connections.add(c);
-            }
-            try (Connection c = DriverManager.getConnection(pg.jdbcUrl(DemoSetup.DATABASE), pg.user(), pg.password());
-                 Statement s = c.createStatement()) {
-                s.execute("UPDATE products SET version = version + 1 WHERE id = 1");
-            }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            for (StatefulRedisConnection<String, String> c : connections) {
-                while (c.sync().exists(key) > 0) {
-                    if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException("the sentinel change did not reach every region within 120 s");
-                    }
-                    Thread.sleep(20);
-                }
-            }
-        } finally {
-            connections.forEach(StatefulRedisConnection::close);
-            client.shutdown();
-        }
-        return Duration.ofNanos(System.nanoTime() - t0);
     }
 
     private static String format(Duration d) {

@@ -19,17 +19,16 @@ import java.util.List;
  * column), and regions that subscribe to different namespaces.
  */
 public final class DemoSetup {
-    public static final String DATABASE = "shop";
     public static final int PRODUCTS = 1000;
     public static final int CATEGORIES = 20;
 
     private DemoSetup() {
     }
 
-    public static void createSchema(LetheStack stack) throws SQLException {
-        stack.createDatabase(DATABASE);
+    public static void createSchema(LetheStack stack, String database) throws SQLException {
+        stack.createDatabase(database);
         PostgresEndpoint pg = stack.postgres();
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(DATABASE), pg.user(), pg.password());
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
              Statement s = c.createStatement()) {
             s.execute("""
                     CREATE TABLE IF NOT EXISTS products (
@@ -49,8 +48,9 @@ public final class DemoSetup {
         }
     }
 
-    /** The demo's configuration for the first {@code regions.size()} demo regions. */
-    public static String yaml(LetheStack stack, List<String> regions) {
+    /** The demo's configuration for the given regions (the first three subscribe to different namespaces). */
+    public static String yaml(LetheStack stack, Demo.Settings settings) {
+        List<String> regions = settings.regions();
         PostgresEndpoint pg = stack.postgres();
         StringBuilder regionYaml = new StringBuilder();
         String[] subscriptions = {"[product, category, price]", "[product, price]", "[product, category]"};
@@ -63,13 +63,18 @@ public final class DemoSetup {
                 source:
                   jdbc-url: %s
                   user: %s
-                  slot: lethe_demo
-                  publication: lethe_demo
+                  slot: %s
+                  publication: %s
                   heartbeat-interval: 5s
                 kafka:
                   bootstrap-servers: %s
+                  topic-prefix: %s
                   partitions: 3
                   replication-factor: 1
+                streams:
+                  application-id: %s-streams
+                apply:
+                  group-prefix: %s-region-
                 regions:
                 %snamespaces:
                   product:
@@ -88,7 +93,8 @@ public final class DemoSetup {
                     ttl: 10m
                 http:
                   port: 0
-                """.formatted(pg.jdbcUrl(DATABASE), pg.user(), stack.kafkaBootstrapServers(), regionYaml);
+                """.formatted(pg.jdbcUrl(settings.database()), pg.user(), settings.slot(), settings.slot(),
+                stack.kafkaBootstrapServers(), settings.topicPrefix(), settings.topicPrefix(), settings.topicPrefix(), regionYaml);
     }
 
     public static LetheConfig writeConfig(Path file, String yaml) throws IOException {

@@ -31,7 +31,7 @@ public final class Readers implements AutoCloseable {
     private final AtomicLong reads = new AtomicLong();
     private volatile boolean running = true;
 
-    public Readers(Map<String, String> redisByRegion, PostgresEndpoint pg, double readsPerSecond, MeterRegistry registry)
+    public Readers(Map<String, String> redisByRegion, PostgresEndpoint pg, String database, double readsPerSecond, MeterRegistry registry)
             throws SQLException {
         int seed = 0;
         for (Map.Entry<String, String> region : redisByRegion.entrySet()) {
@@ -39,7 +39,7 @@ public final class Readers implements AutoCloseable {
             caches.add(cache);
             CacheNamespace<String> products = cache.namespace("product", Codecs.utf8(), Policy.eventual().withTtl(Duration.ofMinutes(10), 0.1));
             CacheNamespace<String> prices = cache.namespace("price", Codecs.utf8(), Policy.eventual().withTtl(Duration.ofMinutes(10), 0.1));
-            Connection c = DriverManager.getConnection(pg.jdbcUrl(DemoSetup.DATABASE), pg.user(), pg.password());
+            Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
             SplittableRandom random = new SplittableRandom(++seed);
             Thread t = new Thread(() -> read(c, products, prices, random, readsPerSecond), "demo-reader-" + region.getKey());
             t.setDaemon(true);

@@ -2,36 +2,59 @@ package io.lethe.cli.demo;
 
 import io.lethe.region.RegionConsumerService;
 import io.lethe.region.metrics.RegionMetrics;
-import io.micrometer.core.instrument.DistributionSummary;
+import io.lethe.schemas.InvalidationEvent;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** Reads one region's figures from the registry for the demo's per-second lines and summary. */
+/**
+ * One region's figures for the demo: invalidations applied, commit→applied latency over the
+ * last few seconds (for the live lines and the status page) and over the whole run (for the
+ * summary), and lag.
+ */
 public final class RegionView {
     private final String region;
     private final MeterRegistry registry;
-    private final Timer latency;
-    private double lastApplied;
+    private final Timer recent;
+    private final Timer whole;
+    private final AtomicLong applied = new AtomicLong();
+    private long lastApplied;
     private long lastNanos = System.nanoTime();
     private double maxLagSeconds;
 
     public RegionView(RegionConsumerService consumer, MeterRegistry registry) {
         this.region = consumer.region();
         this.registry = registry;
-        this.latency = consumer.metrics().latencyTimer();
+        SimpleMeterRegistry local = new SimpleMeterRegistry();
+        this.recent = Timer.builder("demo.recent").publishPercentiles(0.5, 0.99)
+                .distributionStatisticExpiry(Duration.ofSeconds(5)).distributionStatisticBufferLength(5).register(local);
+        this.whole = Timer.builder("demo.whole").publishPercentiles(0.5, 0.99, 0.999)
+                .distributionStatisticExpiry(Duration.ofDays(1)).distributionStatisticBufferLength(1).register(local);
+        consumer.addListener(this::applied);
+    }
+
+    private void applied(List<InvalidationEvent> events) {
+        long nowMicros = System.currentTimeMillis() * 1000;
+        for (InvalidationEvent e : events) {
+            Duration latency = Duration.ofNanos(Math.max(0, nowMicros - e.commitTs()) * 1000);
+            recent.record(latency);
+            whole.record(latency);
+        }
+        applied.addAndGet(events.size());
     }
 
     public String region() {
         return region;
     }
 
-    /** Invalidations applied so far. */
-    public double applied() {
-        DistributionSummary batches = registry.find(RegionMetrics.BATCH_SIZE).tag("region", region).summary();
-        return batches == null ? 0 : batches.totalAmount();
+    public long applied() {
+        return applied.get();
     }
 
     public double lagRecords() {
@@ -44,9 +67,21 @@ public final class RegionView {
         return g == null ? 0 : g.value();
     }
 
-    /** p-th percentile (0.5, 0.99, 0.999) of commit->applied over the recent window, milliseconds. */
-    public double percentileMillis(double p) {
-        HistogramSnapshot snapshot = latency.takeSnapshot();
+    /** Percentile of the last ~5 s, milliseconds. */
+    public double recentMillis(double p) {
+        return percentile(recent.takeSnapshot(), p);
+    }
+
+    /** Percentile of the whole run, milliseconds. */
+    public double wholeMillis(double p) {
+        return percentile(whole.takeSnapshot(), p);
+    }
+
+    public double maxMillis() {
+        return whole.max(TimeUnit.MILLISECONDS);
+    }
+
+    private static double percentile(HistogramSnapshot snapshot, double p) {
         for (ValueAtPercentile v : snapshot.percentileValues()) {
             if (Math.abs(v.percentile() - p) < 1e-9) {
                 return v.value(TimeUnit.MILLISECONDS);
@@ -55,27 +90,27 @@ public final class RegionView {
         return Double.NaN;
     }
 
-    public double maxMillis() {
-        return latency.max(TimeUnit.MILLISECONDS);
-    }
-
-    public long count() {
-        return latency.count();
-    }
-
-    /** One status line; also tracks the rate since the previous line. */
-    public String line() {
-        double applied = applied();
+    /** A sample: applied per second since the previous sample, recent p50/p99, lag. */
+    public synchronized Sample sample() {
         long now = System.nanoTime();
-        double rate = (applied - lastApplied) / ((now - lastNanos) / 1e9);
-        lastApplied = applied;
+        long total = applied.get();
+        double rate = (total - lastApplied) / Math.max(1e-9, (now - lastNanos) / 1e9);
+        lastApplied = total;
         lastNanos = now;
         maxLagSeconds = Math.max(maxLagSeconds, lagSeconds());
-        return String.format("%-9s applied/s %6.0f   p50 %6.1f ms   p99 %6.1f ms   lag %5.0f rec %5.2f s",
-                region, rate, percentileMillis(0.5), percentileMillis(0.99), lagRecords(), lagSeconds());
+        return new Sample(System.currentTimeMillis(), rate, recentMillis(0.5), recentMillis(0.99), lagRecords(), lagSeconds(), total);
     }
 
     public double maxLagSeconds() {
         return maxLagSeconds;
+    }
+
+    /** One point of the status page's history. */
+    public record Sample(long epochMillis, double appliedPerSecond, double p50Millis, double p99Millis, double lagRecords,
+                         double lagSeconds, long appliedTotal) {
+        public String line(String region) {
+            return String.format("%-9s applied/s %6.0f   p50 %6.1f ms   p99 %6.1f ms   lag %5.0f rec %5.2f s",
+                    region, appliedPerSecond, p50Millis, p99Millis, lagRecords, lagSeconds);
+        }
     }
 }
