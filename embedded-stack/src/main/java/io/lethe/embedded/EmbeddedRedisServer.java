@@ -29,8 +29,20 @@ final class EmbeddedRedisServer implements AutoCloseable {
         this.server = server;
     }
 
+    /**
+     * Starts on a free port, trying another one when the probed port was taken in the meantime
+     * (another process may bind it between the probe and the server's start).
+     */
     static EmbeddedRedisServer start(String name, Path dir, Path binaries, List<String> extraSettings) {
-        return start(name, dir, binaries, FreePorts.next(), extraSettings);
+        UncheckedIOException last = null;
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            try {
+                return start(name, dir, binaries, FreePorts.next(), extraSettings);
+            } catch (UncheckedIOException e) {
+                last = e;
+            }
+        }
+        throw last;
     }
 
     static EmbeddedRedisServer start(String name, Path dir, Path binaries, int port, List<String> extraSettings) {

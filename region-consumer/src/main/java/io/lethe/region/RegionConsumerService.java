@@ -10,6 +10,8 @@ import io.lethe.config.kafka.TopicSetup;
 import io.lethe.region.apply.AppliedListener;
 import io.lethe.region.apply.BatchPlan;
 import io.lethe.region.apply.RedisApplier;
+import io.lethe.region.gate.ReplicaGate;
+import io.lethe.region.probe.StalenessProber;
 import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.DlqReason;
@@ -87,6 +89,17 @@ public final class RegionConsumerService implements AutoCloseable {
     private KafkaClientMetrics consumerMetrics;
     private RegionRedis redis;
     private RedisApplier applier;
+    private ReplicaGate gate;
+    private StalenessProber prober;
+    /** Applied batches waiting for the replica to replay past them, oldest first (replica gate only). */
+    private final java.util.ArrayDeque<GatedBatch> gated = new java.util.ArrayDeque<>();
+    private boolean gatePaused;
+    /** Most batches held for the replica before fetching pauses (lag then grows visibly). */
+    private static final int MAX_GATED_BATCHES = 2000;
+
+    /** A batch applied once, to be applied again when the replica has replayed {@code maxLsn}. */
+    private record GatedBatch(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, long maxLsn) {
+    }
 
     public RegionConsumerService(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
         this.config = config;
@@ -138,10 +151,17 @@ public final class RegionConsumerService implements AutoCloseable {
         producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
         producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         dlqProducer = new KafkaProducer<>(producerProps, new StringSerializer(), new ByteArraySerializer());
+        if (region.hasReplicaGate()) {
+            gate = new ReplicaGate(config, region, apply, registry);
+        }
         consumerMetrics = new KafkaClientMetrics(consumer);
         consumerMetrics.bindTo(registry);
         running = true;
         thread.start();
+        if (apply.proberSampleEvery() > 0) {
+            prober = new StalenessProber(config, region.name(), registry, clock);
+            prober.start();
+        }
         LOG.info("region {} consuming {} into Redis {}", region.name(), config.topics().invalidations(region.name()), redis.display());
     }
 
@@ -199,6 +219,7 @@ public final class RegionConsumerService implements AutoCloseable {
                 if (!records.isEmpty()) {
                     process(records);
                 }
+                releaseGated();
                 commitPending();
                 updateLag();
             }
@@ -259,7 +280,13 @@ public final class RegionConsumerService implements AutoCloseable {
         metrics.batch(events.size());
         offsets.keySet().removeAll(revokedDuringBatch);
         offsets.keySet().retainAll(consumer.assignment());
-        pending.putAll(offsets);
+        if (gate != null) {
+            long maxLsn = events.stream().mapToLong(InvalidationEvent::lsn).max().orElse(0);
+            gated.addLast(new GatedBatch(plan, offsets, maxLsn));
+            gate.applied(maxLsn);
+        } else {
+            pending.putAll(offsets);
+        }
         appliedBatches++;
         for (AppliedListener listener : listeners) {
             try {
@@ -268,6 +295,36 @@ public final class RegionConsumerService implements AutoCloseable {
                 LOG.warn("region {}: listener {} failed: {}", region.name(), listener.getClass().getSimpleName(), e.toString());
             }
         }
+    }
+
+    /**
+     * Replica gate: re-applies, oldest first, every batch the replica has replayed past, and only
+     * then lets its offsets be committed. A crash before that re-delivers the batch, which is
+     * gated again: nothing a lagging replica could refill survives the replica's lag.
+     */
+    private void releaseGated() throws InterruptedException {
+        if (gate == null) {
+            return;
+        }
+        while (!gated.isEmpty() && gate.replayed() >= gated.peekFirst().maxLsn()) {
+            GatedBatch batch = gated.peekFirst();
+            Map<String, Integer> results = applyWithRetry(batch.plan());
+            if (results == null) {
+                return;
+            }
+            metrics.reapplied(batch.plan().keys().size() + batch.plan().patterns().size());
+            gated.removeFirst();
+            pending.putAll(batch.offsets());
+        }
+        if (!gatePaused && gated.size() >= MAX_GATED_BATCHES) {
+            consumer.pause(consumer.assignment());
+            gatePaused = true;
+            LOG.warn("region {}: {} batches wait for the replica to replay; fetching paused", region.name(), gated.size());
+        } else if (gatePaused && gated.size() < MAX_GATED_BATCHES / 2) {
+            consumer.resume(consumer.assignment());
+            gatePaused = false;
+        }
+        metrics.gated(gated.size());
     }
 
     /** Why an event must not be applied here, or null. */
@@ -323,7 +380,9 @@ public final class RegionConsumerService implements AutoCloseable {
                 LOG.info("region {}: Redis answers again; batch applied", region.name());
             }
             retrying = false;
-            consumer.resume(consumer.paused());
+            if (!gatePaused) {
+                consumer.resume(consumer.paused());
+            }
         }
     }
 
@@ -448,7 +507,7 @@ public final class RegionConsumerService implements AutoCloseable {
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            if (retrying) {
+            if (retrying || gatePaused) {
                 consumer.pause(partitions);
             }
         }
@@ -456,6 +515,9 @@ public final class RegionConsumerService implements AutoCloseable {
 
     @Override
     public void close() {
+        if (prober != null) {
+            prober.close();
+        }
         running = false;
         if (consumer != null) {
             consumer.wakeup();
@@ -470,6 +532,9 @@ public final class RegionConsumerService implements AutoCloseable {
         }
         if (dlqProducer != null) {
             dlqProducer.close(Duration.ofSeconds(5));
+        }
+        if (gate != null) {
+            gate.close();
         }
         if (redis != null) {
             redis.close();

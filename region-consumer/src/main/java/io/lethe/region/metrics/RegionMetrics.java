@@ -34,6 +34,10 @@ public final class RegionMetrics {
     public static final String DLQ = "lethe.dlq.events";
     /** Keys visited by pattern invalidations. */
     public static final String PATTERN_KEYS = "lethe.region.pattern.keys";
+    /** Batches applied once and waiting for the replica to replay past them (replica gate). */
+    public static final String GATE_PENDING = "lethe.region.gate.pending";
+    /** Invalidations re-applied after the replica replayed past them (replica gate). */
+    public static final String GATE_REAPPLIED = "lethe.region.gate.reapplied";
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
 
@@ -46,6 +50,8 @@ public final class RegionMetrics {
     private final AtomicLong lagRecords = new AtomicLong();
     private final AtomicLong lagMillis = new AtomicLong();
     private final AtomicLong up = new AtomicLong();
+    private final AtomicLong gatePending = new AtomicLong();
+    private final Counter reapplied;
     private final Map<String, Counter> applied = new ConcurrentHashMap<>();
     private final Map<String, Counter> retries = new ConcurrentHashMap<>();
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
@@ -77,6 +83,8 @@ public final class RegionMetrics {
         registry.gauge(LAG_RECORDS, tags, lagRecords, AtomicLong::get);
         registry.gauge(LAG_SECONDS, tags, lagMillis, v -> v.get() / 1000.0);
         registry.gauge(UP, tags, up, AtomicLong::get);
+        registry.gauge(GATE_PENDING, tags, gatePending, AtomicLong::get);
+        this.reapplied = Counter.builder(GATE_REAPPLIED).tags(tags).register(registry);
     }
 
     public void applied(String result, int count) {
@@ -129,6 +137,14 @@ public final class RegionMetrics {
     public void lag(long records, long millis) {
         lagRecords.set(records);
         lagMillis.set(records == 0 ? 0 : millis);
+    }
+
+    public void gated(int batches) {
+        gatePending.set(batches);
+    }
+
+    public void reapplied(int events) {
+        reapplied.increment(events);
     }
 
     public void up(boolean isUp) {

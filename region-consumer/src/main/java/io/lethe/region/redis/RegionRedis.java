@@ -45,6 +45,7 @@ public final class RegionRedis implements AutoCloseable {
     private final StatefulConnection<String, String> control;
     private final RedisScriptingCommands<String, String> scripting;
     private final RedisKeyCommands<String, String> keys;
+    private final io.lettuce.core.api.sync.RedisHashCommands<String, String> hashes;
     private final BaseRedisCommands<String, String> base;
     private final String display;
     private int next;
@@ -75,6 +76,7 @@ public final class RegionRedis implements AutoCloseable {
             this.control = c;
             this.scripting = c.sync();
             this.keys = c.sync();
+            this.hashes = c.sync();
             this.base = c.sync();
         } else {
             this.clusterClient = null;
@@ -92,6 +94,7 @@ public final class RegionRedis implements AutoCloseable {
             this.control = c;
             this.scripting = c.sync();
             this.keys = c.sync();
+            this.hashes = c.sync();
             this.base = c.sync();
         }
     }
@@ -167,6 +170,11 @@ public final class RegionRedis implements AutoCloseable {
     /** The synchronous key commands (for probes and tests). */
     public RedisKeyCommands<String, String> keyCommands() {
         return keys;
+    }
+
+    /** The synchronous hash commands (for probes and tests). */
+    public io.lettuce.core.api.sync.RedisHashCommands<String, String> hashCommands() {
+        return hashes;
     }
 
     /** The control connection, for callers that need other synchronous commands. */

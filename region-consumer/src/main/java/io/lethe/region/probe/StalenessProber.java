@@ -1,0 +1,217 @@
+package io.lethe.region.probe;
+
+import io.lethe.config.ApplyConfig;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.RegionConfig;
+import io.lethe.config.kafka.KafkaClients;
+import io.lethe.region.redis.RegionRedis;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.SchemaViolationException;
+import io.lethe.schemas.Versions;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lethe.schemas.serde.EventJson;
+import io.lettuce.core.KeyValue;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Measures staleness instead of hoping: reads the region's invalidation topic on its own (its
+ * own consumer group, so it keeps sampling even when the applier is stuck), samples 1 in N key
+ * invalidations, and at each window after the commit (default 1 s, 10 s, 60 s) checks the
+ * region's Redis: is an entry older than the event's version still there?
+ *
+ * <p>A check is <b>coherent</b> when the key is absent, or holds a versioned entry at least as
+ * new as the event, or holds an entry of unknown version written after the invalidation was
+ * applied there (the fence shows the event's version, or its counter moved since sampling: any
+ * fill that survives that is fenced). Otherwise it is <b>incoherent</b>. Exported as
+ * {@code lethe.coherence.checks{region, window, result}} and the fraction coherent within each
+ * window, {@code lethe.coherence.ratio{region, window}} (Polaris-style "nines within T").
+ */
+public final class StalenessProber implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StalenessProber.class);
+    public static final String CHECKS = "lethe.coherence.checks";
+    public static final String RATIO = "lethe.coherence.ratio";
+
+    private final LetheConfig config;
+    private final RegionConfig region;
+    private final ApplyConfig apply;
+    private final Clock clock;
+    private final MeterRegistry registry;
+    private final ScheduledExecutorService checks;
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Map<Duration, AtomicLong[]> totals = new ConcurrentHashMap<>();
+    private final Thread reader;
+    private final AtomicLong seen = new AtomicLong();
+    private volatile boolean running;
+    private KafkaConsumer<String, byte[]> consumer;
+    private RegionRedis redis;
+
+    /** One sampled event and the fence counter when it was sampled. */
+    private record Sample(InvalidationEvent event, String counterAtSample) {
+    }
+
+    public StalenessProber(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
+        this.config = config;
+        this.region = config.region(regionName);
+        this.apply = config.apply();
+        this.clock = clock;
+        this.registry = registry;
+        this.checks = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "lethe-prober-checks-" + regionName);
+            t.setDaemon(true);
+            return t;
+        });
+        this.reader = new Thread(this::read, "lethe-prober-" + regionName);
+        for (Duration window : apply.proberWindows()) {
+            AtomicLong[] t = {new AtomicLong(), new AtomicLong()};
+            totals.put(window, t);
+            String w = label(window);
+            counter(w, "coherent");
+            counter(w, "incoherent");
+            Gauge.builder(RATIO, t, x -> x[1].get() == 0 ? Double.NaN : (double) x[0].get() / x[1].get())
+                    .tag("region", regionName).tag("window", w).description("fraction of sampled keys coherent within the window")
+                    .register(registry);
+        }
+    }
+
+    /** The group the prober reads with: apart from the applier's, so it samples even when that is stuck. */
+    public static String groupId(LetheConfig config, String region) {
+        return config.apply().groupPrefix() + region + "-prober";
+    }
+
+    public void start() {
+        redis = new RegionRedis(region, 1, apply.commandTimeout());
+        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-prober-" + region.name());
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true);
+        consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+        running = true;
+        reader.start();
+    }
+
+    private void read() {
+        try {
+            consumer.subscribe(List.of(config.topics().invalidations(region.name())));
+            while (running) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    InvalidationEvent event;
+                    try {
+                        event = EventJson.readInvalidation(r.value());
+                    } catch (SchemaViolationException e) {
+                        continue;
+                    }
+                    if (event.scope().isPattern() || seen.incrementAndGet() % apply.proberSampleEvery() != 0) {
+                        continue;
+                    }
+                    sample(event);
+                }
+            }
+        } catch (WakeupException e) {
+            // closing
+        } catch (RuntimeException e) {
+            LOG.warn("region {}: the staleness prober stopped: {}", region.name(), e.toString());
+        } finally {
+            consumer.close(Duration.ofSeconds(2));
+        }
+    }
+
+    private void sample(InvalidationEvent event) {
+        String counter;
+        try {
+            counter = redis.hashCommands().hget(RedisLayout.fenceKey(event.key()), RedisLayout.FENCE_COUNTER);
+        } catch (RuntimeException e) {
+            counter = null;
+        }
+        Sample sample = new Sample(event, counter);
+        long commitMillis = event.commitTs() / 1000;
+        for (Duration window : apply.proberWindows()) {
+            long delay = Math.max(0, commitMillis + window.toMillis() - clock.millis());
+            checks.schedule(() -> check(sample, window), delay, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void check(Sample sample, Duration window) {
+        boolean coherent;
+        try {
+            coherent = coherent(sample);
+        } catch (RuntimeException e) {
+            coherent = false; // Redis unreachable: the region cannot be shown coherent
+        }
+        String w = label(window);
+        counter(w, coherent ? "coherent" : "incoherent").increment();
+        AtomicLong[] t = totals.get(window);
+        if (coherent) {
+            t[0].incrementAndGet();
+        }
+        t[1].incrementAndGet();
+    }
+
+    private boolean coherent(Sample sample) {
+        InvalidationEvent e = sample.event();
+        String key = e.key();
+        String type = redis.keyCommands().type(key);
+        if ("none".equals(type)) {
+            return true;
+        }
+        String entryVersion = "hash".equals(type) ? redis.hashCommands().hget(key, RedisLayout.ENTRY_VERSION) : null;
+        boolean knownVersion = entryVersion != null && !Versions.canonical(entryVersion).equals("0");
+        if (knownVersion) {
+            return Versions.compare(entryVersion, e.version()) >= 0;
+        }
+        List<KeyValue<String, String>> fence = redis.hashCommands().hmget(RedisLayout.fenceKey(key),
+                RedisLayout.FENCE_VERSION, RedisLayout.FENCE_COUNTER);
+        String fenceVersion = fence.get(0).hasValue() ? fence.get(0).getValue() : null;
+        String fenceCounter = fence.get(1).hasValue() ? fence.get(1).getValue() : null;
+        boolean applied = !"0".equals(Versions.canonical(e.version()))
+                ? fenceVersion != null && Versions.compare(fenceVersion, e.version()) >= 0
+                : fenceCounter != null && !Objects.equals(fenceCounter, sample.counterAtSample());
+        return applied;
+    }
+
+    private Counter counter(String window, String result) {
+        return counters.computeIfAbsent(window + '\0' + result, k -> Counter.builder(CHECKS).tag("region", region.name())
+                .tag("window", window).tag("result", result).description("staleness checks of sampled keys").register(registry));
+    }
+
+    /** {@code 1s}, {@code 10s}, {@code 500ms}. */
+    public static String label(Duration window) {
+        return window.toMillis() % 1000 == 0 ? window.toSeconds() + "s" : window.toMillis() + "ms";
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (consumer != null) {
+            consumer.wakeup();
+        }
+        try {
+            reader.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        checks.shutdownNow();
+        if (redis != null) {
+            redis.close();
+        }
+    }
+}
