@@ -92,7 +92,7 @@ public final class CacheNamespace<T> {
             }
         }
         long token = near == null ? 0 : near.beginRead(key);
-        return redis.read(key).handle((read, error) -> {
+        return redis.read(key, name).handle((read, error) -> {
             if (error != null) {
                 LOG.debug("namespace {}: Redis read of a key failed, loading uncached: {}", name, error.toString());
                 return null;
@@ -118,24 +118,24 @@ public final class CacheNamespace<T> {
             }
             if (policy.consistency() == Policy.Consistency.BOUNDED) {
                 metrics.get("miss");
-                return singleFlight(key, loader, read.fenceCounter(), true);
+                return singleFlight(key, loader, read, true);
             }
             metrics.get("stale");
-            refreshInBackground(key, loader, read.fenceCounter());
+            refreshInBackground(key, loader, read);
             return CompletableFuture.completedFuture(read.notFound() ? null : codec.decode(read.data()));
         }
         metrics.get("miss");
-        return singleFlight(key, loader, read.fenceCounter(), false);
+        return singleFlight(key, loader, read, false);
     }
 
     /** One load per key at a time in this process; the others wait for its result. */
-    private CompletableFuture<T> singleFlight(String key, Loader<T> loader, String n0, boolean replace) {
+    private CompletableFuture<T> singleFlight(String key, Loader<T> loader, CacheRedis.Read miss, boolean replace) {
         CompletableFuture<T> mine = new CompletableFuture<>();
         CompletableFuture<T> running = inflight.putIfAbsent(key, mine);
         if (running != null) {
             return running;
         }
-        loadAndFill(key, loader, n0, replace).whenComplete((value, error) -> {
+        loadAndFill(key, loader, miss, replace).whenComplete((value, error) -> {
             inflight.remove(key, mine);
             if (error != null) {
                 mine.completeExceptionally(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
@@ -146,11 +146,11 @@ public final class CacheNamespace<T> {
         return mine;
     }
 
-    private void refreshInBackground(String key, Loader<T> loader, String n0) {
+    private void refreshInBackground(String key, Loader<T> loader, CacheRedis.Read miss) {
         if (refreshing.putIfAbsent(key, Boolean.TRUE) != null) {
             return;
         }
-        loadAndFill(key, loader, n0, true).whenComplete((v, e) -> {
+        loadAndFill(key, loader, miss, true).whenComplete((v, e) -> {
             refreshing.remove(key);
             if (e != null) {
                 LOG.debug("namespace {}: background refresh failed: {}", name, e.toString());
@@ -158,27 +158,27 @@ public final class CacheNamespace<T> {
         });
     }
 
-    private CompletableFuture<T> loadAndFill(String key, Loader<T> loader, String n0, boolean replace) {
+    private CompletableFuture<T> loadAndFill(String key, Loader<T> loader, CacheRedis.Read miss, boolean replace) {
         if (policy.fillLock().isZero()) {
-            return load(key, loader).thenCompose(loaded -> fill(key, loaded, n0, replace));
+            return load(key, loader).thenCompose(loaded -> fill(key, loaded, miss, replace));
         }
         String token = UUID.randomUUID().toString();
         return redis.tryLock(key, token, policy.fillLock()).exceptionally(e -> true).thenCompose(acquired -> {
             if (acquired) {
-                return load(key, loader).thenCompose(loaded -> fill(key, loaded, n0, replace))
+                return load(key, loader).thenCompose(loaded -> fill(key, loaded, miss, replace))
                         .whenComplete((v, e) -> redis.unlock(key));
             }
             long deadline = System.nanoTime() + policy.fillLock().toNanos();
             return awaitOtherFill(key, deadline).thenCompose(filled -> filled.isPresent()
                     ? CompletableFuture.completedFuture(filled.get().orElse(null))
-                    : load(key, loader).thenCompose(loaded -> fill(key, loaded, n0, replace)));
+                    : load(key, loader).thenCompose(loaded -> fill(key, loaded, miss, replace)));
         });
     }
 
     /** Polls until another process filled the key (its value, maybe null for not-found) or the deadline passed. */
     private CompletableFuture<Optional<Optional<T>>> awaitOtherFill(String key, long deadline) {
         return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(LOCK_POLL.toMillis(), TimeUnit.MILLISECONDS))
-                .thenCompose(x -> redis.read(key))
+                .thenCompose(x -> redis.read(key, name))
                 .thenCompose(read -> {
                     if (read.present()) {
                         return CompletableFuture.completedFuture(Optional.of(Optional.ofNullable(read.notFound() ? null : codec.decode(read.data()))));
@@ -209,7 +209,7 @@ public final class CacheNamespace<T> {
         }, loaders);
     }
 
-    private CompletableFuture<T> fill(String key, Loaded<T> loaded, String n0, boolean replace) {
+    private CompletableFuture<T> fill(String key, Loaded<T> loaded, CacheRedis.Read miss, boolean replace) {
         if (!loaded.found() && policy.negativeTtl().isZero()) {
             return CompletableFuture.completedFuture(null);
         }
@@ -226,15 +226,30 @@ public final class CacheNamespace<T> {
         }
         byte[] payload = loaded.found() ? codec.encode(loaded.value()) : new byte[0];
         String version = loaded.version() == null ? "0" : loaded.version();
-        return redis.fill(key, version, n0, payload, ttlMillis, soft, replace, !loaded.found())
-                .handle((FillResult result, Throwable error) -> {
+        return redis.fill(key, version, miss.fenceCounter(), payload, ttlMillis, soft, replace, !loaded.found())
+                .thenCompose(result -> result.accepted() ? confirmEpoch(key, version, miss.epoch()) : CompletableFuture.completedFuture(false))
+                .handle((Boolean kept, Throwable error) -> {
                     if (error != null) {
                         LOG.debug("namespace {}: fill failed, value served uncached: {}", name, error.toString());
                     } else {
-                        metrics.fill(result.accepted());
+                        metrics.fill(kept);
                     }
                     return loaded.value();
                 });
+    }
+
+    /**
+     * After an accepted fill: if a pattern or namespace-wide invalidation started since the miss
+     * (the namespace epoch moved), its scan may have passed this key before the fill landed, so
+     * the fill is undone. Returns whether the fill stays.
+     */
+    private CompletableFuture<Boolean> confirmEpoch(String key, String version, String epochAtMiss) {
+        return redis.epoch(name).thenCompose(now -> {
+            if (now.equals(epochAtMiss)) {
+                return CompletableFuture.completedFuture(true);
+            }
+            return redis.undoFill(key, version).thenApply(x -> false);
+        });
     }
 
     private long jittered(long millis) {

@@ -37,9 +37,11 @@ import java.util.concurrent.CompletionStage;
  */
 final class CacheRedis implements AutoCloseable {
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+    /** Fence TTL of the cache-client's own invalidations (undoing a fill): the pipeline's default. */
+    static final long FENCE_TTL_MILLIS = 60_000;
 
     /** What the miss read found. */
-    record Read(byte[] data, String version, Long softExpiry, boolean notFound, boolean legacy, String fenceCounter) {
+    record Read(byte[] data, String version, Long softExpiry, boolean notFound, boolean legacy, String fenceCounter, String epoch) {
         boolean present() {
             return data != null;
         }
@@ -126,23 +128,26 @@ final class CacheRedis implements AutoCloseable {
         c.async().clientTracking(TrackingArgs.Builder.enabled().noloop()).thenRun(near::activate);
     }
 
-    /** HMGET key v d s nf and HGET fence n, pipelined on one connection: one round trip. */
-    CompletableFuture<Read> read(String key) {
+    /** HMGET key v d s nf, HGET fence n and GET epoch, pipelined on one connection: one round trip. */
+    CompletableFuture<Read> read(String key, String namespace) {
         CompletableFuture<List<KeyValue<String, byte[]>>> entry = hashes.hmget(key,
                 RedisLayout.ENTRY_VERSION, RedisLayout.ENTRY_DATA, RedisLayout.ENTRY_SOFT_EXPIRY, RedisLayout.ENTRY_NOT_FOUND)
                 .toCompletableFuture();
         CompletableFuture<byte[]> counter = hashes.hget(RedisLayout.fenceKey(key), RedisLayout.FENCE_COUNTER).toCompletableFuture();
+        CompletableFuture<byte[]> epochRead = strings.get(RedisLayout.epochKey(namespace)).toCompletableFuture();
         // Both replies arrive on the I/O thread; combine only once both are in (never block it).
-        return CompletableFuture.allOf(entry, counter).handle((ignored, firstError) -> {
+        return CompletableFuture.allOf(entry, counter, epochRead).handle((ignored, firstError) -> {
             byte[] n = counter.join(); // already complete: rethrows if the fence read failed
             String fence = n == null ? null : new String(n, StandardCharsets.UTF_8);
+            byte[] epochBytes = epochRead.join();
+            String epoch = epochBytes == null ? "0" : new String(epochBytes, StandardCharsets.UTF_8);
             List<KeyValue<String, byte[]>> fields;
             try {
                 fields = entry.join();
             } catch (CompletionException e) {
                 if (String.valueOf(e.getCause().getMessage()).startsWith("WRONGTYPE")) {
                     // a legacy entry (plain SET by another application): treat as a miss and replace it
-                    return new Read(null, null, null, false, true, fence);
+                    return new Read(null, null, null, false, true, fence, epoch);
                 }
                 throw e;
             }
@@ -151,9 +156,10 @@ final class CacheRedis implements AutoCloseable {
             String soft = text(fields.get(2));
             boolean notFound = fields.get(3).hasValue();
             if (data == null && version == null) {
-                return new Read(null, null, null, false, false, fence);
+                return new Read(null, null, null, false, false, fence, epoch);
             }
-            return new Read(data == null ? new byte[0] : data, version, soft == null ? null : Long.parseLong(soft), notFound, false, fence);
+            return new Read(data == null ? new byte[0] : data, version, soft == null ? null : Long.parseLong(soft), notFound, false,
+                    fence, epoch);
         });
     }
 
@@ -181,6 +187,32 @@ final class CacheRedis implements AutoCloseable {
     private CompletableFuture<Long> evalFill(String[] k, byte[][] args) {
         CompletionStage<Long> stage = scripts.evalsha(LuaScript.FILL.sha1(), ScriptOutputType.INTEGER, k, args);
         return stage.toCompletableFuture();
+    }
+
+    /** The namespace's epoch now ("0" when none was ever set). */
+    CompletableFuture<String> epoch(String namespace) {
+        return strings.get(RedisLayout.epochKey(namespace)).toCompletableFuture()
+                .thenApply(b -> b == null ? "0" : new String(b, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Undoes a fill whose namespace epoch moved: invalidate.lua at the fill's own version, which
+     * removes it (and anything older) and moves the fence counter like any invalidation.
+     */
+    CompletableFuture<Long> undoFill(String key, String version) {
+        String[] k = {key, RedisLayout.fenceKey(key)};
+        byte[][] args = {utf8(version), utf8(Long.toString(FENCE_TTL_MILLIS)),
+            utf8(Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40)))};
+        return scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
+                .exceptionallyCompose(error -> {
+                    Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+                    if (cause instanceof RedisNoScriptException) {
+                        return scripts.scriptLoad(LuaScript.INVALIDATE.source()).toCompletableFuture()
+                                .thenCompose(sha -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args)
+                                        .toCompletableFuture());
+                    }
+                    return CompletableFuture.failedFuture(cause);
+                });
     }
 
     /** SET lock token NX PX lease: true when this process may load. */

@@ -103,6 +103,27 @@ class CacheClientIT {
     }
 
     @Test
+    void aFillIsUndoneWhenANamespaceWideInvalidationStartedDuringTheLoad() throws Exception {
+        CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);
+        String key = scope.key("product:truncated");
+        CountDownLatch loading = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<String> get = ns.getAsync(key, k -> {
+            loading.countDown();
+            release.await();
+            return Loaded.of("row before the TRUNCATE");
+        });
+        assertTrue(loading.await(10, TimeUnit.SECONDS));
+        // the region consumer applying a TRUNCATE: epoch first, then a scan, which finds nothing for this key
+        redis.incr(RedisLayout.epochKey("product"));
+        release.countDown();
+        assertEquals("row before the TRUNCATE", get.get(10, TimeUnit.SECONDS));
+        assertEquals(0, redis.exists(key), "the fill landed after the scan passed, and was undone");
+        assertEquals("after", ns.get(key, k -> Loaded.of("after")));
+        assertEquals("after", ns.get(key, k -> Loaded.of("unexpected")), "later fills stay");
+    }
+
+    @Test
     void twoHundredConcurrentGetsOfAColdKeyLoadOnce() throws Exception {
         CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);
         String key = scope.key("product:hot");

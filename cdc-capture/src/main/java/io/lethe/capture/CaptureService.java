@@ -97,6 +97,9 @@ public final class CaptureService implements AutoCloseable {
             slot = preparer.inspectSlot(c, streamedBefore);
             publisher = new ChangePublisher(config, () -> metrics.error("publish-retry"));
             if (slot == SlotState.MISSING || slot == SlotState.LOST) {
+                // the new slot first: changes from here on are streamed; all earlier ones are older
+                // than the reset's LSN, read after it, and so covered by the reset
+                preparer.createSlot(c);
                 long lsn = SourcePreparer.currentLsn(c);
                 LOG.error("replication slot {} was {}: changes since capture last ran may be lost; invalidating "
                         + "every namespace ({}) at LSN {} before streaming again", config.source().slot(),

@@ -1,8 +1,8 @@
 package io.lethe.cli;
 
+import io.lethe.bench.ProcessStats;
 import io.lethe.cli.demo.Demo;
 import io.lethe.cli.demo.RegionView;
-
 import io.lethe.embedded.EmbeddedStack;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

@@ -1,8 +1,8 @@
 package io.lethe.cli;
 
 import io.lethe.cli.http.HttpEndpoint;
-import io.lethe.cli.pipeline.Pipeline;
-import io.lethe.cli.pipeline.Roles;
+import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.Roles;
 import io.lethe.config.ConfigException;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;

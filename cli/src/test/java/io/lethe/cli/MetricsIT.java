@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.cli.http.HttpEndpoint;
-import io.lethe.cli.pipeline.Pipeline;
-import io.lethe.cli.pipeline.Roles;
+import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.Roles;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;

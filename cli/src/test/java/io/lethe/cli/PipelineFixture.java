@@ -1,7 +1,7 @@
 package io.lethe.cli;
 
-import io.lethe.cli.pipeline.Pipeline;
-import io.lethe.cli.pipeline.Roles;
+import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.Roles;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;

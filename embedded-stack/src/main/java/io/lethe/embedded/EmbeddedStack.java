@@ -88,6 +88,14 @@ public final class EmbeddedStack implements LetheStack {
     public static EmbeddedStack start(Options options) {
         Path workDir;
         try {
+            if (options.workDir() != null && Files.isDirectory(options.workDir())) {
+                try (Stream<Path> entries = Files.list(options.workDir())) {
+                    if (entries.findAny().isPresent()) {
+                        throw new IllegalArgumentException("the work directory " + options.workDir()
+                                + " is not empty; give a new or empty directory (servers cannot reuse old data)");
+                    }
+                }
+            }
             workDir = options.workDir() != null ? Files.createDirectories(options.workDir())
                     : Files.createTempDirectory("lethe-stack-");
         } catch (IOException e) {

@@ -141,6 +141,18 @@ public final class SourcePreparer {
         return SlotState.LOST;
     }
 
+    /**
+     * Creates the slot now. After a lost slot capture does this itself, before it reads the LSN
+     * of its reset, so every change is either after the slot's start (and streamed) or before
+     * the reset's LSN (and covered by it); Debezium then streams from the slot's start.
+     */
+    public void createSlot(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_create_logical_replication_slot(?, 'pgoutput')")) {
+            ps.setString(1, config.source().slot());
+            ps.execute();
+        }
+    }
+
     /** The primary's current WAL position, as a number. */
     public static long currentLsn(Connection c) throws SQLException {
         try (Statement s = c.createStatement();

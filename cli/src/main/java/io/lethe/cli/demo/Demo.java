@@ -1,8 +1,8 @@
 package io.lethe.cli.demo;
 
 import io.lethe.cli.http.HttpEndpoint;
-import io.lethe.cli.pipeline.Pipeline;
-import io.lethe.cli.pipeline.Roles;
+import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.Roles;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;

@@ -145,6 +145,13 @@ public final class RedisApplier {
     }
 
     private void applyPattern(InvalidationEvent e, Map<String, Integer> results) throws RetryableFailure, InterruptedException {
+        // first the epoch, then the scan: a fill that lands after the scan passed its key sees the
+        // moved epoch and undoes itself; one that lands before is found by the scan
+        try {
+            redis.incrementEpoch(e.namespace());
+        } catch (RuntimeException ex) {
+            throw classify(ex, e);
+        }
         ScanCursor cursor = ScanCursor.INITIAL;
         long started = System.nanoTime();
         long visited = 0;

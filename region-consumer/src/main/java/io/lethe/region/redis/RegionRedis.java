@@ -46,6 +46,7 @@ public final class RegionRedis implements AutoCloseable {
     private final RedisScriptingCommands<String, String> scripting;
     private final RedisKeyCommands<String, String> keys;
     private final io.lettuce.core.api.sync.RedisHashCommands<String, String> hashes;
+    private final io.lettuce.core.api.sync.RedisStringCommands<String, String> strings;
     private final BaseRedisCommands<String, String> base;
     private final String display;
     private int next;
@@ -77,6 +78,7 @@ public final class RegionRedis implements AutoCloseable {
             this.scripting = c.sync();
             this.keys = c.sync();
             this.hashes = c.sync();
+            this.strings = c.sync();
             this.base = c.sync();
         } else {
             this.clusterClient = null;
@@ -95,6 +97,7 @@ public final class RegionRedis implements AutoCloseable {
             this.scripting = c.sync();
             this.keys = c.sync();
             this.hashes = c.sync();
+            this.strings = c.sync();
             this.base = c.sync();
         }
     }
@@ -156,6 +159,11 @@ public final class RegionRedis implements AutoCloseable {
         KeyScanCursor<String> page = keys.scan(cursor, ScanArgs.Builder.matches(match).limit(count));
         page.getKeys().removeIf(k -> k.startsWith(RedisLayout.FENCE_PREFIX));
         return page;
+    }
+
+    /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */
+    public long incrementEpoch(String namespace) {
+        return strings.incr(RedisLayout.epochKey(namespace));
     }
 
     /** PING on the control connection, for health checks. */

@@ -32,12 +32,25 @@ public final class RedisLayout {
     /** Prefix of every fence key. */
     public static final String FENCE_PREFIX = "lethe:fence:";
 
+    /**
+     * Prefix of the namespace epochs: {@code lethe:epoch:<namespace>}, a counter that every pattern
+     * and namespace-wide invalidation increments before it scans. Readers read it at their miss
+     * and again after an accepted fill; when it moved they undo the fill, because the scan may
+     * have passed their key before the fill landed.
+     */
+    public static final String EPOCH_PREFIX = "lethe:epoch:";
+
     /** Number of Redis Cluster hash slots. */
     public static final int SLOTS = 16384;
 
     private static volatile String[] slotTags;
 
     private RedisLayout() {
+    }
+
+    /** The epoch key of a namespace. */
+    public static String epochKey(String namespace) {
+        return EPOCH_PREFIX + namespace;
     }
 
     /** The fence key of {@code key}. */

@@ -1,4 +1,4 @@
-package io.lethe.cli;
+package io.lethe.bench;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -22,6 +22,27 @@ public final class ProcessStats {
             total += Math.max(0, rss(child.pid()));
         }
         return total;
+    }
+
+    /** CPU seconds used so far by this JVM and every descendant process (from /proc/<pid>/stat). */
+    public static double treeCpuSeconds() {
+        double total = 0;
+        total += cpuSecondsOf(ProcessHandle.current().pid());
+        for (ProcessHandle child : ProcessHandle.current().descendants().toList()) {
+            total += cpuSecondsOf(child.pid());
+        }
+        return total;
+    }
+
+    static double cpuSecondsOf(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // fields 14 and 15 of stat (utime, stime), counted after the command name: indexes 11 and 12
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     /** CPU seconds this JVM used so far. */

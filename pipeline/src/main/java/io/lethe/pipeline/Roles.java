@@ -1,4 +1,4 @@
-package io.lethe.cli.pipeline;
+package io.lethe.pipeline;
 
 import io.lethe.config.LetheConfig;
 import java.util.ArrayList;

@@ -1,0 +1,86 @@
+package io.lethe.cli;
+
+import io.lethe.bench.Bench;
+import io.lethe.bench.ConfiguredStack;
+import io.lethe.bench.Report;
+import io.lethe.config.ConfigException;
+import io.lethe.config.ConfigLoader;
+import io.lethe.embedded.EmbeddedStack;
+import io.lethe.embedded.LetheStack;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lethe bench}: every stage against its raw limit, measured in one run; a markdown report. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark every stage against its raw limit on the same servers, and latency at fixed rates.")
+public final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--updates", defaultValue = "100000", description = "rows in the burst (default ${DEFAULT-VALUE})")
+    long updates;
+
+    @Option(names = "--regions", defaultValue = "3", description = "regions, 1-3 (default ${DEFAULT-VALUE})")
+    int regions;
+
+    @Option(names = "--rate", split = ",", defaultValue = "10%,50%,90%,1000",
+            description = "offered rates for the latency phases: a share of the measured maximum (50%) or rows/s (1000); "
+                    + "default ${DEFAULT-VALUE}")
+    List<String> rates;
+
+    @Option(names = "--rate-duration", defaultValue = "20s", converter = DemoCommand.DurationConverter.class,
+            description = "how long each rate is offered (default ${DEFAULT-VALUE})")
+    Duration rateDuration;
+
+    @Option(names = "--out", defaultValue = "benchmark-report.md", description = "where to write the report (default ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = {"-c", "--config"}, description = "benchmark the servers of this lethe.yml instead of the embedded stack")
+    Path config;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        for (String rate : rates) {
+            if (!rate.matches("\\d+(\\.\\d+)?%?")) {
+                spec.commandLine().getErr().println("--rate takes shares like 50% or rows per second like 1000, not '" + rate + "'");
+                return 2;
+            }
+        }
+        List<String> command = new ArrayList<>(List.of("lethe", "bench", "--updates", Long.toString(updates), "--regions",
+                Integer.toString(regions), "--rate", String.join(",", rates), "--rate-duration", rateDuration.toSeconds() + "s"));
+        LetheStack stack;
+        if (config != null) {
+            try {
+                stack = new ConfiguredStack(ConfigLoader.load(config));
+            } catch (ConfigException e) {
+                spec.commandLine().getErr().println(e.getMessage());
+                return 2;
+            }
+            command.add("--config " + config);
+        } else {
+            if (regions < 1 || regions > EmbeddedStack.DEFAULT_REGIONS.size()) {
+                spec.commandLine().getErr().println("--regions must be 1 to " + EmbeddedStack.DEFAULT_REGIONS.size());
+                return 2;
+            }
+            stack = EmbeddedStack.start(EmbeddedStack.Options.defaults().withRegions(EmbeddedStack.DEFAULT_REGIONS.subList(0, regions)));
+        }
+        try (stack) {
+            List<String> names = stack.regions().subList(0, Math.min(regions, stack.regions().size()));
+            Report report = new Bench(stack, new Bench.Options(updates, names, rates, rateDuration, String.join(" ", command)),
+                    System.out).run();
+            Files.writeString(out, report.markdown());
+            System.out.println();
+            report.ratios().forEach((k, v) -> System.out.printf("  %-36s %.2f%n", k, v));
+            System.out.println("report written to " + out.toAbsolutePath());
+        }
+        return 0;
+    }
+}

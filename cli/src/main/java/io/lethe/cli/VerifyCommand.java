@@ -1,0 +1,61 @@
+package io.lethe.cli;
+
+import io.lethe.cli.DemoCommand.DurationConverter;
+import io.lethe.cli.verify.VerifyRun;
+import io.lethe.embedded.EmbeddedStack;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code lethe verify}: a seeded fault-injection run that must end with no stale entry. */
+@Command(name = "verify", mixinStandardHelpOptions = true,
+        description = "Fault-injection run on the embedded stack (every stage in its own process); exits 1 on any stale entry.")
+public final class VerifyCommand implements Callable<Integer> {
+    @Option(names = "--seed", defaultValue = "1", description = "seed of the workload and the faults (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--duration", defaultValue = "5m", converter = DurationConverter.class,
+            description = "how long to inject faults (default ${DEFAULT-VALUE})")
+    Duration duration;
+
+    @Option(names = "--regions", defaultValue = "2", description = "regions, 1-3 (default ${DEFAULT-VALUE})")
+    int regions;
+
+    @Option(names = "--fault-gap", defaultValue = "15", description = "mean seconds between faults (default ${DEFAULT-VALUE})")
+    double faultGap;
+
+    @Option(names = "--work-dir", description = "servers' data and stage logs (default: a new temporary directory)")
+    Path workDir;
+
+    @Override
+    public Integer call() throws Exception {
+        if (regions < 1 || regions > EmbeddedStack.DEFAULT_REGIONS.size()) {
+            System.err.println("--regions must be 1 to " + EmbeddedStack.DEFAULT_REGIONS.size());
+            return 2;
+        }
+        Path dir = workDir != null ? Files.createDirectories(workDir) : Files.createTempDirectory("lethe-verify-");
+        List<String> names = EmbeddedStack.DEFAULT_REGIONS.subList(0, regions);
+        VerifyRun.Result r = new VerifyRun(new VerifyRun.Options(seed, duration, names, dir, faultGap), System.out).run();
+        System.out.println();
+        System.out.printf("verify seed %d, %s of faults: %s%n", r.seed(), format(r.duration()), r.passed() ? "PASSED" : "FAILED");
+        System.out.printf("  faults injected (%d): %s%n", r.faults().size(), String.join(", ", r.faults()));
+        System.out.printf("  workload: %d commits, %d cache reads; drained in %d ms%n", r.commits(), r.reads(), r.drain().toMillis());
+        System.out.printf("  staleness seen by readers during the run: %d of %d reads (%.2f%%), p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",
+                r.staleReads(), r.reads(), r.reads() == 0 ? 0 : 100.0 * r.staleReads() / r.reads(), r.staleP50Millis(),
+                r.staleP99Millis(), r.staleMaxMillis());
+        r.coherence().forEach((k, v) -> System.out.printf("  prober %s: %s%n", k, v));
+        System.out.printf("  stale entries after the drain: %d (of %d cached entries checked)%n", r.staleEntries(), r.checkedEntries());
+        System.out.printf("  invalidations lost: %d%n", r.lostInvalidations());
+        r.details().forEach(d -> System.out.println("    " + d));
+        System.out.println("  logs: " + dir.resolve("logs"));
+        return r.passed() ? 0 : 1;
+    }
+
+    private static String format(Duration d) {
+        return d.toSeconds() % 60 == 0 ? d.toMinutes() + "m" : d.toSeconds() + "s";
+    }
+}
