@@ -48,7 +48,8 @@ public final class VerifyCommand implements Callable<Integer> {
                 r.staleReads(), r.reads(), r.reads() == 0 ? 0 : 100.0 * r.staleReads() / r.reads(), r.staleP50Millis(),
                 r.staleP99Millis(), r.staleMaxMillis());
         r.coherence().forEach((k, v) -> System.out.printf("  prober %s: %s%n", k, v));
-        System.out.printf("  stale entries after the drain: %d (of %d cached entries checked)%n", r.staleEntries(), r.checkedEntries());
+        System.out.printf("  stale entries after the drain: %d (of %d cached entries checked; %d keys scanned)%n", r.staleEntries(),
+                r.checkedEntries(), r.scannedKeys());
         System.out.printf("  invalidations lost: %d%n", r.lostInvalidations());
         r.details().forEach(d -> System.out.println("    " + d));
         System.out.println("  logs: " + dir.resolve("logs"));

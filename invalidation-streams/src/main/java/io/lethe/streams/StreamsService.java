@@ -64,6 +64,8 @@ public final class StreamsService implements AutoCloseable {
         // A dead instance's partitions move to the others after this long (Kafka's default is 45 s).
         p.put(org.apache.kafka.streams.StreamsConfig.consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
         p.put(org.apache.kafka.streams.StreamsConfig.consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 2_000);
+        // Kafka Streams 4.x asks for this explicitly; the topology has no global state, so it changes nothing
+        p.put("processing.exception.handler.global.enabled", true);
         if (s.stateDir() != null) {
             p.put(org.apache.kafka.streams.StreamsConfig.STATE_DIR_CONFIG, s.stateDir());
         }

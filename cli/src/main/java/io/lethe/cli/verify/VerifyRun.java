@@ -78,7 +78,7 @@ public final class VerifyRun {
      */
     public record Result(long seed, Duration duration, long commits, long reads, long staleReads, double staleP50Millis,
                          double staleP99Millis, double staleMaxMillis, List<String> faults, long checkedEntries,
-                         long staleEntries, long lostInvalidations, Map<String, String> coherence, List<String> details,
+                         long scannedKeys, long staleEntries, long lostInvalidations, Map<String, String> coherence, List<String> details,
                          Duration drain) {
         public boolean passed() {
             return staleEntries == 0 && lostInvalidations == 0;
@@ -111,6 +111,7 @@ public final class VerifyRun {
                 stages.startAll();
                 Workload workload = new Workload(stack.postgres(), replica, redis, options.seed(), 2, 2);
                 List<String> faults = new ArrayList<>();
+                Duration drain;
                 try (workload) {
                     workload.start();
                     inject(stack, config, stages, faults);
@@ -120,18 +121,22 @@ public final class VerifyRun {
                         }
                         stages.awaitHealthy(role, Duration.ofSeconds(120));
                     }
+                    // writers stop; readers go on filling (from the primary and the lagging replica)
+                    // while the pipeline drains, so the check below also sees their last fills
+                    workload.stopWriting();
+                    log.printf("faults stopped after %d commits and %d reads; draining%n", workload.commits(), workload.reads());
+                    drain = drain(stack, config);
                 }
-                log.printf("faults stopped after %d commits and %d reads; draining%n", workload.commits(), workload.reads());
-                Duration drain = drain(stack, config);
+                log.printf("readers' caches: %s%n", workload.cacheCounts());
                 Map<String, String> coherence = coherence(stages, options.regions());
                 List<String> details = new ArrayList<>();
-                long[] checked = {0};
+                long[] checked = {0, 0};
                 long stale = staleEntries(stack, options.regions(), details, checked);
                 long lost = lostInvalidations(config, details);
                 var snapshot = workload.staleness().takeSnapshot();
                 return new Result(options.seed(), options.duration(), workload.commits(), workload.reads(), workload.staleReads(),
                         percentile(snapshot, 0.5), percentile(snapshot, 0.99), snapshot.max(TimeUnit.MILLISECONDS), faults,
-                        checked[0], stale, lost, coherence, details, drain);
+                        checked[0], checked[1], stale, lost, coherence, details, drain);
             }
         }
     }
@@ -153,6 +158,10 @@ public final class VerifyRun {
         while (true) {
             long gapMillis = (long) (options.faultGapSeconds() * 1000 * (0.5 + random.nextDouble()));
             if (System.nanoTime() + gapMillis * 1_000_000 > end) {
+                long rest = end - System.nanoTime();
+                if (rest > 0) {
+                    TimeUnit.NANOSECONDS.sleep(rest); // the workload runs the whole duration, with or without more faults
+                }
                 break;
             }
             Thread.sleep(gapMillis);
@@ -308,6 +317,7 @@ public final class VerifyRun {
     private static long staleEntries(EmbeddedStack stack, List<String> regions, List<String> details, long[] checked) throws Exception {
         long stale = 0;
         PostgresEndpoint pg = stack.postgres();
+        // checked[0]: entries compared; checked[1]: keys the scans returned
         RedisClient client = RedisClient.create();
         try (Connection db = DriverManager.getConnection(pg.jdbcUrl(VerifySchema.DATABASE), pg.user(), pg.password())) {
             for (String region : regions) {
@@ -318,6 +328,7 @@ public final class VerifyRun {
                         do {
                             KeyScanCursor<String> page = r.scan(cursor, ScanArgs.Builder.matches(pattern).limit(500));
                             for (String key : page.getKeys()) {
+                                checked[1]++;
                                 String cached = r.hget(key, RedisLayout.ENTRY_DATA);
                                 if (cached == null) {
                                     continue;

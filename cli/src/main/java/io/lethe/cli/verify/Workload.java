@@ -36,7 +36,10 @@ final class Workload implements AutoCloseable {
     private final AtomicLong staleReads = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     private final Timer staleness;
+    private final SimpleMeterRegistry cacheMetrics = new SimpleMeterRegistry();
     private volatile boolean running = true;
+    private volatile boolean writing = true;
+    private final List<Thread> writerThreads = new ArrayList<>();
 
     Workload(PostgresEndpoint primary, PostgresEndpoint replica, Map<String, String> redisByRegion, long seed,
              int writers, int readersPerRegion) {
@@ -46,11 +49,14 @@ final class Workload implements AutoCloseable {
                 .distributionStatisticExpiry(Duration.ofDays(1)).distributionStatisticBufferLength(1).register(new SimpleMeterRegistry());
         for (int w = 0; w < writers; w++) {
             SplittableRandom random = new SplittableRandom(seed * 31 + w);
-            threads.add(new Thread(() -> write(random), "verify-writer-" + w));
+            Thread writer = new Thread(() -> write(random), "verify-writer-" + w);
+            writerThreads.add(writer);
+            threads.add(writer);
         }
         int n = 0;
         for (Map.Entry<String, String> region : redisByRegion.entrySet()) {
-            LetheCache cache = LetheCache.builder(region.getValue()).timeout(Duration.ofSeconds(1)).loaderThreads(2).build();
+            LetheCache cache = LetheCache.builder(region.getValue()).timeout(Duration.ofSeconds(1)).loaderThreads(2)
+                    .meterRegistry(cacheMetrics).build();
             caches.add(cache);
             for (int r = 0; r < readersPerRegion; r++) {
                 SplittableRandom random = new SplittableRandom(seed * 977 + (n++));
@@ -71,14 +77,14 @@ final class Workload implements AutoCloseable {
     }
 
     private void write(SplittableRandom random) {
-        while (running) {
+        while (running && writing) {
             try (Connection c = connect(primary)) {
                 c.setAutoCommit(false);
                 try (PreparedStatement update = c.prepareStatement(
                         "UPDATE items SET val = ?, version = version + 1, updated_at = clock_timestamp() WHERE id = ?");
                      PreparedStatement move = c.prepareStatement(
                         "UPDATE items SET grp = ?, version = version + 1, updated_at = clock_timestamp() WHERE id = ?")) {
-                    while (running) {
+                    while (running && writing) {
                         int kind = random.nextInt(10);
                         int rows = kind < 7 ? 1 : 2 + random.nextInt(4);
                         for (int i = 0; i < rows; i++) {
@@ -95,7 +101,7 @@ final class Workload implements AutoCloseable {
                         }
                         c.commit();
                         commits.incrementAndGet();
-                        Thread.sleep(5 + random.nextInt(10));
+                        Thread.sleep(15 + random.nextInt(20));
                     }
                 }
             } catch (SQLException e) {
@@ -115,27 +121,30 @@ final class Workload implements AutoCloseable {
                 while (running) {
                     Connection source = random.nextInt(10) < 7 ? fromPrimary : fromReplica;
                     int what = random.nextInt(3);
-                    String served;
-                    String truth;
+                    boolean stale;
                     String since;
                     if (what == 2) {
                         int grp = random.nextInt(VerifySchema.GROUPS);
                         since = "grp = " + grp;
-                        served = groups.get("group:" + grp + ":items", k -> Loaded.of(group(source, grp)));
-                        truth = group(fromPrimary, grp);
+                        String before = group(fromPrimary, grp);
+                        String served = groups.get("group:" + grp + ":items", k -> Loaded.of(group(source, grp)));
+                        stale = !served.equals(before) && !served.equals(group(fromPrimary, grp));
                     } else {
-                        int id = item(random);
+                        // readers spread over every item, writers favour the low ids: cold items keep
+                        // their entries long enough to be checked after the drain
+                        int id = 1 + random.nextInt(VerifySchema.ITEMS);
                         since = "id = " + id;
-                        served = what == 0
+                        long before = version(row(fromPrimary, id));
+                        String served = what == 0
                                 ? items.get("item:" + id, k -> Loaded.of(row(source, id)))
                                 : versioned.get("itemv:" + id, k -> {
                                     String row = row(source, id);
-                                    return Loaded.of(row, Long.parseLong(row.substring(row.lastIndexOf(':') + 1)));
+                                    return Loaded.of(row, version(row));
                                 });
-                        truth = row(fromPrimary, id);
+                        stale = version(served) < before; // older than the row was when the read began
                     }
                     reads.incrementAndGet();
-                    if (!truth.equals(served)) {
+                    if (stale) {
                         staleReads.incrementAndGet();
                         staleness.record(Duration.ofMillis(Math.max(0, ageMillis(fromPrimary, since))));
                     }
@@ -147,6 +156,10 @@ final class Workload implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    static long version(String row) {
+        return Long.parseLong(row.substring(row.lastIndexOf(':') + 1));
     }
 
     /** An item's value as readers cache it: {@code val:version}. */
@@ -198,6 +211,27 @@ final class Workload implements AutoCloseable {
 
     Timer staleness() {
         return staleness;
+    }
+
+    /** Gets and fills of the readers' caches by result, e.g. {@code gets hit=1200 miss=300 ...}. */
+    String cacheCounts() {
+        java.util.Map<String, Double> counts = new java.util.TreeMap<>();
+        cacheMetrics.getMeters().forEach(m -> {
+            if (m instanceof io.micrometer.core.instrument.Counter c && m.getId().getTag("result") != null) {
+                counts.merge(m.getId().getName().replace("lethe.cache.", "") + " " + m.getId().getTag("result"), c.count(), Double::sum);
+            }
+        });
+        StringBuilder sb = new StringBuilder();
+        counts.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append('=').append(v.longValue()));
+        return sb.toString();
+    }
+
+    /** Stops the writers only; readers go on (and keep filling, from the primary and the replica). */
+    void stopWriting() throws InterruptedException {
+        writing = false;
+        for (Thread t : writerThreads) {
+            t.join(10_000);
+        }
     }
 
     @Override
