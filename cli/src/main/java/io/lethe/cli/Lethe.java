@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code lethe} command. */
 @Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,
         description = "Keeps regional Redis caches coherent with a PostgreSQL primary.",
-        subcommands = {DemoCommand.class, RunCommand.class, DoctorCommand.class, InvalidateCommand.class, LagCommand.class,
+        subcommands = {DemoCommand.class, RunCommand.class, ConfigCommand.class, DoctorCommand.class, InvalidateCommand.class, LagCommand.class,
                 DlqCommand.class, VerifyCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Lethe implements Runnable {
 

@@ -1,0 +1,112 @@
+package io.lethe.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Every setting of {@code lethe.yml} with its default and meaning, rendered as the markdown of
+ * docs/configuration.md (a test keeps that file equal to this) and by {@code lethe config --reference}.
+ * Defaults come from {@link Defaults}, so the reference cannot drift from the code.
+ */
+public final class ConfigReference {
+    /** One setting: its YAML path, default (empty when required or unset) and meaning. */
+    public record Setting(String path, String defaultValue, String meaning) {
+    }
+
+    private static final List<Setting> SETTINGS = List.of(
+            new Setting("source.jdbc-url", "required", "the PostgreSQL primary, `jdbc:postgresql://host:port/database`"),
+            new Setting("source.user", "required", "role with REPLICATION (and CREATE on the database to manage the publication)"),
+            new Setting("source.password", "none", "its password; write `${ENV_VAR}`: secrets are never logged"),
+            new Setting("source.slot", Defaults.SLOT, "logical replication slot (one reader per slot)"),
+            new Setting("source.publication", Defaults.PUBLICATION, "publication of the configured tables and the heartbeat table"),
+            new Setting("source.create-publication", Boolean.toString(Defaults.CREATE_PUBLICATION),
+                    "create or extend the publication when the role may; otherwise it must exist"),
+            new Setting("source.heartbeat-interval", d(Defaults.HEARTBEAT_INTERVAL),
+                    "how often capture writes its heartbeat row, so the slot advances while the captured tables are idle"),
+            new Setting("source.heartbeat-table", Defaults.HEARTBEAT_TABLE, "heartbeat table (created when missing), one row per slot"),
+            new Setting("source.poll-interval", d(Defaults.POLL_INTERVAL), "how long capture waits for WAL when idle (latency vs idle CPU)"),
+            new Setting("source.max-batch-size", Integer.toString(Defaults.MAX_BATCH_SIZE), "most changes published per batch"),
+            new Setting("source.max-queue-size", Integer.toString(Defaults.MAX_QUEUE_SIZE), "most changes buffered between WAL reader and publisher"),
+            new Setting("source.region", "none", "region of the primary, carried as `originRegion`"),
+            new Setting("kafka.bootstrap-servers", "required", "`host:port[,host:port]`"),
+            new Setting("kafka.properties", "{}", "passed to every Kafka client unchanged: `security.protocol`, `sasl.*`, `ssl.*`"),
+            new Setting("kafka.topic-prefix", Defaults.TOPIC_PREFIX, "prefix of every topic: `<prefix>.changes`, `<prefix>.invalidations[.<region>]`, `<prefix>.dlq`"),
+            new Setting("kafka.partitions", "broker default", "partitions of topics Lethe creates"),
+            new Setting("kafka.replication-factor", "broker default", "replication factor of topics Lethe creates"),
+            new Setting("regions.<name>.redis", "required", "`redis://`, `rediss://` (TLS) or `redis-sentinel://host:port#master`; for a cluster, seed nodes separated by commas"),
+            new Setting("regions.<name>.topology", "standalone (sentinel for redis-sentinel://)", "standalone, sentinel or cluster"),
+            new Setting("regions.<name>.redis-user", "default", "ACL user"),
+            new Setting("regions.<name>.redis-password", "none", "`${ENV_VAR}`; never logged"),
+            new Setting("regions.<name>.namespaces", "all", "namespaces this region caches (the others never reach it)"),
+            new Setting("regions.<name>.replica", "none", "JDBC URL of the read replica this region's readers load from: enables the replica gate"),
+            new Setting("regions.<name>.replica-user", "source.user", "role for the replica"),
+            new Setting("regions.<name>.replica-password", "source.password", "password for the replica"),
+            new Setting("namespaces.<name>.table", "required", "`schema.table`"),
+            new Setting("namespaces.<name>.keys", "required (or patterns)", "key templates: `product:{id}`; `{{`/`}}` are literal braces"),
+            new Setting("namespaces.<name>.patterns", "[]", "Redis globs invalidated by any change to the table"),
+            new Setting("namespaces.<name>.version", "lsn", "`lsn`, or `column:<name>` (an integer the application increments)"),
+            new Setting("namespaces.<name>.mode", "delete", "`delete`, or `upsert` (row-scoped keys only; needs payload-columns)"),
+            new Setting("namespaces.<name>.fence-ttl", d(Defaults.FENCE_TTL), "how long a fence outlives its last invalidation; must exceed the longest load"),
+            new Setting("namespaces.<name>.primary-key", String.join(",", Defaults.PRIMARY_KEY), "the table's primary-key columns (checked at start-up)"),
+            new Setting("namespaces.<name>.payload-columns", "[]", "upsert: columns rendered as the JSON payload"),
+            new Setting("namespaces.<name>.ttl", "0 (none)", "upsert: TTL of written entries"),
+            new Setting("namespaces.<name>.allow-namespace-wide", "false", "accept manual patterns that cover the whole namespace"),
+            new Setting("streams.application-id", Defaults.STREAMS_APPLICATION_ID, "Kafka Streams application id (shared by its instances)"),
+            new Setting("streams.processing-guarantee", Defaults.PROCESSING_GUARANTEE, "`at_least_once` or `exactly_once_v2`"),
+            new Setting("streams.commit-interval", d(Defaults.COMMIT_INTERVAL), "how often progress is committed"),
+            new Setting("streams.linger", d(Defaults.PRODUCER_LINGER), "producer linger of the invalidation topics"),
+            new Setting("streams.max-key-bytes", Integer.toString(Defaults.MAX_KEY_BYTES), "longer keys go to the DLQ"),
+            new Setting("streams.threads", Integer.toString(Defaults.STREAM_THREADS), "stream threads per instance"),
+            new Setting("streams.state-dir", "Kafka Streams default", "state directory (the topology keeps no state)"),
+            new Setting("apply.group-prefix", Defaults.GROUP_PREFIX, "consumer group of region r is `<prefix><r>`"),
+            new Setting("apply.max-poll-records", Integer.toString(Defaults.MAX_POLL_RECORDS), "most invalidations per batch"),
+            new Setting("apply.retry-backoff-min", d(Defaults.RETRY_BACKOFF_MIN), "first wait after a Redis or Kafka failure"),
+            new Setting("apply.retry-backoff-max", d(Defaults.RETRY_BACKOFF_MAX), "longest wait between retries"),
+            new Setting("apply.command-timeout", d(Defaults.COMMAND_TIMEOUT), "Redis command timeout"),
+            new Setting("apply.connections", Integer.toString(Defaults.REDIS_CONNECTIONS), "Redis connections per region consumer for pipelining"),
+            new Setting("apply.pattern-scan-count", Integer.toString(Defaults.PATTERN_SCAN_COUNT), "SCAN COUNT per step of a pattern invalidation"),
+            new Setting("apply.pattern-keys-per-second", Integer.toString(Defaults.PATTERN_KEYS_PER_SECOND), "rate limit of pattern invalidations"),
+            new Setting("apply.replica-poll-interval", d(Defaults.REPLICA_POLL_INTERVAL), "replica gate: how often the replica's replay LSN is read"),
+            new Setting("apply.prober.sample-every", Integer.toString(Defaults.PROBER_SAMPLE_EVERY), "staleness prober: 1 in N invalidations checked (0 = off)"),
+            new Setting("apply.prober.windows", Defaults.PROBER_WINDOWS.stream().map(ConfigReference::d).collect(Collectors.joining(", ")),
+                    "delays after the commit at which sampled keys are checked"),
+            new Setting("apply.prober.verify-values", Boolean.toString(Defaults.PROBER_VERIFY_VALUES), "reserved: compare cached payloads with the row (not implemented yet)"),
+            new Setting("http.host", Defaults.HTTP_HOST, "address of `/metrics` and `/health`"),
+            new Setting("http.port", Integer.toString(Defaults.HTTP_PORT), "port of `/metrics` and `/health` (0 = a free port)"));
+
+    private ConfigReference() {
+    }
+
+    public static List<Setting> settings() {
+        return SETTINGS;
+    }
+
+    /** The reference as markdown. */
+    public static String markdown() {
+        StringBuilder md = new StringBuilder("""
+                # Configuration reference
+
+                One YAML file, `lethe.yml`, for every stage. `${NAME}` and `${NAME:-default}` are replaced
+                from the environment. Every mistake in the file is reported at once, each with its path and
+                what is expected; `lethe config --check lethe.yml` validates a file without starting anything.
+                This page is generated from the defaults in the code (`lethe config --reference`).
+
+                | setting | default | meaning |
+                |---|---|---|
+                """);
+        for (Setting s : SETTINGS) {
+            md.append("| `").append(s.path()).append("` | ").append(s.defaultValue()).append(" | ").append(s.meaning()).append(" |\n");
+        }
+        return md.toString();
+    }
+
+    private static String d(Duration duration) {
+        long ms = duration.toMillis();
+        if (ms % 1000 != 0) {
+            return ms + "ms";
+        }
+        long s = ms / 1000;
+        return s % 60 == 0 && s > 0 ? s / 60 + "m" : s + "s";
+    }
+}
