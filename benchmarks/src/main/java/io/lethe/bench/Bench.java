@@ -121,6 +121,7 @@ public final class Bench {
             log.printf("burst: %d updates in %d-row transactions%n", options.updates(), TRANSACTION_ROWS);
             Map<String, Double> burst = burst(database, options.updates(), registry, applied, true);
             report.burst(burst);
+            report.batches(batchSizes(registry));
 
             log.println("raw limits, same servers: pgoutput decode, Debezium alone, Kafka, EVALSHA");
             report.raw("pgoutput decode (rows/s)", pgoutput.decode(options.updates(), Duration.ofMinutes(5)));
@@ -245,6 +246,18 @@ public final class Bench {
             rates.forEach((k, v) -> log.printf("  %-20s %10.0f rows/s%n", k, v));
         }
         return rates;
+    }
+
+    /** Mean batch sizes of capture and of each region's applier: how much each round trip carried. */
+    private static Map<String, Double> batchSizes(SimpleMeterRegistry registry) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        var capture = registry.find(CaptureMetrics.BATCH_SIZE).summary();
+        if (capture != null) {
+            out.put("capture (changes per publish)", capture.mean());
+        }
+        registry.find(io.lethe.region.metrics.RegionMetrics.BATCH_SIZE).summaries().forEach(s ->
+                out.put("apply " + s.getId().getTag("region") + " (invalidations per batch)", s.mean()));
+        return out;
     }
 
     private static long captured(SimpleMeterRegistry registry) {

@@ -19,6 +19,7 @@ public final class Report {
     private final List<String> regions;
     private final Map<String, Rate> raw = new LinkedHashMap<>();
     private Map<String, Double> burst = Map.of();
+    private Map<String, Double> batches = Map.of();
     private final StringBuilder latency = new StringBuilder();
     private long peakRss;
     private double cpuSeconds;
@@ -36,6 +37,10 @@ public final class Report {
 
     void burst(Map<String, Double> rates) {
         this.burst = Map.copyOf(rates);
+    }
+
+    void batches(Map<String, Double> meanSizes) {
+        this.batches = Map.copyOf(meanSizes);
     }
 
     void latency(String label, double offered, double achieved, Map<String, Timer> timers) {
@@ -98,6 +103,11 @@ public final class Report {
                 .append("-row transactions\n\nEach stage's rate is rows handled per second from the first commit until the ")
                 .append("stage had handled the whole burst (after a warm-up burst of 5 %).\n\n| stage | rows/s |\n|---|---:|\n");
         burst.forEach((stage, rate) -> md.append(String.format(Locale.ROOT, "| %s | %.0f |%n", stage, rate)));
+
+        if (!batches.isEmpty()) {
+            md.append("\nMean batch sizes over the run (warm-up and burst):\n\n| batch | mean |\n|---|---:|\n");
+            batches.forEach((k, v) -> md.append(String.format(Locale.ROOT, "| %s | %.0f |%n", k, v)));
+        }
 
         md.append("\n## Ratios to the raw limits\n\n| figure | ratio | target |\n|---|---:|---|\n");
         ratios().forEach((what, ratio) -> md.append(String.format(Locale.ROOT, "| %s | %.2f | %s |%n", what, ratio,

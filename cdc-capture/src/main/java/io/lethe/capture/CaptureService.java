@@ -244,6 +244,7 @@ public final class CaptureService implements AutoCloseable {
                 }
             }
             publisher.publishAll(events);
+            metrics.batch(events.size());
             long now = nowMicros();
             for (ChangeEvent event : events) {
                 metrics.published(event.source().qualifiedName(), event.op().code(), event.commitTs(), now);

@@ -20,6 +20,8 @@ public final class CaptureMetrics {
     public static final String SLOT_RESETS = "lethe.capture.slot.resets";
     /** Errors by kind: publish-retry, unmappable, engine. */
     public static final String ERRORS = "lethe.capture.errors";
+    /** Changes per batch handed over by Debezium (and published with one wait for acknowledgements). */
+    public static final String BATCH_SIZE = "lethe.capture.batch.size";
     /** 1 while the engine is streaming, 0 otherwise. */
     public static final String RUNNING = "lethe.capture.running";
 
@@ -27,6 +29,7 @@ public final class CaptureMetrics {
     private final Timer latency;
     private final Counter resets;
     private final AtomicLong retained = new AtomicLong(-1);
+    private final io.micrometer.core.instrument.DistributionSummary batchSize;
     private final AtomicLong running = new AtomicLong();
     private final Map<String, Counter> events = new ConcurrentHashMap<>();
 
@@ -40,6 +43,8 @@ public final class CaptureMetrics {
                 .tag("slot", slot).register(registry);
         registry.gauge(SLOT_RETAINED_BYTES, io.micrometer.core.instrument.Tags.of("slot", slot), retained, AtomicLong::get);
         registry.gauge(RUNNING, running, AtomicLong::get);
+        this.batchSize = io.micrometer.core.instrument.DistributionSummary.builder(BATCH_SIZE)
+                .description("changes per published batch").register(registry);
         for (String kind : java.util.List.of("publish-retry", "unmappable", "engine")) {
             registry.counter(ERRORS, "kind", kind);
         }
@@ -61,6 +66,10 @@ public final class CaptureMetrics {
         if (commitMicros > 0) {
             latency.record(Duration.ofNanos(Math.max(0, nowMicros - commitMicros) * 1000));
         }
+    }
+
+    public void batch(int size) {
+        batchSize.record(size);
     }
 
     public void error(String kind) {
