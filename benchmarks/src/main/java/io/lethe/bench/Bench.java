@@ -84,8 +84,9 @@ public final class Bench {
             return t;
         });
         AtomicLong peakRss = new AtomicLong();
-        sampler.scheduleAtFixedRate(() -> peakRss.accumulateAndGet(ProcessStats.treeRss(), Math::max), 0, 1, TimeUnit.SECONDS);
-        double cpuStart = ProcessStats.treeCpuSeconds();
+        List<ProcessHandle> postgres = ProcessStats.postmaster(stack.postgres()).stream().toList();
+        sampler.scheduleAtFixedRate(() -> peakRss.accumulateAndGet(ProcessStats.treeRss(postgres), Math::max), 0, 1, TimeUnit.SECONDS);
+        double cpuStart = ProcessStats.treeCpuSeconds(postgres);
         long started = System.nanoTime();
         createTable(database);
         LetheConfig config = ConfigLoader.parse("bench.yml", yaml(database), System::getenv);
@@ -119,7 +120,10 @@ public final class Bench {
             pgoutput.createSlot();
             debezium.createSlot();
             log.printf("burst: %d updates in %d-row transactions%n", options.updates(), TRANSACTION_ROWS);
+            Map<String, Double> cpuBefore = CpuBreakdown.snapshot(postgres);
+            long burstStart = System.nanoTime();
             Map<String, Double> burst = burst(database, options.updates(), registry, applied, true);
+            report.burstCpu(CpuBreakdown.between(cpuBefore, CpuBreakdown.snapshot(postgres)), (System.nanoTime() - burstStart) / 1e9);
             report.burst(burst);
             report.batches(batchSizes(registry));
 
@@ -158,7 +162,7 @@ public final class Bench {
         } finally {
             sampler.shutdownNow();
         }
-        report.resources(peakRss.get(), ProcessStats.treeCpuSeconds() - cpuStart, (System.nanoTime() - started) / 1e9);
+        report.resources(peakRss.get(), ProcessStats.treeCpuSeconds(postgres) - cpuStart, (System.nanoTime() - started) / 1e9);
         return report;
     }
 

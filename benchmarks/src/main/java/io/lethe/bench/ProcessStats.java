@@ -1,13 +1,51 @@
 package io.lethe.bench;
 
+import io.lethe.embedded.PostgresEndpoint;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 
-/** Resident memory and CPU time of this process and the servers it started (Linux /proc). */
+/**
+ * Resident memory and CPU time of this process and the servers it started (Linux /proc).
+ * PostgreSQL daemonizes, so its postmaster is not a descendant of this JVM: callers pass it as an
+ * extra root ({@link #postmaster}).
+ */
 public final class ProcessStats {
     private ProcessStats() {
+    }
+
+    /**
+     * The postmaster of the PostgreSQL server behind {@code pg}, when it runs on this machine and is
+     * visible to this process (the parent of one of its backends); empty otherwise.
+     */
+    public static Optional<ProcessHandle> postmaster(PostgresEndpoint pg) {
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"), pg.user(), pg.password());
+             Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            return ProcessHandle.of(rs.getLong(1)).flatMap(ProcessHandle::parent)
+                    .filter(p -> p.info().command().map(cmd -> cmd.endsWith("postgres")).orElse(false));
+        } catch (SQLException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** This JVM's descendants plus each of {@code extraRoots} and its descendants: the servers of a run. */
+    static List<ProcessHandle> servers(List<ProcessHandle> extraRoots) {
+        List<ProcessHandle> out = new ArrayList<>(ProcessHandle.current().descendants().toList());
+        for (ProcessHandle root : extraRoots) {
+            out.add(root);
+            out.addAll(root.descendants().toList());
+        }
+        return out;
     }
 
     /** Resident set size of this JVM, bytes; -1 where /proc is not available. */
@@ -15,21 +53,23 @@ public final class ProcessStats {
         return rss(ProcessHandle.current().pid());
     }
 
-    /** RSS of this JVM plus every descendant process (PostgreSQL, Redis), bytes. */
-    public static long treeRss() {
+    /** RSS of this JVM plus its servers (descendants and {@code extraRoots} with theirs), bytes. */
+    public static long treeRss(List<ProcessHandle> extraRoots) {
         long total = Math.max(0, selfRss());
-        for (ProcessHandle child : ProcessHandle.current().descendants().toList()) {
-            total += Math.max(0, rss(child.pid()));
+        for (ProcessHandle server : servers(extraRoots)) {
+            total += Math.max(0, rss(server.pid()));
         }
         return total;
     }
 
-    /** CPU seconds used so far by this JVM and every descendant process (from /proc/<pid>/stat). */
-    public static double treeCpuSeconds() {
-        double total = 0;
-        total += cpuSecondsOf(ProcessHandle.current().pid());
-        for (ProcessHandle child : ProcessHandle.current().descendants().toList()) {
-            total += cpuSecondsOf(child.pid());
+    /**
+     * CPU seconds used so far by this JVM and its servers (from /proc/<pid>/stat); processes that
+     * already exited (short-lived PostgreSQL backends) no longer count.
+     */
+    public static double treeCpuSeconds(List<ProcessHandle> extraRoots) {
+        double total = cpuSecondsOf(ProcessHandle.current().pid());
+        for (ProcessHandle server : servers(extraRoots)) {
+            total += cpuSecondsOf(server.pid());
         }
         return total;
     }

@@ -24,6 +24,8 @@ public final class Report {
     private long peakRss;
     private double cpuSeconds;
     private double wallSeconds;
+    private Map<String, Double> burstCpu = Map.of();
+    private double burstSeconds;
 
     Report(String command, long updates, List<String> regions) {
         this.command = command;
@@ -36,11 +38,17 @@ public final class Report {
     }
 
     void burst(Map<String, Double> rates) {
-        this.burst = Map.copyOf(rates);
+        this.burst = new LinkedHashMap<>(rates);
+    }
+
+    /** CPU seconds by component during the burst, which took {@code seconds} of wall time. */
+    void burstCpu(Map<String, Double> byComponent, double seconds) {
+        this.burstCpu = new LinkedHashMap<>(byComponent);
+        this.burstSeconds = seconds;
     }
 
     void batches(Map<String, Double> meanSizes) {
-        this.batches = Map.copyOf(meanSizes);
+        this.batches = new LinkedHashMap<>(meanSizes);
     }
 
     void latency(String label, double offered, double achieved, Map<String, Timer> timers) {
@@ -77,7 +85,11 @@ public final class Report {
         double debezium = rawPerSecond("Debezium Embedded alone");
         out.put("capture / Debezium alone", burst.getOrDefault("capture", Double.NaN) / debezium);
         out.put("end-to-end / Debezium alone", burst.getOrDefault("end-to-end", Double.NaN) / debezium);
-        out.put("streams / Kafka consume", burst.getOrDefault("streams", Double.NaN) / rawPerSecond("Kafka consume"));
+        // Streams reads each change once and writes it 1 + R times (the public topic and each region's):
+        // its raw limit is Kafka doing exactly that much work per row.
+        double kafkaPerRow = 1 / rawPerSecond("Kafka consume") + (1 + regions.size()) / rawPerSecond("Kafka produce");
+        out.put("streams / Kafka (1 consume + " + (1 + regions.size()) + " produces per row)",
+                burst.getOrDefault("streams", Double.NaN) * kafkaPerRow);
         for (String region : regions) {
             out.put("apply " + region + " / pipelined EVALSHA", burst.getOrDefault("apply " + region, Double.NaN)
                     / rawPerSecond("pipelined EVALSHA invalidate.lua, " + region));
@@ -103,6 +115,14 @@ public final class Report {
                 .append("-row transactions\n\nEach stage's rate is rows handled per second from the first commit until the ")
                 .append("stage had handled the whole burst (after a warm-up burst of 5 %).\n\n| stage | rows/s |\n|---|---:|\n");
         burst.forEach((stage, rate) -> md.append(String.format(Locale.ROOT, "| %s | %.0f |%n", stage, rate)));
+        if (!burstCpu.isEmpty()) {
+            double total = burstCpu.values().stream().mapToDouble(Double::doubleValue).sum();
+            md.append(String.format(Locale.ROOT, "%nWhere the burst's CPU went (JVM threads by name, servers by process): "
+                    + "%.0f CPU s in %.0f s of wall time, %.2f of %d cores busy.%n%n| component | CPU s | share | CPU µs per row |%n"
+                    + "|---|---:|---:|---:|%n", total, burstSeconds, total / burstSeconds, Runtime.getRuntime().availableProcessors()));
+            burstCpu.forEach((component, cpu) -> md.append(String.format(Locale.ROOT, "| %s | %.1f | %.0f %% | %.0f |%n",
+                    component, cpu, 100 * cpu / total, cpu * 1e6 / updates)));
+        }
 
         if (!batches.isEmpty()) {
             md.append("\nMean batch sizes over the run (warm-up and burst):\n\n| batch | mean |\n|---|---:|\n");

@@ -31,6 +31,10 @@ class BenchSmokeIT {
         for (String stage : List.of("| commit |", "| capture |", "| streams |", "| apply " + regions.get(0) + " |", "| end-to-end |")) {
             assertTrue(md.contains(stage), stage + " missing:\n" + md);
         }
+        for (String component : List.of(CpuBreakdown.CAPTURE, CpuBreakdown.STREAMS, CpuBreakdown.REGIONS, CpuBreakdown.BROKER,
+                CpuBreakdown.POSTGRES, CpuBreakdown.REDIS)) {
+            assertTrue(md.contains("| " + component + " |"), "the burst's CPU profile names " + component + ":\n" + md);
+        }
         assertEquals(3 + regions.size(), report.ratios().size());
         report.ratios().forEach((k, v) -> assertFalse(v.isNaN() || v <= 0, k + " = " + v + " is not a ratio of two measured figures"));
         long latencyRows = md.lines().filter(l -> l.startsWith("| 50% |") || l.startsWith("| 300 |")).count();

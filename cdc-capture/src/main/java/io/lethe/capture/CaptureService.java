@@ -227,10 +227,17 @@ public final class CaptureService implements AutoCloseable {
 
     /** Publishes a batch, waits for Kafka's acknowledgement, and only then marks it processed. */
     private final class Handler implements CaptureEngine.BatchHandler {
+        private static final String PUBLISH_THREAD = "lethe-capture-publish";
+
         @Override
         public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
                                 DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
                 throws InterruptedException {
+            Thread current = Thread.currentThread();
+            if (!current.getName().startsWith(PUBLISH_THREAD)) {
+                // Debezium runs this on an anonymous pool thread; named, it shows up in thread dumps and profiles
+                current.setName(PUBLISH_THREAD);
+            }
             List<ChangeEvent> events = new ArrayList<>(records.size());
             for (RecordChangeEvent<SourceRecord> r : records) {
                 SourceRecord record = r.record();

@@ -41,7 +41,7 @@ class CaptureFaultsIT {
         List<String> jvm = List.of("-Xmx384m");
         AtomicInteger committed = new AtomicInteger();
         try (ChildJvm first = ChildJvm.start("capture-1", CaptureProcessMain.class.getName(), List.of(file.toString()), jvm, dir.resolve("1.log"))) {
-            awaitLine(first, "CAPTURE-STREAMING", Duration.ofSeconds(90));
+            first.awaitOutput("CAPTURE-STREAMING", Duration.ofSeconds(90));
             Thread writer = new Thread(() -> {
                 try (Connection c = f.connect(); Statement s = c.createStatement()) {
                     for (int from = 1; from <= ROWS; from += PER_TRANSACTION) {
@@ -61,7 +61,7 @@ class CaptureFaultsIT {
             writer.join();
         }
         try (ChildJvm second = ChildJvm.start("capture-2", CaptureProcessMain.class.getName(), List.of(file.toString()), jvm, dir.resolve("2.log"))) {
-            awaitLine(second, "CAPTURE-STREAMING", Duration.ofSeconds(90));
+            second.awaitOutput("CAPTURE-STREAMING", Duration.ofSeconds(90));
             f.sql("INSERT INTO events VALUES (" + (ROWS + 1) + ", 'sentinel')");
             List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("events", ROWS + 1), Duration.ofSeconds(180));
             Set<Integer> seen = new HashSet<>();
@@ -106,16 +106,6 @@ class CaptureFaultsIT {
                 assertTrue(reset.capturedAt() < after.capturedAt(), "the reset was published before the new change");
                 assertTrue(reset.lsn() < after.lsn(), "the reset's version is below every change after it");
             }
-        }
-    }
-
-    private static void awaitLine(ChildJvm jvm, String line, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!Files.exists(jvm.log()) || !Files.readString(jvm.log()).contains(line)) {
-            if (!jvm.isAlive() || System.nanoTime() > deadline) {
-                throw new AssertionError(jvm.name() + " did not print " + line + ":\n" + jvm.tail(40));
-            }
-            Thread.sleep(50);
         }
     }
 }

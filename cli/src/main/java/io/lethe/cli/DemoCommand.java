@@ -97,7 +97,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     private int runWorkload(Demo demo, PrometheusMeterRegistry registry, CountDownLatch interrupted) throws Exception {
         long peakRss = 0;
-        double cpuStart = ProcessStats.cpuSeconds();
+        List<ProcessHandle> postgres = ProcessStats.postmaster(demo.stack().postgres()).stream().toList();
+        double cpuStart = ProcessStats.treeCpuSeconds(postgres);
         long started = System.nanoTime();
         demo.startWorkload(registry);
         System.out.printf("Writing %.0f updates/s for %s (Ctrl-C to stop early)%n", rate, format(duration));
@@ -105,7 +106,7 @@ public final class DemoCommand implements Callable<Integer> {
         while (System.nanoTime() < deadline && !interrupted.await(1, TimeUnit.SECONDS)) {
             String now = LocalTime.now().format(TIME);
             demo.latest().forEach((region, sample) -> System.out.println(now + "  " + sample.line(region)));
-            peakRss = Math.max(peakRss, ProcessStats.treeRss());
+            peakRss = Math.max(peakRss, ProcessStats.treeRss(postgres));
             List<String> failures = demo.pipeline().failures();
             if (!failures.isEmpty()) {
                 failures.forEach(f -> System.err.println("FAILED: " + f));
@@ -124,8 +125,8 @@ public final class DemoCommand implements Callable<Integer> {
                     v.region(), v.applied(), v.wholeMillis(0.5), v.wholeMillis(0.99), v.wholeMillis(0.999), v.maxMillis(),
                     v.maxLagSeconds());
         }
-        System.out.printf("  memory: peak RSS %s (JVM and embedded servers; JVM alone now %s)   CPU %.1f s%n",
-                ProcessStats.mib(peakRss), ProcessStats.mib(ProcessStats.selfRss()), ProcessStats.cpuSeconds() - cpuStart);
+        System.out.printf("  memory: peak RSS %s (JVM and embedded servers; JVM alone now %s)   CPU %.1f s (JVM and servers)%n",
+                ProcessStats.mib(peakRss), ProcessStats.mib(ProcessStats.selfRss()), ProcessStats.treeCpuSeconds(postgres) - cpuStart);
         return 0;
     }
 

@@ -8,6 +8,8 @@ import java.util.List;
  *
  * @param groupPrefix          consumer group of region r is {@code groupPrefix + r}
  * @param maxPollRecords       most invalidations applied per batch
+ * @param commitInterval       how often applied offsets are committed (at most; a revocation or a
+ *                             stop commits at once); a crash re-applies at most this much, idempotently
  * @param retryBackoffMin      first wait after a Redis failure
  * @param retryBackoffMax      longest wait between retries
  * @param commandTimeout       Redis command timeout
@@ -19,7 +21,7 @@ import java.util.List;
  * @param proberWindows        delays after commit at which the prober checks
  * @param proberVerifyValues   also compare sampled cached payloads with the database row
  */
-public record ApplyConfig(String groupPrefix, int maxPollRecords, Duration retryBackoffMin, Duration retryBackoffMax,
+public record ApplyConfig(String groupPrefix, int maxPollRecords, Duration commitInterval, Duration retryBackoffMin, Duration retryBackoffMax,
                           Duration commandTimeout, int connections, int patternScanCount, int patternKeysPerSecond,
                           Duration replicaPollInterval, int proberSampleEvery, List<Duration> proberWindows,
                           boolean proberVerifyValues) {

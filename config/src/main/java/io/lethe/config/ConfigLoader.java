@@ -316,6 +316,7 @@ public final class ConfigLoader {
     private static ApplyConfig apply(YamlSection s) {
         String group = s.string("group-prefix", Defaults.GROUP_PREFIX);
         int maxPoll = s.integer("max-poll-records", Defaults.MAX_POLL_RECORDS, 1, 100_000);
+        Duration commitInterval = positive(s, "commit-interval", Defaults.APPLY_COMMIT_INTERVAL);
         Duration min = positive(s, "retry-backoff-min", Defaults.RETRY_BACKOFF_MIN);
         Duration max = positive(s, "retry-backoff-max", Defaults.RETRY_BACKOFF_MAX);
         if (max.compareTo(min) < 0) {
@@ -331,9 +332,9 @@ public final class ConfigLoader {
         List<Duration> windows = prober.durations("windows", Defaults.PROBER_WINDOWS);
         boolean verifyValues = prober.bool("verify-values", Defaults.PROBER_VERIFY_VALUES);
         prober.finish("sample-every, windows, verify-values");
-        s.finish("group-prefix, max-poll-records, retry-backoff-min, retry-backoff-max, command-timeout, connections, "
+        s.finish("group-prefix, max-poll-records, commit-interval, retry-backoff-min, retry-backoff-max, command-timeout, connections, "
                 + "pattern-scan-count, pattern-keys-per-second, replica-poll-interval, prober");
-        return new ApplyConfig(group, maxPoll, min, max, timeout, connections, scanCount, keysPerSecond, replicaPoll,
+        return new ApplyConfig(group, maxPoll, commitInterval, min, max, timeout, connections, scanCount, keysPerSecond, replicaPoll,
                 sampleEvery, windows, verifyValues);
     }
 

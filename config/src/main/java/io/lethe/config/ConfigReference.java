@@ -61,6 +61,7 @@ public final class ConfigReference {
             new Setting("streams.state-dir", "Kafka Streams default", "state directory (the topology keeps no state)"),
             new Setting("apply.group-prefix", Defaults.GROUP_PREFIX, "consumer group of region r is `<prefix><r>`"),
             new Setting("apply.max-poll-records", Integer.toString(Defaults.MAX_POLL_RECORDS), "most invalidations per batch"),
+            new Setting("apply.commit-interval", d(Defaults.APPLY_COMMIT_INTERVAL), "how often applied offsets are committed (revocation and stop commit at once)"),
             new Setting("apply.retry-backoff-min", d(Defaults.RETRY_BACKOFF_MIN), "first wait after a Redis or Kafka failure"),
             new Setting("apply.retry-backoff-max", d(Defaults.RETRY_BACKOFF_MAX), "longest wait between retries"),
             new Setting("apply.command-timeout", d(Defaults.COMMAND_TIMEOUT), "Redis command timeout"),

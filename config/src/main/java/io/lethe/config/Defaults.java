@@ -39,6 +39,8 @@ public final class Defaults {
     public static final int REDIS_CONNECTIONS = 1;
     public static final int PATTERN_SCAN_COUNT = 500;
     public static final int PATTERN_KEYS_PER_SECOND = 20_000;
+    /** Applied offsets are committed this often: one commit per batch cost the broker more than the apply. */
+    public static final Duration APPLY_COMMIT_INTERVAL = Duration.ofMillis(100);
     public static final Duration REPLICA_POLL_INTERVAL = Duration.ofMillis(100);
     public static final int PROBER_SAMPLE_EVERY = 1000;
     public static final List<Duration> PROBER_WINDOWS = List.of(Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(60));

@@ -88,6 +88,28 @@ public final class ChildJvm implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until the child's output contains {@code line}; fails with the output's tail if the
+     * child exits first or {@code timeout} passes.
+     */
+    public void awaitOutput(String line, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!output().contains(line)) {
+            if (!isAlive() || System.nanoTime() > deadline) {
+                throw new IllegalStateException(name + " did not print " + line + " within " + timeout + ":\n" + tail(40));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private String output() {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     /** The last lines of the child's output, for failure messages. */
     public String tail(int lines) {
         try {

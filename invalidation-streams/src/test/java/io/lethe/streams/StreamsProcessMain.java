@@ -16,7 +16,10 @@ public final class StreamsProcessMain {
         StreamsService service = new StreamsService(config, new SimpleMeterRegistry(), Clock.systemUTC(), args[1]);
         Runtime.getRuntime().addShutdownHook(new Thread(service::close));
         service.start();
-        System.out.println("STREAMS-STARTED " + args[1]);
+        while (service.state() != org.apache.kafka.streams.KafkaStreams.State.RUNNING) {
+            Thread.sleep(50);
+        }
+        System.out.println("STREAMS-RUNNING " + args[1]);
         Thread.currentThread().join();
     }
 }

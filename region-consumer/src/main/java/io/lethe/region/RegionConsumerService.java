@@ -75,6 +75,9 @@ public final class RegionConsumerService implements AutoCloseable {
     private final RegionMetrics metrics;
     private final List<AppliedListener> listeners = new CopyOnWriteArrayList<>();
     private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
+    /** Applied offsets wait in {@link #pending} at most this long before they are committed. */
+    private long commitIntervalNanos;
+    private long lastCommit = System.nanoTime();
     private final Set<TopicPartition> revokedDuringBatch = new HashSet<>();
     private final Thread thread;
     private volatile boolean running;
@@ -141,6 +144,7 @@ public final class RegionConsumerService implements AutoCloseable {
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, apply.maxPollRecords());
+        commitIntervalNanos = apply.commitInterval().toNanos();
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000);
         // a dead consumer's partitions move to the region's other consumers after 10 s, not Kafka's 45 s
@@ -220,7 +224,10 @@ public final class RegionConsumerService implements AutoCloseable {
                     process(records);
                 }
                 releaseGated();
-                commitPending();
+                if (System.nanoTime() - lastCommit >= commitIntervalNanos) {
+                    commitPending();
+                    lastCommit = System.nanoTime();
+                }
                 updateLag();
             }
         } catch (WakeupException e) {

@@ -135,6 +135,10 @@ public final class Demo implements AutoCloseable {
         return http.url();
     }
 
+    public LetheStack stack() {
+        return stack;
+    }
+
     public LetheConfig config() {
         return config;
     }

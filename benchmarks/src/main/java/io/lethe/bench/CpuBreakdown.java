@@ -1,0 +1,106 @@
+package io.lethe.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * CPU seconds by component of the pipeline, from the JVM's per-thread CPU times (grouped by
+ * thread name) and the server processes it started (by command name). Taken before and after a
+ * phase, the difference says where the phase's CPU went: the profile the benchmark report shows.
+ */
+final class CpuBreakdown {
+    static final String CAPTURE = "capture (Debezium engine and its producer)";
+    static final String STREAMS = "invalidation-streams (Kafka Streams)";
+    static final String REGIONS = "region consumers (incl. Lettuce I/O)";
+    static final String BROKER = "Kafka broker (in-process)";
+    static final String POSTGRES = "PostgreSQL (processes)";
+    static final String REDIS = "Redis (processes)";
+    static final String JVM_OTHER = "JVM: GC, JIT, bench driver, other threads";
+
+    private static final List<String> ORDER = List.of(CAPTURE, STREAMS, REGIONS, BROKER, POSTGRES, REDIS, JVM_OTHER);
+
+    private CpuBreakdown() {
+    }
+
+    /** CPU seconds used so far, by component. */
+    static Map<String, Double> snapshot(List<ProcessHandle> extraRoots) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        ORDER.forEach(c -> out.put(c, 0.0));
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        double threadTotal = 0;
+        if (threads.isThreadCpuTimeSupported()) {
+            for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+                if (info == null) {
+                    continue;
+                }
+                long nanos = threads.getThreadCpuTime(info.getThreadId());
+                if (nanos <= 0) {
+                    continue;
+                }
+                String component = component(info.getThreadName());
+                if (component != null) {
+                    out.merge(component, nanos / 1e9, Double::sum);
+                    threadTotal += nanos / 1e9;
+                }
+            }
+        }
+        // GC and compiler threads are not Java threads: whatever the process used beyond the named ones
+        out.merge(JVM_OTHER, Math.max(0, ProcessStats.cpuSeconds() - threadTotal), Double::sum);
+        for (ProcessHandle child : ProcessStats.servers(extraRoots)) {
+            String name = commandName(child.pid());
+            String component = name.startsWith("postgres") ? POSTGRES : name.startsWith("redis") ? REDIS : JVM_OTHER;
+            out.merge(component, ProcessStats.cpuSecondsOf(child.pid()), Double::sum);
+        }
+        return out;
+    }
+
+    /** {@code after - before}, by component. */
+    static Map<String, Double> between(Map<String, Double> before, Map<String, Double> after) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        after.forEach((k, v) -> out.put(k, Math.max(0, v - before.getOrDefault(k, 0.0))));
+        return out;
+    }
+
+    /** The component a JVM thread works for, or null for "other" (counted through the process total). */
+    static String component(String thread) {
+        String t = thread.toLowerCase(Locale.ROOT);
+        int client = t.indexOf(" | ");
+        if (client >= 0) {
+            // a Kafka client's own thread ("kafka-producer-network-thread | <client id or group>")
+            String id = t.substring(client + 3);
+            return id.contains("capture") ? CAPTURE : id.contains("streams") ? STREAMS : id.contains("region") ? REGIONS : null;
+        }
+        if (t.contains("debezium") || t.startsWith("lethe-capture")) {
+            return CAPTURE;
+        }
+        if (t.contains("streamthread")) {
+            return STREAMS;
+        }
+        if (t.startsWith("lethe-region") || t.startsWith("lettuce")) {
+            return REGIONS;
+        }
+        if (t.startsWith("data-plane") || t.startsWith("kafka-") || t.startsWith("group-coordinator") || t.startsWith("quorum")
+                || t.startsWith("broker-") || t.startsWith("controller-") || t.contains("raft") || t.startsWith("expirationreaper")
+                || t.startsWith("logdirfailurehandler") || t.startsWith("transactionmarker") || t.startsWith("share-coordinator")) {
+            return BROKER;
+        }
+        return null;
+    }
+
+    private static String commandName(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+}
