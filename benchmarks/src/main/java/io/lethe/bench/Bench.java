@@ -55,9 +55,11 @@ public final class Bench {
      * @param rates        offered rates for the latency phases: "50%" of the measured end-to-end
      *                     maximum, or rows per second ("1000")
      * @param rateDuration how long each latency phase writes
+     * @param processingGuarantee invalidation-streams' processing guarantee (at_least_once, exactly_once_v2)
      * @param command      the command line, for the report
      */
-    public record Options(long updates, List<String> regions, List<String> rates, Duration rateDuration, String command) {
+    public record Options(long updates, List<String> regions, List<String> rates, Duration rateDuration,
+                          String processingGuarantee, String command) {
         public Options {
             regions = List.copyOf(regions);
             rates = List.copyOf(rates);
@@ -184,6 +186,7 @@ public final class Bench {
                   partitions: 3
                 streams:
                   application-id: %s-streams
+                  processing-guarantee: %s
                 apply:
                   group-prefix: %s-region-
                   prober: { sample-every: 0 }
@@ -192,7 +195,8 @@ public final class Bench {
                   item:
                     table: public.bench_items
                     keys: ["%s:item:{id}"]
-                """.formatted(pg.jdbcUrl(database), pg.user(), id, id, stack.kafkaBootstrapServers(), id, id, id, regions, id);
+                """.formatted(pg.jdbcUrl(database), pg.user(), id, id, stack.kafkaBootstrapServers(), id, id,
+                options.processingGuarantee(), id, regions, id);
     }
 
     private void createTable(String database) throws SQLException {

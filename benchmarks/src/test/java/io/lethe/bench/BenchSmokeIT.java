@@ -18,7 +18,7 @@ class BenchSmokeIT {
     @Test
     void aTinyRunWritesACompleteReport(LetheStack stack) throws Exception {
         List<String> regions = stack.regions().subList(0, 2);
-        Report report = new Bench(stack, new Bench.Options(3000, regions, List.of("50%", "300"), Duration.ofSeconds(3),
+        Report report = new Bench(stack, new Bench.Options(3000, regions, List.of("50%", "300"), Duration.ofSeconds(3), "at_least_once",
                 "lethe bench --updates 3000 --regions 2"), System.out).run();
         String md = report.markdown();
         for (String section : List.of("## Raw limits", "## Pipeline", "## Ratios", "## Commit -> applied latency", "## Resources")) {

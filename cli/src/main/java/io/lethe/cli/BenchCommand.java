@@ -37,6 +37,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "how long each rate is offered (default ${DEFAULT-VALUE})")
     Duration rateDuration;
 
+    @Option(names = "--processing-guarantee", defaultValue = "at_least_once",
+            description = "invalidation-streams' guarantee: at_least_once or exactly_once_v2 (default ${DEFAULT-VALUE})")
+    String processingGuarantee;
+
     @Option(names = "--out", defaultValue = "benchmark-report.md", description = "where to write the report (default ${DEFAULT-VALUE})")
     Path out;
 
@@ -54,8 +58,16 @@ public final class BenchCommand implements Callable<Integer> {
                 return 2;
             }
         }
+        if (!List.of("at_least_once", "exactly_once_v2").contains(processingGuarantee)) {
+            spec.commandLine().getErr().println("--processing-guarantee takes at_least_once or exactly_once_v2, not '"
+                    + processingGuarantee + "'");
+            return 2;
+        }
         List<String> command = new ArrayList<>(List.of("lethe", "bench", "--updates", Long.toString(updates), "--regions",
                 Integer.toString(regions), "--rate", String.join(",", rates), "--rate-duration", rateDuration.toSeconds() + "s"));
+        if (!processingGuarantee.equals("at_least_once")) {
+            command.add("--processing-guarantee " + processingGuarantee);
+        }
         LetheStack stack;
         if (config != null) {
             try {
@@ -74,7 +86,8 @@ public final class BenchCommand implements Callable<Integer> {
         }
         try (stack) {
             List<String> names = stack.regions().subList(0, Math.min(regions, stack.regions().size()));
-            Report report = new Bench(stack, new Bench.Options(updates, names, rates, rateDuration, String.join(" ", command)),
+            Report report = new Bench(stack, new Bench.Options(updates, names, rates, rateDuration, processingGuarantee,
+                    String.join(" ", command)),
                     System.out).run();
             Files.writeString(out, report.markdown());
             System.out.println();

@@ -2,6 +2,7 @@ package io.lethe.cli;
 
 import io.lethe.bench.ProcessStats;
 import io.lethe.cli.demo.Demo;
+import io.lethe.cli.demo.Writer;
 import io.lethe.cli.demo.RegionView;
 import io.lethe.embedded.EmbeddedStack;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -101,7 +102,8 @@ public final class DemoCommand implements Callable<Integer> {
         double cpuStart = ProcessStats.treeCpuSeconds(postgres);
         long started = System.nanoTime();
         demo.startWorkload(registry);
-        System.out.printf("Writing %.0f updates/s for %s (Ctrl-C to stop early)%n", rate, format(duration));
+        System.out.printf("Writing %.0f updates/s for %s, ramping up over the first %d s while the JVM warms up (Ctrl-C to stop early)%n",
+                rate, format(duration), Writer.RAMP.toSeconds());
         long deadline = started + duration.toNanos();
         while (System.nanoTime() < deadline && !interrupted.await(1, TimeUnit.SECONDS)) {
             String now = LocalTime.now().format(TIME);

@@ -64,7 +64,7 @@ public final class EngineProperties {
         p.setProperty("provide.transaction.metadata", "false");
         p.setProperty("heartbeat.interval.ms", Long.toString(source.heartbeatInterval().toMillis()));
         p.setProperty("heartbeat.action.query", heartbeatQuery);
-        // Debezium's default 500 ms applies twice when idle; 10 ms keeps commit->capture near 12 ms.
+        // Debezium's default 500 ms applies twice when idle (see Defaults.POLL_INTERVAL).
         p.setProperty("poll.interval.ms", Long.toString(source.pollInterval().toMillis()));
         p.setProperty("max.batch.size", Integer.toString(source.maxBatchSize()));
         p.setProperty("max.queue.size", Integer.toString(source.maxQueueSize()));

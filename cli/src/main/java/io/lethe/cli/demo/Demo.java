@@ -6,13 +6,12 @@ import io.lethe.pipeline.Roles;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
+import io.lethe.region.RegionConsumerService;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,6 +22,7 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The demo on any stack: the shop schema, every stage in this JVM, a writer at a steady rate,
@@ -159,37 +159,37 @@ public final class Demo implements AutoCloseable {
     }
 
     /**
-     * Commits one more change to a product whose entry was planted in every region, and waits
-     * until every region deleted it: everything committed before it has been applied too.
+     * Commits one more change (the sentinel) after the workload stopped, and waits until every
+     * region applied it: the sentinel is the only change with an LSN at or past the WAL position read
+     * just before it. (Watching a planted Redis key instead was wrong: any earlier invalidation of
+     * that key, still on its way, deleted it too.)
      */
     public Duration drain(Duration timeout) throws Exception {
         long t0 = System.nanoTime();
-        String key = "product:1";
-        RedisClient client = RedisClient.create();
-        List<StatefulRedisConnection<String, String>> connections = new ArrayList<>();
-        try {
-            for (String region : config.regions().keySet()) {
-                StatefulRedisConnection<String, String> c = client.connect(RedisURI.create(stack.redisUri(region)));
-                c.sync().set(key, "sentinel");
-                connections.add(c);
+        Map<String, AtomicLong> appliedLsn = new LinkedHashMap<>();
+        for (RegionConsumerService region : pipeline.regions().values()) {
+            AtomicLong max = new AtomicLong();
+            appliedLsn.put(region.region(), max);
+            region.addListener(events -> events.forEach(e -> max.accumulateAndGet(e.lsn(), Math::max)));
+        }
+        long sentinelFrom;
+        PostgresEndpoint pg = stack.postgres();
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(settings.database()), pg.user(), pg.password());
+             Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")) {
+                rs.next();
+                sentinelFrom = rs.getLong(1);
             }
-            PostgresEndpoint pg = stack.postgres();
-            try (Connection c = DriverManager.getConnection(pg.jdbcUrl(settings.database()), pg.user(), pg.password());
-                 Statement s = c.createStatement()) {
-                s.execute("UPDATE products SET version = version + 1 WHERE id = 1");
-            }
-            long deadline = System.nanoTime() + timeout.toNanos();
-            for (StatefulRedisConnection<String, String> c : connections) {
-                while (c.sync().exists(key) > 0) {
-                    if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException("the sentinel change did not reach every region within " + timeout);
-                    }
-                    Thread.sleep(20);
+            s.execute("UPDATE products SET version = version + 1 WHERE id = 1");
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Map.Entry<String, AtomicLong> region : appliedLsn.entrySet()) {
+            while (region.getValue().get() < sentinelFrom) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the sentinel change did not reach " + region.getKey() + " within " + timeout);
                 }
+                Thread.sleep(20);
             }
-        } finally {
-            connections.forEach(StatefulRedisConnection::close);
-            client.shutdown();
         }
         return Duration.ofNanos(System.nanoTime() - t0);
     }

@@ -3,15 +3,20 @@ package io.lethe.cli.demo;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * Commits single-row UPDATEs at a steady rate: a new price (and version) for a random product,
- * and every 20th update a new slug, which moves the product's slug key.
+ * and every 20th update a new slug, which moves the product's slug key. The rate ramps up from
+ * a tenth over the first {@link #RAMP} while the freshly started JVM compiles the hot paths: at
+ * full rate from the first second, a cold pipeline on two cores fell several seconds behind.
  */
 public final class Writer implements Runnable {
+    public static final Duration RAMP = Duration.ofSeconds(10);
+
     private final Connection connection;
     private final double ratePerSecond;
     private final AtomicLong committed = new AtomicLong();
@@ -25,8 +30,8 @@ public final class Writer implements Runnable {
 
     @Override
     public void run() {
-        long interval = (long) (1_000_000_000L / ratePerSecond);
-        long next = System.nanoTime();
+        long start = System.nanoTime();
+        long next = start;
         try (PreparedStatement price = connection.prepareStatement(
                 "UPDATE products SET price = ?, version = version + 1 WHERE id = ?");
              PreparedStatement slug = connection.prepareStatement(
@@ -43,7 +48,8 @@ public final class Writer implements Runnable {
                     price.executeUpdate();
                 }
                 committed.incrementAndGet();
-                next += interval;
+                double ramp = Math.min(1.0, 0.1 + 0.9 * (System.nanoTime() - start) / (double) RAMP.toNanos());
+                next += (long) (1_000_000_000L / (ratePerSecond * ramp));
                 long wait = next - System.nanoTime();
                 if (wait > 0) {
                     LockSupport.parkNanos(wait);
