@@ -18,7 +18,7 @@ public final class Defaults {
      * ~0.5 s of latency. 2 ms rather than 10 ms took light-load p50 commit->applied from 33 to 21 ms
      * (docs/benchmarks.md) for a few hundred cheap wake-ups a second when idle.
      */
-    public static final Duration POLL_INTERVAL = Duration.ofMillis(10);
+    public static final Duration POLL_INTERVAL = Duration.ofMillis(2);
     public static final int MAX_BATCH_SIZE = 2048;
     public static final int MAX_QUEUE_SIZE = 8192;
 
