@@ -18,7 +18,10 @@ final class Stopwatch {
         targets.put(stage, target);
     }
 
-    /** Polls every 10 ms (cheap next to the pipeline, fine enough for multi-second bursts) until every counter reached its target; returns nanoTime when each did. */
+    /**
+     * Polls every 10 ms (cheap next to the pipeline, fine enough for multi-second bursts) until
+     * every counter reached its target; returns nanoTime when each did.
+     */
     Map<String, Long> await(long deadlineNanos) throws InterruptedException {
         while (doneAt.size() < counters.size()) {
             long now = System.nanoTime();
