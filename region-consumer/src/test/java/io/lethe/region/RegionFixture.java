@@ -68,7 +68,12 @@ final class RegionFixture implements AutoCloseable {
     }
 
     LetheConfig config(String yaml) {
-        LetheConfig config = ConfigLoader.parse(scope.id() + ".yml", yaml, System::getenv);
+        return config(yaml, System::getenv);
+    }
+
+    /** The config of {@code yaml}, with {@code ${NAME}} secrets read from {@code environment}. */
+    LetheConfig config(String yaml, java.util.function.UnaryOperator<String> environment) {
+        LetheConfig config = ConfigLoader.parse(scope.id() + ".yml", yaml, environment::apply);
         TopicSetup.ensure(config.kafka(), TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
         return config;
     }
