@@ -91,7 +91,7 @@ public final class Bench {
         double cpuStart = ProcessStats.treeCpuSeconds(postgres);
         long started = System.nanoTime();
         createTable(database);
-        LetheConfig config = ConfigLoader.parse("bench.yml", yaml(database), System::getenv);
+        LetheConfig config = ConfigLoader.parse("bench.yml", yaml(database, id), System::getenv);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         log.printf("bench %s: %d updates, regions %s%n", id, options.updates(), options.regions());
         try (Pipeline pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC())) {
@@ -143,6 +143,12 @@ public final class Bench {
                 Rate evalsha = EvalshaRaw.run(stack.redisUri(region), id + ":raw:" + region + ":", options.updates(), 1000);
                 report.raw("pipelined EVALSHA invalidate.lua, " + region + " (calls/s)", evalsha);
             }
+            LetheConfig backlog = ConfigLoader.parse("bench-backlog.yml", yaml(database, id + "-backlog"), System::getenv);
+            for (String region : options.regions()) {
+                log.printf("apply alone: %s applies a backlog of %d invalidations%n", region, options.updates());
+                report.applyAlone(region, ApplyBacklog.run(backlog, region, "item", id + ":backlog:" + region + ":",
+                        options.updates(), Duration.ofMinutes(5)));
+            }
 
             double maxRate = burst.get("end-to-end");
             for (String rate : options.rates()) {
@@ -168,7 +174,8 @@ public final class Bench {
         return report;
     }
 
-    private String yaml(String database) {
+    /** The pipeline's configuration; {@code prefix} names its topics and consumer groups. */
+    private String yaml(String database, String prefix) {
         PostgresEndpoint pg = stack.postgres();
         StringBuilder regions = new StringBuilder();
         for (String r : options.regions()) {
@@ -195,8 +202,8 @@ public final class Bench {
                   item:
                     table: public.bench_items
                     keys: ["%s:item:{id}"]
-                """.formatted(pg.jdbcUrl(database), pg.user(), id, id, stack.kafkaBootstrapServers(), id, id,
-                options.processingGuarantee(), id, regions, id);
+                """.formatted(pg.jdbcUrl(database), pg.user(), id, id, stack.kafkaBootstrapServers(), prefix, prefix,
+                options.processingGuarantee(), prefix, regions, id);
     }
 
     private void createTable(String database) throws SQLException {

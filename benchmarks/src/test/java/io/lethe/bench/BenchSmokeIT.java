@@ -35,7 +35,8 @@ class BenchSmokeIT {
                 CpuBreakdown.POSTGRES, CpuBreakdown.REDIS)) {
             assertTrue(md.contains("| " + component + " |"), "the burst's CPU profile names " + component + ":\n" + md);
         }
-        assertEquals(3 + regions.size(), report.ratios().size());
+        assertTrue(md.contains("Apply alone"), "the applier's own rate is reported:\n" + md);
+        assertEquals(3 + 2 * regions.size(), report.ratios().size());
         report.ratios().forEach((k, v) -> assertFalse(v.isNaN() || v <= 0, k + " = " + v + " is not a ratio of two measured figures"));
         long latencyRows = md.lines().filter(l -> l.startsWith("| 50% |") || l.startsWith("| 300 |")).count();
         assertEquals(2L * regions.size(), latencyRows, md);
