@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -25,8 +26,10 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -50,6 +53,8 @@ public final class StalenessProber implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StalenessProber.class);
     public static final String CHECKS = "lethe.coherence.checks";
     public static final String RATIO = "lethe.coherence.ratio";
+    /** 1 once the prober reads from a known position on every partition it was given, else 0. */
+    public static final String SAMPLING = "lethe.coherence.prober.sampling";
 
     private final LetheConfig config;
     private final RegionConfig region;
@@ -62,6 +67,7 @@ public final class StalenessProber implements AutoCloseable {
     private final Thread reader;
     private final AtomicLong seen = new AtomicLong();
     private volatile boolean running;
+    private volatile boolean sampling;
     private KafkaConsumer<String, byte[]> consumer;
     private RegionRedis redis;
 
@@ -91,6 +97,8 @@ public final class StalenessProber implements AutoCloseable {
                     .tag("region", regionName).tag("window", w).description("fraction of sampled keys coherent within the window")
                     .register(registry);
         }
+        Gauge.builder(SAMPLING, this, p -> p.sampling ? 1 : 0).tag("region", regionName)
+                .description("1 once the prober reads from a known position on each of its partitions").register(registry);
     }
 
     /** The group the prober reads with: apart from the applier's, so it samples even when that is stuck. */
@@ -111,7 +119,21 @@ public final class StalenessProber implements AutoCloseable {
 
     private void read() {
         try {
-            consumer.subscribe(List.of(config.topics().invalidations(region.name())));
+            consumer.subscribe(List.of(config.topics().invalidations(region.name())), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    sampling = false;
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    // "latest" is looked up here, not at the first fetch: an event sent once this
+                    // gauge reads 1 is sampled, one sent before it may be skipped (the prober
+                    // watches from now on, it does not replay)
+                    partitions.forEach(consumer::position);
+                    sampling = !consumer.assignment().isEmpty();
+                }
+            });
             while (running) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     InvalidationEvent event;
