@@ -146,6 +146,12 @@ public final class CacheNamespace<T> {
         return mine;
     }
 
+    /**
+     * At most one background refresh per key at a time in this process. A read that saw the stale
+     * entry just before a refresh landed may start one more once it has finished: that load is
+     * as fresh as the first, and its fill replaces the entry only if nothing invalidated the key
+     * since that read (the fence counter).
+     */
     private void refreshInBackground(String key, Loader<T> loader, CacheRedis.Read miss) {
         if (refreshing.putIfAbsent(key, Boolean.TRUE) != null) {
             return;
