@@ -9,6 +9,7 @@ import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.protocol.ProtocolVersion;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
@@ -30,12 +31,17 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The cache-client's Redis commands: the miss read (entry and fence counter in one round trip),
  * fill.lua by SHA (reloading on NOSCRIPT), and the fill lock.
  */
 final class CacheRedis implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CacheRedis.class);
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
     /** Fence TTL of the cache-client's own invalidations (undoing a fill): the pipeline's default. */
     static final long FENCE_TTL_MILLIS = 60_000;
@@ -55,14 +61,14 @@ final class CacheRedis implements AutoCloseable {
     private final RedisStringAsyncCommands<String, byte[]> strings;
     private final RedisKeyAsyncCommands<String, byte[]> keys;
 
-    CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near) {
+    CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin) {
         if (cluster && near != null) {
             throw new IllegalStateException("the near cache needs a standalone or Sentinel Redis: CLIENT TRACKING is per node");
         }
         if (cluster) {
             client = null;
             clusterClient = RedisClusterClient.create(uris);
-            StatefulRedisClusterConnection<String, byte[]> c = clusterClient.connect(CODEC);
+            StatefulRedisClusterConnection<String, byte[]> c = connect(() -> clusterClient.connect(CODEC), uris, connectWithin);
             connection = c;
             hashes = c.async();
             scripts = c.async();
@@ -74,7 +80,7 @@ final class CacheRedis implements AutoCloseable {
             if (near != null) {
                 client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
             }
-            StatefulRedisConnection<String, byte[]> c = client.connect(CODEC, uris.get(0));
+            StatefulRedisConnection<String, byte[]> c = connect(() -> client.connect(CODEC, uris.get(0)), uris, connectWithin);
             if (near != null) {
                 trackInvalidations(c, near);
             }
@@ -83,6 +89,35 @@ final class CacheRedis implements AutoCloseable {
             scripts = c.async();
             strings = c.async();
             keys = c.async();
+        }
+    }
+
+    /**
+     * Connects, trying again while Redis refuses or is slow to answer the handshake (a restart, a
+     * loaded host), for up to {@code within}; then throws with what was tried. Once connected,
+     * Lettuce reconnects by itself and reads fall back to the loader meanwhile.
+     */
+    private static <C> C connect(Supplier<C> connect, List<RedisURI> uris, Duration within) {
+        long deadline = System.nanoTime() + within.toNanos();
+        long backoffMillis = 100;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return connect.get();
+            } catch (RedisConnectionException e) {
+                String where = uris.stream().map(u -> u.getHost() + ":" + u.getPort()).toList().toString();
+                if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMillis) > deadline) {
+                    throw new RedisConnectionException("cannot connect to Redis " + where + " within " + within
+                            + " (" + attempt + " attempts): " + e.getMessage(), e);
+                }
+                LOG.warn("Redis {} not reachable yet (attempt {}: {}); trying again in {} ms", where, attempt, e.getMessage(), backoffMillis);
+                try {
+                    Thread.sleep(backoffMillis);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                backoffMillis = Math.min(backoffMillis * 2, 1000);
+            }
         }
     }
 

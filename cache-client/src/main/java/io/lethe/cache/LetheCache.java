@@ -35,7 +35,7 @@ public final class LetheCache implements AutoCloseable {
 
     private LetheCache(Builder b) {
         this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl());
-        this.redis = new CacheRedis(b.uris, b.cluster, near);
+        this.redis = new CacheRedis(b.uris, b.cluster, near, b.connectWithin);
         this.registry = b.registry;
         this.clock = b.clock;
         this.ownsLoaders = b.loaders == null;
@@ -86,6 +86,7 @@ public final class LetheCache implements AutoCloseable {
         private int loaderThreads = 16;
         private NearCacheOptions near;
         private Duration timeout = Duration.ofMillis(500);
+        private Duration connectWithin = Duration.ofSeconds(10);
 
         private Builder() {
         }
@@ -145,6 +146,19 @@ public final class LetheCache implements AutoCloseable {
                 throw new IllegalArgumentException("timeout must be positive, was " + timeout);
             }
             this.timeout = timeout;
+            return this;
+        }
+
+        /**
+         * How long {@link #build()} keeps trying to connect while Redis refuses or answers the
+         * handshake slowly (default 10 s); after that it throws. Once connected, a lost
+         * connection is re-established in the background and reads fall back to the loader.
+         */
+        public Builder connectWithin(Duration within) {
+            if (within == null || within.isNegative()) {
+                throw new IllegalArgumentException("connectWithin must be zero or positive, was " + within);
+            }
+            this.connectWithin = within;
             return this;
         }
 

@@ -1,6 +1,7 @@
 package io.lethe.cache;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -283,5 +284,23 @@ class CacheClientIT {
             stack.resumeRedis("ap-tokyo");
         }
         assertEquals(1.0, registry.get("lethe.cache.gets").tag("result", "error").counter().count());
+    }
+
+    @Test
+    void buildWaitsForARedisThatIsNotAnsweringYet() throws Exception {
+        stack.pauseRedis("ap-tokyo");
+        CompletableFuture<LetheCache> building;
+        try {
+            building = CompletableFuture.supplyAsync(() -> cache(LetheCache.builder(stack.redisUri("ap-tokyo"))
+                    .timeout(Duration.ofMillis(300)).connectWithin(Duration.ofSeconds(60))));
+            Thread.sleep(1500); // the outage: several handshakes of 300 ms time out meanwhile
+            assertFalse(building.isDone(), "build() gave up while Redis was paused: " + building);
+        } finally {
+            stack.resumeRedis("ap-tokyo");
+        }
+        CacheNamespace<String> ns = building.get(60, TimeUnit.SECONDS).namespace("product", Codecs.utf8(), EVENTUAL);
+        String key = scope.key("product:late");
+        assertEquals("v1", ns.get(key, k -> Loaded.of("v1")));
+        assertEquals("v1", ns.get(key, k -> Loaded.of("not cached")), "connected: the fill landed in Redis");
     }
 }
