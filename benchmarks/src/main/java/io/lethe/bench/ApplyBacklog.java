@@ -13,11 +13,16 @@ import io.lethe.schemas.serde.EventJson;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -41,15 +46,28 @@ final class ApplyBacklog {
         Map<String, Object> props = KafkaClients.common(config.kafka(), "bench-backlog-" + region);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        // The topic is brand new: its first batch can be refused (NOT_LEADER_OR_FOLLOWER) while
+        // the broker takes up leadership, and with several requests in flight the later batches
+        // then land first and the first one is refused for good as out of sequence. One request
+        // at a time keeps the backlog whole; it is written before the clock starts.
+        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         long now = System.currentTimeMillis() * 1000;
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+            List<Future<RecordMetadata>> acks = new ArrayList<>();
             for (long i = 0; i < events; i++) {
                 InvalidationEvent e = new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "backlog-" + i, namespace, Scope.ROW,
                         keyPrefix + i, null, Action.DELETE, null, Long.toString(1000 + i), 1000 + i, 1L, now, now, now, null,
                         Op.UPDATE, null, null);
-                producer.send(new ProducerRecord<>(topic, e.target(), EventJson.write(e)));
+                acks.add(producer.send(new ProducerRecord<>(topic, e.target(), EventJson.write(e))));
             }
             producer.flush();
+            for (Future<RecordMetadata> ack : acks) {
+                try {
+                    ack.get();
+                } catch (ExecutionException e) {
+                    throw new IllegalStateException("writing the backlog of " + events + " to " + topic + " failed: " + e.getCause(), e.getCause());
+                }
+            }
         }
         AtomicLong applied = new AtomicLong();
         AtomicLong first = new AtomicLong();
