@@ -72,9 +72,13 @@ public final class RegionView {
         return percentile(recent.takeSnapshot(), p);
     }
 
-    /** Percentile of the whole run, milliseconds. */
+    /**
+     * Percentile of the whole run, milliseconds. Micrometer's percentiles are estimates from
+     * buckets and can land a little above the largest value seen; they are capped at it.
+     */
     public double wholeMillis(double p) {
-        return percentile(whole.takeSnapshot(), p);
+        HistogramSnapshot snapshot = whole.takeSnapshot();
+        return Math.min(percentile(snapshot, p), snapshot.max(TimeUnit.MILLISECONDS));
     }
 
     public double maxMillis() {
