@@ -100,11 +100,11 @@ final class CacheRedis implements AutoCloseable {
     private static <C> C connect(Supplier<C> connect, List<RedisURI> uris, Duration within) {
         long deadline = System.nanoTime() + within.toNanos();
         long backoffMillis = 100;
+        String where = uris.stream().map(u -> u.getHost() + ":" + u.getPort()).toList().toString();
         for (int attempt = 1; ; attempt++) {
             try {
                 return connect.get();
             } catch (RedisConnectionException e) {
-                String where = uris.stream().map(u -> u.getHost() + ":" + u.getPort()).toList().toString();
                 if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMillis) > deadline) {
                     throw new RedisConnectionException("cannot connect to Redis " + where + " within " + within
                             + " (" + attempt + " attempts): " + e.getMessage(), e);
