@@ -15,8 +15,13 @@
 --     revalidation, ARGV[6] = '1', may also rewrite an entry of the same version, renewing its
 --     soft expiry; an entry of unknown version is replaced only by a revalidation),
 --   * the loaded version is known and below fence.v (an invalidation newer than the load),
---   * the version is unknown and the fence counter is not N0 (an invalidation of any
---     version landed between the miss and this fill: a lease without a lease server).
+--   * the version is unknown, or the fence is marked x (its key's versions mean nothing: a
+--     derived key, or a namespace-wide delete), and the fence counter is not N0 (an
+--     invalidation of any version landed between the miss and this fill: a lease without a
+--     lease server),
+--   * the reader saw a fence at its miss (N0 set) and the fence is gone now: it expired while
+--     the reader was loading (a load longer than fence-ttl) or was evicted, so what happened
+--     meanwhile is unknown.
 -- Returns 1 accepted, 2 refused-newer-entry, 3 refused-fence-version, 4 refused-fence-moved.
 
 local function canon(s)
@@ -52,11 +57,12 @@ if redis.call('TYPE', key)['ok'] == 'hash' then
   end
 end
 
-local f = redis.call('HMGET', fence, 'v', 'n')
-if known then
+local f = redis.call('HMGET', fence, 'v', 'n', 'x')
+local n0 = ARGV[2]
+if n0 ~= '' and not f[2] then return 4 end
+if known and not f[3] then
   if f[1] and cmp(version, canon(f[1]) or '0') < 0 then return 3 end
 else
-  local n0 = ARGV[2]
   if n0 == '' then
     if f[2] then return 4 end
   elseif f[2] ~= n0 then

@@ -5,10 +5,15 @@
 -- ARGV[1] version: non-negative decimal string (0 for derived keys)
 -- ARGV[2] fence TTL in milliseconds
 -- ARGV[3] fence seed: decimal, the counter's start when this call creates the fence
+-- ARGV[4] optional: '1' to delete whatever entry is there (derived keys, whose versions mean
+--         nothing, and namespace-scoped invalidations); the fence is then marked x = 1, so a
+--         fill of this key is accepted only if the fence counter did not move since its miss,
+--         whatever version it claims
 --
 -- Effect: fence.v := max(fence.v, version); fence.n += 1; the fence expires ARGV[2] ms from now.
--- The entry is deleted when it is a legacy entry (any type other than a hash with field v)
--- or a versioned entry whose v <= version; a newer versioned entry is kept.
+-- The entry is deleted when it is a legacy entry (any type other than a hash with field v),
+-- a versioned entry whose v <= version, or any entry when ARGV[4] is '1'; otherwise a newer
+-- versioned entry is kept.
 -- Returns 1 deleted, 2 kept-newer, 0 absent. Idempotent: applying it again, or applying an
 -- older version after a newer one, never brings back or keeps a stale entry.
 
@@ -39,12 +44,14 @@ if fv then
 else
   redis.call('HSET', fence, 'v', version, 'n', ARGV[3])
 end
+local force = ARGV[4] == '1'
+if force then redis.call('HSET', fence, 'x', '1') end
 redis.call('PEXPIRE', fence, ttl)
 
 local key = KEYS[1]
 local kind = redis.call('TYPE', key)['ok']
 if kind == 'none' then return 0 end
-if kind == 'hash' then
+if kind == 'hash' and not force then
   local v = redis.call('HGET', key, 'v')
   if v and cmp(canon(v) or '0', version) > 0 then return 2 end
 end

@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
  * reported at once, each with its path and what is expected.
  */
 public final class ConfigLoader {
+    /** Lethe's own keys in Redis (fences, epochs, locks) start with this; no template or pattern may. */
+    private static final String RESERVED_PREFIX = "lethe:";
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9._-]*");
     private static final Pattern TABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)?");
@@ -164,11 +166,27 @@ public final class ConfigLoader {
                 s.error(s.child("keys") + "[" + i + "]", ex.getMessage());
             }
         }
+        boolean allowUnprefixed = s.bool("allow-unprefixed-keys", false);
+        for (int i = 0; i < keys.size(); i++) {
+            KeyTemplate key = keys.get(i);
+            if (key.text().startsWith(RESERVED_PREFIX)) {
+                s.error(s.child("keys") + "[" + i + "]", "'" + key + "' starts with " + RESERVED_PREFIX
+                        + ", which Lethe keeps for its own keys (fences, epochs, locks); choose another prefix");
+            } else if (key.isUnprefixed() && !allowUnprefixed) {
+                s.error(s.child("keys") + "[" + i + "]", "'" + key + "' starts with a column, so invalidating the whole "
+                        + "namespace (TRUNCATE, a lost slot, a key that cannot be rendered) scans '" + key.glob()
+                        + "', which matches keys of other namespaces" + (Patterns.matchesEverything(key.glob()) ? " (every key in Redis)" : "")
+                        + "; start it with a literal prefix such as product:{id}, or set allow-unprefixed-keys: true");
+            }
+        }
         List<String> patterns = s.strings("patterns", List.of());
         for (int i = 0; i < patterns.size(); i++) {
             if (Patterns.matchesEverything(patterns.get(i))) {
                 s.error(s.child("patterns") + "[" + i + "]", "'" + patterns.get(i)
                         + "' matches every key in Redis; name a prefix such as search:products:*");
+            } else if (patterns.get(i).startsWith(RESERVED_PREFIX)) {
+                s.error(s.child("patterns") + "[" + i + "]", "'" + patterns.get(i) + "' starts with " + RESERVED_PREFIX
+                        + ", which Lethe keeps for its own keys");
             }
         }
         if (keys.isEmpty() && patterns.isEmpty() && keyTexts.isEmpty()) {
@@ -193,7 +211,8 @@ public final class ConfigLoader {
         } else if (!payload.isEmpty()) {
             s.error(s.child("payload-columns"), "is only used with mode: upsert");
         }
-        s.finish("table, keys, patterns, version, mode, fence-ttl, primary-key, payload-columns, ttl, allow-namespace-wide");
+        s.finish("table, keys, patterns, version, mode, fence-ttl, primary-key, payload-columns, ttl, allow-namespace-wide, "
+                + "allow-unprefixed-keys");
         return new NamespaceConfig(name, table, keys, patterns, version, mode, fenceTtl, primaryKey, payload, ttl, allowWide);
     }
 

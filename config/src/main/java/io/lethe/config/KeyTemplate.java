@@ -21,6 +21,8 @@ public final class KeyTemplate {
     /** Literal strings and column references, in order. */
     private final List<Part> parts;
     private final List<String> columns;
+    /** {@link #matches}' expression, built on first use. */
+    private volatile Pattern regex;
 
     private sealed interface Part permits Literal, Column { }
 
@@ -133,6 +135,32 @@ public final class KeyTemplate {
             }
         }
         return Optional.of(key.toString());
+    }
+
+    /**
+     * True when this template could have rendered {@code key}: its literal parts in order, each
+     * column standing for any non-empty text.
+     */
+    public boolean matches(String key) {
+        return regex().matcher(key).matches();
+    }
+
+    private Pattern regex() {
+        Pattern r = regex;
+        if (r == null) {
+            StringBuilder re = new StringBuilder();
+            for (Part part : parts) {
+                re.append(part instanceof Literal l ? Pattern.quote(l.text()) : "(.+?)");
+            }
+            r = Pattern.compile(re.toString(), Pattern.DOTALL);
+            regex = r;
+        }
+        return r;
+    }
+
+    /** True when the template starts with a column, so its glob starts with {@code *}. */
+    public boolean isUnprefixed() {
+        return parts.isEmpty() || parts.get(0) instanceof Column;
     }
 
     /** A Redis MATCH glob covering every key this template can render. */

@@ -98,6 +98,27 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void templatesThatWouldScanOtherNamespacesOrLethesOwnKeysAreRefusedUnlessAllowed() {
+        String broken = VALID
+                .replace("keys: [\"product:{id}\", \"product:{id}:price\", \"product:slug:{slug}\"]",
+                        "keys: [\"{id}\", \"{id}:price\", \"lethe:fence:{id}\"]")
+                .replace("patterns: [\"search:products:*\"]", "patterns: [\"lethe:*\"]");
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(broken));
+        Map<String, String> byPath = new java.util.HashMap<>();
+        e.errors().forEach(err -> byPath.put(err.path(), err.problem()));
+        assertTrue(byPath.get("namespaces.product.keys[0]").contains("every key in Redis"), byPath.toString());
+        assertTrue(byPath.get("namespaces.product.keys[0]").contains("allow-unprefixed-keys"), byPath.toString());
+        assertTrue(byPath.get("namespaces.product.keys[1]").contains("other namespaces"), byPath.toString());
+        assertTrue(byPath.get("namespaces.product.keys[2]").contains("keeps for its own keys"), byPath.toString());
+        assertTrue(byPath.get("namespaces.product.patterns[0]").contains("keeps for its own keys"), byPath.toString());
+        assertEquals(4, e.errors().size(), e.getMessage());
+
+        LetheConfig allowed = parse(VALID.replace("keys: [\"product:{id}\", \"product:{id}:price\", \"product:slug:{slug}\"]",
+                "keys: [\"{id}:product\"]\n    allow-unprefixed-keys: true"));
+        assertEquals("*:product", allowed.namespaces().get("product").keys().get(0).glob());
+    }
+
+    @Test
     void missingEnvironmentVariableIsNamed() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> ConfigLoader.parse("lethe.yml", VALID, name -> null));

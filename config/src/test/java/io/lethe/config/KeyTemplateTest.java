@@ -51,4 +51,15 @@ class KeyTemplateTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> KeyTemplate.parse("p:id}")).getMessage().contains("unmatched"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> KeyTemplate.parse("p:{1x}")).getMessage().contains("not a column"));
     }
+
+    @Test
+    void matchesOnlyKeysItCouldHaveRendered() {
+        KeyTemplate t = KeyTemplate.parse("customer:{{{customer_id}}}:orders:{status}");
+        org.junit.jupiter.api.Assertions.assertTrue(t.matches("customer:{42}:orders:open"));
+        org.junit.jupiter.api.Assertions.assertFalse(t.matches("customer:{42}:orders:"), "a column renders non-empty text");
+        org.junit.jupiter.api.Assertions.assertFalse(t.matches("customer:42:orders:open"));
+        org.junit.jupiter.api.Assertions.assertFalse(t.matches("lethe:fence:{customer:{42}:orders:open}:customer:{42}:orders:open"));
+        org.junit.jupiter.api.Assertions.assertTrue(KeyTemplate.parse("p.{id}").matches("p.[*]"), "literals are quoted, not regex");
+        org.junit.jupiter.api.Assertions.assertFalse(KeyTemplate.parse("p.{id}").matches("pX7"));
+    }
 }

@@ -271,32 +271,104 @@ class TopologyTest {
         assertTrue(all.isEmpty());
     }
 
+    /** The namespace-scoped glob events of {@code events}, by glob. */
+    private static Map<String, InvalidationEvent> widened(List<InvalidationEvent> events) {
+        return events.stream().filter(e -> e.scope() == Scope.NAMESPACE)
+                .collect(Collectors.toMap(InvalidationEvent::pattern, e -> e));
+    }
+
+    private double widenedCount(String namespace, String reason) {
+        var counter = registry.find(StreamsMetrics.WIDENED).tag("namespace", namespace).tag("reason", reason).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
     @Test
-    void aMissingTemplateColumnDeadLettersTheChangeButKeepsTheOtherKeys() {
+    void aMissingTemplateColumnWidensToTheTemplatesGlobAndDeadLettersTheChange() {
+        Map<String, Object> before = row(6, "s", 1, 10, 1);
         Map<String, Object> after = row(6, "s", 1, 10, 1);
         after.remove("slug");
-        send(change(Op.UPDATE, 1100, null, after));
+        send(change(Op.UPDATE, 1100, before, after));
         Map<String, String> h = headers(dlq.readRecord());
         assertEquals("missing-column", h.get(Headers.DLQ_REASON));
         assertTrue(h.get(Headers.DLQ_ERROR).contains("slug"));
-        assertTrue(targets(read(all)).contains("product:6"), "the keys that could be built are still invalidated");
+        List<InvalidationEvent> out = read(all);
+        assertTrue(targets(out).contains("product:6"), "the keys that could be built are still invalidated");
+        assertEquals(Set.of("product:slug:*"), widened(out).keySet(), "the key that could not be built: its whole template");
+        assertEquals("1100", widened(out).get("product:slug:*").version());
+        assertEquals(1.0, widenedCount("product", "missing-column"));
     }
 
     @Test
-    void aKeyLongerThanTheLimitIsDeadLettered() {
+    void anUpdateWithoutTheOldImageWidensEveryTemplateThatReadsOtherColumns() {
+        // REPLICA IDENTITY changed to DEFAULT after start-up: no before image, so the old slug is unknown
+        send(change(Op.UPDATE, 1150, null, row(6, "new", 2, 10, 1)));
+        assertEquals("missing-old-image", headers(dlq.readRecord()).get(Headers.DLQ_REASON));
+        List<InvalidationEvent> out = read(all);
+        assertEquals(Set.of("product:slug:*", "category:*:products"), widened(out).keySet());
+        assertTrue(targets(out).containsAll(Set.of("product:6", "product:slug:new", "category:2:products", "price:6")),
+                "the new keys are invalidated exactly as well");
+        assertEquals(1.0, widenedCount("product", "missing-old-image"));
+        assertEquals(1.0, widenedCount("category", "missing-old-image"));
+    }
+
+    @Test
+    void aDeleteWhoseOldImageLacksATemplateColumnWidens() {
+        Map<String, Object> before = new LinkedHashMap<>(Map.of("id", 12));
+        send(change(Op.DELETE, 1160, before, null));
+        assertEquals("missing-old-image", headers(dlq.readRecord()).get(Headers.DLQ_REASON));
+        List<InvalidationEvent> out = read(all);
+        assertTrue(targets(out).containsAll(Set.of("product:12", "price:12")));
+        assertEquals(Set.of("product:slug:*", "category:*:products"), widened(out).keySet());
+    }
+
+    @Test
+    void aToastPlaceholderInEveryImageWidensInsteadOfRenderingThePlaceholder() {
+        Map<String, Object> before = row(13, "s", 1, 10, 1);
+        before.put("slug", ChangeEvent.UNAVAILABLE_VALUE);
+        Map<String, Object> after = row(13, "s", 1, 11, 2);
+        after.put("slug", ChangeEvent.UNAVAILABLE_VALUE);
+        send(change(Op.UPDATE, 1170, before, after));
+        assertEquals("unavailable-value", headers(dlq.readRecord()).get(Headers.DLQ_REASON));
+        List<InvalidationEvent> out = read(all);
+        assertFalse(targets(out).stream().anyMatch(t -> t.contains(ChangeEvent.UNAVAILABLE_VALUE)), targets(out).toString());
+        assertEquals(Set.of("product:slug:*"), widened(out).keySet());
+    }
+
+    @Test
+    void aToastPlaceholderInTheNewImageIsTakenFromTheOldImage() {
+        Map<String, Object> after = row(14, "s", 1, 11, 2);
+        after.put("slug", ChangeEvent.UNAVAILABLE_VALUE);
+        send(change(Op.UPDATE, 1180, row(14, "kept", 1, 10, 1), after));
+        assertTrue(dlq.isEmpty());
+        List<InvalidationEvent> out = read(all);
+        assertTrue(targets(out).contains("product:slug:kept"));
+        assertTrue(widened(out).isEmpty());
+    }
+
+    @Test
+    void aKeyLongerThanTheLimitWidensToItsTemplatesGlob() {
         send(change(Op.CREATE, 1200, null, row(7, "s".repeat(100), 1, 10, 1)));
         Map<String, String> h = headers(dlq.readRecord());
         assertEquals("key-too-long", h.get(Headers.DLQ_REASON));
-        assertFalse(targets(read(all)).stream().anyMatch(t -> t.startsWith("product:slug:")));
+        List<InvalidationEvent> out = read(all);
+        assertFalse(targets(out).stream().anyMatch(t -> t.startsWith("product:slug:s")));
+        assertEquals(Set.of("product:slug:*"), widened(out).keySet());
+        assertEquals(1.0, widenedCount("product", "key-too-long"));
     }
 
     @Test
-    void aNonIntegerVersionColumnIsDeadLettered() {
-        Map<String, Object> after = row(8, "v", 1, 10, 1);
-        after.put("version", "2026-11-22");
-        send(change(Op.UPDATE, 1300, null, after));
-        assertEquals("bad-version", headers(dlq.readRecord()).get(Headers.DLQ_REASON));
-        assertFalse(targets(read(all)).contains("price:8"));
+    void aVersionThatCannotBeReadDeletesTheKeysWhateverTheirVersion() {
+        for (Object bad : java.util.Arrays.asList("2026-11-22", null, "-1", "18446744073709551616")) {
+            Map<String, Object> after = row(8, "v", 1, 10, 1);
+            after.put("version", bad);
+            send(change(Op.UPDATE, 1300, row(8, "v", 1, 10, 1), after));
+            assertEquals("bad-version", headers(dlq.readRecord()).get(Headers.DLQ_REASON), "version " + bad);
+            InvalidationEvent price = read(all).stream().filter(e -> e.target().equals("price:8")).findFirst()
+                    .orElseThrow(() -> new AssertionError("price:8 must still be invalidated for version " + bad));
+            assertEquals(Action.DELETE, price.action(), "never an upsert without the row's version");
+            assertEquals(InvalidationMapper.MAX_VERSION, price.version());
+        }
+        assertEquals(4.0, widenedCount("price", "bad-version"));
     }
 
     @Test

@@ -10,8 +10,15 @@ public enum DlqReason {
     MISSING_COLUMN("missing-column"),
     /** A rendered key is longer than the configured maximum. */
     KEY_TOO_LONG("key-too-long"),
-    /** A version column holds something that is not a non-negative integer. */
+    /** A version column holds something that is not a non-negative integer at most 2^64 - 1. */
     BAD_VERSION("bad-version"),
+    /**
+     * The old row image lacks a column a key template needs (REPLICA IDENTITY changed after
+     * start-up, or a DELETE without it): the old key cannot be rendered.
+     */
+    MISSING_OLD_IMAGE("missing-old-image"),
+    /** A key template column holds PostgreSQL's unchanged-TOAST placeholder in every image. */
+    UNAVAILABLE_VALUE("unavailable-value"),
     /** A pattern would match every key (or a whole namespace without permission). */
     MATCH_ALL_PATTERN("match-all-pattern"),
     /** An invalidation names a namespace the region does not know. */

@@ -11,6 +11,7 @@ import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
+import io.lethe.schemas.Versions;
 import io.lethe.schemas.serde.EventJson;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -20,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -39,9 +39,20 @@ import java.util.regex.Pattern;
  *       {@code payload-columns}); a payload column PostgreSQL did not send turns the upsert into
  *       a delete.</li>
  * </ul>
+ *
+ * <p><b>Fail closed.</b> Whenever the exact invalidation cannot be built, a wider one that is
+ * certainly enough takes its place, and a {@link MappingProblem} says why (the processor counts it
+ * and dead-letters the change for audit). Nothing is ever skipped:
+ * <ul>
+ *   <li>a key that cannot be rendered (a column missing from the image, PostgreSQL's unchanged-TOAST
+ *       placeholder in every image, an old image without the template's columns) or that is longer
+ *       than {@code streams.max-key-bytes}: the template's whole glob, namespace-scoped;</li>
+ *   <li>a version column that cannot be read (NULL, not a non-negative integer, above
+ *       {@link #MAX_VERSION}): every key of the change with {@link #MAX_VERSION}, as a delete.</li>
+ * </ul>
  */
 public final class InvalidationMapper {
-    /** The version that deletes any entry: 2^64 - 1. */
+    /** The version that deletes any entry: 2^64 - 1, the largest version Lethe accepts. */
     public static final String MAX_VERSION = "18446744073709551615";
     private static final Pattern DECIMAL = Pattern.compile("0|[1-9][0-9]*");
 
@@ -70,91 +81,127 @@ public final class InvalidationMapper {
         List<NamespaceConfig> namespaces = namespacesFor(change);
         if (namespaces.isEmpty()) {
             problems.add(change.op() == Op.RESET
-                    ? new MappingProblem(DlqReason.UNKNOWN_NAMESPACE, "reset names namespace '" + change.namespace() + "', which is not configured")
-                    : new MappingProblem(DlqReason.UNKNOWN_TABLE, "no namespace is configured for table " + change.source().qualifiedName()));
+                    ? MappingProblem.unmapped(DlqReason.UNKNOWN_NAMESPACE, "reset names namespace '" + change.namespace() + "', which is not configured")
+                    : MappingProblem.unmapped(DlqReason.UNKNOWN_TABLE, "no namespace is configured for table " + change.source().qualifiedName()));
             return new MappingResult(out, problems);
         }
         long emittedAt = micros(clock.instant());
         for (NamespaceConfig ns : namespaces) {
             Emitter emit = new Emitter(change, ns, emittedAt, out, problems);
             if (change.op().isNamespaceWide()) {
-                String version = ns.version().isLsn() ? change.version() : MAX_VERSION;
                 for (String glob : ns.namespaceGlobs()) {
-                    emit.pattern(Scope.NAMESPACE, glob, version);
+                    emit.pattern(Scope.NAMESPACE, glob, emit.wideVersion());
                 }
                 continue;
             }
-            Optional<String> version = rowVersion(change, ns, problems);
-            if (version.isEmpty()) {
-                continue;
-            }
+            RowVersion version = rowVersion(change, ns, problems);
             for (KeyTemplate template : ns.keys()) {
-                keysFor(change, ns, template, problems).forEach(key -> {
+                Rendered rendered = keysFor(change, template);
+                if (rendered.problem() != null) {
+                    emit.widen(template, rendered.problem(), rendered.why());
+                }
+                for (String key : rendered.keys()) {
                     if (ns.isRowScoped(template)) {
-                        emit.rowKey(key, version.get());
+                        emit.rowKey(template, key, version);
                     } else {
-                        emit.key(Scope.DERIVED, key, "0", Action.DELETE, null);
+                        emit.key(template, Scope.DERIVED, key, "0", Action.DELETE, null);
                     }
-                });
+                }
             }
             for (String pattern : ns.patterns()) {
-                emit.pattern(Scope.PATTERN, pattern, version.get());
+                emit.pattern(Scope.PATTERN, pattern, version.value());
             }
         }
         return new MappingResult(out, problems);
     }
 
-    /** The version row-scoped keys of {@code ns} carry for this change. */
-    private Optional<String> rowVersion(ChangeEvent change, NamespaceConfig ns, List<MappingProblem> problems) {
+    /**
+     * The version row-scoped keys of a namespace carry for one change.
+     *
+     * @param value the version
+     * @param exact false when the row's version could not be read and {@link #MAX_VERSION} stands in
+     */
+    private record RowVersion(String value, boolean exact) {
+    }
+
+    /** The version row-scoped keys of {@code ns} carry for this change; never absent (fail closed). */
+    private RowVersion rowVersion(ChangeEvent change, NamespaceConfig ns, List<MappingProblem> problems) {
         if (ns.version().isLsn()) {
-            return Optional.of(change.version());
+            return new RowVersion(change.version(), true);
         }
         String column = ns.version().column();
         Map<String, Object> row = change.op() == Op.DELETE ? change.before() : change.after();
         Object value = row == null ? null : row.get(column);
         if (value == null && change.op() == Op.DELETE) {
             // The old row image lacks the version column (REPLICA IDENTITY DEFAULT): delete whatever is cached.
-            return Optional.of(MAX_VERSION);
+            return new RowVersion(MAX_VERSION, false);
         }
         String text = value == null ? null : value.toString();
-        if (text == null || !DECIMAL.matcher(text).matches()) {
+        if (text == null || !DECIMAL.matcher(text).matches() || Versions.compare(text, MAX_VERSION) > 0) {
             problems.add(new MappingProblem(DlqReason.BAD_VERSION, "namespace " + ns.name() + ": version column '" + column
-                    + "' must hold a non-negative integer, found " + (value == null ? "nothing" : "'" + value + "'")));
-            return Optional.empty();
+                    + "' must hold an integer from 0 to " + MAX_VERSION + ", found "
+                    + (value == null ? "nothing" : "'" + abbreviate(text) + "'") + "; its keys were deleted whatever their version",
+                    ns.name()));
+            return new RowVersion(MAX_VERSION, false);
         }
-        return Optional.of(text);
+        return new RowVersion(text, true);
     }
 
-    /** The key(s) a template yields: the current one, plus the old one if an UPDATE moved it. */
-    private Set<String> keysFor(ChangeEvent change, NamespaceConfig ns, KeyTemplate template, List<MappingProblem> problems) {
+    /**
+     * The keys one template yields for a change, and, when one of them could not be rendered,
+     * why (then the template's glob must stand in for it).
+     */
+    private record Rendered(Set<String> keys, DlqReason problem, String why) {
+    }
+
+    /** The key(s) a template yields: the current one, plus the old one if an UPDATE may have moved it. */
+    private static Rendered keysFor(ChangeEvent change, KeyTemplate template) {
         Set<String> keys = new LinkedHashSet<>();
-        try {
-            if (change.op() == Op.DELETE) {
-                template.render(merge(change.key(), change.before(), null)).ifPresent(keys::add);
-            } else {
-                template.render(merge(change.key(), change.after(), change.before())).ifPresent(keys::add);
-                if (change.op() == Op.UPDATE && change.before() != null && hasAll(change.before(), template)) {
-                    template.render(merge(change.key(), change.before(), null)).ifPresent(keys::add);
-                }
+        List<String> problems = new ArrayList<>();
+        DlqReason reason = null;
+        if (change.op() == Op.DELETE) {
+            reason = render(template, merge(change.key(), change.before(), null), "old", keys, problems, DlqReason.MISSING_OLD_IMAGE);
+        } else {
+            reason = render(template, merge(change.key(), change.after(), change.before()), "new", keys, problems, DlqReason.MISSING_COLUMN);
+            boolean needsOldImage = change.op() == Op.UPDATE && !template.columns().isEmpty()
+                    && !change.key().keySet().containsAll(template.columns());
+            if (needsOldImage) {
+                DlqReason old = render(template, merge(change.key(), change.before(), null), "old", keys, problems,
+                        DlqReason.MISSING_OLD_IMAGE);
+                reason = reason != null ? reason : old;
             }
-        } catch (KeyTemplate.MissingColumnException e) {
-            problems.add(new MappingProblem(DlqReason.MISSING_COLUMN, "namespace " + ns.name() + ": " + e.getMessage()));
         }
-        return keys;
+        return new Rendered(keys, reason, String.join("; ", problems));
     }
 
-    private static boolean hasAll(Map<String, Object> row, KeyTemplate template) {
+    /**
+     * Renders {@code template} from {@code row} into {@code keys}; when that is impossible, notes why
+     * in {@code problems} and returns the reason ({@code missing}, or unavailable-value when the
+     * column holds the unchanged-TOAST placeholder), else null.
+     */
+    private static DlqReason render(KeyTemplate template, Map<String, Object> row, String image, Set<String> keys,
+                                    List<String> problems, DlqReason missing) {
         for (String column : template.columns()) {
-            if (!row.containsKey(column) || ChangeEvent.UNAVAILABLE_VALUE.equals(row.get(column))) {
-                return false;
+            Object value = row.get(column);
+            if (ChangeEvent.UNAVAILABLE_VALUE.equals(value)) {
+                problems.add("column '" + column + "' of key template '" + template + "' was not sent by PostgreSQL "
+                        + "(an unchanged TOASTed value) in the " + image + " row image");
+                return DlqReason.UNAVAILABLE_VALUE;
+            }
+            if (!row.containsKey(column)) {
+                problems.add("column '" + column + "' needed by key template '" + template + "' is not in the " + image
+                        + " row image" + (image.equals("old") ? " (is the table's REPLICA IDENTITY still FULL?)" : ""));
+                return missing;
             }
         }
-        return true;
+        template.render(row).ifPresent(keys::add);
+        return null;
     }
 
     /**
      * The row to render from: {@code row} over the primary key, with values PostgreSQL did not
-     * send (unchanged TOAST) taken from {@code fallback}, or left out when it lacks them too.
+     * send (unchanged TOAST) taken from {@code fallback} when it has them, else left as the
+     * placeholder so that rendering sees it.
      */
     private static Map<String, Object> merge(Map<String, Object> key, Map<String, Object> row, Map<String, Object> fallback) {
         Map<String, Object> merged = new LinkedHashMap<>();
@@ -163,15 +210,19 @@ public final class InvalidationMapper {
         }
         if (row != null) {
             row.forEach((column, value) -> {
-                if (!ChangeEvent.UNAVAILABLE_VALUE.equals(value)) {
-                    merged.put(column, value);
-                } else if (fallback != null && fallback.containsKey(column)
+                if (ChangeEvent.UNAVAILABLE_VALUE.equals(value) && fallback != null && fallback.containsKey(column)
                         && !ChangeEvent.UNAVAILABLE_VALUE.equals(fallback.get(column))) {
                     merged.put(column, fallback.get(column));
+                } else {
+                    merged.put(column, value);
                 }
             });
         }
         return merged;
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 40 ? text : text.substring(0, 40) + "...";
     }
 
     private static long micros(Instant instant) {
@@ -185,6 +236,8 @@ public final class InvalidationMapper {
         private final long emittedAt;
         private final List<InvalidationEvent> out;
         private final List<MappingProblem> problems;
+        /** Templates already widened to their glob for this change. */
+        private final Set<KeyTemplate> widened = new LinkedHashSet<>();
 
         Emitter(ChangeEvent change, NamespaceConfig ns, long emittedAt, List<InvalidationEvent> out, List<MappingProblem> problems) {
             this.change = change;
@@ -194,13 +247,32 @@ public final class InvalidationMapper {
             this.problems = problems;
         }
 
-        void rowKey(String key, String version) {
-            boolean upsert = ns.mode() == Mode.UPSERT && (change.op() == Op.CREATE || change.op() == Op.UPDATE);
+        /**
+         * The version of a namespace-wide invalidation: the change's LSN, or {@link #MAX_VERSION}
+         * where versions come from a column and cannot be compared with an LSN. (Namespace-scoped
+         * invalidations delete whatever they find; the version only raises the fences.)
+         */
+        String wideVersion() {
+            return ns.version().isLsn() ? change.version() : MAX_VERSION;
+        }
+
+        /** Invalidates every key {@code template} can render, because the exact key could not be. */
+        void widen(KeyTemplate template, DlqReason reason, String why) {
+            problems.add(new MappingProblem(reason, "namespace " + ns.name() + ": " + why + "; invalidated every key of '"
+                    + template + "' instead", ns.name()));
+            if (widened.add(template)) {
+                pattern(Scope.NAMESPACE, template.glob(), wideVersion());
+            }
+        }
+
+        void rowKey(KeyTemplate template, String key, RowVersion version) {
+            // an upsert needs the row's real version: one that stands in for an unreadable version deletes instead
+            boolean upsert = version.exact() && ns.mode() == Mode.UPSERT && (change.op() == Op.CREATE || change.op() == Op.UPDATE);
             String payload = upsert ? payload() : null;
             if (payload != null) {
-                key(Scope.ROW, key, version, Action.UPSERT, payload);
+                key(template, Scope.ROW, key, version.value(), Action.UPSERT, payload);
             } else {
-                key(Scope.ROW, key, version, Action.DELETE, null);
+                key(template, Scope.ROW, key, version.value(), Action.DELETE, null);
             }
         }
 
@@ -221,11 +293,11 @@ public final class InvalidationMapper {
             }
         }
 
-        void key(Scope scope, String key, String version, Action action, String payload) {
-            if (key.getBytes(StandardCharsets.UTF_8).length > maxKeyBytes) {
-                problems.add(new MappingProblem(DlqReason.KEY_TOO_LONG, "namespace " + ns.name() + ": a key of "
-                        + key.getBytes(StandardCharsets.UTF_8).length + " bytes exceeds streams.max-key-bytes (" + maxKeyBytes
-                        + "); it starts with '" + key.substring(0, Math.min(40, key.length())) + "'"));
+        void key(KeyTemplate template, Scope scope, String key, String version, Action action, String payload) {
+            int bytes = key.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes > maxKeyBytes) {
+                widen(template, DlqReason.KEY_TOO_LONG, "a key of " + bytes + " bytes exceeds streams.max-key-bytes ("
+                        + maxKeyBytes + "); it starts with '" + key.substring(0, Math.min(40, key.length())) + "'");
                 return;
             }
             out.add(event(scope, key, null, version, action, payload));

@@ -17,6 +17,11 @@ public final class StreamsMetrics {
     public static final String PROCESS_TIME = "lethe.streams.process.time";
     /** Commit to invalidations emitted (this stage's share of the staleness budget). */
     public static final String LATENCY = "lethe.streams.latency";
+    /**
+     * Changes whose exact invalidation could not be built, so a wider one was emitted in its
+     * place (by namespace and reason): each is a fail-closed decision, and each is dead-lettered.
+     */
+    public static final String WIDENED = "lethe.streams.widened";
     /** Tag value of {@code region} for the public topic. */
     public static final String ALL_REGIONS = "all";
 
@@ -26,6 +31,7 @@ public final class StreamsMetrics {
     private final Timer latency;
     private final Map<String, Counter> out = new ConcurrentHashMap<>();
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
+    private final Map<String, Counter> widened = new ConcurrentHashMap<>();
 
     public StreamsMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -52,6 +58,12 @@ public final class StreamsMetrics {
 
     public void deadLettered(String reason) {
         dlqCounter(reason).increment();
+    }
+
+    public void widened(String namespace, String reason) {
+        widened.computeIfAbsent(namespace + '\0' + reason, k -> Counter.builder(WIDENED).tag("namespace", namespace)
+                .tag("reason", reason).description("changes whose invalidation was widened because it could not be exact")
+                .register(registry)).increment();
     }
 
     private Counter dlqCounter(String reason) {

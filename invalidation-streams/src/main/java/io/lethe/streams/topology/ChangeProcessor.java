@@ -67,7 +67,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         try {
             change = EventJson.readChange(record.value());
         } catch (SchemaViolationException e) {
-            deadLetter(record, List.of(new MappingProblem(DlqReason.MALFORMED, e.getMessage())), e);
+            deadLetter(record, List.of(MappingProblem.unmapped(DlqReason.MALFORMED, e.getMessage())), e);
             return;
         }
         MappingResult result = mapper.map(change);
@@ -118,6 +118,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         }
         context.forward(new Record<>(record.key(), record.value(), record.timestamp(), headers), InvalidationTopology.DLQ_SINK);
         reasons.forEach(metrics::deadLettered);
+        problems.stream().filter(MappingProblem::widened).forEach(p -> metrics.widened(p.namespace(), p.reason().code()));
         LOG.warn("dead-lettered {}-{}@{} ({}): {}", topic, partition, offset, String.join(",", reasons), error);
     }
 

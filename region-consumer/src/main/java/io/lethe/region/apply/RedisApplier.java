@@ -6,6 +6,7 @@ import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.ScriptCall;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Scope;
 import io.lethe.schemas.redis.InvalidateResult;
 import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
@@ -90,7 +91,31 @@ public final class RedisApplier {
         if (e.action() == Action.UPSERT) {
             return new ScriptCall(LuaScript.UPSERT, keys, e.version(), e.payload(), Long.toString(ns.ttl().toMillis()), fenceTtl, seed);
         }
-        return new ScriptCall(LuaScript.INVALIDATE, keys, e.version(), fenceTtl, seed);
+        return new ScriptCall(LuaScript.INVALIDATE, keys, e.version(), fenceTtl, seed, deletesWhateverIsThere(e) ? "1" : "0");
+    }
+
+    /**
+     * Derived keys' entries carry no meaningful version (several rows reach them, and a reader may
+     * have filled one with any version), and a namespace-scoped invalidation stands for changes
+     * that could not be named exactly: both delete whatever entry is there.
+     */
+    static boolean deletesWhateverIsThere(InvalidationEvent e) {
+        return e.scope() == Scope.DERIVED || e.scope() == Scope.NAMESPACE;
+    }
+
+    /**
+     * True when a key a pattern's SCAN found may be invalidated: never one of Lethe's own keys
+     * (fences, epochs, locks), and for a namespace-scoped glob only keys one of the namespace's
+     * templates could have rendered (another namespace's keys may match the same glob).
+     */
+    static boolean inScope(InvalidationEvent e, NamespaceConfig ns, String key) {
+        if (key.startsWith(RedisLayout.RESERVED_PREFIX)) {
+            return false;
+        }
+        if (e.scope() != Scope.NAMESPACE || ns.patterns().contains(e.pattern())) {
+            return true;
+        }
+        return ns.keys().stream().anyMatch(t -> t.matches(key));
     }
 
     private void run(List<ScriptCall> calls, List<InvalidationEvent> events, Map<String, Integer> results)
@@ -164,9 +189,12 @@ public final class RedisApplier {
             }
             List<ScriptCall> calls = new ArrayList<>(page.getKeys().size());
             List<InvalidationEvent> events = new ArrayList<>(page.getKeys().size());
+            NamespaceConfig ns = namespaces.get(e.namespace());
             for (String key : page.getKeys()) {
-                calls.add(call(e, key));
-                events.add(e);
+                if (inScope(e, ns, key)) {
+                    calls.add(call(e, key));
+                    events.add(e);
+                }
             }
             run(calls, events, results);
             visited += calls.size();

@@ -29,6 +29,14 @@ public final class RedisLayout {
     public static final String FENCE_VERSION = "v";
     /** Fence: the number of invalidations, starting from a random value. */
     public static final String FENCE_COUNTER = "n";
+    /**
+     * Fence: present (value 1) when an invalidation of this key deleted whatever was there (a
+     * derived key, or a namespace-wide delete): fills must then prove by the counter that no
+     * invalidation landed since their miss, whatever version they claim.
+     */
+    public static final String FENCE_FORCED = "x";
+    /** Prefix of every key Lethe itself writes (fences, epochs, locks): never a cache entry. */
+    public static final String RESERVED_PREFIX = "lethe:";
     /** Prefix of every fence key. */
     public static final String FENCE_PREFIX = "lethe:fence:";
 

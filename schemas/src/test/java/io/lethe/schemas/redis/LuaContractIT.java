@@ -103,6 +103,15 @@ class LuaContractIT {
         }
 
         @Test
+        void aDerivedKeysInvalidationDeletesAnEntryWhateverVersionAReaderGaveIt() {
+            String k = key("derived:any");
+            versioned(k, BIG, "a reader passed a row version for a derived key");
+            assertEquals(InvalidateResult.DELETED, redis.invalidateWhatever(k, "0", FENCE_TTL, 1));
+            assertEquals(0, redis.keys.exists(k));
+            assertEquals("1", redis.fence(k).get(RedisLayout.FENCE_FORCED));
+        }
+
+        @Test
         void versionsBeyondTwoToTheFiftyThreeCompareExactly() {
             String k = key("big");
             versioned(k, "9007199254740993", "2^53 + 1");
@@ -215,6 +224,27 @@ class LuaContractIT {
             redis.invalidate(k, "2", FENCE_TTL, 10);
             redis.fill(k, "0", redis.counter(k), "after the change");
             assertEquals(FillResult.REFUSED_FENCE_MOVED, redis.fill(k, "0", n0, "stale refresh", 0, "", true, false));
+        }
+
+        @Test
+        void aFillWhoseFenceWentAwayDuringTheLoadIsRefusedWhateverItsVersion() {
+            String k = key("f:expired");
+            redis.invalidate(k, "5", FENCE_TTL, 1);
+            String n0 = redis.counter(k);
+            redis.keys.del(RedisLayout.fenceKey(k)); // expired during a long load, or evicted
+            assertEquals(FillResult.REFUSED_FENCE_MOVED, redis.fill(k, "9", n0, "loaded at 9"));
+            assertEquals(FillResult.REFUSED_FENCE_MOVED, redis.fill(k, "0", n0, "unversioned"));
+            assertFalse(redis.keys.exists(k) == 1);
+        }
+
+        @Test
+        void aKnownVersionCannotFillPastAForcedInvalidationThatLandedDuringTheLoad() {
+            String k = key("f:derived");
+            redis.invalidateWhatever(k, "0", FENCE_TTL, 1);
+            String n0 = redis.counter(k);
+            redis.invalidateWhatever(k, "0", FENCE_TTL, 1); // another order of the customer changed meanwhile
+            assertEquals(FillResult.REFUSED_FENCE_MOVED, redis.fill(k, BIG, n0, "list loaded before the change"));
+            assertEquals(FillResult.ACCEPTED, redis.fill(k, BIG, redis.counter(k), "list loaded after"));
         }
 
         @Test

@@ -63,6 +63,11 @@ final class ScriptRunner implements AutoCloseable {
         return InvalidateResult.of(call(LuaScript.INVALIDATE, key, version, Long.toString(fenceTtlMillis), Long.toString(seed)));
     }
 
+    /** invalidate.lua with ARGV[4] = '1': delete whatever entry is there (derived keys, namespace-wide). */
+    InvalidateResult invalidateWhatever(String key, String version, long fenceTtlMillis, long seed) {
+        return InvalidateResult.of(call(LuaScript.INVALIDATE, key, version, Long.toString(fenceTtlMillis), Long.toString(seed), "1"));
+    }
+
     UpsertResult upsert(String key, String version, String payload, long ttlMillis, long fenceTtlMillis, long seed) {
         return UpsertResult.of(call(LuaScript.UPSERT, key, version, payload, Long.toString(ttlMillis),
                 Long.toString(fenceTtlMillis), Long.toString(seed)));
