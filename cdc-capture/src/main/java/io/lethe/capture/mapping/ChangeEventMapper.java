@@ -109,7 +109,8 @@ public final class ChangeEventMapper {
         Map<String, Object> out = new LinkedHashMap<>();
         for (Field field : struct.schema().fields()) {
             if (wanted == null || wanted.contains(field.name())) {
-                out.put(field.name(), json(struct.get(field)));
+                Object value = struct.get(field);
+                out.put(field.name(), ToastPlaceholders.isPlaceholder(value) ? UNAVAILABLE : json(value));
             }
         }
         return out;
