@@ -38,6 +38,11 @@ final class CacheMetrics {
         counter(FILLS, accepted ? "accepted" : "refused").increment();
     }
 
+    /** A fill not written because its load outlasted the namespace's fence TTL. */
+    void fillRefusedSlowLoad() {
+        counter(FILLS, "refused-slow-load").increment();
+    }
+
     void nearHit() {
         counter(NEAR_HITS, "hit").increment();
     }

@@ -92,16 +92,17 @@ public final class CacheNamespace<T> {
             }
         }
         long token = near == null ? 0 : near.beginRead(key);
+        long missedAt = System.nanoTime();
         return redis.read(key, name).handle((read, error) -> {
             if (error != null) {
                 LOG.debug("namespace {}: Redis read of a key failed, loading uncached: {}", name, error.toString());
                 return null;
             }
             return read;
-        }).thenCompose(read -> afterRead(key, loader, read, token));
+        }).thenCompose(read -> afterRead(key, loader, read, token, missedAt));
     }
 
-    private CompletableFuture<T> afterRead(String key, Loader<T> loader, CacheRedis.Read read, long token) {
+    private CompletableFuture<T> afterRead(String key, Loader<T> loader, CacheRedis.Read read, long token, long missedAt) {
         if (read == null) {
             metrics.get("error");
             return load(key, loader).thenApply(Loaded::value);
@@ -118,24 +119,24 @@ public final class CacheNamespace<T> {
             }
             if (policy.consistency() == Policy.Consistency.BOUNDED) {
                 metrics.get("miss");
-                return singleFlight(key, loader, read, true);
+                return singleFlight(key, loader, read, true, missedAt);
             }
             metrics.get("stale");
-            refreshInBackground(key, loader, read);
+            refreshInBackground(key, loader, read, missedAt);
             return CompletableFuture.completedFuture(read.notFound() ? null : codec.decode(read.data()));
         }
         metrics.get("miss");
-        return singleFlight(key, loader, read, false);
+        return singleFlight(key, loader, read, false, missedAt);
     }
 
     /** One load per key at a time in this process; the others wait for its result. */
-    private CompletableFuture<T> singleFlight(String key, Loader<T> loader, CacheRedis.Read miss, boolean replace) {
+    private CompletableFuture<T> singleFlight(String key, Loader<T> loader, CacheRedis.Read miss, boolean replace, long missedAt) {
         CompletableFuture<T> mine = new CompletableFuture<>();
         CompletableFuture<T> running = inflight.putIfAbsent(key, mine);
         if (running != null) {
             return running;
         }
-        loadAndFill(key, loader, miss, replace).whenComplete((value, error) -> {
+        loadAndFill(key, loader, miss, replace, missedAt).whenComplete((value, error) -> {
             inflight.remove(key, mine);
             if (error != null) {
                 mine.completeExceptionally(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
@@ -152,11 +153,11 @@ public final class CacheNamespace<T> {
      * as fresh as the first, and its fill replaces the entry only if nothing invalidated the key
      * since that read (the fence counter).
      */
-    private void refreshInBackground(String key, Loader<T> loader, CacheRedis.Read miss) {
+    private void refreshInBackground(String key, Loader<T> loader, CacheRedis.Read miss, long missedAt) {
         if (refreshing.putIfAbsent(key, Boolean.TRUE) != null) {
             return;
         }
-        loadAndFill(key, loader, miss, true).whenComplete((v, e) -> {
+        loadAndFill(key, loader, miss, true, missedAt).whenComplete((v, e) -> {
             refreshing.remove(key);
             if (e != null) {
                 LOG.debug("namespace {}: background refresh failed: {}", name, e.toString());
@@ -164,20 +165,20 @@ public final class CacheNamespace<T> {
         });
     }
 
-    private CompletableFuture<T> loadAndFill(String key, Loader<T> loader, CacheRedis.Read miss, boolean replace) {
+    private CompletableFuture<T> loadAndFill(String key, Loader<T> loader, CacheRedis.Read miss, boolean replace, long missedAt) {
         if (policy.fillLock().isZero()) {
-            return load(key, loader).thenCompose(loaded -> fill(key, loaded, miss, replace));
+            return load(key, loader).thenCompose(loaded -> fill(key, loaded, miss, replace, missedAt));
         }
         String token = UUID.randomUUID().toString();
         return redis.tryLock(key, token, policy.fillLock()).exceptionally(e -> true).thenCompose(acquired -> {
             if (acquired) {
-                return load(key, loader).thenCompose(loaded -> fill(key, loaded, miss, replace))
+                return load(key, loader).thenCompose(loaded -> fill(key, loaded, miss, replace, missedAt))
                         .whenComplete((v, e) -> redis.unlock(key));
             }
             long deadline = System.nanoTime() + policy.fillLock().toNanos();
             return awaitOtherFill(key, deadline).thenCompose(filled -> filled.isPresent()
                     ? CompletableFuture.completedFuture(filled.get().orElse(null))
-                    : load(key, loader).thenCompose(loaded -> fill(key, loaded, miss, replace)));
+                    : load(key, loader).thenCompose(loaded -> fill(key, loaded, miss, replace, missedAt)));
         });
     }
 
@@ -215,9 +216,15 @@ public final class CacheNamespace<T> {
         }, loaders);
     }
 
-    private CompletableFuture<T> fill(String key, Loaded<T> loaded, CacheRedis.Read miss, boolean replace) {
+    private CompletableFuture<T> fill(String key, Loaded<T> loaded, CacheRedis.Read miss, boolean replace, long missedAt) {
         if (!loaded.found() && policy.negativeTtl().isZero()) {
             return CompletableFuture.completedFuture(null);
+        }
+        if (System.nanoTime() - missedAt >= policy.fenceTtl().toNanos()) {
+            // An invalidation that landed during this load may have left a fence that expired
+            // before the fill: nothing in Redis could refuse the old value, so it is not written.
+            metrics.fillRefusedSlowLoad();
+            return CompletableFuture.completedFuture(loaded.value());
         }
         Duration ttl = loaded.found() ? policy.ttl() : policy.negativeTtl();
         long ttlMillis = ttl.isZero() ? 0 : jittered(ttl.toMillis());

@@ -22,13 +22,19 @@ import java.util.Objects;
  *                       background load refreshes it (zero: off)
  * @param fillLock       cross-process fill lock lease (zero: off): one process loads a cold key,
  *                       others wait up to this long for its fill
+ * @param fenceTtl       the namespace's {@code fence-ttl} in {@code lethe.yml} (default 60 s): a fill
+ *                       whose load, counted from the miss, took longer than this is not written,
+ *                       because an invalidation that landed meanwhile may have left a fence that has
+ *                       already expired, and nothing else would refuse the old value
  */
 public record Policy(Consistency consistency, Duration maxAge, Duration ttl, double jitter, Duration negativeTtl,
-                     Duration softTtl, Duration fillLock) {
+                     Duration softTtl, Duration fillLock, Duration fenceTtl) {
     public enum Consistency { STRONG, BOUNDED, EVENTUAL }
 
     public static final Duration DEFAULT_TTL = Duration.ofMinutes(30);
     public static final double DEFAULT_JITTER = 0.1;
+    /** Lethe's default {@code fence-ttl}; set {@link #withFenceTtl} when the namespace's differs. */
+    public static final Duration DEFAULT_FENCE_TTL = Duration.ofSeconds(60);
 
     public Policy {
         Objects.requireNonNull(consistency, "consistency");
@@ -36,6 +42,9 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
         requireNonNegative("negativeTtl", negativeTtl);
         requireNonNegative("softTtl", softTtl);
         requireNonNegative("fillLock", fillLock);
+        if (fenceTtl == null || fenceTtl.isZero() || fenceTtl.isNegative()) {
+            throw new IllegalArgumentException("fenceTtl must be positive (the namespace's fence-ttl), was " + fenceTtl);
+        }
         if (consistency == Consistency.BOUNDED && (maxAge == null || maxAge.isZero() || maxAge.isNegative())) {
             throw new IllegalArgumentException("bounded staleness needs a positive maxAge, was " + maxAge);
         }
@@ -51,30 +60,35 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
     }
 
     public static Policy strong() {
-        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL);
     }
 
     public static Policy bounded(Duration maxAge) {
-        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL);
     }
 
     public static Policy eventual() {
-        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL);
     }
 
     public Policy withTtl(Duration newTtl, double newJitter) {
-        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock);
+        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock, fenceTtl);
     }
 
     public Policy withNegativeTtl(Duration newNegativeTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock);
+        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock, fenceTtl);
     }
 
     public Policy withStaleWhileRevalidate(Duration newSoftTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock, fenceTtl);
     }
 
     public Policy withFillLock(Duration lease) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease, fenceTtl);
+    }
+
+    /** The namespace's {@code fence-ttl} from {@code lethe.yml}, when it is not the default 60 s. */
+    public Policy withFenceTtl(Duration namespaceFenceTtl) {
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, namespaceFenceTtl);
     }
 }

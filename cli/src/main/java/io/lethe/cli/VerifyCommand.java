@@ -2,10 +2,13 @@ package io.lethe.cli;
 
 import io.lethe.cli.DemoCommand.DurationConverter;
 import io.lethe.cli.verify.VerifyRun;
+import io.lethe.cli.verify.scenario.ScenarioResult;
+import io.lethe.cli.verify.scenario.Scenarios;
 import io.lethe.embedded.EmbeddedStack;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -31,6 +34,14 @@ public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--work-dir", description = "servers' data and stage logs (default: a new temporary directory)")
     Path workDir;
 
+    @Option(names = "--scenario", description = "run adversarial scenarios instead of the seeded fault run: a name, a "
+            + "comma-separated list, 'fast' (those mvn verify runs) or 'all' (the whole catalogue; 'faults' is the seeded run); "
+            + "--list shows the catalogue")
+    String scenario;
+
+    @Option(names = "--list", description = "list the scenario catalogue and exit")
+    boolean list;
+
     @Override
     public Integer call() throws Exception {
         if (regions < 1 || regions > EmbeddedStack.DEFAULT_REGIONS.size()) {
@@ -39,6 +50,60 @@ public final class VerifyCommand implements Callable<Integer> {
         }
         Path dir = workDir != null ? Files.createDirectories(workDir) : Files.createTempDirectory("lethe-verify-");
         List<String> names = EmbeddedStack.DEFAULT_REGIONS.subList(0, regions);
+        if (list) {
+            Scenarios.names().forEach(n -> System.out.printf("%-18s %s%s%n", n, Scenarios.summary(n), Scenarios.fast().contains(n) ? "" : " (slow)"));
+            System.out.printf("%-18s %s%n", FAULTS, "the seeded fault run (kills, pauses, restarts, rewinds) for --duration");
+            return 0;
+        }
+        if (scenario != null) {
+            return scenarios(dir, names);
+        }
+        return faults(dir, names) ? 0 : 1;
+    }
+
+    /** The name of the seeded fault run in the catalogue. */
+    static final String FAULTS = "faults";
+
+    private int scenarios(Path dir, List<String> regionNames) throws Exception {
+        List<String> wanted = new ArrayList<>();
+        boolean withFaults = false;
+        for (String name : scenario.split(",")) {
+            switch (name.trim()) {
+                case "all" -> {
+                    wanted.addAll(Scenarios.names());
+                    withFaults = true;
+                }
+                case "fast" -> wanted.addAll(Scenarios.fast());
+                case FAULTS -> withFaults = true;
+                default -> {
+                    if (!Scenarios.names().contains(name.trim())) {
+                        System.err.println("no scenario '" + name.trim() + "'; the catalogue: all, fast, " + FAULTS + ", "
+                                + String.join(", ", Scenarios.names()));
+                        return 2;
+                    }
+                    wanted.add(name.trim());
+                }
+            }
+        }
+        List<ScenarioResult> results = new ArrayList<>();
+        if (!wanted.isEmpty()) {
+            EmbeddedStack.Options options = EmbeddedStack.Options.defaults().withRegions(regionNames).withWorkDir(dir.resolve("servers"));
+            try (EmbeddedStack stack = EmbeddedStack.start(options)) {
+                results.addAll(Scenarios.run(stack, wanted.stream().distinct().toList(), System.out));
+            }
+        }
+        boolean faultsPassed = !withFaults || faults(dir.resolve(FAULTS), regionNames);
+        Scenarios.report(results, System.out);
+        if (withFaults) {
+            System.out.printf("%-18s %s (see above)%n", FAULTS, faultsPassed ? "PASSED" : "FAILED");
+        }
+        boolean passed = faultsPassed && results.stream().allMatch(ScenarioResult::passed);
+        System.out.println(passed ? "every scenario PASSED" : "some scenario FAILED");
+        return passed ? 0 : 1;
+    }
+
+    private boolean faults(Path dir, List<String> names) throws Exception {
+        Files.createDirectories(dir);
         VerifyRun.Result r = new VerifyRun(new VerifyRun.Options(seed, duration, names, dir, faultGap), System.out).run();
         System.out.println();
         System.out.printf("verify seed %d, %s of faults: %s%n", r.seed(), format(r.duration()), r.passed() ? "PASSED" : "FAILED");
@@ -53,7 +118,7 @@ public final class VerifyCommand implements Callable<Integer> {
         System.out.printf("  invalidations lost: %d%n", r.lostInvalidations());
         r.details().forEach(d -> System.out.println("    " + d));
         System.out.println("  logs: " + dir.resolve("logs"));
-        return r.passed() ? 0 : 1;
+        return r.passed();
     }
 
     private static String format(Duration d) {

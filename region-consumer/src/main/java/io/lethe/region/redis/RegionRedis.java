@@ -151,14 +151,13 @@ public final class RegionRedis implements AutoCloseable {
     }
 
     /**
-     * One SCAN step over every master; fence keys are never returned.
+     * One SCAN step over every master.
      *
      * @return the keys and the cursor to continue with (finished when {@link KeyScanCursor#isFinished()})
      */
     public KeyScanCursor<String> scan(ScanCursor cursor, String match, int count) {
-        KeyScanCursor<String> page = keys.scan(cursor, ScanArgs.Builder.matches(match).limit(count));
-        page.getKeys().removeIf(k -> k.startsWith(RedisLayout.FENCE_PREFIX));
-        return page;
+        // which of the keys found may be invalidated is the applier's decision (RedisApplier.inScope)
+        return keys.scan(cursor, ScanArgs.Builder.matches(match).limit(count));
     }
 
     /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */

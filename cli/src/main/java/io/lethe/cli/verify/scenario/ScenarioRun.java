@@ -1,0 +1,344 @@
+package io.lethe.cli.verify.scenario;
+
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.EmbeddedStack;
+import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.Roles;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+
+/**
+ * What one scenario owns on the shared embedded stack, and how it is judged. Each run gets its
+ * own database (so its own publication and slot), topic prefix, consumer groups and Redis key
+ * prefix, so scenarios never see each other's data. Every configuration it builds also carries
+ * a sentinel namespace: {@link #quiesce} commits a change to the sentinel row and waits until
+ * its invalidation has reached every region, which proves that everything committed before it
+ * was processed (changes of one capture arrive in commit order).
+ *
+ * <p>The judgement reads only Redis and PostgreSQL: every entry under the run's key prefix is
+ * compared with what {@link #truth} says the database holds for that key now.
+ */
+public final class ScenarioRun implements AutoCloseable {
+    private static final Duration QUIESCE_TIMEOUT = Duration.ofSeconds(90);
+
+    private final EmbeddedStack stack;
+    private final List<String> regions;
+    private final String id;
+    private final String database;
+    private final List<String> done = new ArrayList<>();
+    private final List<String> failures = new ArrayList<>();
+    private final Map<String, String> filled = new LinkedHashMap<>();
+    private final Deque<AutoCloseable> owned = new ArrayDeque<>();
+    private final RedisClient redisClient = RedisClient.create();
+    private final Map<String, StatefulRedisConnection<String, String>> connections = new LinkedHashMap<>();
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private Function<String, Optional<String>> truth = key -> null;
+
+    ScenarioRun(EmbeddedStack stack, List<String> regions, String scenario) {
+        this.stack = stack;
+        this.regions = List.copyOf(regions);
+        this.id = "s" + scenario.replaceAll("[^a-z0-9]", "").substring(0, Math.min(6, scenario.replaceAll("[^a-z0-9]", "").length()))
+                + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36), 36).toLowerCase(Locale.ROOT);
+        this.database = "lethe_" + id;
+        stack.createDatabase(database);
+    }
+
+    /** The run's Redis key prefix: every key a scenario judges starts with it. */
+    public String p() {
+        return id + ":";
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public List<String> regions() {
+        return regions;
+    }
+
+    public EmbeddedStack stack() {
+        return stack;
+    }
+
+    public SimpleMeterRegistry registry() {
+        return registry;
+    }
+
+    /** The run's JDBC URL (its own database on the primary). */
+    public String jdbcUrl() {
+        return stack.postgres().jdbcUrl(database);
+    }
+
+    /** A lethe.yml for this run: the given namespaces (YAML under {@code namespaces:}) and extra top-level YAML. */
+    public String yaml(String namespacesYaml, String extraYaml) {
+        PostgresEndpoint pg = stack.postgres();
+        StringBuilder r = new StringBuilder();
+        for (String region : regions) {
+            r.append("  ").append(region).append(": { redis: ").append(stack.redisUri(region)).append(" }\n");
+        }
+        String sentinel = "sentinel: { table: public.lethe_sentinel, keys: [\"" + p() + "sentinel:{id}\"] }\n";
+        return """
+                source:
+                  jdbc-url: %s
+                  user: %s
+                  slot: %s
+                  publication: %s
+                  heartbeat-interval: 1s
+                kafka:
+                  bootstrap-servers: %s
+                  topic-prefix: %s
+                  partitions: 3
+                streams:
+                  application-id: %s-streams
+                apply:
+                  group-prefix: %s-region-
+                  prober: { sample-every: 0 }
+                regions:
+                %snamespaces:
+                %s%s
+                %s
+                """.formatted(pg.jdbcUrl(database), pg.user(), database, database, stack.kafkaBootstrapServers(), id, id, id, r,
+                sentinel.indent(2), namespacesYaml.indent(2), extraYaml);
+    }
+
+    public LetheConfig config(String namespacesYaml) {
+        return config(namespacesYaml, "");
+    }
+
+    public LetheConfig config(String namespacesYaml, String extraYaml) {
+        return ConfigLoader.parse(id + "-lethe.yml", yaml(namespacesYaml, extraYaml), System::getenv);
+    }
+
+    /** Creates the sentinel table; call before the pipeline starts. */
+    private boolean sentinelCreated;
+
+    /** Starts every stage in this process; stopped when the run closes. */
+    public Pipeline start(LetheConfig config) throws Exception {
+        ensureSentinel();
+        return own(Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC()));
+    }
+
+    void ensureSentinel() throws SQLException {
+        if (!sentinelCreated) {
+            sql("CREATE TABLE IF NOT EXISTS lethe_sentinel (id int PRIMARY KEY, n int NOT NULL)",
+                    "INSERT INTO lethe_sentinel VALUES (1, 0) ON CONFLICT DO NOTHING");
+            sentinelCreated = true;
+        }
+    }
+
+    /** Closes {@code resource} when the run ends (last owned, first closed). */
+    public <T extends AutoCloseable> T own(T resource) {
+        owned.push(resource);
+        return resource;
+    }
+
+    public void sql(String... statements) throws SQLException {
+        try (Connection c = connect(); Statement s = c.createStatement()) {
+            for (String statement : statements) {
+                s.execute(statement);
+            }
+        }
+    }
+
+    public Connection connect() throws SQLException {
+        PostgresEndpoint pg = stack.postgres();
+        return DriverManager.getConnection(jdbcUrl(), pg.user(), pg.password());
+    }
+
+    /** The first column of the first row, as text; null when there is no row or it is NULL. */
+    public String query(String sql, Object... args) throws SQLException {
+        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                s.setObject(i + 1, args[i]);
+            }
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    public RedisCommands<String, String> redis(String region) {
+        return connections.computeIfAbsent(region, r -> redisClient.connect(RedisURI.create(stack.redisUri(r)))).sync();
+    }
+
+    /** As a reader that loaded {@code payload} at {@code version} would leave it: a versioned entry. */
+    public void fill(String region, String key, String version, String payload) {
+        redis(region).hset(key, Map.of(RedisLayout.ENTRY_VERSION, version, RedisLayout.ENTRY_DATA, payload));
+        filled.put(region + '\0' + key, payload);
+    }
+
+    /** {@link #fill} in every region. */
+    public void fillEverywhere(String key, String version, String payload) {
+        regions.forEach(r -> fill(r, key, version, payload));
+    }
+
+    /** Says how to read the database's current value of a key (empty: no row); null for keys not judged. */
+    public void truth(Function<String, Optional<String>> truth) {
+        this.truth = Objects.requireNonNull(truth);
+    }
+
+    /** Notes a step for the report. */
+    public void done(String step, Object... args) {
+        done.add(args.length == 0 ? step : step.formatted(args));
+    }
+
+    /** An expectation of the scenario beyond staleness (e.g. a refusal, a metric). */
+    public void expect(boolean condition, String what) {
+        if (!condition) {
+            failures.add(what);
+        }
+    }
+
+    /**
+     * Commits a change to the sentinel row and waits until its invalidation reached every region:
+     * everything committed before is then processed.
+     */
+    public void quiesce() throws Exception {
+        ensureSentinel();
+        String key = p() + "sentinel:1";
+        String fence = RedisLayout.fenceKey(key);
+        Map<String, String> before = new LinkedHashMap<>();
+        regions.forEach(r -> before.put(r, redis(r).hget(fence, RedisLayout.FENCE_COUNTER)));
+        sql("UPDATE lethe_sentinel SET n = n + 1 WHERE id = 1");
+        await("the sentinel's invalidation in every region", QUIESCE_TIMEOUT, () -> regions.stream()
+                .allMatch(r -> !Objects.equals(before.get(r), redis(r).hget(fence, RedisLayout.FENCE_COUNTER))));
+    }
+
+    /** Waits for a condition the pipeline makes true, failing after {@code timeout}. */
+    public static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("timed out after " + timeout.toSeconds() + " s waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** Every entry under the run's prefix, in every region, against the database. */
+    ScenarioResult judge(String name, List<String> extraFailures) throws SQLException {
+        int checked = 0;
+        int stale = 0;
+        int lost = 0;
+        List<String> details = new ArrayList<>();
+        List<String> allFailures = new ArrayList<>(failures);
+        allFailures.addAll(extraFailures);
+        for (String region : regions) {
+            RedisCommands<String, String> redis = redis(region);
+            for (String key : keys(redis, p() + "*")) {
+                if (key.startsWith(p() + "sentinel:")) {
+                    continue;
+                }
+                Optional<String> expected = truth.apply(key);
+                if (expected == null) {
+                    continue;
+                }
+                Optional<String> cached = cachedValue(redis, key);
+                if (cached == null) {
+                    continue; // expired or deleted between SCAN and read
+                }
+                checked++;
+                if (!cached.equals(expected)) {
+                    stale++;
+                    boolean neverInvalidated = cached.isPresent() && cached.get().equals(filled.get(region + '\0' + key));
+                    if (neverInvalidated) {
+                        lost++;
+                    }
+                    details.add("%s %s: cached %s, database %s%s".formatted(region, key, show(cached), show(expected),
+                            neverInvalidated ? " (filled before the change and never invalidated)" : ""));
+                }
+            }
+        }
+        allFailures.forEach(f -> details.add("failed: " + f));
+        return new ScenarioResult(name, done, checked, stale, lost, allFailures, details);
+    }
+
+    /** The value an entry serves: empty for a negative entry, null when the key is gone. */
+    private static Optional<String> cachedValue(RedisCommands<String, String> redis, String key) {
+        String type = redis.type(key);
+        switch (type) {
+            case "none":
+                return null;
+            case "hash": {
+                Map<String, String> entry = redis.hgetall(key);
+                if ("1".equals(entry.get(RedisLayout.ENTRY_NOT_FOUND))) {
+                    return Optional.empty();
+                }
+                return Optional.ofNullable(entry.get(RedisLayout.ENTRY_DATA)).or(() -> Optional.of(entry.toString()));
+            }
+            case "string":
+                return Optional.ofNullable(redis.get(key));
+            default:
+                return Optional.of("<" + type + ">");
+        }
+    }
+
+    private static String show(Optional<String> value) {
+        if (value.isEmpty()) {
+            return "no row";
+        }
+        String s = value.get();
+        return "'" + (s.length() > 60 ? s.substring(0, 60) + "..." : s) + "'";
+    }
+
+    static List<String> keys(RedisCommands<String, String> redis, String glob) {
+        List<String> out = new ArrayList<>();
+        ScanCursor cursor = ScanCursor.INITIAL;
+        do {
+            KeyScanCursor<String> page = redis.scan(cursor, ScanArgs.Builder.matches(glob).limit(500));
+            out.addAll(page.getKeys());
+            cursor = page;
+        } while (!cursor.isFinished());
+        return out;
+    }
+
+    @Override
+    public void close() {
+        while (!owned.isEmpty()) {
+            try {
+                owned.pop().close();
+            } catch (Exception e) {
+                failures.add("closing: " + e);
+            }
+        }
+        connections.values().forEach(StatefulRedisConnection::close);
+        redisClient.shutdown();
+        try (Connection c = DriverManager.getConnection(stack.postgres().jdbcUrl("postgres"), stack.postgres().user(),
+                stack.postgres().password()); Statement s = c.createStatement()) {
+            // the run's slot holds WAL for as long as it exists
+            s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + database
+                    + "' AND NOT active");
+        } catch (SQLException e) {
+            // the slot is dropped with the stack
+        }
+    }
+}
