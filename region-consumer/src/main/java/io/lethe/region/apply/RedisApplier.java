@@ -72,15 +72,69 @@ public final class RedisApplier {
      */
     public Map<String, Integer> apply(BatchPlan plan) throws RetryableFailure, InterruptedException {
         Map<String, Integer> results = new LinkedHashMap<>();
+        Map<String, Long> watermarks = wideWatermarks(plan.keys());
         List<ScriptCall> calls = new ArrayList<>(plan.keys().size());
         for (InvalidationEvent e : plan.keys()) {
-            calls.add(call(e, e.key()));
+            calls.add(call(olderThanNamespaceWide(e, watermarks) ? asDelete(e) : e, e.key()));
         }
         run(calls, plan.keys(), results);
+        undoUpsertsOvertaken(plan.keys(), watermarks, results);
         for (InvalidationEvent pattern : plan.patterns()) {
             applyPattern(pattern, results);
         }
         return results;
+    }
+
+    /** The wide watermark of every namespace with an upsert in {@code events}. */
+    private Map<String, Long> wideWatermarks(List<InvalidationEvent> events) throws RetryableFailure {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (InvalidationEvent e : events) {
+            if (e.action() == Action.UPSERT && !out.containsKey(e.namespace())) {
+                try {
+                    out.put(e.namespace(), redis.wideWatermark(e.namespace()));
+                } catch (RuntimeException ex) {
+                    throw classify(ex, e);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static boolean olderThanNamespaceWide(InvalidationEvent e, Map<String, Long> watermarks) {
+        return e.action() == Action.UPSERT && e.lsn() <= watermarks.getOrDefault(e.namespace(), -1L);
+    }
+
+    /**
+     * Another consumer of the region may have applied a namespace-wide invalidation between the
+     * watermark read and the upserts: its scan may have passed a key before the upsert wrote it.
+     * Upserts the watermark has overtaken since are applied again, as deletes.
+     */
+    private void undoUpsertsOvertaken(List<InvalidationEvent> events, Map<String, Long> before, Map<String, Integer> results)
+            throws RetryableFailure, InterruptedException {
+        if (before.isEmpty()) {
+            return;
+        }
+        Map<String, Long> after = wideWatermarks(events);
+        if (after.equals(before)) {
+            return;
+        }
+        List<ScriptCall> calls = new ArrayList<>();
+        List<InvalidationEvent> undone = new ArrayList<>();
+        for (InvalidationEvent e : events) {
+            if (olderThanNamespaceWide(e, after) && !olderThanNamespaceWide(e, before)) {
+                calls.add(call(asDelete(e), e.key()));
+                undone.add(e);
+            }
+        }
+        run(calls, undone, new LinkedHashMap<>());
+        results.merge("upsert-overtaken", undone.size(), Integer::sum);
+    }
+
+    /** The same invalidation as a version-checked delete. */
+    private static InvalidationEvent asDelete(InvalidationEvent e) {
+        return new InvalidationEvent(e.schema(), e.id(), e.namespace(), e.scope(), e.key(), e.pattern(), Action.DELETE, null,
+                e.version(), e.lsn(), e.txId(), e.commitTs(), e.capturedAt(), e.emittedAt(), e.source(), e.op(), e.changeId(),
+                e.originRegion());
     }
 
     private ScriptCall call(InvalidationEvent e, String key) {
@@ -170,10 +224,14 @@ public final class RedisApplier {
     }
 
     private void applyPattern(InvalidationEvent e, Map<String, Integer> results) throws RetryableFailure, InterruptedException {
-        // first the epoch, then the scan: a fill that lands after the scan passed its key sees the
-        // moved epoch and undoes itself; one that lands before is found by the scan
+        // first the epoch (and, for a namespace-wide invalidation of an upsert namespace, its
+        // watermark), then the scan: a fill or upsert that lands after the scan passed its key sees
+        // them moved and undoes itself; one that lands before is found by the scan
         try {
             redis.incrementEpoch(e.namespace());
+            if (e.scope() == Scope.NAMESPACE && namespaces.get(e.namespace()).mode() == io.lethe.config.Mode.UPSERT) {
+                redis.raiseWideWatermark(e.namespace(), e.lsn());
+            }
         } catch (RuntimeException ex) {
             throw classify(ex, e);
         }

@@ -47,6 +47,7 @@ public final class RegionRedis implements AutoCloseable {
     private final RedisKeyCommands<String, String> keys;
     private final io.lettuce.core.api.sync.RedisHashCommands<String, String> hashes;
     private final io.lettuce.core.api.sync.RedisStringCommands<String, String> strings;
+    private final io.lettuce.core.api.sync.RedisSortedSetCommands<String, String> sortedSets;
     private final BaseRedisCommands<String, String> base;
     private final String display;
     private int next;
@@ -79,6 +80,7 @@ public final class RegionRedis implements AutoCloseable {
             this.keys = c.sync();
             this.hashes = c.sync();
             this.strings = c.sync();
+            this.sortedSets = c.sync();
             this.base = c.sync();
         } else {
             this.clusterClient = null;
@@ -98,6 +100,7 @@ public final class RegionRedis implements AutoCloseable {
             this.keys = c.sync();
             this.hashes = c.sync();
             this.strings = c.sync();
+            this.sortedSets = c.sync();
             this.base = c.sync();
         }
     }
@@ -158,6 +161,22 @@ public final class RegionRedis implements AutoCloseable {
     public KeyScanCursor<String> scan(ScanCursor cursor, String match, int count) {
         // which of the keys found may be invalidated is the applier's decision (RedisApplier.inScope)
         return keys.scan(cursor, ScanArgs.Builder.matches(match).limit(count));
+    }
+
+    /**
+     * Raises the namespace's wide watermark to {@code lsn} (never lowers it): the LSN of the
+     * newest namespace-wide invalidation applied here. An upsert from a change at or below it is
+     * older than that invalidation and must not write its value.
+     */
+    public void raiseWideWatermark(String namespace, long lsn) {
+        sortedSets.zadd(RedisLayout.wideWatermarkKey(namespace), io.lettuce.core.ZAddArgs.Builder.gt(), (double) lsn,
+                RedisLayout.WIDE_WATERMARK_MEMBER);
+    }
+
+    /** The namespace's wide watermark, or -1 when no namespace-wide invalidation was applied here. */
+    public long wideWatermark(String namespace) {
+        Double score = sortedSets.zscore(RedisLayout.wideWatermarkKey(namespace), RedisLayout.WIDE_WATERMARK_MEMBER);
+        return score == null ? -1 : score.longValue();
     }
 
     /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */

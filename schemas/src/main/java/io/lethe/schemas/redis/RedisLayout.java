@@ -48,12 +48,29 @@ public final class RedisLayout {
      */
     public static final String EPOCH_PREFIX = "lethe:epoch:";
 
+    /**
+     * Prefix of the namespaces' wide watermarks: {@code lethe:wide:<namespace>}, a sorted set whose
+     * one member's score is the LSN of the newest namespace-wide invalidation (TRUNCATE, reset,
+     * a widened invalidation) applied in this Redis. Upserts of changes at or below it are applied
+     * as deletes: they are older than that invalidation, and the keys they would write may have
+     * been absent when its scan passed (so no fence refuses them). LSNs are exact as scores below
+     * 2^53.
+     */
+    public static final String WIDE_WATERMARK_PREFIX = "lethe:wide:";
+    /** The one member of a wide watermark. */
+    public static final String WIDE_WATERMARK_MEMBER = "lsn";
+
     /** Number of Redis Cluster hash slots. */
     public static final int SLOTS = 16384;
 
     private static volatile String[] slotTags;
 
     private RedisLayout() {
+    }
+
+    /** The wide watermark key of a namespace. */
+    public static String wideWatermarkKey(String namespace) {
+        return WIDE_WATERMARK_PREFIX + namespace;
     }
 
     /** The epoch key of a namespace. */

@@ -17,7 +17,8 @@ public final class Scenarios {
 
     static {
         for (Scenario s : List.of(new DerivedVersionScenario(), new BadVersionScenario(), new MissingOldImageScenario(),
-                new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new MatchAllScenario())) {
+                new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new MatchAllScenario(),
+                new UpsertAfterTruncateScenario())) {
             CATALOGUE.put(s.name(), s);
         }
     }
