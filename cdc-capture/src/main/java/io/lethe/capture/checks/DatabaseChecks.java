@@ -101,6 +101,12 @@ public final class DatabaseChecks {
                         + ", so updates must carry the old row to invalidate the old key, but REPLICA IDENTITY is "
                         + identityName(info.replicaIdentity()));
             }
+            if (!ns.nonKeyTemplateColumns().isEmpty() && !info.partitionsWithoutFullIdentity().isEmpty()) {
+                problems.add("namespace " + ns.name() + " keys use non-key column(s) " + ns.nonKeyTemplateColumns()
+                        + ", but partition(s) " + info.partitionsWithoutFullIdentity() + " of " + table
+                        + " do not have REPLICA IDENTITY FULL (each partition logs its own old rows)");
+                info.partitionsWithoutFullIdentity().forEach(part -> fixes.add("ALTER TABLE " + part + " REPLICA IDENTITY FULL;"));
+            }
         }
         if (info.primaryKey().isEmpty()) {
             problems.add(table + " has no primary key; Lethe keys changes and row-scoped entries by it");
@@ -144,6 +150,15 @@ public final class DatabaseChecks {
                 }
             }
         }
+        List<String> partitioned = io.lethe.capture.slot.PublicationInfo.partitioned(c, config.tables());
+        if (exists && !partitioned.isEmpty() && !io.lethe.capture.slot.PublicationInfo.viaRoot(c, name)) {
+            // without it, PostgreSQL logs the partitions' changes under the partitions' names, which no namespace has
+            if (!(config.source().createPublication() && canManagePublication(c))) {
+                return CheckResult.fail("publication", "publication " + name + " publishes the changes of partitioned table(s) "
+                        + partitioned + " under their partitions' names, which no namespace captures",
+                        "ALTER PUBLICATION " + quoteIdent(name) + " SET (publish_via_partition_root = true);");
+            }
+        }
         if (exists) {
             try (PreparedStatement ps = c.prepareStatement("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?")) {
                 ps.setString(1, name);
@@ -170,7 +185,8 @@ public final class DatabaseChecks {
         }
         return CheckResult.fail("publication", "publication " + name + " does not exist and role " + config.source().user()
                         + (config.source().createPublication() ? " may not create it" : " is not allowed to (create-publication: false)"),
-                "CREATE PUBLICATION " + quoteIdent(name) + " FOR TABLE " + String.join(", ", wanted) + ";");
+                "CREATE PUBLICATION " + quoteIdent(name) + " FOR TABLE " + String.join(", ", wanted)
+                        + " WITH (publish_via_partition_root = true);");
     }
 
     /** Superusers may; otherwise the role needs CREATE on the database and to own the tables. */
@@ -250,8 +266,9 @@ public final class DatabaseChecks {
         return name.matches("[a-z_][a-z0-9_]*") ? name : "\"" + name.replace("\"", "\"\"") + "\"";
     }
 
-    /** Columns, primary key and replica identity of one table. */
-    record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity) {
+    /** Columns, primary key and replica identity of one table (and of its partitions, when partitioned). */
+    record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity,
+                     List<String> partitionsWithoutFullIdentity) {
         static TableInfo read(Connection c, String table) throws SQLException {
             String schema = table.substring(0, table.indexOf('.'));
             String name = table.substring(table.indexOf('.') + 1);
@@ -262,7 +279,7 @@ public final class DatabaseChecks {
                 ps.setString(2, name);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
-                        return new TableInfo(false, Set.of(), List.of(), null);
+                        return new TableInfo(false, Set.of(), List.of(), null, List.of());
                     }
                     identity = rs.getString(1);
                 }
@@ -290,7 +307,7 @@ public final class DatabaseChecks {
                     }
                 }
             }
-            return new TableInfo(true, columns, pk, identity);
+            return new TableInfo(true, columns, pk, identity, io.lethe.capture.slot.PublicationInfo.partitionsWithoutFullIdentity(c, table));
         }
     }
 }

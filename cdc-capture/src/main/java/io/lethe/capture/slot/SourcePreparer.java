@@ -71,7 +71,12 @@ public final class SourcePreparer {
                 + "', now()) ON CONFLICT (slot) DO UPDATE SET ts = EXCLUDED.ts";
     }
 
-    /** Creates the publication for the configured tables and the heartbeat table, or adds missing ones. */
+    /**
+     * Creates the publication for the configured tables and the heartbeat table, or adds missing
+     * ones. It publishes partitioned tables' changes under the parent's name
+     * ({@code publish_via_partition_root}), which is how namespaces name them, and so covers
+     * partitions attached later too.
+     */
     public void ensurePublication(Connection c) throws SQLException {
         if (!config.source().createPublication()) {
             return;
@@ -92,9 +97,14 @@ public final class SourcePreparer {
         }
         try (Statement s = c.createStatement()) {
             if (!exists) {
-                s.execute("CREATE PUBLICATION " + ident(name) + " FOR TABLE " + String.join(", ", wanted));
+                s.execute("CREATE PUBLICATION " + ident(name) + " FOR TABLE " + String.join(", ", wanted)
+                        + " WITH (publish_via_partition_root = true)");
                 LOG.info("created publication {} for {}", name, wanted);
                 return;
+            }
+            if (!PublicationInfo.viaRoot(c, name) && !PublicationInfo.partitioned(c, config.tables()).isEmpty()) {
+                s.execute("ALTER PUBLICATION " + ident(name) + " SET (publish_via_partition_root = true)");
+                LOG.info("publication {} now publishes partitioned tables under their root's name", name);
             }
             if (allTables) {
                 return;

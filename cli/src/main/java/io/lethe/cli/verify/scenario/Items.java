@@ -14,16 +14,32 @@ final class Items {
     }
 
     /** Creates the table (REPLICA IDENTITY FULL, as start-up requires for derived keys) with rows 1..n in groups of 2. */
-    static void create(ScenarioRun run, int rows, String partitionClause) throws SQLException {
-        run.sql("CREATE TABLE items (id int, grp int NOT NULL, slug text, val text, ver bigint, PRIMARY KEY (id))" + partitionClause);
-        if (partitionClause.isEmpty()) {
-            run.sql("ALTER TABLE items REPLICA IDENTITY FULL");
-        }
-        run.sql("INSERT INTO items SELECT i, (i + 1) / 2, 's' || i, 'v' || i || '.0', 1 FROM generate_series(1, " + rows + ") i");
+    static void create(ScenarioRun run, int rows) throws SQLException {
+        run.sql("CREATE TABLE items (id int, grp int NOT NULL, slug text, val text, ver bigint, PRIMARY KEY (id))",
+                "ALTER TABLE items REPLICA IDENTITY FULL");
+        insert(run, 1, rows);
     }
 
-    static void create(ScenarioRun run, int rows) throws SQLException {
-        create(run, rows, "");
+    /**
+     * Creates {@code items} partitioned by ranges of 100 ids, with its first partition
+     * ({@code items_p0}, ids 1-100) only; {@link #addPartition} attaches more.
+     */
+    static void createPartitioned(ScenarioRun run, int rows) throws SQLException {
+        run.sql("CREATE TABLE items (id int, grp int NOT NULL, slug text, val text, ver bigint, PRIMARY KEY (id)) PARTITION BY RANGE (id)",
+                "ALTER TABLE items REPLICA IDENTITY FULL");
+        addPartition(run, 0);
+        insert(run, 1, rows);
+    }
+
+    /** Creates partition {@code n} (ids 100n+1 to 100n+100) with REPLICA IDENTITY FULL. */
+    static void addPartition(ScenarioRun run, int n) throws SQLException {
+        run.sql("CREATE TABLE items_p" + n + " PARTITION OF items FOR VALUES FROM (" + (100 * n + 1) + ") TO (" + (100 * n + 101) + ")",
+                "ALTER TABLE items_p" + n + " REPLICA IDENTITY FULL");
+    }
+
+    /** Rows {@code from..to}: group (id + 1) / 2, slug s{id}, val v{id}.0, version 1. */
+    static void insert(ScenarioRun run, int from, int to) throws SQLException {
+        run.sql("INSERT INTO items SELECT i, (i + 1) / 2, 's' || i, 'v' || i || '.0', 1 FROM generate_series(" + from + ", " + to + ") i");
     }
 
     /** The namespace YAML; {@code extra} is added to the namespace (e.g. a version source). */

@@ -18,7 +18,7 @@ public final class Scenarios {
     static {
         for (Scenario s : List.of(new DerivedVersionScenario(), new BadVersionScenario(), new MissingOldImageScenario(),
                 new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new MatchAllScenario(),
-                new UpsertAfterTruncateScenario())) {
+                new UpsertAfterTruncateScenario(), new PartitionedTableScenario())) {
             CATALOGUE.put(s.name(), s);
         }
     }
