@@ -33,6 +33,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -92,18 +93,26 @@ public final class CaptureService implements AutoCloseable {
             preparer.ensureHeartbeatTable(c);
             preparer.ensurePublication(c);
             TopicSetup.ensure(config.kafka(), List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
-            boolean streamedBefore = preparer.hasBeaten(c)
-                    || OffsetHistory.hasOffsets(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
-            slot = preparer.inspectSlot(c, streamedBefore);
+            OptionalLong lastLsn = OffsetHistory.lastLsn(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
+            boolean streamedBefore = preparer.hasBeaten(c) || lastLsn.isPresent();
+            slot = preparer.inspectSlot(c, streamedBefore, lastLsn);
             publisher = new ChangePublisher(config, () -> metrics.error("publish-retry"));
-            if (slot == SlotState.MISSING || slot == SlotState.LOST) {
-                // the new slot first: changes from here on are streamed; all earlier ones are older
-                // than the reset's LSN, read after it, and so covered by the reset
-                preparer.createSlot(c);
+            if (slot == SlotState.MISSING || slot == SlotState.LOST || slot == SlotState.RECREATED) {
+                // The new slot first: changes from here on are streamed; all earlier ones are older
+                // than the reset's LSN, read after it, and so covered by the reset. Crash-safe: the
+                // stored offset is forgotten only after the reset is acknowledged, so a capture that
+                // dies in between finds a slot beyond its offset next time (RECREATED) and resets then.
+                if (slot != SlotState.RECREATED) {
+                    preparer.createSlot(c);
+                }
                 long lsn = SourcePreparer.currentLsn(c);
                 LOG.error("replication slot {} was {}: changes since capture last ran may be lost; invalidating "
-                        + "every namespace ({}) at LSN {} before streaming again", config.source().slot(),
-                        slot == SlotState.LOST ? "invalidated (wal_status = lost)" : "dropped", config.namespaces().keySet(), lsn);
+                        + "every namespace ({}) at LSN {} before streaming again", config.source().slot(), switch (slot) {
+                            case LOST -> "invalidated (wal_status = lost)";
+                            case RECREATED -> "made again while capture was away (it starts past capture's stored offset "
+                                    + lastLsn.getAsLong() + ")";
+                            default -> "dropped";
+                        }, config.namespaces().keySet(), lsn);
                 publisher.publishAll(resetEvents(lsn));
                 OffsetHistory.forget(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
                 metrics.slotReset();

@@ -8,6 +8,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.Optional;
+import java.util.OptionalLong;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -24,16 +27,45 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * Whether capture has committed source offsets before, read from its Kafka offset topic. With
- * offsets but no slot, the slot was dropped while capture was away: changes may be missing.
+ * Whether capture has committed source offsets before, and how far they reach, read from its
+ * Kafka offset topic. With offsets but no slot, the slot was dropped while capture was away; with
+ * a slot that starts beyond them, it was made again after capture last streamed (by an operator,
+ * or by a capture that crashed before it published its reset): either way changes may be missing.
  */
 public final class OffsetHistory {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private OffsetHistory() {
     }
 
     /** True when the offset topic holds an offset for {@code serverName} (Debezium's topic.prefix). */
     public static boolean hasOffsets(LetheConfig config, String serverName, Duration timeout) {
-        return storedKey(config, serverName, timeout).isPresent();
+        return stored(config, serverName, timeout).isPresent();
+    }
+
+    /**
+     * The furthest WAL position the stored offset of {@code serverName} records (the largest of
+     * its {@code lsn}, {@code lsn_proc} and {@code lsn_commit}), or empty without a stored offset.
+     * Capture has seen every change up to here; a slot that starts beyond it was made after
+     * capture last streamed, and the changes between were never seen.
+     */
+    public static OptionalLong lastLsn(LetheConfig config, String serverName, Duration timeout) {
+        Optional<ConsumerRecord<byte[], byte[]>> record = stored(config, serverName, timeout);
+        if (record.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        try {
+            JsonNode offset = JSON.readTree(record.get().value());
+            long lsn = -1;
+            for (String field : List.of("lsn", "lsn_proc", "lsn_commit")) {
+                if (offset.path(field).canConvertToLong()) {
+                    lsn = Math.max(lsn, offset.path(field).asLong());
+                }
+            }
+            return lsn < 0 ? OptionalLong.empty() : OptionalLong.of(lsn);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot read the stored capture offset in " + config.topics().captureOffsets() + ": " + e, e);
+        }
     }
 
     /**
@@ -42,7 +74,7 @@ public final class OffsetHistory {
      * has been reset, because Debezium refuses to resume from a position the new slot lacks.
      */
     public static void forget(LetheConfig config, String serverName, Duration timeout) throws InterruptedException {
-        Optional<byte[]> key = storedKey(config, serverName, timeout);
+        Optional<byte[]> key = stored(config, serverName, timeout).map(ConsumerRecord::key);
         if (key.isEmpty()) {
             return;
         }
@@ -55,8 +87,8 @@ public final class OffsetHistory {
         }
     }
 
-    /** The key of the live offset record of {@code serverName}, if there is one. */
-    private static Optional<byte[]> storedKey(LetheConfig config, String serverName, Duration timeout) {
+    /** The live offset record of {@code serverName}, if there is one. */
+    private static Optional<ConsumerRecord<byte[], byte[]>> stored(LetheConfig config, String serverName, Duration timeout) {
         String topic = config.topics().captureOffsets();
         Map<String, Object> common = KafkaClients.common(config.kafka(), "lethe-capture-offset-check");
         try (Admin admin = Admin.create(common)) {
@@ -80,11 +112,11 @@ public final class OffsetHistory {
             consumer.seekToBeginning(tps);
             Map<TopicPartition, Long> end = consumer.endOffsets(tps, timeout);
             long deadline = System.nanoTime() + timeout.toNanos();
-            byte[] found = null;
+            ConsumerRecord<byte[], byte[]> found = null;
             while (!reached(consumer, end) && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     if (r.key() != null && new String(r.key(), StandardCharsets.UTF_8).replace(" ", "").contains(marker)) {
-                        found = r.value() != null ? r.key() : null;
+                        found = r.value() != null ? r : null;
                     }
                 }
             }

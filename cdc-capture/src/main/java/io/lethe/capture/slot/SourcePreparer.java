@@ -9,6 +9,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +29,12 @@ public final class SourcePreparer {
         FIRST_START,
         /** The slot is missing although capture has streamed before: changes may have been missed. */
         MISSING,
+        /**
+         * The slot exists but starts beyond the last position capture stored: it was made again
+         * while capture was away (by an operator, or by a capture that crashed between making it
+         * and publishing its reset), and changes between may be lost.
+         */
+        RECREATED,
         /** The slot exists but PostgreSQL removed WAL it still needed (wal_status = lost). */
         LOST
     }
@@ -131,16 +138,20 @@ public final class SourcePreparer {
      * Classifies the slot; drops a slot whose WAL is lost so that a fresh one can be created.
      *
      * @param streamedBefore whether capture has committed offsets for this slot before
+     * @param lastLsn        the furthest position capture's stored offsets record, when it has them
      */
-    public SlotState inspectSlot(Connection c, boolean streamedBefore) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT wal_status FROM pg_replication_slots WHERE slot_name = ?")) {
+    public SlotState inspectSlot(Connection c, boolean streamedBefore, OptionalLong lastLsn) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT wal_status, "
+                + "pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, config.source().slot());
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return streamedBefore ? SlotState.MISSING : SlotState.FIRST_START;
                 }
                 if (!"lost".equals(rs.getString(1))) {
-                    return SlotState.HEALTHY;
+                    long confirmed = rs.getLong(2);
+                    // a slot confirms only what capture stored first; one beyond that was made afterwards
+                    return lastLsn.isPresent() && !rs.wasNull() && confirmed > lastLsn.getAsLong() ? SlotState.RECREATED : SlotState.HEALTHY;
                 }
             }
         }

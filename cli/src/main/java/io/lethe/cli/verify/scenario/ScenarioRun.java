@@ -93,6 +93,11 @@ public final class ScenarioRun implements AutoCloseable {
         return registry;
     }
 
+    /** The run's replication slot (named after its database). */
+    public String slot() {
+        return database;
+    }
+
     /** The run's JDBC URL (its own database on the primary). */
     public String jdbcUrl() {
         return stack.postgres().jdbcUrl(database);
@@ -143,8 +148,13 @@ public final class ScenarioRun implements AutoCloseable {
 
     /** Starts every stage in this process; stopped when the run closes. */
     public Pipeline start(LetheConfig config) throws Exception {
+        return start(config, Roles.all(config));
+    }
+
+    /** Starts the given stages in this process; stopped when the run closes. */
+    public Pipeline start(LetheConfig config, Roles roles) throws Exception {
         ensureSentinel();
-        return own(Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC()));
+        return own(Pipeline.start(config, roles, registry, Clock.systemUTC()));
     }
 
     void ensureSentinel() throws SQLException {

@@ -18,7 +18,8 @@ public final class Scenarios {
     static {
         for (Scenario s : List.of(new DerivedVersionScenario(), new BadVersionScenario(), new MissingOldImageScenario(),
                 new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new MatchAllScenario(),
-                new UpsertAfterTruncateScenario(), new PartitionedTableScenario())) {
+                new UpsertAfterTruncateScenario(), new PartitionedTableScenario(),
+                new SlotRecreatedScenario())) {
             CATALOGUE.put(s.name(), s);
         }
     }
