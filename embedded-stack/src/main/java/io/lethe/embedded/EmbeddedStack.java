@@ -184,6 +184,23 @@ public final class EmbeddedStack implements LetheStack {
         server(region).resume();
     }
 
+    /**
+     * Restarts a region's Redis on the same port and data directory, as after a crash or a
+     * reboot: it loads whatever snapshot ({@code dump.rdb}, written by {@code SAVE}/{@code BGSAVE})
+     * is there, so a test can bring a cache back from an old snapshot. A server already shut down
+     * (e.g. by {@code SHUTDOWN NOSAVE}) is just started again.
+     */
+    public synchronized void restartRedis(String region) {
+        EmbeddedRedisServer old = server(region);
+        try {
+            old.close();
+        } catch (RuntimeException e) {
+            LOG.debug("Redis {} was already down: {}", region, e.toString());
+        }
+        redis.put(region, EmbeddedRedisServer.start(region, workDir.resolve("redis").resolve(region),
+                options.cacheDir().resolve("redis"), old.port(), List.of()));
+    }
+
     /** Stops the broker, keeping its data (for fault injection); {@link #startKafka()} brings it back. */
     public void stopKafka() {
         kafka.stop();

@@ -12,6 +12,7 @@ import io.lethe.region.apply.BatchPlan;
 import io.lethe.region.apply.RedisApplier;
 import io.lethe.region.gate.ReplicaGate;
 import io.lethe.region.probe.StalenessProber;
+import io.lethe.region.restore.RestoreGuard;
 import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.DlqReason;
@@ -32,6 +33,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -94,6 +96,12 @@ public final class RegionConsumerService implements AutoCloseable {
     private RedisApplier applier;
     private ReplicaGate gate;
     private StalenessProber prober;
+    /** Notices a Redis that came back without applied writes; null for Redis Cluster (not covered). */
+    private RestoreGuard restoreGuard;
+    private long lastRestoreCheck;
+    private static final long RESTORE_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** Beyond the longest fence TTL: how far back an empty or restored Redis is replayed at least. */
+    private static final Duration RESTORE_MARGIN = Duration.ofSeconds(10);
     /** Applied batches waiting for the replica to replay past them, oldest first (replica gate only). */
     private final java.util.ArrayDeque<GatedBatch> gated = new java.util.ArrayDeque<>();
     private boolean gatePaused;
@@ -139,6 +147,9 @@ public final class RegionConsumerService implements AutoCloseable {
         loadScriptsWithRetry();
         applier = new RedisApplier(redis, config.namespaces(), metrics, apply.commandTimeout(),
                 apply.patternScanCount(), apply.patternKeysPerSecond());
+        if (region.topology() != io.lethe.config.RedisTopology.CLUSTER) {
+            restoreGuard = new RestoreGuard(redis, groupId(config, region.name()));
+        }
         Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region.name());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -224,6 +235,9 @@ public final class RegionConsumerService implements AutoCloseable {
                     process(records);
                 }
                 releaseGated();
+                if (System.nanoTime() - lastRestoreCheck >= RESTORE_CHECK_NANOS) {
+                    guardRestore();
+                }
                 if (System.nanoTime() - lastCommit >= commitIntervalNanos) {
                     commitPending();
                     lastCommit = System.nanoTime();
@@ -417,6 +431,7 @@ public final class RegionConsumerService implements AutoCloseable {
         try {
             if (!commit.isEmpty()) {
                 consumer.commitSync(commit, Duration.ofSeconds(10));
+                checkpoint(commit);
             }
             pending.clear();
         } catch (CommitFailedException e) {
@@ -431,6 +446,114 @@ public final class RegionConsumerService implements AutoCloseable {
             LOG.warn("region {}: committing offsets failed ({}); will retry", region.name(), e.toString());
         }
     }
+
+    /** Records committed offsets in the region's Redis (see {@link RestoreGuard}); a failure only delays it. */
+    private void checkpoint(Map<TopicPartition, OffsetAndMetadata> committed) {
+        if (restoreGuard == null) {
+            return;
+        }
+        Map<Integer, Long> offsets = new HashMap<>();
+        committed.forEach((tp, om) -> offsets.put(tp.partition(), om.offset()));
+        try {
+            restoreGuard.checkpoint(offsets);
+        } catch (RuntimeException e) {
+            LOG.debug("region {}: checkpoint not written ({}); the next commit writes it", region.name(), e.toString());
+        }
+    }
+
+    /**
+     * When the region's Redis came back without writes Lethe had applied, makes them good again:
+     * seeks every assigned partition back to the restored data's checkpoint and at least the
+     * longest fence TTL back (fences readers in flight rely on were lost too), commits that
+     * position first (a crash then replays from it), invalidates the namespaces wholesale when
+     * the data's position is unknown, and only then adopts the new server.
+     */
+    private void guardRestore() throws InterruptedException {
+        lastRestoreCheck = System.nanoTime();
+        if (restoreGuard == null) {
+            return;
+        }
+        Optional<RestoreGuard.Restore> found;
+        try {
+            found = restoreGuard.check();
+        } catch (RuntimeException e) {
+            return; // Redis does not answer: the apply path retries and reports it
+        }
+        if (found.isEmpty()) {
+            return;
+        }
+        RestoreGuard.Restore restore = found.get();
+        Set<TopicPartition> assigned = new HashSet<>(consumer.assignment());
+        long since = clock.millis() - replayWindow().toMillis();
+        Map<TopicPartition, Long> times = new HashMap<>();
+        assigned.forEach(tp -> times.put(tp, since));
+        Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> byTime = consumer.offsetsForTimes(times);
+        Map<TopicPartition, Long> ends = consumer.endOffsets(assigned);
+        Map<TopicPartition, OffsetAndMetadata> rewound = new HashMap<>();
+        for (TopicPartition tp : assigned) {
+            var atTime = byTime.get(tp);
+            long target = atTime != null ? atTime.offset() : ends.getOrDefault(tp, 0L);
+            if (!restore.checkpoint().isEmpty()) {
+                // a partition the restored checkpoint does not know was never committed in that data: from the start
+                target = Math.min(target, restore.checkpoint().getOrDefault(tp.partition(), 0L));
+            }
+            rewound.put(tp, new OffsetAndMetadata(target));
+        }
+        String action = restore.wholesale() ? "wholesale" : restore.checkpoint().isEmpty() ? "replayed-fence-window" : "replayed-checkpoint";
+        LOG.error("region {}: Redis {} is not the server Lethe last applied to (run_id {} -> {}; {} keys, checkpoint {}): "
+                        + "it lost applied writes; replaying from {}{}", region.name(), redis.display(), restore.previousRunId(),
+                restore.runId(), restore.keys(), restore.checkpoint(), rewound,
+                restore.wholesale() ? " and invalidating namespaces " + region.namespaces() + " wholesale" : "");
+        rewound.forEach((tp, om) -> {
+            consumer.seek(tp, om);
+            pending.remove(tp);
+        });
+        Duration backoff = apply.retryBackoffMin();
+        while (running) {
+            try {
+                consumer.commitSync(rewound, Duration.ofSeconds(10));
+                break;
+            } catch (WakeupException e) {
+                throw e;
+            } catch (KafkaException e) {
+                metrics.retry("commit");
+                Thread.sleep(backoff.toMillis());
+                backoff = next(backoff);
+            }
+        }
+        if (restore.wholesale() && applyWithRetry(BatchPlan.of(wholesale(restore))) == null) {
+            return; // closing: the next start finds the same restore
+        }
+        try {
+            restoreGuard.adopt(restore);
+        } catch (RuntimeException e) {
+            return; // noticed again at the next check; replaying twice is harmless
+        }
+        metrics.redisRestored(action);
+    }
+
+    /** The longest fence TTL of the region's namespaces, plus a margin. */
+    private Duration replayWindow() {
+        return region.namespaces().stream().map(ns -> config.namespaces().get(ns).fenceTtl())
+                .max(Duration::compareTo).orElse(Duration.ZERO).plus(RESTORE_MARGIN);
+    }
+
+    /** Namespace-wide invalidations of every namespace of the region, deleting whatever is there. */
+    private List<InvalidationEvent> wholesale(RestoreGuard.Restore restore) {
+        List<InvalidationEvent> events = new ArrayList<>();
+        long now = nowMicros();
+        for (String name : region.namespaces()) {
+            for (String glob : config.namespaces().get(name).namespaceGlobs()) {
+                events.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "restore:" + restore.runId() + ":" + name + ":" + glob, name,
+                        Scope.NAMESPACE, null, glob, io.lethe.schemas.Action.DELETE, null, RESTORE_VERSION, 0, null, now, now, now, null,
+                        io.lethe.schemas.Op.RESET, null, null));
+            }
+        }
+        return events;
+    }
+
+    /** The version of a wholesale invalidation after a restore: 2^64 - 1, deleting any entry. */
+    private static final String RESTORE_VERSION = "18446744073709551615";
 
     private void updateLag() {
         long lag = inFlight;

@@ -38,6 +38,12 @@ public final class RegionMetrics {
     public static final String GATE_PENDING = "lethe.region.gate.pending";
     /** Invalidations re-applied after the replica replayed past them (replica gate). */
     public static final String GATE_REAPPLIED = "lethe.region.gate.reapplied";
+    /**
+     * The region's Redis came back without writes Lethe had applied (restarted from an older
+     * snapshot, or a replica promoted), by what the consumer did: replayed-checkpoint,
+     * replayed-fence-window (an empty Redis), wholesale (data of unknown position). Page on it.
+     */
+    public static final String REDIS_RESTORES = "lethe.region.redis.restores";
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
 
@@ -145,6 +151,11 @@ public final class RegionMetrics {
 
     public void reapplied(int events) {
         reapplied.increment(events);
+    }
+
+    public void redisRestored(String action) {
+        Counter.builder(REDIS_RESTORES).tag("region", region).tag("action", action)
+                .description("the region's Redis lost applied writes; what the consumer did").register(registry).increment();
     }
 
     public void up(boolean isUp) {

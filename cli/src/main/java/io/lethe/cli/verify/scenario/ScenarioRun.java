@@ -200,6 +200,22 @@ public final class ScenarioRun implements AutoCloseable {
         return connections.computeIfAbsent(region, r -> redisClient.connect(RedisURI.create(stack.redisUri(r)))).sync();
     }
 
+    /**
+     * {@code SHUTDOWN NOSAVE} on its own connection that never reconnects: a connection that did
+     * would send the queued command again to the restarted server and stop it too.
+     */
+    public void shutdownRedis(String region) {
+        RedisClient client = RedisClient.create(RedisURI.create(stack.redisUri(region)));
+        client.setOptions(io.lettuce.core.ClientOptions.builder().autoReconnect(false).build());
+        try (StatefulRedisConnection<String, String> c = client.connect()) {
+            c.sync().shutdown(false);
+        } catch (RuntimeException expected) {
+            // the server closes the connection as it goes
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+    }
+
     /** As a reader that loaded {@code payload} at {@code version} would leave it: a versioned entry. */
     public void fill(String region, String key, String version, String payload) {
         redis(region).hset(key, Map.of(RedisLayout.ENTRY_VERSION, version, RedisLayout.ENTRY_DATA, payload));
@@ -219,6 +235,11 @@ public final class ScenarioRun implements AutoCloseable {
     /** Notes a step for the report. */
     public void done(String step, Object... args) {
         done.add(args.length == 0 ? step : step.formatted(args));
+    }
+
+    /** The steps noted so far. */
+    List<String> steps() {
+        return List.copyOf(done);
     }
 
     /** An expectation of the scenario beyond staleness (e.g. a refusal, a metric). */

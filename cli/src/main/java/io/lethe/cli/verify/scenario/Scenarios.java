@@ -19,7 +19,7 @@ public final class Scenarios {
         for (Scenario s : List.of(new DerivedVersionScenario(), new BadVersionScenario(), new MissingOldImageScenario(),
                 new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new MatchAllScenario(),
                 new UpsertAfterTruncateScenario(), new PartitionedTableScenario(),
-                new SlotRecreatedScenario())) {
+                new SlotRecreatedScenario(), new RedisRestoreScenario())) {
             CATALOGUE.put(s.name(), s);
         }
     }
@@ -64,12 +64,13 @@ public final class Scenarios {
                 s.run(run);
             } catch (Exception | AssertionError e) {
                 failure.add(e.getClass().getSimpleName() + ": " + e.getMessage());
+                e.printStackTrace(log);
             }
             try {
                 result = run.judge(name, failure);
             } catch (Exception judging) {
                 failure.add("judging: " + judging);
-                result = new ScenarioResult(name, List.of(), 0, 0, 0, failure, failure.stream().map(f -> "failed: " + f).toList());
+                result = new ScenarioResult(name, run.steps(), 0, 0, 0, failure, failure.stream().map(f -> "failed: " + f).toList());
             } finally {
                 run.close();
             }
