@@ -153,7 +153,8 @@ public final class RegionConsumerService implements AutoCloseable {
         Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region.name());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // never reset silently: a missing or out-of-range offset reaches poll() (see startFromLogStart)
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, apply.maxPollRecords());
         commitIntervalNanos = apply.commitInterval().toNanos();
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -230,7 +231,7 @@ public final class RegionConsumerService implements AutoCloseable {
         try {
             consumer.subscribe(List.of(config.topics().invalidations(region.name())), new Rebalance());
             while (running) {
-                ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(100));
+                ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(100));
                 if (!records.isEmpty()) {
                     process(records);
                 }
@@ -411,7 +412,13 @@ public final class RegionConsumerService implements AutoCloseable {
     private boolean waitPolling(Duration wait) {
         long until = System.nanoTime() + wait.toNanos();
         while (running && System.nanoTime() < until) {
-            ConsumerRecords<String, byte[]> stray = consumer.poll(Duration.ofMillis(Math.min(100, wait.toMillis())));
+            ConsumerRecords<String, byte[]> stray;
+            try {
+                stray = poll(Duration.ofMillis(Math.min(100, wait.toMillis())));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
             // Partitions assigned during the wait are paused in onPartitionsAssigned; should any
             // record slip through, rewind so it is read again after this batch.
             for (TopicPartition tp : stray.partitions()) {
@@ -444,6 +451,42 @@ public final class RegionConsumerService implements AutoCloseable {
         } catch (KafkaException e) {
             metrics.retry("commit");
             LOG.warn("region {}: committing offsets failed ({}); will retry", region.name(), e.toString());
+        }
+    }
+
+    /**
+     * {@code consumer.poll}, where a partition without a committed offset, or with one outside
+     * its log, is started from the log's start instead of Kafka resetting it silently.
+     */
+    private ConsumerRecords<String, byte[]> poll(Duration timeout) throws InterruptedException {
+        try {
+            return consumer.poll(timeout);
+        } catch (org.apache.kafka.clients.consumer.NoOffsetForPartitionException e) {
+            startFromLogStart(e.partitions(), false);
+        } catch (org.apache.kafka.clients.consumer.OffsetOutOfRangeException e) {
+            startFromLogStart(e.offsetOutOfRangePartitions().keySet(), true);
+        }
+        return ConsumerRecords.empty();
+    }
+
+    /**
+     * Reads {@code partitions} from their log's start. When records this region never applied
+     * are gone (its offset fell below the log start, or it never read a log that retention already
+     * cut), the invalidations they held are unknown: the region's namespaces are invalidated
+     * wholesale first. A first start on a log that still holds everything replays it all instead.
+     */
+    private void startFromLogStart(java.util.Collection<TopicPartition> partitions, boolean outOfRange) throws InterruptedException {
+        Map<TopicPartition, Long> starts = consumer.beginningOffsets(partitions);
+        boolean lost = outOfRange || starts.values().stream().anyMatch(start -> start > 0);
+        consumer.seekToBeginning(partitions);
+        if (!lost) {
+            return;
+        }
+        LOG.error("region {}: records of {} were deleted before this region applied them (its offset {} the log, which now starts at {}); "
+                        + "invalidating namespaces {} wholesale and reading from the log's start", region.name(), partitions,
+                outOfRange ? "is outside" : "was never committed for", starts, region.namespaces());
+        if (applyWithRetry(BatchPlan.of(wholesale("offsets-lost:" + clock.millis()))) != null) {
+            metrics.offsetsLost(partitions.size());
         }
     }
 
@@ -521,7 +564,7 @@ public final class RegionConsumerService implements AutoCloseable {
                 backoff = next(backoff);
             }
         }
-        if (restore.wholesale() && applyWithRetry(BatchPlan.of(wholesale(restore))) == null) {
+        if (restore.wholesale() && applyWithRetry(BatchPlan.of(wholesale("restore:" + restore.runId()))) == null) {
             return; // closing: the next start finds the same restore
         }
         try {
@@ -539,12 +582,12 @@ public final class RegionConsumerService implements AutoCloseable {
     }
 
     /** Namespace-wide invalidations of every namespace of the region, deleting whatever is there. */
-    private List<InvalidationEvent> wholesale(RestoreGuard.Restore restore) {
+    private List<InvalidationEvent> wholesale(String why) {
         List<InvalidationEvent> events = new ArrayList<>();
         long now = nowMicros();
         for (String name : region.namespaces()) {
             for (String glob : config.namespaces().get(name).namespaceGlobs()) {
-                events.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "restore:" + restore.runId() + ":" + name + ":" + glob, name,
+                events.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, why + ":" + name + ":" + glob, name,
                         Scope.NAMESPACE, null, glob, io.lethe.schemas.Action.DELETE, null, RESTORE_VERSION, 0, null, now, now, now, null,
                         io.lethe.schemas.Op.RESET, null, null));
             }
@@ -552,7 +595,7 @@ public final class RegionConsumerService implements AutoCloseable {
         return events;
     }
 
-    /** The version of a wholesale invalidation after a restore: 2^64 - 1, deleting any entry. */
+    /** The version of a wholesale invalidation: 2^64 - 1, deleting any entry. */
     private static final String RESTORE_VERSION = "18446744073709551615";
 
     private void updateLag() {

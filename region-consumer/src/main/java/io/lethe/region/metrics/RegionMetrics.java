@@ -44,6 +44,13 @@ public final class RegionMetrics {
      * replayed-fence-window (an empty Redis), wholesale (data of unknown position). Page on it.
      */
     public static final String REDIS_RESTORES = "lethe.region.redis.restores";
+    /** Every action tag value of {@link #REDIS_RESTORES}. */
+    public static final java.util.List<String> RESTORE_ACTIONS = java.util.List.of("replayed-checkpoint", "replayed-fence-window", "wholesale");
+    /**
+     * Partitions whose records were deleted (retention) before this region applied them, so its
+     * namespaces were invalidated wholesale. Page on it: the outage outlasted the topic's retention.
+     */
+    public static final String OFFSETS_LOST = "lethe.region.offsets.lost";
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
 
@@ -58,6 +65,7 @@ public final class RegionMetrics {
     private final AtomicLong up = new AtomicLong();
     private final AtomicLong gatePending = new AtomicLong();
     private final Counter reapplied;
+    private final Counter offsetsLost;
     private final Map<String, Counter> applied = new ConcurrentHashMap<>();
     private final Map<String, Counter> retries = new ConcurrentHashMap<>();
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
@@ -83,6 +91,9 @@ public final class RegionMetrics {
         }
         // every series exists from the start, so alerts on increase() and absent() work before the first event
         RESULTS.forEach(r -> applied(r, 0));
+        RESTORE_ACTIONS.forEach(this::restores);
+        this.offsetsLost = Counter.builder(OFFSETS_LOST).tag("region", region)
+                .description("partitions whose records were deleted before this region applied them").register(registry);
         for (String reason : java.util.List.of("malformed", "unknown-namespace", "match-all-pattern")) {
             dlqCounter(reason);
         }
@@ -154,8 +165,16 @@ public final class RegionMetrics {
     }
 
     public void redisRestored(String action) {
-        Counter.builder(REDIS_RESTORES).tag("region", region).tag("action", action)
-                .description("the region's Redis lost applied writes; what the consumer did").register(registry).increment();
+        restores(action).increment();
+    }
+
+    private Counter restores(String action) {
+        return Counter.builder(REDIS_RESTORES).tag("region", region).tag("action", action)
+                .description("the region's Redis lost applied writes; what the consumer did").register(registry);
+    }
+
+    public void offsetsLost(int partitions) {
+        offsetsLost.increment(partitions);
     }
 
     public void up(boolean isUp) {

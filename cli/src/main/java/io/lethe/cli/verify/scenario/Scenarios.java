@@ -19,7 +19,8 @@ public final class Scenarios {
         for (Scenario s : List.of(new DerivedVersionScenario(), new BadVersionScenario(), new MissingOldImageScenario(),
                 new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new MatchAllScenario(),
                 new UpsertAfterTruncateScenario(), new PartitionedTableScenario(),
-                new SlotRecreatedScenario(), new RedisRestoreScenario())) {
+                new SlotRecreatedScenario(), new RedisRestoreScenario(),
+                new RetentionScenario())) {
             CATALOGUE.put(s.name(), s);
         }
     }
