@@ -7,6 +7,8 @@ import io.lethe.capture.checks.DatabaseChecks;
 import io.lethe.capture.engine.CaptureEngine;
 import io.lethe.capture.engine.EngineProperties;
 import io.lethe.capture.mapping.ChangeEventMapper;
+import io.lethe.capture.mapping.TransactionBuffer;
+import io.lethe.capture.mapping.TransactionMarker;
 import io.lethe.capture.mapping.ColumnProjection;
 import io.lethe.capture.metrics.CaptureMetrics;
 import io.lethe.capture.publish.ChangePublisher;
@@ -234,9 +236,17 @@ public final class CaptureService implements AutoCloseable {
         return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
     }
 
-    /** Publishes a batch, waits for Kafka's acknowledgement, and only then marks it processed. */
+    /**
+     * Publishes a batch, waits for Kafka's acknowledgement, and only then marks it processed. Rows
+     * of a transaction wait in a {@link TransactionBuffer} for its END record (their commit LSN),
+     * so records of a transaction still open at the end of a batch stay unmarked until a later
+     * batch publishes them: capture never marks a record whose change Kafka does not hold.
+     */
     private final class Handler implements CaptureEngine.BatchHandler {
         private static final String PUBLISH_THREAD = "lethe-capture-publish";
+        private final TransactionBuffer transactions = new TransactionBuffer(config);
+        /** Records handed over but not marked processed yet, in order. */
+        private final List<RecordChangeEvent<SourceRecord>> unmarked = new ArrayList<>();
 
         @Override
         public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
@@ -248,15 +258,28 @@ public final class CaptureService implements AutoCloseable {
                 current.setName(PUBLISH_THREAD);
             }
             List<ChangeEvent> events = new ArrayList<>(records.size());
+            int markable = 0;
+            long overflowsBefore = transactions.overflows();
             for (RecordChangeEvent<SourceRecord> r : records) {
                 SourceRecord record = r.record();
-                try {
-                    mapper.map(record).ifPresent(events::add);
-                } catch (RuntimeException e) {
-                    metrics.error("unmappable");
-                    LOG.error("cannot map a change from {} (sent to the DLQ): {}", record.topic(), e.getMessage());
-                    publisher.deadLetter(String.valueOf(record.value()).getBytes(StandardCharsets.UTF_8),
-                            DlqReason.MALFORMED.code(), e.getMessage(), record.topic(), position(record));
+                unmarked.add(r);
+                long now = nowMicros();
+                Optional<TransactionMarker> marker = TransactionMarker.of(record);
+                if (marker.isPresent()) {
+                    events.addAll(marker.get().begin() ? transactions.begin(marker.get().txId(), now)
+                            : transactions.end(marker.get().txId(), marker.get().commitLsn(), now));
+                } else {
+                    try {
+                        mapper.map(record).ifPresent(e -> events.addAll(transactions.add(e, now)));
+                    } catch (RuntimeException e) {
+                        metrics.error("unmappable");
+                        LOG.error("cannot map a change from {} (sent to the DLQ): {}", record.topic(), e.getMessage());
+                        publisher.deadLetter(String.valueOf(record.value()).getBytes(StandardCharsets.UTF_8),
+                                DlqReason.MALFORMED.code(), e.getMessage(), record.topic(), position(record));
+                    }
+                }
+                if (!transactions.isOpen()) {
+                    markable = unmarked.size();
                 }
             }
             publisher.publishAll(events);
@@ -265,9 +288,14 @@ public final class CaptureService implements AutoCloseable {
             for (ChangeEvent event : events) {
                 metrics.published(event.source().qualifiedName(), event.op().code(), event.commitTs(), now);
             }
-            for (RecordChangeEvent<SourceRecord> r : records) {
+            for (long i = overflowsBefore; i < transactions.overflows(); i++) {
+                metrics.error("transaction-too-large");
+            }
+            List<RecordChangeEvent<SourceRecord>> done = unmarked.subList(0, markable);
+            for (RecordChangeEvent<SourceRecord> r : done) {
                 committer.markProcessed(r);
             }
+            done.clear();
             committer.markBatchFinished();
         }
 

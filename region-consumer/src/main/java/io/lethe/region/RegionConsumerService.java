@@ -303,7 +303,8 @@ public final class RegionConsumerService implements AutoCloseable {
         offsets.keySet().removeAll(revokedDuringBatch);
         offsets.keySet().retainAll(consumer.assignment());
         if (gate != null) {
-            long maxLsn = events.stream().mapToLong(InvalidationEvent::lsn).max().orElse(0);
+            // a standby shows a change only once it replayed its transaction's COMMIT, not the change itself
+            long maxLsn = events.stream().mapToLong(InvalidationEvent::visibleAfter).max().orElse(0);
             gated.addLast(new GatedBatch(plan, offsets, maxLsn));
             gate.applied(maxLsn);
         } else {

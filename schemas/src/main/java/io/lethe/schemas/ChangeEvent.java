@@ -24,6 +24,9 @@ import java.util.Map;
  * @param capturedAt   when Lethe read the change, epoch microseconds
  * @param namespace    the namespace a reset concerns; absent otherwise
  * @param originRegion the region whose database produced the change, when configured
+ * @param commitLsn    the LSN of the transaction's COMMIT record (a standby shows the change once
+ *                     it replayed past it); absent when capture published before it saw the commit
+ *                     (a transaction too large to hold back: a namespace-wide reset follows it)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ChangeEvent(
@@ -40,7 +43,8 @@ public record ChangeEvent(
         @JsonProperty(value = "commitTs", required = true) long commitTs,
         @JsonProperty(value = "capturedAt", required = true) long capturedAt,
         @JsonProperty("namespace") String namespace,
-        @JsonProperty("originRegion") String originRegion) {
+        @JsonProperty("originRegion") String originRegion,
+        @JsonProperty("commitLsn") Long commitLsn) {
 
     public static final String SCHEMA_ID = "lethe.change/v1";
     /**
@@ -60,6 +64,9 @@ public record ChangeEvent(
         Fields.requireNonNegative("lsn", lsn);
         Fields.requireNonNegative("commitTs", commitTs);
         Fields.requireNonNegative("capturedAt", capturedAt);
+        if (commitLsn != null && commitLsn < lsn) {
+            throw new SchemaViolationException("commitLsn", "must not be below lsn " + lsn + ", was " + commitLsn);
+        }
         key = copy(key);
         before = copy(before);
         after = copy(after);
@@ -73,6 +80,24 @@ public record ChangeEvent(
             case TRUNCATE -> { }
             case MANUAL -> throw new SchemaViolationException("op", "manual is only valid on invalidation events");
         }
+    }
+
+    /** A change without a known commit LSN. */
+    public ChangeEvent(String schema, String id, SourceTable source, Op op, Map<String, Object> key, Map<String, Object> before,
+                       Map<String, Object> after, String version, long lsn, Long txId, long commitTs, long capturedAt,
+                       String namespace, String originRegion) {
+        this(schema, id, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, namespace, originRegion, null);
+    }
+
+    /** This change with the LSN of its transaction's COMMIT record. */
+    public ChangeEvent withCommitLsn(long lsnOfCommit) {
+        return new ChangeEvent(schema, id, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, namespace,
+                originRegion, lsnOfCommit);
+    }
+
+    /** The position a standby must have replayed past to show this change: the commit LSN when known, else the change's. */
+    public long visibleAfter() {
+        return commitLsn != null ? commitLsn : lsn;
     }
 
     /** The id of a row change: unique because every row change has its own LSN. */

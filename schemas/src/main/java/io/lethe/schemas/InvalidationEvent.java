@@ -26,6 +26,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param op           the originating operation (c, u, d, t, reset, manual)
  * @param changeId     the id of the {@link ChangeEvent} this came from, when there was one
  * @param originRegion the region whose database produced the change, when configured
+ * @param commitLsn    LSN of the transaction's COMMIT record, when known: a read replica shows the
+ *                     change only once it has replayed past it (the replica gate waits for it)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record InvalidationEvent(
@@ -46,7 +48,8 @@ public record InvalidationEvent(
         @JsonProperty("source") SourceTable source,
         @JsonProperty(value = "op", required = true) Op op,
         @JsonProperty("changeId") String changeId,
-        @JsonProperty("originRegion") String originRegion) {
+        @JsonProperty("originRegion") String originRegion,
+        @JsonProperty("commitLsn") Long commitLsn) {
 
     public static final String SCHEMA_ID = "lethe.invalidation/v1";
 
@@ -91,6 +94,19 @@ public record InvalidationEvent(
         }
     }
 
+    /** An invalidation without a known commit LSN. */
+    public InvalidationEvent(String schema, String id, String namespace, Scope scope, String key, String pattern, Action action,
+                             String payload, String version, long lsn, Long txId, long commitTs, long capturedAt, long emittedAt,
+                             SourceTable source, Op op, String changeId, String originRegion) {
+        this(schema, id, namespace, scope, key, pattern, action, payload, version, lsn, txId, commitTs, capturedAt, emittedAt,
+                source, op, changeId, originRegion, null);
+    }
+
+    /** The position a read replica must have replayed past to show the change: the commit LSN when known, else the change's. */
+    public long visibleAfter() {
+        return commitLsn != null ? commitLsn : lsn;
+    }
+
     /** The key or pattern: the Kafka record key on the invalidation topics. */
     public String target() {
         return key != null ? key : pattern;
@@ -104,7 +120,7 @@ public record InvalidationEvent(
     /** Returns a copy with {@code emittedAt} set. */
     public InvalidationEvent withEmittedAt(long emittedAtMicros) {
         return new InvalidationEvent(schema, id, namespace, scope, key, pattern, action, payload, version, lsn,
-                txId, commitTs, capturedAt, emittedAtMicros, source, op, changeId, originRegion);
+                txId, commitTs, capturedAt, emittedAtMicros, source, op, changeId, originRegion, commitLsn);
     }
 
     private static long fnv1a64(String s) {

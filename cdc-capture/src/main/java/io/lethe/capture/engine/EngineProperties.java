@@ -61,7 +61,8 @@ public final class EngineProperties {
         p.setProperty("skipped.operations", "none");
         p.setProperty("decimal.handling.mode", "string");
         p.setProperty("unavailable.value.placeholder", ChangeEvent.UNAVAILABLE_VALUE);
-        p.setProperty("provide.transaction.metadata", "false");
+        // BEGIN and END records: END gives each transaction's commit LSN (TransactionBuffer)
+        p.setProperty("provide.transaction.metadata", "true");
         p.setProperty("heartbeat.interval.ms", Long.toString(source.heartbeatInterval().toMillis()));
         p.setProperty("heartbeat.action.query", heartbeatQuery);
         // Debezium's default 500 ms applies twice when idle (see Defaults.POLL_INTERVAL).

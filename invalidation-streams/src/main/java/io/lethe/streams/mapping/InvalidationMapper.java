@@ -312,7 +312,7 @@ public final class InvalidationMapper {
             return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, InvalidationEvent.idFor(change.id() + ":" + ns.name(), scope, target),
                     ns.name(), scope, key, pattern, action, payload, version, change.lsn(), change.txId(),
                     change.commitTs(), change.capturedAt(), emittedAt, change.source(), change.op(), change.id(),
-                    change.originRegion());
+                    change.originRegion(), change.commitLsn());
         }
     }
 }

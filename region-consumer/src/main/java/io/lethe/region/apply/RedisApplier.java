@@ -134,7 +134,7 @@ public final class RedisApplier {
     private static InvalidationEvent asDelete(InvalidationEvent e) {
         return new InvalidationEvent(e.schema(), e.id(), e.namespace(), e.scope(), e.key(), e.pattern(), Action.DELETE, null,
                 e.version(), e.lsn(), e.txId(), e.commitTs(), e.capturedAt(), e.emittedAt(), e.source(), e.op(), e.changeId(),
-                e.originRegion());
+                e.originRegion(), e.commitLsn());
     }
 
     private ScriptCall call(InvalidationEvent e, String key) {

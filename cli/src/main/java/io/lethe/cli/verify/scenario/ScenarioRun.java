@@ -62,6 +62,8 @@ public final class ScenarioRun implements AutoCloseable {
     private final Map<String, StatefulRedisConnection<String, String>> connections = new LinkedHashMap<>();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private Function<String, Optional<String>> truth = key -> null;
+    private final Map<String, String> regionSettings = new LinkedHashMap<>();
+    private String heartbeatInterval = "1s";
 
     ScenarioRun(EmbeddedStack stack, List<String> regions, String scenario) {
         this.stack = stack;
@@ -108,7 +110,8 @@ public final class ScenarioRun implements AutoCloseable {
         PostgresEndpoint pg = stack.postgres();
         StringBuilder r = new StringBuilder();
         for (String region : regions) {
-            r.append("  ").append(region).append(": { redis: ").append(stack.redisUri(region)).append(" }\n");
+            r.append("  ").append(region).append(": { redis: ").append(stack.redisUri(region))
+                    .append(regionSettings.containsKey(region) ? ", " + regionSettings.get(region) : "").append(" }\n");
         }
         String sentinel = "sentinel: { table: public.lethe_sentinel, keys: [\"" + p() + "sentinel:{id}\"] }\n";
         return """
@@ -117,7 +120,7 @@ public final class ScenarioRun implements AutoCloseable {
                   user: %s
                   slot: %s
                   publication: %s
-                  heartbeat-interval: 1s
+                  heartbeat-interval: %s
                 kafka:
                   bootstrap-servers: %s
                   topic-prefix: %s
@@ -131,8 +134,18 @@ public final class ScenarioRun implements AutoCloseable {
                 %snamespaces:
                 %s%s
                 %s
-                """.formatted(pg.jdbcUrl(database), pg.user(), database, database, stack.kafkaBootstrapServers(), id, id, id, r,
+                """.formatted(pg.jdbcUrl(database), pg.user(), database, database, heartbeatInterval, stack.kafkaBootstrapServers(), id, id, id, r,
                 sentinel.indent(2), namespacesYaml.indent(2), extraYaml);
+    }
+
+    /** Extra settings of one region in the next {@link #config} (YAML flow-map entries, e.g. {@code replica: ...}). */
+    public void regionSettings(String region, String settings) {
+        regionSettings.put(region, settings);
+    }
+
+    /** The heartbeat interval of the next {@link #config} (default 1s). */
+    public void heartbeatInterval(String interval) {
+        heartbeatInterval = interval;
     }
 
     public LetheConfig config(String namespacesYaml) {
