@@ -7,6 +7,7 @@ import io.lethe.capture.checks.DatabaseChecks;
 import io.lethe.capture.engine.CaptureEngine;
 import io.lethe.capture.engine.EngineProperties;
 import io.lethe.capture.mapping.ChangeEventMapper;
+import io.lethe.capture.mapping.Resets;
 import io.lethe.capture.mapping.TransactionBuffer;
 import io.lethe.capture.mapping.TransactionMarker;
 import io.lethe.capture.mapping.ColumnProjection;
@@ -16,12 +17,9 @@ import io.lethe.capture.slot.OffsetHistory;
 import io.lethe.capture.slot.SourcePreparer;
 import io.lethe.capture.slot.SourcePreparer.SlotState;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.NamespaceConfig;
 import io.lethe.config.kafka.TopicSetup;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.DlqReason;
-import io.lethe.schemas.Op;
-import io.lethe.schemas.SourceTable;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -199,14 +197,7 @@ public final class CaptureService implements AutoCloseable {
     }
 
     private List<ChangeEvent> resetEvents(long lsn) {
-        long now = nowMicros();
-        List<ChangeEvent> resets = new ArrayList<>();
-        for (NamespaceConfig ns : config.namespaces().values()) {
-            SourceTable table = new SourceTable(config.source().database(), ns.schemaName(), ns.tableName());
-            resets.add(new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.resetId(lsn, ns.name()), table, Op.RESET,
-                    null, null, null, Long.toString(lsn), lsn, null, now, now, ns.name(), config.source().region()));
-        }
-        return resets;
+        return Resets.all(config, lsn, nowMicros());
     }
 
     private void measureSlot() {
@@ -272,8 +263,14 @@ public final class CaptureService implements AutoCloseable {
                     try {
                         mapper.map(record).ifPresent(e -> events.addAll(transactions.add(e, now)));
                     } catch (RuntimeException e) {
+                        // fail closed: what changed in the table is unknown, so its namespaces are reset
+                        List<ChangeEvent> resets = ChangeEventMapper.tableOf(record)
+                                .map(table -> Resets.forTables(config, List.of(table), Math.max(0, position(record)), now))
+                                .orElse(List.of());
+                        events.addAll(resets);
                         metrics.error("unmappable");
-                        LOG.error("cannot map a change from {} (sent to the DLQ): {}", record.topic(), e.getMessage());
+                        LOG.error("cannot map a change from {} (sent to the DLQ; {} namespace(s) reset instead): {}", record.topic(),
+                                resets.size(), e.getMessage());
                         publisher.deadLetter(String.valueOf(record.value()).getBytes(StandardCharsets.UTF_8),
                                 DlqReason.MALFORMED.code(), e.getMessage(), record.topic(), position(record));
                     }

@@ -258,8 +258,19 @@ class TopologyTest {
         assertEquals("0", h.get(Headers.DLQ_SOURCE_OFFSET));
         assertTrue(h.get(Headers.DLQ_ERROR).contains("offset"), h.get(Headers.DLQ_ERROR));
         assertTrue(h.keySet().containsAll(Headers.DLQ_SET));
-        assertTrue(all.isEmpty());
+        List<InvalidationEvent> out = read(all);
+        assertEquals(Set.of("product", "category", "price"), out.stream().map(InvalidationEvent::namespace).collect(Collectors.toSet()),
+                "the key names public.products: every namespace of that table is invalidated wholesale instead");
+        assertTrue(out.stream().allMatch(e -> e.scope() == Scope.NAMESPACE && e.op() == Op.RESET), out.toString());
         assertEquals(1.0, registry.get(StreamsMetrics.DLQ).tag("reason", "malformed").counter().count());
+        assertEquals(1.0, widenedCount("product", "malformed"));
+    }
+
+    @Test
+    void malformedBytesWhoseKeyNamesNoConfiguredTableWidenNothing() {
+        changes.pipeInput("public.unknown:1", "{not json".getBytes(StandardCharsets.UTF_8));
+        assertEquals("malformed", headers(dlq.readRecord()).get(Headers.DLQ_REASON));
+        assertTrue(all.isEmpty());
     }
 
     @Test

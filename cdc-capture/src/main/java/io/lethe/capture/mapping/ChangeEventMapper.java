@@ -77,6 +77,18 @@ public final class ChangeEventMapper {
                 originRegion));
     }
 
+    /** The table a Debezium change record comes from, when it says so (even if it cannot be mapped). */
+    public static Optional<SourceTable> tableOf(SourceRecord record) {
+        if (!(record.value() instanceof Struct envelope) || envelope.schema().field("source") == null) {
+            return Optional.empty();
+        }
+        Struct source = envelope.getStruct("source");
+        if (source == null || source.schema().field("schema") == null || source.schema().field("table") == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new SourceTable(source.getString("db"), source.getString("schema"), source.getString("table")));
+    }
+
     private long nowMicros() {
         java.time.Instant now = clock.instant();
         return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;

@@ -1,9 +1,7 @@
 package io.lethe.capture.mapping;
 
 import io.lethe.config.LetheConfig;
-import io.lethe.config.NamespaceConfig;
 import io.lethe.schemas.ChangeEvent;
-import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -116,13 +114,6 @@ public final class TransactionBuffer {
 
     /** Namespace-wide resets at {@code lsn} for every namespace of the tables the transaction touched. */
     private List<ChangeEvent> resets(long lsn, long nowMicros) {
-        List<ChangeEvent> out = new ArrayList<>();
-        for (SourceTable table : touched) {
-            for (NamespaceConfig ns : config.namespacesForTable(table.qualifiedName())) {
-                out.add(new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.resetId(lsn, ns.name()), table, Op.RESET, null, null, null,
-                        Long.toString(lsn), lsn, null, nowMicros, nowMicros, ns.name(), config.source().region(), lsn));
-            }
-        }
-        return out;
+        return Resets.forTables(config, touched, lsn, nowMicros);
     }
 }

@@ -61,9 +61,13 @@ public final class StreamsMetrics {
     }
 
     public void widened(String namespace, String reason) {
-        widened.computeIfAbsent(namespace + '\0' + reason, k -> Counter.builder(WIDENED).tag("namespace", namespace)
+        widenedCounter(namespace, reason).increment();
+    }
+
+    public Counter widenedCounter(String namespace, String reason) {
+        return widened.computeIfAbsent(namespace + '\0' + reason, k -> Counter.builder(WIDENED).tag("namespace", namespace)
                 .tag("reason", reason).description("changes whose invalidation was widened because it could not be exact")
-                .register(registry)).increment();
+                .register(registry));
     }
 
     private Counter dlqCounter(String reason) {

@@ -6,6 +6,8 @@ import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.serde.EventJson;
 import io.lethe.streams.mapping.InvalidationMapper;
@@ -42,11 +44,20 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     /** namespace -> sinks of the regions subscribed to it. */
     private final Map<String, List<String>> regionSinks;
     private final Map<String, List<String>> regionNames;
+    private final LetheConfig config;
     private ProcessorContext<String, byte[]> context;
 
     ChangeProcessor(LetheConfig config, InvalidationMapper mapper, StreamsMetrics metrics, Clock clock) {
+        this.config = config;
         this.mapper = mapper;
         this.metrics = metrics;
+        // every widened-invalidation series exists from the start, so alerts on increase() work before the first one
+        for (String ns : config.namespaces().keySet()) {
+            for (DlqReason reason : List.of(DlqReason.MISSING_COLUMN, DlqReason.MISSING_OLD_IMAGE, DlqReason.UNAVAILABLE_VALUE,
+                    DlqReason.KEY_TOO_LONG, DlqReason.BAD_VERSION, DlqReason.MALFORMED)) {
+                metrics.widenedCounter(ns, reason.code());
+            }
+        }
         this.clock = clock;
         this.regionNames = config.namespaces().keySet().stream().collect(Collectors.toMap(ns -> ns,
                 ns -> config.regions().values().stream().filter(r -> r.namespaces().contains(ns)).map(RegionConfig::name).toList()));
@@ -67,10 +78,50 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         try {
             change = EventJson.readChange(record.value());
         } catch (SchemaViolationException e) {
-            deadLetter(record, List.of(MappingProblem.unmapped(DlqReason.MALFORMED, e.getMessage())), e);
+            // fail closed: the record key still names the table (<schema>.<table>[:<pk>]), so its namespaces are reset
+            List<MappingProblem> problems = new ArrayList<>();
+            for (ChangeEvent reset : resetsForKey(record)) {
+                forward(record, mapper.map(reset));
+                problems.add(new MappingProblem(DlqReason.MALFORMED, e.getMessage() + "; namespace " + reset.namespace()
+                        + " invalidated wholesale instead", reset.namespace()));
+            }
+            deadLetter(record, problems.isEmpty() ? List.of(MappingProblem.unmapped(DlqReason.MALFORMED, e.getMessage())) : problems, e);
             return;
         }
         MappingResult result = mapper.map(change);
+        forward(record, result);
+        if (!result.problems().isEmpty()) {
+            deadLetter(record, result.problems(), null);
+        }
+        Instant now = clock.instant();
+        metrics.processed(System.nanoTime() - t0, change.commitTs(), now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000);
+    }
+
+    /** Resets of every namespace of the table a record key names, for a change that could not be read. */
+    private List<ChangeEvent> resetsForKey(Record<String, byte[]> record) {
+        if (record.key() == null) {
+            return List.of();
+        }
+        int colon = record.key().indexOf(':');
+        String table = colon < 0 ? record.key() : record.key().substring(0, colon);
+        int dot = table.indexOf('.');
+        if (dot < 0) {
+            return List.of();
+        }
+        RecordMetadata meta = context.recordMetadata().orElse(null);
+        String where = meta == null ? "unknown" : meta.topic() + "-" + meta.partition() + "@" + meta.offset();
+        long now = micros(clock.instant());
+        SourceTable source = new SourceTable(config.source().database(), table.substring(0, dot), table.substring(dot + 1));
+        return config.namespacesForTable(table).stream().map(ns -> new ChangeEvent(ChangeEvent.SCHEMA_ID, "malformed:" + where + ":"
+                + ns.name(), source, Op.RESET, null, null, null, InvalidationMapper.MAX_VERSION, 0, null, now, now, ns.name(), null)).toList();
+    }
+
+    private static long micros(Instant instant) {
+        return instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1_000;
+    }
+
+    /** Forwards every invalidation of {@code result} to the public sink and the sinks of its namespace's regions. */
+    private void forward(Record<String, byte[]> record, MappingResult result) {
         byte[] schemaHeader = InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8);
         for (InvalidationEvent event : result.invalidations()) {
             byte[] bytes = EventJson.write(event);
@@ -86,11 +137,6 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 metrics.out(event.namespace(), names.get(i));
             }
         }
-        if (!result.problems().isEmpty()) {
-            deadLetter(record, result.problems(), null);
-        }
-        Instant now = clock.instant();
-        metrics.processed(System.nanoTime() - t0, change.commitTs(), now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000);
     }
 
     private void deadLetter(Record<String, byte[]> record, List<MappingProblem> problems, Exception cause) {

@@ -1,0 +1,41 @@
+package io.lethe.capture.mapping;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
+import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.SourceTable;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+/** Namespace-wide {@code reset} changes: what capture publishes where it cannot say exactly what changed. */
+public final class Resets {
+    private Resets() {
+    }
+
+    /** One reset per namespace of each of {@code tables}, at {@code lsn}. */
+    public static List<ChangeEvent> forTables(LetheConfig config, Collection<SourceTable> tables, long lsn, long nowMicros) {
+        List<ChangeEvent> out = new ArrayList<>();
+        for (SourceTable table : tables) {
+            for (NamespaceConfig ns : config.namespacesForTable(table.qualifiedName())) {
+                out.add(reset(config, ns, table, lsn, nowMicros));
+            }
+        }
+        return out;
+    }
+
+    /** One reset per configured namespace, at {@code lsn}. */
+    public static List<ChangeEvent> all(LetheConfig config, long lsn, long nowMicros) {
+        List<ChangeEvent> out = new ArrayList<>();
+        for (NamespaceConfig ns : config.namespaces().values()) {
+            out.add(reset(config, ns, new SourceTable(config.source().database(), ns.schemaName(), ns.tableName()), lsn, nowMicros));
+        }
+        return out;
+    }
+
+    private static ChangeEvent reset(LetheConfig config, NamespaceConfig ns, SourceTable table, long lsn, long nowMicros) {
+        return new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.resetId(lsn, ns.name()), table, Op.RESET, null, null, null,
+                Long.toString(lsn), lsn, null, nowMicros, nowMicros, ns.name(), config.source().region(), lsn);
+    }
+}
