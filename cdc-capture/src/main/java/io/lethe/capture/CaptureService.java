@@ -143,6 +143,7 @@ public final class CaptureService implements AutoCloseable {
             LOG.warn("cannot write the first heartbeat: {}", e.getMessage());
         }
         monitor.scheduleWithFixedDelay(this::measureSlot, 0, 5, TimeUnit.SECONDS);
+        monitor.scheduleWithFixedDelay(this::checkDrift, 60, 60, TimeUnit.SECONDS);
         LOG.info("capture started: slot {}, tables {} -> {}", config.source().slot(), config.tables(), config.topics().changes());
     }
 
@@ -198,6 +199,22 @@ public final class CaptureService implements AutoCloseable {
 
     private List<ChangeEvent> resetEvents(long lsn) {
         return Resets.all(config, lsn, nowMicros());
+    }
+
+    /**
+     * Re-runs the table checks: a REPLICA IDENTITY or a column changed after start-up makes the
+     * streams stage invalidate wider than needed (fail closed); this says why, once a minute.
+     */
+    private void checkDrift() {
+        try (Connection c = connect()) {
+            List<CheckResult> failing = new DatabaseChecks(config).tables(c).stream()
+                    .filter(r -> r.status() == CheckResult.Status.FAIL).toList();
+            metrics.drift(failing.size());
+            failing.forEach(r -> LOG.error("the source changed since capture started (changes are invalidated wider until it is "
+                    + "fixed): {}", r));
+        } catch (SQLException e) {
+            LOG.debug("cannot re-check the tables: {}", e.toString());
+        }
     }
 
     private void measureSlot() {

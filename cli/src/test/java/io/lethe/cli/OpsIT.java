@@ -87,6 +87,17 @@ class OpsIT {
             assertFailure(dir, "redis.yml", healthy.replace(stack.redisUri("eu-west"), "redis://127.0.0.1:1"), "redis eu-west",
                     "check regions.eu-west.redis");
 
+            // a region's Redis evicts keys with a TTL first: fences go before the entries they protect
+            var eu = f.redis("eu-west");
+            eu.configSet("maxmemory", "512mb");
+            eu.configSet("maxmemory-policy", "volatile-lru");
+            try {
+                assertFailure(dir, "eviction.yml", healthy, "redis eu-west eviction", "CONFIG SET maxmemory-policy allkeys-lru");
+            } finally {
+                eu.configSet("maxmemory-policy", "noeviction");
+                eu.configSet("maxmemory", "0");
+            }
+
             // a cluster configured as standalone
             assertFailure(dir, "cluster.yml", healthy.replace(stack.redisUri("eu-west"), stack.redisClusterUri()), "redis eu-west",
                     "set regions.eu-west.topology: cluster");

@@ -132,9 +132,11 @@ public final class ConfigLoader {
         }
         Integer partitions = s.optionalInteger("partitions", 1, 10_000);
         Integer replication = s.optionalInteger("replication-factor", 1, Short.MAX_VALUE);
-        s.finish("bootstrap-servers, properties, topic-prefix, partitions, replication-factor");
+        Duration retention = positive(s, "retention", Defaults.TOPIC_RETENTION);
+        Duration outageBudget = positive(s, "outage-budget", Defaults.OUTAGE_BUDGET);
+        s.finish("bootstrap-servers, properties, topic-prefix, partitions, replication-factor, retention, outage-budget");
         return new KafkaConfig(bootstrap, properties, prefix, partitions,
-                replication == null ? null : replication.shortValue());
+                replication == null ? null : replication.shortValue(), retention, outageBudget);
     }
 
     private static Map<String, NamespaceConfig> namespaces(YamlSection doc) {

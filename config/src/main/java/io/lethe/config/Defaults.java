@@ -23,6 +23,10 @@ public final class Defaults {
     public static final int MAX_QUEUE_SIZE = 8192;
 
     public static final String TOPIC_PREFIX = "lethe";
+    /** retention.ms of the topics Lethe creates. */
+    public static final Duration TOPIC_RETENTION = Duration.ofDays(7);
+    /** The longest outage of a stage the deployment must survive without a wholesale invalidation. */
+    public static final Duration OUTAGE_BUDGET = Duration.ofDays(1);
 
     public static final List<String> PRIMARY_KEY = List.of("id");
     public static final Duration FENCE_TTL = Duration.ofSeconds(60);

@@ -1,6 +1,7 @@
 package io.lethe.config;
 
 import io.lethe.schemas.Topics;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -15,7 +16,7 @@ import java.util.stream.Collectors;
  * @param replicationFactor replication of topics Lethe creates; null for the broker's default
  */
 public record KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix,
-                          Integer partitions, Short replicationFactor) {
+                          Integer partitions, Short replicationFactor, Duration retention, Duration outageBudget) {
 
     public KafkaConfig {
         properties = Map.copyOf(properties);
@@ -31,7 +32,8 @@ public record KafkaConfig(String bootstrapServers, Map<String, String> propertie
                 .map(e -> e.getKey() + "=" + (isSensitive(e.getKey()) ? "******" : e.getValue()))
                 .collect(Collectors.joining(", ", "{", "}"));
         return "KafkaConfig[bootstrapServers=" + bootstrapServers + ", properties=" + props + ", topicPrefix="
-                + topicPrefix + ", partitions=" + partitions + ", replicationFactor=" + replicationFactor + "]";
+                + topicPrefix + ", partitions=" + partitions + ", replicationFactor=" + replicationFactor + ", retention=" + retention
+                + ", outageBudget=" + outageBudget + "]";
     }
 
     /** Client properties whose values are credentials (sasl.jaas.config, ssl.*.password, ...). */

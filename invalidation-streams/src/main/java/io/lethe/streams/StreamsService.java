@@ -5,6 +5,7 @@ import io.lethe.config.StreamsConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.config.kafka.TopicSetup;
 import io.lethe.streams.metrics.StreamsMetrics;
+import io.lethe.streams.retention.RetentionGuard;
 import io.lethe.streams.topology.InvalidationTopology;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
@@ -36,6 +37,7 @@ public final class StreamsService implements AutoCloseable {
     private final AtomicReference<KafkaStreams.State> state = new AtomicReference<>(KafkaStreams.State.CREATED);
     private KafkaStreams streams;
     private KafkaStreamsMetrics clientMetrics;
+    private RetentionGuard retention;
 
     /**
      * @param instanceId distinguishes instances of one application (client id suffix); any string
@@ -77,6 +79,11 @@ public final class StreamsService implements AutoCloseable {
 
     public synchronized void start() {
         TopicSetup.ensure(config.kafka(), TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
+        if (retention == null) {
+            // before Streams runs: it would reset an offset below the log start to the start without a word
+            retention = new RetentionGuard(config, registry, clock);
+            retention.start();
+        }
         StreamsMetrics metrics = new StreamsMetrics(registry);
         Topology topology = InvalidationTopology.build(config, metrics, clock);
         streams = new KafkaStreams(topology, properties(config, instanceId));
@@ -112,6 +119,10 @@ public final class StreamsService implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        if (retention != null) {
+            retention.close();
+            retention = null;
+        }
         if (streams != null) {
             streams.close(Duration.ofSeconds(30));
             streams = null;

@@ -45,6 +45,18 @@ public final class DatabaseChecks {
         return results;
     }
 
+    /**
+     * The checks of the configured tables only (columns, primary key, REPLICA IDENTITY of the
+     * table and its partitions): what can drift while capture runs, so it re-runs them periodically.
+     */
+    public List<CheckResult> tables(Connection c) throws SQLException {
+        List<CheckResult> results = new ArrayList<>();
+        for (String table : config.tables()) {
+            results.addAll(tableChecks(table, TableInfo.read(c, table)));
+        }
+        return results;
+    }
+
     private CheckResult walLevel(Connection c) throws SQLException {
         String level = single(c, "SHOW wal_level");
         if ("logical".equals(level)) {

@@ -22,6 +22,8 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.TopicDescription;
 
@@ -82,6 +84,9 @@ public final class Doctor {
                 d.forEach((name, desc) -> partitions.append(partitions.length() == 0 ? "" : ", ").append(name).append('=')
                         .append(desc.partitions().size()));
             }
+            if (!present.isEmpty()) {
+                results.add(retention(admin, present));
+            }
             if (missing.isEmpty()) {
                 results.add(CheckResult.pass("kafka topics", "all present (partitions: " + partitions + ")"));
             } else {
@@ -97,6 +102,60 @@ public final class Doctor {
                     "check kafka.bootstrap-servers and kafka.properties (security.protocol, sasl.*, ssl.*) in " + config.file()));
         }
         return results;
+    }
+
+    /**
+     * A stage down longer than its topic's retention loses what it did not read; it then
+     * invalidates wholesale (fail closed), which empties caches. Retention must outlast the
+     * outage budget.
+     */
+    private CheckResult retention(Admin admin, List<String> topics) throws Exception {
+        List<ConfigResource> resources = topics.stream().map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
+        Map<ConfigResource, Config> configs = admin.describeConfigs(resources).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        long budget = config.kafka().outageBudget().toMillis();
+        List<String> short_ = new ArrayList<>();
+        configs.forEach((resource, c) -> {
+            var entry = c.get("retention.ms");
+            long ms = entry == null || entry.value() == null ? -1 : Long.parseLong(entry.value());
+            if (ms >= 0 && ms < budget) {
+                short_.add(resource.name() + " (" + Duration.ofMillis(ms) + ")");
+            }
+        });
+        if (short_.isEmpty()) {
+            return CheckResult.pass("kafka retention", "every topic keeps records at least kafka.outage-budget ("
+                    + config.kafka().outageBudget() + ")");
+        }
+        return CheckResult.warn("kafka retention", "retention of " + short_ + " is shorter than kafka.outage-budget ("
+                        + config.kafka().outageBudget() + "): a stage down that long loses invalidations and must invalidate its "
+                        + "namespaces wholesale",
+                "kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config retention.ms="
+                        + config.kafka().retention().toMillis() + " (or lower kafka.outage-budget in " + config.file() + ")");
+    }
+
+    /**
+     * Fences carry TTLs and entries often do not: under a {@code volatile-*} policy Redis evicts
+     * fences first, and a fill whose fence was evicted during the load cannot be refused.
+     */
+    private CheckResult evictionPolicy(RegionConfig region, RedisCommands<String, String> redis) {
+        String check = "redis " + region.name() + " eviction";
+        String memory = redis.info("memory");
+        String policy = field(memory, "maxmemory_policy");
+        if ("0".equals(field(memory, "maxmemory"))) {
+            return CheckResult.pass(check, "no maxmemory: nothing is evicted (maxmemory-policy " + policy + " applies once one is set)");
+        }
+        if (policy == null) {
+            return CheckResult.warn(check, "Redis did not report maxmemory_policy", "check CONFIG GET maxmemory-policy yourself");
+        }
+        if (policy.startsWith("volatile-")) {
+            return CheckResult.fail(check, "maxmemory-policy is " + policy + ": Redis evicts keys with a TTL first, and every "
+                            + "fence has one, so fences go before the entries they protect and a reader's old value can be filled back",
+                    "CONFIG SET maxmemory-policy allkeys-lru (and in redis.conf), or allkeys-lfu");
+        }
+        if (policy.equals("noeviction")) {
+            return CheckResult.warn(check, "maxmemory-policy is noeviction: when Redis is full, invalidations (which write "
+                    + "fences) are refused with OOM and the region stops until memory is freed", "CONFIG SET maxmemory-policy allkeys-lru");
+        }
+        return CheckResult.pass(check, "maxmemory-policy " + policy);
     }
 
     private CheckResult redis(RegionConfig region) {
@@ -126,8 +185,13 @@ public final class Doctor {
                     return CheckResult.warn(check, "Redis " + version + ": scripts work, but the cache-client's near cache "
                             + "needs Redis 6 (RESP3 CLIENT TRACKING)", "upgrade to Redis 6.2 or later");
                 }
+                CheckResult eviction = evictionPolicy(region, redis);
+                if (eviction.status() != CheckResult.Status.PASS) {
+                    return eviction;
+                }
                 return CheckResult.pass(check, "Redis " + version + " at " + region.redisUriForDisplay()
-                        + (cluster ? " (cluster)" : "") + (region.redisPassword() != null ? ", authenticated" : ""));
+                        + (cluster ? " (cluster)" : "") + (region.redisPassword() != null ? ", authenticated" : "")
+                        + ", " + eviction.message());
             }
         } catch (RuntimeException e) {
             String message = rootMessage(e);

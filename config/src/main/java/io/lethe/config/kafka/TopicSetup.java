@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Creates Lethe's topics when they are missing, with the configured partitions and replication
- * factor (the broker's defaults when unset). Existing topics are left as they are.
+ * factor (the broker's defaults when unset) and retention ({@code kafka.retention}). Existing
+ * topics are left as they are.
  */
 public final class TopicSetup {
     private static final Logger LOG = LoggerFactory.getLogger(TopicSetup.class);
@@ -75,8 +76,11 @@ public final class TopicSetup {
             List<NewTopic> missing = new ArrayList<>();
             for (String topic : topics) {
                 if (!existing.contains(topic)) {
+                    // retention set explicitly: a stage down longer than it loses what it did not read (and then
+                    // invalidates wholesale), so it is a decision, not the broker's default
                     missing.add(new NewTopic(topic, Optional.ofNullable(kafka.partitions()),
-                            Optional.ofNullable(kafka.replicationFactor())));
+                            Optional.ofNullable(kafka.replicationFactor()))
+                            .configs(Map.of("retention.ms", Long.toString(kafka.retention().toMillis()))));
                 }
             }
             if (missing.isEmpty()) {

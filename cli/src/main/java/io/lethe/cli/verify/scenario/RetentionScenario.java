@@ -61,8 +61,20 @@ final class RetentionScenario implements Scenario {
                 .mapToDouble(c -> c.count()).sum() > 0, "the region must count the lost offsets (lethe.region.offsets.lost)");
     }
 
+    /** The sum of {@code topic}'s end offsets. */
+    static long endOffsets(LetheConfig config, String topic) throws Exception {
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "scenario-retention"))) {
+            int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+            }
+            return admin.listOffsets(latest).all().get().values().stream().mapToLong(i -> i.offset()).sum();
+        }
+    }
+
     /** Deletes every record of {@code topic} (the log start moves to its end); returns how many. */
-    private static long deleteAll(LetheConfig config, String topic) throws Exception {
+    static long deleteAll(LetheConfig config, String topic) throws Exception {
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "scenario-retention"))) {
             int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();

@@ -20,7 +20,8 @@ public final class Scenarios {
                 new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new MatchAllScenario(),
                 new UpsertAfterTruncateScenario(), new PartitionedTableScenario(),
                 new SlotRecreatedScenario(), new RedisRestoreScenario(),
-                new RetentionScenario(), new ReplicaGateScenario())) {
+                new RetentionScenario(), new StreamsRetentionScenario(),
+                new ReplicaGateScenario())) {
             CATALOGUE.put(s.name(), s);
         }
     }

@@ -1,0 +1,138 @@
+package io.lethe.streams.retention;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
+import io.lethe.config.kafka.KafkaClients;
+import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.Headers;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.SourceTable;
+import io.lethe.schemas.serde.EventJson;
+import io.lethe.streams.mapping.InvalidationMapper;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Notices changes that retention deleted before Streams mapped them: the application's committed
+ * offset on the changes topic is below the log's start (at start-up, or checked every 30 s while it
+ * runs). Kafka Streams would reset to the log's start and skip them without a word; their
+ * invalidations are unknown, so the guard publishes a {@code reset} of every namespace onto the
+ * changes topic first (counted in {@link #OFFSETS_LOST}).
+ *
+ * <p>A check that runs between Streams' own reset and its next commit cannot see the gap; the
+ * region consumers' own guard (their offsets never reset silently) and retention above
+ * {@code kafka.outage-budget} (see {@code lethe doctor}) cover what this does not.
+ */
+public final class RetentionGuard implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RetentionGuard.class);
+    /** Partitions of the changes topic whose unmapped changes were deleted by retention. */
+    public static final String OFFSETS_LOST = "lethe.streams.offsets.lost";
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    private final LetheConfig config;
+    private final Clock clock;
+    private final Counter lost;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "lethe-streams-retention-guard");
+        t.setDaemon(true);
+        return t;
+    });
+    /** The log start at which a gap was last reset, per partition: one reset per gap. */
+    private final Map<TopicPartition, Long> resetAt = new HashMap<>();
+
+    public RetentionGuard(LetheConfig config, MeterRegistry registry, Clock clock) {
+        this.config = config;
+        this.clock = clock;
+        this.lost = Counter.builder(OFFSETS_LOST).description("partitions of the changes topic whose changes were deleted unmapped")
+                .register(registry);
+    }
+
+    /** Checks now (before Streams starts) and every 30 s after. */
+    public void start() {
+        check(true);
+        timer.scheduleWithFixedDelay(() -> check(false), 30, 30, TimeUnit.SECONDS);
+    }
+
+    /**
+     * @param firstStart also counts partitions the application never committed while the log's
+     *                   start is past 0 (a new application on a topic retention has already cut)
+     */
+    void check(boolean firstStart) {
+        String topic = config.topics().changes();
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "lethe-streams-retention"))) {
+            int partitions = admin.describeTopics(java.util.List.of(topic)).allTopicNames().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                    .get(topic).partitions().size();
+            Map<TopicPartition, OffsetSpec> earliest = new LinkedHashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                earliest.put(new TopicPartition(topic, p), OffsetSpec.earliest());
+            }
+            Map<TopicPartition, Long> starts = new LinkedHashMap<>();
+            admin.listOffsets(earliest).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).forEach((tp, info) -> starts.put(tp, info.offset()));
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(config.streams().applicationId())
+                    .partitionsToOffsetAndMetadata().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            Map<TopicPartition, String> gaps = new LinkedHashMap<>();
+            starts.forEach((tp, start) -> {
+                OffsetAndMetadata c = committed.get(tp);
+                boolean gap = c != null ? c.offset() < start : firstStart && start > 0 && !committed.isEmpty();
+                if (gap && !start.equals(resetAt.get(tp))) {
+                    gaps.put(tp, (c == null ? "never committed" : "committed " + c.offset()) + ", log starts at " + start);
+                }
+            });
+            if (gaps.isEmpty()) {
+                return;
+            }
+            LOG.error("changes of {} were deleted by retention before invalidation-streams mapped them ({}); resetting every "
+                    + "namespace {}", topic, gaps, config.namespaces().keySet());
+            publishResets();
+            gaps.keySet().forEach(tp -> resetAt.put(tp, starts.get(tp)));
+            lost.increment(gaps.size());
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            LOG.warn("cannot compare invalidation-streams' offsets with the retention of {}: {}", topic, e.toString());
+        }
+    }
+
+    private void publishResets() throws Exception {
+        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-streams-retention");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        long now = clock.millis() * 1000;
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+            for (NamespaceConfig ns : config.namespaces().values()) {
+                SourceTable table = new SourceTable(config.source().database(), ns.schemaName(), ns.tableName());
+                ChangeEvent reset = new ChangeEvent(ChangeEvent.SCHEMA_ID, "retention:" + clock.millis() + ":reset:" + ns.name(), table,
+                        Op.RESET, null, null, null, InvalidationMapper.MAX_VERSION, 0, null, now, now, ns.name(), config.source().region());
+                ProducerRecord<String, byte[]> record = new ProducerRecord<>(config.topics().changes(), reset.recordKey(), EventJson.write(reset));
+                record.headers().add(Headers.SCHEMA, ChangeEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
+                producer.send(record).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}
