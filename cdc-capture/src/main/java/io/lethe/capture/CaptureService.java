@@ -118,7 +118,8 @@ public final class CaptureService implements AutoCloseable {
                 metrics.slotReset();
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("cannot prepare capture on " + config.source().jdbcUrl() + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot prepare capture on " + io.lethe.config.JdbcUrls.forDisplay(config.source().jdbcUrl())
+                    + ": " + e.getMessage(), e);
         }
         Properties properties = EngineProperties.of(config, ColumnProjection.of(config), preparer.heartbeatQuery());
         engine = new CaptureEngine(properties, new Handler(), new CaptureEngine.Listener() {

@@ -10,6 +10,17 @@ public final class JdbcUrls {
     }
 
     /** True when the URL has the shape Lethe needs. */
+    /**
+     * The URL with the values of credential parameters ({@code password}, {@code sslpassword},
+     * {@code sslkey}...) replaced by {@code ******}: for logs, errors and {@code toString}.
+     */
+    public static String forDisplay(String url) {
+        if (url == null) {
+            return null;
+        }
+        return url.replaceAll("(?i)([?&;](?:password|sslpassword|sslkey|sslcert|sslrootcert|authenticationpluginclassname)=)[^&;]*", "$1******");
+    }
+
     public static boolean isPostgres(String url) {
         if (url == null || !url.startsWith(PREFIX)) {
             return false;

@@ -49,7 +49,7 @@ public record RegionConfig(String name, String redisUri, RedisTopology topology,
     public String toString() {
         return "RegionConfig[name=" + name + ", redisUri=" + redisUriForDisplay() + ", topology=" + topology
                 + ", redisUser=" + redisUser + ", redisPassword=" + redisPassword + ", namespaces=" + namespaces
-                + ", replicaJdbcUrl=" + replicaJdbcUrl + ", replicaUser=" + replicaUser
+                + ", replicaJdbcUrl=" + JdbcUrls.forDisplay(replicaJdbcUrl) + ", replicaUser=" + replicaUser
                 + ", replicaPassword=" + replicaPassword + "]";
     }
 }

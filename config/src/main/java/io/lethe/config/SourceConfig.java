@@ -26,4 +26,13 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
     public String database() {
         return JdbcUrls.database(jdbcUrl);
     }
+
+    /** Credentials in the JDBC URL's parameters are masked; the password is a {@link Secret}. */
+    @Override
+    public String toString() {
+        return "SourceConfig[jdbcUrl=" + JdbcUrls.forDisplay(jdbcUrl) + ", user=" + user + ", password=" + password + ", slot=" + slot
+                + ", publication=" + publication + ", createPublication=" + createPublication + ", heartbeatInterval="
+                + heartbeatInterval + ", heartbeatTable=" + heartbeatTable + ", pollInterval=" + pollInterval + ", maxBatchSize="
+                + maxBatchSize + ", maxQueueSize=" + maxQueueSize + ", region=" + region + "]";
+    }
 }

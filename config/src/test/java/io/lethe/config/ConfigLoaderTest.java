@@ -119,6 +119,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void credentialsInJdbcUrlsNeverAppearInToString() {
+        LetheConfig c = parse(VALID.replace("jdbc-url: jdbc:postgresql://127.0.0.1:5432/shop",
+                        "jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop?sslmode=require&password=pg-s3cret\"")
+                .replace("replica: \"jdbc:postgresql://eu-replica:5432/shop\"", "replica: \"jdbc:postgresql://eu-replica:5432/shop?password=rep-s3cret\""));
+        String all = c.toString() + c.source() + c.regions();
+        assertFalse(all.contains("pg-s3cret"), all);
+        assertFalse(all.contains("rep-s3cret"), all);
+        assertTrue(all.contains("sslmode=require"), "other parameters stay readable: " + all);
+    }
+
+    @Test
     void missingEnvironmentVariableIsNamed() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> ConfigLoader.parse("lethe.yml", VALID, name -> null));

@@ -60,7 +60,7 @@ public final class Doctor {
         try (Connection c = DriverManager.getConnection(config.source().jdbcUrl(), props)) {
             return new DatabaseChecks(config).run(c);
         } catch (SQLException e) {
-            return List.of(CheckResult.fail("database", "cannot connect to " + config.source().jdbcUrl() + " as "
+            return List.of(CheckResult.fail("database", "cannot connect to " + io.lethe.config.JdbcUrls.forDisplay(config.source().jdbcUrl()) + " as "
                     + config.source().user() + ": " + e.getMessage(), "check source.jdbc-url, source.user and the password "
                     + "in " + config.file() + "; pg_hba.conf must allow this host"));
         }

@@ -72,7 +72,13 @@ public final class StalenessProber implements AutoCloseable {
     private RegionRedis redis;
 
     /** One sampled event and the fence counter when it was sampled. */
-    private record Sample(InvalidationEvent event, String counterAtSample) {
+    /**
+     * @param appliedSeen set once a check saw the invalidation applied (its fence moved). A later
+     *                    check may find the fence expired (the 60 s window meets the default 60 s
+     *                    fence-ttl): an unversioned entry present then was filled after the applied
+     *                    invalidation, and is not evidence of staleness.
+     */
+    private record Sample(InvalidationEvent event, String counterAtSample, java.util.concurrent.atomic.AtomicBoolean appliedSeen) {
     }
 
     public StalenessProber(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
@@ -164,7 +170,7 @@ public final class StalenessProber implements AutoCloseable {
         } catch (RuntimeException e) {
             counter = null;
         }
-        Sample sample = new Sample(event, counter);
+        Sample sample = new Sample(event, counter, new java.util.concurrent.atomic.AtomicBoolean());
         long commitMillis = event.commitTs() / 1000;
         for (Duration window : apply.proberWindows()) {
             long delay = Math.max(0, commitMillis + window.toMillis() - clock.millis());
@@ -207,7 +213,10 @@ public final class StalenessProber implements AutoCloseable {
         boolean applied = !"0".equals(Versions.canonical(e.version()))
                 ? fenceVersion != null && Versions.compare(fenceVersion, e.version()) >= 0
                 : fenceCounter != null && !Objects.equals(fenceCounter, sample.counterAtSample());
-        return applied;
+        if (applied) {
+            sample.appliedSeen().set(true);
+        }
+        return applied || fenceCounter == null && fenceVersion == null && sample.appliedSeen().get();
     }
 
     private Counter counter(String window, String result) {

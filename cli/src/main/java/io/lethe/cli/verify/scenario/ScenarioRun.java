@@ -64,6 +64,7 @@ public final class ScenarioRun implements AutoCloseable {
     private Function<String, Optional<String>> truth = key -> null;
     private final Map<String, String> regionSettings = new LinkedHashMap<>();
     private String heartbeatInterval = "1s";
+    private int proberSampleEvery;
 
     ScenarioRun(EmbeddedStack stack, List<String> regions, String scenario) {
         this.stack = stack;
@@ -129,18 +130,24 @@ public final class ScenarioRun implements AutoCloseable {
                   application-id: %s-streams
                 apply:
                   group-prefix: %s-region-
-                  prober: { sample-every: 0 }
+                  prober: { sample-every: %d }
                 regions:
                 %snamespaces:
                 %s%s
                 %s
-                """.formatted(pg.jdbcUrl(database), pg.user(), database, database, heartbeatInterval, stack.kafkaBootstrapServers(), id, id, id, r,
+                """.formatted(pg.jdbcUrl(database), pg.user(), database, database, heartbeatInterval, stack.kafkaBootstrapServers(), id, id, id,
+                proberSampleEvery, r,
                 sentinel.indent(2), namespacesYaml.indent(2), extraYaml);
     }
 
     /** Extra settings of one region in the next {@link #config} (YAML flow-map entries, e.g. {@code replica: ...}). */
     public void regionSettings(String region, String settings) {
         regionSettings.put(region, settings);
+    }
+
+    /** The staleness prober of the next {@link #config} checks 1 in {@code n} invalidations (default 0: off). */
+    public void proberSampleEvery(int n) {
+        proberSampleEvery = n;
     }
 
     /** The heartbeat interval of the next {@link #config} (default 1s). */

@@ -21,7 +21,7 @@ public final class Scenarios {
                 new UpsertAfterTruncateScenario(), new PartitionedTableScenario(),
                 new SlotRecreatedScenario(), new RedisRestoreScenario(),
                 new RetentionScenario(), new StreamsRetentionScenario(),
-                new ReplicaGateScenario())) {
+                new ReplicaGateScenario(), new SteadyScenario())) {
             CATALOGUE.put(s.name(), s);
         }
     }
