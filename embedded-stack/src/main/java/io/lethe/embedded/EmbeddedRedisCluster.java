@@ -16,9 +16,18 @@ import java.util.List;
 final class EmbeddedRedisCluster implements AutoCloseable {
     private static final int SLOTS = 16384;
     private final List<EmbeddedRedisServer> nodes;
+    private final Path dir;
+    private final Path binaries;
 
-    private EmbeddedRedisCluster(List<EmbeddedRedisServer> nodes) {
+    private EmbeddedRedisCluster(List<EmbeddedRedisServer> nodes, Path dir, Path binaries) {
         this.nodes = nodes;
+        this.dir = dir;
+        this.binaries = binaries;
+    }
+
+    private static List<String> settings() {
+        return List.of("cluster-enabled yes", "cluster-config-file nodes.conf", "cluster-node-timeout 5000",
+                "cluster-require-full-coverage yes");
     }
 
     static EmbeddedRedisCluster start(Path dir, Path binaries, int masters) {
@@ -26,12 +35,10 @@ final class EmbeddedRedisCluster implements AutoCloseable {
         try {
             for (int i = 0; i < masters; i++) {
                 nodes.add(EmbeddedRedisServer.start("cluster-" + i, dir.resolve("node-" + i), binaries,
-                        FreePorts.nextWithBus(), List.of("cluster-enabled yes",
-                                "cluster-config-file nodes.conf", "cluster-node-timeout 5000",
-                                "cluster-require-full-coverage yes")));
+                        FreePorts.nextWithBus(), settings()));
             }
             form(nodes);
-            return new EmbeddedRedisCluster(nodes);
+            return new EmbeddedRedisCluster(nodes, dir, binaries);
         } catch (RuntimeException e) {
             nodes.forEach(EmbeddedRedisServer::close);
             throw e;
@@ -74,6 +81,41 @@ final class EmbeddedRedisCluster implements AutoCloseable {
                 }
             }
             connections.forEach(StatefulRedisConnection::close);
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+    }
+
+    /** Every node's URI, in start order. */
+    List<String> nodeUris() {
+        return nodes.stream().map(EmbeddedRedisServer::uri).toList();
+    }
+
+    /**
+     * Restarts node {@code i} on its port and directory: it loads its snapshot ({@code dump.rdb})
+     * and its {@code nodes.conf}, so it rejoins the cluster with its slots and whatever data the
+     * snapshot held. Returns once the cluster reports {@code cluster_state:ok} again.
+     */
+    synchronized void restartNode(int i) {
+        EmbeddedRedisServer old = nodes.get(i);
+        try {
+            old.close();
+        } catch (RuntimeException e) {
+            // already shut down
+        }
+        nodes.set(i, EmbeddedRedisServer.start(old.name(), dir.resolve("node-" + i), binaries, old.port(), settings()));
+        RedisClient client = RedisClient.create();
+        try (StatefulRedisConnection<String, String> c = client.connect(RedisURI.create(nodes.get(i).uri()))) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!c.sync().clusterInfo().contains("cluster_state:ok")) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("Redis Cluster node " + i + " did not rejoin within 60 s");
+                }
+                Thread.sleep(50);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while restarting a cluster node", e);
         } finally {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }

@@ -201,6 +201,18 @@ public final class EmbeddedStack implements LetheStack {
                 options.cacheDir().resolve("redis"), old.port(), List.of()));
     }
 
+    /** The URIs of the Redis Cluster's nodes (starting it if needed). */
+    public synchronized List<String> redisClusterNodeUris() {
+        redisClusterUri();
+        return cluster.nodeUris();
+    }
+
+    /** Restarts one Redis Cluster node from its snapshot, as {@link #restartRedis} does for a region's Redis. */
+    public synchronized void restartRedisClusterNode(int node) {
+        redisClusterUri();
+        cluster.restartNode(node);
+    }
+
     /** Stops the broker, keeping its data (for fault injection); {@link #startKafka()} brings it back. */
     public void stopKafka() {
         kafka.stop();

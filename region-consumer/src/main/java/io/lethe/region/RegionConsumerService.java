@@ -96,7 +96,7 @@ public final class RegionConsumerService implements AutoCloseable {
     private RedisApplier applier;
     private ReplicaGate gate;
     private StalenessProber prober;
-    /** Notices a Redis that came back without applied writes; null for Redis Cluster (not covered). */
+    /** Notices a Redis (or a cluster master) that came back without applied writes. */
     private RestoreGuard restoreGuard;
     private long lastRestoreCheck;
     private static final long RESTORE_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -147,9 +147,7 @@ public final class RegionConsumerService implements AutoCloseable {
         loadScriptsWithRetry();
         applier = new RedisApplier(redis, config.namespaces(), metrics, apply.commandTimeout(),
                 apply.patternScanCount(), apply.patternKeysPerSecond());
-        if (region.topology() != io.lethe.config.RedisTopology.CLUSTER) {
-            restoreGuard = new RestoreGuard(redis, groupId(config, region.name()));
-        }
+        restoreGuard = new RestoreGuard(redis, groupId(config, region.name()));
         Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region.name());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -544,9 +542,9 @@ public final class RegionConsumerService implements AutoCloseable {
             rewound.put(tp, new OffsetAndMetadata(target));
         }
         String action = restore.wholesale() ? "wholesale" : restore.checkpoint().isEmpty() ? "replayed-fence-window" : "replayed-checkpoint";
-        LOG.error("region {}: Redis {} is not the server Lethe last applied to (run_id {} -> {}; {} keys, checkpoint {}): "
-                        + "it lost applied writes; replaying from {}{}", region.name(), redis.display(), restore.previousRunId(),
-                restore.runId(), restore.keys(), restore.checkpoint(), rewound,
+        LOG.error("region {}: Redis {} is not the server Lethe last applied to ({}; {} keys, checkpoint {}): "
+                        + "it lost applied writes; replaying from {}{}", region.name(), redis.display(), restore.nodes(),
+                restore.keys(), restore.checkpoint(), rewound,
                 restore.wholesale() ? " and invalidating namespaces " + region.namespaces() + " wholesale" : "");
         rewound.forEach((tp, om) -> {
             consumer.seek(tp, om);
@@ -565,7 +563,7 @@ public final class RegionConsumerService implements AutoCloseable {
                 backoff = next(backoff);
             }
         }
-        if (restore.wholesale() && applyWithRetry(BatchPlan.of(wholesale("restore:" + restore.runId()))) == null) {
+        if (restore.wholesale() && applyWithRetry(BatchPlan.of(wholesale("restore:" + restore.id()))) == null) {
             return; // closing: the next start finds the same restore
         }
         try {

@@ -182,6 +182,45 @@ public final class RegionRedis implements AutoCloseable {
         return score == null ? -1 : score.longValue();
     }
 
+    /**
+     * One server that keeps a checkpoint: the standalone (or Sentinel-chosen) server, or each
+     * master of a cluster. Its {@code run_id} is new after every restart and different on every node.
+     *
+     * @param id            a stable name: "standalone", or the cluster node id (kept across restarts in nodes.conf)
+     * @param checkpointKey the key, in a slot this node owns, where the checkpoint lives
+     */
+    public record CheckpointNode(String id, String checkpointKey, io.lettuce.core.api.sync.RedisCommands<String, String> commands) {
+        public String runId() {
+            return RegionRedis.runId(commands.info("server"), id);
+        }
+    }
+
+    /** The servers that keep the checkpoint of {@code group}: one, or every master of the cluster. */
+    public List<CheckpointNode> checkpointNodes(String group) {
+        if (clusterClient == null) {
+            return List.of(new CheckpointNode("standalone", RedisLayout.checkpointKey(group),
+                    ((StatefulRedisConnection<String, String>) control).sync()));
+        }
+        StatefulRedisClusterConnection<String, String> cluster = (StatefulRedisClusterConnection<String, String>) control;
+        List<CheckpointNode> out = new ArrayList<>();
+        for (io.lettuce.core.cluster.models.partitions.RedisClusterNode node : cluster.getPartitions()) {
+            if (node.is(io.lettuce.core.cluster.models.partitions.RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
+                out.add(new CheckpointNode(node.getNodeId(), RedisLayout.checkpointKey(group, node.getSlots().get(0)),
+                        cluster.getConnection(node.getNodeId()).sync()));
+            }
+        }
+        return out;
+    }
+
+    private static String runId(String info, String node) {
+        for (String line : info.split("\\r?\\n")) {
+            if (line.startsWith("run_id:")) {
+                return line.substring("run_id:".length()).trim();
+            }
+        }
+        throw new IllegalStateException("Redis node " + node + " did not report its run_id");
+    }
+
     /** The server's {@code run_id} (INFO server): new after every restart, different on every node. */
     public String runId() {
         String info = server.info("server");

@@ -68,9 +68,18 @@ public final class RedisLayout {
     /** Checkpoint field: the {@code run_id} of the server the checkpoint was written to. */
     public static final String CHECKPOINT_RUN_ID = "run_id";
 
-    /** The checkpoint key of a region's consumer group. */
+    /** The checkpoint key of a region's consumer group (standalone and Sentinel). */
     public static String checkpointKey(String group) {
         return CHECKPOINT_PREFIX + group;
+    }
+
+    /**
+     * The checkpoint key of a region's consumer group kept on the Redis Cluster master that owns
+     * {@code slot}: {@code lethe:applied:{<tag>}:<group>}, the tag chosen so the key hashes to that
+     * slot, so each master's snapshot carries its own checkpoint.
+     */
+    public static String checkpointKey(String group, int slot) {
+        return CHECKPOINT_PREFIX + "{" + slotTag(slot) + "}:" + group;
     }
 
     /** The one member of a wide watermark. */
@@ -124,7 +133,8 @@ public final class RedisLayout {
     }
 
     /** The smallest non-negative integer, as a decimal string, whose slot is {@code slot}. */
-    static String slotTag(int slot) {
+    /** The smallest non-negative integer, as decimal text, whose slot is {@code slot}. */
+    public static String slotTag(int slot) {
         String[] tags = slotTags;
         if (tags == null) {
             tags = new String[SLOTS];

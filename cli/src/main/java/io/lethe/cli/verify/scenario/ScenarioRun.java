@@ -13,7 +13,6 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -60,6 +59,9 @@ public final class ScenarioRun implements AutoCloseable {
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private final RedisClient redisClient = RedisClient.create();
     private final Map<String, StatefulRedisConnection<String, String>> connections = new LinkedHashMap<>();
+    /** Regions whose Redis is the stack's Redis Cluster, with their connections. */
+    private final Map<String, io.lettuce.core.cluster.api.StatefulRedisClusterConnection<String, String>> clusterRegions = new LinkedHashMap<>();
+    private io.lettuce.core.cluster.RedisClusterClient clusterClient;
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private Function<String, Optional<String>> truth = key -> null;
     private final Map<String, String> regionSettings = new LinkedHashMap<>();
@@ -111,7 +113,8 @@ public final class ScenarioRun implements AutoCloseable {
         PostgresEndpoint pg = stack.postgres();
         StringBuilder r = new StringBuilder();
         for (String region : regions) {
-            r.append("  ").append(region).append(": { redis: ").append(stack.redisUri(region))
+            r.append("  ").append(region).append(": { redis: ")
+                    .append(clusterRegions.containsKey(region) ? stack.redisClusterUri() + ", topology: cluster" : stack.redisUri(region))
                     .append(regionSettings.containsKey(region) ? ", " + regionSettings.get(region) : "").append(" }\n");
         }
         String sentinel = "sentinel: { table: public.lethe_sentinel, keys: [\"" + p() + "sentinel:{id}\"] }\n";
@@ -216,8 +219,24 @@ public final class ScenarioRun implements AutoCloseable {
         }
     }
 
-    public RedisCommands<String, String> redis(String region) {
+    /** The region's Redis: its own server, or the stack's cluster after {@link #clusterRegion}. */
+    public io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, String> redis(String region) {
+        var cluster = clusterRegions.get(region);
+        if (cluster != null) {
+            return cluster.sync();
+        }
         return connections.computeIfAbsent(region, r -> redisClient.connect(RedisURI.create(stack.redisUri(r)))).sync();
+    }
+
+    /** From the next {@link #config} on, {@code region}'s Redis is the stack's 3-master Redis Cluster. */
+    public void clusterRegion(String region) {
+        if (clusterClient == null) {
+            clusterClient = io.lettuce.core.cluster.RedisClusterClient.create(stack.redisClusterUri());
+            clusterClient.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder()
+                    .topologyRefreshOptions(io.lettuce.core.cluster.ClusterTopologyRefreshOptions.builder()
+                            .enableAllAdaptiveRefreshTriggers().build()).build());
+        }
+        clusterRegions.put(region, clusterClient.connect());
     }
 
     /**
@@ -304,7 +323,7 @@ public final class ScenarioRun implements AutoCloseable {
         List<String> allFailures = new ArrayList<>(failures);
         allFailures.addAll(extraFailures);
         for (String region : regions) {
-            RedisCommands<String, String> redis = redis(region);
+            var redis = redis(region);
             for (String key : keys(redis, p() + "*")) {
                 if (key.startsWith(p() + "sentinel:")) {
                     continue;
@@ -334,7 +353,7 @@ public final class ScenarioRun implements AutoCloseable {
     }
 
     /** The value an entry serves: empty for a negative entry, null when the key is gone. */
-    private static Optional<String> cachedValue(RedisCommands<String, String> redis, String key) {
+    private static Optional<String> cachedValue(io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, String> redis, String key) {
         String type = redis.type(key);
         switch (type) {
             case "none":
@@ -361,7 +380,7 @@ public final class ScenarioRun implements AutoCloseable {
         return "'" + (s.length() > 60 ? s.substring(0, 60) + "..." : s) + "'";
     }
 
-    static List<String> keys(RedisCommands<String, String> redis, String glob) {
+    static List<String> keys(io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, String> redis, String glob) {
         List<String> out = new ArrayList<>();
         ScanCursor cursor = ScanCursor.INITIAL;
         do {
@@ -382,7 +401,11 @@ public final class ScenarioRun implements AutoCloseable {
             }
         }
         connections.values().forEach(StatefulRedisConnection::close);
+        clusterRegions.values().forEach(io.lettuce.core.cluster.api.StatefulRedisClusterConnection::close);
         redisClient.shutdown();
+        if (clusterClient != null) {
+            clusterClient.shutdown();
+        }
         try (Connection c = DriverManager.getConnection(stack.postgres().jdbcUrl("postgres"), stack.postgres().user(),
                 stack.postgres().password()); Statement s = c.createStatement()) {
             // the run's slot holds WAL for as long as it exists

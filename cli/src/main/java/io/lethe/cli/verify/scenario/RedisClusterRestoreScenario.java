@@ -1,0 +1,110 @@
+package io.lethe.cli.verify.scenario;
+
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The {@code redis-restore} situation in a region on a 3-master Redis Cluster: the master that
+ * holds a cached row restarts from its own snapshot, taken before an invalidation was applied,
+ * while the other masters keep their data. Each master keeps its own checkpoint in a slot it owns,
+ * so that master's restore is noticed and replayed from its checkpoint.
+ */
+final class RedisClusterRestoreScenario implements Scenario {
+    @Override
+    public String name() {
+        return "redis-cluster-restore";
+    }
+
+    @Override
+    public String summary() {
+        return "one master of a region's Redis Cluster restarts from an older snapshot";
+    }
+
+    @Override
+    public void run(ScenarioRun run) throws Exception {
+        Items.create(run, 2);
+        String region = run.regions().get(0);
+        run.clusterRegion(region);
+        run.start(run.config(Items.namespace(run, "")));
+        run.truth(Items.truth(run));
+        run.quiesce();
+        String key = run.p() + "item:1";
+        Items.fillCurrent(run, "1", 1);
+        int owner = owner(run, key);
+        String node = run.stack().redisClusterNodeUris().get(owner);
+        String checkpoint = checkpointOn(node, run);
+        ScenarioRun.await("a checkpoint on cluster node " + owner, Duration.ofSeconds(30), () -> checkpointOn(node, run) != null);
+        withNode(node, c -> c.sync().save());
+        run.done("item 1's keys cached; the master holding %s (node %d, checkpoint %s) saved a snapshot", key, owner,
+                checkpoint == null ? checkpointOn(node, run) : checkpoint);
+        run.sql("UPDATE items SET val = 'v1.1' WHERE id = 1");
+        run.quiesce();
+        run.done("UPDATE items SET val = 'v1.1' WHERE id = 1: applied in every region");
+        withNode(node, c -> {
+            try {
+                c.sync().shutdown(false);
+            } catch (RuntimeException expected) {
+                // the node closes the connection as it goes
+            }
+        });
+        run.stack().restartRedisClusterNode(owner);
+        boolean back = "v1.0".equals(run.redis(region).hget(key, RedisLayout.ENTRY_DATA));
+        run.done("SHUTDOWN NOSAVE, then node %d restarted from its snapshot: the old value is %s", owner, back ? "back" : "not back");
+        long t0 = System.nanoTime();
+        long deadline = t0 + Duration.ofSeconds(30).toNanos();
+        while (run.redis(region).exists(key) == 1 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        boolean gone = run.redis(region).exists(key) == 0;
+        run.done("the restored old value %s", gone ? "was deleted %d ms after the restart".formatted((System.nanoTime() - t0) / 1_000_000)
+                : "was still there 30 s after the restart");
+        run.quiesce();
+    }
+
+    /** Index of the cluster node that owns {@code key}'s slot (the others answer MOVED). */
+    private static int owner(ScenarioRun run, String key) {
+        List<String> nodes = run.stack().redisClusterNodeUris();
+        for (int i = 0; i < nodes.size(); i++) {
+            String[] answer = new String[1];
+            withNode(nodes.get(i), c -> {
+                try {
+                    c.sync().hget(key, RedisLayout.ENTRY_DATA);
+                    answer[0] = "owner";
+                } catch (RuntimeException moved) {
+                    answer[0] = null;
+                }
+            });
+            if (answer[0] != null) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("no cluster node owns " + key);
+    }
+
+    /** The checkpoint key of this run's region held by {@code node}, or null. */
+    private static String checkpointOn(String node, ScenarioRun run) {
+        String[] found = new String[1];
+        withNode(node, c -> {
+            for (String k : c.sync().keys(RedisLayout.CHECKPOINT_PREFIX + "*" + run.id() + "-region-*")) {
+                found[0] = k;
+            }
+        });
+        return found[0];
+    }
+
+    /** A connection to one node alone, that never reconnects (a queued SHUTDOWN must not reach a restarted node). */
+    private static void withNode(String uri, java.util.function.Consumer<StatefulRedisConnection<String, String>> action) {
+        RedisClient client = RedisClient.create(RedisURI.create(uri));
+        client.setOptions(ClientOptions.builder().autoReconnect(false).build());
+        try (StatefulRedisConnection<String, String> c = client.connect()) {
+            action.accept(c);
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+    }
+}
