@@ -475,7 +475,14 @@ public final class RegionConsumerService implements AutoCloseable {
      * wholesale first. A first start on a log that still holds everything replays it all instead.
      */
     private void startFromLogStart(java.util.Collection<TopicPartition> partitions, boolean outOfRange) throws InterruptedException {
-        Map<TopicPartition, Long> starts = consumer.beginningOffsets(partitions);
+        Map<TopicPartition, Long> starts;
+        try {
+            starts = consumer.beginningOffsets(partitions);
+        } catch (KafkaException e) {
+            // the partitions keep no position: the next poll raises the same and this runs again
+            LOG.warn("region {}: cannot read the log start of {} yet ({}); retrying", region.name(), partitions, e.toString());
+            return;
+        }
         boolean lost = outOfRange || starts.values().stream().anyMatch(start -> start > 0);
         consumer.seekToBeginning(partitions);
         if (!lost) {
@@ -529,8 +536,17 @@ public final class RegionConsumerService implements AutoCloseable {
         long since = clock.millis() - replayWindow().toMillis();
         Map<TopicPartition, Long> times = new HashMap<>();
         assigned.forEach(tp -> times.put(tp, since));
-        Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> byTime = consumer.offsetsForTimes(times);
-        Map<TopicPartition, Long> ends = consumer.endOffsets(assigned);
+        Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> byTime;
+        Map<TopicPartition, Long> ends;
+        try {
+            byTime = consumer.offsetsForTimes(times);
+            ends = consumer.endOffsets(assigned);
+        } catch (KafkaException e) {
+            // not adopted yet: the next check finds the same restore and tries again
+            LOG.warn("region {}: Redis lost applied writes, but Kafka cannot say where to replay from yet ({}); retrying",
+                    region.name(), e.toString());
+            return;
+        }
         Map<TopicPartition, OffsetAndMetadata> rewound = new HashMap<>();
         for (TopicPartition tp : assigned) {
             var atTime = byTime.get(tp);

@@ -98,10 +98,13 @@ public final class TransactionBuffer {
     public List<ChangeEvent> end(long txId, long commitLsn, long nowMicros) {
         List<ChangeEvent> out = new ArrayList<>();
         boolean matches = openTx != null && openTx == txId && commitLsn >= 0;
+        boolean allStamped = matches;
         for (ChangeEvent change : held) {
-            out.add(matches && commitLsn >= change.lsn() ? change.withCommitLsn(commitLsn) : change);
+            boolean stamp = matches && commitLsn >= change.lsn();
+            allStamped &= stamp;
+            out.add(stamp ? change.withCommitLsn(commitLsn) : change);
         }
-        if (unstamped || !matches) {
+        if (unstamped || !allStamped) {
             long at = commitLsn >= 0 ? commitLsn : held.stream().mapToLong(ChangeEvent::lsn).max().orElse(0);
             out.addAll(resets(at, nowMicros));
         }

@@ -79,4 +79,16 @@ class TransactionBufferTest {
         assertEquals(null, out.get(0).commitLsn());
         assertEquals(Op.RESET, out.get(1).op());
     }
+
+    @Test
+    void aRowTheCommitLsnCannotCoverIsHandedOverWithAReset() {
+        TransactionBuffer buffer = new TransactionBuffer(CONFIG);
+        buffer.begin(11, 0);
+        buffer.add(row(100, 11), 0);
+        buffer.add(row(300, 11), 0);
+        List<ChangeEvent> out = buffer.end(11, 200, 0);
+        assertEquals(200L, out.get(0).commitLsn());
+        assertEquals(null, out.get(1).commitLsn(), "a commit LSN below the change cannot be its commit");
+        assertEquals(Op.RESET, out.get(2).op());
+    }
 }

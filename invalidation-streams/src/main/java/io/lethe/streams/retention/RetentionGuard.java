@@ -75,7 +75,8 @@ public final class RetentionGuard implements AutoCloseable {
 
     /**
      * @param firstStart also counts partitions the application never committed while the log's
-     *                   start is past 0 (a new application on a topic retention has already cut)
+     *                   start is past 0 (a new application id on a topic retention has already cut:
+     *                   what was deleted was never mapped by it)
      */
     void check(boolean firstStart) {
         String topic = config.topics().changes();
@@ -93,7 +94,7 @@ public final class RetentionGuard implements AutoCloseable {
             Map<TopicPartition, String> gaps = new LinkedHashMap<>();
             starts.forEach((tp, start) -> {
                 OffsetAndMetadata c = committed.get(tp);
-                boolean gap = c != null ? c.offset() < start : firstStart && start > 0 && !committed.isEmpty();
+                boolean gap = c != null ? c.offset() < start : firstStart && start > 0;
                 if (gap && !start.equals(resetAt.get(tp))) {
                     gaps.put(tp, (c == null ? "never committed" : "committed " + c.offset()) + ", log starts at " + start);
                 }

@@ -1,10 +1,6 @@
 package io.lethe.cli.verify.scenario;
 
 import io.lethe.schemas.redis.RedisLayout;
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.List;
 
@@ -39,29 +35,18 @@ final class RedisClusterRestoreScenario implements Scenario {
         String node = run.stack().redisClusterNodeUris().get(owner);
         String checkpoint = checkpointOn(node, run);
         ScenarioRun.await("a checkpoint on cluster node " + owner, Duration.ofSeconds(30), () -> checkpointOn(node, run) != null);
-        withNode(node, c -> c.sync().save());
+        ScenarioRun.onServer(node, c -> c.sync().save());
         run.done("item 1's keys cached; the master holding %s (node %d, checkpoint %s) saved a snapshot", key, owner,
                 checkpoint == null ? checkpointOn(node, run) : checkpoint);
         run.sql("UPDATE items SET val = 'v1.1' WHERE id = 1");
         run.quiesce();
         run.done("UPDATE items SET val = 'v1.1' WHERE id = 1: applied in every region");
-        withNode(node, c -> {
-            try {
-                c.sync().shutdown(false);
-            } catch (RuntimeException expected) {
-                // the node closes the connection as it goes
-            }
-        });
+        ScenarioRun.shutdownServer(node);
         run.stack().restartRedisClusterNode(owner);
         boolean back = "v1.0".equals(run.redis(region).hget(key, RedisLayout.ENTRY_DATA));
         run.done("SHUTDOWN NOSAVE, then node %d restarted from its snapshot: the old value is %s", owner, back ? "back" : "not back");
-        long t0 = System.nanoTime();
-        long deadline = t0 + Duration.ofSeconds(30).toNanos();
-        while (run.redis(region).exists(key) == 1 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        boolean gone = run.redis(region).exists(key) == 0;
-        run.done("the restored old value %s", gone ? "was deleted %d ms after the restart".formatted((System.nanoTime() - t0) / 1_000_000)
+        long gone = run.millisUntilGone(region, key, Duration.ofSeconds(30));
+        run.done("the restored old value %s", gone >= 0 ? "was deleted %d ms after the restart".formatted(gone)
                 : "was still there 30 s after the restart");
         run.quiesce();
     }
@@ -71,7 +56,7 @@ final class RedisClusterRestoreScenario implements Scenario {
         List<String> nodes = run.stack().redisClusterNodeUris();
         for (int i = 0; i < nodes.size(); i++) {
             String[] answer = new String[1];
-            withNode(nodes.get(i), c -> {
+            ScenarioRun.onServer(nodes.get(i), c -> {
                 try {
                     c.sync().hget(key, RedisLayout.ENTRY_DATA);
                     answer[0] = "owner";
@@ -89,22 +74,11 @@ final class RedisClusterRestoreScenario implements Scenario {
     /** The checkpoint key of this run's region held by {@code node}, or null. */
     private static String checkpointOn(String node, ScenarioRun run) {
         String[] found = new String[1];
-        withNode(node, c -> {
+        ScenarioRun.onServer(node, c -> {
             for (String k : c.sync().keys(RedisLayout.CHECKPOINT_PREFIX + "*" + run.id() + "-region-*")) {
                 found[0] = k;
             }
         });
         return found[0];
-    }
-
-    /** A connection to one node alone, that never reconnects (a queued SHUTDOWN must not reach a restarted node). */
-    private static void withNode(String uri, java.util.function.Consumer<StatefulRedisConnection<String, String>> action) {
-        RedisClient client = RedisClient.create(RedisURI.create(uri));
-        client.setOptions(ClientOptions.builder().autoReconnect(false).build());
-        try (StatefulRedisConnection<String, String> c = client.connect()) {
-            action.accept(c);
-        } finally {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-        }
     }
 }

@@ -239,20 +239,51 @@ public final class ScenarioRun implements AutoCloseable {
         clusterRegions.put(region, clusterClient.connect());
     }
 
-    /**
-     * {@code SHUTDOWN NOSAVE} on its own connection that never reconnects: a connection that did
-     * would send the queued command again to the restarted server and stop it too.
-     */
+    /** {@code SHUTDOWN NOSAVE} of a region's Redis (see {@link #onServer}). */
     public void shutdownRedis(String region) {
-        RedisClient client = RedisClient.create(RedisURI.create(stack.redisUri(region)));
+        shutdownServer(stack.redisUri(region));
+    }
+
+    /** {@code SHUTDOWN NOSAVE} of the server at {@code uri}. */
+    static void shutdownServer(String uri) {
+        onServer(uri, c -> {
+            try {
+                c.sync().shutdown(false);
+            } catch (RuntimeException expected) {
+                // the server closes the connection as it goes
+            }
+        });
+    }
+
+    /**
+     * Runs {@code action} on a connection to the one server at {@code uri} that never reconnects:
+     * one that did would send a queued {@code SHUTDOWN} again to the restarted server and stop it too.
+     */
+    static void onServer(String uri, java.util.function.Consumer<StatefulRedisConnection<String, String>> action) {
+        RedisClient client = RedisClient.create(RedisURI.create(uri));
         client.setOptions(io.lettuce.core.ClientOptions.builder().autoReconnect(false).build());
         try (StatefulRedisConnection<String, String> c = client.connect()) {
-            c.sync().shutdown(false);
-        } catch (RuntimeException expected) {
-            // the server closes the connection as it goes
+            action.accept(c);
         } finally {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
+    }
+
+    /**
+     * Waits up to {@code timeout} for {@code key} to disappear from the region's Redis.
+     *
+     * @return how long it took in ms, or -1 when it was still there at the timeout
+     */
+    public long millisUntilGone(String region, String key, Duration timeout) throws InterruptedException {
+        long t0 = System.nanoTime();
+        long deadline = t0 + timeout.toNanos();
+        while (redis(region).exists(key) == 1) {
+            if (System.nanoTime() > deadline) {
+                return -1;
+            }
+            Thread.sleep(20);
+        }
+        return (System.nanoTime() - t0) / 1_000_000;
     }
 
     /** As a reader that loaded {@code payload} at {@code version} would leave it: a versioned entry. */
