@@ -59,7 +59,13 @@ final class ReplicaGateScenario implements Scenario {
             Duration delay = applyDelay(fromReplica);
             CacheNamespace<String> items = cache.namespace("item", Codecs.utf8(), Policy.eventual());
             PreparedStatement load = fromReplica.prepareStatement("SELECT val FROM items WHERE id = ?");
-            ScenarioRun.await("item 1 on the replica", Duration.ofSeconds(30), () -> value(load, 1) != null);
+            ScenarioRun.await("item 1 on the replica", Duration.ofSeconds(60), () -> {
+                try {
+                    return value(load, 1) != null;
+                } catch (IllegalStateException notYet) {
+                    return false; // the replica has not replayed the table's creation yet
+                }
+            });
             items.get(key, k -> Loaded.of(value(load, 1)));
             run.sql("UPDATE items SET val = 'v1.1' WHERE id = 1");
             ScenarioRun.await("the invalidation of " + key, Duration.ofSeconds(60),
