@@ -29,7 +29,7 @@ public final class BenchCommand implements Callable<Integer> {
     int regions;
 
     @Option(names = "--rate", split = ",", defaultValue = "10%,50%,90%,1000",
-            description = "offered rates for the latency phases: a share of the measured maximum (50%) or rows/s (1000); "
+            description = "offered rates for the latency phases: a share of the measured maximum (50%%) or rows/s (1000); "
                     + "default ${DEFAULT-VALUE}")
     List<String> rates;
 
