@@ -498,9 +498,6 @@ public final class RegionConsumerService implements AutoCloseable {
 
     /** Records committed offsets in the region's Redis (see {@link RestoreGuard}); a failure only delays it. */
     private void checkpoint(Map<TopicPartition, OffsetAndMetadata> committed) {
-        if (restoreGuard == null) {
-            return;
-        }
         Map<Integer, Long> offsets = new HashMap<>();
         committed.forEach((tp, om) -> offsets.put(tp.partition(), om.offset()));
         try {
@@ -519,9 +516,6 @@ public final class RegionConsumerService implements AutoCloseable {
      */
     private void guardRestore() throws InterruptedException {
         lastRestoreCheck = System.nanoTime();
-        if (restoreGuard == null) {
-            return;
-        }
         Optional<RestoreGuard.Restore> found;
         try {
             found = restoreGuard.check();
@@ -603,15 +597,13 @@ public final class RegionConsumerService implements AutoCloseable {
         for (String name : region.namespaces()) {
             for (String glob : config.namespaces().get(name).namespaceGlobs()) {
                 events.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, why + ":" + name + ":" + glob, name,
-                        Scope.NAMESPACE, null, glob, io.lethe.schemas.Action.DELETE, null, RESTORE_VERSION, 0, null, now, now, now, null,
+                        Scope.NAMESPACE, null, glob, io.lethe.schemas.Action.DELETE, null, io.lethe.schemas.Versions.MAX, 0, null, now, now,
+                        now, null,
                         io.lethe.schemas.Op.RESET, null, null));
             }
         }
         return events;
     }
-
-    /** The version of a wholesale invalidation: 2^64 - 1, deleting any entry. */
-    private static final String RESTORE_VERSION = "18446744073709551615";
 
     private void updateLag() {
         long lag = inFlight;

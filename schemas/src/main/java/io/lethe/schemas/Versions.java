@@ -5,6 +5,12 @@ package io.lethe.schemas;
  * (no 2^53 limit), leading zeros ignored.
  */
 public final class Versions {
+    /**
+     * 2^64 - 1, the largest version Lethe accepts: an invalidation at this version deletes any
+     * entry (used where the exact version cannot be known).
+     */
+    public static final String MAX = "18446744073709551615";
+
     private Versions() {
     }
 

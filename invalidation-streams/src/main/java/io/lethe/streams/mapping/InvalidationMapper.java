@@ -53,7 +53,7 @@ import java.util.regex.Pattern;
  */
 public final class InvalidationMapper {
     /** The version that deletes any entry: 2^64 - 1, the largest version Lethe accepts. */
-    public static final String MAX_VERSION = "18446744073709551615";
+    public static final String MAX_VERSION = Versions.MAX;
     private static final Pattern DECIMAL = Pattern.compile("0|[1-9][0-9]*");
 
     private final LetheConfig config;

@@ -93,8 +93,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         if (!result.problems().isEmpty()) {
             deadLetter(record, result.problems(), null);
         }
-        Instant now = clock.instant();
-        metrics.processed(System.nanoTime() - t0, change.commitTs(), now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000);
+        metrics.processed(System.nanoTime() - t0, change.commitTs(), micros(clock.instant()));
     }
 
     /** Resets of every namespace of the table a record key names, for a change that could not be read. */

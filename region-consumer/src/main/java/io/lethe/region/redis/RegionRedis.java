@@ -49,7 +49,6 @@ public final class RegionRedis implements AutoCloseable {
     private final io.lettuce.core.api.sync.RedisStringCommands<String, String> strings;
     private final io.lettuce.core.api.sync.RedisSortedSetCommands<String, String> sortedSets;
     private final BaseRedisCommands<String, String> base;
-    private final io.lettuce.core.api.sync.RedisServerCommands<String, String> server;
     private final String display;
     private int next;
 
@@ -83,7 +82,6 @@ public final class RegionRedis implements AutoCloseable {
             this.strings = c.sync();
             this.sortedSets = c.sync();
             this.base = c.sync();
-            this.server = c.sync();
         } else {
             this.clusterClient = null;
             this.client = RedisClient.create(resources);
@@ -104,7 +102,6 @@ public final class RegionRedis implements AutoCloseable {
             this.strings = c.sync();
             this.sortedSets = c.sync();
             this.base = c.sync();
-            this.server = c.sync();
         }
     }
 
@@ -219,32 +216,6 @@ public final class RegionRedis implements AutoCloseable {
             }
         }
         throw new IllegalStateException("Redis node " + node + " did not report its run_id");
-    }
-
-    /** The server's {@code run_id} (INFO server): new after every restart, different on every node. */
-    public String runId() {
-        String info = server.info("server");
-        for (String line : info.split("\r?\n")) {
-            if (line.startsWith("run_id:")) {
-                return line.substring("run_id:".length()).trim();
-            }
-        }
-        throw new IllegalStateException("Redis " + display + " did not report its run_id");
-    }
-
-    /** Number of keys (DBSIZE). */
-    public long dbSize() {
-        return server.dbsize();
-    }
-
-    /** Every field of a hash. */
-    public java.util.Map<String, String> hashAll(String key) {
-        return hashes.hgetall(key);
-    }
-
-    /** Sets fields of a hash. */
-    public void hashSet(String key, java.util.Map<String, String> fields) {
-        hashes.hset(key, fields);
     }
 
     /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */
