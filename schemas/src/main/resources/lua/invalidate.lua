@@ -37,6 +37,10 @@ local ttl = tonumber(ARGV[2])
 if not ttl or ttl < 1 then return redis.error_reply('ERR lethe: fence TTL must be a positive number of ms') end
 
 local fence = KEYS[2]
+-- The first write is one Redis never refuses at maxmemory: after it, Redis runs the script's
+-- other writes even when it is full (a script cannot stop half-way), so an invalidation applies
+-- under noeviction too, when it is needed most. By itself it changes nothing: the TTL is set below.
+redis.call('PEXPIRE', fence, ttl)
 local fv = redis.call('HGET', fence, 'v')
 if fv then
   if cmp(canon(fv) or '0', version) < 0 then redis.call('HSET', fence, 'v', version) end

@@ -115,14 +115,16 @@ class PatternAndClusterIT {
                 List<String> expected = search.stream().filter(k -> k.substring(p.length() + "search:".length()).startsWith("1")).toList();
                 assertEquals(expected, searchGone, "the pattern deleted exactly its keys");
 
-                List<Map<String, String>> dead = dlq(stack, config.topics().dlq(), 2);
+                List<Map<String, String>> dead = f.deadLetters(config.topics().dlq(), 2, Duration.ofSeconds(30));
                 assertEquals(2, dead.size());
                 for (Map<String, String> h : dead) {
-                    assertEquals("match-all-pattern", h.get(Headers.DLQ_REASON));
                     assertEquals("region:us-east", h.get(Headers.DLQ_STAGE));
                     assertEquals(topic, h.get(Headers.DLQ_SOURCE_TOPIC));
                 }
-                assertTrue(dead.stream().anyMatch(h -> h.get(Headers.DLQ_ERROR).contains("allow-namespace-wide")), dead.toString());
+                assertEquals(java.util.Set.of("match-all-pattern", "namespace-wide-pattern"),
+                        dead.stream().map(h -> h.get(Headers.DLQ_REASON)).collect(java.util.stream.Collectors.toSet()), dead.toString());
+                assertTrue(dead.stream().filter(h -> h.get(Headers.DLQ_REASON).equals("namespace-wide-pattern"))
+                        .allMatch(h -> h.get(Headers.DLQ_ERROR).contains("allow-namespace-wide")), dead.toString());
 
                 // TRUNCATE and reset come as scope namespace: always applied
                 f.send(topic, RegionFixture.pattern("product", Scope.NAMESPACE, p + "product:*", "5", Op.TRUNCATE));
@@ -130,28 +132,6 @@ class PatternAndClusterIT {
                 RegionFixture.await("the namespace is emptied", Duration.ofSeconds(60), () -> products.stream().allMatch(k -> redis.exists(k) == 0));
             }
         }
-    }
-
-    private static List<Map<String, String>> dlq(LetheStack stack, String topic, int count) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "dlq-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        List<Map<String, String>> out = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
-            c.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (out.size() < count && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    Map<String, String> h = new HashMap<>();
-                    for (Header header : r.headers()) {
-                        h.put(header.key(), new String(header.value(), StandardCharsets.UTF_8));
-                    }
-                    out.add(h);
-                }
-            }
-        }
-        return out;
     }
 
     /** A synchronous connection to the stack's Redis Cluster. */

@@ -145,6 +145,30 @@ final class RegionFixture implements AutoCloseable {
         }
     }
 
+    /** The headers of the first {@code count} records of the DLQ topic, waiting up to {@code timeout}. */
+    List<Map<String, String>> deadLetters(String topic, int count, Duration timeout) {
+        Properties props = new Properties();
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG, "dlq-" + UUID.randomUUID());
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        List<Map<String, String>> out = new java.util.ArrayList<>();
+        try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<>(props, new org.apache.kafka.common.serialization.StringDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            c.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (out.size() < count && System.nanoTime() < deadline) {
+                for (var r : c.poll(Duration.ofMillis(200))) {
+                    Map<String, String> h = new java.util.HashMap<>();
+                    for (var header : r.headers()) {
+                        h.put(header.key(), new String(header.value(), java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                    out.add(h);
+                }
+            }
+        }
+        return out;
+    }
+
     static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {

@@ -19,10 +19,30 @@ public enum DlqReason {
     MISSING_OLD_IMAGE("missing-old-image"),
     /** A key template column holds PostgreSQL's unchanged-TOAST placeholder in every image. */
     UNAVAILABLE_VALUE("unavailable-value"),
-    /** A pattern would match every key (or a whole namespace without permission). */
+    /** A pattern would match every key in Redis. */
     MATCH_ALL_PATTERN("match-all-pattern"),
+    /** A pattern covers a whole namespace whose config does not set {@code allow-namespace-wide}. */
+    NAMESPACE_WIDE_PATTERN("namespace-wide-pattern"),
     /** An invalidation names a namespace the region does not know. */
-    UNKNOWN_NAMESPACE("unknown-namespace");
+    UNKNOWN_NAMESPACE("unknown-namespace"),
+    /**
+     * The record is larger than Kafka accepts. Capture publishes a namespace-wide reset of its
+     * table instead; the DLQ keeps the record's first part ({@link Headers#DLQ_TRUNCATED}).
+     */
+    RECORD_TOO_LARGE("record-too-large"),
+    /**
+     * Redis refused the script for this key with WRONGTYPE: something other than Lethe wrote a
+     * key of another type where Lethe keeps its fence. The region deleted the entry and the
+     * foreign key and fenced the key at the highest version instead.
+     */
+    REDIS_WRONGTYPE("redis-wrongtype"),
+    /**
+     * Redis refused an upsert because it is at {@code maxmemory} under {@code noeviction}. The
+     * region deleted the key instead (deletes and fences are allowed when Redis is full).
+     */
+    REDIS_OOM("redis-oom"),
+    /** Redis refused the script for this key with another error; the region deleted the key instead. */
+    REDIS_REFUSED("redis-refused");
 
     private final String code;
 

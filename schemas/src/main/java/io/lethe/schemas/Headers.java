@@ -23,6 +23,11 @@ public final class Headers {
     public static final String DLQ_SOURCE_OFFSET = "lethe.dlq.source.offset";
     /** DLQ: epoch milliseconds when the record was dead-lettered. */
     public static final String DLQ_TIMESTAMP = "lethe.dlq.timestamp";
+    /**
+     * DLQ: present when the original value was larger than the DLQ keeps whole; its original
+     * length in bytes. The value is then the first part only: readable, not replayable.
+     */
+    public static final String DLQ_TRUNCATED = "lethe.dlq.truncated";
     /** Set on records re-published by {@code lethe dlq replay}: the DLQ offset they came from. */
     public static final String REPLAYED_FROM = "lethe.replayed.from";
 

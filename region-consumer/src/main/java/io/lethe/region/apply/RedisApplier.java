@@ -3,18 +3,19 @@ package io.lethe.region.apply;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RegionRedis;
+import io.lethe.region.redis.RedisFailures;
 import io.lethe.region.redis.ScriptCall;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Scope;
+import io.lethe.schemas.Versions;
 import io.lethe.schemas.redis.InvalidateResult;
 import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.schemas.redis.UpsertResult;
 import io.lettuce.core.KeyScanCursor;
-import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisNoScriptException;
+import io.lethe.stage.failure.Failure;
 import io.lettuce.core.ScanCursor;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,8 +30,11 @@ import java.util.concurrent.TimeoutException;
 /**
  * Applies a {@link BatchPlan} to one region's Redis through the contract scripts: key events
  * pipelined in one round trip, pattern events as SCAN steps with each match invalidated, at a
- * bounded rate. Any Redis failure is thrown as {@link RetryableFailure} after the whole batch's
- * replies are in; scripts missing after a Redis restart are reloaded first.
+ * bounded rate. Errors are classified by {@link RedisFailures}: a retriable or configuration
+ * error is thrown as {@link ApplyFailure} after the whole batch's replies are in (scripts missing
+ * after a Redis restart are reloaded first), and the whole batch is applied again; a poison error
+ * for one key is widened ({@link #widen}) and returned in {@link Applied#poisoned()}, so the rest
+ * of the batch goes on.
  */
 public final class RedisApplier {
     private final RegionRedis redis;
@@ -50,50 +54,109 @@ public final class RedisApplier {
         this.keysPerSecond = keysPerSecond;
     }
 
-    /** A Redis failure after which the whole batch is retried (nothing is committed). */
-    public static final class RetryableFailure extends Exception {
-        private final String kind;
+    /** A Redis failure after which the whole batch is applied again (nothing is committed). */
+    public static final class ApplyFailure extends Exception {
+        private final Failure failure;
 
-        RetryableFailure(String kind, String message, Throwable cause) {
-            super(message, cause);
-            this.kind = kind;
+        ApplyFailure(Failure failure, String message) {
+            super(message, failure.cause());
+            this.failure = failure;
         }
 
-        /** timeout, noscript, connection, busy, loading, error. */
+        /** Retriable or a configuration error; never poison. */
+        public Failure failure() {
+            return failure;
+        }
+
+        /** The retry metric's tag: timeout, noscript, connection, busy, loading, readonly, authentication, ... */
         public String kind() {
-            return kind;
+            return failure.reason();
         }
     }
 
     /**
-     * Applies every key and pattern of the plan.
+     * A key whose call Redis refuses for good (see {@link RedisFailures}).
      *
-     * @return results counted by metric tag (deleted, kept-newer, absent, upserted, refused)
+     * @param event   the invalidation (its source record is dead-lettered)
+     * @param key     the key the call was for (a pattern's match, or the event's key)
+     * @param failure why
+     * @param widened true when the wider invalidation of {@link #widen} was applied in its place
      */
-    public Map<String, Integer> apply(BatchPlan plan) throws RetryableFailure, InterruptedException {
+    public record Poisoned(InvalidationEvent event, String key, Failure failure, boolean widened) {
+    }
+
+    /**
+     * What a batch did.
+     *
+     * @param results  counted by metric tag (deleted, kept-newer, absent, upserted, refused, ...)
+     * @param poisoned keys Redis refused for good, widened where Redis allowed it
+     */
+    public record Applied(Map<String, Integer> results, List<Poisoned> poisoned) {
+    }
+
+    /**
+     * Applies every key and pattern of the plan.
+     */
+    public Applied apply(BatchPlan plan) throws ApplyFailure, InterruptedException {
         Map<String, Integer> results = new LinkedHashMap<>();
+        List<Poisoned> poisoned = new ArrayList<>();
         Map<String, Long> watermarks = wideWatermarks(plan.keys());
         List<ScriptCall> calls = new ArrayList<>(plan.keys().size());
         for (InvalidationEvent e : plan.keys()) {
             calls.add(call(olderThanNamespaceWide(e, watermarks) ? asDelete(e) : e, e.key()));
         }
-        run(calls, plan.keys(), results);
+        run(calls, plan.keys(), results, poisoned);
         undoUpsertsOvertaken(plan.keys(), watermarks, results);
         for (InvalidationEvent pattern : plan.patterns()) {
-            applyPattern(pattern, results);
+            applyPattern(pattern, results, poisoned);
         }
-        return results;
+        List<Poisoned> out = new ArrayList<>(poisoned.size());
+        for (Poisoned p : poisoned) {
+            out.add(widen(p));
+        }
+        return new Applied(results, out);
+    }
+
+    /**
+     * Fail closed for a key Redis refused: an upsert Redis is too full to store becomes the
+     * delete at its version (exact: the entry goes, the fence records the version; deletes are
+     * allowed at maxmemory). Any other refusal (a foreign key of another type at the fence, a
+     * script error) unlinks the entry and the fence, then fences the key at the highest version,
+     * so no reader's fill of it is accepted until that fence expires.
+     */
+    private Poisoned widen(Poisoned p) throws ApplyFailure, InterruptedException {
+        InvalidationEvent e = p.event();
+        List<ScriptCall> call;
+        if (p.failure().reason().equals("redis-oom") && e.action() == Action.UPSERT) {
+            call = List.of(call(asDelete(e), p.key()));
+        } else {
+            try {
+                redis.keyCommands().unlink(p.key(), RedisLayout.fenceKey(p.key()));
+            } catch (RuntimeException ex) {
+                Failure f = RedisFailures.classify(ex, redis.display());
+                if (!f.isPoison()) {
+                    throw failure(f, e);
+                }
+                return p;
+            }
+            call = List.of(new ScriptCall(LuaScript.INVALIDATE, new String[] {p.key(), RedisLayout.fenceKey(p.key())},
+                    Versions.MAX, Long.toString(namespaces.get(e.namespace()).fenceTtl().toMillis()),
+                    Long.toString(ThreadLocalRandom.current().nextLong(1L << 40)), "1"));
+        }
+        List<Poisoned> again = new ArrayList<>();
+        run(call, List.of(e), new LinkedHashMap<>(), again);
+        return new Poisoned(e, p.key(), p.failure(), again.isEmpty());
     }
 
     /** The wide watermark of every namespace with an upsert in {@code events}. */
-    private Map<String, Long> wideWatermarks(List<InvalidationEvent> events) throws RetryableFailure {
+    private Map<String, Long> wideWatermarks(List<InvalidationEvent> events) throws ApplyFailure {
         Map<String, Long> out = new LinkedHashMap<>();
         for (InvalidationEvent e : events) {
             if (e.action() == Action.UPSERT && !out.containsKey(e.namespace())) {
                 try {
                     out.put(e.namespace(), redis.wideWatermark(e.namespace()));
                 } catch (RuntimeException ex) {
-                    throw classify(ex, e);
+                    throw failure(RedisFailures.classify(ex, redis.display()), e);
                 }
             }
         }
@@ -110,7 +173,7 @@ public final class RedisApplier {
      * Upserts the watermark has overtaken since are applied again, as deletes.
      */
     private void undoUpsertsOvertaken(List<InvalidationEvent> events, Map<String, Long> before, Map<String, Integer> results)
-            throws RetryableFailure, InterruptedException {
+            throws ApplyFailure, InterruptedException {
         if (before.isEmpty()) {
             return;
         }
@@ -126,7 +189,7 @@ public final class RedisApplier {
                 undone.add(e);
             }
         }
-        run(calls, undone, new LinkedHashMap<>());
+        run(calls, undone, new LinkedHashMap<>(), new ArrayList<>());
         results.merge("upsert-overtaken", undone.size(), Integer::sum);
     }
 
@@ -172,27 +235,36 @@ public final class RedisApplier {
         return ns.keys().stream().anyMatch(t -> t.matches(key));
     }
 
-    private void run(List<ScriptCall> calls, List<InvalidationEvent> events, Map<String, Integer> results)
-            throws RetryableFailure, InterruptedException {
+    /**
+     * Runs the calls in one pipelined round trip. A poison reply adds its key to {@code poisoned};
+     * any other failure is thrown once every reply is in.
+     */
+    private void run(List<ScriptCall> calls, List<InvalidationEvent> events, Map<String, Integer> results, List<Poisoned> poisoned)
+            throws ApplyFailure, InterruptedException {
         if (calls.isEmpty()) {
             return;
         }
         long t0 = System.nanoTime();
         List<RedisFuture<Long>> futures = redis.evalsha(calls);
-        RetryableFailure failure = null;
+        ApplyFailure failure = null;
         long deadline = System.nanoTime() + timeout.toNanos() + TimeUnit.SECONDS.toNanos(1);
         for (int i = 0; i < futures.size(); i++) {
+            InvalidationEvent event = events.get(Math.min(i, events.size() - 1));
             try {
                 long code = futures.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 String tag = calls.get(i).script() == LuaScript.UPSERT ? UpsertResult.of(code).tag() : InvalidateResult.of(code).tag();
                 results.merge(tag, 1, Integer::sum);
             } catch (ExecutionException ex) {
-                if (failure == null) {
-                    failure = classify(ex.getCause(), events.get(Math.min(i, events.size() - 1)));
+                Failure f = RedisFailures.classify(ex.getCause(), redis.display());
+                if (f.isPoison()) {
+                    poisoned.add(new Poisoned(event, calls.get(i).keys()[0], f, false));
+                } else if (failure == null) {
+                    failure = failure(f, event);
                 }
             } catch (TimeoutException ex) {
                 if (failure == null) {
-                    failure = new RetryableFailure("timeout", "Redis " + redis.display() + " did not answer within " + timeout, ex);
+                    failure = new ApplyFailure(Failure.retriable("timeout", ex), "Redis " + redis.display()
+                            + " did not answer within " + timeout);
                 }
             }
         }
@@ -209,21 +281,14 @@ public final class RedisApplier {
         }
     }
 
-    private RetryableFailure classify(Throwable cause, InvalidationEvent example) {
-        if (cause instanceof RedisNoScriptException) {
-            return new RetryableFailure("noscript", "Redis " + redis.display() + " lost the scripts (restarted?); reloading", cause);
-        }
-        String message = String.valueOf(cause.getMessage());
-        if (cause instanceof RedisCommandExecutionException) {
-            String kind = message.startsWith("BUSY") ? "busy" : message.startsWith("LOADING") ? "loading" : "error";
-            return new RetryableFailure(kind, "Redis " + redis.display() + " refused a script call for namespace "
-                    + example.namespace() + ": " + message, cause);
-        }
-        String kind = cause instanceof io.lettuce.core.RedisCommandTimeoutException ? "timeout" : "connection";
-        return new RetryableFailure(kind, "Redis " + redis.display() + ": " + message, cause);
+    /** A failure of a call for {@code example}'s namespace; poison there (a Lethe key of the wrong type) is retried. */
+    private ApplyFailure failure(Failure f, InvalidationEvent example) {
+        return new ApplyFailure(f, "Redis " + redis.display() + (f.isFatal() ? " refuses Lethe's commands" : " failed")
+                + " for namespace " + example.namespace() + ": " + f.message());
     }
 
-    private void applyPattern(InvalidationEvent e, Map<String, Integer> results) throws RetryableFailure, InterruptedException {
+    private void applyPattern(InvalidationEvent e, Map<String, Integer> results, List<Poisoned> poisoned)
+            throws ApplyFailure, InterruptedException {
         // first the epoch (and, for a namespace-wide invalidation of an upsert namespace, its
         // watermark), then the scan: a fill or upsert that lands after the scan passed its key sees
         // them moved and undoes itself; one that lands before is found by the scan
@@ -233,7 +298,7 @@ public final class RedisApplier {
                 redis.raiseWideWatermark(e.namespace(), e.lsn());
             }
         } catch (RuntimeException ex) {
-            throw classify(ex, e);
+            throw failure(RedisFailures.classify(ex, redis.display()), e);
         }
         ScanCursor cursor = ScanCursor.INITIAL;
         long started = System.nanoTime();
@@ -243,7 +308,7 @@ public final class RedisApplier {
             try {
                 page = redis.scan(cursor, e.pattern(), scanCount);
             } catch (RuntimeException ex) {
-                throw classify(ex, e);
+                throw failure(RedisFailures.classify(ex, redis.display()), e);
             }
             List<ScriptCall> calls = new ArrayList<>(page.getKeys().size());
             List<InvalidationEvent> events = new ArrayList<>(page.getKeys().size());
@@ -254,7 +319,7 @@ public final class RedisApplier {
                     events.add(e);
                 }
             }
-            run(calls, events, results);
+            run(calls, events, results, poisoned);
             visited += calls.size();
             metrics.patternKeys(calls.size());
             long due = started + visited * 1_000_000_000L / keysPerSecond;

@@ -53,6 +53,8 @@ public final class RegionMetrics {
     public static final String OFFSETS_LOST = "lethe.region.offsets.lost";
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
+    /** Keys Redis refused for good, by reason; widened=true when the wider invalidation was applied instead. */
+    public static final String POISONED = "lethe.region.poisoned";
 
     private final MeterRegistry registry;
     private final String region;
@@ -69,6 +71,7 @@ public final class RegionMetrics {
     private final Map<String, Counter> applied = new ConcurrentHashMap<>();
     private final Map<String, Counter> retries = new ConcurrentHashMap<>();
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
+    private final Map<String, Counter> poisoned = new ConcurrentHashMap<>();
 
     public RegionMetrics(MeterRegistry registry, String region) {
         this.registry = registry;
@@ -94,8 +97,13 @@ public final class RegionMetrics {
         RESTORE_ACTIONS.forEach(this::restores);
         this.offsetsLost = Counter.builder(OFFSETS_LOST).tag("region", region)
                 .description("partitions whose records were deleted before this region applied them").register(registry);
-        for (String reason : java.util.List.of("malformed", "unknown-namespace", "match-all-pattern")) {
+        for (String reason : java.util.List.of("malformed", "unknown-namespace", "match-all-pattern", "namespace-wide-pattern",
+                "redis-wrongtype", "redis-oom", "redis-refused")) {
             dlqCounter(reason);
+        }
+        for (String reason : java.util.List.of("redis-wrongtype", "redis-oom", "redis-refused")) {
+            poisoned(reason, true, 0);
+            poisoned(reason, false, 0);
         }
         registry.gauge(LAG_RECORDS, tags, lagRecords, AtomicLong::get);
         registry.gauge(LAG_SECONDS, tags, lagMillis, v -> v.get() / 1000.0);
@@ -145,6 +153,12 @@ public final class RegionMetrics {
     private Counter dlqCounter(String reason) {
         return dlq.computeIfAbsent(reason, r -> Counter.builder(DLQ).tag("reason", r).tag("stage", "region:" + region)
                 .description("records sent to the dead-letter topic").register(registry));
+    }
+
+    public void poisoned(String reason, boolean widened, int count) {
+        poisoned.computeIfAbsent(reason + ":" + widened, r -> Counter.builder(POISONED).tag("region", region).tag("reason", reason)
+                .tag("widened", Boolean.toString(widened)).description("keys Redis refused for good; widened = the wider "
+                        + "invalidation was applied instead").register(registry)).increment(count);
     }
 
     public void patternKeys(int n) {

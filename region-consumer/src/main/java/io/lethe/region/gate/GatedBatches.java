@@ -1,0 +1,77 @@
+package io.lethe.region.gate;
+
+import io.lethe.region.apply.BatchPlan;
+import io.lethe.region.loop.Applying;
+import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.offsets.OffsetLedger;
+import java.util.ArrayDeque;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The replica gate's queue: batches applied once, each applied again when the replica has
+ * replayed the commit of its newest change, and only then handed to the offset ledger. A crash
+ * before that re-delivers the batch, which is gated again: nothing a lagging replica could refill
+ * survives the replica's lag. When too many batches wait, fetching pauses (lag grows visibly).
+ */
+public final class GatedBatches {
+    private static final Logger LOG = LoggerFactory.getLogger(GatedBatches.class);
+    /** Most batches held for the replica before fetching pauses. */
+    static final int MAX_GATED_BATCHES = 2000;
+
+    private final ReplicaGate gate;
+    private final Consumer<?, ?> consumer;
+    private final OffsetLedger ledger;
+    private final RegionMetrics metrics;
+    private final String region;
+    private final ArrayDeque<Gated> gated = new ArrayDeque<>();
+    private boolean paused;
+
+    private record Gated(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, long maxLsn) {
+    }
+
+    public GatedBatches(ReplicaGate gate, Consumer<?, ?> consumer, OffsetLedger ledger, RegionMetrics metrics, String region) {
+        this.gate = gate;
+        this.consumer = consumer;
+        this.ledger = ledger;
+        this.metrics = metrics;
+        this.region = region;
+    }
+
+    /** Holds an applied batch until the replica has replayed {@code maxLsn}. */
+    public void hold(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, long maxLsn) {
+        gated.addLast(new Gated(plan, offsets, maxLsn));
+        gate.applied(maxLsn);
+    }
+
+    /** True while fetching is paused because too many batches wait. */
+    public boolean paused() {
+        return paused;
+    }
+
+    /** Applies again, oldest first, every batch the replica has replayed past, and releases its offsets. */
+    public void release(Applying applying) throws InterruptedException {
+        while (!gated.isEmpty() && gate.replayed() >= gated.peekFirst().maxLsn()) {
+            Gated batch = gated.peekFirst();
+            if (applying.apply(batch.plan()) == null) {
+                return;
+            }
+            metrics.reapplied(batch.plan().keys().size() + batch.plan().patterns().size());
+            gated.removeFirst();
+            ledger.applied(batch.offsets());
+        }
+        if (!paused && gated.size() >= MAX_GATED_BATCHES) {
+            consumer.pause(consumer.assignment());
+            paused = true;
+            LOG.warn("region {}: {} batches wait for the replica to replay; fetching paused", region, gated.size());
+        } else if (paused && gated.size() < MAX_GATED_BATCHES / 2) {
+            consumer.resume(consumer.assignment());
+            paused = false;
+        }
+        metrics.gated(gated.size());
+    }
+}

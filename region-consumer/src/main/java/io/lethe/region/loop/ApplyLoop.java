@@ -1,0 +1,264 @@
+package io.lethe.region.loop;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.region.apply.AppliedListener;
+import io.lethe.region.apply.BatchPlan;
+import io.lethe.region.apply.RedisApplier;
+import io.lethe.region.dlq.RegionDeadLetters;
+import io.lethe.region.gate.GatedBatches;
+import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.offsets.OffsetLedger;
+import io.lethe.region.restore.RestoreReplay;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.stage.failure.Failure;
+import io.lethe.stage.failure.KafkaFailures;
+import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.retry.Backoff;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The region's poll loop: each batch is admitted (refusals and malformed records to the DLQ),
+ * applied to Redis until Redis acknowledges it (partitions paused meanwhile, so the consumer stays
+ * in its group and nothing later is applied first), its poison keys widened and dead-lettered,
+ * and only then its offsets handed to the {@link OffsetLedger} (or the replica gate's queue).
+ * Kafka errors are classified once: configuration errors keep it retrying with health DOWN.
+ */
+public final class ApplyLoop {
+    private static final Logger LOG = LoggerFactory.getLogger(ApplyLoop.class);
+    private static final long RESTORE_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final String region;
+    private final Consumer<String, byte[]> consumer;
+    private final RedisApplier applier;
+    private final Admission admission;
+    private final OffsetLedger ledger;
+    private final RegionDeadLetters deadLetters;
+    private final GatedBatches gated;
+    private final RestoreReplay restore;
+    private final RegionMetrics metrics;
+    private final Misconfiguration misconfiguration;
+    private final Clock clock;
+    private final Backoff backoff;
+    private final Backoff pollBackoff;
+    private final List<AppliedListener> listeners;
+    private volatile boolean running = true;
+    private volatile boolean retrying;
+    private volatile long appliedBatches;
+    /** Records of the batch being applied: fetched, so not in the consumer's lag, but not applied yet. */
+    private volatile int inFlight;
+    private long lastAppliedCommitMicros;
+    private long lastRestoreCheck;
+
+    public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, RedisApplier applier, OffsetLedger ledger,
+                     RegionDeadLetters deadLetters, GatedBatches gated, RestoreReplay restore, RegionMetrics metrics,
+                     Misconfiguration misconfiguration, Clock clock, List<AppliedListener> listeners) {
+        this.region = region;
+        this.consumer = consumer;
+        this.applier = applier;
+        this.admission = new Admission(config.namespaces(), config.file());
+        this.ledger = ledger;
+        this.deadLetters = deadLetters;
+        this.gated = gated;
+        this.restore = restore;
+        this.metrics = metrics;
+        this.misconfiguration = misconfiguration;
+        this.clock = clock;
+        this.backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
+        this.pollBackoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
+        this.listeners = listeners;
+    }
+
+    /** True while fetching must stay paused (a batch being retried, or the gate's queue full). */
+    public boolean holdsPartitions() {
+        return retrying || gated != null && gated.paused();
+    }
+
+    public boolean isRetrying() {
+        return retrying;
+    }
+
+    public long appliedBatches() {
+        return appliedBatches;
+    }
+
+    public void stop() {
+        running = false;
+    }
+
+    /** Runs until {@link #stop()} (then throws {@link WakeupException} from the consumer) or an unexpected error. */
+    public void run() throws InterruptedException {
+        while (running) {
+            ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(100));
+            if (!records.isEmpty()) {
+                process(records);
+            }
+            if (gated != null) {
+                gated.release(this::applyUntilAcknowledged);
+            }
+            if (System.nanoTime() - lastRestoreCheck >= RESTORE_CHECK_NANOS) {
+                lastRestoreCheck = System.nanoTime();
+                restore.check(this::applyUntilAcknowledged);
+            }
+            ledger.commitIfDue();
+            updateLag();
+        }
+    }
+
+    private void process(ConsumerRecords<String, byte[]> records) throws InterruptedException {
+        ledger.batchStarted();
+        inFlight = records.count();
+        Admission.Admitted batch = admission.admit(records, deadLetters);
+        List<InvalidationEvent> events = batch.events();
+        BatchPlan plan = BatchPlan.of(events);
+        RedisApplier.Applied applied = applyUntilAcknowledged(plan);
+        if (applied == null) {
+            return;
+        }
+        inFlight = 0;
+        deadLetters.sendPoisoned(applied.poisoned(), batch.origins());
+        long now = nowMicros();
+        for (InvalidationEvent e : events) {
+            metrics.latency(now - e.commitTs());
+            lastAppliedCommitMicros = Math.max(lastAppliedCommitMicros, e.commitTs());
+        }
+        applied.results().forEach(metrics::applied);
+        metrics.applied("superseded", plan.superseded());
+        metrics.batch(events.size());
+        Map<TopicPartition, OffsetAndMetadata> owned = ledger.stillOwned(batch.offsets());
+        if (gated != null) {
+            // a standby shows a change only once it replayed its transaction's COMMIT, not the change itself
+            gated.hold(plan, owned, events.stream().mapToLong(InvalidationEvent::visibleAfter).max().orElse(0));
+        } else {
+            ledger.applied(owned);
+        }
+        appliedBatches++;
+        for (AppliedListener listener : listeners) {
+            try {
+                listener.applied(events);
+            } catch (RuntimeException e) {
+                LOG.warn("region {}: listener {} failed: {}", region, listener.getClass().getSimpleName(), e.toString());
+            }
+        }
+    }
+
+    /**
+     * Applies the plan until Redis acknowledges it, pausing the partitions meanwhile.
+     *
+     * @return what it did, or null when the loop is closing before it could apply
+     */
+    RedisApplier.Applied applyUntilAcknowledged(BatchPlan plan) throws InterruptedException {
+        backoff.reset();
+        try {
+            while (true) {
+                try {
+                    RedisApplier.Applied applied = applier.apply(plan);
+                    metrics.up(true);
+                    misconfiguration.clear();
+                    return applied;
+                } catch (RedisApplier.ApplyFailure e) {
+                    metrics.retry(e.kind());
+                    metrics.up(false);
+                    if (e.failure().isFatal()) {
+                        misconfiguration.report(e.failure());
+                    } else if (!retrying) {
+                        LOG.warn("region {}: applying {} invalidations failed ({}); retrying the batch, nothing is committed until "
+                                + "Redis acknowledges it", region, plan.keys().size() + plan.patterns().size(), e.getMessage());
+                    }
+                    retrying = true;
+                    consumer.pause(consumer.assignment());
+                    if (!waitPolling(backoff.next())) {
+                        return null;
+                    }
+                }
+            }
+        } finally {
+            if (retrying) {
+                LOG.info("region {}: Redis answers again; batch applied", region);
+            }
+            retrying = false;
+            if (!holdsPartitions()) {
+                consumer.resume(consumer.paused());
+            }
+        }
+    }
+
+    /** Waits, polling with every partition paused so the consumer stays in its group. */
+    private boolean waitPolling(Duration wait) throws InterruptedException {
+        long until = System.nanoTime() + wait.toNanos();
+        while (running && System.nanoTime() < until) {
+            ConsumerRecords<String, byte[]> stray = poll(Duration.ofMillis(Math.min(100, Math.max(1, wait.toMillis()))));
+            // partitions assigned during the wait are paused by the ledger; should a record slip
+            // through, rewind so it is read again after this batch
+            for (TopicPartition tp : stray.partitions()) {
+                consumer.seek(tp, stray.records(tp).get(0).offset());
+            }
+            deadLetters.settled();
+            updateLag();
+        }
+        return running;
+    }
+
+    /**
+     * {@code consumer.poll}: a partition without a committed offset, or with one outside its log,
+     * starts from the log's start (see {@link RestoreReplay#startFromLogStart}); any other Kafka
+     * error is classified, reported, and waited out.
+     */
+    private ConsumerRecords<String, byte[]> poll(Duration timeout) throws InterruptedException {
+        try {
+            ConsumerRecords<String, byte[]> records = consumer.poll(timeout);
+            pollBackoff.reset();
+            if (!retrying) {
+                misconfiguration.clear();
+            }
+            return records;
+        } catch (NoOffsetForPartitionException e) {
+            restore.startFromLogStart(e.partitions(), false, this::applyUntilAcknowledged);
+        } catch (OffsetOutOfRangeException e) {
+            restore.startFromLogStart(e.offsetOutOfRangePartitions().keySet(), true, this::applyUntilAcknowledged);
+        } catch (WakeupException e) {
+            throw e;
+        } catch (KafkaException e) {
+            Failure f = KafkaFailures.classify(e);
+            metrics.retry(f.reason());
+            if (f.isFatal()) {
+                misconfiguration.report(f);
+            } else {
+                LOG.warn("region {}: polling failed ({}); retrying", region, e.toString());
+            }
+            pollBackoff.sleep();
+        }
+        return ConsumerRecords.empty();
+    }
+
+    private long nowMicros() {
+        java.time.Instant now = clock.instant();
+        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+    }
+
+    void updateLag() {
+        long lag = inFlight;
+        for (TopicPartition tp : consumer.assignment()) {
+            OptionalLong l = consumer.currentLag(tp);
+            if (l.isPresent()) {
+                lag += l.getAsLong();
+            }
+        }
+        long lagMillis = lastAppliedCommitMicros == 0 ? 0 : Math.max(0, nowMicros() - lastAppliedCommitMicros) / 1000;
+        metrics.lag(lag, lagMillis);
+    }
+}

@@ -1,0 +1,162 @@
+package io.lethe.region.offsets;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import org.apache.kafka.clients.consumer.CommitFailedException;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The region's offsets, across rebalances: which applied offsets wait to be committed, which
+ * partitions the batch being applied lost meanwhile, and the rebalance listener. Rules:
+ * <ul>
+ *   <li>an offset enters the ledger only once its batch is applied ({@link #applied});</li>
+ *   <li>a partition revoked while its batch was being applied does not commit it (the next
+ *       owner applies it again, which is harmless);</li>
+ *   <li>nothing is committed while {@code settled} says a dead letter is not acknowledged yet,
+ *       so a crash re-delivers a record whose dead letter could still be lost;</li>
+ *   <li>on revocation, what was applied for the revoked partitions is committed at once.</li>
+ * </ul>
+ * Single-threaded: only the consumer's thread calls it (Kafka runs the listener inside poll).
+ */
+public final class OffsetLedger implements ConsumerRebalanceListener {
+    private static final Logger LOG = LoggerFactory.getLogger(OffsetLedger.class);
+    private static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(10);
+
+    private final org.apache.kafka.clients.consumer.Consumer<?, ?> consumer;
+    private final long commitIntervalNanos;
+    private final LongSupplier nanoTime;
+    private final BooleanSupplier settled;
+    private final BooleanSupplier pauseAssigned;
+    private final Consumer<Map<TopicPartition, OffsetAndMetadata>> committed;
+    private final Runnable commitRetry;
+    private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
+    private final Set<TopicPartition> revokedDuringBatch = new HashSet<>();
+    private long lastCommit;
+
+    /**
+     * @param settled       true when every dead letter is acknowledged (commits wait otherwise)
+     * @param pauseAssigned true while the loop holds its partitions paused (newly assigned ones are paused too)
+     * @param committed     told every committed map (the region checkpoints it in Redis)
+     * @param commitRetry   told every commit that failed and will be tried again
+     */
+    public OffsetLedger(org.apache.kafka.clients.consumer.Consumer<?, ?> consumer, Duration commitInterval, LongSupplier nanoTime,
+                        BooleanSupplier settled, BooleanSupplier pauseAssigned,
+                        Consumer<Map<TopicPartition, OffsetAndMetadata>> committed, Runnable commitRetry) {
+        this.consumer = consumer;
+        this.commitIntervalNanos = commitInterval.toNanos();
+        this.nanoTime = nanoTime;
+        this.settled = settled;
+        this.pauseAssigned = pauseAssigned;
+        this.committed = committed;
+        this.commitRetry = commitRetry;
+        this.lastCommit = nanoTime.getAsLong();
+    }
+
+    /** A batch starts being applied. */
+    public void batchStarted() {
+        revokedDuringBatch.clear();
+    }
+
+    /** Of a batch's next offsets, those of partitions this consumer still owns and did not lose during the batch. */
+    public Map<TopicPartition, OffsetAndMetadata> stillOwned(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        Map<TopicPartition, OffsetAndMetadata> owned = new HashMap<>(offsets);
+        owned.keySet().removeAll(revokedDuringBatch);
+        owned.keySet().retainAll(consumer.assignment());
+        return owned;
+    }
+
+    /** Offsets whose records are applied: committed at the next {@link #commitIfDue()}. Never moves one back. */
+    public void applied(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        offsets.forEach((tp, om) -> pending.merge(tp, om, (a, b) -> a.offset() >= b.offset() ? a : b));
+    }
+
+    /** Drops what waits for {@code tp} (the consumer was sought back over it). */
+    public void forget(TopicPartition tp) {
+        pending.remove(tp);
+    }
+
+    /** What waits to be committed. */
+    public Map<TopicPartition, OffsetAndMetadata> pending() {
+        return Map.copyOf(pending);
+    }
+
+    /** Commits when the commit interval has passed since the last commit. */
+    public void commitIfDue() {
+        if (nanoTime.getAsLong() - lastCommit >= commitIntervalNanos) {
+            commit();
+        }
+    }
+
+    /** Commits what waits, for the partitions still owned, unless a dead letter is unacknowledged. */
+    public void commit() {
+        lastCommit = nanoTime.getAsLong();
+        if (pending.isEmpty() || !settled.getAsBoolean()) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>(pending);
+        commit.keySet().retainAll(consumer.assignment());
+        try {
+            if (!commit.isEmpty()) {
+                consumer.commitSync(commit, COMMIT_TIMEOUT);
+                committed.accept(commit);
+            }
+            pending.clear();
+        } catch (CommitFailedException e) {
+            // the partitions moved to another member, which applies those records again
+            pending.clear();
+        } catch (WakeupException e) {
+            throw e;
+        } catch (KafkaException e) {
+            commitRetry.run();
+            LOG.warn("committing offsets {} failed ({}); will retry", commit, e.toString());
+        }
+    }
+
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+        revokedDuringBatch.addAll(partitions);
+        Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            OffsetAndMetadata offset = pending.remove(tp);
+            if (offset != null) {
+                commit.put(tp, offset);
+            }
+        }
+        if (commit.isEmpty() || !settled.getAsBoolean()) {
+            return; // the next owner applies them again
+        }
+        try {
+            consumer.commitSync(commit, COMMIT_TIMEOUT);
+            committed.accept(commit);
+        } catch (KafkaException e) {
+            LOG.warn("commit on revocation of {} failed ({}); the next owner applies them again", partitions, e.toString());
+        }
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+        // lost, not revoked: another member may own them already, so nothing is committed
+        revokedDuringBatch.addAll(partitions);
+        partitions.forEach(pending::remove);
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+        if (pauseAssigned.getAsBoolean()) {
+            consumer.pause(partitions);
+        }
+    }
+}

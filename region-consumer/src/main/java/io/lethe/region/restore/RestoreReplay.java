@@ -1,0 +1,188 @@
+package io.lethe.region.restore;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.config.RegionConfig;
+import io.lethe.region.apply.BatchPlan;
+import io.lethe.region.loop.Applying;
+import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.offsets.OffsetLedger;
+import io.lethe.schemas.Action;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.Scope;
+import io.lethe.schemas.Versions;
+import io.lethe.stage.retry.Backoff;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes good what the region's Redis or Kafka lost: a Redis that came back without applied
+ * writes (see {@link RestoreGuard}) is replayed from its data's checkpoint and at least the
+ * longest fence TTL back, or invalidated wholesale when its position is unknown; records deleted
+ * by retention before the region applied them are covered by a wholesale invalidation.
+ */
+public final class RestoreReplay {
+    private static final Logger LOG = LoggerFactory.getLogger(RestoreReplay.class);
+    /** Beyond the longest fence TTL: how far back an empty or restored Redis is replayed at least. */
+    private static final Duration MARGIN = Duration.ofSeconds(10);
+
+    private final LetheConfig config;
+    private final RegionConfig region;
+    private final Consumer<?, ?> consumer;
+    private final OffsetLedger ledger;
+    private final RestoreGuard guard;
+    private final RegionMetrics metrics;
+    private final Clock clock;
+    private final Backoff backoff;
+
+    public RestoreReplay(LetheConfig config, RegionConfig region, Consumer<?, ?> consumer, OffsetLedger ledger, RestoreGuard guard,
+                         RegionMetrics metrics, Clock clock) {
+        this.config = config;
+        this.region = region;
+        this.consumer = consumer;
+        this.ledger = ledger;
+        this.guard = guard;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
+    }
+
+    /**
+     * When the region's Redis came back without writes Lethe had applied: seeks every assigned
+     * partition back, commits that position first (a crash then replays from it), invalidates
+     * the namespaces wholesale when the data's position is unknown, and only then adopts the server.
+     */
+    public void check(Applying applying) throws InterruptedException {
+        Optional<RestoreGuard.Restore> found;
+        try {
+            found = guard.check();
+        } catch (RuntimeException e) {
+            return; // Redis does not answer: the apply path retries and reports it
+        }
+        if (found.isEmpty()) {
+            return;
+        }
+        RestoreGuard.Restore restore = found.get();
+        Set<TopicPartition> assigned = new HashSet<>(consumer.assignment());
+        long since = clock.millis() - replayWindow().toMillis();
+        Map<TopicPartition, Long> times = new HashMap<>();
+        assigned.forEach(tp -> times.put(tp, since));
+        Map<TopicPartition, OffsetAndTimestamp> byTime;
+        Map<TopicPartition, Long> ends;
+        try {
+            byTime = consumer.offsetsForTimes(times);
+            ends = consumer.endOffsets(assigned);
+        } catch (KafkaException e) {
+            LOG.warn("region {}: Redis lost applied writes, but Kafka cannot say where to replay from yet ({}); retrying",
+                    region.name(), e.toString());
+            return; // not adopted yet: the next check finds the same restore
+        }
+        Map<TopicPartition, OffsetAndMetadata> rewound = new HashMap<>();
+        for (TopicPartition tp : assigned) {
+            OffsetAndTimestamp atTime = byTime.get(tp);
+            long target = atTime != null ? atTime.offset() : ends.getOrDefault(tp, 0L);
+            if (!restore.checkpoint().isEmpty()) {
+                // a partition the restored checkpoint does not know was never committed in that data: from the start
+                target = Math.min(target, restore.checkpoint().getOrDefault(tp.partition(), 0L));
+            }
+            rewound.put(tp, new OffsetAndMetadata(target));
+        }
+        String action = restore.wholesale() ? "wholesale" : restore.checkpoint().isEmpty() ? "replayed-fence-window" : "replayed-checkpoint";
+        LOG.error("region {}: Redis is not the server Lethe last applied to ({}; {} keys, checkpoint {}): it lost applied writes; "
+                        + "replaying from {}{}", region.name(), restore.nodes(), restore.keys(), restore.checkpoint(), rewound,
+                restore.wholesale() ? " and invalidating namespaces " + region.namespaces() + " wholesale" : "");
+        rewound.forEach((tp, om) -> {
+            consumer.seek(tp, om);
+            ledger.forget(tp);
+        });
+        commitRewound(rewound);
+        if (restore.wholesale() && applying.apply(BatchPlan.of(wholesale("restore:" + restore.id()))) == null) {
+            return; // closing: the next start finds the same restore
+        }
+        try {
+            guard.adopt(restore);
+        } catch (RuntimeException e) {
+            return; // noticed again at the next check; replaying twice is harmless
+        }
+        metrics.redisRestored(action);
+    }
+
+    private void commitRewound(Map<TopicPartition, OffsetAndMetadata> rewound) throws InterruptedException {
+        backoff.reset();
+        while (true) {
+            try {
+                consumer.commitSync(rewound, Duration.ofSeconds(10));
+                return;
+            } catch (WakeupException e) {
+                throw e;
+            } catch (KafkaException e) {
+                metrics.retry("commit");
+                backoff.sleep();
+            }
+        }
+    }
+
+    /**
+     * Reads {@code partitions} from their log's start. When records this region never applied
+     * are gone (its offset fell below the log start, or it never read a log retention already
+     * cut), the region's namespaces are invalidated wholesale first. A first start on a log that
+     * still holds everything replays it all instead.
+     */
+    public void startFromLogStart(Collection<TopicPartition> partitions, boolean outOfRange, Applying applying)
+            throws InterruptedException {
+        Map<TopicPartition, Long> starts;
+        try {
+            starts = consumer.beginningOffsets(partitions);
+        } catch (KafkaException e) {
+            // the partitions keep no position: the next poll raises the same and this runs again
+            LOG.warn("region {}: cannot read the log start of {} yet ({}); retrying", region.name(), partitions, e.toString());
+            return;
+        }
+        boolean lost = outOfRange || starts.values().stream().anyMatch(start -> start > 0);
+        consumer.seekToBeginning(partitions);
+        if (!lost) {
+            return;
+        }
+        LOG.error("region {}: records of {} were deleted before this region applied them (its offset {} the log, which now starts at {}); "
+                        + "invalidating namespaces {} wholesale and reading from the log's start", region.name(), partitions,
+                outOfRange ? "is outside" : "was never committed for", starts, region.namespaces());
+        if (applying.apply(BatchPlan.of(wholesale("offsets-lost:" + clock.millis()))) != null) {
+            metrics.offsetsLost(partitions.size());
+        }
+    }
+
+    /** The longest fence TTL of the region's namespaces, plus a margin. */
+    private Duration replayWindow() {
+        return region.namespaces().stream().map(ns -> config.namespaces().get(ns).fenceTtl())
+                .max(Duration::compareTo).orElse(Duration.ZERO).plus(MARGIN);
+    }
+
+    /** Namespace-wide invalidations of every namespace of the region, deleting whatever is there. */
+    private List<InvalidationEvent> wholesale(String why) {
+        List<InvalidationEvent> events = new ArrayList<>();
+        long now = clock.millis() * 1000;
+        for (String name : region.namespaces()) {
+            for (String glob : config.namespaces().get(name).namespaceGlobs()) {
+                events.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, why + ":" + name + ":" + glob, name, Scope.NAMESPACE,
+                        null, glob, Action.DELETE, null, Versions.MAX, 0, null, now, now, now, null, Op.RESET, null, null));
+            }
+        }
+        return events;
+    }
+}

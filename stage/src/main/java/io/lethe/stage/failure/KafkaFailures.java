@@ -1,0 +1,62 @@
+package io.lethe.stage.failure;
+
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.SerializationException;
+
+/**
+ * The one place where a Kafka client error is classified. Kafka's own hierarchy decides:
+ * {@link RetriableException} and its subclasses (timeouts, leader changes, a broker going away)
+ * are retried; authentication and authorization refusals are configuration errors; a record the
+ * broker or the client can never accept is poison. An unknown error is retried: retrying a
+ * poison record stalls a stage visibly, while dropping a good one would lose an invalidation.
+ */
+public final class KafkaFailures {
+    private KafkaFailures() {
+    }
+
+    public static Failure classify(Throwable error) {
+        Throwable e = unwrap(error);
+        if (e instanceof AuthenticationException) {
+            return Failure.fatal("authentication", "Kafka refused the credentials: check kafka.sasl/kafka.ssl in the config "
+                    + "and the secrets in the environment", e);
+        }
+        if (e instanceof AuthorizationException) {
+            return Failure.fatal("authorization", "Kafka denied an operation (" + e.getMessage() + "): grant the principal "
+                    + "the ACLs listed in docs/deploying.md (READ/WRITE on Lethe's topics, READ on its groups)", e);
+        }
+        if (e instanceof RecordTooLargeException || e instanceof RecordBatchTooLargeException) {
+            return Failure.poison("record-too-large", e);
+        }
+        if (e instanceof InvalidRecordException) {
+            return Failure.poison("invalid-record", e);
+        }
+        if (e instanceof SerializationException) {
+            return Failure.poison("serialization", e);
+        }
+        if (e instanceof RetriableException) {
+            return Failure.retriable("kafka-" + simpleName(e), e);
+        }
+        return Failure.retriable("kafka", e);
+    }
+
+    /** The error inside future and wrapper exceptions. */
+    public static Throwable unwrap(Throwable error) {
+        Throwable e = error;
+        while ((e instanceof ExecutionException || e instanceof CompletionException) && e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e;
+    }
+
+    private static String simpleName(Throwable e) {
+        String name = e.getClass().getSimpleName().replace("Exception", "");
+        return name.replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
+    }
+}
