@@ -26,15 +26,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class CaptureChecksIT {
     private static final String PRODUCTS = "product: { table: public.products, keys: [\"product:{id}\", \"product:slug:{slug}\"] }";
 
-    private static CaptureService.CaptureStartupException refused(LetheConfig config) {
-        return assertThrows(CaptureService.CaptureStartupException.class, () -> {
+    private static io.lethe.capture.checks.CaptureStartupException refused(LetheConfig config) {
+        return assertThrows(io.lethe.capture.checks.CaptureStartupException.class, () -> {
             try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
                 capture.start();
             }
         });
     }
 
-    private static CheckResult failed(CaptureService.CaptureStartupException e, String check) {
+    private static CheckResult failed(io.lethe.capture.checks.CaptureStartupException e, String check) {
         return e.failed().stream().filter(r -> r.check().equals(check)).findFirst()
                 .orElseThrow(() -> new AssertionError("no failed check '" + check + "' in: " + e.getMessage()));
     }

@@ -29,26 +29,38 @@ final class EmbeddedKafkaBroker implements AutoCloseable {
     private final Path dir;
     private final Properties properties;
     private final String bootstrapServers;
+    private final LetheStack.KafkaSasl sasl;
     private KafkaRaftServer server;
 
-    private EmbeddedKafkaBroker(Path dir, Properties properties, String bootstrapServers) {
+    private EmbeddedKafkaBroker(Path dir, Properties properties, String bootstrapServers, LetheStack.KafkaSasl sasl) {
         this.dir = dir;
         this.properties = properties;
         this.bootstrapServers = bootstrapServers;
+        this.sasl = sasl;
     }
 
     static EmbeddedKafkaBroker start(Path dir, int defaultPartitions) {
         int brokerPort = FreePorts.next();
         int controllerPort = FreePorts.next();
+        int saslPort = FreePorts.next();
+        LetheStack.KafkaSasl sasl = new LetheStack.KafkaSasl("127.0.0.1:" + saslPort, "lethe_limited",
+                "limited-" + Uuid.randomUuid());
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
         p.put("controller.quorum.bootstrap.servers", "127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort
+                + ",SASL_PLAINTEXT://127.0.0.1:" + saslPort);
+        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",SASL_PLAINTEXT://127.0.0.1:" + saslPort);
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT");
+        // ACLs apply to the SASL listener's one user only: everyone on PLAINTEXT is ANONYMOUS, a super user
+        p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+        p.put("super.users", "User:ANONYMOUS");
+        p.put("sasl.enabled.mechanisms", "PLAIN");
+        p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule "
+                + "required user_" + sasl.user() + "=\"" + sasl.password() + "\";");
         p.put("log.dirs", dir.resolve("logs").toString());
         p.put("num.partitions", Integer.toString(defaultPartitions));
         p.put("default.replication.factor", "1");
@@ -64,7 +76,7 @@ final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("auto.create.topics.enable", "false");
         p.put("log.segment.bytes", Integer.toString(64 * 1024 * 1024));
         p.put("log.retention.hours", "24");
-        EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(dir, p, "127.0.0.1:" + brokerPort);
+        EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(dir, p, "127.0.0.1:" + brokerPort, sasl);
         broker.format();
         broker.startServer();
         return broker;
@@ -72,6 +84,10 @@ final class EmbeddedKafkaBroker implements AutoCloseable {
 
     String bootstrapServers() {
         return bootstrapServers;
+    }
+
+    LetheStack.KafkaSasl sasl() {
+        return sasl;
     }
 
     private void format() {

@@ -157,6 +157,11 @@ public final class EmbeddedStack implements LetheStack {
     }
 
     @Override
+    public KafkaSasl kafkaSasl() {
+        return kafka.sasl();
+    }
+
+    @Override
     public List<String> regions() {
         return List.copyOf(redis.keySet());
     }

@@ -21,6 +21,35 @@ public interface LetheStack extends AutoCloseable {
     /** Kafka bootstrap servers, {@code 127.0.0.1:port}. */
     String kafkaBootstrapServers();
 
+    /**
+     * A second listener of the same broker, with SASL/PLAIN and ACLs enforced for its one user,
+     * who starts with no permissions: for tests of what Lethe does when Kafka refuses it.
+     * (Clients of {@link #kafkaBootstrapServers()} are never refused.)
+     */
+    default KafkaSasl kafkaSasl() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no SASL listener with ACLs; "
+                + "the tests of Kafka authorization need the embedded stack");
+    }
+
+    /**
+     * @param bootstrapServers {@code 127.0.0.1:port} of the SASL_PLAINTEXT listener
+     * @param user             the one user; grant it ACLs as needed through {@link #kafkaBootstrapServers()}
+     * @param password         its password
+     */
+    record KafkaSasl(String bootstrapServers, String user, String password) {
+        /** Client properties that authenticate as the user. */
+        public Map<String, String> clientProperties() {
+            return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "PLAIN", "sasl.jaas.config",
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + user + "\" password=\""
+                            + password + "\";");
+        }
+
+        @Override
+        public String toString() {
+            return "KafkaSasl[" + bootstrapServers + ", user=" + user + ", password=****]";
+        }
+    }
+
     /** Region names, in the order they were configured. */
     List<String> regions();
 

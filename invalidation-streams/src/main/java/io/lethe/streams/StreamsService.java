@@ -1,6 +1,9 @@
 package io.lethe.streams;
 
 import io.lethe.config.LetheConfig;
+import io.lethe.stage.failure.Failure;
+import io.lethe.stage.failure.KafkaFailures;
+import io.lethe.stage.health.Misconfiguration;
 import io.lethe.config.StreamsConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.config.kafka.TopicSetup;
@@ -38,6 +41,7 @@ public final class StreamsService implements AutoCloseable {
     private KafkaStreams streams;
     private KafkaStreamsMetrics clientMetrics;
     private RetentionGuard retention;
+    private final Misconfiguration misconfiguration;
 
     /**
      * @param instanceId distinguishes instances of one application (client id suffix); any string
@@ -47,6 +51,7 @@ public final class StreamsService implements AutoCloseable {
         this.registry = registry;
         this.clock = clock;
         this.instanceId = instanceId;
+        this.misconfiguration = new Misconfiguration(registry, "streams");
     }
 
     /** The Kafka Streams settings for {@code lethe.yml}. */
@@ -89,10 +94,18 @@ public final class StreamsService implements AutoCloseable {
         streams = new KafkaStreams(topology, properties(config, instanceId));
         streams.setStateListener((now, before) -> {
             state.set(now);
+            if (now == KafkaStreams.State.RUNNING && before == KafkaStreams.State.REBALANCING) {
+                misconfiguration.clear();
+            }
             LOG.info("invalidation-streams {} -> {}", before, now);
         });
         streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("a stream thread failed; ensuring topics and replacing it", e);
+            Failure failure = KafkaFailures.classify(e);
+            if (failure.isFatal()) {
+                misconfiguration.report(failure);
+            } else {
+                LOG.error("a stream thread failed; ensuring topics and replacing it", e);
+            }
             try {
                 TopicSetup.ensure(config.kafka(), TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
             } catch (RuntimeException again) {
@@ -111,6 +124,16 @@ public final class StreamsService implements AutoCloseable {
     public boolean isRunning() {
         KafkaStreams.State s = state.get();
         return s == KafkaStreams.State.RUNNING || s == KafkaStreams.State.REBALANCING;
+    }
+
+    /** Running, and no configuration error (Kafka credentials or ACLs) reported since it last started running. */
+    public boolean isHealthy() {
+        return isRunning() && misconfiguration.current().isEmpty();
+    }
+
+    /** The configuration error that keeps streams from working, if one was reported. */
+    public java.util.Optional<Failure> misconfigured() {
+        return misconfiguration.current();
     }
 
     public KafkaStreams.State state() {

@@ -84,7 +84,7 @@ public final class Pipeline implements AutoCloseable {
             health.put("capture", capture.isStreaming());
         }
         if (streams != null) {
-            health.put("streams", streams.isRunning());
+            health.put("streams", streams.isHealthy());
         }
         regions.forEach((name, consumer) -> health.put("region:" + name, consumer.isRunning() && !consumer.isRetrying()));
         return health;

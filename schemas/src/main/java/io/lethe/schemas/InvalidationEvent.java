@@ -131,4 +131,10 @@ public record InvalidationEvent(
         }
         return hash;
     }
+
+    /** The same invalidation as a version-checked delete, without payload (an upsert that cannot be applied as one). */
+    public InvalidationEvent asDelete() {
+        return new InvalidationEvent(schema, id, namespace, scope, key, pattern, Action.DELETE, null, version, lsn, txId, commitTs,
+                capturedAt, emittedAt, source, op, changeId, originRegion, commitLsn);
+    }
 }

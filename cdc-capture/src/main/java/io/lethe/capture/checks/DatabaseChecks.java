@@ -1,7 +1,6 @@
 package io.lethe.capture.checks;
 
 import io.lethe.config.LetheConfig;
-import io.lethe.config.NamespaceConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -33,27 +32,16 @@ public final class DatabaseChecks {
         results.add(walLevel(c));
         results.add(replicationRole(c));
         Map<String, TableInfo> tables = new LinkedHashMap<>();
+        TableChecks tableChecks = new TableChecks(config);
         for (String table : config.tables()) {
             TableInfo info = TableInfo.read(c, table);
             tables.put(table, info);
-            results.addAll(tableChecks(table, info));
+            results.addAll(tableChecks.check(table, info));
         }
         results.add(publication(c, tables));
         results.add(slot(c));
         results.add(capacity(c));
         results.add(walKeepSize(c));
-        return results;
-    }
-
-    /**
-     * The checks of the configured tables only (columns, primary key, REPLICA IDENTITY of the
-     * table and its partitions): what can drift while capture runs, so it re-runs them periodically.
-     */
-    public List<CheckResult> tables(Connection c) throws SQLException {
-        List<CheckResult> results = new ArrayList<>();
-        for (String table : config.tables()) {
-            results.addAll(tableChecks(table, TableInfo.read(c, table)));
-        }
         return results;
     }
 
@@ -82,68 +70,6 @@ public final class DatabaseChecks {
         }
         return CheckResult.fail("replication role", "role " + user + " lacks the REPLICATION attribute",
                 "ALTER ROLE " + quoteIdent(user) + " REPLICATION;");
-    }
-
-    private List<CheckResult> tableChecks(String table, TableInfo info) {
-        List<CheckResult> results = new ArrayList<>();
-        String check = "table " + table;
-        if (!info.exists()) {
-            results.add(CheckResult.fail(check, "table " + table + " does not exist in database " + config.source().database(),
-                    "create it, or fix " + config.namespacesForTable(table).stream().map(n -> "namespaces." + n.name() + ".table")
-                            .collect(java.util.stream.Collectors.joining(", ")) + " in " + config.file()));
-            return results;
-        }
-        List<String> problems = new ArrayList<>();
-        List<String> fixes = new ArrayList<>();
-        boolean needsFullIdentity = false;
-        for (NamespaceConfig ns : config.namespacesForTable(table)) {
-            Set<String> missing = new LinkedHashSet<>(ns.requiredColumns());
-            missing.removeAll(info.columns());
-            if (!missing.isEmpty()) {
-                problems.add("namespace " + ns.name() + " needs column(s) " + missing + " that " + table + " does not have");
-                fixes.add("fix the key templates, payload-columns or version of namespaces." + ns.name() + " in " + config.file());
-            }
-            if (!info.primaryKey().isEmpty() && !Set.copyOf(ns.primaryKey()).equals(Set.copyOf(info.primaryKey()))) {
-                problems.add("namespace " + ns.name() + " declares primary-key " + ns.primaryKey() + " but the table's is " + info.primaryKey());
-                fixes.add("set namespaces." + ns.name() + ".primary-key: " + info.primaryKey() + " in " + config.file());
-            }
-            if (!ns.nonKeyTemplateColumns().isEmpty() && !"f".equals(info.replicaIdentity())) {
-                needsFullIdentity = true;
-                problems.add("namespace " + ns.name() + " keys use non-key column(s) " + ns.nonKeyTemplateColumns()
-                        + ", so updates must carry the old row to invalidate the old key, but REPLICA IDENTITY is "
-                        + identityName(info.replicaIdentity()));
-            }
-            if (!ns.nonKeyTemplateColumns().isEmpty() && !info.partitionsWithoutFullIdentity().isEmpty()) {
-                problems.add("namespace " + ns.name() + " keys use non-key column(s) " + ns.nonKeyTemplateColumns()
-                        + ", but partition(s) " + info.partitionsWithoutFullIdentity() + " of " + table
-                        + " do not have REPLICA IDENTITY FULL (each partition logs its own old rows)");
-                info.partitionsWithoutFullIdentity().forEach(part -> fixes.add("ALTER TABLE " + part + " REPLICA IDENTITY FULL;"));
-            }
-        }
-        if (info.primaryKey().isEmpty()) {
-            problems.add(table + " has no primary key; Lethe keys changes and row-scoped entries by it");
-            fixes.add("ALTER TABLE " + table + " ADD PRIMARY KEY (...);");
-        }
-        if (needsFullIdentity) {
-            fixes.add("ALTER TABLE " + table + " REPLICA IDENTITY FULL;");
-        }
-        if (problems.isEmpty()) {
-            results.add(CheckResult.pass(check, table + " has every column Lethe needs (replica identity "
-                    + identityName(info.replicaIdentity()) + ")"));
-        } else {
-            results.add(CheckResult.fail(check, String.join("; ", problems), String.join("  ", fixes)));
-        }
-        return results;
-    }
-
-    private static String identityName(String code) {
-        return switch (code == null ? "" : code) {
-            case "d" -> "DEFAULT (primary key)";
-            case "f" -> "FULL";
-            case "i" -> "USING INDEX";
-            case "n" -> "NOTHING";
-            default -> "unknown";
-        };
     }
 
     private CheckResult publication(Connection c, Map<String, TableInfo> tables) throws SQLException {
@@ -276,50 +202,5 @@ public final class DatabaseChecks {
 
     static String quoteIdent(String name) {
         return name.matches("[a-z_][a-z0-9_]*") ? name : "\"" + name.replace("\"", "\"\"") + "\"";
-    }
-
-    /** Columns, primary key and replica identity of one table (and of its partitions, when partitioned). */
-    record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity,
-                     List<String> partitionsWithoutFullIdentity) {
-        static TableInfo read(Connection c, String table) throws SQLException {
-            String schema = table.substring(0, table.indexOf('.'));
-            String name = table.substring(table.indexOf('.') + 1);
-            String identity;
-            try (PreparedStatement ps = c.prepareStatement("SELECT c.relreplident::text FROM pg_class c JOIN pg_namespace n "
-                    + "ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')")) {
-                ps.setString(1, schema);
-                ps.setString(2, name);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        return new TableInfo(false, Set.of(), List.of(), null, List.of());
-                    }
-                    identity = rs.getString(1);
-                }
-            }
-            Set<String> columns = new LinkedHashSet<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT column_name FROM information_schema.columns "
-                    + "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position")) {
-                ps.setString(1, schema);
-                ps.setString(2, name);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        columns.add(rs.getString(1));
-                    }
-                }
-            }
-            List<String> pk = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
-                    + "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) "
-                    + "WHERE i.indisprimary AND n.nspname = ? AND c.relname = ? ORDER BY array_position(i.indkey::int2[], a.attnum)")) {
-                ps.setString(1, schema);
-                ps.setString(2, name);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        pk.add(rs.getString(1));
-                    }
-                }
-            }
-            return new TableInfo(true, columns, pk, identity, io.lethe.capture.slot.PublicationInfo.partitionsWithoutFullIdentity(c, table));
-        }
     }
 }

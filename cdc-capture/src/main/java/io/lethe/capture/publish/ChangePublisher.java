@@ -1,11 +1,19 @@
 package io.lethe.capture.publish;
 
+import io.lethe.capture.mapping.Resets;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.serde.EventJson;
+import io.lethe.stage.dlq.DeadLetter;
+import io.lethe.stage.failure.Failure;
+import io.lethe.stage.failure.KafkaFailures;
+import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.retry.Backoff;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,21 +32,31 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Publishes change events to {@code lethe.changes} with an idempotent, acks=all producer and
- * returns only when Kafka has acknowledged every one of them. A failed batch is sent again
- * (duplicates are allowed downstream) after a backoff, for as long as it takes: capture never
- * moves its offset past a change Kafka does not hold.
+ * returns only when Kafka has acknowledged every one of them, so capture never moves its offset
+ * past a change Kafka does not hold. Failures are classified ({@link KafkaFailures}): a retriable
+ * one sends the batch again after a jittered backoff, for as long as it takes (duplicates are
+ * allowed downstream); a configuration error does the same with health DOWN; a change Kafka can
+ * never take (larger than it accepts) is replaced by a namespace-wide reset of its table, which
+ * certainly covers it, and dead-lettered.
  */
 public final class ChangePublisher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ChangePublisher.class);
 
+    private final LetheConfig config;
     private final KafkaProducer<String, byte[]> producer;
     private final String topic;
     private final String dlqTopic;
-    private final Duration backoffMin;
-    private final Duration backoffMax;
+    private final Backoff backoff;
+    private final Clock clock;
+    private final Misconfiguration misconfiguration;
     private final Runnable onRetry;
+    private final Runnable onWidened;
 
-    public ChangePublisher(LetheConfig config, Runnable onRetry) {
+    /**
+     * @param onRetry   told of every failed attempt that will be retried
+     * @param onWidened told of every change replaced by a reset of its table
+     */
+    public ChangePublisher(LetheConfig config, Clock clock, Misconfiguration misconfiguration, Runnable onRetry, Runnable onWidened) {
         Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-capture");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -46,78 +64,121 @@ public final class ChangePublisher implements AutoCloseable {
         props.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60_000);
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+        this.config = config;
         this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
         this.topic = config.topics().changes();
         this.dlqTopic = config.topics().dlq();
-        this.backoffMin = config.apply().retryBackoffMin();
-        this.backoffMax = config.apply().retryBackoffMax();
+        this.backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
+        this.clock = clock;
+        this.misconfiguration = misconfiguration;
         this.onRetry = onRetry;
-    }
-
-    /** Sends every event and waits until Kafka acknowledged all of them, retrying as long as needed. */
-    public void publishAll(List<ChangeEvent> events) throws InterruptedException {
-        if (events.isEmpty()) {
-            return;
-        }
-        Duration backoff = backoffMin;
-        while (true) {
-            try {
-                sendAndAwait(events);
-                return;
-            } catch (ExecutionException | KafkaException e) {
-                onRetry.run();
-                Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-                LOG.warn("publishing {} changes to {} failed ({}); retrying in {} ms", events.size(), topic,
-                        cause.toString(), backoff.toMillis());
-                Thread.sleep(backoff.toMillis());
-                backoff = backoff.multipliedBy(2).compareTo(backoffMax) > 0 ? backoffMax : backoff.multipliedBy(2);
-            }
-        }
-    }
-
-    private void sendAndAwait(List<ChangeEvent> events) throws ExecutionException, InterruptedException {
-        List<Future<RecordMetadata>> acks = new ArrayList<>(events.size());
-        for (ChangeEvent event : events) {
-            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.recordKey(), EventJson.write(event));
-            record.headers().add(Headers.SCHEMA, ChangeEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
-            acks.add(producer.send(record));
-        }
-        producer.flush();
-        for (Future<RecordMetadata> ack : acks) {
-            ack.get();
-        }
+        this.onWidened = onWidened;
     }
 
     /**
-     * Dead-letters something capture could not turn into a change event, waiting for the ack
-     * (retrying like changes): the DLQ gets a description of the record and the reason.
+     * Sends every event and waits until Kafka acknowledged all of them, retrying as long as needed.
+     *
+     * @return what was published: {@code events}, with any change Kafka refused for good replaced by its table's resets
      */
-    public void deadLetter(byte[] original, String reason, String error, String sourceTopic, long position)
-            throws InterruptedException {
-        Duration backoff = backoffMin;
-        while (true) {
-            try {
-                ProducerRecord<String, byte[]> record = new ProducerRecord<>(dlqTopic, null, original);
-                put(record, Headers.DLQ_REASON, reason);
-                put(record, Headers.DLQ_ERROR, error);
-                put(record, Headers.DLQ_STAGE, "capture");
-                put(record, Headers.DLQ_SOURCE_TOPIC, sourceTopic);
-                put(record, Headers.DLQ_SOURCE_PARTITION, "0");
-                put(record, Headers.DLQ_SOURCE_OFFSET, Long.toString(position));
-                put(record, Headers.DLQ_TIMESTAMP, Long.toString(System.currentTimeMillis()));
-                producer.send(record).get();
-                return;
-            } catch (ExecutionException | KafkaException e) {
-                onRetry.run();
-                LOG.warn("dead-lettering to {} failed ({}); retrying in {} ms", dlqTopic, e.toString(), backoff.toMillis());
-                Thread.sleep(backoff.toMillis());
-                backoff = backoff.multipliedBy(2).compareTo(backoffMax) > 0 ? backoffMax : backoff.multipliedBy(2);
+    public List<ChangeEvent> publishAll(List<ChangeEvent> events) throws InterruptedException {
+        List<ChangeEvent> batch = events;
+        backoff.reset();
+        while (!batch.isEmpty()) {
+            List<Failure> failures = sendAndAwait(batch);
+            if (failures.stream().allMatch(f -> f == null)) {
+                misconfiguration.clear();
+                return batch;
             }
+            if (failures.stream().anyMatch(f -> f != null && f.isPoison())) {
+                batch = widenPoison(batch, failures);
+                continue;
+            }
+            Failure f = failures.stream().filter(x -> x != null).findFirst().orElseThrow();
+            onRetry.run();
+            if (f.isFatal()) {
+                misconfiguration.report(f);
+            } else {
+                LOG.warn("publishing {} changes to {} failed ({}); retrying", batch.size(), topic, f.message());
+            }
+            backoff.sleep();
         }
+        return batch;
     }
 
-    private static void put(ProducerRecord<String, byte[]> record, String header, String value) {
-        record.headers().add(header, value.getBytes(StandardCharsets.UTF_8));
+    /** One outcome per event, in order: null when Kafka acknowledged it. */
+    private List<Failure> sendAndAwait(List<ChangeEvent> events) throws InterruptedException {
+        List<Future<RecordMetadata>> acks = new ArrayList<>(events.size());
+        List<Failure> failures = new ArrayList<>(events.size());
+        for (ChangeEvent event : events) {
+            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.recordKey(), EventJson.write(event));
+            record.headers().add(Headers.SCHEMA, ChangeEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
+            try {
+                acks.add(producer.send(record));
+            } catch (KafkaException e) {
+                acks.add(java.util.concurrent.CompletableFuture.failedFuture(e));
+            }
+        }
+        producer.flush();
+        for (Future<RecordMetadata> ack : acks) {
+            try {
+                ack.get();
+                failures.add(null);
+            } catch (ExecutionException e) {
+                failures.add(KafkaFailures.classify(e));
+            }
+        }
+        return failures;
+    }
+
+    /** The batch with every poison change replaced by its table's resets, each dead-lettered. */
+    private List<ChangeEvent> widenPoison(List<ChangeEvent> batch, List<Failure> failures) throws InterruptedException {
+        List<ChangeEvent> widened = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            ChangeEvent event = batch.get(i);
+            Failure f = failures.get(i);
+            if (f == null || !f.isPoison()) {
+                widened.add(event);
+                continue;
+            }
+            List<ChangeEvent> resets = Resets.forTables(config, List.of(event.source()), event.lsn(), clock.millis() * 1000);
+            widened.addAll(resets);
+            onWidened.run();
+            byte[] bytes = EventJson.write(event);
+            LOG.error("Kafka refuses change {} of {} for good ({}): its {} namespace(s) are reset instead", event.id(),
+                    event.source().qualifiedName(), f.message(), resets.size());
+            deadLetter(DeadLetter.of("capture", f.reason().equals("record-too-large") ? DlqReason.RECORD_TOO_LARGE : DlqReason.MALFORMED,
+                            "Kafka refused the change (" + bytes.length + " bytes): " + f.message() + "; namespace(s) of "
+                                    + event.source().qualifiedName() + " reset instead")
+                    .original(event.recordKey(), bytes).source(topic, event.lsn()).exception(f.cause()).at(clock.millis()));
+        }
+        return widened;
+    }
+
+    /**
+     * Dead-letters something capture could not publish as it is, waiting for the acknowledgement
+     * (capture moves on only once it is in Kafka), retrying like changes.
+     */
+    public void deadLetter(DeadLetter letter) throws InterruptedException {
+        Backoff retry = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
+        while (true) {
+            try {
+                producer.send(letter.toRecord(dlqTopic)).get();
+                return;
+            } catch (ExecutionException | KafkaException e) {
+                Failure f = KafkaFailures.classify(e);
+                if (f.isPoison()) {
+                    LOG.error("the DLQ refuses a dead letter of capture for good ({}); it is only in this log: reason {}, key {}",
+                            f.message(), letter.reason(), letter.key());
+                    return;
+                }
+                onRetry.run();
+                if (f.isFatal()) {
+                    misconfiguration.report(f);
+                }
+                LOG.warn("dead-lettering to {} failed ({}); retrying", dlqTopic, f.message());
+                retry.sleep();
+            }
+        }
     }
 
     @Override

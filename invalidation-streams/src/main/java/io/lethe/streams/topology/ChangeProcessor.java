@@ -9,6 +9,9 @@ import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.SchemaViolationException;
+import io.lethe.stage.dlq.DeadLetter;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import io.lethe.schemas.serde.EventJson;
 import io.lethe.streams.mapping.InvalidationMapper;
 import io.lethe.streams.mapping.MappingProblem;
@@ -54,7 +57,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         // every widened-invalidation series exists from the start, so alerts on increase() work before the first one
         for (String ns : config.namespaces().keySet()) {
             for (DlqReason reason : List.of(DlqReason.MISSING_COLUMN, DlqReason.MISSING_OLD_IMAGE, DlqReason.UNAVAILABLE_VALUE,
-                    DlqReason.KEY_TOO_LONG, DlqReason.BAD_VERSION, DlqReason.MALFORMED)) {
+                    DlqReason.KEY_TOO_LONG, DlqReason.BAD_VERSION, DlqReason.MALFORMED, DlqReason.RECORD_TOO_LARGE)) {
                 metrics.widenedCounter(ns, reason.code());
             }
         }
@@ -89,9 +92,10 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             return;
         }
         MappingResult result = mapper.map(change);
-        forward(record, result);
-        if (!result.problems().isEmpty()) {
-            deadLetter(record, result.problems(), null);
+        List<MappingProblem> problems = new ArrayList<>(result.problems());
+        problems.addAll(forward(record, result));
+        if (!problems.isEmpty()) {
+            deadLetter(record, problems, null);
         }
         metrics.processed(System.nanoTime() - t0, change.commitTs(), micros(clock.instant()));
     }
@@ -119,11 +123,23 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         return instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1_000;
     }
 
-    /** Forwards every invalidation of {@code result} to the public sink and the sinks of its namespace's regions. */
-    private void forward(Record<String, byte[]> record, MappingResult result) {
+    /**
+     * Forwards every invalidation of {@code result} to the public sink and the sinks of its
+     * namespace's regions. An upsert too large for Kafka goes out as the delete at its version
+     * (fail closed: the entry goes instead of being replaced); the problem is returned.
+     */
+    private List<MappingProblem> forward(Record<String, byte[]> record, MappingResult result) {
         byte[] schemaHeader = InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8);
-        for (InvalidationEvent event : result.invalidations()) {
+        List<MappingProblem> problems = new ArrayList<>();
+        for (InvalidationEvent invalidation : result.invalidations()) {
+            InvalidationEvent event = invalidation;
             byte[] bytes = EventJson.write(event);
+            if (bytes.length > DeadLetter.MAX_VALUE_BYTES && event.action() == io.lethe.schemas.Action.UPSERT) {
+                problems.add(new MappingProblem(DlqReason.RECORD_TOO_LARGE, "the upsert of " + event.key() + " is " + bytes.length
+                        + " bytes, more than Kafka takes; sent as a delete instead", event.namespace()));
+                event = event.asDelete();
+                bytes = EventJson.write(event);
+            }
             RecordHeaders headers = new RecordHeaders();
             headers.add(Headers.SCHEMA, schemaHeader);
             Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(), headers);
@@ -136,38 +152,23 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 metrics.out(event.namespace(), names.get(i));
             }
         }
+        return problems;
     }
 
     private void deadLetter(Record<String, byte[]> record, List<MappingProblem> problems, Exception cause) {
         RecordMetadata meta = context.recordMetadata().orElse(null);
-        String topic = meta == null ? "" : meta.topic();
-        String partition = meta == null ? "" : Integer.toString(meta.partition());
-        String offset = meta == null ? "" : Long.toString(meta.offset());
-        List<String> reasons = new ArrayList<>();
-        problems.forEach(p -> {
-            if (!reasons.contains(p.reason().code())) {
-                reasons.add(p.reason().code());
-            }
-        });
+        Set<DlqReason> reasons = new LinkedHashSet<>();
+        problems.forEach(p -> reasons.add(p.reason()));
         String error = problems.stream().map(MappingProblem::message).collect(Collectors.joining("; "));
-        RecordHeaders headers = new RecordHeaders();
-        put(headers, Headers.DLQ_REASON, String.join(",", reasons));
-        put(headers, Headers.DLQ_ERROR, error);
-        put(headers, Headers.DLQ_STAGE, "streams");
-        put(headers, Headers.DLQ_SOURCE_TOPIC, topic);
-        put(headers, Headers.DLQ_SOURCE_PARTITION, partition);
-        put(headers, Headers.DLQ_SOURCE_OFFSET, offset);
-        put(headers, Headers.DLQ_TIMESTAMP, Long.toString(clock.millis()));
-        if (cause != null) {
-            put(headers, Headers.DLQ_EXCEPTION, cause.getClass().getName());
+        DeadLetter letter = DeadLetter.of("streams", reasons, error).original(record.key(), record.value()).exception(cause)
+                .at(clock.millis());
+        if (meta != null) {
+            letter.source(meta.topic(), meta.partition(), meta.offset());
         }
-        context.forward(new Record<>(record.key(), record.value(), record.timestamp(), headers), InvalidationTopology.DLQ_SINK);
-        reasons.forEach(metrics::deadLettered);
+        context.forward(new Record<>(letter.key(), letter.value(), record.timestamp(), letter.headers()), InvalidationTopology.DLQ_SINK);
+        reasons.forEach(r -> metrics.deadLettered(r.code()));
         problems.stream().filter(MappingProblem::widened).forEach(p -> metrics.widened(p.namespace(), p.reason().code()));
-        LOG.warn("dead-lettered {}-{}@{} ({}): {}", topic, partition, offset, String.join(",", reasons), error);
-    }
-
-    private static void put(RecordHeaders headers, String name, String value) {
-        headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+        LOG.warn("dead-lettered {} ({}): {}", meta == null ? "a record" : meta.topic() + "-" + meta.partition() + "@" + meta.offset(),
+                letter.reason(), error);
     }
 }

@@ -103,7 +103,7 @@ public final class RedisApplier {
         Map<String, Long> watermarks = wideWatermarks(plan.keys());
         List<ScriptCall> calls = new ArrayList<>(plan.keys().size());
         for (InvalidationEvent e : plan.keys()) {
-            calls.add(call(olderThanNamespaceWide(e, watermarks) ? asDelete(e) : e, e.key()));
+            calls.add(call(olderThanNamespaceWide(e, watermarks) ? e.asDelete() : e, e.key()));
         }
         run(calls, plan.keys(), results, poisoned);
         undoUpsertsOvertaken(plan.keys(), watermarks, results);
@@ -128,7 +128,7 @@ public final class RedisApplier {
         InvalidationEvent e = p.event();
         List<ScriptCall> call;
         if (p.failure().reason().equals("redis-oom") && e.action() == Action.UPSERT) {
-            call = List.of(call(asDelete(e), p.key()));
+            call = List.of(call(e.asDelete(), p.key()));
         } else {
             try {
                 redis.keyCommands().unlink(p.key(), RedisLayout.fenceKey(p.key()));
@@ -185,19 +185,12 @@ public final class RedisApplier {
         List<InvalidationEvent> undone = new ArrayList<>();
         for (InvalidationEvent e : events) {
             if (olderThanNamespaceWide(e, after) && !olderThanNamespaceWide(e, before)) {
-                calls.add(call(asDelete(e), e.key()));
+                calls.add(call(e.asDelete(), e.key()));
                 undone.add(e);
             }
         }
         run(calls, undone, new LinkedHashMap<>(), new ArrayList<>());
         results.merge("upsert-overtaken", undone.size(), Integer::sum);
-    }
-
-    /** The same invalidation as a version-checked delete. */
-    private static InvalidationEvent asDelete(InvalidationEvent e) {
-        return new InvalidationEvent(e.schema(), e.id(), e.namespace(), e.scope(), e.key(), e.pattern(), Action.DELETE, null,
-                e.version(), e.lsn(), e.txId(), e.commitTs(), e.capturedAt(), e.emittedAt(), e.source(), e.op(), e.changeId(),
-                e.originRegion(), e.commitLsn());
     }
 
     private ScriptCall call(InvalidationEvent e, String key) {

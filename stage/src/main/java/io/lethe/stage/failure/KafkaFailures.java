@@ -23,13 +23,21 @@ public final class KafkaFailures {
 
     public static Failure classify(Throwable error) {
         Throwable e = unwrap(error);
+        // Kafka Streams and other wrappers carry the client's error as a cause: the typed one decides
+        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof AuthenticationException || t instanceof AuthorizationException || t instanceof RecordTooLargeException
+                    || t instanceof RecordBatchTooLargeException) {
+                e = t;
+                break;
+            }
+        }
         if (e instanceof AuthenticationException) {
-            return Failure.fatal("authentication", "Kafka refused the credentials: check kafka.sasl/kafka.ssl in the config "
-                    + "and the secrets in the environment", e);
+            return Failure.fatal("authentication", "Kafka refused the credentials: check kafka.properties (sasl.*, ssl.*) in "
+                    + "the config and the secrets in the environment", e);
         }
         if (e instanceof AuthorizationException) {
             return Failure.fatal("authorization", "Kafka denied an operation (" + e.getMessage() + "): grant the principal "
-                    + "the ACLs listed in docs/deploying.md (READ/WRITE on Lethe's topics, READ on its groups)", e);
+                    + "the ACLs listed in docs/runbook.md, \"Kafka refuses Lethe\"", e);
         }
         if (e instanceof RecordTooLargeException || e instanceof RecordBatchTooLargeException) {
             return Failure.poison("record-too-large", e);

@@ -1,0 +1,97 @@
+package io.lethe.capture.checks;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The checks of the configured tables: they exist, have the columns the namespaces need and a
+ * primary key matching theirs, and log old rows (REPLICA IDENTITY FULL, on every partition) where
+ * key templates use non-key columns. These can drift while capture runs, so it re-runs them.
+ */
+public final class TableChecks {
+    private final LetheConfig config;
+
+    public TableChecks(LetheConfig config) {
+        this.config = config;
+    }
+
+    /**
+     * The checks of the configured tables only (columns, primary key, REPLICA IDENTITY of the
+     * table and its partitions): what can drift while capture runs, so it re-runs them periodically.
+     */
+    public List<CheckResult> tables(Connection c) throws SQLException {
+        List<CheckResult> results = new ArrayList<>();
+        for (String table : config.tables()) {
+            results.addAll(check(table, TableInfo.read(c, table)));
+        }
+        return results;
+    }
+
+    List<CheckResult> check(String table, TableInfo info) {
+        List<CheckResult> results = new ArrayList<>();
+        String check = "table " + table;
+        if (!info.exists()) {
+            results.add(CheckResult.fail(check, "table " + table + " does not exist in database " + config.source().database(),
+                    "create it, or fix " + config.namespacesForTable(table).stream().map(n -> "namespaces." + n.name() + ".table")
+                            .collect(java.util.stream.Collectors.joining(", ")) + " in " + config.file()));
+            return results;
+        }
+        List<String> problems = new ArrayList<>();
+        List<String> fixes = new ArrayList<>();
+        boolean needsFullIdentity = false;
+        for (NamespaceConfig ns : config.namespacesForTable(table)) {
+            Set<String> missing = new LinkedHashSet<>(ns.requiredColumns());
+            missing.removeAll(info.columns());
+            if (!missing.isEmpty()) {
+                problems.add("namespace " + ns.name() + " needs column(s) " + missing + " that " + table + " does not have");
+                fixes.add("fix the key templates, payload-columns or version of namespaces." + ns.name() + " in " + config.file());
+            }
+            if (!info.primaryKey().isEmpty() && !Set.copyOf(ns.primaryKey()).equals(Set.copyOf(info.primaryKey()))) {
+                problems.add("namespace " + ns.name() + " declares primary-key " + ns.primaryKey() + " but the table's is " + info.primaryKey());
+                fixes.add("set namespaces." + ns.name() + ".primary-key: " + info.primaryKey() + " in " + config.file());
+            }
+            if (!ns.nonKeyTemplateColumns().isEmpty() && !"f".equals(info.replicaIdentity())) {
+                needsFullIdentity = true;
+                problems.add("namespace " + ns.name() + " keys use non-key column(s) " + ns.nonKeyTemplateColumns()
+                        + ", so updates must carry the old row to invalidate the old key, but REPLICA IDENTITY is "
+                        + identityName(info.replicaIdentity()));
+            }
+            if (!ns.nonKeyTemplateColumns().isEmpty() && !info.partitionsWithoutFullIdentity().isEmpty()) {
+                problems.add("namespace " + ns.name() + " keys use non-key column(s) " + ns.nonKeyTemplateColumns()
+                        + ", but partition(s) " + info.partitionsWithoutFullIdentity() + " of " + table
+                        + " do not have REPLICA IDENTITY FULL (each partition logs its own old rows)");
+                info.partitionsWithoutFullIdentity().forEach(part -> fixes.add("ALTER TABLE " + part + " REPLICA IDENTITY FULL;"));
+            }
+        }
+        if (info.primaryKey().isEmpty()) {
+            problems.add(table + " has no primary key; Lethe keys changes and row-scoped entries by it");
+            fixes.add("ALTER TABLE " + table + " ADD PRIMARY KEY (...);");
+        }
+        if (needsFullIdentity) {
+            fixes.add("ALTER TABLE " + table + " REPLICA IDENTITY FULL;");
+        }
+        if (problems.isEmpty()) {
+            results.add(CheckResult.pass(check, table + " has every column Lethe needs (replica identity "
+                    + identityName(info.replicaIdentity()) + ")"));
+        } else {
+            results.add(CheckResult.fail(check, String.join("; ", problems), String.join("  ", fixes)));
+        }
+        return results;
+    }
+
+    private static String identityName(String code) {
+        return switch (code == null ? "" : code) {
+            case "d" -> "DEFAULT (primary key)";
+            case "f" -> "FULL";
+            case "i" -> "USING INDEX";
+            case "n" -> "NOTHING";
+            default -> "unknown";
+        };
+    }
+}
