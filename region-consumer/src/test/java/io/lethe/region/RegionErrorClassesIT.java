@@ -53,6 +53,8 @@ class RegionErrorClassesIT {
             redis.set(RedisLayout.fenceKey(foreign), "written by someone else");
             String hot = p + "hot:1";
             redis.hset(hot, Map.of("v", "1", "d", "old"));
+            String hot2 = p + "hot:2";
+            redis.hset(hot2, Map.of("v", "1", "d", "old"));
             String topic = config.topics().invalidations("us-east");
             // Redis 6 gets and sets one parameter at a time
             String maxmemory = redis.configGet("maxmemory").get("maxmemory");
@@ -66,6 +68,7 @@ class RegionErrorClassesIT {
                 f.send(topic, upsert("hot", hot, "5"));
                 f.send(topic, RegionFixture.key("product", foreign, "5"));
                 normal.forEach(k -> f.send(topic, RegionFixture.key("product", k, "5")));
+                f.send(topic, RegionFixture.pattern("hot", Scope.NAMESPACE, p + "hot:*", "6", Op.TRUNCATE));
                 f.flush();
 
                 List<Map<String, String>> dead = f.deadLetters(config.topics().dlq(), 2, Duration.ofSeconds(10));
@@ -74,11 +77,12 @@ class RegionErrorClassesIT {
                         .collect(Collectors.toSet()), dead.toString());
                 dead.forEach(h -> assertEquals("region:us-east", h.get(Headers.DLQ_STAGE)));
                 RegionFixture.await("the batch committed", Duration.ofSeconds(30),
-                        () -> uncheck(() -> f.committed(RegionConsumerService.groupId(config, "us-east"), topic)) == normal.size() + 2);
+                        () -> uncheck(() -> f.committed(RegionConsumerService.groupId(config, "us-east"), topic)) == normal.size() + 3);
 
                 assertTrue(normal.stream().allMatch(k -> redis.exists(k) == 0), "every normal key applied in a full Redis");
                 assertEquals(0, redis.exists(hot), "the upsert Redis could not store became a delete");
                 assertEquals("5", redis.hget(RedisLayout.fenceKey(hot), "v"));
+                assertEquals(0, redis.exists(hot2), "a namespace-wide invalidation applies in a full Redis too");
                 assertEquals(0, redis.exists(foreign), "the entry behind the foreign fence key is gone");
                 assertEquals(Versions.MAX, redis.hget(RedisLayout.fenceKey(foreign), "v"), "and the key is fenced at the highest version");
                 assertTrue(region.isRunning());

@@ -81,28 +81,40 @@ public final class ChangePublisher implements AutoCloseable {
      * @return what was published: {@code events}, with any change Kafka refused for good replaced by its table's resets
      */
     public List<ChangeEvent> publishAll(List<ChangeEvent> events) throws InterruptedException {
-        List<ChangeEvent> batch = events;
+        List<ChangeEvent> published = new ArrayList<>(events.size());
+        List<ChangeEvent> pending = events;
         backoff.reset();
-        while (!batch.isEmpty()) {
-            List<Failure> failures = sendAndAwait(batch);
-            if (failures.stream().allMatch(f -> f == null)) {
-                misconfiguration.clear();
-                return batch;
+        while (!pending.isEmpty()) {
+            List<Failure> failures = sendAndAwait(pending);
+            // only what Kafka did not acknowledge is sent again: with idempotence, a failed record
+            // fails the later ones of its partition too, so their order is kept
+            List<ChangeEvent> again = new ArrayList<>();
+            Failure retriable = null;
+            for (int i = 0; i < pending.size(); i++) {
+                Failure f = failures.get(i);
+                if (f == null) {
+                    published.add(pending.get(i));
+                } else if (f.isPoison()) {
+                    again.addAll(widen(pending.get(i), f));
+                } else {
+                    again.add(pending.get(i));
+                    retriable = retriable == null ? f : retriable;
+                }
             }
-            if (failures.stream().anyMatch(f -> f != null && f.isPoison())) {
-                batch = widenPoison(batch, failures);
+            pending = again;
+            if (retriable == null) {
                 continue;
             }
-            Failure f = failures.stream().filter(x -> x != null).findFirst().orElseThrow();
             onRetry.run();
-            if (f.isFatal()) {
-                misconfiguration.report(f);
+            if (retriable.isFatal()) {
+                misconfiguration.report(retriable);
             } else {
-                LOG.warn("publishing {} changes to {} failed ({}); retrying", batch.size(), topic, f.message());
+                LOG.warn("publishing {} changes to {} failed ({}); retrying", pending.size(), topic, retriable.message());
             }
             backoff.sleep();
         }
-        return batch;
+        misconfiguration.clear();
+        return published;
     }
 
     /** One outcome per event, in order: null when Kafka acknowledged it. */
@@ -130,28 +142,18 @@ public final class ChangePublisher implements AutoCloseable {
         return failures;
     }
 
-    /** The batch with every poison change replaced by its table's resets, each dead-lettered. */
-    private List<ChangeEvent> widenPoison(List<ChangeEvent> batch, List<Failure> failures) throws InterruptedException {
-        List<ChangeEvent> widened = new ArrayList<>(batch.size());
-        for (int i = 0; i < batch.size(); i++) {
-            ChangeEvent event = batch.get(i);
-            Failure f = failures.get(i);
-            if (f == null || !f.isPoison()) {
-                widened.add(event);
-                continue;
-            }
-            List<ChangeEvent> resets = Resets.forTables(config, List.of(event.source()), event.lsn(), clock.millis() * 1000);
-            widened.addAll(resets);
-            onWidened.run();
-            byte[] bytes = EventJson.write(event);
-            LOG.error("Kafka refuses change {} of {} for good ({}): its {} namespace(s) are reset instead", event.id(),
-                    event.source().qualifiedName(), f.message(), resets.size());
-            deadLetter(DeadLetter.of("capture", f.reason().equals("record-too-large") ? DlqReason.RECORD_TOO_LARGE : DlqReason.MALFORMED,
-                            "Kafka refused the change (" + bytes.length + " bytes): " + f.message() + "; namespace(s) of "
-                                    + event.source().qualifiedName() + " reset instead")
-                    .original(event.recordKey(), bytes).source(topic, event.lsn()).exception(f.cause()).at(clock.millis()));
-        }
-        return widened;
+    /** The resets of a change Kafka refuses for good, which replace it; the change is dead-lettered. */
+    private List<ChangeEvent> widen(ChangeEvent event, Failure f) throws InterruptedException {
+        List<ChangeEvent> resets = Resets.forTables(config, List.of(event.source()), event.lsn(), clock.millis() * 1000);
+        onWidened.run();
+        byte[] bytes = EventJson.write(event);
+        LOG.error("Kafka refuses change {} of {} for good ({}): its {} namespace(s) are reset instead", event.id(),
+                event.source().qualifiedName(), f.message(), resets.size());
+        deadLetter(DeadLetter.of("capture", f.reason().equals("record-too-large") ? DlqReason.RECORD_TOO_LARGE : DlqReason.MALFORMED,
+                        "Kafka refused the change (" + bytes.length + " bytes): " + f.message() + "; namespace(s) of "
+                                + event.source().qualifiedName() + " reset instead")
+                .original(event.recordKey(), bytes).source(topic, event.lsn()).exception(f.cause()).at(clock.millis()));
+        return resets;
     }
 
     /**

@@ -46,7 +46,6 @@ public final class RegionRedis implements AutoCloseable {
     private final RedisScriptingCommands<String, String> scripting;
     private final RedisKeyCommands<String, String> keys;
     private final io.lettuce.core.api.sync.RedisHashCommands<String, String> hashes;
-    private final io.lettuce.core.api.sync.RedisStringCommands<String, String> strings;
     private final io.lettuce.core.api.sync.RedisSortedSetCommands<String, String> sortedSets;
     private final BaseRedisCommands<String, String> base;
     private final String display;
@@ -79,7 +78,6 @@ public final class RegionRedis implements AutoCloseable {
             this.scripting = c.sync();
             this.keys = c.sync();
             this.hashes = c.sync();
-            this.strings = c.sync();
             this.sortedSets = c.sync();
             this.base = c.sync();
         } else {
@@ -99,7 +97,6 @@ public final class RegionRedis implements AutoCloseable {
             this.scripting = c.sync();
             this.keys = c.sync();
             this.hashes = c.sync();
-            this.strings = c.sync();
             this.sortedSets = c.sync();
             this.base = c.sync();
         }
@@ -169,9 +166,18 @@ public final class RegionRedis implements AutoCloseable {
      * older than that invalidation and must not write its value.
      */
     public void raiseWideWatermark(String namespace, long lsn) {
-        sortedSets.zadd(RedisLayout.wideWatermarkKey(namespace), io.lettuce.core.ZAddArgs.Builder.gt(), (double) lsn,
-                RedisLayout.WIDE_WATERMARK_MEMBER);
+        scripting.eval(RAISE_WATERMARK, ScriptOutputType.INTEGER, new String[] {RedisLayout.wideWatermarkKey(namespace)},
+                Long.toString(lsn), RedisLayout.WIDE_WATERMARK_MEMBER);
     }
+
+    /*
+     * Namespace-wide invalidations must apply when Redis is full too: each of these scripts starts
+     * with PERSIST, a write Redis never refuses at maxmemory (and a no-op here: these keys have no
+     * TTL), after which Redis runs the script's other writes (see invalidate.lua).
+     */
+    private static final String RAISE_WATERMARK = "redis.call('PERSIST', KEYS[1]) "
+            + "return redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])";
+    private static final String INCREMENT_EPOCH = "redis.call('PERSIST', KEYS[1]) return redis.call('INCR', KEYS[1])";
 
     /** The namespace's wide watermark, or -1 when no namespace-wide invalidation was applied here. */
     public long wideWatermark(String namespace) {
@@ -220,7 +226,7 @@ public final class RegionRedis implements AutoCloseable {
 
     /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */
     public long incrementEpoch(String namespace) {
-        return strings.incr(RedisLayout.epochKey(namespace));
+        return scripting.eval(INCREMENT_EPOCH, ScriptOutputType.INTEGER, RedisLayout.epochKey(namespace));
     }
 
     /** PING on the control connection, for health checks. */
