@@ -36,7 +36,7 @@ import java.util.concurrent.TimeoutException;
  * for one key is widened ({@link #widen}) and returned in {@link Applied#poisoned()}, so the rest
  * of the batch goes on.
  */
-public final class RedisApplier {
+public final class RedisApplier implements Applier {
     private final RegionRedis redis;
     private final Map<String, NamespaceConfig> namespaces;
     private final RegionMetrics metrics;
@@ -58,7 +58,7 @@ public final class RedisApplier {
     public static final class ApplyFailure extends Exception {
         private final Failure failure;
 
-        ApplyFailure(Failure failure, String message) {
+        public ApplyFailure(Failure failure, String message) {
             super(message, failure.cause());
             this.failure = failure;
         }
@@ -97,6 +97,7 @@ public final class RedisApplier {
     /**
      * Applies every key and pattern of the plan.
      */
+    @Override
     public Applied apply(BatchPlan plan) throws ApplyFailure, InterruptedException {
         Map<String, Integer> results = new LinkedHashMap<>();
         List<Poisoned> poisoned = new ArrayList<>();

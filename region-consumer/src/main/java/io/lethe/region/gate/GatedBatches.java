@@ -23,7 +23,7 @@ public final class GatedBatches {
     /** Most batches held for the replica before fetching pauses. */
     static final int MAX_GATED_BATCHES = 2000;
 
-    private final ReplicaGate gate;
+    private final ReplayPosition gate;
     private final Consumer<?, ?> consumer;
     private final OffsetLedger ledger;
     private final RegionMetrics metrics;
@@ -34,7 +34,7 @@ public final class GatedBatches {
     private record Gated(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, long maxLsn) {
     }
 
-    public GatedBatches(ReplicaGate gate, Consumer<?, ?> consumer, OffsetLedger ledger, RegionMetrics metrics, String region) {
+    public GatedBatches(ReplayPosition gate, Consumer<?, ?> consumer, OffsetLedger ledger, RegionMetrics metrics, String region) {
         this.gate = gate;
         this.consumer = consumer;
         this.ledger = ledger;

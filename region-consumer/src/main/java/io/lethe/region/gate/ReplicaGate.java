@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * that refilled from the lagging replica cannot keep the old value for longer than the
  * replica's lag.
  */
-public final class ReplicaGate implements AutoCloseable {
+public final class ReplicaGate implements ReplayPosition, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaGate.class);
     /** Highest LSN the replica has replayed, as seen at the last poll. */
     public static final String REPLAYED = "lethe.region.replica.replayed.lsn";
@@ -61,11 +61,13 @@ public final class ReplicaGate implements AutoCloseable {
     }
 
     /** The replica's replay LSN at the last successful poll, or -1 before the first. */
+    @Override
     public long replayed() {
         return replayed.get();
     }
 
     /** Notes the highest LSN applied, for the lag gauge. */
+    @Override
     public void applied(long lsn) {
         newest.accumulateAndGet(lsn, Math::max);
     }

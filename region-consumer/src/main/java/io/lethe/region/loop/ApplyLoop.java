@@ -1,6 +1,7 @@
 package io.lethe.region.loop;
 
 import io.lethe.config.LetheConfig;
+import io.lethe.region.apply.Applier;
 import io.lethe.region.apply.AppliedListener;
 import io.lethe.region.apply.BatchPlan;
 import io.lethe.region.apply.RedisApplier;
@@ -44,7 +45,7 @@ public final class ApplyLoop {
 
     private final String region;
     private final Consumer<String, byte[]> consumer;
-    private final RedisApplier applier;
+    private final Applier applier;
     private final Admission admission;
     private final OffsetLedger ledger;
     private final RegionDeadLetters deadLetters;
@@ -64,7 +65,7 @@ public final class ApplyLoop {
     private long lastAppliedCommitMicros;
     private long lastRestoreCheck;
 
-    public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, RedisApplier applier, OffsetLedger ledger,
+    public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, Applier applier, OffsetLedger ledger,
                      RegionDeadLetters deadLetters, GatedBatches gated, RestoreReplay restore, RegionMetrics metrics,
                      Misconfiguration misconfiguration, Clock clock, List<AppliedListener> listeners) {
         this.region = region;

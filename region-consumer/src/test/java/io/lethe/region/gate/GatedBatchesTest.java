@@ -1,0 +1,108 @@
+package io.lethe.region.gate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lethe.region.apply.BatchPlan;
+import io.lethe.region.apply.RedisApplier;
+import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.offsets.OffsetLedger;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The replica gate's queue, without servers: offsets are released only once the replica replayed past. */
+class GatedBatchesTest {
+    private static final TopicPartition P0 = new TopicPartition("lethe.invalidations.us-east", 0);
+
+    private final AtomicLong replayed = new AtomicLong();
+    private final List<Long> told = new ArrayList<>();
+    private final List<BatchPlan> reapplied = new ArrayList<>();
+    private MockConsumer<String, byte[]> consumer;
+    private OffsetLedger ledger;
+    private GatedBatches gated;
+
+    @BeforeEach
+    void setUp() {
+        consumer = new MockConsumer<>("none");
+        ledger = new OffsetLedger(consumer, Duration.ZERO, System::nanoTime, () -> true, () -> false, c -> { }, () -> { });
+        consumer.subscribe(List.of(P0.topic()), ledger);
+        consumer.rebalance(List.of(P0));
+        ReplayPosition replica = new ReplayPosition() {
+            @Override
+            public long replayed() {
+                return replayed.get();
+            }
+
+            @Override
+            public void applied(long lsn) {
+                told.add(lsn);
+            }
+        };
+        gated = new GatedBatches(replica, consumer, ledger, new RegionMetrics(new SimpleMeterRegistry(), "us-east"), "us-east");
+    }
+
+    private RedisApplier.Applied reapply(BatchPlan plan) {
+        reapplied.add(plan);
+        return new RedisApplier.Applied(Map.of(), List.of());
+    }
+
+    private static BatchPlan plan() {
+        return BatchPlan.of(List.of());
+    }
+
+    @Test
+    void aBatchIsReappliedAndReleasedOnlyOnceTheReplicaReplayedItsCommit() throws Exception {
+        BatchPlan first = plan();
+        BatchPlan second = plan();
+        gated.hold(first, Map.of(P0, new OffsetAndMetadata(10)), 100);
+        gated.hold(second, Map.of(P0, new OffsetAndMetadata(20)), 200);
+        assertEquals(List.of(100L, 200L), told);
+
+        replayed.set(99);
+        gated.release(this::reapply);
+        assertTrue(reapplied.isEmpty(), "the replica is behind the first commit");
+        assertTrue(ledger.pending().isEmpty(), "nothing may be committed yet");
+
+        replayed.set(150);
+        gated.release(this::reapply);
+        assertEquals(List.of(first), reapplied, "oldest first, and only what the replica passed");
+        assertEquals(Map.of(P0, new OffsetAndMetadata(10)), ledger.pending());
+
+        replayed.set(200);
+        gated.release(this::reapply);
+        assertEquals(List.of(first, second), reapplied);
+        assertEquals(Map.of(P0, new OffsetAndMetadata(20)), ledger.pending());
+    }
+
+    @Test
+    void aBatchThatCouldNotBeReappliedStaysGated() throws Exception {
+        gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(10)), 100);
+        replayed.set(100);
+        gated.release(plan -> null); // closing before Redis acknowledged
+        assertTrue(ledger.pending().isEmpty());
+        gated.release(this::reapply);
+        assertEquals(Map.of(P0, new OffsetAndMetadata(10)), ledger.pending());
+    }
+
+    @Test
+    void fetchingPausesWhenTooManyBatchesWaitAndResumesAtHalf() throws Exception {
+        for (int i = 0; i < GatedBatches.MAX_GATED_BATCHES; i++) {
+            gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(i + 1)), i + 1);
+        }
+        gated.release(this::reapply);
+        assertTrue(gated.paused());
+        assertEquals(java.util.Set.of(P0), consumer.paused());
+        replayed.set(GatedBatches.MAX_GATED_BATCHES / 2 + 1);
+        gated.release(this::reapply);
+        assertTrue(!gated.paused() && consumer.paused().isEmpty(), "resumed once half the queue was released");
+    }
+}
