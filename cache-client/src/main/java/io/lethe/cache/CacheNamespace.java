@@ -173,7 +173,7 @@ public final class CacheNamespace<T> {
         return redis.tryLock(key, token, policy.fillLock()).exceptionally(e -> true).thenCompose(acquired -> {
             if (acquired) {
                 return load(key, loader).thenCompose(loaded -> fill(key, loaded, miss, replace, missedAt))
-                        .whenComplete((v, e) -> redis.unlock(key));
+                        .whenComplete((v, e) -> redis.unlock(key, token));
             }
             long deadline = System.nanoTime() + policy.fillLock().toNanos();
             return awaitOtherFill(key, deadline).thenCompose(filled -> filled.isPresent()

@@ -256,9 +256,15 @@ final class CacheRedis implements AutoCloseable {
                 .toCompletableFuture().thenApply("OK"::equals);
     }
 
-    CompletableFuture<Long> unlock(String key) {
-        return keys.del(lockKey(key)).toCompletableFuture();
+    /**
+     * Releases the fill lock only if it still holds {@code token}: after its lease expired another
+     * process may hold it, and deleting that one would let a third load at the same time.
+     */
+    CompletableFuture<Long> unlock(String key, String token) {
+        return scripts.<Long>eval(UNLOCK, ScriptOutputType.INTEGER, new String[] {lockKey(key)}, utf8(token)).toCompletableFuture();
     }
+
+    private static final String UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
     /** The fill lock of {@code key}: beside its fence, in the same slot. */
     static String lockKey(String key) {

@@ -303,4 +303,23 @@ class CacheClientIT {
         assertEquals("v1", ns.get(key, k -> Loaded.of("v1")));
         assertEquals("v1", ns.get(key, k -> Loaded.of("not cached")), "connected: the fill landed in Redis");
     }
+
+    @Test
+    void aFillLockIsReleasedOnlyByItsHolder() throws Exception {
+        String key = scope.keyPrefix() + "lock:1";
+        try (CacheRedis first = new CacheRedis(List.of(RedisURI.create(stack.redisUri("us-east"))), false, null, Duration.ofSeconds(10))) {
+            assertTrue(first.tryLock(key, "a", Duration.ofMillis(50)).get());
+            String lock = CacheRedis.lockKey(key);
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (redis.exists(lock) == 1) { // until a's lease runs out
+                assertTrue(System.nanoTime() < deadline, "the lease never expired");
+                Thread.sleep(10);
+            }
+            assertTrue(first.tryLock(key, "b", Duration.ofSeconds(30)).get(), "another process holds it now");
+            assertEquals(0L, first.unlock(key, "a").get(), "the late holder's unlock leaves b's lock alone");
+            assertEquals("b", redis.get(lock));
+            assertEquals(1L, first.unlock(key, "b").get());
+            assertEquals(0, redis.exists(lock));
+        }
+    }
 }
