@@ -100,6 +100,14 @@ public final class DlqCommand implements Runnable {
                             skipped++;
                             continue;
                         }
+                        String unreplayable = header(r, Headers.DLQ_TRUNCATED) != null ? "cut to its first part"
+                                : "capture".equals(header(r, Headers.DLQ_STAGE)) ? "read from the write-ahead log, not a topic" : null;
+                        if (unreplayable != null) {
+                            spec.commandLine().getOut().printf("skip %s@%d (%s): %s%n", r.topic(), r.offset(), header(r, Headers.DLQ_REASON),
+                                    unreplayable);
+                            skipped++;
+                            continue;
+                        }
                         spec.commandLine().getOut().printf("%s %s@%d (%s) -> %s%n", dryRun ? "would replay" : "replay",
                                 r.topic(), r.offset(), header(r, Headers.DLQ_REASON), source);
                         if (!dryRun) {

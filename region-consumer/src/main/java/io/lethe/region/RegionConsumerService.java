@@ -3,7 +3,6 @@ package io.lethe.region;
 import io.lethe.config.ApplyConfig;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RegionConfig;
-import io.lethe.config.kafka.KafkaClients;
 import io.lethe.config.kafka.TopicSetup;
 import io.lethe.region.apply.AppliedListener;
 import io.lethe.region.apply.RedisApplier;
@@ -25,23 +24,16 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,14 +105,11 @@ public final class RegionConsumerService implements AutoCloseable {
         RedisApplier applier = new RedisApplier(redis, config.namespaces(), metrics, apply.commandTimeout(),
                 apply.patternScanCount(), apply.patternKeysPerSecond());
         RestoreGuard restoreGuard = new RestoreGuard(redis, groupId(config, region.name()));
-        consumer = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(), new ByteArrayDeserializer());
-        Map<String, Object> producerProps = KafkaClients.common(config.kafka(), "lethe-region-" + region.name() + "-dlq");
-        producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
-        producerProps.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        dlqProducer = new KafkaProducer<>(producerProps, new StringSerializer(), new ByteArraySerializer());
+        consumer = RegionClients.consumer(config, region.name());
+        dlqProducer = RegionClients.deadLetterProducer(config, region.name());
         deadLetters = new RegionDeadLetters(dlqProducer, config.topics().dlq(), region.name(), metrics, clock);
         ledger = new OffsetLedger(consumer, apply.commitInterval(), System::nanoTime, deadLetters::settled,
-                () -> loop != null && loop.holdsPartitions(), committed -> checkpoint(restoreGuard, committed),
+                () -> loop != null && loop.holdsPartitions(), restoreGuard::checkpointCommitted,
                 () -> metrics.retry("commit"));
         GatedBatches gated = null;
         if (region.hasReplicaGate()) {
@@ -139,21 +128,6 @@ public final class RegionConsumerService implements AutoCloseable {
             prober.start();
         }
         LOG.info("region {} consuming {} into Redis {}", region.name(), config.topics().invalidations(region.name()), redis.display());
-    }
-
-    private Map<String, Object> consumerProperties() {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region.name());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        // never reset silently: a missing or out-of-range offset reaches poll() (see RestoreReplay.startFromLogStart)
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
-        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, apply.maxPollRecords());
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000);
-        // a dead consumer's partitions move to the region's other consumers after 10 s, not Kafka's 45 s
-        props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
-        props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
-        return props;
     }
 
     /** Loads the scripts, a few tries; after that the loop retries with every batch until Redis answers. */
@@ -182,17 +156,6 @@ public final class RegionConsumerService implements AutoCloseable {
                     return;
                 }
             }
-        }
-    }
-
-    /** Records committed offsets in the region's Redis (see {@link RestoreGuard}); a failure only delays it. */
-    private void checkpoint(RestoreGuard guard, Map<TopicPartition, OffsetAndMetadata> committed) {
-        Map<Integer, Long> offsets = new HashMap<>();
-        committed.forEach((tp, om) -> offsets.put(tp.partition(), om.offset()));
-        try {
-            guard.checkpoint(offsets);
-        } catch (RuntimeException e) {
-            LOG.debug("region {}: checkpoint not written ({}); the next commit writes it", region.name(), e.toString());
         }
     }
 

@@ -81,7 +81,7 @@ class RegionErrorClassesIT {
 
                 assertTrue(normal.stream().allMatch(k -> redis.exists(k) == 0), "every normal key applied in a full Redis");
                 assertEquals(0, redis.exists(hot), "the upsert Redis could not store became a delete");
-                assertEquals("5", redis.hget(RedisLayout.fenceKey(hot), "v"));
+                assertTrue(Long.parseLong(redis.hget(RedisLayout.fenceKey(hot), "v")) >= 5, "fenced at least at its version");
                 assertEquals(0, redis.exists(hot2), "a namespace-wide invalidation applies in a full Redis too");
                 assertEquals(0, redis.exists(foreign), "the entry behind the foreign fence key is gone");
                 assertEquals(Versions.MAX, redis.hget(RedisLayout.fenceKey(foreign), "v"), "and the key is fenced at the highest version");

@@ -156,7 +156,7 @@ public final class RegionRedis implements AutoCloseable {
      * @return the keys and the cursor to continue with (finished when {@link KeyScanCursor#isFinished()})
      */
     public KeyScanCursor<String> scan(ScanCursor cursor, String match, int count) {
-        // which of the keys found may be invalidated is the applier's decision (RedisApplier.inScope)
+        // which of the keys found may be invalidated is the applier's decision (PatternScan.inScope)
         return keys.scan(cursor, ScanArgs.Builder.matches(match).limit(count));
     }
 
@@ -183,45 +183,6 @@ public final class RegionRedis implements AutoCloseable {
     public long wideWatermark(String namespace) {
         Double score = sortedSets.zscore(RedisLayout.wideWatermarkKey(namespace), RedisLayout.WIDE_WATERMARK_MEMBER);
         return score == null ? -1 : score.longValue();
-    }
-
-    /**
-     * One server that keeps a checkpoint: the standalone (or Sentinel-chosen) server, or each
-     * master of a cluster. Its {@code run_id} is new after every restart and different on every node.
-     *
-     * @param id            a stable name: "standalone", or the cluster node id (kept across restarts in nodes.conf)
-     * @param checkpointKey the key, in a slot this node owns, where the checkpoint lives
-     */
-    public record CheckpointNode(String id, String checkpointKey, io.lettuce.core.api.sync.RedisCommands<String, String> commands) {
-        public String runId() {
-            return RegionRedis.runId(commands.info("server"), id);
-        }
-    }
-
-    /** The servers that keep the checkpoint of {@code group}: one, or every master of the cluster. */
-    public List<CheckpointNode> checkpointNodes(String group) {
-        if (clusterClient == null) {
-            return List.of(new CheckpointNode("standalone", RedisLayout.checkpointKey(group),
-                    ((StatefulRedisConnection<String, String>) control).sync()));
-        }
-        StatefulRedisClusterConnection<String, String> cluster = (StatefulRedisClusterConnection<String, String>) control;
-        List<CheckpointNode> out = new ArrayList<>();
-        for (io.lettuce.core.cluster.models.partitions.RedisClusterNode node : cluster.getPartitions()) {
-            if (node.is(io.lettuce.core.cluster.models.partitions.RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
-                out.add(new CheckpointNode(node.getNodeId(), RedisLayout.checkpointKey(group, node.getSlots().get(0)),
-                        cluster.getConnection(node.getNodeId()).sync()));
-            }
-        }
-        return out;
-    }
-
-    private static String runId(String info, String node) {
-        for (String line : info.split("\\r?\\n")) {
-            if (line.startsWith("run_id:")) {
-                return line.substring("run_id:".length()).trim();
-            }
-        }
-        throw new IllegalStateException("Redis node " + node + " did not report its run_id");
     }
 
     /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */

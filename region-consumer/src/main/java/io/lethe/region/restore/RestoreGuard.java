@@ -29,6 +29,7 @@ import java.util.Optional;
  * on which master is not known).
  */
 public final class RestoreGuard {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RestoreGuard.class);
     private final RegionRedis redis;
     private final String group;
     /** Node id to the run_id this guard last verified there. */
@@ -80,7 +81,7 @@ public final class RestoreGuard {
         List<Map<Integer, Long>> checkpoints = new ArrayList<>();
         boolean unknown = false;
         long keys = 0;
-        for (RegionRedis.CheckpointNode node : redis.checkpointNodes(group)) {
+        for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
             String runId = node.runId();
             Map<String, String> checkpoint = node.commands().hgetall(node.checkpointKey());
             String written = checkpoint.get(RedisLayout.CHECKPOINT_RUN_ID);
@@ -115,7 +116,7 @@ public final class RestoreGuard {
 
     /** After a restore was handled: from now on the nodes answering now are the ones Lethe writes to. */
     public void adopt(Restore restore) {
-        for (RegionRedis.CheckpointNode node : redis.checkpointNodes(group)) {
+        for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
             String runId = restore.runIds().get(node.id());
             if (runId != null) {
                 node.commands().hset(node.checkpointKey(), Map.of(RedisLayout.CHECKPOINT_RUN_ID, runId));
@@ -133,7 +134,7 @@ public final class RestoreGuard {
         if (committed.isEmpty()) {
             return;
         }
-        for (RegionRedis.CheckpointNode node : redis.checkpointNodes(group)) {
+        for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
             String runId = known.get(node.id());
             if (runId == null) {
                 continue;
@@ -142,6 +143,17 @@ public final class RestoreGuard {
             committed.forEach((partition, offset) -> fields.put(Integer.toString(partition), Long.toString(offset)));
             fields.put(RedisLayout.CHECKPOINT_RUN_ID, runId);
             node.commands().hset(node.checkpointKey(), fields);
+        }
+    }
+
+    /** {@link #checkpoint} of offsets just committed; a failure only delays it (the next commit writes it). */
+    public void checkpointCommitted(Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed) {
+        Map<Integer, Long> offsets = new java.util.HashMap<>();
+        committed.forEach((tp, om) -> offsets.put(tp.partition(), om.offset()));
+        try {
+            checkpoint(offsets);
+        } catch (RuntimeException e) {
+            LOG.debug("checkpoint not written ({}); the next commit writes it", e.toString());
         }
     }
 }

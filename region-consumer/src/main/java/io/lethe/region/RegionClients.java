@@ -1,0 +1,41 @@
+package io.lethe.region;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.config.kafka.KafkaClients;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** The Kafka clients of a region: its group's consumer and its dead-letter producer. */
+final class RegionClients {
+    private RegionClients() {
+    }
+
+    static KafkaConsumer<String, byte[]> consumer(LetheConfig config, String region) {
+        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region);
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, RegionConsumerService.groupId(config, region));
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // never reset silently: a missing or out-of-range offset reaches poll() (see RestoreReplay.startFromLogStart)
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.apply().maxPollRecords());
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000);
+        // a dead consumer's partitions move to the region's other consumers after 10 s, not Kafka's 45 s
+        props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+        props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
+        return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    static KafkaProducer<String, byte[]> deadLetterProducer(LetheConfig config, String region) {
+        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region + "-dlq");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        return new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+    }
+}
