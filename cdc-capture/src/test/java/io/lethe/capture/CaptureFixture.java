@@ -119,6 +119,9 @@ final class CaptureFixture {
             Map<TopicPartition, Long> end = null;
             while (System.nanoTime() < deadline) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (io.lethe.schemas.Watermark.isWatermark(r.key())) {
+                        continue; // the heartbeats' watermarks (see Watermark)
+                    }
                     ChangeEvent e = EventJson.readChange(r.value());
                     events.add(e);
                     if (end == null && until.test(e)) {

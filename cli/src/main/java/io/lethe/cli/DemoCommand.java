@@ -123,7 +123,7 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.printf("Summary: %d commits in %.1f s (%.0f/s), drained in %d ms%n", demo.committed(), seconds,
                 demo.committed() / seconds, drain.toMillis());
         for (RegionView v : demo.views()) {
-            System.out.printf("  %-9s %8d invalidations applied   commit->applied p50 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms   max lag %.2f s%n",
+            System.out.printf("  %-9s %8d invalidations applied   commit->applied p50 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms   max end-to-end lag %.2f s%n",
                     v.region(), v.applied(), v.wholeMillis(0.5), v.wholeMillis(0.99), v.wholeMillis(0.999), v.maxMillis(),
                     v.maxLagSeconds());
         }

@@ -17,7 +17,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code lethe lag}: the lag of every region at a glance, without Grafana. */
 @Command(name = "lag", mixinStandardHelpOptions = true,
-        description = "Per region: unapplied records, seconds behind the newest commit, p99 commit->applied (last minute), DLQ.")
+        description = "Per region: the end-to-end lag and each stage's (capture, streams), the stage holding the backlog, "
+                + "unapplied records, seconds behind of the oldest of them, p99 commit->applied (last minute), DLQ.")
 public final class LagCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
     Path config;
@@ -50,10 +51,12 @@ public final class LagCommand implements Callable<Integer> {
             if (watch) {
                 out.print("\033[H\033[2J");
             }
-            out.printf("%-12s %12s %12s %14s %8s%n", "REGION", "LAG (rec)", "BEHIND (s)", "P99 1m (ms)", "DLQ");
+            out.printf("%-12s %9s %12s %12s %11s %10s %11s %12s %6s%n", "REGION", "E2E (s)", "CAPTURE (s)", "STREAMS (s)",
+                    "BACKLOG AT", "LAG (rec)", "TOPIC (s)", "P99 1m (ms)", "DLQ");
             for (LagReport.Row r : rows) {
-                out.printf("%-12s %12d %12s %14s %8d%n", r.region(), r.lagRecords(), format(r.secondsBehind(), "%.2f"),
-                        format(r.p99Millis(), "%.1f"), r.dlq());
+                out.printf("%-12s %9s %12s %12s %11s %10d %11s %12s %6d%n", r.region(), format(r.endToEndSeconds(), "%.2f"),
+                        format(r.captureSeconds(), "%.2f"), format(r.streamsSeconds(), "%.2f"), r.backlogAt(), r.lagRecords(),
+                        format(r.secondsBehind(), "%.2f"), format(r.p99Millis(), "%.1f"), r.dlq());
             }
             out.flush();
             if (watch) {

@@ -23,7 +23,8 @@ public final class ConfigReference {
             new Setting("source.create-publication", Boolean.toString(Defaults.CREATE_PUBLICATION),
                     "create or extend the publication when the role may; otherwise it must exist"),
             new Setting("source.heartbeat-interval", d(Defaults.HEARTBEAT_INTERVAL),
-                    "how often capture writes its heartbeat row, so the slot advances while the captured tables are idle"),
+                    "how often capture writes its heartbeat row: the slot advances while the captured tables are idle, and each "
+                            + "heartbeat is the watermark every stage's lag is measured by (the end-to-end lag reads up to this much when idle)"),
             new Setting("source.heartbeat-table", Defaults.HEARTBEAT_TABLE, "heartbeat table (created when missing), one row per slot"),
             new Setting("source.poll-interval", d(Defaults.POLL_INTERVAL), "how long capture waits for WAL when idle (latency vs idle CPU)"),
             new Setting("source.max-batch-size", Integer.toString(Defaults.MAX_BATCH_SIZE), "most changes published per batch"),

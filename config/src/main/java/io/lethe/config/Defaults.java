@@ -11,7 +11,7 @@ public final class Defaults {
     public static final String SLOT = "lethe";
     public static final String PUBLICATION = "lethe";
     public static final boolean CREATE_PUBLICATION = true;
-    public static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(10);
+    public static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(1);
     public static final String HEARTBEAT_TABLE = "public.lethe_heartbeat";
     /**
      * Debezium waits this long for more WAL when idle, twice (reader and engine); 500 ms (its default) adds

@@ -42,6 +42,7 @@ public final class StreamsService implements AutoCloseable {
     private KafkaStreamsMetrics clientMetrics;
     private RetentionGuard retention;
     private final Misconfiguration misconfiguration;
+    private StreamsMetrics metrics;
 
     /**
      * @param instanceId distinguishes instances of one application (client id suffix); any string
@@ -89,9 +90,14 @@ public final class StreamsService implements AutoCloseable {
             retention = new RetentionGuard(config, registry, clock);
             retention.start();
         }
-        StreamsMetrics metrics = new StreamsMetrics(registry);
+        if (metrics == null) {
+            metrics = new StreamsMetrics(registry); // once: its gauges keep reading this instance's state across restarts
+        }
         Topology topology = InvalidationTopology.build(config, metrics, clock);
         streams = new KafkaStreams(topology, properties(config, instanceId));
+        KafkaStreams current = streams;
+        String changes = config.topics().changes();
+        metrics.assignedPartitions(() -> assignedChangesPartitions(current, changes));
         streams.setStateListener((now, before) -> {
             state.set(now);
             if (now == KafkaStreams.State.RUNNING && before == KafkaStreams.State.REBALANCING) {
@@ -118,6 +124,18 @@ public final class StreamsService implements AutoCloseable {
         streams.start();
         LOG.info("invalidation-streams started: {} -> {} and {} per-region topics", config.topics().changes(),
                 config.topics().invalidations(), config.regions().size());
+    }
+
+    /** The changes topic partitions this instance's threads process now; null when Streams cannot say. */
+    private static java.util.Set<Integer> assignedChangesPartitions(KafkaStreams streams, String changes) {
+        try {
+            java.util.Set<Integer> out = new java.util.HashSet<>();
+            streams.metadataForLocalThreads().forEach(thread -> thread.activeTasks().forEach(task -> task.topicPartitions().stream()
+                    .filter(tp -> tp.topic().equals(changes)).forEach(tp -> out.add(tp.partition()))));
+            return out;
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /** RUNNING or REBALANCING: the instance is processing or about to. */

@@ -109,7 +109,7 @@ public final class RegionConsumerService implements AutoCloseable {
         dlqProducer = RegionClients.deadLetterProducer(config, region.name());
         deadLetters = new RegionDeadLetters(dlqProducer, config.topics().dlq(), region.name(), metrics, clock);
         ledger = new OffsetLedger(consumer, apply.commitInterval(), System::nanoTime, deadLetters::settled,
-                () -> loop != null && loop.holdsPartitions(), restoreGuard::checkpointCommitted,
+                () -> loop != null && loop.holdsPartitions(), committed -> committed(restoreGuard, committed),
                 () -> metrics.retry("commit"));
         GatedBatches gated = null;
         if (region.hasReplicaGate()) {
@@ -157,6 +157,18 @@ public final class RegionConsumerService implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** After a commit: the checkpoint, and the applied watermark for {@code lethe lag}; a failure only delays them. */
+    private void committed(RestoreGuard guard, Map<TopicPartition, OffsetAndMetadata> committed) {
+        guard.checkpointCommitted(committed);
+        metrics.watermarks().oldest().ifPresent(w -> {
+            try {
+                redis.writeAppliedWatermark(groupId(config, region.name()), w);
+            } catch (RuntimeException e) {
+                LOG.debug("region {}: applied watermark not written ({})", region.name(), e.toString());
+            }
+        });
     }
 
     private void run() {

@@ -11,6 +11,7 @@ import io.lethe.capture.publish.ChangePublisher;
 import io.lethe.config.LetheConfig;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.DlqReason;
+import io.lethe.schemas.Watermark;
 import io.lethe.stage.dlq.DeadLetter;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -65,6 +66,7 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
             current.setName(PUBLISH_THREAD);
         }
         List<ChangeEvent> events = new ArrayList<>(records.size());
+        Watermark newest = null;
         int markable = 0;
         long overflowsBefore = transactions.overflows();
         for (RecordChangeEvent<SourceRecord> r : records) {
@@ -75,6 +77,8 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
             if (marker.isPresent()) {
                 events.addAll(marker.get().begin() ? transactions.begin(marker.get().txId(), now)
                         : transactions.end(marker.get().txId(), marker.get().commitLsn(), now));
+            } else if (mapper.heartbeat(record).isPresent()) {
+                newest = mapper.heartbeat(record).get();
             } else {
                 try {
                     mapper.map(record).ifPresent(e -> events.addAll(transactions.add(e, now)));
@@ -87,6 +91,13 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
             }
         }
         List<ChangeEvent> published = publisher.publishAll(events);
+        if (newest != null) {
+            // every change committed before the heartbeat is acknowledged now (the slot streams whole
+            // transactions in commit order, so rows still held commit after it): the watermark goes
+            // out behind them on every partition
+            publisher.publishWatermark(newest);
+            metrics.watermark(newest.commitTs());
+        }
         metrics.batch(published.size());
         long now = nowMicros();
         for (ChangeEvent event : published) {

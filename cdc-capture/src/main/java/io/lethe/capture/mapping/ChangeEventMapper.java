@@ -3,6 +3,7 @@ package io.lethe.capture.mapping;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
+import io.lethe.schemas.Watermark;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -75,6 +76,26 @@ public final class ChangeEventMapper {
         return Optional.of(new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.rowChangeId(lsn, table), table, op, key,
                 before, after, Long.toString(lsn), lsn, source.getInt64("txId"), commitMicros, nowMicros(), null,
                 originRegion));
+    }
+
+    /**
+     * The commit of a heartbeat row, when {@code record} is one: the watermark it stands for
+     * (see {@link Watermark}). Empty for every other record.
+     */
+    public Optional<Watermark> heartbeat(SourceRecord record) {
+        if (!(record.value() instanceof Struct envelope) || envelope.schema().field("source") == null) {
+            return Optional.empty();
+        }
+        Struct source = envelope.getStruct("source");
+        if (source == null || source.schema().field("table") == null || source.schema().field("lsn") == null) {
+            return Optional.empty();
+        }
+        SourceTable table = new SourceTable(source.getString("db"), source.getString("schema"), source.getString("table"));
+        Long lsn = source.getInt64("lsn");
+        if (!table.qualifiedName().equals(heartbeatTable) || lsn == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new Watermark(commitMicros(source), lsn, -1));
     }
 
     /** The table a Debezium change record comes from, when it says so (even if it cannot be mapped). */

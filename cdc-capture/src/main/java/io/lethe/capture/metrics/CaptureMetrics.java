@@ -30,6 +30,11 @@ public final class CaptureMetrics {
     public static final String BATCH_SIZE = "lethe.capture.batch.size";
     /** 1 while the engine is streaming, 0 otherwise. */
     public static final String RUNNING = "lethe.capture.running";
+    /**
+     * Seconds since the commit of the newest heartbeat capture published: how far capture (and the
+     * slot before it) is behind the primary, even when no change flows; NaN before the first.
+     */
+    public static final String WATERMARK_AGE = "lethe.capture.watermark.age";
 
     private final MeterRegistry registry;
     private final Timer latency;
@@ -38,6 +43,7 @@ public final class CaptureMetrics {
     private final io.micrometer.core.instrument.DistributionSummary batchSize;
     private final AtomicLong running = new AtomicLong();
     private final Map<String, Counter> events = new ConcurrentHashMap<>();
+    private final AtomicLong watermark = new AtomicLong();
 
     public CaptureMetrics(MeterRegistry registry, String slot) {
         io.micrometer.core.instrument.Gauge.builder(DRIFT, drift, java.util.concurrent.atomic.AtomicLong::get).tag("slot", slot)
@@ -51,11 +57,19 @@ public final class CaptureMetrics {
                 .tag("slot", slot).register(registry);
         registry.gauge(SLOT_RETAINED_BYTES, io.micrometer.core.instrument.Tags.of("slot", slot), retained, AtomicLong::get);
         registry.gauge(RUNNING, running, AtomicLong::get);
+        io.micrometer.core.instrument.Gauge.builder(WATERMARK_AGE, watermark, w -> w.get() == 0 ? Double.NaN
+                        : Math.max(0, System.currentTimeMillis() * 1000 - w.get()) / 1e6).baseUnit("seconds").tag("slot", slot)
+                .description("seconds since the commit of the newest heartbeat published on the changes topic").register(registry);
         this.batchSize = io.micrometer.core.instrument.DistributionSummary.builder(BATCH_SIZE)
                 .description("changes per published batch").register(registry);
         for (String kind : java.util.List.of("publish-retry", "unmappable", "engine")) {
             registry.counter(ERRORS, "kind", kind);
         }
+    }
+
+    /** A heartbeat committed at {@code commitMicros} is on the changes topic. */
+    public void watermark(long commitMicros) {
+        watermark.accumulateAndGet(commitMicros, Math::max);
     }
 
     /** Registers the event counters of these tables at zero, so rates exist before the first change. */

@@ -6,6 +6,7 @@ import io.lethe.config.kafka.KafkaClients;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;
+import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
 import io.lethe.stage.dlq.DeadLetter;
 import io.lethe.stage.failure.Failure;
@@ -115,6 +116,37 @@ public final class ChangePublisher implements AutoCloseable {
         }
         misconfiguration.clear();
         return published;
+    }
+
+    /**
+     * Publishes a watermark to every partition of the changes topic, after every change before it
+     * was acknowledged, and waits for Kafka's acknowledgement, retrying like changes.
+     */
+    public void publishWatermark(Watermark watermark) throws InterruptedException {
+        Backoff retry = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
+        while (true) {
+            try {
+                List<Future<RecordMetadata>> acks = new ArrayList<>();
+                for (var partition : producer.partitionsFor(topic)) {
+                    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition.partition(), Watermark.KEY, new byte[0]);
+                    watermark.writeTo(record.headers());
+                    acks.add(producer.send(record));
+                }
+                producer.flush();
+                for (Future<RecordMetadata> ack : acks) {
+                    ack.get();
+                }
+                return;
+            } catch (ExecutionException | KafkaException e) {
+                Failure f = KafkaFailures.classify(e);
+                onRetry.run();
+                if (f.isFatal()) {
+                    misconfiguration.report(f);
+                }
+                LOG.warn("publishing a watermark to {} failed ({}); retrying", topic, f.message());
+                retry.sleep();
+            }
+        }
     }
 
     /** One outcome per event, in order: null when Kafka acknowledged it. */

@@ -65,7 +65,7 @@ public final class DemoSetup {
                   user: %s
                   slot: %s
                   publication: %s
-                  heartbeat-interval: 5s
+                  heartbeat-interval: 1s
                 kafka:
                   bootstrap-servers: %s
                   topic-prefix: %s

@@ -1,7 +1,9 @@
 package io.lethe.cli.demo;
 
 import io.lethe.region.RegionConsumerService;
+import io.lethe.capture.metrics.CaptureMetrics;
 import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.streams.metrics.StreamsMetrics;
 import io.lethe.schemas.InvalidationEvent;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -16,7 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One region's figures for the demo: invalidations applied, commit→applied latency over the
  * last few seconds (for the live lines and the status page) and over the whole run (for the
- * summary), and lag.
+ * summary), and the end-to-end lag with the stages' watermark ages, read from the same gauges as /metrics.
  */
 public final class RegionView {
     private final String region;
@@ -67,6 +69,25 @@ public final class RegionView {
         return g == null ? 0 : g.value();
     }
 
+    /** {@link RegionMetrics#END_TO_END_LAG} of this region, as /metrics shows it (NaN before the first heartbeat). */
+    public double endToEndSeconds() {
+        return gauge(registry.find(RegionMetrics.END_TO_END_LAG).tag("region", region).gauge());
+    }
+
+    /** {@link CaptureMetrics#WATERMARK_AGE}, as /metrics shows it. */
+    public double captureSeconds() {
+        return gauge(registry.find(CaptureMetrics.WATERMARK_AGE).gauge());
+    }
+
+    /** {@link StreamsMetrics#WATERMARK_AGE}, as /metrics shows it. */
+    public double streamsSeconds() {
+        return gauge(registry.find(StreamsMetrics.WATERMARK_AGE).gauge());
+    }
+
+    private static double gauge(io.micrometer.core.instrument.Gauge g) {
+        return g == null ? Double.NaN : g.value();
+    }
+
     /** Percentile of the last ~5 s, milliseconds. */
     public double recentMillis(double p) {
         return percentile(recent.takeSnapshot(), p);
@@ -101,20 +122,35 @@ public final class RegionView {
         double rate = (total - lastApplied) / Math.max(1e-9, (now - lastNanos) / 1e9);
         lastApplied = total;
         lastNanos = now;
-        maxLagSeconds = Math.max(maxLagSeconds, lagSeconds());
-        return new Sample(System.currentTimeMillis(), rate, recentMillis(0.5), recentMillis(0.99), lagRecords(), lagSeconds(), total);
+        double endToEnd = endToEndSeconds();
+        if (!Double.isNaN(endToEnd)) {
+            maxLagSeconds = Math.max(maxLagSeconds, endToEnd);
+        }
+        return new Sample(System.currentTimeMillis(), rate, recentMillis(0.5), recentMillis(0.99), lagRecords(), endToEnd,
+                captureSeconds(), streamsSeconds(), total);
     }
 
     public double maxLagSeconds() {
         return maxLagSeconds;
     }
 
-    /** One point of the status page's history. */
+    /**
+     * One point of the status page's history.
+     *
+     * @param endToEndSeconds {@link RegionMetrics#END_TO_END_LAG}: every stage, commit in PostgreSQL to applied
+     * @param captureSeconds  {@link CaptureMetrics#WATERMARK_AGE}
+     * @param streamsSeconds  {@link StreamsMetrics#WATERMARK_AGE}
+     */
     public record Sample(long epochMillis, double appliedPerSecond, double p50Millis, double p99Millis, double lagRecords,
-                         double lagSeconds, long appliedTotal) {
+                         double endToEndSeconds, double captureSeconds, double streamsSeconds, long appliedTotal) {
         public String line(String region) {
-            return String.format("%-9s applied/s %6.0f   p50 %6.1f ms   p99 %6.1f ms   lag %5.0f rec %5.2f s",
-                    region, appliedPerSecond, p50Millis, p99Millis, lagRecords, lagSeconds);
+            return String.format("%-9s applied/s %6.0f   p50 %6.1f ms   p99 %6.1f ms   e2e lag %s s (capture %s, streams %s)   %5.0f rec",
+                    region, appliedPerSecond, p50Millis, p99Millis, seconds(endToEndSeconds), seconds(captureSeconds),
+                    seconds(streamsSeconds), lagRecords);
+        }
+
+        private static String seconds(double s) {
+            return Double.isNaN(s) ? "  -  " : String.format("%5.2f", s);
         }
     }
 }

@@ -43,8 +43,9 @@ public final class StatusPage {
             firstRegion = false;
             List<String> points = new ArrayList<>();
             for (RegionView.Sample s : e.getValue()) {
-                points.add(String.format(Locale.ROOT, "[%d,%.1f,%s,%s,%.0f,%.3f,%d]", s.epochMillis(), s.appliedPerSecond(),
-                        num(s.p50Millis()), num(s.p99Millis()), s.lagRecords(), s.lagSeconds(), s.appliedTotal()));
+                points.add(String.format(Locale.ROOT, "[%d,%.1f,%s,%s,%.0f,%s,%d,%s,%s]", s.epochMillis(), s.appliedPerSecond(),
+                        num(s.p50Millis()), num(s.p99Millis()), s.lagRecords(), num(s.endToEndSeconds()), s.appliedTotal(),
+                        num(s.captureSeconds()), num(s.streamsSeconds())));
             }
             sb.append(String.join(",", points)).append("]}");
         }
@@ -85,10 +86,12 @@ public final class StatusPage {
                   el.innerHTML = '<h2>' + name + '</h2><div class="figures">'
                     + '<span>applied <b class="applied">0</b></span><span><b class="rate">0</b> /s</span>'
                     + '<span>lag <b class="lagv">0</b> rec</span><br>'
+                    + '<span>end-to-end lag <b class="e2ev">-</b> s</span><span>capture <b class="capv">-</b> s</span>'
+                    + '<span>streams <b class="strv">-</b> s</span><br>'
                     + '<span>p50 <b class="p50v">-</b> ms</span><span>p99 <b class="p99v">-</b> ms</span></div>'
                     + '<div class="legend">latency, ms (blue p50, red p99)</div>'
                     + '<svg class="latency" width="' + W + '" height="' + H + '"><polyline class="p50"/><polyline class="p99"/></svg>'
-                    + '<div class="legend">lag, records</div>'
+                    + '<div class="legend">end-to-end lag, seconds (every stage: commit in PostgreSQL to applied here)</div>'
                     + '<svg class="lagchart" width="' + W + '" height="' + H + '"><polyline class="lag"/></svg>';
                   document.getElementById('regions').appendChild(el);
                   return el;
@@ -114,11 +117,14 @@ public final class StatusPage {
                       el.querySelector('.p50v').textContent = last[2] == null ? '-' : last[2].toFixed(1);
                       el.querySelector('.p99v').textContent = last[3] == null ? '-' : last[3].toFixed(1);
                       el.querySelector('.lagv').textContent = last[4];
+                      el.querySelector('.e2ev').textContent = last[5] == null ? '-' : last[5].toFixed(2);
+                      el.querySelector('.capv').textContent = last[7] == null ? '-' : last[7].toFixed(2);
+                      el.querySelector('.strv').textContent = last[8] == null ? '-' : last[8].toFixed(2);
                       const maxLat = Math.max(1, ...pts.map(p => p[3] || 0));
-                      const maxLag = Math.max(1, ...pts.map(p => p[4] || 0));
+                      const maxLag = Math.max(1, ...pts.map(p => p[5] || 0));
                       el.querySelector('.p50').setAttribute('points', line(pts, 2, maxLat));
                       el.querySelector('.p99').setAttribute('points', line(pts, 3, maxLat));
-                      el.querySelector('.lag').setAttribute('points', line(pts, 4, maxLag));
+                      el.querySelector('.lag').setAttribute('points', line(pts, 5, maxLag));
                     }
                   } catch (e) { /* the demo is stopping */ }
                 }

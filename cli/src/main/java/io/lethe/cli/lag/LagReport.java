@@ -31,9 +31,15 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * Per region: records not yet applied (from the group's committed offsets), how far behind the
- * newest commit the oldest unapplied one is, p99 commit→applied over the last minute (scraped
- * from the region consumers' /metrics), and dead-lettered records.
+ * Per region: the end-to-end lag (now minus the newest heartbeat commit the region applied with
+ * everything before it, as its consumers write it to the region's Redis), the watermark age of
+ * each stage before it (capture: the newest heartbeat on the changes topic; streams: the oldest
+ * newest heartbeat on the region topic's partitions), which stage holds the backlog, records not
+ * yet applied (from the group's committed offsets), how far behind the newest commit the oldest
+ * unapplied one is, p99 commit→applied over the last minute (scraped from the region consumers'
+ * /metrics), and dead-lettered records. The ages are the figures of {@code /metrics}
+ * ({@code lethe.capture.watermark.age}, {@code lethe.streams.watermark.age},
+ * {@code lethe.region.end.to.end.lag}), read from where the stages leave them.
  */
 public final class LagReport {
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
@@ -42,8 +48,38 @@ public final class LagReport {
             "^lethe_invalidation_latency_recent_seconds\\{[^}]*quantile=\"0\\.99\"[^}]*region=\"([^\"]+)\"[^}]*}\\s+(\\S+)$|"
                     + "^lethe_invalidation_latency_recent_seconds\\{[^}]*region=\"([^\"]+)\"[^}]*quantile=\"0\\.99\"[^}]*}\\s+(\\S+)$");
 
-    /** One region's row. p99Millis and secondsBehind are NaN when unknown. */
-    public record Row(String region, long lagRecords, double secondsBehind, double p99Millis, long dlq) {
+    /** Beyond this end-to-end lag, the row names the stage that holds the backlog. */
+    private static final double BACKLOG_SECONDS = 2.0;
+    /** Records read back from the end of each partition to find its newest watermark. */
+    private static final int TAIL = 50;
+
+    /**
+     * One region's row; the seconds and p99Millis are NaN when unknown.
+     *
+     * @param endToEndSeconds now minus the newest heartbeat the region applied everything before
+     * @param captureSeconds  now minus the newest heartbeat capture published
+     * @param streamsSeconds  now minus the oldest newest heartbeat streams forwarded to the region's topic
+     * @param secondsBehind   how far behind the newest commit the oldest unapplied record of the region topic is
+     */
+    public record Row(String region, double endToEndSeconds, double captureSeconds, double streamsSeconds, long lagRecords,
+                      double secondsBehind, double p99Millis, long dlq) {
+        /** The stage whose own delay is the largest part of the end-to-end lag, or "-" when caught up. */
+        public String backlogAt() {
+            if (Double.isNaN(endToEndSeconds) || endToEndSeconds < BACKLOG_SECONDS) {
+                return "-";
+            }
+            double capture = Double.isNaN(captureSeconds) ? 0 : captureSeconds;
+            double streams = Double.isNaN(streamsSeconds) ? capture : streamsSeconds;
+            double[] own = {capture, streams - capture, endToEndSeconds - streams};
+            String[] stages = {"capture", "streams", "region"};
+            int max = 0;
+            for (int i = 1; i < own.length; i++) {
+                if (own[i] > own[max]) {
+                    max = i;
+                }
+            }
+            return stages[max];
+        }
     }
 
     private final LetheConfig config;
@@ -60,7 +96,14 @@ public final class LagReport {
         List<Row> rows = new ArrayList<>();
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "lethe-lag"));
              KafkaConsumer<byte[], byte[]> reader = reader()) {
+            long now = clock.millis() * 1000;
+            double capture = age(now, newestWatermarks(reader, config.topics().changes()).values().stream()
+                    .mapToLong(Long::longValue).max());
             for (String region : config.regions().keySet()) {
+                Map<Integer, Long> forwarded = newestWatermarks(reader, config.topics().invalidations(region));
+                double streams = forwarded.isEmpty() || forwarded.containsValue(0L) ? Double.NaN
+                        : age(now, forwarded.values().stream().mapToLong(Long::longValue).min());
+                double endToEnd = age(now, appliedWatermark(region));
                 String topic = config.topics().invalidations(region);
                 List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
                         .map(p -> new TopicPartition(topic, p.partition())).toList();
@@ -82,10 +125,53 @@ public final class LagReport {
                 }
                 double seconds = lag == 0 ? 0 : oldestCommit == Long.MAX_VALUE ? Double.NaN
                         : Math.max(0, clock.millis() * 1000 - oldestCommit) / 1e6;
-                rows.add(new Row(region, lag, seconds, p99.getOrDefault(region, Double.NaN), dlq.getOrDefault("region:" + region, 0L)));
+                rows.add(new Row(region, endToEnd, capture, streams, lag, seconds, p99.getOrDefault(region, Double.NaN),
+                        dlq.getOrDefault("region:" + region, 0L)));
             }
         }
         return rows;
+    }
+
+    private static double age(long nowMicros, java.util.OptionalLong commitMicros) {
+        return commitMicros.isEmpty() ? Double.NaN : Math.max(0, nowMicros - commitMicros.getAsLong()) / 1e6;
+    }
+
+    /** The region's applied watermark, as its consumers last wrote it to its Redis; empty when unknown. */
+    private java.util.OptionalLong appliedWatermark(String region) {
+        try (io.lethe.region.redis.RegionRedis redis = new io.lethe.region.redis.RegionRedis(config.region(region), 1, TIMEOUT)) {
+            return redis.appliedWatermark(RegionConsumerService.groupId(config, region));
+        } catch (RuntimeException e) {
+            return java.util.OptionalLong.empty(); // Redis unreachable: the row shows "-"
+        }
+    }
+
+    /**
+     * Per partition of {@code topic}, the commit time of the newest watermark among its last
+     * {@link #TAIL} records (0 when there is none: the partition is busy or nothing reached it yet).
+     */
+    private static Map<Integer, Long> newestWatermarks(KafkaConsumer<byte[], byte[]> reader, String topic) {
+        List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
+                .map(p -> new TopicPartition(topic, p.partition())).toList();
+        Map<Integer, Long> newest = new HashMap<>();
+        if (partitions.isEmpty()) {
+            return newest;
+        }
+        Map<TopicPartition, Long> end = reader.endOffsets(partitions, TIMEOUT);
+        Map<TopicPartition, Long> begin = reader.beginningOffsets(partitions, TIMEOUT);
+        reader.assign(partitions);
+        for (TopicPartition tp : partitions) {
+            newest.put(tp.partition(), 0L);
+            reader.seek(tp, Math.max(begin.get(tp), end.get(tp) - TAIL));
+        }
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (partitions.stream().anyMatch(tp -> reader.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
+                if (r.key() != null && io.lethe.schemas.Watermark.isWatermark(new String(r.key(), StandardCharsets.UTF_8))) {
+                    io.lethe.schemas.Watermark.read(r.headers()).ifPresent(w -> newest.merge(r.partition(), w.commitTs(), Math::max));
+                }
+            }
+        }
+        return newest;
     }
 
     /** Total DLQ records by stage (capture, streams, region:name). */

@@ -24,6 +24,12 @@ public final class StreamsMetrics {
     public static final String WIDENED = "lethe.streams.widened";
     /** Tag value of {@code region} for the public topic. */
     public static final String ALL_REGIONS = "all";
+    /**
+     * Seconds since the commit of the newest heartbeat forwarded from every changes partition this
+     * instance processes (the oldest of them): how far streams is behind the primary; NaN before
+     * the first.
+     */
+    public static final String WATERMARK_AGE = "lethe.streams.watermark.age";
 
     private final MeterRegistry registry;
     private final Counter in;
@@ -32,6 +38,9 @@ public final class StreamsMetrics {
     private final Map<String, Counter> out = new ConcurrentHashMap<>();
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
     private final Map<String, Counter> widened = new ConcurrentHashMap<>();
+    /** Newest forwarded heartbeat commit time (micros), by changes topic partition. */
+    private final Map<Integer, Long> watermarks = new ConcurrentHashMap<>();
+    private volatile java.util.function.Supplier<java.util.Set<Integer>> assigned = () -> null;
 
     public StreamsMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -45,6 +54,33 @@ public final class StreamsMetrics {
         for (io.lethe.schemas.DlqReason reason : io.lethe.schemas.DlqReason.values()) {
             dlqCounter(reason.code());
         }
+        io.micrometer.core.instrument.Gauge.builder(WATERMARK_AGE, this, m -> m.watermarkAgeSeconds(System.currentTimeMillis() * 1000))
+                .baseUnit("seconds").description("seconds since the commit of the oldest newest heartbeat forwarded per changes partition")
+                .register(registry);
+    }
+
+    /** A heartbeat committed at {@code commitMicros} was forwarded from changes partition {@code partition}. */
+    public void watermark(int partition, long commitMicros) {
+        watermarks.merge(partition, commitMicros, Math::max);
+    }
+
+    /** Which changes partitions this instance processes now (null or empty: all it has seen). */
+    public void assignedPartitions(java.util.function.Supplier<java.util.Set<Integer>> partitions) {
+        this.assigned = partitions;
+    }
+
+    /** The watermark age at {@code nowMicros}, over the partitions this instance processes; NaN when none is known. */
+    public double watermarkAgeSeconds(long nowMicros) {
+        // stopped or between assignments, an instance processes nothing: it reports what it processed last
+        java.util.Set<Integer> mine = assigned.get();
+        boolean all = mine == null || mine.isEmpty();
+        long oldest = Long.MAX_VALUE;
+        for (Map.Entry<Integer, Long> e : watermarks.entrySet()) {
+            if (all || mine.contains(e.getKey())) {
+                oldest = Math.min(oldest, e.getValue());
+            }
+        }
+        return oldest == Long.MAX_VALUE ? Double.NaN : Math.max(0, nowMicros - oldest) / 1e6;
     }
 
     public void in() {

@@ -10,6 +10,8 @@ import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.stage.dlq.DeadLetter;
+import io.lethe.schemas.Watermark;
+import java.util.Optional;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import io.lethe.schemas.serde.EventJson;
@@ -75,6 +77,10 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
 
     @Override
     public void process(Record<String, byte[]> record) {
+        if (Watermark.isWatermark(record.key())) {
+            forwardWatermark(record);
+            return;
+        }
         long t0 = System.nanoTime();
         metrics.in();
         ChangeEvent change;
@@ -98,6 +104,26 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             deadLetter(record, problems, null);
         }
         metrics.processed(System.nanoTime() - t0, change.commitTs(), micros(clock.instant()));
+    }
+
+    /**
+     * A heartbeat's watermark: on to every partition of every region topic (the region sinks'
+     * partitioner multicasts it), saying which changes partition it came through. Never to the
+     * public topic: its subscribers read invalidations only.
+     */
+    private void forwardWatermark(Record<String, byte[]> record) {
+        Optional<Watermark> read = Watermark.read(record.headers());
+        int partition = context.recordMetadata().map(RecordMetadata::partition).orElse(0);
+        if (read.isEmpty()) {
+            LOG.warn("a watermark record without its headers on changes partition {}; ignored", partition);
+            return;
+        }
+        Watermark watermark = read.get().from(partition);
+        Record<String, byte[]> out = new Record<>(Watermark.KEY, new byte[0], record.timestamp(), watermark.writeTo(new RecordHeaders()));
+        for (String region : config.regions().keySet()) {
+            context.forward(out, InvalidationTopology.regionSink(region));
+        }
+        metrics.watermark(partition, watermark.commitTs());
     }
 
     /** Resets of every namespace of the table a record key names, for a change that could not be read. */

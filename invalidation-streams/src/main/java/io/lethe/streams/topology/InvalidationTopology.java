@@ -5,7 +5,12 @@ import io.lethe.streams.mapping.InvalidationMapper;
 import io.lethe.streams.metrics.StreamsMetrics;
 import java.time.Clock;
 import java.util.ArrayList;
+import io.lethe.schemas.Watermark;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -46,9 +51,21 @@ public final class InvalidationTopology {
         sinks.add(PUBLIC_SINK);
         for (String region : config.regions().keySet()) {
             topology.addSink(regionSink(region), config.topics().invalidations(region), new StringSerializer(),
-                    new ByteArraySerializer(), MAPPER);
+                    new ByteArraySerializer(), InvalidationTopology::watermarksToEveryPartition, MAPPER);
         }
         topology.addSink(DLQ_SINK, config.topics().dlq(), new StringSerializer(), new ByteArraySerializer(), MAPPER);
         return topology;
+    }
+
+    /**
+     * The region sinks' partitioner: a watermark goes to every partition (each region partition
+     * then says how far it is caught up); every other record is partitioned by its key, as the
+     * producer's default does.
+     */
+    static Optional<Set<Integer>> watermarksToEveryPartition(String topic, String key, byte[] value, int partitions) {
+        if (!Watermark.isWatermark(key)) {
+            return Optional.empty();
+        }
+        return Optional.of(IntStream.range(0, partitions).boxed().collect(Collectors.toSet()));
     }
 }

@@ -7,6 +7,7 @@ import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Scope;
 import io.lethe.region.dlq.RegionDeadLetters;
 import io.lethe.schemas.SchemaViolationException;
+import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -42,10 +43,11 @@ final class Admission {
      *
      * @param events  the invalidations to apply
      * @param origins the record each came from (for dead letters)
-     * @param offsets every partition's next offset, refused records included
+     * @param offsets    every partition's next offset, refused records included
+     * @param watermarks the watermarks read, by partition (applied once the batch is)
      */
     record Admitted(List<InvalidationEvent> events, Map<InvalidationEvent, ConsumerRecord<String, byte[]>> origins,
-                    Map<TopicPartition, OffsetAndMetadata> offsets) {
+                    Map<TopicPartition, OffsetAndMetadata> offsets, Map<Integer, List<Watermark>> watermarks) {
     }
 
     /** Reads a poll batch; a malformed or refused record is dead-lettered (its offset still moves on). */
@@ -53,8 +55,13 @@ final class Admission {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         List<InvalidationEvent> events = new ArrayList<>(records.count());
         Map<InvalidationEvent, ConsumerRecord<String, byte[]>> origins = new IdentityHashMap<>();
+        Map<Integer, List<Watermark>> watermarks = new HashMap<>();
         for (ConsumerRecord<String, byte[]> r : records) {
             offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+            if (Watermark.isWatermark(r.key())) {
+                Watermark.read(r.headers()).ifPresent(w -> watermarks.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(w));
+                continue;
+            }
             InvalidationEvent event;
             try {
                 event = EventJson.readInvalidation(r.value());
@@ -70,7 +77,7 @@ final class Admission {
             events.add(event);
             origins.put(event, r);
         }
-        return new Admitted(events, origins, offsets);
+        return new Admitted(events, origins, offsets, watermarks);
     }
 
     Optional<Refusal> refusal(InvalidationEvent e) {

@@ -7,6 +7,7 @@ import io.lethe.region.apply.BatchPlan;
 import io.lethe.region.apply.RedisApplier;
 import io.lethe.region.dlq.RegionDeadLetters;
 import io.lethe.region.gate.GatedBatches;
+import io.lethe.region.lag.AppliedWatermarks;
 import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.offsets.OffsetLedger;
 import io.lethe.region.restore.RestoreReplay;
@@ -57,6 +58,7 @@ public final class ApplyLoop {
     private final Backoff backoff;
     private final Backoff pollBackoff;
     private final List<AppliedListener> listeners;
+    private final AppliedWatermarks watermarks;
     private volatile boolean running = true;
     private volatile boolean retrying;
     private volatile long appliedBatches;
@@ -82,6 +84,7 @@ public final class ApplyLoop {
         this.backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
         this.pollBackoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
         this.listeners = listeners;
+        this.watermarks = metrics.watermarks();
     }
 
     /** True while fetching must stay paused (a batch being retried, or the gate's queue full). */
@@ -131,6 +134,7 @@ public final class ApplyLoop {
             return;
         }
         inFlight = 0;
+        batch.watermarks().forEach((partition, marks) -> marks.forEach(w -> watermarks.applied(partition, w)));
         deadLetters.sendPoisoned(applied.poisoned(), batch.origins());
         long now = nowMicros();
         for (InvalidationEvent e : events) {
@@ -252,6 +256,9 @@ public final class ApplyLoop {
     }
 
     void updateLag() {
+        java.util.Set<Integer> owned = new java.util.HashSet<>();
+        consumer.assignment().forEach(tp -> owned.add(tp.partition()));
+        watermarks.assigned(owned);
         long lag = inFlight;
         for (TopicPartition tp : consumer.assignment()) {
             OptionalLong l = consumer.currentLag(tp);

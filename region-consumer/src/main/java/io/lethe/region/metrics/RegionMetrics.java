@@ -53,6 +53,13 @@ public final class RegionMetrics {
     public static final String OFFSETS_LOST = "lethe.region.offsets.lost";
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
+    /**
+     * Seconds from the newest heartbeat committed in PostgreSQL that this region has applied
+     * everything before, to now: the end-to-end lag, counting every stage (slot, capture, changes
+     * topic, streams, region topic, Redis); it grows while any of them stops, even when no
+     * invalidation arrives. NaN before the first heartbeat.
+     */
+    public static final String END_TO_END_LAG = "lethe.region.end.to.end.lag";
     /** Keys Redis refused for good, by reason; widened=true when the wider invalidation was applied instead. */
     public static final String POISONED = "lethe.region.poisoned";
 
@@ -72,6 +79,7 @@ public final class RegionMetrics {
     private final Map<String, Counter> retries = new ConcurrentHashMap<>();
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
     private final Map<String, Counter> poisoned = new ConcurrentHashMap<>();
+    private final io.lethe.region.lag.AppliedWatermarks watermarks = new io.lethe.region.lag.AppliedWatermarks();
 
     public RegionMetrics(MeterRegistry registry, String region) {
         this.registry = registry;
@@ -108,6 +116,9 @@ public final class RegionMetrics {
         registry.gauge(LAG_RECORDS, tags, lagRecords, AtomicLong::get);
         registry.gauge(LAG_SECONDS, tags, lagMillis, v -> v.get() / 1000.0);
         registry.gauge(UP, tags, up, AtomicLong::get);
+        io.micrometer.core.instrument.Gauge.builder(END_TO_END_LAG, watermarks, w -> w.lagSeconds(System.currentTimeMillis() * 1000))
+                .tags(tags).baseUnit("seconds").description("newest heartbeat commit applied with everything before it, to now: "
+                        + "end-to-end lag over every stage").register(registry);
         registry.gauge(GATE_PENDING, tags, gatePending, AtomicLong::get);
         this.reapplied = Counter.builder(GATE_REAPPLIED).tags(tags).register(registry);
     }
@@ -189,6 +200,16 @@ public final class RegionMetrics {
 
     public void offsetsLost(int partitions) {
         offsetsLost.increment(partitions);
+    }
+
+    /** The applied watermarks behind {@link #END_TO_END_LAG}. */
+    public io.lethe.region.lag.AppliedWatermarks watermarks() {
+        return watermarks;
+    }
+
+    /** The end-to-end lag now, in seconds (NaN before the first heartbeat). */
+    public double endToEndLagSeconds() {
+        return watermarks.lagSeconds(System.currentTimeMillis() * 1000);
     }
 
     public void up(boolean isUp) {

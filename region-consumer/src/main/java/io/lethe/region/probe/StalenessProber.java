@@ -142,6 +142,9 @@ public final class StalenessProber implements AutoCloseable {
             });
             while (running) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (io.lethe.schemas.Watermark.isWatermark(r.key())) {
+                        continue;
+                    }
                     InvalidationEvent event;
                     try {
                         event = EventJson.readInvalidation(r.value());

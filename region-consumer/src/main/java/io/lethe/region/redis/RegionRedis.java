@@ -47,6 +47,7 @@ public final class RegionRedis implements AutoCloseable {
     private final RedisKeyCommands<String, String> keys;
     private final io.lettuce.core.api.sync.RedisHashCommands<String, String> hashes;
     private final io.lettuce.core.api.sync.RedisSortedSetCommands<String, String> sortedSets;
+    private final io.lettuce.core.api.sync.RedisStringCommands<String, String> keysValues;
     private final BaseRedisCommands<String, String> base;
     private final String display;
     private int next;
@@ -79,6 +80,7 @@ public final class RegionRedis implements AutoCloseable {
             this.keys = c.sync();
             this.hashes = c.sync();
             this.sortedSets = c.sync();
+            this.keysValues = c.sync();
             this.base = c.sync();
         } else {
             this.clusterClient = null;
@@ -98,6 +100,7 @@ public final class RegionRedis implements AutoCloseable {
             this.keys = c.sync();
             this.hashes = c.sync();
             this.sortedSets = c.sync();
+            this.keysValues = c.sync();
             this.base = c.sync();
         }
     }
@@ -183,6 +186,17 @@ public final class RegionRedis implements AutoCloseable {
     public long wideWatermark(String namespace) {
         Double score = sortedSets.zscore(RedisLayout.wideWatermarkKey(namespace), RedisLayout.WIDE_WATERMARK_MEMBER);
         return score == null ? -1 : score.longValue();
+    }
+
+    /** Writes the region's applied watermark (see {@link RedisLayout#appliedWatermarkKey}). */
+    public void writeAppliedWatermark(String group, long commitMicros) {
+        keysValues.set(RedisLayout.appliedWatermarkKey(group), Long.toString(commitMicros));
+    }
+
+    /** The region's applied watermark as written by its consumers, if any. */
+    public java.util.OptionalLong appliedWatermark(String group) {
+        String value = keysValues.get(RedisLayout.appliedWatermarkKey(group));
+        return value == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(Long.parseLong(value));
     }
 
     /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */

@@ -1,0 +1,54 @@
+package io.lethe.region.lag;
+
+import io.lethe.schemas.Watermark;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * How far a region is caught up with the primary: for every partition of its topic this consumer
+ * owns, and every changes partition a watermark came through, the commit time of the newest
+ * heartbeat applied (everything before it on that partition is in Redis). The oldest of these is
+ * the region's applied watermark; now minus it is the end-to-end lag. It grows when any stage
+ * before Redis stops or slows (capture, streams, this consumer, Redis), whether or not
+ * invalidations arrive. Written by the consumer's thread, read by metrics scrapes.
+ */
+public final class AppliedWatermarks {
+    private final Map<Long, Long> applied = new ConcurrentHashMap<>();
+    private volatile Set<Integer> assigned = Set.of();
+
+    private static long slot(int partition, int source) {
+        return ((long) partition << 32) | (source & 0xffffffffL);
+    }
+
+    /** Everything before {@code watermark} on {@code partition} is applied. */
+    public void applied(int partition, Watermark watermark) {
+        applied.merge(slot(partition, watermark.source()), watermark.commitTs(), Math::max);
+    }
+
+    /** The partitions this consumer owns now; the others' watermarks are another consumer's to report. */
+    public void assigned(Set<Integer> partitions) {
+        if (!partitions.equals(assigned)) {
+            assigned = Set.copyOf(partitions);
+            applied.keySet().removeIf(slot -> !assigned.contains((int) (slot >>> 32)));
+        }
+    }
+
+    /** The commit time (epoch micros) up to which everything this consumer owns is applied; empty before the first watermark. */
+    public OptionalLong oldest() {
+        long oldest = Long.MAX_VALUE;
+        for (Map.Entry<Long, Long> e : applied.entrySet()) {
+            if (assigned.contains((int) (e.getKey() >>> 32))) {
+                oldest = Math.min(oldest, e.getValue());
+            }
+        }
+        return oldest == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(oldest);
+    }
+
+    /** Seconds from the applied watermark to {@code nowMicros}; NaN before the first watermark. */
+    public double lagSeconds(long nowMicros) {
+        OptionalLong oldest = oldest();
+        return oldest.isEmpty() ? Double.NaN : Math.max(0, nowMicros - oldest.getAsLong()) / 1e6;
+    }
+}

@@ -1,0 +1,72 @@
+package io.lethe.schemas;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.apache.kafka.common.header.Header;
+
+/**
+ * A watermark record: capture's heartbeat commit, carried through every stage to every region so
+ * each stage can say how far behind the primary it is even when no change flows. Capture writes
+ * one to every partition of the changes topic for each heartbeat it captures; invalidation-streams
+ * forwards each to every partition of every region topic (never to the public topic). A region
+ * that applied everything before a watermark is caught up to that commit time.
+ *
+ * <p>The record's key is {@link #KEY} (a key no cache key can be: {@code lethe:} is Lethe's), its
+ * value is empty, and its headers say the rest: {@link #COMMIT_TS} (the heartbeat's commit time,
+ * epoch microseconds, decimal), {@link #LSN} (its commit LSN) and, from streams on,
+ * {@link #SOURCE} (the changes topic partition it came through). Consumers of the changes and
+ * region topics skip records with this key.
+ *
+ * @param commitTs  the heartbeat's commit time, epoch microseconds
+ * @param lsn       its commit LSN
+ * @param source    the changes topic partition it came through, or -1 on the changes topic itself
+ */
+public record Watermark(long commitTs, long lsn, int source) {
+    /** The record key of every watermark. */
+    public static final String KEY = "lethe:watermark";
+    public static final String COMMIT_TS = "lethe.watermark.commit-ts";
+    public static final String LSN = "lethe.watermark.lsn";
+    public static final String SOURCE = "lethe.watermark.source";
+
+    public static boolean isWatermark(String recordKey) {
+        return KEY.equals(recordKey);
+    }
+
+    /** Reads a watermark record's headers; empty when they are missing or not numbers. */
+    public static Optional<Watermark> read(org.apache.kafka.common.header.Headers headers) {
+        OptionalLong ts = number(headers.lastHeader(COMMIT_TS));
+        if (ts.isEmpty()) {
+            return Optional.empty();
+        }
+        OptionalLong lsn = number(headers.lastHeader(LSN));
+        OptionalLong source = number(headers.lastHeader(SOURCE));
+        return Optional.of(new Watermark(ts.getAsLong(), lsn.orElse(0), (int) source.orElse(-1)));
+    }
+
+    /** This watermark's headers, added to {@code headers}. */
+    public org.apache.kafka.common.header.Headers writeTo(org.apache.kafka.common.header.Headers headers) {
+        headers.add(COMMIT_TS, Long.toString(commitTs).getBytes(StandardCharsets.UTF_8));
+        headers.add(LSN, Long.toString(lsn).getBytes(StandardCharsets.UTF_8));
+        if (source >= 0) {
+            headers.add(SOURCE, Integer.toString(source).getBytes(StandardCharsets.UTF_8));
+        }
+        return headers;
+    }
+
+    /** The same watermark, as forwarded from changes topic partition {@code partition}. */
+    public Watermark from(int partition) {
+        return new Watermark(commitTs, lsn, partition);
+    }
+
+    private static OptionalLong number(Header h) {
+        if (h == null) {
+            return OptionalLong.empty();
+        }
+        try {
+            return OptionalLong.of(Long.parseLong(new String(h.value(), StandardCharsets.UTF_8)));
+        } catch (NumberFormatException e) {
+            return OptionalLong.empty();
+        }
+    }
+}
