@@ -48,9 +48,13 @@ public final class LagCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         do {
             List<LagReport.Row> rows = report.compute(urls);
+            LagReport.Upstream upstream = report.upstream();
             if (watch) {
                 out.print("\033[H\033[2J");
             }
+            out.printf("slot %s holds %s of WAL not yet confirmed; streams has %s change records unread on %s%n",
+                    cfg.source().slot(), upstream.slotRetainedBytes() < 0 ? "-" : String.format("%.1f MiB", upstream.slotRetainedBytes() / 1048576.0),
+                    upstream.streamsLagRecords() < 0 ? "-" : Long.toString(upstream.streamsLagRecords()), cfg.topics().changes());
             out.printf("%-12s %9s %12s %12s %11s %10s %11s %12s %6s%n", "REGION", "E2E (s)", "CAPTURE (s)", "STREAMS (s)",
                     "BACKLOG AT", "LAG (rec)", "TOPIC (s)", "P99 1m (ms)", "DLQ");
             for (LagReport.Row r : rows) {

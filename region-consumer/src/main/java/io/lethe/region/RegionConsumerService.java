@@ -109,8 +109,8 @@ public final class RegionConsumerService implements AutoCloseable {
         dlqProducer = RegionClients.deadLetterProducer(config, region.name());
         deadLetters = new RegionDeadLetters(dlqProducer, config.topics().dlq(), region.name(), metrics, clock);
         ledger = new OffsetLedger(consumer, apply.commitInterval(), System::nanoTime, deadLetters::settled,
-                () -> loop != null && loop.holdsPartitions(), committed -> committed(restoreGuard, committed),
-                () -> metrics.retry("commit"));
+                () -> loop != null && loop.holdsPartitions(), restoreGuard::checkpointCommitted,
+                () -> metrics.retry("commit"), metrics.watermarks()::commitMetadata);
         GatedBatches gated = null;
         if (region.hasReplicaGate()) {
             gate = new ReplicaGate(config, region, apply, registry);
@@ -157,18 +157,6 @@ public final class RegionConsumerService implements AutoCloseable {
                 }
             }
         }
-    }
-
-    /** After a commit: the checkpoint, and the applied watermark for {@code lethe lag}; a failure only delays them. */
-    private void committed(RestoreGuard guard, Map<TopicPartition, OffsetAndMetadata> committed) {
-        guard.checkpointCommitted(committed);
-        metrics.watermarks().oldest().ifPresent(w -> {
-            try {
-                redis.writeAppliedWatermark(groupId(config, region.name()), w);
-            } catch (RuntimeException e) {
-                LOG.debug("region {}: applied watermark not written ({})", region.name(), e.toString());
-            }
-        });
     }
 
     private void run() {

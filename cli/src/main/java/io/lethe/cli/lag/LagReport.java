@@ -32,7 +32,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Per region: the end-to-end lag (now minus the newest heartbeat commit the region applied with
- * everything before it, as its consumers write it to the region's Redis), the watermark age of
+ * everything before it, as its consumers write it into their committed offsets' metadata), the watermark age of
  * each stage before it (capture: the newest heartbeat on the changes topic; streams: the oldest
  * newest heartbeat on the region topic's partitions), which stage holds the backlog, records not
  * yet applied (from the group's committed offsets), how far behind the newest commit the oldest
@@ -48,8 +48,8 @@ public final class LagReport {
             "^lethe_invalidation_latency_recent_seconds\\{[^}]*quantile=\"0\\.99\"[^}]*region=\"([^\"]+)\"[^}]*}\\s+(\\S+)$|"
                     + "^lethe_invalidation_latency_recent_seconds\\{[^}]*region=\"([^\"]+)\"[^}]*quantile=\"0\\.99\"[^}]*}\\s+(\\S+)$");
 
-    /** Beyond this end-to-end lag, the row names the stage that holds the backlog. */
-    private static final double BACKLOG_SECONDS = 2.0;
+    /** Beyond this end-to-end lag (the alerts' threshold), the row names the stage that holds the backlog. */
+    private static final double BACKLOG_SECONDS = 5.0;
     /** Records read back from the end of each partition to find its newest watermark. */
     private static final int TAIL = 50;
 
@@ -96,14 +96,13 @@ public final class LagReport {
         List<Row> rows = new ArrayList<>();
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "lethe-lag"));
              KafkaConsumer<byte[], byte[]> reader = reader()) {
-            long now = clock.millis() * 1000;
-            double capture = age(now, newestWatermarks(reader, config.topics().changes()).values().stream()
-                    .mapToLong(Long::longValue).max());
+            var published = newestWatermarks(reader, config.topics().changes()).values().stream().mapToLong(Long::longValue).max();
+            double capture = age(clock.millis() * 1000, published);
             for (String region : config.regions().keySet()) {
                 Map<Integer, Long> forwarded = newestWatermarks(reader, config.topics().invalidations(region));
                 double streams = forwarded.isEmpty() || forwarded.containsValue(0L) ? Double.NaN
-                        : age(now, forwarded.values().stream().mapToLong(Long::longValue).min());
-                double endToEnd = age(now, appliedWatermark(region));
+                        : age(clock.millis() * 1000, forwarded.values().stream().mapToLong(Long::longValue).min());
+
                 String topic = config.topics().invalidations(region);
                 List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
                         .map(p -> new TopicPartition(topic, p.partition())).toList();
@@ -123,6 +122,9 @@ public final class LagReport {
                         oldestCommit = Math.min(oldestCommit, commitTsAt(reader, tp, from));
                     }
                 }
+                double endToEnd = age(clock.millis() * 1000, committed.values().stream().filter(java.util.Objects::nonNull)
+                        .map(c -> io.lethe.region.lag.AppliedWatermarks.fromCommitMetadata(c.metadata()))
+                        .filter(java.util.OptionalLong::isPresent).mapToLong(java.util.OptionalLong::getAsLong).min());
                 double seconds = lag == 0 ? 0 : oldestCommit == Long.MAX_VALUE ? Double.NaN
                         : Math.max(0, clock.millis() * 1000 - oldestCommit) / 1e6;
                 rows.add(new Row(region, endToEnd, capture, streams, lag, seconds, p99.getOrDefault(region, Double.NaN),
@@ -134,15 +136,6 @@ public final class LagReport {
 
     private static double age(long nowMicros, java.util.OptionalLong commitMicros) {
         return commitMicros.isEmpty() ? Double.NaN : Math.max(0, nowMicros - commitMicros.getAsLong()) / 1e6;
-    }
-
-    /** The region's applied watermark, as its consumers last wrote it to its Redis; empty when unknown. */
-    private java.util.OptionalLong appliedWatermark(String region) {
-        try (io.lethe.region.redis.RegionRedis redis = new io.lethe.region.redis.RegionRedis(config.region(region), 1, TIMEOUT)) {
-            return redis.appliedWatermark(RegionConsumerService.groupId(config, region));
-        } catch (RuntimeException e) {
-            return java.util.OptionalLong.empty(); // Redis unreachable: the row shows "-"
-        }
     }
 
     /**
@@ -172,6 +165,48 @@ public final class LagReport {
             }
         }
         return newest;
+    }
+
+    /**
+     * The stages before the regions: WAL the slot holds back (bytes; -1 when the primary cannot be
+     * asked), changes streams has not read yet (records; -1 when Kafka cannot say).
+     */
+    public record Upstream(long slotRetainedBytes, long streamsLagRecords) {
+    }
+
+    public Upstream upstream() {
+        long retained = -1;
+        try (java.sql.Connection c = io.lethe.capture.slot.SourceConnection.open(config);
+             java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
+                     + "FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, config.source().slot());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                retained = rs.next() ? rs.getLong(1) : -1;
+            }
+        } catch (java.sql.SQLException e) {
+            // the primary is unreachable from here: shown as "-"
+        }
+        long unread = -1;
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "lethe-lag"));
+             KafkaConsumer<byte[], byte[]> reader = reader()) {
+            String topic = config.topics().changes();
+            List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(config.streams().applicationId())
+                    .partitionsToOffsetAndMetadata().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            Map<TopicPartition, Long> end = reader.endOffsets(partitions, TIMEOUT);
+            Map<TopicPartition, Long> begin = reader.beginningOffsets(partitions, TIMEOUT);
+            unread = 0;
+            for (TopicPartition tp : partitions) {
+                OffsetAndMetadata c = committed.get(tp);
+                unread += Math.max(0, end.get(tp) - (c == null ? begin.get(tp) : c.offset()));
+            }
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return new Upstream(retained, unread);
     }
 
     /** Total DLQ records by stage (capture, streams, region:name). */

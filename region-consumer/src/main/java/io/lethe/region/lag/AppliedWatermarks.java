@@ -15,6 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * invalidations arrive. Written by the consumer's thread, read by metrics scrapes.
  */
 public final class AppliedWatermarks {
+    /** Commit metadata: {@code watermark=<epoch micros>}. */
+    static final String METADATA_PREFIX = "watermark=";
     private final Map<Long, Long> applied = new ConcurrentHashMap<>();
     private volatile Set<Integer> assigned = Set.of();
 
@@ -44,6 +46,33 @@ public final class AppliedWatermarks {
             }
         }
         return oldest == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(oldest);
+    }
+
+    /**
+     * The commit metadata of {@code partition}: its applied watermark (epoch micros, decimal), the
+     * oldest over the changes partitions; empty before its first. {@code lethe lag} reads it from
+     * the group's committed offsets, so it needs neither the region's Redis nor its /metrics.
+     */
+    public String commitMetadata(int partition) {
+        long oldest = Long.MAX_VALUE;
+        for (Map.Entry<Long, Long> e : applied.entrySet()) {
+            if ((int) (e.getKey() >>> 32) == partition) {
+                oldest = Math.min(oldest, e.getValue());
+            }
+        }
+        return oldest == Long.MAX_VALUE ? "" : METADATA_PREFIX + oldest;
+    }
+
+    /** The applied watermark in a commit's metadata, if it holds one. */
+    public static OptionalLong fromCommitMetadata(String metadata) {
+        if (metadata == null || !metadata.startsWith(METADATA_PREFIX)) {
+            return OptionalLong.empty();
+        }
+        try {
+            return OptionalLong.of(Long.parseLong(metadata.substring(METADATA_PREFIX.length())));
+        } catch (NumberFormatException e) {
+            return OptionalLong.empty();
+        }
     }
 
     /** Seconds from the applied watermark to {@code nowMicros}; NaN before the first watermark. */

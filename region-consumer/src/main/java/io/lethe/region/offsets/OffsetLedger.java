@@ -27,7 +27,9 @@ import org.slf4j.LoggerFactory;
  *       owner applies it again, which is harmless);</li>
  *   <li>nothing is committed while {@code settled} says a dead letter is not acknowledged yet,
  *       so a crash re-delivers a record whose dead letter could still be lost;</li>
- *   <li>on revocation, what was applied for the revoked partitions is committed at once.</li>
+ *   <li>on revocation, what was applied for the revoked partitions is committed at once;</li>
+ *   <li>each commit carries the partition's metadata of the moment (the region's applied
+ *       watermark), so the group's offsets say how far behind the primary it is.</li>
  * </ul>
  * Single-threaded: only the consumer's thread calls it (Kafka runs the listener inside poll).
  */
@@ -42,6 +44,7 @@ public final class OffsetLedger implements ConsumerRebalanceListener {
     private final BooleanSupplier pauseAssigned;
     private final Consumer<Map<TopicPartition, OffsetAndMetadata>> committed;
     private final Runnable commitRetry;
+    private final java.util.function.IntFunction<String> metadata;
     private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
     private final Set<TopicPartition> revokedDuringBatch = new HashSet<>();
     private long lastCommit;
@@ -51,10 +54,12 @@ public final class OffsetLedger implements ConsumerRebalanceListener {
      * @param pauseAssigned true while the loop holds its partitions paused (newly assigned ones are paused too)
      * @param committed     told every committed map (the region checkpoints it in Redis)
      * @param commitRetry   told every commit that failed and will be tried again
+     * @param metadata      the commit metadata of a partition at commit time (the region's applied watermark)
      */
     public OffsetLedger(org.apache.kafka.clients.consumer.Consumer<?, ?> consumer, Duration commitInterval, LongSupplier nanoTime,
                         BooleanSupplier settled, BooleanSupplier pauseAssigned,
-                        Consumer<Map<TopicPartition, OffsetAndMetadata>> committed, Runnable commitRetry) {
+                        Consumer<Map<TopicPartition, OffsetAndMetadata>> committed, Runnable commitRetry,
+                        java.util.function.IntFunction<String> metadata) {
         this.consumer = consumer;
         this.commitIntervalNanos = commitInterval.toNanos();
         this.nanoTime = nanoTime;
@@ -62,6 +67,7 @@ public final class OffsetLedger implements ConsumerRebalanceListener {
         this.pauseAssigned = pauseAssigned;
         this.committed = committed;
         this.commitRetry = commitRetry;
+        this.metadata = metadata;
         this.lastCommit = nanoTime.getAsLong();
     }
 
@@ -106,7 +112,7 @@ public final class OffsetLedger implements ConsumerRebalanceListener {
         if (pending.isEmpty() || !settled.getAsBoolean()) {
             return;
         }
-        Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>(pending);
+        Map<TopicPartition, OffsetAndMetadata> commit = withMetadata(pending);
         commit.keySet().retainAll(consumer.assignment());
         try {
             if (!commit.isEmpty()) {
@@ -125,6 +131,12 @@ public final class OffsetLedger implements ConsumerRebalanceListener {
         }
     }
 
+    private Map<TopicPartition, OffsetAndMetadata> withMetadata(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
+        offsets.forEach((tp, om) -> out.put(tp, new OffsetAndMetadata(om.offset(), metadata.apply(tp.partition()))));
+        return out;
+    }
+
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
         revokedDuringBatch.addAll(partitions);
@@ -138,6 +150,7 @@ public final class OffsetLedger implements ConsumerRebalanceListener {
         if (commit.isEmpty() || !settled.getAsBoolean()) {
             return; // the next owner applies them again
         }
+        commit = withMetadata(commit);
         try {
             consumer.commitSync(commit, COMMIT_TIMEOUT);
             committed.accept(commit);

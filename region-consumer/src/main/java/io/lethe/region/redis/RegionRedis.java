@@ -47,7 +47,6 @@ public final class RegionRedis implements AutoCloseable {
     private final RedisKeyCommands<String, String> keys;
     private final io.lettuce.core.api.sync.RedisHashCommands<String, String> hashes;
     private final io.lettuce.core.api.sync.RedisSortedSetCommands<String, String> sortedSets;
-    private final io.lettuce.core.api.sync.RedisStringCommands<String, String> keysValues;
     private final BaseRedisCommands<String, String> base;
     private final String display;
     private int next;
@@ -80,7 +79,6 @@ public final class RegionRedis implements AutoCloseable {
             this.keys = c.sync();
             this.hashes = c.sync();
             this.sortedSets = c.sync();
-            this.keysValues = c.sync();
             this.base = c.sync();
         } else {
             this.clusterClient = null;
@@ -100,7 +98,6 @@ public final class RegionRedis implements AutoCloseable {
             this.keys = c.sync();
             this.hashes = c.sync();
             this.sortedSets = c.sync();
-            this.keysValues = c.sync();
             this.base = c.sync();
         }
     }
@@ -186,17 +183,6 @@ public final class RegionRedis implements AutoCloseable {
     public long wideWatermark(String namespace) {
         Double score = sortedSets.zscore(RedisLayout.wideWatermarkKey(namespace), RedisLayout.WIDE_WATERMARK_MEMBER);
         return score == null ? -1 : score.longValue();
-    }
-
-    /** Writes the region's applied watermark (see {@link RedisLayout#appliedWatermarkKey}). */
-    public void writeAppliedWatermark(String group, long commitMicros) {
-        keysValues.set(RedisLayout.appliedWatermarkKey(group), Long.toString(commitMicros));
-    }
-
-    /** The region's applied watermark as written by its consumers, if any. */
-    public java.util.OptionalLong appliedWatermark(String group) {
-        String value = keysValues.get(RedisLayout.appliedWatermarkKey(group));
-        return value == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(Long.parseLong(value));
     }
 
     /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */

@@ -33,7 +33,7 @@ class GatedBatchesTest {
     @BeforeEach
     void setUp() {
         consumer = new MockConsumer<>("none");
-        ledger = new OffsetLedger(consumer, Duration.ZERO, System::nanoTime, () -> true, () -> false, c -> { }, () -> { });
+        ledger = new OffsetLedger(consumer, Duration.ZERO, System::nanoTime, () -> true, () -> false, c -> { }, () -> { }, p -> "");
         consumer.subscribe(List.of(P0.topic()), ledger);
         consumer.rebalance(List.of(P0));
         ReplayPosition replica = new ReplayPosition() {

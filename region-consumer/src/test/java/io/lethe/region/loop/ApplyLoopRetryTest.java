@@ -64,7 +64,7 @@ class ApplyLoopRetryTest {
         RegionDeadLetters deadLetters = new RegionDeadLetters(new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer()),
                 "lethe.dlq", "us-east", metrics, Clock.systemUTC());
         OffsetLedger ledger = new OffsetLedger(consumer, Duration.ofSeconds(1), System::nanoTime, deadLetters::settled,
-                () -> loop.holdsPartitions(), committed -> { }, () -> { });
+                () -> loop.holdsPartitions(), committed -> { }, () -> { }, p -> "");
         loop = new ApplyLoop(config, "us-east", consumer, plan -> {
             pausedAtCall.add(Set.copyOf(consumer.paused()));
             misconfiguredAtCall.add(misconfiguration.current().isPresent());

@@ -30,6 +30,7 @@ class OffsetLedgerTest {
     private final java.util.concurrent.atomic.AtomicReference<RuntimeException> commitFails = new java.util.concurrent.atomic.AtomicReference<>();
     /** What the ledger committed, by partition (MockConsumer resets its own record on rebalance). */
     private final Map<TopicPartition, Long> commits = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<TopicPartition, String> metadata = new java.util.concurrent.ConcurrentHashMap<>();
     private MockConsumer<String, byte[]> consumer;
     private OffsetLedger ledger;
 
@@ -43,11 +44,14 @@ class OffsetLedgerTest {
                     throw e;
                 }
                 super.commitSync(offsets, timeout);
-                offsets.forEach((tp, om) -> commits.put(tp, om.offset()));
+                offsets.forEach((tp, om) -> {
+                    commits.put(tp, om.offset());
+                    metadata.put(tp, om.metadata());
+                });
             }
         };
         ledger = new OffsetLedger(consumer, Duration.ofMillis(100), now::get, settled::get, holding::get, checkpoints::add,
-                commitRetries::incrementAndGet);
+                commitRetries::incrementAndGet, p -> "watermark=" + (1000 + p));
         consumer.subscribe(List.of(TOPIC), ledger);
         consumer.rebalance(List.of(P0, P1));
     }
@@ -68,7 +72,8 @@ class OffsetLedgerTest {
         now.addAndGet(Duration.ofMillis(100).toNanos());
         ledger.commitIfDue();
         assertEquals(10, committed(P0));
-        assertEquals(List.of(at(P0, 10)), checkpoints, "the committed offsets are checkpointed in Redis");
+        assertEquals("watermark=1000", metadata.get(P0), "each commit carries the partition's applied watermark");
+        assertEquals(10, checkpoints.get(0).get(P0).offset(), "the committed offsets are checkpointed in Redis");
         assertTrue(ledger.pending().isEmpty());
     }
 
@@ -109,6 +114,7 @@ class OffsetLedgerTest {
         ledger.applied(Map.of(P0, new OffsetAndMetadata(4), P1, new OffsetAndMetadata(6)));
         consumer.rebalance(List.of(P1));
         assertEquals(4, committed(P0), "committed on revocation, before the next owner starts");
+        assertEquals("watermark=1000", metadata.get(P0));
         assertEquals(at(P1, 6), ledger.pending(), "the kept partition waits for the interval");
     }
 

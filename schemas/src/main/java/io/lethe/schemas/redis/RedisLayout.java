@@ -68,17 +68,6 @@ public final class RedisLayout {
     /** Checkpoint field: the {@code run_id} of the server the checkpoint was written to. */
     public static final String CHECKPOINT_RUN_ID = "run_id";
 
-    /**
-     * Prefix of the regions' applied watermarks: {@code lethe:lag:<consumer group>}, a decimal
-     * string, the commit time (epoch microseconds) of the newest heartbeat the region applied
-     * with everything before it, written at each commit. {@code lethe lag} reads it.
-     */
-    public static final String APPLIED_WATERMARK_PREFIX = "lethe:lag:";
-
-    public static String appliedWatermarkKey(String group) {
-        return APPLIED_WATERMARK_PREFIX + group;
-    }
-
     /** The checkpoint key of a region's consumer group (standalone and Sentinel). */
     public static String checkpointKey(String group) {
         return CHECKPOINT_PREFIX + group;

@@ -168,6 +168,8 @@ public final class ScenarioRun implements AutoCloseable {
 
     /** Creates the sentinel table; call before the pipeline starts. */
     private boolean sentinelCreated;
+    /** The config of the last {@link #start}: its region groups are waited for by {@link #quiesce}. */
+    private LetheConfig started;
 
     /** Starts every stage in this process; stopped when the run closes. */
     public Pipeline start(LetheConfig config) throws Exception {
@@ -177,6 +179,7 @@ public final class ScenarioRun implements AutoCloseable {
     /** Starts the given stages in this process; stopped when the run closes. */
     public Pipeline start(LetheConfig config, Roles roles) throws Exception {
         ensureSentinel();
+        started = config;
         return own(Pipeline.start(config, roles, registry, Clock.systemUTC()));
     }
 
@@ -332,6 +335,36 @@ public final class ScenarioRun implements AutoCloseable {
         sql("UPDATE lethe_sentinel SET n = n + 1 WHERE id = 1");
         await("the sentinel's invalidation in every region", QUIESCE_TIMEOUT, () -> regions.stream()
                 .allMatch(r -> !Objects.equals(before.get(r), redis(r).hget(fence, RedisLayout.FENCE_COUNTER))));
+        if (started != null) {
+            // the sentinel's fence can move before the rest of its batch is applied (a namespace-wide
+            // reset of the sentinel's namespace scans first): wait until each region committed what
+            // its topic held by now, which it does only after applying all of it
+            for (String region : regions) {
+                awaitCommitted(started, region);
+            }
+        }
+    }
+
+    private void awaitCommitted(LetheConfig config, String region) throws Exception {
+        String topic = config.topics().invalidations(region);
+        String group = io.lethe.region.RegionConsumerService.groupId(config, region);
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                io.lethe.config.kafka.KafkaClients.common(config.kafka(), "scenario-quiesce"))) {
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new LinkedHashMap<>();
+            admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+                    .forEach(p -> latest.put(new org.apache.kafka.common.TopicPartition(topic, p.partition()),
+                            org.apache.kafka.clients.admin.OffsetSpec.latest()));
+            var ends = admin.listOffsets(latest).all().get();
+            await(region + " committing what its topic held at the sentinel", QUIESCE_TIMEOUT, () -> {
+                try {
+                    var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+                    return ends.entrySet().stream().allMatch(e -> e.getValue().offset() == 0 || committed.get(e.getKey()) != null
+                            && committed.get(e.getKey()).offset() >= e.getValue().offset());
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+        }
     }
 
     /** Waits for a condition the pipeline makes true, failing after {@code timeout}. */
