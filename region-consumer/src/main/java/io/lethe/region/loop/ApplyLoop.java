@@ -8,6 +8,7 @@ import io.lethe.region.apply.RedisApplier;
 import io.lethe.region.dlq.RegionDeadLetters;
 import io.lethe.region.gate.GatedBatches;
 import io.lethe.region.lag.AppliedWatermarks;
+import io.lethe.region.lag.RegionTopicLag;
 import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.offsets.OffsetLedger;
 import io.lethe.region.restore.RestoreReplay;
@@ -20,7 +21,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -64,7 +64,7 @@ public final class ApplyLoop {
     private volatile long appliedBatches;
     /** Records of the batch being applied: fetched, so not in the consumer's lag, but not applied yet. */
     private volatile int inFlight;
-    private long lastAppliedCommitMicros;
+    private final RegionTopicLag topicLag;
     private long lastRestoreCheck;
 
     public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, Applier applier, OffsetLedger ledger,
@@ -85,6 +85,7 @@ public final class ApplyLoop {
         this.pollBackoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
         this.listeners = listeners;
         this.watermarks = metrics.watermarks();
+        this.topicLag = new RegionTopicLag(consumer, metrics);
     }
 
     /** True while fetching must stay paused (a batch being retried, or the gate's queue full). */
@@ -139,7 +140,7 @@ public final class ApplyLoop {
         long now = nowMicros();
         for (InvalidationEvent e : events) {
             metrics.latency(now - e.commitTs());
-            lastAppliedCommitMicros = Math.max(lastAppliedCommitMicros, e.commitTs());
+            topicLag.applied(e.commitTs());
         }
         applied.results().forEach(metrics::applied);
         metrics.applied("superseded", plan.superseded());
@@ -255,18 +256,7 @@ public final class ApplyLoop {
         return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
     }
 
-    void updateLag() {
-        java.util.Set<Integer> owned = new java.util.HashSet<>();
-        consumer.assignment().forEach(tp -> owned.add(tp.partition()));
-        watermarks.assigned(owned);
-        long lag = inFlight;
-        for (TopicPartition tp : consumer.assignment()) {
-            OptionalLong l = consumer.currentLag(tp);
-            if (l.isPresent()) {
-                lag += l.getAsLong();
-            }
-        }
-        long lagMillis = lastAppliedCommitMicros == 0 ? 0 : Math.max(0, nowMicros() - lastAppliedCommitMicros) / 1000;
-        metrics.lag(lag, lagMillis);
+    private void updateLag() {
+        topicLag.update(inFlight, nowMicros());
     }
 }
