@@ -40,6 +40,9 @@ public final class ConfigCommand implements Callable<Integer> {
             LetheConfig config = ConfigLoader.load(what.check);
             spec.commandLine().getOut().printf("%s is valid: %d namespaces, regions %s%n", what.check, config.namespaces().size(),
                     config.regions().keySet());
+            // which topic each region reads: shared by regions with the same subscriptions, the public one for all of them
+            config.regions().keySet().forEach(r -> spec.commandLine().getOut().printf("  region %s reads %s%n", r,
+                    config.topics().invalidations(r)));
             spec.commandLine().getOut().flush();
             return 0;
         } catch (ConfigException e) {

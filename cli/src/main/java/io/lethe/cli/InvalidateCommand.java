@@ -102,10 +102,12 @@ public final class InvalidateCommand implements Callable<Integer> {
         InvalidationEvent event = new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "manual:" + UUID.randomUUID(), namespace,
                 scope, target.key, target.pattern, Action.DELETE, null, version, lsn, null, now, now, now, null, Op.MANUAL,
                 null, cfg.source().region());
-        List<String> topics = new ArrayList<>();
-        topics.add(cfg.topics().invalidations());
+        // once per topic: regions that share one (or read the public topic) read the same record
+        java.util.Set<String> unique = new java.util.LinkedHashSet<>();
+        unique.add(cfg.topics().invalidations());
         cfg.regions().values().stream().filter(r -> r.namespaces().contains(namespace))
-                .forEach(r -> topics.add(cfg.topics().invalidations(r.name())));
+                .forEach(r -> unique.add(cfg.topics().invalidations(r.name())));
+        List<String> topics = new ArrayList<>(unique);
         TopicSetup.ensure(cfg.kafka(), topics, Duration.ofSeconds(30));
         Map<String, Object> props = KafkaClients.common(cfg.kafka(), "lethe-invalidate");
         props.put(ProducerConfig.ACKS_CONFIG, "all");

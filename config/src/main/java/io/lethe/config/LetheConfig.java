@@ -25,8 +25,24 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
         namespaces = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(namespaces));
     }
 
+    /**
+     * The topic names, with each region's topic decided by its subscriptions: a region subscribed
+     * to every namespace reads the public topic; regions subscribed to the same namespaces share
+     * the topic of the first of them in file order.
+     */
     public Topics topics() {
-        return kafka.topics();
+        Topics plain = kafka.topics();
+        Map<String, String> shared = new java.util.LinkedHashMap<>();
+        Map<java.util.Set<String>, String> bySubscription = new java.util.LinkedHashMap<>();
+        for (RegionConfig region : regions.values()) {
+            java.util.Set<String> subscribed = java.util.Set.copyOf(region.namespaces());
+            if (subscribed.equals(namespaces.keySet())) {
+                shared.put(region.name(), plain.invalidations());
+            } else {
+                shared.put(region.name(), bySubscription.computeIfAbsent(subscribed, s -> plain.invalidations(region.name())));
+            }
+        }
+        return new Topics(plain.prefix(), shared);
     }
 
     /** The namespaces fed by {@code schema.table}, in file order. */

@@ -110,7 +110,7 @@ class TopologyTest {
         all = driver.createOutputTopic("lethe.invalidations", new StringDeserializer(), new ByteArrayDeserializer());
         regions = new LinkedHashMap<>();
         for (String r : List.of("us-east", "eu-west", "ap-tokyo")) {
-            regions.put(r, driver.createOutputTopic("lethe.invalidations." + r, new StringDeserializer(), new ByteArrayDeserializer()));
+            regions.put(r, driver.createOutputTopic(config().topics().invalidations(r), new StringDeserializer(), new ByteArrayDeserializer()));
         }
         dlq = driver.createOutputTopic("lethe.dlq", new StringDeserializer(), new ByteArrayDeserializer());
     }
@@ -181,9 +181,32 @@ class TopologyTest {
     @Test
     void regionsReceiveOnlyTheNamespacesTheySubscribeTo() {
         send(change(Op.UPDATE, 600, row(2, "cup", 1, 10, 1), row(2, "cup", 1, 11, 2)));
-        assertEquals(read(all).size(), read(regions.get("us-east")).size(), "us-east subscribes to everything");
+        assertEquals("lethe.invalidations", config().topics().invalidations("us-east"),
+                "us-east subscribes to everything: it reads the public topic, no copy of it is written");
+        assertEquals(5, read(all).size());
         assertEquals(Set.of("product"), read(regions.get("eu-west")).stream().map(InvalidationEvent::namespace).collect(Collectors.toSet()));
         assertEquals(Set.of("price:2"), targets(read(regions.get("ap-tokyo"))));
+    }
+
+    @Test
+    void regionsWithTheSameSubscriptionsShareOneTopicWrittenOnce() {
+        LetheConfig shared = ConfigLoader.parse("shared.yml", YAML.replace(
+                "  ap-tokyo: { redis: \"redis://127.0.0.1:6381\", namespaces: [price, orders] }",
+                "  ap-tokyo: { redis: \"redis://127.0.0.1:6381\", namespaces: [product] }"), name -> null);
+        assertEquals("lethe.invalidations.eu-west", shared.topics().invalidations("ap-tokyo"), "the first region's topic");
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test-shared");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        try (TopologyTestDriver d = new TopologyTestDriver(InvalidationTopology.build(shared, new StreamsMetrics(new SimpleMeterRegistry()),
+                CLOCK), p)) {
+            d.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer()).pipeInput(PRODUCTS.qualifiedName() + ":2",
+                    EventJson.write(change(Op.UPDATE, 600, row(2, "cup", 1, 10, 1), row(2, "cup", 1, 11, 2))));
+            List<InvalidationEvent> both = read(d.createOutputTopic("lethe.invalidations.eu-west", new StringDeserializer(),
+                    new ByteArrayDeserializer()));
+            assertEquals(Set.of("product"), both.stream().map(InvalidationEvent::namespace).collect(Collectors.toSet()));
+            assertEquals(both.size(), targets(both).size(), "each invalidation once, for both regions");
+            assertTrue(d.createOutputTopic("lethe.invalidations.ap-tokyo", new StringDeserializer(), new ByteArrayDeserializer()).isEmpty());
+        }
     }
 
     @Test

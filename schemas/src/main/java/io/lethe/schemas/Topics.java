@@ -7,15 +7,26 @@ import java.util.regex.Pattern;
  * Lethe's topic names. Every name starts with one prefix ({@value #DEFAULT_PREFIX} unless
  * configured), so several deployments or tests can share a broker.
  *
- * @param prefix the common prefix, e.g. {@code lethe}
+ * <p>An invalidation is written once per distinct set of region subscriptions that needs it:
+ * regions that subscribe to the same namespaces read one topic, and a region that subscribes to
+ * every namespace reads the public topic itself ({@code regionTopics} says which region reads
+ * which; a region it does not name has its own {@code <prefix>.invalidations.<region>}).
+ *
+ * @param prefix       the common prefix, e.g. {@code lethe}
+ * @param regionTopics the topic each region reads, when it is not its own
  */
-public record Topics(String prefix) {
+public record Topics(String prefix, java.util.Map<String, String> regionTopics) {
     public static final String DEFAULT_PREFIX = "lethe";
     private static final Pattern LEGAL = Pattern.compile("[a-zA-Z0-9._-]+");
 
     public static final Topics DEFAULT = new Topics(DEFAULT_PREFIX);
 
+    public Topics(String prefix) {
+        this(prefix, java.util.Map.of());
+    }
+
     public Topics {
+        regionTopics = java.util.Map.copyOf(regionTopics);
         Objects.requireNonNull(prefix, "prefix");
         if (!LEGAL.matcher(prefix).matches()) {
             throw new IllegalArgumentException("topic prefix must match [a-zA-Z0-9._-]+, was '" + prefix + "'");
@@ -32,12 +43,16 @@ public record Topics(String prefix) {
         return prefix + ".invalidations";
     }
 
-    /** The invalidations one region subscribes to, keyed by cache key. */
+    /**
+     * The topic one region reads, keyed by cache key: the invalidations of the namespaces it
+     * subscribes to (shared with the regions that subscribe to the same ones; the public topic
+     * for a region that subscribes to every namespace).
+     */
     public String invalidations(String region) {
         if (!LEGAL.matcher(region).matches()) {
             throw new IllegalArgumentException("region name must match [a-zA-Z0-9._-]+, was '" + region + "'");
         }
-        return prefix + ".invalidations." + region;
+        return regionTopics.getOrDefault(region, prefix + ".invalidations." + region);
     }
 
     /** Events that could not be mapped or applied, with {@link Headers} saying why. */

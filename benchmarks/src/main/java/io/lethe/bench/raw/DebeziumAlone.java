@@ -102,9 +102,25 @@ public final class DebeziumAlone {
         }
     }
 
-    public void dropSlot() throws SQLException {
+    /** Drops the slot once its walsender let go of it (it outlives the engine's close by a moment). */
+    public void dropSlot() throws SQLException, InterruptedException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
              Statement s = c.createStatement()) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                try (java.sql.ResultSet rs = s.executeQuery("SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot + "'")) {
+                    if (!rs.next()) {
+                        return;
+                    }
+                    if (!rs.getBoolean(1)) {
+                        break;
+                    }
+                }
+                if (System.nanoTime() > deadline) {
+                    s.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
+                }
+                Thread.sleep(100);
+            }
             s.execute("SELECT pg_drop_replication_slot('" + slot + "')");
         }
     }

@@ -2,6 +2,7 @@ package io.lethe.examples;
 
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.SchemaViolationException;
+import io.lethe.schemas.Watermark;
 import io.lethe.schemas.Topics;
 import io.lethe.schemas.serde.EventJson;
 import java.time.Duration;
@@ -54,6 +55,9 @@ public final class InvalidationSubscriber implements AutoCloseable {
     public int pollOnce(Duration timeout) {
         int handled = 0;
         for (ConsumerRecord<String, byte[]> record : consumer.poll(timeout)) {
+            if (Watermark.isWatermark(record.key())) {
+                continue; // Lethe's lag measurement (capture's heartbeats), not an invalidation
+            }
             InvalidationEvent event;
             try {
                 event = EventJson.readInvalidation(record.value());

@@ -49,6 +49,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     /** namespace -> sinks of the regions subscribed to it. */
     private final Map<String, List<String>> regionSinks;
     private final Map<String, List<String>> regionNames;
+    /** Every sink a region reads from, each once: where watermarks go. */
+    private final List<String> watermarkSinks;
     private final LetheConfig config;
     private ProcessorContext<String, byte[]> context;
 
@@ -67,7 +69,12 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         this.regionNames = config.namespaces().keySet().stream().collect(Collectors.toMap(ns -> ns,
                 ns -> config.regions().values().stream().filter(r -> r.namespaces().contains(ns)).map(RegionConfig::name).toList()));
         this.regionSinks = regionNames.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
-                e -> e.getValue().stream().map(InvalidationTopology::regionSink).toList()));
+                e -> InvalidationTopology.regionSinks(config, e.getValue())));
+        List<String> all = new ArrayList<>(InvalidationTopology.regionSinks(config, config.regions().keySet()));
+        if (config.regions().keySet().stream().anyMatch(r -> config.topics().invalidations(r).equals(config.topics().invalidations()))) {
+            all.add(InvalidationTopology.PUBLIC_SINK);
+        }
+        this.watermarkSinks = List.copyOf(all);
     }
 
     @Override
@@ -107,9 +114,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     }
 
     /**
-     * A heartbeat's watermark: on to every partition of every region topic (the region sinks'
-     * partitioner multicasts it), saying which changes partition it came through. Never to the
-     * public topic: its subscribers read invalidations only.
+     * A heartbeat's watermark: on to every partition of every topic a region reads (the sinks'
+     * partitioner multicasts it), saying which changes partition it came through. The public
+     * topic carries them only when a region reads it (subscribed to every namespace).
      */
     private void forwardWatermark(Record<String, byte[]> record) {
         Optional<Watermark> read = Watermark.read(record.headers());
@@ -120,8 +127,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         }
         Watermark watermark = read.get().from(partition);
         Record<String, byte[]> out = new Record<>(Watermark.KEY, new byte[0], record.timestamp(), watermark.writeTo(new RecordHeaders()));
-        for (String region : config.regions().keySet()) {
-            context.forward(out, InvalidationTopology.regionSink(region));
+        for (String sink : watermarkSinks) {
+            context.forward(out, sink);
         }
         metrics.watermark(partition, watermark.commitTs());
     }
@@ -171,11 +178,12 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(), headers);
             context.forward(out, InvalidationTopology.PUBLIC_SINK);
             metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
-            List<String> sinks = regionSinks.getOrDefault(event.namespace(), List.of());
-            List<String> names = regionNames.getOrDefault(event.namespace(), List.of());
-            for (int i = 0; i < sinks.size(); i++) {
-                context.forward(out, sinks.get(i));
-                metrics.out(event.namespace(), names.get(i));
+            // once per topic: regions that share a topic (or read the public one) read the same record
+            for (String sink : regionSinks.getOrDefault(event.namespace(), List.of())) {
+                context.forward(out, sink);
+            }
+            for (String region : regionNames.getOrDefault(event.namespace(), List.of())) {
+                metrics.out(event.namespace(), region);
             }
         }
         return problems;

@@ -22,7 +22,8 @@ import org.apache.kafka.streams.Topology;
  * <pre>
  *   changes-source (lethe.changes, raw bytes)
  *     └─ map-changes ──► invalidations-sink        (lethe.invalidations, every invalidation)
- *                    ├─► region-&lt;r&gt;-sink          (lethe.invalidations.&lt;r&gt;, its namespaces only)
+ *                    ├─► region-topic-&lt;t&gt;-sink    (lethe.invalidations.&lt;r&gt;, the namespaces of the regions
+ *                    │                              that read it; none for regions that read the public topic)
  *                    └─► dlq-sink                  (lethe.dlq, original bytes + reason headers)
  * </pre>
  * No state stores and no repartition: records are re-keyed by cache key on the way out, so one
@@ -37,8 +38,19 @@ public final class InvalidationTopology {
     private InvalidationTopology() {
     }
 
-    public static String regionSink(String region) {
-        return "region-" + region + "-sink";
+    /**
+     * The sink that writes {@code topic}: the public sink for the public topic (which regions
+     * subscribed to every namespace read), one sink per other region topic (shared by the regions
+     * that subscribe to the same namespaces).
+     */
+    public static String sinkOf(LetheConfig config, String topic) {
+        return topic.equals(config.topics().invalidations()) ? PUBLIC_SINK : "region-topic-" + topic + "-sink";
+    }
+
+    /** The sinks of the topics {@code regions} read, each once, the public sink left out (every invalidation goes there anyway). */
+    static List<String> regionSinks(LetheConfig config, java.util.Collection<String> regions) {
+        return regions.stream().map(r -> sinkOf(config, config.topics().invalidations(r))).distinct()
+                .filter(sink -> !sink.equals(PUBLIC_SINK)).toList();
     }
 
     public static Topology build(LetheConfig config, StreamsMetrics metrics, Clock clock) {
@@ -47,11 +59,16 @@ public final class InvalidationTopology {
         InvalidationMapper mapper = new InvalidationMapper(config, clock);
         topology.addProcessor(MAPPER, () -> new ChangeProcessor(config, mapper, metrics, clock), SOURCE);
         List<String> sinks = new ArrayList<>();
-        topology.addSink(PUBLIC_SINK, config.topics().invalidations(), new StringSerializer(), new ByteArraySerializer(), MAPPER);
+        // the public topic is also the topic of every region subscribed to every namespace: it
+        // carries their watermarks, so it multicasts them like the region topics
+        topology.addSink(PUBLIC_SINK, config.topics().invalidations(), new StringSerializer(), new ByteArraySerializer(),
+                InvalidationTopology::watermarksToEveryPartition, MAPPER);
         sinks.add(PUBLIC_SINK);
-        for (String region : config.regions().keySet()) {
-            topology.addSink(regionSink(region), config.topics().invalidations(region), new StringSerializer(),
-                    new ByteArraySerializer(), InvalidationTopology::watermarksToEveryPartition, MAPPER);
+        for (String sink : regionSinks(config, config.regions().keySet())) {
+            String topic = config.regions().keySet().stream().map(r -> config.topics().invalidations(r))
+                    .filter(t -> sinkOf(config, t).equals(sink)).findFirst().orElseThrow();
+            topology.addSink(sink, topic, new StringSerializer(), new ByteArraySerializer(),
+                    InvalidationTopology::watermarksToEveryPartition, MAPPER);
         }
         topology.addSink(DLQ_SINK, config.topics().dlq(), new StringSerializer(), new ByteArraySerializer(), MAPPER);
         return topology;

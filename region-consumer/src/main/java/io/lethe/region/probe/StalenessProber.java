@@ -140,20 +140,28 @@ public final class StalenessProber implements AutoCloseable {
                     sampling = !consumer.assignment().isEmpty();
                 }
             });
+            boolean due = false;
             while (running) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     if (io.lethe.schemas.Watermark.isWatermark(r.key())) {
                         continue;
                     }
+                    // only the sampled record is parsed (one in proberSampleEvery): parsing every one cost
+                    // as much CPU as applying them; a due sample that is a pattern passes to the next record
+                    if (!due && seen.incrementAndGet() % apply.proberSampleEvery() != 0) {
+                        continue;
+                    }
+                    due = true;
                     InvalidationEvent event;
                     try {
                         event = EventJson.readInvalidation(r.value());
                     } catch (SchemaViolationException e) {
                         continue;
                     }
-                    if (event.scope().isPattern() || seen.incrementAndGet() % apply.proberSampleEvery() != 0) {
+                    if (event.scope().isPattern()) {
                         continue;
                     }
+                    due = false;
                     sample(event);
                 }
             }
