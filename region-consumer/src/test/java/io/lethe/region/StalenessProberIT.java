@@ -29,8 +29,12 @@ class StalenessProberIT {
         try (RegionFixture f = new RegionFixture(stack, scope)) {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(
-                    Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }", "eu-west", "{ redis: " + stack.redisUri("eu-west") + " }"),
-                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }",
+                    // eu-west subscribes to fewer namespaces, so it reads a topic of its own: the warm-up of
+                    // us-east below is not eu-west's to see
+                    Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }",
+                            "eu-west", "{ redis: " + stack.redisUri("eu-west") + ", namespaces: [product] }"),
+                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }\n"
+                            + "other: { table: public.others, keys: [\"" + p + "other:{id}\"] }",
                     "prober: { sample-every: 1, windows: [1s, 10s] }"));
             List<String> keys = RegionFixture.keys(p + "product:", KEYS);
             for (String region : List.of("us-east", "eu-west")) {
