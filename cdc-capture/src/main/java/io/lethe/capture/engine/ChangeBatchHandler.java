@@ -74,11 +74,12 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
             unmarked.add(r);
             long now = nowMicros();
             Optional<TransactionMarker> marker = TransactionMarker.of(record);
+            Optional<Watermark> heartbeat = marker.isPresent() ? Optional.empty() : mapper.heartbeat(record);
             if (marker.isPresent()) {
                 events.addAll(marker.get().begin() ? transactions.begin(marker.get().txId(), now)
                         : transactions.end(marker.get().txId(), marker.get().commitLsn(), now));
-            } else if (mapper.heartbeat(record).isPresent()) {
-                newest = mapper.heartbeat(record).get();
+            } else if (heartbeat.isPresent()) {
+                newest = heartbeat.get();
             } else {
                 try {
                     mapper.map(record).ifPresent(e -> events.addAll(transactions.add(e, now)));
