@@ -83,19 +83,12 @@ public final class ChangeEventMapper {
      * (see {@link Watermark}). Empty for every other record.
      */
     public Optional<Watermark> heartbeat(SourceRecord record) {
-        if (!(record.value() instanceof Struct envelope) || envelope.schema().field("source") == null) {
+        if (tableOf(record).filter(t -> t.qualifiedName().equals(heartbeatTable)).isEmpty()) {
             return Optional.empty();
         }
-        Struct source = envelope.getStruct("source");
-        if (source == null || source.schema().field("table") == null || source.schema().field("lsn") == null) {
-            return Optional.empty();
-        }
-        SourceTable table = new SourceTable(source.getString("db"), source.getString("schema"), source.getString("table"));
-        Long lsn = source.getInt64("lsn");
-        if (!table.qualifiedName().equals(heartbeatTable) || lsn == null) {
-            return Optional.empty();
-        }
-        return Optional.of(new Watermark(commitMicros(source), lsn, -1));
+        Struct source = ((Struct) record.value()).getStruct("source");
+        Long lsn = source.schema().field("lsn") == null ? null : source.getInt64("lsn");
+        return lsn == null ? Optional.empty() : Optional.of(new Watermark(commitMicros(source), lsn, -1));
     }
 
     /** The table a Debezium change record comes from, when it says so (even if it cannot be mapped). */

@@ -103,16 +103,9 @@ public final class ChangePublisher implements AutoCloseable {
                 }
             }
             pending = again;
-            if (retriable == null) {
-                continue;
+            if (retriable != null) {
+                waitToRetry(retriable, backoff, "publishing " + pending.size() + " changes to " + topic);
             }
-            onRetry.run();
-            if (retriable.isFatal()) {
-                misconfiguration.report(retriable);
-            } else {
-                LOG.warn("publishing {} changes to {} failed ({}); retrying", pending.size(), topic, retriable.message());
-            }
-            backoff.sleep();
         }
         misconfiguration.clear();
         return published;
@@ -138,13 +131,7 @@ public final class ChangePublisher implements AutoCloseable {
                 }
                 return;
             } catch (ExecutionException | KafkaException e) {
-                Failure f = KafkaFailures.classify(e);
-                onRetry.run();
-                if (f.isFatal()) {
-                    misconfiguration.report(f);
-                }
-                LOG.warn("publishing a watermark to {} failed ({}); retrying", topic, f.message());
-                retry.sleep();
+                waitToRetry(KafkaFailures.classify(e), retry, "publishing a watermark to " + topic);
             }
         }
     }
@@ -205,14 +192,23 @@ public final class ChangePublisher implements AutoCloseable {
                             f.message(), letter.reason(), letter.key());
                     return;
                 }
-                onRetry.run();
-                if (f.isFatal()) {
-                    misconfiguration.report(f);
-                }
-                LOG.warn("dead-lettering to {} failed ({}); retrying", dlqTopic, f.message());
-                retry.sleep();
+                waitToRetry(f, retry, "dead-lettering to " + dlqTopic);
             }
         }
+    }
+
+    /**
+     * After a retriable or configuration failure of {@code what}: counts the retry, reports a
+     * configuration error (health DOWN, the fix logged once) or logs the failure, and waits.
+     */
+    private void waitToRetry(Failure f, Backoff backoff, String what) throws InterruptedException {
+        onRetry.run();
+        if (f.isFatal()) {
+            misconfiguration.report(f);
+        } else {
+            LOG.warn("{} failed ({}); retrying", what, f.message());
+        }
+        backoff.sleep();
     }
 
     @Override

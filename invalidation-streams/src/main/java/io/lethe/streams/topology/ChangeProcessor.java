@@ -70,11 +70,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 ns -> config.regions().values().stream().filter(r -> r.namespaces().contains(ns)).map(RegionConfig::name).toList()));
         this.regionSinks = regionNames.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
                 e -> InvalidationTopology.regionSinks(config, e.getValue())));
-        List<String> all = new ArrayList<>(InvalidationTopology.regionSinks(config, config.regions().keySet()));
-        if (config.regions().keySet().stream().anyMatch(r -> config.topics().invalidations(r).equals(config.topics().invalidations()))) {
-            all.add(InvalidationTopology.PUBLIC_SINK);
-        }
-        this.watermarkSinks = List.copyOf(all);
+        this.watermarkSinks = config.regions().keySet().stream()
+                .map(r -> InvalidationTopology.sinkOf(config, config.topics().invalidations(r))).distinct().toList();
     }
 
     @Override

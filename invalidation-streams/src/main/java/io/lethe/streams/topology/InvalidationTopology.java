@@ -64,12 +64,10 @@ public final class InvalidationTopology {
         topology.addSink(PUBLIC_SINK, config.topics().invalidations(), new StringSerializer(), new ByteArraySerializer(),
                 InvalidationTopology::watermarksToEveryPartition, MAPPER);
         sinks.add(PUBLIC_SINK);
-        for (String sink : regionSinks(config, config.regions().keySet())) {
-            String topic = config.regions().keySet().stream().map(r -> config.topics().invalidations(r))
-                    .filter(t -> sinkOf(config, t).equals(sink)).findFirst().orElseThrow();
-            topology.addSink(sink, topic, new StringSerializer(), new ByteArraySerializer(),
-                    InvalidationTopology::watermarksToEveryPartition, MAPPER);
-        }
+        config.regions().keySet().stream().map(r -> config.topics().invalidations(r)).distinct()
+                .filter(topic -> !sinkOf(config, topic).equals(PUBLIC_SINK))
+                .forEach(topic -> topology.addSink(sinkOf(config, topic), topic, new StringSerializer(), new ByteArraySerializer(),
+                        InvalidationTopology::watermarksToEveryPartition, MAPPER));
         topology.addSink(DLQ_SINK, config.topics().dlq(), new StringSerializer(), new ByteArraySerializer(), MAPPER);
         return topology;
     }

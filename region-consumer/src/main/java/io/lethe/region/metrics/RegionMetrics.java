@@ -116,7 +116,7 @@ public final class RegionMetrics {
         registry.gauge(LAG_RECORDS, tags, lagRecords, AtomicLong::get);
         registry.gauge(LAG_SECONDS, tags, lagMillis, v -> v.get() / 1000.0);
         registry.gauge(UP, tags, up, AtomicLong::get);
-        io.micrometer.core.instrument.Gauge.builder(END_TO_END_LAG, watermarks, w -> w.lagSeconds(System.currentTimeMillis() * 1000))
+        io.micrometer.core.instrument.Gauge.builder(END_TO_END_LAG, this, RegionMetrics::endToEndLagSeconds)
                 .tags(tags).baseUnit("seconds").description("newest heartbeat commit applied with everything before it, to now: "
                         + "end-to-end lag over every stage").register(registry);
         registry.gauge(GATE_PENDING, tags, gatePending, AtomicLong::get);

@@ -2,13 +2,11 @@ package io.lethe.cli.verify.scenario;
 
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
-import io.lethe.region.RegionConsumerService;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.redis.RedisLayout;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -16,13 +14,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
@@ -93,7 +87,7 @@ final class PoisonScenario implements Scenario {
             run.done("the DLQ has %s after %d ms", reasons, (System.nanoTime() - t0) / 1_000_000);
             run.quiesce();
             for (String region : run.regions()) {
-                run.expect(lagReturnsToZero(config, region, Duration.ofSeconds(30)), region + "'s lag returns to 0");
+                run.expect(run.committedAllItHeld(config, region, Duration.ofSeconds(30)), region + "'s lag returns to 0");
             }
             run.done("every region's lag returned to 0 (committed = end offsets)");
         } finally {
@@ -130,27 +124,5 @@ final class PoisonScenario implements Scenario {
             }
         }
         return reasons;
-    }
-
-    private static boolean lagReturnsToZero(LetheConfig config, String region, Duration timeout) throws Exception {
-        String topic = config.topics().invalidations(region);
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "scenario-poison-lag"))) {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (System.nanoTime() < deadline) {
-                Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(
-                        RegionConsumerService.groupId(config, region)).partitionsToOffsetAndMetadata().get();
-                Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-                admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
-                        .forEach(info -> latest.put(new TopicPartition(topic, info.partition()), OffsetSpec.latest()));
-                var ends = admin.listOffsets(latest).all().get();
-                boolean caughtUp = ends.entrySet().stream().allMatch(e -> e.getValue().offset() == 0
-                        || committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue().offset());
-                if (caughtUp) {
-                    return true;
-                }
-                Thread.sleep(200);
-            }
-        }
-        return false;
     }
 }

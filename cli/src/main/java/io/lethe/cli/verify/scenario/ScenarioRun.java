@@ -340,12 +340,19 @@ public final class ScenarioRun implements AutoCloseable {
             // reset of the sentinel's namespace scans first): wait until each region committed what
             // its topic held by now, which it does only after applying all of it
             for (String region : regions) {
-                awaitCommitted(started, region);
+                if (!committedAllItHeld(started, region, QUIESCE_TIMEOUT)) {
+                    throw new IllegalStateException("timed out after " + QUIESCE_TIMEOUT.toSeconds() + " s waiting for " + region
+                            + " to commit what its topic held at the sentinel");
+                }
             }
         }
     }
 
-    private void awaitCommitted(LetheConfig config, String region) throws Exception {
+    /**
+     * True once {@code region}'s consumer group has committed everything its topic holds now (its
+     * lag is 0 for what came before this call); false when {@code timeout} passes first.
+     */
+    boolean committedAllItHeld(LetheConfig config, String region, Duration timeout) throws Exception {
         String topic = config.topics().invalidations(region);
         String group = io.lethe.region.RegionConsumerService.groupId(config, region);
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
@@ -355,15 +362,20 @@ public final class ScenarioRun implements AutoCloseable {
                     .forEach(p -> latest.put(new org.apache.kafka.common.TopicPartition(topic, p.partition()),
                             org.apache.kafka.clients.admin.OffsetSpec.latest()));
             var ends = admin.listOffsets(latest).all().get();
-            await(region + " committing what its topic held at the sentinel", QUIESCE_TIMEOUT, () -> {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
                 try {
                     var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-                    return ends.entrySet().stream().allMatch(e -> e.getValue().offset() == 0 || committed.get(e.getKey()) != null
-                            && committed.get(e.getKey()).offset() >= e.getValue().offset());
-                } catch (Exception e) {
-                    return false;
+                    if (ends.entrySet().stream().allMatch(e -> e.getValue().offset() == 0 || committed.get(e.getKey()) != null
+                            && committed.get(e.getKey()).offset() >= e.getValue().offset())) {
+                        return true;
+                    }
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // Kafka cannot say yet: ask again
                 }
-            });
+                Thread.sleep(100);
+            }
+            return false;
         }
     }
 
