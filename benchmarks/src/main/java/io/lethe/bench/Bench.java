@@ -55,10 +55,12 @@ public final class Bench {
      * @param rates        offered rates for the latency phases: "50%" of the measured end-to-end
      *                     maximum, or rows per second ("1000")
      * @param rateDuration how long each latency phase writes
+     * @param warmUp       the warm-up's minimum length (it goes on until the rate is stable, at most six times
+     *                     this long and at least 10 s)
      * @param processingGuarantee invalidation-streams' processing guarantee (at_least_once, exactly_once_v2)
      * @param command      the command line, for the report
      */
-    public record Options(long updates, List<String> regions, List<String> rates, Duration rateDuration,
+    public record Options(long updates, List<String> regions, List<String> rates, Duration rateDuration, Duration warmUp,
                           String processingGuarantee, String command) {
         public Options {
             regions = List.copyOf(regions);
@@ -92,6 +94,10 @@ public final class Bench {
         long started = System.nanoTime();
         createTable(database);
         LetheConfig config = ConfigLoader.parse("bench.yml", yaml(database, id), System::getenv);
+        // streams writes each invalidation once per distinct topic: the public one, and each region topic that is not it
+        java.util.Set<String> topics = new java.util.HashSet<>(List.of(config.topics().invalidations()));
+        options.regions().forEach(r -> topics.add(config.topics().invalidations(r)));
+        report.producesPerRow(topics.size());
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         log.printf("bench %s: %d updates, regions %s%n", id, options.updates(), options.regions());
         try (Pipeline pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC())) {
@@ -115,9 +121,11 @@ public final class Bench {
             DebeziumAlone debezium = new DebeziumAlone(stack.postgres(), database, "bench_raw_debezium_" + id, "bench_raw",
                     "public.bench_items");
 
-            long warm = Math.max(2 * TRANSACTION_ROWS, options.updates() / 20 / TRANSACTION_ROWS * TRANSACTION_ROWS);
-            log.printf("warm-up: %d updates%n", warm);
-            burst(database, warm, registry, applied, false);
+            // the raw readers' slots are made before the warm-up: the "before" limits read its changes
+            pgoutput.createSlot();
+            debezium.createSlot();
+            long warmed = warmUp(database, registry, applied, report);
+            rawLimits("before", database, Math.min(options.updates(), warmed), pgoutput, debezium, postgres, report);
 
             pgoutput.createSlot();
             debezium.createSlot();
@@ -128,21 +136,8 @@ public final class Bench {
             report.burstCpu(CpuBreakdown.between(cpuBefore, CpuBreakdown.snapshot(postgres)), (System.nanoTime() - burstStart) / 1e9);
             report.burst(burst);
             report.batches(batchSizes(registry));
+            rawLimits("after", database, options.updates(), pgoutput, debezium, postgres, report);
 
-            log.println("raw limits, same servers: pgoutput decode, Debezium alone, Kafka, EVALSHA");
-            report.raw("pgoutput decode (rows/s)", pgoutput.decode(options.updates(), Duration.ofMinutes(5)));
-            pgoutput.dropSlot();
-            report.raw("Debezium Embedded alone (rows/s)", debezium.read(options.updates(), Duration.ofMinutes(5)));
-            debezium.dropSlot();
-            int size = sampleChangeSize(database);
-            KafkaRoundTrip.Result kafka = new KafkaRoundTrip(stack.kafkaBootstrapServers())
-                    .run(id + ".raw", 3, options.updates(), size);
-            report.raw("Kafka produce, " + size + " B records, acks=all (records/s)", kafka.produce());
-            report.raw("Kafka consume (records/s)", kafka.consume());
-            for (String region : options.regions()) {
-                Rate evalsha = EvalshaRaw.run(stack.redisUri(region), id + ":raw:" + region + ":", options.updates(), 1000);
-                report.raw("pipelined EVALSHA invalidate.lua, " + region + " (calls/s)", evalsha);
-            }
             LetheConfig backlog = ConfigLoader.parse("bench-backlog.yml", yaml(database, id + "-backlog"), System::getenv);
             for (String region : options.regions()) {
                 log.printf("apply alone: %s applies a backlog of %d invalidations%n", region, options.updates());
@@ -174,6 +169,61 @@ public final class Bench {
         return report;
     }
 
+    /**
+     * Warms the pipeline up until its rate is stable: bursts of a fifth of the measured burst (at
+     * least 10,000 rows, at most the table) for at least {@link Options#warmUp()}, until two bursts
+     * in a row agree within 10 % (or six times that passed). A cold JVM interprets, then compiles,
+     * for tens of seconds.
+     *
+     * @return the rows written
+     */
+    private long warmUp(String database, SimpleMeterRegistry registry, Map<String, AtomicLong> applied, Report report) throws Exception {
+        long chunk = Math.min(options.updates(), Math.max(10 * TRANSACTION_ROWS, options.updates() / 5 / TRANSACTION_ROWS * TRANSACTION_ROWS));
+        long min = options.warmUp().toSeconds();
+        long max = Math.max(10, 6 * min);
+        long t0 = System.nanoTime();
+        long rows = 0;
+        List<Double> rates = new ArrayList<>();
+        while (true) {
+            rates.add(burst(database, chunk, registry, applied, false).get("end-to-end"));
+            rows += chunk;
+            double elapsed = (System.nanoTime() - t0) / 1e9;
+            int n = rates.size();
+            log.printf("warm-up: %d rows in %.0f s, last burst %.0f rows/s end to end%n", rows, elapsed, rates.get(n - 1));
+            boolean stable = n >= 2 && Math.abs(rates.get(n - 1) - rates.get(n - 2)) <= 0.1 * rates.get(n - 2);
+            if (elapsed >= min && stable || elapsed >= max) {
+                report.warmUp(rows, elapsed, rates, stable);
+                return rows;
+            }
+        }
+    }
+
+    /**
+     * Every raw limit once, on the same servers: pgoutput decode and Debezium Embedded alone read
+     * {@code rows} changes their slots kept (then drop the slots), Kafka and pipelined EVALSHA on
+     * each region's Redis. Debezium alone's CPU (this JVM and PostgreSQL while it reads; the idle
+     * pipeline's heartbeats included) is noted per row, next to the pipeline's.
+     */
+    private void rawLimits(String when, String database, long rows, PgoutputDecode pgoutput, DebeziumAlone debezium, List<ProcessHandle> postgres,
+                           Report report) throws Exception {
+        log.printf("raw limits %s the burst, same servers: pgoutput decode, Debezium alone, Kafka, EVALSHA%n", when);
+        report.raw(when, "pgoutput decode (rows/s)", pgoutput.decode(rows, Duration.ofMinutes(5)));
+        pgoutput.dropSlot();
+        Map<String, Double> cpuBefore = CpuBreakdown.snapshot(postgres);
+        report.raw(when, Report.DEBEZIUM_ALONE, debezium.read(rows, Duration.ofMinutes(5)));
+        report.debeziumCpu(when, CpuBreakdown.between(cpuBefore, CpuBreakdown.snapshot(postgres)), rows);
+        debezium.dropSlot();
+        int size = sampleChangeSize(database);
+        KafkaRoundTrip.Result kafka = new KafkaRoundTrip(stack.kafkaBootstrapServers())
+                .run(id + ".raw-" + when, 3, options.updates(), size);
+        report.raw(when, Report.KAFKA_PRODUCE + ", " + size + " B records, acks=all (records/s)", kafka.produce());
+        report.raw(when, Report.KAFKA_CONSUME + " (records/s)", kafka.consume());
+        for (String region : options.regions()) {
+            Rate evalsha = EvalshaRaw.run(stack.redisUri(region), id + ":raw-" + when + ":" + region + ":", options.updates(), 1000);
+            report.raw(when, Report.EVALSHA + ", " + region + " (calls/s)", evalsha);
+        }
+    }
+
     /** The pipeline's configuration; {@code prefix} names its topics and consumer groups. */
     private String yaml(String database, String prefix) {
         PostgresEndpoint pg = stack.postgres();
@@ -196,7 +246,6 @@ public final class Bench {
                   processing-guarantee: %s
                 apply:
                   group-prefix: %s-region-
-                  prober: { sample-every: 0 }
                 regions:
                 %snamespaces:
                   item:

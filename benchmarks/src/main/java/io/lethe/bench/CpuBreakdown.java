@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * CPU seconds by component of the pipeline, from the JVM's per-thread CPU times (grouped by
@@ -23,9 +24,11 @@ final class CpuBreakdown {
     static final String BROKER = "Kafka broker (in-process)";
     static final String POSTGRES = "PostgreSQL (processes)";
     static final String REDIS = "Redis (processes)";
-    static final String JVM_OTHER = "JVM: GC, JIT, bench driver, other threads";
+    static final String GC = "JVM: garbage collection";
+    static final String JIT = "JVM: JIT compilers";
+    static final String JVM_OTHER = "JVM: bench driver, other threads";
 
-    private static final List<String> ORDER = List.of(CAPTURE, STREAMS, REGIONS, BROKER, POSTGRES, REDIS, JVM_OTHER);
+    private static final List<String> ORDER = List.of(CAPTURE, STREAMS, REGIONS, BROKER, POSTGRES, REDIS, GC, JIT, JVM_OTHER);
 
     private CpuBreakdown() {
     }
@@ -52,14 +55,37 @@ final class CpuBreakdown {
                 }
             }
         }
-        // GC and compiler threads are not Java threads: whatever the process used beyond the named ones
-        out.merge(JVM_OTHER, Math.max(0, ProcessStats.cpuSeconds() - threadTotal), Double::sum);
+        // GC and compiler threads are not Java threads: the kernel's per-task figures name them
+        double gc = nativeThreads("GC Thread", "G1 ", "GC ", "VM Periodic");
+        double jit = nativeThreads("C1 CompilerThre", "C2 CompilerThre");
+        out.merge(GC, gc, Double::sum);
+        out.merge(JIT, jit, Double::sum);
+        out.merge(JVM_OTHER, Math.max(0, ProcessStats.cpuSeconds() - threadTotal - gc - jit), Double::sum);
         for (ProcessHandle child : ProcessStats.servers(extraRoots)) {
             String name = commandName(child.pid());
             String component = name.startsWith("postgres") ? POSTGRES : name.startsWith("redis") ? REDIS : JVM_OTHER;
             out.merge(component, ProcessStats.cpuSecondsOf(child.pid()), Double::sum);
         }
         return out;
+    }
+
+    /** CPU seconds of this JVM's native threads whose name starts with one of {@code prefixes} (from /proc/self/task). */
+    private static double nativeThreads(String... prefixes) {
+        double total = 0;
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                String name = commandName(task.resolve("stat"));
+                for (String prefix : prefixes) {
+                    if (name.startsWith(prefix)) {
+                        total += ProcessStats.cpuSecondsOf(task.resolve("stat"));
+                        break;
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return total;
     }
 
     /** {@code after - before}, by component. */
@@ -96,8 +122,12 @@ final class CpuBreakdown {
     }
 
     private static String commandName(long pid) {
+        return commandName(Path.of("/proc", Long.toString(pid), "stat"));
+    }
+
+    private static String commandName(Path statFile) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String stat = Files.readString(statFile);
             return stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
         } catch (IOException | RuntimeException e) {
             return "";

@@ -75,8 +75,13 @@ public final class ProcessStats {
     }
 
     static double cpuSecondsOf(long pid) {
+        return cpuSecondsOf(Path.of("/proc", Long.toString(pid), "stat"));
+    }
+
+    /** utime + stime of a process's or thread's stat file, in seconds. */
+    static double cpuSecondsOf(Path statFile) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String stat = Files.readString(statFile);
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             // fields 14 and 15 of stat (utime, stime), counted after the command name: indexes 11 and 12
             return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;

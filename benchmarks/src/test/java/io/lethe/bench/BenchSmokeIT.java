@@ -18,7 +18,8 @@ class BenchSmokeIT {
     @Test
     void aTinyRunWritesACompleteReport(LetheStack stack) throws Exception {
         List<String> regions = stack.regions().subList(0, 2);
-        Report report = new Bench(stack, new Bench.Options(3000, regions, List.of("50%", "300"), Duration.ofSeconds(3), "at_least_once",
+        Report report = new Bench(stack, new Bench.Options(3000, regions, List.of("50%", "300"), Duration.ofSeconds(3),
+                Duration.ZERO, "at_least_once",
                 "lethe bench --updates 3000 --regions 2"), System.out).run();
         String md = report.markdown();
         for (String section : List.of("## Raw limits", "## Pipeline", "## Ratios", "## Commit -> applied latency", "## Resources")) {
@@ -32,11 +33,14 @@ class BenchSmokeIT {
             assertTrue(md.contains(stage), stage + " missing:\n" + md);
         }
         for (String component : List.of(CpuBreakdown.CAPTURE, CpuBreakdown.STREAMS, CpuBreakdown.REGIONS, CpuBreakdown.BROKER,
-                CpuBreakdown.POSTGRES, CpuBreakdown.REDIS)) {
+                CpuBreakdown.POSTGRES, CpuBreakdown.REDIS, CpuBreakdown.GC, CpuBreakdown.JIT)) {
             assertTrue(md.contains("| " + component + " |"), "the burst's CPU profile names " + component + ":\n" + md);
         }
         assertTrue(md.contains("Apply alone"), "the applier's own rate is reported:\n" + md);
-        assertEquals(3 + 2 * regions.size(), report.ratios().size());
+        assertTrue(md.contains("per second, before | per second, after"), "raw limits are measured before and after the burst:\n" + md);
+        assertTrue(md.contains("Debezium Embedded alone used"), "Debezium alone's CPU per row is reported:\n" + md);
+        assertTrue(md.contains("Warm-up:"), "the warm-up is reported:\n" + md);
+        assertEquals(4 + 2 * regions.size(), report.ratios().size());
         report.ratios().forEach((k, v) -> assertFalse(v.isNaN() || v <= 0, k + " = " + v + " is not a ratio of two measured figures"));
         long latencyRows = md.lines().filter(l -> l.startsWith("| 50% |") || l.startsWith("| 300 |")).count();
         assertEquals(2L * regions.size(), latencyRows, md);

@@ -37,6 +37,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "how long each rate is offered (default ${DEFAULT-VALUE})")
     Duration rateDuration;
 
+    @Option(names = "--warm-up", defaultValue = "30s", converter = DemoCommand.DurationConverter.class,
+            description = "warm the pipeline up for at least this long, until two bursts in a row agree within 10%% "
+                    + "(default ${DEFAULT-VALUE})")
+    Duration warmUp;
+
     @Option(names = "--processing-guarantee", defaultValue = "at_least_once",
             description = "invalidation-streams' guarantee: at_least_once or exactly_once_v2 (default ${DEFAULT-VALUE})")
     String processingGuarantee;
@@ -86,7 +91,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         try (stack) {
             List<String> names = stack.regions().subList(0, Math.min(regions, stack.regions().size()));
-            Report report = new Bench(stack, new Bench.Options(updates, names, rates, rateDuration, processingGuarantee,
+            Report report = new Bench(stack, new Bench.Options(updates, names, rates, rateDuration, warmUp, processingGuarantee,
                     String.join(" ", command)),
                     System.out).run();
             Files.writeString(out, report.markdown());
