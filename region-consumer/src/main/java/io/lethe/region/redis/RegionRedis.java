@@ -25,7 +25,6 @@ import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.DefaultClientResources;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,52 +52,60 @@ public final class RegionRedis implements AutoCloseable {
 
     public RegionRedis(RegionConfig region, int connections, Duration commandTimeout) {
         this.display = region.redisUriForDisplay();
-        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        this.resources = SharedClientResources.acquire();
         TimeoutOptions timeouts = TimeoutOptions.enabled(commandTimeout);
         SocketOptions socket = SocketOptions.builder().connectTimeout(commandTimeout).keepAlive(true).build();
-        List<RedisURI> uris = uris(region, commandTimeout);
-        if (region.topology() == RedisTopology.CLUSTER) {
-            this.client = null;
-            this.clusterClient = RedisClusterClient.create(resources, uris);
-            clusterClient.setOptions(ClusterClientOptions.builder()
-                    .timeoutOptions(timeouts).socketOptions(socket)
-                    // a paused or down node must fail fast so the batch backs off and retries
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                    .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
-                            .enableAllAdaptiveRefreshTriggers().enablePeriodicRefresh(Duration.ofSeconds(30)).build())
-                    .build());
-            for (int i = 0; i < connections; i++) {
+        try {
+            List<RedisURI> uris = uris(region, commandTimeout);
+            if (region.topology() == RedisTopology.CLUSTER) {
+                this.client = null;
+                this.clusterClient = RedisClusterClient.create(resources, uris);
+                clusterClient.setOptions(ClusterClientOptions.builder()
+                        .timeoutOptions(timeouts).socketOptions(socket)
+                        // a paused or down node must fail fast so the batch backs off and retries
+                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                        .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                                .enableAllAdaptiveRefreshTriggers().enablePeriodicRefresh(Duration.ofSeconds(30)).build())
+                        .build());
+                for (int i = 0; i < connections; i++) {
+                    StatefulRedisClusterConnection<String, String> c = clusterClient.connect();
+                    c.setAutoFlushCommands(false);
+                    pipelines.add(c);
+                    pipelineCommands.add(c.async());
+                }
                 StatefulRedisClusterConnection<String, String> c = clusterClient.connect();
-                c.setAutoFlushCommands(false);
-                pipelines.add(c);
-                pipelineCommands.add(c.async());
-            }
-            StatefulRedisClusterConnection<String, String> c = clusterClient.connect();
-            this.control = c;
-            this.scripting = c.sync();
-            this.keys = c.sync();
-            this.hashes = c.sync();
-            this.sortedSets = c.sync();
-            this.base = c.sync();
-        } else {
-            this.clusterClient = null;
-            this.client = RedisClient.create(resources);
-            client.setOptions(ClientOptions.builder().timeoutOptions(timeouts).socketOptions(socket)
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
-            RedisURI uri = uris.get(0);
-            for (int i = 0; i < connections; i++) {
+                this.control = c;
+                this.scripting = c.sync();
+                this.keys = c.sync();
+                this.hashes = c.sync();
+                this.sortedSets = c.sync();
+                this.base = c.sync();
+            } else {
+                this.clusterClient = null;
+                this.client = RedisClient.create(resources);
+                client.setOptions(ClientOptions.builder().timeoutOptions(timeouts).socketOptions(socket)
+                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
+                RedisURI uri = uris.get(0);
+                for (int i = 0; i < connections; i++) {
+                    StatefulRedisConnection<String, String> c = client.connect(uri);
+                    c.setAutoFlushCommands(false);
+                    pipelines.add(c);
+                    pipelineCommands.add(c.async());
+                }
                 StatefulRedisConnection<String, String> c = client.connect(uri);
-                c.setAutoFlushCommands(false);
-                pipelines.add(c);
-                pipelineCommands.add(c.async());
+                this.control = c;
+                this.scripting = c.sync();
+                this.keys = c.sync();
+                this.hashes = c.sync();
+                this.sortedSets = c.sync();
+                this.base = c.sync();
             }
-            StatefulRedisConnection<String, String> c = client.connect(uri);
-            this.control = c;
-            this.scripting = c.sync();
-            this.keys = c.sync();
-            this.hashes = c.sync();
-            this.sortedSets = c.sync();
-            this.base = c.sync();
+    
+        } catch (RuntimeException e) {
+            // a client on shared resources owns no threads: closing what it opened and releasing the threads is all
+            pipelines.forEach(StatefulConnection::close);
+            SharedClientResources.release();
+            throw e;
         }
     }
 
@@ -119,7 +126,7 @@ public final class RegionRedis implements AutoCloseable {
         return out;
     }
 
-    /** Loads the three contract scripts (on every master of a cluster). */
+    /** Loads the contract scripts and the batch script (on every master of a cluster). */
     public void loadScripts() {
         for (LuaScript script : LuaScript.values()) {
             String sha = scripting.scriptLoad(script.source());
@@ -129,9 +136,17 @@ public final class RegionRedis implements AutoCloseable {
         }
     }
 
-    /** Queues the calls on the pipeline connections (round-robin by call) and flushes; one future per call. */
-    public List<RedisFuture<Long>> evalsha(List<ScriptCall> calls) {
-        List<RedisFuture<Long>> futures = new ArrayList<>(calls.size());
+    /** True for a Redis Cluster: a call's keys must then share a slot. */
+    public boolean cluster() {
+        return clusterClient != null;
+    }
+
+    /**
+     * Queues the calls on the pipeline connections (round-robin by call) and flushes; one future
+     * per call: a Long, or for {@link LuaScript#APPLY_BATCH} a list of Longs.
+     */
+    public List<RedisFuture<Object>> evalsha(List<ScriptCall> calls) {
+        List<RedisFuture<Object>> futures = new ArrayList<>(calls.size());
         boolean[] used = new boolean[pipelines.size()];
         for (ScriptCall call : calls) {
             int i = next++ % pipelines.size();
@@ -139,8 +154,8 @@ public final class RegionRedis implements AutoCloseable {
                 next = 0;
             }
             used[i] = true;
-            futures.add(pipelineCommands.get(i).evalsha(call.script().sha1(), ScriptOutputType.INTEGER,
-                    call.keys(), call.args()));
+            ScriptOutputType type = call.script() == LuaScript.APPLY_BATCH ? ScriptOutputType.MULTI : ScriptOutputType.INTEGER;
+            futures.add(pipelineCommands.get(i).evalsha(call.script().sha1(), type, call.keys(), call.args()));
         }
         for (int i = 0; i < pipelines.size(); i++) {
             if (used[i]) {
@@ -228,6 +243,6 @@ public final class RegionRedis implements AutoCloseable {
         if (clusterClient != null) {
             clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
-        resources.shutdown(0, 2, java.util.concurrent.TimeUnit.SECONDS);
+        SharedClientResources.release();
     }
 }

@@ -9,10 +9,10 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * The three scripts of the Redis contract, shipped in this jar under {@code lua/}. Load each
- * once (SCRIPT LOAD), call it with EVALSHA {@link #sha1()}, reload on NOSCRIPT. Keys and values
- * always travel as KEYS/ARGV. The argument lists are documented at the top of each file and in
- * {@code docs/subscribing.md}.
+ * The three scripts of the Redis contract, shipped in this jar under {@code lua/}, and the region
+ * consumers' batch form of two of them. Load each once (SCRIPT LOAD), call it with EVALSHA
+ * {@link #sha1()}, reload on NOSCRIPT. Keys and values always travel as KEYS/ARGV. The argument
+ * lists are documented at the top of each file and in {@code docs/subscribing.md}.
  */
 public enum LuaScript {
     /** KEYS: key, fence. ARGV: version, fence TTL ms, fence seed. Returns {@link InvalidateResult}. */
@@ -20,15 +20,31 @@ public enum LuaScript {
     /** KEYS: key, fence. ARGV: version, payload, entry TTL ms, fence TTL ms, fence seed. Returns {@link UpsertResult}. */
     UPSERT("upsert.lua"),
     /** KEYS: key, fence. ARGV: version, N0, payload, entry TTL ms, soft expiry ms, replace, not-found. Returns {@link FillResult}. */
-    FILL("fill.lua");
+    FILL("fill.lua"),
+    /**
+     * Lethe's own, not part of the contract: {@link #INVALIDATE} and {@link #UPSERT} for many keys
+     * (of one cluster slot) in one call. KEYS: key, fence, key, fence, ... ARGV: per entry 'i' and
+     * invalidate's arguments or 'u' and upsert's. Returns a list: each entry's code, -1 when its
+     * script failed.
+     */
+    APPLY_BATCH("apply-batch.lua", "invalidate.lua", "upsert.lua");
 
     private final String fileName;
     private final String source;
     private final String sha1;
 
-    LuaScript(String fileName) {
+    /**
+     * @param functions scripts placed before {@code fileName}'s text, each as a local function of
+     *                  (KEYS, ARGV) named after its file
+     */
+    LuaScript(String fileName, String... functions) {
         this.fileName = fileName;
-        this.source = load("/lua/" + fileName);
+        StringBuilder text = new StringBuilder();
+        for (String function : functions) {
+            text.append("local function ").append(function, 0, function.indexOf('.')).append("(KEYS, ARGV)\n")
+                    .append(load("/lua/" + function)).append("end\n\n");
+        }
+        this.source = text.append(load("/lua/" + fileName)).toString();
         this.sha1 = sha1Hex(source);
     }
 

@@ -24,6 +24,7 @@ public final class EventJson {
             .enable(DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS)
             .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .build();
+    private static final FastEventJson FAST = new FastEventJson(MAPPER);
 
     private EventJson() {
     }
@@ -35,18 +36,26 @@ public final class EventJson {
 
     public static byte[] write(Object event) {
         try {
+            if (event instanceof InvalidationEvent e) {
+                return FAST.write(e);
+            }
+            if (event instanceof ChangeEvent e) {
+                return FAST.write(e);
+            }
             return MAPPER.writeValueAsBytes(event);
-        } catch (JsonProcessingException e) {
+        } catch (IOException e) {
             throw new UncheckedIOException("cannot encode " + event.getClass().getSimpleName(), e);
         }
     }
 
     public static ChangeEvent readChange(byte[] bytes) {
-        return read(bytes, ChangeEvent.class);
+        ChangeEvent fast = bytes == null ? null : FAST.readChange(bytes);
+        return fast != null ? fast : read(bytes, ChangeEvent.class);
     }
 
     public static InvalidationEvent readInvalidation(byte[] bytes) {
-        return read(bytes, InvalidationEvent.class);
+        InvalidationEvent fast = bytes == null ? null : FAST.readInvalidation(bytes);
+        return fast != null ? fast : read(bytes, InvalidationEvent.class);
     }
 
     public static <T> T read(byte[] bytes, Class<T> type) {

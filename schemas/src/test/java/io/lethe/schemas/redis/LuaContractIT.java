@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lettuce.core.RedisException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -261,6 +264,61 @@ class LuaContractIT {
             redis.strings.set(k, "legacy");
             assertEquals(FillResult.ACCEPTED, redis.fill(k, "0", null, "versioned"));
             assertFalse(redis.entry(k).isEmpty());
+        }
+    }
+
+    @Nested
+    class ApplyBatch {
+        /** The same entries against two copies of the same keys: one call each alone, one apply-batch call. */
+        @Test
+        void doesExactlyWhatEachScriptDoesAloneAndReportsFailedEntriesWithoutStoppingTheOthers() {
+            List<ScriptRunner.Entry> alone = entries("alone:");
+            List<ScriptRunner.Entry> batched = entries("batched:");
+            List<Long> expected = new ArrayList<>();
+            for (ScriptRunner.Entry e : alone) {
+                try {
+                    expected.add(redis.callAlone(e));
+                } catch (RedisException failed) {
+                    expected.add(-1L);
+                }
+            }
+            assertEquals(expected, redis.applyBatch(batched));
+            assertTrue(expected.contains(-1L) && expected.contains(1L) && expected.contains(2L) && expected.contains(3L)
+                    && expected.contains(0L), "the entries cover every outcome: " + expected);
+            for (int i = 0; i < alone.size(); i++) {
+                String a = alone.get(i).key();
+                String b = batched.get(i).key();
+                assertEquals(redis.keys.type(a), redis.keys.type(b), "type of " + b);
+                if ("hash".equals(redis.keys.type(a))) {
+                    assertEquals(redis.entry(a), redis.entry(b), "entry " + b);
+                }
+                if ("hash".equals(redis.keys.type(RedisLayout.fenceKey(a)))) {
+                    assertEquals(redis.fence(a), redis.fence(b), "fence of " + b);
+                }
+            }
+        }
+
+        /** Keys in every state the scripts distinguish, and one entry of each kind of failure. */
+        private List<ScriptRunner.Entry> entries(String prefix) {
+            String ttl = Long.toString(FENCE_TTL);
+            versioned(key(prefix + "older"), "99", "old");
+            versioned(key(prefix + "newer"), "101", "new");
+            redis.strings.set(key(prefix + "legacy"), "plain SET");
+            versioned(key(prefix + "forced"), "500", "a reader's");
+            versioned(key(prefix + "up-newer"), "5", "v5");
+            versioned(key(prefix + "up-older"), "200", "v200");
+            redis.strings.set(RedisLayout.fenceKey(key(prefix + "foreign-fence")), "not a hash");
+            return List.of(
+                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "older"), "100", ttl, "7", "0"),
+                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "newer"), "100", ttl, "7", "0"),
+                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "foreign-fence"), "100", ttl, "7", "0"),
+                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "legacy"), "1", ttl, "7", "0"),
+                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "absent"), "3", ttl, "7", "0"),
+                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "bad-version"), "-3", ttl, "7", "0"),
+                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "forced"), "0", ttl, "7", "1"),
+                    new ScriptRunner.Entry(LuaScript.UPSERT, key(prefix + "up-newer"), "6", "v6", "60000", ttl, "7"),
+                    new ScriptRunner.Entry(LuaScript.UPSERT, key(prefix + "up-older"), "150", "v150", "60000", ttl, "7"),
+                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "older"), "100", ttl, "7", "0"));
         }
     }
 
