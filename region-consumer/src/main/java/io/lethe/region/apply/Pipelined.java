@@ -23,10 +23,11 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Script calls in one pipelined round trip, every reply classified ({@link RedisFailures}). The
- * invalidate and upsert calls of keys that share a cluster slot (all of them on a standalone
- * Redis) travel together as {@link LuaScript#APPLY_BATCH} calls of at most {@link #MAX_BATCH}
- * keys: the same scripts, one call instead of one per key. An entry whose script failed inside a
- * batch is applied again alone, so its failure is classified exactly as a single call's would be.
+ * invalidate calls of keys that share a cluster slot (all of them on a standalone Redis) travel
+ * together as {@link LuaScript#INVALIDATE_BATCH} calls of at most {@link #MAX_BATCH} keys: the
+ * same script, one call instead of one per key. An entry that failed inside a batch is applied
+ * again alone, so its failure is classified exactly as a single call's would be. Upserts go alone
+ * (see invalidate-batch.lua: at maxmemory a batch would store what alone is refused).
  */
 final class Pipelined {
     /** Keys per batch call: a batch runs as one script, so Redis serves nothing else meanwhile (~5 µs a key). */
@@ -45,7 +46,7 @@ final class Pipelined {
     /** A call as sent: a single script call, or a batch call of {@code entries} (indexes of the calls it carries). */
     private record Sent(ScriptCall call, int[] entries) {
         boolean batch() {
-            return call.script() == LuaScript.APPLY_BATCH;
+            return call.script() == LuaScript.INVALIDATE_BATCH;
         }
     }
 
@@ -146,7 +147,7 @@ final class Pipelined {
         return out;
     }
 
-    /** Invalidate and upsert calls grouped by slot (one group on a standalone Redis) into batch calls; the rest alone. */
+    /** Invalidate calls grouped by slot (one group on a standalone Redis) into batch calls; the rest alone. */
     private List<Sent> batched(List<ScriptCall> calls) {
         Map<Integer, List<Integer>> bySlot = new LinkedHashMap<>();
         List<Sent> out = new ArrayList<>();
@@ -169,23 +170,21 @@ final class Pipelined {
     }
 
     private static boolean batchable(ScriptCall c) {
-        return c.keys().length == 2 && (c.script() == LuaScript.INVALIDATE && c.args().length == 4
-                || c.script() == LuaScript.UPSERT && c.args().length == 5);
+        return c.keys().length == 2 && c.script() == LuaScript.INVALIDATE && c.args().length == 4;
     }
 
     private static Sent batchCall(List<ScriptCall> calls, List<Integer> chunk) {
         String[] keys = new String[2 * chunk.size()];
-        List<String> args = new ArrayList<>(6 * chunk.size());
+        List<String> args = new ArrayList<>(4 * chunk.size());
         int[] entries = new int[chunk.size()];
         for (int j = 0; j < chunk.size(); j++) {
             ScriptCall c = calls.get(chunk.get(j));
             entries[j] = chunk.get(j);
             keys[2 * j] = c.keys()[0];
             keys[2 * j + 1] = c.keys()[1];
-            args.add(c.script() == LuaScript.UPSERT ? "u" : "i");
             args.addAll(Arrays.asList(c.args()));
         }
-        return new Sent(new ScriptCall(LuaScript.APPLY_BATCH, keys, args.toArray(String[]::new)), entries);
+        return new Sent(new ScriptCall(LuaScript.INVALIDATE_BATCH, keys, args.toArray(String[]::new)), entries);
     }
 
     /** A failure of a call for {@code example}'s namespace; poison there (a Lethe key of the wrong type) is retried. */

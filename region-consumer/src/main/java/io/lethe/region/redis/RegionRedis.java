@@ -143,7 +143,7 @@ public final class RegionRedis implements AutoCloseable {
 
     /**
      * Queues the calls on the pipeline connections (round-robin by call) and flushes; one future
-     * per call: a Long, or for {@link LuaScript#APPLY_BATCH} a list of Longs.
+     * per call: a Long, or for {@link LuaScript#INVALIDATE_BATCH} a list of Longs.
      */
     public List<RedisFuture<Object>> evalsha(List<ScriptCall> calls) {
         List<RedisFuture<Object>> futures = new ArrayList<>(calls.size());
@@ -154,7 +154,7 @@ public final class RegionRedis implements AutoCloseable {
                 next = 0;
             }
             used[i] = true;
-            ScriptOutputType type = call.script() == LuaScript.APPLY_BATCH ? ScriptOutputType.MULTI : ScriptOutputType.INTEGER;
+            ScriptOutputType type = call.script() == LuaScript.INVALIDATE_BATCH ? ScriptOutputType.MULTI : ScriptOutputType.INTEGER;
             futures.add(pipelineCommands.get(i).evalsha(call.script().sha1(), type, call.keys(), call.args()));
         }
         for (int i = 0; i < pipelines.size(); i++) {

@@ -10,7 +10,7 @@ import java.util.HexFormat;
 
 /**
  * The three scripts of the Redis contract, shipped in this jar under {@code lua/}, and the region
- * consumers' batch form of two of them. Load each once (SCRIPT LOAD), call it with EVALSHA
+ * consumers' batch form of invalidate.lua. Load each once (SCRIPT LOAD), call it with EVALSHA
  * {@link #sha1()}, reload on NOSCRIPT. Keys and values always travel as KEYS/ARGV. The argument
  * lists are documented at the top of each file and in {@code docs/subscribing.md}.
  */
@@ -22,12 +22,11 @@ public enum LuaScript {
     /** KEYS: key, fence. ARGV: version, N0, payload, entry TTL ms, soft expiry ms, replace, not-found. Returns {@link FillResult}. */
     FILL("fill.lua"),
     /**
-     * Lethe's own, not part of the contract: {@link #INVALIDATE} and {@link #UPSERT} for many keys
-     * (of one cluster slot) in one call. KEYS: key, fence, key, fence, ... ARGV: per entry 'i' and
-     * invalidate's arguments or 'u' and upsert's. Returns a list: each entry's code, -1 when its
-     * script failed.
+     * Lethe's own, not part of the contract: {@link #INVALIDATE} for many keys (of one cluster
+     * slot) in one call. KEYS: key, fence, key, fence, ... ARGV: invalidate's four arguments per
+     * entry. Returns a list: each entry's code, -1 when it failed.
      */
-    APPLY_BATCH("apply-batch.lua", "invalidate.lua", "upsert.lua");
+    INVALIDATE_BATCH("invalidate-batch.lua", "invalidate.lua");
 
     private final String fileName;
     private final String source;

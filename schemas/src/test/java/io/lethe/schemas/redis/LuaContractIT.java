@@ -268,10 +268,10 @@ class LuaContractIT {
     }
 
     @Nested
-    class ApplyBatch {
-        /** The same entries against two copies of the same keys: one call each alone, one apply-batch call. */
+    class InvalidateBatch {
+        /** The same entries against two copies of the same keys: one call each alone, one invalidate-batch call. */
         @Test
-        void doesExactlyWhatEachScriptDoesAloneAndReportsFailedEntriesWithoutStoppingTheOthers() {
+        void doesExactlyWhatInvalidateDoesAloneAndReportsFailedEntriesWithoutStoppingTheOthers() {
             List<ScriptRunner.Entry> alone = entries("alone:");
             List<ScriptRunner.Entry> batched = entries("batched:");
             List<Long> expected = new ArrayList<>();
@@ -282,9 +282,9 @@ class LuaContractIT {
                     expected.add(-1L);
                 }
             }
-            assertEquals(expected, redis.applyBatch(batched));
-            assertTrue(expected.contains(-1L) && expected.contains(1L) && expected.contains(2L) && expected.contains(3L)
-                    && expected.contains(0L), "the entries cover every outcome: " + expected);
+            assertEquals(expected, redis.invalidateBatch(batched));
+            assertTrue(expected.contains(-1L) && expected.contains(1L) && expected.contains(2L) && expected.contains(0L),
+                    "the entries cover every outcome: " + expected);
             for (int i = 0; i < alone.size(); i++) {
                 String a = alone.get(i).key();
                 String b = batched.get(i).key();
@@ -305,20 +305,16 @@ class LuaContractIT {
             versioned(key(prefix + "newer"), "101", "new");
             redis.strings.set(key(prefix + "legacy"), "plain SET");
             versioned(key(prefix + "forced"), "500", "a reader's");
-            versioned(key(prefix + "up-newer"), "5", "v5");
-            versioned(key(prefix + "up-older"), "200", "v200");
             redis.strings.set(RedisLayout.fenceKey(key(prefix + "foreign-fence")), "not a hash");
             return List.of(
-                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "older"), "100", ttl, "7", "0"),
-                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "newer"), "100", ttl, "7", "0"),
-                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "foreign-fence"), "100", ttl, "7", "0"),
-                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "legacy"), "1", ttl, "7", "0"),
-                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "absent"), "3", ttl, "7", "0"),
-                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "bad-version"), "-3", ttl, "7", "0"),
-                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "forced"), "0", ttl, "7", "1"),
-                    new ScriptRunner.Entry(LuaScript.UPSERT, key(prefix + "up-newer"), "6", "v6", "60000", ttl, "7"),
-                    new ScriptRunner.Entry(LuaScript.UPSERT, key(prefix + "up-older"), "150", "v150", "60000", ttl, "7"),
-                    new ScriptRunner.Entry(LuaScript.INVALIDATE, key(prefix + "older"), "100", ttl, "7", "0"));
+                    new ScriptRunner.Entry(key(prefix + "older"), "100", ttl, "7", "0"),
+                    new ScriptRunner.Entry(key(prefix + "newer"), "100", ttl, "7", "0"),
+                    new ScriptRunner.Entry(key(prefix + "foreign-fence"), "100", ttl, "7", "0"),
+                    new ScriptRunner.Entry(key(prefix + "legacy"), "1", ttl, "7", "0"),
+                    new ScriptRunner.Entry(key(prefix + "absent"), "3", ttl, "7", "0"),
+                    new ScriptRunner.Entry(key(prefix + "bad-version"), "-3", ttl, "7", "0"),
+                    new ScriptRunner.Entry(key(prefix + "forced"), "0", ttl, "7", "1"),
+                    new ScriptRunner.Entry(key(prefix + "older"), "100", ttl, "7", "0"));
         }
     }
 

@@ -85,26 +85,25 @@ final class ScriptRunner implements AutoCloseable {
                 softExpiry, replace ? "1" : "0", notFound ? "1" : "0"));
     }
 
-    /** One entry of an apply-batch.lua call: invalidate.lua's or upsert.lua's arguments for a key. */
-    record Entry(LuaScript script, String key, String... args) {
+    /** One entry of an invalidate-batch.lua call: invalidate.lua's arguments for a key. */
+    record Entry(String key, String... args) {
     }
 
-    /** apply-batch.lua over the entries, in one call: each entry's code (-1 where its script failed). */
-    List<Long> applyBatch(List<Entry> entries) {
+    /** invalidate-batch.lua over the entries, in one call: each entry's code (-1 where it failed). */
+    List<Long> invalidateBatch(List<Entry> entries) {
         String[] k = new String[2 * entries.size()];
         List<String> args = new ArrayList<>();
         for (int i = 0; i < entries.size(); i++) {
             k[2 * i] = entries.get(i).key();
             k[2 * i + 1] = RedisLayout.fenceKey(entries.get(i).key());
-            args.add(entries.get(i).script() == LuaScript.UPSERT ? "u" : "i");
             args.addAll(List.of(entries.get(i).args()));
         }
-        return scripting.evalsha(LuaScript.APPLY_BATCH.sha1(), ScriptOutputType.MULTI, k, args.toArray(String[]::new));
+        return scripting.evalsha(LuaScript.INVALIDATE_BATCH.sha1(), ScriptOutputType.MULTI, k, args.toArray(String[]::new));
     }
 
-    /** The entry's script called alone; its error as a RedisException. */
+    /** invalidate.lua for the entry alone; its error as a RedisException. */
     long callAlone(Entry e) {
-        return call(e.script(), e.key(), e.args());
+        return call(LuaScript.INVALIDATE, e.key(), e.args());
     }
 
     private long call(LuaScript script, String key, String... args) {
