@@ -64,6 +64,36 @@ class CaptureChecksIT {
         assertEquals("ALTER ROLE " + role + " REPLICATION;", r.fix());
     }
 
+    /**
+     * Amazon RDS grants replication through membership of rds_replication, never the REPLICATION
+     * attribute: a PostgreSQL with RDS's roles and a role set up as RDS's documentation says
+     * passes every check, as lethe doctor shows them.
+     */
+    @Test
+    void anRdsLikeRoleReplicatesThroughMembership(EmbeddedStack stack, TestScope scope) throws Exception {
+        PostgresEndpoint rds = stack.startExtraPostgres("rds-like-" + scope.id(), Map.of("wal_level", "logical"));
+        String user = "lethe_rds";
+        try (Connection c = DriverManager.getConnection(rds.jdbcUrl("postgres"), rds.user(), rds.password());
+             java.sql.Statement s = c.createStatement()) {
+            for (String sql : List.of("CREATE ROLE rds_superuser NOLOGIN", "CREATE ROLE rds_replication NOLOGIN",
+                    "CREATE ROLE " + user + " LOGIN", "GRANT rds_replication TO " + user, "GRANT CREATE ON DATABASE postgres TO " + user,
+                    "CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
+                    "ALTER TABLE products OWNER TO " + user)) {
+                s.execute(sql);
+            }
+        }
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        String yaml = f.yaml(PRODUCTS, user).replace(stack.postgres().jdbcUrl(scope.database()), rds.jdbcUrl("postgres"));
+        try (Connection c = DriverManager.getConnection(rds.jdbcUrl("postgres"), user, rds.password())) {
+            assertEquals(io.lethe.capture.checks.ManagedPostgres.RDS, io.lethe.capture.checks.ManagedPostgres.detect(c));
+            List<CheckResult> results = new DatabaseChecks(ConfigLoader.parse("t.yml", yaml, System::getenv)).run(c);
+            CheckResult role = results.stream().filter(r -> r.check().equals("replication role")).findFirst().orElseThrow();
+            assertEquals(CheckResult.Status.PASS, role.status(), role.toString());
+            assertTrue(role.message().contains("a member of rds_replication"), role.message());
+            results.forEach(r -> assertTrue(r.status() != CheckResult.Status.FAIL, "on RDS: " + r));
+        }
+    }
+
     @Test
     void aConfiguredTableMustExist(EmbeddedStack stack, TestScope scope) {
         CaptureFixture f = new CaptureFixture(stack, scope);

@@ -60,7 +60,7 @@ public final class RunCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         Pipeline pipeline = Pipeline.start(cfg, parsed, registry, Clock.systemUTC());
         int port = httpPort != null ? httpPort : cfg.http().port();
-        try (HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, registry, pipeline::health)) {
+        try (HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, registry, pipeline::health, pipeline::failures)) {
             LOG.info("lethe run: roles {}; metrics and health on {}", parsed, http.url());
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stop.countDown();

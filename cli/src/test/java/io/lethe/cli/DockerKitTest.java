@@ -73,11 +73,19 @@ class DockerKitTest {
             assertTrue(targets.contains(role), role);
         }
         JsonNode rules = YAML.readTree(DOCKER.resolve("prometheus/rules.yml").toFile()).get("groups").get(0).get("rules");
+        Set<String> alerts = new java.util.HashSet<>();
+        rules.forEach(r -> alerts.add(r.get("alert").asText()));
+        for (String onCall : new String[] {"LetheStageDown", "LetheStageAbsent", "LetheRegionStoppedReporting", "LetheRegionNoConsumer"}) {
+            assertTrue(alerts.contains(onCall), "an alert pages when a stage stops reporting: " + onCall);
+        }
         String runbook = Files.readString(Path.of("..", "docs", "runbook.md"));
         for (JsonNode rule : rules) {
             String alert = rule.get("alert").asText();
             assertFalse(rule.get("expr").asText().isBlank(), alert);
             assertTrue(runbook.contains("## " + alert), "docs/runbook.md explains " + alert);
+            assertEquals("docs/runbook.md#" + alert.toLowerCase(java.util.Locale.ROOT), rule.get("annotations").get("runbook_url").asText(),
+                    alert + " links its runbook section");
+            assertTrue(rule.get("labels").has("severity"), alert + " has a severity");
         }
     }
 

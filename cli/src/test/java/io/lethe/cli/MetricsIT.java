@@ -59,7 +59,7 @@ class MetricsIT {
                     + scope.keyPrefix() + "product:{id}\"] }", ""));
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             try (Pipeline pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC());
-                 HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, registry, pipeline::health)) {
+                 HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, registry, pipeline::health, pipeline::failures)) {
                 f.sql("UPDATE products SET id = 1 WHERE id = 1");
                 PipelineFixture.await("the change is applied", Duration.ofSeconds(60),
                         () -> f.redis("us-east").exists(RedisLayout.fenceKey(scope.key("product:1"))) == 1);
@@ -82,6 +82,12 @@ class MetricsIT {
                         HttpResponse.BodyHandlers.ofString());
                 assertEquals(200, health.statusCode(), health.body());
                 assertTrue(health.body().contains("\"capture\":\"UP\"") && health.body().contains("\"region:us-east\":\"UP\""), health.body());
+                for (String probe : List.of("/health/ready", "/health/live")) {
+                    HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(http.url() + probe)).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    assertEquals(200, r.statusCode(), probe + ": " + r.body());
+                    assertTrue(r.body().startsWith("{\"status\":\"UP\""), probe + ": " + r.body());
+                }
             }
         }
     }

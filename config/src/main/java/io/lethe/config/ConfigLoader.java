@@ -103,10 +103,17 @@ public final class ConfigLoader {
             s.error(s.child("max-queue-size"), "must be greater than max-batch-size (" + batch + "), found " + queue);
         }
         String region = s.string("region", null);
+        Map<String, String> debezium = s.stringMap("debezium");
+        for (String property : debezium.keySet()) {
+            if (SourceConfig.isLetheOwned(property)) {
+                s.error(s.child("debezium") + "." + property, "is set by Lethe (the connection comes from jdbc-url, user and password, "
+                        + "TLS from jdbc-url's parameters; the slot, publication, offsets and record shape are Lethe's); remove it");
+            }
+        }
         s.finish("jdbc-url, user, password, slot, publication, create-publication, heartbeat-interval, "
-                + "heartbeat-table, poll-interval, max-batch-size, max-queue-size, region");
+                + "heartbeat-table, poll-interval, max-batch-size, max-queue-size, region, debezium");
         return new SourceConfig(jdbcUrl, user, password, slot, publication, create, heartbeat, heartbeatTable,
-                poll, batch, queue, region);
+                poll, batch, queue, region, debezium);
     }
 
     private static String identifier(YamlSection s, String name, String def) {

@@ -30,6 +30,10 @@ public final class ConfigReference {
             new Setting("source.max-batch-size", Integer.toString(Defaults.MAX_BATCH_SIZE), "most changes published per batch"),
             new Setting("source.max-queue-size", Integer.toString(Defaults.MAX_QUEUE_SIZE), "most changes buffered between WAL reader and publisher"),
             new Setting("source.region", "none", "region of the primary, carried as `originRegion`"),
+            new Setting("source.debezium", "none", "extra Debezium PostgreSQL connector properties, passed through as they are "
+                    + "(e.g. `status.update.interval.ms`); the ones Lethe sets (connection, TLS, slot, publication, offsets, "
+                    + "filters, transforms, converters) are refused. `jdbc-url` parameters reach Debezium too: `ssl*` as "
+                    + "`database.ssl*`, the rest as `driver.*`"),
             new Setting("kafka.bootstrap-servers", "required", "`host:port[,host:port]`"),
             new Setting("kafka.properties", "{}", "passed to every Kafka client unchanged: `security.protocol`, `sasl.*`, `ssl.*`"),
             new Setting("kafka.topic-prefix", Defaults.TOPIC_PREFIX, "prefix of every topic: `<prefix>.changes`, `<prefix>.invalidations[.<region>]`, `<prefix>.dlq`"),

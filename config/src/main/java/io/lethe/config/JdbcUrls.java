@@ -9,7 +9,6 @@ public final class JdbcUrls {
     private JdbcUrls() {
     }
 
-    /** True when the URL has the shape Lethe needs. */
     /**
      * The URL with the values of credential parameters ({@code password}, {@code sslpassword},
      * {@code sslkey}...) replaced by {@code ******}: for logs, errors and {@code toString}.
@@ -21,6 +20,7 @@ public final class JdbcUrls {
         return url.replaceAll("(?i)([?&;](?:password|sslpassword|sslkey|sslcert|sslrootcert|authenticationpluginclassname)=)[^&;]*", "$1******");
     }
 
+    /** True when the URL has the shape Lethe needs. */
     public static boolean isPostgres(String url) {
         if (url == null || !url.startsWith(PREFIX)) {
             return false;
@@ -45,5 +45,28 @@ public final class JdbcUrls {
     public static String database(String url) {
         String path = URI.create(url.substring("jdbc:".length())).getPath();
         return path == null || path.length() < 2 ? null : path.substring(1);
+    }
+
+    /**
+     * The URL's driver parameters ({@code ?sslmode=verify-full&sslrootcert=/ca.pem}), in order,
+     * percent-decoded; a parameter without a value maps to "".
+     */
+    public static java.util.Map<String, String> parameters(String url) {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        int q = url.indexOf('?');
+        if (q < 0) {
+            return out;
+        }
+        for (String pair : url.substring(q + 1).split("&")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int eq = pair.indexOf('=');
+            String name = eq < 0 ? pair : pair.substring(0, eq);
+            String value = eq < 0 ? "" : pair.substring(eq + 1);
+            out.put(java.net.URLDecoder.decode(name, java.nio.charset.StandardCharsets.UTF_8),
+                    java.net.URLDecoder.decode(value, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return out;
     }
 }

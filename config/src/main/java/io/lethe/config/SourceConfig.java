@@ -20,7 +20,33 @@ import java.time.Duration;
  */
 public record SourceConfig(String jdbcUrl, String user, Secret password, String slot, String publication,
                            boolean createPublication, Duration heartbeatInterval, String heartbeatTable,
-                           Duration pollInterval, int maxBatchSize, int maxQueueSize, String region) {
+                           Duration pollInterval, int maxBatchSize, int maxQueueSize, String region,
+                           java.util.Map<String, String> debezium) {
+
+    /**
+     * Debezium properties Lethe sets itself (capture's EngineProperties), which {@code source.debezium}
+     * may not override: the connection (from {@code jdbc-url}, {@code user}, {@code password}), the
+     * slot, publication and offsets Lethe manages, and the shape of the records it maps.
+     */
+    public static final java.util.Set<String> LETHE_OWNED_DEBEZIUM = java.util.Set.of("name", "connector.class", "topic.prefix",
+            "database.hostname", "database.port", "database.dbname", "database.user", "database.password", "database.tcpKeepAlive",
+            "plugin.name", "slot.name", "slot.drop.on.stop", "publication.name", "publication.autocreate.mode", "snapshot.mode",
+            "skipped.operations", "decimal.handling.mode", "unavailable.value.placeholder", "provide.transaction.metadata",
+            "heartbeat.interval.ms", "heartbeat.action.query", "poll.interval.ms", "max.batch.size", "max.queue.size",
+            "errors.max.retries", "bootstrap.servers", "record.processing.order", "tombstones.on.delete");
+    /** Prefixes of Debezium properties {@code source.debezium} may not set, for the same reasons. */
+    public static final java.util.List<String> LETHE_OWNED_DEBEZIUM_PREFIXES = java.util.List.of("database.ssl", "driver.",
+            "offset.", "table.", "column.", "schema.include", "schema.exclude", "message.key.columns", "transforms", "predicates",
+            "key.converter", "value.converter", "header.converter");
+
+    /** True when Lethe sets {@code property} itself, so {@code source.debezium} may not. */
+    public static boolean isLetheOwned(String property) {
+        return LETHE_OWNED_DEBEZIUM.contains(property) || LETHE_OWNED_DEBEZIUM_PREFIXES.stream().anyMatch(property::startsWith);
+    }
+
+    public SourceConfig {
+        debezium = debezium == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(debezium));
+    }
 
     /** The database name at the end of the JDBC URL. */
     public String database() {
@@ -33,6 +59,8 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
         return "SourceConfig[jdbcUrl=" + JdbcUrls.forDisplay(jdbcUrl) + ", user=" + user + ", password=" + password + ", slot=" + slot
                 + ", publication=" + publication + ", createPublication=" + createPublication + ", heartbeatInterval="
                 + heartbeatInterval + ", heartbeatTable=" + heartbeatTable + ", pollInterval=" + pollInterval + ", maxBatchSize="
-                + maxBatchSize + ", maxQueueSize=" + maxQueueSize + ", region=" + region + "]";
+                + maxBatchSize + ", maxQueueSize=" + maxQueueSize + ", region=" + region
+                // values may hold secrets: only the names
+                + ", debezium=" + debezium.keySet() + "]";
     }
 }

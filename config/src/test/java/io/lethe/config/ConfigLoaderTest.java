@@ -69,6 +69,19 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void debeziumPropertiesPassThroughExceptTheOnesLetheSets() {
+        LetheConfig ok = parse(VALID.replace("slot: lethe", "slot: lethe\n  debezium:\n    status.update.interval.ms: 5000"));
+        assertEquals(Map.of("status.update.interval.ms", "5000"), ok.source().debezium());
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID.replace("slot: lethe",
+                "slot: lethe\n  debezium:\n    slot.name: other\n    transforms: unwrap\n    database.sslmode: disable")));
+        Map<String, String> byPath = new java.util.HashMap<>();
+        e.errors().forEach(err -> byPath.put(err.path(), err.problem()));
+        assertEquals(java.util.Set.of("source.debezium.slot.name", "source.debezium.transforms", "source.debezium.database.sslmode"),
+                byPath.keySet(), byPath.toString());
+        assertTrue(byPath.get("source.debezium.database.sslmode").contains("TLS from jdbc-url"), byPath.toString());
+    }
+
+    @Test
     void secretsNeverAppearInToString() {
         LetheConfig c = parse(VALID);
         String text = c.toString();

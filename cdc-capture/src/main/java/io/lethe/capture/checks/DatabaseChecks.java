@@ -21,6 +21,8 @@ import java.util.Set;
  */
 public final class DatabaseChecks {
     private final LetheConfig config;
+    /** Where the database runs: the fixes name that service's way of doing it. */
+    private ManagedPostgres platform = ManagedPostgres.SELF_MANAGED;
 
     public DatabaseChecks(LetheConfig config) {
         this.config = config;
@@ -28,6 +30,7 @@ public final class DatabaseChecks {
 
     /** Runs every check; never throws for a failed check, only for a lost connection. */
     public List<CheckResult> run(Connection c) throws SQLException {
+        platform = ManagedPostgres.detect(c);
         List<CheckResult> results = new ArrayList<>();
         results.add(walLevel(c));
         results.add(replicationRole(c));
@@ -50,14 +53,19 @@ public final class DatabaseChecks {
         if ("logical".equals(level)) {
             return CheckResult.pass("wal_level", "wal_level is logical");
         }
-        return CheckResult.fail("wal_level", "wal_level is " + level + "; logical decoding needs logical",
-                "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL");
+        return CheckResult.fail("wal_level", "wal_level is " + level + "; logical decoding needs logical"
+                        + (platform == ManagedPostgres.SELF_MANAGED ? "" : " (" + platform.display() + ")"),
+                platform.parameterFix("wal_level", "logical", true));
     }
 
     private CheckResult replicationRole(Connection c) throws SQLException {
         String user = config.source().user();
-        try (PreparedStatement ps = c.prepareStatement("SELECT rolreplication, rolsuper FROM pg_roles WHERE rolname = ?")) {
-            ps.setString(1, user);
+        String grantingRole = platform.replicationRole().orElse(null);
+        try (PreparedStatement ps = c.prepareStatement("SELECT rolreplication, rolsuper, "
+                + "EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname = ? AND pg_has_role(r.oid, g.oid, 'MEMBER')) "
+                + "FROM pg_roles r WHERE rolname = ?")) {
+            ps.setString(1, grantingRole);
+            ps.setString(2, user);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return CheckResult.fail("replication role", "role " + user + " does not exist",
@@ -66,10 +74,15 @@ public final class DatabaseChecks {
                 if (rs.getBoolean(1) || rs.getBoolean(2)) {
                     return CheckResult.pass("replication role", "role " + user + " may replicate");
                 }
+                if (rs.getBoolean(3)) {
+                    return CheckResult.pass("replication role", "role " + user + " may replicate (a member of " + grantingRole
+                            + ", " + platform.display() + ")");
+                }
             }
         }
-        return CheckResult.fail("replication role", "role " + user + " lacks the REPLICATION attribute",
-                "ALTER ROLE " + quoteIdent(user) + " REPLICATION;");
+        return CheckResult.fail("replication role", "role " + user + " lacks the REPLICATION attribute"
+                        + (grantingRole == null ? "" : " and is not a member of " + grantingRole + " (" + platform.display() + ")"),
+                platform.replicationFix(user));
     }
 
     private CheckResult publication(Connection c, Map<String, TableInfo> tables) throws SQLException {
@@ -174,11 +187,11 @@ public final class DatabaseChecks {
                 + config.source().slot().replace("'", "''") + "'"));
         if (!haveSlot && usedSlots >= maxSlots) {
             return CheckResult.fail("replication capacity", "all " + maxSlots + " replication slots are in use",
-                    "ALTER SYSTEM SET max_replication_slots = " + (maxSlots + 4) + "; then restart PostgreSQL (or drop an unused slot)");
+                    platform.parameterFix("max_replication_slots", Integer.toString(maxSlots + 4), true) + " (or drop an unused slot)");
         }
         if (usedSenders >= maxSenders) {
             return CheckResult.fail("replication capacity", "all " + maxSenders + " WAL senders are in use",
-                    "ALTER SYSTEM SET max_wal_senders = " + (maxSenders + 4) + "; then restart PostgreSQL");
+                    platform.parameterFix("max_wal_senders", Integer.toString(maxSenders + 4), true));
         }
         return CheckResult.pass("replication capacity", usedSlots + "/" + maxSlots + " slots and " + usedSenders + "/"
                 + maxSenders + " WAL senders in use");
@@ -189,7 +202,7 @@ public final class DatabaseChecks {
         if ("-1".equals(size)) {
             return CheckResult.warn("max_slot_wal_keep_size", "max_slot_wal_keep_size is unlimited: if capture stops, "
                             + "the slot keeps WAL until the disk is full",
-                    "ALTER SYSTEM SET max_slot_wal_keep_size = '10GB'; SELECT pg_reload_conf();");
+                    platform.parameterFix("max_slot_wal_keep_size", platform == ManagedPostgres.SELF_MANAGED ? "'10GB'" : "10240", false));
         }
         return CheckResult.pass("max_slot_wal_keep_size", "max_slot_wal_keep_size is " + size);
     }

@@ -16,6 +16,9 @@ public final class EngineProperties {
     /** The engine name, part of every stored offset's key. */
     public static final String ENGINE_NAME = "lethe-capture";
 
+    /** The driver's TLS parameters, which Debezium's PostgreSQL connector takes as {@code database.<name>}. */
+    static final Set<String> DEBEZIUM_TLS = Set.of("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslfactory");
+
     private EngineProperties() {
     }
 
@@ -27,6 +30,8 @@ public final class EngineProperties {
     public static Properties of(LetheConfig config, ColumnProjection projection, String heartbeatQuery) {
         SourceConfig source = config.source();
         Properties p = new Properties();
+        // source.debezium first: none of it is a property Lethe sets below (the config refuses those)
+        source.debezium().forEach(p::setProperty);
         p.setProperty("name", ENGINE_NAME);
         p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
         p.setProperty("topic.prefix", serverName(config));
@@ -38,6 +43,11 @@ public final class EngineProperties {
             p.setProperty("database.password", source.password().reveal());
         }
         p.setProperty("database.tcpKeepAlive", "true");
+        // the jdbc-url's parameters reach Debezium's connections too, the replication one included:
+        // its TLS settings under Debezium's own names, every other one as a driver property
+        JdbcUrls.parameters(source.jdbcUrl()).forEach((name, value) -> p.setProperty(
+                DEBEZIUM_TLS.contains(name.toLowerCase(java.util.Locale.ROOT)) ? "database." + name.toLowerCase(java.util.Locale.ROOT)
+                        : "driver." + name, value));
         p.setProperty("plugin.name", "pgoutput");
         p.setProperty("slot.name", source.slot());
         p.setProperty("slot.drop.on.stop", "false");

@@ -84,7 +84,7 @@ public final class Demo implements AutoCloseable {
         Pipeline pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC());
         HttpEndpoint http;
         try {
-            http = new HttpEndpoint(httpHost, httpPort, registry, pipeline::health);
+            http = new HttpEndpoint(httpHost, httpPort, registry, pipeline::health, pipeline::failures);
         } catch (RuntimeException e) {
             pipeline.close();
             throw e;

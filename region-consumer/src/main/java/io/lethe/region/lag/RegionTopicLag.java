@@ -40,6 +40,7 @@ public final class RegionTopicLag {
             }
         }
         metrics.watermarks().assigned(owned);
+        metrics.assigned(owned.size());
         long lagMillis = newestAppliedCommit == 0 ? 0 : Math.max(0, nowMicros - newestAppliedCommit) / 1000;
         metrics.lag(lag, lagMillis);
     }

@@ -54,6 +54,12 @@ public final class RegionMetrics {
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
     /**
+     * Partitions of the region's topic this instance owns. Summed over a region's instances it is
+     * 0 when the consumer group has no member applying (every instance stopped, or stuck
+     * rebalancing): the LetheRegionNoConsumer alert.
+     */
+    public static final String ASSIGNED = "lethe.region.assigned.partitions";
+    /**
      * Seconds from the newest heartbeat committed in PostgreSQL that this region has applied
      * everything before, to now: the end-to-end lag, counting every stage (slot, capture, changes
      * topic, streams, region topic, Redis); it grows while any of them stops, even when no
@@ -72,6 +78,7 @@ public final class RegionMetrics {
     private final AtomicLong lagRecords = new AtomicLong();
     private final AtomicLong lagMillis = new AtomicLong();
     private final AtomicLong up = new AtomicLong();
+    private final AtomicLong assigned = new AtomicLong();
     private final AtomicLong gatePending = new AtomicLong();
     private final Counter reapplied;
     private final Counter offsetsLost;
@@ -116,6 +123,7 @@ public final class RegionMetrics {
         registry.gauge(LAG_RECORDS, tags, lagRecords, AtomicLong::get);
         registry.gauge(LAG_SECONDS, tags, lagMillis, v -> v.get() / 1000.0);
         registry.gauge(UP, tags, up, AtomicLong::get);
+        registry.gauge(ASSIGNED, tags, assigned, AtomicLong::get);
         io.micrometer.core.instrument.Gauge.builder(END_TO_END_LAG, this, RegionMetrics::endToEndLagSeconds)
                 .tags(tags).baseUnit("seconds").description("newest heartbeat commit applied with everything before it, to now: "
                         + "end-to-end lag over every stage").register(registry);
@@ -174,6 +182,10 @@ public final class RegionMetrics {
 
     public void patternKeys(int n) {
         patternKeys.increment(n);
+    }
+
+    public void assigned(int partitions) {
+        assigned.set(partitions);
     }
 
     public void lag(long records, long millis) {

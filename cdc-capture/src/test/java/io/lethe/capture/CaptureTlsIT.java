@@ -1,0 +1,123 @@
+package io.lethe.capture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.lethe.config.ConfigLoader;
+import io.lethe.embedded.EmbeddedStack;
+import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyStore;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The TLS parameters of {@code source.jdbc-url} reach Debezium's replication connection: against a
+ * PostgreSQL with {@code ssl=on} and a certificate made here, the walsender serving capture's slot
+ * uses TLS under {@code sslmode=verify-full}, and does not under {@code sslmode=disable} (the
+ * driver's default, {@code prefer}, would use TLS: only a parameter that arrived can turn it off).
+ */
+@ExtendWith(LetheStackExtension.class)
+class CaptureTlsIT {
+    private static final String PRODUCTS = "product: { table: public.products, keys: [\"product:{id}\"] }";
+    @TempDir
+    static Path certs;
+    private static Path certificate;
+    private static PostgresEndpoint tls;
+
+    @BeforeAll
+    static void startPostgresWithTls(EmbeddedStack stack) throws Exception {
+        certificate = certs.resolve("server.crt");
+        Path key = certs.resolve("server.key");
+        selfSigned(certificate, key);
+        tls = stack.startExtraPostgres("tls", Map.of("ssl", "on", "ssl_cert_file", certificate.toString(),
+                "ssl_key_file", key.toString()));
+        try (Connection c = DriverManager.getConnection(tls.jdbcUrl("postgres"), tls.user(), tls.password());
+             Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE products (id int PRIMARY KEY, slug text)");
+        }
+    }
+
+    @Test
+    void verifyFullReachesTheReplicationConnection(EmbeddedStack stack, TestScope scope) throws Exception {
+        assertEquals(true, walsenderUsesTls(stack, scope, "?sslmode=verify-full&sslrootcert=" + certificate));
+    }
+
+    @Test
+    void disableReachesTheReplicationConnection(EmbeddedStack stack, TestScope scope) throws Exception {
+        assertEquals(false, walsenderUsesTls(stack, scope, "?sslmode=disable"));
+    }
+
+    /** Starts capture on the TLS server with {@code parameters} on its jdbc-url; whether its slot's walsender uses TLS. */
+    private static boolean walsenderUsesTls(EmbeddedStack stack, TestScope scope, String parameters) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        String yaml = f.yaml(PRODUCTS, tls.user()).replace(stack.postgres().jdbcUrl(scope.database()), tls.jdbcUrl("postgres") + parameters);
+        try (CaptureService capture = new CaptureService(ConfigLoader.parse("t.yml", yaml, System::getenv), new SimpleMeterRegistry(),
+                Clock.systemUTC())) {
+            capture.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline) {
+                Optional<Boolean> ssl = walsenderTls(scope.slot());
+                if (ssl.isPresent()) {
+                    return ssl.get();
+                }
+                Thread.sleep(100);
+            }
+            throw new AssertionError("no walsender streamed slot " + scope.slot() + " within 60 s");
+        }
+    }
+
+    private static Optional<Boolean> walsenderTls(String slot) throws Exception {
+        try (Connection c = DriverManager.getConnection(tls.jdbcUrl("postgres"), tls.user(), tls.password());
+             PreparedStatement ps = c.prepareStatement("SELECT s.ssl FROM pg_replication_slots r JOIN pg_stat_ssl s ON s.pid = r.active_pid "
+                     + "WHERE r.slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getBoolean(1)) : Optional.empty();
+            }
+        }
+    }
+
+    /** A self-signed certificate for 127.0.0.1 from the JDK's keytool, written as PEM with its key (mode 0600, as PostgreSQL requires). */
+    private static void selfSigned(Path certificate, Path key) throws IOException, InterruptedException, java.security.GeneralSecurityException {
+        Path store = certs.resolve("server.p12");
+        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-genkeypair",
+                "-alias", "pg", "-keyalg", "RSA", "-keysize", "2048", "-validity", "2", "-dname", "CN=127.0.0.1",
+                "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-keystore", store.toString(), "-storetype", "PKCS12",
+                "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
+        String output = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (keytool.waitFor() != 0) {
+            throw new IOException("keytool failed: " + output);
+        }
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(store)) {
+            ks.load(in, "changeit".toCharArray());
+        }
+        Files.writeString(certificate, pem("CERTIFICATE", ks.getCertificate("pg").getEncoded()));
+        Files.writeString(key, pem("PRIVATE KEY", ks.getKey("pg", "changeit".toCharArray()).getEncoded()));
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+    }
+
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+                + "\n-----END " + type + "-----\n";
+    }
+}
