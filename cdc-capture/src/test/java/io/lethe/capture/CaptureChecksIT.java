@@ -78,7 +78,11 @@ class CaptureChecksIT {
             for (String sql : List.of("CREATE ROLE rds_superuser NOLOGIN", "CREATE ROLE rds_replication NOLOGIN",
                     "CREATE ROLE " + user + " LOGIN", "GRANT rds_replication TO " + user, "GRANT CREATE ON DATABASE postgres TO " + user,
                     "CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
-                    "ALTER TABLE products OWNER TO " + user)) {
+                    "ALTER TABLE products OWNER TO " + user,
+                    // as docs/managed-postgres.md has it: the master user creates the publication
+                    "CREATE TABLE lethe_heartbeat (slot text PRIMARY KEY, ts timestamptz NOT NULL)",
+                    "ALTER TABLE lethe_heartbeat OWNER TO " + user,
+                    "CREATE PUBLICATION " + scope.publication() + " FOR TABLE products, lethe_heartbeat WITH (publish_via_partition_root = true)")) {
                 s.execute(sql);
             }
         }
