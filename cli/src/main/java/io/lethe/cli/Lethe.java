@@ -3,11 +3,15 @@ package io.lethe.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code lethe} command. */
+/**
+ * The {@code lethe} command of the product distribution: run, config, doctor, invalidate, lag and
+ * dlq. The repository's {@code ./lethe} adds demo, verify and bench (the dev module, which carries
+ * the embedded servers and the benchmarks).
+ */
 @Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,
         description = "Keeps regional Redis caches coherent with a PostgreSQL primary.",
-        subcommands = {DemoCommand.class, RunCommand.class, ConfigCommand.class, DoctorCommand.class, InvalidateCommand.class, LagCommand.class,
-                DlqCommand.class, VerifyCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, ConfigCommand.class, DoctorCommand.class, InvalidateCommand.class, LagCommand.class,
+                DlqCommand.class, CommandLine.HelpCommand.class})
 public final class Lethe implements Runnable {
 
     public static void main(String[] args) {
@@ -20,7 +24,8 @@ public final class Lethe implements Runnable {
         new CommandLine(this).usage(System.out);
     }
 
-    static final class Version implements CommandLine.IVersionProvider {
+    /** The version of this build, from the jar's manifest. */
+    public static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
             String v = Lethe.class.getPackage().getImplementationVersion();

