@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
 public final class Lethe implements Runnable {
 
     public static void main(String[] args) {
+        LogFormat.apply(System.getenv());
         int code = new CommandLine(new Lethe()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
         System.exit(code);
     }
