@@ -5,22 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.lethe.config.ConfigLoader;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.TestCertificates;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.KeyStore;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
-import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -45,11 +40,10 @@ class CaptureTlsIT {
 
     @BeforeAll
     static void startPostgresWithTls(EmbeddedStack stack) throws Exception {
-        certificate = certs.resolve("server.crt");
-        Path key = certs.resolve("server.key");
-        selfSigned(certificate, key);
-        tls = stack.startExtraPostgres("tls", Map.of("ssl", "on", "ssl_cert_file", certificate.toString(),
-                "ssl_key_file", key.toString()));
+        TestCertificates made = TestCertificates.create(certs);
+        certificate = made.certificate();
+        tls = stack.startExtraPostgres("tls", Map.of("ssl", "on", "ssl_cert_file", made.certificate().toString(),
+                "ssl_key_file", made.key().toString()));
         try (Connection c = DriverManager.getConnection(tls.jdbcUrl("postgres"), tls.user(), tls.password());
              Statement s = c.createStatement()) {
             s.execute("CREATE TABLE products (id int PRIMARY KEY, slug text)");
@@ -94,30 +88,5 @@ class CaptureTlsIT {
                 return rs.next() ? Optional.of(rs.getBoolean(1)) : Optional.empty();
             }
         }
-    }
-
-    /** A self-signed certificate for 127.0.0.1 from the JDK's keytool, written as PEM with its key (mode 0600, as PostgreSQL requires). */
-    private static void selfSigned(Path certificate, Path key) throws IOException, InterruptedException, java.security.GeneralSecurityException {
-        Path store = certs.resolve("server.p12");
-        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-genkeypair",
-                "-alias", "pg", "-keyalg", "RSA", "-keysize", "2048", "-validity", "2", "-dname", "CN=127.0.0.1",
-                "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-keystore", store.toString(), "-storetype", "PKCS12",
-                "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
-        String output = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (keytool.waitFor() != 0) {
-            throw new IOException("keytool failed: " + output);
-        }
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try (var in = Files.newInputStream(store)) {
-            ks.load(in, "changeit".toCharArray());
-        }
-        Files.writeString(certificate, pem("CERTIFICATE", ks.getCertificate("pg").getEncoded()));
-        Files.writeString(key, pem("PRIVATE KEY", ks.getKey("pg", "changeit".toCharArray()).getEncoded()));
-        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
-    }
-
-    private static String pem(String type, byte[] der) {
-        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
-                + "\n-----END " + type + "-----\n";
     }
 }

@@ -305,8 +305,14 @@ public final class ConfigLoader {
             }
             String replicaUser = s.string("replica-user", null);
             Secret replicaPassword = s.secret("replica-password");
-            s.finish("redis, topology, redis-user, redis-password, namespaces, replica, replica-user, replica-password");
-            out.put(name, new RegionConfig(name, uri, topology, user, password, subscribed, replica, replicaUser, replicaPassword));
+            String caFile = s.string("redis-ca-file", null);
+            if (caFile != null && !uri.startsWith("rediss://")) {
+                s.error(s.child("redis-ca-file"), "applies to rediss:// (TLS) only; redis is " + uri.replaceAll("//[^@/]*@", "//***@"));
+            } else if (caFile != null && !java.nio.file.Files.isReadable(java.nio.file.Path.of(caFile))) {
+                s.error(s.child("redis-ca-file"), "expected a readable PEM file of the CA certificates to trust, found '" + caFile + "'");
+            }
+            s.finish("redis, topology, redis-user, redis-password, redis-ca-file, namespaces, replica, replica-user, replica-password");
+            out.put(name, new RegionConfig(name, uri, topology, user, password, subscribed, replica, replicaUser, replicaPassword, caFile));
         }
         return out;
     }

@@ -46,6 +46,7 @@ public final class ConfigReference {
             new Setting("regions.<name>.topology", "standalone (sentinel for redis-sentinel://)", "standalone, sentinel or cluster"),
             new Setting("regions.<name>.redis-user", "default", "ACL user"),
             new Setting("regions.<name>.redis-password", "none", "`${ENV_VAR}`; never logged"),
+            new Setting("regions.<name>.redis-ca-file", "the JVM's trust store", "PEM file of the CA certificates to trust for `rediss://` (a private CA)"),
             new Setting("regions.<name>.namespaces", "all", "namespaces this region caches (the others never reach it)"),
             new Setting("regions.<name>.replica", "none", "JDBC URL of the read replica this region's readers load from: enables the replica gate"),
             new Setting("regions.<name>.replica-user", "source.user", "role for the replica"),

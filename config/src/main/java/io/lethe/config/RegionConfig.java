@@ -18,7 +18,7 @@ import java.util.List;
  */
 public record RegionConfig(String name, String redisUri, RedisTopology topology, String redisUser,
                            Secret redisPassword, List<String> namespaces, String replicaJdbcUrl,
-                           String replicaUser, Secret replicaPassword) {
+                           String replicaUser, Secret replicaPassword, String redisCaFile) {
 
     public RegionConfig {
         namespaces = List.copyOf(namespaces);

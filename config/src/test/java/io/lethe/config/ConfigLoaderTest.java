@@ -82,6 +82,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aRedisCaFileIsForRedissAndMustBeReadable() {
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID.replace("us-east: { redis: \"redis://:hunter2@127.0.0.1:6379\" }",
+                "us-east: { redis: \"redis://:hunter2@127.0.0.1:6379\", redis-ca-file: /etc/ca.pem }\n  ap-tokyo: { redis: \"rediss://r:6380\", "
+                        + "redis-ca-file: /nonexistent/ca.pem }")));
+        Map<String, String> byPath = new java.util.HashMap<>();
+        e.errors().forEach(err -> byPath.put(err.path(), err.problem()));
+        assertTrue(byPath.get("regions.us-east.redis-ca-file").contains("rediss:// (TLS) only"), byPath.toString());
+        assertFalse(byPath.get("regions.us-east.redis-ca-file").contains("hunter2"), "the password in the URI is not repeated");
+        assertTrue(byPath.get("regions.ap-tokyo.redis-ca-file").contains("readable PEM file"), byPath.toString());
+    }
+
+    @Test
     void secretsNeverAppearInToString() {
         LetheConfig c = parse(VALID);
         String text = c.toString();

@@ -39,6 +39,7 @@ public final class EmbeddedStack implements LetheStack {
     private EmbeddedRedisCluster cluster;
     private EmbeddedPostgresServer replica;
     private final List<EmbeddedPostgresServer> extraPostgres = new ArrayList<>();
+    private final List<EmbeddedRedisServer> extraRedis = new ArrayList<>();
     private boolean closed;
 
     /**
@@ -256,6 +257,19 @@ public final class EmbeddedStack implements LetheStack {
         return server.endpoint();
     }
 
+    /**
+     * Starts one more Redis with extra settings (e.g. {@code tls-port}), stopped with the stack:
+     * for tests of TLS and other server options.
+     *
+     * @return its plain-text port
+     */
+    public synchronized int startExtraRedis(String name, List<String> settings) {
+        EmbeddedRedisServer server = timed("redis-" + name, () -> EmbeddedRedisServer.start(name, workDir.resolve("redis-" + name),
+                options.cacheDir().resolve("redis"), settings));
+        extraRedis.add(server);
+        return server.port();
+    }
+
     @Override
     public Map<String, Duration> startTimes() {
         synchronized (startTimes) {
@@ -284,6 +298,7 @@ public final class EmbeddedStack implements LetheStack {
         List<AutoCloseable> servers = new ArrayList<>();
         servers.add(cluster);
         servers.addAll(redis.values());
+        servers.addAll(extraRedis);
         servers.add(kafka);
         servers.add(replica);
         servers.addAll(extraPostgres);

@@ -83,7 +83,7 @@ public final class RegionRedis implements AutoCloseable {
             } else {
                 this.clusterClient = null;
                 this.client = RedisClient.create(resources);
-                client.setOptions(ClientOptions.builder().timeoutOptions(timeouts).socketOptions(socket)
+                client.setOptions(ClientOptions.builder().timeoutOptions(timeouts).socketOptions(socket).sslOptions(ssl(region))
                         .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
                 RedisURI uri = uris.get(0);
                 for (int i = 0; i < connections; i++) {
@@ -107,6 +107,15 @@ public final class RegionRedis implements AutoCloseable {
             SharedClientResources.release();
             throw e;
         }
+    }
+
+    /** TLS for rediss://: the JVM's trust store, or the CA certificates of {@code redis-ca-file}. */
+    private static io.lettuce.core.SslOptions ssl(RegionConfig region) {
+        io.lettuce.core.SslOptions.Builder b = io.lettuce.core.SslOptions.builder();
+        if (region.redisCaFile() != null) {
+            b.trustManager(new java.io.File(region.redisCaFile()));
+        }
+        return b.build();
     }
 
     private static List<RedisURI> uris(RegionConfig region, Duration timeout) {
