@@ -17,6 +17,9 @@ import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
+import redis.embedded.RedisSentinel;
+import redis.embedded.core.ExecutableProvider;
+import redis.embedded.core.RedisSentinelBuilder;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -40,6 +43,7 @@ public final class EmbeddedStack implements LetheStack {
     private EmbeddedPostgresServer replica;
     private final List<EmbeddedPostgresServer> extraPostgres = new ArrayList<>();
     private final List<EmbeddedRedisServer> extraRedis = new ArrayList<>();
+    private final List<RedisSentinel> sentinels = new ArrayList<>();
     private boolean closed;
 
     /**
@@ -270,6 +274,31 @@ public final class EmbeddedStack implements LetheStack {
         return server.port();
     }
 
+    /**
+     * Starts a Redis Sentinel (the embedded Redis binary in sentinel mode) monitoring the Redis on
+     * {@code masterPort} as {@code masterName}, stopped with the stack.
+     *
+     * @return the sentinel's port
+     */
+    public synchronized int startSentinel(String masterName, int masterPort) {
+        int port = FreePorts.next();
+        RedisSentinelBuilder builder = RedisSentinel.newRedisSentinel()
+                .executableProvider(ExecutableProvider.newJarResourceProvider(options.cacheDir().resolve("redis").toFile()))
+                .bind("127.0.0.1").port(port).masterName(masterName).masterPort(masterPort).quorumSize(1)
+                .downAfterMilliseconds(5000).failOverTimeout(10000).onShutdownForceStop(true);
+        RedisSentinel sentinel = timed("sentinel-" + masterName, () -> {
+            RedisSentinel s = builder.build();
+            try {
+                s.start();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot start a sentinel for " + masterName, e);
+            }
+            return s;
+        });
+        sentinels.add(sentinel);
+        return port;
+    }
+
     @Override
     public Map<String, Duration> startTimes() {
         synchronized (startTimes) {
@@ -294,6 +323,13 @@ public final class EmbeddedStack implements LetheStack {
             Runtime.getRuntime().removeShutdownHook(shutdownHook);
         } catch (IllegalStateException shuttingDown) {
             // called from the hook itself
+        }
+        for (RedisSentinel sentinel : sentinels) {
+            try {
+                sentinel.stop();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("stopping a sentinel failed: {}", e.toString());
+            }
         }
         List<AutoCloseable> servers = new ArrayList<>();
         servers.add(cluster);

@@ -163,11 +163,14 @@ public final class Doctor {
         RedisClient client = RedisClient.create();
         try {
             String first = region.redisUri().split(",")[0].trim();
-            RedisURI.Builder b = RedisURI.builder(RedisURI.create(first)).withTimeout(TIMEOUT);
+            // the URI as parsed (RedisURI.builder(uri) would drop a redis-sentinel:// URI's sentinels)
+            RedisURI uri = RedisURI.create(first);
+            uri.setTimeout(TIMEOUT);
             if (region.redisPassword() != null) {
-                b.withAuthentication(region.redisUser() == null ? "default" : region.redisUser(), region.redisPassword().reveal());
+                uri.setCredentialsProvider(new io.lettuce.core.StaticCredentialsProvider(region.redisUser() == null ? "default" : region.redisUser(),
+                        region.redisPassword().reveal().toCharArray()));
             }
-            try (StatefulRedisConnection<String, String> c = client.connect(b.build())) {
+            try (StatefulRedisConnection<String, String> c = client.connect(uri)) {
                 RedisCommands<String, String> redis = c.sync();
                 String info = redis.info("server") + redis.info("cluster");
                 String version = field(info, "redis_version");

@@ -126,11 +126,14 @@ public final class RegionRedis implements AutoCloseable {
             if (!t.contains("://")) {
                 t = "redis://" + t;
             }
-            RedisURI.Builder b = RedisURI.builder(RedisURI.create(t)).withTimeout(timeout);
+            // the URI as parsed (RedisURI.builder(uri) would drop a redis-sentinel:// URI's sentinels)
+            RedisURI uri = RedisURI.create(t);
+            uri.setTimeout(timeout);
             if (region.redisPassword() != null) {
-                b.withAuthentication(region.redisUser() == null ? "default" : region.redisUser(), region.redisPassword().reveal());
+                uri.setCredentialsProvider(new io.lettuce.core.StaticCredentialsProvider(region.redisUser() == null ? "default" : region.redisUser(),
+                        region.redisPassword().reveal().toCharArray()));
             }
-            out.add(b.build());
+            out.add(uri);
         }
         return out;
     }
