@@ -137,6 +137,9 @@ class DockerKitIT {
         assertEquals("/var/lib/grafana/dashboards", provider.get("options").get("path").asText());
         JsonNode dashboard = new ObjectMapper().readTree(DOCKER.resolve("grafana/dashboards/lethe.json").toFile());
         assertEquals("lethe", dashboard.get("uid").asText());
+        assertEquals("region", dashboard.at("/templating/list/0/name").asText(), "on-call picks the region they are paged for");
+        assertTrue(dashboard.toString().contains("lethe_region_end_to_end_lag_seconds{region=~\\\"$region\\\"}"),
+                "the region panels follow the variable");
         for (JsonNode panel : dashboard.get("panels")) {
             assertEquals("prometheus", panel.get("datasource").get("uid").asText(), panel.get("title").asText());
         }
