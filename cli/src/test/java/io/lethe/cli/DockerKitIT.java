@@ -44,6 +44,11 @@ class DockerKitIT {
                 List<String> command = new ArrayList<>();
                 s.get("command").forEach(c -> command.add(c.asText()));
                 assertEquals("run", command.get(0), e.getKey() + " runs a product command: " + command);
+                String role = command.get(command.indexOf("--role") + 1);
+                LetheConfig kit = ConfigLoader.load(DOCKER.resolve("lethe/lethe.yml"), Map.of("LETHE_PG_PASSWORD", "x")::get);
+                assertTrue(role.equals("capture") || role.equals("streams")
+                        || role.startsWith("region:") && kit.regions().containsKey(role.substring("region:".length())),
+                        e.getKey() + " runs a role of the kit's lethe.yml: " + role);
             } else {
                 String image = s.get("image").asText();
                 assertTrue(image.contains(":") && !image.endsWith(":latest"), e.getKey() + " pins its image: " + image);

@@ -104,6 +104,43 @@ class OpsIT {
         }
     }
 
+    /**
+     * An RDS-like PostgreSQL (RDS's roles; the capture role replicates through membership of
+     * rds_replication; the master user made the publication): doctor passes, and with logical
+     * replication off it names the parameter-group fix, not ALTER SYSTEM.
+     */
+    @Test
+    void doctorPassesAnRdsLikeSetupAndNamesTheParameterGroupFix(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String healthy = f.yaml(REGIONS, products(scope.keyPrefix()), "");
+            String user = "lethe_rds_" + scope.id();
+            for (String walLevel : List.of("logical", "replica")) {
+                PostgresEndpoint rds = stack.startExtraPostgres("rds-" + walLevel + "-" + scope.id(), Map.of("wal_level", walLevel));
+                try (java.sql.Connection c = java.sql.DriverManager.getConnection(rds.jdbcUrl("postgres"), rds.user(), rds.password());
+                     java.sql.Statement st = c.createStatement()) {
+                    for (String sql : List.of("CREATE ROLE rds_superuser NOLOGIN", "CREATE ROLE rds_replication NOLOGIN",
+                            "CREATE ROLE " + user + " LOGIN", "GRANT rds_replication TO " + user,
+                            "CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
+                            "CREATE TABLE lethe_heartbeat (slot text PRIMARY KEY, ts timestamptz NOT NULL)",
+                            "ALTER TABLE products OWNER TO " + user, "ALTER TABLE lethe_heartbeat OWNER TO " + user,
+                            "CREATE PUBLICATION " + scope.publication() + " FOR TABLE products, lethe_heartbeat")) {
+                        st.execute(sql);
+                    }
+                }
+                String yaml = healthy.replace(stack.postgres().jdbcUrl(scope.database()), rds.jdbcUrl("postgres"))
+                        .replace("user: postgres", "user: " + user);
+                if (walLevel.equals("logical")) {
+                    Result ok = lethe("doctor", "--config", write(dir, "rds.yml", yaml).toString());
+                    assertEquals(0, ok.exit(), ok.out() + ok.err());
+                    assertTrue(ok.out().contains("PASS  replication role") && ok.out().contains("a member of rds_replication, Amazon RDS"),
+                            ok.out());
+                } else {
+                    assertFailure(dir, "rds-wal.yml", yaml, "wal_level", "in the instance's DB parameter group set rds.logical_replication = 1");
+                }
+            }
+        }
+    }
+
     private static void assertFailure(Path dir, String name, String yaml, String check, String fix) throws Exception {
         Result r = lethe("doctor", "--config", write(dir, name, yaml).toString());
         assertEquals(1, r.exit(), name + ":\n" + r.out() + r.err());
