@@ -124,6 +124,33 @@ final class RegionFixture implements AutoCloseable {
         return connections.computeIfAbsent(region, r -> client.connect(RedisURI.create(stack.redisUri(r)))).sync();
     }
 
+    /**
+     * Starts region us-east of a config whose only region is {@code redis}, and waits until an
+     * invalidation sent to its topic deleted an entry and fenced it on the Redis whose plain-text
+     * port is {@code checkPort} (read without the region's TLS or Sentinel).
+     */
+    void assertUsEastAppliesThrough(String redis, int checkPort) throws Exception {
+        String p = scope.keyPrefix();
+        LetheConfig config = config(yaml(Map.of("us-east", redis), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
+        RedisClient plain = RedisClient.create();
+        try (StatefulRedisConnection<String, String> check = plain.connect(RedisURI.create("redis://127.0.0.1:" + checkPort));
+             RegionConsumerService region = new RegionConsumerService(config, "us-east", new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                     java.time.Clock.systemUTC())) {
+            String key = p + "product:1";
+            check.sync().hset(key, Map.of("v", "1", "d", "old"));
+            region.start();
+            send(config.topics().invalidations("us-east"), key("product", key, "5"));
+            flush();
+            await("the invalidation applied through " + redis, Duration.ofSeconds(30),
+                    () -> check.sync().exists(key) == 0 && "5".equals(check.sync().hget(io.lethe.schemas.redis.RedisLayout.fenceKey(key), "v")));
+            if (!region.isRunning()) {
+                throw new AssertionError("region us-east stopped");
+            }
+        } finally {
+            plain.shutdown();
+        }
+    }
+
     /** Committed offsets of a group, summed over partitions. */
     long committed(String group, String topic) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
