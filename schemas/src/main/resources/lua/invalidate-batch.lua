@@ -14,9 +14,13 @@
 -- independent: one failing does not stop the others, and each is idempotent.
 
 local out = {}
+-- one pair of tables for every entry (invalidate keeps no reference to them): no garbage per key
+local keys, args = {}, {}
 for i = 1, #KEYS / 2 do
   local a = 4 * (i - 1)
-  local ok, r = pcall(invalidate, {KEYS[2 * i - 1], KEYS[2 * i]}, {ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]})
+  keys[1], keys[2] = KEYS[2 * i - 1], KEYS[2 * i]
+  args[1], args[2], args[3], args[4] = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local ok, r = pcall(invalidate, keys, args)
   if ok and type(r) == 'number' then out[i] = r else out[i] = -1 end
 end
 return out

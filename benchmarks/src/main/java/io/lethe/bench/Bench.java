@@ -221,6 +221,8 @@ public final class Bench {
         for (String region : options.regions()) {
             Rate evalsha = EvalshaRaw.run(stack.redisUri(region), id + ":raw-" + when + ":" + region + ":", options.updates(), 1000);
             report.raw(when, Report.EVALSHA + ", " + region + " (calls/s)", evalsha);
+            report.raw(when, "pipelined invalidate-batch.lua, 128 keys a call, " + region + " (keys/s)",
+                    EvalshaRaw.runBatched(stack.redisUri(region), id + ":rawb-" + when + ":" + region + ":", options.updates(), 128, 8));
         }
     }
 

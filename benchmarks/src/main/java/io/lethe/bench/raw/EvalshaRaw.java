@@ -13,7 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Redis's limit for the pipeline's own work: invalidate.lua by EVALSHA, pipelined in batches on one connection. */
+/**
+ * Redis's limit for the pipeline's own work on one connection: invalidate.lua by EVALSHA, pipelined
+ * in batches, and invalidate-batch.lua carrying many keys a call (what region consumers send).
+ * One connection keeps one Redis core busy, so keys per second measure Redis's cost per key.
+ */
 public final class EvalshaRaw {
     private EvalshaRaw() {
     }
@@ -38,6 +42,43 @@ public final class EvalshaRaw {
                 }
             }
             return Rate.since(calls, t0);
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+    }
+
+    /** invalidate-batch.lua calls of {@code keysPerCall} keys, {@code callsPerFlush} pipelined at a time: keys per second. */
+    public static Rate runBatched(String redisUri, String keyPrefix, long keys, int keysPerCall, int callsPerFlush) throws Exception {
+        RedisClient client = RedisClient.create();
+        try (StatefulRedisConnection<String, String> c = client.connect(RedisURI.create(redisUri))) {
+            c.sync().scriptLoad(LuaScript.INVALIDATE_BATCH.source());
+            c.setAutoFlushCommands(false);
+            RedisAsyncCommands<String, String> async = c.async();
+            long perFlush = (long) keysPerCall * callsPerFlush;
+            long t0 = System.nanoTime();
+            for (long from = 0; from < keys; from += perFlush) {
+                List<RedisFuture<List<Object>>> replies = new ArrayList<>(callsPerFlush);
+                for (long call = from; call < Math.min(keys, from + perFlush); call += keysPerCall) {
+                    int n = (int) Math.min(keysPerCall, keys - call);
+                    String[] k = new String[2 * n];
+                    String[] args = new String[4 * n];
+                    for (int i = 0; i < n; i++) {
+                        String key = keyPrefix + (call + i);
+                        k[2 * i] = key;
+                        k[2 * i + 1] = RedisLayout.fenceKey(key);
+                        args[4 * i] = "1000";
+                        args[4 * i + 1] = "60000";
+                        args[4 * i + 2] = "7";
+                        args[4 * i + 3] = "0";
+                    }
+                    replies.add(async.evalsha(LuaScript.INVALIDATE_BATCH.sha1(), ScriptOutputType.MULTI, k, args));
+                }
+                c.flushCommands();
+                for (RedisFuture<List<Object>> reply : replies) {
+                    reply.get(30, TimeUnit.SECONDS);
+                }
+            }
+            return Rate.since(keys, t0);
         } finally {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
