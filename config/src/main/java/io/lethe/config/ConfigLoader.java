@@ -307,7 +307,7 @@ public final class ConfigLoader {
             Secret replicaPassword = s.secret("replica-password");
             String caFile = s.string("redis-ca-file", null);
             if (caFile != null && !uri.startsWith("rediss://")) {
-                s.error(s.child("redis-ca-file"), "applies to rediss:// (TLS) only; redis is " + uri.replaceAll("//[^@/]*@", "//***@"));
+                s.error(s.child("redis-ca-file"), "applies to rediss:// (TLS) only; redis is " + RegionConfig.maskUserInfo(uri));
             } else if (caFile != null && !java.nio.file.Files.isReadable(java.nio.file.Path.of(caFile))) {
                 s.error(s.child("redis-ca-file"), "expected a readable PEM file of the CA certificates to trust, found '" + caFile + "'");
             }

@@ -50,6 +50,6 @@ public record RegionConfig(String name, String redisUri, RedisTopology topology,
         return "RegionConfig[name=" + name + ", redisUri=" + redisUriForDisplay() + ", topology=" + topology
                 + ", redisUser=" + redisUser + ", redisPassword=" + redisPassword + ", namespaces=" + namespaces
                 + ", replicaJdbcUrl=" + JdbcUrls.forDisplay(replicaJdbcUrl) + ", replicaUser=" + replicaUser
-                + ", replicaPassword=" + replicaPassword + "]";
+                + ", replicaPassword=" + replicaPassword + ", redisCaFile=" + redisCaFile + "]";
     }
 }

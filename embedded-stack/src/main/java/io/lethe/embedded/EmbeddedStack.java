@@ -17,10 +17,10 @@ import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import redis.embedded.RedisSentinel;
 import redis.embedded.core.ExecutableProvider;
 import redis.embedded.core.RedisSentinelBuilder;
-import org.slf4j.LoggerFactory;
 
 /**
  * Real PostgreSQL, Kafka and Redis servers started from Maven artifacts, without Docker, on free

@@ -45,9 +45,10 @@ public final class EngineProperties {
         p.setProperty("database.tcpKeepAlive", "true");
         // the jdbc-url's parameters reach Debezium's connections too, the replication one included:
         // its TLS settings under Debezium's own names, every other one as a driver property
-        JdbcUrls.parameters(source.jdbcUrl()).forEach((name, value) -> p.setProperty(
-                DEBEZIUM_TLS.contains(name.toLowerCase(java.util.Locale.ROOT)) ? "database." + name.toLowerCase(java.util.Locale.ROOT)
-                        : "driver." + name, value));
+        JdbcUrls.parameters(source.jdbcUrl()).forEach((name, value) -> {
+            String lower = name.toLowerCase(java.util.Locale.ROOT);
+            p.setProperty(DEBEZIUM_TLS.contains(lower) ? "database." + lower : "driver." + name, value);
+        });
         p.setProperty("plugin.name", "pgoutput");
         p.setProperty("slot.name", source.slot());
         p.setProperty("slot.drop.on.stop", "false");

@@ -7,6 +7,8 @@ import io.lethe.config.RedisTopology;
 import io.lethe.config.RegionConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.config.kafka.TopicSetup;
+import io.lethe.region.redis.RegionRedis;
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -162,14 +164,9 @@ public final class Doctor {
         String check = "redis " + region.name();
         RedisClient client = RedisClient.create();
         try {
-            String first = region.redisUri().split(",")[0].trim();
-            // the URI as parsed (RedisURI.builder(uri) would drop a redis-sentinel:// URI's sentinels)
-            RedisURI uri = RedisURI.create(first);
-            uri.setTimeout(TIMEOUT);
-            if (region.redisPassword() != null) {
-                uri.setCredentialsProvider(new io.lettuce.core.StaticCredentialsProvider(region.redisUser() == null ? "default" : region.redisUser(),
-                        region.redisPassword().reveal().toCharArray()));
-            }
+            // the first seed node of a cluster; made as the region consumer makes its connections (TLS CA, credentials)
+            RedisURI uri = RegionRedis.uris(region, TIMEOUT).get(0);
+            client.setOptions(ClientOptions.builder().sslOptions(RegionRedis.sslOptions(region)).build());
             try (StatefulRedisConnection<String, String> c = client.connect(uri)) {
                 RedisCommands<String, String> redis = c.sync();
                 String info = redis.info("server") + redis.info("cluster");

@@ -61,7 +61,7 @@ public final class RegionRedis implements AutoCloseable {
                 this.client = null;
                 this.clusterClient = RedisClusterClient.create(resources, uris);
                 clusterClient.setOptions(ClusterClientOptions.builder()
-                        .timeoutOptions(timeouts).socketOptions(socket)
+                        .timeoutOptions(timeouts).socketOptions(socket).sslOptions(sslOptions(region))
                         // a paused or down node must fail fast so the batch backs off and retries
                         .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                         .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
@@ -83,7 +83,7 @@ public final class RegionRedis implements AutoCloseable {
             } else {
                 this.clusterClient = null;
                 this.client = RedisClient.create(resources);
-                client.setOptions(ClientOptions.builder().timeoutOptions(timeouts).socketOptions(socket).sslOptions(ssl(region))
+                client.setOptions(ClientOptions.builder().timeoutOptions(timeouts).socketOptions(socket).sslOptions(sslOptions(region))
                         .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
                 RedisURI uri = uris.get(0);
                 for (int i = 0; i < connections; i++) {
@@ -110,7 +110,7 @@ public final class RegionRedis implements AutoCloseable {
     }
 
     /** TLS for rediss://: the JVM's trust store, or the CA certificates of {@code redis-ca-file}. */
-    private static io.lettuce.core.SslOptions ssl(RegionConfig region) {
+    public static io.lettuce.core.SslOptions sslOptions(RegionConfig region) {
         io.lettuce.core.SslOptions.Builder b = io.lettuce.core.SslOptions.builder();
         if (region.redisCaFile() != null) {
             b.trustManager(new java.io.File(region.redisCaFile()));
@@ -118,7 +118,11 @@ public final class RegionRedis implements AutoCloseable {
         return b.build();
     }
 
-    private static List<RedisURI> uris(RegionConfig region, Duration timeout) {
+    /**
+     * The region's Redis URIs (a cluster's seed nodes, else the one URI), with the command timeout
+     * and the region's credentials: every connection to a region's Redis is made from these.
+     */
+    public static List<RedisURI> uris(RegionConfig region, Duration timeout) {
         List<RedisURI> out = new ArrayList<>();
         List<String> texts = region.topology() == RedisTopology.CLUSTER ? List.of(region.redisUri().split(",")) : List.of(region.redisUri());
         for (String text : texts) {
