@@ -15,6 +15,12 @@ final class CacheMetrics {
     static final String FILLS = "lethe.cache.fills";
     /** Hits served by the L1 near cache (also counted in gets). */
     static final String NEAR_HITS = "lethe.cache.near.hits";
+    /**
+     * Reads with a read-your-writes token, by result: cache (the region had applied past the
+     * token and held the entry), primary (it had not, its watermark was unknown, or the entry was
+     * missing: loaded by the loader).
+     */
+    static final String TOKEN_READS = "lethe.cache.token.reads";
     /** Time the loader took. */
     static final String LOAD = "lethe.cache.load.latency";
 
@@ -41,6 +47,10 @@ final class CacheMetrics {
     /** A fill not written because its load outlasted the namespace's fence TTL. */
     void fillRefusedSlowLoad() {
         counter(FILLS, "refused-slow-load").increment();
+    }
+
+    void tokenRead(boolean fromCache) {
+        counter(TOKEN_READS, fromCache ? "cache" : "primary").increment();
     }
 
     void nearHit() {

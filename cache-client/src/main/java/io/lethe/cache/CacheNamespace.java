@@ -4,6 +4,7 @@ import io.lethe.schemas.redis.FillResult;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -36,10 +37,13 @@ public final class CacheNamespace<T> {
     private final ConcurrentHashMap<String, Boolean> refreshing = new ConcurrentHashMap<>();
 
     private final NearCache near;
+    /** The region's applied-watermark key for read-your-writes, or null when the cache was built without one. */
+    private final String appliedLsnKey;
 
     CacheNamespace(String name, Codec<T> codec, Policy policy, CacheRedis redis, CacheMetrics metrics, Clock clock,
-                   ExecutorService loaders, NearCache near) {
+                   ExecutorService loaders, NearCache near, String appliedLsnKey) {
         this.near = near;
+        this.appliedLsnKey = appliedLsnKey;
         this.name = name;
         this.codec = codec;
         this.policy = policy;
@@ -64,8 +68,70 @@ public final class CacheNamespace<T> {
      * @throws CacheLoadException when the loader failed
      */
     public T get(String key, Loader<T> loader) {
+        return join(key, getAsync(key, loader));
+    }
+
+    /**
+     * Read-your-writes: the value of {@code key}, never older than the write that returned
+     * {@code token} ({@link ReadTokens#afterCommit}). Served from the cache only when this region
+     * has applied everything committed before the token (its applied watermark, read from Redis in
+     * the same round trip, is at or past it); otherwise {@code loader} is called, which must then
+     * read the primary (or a replica known to have replayed past the token), and what it loads is
+     * filled under the usual fence rules. A token of 0 or less reads as {@link #get(String, Loader)}.
+     * Token reads never share a load with other readers and skip the near cache: both could hand
+     * back a value read before the write.
+     *
+     * @throws IllegalStateException when the cache was built without {@link LetheCache.Builder#readYourWrites}
+     */
+    public T get(String key, Loader<T> loader, long token) {
+        return join(key, getAsync(key, loader, token));
+    }
+
+    /** As {@link #get(String, Loader, long)}, without blocking the caller. */
+    public CompletableFuture<T> getAsync(String key, Loader<T> loader, long token) {
+        if (token <= 0) {
+            return getAsync(key, loader);
+        }
+        if (appliedLsnKey == null) {
+            throw new IllegalStateException("a read with a token needs LetheCache.builder(...).readYourWrites(<this region's consumer group>)");
+        }
+        if (policy.consistency() == Policy.Consistency.STRONG) {
+            metrics.get("bypass");
+            return load(key, loader).thenApply(Loaded::value);
+        }
+        long missedAt = System.nanoTime();
+        // the watermark is read before the entry: then the entry reflects every invalidation the
+        // watermark covers (one connection keeps the order; a cluster's nodes do not, so it waits)
+        CompletableFuture<OptionalLong> applied = redis.appliedLsn(appliedLsnKey)
+                .handle((lsn, error) -> error == null ? lsn : OptionalLong.empty());
+        CompletableFuture<CacheRedis.Read> read = redis.orderedAfter(applied, () -> redis.read(key, name))
+                .handle((r, error) -> error == null ? r : null);
+        return applied.thenCombine(read, (lsn, r) -> afterTokenRead(key, loader, token, lsn, r, missedAt))
+                .thenCompose(value -> value);
+    }
+
+    private CompletableFuture<T> afterTokenRead(String key, Loader<T> loader, long token, OptionalLong applied, CacheRedis.Read read,
+                                                long missedAt) {
+        if (read == null) {
+            metrics.tokenRead(false);
+            metrics.get("error");
+            return load(key, loader).thenApply(Loaded::value);
+        }
+        boolean covered = applied.isPresent() && applied.getAsLong() >= token;
+        boolean fresh = read.softExpiry() == null || clock.millis() < read.softExpiry() || policy.consistency() == Policy.Consistency.EVENTUAL;
+        if (covered && read.present() && fresh) {
+            metrics.tokenRead(true);
+            metrics.get(read.notFound() ? "negative" : "hit");
+            return CompletableFuture.completedFuture(read.notFound() ? null : codec.decode(read.data()));
+        }
+        metrics.tokenRead(false);
+        metrics.get("miss");
+        return load(key, loader).thenCompose(loaded -> fill(key, loaded, read, read.present(), missedAt));
+    }
+
+    private static <V> V join(String key, CompletableFuture<V> future) {
         try {
-            return getAsync(key, loader).get();
+            return future.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CacheLoadException("interrupted while reading " + key, e);

@@ -224,6 +224,26 @@ final class CacheRedis implements AutoCloseable {
         return stage.toCompletableFuture();
     }
 
+    /**
+     * Runs {@code next} after {@code first} as Redis sees them: at once on one connection (it keeps
+     * the order), after {@code first} completed on a cluster (its nodes do not).
+     */
+    <A, B> CompletableFuture<B> orderedAfter(CompletableFuture<A> first, Supplier<CompletableFuture<B>> next) {
+        if (clusterClient == null) {
+            return next.get();
+        }
+        return first.handle((a, e) -> null).thenCompose(x -> next.get());
+    }
+
+    /** The region's applied watermark (see {@link io.lethe.schemas.redis.AppliedLsn}); empty when unknown. */
+    CompletableFuture<java.util.OptionalLong> appliedLsn(String key) {
+        return hashes.hgetall(key).toCompletableFuture().thenApply(raw -> {
+            java.util.Map<String, String> fields = new java.util.HashMap<>();
+            raw.forEach((field, value) -> fields.put(field, new String(value, StandardCharsets.UTF_8)));
+            return io.lethe.schemas.redis.AppliedLsn.of(fields);
+        });
+    }
+
     /** The namespace's epoch now ("0" when none was ever set). */
     CompletableFuture<String> epoch(String namespace) {
         return strings.get(RedisLayout.epochKey(namespace)).toCompletableFuture()

@@ -32,8 +32,10 @@ public final class LetheCache implements AutoCloseable {
     private final ExecutorService loaders;
     private final boolean ownsLoaders;
     private final NearCache near;
+    private final String appliedLsnKey;
 
     private LetheCache(Builder b) {
+        this.appliedLsnKey = b.readYourWritesGroup == null ? null : io.lethe.schemas.redis.AppliedLsn.key(b.readYourWritesGroup);
         this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl());
         this.redis = new CacheRedis(b.uris, b.cluster, near, b.connectWithin);
         this.registry = b.registry;
@@ -48,7 +50,7 @@ public final class LetheCache implements AutoCloseable {
 
     /** A typed view of one namespace with its policy. */
     public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy) {
-        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name), clock, loaders, near);
+        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name), clock, loaders, near, appliedLsnKey);
     }
 
     /** Entries in the near cache now (0 without one). */
@@ -87,8 +89,22 @@ public final class LetheCache implements AutoCloseable {
         private NearCacheOptions near;
         private Duration timeout = Duration.ofMillis(500);
         private Duration connectWithin = Duration.ofSeconds(10);
+        private String readYourWritesGroup;
 
         private Builder() {
+        }
+
+        /**
+         * Enables reads with a token ({@link CacheNamespace#get(String, Loader, long)}): this
+         * region's applied watermark is read from the key its consumers publish, named after their
+         * consumer group, {@code <apply.group-prefix><region>} ({@code lethe-region-<region>} by default).
+         */
+        public Builder readYourWrites(String consumerGroup) {
+            if (consumerGroup == null || consumerGroup.isBlank()) {
+                throw new IllegalArgumentException("readYourWrites needs the region's consumer group, was '" + consumerGroup + "'");
+            }
+            this.readYourWritesGroup = consumerGroup;
+            return this;
         }
 
         /** A {@code redis://}, {@code rediss://} or {@code redis-sentinel://} URI (more than one for a cluster). */

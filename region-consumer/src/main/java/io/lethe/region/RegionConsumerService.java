@@ -119,6 +119,18 @@ public final class RegionConsumerService implements AutoCloseable {
         RestoreReplay restore = new RestoreReplay(config, region, consumer, ledger, restoreGuard, metrics, clock);
         loop = new ApplyLoop(config, region.name(), consumer, applier, ledger, deadLetters, gated, restore, metrics,
                 misconfiguration, clock, listeners);
+        loop.publishAppliedLsn(new io.lethe.region.lag.AppliedLsnPublisher(metrics.watermarks(), new io.lethe.region.lag.AppliedLsnPublisher.Target() {
+            @Override
+            public void hset(String key, Map<String, String> fields) {
+                redis.hashCommands().hset(key, fields);
+            }
+
+            @Override
+            public void hdel(String key, String... fields) {
+                redis.hashCommands().hdel(key, fields);
+            }
+        }, groupId(config, region.name()), partitionCount(config.topics().invalidations(region.name())),
+                partitionCount(config.topics().changes())));
         consumerMetrics = new KafkaClientMetrics(consumer);
         consumerMetrics.bindTo(registry);
         running = true;
@@ -128,6 +140,22 @@ public final class RegionConsumerService implements AutoCloseable {
             prober.start();
         }
         LOG.info("region {} consuming {} into Redis {}", region.name(), config.topics().invalidations(region.name()), redis.display());
+    }
+
+    /** The partition count of {@code topic}, asked of the consumer (on its thread) until it answers; 0 meanwhile. */
+    private java.util.function.IntSupplier partitionCount(String topic) {
+        int[] known = {0};
+        return () -> {
+            if (known[0] == 0) {
+                try {
+                    var partitions = consumer.partitionsFor(topic, Duration.ofSeconds(1));
+                    known[0] = partitions == null ? 0 : partitions.size();
+                } catch (org.apache.kafka.common.KafkaException e) {
+                    LOG.debug("region {}: partitions of {} not known yet ({})", region.name(), topic, e.toString());
+                }
+            }
+            return known[0];
+        };
     }
 
     /** Loads the scripts, a few tries; after that the loop retries with every batch until Redis answers. */

@@ -31,7 +31,7 @@ public final class GatedBatches {
     private final ArrayDeque<Gated> gated = new ArrayDeque<>();
     private boolean paused;
 
-    private record Gated(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, long maxLsn) {
+    private record Gated(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, long maxLsn, Runnable released) {
     }
 
     public GatedBatches(ReplayPosition gate, Consumer<?, ?> consumer, OffsetLedger ledger, RegionMetrics metrics, String region) {
@@ -42,9 +42,13 @@ public final class GatedBatches {
         this.region = region;
     }
 
-    /** Holds an applied batch until the replica has replayed {@code maxLsn}. */
-    public void hold(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, long maxLsn) {
-        gated.addLast(new Gated(plan, offsets, maxLsn));
+    /**
+     * Holds an applied batch until the replica has replayed {@code maxLsn}; {@code released} runs
+     * once it was applied again (the batch's heartbeats count as applied only then: before, a
+     * reader on the lagging replica could still refill what the batch deleted).
+     */
+    public void hold(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, long maxLsn, Runnable released) {
+        gated.addLast(new Gated(plan, offsets, maxLsn, released));
         gate.applied(maxLsn);
     }
 
@@ -62,6 +66,7 @@ public final class GatedBatches {
             }
             metrics.reapplied(batch.plan().keys().size() + batch.plan().patterns().size());
             gated.removeFirst();
+            batch.released().run();
             ledger.applied(batch.offsets());
         }
         if (!paused && gated.size() >= MAX_GATED_BATCHES) {

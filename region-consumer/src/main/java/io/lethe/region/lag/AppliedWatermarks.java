@@ -18,7 +18,10 @@ public final class AppliedWatermarks {
     /** Commit metadata: {@code watermark=<epoch micros>}. */
     static final String METADATA_PREFIX = "watermark=";
     private final Map<Long, Long> applied = new ConcurrentHashMap<>();
+    /** The same slots' newest applied heartbeat LSN: what read-your-writes tokens are compared with. */
+    private final Map<Long, Long> appliedLsn = new ConcurrentHashMap<>();
     private volatile Set<Integer> assigned = Set.of();
+    private volatile long resets;
 
     private static long slot(int partition, int source) {
         return ((long) partition << 32) | (source & 0xffffffffL);
@@ -27,6 +30,39 @@ public final class AppliedWatermarks {
     /** Everything before {@code watermark} on {@code partition} is applied. */
     public void applied(int partition, Watermark watermark) {
         applied.merge(slot(partition, watermark.source()), watermark.commitTs(), Math::max);
+        appliedLsn.merge(slot(partition, watermark.source()), watermark.lsn(), Math::max);
+    }
+
+    /**
+     * Forgets every watermark: the region's Redis lost applied writes (a restore) and the consumer
+     * replays, so nothing is known to be applied until the replay brings heartbeats again.
+     */
+    public void reset() {
+        applied.clear();
+        appliedLsn.clear();
+        resets++;
+    }
+
+    /** How many times {@link #reset} was called: a publisher that saw another count must withdraw what it published. */
+    public long resets() {
+        return resets;
+    }
+
+    /**
+     * The LSN up to which every change that came through {@code partition} is applied: the oldest
+     * newest-heartbeat LSN over the {@code sources} changes partitions; empty until a heartbeat of
+     * each of them was applied here (one missing source could still hold an older change).
+     */
+    public OptionalLong appliedLsn(int partition, int sources) {
+        long oldest = Long.MAX_VALUE;
+        for (int source = 0; source < sources; source++) {
+            Long lsn = appliedLsn.get(slot(partition, source));
+            if (lsn == null) {
+                return OptionalLong.empty();
+            }
+            oldest = Math.min(oldest, lsn);
+        }
+        return sources > 0 ? OptionalLong.of(oldest) : OptionalLong.empty();
     }
 
     /** The partitions this consumer owns now; the others' watermarks are another consumer's to report. */
@@ -34,6 +70,7 @@ public final class AppliedWatermarks {
         if (!partitions.equals(assigned)) {
             assigned = Set.copyOf(partitions);
             applied.keySet().removeIf(slot -> !assigned.contains((int) (slot >>> 32)));
+            appliedLsn.keySet().removeIf(slot -> !assigned.contains((int) (slot >>> 32)));
         }
     }
 

@@ -7,6 +7,7 @@ import io.lethe.region.apply.BatchPlan;
 import io.lethe.region.apply.RedisApplier;
 import io.lethe.region.dlq.RegionDeadLetters;
 import io.lethe.region.gate.GatedBatches;
+import io.lethe.region.lag.AppliedLsnPublisher;
 import io.lethe.region.lag.AppliedWatermarks;
 import io.lethe.region.lag.RegionTopicLag;
 import io.lethe.region.metrics.RegionMetrics;
@@ -66,6 +67,7 @@ public final class ApplyLoop {
     private volatile int inFlight;
     private final RegionTopicLag topicLag;
     private long lastRestoreCheck;
+    private AppliedLsnPublisher appliedLsn;
 
     public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, Applier applier, OffsetLedger ledger,
                      RegionDeadLetters deadLetters, GatedBatches gated, RestoreReplay restore, RegionMetrics metrics,
@@ -86,6 +88,17 @@ public final class ApplyLoop {
         this.listeners = listeners;
         this.watermarks = metrics.watermarks();
         this.topicLag = new RegionTopicLag(consumer, metrics);
+    }
+
+    /** From now on, the region's applied watermark is published after every batch (read-your-writes). */
+    public void publishAppliedLsn(AppliedLsnPublisher publisher) {
+        this.appliedLsn = publisher;
+    }
+
+    private java.util.Set<Integer> ownedPartitions() {
+        java.util.Set<Integer> owned = new java.util.HashSet<>();
+        consumer.assignment().forEach(tp -> owned.add(tp.partition()));
+        return owned;
     }
 
     /** True while fetching must stay paused (a batch being retried, or the gate's queue full). */
@@ -115,6 +128,11 @@ public final class ApplyLoop {
             if (gated != null) {
                 gated.release(this::applyUntilAcknowledged);
             }
+            if (appliedLsn != null) {
+                java.util.Set<Integer> owned = ownedPartitions();
+                appliedLsn.publish(owned);
+                appliedLsn.published(owned).ifPresent(metrics::appliedLsn);
+            }
             if (System.nanoTime() - lastRestoreCheck >= RESTORE_CHECK_NANOS) {
                 lastRestoreCheck = System.nanoTime();
                 restore.check(this::applyUntilAcknowledged);
@@ -135,7 +153,10 @@ public final class ApplyLoop {
             return;
         }
         inFlight = 0;
-        batch.watermarks().forEach((partition, marks) -> marks.forEach(w -> watermarks.applied(partition, w)));
+        Runnable heartbeatsApplied = () -> batch.watermarks().forEach((partition, marks) -> marks.forEach(w -> watermarks.applied(partition, w)));
+        if (gated == null) {
+            heartbeatsApplied.run();
+        }
         deadLetters.sendPoisoned(applied.poisoned(), batch.origins());
         long now = nowMicros();
         for (InvalidationEvent e : events) {
@@ -148,7 +169,7 @@ public final class ApplyLoop {
         Map<TopicPartition, OffsetAndMetadata> owned = ledger.stillOwned(batch.offsets());
         if (gated != null) {
             // a standby shows a change only once it replayed its transaction's COMMIT, not the change itself
-            gated.hold(plan, owned, events.stream().mapToLong(InvalidationEvent::visibleAfter).max().orElse(0));
+            gated.hold(plan, owned, events.stream().mapToLong(InvalidationEvent::visibleAfter).max().orElse(0), heartbeatsApplied);
         } else {
             ledger.applied(owned);
         }

@@ -66,6 +66,8 @@ public final class RegionMetrics {
      * invalidation arrives. NaN before the first heartbeat.
      */
     public static final String END_TO_END_LAG = "lethe.region.end.to.end.lag";
+    /** Gauge: the region's applied watermark as published for read-your-writes readers (commit LSN; NaN before the first). */
+    public static final String APPLIED_LSN = "lethe.region.applied.lsn";
     /** Keys Redis refused for good, by reason; widened=true when the wider invalidation was applied instead. */
     public static final String POISONED = "lethe.region.poisoned";
 
@@ -128,7 +130,15 @@ public final class RegionMetrics {
                 .tags(tags).baseUnit("seconds").description("newest heartbeat commit applied with everything before it, to now: "
                         + "end-to-end lag over every stage").register(registry);
         registry.gauge(GATE_PENDING, tags, gatePending, AtomicLong::get);
+        registry.gauge(APPLIED_LSN, tags, appliedLsn, a -> a.get() < 0 ? Double.NaN : a.get());
         this.reapplied = Counter.builder(GATE_REAPPLIED).tags(tags).register(registry);
+    }
+
+    private final AtomicLong appliedLsn = new AtomicLong(-1);
+
+    /** The oldest applied watermark this consumer published over its partitions (commit LSN). */
+    public void appliedLsn(long lsn) {
+        appliedLsn.set(lsn);
     }
 
     public void applied(String result, int count) {

@@ -111,6 +111,7 @@ public final class RestoreReplay {
             consumer.seek(tp, om);
             ledger.forget(tp);
         });
+        metrics.watermarks().reset(); // nothing is known applied in this data until the replay brings heartbeats
         commitRewound(rewound);
         if (restore.wholesale() && applying.apply(BatchPlan.of(wholesale("restore:" + restore.id()))) == null) {
             return; // closing: the next start finds the same restore

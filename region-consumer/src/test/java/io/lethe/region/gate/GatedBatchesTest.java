@@ -63,18 +63,21 @@ class GatedBatchesTest {
     void aBatchIsReappliedAndReleasedOnlyOnceTheReplicaReplayedItsCommit() throws Exception {
         BatchPlan first = plan();
         BatchPlan second = plan();
-        gated.hold(first, Map.of(P0, new OffsetAndMetadata(10)), 100);
-        gated.hold(second, Map.of(P0, new OffsetAndMetadata(20)), 200);
+        List<String> heartbeats = new java.util.ArrayList<>();
+        gated.hold(first, Map.of(P0, new OffsetAndMetadata(10)), 100, () -> heartbeats.add("first"));
+        gated.hold(second, Map.of(P0, new OffsetAndMetadata(20)), 200, () -> heartbeats.add("second"));
         assertEquals(List.of(100L, 200L), told);
 
         replayed.set(99);
         gated.release(this::reapply);
         assertTrue(reapplied.isEmpty(), "the replica is behind the first commit");
         assertTrue(ledger.pending().isEmpty(), "nothing may be committed yet");
+        assertTrue(heartbeats.isEmpty(), "a held batch's heartbeats are not applied: read-your-writes must not trust them yet");
 
         replayed.set(150);
         gated.release(this::reapply);
         assertEquals(List.of(first), reapplied, "oldest first, and only what the replica passed");
+        assertEquals(List.of("first"), heartbeats);
         assertEquals(Map.of(P0, new OffsetAndMetadata(10)), ledger.pending());
 
         replayed.set(200);
@@ -85,7 +88,7 @@ class GatedBatchesTest {
 
     @Test
     void aBatchThatCouldNotBeReappliedStaysGated() throws Exception {
-        gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(10)), 100);
+        gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(10)), 100, () -> { });
         replayed.set(100);
         gated.release(plan -> null); // closing before Redis acknowledged
         assertTrue(ledger.pending().isEmpty());
@@ -96,7 +99,7 @@ class GatedBatchesTest {
     @Test
     void fetchingPausesWhenTooManyBatchesWaitAndResumesAtHalf() throws Exception {
         for (int i = 0; i < GatedBatches.MAX_GATED_BATCHES; i++) {
-            gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(i + 1)), i + 1);
+            gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(i + 1)), i + 1, () -> { });
         }
         gated.release(this::reapply);
         assertTrue(gated.paused());

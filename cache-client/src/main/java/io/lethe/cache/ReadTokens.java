@@ -1,0 +1,38 @@
+package io.lethe.cache;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * Read-your-writes tokens: a writer takes one on the primary after its transaction committed and
+ * passes it to the reads that must see the write ({@link CacheNamespace#get(String, Loader, long)}).
+ * A token is the primary's WAL insert position (as a number): at or past the end of every commit
+ * that returned before it was taken. A region serves a token read from its cache only once its
+ * applied watermark (a heartbeat committed after the token, applied with everything before it)
+ * is at or past the token.
+ *
+ * <p>Any connection to the primary will do, in autocommit or after {@code commit()}; on a standby
+ * the function fails, as it should (a standby's position says nothing of the primary's commits).
+ * The same in SQL, for writers that are not Java:
+ *
+ * <pre>{@value #SQL}</pre>
+ */
+public final class ReadTokens {
+    /** The query that returns a token (a bigint). */
+    public static final String SQL = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint";
+
+    private ReadTokens() {
+    }
+
+    /** A token covering every transaction committed on {@code primary} before this call. */
+    public static long afterCommit(Connection primary) throws SQLException {
+        try (Statement s = primary.createStatement(); ResultSet rs = s.executeQuery(SQL)) {
+            if (!rs.next()) {
+                throw new SQLException("no read token: '" + SQL + "' returned no row");
+            }
+            return rs.getLong(1);
+        }
+    }
+}
