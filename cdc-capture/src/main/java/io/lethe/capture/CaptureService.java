@@ -4,6 +4,7 @@ import io.lethe.capture.checks.CaptureStartupException;
 import io.lethe.capture.engine.CaptureEngine;
 import io.lethe.capture.engine.ChangeBatchHandler;
 import io.lethe.capture.engine.EngineProperties;
+import io.lethe.capture.leader.CaptureLeadership;
 import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.capture.mapping.ColumnProjection;
 import io.lethe.capture.metrics.CaptureMetrics;
@@ -42,6 +43,11 @@ public final class CaptureService implements AutoCloseable {
     private ChangePublisher publisher;
     private CaptureEngine engine;
     private volatile boolean streaming;
+    private final CaptureLeadership leadership;
+    private volatile boolean standingBy;
+    private volatile Throwable leadershipFailure;
+    private Thread leaderThread;
+    private volatile boolean closed;
 
     public CaptureService(LetheConfig config, MeterRegistry registry, Clock clock) {
         this.config = config;
@@ -52,14 +58,96 @@ public final class CaptureService implements AutoCloseable {
         this.mapper = new ChangeEventMapper(ColumnProjection.of(config), config.source().heartbeatTable(),
                 config.source().region(), clock);
         this.monitor = new SlotMonitor(config, metrics);
+        this.leadership = new CaptureLeadership(config);
     }
 
     /**
-     * Runs the start-up checks and starts streaming.
+     * Takes the capture lock of the slot ({@link CaptureLeadership}); when it is free, runs the
+     * start-up checks and starts streaming before returning. When another instance holds it, this
+     * one stands by: it returns at once and takes over, on a thread of its own, as soon as the
+     * lock is free.
      *
      * @throws CaptureStartupException listing every failed check with its fix
      */
     public void start() throws InterruptedException {
+        boolean leading;
+        try {
+            leading = leadership.tryAcquire();
+        } catch (SQLException e) {
+            leading = false;
+            LOG.warn("cannot try the capture lock of slot {} yet ({}); standing by until it can", config.source().slot(), e.getMessage());
+        }
+        if (leading) {
+            lead();
+        } else {
+            standingBy = true;
+            metrics.leader(false);
+            leaderThread = new Thread(this::standBy, "lethe-capture-leadership");
+            leaderThread.setDaemon(true);
+            leaderThread.start();
+        }
+    }
+
+    /** True while this instance waits for the capture lock. */
+    public boolean isStandingBy() {
+        return standingBy;
+    }
+
+    private void standBy() {
+        try {
+            leadership.awaitLeadership();
+            long t0 = System.nanoTime();
+            LOG.warn("capture lock of slot {} taken: this instance captures now", config.source().slot());
+            leadership.evictPreviousWalsender();
+            lead();
+            standingBy = false;
+            LOG.info("capture took over slot {} in {} ms from acquiring the lock", config.source().slot(), (System.nanoTime() - t0) / 1_000_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            if (!closed) {
+                leadershipFailure = e;
+                LOG.error("capture could not take over slot {}", config.source().slot(), e);
+            }
+        } finally {
+            standingBy = false;
+        }
+    }
+
+    /** Leads: prepares the slot, streams, and watches that the lock stays ours. */
+    private void lead() throws InterruptedException {
+        metrics.leader(true);
+        Thread watch = new Thread(this::watchLock, "lethe-capture-lock-watch");
+        watch.setDaemon(true);
+        watch.start();
+        startStreaming();
+    }
+
+    /**
+     * Stops capturing the moment the lock connection fails: the server released the lock with it,
+     * and a standby may be taking over the slot. The process then reports capture stopped.
+     */
+    private void watchLock() {
+        while (!closed) {
+            try {
+                Thread.sleep(CaptureLeadership.POLL.toMillis());
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!closed && !leadership.stillHeld()) {
+                leadershipFailure = new IllegalStateException("lost the capture lock of slot " + config.source().slot()
+                        + " (its connection to the primary failed): stopped, so that a standby can take over");
+                LOG.error("{}", leadershipFailure.getMessage());
+                metrics.leader(false);
+                if (engine != null) {
+                    engine.close();
+                }
+                return;
+            }
+        }
+    }
+
+    private void startStreaming() throws InterruptedException {
         publisher = new ChangePublisher(config, clock, misconfiguration, () -> metrics.error("publish-retry"),
                 () -> metrics.error("record-too-large"));
         SourcePreparer preparer = new SlotRecovery(config, metrics, clock).prepare(publisher);
@@ -113,6 +201,11 @@ public final class CaptureService implements AutoCloseable {
         }
     }
 
+    /** The error that ended this instance's leadership or take-over, if one did. */
+    public Optional<Throwable> leadershipFailure() {
+        return Optional.ofNullable(leadershipFailure);
+    }
+
     /** True while Debezium is streaming from the slot and Kafka takes what capture publishes. */
     public boolean isStreaming() {
         return streaming && misconfiguration.current().isEmpty();
@@ -125,16 +218,23 @@ public final class CaptureService implements AutoCloseable {
 
     /** Why the engine stopped, if it failed. */
     public Optional<Throwable> failure() {
+        if (leadershipFailure != null) {
+            return Optional.of(leadershipFailure);
+        }
         return engine == null ? Optional.empty() : Optional.ofNullable(engine.failure());
     }
 
-    /** True when the engine has stopped (after a failure or close). */
+    /** True when the engine has stopped (after a failure or close), or leading failed. */
     public boolean isStopped() {
-        return engine != null && engine.isDone();
+        return leadershipFailure != null || engine != null && engine.isDone();
     }
 
     @Override
     public void close() {
+        closed = true;
+        if (leaderThread != null) {
+            leaderThread.interrupt();
+        }
         monitor.close();
         if (engine != null) {
             engine.close();
@@ -142,6 +242,8 @@ public final class CaptureService implements AutoCloseable {
         if (publisher != null) {
             publisher.close();
         }
+        leadership.close();
         metrics.running(false);
+        metrics.leader(false);
     }
 }

@@ -81,7 +81,8 @@ public final class Pipeline implements AutoCloseable {
     public Map<String, Boolean> health() {
         Map<String, Boolean> health = new LinkedHashMap<>();
         if (capture != null) {
-            health.put("capture", capture.isStreaming());
+            // a standby is healthy while it waits: it does what it is there for
+            health.put("capture", capture.isStreaming() || capture.isStandingBy());
         }
         if (streams != null) {
             health.put("streams", streams.isHealthy());

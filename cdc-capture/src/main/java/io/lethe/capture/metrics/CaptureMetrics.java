@@ -30,6 +30,8 @@ public final class CaptureMetrics {
     public static final String BATCH_SIZE = "lethe.capture.batch.size";
     /** 1 while the engine is streaming, 0 otherwise. */
     public static final String RUNNING = "lethe.capture.running";
+    /** Gauge: 1 while this instance holds the slot's capture lock, 0 while it stands by. */
+    public static final String LEADER = "lethe.capture.leader";
     /**
      * Seconds since the commit of the newest heartbeat capture published: how far capture (and the
      * slot before it) is behind the primary, even when no change flows; NaN before the first.
@@ -57,6 +59,7 @@ public final class CaptureMetrics {
                 .tag("slot", slot).register(registry);
         registry.gauge(SLOT_RETAINED_BYTES, io.micrometer.core.instrument.Tags.of("slot", slot), retained, AtomicLong::get);
         registry.gauge(RUNNING, running, AtomicLong::get);
+        registry.gauge(LEADER, io.micrometer.core.instrument.Tags.of("slot", slot), leader, AtomicLong::get);
         io.micrometer.core.instrument.Gauge.builder(WATERMARK_AGE, watermark, w -> w.get() == 0 ? Double.NaN
                         : Math.max(0, System.currentTimeMillis() * 1000 - w.get()) / 1e6).baseUnit("seconds").tag("slot", slot)
                 .description("seconds since the commit of the newest heartbeat published on the changes topic").register(registry);
@@ -109,6 +112,12 @@ public final class CaptureMetrics {
 
     public void retainedBytes(long bytes) {
         retained.set(bytes);
+    }
+
+    private final AtomicLong leader = new AtomicLong();
+
+    public void leader(boolean isLeader) {
+        leader.set(isLeader ? 1 : 0);
     }
 
     public void running(boolean isRunning) {

@@ -1,0 +1,149 @@
+package io.lethe.capture.leader;
+
+import io.lethe.capture.slot.SourceConnection;
+import io.lethe.config.LetheConfig;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Which capture instance reads the slot: the one holding a PostgreSQL advisory lock named after
+ * the slot, on a connection of its own. Any number of instances may run; one captures, the others
+ * stand by and try the lock every {@link #POLL}.
+ *
+ * <p>How fast a standby takes over:
+ * <ul>
+ *   <li>the leader's process dies (kill -9, OOM, a crash): its host closes its connections, the
+ *       backend holding the lock ends at once and the lock is free;</li>
+ *   <li>the leader's host or network dies (no one closes the connection): this connection asks the
+ *       server for TCP keepalives every {@link #KEEPALIVE_IDLE_SECONDS} s, so the server drops the
+ *       dead client after about {@code idle + interval × count} = 5 s;</li>
+ *   <li>then the new leader terminates the walsender still holding the slot
+ *       ({@code pg_terminate_backend}, allowed for backends of the same role, or with
+ *       {@code pg_signal_backend}); where it may not, the slot frees itself after the server's
+ *       {@code wal_sender_timeout} (60 s by default), and the engine keeps trying meanwhile.</li>
+ * </ul>
+ * A leader whose lock connection fails has lost the lock (the server released it): it must stop
+ * capturing at once, since a standby may be taking over ({@link #stillHeld}).
+ */
+public final class CaptureLeadership implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CaptureLeadership.class);
+    /** How often a standby tries the lock, and the leader checks it still holds it. */
+    public static final Duration POLL = Duration.ofMillis(500);
+    static final int KEEPALIVE_IDLE_SECONDS = 2;
+    static final int KEEPALIVE_INTERVAL_SECONDS = 1;
+    static final int KEEPALIVE_COUNT = 3;
+    /** The advisory lock's first key: "lethe" in ASCII, the second is hashtext(slot). */
+    static final int LOCK_CLASS = 0x6c657468;
+
+    private final LetheConfig config;
+    private final String slot;
+    private Connection connection;
+
+    public CaptureLeadership(LetheConfig config) {
+        this.config = config;
+        this.slot = config.source().slot();
+    }
+
+    /** Tries the lock once; true when this instance now leads (or already did). */
+    public synchronized boolean tryAcquire() throws SQLException {
+        if (connection == null || connection.isClosed()) {
+            connection = SourceConnection.open(config);
+            try (Statement s = connection.createStatement()) {
+                s.execute("SET tcp_keepalives_idle = " + KEEPALIVE_IDLE_SECONDS);
+                s.execute("SET tcp_keepalives_interval = " + KEEPALIVE_INTERVAL_SECONDS);
+                s.execute("SET tcp_keepalives_count = " + KEEPALIVE_COUNT);
+                s.execute("SET application_name = 'lethe-capture-leader'");
+            }
+        }
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_try_advisory_lock(?, hashtext(?))")) {
+            ps.setInt(1, LOCK_CLASS);
+            ps.setString(2, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
+    /**
+     * Waits until this instance leads, trying every {@link #POLL}; a failed try (the database
+     * unreachable) is logged and tried again.
+     */
+    public void awaitLeadership() throws InterruptedException {
+        boolean told = false;
+        while (true) {
+            try {
+                if (tryAcquire()) {
+                    return;
+                }
+                if (!told) {
+                    LOG.info("capture standing by: another instance holds the capture lock of slot {}; taking over when it goes", slot);
+                    told = true;
+                }
+            } catch (SQLException e) {
+                LOG.warn("capture standby: cannot try the capture lock of slot {} ({}); trying again", slot, e.getMessage());
+                closeQuietly();
+            }
+            Thread.sleep(POLL.toMillis());
+        }
+    }
+
+    /**
+     * Terminates the walsender that still holds the slot for a leader that is gone (a dead host's
+     * backend lingers until {@code wal_sender_timeout}). Returns how many were terminated; 0 when
+     * the slot is free, or when this role may not terminate it (logged: the engine then waits).
+     */
+    public int evictPreviousWalsender() {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT active_pid, pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = ? AND active_pid IS NOT NULL")) {
+            ps.setString(1, slot);
+            int terminated = 0;
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (rs.getBoolean(2)) {
+                        terminated++;
+                        LOG.warn("capture took over slot {}: terminated the previous leader's walsender (pid {})", slot, rs.getInt(1));
+                    }
+                }
+            }
+            return terminated;
+        } catch (SQLException e) {
+            LOG.warn("capture took over slot {}, but may not terminate the walsender still holding it ({}); the slot frees itself "
+                    + "after the server's wal_sender_timeout", slot, e.getMessage());
+            return 0;
+        }
+    }
+
+    /** True while this instance's lock connection answers: the lock is still ours. */
+    public synchronized boolean stillHeld() {
+        try (Statement s = connection.createStatement()) {
+            s.setQueryTimeout((int) Math.max(1, POLL.toSeconds() * 4));
+            s.execute("SELECT 1");
+            return true;
+        } catch (SQLException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private void closeQuietly() {
+        try {
+            if (connection != null) {
+                connection.close();
+            }
+        } catch (SQLException ignored) {
+            // already gone
+        }
+        connection = null;
+    }
+
+    /** Releases the lock (closing its connection ends the session, which releases it). */
+    @Override
+    public synchronized void close() {
+        closeQuietly();
+    }
+}
