@@ -53,7 +53,7 @@ class KubernetesManifestsTest {
     }
 
     @Test
-    void oneDeploymentPerRoleWithASingleRecreatedCapture() {
+    void oneDeploymentPerRoleWithACaptureStandingBy() {
         List<JsonNode> deployments = kind("Deployment");
         List<String> roles = deployments.stream().map(KubernetesManifestsTest::role).sorted().toList();
         assertEquals(List.of("capture", "region:eu-west", "region:us-east", "streams"), roles);
@@ -62,8 +62,9 @@ class KubernetesManifestsTest {
             assertEquals("lethe", d.at("/metadata/namespace").asText(), name);
             assertEquals("run", container(d).get("args").get(0).asText(), name + " runs a product command");
             if (role(d).equals("capture")) {
-                assertEquals(1, d.at("/spec/replicas").asInt(), "only one capture may read the slot");
-                assertEquals("Recreate", d.at("/spec/strategy/type").asText(), "the old capture lets go of the slot first");
+                assertEquals(2, d.at("/spec/replicas").asInt(), "one capture reads the slot, one stands by");
+                assertEquals(0, d.at("/spec/strategy/rollingUpdate/maxSurge").asInt(), "no third capture during a roll");
+                assertEquals(1, d.at("/spec/strategy/rollingUpdate/maxUnavailable").asInt(), "one capture replaced at a time");
             } else {
                 assertEquals("RollingUpdate", d.at("/spec/strategy/type").asText(), name + " scales and rolls");
             }
