@@ -7,6 +7,7 @@ import io.lethe.cli.DlqCommand;
 import io.lethe.cli.DoctorCommand;
 import io.lethe.cli.InvalidateCommand;
 import io.lethe.cli.LagCommand;
+import io.lethe.cli.PrewarmCommand;
 import io.lethe.cli.Lethe;
 import io.lethe.cli.RunCommand;
 import io.lethe.cli.VerifyCommand;
@@ -21,7 +22,7 @@ import picocli.CommandLine.Command;
 @Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,
         description = "Keeps regional Redis caches coherent with a PostgreSQL primary (with the development commands).",
         subcommands = {DemoCommand.class, RunCommand.class, ConfigCommand.class, DoctorCommand.class, InvalidateCommand.class,
-                LagCommand.class, DlqCommand.class, VerifyCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                LagCommand.class, DlqCommand.class, PrewarmCommand.class, VerifyCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class LetheDev implements Runnable {
 
     public static void main(String[] args) {

@@ -51,6 +51,7 @@ final class PatternScan {
         // them moved and undoes itself; one that lands before is found by the scan
         try {
             redis.incrementEpoch(e.namespace());
+            redis.raiseScanWatermark(e.namespace(), e.visibleAfter());
             if (e.scope() == Scope.NAMESPACE && namespaces.get(e.namespace()).mode() == io.lethe.config.Mode.UPSERT) {
                 redis.raiseWideWatermark(e.namespace(), e.lsn());
             }

@@ -55,7 +55,8 @@ public final class AppliedLsnPublisher {
             if (watermarks.resets() != resetsSeen && !owned.isEmpty()) {
                 // Redis lost applied writes: no reader may trust what the restored data says of our
                 // partitions (the other consumers of the group notice the restore for theirs)
-                redis.hdel(key, owned.stream().map(String::valueOf).toArray(String[]::new));
+                redis.hdel(key, owned.stream().flatMap(p -> java.util.stream.Stream.of(String.valueOf(p), AppliedLsn.COMMIT_TS_PREFIX + p))
+                        .toArray(String[]::new));
                 published.clear();
                 resetsSeen = watermarks.resets();
             }
@@ -67,8 +68,10 @@ public final class AppliedLsnPublisher {
             Map<String, String> fields = new HashMap<>();
             for (int partition : owned) {
                 OptionalLong lsn = watermarks.appliedLsn(partition, sources);
-                if (lsn.isPresent() && !Long.valueOf(lsn.getAsLong()).equals(published.get(partition))) {
+                OptionalLong ts = watermarks.appliedCommitTs(partition, sources);
+                if (lsn.isPresent() && ts.isPresent() && !Long.valueOf(lsn.getAsLong()).equals(published.get(partition))) {
                     fields.put(Integer.toString(partition), Long.toString(lsn.getAsLong()));
+                    fields.put(AppliedLsn.COMMIT_TS_PREFIX + partition, Long.toString(ts.getAsLong()));
                 }
             }
             if (fields.isEmpty()) {
@@ -77,7 +80,7 @@ public final class AppliedLsnPublisher {
             fields.put(AppliedLsn.PARTITIONS, Integer.toString(partitions));
             redis.hset(key, fields);
             fields.forEach((p, lsn) -> {
-                if (!AppliedLsn.PARTITIONS.equals(p)) {
+                if (!AppliedLsn.PARTITIONS.equals(p) && !p.startsWith(AppliedLsn.COMMIT_TS_PREFIX)) {
                     published.put(Integer.parseInt(p), Long.parseLong(lsn));
                 }
             });

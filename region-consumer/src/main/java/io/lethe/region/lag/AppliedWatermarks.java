@@ -54,9 +54,18 @@ public final class AppliedWatermarks {
      * each of them was applied here (one missing source could still hold an older change).
      */
     public OptionalLong appliedLsn(int partition, int sources) {
+        return oldest(appliedLsn, partition, sources);
+    }
+
+    /** The commit time (epoch micros) of {@link #appliedLsn}'s heartbeats: the oldest over the sources. */
+    public OptionalLong appliedCommitTs(int partition, int sources) {
+        return oldest(applied, partition, sources);
+    }
+
+    private static OptionalLong oldest(Map<Long, Long> marks, int partition, int sources) {
         long oldest = Long.MAX_VALUE;
         for (int source = 0; source < sources; source++) {
-            Long lsn = appliedLsn.get(slot(partition, source));
+            Long lsn = marks.get(slot(partition, source));
             if (lsn == null) {
                 return OptionalLong.empty();
             }

@@ -48,6 +48,8 @@ public final class RegionRedis implements AutoCloseable {
     private final io.lettuce.core.api.sync.RedisSortedSetCommands<String, String> sortedSets;
     private final BaseRedisCommands<String, String> base;
     private final String display;
+    private final List<RedisURI> uris;
+    private StatefulConnection<String, byte[]> binary;
     private int next;
 
     public RegionRedis(RegionConfig region, int connections, Duration commandTimeout) {
@@ -55,8 +57,8 @@ public final class RegionRedis implements AutoCloseable {
         this.resources = SharedClientResources.acquire();
         TimeoutOptions timeouts = TimeoutOptions.enabled(commandTimeout);
         SocketOptions socket = SocketOptions.builder().connectTimeout(commandTimeout).keepAlive(true).build();
+        this.uris = uris(region, commandTimeout);
         try {
-            List<RedisURI> uris = uris(region, commandTimeout);
             if (region.topology() == RedisTopology.CLUSTER) {
                 this.client = null;
                 this.clusterClient = RedisClusterClient.create(resources, uris);
@@ -197,8 +199,17 @@ public final class RegionRedis implements AutoCloseable {
      * older than that invalidation and must not write its value.
      */
     public void raiseWideWatermark(String namespace, long lsn) {
+        raise(namespace, RedisLayout.WIDE_WATERMARK_MEMBER, lsn);
+    }
+
+    /** Raises the namespace's scan watermark to {@code commitLsn} (see {@link RedisLayout#SCAN_WATERMARK_MEMBER}). */
+    public void raiseScanWatermark(String namespace, long commitLsn) {
+        raise(namespace, RedisLayout.SCAN_WATERMARK_MEMBER, commitLsn);
+    }
+
+    private void raise(String namespace, String member, long lsn) {
         scripting.eval(RAISE_WATERMARK, ScriptOutputType.INTEGER, new String[] {RedisLayout.wideWatermarkKey(namespace)},
-                Long.toString(lsn), RedisLayout.WIDE_WATERMARK_MEMBER);
+                Long.toString(lsn), member);
     }
 
     /*
@@ -240,6 +251,19 @@ public final class RegionRedis implements AutoCloseable {
         return hashes;
     }
 
+    /**
+     * Synchronous commands whose values are bytes (keys are text): for copying entries as they
+     * are ({@code lethe prewarm}). Opened on first use, closed with this.
+     */
+    public synchronized io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, byte[]> binary() {
+        io.lettuce.core.codec.RedisCodec<String, byte[]> codec = io.lettuce.core.codec.RedisCodec.of(
+                io.lettuce.core.codec.StringCodec.UTF8, io.lettuce.core.codec.ByteArrayCodec.INSTANCE);
+        if (binary == null) {
+            binary = clusterClient != null ? clusterClient.connect(codec) : client.connect(codec, uris.get(0));
+        }
+        return binary instanceof StatefulRedisClusterConnection<String, byte[]> c ? c.sync() : ((StatefulRedisConnection<String, byte[]>) binary).sync();
+    }
+
     /** The control connection, for callers that need other synchronous commands. */
     public StatefulConnection<String, String> controlConnection() {
         return control;
@@ -251,6 +275,9 @@ public final class RegionRedis implements AutoCloseable {
 
     @Override
     public void close() {
+        if (binary != null) {
+            binary.close();
+        }
         pipelines.forEach(StatefulConnection::close);
         control.close();
         if (client != null) {

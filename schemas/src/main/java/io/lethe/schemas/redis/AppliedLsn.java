@@ -21,6 +21,8 @@ public final class AppliedLsn {
     public static final String PREFIX = "lethe:lsn:";
     /** Field: the number of partitions of the region's topic. */
     public static final String PARTITIONS = "partitions";
+    /** Prefix of the fields {@code ts:<partition>}: the commit time (epoch micros) of the same heartbeats. */
+    public static final String COMMIT_TS_PREFIX = "ts:";
 
     private AppliedLsn() {
     }
@@ -32,6 +34,18 @@ public final class AppliedLsn {
 
     /** The watermark in the hash's fields; empty when a partition is missing or a field is not a number. */
     public static OptionalLong of(Map<String, String> fields) {
+        return oldest(fields, "");
+    }
+
+    /**
+     * The commit time (epoch micros) of the watermark's heartbeats: the oldest over the partitions;
+     * empty when one is missing. Now minus it is the region's end-to-end lag.
+     */
+    public static OptionalLong commitTs(Map<String, String> fields) {
+        return oldest(fields, COMMIT_TS_PREFIX);
+    }
+
+    private static OptionalLong oldest(Map<String, String> fields, String prefix) {
         if (fields == null) {
             return OptionalLong.empty();
         }
@@ -46,7 +60,7 @@ public final class AppliedLsn {
         }
         long oldest = Long.MAX_VALUE;
         for (int p = 0; p < partitions; p++) {
-            String lsn = fields.get(Integer.toString(p));
+            String lsn = fields.get(prefix + p);
             if (lsn == null) {
                 return OptionalLong.empty();
             }

@@ -9,8 +9,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * The three scripts of the Redis contract, shipped in this jar under {@code lua/}, and the region
- * consumers' batch form of invalidate.lua. Load each once (SCRIPT LOAD), call it with EVALSHA
+ * The three scripts of the Redis contract, shipped in this jar under {@code lua/}, the region
+ * consumers' batch form of invalidate.lua, and the copy script of {@code lethe prewarm}. Load each once (SCRIPT LOAD), call it with EVALSHA
  * {@link #sha1()}, reload on NOSCRIPT. Keys and values always travel as KEYS/ARGV. The argument
  * lists are documented at the top of each file and in {@code docs/subscribing.md}.
  */
@@ -26,7 +26,13 @@ public enum LuaScript {
      * slot) in one call. KEYS: key, fence, key, fence, ... ARGV: invalidate's four arguments per
      * entry. Returns a list: each entry's code, -1 when it failed.
      */
-    INVALIDATE_BATCH("invalidate-batch.lua", "invalidate.lua");
+    INVALIDATE_BATCH("invalidate-batch.lua", "invalidate.lua"),
+    /**
+     * Lethe's own, not part of the contract: {@code lethe prewarm}'s copy of one entry from a
+     * sibling region. KEYS: key, fence. ARGV: kind, data, version, soft expiry, not-found, TTL ms.
+     * Returns 1 copied, 2 refused (present), 3 refused (fenced).
+     */
+    PREWARM("prewarm.lua");
 
     private final String fileName;
     private final String source;

@@ -82,8 +82,15 @@ public final class RedisLayout {
         return CHECKPOINT_PREFIX + "{" + slotTag(slot) + "}:" + group;
     }
 
-    /** The one member of a wide watermark. */
+    /** The member of a wide watermark that upserts compare with (namespace-wide invalidations of upsert namespaces). */
     public static final String WIDE_WATERMARK_MEMBER = "lsn";
+    /**
+     * The member of a wide watermark raised by every pattern and namespace-wide invalidation, before
+     * its scan, to its transaction's commit LSN: {@code lethe prewarm} copies nothing into a
+     * namespace whose scans reached past the sibling's position (a scan may have passed a key
+     * that was absent then, so no fence stands for it).
+     */
+    public static final String SCAN_WATERMARK_MEMBER = "scan";
 
     /** Number of Redis Cluster hash slots. */
     public static final int SLOTS = 16384;

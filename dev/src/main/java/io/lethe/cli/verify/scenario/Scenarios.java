@@ -21,7 +21,7 @@ public final class Scenarios {
                 new UpsertAfterTruncateScenario(), new PartitionedTableScenario(),
                 new SlotRecreatedScenario(), new RedisRestoreScenario(), new RedisClusterRestoreScenario(),
                 new RetentionScenario(), new StreamsRetentionScenario(),
-                new ReplicaGateScenario(), new PoisonScenario(), new ReadYourWritesScenario(), new CaptureFailoverScenario(), new SteadyScenario())) {
+                new ReplicaGateScenario(), new PoisonScenario(), new ReadYourWritesScenario(), new PrewarmScenario(), new CaptureFailoverScenario(), new SteadyScenario())) {
             CATALOGUE.put(s.name(), s);
         }
     }

@@ -1,0 +1,322 @@
+package io.lethe.region.prewarm;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
+import io.lethe.config.RegionConfig;
+import io.lethe.region.RegionConsumerService;
+import io.lethe.region.redis.RegionRedis;
+import io.lethe.schemas.redis.AppliedLsn;
+import io.lethe.schemas.redis.LuaScript;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.PriorityQueue;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * {@code lethe prewarm}: copies the entries a sibling region holds into a region that is empty or
+ * cold, hottest first, at a bounded rate, without ever leaving a value there that the region's own
+ * pipeline would not remove. The rule (docs/design.md, "Pre-warming a region"):
+ *
+ * <ol>
+ *   <li>The source's applied watermark S (published for read-your-writes, {@link AppliedLsn}) is
+ *       read before each batch of entries: every change committed before S is applied in the
+ *       source, so what the batch reads there is not older than any of them.</li>
+ *   <li>A copy lands only where the target has no entry and no fence for the key
+ *       ({@code prewarm.lua}, atomically): a fence means the target applied an invalidation of
+ *       the key within its fence TTL, which the source may not have applied yet. Everything the
+ *       target applies after the copy removes it like any entry.</li>
+ *   <li>An invalidation the target applied earlier than its fence TTL could only be newer than S
+ *       if the source lagged that much: the batch is undone unless S's commit time is within half
+ *       the namespace's fence TTL of now once the batch is written.</li>
+ *   <li>Pattern and namespace-wide invalidations leave no fence on keys that were absent: the
+ *       batch is undone if the target's scan watermark of the namespace reached S.</li>
+ *   <li>Only namespaces both regions subscribe to are copied.</li>
+ * </ol>
+ * Versioned entries keep their version, legacy (string) entries stay strings; other types are
+ * not copied. A refused or undone key is left to the target's readers to fill.
+ */
+public final class Prewarm implements AutoCloseable {
+    /** What to copy. {@code top} 0 copies every candidate; {@code keysPerSecond} bounds the copy rate. */
+    public record Options(List<String> namespaces, int top, int keysPerSecond, int batchSize) {
+        public Options {
+            namespaces = List.copyOf(namespaces);
+            if (top < 0 || keysPerSecond < 1 || batchSize < 1) {
+                throw new IllegalArgumentException("top must be >= 0, rate and batch size >= 1");
+            }
+        }
+    }
+
+    /** What a run did, by outcome. */
+    public record Summary(long candidates, long copied, long present, long fenced, long undone, long otherTypes, long vanished,
+                          String hotness, Duration took) {
+    }
+
+    /** Told after each batch: how many candidates were handled of how many. */
+    public interface Progress {
+        void update(long handled, long candidates, Summary sofar);
+    }
+
+    private record Candidate(String key, String namespace, long heat) {
+    }
+
+    private record Copy(String key, String namespace, String version) {
+    }
+
+    private final LetheConfig config;
+    private final RegionConfig from;
+    private final RegionConfig to;
+    private final Options options;
+    private final Clock clock;
+    private final RegionRedis source;
+    private final RegionRedis target;
+    private final RedisClusterCommands<String, byte[]> src;
+    private final RedisClusterCommands<String, byte[]> dst;
+    private final Map<String, NamespaceConfig> namespaces = new LinkedHashMap<>();
+    private long copied;
+    private long present;
+    private long fenced;
+    private long undone;
+    private long otherTypes;
+    private long vanished;
+    private String hotness = "scan order";
+
+    public Prewarm(LetheConfig config, String fromRegion, String toRegion, Options options, Clock clock) {
+        this.config = config;
+        this.from = region(config, fromRegion);
+        this.to = region(config, toRegion);
+        if (from.name().equals(to.name())) {
+            throw new IllegalArgumentException("--from and --to name the same region, " + from.name());
+        }
+        this.options = options;
+        this.clock = clock;
+        List<String> shared = from.namespaces().stream().filter(to.namespaces()::contains).toList();
+        for (String ns : options.namespaces().isEmpty() ? shared : options.namespaces()) {
+            if (!shared.contains(ns)) {
+                throw new IllegalArgumentException("namespace '" + ns + "' is not subscribed by both " + from.name() + " and " + to.name()
+                        + " (shared: " + shared + ")");
+            }
+            namespaces.put(ns, config.namespaces().get(ns));
+        }
+        this.source = new RegionRedis(from, 1, config.apply().commandTimeout());
+        try {
+            this.target = new RegionRedis(to, 1, config.apply().commandTimeout());
+        } catch (RuntimeException e) {
+            source.close();
+            throw e;
+        }
+        target.loadScripts();
+        this.src = source.binary();
+        this.dst = target.binary();
+    }
+
+    private static RegionConfig region(LetheConfig config, String name) {
+        RegionConfig r = config.regions().get(name);
+        if (r == null) {
+            throw new IllegalArgumentException("no region '" + name + "' in " + config.file() + "; regions: " + config.regions().keySet());
+        }
+        return r;
+    }
+
+    /** Finds the candidates, hottest first, and copies them batch by batch. */
+    public Summary run(Progress progress) throws InterruptedException {
+        long t0 = System.nanoTime();
+        List<Candidate> candidates = candidates();
+        long minNanosPerKey = 1_000_000_000L / options.keysPerSecond();
+        long handled = 0;
+        for (int i = 0; i < candidates.size(); i += options.batchSize()) {
+            long batchStart = System.nanoTime();
+            List<Candidate> batch = candidates.subList(i, Math.min(candidates.size(), i + options.batchSize()));
+            copy(batch);
+            handled += batch.size();
+            progress.update(handled, candidates.size(), summary(candidates.size(), t0));
+            long wait = minNanosPerKey * batch.size() - (System.nanoTime() - batchStart);
+            if (wait > 0) {
+                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+            }
+        }
+        return summary(candidates.size(), t0);
+    }
+
+    private Summary summary(long candidates, long t0) {
+        return new Summary(candidates, copied, present, fenced, undone, otherTypes, vanished, hotness,
+                Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    /**
+     * The source's keys of the namespaces, hottest first: by {@code OBJECT FREQ} under an LFU
+     * policy, else by {@code OBJECT IDLETIME} (least idle first); in scan order where Redis
+     * answers neither. At most {@code top} of them when it is set.
+     */
+    private List<Candidate> candidates() {
+        boolean lfu = policy().contains("lfu");
+        boolean ranked = true;
+        Comparator<Candidate> hottestFirst = Comparator.comparingLong(Candidate::heat).reversed();
+        PriorityQueue<Candidate> coolestFirst = new PriorityQueue<>(Comparator.comparingLong(Candidate::heat));
+        List<Candidate> all = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        long order = 0;
+        for (NamespaceConfig ns : namespaces.values()) {
+            for (String glob : ns.namespaceGlobs()) {
+                ScanCursor cursor = ScanCursor.INITIAL;
+                do {
+                    KeyScanCursor<String> page = src.scan(cursor, ScanArgs.Builder.matches(glob).limit(1000));
+                    for (String key : page.getKeys()) {
+                        if (key.startsWith(RedisLayout.RESERVED_PREFIX) || !seen.add(key)) {
+                            continue;
+                        }
+                        long heat = -(order++);
+                        if (ranked) {
+                            try {
+                                heat = lfu ? src.objectFreq(key) : -src.objectIdletime(key);
+                            } catch (RuntimeException e) {
+                                ranked = false; // OBJECT is renamed or refused (managed Redis): scan order
+                            }
+                        }
+                        Candidate c = new Candidate(key, ns.name(), heat == Long.MIN_VALUE ? 0 : heat);
+                        if (options.top() == 0) {
+                            all.add(c);
+                        } else {
+                            coolestFirst.add(c);
+                            if (coolestFirst.size() > options.top()) {
+                                coolestFirst.poll();
+                            }
+                        }
+                    }
+                    cursor = page;
+                } while (!cursor.isFinished());
+            }
+        }
+        if (ranked) {
+            hotness = lfu ? "OBJECT FREQ (LFU)" : "OBJECT IDLETIME";
+        }
+        List<Candidate> out = new ArrayList<>(options.top() == 0 ? all : coolestFirst);
+        if (ranked) {
+            out.sort(hottestFirst);
+        }
+        return out;
+    }
+
+    private String policy() {
+        try {
+            Map<String, String> policy = src.configGet("maxmemory-policy");
+            return String.valueOf(policy.get("maxmemory-policy"));
+        } catch (RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    /** One batch: the source's watermark, its entries, the copies, and the checks that may undo them. */
+    private void copy(List<Candidate> batch) {
+        Map<String, String> watermark = text(src.hgetall(AppliedLsn.key(RegionConsumerService.groupId(config, from.name()))));
+        OptionalLong s = AppliedLsn.of(watermark);
+        OptionalLong sTs = AppliedLsn.commitTs(watermark);
+        if (s.isEmpty() || sTs.isEmpty()) {
+            throw new IllegalStateException("region " + from.name() + " publishes no applied watermark in its Redis ("
+                    + AppliedLsn.key(RegionConsumerService.groupId(config, from.name())) + "): its region consumer must run "
+                    + "(and capture's heartbeats reach it) for a copy to be known fresh");
+        }
+        List<Copy> copies = new ArrayList<>();
+        for (Candidate c : batch) {
+            String type = src.type(c.key());
+            byte[][] args;
+            String version = "0";
+            if ("hash".equals(type)) {
+                Map<String, byte[]> entry = src.hgetall(c.key());
+                byte[] d = entry.get(RedisLayout.ENTRY_DATA);
+                if (d == null) {
+                    vanished++;
+                    continue;
+                }
+                version = entry.containsKey(RedisLayout.ENTRY_VERSION) ? utf8(entry.get(RedisLayout.ENTRY_VERSION)) : "0";
+                args = new byte[][] {bytes("h"), d, bytes(version), entry.getOrDefault(RedisLayout.ENTRY_SOFT_EXPIRY, new byte[0]),
+                    bytes(entry.containsKey(RedisLayout.ENTRY_NOT_FOUND) ? "1" : "0"), null};
+            } else if ("string".equals(type)) {
+                byte[] value = src.get(c.key());
+                if (value == null) {
+                    vanished++;
+                    continue;
+                }
+                args = new byte[][] {bytes("s"), value, bytes("0"), new byte[0], bytes("0"), null};
+            } else {
+                if ("none".equals(type)) {
+                    vanished++;
+                } else {
+                    otherTypes++;
+                }
+                continue;
+            }
+            Long pttl = src.pttl(c.key());
+            if (pttl == null || pttl == -2) {
+                vanished++;
+                continue;
+            }
+            args[5] = bytes(Long.toString(Math.max(0, pttl)));
+            Long result = dst.evalsha(LuaScript.PREWARM.sha1(), ScriptOutputType.INTEGER,
+                    new String[] {c.key(), RedisLayout.fenceKey(c.key())}, args);
+            if (result == 1) {
+                copies.add(new Copy(c.key(), c.namespace(), version));
+            } else if (result == 2) {
+                present++;
+            } else {
+                fenced++;
+            }
+        }
+        copied += copies.size();
+        undoWhereUnsure(copies, s.getAsLong(), sTs.getAsLong());
+    }
+
+    /** Rules 3 and 4: undoes the copies of a namespace whose freshness this batch cannot prove. */
+    private void undoWhereUnsure(List<Copy> copies, long s, long sCommitTsMicros) {
+        long nowMicros = clock.millis() * 1000;
+        Map<String, Boolean> unsure = new HashMap<>();
+        for (Copy c : copies) {
+            boolean doubt = unsure.computeIfAbsent(c.namespace(), ns -> {
+                long halfFenceMicros = namespaces.get(ns).fenceTtl().toMillis() * 500;
+                Double scan = dst.zscore(RedisLayout.wideWatermarkKey(ns), bytes(RedisLayout.SCAN_WATERMARK_MEMBER));
+                return nowMicros - sCommitTsMicros >= halfFenceMicros || scan != null && scan >= s;
+            });
+            if (doubt) {
+                long fenceTtl = namespaces.get(c.namespace()).fenceTtl().toMillis();
+                dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, new String[] {c.key(), RedisLayout.fenceKey(c.key())},
+                        bytes(c.version()), bytes(Long.toString(fenceTtl)),
+                        bytes(Long.toString(ThreadLocalRandom.current().nextLong(1, 1L << 40))));
+                copied--;
+                undone++;
+            }
+        }
+    }
+
+    private static Map<String, String> text(Map<String, byte[]> raw) {
+        Map<String, String> out = new HashMap<>();
+        raw.forEach((k, v) -> out.put(k, utf8(v)));
+        return out;
+    }
+
+    private static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() {
+        source.close();
+        target.close();
+    }
+}
