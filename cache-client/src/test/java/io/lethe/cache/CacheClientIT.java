@@ -71,6 +71,39 @@ class CacheClientIT {
     }
 
     @Test
+    void aTokenReadIsServedFromTheCacheOnlyOnceTheRegionAppliedPastTheToken() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        String group = scope.key("group");
+        CacheNamespace<String> ns = cache(LetheCache.builder(stack.redisUri("us-east")).meterRegistry(registry).readYourWrites(group))
+                .namespace("product", Codecs.utf8(), EVENTUAL);
+        String key = scope.key("product:7");
+        assertEquals("old", ns.get(key, k -> Loaded.of("old")), "a plain read fills the cache");
+        String watermark = io.lethe.schemas.redis.AppliedLsn.key(group);
+
+        // no watermark yet, then one behind the token (and one partition missing): the primary is read
+        assertEquals("new", ns.get(key, k -> Loaded.of("new"), 1000));
+        redis.hset(watermark, java.util.Map.of("partitions", "2", "0", "5000"));
+        assertEquals("new", ns.get(key, k -> Loaded.of("new"), 1000), "partition 1 has no watermark: unknown");
+        redis.hset(watermark, java.util.Map.of("1", "999"));
+        assertEquals("new", ns.get(key, k -> Loaded.of("new"), 1000), "the region applied only up to 999");
+        assertEquals(3, registry.counter("lethe.cache.token.reads", "namespace", "product", "result", "primary").count());
+
+        // the primary's value replaced the unversioned entry (a revalidation fill); at or past the token the cache answers
+        redis.hset(watermark, java.util.Map.of("1", "1000"));
+        assertEquals("new", ns.get(key, k -> { throw new AssertionError("covered: served from the cache"); }, 1000));
+        assertEquals(1, registry.counter("lethe.cache.token.reads", "namespace", "product", "result", "cache").count());
+        assertEquals("new", ns.get(key, k -> Loaded.of("x"), 0), "a token of 0 reads as a plain get");
+    }
+
+    @Test
+    void aTokenReadWithoutReadYourWritesConfiguredIsRefused() {
+        CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> ns.get(scope.key("product:8"), k -> Loaded.of("v"), 42));
+        assertTrue(e.getMessage().contains("readYourWrites"), e.getMessage());
+    }
+
+    @Test
     void aMissIsLoadedAndFilledThenServedFromRedis() {
         CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);
         AtomicInteger loads = new AtomicInteger();

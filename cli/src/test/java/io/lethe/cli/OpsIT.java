@@ -51,6 +51,47 @@ class OpsIT {
     }
 
     @Test
+    void prewarmCopiesASiblingsEntriesAndRefusesWhatItCannotProveFresh(EmbeddedStack stack, TestScope scope, @TempDir Path dir)
+            throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
+                    "INSERT INTO products VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+            String yaml = f.yaml(REGIONS, products(p), "http: { port: 0 }");
+            Path file = write(dir, "lethe.yml", yaml);
+            Result unknown = lethe("prewarm", "--config", file.toString(), "--from", "us-east", "--to", "mars");
+            assertEquals(2, unknown.exit());
+            assertTrue(unknown.err().contains("no region 'mars'") && unknown.err().contains("eu-west"), unknown.err());
+            RedisCommands<String, String> east = f.redis("us-east");
+            RedisCommands<String, String> west = f.redis("eu-west");
+            east.hset(p + "product:1", java.util.Map.of("v", "0", "d", "one"));
+            Result noConsumer = lethe("prewarm", "--config", file.toString(), "--from", "us-east", "--to", "eu-west");
+            assertEquals(2, noConsumer.exit(), "without the source's applied watermark nothing can be proven fresh");
+            assertTrue(noConsumer.err().contains("publishes no applied watermark"), noConsumer.err());
+
+            LetheConfig config = f.config(yaml);
+            f.start(config);
+            String watermark = io.lethe.schemas.redis.AppliedLsn.key(io.lethe.region.RegionConsumerService.groupId(config, "us-east"));
+            PipelineFixture.await("us-east publishes its applied watermark", Duration.ofSeconds(60),
+                    () -> io.lethe.schemas.redis.AppliedLsn.of(east.hgetall(watermark)).isPresent());
+            east.hset(p + "product:2", java.util.Map.of("v", "0", "d", "two"));
+            east.set(p + "product:slug:c", "three"); // a legacy entry
+            f.sql("UPDATE products SET slug = 'b2' WHERE id = 2"); // eu-west applies it; the copy must not land
+            PipelineFixture.await("eu-west applies the change", Duration.ofSeconds(60),
+                    () -> west.exists(RedisLayout.fenceKey(p + "product:2")) == 1);
+            east.hset(p + "product:2", java.util.Map.of("v", "0", "d", "two")); // as if us-east had not applied it yet
+            Result run = lethe("prewarm", "--config", file.toString(), "--from", "us-east", "--to", "eu-west", "--namespace", "product");
+            assertEquals(0, run.exit(), run.err());
+            assertTrue(run.out().contains("copied 2"), run.out());
+            assertTrue(run.out().contains("invalidated them recently 1"), run.out());
+            assertTrue(run.err().contains("[##############################] 3/3"), "a progress bar: " + run.err());
+            assertEquals("one", west.hget(p + "product:1", "d"));
+            assertEquals("three", west.get(p + "product:slug:c"), "legacy entries stay strings");
+            assertEquals(0, west.exists(p + "product:2"), "eu-west applied a change of product 2 the copy may predate");
+        }
+    }
+
+    @Test
     void doctorPassesAHealthySetupAndNamesTheFixForEachFailure(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {
             f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
