@@ -124,15 +124,42 @@ class CaptureChecksIT {
     }
 
     @Test
-    void theSlotMustNotBeInUseElsewhere(EmbeddedStack stack, TestScope scope) throws Exception {
+    void theSlotMustNotBeInUseByAReaderOtherThanALetheCapture(EmbeddedStack stack, TestScope scope) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);
-        f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
+        f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
+                "CREATE PUBLICATION " + scope.publication() + " FOR TABLE products",
+                "SELECT pg_create_logical_replication_slot('" + scope.slot() + "', 'pgoutput')");
         LetheConfig config = f.config(PRODUCTS);
-        try (CaptureService first = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
-            first.start();
+        // a foreign logical replication reader holds the slot (no capture lock): capture refuses to start
+        java.util.Properties props = new java.util.Properties();
+        props.setProperty("user", stack.postgres().user());
+        if (stack.postgres().password() != null) {
+            props.setProperty("password", stack.postgres().password());
+        }
+        props.setProperty("replication", "database");
+        props.setProperty("assumeMinServerVersion", "10");
+        props.setProperty("preferQueryMode", "simple");
+        try (Connection replication = DriverManager.getConnection(stack.postgres().jdbcUrl(scope.database()), props);
+             org.postgresql.replication.PGReplicationStream stream = replication.unwrap(org.postgresql.PGConnection.class)
+                     .getReplicationAPI().replicationStream().logical().withSlotName(scope.slot())
+                     .withSlotOption("proto_version", 1).withSlotOption("publication_names", scope.publication()).start()) {
             CheckResult r = failed(refused(config), "slot");
             assertTrue(r.message().contains("in use by another reader"), r.message());
             assertTrue(r.fix().contains("pg_terminate_backend"), r.fix());
+        }
+    }
+
+    @Test
+    void aSecondLetheCaptureOnTheSlotStandsByInsteadOfFailing(EmbeddedStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
+        LetheConfig config = f.config(PRODUCTS);
+        try (CaptureService first = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC());
+             CaptureService second = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+            first.start();
+            second.start();
+            assertTrue(second.isStandingBy(), "the first holds the slot's capture lock");
+            assertTrue(first.isStreaming());
         }
     }
 
