@@ -103,6 +103,8 @@ public final class Bench {
         try (Pipeline pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC())) {
             Map<String, AtomicLong> applied = new LinkedHashMap<>();
             Map<String, Timer> phaseLatency = new ConcurrentHashMap<>();
+            Map<String, Timer> stageLatency = new ConcurrentHashMap<>();
+            String firstRegion = options.regions().get(0);
             for (RegionConsumerService r : pipeline.regions().values()) {
                 AtomicLong count = new AtomicLong();
                 applied.put(r.region(), count);
@@ -113,6 +115,13 @@ public final class Bench {
                         long now = System.currentTimeMillis() * 1000;
                         for (InvalidationEvent e : events) {
                             t.record(Duration.ofNanos(Math.max(0, now - e.commitTs()) * 1000));
+                        }
+                        if (r.region().equals(firstRegion) && !stageLatency.isEmpty()) {
+                            for (InvalidationEvent e : events) {
+                                record(stageLatency.get(STAGE_CAPTURE), e.capturedAt() - e.commitTs());
+                                record(stageLatency.get(STAGE_STREAMS), e.emittedAt() - e.capturedAt());
+                                record(stageLatency.get(STAGE_REGION), now - e.emittedAt());
+                            }
                         }
                     }
                 });
@@ -157,16 +166,34 @@ public final class Bench {
                     timers.put(region, Timer.builder("bench.latency").tag("region", region).publishPercentiles(0.5, 0.99, 0.999)
                             .distributionStatisticExpiry(Duration.ofHours(1)).distributionStatisticBufferLength(1).register(local));
                 }
+                Map<String, Timer> stageTimers = new LinkedHashMap<>();
+                for (String stage : List.of(STAGE_CAPTURE, STAGE_STREAMS, STAGE_REGION)) {
+                    stageTimers.put(stage, Timer.builder("bench.stage").tag("stage", stage).publishPercentiles(0.5, 0.99)
+                            .distributionStatisticExpiry(Duration.ofHours(1)).distributionStatisticBufferLength(1).register(local));
+                }
+                stageLatency.putAll(stageTimers);
                 phaseLatency.putAll(timers);
                 double achieved = offer(database, rowsPerSecond, options.rateDuration(), applied);
                 phaseLatency.clear();
+                stageLatency.clear();
                 report.latency(rate, rowsPerSecond, achieved, timers);
+                report.latencyStages(rate, firstRegion, stageTimers);
             }
         } finally {
             sampler.shutdownNow();
         }
         report.resources(peakRss.get(), ProcessStats.treeCpuSeconds(postgres) - cpuStart, (System.nanoTime() - started) / 1e9);
         return report;
+    }
+
+    static final String STAGE_CAPTURE = "commit -> captured (walsender, Debezium)";
+    static final String STAGE_STREAMS = "captured -> emitted (capture's publish, Kafka, streams)";
+    static final String STAGE_REGION = "emitted -> applied (Kafka, region consumer, Redis)";
+
+    private static void record(Timer timer, long micros) {
+        if (timer != null) {
+            timer.record(Duration.ofNanos(Math.max(0, micros) * 1000));
+        }
     }
 
     /**

@@ -36,6 +36,7 @@ public final class Report {
     private Map<String, Double> burst = Map.of();
     private Map<String, Double> batches = Map.of();
     private final StringBuilder latency = new StringBuilder();
+    private final StringBuilder stages = new StringBuilder();
     private long peakRss;
     private double cpuSeconds;
     private double wallSeconds;
@@ -95,6 +96,15 @@ public final class Report {
             HistogramSnapshot s = e.getValue().takeSnapshot();
             latency.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %s | %d | %.1f | %.1f | %.1f | %.1f |%n", label, offered,
                     achieved, e.getKey(), s.count(), p(s, 0.5), p(s, 0.99), p(s, 0.999), s.max(TimeUnit.MILLISECONDS)));
+        }
+    }
+
+    /** Where one region's commit -> applied latency went, by the events' own stage timestamps. */
+    void latencyStages(String label, String region, Map<String, Timer> timers) {
+        for (Map.Entry<String, Timer> e : timers.entrySet()) {
+            HistogramSnapshot s = e.getValue().takeSnapshot();
+            stages.append(String.format(Locale.ROOT, "| %s | %s | %s | %.1f | %.1f | %.1f |%n", label, region, e.getKey(),
+                    p(s, 0.5), p(s, 0.99), s.max(TimeUnit.MILLISECONDS)));
         }
     }
 
@@ -226,6 +236,11 @@ public final class Report {
                 .append("From the commit in PostgreSQL to the invalidation applied in each region's Redis, every event of the phase.\n\n")
                 .append("| offered | rows/s offered | rows/s achieved | region | events | p50 ms | p99 ms | p99.9 ms | max ms |\n")
                 .append("|---|---:|---:|---|---:|---:|---:|---:|---:|\n").append(latency);
+        if (!stages.isEmpty()) {
+            md.append("\nWhere it went, from the timestamps each stage writes into the event (capturedAt when capture mapped "
+                            + "the row, emittedAt when streams produced the invalidation), same phases:\n\n")
+                    .append("| offered | region | stage | p50 ms | p99 ms | max ms |\n|---|---|---|---:|---:|---:|\n").append(stages);
+        }
 
         md.append(String.format(Locale.ROOT, "%n## Resources%n%nPeak RSS of this JVM and the embedded servers: %d MiB. "
                 + "CPU time (JVM and servers): %.0f s over %.0f s of wall time.%n", peakRss / (1024 * 1024), cpuSeconds, wallSeconds));

@@ -42,7 +42,7 @@ final class PrewarmScenario implements Scenario {
         LetheConfig config = run.config(Items.namespace(run, ""));
         String source = run.regions().get(0);
         String target = run.regions().get(1);
-        run.start(config, new Roles(true, true, List.of(target)));
+        run.start(config, new Roles(true, true, run.regions().stream().filter(r -> !r.equals(source)).toList()));
         run.truth(Items.truth(run));
         Pipeline sourceConsumer = Pipeline.start(config, new Roles(false, false, List.of(source)), run.registry(), Clock.systemUTC());
         try {
