@@ -42,8 +42,10 @@ class BenchSmokeIT {
         assertTrue(md.contains("Warm-up:"), "the warm-up is reported:\n" + md);
         assertEquals(4 + 2 * regions.size(), report.ratios().size());
         report.ratios().forEach((k, v) -> assertFalse(v.isNaN() || v <= 0, k + " = " + v + " is not a ratio of two measured figures"));
-        long latencyRows = md.lines().filter(l -> l.startsWith("| 50% |") || l.startsWith("| 300 |")).count();
+        long latencyRows = md.lines().filter(l -> l.matches("\\| (50%|300) \\| \\d+ \\| .*")).count();
         assertEquals(2L * regions.size(), latencyRows, md);
+        long stageRows = md.lines().filter(l -> l.matches("\\| (50%|300) \\| " + regions.get(0) + " \\| .* -> .*")).count();
+        assertEquals(2L * 3, stageRows, "each phase's latency is split into capture, streams and the region:\n" + md);
         assertTrue(md.contains("lethe bench --updates 3000 --regions 2"), "the exact command is in the report");
     }
 }
