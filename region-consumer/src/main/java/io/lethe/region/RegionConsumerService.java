@@ -142,13 +142,20 @@ public final class RegionConsumerService implements AutoCloseable {
         LOG.info("region {} consuming {} into Redis {}", region.name(), config.topics().invalidations(region.name()), redis.display());
     }
 
-    /** The partition count of {@code topic}, asked of the consumer (on its thread) until it answers; 0 meanwhile. */
+    /**
+     * The partition count of {@code topic}, asked of the consumer (on its thread); 0 while unknown
+     * (the changes topic may not exist yet when regions start). It asks at most every
+     * {@link #PARTITIONS_RETRY} and waits at most {@link #PARTITIONS_WAIT}, so the apply loop never
+     * stalls on it.
+     */
     private java.util.function.IntSupplier partitionCount(String topic) {
         int[] known = {0};
+        long[] lastAsked = {System.nanoTime() - PARTITIONS_RETRY.toNanos()};
         return () -> {
-            if (known[0] == 0) {
+            if (known[0] == 0 && System.nanoTime() - lastAsked[0] >= PARTITIONS_RETRY.toNanos()) {
+                lastAsked[0] = System.nanoTime();
                 try {
-                    var partitions = consumer.partitionsFor(topic, Duration.ofSeconds(1));
+                    var partitions = consumer.partitionsFor(topic, PARTITIONS_WAIT);
                     known[0] = partitions == null ? 0 : partitions.size();
                 } catch (org.apache.kafka.common.KafkaException e) {
                     LOG.debug("region {}: partitions of {} not known yet ({})", region.name(), topic, e.toString());
@@ -157,6 +164,9 @@ public final class RegionConsumerService implements AutoCloseable {
             return known[0];
         };
     }
+
+    private static final Duration PARTITIONS_RETRY = Duration.ofSeconds(2);
+    private static final Duration PARTITIONS_WAIT = Duration.ofMillis(200);
 
     /** Loads the scripts, a few tries; after that the loop retries with every batch until Redis answers. */
     private void loadScripts() {
