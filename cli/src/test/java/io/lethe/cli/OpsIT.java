@@ -219,7 +219,11 @@ class OpsIT {
             assertEquals(2, all.exit());
             assertTrue(all.err().contains("--force"), all.err());
 
-            // lag: eu-west's Redis stops answering while changes flow
+            // lag: eu-west's Redis stops answering while changes flow, once eu-west has applied a
+            // heartbeat (before one, its end-to-end lag is unknown, not large)
+            String westWatermark = io.lethe.schemas.redis.AppliedLsn.key(io.lethe.region.RegionConsumerService.groupId(config, "eu-west"));
+            PipelineFixture.await("eu-west applies a heartbeat", Duration.ofSeconds(60),
+                    () -> io.lethe.schemas.redis.AppliedLsn.of(west.hgetall(westWatermark)).isPresent());
             stack.pauseRedis("eu-west");
             try {
                 f.sql("UPDATE products SET slug = 'b' WHERE id = 1");
