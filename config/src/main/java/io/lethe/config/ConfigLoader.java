@@ -338,7 +338,8 @@ public final class ConfigLoader {
         if (!List.of("at_least_once", "exactly_once_v2").contains(guarantee)) {
             s.error(s.child("processing-guarantee"), "expected at_least_once or exactly_once_v2, found '" + guarantee + "'");
         }
-        Duration commit = positive(s, "commit-interval", Defaults.COMMIT_INTERVAL);
+        Duration commit = positive(s, "commit-interval",
+                "exactly_once_v2".equals(guarantee) ? Defaults.COMMIT_INTERVAL_EXACTLY_ONCE : Defaults.COMMIT_INTERVAL);
         Duration linger = s.duration("linger", Defaults.PRODUCER_LINGER);
         int maxKey = s.integer("max-key-bytes", Defaults.MAX_KEY_BYTES, 16, 512 * 1024 * 1024);
         int threads = s.integer("threads", Defaults.STREAM_THREADS, 1, 64);

@@ -65,7 +65,8 @@ public final class ConfigReference {
                     "accept key templates that start with a column (their namespace-wide glob matches other namespaces' keys)"),
             new Setting("streams.application-id", Defaults.STREAMS_APPLICATION_ID, "Kafka Streams application id (shared by its instances)"),
             new Setting("streams.processing-guarantee", Defaults.PROCESSING_GUARANTEE, "`at_least_once` or `exactly_once_v2`"),
-            new Setting("streams.commit-interval", d(Defaults.COMMIT_INTERVAL), "how often progress is committed"),
+            new Setting("streams.commit-interval", d(Defaults.COMMIT_INTERVAL) + " (" + d(Defaults.COMMIT_INTERVAL_EXACTLY_ONCE)
+                    + " under exactly_once_v2)", "how often progress is committed; under exactly_once_v2 also how late invalidations become visible"),
             new Setting("streams.linger", d(Defaults.PRODUCER_LINGER), "producer linger of the invalidation topics"),
             new Setting("streams.max-key-bytes", Integer.toString(Defaults.MAX_KEY_BYTES), "a longer key: its template's whole glob is invalidated instead and the change dead-lettered"),
             new Setting("streams.threads", Integer.toString(Defaults.STREAM_THREADS), "stream threads per instance"),
