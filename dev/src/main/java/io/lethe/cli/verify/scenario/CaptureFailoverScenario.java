@@ -43,8 +43,10 @@ final class CaptureFailoverScenario implements Scenario {
         Path yml = dir.resolve("lethe.yml");
         Files.writeString(yml, run.yaml(Items.namespace(run, ""), ""));
         CaptureProcess leader = run.own(CaptureProcess.start(yml, dir.resolve("leader.log")));
-        ScenarioRun.await("the first capture to stream from the slot", Duration.ofSeconds(120), () -> slotPid(run) != null);
-        String leaderPid = slotPid(run);
+        java.util.concurrent.atomic.AtomicReference<String> streaming = new java.util.concurrent.atomic.AtomicReference<>();
+        ScenarioRun.await("the first capture to stream from the slot", Duration.ofSeconds(120),
+                () -> streaming.updateAndGet(pid -> slotPid(run)) != null);
+        String leaderPid = streaming.get();
         CaptureProcess standby = run.own(CaptureProcess.start(yml, dir.resolve("standby.log")));
         ScenarioRun.await("the second capture to stand by", Duration.ofSeconds(120), () -> standby.logContains("standing by"));
         run.quiesce();
@@ -73,7 +75,10 @@ final class CaptureFailoverScenario implements Scenario {
         leader.kill();
         run.done("every item cached in every region; a writer updates items every 10 ms; capture A killed with SIGKILL");
         ScenarioRun.await("the standby's walsender to hold the slot", Duration.ofSeconds(120),
-                () -> slotPid(run) != null && !slotPid(run).equals(leaderPid));
+                () -> {
+                    String pid = slotPid(run);
+                    return pid != null && !pid.equals(leaderPid);
+                });
         double streamingAfter = (System.nanoTime() - killedAt) / 1e9;
         String probeKey = run.p() + "item:" + ITEMS;
         run.fillEverywhere(probeKey, "1", "before-probe");
