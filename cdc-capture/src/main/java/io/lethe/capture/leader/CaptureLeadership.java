@@ -38,6 +38,8 @@ public final class CaptureLeadership implements AutoCloseable {
     static final int KEEPALIVE_IDLE_SECONDS = 2;
     static final int KEEPALIVE_INTERVAL_SECONDS = 1;
     static final int KEEPALIVE_COUNT = 3;
+    /** How long the leader's check of its lock connection may take before the lock counts as lost. */
+    static final int LOCK_CHECK_TIMEOUT_SECONDS = 1;
     /** The advisory lock's first key: "lethe" in ASCII, the second is hashtext(slot). */
     static final int LOCK_CLASS = 0x6c657468;
 
@@ -122,7 +124,7 @@ public final class CaptureLeadership implements AutoCloseable {
     /** True while this instance's lock connection answers: the lock is still ours. */
     public synchronized boolean stillHeld() {
         try (Statement s = connection.createStatement()) {
-            s.setQueryTimeout((int) Math.max(1, POLL.toSeconds() * 4));
+            s.setQueryTimeout(LOCK_CHECK_TIMEOUT_SECONDS);
             s.execute("SELECT 1");
             return true;
         } catch (SQLException | RuntimeException e) {

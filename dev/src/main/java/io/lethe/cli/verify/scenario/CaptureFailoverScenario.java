@@ -1,12 +1,12 @@
 package io.lethe.cli.verify.scenario;
 
 import io.lethe.config.LetheConfig;
+import io.lethe.embedded.ChildJvm;
 import io.lethe.pipeline.Roles;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -42,13 +42,13 @@ final class CaptureFailoverScenario implements Scenario {
         Path dir = Files.createTempDirectory("lethe-failover-");
         Path yml = dir.resolve("lethe.yml");
         Files.writeString(yml, run.yaml(Items.namespace(run, ""), ""));
-        CaptureProcess leader = run.own(CaptureProcess.start(yml, dir.resolve("leader.log")));
+        ChildJvm leader = run.own(capture("capture-A", yml, dir.resolve("leader.log")));
         java.util.concurrent.atomic.AtomicReference<String> streaming = new java.util.concurrent.atomic.AtomicReference<>();
         ScenarioRun.await("the first capture to stream from the slot", Duration.ofSeconds(120),
                 () -> streaming.updateAndGet(pid -> slotPid(run)) != null);
         String leaderPid = streaming.get();
-        CaptureProcess standby = run.own(CaptureProcess.start(yml, dir.resolve("standby.log")));
-        ScenarioRun.await("the second capture to stand by", Duration.ofSeconds(120), () -> standby.logContains("standing by"));
+        ChildJvm standby = run.own(capture("capture-B", yml, dir.resolve("standby.log")));
+        standby.awaitOutput("standing by", Duration.ofSeconds(120));
         run.quiesce();
         run.done("capture A streams from the slot (walsender pid %s), capture B stands by; streams and regions in this process", leaderPid);
         for (int id = 1; id <= ITEMS; id++) {
@@ -105,44 +105,9 @@ final class CaptureFailoverScenario implements Scenario {
         }
     }
 
-    /** A {@code lethe run --role capture} in a JVM of its own, its output in a file. */
-    static final class CaptureProcess implements AutoCloseable {
-        private final Process process;
-        private final Path log;
-
-        private CaptureProcess(Process process, Path log) {
-            this.process = process;
-            this.log = log;
-        }
-
-        static CaptureProcess start(Path config, Path log) throws java.io.IOException {
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                    "io.lethe.cli.Lethe", "run", "--role", "capture", "--config", config.toString(), "--http-port", "0");
-            pb.redirectErrorStream(true).redirectOutput(log.toFile());
-            return new CaptureProcess(pb.start(), log);
-        }
-
-        boolean logContains(String text) {
-            try {
-                return Files.readString(log, StandardCharsets.UTF_8).contains(text);
-            } catch (java.io.IOException e) {
-                return false;
-            }
-        }
-
-        /** SIGKILL: the JVM gets no chance to close anything. */
-        void kill() throws InterruptedException {
-            process.destroyForcibly();
-            process.waitFor(30, TimeUnit.SECONDS);
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            process.destroy();
-            if (!process.waitFor(20, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            }
-        }
+    /** A {@code lethe run --role capture} in a JVM of its own, its output in {@code log}. */
+    private static ChildJvm capture(String name, Path config, Path log) {
+        return ChildJvm.start(name, "io.lethe.cli.Lethe", List.of("run", "--role", "capture", "--config", config.toString(),
+                "--http-port", "0"), List.of("-Xmx256m", "-XX:TieredStopAtLevel=1"), log);
     }
 }
