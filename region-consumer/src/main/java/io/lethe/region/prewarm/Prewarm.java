@@ -8,6 +8,7 @@ import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
+import io.lethe.stage.retry.Backoff;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
@@ -25,6 +26,8 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.PriorityQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code lethe prewarm}: copies the entries a sibling region holds into a region that is empty or
@@ -50,6 +53,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * not copied. A refused or undone key is left to the target's readers to fill.
  */
 public final class Prewarm implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Prewarm.class);
+
     /** What to copy. {@code top} 0 copies every candidate; {@code keysPerSecond} bounds the copy rate. */
     public record Options(List<String> namespaces, int top, int keysPerSecond, int batchSize) {
         public Options {
@@ -220,7 +225,7 @@ public final class Prewarm implements AutoCloseable {
     }
 
     /** One batch: the source's watermark, its entries, the copies, and the checks that may undo them. */
-    private void copy(List<Candidate> batch) {
+    private void copy(List<Candidate> batch) throws InterruptedException {
         Map<String, String> watermark = text(src.hgetall(AppliedLsn.key(RegionConsumerService.groupId(config, from.name()))));
         OptionalLong s = AppliedLsn.of(watermark);
         OptionalLong sTs = AppliedLsn.commitTs(watermark);
@@ -230,73 +235,115 @@ public final class Prewarm implements AutoCloseable {
                     + "(and capture's heartbeats reach it) for a copy to be known fresh");
         }
         List<Copy> copies = new ArrayList<>();
-        for (Candidate c : batch) {
-            String type = src.type(c.key());
-            byte[][] args;
-            String version = "0";
-            if ("hash".equals(type)) {
-                Map<String, byte[]> entry = src.hgetall(c.key());
-                byte[] d = entry.get(RedisLayout.ENTRY_DATA);
-                if (d == null) {
-                    vanished++;
-                    continue;
-                }
-                version = entry.containsKey(RedisLayout.ENTRY_VERSION) ? utf8(entry.get(RedisLayout.ENTRY_VERSION)) : "0";
-                args = new byte[][] {bytes("h"), d, bytes(version), entry.getOrDefault(RedisLayout.ENTRY_SOFT_EXPIRY, new byte[0]),
-                    bytes(entry.containsKey(RedisLayout.ENTRY_NOT_FOUND) ? "1" : "0"), null};
-            } else if ("string".equals(type)) {
-                byte[] value = src.get(c.key());
-                if (value == null) {
-                    vanished++;
-                    continue;
-                }
-                args = new byte[][] {bytes("s"), value, bytes("0"), new byte[0], bytes("0"), null};
-            } else {
-                if ("none".equals(type)) {
-                    vanished++;
+        try {
+            for (Candidate c : batch) {
+                String type = src.type(c.key());
+                byte[][] args;
+                String version = "0";
+                if ("hash".equals(type)) {
+                    Map<String, byte[]> entry = src.hgetall(c.key());
+                    byte[] d = entry.get(RedisLayout.ENTRY_DATA);
+                    if (d == null) {
+                        vanished++;
+                        continue;
+                    }
+                    version = entry.containsKey(RedisLayout.ENTRY_VERSION) ? utf8(entry.get(RedisLayout.ENTRY_VERSION)) : "0";
+                    args = new byte[][] {bytes("h"), d, bytes(version), entry.getOrDefault(RedisLayout.ENTRY_SOFT_EXPIRY, new byte[0]),
+                        bytes(entry.containsKey(RedisLayout.ENTRY_NOT_FOUND) ? "1" : "0"), null};
+                } else if ("string".equals(type)) {
+                    byte[] value = src.get(c.key());
+                    if (value == null) {
+                        vanished++;
+                        continue;
+                    }
+                    args = new byte[][] {bytes("s"), value, bytes("0"), new byte[0], bytes("0"), null};
                 } else {
-                    otherTypes++;
+                    if ("none".equals(type)) {
+                        vanished++;
+                    } else {
+                        otherTypes++;
+                    }
+                    continue;
                 }
-                continue;
+                Long pttl = src.pttl(c.key());
+                if (pttl == null || pttl == -2) {
+                    vanished++;
+                    continue;
+                }
+                args[5] = bytes(Long.toString(Math.max(0, pttl)));
+                // counted as copied until Redis says otherwise: a call whose reply is lost may have landed
+                Copy copy = new Copy(c.key(), c.namespace(), version);
+                copies.add(copy);
+                long result = dst.evalsha(LuaScript.PREWARM.sha1(), ScriptOutputType.INTEGER,
+                        new String[] {c.key(), RedisLayout.fenceKey(c.key())}, args);
+                if (result != 1) {
+                    copies.remove(copy);
+                    if (result == 2) {
+                        present++;
+                    } else {
+                        fenced++;
+                    }
+                }
             }
-            Long pttl = src.pttl(c.key());
-            if (pttl == null || pttl == -2) {
-                vanished++;
-                continue;
-            }
-            args[5] = bytes(Long.toString(Math.max(0, pttl)));
-            Long result = dst.evalsha(LuaScript.PREWARM.sha1(), ScriptOutputType.INTEGER,
-                    new String[] {c.key(), RedisLayout.fenceKey(c.key())}, args);
-            if (result == 1) {
-                copies.add(new Copy(c.key(), c.namespace(), version));
-            } else if (result == 2) {
-                present++;
-            } else {
-                fenced++;
-            }
+        } catch (RuntimeException e) {
+            // what landed before the failure was never checked: it goes, then the failure is reported
+            copied += copies.size();
+            undo(copies);
+            throw e;
         }
         copied += copies.size();
         undoWhereUnsure(copies, s.getAsLong(), sTs.getAsLong());
     }
 
-    /** Rules 3 and 4: undoes the copies of a namespace whose freshness this batch cannot prove. */
-    private void undoWhereUnsure(List<Copy> copies, long s, long sCommitTsMicros) {
+    /**
+     * Rules 3 and 4: undoes the copies of a namespace whose freshness this batch cannot prove; a
+     * check Redis does not answer proves nothing either.
+     */
+    private void undoWhereUnsure(List<Copy> copies, long s, long sCommitTsMicros) throws InterruptedException {
         long nowMicros = clock.millis() * 1000;
         Map<String, Boolean> unsure = new HashMap<>();
+        List<Copy> doubtful = new ArrayList<>();
         for (Copy c : copies) {
             boolean doubt = unsure.computeIfAbsent(c.namespace(), ns -> {
                 long halfFenceMicros = namespaces.get(ns).fenceTtl().toMillis() * 500;
-                Double scan = dst.zscore(RedisLayout.wideWatermarkKey(ns), bytes(RedisLayout.SCAN_WATERMARK_MEMBER));
-                return nowMicros - sCommitTsMicros >= halfFenceMicros || scan != null && scan >= s;
+                if (nowMicros - sCommitTsMicros >= halfFenceMicros) {
+                    return true;
+                }
+                try {
+                    Double scan = dst.zscore(RedisLayout.wideWatermarkKey(ns), bytes(RedisLayout.SCAN_WATERMARK_MEMBER));
+                    return scan != null && scan >= s;
+                } catch (RuntimeException e) {
+                    return true;
+                }
             });
             if (doubt) {
-                long fenceTtl = namespaces.get(c.namespace()).fenceTtl().toMillis();
-                dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, new String[] {c.key(), RedisLayout.fenceKey(c.key())},
-                        bytes(c.version()), bytes(Long.toString(fenceTtl)),
-                        bytes(Long.toString(ThreadLocalRandom.current().nextLong(1, 1L << 40))));
-                copied--;
-                undone++;
+                doubtful.add(c);
             }
+        }
+        undo(doubtful);
+    }
+
+    /**
+     * invalidate.lua at each copy's version (what a newer fill wrote stays), retried until Redis
+     * acknowledges every one: a copy that could not be proven fresh must not stay.
+     */
+    private void undo(List<Copy> copies) throws InterruptedException {
+        Backoff backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
+        for (Copy c : copies) {
+            long fenceTtl = namespaces.get(c.namespace()).fenceTtl().toMillis();
+            while (true) {
+                try {
+                    dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, new String[] {c.key(), RedisLayout.fenceKey(c.key())},
+                            bytes(c.version()), bytes(Long.toString(fenceTtl)),
+                            bytes(Long.toString(ThreadLocalRandom.current().nextLong(1, 1L << 40))));
+                    break;
+                } catch (RuntimeException e) {
+                    LOG.warn("prewarm: undoing the copy of {} in {} failed ({}); retrying", c.key(), to.name(), e.toString());
+                    backoff.sleep();
+                }
+            }
+            copied--;
+            undone++;
         }
     }
 
