@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -33,6 +34,7 @@ public final class LetheCache implements AutoCloseable {
     private final boolean ownsLoaders;
     private final NearCache near;
     private final String appliedLsnKey;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private LetheCache(Builder b) {
         this.appliedLsnKey = b.readYourWritesGroup == null ? null : io.lethe.schemas.redis.AppliedLsn.key(b.readYourWritesGroup);
@@ -58,8 +60,12 @@ public final class LetheCache implements AutoCloseable {
         return near == null ? 0 : near.size();
     }
 
+    /** Releases the connection (and the loader threads it made); closing again does nothing. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return; // a second close would have Lettuce warn about a connection already closed
+        }
         if (ownsLoaders) {
             loaders.shutdownNow();
         }
