@@ -323,8 +323,9 @@ public final class ScenarioRun implements AutoCloseable {
     }
 
     /**
-     * Commits a change to the sentinel row and waits until its invalidation reached every region:
-     * everything committed before is then processed.
+     * Commits a change to the sentinel row and waits until its invalidation reached every region,
+     * and until streams and every region committed what their topics held: everything committed
+     * before is then processed.
      */
     public void quiesce() throws Exception {
         ensureSentinel();
@@ -336,9 +337,15 @@ public final class ScenarioRun implements AutoCloseable {
         await("the sentinel's invalidation in every region", QUIESCE_TIMEOUT, () -> regions.stream()
                 .allMatch(r -> !Objects.equals(before.get(r), redis(r).hget(fence, RedisLayout.FENCE_COUNTER))));
         if (started != null) {
-            // the sentinel's fence can move before the rest of its batch is applied (a namespace-wide
-            // reset of the sentinel's namespace scans first): wait until each region committed what
-            // its topic held by now, which it does only after applying all of it
+            // the sentinel passed one partition of each topic: the others can still hold what came
+            // before it (a namespace reset the retention guard published, say). Wait until
+            // invalidation-streams committed what the changes topic held by now, then each region
+            // what its topic held after that; each commits only after handling all of it (a
+            // namespace-wide reset of the sentinel's own namespace also scans before its batch ends)
+            if (!groupCommittedAllItHeld(started, started.topics().changes(), started.streams().applicationId(), QUIESCE_TIMEOUT)) {
+                throw new IllegalStateException("timed out after " + QUIESCE_TIMEOUT.toSeconds()
+                        + " s waiting for invalidation-streams to commit what the changes topic held at the sentinel");
+            }
             for (String region : regions) {
                 if (!committedAllItHeld(started, region, QUIESCE_TIMEOUT)) {
                     throw new IllegalStateException("timed out after " + QUIESCE_TIMEOUT.toSeconds() + " s waiting for " + region
@@ -353,8 +360,16 @@ public final class ScenarioRun implements AutoCloseable {
      * lag is 0 for what came before this call); false when {@code timeout} passes first.
      */
     boolean committedAllItHeld(LetheConfig config, String region, Duration timeout) throws Exception {
-        String topic = config.topics().invalidations(region);
-        String group = io.lethe.region.RegionConsumerService.groupId(config, region);
+        return groupCommittedAllItHeld(config, config.topics().invalidations(region),
+                io.lethe.region.RegionConsumerService.groupId(config, region), timeout);
+    }
+
+    /**
+     * True once consumer group {@code group} has committed everything {@code topic} holds now (a
+     * partition that holds nothing, or whose records retention deleted, needs no commit); false
+     * when {@code timeout} passes first.
+     */
+    private boolean groupCommittedAllItHeld(LetheConfig config, String topic, String group, Duration timeout) throws Exception {
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
                 io.lethe.config.kafka.KafkaClients.common(config.kafka(), "scenario-quiesce"))) {
             Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new LinkedHashMap<>();
@@ -362,12 +377,15 @@ public final class ScenarioRun implements AutoCloseable {
                     .forEach(p -> latest.put(new org.apache.kafka.common.TopicPartition(topic, p.partition()),
                             org.apache.kafka.clients.admin.OffsetSpec.latest()));
             var ends = admin.listOffsets(latest).all().get();
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> earliest = new LinkedHashMap<>();
+            latest.keySet().forEach(tp -> earliest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.earliest()));
+            var starts = admin.listOffsets(earliest).all().get();
             long deadline = System.nanoTime() + timeout.toNanos();
             while (System.nanoTime() < deadline) {
                 try {
                     var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-                    if (ends.entrySet().stream().allMatch(e -> e.getValue().offset() == 0 || committed.get(e.getKey()) != null
-                            && committed.get(e.getKey()).offset() >= e.getValue().offset())) {
+                    if (ends.entrySet().stream().allMatch(e -> starts.get(e.getKey()).offset() >= e.getValue().offset()
+                            || committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue().offset())) {
                         return true;
                     }
                 } catch (java.util.concurrent.ExecutionException e) {
