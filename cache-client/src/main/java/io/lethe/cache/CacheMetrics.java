@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class CacheMetrics {
     /** Gets by result: hit, miss, stale, negative, bypass. */
     static final String GETS = "lethe.cache.gets";
-    /** Fills by result: accepted, refused. */
+    /** Fills by result: accepted, refused (by fill.lua, or undone after it: the namespace epoch moved), refused-slow-load, undo-failed. */
     static final String FILLS = "lethe.cache.fills";
     /** Hits served by the L1 near cache (also counted in gets). */
     static final String NEAR_HITS = "lethe.cache.near.hits";
@@ -47,6 +47,11 @@ final class CacheMetrics {
     /** A fill not written because its load outlasted the namespace's fence TTL. */
     void fillRefusedSlowLoad() {
         counter(FILLS, "refused-slow-load").increment();
+    }
+
+    /** A fill that had to be undone (its namespace epoch moved or could not be read) and could not be. */
+    void fillUndoFailed() {
+        counter(FILLS, "undo-failed").increment();
     }
 
     void tokenRead(boolean fromCache) {

@@ -25,6 +25,8 @@ import org.slf4j.LoggerFactory;
 public final class CacheNamespace<T> {
     private static final Logger LOG = LoggerFactory.getLogger(CacheNamespace.class);
     private static final Duration LOCK_POLL = Duration.ofMillis(10);
+    private static final Duration UNDO_BACKOFF_MIN = Duration.ofMillis(50);
+    private static final Duration UNDO_BACKOFF_MAX = Duration.ofSeconds(1);
 
     private final String name;
     private final Codec<T> codec;
@@ -300,34 +302,59 @@ public final class CacheNamespace<T> {
         } else if (!policy.softTtl().isZero()) {
             soft = clock.millis() + policy.softTtl().toMillis();
         }
-        if (near != null) {
-            near.invalidate(java.util.List.of(key)); // our own fill is not echoed by tracking (NOLOOP)
-        }
         byte[] payload = loaded.found() ? codec.encode(loaded.value()) : new byte[0];
         String version = loaded.version() == null ? "0" : loaded.version();
         return redis.fill(key, version, miss.fenceCounter(), payload, ttlMillis, soft, replace, !loaded.found())
-                .thenCompose(result -> result.accepted() ? confirmEpoch(key, version, miss.epoch()) : CompletableFuture.completedFuture(false))
-                .handle((Boolean kept, Throwable error) -> {
+                .handle((FillResult result, Throwable error) -> {
                     if (error != null) {
                         LOG.debug("namespace {}: fill failed, value served uncached: {}", name, error.toString());
-                    } else {
-                        metrics.fill(kept);
                     }
-                    return loaded.value();
+                    return Optional.ofNullable(error == null ? result : null);
+                })
+                .thenCompose(result -> {
+                    if (result.isPresent() && !result.get().accepted()) {
+                        metrics.fill(false);
+                        return CompletableFuture.completedFuture(loaded.value());
+                    }
+                    // accepted, or failed in a way that may still have written it (a timeout): confirmed alike
+                    return confirmEpoch(key, version, miss.epoch()).thenApply(kept -> {
+                        result.ifPresent(r -> metrics.fill(kept));
+                        return loaded.value();
+                    });
                 });
     }
 
     /**
      * After an accepted fill: if a pattern or namespace-wide invalidation started since the miss
      * (the namespace epoch moved), its scan may have passed this key before the fill landed, so
-     * the fill is undone. Returns whether the fill stays.
+     * the fill is undone. An epoch that cannot be read confirms nothing: the fill is undone too.
+     * Returns whether the fill stays.
      */
     private CompletableFuture<Boolean> confirmEpoch(String key, String version, String epochAtMiss) {
-        return redis.epoch(name).thenCompose(now -> {
-            if (now.equals(epochAtMiss)) {
-                return CompletableFuture.completedFuture(true);
+        return redis.epoch(name).handle((now, error) -> error == null && now.equals(epochAtMiss)).thenCompose(confirmed -> confirmed
+                ? CompletableFuture.completedFuture(true)
+                : undo(key, version, System.nanoTime() + policy.fenceTtl().toNanos(), UNDO_BACKOFF_MIN).thenApply(x -> false));
+    }
+
+    /**
+     * Undoes an unconfirmed fill, trying again with backoff while Redis fails, for up to a fence
+     * TTL: the value may be older than the scan that passed its key, and nothing else removes it
+     * before its TTL. Given up, it is counted ({@code lethe.cache.fills{result=undo-failed}}) and logged.
+     */
+    private CompletableFuture<Void> undo(String key, String version, long deadline, Duration backoff) {
+        return redis.undoFill(key, version).handle((r, error) -> error).thenCompose(error -> {
+            if (error == null) {
+                return CompletableFuture.completedFuture(null);
             }
-            return redis.undoFill(key, version).thenApply(x -> false);
+            if (System.nanoTime() + backoff.toNanos() > deadline) {
+                metrics.fillUndoFailed();
+                LOG.warn("namespace {}: a fill that a namespace-wide invalidation may have overtaken could not be undone ({}); "
+                        + "it stays until its TTL", name, error.toString());
+                return CompletableFuture.completedFuture(null);
+            }
+            Duration next = backoff.multipliedBy(2).compareTo(UNDO_BACKOFF_MAX) > 0 ? UNDO_BACKOFF_MAX : backoff.multipliedBy(2);
+            return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(backoff.toMillis(), TimeUnit.MILLISECONDS))
+                    .thenCompose(x -> undo(key, version, deadline, next));
         });
     }
 

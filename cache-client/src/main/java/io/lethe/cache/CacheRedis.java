@@ -60,8 +60,11 @@ final class CacheRedis implements AutoCloseable {
     private final RedisScriptingAsyncCommands<String, byte[]> scripts;
     private final RedisStringAsyncCommands<String, byte[]> strings;
     private final RedisKeyAsyncCommands<String, byte[]> keys;
+    /** The L1, or null: every write of an entry by this process drops its copy there (see {@link #ownWrite}). */
+    private final NearCache near;
 
     CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin) {
+        this.near = near;
         if (cluster && near != null) {
             throw new IllegalStateException("the near cache needs a standalone or Sentinel Redis: CLIENT TRACKING is per node");
         }
@@ -124,7 +127,8 @@ final class CacheRedis implements AutoCloseable {
     /**
      * Server-assisted client-side caching: this connection's reads are tracked, Redis pushes an
      * {@code invalidate} message when another connection changes a tracked key (NOLOOP: our own
-     * fills do not bounce back), and a lost connection drops the L1 until tracking is back.
+     * writes do not bounce back, {@link #ownWrite} drops their keys from L1 itself), and a lost
+     * connection drops the L1 until tracking is back.
      */
     private void trackInvalidations(StatefulRedisConnection<String, byte[]> c, NearCache near) {
         c.addListener(message -> {
@@ -210,13 +214,32 @@ final class CacheRedis implements AutoCloseable {
             utf8(version), utf8(n0 == null ? "" : n0), payload, utf8(Long.toString(ttlMillis)),
             utf8(softExpiry == null ? "" : Long.toString(softExpiry)), utf8(replace ? "1" : "0"), utf8(notFound ? "1" : "0")
         };
-        return evalFill(k, args).exceptionallyCompose(error -> {
+        return ownWrite(key, () -> evalFill(k, args).exceptionallyCompose(error -> {
             Throwable cause = error instanceof CompletionException ? error.getCause() : error;
             if (cause instanceof RedisNoScriptException) {
                 return scripts.scriptLoad(LuaScript.FILL.source()).toCompletableFuture().thenCompose(sha -> evalFill(k, args));
             }
             return CompletableFuture.failedFuture(cause);
-        }).thenApply(FillResult::of);
+        })).thenApply(FillResult::of);
+    }
+
+    /**
+     * A write of {@code key}'s entry by this process. Tracking runs with NOLOOP, so Redis tells no
+     * one here about it, and it also ends the tracking of the key for this connection: a copy the
+     * L1 kept would be served, and never invalidated again, until the L1's own TTL. So the L1 copy
+     * is dropped before the write is sent (a read in flight then cannot keep what it read) and
+     * again once its reply is in, failed or not (a read sent between the two may have filled L1
+     * with what the write replaced or undid; a failed reply may still have been applied). Replies
+     * on the one connection come in the order the commands were sent, so a read whose reply comes
+     * later was sent after the write and saw it.
+     */
+    private <R> CompletableFuture<R> ownWrite(String key, Supplier<CompletableFuture<R>> write) {
+        if (near == null) {
+            return write.get();
+        }
+        List<String> keys = List.of(key);
+        near.invalidate(keys);
+        return write.get().whenComplete((result, error) -> near.invalidate(keys));
     }
 
     private CompletableFuture<Long> evalFill(String[] k, byte[][] args) {
@@ -258,7 +281,7 @@ final class CacheRedis implements AutoCloseable {
         String[] k = {key, RedisLayout.fenceKey(key)};
         byte[][] args = {utf8(version), utf8(Long.toString(FENCE_TTL_MILLIS)),
             utf8(Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40)))};
-        return scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
+        return ownWrite(key, () -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
                 .exceptionallyCompose(error -> {
                     Throwable cause = error instanceof CompletionException ? error.getCause() : error;
                     if (cause instanceof RedisNoScriptException) {
@@ -267,10 +290,10 @@ final class CacheRedis implements AutoCloseable {
                                         .toCompletableFuture());
                     }
                     return CompletableFuture.failedFuture(cause);
-                });
+                }));
     }
 
-    /** SET lock token NX PX lease: true when this process may load. */
+    /** SET lock token NX PX lease: true when this process may load. (Lock keys are Lethe's, never entries, never in L1.) */
     CompletableFuture<Boolean> tryLock(String key, String token, Duration lease) {
         return strings.set(lockKey(key), utf8(token), SetArgs.Builder.nx().px(lease.toMillis()))
                 .toCompletableFuture().thenApply("OK"::equals);

@@ -15,6 +15,10 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -303,6 +307,57 @@ class CacheClientIT {
             Thread.sleep(5);
         }
         assertEquals("v2", ns.get(key, k -> Loaded.of("v2")), "the next get goes to the database, long before the L1 TTL");
+    }
+
+    /**
+     * Tracking runs with NOLOOP, so Redis never tells this process about its own writes. A fill
+     * whose namespace epoch moved during the load is undone by the same connection that read it
+     * back in between: the near cache must drop that copy by itself. The read in between is made
+     * certain by pausing Redis's writes ({@code CLIENT PAUSE WRITE}) once the fill was sent, so the
+     * second reader's read queues behind the fill and before the undo on the one connection.
+     */
+    @Test
+    void theNearCacheDropsAFillItsOwnProcessUndid() throws Exception {
+        LetheCache cache = cache(LetheCache.builder(stack.redisUri("us-east")).nearCache(1000, Duration.ofMinutes(10)));
+        CacheNamespace<String> ns = cache.namespace("product", Codecs.utf8(), EVENTUAL);
+        String key = scope.key("product:near-undone");
+        redis.scriptLoad(LuaScript.FILL.source()); // as after any earlier fill: no NOSCRIPT round trip moves the fill behind the second read
+        CountDownLatch loading = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<String> first = ns.getAsync(key, k -> {
+            loading.countDown();
+            release.await();
+            return Loaded.of("row before the TRUNCATE");
+        });
+        assertTrue(loading.await(10, TimeUnit.SECONDS));
+        redis.incr(RedisLayout.epochKey("product")); // a namespace-wide invalidation started: its scan found nothing yet
+        CompletableFuture<String> second;
+        pauseWrites(Duration.ofSeconds(30));
+        try {
+            release.countDown();
+            awaitBlockedScriptCall(Duration.ofSeconds(10)); // the fill is in Redis, held by the pause
+            second = ns.getAsync(key, k -> Loaded.of("loaded by the second reader"));
+        } finally {
+            redis.dispatch(CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).add("UNPAUSE"));
+        }
+        assertEquals("row before the TRUNCATE", first.get(10, TimeUnit.SECONDS));
+        assertEquals("row before the TRUNCATE", second.get(10, TimeUnit.SECONDS), "the second read found the fill before its undo");
+        assertEquals(0, redis.exists(key), "the fill was undone in Redis");
+        assertEquals("after", ns.get(key, k -> Loaded.of("after")), "the near cache must not serve the fill its own process undid");
+    }
+
+    private void pauseWrites(Duration d) {
+        redis.dispatch(CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8),
+                new CommandArgs<>(StringCodec.UTF8).add("PAUSE").add(d.toMillis()).add("WRITE"));
+    }
+
+    /** Waits until a client is blocked by CLIENT PAUSE in a script call (CLIENT LIST: flags with b, cmd evalsha). */
+    private void awaitBlockedScriptCall(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (redis.clientList().lines().noneMatch(l -> l.contains(" cmd=evalsha") && l.matches(".* flags=[A-Za-z]*b[A-Za-z]* .*"))) {
+            assertTrue(System.nanoTime() < deadline, "no script call was held by the pause: " + redis.clientList());
+            Thread.sleep(5);
+        }
     }
 
     @Test
