@@ -76,6 +76,22 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
         return out;
     }
 
+    /**
+     * True when a glob's scan may reach a key of this namespace: a key one of its templates renders
+     * or one of its patterns matches could also match {@code glob} ({@link Patterns#mayOverlap}, so
+     * "maybe" counts). A pattern or namespace-wide invalidation must move the epoch and the scan
+     * watermark of every namespace it reaches, not only its own: readers and {@code lethe prewarm}
+     * check those of the namespace their key belongs to.
+     */
+    public boolean mayReach(String glob) {
+        return keys.stream().anyMatch(k -> Patterns.mayOverlap(k.glob(), glob)) || patterns.stream().anyMatch(p -> Patterns.mayOverlap(p, glob));
+    }
+
+    /** True when {@code key} can be one of this namespace's keys: a template could have rendered it, or a pattern matches it. */
+    public boolean mayHold(String key) {
+        return keys.stream().anyMatch(k -> k.matches(key)) || patterns.stream().anyMatch(p -> Patterns.matches(p, key));
+    }
+
     /** {@code literal*}: one trailing star, no other glob syntax. */
     private static boolean isPrefixGlob(String glob) {
         String body = glob.substring(0, Math.max(0, glob.length() - 1));

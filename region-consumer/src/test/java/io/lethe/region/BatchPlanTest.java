@@ -55,4 +55,20 @@ class BatchPlanTest {
         assertEquals(2, plan.patterns().size(), "a namespace-wide event is kept apart from a configured pattern");
         assertEquals("7", plan.patterns().get(0).version());
     }
+
+    @Test
+    void eventsOfTwoNamespacesAreNeverMergedIntoOne() {
+        BatchPlan plan = BatchPlan.of(List.of(
+                RegionFixture.pattern("item", Scope.PATTERN, "search:*", "9", Op.UPDATE),
+                RegionFixture.pattern("tag", Scope.PATTERN, "search:*", "5", Op.UPDATE),
+                RegionFixture.pattern("tag", Scope.NAMESPACE, "search:*", "6", Op.TRUNCATE),
+                RegionFixture.pattern("item", Scope.NAMESPACE, "search:*", "8", Op.TRUNCATE),
+                RegionFixture.key("item", "shared:1", "9"),
+                RegionFixture.key("tag", "shared:1", "3")));
+        assertEquals(List.of("item", "tag", "tag", "item"), plan.patterns().stream().map(InvalidationEvent::namespace).toList(),
+                "a pattern two namespaces share is kept once per namespace and scope");
+        assertEquals(List.of("item", "tag"), plan.keys().stream().map(InvalidationEvent::namespace).toList(),
+                "a key two namespaces render is kept once per namespace");
+        assertEquals(0, plan.superseded());
+    }
 }

@@ -9,13 +9,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What one poll batch does to Redis: for every key only its highest-version event (events of a
- * key share a partition, so a batch sees them all in order; the rest are superseded), and every
- * distinct pattern once at its highest version. On equal versions a delete wins over an upsert.
+ * What one poll batch does to Redis: for every key of a namespace only its highest-version event
+ * (events of a key share a partition, so a batch sees them all in order; the rest are
+ * superseded), and every distinct pattern of a namespace once at its highest version. On equal
+ * versions a delete wins over an upsert. Events of different namespaces are never merged: their
+ * versions need not be comparable ({@code lsn} and {@code column:} namespaces), and each carries
+ * its namespace's fence TTL, mode and epoch.
  *
- * @param keys       one event per key
- * @param patterns   one event per pattern
- * @param superseded events made redundant by a newer one for the same key or pattern
+ * @param keys       one event per namespace and key
+ * @param patterns   one event per namespace, scope and pattern
+ * @param superseded events made redundant by a newer one for the same key or pattern of the same namespace
  */
 public record BatchPlan(List<InvalidationEvent> keys, List<InvalidationEvent> patterns, int superseded) {
 
@@ -25,7 +28,7 @@ public record BatchPlan(List<InvalidationEvent> keys, List<InvalidationEvent> pa
         int superseded = 0;
         for (InvalidationEvent e : events) {
             Map<String, InvalidationEvent> target = e.scope().isPattern() ? byPattern : byKey;
-            String id = e.scope().isPattern() ? e.scope().code() + ":" + e.pattern() : e.key();
+            String id = e.namespace() + '\0' + (e.scope().isPattern() ? e.scope().code() + ":" + e.pattern() : e.key());
             InvalidationEvent current = target.get(id);
             if (current == null) {
                 target.put(id, e);

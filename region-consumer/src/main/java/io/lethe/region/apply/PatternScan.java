@@ -1,5 +1,6 @@
 package io.lethe.region.apply;
 
+import io.lethe.config.Mode;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RedisFailures;
@@ -11,11 +12,18 @@ import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.ScanCursor;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
-/** Pattern and namespace-wide invalidations: SCAN over the region's Redis, each match invalidated. */
+/**
+ * Pattern and namespace-wide invalidations: SCAN over the region's Redis, each match invalidated.
+ * The events of one batch that share a glob (two namespaces listing the same pattern, say) are
+ * applied by one scan, each match invalidated once per event that covers it.
+ */
 final class PatternScan {
     private final RegionRedis redis;
     private final Map<String, NamespaceConfig> namespaces;
@@ -36,48 +44,47 @@ final class PatternScan {
         this.keysPerSecond = keysPerSecond;
     }
 
-    private ScriptCalls calls() {
-        return scriptCalls;
+    /** Applies every pattern event of a batch: one scan per distinct glob. */
+    void apply(List<InvalidationEvent> events, Map<String, Integer> results, List<RedisApplier.Poisoned> poisoned)
+            throws RedisApplier.ApplyFailure, InterruptedException {
+        Map<String, List<InvalidationEvent>> byGlob = new LinkedHashMap<>();
+        for (InvalidationEvent e : events) {
+            byGlob.computeIfAbsent(e.pattern(), g -> new ArrayList<>()).add(e);
+        }
+        for (Map.Entry<String, List<InvalidationEvent>> glob : byGlob.entrySet()) {
+            apply(glob.getKey(), glob.getValue(), results, poisoned);
+        }
     }
 
     /**
-     * Applies a pattern: first the epoch (and, for a namespace-wide invalidation of an upsert
-     * namespace, its watermark), then SCAN steps, each match invalidated, at a bounded rate.
+     * Applies the events of one glob: first the epochs and watermarks, then SCAN steps, each
+     * match invalidated, at a bounded rate. A fill or upsert that lands after the scan passed its
+     * key sees them moved and undoes itself; one that lands before is found by the scan.
      */
-    void apply(InvalidationEvent e, Map<String, Integer> results, List<RedisApplier.Poisoned> poisoned)
+    private void apply(String glob, List<InvalidationEvent> events, Map<String, Integer> results, List<RedisApplier.Poisoned> poisoned)
             throws RedisApplier.ApplyFailure, InterruptedException {
-        // first the epoch (and, for a namespace-wide invalidation of an upsert namespace, its
-        // watermark), then the scan: a fill or upsert that lands after the scan passed its key sees
-        // them moved and undoes itself; one that lands before is found by the scan
-        try {
-            redis.incrementEpoch(e.namespace());
-            redis.raiseScanWatermark(e.namespace(), e.visibleAfter());
-            if (e.scope() == Scope.NAMESPACE && namespaces.get(e.namespace()).mode() == io.lethe.config.Mode.UPSERT) {
-                redis.raiseWideWatermark(e.namespace(), e.lsn());
-            }
-        } catch (RuntimeException ex) {
-            throw pipelined.failure(RedisFailures.classify(ex, redis.display()), e);
-        }
+        markReached(events);
         ScanCursor cursor = ScanCursor.INITIAL;
         long started = System.nanoTime();
         long visited = 0;
         do {
             KeyScanCursor<String> page;
             try {
-                page = redis.scan(cursor, e.pattern(), scanCount);
+                page = redis.scan(cursor, glob, scanCount);
             } catch (RuntimeException ex) {
-                throw pipelined.failure(RedisFailures.classify(ex, redis.display()), e);
+                throw pipelined.failure(RedisFailures.classify(ex, redis.display()), events.get(0));
             }
             List<ScriptCall> calls = new ArrayList<>(page.getKeys().size());
-            List<InvalidationEvent> events = new ArrayList<>(page.getKeys().size());
-            NamespaceConfig ns = namespaces.get(e.namespace());
+            List<InvalidationEvent> callEvents = new ArrayList<>(page.getKeys().size());
             for (String key : page.getKeys()) {
-                if (inScope(e, ns, key)) {
-                    calls.add(calls().call(e, key));
-                    events.add(e);
+                for (InvalidationEvent e : events) {
+                    if (inScope(e, namespaces.get(e.namespace()), key)) {
+                        calls.add(scriptCalls.call(e, key));
+                        callEvents.add(e);
+                    }
                 }
             }
-            pipelined.run(calls, events, results, poisoned);
+            pipelined.run(calls, callEvents, results, poisoned);
             visited += calls.size();
             metrics.patternKeys(calls.size());
             long due = started + visited * 1_000_000_000L / keysPerSecond;
@@ -87,6 +94,53 @@ final class PatternScan {
             }
             cursor = page;
         } while (!((KeyScanCursor<String>) cursor).isFinished());
+    }
+
+    /**
+     * Before the scan: the epoch of every namespace whose keys the glob can reach is incremented
+     * and its scan watermark raised to the commit LSN; for a namespace-wide invalidation, the wide
+     * watermark of every reached namespace in upsert mode too. A pattern may be shared by
+     * namespaces, or match keys of another namespace than its event's; readers and prewarm check
+     * the epoch and watermarks of the namespace their key belongs to.
+     */
+    private void markReached(List<InvalidationEvent> events) throws RedisApplier.ApplyFailure {
+        Set<String> epochs = new LinkedHashSet<>();
+        Map<String, Long> scans = new LinkedHashMap<>();
+        Map<String, Long> wide = new LinkedHashMap<>();
+        for (InvalidationEvent e : events) {
+            for (String ns : reached(e, namespaces)) {
+                epochs.add(ns);
+                scans.merge(ns, e.visibleAfter(), Math::max);
+                if (e.scope() == Scope.NAMESPACE && namespaces.get(ns).mode() == Mode.UPSERT) {
+                    wide.merge(ns, e.lsn(), Math::max);
+                }
+            }
+        }
+        try {
+            for (String ns : epochs) {
+                redis.incrementEpoch(ns);
+            }
+            for (Map.Entry<String, Long> scan : scans.entrySet()) {
+                redis.raiseScanWatermark(scan.getKey(), scan.getValue());
+            }
+            for (Map.Entry<String, Long> w : wide.entrySet()) {
+                redis.raiseWideWatermark(w.getKey(), w.getValue());
+            }
+        } catch (RuntimeException ex) {
+            throw pipelined.failure(RedisFailures.classify(ex, redis.display()), events.get(0));
+        }
+    }
+
+    /** The event's own namespace, and every other whose keys its glob may reach. */
+    static Set<String> reached(InvalidationEvent e, Map<String, NamespaceConfig> namespaces) {
+        Set<String> out = new LinkedHashSet<>();
+        out.add(e.namespace());
+        for (NamespaceConfig ns : namespaces.values()) {
+            if (ns.mayReach(e.pattern())) {
+                out.add(ns.name());
+            }
+        }
+        return out;
     }
 
     /**

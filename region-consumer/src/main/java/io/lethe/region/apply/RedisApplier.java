@@ -92,9 +92,7 @@ public final class RedisApplier implements Applier {
         }
         pipelined.run(calls, plan.keys(), results, poisoned);
         undoUpsertsOvertaken(plan.keys(), watermarks, results);
-        for (InvalidationEvent pattern : plan.patterns()) {
-            patterns.apply(pattern, results, poisoned);
-        }
+        patterns.apply(plan.patterns(), results, poisoned);
         List<Poisoned> out = new ArrayList<>(poisoned.size());
         for (Poisoned p : poisoned) {
             out.add(widen(p));

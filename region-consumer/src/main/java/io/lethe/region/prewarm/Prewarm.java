@@ -301,26 +301,35 @@ public final class Prewarm implements AutoCloseable {
      */
     private void undoWhereUnsure(List<Copy> copies, long s, long sCommitTsMicros) throws InterruptedException {
         long nowMicros = clock.millis() * 1000;
-        Map<String, Boolean> unsure = new HashMap<>();
+        Map<String, Boolean> stale = new HashMap<>();
+        Map<String, Boolean> scanned = new HashMap<>();
         List<Copy> doubtful = new ArrayList<>();
         for (Copy c : copies) {
-            boolean doubt = unsure.computeIfAbsent(c.namespace(), ns -> {
+            boolean doubt = stale.computeIfAbsent(c.namespace(), ns -> {
                 long halfFenceMicros = namespaces.get(ns).fenceTtl().toMillis() * 500;
-                if (nowMicros - sCommitTsMicros >= halfFenceMicros) {
-                    return true;
-                }
-                try {
-                    Double scan = dst.zscore(RedisLayout.wideWatermarkKey(ns), bytes(RedisLayout.SCAN_WATERMARK_MEMBER));
-                    return scan != null && scan >= s;
-                } catch (RuntimeException e) {
-                    return true;
-                }
+                return nowMicros - sCommitTsMicros >= halfFenceMicros;
             });
+            // a scan of any namespace the key could belong to may have passed it (a pattern two namespaces share)
+            for (NamespaceConfig ns : config.namespaces().values()) {
+                if (!doubt && ns.mayHold(c.key())) {
+                    doubt = scanned.computeIfAbsent(ns.name(), name -> scanPassed(name, s));
+                }
+            }
             if (doubt) {
                 doubtful.add(c);
             }
         }
         undo(doubtful);
+    }
+
+    /** True when the target's scan watermark of the namespace reached {@code s}, or cannot be read. */
+    private boolean scanPassed(String namespace, long s) {
+        try {
+            Double scan = dst.zscore(RedisLayout.wideWatermarkKey(namespace), bytes(RedisLayout.SCAN_WATERMARK_MEMBER));
+            return scan != null && scan >= s;
+        } catch (RuntimeException e) {
+            return true;
+        }
     }
 
     /**

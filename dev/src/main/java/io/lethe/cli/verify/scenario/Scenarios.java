@@ -17,7 +17,7 @@ public final class Scenarios {
 
     static {
         for (Scenario s : List.of(new DerivedVersionScenario(), new BadVersionScenario(), new MissingOldImageScenario(),
-                new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new MatchAllScenario(),
+                new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new MatchAllScenario(), new SharedPatternScenario(),
                 new UpsertAfterTruncateScenario(), new PartitionedTableScenario(),
                 new SlotRecreatedScenario(), new RedisRestoreScenario(), new RedisClusterRestoreScenario(),
                 new RetentionScenario(), new StreamsRetentionScenario(),
