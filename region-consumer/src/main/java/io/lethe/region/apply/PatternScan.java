@@ -9,8 +9,6 @@ import io.lethe.region.redis.ScriptCall;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.redis.RedisLayout;
-import io.lettuce.core.KeyScanCursor;
-import io.lettuce.core.ScanCursor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -20,7 +18,8 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Pattern and namespace-wide invalidations: SCAN over the region's Redis, each match invalidated.
+ * Pattern and namespace-wide invalidations: every key of the region's Redis that matches
+ * ({@link KeySweep}, which also covers a Redis Cluster resharding meanwhile), each invalidated.
  * The events of one batch that share a glob (two namespaces listing the same pattern, say) are
  * applied by one scan, each match invalidated once per event that covers it.
  */
@@ -30,7 +29,7 @@ final class PatternScan {
     private final RegionMetrics metrics;
     private final Pipelined pipelined;
     private final ScriptCalls scriptCalls;
-    private final int scanCount;
+    private final KeySweep sweep;
     private final int keysPerSecond;
 
     PatternScan(RegionRedis redis, Map<String, NamespaceConfig> namespaces, RegionMetrics metrics, Pipelined pipelined,
@@ -40,7 +39,7 @@ final class PatternScan {
         this.metrics = metrics;
         this.pipelined = pipelined;
         this.scriptCalls = scriptCalls;
-        this.scanCount = scanCount;
+        this.sweep = new KeySweep(redis, metrics, scanCount);
         this.keysPerSecond = keysPerSecond;
     }
 
@@ -64,36 +63,31 @@ final class PatternScan {
     private void apply(String glob, List<InvalidationEvent> events, Map<String, Integer> results, List<RedisApplier.Poisoned> poisoned)
             throws RedisApplier.ApplyFailure, InterruptedException {
         markReached(events);
-        ScanCursor cursor = ScanCursor.INITIAL;
         long started = System.nanoTime();
-        long visited = 0;
-        do {
-            KeyScanCursor<String> page;
-            try {
-                page = redis.scan(cursor, glob, scanCount);
-            } catch (RuntimeException ex) {
-                throw pipelined.failure(RedisFailures.classify(ex, redis.display()), events.get(0));
-            }
-            List<ScriptCall> calls = new ArrayList<>(page.getKeys().size());
-            List<InvalidationEvent> callEvents = new ArrayList<>(page.getKeys().size());
-            for (String key : page.getKeys()) {
-                for (InvalidationEvent e : events) {
-                    if (inScope(e, namespaces.get(e.namespace()), key)) {
-                        calls.add(scriptCalls.call(e, key));
-                        callEvents.add(e);
+        long[] visited = {0};
+        try {
+            sweep.sweep(glob, keys -> {
+                List<ScriptCall> calls = new ArrayList<>(keys.size());
+                List<InvalidationEvent> callEvents = new ArrayList<>(keys.size());
+                for (String key : keys) {
+                    for (InvalidationEvent e : events) {
+                        if (inScope(e, namespaces.get(e.namespace()), key)) {
+                            calls.add(scriptCalls.call(e, key));
+                            callEvents.add(e);
+                        }
                     }
                 }
-            }
-            pipelined.run(calls, callEvents, results, poisoned);
-            visited += calls.size();
-            metrics.patternKeys(calls.size());
-            long due = started + visited * 1_000_000_000L / keysPerSecond;
-            long wait = due - System.nanoTime();
-            if (wait > 0) {
-                TimeUnit.NANOSECONDS.sleep(wait);
-            }
-            cursor = page;
-        } while (!((KeyScanCursor<String>) cursor).isFinished());
+                pipelined.run(calls, callEvents, results, poisoned);
+                visited[0] += calls.size();
+                metrics.patternKeys(calls.size());
+                long wait = started + visited[0] * 1_000_000_000L / keysPerSecond - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+            });
+        } catch (RuntimeException ex) {
+            throw pipelined.failure(RedisFailures.classify(ex, redis.display()), events.get(0));
+        }
     }
 
     /**

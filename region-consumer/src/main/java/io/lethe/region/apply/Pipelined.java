@@ -76,7 +76,7 @@ final class Pipelined {
             Sent s = sent.get(i);
             InvalidationEvent event = eventOf(events, s.entries()[0]);
             try {
-                Object reply = futures.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                Object reply = await(futures.get(i), deadline);
                 if (!s.batch()) {
                     count(calls.get(s.entries()[0]), ((Number) reply).longValue(), results);
                     continue;
@@ -129,6 +129,27 @@ final class Pipelined {
             run(again, againEvents, results, poisoned, false);
         }
     }
+
+    /**
+     * A reply, flushing the pipelines again while it is awaited: in a Redis Cluster whose slot is
+     * migrating, Lettuce sends a redirected call (ASK, MOVED) to the other master on its own, and on
+     * a pipeline connection (no automatic flush) it would wait there unsent until the timeout.
+     */
+    private Object await(RedisFuture<Object> future, long deadline) throws ExecutionException, TimeoutException, InterruptedException {
+        while (true) {
+            long left = deadline - System.nanoTime();
+            try {
+                return future.get(Math.max(1, Math.min(left, REFLUSH_NANOS)), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                if (left <= REFLUSH_NANOS) {
+                    throw e;
+                }
+                redis.flush();
+            }
+        }
+    }
+
+    private static final long REFLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private static InvalidationEvent eventOf(List<InvalidationEvent> events, int call) {
         return events.get(Math.min(call, events.size() - 1));

@@ -34,6 +34,11 @@ public final class RegionMetrics {
     public static final String DLQ = "lethe.dlq.events";
     /** Keys visited by pattern invalidations. */
     public static final String PATTERN_KEYS = "lethe.region.pattern.keys";
+    /**
+     * Slots of a Redis Cluster whose keys a pattern or namespace-wide scan read again, because they
+     * moved between masters or were migrating while it ran (a resharding).
+     */
+    public static final String SCAN_SLOTS_RESCANNED = "lethe.region.scan.slots.rescanned";
     /** Batches applied once and waiting for the replica to replay past them (replica gate). */
     public static final String GATE_PENDING = "lethe.region.gate.pending";
     /** Invalidations re-applied after the replica replayed past them (replica gate). */
@@ -77,6 +82,7 @@ public final class RegionMetrics {
     private final Timer redisLatency;
     private final DistributionSummary batchSize;
     private final Counter patternKeys;
+    private final Counter slotsRescanned;
     private final AtomicLong lagRecords = new AtomicLong();
     private final AtomicLong lagMillis = new AtomicLong();
     private final AtomicLong up = new AtomicLong();
@@ -104,6 +110,8 @@ public final class RegionMetrics {
         this.batchSize = DistributionSummary.builder(BATCH_SIZE).tag("region", region)
                 .description("invalidations per batch").register(registry);
         this.patternKeys = Counter.builder(PATTERN_KEYS).tag("region", region).register(registry);
+        this.slotsRescanned = Counter.builder(SCAN_SLOTS_RESCANNED).tag("region", region)
+                .description("cluster slots a scan read again because they moved or migrated while it ran").register(registry);
         Tags tags = Tags.of("region", region);
         for (double q : new double[] {0.5, 0.99, 0.999}) {
             io.micrometer.core.instrument.Gauge.builder(LATENCY_RECENT, latency, t -> recent(t, q)).baseUnit("seconds")
@@ -192,6 +200,10 @@ public final class RegionMetrics {
 
     public void patternKeys(int n) {
         patternKeys.increment(n);
+    }
+
+    public void slotsRescanned(int slots) {
+        slotsRescanned.increment(slots);
     }
 
     public void assigned(int partitions) {

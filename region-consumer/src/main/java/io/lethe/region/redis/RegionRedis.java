@@ -24,10 +24,16 @@ import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.resource.ClientResources;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * One region's Redis, whatever its topology (standalone, Sentinel, Cluster): a few connections
@@ -183,14 +189,79 @@ public final class RegionRedis implements AutoCloseable {
         return futures;
     }
 
+    /** The {@code run_id} of the server the control connection talks to now (standalone and Sentinel). */
+    public String runId() {
+        for (String line : ((StatefulRedisConnection<String, String>) control).sync().info("server").split("\\r?\\n")) {
+            if (line.startsWith("run_id:")) {
+                return line.substring("run_id:".length()).trim();
+            }
+        }
+        throw new IllegalStateException("Redis " + display + " did not report its run_id");
+    }
+
+    /** Flushes every pipeline connection again: sends what Lettuce queued on them itself (a cluster's redirected calls). */
+    public void flush() {
+        pipelines.forEach(StatefulConnection::flushCommands);
+    }
+
     /**
-     * One SCAN step over every master.
+     * One SCAN step over every master (standalone and Sentinel: the one master; a cluster's scan
+     * by {@link #slotMap}, master by master, see the region's pattern scan).
      *
      * @return the keys and the cursor to continue with (finished when {@link KeyScanCursor#isFinished()})
      */
     public KeyScanCursor<String> scan(ScanCursor cursor, String match, int count) {
         // which of the keys found may be invalidated is the applier's decision (PatternScan.inScope)
         return keys.scan(cursor, ScanArgs.Builder.matches(match).limit(count));
+    }
+
+    /**
+     * A Redis Cluster's masters and slots, as each master describes itself. When a master the
+     * client does not know yet appears in any master's view (one added for a resharding), the
+     * client's view is refreshed first, so no master is left out of a scan.
+     */
+    public SlotMap slotMap() {
+        StatefulRedisClusterConnection<String, String> c = (StatefulRedisClusterConnection<String, String>) control;
+        for (int attempt = 0; ; attempt++) {
+            Map<String, String> myself = new LinkedHashMap<>();
+            Set<String> seen = new LinkedHashSet<>();
+            for (RedisClusterNode node : c.getPartitions()) {
+                if (!node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                    continue;
+                }
+                String nodes = c.getConnection(node.getNodeId()).sync().clusterNodes();
+                for (String line : nodes.split("\n")) {
+                    String[] f = line.trim().split(" ");
+                    if (f.length < 3) {
+                        continue;
+                    }
+                    List<String> flags = List.of(f[2].split(","));
+                    if (flags.contains("myself")) {
+                        myself.put(node.getNodeId(), line);
+                    }
+                    if (flags.contains("master") && !flags.contains("fail") && !flags.contains("handshake") && !flags.contains("noaddr")) {
+                        seen.add(f[0]);
+                    }
+                }
+            }
+            if (myself.keySet().containsAll(seen) || attempt >= 2) {
+                return SlotMap.of(myself);
+            }
+            clusterClient.refreshPartitions();
+        }
+    }
+
+    /** One SCAN step on one master of a cluster. */
+    public KeyScanCursor<String> scan(String node, ScanCursor cursor, String match, int count) {
+        return ((StatefulRedisClusterConnection<String, String>) control).getConnection(node).sync()
+                .scan(cursor, ScanArgs.Builder.matches(match).limit(count));
+    }
+
+    /** Every key one master of a cluster holds in {@code slot} (imported or not yet migrated ones too). */
+    public List<String> keysInSlot(String node, int slot) {
+        RedisCommands<String, String> commands = ((StatefulRedisClusterConnection<String, String>) control).getConnection(node).sync();
+        long count = commands.clusterCountKeysInSlot(slot);
+        return count == 0 ? List.of() : commands.clusterGetKeysInSlot(slot, (int) Math.min(Integer.MAX_VALUE, count));
     }
 
     /**
