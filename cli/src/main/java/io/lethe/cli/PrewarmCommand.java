@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
  * {@code lethe prewarm}: fills a new or recovered region's cache from a sibling region's, hottest
  * entries first, at a bounded rate, copying only what the target's own pipeline is certain to
  * remove when it changes ({@link Prewarm}; docs/design.md, "Pre-warming a region"). Both regions'
- * consumers must be running: their applied watermarks decide what may be copied.
+ * consumers must be running: their applied watermarks decide what may be copied; and PostgreSQL
+ * ({@code source.jdbc-url}) must answer: freshness is judged on its clock.
  */
 @Command(name = "prewarm", mixinStandardHelpOptions = true,
         description = "Copy a sibling region's cached entries into a cold region, hottest first, without breaking coherence.")
@@ -60,8 +61,9 @@ public final class PrewarmCommand implements Callable<Integer> {
             summary = prewarm.run((handled, candidates, sofar) -> {
                 int width = 30;
                 int filled = candidates == 0 ? width : (int) (width * handled / candidates);
-                err.printf("\r[%s%s] %d/%d  copied %d  present %d  fenced %d  undone %d", "#".repeat(filled), ".".repeat(width - filled),
-                        handled, candidates, sofar.copied(), sofar.present(), sofar.fenced(), sofar.undone());
+                err.printf("\r[%s%s] %d/%d  copied %d  present %d  fenced %d  unproven %d  undone %d", "#".repeat(filled),
+                        ".".repeat(width - filled), handled, candidates, sofar.copied(), sofar.present(), sofar.fenced(), sofar.unproven(),
+                        sofar.undone());
                 err.flush();
             });
         } catch (IllegalArgumentException | IllegalStateException e) {
@@ -73,10 +75,11 @@ public final class PrewarmCommand implements Callable<Integer> {
         out.printf("prewarm %s -> %s: %d candidates (hottest first by %s) in %.1f s%n", from, to, summary.candidates(), summary.hotness(),
                 summary.took().toMillis() / 1000.0);
         out.printf("  copied %d%n  already present in %s %d%n  refused, %s invalidated them recently %d%n"
-                        + "  undone, freshness not provable (a lagging source or a scan past it) %d%n  gone from %s meanwhile %d%n"
+                        + "  not copied, freshness not provable (a lagging source or a scan past it) %d%n"
+                        + "  undone, not provable once written or changed in %s before confirmed %d%n  gone from %s meanwhile %d%n"
                         + "  not entries (other types) %d%n",
-                summary.copied(), to, summary.present(), to, summary.fenced(), summary.undone(), from, summary.vanished(),
-                summary.otherTypes());
+                summary.copied(), to, summary.present(), to, summary.fenced(), summary.unproven(), to, summary.undone(), from,
+                summary.vanished(), summary.otherTypes());
         return 0;
     }
 }

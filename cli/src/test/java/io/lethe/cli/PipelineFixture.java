@@ -31,6 +31,7 @@ final class PipelineFixture implements AutoCloseable {
     private final RedisClient redisClient = RedisClient.create();
     private final Map<String, StatefulRedisConnection<String, String>> connections = new LinkedHashMap<>();
     private Pipeline pipeline;
+    private final java.util.Deque<AutoCloseable> owned = new java.util.ArrayDeque<>();
 
     PipelineFixture(LetheStack stack, TestScope scope) {
         this.stack = stack;
@@ -77,6 +78,12 @@ final class PipelineFixture implements AutoCloseable {
         return pipeline;
     }
 
+    /** Closes {@code resource} with the fixture (last owned, first closed). */
+    <T extends AutoCloseable> T own(T resource) {
+        owned.push(resource);
+        return resource;
+    }
+
     void sql(String... statements) throws SQLException {
         PostgresEndpoint pg = stack.postgres();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
@@ -104,6 +111,13 @@ final class PipelineFixture implements AutoCloseable {
 
     @Override
     public void close() {
+        while (!owned.isEmpty()) {
+            try {
+                owned.pop().close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing a test resource", e);
+            }
+        }
         if (pipeline != null) {
             pipeline.close();
         }

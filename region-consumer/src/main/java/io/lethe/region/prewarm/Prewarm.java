@@ -43,14 +43,19 @@ import org.slf4j.LoggerFactory;
  *       the key within its fence TTL, which the source may not have applied yet. Everything the
  *       target applies after the copy removes it like any entry.</li>
  *   <li>An invalidation the target applied earlier than its fence TTL could only be newer than S
- *       if the source lagged that much: the batch is undone unless S's commit time is within half
- *       the namespace's fence TTL of now once the batch is written.</li>
- *   <li>Pattern and namespace-wide invalidations leave no fence on keys that were absent: the
- *       batch is undone if the target's scan watermark of the namespace reached S.</li>
+ *       if the source lagged that much: nothing is copied unless S's commit time is within half
+ *       the namespace's fence TTL of PostgreSQL's own clock, before the batch is written and again
+ *       after (commit times are PostgreSQL's: the host's clock is never compared with them).</li>
+ *   <li>Pattern and namespace-wide invalidations leave no fence on keys that were absent: nothing
+ *       is copied if the target's scan watermark of a namespace the key could belong to reached S,
+ *       before the batch is written and again after.</li>
  *   <li>Only namespaces both regions subscribe to are copied.</li>
  * </ol>
- * Versioned entries keep their version, legacy (string) entries stay strings; other types are
- * not copied. A refused or undone key is left to the target's readers to fill.
+ * Copies are written with a short lease TTL and given their real TTL ({@code prewarm-confirm.lua})
+ * only once the check after the write passed; the others are undone. A prewarm killed between
+ * writing and confirming leaves nothing that outlives the lease. Versioned entries keep their
+ * version, legacy (string) entries stay strings; other types are not copied. A refused or undone
+ * key is left to the target's readers to fill.
  */
 public final class Prewarm implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Prewarm.class);
@@ -65,9 +70,15 @@ public final class Prewarm implements AutoCloseable {
         }
     }
 
-    /** What a run did, by outcome. */
-    public record Summary(long candidates, long copied, long present, long fenced, long undone, long otherTypes, long vanished,
-                          String hotness, Duration took) {
+    /**
+     * What a run did, by outcome: copied (and confirmed); already present in the target; refused,
+     * the target fenced the key; unproven, not written because the source's freshness could not be
+     * proven (a lagging source, a scan past it); undone, written but the check after the write
+     * failed or the target changed the key before it was confirmed; not entries; gone from the
+     * source meanwhile.
+     */
+    public record Summary(long candidates, long copied, long present, long fenced, long unproven, long undone, long otherTypes,
+                          long vanished, String hotness, Duration took) {
     }
 
     /** Told after each batch: how many candidates were handled of how many. */
@@ -78,14 +89,28 @@ public final class Prewarm implements AutoCloseable {
     private record Candidate(String key, String namespace, long heat) {
     }
 
-    private record Copy(String key, String namespace, String version) {
+    /** An entry read from the source: kind h (versioned) or s (legacy), its TTL then (0: none), and when it was read. */
+    private record Copy(String key, String namespace, String kind, byte[] data, String version, byte[] softExpiry, boolean notFound,
+                        long ttlMillis, long readAt) {
     }
+
+    /** The source's applied watermark: its LSN and its heartbeats' commit time (PostgreSQL's clock, epoch µs). */
+    private record Watermark(long lsn, long commitTsMicros) {
+    }
+
+    /**
+     * The TTL a copy has until the check after its batch's write passed: at least this, and at
+     * least four times the last batch's write-to-confirm time, so a slow target does not expire
+     * copies that would pass.
+     */
+    static final Duration COPY_LEASE = Duration.ofSeconds(10);
 
     private final LetheConfig config;
     private final RegionConfig from;
     private final RegionConfig to;
     private final Options options;
     private final Clock clock;
+    private final SourceClock database;
     private final RegionRedis source;
     private final RegionRedis target;
     private final RedisClusterCommands<String, byte[]> src;
@@ -94,11 +119,18 @@ public final class Prewarm implements AutoCloseable {
     private long copied;
     private long present;
     private long fenced;
+    private long unproven;
     private long undone;
+    private long lastBatchNanos;
     private long otherTypes;
     private long vanished;
     private String hotness = "scan order";
 
+    /**
+     * @param clock the host's clock, for the run's duration only: freshness is judged on PostgreSQL's
+     *              clock ({@link SourceClock}), which the source's commit times come from
+     * @throws IllegalStateException when PostgreSQL or a region's Redis cannot be reached
+     */
     public Prewarm(LetheConfig config, String fromRegion, String toRegion, Options options, Clock clock) {
         this.config = config;
         this.from = region(config, fromRegion);
@@ -116,11 +148,18 @@ public final class Prewarm implements AutoCloseable {
             }
             namespaces.put(ns, config.namespaces().get(ns));
         }
-        this.source = new RegionRedis(from, 1, config.apply().commandTimeout());
+        this.database = new SourceClock(config.source());
+        try {
+            this.source = new RegionRedis(from, 1, config.apply().commandTimeout());
+        } catch (RuntimeException e) {
+            database.close();
+            throw e;
+        }
         try {
             this.target = new RegionRedis(to, 1, config.apply().commandTimeout());
         } catch (RuntimeException e) {
             source.close();
+            database.close();
             throw e;
         }
         target.loadScripts();
@@ -138,7 +177,7 @@ public final class Prewarm implements AutoCloseable {
 
     /** Finds the candidates, hottest first, and copies them batch by batch. */
     public Summary run(Progress progress) throws InterruptedException {
-        long t0 = System.nanoTime();
+        java.time.Instant t0 = clock.instant();
         List<Candidate> candidates = candidates();
         long minNanosPerKey = 1_000_000_000L / options.keysPerSecond();
         long handled = 0;
@@ -156,9 +195,9 @@ public final class Prewarm implements AutoCloseable {
         return summary(candidates.size(), t0);
     }
 
-    private Summary summary(long candidates, long t0) {
-        return new Summary(candidates, copied, present, fenced, undone, otherTypes, vanished, hotness,
-                Duration.ofNanos(System.nanoTime() - t0));
+    private Summary summary(long candidates, java.time.Instant t0) {
+        return new Summary(candidates, copied, present, fenced, unproven, undone, otherTypes, vanished, hotness,
+                Duration.between(t0, clock.instant()));
     }
 
     /**
@@ -224,8 +263,50 @@ public final class Prewarm implements AutoCloseable {
         }
     }
 
-    /** One batch: the source's watermark, its entries, the copies, and the checks that may undo them. */
+    /**
+     * One batch: the source's watermark, its entries, the check, the copies under a lease, the
+     * check again, then each copy confirmed or undone.
+     */
     private void copy(List<Candidate> batch) throws InterruptedException {
+        Watermark w = sourceWatermark();
+        List<Copy> read = read(batch);
+        List<Copy> proven = new ArrayList<>(read);
+        proven.removeAll(unproven(read, w));
+        unproven += read.size() - proven.size();
+        long started = System.nanoTime();
+        long lease = Math.max(COPY_LEASE.toMillis(), 4 * lastBatchNanos / 1_000_000);
+        List<Copy> written = new ArrayList<>();
+        try {
+            for (Copy c : proven) {
+                // counted as written until Redis says otherwise: a call whose reply is lost may have landed
+                written.add(c);
+                long ttl = c.ttlMillis() == 0 ? lease : Math.min(c.ttlMillis(), lease);
+                long result = dst.evalsha(LuaScript.PREWARM.sha1(), ScriptOutputType.INTEGER,
+                        new String[] {c.key(), RedisLayout.fenceKey(c.key())}, bytes(c.kind()), c.data(), bytes(c.version()), c.softExpiry(),
+                        bytes(c.notFound() ? "1" : "0"), bytes(Long.toString(ttl)));
+                if (result != 1) {
+                    written.remove(c);
+                    if (result == 2) {
+                        present++;
+                    } else {
+                        fenced++;
+                    }
+                }
+            }
+            List<Copy> doubtful = unproven(written, w);
+            undo(doubtful);
+            written.removeAll(doubtful);
+            confirm(written);
+        } catch (RuntimeException e) {
+            // what landed was not confirmed: it goes (its lease ends it anyway), then the failure is reported
+            undo(written);
+            throw e;
+        }
+        lastBatchNanos = System.nanoTime() - started;
+    }
+
+    /** The source's applied watermark, read before its entries (rule 1). */
+    private Watermark sourceWatermark() {
         Map<String, String> watermark = text(src.hgetall(AppliedLsn.key(RegionConsumerService.groupId(config, from.name()))));
         OptionalLong s = AppliedLsn.of(watermark);
         OptionalLong sTs = AppliedLsn.commitTs(watermark);
@@ -234,92 +315,82 @@ public final class Prewarm implements AutoCloseable {
                     + AppliedLsn.key(RegionConsumerService.groupId(config, from.name())) + "): its region consumer must run "
                     + "(and capture's heartbeats reach it) for a copy to be known fresh");
         }
-        List<Copy> copies = new ArrayList<>();
-        try {
-            for (Candidate c : batch) {
-                String type = src.type(c.key());
-                byte[][] args;
-                String version = "0";
-                if ("hash".equals(type)) {
-                    Map<String, byte[]> entry = src.hgetall(c.key());
-                    byte[] d = entry.get(RedisLayout.ENTRY_DATA);
-                    if (d == null) {
-                        vanished++;
-                        continue;
-                    }
-                    version = entry.containsKey(RedisLayout.ENTRY_VERSION) ? utf8(entry.get(RedisLayout.ENTRY_VERSION)) : "0";
-                    args = new byte[][] {bytes("h"), d, bytes(version), entry.getOrDefault(RedisLayout.ENTRY_SOFT_EXPIRY, new byte[0]),
-                        bytes(entry.containsKey(RedisLayout.ENTRY_NOT_FOUND) ? "1" : "0"), null};
-                } else if ("string".equals(type)) {
-                    byte[] value = src.get(c.key());
-                    if (value == null) {
-                        vanished++;
-                        continue;
-                    }
-                    args = new byte[][] {bytes("s"), value, bytes("0"), new byte[0], bytes("0"), null};
-                } else {
-                    if ("none".equals(type)) {
-                        vanished++;
-                    } else {
-                        otherTypes++;
-                    }
-                    continue;
-                }
-                Long pttl = src.pttl(c.key());
-                if (pttl == null || pttl == -2) {
+        return new Watermark(s.getAsLong(), sTs.getAsLong());
+    }
+
+    /** The batch's entries as the source holds them now; other types and keys gone meanwhile are counted and left out. */
+    private List<Copy> read(List<Candidate> batch) {
+        List<Copy> out = new ArrayList<>();
+        for (Candidate c : batch) {
+            String type = src.type(c.key());
+            Copy copy;
+            if ("hash".equals(type)) {
+                Map<String, byte[]> entry = src.hgetall(c.key());
+                byte[] d = entry.get(RedisLayout.ENTRY_DATA);
+                if (d == null) {
                     vanished++;
                     continue;
                 }
-                args[5] = bytes(Long.toString(Math.max(0, pttl)));
-                // counted as copied until Redis says otherwise: a call whose reply is lost may have landed
-                Copy copy = new Copy(c.key(), c.namespace(), version);
-                copies.add(copy);
-                long result = dst.evalsha(LuaScript.PREWARM.sha1(), ScriptOutputType.INTEGER,
-                        new String[] {c.key(), RedisLayout.fenceKey(c.key())}, args);
-                if (result != 1) {
-                    copies.remove(copy);
-                    if (result == 2) {
-                        present++;
-                    } else {
-                        fenced++;
-                    }
+                String version = entry.containsKey(RedisLayout.ENTRY_VERSION) ? utf8(entry.get(RedisLayout.ENTRY_VERSION)) : "0";
+                copy = new Copy(c.key(), c.namespace(), "h", d, version, entry.getOrDefault(RedisLayout.ENTRY_SOFT_EXPIRY, new byte[0]),
+                        entry.containsKey(RedisLayout.ENTRY_NOT_FOUND), 0, 0);
+            } else if ("string".equals(type)) {
+                byte[] value = src.get(c.key());
+                if (value == null) {
+                    vanished++;
+                    continue;
                 }
+                copy = new Copy(c.key(), c.namespace(), "s", value, "0", new byte[0], false, 0, 0);
+            } else {
+                if ("none".equals(type)) {
+                    vanished++;
+                } else {
+                    otherTypes++;
+                }
+                continue;
             }
-        } catch (RuntimeException e) {
-            // what landed before the failure was never checked: it goes, then the failure is reported
-            copied += copies.size();
-            undo(copies);
-            throw e;
+            Long pttl = src.pttl(c.key());
+            if (pttl == null || pttl == -2) {
+                vanished++;
+                continue;
+            }
+            out.add(new Copy(copy.key(), copy.namespace(), copy.kind(), copy.data(), copy.version(), copy.softExpiry(), copy.notFound(),
+                    Math.max(0, pttl), System.nanoTime()));
         }
-        copied += copies.size();
-        undoWhereUnsure(copies, s.getAsLong(), sTs.getAsLong());
+        return out;
     }
 
     /**
-     * Rules 3 and 4: undoes the copies of a namespace whose freshness this batch cannot prove; a
-     * check Redis does not answer proves nothing either.
+     * Rules 3 and 4: the copies whose freshness cannot be proven now, on PostgreSQL's clock and the
+     * target's scan watermarks; a check that cannot be made proves nothing either.
      */
-    private void undoWhereUnsure(List<Copy> copies, long s, long sCommitTsMicros) throws InterruptedException {
-        long nowMicros = clock.millis() * 1000;
-        Map<String, Boolean> stale = new HashMap<>();
+    private List<Copy> unproven(List<Copy> copies, Watermark w) {
+        if (copies.isEmpty()) {
+            return List.of();
+        }
+        long nowMicros;
+        try {
+            nowMicros = database.nowMicros();
+        } catch (java.sql.SQLException e) {
+            LOG.warn("prewarm: cannot read PostgreSQL's clock ({}); {} copies not proven fresh", e.getMessage(), copies.size());
+            return copies;
+        }
         Map<String, Boolean> scanned = new HashMap<>();
-        List<Copy> doubtful = new ArrayList<>();
+        List<Copy> out = new ArrayList<>();
         for (Copy c : copies) {
-            boolean doubt = stale.computeIfAbsent(c.namespace(), ns -> {
-                long halfFenceMicros = namespaces.get(ns).fenceTtl().toMillis() * 500;
-                return nowMicros - sCommitTsMicros >= halfFenceMicros;
-            });
+            long halfFenceMicros = namespaces.get(c.namespace()).fenceTtl().toMillis() * 500;
+            boolean doubt = nowMicros - w.commitTsMicros() >= halfFenceMicros;
             // a scan of any namespace the key could belong to may have passed it (a pattern two namespaces share)
             for (NamespaceConfig ns : config.namespaces().values()) {
                 if (!doubt && ns.mayHold(c.key())) {
-                    doubt = scanned.computeIfAbsent(ns.name(), name -> scanPassed(name, s));
+                    doubt = scanned.computeIfAbsent(ns.name(), name -> scanPassed(name, w.lsn()));
                 }
             }
             if (doubt) {
-                doubtful.add(c);
+                out.add(c);
             }
         }
-        undo(doubtful);
+        return out;
     }
 
     /** True when the target's scan watermark of the namespace reached {@code s}, or cannot be read. */
@@ -333,8 +404,29 @@ public final class Prewarm implements AutoCloseable {
     }
 
     /**
+     * Gives the proven copies their real TTL (what the source's entry had left, none if it had
+     * none). A copy the target changed meanwhile (an invalidation, a reader's fill) is left as
+     * it is and counted as undone. Each is removed from {@code copies} once settled.
+     */
+    private void confirm(List<Copy> copies) {
+        for (java.util.Iterator<Copy> it = copies.iterator(); it.hasNext(); ) {
+            Copy c = it.next();
+            long ttl = c.ttlMillis() == 0 ? 0 : Math.max(1, c.ttlMillis() - (System.nanoTime() - c.readAt()) / 1_000_000);
+            long result = dst.evalsha(LuaScript.PREWARM_CONFIRM.sha1(), ScriptOutputType.INTEGER, new String[] {c.key()},
+                    bytes(c.kind()), c.data(), bytes(c.version()), bytes(Long.toString(ttl)));
+            if (result == 1) {
+                copied++;
+            } else {
+                undone++;
+            }
+            it.remove(); // settled: a failure after this one does not undo it
+        }
+    }
+
+    /**
      * invalidate.lua at each copy's version (what a newer fill wrote stays), retried until Redis
-     * acknowledges every one: a copy that could not be proven fresh must not stay.
+     * acknowledges every one: a copy that could not be proven fresh must not stay (its lease would
+     * end it too).
      */
     private void undo(List<Copy> copies) throws InterruptedException {
         Backoff backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
@@ -351,7 +443,6 @@ public final class Prewarm implements AutoCloseable {
                     backoff.sleep();
                 }
             }
-            copied--;
             undone++;
         }
     }
@@ -374,5 +465,6 @@ public final class Prewarm implements AutoCloseable {
     public void close() {
         source.close();
         target.close();
+        database.close();
     }
 }

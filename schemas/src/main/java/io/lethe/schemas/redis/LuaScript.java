@@ -10,7 +10,7 @@ import java.util.HexFormat;
 
 /**
  * The three scripts of the Redis contract, shipped in this jar under {@code lua/}, the region
- * consumers' batch form of invalidate.lua, and the copy script of {@code lethe prewarm}. Load each once (SCRIPT LOAD), call it with EVALSHA
+ * consumers' batch form of invalidate.lua, and the copy and confirm scripts of {@code lethe prewarm}. Load each once (SCRIPT LOAD), call it with EVALSHA
  * {@link #sha1()}, reload on NOSCRIPT. Keys and values always travel as KEYS/ARGV. The argument
  * lists are documented at the top of each file and in {@code docs/subscribing.md}.
  */
@@ -32,7 +32,13 @@ public enum LuaScript {
      * sibling region. KEYS: key, fence. ARGV: kind, data, version, soft expiry, not-found, TTL ms.
      * Returns 1 copied, 2 refused (present), 3 refused (fenced).
      */
-    PREWARM("prewarm.lua");
+    PREWARM("prewarm.lua"),
+    /**
+     * Lethe's own, not part of the contract: gives a copy {@code lethe prewarm} proved fresh its real
+     * TTL (copies are written with a short lease). KEYS: key. ARGV: kind, data, version, TTL ms (0:
+     * none). Returns 1 confirmed, 0 the key no longer holds the copy.
+     */
+    PREWARM_CONFIRM("prewarm-confirm.lua");
 
     private final String fileName;
     private final String source;

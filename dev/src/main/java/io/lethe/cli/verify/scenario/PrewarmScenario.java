@@ -89,8 +89,8 @@ final class PrewarmScenario implements Scenario {
         }
         double after = presentShare(run, target);
         run.done("lethe prewarm %s -> %s while a writer changed other items (%d writes): %d candidates by %s, %d copied, "
-                        + "%d refused (fenced), %d present, %d undone", source, target, writes.get(), summary.candidates(), summary.hotness(),
-                summary.copied(), summary.fenced(), summary.present(), summary.undone());
+                        + "%d refused (fenced), %d present, %d not provably fresh, %d undone", source, target, writes.get(), summary.candidates(),
+                summary.hotness(), summary.copied(), summary.fenced(), summary.present(), summary.unproven(), summary.undone());
         run.done("%s's hit rate over the items and slugs: %.0f %% before, %.0f %% after", target, 100 * before, 100 * after);
         run.expect(summary.copied() > 0, "prewarm copied entries");
         run.expect(after > before, "the target's hit rate rose");

@@ -114,8 +114,8 @@ final class SharedPatternScenario implements Scenario {
         try (Prewarm prewarm = new Prewarm(config, source, target, new Prewarm.Options(List.of("tag"), 0, 2000, 20), Clock.systemUTC())) {
             summary = prewarm.run((handled, candidates, sofar) -> { });
         }
-        run.done("lethe prewarm --namespace tag %s -> %s: %d candidates, %d copied, %d refused (fenced), %d undone", source, target,
-                summary.candidates(), summary.copied(), summary.fenced(), summary.undone());
+        run.done("lethe prewarm --namespace tag %s -> %s: %d candidates, %d copied, %d refused (fenced), %d not provably "
+                + "fresh, %d undone", source, target, summary.candidates(), summary.copied(), summary.fenced(), summary.unproven(), summary.undone());
         run.start(config, new Roles(false, false, List.of(source)));
         run.quiesce();
         run.done("%s's consumer started again; quiesced", source);
