@@ -304,7 +304,11 @@ public final class CacheNamespace<T> {
         }
         byte[] payload = loaded.found() ? codec.encode(loaded.value()) : new byte[0];
         String version = loaded.version() == null ? "0" : loaded.version();
-        return redis.fill(key, version, miss.fenceCounter(), payload, ttlMillis, soft, replace, !loaded.found())
+        // written under a lease, given its TTL only once the epoch is confirmed: a process that
+        // dies in between leaves nothing unchecked beyond the lease
+        boolean leased = ttlMillis == 0 || ttlMillis > CacheRedis.FILL_LEASE_MILLIS;
+        long writeTtl = leased ? CacheRedis.FILL_LEASE_MILLIS : ttlMillis;
+        return redis.fill(key, version, miss.fenceCounter(), payload, writeTtl, soft, replace, !loaded.found())
                 .handle((FillResult result, Throwable error) -> {
                     if (error != null) {
                         LOG.debug("namespace {}: fill failed, value served uncached: {}", name, error.toString());
@@ -317,10 +321,13 @@ public final class CacheNamespace<T> {
                         return CompletableFuture.completedFuture(loaded.value());
                     }
                     // accepted, or failed in a way that may still have written it (a timeout): confirmed alike
-                    return confirmEpoch(key, version, miss.epoch()).thenApply(kept -> {
-                        result.ifPresent(r -> metrics.fill(kept));
-                        return loaded.value();
-                    });
+                    return confirmEpoch(key, version, miss.epoch())
+                            .thenCompose(kept -> kept && leased ? endLease(key, version, payload, ttlMillis).thenApply(x -> true)
+                                    : CompletableFuture.completedFuture(kept))
+                            .thenApply(kept -> {
+                                result.ifPresent(r -> metrics.fill(kept));
+                                return loaded.value();
+                            });
                 });
     }
 
@@ -334,6 +341,16 @@ public final class CacheNamespace<T> {
         return redis.epoch(name).handle((now, error) -> error == null && now.equals(epochAtMiss)).thenCompose(confirmed -> confirmed
                 ? CompletableFuture.completedFuture(true)
                 : undo(key, version, System.nanoTime() + policy.fenceTtl().toNanos(), UNDO_BACKOFF_MIN).thenApply(x -> false));
+    }
+
+    /** Gives a confirmed fill its real TTL; if that fails, the lease ends it (a miss later, never a stale value). */
+    private CompletableFuture<Void> endLease(String key, String version, byte[] payload, long ttlMillis) {
+        return redis.confirm(key, version, payload, ttlMillis).handle((r, error) -> {
+            if (error != null) {
+                LOG.debug("namespace {}: a fill's TTL could not be set, it ends with its lease: {}", name, error.toString());
+            }
+            return null;
+        });
     }
 
     /**

@@ -45,6 +45,11 @@ final class CacheRedis implements AutoCloseable {
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
     /** Fence TTL of the cache-client's own invalidations (undoing a fill): the pipeline's default. */
     static final long FENCE_TTL_MILLIS = 60_000;
+    /**
+     * The TTL a fill is written with until its namespace epoch is confirmed ({@link #confirm}):
+     * a process that dies between the fill and the check leaves nothing unchecked for longer.
+     */
+    static final long FILL_LEASE_MILLIS = 10_000;
 
     /** What the miss read found. */
     record Read(byte[] data, String version, Long softExpiry, boolean notFound, boolean legacy, String fenceCounter, String epoch) {
@@ -221,6 +226,25 @@ final class CacheRedis implements AutoCloseable {
             }
             return CompletableFuture.failedFuture(cause);
         })).thenApply(FillResult::of);
+    }
+
+    /**
+     * confirm.lua: gives a fill whose epoch was confirmed its real TTL ({@code 0}: none), if the key
+     * still holds it (returns 1; 0 when an invalidation or another fill replaced it).
+     */
+    CompletableFuture<Long> confirm(String key, String version, byte[] payload, long ttlMillis) {
+        String[] k = {key};
+        byte[][] args = {utf8("h"), payload, utf8(version), utf8(Long.toString(ttlMillis))};
+        return ownWrite(key, () -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
+                .exceptionallyCompose(error -> {
+                    Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+                    if (cause instanceof RedisNoScriptException) {
+                        return scripts.scriptLoad(LuaScript.CONFIRM.source()).toCompletableFuture()
+                                .thenCompose(sha -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args)
+                                        .toCompletableFuture());
+                    }
+                    return CompletableFuture.failedFuture(cause);
+                }));
     }
 
     /**

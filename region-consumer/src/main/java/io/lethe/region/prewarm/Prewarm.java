@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  *       before the batch is written and again after.</li>
  *   <li>Only namespaces both regions subscribe to are copied.</li>
  * </ol>
- * Copies are written with a short lease TTL and given their real TTL ({@code prewarm-confirm.lua})
+ * Copies are written with a short lease TTL and given their real TTL ({@code confirm.lua})
  * only once the check after the write passed; the others are undone. A prewarm killed between
  * writing and confirming leaves nothing that outlives the lease. Versioned entries keep their
  * version, legacy (string) entries stay strings; other types are not copied. A refused or undone
@@ -412,7 +412,7 @@ public final class Prewarm implements AutoCloseable {
         for (java.util.Iterator<Copy> it = copies.iterator(); it.hasNext(); ) {
             Copy c = it.next();
             long ttl = c.ttlMillis() == 0 ? 0 : Math.max(1, c.ttlMillis() - (System.nanoTime() - c.readAt()) / 1_000_000);
-            long result = dst.evalsha(LuaScript.PREWARM_CONFIRM.sha1(), ScriptOutputType.INTEGER, new String[] {c.key()},
+            long result = dst.evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, new String[] {c.key()},
                     bytes(c.kind()), c.data(), bytes(c.version()), bytes(Long.toString(ttl)));
             if (result == 1) {
                 copied++;

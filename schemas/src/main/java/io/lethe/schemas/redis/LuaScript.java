@@ -10,7 +10,7 @@ import java.util.HexFormat;
 
 /**
  * The three scripts of the Redis contract, shipped in this jar under {@code lua/}, the region
- * consumers' batch form of invalidate.lua, and the copy and confirm scripts of {@code lethe prewarm}. Load each once (SCRIPT LOAD), call it with EVALSHA
+ * consumers' batch form of invalidate.lua, and the copy script of {@code lethe prewarm}, and the confirmation of checked writes. Load each once (SCRIPT LOAD), call it with EVALSHA
  * {@link #sha1()}, reload on NOSCRIPT. Keys and values always travel as KEYS/ARGV. The argument
  * lists are documented at the top of each file and in {@code docs/subscribing.md}.
  */
@@ -34,11 +34,12 @@ public enum LuaScript {
      */
     PREWARM("prewarm.lua"),
     /**
-     * Lethe's own, not part of the contract: gives a copy {@code lethe prewarm} proved fresh its real
-     * TTL (copies are written with a short lease). KEYS: key. ARGV: kind, data, version, TTL ms (0:
-     * none). Returns 1 confirmed, 0 the key no longer holds the copy.
+     * Lethe's own, not part of the contract: gives a write that was checked after it landed (a
+     * {@code lethe prewarm} copy, a cache-client fill), written with a short lease TTL, its real TTL.
+     * KEYS: key. ARGV: kind, data, version, TTL ms (0: none). Returns 1 confirmed, 0 the key no
+     * longer holds what was written.
      */
-    PREWARM_CONFIRM("prewarm-confirm.lua");
+    CONFIRM("confirm.lua");
 
     private final String fileName;
     private final String source;

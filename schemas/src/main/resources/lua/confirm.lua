@@ -1,16 +1,16 @@
--- Lethe prewarm-confirm.lua (Lethe's own, not part of the contract): `lethe prewarm` writes each
--- copy with a short lease TTL, checks the batch's freshness, and only then gives the copies that
--- passed their real TTL with this script. A prewarm killed between the two leaves nothing that
--- outlives its lease.
+-- Lethe confirm.lua (Lethe's own, not part of the contract): a write that must be checked after
+-- it lands (`lethe prewarm`'s copies, cache-client's fills: the namespace epoch) is written with a
+-- short lease TTL; once the check passed, this script gives it its real TTL. A process killed
+-- between the write and the check leaves nothing that outlives the lease.
 --
 -- KEYS[1] cache key
 -- ARGV[1] 'h' for a versioned entry (a hash), 's' for a legacy entry (a string)
--- ARGV[2] the copy's data: field d of a versioned entry, the value of a legacy one
--- ARGV[3] the copy's version (versioned entries only)
+-- ARGV[2] the data written: field d of a versioned entry, the value of a legacy one
+-- ARGV[3] the version written (versioned entries only)
 -- ARGV[4] TTL in milliseconds, 0 for none
 --
--- Returns 1 confirmed, 0 the key no longer holds the copy (the region invalidated or refilled it):
--- left as it is.
+-- Returns 1 confirmed, 0 the key no longer holds what was written (an invalidation or another
+-- fill replaced it): left as it is.
 
 local kind = redis.call('TYPE', KEYS[1])['ok']
 if ARGV[1] == 'h' then
