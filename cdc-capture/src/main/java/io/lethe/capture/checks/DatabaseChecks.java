@@ -181,7 +181,7 @@ public final class DatabaseChecks {
     /** Capture keeps the source state it relied on in the heartbeat row; a table made before that needs the column. */
     private CheckResult heartbeatTable(Connection c) throws SQLException {
         String table = config.source().heartbeatTable();
-        String owned = single(c, "SELECT pg_has_role(c.relowner, 'USAGE')::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        String owned = single(c, "SELECT CASE WHEN pg_has_role(c.relowner, 'USAGE') THEN 't' ELSE 'f' END FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 + "WHERE n.nspname = '" + table.substring(0, table.indexOf('.')).replace("'", "''") + "' AND c.relname = '"
                 + table.substring(table.indexOf('.') + 1).replace("'", "''") + "'");
         if (owned == null) {

@@ -76,6 +76,7 @@ public final class SourceWatch implements AutoCloseable {
     private volatile List<Drift> hidden = List.of();
     private long hiddenResetNanos;
     private volatile long lastCheckStarted = Long.MIN_VALUE;
+    private volatile boolean lastCheckOk;
     private long lastFailureLogged = Long.MIN_VALUE;
     private volatile boolean stopped;
 
@@ -115,13 +116,14 @@ public final class SourceWatch implements AutoCloseable {
      * ({@link System#nanoTime()}), checking now if none did, and every reset that check needed
      * was published.
      *
-     * @return false when the source could not be read: capture cannot vouch for that moment
+     * @return true when capture can vouch for that moment: the check ran and nothing hides
+     *         changes now. While something does, the changes since the last periodic reset are
+     *         unknown, so no watermark may say everything before it was captured (lag then grows,
+     *         and read-your-writes tokens read the database).
      */
     public boolean checkedSince(long sinceNanos) throws InterruptedException {
-        if (lastCheckStarted != Long.MIN_VALUE && lastCheckStarted - sinceNanos >= 0) {
-            return true;
-        }
-        return check();
+        boolean ran = lastCheckStarted != Long.MIN_VALUE && lastCheckStarted - sinceNanos >= 0 ? lastCheckOk : check();
+        return ran && hidden.isEmpty();
     }
 
     /** The conditions hiding changes now (empty while the source publishes all capture needs). */
@@ -159,6 +161,7 @@ public final class SourceWatch implements AutoCloseable {
             }
             hidden = List.copyOf(ongoing);
             metrics.sourceHidden(ongoing.size());
+            lastCheckOk = true;
             lastCheckStarted = started;
             if (reset.stream().anyMatch(d -> d.kind() == Kind.PUBLICATION)) {
                 stopped = true;
@@ -172,6 +175,7 @@ public final class SourceWatch implements AutoCloseable {
             return true;
         } catch (SQLException e) {
             closeConnection();
+            lastCheckOk = false;
             metrics.error("source-check");
             if (started - lastFailureLogged > TimeUnit.MINUTES.toNanos(1)) {
                 lastFailureLogged = started;
@@ -191,8 +195,11 @@ public final class SourceWatch implements AutoCloseable {
         publisher.publishAll(Resets.forTables(config, sources, lsn, clock.millis() * 1000));
         List<String> namespaces = SourceDrifts.namespaces(config, reset);
         for (Drift d : since) {
-            metrics.sourceDrift(d.kind().tag());
-            LOG.error("the source drifted ({}): {}; namespaces {} reset at LSN {}", d.kind().tag(), d.what(), namespaces, lsn);
+            // one that lasts is told (and counted) once, with its fix, below
+            if (ongoing.stream().noneMatch(o -> o.kind() == d.kind() && o.tables().equals(d.tables()))) {
+                metrics.sourceDrift(d.kind().tag());
+                LOG.error("the source drifted ({}): {}; namespaces {} reset at LSN {}", d.kind().tag(), d.what(), namespaces, lsn);
+            }
         }
         for (Drift d : ongoing) {
             if (fresh && !hidden.contains(d)) {
