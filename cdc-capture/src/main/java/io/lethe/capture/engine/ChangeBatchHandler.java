@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import org.apache.kafka.connect.json.JsonConverter;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.slf4j.Logger;
@@ -57,9 +59,10 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
     public interface SourceCheck {
         /**
          * @param sinceNanos when the batch arrived ({@link System#nanoTime()})
-         * @return false when the source could not be checked: the batch's watermark is held back
+         * @return a check that started then or later, completing once its resets are published:
+         *         with false when capture cannot vouch for the moment (the batch's watermark is held back)
          */
-        boolean checkedSince(long sinceNanos) throws InterruptedException;
+        CompletableFuture<Boolean> checkedSince(long sinceNanos);
     }
 
     public ChangeBatchHandler(LetheConfig config, ChangeEventMapper mapper, ChangePublisher publisher, CaptureMetrics metrics, Clock clock,
@@ -77,7 +80,8 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
     @Override
     public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
                             DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
-        long arrived = System.nanoTime();
+        // the source is read after these records were decoded, and so after they committed, while they are mapped
+        CompletableFuture<Boolean> check = source.checkedSince(System.nanoTime());
         Thread current = Thread.currentThread();
         if (!current.getName().startsWith(PUBLISH_THREAD)) {
             // Debezium runs this on an anonymous pool thread; named, it shows up in thread dumps and profiles
@@ -109,9 +113,8 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
                 markable = unmarked.size();
             }
         }
-        // the source was read after these records were decoded, and so after they committed: any
-        // drift that hid changes before them has its resets published ahead of them
-        boolean vouched = source.checkedSince(arrived);
+        // any drift that hid changes before these records has its resets published ahead of them
+        boolean vouched = vouched(check);
         List<ChangeEvent> published = publisher.publishAll(events);
         if (newest != null && vouched) {
             // every change committed before the heartbeat is acknowledged now (the slot streams whole
@@ -134,6 +137,14 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
         }
         done.clear();
         committer.markBatchFinished();
+    }
+
+    private static boolean vouched(CompletableFuture<Boolean> check) throws InterruptedException {
+        try {
+            return check.get();
+        } catch (ExecutionException e) {
+            return false;
+        }
     }
 
     /** Fail closed: what changed in the table is unknown, so its namespaces are reset; the record goes to the DLQ. */

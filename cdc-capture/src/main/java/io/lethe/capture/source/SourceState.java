@@ -133,12 +133,10 @@ public record SourceState(Publication publication, Map<String, Table> tables) {
                          THEN to_jsonb(pr) -> 'prattrs' ELSE '[]' END) k(attnum)
                      JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.attnum::int2
                      WHERE pr.prrelid = c.oid),
-                  (SELECT string_agg(l.oid || chr(31) || l.relkind::text || chr(31) || l.relpersistence::text || chr(31)
-                          || l.relfilenode || chr(31) || l.name, chr(30) ORDER BY l.oid)
-                     FROM pg_partition_tree(c.oid) t CROSS JOIN LATERAL (SELECT x.oid, x.relkind, x.relpersistence, x.relfilenode,
-                         (SELECT nspname FROM pg_namespace WHERE oid = x.relnamespace) || '.' || x.relname AS name
-                         FROM pg_class x WHERE x.oid = t.relid) l
-                     WHERE c.relkind = 'p' AND t.isleaf),
+                  (SELECT string_agg((SELECT x.oid || chr(31) || x.relkind::text || chr(31) || x.relpersistence::text || chr(31)
+                          || x.relfilenode || chr(31) || (SELECT nspname FROM pg_namespace WHERE oid = x.relnamespace) || '.' || x.relname
+                          FROM pg_class x WHERE x.oid = t.relid), chr(30) ORDER BY t.relid)
+                     FROM pg_partition_tree(c.oid) t WHERE c.relkind = 'p' AND t.isleaf),
                   pub.oid, pub.version, pub.puballtables, pub.pubinsert, pub.pubupdate, pub.pubdelete, pub.pubtruncate, pub.pubviaroot
                 FROM cfg LEFT JOIN pg_namespace n ON n.nspname = cfg.nsp LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = cfg.rel
                 LEFT JOIN pub ON true ORDER BY cfg.ord

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -33,12 +34,14 @@ import org.slf4j.LoggerFactory;
  * ({@link SourceDrifts}), and fails closed on any drift: the changes it may have hidden are
  * unknown, so the namespaces of the tables it concerns are reset.
  *
- * <p><b>When.</b> Before each batch is published (unless a check started after the batch arrived
- * already), and every heartbeat interval when no batch comes. So every change and every
- * watermark capture publishes comes after a check that read the source after it was decoded, and
- * so after it committed: a watermark (and the end-to-end lag, and read-your-writes tokens) never
- * vouches for a moment whose changes a drift hid without their reset being published first. One
- * prepared catalog query on a connection of its own; under a millisecond.
+ * <p><b>When.</b> For each batch: a check that starts when the batch arrives (or later), on the
+ * watch's own thread while the batch is mapped, and completes before the batch is published; and
+ * every heartbeat interval when no batch comes. So every change and every watermark capture
+ * publishes comes after a check that read the source after it was decoded, and so after it
+ * committed, and after the resets that check needed. A watermark (and so the end-to-end lag and
+ * read-your-writes tokens) is published only while nothing hides changes: it never vouches for a
+ * moment whose changes a drift hid. One prepared catalog query on a connection of its own, about
+ * a millisecond (docs/benchmarks.md); overlapped with mapping, it adds no latency to a batch.
  *
  * <p><b>Ordering.</b> A drift found is reset at the LSN read after the state was read, once
  * whatever capture repairs is in place: every change the gap hid committed before that LSN, and
@@ -64,6 +67,7 @@ public final class SourceWatch implements AutoCloseable {
     private final ChangePublisher publisher;
     private final Clock clock;
     private final Consumer<String> stop;
+    /** Runs every check, one at a time. */
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "lethe-capture-source-watch");
         t.setDaemon(true);
@@ -75,10 +79,14 @@ public final class SourceWatch implements AutoCloseable {
     private PreparedStatement query;
     private volatile List<Drift> hidden = List.of();
     private long hiddenResetNanos;
-    private volatile long lastCheckStarted = Long.MIN_VALUE;
-    private volatile boolean lastCheckOk;
     private long lastFailureLogged = Long.MIN_VALUE;
     private volatile boolean stopped;
+    // which check serves whom (guarded by this): the last finished, the one running, the one queued
+    private long finishedStart = Long.MIN_VALUE;
+    private boolean finishedVouched;
+    private CompletableFuture<Boolean> running;
+    private long runningStart;
+    private CompletableFuture<Boolean> queued;
 
     /**
      * @param relied the state capture relied on when it started
@@ -96,34 +104,78 @@ public final class SourceWatch implements AutoCloseable {
         this.stop = stop;
     }
 
-    /** Checks once now, then every heartbeat interval in which no batch checked. */
+    /** Checks once now, then every heartbeat interval in which no batch had it check. */
     public void start() throws InterruptedException {
-        check();
+        await(checkedSince(System.nanoTime()));
         long every = Math.max(100, config.source().heartbeatInterval().toMillis());
-        scheduler.scheduleWithFixedDelay(() -> {
-            try {
-                checkedSince(System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(every));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (RuntimeException e) {
-                LOG.error("the source watch failed; it checks again in {} ms", every, e);
-            }
-        }, every, every, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(() -> checkedSince(System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(every)),
+                every, every, TimeUnit.MILLISECONDS);
     }
 
     /**
-     * Makes sure the source was checked by a check that started at or after {@code sinceNanos}
-     * ({@link System#nanoTime()}), checking now if none did, and every reset that check needed
-     * was published.
+     * A check of the source that starts at or after {@code sinceNanos} ({@link System#nanoTime()}):
+     * the one running or queued when it qualifies, else a new one, run on the watch's own thread
+     * (so a batch maps its records meanwhile). It completes once every reset it needed was
+     * published.
      *
-     * @return true when capture can vouch for that moment: the check ran and nothing hides
-     *         changes now. While something does, the changes since the last periodic reset are
-     *         unknown, so no watermark may say everything before it was captured (lag then grows,
-     *         and read-your-writes tokens read the database).
+     * @return completes with true when capture can vouch for that moment: the check ran and
+     *         nothing hides changes now. While something does, the changes since the last
+     *         periodic reset are unknown, so no watermark may say everything before it was
+     *         captured (lag then grows, and read-your-writes tokens read the database).
      */
-    public boolean checkedSince(long sinceNanos) throws InterruptedException {
-        boolean ran = lastCheckStarted != Long.MIN_VALUE && lastCheckStarted - sinceNanos >= 0 ? lastCheckOk : check();
-        return ran && hidden.isEmpty();
+    public synchronized CompletableFuture<Boolean> checkedSince(long sinceNanos) {
+        if (finishedStart != Long.MIN_VALUE && finishedStart - sinceNanos >= 0) {
+            return CompletableFuture.completedFuture(finishedVouched);
+        }
+        if (running != null && runningStart - sinceNanos >= 0) {
+            return running;
+        }
+        if (queued == null) {
+            queued = new CompletableFuture<>();
+            try {
+                scheduler.execute(this::runQueued);
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                queued.complete(false);
+                CompletableFuture<Boolean> refused = queued;
+                queued = null;
+                return refused;
+            }
+        }
+        return queued;
+    }
+
+    /** Waits for a check from {@link #checkedSince}: true when it vouches, false when it cannot (or failed). */
+    public static boolean await(CompletableFuture<Boolean> check) throws InterruptedException {
+        try {
+            return check.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return false;
+        }
+    }
+
+    private void runQueued() {
+        CompletableFuture<Boolean> mine;
+        synchronized (this) {
+            mine = queued;
+            queued = null;
+            running = mine;
+            runningStart = System.nanoTime();
+        }
+        boolean vouched = false;
+        try {
+            vouched = check() && hidden.isEmpty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.error("the source watch failed; it checks again with the next batch or heartbeat", e);
+        } finally {
+            synchronized (this) {
+                finishedStart = runningStart;
+                finishedVouched = vouched;
+                running = null;
+            }
+            mine.complete(vouched);
+        }
     }
 
     /** The conditions hiding changes now (empty while the source publishes all capture needs). */
@@ -131,7 +183,8 @@ public final class SourceWatch implements AutoCloseable {
         return hidden;
     }
 
-    private synchronized boolean check() throws InterruptedException {
+    /** One check, on the watch's thread: reads the state, repairs, resets, stores; false when the source could not be read. */
+    private boolean check() throws InterruptedException {
         if (stopped) {
             return false;
         }
@@ -161,8 +214,6 @@ public final class SourceWatch implements AutoCloseable {
             }
             hidden = List.copyOf(ongoing);
             metrics.sourceHidden(ongoing.size());
-            lastCheckOk = true;
-            lastCheckStarted = started;
             if (reset.stream().anyMatch(d -> d.kind() == Kind.PUBLICATION)) {
                 stopped = true;
                 stop.accept("publication " + config.source().publication() + " was dropped"
@@ -175,7 +226,6 @@ public final class SourceWatch implements AutoCloseable {
             return true;
         } catch (SQLException e) {
             closeConnection();
-            lastCheckOk = false;
             metrics.error("source-check");
             if (started - lastFailureLogged > TimeUnit.MINUTES.toNanos(1)) {
                 lastFailureLogged = started;
@@ -292,8 +342,17 @@ public final class SourceWatch implements AutoCloseable {
     public void close() {
         stopped = true;
         scheduler.shutdownNow();
+        try {
+            if (scheduler.awaitTermination(10, TimeUnit.SECONDS)) {
+                closeConnection();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         synchronized (this) {
-            closeConnection();
+            if (queued != null) {
+                queued.complete(false);
+            }
         }
     }
 }
