@@ -29,7 +29,7 @@ public final class CaptureMetrics {
     /**
      * Source drifts found, by kind ({@code publication}, {@code publication-options},
      * {@code membership}, {@code identity}, {@code persistence}, {@code rewritten},
-     * {@code partitions}, {@code unrecorded}): each hid changes, and capture reset the namespaces
+     * {@code partitions}, {@code unrecorded}, {@code slot}): each hid changes, and capture reset the namespaces
      * of the tables concerned (alarm).
      */
     public static final String SOURCE_DRIFT = "lethe.capture.source.drift";
@@ -83,7 +83,7 @@ public final class CaptureMetrics {
             registry.counter(ERRORS, "kind", kind);
         }
         for (String kind : java.util.List.of("publication", "publication-options", "membership", "identity", "persistence", "rewritten",
-                "partitions", "unrecorded")) {
+                "partitions", "unrecorded", "slot")) {
             sourceDrifts.put(kind, Counter.builder(SOURCE_DRIFT).tag("slot", slot).tag("kind", kind)
                     .description("source drifts that hid changes; their tables' namespaces were reset").register(registry));
         }

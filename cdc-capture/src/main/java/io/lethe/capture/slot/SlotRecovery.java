@@ -92,7 +92,8 @@ public final class SlotRecovery {
             } else if (!drifts.isEmpty()) {
                 resetDrifted(c, publisher, drifts);
             }
-            SourceDrifts.ongoing(config, now).forEach(d -> LOG.error("the source hides changes capture needs ({}): {}. Fix: {}",
+            // the slot is made when the engine starts (first start) or was just now
+            SourceDrifts.ongoing(config, now).stream().filter(d -> d.kind() != Drift.Kind.SLOT).forEach(d -> LOG.error("the source hides changes capture needs ({}): {}. Fix: {}",
                     d.kind().tag(), d.what(), d.fix()));
             boolean stored = StateStore.save(c, config, now);
             return new Prepared(preparer, now, stored);

@@ -35,7 +35,9 @@ public record Drift(Kind kind, List<String> tables, String what, String fix, boo
         /** Partitions were attached or detached: their rows appeared or vanished without a change. */
         PARTITIONS("partitions"),
         /** Capture has streamed before but has no record of the source it relied on. */
-        UNRECORDED("unrecorded");
+        UNRECORDED("unrecorded"),
+        /** The slot is missing, lost (wal_status = lost), or not a pgoutput slot of this database while capture streams. */
+        SLOT("slot");
 
         private final String tag;
 

@@ -30,7 +30,7 @@ import java.util.stream.Collectors;
  * schema-change tool's swap), UNLOGGED (a partition of a published table may be set UNLOGGED, and
  * under FOR ALL TABLES or FOR TABLES IN SCHEMA any table may, and back, which only the new
  * relfilenode shows), or partitions attached or detached (their rows appear or vanish without a
- * change).
+ * change), or the slot gone while capture streams.
  */
 public final class SourceDrifts {
     private SourceDrifts() {
@@ -46,6 +46,17 @@ public final class SourceDrifts {
                     "CREATE PUBLICATION " + pub + " FOR TABLE " + String.join(", ", published(config))
                             + " WITH (publish_via_partition_root = true);", true));
             return out;
+        }
+        String slot = config.source().slot();
+        SourceState.Slot sl = now.slot();
+        if (sl == null || "lost".equals(sl.walStatus()) || !"pgoutput".equals(sl.plugin())
+                || !config.source().database().equals(sl.database())) {
+            out.add(new Drift(Kind.SLOT, config.tables(), "replication slot " + slot + (sl == null ? " does not exist"
+                    : "lost".equals(sl.walStatus()) ? " lost WAL it needs (wal_status = lost)"
+                    : " is a " + sl.plugin() + " slot of database " + sl.database()) + ": capture cannot stream on from it",
+                    "none while capture runs: it stops once Debezium gives up on the slot, and its next start makes a new slot and "
+                            + "resets every namespace (if this repeats, raise max_slot_wal_keep_size; never drop a slot capture uses)",
+                    true));
         }
         if (!p.publishesEverything()) {
             out.add(new Drift(Kind.PUBLICATION_OPTIONS, config.tables(), "publication " + pub + " publishes only " + operations(p)

@@ -26,8 +26,10 @@ import java.util.Map;
  *
  * @param publication the publication, or null when it does not exist
  * @param tables      per configured table ({@code schema.table}), in configuration order
+ * @param slot        the replication slot, or null when it does not exist (not compared with an
+ *                    earlier state: a slot has no identity; see SlotRecovery for one made again)
  */
-public record SourceState(Publication publication, Map<String, Table> tables) {
+public record SourceState(Publication publication, Map<String, Table> tables, Slot slot) {
     /** Separators of the aggregated columns (ASCII unit and record separators: in no identifier). */
     private static final String FIELD = "\u001f";
     private static final String RECORD = "\u001e";
@@ -84,6 +86,10 @@ public record SourceState(Publication publication, Map<String, Table> tables) {
         }
     }
 
+    /** The replication slot: its output plugin, database and {@code wal_status} ({@code lost} when PostgreSQL removed WAL it needs). */
+    public record Slot(String plugin, String database, String walStatus) {
+    }
+
     /** A leaf partition, with what decides whether its changes are logged. */
     public record Leaf(long oid, String name, String kind, String persistence, long relfilenode) {
     }
@@ -137,9 +143,13 @@ public record SourceState(Publication publication, Map<String, Table> tables) {
                           || x.relfilenode || chr(31) || (SELECT nspname FROM pg_namespace WHERE oid = x.relnamespace) || '.' || x.relname
                           FROM pg_class x WHERE x.oid = t.relid), chr(30) ORDER BY t.relid)
                      FROM pg_partition_tree(c.oid) t WHERE c.relkind = 'p' AND t.isleaf),
-                  pub.oid, pub.version, pub.puballtables, pub.pubinsert, pub.pubupdate, pub.pubdelete, pub.pubtruncate, pub.pubviaroot
+                  pub.oid, pub.version, pub.puballtables, pub.pubinsert, pub.pubupdate, pub.pubdelete, pub.pubtruncate, pub.pubviaroot,
+                  slot.plugin, slot.database, slot.wal_status
                 FROM cfg LEFT JOIN pg_namespace n ON n.nspname = cfg.nsp LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = cfg.rel
-                LEFT JOIN pub ON true ORDER BY cfg.ord
+                LEFT JOIN pub ON true
+                LEFT JOIN (SELECT plugin::text, database::text, coalesce(wal_status, '') AS wal_status FROM pg_replication_slots
+                           WHERE slot_name = ?) slot ON true
+                ORDER BY cfg.ord
                 """.formatted(schemas ? "UNION ALL SELECT 'schema:' || pn.oid FROM pg_publication_namespace pn, pub "
                 + "WHERE pn.pnpubid = pub.oid AND pn.pnnspid = c.relnamespace" : "");
     }
@@ -153,8 +163,10 @@ public record SourceState(Publication publication, Map<String, Table> tables) {
         ps.setArray(1, schemas);
         ps.setArray(2, relations);
         ps.setString(3, config.source().publication());
+        ps.setString(4, config.source().slot());
         Map<String, Table> tables = new LinkedHashMap<>();
         Publication publication = null;
+        Slot slot = null;
         try (ResultSet rs = ps.executeQuery()) {
             int i = 0;
             while (rs.next()) {
@@ -167,9 +179,12 @@ public record SourceState(Publication publication, Map<String, Table> tables) {
                     publication = new Publication(pub, rs.getString(10), rs.getBoolean(11), rs.getBoolean(12), rs.getBoolean(13),
                             rs.getBoolean(14), rs.getBoolean(15), rs.getBoolean(16));
                 }
+                if (rs.getString(17) != null) {
+                    slot = new Slot(rs.getString(17), rs.getString(18), rs.getString(19));
+                }
             }
         }
-        return new SourceState(publication, tables);
+        return new SourceState(publication, tables, slot);
     }
 
     private static List<String> split(String joined, String separator) {

@@ -25,12 +25,13 @@ class SourceDriftsTest {
               order: { table: public.orders, keys: ["order:{id}"] }
             """, System::getenv);
     private static final Publication PUB = new Publication(100, "700", false, true, true, true, true, true);
+    private static final SourceState.Slot SLOT = new SourceState.Slot("pgoutput", "shop", "reserved");
     private static final Table ITEMS = new Table(20200, "r", "p", 20200, "rel:300", false, List.of(), List.of());
     private static final Table ORDERS = new Table(20201, "p", "p", 0, "rel:301", false, List.of(),
             List.of(new Leaf(20210, "public.orders_p0", "r", "p", 20210)));
 
     private static SourceState state(Publication p, Table items, Table orders) {
-        return new SourceState(p, Map.of("public.items", items, "public.orders", orders));
+        return new SourceState(p, Map.of("public.items", items, "public.orders", orders), SLOT);
     }
 
     private static List<Drift> since(SourceState before, SourceState now) {
@@ -147,8 +148,19 @@ class SourceDriftsTest {
     }
 
     @Test
+    void aSlotGoneOrLostWhileCaptureStreamsHidesEverything() {
+        for (SourceState.Slot slot : java.util.Arrays.asList(null, new SourceState.Slot("pgoutput", "shop", "lost"),
+                new SourceState.Slot("test_decoding", "shop", "reserved"), new SourceState.Slot("pgoutput", "other", "reserved"))) {
+            SourceState now = new SourceState(PUB, Map.of("public.items", ITEMS, "public.orders", ORDERS), slot);
+            Drift d = SourceDrifts.ongoing(CONFIG, now).get(0);
+            assertEquals(Kind.SLOT, d.kind(), String.valueOf(slot));
+            assertEquals(List.of("public.items", "public.orders"), d.tables());
+        }
+    }
+
+    @Test
     void aTableNewToTheConfigurationIsNoDrift() {
-        SourceState before = new SourceState(PUB, Map.of("public.orders", ORDERS));
+        SourceState before = new SourceState(PUB, Map.of("public.orders", ORDERS), SLOT);
         assertEquals(List.of(), since(before, state(PUB, ITEMS, ORDERS)));
     }
 }
