@@ -143,6 +143,31 @@ class CaptureChecksIT {
         });
     }
 
+    /**
+     * Siblings of a table PostgreSQL cannot publish: a heartbeat table made UNLOGGED by hand (no
+     * heartbeat would ever be decoded), and a partition configured beside its partitioned table
+     * (the publication publishes its changes under the parent's name, so its own namespace never
+     * sees one).
+     */
+    @Test
+    void anUnloggedHeartbeatTableAndAPartitionBesideItsParentAreRefused(EmbeddedStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE UNLOGGED TABLE lethe_heartbeat (slot text PRIMARY KEY, ts timestamptz NOT NULL)",
+                "CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
+                "CREATE TABLE orders (id int PRIMARY KEY) PARTITION BY RANGE (id)",
+                "CREATE TABLE orders_p0 PARTITION OF orders FOR VALUES FROM (0) TO (100)");
+        CheckResult heartbeat = failed(refused(f.config(PRODUCTS)), "heartbeat table");
+        assertTrue(heartbeat.message().contains("UNLOGGED"), heartbeat.message());
+        assertTrue(heartbeat.fix().contains("ALTER TABLE public.lethe_heartbeat SET LOGGED;"), heartbeat.fix());
+        f.sql("ALTER TABLE lethe_heartbeat SET LOGGED");
+        CheckResult partition = failed(refused(f.config("""
+                order: { table: public.orders, keys: ["order:{id}"] }
+                order_p0: { table: public.orders_p0, keys: ["order0:{id}"] }
+                """)), "table public.orders_p0");
+        assertTrue(partition.message().contains("is a partition of public.orders"), partition.message());
+        assertTrue(partition.fix().contains("public.orders"), partition.fix());
+    }
+
     @Test
     void everyTemplateColumnMustExist(EmbeddedStack stack, TestScope scope) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);

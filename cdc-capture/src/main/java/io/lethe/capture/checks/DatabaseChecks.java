@@ -178,7 +178,11 @@ public final class DatabaseChecks {
                 left.stream().map(Drift::fix).distinct().collect(java.util.stream.Collectors.joining("  ")));
     }
 
-    /** Capture keeps the source state it relied on in the heartbeat row; a table made before that needs the column. */
+    /**
+     * The heartbeat table must be one PostgreSQL publishes (its changes are every stage's
+     * watermark; an UNLOGGED one made by hand is never decoded), and it keeps the source state
+     * capture relied on: a table made before that needs the column.
+     */
     private CheckResult heartbeatTable(Connection c) throws SQLException {
         String table = config.source().heartbeatTable();
         String owned = single(c, "SELECT CASE WHEN pg_has_role(c.relowner, 'USAGE') THEN 't' ELSE 'f' END FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -186,6 +190,12 @@ public final class DatabaseChecks {
                 + table.substring(table.indexOf('.') + 1).replace("'", "''") + "'");
         if (owned == null) {
             return CheckResult.pass("heartbeat table", table + " does not exist yet; capture will create it");
+        }
+        TableInfo info = TableInfo.read(c, table);
+        var unpublishable = Publishable.problem(config, table, info.oid(), info.kind(), info.persistence(), info.leaves());
+        if (unpublishable.isPresent()) {
+            return CheckResult.fail("heartbeat table", unpublishable.get().message() + " (the heartbeat table, source.heartbeat-table)",
+                    "ALTER TABLE " + table + " SET LOGGED; (or DROP TABLE " + table + "; capture creates it as it needs it)");
         }
         if (StateStore.hasColumn(c, config) || "t".equals(owned)) {
             return CheckResult.pass("heartbeat table", table + " exists" + (StateStore.hasColumn(c, config) ? ""

@@ -49,6 +49,16 @@ public final class TableChecks {
             results.add(unpublishable.get());
             return results;
         }
+        List<String> configuredAncestors = info.ancestors().stream().filter(config.tables()::contains).toList();
+        if (!configuredAncestors.isEmpty()) {
+            // the publication holds the ancestor and publishes via the root: this partition's changes carry the ancestor's name
+            results.add(CheckResult.fail(check, table + " is a partition of " + configuredAncestors.get(0) + ", which is configured too: "
+                            + "PostgreSQL publishes " + table + "'s changes under " + configuredAncestors.get(0) + "'s name, so none reaches "
+                            + "namespaces " + config.namespacesForTable(table).stream().map(n -> n.name()).toList(),
+                    "put the namespaces of " + table + " on " + configuredAncestors.get(0) + " (namespaces.<name>.table in "
+                            + config.file() + ")"));
+            return results;
+        }
         List<String> problems = new ArrayList<>();
         List<String> fixes = new ArrayList<>();
         boolean needsFullIdentity = false;

@@ -12,10 +12,12 @@ import java.util.Set;
 
 /**
  * Columns, primary key and replica identity of one table (and of its partitions, when
- * partitioned), and what decides whether PostgreSQL publishes it at all ({@link Publishable}).
+ * partitioned), what decides whether PostgreSQL publishes it at all ({@link Publishable}), and
+ * the partitioned tables it is a partition of.
  */
 record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity,
-                 List<String> partitionsWithoutFullIdentity, long oid, String kind, String persistence, List<Publishable.Leaf> leaves) {
+                 List<String> partitionsWithoutFullIdentity, long oid, String kind, String persistence, List<Publishable.Leaf> leaves,
+                 List<String> ancestors) {
     static TableInfo read(Connection c, String table) throws SQLException {
         String schema = table.substring(0, table.indexOf('.'));
         String name = table.substring(table.indexOf('.') + 1);
@@ -29,7 +31,7 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
             ps.setString(2, name);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return new TableInfo(false, Set.of(), List.of(), null, List.of(), 0, null, null, List.of());
+                    return new TableInfo(false, Set.of(), List.of(), null, List.of(), 0, null, null, List.of(), List.of());
                 }
                 identity = rs.getString(1);
                 oid = rs.getLong(2);
@@ -38,7 +40,7 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
             }
         }
         if (!"r".equals(kind) && !"p".equals(kind)) {
-            return new TableInfo(true, Set.of(), List.of(), identity, List.of(), oid, kind, persistence, List.of());
+            return new TableInfo(true, Set.of(), List.of(), identity, List.of(), oid, kind, persistence, List.of(), List.of());
         }
         Set<String> columns = new LinkedHashSet<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT column_name FROM information_schema.columns "
@@ -76,7 +78,18 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
                 }
             }
         }
+        List<String> ancestors = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT n.nspname || '.' || a.relname FROM pg_partition_ancestors(?::oid) t "
+                + "JOIN pg_class a ON a.oid = t.relid JOIN pg_namespace n ON n.oid = a.relnamespace WHERE t.relid <> ?::oid")) {
+            ps.setLong(1, oid);
+            ps.setLong(2, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ancestors.add(rs.getString(1));
+                }
+            }
+        }
         return new TableInfo(true, columns, pk, identity, PublicationInfo.partitionsWithoutFullIdentity(c, table), oid, kind, persistence,
-                leaves);
+                leaves, ancestors);
     }
 }
