@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * committed, and after the resets that check needed. A watermark (and so the end-to-end lag and
  * read-your-writes tokens) is published only while nothing hides changes: it never vouches for a
  * moment whose changes a drift hid. One prepared catalog query on a connection of its own, about
- * a millisecond (docs/benchmarks.md); overlapped with mapping, it adds no latency to a batch.
+ * a millisecond (docs/benchmarks.md); overlapped with mapping, a large batch waits for nothing
+ * and a single change for about that millisecond.
  *
  * <p><b>Ordering.</b> A drift found is reset at the LSN read after the state was read, once
  * whatever capture repairs is in place: every change the gap hid committed before that LSN, and
