@@ -13,6 +13,8 @@ import io.lethe.capture.slot.SlotMonitor;
 import io.lethe.capture.slot.SlotRecovery;
 import io.lethe.capture.slot.SourceConnection;
 import io.lethe.capture.slot.SourcePreparer;
+import io.lethe.capture.source.Drift;
+import io.lethe.capture.source.SourceWatch;
 import io.lethe.config.LetheConfig;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
@@ -21,6 +23,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import org.slf4j.Logger;
@@ -29,7 +32,8 @@ import org.slf4j.LoggerFactory;
 /**
  * cdc-capture: prepares the primary and its slot ({@link SlotRecovery}), runs Debezium Embedded
  * with a {@link ChangeBatchHandler} publishing each row change to {@code lethe.changes} and
- * marking it processed only after Kafka acknowledged it, and watches the slot ({@link SlotMonitor}).
+ * marking it processed only after Kafka acknowledged it, and watches the slot ({@link SlotMonitor})
+ * and everything of the source it relies on ({@link SourceWatch}).
  */
 public final class CaptureService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CaptureService.class);
@@ -42,6 +46,7 @@ public final class CaptureService implements AutoCloseable {
     private final SlotMonitor monitor;
     private ChangePublisher publisher;
     private CaptureEngine engine;
+    private SourceWatch source;
     private volatile boolean streaming;
     private final CaptureLeadership leadership;
     private volatile boolean standingBy;
@@ -150,9 +155,11 @@ public final class CaptureService implements AutoCloseable {
     private void startStreaming() throws InterruptedException {
         publisher = new ChangePublisher(config, clock, misconfiguration, () -> metrics.error("publish-retry"),
                 () -> metrics.error("record-too-large"));
-        SourcePreparer preparer = new SlotRecovery(config, metrics, clock).prepare(publisher);
+        SlotRecovery.Prepared prepared = new SlotRecovery(config, metrics, clock).prepare(publisher);
+        SourcePreparer preparer = prepared.preparer();
+        source = new SourceWatch(config, metrics, publisher, clock, prepared.relied(), prepared.stored(), this::stopForSource);
         Properties properties = EngineProperties.of(config, ColumnProjection.of(config), preparer.heartbeatQuery());
-        engine = new CaptureEngine(properties, new ChangeBatchHandler(config, mapper, publisher, metrics, clock),
+        engine = new CaptureEngine(properties, new ChangeBatchHandler(config, mapper, publisher, metrics, clock, source::checkedSince),
                 new CaptureEngine.Listener() {
                     @Override
                     public void streaming(boolean isStreaming) {
@@ -174,6 +181,7 @@ public final class CaptureService implements AutoCloseable {
         } catch (SQLException e) {
             LOG.warn("cannot write the first heartbeat: {}", e.getMessage());
         }
+        source.start();
         monitor.start();
         LOG.info("capture started: slot {}, tables {} -> {}", config.source().slot(), config.tables(), config.topics().changes());
     }
@@ -199,6 +207,32 @@ public final class CaptureService implements AutoCloseable {
             }
             Thread.sleep(50);
         }
+    }
+
+    /**
+     * The source can no longer be decoded from this slot (its publication was dropped): capture
+     * stops, as when it loses the capture lock, so that its next start makes a new slot.
+     */
+    private void stopForSource(String why) {
+        leadershipFailure = new IllegalStateException(why);
+        LOG.error("{}", why);
+        metrics.running(false);
+        Thread stopper = new Thread(() -> {
+            if (engine != null) {
+                engine.close();
+            }
+        }, "lethe-capture-stop");
+        stopper.setDaemon(true);
+        stopper.start();
+    }
+
+    /**
+     * The conditions of the source that hide changes capture needs now (a table out of the
+     * publication, publish without update, an UNLOGGED table...): capture resets their
+     * namespaces while they last, and its health is DOWN. Empty while the source publishes all.
+     */
+    public List<Drift> hiddenBySource() {
+        return source == null ? List.of() : source.hidden();
     }
 
     /** The error that ended this instance's leadership or take-over, if one did. */
@@ -236,6 +270,9 @@ public final class CaptureService implements AutoCloseable {
             leaderThread.interrupt();
         }
         monitor.close();
+        if (source != null) {
+            source.close();
+        }
         if (engine != null) {
             engine.close();
         }

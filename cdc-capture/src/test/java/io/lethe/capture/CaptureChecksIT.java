@@ -105,6 +105,69 @@ class CaptureChecksIT {
         assertTrue(r.message().contains("does not exist"), r.message());
     }
 
+    /**
+     * PostgreSQL publishes the changes of permanent tables only: an UNLOGGED table, a view, a
+     * materialized view, a foreign table, a system catalog, or a partitioned table with an UNLOGGED
+     * or foreign partition never reaches capture. Each is refused by the start-up checks with the
+     * table and the fix (it used to end start-up in a raw SQLException from CREATE PUBLICATION, or
+     * in "does not exist").
+     */
+    @Test
+    void aTablePostgresCannotPublishIsRefusedWithTheTableAndTheFix(EmbeddedStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE UNLOGGED TABLE u_items (id int PRIMARY KEY)",
+                "CREATE TABLE base (id int PRIMARY KEY)",
+                "CREATE VIEW v_items AS SELECT id FROM base",
+                "CREATE MATERIALIZED VIEW m_items AS SELECT id FROM base",
+                "CREATE FOREIGN DATA WRAPPER lethe_fdw_" + scope.id(),
+                "CREATE SERVER lethe_srv_" + scope.id() + " FOREIGN DATA WRAPPER lethe_fdw_" + scope.id(),
+                "CREATE FOREIGN TABLE f_items (id int) SERVER lethe_srv_" + scope.id(),
+                "CREATE TABLE pu_items (id int PRIMARY KEY) PARTITION BY RANGE (id)",
+                "CREATE TABLE pu_items_p0 PARTITION OF pu_items FOR VALUES FROM (0) TO (100)",
+                "CREATE UNLOGGED TABLE pu_items_p1 PARTITION OF pu_items FOR VALUES FROM (100) TO (200)",
+                "CREATE TABLE pf_items (id int) PARTITION BY RANGE (id)",
+                "CREATE FOREIGN TABLE pf_items_p0 PARTITION OF pf_items FOR VALUES FROM (0) TO (100) SERVER lethe_srv_" + scope.id());
+        Map<String, List<String>> expected = new java.util.LinkedHashMap<>();
+        expected.put("public.u_items", List.of("UNLOGGED", "ALTER TABLE public.u_items SET LOGGED;"));
+        expected.put("public.v_items", List.of("is a view", "namespaces.x.table"));
+        expected.put("public.m_items", List.of("is a materialized view", "namespaces.x.table"));
+        expected.put("public.f_items", List.of("is a foreign table", "namespaces.x.table"));
+        expected.put("pg_catalog.pg_class", List.of("system catalog", "namespaces.x.table"));
+        expected.put("public.pu_items", List.of("public.pu_items_p1", "ALTER TABLE public.pu_items_p1 SET LOGGED;"));
+        expected.put("public.pf_items", List.of("public.pf_items_p0", "ALTER TABLE public.pf_items DETACH PARTITION public.pf_items_p0;"));
+        expected.forEach((table, words) -> {
+            String key = table.equals("pg_catalog.pg_class") ? "{oid}" : "{id}";
+            CheckResult r = failed(refused(f.config("x: { table: " + table + ", keys: [\"x:" + key + "\"] }")), "table " + table);
+            assertTrue(r.message().contains(table) && r.message().contains(words.get(0)), table + ": " + r.message());
+            assertTrue(r.fix().contains(words.get(1)), table + ": " + r.fix());
+        });
+    }
+
+    /**
+     * Siblings of a table PostgreSQL cannot publish: a heartbeat table made UNLOGGED by hand (no
+     * heartbeat would ever be decoded), and a partition configured beside its partitioned table
+     * (the publication publishes its changes under the parent's name, so its own namespace never
+     * sees one).
+     */
+    @Test
+    void anUnloggedHeartbeatTableAndAPartitionBesideItsParentAreRefused(EmbeddedStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE UNLOGGED TABLE lethe_heartbeat (slot text PRIMARY KEY, ts timestamptz NOT NULL)",
+                "CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
+                "CREATE TABLE orders (id int PRIMARY KEY) PARTITION BY RANGE (id)",
+                "CREATE TABLE orders_p0 PARTITION OF orders FOR VALUES FROM (0) TO (100)");
+        CheckResult heartbeat = failed(refused(f.config(PRODUCTS)), "heartbeat table");
+        assertTrue(heartbeat.message().contains("UNLOGGED"), heartbeat.message());
+        assertTrue(heartbeat.fix().contains("ALTER TABLE public.lethe_heartbeat SET LOGGED;"), heartbeat.fix());
+        f.sql("ALTER TABLE lethe_heartbeat SET LOGGED");
+        CheckResult partition = failed(refused(f.config("""
+                order: { table: public.orders, keys: ["order:{id}"] }
+                order_p0: { table: public.orders_p0, keys: ["order0:{id}"] }
+                """)), "table public.orders_p0");
+        assertTrue(partition.message().contains("is a partition of public.orders"), partition.message());
+        assertTrue(partition.fix().contains("public.orders"), partition.fix());
+    }
+
     @Test
     void everyTemplateColumnMustExist(EmbeddedStack stack, TestScope scope) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);

@@ -43,6 +43,12 @@ final class CaptureFixture {
         return ConfigLoader.parse("test-lethe.yml", yaml(namespacesYaml, user), System::getenv);
     }
 
+    /** The config with one more setting under {@code source:} (e.g. {@code create-publication: false}). */
+    LetheConfig config(String namespacesYaml, String user, String sourceSetting) {
+        String yaml = yaml(namespacesYaml, user).replace("  heartbeat-interval: 500ms\n", "  heartbeat-interval: 500ms\n  " + sourceSetting + "\n");
+        return ConfigLoader.parse("test-lethe.yml", yaml, System::getenv);
+    }
+
     String yaml(String namespacesYaml, String user) {
         PostgresEndpoint pg = stack.postgres();
         return """

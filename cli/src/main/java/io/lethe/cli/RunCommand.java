@@ -1,5 +1,6 @@
 package io.lethe.cli;
 
+import io.lethe.capture.checks.CaptureStartupException;
 import io.lethe.cli.http.HttpEndpoint;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.Roles;
@@ -19,7 +20,9 @@ import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code lethe run}: runs one or more stages against the servers named in the config. */
 @Command(name = "run", mixinStandardHelpOptions = true,
@@ -36,6 +39,9 @@ public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--http-port", description = "override http.port of the config (0 picks a free port)")
     Integer httpPort;
+
+    @Spec
+    CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
@@ -58,7 +64,15 @@ public final class RunCommand implements Callable<Integer> {
         new JvmGcMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         CountDownLatch stop = new CountDownLatch(1);
-        Pipeline pipeline = Pipeline.start(cfg, parsed, registry, Clock.systemUTC());
+        Pipeline pipeline;
+        try {
+            pipeline = Pipeline.start(cfg, parsed, registry, Clock.systemUTC());
+        } catch (CaptureStartupException e) {
+            // every failed start-up check with its fix: what the operator needs, not a stack trace
+            spec.commandLine().getErr().println(e.getMessage());
+            spec.commandLine().getErr().flush();
+            return 1;
+        }
         int port = httpPort != null ? httpPort : cfg.http().port();
         try (HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, registry, pipeline::health, pipeline::failures)) {
             LOG.info("lethe run: roles {}; metrics and health on {}", parsed, http.url());

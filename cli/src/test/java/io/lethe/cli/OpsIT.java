@@ -107,6 +107,16 @@ class OpsIT {
             assertFailure(dir, "identity.yml", healthy, "table public.products", "ALTER TABLE public.products REPLICA IDENTITY FULL;");
             f.sql("ALTER TABLE products REPLICA IDENTITY FULL");
 
+            // PostgreSQL does not publish an UNLOGGED table: doctor names it and the fix, and lethe run
+            // refuses to start with the same lines, not a stack trace
+            f.sql("ALTER TABLE products SET UNLOGGED");
+            assertFailure(dir, "unlogged.yml", healthy, "table public.products", "ALTER TABLE public.products SET LOGGED;");
+            Result run = lethe("run", "--config", write(dir, "run-unlogged.yml", healthy).toString(), "--role", "capture");
+            assertEquals(1, run.exit(), run.out() + run.err());
+            assertTrue(run.err().contains("ALTER TABLE public.products SET LOGGED;"), run.err());
+            assertTrue(!run.err().contains("\tat ") && !run.err().contains("Exception"), "no stack trace:\n" + run.err());
+            f.sql("ALTER TABLE products SET LOGGED");
+
             // a configured table does not exist
             assertFailure(dir, "table.yml", healthy.replace("public.products", "public.productz"), "table public.productz", "create it");
 

@@ -21,11 +21,13 @@ public final class ConfigReference {
             new Setting("source.slot", Defaults.SLOT, "logical replication slot (one reader per slot)"),
             new Setting("source.publication", Defaults.PUBLICATION, "publication of the configured tables and the heartbeat table"),
             new Setting("source.create-publication", Boolean.toString(Defaults.CREATE_PUBLICATION),
-                    "create or extend the publication when the role may; otherwise it must exist"),
+                    "create or extend the publication when the role may, and put back what capture needs of it when it drifts "
+                            + "(a table dropped from it or swapped, publish options); otherwise it must exist"),
             new Setting("source.heartbeat-interval", d(Defaults.HEARTBEAT_INTERVAL),
                     "how often capture writes its heartbeat row: the slot advances while the captured tables are idle, and each "
                             + "heartbeat is the watermark every stage's lag is measured by (the end-to-end lag reads up to this much when idle)"),
-            new Setting("source.heartbeat-table", Defaults.HEARTBEAT_TABLE, "heartbeat table (created when missing), one row per slot"),
+            new Setting("source.heartbeat-table", Defaults.HEARTBEAT_TABLE, "heartbeat table (created when missing), one row per slot; "
+                    + "its column `source_state` keeps the source state capture relies on"),
             new Setting("source.poll-interval", d(Defaults.POLL_INTERVAL), "how long capture waits for WAL when idle (latency vs idle CPU)"),
             new Setting("source.max-batch-size", Integer.toString(Defaults.MAX_BATCH_SIZE), "most changes published per batch"),
             new Setting("source.max-queue-size", Integer.toString(Defaults.MAX_QUEUE_SIZE), "most changes buffered between WAL reader and publisher"),

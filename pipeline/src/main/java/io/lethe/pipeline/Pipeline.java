@@ -81,8 +81,9 @@ public final class Pipeline implements AutoCloseable {
     public Map<String, Boolean> health() {
         Map<String, Boolean> health = new LinkedHashMap<>();
         if (capture != null) {
-            // a standby is healthy while it waits: it does what it is there for
-            health.put("capture", capture.isStreaming() || capture.isStandingBy());
+            // a standby is healthy while it waits: it does what it is there for; a capture whose
+            // source hides changes it needs (a table out of the publication, ...) is not
+            health.put("capture", capture.isStreaming() && capture.hiddenBySource().isEmpty() || capture.isStandingBy());
         }
         if (streams != null) {
             health.put("streams", streams.isHealthy());

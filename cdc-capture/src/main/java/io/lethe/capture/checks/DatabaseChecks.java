@@ -1,5 +1,10 @@
 package io.lethe.capture.checks;
 
+import io.lethe.capture.slot.PublicationInfo;
+import io.lethe.capture.source.Drift;
+import io.lethe.capture.source.SourceDrifts;
+import io.lethe.capture.source.SourceState;
+import io.lethe.capture.source.StateStore;
 import io.lethe.config.LetheConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -42,6 +47,10 @@ public final class DatabaseChecks {
             results.addAll(tableChecks.check(table, info));
         }
         results.add(publication(c, tables));
+        SourceState now = SourceState.read(c, config);
+        results.add(publicationOptions(c, now));
+        results.add(heartbeatTable(c));
+        results.add(reliedOn(c, now));
         results.add(slot(c));
         results.add(capacity(c));
         results.add(walKeepSize(c));
@@ -101,10 +110,10 @@ public final class DatabaseChecks {
                 }
             }
         }
-        List<String> partitioned = io.lethe.capture.slot.PublicationInfo.partitioned(c, config.tables());
-        if (exists && !partitioned.isEmpty() && !io.lethe.capture.slot.PublicationInfo.viaRoot(c, name)) {
+        List<String> partitioned = PublicationInfo.partitioned(c, config.tables());
+        if (exists && !partitioned.isEmpty() && !PublicationInfo.viaRoot(c, name)) {
             // without it, PostgreSQL logs the partitions' changes under the partitions' names, which no namespace has
-            if (!(config.source().createPublication() && canManagePublication(c))) {
+            if (!(config.source().createPublication() && PublicationInfo.canManage(c, config))) {
                 return CheckResult.fail("publication", "publication " + name + " publishes the changes of partitioned table(s) "
                         + partitioned + " under their partitions' names, which no namespace captures",
                         "ALTER PUBLICATION " + quoteIdent(name) + " SET (publish_via_partition_root = true);");
@@ -121,17 +130,20 @@ public final class DatabaseChecks {
             }
             boolean coversAll = allTables;
             List<String> missing = wanted.stream().filter(t -> !published.contains(t) && !coversAll).toList();
-            List<String> existingMissing = missing.stream().filter(t -> !tables.containsKey(t) || tables.get(t).exists()).toList();
+            // a table that does not exist, or that PostgreSQL cannot publish, has a failed check of its own
+            List<String> existingMissing = missing.stream().filter(t -> !tables.containsKey(t) || tables.get(t).exists()
+                    && Publishable.problem(config, t, tables.get(t).oid(), tables.get(t).kind(), tables.get(t).persistence(),
+                    tables.get(t).leaves()).isEmpty()).toList();
             if (existingMissing.isEmpty()) {
                 return CheckResult.pass("publication", "publication " + name + " covers every configured table");
             }
-            if (config.source().createPublication() && canManagePublication(c)) {
+            if (config.source().createPublication() && PublicationInfo.canManage(c, config)) {
                 return CheckResult.pass("publication", "publication " + name + " lacks " + existingMissing + "; capture will add them");
             }
             return CheckResult.fail("publication", "publication " + name + " lacks " + existingMissing,
                     "ALTER PUBLICATION " + quoteIdent(name) + " ADD TABLE " + String.join(", ", existingMissing) + ";");
         }
-        if (config.source().createPublication() && canManagePublication(c)) {
+        if (config.source().createPublication() && PublicationInfo.canManage(c, config)) {
             return CheckResult.pass("publication", "publication " + name + " does not exist yet; capture will create it for " + wanted);
         }
         return CheckResult.fail("publication", "publication " + name + " does not exist and role " + config.source().user()
@@ -140,13 +152,76 @@ public final class DatabaseChecks {
                         + " WITH (publish_via_partition_root = true);");
     }
 
-    /** Superusers may; otherwise the role needs CREATE on the database and to own the tables. */
-    private boolean canManagePublication(Connection c) throws SQLException {
-        return "on".equals(single(c, "SHOW is_superuser"))
-                || "t".equals(single(c, "SELECT has_database_privilege(current_database(), 'CREATE')::text"))
-                && "t".equals(single(c, "SELECT bool_and(pg_has_role(c.relowner, 'USAGE'))::text FROM pg_class c "
-                        + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname || '.' || c.relname IN ("
-                        + String.join(",", config.tables().stream().map(t -> "'" + t.replace("'", "''") + "'").toList()) + ")"));
+    /**
+     * The publication publishes every operation, and every row and needed column of each table:
+     * {@code publish} left without update, delete or truncate, a row filter, or a column list
+     * without a column a namespace needs would hide changes as silently as a missing table.
+     */
+    private CheckResult publicationOptions(Connection c, SourceState now) throws SQLException {
+        String check = "publication options";
+        if (now.publication() == null) {
+            return CheckResult.pass(check, "publication " + config.source().publication() + " does not exist yet");
+        }
+        List<Drift> hiding = SourceDrifts.ongoing(config, now).stream().filter(d -> d.kind() == Drift.Kind.PUBLICATION_OPTIONS)
+                .filter(d -> !d.fix().contains("publish_via_partition_root")).toList();
+        if (hiding.isEmpty()) {
+            return CheckResult.pass(check, "publication " + config.source().publication() + " publishes every operation, row and "
+                    + "needed column of the configured tables");
+        }
+        boolean owner = config.source().createPublication() && PublicationInfo.canManage(c, config);
+        List<Drift> left = owner ? hiding.stream().filter(d -> !d.fix().equals(SourceDrifts.publishFix(config.source().publication())))
+                .toList() : hiding;
+        if (left.isEmpty()) {
+            return CheckResult.pass(check, hiding.get(0).what() + "; capture will set it back (create-publication: true)");
+        }
+        return CheckResult.fail(check, left.stream().map(Drift::what).collect(java.util.stream.Collectors.joining("; ")),
+                left.stream().map(Drift::fix).distinct().collect(java.util.stream.Collectors.joining("  ")));
+    }
+
+    /**
+     * The heartbeat table must be one PostgreSQL publishes (its changes are every stage's
+     * watermark; an UNLOGGED one made by hand is never decoded), and it keeps the source state
+     * capture relied on: a table made before that needs the column.
+     */
+    private CheckResult heartbeatTable(Connection c) throws SQLException {
+        String table = config.source().heartbeatTable();
+        String owned = single(c, "SELECT CASE WHEN pg_has_role(c.relowner, 'USAGE') THEN 't' ELSE 'f' END FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname = '" + table.substring(0, table.indexOf('.')).replace("'", "''") + "' AND c.relname = '"
+                + table.substring(table.indexOf('.') + 1).replace("'", "''") + "'");
+        if (owned == null) {
+            return CheckResult.pass("heartbeat table", table + " does not exist yet; capture will create it");
+        }
+        TableInfo info = TableInfo.read(c, table);
+        var unpublishable = Publishable.problem(config, table, info.oid(), info.kind(), info.persistence(), info.leaves());
+        if (unpublishable.isPresent()) {
+            return CheckResult.fail("heartbeat table", unpublishable.get().message() + " (the heartbeat table, source.heartbeat-table)",
+                    "ALTER TABLE " + table + " SET LOGGED; (or DROP TABLE " + table + "; capture creates it as it needs it)");
+        }
+        if (StateStore.hasColumn(c, config) || "t".equals(owned)) {
+            return CheckResult.pass("heartbeat table", table + " exists" + (StateStore.hasColumn(c, config) ? ""
+                    : "; capture will add column " + StateStore.COLUMN));
+        }
+        return CheckResult.fail("heartbeat table", table + " lacks column " + StateStore.COLUMN + " (where capture keeps the source "
+                + "state it relies on) and role " + config.source().user() + " does not own it", StateStore.addColumnSql(config));
+    }
+
+    /**
+     * The source compared with the state capture last relied on: a drift since (while capture
+     * was down, or before it checked) hid changes, which capture invalidates when it next checks.
+     */
+    private CheckResult reliedOn(Connection c, SourceState now) throws SQLException {
+        String check = "source drift";
+        var relied = StateStore.load(c, config);
+        if (relied.isEmpty()) {
+            return CheckResult.pass(check, "capture has not recorded the source it relies on yet");
+        }
+        List<Drift> drifts = SourceDrifts.since(config, relied.get(), now, leaf -> false);
+        if (drifts.isEmpty()) {
+            return CheckResult.pass(check, "the publication and tables are those capture last relied on");
+        }
+        return CheckResult.warn(check, drifts.stream().map(Drift::what).collect(java.util.stream.Collectors.joining("; "))
+                        + " since capture last checked", "none needed: capture invalidates namespace(s) "
+                        + SourceDrifts.namespaces(config, drifts) + " when it next checks (at once while it runs, else when it starts)");
     }
 
     private CheckResult slot(Connection c) throws SQLException {

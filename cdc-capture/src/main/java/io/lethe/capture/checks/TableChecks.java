@@ -7,10 +7,12 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
- * The checks of the configured tables: they exist, have the columns the namespaces need and a
+ * The checks of the configured tables: they exist, are tables PostgreSQL publishes ({@link
+ * Publishable}: not UNLOGGED, not a view, ...), have the columns the namespaces need and a
  * primary key matching theirs, and log old rows (REPLICA IDENTITY FULL, on every partition) where
  * key templates use non-key columns. These can drift while capture runs, so it re-runs them.
  */
@@ -40,6 +42,21 @@ public final class TableChecks {
             results.add(CheckResult.fail(check, "table " + table + " does not exist in database " + config.source().database(),
                     "create it, or fix " + config.namespacesForTable(table).stream().map(n -> "namespaces." + n.name() + ".table")
                             .collect(java.util.stream.Collectors.joining(", ")) + " in " + config.file()));
+            return results;
+        }
+        Optional<CheckResult> unpublishable = Publishable.problem(config, table, info.oid(), info.kind(), info.persistence(), info.leaves());
+        if (unpublishable.isPresent()) {
+            results.add(unpublishable.get());
+            return results;
+        }
+        List<String> configuredAncestors = info.ancestors().stream().filter(config.tables()::contains).toList();
+        if (!configuredAncestors.isEmpty()) {
+            // the publication holds the ancestor and publishes via the root: this partition's changes carry the ancestor's name
+            results.add(CheckResult.fail(check, table + " is a partition of " + configuredAncestors.get(0) + ", which is configured too: "
+                            + "PostgreSQL publishes " + table + "'s changes under " + configuredAncestors.get(0) + "'s name, so none reaches "
+                            + "namespaces " + config.namespacesForTable(table).stream().map(n -> n.name()).toList(),
+                    "put the namespaces of " + table + " on " + configuredAncestors.get(0) + " (namespaces.<name>.table in "
+                            + config.file() + ")"));
             return results;
         }
         List<String> problems = new ArrayList<>();

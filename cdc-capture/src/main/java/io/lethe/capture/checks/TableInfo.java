@@ -1,5 +1,6 @@
 package io.lethe.capture.checks;
 
+import io.lethe.capture.slot.PublicationInfo;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -9,23 +10,37 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
-    /** Columns, primary key and replica identity of one table (and of its partitions, when partitioned). */
+/**
+ * Columns, primary key and replica identity of one table (and of its partitions, when
+ * partitioned), what decides whether PostgreSQL publishes it at all ({@link Publishable}), and
+ * the partitioned tables it is a partition of.
+ */
 record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity,
-                 List<String> partitionsWithoutFullIdentity) {
+                 List<String> partitionsWithoutFullIdentity, long oid, String kind, String persistence, List<Publishable.Leaf> leaves,
+                 List<String> ancestors) {
     static TableInfo read(Connection c, String table) throws SQLException {
         String schema = table.substring(0, table.indexOf('.'));
         String name = table.substring(table.indexOf('.') + 1);
         String identity;
-        try (PreparedStatement ps = c.prepareStatement("SELECT c.relreplident::text FROM pg_class c JOIN pg_namespace n "
-                + "ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')")) {
+        long oid;
+        String kind;
+        String persistence;
+        try (PreparedStatement ps = c.prepareStatement("SELECT c.relreplident::text, c.oid, c.relkind::text, c.relpersistence::text "
+                + "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
             ps.setString(1, schema);
             ps.setString(2, name);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return new TableInfo(false, Set.of(), List.of(), null, List.of());
+                    return new TableInfo(false, Set.of(), List.of(), null, List.of(), 0, null, null, List.of(), List.of());
                 }
                 identity = rs.getString(1);
+                oid = rs.getLong(2);
+                kind = rs.getString(3);
+                persistence = rs.getString(4);
             }
+        }
+        if (!"r".equals(kind) && !"p".equals(kind)) {
+            return new TableInfo(true, Set.of(), List.of(), identity, List.of(), oid, kind, persistence, List.of(), List.of());
         }
         Set<String> columns = new LinkedHashSet<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT column_name FROM information_schema.columns "
@@ -50,6 +65,31 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
                 }
             }
         }
-        return new TableInfo(true, columns, pk, identity, io.lethe.capture.slot.PublicationInfo.partitionsWithoutFullIdentity(c, table));
+        List<Publishable.Leaf> leaves = new ArrayList<>();
+        if ("p".equals(kind)) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT n.nspname || '.' || l.relname, l.relkind::text, l.relpersistence::text "
+                    + "FROM pg_partition_tree(?::oid) t JOIN pg_class l ON l.oid = t.relid JOIN pg_namespace n ON n.oid = l.relnamespace "
+                    + "WHERE t.isleaf ORDER BY 1")) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        leaves.add(new Publishable.Leaf(rs.getString(1), rs.getString(2), rs.getString(3)));
+                    }
+                }
+            }
+        }
+        List<String> ancestors = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT n.nspname || '.' || a.relname FROM pg_partition_ancestors(?::oid) t "
+                + "JOIN pg_class a ON a.oid = t.relid JOIN pg_namespace n ON n.oid = a.relnamespace WHERE t.relid <> ?::oid")) {
+            ps.setLong(1, oid);
+            ps.setLong(2, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ancestors.add(rs.getString(1));
+                }
+            }
+        }
+        return new TableInfo(true, columns, pk, identity, PublicationInfo.partitionsWithoutFullIdentity(c, table), oid, kind, persistence,
+                leaves, ancestors);
     }
 }

@@ -37,6 +37,7 @@ public final class CaptureEngine implements AutoCloseable {
     private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> new Thread(r, "lethe-capture-engine"));
     private final CountDownLatch done = new CountDownLatch(1);
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     public CaptureEngine(Properties properties, BatchHandler handler, Listener listener) {
         this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
@@ -83,8 +84,12 @@ public final class CaptureEngine implements AutoCloseable {
         return done.await(timeout, unit);
     }
 
+    /** Stops the engine; closing it again (capture stopped itself, then was closed) does nothing. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         try {
             engine.close();
             if (!done.await(30, TimeUnit.SECONDS)) {

@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import org.apache.kafka.connect.json.JsonConverter;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.slf4j.Logger;
@@ -31,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * END record (their commit LSN), so records of a transaction still open at the end of a batch
  * stay unmarked until a later batch publishes them: capture never marks a record whose change
  * Kafka does not hold. A record that cannot be mapped resets its table's namespaces (fail closed)
- * and goes to the DLQ as Debezium's JSON of it.
+ * and goes to the DLQ as Debezium's JSON of it. Before a batch is published the source is checked
+ * for drift ({@link SourceCheck}); a heartbeat's watermark is published only when that check ran.
  */
 public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ChangeBatchHandler.class);
@@ -43,12 +46,29 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
     private final CaptureMetrics metrics;
     private final Clock clock;
     private final TransactionBuffer transactions;
+    private final SourceCheck source;
     private final JsonConverter json = new JsonConverter();
     /** Records handed over but not marked processed yet, in order. */
     private final List<RecordChangeEvent<SourceRecord>> unmarked = new ArrayList<>();
 
-    public ChangeBatchHandler(LetheConfig config, ChangeEventMapper mapper, ChangePublisher publisher, CaptureMetrics metrics, Clock clock) {
+    /**
+     * Checks the source for drift (and publishes the resets a drift needs) before a batch is
+     * published; see {@code SourceWatch}.
+     */
+    @FunctionalInterface
+    public interface SourceCheck {
+        /**
+         * @param sinceNanos when the batch arrived ({@link System#nanoTime()})
+         * @return a check that started then or later, completing once its resets are published:
+         *         with false when capture cannot vouch for the moment (the batch's watermark is held back)
+         */
+        CompletableFuture<Boolean> checkedSince(long sinceNanos);
+    }
+
+    public ChangeBatchHandler(LetheConfig config, ChangeEventMapper mapper, ChangePublisher publisher, CaptureMetrics metrics, Clock clock,
+                              SourceCheck source) {
         this.config = config;
+        this.source = source;
         this.mapper = mapper;
         this.publisher = publisher;
         this.metrics = metrics;
@@ -60,6 +80,8 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
     @Override
     public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
                             DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+        // the source is read after these records were decoded, and so after they committed, while they are mapped
+        CompletableFuture<Boolean> check = source.checkedSince(System.nanoTime());
         Thread current = Thread.currentThread();
         if (!current.getName().startsWith(PUBLISH_THREAD)) {
             // Debezium runs this on an anonymous pool thread; named, it shows up in thread dumps and profiles
@@ -91,8 +113,10 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
                 markable = unmarked.size();
             }
         }
+        // any drift that hid changes before these records has its resets published ahead of them
+        boolean vouched = vouched(check);
         List<ChangeEvent> published = publisher.publishAll(events);
-        if (newest != null) {
+        if (newest != null && vouched) {
             // every change committed before the heartbeat is acknowledged now (the slot streams whole
             // transactions in commit order, so rows still held commit after it): the watermark goes
             // out behind them on every partition
@@ -113,6 +137,14 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
         }
         done.clear();
         committer.markBatchFinished();
+    }
+
+    private static boolean vouched(CompletableFuture<Boolean> check) throws InterruptedException {
+        try {
+            return check.get();
+        } catch (ExecutionException e) {
+            return false;
+        }
     }
 
     /** Fail closed: what changed in the table is unknown, so its namespaces are reset; the record goes to the DLQ. */

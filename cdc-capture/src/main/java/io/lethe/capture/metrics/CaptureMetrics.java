@@ -19,13 +19,25 @@ public final class CaptureMetrics {
     public static final String SLOT_RETAINED_BYTES = "lethe.capture.slot.retained.bytes";
     /** Times capture found its slot missing or lost and invalidated every namespace (alarm). */
     public static final String SLOT_RESETS = "lethe.capture.slot.resets";
-    /** Errors by kind: publish-retry, unmappable, engine. */
+    /** Errors by kind: publish-retry, unmappable, engine, source-check (the source could not be checked for drift). */
     public static final String ERRORS = "lethe.capture.errors";
     /**
      * Start-up table checks that fail now (a REPLICA IDENTITY or a column changed while capture ran):
      * changes of such a table are invalidated wider than needed until it is fixed.
      */
     public static final String DRIFT = "lethe.capture.config.drift";
+    /**
+     * Source drifts found, by kind ({@code publication}, {@code publication-options},
+     * {@code membership}, {@code identity}, {@code persistence}, {@code rewritten},
+     * {@code partitions}, {@code unrecorded}, {@code slot}): each hid changes, and capture reset the namespaces
+     * of the tables concerned (alarm).
+     */
+    public static final String SOURCE_DRIFT = "lethe.capture.source.drift";
+    /**
+     * Gauge: conditions of the source that hide changes capture needs now (a table out of the
+     * publication, publish without update, an UNLOGGED table...); 0 when it publishes all.
+     */
+    public static final String SOURCE_HIDDEN = "lethe.capture.source.hidden";
     /** Changes per batch handed over by Debezium (and published with one wait for acknowledgements). */
     public static final String BATCH_SIZE = "lethe.capture.batch.size";
     /** 1 while the engine is streaming, 0 otherwise. */
@@ -46,6 +58,8 @@ public final class CaptureMetrics {
     private final AtomicLong running = new AtomicLong();
     private final Map<String, Counter> events = new ConcurrentHashMap<>();
     private final AtomicLong watermark = new AtomicLong();
+    private final Map<String, Counter> sourceDrifts = new ConcurrentHashMap<>();
+    private final AtomicLong hidden = new AtomicLong();
 
     public CaptureMetrics(MeterRegistry registry, String slot) {
         io.micrometer.core.instrument.Gauge.builder(DRIFT, drift, java.util.concurrent.atomic.AtomicLong::get).tag("slot", slot)
@@ -65,9 +79,16 @@ public final class CaptureMetrics {
                 .description("seconds since the commit of the newest heartbeat published on the changes topic").register(registry);
         this.batchSize = io.micrometer.core.instrument.DistributionSummary.builder(BATCH_SIZE)
                 .description("changes per published batch").register(registry);
-        for (String kind : java.util.List.of("publish-retry", "unmappable", "engine")) {
+        for (String kind : java.util.List.of("publish-retry", "unmappable", "engine", "source-check")) {
             registry.counter(ERRORS, "kind", kind);
         }
+        for (String kind : java.util.List.of("publication", "publication-options", "membership", "identity", "persistence", "rewritten",
+                "partitions", "unrecorded", "slot")) {
+            sourceDrifts.put(kind, Counter.builder(SOURCE_DRIFT).tag("slot", slot).tag("kind", kind)
+                    .description("source drifts that hid changes; their tables' namespaces were reset").register(registry));
+        }
+        io.micrometer.core.instrument.Gauge.builder(SOURCE_HIDDEN, hidden, AtomicLong::get).tag("slot", slot)
+                .description("conditions of the source hiding changes capture needs now").register(registry);
     }
 
     /** A heartbeat committed at {@code commitMicros} is on the changes topic. */
@@ -108,6 +129,16 @@ public final class CaptureMetrics {
     /** Table checks failing now that passed at start-up (REPLICA IDENTITY, columns changed since). */
     public void drift(int failing) {
         drift.set(failing);
+    }
+
+    /** A source drift of {@code kind} was found (and its namespaces reset). */
+    public void sourceDrift(String kind) {
+        sourceDrifts.get(kind).increment();
+    }
+
+    /** How many conditions of the source hide changes now. */
+    public void sourceHidden(int conditions) {
+        hidden.set(conditions);
     }
 
     public void retainedBytes(long bytes) {

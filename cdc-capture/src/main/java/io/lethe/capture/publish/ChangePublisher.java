@@ -47,7 +47,6 @@ public final class ChangePublisher implements AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
     private final String topic;
     private final String dlqTopic;
-    private final Backoff backoff;
     private final Clock clock;
     private final Misconfiguration misconfiguration;
     private final Runnable onRetry;
@@ -69,7 +68,6 @@ public final class ChangePublisher implements AutoCloseable {
         this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
         this.topic = config.topics().changes();
         this.dlqTopic = config.topics().dlq();
-        this.backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
         this.clock = clock;
         this.misconfiguration = misconfiguration;
         this.onRetry = onRetry;
@@ -78,13 +76,14 @@ public final class ChangePublisher implements AutoCloseable {
 
     /**
      * Sends every event and waits until Kafka acknowledged all of them, retrying as long as needed.
+     * Safe to call from several threads (capture's batches, and the source watch's resets).
      *
      * @return what was published: {@code events}, with any change Kafka refused for good replaced by its table's resets
      */
     public List<ChangeEvent> publishAll(List<ChangeEvent> events) throws InterruptedException {
         List<ChangeEvent> published = new ArrayList<>(events.size());
         List<ChangeEvent> pending = events;
-        backoff.reset();
+        Backoff backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
         while (!pending.isEmpty()) {
             List<Failure> failures = sendAndAwait(pending);
             // only what Kafka did not acknowledge is sent again: with idempotence, a failed record

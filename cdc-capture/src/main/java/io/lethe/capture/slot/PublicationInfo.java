@@ -1,9 +1,11 @@
 package io.lethe.capture.slot;
 
+import io.lethe.config.LetheConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -20,6 +22,20 @@ public final class PublicationInfo {
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() && rs.getBoolean(1);
             }
+        }
+    }
+
+    /**
+     * True when the role may create and change the publication: a superuser may; otherwise the
+     * role needs CREATE on the database and to own the configured tables.
+     */
+    public static boolean canManage(Connection c, LetheConfig config) throws SQLException {
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT current_setting('is_superuser') = 'on' OR has_database_privilege(current_database(), 'CREATE') "
+                     + "AND coalesce((SELECT bool_and(pg_has_role(c.relowner, 'USAGE')) FROM pg_class c JOIN pg_namespace n "
+                     + "ON n.oid = c.relnamespace WHERE n.nspname || '.' || c.relname = ANY (ARRAY[" + String.join(",",
+                     config.tables().stream().map(t -> "'" + t.replace("'", "''") + "'").toList()) + "]::text[])), false)")) {
+            return rs.next() && rs.getBoolean(1);
         }
     }
 

@@ -8,14 +8,20 @@ import io.lethe.capture.mapping.Resets;
 import io.lethe.capture.metrics.CaptureMetrics;
 import io.lethe.capture.publish.ChangePublisher;
 import io.lethe.capture.slot.SourcePreparer.SlotState;
+import io.lethe.capture.source.Drift;
+import io.lethe.capture.source.SourceDrifts;
+import io.lethe.capture.source.SourceState;
+import io.lethe.capture.source.StateStore;
 import io.lethe.config.JdbcUrls;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.TopicSetup;
+import io.lethe.schemas.SourceTable;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,8 +29,10 @@ import org.slf4j.LoggerFactory;
 /**
  * What capture does before it streams: the start-up checks (refusing to start with every failed
  * check and its fix), the heartbeat table and publication, and the slot. A slot that is missing,
- * lost, or made again while capture was away means changes may be lost: every namespace is reset
- * at the current LSN before streaming again.
+ * lost, made again while capture was away, or left behind by a dropped publication means changes
+ * may be lost: every namespace is reset at the current LSN before streaming again. A source that
+ * drifted since capture last relied on it (a table dropped from the publication, swapped, set
+ * UNLOGGED...) resets the namespaces of the tables concerned.
  */
 public final class SlotRecovery {
     private static final Logger LOG = LoggerFactory.getLogger(SlotRecovery.class);
@@ -40,13 +48,19 @@ public final class SlotRecovery {
         this.clock = clock;
     }
 
+    /** What capture starts streaming with: the preparer (for the heartbeat) and the source state it relies on. */
+    public record Prepared(SourcePreparer preparer, SourceState relied, boolean stored) {
+    }
+
     /**
-     * Checks and prepares the primary, and resets every namespace when the slot cannot be trusted.
+     * Checks and prepares the primary, and resets the namespaces whose changes may have been
+     * missed: every one when the slot cannot be trusted, those of a source drift since capture
+     * last relied on the source ({@link SourceDrifts}) otherwise.
      *
-     * @return the preparer, for the heartbeat the engine runs
+     * @return the preparer, for the heartbeat the engine runs, and the state now relied on
      * @throws CaptureStartupException listing every failed check with its fix
      */
-    public SourcePreparer prepare(ChangePublisher publisher) throws InterruptedException {
+    public Prepared prepare(ChangePublisher publisher) throws InterruptedException {
         SourcePreparer preparer = new SourcePreparer(config);
         try (Connection c = SourceConnection.open(config)) {
             List<CheckResult> results = new DatabaseChecks(config).run(c);
@@ -56,19 +70,56 @@ public final class SlotRecovery {
                 throw new CaptureStartupException(failed);
             }
             preparer.ensureHeartbeatTable(c);
+            // what the last capture relied on, before this one changes anything (it may add tables back)
+            Optional<SourceState> relied = StateStore.load(c, config);
             preparer.ensurePublication(c);
             TopicSetup.ensure(config.kafka(), List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
             OptionalLong lastLsn = OffsetHistory.lastLsn(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
             boolean streamedBefore = preparer.hasBeaten(c) || lastLsn.isPresent();
+            SourceState now = SourceState.read(c, config);
+            List<Drift> drifts = relied.map(before -> SourceDrifts.since(config, before, now, leaf -> false))
+                    .orElse(streamedBefore ? List.of(new Drift(Drift.Kind.UNRECORDED, config.tables(), "capture streamed from slot "
+                            + config.source().slot() + " before but has no record of the source it relied on (the first start of a "
+                            + "Lethe that keeps one, or the heartbeat row was removed)", "", false)) : List.of());
             SlotState slot = preparer.inspectSlot(c, streamedBefore, lastLsn);
-            if (slot == SlotState.MISSING || slot == SlotState.LOST || slot == SlotState.RECREATED) {
-                reset(c, preparer, publisher, slot, lastLsn);
+            if (slot == SlotState.HEALTHY && drifts.stream().anyMatch(d -> d.kind() == Drift.Kind.PUBLICATION)) {
+                preparer.dropSlot(c);
+                slot = SlotState.UNDECODABLE;
             }
+            if (slot == SlotState.MISSING || slot == SlotState.LOST || slot == SlotState.RECREATED || slot == SlotState.UNDECODABLE) {
+                reset(c, preparer, publisher, slot, lastLsn);
+                drifts.forEach(d -> metrics.sourceDrift(d.kind().tag()));
+            } else if (!drifts.isEmpty()) {
+                resetDrifted(c, publisher, drifts);
+            }
+            // the slot is made when the engine starts (first start) or was just now
+            SourceDrifts.ongoing(config, now).stream().filter(d -> d.kind() != Drift.Kind.SLOT).forEach(d -> LOG.error("the source hides changes capture needs ({}): {}. Fix: {}",
+                    d.kind().tag(), d.what(), d.fix()));
+            boolean stored = StateStore.save(c, config, now);
+            return new Prepared(preparer, now, stored);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot prepare capture on " + JdbcUrls.forDisplay(config.source().jdbcUrl())
                     + ": " + e.getMessage(), e);
         }
-        return preparer;
+    }
+
+    /**
+     * The source drifted since capture last relied on it (while it was down, or before it
+     * checked): the namespaces of the tables concerned are reset at an LSN read now, after the
+     * publication was prepared, so every change the drift hid is older than the reset and every
+     * later one is streamed; then the new state is stored (a crash before resets again).
+     */
+    private void resetDrifted(Connection c, ChangePublisher publisher, List<Drift> drifts) throws SQLException, InterruptedException {
+        long lsn = SourcePreparer.currentLsn(c);
+        List<SourceTable> tables = drifts.stream().flatMap(d -> d.tables().stream()).distinct()
+                .map(t -> new SourceTable(config.source().database(), t.substring(0, t.indexOf('.')), t.substring(t.indexOf('.') + 1)))
+                .toList();
+        publisher.publishAll(Resets.forTables(config, tables, lsn, clock.millis() * 1000));
+        for (Drift d : drifts) {
+            metrics.sourceDrift(d.kind().tag());
+            LOG.error("the source drifted since capture last ran ({}): {}; namespaces {} reset at LSN {} before streaming again",
+                    d.kind().tag(), d.what(), SourceDrifts.namespaces(config, List.of(d)), lsn);
+        }
     }
 
     /**
@@ -86,6 +137,8 @@ public final class SlotRecovery {
         LOG.error("replication slot {} was {}: changes since capture last ran may be lost; invalidating every namespace ({}) "
                 + "at LSN {} before streaming again", config.source().slot(), switch (slot) {
                     case LOST -> "invalidated (wal_status = lost)";
+                    case UNDECODABLE -> "left behind by publication " + config.source().publication() + ", dropped (and perhaps made "
+                            + "again) since capture last ran: PostgreSQL cannot decode it past that point, so it was dropped";
                     case RECREATED -> "made again while capture was away (it starts past capture's stored offset "
                             + lastLsn.getAsLong() + ")";
                     default -> "dropped";

@@ -1,5 +1,7 @@
 package io.lethe.capture.slot;
 
+import io.lethe.capture.source.SourceDrifts;
+import io.lethe.capture.source.StateStore;
 import io.lethe.config.LetheConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,7 +18,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Prepares the primary before streaming: the heartbeat table, the publication (created filtered
- * to the configured tables, or extended, when the role may), and the slot's state.
+ * to the configured tables, or extended and its options set back, when the role may), and the
+ * slot's state.
  */
 public final class SourcePreparer {
     private static final Logger LOG = LoggerFactory.getLogger(SourcePreparer.class);
@@ -36,7 +39,13 @@ public final class SourcePreparer {
          */
         RECREATED,
         /** The slot exists but PostgreSQL removed WAL it still needed (wal_status = lost). */
-        LOST
+        LOST,
+        /**
+         * The publication was dropped (and perhaps made again) after capture last relied on it:
+         * PostgreSQL cannot decode the slot past the drop (every later change fails with
+         * "publication does not exist"), so the slot is dropped and made again.
+         */
+        UNDECODABLE
     }
 
     private final LetheConfig config;
@@ -45,11 +54,13 @@ public final class SourcePreparer {
         this.config = config;
     }
 
+    /** The heartbeat table, with the column where capture keeps the source state it relies on ({@link StateStore}). */
     public void ensureHeartbeatTable(Connection c) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS " + config.source().heartbeatTable()
-                    + " (slot text PRIMARY KEY, ts timestamptz NOT NULL)");
+                    + " (slot text PRIMARY KEY, ts timestamptz NOT NULL, " + StateStore.COLUMN + " text)");
         }
+        StateStore.ensureColumn(c, config);
     }
 
     /** Writes this slot's heartbeat row now: it also marks that capture has streamed from the slot. */
@@ -76,6 +87,15 @@ public final class SourcePreparer {
     public String heartbeatQuery() {
         return "INSERT INTO " + config.source().heartbeatTable() + " (slot, ts) VALUES ('" + config.source().slot()
                 + "', now()) ON CONFLICT (slot) DO UPDATE SET ts = EXCLUDED.ts";
+    }
+
+    /** Drops the slot (it cannot be used any more: see {@link SlotState#UNDECODABLE}). */
+    public void dropSlot(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                + "WHERE slot_name = ?")) {
+            ps.setString(1, config.source().slot());
+            ps.execute();
+        }
     }
 
     /**
@@ -109,6 +129,10 @@ public final class SourcePreparer {
                 LOG.info("created publication {} for {}", name, wanted);
                 return;
             }
+            if (!publishesEverything(c, name)) {
+                s.execute(SourceDrifts.publishFix(name));
+                LOG.warn("publication {} left out some operations; it publishes insert, update, delete and truncate again", name);
+            }
             if (!PublicationInfo.viaRoot(c, name) && !PublicationInfo.partitioned(c, config.tables()).isEmpty()) {
                 s.execute("ALTER PUBLICATION " + ident(name) + " SET (publish_via_partition_root = true)");
                 LOG.info("publication {} now publishes partitioned tables under their root's name", name);
@@ -130,6 +154,16 @@ public final class SourcePreparer {
             if (!missing.isEmpty()) {
                 s.execute("ALTER PUBLICATION " + ident(name) + " ADD TABLE " + String.join(", ", missing));
                 LOG.info("added {} to publication {}", missing, name);
+            }
+        }
+    }
+
+    private static boolean publishesEverything(Connection c, String publication) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pubinsert AND pubupdate AND pubdelete AND pubtruncate FROM pg_publication "
+                + "WHERE pubname = ?")) {
+            ps.setString(1, publication);
+            try (ResultSet rs = ps.executeQuery()) {
+                return !rs.next() || rs.getBoolean(1);
             }
         }
     }

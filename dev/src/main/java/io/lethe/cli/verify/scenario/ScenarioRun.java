@@ -66,6 +66,7 @@ public final class ScenarioRun implements AutoCloseable {
     private Function<String, Optional<String>> truth = key -> null;
     private final Map<String, String> regionSettings = new LinkedHashMap<>();
     private String heartbeatInterval = "1s";
+    private final List<String> sourceSettings = new ArrayList<>();
     private int proberSampleEvery;
 
     ScenarioRun(EmbeddedStack stack, List<String> regions, String scenario) {
@@ -125,7 +126,7 @@ public final class ScenarioRun implements AutoCloseable {
                   slot: %s
                   publication: %s
                   heartbeat-interval: %s
-                kafka:
+                %skafka:
                   bootstrap-servers: %s
                   topic-prefix: %s
                   partitions: 3
@@ -138,7 +139,9 @@ public final class ScenarioRun implements AutoCloseable {
                 %snamespaces:
                 %s%s
                 %s
-                """.formatted(pg.jdbcUrl(database), pg.user(), database, database, heartbeatInterval, stack.kafkaBootstrapServers(), id, id, id,
+                """.formatted(pg.jdbcUrl(database), pg.user(), database, database, heartbeatInterval,
+                sourceSettings.stream().map(setting -> "  " + setting + "\n").collect(java.util.stream.Collectors.joining()),
+                stack.kafkaBootstrapServers(), id, id, id,
                 proberSampleEvery, r,
                 sentinel.indent(2), namespacesYaml.indent(2), extraYaml);
     }
@@ -151,6 +154,16 @@ public final class ScenarioRun implements AutoCloseable {
     /** The staleness prober of the next {@link #config} checks 1 in {@code n} invalidations (default 0: off). */
     public void proberSampleEvery(int n) {
         proberSampleEvery = n;
+    }
+
+    /** A setting under {@code source:} of the next {@link #config}, e.g. {@code create-publication: false}. */
+    public void sourceSetting(String setting) {
+        sourceSettings.add(setting);
+    }
+
+    /** The run's publication (named after its database). */
+    public String publication() {
+        return database;
     }
 
     /** The heartbeat interval of the next {@link #config} (default 1s). */

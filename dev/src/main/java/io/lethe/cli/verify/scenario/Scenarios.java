@@ -19,7 +19,8 @@ public final class Scenarios {
         for (Scenario s : List.of(new DerivedVersionScenario(), new BadVersionScenario(), new MissingOldImageScenario(),
                 new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new MatchAllScenario(), new SharedPatternScenario(),
                 new UpsertAfterTruncateScenario(), new PartitionedTableScenario(),
-                new SlotRecreatedScenario(), new RedisRestoreScenario(), new RedisClusterRestoreScenario(),
+                new SlotRecreatedScenario(), new PublicationDriftScenario(), new TableSwapScenario(), new UnloggedPartitionScenario(),
+                new DriftWhileDownScenario(), new RedisRestoreScenario(), new RedisClusterRestoreScenario(),
                 new RetentionScenario(), new StreamsRetentionScenario(),
                 new ReplicaGateScenario(), new PoisonScenario(), new ReadYourWritesScenario(), new PrewarmScenario(), new CaptureFailoverScenario(), new SteadyScenario())) {
             CATALOGUE.put(s.name(), s);

@@ -1,0 +1,202 @@
+package io.lethe.capture.source;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lethe.config.LetheConfig;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything of the source that decides whether PostgreSQL publishes the configured tables'
+ * changes to capture, read in one catalog query: the publication (its identity, the version of
+ * its row, its {@code publish} options and {@code publish_via_partition_root}) and, per
+ * configured table, its identity (oid), kind, persistence and storage (relfilenode), how it
+ * belongs to the publication (each membership row has an oid of its own, so a table dropped from
+ * the publication and added back is told apart), row filter and column list, and its leaf
+ * partitions. Capture keeps the state it relied on and compares ({@link SourceDrifts}).
+ *
+ * @param publication the publication, or null when it does not exist
+ * @param tables      per configured table ({@code schema.table}), in configuration order
+ * @param slot        the replication slot, or null when it does not exist (not compared with an
+ *                    earlier state: a slot has no identity; see SlotRecovery for one made again)
+ */
+public record SourceState(Publication publication, Map<String, Table> tables, Slot slot) {
+    /** Separators of the aggregated columns (ASCII unit and record separators: in no identifier). */
+    private static final String FIELD = "\u001f";
+    private static final String RECORD = "\u001e";
+    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    public SourceState {
+        tables = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tables));
+    }
+
+    /**
+     * @param oid       pg_publication's oid: a publication dropped and made again has another
+     * @param version   the xmin of its pg_publication row: every ALTER PUBLICATION ... SET writes a
+     *                  new one, so options changed and changed back still show
+     * @param allTables FOR ALL TABLES
+     */
+    public record Publication(long oid, String version, boolean allTables, boolean insert, boolean update, boolean delete,
+                              boolean truncate, boolean viaRoot) {
+        /** True when INSERT, UPDATE, DELETE and TRUNCATE are all published. */
+        public boolean publishesEverything() {
+            return insert && update && delete && truncate;
+        }
+    }
+
+    /**
+     * @param oid         0 when no relation has the configured name
+     * @param kind        pg_class.relkind ({@code r} table, {@code p} partitioned, {@code v} view, ...)
+     * @param persistence pg_class.relpersistence ({@code p} permanent, {@code u} unlogged, {@code t} temporary)
+     * @param relfilenode its storage: a new one after any rewrite (TRUNCATE, VACUUM FULL, SET LOGGED / UNLOGGED)
+     * @param membership  how the publication holds it: {@code all}, {@code rel:<pg_publication_rel oid>},
+     *                    {@code schema:<pg_publication_namespace oid>}, comma-separated; empty when it does not
+     * @param rowFilter   the publication publishes only rows matching a WHERE clause
+     * @param columnList  the columns the publication publishes of it; empty when all
+     * @param leaves      leaf partitions of a partitioned table, by oid
+     */
+    public record Table(long oid, String kind, String persistence, long relfilenode, String membership, boolean rowFilter,
+                        List<String> columnList, List<Leaf> leaves) {
+        public Table {
+            columnList = columnList == null ? List.of() : List.copyOf(columnList);
+            leaves = leaves == null ? List.of() : List.copyOf(leaves);
+            membership = membership == null ? "" : membership;
+        }
+
+        public boolean exists() {
+            return oid != 0;
+        }
+
+        /**
+         * True when the table belongs to the publication only implicitly (FOR ALL TABLES or FOR
+         * TABLES IN SCHEMA): PostgreSQL then lets it be set UNLOGGED, and quietly stops publishing
+         * it until it is LOGGED again.
+         */
+        public boolean implicitMember() {
+            return !membership.isEmpty() && Arrays.stream(membership.split(",")).noneMatch(m -> m.startsWith("rel:"));
+        }
+    }
+
+    /** The replication slot: its output plugin, database and {@code wal_status} ({@code lost} when PostgreSQL removed WAL it needs). */
+    public record Slot(String plugin, String database, String walStatus) {
+    }
+
+    /** A leaf partition, with what decides whether its changes are logged. */
+    public record Leaf(long oid, String name, String kind, String persistence, long relfilenode) {
+    }
+
+    /** The state as text, as capture stores it. */
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write the source state: " + e.getMessage(), e);
+        }
+    }
+
+    /** A state stored by {@link #toJson()}. */
+    public static SourceState fromJson(String json) {
+        try {
+            return JSON.readValue(json, SourceState.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot read the stored source state: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** Reads the state now: one catalog query (under a millisecond once prepared), meant to run often. */
+    public static SourceState read(Connection c, LetheConfig config) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(query(c))) {
+            return read(ps, config);
+        }
+    }
+
+    /** The query {@link #read(PreparedStatement, LetheConfig)} runs, for the server {@code c} is connected to. */
+    static String query(Connection c) throws SQLException {
+        boolean schemas = c.getMetaData().getDatabaseMajorVersion() >= 15;
+        // to_jsonb(pr) reads prqual and prattrs where they exist (15 and later) and null before
+        return """
+                WITH cfg AS (SELECT * FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS x(nsp, rel, ord)),
+                pub AS (SELECT p.oid, p.xmin::text AS version, p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate,
+                               p.pubviaroot FROM pg_publication p WHERE p.pubname = ?)
+                SELECT c.oid, c.relkind::text, c.relpersistence::text, c.relfilenode,
+                  (SELECT string_agg(m, ',' ORDER BY m) FROM (
+                     SELECT 'all' AS m FROM pub WHERE pub.puballtables
+                     UNION ALL SELECT 'rel:' || pr.oid FROM pg_publication_rel pr, pub WHERE pr.prpubid = pub.oid AND pr.prrelid = c.oid
+                     %s) m),
+                  (SELECT bool_or(to_jsonb(pr) ->> 'prqual' IS NOT NULL) FROM pg_publication_rel pr, pub
+                     WHERE pr.prpubid = pub.oid AND pr.prrelid = c.oid),
+                  (SELECT string_agg(a.attname, chr(31) ORDER BY a.attnum) FROM pg_publication_rel pr JOIN pub ON pr.prpubid = pub.oid
+                     CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(to_jsonb(pr) -> 'prattrs') = 'array'
+                         THEN to_jsonb(pr) -> 'prattrs' ELSE '[]' END) k(attnum)
+                     JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.attnum::int2
+                     WHERE pr.prrelid = c.oid),
+                  (SELECT string_agg((SELECT x.oid || chr(31) || x.relkind::text || chr(31) || x.relpersistence::text || chr(31)
+                          || x.relfilenode || chr(31) || (SELECT nspname FROM pg_namespace WHERE oid = x.relnamespace) || '.' || x.relname
+                          FROM pg_class x WHERE x.oid = t.relid), chr(30) ORDER BY t.relid)
+                     FROM pg_partition_tree(c.oid) t WHERE c.relkind = 'p' AND t.isleaf),
+                  pub.oid, pub.version, pub.puballtables, pub.pubinsert, pub.pubupdate, pub.pubdelete, pub.pubtruncate, pub.pubviaroot,
+                  slot.plugin, slot.database, slot.wal_status
+                FROM cfg LEFT JOIN pg_namespace n ON n.nspname = cfg.nsp LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = cfg.rel
+                LEFT JOIN pub ON true
+                LEFT JOIN (SELECT plugin::text, database::text, coalesce(wal_status, '') AS wal_status FROM pg_replication_slots
+                           WHERE slot_name = ?) slot ON true
+                ORDER BY cfg.ord
+                """.formatted(schemas ? "UNION ALL SELECT 'schema:' || pn.oid FROM pg_publication_namespace pn, pub "
+                + "WHERE pn.pnpubid = pub.oid AND pn.pnnspid = c.relnamespace" : "");
+    }
+
+    /** Runs a statement prepared from {@link #query(Connection)}; kept prepared, it is planned once. */
+    static SourceState read(PreparedStatement ps, LetheConfig config) throws SQLException {
+        List<String> names = List.copyOf(config.tables());
+        Connection c = ps.getConnection();
+        Array schemas = c.createArrayOf("text", names.stream().map(t -> t.substring(0, t.indexOf('.'))).toArray());
+        Array relations = c.createArrayOf("text", names.stream().map(t -> t.substring(t.indexOf('.') + 1)).toArray());
+        ps.setArray(1, schemas);
+        ps.setArray(2, relations);
+        ps.setString(3, config.source().publication());
+        ps.setString(4, config.source().slot());
+        Map<String, Table> tables = new LinkedHashMap<>();
+        Publication publication = null;
+        Slot slot = null;
+        try (ResultSet rs = ps.executeQuery()) {
+            int i = 0;
+            while (rs.next()) {
+                long oid = rs.getLong(1);
+                tables.put(names.get(i++), oid == 0 ? new Table(0, null, null, 0, "", false, List.of(), List.of())
+                        : new Table(oid, rs.getString(2), rs.getString(3), rs.getLong(4), rs.getString(5), rs.getBoolean(6),
+                        split(rs.getString(7), FIELD), leaves(rs.getString(8))));
+                long pub = rs.getLong(9);
+                if (pub != 0) {
+                    publication = new Publication(pub, rs.getString(10), rs.getBoolean(11), rs.getBoolean(12), rs.getBoolean(13),
+                            rs.getBoolean(14), rs.getBoolean(15), rs.getBoolean(16));
+                }
+                if (rs.getString(17) != null) {
+                    slot = new Slot(rs.getString(17), rs.getString(18), rs.getString(19));
+                }
+            }
+        }
+        return new SourceState(publication, tables, slot);
+    }
+
+    private static List<String> split(String joined, String separator) {
+        return joined == null || joined.isEmpty() ? List.of() : List.of(joined.split(java.util.regex.Pattern.quote(separator), -1));
+    }
+
+    private static List<Leaf> leaves(String joined) {
+        List<Leaf> leaves = new ArrayList<>();
+        for (String leaf : split(joined, RECORD)) {
+            String[] f = leaf.split(FIELD, 5);
+            leaves.add(new Leaf(Long.parseLong(f[0]), f[4], f[1], f[2], Long.parseLong(f[3])));
+        }
+        return leaves;
+    }
+}
