@@ -59,7 +59,7 @@ public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--without", description = "with --explore: features or families to leave out, comma-separated")
     String without;
 
-    @Option(names = "--types", description = "with --explore: column types, e.g. all,-time or int4,text,uuid (see --explore --list)")
+    @Option(names = "--types", description = "with --explore: column types, e.g. all,-times or int4,text,uuid (see --explore --list)")
     String types;
 
     @Option(names = "--steps", description = "with --explore: workload steps per seed (default: the profile's)")

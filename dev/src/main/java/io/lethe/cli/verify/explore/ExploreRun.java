@@ -39,6 +39,8 @@ import org.apache.kafka.clients.admin.NewPartitions;
  * prefix in every region against what {@link Truth} computes from the database now.
  */
 final class ExploreRun {
+    /** How long background readers go on after the last step, racing the invalidations still in flight. */
+    private static final Duration TAIL = Duration.ofSeconds(2);
     private final EmbeddedStack stack;
     private final List<String> regions;
     private final Program program;
@@ -128,6 +130,8 @@ final class ExploreRun {
                     log.println("  " + line);
                 }
             }
+            // readers go on a moment while the last invalidations are still on their way: fills racing them
+            Thread.sleep(TAIL.toMillis());
             readers.stop();
             out.reads(readers.reads(), readers.errors(), readers.slowLoads(), readers.lastError());
             run.quiesce();

@@ -82,6 +82,22 @@ public final class Explorer {
         return e.runPrograms(stack, regions, java.util.Collections.nCopies(times, p));
     }
 
+    /**
+     * Runs a reproduction kept on the classpath ({@code explore/<name>.json}, the scenario
+     * catalogue's {@code explore-<name>} entries) once.
+     */
+    public static Summary regression(EmbeddedStack stack, List<String> regions, String name, Path workDir, PrintStream log)
+            throws java.io.IOException {
+        String resource = "/explore/" + name + ".json";
+        try (java.io.InputStream in = Explorer.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new java.io.FileNotFoundException("no reproduction " + resource + " on the classpath");
+            }
+            Program p = Repro.load(in);
+            return new Explorer(new Options(p.seed(), 1, null, Duration.ZERO, workDir, true), log).runPrograms(stack, regions, List.of(p));
+        }
+    }
+
     /** The features and types a profile can switch, for {@code --list}. */
     public static void describe(PrintStream out) {
         out.println("explore profiles: " + String.join(", ", Profile.names()) + " (--profile; changed by --with/--without FEATURE|FAMILY,...)");

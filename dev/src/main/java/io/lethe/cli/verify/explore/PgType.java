@@ -4,7 +4,7 @@ package io.lethe.cli.verify.explore;
  * One PostgreSQL type the generator can give a column.
  *
  * @param id        short name used in switches and reports ({@code --types int4,uuid})
- * @param family    the group a switch can name at once ({@code --types -time} leaves out every time type)
+ * @param family    the group a switch can name at once ({@code --types all,-times} leaves out every date and time type)
  * @param ddl       the type as written in {@code CREATE TABLE}
  * @param value     SQL expression of a value, {@code %1$s} standing for an integer expression
  *                  (the row's number, or a random one): the same number always gives the same value

@@ -38,6 +38,7 @@ import java.util.function.Function;
  */
 final class Readers implements AutoCloseable {
     private static final int SAMPLE = 30;
+    private static final int THREADS_PER_REGION = 2;
 
     private final Program program;
     private final Truth truth;
@@ -188,16 +189,18 @@ final class Readers implements AutoCloseable {
         return s != null && s.contains(payload);
     }
 
-    /** Starts one background reader per region. */
+    /** Starts {@value #THREADS_PER_REGION} background readers per region. */
     void start(long seed) {
         running.set(true);
         int i = 0;
         for (String region : caches.keySet()) {
-            long threadSeed = seed * 31 + i++;
-            Thread t = new Thread(() -> background(region, new SplittableRandom(threadSeed)), "explore-reader-" + region);
-            t.setDaemon(true);
-            threads.add(t);
-            t.start();
+            for (int k = 0; k < THREADS_PER_REGION; k++) {
+                long threadSeed = seed * 31 + i++;
+                Thread t = new Thread(() -> background(region, new SplittableRandom(threadSeed)), "explore-reader-" + region + "-" + k);
+                t.setDaemon(true);
+                threads.add(t);
+                t.start();
+            }
         }
     }
 

@@ -27,28 +27,28 @@ final class TypeCatalog {
     private static final Map<String, PgType> TYPES = new LinkedHashMap<>();
 
     static {
-        add("int2", "integer", "int2", "((%1$s %% 30000) - 15000)::int2", true, true);
-        add("int4", "integer", "int4", "(%1$s * 7 - 1000)::int4", true, true);
-        add("int8", "integer", "int8", "(%1$s::int8 * 1000000007 - 5)", true, true);
-        add("oid", "integer", "oid", "(%1$s + 1)::oid", true, true);
-        add("numeric", "numeric", "numeric", "(%1$s::numeric / 8 - 3)", true, true);
-        add("numeric_scaled", "numeric", "numeric(14,4)", "round(%1$s::numeric / 3, 2)::numeric(14,4)", true, true);
-        add("money", "numeric", "money", "(%1$s::numeric * 1.25)::money", true, true);
-        add("float4", "float", "float4", "(%1$s / 3.0 - 1)::float4", true, true);
-        add("float8", "float", "float8", "(%1$s::float8 / 7 + 1e-9)", true, true);
-        add("text", "text", "text", "('t ' || %1$s || ' \"q'' \\ é')", true, true);
-        add("varchar", "text", "varchar(40)", "('v' || %1$s)::varchar(40)", true, true);
-        add("char", "text", "char(12)", "('c' || %1$s)::char(12)", true, true);
-        add("name", "text", "name", "('n' || %1$s)::name", true, true);
+        add("int2", "integers", "int2", "((%1$s %% 30000) - 15000)::int2", true, true);
+        add("int4", "integers", "int4", "(%1$s * 7 - 1000)::int4", true, true);
+        add("int8", "integers", "int8", "(%1$s::int8 * 1000000007 - 5)", true, true);
+        add("oid", "integers", "oid", "(%1$s + 1)::oid", true, true);
+        add("numeric", "numbers", "numeric", "(%1$s::numeric / 8 - 3)", true, true);
+        add("numeric_scaled", "numbers", "numeric(14,4)", "round(%1$s::numeric / 3, 2)::numeric(14,4)", true, true);
+        add("money", "numbers", "money", "(%1$s::numeric * 1.25)::money", true, true);
+        add("float4", "floats", "float4", "(%1$s / 3.0 - 1)::float4", true, true);
+        add("float8", "floats", "float8", "(%1$s::float8 / 7 + 1e-9)", true, true);
+        add("text", "strings", "text", "('t ' || %1$s || ' \"q'' \\ é')", true, true);
+        add("varchar", "strings", "varchar(40)", "('v' || %1$s)::varchar(40)", true, true);
+        add("char", "strings", "char(12)", "('c' || %1$s)::char(12)", true, true);
+        add("name", "strings", "name", "('n' || %1$s)::name", true, true);
         add("bool", "misc", "bool", "(%1$s %% 2 = 0)", true, false);
         add("uuid", "misc", "uuid", "md5(%1$s::text)::uuid", true, true);
-        add("date", "time", "date", "(date '1999-12-20' + %1$s::int)", true, true);
-        add("time", "time", "time", "(time '00:00' + make_interval(secs => (%1$s %% 50000) * 1.5))", true, true);
-        add("timetz", "time", "timetz", "(timetz '00:00:00+05:30' + make_interval(secs => (%1$s %% 50000) * 1.25))", true, true);
-        add("timestamp", "time", "timestamp", "(timestamp '1999-12-31 23:00' + make_interval(secs => %1$s * 1.125))", true, true);
-        add("timestamptz", "time", "timestamptz",
+        add("date", "times", "date", "(date '1999-12-20' + %1$s::int)", true, true);
+        add("time", "times", "times", "(time '00:00' + make_interval(secs => (%1$s %% 50000) * 1.5))", true, true);
+        add("timetz", "times", "timetz", "(timetz '00:00:00+05:30' + make_interval(secs => (%1$s %% 50000) * 1.25))", true, true);
+        add("timestamp", "times", "timestamp", "(timestamp '1999-12-31 23:00' + make_interval(secs => %1$s * 1.125))", true, true);
+        add("timestamptz", "times", "timestamptz",
                 "(timestamptz '1999-12-31 23:00:00+00' + make_interval(secs => %1$s * 0.5))", true, true);
-        add("interval", "time", "interval", "make_interval(days => %1$s %% 40, secs => %1$s * 1.5)", true, true);
+        add("interval", "times", "interval", "make_interval(days => %1$s %% 40, secs => %1$s * 1.5)", true, true);
         add("bytea", "misc", "bytea", "decode(md5(%1$s::text), 'hex')", true, true);
         add("inet4", "network", "inet", "('10.0.0.1'::inet + %1$s)", true, true);
         add("inet6", "network", "inet", "('2001:db8::1'::inet + %1$s)", true, true);
@@ -57,13 +57,13 @@ final class TypeCatalog {
                 + " || ':' || lpad(to_hex(%1$s %% 256), 2, '0'))::macaddr", true, true);
         add("macaddr8", "network", "macaddr8", "('08:00:2b:01:02:' || substr(md5(%1$s::text), 1, 2) || ':'"
                 + " || lpad(to_hex((%1$s / 256) %% 256), 2, '0') || ':' || lpad(to_hex(%1$s %% 256), 2, '0'))::macaddr8", true, true);
-        add("jsonb", "json", "jsonb", "jsonb_build_object('id', %1$s, 'tag', 'a b', 'ok', %1$s %% 2 = 0)", true, true);
-        add("json", "json", "json", "json_build_object('id', %1$s, 'tag', 'a b')", false, true);
+        add("jsonb", "jsons", "jsonb", "jsonb_build_object('id', %1$s, 'tag', 'a b', 'ok', %1$s %% 2 = 0)", true, true);
+        add("json", "jsons", "json", "json_build_object('id', %1$s, 'tag', 'a b')", false, true);
         add("enum", "misc", "explore_mood", "(enum_range(NULL::explore_mood))[1 + (%1$s %% 40)]", true, false);
         add("domain", "misc", "explore_code", "('d-' || %1$s)::explore_code", true, true);
         add("domain_int", "misc", "explore_positive", "(%1$s + 1)::explore_positive", true, true);
-        add("int4_array", "array", "int4[]", "ARRAY[%1$s, -%1$s, NULL]::int4[]", true, true);
-        add("text_array", "array", "text[]", "ARRAY['a ' || %1$s, 'b,c', 'NULL', '']::text[]", true, true);
+        add("int4_array", "arrays", "int4[]", "ARRAY[%1$s, -%1$s, NULL]::int4[]", true, true);
+        add("text_array", "arrays", "text[]", "ARRAY['a ' || %1$s, 'b,c', 'NULL', '']::text[]", true, true);
         add("int4range", "misc", "int4range", "int4range(%1$s, %1$s + 3)", true, true);
         add("bit", "misc", "bit(8)", "(%1$s %% 256)::bit(8)", true, false);
         add("varbit", "misc", "varbit", "(%1$s::bit(24))::varbit", true, true);
