@@ -2,6 +2,7 @@ package io.lethe.cli;
 
 import io.lethe.cli.DemoCommand.DurationConverter;
 import io.lethe.cli.verify.VerifyRun;
+import io.lethe.cli.verify.explore.Explorer;
 import io.lethe.cli.verify.scenario.ScenarioResult;
 import io.lethe.cli.verify.scenario.Scenarios;
 import io.lethe.embedded.EmbeddedStack;
@@ -39,8 +40,43 @@ public final class VerifyCommand implements Callable<Integer> {
             + "--list shows the catalogue")
     String scenario;
 
-    @Option(names = "--list", description = "list the scenario catalogue and exit")
+    @Option(names = "--list", description = "list the scenario catalogue (with --explore: the features and types) and exit")
     boolean list;
+
+    @Option(names = "--explore", description = "generative verification: from each seed a schema, namespaces, workload, DDL, faults and "
+            + "readers; every cached key judged against keys computed in SQL; a failing seed shrunk to a reproduction")
+    boolean explore;
+
+    @Option(names = "--runs", defaultValue = "1", description = "with --explore: how many seeds, from --seed on (default ${DEFAULT-VALUE})")
+    int runs;
+
+    @Option(names = "--profile", defaultValue = "all", description = "with --explore: all, ci or baseline (default ${DEFAULT-VALUE})")
+    String profile;
+
+    @Option(names = "--with", description = "with --explore: features or families to add, comma-separated (see --explore --list)")
+    String with;
+
+    @Option(names = "--without", description = "with --explore: features or families to leave out, comma-separated")
+    String without;
+
+    @Option(names = "--types", description = "with --explore: column types, e.g. all,-times or int4,text,uuid (see --explore --list)")
+    String types;
+
+    @Option(names = "--steps", description = "with --explore: workload steps per seed (default: the profile's)")
+    Integer steps;
+
+    @Option(names = "--max-tx-rows", description = "with --explore: the largest transaction in rows (default: the profile's)")
+    Integer maxTxRows;
+
+    @Option(names = "--shrink-time", defaultValue = "10m", converter = DurationConverter.class,
+            description = "with --explore: how long to shrink each failing seed, 0s for not at all (default ${DEFAULT-VALUE})")
+    Duration shrinkTime;
+
+    @Option(names = "--replay", description = "with --explore: run a saved reproduction (JSON) instead of generating; --runs times")
+    Path replay;
+
+    @Option(names = "--verbose", description = "with --explore: print every program and step as it runs")
+    boolean verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -50,6 +86,9 @@ public final class VerifyCommand implements Callable<Integer> {
         }
         Path dir = workDir != null ? Files.createDirectories(workDir) : Files.createTempDirectory("lethe-verify-");
         List<String> names = EmbeddedStack.DEFAULT_REGIONS.subList(0, regions);
+        if (explore) {
+            return explore(dir, names);
+        }
         if (list) {
             Scenarios.names().forEach(n -> System.out.printf("%-18s %s%s%n", n, Scenarios.summary(n), Scenarios.fast().contains(n) ? "" : " (slow)"));
             System.out.printf("%-18s %s%n", FAULTS, "the seeded fault run (kills, pauses, restarts, rewinds) for --duration");
@@ -59,6 +98,27 @@ public final class VerifyCommand implements Callable<Integer> {
             return scenarios(dir, names);
         }
         return faults(dir, names) ? 0 : 1;
+    }
+
+    private int explore(Path dir, List<String> regionNames) throws Exception {
+        if (list) {
+            Explorer.describe(System.out);
+            return 0;
+        }
+        Explorer.Options options;
+        try {
+            options = Explorer.options(seed, runs, profile, with, without, types, steps, maxTxRows, shrinkTime, dir, verbose);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            return 2;
+        }
+        EmbeddedStack.Options stackOptions = EmbeddedStack.Options.defaults().withRegions(regionNames).withWorkDir(dir.resolve("servers"));
+        try (EmbeddedStack stack = EmbeddedStack.start(stackOptions)) {
+            Explorer.Summary summary = replay != null
+                    ? Explorer.replay(stack, regionNames, replay, runs, dir, System.out)
+                    : Explorer.explore(stack, regionNames, options, System.out);
+            return summary.passed() ? 0 : 1;
+        }
     }
 
     /** The name of the seeded fault run in the catalogue. */

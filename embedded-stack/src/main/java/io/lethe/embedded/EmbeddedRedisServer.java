@@ -109,6 +109,12 @@ final class EmbeddedRedisServer implements AutoCloseable {
         paused = false;
     }
 
+    /** SIGKILL: nothing is saved or flushed beyond what the server had already written. */
+    synchronized void crash() {
+        signal("KILL");
+        paused = false;
+    }
+
     private void signal(String signal) {
         try {
             Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();

@@ -211,6 +211,38 @@ public final class EmbeddedStack implements LetheStack {
                 options.cacheDir().resolve("redis"), old.port(), List.of()));
     }
 
+    /**
+     * {@code kill -9} of a region's Redis, then started again on the same port and data directory
+     * with {@code settings} added (e.g. {@code appendonly yes}: it then loads its append-only file,
+     * which may lack the last second of writes, instead of the RDB snapshot).
+     */
+    public synchronized void crashRedis(String region, List<String> settings) {
+        EmbeddedRedisServer old = server(region);
+        old.crash();
+        try {
+            old.close();
+        } catch (RuntimeException e) {
+            LOG.debug("Redis {} was already gone: {}", region, e.toString());
+        }
+        for (int attempt = 1; ; attempt++) {
+            try {
+                redis.put(region, EmbeddedRedisServer.start(region, workDir.resolve("redis").resolve(region),
+                        options.cacheDir().resolve("redis"), old.port(), settings));
+                return;
+            } catch (UncheckedIOException e) {
+                if (attempt == 20) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(250); // the killed process may still hold the port for a moment
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
     /** The URIs of the Redis Cluster's nodes (starting it if needed). */
     public synchronized List<String> redisClusterNodeUris() {
         redisClusterUri();

@@ -16,8 +16,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Every Lethe stage of the verify run in a process of its own ({@code lethe run --role ...}). */
-final class Stages implements AutoCloseable {
+/** Every Lethe stage of the verify run in a process of its own ({@code lethe run --role ...}); also the explorer's stages when it kills them. */
+public final class Stages implements AutoCloseable {
     private static final List<String> JVM = List.of("-Xmx384m", "-XX:+UseSerialGC");
     private final Path config;
     private final Path logs;
@@ -26,7 +26,7 @@ final class Stages implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private int generation;
 
-    Stages(Path config, Path logs, List<String> roles) {
+    public Stages(Path config, Path logs, List<String> roles) {
         this.config = config;
         this.logs = logs;
         roles.forEach(r -> ports.put(r, freePort()));
@@ -41,7 +41,7 @@ final class Stages implements AutoCloseable {
     }
 
     /** Starts the stage and waits until its /health says UP. */
-    void start(String role) throws InterruptedException {
+    public void start(String role) throws InterruptedException {
         String file = role.replace(':', '-') + "-" + (++generation) + ".log";
         ChildJvm jvm = ChildJvm.start(role, Lethe.class.getName(),
                 List.of("run", "--config", config.toString(), "--role", role, "--http-port", Integer.toString(ports.get(role))),
@@ -50,21 +50,29 @@ final class Stages implements AutoCloseable {
         awaitHealthy(role, Duration.ofSeconds(180));
     }
 
-    void startAll() throws InterruptedException {
+    public void startAll() throws InterruptedException {
         for (String role : ports.keySet()) {
             start(role);
         }
     }
 
     /** SIGKILL: nothing is flushed, committed or closed. */
-    void kill(String role) {
+    public void kill(String role) {
         ChildJvm jvm = running.remove(role);
         if (jvm != null) {
             jvm.kill();
         }
     }
 
-    boolean isRunning(String role) {
+    /** SIGTERM, and SIGKILL after 10 s: the stage closes what it can. */
+    public void stop(String role) {
+        ChildJvm jvm = running.remove(role);
+        if (jvm != null) {
+            jvm.stop(Duration.ofSeconds(10));
+        }
+    }
+
+    public boolean isRunning(String role) {
         ChildJvm jvm = running.get(role);
         return jvm != null && jvm.isAlive();
     }

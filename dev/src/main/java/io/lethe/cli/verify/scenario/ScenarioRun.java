@@ -69,7 +69,7 @@ public final class ScenarioRun implements AutoCloseable {
     private final List<String> sourceSettings = new ArrayList<>();
     private int proberSampleEvery;
 
-    ScenarioRun(EmbeddedStack stack, List<String> regions, String scenario) {
+    public ScenarioRun(EmbeddedStack stack, List<String> regions, String scenario) {
         this.stack = stack;
         this.regions = List.copyOf(regions);
         this.id = "s" + scenario.replaceAll("[^a-z0-9]", "").substring(0, Math.min(6, scenario.replaceAll("[^a-z0-9]", "").length()))
@@ -194,6 +194,15 @@ public final class ScenarioRun implements AutoCloseable {
         ensureSentinel();
         started = config;
         return own(Pipeline.start(config, roles, registry, Clock.systemUTC()));
+    }
+
+    /**
+     * For runs that start their stages themselves (one pipeline per stage, or child processes):
+     * creates the sentinel table and makes {@link #quiesce} wait for {@code config}'s groups.
+     */
+    public void watch(LetheConfig config) throws SQLException {
+        ensureSentinel();
+        started = config;
     }
 
     void ensureSentinel() throws SQLException {
@@ -487,7 +496,8 @@ public final class ScenarioRun implements AutoCloseable {
         return "'" + (s.length() > 60 ? s.substring(0, 60) + "..." : s) + "'";
     }
 
-    static List<String> keys(io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, String> redis, String glob) {
+    /** Every key matching {@code glob} (SCAN). */
+    public static List<String> keys(io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, String> redis, String glob) {
         List<String> out = new ArrayList<>();
         ScanCursor cursor = ScanCursor.INITIAL;
         do {

@@ -25,6 +25,9 @@ public final class Scenarios {
                 new ReplicaGateScenario(), new PoisonScenario(), new ReadYourWritesScenario(), new PrewarmScenario(), new CaptureFailoverScenario(), new SteadyScenario())) {
             CATALOGUE.put(s.name(), s);
         }
+        for (Scenario s : ExploreRegressionScenario.all()) {
+            CATALOGUE.put(s.name(), s);
+        }
     }
 
     private Scenarios() {
