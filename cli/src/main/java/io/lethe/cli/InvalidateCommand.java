@@ -105,7 +105,7 @@ public final class InvalidateCommand implements Callable<Integer> {
         // once per topic: regions that share one (or read the public topic) read the same record
         java.util.Set<String> unique = new java.util.LinkedHashSet<>();
         unique.add(cfg.topics().invalidations());
-        cfg.regions().values().stream().filter(r -> r.namespaces().contains(namespace))
+        cfg.regions().values().stream().filter(r -> cfg.receives(r).contains(namespace))
                 .forEach(r -> unique.add(cfg.topics().invalidations(r.name())));
         List<String> topics = new ArrayList<>(unique);
         TopicSetup.ensure(cfg.kafka(), topics, Duration.ofSeconds(30));

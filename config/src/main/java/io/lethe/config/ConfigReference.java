@@ -49,7 +49,7 @@ public final class ConfigReference {
             new Setting("regions.<name>.redis-user", "default", "ACL user"),
             new Setting("regions.<name>.redis-password", "none", "`${ENV_VAR}`; never logged"),
             new Setting("regions.<name>.redis-ca-file", "the JVM's trust store", "PEM file of the CA certificates to trust for `rediss://` (a private CA)"),
-            new Setting("regions.<name>.namespaces", "all", "namespaces this region caches (the others never reach it)"),
+            new Setting("regions.<name>.namespaces", "all", "namespaces this region caches; it also receives the invalidations of every other namespace whose keys or patterns may overlap theirs (a shared pattern), the rest never reach it"),
             new Setting("regions.<name>.replica", "none", "JDBC URL of the read replica this region's readers load from: enables the replica gate"),
             new Setting("regions.<name>.replica-user", "source.user", "role for the replica"),
             new Setting("regions.<name>.replica-password", "source.password", "password for the replica"),

@@ -35,7 +35,7 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
         Map<String, String> shared = new java.util.LinkedHashMap<>();
         Map<java.util.Set<String>, String> bySubscription = new java.util.LinkedHashMap<>();
         for (RegionConfig region : regions.values()) {
-            java.util.Set<String> subscribed = java.util.Set.copyOf(region.namespaces());
+            java.util.Set<String> subscribed = java.util.Set.copyOf(receives(region));
             if (subscribed.equals(namespaces.keySet())) {
                 shared.put(region.name(), plain.invalidations());
             } else {
@@ -43,6 +43,26 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
             }
         }
         return new Topics(plain.prefix(), shared);
+    }
+
+    /**
+     * The namespaces whose invalidations a region receives, in file order: those it subscribes to,
+     * and every other whose keys or patterns may overlap a glob of one it subscribes to. A region
+     * that caches {@code shared:list:*} for {@code n0} holds keys another namespace declaring the
+     * same pattern (or a template its glob matches) invalidates: without that namespace's events
+     * those keys would outlive its changes, so subscribing to a namespace means receiving every
+     * invalidation that can reach its keys.
+     */
+    public List<String> receives(RegionConfig region) {
+        List<NamespaceConfig> subscribed = region.namespaces().stream().map(namespaces::get).filter(java.util.Objects::nonNull).toList();
+        return namespaces.values().stream()
+                .filter(x -> region.namespaces().contains(x.name()) || subscribed.stream().anyMatch(y -> overlap(x, y)))
+                .map(NamespaceConfig::name).toList();
+    }
+
+    /** True when some key of one namespace may be a key of the other (a template glob or pattern of either reaches the other). */
+    private static boolean overlap(NamespaceConfig x, NamespaceConfig y) {
+        return x.keys().stream().anyMatch(k -> y.mayReach(k.glob())) || x.patterns().stream().anyMatch(y::mayReach);
     }
 
     /** The namespaces fed by {@code schema.table}, in file order. */

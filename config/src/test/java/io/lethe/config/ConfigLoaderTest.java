@@ -69,6 +69,30 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aRegionReceivesTheNamespacesThatShareAPatternWithOneItCaches() {
+        // explore seed 1 (profile ci): eu-west cached shared:list:* for n0 only, n1 declares it too,
+        // and n1's changes never reached eu-west, so a list key outlived them
+        LetheConfig c = parse("""
+                source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/shop", user: lethe, slot: lethe, publication: lethe }
+                kafka: { bootstrap-servers: "127.0.0.1:9092" }
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:6379" }
+                  eu-west: { redis: "redis://127.0.0.1:6380", namespaces: [n0] }
+                  ap-south: { redis: "redis://127.0.0.1:6381", namespaces: [n2] }
+                namespaces:
+                  n0: { table: public.t0, keys: ["n0:{id}"], patterns: ["shared:list:*"] }
+                  n1: { table: public.t1, keys: ["n1:{id}"], patterns: ["n1:list:*", "shared:list:*"] }
+                  n2: { table: public.t2, keys: ["n2:{id}"] }
+                  n3: { table: public.t3, keys: ["n2:x:{id}"] }
+                """);
+        assertEquals(List.of("n0", "n1"), c.receives(c.region("eu-west")));
+        assertEquals(List.of("n2", "n3"), c.receives(c.region("ap-south")), "a template whose glob overlaps another's keys");
+        assertEquals(List.of("n0", "n1", "n2", "n3"), c.receives(c.region("us-east")));
+        assertEquals("lethe.invalidations", c.topics().invalidations("us-east"));
+        assertEquals("lethe.invalidations.eu-west", c.topics().invalidations("eu-west"));
+    }
+
+    @Test
     void debeziumPropertiesPassThroughExceptTheOnesLetheSets() {
         LetheConfig ok = parse(VALID.replace("slot: lethe", "slot: lethe\n  debezium:\n    status.update.interval.ms: 5000"));
         assertEquals(Map.of("status.update.interval.ms", "5000"), ok.source().debezium());

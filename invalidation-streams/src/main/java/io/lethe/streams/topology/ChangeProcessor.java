@@ -67,7 +67,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         }
         this.clock = clock;
         this.regionNames = config.namespaces().keySet().stream().collect(Collectors.toMap(ns -> ns,
-                ns -> config.regions().values().stream().filter(r -> r.namespaces().contains(ns)).map(RegionConfig::name).toList()));
+                ns -> config.regions().values().stream().filter(r -> config.receives(r).contains(ns)).map(RegionConfig::name).toList()));
         this.regionSinks = regionNames.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
                 e -> InvalidationTopology.regionSinks(config, e.getValue())));
         this.watermarkSinks = config.regions().keySet().stream()
