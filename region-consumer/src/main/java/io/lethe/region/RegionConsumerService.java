@@ -104,8 +104,9 @@ public final class RegionConsumerService implements AutoCloseable {
         loadScripts();
         RedisApplier applier = new RedisApplier(redis, config.namespaces(), metrics, apply.commandTimeout(),
                 apply.patternScanCount(), apply.patternKeysPerSecond());
-        RestoreGuard restoreGuard = new RestoreGuard(redis, groupId(config, region.name()));
         consumer = RegionClients.consumer(config, region.name());
+        RestoreGuard restoreGuard = new RestoreGuard(redis, groupId(config, region.name()),
+                partitionCount(config.topics().invalidations(region.name())));
         dlqProducer = RegionClients.deadLetterProducer(config, region.name());
         deadLetters = new RegionDeadLetters(dlqProducer, config.topics().dlq(), region.name(), metrics, clock);
         ledger = new OffsetLedger(consumer, apply.commitInterval(), System::nanoTime, deadLetters::settled,

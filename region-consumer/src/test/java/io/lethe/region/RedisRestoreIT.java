@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LetheStackExtension.class)
 class RedisRestoreIT {
     private static final String REGION = "us-east";
+    private static final Set<Integer> ALL = Set.of(0, 1, 2);
     private static final long OLD = System.currentTimeMillis() - 3_600_000;
 
     @Test
@@ -89,7 +91,7 @@ class RedisRestoreIT {
             var redis = f.redis(REGION);
             try (RegionRedis regionRedis = new RegionRedis(config.region(REGION), 1, Duration.ofSeconds(2))) {
                 RestoreGuard guard = new RestoreGuard(regionRedis, group);
-                assertTrue(guard.check().isEmpty(), "a first start");
+                assertTrue(guard.check(ALL).isEmpty(), "a first start");
                 guard.checkpoint(Map.of(0, 10L, 1, 10L, 2, 10L));
                 redis.save();
                 guard.checkpoint(Map.of(0, 20L, 1, 20L, 2, 20L));
@@ -98,7 +100,7 @@ class RedisRestoreIT {
                 commitRacing(guard, Map.of(0, 30L, 1, 30L, 2, 30L));
                 assertEquals("10", redis.hget(checkpoint, "0"),
                         "a commit landing in the restored server before the restore is noticed overwrote the checkpoint the snapshot carried");
-                Optional<RestoreGuard.Restore> restore = guard.check();
+                Optional<RestoreGuard.Restore> restore = guard.check(ALL);
                 assertTrue(restore.isPresent(), "the restore is noticed");
                 assertEquals(Map.of(0, 10L, 1, 10L, 2, 10L), restore.get().checkpoint(), "and replayed from the restored checkpoint");
             }
@@ -112,22 +114,30 @@ class RedisRestoreIT {
             String group = RegionConsumerService.groupId(config, REGION);
             try (RegionRedis regionRedis = new RegionRedis(config.region(REGION), 1, Duration.ofSeconds(2))) {
                 RestoreGuard guard = new RestoreGuard(regionRedis, group);
-                assertTrue(guard.check().isEmpty(), "a first start");
+                assertTrue(guard.check(ALL).isEmpty(), "a first start");
                 guard.checkpoint(Map.of(0, 10L, 1, 10L, 2, 10L));
                 f.redis(REGION).save();
                 guard.checkpoint(Map.of(0, 20L, 1, 20L, 2, 20L));
                 stack.crashRedis(REGION, List.of());
                 RegionFixture.await("the restored Redis answers", Duration.ofSeconds(30), regionRedis::ping);
                 // the consumer that owns partition 0 handles the restore
-                Optional<RestoreGuard.Restore> restore = guard.check();
+                Optional<RestoreGuard.Restore> restore = guard.check(Set.of(0));
                 assertTrue(restore.isPresent(), "the restore is noticed");
-                guard.adopt(restore.get());
+                assertEquals(Map.of(0, 10L), restore.get().checkpoint());
+                guard.replayed(restore.get(), Map.of(0, 10L));
+                assertTrue(guard.check(Set.of(0)).isEmpty(), "partition 0 replayed");
                 // another consumer gets partition 1 later (a rebalance, or a new pod)
                 RestoreGuard later = new RestoreGuard(regionRedis, group);
-                Optional<RestoreGuard.Restore> seenLater = later.check();
+                Optional<RestoreGuard.Restore> seenLater = later.check(Set.of(1));
                 assertTrue(seenLater.isPresent() && Long.valueOf(10L).equals(seenLater.get().checkpoint().get(1)),
                         "partition 1, assigned after the restore was handled for partition 0, was not replayed from the restored checkpoint: "
                                 + seenLater);
+                // and so does the first consumer, given partition 1 by a rebalance
+                assertEquals(Map.of(1, 10L), guard.check(Set.of(0, 1)).orElseThrow().checkpoint());
+                // a commit of partition 0 after its replay is written, with the server answering now
+                guard.checkpoint(Map.of(0, 40L, 1, 40L));
+                assertEquals("40", f.redis(REGION).hget(RedisLayout.checkpointKey(group), "0"));
+                assertEquals("10", f.redis(REGION).hget(RedisLayout.checkpointKey(group), "1"), "partition 1 is not replayed yet");
             }
         }
     }
@@ -142,14 +152,14 @@ class RedisRestoreIT {
             String node = stack.redisClusterNodeUris().get(0);
             try (RegionRedis regionRedis = new RegionRedis(config.region(REGION), 1, Duration.ofSeconds(2))) {
                 RestoreGuard guard = new RestoreGuard(regionRedis, group);
-                assertTrue(guard.check().isEmpty(), "a first start");
+                assertTrue(guard.check(ALL).isEmpty(), "a first start");
                 guard.checkpoint(Map.of(0, 10L, 1, 10L, 2, 10L));
                 onNode(node, c -> c.sync().save());
                 guard.checkpoint(Map.of(0, 20L, 1, 20L, 2, 20L));
                 stack.restartRedisClusterNode(0);
                 RegionFixture.await("the restored master answers", Duration.ofSeconds(60), () -> {
                     try {
-                        return guard.check() != null;
+                        return guard.check(ALL) != null;
                     } catch (RuntimeException e) {
                         return false;
                     }
