@@ -123,7 +123,10 @@ public final class RegionConsumerService implements AutoCloseable {
         loop.publishAppliedLsn(new io.lethe.region.lag.AppliedLsnPublisher(metrics.watermarks(), new io.lethe.region.lag.AppliedLsnPublisher.Target() {
             @Override
             public void hset(String key, Map<String, String> fields) {
-                redis.hashCommands().hset(key, fields);
+                // only into the server verified against its checkpoint: a restored one gets it after the replay
+                if (!restoreGuard.writeVerified(key, fields)) {
+                    throw new IllegalStateException("Redis is not (yet) the server verified against its checkpoint");
+                }
             }
 
             @Override

@@ -100,6 +100,10 @@ class RedisRestoreIT {
                 commitRacing(guard, Map.of(0, 30L, 1, 30L, 2, 30L));
                 assertEquals("10", redis.hget(checkpoint, "0"),
                         "a commit landing in the restored server before the restore is noticed overwrote the checkpoint the snapshot carried");
+                // the sibling: the applied watermark readers trust for read-your-writes
+                String watermark = io.lethe.schemas.redis.AppliedLsn.key(group);
+                assertTrue(!guard.writeVerified(watermark, Map.of("0", "123")) && redis.hget(watermark, "0") == null,
+                        "an applied watermark was written into the restored server before the restore was replayed");
                 Optional<RestoreGuard.Restore> restore = guard.check(ALL);
                 assertTrue(restore.isPresent(), "the restore is noticed");
                 assertEquals(Map.of(0, 10L, 1, 10L, 2, 10L), restore.get().checkpoint(), "and replayed from the restored checkpoint");

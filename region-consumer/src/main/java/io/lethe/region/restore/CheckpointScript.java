@@ -18,11 +18,14 @@ import java.util.TreeMap;
 /**
  * {@code lua/checkpoint.lua}: writes a checkpoint only into the server whose {@code run_id} the
  * consumer verified, checked inside the script, so no commit lands in a server that was restored
- * since (see the script's header). Called by SHA, loaded on NOSCRIPT.
+ * since (see the script's header); and {@code lua/verified-hset.lua}, the same check for any other
+ * hash the consumer publishes. Called by SHA, loaded on NOSCRIPT.
  */
 final class CheckpointScript {
-    static final String SOURCE = load();
+    static final String SOURCE = load("checkpoint.lua");
     static final String SHA1 = sha1(SOURCE);
+    static final String HSET_SOURCE = load("verified-hset.lua");
+    static final String HSET_SHA1 = sha1(HSET_SOURCE);
 
     private CheckpointScript() {
     }
@@ -40,21 +43,39 @@ final class CheckpointScript {
             args.add(Integer.toString(p));
             args.add(Long.toString(o));
         });
-        String[] argv = args.toArray(String[]::new);
+        return call(node, SHA1, SOURCE, key, args.toArray(String[]::new));
+    }
+
+    /**
+     * HSET of {@code fields} into {@code key} on {@code node} only while it reports {@code runId}.
+     *
+     * @return true when written, false when another server answers now
+     */
+    static boolean hset(RedisCommands<String, String> node, String key, String runId, Map<String, String> fields) {
+        List<String> args = new ArrayList<>();
+        args.add(runId);
+        new TreeMap<>(fields).forEach((field, value) -> {
+            args.add(field);
+            args.add(value);
+        });
+        return call(node, HSET_SHA1, HSET_SOURCE, key, args.toArray(String[]::new));
+    }
+
+    private static boolean call(RedisCommands<String, String> node, String sha, String source, String key, String[] argv) {
         Long written;
         try {
-            written = node.evalsha(SHA1, ScriptOutputType.INTEGER, new String[] {key}, argv);
+            written = node.evalsha(sha, ScriptOutputType.INTEGER, new String[] {key}, argv);
         } catch (RedisNoScriptException e) {
-            node.scriptLoad(SOURCE);
-            written = node.evalsha(SHA1, ScriptOutputType.INTEGER, new String[] {key}, argv);
+            node.scriptLoad(source);
+            written = node.evalsha(sha, ScriptOutputType.INTEGER, new String[] {key}, argv);
         }
         return written != null && written == 1L;
     }
 
-    private static String load() {
-        try (InputStream in = CheckpointScript.class.getResourceAsStream("/lua/checkpoint.lua")) {
+    private static String load(String file) {
+        try (InputStream in = CheckpointScript.class.getResourceAsStream("/lua/" + file)) {
             if (in == null) {
-                throw new IllegalStateException("missing script resource /lua/checkpoint.lua");
+                throw new IllegalStateException("missing script resource /lua/" + file);
             }
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {

@@ -229,6 +229,27 @@ public final class RestoreGuard {
         }
     }
 
+    /**
+     * HSET of {@code fields} into {@code key} only while the server holding it is the one this
+     * guard verified there (checked inside the writing script): for what readers trust besides the
+     * checkpoint (the applied watermark), which a server restored since must not receive before the
+     * restore was replayed.
+     *
+     * @return false when refused (not verified yet, or another server answers: checked at once)
+     */
+    public boolean writeVerified(String key, Map<String, String> fields) {
+        CheckpointNodes.CheckpointNode node = CheckpointNodes.holding(redis, group, key);
+        String runId = known.get(node.id());
+        if (runId == null) {
+            return false;
+        }
+        if (!CheckpointScript.hset(node.commands(), key, runId, fields)) {
+            recheck = true;
+            return false;
+        }
+        return true;
+    }
+
     /** {@link #checkpoint} of offsets just committed; a failure only delays it (the next commit writes it). */
     public void checkpointCommitted(Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed) {
         Map<Integer, Long> offsets = new java.util.HashMap<>();
