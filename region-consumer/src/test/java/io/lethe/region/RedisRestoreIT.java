@@ -83,6 +83,36 @@ class RedisRestoreIT {
     }
 
     @Test
+    void aRestoreFromASnapshotOlderThanAnyCheckpointWhileTheConsumerWasDownIsInvalidatedWholesale(EmbeddedStack stack, TestScope scope)
+            throws Exception {
+        try (RegionFixture f = new RegionFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            LetheConfig config = standalone(f, stack, scope);
+            String topic = config.topics().invalidations(REGION);
+            String checkpoint = RedisLayout.checkpointKey(RegionConsumerService.groupId(config, REGION));
+            var redis = f.redis(REGION);
+            String key = p + "product:1";
+            redis.hset(key, Map.of("v", "1", "d", "old"));
+            redis.save(); // before this group ever wrote a checkpoint
+            try (RegionConsumerService first = service(config)) {
+                first.start();
+                f.send(topic, 0, OLD, RegionFixture.key("product", key, "5"));
+                f.flush();
+                RegionFixture.await("the invalidation applied and checkpointed", Duration.ofSeconds(60),
+                        () -> redis.exists(key) == 0 && "1".equals(redis.hget(checkpoint, "0")));
+            }
+            stack.crashRedis(REGION, List.of());
+            assertEquals("old", redis.hget(key, "d"), "the snapshot brought the old value back");
+            assertEquals(0, redis.exists(checkpoint), "and no checkpoint");
+            try (RegionConsumerService second = service(config)) {
+                second.start();
+                RegionFixture.await("the restored old value deleted: data of unknown position in a Redis the group applied to before",
+                        Duration.ofSeconds(30), () -> redis.exists(key) == 0);
+            }
+        }
+    }
+
+    @Test
     void aCommitRacingTheDetectionDoesNotOverwriteTheRestoredCheckpoint(EmbeddedStack stack, TestScope scope) throws Exception {
         try (RegionFixture f = new RegionFixture(stack, scope)) {
             LetheConfig config = standalone(f, stack, scope);

@@ -110,13 +110,25 @@ public final class RestoreGuard {
      * verified there yet with the server: a partition whose offset was written to another server
      * (or, when the node holds no checkpoint at all, any partition of a node whose server changed
      * under this guard) was restored. A node without any checkpoint seen for the first time is a
-     * first start: nothing was applied there that could be lost.
+     * first start (nothing was applied there that could be lost), judged once partitions are
+     * assigned.
      *
      * @return the restore to handle, then to report with {@link #replayed}; empty when every
      *         assigned partition's data is where Lethe last wrote it
      * @throws RuntimeException when Redis does not answer (check again later)
      */
     public Optional<Restore> check(Set<Integer> assigned) {
+        return check(assigned, () -> false);
+    }
+
+    /**
+     * {@link #check(Set)}, where a server seen for the first time that holds keys but no checkpoint
+     * is judged by {@code appliedBefore}: true when the group committed offsets of the assigned
+     * partitions before, so something was applied to a Redis whose data this is not known to hold
+     * (restored from a snapshot older than any checkpoint, or replaced): its data's position is
+     * unknown. False: a first start on a cache that already held entries.
+     */
+    public Optional<Restore> check(Set<Integer> assigned, java.util.function.BooleanSupplier appliedBefore) {
         recheck = false;
         List<String> nodes = new ArrayList<>();
         Map<String, String> runIds = new LinkedHashMap<>();
@@ -137,12 +149,19 @@ public final class RestoreGuard {
             String written = fields.get(RedisLayout.CHECKPOINT_RUN_ID);
             Set<Integer> restoredHere = new TreeSet<>();
             String restoredFrom = written;
+            boolean noPosition = false;
+            if (written == null && last == null) {
+                if (assigned.isEmpty()) {
+                    continue; // a server without a checkpoint: judged once this consumer owns partitions
+                }
+                noPosition = node.commands().dbsize() > 0 && appliedBefore.getAsBoolean();
+            }
             for (int p : assigned) {
                 if (done.contains(p)) {
                     continue;
                 }
                 if (written == null) {
-                    if (serverChanged) {
+                    if (serverChanged || noPosition) {
                         restoredHere.add(p); // no checkpoint at all in a server that replaced the one Lethe wrote to
                     }
                     continue;
@@ -162,7 +181,7 @@ public final class RestoreGuard {
                 } // else: an emptied server, judged once this consumer owns partitions
                 continue;
             }
-            nodes.add(node.id() + ": " + (serverChanged || restoredFrom == null ? last : restoredFrom) + " -> " + runId);
+            nodes.add(node.id() + ": " + (serverChanged ? last : restoredFrom != null ? restoredFrom : "no checkpoint") + " -> " + runId);
             runIds.put(node.id(), runId);
             stale.addAll(restoredHere);
             unknown |= written == null;

@@ -80,7 +80,10 @@ public final class RestoreReplay {
         assigned.forEach(tp -> partitions.add(tp.partition()));
         Optional<RestoreGuard.Restore> found;
         try {
-            found = guard.check(partitions);
+            found = guard.check(partitions, () -> consumer.committed(assigned, Duration.ofSeconds(10)).values().stream()
+                    .anyMatch(java.util.Objects::nonNull));
+        } catch (WakeupException e) {
+            throw e;
         } catch (RuntimeException e) {
             LOG.debug("region {}: cannot compare Redis with its checkpoint yet ({}); checking again", region.name(), e.toString());
             return Set.of(); // Redis does not answer: the apply path retries and reports it; nothing is verified meanwhile
