@@ -122,8 +122,8 @@ public final class RestoreGuard {
     }
 
     /**
-     * {@link #check(Set)}, where a server seen for the first time that holds keys but no checkpoint
-     * is judged by {@code appliedBefore}: true when the group committed offsets of the assigned
+     * {@link #check(Set)}, where a server seen at this guard's first contact with the region's Redis
+     * that holds keys but no checkpoint is judged by {@code appliedBefore}: true when the group committed offsets of the assigned
      * partitions before, so something was applied to a Redis whose data this is not known to hold
      * (restored from a snapshot older than any checkpoint, or replaced): its data's position is
      * unknown. False: a first start on a cache that already held entries.
@@ -136,6 +136,8 @@ public final class RestoreGuard {
         Set<Integer> stale = new TreeSet<>();
         boolean unknown = false;
         long keys = 0;
+        // a master joining a Cluster this guard already watches is a resharding, not a restore
+        boolean firstContact = known.isEmpty();
         for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
             String runId = node.runId();
             Map<String, String> fields = node.commands().hgetall(node.checkpointKey());
@@ -154,7 +156,7 @@ public final class RestoreGuard {
                 if (assigned.isEmpty()) {
                     continue; // a server without a checkpoint: judged once this consumer owns partitions
                 }
-                noPosition = node.commands().dbsize() > 0 && appliedBefore.getAsBoolean();
+                noPosition = firstContact && node.commands().dbsize() > 0 && appliedBefore.getAsBoolean();
             }
             for (int p : assigned) {
                 if (done.contains(p)) {
