@@ -104,8 +104,9 @@ public final class RegionConsumerService implements AutoCloseable {
         loadScripts();
         RedisApplier applier = new RedisApplier(redis, config.namespaces(), metrics, apply.commandTimeout(),
                 apply.patternScanCount(), apply.patternKeysPerSecond());
-        RestoreGuard restoreGuard = new RestoreGuard(redis, groupId(config, region.name()));
         consumer = RegionClients.consumer(config, region.name());
+        RestoreGuard restoreGuard = new RestoreGuard(redis, groupId(config, region.name()),
+                partitionCount(config.topics().invalidations(region.name())));
         dlqProducer = RegionClients.deadLetterProducer(config, region.name());
         deadLetters = new RegionDeadLetters(dlqProducer, config.topics().dlq(), region.name(), metrics, clock);
         ledger = new OffsetLedger(consumer, apply.commitInterval(), System::nanoTime, deadLetters::settled,
@@ -122,7 +123,10 @@ public final class RegionConsumerService implements AutoCloseable {
         loop.publishAppliedLsn(new io.lethe.region.lag.AppliedLsnPublisher(metrics.watermarks(), new io.lethe.region.lag.AppliedLsnPublisher.Target() {
             @Override
             public void hset(String key, Map<String, String> fields) {
-                redis.hashCommands().hset(key, fields);
+                // only into the server verified against its checkpoint: a restored one gets it after the replay
+                if (!restoreGuard.writeVerified(key, fields)) {
+                    throw new IllegalStateException("Redis is not (yet) the server verified against its checkpoint");
+                }
             }
 
             @Override

@@ -102,6 +102,14 @@ final class RegionFixture implements AutoCloseable {
         producer().send(new ProducerRecord<>(topic, e.target(), EventJson.write(e)));
     }
 
+    /**
+     * {@link #send} to one partition with the record timestamp {@code timestamp} (epoch ms): a
+     * record older than every replay window, so only a checkpoint brings it back.
+     */
+    void send(String topic, int partition, long timestamp, InvalidationEvent e) {
+        producer().send(new ProducerRecord<>(topic, partition, timestamp, e.target(), EventJson.write(e)));
+    }
+
     void sendRaw(String topic, String key, byte[] value) {
         producer().send(new ProducerRecord<>(topic, key, value));
     }

@@ -31,7 +31,8 @@ public final class GatedBatches {
     private final ArrayDeque<Gated> gated = new ArrayDeque<>();
     private boolean paused;
 
-    private record Gated(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, long maxLsn, Runnable released) {
+    private record Gated(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, Map<TopicPartition, Integer> generation,
+                         long maxLsn, Runnable released) {
     }
 
     public GatedBatches(ReplayPosition gate, Consumer<?, ?> consumer, OffsetLedger ledger, RegionMetrics metrics, String region) {
@@ -48,7 +49,8 @@ public final class GatedBatches {
      * reader on the lagging replica could still refill what the batch deleted).
      */
     public void hold(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, long maxLsn, Runnable released) {
-        gated.addLast(new Gated(plan, offsets, maxLsn, released));
+        // a partition sought back meanwhile (a Redis restore) does not commit this batch's offsets
+        gated.addLast(new Gated(plan, offsets, ledger.generation(offsets.keySet()), maxLsn, released));
         gate.applied(maxLsn);
     }
 
@@ -67,7 +69,7 @@ public final class GatedBatches {
             metrics.reapplied(batch.plan().keys().size() + batch.plan().patterns().size());
             gated.removeFirst();
             batch.released().run();
-            ledger.applied(batch.offsets());
+            ledger.appliedIfCurrent(batch.offsets(), batch.generation());
         }
         if (!paused && gated.size() >= MAX_GATED_BATCHES) {
             consumer.pause(consumer.assignment());

@@ -22,6 +22,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -66,7 +67,8 @@ public final class ApplyLoop {
     /** Records of the batch being applied: fetched, so not in the consumer's lag, but not applied yet. */
     private volatile int inFlight;
     private final RegionTopicLag topicLag;
-    private long lastRestoreCheck;
+    private long lastRestoreCheck = System.nanoTime() - RESTORE_CHECK_NANOS;
+    private Set<TopicPartition> lastAssignment = Set.of();
     private AppliedLsnPublisher appliedLsn;
 
     public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, Applier applier, OffsetLedger ledger,
@@ -122,6 +124,13 @@ public final class ApplyLoop {
     public void run() throws InterruptedException {
         while (running) {
             ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(100));
+            if (restoreCheckDue()) {
+                // before applying: a partition just assigned is compared with the region's Redis first
+                lastRestoreCheck = System.nanoTime();
+                lastAssignment = Set.copyOf(consumer.assignment());
+                Set<TopicPartition> rewound = restore.check(this::applyUntilAcknowledged);
+                records = without(records, rewound);
+            }
             if (!records.isEmpty()) {
                 process(records);
             }
@@ -133,13 +142,33 @@ public final class ApplyLoop {
                 appliedLsn.publish(owned);
                 appliedLsn.published(owned).ifPresent(metrics::appliedLsn);
             }
-            if (System.nanoTime() - lastRestoreCheck >= RESTORE_CHECK_NANOS) {
-                lastRestoreCheck = System.nanoTime();
-                restore.check(this::applyUntilAcknowledged);
-            }
             ledger.commitIfDue();
             updateLag();
         }
+    }
+
+    /**
+     * Whether the region's Redis is compared with its checkpoint now: once a second, at once when
+     * partitions were assigned (before any of their records is applied), and at once when a
+     * checkpoint write was refused (another server answers).
+     */
+    private boolean restoreCheckDue() {
+        return System.nanoTime() - lastRestoreCheck >= RESTORE_CHECK_NANOS || !lastAssignment.containsAll(consumer.assignment())
+                || restore.recheckWanted();
+    }
+
+    /** {@code records} without those of {@code partitions} (sought back: they are read again). */
+    private static ConsumerRecords<String, byte[]> without(ConsumerRecords<String, byte[]> records, Set<TopicPartition> partitions) {
+        if (records.isEmpty() || partitions.isEmpty() || java.util.Collections.disjoint(records.partitions(), partitions)) {
+            return records;
+        }
+        Map<TopicPartition, List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>>> kept = new java.util.HashMap<>();
+        for (TopicPartition tp : records.partitions()) {
+            if (!partitions.contains(tp)) {
+                kept.put(tp, records.records(tp));
+            }
+        }
+        return new ConsumerRecords<>(kept, Map.of());
     }
 
     private void process(ConsumerRecords<String, byte[]> records) throws InterruptedException {

@@ -47,6 +47,7 @@ public final class OffsetLedger implements ConsumerRebalanceListener {
     private final java.util.function.IntFunction<String> metadata;
     private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
     private final Set<TopicPartition> revokedDuringBatch = new HashSet<>();
+    private final Map<TopicPartition, Integer> generations = new HashMap<>();
     private long lastCommit;
 
     /**
@@ -89,9 +90,31 @@ public final class OffsetLedger implements ConsumerRebalanceListener {
         offsets.forEach((tp, om) -> pending.merge(tp, om, (a, b) -> a.offset() >= b.offset() ? a : b));
     }
 
-    /** Drops what waits for {@code tp} (the consumer was sought back over it). */
+    /**
+     * Drops what waits for {@code tp} (the consumer was sought back over it). Offsets of batches
+     * applied before, still held elsewhere (the replica gate), must not enter the ledger after
+     * this: see {@link #generation} and {@link #appliedIfCurrent}.
+     */
     public void forget(TopicPartition tp) {
         pending.remove(tp);
+        generations.merge(tp, 1, Integer::sum);
+    }
+
+    /** How often {@code tp} was sought back: a held batch's offsets count only while it is unchanged. */
+    public Map<TopicPartition, Integer> generation(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, Integer> out = new HashMap<>();
+        partitions.forEach(tp -> out.put(tp, generations.getOrDefault(tp, 0)));
+        return out;
+    }
+
+    /**
+     * {@link #applied} of the offsets of partitions not sought back since {@code generation} was
+     * taken: a batch applied before a seek back must not commit past the position replayed from.
+     */
+    public void appliedIfCurrent(Map<TopicPartition, OffsetAndMetadata> offsets, Map<TopicPartition, Integer> generation) {
+        Map<TopicPartition, OffsetAndMetadata> current = new HashMap<>(offsets);
+        current.keySet().removeIf(tp -> !generation.getOrDefault(tp, 0).equals(generations.getOrDefault(tp, 0)));
+        applied(current);
     }
 
     /** What waits to be committed. */

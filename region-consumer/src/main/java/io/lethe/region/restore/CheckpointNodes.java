@@ -44,6 +44,22 @@ final class CheckpointNodes {
         return out;
     }
 
+    /** The server holding {@code key}: the standalone one, or the master owning its slot. */
+    static CheckpointNode holding(RegionRedis redis, String group, String key) {
+        StatefulConnection<String, String> control = redis.controlConnection();
+        if (!(control instanceof StatefulRedisClusterConnection)) {
+            return of(redis, group).get(0);
+        }
+        StatefulRedisClusterConnection<String, String> cluster = (StatefulRedisClusterConnection<String, String>) control;
+        io.lettuce.core.cluster.models.partitions.RedisClusterNode node =
+                cluster.getPartitions().getPartitionBySlot(io.lettuce.core.cluster.SlotHash.getSlot(key));
+        if (node == null) {
+            throw new IllegalStateException("no master owns the slot of " + key + " yet");
+        }
+        return new CheckpointNode(node.getNodeId(), RedisLayout.checkpointKey(group, node.getSlots().get(0)),
+                cluster.getConnection(node.getNodeId()).sync());
+    }
+
     private static String runId(String info, String node) {
         for (String line : info.split("\\r?\\n")) {
             if (line.startsWith("run_id:")) {

@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.KafkaException;
@@ -64,44 +65,73 @@ public final class RestoreReplay {
     }
 
     /**
-     * When the region's Redis came back without writes Lethe had applied: seeks every assigned
-     * partition back, commits that position first (a crash then replays from it), invalidates
-     * the namespaces wholesale when the data's position is unknown, and only then adopts the server.
+     * When the region's Redis came back without writes Lethe had applied to an assigned partition
+     * (checked on every assignment and once a second, see {@link RestoreGuard#check}): seeks each
+     * such partition back to the restored checkpoint and at least the longest fence TTL (never
+     * forward), commits that position first (a crash then replays from it), invalidates the
+     * namespaces wholesale when the data's position is unknown, and only then writes that position
+     * as the partitions' checkpoint in the server answering now.
+     *
+     * @return the partitions sought back: records of them fetched before are not to be applied
      */
-    public void check(Applying applying) throws InterruptedException {
+    public Set<TopicPartition> check(Applying applying) throws InterruptedException {
+        Set<TopicPartition> assigned = new HashSet<>(consumer.assignment());
+        Set<Integer> partitions = new HashSet<>();
+        assigned.forEach(tp -> partitions.add(tp.partition()));
         Optional<RestoreGuard.Restore> found;
         try {
-            found = guard.check();
+            found = guard.check(partitions, () -> consumer.committed(assigned, Duration.ofSeconds(10)).values().stream()
+                    .anyMatch(java.util.Objects::nonNull));
+        } catch (WakeupException e) {
+            throw e;
         } catch (RuntimeException e) {
-            return; // Redis does not answer: the apply path retries and reports it
+            LOG.debug("region {}: cannot compare Redis with its checkpoint yet ({}); checking again", region.name(), e.toString());
+            return Set.of(); // Redis does not answer: the apply path retries and reports it; nothing is verified meanwhile
         }
         if (found.isEmpty()) {
-            return;
+            return Set.of();
         }
         RestoreGuard.Restore restore = found.get();
-        Set<TopicPartition> assigned = new HashSet<>(consumer.assignment());
+        Set<TopicPartition> stale = new HashSet<>();
+        assigned.stream().filter(tp -> restore.partitions().contains(tp.partition())).forEach(stale::add);
         long since = clock.millis() - replayWindow().toMillis();
         Map<TopicPartition, Long> times = new HashMap<>();
-        assigned.forEach(tp -> times.put(tp, since));
+        stale.forEach(tp -> times.put(tp, since));
         Map<TopicPartition, OffsetAndTimestamp> byTime;
         Map<TopicPartition, Long> ends;
+        Map<TopicPartition, Long> positions = new HashMap<>();
         try {
             byTime = consumer.offsetsForTimes(times);
-            ends = consumer.endOffsets(assigned);
+            ends = consumer.endOffsets(stale);
+            for (TopicPartition tp : stale) {
+                try {
+                    positions.put(tp, consumer.position(tp, Duration.ofSeconds(10)));
+                } catch (NoOffsetForPartitionException e) {
+                    // never committed: it is read from the log's start anyway
+                }
+            }
+        } catch (WakeupException e) {
+            throw e;
         } catch (KafkaException e) {
             LOG.warn("region {}: Redis lost applied writes, but Kafka cannot say where to replay from yet ({}); retrying",
                     region.name(), e.toString());
-            return; // not adopted yet: the next check finds the same restore
+            return Set.of(); // nothing written: the next check finds the same restore
         }
         Map<TopicPartition, OffsetAndMetadata> rewound = new HashMap<>();
-        for (TopicPartition tp : assigned) {
+        Map<Integer, Long> targets = new HashMap<>();
+        for (TopicPartition tp : stale) {
             OffsetAndTimestamp atTime = byTime.get(tp);
             long target = atTime != null ? atTime.offset() : ends.getOrDefault(tp, 0L);
-            if (!restore.checkpoint().isEmpty()) {
-                // a partition the restored checkpoint does not know was never committed in that data: from the start
-                target = Math.min(target, restore.checkpoint().getOrDefault(tp.partition(), 0L));
+            Long restored = restore.checkpoint().get(tp.partition());
+            if (restored != null) {
+                target = Math.min(target, restored);
+            }
+            Long position = positions.get(tp);
+            if (position != null) {
+                target = Math.min(target, position); // never skip what was not read yet
             }
             rewound.put(tp, new OffsetAndMetadata(target));
+            targets.put(tp.partition(), target);
         }
         String action = restore.wholesale() ? "wholesale" : restore.checkpoint().isEmpty() ? "replayed-fence-window" : "replayed-checkpoint";
         LOG.error("region {}: Redis is not the server Lethe last applied to ({}; {} keys, checkpoint {}): it lost applied writes; "
@@ -114,14 +144,20 @@ public final class RestoreReplay {
         metrics.watermarks().reset(); // nothing is known applied in this data until the replay brings heartbeats
         commitRewound(rewound);
         if (restore.wholesale() && applying.apply(BatchPlan.of(wholesale("restore:" + restore.id()))) == null) {
-            return; // closing: the next start finds the same restore
+            return stale; // closing: the next start finds the same restore
         }
         try {
-            guard.adopt(restore);
+            guard.replayed(restore, targets);
         } catch (RuntimeException e) {
-            return; // noticed again at the next check; replaying twice is harmless
+            LOG.debug("region {}: the replay position is not in Redis yet ({}); the next check replays again", region.name(), e.toString());
         }
         metrics.redisRestored(action);
+        return stale;
+    }
+
+    /** True when a checkpoint write was refused (another server answers): check now, not in a second. */
+    public boolean recheckWanted() {
+        return guard.recheckWanted();
     }
 
     private void commitRewound(Map<TopicPartition, OffsetAndMetadata> rewound) throws InterruptedException {

@@ -59,13 +59,14 @@ public final class RedisLayout {
     public static final String WIDE_WATERMARK_PREFIX = "lethe:wide:";
     /**
      * Prefix of the regions' checkpoints: {@code lethe:applied:<consumer group>}, a hash from partition
-     * number to the offset the region consumer committed after applying it, plus
-     * {@link #CHECKPOINT_RUN_ID}. It lives in the cache's own Redis, so it is in every snapshot
+     * number to the offset the region consumer committed after applying it, {@code run_id:<partition>}
+     * the {@code run_id} of the server that offset was written to, plus {@link #CHECKPOINT_RUN_ID}
+     * (the server of the last write). It lives in the cache's own Redis, so it is in every snapshot
      * (RDB, AOF) and on every replica of it: a Redis restored from a snapshot, or a replica
      * promoted after missing writes, carries the position up to which its data is complete.
      */
     public static final String CHECKPOINT_PREFIX = "lethe:applied:";
-    /** Checkpoint field: the {@code run_id} of the server the checkpoint was written to. */
+    /** Checkpoint field: the {@code run_id} of the server the checkpoint was last written to. */
     public static final String CHECKPOINT_RUN_ID = "run_id";
 
     /** The checkpoint key of a region's consumer group (standalone and Sentinel). */
