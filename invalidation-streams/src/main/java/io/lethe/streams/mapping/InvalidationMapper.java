@@ -144,6 +144,13 @@ public final class InvalidationMapper {
                     ns.name()));
             return new RowVersion(MAX_VERSION, false);
         }
+        if (change.op() == Op.DELETE) {
+            // A reader that loaded the row just before the DELETE fills with the row's own version, and fill.lua
+            // refuses a known version only below the fence: fence one above it. Every earlier state of the row had a
+            // lower version, so every fill of the deleted row is refused; a row inserted again under the same key with
+            // a version at or below this one cannot be filled (nor upserted) until the fence expires: a miss, never stale.
+            return new RowVersion(Versions.next(text), true);
+        }
         return new RowVersion(text, true);
     }
 
