@@ -377,6 +377,31 @@ class TopologyTest {
     }
 
     @Test
+    void aDeleteUnderReplicaIdentityDefaultWidensEveryTemplateOfColumnsOutsideTheKey() {
+        // REPLICA IDENTITY DEFAULT: PostgreSQL sends only the key of a deleted row; Debezium's old image still has
+        // every column, NULL. A NULL outside the key is unknown, not the row's value: the old slug and group are unknown.
+        Map<String, Object> before = new LinkedHashMap<>();
+        before.put("id", 15);
+        before.put("slug", null);
+        before.put("category_id", null);
+        before.put("price", null);
+        before.put("version", null);
+        send(change(Op.DELETE, 1165, before, null));
+        List<InvalidationEvent> out = read(all);
+        assertEquals(Set.of("product:slug:*", "category:*:products"), widened(out).keySet(),
+                "a DELETE whose old image holds NULL for template columns outside the key must widen to their templates' globs; "
+                        + "it invalidated only " + targets(out));
+        assertTrue(targets(out).containsAll(Set.of("product:15", "price:15")), "the keys of the primary key, exactly");
+        assertEquals(InvalidationMapper.MAX_VERSION, out.stream().filter(e -> e.target().equals("price:15")).findFirst()
+                .orElseThrow().version(), "the version column is unknown as well");
+        Map<String, String> h = headers(dlq.readRecord());
+        assertEquals("missing-old-image", h.get(Headers.DLQ_REASON));
+        assertTrue(h.get(Headers.DLQ_ERROR).contains("NULL"), h.get(Headers.DLQ_ERROR));
+        assertEquals(1.0, widenedCount("product", "missing-old-image"));
+        assertEquals(1.0, widenedCount("category", "missing-old-image"));
+    }
+
+    @Test
     void aToastPlaceholderInEveryImageWidensInsteadOfRenderingThePlaceholder() {
         Map<String, Object> before = row(13, "s", 1, 10, 1);
         before.put("slug", ChangeEvent.UNAVAILABLE_VALUE);
