@@ -22,7 +22,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class ScenarioCatalogIT {
     @TestFactory
     Stream<DynamicTest> everyFastScenarioLeavesNoStaleEntry(EmbeddedStack stack) {
-        return Scenarios.fast().stream().map(name -> DynamicTest.dynamicTest(name, () -> {
+        // -Dlethe.scenarios=a,b runs only those (one scenario while working on it)
+        String only = System.getProperty("lethe.scenarios", "");
+        List<String> names = only.isBlank() ? Scenarios.fast() : List.of(only.split(","));
+        return names.stream().map(name -> DynamicTest.dynamicTest(name, () -> {
             List<ScenarioResult> results = Scenarios.run(stack, List.of(name), System.out);
             Scenarios.report(results, System.out);
             ScenarioResult r = results.get(0);
