@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.schemas.Versions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * reordered at will; readers miss (reading the fence counter), load the row at some later
  * moment and fill later still, with the version they loaded or with an unknown version. Whatever
  * the interleaving, once every invalidation has been delivered no entry older than version k
- * survives.
+ * survives. The same in {@code mode: upsert}, where each commit is delivered as an upsert of its
+ * row, and where the key may start behind the 2^64 - 1 fence of a namespace-wide invalidation.
  */
 @ExtendWith(LetheStackExtension.class)
 class FillLeasePropertyIT {
@@ -30,18 +32,41 @@ class FillLeasePropertyIT {
     void noInterleavingLeavesAStaleEntry(LetheStack stack, TestScope scope) {
         try (ScriptRunner redis = ScriptRunner.standalone(stack.redisUri("eu-west"))) {
             for (int seed = 1; seed <= SEEDS; seed++) {
-                run(redis, scope.key("row:" + seed), new SplittableRandom(seed), seed);
+                run(redis, scope.key("row:" + seed), new SplittableRandom(seed), seed, false);
             }
         }
     }
 
-    private void run(ScriptRunner redis, String key, SplittableRandom random, int seed) {
+    @Test
+    void noInterleavingOfUpsertsLeavesAStaleEntryEvenBehindAMaximumFence(LetheStack stack, TestScope scope) {
+        try (ScriptRunner redis = ScriptRunner.standalone(stack.redisUri("eu-west"))) {
+            for (int seed = 1; seed <= SEEDS; seed++) {
+                run(redis, scope.key("upserted:" + seed), new SplittableRandom(seed), seed, true);
+            }
+        }
+    }
+
+    /** One commit's change delivered: invalidate.lua, or in mode upsert upsert.lua with the row at that version. */
+    private static String deliver(ScriptRunner redis, String key, int v, SplittableRandom random, boolean upsert) {
+        if (upsert) {
+            return " up" + v + "=" + redis.upsert(key, Integer.toString(v), "row@" + v, 0, 600_000, 1 + random.nextLong(1L << 40));
+        }
+        redis.invalidate(key, Integer.toString(v), 600_000, 1 + random.nextLong(1L << 40));
+        return " inv" + v;
+    }
+
+    private void run(ScriptRunner redis, String key, SplittableRandom random, int seed, boolean upsert) {
         int commits = 1 + random.nextInt(6);
         int committed = 0;
         boolean[] delivered = new boolean[commits + 1];
         List<Reader> missed = new ArrayList<>();
         List<Reader> loaded = new ArrayList<>();
         StringBuilder trace = new StringBuilder();
+        if (upsert && random.nextBoolean()) {
+            // a namespace-wide invalidation of a column: namespace (TRUNCATE, a reset): the key fenced at 2^64 - 1
+            redis.invalidateWhatever(key, Versions.MAX, 600_000, 1 + random.nextLong(1L << 40));
+            trace.append(" wide");
+        }
         int steps = 10 + random.nextInt(40);
         for (int step = 0; step < steps; step++) {
             int dice = random.nextInt(20);
@@ -56,8 +81,7 @@ class FillLeasePropertyIT {
                     if (committed > 0) {
                         int v = 1 + random.nextInt(committed);
                         delivered[v] = true;
-                        redis.invalidate(key, Integer.toString(v), 600_000, 1 + random.nextLong(1L << 40));
-                        trace.append(" inv").append(v);
+                        trace.append(deliver(redis, key, v, random, upsert));
                     }
                 }
                 case 2 -> {
@@ -97,8 +121,7 @@ class FillLeasePropertyIT {
         }
         while (!pending.isEmpty()) {
             int v = pending.remove(random.nextInt(pending.size()));
-            redis.invalidate(key, Integer.toString(v), 600_000, 1 + random.nextLong(1L << 40));
-            trace.append(" inv").append(v);
+            trace.append(deliver(redis, key, v, random, upsert));
         }
         Map<String, String> entry = redis.entry(key);
         String data = entry.get("d");
