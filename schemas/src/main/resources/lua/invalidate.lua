@@ -10,7 +10,8 @@
 --         fill of this key is accepted only if the fence counter did not move since its miss,
 --         whatever version it claims
 --
--- Effect: fence.v := max(fence.v, version); fence.n += 1; the fence expires ARGV[2] ms from now.
+-- Effect: fence.v := max(fence.v, version) (see h and m below); fence.n += 1; the fence expires
+-- ARGV[2] ms from now.
 -- The entry is deleted when it is a legacy entry (any type other than a hash with field v),
 -- a versioned entry whose v <= version, or any entry when ARGV[4] is '1'; otherwise a newer
 -- versioned entry is kept.
@@ -41,12 +42,34 @@ local fence = KEYS[2]
 -- other writes even when it is full (a script cannot stop half-way), so an invalidation applies
 -- under noeviction too, when it is needed most. By itself it changes nothing: the TTL is set below.
 redis.call('PEXPIRE', fence, ttl)
-local fv = redis.call('HGET', fence, 'v')
-if fv then
-  if cmp(canon(fv) or '0', version) < 0 then redis.call('HSET', fence, 'v', version) end
+-- v stands one fence TTL after it was raised (h, Redis time in ms); then only the versions recorded
+-- since (m, their highest) count, and the first call above them takes v down to its own version:
+-- a reader loads for less than a fence TTL, so any version it could have missed was recorded
+-- within the last one. A fence at 2^64 - 1 refuses known-version fills for one fence TTL, not for
+-- as long as the key keeps changing. (upsert.lua keeps the same fields.)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expiry = string.format('%.0f', now + ttl)
+local f = redis.call('HMGET', fence, 'v', 'h', 'm')
+if f[1] then
+  local fv = canon(f[1]) or '0'
+  local h = tonumber(f[2])
+  local m = canon(f[3]) or '0'
+  if not h then
+    -- a fence an earlier script wrote: its v stands a full fence TTL from now
+    h = now + ttl
+    redis.call('HSET', fence, 'h', expiry, 'm', '0')
+  end
+  if cmp(fv, version) < 0 or (now >= h and cmp(version, m) > 0) then
+    redis.call('HSET', fence, 'v', version, 'h', expiry, 'm', '0')
+  elseif now >= h then
+    redis.call('HSET', fence, 'v', m, 'h', expiry, 'm', version)
+  elseif cmp(version, m) > 0 then
+    redis.call('HSET', fence, 'm', version)
+  end
   redis.call('HINCRBY', fence, 'n', 1)
 else
-  redis.call('HSET', fence, 'v', version, 'n', ARGV[3])
+  redis.call('HSET', fence, 'v', version, 'n', ARGV[3], 'h', expiry, 'm', '0')
 end
 local force = ARGV[4] == '1'
 if force then redis.call('HSET', fence, 'x', '1') end

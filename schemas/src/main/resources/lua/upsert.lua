@@ -10,8 +10,19 @@
 --
 -- The payload is written only when version is greater than both the entry's v and the
 -- fence's v as they were before this call. Either way the fence records the version like an
--- invalidation (v := max, n += 1), so a reader that loaded before this change cannot fill.
--- Returns 3 upserted, 2 refused (the entry or the fence is as new or newer).
+-- invalidation (v := max, n += 1, its TTL renewed), so a reader that loaded before this change
+-- cannot fill.
+-- An upsert the fence refuses is applied as invalidate.lua applies its version (fail closed): the
+-- entry is deleted unless it is a versioned entry at least as new. Otherwise an entry a reader
+-- filled behind a high fence (a namespace-wide invalidation at 2^64 - 1 lets refills in by the
+-- counter) kept its value through every later change.
+-- A fence's v stands one fence TTL after it was raised (field h, Redis time in ms); then only
+-- the versions recorded since (field m, their highest) still count, and the first call above
+-- them takes v down to its own version. A reader loads for less than a fence TTL, so every
+-- version it could have missed was recorded within the last one: a fence at 2^64 - 1 refuses
+-- upserts for one fence TTL, not for as long as the key keeps changing.
+-- Returns 3 upserted, 2 refused (the entry is as new or newer: kept), 1 refused by the fence
+-- and the entry deleted, 0 refused by the fence and there was no entry.
 
 local function canon(s)
   if type(s) ~= 'string' or not string.match(s, '^%d+$') then return nil end
@@ -33,24 +44,54 @@ local fenceTtl = tonumber(ARGV[4])
 if not entryTtl or entryTtl < 0 then return redis.error_reply('ERR lethe: entry TTL must be >= 0 ms') end
 if not fenceTtl or fenceTtl < 1 then return redis.error_reply('ERR lethe: fence TTL must be a positive number of ms') end
 
+-- milliseconds as decimal text (a Lua number would go to Redis as 1.7e+12)
+local function ms(x)
+  return string.format('%.0f', x)
+end
+
 local key, fence = KEYS[1], KEYS[2]
-local fv = redis.call('HGET', fence, 'v')
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local f = redis.call('HMGET', fence, 'v', 'h', 'm')
 local newer = true
-if fv then
-  local f = canon(fv) or '0'
-  if cmp(version, f) <= 0 then newer = false end
-  if cmp(f, version) < 0 then redis.call('HSET', fence, 'v', version) end
+if f[1] then
+  local fv = canon(f[1]) or '0'
+  local h = tonumber(f[2])
+  local m = canon(f[3]) or '0'
+  if not h then
+    -- a fence an earlier script wrote: its v stands a full fence TTL from now
+    h = now + fenceTtl
+    redis.call('HSET', fence, 'h', ms(h), 'm', '0')
+  end
+  if cmp(version, fv) > 0 then
+    redis.call('HSET', fence, 'v', version, 'h', ms(now + fenceTtl), 'm', '0')
+  elseif now >= h and cmp(version, m) > 0 then
+    -- v stood its fence TTL: every version recorded since is below this one
+    redis.call('HSET', fence, 'v', version, 'h', ms(now + fenceTtl), 'm', '0')
+  else
+    newer = false
+    if now >= h then
+      redis.call('HSET', fence, 'v', m, 'h', ms(now + fenceTtl), 'm', version)
+    elseif cmp(version, m) > 0 then
+      redis.call('HSET', fence, 'm', version)
+    end
+  end
   redis.call('HINCRBY', fence, 'n', 1)
 else
-  redis.call('HSET', fence, 'v', version, 'n', ARGV[5])
+  redis.call('HSET', fence, 'v', version, 'n', ARGV[5], 'h', ms(now + fenceTtl), 'm', '0')
 end
 redis.call('PEXPIRE', fence, fenceTtl)
 
-if newer and redis.call('TYPE', key)['ok'] == 'hash' then
+local kind = redis.call('TYPE', key)['ok']
+if kind == 'hash' then
   local v = redis.call('HGET', key, 'v')
-  if v and cmp(version, canon(v) or '0') <= 0 then newer = false end
+  if v and cmp(version, canon(v) or '0') <= 0 then return 2 end
 end
-if not newer then return 2 end
+if not newer then
+  if kind == 'none' then return 0 end
+  redis.call('DEL', key)
+  return 1
+end
 
 redis.call('DEL', key)
 redis.call('HSET', key, 'v', version, 'd', ARGV[2])

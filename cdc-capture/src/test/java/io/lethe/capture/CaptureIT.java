@@ -51,6 +51,33 @@ class CaptureIT {
     }
 
     @Test
+    void aDeleteUnderReplicaIdentityDefaultCarriesNullNotMissingForColumnsOutsideTheKey(LetheStack stack, TestScope scope)
+            throws Exception {
+        // the shape invalidation-streams reads as unknown (issue 27, item 7): NULL, present, not absent
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text, price int)",
+                "ALTER TABLE products REPLICA IDENTITY FULL",
+                "INSERT INTO products VALUES (1, 'one', 10), (2, 'two', 20)");
+        LetheConfig config = f.config("""
+                product:
+                  table: public.products
+                  keys: ["product:{id}", "product:slug:{slug}"]
+                """);
+        try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+            capture.start();
+            f.sql("ALTER TABLE products REPLICA IDENTITY DEFAULT",
+                    "DELETE FROM products WHERE id = 1",
+                    "INSERT INTO products VALUES (3, 'three', 30)");
+            List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("products", 3), Duration.ofSeconds(60));
+            ChangeEvent delete = events.stream().filter(CaptureFixture.row("products", 1)).filter(e -> e.op() == Op.DELETE)
+                    .findFirst().orElseThrow();
+            assertEquals(1, ((Number) delete.before().get("id")).intValue());
+            assertTrue(delete.before().containsKey("slug"), "the old image names the column: " + delete.before());
+            assertEquals(null, delete.before().get("slug"), "PostgreSQL sent only the key; the slug is NULL, not 'one'");
+        }
+    }
+
+    @Test
     void interleavedTransactionsAreCapturedWithVersionsMonotonicPerRow(LetheStack stack, TestScope scope) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);
         f.sql("CREATE TABLE accounts (id int PRIMARY KEY, balance int)", "INSERT INTO accounts VALUES (1, 0), (2, 0), (3, 0)");

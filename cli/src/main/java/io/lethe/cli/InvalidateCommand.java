@@ -87,7 +87,7 @@ public final class InvalidateCommand implements Callable<Integer> {
         Scope scope = Scope.ROW;
         if (target.pattern != null) {
             boolean wide = Patterns.matchesEverything(target.pattern)
-                    || ns.keys().stream().anyMatch(k -> k.glob().equals(target.pattern));
+                    || ns.isNamespaceWide(target.pattern);
             if (wide && !force) {
                 spec.commandLine().getErr().println("refused: '" + target.pattern + "' matches "
                         + (Patterns.matchesEverything(target.pattern) ? "every key in Redis" : "all of namespace " + namespace)

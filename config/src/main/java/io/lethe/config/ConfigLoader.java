@@ -189,13 +189,21 @@ public final class ConfigLoader {
             }
         }
         List<String> patterns = s.strings("patterns", List.of());
+        boolean allowWide = s.bool("allow-namespace-wide", false);
         for (int i = 0; i < patterns.size(); i++) {
+            KeyTemplate wide = NamespaceConfig.wideTemplate(keys, patterns.get(i));
             if (Patterns.matchesEverything(patterns.get(i))) {
                 s.error(s.child("patterns") + "[" + i + "]", "'" + patterns.get(i)
                         + "' matches every key in Redis; name a prefix such as search:products:*");
             } else if (patterns.get(i).startsWith(RESERVED_PREFIX)) {
                 s.error(s.child("patterns") + "[" + i + "]", "'" + patterns.get(i) + "' starts with " + RESERVED_PREFIX
                         + ", which Lethe keeps for its own keys");
+            } else if (wide != null && !allowWide) {
+                // the region refuses it to the DLQ on every change (namespace-wide-pattern): one rule, NamespaceConfig#isNamespaceWide
+                s.error(s.child("patterns") + "[" + i + "]", "'" + patterns.get(i) + "' is the glob of key template '" + wide
+                        + "', so every change would invalidate all of namespace " + name + " and the region refuses it "
+                        + "(dead-letters it as namespace-wide-pattern); name a narrower glob, or set allow-namespace-wide: true "
+                        + "on the namespace if every change should invalidate every " + wide + " key");
             }
         }
         if (keys.isEmpty() && patterns.isEmpty() && keyTexts.isEmpty()) {
@@ -206,7 +214,6 @@ public final class ConfigLoader {
         Duration fenceTtl = positive(s, "fence-ttl", Defaults.FENCE_TTL);
         List<String> payload = columns(s, "payload-columns", List.of());
         Duration ttl = s.duration("ttl", Defaults.ENTRY_TTL);
-        boolean allowWide = s.bool("allow-namespace-wide", false);
         if (mode == Mode.UPSERT) {
             for (int i = 0; i < keys.size(); i++) {
                 if (!keys.get(i).isRowScoped(primaryKey)) {

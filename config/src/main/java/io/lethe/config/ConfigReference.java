@@ -62,7 +62,7 @@ public final class ConfigReference {
             new Setting("namespaces.<name>.primary-key", String.join(",", Defaults.PRIMARY_KEY), "the table's primary-key columns (checked at start-up)"),
             new Setting("namespaces.<name>.payload-columns", "[]", "upsert: columns rendered as the JSON payload"),
             new Setting("namespaces.<name>.ttl", "0 (none)", "upsert: TTL of written entries"),
-            new Setting("namespaces.<name>.allow-namespace-wide", "false", "accept manual patterns that cover the whole namespace"),
+            new Setting("namespaces.<name>.allow-namespace-wide", "false", "accept patterns (configured or manual) equal to a key template's glob: all of the namespace"),
             new Setting("namespaces.<name>.allow-unprefixed-keys", "false",
                     "accept key templates that start with a column (their namespace-wide glob matches other namespaces' keys)"),
             new Setting("streams.application-id", Defaults.STREAMS_APPLICATION_ID, "Kafka Streams application id (shared by its instances)"),

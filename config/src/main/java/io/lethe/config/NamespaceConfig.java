@@ -92,6 +92,21 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
         return keys.stream().anyMatch(k -> k.matches(key)) || patterns.stream().anyMatch(p -> Patterns.matches(p, key));
     }
 
+    /**
+     * True when a pattern covers the whole key space of one of this namespace's templates (it is
+     * that template's glob). The one rule for "namespace-wide": the region refuses such a pattern
+     * to the DLQ unless {@link #allowNamespaceWide}, configuration validation refuses it in
+     * {@code patterns} on the same terms, and {@code lethe invalidate} asks for {@code --force}.
+     */
+    public boolean isNamespaceWide(String pattern) {
+        return wideTemplate(keys, pattern) != null;
+    }
+
+    /** The template whose glob {@code pattern} is, or null: {@link #isNamespaceWide} before the namespace is built. */
+    static KeyTemplate wideTemplate(List<KeyTemplate> keys, String pattern) {
+        return keys.stream().filter(k -> k.glob().equals(pattern)).findFirst().orElse(null);
+    }
+
     /** {@code literal*}: one trailing star, no other glob syntax. */
     private static boolean isPrefixGlob(String glob) {
         String body = glob.substring(0, Math.max(0, glob.length() - 1));

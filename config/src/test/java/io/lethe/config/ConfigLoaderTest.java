@@ -168,6 +168,24 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aPatternEqualToATemplatesGlobIsRefusedAsTheRegionWouldRefuseItUnlessTheNamespaceAllowsIt() {
+        // the region dead-letters such a pattern (namespace-wide-pattern) on every change: config --check must say so first
+        String wide = VALID.replace("patterns: [\"search:products:*\"]", "patterns: [\"search:products:*\", \"product:*:price\"]");
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(wide),
+                "a configured pattern equal to the glob of product:{id}:price must be refused at config check");
+        assertEquals(1, e.errors().size(), e.getMessage());
+        assertEquals("namespaces.product.patterns[1]", e.errors().get(0).path());
+        assertTrue(e.errors().get(0).problem().contains("product:{id}:price"), e.getMessage());
+        assertTrue(e.errors().get(0).problem().contains("allow-namespace-wide: true"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("lethe.yml"), e.getMessage());
+
+        NamespaceConfig allowed = parse(wide.replace("fence-ttl: 60s", "fence-ttl: 60s\n    allow-namespace-wide: true"))
+                .namespaces().get("product");
+        assertTrue(allowed.isNamespaceWide("product:*:price"), "the region's rule and the config's are one");
+        assertFalse(allowed.isNamespaceWide("search:products:*"));
+    }
+
+    @Test
     void credentialsInJdbcUrlsNeverAppearInToString() {
         LetheConfig c = parse(VALID.replace("jdbc-url: jdbc:postgresql://127.0.0.1:5432/shop",
                         "jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop?sslmode=require&password=pg-s3cret\"")

@@ -18,6 +18,7 @@ import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.SourceTable;
+import io.lethe.schemas.Versions;
 import io.lethe.schemas.serde.EventJson;
 import io.lethe.streams.mapping.InvalidationMapper;
 import io.lethe.streams.metrics.StreamsMetrics;
@@ -230,7 +231,27 @@ class TopologyTest {
         assertEquals(Set.of("product:4", "product:slug:gone", "search:products:*", "category:2:products", "price:4"), targets(out));
         InvalidationEvent price = out.stream().filter(e -> e.target().equals("price:4")).findFirst().orElseThrow();
         assertEquals(Action.DELETE, price.action());
-        assertEquals("6", price.version(), "the version column of the old row");
+        assertEquals("7", price.version(), "one above the version column of the old row (see the test below)");
+    }
+
+    @Test
+    void aDeleteInAColumnVersionedNamespaceFencesAboveEveryVersionTheDeletedRowHad() {
+        // A slow reader loaded the row at version 6 just before the DELETE committed; its fill at 6 must be
+        // refused, and fill.lua refuses a known version only when it is below the fence: the delete fences 6 + 1.
+        send(change(Op.DELETE, 810, row(40, "gone", 2, 10, 6), null));
+        InvalidationEvent price = read(all).stream().filter(e -> e.target().equals("price:40")).findFirst().orElseThrow();
+        assertEquals(Action.DELETE, price.action());
+        assertTrue(Versions.compare(price.version(), "6") > 0,
+                "a DELETE must fence above the deleted row's own version 6, or a slow reader's fill at 6 serves the deleted row; was "
+                        + price.version());
+        assertEquals("7", price.version());
+
+        Map<String, Object> last = row(41, "gone", 2, 10, 0);
+        last.put("version", InvalidationMapper.MAX_VERSION);
+        send(change(Op.DELETE, 820, last, null));
+        assertEquals(InvalidationMapper.MAX_VERSION, read(all).stream().filter(e -> e.target().equals("price:41")).findFirst()
+                .orElseThrow().version(), "2^64 - 1 stays 2^64 - 1: no fill can carry more");
+        assertTrue(dlq.isEmpty(), "by design, not a problem");
     }
 
     @Test
@@ -353,6 +374,31 @@ class TopologyTest {
         List<InvalidationEvent> out = read(all);
         assertTrue(targets(out).containsAll(Set.of("product:12", "price:12")));
         assertEquals(Set.of("product:slug:*", "category:*:products"), widened(out).keySet());
+    }
+
+    @Test
+    void aDeleteUnderReplicaIdentityDefaultWidensEveryTemplateOfColumnsOutsideTheKey() {
+        // REPLICA IDENTITY DEFAULT: PostgreSQL sends only the key of a deleted row; Debezium's old image still has
+        // every column, NULL. A NULL outside the key is unknown, not the row's value: the old slug and group are unknown.
+        Map<String, Object> before = new LinkedHashMap<>();
+        before.put("id", 15);
+        before.put("slug", null);
+        before.put("category_id", null);
+        before.put("price", null);
+        before.put("version", null);
+        send(change(Op.DELETE, 1165, before, null));
+        List<InvalidationEvent> out = read(all);
+        assertEquals(Set.of("product:slug:*", "category:*:products"), widened(out).keySet(),
+                "a DELETE whose old image holds NULL for template columns outside the key must widen to their templates' globs; "
+                        + "it invalidated only " + targets(out));
+        assertTrue(targets(out).containsAll(Set.of("product:15", "price:15")), "the keys of the primary key, exactly");
+        assertEquals(InvalidationMapper.MAX_VERSION, out.stream().filter(e -> e.target().equals("price:15")).findFirst()
+                .orElseThrow().version(), "the version column is unknown as well");
+        Map<String, String> h = headers(dlq.readRecord());
+        assertEquals("missing-old-image", h.get(Headers.DLQ_REASON));
+        assertTrue(h.get(Headers.DLQ_ERROR).contains("NULL"), h.get(Headers.DLQ_ERROR));
+        assertEquals(1.0, widenedCount("product", "missing-old-image"));
+        assertEquals(1.0, widenedCount("category", "missing-old-image"));
     }
 
     @Test

@@ -24,6 +24,28 @@ public final class Versions {
         return x.compareTo(y);
     }
 
+    /**
+     * The version one above {@code version} (a decimal of 0 to {@link #MAX}), {@link #MAX} for
+     * {@link #MAX}: what a DELETE in a column-versioned namespace fences with, so that a fill of the
+     * deleted row, which carries at most the row's own version, is below the fence and refused.
+     */
+    public static String next(String version) {
+        String v = canonical(version);
+        if (compare(v, MAX) >= 0) {
+            return MAX;
+        }
+        char[] digits = v.toCharArray();
+        int i = digits.length - 1;
+        while (i >= 0 && digits[i] == '9') {
+            digits[i--] = '0';
+        }
+        if (i < 0) {
+            return "1" + new String(digits);
+        }
+        digits[i]++;
+        return new String(digits);
+    }
+
     /** The version without leading zeros ("0" for all zeros). */
     public static String canonical(String version) {
         int i = 0;

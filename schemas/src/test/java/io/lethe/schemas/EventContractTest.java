@@ -174,4 +174,14 @@ class EventContractTest {
         assertEquals(0, Versions.compare("007", "7"));
         assertEquals("0", Versions.canonical("000"));
     }
+
+    @Test
+    void theNextVersionIsOneAboveAndStopsAtTheMaximum() {
+        assertEquals("1", Versions.next("0"));
+        assertEquals("10", Versions.next("9"));
+        assertEquals("1000", Versions.next("0999"));
+        assertEquals("9007199254740993", Versions.next("9007199254740992"));
+        assertEquals(Versions.MAX, Versions.next("18446744073709551614"));
+        assertEquals(Versions.MAX, Versions.next(Versions.MAX));
+    }
 }

@@ -144,6 +144,13 @@ public final class InvalidationMapper {
                     ns.name()));
             return new RowVersion(MAX_VERSION, false);
         }
+        if (change.op() == Op.DELETE) {
+            // A reader that loaded the row just before the DELETE fills with the row's own version, and fill.lua
+            // refuses a known version only below the fence: fence one above it. Every earlier state of the row had a
+            // lower version, so every fill of the deleted row is refused; a row inserted again under the same key with
+            // a version at or below this one cannot be filled (nor upserted) until the fence expires: a miss, never stale.
+            return new RowVersion(Versions.next(text), true);
+        }
         return new RowVersion(text, true);
     }
 
@@ -160,18 +167,41 @@ public final class InvalidationMapper {
         List<String> problems = new ArrayList<>();
         DlqReason reason = null;
         if (change.op() == Op.DELETE) {
-            reason = render(template, merge(change.key(), change.before(), null), "old", keys, problems, DlqReason.MISSING_OLD_IMAGE);
+            reason = renderOld(template, change, keys, problems);
         } else {
             reason = render(template, merge(change.key(), change.after(), change.before()), "new", keys, problems, DlqReason.MISSING_COLUMN);
             boolean needsOldImage = change.op() == Op.UPDATE && !template.columns().isEmpty()
                     && !change.key().keySet().containsAll(template.columns());
             if (needsOldImage) {
-                DlqReason old = render(template, merge(change.key(), change.before(), null), "old", keys, problems,
-                        DlqReason.MISSING_OLD_IMAGE);
+                DlqReason old = renderOld(template, change, keys, problems);
                 reason = reason != null ? reason : old;
             }
         }
         return new Rendered(keys, reason, String.join("; ", problems));
+    }
+
+    /**
+     * Renders {@code template} from the old row image of an UPDATE or DELETE: the one path for both.
+     * A column the image lacks is unknown (missing-old-image). So is, in a DELETE, a NULL outside the
+     * primary key: under REPLICA IDENTITY DEFAULT (or USING INDEX) PostgreSQL sends only the identity's
+     * columns of a deleted row, and Debezium's old image still holds every other column, as NULL, so
+     * NULL there cannot be told from a value the row really held (that one widens too: certainly
+     * enough, never stale). An UPDATE under REPLICA IDENTITY DEFAULT has no old image at all.
+     */
+    private static DlqReason renderOld(KeyTemplate template, ChangeEvent change, Set<String> keys, List<String> problems) {
+        Map<String, Object> old = merge(change.key(), change.before(), null);
+        if (change.op() == Op.DELETE) {
+            for (String column : template.columns()) {
+                boolean identity = change.key() != null && change.key().containsKey(column);
+                if (!identity && old.containsKey(column) && old.get(column) == null) {
+                    problems.add("column '" + column + "' needed by key template '" + template + "' is NULL in the old row "
+                            + "image of a DELETE, outside the primary key: under REPLICA IDENTITY DEFAULT PostgreSQL sends only "
+                            + "the key of a deleted row, so its value is unknown (is the table's REPLICA IDENTITY still FULL?)");
+                    return DlqReason.MISSING_OLD_IMAGE;
+                }
+            }
+        }
+        return render(template, old, "old", keys, problems, DlqReason.MISSING_OLD_IMAGE);
     }
 
     /**

@@ -92,7 +92,7 @@ final class Admission {
         if (Patterns.matchesEverything(e.pattern())) {
             return Optional.of(new Refusal(DlqReason.MATCH_ALL_PATTERN, "pattern '" + e.pattern() + "' matches every key in Redis"));
         }
-        if (!ns.allowNamespaceWide() && ns.keys().stream().anyMatch(k -> k.glob().equals(e.pattern()))) {
+        if (!ns.allowNamespaceWide() && ns.isNamespaceWide(e.pattern())) {
             return Optional.of(new Refusal(DlqReason.NAMESPACE_WIDE_PATTERN, "pattern '" + e.pattern() + "' covers all of namespace "
                     + ns.name() + "; set allow-namespace-wide: true on it to permit that"));
         }

@@ -35,6 +35,13 @@ public final class RedisLayout {
      * invalidation landed since their miss, whatever version they claim.
      */
     public static final String FENCE_FORCED = "x";
+    /**
+     * Fence, the pipeline's scripts only: the Redis time (epoch ms) until which {@link #FENCE_VERSION}
+     * stands, one fence TTL after it was raised; then only the versions recorded since count.
+     */
+    public static final String FENCE_STANDS_UNTIL = "h";
+    /** Fence, the pipeline's scripts only: the highest version recorded since {@link #FENCE_VERSION} was raised. */
+    public static final String FENCE_RECORDED = "m";
     /** Prefix of every key Lethe itself writes (fences, epochs, locks): never a cache entry. */
     public static final String RESERVED_PREFIX = "lethe:";
     /** Prefix of every fence key. */

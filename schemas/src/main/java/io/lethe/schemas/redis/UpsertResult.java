@@ -3,7 +3,12 @@ package io.lethe.schemas.redis;
 /** What {@code upsert.lua} did. */
 public enum UpsertResult {
     UPSERTED(3, "upserted"),
-    REFUSED(2, "refused");
+    /** Refused: the entry is as new as the upsert or newer, and was kept. */
+    REFUSED(2, "refused"),
+    /** Refused by the fence (an invalidation at least as new): the entry was deleted, as invalidate.lua would. */
+    DELETED(1, "deleted"),
+    /** Refused by the fence, and there was no entry. */
+    ABSENT(0, "absent");
 
     private final long code;
     private final String tag;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.schemas.Versions;
 import io.lettuce.core.RedisException;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,6 +42,13 @@ class LuaContractIT {
         return scope.key(name);
     }
 
+    /** A fence without {@code h}, the Redis time its version stands until (it differs between any two calls). */
+    private static Map<String, String> withoutTime(Map<String, String> fence) {
+        Map<String, String> out = new java.util.HashMap<>(fence);
+        out.remove("h");
+        return out;
+    }
+
     private void versioned(String key, String version, String data) {
         redis.hashes.hset(key, Map.of("v", version, "d", data));
     }
@@ -51,7 +59,8 @@ class LuaContractIT {
         void absentKeyStillRecordsTheFence() {
             String k = key("p:1");
             assertEquals(InvalidateResult.ABSENT, redis.invalidate(k, "100", FENCE_TTL, 5000));
-            assertEquals(Map.of("v", "100", "n", "5000"), redis.fence(k), "the counter starts at the seed");
+            assertEquals(Map.of("v", "100", "n", "5000", "m", "0"), withoutTime(redis.fence(k)), "the counter starts at the seed");
+            assertTrue(Long.parseLong(redis.fence(k).get("h")) > System.currentTimeMillis(), "v stands one fence TTL from now (Redis time)");
             long ttl = redis.keys.pttl(RedisLayout.fenceKey(k));
             assertTrue(ttl > 0 && ttl <= FENCE_TTL, "fence TTL " + ttl);
         }
@@ -85,7 +94,7 @@ class LuaContractIT {
             versioned(k, "5", "old");
             assertEquals(InvalidateResult.DELETED, redis.invalidate(k, "10", FENCE_TTL, 700));
             assertEquals(InvalidateResult.ABSENT, redis.invalidate(k, "10", FENCE_TTL, 900));
-            assertEquals(Map.of("v", "10", "n", "701"), redis.fence(k), "the seed is used only when the fence is created");
+            assertEquals(Map.of("v", "10", "n", "701", "m", "10"), withoutTime(redis.fence(k)), "the seed is used only when the fence is created");
         }
 
         @Test
@@ -149,9 +158,75 @@ class LuaContractIT {
         void refusesAValueTheFenceIsNewerThan() {
             String k = key("u3");
             redis.invalidate(k, "12", FENCE_TTL, 1);
-            assertEquals(UpsertResult.REFUSED, redis.upsert(k, "11", "stale", 0, FENCE_TTL, 1));
+            assertEquals(UpsertResult.ABSENT, redis.upsert(k, "11", "stale", 0, FENCE_TTL, 1), "refused by the fence");
             assertEquals(0, redis.keys.exists(k));
             assertEquals(UpsertResult.UPSERTED, redis.upsert(k, "13", "fresh", 0, FENCE_TTL, 1));
+        }
+
+        @Test
+        void anUpsertTheFenceRefusesDeletesWhatAReaderFilledBehindIt() {
+            String k = key("u:behind-max");
+            // a namespace-wide invalidation of a column: namespace fences every key it reaches at 2^64 - 1 (marked x) ...
+            redis.invalidateWhatever(k, Versions.MAX, FENCE_TTL, 1);
+            // ... so a reader's refill is accepted by the counter: the row as it was at version 5
+            assertEquals(FillResult.ACCEPTED, redis.fill(k, "5", redis.counter(k), "row at 5"));
+            // the row changes; its upsert at 6 is below the fence
+            UpsertResult r = redis.upsert(k, "6", "row at 6", 0, FENCE_TTL, 1);
+            assertEquals(0, redis.keys.exists(k), "an upsert the fence refuses must delete the entry it could not replace (fail "
+                    + "closed), but it returned " + r + " and left " + redis.entry(k));
+            assertEquals(UpsertResult.DELETED, r);
+            assertEquals(UpsertResult.ABSENT, redis.upsert(k, "7", "row at 7", 0, FENCE_TTL, 1));
+
+            // an entry as new as the refused upsert, or newer, is kept (a redelivered upsert changes nothing)
+            String n = key("u:behind-max:newer");
+            redis.invalidateWhatever(n, Versions.MAX, FENCE_TTL, 1);
+            redis.fill(n, "9", redis.counter(n), "row at 9");
+            assertEquals(UpsertResult.REFUSED, redis.upsert(n, "9", "row at 9", 0, FENCE_TTL, 1));
+            assertEquals("row at 9", redis.entry(n).get("d"));
+        }
+
+        @Test
+        void aFenceAtTheMaximumRefusesUpsertsForOneFenceTtlNotForAsLongAsTheKeyKeepsChanging() throws InterruptedException {
+            String k = key("u:hot");
+            long fenceTtl = 400;
+            redis.invalidateWhatever(k, Versions.MAX, fenceTtl, 1);
+            long raised = System.nanoTime();
+            long version = 100;
+            UpsertResult last = null;
+            // a hot key: it changes every 50 ms, far more often than its fence expires
+            while (System.nanoTime() - raised < 20 * fenceTtl * 1_000_000L) {
+                last = redis.upsert(k, Long.toString(++version), "row at " + version, 0, fenceTtl, 1);
+                if (last == UpsertResult.UPSERTED) {
+                    break;
+                }
+                assertEquals(1, redis.keys.exists(RedisLayout.fenceKey(k)), "every change keeps the hot key's fence alive");
+                Thread.sleep(50);
+            }
+            long millis = (System.nanoTime() - raised) / 1_000_000L;
+            assertEquals(UpsertResult.UPSERTED, last, "a hot key's upserts must flow again once the fence at 2^64 - 1 stood its "
+                    + fenceTtl + " ms, but every upsert for " + millis + " ms was refused (each one renewed the fence)");
+            assertTrue(millis >= fenceTtl, "not before the fence stood its TTL: " + millis + " ms");
+            assertEquals(Long.toString(version), redis.fence(k).get("v"), "the fence now holds the upsert's version");
+            // what the fence stood for is still refused: an older change, or a reader that loaded before the last one
+            assertEquals(UpsertResult.REFUSED, redis.upsert(k, Long.toString(version - 1), "older", 0, fenceTtl, 1));
+            assertEquals(FillResult.REFUSED_NEWER_ENTRY, redis.fill(k, Long.toString(version - 1), null, "older"));
+        }
+
+        @Test
+        void aKnownVersionFillIsRefusedBelowEveryVersionRecordedWithinTheLastFenceTtl() throws InterruptedException {
+            String k = key("u:lowered");
+            long fenceTtl = 300;
+            redis.invalidate(k, Versions.MAX, fenceTtl, 1);          // a row delete whose version was unknown
+            redis.invalidate(k, "50", fenceTtl, 1);                  // then the row's changes, hot
+            long start = System.nanoTime();
+            long version = 50;
+            while ((System.nanoTime() - start) / 1_000_000L < 2 * fenceTtl) {
+                Thread.sleep(40);
+                redis.invalidate(k, Long.toString(++version), fenceTtl, 1);
+            }
+            assertNotEquals(Versions.MAX, redis.fence(k).get("v"), "the maximum stood one fence TTL, not for as long as the key changes");
+            assertEquals(FillResult.REFUSED_FENCE_VERSION, redis.fill(k, Long.toString(version - 1), null, "loaded before the last change"));
+            assertEquals(FillResult.ACCEPTED, redis.fill(k, Long.toString(version), null, "loaded after it"));
         }
     }
 
@@ -293,7 +368,7 @@ class LuaContractIT {
                     assertEquals(redis.entry(a), redis.entry(b), "entry " + b);
                 }
                 if ("hash".equals(redis.keys.type(RedisLayout.fenceKey(a)))) {
-                    assertEquals(redis.fence(a), redis.fence(b), "fence of " + b);
+                    assertEquals(withoutTime(redis.fence(a)), withoutTime(redis.fence(b)), "fence of " + b);
                 }
             }
         }
