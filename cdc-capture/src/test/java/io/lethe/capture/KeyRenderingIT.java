@@ -1,0 +1,168 @@
+package io.lethe.capture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.lethe.config.KeyTemplate;
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.Op;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The rendering rule, type by type: a key template renders a column as the text PostgreSQL
+ * itself prints for it ({@code col::text} in a session with {@code TimeZone=UTC}), for the new
+ * image (INSERT) and the old one (DELETE), at the corners of each type's text output. The key is
+ * rendered from the change event exactly as invalidation-streams renders it
+ * ({@code KeyTemplate.render} over {@code ChangeEvent.renderImage}).
+ */
+@ExtendWith(LetheStackExtension.class)
+class KeyRenderingIT {
+    /** Type id → its DDL and edge values (SQL literals). */
+    static final Map<String, Case> CASES = new LinkedHashMap<>();
+
+    record Case(String ddl, List<String> values) {
+    }
+
+    private static void add(String id, String ddl, String... values) {
+        CASES.put(id, new Case(ddl, List.of(values)));
+    }
+
+    static {
+        add("int2", "int2", "-32768", "0", "32767");
+        add("int4", "int4", "-2147483648", "42");
+        add("int8", "int8", "-9223372036854775808", "9223372036854775807");
+        add("oid", "oid", "0", "4294967295");
+        add("numeric", "numeric", "-1.5", "0.0000001", "1e20", "'NaN'", "123.4500", "-0.0", "'Infinity'", "'-Infinity'");
+        add("numeric_scaled", "numeric(14,4)", "1.5", "-0.0001", "0", "9999999999.9999");
+        add("float4", "float4", "1.5", "'-0'", "'NaN'", "'Infinity'", "'-Infinity'", "1e-5", "3.4e38", "0.1", "1/3.0", "100000", "1e6", "123456");
+        add("float8", "float8", "0.1", "'-0'", "'NaN'", "'-Infinity'", "1e15", "1e16", "1e-4", "1e-5", "1/3.0", "1e-9", "1e300",
+                "123456789012345", "2.2250738585072014e-308", "5e-324", "'1.7976931348623157e308'");
+        add("text", "text", "'t 1 \"q'' \\ é'", "''", "'日本 語'", "'NULL'", "' lead'");
+        add("varchar", "varchar(40)", "'v 1'", "'x''y'");
+        add("char", "char(12)", "'c1'", "' c2 '", "''");
+        add("name", "name", "'n1'", "'N x'");
+        add("bool", "bool", "true", "false");
+        add("uuid", "uuid", "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'");
+        add("date", "date", "'1999-12-31'", "'infinity'", "'-infinity'", "'0044-03-15 BC'", "'10000-01-01'", "'1970-01-01'");
+        add("time", "time", "'00:00'", "'23:59:59.999999'", "'24:00:00'", "'12:00:00.5'", "'01:02:03.000100'");
+        add("timetz", "timetz", "'00:00:00+05:30'", "'12:00:00.25-08'");
+        add("timestamp", "timestamp", "'2000-01-01 00:00:00.5'", "'infinity'", "'-infinity'", "'0044-03-15 12:00 BC'",
+                "'1969-12-31 23:59:59.999999'", "'10000-01-01 00:00'");
+        add("timestamptz", "timestamptz", "'2000-01-01 00:00:00.5+05:30'", "'infinity'", "'-infinity'", "'1900-01-01 00:00+00'",
+                "'0044-03-15 12:00+00 BC'", "'2024-06-30 23:59:59.123456+00'");
+        add("interval", "interval", "'1 year 2 mons -3 days 04:05:06.5'", "'-00:00:01'", "'0'", "'-1 year -2 mons'", "'3 days'",
+                "'1 day -00:00:00.000001'");
+        add("bytea", "bytea", "'\\x00ff10'", "'\\x'");
+        add("inet", "inet", "'10.0.0.1'", "'10.0.0.0/8'", "'2001:db8::1'", "'::ffff:1.2.3.4'", "'192.168.1.5/24'");
+        add("cidr", "cidr", "'10.0.0.0/24'", "'2001:db8::/32'", "'10.1.2.3/32'");
+        add("macaddr", "macaddr", "'08:00:2B:01:02:03'");
+        add("macaddr8", "macaddr8", "'08:00:2b:01:02:03:04:05'");
+        add("jsonb", "jsonb", "'{\"b\": 1, \"a\":  \"x y\"}'", "'[1, \"é\", null]'");
+        add("json", "json", "'{\"b\":1,   \"a\": \"x\"}'");
+        add("enum", "render_mood", "'happy'", "'a b'");
+        add("domain", "render_code", "'d-1'");
+        add("domain_int", "render_positive", "7");
+        add("int4_array", "int4[]", "'{1,-2,NULL}'", "'{}'", "'{{1,2},{3,4}}'");
+        add("text_array", "text[]", "'{\"a b\",\"b,c\",\"NULL\",\"\",NULL}'", "ARRAY['q\"x', 'back\\slash', 'é']");
+        add("int4range", "int4range", "'[1,4)'", "'empty'", "'(,5]'");
+        add("bit", "bit(8)", "B'10101010'", "B'00000001'", "B'11110000'");
+        add("varbit", "varbit", "B'101'", "B''", "B'1000000011'");
+        add("pg_lsn", "pg_lsn", "'0/16B3748'", "'FFFFFFFF/FFFFFFFF'");
+        add("point", "point", "'(1.5,-2)'", "'(0.1,1e20)'");
+        add("xml", "xml", "'<x a=\"1\">é</x>'");
+        add("money", "money", "1234.56", "-0.01");
+    }
+
+    @Test
+    void everyTemplateColumnRendersAsPostgresTextOrIsRefused(LetheStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TYPE render_mood AS ENUM ('happy', 'a b')",
+                "CREATE DOMAIN render_code AS text CHECK (VALUE <> '')",
+                "CREATE DOMAIN render_positive AS int8 CHECK (VALUE > 0)",
+                "CREATE TABLE sentinel (id int PRIMARY KEY)");
+        StringBuilder namespaces = new StringBuilder("sentinel:\n  table: public.sentinel\n  keys: [\"s:{id}\"]\n");
+        for (Map.Entry<String, Case> e : CASES.entrySet()) {
+            String table = "r_" + e.getKey();
+            f.sql("CREATE TABLE " + table + " (id int PRIMARY KEY, k " + e.getValue().ddl() + ")",
+                    "ALTER TABLE " + table + " REPLICA IDENTITY FULL");
+            namespaces.append(e.getKey()).append(":\n  table: public.").append(table)
+                    .append("\n  keys: [\"r:").append(e.getKey()).append(":{k}\"]\n");
+        }
+        LetheConfig config = f.config(namespaces.toString());
+        Map<String, String> expected = new TreeMap<>();
+        Map<String, String> rendered = new TreeMap<>();
+        try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+            capture.start();
+            for (Map.Entry<String, Case> e : CASES.entrySet()) {
+                String table = "r_" + e.getKey();
+                List<String> values = e.getValue().values();
+                for (int i = 0; i < values.size(); i++) {
+                    f.sql("INSERT INTO " + table + " VALUES (" + i + ", " + "(" + values.get(i) + ")::" + e.getValue().ddl() + ")");
+                }
+                f.sql("DELETE FROM " + table);
+                try (Connection c = f.connect(); Statement s = c.createStatement()) {
+                    s.execute("SET TimeZone = 'UTC'");
+                    for (int i = 0; i < values.size(); i++) {
+                        try (ResultSet rs = s.executeQuery("SELECT (" + "(" + values.get(i) + ")::" + e.getValue().ddl() + ")::text")) {
+                            rs.next();
+                            String key = "r:" + e.getKey() + ":" + rs.getString(1);
+                            expected.put(e.getKey() + "#" + i + " new", key);
+                            expected.put(e.getKey() + "#" + i + " old", key);
+                        }
+                    }
+                }
+            }
+            f.sql("INSERT INTO sentinel VALUES (1)");
+            List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("sentinel", 1), Duration.ofSeconds(120));
+            for (ChangeEvent event : events) {
+                String table = event.source().table();
+                if (!table.startsWith("r_") || event.op() == Op.RESET) {
+                    continue;
+                }
+                String id = table.substring(2);
+                KeyTemplate template = KeyTemplate.parse("r:" + id + ":{k}");
+                boolean old = event.op() == Op.DELETE;
+                Object row = event.key().get("id");
+                Map<String, Object> image = StreamsImage.of(event, old);
+                String key;
+                try {
+                    key = template.render(image).orElse("<no key>");
+                } catch (RuntimeException ex) {
+                    key = "<" + ex.getMessage() + ">";
+                }
+                rendered.put(id + "#" + row + (old ? " old" : " new"), key);
+            }
+        }
+        Map<String, String> wrong = new TreeMap<>();
+        expected.forEach((what, key) -> {
+            String got = rendered.get(what);
+            if (!key.equals(got)) {
+                wrong.put(what, "expected " + key + " but rendered " + got);
+            }
+        });
+        assertEquals(Map.of(), wrong, "keys must render as PostgreSQL's ::text");
+    }
+
+    /** The row invalidation-streams renders a template from (its {@code merge}). */
+    static final class StreamsImage {
+        static Map<String, Object> of(ChangeEvent e, boolean old) {
+            Map<String, Object> merged = new LinkedHashMap<>(e.key());
+            merged.putAll(old ? e.before() : e.after());
+            return merged;
+        }
+    }
+}
