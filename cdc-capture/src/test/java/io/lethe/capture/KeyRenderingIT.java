@@ -87,6 +87,49 @@ class KeyRenderingIT {
         add("money", "money", "1234.56", "-0.01");
     }
 
+    /** Types whose text cannot be rebuilt from what Debezium passes (PgTypes says why): refused at start-up. */
+    static final java.util.Set<String> REFUSED = java.util.Set.of("money", "timetz", "interval", "varbit", "name", "pg_lsn",
+            "int4_array", "text_array", "domain_numeric");
+
+    @Test
+    void aTemplateColumnWithoutDefinedRenderingIsRefusedAtStartUpWithTableColumnTypeAndFix(LetheStack stack, TestScope scope)
+            throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE DOMAIN render_amount AS numeric");
+        StringBuilder namespaces = new StringBuilder();
+        Map<String, String> ddl = new LinkedHashMap<>();
+        CASES.forEach((id, c) -> {
+            if (REFUSED.contains(id)) {
+                ddl.put(id, c.ddl());
+            }
+        });
+        ddl.put("domain_numeric", "render_amount");
+        for (Map.Entry<String, String> e : ddl.entrySet()) {
+            String table = "x_" + e.getKey();
+            f.sql("CREATE TABLE " + table + " (id int PRIMARY KEY, k " + e.getValue() + ")", "ALTER TABLE " + table + " REPLICA IDENTITY FULL");
+            namespaces.append(e.getKey()).append(":\n  table: public.").append(table).append("\n  keys: [\"x:").append(e.getKey())
+                    .append(":{k}\"]\n");
+        }
+        LetheConfig config = f.config(namespaces.toString());
+        io.lethe.capture.checks.CaptureStartupException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                io.lethe.capture.checks.CaptureStartupException.class, () -> {
+                    try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+                        capture.start();
+                    }
+                });
+        Map<String, String> notRefused = new TreeMap<>();
+        for (String id : ddl.keySet()) {
+            String table = "public.x_" + id;
+            String message = refused.failed().stream().filter(r -> r.check().equals("table " + table)).map(Object::toString)
+                    .findFirst().orElse("");
+            if (!message.contains("column " + table + ".k") || !message.contains("no defined key rendering") && !message.contains("array")
+                    && !message.contains("domain over") || !message.contains("ALTER TABLE " + table + " ADD COLUMN k_key text")) {
+                notRefused.put(id, message.isEmpty() ? "not refused" : message);
+            }
+        }
+        assertEquals(Map.of(), notRefused, "every template column without a defined rendering must be refused with table, column, type and fix");
+    }
+
     @Test
     void everyTemplateColumnRendersAsPostgresTextOrIsRefused(LetheStack stack, TestScope scope) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);
@@ -96,6 +139,9 @@ class KeyRenderingIT {
                 "CREATE TABLE sentinel (id int PRIMARY KEY)");
         StringBuilder namespaces = new StringBuilder("sentinel:\n  table: public.sentinel\n  keys: [\"s:{id}\"]\n");
         for (Map.Entry<String, Case> e : CASES.entrySet()) {
+            if (REFUSED.contains(e.getKey())) {
+                continue;
+            }
             String table = "r_" + e.getKey();
             f.sql("CREATE TABLE " + table + " (id int PRIMARY KEY, k " + e.getValue().ddl() + ")",
                     "ALTER TABLE " + table + " REPLICA IDENTITY FULL");
@@ -108,6 +154,9 @@ class KeyRenderingIT {
         try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
             capture.start();
             for (Map.Entry<String, Case> e : CASES.entrySet()) {
+                if (REFUSED.contains(e.getKey())) {
+                    continue;
+                }
                 String table = "r_" + e.getKey();
                 List<String> values = e.getValue().values();
                 for (int i = 0; i < values.size(); i++) {
@@ -160,8 +209,13 @@ class KeyRenderingIT {
     /** The row invalidation-streams renders a template from (its {@code merge}). */
     static final class StreamsImage {
         static Map<String, Object> of(ChangeEvent e, boolean old) {
-            Map<String, Object> merged = new LinkedHashMap<>(e.key());
-            merged.putAll(old ? e.before() : e.after());
+            if (e.text() == null) {
+                Map<String, Object> merged = new LinkedHashMap<>(e.key());
+                merged.putAll(old ? e.before() : e.after());
+                return merged;
+            }
+            Map<String, Object> merged = new LinkedHashMap<>(e.text().key());
+            merged.putAll(old ? e.text().before() : e.text().after());
             return merged;
         }
     }
