@@ -75,7 +75,7 @@ public final class KeyTemplate {
 
     /**
      * True when this template could have rendered {@code key}: its literal parts in order, each
-     * column standing for any non-empty text.
+     * column standing for any text, the empty text included (a text column holding '', a char(n) of spaces).
      */
     public boolean matches(String key) {
         return regex().matcher(key).matches();
@@ -86,7 +86,7 @@ public final class KeyTemplate {
         if (r == null) {
             StringBuilder re = new StringBuilder();
             for (KeyFormat.Part part : parts) {
-                re.append(part instanceof KeyFormat.Literal l ? Pattern.quote(l.text()) : "(.+?)");
+                re.append(part instanceof KeyFormat.Literal l ? Pattern.quote(l.text()) : "(.*?)");
             }
             r = Pattern.compile(re.toString(), Pattern.DOTALL);
             regex = r;
