@@ -85,6 +85,37 @@ class KeyRenderingIT {
         add("point", "point", "'(1.5,-2)'", "'(0.1,1e20)'");
         add("xml", "xml", "'<x a=\"1\">é</x>'");
         add("money", "money", "1234.56", "-0.01");
+        // seeded random bit patterns: the shortest-digits search against PostgreSQL's own (Ryu)
+        java.util.Random random = new java.util.Random(27);
+        List<String> doubles = new java.util.ArrayList<>();
+        List<String> floats = new java.util.ArrayList<>();
+        while (doubles.size() < 150) {
+            double d = Double.longBitsToDouble(random.nextLong());
+            if (!Double.isNaN(d) && !Double.isInfinite(d)) {
+                doubles.add("'" + d + "'");
+            }
+            double scaled = random.nextGaussian() * Math.pow(10, random.nextInt(40) - 20);
+            doubles.add("'" + scaled + "'");
+        }
+        while (floats.size() < 150) {
+            float f = Float.intBitsToFloat(random.nextInt());
+            if (!Float.isNaN(f) && !Float.isInfinite(f)) {
+                floats.add("'" + f + "'");
+            }
+        }
+        // large integers, whose halfway points are integers too: where the tie rule shows
+        for (int i = 0; i < 200; i++) {
+            doubles.add("'" + (double) ((1L << 54) + (random.nextLong() & ((1L << 56) - 1))) * (random.nextBoolean() ? 1 : -1) + "'");
+        }
+        // powers of two, where the gap below is half the gap above
+        for (int e = -1074; e <= 1023; e += 37) {
+            doubles.add("'" + Math.scalb(1.0, e) + "'");
+        }
+        for (int e = -149; e <= 127; e += 7) {
+            floats.add("'" + Math.scalb(1.0f, e) + "'");
+        }
+        add("float8_random", "float8", doubles.toArray(String[]::new));
+        add("float4_random", "float4", floats.toArray(String[]::new));
     }
 
     /** Types whose text cannot be rebuilt from what Debezium passes (PgTypes says why): refused at start-up. */

@@ -121,14 +121,13 @@ public final class PgText {
             return Double.doubleToRawLongBits(v) < 0 ? "-0" : "0";
         }
         BigDecimal exact = new BigDecimal(v);
-        BigDecimal shortest = exact;
-        for (int p = 1; p <= 17; p++) {
-            BigDecimal r = exact.round(new MathContext(p, RoundingMode.HALF_EVEN));
-            if (r.doubleValue() == v) {
-                shortest = r;
-                break;
-            }
+        BigDecimal below = new BigDecimal(Math.nextDown(v));
+        // beyond the largest double the gap above is as wide as the one below
+        BigDecimal above = Double.isInfinite(Math.nextUp(v)) ? exact.add(exact.subtract(below)) : new BigDecimal(Math.nextUp(v));
+        if (Double.isInfinite(Math.nextDown(v))) {
+            below = exact.subtract(above.subtract(exact));
         }
+        BigDecimal shortest = shortest(exact, below, above, 17);
         return decimal(shortest, 15);
     }
 
@@ -144,15 +143,41 @@ public final class PgText {
             return Float.floatToRawIntBits(v) < 0 ? "-0" : "0";
         }
         BigDecimal exact = new BigDecimal((double) v);
-        BigDecimal shortest = exact;
-        for (int p = 1; p <= 9; p++) {
-            BigDecimal r = exact.round(new MathContext(p, RoundingMode.HALF_EVEN));
-            if (r.floatValue() == v) {
-                shortest = r;
-                break;
+        BigDecimal below = new BigDecimal((double) Math.nextDown(v));
+        BigDecimal above = Float.isInfinite(Math.nextUp(v)) ? exact.add(exact.subtract(below)) : new BigDecimal((double) Math.nextUp(v));
+        if (Float.isInfinite(Math.nextDown(v))) {
+            below = exact.subtract(above.subtract(exact));
+        }
+        BigDecimal shortest = shortest(exact, below, above, 9);
+        return decimal(shortest, 6);
+    }
+
+    /**
+     * The shortest decimal strictly within half the gap to each neighbour of the binary value
+     * {@code exact}, and of those the closest to it: what PostgreSQL's Ryu output picks (it never
+     * takes a decimal exactly halfway, even where reading it back would round to the value;
+     * KeyRenderingIT's -5.4309587640904336e+16). Computed exactly: BigDecimal.doubleValue() is not
+     * always correctly rounded before JDK 19.
+     */
+    private static BigDecimal shortest(BigDecimal exact, BigDecimal below, BigDecimal above, int maxDigits) {
+        BigDecimal low = exact.add(below).divide(BigDecimal.valueOf(2));
+        BigDecimal high = exact.add(above).divide(BigDecimal.valueOf(2));
+        for (int p = 1; p <= maxDigits; p++) {
+            BigDecimal best = null;
+            for (RoundingMode mode : new RoundingMode[] {RoundingMode.HALF_EVEN, RoundingMode.FLOOR, RoundingMode.CEILING}) {
+                BigDecimal r = exact.round(new MathContext(p, mode));
+                int lo = r.compareTo(low);
+                int hi = r.compareTo(high);
+                boolean inside = lo > 0 && hi < 0;
+                if (inside && (best == null || r.subtract(exact).abs().compareTo(best.subtract(exact).abs()) < 0)) {
+                    best = r;
+                }
+            }
+            if (best != null) {
+                return best;
             }
         }
-        return decimal(shortest, 6);
+        return exact;
     }
 
     /** PostgreSQL's layout of shortest digits: fixed-point when -4 <= exponent < {@code fixedBelow}, else d.ddde+XX. */
