@@ -85,6 +85,16 @@ class KeyRenderingIT {
         add("point", "point", "'(1.5,-2)'", "'(0.1,1e20)'");
         add("xml", "xml", "'<x a=\"1\">é</x>'");
         add("money", "money", "1234.56", "-0.01");
+        // the other precisions and shapes Debezium encodes differently
+        add("time3", "time(3)", "'12:00:00.5'", "'23:59:59.999'", "'00:00'");
+        add("timestamp3", "timestamp(3)", "'2000-01-01 00:00:00.125'", "'infinity'", "'-infinity'", "'1969-12-31 23:59:59.999'",
+                "'0044-03-15 12:00 BC'");
+        add("timestamptz0", "timestamptz(0)", "'2000-01-01 00:00:00+05:30'", "'infinity'");
+        add("bit1", "bit(1)", "B'1'", "B'0'");
+        add("bit12", "bit(12)", "B'100000000001'", "B'000000000000'");
+        add("char1", "char(1)", "'x'", "' '");
+        add("int8range", "int8range", "'[1,4)'", "'empty'");
+        add("numeric_big", "numeric(40,10)", "123456789012345678901234567890.0123456789", "-0.0000000001");
         // seeded random bit patterns: the shortest-digits search against PostgreSQL's own (Ryu)
         java.util.Random random = new java.util.Random(27);
         List<String> doubles = new java.util.ArrayList<>();

@@ -28,7 +28,11 @@ import org.apache.kafka.connect.data.Struct;
 final class ConnectText {
     /** Debezium's schema parameter naming the column's PostgreSQL type, upper-case (BPCHAR, INET, ...). */
     static final String SOURCE_TYPE = "__debezium.source.column.type";
-    /** The PostgreSQL JDBC driver's ±infinity for dates and timestamps (PGStatement), which Debezium passes on. */
+    /**
+     * The PostgreSQL JDBC driver's ±infinity for timestamps (PGStatement), which Debezium passes on
+     * as microseconds (as milliseconds divided by 1,000 for timestamp(0..3)). A real timestamp at
+     * exactly that instant of the year 294247 has the same encoding and renders as infinity too.
+     */
     private static final long INFINITY = 9223372036825200000L;
     private static final long MINUS_INFINITY = -9223372036832400000L;
     /**
@@ -84,7 +88,7 @@ final class ConnectText {
             }
             case "io.debezium.time.Timestamp" -> {
                 long millis = ((Number) value).longValue();
-                return millis == INFINITY ? "infinity" : millis == MINUS_INFINITY ? "-infinity" : timestamp(Math.floorDiv(millis, 1_000L),
+                return millis == INFINITY / 1_000 ? "infinity" : millis == MINUS_INFINITY / 1_000 ? "-infinity" : timestamp(Math.floorDiv(millis, 1_000L),
                         Math.floorMod(millis, 1_000L) * 1_000_000L);
             }
             case "io.debezium.time.MicroTimestamp" -> {
