@@ -171,6 +171,58 @@ class KeyRenderingIT {
         assertEquals(Map.of(), notRefused, "every template column without a defined rendering must be refused with table, column, type and fix");
     }
 
+    /**
+     * Primary-key columns render from the event's key text too: a DELETE under REPLICA IDENTITY
+     * DEFAULT carries nothing else.
+     */
+    @Test
+    void primaryKeyColumnsRenderAsPostgresTextUnderReplicaIdentityDefault(LetheStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TABLE pk (d date, f float8, b bytea, t timestamptz, n numeric, PRIMARY KEY (d, f, b, t, n))",
+                "CREATE TABLE sentinel (id int PRIMARY KEY)");
+        LetheConfig config = f.config("""
+                pk:
+                  table: public.pk
+                  keys: ["pk:{d}:{f}:{b}:{t}:{n}"]
+                  primary-key: [d, f, b, t, n]
+                sentinel:
+                  table: public.sentinel
+                  keys: ["s:{id}"]
+                """);
+        String values = "('0044-03-15 BC', 1e-5, '\\x00ff', '2000-01-01 00:00:00.5+05:30', 'NaN'), "
+                + "('infinity', '-0', '\\x', '-infinity', 1.50)";
+        List<String> expected = new java.util.ArrayList<>();
+        try (Connection c = f.connect(); Statement s = c.createStatement()) {
+            s.execute("SET TimeZone = 'UTC'");
+            try (ResultSet rs = s.executeQuery("SELECT 'pk:' || d::date::text || ':' || f::float8::text || ':' || b::bytea::text || ':' || t::timestamptz::text"
+                    + " || ':' || n::numeric::text"
+                    + " FROM (VALUES " + values + ") v(d, f, b, t, n) ORDER BY 1")) {
+                while (rs.next()) {
+                    expected.add(rs.getString(1));
+                }
+            }
+        }
+        try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+            capture.start();
+            f.sql("INSERT INTO pk SELECT d::date, f::float8, b::bytea, t::timestamptz, n::numeric FROM (VALUES " + values + ") v(d, f, b, t, n)",
+                    "DELETE FROM pk", "INSERT INTO sentinel VALUES (1)");
+            List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("sentinel", 1), Duration.ofSeconds(60));
+            List<String> inserted = new java.util.ArrayList<>();
+            List<String> deleted = new java.util.ArrayList<>();
+            KeyTemplate template = KeyTemplate.parse("pk:{d}:{f}:{b}:{t}:{n}");
+            for (ChangeEvent e : events) {
+                if (e.source().table().equals("pk")) {
+                    boolean old = e.op() == Op.DELETE;
+                    (old ? deleted : inserted).add(template.render(StreamsImage.of(e, old)).orElse("<no key>"));
+                }
+            }
+            java.util.Collections.sort(inserted);
+            java.util.Collections.sort(deleted);
+            assertEquals(expected, inserted, "INSERT");
+            assertEquals(expected, deleted, "DELETE under REPLICA IDENTITY DEFAULT");
+        }
+    }
+
     @Test
     void everyTemplateColumnRendersAsPostgresTextOrIsRefused(LetheStack stack, TestScope scope) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);
@@ -256,7 +308,10 @@ class KeyRenderingIT {
                 return merged;
             }
             Map<String, Object> merged = new LinkedHashMap<>(e.text().key());
-            merged.putAll(old ? e.text().before() : e.text().after());
+            Map<String, String> image = old ? e.text().before() : e.text().after();
+            if (image != null) {
+                merged.putAll(image);
+            }
             return merged;
         }
     }
