@@ -57,13 +57,15 @@ class KeyRenderingIT {
         add("name", "name", "'n1'", "'N x'");
         add("bool", "bool", "true", "false");
         add("uuid", "uuid", "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'");
-        add("date", "date", "'1999-12-31'", "'infinity'", "'-infinity'", "'0044-03-15 BC'", "'10000-01-01'", "'1970-01-01'");
+        add("date", "date", "'1999-12-31'", "'infinity'", "'-infinity'", "'0044-03-15 BC'", "'10000-01-01'", "'1970-01-01'", "'5874897-12-31'",
+                "'4713-01-01 BC'");
         add("time", "time", "'00:00'", "'23:59:59.999999'", "'24:00:00'", "'12:00:00.5'", "'01:02:03.000100'");
         add("timetz", "timetz", "'00:00:00+05:30'", "'12:00:00.25-08'");
         add("timestamp", "timestamp", "'2000-01-01 00:00:00.5'", "'infinity'", "'-infinity'", "'0044-03-15 12:00 BC'",
-                "'1969-12-31 23:59:59.999999'", "'10000-01-01 00:00'");
+                "'1969-12-31 23:59:59.999999'", "'10000-01-01 00:00'", "'294276-12-31 23:59:59.999999'", "'4713-01-01 00:00 BC'");
         add("timestamptz", "timestamptz", "'2000-01-01 00:00:00.5+05:30'", "'infinity'", "'-infinity'", "'1900-01-01 00:00+00'",
-                "'0044-03-15 12:00+00 BC'", "'2024-06-30 23:59:59.123456+00'");
+                "'0044-03-15 12:00+00 BC'", "'2024-06-30 23:59:59.123456+00'", "'10000-01-01 00:00+00'", "'4713-01-01 00:00+00 BC'",
+                "'294276-12-31 23:59:59.999999+00'");
         add("interval", "interval", "'1 year 2 mons -3 days 04:05:06.5'", "'-00:00:01'", "'0'", "'-1 year -2 mons'", "'3 days'",
                 "'1 day -00:00:00.000001'");
         add("bytea", "bytea", "'\\x00ff10'", "'\\x'");
@@ -127,6 +129,12 @@ class KeyRenderingIT {
         add("float8_random", "float8", doubles.toArray(String[]::new));
         add("float4_random", "float4", floats.toArray(String[]::new));
     }
+
+    /**
+     * Values Debezium's encoding cannot carry: capture marks them unrenderable (streams then
+     * invalidates the template's glob). A timestamp after 294247-01-10 overflows Debezium's microseconds.
+     */
+    static final java.util.Set<String> UNRENDERABLE = java.util.Set.of("timestamp#6");
 
     /** Types whose text cannot be rebuilt from what Debezium passes (PgTypes says why): refused at start-up. */
     static final java.util.Set<String> REFUSED = java.util.Set.of("money", "timetz", "interval", "varbit", "name", "pg_lsn",
@@ -292,6 +300,11 @@ class KeyRenderingIT {
         Map<String, String> wrong = new TreeMap<>();
         expected.forEach((what, key) -> {
             String got = rendered.get(what);
+            String id = what.substring(0, what.indexOf('#'));
+            if (UNRENDERABLE.contains(what.substring(0, what.indexOf(' ')))
+                    && ("r:" + id + ":" + ChangeEvent.UNRENDERABLE_VALUE).equals(got)) {
+                return; // streams invalidates the template's glob instead
+            }
             if (!key.equals(got)) {
                 wrong.put(what, "expected " + key + " but rendered " + got);
             }

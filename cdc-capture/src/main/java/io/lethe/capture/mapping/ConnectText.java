@@ -36,6 +36,12 @@ final class ConnectText {
     private static final long INFINITY = 9223372036825200000L;
     private static final long MINUS_INFINITY = -9223372036832400000L;
     /**
+     * PostgreSQL's earliest timestamp, 4713-01-01 00:00 BC, in microseconds since 1970. Debezium's
+     * microseconds of a timestamp after 294247-01-10 overflow to below it: such a value cannot be
+     * rendered (its keys are invalidated by glob).
+     */
+    private static final long MIN_TIMESTAMP_MICROS = java.time.LocalDateTime.of(-4712, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC) * 1_000_000L;
+    /**
      * Debezium's days for a date of ±infinity (seen from Debezium 3.6.3, KeyRenderingIT): far outside
      * PostgreSQL's date range (4713 BC to 5874897 AD), so no real date collides with them.
      */
@@ -93,6 +99,9 @@ final class ConnectText {
             }
             case "io.debezium.time.MicroTimestamp" -> {
                 long micros = ((Number) value).longValue();
+                if (micros != MINUS_INFINITY && micros < MIN_TIMESTAMP_MICROS) {
+                    return null; // Debezium's microseconds overflowed: a timestamp after 294247-01-10
+                }
                 return micros == INFINITY ? "infinity" : micros == MINUS_INFINITY ? "-infinity" : timestamp(Math.floorDiv(micros, 1_000_000L),
                         Math.floorMod(micros, 1_000_000L) * 1_000L);
             }
