@@ -231,6 +231,42 @@ class KeyRenderingIT {
         }
     }
 
+    /**
+     * Start-up refused the type; a column retyped to it while capture runs must not render a wrong
+     * key either: its value travels as unrenderable (streams invalidates the template's glob).
+     */
+    @Test
+    void aTemplateColumnRetypedWhileCaptureRunsTravelsAsUnrenderable(LetheStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TABLE retyped (id int PRIMARY KEY, k text)", "ALTER TABLE retyped REPLICA IDENTITY FULL",
+                "CREATE TABLE sentinel (id int PRIMARY KEY)");
+        LetheConfig config = f.config("""
+                retyped:
+                  table: public.retyped
+                  keys: ["r:{k}"]
+                sentinel:
+                  table: public.sentinel
+                  keys: ["s:{id}"]
+                """);
+        try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+            capture.start();
+            f.sql("INSERT INTO retyped VALUES (1, '1 day')",
+                    "ALTER TABLE retyped ALTER COLUMN k TYPE interval USING k::interval",
+                    "INSERT INTO retyped VALUES (2, '1 mon')",
+                    "ALTER TABLE retyped ALTER COLUMN k TYPE money USING 1.5::money",
+                    "INSERT INTO retyped VALUES (3, 2.5)",
+                    "INSERT INTO sentinel VALUES (1)");
+            List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("sentinel", 1), Duration.ofSeconds(60));
+            Map<Object, String> texts = new TreeMap<>();
+            for (ChangeEvent e : events) {
+                if (e.source().table().equals("retyped") && e.op() == Op.CREATE) {
+                    texts.put(e.key().get("id"), e.text().after().get("k"));
+                }
+            }
+            assertEquals(Map.of(1, "1 day", 2, ChangeEvent.UNRENDERABLE_VALUE, 3, ChangeEvent.UNRENDERABLE_VALUE), texts);
+        }
+    }
+
     @Test
     void everyTemplateColumnRendersAsPostgresTextOrIsRefused(LetheStack stack, TestScope scope) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);
