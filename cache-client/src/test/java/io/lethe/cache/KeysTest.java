@@ -86,6 +86,8 @@ class KeysTest {
         IllegalArgumentException noText = assertThrows(IllegalArgumentException.class,
                 () -> Keys.template("p:{tags}").render(java.util.List.of("a")));
         assertEquals(true, noText.getMessage().contains("col::text"), noText.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Keys.text(new java.sql.Timestamp(0)),
+                "timestamp or timestamptz: ambiguous");
         assertEquals("p:x", Keys.template("p:{s}").render("x".getBytes(StandardCharsets.UTF_8).length == 1 ? "x" : "?"));
     }
 }

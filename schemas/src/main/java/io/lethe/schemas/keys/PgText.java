@@ -47,6 +47,11 @@ public final class PgText {
      *   <li>{@code byte[]} (bytea): {@code \x} and lower-case hex.
      * </ul>
      *
+     * A {@code String} is taken as PostgreSQL's text as it is: for char(n) pass it without its padding
+     * (what {@code col::text} returns, not {@code getString}), for bit(1) pass {@code 1}/{@code 0} (the
+     * driver returns a Boolean for it), and for inet the text with its mask. {@code java.sql.Timestamp}
+     * is refused: the driver returns it for timestamp and timestamptz alike.
+     *
      * @throws IllegalArgumentException for null and any other class: it has no defined rendering
      */
     public static String of(Object value) {
@@ -96,8 +101,10 @@ public final class PgText {
         if (value instanceof Instant t) {
             return timestamptz(t);
         }
-        if (value instanceof java.sql.Timestamp t) {
-            return timestamp(t.toLocalDateTime());
+        if (value instanceof java.sql.Timestamp) {
+            // the driver returns one for timestamp and for timestamptz alike: which text it stands for is unknown
+            throw new IllegalArgumentException("a java.sql.Timestamp may be a timestamp or a timestamptz: pass a LocalDateTime "
+                    + "(timestamp) or an OffsetDateTime (timestamptz), e.g. rs.getObject(i, OffsetDateTime.class)");
         }
         if (value instanceof java.sql.Date d) {
             return date(d.toLocalDate());
