@@ -96,6 +96,7 @@ class KeyRenderingIT {
         add("bit12", "bit(12)", "B'100000000001'", "B'000000000000'");
         add("char1", "char(1)", "'x'", "' '");
         add("int8range", "int8range", "'[1,4)'", "'empty'");
+        add("citext", "citext", "'Ann@Example.com'", "'x y'");
         add("numeric_big", "numeric(40,10)", "123456789012345678901234567890.0123456789", "-0.0000000001");
         // seeded random bit patterns: the shortest-digits search against PostgreSQL's own (Ryu)
         java.util.Random random = new java.util.Random(27);
@@ -270,7 +271,7 @@ class KeyRenderingIT {
     @Test
     void everyTemplateColumnRendersAsPostgresTextOrIsRefused(LetheStack stack, TestScope scope) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);
-        f.sql("CREATE TYPE render_mood AS ENUM ('happy', 'a b')",
+        f.sql("CREATE EXTENSION IF NOT EXISTS citext", "CREATE TYPE render_mood AS ENUM ('happy', 'a b')",
                 "CREATE DOMAIN render_code AS text CHECK (VALUE <> '')",
                 "CREATE DOMAIN render_positive AS int8 CHECK (VALUE > 0)",
                 "CREATE TABLE sentinel (id int PRIMARY KEY)");

@@ -14,7 +14,7 @@ public final class PgTypes {
     /** Base types (pg_type.typname) with a defined rendering. Enum types (typtype 'e') have one too. */
     public static final Set<String> RENDERED = Set.of("int2", "int4", "int8", "oid", "numeric", "float4", "float8", "text", "varchar",
             "bpchar", "bool", "uuid", "date", "time", "timestamp", "timestamptz", "bytea", "inet", "cidr", "macaddr", "macaddr8", "jsonb",
-            "json", "xml", "bit", "point", "int4range", "int8range");
+            "json", "xml", "bit", "point", "int4range", "int8range", "citext");
 
     /** Base types a domain may have: the domain's values arrive exactly as the base type's text. */
     public static final Set<String> DOMAIN_BASES = Set.of("int2", "int4", "int8", "text", "varchar", "uuid", "bool", "json", "jsonb");
