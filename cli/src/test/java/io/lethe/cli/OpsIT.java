@@ -117,6 +117,18 @@ class OpsIT {
             assertTrue(!run.err().contains("\tat ") && !run.err().contains("Exception"), "no stack trace:\n" + run.err());
             f.sql("ALTER TABLE products SET LOGGED");
 
+            // a key template column whose type has no defined rendering (issue 27, item 15): doctor and
+            // lethe run name the table, column, type and the fix
+            f.sql("ALTER TABLE products ALTER COLUMN slug TYPE interval USING '1 day'::interval");
+            assertFailure(dir, "render.yml", healthy, "table public.products", "ALTER TABLE public.products ADD COLUMN slug_key text");
+            Result doctor = lethe("doctor", "--config", write(dir, "render2.yml", healthy).toString());
+            assertTrue(doctor.out().contains("column public.products.slug, whose type interval has no defined key rendering"), doctor.out());
+            Result runRender = lethe("run", "--config", write(dir, "run-render.yml", healthy).toString(), "--role", "capture");
+            assertEquals(1, runRender.exit(), runRender.out() + runRender.err());
+            assertTrue(runRender.err().contains("ALTER TABLE public.products ADD COLUMN slug_key text"), runRender.err());
+            assertTrue(!runRender.err().contains("\tat ") && !runRender.err().contains("Exception"), "no stack trace:\n" + runRender.err());
+            f.sql("ALTER TABLE products ALTER COLUMN slug TYPE text USING slug::text");
+
             // a configured table does not exist
             assertFailure(dir, "table.yml", healthy.replace("public.products", "public.productz"), "table public.productz", "create it");
 

@@ -107,7 +107,8 @@ public final class ConfigLoader {
         for (String property : debezium.keySet()) {
             if (SourceConfig.isLetheOwned(property)) {
                 s.error(s.child("debezium") + "." + property, "is set by Lethe (the connection comes from jdbc-url, user and password, "
-                        + "TLS from jdbc-url's parameters; the slot, publication, offsets and record shape are Lethe's); remove it");
+                        + "TLS from jdbc-url's parameters; the slot, publication, offsets and record shape are Lethe's, and key "
+                        + "rendering reads the value encodings Lethe chose); remove it");
             }
         }
         s.finish("jdbc-url, user, password, slot, publication, create-publication, heartbeat-interval, "

@@ -1,8 +1,8 @@
 package io.lethe.config;
 
-import java.util.ArrayList;
+import io.lethe.schemas.keys.KeyFormat;
+import io.lethe.schemas.keys.PgText;
 import java.util.Collection;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -10,36 +10,26 @@ import java.util.regex.Pattern;
 
 /**
  * A cache key template such as {@code product:{id}:price}: literal text with {@code {column}}
- * placeholders filled from a row image. {@code {{} and {@code }}} stand for literal braces, so
+ * placeholders filled from a row image, each with the text PostgreSQL prints for the value
+ * ({@link KeyFormat}, the parser and renderer applications share through cache-client). {@code {{} and {@code }}} stand for literal braces, so
  * {@code customer:{{{customer_id}}}:orders} renders a Redis Cluster hash tag
  * ({@code customer:{42}:orders}).
  */
 public final class KeyTemplate {
-    private static final Pattern COLUMN = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-
     private final String text;
+    /** The parsed template and its renderer, shared with applications (cache-client's Keys). */
+    private final KeyFormat format;
     /** Literal strings and column references, in order. */
-    private final List<Part> parts;
+    private final List<KeyFormat.Part> parts;
     private final List<String> columns;
     /** {@link #matches}' expression, built on first use. */
     private volatile Pattern regex;
 
-    private sealed interface Part permits Literal, Column { }
-
-    private record Literal(String text) implements Part { }
-
-    private record Column(String name) implements Part { }
-
-    private KeyTemplate(String text, List<Part> parts) {
-        this.text = text;
-        this.parts = List.copyOf(parts);
-        LinkedHashSet<String> names = new LinkedHashSet<>();
-        for (Part part : parts) {
-            if (part instanceof Column c) {
-                names.add(c.name());
-            }
-        }
-        this.columns = List.copyOf(names);
+    private KeyTemplate(KeyFormat format) {
+        this.text = format.text();
+        this.format = format;
+        this.parts = format.parts();
+        this.columns = format.columns();
     }
 
     /**
@@ -48,49 +38,7 @@ public final class KeyTemplate {
      * @throws IllegalArgumentException saying what is wrong and where
      */
     public static KeyTemplate parse(String text) {
-        if (text == null || text.isEmpty()) {
-            throw new IllegalArgumentException("a key template must not be empty");
-        }
-        List<Part> parts = new ArrayList<>();
-        StringBuilder literal = new StringBuilder();
-        int i = 0;
-        while (i < text.length()) {
-            char c = text.charAt(i);
-            if (c == '{' && i + 1 < text.length() && text.charAt(i + 1) == '{') {
-                literal.append('{');
-                i += 2;
-            } else if (c == '}' && i + 1 < text.length() && text.charAt(i + 1) == '}') {
-                literal.append('}');
-                i += 2;
-            } else if (c == '{') {
-                int close = text.indexOf('}', i + 1);
-                if (close < 0) {
-                    throw new IllegalArgumentException("unclosed '{' at position " + i + " in '" + text
-                            + "'; write {column} for a column, {{ and }} for literal braces");
-                }
-                String name = text.substring(i + 1, close);
-                if (!COLUMN.matcher(name).matches()) {
-                    throw new IllegalArgumentException("'{" + name + "}' at position " + i + " in '" + text
-                            + "' is not a column name (letters, digits, underscore)");
-                }
-                if (literal.length() > 0) {
-                    parts.add(new Literal(literal.toString()));
-                    literal.setLength(0);
-                }
-                parts.add(new Column(name));
-                i = close + 1;
-            } else if (c == '}') {
-                throw new IllegalArgumentException("unmatched '}' at position " + i + " in '" + text
-                        + "'; write }} for a literal brace");
-            } else {
-                literal.append(c);
-                i++;
-            }
-        }
-        if (literal.length() > 0) {
-            parts.add(new Literal(literal.toString()));
-        }
-        return new KeyTemplate(text, parts);
+        return new KeyTemplate(KeyFormat.parse(text));
     }
 
     /** The template as written in the configuration. */
@@ -112,34 +60,22 @@ public final class KeyTemplate {
     }
 
     /**
-     * Renders the key from a row image.
+     * Renders the key from a row image, each value as PostgreSQL prints it ({@link PgText}).
      *
      * @return empty when a column is present but null (the row has no such key)
      * @throws MissingColumnException when the row image does not carry a column at all
      */
     public Optional<String> render(Map<String, ?> row) {
-        StringBuilder key = new StringBuilder();
-        for (Part part : parts) {
-            if (part instanceof Literal l) {
-                key.append(l.text());
-            } else {
-                String name = ((Column) part).name();
-                if (row == null || !row.containsKey(name)) {
-                    throw new MissingColumnException(name, text);
-                }
-                Object value = row.get(name);
-                if (value == null) {
-                    return Optional.empty();
-                }
-                key.append(value);
-            }
+        try {
+            return format.render(row);
+        } catch (KeyFormat.MissingColumnException e) {
+            throw new MissingColumnException(e.column(), text);
         }
-        return Optional.of(key.toString());
     }
 
     /**
      * True when this template could have rendered {@code key}: its literal parts in order, each
-     * column standing for any non-empty text.
+     * column standing for any text, the empty text included (a text column holding '', a char(n) of spaces).
      */
     public boolean matches(String key) {
         return regex().matcher(key).matches();
@@ -149,8 +85,8 @@ public final class KeyTemplate {
         Pattern r = regex;
         if (r == null) {
             StringBuilder re = new StringBuilder();
-            for (Part part : parts) {
-                re.append(part instanceof Literal l ? Pattern.quote(l.text()) : "(.+?)");
+            for (KeyFormat.Part part : parts) {
+                re.append(part instanceof KeyFormat.Literal l ? Pattern.quote(l.text()) : "(.*?)");
             }
             r = Pattern.compile(re.toString(), Pattern.DOTALL);
             regex = r;
@@ -160,14 +96,14 @@ public final class KeyTemplate {
 
     /** True when the template starts with a column, so its glob starts with {@code *}. */
     public boolean isUnprefixed() {
-        return parts.isEmpty() || parts.get(0) instanceof Column;
+        return parts.isEmpty() || parts.get(0) instanceof KeyFormat.Column;
     }
 
     /** A Redis MATCH glob covering every key this template can render. */
     public String glob() {
         StringBuilder glob = new StringBuilder();
-        for (Part part : parts) {
-            if (part instanceof Literal l) {
+        for (KeyFormat.Part part : parts) {
+            if (part instanceof KeyFormat.Literal l) {
                 glob.append(escapeGlob(l.text()));
             } else if (glob.length() == 0 || glob.charAt(glob.length() - 1) != '*') {
                 glob.append('*');

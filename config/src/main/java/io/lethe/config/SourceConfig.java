@@ -33,11 +33,14 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
             "plugin.name", "slot.name", "slot.drop.on.stop", "publication.name", "publication.autocreate.mode", "snapshot.mode",
             "skipped.operations", "decimal.handling.mode", "unavailable.value.placeholder", "provide.transaction.metadata",
             "heartbeat.interval.ms", "heartbeat.action.query", "poll.interval.ms", "max.batch.size", "max.queue.size",
-            "errors.max.retries", "bootstrap.servers", "record.processing.order", "tombstones.on.delete");
+            "errors.max.retries", "bootstrap.servers", "record.processing.order", "tombstones.on.delete",
+            // the encodings key rendering rebuilds PostgreSQL's text from (capture's ConnectText)
+            "time.precision.mode", "binary.handling.mode", "interval.handling.mode", "hstore.handling.mode", "include.unknown.datatypes",
+            "converters");
     /** Prefixes of Debezium properties {@code source.debezium} may not set, for the same reasons. */
     public static final java.util.List<String> LETHE_OWNED_DEBEZIUM_PREFIXES = java.util.List.of("database.ssl", "driver.",
             "offset.", "table.", "column.", "schema.include", "schema.exclude", "message.key.columns", "transforms", "predicates",
-            "key.converter", "value.converter", "header.converter");
+            "key.converter", "value.converter", "header.converter", "datatype.");
 
     /** True when Lethe sets {@code property} itself, so {@code source.debezium} may not. */
     public static boolean isLetheOwned(String property) {

@@ -426,6 +426,33 @@ class TopologyTest {
     }
 
     @Test
+    void keysRenderFromTheColumnsPostgresTextNotFromTheirEncoding() {
+        // capture's text of slug (a bpchar in the database, say) differs from the image's encoding
+        Map<String, Object> before = row(15, "old   ", 1, 10, 1);
+        Map<String, Object> after = row(15, "new   ", 2, 11, 2);
+        ChangeEvent e = change(Op.UPDATE, 1190, before, after).withText(new io.lethe.schemas.ColumnText(Map.of("id", "15"),
+                Map.of("id", "15", "slug", "old", "category_id", "1"), Map.of("id", "15", "slug", "new", "category_id", "2")));
+        send(e);
+        assertTrue(dlq.isEmpty());
+        Set<String> targets = targets(read(all));
+        assertTrue(targets.containsAll(Set.of("product:slug:old", "product:slug:new", "category:1:products", "category:2:products")),
+                targets.toString());
+        assertFalse(targets.stream().anyMatch(t -> t.endsWith(" ")), targets.toString());
+    }
+
+    @Test
+    void aValueCaptureCouldNotRenderWidensToItsTemplatesGlob() {
+        ChangeEvent e = change(Op.CREATE, 1195, null, row(16, "s", 1, 10, 1)).withText(new io.lethe.schemas.ColumnText(
+                Map.of("id", "16"), null, Map.of("id", "16", "slug", ChangeEvent.UNRENDERABLE_VALUE, "category_id", "1")));
+        send(e);
+        assertEquals("unrenderable-value", headers(dlq.readRecord()).get(Headers.DLQ_REASON));
+        List<InvalidationEvent> out = read(all);
+        assertFalse(targets(out).stream().anyMatch(t -> t.contains(ChangeEvent.UNRENDERABLE_VALUE)), targets(out).toString());
+        assertEquals(Set.of("product:slug:*"), widened(out).keySet());
+        assertEquals(1.0, widenedCount("product", "unrenderable-value"));
+    }
+
+    @Test
     void aKeyLongerThanTheLimitWidensToItsTemplatesGlob() {
         send(change(Op.CREATE, 1200, null, row(7, "s".repeat(100), 1, 10, 1)));
         Map<String, String> h = headers(dlq.readRecord());

@@ -27,6 +27,8 @@ import java.util.Map;
  * @param commitLsn    the LSN of the transaction's COMMIT record (a standby shows the change once
  *                     it replayed past it); absent when capture published before it saw the commit
  *                     (a transaction too large to hold back: a namespace-wide reset follows it)
+ * @param text         optional (added with issue 27): the key-template columns as PostgreSQL prints
+ *                     them, which templates render; absent from a capture that predates it
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ChangeEvent(
@@ -44,7 +46,8 @@ public record ChangeEvent(
         @JsonProperty(value = "capturedAt", required = true) long capturedAt,
         @JsonProperty("namespace") String namespace,
         @JsonProperty("originRegion") String originRegion,
-        @JsonProperty("commitLsn") Long commitLsn) {
+        @JsonProperty("commitLsn") Long commitLsn,
+        @JsonProperty("text") ColumnText text) {
 
     public static final String SCHEMA_ID = "lethe.change/v1";
     /**
@@ -52,6 +55,11 @@ public record ChangeEvent(
      * in an UPDATE): the column exists, its value is unknown here.
      */
     public static final String UNAVAILABLE_VALUE = "__lethe_unavailable__";
+    /**
+     * In {@link #text()}: the value of a column capture could not turn into PostgreSQL's text (a
+     * type without a defined key rendering met at run time); its keys are invalidated by glob.
+     */
+    public static final String UNRENDERABLE_VALUE = "__lethe_unrenderable__";
 
     public ChangeEvent {
         if (!SCHEMA_ID.equals(Fields.require("schema", schema))) {
@@ -82,17 +90,31 @@ public record ChangeEvent(
         }
     }
 
+    /** A change without the columns' text (see {@link #text()}). */
+    public ChangeEvent(String schema, String id, SourceTable source, Op op, Map<String, Object> key, Map<String, Object> before,
+                       Map<String, Object> after, String version, long lsn, Long txId, long commitTs, long capturedAt,
+                       String namespace, String originRegion, Long commitLsn) {
+        this(schema, id, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, namespace, originRegion, commitLsn,
+                null);
+    }
+
     /** A change without a known commit LSN. */
     public ChangeEvent(String schema, String id, SourceTable source, Op op, Map<String, Object> key, Map<String, Object> before,
                        Map<String, Object> after, String version, long lsn, Long txId, long commitTs, long capturedAt,
                        String namespace, String originRegion) {
-        this(schema, id, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, namespace, originRegion, null);
+        this(schema, id, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, namespace, originRegion, null, null);
     }
 
     /** This change with the LSN of its transaction's COMMIT record. */
     public ChangeEvent withCommitLsn(long lsnOfCommit) {
         return new ChangeEvent(schema, id, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, namespace,
-                originRegion, lsnOfCommit);
+                originRegion, lsnOfCommit, text);
+    }
+
+    /** This change with its key-template columns as PostgreSQL prints them. */
+    public ChangeEvent withText(ColumnText columnText) {
+        return new ChangeEvent(schema, id, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, namespace,
+                originRegion, commitLsn, columnText);
     }
 
     /** The position a standby must have replayed past to show this change: the commit LSN when known, else the change's. */

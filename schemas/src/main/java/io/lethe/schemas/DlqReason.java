@@ -19,6 +19,11 @@ public enum DlqReason {
     MISSING_OLD_IMAGE("missing-old-image"),
     /** A key template column holds PostgreSQL's unchanged-TOAST placeholder in every image. */
     UNAVAILABLE_VALUE("unavailable-value"),
+    /**
+     * A key template column holds a value capture could not turn into PostgreSQL's text (a type
+     * without a defined key rendering, met at run time after a column was retyped).
+     */
+    UNRENDERABLE_VALUE("unrenderable-value"),
     /** A pattern would match every key in Redis. */
     MATCH_ALL_PATTERN("match-all-pattern"),
     /** A pattern covers a whole namespace whose config does not set {@code allow-namespace-wide}. */

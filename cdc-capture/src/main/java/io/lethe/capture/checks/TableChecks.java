@@ -1,7 +1,9 @@
 package io.lethe.capture.checks;
 
+import io.lethe.config.KeyTemplate;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
+import io.lethe.schemas.keys.PgTypes;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -13,8 +15,9 @@ import java.util.Set;
 /**
  * The checks of the configured tables: they exist, are tables PostgreSQL publishes ({@link
  * Publishable}: not UNLOGGED, not a view, ...), have the columns the namespaces need and a
- * primary key matching theirs, and log old rows (REPLICA IDENTITY FULL, on every partition) where
- * key templates use non-key columns. These can drift while capture runs, so it re-runs them.
+ * primary key matching theirs, log old rows (REPLICA IDENTITY FULL, on every partition) where
+ * key templates use non-key columns, and give every key template column a type with a defined
+ * key rendering ({@link PgTypes}). These can drift while capture runs, so it re-runs them.
  */
 public final class TableChecks {
     private final LetheConfig config;
@@ -84,6 +87,23 @@ public final class TableChecks {
                         + ", but partition(s) " + info.partitionsWithoutFullIdentity() + " of " + table
                         + " do not have REPLICA IDENTITY FULL (each partition logs its own old rows)");
                 info.partitionsWithoutFullIdentity().forEach(part -> fixes.add("ALTER TABLE " + part + " REPLICA IDENTITY FULL;"));
+            }
+        }
+        for (NamespaceConfig ns : config.namespacesForTable(table)) {
+            for (KeyTemplate template : ns.keys()) {
+                for (String column : template.columns()) {
+                    TableInfo.ColumnType type = info.types().get(column);
+                    if (type == null) {
+                        continue; // a missing column, reported above
+                    }
+                    Optional<String> refusal = PgTypes.refusal(type.name(), type.baseType(), type.typtype(), type.array());
+                    if (refusal.isPresent()) {
+                        problems.add("namespace " + ns.name() + " key template '" + template + "' uses column " + table + "." + column
+                                + ", whose " + refusal.get());
+                        fixes.add(PgTypes.fix(table, column, template.text()) + " (namespaces." + ns.name() + ".keys in " + config.file()
+                                + ").");
+                    }
+                }
             }
         }
         if (info.primaryKey().isEmpty()) {

@@ -7,7 +7,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -17,7 +19,22 @@ import java.util.Set;
  */
 record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity,
                  List<String> partitionsWithoutFullIdentity, long oid, String kind, String persistence, List<Publishable.Leaf> leaves,
-                 List<String> ancestors) {
+                 List<String> ancestors, Map<String, ColumnType> types) {
+
+    /**
+     * A column's type: as PostgreSQL names it (format_type), the typname of it or of its domain's
+     * base, its typtype (b, d, e, r, ...), and whether it (or the base) is an array.
+     */
+    record ColumnType(String name, String baseType, String typtype, boolean array) {
+    }
+
+    TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity,
+              List<String> partitionsWithoutFullIdentity, long oid, String kind, String persistence, List<Publishable.Leaf> leaves,
+              List<String> ancestors) {
+        this(exists, columns, primaryKey, replicaIdentity, partitionsWithoutFullIdentity, oid, kind, persistence, leaves, ancestors,
+                Map.of());
+    }
+
     static TableInfo read(Connection c, String table) throws SQLException {
         String schema = table.substring(0, table.indexOf('.'));
         String name = table.substring(table.indexOf('.') + 1);
@@ -50,6 +67,18 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     columns.add(rs.getString(1));
+                }
+            }
+        }
+        Map<String, ColumnType> types = new LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod), b.typname, t.typtype::text, "
+                + "b.typcategory = 'A' FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                + "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+                + "WHERE a.attrelid = ?::oid AND a.attnum > 0 AND NOT a.attisdropped")) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    types.put(rs.getString(1), new ColumnType(rs.getString(2), rs.getString(3), rs.getString(4), rs.getBoolean(5)));
                 }
             }
         }
@@ -90,6 +119,6 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
             }
         }
         return new TableInfo(true, columns, pk, identity, PublicationInfo.partitionsWithoutFullIdentity(c, table), oid, kind, persistence,
-                leaves, ancestors);
+                leaves, ancestors, types);
     }
 }

@@ -68,6 +68,18 @@ public final class EngineProperties {
         }
         columns.add(regex(source.heartbeatTable()) + "\\..*");
         p.setProperty("column.include.list", String.join(",", columns));
+        // Key-template columns are rendered as PostgreSQL's text (ConnectText), which for some types
+        // (char(n), inet, bit(1), numeric) needs the column's source type: Debezium adds it to their
+        // schemas as parameters. It changes no value: the events' key/before/after keep Debezium's encoding.
+        List<String> templateColumns = new ArrayList<>();
+        for (Map.Entry<String, Set<String>> e : projection.templateColumnsByTable().entrySet()) {
+            for (String column : e.getValue()) {
+                templateColumns.add(regex(e.getKey() + "." + column));
+            }
+        }
+        if (!templateColumns.isEmpty()) {
+            p.setProperty("column.propagate.source.type", String.join(",", templateColumns));
+        }
         // TRUNCATE is skipped by default; Lethe turns it into a namespace-wide invalidation.
         p.setProperty("skipped.operations", "none");
         p.setProperty("decimal.handling.mode", "string");

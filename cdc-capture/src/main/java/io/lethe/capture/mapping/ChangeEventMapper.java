@@ -1,6 +1,7 @@
 package io.lethe.capture.mapping;
 
 import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.ColumnText;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.Watermark;
@@ -73,9 +74,15 @@ public final class ChangeEventMapper {
         Map<String, Object> before = project(table, envelope.getStruct("before"));
         Map<String, Object> after = op == Op.DELETE ? null : project(table, envelope.getStruct("after"));
         long commitMicros = commitMicros(source);
+        ColumnText text = null;
+        java.util.Set<String> templateColumns = projection.templateColumnsFor(table.qualifiedName());
+        if (op != Op.TRUNCATE && !templateColumns.isEmpty()) {
+            text = new ColumnText(text((Struct) record.key(), templateColumns), text(envelope.getStruct("before"), templateColumns),
+                    op == Op.DELETE ? null : text(envelope.getStruct("after"), templateColumns));
+        }
         return Optional.of(new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.rowChangeId(lsn, table), table, op, key,
                 before, after, Long.toString(lsn), lsn, source.getInt64("txId"), commitMicros, nowMicros(), null,
-                originRegion));
+                originRegion, null, text));
     }
 
     /**
@@ -129,6 +136,21 @@ public final class ChangeEventMapper {
             return null;
         }
         return toMap(row, projection.columnsFor(table.qualifiedName()));
+    }
+
+    /** The key-template columns of a row image as PostgreSQL prints them (see {@link ColumnText}). */
+    private static Map<String, String> text(Struct row, java.util.Set<String> templateColumns) {
+        if (row == null) {
+            return null;
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Field field : row.schema().fields()) {
+            if (templateColumns.contains(field.name())) {
+                Object value = row.get(field);
+                out.put(field.name(), ToastPlaceholders.isPlaceholder(value) ? UNAVAILABLE : ConnectText.of(field.schema(), value));
+            }
+        }
+        return out;
     }
 
     private static Map<String, Object> toMap(Struct struct, java.util.Set<String> wanted) {

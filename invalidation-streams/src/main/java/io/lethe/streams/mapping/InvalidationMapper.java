@@ -161,23 +161,39 @@ public final class InvalidationMapper {
     private record Rendered(Set<String> keys, DlqReason problem, String why) {
     }
 
-    /** The key(s) a template yields: the current one, plus the old one if an UPDATE may have moved it. */
+    /**
+     * The key(s) a template yields: the current one, plus the old one if an UPDATE may have moved it.
+     * Rendered from the columns' PostgreSQL text ({@code ChangeEvent.text}); a change from a capture
+     * that predates it renders from the images' values, each as {@code PgText} prints it.
+     */
     private static Rendered keysFor(ChangeEvent change, KeyTemplate template) {
+        Map<String, Object> key = change.key();
+        Map<String, Object> before = change.before();
+        Map<String, Object> after = change.after();
+        if (change.text() != null) {
+            key = text(change.text().key());
+            before = text(change.text().before());
+            after = text(change.text().after());
+        }
         Set<String> keys = new LinkedHashSet<>();
         List<String> problems = new ArrayList<>();
         DlqReason reason = null;
         if (change.op() == Op.DELETE) {
-            reason = renderOld(template, change, keys, problems);
+            reason = renderOld(template, change, merge(key, before, null), keys, problems);
         } else {
-            reason = render(template, merge(change.key(), change.after(), change.before()), "new", keys, problems, DlqReason.MISSING_COLUMN);
+            reason = render(template, merge(key, after, before), "new", keys, problems, DlqReason.MISSING_COLUMN);
             boolean needsOldImage = change.op() == Op.UPDATE && !template.columns().isEmpty()
                     && !change.key().keySet().containsAll(template.columns());
             if (needsOldImage) {
-                DlqReason old = renderOld(template, change, keys, problems);
+                DlqReason old = renderOld(template, change, merge(key, before, null), keys, problems);
                 reason = reason != null ? reason : old;
             }
         }
         return new Rendered(keys, reason, String.join("; ", problems));
+    }
+
+    private static Map<String, Object> text(Map<String, String> columns) {
+        return columns == null ? null : new LinkedHashMap<>(columns);
     }
 
     /**
@@ -188,8 +204,8 @@ public final class InvalidationMapper {
      * NULL there cannot be told from a value the row really held (that one widens too: certainly
      * enough, never stale). An UPDATE under REPLICA IDENTITY DEFAULT has no old image at all.
      */
-    private static DlqReason renderOld(KeyTemplate template, ChangeEvent change, Set<String> keys, List<String> problems) {
-        Map<String, Object> old = merge(change.key(), change.before(), null);
+    private static DlqReason renderOld(KeyTemplate template, ChangeEvent change, Map<String, Object> old, Set<String> keys,
+                                       List<String> problems) {
         if (change.op() == Op.DELETE) {
             for (String column : template.columns()) {
                 boolean identity = change.key() != null && change.key().containsKey(column);
@@ -218,13 +234,24 @@ public final class InvalidationMapper {
                         + "(an unchanged TOASTed value) in the " + image + " row image");
                 return DlqReason.UNAVAILABLE_VALUE;
             }
+            if (ChangeEvent.UNRENDERABLE_VALUE.equals(value)) {
+                problems.add("column '" + column + "' of key template '" + template + "' has a type without a defined key rendering "
+                        + "in the " + image + " row image (was it retyped while capture ran?)");
+                return DlqReason.UNRENDERABLE_VALUE;
+            }
             if (!row.containsKey(column)) {
                 problems.add("column '" + column + "' needed by key template '" + template + "' is not in the " + image
                         + " row image" + (image.equals("old") ? " (is the table's REPLICA IDENTITY still FULL?)" : ""));
                 return missing;
             }
         }
-        template.render(row).ifPresent(keys::add);
+        try {
+            template.render(row).ifPresent(keys::add);
+        } catch (IllegalArgumentException e) {
+            // a value of a change without text (an older capture) that has no key text, such as a list
+            problems.add("key template '" + template + "' cannot render the " + image + " row image: " + e.getMessage());
+            return DlqReason.UNRENDERABLE_VALUE;
+        }
         return null;
     }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.ColumnText;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
@@ -90,6 +91,10 @@ final class FastEventJson {
             optional(g, "namespace", e.namespace());
             optional(g, "originRegion", e.originRegion());
             optional(g, "commitLsn", e.commitLsn());
+            if (e.text() != null) {
+                g.writeFieldName("text");
+                g.writeObject(e.text());
+            }
             g.writeEndObject();
         }
         return out.toByteArray();
@@ -183,6 +188,7 @@ final class FastEventJson {
             Long lsn = null, txId = null, commitTs = null, capturedAt = null, commitLsn = null;
             SourceTable source = null;
             Map<String, Object> key = null, before = null, after = null;
+            ColumnText text = null;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken t = p.nextToken();
@@ -202,6 +208,7 @@ final class FastEventJson {
                     case "namespace" -> namespace = text(p, t);
                     case "originRegion" -> originRegion = text(p, t);
                     case "commitLsn" -> commitLsn = number(p, t);
+                    case "text" -> text = t == JsonToken.VALUE_NULL ? null : mapper.readValue(p, ColumnText.class);
                     default -> p.skipChildren();
                 }
             }
@@ -210,7 +217,7 @@ final class FastEventJson {
                 return null;
             }
             return new ChangeEvent(schema, id, source, Op.fromCode(op), key, before, after, version, lsn, txId, commitTs, capturedAt,
-                    namespace, originRegion, commitLsn);
+                    namespace, originRegion, commitLsn, text);
         } catch (Unusual | IOException | RuntimeException e) {
             return null;
         }

@@ -111,7 +111,8 @@ public final class Explorer {
         }
         out.println("  types (--types all,-FAMILY,ID,...):");
         for (PgType t : TypeCatalog.all()) {
-            out.printf("    %-16s %-9s %s%s%n", t.id(), t.family(), t.ddl(), t.btree() ? "" : " (no btree: group columns only)");
+            out.printf("    %-16s %-9s %s%s%n", t.id(), t.family(), t.ddl(), !t.rendered() ? " (no key rendering: refused in key templates)"
+                    : t.btree() ? "" : " (no btree: group columns only)");
         }
     }
 

@@ -96,7 +96,7 @@ final class Generator {
         List<Column> columns = new ArrayList<>();
         Set<String> names = new LinkedHashSet<>();
         if (profile.has(Feature.NON_ID_KEY) && random.nextInt(10) < 8) {
-            PgType t = pick(types.stream().filter(x -> x.btree() && x.injective()).toList());
+            PgType t = pick(types.stream().filter(x -> x.btree() && x.injective() && x.rendered()).toList());
             columns.add(new Column(unique(names, "k_" + t.id()), t.id(), "key"));
         } else {
             columns.add(new Column(unique(names, "id"), "int4", "key"));
@@ -104,7 +104,7 @@ final class Generator {
         if (profile.has(Feature.COMPOSITE_KEY) && random.nextBoolean()) {
             int more = 1 + random.nextInt(2);
             for (int i = 0; i < more; i++) {
-                PgType t = pick(types.stream().filter(PgType::btree).toList());
+                PgType t = pick(types.stream().filter(x -> x.btree() && x.rendered()).toList());
                 columns.add(new Column(unique(names, "k_" + t.id()), t.id(), "key"));
             }
         }
@@ -116,7 +116,7 @@ final class Generator {
         if (profile.has(Feature.DERIVED_KEY)) {
             int groups = 1 + random.nextInt(2);
             for (int i = 0; i < groups; i++) {
-                PgType t = pick(types);
+                PgType t = pick(types.stream().filter(PgType::rendered).toList());
                 columns.add(new Column(unique(names, "g_" + t.id()), t.id(), "group"));
             }
         }

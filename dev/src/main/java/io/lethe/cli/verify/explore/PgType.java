@@ -14,6 +14,11 @@ package io.lethe.cli.verify.explore;
  */
 record PgType(String id, String family, String ddl, String value, boolean btree, boolean injective) {
 
+    /** True when a key template may use a column of this type (see {@link TypeCatalog#NOT_RENDERED}). */
+    boolean rendered() {
+        return !TypeCatalog.NOT_RENDERED.contains(id);
+    }
+
     /** The value for the integer expression {@code n}. */
     String valueOf(String n) {
         return value.formatted("(" + n + ")");

@@ -20,9 +20,10 @@ import java.util.Set;
 record Profile(String name, Set<Feature> features, String types, int steps, int maxTxRows, int maxTables) {
     /**
      * The types whose values Lethe rendered as PostgreSQL's own text before the rendering rule
-     * (issue 27, item 15): a baseline run that leaves out the rendering class.
+     * (issue 27, item 15): a baseline run that leaves out the rendering class. (name is not among them:
+     * Debezium passes its values as NULL, so a key on it was never rendered; it is refused now.)
      */
-    static final String PLAIN_TYPES = "int2,int4,int8,oid,text,varchar,name,uuid,domain,domain_int,enum";
+    static final String PLAIN_TYPES = "int2,int4,int8,oid,text,varchar,uuid,domain,domain_int,enum";
 
     private static final Map<String, Profile> NAMED = new LinkedHashMap<>();
 

@@ -26,6 +26,15 @@ final class TypeCatalog {
 
     private static final Map<String, PgType> TYPES = new LinkedHashMap<>();
 
+    /**
+     * The types without a defined key rendering (io.lethe.schemas.keys.PgTypes): capture refuses a
+     * key template on them at start-up (KeyRenderingIT pins both the rendering of every other type
+     * and this refusal), so the generator gives them to payload columns only, never to key or group
+     * columns.
+     */
+    static final Set<String> NOT_RENDERED = Set.of("money", "timetz", "interval", "varbit", "name", "pg_lsn", "int4_array",
+            "text_array");
+
     static {
         add("int2", "integers", "int2", "((%1$s %% 30000) - 15000)::int2", true, true);
         add("int4", "integers", "int4", "(%1$s * 7 - 1000)::int4", true, true);
@@ -43,7 +52,7 @@ final class TypeCatalog {
         add("bool", "misc", "bool", "(%1$s %% 2 = 0)", true, false);
         add("uuid", "misc", "uuid", "md5(%1$s::text)::uuid", true, true);
         add("date", "times", "date", "(date '1999-12-20' + %1$s::int)", true, true);
-        add("time", "times", "times", "(time '00:00' + make_interval(secs => (%1$s %% 50000) * 1.5))", true, true);
+        add("time", "times", "time", "(time '00:00' + make_interval(secs => (%1$s %% 50000) * 1.5))", true, true);
         add("timetz", "times", "timetz", "(timetz '00:00:00+05:30' + make_interval(secs => (%1$s %% 50000) * 1.25))", true, true);
         add("timestamp", "times", "timestamp", "(timestamp '1999-12-31 23:00' + make_interval(secs => %1$s * 1.125))", true, true);
         add("timestamptz", "times", "timestamptz",
@@ -132,7 +141,7 @@ final class TypeCatalog {
             }
         }
         List<PgType> out = chosen.stream().map(TYPES::get).toList();
-        if (out.stream().noneMatch(t -> t.btree() && t.injective())) {
+        if (out.stream().noneMatch(t -> t.btree() && t.injective() && t.rendered())) {
             throw new IllegalArgumentException("--types '" + spec + "' has no type that can be a table's first key column on its own");
         }
         return out;
