@@ -37,7 +37,7 @@ public final class ConfigReference {
                     + "filters, transforms, converters) are refused. `jdbc-url` parameters reach Debezium too: `ssl*` as "
                     + "`database.ssl*`, the rest as `driver.*`"),
             new Setting("kafka.bootstrap-servers", "required", "`host:port[,host:port]`"),
-            new Setting("kafka.properties", "{}", "passed to every Kafka client unchanged: `security.protocol`, `sasl.*`, `ssl.*`"),
+            new Setting("kafka.properties", "{}", "passed to every Kafka client unchanged: `security.protocol`, `sasl.*`, `ssl.*`; `metadata.max.age.ms` is 10 s unless set here"),
             new Setting("kafka.topic-prefix", Defaults.TOPIC_PREFIX, "prefix of every topic: `<prefix>.changes`, `<prefix>.invalidations[.<region>]`, `<prefix>.dlq`"),
             new Setting("kafka.partitions", "broker default", "partitions of topics Lethe creates"),
             new Setting("kafka.replication-factor", "broker default", "replication factor of topics Lethe creates"),

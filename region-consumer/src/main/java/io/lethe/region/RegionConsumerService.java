@@ -60,6 +60,7 @@ public final class RegionConsumerService implements AutoCloseable {
     private volatile Throwable failure;
     private KafkaConsumer<String, byte[]> consumer;
     private KafkaProducer<String, byte[]> dlqProducer;
+    private org.apache.kafka.clients.admin.Admin admin;
     private KafkaClientMetrics consumerMetrics;
     private RegionRedis redis;
     private ReplicaGate gate;
@@ -107,6 +108,7 @@ public final class RegionConsumerService implements AutoCloseable {
         RestoreGuard restoreGuard = new RestoreGuard(redis, groupId(config, region.name()));
         consumer = RegionClients.consumer(config, region.name());
         dlqProducer = RegionClients.deadLetterProducer(config, region.name());
+        admin = RegionClients.admin(config, region.name());
         deadLetters = new RegionDeadLetters(dlqProducer, config.topics().dlq(), region.name(), metrics, clock);
         ledger = new OffsetLedger(consumer, apply.commitInterval(), System::nanoTime, deadLetters::settled,
                 () -> loop != null && loop.holdsPartitions(), restoreGuard::checkpointCommitted,
@@ -129,8 +131,7 @@ public final class RegionConsumerService implements AutoCloseable {
             public void hdel(String key, String... fields) {
                 redis.hashCommands().hdel(key, fields);
             }
-        }, groupId(config, region.name()), partitionCount(config.topics().invalidations(region.name())),
-                partitionCount(config.topics().changes())));
+        }, groupId(config, region.name()), partitionCounts()));
         consumerMetrics = new KafkaClientMetrics(consumer);
         consumerMetrics.bindTo(registry);
         running = true;
@@ -143,30 +144,33 @@ public final class RegionConsumerService implements AutoCloseable {
     }
 
     /**
-     * The partition count of {@code topic}, asked of the consumer (on its thread); 0 while unknown
-     * (the changes topic may not exist yet when regions start). It asks at most every
-     * {@link #PARTITIONS_RETRY} and waits at most {@link #PARTITIONS_WAIT}, so the apply loop never
-     * stalls on it.
+     * The partition counts of the region's topic and the changes topic, read from the brokers each
+     * time (never cached: partitions are added to scale out, and a count read before a heartbeat
+     * was applied may miss the partition a change before it went to). Waits at most
+     * {@link #PARTITIONS_WAIT}; empty when the brokers do not answer in time or a topic does not
+     * exist yet (the changes topic may not when regions start).
      */
-    private java.util.function.IntSupplier partitionCount(String topic) {
-        int[] known = {0};
-        long[] lastAsked = {System.nanoTime() - PARTITIONS_RETRY.toNanos()};
+    private io.lethe.region.lag.PartitionCounts partitionCounts() {
+        String regionTopic = config.topics().invalidations(region.name());
+        String changesTopic = config.topics().changes();
         return () -> {
-            if (known[0] == 0 && System.nanoTime() - lastAsked[0] >= PARTITIONS_RETRY.toNanos()) {
-                lastAsked[0] = System.nanoTime();
-                try {
-                    var partitions = consumer.partitionsFor(topic, PARTITIONS_WAIT);
-                    known[0] = partitions == null ? 0 : partitions.size();
-                } catch (org.apache.kafka.common.KafkaException e) {
-                    LOG.debug("region {}: partitions of {} not known yet ({})", region.name(), topic, e.toString());
-                }
+            try {
+                Map<String, org.apache.kafka.clients.admin.TopicDescription> topics = admin.describeTopics(List.of(regionTopic, changesTopic))
+                        .allTopicNames().get(PARTITIONS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                return Optional.of(new io.lethe.region.lag.PartitionCounts.Counts(topics.get(regionTopic).partitions().size(),
+                        topics.get(changesTopic).partitions().size()));
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                LOG.debug("region {}: partitions of {} and {} not known now ({}); the applied watermark waits", region.name(),
+                        regionTopic, changesTopic, e.toString());
+                return Optional.empty();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.empty();
             }
-            return known[0];
         };
     }
 
-    private static final Duration PARTITIONS_RETRY = Duration.ofSeconds(2);
-    private static final Duration PARTITIONS_WAIT = Duration.ofMillis(200);
+    private static final Duration PARTITIONS_WAIT = Duration.ofSeconds(1);
 
     /** Loads the scripts, a few tries; after that the loop retries with every batch until Redis answers. */
     private void loadScripts() {
@@ -279,6 +283,9 @@ public final class RegionConsumerService implements AutoCloseable {
         }
         if (dlqProducer != null) {
             dlqProducer.close(Duration.ofSeconds(5));
+        }
+        if (admin != null) {
+            admin.close(Duration.ofSeconds(5));
         }
         if (gate != null) {
             gate.close();
