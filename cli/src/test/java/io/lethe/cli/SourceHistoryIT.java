@@ -63,6 +63,43 @@ class SourceHistoryIT {
         }
     }
 
+    @Test
+    void capturesHeartbeatsNameTheHistoryTokensAreTakenInAndATokenOfAnotherHistoryIsNotCovered(LetheStack stack, TestScope scope)
+            throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, name text)", "INSERT INTO products VALUES (1, 'a')");
+            String p = scope.keyPrefix();
+            LetheConfig config = f.config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
+            f.start(config);
+            RedisCommands<String, String> east = f.redis("us-east");
+            String key = AppliedLsn.key(RegionConsumerService.groupId(config, "us-east"));
+            io.lethe.embedded.PostgresEndpoint pg = stack.postgres();
+            io.lethe.cache.ReadToken token;
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password())) {
+                token = io.lethe.cache.ReadTokens.take(c);
+            }
+            org.junit.jupiter.api.Assertions.assertTrue(token.history().matches("\\d+/\\d+"), token.toString());
+            PipelineFixture.await("us-east's watermark covers the token in its own history", Duration.ofSeconds(60), () -> {
+                OptionalLong applied = AppliedLsn.of(east.hgetall(key), token.history());
+                return applied.isPresent() && applied.getAsLong() >= token.lsn();
+            });
+            String entry = p + "product:1";
+            east.hset(entry, java.util.Map.of(io.lethe.schemas.redis.RedisLayout.ENTRY_VERSION, "0",
+                    io.lethe.schemas.redis.RedisLayout.ENTRY_DATA, "cached"));
+            try (io.lethe.cache.LetheCache cache = io.lethe.cache.LetheCache.builder(stack.redisUri("us-east"))
+                    .readYourWrites(RegionConsumerService.groupId(config, "us-east")).build()) {
+                var products = cache.namespace("product", io.lethe.cache.Codecs.utf8(), io.lethe.cache.Policy.eventual());
+                org.junit.jupiter.api.Assertions.assertEquals("cached", products.get(entry, k -> io.lethe.cache.Loaded.of("primary"), token),
+                        "a token of the watermark's own history is covered");
+                east.hset(entry, java.util.Map.of(io.lethe.schemas.redis.RedisLayout.ENTRY_VERSION, "0",
+                        io.lethe.schemas.redis.RedisLayout.ENTRY_DATA, "cached"));
+                var restored = new io.lethe.cache.ReadToken(1, token.history().replaceAll("/\\d+$", "/999"));
+                org.junit.jupiter.api.Assertions.assertEquals("primary", products.get(entry, k -> io.lethe.cache.Loaded.of("primary"), restored),
+                        "a token of another history (LSN 1 on timeline 999) is not covered by this history's watermark");
+            }
+        }
+    }
+
     /** A heartbeat's watermark on every partition of the changes topic, as capture writes it. */
     private static void heartbeat(KafkaProducer<String, byte[]> producer, LetheConfig config, long lsn, String history) throws Exception {
         String topic = config.topics().changes();
@@ -71,7 +108,7 @@ class SourceHistoryIT {
             ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition.partition(), Watermark.KEY, new byte[0]);
             record.headers().add(Watermark.COMMIT_TS, Long.toString(micros).getBytes(StandardCharsets.UTF_8));
             record.headers().add(Watermark.LSN, Long.toString(lsn).getBytes(StandardCharsets.UTF_8));
-            record.headers().add("lethe.watermark.history", history.getBytes(StandardCharsets.UTF_8));
+            record.headers().add(Watermark.HISTORY, history.getBytes(StandardCharsets.UTF_8));
             producer.send(record).get();
         }
     }

@@ -199,10 +199,10 @@ public final class DatabaseChecks {
         }
         if (StateStore.hasColumn(c, config) || "t".equals(owned)) {
             return CheckResult.pass("heartbeat table", table + " exists" + (StateStore.hasColumn(c, config) ? ""
-                    : "; capture will add column " + StateStore.COLUMN));
+                    : "; capture will add columns " + StateStore.COLUMN + " and " + StateStore.HISTORY_COLUMN));
         }
-        return CheckResult.fail("heartbeat table", table + " lacks column " + StateStore.COLUMN + " (where capture keeps the source "
-                + "state it relies on) and role " + config.source().user() + " does not own it", StateStore.addColumnSql(config));
+        return CheckResult.fail("heartbeat table", table + " lacks column " + StateStore.COLUMN + " or " + StateStore.HISTORY_COLUMN
+                + " (where capture keeps the source state it relies on and heartbeats record the source's history) and role " + config.source().user() + " does not own it", StateStore.addColumnSql(config));
     }
 
     /**

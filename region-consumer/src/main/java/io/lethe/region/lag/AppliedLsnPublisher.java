@@ -57,10 +57,10 @@ public final class AppliedLsnPublisher {
     public void publish(Set<Integer> owned) {
         try {
             if (watermarks.resets() != resetsSeen && !owned.isEmpty()) {
-                // Redis lost applied writes: no reader may trust what the restored data says of our
-                // partitions (the other consumers of the group notice the restore for theirs)
-                redis.hdel(key, owned.stream().flatMap(p -> java.util.stream.Stream.of(String.valueOf(p), AppliedLsn.COMMIT_TS_PREFIX + p))
-                        .toArray(String[]::new));
+                // Redis lost applied writes, or the source's history changed: no reader may trust what
+                // Redis says of our partitions (the other consumers of the group notice it for theirs)
+                redis.hdel(key, owned.stream().flatMap(p -> java.util.stream.Stream.of(String.valueOf(p), AppliedLsn.COMMIT_TS_PREFIX + p,
+                                AppliedLsn.HISTORY_PREFIX + p)).toArray(String[]::new));
                 published.clear();
                 resetsSeen = watermarks.resets();
             }
@@ -75,6 +75,7 @@ public final class AppliedLsnPublisher {
             known = now.get();
             int sources = known.changes();
             int partitions = known.region();
+            String history = watermarks.history();
             Map<String, String> fields = new HashMap<>();
             for (int partition : owned) {
                 OptionalLong lsn = watermarks.appliedLsn(partition, sources);
@@ -82,6 +83,7 @@ public final class AppliedLsnPublisher {
                 if (lsn.isPresent() && ts.isPresent() && !Long.valueOf(lsn.getAsLong()).equals(published.get(partition))) {
                     fields.put(Integer.toString(partition), Long.toString(lsn.getAsLong()));
                     fields.put(AppliedLsn.COMMIT_TS_PREFIX + partition, Long.toString(ts.getAsLong()));
+                    fields.put(AppliedLsn.HISTORY_PREFIX + partition, history);
                 }
             }
             if (fields.isEmpty()) {
@@ -90,7 +92,7 @@ public final class AppliedLsnPublisher {
             fields.put(AppliedLsn.PARTITIONS, Integer.toString(partitions));
             redis.hset(key, fields);
             fields.forEach((p, lsn) -> {
-                if (!AppliedLsn.PARTITIONS.equals(p) && !p.startsWith(AppliedLsn.COMMIT_TS_PREFIX)) {
+                if (!AppliedLsn.PARTITIONS.equals(p) && !p.startsWith(AppliedLsn.COMMIT_TS_PREFIX) && !p.startsWith(AppliedLsn.HISTORY_PREFIX)) {
                     published.put(Integer.parseInt(p), Long.parseLong(lsn));
                 }
             });

@@ -107,4 +107,29 @@ class AppliedLsnPublisherTest {
         publisher.publish(Set.of(0, 1));
         assertEquals("900", redis.get("0"), "counts not known now: nothing is published");
     }
+
+    @Test
+    void everyPartitionsFieldNamesItsSourceHistoryAndAChangeOfHistoryWithdrawsTheOldOne() {
+        watermarks.assigned(Set.of(0, 1));
+        for (int p = 0; p < 2; p++) {
+            for (int s = 0; s < 2; s++) {
+                watermarks.applied(p, new Watermark(1_000, 500, s, "s/1"));
+            }
+        }
+        publisher.publish(Set.of(0, 1));
+        assertEquals(OptionalLong.of(500), AppliedLsn.of(redis, "s/1"));
+        assertTrue(AppliedLsn.of(redis, "s/2").isEmpty());
+
+        watermarks.applied(0, new Watermark(2_000, 200, 0, "s/2"));
+        publisher.publish(Set.of(0, 1));
+        assertTrue(AppliedLsn.of(redis).isEmpty(), "timeline 1's watermark withdrawn: " + redis);
+        for (int p = 0; p < 2; p++) {
+            for (int s = 0; s < 2; s++) {
+                watermarks.applied(p, new Watermark(2_000, 210, s, "s/2"));
+            }
+        }
+        publisher.publish(Set.of(0, 1));
+        assertEquals(OptionalLong.of(210), AppliedLsn.of(redis, "s/2"));
+        assertTrue(AppliedLsn.of(redis, "s/1").isEmpty(), "a token of timeline 1 is not covered by a position of timeline 2");
+    }
 }
