@@ -108,4 +108,24 @@ class GatedBatchesTest {
         gated.release(this::reapply);
         assertTrue(!gated.paused() && consumer.paused().isEmpty(), "resumed once half the queue was released");
     }
+
+    /** A reset that carries no LSN (retention, a malformed change): it was made at some primary position nobody recorded. */
+    private static BatchPlan resetWithoutLsn() {
+        return BatchPlan.of(List.of(new io.lethe.schemas.InvalidationEvent(io.lethe.schemas.InvalidationEvent.SCHEMA_ID,
+                "retention:1:reset:product", "product", io.lethe.schemas.Scope.NAMESPACE, null, "product:*",
+                io.lethe.schemas.Action.DELETE, null, io.lethe.schemas.Versions.MAX, 0, null, 1, 1, 1, null,
+                io.lethe.schemas.Op.RESET, null, null)));
+    }
+
+    @Test
+    void aResetWithoutAnLsnWaitsForTheReplicaToReachThePrimarysPositionAfterItArrived() throws Exception {
+        BatchPlan reset = resetWithoutLsn();
+        List<String> heartbeats = new ArrayList<>();
+        replayed.set(5_000);
+        gated.hold(reset, Map.of(P0, new OffsetAndMetadata(10)), 0, () -> heartbeats.add("reset"));
+        gated.release(this::reapply);
+        assertTrue(reapplied.isEmpty() && heartbeats.isEmpty() && ledger.pending().isEmpty(),
+                "a reset with LSN 0 passed the gate while the replica (at 5000) may still be behind the primary: a reader on it could "
+                        + "refill what the reset deleted");
+    }
 }
