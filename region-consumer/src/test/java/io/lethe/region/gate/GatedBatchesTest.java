@@ -24,6 +24,8 @@ class GatedBatchesTest {
     private static final TopicPartition P0 = new TopicPartition("lethe.invalidations.us-east", 0);
 
     private final AtomicLong replayed = new AtomicLong();
+    /** The primary's position as the gate's next poll reads it; -1: no poll since the hold. */
+    private final AtomicLong primary = new AtomicLong(-1);
     private final List<Long> told = new ArrayList<>();
     private final List<BatchPlan> reapplied = new ArrayList<>();
     private MockConsumer<String, byte[]> consumer;
@@ -45,6 +47,11 @@ class GatedBatchesTest {
             @Override
             public void applied(long lsn) {
                 told.add(lsn);
+            }
+
+            @Override
+            public long primaryAfter(long sinceNanos) {
+                return primary.get();
             }
         };
         gated = new GatedBatches(replica, consumer, ledger, new RegionMetrics(new SimpleMeterRegistry(), "us-east"), "us-east");
@@ -127,5 +134,21 @@ class GatedBatchesTest {
         assertTrue(reapplied.isEmpty() && heartbeats.isEmpty() && ledger.pending().isEmpty(),
                 "a reset with LSN 0 passed the gate while the replica (at 5000) may still be behind the primary: a reader on it could "
                         + "refill what the reset deleted");
+
+        primary.set(6_000); // the gate's poll after the hold read the primary at 6000
+        gated.release(this::reapply);
+        assertTrue(reapplied.isEmpty(), "the replica has not replayed the primary's position after the reset arrived");
+        replayed.set(6_000);
+        gated.release(this::reapply);
+        assertEquals(List.of(reset), reapplied);
+        assertEquals(List.of("reset"), heartbeats);
+        assertEquals(Map.of(P0, new OffsetAndMetadata(10)), ledger.pending());
+    }
+
+    @Test
+    void aReplicaThatIsNotAStandbyOfThePrimaryIsRefused() {
+        assertTrue(ReplicaGate.refusal(false, "1", "1").contains("not a standby"));
+        assertTrue(ReplicaGate.refusal(true, "2", "1").contains("another cluster"));
+        assertEquals(null, ReplicaGate.refusal(true, "1", "1"));
     }
 }
