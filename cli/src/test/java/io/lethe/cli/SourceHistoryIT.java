@@ -100,6 +100,35 @@ class SourceHistoryIT {
         }
     }
 
+    /**
+     * Capture starts on a source whose history is not the one its last heartbeat recorded (here the
+     * row says another timeline, as after a failover to an asynchronous standby, whose LSNs went
+     * back): an entry cached at a version of the old history, above every new LSN, must go.
+     */
+    @Test
+    void captureInvalidatesEverythingWhenTheSourcesHistoryChangedWhileItWasAway(LetheStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, name text)", "INSERT INTO products VALUES (1, 'a')");
+            String p = scope.keyPrefix();
+            LetheConfig config = f.config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
+            RedisCommands<String, String> east = f.redis("us-east");
+            String key = AppliedLsn.key(RegionConsumerService.groupId(config, "us-east"));
+            Pipeline first = f.start(config);
+            PipelineFixture.await("us-east applies a heartbeat", Duration.ofSeconds(60), () -> AppliedLsn.of(east.hgetall(key)).isPresent());
+            first.close();
+
+            // what the old history cached: a version far above anything the new one will reach soon
+            String entry = p + "product:1";
+            east.hset(entry, java.util.Map.of(io.lethe.schemas.redis.RedisLayout.ENTRY_VERSION, "900000000000000",
+                    io.lethe.schemas.redis.RedisLayout.ENTRY_DATA, "old history"));
+            f.sql("UPDATE " + config.source().heartbeatTable() + " SET source_history = '7000000000000000001/1' WHERE slot = '"
+                    + config.source().slot() + "'");
+            f.start(config);
+            PipelineFixture.await("the entry cached in the old history is invalidated (it says " + east.hgetall(entry) + ")",
+                    Duration.ofSeconds(60), () -> east.exists(entry) == 0);
+        }
+    }
+
     /** A heartbeat's watermark on every partition of the changes topic, as capture writes it. */
     private static void heartbeat(KafkaProducer<String, byte[]> producer, LetheConfig config, long lsn, String history) throws Exception {
         String topic = config.topics().changes();

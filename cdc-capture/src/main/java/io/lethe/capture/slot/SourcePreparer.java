@@ -95,6 +95,34 @@ public final class SourcePreparer {
                 + "EXCLUDED.ts, " + StateStore.HISTORY_COLUMN + " = EXCLUDED." + StateStore.HISTORY_COLUMN;
     }
 
+    /** The source history of the server {@code c} reaches now ({@link io.lethe.schemas.SourceHistory}). */
+    public String history(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT " + io.lethe.schemas.SourceHistory.SQL)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /** The source history this slot's last heartbeat recorded; empty before the first (or before histories were recorded). */
+    public java.util.Optional<String> lastHistory(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + StateStore.HISTORY_COLUMN + " FROM " + config.source().heartbeatTable()
+                + " WHERE slot = ?")) {
+            ps.setString(1, config.source().slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? java.util.Optional.ofNullable(rs.getString(1)) : java.util.Optional.empty();
+            }
+        }
+    }
+
+    /** Records the server's history in this slot's heartbeat row now (after the resets a change of history needs). */
+    public void recordHistory(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + config.source().heartbeatTable() + " SET "
+                + StateStore.HISTORY_COLUMN + " = " + io.lethe.schemas.SourceHistory.SQL + " WHERE slot = ?")) {
+            ps.setString(1, config.source().slot());
+            ps.executeUpdate();
+        }
+    }
+
     /** Drops the slot (it cannot be used any more: see {@link SlotState#UNDECODABLE}). */
     public void dropSlot(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
