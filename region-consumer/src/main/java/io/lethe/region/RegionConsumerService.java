@@ -153,13 +153,18 @@ public final class RegionConsumerService implements AutoCloseable {
     private io.lethe.region.lag.PartitionCounts partitionCounts() {
         String regionTopic = config.topics().invalidations(region.name());
         String changesTopic = config.topics().changes();
+        long[] failedAt = {System.nanoTime() - PARTITIONS_RETRY.toNanos()};
         return () -> {
+            if (System.nanoTime() - failedAt[0] < PARTITIONS_RETRY.toNanos()) {
+                return Optional.empty(); // the brokers did not answer just now: the loop does not wait on them again yet
+            }
             try {
                 Map<String, org.apache.kafka.clients.admin.TopicDescription> topics = admin.describeTopics(List.of(regionTopic, changesTopic))
                         .allTopicNames().get(PARTITIONS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
                 return Optional.of(new io.lethe.region.lag.PartitionCounts.Counts(topics.get(regionTopic).partitions().size(),
                         topics.get(changesTopic).partitions().size()));
             } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                failedAt[0] = System.nanoTime();
                 LOG.debug("region {}: partitions of {} and {} not known now ({}); the applied watermark waits", region.name(),
                         regionTopic, changesTopic, e.toString());
                 return Optional.empty();
@@ -171,6 +176,7 @@ public final class RegionConsumerService implements AutoCloseable {
     }
 
     private static final Duration PARTITIONS_WAIT = Duration.ofSeconds(1);
+    private static final Duration PARTITIONS_RETRY = Duration.ofSeconds(2);
 
     /** Loads the scripts, a few tries; after that the loop retries with every batch until Redis answers. */
     private void loadScripts() {
