@@ -86,7 +86,7 @@ class ReplicaGateIT {
                     "apply: { replica-poll-interval: 100ms }")
                     .replace("regions:\n", "regions:\n  us-east: { redis: " + stack.redisUri("us-east") + ", replica: \""
                             + stack.postgres().jdbcUrl(scope.database()) + "\" }\n");
-            f.start(f.config(yaml));
+            var pipeline = f.start(f.config(yaml));
             String key = p + "product:1";
             f.sql("UPDATE products SET name = 'new' WHERE id = 1");
             RedisCommands<String, String> east = f.redis("us-east");
@@ -96,6 +96,7 @@ class ReplicaGateIT {
             assertEquals(0.0, reapplied(f), "the gate re-applied the batch after reading the WAL position of a server that is not "
                     + "a standby (the primary itself)");
             assertEquals(1.0, refused(f), "the refusal shows in lethe.region.replica.refused");
+            assertEquals(Boolean.FALSE, pipeline.health().get("region:us-east"), "and in /health: " + pipeline.health());
         }
     }
 

@@ -115,7 +115,7 @@ public final class RegionConsumerService implements AutoCloseable {
                 () -> metrics.retry("commit"), metrics.watermarks()::commitMetadata);
         GatedBatches gated = null;
         if (region.hasReplicaGate()) {
-            gate = new ReplicaGate(config, region, apply, registry);
+            gate = new ReplicaGate(config, region, apply, registry, metrics::replicaRefused);
             gated = new GatedBatches(gate, consumer, ledger, metrics, region.name());
         }
         RestoreReplay restore = new RestoreReplay(config, region, consumer, ledger, restoreGuard, metrics, clock);
@@ -237,14 +237,19 @@ public final class RegionConsumerService implements AutoCloseable {
         return running && thread.isAlive();
     }
 
-    /** True while a batch is being retried because Redis failed (health DOWN). */
+    /** True while a batch is being retried because Redis failed, or the replica gate refuses its replica (health DOWN). */
     public boolean isRetrying() {
-        return loop != null && loop.isRetrying() || misconfiguration.current().isPresent();
+        return loop != null && loop.isRetrying() || misconfiguration.current().isPresent() || gate != null && gate.refusal().isPresent();
     }
 
     /** The configuration error that keeps the region from applying, if one does. */
     public Optional<Failure> misconfigured() {
-        return misconfiguration.current();
+        Optional<Failure> current = misconfiguration.current();
+        if (current.isEmpty() && gate != null && gate.refusal().isPresent()) {
+            return Optional.of(Failure.fatal("replica " + io.lethe.config.JdbcUrls.forDisplay(region.replicaJdbcUrl()) + " refused: "
+                    + gate.refusal().get(), "point regions." + region.name() + ".replica at a standby of the primary", null));
+        }
+        return current;
     }
 
     /** Batches applied since start. */

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * system identifier and current WAL position, and the replica's {@code pg_is_in_recovery()} and
  * system identifier. A server that is not in recovery (a promoted or unrelated server: its own
  * WAL position is not a replay position) or that belongs to another cluster is refused: nothing
- * is released, {@value #REFUSED} is 1 and the log says why and what to fix. Batches stay held
+ * is released, {@code lethe.region.replica.refused} is 1 and the log says why and what to fix. Batches stay held
  * (fetching pauses when too many wait) and the region's lag grows: slower, never staler.
  */
 public final class ReplicaGate implements ReplayPosition, AutoCloseable {
@@ -38,8 +38,6 @@ public final class ReplicaGate implements ReplayPosition, AutoCloseable {
     public static final String REPLAYED = "lethe.region.replica.replayed.lsn";
     /** WAL between the newest invalidation and the replica's replay position, bytes. */
     public static final String LAG_BYTES = "lethe.region.replica.lag.bytes";
-    /** 1 while the configured replica is refused (not a standby, or a standby of another cluster), else 0. */
-    public static final String REFUSED = "lethe.region.replica.refused";
     private static final String PRIMARY_SQL = "SELECT (SELECT system_identifier FROM pg_control_system())::text, "
             + "pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint";
     private static final String REPLICA_SQL = "SELECT pg_is_in_recovery(), (SELECT system_identifier FROM pg_control_system())::text, "
@@ -51,17 +49,20 @@ public final class ReplicaGate implements ReplayPosition, AutoCloseable {
     private final Properties primaryProps = new Properties();
     private final AtomicLong replayed = new AtomicLong(-1);
     private final AtomicLong newest = new AtomicLong();
-    private final AtomicLong refused = new AtomicLong();
+    private final java.util.function.Consumer<Boolean> refused;
     /** The primary's WAL position at the last successful poll, and when (nanoTime) that poll began. */
     private volatile long primaryLsn = -1;
     private volatile long primaryReadAt = Long.MIN_VALUE;
     private final ScheduledExecutorService poller;
     private Connection connection;
     private Connection primary;
-    private String lastRefusal;
+    private volatile String lastRefusal;
 
-    public ReplicaGate(LetheConfig config, RegionConfig region, ApplyConfig apply, MeterRegistry registry) {
+    /** @param refused told, each poll that checked the replica, whether it is refused (the region's metric) */
+    public ReplicaGate(LetheConfig config, RegionConfig region, ApplyConfig apply, MeterRegistry registry,
+                       java.util.function.Consumer<Boolean> refused) {
         this.region = region;
+        this.refused = refused;
         props.setProperty("user", region.replicaUser() != null ? region.replicaUser() : config.source().user());
         var password = region.replicaPassword() != null ? region.replicaPassword() : config.source().password();
         if (password != null) {
@@ -80,7 +81,6 @@ public final class ReplicaGate implements ReplayPosition, AutoCloseable {
         Gauge.builder(REPLAYED, replayed, AtomicLong::get).tag("region", region.name()).register(registry);
         Gauge.builder(LAG_BYTES, this, g -> Math.max(0, g.newest.get() - Math.max(0, g.replayed.get())))
                 .baseUnit("bytes").tag("region", region.name()).register(registry);
-        Gauge.builder(REFUSED, refused, AtomicLong::get).tag("region", region.name()).register(registry);
         this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "lethe-replica-gate-" + region.name());
             t.setDaemon(true);
@@ -100,6 +100,11 @@ public final class ReplicaGate implements ReplayPosition, AutoCloseable {
     @Override
     public void applied(long lsn) {
         newest.accumulateAndGet(lsn, Math::max);
+    }
+
+    /** Why the configured replica is refused now (not a standby of the primary), if it is. */
+    public java.util.Optional<String> refusal() {
+        return java.util.Optional.ofNullable(lastRefusal);
     }
 
     @Override
@@ -167,7 +172,7 @@ public final class ReplicaGate implements ReplayPosition, AutoCloseable {
 
     private void refuse(String why) {
         replayed.set(-1);
-        refused.set(1);
+        refused.accept(true);
         if (!why.equals(lastRefusal)) {
             lastRefusal = why;
             LOG.error("region {}: replica {} refused: {}. Invalidations stay held for it (the region's lag grows) until "
@@ -182,7 +187,7 @@ public final class ReplicaGate implements ReplayPosition, AutoCloseable {
                     region.name(), io.lethe.config.JdbcUrls.forDisplay(region.replicaJdbcUrl()));
             lastRefusal = null;
         }
-        refused.set(0);
+        refused.accept(false);
     }
 
     private static void close(Connection c) {
