@@ -17,12 +17,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * shared embedded stack: after quiescence no entry in any region may differ from the database,
  * and each scenario's own expectations must hold. Every one of them failed on the main branch
  * before the fail-closed changes (see docs/design.md, "How Lethe fails closed").
+ * {@code -Dlethe.scenario=<name>[,<name>...]} runs only those (fast or not), one at a time.
  */
 @ExtendWith(LetheStackExtension.class)
 class ScenarioCatalogIT {
     @TestFactory
     Stream<DynamicTest> everyFastScenarioLeavesNoStaleEntry(EmbeddedStack stack) {
-        return Scenarios.fast().stream().map(name -> DynamicTest.dynamicTest(name, () -> {
+        String only = System.getProperty("lethe.scenario");
+        List<String> names = only == null || only.isBlank() ? Scenarios.fast() : List.of(only.split(","));
+        return names.stream().map(name -> DynamicTest.dynamicTest(name, () -> {
             List<ScenarioResult> results = Scenarios.run(stack, List.of(name), System.out);
             Scenarios.report(results, System.out);
             ScenarioResult r = results.get(0);
