@@ -89,8 +89,27 @@ public final class CacheNamespace<T> {
         return join(key, getAsync(key, loader, token));
     }
 
+    /**
+     * Read-your-writes with a token that names its source history ({@link ReadTokens#take}): as
+     * {@link #get(String, Loader, long)}, and served from the cache only when this region's applied
+     * watermark is of the same history (after a restore, a failover to an asynchronous standby or a
+     * blue/green switch, a watermark of the old history says nothing of the new one's positions).
+     */
+    public T get(String key, Loader<T> loader, ReadToken token) {
+        return join(key, getAsync(key, loader, token));
+    }
+
+    /** As {@link #get(String, Loader, ReadToken)}, without blocking the caller. */
+    public CompletableFuture<T> getAsync(String key, Loader<T> loader, ReadToken token) {
+        return getAsync(key, loader, token.lsn(), token.history());
+    }
+
     /** As {@link #get(String, Loader, long)}, without blocking the caller. */
     public CompletableFuture<T> getAsync(String key, Loader<T> loader, long token) {
+        return getAsync(key, loader, token, null);
+    }
+
+    private CompletableFuture<T> getAsync(String key, Loader<T> loader, long token, String history) {
         if (token <= 0) {
             return getAsync(key, loader);
         }
@@ -104,7 +123,7 @@ public final class CacheNamespace<T> {
         long missedAt = System.nanoTime();
         // the watermark is read before the entry: then the entry reflects every invalidation the
         // watermark covers (one connection keeps the order; a cluster's nodes do not, so it waits)
-        CompletableFuture<OptionalLong> applied = redis.appliedLsn(appliedLsnKey)
+        CompletableFuture<OptionalLong> applied = redis.appliedLsn(appliedLsnKey, history)
                 .handle((lsn, error) -> error == null ? lsn : OptionalLong.empty());
         CompletableFuture<CacheRedis.Read> read = redis.orderedAfter(applied, () -> redis.read(key, name))
                 .handle((r, error) -> error == null ? r : null);

@@ -282,12 +282,15 @@ final class CacheRedis implements AutoCloseable {
         return first.handle((a, e) -> null).thenCompose(x -> next.get());
     }
 
-    /** The region's applied watermark (see {@link io.lethe.schemas.redis.AppliedLsn}); empty when unknown. */
-    CompletableFuture<java.util.OptionalLong> appliedLsn(String key) {
+    /**
+     * The region's applied watermark (see {@link io.lethe.schemas.redis.AppliedLsn}) for a token of
+     * source history {@code history} (null: a token that does not say); empty when unknown.
+     */
+    CompletableFuture<java.util.OptionalLong> appliedLsn(String key, String history) {
         return hashes.hgetall(key).toCompletableFuture().thenApply(raw -> {
             java.util.Map<String, String> fields = new java.util.HashMap<>();
             raw.forEach((field, value) -> fields.put(field, new String(value, StandardCharsets.UTF_8)));
-            return io.lethe.schemas.redis.AppliedLsn.of(fields);
+            return history == null ? io.lethe.schemas.redis.AppliedLsn.of(fields) : io.lethe.schemas.redis.AppliedLsn.of(fields, history);
         });
     }
 

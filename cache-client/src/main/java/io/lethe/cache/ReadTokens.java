@@ -15,18 +15,40 @@ import java.sql.Statement;
  *
  * <p>Any connection to the primary will do, in autocommit or after {@code commit()}; on a standby
  * the function fails, as it should (a standby's position says nothing of the primary's commits).
- * The same in SQL, for writers that are not Java:
  *
- * <pre>{@value #SQL}</pre>
+ * <p>Prefer {@link #take}: its token also names the source history (system identifier and
+ * timeline) the position belongs to, so that after a restore, a failover to an asynchronous
+ * standby or a blue/green switch (the primary's positions then start again, often lower) a region
+ * whose watermark is still of the old history does not count the token as covered. A bare
+ * position ({@link #afterCommit}) cannot be told apart across histories. The same in SQL, for
+ * writers that are not Java (the position, then the history):
+ *
+ * <pre>{@value #TOKEN_SQL}</pre>
  */
 public final class ReadTokens {
     /** The query that returns a token (a bigint). */
     public static final String SQL = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint";
+    /** The query that returns a token and its source history (a bigint and a text). */
+    public static final String TOKEN_SQL = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint, "
+            + io.lethe.schemas.SourceHistory.SQL;
 
     private ReadTokens() {
     }
 
-    /** A token covering every transaction committed on {@code primary} before this call. */
+    /** A token covering every transaction committed on {@code primary} before this call, with its source history. */
+    public static ReadToken take(Connection primary) throws SQLException {
+        try (Statement s = primary.createStatement(); ResultSet rs = s.executeQuery(TOKEN_SQL)) {
+            if (!rs.next()) {
+                throw new SQLException("no read token: '" + TOKEN_SQL + "' returned no row");
+            }
+            return new ReadToken(rs.getLong(1), rs.getString(2));
+        }
+    }
+
+    /**
+     * A token covering every transaction committed on {@code primary} before this call, without
+     * its history: see {@link #take}.
+     */
     public static long afterCommit(Connection primary) throws SQLException {
         try (Statement s = primary.createStatement(); ResultSet rs = s.executeQuery(SQL)) {
             if (!rs.next()) {

@@ -72,6 +72,44 @@ class ReplicaGateIT {
         }
     }
 
+    /**
+     * A "replica" that is not a standby (here the primary itself) says nothing of what a standby
+     * replayed: the gate must refuse it, visibly, and keep the batch held, never fall back to
+     * the server's own WAL position.
+     */
+    @Test
+    void theGateRefusesAServerThatIsNotAStandby(LetheStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, name text)", "INSERT INTO products VALUES (1, 'old')");
+            String p = scope.keyPrefix();
+            String yaml = f.yaml(List.of(), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }",
+                    "apply: { replica-poll-interval: 100ms }")
+                    .replace("regions:\n", "regions:\n  us-east: { redis: " + stack.redisUri("us-east") + ", replica: \""
+                            + stack.postgres().jdbcUrl(scope.database()) + "\" }\n");
+            var pipeline = f.start(f.config(yaml));
+            String key = p + "product:1";
+            f.sql("UPDATE products SET name = 'new' WHERE id = 1");
+            RedisCommands<String, String> east = f.redis("us-east");
+            PipelineFixture.await("the invalidation in us-east", Duration.ofSeconds(60), () -> east.exists(RedisLayout.fenceKey(key)) == 1);
+            PipelineFixture.await("the gate re-applies or refuses", Duration.ofSeconds(60),
+                    () -> reapplied(f) > 0 || refused(f) == 1);
+            assertEquals(0.0, reapplied(f), "the gate re-applied the batch after reading the WAL position of a server that is not "
+                    + "a standby (the primary itself)");
+            assertEquals(1.0, refused(f), "the refusal shows in lethe.region.replica.refused");
+            assertEquals(Boolean.FALSE, pipeline.health().get("region:us-east"), "and in /health: " + pipeline.health());
+        }
+    }
+
+    private static double reapplied(PipelineFixture f) {
+        var c = f.registry.find("lethe.region.gate.reapplied").tag("region", "us-east").counter();
+        return c == null ? 0 : c.count();
+    }
+
+    private static double refused(PipelineFixture f) {
+        var g = f.registry.find("lethe.region.replica.refused").tag("region", "us-east").gauge();
+        return g == null ? 0 : g.value();
+    }
+
     private static String name(PostgresEndpoint pg, TestScope scope) throws Exception {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
              ResultSet rs = c.createStatement().executeQuery("SELECT name FROM products WHERE id = 1")) {

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * shared embedded stack: after quiescence no entry in any region may differ from the database,
  * and each scenario's own expectations must hold. Every one of them failed on the main branch
  * before the fail-closed changes (see docs/design.md, "How Lethe fails closed").
+ * {@code -Dlethe.scenario=<name>[,<name>...]} runs only those (fast or not), one at a time.
  */
 @ExtendWith(LetheStackExtension.class)
 class ScenarioCatalogIT {

@@ -12,7 +12,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-/** The Kafka clients of a region: its group's consumer and its dead-letter producer. */
+/** The Kafka clients of a region: its group's consumer, its dead-letter producer and its admin client. */
 final class RegionClients {
     private RegionClients() {
     }
@@ -30,6 +30,11 @@ final class RegionClients {
         props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
         props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
         return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** The admin client that reads the topics' partition counts for the applied watermark. */
+    static org.apache.kafka.clients.admin.Admin admin(LetheConfig config, String region) {
+        return org.apache.kafka.clients.admin.Admin.create(KafkaClients.common(config.kafka(), "lethe-region-" + region + "-metadata"));
     }
 
     static KafkaProducer<String, byte[]> deadLetterProducer(LetheConfig config, String region) {

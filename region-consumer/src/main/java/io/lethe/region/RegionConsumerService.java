@@ -60,6 +60,7 @@ public final class RegionConsumerService implements AutoCloseable {
     private volatile Throwable failure;
     private KafkaConsumer<String, byte[]> consumer;
     private KafkaProducer<String, byte[]> dlqProducer;
+    private org.apache.kafka.clients.admin.Admin admin;
     private KafkaClientMetrics consumerMetrics;
     private RegionRedis redis;
     private ReplicaGate gate;
@@ -108,13 +109,14 @@ public final class RegionConsumerService implements AutoCloseable {
         RestoreGuard restoreGuard = new RestoreGuard(redis, groupId(config, region.name()),
                 partitionCount(config.topics().invalidations(region.name())));
         dlqProducer = RegionClients.deadLetterProducer(config, region.name());
+        admin = RegionClients.admin(config, region.name());
         deadLetters = new RegionDeadLetters(dlqProducer, config.topics().dlq(), region.name(), metrics, clock);
         ledger = new OffsetLedger(consumer, apply.commitInterval(), System::nanoTime, deadLetters::settled,
                 () -> loop != null && loop.holdsPartitions(), restoreGuard::checkpointCommitted,
                 () -> metrics.retry("commit"), metrics.watermarks()::commitMetadata);
         GatedBatches gated = null;
         if (region.hasReplicaGate()) {
-            gate = new ReplicaGate(config, region, apply, registry);
+            gate = new ReplicaGate(config, region, apply, registry, metrics::replicaRefused);
             gated = new GatedBatches(gate, consumer, ledger, metrics, region.name());
         }
         RestoreReplay restore = new RestoreReplay(config, region, consumer, ledger, restoreGuard, metrics, clock);
@@ -133,8 +135,7 @@ public final class RegionConsumerService implements AutoCloseable {
             public void hdel(String key, String... fields) {
                 redis.hashCommands().hdel(key, fields);
             }
-        }, groupId(config, region.name()), partitionCount(config.topics().invalidations(region.name())),
-                partitionCount(config.topics().changes())));
+        }, groupId(config, region.name()), partitionCounts()));
         consumerMetrics = new KafkaClientMetrics(consumer);
         consumerMetrics.bindTo(registry);
         running = true;
@@ -147,30 +148,56 @@ public final class RegionConsumerService implements AutoCloseable {
     }
 
     /**
-     * The partition count of {@code topic}, asked of the consumer (on its thread); 0 while unknown
-     * (the changes topic may not exist yet when regions start). It asks at most every
-     * {@link #PARTITIONS_RETRY} and waits at most {@link #PARTITIONS_WAIT}, so the apply loop never
-     * stalls on it.
+     * The partition count of {@code topic} from the consumer's metadata (on its thread), 0 while
+     * unknown. Not cached here: the consumer refreshes its metadata every
+     * {@code metadata.max.age.ms} (10 s), so partitions added to scale out are counted soon after.
      */
     private java.util.function.IntSupplier partitionCount(String topic) {
-        int[] known = {0};
-        long[] lastAsked = {System.nanoTime() - PARTITIONS_RETRY.toNanos()};
         return () -> {
-            if (known[0] == 0 && System.nanoTime() - lastAsked[0] >= PARTITIONS_RETRY.toNanos()) {
-                lastAsked[0] = System.nanoTime();
-                try {
-                    var partitions = consumer.partitionsFor(topic, PARTITIONS_WAIT);
-                    known[0] = partitions == null ? 0 : partitions.size();
-                } catch (org.apache.kafka.common.KafkaException e) {
-                    LOG.debug("region {}: partitions of {} not known yet ({})", region.name(), topic, e.toString());
-                }
+            try {
+                var partitions = consumer.partitionsFor(topic, PARTITIONS_WAIT);
+                return partitions == null ? 0 : partitions.size();
+            } catch (org.apache.kafka.common.KafkaException e) {
+                LOG.debug("region {}: partitions of {} not known now ({})", region.name(), topic, e.toString());
+                return 0;
             }
-            return known[0];
         };
     }
 
+    /**
+     * The partition counts of the region's topic and the changes topic, read from the brokers each
+     * time (never cached: partitions are added to scale out, and a count read before a heartbeat
+     * was applied may miss the partition a change before it went to). Waits at most
+     * {@link #PARTITIONS_WAIT}; empty when the brokers do not answer in time or a topic does not
+     * exist yet (the changes topic may not when regions start).
+     */
+    private io.lethe.region.lag.PartitionCounts partitionCounts() {
+        String regionTopic = config.topics().invalidations(region.name());
+        String changesTopic = config.topics().changes();
+        long[] failedAt = {System.nanoTime() - PARTITIONS_RETRY.toNanos()};
+        return () -> {
+            if (System.nanoTime() - failedAt[0] < PARTITIONS_RETRY.toNanos()) {
+                return Optional.empty(); // the brokers did not answer just now: the loop does not wait on them again yet
+            }
+            try {
+                Map<String, org.apache.kafka.clients.admin.TopicDescription> topics = admin.describeTopics(List.of(regionTopic, changesTopic))
+                        .allTopicNames().get(PARTITIONS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                return Optional.of(new io.lethe.region.lag.PartitionCounts.Counts(topics.get(regionTopic).partitions().size(),
+                        topics.get(changesTopic).partitions().size()));
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                failedAt[0] = System.nanoTime();
+                LOG.debug("region {}: partitions of {} and {} not known now ({}); the applied watermark waits", region.name(),
+                        regionTopic, changesTopic, e.toString());
+                return Optional.empty();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.empty();
+            }
+        };
+    }
+
+    private static final Duration PARTITIONS_WAIT = Duration.ofSeconds(1);
     private static final Duration PARTITIONS_RETRY = Duration.ofSeconds(2);
-    private static final Duration PARTITIONS_WAIT = Duration.ofMillis(200);
 
     /** Loads the scripts, a few tries; after that the loop retries with every batch until Redis answers. */
     private void loadScripts() {
@@ -231,14 +258,19 @@ public final class RegionConsumerService implements AutoCloseable {
         return running && thread.isAlive();
     }
 
-    /** True while a batch is being retried because Redis failed (health DOWN). */
+    /** True while a batch is being retried because Redis failed, or the replica gate refuses its replica (health DOWN). */
     public boolean isRetrying() {
-        return loop != null && loop.isRetrying() || misconfiguration.current().isPresent();
+        return loop != null && loop.isRetrying() || misconfiguration.current().isPresent() || gate != null && gate.refusal().isPresent();
     }
 
     /** The configuration error that keeps the region from applying, if one does. */
     public Optional<Failure> misconfigured() {
-        return misconfiguration.current();
+        Optional<Failure> current = misconfiguration.current();
+        if (current.isEmpty() && gate != null && gate.refusal().isPresent()) {
+            return Optional.of(Failure.fatal("replica " + io.lethe.config.JdbcUrls.forDisplay(region.replicaJdbcUrl()) + " refused: "
+                    + gate.refusal().get(), "point regions." + region.name() + ".replica at a standby of the primary", null));
+        }
+        return current;
     }
 
     /** Batches applied since start. */
@@ -283,6 +315,9 @@ public final class RegionConsumerService implements AutoCloseable {
         }
         if (dlqProducer != null) {
             dlqProducer.close(Duration.ofSeconds(5));
+        }
+        if (admin != null) {
+            admin.close(Duration.ofSeconds(5));
         }
         if (gate != null) {
             gate.close();

@@ -14,20 +14,34 @@ import org.apache.kafka.common.header.Header;
  *
  * <p>The record's key is {@link #KEY} (a key no cache key can be: {@code lethe:} is Lethe's), its
  * value is empty, and its headers say the rest: {@link #COMMIT_TS} (the heartbeat's commit time,
- * epoch microseconds, decimal), {@link #LSN} (its commit LSN) and, from streams on,
- * {@link #SOURCE} (the changes topic partition it came through). Consumers of the changes and
- * region topics skip records with this key.
+ * epoch microseconds, decimal), {@link #LSN} (its commit LSN), {@link #HISTORY} (the
+ * {@link SourceHistory} its LSN belongs to) and, from streams on, {@link #SOURCE} (the changes
+ * topic partition it came through). Consumers of the changes and region topics skip records with
+ * this key.
  *
  * @param commitTs  the heartbeat's commit time, epoch microseconds
  * @param lsn       its commit LSN
  * @param source    the changes topic partition it came through, or -1 on the changes topic itself
+ * @param history   the source history its LSN is a position in ({@link SourceHistory}); null when
+ *                  unknown (a heartbeat written before capture recorded it)
  */
-public record Watermark(long commitTs, long lsn, int source) {
+public record Watermark(long commitTs, long lsn, int source, String history) {
     /** The record key of every watermark. */
     public static final String KEY = "lethe:watermark";
     public static final String COMMIT_TS = "lethe.watermark.commit-ts";
     public static final String LSN = "lethe.watermark.lsn";
     public static final String SOURCE = "lethe.watermark.source";
+    public static final String HISTORY = "lethe.watermark.history";
+
+    /** A watermark whose history is unknown. */
+    public Watermark(long commitTs, long lsn, int source) {
+        this(commitTs, lsn, source, null);
+    }
+
+    /** The same watermark, of source history {@code history}. */
+    public Watermark inHistory(String history) {
+        return new Watermark(commitTs, lsn, source, history);
+    }
 
     public static boolean isWatermark(String recordKey) {
         return KEY.equals(recordKey);
@@ -41,7 +55,9 @@ public record Watermark(long commitTs, long lsn, int source) {
         }
         OptionalLong lsn = number(headers.lastHeader(LSN));
         OptionalLong source = number(headers.lastHeader(SOURCE));
-        return Optional.of(new Watermark(ts.getAsLong(), lsn.orElse(0), (int) source.orElse(-1)));
+        Header history = headers.lastHeader(HISTORY);
+        return Optional.of(new Watermark(ts.getAsLong(), lsn.orElse(0), (int) source.orElse(-1),
+                history == null ? null : new String(history.value(), StandardCharsets.UTF_8)));
     }
 
     /** This watermark's headers, added to {@code headers}. */
@@ -51,12 +67,15 @@ public record Watermark(long commitTs, long lsn, int source) {
         if (source >= 0) {
             headers.add(SOURCE, Integer.toString(source).getBytes(StandardCharsets.UTF_8));
         }
+        if (history != null) {
+            headers.add(HISTORY, history.getBytes(StandardCharsets.UTF_8));
+        }
         return headers;
     }
 
     /** The same watermark, as forwarded from changes topic partition {@code partition}. */
     public Watermark from(int partition) {
-        return new Watermark(commitTs, lsn, partition);
+        return new Watermark(commitTs, lsn, partition, history);
     }
 
     private static OptionalLong number(Header h) {

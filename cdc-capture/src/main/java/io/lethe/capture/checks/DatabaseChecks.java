@@ -39,6 +39,7 @@ public final class DatabaseChecks {
         List<CheckResult> results = new ArrayList<>();
         results.add(walLevel(c));
         results.add(replicationRole(c));
+        results.add(sourceHistory(c));
         Map<String, TableInfo> tables = new LinkedHashMap<>();
         TableChecks tableChecks = new TableChecks(config);
         for (String table : config.tables()) {
@@ -65,6 +66,22 @@ public final class DatabaseChecks {
         return CheckResult.fail("wal_level", "wal_level is " + level + "; logical decoding needs logical"
                         + (platform == ManagedPostgres.SELF_MANAGED ? "" : " (" + platform.display() + ")"),
                 platform.parameterFix("wal_level", "logical", true));
+    }
+
+    /**
+     * Every heartbeat records the source's history (system identifier and timeline): the function
+     * that reads the system identifier is executable by every role unless an administrator revoked
+     * it, and without it no heartbeat could be written.
+     */
+    private CheckResult sourceHistory(Connection c) {
+        try {
+            String history = single(c, "SELECT " + io.lethe.schemas.SourceHistory.SQL);
+            return CheckResult.pass("source history", "system identifier/timeline " + history);
+        } catch (SQLException e) {
+            return CheckResult.fail("source history", "role " + config.source().user() + " cannot read the source's system identifier and "
+                    + "timeline (" + e.getMessage() + "); every heartbeat records them", "GRANT EXECUTE ON FUNCTION pg_control_system() TO "
+                    + quoteIdent(config.source().user()) + ";");
+        }
     }
 
     private CheckResult replicationRole(Connection c) throws SQLException {
@@ -199,10 +216,10 @@ public final class DatabaseChecks {
         }
         if (StateStore.hasColumn(c, config) || "t".equals(owned)) {
             return CheckResult.pass("heartbeat table", table + " exists" + (StateStore.hasColumn(c, config) ? ""
-                    : "; capture will add column " + StateStore.COLUMN));
+                    : "; capture will add columns " + StateStore.COLUMN + " and " + StateStore.HISTORY_COLUMN));
         }
-        return CheckResult.fail("heartbeat table", table + " lacks column " + StateStore.COLUMN + " (where capture keeps the source "
-                + "state it relies on) and role " + config.source().user() + " does not own it", StateStore.addColumnSql(config));
+        return CheckResult.fail("heartbeat table", table + " lacks column " + StateStore.COLUMN + " or " + StateStore.HISTORY_COLUMN
+                + " (where capture keeps the source state it relies on and heartbeats record the source's history) and role " + config.source().user() + " does not own it", StateStore.addColumnSql(config));
     }
 
     /**

@@ -23,6 +23,8 @@ import org.apache.kafka.connect.source.SourceRecord;
  * namespaces need. Heartbeats and the heartbeat table's own changes map to nothing.
  */
 public final class ChangeEventMapper {
+    /** The heartbeat row's column naming the source history of the server that committed it. */
+    private static final String HISTORY_FIELD = io.lethe.capture.source.StateStore.HISTORY_COLUMN;
     /** What PostgreSQL did not send (an unchanged TOASTed column); see docs/subscribing.md. */
     public static final String UNAVAILABLE = ChangeEvent.UNAVAILABLE_VALUE;
 
@@ -95,7 +97,9 @@ public final class ChangeEventMapper {
         }
         Struct source = ((Struct) record.value()).getStruct("source");
         Long lsn = source.schema().field("lsn") == null ? null : source.getInt64("lsn");
-        return lsn == null ? Optional.empty() : Optional.of(new Watermark(commitMicros(source), lsn, -1));
+        Struct after = ((Struct) record.value()).getStruct("after");
+        String history = after != null && after.schema().field(HISTORY_FIELD) != null ? after.getString(HISTORY_FIELD) : null;
+        return lsn == null ? Optional.empty() : Optional.of(new Watermark(commitMicros(source), lsn, -1, history));
     }
 
     /** The table a Debezium change record comes from, when it says so (even if it cannot be mapped). */

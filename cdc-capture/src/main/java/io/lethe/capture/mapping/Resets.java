@@ -34,6 +34,21 @@ public final class Resets {
         return out;
     }
 
+    /**
+     * One reset per configured namespace, at {@code lsn}, deleting whatever is there (version
+     * 2^64-1): for a change of source history, after which no version cached before (a position of
+     * the old history, perhaps above every new one) can be compared with the new history's.
+     */
+    public static List<ChangeEvent> allWholesale(LetheConfig config, long lsn, long nowMicros) {
+        List<ChangeEvent> out = new ArrayList<>();
+        for (NamespaceConfig ns : config.namespaces().values()) {
+            SourceTable table = new SourceTable(config.source().database(), ns.schemaName(), ns.tableName());
+            out.add(new ChangeEvent(ChangeEvent.SCHEMA_ID, "history:" + ChangeEvent.resetId(lsn, ns.name()), table, Op.RESET, null, null, null,
+                    io.lethe.schemas.Versions.MAX, lsn, null, nowMicros, nowMicros, ns.name(), config.source().region(), lsn));
+        }
+        return out;
+    }
+
     private static ChangeEvent reset(LetheConfig config, NamespaceConfig ns, SourceTable table, long lsn, long nowMicros) {
         return new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.resetId(lsn, ns.name()), table, Op.RESET, null, null, null,
                 Long.toString(lsn), lsn, null, nowMicros, nowMicros, ns.name(), config.source().region(), lsn);

@@ -83,7 +83,7 @@ public final class CaptureMetrics {
             registry.counter(ERRORS, "kind", kind);
         }
         for (String kind : java.util.List.of("publication", "publication-options", "membership", "identity", "persistence", "rewritten",
-                "partitions", "unrecorded", "slot")) {
+                "partitions", "history", "unrecorded", "slot")) {
             sourceDrifts.put(kind, Counter.builder(SOURCE_DRIFT).tag("slot", slot).tag("kind", kind)
                     .description("source drifts that hid changes; their tables' namespaces were reset").register(registry));
         }

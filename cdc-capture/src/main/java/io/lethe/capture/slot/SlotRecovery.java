@@ -72,6 +72,8 @@ public final class SlotRecovery {
             preparer.ensureHeartbeatTable(c);
             // what the last capture relied on, before this one changes anything (it may add tables back)
             Optional<SourceState> relied = StateStore.load(c, config);
+            Optional<String> reliedHistory = preparer.lastHistory(c);
+            String history = preparer.history(c);
             preparer.ensurePublication(c);
             TopicSetup.ensure(config.kafka(), List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
             OptionalLong lastLsn = OffsetHistory.lastLsn(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
@@ -81,6 +83,9 @@ public final class SlotRecovery {
                     .orElse(streamedBefore ? List.of(new Drift(Drift.Kind.UNRECORDED, config.tables(), "capture streamed from slot "
                             + config.source().slot() + " before but has no record of the source it relied on (the first start of a "
                             + "Lethe that keeps one, or the heartbeat row was removed)", "", false)) : List.of());
+            if (reliedHistory.isPresent() && !reliedHistory.get().equals(history)) {
+                resetHistory(c, preparer, publisher, reliedHistory.get(), history);
+            }
             SlotState slot = preparer.inspectSlot(c, streamedBefore, lastLsn);
             if (slot == SlotState.HEALTHY && drifts.stream().anyMatch(d -> d.kind() == Drift.Kind.PUBLICATION)) {
                 preparer.dropSlot(c);
@@ -120,6 +125,25 @@ public final class SlotRecovery {
             LOG.error("the source drifted since capture last ran ({}): {}; namespaces {} reset at LSN {} before streaming again",
                     d.kind().tag(), d.what(), SourceDrifts.namespaces(config, List.of(d)), lsn);
         }
+    }
+
+    /**
+     * The source's history changed since the last heartbeat (a restore, a failover to an
+     * asynchronous standby, a blue/green switch: another system identifier or timeline): the
+     * versions cached before are positions of the old history, perhaps above every new one, so
+     * every namespace is reset deleting whatever is there, at an LSN read now; then the new history
+     * is recorded (a crash before resets again). The regions' applied watermarks start again on
+     * their own (the heartbeats name the new history).
+     */
+    private void resetHistory(Connection c, SourcePreparer preparer, ChangePublisher publisher, String before, String now)
+            throws SQLException, InterruptedException {
+        long lsn = SourcePreparer.currentLsn(c);
+        LOG.error("the source's history changed since capture last ran (system identifier/timeline {} -> {}: a restore, a failover "
+                + "to an asynchronous standby or another cluster): LSNs of the two cannot be compared; invalidating every namespace "
+                + "({}) wholesale at LSN {} before streaming again", before, now, config.namespaces().keySet(), lsn);
+        publisher.publishAll(Resets.allWholesale(config, lsn, clock.millis() * 1000));
+        preparer.recordHistory(c);
+        metrics.sourceDrift(Drift.Kind.HISTORY.tag());
     }
 
     /**

@@ -58,7 +58,7 @@ public final class SourcePreparer {
     public void ensureHeartbeatTable(Connection c) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS " + config.source().heartbeatTable()
-                    + " (slot text PRIMARY KEY, ts timestamptz NOT NULL, " + StateStore.COLUMN + " text)");
+                    + " (slot text PRIMARY KEY, ts timestamptz NOT NULL, " + StateStore.COLUMN + " text, " + StateStore.HISTORY_COLUMN + " text)");
         }
         StateStore.ensureColumn(c, config);
     }
@@ -83,10 +83,44 @@ public final class SourcePreparer {
         }
     }
 
-    /** The SQL each heartbeat runs: this slot's row, updated, so the slot sees a change when tables are idle. */
+    /**
+     * The SQL each heartbeat runs: this slot's row, updated, so the slot sees a change when tables
+     * are idle. It writes the source history of the server that commits it (system identifier and
+     * timeline, {@link io.lethe.schemas.SourceHistory}) in the same statement, so every watermark
+     * names the history its LSN belongs to, whatever server the connection reached.
+     */
     public String heartbeatQuery() {
-        return "INSERT INTO " + config.source().heartbeatTable() + " (slot, ts) VALUES ('" + config.source().slot()
-                + "', now()) ON CONFLICT (slot) DO UPDATE SET ts = EXCLUDED.ts";
+        return "INSERT INTO " + config.source().heartbeatTable() + " (slot, ts, " + StateStore.HISTORY_COLUMN + ") VALUES ('"
+                + config.source().slot() + "', now(), " + io.lethe.schemas.SourceHistory.SQL + ") ON CONFLICT (slot) DO UPDATE SET ts = "
+                + "EXCLUDED.ts, " + StateStore.HISTORY_COLUMN + " = EXCLUDED." + StateStore.HISTORY_COLUMN;
+    }
+
+    /** The source history of the server {@code c} reaches now ({@link io.lethe.schemas.SourceHistory}). */
+    public String history(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT " + io.lethe.schemas.SourceHistory.SQL)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /** The source history this slot's last heartbeat recorded; empty before the first (or before histories were recorded). */
+    public java.util.Optional<String> lastHistory(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + StateStore.HISTORY_COLUMN + " FROM " + config.source().heartbeatTable()
+                + " WHERE slot = ?")) {
+            ps.setString(1, config.source().slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? java.util.Optional.ofNullable(rs.getString(1)) : java.util.Optional.empty();
+            }
+        }
+    }
+
+    /** Records the server's history in this slot's heartbeat row now (after the resets a change of history needs). */
+    public void recordHistory(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + config.source().heartbeatTable() + " SET "
+                + StateStore.HISTORY_COLUMN + " = " + io.lethe.schemas.SourceHistory.SQL + " WHERE slot = ?")) {
+            ps.setString(1, config.source().slot());
+            ps.executeUpdate();
+        }
     }
 
     /** Drops the slot (it cannot be used any more: see {@link SlotState#UNDECODABLE}). */

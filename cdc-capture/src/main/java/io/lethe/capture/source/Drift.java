@@ -34,6 +34,11 @@ public record Drift(Kind kind, List<String> tables, String what, String fix, boo
         REWRITTEN("rewritten"),
         /** Partitions were attached or detached: their rows appeared or vanished without a change. */
         PARTITIONS("partitions"),
+        /**
+         * The source's history changed (another system identifier or timeline: a restore, a failover
+         * to an asynchronous standby, a blue/green switch): LSNs before and after cannot be compared.
+         */
+        HISTORY("history"),
         /** Capture has streamed before but has no record of the source it relied on. */
         UNRECORDED("unrecorded"),
         /** The slot is missing, lost (wal_status = lost), or not a pgoutput slot of this database while capture streams. */

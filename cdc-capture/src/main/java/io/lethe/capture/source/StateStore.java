@@ -18,6 +18,11 @@ import java.util.Optional;
 public final class StateStore {
     /** The heartbeat table's column holding the state. */
     public static final String COLUMN = "source_state";
+    /**
+     * The heartbeat table's column where each heartbeat writes the source history of the server
+     * that commits it ({@link io.lethe.schemas.SourceHistory}): the watermark's history.
+     */
+    public static final String HISTORY_COLUMN = "source_history";
 
     private StateStore() {
     }
@@ -33,26 +38,37 @@ public final class StateStore {
 
     /** The SQL that adds the column. */
     public static String addColumnSql(LetheConfig config) {
-        return "ALTER TABLE " + config.source().heartbeatTable() + " ADD COLUMN IF NOT EXISTS " + COLUMN + " text;";
+        return "ALTER TABLE " + config.source().heartbeatTable() + " ADD COLUMN IF NOT EXISTS " + COLUMN + " text, ADD COLUMN IF NOT EXISTS "
+                + HISTORY_COLUMN + " text;";
     }
 
-    /** True when the heartbeat table exists and has the column. */
+    /** True when the heartbeat table exists and has the columns ({@value #COLUMN} and {@value #HISTORY_COLUMN}). */
     public static boolean hasColumn(Connection c, LetheConfig config) throws SQLException {
+        return columns(c, config).size() == 2;
+    }
+
+    /** Which of {@value #COLUMN} and {@value #HISTORY_COLUMN} the heartbeat table has. */
+    private static java.util.Set<String> columns(Connection c, LetheConfig config) throws SQLException {
         String table = config.source().heartbeatTable();
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid "
-                + "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = ? AND t.relname = ? AND a.attname = ? AND NOT a.attisdropped")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT a.attname FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid "
+                + "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = ? AND t.relname = ? AND a.attname IN (?, ?) AND NOT a.attisdropped")) {
             ps.setString(1, table.substring(0, table.indexOf('.')));
             ps.setString(2, table.substring(table.indexOf('.') + 1));
             ps.setString(3, COLUMN);
+            ps.setString(4, HISTORY_COLUMN);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
+                java.util.Set<String> found = new java.util.HashSet<>();
+                while (rs.next()) {
+                    found.add(rs.getString(1));
+                }
+                return found;
             }
         }
     }
 
     /** The state the slot's capture last relied on; empty when none was stored (or there is no column yet). */
     public static Optional<SourceState> load(Connection c, LetheConfig config) throws SQLException {
-        if (!hasColumn(c, config)) {
+        if (!columns(c, config).contains(COLUMN)) {
             return Optional.empty();
         }
         try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMN + " FROM " + config.source().heartbeatTable() + " WHERE slot = ?")) {

@@ -1,18 +1,31 @@
 package io.lethe.config.kafka;
 
 import io.lethe.config.KafkaConfig;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.clients.CommonClientConfigs;
 
 /** Client properties every Lethe stage starts from: bootstrap servers plus the pass-through settings. */
 public final class KafkaClients {
+    /**
+     * How old a client's topic metadata may get before it is read again ({@code metadata.max.age.ms},
+     * Kafka's default is 5 minutes): partitions added to a topic (the scale-out path) reach
+     * capture's producer, Streams, the region consumers and every watermark and lag reader within
+     * this, instead of after 5 minutes. A {@code kafka.properties} entry overrides it.
+     */
+    public static final Duration METADATA_MAX_AGE = Duration.ofSeconds(10);
+
     private KafkaClients() {
     }
 
-    /** A new mutable map with {@code bootstrap.servers}, the pass-through properties and a client id. */
+    /**
+     * A new mutable map with {@code bootstrap.servers}, the pass-through properties, a client id and
+     * {@link #METADATA_MAX_AGE} (unless the properties set it).
+     */
     public static Map<String, Object> common(KafkaConfig kafka, String clientId) {
         Map<String, Object> props = new HashMap<>(kafka.properties());
+        props.putIfAbsent(CommonClientConfigs.METADATA_MAX_AGE_CONFIG, Long.toString(METADATA_MAX_AGE.toMillis()));
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         props.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
         return props;

@@ -13,6 +13,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * the region's applied watermark; now minus it is the end-to-end lag. It grows when any stage
  * before Redis stops or slows (capture, streams, this consumer, Redis), whether or not
  * invalidations arrive. Written by the consumer's thread, read by metrics scrapes.
+ *
+ * <p>LSNs are positions in one source history ({@link io.lethe.schemas.SourceHistory}). A
+ * watermark of another history than the one held (the source was restored, failed over to an
+ * asynchronous standby, switched blue/green: its LSNs may have gone back) is not compared with
+ * them: everything is forgotten, as after a {@link #reset}, and the new history starts from its
+ * own watermarks. Watermarks of the old history still on their way each start again the same way
+ * (nothing is known of a history until every channel brought one of it), so the region's
+ * watermark settles on the newest history once the old one has drained.
  */
 public final class AppliedWatermarks {
     /** Commit metadata: {@code watermark=<epoch micros>}. */
@@ -22,6 +30,9 @@ public final class AppliedWatermarks {
     private final Map<Long, Long> appliedLsn = new ConcurrentHashMap<>();
     private volatile Set<Integer> assigned = Set.of();
     private volatile long resets;
+    /** The source history of the watermarks held; "" before the first, or while the source does not say. */
+    private volatile String history = "";
+    private volatile long historyChanges;
 
     private static long slot(int partition, int source) {
         return ((long) partition << 32) | (source & 0xffffffffL);
@@ -29,6 +40,14 @@ public final class AppliedWatermarks {
 
     /** Everything before {@code watermark} on {@code partition} is applied. */
     public void applied(int partition, Watermark watermark) {
+        String of = watermark.history() == null ? "" : watermark.history();
+        if (!of.equals(history)) {
+            if (!applied.isEmpty() || !appliedLsn.isEmpty()) {
+                reset();
+                historyChanges++;
+            }
+            history = of;
+        }
         applied.merge(slot(partition, watermark.source()), watermark.commitTs(), Math::max);
         appliedLsn.merge(slot(partition, watermark.source()), watermark.lsn(), Math::max);
     }
@@ -41,6 +60,16 @@ public final class AppliedWatermarks {
         applied.clear();
         appliedLsn.clear();
         resets++;
+    }
+
+    /** The source history of the watermarks held ("" when unknown). */
+    public String history() {
+        return history;
+    }
+
+    /** How many times watermarks of another source history than the one held arrived (each forgot what was held). */
+    public long historyChanges() {
+        return historyChanges;
     }
 
     /** How many times {@link #reset} was called: a publisher that saw another count must withdraw what it published. */

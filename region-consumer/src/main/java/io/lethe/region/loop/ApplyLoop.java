@@ -128,7 +128,7 @@ public final class ApplyLoop {
                 // before applying: a partition just assigned is compared with the region's Redis first
                 lastRestoreCheck = System.nanoTime();
                 lastAssignment = Set.copyOf(consumer.assignment());
-                Set<TopicPartition> rewound = restore.check(this::applyUntilAcknowledged);
+                Set<TopicPartition> rewound = restore.check(this::applyAndGate);
                 records = without(records, rewound);
             }
             if (!records.isEmpty()) {
@@ -217,6 +217,20 @@ public final class ApplyLoop {
      *
      * @return what it did, or null when the loop is closing before it could apply
      */
+    /**
+     * Applies what the region does on its own (the wholesale invalidation after a restore or lost
+     * offsets) and, with a replica gate, holds it to be applied again like any batch: it carries no
+     * LSN, so it waits for the replica to replay the primary's position after it (a reader on a
+     * lagging replica could otherwise refill what it deleted, for good).
+     */
+    private RedisApplier.Applied applyAndGate(BatchPlan plan) throws InterruptedException {
+        RedisApplier.Applied applied = applyUntilAcknowledged(plan);
+        if (applied != null && gated != null) {
+            gated.hold(plan, Map.of(), 0, () -> { });
+        }
+        return applied;
+    }
+
     RedisApplier.Applied applyUntilAcknowledged(BatchPlan plan) throws InterruptedException {
         backoff.reset();
         try {
@@ -283,9 +297,9 @@ public final class ApplyLoop {
             }
             return records;
         } catch (NoOffsetForPartitionException e) {
-            restore.startFromLogStart(e.partitions(), false, this::applyUntilAcknowledged);
+            restore.startFromLogStart(e.partitions(), false, this::applyAndGate);
         } catch (OffsetOutOfRangeException e) {
-            restore.startFromLogStart(e.offsetOutOfRangePartitions().keySet(), true, this::applyUntilAcknowledged);
+            restore.startFromLogStart(e.offsetOutOfRangePartitions().keySet(), true, this::applyAndGate);
         } catch (WakeupException e) {
             throw e;
         } catch (KafkaException e) {

@@ -41,6 +41,8 @@ public final class RegionMetrics {
     public static final String SCAN_SLOTS_RESCANNED = "lethe.region.scan.slots.rescanned";
     /** Batches applied once and waiting for the replica to replay past them (replica gate). */
     public static final String GATE_PENDING = "lethe.region.gate.pending";
+    /** 1 while the replica gate refuses its replica (not a standby of the primary), else 0 (also without a gate). */
+    public static final String REPLICA_REFUSED = "lethe.region.replica.refused";
     /** Invalidations re-applied after the replica replayed past them (replica gate). */
     public static final String GATE_REAPPLIED = "lethe.region.gate.reapplied";
     /**
@@ -88,6 +90,7 @@ public final class RegionMetrics {
     private final AtomicLong up = new AtomicLong();
     private final AtomicLong assigned = new AtomicLong();
     private final AtomicLong gatePending = new AtomicLong();
+    private final AtomicLong replicaRefused = new AtomicLong();
     private final Counter reapplied;
     private final Counter offsetsLost;
     private final Map<String, Counter> applied = new ConcurrentHashMap<>();
@@ -138,6 +141,7 @@ public final class RegionMetrics {
                 .tags(tags).baseUnit("seconds").description("newest heartbeat commit applied with everything before it, to now: "
                         + "end-to-end lag over every stage").register(registry);
         registry.gauge(GATE_PENDING, tags, gatePending, AtomicLong::get);
+        registry.gauge(REPLICA_REFUSED, tags, replicaRefused, AtomicLong::get);
         registry.gauge(APPLIED_LSN, tags, appliedLsn, a -> a.get() < 0 ? Double.NaN : a.get());
         this.reapplied = Counter.builder(GATE_REAPPLIED).tags(tags).register(registry);
     }
@@ -213,6 +217,11 @@ public final class RegionMetrics {
     public void lag(long records, long millis) {
         lagRecords.set(records);
         lagMillis.set(records == 0 ? 0 : millis);
+    }
+
+    /** Whether the replica gate refuses its replica now. */
+    public void replicaRefused(boolean refused) {
+        replicaRefused.set(refused ? 1 : 0);
     }
 
     public void gated(int batches) {

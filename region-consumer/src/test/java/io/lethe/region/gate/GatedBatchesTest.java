@@ -24,6 +24,8 @@ class GatedBatchesTest {
     private static final TopicPartition P0 = new TopicPartition("lethe.invalidations.us-east", 0);
 
     private final AtomicLong replayed = new AtomicLong();
+    /** The primary's position as the gate's next poll reads it; -1: no poll since the hold. */
+    private final AtomicLong primary = new AtomicLong(-1);
     private final List<Long> told = new ArrayList<>();
     private final List<BatchPlan> reapplied = new ArrayList<>();
     private MockConsumer<String, byte[]> consumer;
@@ -45,6 +47,11 @@ class GatedBatchesTest {
             @Override
             public void applied(long lsn) {
                 told.add(lsn);
+            }
+
+            @Override
+            public long primaryAfter(long sinceNanos) {
+                return primary.get();
             }
         };
         gated = new GatedBatches(replica, consumer, ledger, new RegionMetrics(new SimpleMeterRegistry(), "us-east"), "us-east");
@@ -107,5 +114,41 @@ class GatedBatchesTest {
         replayed.set(GatedBatches.MAX_GATED_BATCHES / 2 + 1);
         gated.release(this::reapply);
         assertTrue(!gated.paused() && consumer.paused().isEmpty(), "resumed once half the queue was released");
+    }
+
+    /** A reset that carries no LSN (retention, a malformed change): it was made at some primary position nobody recorded. */
+    private static BatchPlan resetWithoutLsn() {
+        return BatchPlan.of(List.of(new io.lethe.schemas.InvalidationEvent(io.lethe.schemas.InvalidationEvent.SCHEMA_ID,
+                "retention:1:reset:product", "product", io.lethe.schemas.Scope.NAMESPACE, null, "product:*",
+                io.lethe.schemas.Action.DELETE, null, io.lethe.schemas.Versions.MAX, 0, null, 1, 1, 1, null,
+                io.lethe.schemas.Op.RESET, null, null)));
+    }
+
+    @Test
+    void aResetWithoutAnLsnWaitsForTheReplicaToReachThePrimarysPositionAfterItArrived() throws Exception {
+        BatchPlan reset = resetWithoutLsn();
+        List<String> heartbeats = new ArrayList<>();
+        replayed.set(5_000);
+        gated.hold(reset, Map.of(P0, new OffsetAndMetadata(10)), 0, () -> heartbeats.add("reset"));
+        gated.release(this::reapply);
+        assertTrue(reapplied.isEmpty() && heartbeats.isEmpty() && ledger.pending().isEmpty(),
+                "a reset with LSN 0 passed the gate while the replica (at 5000) may still be behind the primary: a reader on it could "
+                        + "refill what the reset deleted");
+
+        primary.set(6_000); // the gate's poll after the hold read the primary at 6000
+        gated.release(this::reapply);
+        assertTrue(reapplied.isEmpty(), "the replica has not replayed the primary's position after the reset arrived");
+        replayed.set(6_000);
+        gated.release(this::reapply);
+        assertEquals(List.of(reset), reapplied);
+        assertEquals(List.of("reset"), heartbeats);
+        assertEquals(Map.of(P0, new OffsetAndMetadata(10)), ledger.pending());
+    }
+
+    @Test
+    void aReplicaThatIsNotAStandbyOfThePrimaryIsRefused() {
+        assertTrue(ReplicaGate.refusal(false, "1", "1").contains("not a standby"));
+        assertTrue(ReplicaGate.refusal(true, "2", "1").contains("another cluster"));
+        assertEquals(null, ReplicaGate.refusal(true, "1", "1"));
     }
 }

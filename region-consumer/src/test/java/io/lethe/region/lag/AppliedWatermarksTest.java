@@ -38,4 +38,30 @@ class AppliedWatermarksTest {
         assertEquals(OptionalLong.of(9_000_000), w.oldest());
         assertEquals("", w.commitMetadata(0));
     }
+
+    @Test
+    void aWatermarkOfAnotherSourceHistoryStartsAgainInsteadOfBeingIgnored() {
+        AppliedWatermarks w = new AppliedWatermarks();
+        w.assigned(Set.of(0));
+        w.applied(0, new Watermark(1_000, 5_000, 0, "s/1"));
+        w.applied(0, new Watermark(1_000, 5_000, 1, "s/1"));
+        assertEquals(OptionalLong.of(5_000), w.appliedLsn(0, 2));
+        long resets = w.resets();
+
+        // failed over to an asynchronous standby: timeline 2, LSNs back below 5,000
+        w.applied(0, new Watermark(2_000, 3_000, 0, "s/2"));
+        assertEquals("s/2", w.history());
+        assertTrue(w.appliedLsn(0, 2).isEmpty(), "changes partition 1 has not vouched for anything of timeline 2 yet");
+        assertEquals(resets + 1, w.resets(), "what was published of timeline 1 is withdrawn");
+        w.applied(0, new Watermark(2_000, 3_000, 1, "s/2"));
+        assertEquals(OptionalLong.of(3_000), w.appliedLsn(0, 2), "not 5,000: that was a position of timeline 1");
+
+        // a heartbeat of timeline 1 still on its way starts again too (nothing mixes histories)
+        w.applied(0, new Watermark(1_500, 5_100, 1, "s/1"));
+        assertTrue(w.appliedLsn(0, 2).isEmpty());
+        w.applied(0, new Watermark(2_500, 3_100, 0, "s/2"));
+        w.applied(0, new Watermark(2_500, 3_100, 1, "s/2"));
+        assertEquals(OptionalLong.of(3_100), w.appliedLsn(0, 2));
+        assertEquals(3, w.historyChanges());
+    }
 }

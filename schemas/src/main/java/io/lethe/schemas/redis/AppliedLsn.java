@@ -15,6 +15,11 @@ import java.util.OptionalLong;
  * <p>The region consumers write it after Redis acknowledged what came before each heartbeat (with
  * a replica gate: after the re-apply past the replica's replay), and withdraw it when Redis lost
  * applied writes (a restore) until the replay brings heartbeats again.
+ *
+ * <p>LSNs are positions in one source history ({@link io.lethe.schemas.SourceHistory}); field
+ * {@code h:<partition>} names the history of the partition's LSN. A watermark is known only when
+ * every partition has the same history (while a change of history travels through the
+ * partitions, some may still hold the old one), and covers a token only of that history.
  */
 public final class AppliedLsn {
     /** Prefix of the key: {@code lethe:lsn:<consumer group>}. */
@@ -23,6 +28,8 @@ public final class AppliedLsn {
     public static final String PARTITIONS = "partitions";
     /** Prefix of the fields {@code ts:<partition>}: the commit time (epoch micros) of the same heartbeats. */
     public static final String COMMIT_TS_PREFIX = "ts:";
+    /** Prefix of the fields {@code h:<partition>}: the source history of the partition's LSN (absent when unknown). */
+    public static final String HISTORY_PREFIX = "h:";
 
     private AppliedLsn() {
     }
@@ -32,9 +39,49 @@ public final class AppliedLsn {
         return PREFIX + group;
     }
 
-    /** The watermark in the hash's fields; empty when a partition is missing or a field is not a number. */
+    /**
+     * The watermark in the hash's fields; empty when a partition is missing, a field is not a
+     * number, or the partitions' source histories differ.
+     */
     public static OptionalLong of(Map<String, String> fields) {
-        return oldest(fields, "");
+        return history(fields).isPresent() ? oldest(fields, "") : OptionalLong.empty();
+    }
+
+    /**
+     * The watermark for a token of source history {@code history}: empty unless every partition's
+     * LSN is of that history (an LSN of another history says nothing of this one's positions).
+     */
+    public static OptionalLong of(Map<String, String> fields, String history) {
+        return history(fields).filter(h -> h.equals(history)).isPresent() ? oldest(fields, "") : OptionalLong.empty();
+    }
+
+    /**
+     * The source history every partition's LSN belongs to ("" when none says: written before
+     * histories were recorded); empty when the partitions differ or the count is unknown.
+     */
+    public static java.util.Optional<String> history(Map<String, String> fields) {
+        int partitions = partitions(fields);
+        if (partitions <= 0) {
+            return java.util.Optional.empty();
+        }
+        String first = fields.getOrDefault(HISTORY_PREFIX + 0, "");
+        for (int p = 1; p < partitions; p++) {
+            if (!first.equals(fields.getOrDefault(HISTORY_PREFIX + p, ""))) {
+                return java.util.Optional.empty();
+            }
+        }
+        return java.util.Optional.of(first);
+    }
+
+    private static int partitions(Map<String, String> fields) {
+        if (fields == null) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(fields.getOrDefault(PARTITIONS, "0"));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     /**
@@ -46,15 +93,7 @@ public final class AppliedLsn {
     }
 
     private static OptionalLong oldest(Map<String, String> fields, String prefix) {
-        if (fields == null) {
-            return OptionalLong.empty();
-        }
-        int partitions;
-        try {
-            partitions = Integer.parseInt(fields.getOrDefault(PARTITIONS, "0"));
-        } catch (NumberFormatException e) {
-            return OptionalLong.empty();
-        }
+        int partitions = partitions(fields);
         if (partitions <= 0) {
             return OptionalLong.empty();
         }

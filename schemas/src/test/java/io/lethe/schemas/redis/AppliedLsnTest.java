@@ -19,4 +19,17 @@ class AppliedLsnTest {
         assertTrue(AppliedLsn.of(null).isEmpty());
         assertEquals("lethe:lsn:lethe-region-us-east", AppliedLsn.key("lethe-region-us-east"));
     }
+
+    @Test
+    void aWatermarkCoversOnlyTokensOfItsOwnSourceHistoryAndNeedsOneHistoryOverThePartitions() {
+        Map<String, String> h1 = Map.of("partitions", "2", "0", "100", "1", "90", "h:0", "s/1", "h:1", "s/1");
+        assertEquals(OptionalLong.of(90), AppliedLsn.of(h1, "s/1"));
+        assertEquals(OptionalLong.of(90), AppliedLsn.of(h1));
+        assertTrue(AppliedLsn.of(h1, "s/2").isEmpty(), "an LSN of timeline 1 says nothing of timeline 2's positions");
+        Map<String, String> mixed = Map.of("partitions", "2", "0", "100", "1", "90", "h:0", "s/1", "h:1", "s/2");
+        assertTrue(AppliedLsn.of(mixed).isEmpty(), "one partition still in the old history: " + mixed);
+        assertTrue(AppliedLsn.of(mixed, "s/2").isEmpty());
+        assertTrue(AppliedLsn.of(Map.of("partitions", "1", "0", "5"), "s/1").isEmpty(), "no history recorded: no token of one is covered");
+        assertEquals(java.util.Optional.of(""), AppliedLsn.history(Map.of("partitions", "1", "0", "5")));
+    }
 }

@@ -278,7 +278,7 @@ final class ExploreRun {
                 return "INVALID: " + e.getMessage().replace('\n', ' ');
             }
             c.setAutoCommit(true);
-            readers.token(ReadTokens.afterCommit(c));
+            readers.token(ReadTokens.take(c));
         }
         out.rows(rows);
         return rows + " rows";

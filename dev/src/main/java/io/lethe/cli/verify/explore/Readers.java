@@ -52,7 +52,7 @@ final class Readers implements AutoCloseable {
     private final AtomicLong reads = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong slowLoads = new AtomicLong();
-    private volatile long token;
+    private volatile io.lethe.cache.ReadToken token;
     private volatile String lastError;
 
     /**
@@ -90,7 +90,7 @@ final class Readers implements AutoCloseable {
     }
 
     /** The writer's token after its last commit (read-your-writes reads carry it). */
-    void token(long t) {
+    void token(io.lethe.cache.ReadToken t) {
         token = t;
     }
 
@@ -150,8 +150,8 @@ final class Readers implements AutoCloseable {
         readKeys.computeIfAbsent(region, r -> ConcurrentHashMap.newKeySet()).add(key);
         try {
             Loader<String> loader = k -> load(region, owner, k);
-            long t = token;
-            if (withToken && t > 0) {
+            io.lethe.cache.ReadToken t = token;
+            if (withToken && t != null && t.lsn() > 0) {
                 cn.get(key, loader, t);
             } else {
                 cn.get(key, loader);

@@ -29,7 +29,7 @@ final class ReadYourWritesScenario implements Scenario {
     private static final int ITEMS = 20;
     private static final long RUN_NANOS = 8_000_000_000L;
 
-    private record Write(int id, int seq, long token, long at) {
+    private record Write(int id, int seq, io.lethe.cache.ReadToken token, long at) {
     }
 
     @Override
@@ -69,7 +69,7 @@ final class ReadYourWritesScenario implements Scenario {
                 update.setString(1, "w" + seq);
                 update.setInt(2, id);
                 update.executeUpdate();
-                Write write = new Write(id, seq, ReadTokens.afterCommit(primary), System.nanoTime());
+                Write write = new Write(id, seq, ReadTokens.take(primary), System.nanoTime());
                 writes.add(write);
                 List<Write> toRead = new ArrayList<>(List.of(write));
                 Write earlier = writes.get(ThreadLocalRandom.current().nextInt(writes.size()));
