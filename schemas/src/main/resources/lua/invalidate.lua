@@ -38,6 +38,10 @@ local ttl = tonumber(ARGV[2])
 if not ttl or ttl < 1 then return redis.error_reply('ERR lethe: fence TTL must be a positive number of ms') end
 
 local fence = KEYS[2]
+-- Never shorten a fence: another namespace whose keys overlap this one's (or a reader's undo) may
+-- have set a longer one, and readers of that namespace load for up to its fence TTL.
+local left = redis.call('PTTL', fence)
+if left > ttl then ttl = left end
 -- The first write is one Redis never refuses at maxmemory: after it, Redis runs the script's
 -- other writes even when it is full (a script cannot stop half-way), so an invalidation applies
 -- under noeviction too, when it is needed most. By itself it changes nothing: the TTL is set below.

@@ -16,6 +16,9 @@
 -- entry is deleted unless it is a versioned entry at least as new. Otherwise an entry a reader
 -- filled behind a high fence (a namespace-wide invalidation at 2^64 - 1 lets refills in by the
 -- counter) kept its value through every later change.
+-- An upsert at the entry's own version with another payload deletes it: the row changed without
+-- its version rising (a bulk UPDATE, a trigger), or a reader filled its own encoding; either way
+-- which one is current is not known, and a miss is always safe.
 -- A fence's v stands one fence TTL after it was raised (field h, Redis time in ms); then only
 -- the versions recorded since (field m, their highest) still count, and the first call above
 -- them takes v down to its own version. A reader loads for less than a fence TTL, so every
@@ -50,6 +53,9 @@ local function ms(x)
 end
 
 local key, fence = KEYS[1], KEYS[2]
+-- never shorten a fence (another namespace's, or a reader's undo, may be longer): as invalidate.lua
+local left = redis.call('PTTL', fence)
+if left > fenceTtl then fenceTtl = left end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local f = redis.call('HMGET', fence, 'v', 'h', 'm')
@@ -85,7 +91,16 @@ redis.call('PEXPIRE', fence, fenceTtl)
 local kind = redis.call('TYPE', key)['ok']
 if kind == 'hash' then
   local v = redis.call('HGET', key, 'v')
-  if v and cmp(version, canon(v) or '0') <= 0 then return 2 end
+  if v then
+    local c = cmp(version, canon(v) or '0')
+    -- the same version with another payload: the row changed without its version column rising
+    -- (a bulk UPDATE, a trigger): which one is current is unknown, so neither stays
+    if c == 0 and redis.call('HGET', key, 'd') ~= ARGV[2] then
+      redis.call('DEL', key)
+      return 1
+    end
+    if c <= 0 then return 2 end
+  end
 end
 if not newer then
   if kind == 'none' then return 0 end

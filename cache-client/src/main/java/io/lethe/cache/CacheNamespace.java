@@ -378,7 +378,7 @@ public final class CacheNamespace<T> {
      * before its TTL. Given up, it is counted ({@code lethe.cache.fills{result=undo-failed}}) and logged.
      */
     private CompletableFuture<Void> undo(String key, String version, long deadline, Duration backoff) {
-        return redis.undoFill(key, version).handle((r, error) -> error).thenCompose(error -> {
+        return redis.undoFill(key, version, policy.fenceTtl().toMillis()).handle((r, error) -> error).thenCompose(error -> {
             if (error == null) {
                 return CompletableFuture.completedFuture(null);
             }

@@ -43,8 +43,6 @@ import org.slf4j.LoggerFactory;
 final class CacheRedis implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CacheRedis.class);
     private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
-    /** Fence TTL of the cache-client's own invalidations (undoing a fill): the pipeline's default. */
-    static final long FENCE_TTL_MILLIS = 60_000;
     /**
      * The TTL a fill is written with until its namespace epoch is confirmed ({@link #confirm}):
      * a process that dies between the fill and the check leaves nothing unchecked for longer.
@@ -304,9 +302,9 @@ final class CacheRedis implements AutoCloseable {
      * Undoes a fill whose namespace epoch moved: invalidate.lua at the fill's own version, which
      * removes it (and anything older) and moves the fence counter like any invalidation.
      */
-    CompletableFuture<Long> undoFill(String key, String version) {
+    CompletableFuture<Long> undoFill(String key, String version, long fenceTtlMillis) {
         String[] k = {key, RedisLayout.fenceKey(key)};
-        byte[][] args = {utf8(version), utf8(Long.toString(FENCE_TTL_MILLIS)),
+        byte[][] args = {utf8(version), utf8(Long.toString(fenceTtlMillis)),
             utf8(Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40)))};
         return ownWrite(key, () -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
                 .exceptionallyCompose(error -> {

@@ -105,7 +105,10 @@ public final class InvalidateCommand implements Callable<Integer> {
         // once per topic: regions that share one (or read the public topic) read the same record
         java.util.Set<String> unique = new java.util.LinkedHashSet<>();
         unique.add(cfg.topics().invalidations());
-        cfg.regions().values().stream().filter(r -> cfg.receives(r).contains(namespace))
+        // every region that receives the namespace, and every region one of whose namespaces may hold the
+        // target (a manual pattern may reach keys the region caches under another namespace)
+        cfg.regions().values().stream().filter(r -> cfg.receives(r).contains(namespace) || cfg.receives(r).stream()
+                        .map(cfg.namespaces()::get).anyMatch(n -> target.pattern != null ? n.mayReach(target.pattern) : n.mayHold(target.key)))
                 .forEach(r -> unique.add(cfg.topics().invalidations(r.name())));
         List<String> topics = new ArrayList<>(unique);
         TopicSetup.ensure(cfg.kafka(), topics, Duration.ofSeconds(30));

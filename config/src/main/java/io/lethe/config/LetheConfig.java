@@ -35,7 +35,9 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
         Map<String, String> shared = new java.util.LinkedHashMap<>();
         Map<java.util.Set<String>, String> bySubscription = new java.util.LinkedHashMap<>();
         for (RegionConfig region : regions.values()) {
-            java.util.Set<String> subscribed = java.util.Set.copyOf(receives(region));
+            // named by subscription, not by what a region receives (receives() follows from it): a region's
+            // topic does not change when namespaces that overlap its own are added or changed
+            java.util.Set<String> subscribed = java.util.Set.copyOf(region.namespaces());
             if (subscribed.equals(namespaces.keySet())) {
                 shared.put(region.name(), plain.invalidations());
             } else {
@@ -56,13 +58,8 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
     public List<String> receives(RegionConfig region) {
         List<NamespaceConfig> subscribed = region.namespaces().stream().map(namespaces::get).filter(java.util.Objects::nonNull).toList();
         return namespaces.values().stream()
-                .filter(x -> region.namespaces().contains(x.name()) || subscribed.stream().anyMatch(y -> overlap(x, y)))
+                .filter(x -> region.namespaces().contains(x.name()) || subscribed.stream().anyMatch(x::overlaps))
                 .map(NamespaceConfig::name).toList();
-    }
-
-    /** True when some key of one namespace may be a key of the other (a template glob or pattern of either reaches the other). */
-    private static boolean overlap(NamespaceConfig x, NamespaceConfig y) {
-        return x.keys().stream().anyMatch(k -> y.mayReach(k.glob())) || x.patterns().stream().anyMatch(y::mayReach);
     }
 
     /** The namespaces fed by {@code schema.table}, in file order. */

@@ -87,6 +87,14 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
         return keys.stream().anyMatch(k -> Patterns.mayOverlap(k.glob(), glob)) || patterns.stream().anyMatch(p -> Patterns.mayOverlap(p, glob));
     }
 
+    /**
+     * True when some key of this namespace may be a key of {@code other} too: a template glob or
+     * pattern of one reaches the other's (a pattern both list, a template another's pattern matches).
+     */
+    public boolean overlaps(NamespaceConfig other) {
+        return keys.stream().anyMatch(k -> other.mayReach(k.glob())) || patterns.stream().anyMatch(other::mayReach);
+    }
+
     /** True when {@code key} can be one of this namespace's keys: a template could have rendered it, or a pattern matches it. */
     public boolean mayHold(String key) {
         return keys.stream().anyMatch(k -> k.matches(key)) || patterns.stream().anyMatch(p -> Patterns.matches(p, key));

@@ -90,6 +90,7 @@ class ConfigLoaderTest {
         assertEquals(List.of("n0", "n1", "n2", "n3"), c.receives(c.region("us-east")));
         assertEquals("lethe.invalidations", c.topics().invalidations("us-east"));
         assertEquals("lethe.invalidations.eu-west", c.topics().invalidations("eu-west"));
+        assertEquals("lethe.invalidations.ap-south", c.topics().invalidations("ap-south"), "topics are named by subscription");
     }
 
     @Test

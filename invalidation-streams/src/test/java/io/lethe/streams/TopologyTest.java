@@ -255,6 +255,22 @@ class TopologyTest {
     }
 
     @Test
+    void anUpdateWhoseVersionColumnDidNotRiseFencesAboveItAndNeverUpserts() {
+        // a bulk UPDATE that skips @Version (or a trigger) changes the row and leaves version 4: a reader that
+        // loaded the old row fills at 4, which a fence at 4 accepts, and an upsert at 4 was refused by the
+        // entry at 4 and kept the old payload
+        send(change(Op.UPDATE, 1100, row(42, "x", 1, 10, 4), row(42, "x", 1, 99, 4)));
+        InvalidationEvent price = read(all).stream().filter(e -> e.target().equals("price:42")).findFirst().orElseThrow();
+        assertEquals(Action.DELETE, price.action(), "the version does not order this change against the cached one");
+        assertEquals("5", price.version(), "one above the version both images carry");
+
+        send(change(Op.UPDATE, 1110, row(43, "x", 1, 10, 9), row(43, "x", 1, 11, 3)));
+        InvalidationEvent lower = read(all).stream().filter(e -> e.target().equals("price:43")).findFirst().orElseThrow();
+        assertEquals(Action.DELETE, lower.action());
+        assertEquals("10", lower.version(), "a version that went down fences above the old one");
+    }
+
+    @Test
     void truncateBecomesNamespaceWidePatterns() {
         ChangeEvent truncate = new ChangeEvent(ChangeEvent.SCHEMA_ID, "900:public.products", PRODUCTS, Op.TRUNCATE,
                 null, null, null, "900", 900, 12L, 1, 2, null, null);

@@ -103,7 +103,7 @@ public final class RegionConsumerService implements AutoCloseable {
                 Duration.ofSeconds(60));
         redis = new RegionRedis(region, apply.connections(), apply.commandTimeout());
         loadScripts();
-        RedisApplier applier = new RedisApplier(redis, config.namespaces(), metrics, apply.commandTimeout(),
+        RedisApplier applier = new RedisApplier(redis, config.namespaces(), java.util.Set.copyOf(region.namespaces()), metrics, apply.commandTimeout(),
                 apply.patternScanCount(), apply.patternKeysPerSecond());
         consumer = RegionClients.consumer(config, region.name());
         RestoreGuard restoreGuard = new RestoreGuard(redis, groupId(config, region.name()),

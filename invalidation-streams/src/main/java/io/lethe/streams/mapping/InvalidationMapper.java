@@ -151,6 +151,16 @@ public final class InvalidationMapper {
             // a version at or below this one cannot be filled (nor upserted) until the fence expires: a miss, never stale.
             return new RowVersion(Versions.next(text), true);
         }
+        Object before = change.op() == Op.UPDATE && change.before() != null ? change.before().get(column) : null;
+        if (before != null && DECIMAL.matcher(before.toString()).matches() && Versions.compare(text, before.toString()) <= 0
+                && Versions.compare(before.toString(), MAX_VERSION) < 0) {
+            // The row changed and its version did not rise (a bulk UPDATE that skips @Version, a DBA's
+            // SQL, a trigger): a reader that loaded the old row holds the same version and fill.lua
+            // would accept it. Fence one above both, as a DELETE does, and never upsert (the version
+            // does not order this change against the cached one).
+            String higher = Versions.compare(text, before.toString()) >= 0 ? text : before.toString();
+            return new RowVersion(Versions.next(higher), false);
+        }
         return new RowVersion(text, true);
     }
 

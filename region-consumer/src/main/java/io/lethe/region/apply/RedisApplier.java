@@ -30,10 +30,14 @@ public final class RedisApplier implements Applier {
     private final Pipelined pipelined;
     private final PatternScan patterns;
 
-    public RedisApplier(RegionRedis redis, Map<String, NamespaceConfig> namespaces, RegionMetrics metrics,
+    /**
+     * @param cached the namespaces the region caches (it receives others whose keys overlap theirs:
+     *               their upserts are applied as deletes, never written where nobody reads them)
+     */
+    public RedisApplier(RegionRedis redis, Map<String, NamespaceConfig> namespaces, java.util.Set<String> cached, RegionMetrics metrics,
                         Duration timeout, int scanCount, int keysPerSecond) {
         this.redis = redis;
-        this.scriptCalls = new ScriptCalls(namespaces);
+        this.scriptCalls = new ScriptCalls(namespaces, cached);
         this.pipelined = new Pipelined(redis, metrics, timeout);
         this.patterns = new PatternScan(redis, namespaces, metrics, pipelined, scriptCalls, scanCount, keysPerSecond);
     }

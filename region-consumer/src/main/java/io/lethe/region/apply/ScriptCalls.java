@@ -15,17 +15,44 @@ import java.util.concurrent.ThreadLocalRandom;
 final class ScriptCalls {
     private final Map<String, NamespaceConfig> namespaces;
 
-    ScriptCalls(Map<String, NamespaceConfig> namespaces) {
+    /** Per namespace, the longest fence TTL of it and every namespace whose keys may overlap its. */
+    private final Map<String, java.time.Duration> fenceTtls;
+
+    /** The namespaces the region caches: upserts of the others it receives are applied as deletes. */
+    private final java.util.Set<String> cached;
+
+    ScriptCalls(Map<String, NamespaceConfig> namespaces, java.util.Set<String> cached) {
         this.namespaces = namespaces;
+        this.cached = java.util.Set.copyOf(cached);
+        this.fenceTtls = fenceTtls(namespaces);
+    }
+
+    /**
+     * The fence TTL an invalidation of each namespace sets: the longest of its own and of every
+     * namespace whose keys may overlap its, since a key both can hold is read by loaders of either,
+     * which load for up to their own fence TTL (the scripts never shorten a fence either).
+     */
+    static Map<String, java.time.Duration> fenceTtls(Map<String, NamespaceConfig> namespaces) {
+        Map<String, java.time.Duration> out = new java.util.HashMap<>();
+        for (NamespaceConfig ns : namespaces.values()) {
+            java.time.Duration ttl = ns.fenceTtl();
+            for (NamespaceConfig other : namespaces.values()) {
+                if (other != ns && ns.overlaps(other) && other.fenceTtl().compareTo(ttl) > 0) {
+                    ttl = other.fenceTtl();
+                }
+            }
+            out.put(ns.name(), ttl);
+        }
+        return Map.copyOf(out);
     }
 
     /** The contract script call that applies {@code e} to {@code key}. */
     ScriptCall call(InvalidationEvent e, String key) {
         NamespaceConfig ns = namespaces.get(e.namespace());
         String[] keys = {key, RedisLayout.fenceKey(key)};
-        String fenceTtl = Long.toString(ns.fenceTtl().toMillis());
+        String fenceTtl = Long.toString(fenceTtls.get(ns.name()).toMillis());
         String seed = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40));
-        if (e.action() == Action.UPSERT) {
+        if (e.action() == Action.UPSERT && cached.contains(e.namespace())) {
             return new ScriptCall(LuaScript.UPSERT, keys, e.version(), e.payload(), Long.toString(ns.ttl().toMillis()), fenceTtl, seed);
         }
         return new ScriptCall(LuaScript.INVALIDATE, keys, e.version(), fenceTtl, seed, deletesWhateverIsThere(e) ? "1" : "0");
@@ -33,17 +60,19 @@ final class ScriptCalls {
 
     /**
      * Derived keys' entries carry no meaningful version (several rows reach them, and a reader may
-     * have filled one with any version), and a namespace-scoped invalidation stands for changes
-     * that could not be named exactly: both delete whatever entry is there.
+     * have filled one with any version); a pattern's keys belong to other rows, often of other
+     * namespaces, whose versions cannot be compared with the changed row's; and a namespace-scoped
+     * invalidation stands for changes that could not be named exactly: all delete whatever entry
+     * is there.
      */
     static boolean deletesWhateverIsThere(InvalidationEvent e) {
-        return e.scope() == Scope.DERIVED || e.scope() == Scope.NAMESPACE;
+        return e.scope() == Scope.DERIVED || e.scope() == Scope.PATTERN || e.scope() == Scope.NAMESPACE;
     }
 
     /** A delete of whatever {@code key} holds, fencing it at the highest version (the widening of a poison key). */
     ScriptCall fenceAtMax(InvalidationEvent e, String key) {
         return new ScriptCall(LuaScript.INVALIDATE, new String[] {key, RedisLayout.fenceKey(key)}, Versions.MAX,
-                Long.toString(namespaces.get(e.namespace()).fenceTtl().toMillis()),
+                Long.toString(fenceTtls.get(e.namespace()).toMillis()),
                 Long.toString(ThreadLocalRandom.current().nextLong(1L << 40)), "1");
     }
 }

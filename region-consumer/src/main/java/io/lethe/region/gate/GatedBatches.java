@@ -106,7 +106,11 @@ public final class GatedBatches {
             }
             metrics.reapplied(batch.plan.keys().size() + batch.plan.patterns().size());
             gated.removeFirst();
-            batch.released.run();
+            // its heartbeats raise the applied watermark only while no partition of it was sought back
+            // (a restore replays from before them: the watermark must wait for the replay)
+            if (ledger.current(batch.generation)) {
+                batch.released.run();
+            }
             ledger.appliedIfCurrent(batch.offsets, batch.generation);
         }
         if (!paused && gated.size() >= MAX_GATED_BATCHES) {

@@ -117,6 +117,11 @@ public final class OffsetLedger implements ConsumerRebalanceListener {
         applied(current);
     }
 
+    /** True when none of {@code generation}'s partitions was sought back since it was taken. */
+    public boolean current(Map<TopicPartition, Integer> generation) {
+        return generation.entrySet().stream().allMatch(e -> e.getValue().equals(generations.getOrDefault(e.getKey(), 0)));
+    }
+
     /** What waits to be committed. */
     public Map<TopicPartition, OffsetAndMetadata> pending() {
         return Map.copyOf(pending);

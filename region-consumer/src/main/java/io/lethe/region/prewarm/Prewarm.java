@@ -378,7 +378,9 @@ public final class Prewarm implements AutoCloseable {
         Map<String, Boolean> scanned = new HashMap<>();
         List<Copy> out = new ArrayList<>();
         for (Copy c : copies) {
-            long halfFenceMicros = namespaces.get(c.namespace()).fenceTtl().toMillis() * 500;
+            // half the shortest fence TTL of any namespace the key could belong to: an invalidation of that one
+            // may have fenced it for no longer
+            long halfFenceMicros = fenceTtlMillis(c, true) * 500;
             boolean doubt = nowMicros - w.commitTsMicros() >= halfFenceMicros;
             // a scan of any namespace the key could belong to may have passed it (a pattern two namespaces share)
             for (NamespaceConfig ns : config.namespaces().values()) {
@@ -428,10 +430,18 @@ public final class Prewarm implements AutoCloseable {
      * acknowledges every one: a copy that could not be proven fresh must not stay (its lease would
      * end it too).
      */
+    /** The shortest ({@code shortest}) or longest fence TTL of the copy's namespace and of every other that may hold its key. */
+    private long fenceTtlMillis(Copy c, boolean shortest) {
+        java.util.stream.LongStream ttls = java.util.stream.Stream.concat(java.util.stream.Stream.of(namespaces.get(c.namespace())),
+                        config.namespaces().values().stream().filter(ns -> ns.mayHold(c.key())))
+                .mapToLong(ns -> ns.fenceTtl().toMillis());
+        return shortest ? ttls.min().orElseThrow() : ttls.max().orElseThrow();
+    }
+
     private void undo(List<Copy> copies) throws InterruptedException {
         Backoff backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
         for (Copy c : copies) {
-            long fenceTtl = namespaces.get(c.namespace()).fenceTtl().toMillis();
+            long fenceTtl = fenceTtlMillis(c, false);
             while (true) {
                 try {
                     dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, new String[] {c.key(), RedisLayout.fenceKey(c.key())},
