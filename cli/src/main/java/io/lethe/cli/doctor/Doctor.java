@@ -181,6 +181,12 @@ public final class Doctor {
                             "set regions." + region.name() + ".topology: standalone (or sentinel) in " + config.file());
                 }
                 int major = version == null ? 0 : Integer.parseInt(version.split("\\.")[0]);
+                if (major < 5) {
+                    // the contract scripts read TIME before writing: Redis 4 and older refuse writes after a
+                    // non-deterministic command in a script replicated verbatim
+                    return CheckResult.fail(check, "Redis " + version + " cannot run Lethe's scripts (they read TIME before writing, "
+                            + "which needs effects replication, the default from Redis 5)", "upgrade to Redis 6.2 or later");
+                }
                 if (major < 6) {
                     return CheckResult.warn(check, "Redis " + version + ": scripts work, but the cache-client's near cache "
                             + "needs Redis 6 (RESP3 CLIENT TRACKING)", "upgrade to Redis 6.2 or later");

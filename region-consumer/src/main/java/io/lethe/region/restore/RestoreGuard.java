@@ -202,12 +202,19 @@ public final class RestoreGuard {
      * partition assigned at the check. When a node changed again meanwhile, the next check finds it.
      */
     public void replayed(Restore restore, Map<Integer, Long> rewound) {
+        int partitions = partitionCount.getAsInt();
+        if (partitions <= 0) {
+            // the write pins the restored run_id on every partition without its own: with the count unknown,
+            // partitions another consumer owns would lose the mark that tells it they were restored
+            recheck = true;
+            return;
+        }
         for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
             String runId = restore.runIds().get(node.id());
             if (runId == null) {
                 continue;
             }
-            if (CheckpointScript.write(node.commands(), node.checkpointKey(), runId, partitionCount.getAsInt(), rewound)) {
+            if (CheckpointScript.write(node.commands(), node.checkpointKey(), runId, partitions, rewound)) {
                 known.put(node.id(), runId);
                 verified.computeIfAbsent(node.id(), k -> new HashSet<>()).addAll(restore.assigned());
             } else {
@@ -228,8 +235,9 @@ public final class RestoreGuard {
      * came with, so the restore is replayed from it.
      */
     public void checkpoint(Map<Integer, Long> committed) {
-        if (committed.isEmpty()) {
-            return;
+        int partitions = committed.isEmpty() ? 0 : partitionCount.getAsInt();
+        if (partitions <= 0) {
+            return; // nothing to write, or the partition count is unknown just now: the next commit writes it
         }
         for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
             String runId = known.get(node.id());
@@ -242,7 +250,7 @@ public final class RestoreGuard {
             if (offsets.isEmpty()) {
                 continue;
             }
-            if (!CheckpointScript.write(node.commands(), node.checkpointKey(), runId, partitionCount.getAsInt(), offsets)) {
+            if (!CheckpointScript.write(node.commands(), node.checkpointKey(), runId, partitions, offsets)) {
                 recheck = true;
                 LOG.info("checkpoint of {} not written to Redis node {}: it is not the server verified as {} (restarted or failed over); "
                         + "checking it now", group, node.id(), runId);
