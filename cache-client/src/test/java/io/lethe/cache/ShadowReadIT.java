@@ -172,6 +172,48 @@ class ShadowReadIT {
     }
 
     @Test
+    void theVerdictWaitsUntilTheRegionAppliedPastTheFirstLoad() throws Exception {
+        String ns = "shadow-watermark";
+        long tenMinutesAgoMicros = (System.currentTimeMillis() - 600_000) * 1000;
+        // region A catches up after the first load; region B stays ten minutes behind
+        String groupA = scope.key("group-a");
+        String groupB = scope.key("group-b");
+        for (String group : List.of(groupA, groupB)) {
+            redis.hset(io.lethe.schemas.redis.AppliedLsn.key(group), Map.of("partitions", "1", "0", "100", "ts:0",
+                    Long.toString(tenMinutesAgoMicros)));
+        }
+        LetheCache a = cache(LetheCache.builder(stack.redisUri("us-east")).readYourWrites(groupA)
+                .shadowReadLimits(2, 100, Duration.ofMillis(200), Duration.ofSeconds(3)));
+        LetheCache b = cache(LetheCache.builder(stack.redisUri("us-east")).readYourWrites(groupB)
+                .shadowReadLimits(2, 100, Duration.ofMillis(200), Duration.ofSeconds(3)));
+        String keyA = scope.key("product:6");
+        String keyB = scope.key("product:7");
+        for (String key : List.of(keyA, keyB)) {
+            db.put(key, Loaded.of("right", 7));
+            redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "5", RedisLayout.ENTRY_DATA, "wrong"));
+        }
+        CountDownLatch firstLoad = new CountDownLatch(1);
+        Loader<String> watched = k -> {
+            Loaded<String> row = fromDb(k);
+            firstLoad.countDown();
+            return row;
+        };
+        assertEquals("wrong", a.namespace(ns, Codecs.utf8(), EVERY_HIT).get(keyA, watched));
+        assertTrue(firstLoad.await(10, TimeUnit.SECONDS));
+        assertEquals(1, a.shadowReadsPending(), "the inspection is under way");
+        redis.hset(io.lethe.schemas.redis.AppliedLsn.key(groupA), Map.of("0", "200", "ts:0",
+                Long.toString((System.currentTimeMillis() + 1000) * 1000)));
+        await("region A's verdict", Duration.ofSeconds(20), () -> a.shadowReadsPending() == 0);
+        assertEquals(1, checks(ns, "stale"), "applied past the first load, the difference is confirmed");
+
+        assertEquals("wrong", b.namespace(ns, Codecs.utf8(), EVERY_HIT).get(keyB, this::fromDb));
+        await("region B's verdict", Duration.ofSeconds(20), () -> b.shadowReadsPending() == 0);
+        assertEquals(1, checks(ns, "undecided"), "never applied past the first load within maxGrace + margin: undecided");
+        assertEquals(1, checks(ns, "stale"));
+        assertEquals("wrong", redis.hget(keyB, RedisLayout.ENTRY_DATA), "an undecided entry is not healed");
+    }
+
+    @Test
     void faultFreeEveryHitSampledMatches() throws Exception {
         String ns = "shadow-match";
         LetheCache cache = cache(LetheCache.builder(stack.redisUri("us-east")).shadowReadLimits(2, 10_000, Duration.ofMillis(200),
