@@ -21,6 +21,17 @@ final class CacheMetrics {
      * missing: loaded by the loader).
      */
     static final String TOKEN_READS = "lethe.cache.token.reads";
+    /**
+     * Shadow reads of sampled hits, by result: match (the loader found what was served), in-flight
+     * (it differed, and the entry was invalidated or replaced within the grace), converged (it
+     * differed, and the database came back to what was served), stale (a confirmed stale entry:
+     * the same difference survived the grace), undecided (the region had not applied up to the
+     * first load within the longest grace), dropped (over the inspection's limits: not checked),
+     * error (the loader or Redis failed).
+     */
+    static final String INSPECTOR_CHECKS = "lethe.cache.inspector.checks";
+    static final java.util.List<String> INSPECTOR_RESULTS = java.util.List.of(
+            "match", "in-flight", "converged", "stale", "undecided", "dropped", "error");
     /** Time the loader took. */
     static final String LOAD = "lethe.cache.load.latency";
 
@@ -34,6 +45,13 @@ final class CacheMetrics {
         this.namespace = namespace;
         this.load = Timer.builder(LOAD).tag("namespace", namespace).description("database load on a miss")
                 .publishPercentiles(0.5, 0.99).register(registry);
+        // registered up front, so the stale-entry ratio and its alert have a series from the start
+        INSPECTOR_RESULTS.forEach(r -> counter(INSPECTOR_CHECKS, r));
+    }
+
+    /** One shadow read's outcome (one of {@link #INSPECTOR_RESULTS}). */
+    void check(String result) {
+        counter(INSPECTOR_CHECKS, result).increment();
     }
 
     void get(String result) {

@@ -42,9 +42,13 @@ public final class CacheNamespace<T> {
     /** The region's applied-watermark key for read-your-writes, or null when the cache was built without one. */
     private final String appliedLsnKey;
 
+    /** Shadow reads of sampled hits, or null when the namespace's policy has them off. */
+    private final Inspection inspection;
+
     CacheNamespace(String name, Codec<T> codec, Policy policy, CacheRedis redis, CacheMetrics metrics, Clock clock,
-                   ExecutorService loaders, NearCache near, String appliedLsnKey) {
+                   ExecutorService loaders, NearCache near, String appliedLsnKey, Inspection inspection) {
         this.near = near;
+        this.inspection = policy.shadowReads() > 0 && policy.consistency() != Policy.Consistency.STRONG ? inspection : null;
         this.appliedLsnKey = appliedLsnKey;
         this.name = name;
         this.codec = codec;
@@ -143,6 +147,7 @@ public final class CacheNamespace<T> {
         if (covered && read.present() && fresh) {
             metrics.tokenRead(true);
             metrics.get(read.notFound() ? "negative" : "hit");
+            sample(key, read, loader);
             return CompletableFuture.completedFuture(read.notFound() ? null : codec.decode(read.data()));
         }
         metrics.tokenRead(false);
@@ -198,6 +203,7 @@ public final class CacheNamespace<T> {
             boolean soft = read.softExpiry() != null && clock.millis() >= read.softExpiry();
             if (!soft) {
                 metrics.get(read.notFound() ? "negative" : "hit");
+                sample(key, read, loader);
                 T value = read.notFound() ? null : codec.decode(read.data());
                 if (near != null) {
                     near.completeRead(key, token, new NearCache.Entry(value, read.notFound(), read.softExpiry()));
@@ -214,6 +220,18 @@ public final class CacheNamespace<T> {
         }
         metrics.get("miss");
         return singleFlight(key, loader, read, false, missedAt);
+    }
+
+    /**
+     * Shadow reads: about one hit in {@link Policy#shadowReads()} is handed to the inspection,
+     * which checks it against the loader off the request path (this returns at once).
+     */
+    private void sample(String key, CacheRedis.Read read, Loader<T> loader) {
+        if (inspection == null || ThreadLocalRandom.current().nextInt(policy.shadowReads()) != 0) {
+            return;
+        }
+        inspection.submit(name, key, new Inspection.Served(read.data(), read.version(), read.notFound()), codec, loader,
+                policy.fenceTtl(), metrics);
     }
 
     /** One load per key at a time in this process; the others wait for its result. */

@@ -14,11 +14,13 @@ import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
+import io.lettuce.core.XAddArgs;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisHashAsyncCommands;
 import io.lettuce.core.api.async.RedisKeyAsyncCommands;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import io.lettuce.core.api.async.RedisStreamAsyncCommands;
 import io.lettuce.core.api.async.RedisStringAsyncCommands;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
@@ -63,6 +65,7 @@ final class CacheRedis implements AutoCloseable {
     private final RedisScriptingAsyncCommands<String, byte[]> scripts;
     private final RedisStringAsyncCommands<String, byte[]> strings;
     private final RedisKeyAsyncCommands<String, byte[]> keys;
+    private final RedisStreamAsyncCommands<String, byte[]> streams;
     /** The L1, or null: every write of an entry by this process drops its copy there (see {@link #ownWrite}). */
     private final NearCache near;
 
@@ -80,6 +83,7 @@ final class CacheRedis implements AutoCloseable {
             scripts = c.async();
             strings = c.async();
             keys = c.async();
+            streams = c.async();
         } else {
             clusterClient = null;
             client = RedisClient.create();
@@ -95,6 +99,7 @@ final class CacheRedis implements AutoCloseable {
             scripts = c.async();
             strings = c.async();
             keys = c.async();
+            streams = c.async();
         }
     }
 
@@ -303,6 +308,15 @@ final class CacheRedis implements AutoCloseable {
      * removes it (and anything older) and moves the fence counter like any invalidation.
      */
     CompletableFuture<Long> undoFill(String key, String version, long fenceTtlMillis) {
+        return invalidate(key, version, fenceTtlMillis);
+    }
+
+    /**
+     * invalidate.lua at {@code version}, as the region consumers apply it: deletes the entry if it
+     * is at or below that version (returns 1; 2 kept-newer, 0 absent) and moves the fence, so a
+     * fill whose load started before this call is refused.
+     */
+    CompletableFuture<Long> invalidate(String key, String version, long fenceTtlMillis) {
         String[] k = {key, RedisLayout.fenceKey(key)};
         byte[][] args = {utf8(version), utf8(Long.toString(fenceTtlMillis)),
             utf8(Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40)))};
@@ -316,6 +330,27 @@ final class CacheRedis implements AutoCloseable {
                     }
                     return CompletableFuture.failedFuture(cause);
                 }));
+    }
+
+    /**
+     * The commit time (epoch micros) of the region's applied watermark (see
+     * {@link io.lethe.schemas.redis.AppliedLsn#commitTs}): everything committed before it is applied
+     * in this region. Empty when unknown.
+     */
+    CompletableFuture<java.util.OptionalLong> appliedCommitMicros(String key) {
+        return hashes.hgetall(key).toCompletableFuture().thenApply(raw -> {
+            java.util.Map<String, String> fields = new java.util.HashMap<>();
+            raw.forEach((field, value) -> fields.put(field, new String(value, StandardCharsets.UTF_8)));
+            return io.lethe.schemas.redis.AppliedLsn.commitTs(fields);
+        });
+    }
+
+    /** XADD of one record to the audit stream of confirmed stale entries ({@link RedisLayout#AUDIT_STALE_STREAM}). */
+    CompletableFuture<String> auditStale(java.util.Map<String, String> fields) {
+        java.util.Map<String, byte[]> body = new java.util.LinkedHashMap<>();
+        fields.forEach((f, v) -> body.put(f, utf8(v)));
+        return streams.xadd(RedisLayout.AUDIT_STALE_STREAM,
+                XAddArgs.Builder.maxlen(RedisLayout.AUDIT_STALE_MAXLEN).approximateTrimming(), body).toCompletableFuture();
     }
 
     /** SET lock token NX PX lease: true when this process may load. (Lock keys are Lethe's, never entries, never in L1.) */

@@ -35,6 +35,7 @@ public final class LetheCache implements AutoCloseable {
     private final NearCache near;
     private final String appliedLsnKey;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final Inspection inspection;
 
     private LetheCache(Builder b) {
         this.appliedLsnKey = b.readYourWritesGroup == null ? null : io.lethe.schemas.redis.AppliedLsn.key(b.readYourWritesGroup);
@@ -44,6 +45,7 @@ public final class LetheCache implements AutoCloseable {
         this.clock = b.clock;
         this.ownsLoaders = b.loaders == null;
         this.loaders = b.loaders != null ? b.loaders : Executors.newFixedThreadPool(b.loaderThreads, daemon("lethe-cache-loader"));
+        this.inspection = new Inspection(redis, b.shadowReadLimits, b.shadowReadsHeal, clock, appliedLsnKey);
     }
 
     public static Builder builder(String redisUri) {
@@ -52,7 +54,13 @@ public final class LetheCache implements AutoCloseable {
 
     /** A typed view of one namespace with its policy. */
     public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy) {
-        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name), clock, loaders, near, appliedLsnKey);
+        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name), clock, loaders, near, appliedLsnKey,
+                inspection);
+    }
+
+    /** Shadow reads accepted and not finished yet (tests wait for 0). */
+    public int shadowReadsPending() {
+        return inspection.pending();
     }
 
     /** Entries in the near cache now (0 without one). */
@@ -66,6 +74,7 @@ public final class LetheCache implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return; // a second close would have Lettuce warn about a connection already closed
         }
+        inspection.close();
         if (ownsLoaders) {
             loaders.shutdownNow();
         }
@@ -96,8 +105,34 @@ public final class LetheCache implements AutoCloseable {
         private Duration timeout = Duration.ofMillis(500);
         private Duration connectWithin = Duration.ofSeconds(10);
         private String readYourWritesGroup;
+        private Inspection.Limits shadowReadLimits = Inspection.Limits.DEFAULT;
+        private boolean shadowReadsHeal = true;
 
         private Builder() {
+        }
+
+        /**
+         * Bounds the shadow reads of sampled hits ({@link Policy#withShadowReads}) in this process:
+         * at most {@code concurrency} inspections at a time (each including its grace) and
+         * {@code maxPerSecond} started per second (so at most that many extra loads per second,
+         * two for a difference); a sample over either is counted as {@code dropped}, never
+         * queued. A difference is checked again after the region's measured lag (from its applied
+         * watermark, with {@link #readYourWrites}; else none) capped at {@code maxGrace}, plus
+         * {@code margin}. Defaults: 2, 20, 2 s, 60 s.
+         */
+        public Builder shadowReadLimits(int concurrency, int maxPerSecond, Duration margin, Duration maxGrace) {
+            this.shadowReadLimits = new Inspection.Limits(concurrency, maxPerSecond, margin, maxGrace);
+            return this;
+        }
+
+        /**
+         * Whether a confirmed stale entry is healed (invalidated at the version served, so the next
+         * read reloads it); default true. Verification readers turn it off so that what they judge
+         * is what the pipeline did, not what the inspection repaired; they still count and audit.
+         */
+        public Builder shadowReadsHeal(boolean heal) {
+            this.shadowReadsHeal = heal;
+            return this;
         }
 
         /**

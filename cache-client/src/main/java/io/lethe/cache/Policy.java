@@ -26,15 +26,20 @@ import java.util.Objects;
  *                       whose load, counted from the miss, took longer than this is not written,
  *                       because an invalidation that landed meanwhile may have left a fence that has
  *                       already expired, and nothing else would refuse the old value
+ * @param shadowReads    shadow reads: about one hit in this many (chosen at random) is checked,
+ *                       off the request path, against what the loader finds now (default
+ *                       {@value #DEFAULT_SHADOW_READS}; 0: off). See {@link #withShadowReads}.
  */
 public record Policy(Consistency consistency, Duration maxAge, Duration ttl, double jitter, Duration negativeTtl,
-                     Duration softTtl, Duration fillLock, Duration fenceTtl) {
+                     Duration softTtl, Duration fillLock, Duration fenceTtl, int shadowReads) {
     public enum Consistency { STRONG, BOUNDED, EVENTUAL }
 
     public static final Duration DEFAULT_TTL = Duration.ofMinutes(30);
     public static final double DEFAULT_JITTER = 0.1;
     /** Lethe's default {@code fence-ttl}; set {@link #withFenceTtl} when the namespace's differs. */
     public static final Duration DEFAULT_FENCE_TTL = Duration.ofSeconds(60);
+    /** By default about one cache hit in this many is shadow-read. */
+    public static final int DEFAULT_SHADOW_READS = 1000;
 
     public Policy {
         Objects.requireNonNull(consistency, "consistency");
@@ -48,6 +53,9 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
         if (consistency == Consistency.BOUNDED && (maxAge == null || maxAge.isZero() || maxAge.isNegative())) {
             throw new IllegalArgumentException("bounded staleness needs a positive maxAge, was " + maxAge);
         }
+        if (shadowReads < 0) {
+            throw new IllegalArgumentException("shadowReads must be 0 (off) or a positive 1-in-N, was " + shadowReads);
+        }
         if (jitter < 0 || jitter >= 1) {
             throw new IllegalArgumentException("jitter must be in [0, 1), was " + jitter);
         }
@@ -60,35 +68,48 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
     }
 
     public static Policy strong() {
-        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL);
+        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS);
     }
 
     public static Policy bounded(Duration maxAge) {
-        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL);
+        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS);
     }
 
     public static Policy eventual() {
-        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL);
+        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS);
     }
 
     public Policy withTtl(Duration newTtl, double newJitter) {
-        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock, fenceTtl);
+        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads);
     }
 
     public Policy withNegativeTtl(Duration newNegativeTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock, fenceTtl);
+        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock, fenceTtl, shadowReads);
     }
 
     public Policy withStaleWhileRevalidate(Duration newSoftTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock, fenceTtl);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock, fenceTtl, shadowReads);
     }
 
     public Policy withFillLock(Duration lease) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease, fenceTtl);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease, fenceTtl, shadowReads);
     }
 
     /** The namespace's {@code fence-ttl} from {@code lethe.yml}, when it is not the default 60 s. */
     public Policy withFenceTtl(Duration namespaceFenceTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, namespaceFenceTtl);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, namespaceFenceTtl, shadowReads);
+    }
+
+    /**
+     * Shadow reads: about one cache hit in {@code oneIn} (0: none) is handed, off the request
+     * path, to the cache's inspection, which loads the key with the same loader and compares the
+     * value and version served with what it finds. A difference that survives the region's lag
+     * plus a margin is a confirmed stale entry: counted
+     * ({@code lethe.cache.inspector.checks{result=stale}}), logged, healed and recorded in
+     * {@code lethe:audit:stale}. Each sampled hit costs one more load, off the request path,
+     * within {@link LetheCache.Builder#shadowReadLimits}.
+     */
+    public Policy withShadowReads(int oneIn) {
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, oneIn);
     }
 }

@@ -86,7 +86,7 @@ class SourceHistoryIT {
             String entry = p + "product:1";
             east.hset(entry, java.util.Map.of(io.lethe.schemas.redis.RedisLayout.ENTRY_VERSION, "0",
                     io.lethe.schemas.redis.RedisLayout.ENTRY_DATA, "cached"));
-            try (io.lethe.cache.LetheCache cache = io.lethe.cache.LetheCache.builder(stack.redisUri("us-east"))
+            try (io.lethe.cache.LetheCache cache = io.lethe.cache.LetheCache.builder(stack.redisUri("us-east")).shadowReadsHeal(false)
                     .readYourWrites(RegionConsumerService.groupId(config, "us-east")).build()) {
                 var products = cache.namespace("product", io.lethe.cache.Codecs.utf8(), io.lethe.cache.Policy.eventual());
                 org.junit.jupiter.api.Assertions.assertEquals("cached", products.get(entry, k -> io.lethe.cache.Loaded.of("primary"), token),

@@ -108,6 +108,7 @@ public final class DemoCommand implements Callable<Integer> {
         while (System.nanoTime() < deadline && !interrupted.await(1, TimeUnit.SECONDS)) {
             String now = LocalTime.now().format(TIME);
             demo.latest().forEach((region, sample) -> System.out.println(now + "  " + sample.line(region)));
+            System.out.println(now + "  " + demo.shadowReads().line());
             peakRss = Math.max(peakRss, ProcessStats.treeRss(postgres));
             List<String> failures = demo.pipeline().failures();
             if (!failures.isEmpty()) {
@@ -127,6 +128,7 @@ public final class DemoCommand implements Callable<Integer> {
                     v.region(), v.applied(), v.wholeMillis(0.5), v.wholeMillis(0.99), v.wholeMillis(0.999), v.maxMillis(),
                     v.maxLagSeconds());
         }
+        System.out.println("  " + demo.shadowReads().line());
         System.out.printf("  memory: peak RSS %s (JVM and embedded servers; JVM alone now %s)   CPU %.1f s (JVM and servers)%n",
                 ProcessStats.mib(peakRss), ProcessStats.mib(ProcessStats.selfRss()), ProcessStats.treeCpuSeconds(postgres) - cpuStart);
         return 0;

@@ -61,6 +61,7 @@ class DemoStatusPageIT {
                 assertEquals("Lethe demo", browser.getTitle());
                 List<String> shown = browser.findElements(By.cssSelector(".region h2")).stream().map(WebElement::getText).toList();
                 assertEquals(stack.regions(), shown);
+                assertEquals(1, browser.findElements(By.id("spm")).size(), "the page shows confirmed stale entries per million shadow reads");
 
                 Map<String, Long> first = applied(browser);
                 wait.until(b -> {

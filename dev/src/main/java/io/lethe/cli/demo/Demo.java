@@ -113,7 +113,12 @@ public final class Demo implements AutoCloseable {
                 latest.put(view.region(), s);
             }
         }
-        status.totals(committed(), readers == null ? 0 : readers.reads());
+        status.totals(committed(), readers == null ? 0 : readers.reads(), shadowReads());
+    }
+
+    /** The readers' shadow reads so far: sampled reads checked against the database, and confirmed stale entries. */
+    public Readers.ShadowFigure shadowReads() {
+        return readers == null ? Readers.ShadowFigure.NONE : readers.shadowReads();
     }
 
     /** The newest sample of each region. */

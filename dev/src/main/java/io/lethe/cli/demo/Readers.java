@@ -26,19 +26,25 @@ import java.util.concurrent.locks.LockSupport;
  * column the reader selects).
  */
 public final class Readers implements AutoCloseable {
+    static final int DEMO_SHADOW_READS = 100;
     private final List<Thread> threads = new ArrayList<>();
     private final List<LetheCache> caches = new ArrayList<>();
     private final AtomicLong reads = new AtomicLong();
+    private final MeterRegistry registry;
     private volatile boolean running = true;
 
     public Readers(Map<String, String> redisByRegion, PostgresEndpoint pg, String database, double readsPerSecond, MeterRegistry registry)
             throws SQLException {
+        this.registry = registry;
         int seed = 0;
         for (Map.Entry<String, String> region : redisByRegion.entrySet()) {
             LetheCache cache = LetheCache.builder(region.getValue()).meterRegistry(registry).loaderThreads(2).build();
             caches.add(cache);
-            CacheNamespace<String> products = cache.namespace("product", Codecs.utf8(), Policy.eventual().withTtl(Duration.ofMinutes(10), 0.1));
-            CacheNamespace<String> prices = cache.namespace("price", Codecs.utf8(), Policy.eventual().withTtl(Duration.ofMinutes(10), 0.1));
+            // shadow reads of 1 hit in 100 (applications default to 1 in 1,000): at the demo's read rates the
+            // figure on the status line and page then moves within a minute
+            Policy policy = Policy.eventual().withTtl(Duration.ofMinutes(10), 0.1).withShadowReads(DEMO_SHADOW_READS);
+            CacheNamespace<String> products = cache.namespace("product", Codecs.utf8(), policy);
+            CacheNamespace<String> prices = cache.namespace("price", Codecs.utf8(), policy);
             Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
             SplittableRandom random = new SplittableRandom(++seed);
             Thread t = new Thread(() -> read(c, products, prices, random, readsPerSecond), "demo-reader-" + region.getKey());
@@ -88,6 +94,41 @@ public final class Readers implements AutoCloseable {
 
     public long reads() {
         return reads.get();
+    }
+
+    /** The readers' shadow reads so far, over every region and namespace (cache-client's {@code lethe.cache.inspector.checks}). */
+    public ShadowFigure shadowReads() {
+        long sampled = 0;
+        long stale = 0;
+        for (io.micrometer.core.instrument.Counter c : registry.find("lethe.cache.inspector.checks").counters()) {
+            String result = c.getId().getTag("result");
+            if ("dropped".equals(result)) {
+                continue;
+            }
+            sampled += (long) c.count();
+            if ("stale".equals(result)) {
+                stale += (long) c.count();
+            }
+        }
+        return new ShadowFigure(sampled, stale);
+    }
+
+    /**
+     * Sampled reads checked against the database (dropped ones not counted) and, of them, confirmed
+     * stale entries.
+     */
+    public record ShadowFigure(long sampled, long stale) {
+        public static final ShadowFigure NONE = new ShadowFigure(0, 0);
+
+        /** Confirmed stale entries per million sampled reads (0 before any). */
+        public double perMillion() {
+            return sampled == 0 ? 0 : stale * 1e6 / sampled;
+        }
+
+        public String line() {
+            return String.format(java.util.Locale.ROOT, "shadow reads: %d sampled, %d confirmed stale (%.0f per million)",
+                    sampled, stale, perMillion());
+        }
     }
 
     @Override

@@ -17,6 +17,7 @@ public final class StatusPage {
     private final Map<String, Deque<RegionView.Sample>> history = new LinkedHashMap<>();
     private volatile long commits;
     private volatile long reads;
+    private volatile Readers.ShadowFigure shadow = Readers.ShadowFigure.NONE;
 
     public StatusPage(List<String> regions) {
         regions.forEach(r -> history.put(r, new ArrayDeque<>()));
@@ -30,13 +31,17 @@ public final class StatusPage {
         }
     }
 
-    public void totals(long committed, long read) {
+    public void totals(long committed, long read, Readers.ShadowFigure shadowReads) {
         this.commits = committed;
         this.reads = read;
+        this.shadow = shadowReads;
     }
 
     public synchronized String json() {
-        StringBuilder sb = new StringBuilder("{\"commits\":").append(commits).append(",\"reads\":").append(reads).append(",\"regions\":[");
+        Readers.ShadowFigure sr = shadow;
+        StringBuilder sb = new StringBuilder("{\"commits\":").append(commits).append(",\"reads\":").append(reads)
+                .append(",\"sampled\":").append(sr.sampled()).append(",\"stale\":").append(sr.stale())
+                .append(",\"stalePerMillion\":").append(String.format(Locale.ROOT, "%.0f", sr.perMillion())).append(",\"regions\":[");
         boolean firstRegion = true;
         for (Map.Entry<String, Deque<RegionView.Sample>> e : history.entrySet()) {
             sb.append(firstRegion ? "" : ",").append("{\"name\":\"").append(e.getKey()).append("\",\"points\":[");
@@ -73,7 +78,9 @@ public final class StatusPage {
                 </style></head>
                 <body>
                 <h1>Lethe demo: commit &rarr; applied, per region</h1>
-                <div class="totals">commits <b id="commits">0</b> &middot; cache reads <b id="reads">0</b> &middot; refreshed every second</div>
+                <div class="totals">commits <b id="commits">0</b> &middot; cache reads <b id="reads">0</b> &middot;
+                  shadow reads <b id="sampled">0</b>, confirmed stale <b id="stale">0</b> (<b id="spm">0</b> per million)
+                  &middot; refreshed every second</div>
                 <div class="regions" id="regions"></div>
                 <script>
                 const W = 400, H = 110;
@@ -109,6 +116,9 @@ public final class StatusPage {
                     const s = await (await fetch('/status.json', {cache: 'no-store'})).json();
                     document.getElementById('commits').textContent = s.commits;
                     document.getElementById('reads').textContent = s.reads;
+                    document.getElementById('sampled').textContent = s.sampled;
+                    document.getElementById('stale').textContent = s.stale;
+                    document.getElementById('spm').textContent = s.stalePerMillion;
                     for (const r of s.regions) {
                       const el = card(r.name), pts = r.points, last = pts[pts.length - 1];
                       if (!last) continue;

@@ -55,7 +55,7 @@ final class Workload implements AutoCloseable {
         }
         int n = 0;
         for (Map.Entry<String, String> region : redisByRegion.entrySet()) {
-            LetheCache cache = LetheCache.builder(region.getValue()).timeout(Duration.ofSeconds(1)).loaderThreads(2)
+            LetheCache cache = LetheCache.builder(region.getValue()).shadowReadsHeal(false).timeout(Duration.ofSeconds(1)).loaderThreads(2)
                     .meterRegistry(cacheMetrics).build();
             caches.add(cache);
             for (int r = 0; r < readersPerRegion; r++) {

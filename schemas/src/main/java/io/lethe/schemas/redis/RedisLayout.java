@@ -100,6 +100,17 @@ public final class RedisLayout {
      */
     public static final String SCAN_WATERMARK_MEMBER = "scan";
 
+    /**
+     * The stream of confirmed stale entries that readers' shadow reads found (and healed, when
+     * they heal): {@code XADD lethe:audit:stale MAXLEN ~ 10000}, one record per entry, with
+     * coordinates only, never values: fields {@code namespace}, {@code key}, {@code served-version},
+     * {@code db-version} ("" when the loader knows none; "not-found" when the row is gone),
+     * {@code detected-at} (epoch ms) and {@code healed} (1 or 0). Other tools read it.
+     */
+    public static final String AUDIT_STALE_STREAM = "lethe:audit:stale";
+    /** The approximate length the audit stream is trimmed to. */
+    public static final long AUDIT_STALE_MAXLEN = 10_000;
+
     /** Number of Redis Cluster hash slots. */
     public static final int SLOTS = 16384;
 

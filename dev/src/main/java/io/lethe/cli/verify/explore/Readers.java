@@ -66,7 +66,7 @@ final class Readers implements AutoCloseable {
         this.truth = truth;
         this.pool = pool;
         for (var e : regions.entrySet()) {
-            LetheCache.Builder b = LetheCache.builder(e.getValue()).connectWithin(Duration.ofSeconds(30));
+            LetheCache.Builder b = LetheCache.builder(e.getValue()).shadowReadsHeal(false).connectWithin(Duration.ofSeconds(30));
             if (program.readers().nearCache()) {
                 b.nearCache(5_000, Duration.ofMinutes(10));
             }

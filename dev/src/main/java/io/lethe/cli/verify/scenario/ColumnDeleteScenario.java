@@ -36,7 +36,7 @@ final class ColumnDeleteScenario implements Scenario {
         run.truth(Items.truth(run));
         String region = run.regions().get(0);
         String key = run.p() + "item:1";
-        LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(region)).build());
+        LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(region)).shadowReadsHeal(false).build());
         CacheNamespace<String> items = cache.namespace("item", Codecs.utf8(), Policy.eventual());
         CountDownLatch loaded = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);

@@ -50,7 +50,7 @@ final class ReadYourWritesScenario implements Scenario {
         run.truth(Items.truth(run));
         Map<String, CacheNamespace<String>> caches = new LinkedHashMap<>();
         for (String region : run.regions()) {
-            LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(region)).meterRegistry(run.registry())
+            LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(region)).shadowReadsHeal(false).meterRegistry(run.registry())
                     .readYourWrites(RegionConsumerService.groupId(config, region)).build());
             caches.put(region, cache.namespace("item", Codecs.utf8(), Policy.eventual()));
         }

@@ -54,7 +54,7 @@ final class ReplicaGateScenario implements Scenario {
                 return false;
             }
         });
-        try (LetheCache cache = LetheCache.builder(run.stack().redisUri(region)).build();
+        try (LetheCache cache = LetheCache.builder(run.stack().redisUri(region)).shadowReadsHeal(false).build();
              Connection fromReplica = DriverManager.getConnection(replicaUrl, replica.user(), replica.password())) {
             Duration delay = applyDelay(fromReplica);
             CacheNamespace<String> items = cache.namespace("item", Codecs.utf8(), Policy.eventual());

@@ -69,7 +69,7 @@ final class SharedPatternScenario implements Scenario {
 
         // 1. a reader of tag whose load straddles a change to items
         String readerKey = p + "search:reader";
-        LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(readerRegion)).build());
+        LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(readerRegion)).shadowReadsHeal(false).build());
         CacheNamespace<String> tags = cache.namespace("tag", Codecs.utf8(), Policy.eventual());
         CountDownLatch loaded = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);

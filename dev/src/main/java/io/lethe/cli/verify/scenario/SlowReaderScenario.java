@@ -44,7 +44,7 @@ final class SlowReaderScenario implements Scenario {
         ScenarioRun.await("the first invalidation of item 2", Duration.ofSeconds(60),
                 () -> run.redis(region).exists(RedisLayout.fenceKey(key2)) == 1);
         run.done("UPDATE item 2 once, so that its fence exists when reader 2 misses");
-        LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(region)).build());
+        LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(region)).shadowReadsHeal(false).build());
         CacheNamespace<String> items = cache.namespace("item", Codecs.utf8(), Policy.eventual().withFenceTtl(FENCE_TTL));
         CountDownLatch loaded = new CountDownLatch(2);
         CountDownLatch release = new CountDownLatch(1);

@@ -51,7 +51,7 @@ final class SteadyScenario implements Scenario {
         List<LetheCache> caches = new ArrayList<>();
         List<CacheNamespace<String>> readers = new ArrayList<>();
         for (String region : run.regions()) {
-            LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(region)).build());
+            LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(region)).shadowReadsHeal(false).build());
             caches.add(cache);
             readers.add(cache.namespace("item", Codecs.utf8(), Policy.eventual()));
         }

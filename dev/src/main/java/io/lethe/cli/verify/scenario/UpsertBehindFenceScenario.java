@@ -61,7 +61,7 @@ final class UpsertBehindFenceScenario implements Scenario {
         run.sql("INSERT INTO prices VALUES (1, 11, 1)");
         run.quiesce();
         run.done("INSERT the row again at ver 1: its upsert is below the fence");
-        LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(region)).build());
+        LetheCache cache = run.own(LetheCache.builder(run.stack().redisUri(region)).shadowReadsHeal(false).build());
         CacheNamespace<String> prices = cache.namespace("price", Codecs.utf8(), Policy.eventual());
         String read = prices.get(key, k -> Loaded.of("{\"price\":" + run.query("SELECT price FROM prices WHERE id = 1") + "}",
                 Long.parseLong(run.query("SELECT ver::text FROM prices WHERE id = 1"))));
