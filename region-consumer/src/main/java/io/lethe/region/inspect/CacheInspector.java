@@ -263,10 +263,20 @@ public final class CacheInspector implements AutoCloseable {
         if (values.isEmpty()) {
             return verdict(ns, template, e, Finding.UNJUDGED_VALUE, null, "the key parses more than one way under " + template);
         }
-        if (e.versioned() && e.fenceVersion() != null && !"0".equals(e.version()) && Versions.compare(e.version(), e.fenceVersion()) < 0) {
-            return verdict(ns, template, e, Finding.INVALIDATED_AFTER_WRITE, null,
+        Suspect byRow = judgeByRow(ns, template, e, values.get());
+        Finding f = byRow.report().finding();
+        if ((f == Finding.OK || f == Finding.UNJUDGED_VALUE) && e.versioned() && e.fenceVersion() != null && !"0".equals(e.version())
+                && Versions.compare(e.version(), e.fenceVersion()) < 0) {
+            // invalidate.lua deletes an entry at or below the version it applies: this one was written after, and fill.lua refuses that
+            return verdict(ns, template, e, Finding.INVALIDATED_AFTER_WRITE, byRow.report().rowVersion(),
                     "the fence records an invalidation at version " + e.fenceVersion() + ", above the entry's");
         }
+        return byRow;
+    }
+
+    /** The judgement by the row(s) alone. */
+    private Suspect judgeByRow(NamespaceConfig ns, KeyTemplate template, Entry e, Map<String, String> columns) throws SQLException {
+        Optional<Map<String, String>> values = Optional.of(columns);
         Optional<SourceRows.Row> row = rows.find(ns, values.get());
         String rowVersion = row.map(SourceRows.Row::version).orElse(null);
         if (ns.isRowScoped(template)) {
