@@ -196,6 +196,43 @@ class InspectIT {
         }
     }
 
+    @Test
+    void findsAndHealsStaleEntriesOnEveryMasterOfARedisCluster(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope);
+             io.lettuce.core.cluster.RedisClusterClient client = io.lettuce.core.cluster.RedisClusterClient.create(stack.redisClusterUri());
+             io.lettuce.core.cluster.api.StatefulRedisClusterConnection<String, String> connection = client.connect()) {
+            var redis = connection.sync();
+            String p = scope.keyPrefix();
+            tables(f);
+            f.sql("INSERT INTO items SELECT i, 'v' || i, 1 FROM generate_series(1, 40) i");
+            String yaml = f.yaml(Map.of(REGION, "{ redis: \"" + stack.redisClusterUri() + "\", topology: cluster }"), namespaces(p), "");
+            LetheConfig config = f.config(yaml);
+            Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
+            f.start(config);
+            String watermark = AppliedLsn.key(RegionConsumerService.groupId(config, REGION));
+            PipelineFixture.await(REGION + " publishes its applied watermark", Duration.ofSeconds(90),
+                    () -> AppliedLsn.of(redis.hgetall(watermark)).isPresent());
+            java.util.Set<Long> slots = new java.util.HashSet<>();
+            for (int id = 1; id <= 80; id++) {
+                // 1..40 hold their row's version; 41..80 have no row
+                redis.hset(p + "item:" + id, Map.of("v", "1", "d", "v" + id));
+                slots.add(redis.clusterKeyslot(p + "item:" + id));
+            }
+            assertTrue(slots.size() > 40, "keys spread over the cluster's slots");
+            try {
+                OpsIT.Result result = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000", "--heal");
+                assertEquals(1, result.exit(), result.out() + result.err());
+                assertEquals(40, result.out().lines().filter(l -> l.startsWith("stale item ROW_GONE ")).count(), result.out());
+                for (int id = 1; id <= 80; id++) {
+                    assertEquals(id <= 40 ? 1 : 0, redis.exists(p + "item:" + id), "item " + id + ": " + result.out());
+                }
+                assertEquals(0, OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION).exit(), "a second pass is clean");
+            } finally {
+                client.shutdown();
+            }
+        }
+    }
+
     private static void assertStale(String out, String namespace, String finding, String key) {
         assertTrue(out.lines().anyMatch(l -> l.startsWith("stale " + namespace + " " + finding + " " + key + " ")),
                 "expected 'stale " + namespace + " " + finding + " " + key + "' in:\n" + out);
