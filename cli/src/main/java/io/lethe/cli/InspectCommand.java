@@ -91,9 +91,10 @@ public final class InspectCommand implements Callable<Integer> {
                 err.printf("\rinspect %s: %d keys, %d suspects%s   ", region, scanned, suspects, namespace.isEmpty() ? "" : " (" + namespace + ")");
                 err.flush();
             });
-        } catch (java.sql.SQLException e) {
+        } catch (java.sql.SQLException | RuntimeException e) {
+            // with --repeat the next pass tries again: a database or Redis that was away for a while ends no job
             err.println();
-            err.println("lethe inspect: reading the rows failed: " + e.getMessage());
+            err.println("lethe inspect: the pass failed: " + e);
             return 2;
         }
         err.println();
