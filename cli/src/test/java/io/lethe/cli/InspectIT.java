@@ -233,6 +233,39 @@ class InspectIT {
         }
     }
 
+    /**
+     * Rows are read from the region's replica (applying WAL 3 s late): a row it has replayed is
+     * found, one gone everywhere is confirmed stale once the region and the replica are past the
+     * primary's position.
+     */
+    @Test
+    void rowsComeFromTheRegionsReplica(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        PostgresEndpoint replica = stack.replica(Duration.ofSeconds(3));
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            tables(f);
+            f.sql("INSERT INTO items VALUES (1, 'one', 1)");
+            String yaml = f.yaml(List.of(), namespaces(p), "apply: { replica-poll-interval: 100ms }")
+                    .replace("regions:\n", "regions:\n  " + REGION + ": { redis: " + stack.redisUri(REGION) + ", replica: \""
+                            + replica.jdbcUrl(scope.database()) + "\" }\n");
+            LetheConfig config = f.config(yaml);
+            Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
+            f.start(config);
+            RedisCommands<String, String> redis = f.redis(REGION);
+            awaitApplied(f, config, redis);
+            f.sql("INSERT INTO items VALUES (2, 'two', 1)");
+            awaitApplied(f, config, redis);
+            redis.hset(p + "item:2", Map.of("v", "1", "d", "two"));   // what a reader filled
+            redis.hset(p + "item:99", Map.of("v", "1", "d", "gone")); // no row anywhere
+            OpsIT.Result result = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION);
+            System.out.println(result.out());
+            assertEquals(1, result.exit(), result.out() + result.err());
+            assertTrue(result.out().contains("rows read from the replica"), result.out());
+            assertStale(result.out(), "item", "ROW_GONE", p + "item:99");
+            assertFalse(result.out().contains(p + "item:2 "), "a row the replica has is no stale entry: " + result.out());
+        }
+    }
+
     private static void assertStale(String out, String namespace, String finding, String key) {
         assertTrue(out.lines().anyMatch(l -> l.startsWith("stale " + namespace + " " + finding + " " + key + " ")),
                 "expected 'stale " + namespace + " " + finding + " " + key + "' in:\n" + out);

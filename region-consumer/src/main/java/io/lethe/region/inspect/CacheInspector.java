@@ -326,13 +326,16 @@ public final class CacheInspector implements AutoCloseable {
         return new Suspect(ns, template, e, new Report(ns.name(), e.key(), f, e.version(), rowVersion, detail));
     }
 
-    /** Waits until the region's applied watermark is at or past {@code position}, for at most confirmWithin. */
-    private boolean awaitWatermark(long position) throws InterruptedException {
+    /**
+     * Waits until the region's applied watermark is at or past {@code position} (and, when rows come
+     * from a replica, the replica's replay too), for at most confirmWithin.
+     */
+    private boolean awaitWatermark(long position) throws InterruptedException, SQLException {
         String key = AppliedLsn.key(RegionConsumerService.groupId(config, region.name()));
         long deadline = System.nanoTime() + options.confirmWithin().toNanos();
         while (true) {
             OptionalLong applied = AppliedLsn.of(redis.hashCommands().hgetall(key));
-            if (applied.isPresent() && applied.getAsLong() >= position) {
+            if (applied.isPresent() && applied.getAsLong() >= position && rows.replayed() >= position) {
                 return true;
             }
             if (System.nanoTime() >= deadline) {

@@ -45,10 +45,18 @@ final class SourceRows implements AutoCloseable {
     private final String url;
     private final Properties props = new Properties();
     private final boolean replica;
+    private final SourceConfig source;
+    private final Properties primaryProps = new Properties();
     private Connection connection;
     private final Map<String, PreparedStatement> statements = new LinkedHashMap<>();
 
     SourceRows(SourceConfig source, RegionConfig region) {
+        this.source = source;
+        primaryProps.setProperty("user", source.user());
+        if (source.password() != null) {
+            primaryProps.setProperty("password", source.password().reveal());
+        }
+        primaryProps.setProperty("ApplicationName", "lethe-inspect");
         this.replica = region.hasReplicaGate();
         this.url = replica ? region.replicaJdbcUrl() : source.jdbcUrl();
         String user = replica && region.replicaUser() != null ? region.replicaUser() : source.user();
@@ -139,17 +147,36 @@ final class SourceRows implements AutoCloseable {
     }
 
     /**
-     * The source's WAL position now: on the primary {@code pg_current_wal_lsn()}, on a replica the
-     * position it has replayed. Read after the rows, it bounds every change they could reflect.
+     * The primary's WAL position now ({@code pg_current_wal_lsn()}). Read after the rows, it bounds
+     * every change they, and every entry written before, could reflect; it is the primary's even
+     * when the rows come from a replica, since a reader may have loaded from the primary.
      */
     long position() throws SQLException {
-        String sql = replica ? "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint"
-                : "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint";
-        try (Statement s = connection().createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        if (!replica) {
+            return lsn(connection(), "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint");
+        }
+        try (Connection primary = DriverManager.getConnection(source.jdbcUrl(), primaryProps)) {
+            return lsn(primary, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint");
+        }
+    }
+
+    /**
+     * How far the database the rows are read from has replayed: the replica's
+     * {@code pg_last_wal_replay_lsn()}; on the primary, everything ({@link Long#MAX_VALUE}). Rows
+     * read once it reached {@link #position()} are at least as new as any entry written before.
+     */
+    long replayed() throws SQLException {
+        return replica ? lsn(connection(), "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint") : Long.MAX_VALUE;
+    }
+
+    private long lsn(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         } catch (SQLException e) {
-            close();
+            if (c == connection) {
+                close();
+            }
             throw e;
         }
     }
