@@ -20,13 +20,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -143,7 +141,8 @@ public final class CacheInspector implements AutoCloseable {
         Map<String, Map<Finding, Long>> counts = new LinkedHashMap<>();
         scanned.forEach(ns -> counts.put(ns.name(), new EnumMap<>(Finding.class)));
         List<Suspect> suspects = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
+        // the templates scanned before this one: a key one of them matches was judged then (no set of every key seen: memory would grow with the cache)
+        List<KeyTemplate> before = new ArrayList<>();
         long nanosPerKey = 1_000_000_000L / options.keysPerSecond();
         long nextAt = System.nanoTime();
         long count = 0;
@@ -153,7 +152,7 @@ public final class CacheInspector implements AutoCloseable {
                 do {
                     KeyScanCursor<String> page = redis.scan(cursor, template.glob(), 1000);
                     for (String key : page.getKeys()) {
-                        if (key.startsWith(RedisLayout.RESERVED_PREFIX) || !template.matches(key) || !seen.add(key)) {
+                        if (key.startsWith(RedisLayout.RESERVED_PREFIX) || !template.matches(key) || before.stream().anyMatch(t -> t.matches(key))) {
                             continue;
                         }
                         long wait = nextAt - System.nanoTime();
@@ -177,6 +176,7 @@ public final class CacheInspector implements AutoCloseable {
                     }
                     cursor = page;
                 } while (!cursor.isFinished());
+                before.add(template);
             }
         }
         progress.update(count, suspects.size(), "");
