@@ -50,6 +50,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class CacheInspector implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CacheInspector.class);
+    private static final java.util.regex.Pattern DECIMAL = java.util.regex.Pattern.compile("[0-9]+");
 
     /** What to inspect and how fast. {@code namespaces} empty: every namespace the region caches. */
     public record Options(List<String> namespaces, int keysPerSecond, boolean heal, Duration confirmWithin) {
@@ -259,13 +260,17 @@ public final class CacheInspector implements AutoCloseable {
         if (!e.versioned() && !e.legacy()) {
             return verdict(ns, template, e, Finding.NOT_AN_ENTRY, null, "a " + e.kind() + ", not a Lethe entry");
         }
+        if (!DECIMAL.matcher(e.version()).matches()) {
+            return verdict(ns, template, e, Finding.NOT_AN_ENTRY, null, "its v is not a decimal version");
+        }
         Optional<Map<String, String>> values = template.values(e.key());
         if (values.isEmpty()) {
             return verdict(ns, template, e, Finding.UNJUDGED_VALUE, null, "the key parses more than one way under " + template);
         }
         Suspect byRow = judgeByRow(ns, template, e, values.get());
         Finding f = byRow.report().finding();
-        if ((f == Finding.OK || f == Finding.UNJUDGED_VALUE) && e.versioned() && e.fenceVersion() != null && !"0".equals(e.version())
+        if ((f == Finding.OK || f == Finding.UNJUDGED_VALUE) && e.versioned() && e.fenceVersion() != null
+                && DECIMAL.matcher(e.fenceVersion()).matches() && !"0".equals(Versions.canonical(e.version()))
                 && Versions.compare(e.version(), e.fenceVersion()) < 0) {
             // invalidate.lua deletes an entry at or below the version it applies: this one was written after, and fill.lua refuses that
             return verdict(ns, template, e, Finding.INVALIDATED_AFTER_WRITE, byRow.report().rowVersion(),
@@ -291,10 +296,10 @@ public final class CacheInspector implements AutoCloseable {
                 return verdict(ns, template, e, Finding.UNJUDGED_VALUE, rowVersion, "a legacy (string) entry has no version");
             }
             if (!ns.version().isLsn()) {
-                if ("0".equals(e.version())) {
+                if ("0".equals(Versions.canonical(e.version()))) {
                     return verdict(ns, template, e, Finding.UNJUDGED_VALUE, rowVersion, "filled with an unknown version");
                 }
-                if (rowVersion != null && Versions.compare(e.version(), rowVersion) < 0) {
+                if (rowVersion != null && DECIMAL.matcher(rowVersion).matches() && Versions.compare(e.version(), rowVersion) < 0) {
                     return verdict(ns, template, e, Finding.OLDER_VERSION, rowVersion, "the row is at version " + rowVersion);
                 }
             }
