@@ -40,11 +40,16 @@ final class PipelineFixture implements AutoCloseable {
 
     /** The YAML for this scope: {@code regions} subscribe to {@code regionNamespaces} ("" for all). */
     String yaml(List<String> regions, String namespacesYaml, String extra) {
+        Map<String, String> specs = new LinkedHashMap<>();
+        regions.forEach(region -> specs.put(region, "{ redis: " + stack.redisUri(region) + " }"));
+        return yaml(specs, namespacesYaml, extra);
+    }
+
+    /** The YAML for this scope with each region's own settings, e.g. {@code { redis: "...", topology: cluster }}. */
+    String yaml(Map<String, String> regionSpecs, String namespacesYaml, String extra) {
         PostgresEndpoint pg = stack.postgres();
         StringBuilder r = new StringBuilder();
-        for (String region : regions) {
-            r.append("  ").append(region).append(": { redis: ").append(stack.redisUri(region)).append(" }\n");
-        }
+        regionSpecs.forEach((region, spec) -> r.append("  ").append(region).append(": ").append(spec).append("\n"));
         return """
                 source:
                   jdbc-url: %s

@@ -19,12 +19,10 @@ import java.util.List;
  * @param replicaPollInterval  how often the replica gate asks the replica for its replay LSN
  * @param proberSampleEvery    the staleness prober checks 1 in this many invalidations (0 = off)
  * @param proberWindows        delays after commit at which the prober checks
- * @param proberVerifyValues   also compare sampled cached payloads with the database row
  */
 public record ApplyConfig(String groupPrefix, int maxPollRecords, Duration commitInterval, Duration retryBackoffMin, Duration retryBackoffMax,
                           Duration commandTimeout, int connections, int patternScanCount, int patternKeysPerSecond,
-                          Duration replicaPollInterval, int proberSampleEvery, List<Duration> proberWindows,
-                          boolean proberVerifyValues) {
+                          Duration replicaPollInterval, int proberSampleEvery, List<Duration> proberWindows) {
 
     public ApplyConfig {
         proberWindows = List.copyOf(proberWindows);

@@ -373,12 +373,16 @@ public final class ConfigLoader {
         YamlSection prober = s.section("prober");
         int sampleEvery = prober.integer("sample-every", Defaults.PROBER_SAMPLE_EVERY, 0, Integer.MAX_VALUE);
         List<Duration> windows = prober.durations("windows", Defaults.PROBER_WINDOWS);
-        boolean verifyValues = prober.bool("verify-values", Defaults.PROBER_VERIFY_VALUES);
-        prober.finish("sample-every, windows, verify-values");
+        if (prober.has("verify-values")) {
+            // was reserved and never implemented: the prober judges presence and versions; values are judged by lethe inspect
+            prober.error(prober.child("verify-values"), "is not a setting: the prober judges presence and versions only; to compare "
+                    + "cached values with their rows run `lethe inspect --region <name>` (docs/design.md, \"Inspecting a region's cache\")");
+        }
+        prober.finish("sample-every, windows");
         s.finish("group-prefix, max-poll-records, commit-interval, retry-backoff-min, retry-backoff-max, command-timeout, connections, "
                 + "pattern-scan-count, pattern-keys-per-second, replica-poll-interval, prober");
         return new ApplyConfig(group, maxPoll, commitInterval, min, max, timeout, connections, scanCount, keysPerSecond, replicaPoll,
-                sampleEvery, windows, verifyValues);
+                sampleEvery, windows);
     }
 
     private static HttpConfig http(YamlSection s) {

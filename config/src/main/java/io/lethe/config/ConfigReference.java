@@ -86,7 +86,6 @@ public final class ConfigReference {
             new Setting("apply.prober.sample-every", Integer.toString(Defaults.PROBER_SAMPLE_EVERY), "staleness prober: 1 in N invalidations checked (0 = off)"),
             new Setting("apply.prober.windows", Defaults.PROBER_WINDOWS.stream().map(ConfigReference::d).collect(Collectors.joining(", ")),
                     "delays after the commit at which sampled keys are checked"),
-            new Setting("apply.prober.verify-values", Boolean.toString(Defaults.PROBER_VERIFY_VALUES), "reserved: compare cached payloads with the row (not implemented yet)"),
             new Setting("http.host", Defaults.HTTP_HOST, "address of `/metrics` and `/health`"),
             new Setting("http.port", Integer.toString(Defaults.HTTP_PORT), "port of `/metrics` and `/health` (0 = a free port)"));
 

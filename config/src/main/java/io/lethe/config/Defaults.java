@@ -60,7 +60,6 @@ public final class Defaults {
     public static final Duration REPLICA_POLL_INTERVAL = Duration.ofMillis(100);
     public static final int PROBER_SAMPLE_EVERY = 1000;
     public static final List<Duration> PROBER_WINDOWS = List.of(Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(60));
-    public static final boolean PROBER_VERIFY_VALUES = false;
 
     public static final String HTTP_HOST = "127.0.0.1";
     public static final int HTTP_PORT = 9400;

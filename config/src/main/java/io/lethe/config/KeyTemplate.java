@@ -94,6 +94,47 @@ public final class KeyTemplate {
         return r;
     }
 
+    /**
+     * The column values a key was rendered from, each the text PostgreSQL prints for it (so a
+     * query can find the row with {@code col::text = ?}): the inverse of {@link #render}.
+     *
+     * @return empty when the template could not have rendered {@code key}, when a column used twice
+     *         would need two values, or when the key parses more than one way (two columns with a
+     *         separator that also occurs in a value: no single row to compare with)
+     */
+    public Optional<Map<String, String>> values(String key) {
+        Optional<Map<String, String>> shortest = parse(key, "(.*?)");
+        if (shortest.isEmpty()) {
+            return shortest;
+        }
+        return shortest.equals(parse(key, "(.*)")) ? shortest : Optional.empty();
+    }
+
+    private Optional<Map<String, String>> parse(String key, String group) {
+        StringBuilder re = new StringBuilder();
+        List<String> order = new java.util.ArrayList<>();
+        for (KeyFormat.Part part : parts) {
+            if (part instanceof KeyFormat.Literal l) {
+                re.append(Pattern.quote(l.text()));
+            } else {
+                re.append(group);
+                order.add(((KeyFormat.Column) part).name());
+            }
+        }
+        java.util.regex.Matcher m = Pattern.compile(re.toString(), Pattern.DOTALL).matcher(key);
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        Map<String, String> values = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < order.size(); i++) {
+            String previous = values.putIfAbsent(order.get(i), m.group(i + 1));
+            if (previous != null && !previous.equals(m.group(i + 1))) {
+                return Optional.empty();
+            }
+        }
+        return Optional.of(values);
+    }
+
     /** True when the template starts with a column, so its glob starts with {@code *}. */
     public boolean isUnprefixed() {
         return parts.isEmpty() || parts.get(0) instanceof KeyFormat.Column;

@@ -240,4 +240,13 @@ class ConfigLoaderTest {
         ConfigException e = assertThrows(ConfigException.class, () -> parse("source:\n  user: [unclosed\n"));
         assertTrue(e.errors().get(0).path().startsWith("line "), e.getMessage());
     }
+
+    @Test
+    void verifyValuesIsRefusedWithAPointerToLetheInspect() {
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID + "apply:\n  prober:\n    verify-values: true\n"));
+        Map<String, String> byPath = new java.util.HashMap<>();
+        e.errors().forEach(err -> byPath.put(err.path(), err.problem()));
+        assertTrue(byPath.containsKey("apply.prober.verify-values") && byPath.get("apply.prober.verify-values").contains("lethe inspect"),
+                byPath.toString());
+    }
 }

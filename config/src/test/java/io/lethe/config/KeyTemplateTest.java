@@ -63,4 +63,34 @@ class KeyTemplateTest {
         org.junit.jupiter.api.Assertions.assertTrue(KeyTemplate.parse("p.{id}").matches("p.[*]"), "literals are quoted, not regex");
         org.junit.jupiter.api.Assertions.assertFalse(KeyTemplate.parse("p.{id}").matches("pX7"));
     }
+
+    @Test
+    void valuesParseARenderedKeyBackIntoItsColumns() {
+        KeyTemplate t = KeyTemplate.parse("customer:{{{customer_id}}}:order:{id}");
+        assertEquals(Optional.of(Map.of("customer_id", "42", "id", "7")), t.values("customer:{42}:order:7"));
+        assertEquals(Optional.empty(), t.values("customer:42:order:7"), "not a key of this template");
+        assertEquals(Optional.of(Map.of("slug", "")), KeyTemplate.parse("p:{slug}:x").values("p::x"), "an empty text is a value");
+        assertEquals(Optional.of(Map.of()), KeyTemplate.parse("all-products").values("all-products"));
+    }
+
+    @Test
+    void valuesRoundTripWhatRenderProduced() {
+        KeyTemplate t = KeyTemplate.parse("o:{tenant}:{id}:v");
+        Map<String, Object> row = Map.of("tenant", "acme", "id", 12345678901L);
+        assertEquals(Optional.of(Map.of("tenant", "acme", "id", "12345678901")), t.values(t.render(row).orElseThrow()));
+    }
+
+    @Test
+    void valuesRefuseAKeyThatParsesMoreThanOneWay() {
+        // {a}:{b} over "x:y:z" is a=x,b=y:z or a=x:y,b=z: no single row to compare with
+        assertEquals(Optional.empty(), KeyTemplate.parse("k:{a}:{b}").values("k:x:y:z"));
+        assertEquals(Optional.of(Map.of("a", "x", "b", "y")), KeyTemplate.parse("k:{a}:{b}").values("k:x:y"));
+    }
+
+    @Test
+    void valuesOfAColumnUsedTwiceMustAgree() {
+        KeyTemplate t = KeyTemplate.parse("{id}/{id}");
+        assertEquals(Optional.of(Map.of("id", "5")), t.values("5/5"));
+        assertEquals(Optional.empty(), t.values("5/6"));
+    }
 }

@@ -5,6 +5,7 @@ import io.lethe.cli.ConfigCommand;
 import io.lethe.cli.DemoCommand;
 import io.lethe.cli.DlqCommand;
 import io.lethe.cli.DoctorCommand;
+import io.lethe.cli.InspectCommand;
 import io.lethe.cli.InvalidateCommand;
 import io.lethe.cli.LagCommand;
 import io.lethe.cli.PrewarmCommand;
@@ -22,7 +23,7 @@ import picocli.CommandLine.Command;
 @Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,
         description = "Keeps regional Redis caches coherent with a PostgreSQL primary (with the development commands).",
         subcommands = {DemoCommand.class, RunCommand.class, ConfigCommand.class, DoctorCommand.class, InvalidateCommand.class,
-                LagCommand.class, DlqCommand.class, PrewarmCommand.class, VerifyCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                LagCommand.class, DlqCommand.class, PrewarmCommand.class, InspectCommand.class, VerifyCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class LetheDev implements Runnable {
 
     public static void main(String[] args) {

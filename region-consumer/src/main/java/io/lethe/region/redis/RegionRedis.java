@@ -160,6 +160,11 @@ public final class RegionRedis implements AutoCloseable {
         }
     }
 
+    /** One script call on the control connection, waiting for its reply (a Long); routed by its first key in a cluster. */
+    public Object evalshaSync(LuaScript script, String[] keys, String... args) {
+        return scripting.evalsha(script.sha1(), ScriptOutputType.INTEGER, keys, args);
+    }
+
     /** True for a Redis Cluster: a call's keys must then share a slot. */
     public boolean cluster() {
         return clusterClient != null;
