@@ -384,7 +384,7 @@ final class ExploreRun {
      */
     private void secondJudge(LetheConfig config, Set<String> firstJudgeStale, Set<String> ambiguous, Outcome.Builder out) throws Exception {
         for (SecondJudge.Verdict v : SecondJudge.inspect(config, regions)) {
-            out.inspected(v.summary().scanned());
+            out.inspected(v.summary().scanned(), v.summary().counts());
             out.step(v.line());
             if (verbose) {
                 log.println("  " + v.line());

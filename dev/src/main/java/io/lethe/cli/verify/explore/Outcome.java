@@ -19,7 +19,9 @@ import java.util.TreeMap;
  * @param stale       entries that differ from the database
  * @param lost        stale entries holding a value a reader loaded before a change (its invalidation never landed)
  * @param staleReads  reads through cache-client after quiescence that returned something else than the database
- * @param inspected   keys the second judge ({@code lethe inspect}, no heal) scanned after the first judge
+ * @param inspected   keys the second judge ({@code lethe inspect}, no heal) scanned after the first judge (which
+ *                    also fills the keys the readers read, so it judges more keys than the first)
+ * @param inspectorFindings those keys by the inspector's final finding, over every region
  * @param inspectorStale entries the second judge confirmed stale (a derived key no row has apart: a suspect only)
  * @param invalid     steps the database refused (a shrunk program's steps may no longer fit its data)
  * @param classes     stale entries and reads by class (template kind, mode, version, what was wrong)
@@ -28,7 +30,7 @@ import java.util.TreeMap;
  */
 record Outcome(Program program, String verdict, String refusal, int steps, long statements, long rows, int faults, long reads,
                long readErrors, long slowLoads, String lastReadError, int checked, int stale, int lost, int staleReads, long inspected,
-               int inspectorStale, int invalid,
+               Map<String, Long> inspectorFindings, int inspectorStale, int invalid,
                Map<String, Integer> classes, List<String> failures, List<String> details, List<String> setup, String yaml,
                List<String> stepLog, Duration took) {
 
@@ -53,6 +55,7 @@ record Outcome(Program program, String verdict, String refusal, int steps, long 
         private int lost;
         private int staleReads;
         private long inspected;
+        private final Map<String, Long> inspectorFindings = new TreeMap<>();
         private int inspectorStale;
         private int invalid;
         private final Map<String, Integer> classes = new TreeMap<>();
@@ -117,8 +120,9 @@ record Outcome(Program program, String verdict, String refusal, int steps, long 
             detail("stale read " + line);
         }
 
-        void inspected(long keys) {
+        void inspected(long keys, Map<String, Map<io.lethe.region.inspect.Finding, Long>> byNamespace) {
             inspected += keys;
+            byNamespace.values().forEach(m -> m.forEach((f, n) -> inspectorFindings.merge(f.name(), n, Long::sum)));
         }
 
         /**
@@ -167,7 +171,8 @@ record Outcome(Program program, String verdict, String refusal, int steps, long 
             String verdict = refusal != null ? "REFUSED" : stale > 0 || staleReads > 0 || inspectorStale > 0 || !failures.isEmpty()
                     ? "FAILED" : "PASSED";
             return new Outcome(program, verdict, refusal, program.steps().size(), statements, rows, faults, reads, readErrors, slowLoads,
-                    lastReadError, checked, stale, lost, staleReads, inspected, inspectorStale, invalid, java.util.Collections.unmodifiableMap(new TreeMap<>(classes)),
+                    lastReadError, checked, stale, lost, staleReads, inspected,
+                    java.util.Collections.unmodifiableMap(new TreeMap<>(inspectorFindings)), inspectorStale, invalid, java.util.Collections.unmodifiableMap(new TreeMap<>(classes)),
                     List.copyOf(failures), List.copyOf(details),
                     setup, yaml, List.copyOf(stepLog), took);
         }
