@@ -176,6 +176,8 @@ public final class VerifyCommand implements Callable<Integer> {
         System.out.printf("  stale entries after the drain: %d (of %d cached entries checked; %d keys scanned)%n", r.staleEntries(),
                 r.checkedEntries(), r.scannedKeys());
         System.out.printf("  invalidations lost: %d%n", r.lostInvalidations());
+        System.out.printf("  entries the second judge (lethe inspect) confirmed stale: %d%n", r.inspectorStale());
+        r.inspector().forEach(l -> System.out.println("    " + l));
         r.details().forEach(d -> System.out.println("    " + d));
         System.out.println("  logs: " + dir.resolve("logs"));
         return r.passed();

@@ -28,5 +28,7 @@ class VerifyIT {
         assertTrue(r.checkedEntries() > 0, "cached entries were there to check");
         assertEquals(0, r.lostInvalidations(), "invalidations lost");
         assertEquals(0, r.staleEntries(), "stale entries after the drain");
+        assertEquals(2, r.inspector().size(), () -> "the second judge inspected both regions: " + r.inspector());
+        assertEquals(0, r.inspectorStale(), () -> "entries the second judge confirmed stale: " + r.details());
     }
 }

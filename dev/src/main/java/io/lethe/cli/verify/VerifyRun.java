@@ -1,5 +1,6 @@
 package io.lethe.cli.verify;
 
+import io.lethe.cli.verify.scenario.SecondJudge;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
@@ -75,13 +76,15 @@ public final class VerifyRun {
      * @param staleEntries     cached entries differing from the database after the drain (must be 0)
      * @param lostInvalidations invalidations a region never received (must be 0)
      * @param details          the first few stale entries or lost invalidations, for the report
+     * @param inspector        the second judge's summary, one line per region ({@link SecondJudge}: lethe inspect, no heal)
+     * @param inspectorStale   entries the second judge confirmed stale (must be 0)
      */
     public record Result(long seed, Duration duration, long commits, long reads, long staleReads, double staleP50Millis,
                          double staleP99Millis, double staleMaxMillis, List<String> faults, long checkedEntries,
                          long scannedKeys, long staleEntries, long lostInvalidations, Map<String, String> coherence, List<String> details,
-                         Duration drain) {
+                         Duration drain, List<String> inspector, long inspectorStale) {
         public boolean passed() {
-            return staleEntries == 0 && lostInvalidations == 0;
+            return staleEntries == 0 && lostInvalidations == 0 && inspectorStale == 0;
         }
     }
 
@@ -133,10 +136,18 @@ public final class VerifyRun {
                 long[] checked = {0, 0};
                 long stale = staleEntries(stack, options.regions(), details, checked);
                 long lost = lostInvalidations(config, details);
+                // the second judge: lethe inspect over every region, knowing only lethe.yml and the database (rows from the region's replica)
+                List<String> inspector = new ArrayList<>();
+                long inspectorStale = 0;
+                for (SecondJudge.Verdict v : SecondJudge.inspect(config, options.regions())) {
+                    inspector.add(v.line());
+                    v.summary().confirmed().forEach(r -> details.add("inspector confirmed " + SecondJudge.describe(v.region(), r)));
+                    inspectorStale += v.failing().size();
+                }
                 var snapshot = workload.staleness().takeSnapshot();
                 return new Result(options.seed(), options.duration(), workload.commits(), workload.reads(), workload.staleReads(),
                         percentile(snapshot, 0.5), percentile(snapshot, 0.99), snapshot.max(TimeUnit.MILLISECONDS), faults,
-                        checked[0], checked[1], stale, lost, coherence, details, drain);
+                        checked[0], checked[1], stale, lost, coherence, details, drain, inspector, inspectorStale);
             }
         }
     }

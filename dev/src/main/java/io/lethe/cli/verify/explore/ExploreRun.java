@@ -6,6 +6,7 @@ import io.lethe.cli.verify.explore.Program.Namespace;
 import io.lethe.cli.verify.explore.Program.Table;
 import io.lethe.cli.verify.explore.Truth.Owner;
 import io.lethe.cli.verify.scenario.ScenarioRun;
+import io.lethe.cli.verify.scenario.SecondJudge;
 import io.lethe.config.ConfigException;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.KeyTemplate;
@@ -13,6 +14,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.region.RegionConsumerService;
+import io.lethe.region.inspect.CacheInspector;
 import io.lethe.schemas.redis.RedisLayout;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -36,7 +38,8 @@ import org.apache.kafka.clients.admin.NewPartitions;
  * prefix ({@link ScenarioRun}): creates the schema, starts every stage, runs the readers and the
  * steps, stops the readers, waits for a sentinel change to pass every region and every group to
  * commit what it held ({@link ScenarioRun#quiesce}), then judges every entry under the run's
- * prefix in every region against what {@link Truth} computes from the database now.
+ * prefix in every region against what {@link Truth} computes from the database now, and runs the
+ * second judge ({@link SecondJudge}: {@code lethe inspect} over every region).
  */
 final class ExploreRun {
     /** How long background readers go on after the last step, racing the invalidations still in flight. */
@@ -135,7 +138,9 @@ final class ExploreRun {
             readers.stop();
             out.reads(readers.reads(), readers.errors(), readers.slowLoads(), readers.lastError());
             run.quiesce();
-            judge(run, truth, readers, pool, out);
+            Set<String> ambiguous = new LinkedHashSet<>();
+            Set<String> stale = judge(run, truth, readers, pool, out, ambiguous);
+            secondJudge(config, stale, ambiguous, out);
             return out.took(t0).build();
         } catch (Exception | AssertionError e) {
             out.failure(e.getClass().getSimpleName() + ": " + e.getMessage());
@@ -356,9 +361,10 @@ final class ExploreRun {
     }
 
     /** Every entry under the run's prefix, in every region, against the database now; then every read key read again. */
-    private void judge(ScenarioRun run, Truth truth, Readers readers, ConnectionPool pool, Outcome.Builder out) throws SQLException {
+    private Set<String> judge(ScenarioRun run, Truth truth, Readers readers, ConnectionPool pool, Outcome.Builder out, Set<String> ambiguous)
+            throws SQLException {
+        Set<String> staleKeys = new LinkedHashSet<>();
         Map<Owner, Map<String, String>> expected = new LinkedHashMap<>();
-        Set<String> ambiguous = new LinkedHashSet<>();
         try (ConnectionPool.Lease c = pool.lease()) {
             for (Owner o : truth.owners()) {
                 expected.put(o, truth.expected(c.get(), o, ambiguous));
@@ -395,6 +401,9 @@ final class ExploreRun {
                 String cached = negative ? null : entry.get(RedisLayout.ENTRY_DATA);
                 String want = expected.get(o).get(key);
                 String kind = o.kind() + "/" + o.ns().mode() + "/" + (o.ns().columnVersion() ? "column" : "lsn");
+                if (negative && want != null || !negative && want == null || !negative && !Truth.samePayload(o, cached, want)) {
+                    staleKeys.add(region + '\0' + key);
+                }
                 if (negative && want != null) {
                     out.stale(region, key, "cached 'no row', database " + Readers.show(want), kind + ": negative entry while the row exists", false);
                 } else if (!negative && want == null) {
@@ -410,6 +419,32 @@ final class ExploreRun {
         }
         for (String line : readers.staleReads(expected::get, 2_000)) {
             out.staleRead(line);
+        }
+        return staleKeys;
+    }
+
+    /**
+     * The second judge: {@code lethe inspect} (no heal) over every region, knowing only lethe.yml
+     * and the database. An entry it confirms stale fails the run; one the first judge found fresh
+     * is marked so (one of the two judges is wrong). A key two rows render is not judged, as by the
+     * first judge.
+     */
+    private void secondJudge(LetheConfig config, Set<String> firstJudgeStale, Set<String> ambiguous, Outcome.Builder out) throws Exception {
+        for (SecondJudge.Verdict v : SecondJudge.inspect(config, regions)) {
+            out.inspected(v.summary().scanned(), v.summary().counts());
+            out.step(v.line());
+            if (verbose) {
+                log.println("  " + v.line());
+            }
+            for (CacheInspector.Report r : v.summary().confirmed()) {
+                if (ambiguous.contains(r.key())) {
+                    out.note("inspector: not judged (two rows render it): " + SecondJudge.describe(v.region(), r));
+                    continue;
+                }
+                out.inspectorStale(SecondJudge.describe(v.region(), r), r.finding().name(), SecondJudge.fails(r),
+                        firstJudgeStale.contains(v.region() + '\0' + r.key()));
+            }
+            v.summary().unconfirmed().forEach(r -> out.note("inspector could not confirm " + SecondJudge.describe(v.region(), r)));
         }
     }
 }

@@ -182,9 +182,9 @@ public final class Explorer {
     private void report(Outcome o) {
         Program p = o.program();
         log.printf("explore seed %d: %s in %.0f s: %d steps, %d statements, %d rows, %d faults, %d reads (%d failed, %d slow); "
-                        + "%d entries checked, %d stale, %d lost, %d stale reads%s%n",
+                        + "%d entries checked, %d stale, %d lost, %d stale reads; the inspector: %d keys %s, %d confirmed stale%s%n",
                 p.seed(), o.verdict(), o.took().toMillis() / 1000.0, o.steps(), o.statements(), o.rows(), o.faults(), o.reads(), o.readErrors(),
-                o.slowLoads(), o.checked(), o.stale(), o.lost(), o.staleReads(), o.invalid() > 0 ? ", " + o.invalid() + " invalid steps" : "");
+                o.slowLoads(), o.checked(), o.stale(), o.lost(), o.staleReads(), o.inspected(), o.inspectorFindings(), o.inspectorStale(), o.invalid() > 0 ? ", " + o.invalid() + " invalid steps" : "");
         if (o.refusal() != null) {
             log.println("  refused: " + o.refusal());
         }

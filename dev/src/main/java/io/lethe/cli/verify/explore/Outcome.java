@@ -9,7 +9,7 @@ import java.util.TreeMap;
 /**
  * How one program's run ended.
  *
- * @param verdict     PASSED; FAILED (stale entries, stale reads or an error); REFUSED (Lethe refused the
+ * @param verdict     PASSED; FAILED (stale entries, stale reads, an entry the second judge confirmed stale, or an error); REFUSED (Lethe refused the
  *                    configuration or the schema at start-up: failing closed, reported, not a failure)
  * @param statements  SQL statements the writer ran
  * @param rows        rows they changed
@@ -19,13 +19,18 @@ import java.util.TreeMap;
  * @param stale       entries that differ from the database
  * @param lost        stale entries holding a value a reader loaded before a change (its invalidation never landed)
  * @param staleReads  reads through cache-client after quiescence that returned something else than the database
+ * @param inspected   keys the second judge ({@code lethe inspect}, no heal) scanned after the first judge (which
+ *                    also fills the keys the readers read, so it judges more keys than the first)
+ * @param inspectorFindings those keys by the inspector's final finding, over every region
+ * @param inspectorStale entries the second judge confirmed stale (a derived key no row has apart: a suspect only)
  * @param invalid     steps the database refused (a shrunk program's steps may no longer fit its data)
  * @param classes     stale entries and reads by class (template kind, mode, version, what was wrong)
  * @param failures    errors beyond staleness
  * @param details     the first stale entries and reads, one line each
  */
 record Outcome(Program program, String verdict, String refusal, int steps, long statements, long rows, int faults, long reads,
-               long readErrors, long slowLoads, String lastReadError, int checked, int stale, int lost, int staleReads, int invalid,
+               long readErrors, long slowLoads, String lastReadError, int checked, int stale, int lost, int staleReads, long inspected,
+               Map<String, Long> inspectorFindings, int inspectorStale, int invalid,
                Map<String, Integer> classes, List<String> failures, List<String> details, List<String> setup, String yaml,
                List<String> stepLog, Duration took) {
 
@@ -49,6 +54,9 @@ record Outcome(Program program, String verdict, String refusal, int steps, long 
         private int stale;
         private int lost;
         private int staleReads;
+        private long inspected;
+        private final Map<String, Long> inspectorFindings = new TreeMap<>();
+        private int inspectorStale;
         private int invalid;
         private final Map<String, Integer> classes = new TreeMap<>();
         private final List<String> failures = new ArrayList<>();
@@ -112,6 +120,24 @@ record Outcome(Program program, String verdict, String refusal, int steps, long 
             detail("stale read " + line);
         }
 
+        void inspected(long keys, Map<String, Map<io.lethe.region.inspect.Finding, Long>> byNamespace) {
+            inspected += keys;
+            byNamespace.values().forEach(m -> m.forEach((f, n) -> inspectorFindings.merge(f.name(), n, Long::sum)));
+        }
+
+        /**
+         * A finding the second judge confirmed. {@code fails}: it fails the run; {@code firstJudge}:
+         * the first judge found the same entry stale (when it did not, one of the judges is wrong).
+         */
+        void inspectorStale(String line, String finding, boolean fails, boolean firstJudge) {
+            if (fails) {
+                inspectorStale++;
+            }
+            classes.merge("inspector: " + finding + (fails ? "" : " (a suspect, not failing)")
+                    + (firstJudge ? "" : " (the first judge found it fresh)"), 1, Integer::sum);
+            detail("inspector confirmed " + line + (firstJudge ? "" : " (the first judge found it fresh)"));
+        }
+
         void invalid(String what) {
             invalid++;
             detail("invalid step " + what);
@@ -142,9 +168,11 @@ record Outcome(Program program, String verdict, String refusal, int steps, long 
         }
 
         Outcome build() {
-            String verdict = refusal != null ? "REFUSED" : stale > 0 || staleReads > 0 || !failures.isEmpty() ? "FAILED" : "PASSED";
+            String verdict = refusal != null ? "REFUSED" : stale > 0 || staleReads > 0 || inspectorStale > 0 || !failures.isEmpty()
+                    ? "FAILED" : "PASSED";
             return new Outcome(program, verdict, refusal, program.steps().size(), statements, rows, faults, reads, readErrors, slowLoads,
-                    lastReadError, checked, stale, lost, staleReads, invalid, java.util.Collections.unmodifiableMap(new TreeMap<>(classes)),
+                    lastReadError, checked, stale, lost, staleReads, inspected,
+                    java.util.Collections.unmodifiableMap(new TreeMap<>(inspectorFindings)), inspectorStale, invalid, java.util.Collections.unmodifiableMap(new TreeMap<>(classes)),
                     List.copyOf(failures), List.copyOf(details),
                     setup, yaml, List.copyOf(stepLog), took);
         }

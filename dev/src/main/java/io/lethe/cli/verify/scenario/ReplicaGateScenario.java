@@ -43,6 +43,7 @@ final class ReplicaGateScenario implements Scenario {
         run.regionSettings(region, "replica: \"" + replicaUrl + "\"");
         run.heartbeatInterval("60s");
         run.start(run.config(Items.namespace(run, "")));
+        run.secondJudge(); // lethe inspect over every region after the judge: a confirmed stale entry fails the scenario
         run.truth(key -> key.startsWith(run.p() + "item:") ? Items.truth(run).apply(key) : null);
         run.done("region %s gated on a replica that applies WAL late (recovery_min_apply_delay); heartbeats every 60 s", region);
         String key = run.p() + "item:1";

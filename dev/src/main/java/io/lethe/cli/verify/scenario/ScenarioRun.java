@@ -68,6 +68,7 @@ public final class ScenarioRun implements AutoCloseable {
     private String heartbeatInterval = "1s";
     private final List<String> sourceSettings = new ArrayList<>();
     private int proberSampleEvery;
+    private boolean secondJudge;
 
     public ScenarioRun(EmbeddedStack stack, List<String> regions, String scenario) {
         this.stack = stack;
@@ -337,6 +338,15 @@ public final class ScenarioRun implements AutoCloseable {
         return List.copyOf(done);
     }
 
+    /**
+     * Makes {@link #judge} also run the second judge ({@link SecondJudge}: {@code lethe inspect}
+     * over every region of the last {@link #start}ed or {@link #watch}ed config): a confirmed
+     * stale entry fails the scenario, whatever the first judge found.
+     */
+    public void secondJudge() {
+        secondJudge = true;
+    }
+
     /** An expectation of the scenario beyond staleness (e.g. a refusal, a metric). */
     public void expect(boolean condition, String what) {
         if (!condition) {
@@ -462,6 +472,18 @@ public final class ScenarioRun implements AutoCloseable {
                     details.add("%s %s: cached %s, database %s%s".formatted(region, key, show(cached), show(expected),
                             neverInvalidated ? " (filled before the change and never invalidated)" : ""));
                 }
+            }
+        }
+        if (secondJudge && started != null) {
+            try {
+                for (SecondJudge.Verdict v : SecondJudge.inspect(started, regions)) {
+                    done.add(v.line());
+                    v.summary().confirmed().forEach(r -> details.add("inspector confirmed " + SecondJudge.describe(v.region(), r)));
+                    v.summary().unconfirmed().forEach(r -> details.add("inspector could not confirm " + SecondJudge.describe(v.region(), r)));
+                    v.failing().forEach(r -> allFailures.add("the inspector confirmed a stale entry: " + SecondJudge.describe(v.region(), r)));
+                }
+            } catch (Exception e) {
+                allFailures.add("the second judge (lethe inspect) failed: " + e);
             }
         }
         allFailures.forEach(f -> details.add("failed: " + f));

@@ -51,6 +51,7 @@ final class ToastScenario implements Scenario {
                   mode: upsert
                   payload-columns: [n, blob]
                 """.formatted(p, p)));
+        run.secondJudge(); // lethe inspect over every region after the judge: a confirmed stale entry fails the scenario
         run.truth(key -> {
             try {
                 if (key.startsWith(p + "doc:")) {

@@ -51,6 +51,7 @@ final class UpsertAfterTruncateScenario implements Scenario {
                   payload-columns: [price]
                 """.formatted(p));
         run.start(config);
+        run.secondJudge(); // lethe inspect over every region after the judge: a confirmed stale entry fails the scenario
         run.truth(key -> {
             try {
                 if (!key.startsWith(p + "price:")) {
