@@ -58,7 +58,7 @@ final class Inspection implements AutoCloseable {
     private final Limits limits;
     private final boolean heal;
     private final Clock clock;
-    /** The region's applied-watermark key, or null: the grace is then the margin alone. */
+    /** The region's applied-watermark key, or null: the grace is then the longest, maxGrace plus the margin. */
     private final String appliedLsnKey;
     private final Semaphore running;
     private final AtomicInteger pending = new AtomicInteger();
@@ -162,7 +162,9 @@ final class Inspection implements AutoCloseable {
                     return;
                 }
                 firstDifferentAt = clock.millis();
-                long lag = lagMillis().orElse(0);
+                // the region's lag unknown (no readYourWrites, no watermark yet): wait the longest grace, never
+                // the margin alone, or a change still in flight during a slow spell is counted (and paged) as stale
+                long lag = lagMillis().orElse(limits.maxGrace().toMillis());
                 long grace = Math.min(lag, limits.maxGrace().toMillis()) + limits.margin().toMillis();
                 deadline = System.nanoTime() + limits.maxGrace().plus(limits.margin()).toNanos();
                 LOG.debug("namespace {}: shadow read of {} differs from the entry served at version {}; checking again in {} ms",
