@@ -202,13 +202,9 @@ public final class RestoreGuard {
      * partition assigned at the check. When a node changed again meanwhile, the next check finds it.
      */
     public void replayed(Restore restore, Map<Integer, Long> rewound) {
-        int partitions = partitionCount.getAsInt();
-        if (partitions <= 0) {
-            // the write pins the restored run_id on every partition without its own: with the count unknown,
-            // partitions another consumer owns would lose the mark that tells it they were restored
-            recheck = true;
-            return;
-        }
+        // the write pins the restored run_id on every partition without its own, so that the consumers owning
+        // the others still see they were restored: at least every partition this one knows of
+        int partitions = partitions(restore.assigned(), rewound.keySet());
         for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
             String runId = restore.runIds().get(node.id());
             if (runId == null) {
@@ -223,6 +219,21 @@ public final class RestoreGuard {
         }
     }
 
+    /**
+     * The partition count to pin checkpoints over: the topic's, and never fewer than the partitions
+     * named here (the count may be unknown just now, or read from metadata older than an expansion).
+     */
+    private int partitions(Set<Integer> some, Set<Integer> more) {
+        int count = partitionCount.getAsInt();
+        for (int p : some) {
+            count = Math.max(count, p + 1);
+        }
+        for (int p : more) {
+            count = Math.max(count, p + 1);
+        }
+        return count;
+    }
+
     /** True when a write was refused since the last check: another server answers; check now. */
     public boolean recheckWanted() {
         return recheck;
@@ -235,10 +246,10 @@ public final class RestoreGuard {
      * came with, so the restore is replayed from it.
      */
     public void checkpoint(Map<Integer, Long> committed) {
-        int partitions = committed.isEmpty() ? 0 : partitionCount.getAsInt();
-        if (partitions <= 0) {
-            return; // nothing to write, or the partition count is unknown just now: the next commit writes it
+        if (committed.isEmpty()) {
+            return;
         }
+        int partitions = partitions(committed.keySet(), Set.of());
         for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
             String runId = known.get(node.id());
             Set<Integer> done = verified.get(node.id());
