@@ -63,14 +63,10 @@ public final class KeyTemplate {
      * Renders the key from a row image, each value as PostgreSQL prints it ({@link PgText}).
      *
      * @return empty when a column is present but null (the row has no such key)
-     * @throws MissingColumnException when the row image does not carry a column at all
+     * @throws KeyFormat.MissingColumnException when the row image does not carry a column at all
      */
     public Optional<String> render(Map<String, ?> row) {
-        try {
-            return format.render(row);
-        } catch (KeyFormat.MissingColumnException e) {
-            throw new MissingColumnException(e.column(), text);
-        }
+        return format.render(row);
     }
 
     /**
@@ -178,19 +174,5 @@ public final class KeyTemplate {
     @Override
     public int hashCode() {
         return text.hashCode();
-    }
-
-    /** A row image lacks a column that a template needs. */
-    public static final class MissingColumnException extends RuntimeException {
-        private final String column;
-
-        public MissingColumnException(String column, String template) {
-            super("column '" + column + "' needed by key template '" + template + "' is not in the event");
-            this.column = column;
-        }
-
-        public String column() {
-            return column;
-        }
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lethe.schemas.keys.KeyFormat;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +28,7 @@ class KeyTemplateTest {
         Map<String, Object> row = new HashMap<>();
         row.put("slug", null);
         assertEquals(Optional.empty(), t.render(row));
-        KeyTemplate.MissingColumnException e = assertThrows(KeyTemplate.MissingColumnException.class, () -> t.render(Map.of("id", 1)));
+        KeyFormat.MissingColumnException e = assertThrows(KeyFormat.MissingColumnException.class, () -> t.render(Map.of("id", 1)));
         assertEquals("slug", e.column());
     }
 
