@@ -74,7 +74,7 @@ public final class RunCommand implements Callable<Integer> {
             return 1;
         }
         int port = httpPort != null ? httpPort : cfg.http().port();
-        try (HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, registry, pipeline::health, pipeline::failures)) {
+        try (HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, registry, pipeline::health, pipeline::stopped)) {
             LOG.info("lethe run: roles {}; metrics and health on {}", parsed, http.url());
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stop.countDown();

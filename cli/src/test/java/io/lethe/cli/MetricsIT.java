@@ -59,7 +59,7 @@ class MetricsIT {
                     + scope.keyPrefix() + "product:{id}\"] }", ""));
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             try (Pipeline pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC());
-                 HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, registry, pipeline::health, pipeline::failures);
+                 HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, registry, pipeline::health, pipeline::stopped);
                  // the cache-client's meters (lethe_cache_*) are the application's: it exports them with its
                  // own registry, here the same one; they exist as soon as the namespace does
                  io.lethe.cache.LetheCache cache = io.lethe.cache.LetheCache.builder(stack.redisUri("us-east"))

@@ -92,6 +92,25 @@ public final class Pipeline implements AutoCloseable {
         return health;
     }
 
+    /**
+     * The components that stopped by themselves (not by close), named as in {@link #health()}
+     * ({@code capture}, {@code region:<name>}); empty while all run. What {@code /health/live}
+     * shows: the reasons, with their exception messages, are for the log and the console
+     * ({@link #failures()}), not for whoever can reach the HTTP port.
+     */
+    public List<String> stopped() {
+        List<String> stopped = new ArrayList<>();
+        if (capture != null && capture.isStopped()) {
+            stopped.add("capture");
+        }
+        regions.forEach((name, consumer) -> {
+            if (!consumer.isRunning()) {
+                stopped.add("region:" + name);
+            }
+        });
+        return stopped;
+    }
+
     /** A stage that stopped by itself (not by close), with why; empty while all run. */
     public List<String> failures() {
         List<String> failures = new ArrayList<>();

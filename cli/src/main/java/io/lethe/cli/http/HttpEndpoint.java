@@ -1,5 +1,7 @@
 package io.lethe.cli.http;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -22,14 +24,16 @@ import java.util.function.Supplier;
  * pages a command adds (the demo's status page).
  */
 public final class HttpEndpoint implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpServer server;
 
     /**
      * @param health   component name to healthy (readiness)
-     * @param failures the stages that stopped by themselves, each with why; empty while all run (liveness)
+     * @param stoppedComponents the components that stopped by themselves, by name only (liveness; why
+     *                          is in the log: an exception's message is not for every client of the port)
      */
     public HttpEndpoint(String host, int port, PrometheusMeterRegistry registry, Supplier<Map<String, Boolean>> health,
-                        Supplier<List<String>> failures) {
+                        Supplier<List<String>> stoppedComponents) {
         try {
             server = HttpServer.create(new InetSocketAddress(host, port), 64);
         } catch (IOException e) {
@@ -42,25 +46,19 @@ public final class HttpEndpoint implements AutoCloseable {
         }));
         server.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
         server.createContext("/health/live", ex -> {
-            List<String> stopped = failures.get();
-            StringBuilder json = new StringBuilder("{\"status\":\"").append(stopped.isEmpty() ? "UP" : "DOWN").append("\",\"stopped\":[");
-            for (int i = 0; i < stopped.size(); i++) {
-                json.append(i == 0 ? "" : ",").append('"').append(stopped.get(i).replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
-            }
-            respond(ex, stopped.isEmpty() ? 200 : 503, "application/json", json.append("]}").toString());
+            List<String> stopped = stoppedComponents.get();
+            ObjectNode body = JSON.createObjectNode().put("status", stopped.isEmpty() ? "UP" : "DOWN");
+            stopped.forEach(body.putArray("stopped")::add);
+            respond(ex, stopped.isEmpty() ? 200 : 503, "application/json", JSON.writeValueAsString(body));
         });
         // /health/ready and /health (the name it always had) are the same readiness
         server.createContext("/health", ex -> {
             Map<String, Boolean> components = new LinkedHashMap<>(health.get());
             boolean up = components.values().stream().allMatch(Boolean::booleanValue);
-            StringBuilder json = new StringBuilder("{\"status\":\"").append(up ? "UP" : "DOWN").append("\",\"components\":{");
-            boolean first = true;
-            for (Map.Entry<String, Boolean> e : components.entrySet()) {
-                json.append(first ? "" : ",").append('"').append(e.getKey()).append("\":\"").append(e.getValue() ? "UP" : "DOWN").append('"');
-                first = false;
-            }
-            json.append("}}");
-            respond(ex, up ? 200 : 503, "application/json", json.toString());
+            ObjectNode body = JSON.createObjectNode().put("status", up ? "UP" : "DOWN");
+            ObjectNode each = body.putObject("components");
+            components.forEach((name, healthy) -> each.put(name, healthy ? "UP" : "DOWN"));
+            respond(ex, up ? 200 : 503, "application/json", JSON.writeValueAsString(body));
         });
         server.start();
     }

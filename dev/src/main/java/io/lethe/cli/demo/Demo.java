@@ -84,7 +84,7 @@ public final class Demo implements AutoCloseable {
         Pipeline pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC());
         HttpEndpoint http;
         try {
-            http = new HttpEndpoint(httpHost, httpPort, registry, pipeline::health, pipeline::failures);
+            http = new HttpEndpoint(httpHost, httpPort, registry, pipeline::health, pipeline::stopped);
         } catch (RuntimeException e) {
             pipeline.close();
             throw e;

@@ -1,0 +1,61 @@
+package io.lethe.cli.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The health pages' bodies are JSON whatever the component names hold, and say which stage stopped, not why. */
+class HttpEndpointTest {
+    private final HttpClient client = HttpClient.newHttpClient();
+    private final ObjectMapper json = new ObjectMapper();
+
+    @Test
+    void healthIsValidJsonForAnyComponentName() throws Exception {
+        Map<String, Boolean> health = new LinkedHashMap<>();
+        health.put("region:a\"b\\c", true);
+        health.put("region:\n</script>", false);
+        try (HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                () -> health, List::of)) {
+            HttpResponse<String> r = get(http, "/health/ready");
+            assertEquals(503, r.statusCode());
+            JsonNode body = json.readTree(r.body());
+            assertEquals("DOWN", body.get("status").asText());
+            assertEquals("UP", body.get("components").get("region:a\"b\\c").asText(), r.body());
+            assertEquals("DOWN", body.get("components").get("region:\n</script>").asText(), r.body());
+        }
+    }
+
+    @Test
+    void livenessNamesTheStoppedComponentsOnly() throws Exception {
+        try (HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                Map::of, () -> List.of("capture", "region:us-east"))) {
+            HttpResponse<String> r = get(http, "/health/live");
+            assertEquals(503, r.statusCode());
+            JsonNode body = json.readTree(r.body());
+            assertEquals("DOWN", body.get("status").asText());
+            assertEquals(List.of("capture", "region:us-east"), json.convertValue(body.get("stopped"), List.class));
+        }
+        try (HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                Map::of, List::of)) {
+            HttpResponse<String> r = get(http, "/health/live");
+            assertEquals(200, r.statusCode());
+            assertFalse(json.readTree(r.body()).get("stopped").elements().hasNext(), r.body());
+        }
+    }
+
+    private HttpResponse<String> get(HttpEndpoint http, String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create(http.url() + path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+}
