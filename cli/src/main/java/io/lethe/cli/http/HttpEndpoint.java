@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * The HTTP port of every Lethe process: {@code /metrics} (Prometheus text from Micrometer),
@@ -25,6 +27,8 @@ import java.util.function.Supplier;
  */
 public final class HttpEndpoint implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+    private static final String OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     private final HttpServer server;
 
     /**
@@ -44,7 +48,12 @@ public final class HttpEndpoint implements AutoCloseable {
             t.setDaemon(true);
             return t;
         }));
-        server.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
+        server.createContext("/metrics", ex -> {
+            // OpenMetrics when the scraper asks for it (Prometheus does, first), else Prometheus text
+            String accept = ex.getRequestHeaders().getFirst("Accept");
+            String type = accept != null && accept.contains("application/openmetrics-text") ? OPENMETRICS : PROMETHEUS_TEXT;
+            respond(ex, 200, type, registry.scrape(type));
+        });
         server.createContext("/health/live", ex -> {
             List<String> stopped = stoppedComponents.get();
             ObjectNode body = JSON.createObjectNode().put("status", stopped.isEmpty() ? "UP" : "DOWN");
@@ -76,10 +85,20 @@ public final class HttpEndpoint implements AutoCloseable {
         return "http://" + server.getAddress().getHostString() + ":" + port();
     }
 
+    /** Sends {@code body}, gzipped when the client accepts it (a scrape of many regions' metrics is large). */
     private static void respond(HttpExchange ex, int status, String type, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", type);
         ex.getResponseHeaders().set("Cache-Control", "no-store");
+        String encodings = ex.getRequestHeaders().getFirst("Accept-Encoding");
+        if (encodings != null && encodings.contains("gzip")) {
+            ByteArrayOutputStream zipped = new ByteArrayOutputStream(bytes.length / 4 + 64);
+            try (GZIPOutputStream gzip = new GZIPOutputStream(zipped)) {
+                gzip.write(bytes);
+            }
+            bytes = zipped.toByteArray();
+            ex.getResponseHeaders().set("Content-Encoding", "gzip");
+        }
         ex.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = ex.getResponseBody()) {
             out.write(bytes);

@@ -2,18 +2,22 @@ package io.lethe.cli.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 
 /** The health pages' bodies are JSON whatever the component names hold, and say which stage stopped, not why. */
@@ -52,6 +56,26 @@ class HttpEndpointTest {
             HttpResponse<String> r = get(http, "/health/live");
             assertEquals(200, r.statusCode());
             assertFalse(json.readTree(r.body()).get("stopped").elements().hasNext(), r.body());
+        }
+    }
+
+    @Test
+    void metricsNegotiateOpenMetricsAndGzip() throws Exception {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.counter("lethe.test.events").increment();
+        try (HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, registry, Map::of, List::of)) {
+            HttpResponse<String> plain = get(http, "/metrics");
+            assertTrue(plain.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"), plain.headers().toString());
+            assertTrue(plain.body().contains("lethe_test_events_total 1.0"), plain.body());
+            assertFalse(plain.body().contains("# EOF"), plain.body());
+
+            HttpResponse<byte[]> open = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/metrics"))
+                    .header("Accept", "application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5")
+                    .header("Accept-Encoding", "gzip").build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals("gzip", open.headers().firstValue("Content-Encoding").orElse(""), open.headers().toString());
+            assertTrue(open.headers().firstValue("Content-Type").orElse("").startsWith("application/openmetrics-text"), open.headers().toString());
+            String text = new String(new GZIPInputStream(new ByteArrayInputStream(open.body())).readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(text.contains("lethe_test_events_total 1.0") && text.trim().endsWith("# EOF"), text);
         }
     }
 
