@@ -86,18 +86,17 @@ public final class InspectCommand implements Callable<Integer> {
 
     private int once(CacheInspector inspector, PrintWriter out, PrintWriter err) throws Exception {
         CacheInspector.Summary s;
+        Progress progress = Progress.onStderr(err);
         try {
-            s = inspector.run((scanned, suspects, namespace) -> {
-                err.printf("\rinspect %s: %d keys, %d suspects%s   ", region, scanned, suspects, namespace.isEmpty() ? "" : " (" + namespace + ")");
-                err.flush();
-            });
+            s = inspector.run((scanned, suspects, namespace) -> progress.update(String.format("inspect %s: %d keys, %d suspects%s",
+                    region, scanned, suspects, namespace.isEmpty() ? "" : " (" + namespace + ")")));
         } catch (java.sql.SQLException | RuntimeException e) {
             // with --repeat the next pass tries again: a database or Redis that was away for a while ends no job
-            err.println();
+            progress.end();
             err.println("lethe inspect: the pass failed: " + e);
             return 2;
         }
-        err.println();
+        progress.end();
         out.print(table(s));
         for (CacheInspector.Report r : s.confirmed()) {
             out.printf("stale %s %s %s entry-version=%s row-version=%s%s: %s%n", r.namespace(), r.finding(), r.key(), r.entryVersion(),

@@ -57,21 +57,21 @@ public final class PrewarmCommand implements Callable<Integer> {
             return 2;
         }
         Prewarm.Summary summary;
+        Progress progress = Progress.onStderr(err);
         try (Prewarm prewarm = new Prewarm(cfg, from, to, new Prewarm.Options(namespaces, top, rate, 100), Clock.systemUTC())) {
             summary = prewarm.run((handled, candidates, sofar) -> {
                 int width = 30;
                 int filled = candidates == 0 ? width : (int) (width * handled / candidates);
-                err.printf("\r[%s%s] %d/%d  copied %d  present %d  fenced %d  unproven %d  undone %d", "#".repeat(filled),
+                progress.update(String.format("[%s%s] %d/%d  copied %d  present %d  fenced %d  unproven %d  undone %d", "#".repeat(filled),
                         ".".repeat(width - filled), handled, candidates, sofar.copied(), sofar.present(), sofar.fenced(), sofar.unproven(),
-                        sofar.undone());
-                err.flush();
+                        sofar.undone()));
             });
         } catch (IllegalArgumentException | IllegalStateException e) {
-            err.println();
+            progress.end();
             err.println("lethe prewarm: " + e.getMessage());
             return 2;
         }
-        err.println();
+        progress.end();
         out.printf("prewarm %s -> %s: %d candidates (hottest first by %s) in %.1f s%n", from, to, summary.candidates(), summary.hotness(),
                 summary.took().toMillis() / 1000.0);
         out.printf("  copied %d%n  already present in %s %d%n  refused, %s invalidated them recently %d%n"

@@ -1,0 +1,58 @@
+package io.lethe.cli;
+
+import java.io.PrintWriter;
+import java.util.function.LongSupplier;
+
+/**
+ * A long command's progress on stderr: redrawn in place on a terminal, and as a plain line at most
+ * every {@link #PLAIN_EVERY_MILLIS} ms otherwise (a CI log or {@code 2> file} would otherwise get
+ * one endless line of carriage returns), with the last state printed at the end.
+ */
+final class Progress {
+    static final long PLAIN_EVERY_MILLIS = 10_000;
+
+    private final PrintWriter err;
+    private final boolean terminal;
+    private final LongSupplier millis;
+    private long printedAt = Long.MIN_VALUE;
+    private String pending;
+
+    Progress(PrintWriter err, boolean terminal, LongSupplier millis) {
+        this.err = err;
+        this.terminal = terminal;
+        this.millis = millis;
+    }
+
+    /** On stderr of this process: a terminal when the JVM has a console. */
+    static Progress onStderr(PrintWriter err) {
+        return new Progress(err, System.console() != null, System::currentTimeMillis);
+    }
+
+    void update(String line) {
+        if (terminal) {
+            err.print("\r" + line + "   ");
+            err.flush();
+            return;
+        }
+        long now = millis.getAsLong();
+        if (printedAt == Long.MIN_VALUE || now - printedAt >= PLAIN_EVERY_MILLIS) {
+            err.println(line);
+            err.flush();
+            printedAt = now;
+            pending = null;
+        } else {
+            pending = line;
+        }
+    }
+
+    /** Ends the progress: the line is finished on a terminal; otherwise the last state not yet printed is. */
+    void end() {
+        if (terminal) {
+            err.println();
+        } else if (pending != null) {
+            err.println(pending);
+            pending = null;
+        }
+        err.flush();
+    }
+}
