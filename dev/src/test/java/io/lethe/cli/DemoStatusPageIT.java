@@ -69,6 +69,15 @@ class DemoStatusPageIT {
                     return now.keySet().stream().allMatch(r -> now.get(r) > first.getOrDefault(r, 0L) && now.get(r) > 0);
                 });
                 wait.until(b -> !b.findElement(By.cssSelector(".region .p99v")).getText().equals("-"));
+                // readable at a glance: every chart has a y axis with its unit and a time scale, every figure its own cell and unit
+                for (WebElement region : browser.findElements(By.cssSelector(".region"))) {
+                    List<String> latencyTicks = texts(browser, region, ".latency .ytick");
+                    List<String> lagTicks = texts(browser, region, ".lagchart .ytick");
+                    assertTrue(latencyTicks.size() == 3 && latencyTicks.stream().allMatch(t -> t.matches("[0-9.]+ ms")), latencyTicks.toString());
+                    assertTrue(lagTicks.size() == 3 && lagTicks.stream().allMatch(t -> t.matches("[0-9.]+ s")), lagTicks.toString());
+                    assertEquals(List.of("-5 min", "-4 min", "-3 min", "-2 min", "-1 min", "now"), texts(browser, region, ".latency .xtick"));
+                    assertEquals(List.of("invalidations", "/s", "ms", "ms", "s", "records", "s", "s"), texts(browser, region, "td.u"));
+                }
                 Path shot = Path.of("target", "screenshots");
                 Files.createDirectories(shot);
                 Files.copy(browser.getScreenshotAs(OutputType.FILE).toPath(), shot.resolve("demo-status-page.png"),
@@ -79,10 +88,17 @@ class DemoStatusPageIT {
         }
     }
 
+    /** The texts of {@code css} under {@code in}, read in one script: the charts are redrawn every second. */
+    @SuppressWarnings("unchecked")
+    private static List<String> texts(ChromeDriver browser, WebElement in, String css) {
+        return (List<String>) browser.executeScript(
+                "return Array.from(arguments[0].querySelectorAll(arguments[1])).map(e => e.textContent)", in, css);
+    }
+
     private static Map<String, Long> applied(ChromeDriver browser) {
         Map<String, Long> out = new HashMap<>();
         for (WebElement region : browser.findElements(By.cssSelector(".region"))) {
-            out.put(region.findElement(By.tagName("h2")).getText(), Long.parseLong(region.findElement(By.cssSelector(".applied")).getText()));
+            out.put(region.findElement(By.tagName("h2")).getText(), Long.parseLong(region.findElement(By.cssSelector(".applied")).getText().replace(",", "")));
         }
         return out;
     }
