@@ -32,6 +32,14 @@ final class RegionClients {
         return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
+    /** A consumer outside the group, for {@link io.lethe.region.restore.TopicMove}: reads a topic's newest records, commits nothing. */
+    static KafkaConsumer<String, byte[]> watcher(LetheConfig config, String region) {
+        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region + "-topic-move");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
     /** The admin client that reads the topics' partition counts for the applied watermark. */
     static org.apache.kafka.clients.admin.Admin admin(LetheConfig config, String region) {
         return org.apache.kafka.clients.admin.Admin.create(KafkaClients.common(config.kafka(), "lethe-region-" + region + "-metadata"));

@@ -17,6 +17,7 @@ import io.lethe.region.redis.RedisFailures;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.restore.RestoreGuard;
 import io.lethe.region.restore.RestoreReplay;
+import io.lethe.region.restore.TopicMove;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
 import io.lethe.stage.retry.Backoff;
@@ -29,6 +30,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -68,6 +70,8 @@ public final class RegionConsumerService implements AutoCloseable {
     private OffsetLedger ledger;
     private RegionDeadLetters deadLetters;
     private ApplyLoop loop;
+    /** The topic move being handled at start-up (not ready meanwhile), or null. */
+    private volatile TopicMove.Moved topicMove;
 
     public RegionConsumerService(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
         this.config = config;
@@ -230,6 +234,9 @@ public final class RegionConsumerService implements AutoCloseable {
 
     private void run() {
         try {
+            if (!handleTopicMove()) {
+                return;
+            }
             consumer.subscribe(List.of(config.topics().invalidations(region.name())), ledger);
             loop.run();
         } catch (WakeupException e) {
@@ -253,6 +260,52 @@ public final class RegionConsumerService implements AutoCloseable {
         }
     }
 
+    /**
+     * Before joining the group: a region the configuration moved to another topic waits until
+     * streams writes the new one, then starts with a wholesale invalidation of its namespaces
+     * ({@link TopicMove}). Retries while Redis or the brokers do not answer; false when closed meanwhile.
+     */
+    private boolean handleTopicMove() throws InterruptedException {
+        String topic = config.topics().invalidations(region.name());
+        String group = groupId(config, region.name());
+        TopicMove.Marker marker = TopicMove.inRedis(redis, group);
+        Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
+        Optional<TopicMove.Moved> moved;
+        while (true) {
+            try {
+                moved = TopicMove.detect(marker, admin, group, config.topics(), topic);
+                break;
+            } catch (RuntimeException e) {
+                if (!running) {
+                    return false;
+                }
+                LOG.warn("region {}: cannot check whether its topic moved yet ({}); retrying", region.name(), e.toString());
+                backoff.sleep();
+            }
+        }
+        if (moved.isEmpty()) {
+            loop.whenStarted(() -> marker.write(topic));
+            return true;
+        }
+        TopicMove.Moved move = moved.get();
+        topicMove = move;
+        LOG.warn("region {}: moved from topic {} to {} (found by {}); waiting for streams to write {}, then invalidating namespaces {} "
+                + "wholesale", region.name(), move.from(), move.to(), move.foundBy(), move.to(), region.namespaces());
+        io.lethe.region.lag.PartitionCounts counts = partitionCounts();
+        IntSupplier sources = () -> counts.now().map(io.lethe.region.lag.PartitionCounts.Counts::changes).orElse(0);
+        if (!TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic, sources, () -> !running,
+                why -> LOG.warn("region {}: {}", region.name(), why))) {
+            return false;
+        }
+        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), () -> {
+            marker.write(topic);
+            metrics.topicMoved();
+            topicMove = null;
+            LOG.info("region {}: moved to topic {}; namespaces invalidated wholesale", region.name(), topic);
+        });
+        return true;
+    }
+
     /** True while the loop runs. */
     public boolean isRunning() {
         return running && thread.isAlive();
@@ -260,7 +313,8 @@ public final class RegionConsumerService implements AutoCloseable {
 
     /** True while a batch is being retried because Redis failed, or the replica gate refuses its replica (health DOWN). */
     public boolean isRetrying() {
-        return loop != null && loop.isRetrying() || misconfiguration.current().isPresent() || gate != null && gate.refusal().isPresent();
+        return loop != null && loop.isRetrying() || misconfiguration.current().isPresent() || gate != null && gate.refusal().isPresent()
+                || topicMove != null;
     }
 
     /** The configuration error that keeps the region from applying, if one does. */

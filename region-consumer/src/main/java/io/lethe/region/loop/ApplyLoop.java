@@ -69,6 +69,8 @@ public final class ApplyLoop {
     private final RegionTopicLag topicLag;
     private long lastRestoreCheck = System.nanoTime() - RESTORE_CHECK_NANOS;
     private Set<TopicPartition> lastAssignment = Set.of();
+    private String firstWholesale;
+    private Runnable whenStarted;
     private AppliedLsnPublisher appliedLsn;
 
     public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, Applier applier, OffsetLedger ledger,
@@ -120,8 +122,28 @@ public final class ApplyLoop {
         running = false;
     }
 
+    /**
+     * Before the first record: invalidates the region's namespaces wholesale (a topic move), then
+     * runs {@code then} once Redis acknowledged it. Call before {@link #run()}.
+     */
+    public void invalidateFirst(String why, Runnable then) {
+        this.firstWholesale = why;
+        this.whenStarted = then;
+    }
+
+    /** Runs {@code then} once, when the loop starts (after {@link #invalidateFirst}'s invalidation, if any). Call before {@link #run()}. */
+    public void whenStarted(Runnable then) {
+        this.whenStarted = then;
+    }
+
     /** Runs until {@link #stop()} (then throws {@link WakeupException} from the consumer) or an unexpected error. */
     public void run() throws InterruptedException {
+        if (firstWholesale != null && !restore.invalidateWholesale(firstWholesale, this::applyAndGate)) {
+            return; // closed before Redis acknowledged it: the next start finds the move again
+        }
+        if (whenStarted != null) {
+            whenStarted.run();
+        }
         while (running) {
             ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(100));
             if (restoreCheckDue()) {

@@ -58,6 +58,11 @@ public final class RegionMetrics {
      * namespaces were invalidated wholesale. Page on it: the outage outlasted the topic's retention.
      */
     public static final String OFFSETS_LOST = "lethe.region.offsets.lost";
+    /**
+     * Times the configuration moved this region to another topic and it started with a wholesale
+     * invalidation of its namespaces (see {@code TopicMove}).
+     */
+    public static final String TOPIC_MOVES = "lethe.region.topic.moves";
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
     /**
@@ -93,6 +98,7 @@ public final class RegionMetrics {
     private final AtomicLong replicaRefused = new AtomicLong();
     private final Counter reapplied;
     private final Counter offsetsLost;
+    private final Counter topicMoves;
     private final Map<String, Counter> applied = new ConcurrentHashMap<>();
     private final Map<String, Counter> retries = new ConcurrentHashMap<>();
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
@@ -125,6 +131,8 @@ public final class RegionMetrics {
         RESTORE_ACTIONS.forEach(this::restores);
         this.offsetsLost = Counter.builder(OFFSETS_LOST).tag("region", region)
                 .description("partitions whose records were deleted before this region applied them").register(registry);
+        this.topicMoves = Counter.builder(TOPIC_MOVES).tag("region", region)
+                .description("moves to another topic, each started with a wholesale invalidation").register(registry);
         for (String reason : java.util.List.of("malformed", "unknown-namespace", "match-all-pattern", "namespace-wide-pattern",
                 "redis-wrongtype", "redis-oom", "redis-refused")) {
             dlqCounter(reason);
@@ -239,6 +247,10 @@ public final class RegionMetrics {
     private Counter restores(String action) {
         return Counter.builder(REDIS_RESTORES).tag("region", region).tag("action", action)
                 .description("the region's Redis lost applied writes; what the consumer did").register(registry);
+    }
+
+    public void topicMoved() {
+        topicMoves.increment();
     }
 
     public void offsetsLost(int partitions) {

@@ -204,6 +204,15 @@ public final class RestoreReplay {
         }
     }
 
+    /**
+     * Invalidates the region's namespaces wholesale (a topic move, {@link TopicMove}).
+     *
+     * @return false when the region closed before Redis acknowledged it
+     */
+    public boolean invalidateWholesale(String why, Applying applying) throws InterruptedException {
+        return applying.apply(BatchPlan.of(wholesale(why))) != null;
+    }
+
     /** The longest fence TTL of the region's namespaces, plus a margin. */
     private Duration replayWindow() {
         return region.namespaces().stream().map(ns -> config.namespaces().get(ns).fenceTtl())

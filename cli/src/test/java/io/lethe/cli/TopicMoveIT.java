@@ -1,0 +1,107 @@
+package io.lethe.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.Roles;
+import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.restore.TopicMove;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A configuration change that moves a running region to another topic (issue 31: a region's topic
+ * follows from the subscriptions, so adding a namespace moves a region subscribed to all of them
+ * off the public topic). An invalidation left unapplied on the old topic must not leave its stale
+ * entry behind when the region starts on the new one.
+ */
+@ExtendWith(LetheStackExtension.class)
+class TopicMoveIT {
+    private static final String REGION = "us-east";
+
+    @Test
+    void aRegionMovedToAnotherTopicLeavesNoStaleEntryBehind(LetheStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10), (2, 20)",
+                    "CREATE TABLE others (id int PRIMARY KEY)");
+            String p = scope.keyPrefix();
+            String products = """
+                    product:
+                      table: public.products
+                      keys: ["%sproduct:{id}"]
+                    """.formatted(p);
+            // before: us-east caches every namespace, so it reads the public topic
+            LetheConfig before = f.config(f.yaml(List.of(REGION), products, ""));
+            String publicTopic = before.topics().invalidations(REGION);
+            assertEquals(before.topics().invalidations(), publicTopic);
+            RedisCommands<String, String> redis = f.redis(REGION);
+            try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
+                f.sql("UPDATE products SET price = 11 WHERE id = 1");
+                PipelineFixture.await("the pipeline applies", Duration.ofSeconds(90),
+                        () -> redis.exists(RedisLayout.fenceKey(p + "product:1")) == 1);
+            }
+            String stale = p + "product:2";
+            redis.hset(stale, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
+            // the region is down while row 2 changes: its invalidation waits, unapplied, on the public topic
+            try (Pipeline upstream = Pipeline.start(before, new Roles(true, true, List.of()), f.registry, Clock.systemUTC());
+                 KafkaConsumer<String, String> watch = watcher(stack, publicTopic)) {
+                f.sql("UPDATE products SET price = 21 WHERE id = 2");
+                PipelineFixture.await("row 2's invalidation on " + publicTopic, Duration.ofSeconds(90), () -> {
+                    for (ConsumerRecord<String, String> r : watch.poll(Duration.ofMillis(200))) {
+                        if (stale.equals(r.key())) {
+                            return true;
+                        }
+                    }
+                    return false;
+                });
+            }
+            // after: a second namespace, which us-east does not cache: it moves to a topic of its own
+            LetheConfig after = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }"),
+                    products + """
+                    other:
+                      table: public.others
+                      keys: ["%sother:{id}"]
+                    """.formatted(p), ""));
+            String ownTopic = after.topics().invalidations(REGION);
+            assertNotEquals(publicTopic, ownTopic, "the change moves us-east to another topic");
+            try (Pipeline moved = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
+                PipelineFixture.await("the entry whose invalidation stayed on " + publicTopic + " is gone", Duration.ofSeconds(120),
+                        () -> redis.exists(stale) == 0);
+                assertEquals(1.0, f.registry.counter(RegionMetrics.TOPIC_MOVES, "region", REGION).count(), "counted as a move");
+                assertEquals(ownTopic, redis.hget(TopicMove.markerKey(scope.id() + "-region-" + REGION), "topic"),
+                        "Redis records the topic it is fed from now");
+                redis.hset(p + "product:1", Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":11}"));
+                f.sql("UPDATE products SET price = 12 WHERE id = 1");
+                PipelineFixture.await("changes flow on " + ownTopic, Duration.ofSeconds(90), () -> redis.exists(p + "product:1") == 0);
+            }
+        }
+    }
+
+    private static KafkaConsumer<String, String> watcher(LetheStack stack, String topic) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());
+        KafkaConsumer<String, String> c = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
+        List<TopicPartition> partitions = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+        c.assign(partitions);
+        c.seekToEnd(partitions);
+        partitions.forEach(c::position);
+        return c;
+    }
+}

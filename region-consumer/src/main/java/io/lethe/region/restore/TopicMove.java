@@ -1,0 +1,149 @@
+package io.lethe.region.restore;
+
+import io.lethe.schemas.Topics;
+import io.lethe.schemas.Watermark;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A region whose topic changed under it. A region's topic follows from the configuration (its
+ * subscriptions, the other regions', which namespaces the public topic carries), so a change of
+ * the configuration can move a running region to another topic: reading the new one from its
+ * start would miss what the old one still held unapplied, and what streams still wrote to the old
+ * one until it ran the new configuration too.
+ *
+ * <p>So, before the region's consumer joins its group: when the region's Redis says it was fed
+ * from another topic ({@code lethe:topic:<group>}), or, where Redis says nothing, the group
+ * committed offsets on another of Lethe's invalidation topics, the region waits until streams
+ * writes the new topic (a watermark of every changes partition arrives there after this check
+ * began: streams runs the new configuration), then invalidates its namespaces wholesale, then
+ * reads the new topic (from its start when the group never read it). The wholesale invalidation
+ * covers every change committed before it, whichever topic its invalidation went to; everything
+ * after it is on the new topic. A move costs a cold cache once, never a stale entry. While it
+ * waits, the region is not ready and says why.
+ */
+public final class TopicMove {
+    private static final Logger LOG = LoggerFactory.getLogger(TopicMove.class);
+    /** Redis hash {@code lethe:topic:<group>}, field {@code topic}: the topic this Redis was last fed from. */
+    public static final String MARKER_PREFIX = "lethe:topic:";
+    static final String FIELD = "topic";
+
+    /** Where the marker lives: the region's Redis. */
+    public interface Marker {
+        Optional<String> read();
+
+        void write(String topic);
+    }
+
+    /** A move found: from which topic, and how it was found. */
+    public record Moved(String from, String to, String foundBy) {
+    }
+
+    private TopicMove() {
+    }
+
+    public static String markerKey(String group) {
+        return MARKER_PREFIX + group;
+    }
+
+    /**
+     * The move this region makes now, if any: the marker names another topic, or (no marker: a
+     * Redis never fed since this check exists, or emptied) the group holds offsets of another of
+     * Lethe's invalidation topics.
+     */
+    public static Optional<Moved> detect(Marker marker, Admin admin, String group, Topics topics, String current)
+            throws InterruptedException {
+        Optional<String> fed = marker.read();
+        if (fed.isPresent()) {
+            return fed.get().equals(current) ? Optional.empty() : Optional.of(new Moved(fed.get(), current, "the region's Redis"));
+        }
+        try {
+            Set<TopicPartition> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS).keySet();
+            return committed.stream().map(TopicPartition::topic).filter(t -> !t.equals(current) && isInvalidationTopic(topics, t))
+                    .findFirst().map(t -> new Moved(t, current, "the consumer group's offsets"));
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot read the offsets of consumer group " + group + ": " + e.getCause(), e);
+        }
+    }
+
+    /** One of Lethe's invalidation topics of this prefix: the public one or a region's. */
+    static boolean isInvalidationTopic(Topics topics, String topic) {
+        String base = topics.invalidations();
+        return topic.equals(base) || topic.startsWith(base + ".");
+    }
+
+    /**
+     * Waits until streams writes {@code topic}: a watermark of each of the {@code sources} changes
+     * partitions arrives on it after this call began. Returns false when {@code stopped} ended the wait.
+     *
+     * @param waiting told, every minute of waiting, why the region does not start yet
+     */
+    public static boolean awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, IntSupplier sources,
+                                              BooleanSupplier stopped, java.util.function.Consumer<String> waiting) {
+        try (Consumer<String, byte[]> c = watcher.get()) {
+            List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(30));
+            List<TopicPartition> partitions = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+            c.assign(partitions);
+            c.seekToEnd(partitions);
+            partitions.forEach(c::position); // fix the start now: only what is written from here on counts
+            Set<Integer> seen = new HashSet<>();
+            long start = System.nanoTime();
+            long lastSaid = start;
+            while (!stopped.getAsBoolean()) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (Watermark.isWatermark(r.key())) {
+                        Watermark.read(r.headers()).ifPresent(w -> seen.add(w.source()));
+                    }
+                }
+                int needed = sources.getAsInt();
+                if (needed > 0 && seen.size() >= needed) {
+                    return true;
+                }
+                if (System.nanoTime() - lastSaid > TimeUnit.MINUTES.toNanos(1)) {
+                    lastSaid = System.nanoTime();
+                    waiting.accept("waiting " + TimeUnit.NANOSECONDS.toSeconds(lastSaid - start) + " s for streams to write " + topic
+                            + " (watermarks of " + seen.size() + " of " + needed + " changes partitions seen): invalidation-streams "
+                            + "still runs the configuration before the change that moved this region to it");
+                }
+            }
+            return false;
+        }
+    }
+
+    /** The marker as a Redis hash (standalone, Sentinel or Cluster: one key). */
+    public static Marker inRedis(io.lethe.region.redis.RegionRedis redis, String group) {
+        String key = markerKey(group);
+        return new Marker() {
+            @Override
+            public Optional<String> read() {
+                return Optional.ofNullable(redis.hashCommands().hget(key, FIELD));
+            }
+
+            @Override
+            public void write(String topic) {
+                redis.hashCommands().hset(key, Map.of(FIELD, topic));
+            }
+        };
+    }
+
+    static void log(Moved moved) {
+        LOG.warn("this region moved from topic {} to {} (found by {}): once streams writes {}, its namespaces are invalidated "
+                + "wholesale and it reads {}", moved.from(), moved.to(), moved.foundBy(), moved.to(), moved.to());
+    }
+}
