@@ -37,6 +37,9 @@ public final class CacheNamespace<T> {
     private final ExecutorService loaders;
     private final ConcurrentHashMap<String, CompletableFuture<T>> inflight = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Boolean> refreshing = new ConcurrentHashMap<>();
+    /** Token reads' loads per key: see {@link #tokenLoad}. */
+    private final ConcurrentHashMap<String, TokenLoads<T>> tokenLoads = new ConcurrentHashMap<>();
+    private final PrimaryPositions positions;
 
     private final NearCache near;
     /** The region's applied-watermark key for read-your-writes, or null when the cache was built without one. */
@@ -46,7 +49,8 @@ public final class CacheNamespace<T> {
     private final Inspection inspection;
 
     CacheNamespace(String name, Codec<T> codec, Policy policy, CacheRedis redis, CacheMetrics metrics, Clock clock,
-                   ExecutorService loaders, NearCache near, String appliedLsnKey, Inspection inspection) {
+                   ExecutorService loaders, NearCache near, String appliedLsnKey, Inspection inspection, PrimaryPositions positions) {
+        this.positions = positions;
         this.near = near;
         this.inspection = policy.shadowReads() > 0 && policy.consistency() != Policy.Consistency.STRONG ? inspection : null;
         this.appliedLsnKey = appliedLsnKey;
@@ -84,10 +88,13 @@ public final class CacheNamespace<T> {
      * the same round trip, is at or past it); otherwise {@code loader} is called, which must then
      * read the primary (or a replica known to have replayed past the token), and what it loads is
      * filled under the usual fence rules. A token of 0 or less reads as {@link #get(String, Loader)}.
-     * Token reads never share a load with other readers and skip the near cache: both could hand
-     * back a value read before the write.
+     * Token reads skip the near cache and never share a load that started before they arrived (it
+     * could hand back a value read before the write); token reads of one key that arrive while a load
+     * runs share the next one, so a burst of them costs at most two loads at a time per key.
      *
      * @throws IllegalStateException when the cache was built without {@link LetheCache.Builder#readYourWrites}
+     * @throws TokenAheadOfPrimaryException when the token is beyond the primary's position
+     *         ({@link LetheCache.Builder#primaryPosition}): no write returned it
      */
     public T get(String key, Loader<T> loader, long token) {
         return join(key, getAsync(key, loader, token));
@@ -124,6 +131,11 @@ public final class CacheNamespace<T> {
             metrics.get("bypass");
             return load(key, loader).thenApply(Loaded::value);
         }
+        // tokens come from the application's callers: one beyond the primary's position is refused
+        return positions.check(token, history).thenCompose(ok -> tokenRead(key, loader, token, history));
+    }
+
+    private CompletableFuture<T> tokenRead(String key, Loader<T> loader, long token, String history) {
         long missedAt = System.nanoTime();
         // the watermark is read before the entry: then the entry reflects every invalidation the
         // watermark covers (one connection keeps the order; a cluster's nodes do not, so it waits)
@@ -140,7 +152,7 @@ public final class CacheNamespace<T> {
         if (read == null) {
             metrics.tokenRead(false);
             metrics.get("error");
-            return load(key, loader).thenApply(Loaded::value);
+            return tokenLoad(key, loader).thenApply(Loaded::value);
         }
         boolean covered = applied.isPresent() && applied.getAsLong() >= token;
         boolean fresh = read.softExpiry() == null || clock.millis() < read.softExpiry() || policy.consistency() == Policy.Consistency.EVENTUAL;
@@ -150,9 +162,75 @@ public final class CacheNamespace<T> {
             sample(key, read, loader);
             return CompletableFuture.completedFuture(read.notFound() ? null : codec.decode(read.data()));
         }
-        metrics.tokenRead(false);
+        // the fill is judged against this reader's own miss read, taken before the shared load started
+        CompletableFuture<Loaded<T>> loading = tokenLoad(key, loader);
+        metrics.tokenRead(false); // after joining a load: a count tells how many readers wait on one
         metrics.get("miss");
-        return load(key, loader).thenCompose(loaded -> fill(key, loaded, read, read.present(), missedAt));
+        return loading.thenCompose(loaded -> fill(key, loaded, read, read.present(), missedAt));
+    }
+
+    /** One key's token loads: the one running, and the one that will start after it (which readers arriving now join). */
+    private static final class TokenLoads<T> {
+        CompletableFuture<Loaded<T>> running;
+        CompletableFuture<Loaded<T>> next;
+        Loader<T> nextLoader;
+    }
+
+    /**
+     * A load for a token reader that arrived now: the pending load of its key, which starts after
+     * the running one ends (or at once). Never a load that already started: it may have read the row
+     * before this reader's write committed. At most one load runs and one waits per key.
+     */
+    private CompletableFuture<Loaded<T>> tokenLoad(String key, Loader<T> loader) {
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Loaded<T>>[] joined = new CompletableFuture[1];
+        boolean[] start = {false};
+        tokenLoads.compute(key, (k, s) -> {
+            TokenLoads<T> state = s == null ? new TokenLoads<>() : s;
+            if (state.next == null) {
+                state.next = new CompletableFuture<>();
+                state.nextLoader = loader;
+                start[0] = state.running == null;
+            }
+            joined[0] = state.next;
+            return state;
+        });
+        if (start[0]) {
+            startTokenLoad(key);
+        }
+        return joined[0];
+    }
+
+    private void startTokenLoad(String key) {
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Loaded<T>>[] promise = new CompletableFuture[1];
+        @SuppressWarnings("unchecked")
+        Loader<T>[] loader = new Loader[1];
+        tokenLoads.computeIfPresent(key, (k, state) -> {
+            promise[0] = state.next;
+            loader[0] = state.nextLoader;
+            state.running = state.next;
+            state.next = null;
+            state.nextLoader = null;
+            return state;
+        });
+        load(key, loader[0]).whenComplete((loaded, error) -> {
+            boolean[] again = {false};
+            tokenLoads.computeIfPresent(key, (k, state) -> {
+                state.running = null;
+                again[0] = state.next != null;
+                return again[0] ? state : null;
+            });
+            if (again[0]) {
+                startTokenLoad(key);
+            }
+            if (error != null) {
+                promise[0].completeExceptionally(error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                        ? error.getCause() : error);
+            } else {
+                promise[0].complete(loaded);
+            }
+        });
     }
 
     private static <V> V join(String key, CompletableFuture<V> future) {
@@ -163,6 +241,9 @@ public final class CacheNamespace<T> {
             throw new CacheLoadException("interrupted while reading " + key, e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
+            if (cause instanceof TokenAheadOfPrimaryException refused) {
+                throw refused;
+            }
             throw cause instanceof CacheLoadException c ? c : new CacheLoadException("cannot read " + key + ": " + cause, cause);
         }
     }

@@ -70,6 +70,14 @@ final class CacheRedis implements AutoCloseable {
     private final NearCache near;
 
     CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin) {
+        this(uris, cluster, near, connectWithin, null);
+    }
+
+    CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin, java.nio.file.Path trustedCertificates) {
+        io.lettuce.core.SslOptions.Builder ssl = io.lettuce.core.SslOptions.builder();
+        if (trustedCertificates != null) {
+            ssl.trustManager(trustedCertificates.toFile());
+        }
         this.near = near;
         if (cluster && near != null) {
             throw new IllegalStateException("the near cache needs a standalone or Sentinel Redis: CLIENT TRACKING is per node");
@@ -77,6 +85,7 @@ final class CacheRedis implements AutoCloseable {
         if (cluster) {
             client = null;
             clusterClient = RedisClusterClient.create(uris);
+            clusterClient.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder().sslOptions(ssl.build()).build());
             StatefulRedisClusterConnection<String, byte[]> c = connect(() -> clusterClient.connect(CODEC), uris, connectWithin);
             connection = c;
             hashes = c.async();
@@ -87,9 +96,11 @@ final class CacheRedis implements AutoCloseable {
         } else {
             clusterClient = null;
             client = RedisClient.create();
+            ClientOptions.Builder options = ClientOptions.builder().sslOptions(ssl.build());
             if (near != null) {
-                client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
+                options.protocolVersion(ProtocolVersion.RESP3);
             }
+            client.setOptions(options.build());
             StatefulRedisConnection<String, byte[]> c = connect(() -> client.connect(CODEC, uris.get(0)), uris, connectWithin);
             if (near != null) {
                 trackInvalidations(c, near);

@@ -36,16 +36,18 @@ public final class LetheCache implements AutoCloseable {
     private final String appliedLsnKey;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Inspection inspection;
+    private final PrimaryPositions positions;
 
     private LetheCache(Builder b) {
         this.appliedLsnKey = b.readYourWritesGroup == null ? null : io.lethe.schemas.redis.AppliedLsn.key(b.readYourWritesGroup);
         this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl());
-        this.redis = new CacheRedis(b.uris, b.cluster, near, b.connectWithin);
+        this.redis = new CacheRedis(b.uris, b.cluster, near, b.connectWithin, b.trustedCertificates);
         this.registry = b.registry;
         this.clock = b.clock;
         this.ownsLoaders = b.loaders == null;
         this.loaders = b.loaders != null ? b.loaders : Executors.newFixedThreadPool(b.loaderThreads, daemon("lethe-cache-loader"));
         this.inspection = new Inspection(redis, b.shadowReadLimits, b.shadowReadsHeal, clock, appliedLsnKey);
+        this.positions = new PrimaryPositions(b.primaryPosition, loaders);
     }
 
     public static Builder builder(String redisUri) {
@@ -55,7 +57,7 @@ public final class LetheCache implements AutoCloseable {
     /** A typed view of one namespace with its policy. */
     public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy) {
         return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name), clock, loaders, near, appliedLsnKey,
-                inspection);
+                inspection, positions);
     }
 
     /** Shadow reads accepted and not finished yet (tests wait for 0). */
@@ -107,8 +109,47 @@ public final class LetheCache implements AutoCloseable {
         private String readYourWritesGroup;
         private Inspection.Limits shadowReadLimits = Inspection.Limits.DEFAULT;
         private boolean shadowReadsHeal = true;
+        private PrimaryPosition primaryPosition;
+        private java.nio.file.Path trustedCertificates;
+        private String user;
+        private char[] password;
 
         private Builder() {
+        }
+
+        /**
+         * Bounds read-your-writes tokens, which come from the application's callers: a token beyond
+         * the primary's current position is refused with {@link TokenAheadOfPrimaryException}
+         * instead of sending every read of it to the primary. The primary is asked only when a token
+         * is beyond the highest position seen, one question at a time
+         * ({@link ReadTokens#primaryPosition(javax.sql.DataSource)}). Without it tokens are not bounded.
+         */
+        public Builder primaryPosition(PrimaryPosition source) {
+            this.primaryPosition = Objects.requireNonNull(source, "source");
+            return this;
+        }
+
+        /**
+         * Trusts the CA certificates in this PEM file for {@code rediss://} (a private CA), instead of
+         * the JVM's trust store. Certificates and host names are always verified.
+         */
+        public Builder trustedCertificates(java.nio.file.Path pemFile) {
+            Objects.requireNonNull(pemFile, "pemFile");
+            if (!java.nio.file.Files.isReadable(pemFile)) {
+                throw new IllegalArgumentException("trustedCertificates: expected a readable PEM file of CA certificates, found '" + pemFile + "'");
+            }
+            this.trustedCertificates = pemFile;
+            return this;
+        }
+
+        /**
+         * Authenticates as this Redis ACL user (or {@code default}) with this password, kept out of the
+         * URI so that it never appears where URIs are printed. The array is copied.
+         */
+        public Builder credentials(String user, char[] password) {
+            this.user = user == null || user.isEmpty() ? "default" : user;
+            this.password = Objects.requireNonNull(password, "password").clone();
+            return this;
         }
 
         /**
@@ -224,6 +265,10 @@ public final class LetheCache implements AutoCloseable {
                 throw new IllegalStateException("a Redis URI is required");
             }
             uris.forEach(u -> u.setTimeout(timeout));
+            if (password != null) {
+                io.lettuce.core.StaticCredentialsProvider credentials = new io.lettuce.core.StaticCredentialsProvider(user, password);
+                uris.forEach(u -> u.setCredentialsProvider(credentials));
+            }
             return new LetheCache(this);
         }
     }

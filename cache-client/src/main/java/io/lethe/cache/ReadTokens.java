@@ -35,6 +35,20 @@ public final class ReadTokens {
     private ReadTokens() {
     }
 
+    /**
+     * The bound of read tokens ({@link LetheCache.Builder#primaryPosition}) from a pool of
+     * connections to the primary: one short query ({@value #TOKEN_SQL}) when a token is beyond the
+     * highest position seen.
+     */
+    public static PrimaryPosition primaryPosition(javax.sql.DataSource primary) {
+        java.util.Objects.requireNonNull(primary, "primary");
+        return () -> {
+            try (Connection c = primary.getConnection()) {
+                return take(c);
+            }
+        };
+    }
+
     /** A token covering every transaction committed on {@code primary} before this call, with its source history. */
     public static ReadToken take(Connection primary) throws SQLException {
         try (Statement s = primary.createStatement(); ResultSet rs = s.executeQuery(TOKEN_SQL)) {

@@ -108,6 +108,80 @@ class CacheClientIT {
         assertTrue(e.getMessage().contains("readYourWrites"), e.getMessage());
     }
 
+    /**
+     * Tokens come from the application's callers (issue 34, "Abuse"): one beyond the primary's
+     * current position can never be covered, so it would send every read of it to the primary. With
+     * the primary's position known ({@link LetheCache.Builder#primaryPosition}) such a token is
+     * refused with a typed exception; a token at or below it reads as before, and the position is
+     * asked again only when a token is beyond the highest one seen (one question at a time).
+     */
+    @Test
+    void aTokenBeyondThePrimarysPositionIsRefused() {
+        AtomicInteger asked = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong primary = new java.util.concurrent.atomic.AtomicLong(5000);
+        String group = scope.key("group");
+        CacheNamespace<String> ns = cache(LetheCache.builder(stack.redisUri("us-east")).readYourWrites(group)
+                .primaryPosition(() -> {
+                    asked.incrementAndGet();
+                    return new ReadToken(primary.get(), "7/1");
+                })).namespace("product", Codecs.utf8(), EVENTUAL);
+        String key = scope.key("product:70");
+        assertEquals("v", ns.get(key, k -> Loaded.of("v"), 4000));
+        assertEquals("v", ns.get(key, k -> Loaded.of("v"), new ReadToken(5000, "7/1")));
+        assertEquals(1, asked.get(), "asked once; 4000 and 5000 are within what it said");
+        TokenAheadOfPrimaryException e = org.junit.jupiter.api.Assertions.assertThrows(TokenAheadOfPrimaryException.class,
+                () -> ns.get(key, k -> { throw new AssertionError("a refused token never reaches the loader"); }, 1L << 60));
+        assertTrue(e.getMessage().contains("1152921504606846976") && e.getMessage().contains("5000"), e.getMessage());
+        assertEquals(2, asked.get(), "asked again before refusing: the primary may have moved on");
+        primary.set(9000);
+        assertEquals("v", ns.get(key, k -> Loaded.of("v"), 8000), "the primary moved past it: a fresh token is served");
+        assertEquals("w", ns.get(key, k -> Loaded.of("w"), new ReadToken(1L << 60, "8/2")),
+                "a token of another history cannot be compared: read from the primary, not refused");
+    }
+
+    /**
+     * Token reads that miss load from the primary; many readers of one key must not each load it.
+     * A reader joins only a load that starts after it arrived (one that started before may have read
+     * the row before the reader's write), so at most one load runs and one waits per key.
+     */
+    @Test
+    void concurrentTokenReadsOfAKeyShareLoadsThatStartedAfterThem() throws Exception {
+        String group = scope.key("group");
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CacheNamespace<String> ns = cache(LetheCache.builder(stack.redisUri("us-east")).meterRegistry(registry).readYourWrites(group))
+                .namespace("product", Codecs.utf8(), EVENTUAL);
+        String key = scope.key("product:71");
+        AtomicInteger loads = new AtomicInteger();
+        CountDownLatch firstStarted = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Loader<String> loader = k -> {
+            int n = loads.incrementAndGet();
+            if (n == 1) {
+                firstStarted.countDown();
+                release.await();
+            }
+            return Loaded.of("load-" + n);
+        };
+        CompletableFuture<String> first = ns.getAsync(key, loader, 1000);
+        assertTrue(firstStarted.await(10, TimeUnit.SECONDS));
+        List<CompletableFuture<String>> later = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            later.add(ns.getAsync(key, loader, 1000));
+        }
+        // each reader asks for a load after its Redis round trip: wait until all 101 have (the sentinel), then let load 1 end
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (registry.counter("lethe.cache.token.reads", "namespace", "product", "result", "primary").count() < 101) {
+            assertTrue(System.nanoTime() < deadline, "101 token reads missed the cache");
+            Thread.onSpinWait();
+        }
+        release.countDown();
+        assertEquals("load-1", first.get(10, TimeUnit.SECONDS));
+        for (CompletableFuture<String> g : later) {
+            assertEquals("load-2", g.get(10, TimeUnit.SECONDS), "arrived while load 1 ran: they share the next load, not load 1");
+        }
+        assertEquals(2, loads.get(), "101 token reads of one key, two loads");
+    }
+
     @Test
     void aMissIsLoadedAndFilledThenServedFromRedis() {
         CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);

@@ -16,10 +16,15 @@ import picocli.CommandLine.Spec;
 
 /** {@code lethe doctor}: checks database, Kafka and every Redis, and says how to fix what is wrong. */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = "Check PostgreSQL, Kafka and every region's Redis; print PASS/WARN/FAIL with the fix. Exit 1 on any FAIL.")
+        description = "Check PostgreSQL, Kafka and every region's Redis, and that every hop to another host is encrypted and "
+                + "verified; print PASS/WARN/FAIL with the fix. Exit 1 on any FAIL (with --strict, on any WARN too).")
 public final class DoctorCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
     Path config;
+
+    @Option(names = "--strict", description = "Exit 1 on warnings too (a plaintext or unverified hop, a DLQ kept too long): "
+            + "a gate for deployment pipelines")
+    boolean strict;
 
     @Spec
     CommandSpec spec;
@@ -45,6 +50,6 @@ public final class DoctorCommand implements Callable<Integer> {
         long warned = results.stream().filter(r -> r.status() == CheckResult.Status.WARN).count();
         out.printf("%n%d checks: %d failed, %d warnings%n", results.size(), failed, warned);
         out.flush();
-        return failed > 0 ? 1 : 0;
+        return failed > 0 || (strict && warned > 0) ? 1 : 0;
     }
 }

@@ -104,7 +104,10 @@ public final class InvalidateCommand implements Callable<Integer> {
                 null, cfg.source().region());
         // once per topic: regions that share one (or read the public topic) read the same record
         java.util.Set<String> unique = new java.util.LinkedHashSet<>();
-        unique.add(cfg.topics().invalidations());
+        if (ns.publicTopic()) {
+            // the target is built from row values too: a namespace kept off the public topic stays off it
+            unique.add(cfg.topics().invalidations());
+        }
         // every region that receives the namespace, and every region one of whose namespaces may hold the
         // target (a manual pattern may reach keys the region caches under another namespace)
         cfg.regions().values().stream().filter(r -> cfg.receives(r).contains(namespace) || cfg.receives(r).stream()

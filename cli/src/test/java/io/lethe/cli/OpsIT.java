@@ -204,6 +204,53 @@ class OpsIT {
         }
     }
 
+    /**
+     * The DLQ holds row data (issue 34): Lethe creates it with kafka.dlq-retention (3 days) while the
+     * pipeline topics keep kafka.retention, and doctor reports an existing DLQ kept longer; --strict
+     * makes warnings fail the run (a deployment gate). The loopback stack's plaintext hops pass with a note.
+     */
+    @Test
+    void theDlqIsCreatedWithItsOwnRetentionAndDoctorReportsOneKeptLonger(EmbeddedStack stack, TestScope scope, @TempDir Path dir)
+            throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
+            String yaml = f.yaml(REGIONS, products(scope.keyPrefix()), "");
+            LetheConfig config = f.config(yaml);
+            io.lethe.config.kafka.TopicSetup.ensure(config.kafka(), io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                    io.lethe.config.kafka.KafkaClients.common(config.kafka(), "ops-it-dlq"))) {
+                assertEquals(Duration.ofDays(3).toMillis(), retentionMs(admin, config.topics().dlq()));
+                assertEquals(Duration.ofDays(7).toMillis(), retentionMs(admin, config.topics().changes()));
+                assertEquals(Duration.ofDays(7).toMillis(), retentionMs(admin, config.topics().invalidations()));
+
+                Path file = write(dir, "dlq.yml", yaml);
+                Result ok = lethe("doctor", "--config", file.toString());
+                assertEquals(0, ok.exit(), ok.out() + ok.err());
+                assertTrue(ok.out().contains("PASS  kafka dlq retention"), ok.out());
+                assertTrue(ok.out().contains("PASS  kafka transport") && ok.out().contains("to loopback only"), ok.out());
+
+                org.apache.kafka.common.config.ConfigResource dlq = new org.apache.kafka.common.config.ConfigResource(
+                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC, config.topics().dlq());
+                admin.incrementalAlterConfigs(Map.of(dlq, List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+                        new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", Long.toString(Duration.ofDays(7).toMillis())),
+                        org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get();
+                Result week = lethe("doctor", "--config", file.toString());
+                assertEquals(0, week.exit(), "a warning: " + week.out());
+                assertTrue(week.out().contains("WARN  kafka dlq retention") && week.out().contains("--entity-name " + config.topics().dlq()
+                        + " --add-config retention.ms=259200000"), week.out());
+                Result strict = lethe("doctor", "--strict", "--config", file.toString());
+                assertEquals(1, strict.exit(), strict.out());
+                assertTrue(strict.out().contains(" 0 failed,"), "no FAIL: --strict fails on the warnings\n" + strict.out());
+            }
+        }
+    }
+
+    private static long retentionMs(org.apache.kafka.clients.admin.Admin admin, String topic) throws Exception {
+        org.apache.kafka.common.config.ConfigResource r = new org.apache.kafka.common.config.ConfigResource(
+                org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
+        return Long.parseLong(admin.describeConfigs(List.of(r)).all().get().get(r).get("retention.ms").value());
+    }
+
     private static void assertFailure(Path dir, String name, String yaml, String check, String fix) throws Exception {
         Result r = lethe("doctor", "--config", write(dir, name, yaml).toString());
         assertEquals(1, r.exit(), name + ":\n" + r.out() + r.err());

@@ -69,7 +69,7 @@ public final class ConfigLoader {
         }
         SourceConfig source = source(doc.section("source"));
         KafkaConfig kafka = kafka(doc.section("kafka"));
-        Map<String, NamespaceConfig> namespaces = namespaces(doc);
+        Map<String, NamespaceConfig> namespaces = namespaces(doc, kafka.publicPayloads());
         Map<String, RegionConfig> regions = regions(doc, namespaces.keySet());
         StreamsConfig streams = streams(doc.section("streams"));
         ApplyConfig apply = apply(doc.section("apply"));
@@ -142,12 +142,15 @@ public final class ConfigLoader {
         Integer replication = s.optionalInteger("replication-factor", 1, Short.MAX_VALUE);
         Duration retention = positive(s, "retention", Defaults.TOPIC_RETENTION);
         Duration outageBudget = positive(s, "outage-budget", Defaults.OUTAGE_BUDGET);
-        s.finish("bootstrap-servers, properties, topic-prefix, partitions, replication-factor, retention, outage-budget");
+        Duration dlqRetention = positive(s, "dlq-retention", Defaults.DLQ_RETENTION);
+        boolean publicPayloads = s.bool("public-payloads", Defaults.PUBLIC_PAYLOADS);
+        s.finish("bootstrap-servers, properties, topic-prefix, partitions, replication-factor, retention, outage-budget, "
+                + "dlq-retention, public-payloads");
         return new KafkaConfig(bootstrap, properties, prefix, partitions,
-                replication == null ? null : replication.shortValue(), retention, outageBudget);
+                replication == null ? null : replication.shortValue(), retention, outageBudget, dlqRetention, publicPayloads);
     }
 
-    private static Map<String, NamespaceConfig> namespaces(YamlSection doc) {
+    private static Map<String, NamespaceConfig> namespaces(YamlSection doc, boolean publicPayloads) {
         Map<String, YamlSection> sections = doc.sections("namespaces");
         if (sections.isEmpty()) {
             doc.error("namespaces", "is required: at least one namespace (table and keys)");
@@ -159,12 +162,12 @@ public final class ConfigLoader {
             if (!NAME.matcher(name).matches()) {
                 s.error(s.path(), "namespace names use letters, digits, '.', '_' and '-'");
             }
-            out.put(name, namespace(name, s));
+            out.put(name, namespace(name, s, publicPayloads));
         }
         return out;
     }
 
-    private static NamespaceConfig namespace(String name, YamlSection s) {
+    private static NamespaceConfig namespace(String name, YamlSection s, boolean publicPayloadsDefault) {
         String table = table(s, "table", s.requiredString("table", "schema.table, e.g. public.products"));
         List<String> primaryKey = columns(s, "primary-key", Defaults.PRIMARY_KEY);
         List<KeyTemplate> keys = new ArrayList<>();
@@ -228,9 +231,18 @@ public final class ConfigLoader {
         } else if (!payload.isEmpty()) {
             s.error(s.child("payload-columns"), "is only used with mode: upsert");
         }
+        boolean publicTopic = s.bool("public-topic", Defaults.PUBLIC_TOPIC);
+        boolean publicPayloads = s.bool("public-payloads", publicPayloadsDefault);
+        if (s.has("public-payloads") && mode != Mode.UPSERT) {
+            s.error(s.child("public-payloads"), "is only used with mode: upsert (only upserts carry payloads)");
+        } else if (s.has("public-payloads") && publicPayloads && !publicTopic) {
+            s.error(s.child("public-payloads"), "the namespace is off the public topic (public-topic: false), so nothing of it "
+                    + "reaches that topic; remove public-payloads or set public-topic: true");
+        }
         s.finish("table, keys, patterns, version, mode, fence-ttl, primary-key, payload-columns, ttl, allow-namespace-wide, "
-                + "allow-unprefixed-keys");
-        return new NamespaceConfig(name, table, keys, patterns, version, mode, fenceTtl, primaryKey, payload, ttl, allowWide);
+                + "allow-unprefixed-keys, public-topic, public-payloads");
+        return new NamespaceConfig(name, table, keys, patterns, version, mode, fenceTtl, primaryKey, payload, ttl, allowWide,
+                publicTopic, publicPayloads);
     }
 
     private static String table(YamlSection s, String name, String value) {

@@ -41,7 +41,11 @@ public final class ConfigReference {
             new Setting("kafka.topic-prefix", Defaults.TOPIC_PREFIX, "prefix of every topic: `<prefix>.changes`, `<prefix>.invalidations[.<region>]`, `<prefix>.dlq`"),
             new Setting("kafka.partitions", "broker default", "partitions of topics Lethe creates"),
             new Setting("kafka.replication-factor", "broker default", "replication factor of topics Lethe creates"),
-            new Setting("kafka.retention", d(Defaults.TOPIC_RETENTION), "`retention.ms` of topics Lethe creates (existing topics are left as they are)"),
+            new Setting("kafka.retention", d(Defaults.TOPIC_RETENTION), "`retention.ms` of the changes and invalidation topics Lethe creates (existing topics are left as they are)"),
+            new Setting("kafka.dlq-retention", d(Defaults.DLQ_RETENTION), "`retention.ms` of the DLQ when Lethe creates it: it holds the "
+                    + "original bytes of changes (row data), so it keeps them less long; `lethe doctor` warns when an existing DLQ keeps "
+                    + "records longer (docs/security.md)"),
+            new Setting("kafka.public-payloads", Boolean.toString(Defaults.PUBLIC_PAYLOADS), "default of `namespaces.<name>.public-payloads`"),
             new Setting("kafka.outage-budget", d(Defaults.OUTAGE_BUDGET),
                     "the longest stage outage to survive without a wholesale invalidation; `lethe doctor` warns when a topic's retention is shorter"),
             new Setting("regions.<name>.redis", "required", "`redis://`, `rediss://` (TLS) or `redis-sentinel://host:port#master`; for a cluster, seed nodes separated by commas"),
@@ -63,6 +67,12 @@ public final class ConfigReference {
             new Setting("namespaces.<name>.payload-columns", "[]", "upsert: columns rendered as the JSON payload"),
             new Setting("namespaces.<name>.ttl", "0 (none)", "upsert: TTL of written entries"),
             new Setting("namespaces.<name>.allow-namespace-wide", "false", "accept patterns (configured or manual) equal to a key template's glob: all of the namespace"),
+            new Setting("namespaces.<name>.public-topic", Boolean.toString(Defaults.PUBLIC_TOPIC), "whether the namespace's "
+                    + "invalidations reach the public topic other teams read (its keys are built from row values); false keeps "
+                    + "them to the region topics, and regions subscribed to every namespace then read their own topic (docs/security.md)"),
+            new Setting("namespaces.<name>.public-payloads", "kafka.public-payloads", "upsert: whether upserts reach the public topic "
+                    + "with their payload (row values); false sends subscribers the delete at the upsert's version, regions still get "
+                    + "the payload (those subscribed to every namespace then read their own topic)"),
             new Setting("namespaces.<name>.allow-unprefixed-keys", "false",
                     "accept key templates that start with a column (their namespace-wide glob matches other namespaces' keys)"),
             new Setting("streams.application-id", Defaults.STREAMS_APPLICATION_ID, "Kafka Streams application id (shared by its instances)"),

@@ -25,6 +25,19 @@ public final class Defaults {
     public static final String TOPIC_PREFIX = "lethe";
     /** retention.ms of the topics Lethe creates. */
     public static final Duration TOPIC_RETENTION = Duration.ofDays(7);
+    /**
+     * retention.ms of the DLQ Lethe creates: it holds the original bytes of changes (row data) for audit and
+     * replay, so it keeps them less long than the pipeline topics; three days covers a weekend before someone looks.
+     */
+    public static final Duration DLQ_RETENTION = Duration.ofDays(3);
+    /**
+     * Whether upserts reach the public topic with their payload (row values). True keeps the public topic a
+     * complete copy that a region subscribed to every namespace reads; false sends subscribers the delete at the
+     * upsert's version instead.
+     */
+    public static final boolean PUBLIC_PAYLOADS = true;
+    /** Whether a namespace's invalidations reach the public topic other teams read. */
+    public static final boolean PUBLIC_TOPIC = true;
     /** The longest outage of a stage the deployment must survive without a wholesale invalidation. */
     public static final Duration OUTAGE_BUDGET = Duration.ofDays(1);
 

@@ -14,12 +14,29 @@ import java.util.stream.Collectors;
  * @param topicPrefix       prefix of every Lethe topic
  * @param partitions        partitions of topics Lethe creates; null for the broker's default
  * @param replicationFactor replication of topics Lethe creates; null for the broker's default
+ * @param retention         retention of the changes and invalidation topics Lethe creates
+ * @param outageBudget      the longest stage outage to survive without a wholesale invalidation
+ * @param dlqRetention      retention of the DLQ Lethe creates (it holds row data: shorter)
+ * @param publicPayloads    the default of {@link NamespaceConfig#publicPayloads()}
  */
 public record KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix,
-                          Integer partitions, Short replicationFactor, Duration retention, Duration outageBudget) {
+                          Integer partitions, Short replicationFactor, Duration retention, Duration outageBudget,
+                          Duration dlqRetention, boolean publicPayloads) {
 
     public KafkaConfig {
         properties = Map.copyOf(properties);
+    }
+
+    /** With the defaults of the DLQ's retention and public payloads. */
+    public KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix,
+                       Integer partitions, Short replicationFactor, Duration retention, Duration outageBudget) {
+        this(bootstrapServers, properties, topicPrefix, partitions, replicationFactor, retention, outageBudget,
+                Defaults.DLQ_RETENTION, Defaults.PUBLIC_PAYLOADS);
+    }
+
+    /** The retention Lethe gives {@code topic} when it creates it: {@link #dlqRetention} for the DLQ, else {@link #retention}. */
+    public Duration retentionOf(String topic) {
+        return topic.equals(topics().dlq()) ? dlqRetention : retention;
     }
 
     public Topics topics() {
@@ -33,7 +50,7 @@ public record KafkaConfig(String bootstrapServers, Map<String, String> propertie
                 .collect(Collectors.joining(", ", "{", "}"));
         return "KafkaConfig[bootstrapServers=" + bootstrapServers + ", properties=" + props + ", topicPrefix="
                 + topicPrefix + ", partitions=" + partitions + ", replicationFactor=" + replicationFactor + ", retention=" + retention
-                + ", outageBudget=" + outageBudget + "]";
+                + ", outageBudget=" + outageBudget + ", dlqRetention=" + dlqRetention + ", publicPayloads=" + publicPayloads + "]";
     }
 
     /** Client properties whose values are credentials (sasl.jaas.config, ssl.*.password, ...). */

@@ -27,24 +27,35 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
 
     /**
      * The topic names, with each region's topic decided by its subscriptions: a region subscribed
-     * to every namespace reads the public topic; regions subscribed to the same namespaces share
-     * the topic of the first of them in file order.
+     * to every namespace reads the public topic when that topic is complete (every namespace on it,
+     * every upsert with its payload: {@link #publicTopicComplete}); regions subscribed to the same
+     * namespaces share the topic of the first of them in file order.
      */
     public Topics topics() {
         Topics plain = kafka.topics();
+        boolean complete = publicTopicComplete();
         Map<String, String> shared = new java.util.LinkedHashMap<>();
         Map<java.util.Set<String>, String> bySubscription = new java.util.LinkedHashMap<>();
         for (RegionConfig region : regions.values()) {
             // named by subscription, not by what a region receives (receives() follows from it): a region's
             // topic does not change when namespaces that overlap its own are added or changed
             java.util.Set<String> subscribed = java.util.Set.copyOf(region.namespaces());
-            if (subscribed.equals(namespaces.keySet())) {
+            if (complete && subscribed.equals(namespaces.keySet())) {
                 shared.put(region.name(), plain.invalidations());
             } else {
                 shared.put(region.name(), bySubscription.computeIfAbsent(subscribed, s -> plain.invalidations(region.name())));
             }
         }
         return new Topics(plain.prefix(), shared);
+    }
+
+    /**
+     * True when the public topic carries every invalidation as the regions apply it: no namespace
+     * is kept off it ({@code public-topic: false}) and no upsert loses its payload there
+     * ({@code public-payloads: false}). Only then can a region subscribed to every namespace read it.
+     */
+    public boolean publicTopicComplete() {
+        return namespaces.values().stream().allMatch(NamespaceConfig::publicTopicComplete);
     }
 
     /**

@@ -20,10 +20,31 @@ import java.util.Set;
  * @param payloadColumns     for upsert: the columns rendered as the JSON payload
  * @param ttl                for upsert: TTL of written entries; zero for none
  * @param allowNamespaceWide permit manual patterns that cover the namespace's whole key space
+ * @param publicTopic        whether its invalidations reach the public topic other teams read (keys are built
+ *                           from row values: a namespace of personal data may stay off it)
+ * @param publicPayloads     for upsert: whether its upserts reach the public topic with their payload (row
+ *                           values); when false, subscribers get the delete at the upsert's version
  */
 public record NamespaceConfig(String name, String table, List<KeyTemplate> keys, List<String> patterns,
                               VersionSource version, Mode mode, Duration fenceTtl, List<String> primaryKey,
-                              List<String> payloadColumns, Duration ttl, boolean allowNamespaceWide) {
+                              List<String> payloadColumns, Duration ttl, boolean allowNamespaceWide,
+                              boolean publicTopic, boolean publicPayloads) {
+
+    /** On the public topic, with payloads. */
+    public NamespaceConfig(String name, String table, List<KeyTemplate> keys, List<String> patterns,
+                           VersionSource version, Mode mode, Duration fenceTtl, List<String> primaryKey,
+                           List<String> payloadColumns, Duration ttl, boolean allowNamespaceWide) {
+        this(name, table, keys, patterns, version, mode, fenceTtl, primaryKey, payloadColumns, ttl, allowNamespaceWide,
+                Defaults.PUBLIC_TOPIC, Defaults.PUBLIC_PAYLOADS);
+    }
+
+    /**
+     * True when the public topic carries every invalidation of this namespace as the regions apply
+     * it: the namespace is on it, and its upserts (if any) keep their payloads.
+     */
+    public boolean publicTopicComplete() {
+        return publicTopic && (mode != Mode.UPSERT || publicPayloads);
+    }
 
     public NamespaceConfig {
         keys = List.copyOf(keys);

@@ -249,4 +249,49 @@ class ConfigLoaderTest {
         assertTrue(byPath.containsKey("apply.prober.verify-values") && byPath.get("apply.prober.verify-values").contains("lethe inspect"),
                 byPath.toString());
     }
+
+    @Test
+    void aNamespaceCanStayOffThePublicTopicOrSendItWithoutPayloads() {
+        LetheConfig defaults = parse(VALID);
+        assertTrue(defaults.namespaces().get("profile").publicTopic(), "on the public topic unless told otherwise");
+        assertTrue(defaults.namespaces().get("profile").publicPayloads(), "kafka.public-payloads defaults to true");
+        assertEquals("lethe.invalidations", defaults.topics().invalidations("us-east"),
+                "the public topic carries everything in full: a region subscribed to everything reads it");
+
+        LetheConfig off = parse(VALID.replace("payload-columns: [name, email]", "payload-columns: [name, email]\n    public-topic: false"));
+        assertFalse(off.namespaces().get("profile").publicTopic());
+        assertEquals("lethe.invalidations.us-east", off.topics().invalidations("us-east"),
+                "the public topic no longer carries profile: us-east, subscribed to it, reads its own topic");
+
+        LetheConfig stripped = parse(VALID.replace("properties: {", "public-payloads: false\n  properties: {"));
+        assertFalse(stripped.namespaces().get("profile").publicPayloads(), "the global default applies");
+        assertEquals("lethe.invalidations.us-east", stripped.topics().invalidations("us-east"),
+                "the public topic carries profile's upserts as deletes: us-east needs the payloads, so reads its own topic");
+        LetheConfig kept = parse(VALID.replace("properties: {", "public-payloads: false\n  properties: {")
+                .replace("payload-columns: [name, email]", "payload-columns: [name, email]\n    public-payloads: true"));
+        assertTrue(kept.namespaces().get("profile").publicPayloads(), "the namespace's own setting wins");
+        assertEquals("lethe.invalidations", kept.topics().invalidations("us-east"));
+        assertEquals("lethe.invalidations", parse(VALID.replace("properties: {", "public-payloads: false\n  properties: {")
+                .replace("payload-columns: [name, email]", "payload-columns: [name, email]\n    mode: delete").replace("    mode: upsert\n", "")
+                .replace("    payload-columns: [name, email]\n", "")).topics().invalidations("us-east"),
+                "without upsert namespaces there is nothing to strip: the public topic stays complete");
+    }
+
+    @Test
+    void contradictoryPublicTopicSettingsAreRefusedWithTheirPaths() {
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID
+                .replace("fence-ttl: 60s", "fence-ttl: 60s\n    public-payloads: false")
+                .replace("payload-columns: [name, email]", "payload-columns: [name, email]\n    public-topic: false\n    public-payloads: true")));
+        assertTrue(e.getMessage().contains("namespaces.product.public-payloads: is only used with mode: upsert"), e.getMessage());
+        assertTrue(e.getMessage().contains("namespaces.profile.public-payloads: the namespace is off the public topic (public-topic: false)"),
+                e.getMessage());
+    }
+
+    @Test
+    void theDlqKeepsRecordsThreeDaysUnlessConfigured() {
+        assertEquals(Duration.ofDays(3), parse(VALID).kafka().dlqRetention());
+        assertEquals(Duration.ofHours(12), parse(VALID.replace("properties: {", "dlq-retention: 12h\n  properties: {")).kafka().dlqRetention());
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID.replace("properties: {", "dlq-retention: 0s\n  properties: {")));
+        assertTrue(e.getMessage().contains("kafka.dlq-retention: must be greater than zero"), e.getMessage());
+    }
 }

@@ -211,6 +211,49 @@ class TopologyTest {
     }
 
     @Test
+    void aNamespaceOffThePublicTopicNeverReachesItAndStrippedUpsertsReachItAsDeletesWithoutTheRow() {
+        // issue 34: other teams read the public topic; keys and upsert payloads are built from row values
+        LetheConfig privacy = ConfigLoader.parse("privacy.yml", YAML
+                .replace("    payload-columns: [price]\n", "    payload-columns: [price]\n    public-payloads: false\n")
+                .replace("    keys: [\"order:{id}\"]\n", "    keys: [\"order:{id}\"]\n    public-topic: false\n"), name -> null);
+        assertEquals("lethe.invalidations.us-east", privacy.topics().invalidations("us-east"),
+                "the public topic is no longer complete: us-east, subscribed to everything, reads its own topic");
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test-privacy");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        try (TopologyTestDriver d = new TopologyTestDriver(InvalidationTopology.build(privacy, new StreamsMetrics(new SimpleMeterRegistry()),
+                CLOCK), p)) {
+            TestInputTopic<String, byte[]> in = d.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer());
+            in.pipeInput(PRODUCTS.qualifiedName() + ":2", EventJson.write(change(Op.UPDATE, 600, row(2, "cup", 1, 10, 1),
+                    row(2, "cup", 1, 11, 2))));
+            SourceTable orders = new SourceTable("shop", "public", "orders");
+            ChangeEvent order = new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.rowChangeId(610, orders), orders, Op.CREATE,
+                    Map.of("id", 9), null, Map.of("id", 9), "610", 610, 9L, 1_000_000L, 1_000_500L, null, null);
+            in.pipeInput(order.recordKey(), EventJson.write(order));
+
+            List<InvalidationEvent> published = read(d.createOutputTopic("lethe.invalidations", new StringDeserializer(),
+                    new ByteArrayDeserializer()));
+            assertEquals(Set.of("product", "category", "price"), published.stream().map(InvalidationEvent::namespace)
+                    .collect(Collectors.toSet()), "orders is off the public topic");
+            InvalidationEvent price = published.stream().filter(e -> e.target().equals("price:2")).findFirst().orElseThrow();
+            assertEquals(Action.DELETE, price.action(), "subscribers get the invalidation, not the row");
+            assertEquals(null, price.payload());
+            assertEquals("2", price.version(), "at the upsert's version");
+
+            Map<String, InvalidationEvent> usEast = read(d.createOutputTopic("lethe.invalidations.us-east", new StringDeserializer(),
+                    new ByteArrayDeserializer())).stream().collect(Collectors.toMap(InvalidationEvent::target, e -> e));
+            assertEquals(Set.of("product:2", "product:slug:cup", "search:products:*", "category:1:products", "price:2", "order:9"),
+                    usEast.keySet(), "a region still receives every namespace it subscribes to");
+            assertEquals(Action.UPSERT, usEast.get("price:2").action(), "regions keep the payload");
+            assertEquals("{\"price\":11}", usEast.get("price:2").payload());
+            Map<String, InvalidationEvent> tokyo = read(d.createOutputTopic("lethe.invalidations.ap-tokyo", new StringDeserializer(),
+                    new ByteArrayDeserializer())).stream().collect(Collectors.toMap(InvalidationEvent::target, e -> e));
+            assertEquals(Set.of("price:2", "order:9"), tokyo.keySet());
+            assertEquals(Action.UPSERT, tokyo.get("price:2").action());
+        }
+    }
+
+    @Test
     void aChangedTemplateColumnInvalidatesTheOldAndTheNewKey() {
         send(change(Op.UPDATE, 700, row(3, "old-slug", 4, 10, 1), row(3, "new-slug", 5, 10, 2)));
         Set<String> targets = targets(read(all));

@@ -43,7 +43,7 @@ public final class Doctor {
     }
 
     public List<CheckResult> run() {
-        List<CheckResult> results = new ArrayList<>();
+        List<CheckResult> results = new ArrayList<>(TransportChecks.run(config));
         results.addAll(database());
         results.addAll(kafka());
         for (RegionConfig region : config.regions().values()) {
@@ -87,7 +87,7 @@ public final class Doctor {
                         .append(desc.partitions().size()));
             }
             if (!present.isEmpty()) {
-                results.add(retention(admin, present));
+                results.addAll(retention(admin, present));
             }
             if (missing.isEmpty()) {
                 results.add(CheckResult.pass("kafka topics", "all present (partitions: " + partitions + ")"));
@@ -111,27 +111,50 @@ public final class Doctor {
      * invalidates wholesale (fail closed), which empties caches. Retention must outlast the
      * outage budget.
      */
-    private CheckResult retention(Admin admin, List<String> topics) throws Exception {
+    private List<CheckResult> retention(Admin admin, List<String> topics) throws Exception {
         List<ConfigResource> resources = topics.stream().map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
         Map<ConfigResource, Config> configs = admin.describeConfigs(resources).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         long budget = config.kafka().outageBudget().toMillis();
         List<String> short_ = new ArrayList<>();
+        List<CheckResult> out = new ArrayList<>();
         configs.forEach((resource, c) -> {
             var entry = c.get("retention.ms");
             long ms = entry == null || entry.value() == null ? -1 : Long.parseLong(entry.value());
-            if (ms >= 0 && ms < budget) {
+            if (resource.name().equals(config.topics().dlq())) {
+                out.add(dlqRetention(config, ms)); // audit, not a stage's input: the outage budget does not apply
+            } else if (ms >= 0 && ms < budget) {
                 short_.add(resource.name() + " (" + Duration.ofMillis(ms) + ")");
             }
         });
         if (short_.isEmpty()) {
-            return CheckResult.pass("kafka retention", "every topic keeps records at least kafka.outage-budget ("
-                    + config.kafka().outageBudget() + ")");
+            out.add(0, CheckResult.pass("kafka retention", "every pipeline topic keeps records at least kafka.outage-budget ("
+                    + config.kafka().outageBudget() + ")"));
+            return out;
         }
-        return CheckResult.warn("kafka retention", "retention of " + short_ + " is shorter than kafka.outage-budget ("
+        out.add(0, CheckResult.warn("kafka retention", "retention of " + short_ + " is shorter than kafka.outage-budget ("
                         + config.kafka().outageBudget() + "): a stage down that long loses invalidations and must invalidate its "
                         + "namespaces wholesale",
                 "kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config retention.ms="
-                        + config.kafka().retention().toMillis() + " (or lower kafka.outage-budget in " + config.file() + ")");
+                        + config.kafka().retention().toMillis() + " (or lower kafka.outage-budget in " + config.file() + ")"));
+        return out;
+    }
+
+    /**
+     * The DLQ holds the original bytes of changes (row data): it should keep them no longer than
+     * {@code kafka.dlq-retention}, which Lethe applies only when it creates the topic.
+     */
+    static CheckResult dlqRetention(LetheConfig config, long retentionMs) {
+        String dlq = config.topics().dlq();
+        Duration wanted = config.kafka().dlqRetention();
+        if (retentionMs >= 0 && retentionMs <= wanted.toMillis()) {
+            return CheckResult.pass("kafka dlq retention", dlq + " keeps records " + Duration.ofMillis(retentionMs)
+                    + ", within kafka.dlq-retention (" + wanted + ")");
+        }
+        return CheckResult.warn("kafka dlq retention", dlq + " keeps records " + (retentionMs < 0 ? "forever" : Duration.ofMillis(retentionMs))
+                        + ", longer than kafka.dlq-retention (" + wanted + "): it holds the original changes (row data), so personal "
+                        + "data stays there longer than documented (docs/security.md)",
+                "kafka-configs.sh --alter --entity-type topics --entity-name " + dlq + " --add-config retention.ms=" + wanted.toMillis()
+                        + " (or raise kafka.dlq-retention in " + config.file() + ")");
     }
 
     /**

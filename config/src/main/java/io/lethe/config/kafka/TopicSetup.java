@@ -20,8 +20,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Creates Lethe's topics when they are missing, with the configured partitions and replication
- * factor (the broker's defaults when unset) and retention ({@code kafka.retention}). Existing
- * topics are left as they are.
+ * factor (the broker's defaults when unset) and retention ({@code kafka.retention}; the DLQ's
+ * {@code kafka.dlq-retention}, shorter by default: it holds row data). Existing topics are left as
+ * they are ({@code lethe doctor} reports a DLQ that keeps records longer than configured).
  */
 public final class TopicSetup {
     private static final Logger LOG = LoggerFactory.getLogger(TopicSetup.class);
@@ -80,7 +81,7 @@ public final class TopicSetup {
                     // invalidates wholesale), so it is a decision, not the broker's default
                     missing.add(new NewTopic(topic, Optional.ofNullable(kafka.partitions()),
                             Optional.ofNullable(kafka.replicationFactor()))
-                            .configs(Map.of("retention.ms", Long.toString(kafka.retention().toMillis()))));
+                            .configs(Map.of("retention.ms", Long.toString(kafka.retentionOf(topic).toMillis()))));
                 }
             }
             if (missing.isEmpty()) {

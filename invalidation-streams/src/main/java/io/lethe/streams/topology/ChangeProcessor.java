@@ -35,7 +35,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Maps one change to its invalidations and forwards each to the public sink and to the sink of
+ * Maps one change to its invalidations and forwards each to the public sink (unless its namespace
+ * stays off the public topic; upserts without their payload when it strips them) and to the sink of
  * every region that subscribes to its namespace. Anything that cannot be mapped goes to the DLQ
  * with the original bytes and headers naming reason, stage and source coordinates; the
  * processor never throws for bad input.
@@ -154,8 +155,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     }
 
     /**
-     * Forwards every invalidation of {@code result} to the public sink and the sinks of its
-     * namespace's regions. An upsert too large for Kafka goes out as the delete at its version
+     * Forwards every invalidation of {@code result} to the public sink (as its namespace's
+     * {@code public-topic} and {@code public-payloads} say) and the sinks of its namespace's regions. An upsert too large for Kafka goes out as the delete at its version
      * (fail closed: the entry goes instead of being replaced); the problem is returned.
      */
     private List<MappingProblem> forward(Record<String, byte[]> record, MappingResult result) {
@@ -173,8 +174,14 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             RecordHeaders headers = new RecordHeaders();
             headers.add(Headers.SCHEMA, schemaHeader);
             Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(), headers);
-            context.forward(out, InvalidationTopology.PUBLIC_SINK);
-            metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
+            io.lethe.config.NamespaceConfig ns = config.namespaces().get(event.namespace());
+            if (ns == null || ns.publicTopic()) {
+                // other teams read the public topic: a namespace may stay off it, or send its upserts there as the
+                // delete at their version (the row values stay on the region topics); then no region reads it
+                boolean strip = ns != null && event.action() == io.lethe.schemas.Action.UPSERT && !ns.publicPayloads();
+                context.forward(strip ? out.withValue(EventJson.write(event.asDelete())) : out, InvalidationTopology.PUBLIC_SINK);
+                metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
+            }
             // once per topic: regions that share a topic (or read the public one) read the same record
             for (String sink : regionSinks.getOrDefault(event.namespace(), List.of())) {
                 context.forward(out, sink);

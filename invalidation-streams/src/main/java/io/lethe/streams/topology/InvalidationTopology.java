@@ -21,7 +21,8 @@ import org.apache.kafka.streams.Topology;
  * The fan-out topology, built from the validated configuration alone:
  * <pre>
  *   changes-source (lethe.changes, raw bytes)
- *     └─ map-changes ──► invalidations-sink        (lethe.invalidations, every invalidation)
+ *     └─ map-changes ──► invalidations-sink        (lethe.invalidations, every invalidation of the namespaces on
+ *                    │                              the public topic; upserts as deletes where payloads are stripped)
  *                    ├─► region-topic-&lt;t&gt;-sink    (lethe.invalidations.&lt;r&gt;, the namespaces of the regions
  *                    │                              that read it; none for regions that read the public topic)
  *                    └─► dlq-sink                  (lethe.dlq, original bytes + reason headers)

@@ -1,0 +1,91 @@
+package io.lethe.cli.doctor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lethe.capture.checks.CheckResult;
+import io.lethe.capture.checks.CheckResult.Status;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code lethe doctor}'s transport checks (issue 34, "TLS by default"): every hop that is not
+ * encrypted and verified is reported loudly, with the fix, unless it stays on this host (the
+ * demo and the embedded stack), which passes with a note. Pure: no server is contacted.
+ */
+class TransportChecksTest {
+    private static final String NAMESPACES = """
+            namespaces:
+              product: { table: public.products, keys: ["product:{id}"] }
+            """;
+
+    private static Map<String, CheckResult> run(String source, String kafka, String regions) {
+        LetheConfig config = ConfigLoader.parse("lethe.yml", "source: " + source + "\nkafka: " + kafka + "\nregions:\n" + regions + NAMESPACES,
+                name -> null);
+        List<CheckResult> results = TransportChecks.run(config);
+        return results.stream().collect(Collectors.toMap(CheckResult::check, r -> r));
+    }
+
+    @Test
+    void plaintextOnLoopbackPassesWithANote() {
+        Map<String, CheckResult> r = run("{ jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }",
+                "{ bootstrap-servers: \"localhost:9092\" }", "  us-east: { redis: \"redis://127.0.0.1:6379\" }\n");
+        for (String check : List.of("kafka transport", "postgres transport source", "redis transport us-east")) {
+            assertEquals(Status.PASS, r.get(check).status(), r.toString());
+            assertTrue(r.get(check).message().contains("loopback"), r.get(check).message());
+        }
+    }
+
+    @Test
+    void plaintextHopsToOtherHostsAreReportedWithTheFix() {
+        Map<String, CheckResult> r = run("{ jdbc-url: \"jdbc:postgresql://db.internal:5432/shop\", user: lethe }",
+                "{ bootstrap-servers: \"127.0.0.1:9092,kafka-1.internal:9092\", properties: { security.protocol: SASL_PLAINTEXT } }",
+                "  us-east: { redis: \"redis://cache.internal:6379\", replica: \"jdbc:postgresql://replica.internal/shop?sslmode=require\" }\n");
+        CheckResult kafka = r.get("kafka transport");
+        assertEquals(Status.WARN, kafka.status());
+        assertTrue(kafka.message().contains("SASL_PLAINTEXT") && kafka.message().contains("kafka-1.internal:9092")
+                && kafka.message().contains("credentials"), kafka.message());
+        assertTrue(kafka.fix().contains("security.protocol: SASL_SSL"), kafka.fix());
+        CheckResult pg = r.get("postgres transport source");
+        assertEquals(Status.WARN, pg.status());
+        assertTrue(pg.message().contains("sslmode prefer (pgjdbc's default)") && pg.message().contains("db.internal"), pg.message());
+        assertTrue(pg.fix().contains("sslmode=verify-full"), pg.fix());
+        CheckResult replica = r.get("postgres transport us-east replica");
+        assertEquals(Status.WARN, replica.status());
+        assertTrue(replica.message().contains("sslmode require"), replica.message());
+        CheckResult redis = r.get("redis transport us-east");
+        assertEquals(Status.WARN, redis.status());
+        assertTrue(redis.message().contains("redis://") && redis.message().contains("cache.internal"), redis.message());
+        assertTrue(redis.fix().contains("rediss://"), redis.fix());
+    }
+
+    @Test
+    void verifiedTlsPassesAndCertificateChecksTurnedOffAreReported() {
+        Map<String, CheckResult> ok = run("{ jdbc-url: \"jdbc:postgresql://db.internal:5432/shop?sslmode=verify-full&sslrootcert=/ca.pem\", user: lethe }",
+                "{ bootstrap-servers: \"kafka-1.internal:9093\", properties: { security.protocol: SASL_SSL } }",
+                "  us-east: { redis: \"rediss://cache.internal:6380\" }\n");
+        assertEquals(List.of(Status.PASS), ok.values().stream().map(CheckResult::status).distinct().toList(), ok.toString());
+
+        Map<String, CheckResult> off = run("{ jdbc-url: \"jdbc:postgresql://db.internal:5432/shop?ssl=true&sslfactory=org.postgresql.ssl.NonValidatingFactory\", user: lethe }",
+                "{ bootstrap-servers: \"kafka-1.internal:9093\", properties: { security.protocol: SSL, ssl.endpoint.identification.algorithm: \"\" } }",
+                "  us-east: { redis: \"rediss://cache.internal:6380?verifyPeer=NONE\" }\n");
+        assertEquals(Status.WARN, off.get("kafka transport").status());
+        assertTrue(off.get("kafka transport").message().contains("host name verification is off"), off.get("kafka transport").message());
+        assertEquals(Status.WARN, off.get("postgres transport source").status());
+        assertTrue(off.get("postgres transport source").message().contains("NonValidatingFactory"), off.get("postgres transport source").message());
+        assertEquals(Status.WARN, off.get("redis transport us-east").status());
+        assertTrue(off.get("redis transport us-east").message().contains("verifyPeer NONE"), off.get("redis transport us-east").message());
+    }
+
+    @Test
+    void loopbackIsOnlyTheLoopback() {
+        assertTrue(TransportChecks.isLoopback("127.0.0.1") && TransportChecks.isLoopback("127.1.2.3") && TransportChecks.isLoopback("localhost")
+                && TransportChecks.isLoopback("::1") && TransportChecks.isLoopback("[::1]"));
+        assertTrue(!TransportChecks.isLoopback("10.0.0.1") && !TransportChecks.isLoopback("localhost.evil.example")
+                && !TransportChecks.isLoopback("127.0.0.1.nip.io"));
+    }
+}
