@@ -122,6 +122,11 @@ def check_reads(r, vectors, fail):
         entry = entry_of(r, case["key"])
         if entry != expect["entry"]:
             fail(f"{case['name']}: entry {entry}, expected {expect['entry']}")
+        if "fence" in expect:
+            fence = r.hget(lethe_reader.fence_key(case["key"]), "v")
+            got = None if fence is None else {"v": fence.decode()}
+            if got != expect["fence"]:
+                fail(f"{case['name']}: fence {got}, expected {expect['fence']}")
         if "ttl_above_ms" in expect and r.pttl(case["key"]) <= expect["ttl_above_ms"]:
             fail(f"{case['name']}: entry TTL {r.pttl(case['key'])} ms, expected above {expect['ttl_above_ms']} (the lease confirmed)")
 

@@ -345,10 +345,12 @@ class Namespace:
         loaded = loader(key)
         if loaded is None:
             raise ValueError(f"loader returned None for {key}; return Loaded.not_found() instead")
-        self._fill(key, loaded, n0, epoch, missed_at)
+        self._fill(key, loaded, n0, epoch, missed_at, replace=present)
         return loaded.value if loaded.found else None
 
-    def _fill(self, key, loaded, n0, epoch_at_miss, missed_at):
+    def _fill(self, key, loaded, n0, epoch_at_miss, missed_at, replace=False):
+        """fill.lua, then the epoch check; replace: the read saw an entry it did not serve (soft-expired, or a token it
+        did not cover), so this fill is a revalidation of it (fill.lua's ARGV[6])."""
         if not loaded.found and self.negative_ttl_ms == 0:
             return
         if (time.monotonic() - missed_at) * 1000 >= self.reader.fence_ttl_ms:
@@ -362,7 +364,7 @@ class Namespace:
         fence = fence_key(key)
         try:
             result = self.reader.fill_script([key, fence], [version, n0 or "", payload,
-                                                            str(FILL_LEASE_MS if leased else ttl), "", "0",
+                                                            str(FILL_LEASE_MS if leased else ttl), "", "1" if replace else "0",
                                                             "0" if loaded.found else "1"])
         except Exception:  # the reply was lost: the fill may have landed, so it is checked like an accepted one
             result = FILL_ACCEPTED

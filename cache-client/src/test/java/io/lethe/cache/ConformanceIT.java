@@ -156,6 +156,14 @@ class ConformanceIT {
             if (!java.util.Objects.equals(entry, expectedEntry)) {
                 failures.add(name + ": entry " + entry + ", expected " + expectedEntry);
             }
+            if (expect.has("fence")) {
+                String v = redis.hget(RedisLayout.fenceKey(c.get("key").asText()), RedisLayout.FENCE_VERSION);
+                Map<String, Object> fence = v == null ? null : Map.of("v", v);
+                Map<String, Object> expectedFence = expect.get("fence").isNull() ? null : json.convertValue(expect.get("fence"), Map.class);
+                if (!java.util.Objects.equals(fence, expectedFence)) {
+                    failures.add(name + ": fence " + fence + ", expected " + expectedFence);
+                }
+            }
             if (expect.has("ttl_above_ms") && redis.pttl(c.get("key").asText()) <= expect.get("ttl_above_ms").asLong()) {
                 failures.add(name + ": entry TTL " + redis.pttl(c.get("key").asText()) + " ms, expected above "
                         + expect.get("ttl_above_ms").asLong() + " (the lease confirmed)");

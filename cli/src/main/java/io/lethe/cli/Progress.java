@@ -23,9 +23,26 @@ final class Progress {
         this.millis = millis;
     }
 
-    /** On stderr of this process: a terminal when the JVM has a console. */
+    /**
+     * On stderr of this process: redrawn when the JVM's console is a terminal ({@code
+     * Console.isTerminal()} from JDK 22, where a console exists even when redirected; before, a
+     * console exists only when stdin and stdout are terminals). {@code LETHE_PROGRESS=plain}
+     * forces plain lines (e.g. {@code 2> file} with stdout on a terminal).
+     */
     static Progress onStderr(PrintWriter err) {
-        return new Progress(err, System.console() != null, System::currentTimeMillis);
+        return new Progress(err, !"plain".equals(System.getenv("LETHE_PROGRESS")) && isTerminal(), System::currentTimeMillis);
+    }
+
+    private static boolean isTerminal() {
+        java.io.Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+        } catch (ReflectiveOperationException beforeJdk22) {
+            return true;
+        }
     }
 
     void update(String line) {

@@ -279,12 +279,18 @@ public final class RegionConsumerService implements AutoCloseable {
                 if (!running) {
                     return false;
                 }
+                if (isDenied(e)) {
+                    misconfiguration.report(Failure.fatal("cannot check whether region " + region.name() + "'s topic moved: " + e.getMessage(),
+                            "give the region's Redis user HGET/HSET on lethe:* and its Kafka principal Describe on its group "
+                                    + "(docs/runbook.md, Least privilege)", e));
+                }
                 LOG.warn("region {}: cannot check whether its topic moved yet ({}); retrying", region.name(), e.toString());
                 backoff.sleep();
             }
         }
+        misconfiguration.clear();
         if (moved.isEmpty()) {
-            loop.whenStarted(() -> marker.write(topic));
+            loop.whenStarted(() -> writeMarker(marker, topic));
             return true;
         }
         TopicMove.Moved move = moved.get();
@@ -293,17 +299,53 @@ public final class RegionConsumerService implements AutoCloseable {
                 + "wholesale", region.name(), move.from(), move.to(), move.foundBy(), move.to(), region.namespaces());
         io.lethe.region.lag.PartitionCounts counts = partitionCounts();
         IntSupplier sources = () -> counts.now().map(io.lethe.region.lag.PartitionCounts.Counts::changes).orElse(0);
-        if (!TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic, sources, () -> !running,
-                why -> LOG.warn("region {}: {}", region.name(), why))) {
+        java.util.OptionalLong switchedAt = TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic, sources,
+                () -> !running, why -> LOG.warn("region {}: {}", region.name(), why));
+        if (switchedAt.isEmpty()) {
             return false;
         }
-        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), () -> {
-            marker.write(topic);
+        // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
+        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), () -> {
+            writeMarker(marker, topic);
             metrics.topicMoved();
             topicMove = null;
             LOG.info("region {}: moved to topic {}; namespaces invalidated wholesale", region.name(), topic);
         });
         return true;
+    }
+
+    /** Records the topic this region's Redis is fed from, trying again while Redis does not answer (a few seconds at most). */
+    private void writeMarker(TopicMove.Marker marker, String topic) {
+        Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
+        for (int attempt = 1; ; attempt++) {
+            try {
+                marker.write(topic);
+                return;
+            } catch (RuntimeException e) {
+                if (attempt >= 5 || !running) {
+                    // not written: the next start finds the move again (a second wholesale invalidation, never a stale entry)
+                    LOG.warn("region {}: could not record topic {} in Redis ({}); a restart will invalidate wholesale again",
+                            region.name(), topic, e.toString());
+                    return;
+                }
+                try {
+                    backoff.sleep();
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private static boolean isDenied(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (t instanceof org.apache.kafka.common.errors.AuthorizationException || m.startsWith("NOPERM") || m.contains("NOPERM")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True while the loop runs. */

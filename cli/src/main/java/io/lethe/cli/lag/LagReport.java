@@ -122,7 +122,8 @@ public final class LagReport {
                         oldestCommit = Math.min(oldestCommit, commitTsAt(reader, tp, from));
                     }
                 }
-                double endToEnd = age(clock.millis() * 1000, committed.values().stream().filter(java.util.Objects::nonNull)
+                // only the region's topic now: a group moved by a configuration change keeps the old topic's offsets for a while
+                double endToEnd = age(clock.millis() * 1000, partitions.stream().map(committed::get).filter(java.util.Objects::nonNull)
                         .map(c -> io.lethe.region.lag.AppliedWatermarks.fromCommitMetadata(c.metadata()))
                         .filter(java.util.OptionalLong::isPresent).mapToLong(java.util.OptionalLong::getAsLong).min());
                 double seconds = lag == 0 ? 0 : oldestCommit == Long.MAX_VALUE ? Double.NaN

@@ -70,6 +70,7 @@ public final class ApplyLoop {
     private long lastRestoreCheck = System.nanoTime() - RESTORE_CHECK_NANOS;
     private Set<TopicPartition> lastAssignment = Set.of();
     private String firstWholesale;
+    private long firstWholesaleLsn;
     private Runnable whenStarted;
     private AppliedLsnPublisher appliedLsn;
 
@@ -123,11 +124,12 @@ public final class ApplyLoop {
     }
 
     /**
-     * Before the first record: invalidates the region's namespaces wholesale (a topic move), then
-     * runs {@code then} once Redis acknowledged it. Call before {@link #run()}.
+     * Before the first record: invalidates the region's namespaces wholesale at source position
+     * {@code lsn} (a topic move), then runs {@code then} once Redis acknowledged it. Call before {@link #run()}.
      */
-    public void invalidateFirst(String why, Runnable then) {
+    public void invalidateFirst(String why, long lsn, Runnable then) {
         this.firstWholesale = why;
+        this.firstWholesaleLsn = lsn;
         this.whenStarted = then;
     }
 
@@ -138,10 +140,13 @@ public final class ApplyLoop {
 
     /** Runs until {@link #stop()} (then throws {@link WakeupException} from the consumer) or an unexpected error. */
     public void run() throws InterruptedException {
-        if (firstWholesale != null && !restore.invalidateWholesale(firstWholesale, this::applyAndGate)) {
-            return; // closed before Redis acknowledged it: the next start finds the move again
-        }
-        if (whenStarted != null) {
+        if (firstWholesale != null) {
+            // with a replica gate, done only once the invalidation was applied again after the replica replayed past it
+            // (a restart before that finds the move again): a reader's refill from the lagging replica cannot outlive it
+            if (!restore.invalidateWholesale(firstWholesale, firstWholesaleLsn, plan -> applyAndGate(plan, whenStarted))) {
+                return; // closed before Redis acknowledged it: the next start finds the move again
+            }
+        } else if (whenStarted != null) {
             whenStarted.run();
         }
         while (running) {
@@ -246,9 +251,16 @@ public final class ApplyLoop {
      * lagging replica could otherwise refill what it deleted, for good).
      */
     private RedisApplier.Applied applyAndGate(BatchPlan plan) throws InterruptedException {
+        return applyAndGate(plan, null);
+    }
+
+    /** As {@link #applyAndGate(BatchPlan)}; {@code done} runs once the plan is applied for good (after the gate, if any). */
+    private RedisApplier.Applied applyAndGate(BatchPlan plan, Runnable done) throws InterruptedException {
         RedisApplier.Applied applied = applyUntilAcknowledged(plan);
         if (applied != null && gated != null) {
-            gated.hold(plan, Map.of(), 0, () -> { });
+            gated.hold(plan, Map.of(), 0, done == null ? () -> { } : done);
+        } else if (applied != null && done != null) {
+            done.run();
         }
         return applied;
     }

@@ -196,6 +196,13 @@ public final class RestoreReplay {
         if (!lost) {
             return;
         }
+        if (!outOfRange && moveCovered) {
+            // the topic this region moved to, never read by its group: what its log no longer holds is older than the
+            // move's wholesale invalidation, which covered it
+            LOG.info("region {}: reading {} from the log's start; the topic move's wholesale invalidation covers what it no longer holds",
+                    region.name(), partitions);
+            return;
+        }
         LOG.error("region {}: records of {} were deleted before this region applied them (its offset {} the log, which now starts at {}); "
                         + "invalidating namespaces {} wholesale and reading from the log's start", region.name(), partitions,
                 outOfRange ? "is outside" : "was never committed for", starts, region.namespaces());
@@ -209,8 +216,15 @@ public final class RestoreReplay {
      *
      * @return false when the region closed before Redis acknowledged it
      */
-    public boolean invalidateWholesale(String why, Applying applying) throws InterruptedException {
-        return applying.apply(BatchPlan.of(wholesale(why))) != null;
+    /** True once this process invalidated wholesale for a topic move: the new topic's log start lost nothing it needs. */
+    private boolean moveCovered;
+
+    public boolean invalidateWholesale(String why, long lsn, Applying applying) throws InterruptedException {
+        if (applying.apply(BatchPlan.of(wholesale(why, lsn))) == null) {
+            return false;
+        }
+        moveCovered = true;
+        return true;
     }
 
     /** The longest fence TTL of the region's namespaces, plus a margin. */
@@ -221,12 +235,21 @@ public final class RestoreReplay {
 
     /** Namespace-wide invalidations of every namespace of the region, deleting whatever is there. */
     private List<InvalidationEvent> wholesale(String why) {
+        return wholesale(why, 0);
+    }
+
+    /**
+     * As {@link #wholesale(String)}, at source position {@code lsn}: in upsert namespaces every
+     * upsert at or below it is then applied as a delete (the wide watermark), so a replay of
+     * older upserts cannot write back what the invalidation removed.
+     */
+    private List<InvalidationEvent> wholesale(String why, long lsn) {
         List<InvalidationEvent> events = new ArrayList<>();
         long now = clock.millis() * 1000;
         for (String name : region.namespaces()) {
             for (String glob : config.namespaces().get(name).namespaceGlobs()) {
                 events.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, why + ":" + name + ":" + glob, name, Scope.NAMESPACE,
-                        null, glob, Action.DELETE, null, Versions.MAX, 0, null, now, now, now, null, Op.RESET, null, null));
+                        null, glob, Action.DELETE, null, Versions.MAX, lsn, null, now, now, now, null, Op.RESET, null, null));
             }
         }
         return events;

@@ -90,11 +90,13 @@ public final class TopicMove {
 
     /**
      * Waits until streams writes {@code topic}: a watermark of each of the {@code sources} changes
-     * partitions arrives on it after this call began. Returns false when {@code stopped} ended the wait.
+     * partitions arrives on it after this call began.
      *
+     * @return the highest source position (LSN) of those watermarks: every change after it went to
+     *         {@code topic}; empty when {@code stopped} ended the wait
      * @param waiting told, every minute of waiting, why the region does not start yet
      */
-    public static boolean awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, IntSupplier sources,
+    public static java.util.OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, IntSupplier sources,
                                               BooleanSupplier stopped, java.util.function.Consumer<String> waiting) {
         try (Consumer<String, byte[]> c = watcher.get()) {
             List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(30));
@@ -103,17 +105,22 @@ public final class TopicMove {
             c.seekToEnd(partitions);
             partitions.forEach(c::position); // fix the start now: only what is written from here on counts
             Set<Integer> seen = new HashSet<>();
+            long highest = 0;
             long start = System.nanoTime();
             long lastSaid = start;
             while (!stopped.getAsBoolean()) {
                 for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
                     if (Watermark.isWatermark(r.key())) {
-                        Watermark.read(r.headers()).ifPresent(w -> seen.add(w.source()));
+                        Optional<Watermark> w = Watermark.read(r.headers());
+                        if (w.isPresent()) {
+                            seen.add(w.get().source());
+                            highest = Math.max(highest, w.get().lsn());
+                        }
                     }
                 }
                 int needed = sources.getAsInt();
                 if (needed > 0 && seen.size() >= needed) {
-                    return true;
+                    return java.util.OptionalLong.of(highest);
                 }
                 if (System.nanoTime() - lastSaid > TimeUnit.MINUTES.toNanos(1)) {
                     lastSaid = System.nanoTime();
@@ -122,7 +129,7 @@ public final class TopicMove {
                             + "still runs the configuration before the change that moved this region to it");
                 }
             }
-            return false;
+            return java.util.OptionalLong.empty();
         }
     }
 
