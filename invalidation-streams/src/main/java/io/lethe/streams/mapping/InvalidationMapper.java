@@ -333,8 +333,11 @@ public final class InvalidationMapper {
         }
 
         void rowKey(KeyTemplate template, String key, RowVersion version) {
-            // an upsert needs the row's real version: one that stands in for an unreadable version deletes instead
-            boolean upsert = version.exact() && ns.mode() == Mode.UPSERT && (change.op() == Op.CREATE || change.op() == Op.UPDATE);
+            // an upsert needs the row's real version: one that stands in for an unreadable version deletes instead; so
+            // does a version above Versions.MAX_UPSERT, which regions refuse in an upsert (trust no topic: a forged
+            // upsert at a huge version would outlive every later change)
+            boolean upsert = version.exact() && ns.mode() == Mode.UPSERT && (change.op() == Op.CREATE || change.op() == Op.UPDATE)
+                    && Versions.compare(version.value(), Versions.MAX_UPSERT) <= 0;
             String payload = upsert ? payload() : null;
             if (payload != null) {
                 key(template, Scope.ROW, key, version.value(), Action.UPSERT, payload);
