@@ -87,9 +87,9 @@ class PatternAndClusterIT {
         try (RegionFixture f = new RegionFixture(stack, scope)) {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }"), """
-                    product: { table: public.products, keys: ["%sproduct:{id}"] }
+                    product: { table: public.products, keys: ["%sproduct:{id}"], patterns: ["%ssearch:1*"] }
                     wide: { table: public.widgets, keys: ["%swidget:{id}"], allow-namespace-wide: true }
-                    """.formatted(p, p), ""));
+                    """.formatted(p, p, p), ""));
             RedisCommands<String, String> redis = f.redis("us-east");
             List<String> products = RegionFixture.keys(p + "product:", 50);
             List<String> widgets = RegionFixture.keys(p + "widget:", 50);
@@ -104,7 +104,8 @@ class PatternAndClusterIT {
                 f.send(topic, RegionFixture.pattern("product", Scope.PATTERN, p + "product:*", "5", Op.MANUAL));
                 f.send(topic, RegionFixture.pattern("wide", Scope.PATTERN, p + "widget:*", "5", Op.MANUAL));
                 f.send(topic, RegionFixture.pattern("product", Scope.PATTERN, p + "search:1*", "5", Op.UPDATE));
-                String sentinel = p + "sentinel";
+                // a key of the namespace (regions refuse keys no template renders: foreign-key)
+                String sentinel = p + "product:sentinel";
                 f.send(topic, RegionFixture.key("product", sentinel, "5"));
                 f.flush();
                 RegionFixture.await("the sentinel's fence", Duration.ofSeconds(60), () -> redis.exists(RedisLayout.fenceKey(sentinel)) == 1);
