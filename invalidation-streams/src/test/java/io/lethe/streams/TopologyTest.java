@@ -498,6 +498,35 @@ class TopologyTest {
         assertEquals(Action.UPSERT, at.action(), "2^63 - 1 itself is upserted");
     }
 
+    /**
+     * Issue 34, abuse: a row value holding the separator renders a key another template renders
+     * too. With a text id, "{id}" = "1:x" renders price:1:x from price:{id}, the key price:{id}:x
+     * gives row 1 of namespace extra: the price row's payload must not be written there.
+     */
+    @Test
+    void aKeyAnotherTemplateCouldRenderIsInvalidatedNeverUpserted() {
+        driver.close();
+        LetheConfig both = ConfigLoader.parse("topology-test.yml", YAML + """
+                  extra:
+                    table: public.extras
+                    keys: ["price:{id}:x"]
+                """, name -> null);
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        driver = new TopologyTestDriver(InvalidationTopology.build(both, new StreamsMetrics(registry), CLOCK), p);
+        changes = driver.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer());
+        all = driver.createOutputTopic("lethe.invalidations", new StringDeserializer(), new ByteArrayDeserializer());
+        Map<String, Object> forged = row(1, "a", 1, 10, 2);
+        forged.put("id", "1:x");
+        send(change(Op.UPDATE, 1600, null, forged));
+        InvalidationEvent price = read(all).stream().filter(e -> e.target().equals("price:1:x")).findFirst().orElseThrow();
+        assertEquals(Action.DELETE, price.action(), "price:1:x is also extra's key of row 1: deleted, not written");
+        send(change(Op.UPDATE, 1700, null, row(1, "a", 1, 10, 3)));
+        InvalidationEvent plain = read(all).stream().filter(e -> e.target().equals("price:1")).findFirst().orElseThrow();
+        assertEquals(Action.UPSERT, plain.action(), "price:1 is no other template's key");
+    }
+
     /** With streams.watermark-key, every watermark forwarded to a region carries a signature that verifies with that key. */
     @Test
     void forwardedWatermarksAreSignedWithTheWatermarkKey() {
