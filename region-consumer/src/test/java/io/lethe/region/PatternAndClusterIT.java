@@ -45,7 +45,9 @@ class PatternAndClusterIT {
              ClusterRedis cluster = new ClusterRedis(stack.redisClusterUri())) {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisClusterUri() + "\", topology: cluster }"),
-                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
+                    // keys of every shape under the scope's prefix belong to namespace any (regions refuse keys no template renders)
+                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }\n"
+                            + "any: { table: public.anything, keys: [\"" + p + "{id}\"] }", ""));
             List<String> keys = new ArrayList<>(RegionFixture.keys(p + "product:", 300));
             for (int i = 0; i < 30; i++) {
                 keys.add(p + "customer:{c" + i + "}:orders");
@@ -58,7 +60,7 @@ class PatternAndClusterIT {
             assertTrue(slots.size() > 100, "keys spread over many slots: " + slots.size());
             try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
                 region.start();
-                keys.forEach(k -> f.send(config.topics().invalidations("us-east"), RegionFixture.key("product", k, "50")));
+                keys.forEach(k -> f.send(config.topics().invalidations("us-east"), RegionFixture.key("any", k, "50")));
                 f.flush();
                 RegionFixture.await("every fence", Duration.ofSeconds(60),
                         () -> keys.stream().allMatch(k -> cluster.redis.exists(RedisLayout.fenceKey(k)) == 1));
@@ -72,7 +74,7 @@ class PatternAndClusterIT {
                 List<String> other = RegionFixture.keys(p + "search:orders:", 100);
                 search.forEach(k -> cluster.redis.hset(k, Map.of("v", "0", "d", "results")));
                 other.forEach(k -> cluster.redis.hset(k, Map.of("v", "0", "d", "results")));
-                f.send(config.topics().invalidations("us-east"), RegionFixture.pattern("product", Scope.PATTERN, p + "search:products:*", "60", Op.UPDATE));
+                f.send(config.topics().invalidations("us-east"), RegionFixture.pattern("any", Scope.PATTERN, p + "search:products:*", "60", Op.UPDATE));
                 f.flush();
                 RegionFixture.await("the pattern's fences", Duration.ofSeconds(60),
                         () -> search.stream().allMatch(k -> cluster.redis.exists(RedisLayout.fenceKey(k)) == 1));
