@@ -201,7 +201,7 @@ public final class ConfigLoader {
                         + ", which Lethe keeps for its own keys");
             } else if (wide != null && !allowWide) {
                 // the region refuses it to the DLQ on every change (namespace-wide-pattern): one rule, NamespaceConfig#isNamespaceWide
-                s.error(s.child("patterns") + "[" + i + "]", "'" + patterns.get(i) + "' is the glob of key template '" + wide
+                s.error(s.child("patterns") + "[" + i + "]", "'" + patterns.get(i) + "' matches every key of key template '" + wide
                         + "', so every change would invalidate all of namespace " + name + " and the region refuses it "
                         + "(dead-letters it as namespace-wide-pattern); name a narrower glob, or set allow-namespace-wide: true "
                         + "on the namespace if every change should invalidate every " + wide + " key");

@@ -1,7 +1,6 @@
 package io.lethe.region.loop;
 
 import io.lethe.config.NamespaceConfig;
-import io.lethe.config.Defaults;
 import io.lethe.config.LetheConfig;
 import io.lethe.region.admission.EventRules;
 import io.lethe.schemas.DlqReason;
@@ -33,10 +32,6 @@ final class Admission {
     private final byte[] watermarkKey;
     /** The highest LSN of a watermark merged so far, -1 before the first. */
     private long lastWatermarkLsn = -1;
-
-    Admission(Map<String, NamespaceConfig> namespaces, String configFile) {
-        this(namespaces, configFile, (long) Defaults.MAX_LSN_LEAD_MIB << 20, null);
-    }
 
     Admission(Map<String, NamespaceConfig> namespaces, String configFile, long maxLsnLead, byte[] watermarkKey) {
         this.rules = new EventRules(namespaces, configFile, maxLsnLead);

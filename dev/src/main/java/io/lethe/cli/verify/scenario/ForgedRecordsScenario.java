@@ -16,11 +16,9 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -179,7 +177,6 @@ final class ForgedRecordsScenario implements Scenario {
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "scenario-forged-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         Map<String, Integer> reasons = new LinkedHashMap<>();
-        Set<String> stages = new LinkedHashSet<>();
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
             c.subscribe(List.of(config.topics().dlq()));
             long deadline = System.nanoTime() + within.toNanos();
@@ -190,9 +187,6 @@ final class ForgedRecordsScenario implements Scenario {
                     var stage = r.headers().lastHeader(Headers.DLQ_STAGE);
                     if (reason != null && stage != null && ("region:" + region).equals(new String(stage.value(), StandardCharsets.UTF_8))) {
                         reasons.merge(new String(reason.value(), StandardCharsets.UTF_8), 1, Integer::sum);
-                    }
-                    if (stage != null) {
-                        stages.add(new String(stage.value(), StandardCharsets.UTF_8));
                     }
                 }
             }
