@@ -4,7 +4,13 @@ import io.lethe.config.ConfigException;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
+import io.lethe.region.admission.EventRules;
+import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.SchemaViolationException;
+import io.lethe.schemas.Watermark;
+import io.lethe.schemas.serde.EventJson;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,7 +51,8 @@ public final class DlqCommand implements Runnable {
 
     /**
      * Re-publishes dead-lettered records to the topic they were read from, unchanged, once the
-     * cause is fixed. Progress is kept in a consumer group, so each record is replayed once; a
+     * cause is fixed; only to a topic this configuration owns, and only what its consumer would
+     * accept ({@link #untrusted}). Progress is kept in a consumer group, so each record is replayed once; a
      * record the pipeline still cannot handle comes back to the DLQ with its reason.
      */
     @Command(name = "replay", mixinStandardHelpOptions = true,
@@ -83,6 +90,7 @@ public final class DlqCommand implements Runnable {
             producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
             int replayed = 0;
             int skipped = 0;
+            EventRules rules = new EventRules(cfg.namespaces(), cfg.file(), cfg.apply().maxLsnLead());
             try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
                  KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer())) {
                 String dlq = cfg.topics().dlq();
@@ -101,7 +109,8 @@ public final class DlqCommand implements Runnable {
                             continue;
                         }
                         String unreplayable = header(r, Headers.DLQ_TRUNCATED) != null ? "cut to its first part"
-                                : "capture".equals(header(r, Headers.DLQ_STAGE)) ? "read from the write-ahead log, not a topic" : null;
+                                : "capture".equals(header(r, Headers.DLQ_STAGE)) ? "read from the write-ahead log, not a topic"
+                                : untrusted(cfg, rules, source, r);
                         if (unreplayable != null) {
                             spec.commandLine().getOut().printf("skip %s@%d (%s): %s%n", r.topic(), r.offset(), header(r, Headers.DLQ_REASON),
                                     unreplayable);
@@ -128,6 +137,40 @@ public final class DlqCommand implements Runnable {
             spec.commandLine().getOut().printf("%s %d record(s), skipped %d%n", dryRun ? "would replay" : "replayed", replayed, skipped);
             spec.commandLine().getOut().flush();
             return 0;
+        }
+
+        /**
+         * Why a dead letter must not be replayed, or null: trust no topic (issue 34). The DLQ's headers
+         * are written by whoever wrote the record, so the source topic must be one this configuration
+         * owns (the changes topic, the public and the region invalidation topics; never the DLQ itself
+         * nor another team's topic), and what goes back must pass the checks its consumer makes: an
+         * invalidation the region rules ({@link EventRules}, without the LSN ceiling, which the region
+         * applies when it reads it), a change that parses. Watermarks are never replayed (a later one
+         * has long replaced them, and a region would refuse one without its signature).
+         */
+        static String untrusted(LetheConfig cfg, EventRules rules, String source, ConsumerRecord<byte[], byte[]> r) {
+            java.util.Set<String> invalidations = new java.util.LinkedHashSet<>();
+            invalidations.add(cfg.topics().invalidations());
+            cfg.regions().keySet().forEach(region -> invalidations.add(cfg.topics().invalidations(region)));
+            if (!source.equals(cfg.topics().changes()) && !invalidations.contains(source)) {
+                return source + " is not a topic of this configuration (" + cfg.topics().changes() + ", " + invalidations
+                        + "): not replayed";
+            }
+            String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
+            if (Watermark.isWatermark(key)) {
+                return "a watermark: not replayed";
+            }
+            try {
+                if (source.equals(cfg.topics().changes())) {
+                    EventJson.readChange(r.value());
+                    return null;
+                }
+                InvalidationEvent event = EventJson.readInvalidation(r.value());
+                return rules.refusal(event, -1).map(refusal -> "refused (" + refusal.reason().code() + "): " + refusal.message())
+                        .orElse(null);
+            } catch (SchemaViolationException e) {
+                return "refused (" + DlqReason.MALFORMED.code() + "): " + e.getMessage();
+            }
         }
 
         private static String header(ConsumerRecord<byte[], byte[]> r, String name) {

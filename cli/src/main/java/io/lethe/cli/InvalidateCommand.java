@@ -86,15 +86,25 @@ public final class InvalidateCommand implements Callable<Integer> {
         }
         Scope scope = Scope.ROW;
         if (target.pattern != null) {
-            boolean wide = Patterns.matchesEverything(target.pattern)
-                    || ns.isNamespaceWide(target.pattern);
+            if (!ns.confines(target.pattern)) {
+                // regions refuse it too (foreign-pattern): a pattern must only reach keys of the namespace it names
+                spec.commandLine().getErr().println("refused: '" + target.pattern + "' can match keys that are not namespace "
+                        + namespace + "'s (" + (Patterns.matchesEverything(target.pattern) ? "it matches every key in Redis; "
+                        : "") + "its templates' globs and patterns: " + ns.keySpace() + "); invalidate each namespace with a "
+                        + "pattern within it");
+                return 2;
+            }
+            boolean wide = ns.isNamespaceWide(target.pattern);
             if (wide && !force) {
-                spec.commandLine().getErr().println("refused: '" + target.pattern + "' matches "
-                        + (Patterns.matchesEverything(target.pattern) ? "every key in Redis" : "all of namespace " + namespace)
+                spec.commandLine().getErr().println("refused: '" + target.pattern + "' matches all of namespace " + namespace
                         + "; add --force if you mean it");
                 return 2;
             }
             scope = wide ? Scope.NAMESPACE : Scope.PATTERN;
+        } else if (target.key.startsWith(io.lethe.schemas.redis.RedisLayout.RESERVED_PREFIX) || ns.keys().stream().noneMatch(k -> k.matches(target.key))) {
+            spec.commandLine().getErr().println("refused: '" + target.key + "' is not a key of namespace " + namespace
+                    + " (its key templates: " + ns.keys() + ")");
+            return 2;
         }
         long lsn = currentLsn(cfg);
         String version = ns.version().isLsn() ? Long.toString(lsn) : InvalidationMapper.MAX_VERSION;

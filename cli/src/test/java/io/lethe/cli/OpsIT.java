@@ -283,10 +283,10 @@ class OpsIT {
                     () -> east.exists(RedisLayout.fenceKey(p + "product:42")) == 1 && west.exists(RedisLayout.fenceKey(p + "product:42")) == 1);
             assertEquals(0, east.exists(p + "product:42") + west.exists(p + "product:42"));
 
-            // a match-all pattern is refused without --force
-            Result all = lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--pattern", "*");
+            // a match-all pattern is refused, --force or not (regions refuse it as foreign-pattern: it reaches other namespaces)
+            Result all = lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--pattern", "*", "--force");
             assertEquals(2, all.exit());
-            assertTrue(all.err().contains("--force"), all.err());
+            assertTrue(all.err().contains("every key in Redis"), all.err());
 
             // lag: eu-west's Redis stops answering while changes flow, once eu-west has applied a
             // heartbeat (before one, its end-to-end lag is unknown, not large)
@@ -341,11 +341,31 @@ class OpsIT {
             }
             f.start(f.config(with)); // the fixed configuration knows public.orders
             RedisCommands<String, String> east = f.redis("us-east");
+            // dead letters a producer with write access to the DLQ forged: one naming a topic this configuration does not
+            // own as its source, one carrying an invalidation of a lethe: key to a region topic (trust no topic)
+            LetheConfig fixed = f.config(with);
+            io.lethe.schemas.InvalidationEvent fence = new io.lethe.schemas.InvalidationEvent(io.lethe.schemas.InvalidationEvent.SCHEMA_ID,
+                    "forged", "product", io.lethe.schemas.Scope.ROW, "lethe:fence:{x}:x", null, io.lethe.schemas.Action.DELETE, null, "5", 5,
+                    null, 1, 1, 1, null, io.lethe.schemas.Op.UPDATE, null, null);
+            try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(
+                    Map.of("bootstrap.servers", stack.kafkaBootstrapServers()),
+                    new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+                for (String[] forged : new String[][] {{"payments.ledger", "malformed"}, {fixed.topics().invalidations("us-east"), "unknown-namespace"}}) {
+                    var dead = new org.apache.kafka.clients.producer.ProducerRecord<String, byte[]>(fixed.topics().dlq(), "k",
+                            io.lethe.schemas.serde.EventJson.write(fence));
+                    dead.headers().add(io.lethe.schemas.Headers.DLQ_SOURCE_TOPIC, forged[0].getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    dead.headers().add(io.lethe.schemas.Headers.DLQ_REASON, forged[1].getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    dead.headers().add(io.lethe.schemas.Headers.DLQ_STAGE, "region:us-east".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    producer.send(dead).get();
+                }
+            }
             Result dry = lethe("dlq", "replay", "--config", file.toString(), "--dry-run", "--group", scope.id() + "-replay");
             assertTrue(dry.out().contains("would replay 1 record"), dry.out());
             Result replay = lethe("dlq", "replay", "--config", file.toString(), "--group", scope.id() + "-replay");
             assertEquals(0, replay.exit(), replay.err());
             assertTrue(replay.out().contains("replayed 1 record"), replay.out());
+            assertTrue(replay.out().contains("payments.ledger is not a topic of this configuration"), replay.out());
+            assertTrue(replay.out().contains("refused (reserved-key)"), replay.out());
             PipelineFixture.await("the replayed change's invalidation", Duration.ofSeconds(60),
                     () -> east.exists(RedisLayout.fenceKey(p + "order:7")) == 1);
             Result again = lethe("dlq", "replay", "--config", file.toString(), "--group", scope.id() + "-replay");

@@ -19,12 +19,19 @@ import java.util.List;
  * @param replicaPollInterval  how often the replica gate asks the replica for its replay LSN
  * @param proberSampleEvery    the staleness prober checks 1 in this many invalidations (0 = off)
  * @param proberWindows        delays after commit at which the prober checks
+ * @param maxLsnLeadMib        how far (MiB of WAL) an invalidation's LSN may be beyond the region's last
+ *                             watermark: beyond it, it is refused to the DLQ ({@code version-out-of-range})
  */
 public record ApplyConfig(String groupPrefix, int maxPollRecords, Duration commitInterval, Duration retryBackoffMin, Duration retryBackoffMax,
                           Duration commandTimeout, int connections, int patternScanCount, int patternKeysPerSecond,
-                          Duration replicaPollInterval, int proberSampleEvery, List<Duration> proberWindows) {
+                          Duration replicaPollInterval, int proberSampleEvery, List<Duration> proberWindows, int maxLsnLeadMib) {
 
     public ApplyConfig {
         proberWindows = List.copyOf(proberWindows);
+    }
+
+    /** {@link #maxLsnLeadMib} in bytes of WAL (an LSN difference). */
+    public long maxLsnLead() {
+        return (long) maxLsnLeadMib << 20;
     }
 }

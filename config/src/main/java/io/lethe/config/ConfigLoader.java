@@ -204,7 +204,7 @@ public final class ConfigLoader {
                         + ", which Lethe keeps for its own keys");
             } else if (wide != null && !allowWide) {
                 // the region refuses it to the DLQ on every change (namespace-wide-pattern): one rule, NamespaceConfig#isNamespaceWide
-                s.error(s.child("patterns") + "[" + i + "]", "'" + patterns.get(i) + "' is the glob of key template '" + wide
+                s.error(s.child("patterns") + "[" + i + "]", "'" + patterns.get(i) + "' matches every key of key template '" + wide
                         + "', so every change would invalidate all of namespace " + name + " and the region refuses it "
                         + "(dead-letters it as namespace-wide-pattern); name a narrower glob, or set allow-namespace-wide: true "
                         + "on the namespace if every change should invalidate every " + wide + " key");
@@ -364,8 +364,13 @@ public final class ConfigLoader {
         int maxKey = s.integer("max-key-bytes", Defaults.MAX_KEY_BYTES, 16, 512 * 1024 * 1024);
         int threads = s.integer("threads", Defaults.STREAM_THREADS, 1, 64);
         String stateDir = s.string("state-dir", null);
-        s.finish("application-id, processing-guarantee, commit-interval, linger, max-key-bytes, threads, state-dir");
-        return new StreamsConfig(appId, guarantee, commit, linger, maxKey, threads, stateDir);
+        Secret watermarkKey = s.secret("watermark-key");
+        if (watermarkKey != null && watermarkKey.reveal().length() < 16) {
+            s.error(s.child("watermark-key"), "must be at least 16 characters (an HMAC-SHA256 key; e.g. ${LETHE_WATERMARK_KEY} "
+                    + "from `openssl rand -hex 32`)");
+        }
+        s.finish("application-id, processing-guarantee, commit-interval, linger, max-key-bytes, threads, state-dir, watermark-key");
+        return new StreamsConfig(appId, guarantee, commit, linger, maxKey, threads, stateDir, watermarkKey);
     }
 
     private static ApplyConfig apply(YamlSection s) {
@@ -391,10 +396,11 @@ public final class ConfigLoader {
                     + "cached values with their rows run `lethe inspect --region <name>` (docs/design.md, \"Inspecting a region's cache\")");
         }
         prober.finish("sample-every, windows");
+        int lead = s.integer("max-lsn-lead-mib", Defaults.MAX_LSN_LEAD_MIB, 1, 1 << 30);
         s.finish("group-prefix, max-poll-records, commit-interval, retry-backoff-min, retry-backoff-max, command-timeout, connections, "
-                + "pattern-scan-count, pattern-keys-per-second, replica-poll-interval, prober");
+                + "pattern-scan-count, pattern-keys-per-second, replica-poll-interval, prober, max-lsn-lead-mib");
         return new ApplyConfig(group, maxPoll, commitInterval, min, max, timeout, connections, scanCount, keysPerSecond, replicaPoll,
-                sampleEvery, windows);
+                sampleEvery, windows, lead);
     }
 
     private static HttpConfig http(YamlSection s) {

@@ -83,6 +83,9 @@ public final class ConfigReference {
             new Setting("streams.max-key-bytes", Integer.toString(Defaults.MAX_KEY_BYTES), "a longer key: its template's whole glob is invalidated instead and the change dead-lettered"),
             new Setting("streams.threads", Integer.toString(Defaults.STREAM_THREADS), "stream threads per instance"),
             new Setting("streams.state-dir", "Kafka Streams default", "state directory (the topology keeps no state)"),
+            new Setting("streams.watermark-key", "none", "secret (at least 16 characters) streams signs the watermarks it forwards with "
+                    + "(HMAC-SHA256) and regions verify them with; set it for both, e.g. `${LETHE_WATERMARK_KEY}`. Unset: regions "
+                    + "take watermark headers on trust (docs/runbook.md, \"What a region refuses\")"),
             new Setting("apply.group-prefix", Defaults.GROUP_PREFIX, "consumer group of region r is `<prefix><r>`"),
             new Setting("apply.max-poll-records", Integer.toString(Defaults.MAX_POLL_RECORDS), "most invalidations per batch"),
             new Setting("apply.commit-interval", d(Defaults.APPLY_COMMIT_INTERVAL), "how often applied offsets are committed (revocation and stop commit at once)"),
@@ -96,6 +99,8 @@ public final class ConfigReference {
             new Setting("apply.prober.sample-every", Integer.toString(Defaults.PROBER_SAMPLE_EVERY), "staleness prober: 1 in N invalidations checked (0 = off)"),
             new Setting("apply.prober.windows", Defaults.PROBER_WINDOWS.stream().map(ConfigReference::d).collect(Collectors.joining(", ")),
                     "delays after the commit at which sampled keys are checked"),
+            new Setting("apply.max-lsn-lead-mib", Integer.toString(Defaults.MAX_LSN_LEAD_MIB), "an invalidation whose LSN is more "
+                    + "than this many MiB of WAL beyond the region's last watermark is refused to the DLQ (`version-out-of-range`)"),
             new Setting("http.host", Defaults.HTTP_HOST, "address of `/metrics` and `/health`"),
             new Setting("http.port", Integer.toString(Defaults.HTTP_PORT), "port of `/metrics` and `/health` (0 = a free port)"));
 

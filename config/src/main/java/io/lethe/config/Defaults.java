@@ -68,6 +68,14 @@ public final class Defaults {
     public static final int REDIS_CONNECTIONS = 1;
     public static final int PATTERN_SCAN_COUNT = 500;
     public static final int PATTERN_KEYS_PER_SECOND = 20_000;
+    /**
+     * 64 GiB of WAL: how far an invalidation's LSN may be beyond the region's last watermark. A
+     * watermark comes with every heartbeat, in the same order as the changes around it, so a real
+     * change is ahead of the last one by the WAL written in about one heartbeat interval (plus
+     * capture's lag behind heartbeats); this is far more than that, and far less than the 2^63 a
+     * forged version could otherwise claim.
+     */
+    public static final int MAX_LSN_LEAD_MIB = 64 * 1024;
     /** Applied offsets are committed this often: one commit per batch cost the broker more than the apply. */
     public static final Duration APPLY_COMMIT_INTERVAL = Duration.ofMillis(100);
     public static final Duration REPLICA_POLL_INTERVAL = Duration.ofMillis(100);

@@ -149,6 +149,23 @@ public final class KeyTemplate {
         return glob.toString();
     }
 
+    /**
+     * True when {@code glob} matches every key this template renders from non-empty values (each
+     * column at least one character): a glob that covers the template's key space, judged by what
+     * it matches ({@link Patterns#within}), not by its text: {@code product:*},
+     * {@code product:**} and {@code product:?*} cover {@code product:{id}}, {@code product:1*} does not.
+     */
+    public boolean isCoveredBy(String glob) {
+        if (glob().equals(glob)) {
+            return true;
+        }
+        StringBuilder nonEmpty = new StringBuilder();
+        for (KeyFormat.Part part : parts) {
+            nonEmpty.append(part instanceof KeyFormat.Literal l ? escapeGlob(l.text()) : "?*");
+        }
+        return Patterns.within(nonEmpty.toString(), List.of(glob));
+    }
+
     /** Escapes Redis glob metacharacters so {@code text} matches only itself. */
     public static String escapeGlob(String text) {
         StringBuilder out = new StringBuilder(text.length());

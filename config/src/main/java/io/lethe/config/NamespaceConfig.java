@@ -116,14 +116,32 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
         return keys.stream().anyMatch(k -> other.mayReach(k.glob())) || patterns.stream().anyMatch(other::mayReach);
     }
 
+    /**
+     * True when every key {@code glob} could match is one this namespace could hold: one a template
+     * could render or a configured pattern matches ({@link Patterns#within}). The bound on manual
+     * and foreign patterns: a glob such as {@code *:*}, {@code [a-z]*} or {@code ?*} also reaches
+     * keys of other namespaces, or keys no namespace holds.
+     */
+    public boolean confines(String glob) {
+        return Patterns.within(glob, keySpace());
+    }
+
+    /** The globs {@link #confines} compares with: every template's glob and every configured pattern. */
+    public List<String> keySpace() {
+        List<String> cover = new ArrayList<>();
+        keys.forEach(k -> cover.add(k.glob()));
+        cover.addAll(patterns);
+        return cover;
+    }
+
     /** True when {@code key} can be one of this namespace's keys: a template could have rendered it, or a pattern matches it. */
     public boolean mayHold(String key) {
         return keys.stream().anyMatch(k -> k.matches(key)) || patterns.stream().anyMatch(p -> Patterns.matches(p, key));
     }
 
     /**
-     * True when a pattern covers the whole key space of one of this namespace's templates (it is
-     * that template's glob). The one rule for "namespace-wide": the region refuses such a pattern
+     * True when a pattern covers the whole key space of one of this namespace's templates (it
+     * matches every key the template renders from non-empty values: {@link KeyTemplate#isCoveredBy}). The one rule for "namespace-wide": the region refuses such a pattern
      * to the DLQ unless {@link #allowNamespaceWide}, configuration validation refuses it in
      * {@code patterns} on the same terms, and {@code lethe invalidate} asks for {@code --force}.
      */
@@ -133,7 +151,7 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
 
     /** The template whose glob {@code pattern} is, or null: {@link #isNamespaceWide} before the namespace is built. */
     static KeyTemplate wideTemplate(List<KeyTemplate> keys, String pattern) {
-        return keys.stream().filter(k -> k.glob().equals(pattern)).findFirst().orElse(null);
+        return keys.stream().filter(k -> k.isCoveredBy(pattern)).findFirst().orElse(null);
     }
 
     /** {@code literal*}: one trailing star, no other glob syntax. */

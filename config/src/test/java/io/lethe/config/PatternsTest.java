@@ -64,6 +64,67 @@ class PatternsTest {
         }
     }
 
+    @Test
+    void aGlobIsWithinTheTemplatesOnlyWhenEveryKeyItMatchesIsOneOfTheirs() {
+        List<String> product = List.of("product:*", "product:*:price");
+        assertTrue(Patterns.within("product:1*", product));
+        assertTrue(Patterns.within("product:[0-9]?", product));
+        assertTrue(Patterns.within("product:*:price", product));
+        assertTrue(Patterns.within("product:**", product));
+        assertFalse(Patterns.within("*:*", product), "*:* matches user:1");
+        assertFalse(Patterns.within("[a-z]*", product));
+        assertFalse(Patterns.within("?*", product));
+        assertFalse(Patterns.within("*", product));
+        assertFalse(Patterns.within("produc?:*", product), "produc?:* matches producx:1");
+        assertFalse(Patterns.within("product", product));
+        assertFalse(Patterns.within("[p]roduct:*", List.of("product:*:price")));
+        assertTrue(Patterns.within("[p]roduct:*", product));
+        assertTrue(Patterns.within("a\\*", List.of("a\\*")), "an escaped star is the byte *");
+        assertFalse(Patterns.within("a*", List.of("a\\*")));
+        assertFalse(Patterns.within("x*", List.of()));
+    }
+
+    /**
+     * Against brute force: for random globs of up to 3 characters over the glob syntax, within
+     * says false exactly when some key of up to 4 bytes (over the same bytes and one more) matches
+     * the glob and none of the cover globs.
+     */
+    @Test
+    void withinAgreesWithMatchingEveryShortKey() {
+        Random random = new Random(34);
+        String alphabet = "ab:*?[]^-\\";
+        List<String> keys = new ArrayList<>();
+        String bytes = "ab:*?[]^-\\x";
+        List<String> last = List.of("");
+        for (int len = 1; len <= 4; len++) {
+            List<String> longer = new ArrayList<>();
+            for (String k : last) {
+                for (char c : bytes.toCharArray()) {
+                    longer.add(k + c);
+                }
+            }
+            keys.addAll(longer);
+            last = longer;
+        }
+        for (int i = 0; i < 400; i++) {
+            String glob = randomText(random, alphabet, 1 + random.nextInt(3));
+            List<String> cover = List.of(randomText(random, alphabet, 1 + random.nextInt(3)), randomText(random, alphabet, 1 + random.nextInt(3)));
+            String counterexample = null;
+            for (String key : keys) {
+                if (Patterns.matches(glob, key) && cover.stream().noneMatch(c -> Patterns.matches(c, key))) {
+                    counterexample = key;
+                    break;
+                }
+            }
+            boolean within = Patterns.within(glob, cover);
+            if (counterexample != null) {
+                assertFalse(within, glob + " within " + cover + " but " + counterexample + " matches only " + glob);
+            } else {
+                assertTrue(within, glob + " said not within " + cover + " but no key of up to 4 bytes shows it");
+            }
+        }
+    }
+
     private static String randomText(Random random, String alphabet, int length) {
         StringBuilder s = new StringBuilder();
         for (int i = 0; i < length; i++) {

@@ -522,6 +522,80 @@ class TopologyTest {
         assertEquals(1.0, widenedCount("product", "key-too-long"));
     }
 
+    /**
+     * Regions refuse an upsert above 2^63 - 1 (version-out-of-range: a forged one would outlive
+     * every later change), so streams never sends one: a row whose version column holds more is
+     * deleted at its version instead.
+     */
+    @Test
+    void aVersionAboveTheUpsertCeilingDeletesInsteadOfUpserting() {
+        Map<String, Object> after = row(9, "w", 1, 10, 1);
+        after.put("version", io.lethe.schemas.Versions.next(io.lethe.schemas.Versions.MAX_UPSERT));
+        send(change(Op.UPDATE, 1400, null, after));
+        InvalidationEvent price = read(all).stream().filter(e -> e.target().equals("price:9")).findFirst().orElseThrow();
+        assertEquals(Action.DELETE, price.action());
+        assertEquals("9223372036854775808", price.version());
+        after.put("version", io.lethe.schemas.Versions.MAX_UPSERT);
+        send(change(Op.UPDATE, 1500, null, after));
+        InvalidationEvent at = read(all).stream().filter(e -> e.target().equals("price:9")).findFirst().orElseThrow();
+        assertEquals(Action.UPSERT, at.action(), "2^63 - 1 itself is upserted");
+    }
+
+    /**
+     * Issue 34, abuse: a row value holding the separator renders a key another template renders
+     * too. With a text id, "{id}" = "1:x" renders price:1:x from price:{id}, the key price:{id}:x
+     * gives row 1 of namespace extra: the price row's payload must not be written there.
+     */
+    @Test
+    void aKeyAnotherTemplateCouldRenderIsInvalidatedNeverUpserted() {
+        driver.close();
+        LetheConfig both = ConfigLoader.parse("topology-test.yml", YAML + """
+                  extra:
+                    table: public.extras
+                    keys: ["price:{id}:x"]
+                """, name -> null);
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        driver = new TopologyTestDriver(InvalidationTopology.build(both, new StreamsMetrics(registry), CLOCK), p);
+        changes = driver.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer());
+        all = driver.createOutputTopic("lethe.invalidations", new StringDeserializer(), new ByteArrayDeserializer());
+        Map<String, Object> forged = row(1, "a", 1, 10, 2);
+        forged.put("id", "1:x");
+        send(change(Op.UPDATE, 1600, null, forged));
+        InvalidationEvent price = read(all).stream().filter(e -> e.target().equals("price:1:x")).findFirst().orElseThrow();
+        assertEquals(Action.DELETE, price.action(), "price:1:x is also extra's key of row 1: deleted, not written");
+        send(change(Op.UPDATE, 1700, null, row(1, "a", 1, 10, 3)));
+        InvalidationEvent plain = read(all).stream().filter(e -> e.target().equals("price:1")).findFirst().orElseThrow();
+        assertEquals(Action.UPSERT, plain.action(), "price:1 is no other template's key");
+    }
+
+    /** With streams.watermark-key, every watermark forwarded to a region carries a signature that verifies with that key. */
+    @Test
+    void forwardedWatermarksAreSignedWithTheWatermarkKey() {
+        driver.close();
+        String key = "a-watermark-key-of-32-characters";
+        LetheConfig signed = ConfigLoader.parse("topology-test.yml", YAML.replace("streams: { max-key-bytes: 64 }",
+                "streams: { max-key-bytes: 64, watermark-key: " + key + " }"), name -> null);
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        driver = new TopologyTestDriver(InvalidationTopology.build(signed, new StreamsMetrics(registry), CLOCK), p);
+        TestInputTopic<String, byte[]> in = driver.createInputTopic(signed.topics().changes(), new org.apache.kafka.common.serialization.StringSerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer());
+        TestOutputTopic<String, byte[]> east = driver.createOutputTopic(signed.topics().invalidations("eu-west"),
+                new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+        in.pipeInput(new org.apache.kafka.streams.test.TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
+                new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()), (Long) null));
+        var records = east.readRecordsToList();
+        assertTrue(!records.isEmpty(), "the watermark reaches eu-west");
+        for (var r : records) {
+            io.lethe.schemas.Watermark w = io.lethe.schemas.Watermark.read(r.headers()).orElseThrow();
+            assertTrue(w.verifies(r.headers(), key.getBytes(java.nio.charset.StandardCharsets.UTF_8)), "signed: " + r.headers());
+            assertTrue(!w.verifies(r.headers(), "another-key-of-some-length".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+    }
+
     @Test
     void aVersionThatCannotBeReadDeletesTheKeysWhateverTheirVersion() {
         for (Object bad : java.util.Arrays.asList("2026-11-22", null, "-1", "18446744073709551616")) {

@@ -45,7 +45,9 @@ class PatternAndClusterIT {
              ClusterRedis cluster = new ClusterRedis(stack.redisClusterUri())) {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisClusterUri() + "\", topology: cluster }"),
-                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
+                    // keys of every shape under the scope's prefix belong to namespace any (regions refuse keys no template renders)
+                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }\n"
+                            + "any: { table: public.anything, keys: [\"" + p + "{id}\"] }", ""));
             List<String> keys = new ArrayList<>(RegionFixture.keys(p + "product:", 300));
             for (int i = 0; i < 30; i++) {
                 keys.add(p + "customer:{c" + i + "}:orders");
@@ -58,7 +60,7 @@ class PatternAndClusterIT {
             assertTrue(slots.size() > 100, "keys spread over many slots: " + slots.size());
             try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
                 region.start();
-                keys.forEach(k -> f.send(config.topics().invalidations("us-east"), RegionFixture.key("product", k, "50")));
+                keys.forEach(k -> f.send(config.topics().invalidations("us-east"), RegionFixture.key("any", k, "50")));
                 f.flush();
                 RegionFixture.await("every fence", Duration.ofSeconds(60),
                         () -> keys.stream().allMatch(k -> cluster.redis.exists(RedisLayout.fenceKey(k)) == 1));
@@ -72,7 +74,7 @@ class PatternAndClusterIT {
                 List<String> other = RegionFixture.keys(p + "search:orders:", 100);
                 search.forEach(k -> cluster.redis.hset(k, Map.of("v", "0", "d", "results")));
                 other.forEach(k -> cluster.redis.hset(k, Map.of("v", "0", "d", "results")));
-                f.send(config.topics().invalidations("us-east"), RegionFixture.pattern("product", Scope.PATTERN, p + "search:products:*", "60", Op.UPDATE));
+                f.send(config.topics().invalidations("us-east"), RegionFixture.pattern("any", Scope.PATTERN, p + "search:products:*", "60", Op.UPDATE));
                 f.flush();
                 RegionFixture.await("the pattern's fences", Duration.ofSeconds(60),
                         () -> search.stream().allMatch(k -> cluster.redis.exists(RedisLayout.fenceKey(k)) == 1));
@@ -87,9 +89,9 @@ class PatternAndClusterIT {
         try (RegionFixture f = new RegionFixture(stack, scope)) {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }"), """
-                    product: { table: public.products, keys: ["%sproduct:{id}"] }
+                    product: { table: public.products, keys: ["%sproduct:{id}"], patterns: ["%ssearch:1*"] }
                     wide: { table: public.widgets, keys: ["%swidget:{id}"], allow-namespace-wide: true }
-                    """.formatted(p, p), ""));
+                    """.formatted(p, p, p), ""));
             RedisCommands<String, String> redis = f.redis("us-east");
             List<String> products = RegionFixture.keys(p + "product:", 50);
             List<String> widgets = RegionFixture.keys(p + "widget:", 50);
@@ -104,7 +106,8 @@ class PatternAndClusterIT {
                 f.send(topic, RegionFixture.pattern("product", Scope.PATTERN, p + "product:*", "5", Op.MANUAL));
                 f.send(topic, RegionFixture.pattern("wide", Scope.PATTERN, p + "widget:*", "5", Op.MANUAL));
                 f.send(topic, RegionFixture.pattern("product", Scope.PATTERN, p + "search:1*", "5", Op.UPDATE));
-                String sentinel = p + "sentinel";
+                // a key of the namespace (regions refuse keys no template renders: foreign-key)
+                String sentinel = p + "product:sentinel";
                 f.send(topic, RegionFixture.key("product", sentinel, "5"));
                 f.flush();
                 RegionFixture.await("the sentinel's fence", Duration.ofSeconds(60), () -> redis.exists(RedisLayout.fenceKey(sentinel)) == 1);

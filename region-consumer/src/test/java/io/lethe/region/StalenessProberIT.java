@@ -49,7 +49,7 @@ class StalenessProberIT {
                 // the probers start at "latest": traffic sent before they have a position is not theirs to see
                 awaitSampling(registry, "us-east");
                 awaitSampling(registry, "eu-west");
-                String warm = p + "warm-up";
+                String warm = p + "product:warm-up"; // a key of the namespace: regions refuse others (foreign-key)
                 f.send(config.topics().invalidations("us-east"), RegionFixture.key("product", warm, "100"));
                 f.flush();
                 RedisCommands<String, String> eastRedis = f.redis("us-east");

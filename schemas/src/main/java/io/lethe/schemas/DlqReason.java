@@ -47,7 +47,34 @@ public enum DlqReason {
      */
     REDIS_OOM("redis-oom"),
     /** Redis refused the script for this key with another error; the region deleted the key instead. */
-    REDIS_REFUSED("redis-refused");
+    REDIS_REFUSED("redis-refused"),
+    /**
+     * An invalidation's key is not one its namespace's key templates can render (a key of another
+     * namespace, a free-form key): not applied. Trust no topic: whoever can write to a region topic
+     * must not be able to delete or overwrite keys outside the namespace it names.
+     */
+    FOREIGN_KEY("foreign-key"),
+    /** An invalidation names one of Lethe's own keys ({@code lethe:}: fences, epochs, watermarks, checkpoints): not applied. */
+    RESERVED_KEY("reserved-key"),
+    /** An upsert in a namespace not configured with {@code mode: upsert}: not applied. */
+    UPSERT_NOT_CONFIGURED("upsert-not-configured"),
+    /**
+     * A version outside what the pipeline can produce: in an {@code lsn} namespace one that is not the
+     * event's own LSN, or an LSN beyond the region's last watermark by more than
+     * {@code apply.max-lsn-lead-mib}; an upsert of a {@code column:} namespace above 2^63 - 1. Not applied.
+     */
+    VERSION_OUT_OF_RANGE("version-out-of-range"),
+    /**
+     * A pattern the namespace's configuration does not produce and that could match a key no
+     * template or pattern of the namespace renders ({@code *:*}, {@code [a-z]*}, another
+     * namespace's keys): not applied.
+     */
+    FOREIGN_PATTERN("foreign-pattern"),
+    /**
+     * A watermark record whose headers are incomplete, or whose signature does not verify with
+     * {@code streams.watermark-key}: not merged into the region's watermark.
+     */
+    UNTRUSTED_WATERMARK("untrusted-watermark");
 
     private final String code;
 

@@ -11,6 +11,18 @@ public final class Versions {
      */
     public static final String MAX = "18446744073709551615";
 
+    /**
+     * 2^63 - 1, the largest version an upsert may carry: the largest value of PostgreSQL's
+     * {@code bigint}, the widest integer type a version column (a JPA {@code @Version}, a counter)
+     * holds in practice. A delete may carry up to {@link #MAX} (its fence expires after the fence
+     * TTL); an upsert's version stays as long as its entry, refusing every later upsert and fill
+     * below it, so streams upserts only at or below this version (a row whose version column holds
+     * more is deleted instead) and a region refuses an upsert above it as
+     * {@link DlqReason#VERSION_OUT_OF_RANGE}. In {@code lsn} namespaces the version is the LSN,
+     * a {@code bigint} as well.
+     */
+    public static final String MAX_UPSERT = Long.toString(Long.MAX_VALUE);
+
     private Versions() {
     }
 

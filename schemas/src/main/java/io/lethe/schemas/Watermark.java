@@ -32,6 +32,12 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
     public static final String LSN = "lethe.watermark.lsn";
     public static final String SOURCE = "lethe.watermark.source";
     public static final String HISTORY = "lethe.watermark.history";
+    /**
+     * HMAC-SHA256 of the watermark's fields with {@code streams.watermark-key}, hex: set by
+     * invalidation-streams when the key is configured; a region with the key merges only
+     * watermarks whose signature verifies ({@link #verifies}).
+     */
+    public static final String SIGNATURE = "lethe.watermark.signature";
 
     /** A watermark whose history is unknown. */
     public Watermark(long commitTs, long lsn, int source) {
@@ -71,6 +77,37 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
             headers.add(HISTORY, history.getBytes(StandardCharsets.UTF_8));
         }
         return headers;
+    }
+
+    /** This watermark's headers and its {@link #SIGNATURE} with {@code key} (none when {@code key} is null). */
+    public org.apache.kafka.common.header.Headers writeTo(org.apache.kafka.common.header.Headers headers, byte[] key) {
+        writeTo(headers);
+        if (key != null) {
+            headers.add(SIGNATURE, signature(key).getBytes(StandardCharsets.UTF_8));
+        }
+        return headers;
+    }
+
+    /**
+     * The HMAC-SHA256 of the fields, hex, with {@code key}: proof that whoever wrote the record
+     * knew the key. It says nothing about when: a watermark copied from the topic verifies again
+     * (harmless, as regions keep the highest they have seen).
+     */
+    public String signature(byte[] key) {
+        String fields = "lethe.watermark/v1|" + commitTs + "|" + lsn + "|" + source + "|" + (history == null ? "" : history);
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+            return java.util.HexFormat.of().formatHex(mac.doFinal(fields.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is not available", e);
+        }
+    }
+
+    /** True when {@code headers} carry this watermark's signature with {@code key} (compared in constant time). */
+    public boolean verifies(org.apache.kafka.common.header.Headers headers, byte[] key) {
+        Header given = headers.lastHeader(SIGNATURE);
+        return given != null && java.security.MessageDigest.isEqual(signature(key).getBytes(StandardCharsets.UTF_8), given.value());
     }
 
     /** The same watermark, as forwarded from changes topic partition {@code partition}. */

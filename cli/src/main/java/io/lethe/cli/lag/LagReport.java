@@ -96,10 +96,11 @@ public final class LagReport {
         List<Row> rows = new ArrayList<>();
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "lethe-lag"));
              KafkaConsumer<byte[], byte[]> reader = reader()) {
-            var published = newestWatermarks(reader, config.topics().changes()).values().stream().mapToLong(Long::longValue).max();
+            var published = newestWatermarks(reader, config.topics().changes(), null).values().stream().mapToLong(Long::longValue).max();
             double capture = age(clock.millis() * 1000, published);
             for (String region : config.regions().keySet()) {
-                Map<Integer, Long> forwarded = newestWatermarks(reader, config.topics().invalidations(region));
+                Map<Integer, Long> forwarded = newestWatermarks(reader, config.topics().invalidations(region),
+                        io.lethe.region.admission.EventRules.watermarkKey(config));
                 double streams = forwarded.isEmpty() || forwarded.containsValue(0L) ? Double.NaN
                         : age(clock.millis() * 1000, forwarded.values().stream().mapToLong(Long::longValue).min());
 
@@ -142,8 +143,10 @@ public final class LagReport {
     /**
      * Per partition of {@code topic}, the commit time of the newest watermark among its last
      * {@link #TAIL} records (0 when there is none: the partition is busy or nothing reached it yet).
+     * With {@code key} (streams.watermark-key, for the region topics streams signs), only watermarks
+     * whose signature verifies count: a forged one must not make the lag look smaller.
      */
-    private static Map<Integer, Long> newestWatermarks(KafkaConsumer<byte[], byte[]> reader, String topic) {
+    private static Map<Integer, Long> newestWatermarks(KafkaConsumer<byte[], byte[]> reader, String topic, byte[] key) {
         List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
                 .map(p -> new TopicPartition(topic, p.partition())).toList();
         Map<Integer, Long> newest = new HashMap<>();
@@ -161,7 +164,8 @@ public final class LagReport {
         while (partitions.stream().anyMatch(tp -> reader.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
             for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
                 if (r.key() != null && io.lethe.schemas.Watermark.isWatermark(new String(r.key(), StandardCharsets.UTF_8))) {
-                    io.lethe.schemas.Watermark.read(r.headers()).ifPresent(w -> newest.merge(r.partition(), w.commitTs(), Math::max));
+                    io.lethe.schemas.Watermark.read(r.headers()).filter(w -> key == null || w.verifies(r.headers(), key))
+                            .ifPresent(w -> newest.merge(r.partition(), w.commitTs(), Math::max));
                 }
             }
         }

@@ -20,7 +20,10 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 /**
  * How another team consumes Lethe's public topic: subscribe to {@code lethe.invalidations},
  * decode with the schemas module, drop redeliveries by event id, and commit only after the
- * events were handled (at-least-once, like Lethe itself).
+ * events were handled (at-least-once, like Lethe itself). Treat what you read as input from
+ * outside, as Lethe's regions do (docs/runbook.md, "What a region refuses"): act only on the
+ * namespaces and key prefixes you cache, and never apply a pattern wider than the keys you would
+ * purge yourself; a Kafka record proves nothing about who wrote it.
  *
  * <pre>
  *   java -cp ... io.lethe.examples.InvalidationSubscriber 127.0.0.1:9092 my-team-group [topic-prefix]

@@ -333,8 +333,11 @@ public final class InvalidationMapper {
         }
 
         void rowKey(KeyTemplate template, String key, RowVersion version) {
-            // an upsert needs the row's real version: one that stands in for an unreadable version deletes instead
-            boolean upsert = version.exact() && ns.mode() == Mode.UPSERT && (change.op() == Op.CREATE || change.op() == Op.UPDATE);
+            // an upsert needs the row's real version: one that stands in for an unreadable version deletes instead; so
+            // does a version above Versions.MAX_UPSERT, which regions refuse in an upsert (trust no topic: a forged
+            // upsert at a huge version would outlive every later change)
+            boolean upsert = version.exact() && ns.mode() == Mode.UPSERT && (change.op() == Op.CREATE || change.op() == Op.UPDATE)
+                    && Versions.compare(version.value(), Versions.MAX_UPSERT) <= 0 && !ambiguous(template, key);
             String payload = upsert ? payload() : null;
             if (payload != null) {
                 key(template, Scope.ROW, key, version.value(), Action.UPSERT, payload);
@@ -358,6 +361,24 @@ public final class InvalidationMapper {
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException("cannot render payload of namespace " + ns.name(), e);
             }
+        }
+
+        /**
+         * True when another template (of any namespace) could have rendered {@code key} too: a value
+         * holding that template's separator (a text id {@code 5:price} renders {@code product:5:price}
+         * from {@code product:{id}}, the key {@code product:{id}:price} gives row 5). Such a key is
+         * invalidated, never upserted: the row's payload must not land where another namespace's
+         * readers look (fail closed: a miss for them, never a foreign value).
+         */
+        private boolean ambiguous(KeyTemplate template, String key) {
+            for (NamespaceConfig other : config.namespaces().values()) {
+                for (KeyTemplate t : other.keys()) {
+                    if ((other != ns || !t.equals(template)) && t.matches(key)) {
+                        return true;
+                    }
+                }
+            }
+            return false;
         }
 
         void key(KeyTemplate template, Scope scope, String key, String version, Action action, String payload) {

@@ -55,6 +55,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     private final LetheConfig config;
     private ProcessorContext<String, byte[]> context;
 
+    /** {@code streams.watermark-key}: forwarded watermarks are signed with it (regions with the key verify), or null. */
+    private final byte[] watermarkKey;
+
     ChangeProcessor(LetheConfig config, InvalidationMapper mapper, StreamsMetrics metrics, Clock clock) {
         this.config = config;
         this.mapper = mapper;
@@ -67,6 +70,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             }
         }
         this.clock = clock;
+        this.watermarkKey = config.streams().watermarkKey() == null ? null
+                : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.regionNames = config.namespaces().keySet().stream().collect(Collectors.toMap(ns -> ns,
                 ns -> config.regions().values().stream().filter(r -> config.receives(r).contains(ns)).map(RegionConfig::name).toList()));
         this.regionSinks = regionNames.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
@@ -124,7 +129,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             return;
         }
         Watermark watermark = read.get().from(partition);
-        Record<String, byte[]> out = new Record<>(Watermark.KEY, new byte[0], record.timestamp(), watermark.writeTo(new RecordHeaders()));
+        Record<String, byte[]> out = new Record<>(Watermark.KEY, new byte[0], record.timestamp(), watermark.writeTo(new RecordHeaders(), watermarkKey));
         for (String sink : watermarkSinks) {
             context.forward(out, sink);
         }

@@ -1,10 +1,10 @@
 package io.lethe.region.loop;
 
 import io.lethe.config.NamespaceConfig;
-import io.lethe.config.Patterns;
+import io.lethe.config.LetheConfig;
+import io.lethe.region.admission.EventRules;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
-import io.lethe.schemas.Scope;
 import io.lethe.region.dlq.RegionDeadLetters;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.Watermark;
@@ -21,21 +21,25 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * Which invalidations a region refuses to apply, and why: an unknown namespace, a pattern that
- * would delete every key in Redis, and a pattern covering a whole namespace that does not allow
- * it. Lethe's own namespace-wide invalidations are {@link Scope#NAMESPACE}-scoped and never refused.
+ * Reads a poll batch as if it came from outside ({@link EventRules}, issue 34 "trust no topic"):
+ * a record that is malformed or that the rules refuse is dead-lettered with its reason and not
+ * applied; a watermark record is merged only when its headers are complete and, with
+ * {@code streams.watermark-key} set, its signature verifies. The highest LSN of a merged watermark
+ * bounds the LSNs of what follows ({@code apply.max-lsn-lead-mib}).
  */
 final class Admission {
-    private final Map<String, NamespaceConfig> namespaces;
-    private final String configFile;
+    private final EventRules rules;
+    private final byte[] watermarkKey;
+    /** The highest LSN of a watermark merged so far, -1 before the first. */
+    private long lastWatermarkLsn = -1;
 
-    Admission(Map<String, NamespaceConfig> namespaces, String configFile) {
-        this.namespaces = namespaces;
-        this.configFile = configFile;
+    Admission(Map<String, NamespaceConfig> namespaces, String configFile, long maxLsnLead, byte[] watermarkKey) {
+        this.rules = new EventRules(namespaces, configFile, maxLsnLead);
+        this.watermarkKey = watermarkKey;
     }
 
-    /** Why an invalidation is refused. */
-    record Refusal(DlqReason reason, String message) {
+    Admission(LetheConfig config) {
+        this(config.namespaces(), config.file(), config.apply().maxLsnLead(), EventRules.watermarkKey(config));
     }
 
     /**
@@ -59,7 +63,14 @@ final class Admission {
         for (ConsumerRecord<String, byte[]> r : records) {
             offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
             if (Watermark.isWatermark(r.key())) {
-                Watermark.read(r.headers()).ifPresent(w -> watermarks.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(w));
+                Optional<EventRules.Refusal> refused = EventRules.watermarkRefusal(r.headers(), watermarkKey);
+                if (refused.isPresent()) {
+                    deadLetters.send(r, refused.get().reason(), refused.get().message(), null);
+                    continue;
+                }
+                Watermark w = Watermark.read(r.headers()).orElseThrow();
+                lastWatermarkLsn = Math.max(lastWatermarkLsn, w.lsn());
+                watermarks.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(w);
                 continue;
             }
             InvalidationEvent event;
@@ -69,7 +80,7 @@ final class Admission {
                 deadLetters.send(r, DlqReason.MALFORMED, e.getMessage(), e);
                 continue;
             }
-            Optional<Refusal> refusal = refusal(event);
+            Optional<EventRules.Refusal> refusal = refusal(event);
             if (refusal.isPresent()) {
                 deadLetters.send(r, refusal.get().reason(), refusal.get().message(), null);
                 continue;
@@ -80,22 +91,7 @@ final class Admission {
         return new Admitted(events, origins, offsets, watermarks);
     }
 
-    Optional<Refusal> refusal(InvalidationEvent e) {
-        NamespaceConfig ns = namespaces.get(e.namespace());
-        if (ns == null) {
-            return Optional.of(new Refusal(DlqReason.UNKNOWN_NAMESPACE,
-                    "unknown namespace '" + e.namespace() + "' (not in " + configFile + ")"));
-        }
-        if (e.scope() != Scope.PATTERN) {
-            return Optional.empty();
-        }
-        if (Patterns.matchesEverything(e.pattern())) {
-            return Optional.of(new Refusal(DlqReason.MATCH_ALL_PATTERN, "pattern '" + e.pattern() + "' matches every key in Redis"));
-        }
-        if (!ns.allowNamespaceWide() && ns.isNamespaceWide(e.pattern())) {
-            return Optional.of(new Refusal(DlqReason.NAMESPACE_WIDE_PATTERN, "pattern '" + e.pattern() + "' covers all of namespace "
-                    + ns.name() + "; set allow-namespace-wide: true on it to permit that"));
-        }
-        return Optional.empty();
+    Optional<EventRules.Refusal> refusal(InvalidationEvent e) {
+        return rules.refusal(e, lastWatermarkLsn);
     }
 }

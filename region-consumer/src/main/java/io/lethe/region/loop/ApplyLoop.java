@@ -80,7 +80,7 @@ public final class ApplyLoop {
         this.region = region;
         this.consumer = consumer;
         this.applier = applier;
-        this.admission = new Admission(config.namespaces(), config.file());
+        this.admission = new Admission(config);
         this.ledger = ledger;
         this.deadLetters = deadLetters;
         this.gated = gated;

@@ -133,9 +133,14 @@ public final class RegionMetrics {
                 .description("partitions whose records were deleted before this region applied them").register(registry);
         this.topicMoves = Counter.builder(TOPIC_MOVES).tag("region", region)
                 .description("moves to another topic, each started with a wholesale invalidation").register(registry);
-        for (String reason : java.util.List.of("malformed", "unknown-namespace", "match-all-pattern", "namespace-wide-pattern",
-                "redis-wrongtype", "redis-oom", "redis-refused")) {
-            dlqCounter(reason);
+        for (io.lethe.schemas.DlqReason reason : java.util.List.of(io.lethe.schemas.DlqReason.MALFORMED,
+                io.lethe.schemas.DlqReason.UNKNOWN_NAMESPACE, io.lethe.schemas.DlqReason.MATCH_ALL_PATTERN,
+                io.lethe.schemas.DlqReason.NAMESPACE_WIDE_PATTERN, io.lethe.schemas.DlqReason.FOREIGN_KEY,
+                io.lethe.schemas.DlqReason.RESERVED_KEY, io.lethe.schemas.DlqReason.UPSERT_NOT_CONFIGURED,
+                io.lethe.schemas.DlqReason.VERSION_OUT_OF_RANGE, io.lethe.schemas.DlqReason.FOREIGN_PATTERN,
+                io.lethe.schemas.DlqReason.UNTRUSTED_WATERMARK, io.lethe.schemas.DlqReason.REDIS_WRONGTYPE,
+                io.lethe.schemas.DlqReason.REDIS_OOM, io.lethe.schemas.DlqReason.REDIS_REFUSED)) {
+            dlqCounter(reason.code());
         }
         for (String reason : java.util.List.of("redis-wrongtype", "redis-oom", "redis-refused")) {
             poisoned(reason, true, 0);

@@ -4,6 +4,7 @@ import io.lethe.config.ApplyConfig;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RegionConfig;
 import io.lethe.config.kafka.KafkaClients;
+import io.lethe.region.admission.EventRules;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.SchemaViolationException;
@@ -81,8 +82,15 @@ public final class StalenessProber implements AutoCloseable {
     private record Sample(InvalidationEvent event, String counterAtSample, java.util.concurrent.atomic.AtomicBoolean appliedSeen) {
     }
 
+    /** The rules the region applies (a refused record is not sampled), and what they need: the watermark key and last LSN. */
+    private final EventRules rules;
+    private final byte[] watermarkKey;
+    private long lastWatermarkLsn = -1;
+
     public StalenessProber(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
         this.config = config;
+        this.rules = new EventRules(config.namespaces(), config.file(), config.apply().maxLsnLead());
+        this.watermarkKey = EventRules.watermarkKey(config);
         this.region = config.region(regionName);
         this.apply = config.apply();
         this.clock = clock;
@@ -144,6 +152,9 @@ public final class StalenessProber implements AutoCloseable {
             while (running) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     if (io.lethe.schemas.Watermark.isWatermark(r.key())) {
+                        if (EventRules.watermarkRefusal(r.headers(), watermarkKey).isEmpty()) {
+                            lastWatermarkLsn = Math.max(lastWatermarkLsn, io.lethe.schemas.Watermark.read(r.headers()).orElseThrow().lsn());
+                        }
                         continue;
                     }
                     // only the sampled record is parsed (one in proberSampleEvery): parsing every one cost
@@ -158,7 +169,9 @@ public final class StalenessProber implements AutoCloseable {
                     } catch (SchemaViolationException e) {
                         continue;
                     }
-                    if (event.scope().isPattern()) {
+                    // a record the region refuses (EventRules, trust no topic) is not applied: never a sample,
+                    // or a forged record would raise a false staleness alarm
+                    if (event.scope().isPattern() || rules.refusal(event, lastWatermarkLsn).isPresent()) {
                         continue;
                     }
                     due = false;

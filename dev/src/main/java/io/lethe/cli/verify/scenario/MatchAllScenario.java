@@ -37,7 +37,8 @@ final class MatchAllScenario implements Scenario {
         run.done("config with keys: [\"{id}\"] -> %s", refused == null ? "accepted" : "refused");
 
         String suffix = ":" + run.id() + "w";
-        // a pattern that is not the template's own glob (that one is refused as namespace-wide)
+        // a pattern that is not the template's own glob but matches every key of it too (and Lethe's own keys
+        // that end the same way): namespace-wide, judged by what it matches, so it needs allow-namespace-wide
         String pattern = "*" + run.id() + "w";
         run.start(run.config("""
                 wide:
@@ -45,6 +46,7 @@ final class MatchAllScenario implements Scenario {
                   keys: ["{id}%s"]
                   patterns: ["%s"]
                   allow-unprefixed-keys: true
+                  allow-namespace-wide: true
                 """.formatted(suffix, pattern)));
         run.done("namespace with allow-unprefixed-keys: keys [\"{id}%s\"], pattern [\"%s\"] (every change scans it)", suffix, pattern);
         String key = "1" + suffix;

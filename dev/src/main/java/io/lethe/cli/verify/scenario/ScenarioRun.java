@@ -67,6 +67,7 @@ public final class ScenarioRun implements AutoCloseable {
     private final Map<String, String> regionSettings = new LinkedHashMap<>();
     private String heartbeatInterval = "1s";
     private final List<String> sourceSettings = new ArrayList<>();
+    private final List<String> streamsSettings = new ArrayList<>();
     private int proberSampleEvery;
     private boolean secondJudge;
 
@@ -133,7 +134,7 @@ public final class ScenarioRun implements AutoCloseable {
                   partitions: 3
                 streams:
                   application-id: %s-streams
-                apply:
+                %sapply:
                   group-prefix: %s-region-
                   prober: { sample-every: %d }
                 regions:
@@ -142,7 +143,8 @@ public final class ScenarioRun implements AutoCloseable {
                 %s
                 """.formatted(pg.jdbcUrl(database), pg.user(), database, database, heartbeatInterval,
                 sourceSettings.stream().map(setting -> "  " + setting + "\n").collect(java.util.stream.Collectors.joining()),
-                stack.kafkaBootstrapServers(), id, id, id,
+                stack.kafkaBootstrapServers(), id, id,
+                streamsSettings.stream().map(setting -> "  " + setting + "\n").collect(java.util.stream.Collectors.joining()), id,
                 proberSampleEvery, r,
                 sentinel.indent(2), namespacesYaml.indent(2), extraYaml);
     }
@@ -160,6 +162,11 @@ public final class ScenarioRun implements AutoCloseable {
     /** A setting under {@code source:} of the next {@link #config}, e.g. {@code create-publication: false}. */
     public void sourceSetting(String setting) {
         sourceSettings.add(setting);
+    }
+
+    /** A setting under {@code streams:} of the next {@link #config}, e.g. {@code watermark-key: ...}. */
+    public void streamsSetting(String setting) {
+        streamsSettings.add(setting);
     }
 
     /** The run's publication (named after its database). */

@@ -1,0 +1,196 @@
+package io.lethe.cli.verify.scenario;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.config.kafka.KafkaClients;
+import io.lethe.schemas.Action;
+import io.lethe.schemas.Headers;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.Scope;
+import io.lethe.schemas.Watermark;
+import io.lethe.schemas.redis.AppliedLsn;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lethe.schemas.serde.EventJson;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Function;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Trust no topic (issue 34): a producer with write access to a region topic, but not Lethe's
+ * streams application, writes forged records into it: an invalidation of another namespace's key,
+ * one of a {@code lethe:} key (a fence), an upsert at a huge version, an upsert in a namespace not
+ * configured for upserts, globs that match most of Redis ({@code *:*}, {@code [a-z0-9]*}), and a
+ * watermark from the future at a huge LSN. Each must be refused to the DLQ with its own reason; the
+ * cached entries, the fence and the region's published watermark must be unchanged, and later real
+ * changes still applied.
+ */
+final class ForgedRecordsScenario implements Scenario {
+    private static final Duration DEAD_LETTER_WITHIN = Duration.ofSeconds(30);
+    /** A version and LSN far beyond the source's WAL position (2^62). */
+    private static final long HUGE = 1L << 62;
+
+    @Override
+    public String name() {
+        return "forged-records";
+    }
+
+    @Override
+    public String summary() {
+        return "forged records on a region topic (foreign key, lethe: key, huge version, wide glob, forged watermark) refused to the DLQ";
+    }
+
+    @Override
+    public void run(ScenarioRun run) throws Exception {
+        String p = run.p();
+        Items.create(run, 4);
+        run.sql("CREATE TABLE docs (id int PRIMARY KEY, body text)", "INSERT INTO docs VALUES (1, 'old'), (2, 'old')");
+        // streams signs the watermarks it forwards; the forger does not have the key
+        run.streamsSetting("watermark-key: " + UUID.randomUUID());
+        LetheConfig config = run.config(Items.namespace(run, "") + """
+                doc:
+                  table: public.docs
+                  keys: ["%sdoc:{id}"]
+                  mode: upsert
+                  payload-columns: [body]
+                """.formatted(p));
+        run.start(config);
+        Function<String, Optional<String>> items = Items.truth(run);
+        run.truth(key -> key.startsWith(p + "doc:") ? doc(run, key.substring((p + "doc:").length())) : items.apply(key));
+        Items.fillCurrent(run, "1", 1, 2, 3, 4);
+        run.sql("UPDATE docs SET body = 'real' WHERE id = 1");
+        String region = run.regions().get(0);
+        String doc = p + "doc:1";
+        String item = p + "item:1";
+        ScenarioRun.await("the upsert of " + doc + " in " + region, Duration.ofSeconds(60),
+                () -> "{\"body\":\"real\"}".equals(run.redis(region).hget(doc, RedisLayout.ENTRY_DATA)));
+        run.quiesce();
+        Map<String, String> docBefore = run.redis(region).hgetall(doc);
+        Map<String, String> itemBefore = run.redis(region).hgetall(item);
+        Map<String, String> fenceBefore = run.redis(region).hgetall(RedisLayout.fenceKey(doc));
+        run.done("UPDATE docs 1 upserted %s in %s (entry %s, fence %s); %s cached (%s)", doc, region, docBefore, fenceBefore, item,
+                itemBefore);
+
+        long now = System.currentTimeMillis() * 1000;
+        String topic = config.topics().invalidations(region);
+        Map<String, ProducerRecord<String, byte[]>> forged = new LinkedHashMap<>();
+        forged.put("foreign-key", record(topic, event("item", Scope.ROW, doc, null, Action.DELETE, null, Long.toString(HUGE), HUGE, now)));
+        forged.put("reserved-key", record(topic, event("doc", Scope.ROW, RedisLayout.fenceKey(doc), null, Action.DELETE, null,
+                Long.toString(HUGE), HUGE, now)));
+        forged.put("version-out-of-range", record(topic, event("doc", Scope.ROW, doc, null, Action.UPSERT, "{\"body\":\"forged\"}",
+                Long.toString(HUGE), HUGE, now)));
+        forged.put("upsert-not-configured", record(topic, event("item", Scope.ROW, item, null, Action.UPSERT, "\"forged\"",
+                "2", 2, now)));
+        forged.put("foreign-pattern", record(topic, event("item", Scope.PATTERN, null, "*:*", Action.DELETE, null, "2", 2, now)));
+        ProducerRecord<String, byte[]> watermark = new ProducerRecord<>(topic, 0, Watermark.KEY, new byte[0]);
+        new Watermark(now + 3_600_000_000L, HUGE, 0).writeTo(watermark.headers());
+        forged.put("untrusted-watermark", watermark);
+        ProducerRecord<String, byte[]> glob = record(topic, event("doc", Scope.PATTERN, null, "[a-z0-9]*", Action.DELETE, null, "2", 2, now));
+
+        Map<String, Object> props = KafkaClients.common(config.kafka(), "scenario-forger");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+            for (ProducerRecord<String, byte[]> r : forged.values()) {
+                producer.send(r).get();
+            }
+            producer.send(glob).get();
+        }
+        run.done("a producer with write access to %s sent: %s, and a %s glob", topic, forged.keySet(), "[a-z0-9]*");
+
+        Map<String, Integer> expected = new LinkedHashMap<>();
+        forged.keySet().forEach(reason -> expected.put(reason, 1));
+        expected.merge("foreign-pattern", 1, Integer::sum);
+        Map<String, Integer> reasons = deadLetters(config, region, expected, DEAD_LETTER_WITHIN);
+        boolean all = expected.entrySet().stream().allMatch(e -> reasons.getOrDefault(e.getKey(), 0) >= e.getValue());
+        run.expect(all, "each forged record dead-lettered by " + region + " with its reason " + expected + " within "
+                + DEAD_LETTER_WITHIN.toSeconds() + " s; the DLQ has " + reasons);
+        run.done("the DLQ has, from %s: %s", region, reasons);
+
+        run.expect(docBefore.equals(run.redis(region).hgetall(doc)), doc + " must be unchanged, was " + docBefore + ", is "
+                + run.redis(region).hgetall(doc));
+        run.expect(itemBefore.equals(run.redis(region).hgetall(item)), item + " must be unchanged, was " + itemBefore + ", is "
+                + run.redis(region).hgetall(item));
+        run.expect(fenceBefore.equals(run.redis(region).hgetall(RedisLayout.fenceKey(doc))), "the fence of " + doc + " must be unchanged");
+        Map<String, String> applied = run.redis(region).hgetall(AppliedLsn.key(config.apply().groupPrefix() + region));
+        List<String> forgedFields = new ArrayList<>();
+        applied.forEach((field, value) -> {
+            try {
+                if (!field.startsWith(AppliedLsn.HISTORY_PREFIX) && !field.equals(AppliedLsn.PARTITIONS) && Long.parseLong(value) >= now + 60_000_000L
+                        && (field.startsWith(AppliedLsn.COMMIT_TS_PREFIX) || Long.parseLong(value) >= HUGE)) {
+                    forgedFields.add(field + "=" + value);
+                }
+            } catch (NumberFormatException e) {
+                forgedFields.add(field + "=" + value);
+            }
+        });
+        run.expect(forgedFields.isEmpty(), "the region's published watermark must not take the forged one, has " + forgedFields);
+        run.done("after the forged records: %s %s, %s %s, the fence unchanged; the published watermark %s", doc,
+                run.redis(region).hgetall(doc), item, run.redis(region).hgetall(item), applied);
+
+        run.sql("UPDATE docs SET body = 'later' WHERE id = 1", "UPDATE items SET val = val || '.1' WHERE id = 1");
+        ScenarioRun.await("the later upsert of " + doc + " in " + region, Duration.ofSeconds(60),
+                () -> "{\"body\":\"later\"}".equals(run.redis(region).hget(doc, RedisLayout.ENTRY_DATA)));
+        run.done("a later UPDATE of docs 1 is upserted as before (the forged huge version did not fence it out)");
+        run.quiesce();
+    }
+
+    private static InvalidationEvent event(String namespace, Scope scope, String key, String pattern, Action action, String payload,
+                                           String version, long lsn, long now) {
+        return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "forged:" + UUID.randomUUID(), namespace, scope, key, pattern,
+                action, payload, version, lsn, null, now, now, now, null, Op.UPDATE, null, null);
+    }
+
+    private static ProducerRecord<String, byte[]> record(String topic, InvalidationEvent e) {
+        ProducerRecord<String, byte[]> r = new ProducerRecord<>(topic, e.target(), EventJson.write(e));
+        r.headers().add(Headers.SCHEMA, InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
+        return r;
+    }
+
+    private static Optional<String> doc(ScenarioRun run, String id) {
+        try {
+            String body = run.query("SELECT body FROM docs WHERE id = ?", Integer.parseInt(id));
+            return Optional.ofNullable(body == null ? null : "{\"body\":\"" + body + "\"}");
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** How many dead letters of each reason {@code region} wrote, read until {@code expected} are there or {@code within} passed. */
+    private static Map<String, Integer> deadLetters(LetheConfig config, String region, Map<String, Integer> expected, Duration within) {
+        Map<String, Object> props = KafkaClients.common(config.kafka(), "scenario-forged-dlq");
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, "scenario-forged-" + UUID.randomUUID());
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        Map<String, Integer> reasons = new LinkedHashMap<>();
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+            c.subscribe(List.of(config.topics().dlq()));
+            long deadline = System.nanoTime() + within.toNanos();
+            while (!expected.entrySet().stream().allMatch(e -> reasons.getOrDefault(e.getKey(), 0) >= e.getValue())
+                    && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    var reason = r.headers().lastHeader(Headers.DLQ_REASON);
+                    var stage = r.headers().lastHeader(Headers.DLQ_STAGE);
+                    if (reason != null && stage != null && ("region:" + region).equals(new String(stage.value(), StandardCharsets.UTF_8))) {
+                        reasons.merge(new String(reason.value(), StandardCharsets.UTF_8), 1, Integer::sum);
+                    }
+                }
+            }
+        }
+        return reasons;
+    }
+}
