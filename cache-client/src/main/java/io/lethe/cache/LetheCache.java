@@ -107,8 +107,23 @@ public final class LetheCache implements AutoCloseable {
         private String readYourWritesGroup;
         private Inspection.Limits shadowReadLimits = Inspection.Limits.DEFAULT;
         private boolean shadowReadsHeal = true;
+        private RedisBreaker.Options breaker = RedisBreaker.Options.DEFAULT;
 
         private Builder() {
+        }
+
+        /**
+         * The circuit breaker in front of this region's Redis: it opens when at least
+         * {@code failureRatePercent} of the reads in the last {@code window} (and at least
+         * {@code minimumCalls} of them) failed or timed out; while open, reads do not wait for
+         * Redis (no command timeout) but go straight to the outage path (single-flight load under
+         * the namespace's {@link Policy#withLoadLimits}, or a near-cache copy with
+         * {@link Policy#withStaleOnOutage}); after {@code openFor} a few probe reads go to Redis,
+         * and it closes when they succeed. Defaults: 50 %, 10 s, 20, 2 s.
+         */
+        public Builder circuitBreaker(float failureRatePercent, Duration window, int minimumCalls, Duration openFor) {
+            this.breaker = new RedisBreaker.Options(failureRatePercent, window, minimumCalls, openFor);
+            return this;
         }
 
         /**
