@@ -68,9 +68,30 @@ final class CacheRedis implements AutoCloseable {
     private final RedisStreamAsyncCommands<String, byte[]> streams;
     /** The L1, or null: every write of an entry by this process drops its copy there (see {@link #ownWrite}). */
     private final NearCache near;
+    /** In front of the reads every get starts with ({@link #read}, {@link #appliedLsn}); null: none (internal uses, tests). */
+    private final RedisBreaker breaker;
+    private final java.time.Clock clock;
+    /** Whether the connection runs with CLIENT TRACKING on now (false from a disconnect until it is enabled again). */
+    private volatile boolean tracked;
 
     CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin) {
+        this(uris, cluster, near, connectWithin, null, java.time.Clock.systemUTC());
+    }
+
+    CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin, RedisBreaker breaker, java.time.Clock clock) {
         this.near = near;
+        this.breaker = breaker;
+        this.clock = clock;
+        if (breaker != null && near != null) {
+            // an open breaker is an outage the connection may not see (a paused or overloaded
+            // Redis keeps it open): the L1 is suspended from when Redis last answered, and used
+            // again only when probes succeeded on a connection that tracks
+            breaker.onTransitions(near::suspend, () -> {
+                if (tracked) {
+                    near.activate();
+                }
+            });
+        }
         if (cluster && near != null) {
             throw new IllegalStateException("the near cache needs a standalone or Sentinel Redis: CLIENT TRACKING is per node");
         }
@@ -136,7 +157,7 @@ final class CacheRedis implements AutoCloseable {
      * Server-assisted client-side caching: this connection's reads are tracked, Redis pushes an
      * {@code invalidate} message when another connection changes a tracked key (NOLOOP: our own
      * writes do not bounce back, {@link #ownWrite} drops their keys from L1 itself), and a lost
-     * connection drops the L1 until tracking is back.
+     * connection suspends the L1 (see {@link NearCache#suspend}) until tracking is back.
      */
     private void trackInvalidations(StatefulRedisConnection<String, byte[]> c, NearCache near) {
         c.addListener(message -> {
@@ -157,7 +178,8 @@ final class CacheRedis implements AutoCloseable {
         client.addListener(new RedisConnectionStateListener() {
             @Override
             public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
-                near.deactivate();
+                tracked = false;
+                near.suspend(clock.millis());
             }
 
             @Override
@@ -168,15 +190,34 @@ final class CacheRedis implements AutoCloseable {
             }
         });
         c.sync().clientTracking(TrackingArgs.Builder.enabled().noloop());
+        tracked = true;
         near.activate();
     }
 
-    private static void enableTracking(StatefulRedisConnection<String, byte[]> c, NearCache near) {
-        c.async().clientTracking(TrackingArgs.Builder.enabled().noloop()).thenRun(near::activate);
+    /** Tracking on again; the L1 is used again at once unless the breaker is not closed yet (then when it closes). */
+    private void enableTracking(StatefulRedisConnection<String, byte[]> c, NearCache near) {
+        c.async().clientTracking(TrackingArgs.Builder.enabled().noloop()).thenRun(() -> {
+            tracked = true;
+            if (breaker == null || breaker.closed()) {
+                near.activate();
+            }
+        });
     }
 
-    /** HMGET key v d s nf, HGET fence n and GET epoch, pipelined on one connection: one round trip. */
+    /** Sends {@code command} through the breaker (at once when there is none). */
+    private <R> CompletableFuture<R> guarded(Supplier<CompletableFuture<R>> command) {
+        return breaker == null ? command.get() : breaker.call(command);
+    }
+
+    /**
+     * HMGET key v d s nf, HGET fence n and GET epoch, pipelined on one connection: one round trip.
+     * Through the breaker: while it is open this fails at once.
+     */
     CompletableFuture<Read> read(String key, String namespace) {
+        return guarded(() -> readNow(key, namespace));
+    }
+
+    private CompletableFuture<Read> readNow(String key, String namespace) {
         CompletableFuture<List<KeyValue<String, byte[]>>> entry = hashes.hmget(key,
                 RedisLayout.ENTRY_VERSION, RedisLayout.ENTRY_DATA, RedisLayout.ENTRY_SOFT_EXPIRY, RedisLayout.ENTRY_NOT_FOUND)
                 .toCompletableFuture();
@@ -290,7 +331,7 @@ final class CacheRedis implements AutoCloseable {
      * source history {@code history} (null: a token that does not say); empty when unknown.
      */
     CompletableFuture<java.util.OptionalLong> appliedLsn(String key, String history) {
-        return hashes.hgetall(key).toCompletableFuture().thenApply(raw -> {
+        return guarded(() -> hashes.hgetall(key).toCompletableFuture()).thenApply(raw -> {
             java.util.Map<String, String> fields = new java.util.HashMap<>();
             raw.forEach((field, value) -> fields.put(field, new String(value, StandardCharsets.UTF_8)));
             return history == null ? io.lethe.schemas.redis.AppliedLsn.of(fields) : io.lethe.schemas.redis.AppliedLsn.of(fields, history);

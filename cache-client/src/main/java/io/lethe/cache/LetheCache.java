@@ -39,8 +39,9 @@ public final class LetheCache implements AutoCloseable {
 
     private LetheCache(Builder b) {
         this.appliedLsnKey = b.readYourWritesGroup == null ? null : io.lethe.schemas.redis.AppliedLsn.key(b.readYourWritesGroup);
-        this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl());
-        this.redis = new CacheRedis(b.uris, b.cluster, near, b.connectWithin);
+        this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl(), b.clock);
+        String where = b.uris.stream().map(u -> u.getHost() + ":" + u.getPort()).collect(java.util.stream.Collectors.joining(","));
+        this.redis = new CacheRedis(b.uris, b.cluster, near, b.connectWithin, new RedisBreaker(where, b.breaker, b.clock, b.registry), b.clock);
         this.registry = b.registry;
         this.clock = b.clock;
         this.ownsLoaders = b.loaders == null;
