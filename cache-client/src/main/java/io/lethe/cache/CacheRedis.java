@@ -58,6 +58,15 @@ final class CacheRedis implements AutoCloseable {
         }
     }
 
+    /**
+     * Reconnect attempts back off from 10 ms to at most 1 s (Lettuce's default grows to 30 s): after
+     * an outage of half a minute reads return to Redis within a second of it answering again.
+     */
+    static final java.util.function.Supplier<io.lettuce.core.resource.Delay> RECONNECT_DELAY =
+            () -> io.lettuce.core.resource.Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS);
+
+    private final io.lettuce.core.resource.ClientResources resources =
+            io.lettuce.core.resource.DefaultClientResources.builder().reconnectDelay(RECONNECT_DELAY).build();
     private final RedisClient client;
     private final RedisClusterClient clusterClient;
     private final StatefulConnection<String, byte[]> connection;
@@ -97,7 +106,7 @@ final class CacheRedis implements AutoCloseable {
         }
         if (cluster) {
             client = null;
-            clusterClient = RedisClusterClient.create(uris);
+            clusterClient = RedisClusterClient.create(resources, uris);
             StatefulRedisClusterConnection<String, byte[]> c = connect(() -> clusterClient.connect(CODEC), uris, connectWithin);
             connection = c;
             hashes = c.async();
@@ -107,7 +116,7 @@ final class CacheRedis implements AutoCloseable {
             streams = c.async();
         } else {
             clusterClient = null;
-            client = RedisClient.create();
+            client = RedisClient.create(resources);
             if (near != null) {
                 client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
             }
@@ -428,5 +437,6 @@ final class CacheRedis implements AutoCloseable {
         if (clusterClient != null) {
             clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
@@ -212,5 +213,39 @@ class RedisOutageIT {
         } finally {
             stack.resumeRedis(REGION);
         }
+    }
+
+    /**
+     * Redis killed (its connection lost, refused on reconnect) with a breaker that cannot open
+     * here: the lost connection alone suspends the near cache, whose copy is served within the
+     * bound; once Redis is back and tracking is on again, the copies kept through the outage are
+     * dropped (invalidations may have been missed) before the near cache serves hits again.
+     */
+    @Test
+    void aLostConnectionSuspendsTheNearCacheAndItsKeptCopiesAreDroppedWhenRedisIsBack(EmbeddedStack embedded) throws Exception {
+        MutableClock clock = new MutableClock();
+        LetheCache cache = cache(region().clock(clock).timeout(Duration.ofMillis(300)).nearCache(1000, Duration.ofMinutes(10))
+                .circuitBreaker(50, Duration.ofSeconds(60), 100_000, Duration.ofMinutes(5)));
+        CacheNamespace<String> ns = cache.namespace("product", Codecs.utf8(), EVENTUAL.withStaleOnOutage(Duration.ofSeconds(30)));
+        String key = scope.key("product:killed");
+        for (int i = 0; i < 3; i++) {
+            assertEquals("cached", ns.get(key, k -> Loaded.of("cached")));
+        }
+        embedded.killRedis(REGION);
+        try {
+            await("the copy served stale once the lost connection suspended the near cache", Duration.ofSeconds(10), () -> {
+                assertEquals("cached", ns.get(key, k -> { throw new AssertionError("served from the near cache, not loaded"); }));
+                return registry.counter("lethe.cache.stale.serves", "namespace", "product").count() >= 1;
+            });
+            clock.advance(Duration.ofSeconds(31));
+            assertEquals("from db", ns.get(key, k -> Loaded.of("from db")), "older than the bound: loaded");
+        } finally {
+            embedded.startRedis(REGION, List.of());
+        }
+        double nearHits = registry.counter("lethe.cache.near.hits", "namespace", "product", "result", "hit").count();
+        await("the near cache serving hits again", Duration.ofSeconds(30), () -> {
+            assertEquals("fresh", ns.get(key, k -> Loaded.of("fresh")), "a copy kept through the outage was served after it");
+            return registry.counter("lethe.cache.near.hits", "namespace", "product", "result", "hit").count() > nearHits;
+        });
     }
 }
