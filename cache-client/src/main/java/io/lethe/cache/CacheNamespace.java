@@ -434,22 +434,34 @@ public final class CacheNamespace<T> {
      * Undoes an unconfirmed fill, trying again with backoff while Redis fails, for up to a fence
      * TTL: the value may be older than the scan that passed its key, and nothing else removes it
      * before its TTL. Given up, it is counted ({@code lethe.cache.fills{result=undo-failed}}) and logged.
+     * The returned stage ends with the first attempt: a reader waits for that one, not for the
+     * retries of an outage (they go on in the background).
      */
     private CompletableFuture<Void> undo(String key, String version, long deadline, Duration backoff) {
-        return redis.undoFill(key, version, policy.fenceTtl().toMillis()).handle((r, error) -> error).thenCompose(error -> {
-            if (error == null) {
-                return CompletableFuture.completedFuture(null);
+        return redis.undoFill(key, version, policy.fenceTtl().toMillis()).handle((r, error) -> error).thenApply(error -> {
+            if (error != null) {
+                retryUndo(key, version, deadline, backoff, error);
             }
-            if (System.nanoTime() + backoff.toNanos() > deadline) {
-                metrics.fillUndoFailed();
-                LOG.warn("namespace {}: a fill that a namespace-wide invalidation may have overtaken could not be undone ({}); "
-                        + "it stays until its TTL", name, error.toString());
-                return CompletableFuture.completedFuture(null);
-            }
-            Duration next = backoff.multipliedBy(2).compareTo(UNDO_BACKOFF_MAX) > 0 ? UNDO_BACKOFF_MAX : backoff.multipliedBy(2);
-            return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(backoff.toMillis(), TimeUnit.MILLISECONDS))
-                    .thenCompose(x -> undo(key, version, deadline, next));
+            return null;
         });
+    }
+
+    /** Tries the undo again after {@code backoff}, doubling it, until it succeeds or {@code deadline} would pass. */
+    private void retryUndo(String key, String version, long deadline, Duration backoff, Throwable error) {
+        if (System.nanoTime() + backoff.toNanos() > deadline) {
+            metrics.fillUndoFailed();
+            LOG.warn("namespace {}: a fill that a namespace-wide invalidation may have overtaken could not be undone ({}); "
+                    + "it stays until its TTL", name, error.toString());
+            return;
+        }
+        Duration next = backoff.multipliedBy(2).compareTo(UNDO_BACKOFF_MAX) > 0 ? UNDO_BACKOFF_MAX : backoff.multipliedBy(2);
+        CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(backoff.toMillis(), TimeUnit.MILLISECONDS))
+                .thenCompose(x -> redis.undoFill(key, version, policy.fenceTtl().toMillis()).handle((r, again) -> again))
+                .thenAccept(again -> {
+                    if (again != null) {
+                        retryUndo(key, version, deadline, next, again);
+                    }
+                });
     }
 
     private long jittered(long millis) {

@@ -107,6 +107,8 @@ final class CacheRedis implements AutoCloseable {
         if (cluster) {
             client = null;
             clusterClient = RedisClusterClient.create(resources, uris);
+            clusterClient.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder()
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
             StatefulRedisClusterConnection<String, byte[]> c = connect(() -> clusterClient.connect(CODEC), uris, connectWithin);
             connection = c;
             hashes = c.async();
@@ -117,9 +119,13 @@ final class CacheRedis implements AutoCloseable {
         } else {
             clusterClient = null;
             client = RedisClient.create(resources);
+            // while the connection is down a command fails at once (and counts against the breaker)
+            // instead of queueing until the command timeout
+            ClientOptions.Builder options = ClientOptions.builder().disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
             if (near != null) {
-                client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP3).build());
+                options.protocolVersion(ProtocolVersion.RESP3);
             }
+            client.setOptions(options.build());
             StatefulRedisConnection<String, byte[]> c = connect(() -> client.connect(CODEC, uris.get(0)), uris, connectWithin);
             if (near != null) {
                 trackInvalidations(c, near);
@@ -272,13 +278,13 @@ final class CacheRedis implements AutoCloseable {
             utf8(version), utf8(n0 == null ? "" : n0), payload, utf8(Long.toString(ttlMillis)),
             utf8(softExpiry == null ? "" : Long.toString(softExpiry)), utf8(replace ? "1" : "0"), utf8(notFound ? "1" : "0")
         };
-        return ownWrite(key, () -> evalFill(k, args).exceptionallyCompose(error -> {
+        return ownWrite(key, () -> guarded(() -> evalFill(k, args).exceptionallyCompose(error -> {
             Throwable cause = error instanceof CompletionException ? error.getCause() : error;
             if (cause instanceof RedisNoScriptException) {
                 return scripts.scriptLoad(LuaScript.FILL.source()).toCompletableFuture().thenCompose(sha -> evalFill(k, args));
             }
             return CompletableFuture.failedFuture(cause);
-        })).thenApply(FillResult::of);
+        }))).thenApply(FillResult::of);
     }
 
     /**
@@ -288,7 +294,7 @@ final class CacheRedis implements AutoCloseable {
     CompletableFuture<Long> confirm(String key, String version, byte[] payload, long ttlMillis) {
         String[] k = {key};
         byte[][] args = {utf8("h"), payload, utf8(version), utf8(Long.toString(ttlMillis))};
-        return ownWrite(key, () -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
+        return ownWrite(key, () -> guarded(() -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
                 .exceptionallyCompose(error -> {
                     Throwable cause = error instanceof CompletionException ? error.getCause() : error;
                     if (cause instanceof RedisNoScriptException) {
@@ -297,7 +303,7 @@ final class CacheRedis implements AutoCloseable {
                                         .toCompletableFuture());
                     }
                     return CompletableFuture.failedFuture(cause);
-                }));
+                })));
     }
 
     /**
@@ -349,7 +355,7 @@ final class CacheRedis implements AutoCloseable {
 
     /** The namespace's epoch now ("0" when none was ever set). */
     CompletableFuture<String> epoch(String namespace) {
-        return strings.get(RedisLayout.epochKey(namespace)).toCompletableFuture()
+        return guarded(() -> strings.get(RedisLayout.epochKey(namespace)).toCompletableFuture())
                 .thenApply(b -> b == null ? "0" : new String(b, StandardCharsets.UTF_8));
     }
 
@@ -370,7 +376,7 @@ final class CacheRedis implements AutoCloseable {
         String[] k = {key, RedisLayout.fenceKey(key)};
         byte[][] args = {utf8(version), utf8(Long.toString(fenceTtlMillis)),
             utf8(Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40)))};
-        return ownWrite(key, () -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
+        return ownWrite(key, () -> guarded(() -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
                 .exceptionallyCompose(error -> {
                     Throwable cause = error instanceof CompletionException ? error.getCause() : error;
                     if (cause instanceof RedisNoScriptException) {
@@ -379,7 +385,7 @@ final class CacheRedis implements AutoCloseable {
                                         .toCompletableFuture());
                     }
                     return CompletableFuture.failedFuture(cause);
-                }));
+                })));
     }
 
     /**

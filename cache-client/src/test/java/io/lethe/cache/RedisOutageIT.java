@@ -86,6 +86,7 @@ class RedisOutageIT {
         stack.pauseRedis(REGION);
         try {
             failReads(ns, 3);
+            assertEquals(1.0, registry.get("lethe.cache.redis.breaker.state").gauge().value(), "the breaker is open");
             long t0 = System.nanoTime();
             assertEquals("from db", ns.get(scope.key("product:fast"), k -> Loaded.of("from db")));
             long millis = (System.nanoTime() - t0) / 1_000_000;
@@ -103,11 +104,16 @@ class RedisOutageIT {
         assertEquals("cached", ns.get(key, k -> Loaded.of("cached")));
         stack.pauseRedis(REGION);
         try {
-            failReads(ns, 3);
+            failReads(ns, 10); // against the 4 commands of the fill: over 50 %
+            assertEquals(1.0, registry.get("lethe.cache.redis.breaker.state").gauge().value(), "the breaker is open");
         } finally {
             stack.resumeRedis(REGION);
         }
-        await("a read served from Redis again", Duration.ofSeconds(10), () -> "cached".equals(ns.get(key, k -> Loaded.of("from db"))));
+        await("the probes closing the breaker", Duration.ofSeconds(10), () -> {
+            ns.get(key, k -> Loaded.of("from db"));
+            return registry.get("lethe.cache.redis.breaker.state").gauge().value() == 0.0;
+        });
+        assertEquals("cached", ns.get(key, k -> Loaded.of("from db")), "served from Redis again");
     }
 
     @Test
@@ -201,7 +207,8 @@ class RedisOutageIT {
         }
         stack.pauseRedis(REGION);
         try {
-            failReads(ns, 5); // 5 of the 9 reads Redis saw failed: over 50 %
+            failReads(ns, 20); // 20 failed commands against the 10 before: over 50 %
+            assertEquals(1.0, registry.get("lethe.cache.redis.breaker.state").gauge().value(), "the breaker is open");
             clock.advance(Duration.ofSeconds(20));
             assertEquals("cached", ns.get(key, k -> { throw new AssertionError("served from the near cache, not loaded"); }));
             assertEquals(1.0, registry.counter("lethe.cache.stale.serves", "namespace", "product").count());
