@@ -139,7 +139,7 @@ final class RedisOutageScenario implements Scenario {
                 // closing anyway
             }
         }));
-        int seconds = (int) (WARM.plus(outage).plus(AFTER).toSeconds() + 60);
+        int seconds = (int) (WARM.plus(outage).plus(AFTER).toSeconds() + 200);
         AtomicLongArray loadsPerSecond = new AtomicLongArray(seconds);
         AtomicInteger loading = new AtomicInteger();
         AtomicInteger maxLoading = new AtomicInteger();
@@ -194,12 +194,24 @@ final class RedisOutageScenario implements Scenario {
         reader.setDaemon(true);
         reader.start();
 
+        // warm: until the near cache holds nine items in ten (each read from Redis since its last
+        // change), then the steady load for WARM more
+        long warmStart = System.nanoTime();
+        ScenarioRun.await("the near cache warm (" + ITEMS * 9 / 10 + " of " + ITEMS + " items)", Duration.ofSeconds(120),
+                () -> cache.nearCacheSize() >= ITEMS * 9 / 10);
+        double warmOpens = breakerOpens(run);
+        run.done("near cache warm after %.1f s; the breaker opened %.0f times meanwhile",
+                (System.nanoTime() - warmStart) / 1e9, warmOpens);
         Thread.sleep(WARM.toMillis());
+        long nearBefore = cache.nearCacheSize();
+        double nearHitsBefore = count(run, "lethe.cache.near.hits", "hit");
         long killAt = System.nanoTime() - t0;
         run.stack().killRedis(region);
         long startAt;
+        long nearAfter;
         try {
             Thread.sleep(outage.toMillis());
+            nearAfter = cache.nearCacheSize();
         } finally {
             run.stack().startRedis(region, List.of());
             startAt = System.nanoTime() - t0;
@@ -221,6 +233,8 @@ final class RedisOutageScenario implements Scenario {
             Thread.sleep(10);
         }
 
+        run.done("before the kill: %d entries in the near cache, %,.0f near-cache hits; after the outage: %d entries",
+                nearBefore, nearHitsBefore, nearAfter);
         writerErrors.forEach(e -> run.expect(false, "the writer failed: " + e));
         run.expect(pending.get() == 0, pending.get() + " reads had not completed 10 s after the readers stopped");
         judge(run, new ArrayList<>(reads), writes, loadsPerSecond, maxLoading.get(), killAt, startAt, backAt);
@@ -293,6 +307,11 @@ final class RedisOutageScenario implements Scenario {
         run.expect(failed == 0, failed + " reads failed with something else than a load rejection");
         run.expect(backAt >= 0 && backAt - startAt <= TimeUnit.SECONDS.toNanos(RECOVERY_SECONDS),
                 "reads back in the cache within " + RECOVERY_SECONDS + " s of Redis's return");
+    }
+
+    private static double breakerOpens(ScenarioRun run) {
+        return run.registry().find("lethe.cache.redis.breaker.transitions").tag("to", "open").counters().stream()
+                .mapToDouble(Counter::count).sum();
     }
 
     private static double count(ScenarioRun run, String name, String result) {
