@@ -9,7 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /** cache-client meters, tagged by namespace and outcome, as Micrometer's cache binders do. */
 final class CacheMetrics {
-    /** Gets by result: hit, miss, stale, negative, bypass. */
+    /** Gets by result: hit, miss, stale, negative, bypass, error (Redis failed, timed out, or its circuit breaker was open). */
     static final String GETS = "lethe.cache.gets";
     /** Fills by result: accepted, refused (by fill.lua, or undone after it: the namespace epoch moved), refused-slow-load, undo-failed. */
     static final String FILLS = "lethe.cache.fills";
@@ -32,6 +32,14 @@ final class CacheMetrics {
     static final String INSPECTOR_CHECKS = "lethe.cache.inspector.checks";
     static final java.util.List<String> INSPECTOR_RESULTS = java.util.List.of(
             "match", "in-flight", "converged", "stale", "undecided", "dropped", "error");
+    /** Reads served from the near cache while Redis was down ({@link Policy#withStaleOnOutage}). */
+    static final String STALE_SERVES = "lethe.cache.stale.serves";
+    /** Loads refused by a namespace's admission control, by reason: concurrency, rate. */
+    static final String LOADS_REJECTED = "lethe.cache.loads.rejected";
+    /** The region Redis circuit breaker's state, tagged redis (host:port): 0 closed, 1 open, 2 half-open. */
+    static final String BREAKER_STATE = "lethe.cache.redis.breaker.state";
+    /** Transitions of the region Redis circuit breaker, tagged redis and to (open, half-open, closed). */
+    static final String BREAKER_TRANSITIONS = "lethe.cache.redis.breaker.transitions";
     /** Time the loader took. */
     static final String LOAD = "lethe.cache.load.latency";
 
@@ -76,6 +84,14 @@ final class CacheMetrics {
         counter(TOKEN_READS, fromCache ? "cache" : "primary").increment();
     }
 
+    void staleServe() {
+        registry.counter(STALE_SERVES, "namespace", namespace).increment();
+    }
+
+    void loadRejected(String reason) {
+        counter(LOADS_REJECTED, reason, "reason").increment();
+    }
+
     void nearHit() {
         counter(NEAR_HITS, "hit").increment();
     }
@@ -85,7 +101,11 @@ final class CacheMetrics {
     }
 
     private Counter counter(String name, String result) {
-        return counters.computeIfAbsent(name + '\0' + result, k -> Counter.builder(name).tag("namespace", namespace)
-                .tag("result", result).register(registry));
+        return counter(name, result, "result");
+    }
+
+    private Counter counter(String name, String value, String tag) {
+        return counters.computeIfAbsent(name + '\0' + value, k -> Counter.builder(name).tag("namespace", namespace)
+                .tag(tag, value).register(registry));
     }
 }

@@ -20,7 +20,11 @@ import org.slf4j.LoggerFactory;
  * Reads of one namespace: hit, or miss then load then fenced fill. Concurrent misses of a key in
  * this process share one load (single-flight); with a fill lock, processes share it too. A
  * refused fill still returns the loaded value, it is just not cached. When Redis cannot be
- * reached the value is loaded from the database and returned, uncached.
+ * reached (or its circuit breaker is open, and then without waiting for the command timeout)
+ * the value is loaded from the database and returned, uncached, with concurrent reads of a key
+ * sharing that load too; an eventual namespace with {@link Policy#withStaleOnOutage} serves its
+ * near-cache copy instead while it is young enough. Every load, on every path, passes the
+ * namespace's admission control ({@link Policy#withLoadLimits}).
  */
 public final class CacheNamespace<T> {
     private static final Logger LOG = LoggerFactory.getLogger(CacheNamespace.class);
@@ -47,6 +51,7 @@ public final class CacheNamespace<T> {
 
     /** Shadow reads of sampled hits, or null when the namespace's policy has them off. */
     private final Inspection inspection;
+    private final LoadAdmission admission;
 
     CacheNamespace(String name, Codec<T> codec, Policy policy, CacheRedis redis, CacheMetrics metrics, Clock clock,
                    ExecutorService loaders, NearCache near, String appliedLsnKey, Inspection inspection, PrimaryPositions positions) {
@@ -61,6 +66,7 @@ public final class CacheNamespace<T> {
         this.metrics = metrics;
         this.clock = clock;
         this.loaders = loaders;
+        this.admission = new LoadAdmission(name, policy.loadLimits());
     }
 
     public String name() {
@@ -278,7 +284,17 @@ public final class CacheNamespace<T> {
     private CompletableFuture<T> afterRead(String key, Loader<T> loader, CacheRedis.Read read, long token, long missedAt) {
         if (read == null) {
             metrics.get("error");
-            return load(key, loader).thenApply(Loaded::value);
+            if (near != null && !policy.staleOnOutage().isZero()) {
+                NearCache.Entry kept = near.getStale(key, policy.staleOnOutage());
+                if (kept != null) {
+                    metrics.staleServe();
+                    @SuppressWarnings("unchecked")
+                    T value = (T) kept.value();
+                    return CompletableFuture.completedFuture(value);
+                }
+            }
+            // uncached: nothing to fill, but concurrent reads of the key still share the one load
+            return singleFlight(key, () -> load(key, loader).thenApply(Loaded::value));
         }
         if (read.present()) {
             boolean soft = read.softExpiry() != null && clock.millis() >= read.softExpiry();
@@ -317,12 +333,20 @@ public final class CacheNamespace<T> {
 
     /** One load per key at a time in this process; the others wait for its result. */
     private CompletableFuture<T> singleFlight(String key, Loader<T> loader, CacheRedis.Read miss, boolean replace, long missedAt) {
+        return singleFlight(key, () -> loadAndFill(key, loader, miss, replace, missedAt));
+    }
+
+    /**
+     * Runs {@code work} unless a load of {@code key} is running in this process already (a miss's
+     * load and fill, or an outage's uncached load): then its result is shared.
+     */
+    private CompletableFuture<T> singleFlight(String key, java.util.function.Supplier<CompletableFuture<T>> work) {
         CompletableFuture<T> mine = new CompletableFuture<>();
         CompletableFuture<T> running = inflight.putIfAbsent(key, mine);
         if (running != null) {
             return running;
         }
-        loadAndFill(key, loader, miss, replace, missedAt).whenComplete((value, error) -> {
+        work.get().whenComplete((value, error) -> {
             inflight.remove(key, mine);
             if (error != null) {
                 mine.completeExceptionally(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
@@ -368,11 +392,17 @@ public final class CacheNamespace<T> {
         });
     }
 
-    /** Polls until another process filled the key (its value, maybe null for not-found) or the deadline passed. */
+    /**
+     * Polls until another process filled the key (its value, maybe null for not-found), the
+     * deadline passed or Redis failed (its breaker opened): then empty, and this process loads.
+     */
     private CompletableFuture<Optional<Optional<T>>> awaitOtherFill(String key, long deadline) {
         return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(LOCK_POLL.toMillis(), TimeUnit.MILLISECONDS))
-                .thenCompose(x -> redis.read(key, name))
+                .thenCompose(x -> redis.read(key, name).handle((read, error) -> error == null ? read : null))
                 .thenCompose(read -> {
+                    if (read == null) {
+                        return CompletableFuture.completedFuture(Optional.empty()); // Redis failed: load it here
+                    }
                     if (read.present()) {
                         return CompletableFuture.completedFuture(Optional.of(Optional.ofNullable(read.notFound() ? null : codec.decode(read.data()))));
                     }
@@ -383,8 +413,17 @@ public final class CacheNamespace<T> {
                 });
     }
 
+    /** Calls the loader on a loader thread, once the namespace's admission control let it ({@link LoadRejectedException} if not). */
     private CompletableFuture<Loaded<T>> load(String key, Loader<T> loader) {
+        long askedAt = System.nanoTime();
         return CompletableFuture.supplyAsync(() -> {
+            LoadAdmission.Permit permit;
+            try {
+                permit = admission.admit(key, askedAt);
+            } catch (LoadRejectedException e) {
+                metrics.loadRejected(e.reason());
+                throw e;
+            }
             long t0 = System.nanoTime();
             try {
                 Loaded<T> loaded = loader.load(key);
@@ -397,6 +436,7 @@ public final class CacheNamespace<T> {
             } catch (Exception e) {
                 throw new CacheLoadException("loading " + key + " failed: " + e, e);
             } finally {
+                permit.release();
                 metrics.load(System.nanoTime() - t0);
             }
         }, loaders);
@@ -475,22 +515,34 @@ public final class CacheNamespace<T> {
      * Undoes an unconfirmed fill, trying again with backoff while Redis fails, for up to a fence
      * TTL: the value may be older than the scan that passed its key, and nothing else removes it
      * before its TTL. Given up, it is counted ({@code lethe.cache.fills{result=undo-failed}}) and logged.
+     * The returned stage ends with the first attempt: a reader waits for that one, not for the
+     * retries of an outage (they go on in the background).
      */
     private CompletableFuture<Void> undo(String key, String version, long deadline, Duration backoff) {
-        return redis.undoFill(key, version, policy.fenceTtl().toMillis()).handle((r, error) -> error).thenCompose(error -> {
-            if (error == null) {
-                return CompletableFuture.completedFuture(null);
+        return redis.undoFill(key, version, policy.fenceTtl().toMillis()).handle((r, error) -> error).thenApply(error -> {
+            if (error != null) {
+                retryUndo(key, version, deadline, backoff, error);
             }
-            if (System.nanoTime() + backoff.toNanos() > deadline) {
-                metrics.fillUndoFailed();
-                LOG.warn("namespace {}: a fill that a namespace-wide invalidation may have overtaken could not be undone ({}); "
-                        + "it stays until its TTL", name, error.toString());
-                return CompletableFuture.completedFuture(null);
-            }
-            Duration next = backoff.multipliedBy(2).compareTo(UNDO_BACKOFF_MAX) > 0 ? UNDO_BACKOFF_MAX : backoff.multipliedBy(2);
-            return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(backoff.toMillis(), TimeUnit.MILLISECONDS))
-                    .thenCompose(x -> undo(key, version, deadline, next));
+            return null;
         });
+    }
+
+    /** Tries the undo again after {@code backoff}, doubling it, until it succeeds or {@code deadline} would pass. */
+    private void retryUndo(String key, String version, long deadline, Duration backoff, Throwable error) {
+        if (System.nanoTime() + backoff.toNanos() > deadline) {
+            metrics.fillUndoFailed();
+            LOG.warn("namespace {}: a fill that a namespace-wide invalidation may have overtaken could not be undone ({}); "
+                    + "it stays until its TTL", name, error.toString());
+            return;
+        }
+        Duration next = backoff.multipliedBy(2).compareTo(UNDO_BACKOFF_MAX) > 0 ? UNDO_BACKOFF_MAX : backoff.multipliedBy(2);
+        CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(backoff.toMillis(), TimeUnit.MILLISECONDS))
+                .thenCompose(x -> redis.undoFill(key, version, policy.fenceTtl().toMillis()).handle((r, again) -> again))
+                .thenAccept(again -> {
+                    if (again != null) {
+                        retryUndo(key, version, deadline, next, again);
+                    }
+                });
     }
 
     private long jittered(long millis) {

@@ -58,6 +58,15 @@ final class CacheRedis implements AutoCloseable {
         }
     }
 
+    /**
+     * Reconnect attempts back off from 10 ms to at most 1 s (Lettuce's default grows to 30 s): after
+     * an outage of half a minute reads return to Redis within a second of it answering again.
+     */
+    static final java.util.function.Supplier<io.lettuce.core.resource.Delay> RECONNECT_DELAY =
+            () -> io.lettuce.core.resource.Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS);
+
+    private final io.lettuce.core.resource.ClientResources resources =
+            io.lettuce.core.resource.DefaultClientResources.builder().reconnectDelay(RECONNECT_DELAY).build();
     private final RedisClient client;
     private final RedisClusterClient clusterClient;
     private final StatefulConnection<String, byte[]> connection;
@@ -68,24 +77,43 @@ final class CacheRedis implements AutoCloseable {
     private final RedisStreamAsyncCommands<String, byte[]> streams;
     /** The L1, or null: every write of an entry by this process drops its copy there (see {@link #ownWrite}). */
     private final NearCache near;
+    /** In front of the reads every get starts with ({@link #read}, {@link #appliedLsn}); null: none (internal uses, tests). */
+    private final RedisBreaker breaker;
+    private final java.time.Clock clock;
+    /** Whether the connection runs with CLIENT TRACKING on now (false from a disconnect until it is enabled again). */
+    private volatile boolean tracked;
 
     CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin) {
-        this(uris, cluster, near, connectWithin, null);
+        this(uris, cluster, near, connectWithin, null, null, java.time.Clock.systemUTC());
     }
 
-    CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin, java.nio.file.Path trustedCertificates) {
+    CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin, java.nio.file.Path trustedCertificates,
+               RedisBreaker breaker, java.time.Clock clock) {
         io.lettuce.core.SslOptions.Builder ssl = io.lettuce.core.SslOptions.builder();
         if (trustedCertificates != null) {
             ssl.trustManager(trustedCertificates.toFile());
         }
         this.near = near;
+        this.breaker = breaker;
+        this.clock = clock;
+        if (breaker != null && near != null) {
+            // an open breaker is an outage the connection may not see (a paused or overloaded
+            // Redis keeps it open): the L1 is suspended from when Redis last answered, and used
+            // again only when probes succeeded on a connection that tracks
+            breaker.onTransitions(near::suspend, () -> {
+                if (tracked) {
+                    near.activate();
+                }
+            });
+        }
         if (cluster && near != null) {
             throw new IllegalStateException("the near cache needs a standalone or Sentinel Redis: CLIENT TRACKING is per node");
         }
         if (cluster) {
             client = null;
-            clusterClient = RedisClusterClient.create(uris);
-            clusterClient.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder().sslOptions(ssl.build()).build());
+            clusterClient = RedisClusterClient.create(resources, uris);
+            clusterClient.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder().sslOptions(ssl.build())
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
             StatefulRedisClusterConnection<String, byte[]> c = connect(() -> clusterClient.connect(CODEC), uris, connectWithin);
             connection = c;
             hashes = c.async();
@@ -95,8 +123,11 @@ final class CacheRedis implements AutoCloseable {
             streams = c.async();
         } else {
             clusterClient = null;
-            client = RedisClient.create();
-            ClientOptions.Builder options = ClientOptions.builder().sslOptions(ssl.build());
+            client = RedisClient.create(resources);
+            // while the connection is down a command fails at once (and counts against the breaker)
+            // instead of queueing until the command timeout
+            ClientOptions.Builder options = ClientOptions.builder().sslOptions(ssl.build())
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
             if (near != null) {
                 options.protocolVersion(ProtocolVersion.RESP3);
             }
@@ -147,7 +178,7 @@ final class CacheRedis implements AutoCloseable {
      * Server-assisted client-side caching: this connection's reads are tracked, Redis pushes an
      * {@code invalidate} message when another connection changes a tracked key (NOLOOP: our own
      * writes do not bounce back, {@link #ownWrite} drops their keys from L1 itself), and a lost
-     * connection drops the L1 until tracking is back.
+     * connection suspends the L1 (see {@link NearCache#suspend}) until tracking is back.
      */
     private void trackInvalidations(StatefulRedisConnection<String, byte[]> c, NearCache near) {
         c.addListener(message -> {
@@ -168,7 +199,8 @@ final class CacheRedis implements AutoCloseable {
         client.addListener(new RedisConnectionStateListener() {
             @Override
             public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
-                near.deactivate();
+                tracked = false;
+                near.suspend(clock.millis());
             }
 
             @Override
@@ -179,15 +211,34 @@ final class CacheRedis implements AutoCloseable {
             }
         });
         c.sync().clientTracking(TrackingArgs.Builder.enabled().noloop());
+        tracked = true;
         near.activate();
     }
 
-    private static void enableTracking(StatefulRedisConnection<String, byte[]> c, NearCache near) {
-        c.async().clientTracking(TrackingArgs.Builder.enabled().noloop()).thenRun(near::activate);
+    /** Tracking on again; the L1 is used again at once unless the breaker is not closed yet (then when it closes). */
+    private void enableTracking(StatefulRedisConnection<String, byte[]> c, NearCache near) {
+        c.async().clientTracking(TrackingArgs.Builder.enabled().noloop()).thenRun(() -> {
+            tracked = true;
+            if (breaker == null || breaker.closed()) {
+                near.activate();
+            }
+        });
     }
 
-    /** HMGET key v d s nf, HGET fence n and GET epoch, pipelined on one connection: one round trip. */
+    /** Sends {@code command} through the breaker (at once when there is none). */
+    private <R> CompletableFuture<R> guarded(Supplier<CompletableFuture<R>> command) {
+        return breaker == null ? command.get() : breaker.call(command);
+    }
+
+    /**
+     * HMGET key v d s nf, HGET fence n and GET epoch, pipelined on one connection: one round trip.
+     * Through the breaker: while it is open this fails at once.
+     */
     CompletableFuture<Read> read(String key, String namespace) {
+        return guarded(() -> readNow(key, namespace));
+    }
+
+    private CompletableFuture<Read> readNow(String key, String namespace) {
         CompletableFuture<List<KeyValue<String, byte[]>>> entry = hashes.hmget(key,
                 RedisLayout.ENTRY_VERSION, RedisLayout.ENTRY_DATA, RedisLayout.ENTRY_SOFT_EXPIRY, RedisLayout.ENTRY_NOT_FOUND)
                 .toCompletableFuture();
@@ -233,13 +284,13 @@ final class CacheRedis implements AutoCloseable {
             utf8(version), utf8(n0 == null ? "" : n0), payload, utf8(Long.toString(ttlMillis)),
             utf8(softExpiry == null ? "" : Long.toString(softExpiry)), utf8(replace ? "1" : "0"), utf8(notFound ? "1" : "0")
         };
-        return ownWrite(key, () -> evalFill(k, args).exceptionallyCompose(error -> {
+        return ownWrite(key, () -> guarded(() -> evalFill(k, args).exceptionallyCompose(error -> {
             Throwable cause = error instanceof CompletionException ? error.getCause() : error;
             if (cause instanceof RedisNoScriptException) {
                 return scripts.scriptLoad(LuaScript.FILL.source()).toCompletableFuture().thenCompose(sha -> evalFill(k, args));
             }
             return CompletableFuture.failedFuture(cause);
-        })).thenApply(FillResult::of);
+        }))).thenApply(FillResult::of);
     }
 
     /**
@@ -249,7 +300,7 @@ final class CacheRedis implements AutoCloseable {
     CompletableFuture<Long> confirm(String key, String version, byte[] payload, long ttlMillis) {
         String[] k = {key};
         byte[][] args = {utf8("h"), payload, utf8(version), utf8(Long.toString(ttlMillis))};
-        return ownWrite(key, () -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
+        return ownWrite(key, () -> guarded(() -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
                 .exceptionallyCompose(error -> {
                     Throwable cause = error instanceof CompletionException ? error.getCause() : error;
                     if (cause instanceof RedisNoScriptException) {
@@ -258,7 +309,7 @@ final class CacheRedis implements AutoCloseable {
                                         .toCompletableFuture());
                     }
                     return CompletableFuture.failedFuture(cause);
-                }));
+                })));
     }
 
     /**
@@ -301,7 +352,7 @@ final class CacheRedis implements AutoCloseable {
      * source history {@code history} (null: a token that does not say); empty when unknown.
      */
     CompletableFuture<java.util.OptionalLong> appliedLsn(String key, String history) {
-        return hashes.hgetall(key).toCompletableFuture().thenApply(raw -> {
+        return guarded(() -> hashes.hgetall(key).toCompletableFuture()).thenApply(raw -> {
             java.util.Map<String, String> fields = new java.util.HashMap<>();
             raw.forEach((field, value) -> fields.put(field, new String(value, StandardCharsets.UTF_8)));
             return history == null ? io.lethe.schemas.redis.AppliedLsn.of(fields) : io.lethe.schemas.redis.AppliedLsn.of(fields, history);
@@ -310,7 +361,7 @@ final class CacheRedis implements AutoCloseable {
 
     /** The namespace's epoch now ("0" when none was ever set). */
     CompletableFuture<String> epoch(String namespace) {
-        return strings.get(RedisLayout.epochKey(namespace)).toCompletableFuture()
+        return guarded(() -> strings.get(RedisLayout.epochKey(namespace)).toCompletableFuture())
                 .thenApply(b -> b == null ? "0" : new String(b, StandardCharsets.UTF_8));
     }
 
@@ -331,7 +382,7 @@ final class CacheRedis implements AutoCloseable {
         String[] k = {key, RedisLayout.fenceKey(key)};
         byte[][] args = {utf8(version), utf8(Long.toString(fenceTtlMillis)),
             utf8(Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40)))};
-        return ownWrite(key, () -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
+        return ownWrite(key, () -> guarded(() -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
                 .exceptionallyCompose(error -> {
                     Throwable cause = error instanceof CompletionException ? error.getCause() : error;
                     if (cause instanceof RedisNoScriptException) {
@@ -340,7 +391,7 @@ final class CacheRedis implements AutoCloseable {
                                         .toCompletableFuture());
                     }
                     return CompletableFuture.failedFuture(cause);
-                }));
+                })));
     }
 
     /**
@@ -398,5 +449,6 @@ final class CacheRedis implements AutoCloseable {
         if (clusterClient != null) {
             clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
 }

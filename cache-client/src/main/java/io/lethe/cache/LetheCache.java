@@ -40,8 +40,10 @@ public final class LetheCache implements AutoCloseable {
 
     private LetheCache(Builder b) {
         this.appliedLsnKey = b.readYourWritesGroup == null ? null : io.lethe.schemas.redis.AppliedLsn.key(b.readYourWritesGroup);
-        this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl());
-        this.redis = new CacheRedis(b.uris, b.cluster, near, b.connectWithin, b.trustedCertificates);
+        this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl(), b.clock);
+        String where = b.uris.stream().map(u -> u.getHost() + ":" + u.getPort()).collect(java.util.stream.Collectors.joining(","));
+        this.redis = new CacheRedis(b.uris, b.cluster, near, b.connectWithin, b.trustedCertificates,
+                new RedisBreaker(where, b.breaker, b.clock, b.registry), b.clock);
         this.registry = b.registry;
         this.clock = b.clock;
         this.ownsLoaders = b.loaders == null;
@@ -113,6 +115,7 @@ public final class LetheCache implements AutoCloseable {
         private java.nio.file.Path trustedCertificates;
         private String user;
         private char[] password;
+        private RedisBreaker.Options breaker = RedisBreaker.Options.DEFAULT;
 
         private Builder() {
         }
@@ -149,6 +152,20 @@ public final class LetheCache implements AutoCloseable {
         public Builder credentials(String user, char[] password) {
             this.user = user == null || user.isEmpty() ? "default" : user;
             this.password = Objects.requireNonNull(password, "password").clone();
+            return this;
+        }
+
+        /**
+         * The circuit breaker in front of this region's Redis: it opens when at least
+         * {@code failureRatePercent} of the reads in the last {@code window} (and at least
+         * {@code minimumCalls} of them) failed or timed out; while open, reads do not wait for
+         * Redis (no command timeout) but go straight to the outage path (single-flight load under
+         * the namespace's {@link Policy#withLoadLimits}, or a near-cache copy with
+         * {@link Policy#withStaleOnOutage}); after {@code openFor} a few probe reads go to Redis,
+         * and it closes when they succeed. Defaults: 50 %, 10 s, 20, 2 s.
+         */
+        public Builder circuitBreaker(float failureRatePercent, Duration window, int minimumCalls, Duration openFor) {
+            this.breaker = new RedisBreaker.Options(failureRatePercent, window, minimumCalls, openFor);
             return this;
         }
 

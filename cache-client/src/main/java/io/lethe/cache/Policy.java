@@ -29,9 +29,15 @@ import java.util.Objects;
  * @param shadowReads    shadow reads: about one hit in this many (chosen at random) is checked,
  *                       off the request path, against what the loader finds now (default
  *                       {@value #DEFAULT_SHADOW_READS}; 0: off). See {@link #withShadowReads}.
+ * @param staleOnOutage  eventual only: while Redis is down (its connection lost, or the circuit
+ *                       breaker open), a near-cache copy is served for at most this long after
+ *                       Redis was last known to answer (zero: off). See {@link #withStaleOnOutage}.
+ * @param loadLimits     admission control of this namespace's loads (default: unlimited). See
+ *                       {@link #withLoadLimits}.
  */
 public record Policy(Consistency consistency, Duration maxAge, Duration ttl, double jitter, Duration negativeTtl,
-                     Duration softTtl, Duration fillLock, Duration fenceTtl, int shadowReads) {
+                     Duration softTtl, Duration fillLock, Duration fenceTtl, int shadowReads, Duration staleOnOutage,
+                     LoadLimits loadLimits) {
     public enum Consistency { STRONG, BOUNDED, EVENTUAL }
 
     public static final Duration DEFAULT_TTL = Duration.ofMinutes(30);
@@ -59,45 +65,73 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
         if (jitter < 0 || jitter >= 1) {
             throw new IllegalArgumentException("jitter must be in [0, 1), was " + jitter);
         }
+        requireNonNegative("staleOnOutage", staleOnOutage);
+        if (!staleOnOutage.isZero() && consistency != Consistency.EVENTUAL) {
+            throw new IllegalArgumentException("staleOnOutage is for eventual namespaces only: a " + consistency.name().toLowerCase()
+                    + " namespace never serves a copy Redis cannot vouch for");
+        }
+        Objects.requireNonNull(loadLimits, "loadLimits");
     }
 
-    private static void requireNonNegative(String name, Duration d) {
+    /**
+     * Admission control of a namespace's loads in this process: at most {@code maxConcurrent}
+     * loads at a time and {@code maxPerSecond} started per second (0: no bound). A load over
+     * either waits up to {@code maxWait} for its turn, then fails with {@link LoadRejectedException}.
+     */
+    public record LoadLimits(int maxConcurrent, int maxPerSecond, Duration maxWait) {
+        /** No bound. */
+        public static final LoadLimits NONE = new LoadLimits(0, 0, Duration.ZERO);
+
+        public LoadLimits {
+            if (maxConcurrent < 0 || maxPerSecond < 0) {
+                throw new IllegalArgumentException("maxConcurrent and maxPerSecond must be 0 (no bound) or positive, were "
+                        + maxConcurrent + " and " + maxPerSecond);
+            }
+            requireNonNegative("maxWait", maxWait);
+        }
+
+        boolean unlimited() {
+            return maxConcurrent == 0 && maxPerSecond == 0;
+        }
+    }
+
+    static void requireNonNegative(String name, Duration d) {
         if (d == null || d.isNegative()) {
             throw new IllegalArgumentException(name + " must be zero or positive, was " + d);
         }
     }
 
     public static Policy strong() {
-        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS);
+        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE);
     }
 
     public static Policy bounded(Duration maxAge) {
-        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS);
+        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE);
     }
 
     public static Policy eventual() {
-        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS);
+        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE);
     }
 
     public Policy withTtl(Duration newTtl, double newJitter) {
-        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads);
+        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits);
     }
 
     public Policy withNegativeTtl(Duration newNegativeTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock, fenceTtl, shadowReads);
+        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits);
     }
 
     public Policy withStaleWhileRevalidate(Duration newSoftTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock, fenceTtl, shadowReads);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits);
     }
 
     public Policy withFillLock(Duration lease) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease, fenceTtl, shadowReads);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease, fenceTtl, shadowReads, staleOnOutage, loadLimits);
     }
 
     /** The namespace's {@code fence-ttl} from {@code lethe.yml}, when it is not the default 60 s. */
     public Policy withFenceTtl(Duration namespaceFenceTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, namespaceFenceTtl, shadowReads);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, namespaceFenceTtl, shadowReads, staleOnOutage, loadLimits);
     }
 
     /**
@@ -110,6 +144,23 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
      * within {@link LetheCache.Builder#shadowReadLimits}.
      */
     public Policy withShadowReads(int oneIn) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, oneIn);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, oneIn, staleOnOutage, loadLimits);
+    }
+
+    /**
+     * While this region's Redis is down (its connection lost, or the circuit breaker open), serve
+     * the near cache's copy of a key for at most {@code maxStale} after Redis was last known to
+     * answer, instead of loading it; every such read is counted in
+     * {@code lethe.cache.stale.serves{namespace}}. Eventual namespaces only (the constructor
+     * refuses others); token reads never take it. Needs {@link LetheCache.Builder#nearCache}.
+     */
+    public Policy withStaleOnOutage(Duration maxStale) {
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, maxStale, loadLimits);
+    }
+
+    /** Admission control of this namespace's loads, see {@link LoadLimits}. */
+    public Policy withLoadLimits(int maxConcurrent, int maxPerSecond, Duration maxWait) {
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage,
+                new LoadLimits(maxConcurrent, maxPerSecond, maxWait));
     }
 }

@@ -217,6 +217,15 @@ public final class EmbeddedStack implements LetheStack {
      * which may lack the last second of writes, instead of the RDB snapshot).
      */
     public synchronized void crashRedis(String region, List<String> settings) {
+        killRedis(region);
+        startRedis(region, settings);
+    }
+
+    /**
+     * {@code kill -9} of a region's Redis by its PID, left down (connections refused) until
+     * {@link #startRedis(String, List)}: an outage, as when its host is lost.
+     */
+    public synchronized void killRedis(String region) {
         EmbeddedRedisServer old = server(region);
         old.crash();
         try {
@@ -224,6 +233,15 @@ public final class EmbeddedStack implements LetheStack {
         } catch (RuntimeException e) {
             LOG.debug("Redis {} was already gone: {}", region, e.toString());
         }
+    }
+
+    /**
+     * Starts a region's Redis stopped by {@link #killRedis} again, on the same port and data
+     * directory, with {@code settings} added; it loads whatever snapshot is there (none unless a
+     * test saved one: the embedded Redis runs with {@code save ""}).
+     */
+    public synchronized void startRedis(String region, List<String> settings) {
+        EmbeddedRedisServer old = server(region);
         for (int attempt = 1; ; attempt++) {
             try {
                 redis.put(region, EmbeddedRedisServer.start(region, workDir.resolve("redis").resolve(region),

@@ -22,7 +22,8 @@ public final class Scenarios {
                 new SlotRecreatedScenario(), new PublicationDriftScenario(), new TableSwapScenario(), new UnloggedPartitionScenario(),
                 new DriftWhileDownScenario(), new RedisRestoreScenario(), new RedisClusterRestoreScenario(),
                 new RetentionScenario(), new StreamsRetentionScenario(),
-                new ReplicaGateScenario(), new PoisonScenario(), new ForgedRecordsScenario(), new ReadYourWritesScenario(), new PrewarmScenario(), new CaptureFailoverScenario(), new SteadyScenario())) {
+                new ReplicaGateScenario(), new PoisonScenario(), new ForgedRecordsScenario(), new ReadYourWritesScenario(), new PrewarmScenario(),
+                new CaptureFailoverScenario(), new SteadyScenario(), RedisOutageScenario.ci(), RedisOutageScenario.full())) {
             CATALOGUE.put(s.name(), s);
         }
         for (Scenario s : ExploreRegressionScenario.all()) {
