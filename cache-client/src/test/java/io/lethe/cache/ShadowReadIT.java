@@ -120,6 +120,21 @@ class ShadowReadIT {
     }
 
     @Test
+    void aCacheThatKnowsItsRegionTagsItsChecksWithIt() throws Exception {
+        String ns = "shadow-region";
+        LetheCache cache = cache(LetheCache.builder(stack.redisUri("us-east")).region("us-east")
+                .shadowReadLimits(2, 100, Duration.ofMillis(300), Duration.ofSeconds(5)));
+        CacheNamespace<String> products = cache.namespace(ns, Codecs.utf8(), EVERY_HIT);
+        String key = scope.key("product:9");
+        db.put(key, Loaded.of("right", 7));
+        redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "5", RedisLayout.ENTRY_DATA, "wrong"));
+        assertEquals("wrong", products.get(key, this::fromDb));
+        await("the shadow read is finished", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
+        assertEquals(1, registry.counter("lethe.cache.inspector.checks", "namespace", ns, "region", "us-east", "result", "stale").count(),
+                "the alert's ratio is per region and namespace");
+    }
+
+    @Test
     void aStaleEntryIsOnlyAuditedWhenHealingIsOff() throws Exception {
         String ns = "shadow-noheal";
         LetheCache cache = cache(LetheCache.builder(stack.redisUri("us-east")).shadowReadsHeal(false)

@@ -43,7 +43,7 @@ public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--scenario-setting", description = "with --scenario: a scenario's setting, name=value, repeatable: regions "
             + "(how many of the stack's regions a scenario's pipeline serves); steady knows "
             + "steady.duration (s), steady.rows, steady.read-rows, steady.writes-per-second, steady.writers, steady.reads-per-second (per region), "
-            + "steady.readers (per region), steady.shadow-reads (1 in N hits), steady.shadow-concurrency, steady.shadow-per-second, "
+            + "steady.readers (per region), steady.read-delay (s), steady.shadow-reads (1 in N hits), steady.shadow-concurrency, steady.shadow-per-second, "
             + "steady.prober-sample-every")
     java.util.Map<String, String> scenarioSettings = new java.util.LinkedHashMap<>();
 

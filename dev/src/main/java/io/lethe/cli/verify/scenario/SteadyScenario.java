@@ -35,7 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code steady.duration} (seconds of writing), {@code steady.rows} (written, uniformly),
  * {@code steady.read-rows} (the readers read rows 1 to this: a hot set), {@code steady.writes-per-second}
  * and {@code steady.writers} (threads), {@code steady.reads-per-second} and {@code steady.readers}
- * (per region; default one read per region per write), {@code steady.shadow-reads} (1 in N hits),
+ * (per region; default one read per region per write), {@code steady.read-delay} (seconds after the
+ * writers start before the readers do; default 0), {@code steady.shadow-reads} (1 in N hits),
  * {@code steady.shadow-concurrency} and {@code steady.shadow-per-second} (cache-client's
  * {@code shadowReadLimits}, per region; default 2 and 20, cache-client's own), and
  * {@code steady.prober-sample-every}. docs/benchmarks.md has a run at 1,000 writes/s.
@@ -63,16 +64,18 @@ final class SteadyScenario implements Scenario {
     }
 
     /** The load, from the run's settings. */
-    private record Load(int seconds, int rows, int readRows, int writesPerSecond, int writers, int readsPerSecond, int readers, int shadowReads,
+    private record Load(int seconds, int rows, int readRows, int writesPerSecond, int writers, int readsPerSecond, int readers,
+                        int readDelay, int shadowReads,
                         int shadowConcurrency, int shadowPerSecond, int proberSampleEvery) {
         static Load of(ScenarioRun run) {
             int writes = run.setting("steady.writes-per-second", 200);
             int rows = run.setting("steady.rows", 1000);
             Load l = new Load(run.setting("steady.duration", 60), rows, run.setting("steady.read-rows", rows), writes,
                     run.setting("steady.writers", 1), run.setting("steady.reads-per-second", writes), run.setting("steady.readers", 1),
+                    run.setting("steady.read-delay", 0),
                     run.setting("steady.shadow-reads", 10), run.setting("steady.shadow-concurrency", 2),
                     run.setting("steady.shadow-per-second", 20), run.setting("steady.prober-sample-every", 10));
-            if (l.seconds < 1 || l.rows < 1 || l.readRows < 1 || l.readRows > l.rows || l.writesPerSecond < 1 || l.writers < 1 || l.readsPerSecond < 0 || l.readers < 1
+            if (l.seconds < 1 || l.rows < 1 || l.readRows < 1 || l.readRows > l.rows || l.writesPerSecond < 1 || l.writers < 1 || l.readsPerSecond < 0 || l.readers < 1 || l.readDelay < 0 || l.readDelay >= l.seconds
                     || l.shadowReads < 0 || l.shadowConcurrency < 1 || l.shadowPerSecond < 1 || l.proberSampleEvery < 0) {
                 throw new IllegalArgumentException("steady: every setting must be positive (reads-per-second, shadow-reads and "
                         + "prober-sample-every may be 0, read-rows at most rows): " + l);
@@ -142,7 +145,9 @@ final class SteadyScenario implements Scenario {
                     threads.add(started("steady-reader-" + run.regions().get(r) + "-" + t, () -> {
                         SplittableRandom random = new SplittableRandom(seed);
                         long nanosPerRead = TimeUnit.SECONDS.toNanos(1) * load.readers() / load.readsPerSecond();
+                        long readFrom = start + TimeUnit.SECONDS.toNanos(load.readDelay());
                         try {
+                            pace(readFrom);
                             for (long n = 0; System.nanoTime() < end; n++) {
                                 int readId = 1 + random.nextInt(load.readRows());
                                 items.get(run.p() + "item:" + readId, k -> {
@@ -158,7 +163,7 @@ final class SteadyScenario implements Scenario {
                                     }
                                 });
                                 reads.incrementAndGet();
-                                pace(start + (n + 1) * nanosPerRead);
+                                pace(readFrom + (n + 1) * nanosPerRead);
                             }
                         } catch (Exception e) {
                             errors.add(e);
@@ -175,9 +180,11 @@ final class SteadyScenario implements Scenario {
         ScenarioRun.await("the readers' shadow reads", Duration.ofSeconds(180),
                 () -> caches.stream().allMatch(cache -> cache.shadowReadsPending() == 0));
         run.expect(errors.isEmpty(), "the writers and readers must not fail: " + errors);
-        run.done("%d commits and %d cache reads over %.0f s (%.0f commits/s, %.0f reads/s; asked: %d writes/s by %d writers, %d reads/s "
-                        + "by %d readers in each of %d regions), no faults", commits.get(), reads.get(), took, commits.get() / took,
-                reads.get() / took, load.writesPerSecond(), load.writers(), load.readsPerSecond(), load.readers(), run.regions().size());
+        double readFor = took - load.readDelay();
+        run.done("%d commits and %d cache reads over %.0f s (%.0f commits/s, %.0f reads/s over the last %.0f s; asked: %d writes/s by %d "
+                        + "writers, %d reads/s by %d readers in each of %d regions from %d s on), no faults", commits.get(), reads.get(), took,
+                commits.get() / took, reads.get() / readFor, readFor, load.writesPerSecond(), load.writers(), load.readsPerSecond(),
+                load.readers(), run.regions().size(), load.readDelay());
         // every sample is checked at 1 s, 10 s and 60 s after its commit: wait until the last 60 s check is in
         if (load.proberSampleEvery() > 0) {
             ScenarioRun.await("the prober's 60 s checks of every sample", Duration.ofSeconds(180), () -> run.regions().stream().allMatch(region -> {
@@ -203,7 +210,7 @@ final class SteadyScenario implements Scenario {
                         + "%d confirmed stale, %.0f per million; by result %s", load.shadowReads(), load.shadowConcurrency(),
                 load.shadowPerSecond(), sampled, stale, sampled == 0 ? 0 : stale * 1e6 / sampled, shadow));
         run.done(String.format(java.util.Locale.ROOT, "database queries by the readers: %d fills (%.0f/s), %d by shadow reads (%.0f/s, "
-                        + "%.1f per write)", fillLoads.get(), fillLoads.get() / took, shadowLoads.get(), shadowLoads.get() / took,
+                        + "%.1f per write)", fillLoads.get(), fillLoads.get() / readFor, shadowLoads.get(), shadowLoads.get() / readFor,
                 commits.get() == 0 ? 0 : (double) shadowLoads.get() / commits.get()));
         run.expect(load.shadowReads() == 0 || sampled > 0, "the readers' shadow reads must sample some hits");
         run.expect(stale == 0, "no shadow read may confirm a stale entry on a fault-free run");
