@@ -2,12 +2,16 @@ package io.lethe.cache;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** cache-client meters, tagged by namespace and outcome, as Micrometer's cache binders do. */
+/**
+ * cache-client meters, tagged by namespace and outcome, as Micrometer's cache binders do, and by
+ * region when the cache knows its region ({@link LetheCache.Builder#region}).
+ */
 final class CacheMetrics {
     /** Gets by result: hit, miss, stale, negative, bypass, error (Redis failed, timed out, or its circuit breaker was open). */
     static final String GETS = "lethe.cache.gets";
@@ -45,13 +49,20 @@ final class CacheMetrics {
 
     private final MeterRegistry registry;
     private final String namespace;
+    /** namespace, and region when the cache was given one ({@link LetheCache.Builder#region}). */
+    private final Tags tags;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Timer load;
 
     CacheMetrics(MeterRegistry registry, String namespace) {
+        this(registry, namespace, null);
+    }
+
+    CacheMetrics(MeterRegistry registry, String namespace, String region) {
         this.registry = registry;
         this.namespace = namespace;
-        this.load = Timer.builder(LOAD).tag("namespace", namespace).description("database load on a miss")
+        this.tags = region == null ? Tags.of("namespace", namespace) : Tags.of("namespace", namespace, "region", region);
+        this.load = Timer.builder(LOAD).tags(tags).description("database load on a miss")
                 .publishPercentiles(0.5, 0.99).register(registry);
         // registered up front, so the stale-entry ratio and its alert have a series from the start
         INSPECTOR_RESULTS.forEach(r -> counter(INSPECTOR_CHECKS, r));
@@ -85,7 +96,7 @@ final class CacheMetrics {
     }
 
     void staleServe() {
-        registry.counter(STALE_SERVES, "namespace", namespace).increment();
+        registry.counter(STALE_SERVES, tags).increment();
     }
 
     void loadRejected(String reason) {
@@ -105,7 +116,7 @@ final class CacheMetrics {
     }
 
     private Counter counter(String name, String value, String tag) {
-        return counters.computeIfAbsent(name + '\0' + value, k -> Counter.builder(name).tag("namespace", namespace)
+        return counters.computeIfAbsent(name + '\0' + value, k -> Counter.builder(name).tags(tags)
                 .tag(tag, value).register(registry));
     }
 }

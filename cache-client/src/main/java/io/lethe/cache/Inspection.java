@@ -135,6 +135,11 @@ final class Inspection implements AutoCloseable {
         private final Loader<T> loader;
         private final Duration fenceTtl;
         private final CacheMetrics metrics;
+        /**
+         * When the first load returned: every change it saw committed before then. Not when it
+         * started: a slow load (a busy database, a saturated pool) sees changes committed while it
+         * ran, and a watermark from before them says nothing of their invalidations.
+         */
         private long firstLoadAt;
         private long firstDifferentAt;
         private long deadline;
@@ -152,11 +157,11 @@ final class Inspection implements AutoCloseable {
 
         void first() {
             try {
-                firstLoadAt = clock.millis();
                 Loaded<T> loaded = load();
                 if (loaded == null) {
                     return;
                 }
+                firstLoadAt = clock.millis();
                 if (same(loaded)) {
                     finish("match");
                     return;

@@ -37,8 +37,10 @@ public final class LetheCache implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Inspection inspection;
     private final PrimaryPositions positions;
+    private final String region;
 
     private LetheCache(Builder b) {
+        this.region = b.region;
         this.appliedLsnKey = b.readYourWritesGroup == null ? null : io.lethe.schemas.redis.AppliedLsn.key(b.readYourWritesGroup);
         this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl(), b.clock);
         String where = b.uris.stream().map(u -> u.getHost() + ":" + u.getPort()).collect(java.util.stream.Collectors.joining(","));
@@ -58,7 +60,7 @@ public final class LetheCache implements AutoCloseable {
 
     /** A typed view of one namespace with its policy. */
     public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy) {
-        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name), clock, loaders, near, appliedLsnKey,
+        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name, region), clock, loaders, near, appliedLsnKey,
                 inspection, positions);
     }
 
@@ -116,6 +118,7 @@ public final class LetheCache implements AutoCloseable {
         private String user;
         private char[] password;
         private RedisBreaker.Options breaker = RedisBreaker.Options.DEFAULT;
+        private String region;
 
         private Builder() {
         }
@@ -166,6 +169,21 @@ public final class LetheCache implements AutoCloseable {
          */
         public Builder circuitBreaker(float failureRatePercent, Duration window, int minimumCalls, Duration openFor) {
             this.breaker = new RedisBreaker.Options(failureRatePercent, window, minimumCalls, openFor);
+            return this;
+        }
+
+        /**
+         * The region this cache reads (its name in lethe.yml): every meter of the cache is tagged
+         * {@code region} with it, so that the shadow reads' stale-entry ratio and its alert
+         * (LetheCacheStaleEntries) are per region and namespace. Unset, the meters carry no
+         * {@code region} tag (a registry's common tag may give one). Set it on every cache of a
+         * process or on none: one meter name with two tag sets is refused by some registries.
+         */
+        public Builder region(String name) {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("region needs the region's name from lethe.yml, was '" + name + "'");
+            }
+            this.region = name;
             return this;
         }
 

@@ -120,6 +120,21 @@ class ShadowReadIT {
     }
 
     @Test
+    void aCacheThatKnowsItsRegionTagsItsChecksWithIt() throws Exception {
+        String ns = "shadow-region";
+        LetheCache cache = cache(LetheCache.builder(stack.redisUri("us-east")).region("us-east")
+                .shadowReadLimits(2, 100, Duration.ofMillis(300), Duration.ofSeconds(5)));
+        CacheNamespace<String> products = cache.namespace(ns, Codecs.utf8(), EVERY_HIT);
+        String key = scope.key("product:9");
+        db.put(key, Loaded.of("right", 7));
+        redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "5", RedisLayout.ENTRY_DATA, "wrong"));
+        assertEquals("wrong", products.get(key, this::fromDb));
+        await("the shadow read is finished", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
+        assertEquals(1, registry.counter("lethe.cache.inspector.checks", "namespace", ns, "region", "us-east", "result", "stale").count(),
+                "the alert's ratio is per region and namespace");
+    }
+
+    @Test
     void aStaleEntryIsOnlyAuditedWhenHealingIsOff() throws Exception {
         String ns = "shadow-noheal";
         LetheCache cache = cache(LetheCache.builder(stack.redisUri("us-east")).shadowReadsHeal(false)
@@ -211,6 +226,40 @@ class ShadowReadIT {
         assertEquals(1, checks(ns, "undecided"), "never applied past the first load within maxGrace + margin: undecided");
         assertEquals(1, checks(ns, "stale"));
         assertEquals("wrong", redis.hget(keyB, RedisLayout.ENTRY_DATA), "an undecided entry is not healed");
+    }
+
+    @Test
+    void aChangeCommittedWhileTheFirstLoadRanIsNotJudgedByAWatermarkFromBeforeIt() throws Exception {
+        // a loader slow to answer (a busy database, a saturated pool) sees a change committed after the
+        // load started; the region applied everything up to a moment between the two, not the change
+        String ns = "shadow-slowload";
+        String group = scope.key("group-slow");
+        String watermark = io.lethe.schemas.redis.AppliedLsn.key(group);
+        redis.hset(watermark, Map.of("partitions", "1", "0", "100", "ts:0", Long.toString((System.currentTimeMillis() - 600_000) * 1000)));
+        LetheCache cache = cache(LetheCache.builder(stack.redisUri("us-east")).readYourWrites(group)
+                .shadowReadLimits(2, 100, Duration.ofMillis(200), Duration.ofSeconds(2)));
+        String key = scope.key("product:8");
+        db.put(key, Loaded.of("old", 5));
+        redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "5", RedisLayout.ENTRY_DATA, "old"));
+        CountDownLatch loading = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Loader<String> slow = k -> {
+            loading.countDown();
+            release.await();
+            return fromDb(k);
+        };
+        assertEquals("old", cache.namespace(ns, Codecs.utf8(), EVERY_HIT).get(key, slow));
+        assertTrue(loading.await(10, TimeUnit.SECONDS), "the shadow read's first load started");
+        long appliedUpTo = System.currentTimeMillis();
+        redis.hset(watermark, Map.of("0", "200", "ts:0", Long.toString(appliedUpTo * 1000)));
+        while (System.currentTimeMillis() <= appliedUpTo) {
+            Thread.onSpinWait(); // the change commits after the moment the region applied up to
+        }
+        db.put(key, Loaded.of("new", 7)); // committed; its invalidation never applied, and the watermark stays
+        release.countDown();
+        await("the shadow read's verdict", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
+        assertEquals(0, checks(ns, "stale"), "a change the region had not applied is not a confirmed stale entry");
+        assertEquals(1, checks(ns, "undecided"), "the region never applied past the end of the first load: undecided");
     }
 
     @Test

@@ -40,6 +40,13 @@ public final class VerifyCommand implements Callable<Integer> {
             + "--list shows the catalogue")
     String scenario;
 
+    @Option(names = "--scenario-setting", description = "with --scenario: a scenario's setting, name=value, repeatable: regions "
+            + "(how many of the stack's regions a scenario's pipeline serves); steady knows "
+            + "steady.duration (s), steady.rows, steady.read-rows, steady.writes-per-second, steady.writers, steady.reads-per-second (per region), "
+            + "steady.readers (per region), steady.read-delay (s), steady.shadow-reads (1 in N hits), steady.shadow-concurrency, steady.shadow-per-second, "
+            + "steady.prober-sample-every")
+    java.util.Map<String, String> scenarioSettings = new java.util.LinkedHashMap<>();
+
     @Option(names = "--list", description = "list the scenario catalogue (with --explore: the features and types) and exit")
     boolean list;
 
@@ -149,7 +156,7 @@ public final class VerifyCommand implements Callable<Integer> {
         if (!wanted.isEmpty()) {
             EmbeddedStack.Options options = EmbeddedStack.Options.defaults().withRegions(regionNames).withWorkDir(dir.resolve("servers"));
             try (EmbeddedStack stack = EmbeddedStack.start(options)) {
-                results.addAll(Scenarios.run(stack, wanted.stream().distinct().toList(), System.out));
+                results.addAll(Scenarios.run(stack, wanted.stream().distinct().toList(), scenarioSettings, System.out));
             }
         }
         boolean faultsPassed = !withFaults || faults(dir.resolve(FAULTS), regionNames);

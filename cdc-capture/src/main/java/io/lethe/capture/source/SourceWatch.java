@@ -9,6 +9,7 @@ import io.lethe.capture.slot.SourcePreparer;
 import io.lethe.capture.source.Drift.Kind;
 import io.lethe.config.LetheConfig;
 import io.lethe.schemas.SourceTable;
+import io.lethe.stage.faults.FaultInjection;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -57,6 +58,9 @@ import org.slf4j.LoggerFactory;
  * most that long), health is DOWN, and the log and {@code lethe doctor} name the fix. A
  * publication dropped (or made again) leaves a slot PostgreSQL cannot decode past: capture resets
  * every namespace and stops, and at its next start re-creates the slot.
+ *
+ * <p>The fault-injection knob {@link FaultInjection#SOURCE_WATCH} (tests only) turns every check
+ * into a no-op that vouches, as a capture without this watch would behave.
  */
 public final class SourceWatch implements AutoCloseable {
     /** How often the namespaces of a drift capture cannot repair are reset again while it lasts. */
@@ -188,6 +192,9 @@ public final class SourceWatch implements AutoCloseable {
     private boolean check() throws InterruptedException {
         if (stopped) {
             return false;
+        }
+        if (FaultInjection.off(FaultInjection.SOURCE_WATCH, config.source().publication())) {
+            return true; // a test's fault injection: the watch is not there, and nothing it would catch is caught
         }
         long started = System.nanoTime();
         try {

@@ -38,7 +38,7 @@ public final class Readers implements AutoCloseable {
         this.registry = registry;
         int seed = 0;
         for (Map.Entry<String, String> region : redisByRegion.entrySet()) {
-            LetheCache cache = LetheCache.builder(region.getValue()).meterRegistry(registry).loaderThreads(2).build();
+            LetheCache cache = LetheCache.builder(region.getValue()).region(region.getKey()).meterRegistry(registry).loaderThreads(2).build();
             caches.add(cache);
             // shadow reads of 1 hit in 100 (applications default to 1 in 1,000): at the demo's read rates the
             // figure on the status line and page then moves within a minute

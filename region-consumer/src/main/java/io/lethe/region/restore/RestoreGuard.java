@@ -87,6 +87,11 @@ public final class RestoreGuard {
         }
     }
 
+    /** The region's consumer group this guard checks the checkpoint of. */
+    public String group() {
+        return group;
+    }
+
     /**
      * @param group the region's consumer group: one checkpoint per deployment and region, so two
      *              pipelines sharing a Redis keep theirs apart

@@ -11,6 +11,7 @@ import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.Versions;
+import io.lethe.stage.faults.FaultInjection;
 import io.lethe.stage.retry.Backoff;
 import java.time.Clock;
 import java.time.Duration;
@@ -92,6 +93,10 @@ public final class RestoreReplay {
             return Set.of();
         }
         RestoreGuard.Restore restore = found.get();
+        if (FaultInjection.off(FaultInjection.RESTORE_REPLAY, guard.group())) {
+            acceptAsItIs(restore, assigned);
+            return Set.of();
+        }
         Set<TopicPartition> stale = new HashSet<>();
         assigned.stream().filter(tp -> restore.partitions().contains(tp.partition())).forEach(stale::add);
         long since = clock.millis() - replayWindow().toMillis();
@@ -153,6 +158,28 @@ public final class RestoreReplay {
         }
         metrics.redisRestored(action);
         return stale;
+    }
+
+    /**
+     * The fault-injection knob {@link FaultInjection#RESTORE_REPLAY} (tests only): the restored
+     * server is taken as it is, as by a consumer without this guard. Its checkpoint is written at
+     * the consumer's current positions (so the guard counts it verified and the applied watermark
+     * is published again) and nothing is rewound or invalidated: what the snapshot brought back stays.
+     */
+    private void acceptAsItIs(RestoreGuard.Restore restore, Set<TopicPartition> assigned) {
+        Map<Integer, Long> positions = new HashMap<>();
+        for (TopicPartition tp : assigned) {
+            if (restore.partitions().contains(tp.partition())) {
+                try {
+                    positions.put(tp.partition(), consumer.position(tp, Duration.ofSeconds(10)));
+                } catch (KafkaException e) {
+                    // no position yet: the checkpoint names the partition without one
+                }
+            }
+        }
+        LOG.error("region {}: Redis is not the server Lethe last applied to ({}), and the restore replay is switched off by fault "
+                + "injection: taking it as it is at {}", region.name(), restore.nodes(), positions);
+        guard.replayed(restore, positions);
     }
 
     /** True when a checkpoint write was refused (another server answers): check now, not in a second. */

@@ -70,6 +70,7 @@ public final class ScenarioRun implements AutoCloseable {
     private final List<String> streamsSettings = new ArrayList<>();
     private int proberSampleEvery;
     private boolean secondJudge;
+    private Map<String, String> settings = Map.of();
 
     public ScenarioRun(EmbeddedStack stack, List<String> regions, String scenario) {
         this.stack = stack;
@@ -78,6 +79,29 @@ public final class ScenarioRun implements AutoCloseable {
                 + Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36 * 36), 36).toLowerCase(Locale.ROOT);
         this.database = "lethe_" + id;
         stack.createDatabase(database);
+    }
+
+    /** The settings given to {@code lethe verify --scenario-setting} (e.g. {@code steady.writes-per-second=1000}). */
+    void settings(Map<String, String> given) {
+        settings = Map.copyOf(given);
+    }
+
+    /** A scenario setting, or {@code dflt} when none was given. */
+    public String setting(String name, String dflt) {
+        return settings.getOrDefault(name, dflt);
+    }
+
+    /** A whole-number scenario setting, or {@code dflt}; a value that is not one is refused with the setting's name. */
+    public int setting(String name, int dflt) {
+        String v = settings.get(name);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("scenario setting " + name + " must be a whole number, was '" + v + "'");
+        }
     }
 
     /** The run's Redis key prefix: every key a scenario judges starts with it. */

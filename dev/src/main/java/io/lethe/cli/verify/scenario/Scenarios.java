@@ -59,13 +59,22 @@ public final class Scenarios {
 
     /** Runs the named scenarios one after the other on {@code stack}, each in its own scope. */
     public static List<ScenarioResult> run(EmbeddedStack stack, List<String> names, PrintStream log) {
+        return run(stack, names, Map.of(), log);
+    }
+
+    /**
+     * Runs the named scenarios with {@code settings} ({@code lethe verify --scenario-setting
+     * name=value}, e.g. {@code steady.writes-per-second=1000}; each scenario reads the ones it knows).
+     */
+    public static List<ScenarioResult> run(EmbeddedStack stack, List<String> names, Map<String, String> settings, PrintStream log) {
         List<ScenarioResult> results = new ArrayList<>();
         for (String name : names) {
             Scenario s = scenario(name);
             log.printf("scenario %s: %s%n", name, s.summary());
             long t0 = System.nanoTime();
             ScenarioResult result;
-            ScenarioRun run = new ScenarioRun(stack, stack.regions(), name);
+            ScenarioRun run = new ScenarioRun(stack, regions(stack, settings), name);
+            run.settings(settings);
             List<String> failure = new ArrayList<>();
             try {
                 s.run(run);
@@ -85,6 +94,24 @@ public final class Scenarios {
             results.add(result);
         }
         return results;
+    }
+
+    /** The stack's regions, or its first {@code regions} (the setting) of them. */
+    private static List<String> regions(EmbeddedStack stack, Map<String, String> settings) {
+        String n = settings.get("regions");
+        if (n == null) {
+            return stack.regions();
+        }
+        int count;
+        try {
+            count = Integer.parseInt(n.trim());
+        } catch (NumberFormatException e) {
+            count = 0;
+        }
+        if (count < 1 || count > stack.regions().size()) {
+            throw new IllegalArgumentException("scenario setting regions must be 1 to " + stack.regions().size() + ", was '" + n + "'");
+        }
+        return stack.regions().subList(0, count);
     }
 
     /** The report: one row per scenario (what was done, stale entries after quiescence, invalidations lost), then details. */
