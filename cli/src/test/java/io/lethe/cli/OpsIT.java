@@ -278,7 +278,7 @@ class OpsIT {
             io.lethe.schemas.ChangeEvent change = new io.lethe.schemas.ChangeEvent(io.lethe.schemas.ChangeEvent.SCHEMA_ID,
                     "77:public.orders", orders, io.lethe.schemas.Op.CREATE, Map.of("id", 7), null, Map.of("id", 7), "77", 77, 1L,
                     System.currentTimeMillis() * 1000, System.currentTimeMillis() * 1000, null, null);
-            io.lethe.config.kafka.TopicSetup.ensure(old.kafka(), io.lethe.config.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
+            io.lethe.config.kafka.TopicSetup.ensure(old.kafka(), io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
             try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(
                     Map.of("bootstrap.servers", stack.kafkaBootstrapServers()),
                     new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
