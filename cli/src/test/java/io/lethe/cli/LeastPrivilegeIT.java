@@ -103,6 +103,7 @@ class LeastPrivilegeIT {
                     cli: { user: %s, password: "${K_CLI}" }
                 streams:
                   application-id: %s-streams
+                  processing-guarantee: exactly_once_v2
                 apply:
                   group-prefix: %s-region-
                 regions:
@@ -146,8 +147,13 @@ class LeastPrivilegeIT {
 
                 refusedOtherRolesOperations(config, f, stack, redisUser, env.get("R_REGION"), captureRole, readerRole);
             } finally {
-                redisAdmin.aclDeluser(redisUser);
-                f.close();
+                f.close(); // stops the pipeline and closes redisAdmin
+                RedisClient client = RedisClient.create();
+                try (StatefulRedisConnection<String, String> c = client.connect(RedisURI.create(stack.redisUri(REGION)))) {
+                    c.sync().aclDeluser(redisUser);
+                } finally {
+                    client.shutdown();
+                }
                 superAdmin.deleteAcls(acls.stream().map(a -> new AclBindingFilter(ResourcePatternFilter.ANY,
                         new AccessControlEntryFilter(a.entry().principal(), null, AclOperation.ANY, AclPermissionType.ANY))).distinct()
                         .toList()).all().get(30, TimeUnit.SECONDS);
