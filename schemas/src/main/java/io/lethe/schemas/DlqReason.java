@@ -47,7 +47,13 @@ public enum DlqReason {
      */
     REDIS_OOM("redis-oom"),
     /** Redis refused the script for this key with another error; the region deleted the key instead. */
-    REDIS_REFUSED("redis-refused");
+    REDIS_REFUSED("redis-refused"),
+    /**
+     * The key lies outside the key patterns of the region's Redis ACL user: Redis refuses every
+     * command on it, so it is dead-lettered alone (not widened: that is refused too) and the region
+     * goes on. Either the ACL is narrower than the namespaces' templates or the key is not Lethe's.
+     */
+    REDIS_KEY_DENIED("redis-key-denied");
 
     private final String code;
 

@@ -126,10 +126,10 @@ public final class RegionMetrics {
         this.offsetsLost = Counter.builder(OFFSETS_LOST).tag("region", region)
                 .description("partitions whose records were deleted before this region applied them").register(registry);
         for (String reason : java.util.List.of("malformed", "unknown-namespace", "match-all-pattern", "namespace-wide-pattern",
-                "redis-wrongtype", "redis-oom", "redis-refused")) {
+                "redis-wrongtype", "redis-oom", "redis-refused", "redis-key-denied")) {
             dlqCounter(reason);
         }
-        for (String reason : java.util.List.of("redis-wrongtype", "redis-oom", "redis-refused")) {
+        for (String reason : java.util.List.of("redis-wrongtype", "redis-oom", "redis-refused", "redis-key-denied")) {
             poisoned(reason, true, 0);
             poisoned(reason, false, 0);
         }
