@@ -27,8 +27,10 @@ public final class LeastPrivilege {
      * and fills through the contract scripts only (no plain write, no delete outside a script).
      */
     public static final List<String> CACHE_CLIENT_COMMANDS = List.of("ping", "hello", "auth", "client|setname", "script|load",
-            "evalsha", "get", "hgetall", "hmget", "hget", "type", "del", "hset", "pexpire", "pttl", "exists", "hincrby", "time", "readonly",
-            "cluster|nodes", "cluster|slots");
+            "evalsha", "get", "hgetall", "hmget", "hget", "type", "del", "hset", "pexpire", "pttl", "exists", "hincrby", "time", "xadd",
+            "readonly", "cluster|nodes", "cluster|slots");
+    /** Lethe's keys the cache-client reads or writes: fences, namespace epochs, the shadow-read audit stream. */
+    public static final List<String> CACHE_CLIENT_LETHE_KEYS = List.of("lethe:fence:*", "lethe:epoch:*", "lethe:audit:*");
 
     private LeastPrivilege() {
     }
@@ -51,9 +53,16 @@ public final class LeastPrivilege {
         return setUser(user, password, redisKeyPatterns(config, region), REGION_COMMANDS);
     }
 
-    /** {@code ACL SETUSER} of the application's cache-client in {@code region}: the same keys, fewer commands. */
+    /**
+     * {@code ACL SETUSER} of the application's cache-client in {@code region}: the namespaces' keys and
+     * only {@link #CACHE_CLIENT_LETHE_KEYS} of Lethe's, fewer commands. ({@code del}, {@code hset} and
+     * {@code pexpire} are there because fill.lua runs them under the caller's ACL.)
+     */
     public static String redisCacheClientUser(LetheConfig config, RegionConfig region, String user, String password) {
-        return setUser(user, password, redisKeyPatterns(config, region), CACHE_CLIENT_COMMANDS);
+        List<String> keys = new ArrayList<>(redisKeyPatterns(config, region));
+        keys.remove("lethe:*");
+        keys.addAll(CACHE_CLIENT_LETHE_KEYS);
+        return setUser(user, password, keys, CACHE_CLIENT_COMMANDS);
     }
 
     /** The ACL SETUSER arguments, one per element (for a client's {@code dispatch}); the first is the user. */
@@ -95,6 +104,26 @@ public final class LeastPrivilege {
         out.add("CREATE ROLE " + ident(readerRole) + " LOGIN PASSWORD '" + readerPassword + "'");
         out.add("GRANT SELECT ON " + String.join(", ", tables) + " TO " + ident(readerRole));
         return out;
+    }
+
+    /**
+     * The runbook's recipe for {@code config} (docs/runbook.md, "Least privilege"): Kafka ACLs per
+     * role, the PostgreSQL statements and each region's Redis users. Passwords are placeholders.
+     */
+    public static String recipe(LetheConfig config) {
+        StringBuilder out = new StringBuilder();
+        out.append("```bash\n").append(io.lethe.config.kafka.KafkaAcls.commands(config)).append("```\n\n");
+        out.append("```sql\n");
+        postgresPrepared(config, config.source().user(), "...", config.source().reader(), "...").forEach(sql -> out.append(sql).append(";\n"));
+        out.append("```\n\n```\n");
+        for (RegionConfig region : config.regions().values()) {
+            String user = region.redisUser() == null ? "lethe-region" : region.redisUser();
+            out.append("# region ").append(region.name()).append(": the region consumer, then the application's cache-client\n");
+            out.append(redisRegionUser(config, region, user, "PASSWORD")).append('\n');
+            out.append(redisCacheClientUser(config, region, "cache-client", "PASSWORD")).append('\n');
+        }
+        out.append("```\n");
+        return out.toString();
     }
 
     private static String ident(String name) {
