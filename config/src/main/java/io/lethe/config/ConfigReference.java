@@ -16,7 +16,8 @@ public final class ConfigReference {
 
     private static final List<Setting> SETTINGS = List.of(
             new Setting("source.jdbc-url", "required", "the PostgreSQL primary, `jdbc:postgresql://host:port/database`"),
-            new Setting("source.user", "required", "role with REPLICATION (and CREATE on the database to manage the publication)"),
+            new Setting("source.user", "required", "capture's role: REPLICATION and its heartbeat row; with create-publication also the "
+                    + "ownership of the captured tables and CREATE on the database (docs/runbook.md, \"Least privilege\")"),
             new Setting("source.password", "none", "its password; write `${ENV_VAR}`: secrets are never logged"),
             new Setting("source.slot", Defaults.SLOT, "logical replication slot (one reader per slot)"),
             new Setting("source.publication", Defaults.PUBLICATION, "publication of the configured tables and the heartbeat table"),
@@ -37,14 +38,14 @@ public final class ConfigReference {
                     + "filters, transforms, converters) are refused. `jdbc-url` parameters reach Debezium too: `ssl*` as "
                     + "`database.ssl*`, the rest as `driver.*`"),
             new Setting("source.reader-user", "source.user", "role that only reads the primary (the replica gate's position reads, "
-                    + "`lethe invalidate`, `lethe inspect`): no REPLICATION, no ownership (docs/security.md)"),
+                    + "`lethe invalidate`, `lethe inspect`): no REPLICATION, no ownership (docs/runbook.md, \"Least privilege\")"),
             new Setting("source.reader-password", "source.password", "its password; `${ENV_VAR}`"),
             new Setting("kafka.bootstrap-servers", "required", "`host:port[,host:port]`"),
             new Setting("kafka.properties", "{}", "passed to every Kafka client (under its role's identity): `security.protocol`, `sasl.*`, `ssl.*`; `metadata.max.age.ms` is 10 s unless set here"),
             new Setting("kafka.roles", "none", "each role's own Kafka principal, one section per role: `capture`, `streams`, `cli` "
                     + "(a region consumer's is `regions.<name>.kafka`); a role without one uses `kafka.properties` alone"),
             new Setting("kafka.roles.<role>.user", "none (kafka.properties' identity)",
-                    "the SASL user this role logs in as (its own principal, with only its own ACLs: docs/security.md); "
+                    "the SASL user this role logs in as (its own principal, with only its own ACLs: docs/runbook.md, \"Least privilege\"); "
                             + "`sasl.mechanism` PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
             new Setting("kafka.roles.<role>.password", "none", "its password; `${ENV_VAR}`, never logged"),
             new Setting("kafka.roles.<role>.properties", "{}",

@@ -5,7 +5,7 @@ import java.util.Objects;
 /**
  * Who a Kafka client works for. Each role may authenticate as its own principal
  * ({@code kafka.roles.<capture|streams|cli>}, {@code regions.<name>.kafka}), so each can be granted
- * only the ACLs it uses (docs/security.md).
+ * only the ACLs it uses (docs/runbook.md, "Least privilege").
  *
  * @param name   {@code capture}, {@code streams}, {@code cli} or {@code region}
  * @param region the region, for {@code region}; null otherwise

@@ -22,7 +22,7 @@ import org.apache.kafka.common.resource.ResourceType;
 
 /**
  * The least Kafka ACLs each role needs, derived from the configuration: the one source of the
- * runbook's recipe (docs/security.md, pinned by a test) and of the bindings LeastPrivilegeIT runs the
+ * runbook's recipe (docs/runbook.md, "Least privilege", pinned by LeastPrivilegeRecipeTest) and of the bindings LeastPrivilegeIT runs the
  * product under. Nothing here grants a cluster-wide operation, and no role may touch another
  * role's group or write a topic it only reads.
  *

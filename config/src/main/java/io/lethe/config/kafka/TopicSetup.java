@@ -72,7 +72,7 @@ public final class TopicSetup {
 
     /**
      * Creates the missing ones of {@code topics} as {@code role}; returns the names it created. A role
-     * whose principal may not create topics needs them created beforehand (docs/security.md): the
+     * whose principal may not create topics needs them created beforehand (docs/runbook.md, "Least privilege"): the
      * listing only shows topics the principal may describe, and creating one that exists is harmless.
      */
     public static List<String> ensure(KafkaConfig kafka, KafkaRole role, List<String> topics, Duration timeout) {
