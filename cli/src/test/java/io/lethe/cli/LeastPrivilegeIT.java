@@ -146,6 +146,7 @@ class LeastPrivilegeIT {
                 assertTrue(redisAdmin.clientList().contains("user=" + redisUser), "the region is connected as " + redisUser);
 
                 refusedOtherRolesOperations(config, f, stack, redisUser, env.get("R_REGION"), captureRole, readerRole);
+                cacheClientUnderItsAclUser(config, stack, redisAdmin, p);
             } finally {
                 f.close(); // stops the pipeline and closes redisAdmin
                 RedisClient client = RedisClient.create();
@@ -159,6 +160,51 @@ class LeastPrivilegeIT {
                         .toList()).all().get(30, TimeUnit.SECONDS);
                 dropRoles(stack, scope, captureRole, readerRole);
             }
+        }
+    }
+
+    /**
+     * The application's cache-client as the runbook's cache-client user: a miss is loaded and filled
+     * through fill.lua (its fence read included), the next read is a hit; a delete outside the
+     * contract scripts is refused.
+     */
+    private static void cacheClientUnderItsAclUser(LetheConfig config, LetheStack stack, RedisCommands<String, String> redisAdmin,
+                                                   String p) {
+        String user = config.region(REGION).redisUser() + "-cache";
+        String password = "cache-" + UUID.randomUUID();
+        List<String> setUser = LeastPrivilege.redisCacheClientUserArgs(config, config.region(REGION), user, password);
+        assertEquals("OK", redisAdmin.dispatch(CommandType.ACL, new StatusOutput<>(StringCodec.UTF8),
+                new CommandArgs<>(StringCodec.UTF8).add("SETUSER").addValues(setUser)));
+        try {
+            String uri = stack.redisUri(REGION).replace("redis://", "redis://" + user + ":" + password + "@");
+            io.lethe.cache.LetheCache cache = io.lethe.cache.LetheCache.builder(uri).build();
+            try {
+                io.lethe.cache.CacheNamespace<String> ns = cache.namespace("product", io.lethe.cache.Codecs.utf8(),
+                        io.lethe.cache.Policy.eventual().withTtl(Duration.ofMinutes(10), 0.1).withShadowReads(0));
+                String key = p + "product:2";
+                java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+                assertEquals("row 2", ns.get(key, k -> {
+                    loads.incrementAndGet();
+                    return io.lethe.cache.Loaded.of("row 2");
+                }));
+                assertEquals("row 2", ns.get(key, k -> {
+                    loads.incrementAndGet();
+                    return io.lethe.cache.Loaded.of("unexpected");
+                }), "filled under the ACL user: the second read is a hit");
+                assertEquals(1, loads.get());
+                assertEquals(1, redisAdmin.exists(key), "the entry is in the region's Redis");
+            } finally {
+                cache.close();
+            }
+            RedisClient client = RedisClient.create();
+            try (StatefulRedisConnection<String, String> c = client.connect(RedisURI.create(uri))) {
+                RedisCommandExecutionException e = assertThrows(RedisCommandExecutionException.class, () -> c.sync().unlink(p + "product:2"));
+                assertTrue(e.getMessage().contains("NOPERM"), e.getMessage());
+            } finally {
+                client.shutdown();
+            }
+        } finally {
+            redisAdmin.aclDeluser(user);
         }
     }
 

@@ -59,10 +59,15 @@ public final class LeastPrivilege {
      * {@code pexpire} are there because fill.lua runs them under the caller's ACL.)
      */
     public static String redisCacheClientUser(LetheConfig config, RegionConfig region, String user, String password) {
+        return "ACL SETUSER " + String.join(" ", redisCacheClientUserArgs(config, region, user, password));
+    }
+
+    /** The ACL SETUSER arguments of {@link #redisCacheClientUser}; the first is the user. */
+    public static List<String> redisCacheClientUserArgs(LetheConfig config, RegionConfig region, String user, String password) {
         List<String> keys = new ArrayList<>(redisKeyPatterns(config, region));
         keys.remove("lethe:*");
         keys.addAll(CACHE_CLIENT_LETHE_KEYS);
-        return setUser(user, password, keys, CACHE_CLIENT_COMMANDS);
+        return args(user, password, keys, CACHE_CLIENT_COMMANDS);
     }
 
     /** The ACL SETUSER arguments, one per element (for a client's {@code dispatch}); the first is the user. */
