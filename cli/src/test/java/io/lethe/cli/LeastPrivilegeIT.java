@@ -147,6 +147,27 @@ class LeastPrivilegeIT {
 
                 refusedOtherRolesOperations(config, f, stack, redisUser, env.get("R_REGION"), captureRole, readerRole);
                 cacheClientUnderItsAclUser(config, stack, redisAdmin, p);
+
+                // the CLI as its own principal (and the PostgreSQL reader): a manual invalidation reaches the region
+                String literal = yaml;
+                for (Map.Entry<String, String> e : env.entrySet()) {
+                    literal = literal.replace("${" + e.getKey() + "}", e.getValue());
+                }
+                java.nio.file.Path file = java.nio.file.Files.createTempFile(id + "-cli", ".yml");
+                try {
+                    java.nio.file.Files.writeString(file, literal);
+                    String manual = p + "product:3";
+                    redisAdmin.hset(manual, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
+                    OpsIT.Result invalidate = OpsIT.lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--key", manual);
+                    assertEquals(0, invalidate.exit(), invalidate.out() + invalidate.err());
+                    PipelineFixture.await("the manual invalidation applied", Duration.ofSeconds(60), () -> redisAdmin.exists(manual) == 0);
+                    OpsIT.Result lag = OpsIT.lethe("lag", "--config", file.toString(), "--metrics", "http://127.0.0.1:1/metrics");
+                    assertTrue(!(lag.out() + lag.err()).toLowerCase(java.util.Locale.ROOT).contains("authoriz"), lag.out() + lag.err());
+                    assertTrue(lag.out().lines().anyMatch(l -> l.startsWith(REGION)), "lethe lag reads the region's group: " + lag.out()
+                            + lag.err());
+                } finally {
+                    java.nio.file.Files.deleteIfExists(file);
+                }
             } finally {
                 f.close(); // stops the pipeline and closes redisAdmin
                 RedisClient client = RedisClient.create();
