@@ -41,9 +41,9 @@ final class ApplyBacklog {
      */
     static Rate run(LetheConfig config, String region, String namespace, String keyPrefix, long events, Duration timeout)
             throws Exception {
-        TopicSetup.ensure(config.kafka(), TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+        TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
         String topic = config.topics().invalidations(region);
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "bench-backlog-" + region);
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region), "bench-backlog-" + region);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         // The topic is brand new: its first batch can be refused (NOT_LEADER_OR_FOLLOWER) while

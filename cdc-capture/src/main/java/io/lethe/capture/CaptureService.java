@@ -93,6 +93,11 @@ public final class CaptureService implements AutoCloseable {
         }
     }
 
+    /** How many times this standby looked at who holds the capture lock (a test's sentinel). */
+    long lockHolderChecks() {
+        return leadership.holderChecks();
+    }
+
     /** True while this instance waits for the capture lock. */
     public boolean isStandingBy() {
         return standingBy;
@@ -100,7 +105,8 @@ public final class CaptureService implements AutoCloseable {
 
     private void standBy() {
         try {
-            leadership.awaitLeadership();
+            leadership.awaitLeadership(this::foreignLockHolder);
+            misconfiguration.clear();
             long t0 = System.nanoTime();
             LOG.warn("capture lock of slot {} taken: this instance captures now", config.source().slot());
             leadership.evictPreviousWalsender();
@@ -117,6 +123,22 @@ public final class CaptureService implements AutoCloseable {
         } finally {
             standingBy = false;
         }
+    }
+
+    /**
+     * A session that is not Lethe's holds the capture lock: capture cannot lead while it does, so it
+     * is a configuration error (health DOWN, the stage's metric, one ERROR line naming the holder).
+     */
+    private void foreignLockHolder(Optional<String> holder) {
+        if (holder.isEmpty()) {
+            misconfiguration.clear();
+            return;
+        }
+        String slot = config.source().slot();
+        String pid = holder.get().replaceAll("session pid (\\d+).*", "$1");
+        misconfiguration.report(Failure.fatal("foreign-lock-holder", "the capture lock of slot " + slot + " (an advisory lock, keys "
+                + CaptureLeadership.LOCK_CLASS + " and hashtext('" + slot + "')) is held by " + holder.get() + ", which is not a "
+                + "Lethe capture, so no capture can lead; find who took it, then end it: SELECT pg_terminate_backend(" + pid + ");", null));
     }
 
     /** Leads: prepares the slot, streams, and watches that the lock stays ours. */

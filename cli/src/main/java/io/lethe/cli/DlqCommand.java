@@ -82,11 +82,11 @@ public final class DlqCommand implements Runnable {
                 spec.commandLine().getErr().println(e.getMessage());
                 return 2;
             }
-            Map<String, Object> consumerProps = KafkaClients.common(cfg.kafka(), "lethe-dlq-replay");
+            Map<String, Object> consumerProps = KafkaClients.common(cfg.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-dlq-replay");
             consumerProps.put(ConsumerConfig.GROUP_ID_CONFIG, group);
             consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
             consumerProps.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-            Map<String, Object> producerProps = KafkaClients.common(cfg.kafka(), "lethe-dlq-replay");
+            Map<String, Object> producerProps = KafkaClients.common(cfg.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-dlq-replay");
             producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
             int replayed = 0;
             int skipped = 0;

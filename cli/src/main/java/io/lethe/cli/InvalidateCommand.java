@@ -124,8 +124,8 @@ public final class InvalidateCommand implements Callable<Integer> {
                         .map(cfg.namespaces()::get).anyMatch(n -> target.pattern != null ? n.mayReach(target.pattern) : n.mayHold(target.key)))
                 .forEach(r -> unique.add(cfg.topics().invalidations(r.name())));
         List<String> topics = new ArrayList<>(unique);
-        TopicSetup.ensure(cfg.kafka(), topics, Duration.ofSeconds(30));
-        Map<String, Object> props = KafkaClients.common(cfg.kafka(), "lethe-invalidate");
+        TopicSetup.ensure(cfg.kafka(), io.lethe.config.KafkaRole.CLI, topics, Duration.ofSeconds(30));
+        Map<String, Object> props = KafkaClients.common(cfg.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-invalidate");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
             List<Future<RecordMetadata>> acks = new ArrayList<>();
@@ -146,9 +146,9 @@ public final class InvalidateCommand implements Callable<Integer> {
 
     private static long currentLsn(LetheConfig cfg) throws Exception {
         Properties props = new Properties();
-        props.setProperty("user", cfg.source().user());
-        if (cfg.source().password() != null) {
-            props.setProperty("password", cfg.source().password().reveal());
+        props.setProperty("user", cfg.source().reader());
+        if (cfg.source().readerSecret() != null) {
+            props.setProperty("password", cfg.source().readerSecret().reveal());
         }
         try (Connection c = DriverManager.getConnection(cfg.source().jdbcUrl(), props);
              ResultSet rs = c.createStatement().executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {

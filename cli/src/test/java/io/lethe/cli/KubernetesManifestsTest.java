@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.lethe.config.ConfigLoader;
+import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -82,24 +83,111 @@ class KubernetesManifestsTest {
             assertEquals("/health/ready", c.at("/readinessProbe/httpGet/path").asText(), name);
             for (JsonNode env : c.get("env")) {
                 assertFalse(env.has("value"), name + ": " + env.get("name").asText() + " is a literal; passwords come from a Secret");
-                assertEquals("lethe-secrets", env.at("/valueFrom/secretKeyRef/name").asText(), name);
+                assertEquals(name, env.at("/valueFrom/secretKeyRef/name").asText(), name + " reads its own role's Secret only");
             }
         }
     }
 
     @Test
     void everyRoleRunsWithTheConfigMapItMounts() {
-        List<JsonNode> maps = kind("ConfigMap");
+        List<JsonNode> maps = kind("ConfigMap").stream().filter(m -> m.at("/data/lethe.yml").isTextual()).toList();
         assertEquals(1, maps.size());
         String configName = maps.get(0).at("/metadata/name").asText();
-        LetheConfig config = ConfigLoader.parse("lethe.yml", maps.get(0).at("/data/lethe.yml").asText(), name -> "from-the-secret");
+        LetheConfig config = config(name -> "from-the-secret");
         assertEquals("0.0.0.0", config.http().host(), "probes and Prometheus reach the pod");
         for (JsonNode d : kind("Deployment")) {
-            assertEquals(configName, d.at("/spec/template/spec/volumes/0/configMap/name").asText(), "mounts the generated ConfigMap");
+            assertEquals(configName, volume(d, "config").at("/configMap/name").asText(), "mounts the generated ConfigMap");
             assertEquals(config.http().port(), container(d).at("/ports/0/containerPort").asInt());
             if (role(d).startsWith("region:")) {
                 assertNotNull(config.regions().get(role(d).substring("region:".length())), role(d) + " is in lethe.yml");
             }
+        }
+    }
+
+    private static LetheConfig config(java.util.function.Function<String, String> env) {
+        JsonNode map = kind("ConfigMap").stream().filter(m -> m.at("/data/lethe.yml").isTextual()).findFirst().orElseThrow();
+        return ConfigLoader.parse("lethe.yml", map.at("/data/lethe.yml").asText(), env);
+    }
+
+    private static JsonNode volume(JsonNode deployment, String name) {
+        for (JsonNode v : deployment.at("/spec/template/spec/volumes")) {
+            if (v.get("name").asText().equals(name)) {
+                return v;
+            }
+        }
+        throw new AssertionError(deployment.at("/metadata/name").asText() + " has no volume " + name);
+    }
+
+    private static KafkaRole kafkaRole(JsonNode deployment) {
+        String role = role(deployment);
+        return role.startsWith("region:") ? KafkaRole.region(role.substring("region:".length()))
+                : role.equals("capture") ? KafkaRole.CAPTURE : KafkaRole.STREAMS;
+    }
+
+    /**
+     * Issue 34: each pod receives only the secrets its role uses. lethe.yml, read with only the pod's
+     * environment, gives its own role's identity a password and every other role's none.
+     */
+    @Test
+    void eachPodReceivesOnlyTheSecretsOfItsRole() {
+        for (JsonNode d : kind("Deployment")) {
+            String name = d.at("/metadata/name").asText();
+            java.util.Set<String> env = new java.util.HashSet<>();
+            container(d).get("env").forEach(e -> env.add(e.get("name").asText()));
+            LetheConfig config = config(var -> env.contains(var) ? "secret-" + var : null);
+            KafkaRole own = kafkaRole(d);
+            config.kafka().identities().forEach((role, identity) -> assertEquals(role.equals(own),
+                    !identity.password().reveal().isEmpty(), name + ": the Kafka password of " + role));
+            assertTrue(config.kafka().identities().containsKey(own), name + " logs in to Kafka as its own principal");
+            assertEquals(own == KafkaRole.CAPTURE, !config.source().password().reveal().isEmpty(), name + ": PostgreSQL's password");
+            config.regions().values().forEach(r -> assertEquals(KafkaRole.region(r.name()).equals(own),
+                    !r.redisPassword().reveal().isEmpty(), name + ": the Redis password of " + r.name()));
+        }
+    }
+
+    @Test
+    void kafkaIsAuthenticatedAndEncryptedAndEveryPodMountsTheCaTheConfigNames() {
+        LetheConfig config = config(name -> "x");
+        assertEquals("SASL_SSL", config.kafka().properties().get("security.protocol"));
+        String truststore = config.kafka().properties().get("ssl.truststore.location");
+        String rootcert = config.source().jdbcUrl().replaceAll(".*sslrootcert=([^&]+).*", "$1");
+        java.util.Set<String> configMaps = new java.util.HashSet<>();
+        kind("ConfigMap").forEach(m -> configMaps.add(m.at("/metadata/name").asText()));
+        for (JsonNode d : kind("Deployment")) {
+            String name = d.at("/metadata/name").asText();
+            JsonNode mount = null;
+            for (JsonNode m : container(d).get("volumeMounts")) {
+                if (m.get("name").asText().equals("ca")) {
+                    mount = m;
+                }
+            }
+            assertNotNull(mount, name + " mounts the CA");
+            String dir = mount.get("mountPath").asText() + "/";
+            assertTrue(truststore.startsWith(dir) && rootcert.startsWith(dir), name + ": " + truststore + " and " + rootcert + " under " + dir);
+            assertTrue(configMaps.contains(volume(d, "ca").at("/configMap/name").asText()), name + ": the CA's ConfigMap is rendered");
+        }
+    }
+
+    @Test
+    void podsRunWithoutAServiceAccountTokenUnderRuntimeDefaultSeccompAndANetworkPolicy() {
+        List<JsonNode> policies = kind("NetworkPolicy");
+        for (JsonNode d : kind("Deployment")) {
+            String name = d.at("/metadata/name").asText();
+            JsonNode pod = d.at("/spec/template/spec");
+            assertFalse(pod.get("automountServiceAccountToken").asBoolean(true), name);
+            assertEquals("RuntimeDefault", pod.at("/securityContext/seccompProfile/type").asText(), name);
+            JsonNode labels = d.at("/spec/template/metadata/labels");
+            List<JsonNode> selecting = policies.stream().filter(p -> {
+                boolean all = true;
+                var it = p.at("/spec/podSelector/matchLabels").fields();
+                while (it.hasNext()) {
+                    var e = it.next();
+                    all &= e.getValue().asText().equals(labels.path(e.getKey()).asText());
+                }
+                return all;
+            }).toList();
+            assertEquals(1, selecting.size(), name + " is selected by one NetworkPolicy");
+            assertEquals("[\"Ingress\",\"Egress\"]", selecting.get(0).at("/spec/policyTypes").toString(), name);
         }
     }
 

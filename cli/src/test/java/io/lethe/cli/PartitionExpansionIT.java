@@ -51,7 +51,7 @@ class PartitionExpansionIT {
             assertEquals(Integer.toString(BEFORE), east.hget(key, AppliedLsn.PARTITIONS));
 
             String topic = config.topics().invalidations("us-east");
-            try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), scope.id() + "-expand"))) {
+            try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, scope.id() + "-expand"))) {
                 admin.createPartitions(Map.of(topic, NewPartitions.increaseTo(AFTER))).all().get();
             }
             f.sql("UPDATE products SET name = 'b' WHERE id = 1");

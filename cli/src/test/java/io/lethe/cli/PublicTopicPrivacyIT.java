@@ -69,7 +69,7 @@ class PublicTopicPrivacyIT {
                 assertEquals("{\"price\":10}", r.hget(p + "price:1", RedisLayout.ENTRY_DATA), region + " gets the payload");
             }
 
-            Map<String, Object> props = KafkaClients.common(config.kafka(), "public-topic-privacy-it");
+            Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "public-topic-privacy-it");
             props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
             List<InvalidationEvent> published = new ArrayList<>();
             try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {

@@ -46,7 +46,7 @@ class SourceHistoryIT {
             f.own(pipeline::close);
             RedisCommands<String, String> east = f.redis("us-east");
             String key = AppliedLsn.key(RegionConsumerService.groupId(config, "us-east"));
-            var props = KafkaClients.common(config.kafka(), scope.id() + "-heartbeats");
+            var props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, scope.id() + "-heartbeats");
             props.put(ProducerConfig.ACKS_CONFIG, "all");
             try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
                 heartbeat(producer, config, 5_000_000, OLD);

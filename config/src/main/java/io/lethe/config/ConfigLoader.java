@@ -68,9 +68,12 @@ public final class ConfigLoader {
             throw new ConfigException(fileName, List.of(new ConfigError("", "expected a YAML mapping with source, kafka, regions and namespaces")));
         }
         SourceConfig source = source(doc.section("source"));
-        KafkaConfig kafka = kafka(doc.section("kafka"));
+        YamlSection kafkaSection = doc.section("kafka");
+        KafkaConfig kafka = kafka(kafkaSection);
         Map<String, NamespaceConfig> namespaces = namespaces(doc, kafka.publicPayloads());
-        Map<String, RegionConfig> regions = regions(doc, namespaces.keySet());
+        Map<KafkaRole, KafkaIdentity> identities = new LinkedHashMap<>(kafkaRoles(kafkaSection, kafka));
+        Map<String, RegionConfig> regions = regions(doc, namespaces.keySet(), kafka, identities);
+        kafka = kafka.withIdentities(identities);
         StreamsConfig streams = streams(doc.section("streams"));
         ApplyConfig apply = apply(doc.section("apply"));
         HttpConfig http = http(doc.section("http"));
@@ -111,10 +114,15 @@ public final class ConfigLoader {
                         + "rendering reads the value encodings Lethe chose); remove it");
             }
         }
+        String readerUser = s.string("reader-user", null);
+        Secret readerPassword = s.secret("reader-password");
+        if (readerUser == null && readerPassword != null) {
+            s.error(s.child("reader-user"), "is required with reader-password: the role that only reads the primary");
+        }
         s.finish("jdbc-url, user, password, slot, publication, create-publication, heartbeat-interval, "
-                + "heartbeat-table, poll-interval, max-batch-size, max-queue-size, region, debezium");
+                + "heartbeat-table, poll-interval, max-batch-size, max-queue-size, region, debezium, reader-user, reader-password");
         return new SourceConfig(jdbcUrl, user, password, slot, publication, create, heartbeat, heartbeatTable,
-                poll, batch, queue, region, debezium);
+                poll, batch, queue, region, debezium, readerUser, readerPassword);
     }
 
     private static String identifier(YamlSection s, String name, String def) {
@@ -134,6 +142,7 @@ public final class ConfigLoader {
             s.error(s.child("bootstrap-servers"), "expected host:port[,host:port], found '" + bootstrap + "'");
         }
         Map<String, String> properties = s.stringMap("properties");
+        s.has("roles"); // read by kafkaRoles, with the identities of the regions' principals
         String prefix = s.string("topic-prefix", Defaults.TOPIC_PREFIX);
         if (prefix != null && !prefix.matches("[a-zA-Z0-9._-]+")) {
             s.error(s.child("topic-prefix"), "expected letters, digits, '.', '_' or '-', found '" + prefix + "'");
@@ -144,10 +153,56 @@ public final class ConfigLoader {
         Duration outageBudget = positive(s, "outage-budget", Defaults.OUTAGE_BUDGET);
         Duration dlqRetention = positive(s, "dlq-retention", Defaults.DLQ_RETENTION);
         boolean publicPayloads = s.bool("public-payloads", Defaults.PUBLIC_PAYLOADS);
-        s.finish("bootstrap-servers, properties, topic-prefix, partitions, replication-factor, retention, outage-budget, "
+        s.finish("bootstrap-servers, properties, roles, topic-prefix, partitions, replication-factor, retention, outage-budget, "
                 + "dlq-retention, public-payloads");
         return new KafkaConfig(bootstrap, properties, prefix, partitions,
                 replication == null ? null : replication.shortValue(), retention, outageBudget, dlqRetention, publicPayloads);
+    }
+
+    /** {@code kafka.roles.<capture|streams|cli>}: each role's own principal. */
+    private static Map<KafkaRole, KafkaIdentity> kafkaRoles(YamlSection kafka, KafkaConfig base) {
+        Map<KafkaRole, KafkaIdentity> out = new LinkedHashMap<>();
+        YamlSection roles = kafka.section("roles");
+        for (KafkaRole role : List.of(KafkaRole.CAPTURE, KafkaRole.STREAMS, KafkaRole.CLI)) {
+            if (roles.has(role.name())) {
+                KafkaIdentity identity = kafkaIdentity(roles.section(role.name()), base);
+                if (identity != null) {
+                    out.put(role, identity);
+                }
+            }
+        }
+        roles.finish("capture, streams, cli"); // a region's principal is regions.<name>.kafka
+        return out;
+    }
+
+    /** {@code user}, {@code password} and {@code properties} of one role's Kafka principal. */
+    private static KafkaIdentity kafkaIdentity(YamlSection s, KafkaConfig base) {
+        String user = s.string("user", null);
+        Secret password = s.secret("password");
+        Map<String, String> properties = s.stringMap("properties");
+        s.finish("user, password, properties");
+        if (user != null && password == null) {
+            s.error(s.child("password"), "is required with user: write ${ENV_VAR}, secrets are never logged");
+        } else if (user == null && password != null) {
+            s.error(s.child("user"), "is required with password: the SASL user this role logs in as");
+        }
+        for (String property : properties.keySet()) {
+            if (property.equals("bootstrap.servers") || property.equals("client.id")) {
+                s.error(s.child("properties") + "." + property, "is set by Lethe (kafka.bootstrap-servers, one client id per client); remove it");
+            } else if (user != null && property.equals("sasl.jaas.config")) {
+                s.error(s.child("properties") + "." + property, "conflicts with user and password, which Lethe turns into "
+                        + "sasl.jaas.config; set one or the other");
+            }
+        }
+        KafkaIdentity identity = new KafkaIdentity(user, password, properties);
+        if (user != null && password != null && base != null) {
+            try {
+                identity.over(base.properties());
+            } catch (IllegalArgumentException e) {
+                s.error(s.child("user"), e.getMessage() + " (kafka.properties or " + s.child("properties") + " sasl.mechanism)");
+            }
+        }
+        return identity;
     }
 
     private static Map<String, NamespaceConfig> namespaces(YamlSection doc, boolean publicPayloads) {
@@ -296,7 +351,8 @@ public final class ConfigLoader {
         return d;
     }
 
-    private static Map<String, RegionConfig> regions(YamlSection doc, Set<String> namespaces) {
+    private static Map<String, RegionConfig> regions(YamlSection doc, Set<String> namespaces, KafkaConfig kafka,
+                                                     Map<KafkaRole, KafkaIdentity> identities) {
         Map<String, YamlSection> sections = doc.sections("regions");
         if (sections.isEmpty()) {
             doc.error("regions", "is required: at least one region with its redis URI");
@@ -331,7 +387,10 @@ public final class ConfigLoader {
             } else if (caFile != null && !java.nio.file.Files.isReadable(java.nio.file.Path.of(caFile))) {
                 s.error(s.child("redis-ca-file"), "expected a readable PEM file of the CA certificates to trust, found '" + caFile + "'");
             }
-            s.finish("redis, topology, redis-user, redis-password, redis-ca-file, namespaces, replica, replica-user, replica-password");
+            if (s.has("kafka")) {
+                identities.put(KafkaRole.region(name), kafkaIdentity(s.section("kafka"), kafka));
+            }
+            s.finish("redis, topology, redis-user, redis-password, redis-ca-file, namespaces, replica, replica-user, replica-password, kafka");
             out.put(name, new RegionConfig(name, uri, topology, user, password, subscribed, replica, replicaUser, replicaPassword, caFile));
         }
         return out;

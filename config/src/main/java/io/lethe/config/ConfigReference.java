@@ -16,7 +16,8 @@ public final class ConfigReference {
 
     private static final List<Setting> SETTINGS = List.of(
             new Setting("source.jdbc-url", "required", "the PostgreSQL primary, `jdbc:postgresql://host:port/database`"),
-            new Setting("source.user", "required", "role with REPLICATION (and CREATE on the database to manage the publication)"),
+            new Setting("source.user", "required", "capture's role: REPLICATION and its heartbeat row; with create-publication also the "
+                    + "ownership of the captured tables and CREATE on the database (docs/runbook.md, \"Least privilege\")"),
             new Setting("source.password", "none", "its password; write `${ENV_VAR}`: secrets are never logged"),
             new Setting("source.slot", Defaults.SLOT, "logical replication slot (one reader per slot)"),
             new Setting("source.publication", Defaults.PUBLICATION, "publication of the configured tables and the heartbeat table"),
@@ -36,8 +37,19 @@ public final class ConfigReference {
                     + "(e.g. `status.update.interval.ms`); the ones Lethe sets (connection, TLS, slot, publication, offsets, "
                     + "filters, transforms, converters) are refused. `jdbc-url` parameters reach Debezium too: `ssl*` as "
                     + "`database.ssl*`, the rest as `driver.*`"),
+            new Setting("source.reader-user", "source.user", "role that only reads the primary (the replica gate's position reads, "
+                    + "`lethe invalidate`, `lethe inspect`): no REPLICATION, no ownership (docs/runbook.md, \"Least privilege\")"),
+            new Setting("source.reader-password", "source.password", "its password; `${ENV_VAR}`"),
             new Setting("kafka.bootstrap-servers", "required", "`host:port[,host:port]`"),
-            new Setting("kafka.properties", "{}", "passed to every Kafka client unchanged: `security.protocol`, `sasl.*`, `ssl.*`; `metadata.max.age.ms` is 10 s unless set here"),
+            new Setting("kafka.properties", "{}", "passed to every Kafka client (under its role's identity): `security.protocol`, `sasl.*`, `ssl.*`; `metadata.max.age.ms` is 10 s unless set here"),
+            new Setting("kafka.roles", "none", "each role's own Kafka principal, one section per role: `capture`, `streams`, `cli` "
+                    + "(a region consumer's is `regions.<name>.kafka`); a role without one uses `kafka.properties` alone"),
+            new Setting("kafka.roles.<role>.user", "none (kafka.properties' identity)",
+                    "the SASL user this role logs in as (its own principal, with only its own ACLs: docs/runbook.md, \"Least privilege\"); "
+                            + "`sasl.mechanism` PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+            new Setting("kafka.roles.<role>.password", "none", "its password; `${ENV_VAR}`, never logged"),
+            new Setting("kafka.roles.<role>.properties", "{}",
+                    "client properties of this role only, over `kafka.properties` (e.g. its own `ssl.keystore.*` for mTLS, or `sasl.jaas.config` instead of user/password)"),
             new Setting("kafka.topic-prefix", Defaults.TOPIC_PREFIX, "prefix of every topic: `<prefix>.changes`, `<prefix>.invalidations[.<region>]`, `<prefix>.dlq`"),
             new Setting("kafka.partitions", "broker default", "partitions of topics Lethe creates"),
             new Setting("kafka.replication-factor", "broker default", "replication factor of topics Lethe creates"),
@@ -55,8 +67,11 @@ public final class ConfigReference {
             new Setting("regions.<name>.redis-ca-file", "the JVM's trust store", "PEM file of the CA certificates to trust for `rediss://` (a private CA)"),
             new Setting("regions.<name>.namespaces", "all", "namespaces this region caches; it also receives the invalidations of every other namespace whose keys or patterns may overlap theirs (a shared pattern), the rest never reach it"),
             new Setting("regions.<name>.replica", "none", "JDBC URL of the read replica this region's readers load from: enables the replica gate; it must be a standby of the primary (in recovery, same system identifier), else the gate refuses it and holds every invalidation"),
-            new Setting("regions.<name>.replica-user", "source.user", "role for the replica"),
-            new Setting("regions.<name>.replica-password", "source.password", "password for the replica"),
+            new Setting("regions.<name>.replica-user", "source.reader-user", "role for the replica"),
+            new Setting("regions.<name>.replica-password", "source.reader-password", "password for the replica"),
+            new Setting("regions.<name>.kafka.user", "none (kafka.properties' identity)", "the SASL user this region's consumer logs in as"),
+            new Setting("regions.<name>.kafka.password", "none", "its password; `${ENV_VAR}`, never logged"),
+            new Setting("regions.<name>.kafka.properties", "{}", "client properties of this region's consumer only, over `kafka.properties`"),
             new Setting("namespaces.<name>.table", "required", "`schema.table`"),
             new Setting("namespaces.<name>.keys", "required (or patterns)", "key templates: `product:{id}`; `{{`/`}}` are literal braces"),
             new Setting("namespaces.<name>.patterns", "[]", "Redis globs invalidated by any change to the table"),

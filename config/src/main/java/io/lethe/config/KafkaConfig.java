@@ -10,7 +10,9 @@ import java.util.stream.Collectors;
  * The Kafka cluster every stage uses.
  *
  * @param bootstrapServers  {@code host:port[,host:port]}
- * @param properties        passed to every client unchanged (security.protocol, sasl.*, ssl.*)
+ * @param properties        passed to every client (security.protocol, sasl.*, ssl.*), under its role's identity
+ * @param identities        each role's own principal and properties ({@code kafka.roles.*}, {@code regions.<r>.kafka});
+ *                          a role without one uses {@code properties} alone
  * @param topicPrefix       prefix of every Lethe topic
  * @param partitions        partitions of topics Lethe creates; null for the broker's default
  * @param replicationFactor replication of topics Lethe creates; null for the broker's default
@@ -21,10 +23,30 @@ import java.util.stream.Collectors;
  */
 public record KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix,
                           Integer partitions, Short replicationFactor, Duration retention, Duration outageBudget,
-                          Duration dlqRetention, boolean publicPayloads) {
+                          Duration dlqRetention, boolean publicPayloads, Map<KafkaRole, KafkaIdentity> identities) {
 
     public KafkaConfig {
         properties = Map.copyOf(properties);
+        identities = identities == null ? Map.of() : Map.copyOf(identities);
+    }
+
+    /** One identity for every role. */
+    public KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix, Integer partitions,
+                       Short replicationFactor, Duration retention, Duration outageBudget, Duration dlqRetention, boolean publicPayloads) {
+        this(bootstrapServers, properties, topicPrefix, partitions, replicationFactor, retention, outageBudget, dlqRetention,
+                publicPayloads, Map.of());
+    }
+
+    /** The same cluster with {@code identities} per role. */
+    public KafkaConfig withIdentities(Map<KafkaRole, KafkaIdentity> identities) {
+        return new KafkaConfig(bootstrapServers, properties, topicPrefix, partitions, replicationFactor, retention, outageBudget,
+                dlqRetention, publicPayloads, identities);
+    }
+
+    /** The client properties of {@code role}: {@link #properties()} with the role's identity over them. */
+    public Map<String, String> properties(KafkaRole role) {
+        KafkaIdentity identity = identities.get(role);
+        return identity == null ? properties : identity.over(properties);
     }
 
     /** With the defaults of the DLQ's retention and public payloads. */
@@ -50,7 +72,8 @@ public record KafkaConfig(String bootstrapServers, Map<String, String> propertie
                 .collect(Collectors.joining(", ", "{", "}"));
         return "KafkaConfig[bootstrapServers=" + bootstrapServers + ", properties=" + props + ", topicPrefix="
                 + topicPrefix + ", partitions=" + partitions + ", replicationFactor=" + replicationFactor + ", retention=" + retention
-                + ", outageBudget=" + outageBudget + ", dlqRetention=" + dlqRetention + ", publicPayloads=" + publicPayloads + "]";
+                + ", outageBudget=" + outageBudget + ", dlqRetention=" + dlqRetention + ", publicPayloads=" + publicPayloads
+                + ", identities=" + identities + "]";
     }
 
     /** Client properties whose values are credentials (sasl.jaas.config, ssl.*.password, ...). */

@@ -17,11 +17,15 @@ import java.time.Duration;
  * @param maxBatchSize      most changes handed to the publisher at once
  * @param maxQueueSize      most changes buffered between WAL reader and publisher
  * @param region            the region this database lives in, carried as originRegion (optional)
+ * @param debezium          extra Debezium connector properties
+ * @param readerUser        the role that only reads the primary (the replica gate's position reads, {@code lethe invalidate},
+ *                          {@code lethe inspect}); null for {@code user}
+ * @param readerPassword    its password; null with a null readerUser
  */
 public record SourceConfig(String jdbcUrl, String user, Secret password, String slot, String publication,
                            boolean createPublication, Duration heartbeatInterval, String heartbeatTable,
                            Duration pollInterval, int maxBatchSize, int maxQueueSize, String region,
-                           java.util.Map<String, String> debezium) {
+                           java.util.Map<String, String> debezium, String readerUser, Secret readerPassword) {
 
     /**
      * Debezium properties Lethe sets itself (capture's EngineProperties), which {@code source.debezium}
@@ -51,6 +55,16 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
         debezium = debezium == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(debezium));
     }
 
+    /** The role that reads the primary without capturing: {@code reader-user}, else capture's {@code user}. */
+    public String reader() {
+        return readerUser != null ? readerUser : user;
+    }
+
+    /** The password of {@link #reader()}. */
+    public Secret readerSecret() {
+        return readerUser != null ? readerPassword : password;
+    }
+
     /** The database name at the end of the JDBC URL. */
     public String database() {
         return JdbcUrls.database(jdbcUrl);
@@ -64,6 +78,6 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
                 + heartbeatInterval + ", heartbeatTable=" + heartbeatTable + ", pollInterval=" + pollInterval + ", maxBatchSize="
                 + maxBatchSize + ", maxQueueSize=" + maxQueueSize + ", region=" + region
                 // values may hold secrets: only the names
-                + ", debezium=" + debezium.keySet() + "]";
+                + ", debezium=" + debezium.keySet() + ", readerUser=" + readerUser + ", readerPassword=" + readerPassword + "]";
     }
 }

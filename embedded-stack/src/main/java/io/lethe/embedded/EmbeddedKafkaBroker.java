@@ -26,6 +26,7 @@ import org.apache.kafka.common.utils.Time;
  * ~4 s to start and ~170 MB of heap; a child JVM costs ~390 MB RSS for the same.
  */
 final class EmbeddedKafkaBroker implements AutoCloseable {
+    static final String SCRAM = "SCRAM-SHA-256";
     private final Path dir;
     private final Properties properties;
     private final String bootstrapServers;
@@ -44,7 +45,7 @@ final class EmbeddedKafkaBroker implements AutoCloseable {
         int controllerPort = FreePorts.next();
         int saslPort = FreePorts.next();
         LetheStack.KafkaSasl sasl = new LetheStack.KafkaSasl("127.0.0.1:" + saslPort, "lethe_limited",
-                "limited-" + Uuid.randomUuid());
+                "limited-" + Uuid.randomUuid(), "PLAIN");
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
@@ -58,9 +59,11 @@ final class EmbeddedKafkaBroker implements AutoCloseable {
         // ACLs apply to the SASL listener's one user only: everyone on PLAINTEXT is ANONYMOUS, a super user
         p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
         p.put("super.users", "User:ANONYMOUS");
-        p.put("sasl.enabled.mechanisms", "PLAIN");
+        // PLAIN for the one fixed user; SCRAM for users a test creates (one principal per Lethe role)
+        p.put("sasl.enabled.mechanisms", "PLAIN," + SCRAM);
         p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule "
                 + "required user_" + sasl.user() + "=\"" + sasl.password() + "\";");
+        p.put("listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;");
         p.put("log.dirs", dir.resolve("logs").toString());
         p.put("num.partitions", Integer.toString(defaultPartitions));
         p.put("default.replication.factor", "1");
@@ -88,6 +91,25 @@ final class EmbeddedKafkaBroker implements AutoCloseable {
 
     LetheStack.KafkaSasl sasl() {
         return sasl;
+    }
+
+    /**
+     * Creates (or resets) a SCRAM-SHA-256 user of the SASL listener with a random password; it starts
+     * with no ACLs.
+     */
+    LetheStack.KafkaSasl scramUser(String user) {
+        String password = "scram-" + Uuid.randomUuid();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+            admin.alterUserScramCredentials(java.util.List.of(new org.apache.kafka.clients.admin.UserScramCredentialUpsertion(user,
+                    new org.apache.kafka.clients.admin.ScramCredentialInfo(org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_256, 4096),
+                    password))).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new IllegalStateException("cannot create SCRAM user " + user + ": " + e, e);
+        }
+        return new LetheStack.KafkaSasl(sasl.bootstrapServers(), user, password, SCRAM);
     }
 
     private void format() {

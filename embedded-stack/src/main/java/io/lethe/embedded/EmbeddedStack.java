@@ -167,6 +167,11 @@ public final class EmbeddedStack implements LetheStack {
     }
 
     @Override
+    public KafkaSasl kafkaScramUser(String user) {
+        return kafka.scramUser(user);
+    }
+
+    @Override
     public List<String> regions() {
         return List.copyOf(redis.keySet());
     }

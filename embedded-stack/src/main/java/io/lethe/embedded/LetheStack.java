@@ -32,21 +32,32 @@ public interface LetheStack extends AutoCloseable {
     }
 
     /**
-     * @param bootstrapServers {@code 127.0.0.1:port} of the SASL_PLAINTEXT listener
-     * @param user             the one user; grant it ACLs as needed through {@link #kafkaBootstrapServers()}
-     * @param password         its password
+     * A new SCRAM-SHA-256 user of the {@link #kafkaSasl()} listener (its password reset if it exists),
+     * with no ACLs: one principal per Lethe role, for tests of least privilege.
      */
-    record KafkaSasl(String bootstrapServers, String user, String password) {
+    default KafkaSasl kafkaScramUser(String user) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no SASL listener with ACLs; "
+                + "the tests of Kafka authorization need the embedded stack");
+    }
+
+    /**
+     * @param bootstrapServers {@code 127.0.0.1:port} of the SASL_PLAINTEXT listener
+     * @param user             the user; grant it ACLs as needed through {@link #kafkaBootstrapServers()}
+     * @param password         its password
+     * @param mechanism        {@code PLAIN} (the listener's one fixed user) or {@code SCRAM-SHA-256}
+     */
+    record KafkaSasl(String bootstrapServers, String user, String password, String mechanism) {
         /** Client properties that authenticate as the user. */
         public Map<String, String> clientProperties() {
-            return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "PLAIN", "sasl.jaas.config",
-                    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + user + "\" password=\""
-                            + password + "\";");
+            String module = mechanism.equals("PLAIN") ? "org.apache.kafka.common.security.plain.PlainLoginModule"
+                    : "org.apache.kafka.common.security.scram.ScramLoginModule";
+            return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", mechanism, "sasl.jaas.config",
+                    module + " required username=\"" + user + "\" password=\"" + password + "\";");
         }
 
         @Override
         public String toString() {
-            return "KafkaSasl[" + bootstrapServers + ", user=" + user + ", password=****]";
+            return "KafkaSasl[" + bootstrapServers + ", user=" + user + ", password=****, mechanism=" + mechanism + "]";
         }
     }
 

@@ -59,7 +59,7 @@ public final class StreamsService implements AutoCloseable {
     public static Properties properties(LetheConfig config, String instanceId) {
         StreamsConfig s = config.streams();
         Properties p = new Properties();
-        Map<String, Object> common = KafkaClients.common(config.kafka(), s.applicationId() + "-" + instanceId);
+        Map<String, Object> common = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.STREAMS, s.applicationId() + "-" + instanceId);
         common.forEach(p::put);
         p.put(org.apache.kafka.streams.StreamsConfig.APPLICATION_ID_CONFIG, s.applicationId());
         p.put(org.apache.kafka.streams.StreamsConfig.PROCESSING_GUARANTEE_CONFIG, s.processingGuarantee());
@@ -84,7 +84,7 @@ public final class StreamsService implements AutoCloseable {
     }
 
     public synchronized void start() {
-        TopicSetup.ensure(config.kafka(), TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
+        TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.STREAMS, TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
         if (retention == null) {
             // before Streams runs: it would reset an offset below the log start to the start without a word
             retention = new RetentionGuard(config, registry, clock);
@@ -113,7 +113,7 @@ public final class StreamsService implements AutoCloseable {
                 LOG.error("a stream thread failed; ensuring topics and replacing it", e);
             }
             try {
-                TopicSetup.ensure(config.kafka(), TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
+                TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.STREAMS, TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
             } catch (RuntimeException again) {
                 LOG.warn("topics could not be ensured yet: {}", again.getMessage());
             }

@@ -81,9 +81,11 @@ public final class Pipeline implements AutoCloseable {
     public Map<String, Boolean> health() {
         Map<String, Boolean> health = new LinkedHashMap<>();
         if (capture != null) {
-            // a standby is healthy while it waits: it does what it is there for; a capture whose
-            // source hides changes it needs (a table out of the publication, ...) is not
-            health.put("capture", capture.isStreaming() && capture.hiddenBySource().isEmpty() || capture.isStandingBy());
+            // a standby is healthy while it waits: it does what it is there for (unless a session that is
+            // not Lethe's holds the capture lock); a capture whose source hides changes it needs (a table
+            // out of the publication, ...) is not
+            health.put("capture", capture.isStreaming() && capture.hiddenBySource().isEmpty()
+                    || capture.isStandingBy() && capture.misconfigured().isEmpty());
         }
         if (streams != null) {
             health.put("streams", streams.isHealthy());

@@ -18,7 +18,7 @@ final class RegionClients {
     }
 
     static KafkaConsumer<String, byte[]> consumer(LetheConfig config, String region) {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region);
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region), "lethe-region-" + region);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, RegionConsumerService.groupId(config, region));
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         // never reset silently: a missing or out-of-range offset reaches poll() (see RestoreReplay.startFromLogStart)
@@ -34,7 +34,7 @@ final class RegionClients {
 
     /** A consumer outside the group, for {@link io.lethe.region.restore.TopicMove}: reads a topic's newest records, commits nothing. */
     static KafkaConsumer<String, byte[]> watcher(LetheConfig config, String region) {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region + "-topic-move");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region), "lethe-region-" + region + "-topic-move");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
@@ -42,11 +42,11 @@ final class RegionClients {
 
     /** The admin client that reads the topics' partition counts for the applied watermark. */
     static org.apache.kafka.clients.admin.Admin admin(LetheConfig config, String region) {
-        return org.apache.kafka.clients.admin.Admin.create(KafkaClients.common(config.kafka(), "lethe-region-" + region + "-metadata"));
+        return org.apache.kafka.clients.admin.Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region), "lethe-region-" + region + "-metadata"));
     }
 
     static KafkaProducer<String, byte[]> deadLetterProducer(LetheConfig config, String region) {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-region-" + region + "-dlq");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region), "lethe-region-" + region + "-dlq");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         return new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());

@@ -93,6 +93,63 @@ class RegionErrorClassesIT {
         }
     }
 
+    /**
+     * Issue 34: under a least-privilege Redis user whose key patterns leave out a key the region
+     * receives, that key is poison (dead-lettered as redis-key-denied, alone), not a configuration
+     * error that stops the region: the records after it are applied and committed.
+     */
+    @Test
+    void aKeyOutsideTheAclUsersKeyPatternsIsDeadLetteredAloneAndTheRegionGoesOn(LetheStack stack, TestScope scope) throws Exception {
+        try (RegionFixture f = new RegionFixture(stack, scope)) {
+            RedisCommands<String, String> admin = f.redis("us-east");
+            String user = scope.id() + "-narrow";
+            String password = "pw-" + UUID.randomUUID();
+            String p = scope.keyPrefix();
+            try {
+                LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisUri("us-east") + "\", redis-user: " + user
+                                + ", redis-password: \"${LETHE_IT_REDIS_PASSWORD}\" }"),
+                        "product: { table: public.products, keys: [\"" + p + "product:{id}\", \"" + p + "price:{id}\"] }", ""),
+                        name -> name.equals("LETHE_IT_REDIS_PASSWORD") ? password : null);
+                // the runbook's user for this region, with the price template's glob left out of its keys
+                java.util.List<String> args = new java.util.ArrayList<>(io.lethe.config.LeastPrivilege.redisRegionUserArgs(config,
+                        config.region("us-east"), user, password));
+                assertTrue(args.remove("~" + p + "price:*"), args.toString());
+                assertEquals("OK", admin.dispatch(io.lettuce.core.protocol.CommandType.ACL,
+                        new io.lettuce.core.output.StatusOutput<>(io.lettuce.core.codec.StringCodec.UTF8),
+                        new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.StringCodec.UTF8).add("SETUSER").addValues(args)));
+                String stray = p + "price:1";
+                String before = p + "product:1";
+                String after = p + "product:2";
+                for (String k : List.of(stray, before, after)) {
+                    admin.hset(k, Map.of("v", "1", "d", "old"));
+                }
+                String topic = config.topics().invalidations("us-east");
+                SimpleMeterRegistry registry = new SimpleMeterRegistry();
+                try (RegionConsumerService region = new RegionConsumerService(config, "us-east", registry, Clock.systemUTC())) {
+                    region.start();
+                    f.send(topic, 0, System.currentTimeMillis(), RegionFixture.key("product", before, "5"));
+                    f.send(topic, 0, System.currentTimeMillis(), RegionFixture.key("product", stray, "5"));
+                    f.send(topic, 0, System.currentTimeMillis(), RegionFixture.key("product", after, "5"));
+                    f.flush();
+                    List<Map<String, String>> dead = f.deadLetters(config.topics().dlq(), 1, Duration.ofSeconds(30));
+                    assertEquals(1, dead.size(), "one dead letter, found " + dead + "; the region's configuration error: "
+                            + region.misconfigured());
+                    assertEquals("redis-key-denied", dead.get(0).get(Headers.DLQ_REASON), dead.toString());
+                    assertTrue(dead.get(0).get(Headers.DLQ_ERROR).contains(stray), dead.toString());
+                    RegionFixture.await("the records around the stray key committed", Duration.ofSeconds(30),
+                            () -> uncheck(() -> f.committed(RegionConsumerService.groupId(config, "us-east"), topic)) == 3);
+                    assertEquals(0, admin.exists(before), "applied before the stray key");
+                    assertEquals(0, admin.exists(after), "applied after the stray key");
+                    assertEquals(1, admin.exists(stray), "out of the user's reach: left as it was");
+                    assertTrue(region.misconfigured().isEmpty(), "not a configuration error");
+                    assertTrue(region.isRunning() && !region.isRetrying(), "the region goes on");
+                }
+            } finally {
+                admin.aclDeluser(user);
+            }
+        }
+    }
+
     @Test
     void anAclDenialTurnsHealthDownUntilItIsFixed(LetheStack stack, TestScope scope) throws Exception {
         try (RegionFixture f = new RegionFixture(stack, scope)) {

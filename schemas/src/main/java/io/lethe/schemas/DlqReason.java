@@ -74,7 +74,13 @@ public enum DlqReason {
      * A watermark record whose headers are incomplete, or whose signature does not verify with
      * {@code streams.watermark-key}: not merged into the region's watermark.
      */
-    UNTRUSTED_WATERMARK("untrusted-watermark");
+    UNTRUSTED_WATERMARK("untrusted-watermark"),
+    /**
+     * The key lies outside the key patterns of the region's Redis ACL user: Redis refuses every
+     * command on it, so it is dead-lettered alone (not widened: that is refused too) and the region
+     * goes on. Either the ACL is narrower than the namespaces' templates or the key is not Lethe's.
+     */
+    REDIS_KEY_DENIED("redis-key-denied");
 
     private final String code;
 

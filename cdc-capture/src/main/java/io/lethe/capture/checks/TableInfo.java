@@ -60,10 +60,11 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
             return new TableInfo(true, Set.of(), List.of(), identity, List.of(), oid, kind, persistence, List.of(), List.of());
         }
         Set<String> columns = new LinkedHashSet<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT column_name FROM information_schema.columns "
-                + "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position")) {
-            ps.setString(1, schema);
-            ps.setString(2, name);
+        // the catalog, not information_schema.columns: that view shows only the columns the role has a privilege on, and
+        // capture's least-privilege role has none on the captured tables (it reads them from the WAL, never by SELECT)
+        try (PreparedStatement ps = c.prepareStatement("SELECT attname FROM pg_attribute WHERE attrelid = ?::oid AND attnum > 0 "
+                + "AND NOT attisdropped ORDER BY attnum")) {
+            ps.setLong(1, oid);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     columns.add(rs.getString(1));

@@ -103,7 +103,7 @@ public final class EngineProperties {
         p.setProperty("offset.flush.interval.ms", "1000");
         p.setProperty("offset.flush.timeout.ms", "10000");
         p.setProperty("bootstrap.servers", config.kafka().bootstrapServers());
-        config.kafka().properties().forEach(p::setProperty);
+        config.kafka().properties(io.lethe.config.KafkaRole.CAPTURE).forEach(p::setProperty);
         // Records are handed over in order, one batch at a time (ChangeConsumer).
         p.setProperty("record.processing.order", "ORDERED");
         return p;

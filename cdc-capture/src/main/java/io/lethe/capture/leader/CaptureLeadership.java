@@ -30,6 +30,12 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * A leader whose lock connection fails has lost the lock (the server released it): it must stop
  * capturing at once, since a standby may be taking over ({@link #stillHeld}).
+ *
+ * <p>An advisory lock can be taken by any login to the database, so a standby looks at who holds
+ * it ({@link #foreignHolder}): a session of another role, or of Lethe's role under another
+ * application name, is reported with its role, application and pid (pg_locks joined with
+ * pg_stat_activity, which shows those of every session to every role). A login as Lethe's own role
+ * that also names itself lethe-capture-leader cannot be told apart: that is Lethe's credential.
  */
 public final class CaptureLeadership implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CaptureLeadership.class);
@@ -41,11 +47,15 @@ public final class CaptureLeadership implements AutoCloseable {
     /** How long the leader's check of its lock connection may take before the lock counts as lost. */
     static final int LOCK_CHECK_TIMEOUT_SECONDS = 1;
     /** The advisory lock's first key: "lethe" in ASCII, the second is hashtext(slot). */
-    static final int LOCK_CLASS = 0x6c657468;
+    public static final int LOCK_CLASS = 0x6c657468;
+
+    /** The application name of the lock's session: how a standby tells a Lethe leader from a foreign holder. */
+    public static final String APPLICATION_NAME = "lethe-capture-leader";
 
     private final LetheConfig config;
     private final String slot;
     private Connection connection;
+    private final java.util.concurrent.atomic.AtomicLong holderChecks = new java.util.concurrent.atomic.AtomicLong();
 
     public CaptureLeadership(LetheConfig config) {
         this.config = config;
@@ -60,7 +70,7 @@ public final class CaptureLeadership implements AutoCloseable {
                 s.execute("SET tcp_keepalives_idle = " + KEEPALIVE_IDLE_SECONDS);
                 s.execute("SET tcp_keepalives_interval = " + KEEPALIVE_INTERVAL_SECONDS);
                 s.execute("SET tcp_keepalives_count = " + KEEPALIVE_COUNT);
-                s.execute("SET application_name = 'lethe-capture-leader'");
+                s.execute("SET application_name = '" + APPLICATION_NAME + "'");
             }
         }
         try (PreparedStatement ps = connection.prepareStatement("SELECT pg_try_advisory_lock(?, hashtext(?))")) {
@@ -73,16 +83,51 @@ public final class CaptureLeadership implements AutoCloseable {
     }
 
     /**
-     * Waits until this instance leads, trying every {@link #POLL}; a failed try (the database
-     * unreachable) is logged and tried again.
+     * The session holding the capture lock when it is not a Lethe capture (another role, or Lethe's
+     * role under another application name), described by role, application and pid; empty when the
+     * lock is free or a Lethe capture holds it.
      */
-    public void awaitLeadership() throws InterruptedException {
+    public synchronized java.util.Optional<String> foreignHolder() throws SQLException {
+        holderChecks.incrementAndGet();
+        // a two-key advisory lock is classid = key 1, objid = key 2 (as an unsigned oid), objsubid = 2
+        try (PreparedStatement ps = connection.prepareStatement("SELECT a.pid, a.usename, a.application_name FROM pg_locks l "
+                + "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+                + "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                + "AND l.classid::bigint = ? AND l.objid::bigint = (hashtext(?)::bigint & 4294967295)")) {
+            ps.setLong(1, LOCK_CLASS);
+            ps.setString(2, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String role = rs.getString(2);
+                    String application = rs.getString(3);
+                    if (!config.source().user().equals(role) || !APPLICATION_NAME.equals(application)) {
+                        return java.util.Optional.of("session pid " + rs.getInt(1) + " (role " + role + ", application "
+                                + (application == null || application.isEmpty() ? "(none)" : application) + ")");
+                    }
+                }
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** How many times {@link #foreignHolder} looked. */
+    public long holderChecks() {
+        return holderChecks.get();
+    }
+
+    /**
+     * Waits until this instance leads, trying every {@link #POLL}; a failed try (the database
+     * unreachable) is logged and tried again. While it waits, {@code foreign} is told each time
+     * whether a session that is not Lethe's holds the lock ({@link #foreignHolder}).
+     */
+    public void awaitLeadership(java.util.function.Consumer<java.util.Optional<String>> foreign) throws InterruptedException {
         boolean told = false;
         while (true) {
             try {
                 if (tryAcquire()) {
                     return;
                 }
+                foreign.accept(foreignHolder());
                 if (!told) {
                     LOG.info("capture standing by: another instance holds the capture lock of slot {}; taking over when it goes", slot);
                     told = true;

@@ -57,7 +57,7 @@ public final class ChangePublisher implements AutoCloseable {
      * @param onWidened told of every change replaced by a reset of its table
      */
     public ChangePublisher(LetheConfig config, Clock clock, Misconfiguration misconfiguration, Runnable onRetry, Runnable onWidened) {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-capture");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, "lethe-capture");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         props.put(ProducerConfig.LINGER_MS_CONFIG, 1);

@@ -78,7 +78,7 @@ public final class OffsetHistory {
         if (key.isEmpty()) {
             return;
         }
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-capture-offset-reset");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, "lethe-capture-offset-reset");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>(config.topics().captureOffsets(), key.get(), null)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -90,7 +90,7 @@ public final class OffsetHistory {
     /** The live offset record of {@code serverName}, if there is one. */
     private static Optional<ConsumerRecord<byte[], byte[]>> stored(LetheConfig config, String serverName, Duration timeout) {
         String topic = config.topics().captureOffsets();
-        Map<String, Object> common = KafkaClients.common(config.kafka(), "lethe-capture-offset-check");
+        Map<String, Object> common = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, "lethe-capture-offset-check");
         try (Admin admin = Admin.create(common)) {
             Set<String> topics = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!topics.contains(topic)) {
@@ -102,7 +102,7 @@ public final class OffsetHistory {
             }
             throw new IllegalStateException("cannot read capture offsets from " + topic + ": " + e, e);
         }
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-capture-offset-check");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, "lethe-capture-offset-check");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         String marker = "\"server\":\"" + serverName + "\"";
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {

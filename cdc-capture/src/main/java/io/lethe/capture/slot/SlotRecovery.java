@@ -75,7 +75,7 @@ public final class SlotRecovery {
             Optional<String> reliedHistory = preparer.lastHistory(c);
             String history = preparer.history(c);
             preparer.ensurePublication(c);
-            TopicSetup.ensure(config.kafka(), List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
+            TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
             OptionalLong lastLsn = OffsetHistory.lastLsn(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
             boolean streamedBefore = preparer.hasBeaten(c) || lastLsn.isPresent();
             SourceState now = SourceState.read(c, config);

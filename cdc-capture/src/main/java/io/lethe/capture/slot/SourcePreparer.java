@@ -56,6 +56,18 @@ public final class SourcePreparer {
 
     /** The heartbeat table, with the column where capture keeps the source state it relies on ({@link StateStore}). */
     public void ensureHeartbeatTable(Connection c) throws SQLException {
+        // CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table exists: only a missing table
+        // asks the role for it, so an administrator can make the table and keep capture's role without CREATE
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, config.source().heartbeatTable());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getBoolean(1)) {
+                    StateStore.ensureColumn(c, config);
+                    return;
+                }
+            }
+        }
         try (Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS " + config.source().heartbeatTable()
                     + " (slot text PRIMARY KEY, ts timestamptz NOT NULL, " + StateStore.COLUMN + " text, " + StateStore.HISTORY_COLUMN + " text)");

@@ -70,7 +70,7 @@ public final class Doctor {
 
     private List<CheckResult> kafka() {
         List<CheckResult> results = new ArrayList<>();
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-doctor");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-doctor");
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
         try (Admin admin = Admin.create(props)) {

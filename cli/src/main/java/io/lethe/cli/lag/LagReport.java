@@ -94,7 +94,7 @@ public final class LagReport {
         Map<String, Double> p99 = scrape(metricsUrls);
         Map<String, Long> dlq = dlqByStage();
         List<Row> rows = new ArrayList<>();
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "lethe-lag"));
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-lag"));
              KafkaConsumer<byte[], byte[]> reader = reader()) {
             var published = newestWatermarks(reader, config.topics().changes(), null).values().stream().mapToLong(Long::longValue).max();
             double capture = age(clock.millis() * 1000, published);
@@ -192,7 +192,7 @@ public final class LagReport {
             // the primary is unreachable from here: shown as "-"
         }
         long unread = -1;
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "lethe-lag"));
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-lag"));
              KafkaConsumer<byte[], byte[]> reader = reader()) {
             String topic = config.topics().changes();
             List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
@@ -255,7 +255,7 @@ public final class LagReport {
     }
 
     private KafkaConsumer<byte[], byte[]> reader() {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-lag-reader");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-lag-reader");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
         return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());

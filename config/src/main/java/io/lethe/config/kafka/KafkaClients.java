@@ -1,6 +1,7 @@
 package io.lethe.config.kafka;
 
 import io.lethe.config.KafkaConfig;
+import io.lethe.config.KafkaRole;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -20,11 +21,12 @@ public final class KafkaClients {
     }
 
     /**
-     * A new mutable map with {@code bootstrap.servers}, the pass-through properties, a client id and
-     * {@link #METADATA_MAX_AGE} (unless the properties set it).
+     * A new mutable map with {@code bootstrap.servers}, the pass-through properties under {@code role}'s
+     * identity (its own principal when configured), a client id and {@link #METADATA_MAX_AGE} (unless the
+     * properties set it).
      */
-    public static Map<String, Object> common(KafkaConfig kafka, String clientId) {
-        Map<String, Object> props = new HashMap<>(kafka.properties());
+    public static Map<String, Object> common(KafkaConfig kafka, KafkaRole role, String clientId) {
+        Map<String, Object> props = new HashMap<>(kafka.properties(role));
         props.putIfAbsent(CommonClientConfigs.METADATA_MAX_AGE_CONFIG, Long.toString(METADATA_MAX_AGE.toMillis()));
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         props.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);

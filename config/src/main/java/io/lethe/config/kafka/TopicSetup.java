@@ -1,6 +1,7 @@
 package io.lethe.config.kafka;
 
 import io.lethe.config.KafkaConfig;
+import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -70,9 +71,13 @@ public final class TopicSetup {
         }
     }
 
-    /** Creates the missing ones of {@code topics}; returns the names it created. */
-    public static List<String> ensure(KafkaConfig kafka, List<String> topics, Duration timeout) {
-        try (Admin admin = Admin.create(KafkaClients.common(kafka, "lethe-topic-setup"))) {
+    /**
+     * Creates the missing ones of {@code topics} as {@code role}; returns the names it created. A role
+     * whose principal may not create topics needs them created beforehand (docs/runbook.md, "Least privilege"): the
+     * listing only shows topics the principal may describe, and creating one that exists is harmless.
+     */
+    public static List<String> ensure(KafkaConfig kafka, KafkaRole role, List<String> topics, Duration timeout) {
+        try (Admin admin = Admin.create(KafkaClients.common(kafka, role, "lethe-topic-setup"))) {
             Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             List<NewTopic> missing = new ArrayList<>();
             for (String topic : topics) {

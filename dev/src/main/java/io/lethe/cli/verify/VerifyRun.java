@@ -218,7 +218,7 @@ public final class VerifyRun {
     /** Moves a region's committed offsets back: the consumer applies those records again. */
     private static void rewind(LetheConfig config, String region, int records) throws Exception {
         String group = RegionConsumerService.groupId(config, region);
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "verify-rewind"))) {
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "verify-rewind"))) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (!admin.describeConsumerGroups(List.of(group)).all().get().get(group).members().isEmpty()) {
                 if (System.nanoTime() > deadline) {
@@ -292,7 +292,7 @@ public final class VerifyRun {
         } finally {
             client.shutdown();
         }
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "verify-drain"))) {
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "verify-drain"))) {
             int quiet = 0;
             while (quiet < 2) {
                 long lag = groupLag(admin, config, config.streams().applicationId(), config.topics().changes());
@@ -412,7 +412,7 @@ public final class VerifyRun {
     }
 
     private static List<ConsumerRecord<byte[], byte[]>> readAll(LetheConfig config, String topic) {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "verify-reader");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "verify-reader");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();

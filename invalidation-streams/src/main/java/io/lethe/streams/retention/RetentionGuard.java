@@ -80,7 +80,7 @@ public final class RetentionGuard implements AutoCloseable {
      */
     void check(boolean firstStart) {
         String topic = config.topics().changes();
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "lethe-streams-retention"))) {
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.STREAMS, "lethe-streams-retention"))) {
             int partitions = admin.describeTopics(java.util.List.of(topic)).allTopicNames().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                     .get(topic).partitions().size();
             Map<TopicPartition, OffsetSpec> earliest = new LinkedHashMap<>();
@@ -116,7 +116,7 @@ public final class RetentionGuard implements AutoCloseable {
     }
 
     private void publishResets() throws Exception {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-streams-retention");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.STREAMS, "lethe-streams-retention");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         long now = clock.millis() * 1000;

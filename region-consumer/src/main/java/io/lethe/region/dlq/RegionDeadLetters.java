@@ -73,6 +73,7 @@ public final class RegionDeadLetters {
                 DlqReason reason = switch (p.failure().reason()) {
                     case "redis-wrongtype" -> DlqReason.REDIS_WRONGTYPE;
                     case "redis-oom" -> DlqReason.REDIS_OOM;
+                    case "redis-key-denied" -> DlqReason.REDIS_KEY_DENIED;
                     default -> DlqReason.REDIS_REFUSED;
                 };
                 String instead = !p.widened() ? " (not widened: Redis refused that too)"

@@ -63,17 +63,18 @@ public final class ReplicaGate implements ReplayPosition, AutoCloseable {
                        java.util.function.Consumer<Boolean> refused) {
         this.region = region;
         this.refused = refused;
-        props.setProperty("user", region.replicaUser() != null ? region.replicaUser() : config.source().user());
-        var password = region.replicaPassword() != null ? region.replicaPassword() : config.source().password();
+        props.setProperty("user", region.replicaUser() != null ? region.replicaUser() : config.source().reader());
+        var password = region.replicaPassword() != null ? region.replicaPassword() : config.source().readerSecret();
         if (password != null) {
             props.setProperty("password", password.reveal());
         }
         props.setProperty("connectTimeout", "5");
         props.setProperty("socketTimeout", "10");
         this.primaryUrl = config.source().jdbcUrl();
-        primaryProps.setProperty("user", config.source().user());
-        if (config.source().password() != null) {
-            primaryProps.setProperty("password", config.source().password().reveal());
+        // only reads positions: the reader role, not capture's (source.reader-user)
+        primaryProps.setProperty("user", config.source().reader());
+        if (config.source().readerSecret() != null) {
+            primaryProps.setProperty("password", config.source().readerSecret().reveal());
         }
         primaryProps.setProperty("connectTimeout", "5");
         primaryProps.setProperty("socketTimeout", "10");

@@ -52,16 +52,16 @@ final class SourceRows implements AutoCloseable {
 
     SourceRows(SourceConfig source, RegionConfig region) {
         this.source = source;
-        primaryProps.setProperty("user", source.user());
-        if (source.password() != null) {
-            primaryProps.setProperty("password", source.password().reveal());
+        primaryProps.setProperty("user", source.reader());
+        if (source.readerSecret() != null) {
+            primaryProps.setProperty("password", source.readerSecret().reveal());
         }
         primaryProps.setProperty("ApplicationName", "lethe-inspect");
         this.replica = region.hasReplicaGate();
         this.url = replica ? region.replicaJdbcUrl() : source.jdbcUrl();
-        String user = replica && region.replicaUser() != null ? region.replicaUser() : source.user();
+        String user = replica && region.replicaUser() != null ? region.replicaUser() : source.reader();
         props.setProperty("user", user);
-        io.lethe.config.Secret password = replica && region.replicaPassword() != null ? region.replicaPassword() : source.password();
+        io.lethe.config.Secret password = replica && region.replicaPassword() != null ? region.replicaPassword() : source.readerSecret();
         if (password != null) {
             props.setProperty("password", password.reveal());
         }

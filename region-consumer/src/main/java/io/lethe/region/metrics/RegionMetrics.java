@@ -139,10 +139,10 @@ public final class RegionMetrics {
                 io.lethe.schemas.DlqReason.RESERVED_KEY, io.lethe.schemas.DlqReason.UPSERT_NOT_CONFIGURED,
                 io.lethe.schemas.DlqReason.VERSION_OUT_OF_RANGE, io.lethe.schemas.DlqReason.FOREIGN_PATTERN,
                 io.lethe.schemas.DlqReason.UNTRUSTED_WATERMARK, io.lethe.schemas.DlqReason.REDIS_WRONGTYPE,
-                io.lethe.schemas.DlqReason.REDIS_OOM, io.lethe.schemas.DlqReason.REDIS_REFUSED)) {
+                io.lethe.schemas.DlqReason.REDIS_OOM, io.lethe.schemas.DlqReason.REDIS_REFUSED, io.lethe.schemas.DlqReason.REDIS_KEY_DENIED)) {
             dlqCounter(reason.code());
         }
-        for (String reason : java.util.List.of("redis-wrongtype", "redis-oom", "redis-refused")) {
+        for (String reason : java.util.List.of("redis-wrongtype", "redis-oom", "redis-refused", "redis-key-denied")) {
             poisoned(reason, true, 0);
             poisoned(reason, false, 0);
         }

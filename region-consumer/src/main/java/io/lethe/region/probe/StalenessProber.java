@@ -122,7 +122,7 @@ public final class StalenessProber implements AutoCloseable {
 
     public void start() {
         redis = new RegionRedis(region, 1, apply.commandTimeout());
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "lethe-prober-" + region.name());
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region.name()), "lethe-prober-" + region.name());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true);

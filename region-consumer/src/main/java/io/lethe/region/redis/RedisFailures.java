@@ -12,8 +12,8 @@ import java.util.Locale;
  * The one place where a Redis error is classified, from Lettuce's typed exceptions and, for a
  * server error reply, its first word. Transient states (a server loading its data, busy in a
  * script, a replica during failover, a cluster moving slots) are retried; credentials and ACL
- * refusals are configuration errors; an error this key's call will always meet (WRONGTYPE, OOM,
- * a script's own refusal) is poison. An unknown error reply is retried, not dropped.
+ * refusals of a command are configuration errors; an error this key's call will always meet (WRONGTYPE,
+ * OOM, a key outside the ACL user's key patterns, a script's own refusal) is poison. An unknown error reply is retried, not dropped.
  */
 public final class RedisFailures {
     private static final List<String> RETRIABLE_REPLIES = List.of("BUSY", "LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN",
@@ -43,7 +43,12 @@ public final class RedisFailures {
             return Failure.fatal("authentication", "Redis " + server + " refused the credentials: set the region's password "
                     + "(regions.<name>.redis-password) to the server's requirepass or its ACL user's password", e);
         }
-        if (message.contains("NOPERM")) {
+        String lower = message.toLowerCase(Locale.ROOT);
+        if (lower.contains("access one of the keys") || lower.contains("access a key") || lower.contains("access at least one of the keys")) {
+            // the key lies outside the ACL user's key patterns: every call for it will be refused, the others are not
+            return Failure.poison("redis-key-denied", e);
+        }
+        if (message.contains("NOPERM") || lower.contains("acl failure") || lower.contains("can't run this command")) {
             return Failure.fatal("authorization", "Redis " + server + " denied a command (" + message + "): give the region's "
                     + "ACL user the commands listed in docs/runbook.md, \"Redis refuses Lethe's commands\"", e);
         }

@@ -36,8 +36,28 @@ class RedisFailuresTest {
         assertEquals(FailureClass.FATAL_CONFIG, kind("NOAUTH Authentication required."));
         assertEquals(FailureClass.FATAL_CONFIG, kind("WRONGPASS invalid username-password pair or user is disabled."));
         assertEquals(FailureClass.FATAL_CONFIG, kind("NOPERM this user has no permissions to run the 'evalsha' command"));
-        assertEquals(FailureClass.FATAL_CONFIG,
-                kind("ERR Error running script (call to f_1): @user_script:12: NOPERM this user has no permissions to access one of the keys"));
+        assertEquals(FailureClass.FATAL_CONFIG, kind("NOPERM User lethe has no permissions to run the 'evalsha' command"));
+        // a command the user lacks, called from a script: Redis 6.2 and 7 words
+        assertEquals(FailureClass.FATAL_CONFIG, kind("ERR Error running script (call to f_1): @user_script:12: @user_script: 12: "
+                + "The user executing the script can't run this command or subcommand"));
+        assertEquals(FailureClass.FATAL_CONFIG, kind("ERR ACL failure in script: User lethe has no permissions to run the 'pexpire' "
+                + "command script: 8952, on @user_script:44."));
+    }
+
+    /**
+     * A key outside the user's key patterns (issue 34: a stray key under a least-privilege ACL) is
+     * refused for that key alone: poison, dead-lettered, while the region goes on with the rest.
+     */
+    @Test
+    void aKeyOutsideTheUsersPatternsIsPoisonForThatKey() {
+        for (String reply : new String[] {"NOPERM this user has no permissions to access one of the keys used as arguments",
+                "NOPERM No permissions to access a key",
+                "ERR Error running script (call to f_1): @user_script:12: NOPERM this user has no permissions to access one of the keys",
+                "ERR Error running script (call to f_1): @user_script:5: @user_script: 5: The user executing the script can't access at "
+                        + "least one of the keys mentioned in the command",
+                "ERR ACL failure in script: No permissions to access a key script: 8952, on @user_script:44."}) {
+            assertEquals("redis-key-denied", reason(new RedisCommandExecutionException(reply)), reply);
+        }
     }
 
     @Test

@@ -352,7 +352,7 @@ final class ExploreRun {
         Set<String> topics = new LinkedHashSet<>();
         topics.add(config.topics().changes());
         config.regions().keySet().forEach(r -> topics.add(config.topics().invalidations(r)));
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "explore-partitions"))) {
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "explore-partitions"))) {
             Map<String, NewPartitions> increase = new HashMap<>();
             var described = admin.describeTopics(topics).allTopicNames().get();
             described.forEach((name, d) -> increase.put(name, NewPartitions.increaseTo(d.partitions().size() + more)));

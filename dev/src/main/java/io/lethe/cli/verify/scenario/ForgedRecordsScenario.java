@@ -103,7 +103,7 @@ final class ForgedRecordsScenario implements Scenario {
         forged.put("untrusted-watermark", watermark);
         ProducerRecord<String, byte[]> glob = record(topic, event("doc", Scope.PATTERN, null, "[a-z0-9]*", Action.DELETE, null, "2", 2, now));
 
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "scenario-forger");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-forger");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
             for (ProducerRecord<String, byte[]> r : forged.values()) {
@@ -173,7 +173,7 @@ final class ForgedRecordsScenario implements Scenario {
 
     /** How many dead letters of each reason {@code region} wrote, read until {@code expected} are there or {@code within} passed. */
     private static Map<String, Integer> deadLetters(LetheConfig config, String region, Map<String, Integer> expected, Duration within) {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "scenario-forged-dlq");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-forged-dlq");
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "scenario-forged-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         Map<String, Integer> reasons = new LinkedHashMap<>();

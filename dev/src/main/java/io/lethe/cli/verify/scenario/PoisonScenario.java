@@ -107,7 +107,7 @@ final class PoisonScenario implements Scenario {
 
     /** The reasons of the run's dead letters, read until {@code expected} are all there or {@code within} passed. */
     private static Set<String> deadLetters(LetheConfig config, Set<String> expected, Duration within) {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "scenario-poison-dlq");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-poison-dlq");
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "scenario-poison-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         Set<String> reasons = new LinkedHashSet<>();

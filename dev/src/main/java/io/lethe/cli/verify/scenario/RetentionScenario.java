@@ -63,7 +63,7 @@ final class RetentionScenario implements Scenario {
 
     /** The sum of {@code topic}'s end offsets. */
     static long endOffsets(LetheConfig config, String topic) throws Exception {
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "scenario-retention"))) {
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-retention"))) {
             int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             for (int p = 0; p < partitions; p++) {
@@ -75,7 +75,7 @@ final class RetentionScenario implements Scenario {
 
     /** Deletes every record of {@code topic} (the log start moves to its end); returns how many. */
     static long deleteAll(LetheConfig config, String topic) throws Exception {
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "scenario-retention"))) {
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-retention"))) {
             int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             for (int p = 0; p < partitions; p++) {

@@ -434,7 +434,7 @@ public final class ScenarioRun implements AutoCloseable {
      */
     private boolean groupCommittedAllItHeld(LetheConfig config, String topic, String group, Duration timeout) throws Exception {
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-                io.lethe.config.kafka.KafkaClients.common(config.kafka(), "scenario-quiesce"))) {
+                io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-quiesce"))) {
             Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new LinkedHashMap<>();
             admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
                     .forEach(p -> latest.put(new org.apache.kafka.common.TopicPartition(topic, p.partition()),

@@ -51,7 +51,7 @@ final class StreamsRetentionScenario implements Scenario {
 
     /** The change records of {@code public.items} on {@code topic} (watermarks and other tables left out). */
     private static long itemChanges(LetheConfig config, String topic) {
-        java.util.Map<String, Object> props = io.lethe.config.kafka.KafkaClients.common(config.kafka(), "scenario-streams-retention");
+        java.util.Map<String, Object> props = io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-streams-retention");
         try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(props,
                 new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
             var partitions = consumer.partitionsFor(topic, java.time.Duration.ofSeconds(10)).stream()

@@ -82,7 +82,7 @@ final class UpsertAfterTruncateScenario implements Scenario {
     }
 
     private static ConsumerRecord<String, byte[]> find(LetheConfig config, String topic, String key) {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "scenario-reader");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-reader");
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
@@ -102,7 +102,7 @@ final class UpsertAfterTruncateScenario implements Scenario {
     }
 
     private static long redeliver(LetheConfig config, ConsumerRecord<String, byte[]> r) throws Exception {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), "scenario-redelivery");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-redelivery");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
             RecordMetadata meta = producer.send(new ProducerRecord<>(r.topic(), r.partition(), r.key(), r.value(), r.headers())).get();
@@ -111,7 +111,7 @@ final class UpsertAfterTruncateScenario implements Scenario {
     }
 
     private static void awaitCommitted(LetheConfig config, String region, TopicPartition tp, long offset) throws InterruptedException {
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), "scenario-admin"))) {
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-admin"))) {
             ScenarioRun.await("region " + region + " to apply " + tp + "@" + offset, Duration.ofSeconds(60), () -> {
                 try {
                     OffsetAndMetadata committed = admin.listConsumerGroupOffsets(RegionConsumerService.groupId(config, region))

@@ -1,0 +1,156 @@
+package io.lethe.config.kafka;
+
+import io.lethe.config.KafkaIdentity;
+import io.lethe.config.KafkaRole;
+import io.lethe.config.LetheConfig;
+import io.lethe.schemas.Topics;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
+
+/**
+ * The least Kafka ACLs each role needs, derived from the configuration: the one source of the
+ * runbook's recipe (docs/runbook.md, "Least privilege", pinned by LeastPrivilegeRecipeTest) and of the bindings LeastPrivilegeIT runs the
+ * product under. Nothing here grants a cluster-wide operation, and no role may touch another
+ * role's group or write a topic it only reads.
+ *
+ * <ul>
+ *   <li>Idempotent producers need no {@code IdempotentWrite} on the cluster since Kafka 3.0 (KIP-679):
+ *       {@code Write} on the topic is enough.</li>
+ *   <li>{@code Create} is granted on the literal topics a role creates when they are missing
+ *       (TopicSetup); drop it when an administrator creates them beforehand.</li>
+ *   <li>The streams topology keeps no state and never repartitions (its golden topology.txt), so the
+ *       application has no internal topics to grant.</li>
+ * </ul>
+ */
+public final class KafkaAcls {
+    /** The principal a role is given when its identity names no user. */
+    public static String defaultPrincipal(KafkaRole role) {
+        return "User:lethe-" + (role.region() == null ? role.name() : "region-" + role.region());
+    }
+
+    private KafkaAcls() {
+    }
+
+    /** The principal of {@code role}: {@code User:<its configured user>}, else {@link #defaultPrincipal}. */
+    public static String principal(LetheConfig config, KafkaRole role) {
+        KafkaIdentity identity = config.kafka().identities().get(role);
+        return identity != null && identity.user() != null ? "User:" + identity.user() : defaultPrincipal(role);
+    }
+
+    /** Every role of the configuration: capture, streams, each region, the CLI. */
+    public static List<KafkaRole> roles(LetheConfig config) {
+        List<KafkaRole> roles = new ArrayList<>(List.of(KafkaRole.CAPTURE, KafkaRole.STREAMS));
+        config.regions().keySet().forEach(r -> roles.add(KafkaRole.region(r)));
+        roles.add(KafkaRole.CLI);
+        return roles;
+    }
+
+    /** The ACLs of {@code role}'s principal, resource by resource. */
+    public static List<AclBinding> bindings(LetheConfig config, KafkaRole role) {
+        String who = principal(config, role);
+        List<AclBinding> out = new ArrayList<>();
+        grants(config, role).forEach((resource, operations) -> operations.forEach(op ->
+                out.add(new AclBinding(resource, new AccessControlEntry(who, "*", op, AclPermissionType.ALLOW)))));
+        return out;
+    }
+
+    private static Map<ResourcePattern, Set<AclOperation>> grants(LetheConfig config, KafkaRole role) {
+        Topics t = config.topics();
+        Map<ResourcePattern, Set<AclOperation>> g = new LinkedHashMap<>();
+        switch (role.name()) {
+            case "capture" -> {
+                // publishes changes (idempotent), dead-letters what it cannot publish, keeps Debezium's offsets
+                // (Connect's store checks that the topic is compacted: DescribeConfigs)
+                topic(g, t.changes(), AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
+                topic(g, t.dlq(), AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
+                topic(g, t.captureOffsets(), AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS,
+                        AclOperation.CREATE);
+            }
+            case "streams" -> {
+                String app = config.streams().applicationId();
+                // reads changes and writes its retention resets into them; ensures every pipeline topic
+                topic(g, t.changes(), AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
+                for (String topic : TopicSetup.pipelineTopics(config)) {
+                    if (!topic.equals(t.changes())) {
+                        topic(g, topic, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
+                    }
+                }
+                add(g, new ResourcePattern(ResourceType.GROUP, app, PatternType.LITERAL), AclOperation.READ);
+                if ("exactly_once_v2".equals(config.streams().processingGuarantee())) {
+                    // the producers' transactional ids are <application.id>-<process id>-<thread>
+                    add(g, new ResourcePattern(ResourceType.TRANSACTIONAL_ID, app + "-", PatternType.PREFIXED),
+                            AclOperation.WRITE, AclOperation.DESCRIBE);
+                }
+            }
+            case "region" -> {
+                String r = role.region();
+                topic(g, t.invalidations(r), AclOperation.READ, AclOperation.DESCRIBE, AclOperation.CREATE);
+                topic(g, t.dlq(), AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
+                // partition counts of the changes topic, for the applied watermark
+                topic(g, t.changes(), AclOperation.DESCRIBE);
+                add(g, new ResourcePattern(ResourceType.GROUP, config.apply().groupPrefix() + r, PatternType.LITERAL), AclOperation.READ);
+                add(g, new ResourcePattern(ResourceType.GROUP, config.apply().groupPrefix() + r + "-prober", PatternType.LITERAL),
+                        AclOperation.READ);
+            }
+            case "cli" -> {
+                // doctor, lag, invalidate, dlq replay: read and write Lethe's topics, read the groups' offsets; no group of its own
+                add(g, new ResourcePattern(ResourceType.TOPIC, t.prefix() + ".", PatternType.PREFIXED), AclOperation.READ,
+                        AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.CREATE);
+                add(g, new ResourcePattern(ResourceType.GROUP, config.apply().groupPrefix(), PatternType.PREFIXED), AclOperation.DESCRIBE);
+                add(g, new ResourcePattern(ResourceType.GROUP, config.streams().applicationId(), PatternType.LITERAL), AclOperation.DESCRIBE);
+            }
+            default -> throw new IllegalArgumentException("no ACLs for role " + role);
+        }
+        return g;
+    }
+
+    private static void topic(Map<ResourcePattern, Set<AclOperation>> g, String topic, AclOperation... operations) {
+        add(g, new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL), operations);
+    }
+
+    private static void add(Map<ResourcePattern, Set<AclOperation>> g, ResourcePattern resource, AclOperation... operations) {
+        Set<AclOperation> set = g.computeIfAbsent(resource, r -> new LinkedHashSet<>());
+        set.addAll(List.of(operations));
+    }
+
+    /**
+     * The {@code kafka-acls} commands that grant every role its ACLs ({@code B} stands for the
+     * bootstrap servers): the runbook's recipe.
+     */
+    public static String commands(LetheConfig config) {
+        StringBuilder out = new StringBuilder();
+        for (KafkaRole role : roles(config)) {
+            String who = principal(config, role);
+            out.append("# ").append(role).append(" (").append(role.configPath()).append(")\n");
+            grants(config, role).forEach((resource, operations) -> {
+                out.append("kafka-acls --bootstrap-server B --add --allow-principal ").append(who);
+                out.append(operations.stream().map(op -> " --operation " + camel(op)).collect(Collectors.joining()));
+                out.append(" --").append(resource.resourceType() == ResourceType.TRANSACTIONAL_ID ? "transactional-id"
+                        : resource.resourceType().name().toLowerCase(Locale.ROOT)).append(' ').append(resource.name());
+                if (resource.patternType() == PatternType.PREFIXED) {
+                    out.append(" --resource-pattern-type prefixed");
+                }
+                out.append('\n');
+            });
+        }
+        return out.toString();
+    }
+
+    private static String camel(AclOperation op) {
+        return java.util.Arrays.stream(op.name().split("_"))
+                .map(w -> w.charAt(0) + w.substring(1).toLowerCase(Locale.ROOT)).collect(Collectors.joining());
+    }
+}
