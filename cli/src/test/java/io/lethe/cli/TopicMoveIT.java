@@ -94,6 +94,66 @@ class TopicMoveIT {
         }
     }
 
+    @Test
+    void aRegionThatStartsReceivingANamespaceOnTheSameTopicInvalidatesThatNamespace(LetheStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10), (2, 20)",
+                    "CREATE TABLE others (id int PRIMARY KEY, v int)", "INSERT INTO others VALUES (1, 1)",
+                    "CREATE TABLE thirds (id int PRIMARY KEY)");
+            String p = scope.keyPrefix();
+            String namespaces = """
+                    product:
+                      table: public.products
+                      keys: ["%sproduct:{id}"]
+                    other:
+                      table: public.others
+                      keys: ["%sother:{id}"]
+                    third:
+                      table: public.thirds
+                      keys: ["%sthird:{id}"]
+                    """.formatted(p, p, p);
+            String group = scope.id() + "-region-" + REGION;
+            // before: us-east caches product only; other's changes never reach it
+            LetheConfig before = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }"),
+                    namespaces, ""));
+            RedisCommands<String, String> redis = f.redis(REGION);
+            String other = p + "other:1";
+            String newer = p + "product:2";
+            redis.hset(other, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"v\":1}"));
+            redis.hset(newer, Map.of(RedisLayout.ENTRY_VERSION, "999999999999999", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
+            try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
+                f.sql("UPDATE others SET v = 2 WHERE id = 1");
+                long after = currentLsn(f);
+                PipelineFixture.await("us-east applied past the change of others", Duration.ofSeconds(90), () -> {
+                    java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn.of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
+                    return applied.isPresent() && applied.getAsLong() >= after;
+                });
+            }
+            assertEquals("1", redis.hget(other, RedisLayout.ENTRY_VERSION), "not a namespace us-east received: its entry stayed");
+            // after: us-east caches other too (not third: it keeps a topic of its own, the same one)
+            LetheConfig after = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product, other] }"),
+                    namespaces, ""));
+            assertEquals(before.topics().invalidations(REGION), after.topics().invalidations(REGION), "the same topic");
+            try (Pipeline running = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
+                PipelineFixture.await("the entry of the namespace us-east now receives is gone", Duration.ofSeconds(120),
+                        () -> redis.exists(other) == 0);
+                PipelineFixture.await("counted as a move", Duration.ofSeconds(30),
+                        () -> f.registry.counter(RegionMetrics.TOPIC_MOVES, "region", REGION).count() == 1.0);
+                assertEquals(1, redis.exists(newer), "only the namespaces whose routing changed are invalidated wholesale");
+                assertEquals("other,product", redis.hget(TopicMove.markerKey(group), "receives"));
+            }
+        }
+    }
+
+    private static long currentLsn(PipelineFixture f) throws Exception {
+        io.lethe.embedded.PostgresEndpoint pg = f.stack.postgres();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());
+             java.sql.ResultSet rs = c.createStatement().executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     private static KafkaConsumer<String, String> watcher(LetheStack stack, String topic) {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());

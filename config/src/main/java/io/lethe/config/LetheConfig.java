@@ -59,6 +59,32 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
     }
 
     /**
+     * What {@code topic} carries, as a short fingerprint: the sorted namespaces whose
+     * invalidations streams sends there (for the public topic, every namespace on it, marked
+     * when its upserts lose their payload there; for a region's topic, everything its regions
+     * receive). Streams stamps it on the watermarks it writes to the topic ({@code
+     * lethe.watermark.routes}), so a region can tell that streams runs the configuration it runs
+     * (see the region's {@code TopicMove}).
+     */
+    public String routes(String topic) {
+        java.util.TreeSet<String> carried = new java.util.TreeSet<>();
+        if (topic.equals(kafka.topics().invalidations())) {
+            namespaces.values().stream().filter(NamespaceConfig::publicTopic)
+                    .forEach(n -> carried.add(n.name() + (n.publicPayloads() ? "" : "/stripped")));
+        } else {
+            Topics topics = topics();
+            regions.values().stream().filter(r -> topics.invalidations(r.name()).equals(topic)).forEach(r -> carried.addAll(receives(r)));
+        }
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(("lethe.routes/v1|" + String.join(",", carried)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(digest, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available", e);
+        }
+    }
+
+    /**
      * The namespaces whose invalidations a region receives, in file order: those it subscribes to,
      * and every other whose keys or patterns may overlap a glob of one it subscribes to. A region
      * that caches {@code shared:list:*} for {@code n0} holds keys another namespace declaring the

@@ -269,11 +269,12 @@ public final class RegionConsumerService implements AutoCloseable {
         String topic = config.topics().invalidations(region.name());
         String group = groupId(config, region.name());
         TopicMove.Marker marker = TopicMove.inRedis(redis, group);
+        TopicMove.Fed now = new TopicMove.Fed(topic, config.receives(region));
         Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
         Optional<TopicMove.Moved> moved;
         while (true) {
             try {
-                moved = TopicMove.detect(marker, admin, group, config.topics(), topic);
+                moved = TopicMove.detect(marker, admin, group, config.topics(), now);
                 break;
             } catch (RuntimeException e) {
                 if (!running) {
@@ -281,7 +282,7 @@ public final class RegionConsumerService implements AutoCloseable {
                 }
                 if (isDenied(e)) {
                     misconfiguration.report(Failure.fatal("cannot check whether region " + region.name() + "'s topic moved: " + e.getMessage(),
-                            "give the region's Redis user HGET/HSET on lethe:* and its Kafka principal Describe on its group "
+                            "give the region's Redis user HGETALL/HSET on lethe:* and its Kafka principal Describe on its group "
                                     + "(docs/runbook.md, Least privilege)", e));
                 }
                 LOG.warn("region {}: cannot check whether its topic moved yet ({}); retrying", region.name(), e.toString());
@@ -290,42 +291,47 @@ public final class RegionConsumerService implements AutoCloseable {
         }
         misconfiguration.clear();
         if (moved.isEmpty()) {
-            loop.whenStarted(() -> writeMarker(marker, topic));
+            loop.whenStarted(() -> writeMarker(marker, now));
             return true;
         }
         TopicMove.Moved move = moved.get();
+        List<String> invalidated = move.toAnotherTopic() ? region.namespaces() : move.changed();
         topicMove = move;
-        LOG.warn("region {}: moved from topic {} to {} (found by {}); waiting for streams to write {}, then invalidating namespaces {} "
-                + "wholesale", region.name(), move.from(), move.to(), move.foundBy(), move.to(), region.namespaces());
+        LOG.warn("region {}: {} (found by {}); waiting for streams to write {} as this configuration routes it, then invalidating "
+                + "namespaces {} wholesale", region.name(), move.toAnotherTopic() ? "moved from topic " + move.from() + " to " + move.to()
+                : "receives other namespaces on " + topic, move.foundBy(), topic, invalidated);
         io.lethe.region.lag.PartitionCounts counts = partitionCounts();
         IntSupplier sources = () -> counts.now().map(io.lethe.region.lag.PartitionCounts.Counts::changes).orElse(0);
-        java.util.OptionalLong switchedAt = TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic, sources,
-                () -> !running, why -> LOG.warn("region {}: {}", region.name(), why));
+        byte[] key = config.streams().watermarkKey() == null ? null
+                : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.util.OptionalLong switchedAt = TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic,
+                config.routes(topic), key, sources, () -> !running, why -> LOG.warn("region {}: {}", region.name(), why));
         if (switchedAt.isEmpty()) {
             return false;
         }
         // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
-        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), () -> {
-            writeMarker(marker, topic);
+        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated, () -> {
+            writeMarker(marker, now);
             metrics.topicMoved();
             topicMove = null;
-            LOG.info("region {}: moved to topic {}; namespaces invalidated wholesale", region.name(), topic);
+            LOG.info("region {}: now fed from topic {} with namespaces {}; {} invalidated wholesale", region.name(), topic,
+                    now.receives(), invalidated);
         });
         return true;
     }
 
     /** Records the topic this region's Redis is fed from, trying again while Redis does not answer (a few seconds at most). */
-    private void writeMarker(TopicMove.Marker marker, String topic) {
+    private void writeMarker(TopicMove.Marker marker, TopicMove.Fed fed) {
         Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
         for (int attempt = 1; ; attempt++) {
             try {
-                marker.write(topic);
+                marker.write(fed);
                 return;
             } catch (RuntimeException e) {
                 if (attempt >= 5 || !running) {
                     // not written: the next start finds the move again (a second wholesale invalidation, never a stale entry)
                     LOG.warn("region {}: could not record topic {} in Redis ({}); a restart will invalidate wholesale again",
-                            region.name(), topic, e.toString());
+                            region.name(), fed.topic(), e.toString());
                     return;
                 }
                 try {

@@ -38,6 +38,18 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
      * watermarks whose signature verifies ({@link #verifies}).
      */
     public static final String SIGNATURE = "lethe.watermark.signature";
+    /**
+     * What the topic the watermark was written to carries, as invalidation-streams' configuration
+     * routes it ({@code LetheConfig.routes}): a region waiting for streams to run its own
+     * configuration waits for this value. Covered by the signature.
+     */
+    public static final String ROUTES = "lethe.watermark.routes";
+
+    /** The {@link #ROUTES} header of a watermark record, if it has one. */
+    public static java.util.Optional<String> routes(org.apache.kafka.common.header.Headers headers) {
+        Header h = headers.lastHeader(ROUTES);
+        return h == null ? java.util.Optional.empty() : java.util.Optional.of(new String(h.value(), StandardCharsets.UTF_8));
+    }
 
     /** A watermark whose history is unknown. */
     public Watermark(long commitTs, long lsn, int source) {
@@ -81,9 +93,20 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
 
     /** This watermark's headers and its {@link #SIGNATURE} with {@code key} (none when {@code key} is null). */
     public org.apache.kafka.common.header.Headers writeTo(org.apache.kafka.common.header.Headers headers, byte[] key) {
+        return writeTo(headers, key, null);
+    }
+
+    /**
+     * This watermark's headers with {@link #ROUTES} (when not null) and its {@link #SIGNATURE} with
+     * {@code key} over both (none when {@code key} is null): a copy with other routes does not verify.
+     */
+    public org.apache.kafka.common.header.Headers writeTo(org.apache.kafka.common.header.Headers headers, byte[] key, String routes) {
         writeTo(headers);
+        if (routes != null) {
+            headers.add(ROUTES, routes.getBytes(StandardCharsets.UTF_8));
+        }
         if (key != null) {
-            headers.add(SIGNATURE, signature(key).getBytes(StandardCharsets.UTF_8));
+            headers.add(SIGNATURE, signature(key, routes).getBytes(StandardCharsets.UTF_8));
         }
         return headers;
     }
@@ -94,7 +117,13 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
      * (harmless, as regions keep the highest they have seen).
      */
     public String signature(byte[] key) {
-        String fields = "lethe.watermark/v1|" + commitTs + "|" + lsn + "|" + source + "|" + (history == null ? "" : history);
+        return signature(key, null);
+    }
+
+    /** {@link #signature(byte[])} over the fields and {@code routes} too (v2) when it is not null. */
+    public String signature(byte[] key, String routes) {
+        String fields = (routes == null ? "lethe.watermark/v1|" : "lethe.watermark/v2|" + routes + "|") + commitTs + "|" + lsn + "|" + source
+                + "|" + (history == null ? "" : history);
         try {
             javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
             mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
@@ -104,10 +133,14 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
         }
     }
 
-    /** True when {@code headers} carry this watermark's signature with {@code key} (compared in constant time). */
+    /**
+     * True when {@code headers} carry this watermark's signature with {@code key} (compared in
+     * constant time), over the {@link #ROUTES} they carry, if any.
+     */
     public boolean verifies(org.apache.kafka.common.header.Headers headers, byte[] key) {
         Header given = headers.lastHeader(SIGNATURE);
-        return given != null && java.security.MessageDigest.isEqual(signature(key).getBytes(StandardCharsets.UTF_8), given.value());
+        String expected = signature(key, routes(headers).orElse(null));
+        return given != null && java.security.MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8), given.value());
     }
 
     /** The same watermark, as forwarded from changes topic partition {@code partition}. */

@@ -52,6 +52,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     private final Map<String, List<String>> regionNames;
     /** Every sink a region reads from, each once: where watermarks go. */
     private final List<String> watermarkSinks;
+    /** Each watermark sink's {@link LetheConfig#routes}: what its topic carries under this configuration. */
+    private final Map<String, String> sinkRoutes;
     private final LetheConfig config;
     private ProcessorContext<String, byte[]> context;
 
@@ -78,6 +80,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 e -> InvalidationTopology.regionSinks(config, e.getValue())));
         this.watermarkSinks = config.regions().keySet().stream()
                 .map(r -> InvalidationTopology.sinkOf(config, config.topics().invalidations(r))).distinct().toList();
+        this.sinkRoutes = config.regions().keySet().stream().map(r -> config.topics().invalidations(r)).distinct()
+                .collect(Collectors.toMap(topic -> InvalidationTopology.sinkOf(config, topic), config::routes));
     }
 
     @Override
@@ -129,9 +133,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             return;
         }
         Watermark watermark = read.get().from(partition);
-        Record<String, byte[]> out = new Record<>(Watermark.KEY, new byte[0], record.timestamp(), watermark.writeTo(new RecordHeaders(), watermarkKey));
         for (String sink : watermarkSinks) {
-            context.forward(out, sink);
+            context.forward(new Record<>(Watermark.KEY, new byte[0], record.timestamp(),
+                    watermark.writeTo(new RecordHeaders(), watermarkKey, sinkRoutes.get(sink))), sink);
         }
         metrics.watermark(partition, watermark.commitTs());
     }

@@ -71,6 +71,7 @@ public final class ApplyLoop {
     private Set<TopicPartition> lastAssignment = Set.of();
     private String firstWholesale;
     private long firstWholesaleLsn;
+    private List<String> firstWholesaleNamespaces = List.of();
     private Runnable whenStarted;
     private AppliedLsnPublisher appliedLsn;
 
@@ -124,12 +125,13 @@ public final class ApplyLoop {
     }
 
     /**
-     * Before the first record: invalidates the region's namespaces wholesale at source position
+     * Before the first record: invalidates {@code namespaces} wholesale at source position
      * {@code lsn} (a topic move), then runs {@code then} once Redis acknowledged it. Call before {@link #run()}.
      */
-    public void invalidateFirst(String why, long lsn, Runnable then) {
+    public void invalidateFirst(String why, long lsn, List<String> namespaces, Runnable then) {
         this.firstWholesale = why;
         this.firstWholesaleLsn = lsn;
+        this.firstWholesaleNamespaces = List.copyOf(namespaces);
         this.whenStarted = then;
     }
 
@@ -143,7 +145,8 @@ public final class ApplyLoop {
         if (firstWholesale != null) {
             // with a replica gate, done only once the invalidation was applied again after the replica replayed past it
             // (a restart before that finds the move again): a reader's refill from the lagging replica cannot outlive it
-            if (!restore.invalidateWholesale(firstWholesale, firstWholesaleLsn, plan -> applyAndGate(plan, whenStarted))) {
+            if (!restore.invalidateWholesale(firstWholesale, firstWholesaleLsn, firstWholesaleNamespaces,
+                    plan -> applyAndGate(plan, whenStarted))) {
                 return; // closed before Redis acknowledged it: the next start finds the move again
             }
         } else if (whenStarted != null) {

@@ -246,8 +246,8 @@ public final class RestoreReplay {
     /** True once this process invalidated wholesale for a topic move: the new topic's log start lost nothing it needs. */
     private boolean moveCovered;
 
-    public boolean invalidateWholesale(String why, long lsn, Applying applying) throws InterruptedException {
-        if (applying.apply(BatchPlan.of(wholesale(why, lsn))) == null) {
+    public boolean invalidateWholesale(String why, long lsn, List<String> namespaces, Applying applying) throws InterruptedException {
+        if (applying.apply(BatchPlan.of(wholesale(why, lsn, namespaces))) == null) {
             return false;
         }
         moveCovered = true;
@@ -262,18 +262,21 @@ public final class RestoreReplay {
 
     /** Namespace-wide invalidations of every namespace of the region, deleting whatever is there. */
     private List<InvalidationEvent> wholesale(String why) {
-        return wholesale(why, 0);
+        return wholesale(why, 0, region.namespaces());
     }
 
     /**
-     * As {@link #wholesale(String)}, at source position {@code lsn}: in upsert namespaces every
+     * As {@link #wholesale(String)} for {@code namespaces}, at source position {@code lsn}: in upsert namespaces every
      * upsert at or below it is then applied as a delete (the wide watermark), so a replay of
      * older upserts cannot write back what the invalidation removed.
      */
-    private List<InvalidationEvent> wholesale(String why, long lsn) {
+    private List<InvalidationEvent> wholesale(String why, long lsn, List<String> namespaces) {
         List<InvalidationEvent> events = new ArrayList<>();
         long now = clock.millis() * 1000;
-        for (String name : region.namespaces()) {
+        for (String name : namespaces) {
+            if (!config.namespaces().containsKey(name)) {
+                continue; // a namespace no longer configured: no glob to invalidate it by
+            }
             for (String glob : config.namespaces().get(name).namespaceGlobs()) {
                 events.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, why + ":" + name + ":" + glob, name, Scope.NAMESPACE,
                         null, glob, Action.DELETE, null, Versions.MAX, lsn, null, now, now, now, null, Op.RESET, null, null));

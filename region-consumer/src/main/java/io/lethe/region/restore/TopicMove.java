@@ -30,28 +30,47 @@ import org.slf4j.LoggerFactory;
  * <p>So, before the region's consumer joins its group: when the region's Redis says it was fed
  * from another topic ({@code lethe:topic:<group>}), or, where Redis says nothing, the group
  * committed offsets on another of Lethe's invalidation topics, the region waits until streams
- * writes the new topic (a watermark of every changes partition arrives there after this check
- * began: streams runs the new configuration), then invalidates its namespaces wholesale, then
- * reads the new topic (from its start when the group never read it). The wholesale invalidation
- * covers every change committed before it, whichever topic its invalidation went to; everything
- * after it is on the new topic. A move costs a cold cache once, never a stale entry. While it
- * waits, the region is not ready and says why.
+ * writes the new topic as its own configuration routes it (a watermark of every changes
+ * partition arrives there after this check began, stamped with {@code LetheConfig.routes}:
+ * streams runs this configuration), then invalidates its namespaces wholesale, at the position of
+ * those watermarks (older upserts a replay brings are applied as deletes), then reads the new
+ * topic (from its start when the group never read it). The wholesale invalidation covers every
+ * change committed before it, whichever topic its invalidation went to; everything after it is on
+ * the new topic. The same topic with other namespaces received (a namespace gained was not
+ * invalidated here until now) waits the same way and invalidates those namespaces only. A move
+ * costs a cold cache once, never a stale entry. While it waits, the region is not ready and says why.
  */
 public final class TopicMove {
     private static final Logger LOG = LoggerFactory.getLogger(TopicMove.class);
     /** Redis hash {@code lethe:topic:<group>}, field {@code topic}: the topic this Redis was last fed from. */
     public static final String MARKER_PREFIX = "lethe:topic:";
     static final String FIELD = "topic";
+    static final String RECEIVES = "receives";
 
     /** Where the marker lives: the region's Redis. */
     public interface Marker {
-        Optional<String> read();
+        /** The topic and the namespaces received (empty when written before they were recorded). */
+        Optional<Fed> read();
 
-        void write(String topic);
+        void write(Fed fed);
     }
 
-    /** A move found: from which topic, and how it was found. */
-    public record Moved(String from, String to, String foundBy) {
+    /** What a region's Redis was fed with: its topic, and the namespaces the region received (sorted). */
+    public record Fed(String topic, List<String> receives) {
+        public Fed {
+            receives = receives == null ? List.of() : List.copyOf(new java.util.TreeSet<>(receives));
+        }
+    }
+
+    /**
+     * A move found: from which topic, how it was found, and which namespaces to invalidate
+     * wholesale ({@code changed}: every namespace the region received before or receives now
+     * that one side lacks; empty for a move to another topic, where all of them are).
+     */
+    public record Moved(String from, String to, String foundBy, List<String> changed) {
+        public boolean toAnotherTopic() {
+            return !from.equals(to);
+        }
     }
 
     private TopicMove() {
@@ -62,21 +81,35 @@ public final class TopicMove {
     }
 
     /**
-     * The move this region makes now, if any: the marker names another topic, or (no marker: a
-     * Redis never fed since this check exists, or emptied) the group holds offsets of another of
-     * Lethe's invalidation topics.
+     * The move this region makes now, if any: the marker names another topic, or the same topic
+     * with other namespaces received (a namespace gained was not invalidated here before; one
+     * lost is not any more), or (no marker: a Redis never fed since this check exists, or
+     * emptied) the group holds offsets of another of Lethe's invalidation topics.
      */
-    public static Optional<Moved> detect(Marker marker, Admin admin, String group, Topics topics, String current)
+    public static Optional<Moved> detect(Marker marker, Admin admin, String group, Topics topics, Fed now)
             throws InterruptedException {
-        Optional<String> fed = marker.read();
+        Optional<Fed> fed = marker.read();
         if (fed.isPresent()) {
-            return fed.get().equals(current) ? Optional.empty() : Optional.of(new Moved(fed.get(), current, "the region's Redis"));
+            Fed before = fed.get();
+            if (!before.topic().equals(now.topic())) {
+                return Optional.of(new Moved(before.topic(), now.topic(), "the region's Redis", List.of()));
+            }
+            if (before.receives().isEmpty() || before.receives().equals(now.receives())) {
+                return Optional.empty();
+            }
+            java.util.TreeSet<String> changed = new java.util.TreeSet<>(before.receives());
+            changed.addAll(now.receives());
+            java.util.Set<String> both = new java.util.HashSet<>(before.receives());
+            both.retainAll(now.receives());
+            changed.removeAll(both);
+            return Optional.of(new Moved(before.topic(), now.topic(), "the region's Redis (namespaces received " + before.receives()
+                    + " -> " + now.receives() + ")", List.copyOf(changed)));
         }
         try {
             Set<TopicPartition> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
                     .get(30, TimeUnit.SECONDS).keySet();
-            return committed.stream().map(TopicPartition::topic).filter(t -> !t.equals(current) && isInvalidationTopic(topics, t))
-                    .findFirst().map(t -> new Moved(t, current, "the consumer group's offsets"));
+            return committed.stream().map(TopicPartition::topic).filter(t -> !t.equals(now.topic()) && isInvalidationTopic(topics, t))
+                    .findFirst().map(t -> new Moved(t, now.topic(), "the consumer group's offsets", List.of()));
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of consumer group " + group + ": " + e.getCause(), e);
         }
@@ -89,15 +122,17 @@ public final class TopicMove {
     }
 
     /**
-     * Waits until streams writes {@code topic}: a watermark of each of the {@code sources} changes
-     * partitions arrives on it after this call began.
+     * Waits until streams writes {@code topic} as this configuration routes it: a watermark of
+     * each of the {@code sources} changes partitions arrives on it after this call began, stamped
+     * with {@code routes} ({@code LetheConfig.routes}) and, with a {@code key}, signed with it.
      *
      * @return the highest source position (LSN) of those watermarks: every change after it went to
      *         {@code topic}; empty when {@code stopped} ended the wait
      * @param waiting told, every minute of waiting, why the region does not start yet
      */
-    public static java.util.OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, IntSupplier sources,
-                                              BooleanSupplier stopped, java.util.function.Consumer<String> waiting) {
+    public static java.util.OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
+                                                             byte[] key, IntSupplier sources, BooleanSupplier stopped,
+                                                             java.util.function.Consumer<String> waiting) {
         try (Consumer<String, byte[]> c = watcher.get()) {
             List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(30));
             List<TopicPartition> partitions = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
@@ -112,7 +147,9 @@ public final class TopicMove {
                 for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
                     if (Watermark.isWatermark(r.key())) {
                         Optional<Watermark> w = Watermark.read(r.headers());
-                        if (w.isPresent()) {
+                        boolean ours = routes.equals(Watermark.routes(r.headers()).orElse(null))
+                                && (key == null || w.isPresent() && w.get().verifies(r.headers(), key));
+                        if (w.isPresent() && ours) {
                             seen.add(w.get().source());
                             highest = Math.max(highest, w.get().lsn());
                         }
@@ -125,32 +162,33 @@ public final class TopicMove {
                 if (System.nanoTime() - lastSaid > TimeUnit.MINUTES.toNanos(1)) {
                     lastSaid = System.nanoTime();
                     waiting.accept("waiting " + TimeUnit.NANOSECONDS.toSeconds(lastSaid - start) + " s for streams to write " + topic
-                            + " (watermarks of " + seen.size() + " of " + needed + " changes partitions seen): invalidation-streams "
-                            + "still runs the configuration before the change that moved this region to it");
+                            + " as this configuration routes it (watermarks of " + seen.size() + " of " + needed + " changes partitions "
+                            + "seen): invalidation-streams still runs another configuration");
                 }
             }
             return java.util.OptionalLong.empty();
         }
     }
 
-    /** The marker as a Redis hash (standalone, Sentinel or Cluster: one key). */
+    /** The marker as a Redis hash (standalone, Sentinel or Cluster: one key): fields {@code topic} and {@code receives}. */
     public static Marker inRedis(io.lethe.region.redis.RegionRedis redis, String group) {
         String key = markerKey(group);
         return new Marker() {
             @Override
-            public Optional<String> read() {
-                return Optional.ofNullable(redis.hashCommands().hget(key, FIELD));
+            public Optional<Fed> read() {
+                Map<String, String> fields = redis.hashCommands().hgetall(key);
+                String topic = fields.get(FIELD);
+                if (topic == null) {
+                    return Optional.empty();
+                }
+                String receives = fields.getOrDefault(RECEIVES, "");
+                return Optional.of(new Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(","))));
             }
 
             @Override
-            public void write(String topic) {
-                redis.hashCommands().hset(key, Map.of(FIELD, topic));
+            public void write(Fed fed) {
+                redis.hashCommands().hset(key, Map.of(FIELD, fed.topic(), RECEIVES, String.join(",", fed.receives())));
             }
         };
-    }
-
-    static void log(Moved moved) {
-        LOG.warn("this region moved from topic {} to {} (found by {}): once streams writes {}, its namespaces are invalidated "
-                + "wholesale and it reads {}", moved.from(), moved.to(), moved.foundBy(), moved.to(), moved.to());
     }
 }

@@ -144,6 +144,12 @@ class EventRulesTest {
         forged.add(Watermark.SIGNATURE, w.signature(key).getBytes(StandardCharsets.UTF_8));
         assertEquals(Optional.of(DlqReason.UNTRUSTED_WATERMARK), EventRules.watermarkRefusal(forged, key).map(EventRules.Refusal::reason),
                 "another watermark's signature");
+        RecordHeaders rerouted = (RecordHeaders) w.writeTo(new RecordHeaders(), key, "routes-of-one-topic");
+        rerouted.remove(Watermark.ROUTES);
+        rerouted.add(Watermark.ROUTES, "routes-of-another".getBytes(StandardCharsets.UTF_8));
+        assertEquals(Optional.of(DlqReason.UNTRUSTED_WATERMARK), EventRules.watermarkRefusal(rerouted, key).map(EventRules.Refusal::reason),
+                "the routes are signed: a copy claiming another topic's routes does not verify");
+        assertEquals(Optional.empty(), EventRules.watermarkRefusal(w.writeTo(new RecordHeaders(), key, "routes-of-one-topic"), key));
         assertTrue(EventRules.watermarkRefusal(new Watermark(1_000, 2_000, -1).writeTo(new RecordHeaders()), null).isPresent(),
                 "a region topic's watermark names its changes partition");
     }
