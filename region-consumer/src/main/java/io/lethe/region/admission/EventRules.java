@@ -98,6 +98,20 @@ public final class EventRules {
     }
 
     private Optional<Refusal> versionRefusal(InvalidationEvent e, NamespaceConfig ns, long lastWatermarkLsn) {
+        // in every namespace: the positions an event carries feed the replica gate (it waits for the replica to replay
+        // commitLsn), the scan and wide watermarks (lsn): one beyond the source's reach would stall the gate or turn every
+        // later upsert into a delete
+        if (lastWatermarkLsn >= 0) {
+            long highest = Math.max(e.lsn(), e.commitLsn() == null ? 0 : e.commitLsn());
+            if (highest - lastWatermarkLsn > maxLsnLead) {
+                return refuse(DlqReason.VERSION_OUT_OF_RANGE, "LSN " + highest + " (lsn " + e.lsn() + ", commitLsn " + e.commitLsn() + ") is "
+                        + (highest - lastWatermarkLsn) + " bytes of WAL beyond the region's last watermark (" + lastWatermarkLsn
+                        + "); apply.max-lsn-lead-mib allows " + (maxLsnLead >> 20) + " MiB");
+            }
+        }
+        if (e.lsn() < 0 || e.commitLsn() != null && e.commitLsn() < 0) {
+            return refuse(DlqReason.VERSION_OUT_OF_RANGE, "negative LSN (lsn " + e.lsn() + ", commitLsn " + e.commitLsn() + ")");
+        }
         if (e.scope() == Scope.DERIVED) {
             return Optional.empty(); // always "0" (the schema says so)
         }

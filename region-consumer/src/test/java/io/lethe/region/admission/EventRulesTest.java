@@ -114,6 +114,18 @@ class EventRulesTest {
     }
 
     @Test
+    void positionsBeyondTheSourcesReachAreRefusedInEveryNamespace() {
+        // a column-versioned delete whose commitLsn would hold the replica gate for ever, or whose lsn would raise the
+        // wide watermark past every later upsert
+        InvalidationEvent farCommit = new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "e", "products", Scope.ROW, "product:5", null,
+                Action.DELETE, null, "1", 1, 1L, 1, 1, 1, null, Op.DELETE, null, null, 1L << 62);
+        assertEquals(Optional.of(DlqReason.VERSION_OUT_OF_RANGE), reason(farCommit));
+        assertEquals(Optional.of(DlqReason.VERSION_OUT_OF_RANGE), reason(pattern("products", Scope.NAMESPACE, "product:*", "7", 1L << 62,
+                Op.RESET)));
+        assertEquals(Optional.empty(), reason(key("products", "product:1", Action.DELETE, "7", 1_000 + LEAD)));
+    }
+
+    @Test
     void globsAreJudgedByWhatTheyCouldMatch() {
         for (String glob : new String[] {"*:*", "[a-z]*", "p*", "product*", "*1", "*product:*", "produc?:*", "[^x]*"}) {
             assertEquals(Optional.of(DlqReason.FOREIGN_PATTERN), reason(pattern("products", Scope.PATTERN, glob, Versions.MAX, 950,
