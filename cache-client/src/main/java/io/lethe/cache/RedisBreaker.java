@@ -112,13 +112,24 @@ final class RedisBreaker {
         }
         return sent.whenComplete((r, error) -> {
             long took = System.nanoTime() - t0;
-            if (error == null) {
+            if (error == null || answered(error)) {
+                // an error reply (OOM at maxmemory, NOPERM, a script error) is Redis answering: not an outage
                 lastAnswerMillis = clock.millis();
                 breaker.onSuccess(took, TimeUnit.NANOSECONDS);
             } else {
                 breaker.onError(took, TimeUnit.NANOSECONDS, error);
             }
         });
+    }
+
+    /** True when {@code error} is Redis's own error reply to a command, not a failure to reach it or a timeout. */
+    static boolean answered(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof io.lettuce.core.RedisCommandExecutionException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override
