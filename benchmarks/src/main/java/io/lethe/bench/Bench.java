@@ -150,7 +150,8 @@ public final class Bench {
             LetheConfig backlog = ConfigLoader.parse("bench-backlog.yml", yaml(database, id + "-backlog"), System::getenv);
             for (String region : options.regions()) {
                 log.printf("apply alone: %s applies a backlog of %d invalidations%n", region, options.updates());
-                report.applyAlone(region, ApplyBacklog.run(backlog, region, "item", id + ":backlog:" + region + ":",
+                // keys the namespace's template renders ("<id>-backlog:item:{id}"): a region refuses any other (trust no topic)
+                report.applyAlone(region, ApplyBacklog.run(backlog, region, "item", id + "-backlog:item:",
                         options.updates(), Duration.ofMinutes(5)));
             }
 

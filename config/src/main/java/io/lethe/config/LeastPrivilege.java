@@ -23,14 +23,21 @@ public final class LeastPrivilege {
             "hset", "hsetnx", "hexists", "hincrby", "hkeys", "pexpire", "persist", "pttl", "xadd", "readonly",
             "cluster|nodes", "cluster|slots", "cluster|countkeysinslot", "cluster|getkeysinslot");
     /**
-     * Commands the application's cache-client sends, itself or from fill.lua and confirm.lua: reads,
-     * and fills through the contract scripts only (no plain write, no delete outside a script).
+     * Commands the application's cache-client sends, itself or from fill.lua, confirm.lua and
+     * invalidate.lua (a fill's undo): reads, and fills through the contract scripts (no plain write
+     * of an entry, no delete outside a script); {@code client|tracking} for the near cache,
+     * {@code persist} for a fill without TTL, {@code set} and {@code eval} for the optional fill
+     * lock (its key and its release script only).
      */
-    public static final List<String> CACHE_CLIENT_COMMANDS = List.of("ping", "hello", "auth", "client|setname", "script|load",
-            "evalsha", "get", "hgetall", "hmget", "hget", "type", "del", "hset", "pexpire", "pttl", "exists", "hincrby", "time", "xadd",
-            "readonly", "cluster|nodes", "cluster|slots");
-    /** Lethe's keys the cache-client reads or writes: fences, namespace epochs, the shadow-read audit stream. */
-    public static final List<String> CACHE_CLIENT_LETHE_KEYS = List.of("lethe:fence:*", "lethe:epoch:*", "lethe:audit:*");
+    public static final List<String> CACHE_CLIENT_COMMANDS = List.of("ping", "hello", "auth", "client|setname", "client|tracking",
+            "script|load", "evalsha", "eval", "get", "set", "hgetall", "hmget", "hget", "type", "del", "hset", "pexpire", "persist", "pttl",
+            "exists", "hincrby", "time", "xadd", "readonly", "cluster|nodes", "cluster|slots");
+    /**
+     * Lethe's keys the cache-client reads or writes: fences, namespace epochs, the shadow-read audit
+     * stream, the region's applied watermark (read-your-writes) and the fill locks.
+     */
+    public static final List<String> CACHE_CLIENT_LETHE_KEYS = List.of("lethe:fence:*", "lethe:epoch:*", "lethe:audit:*", "lethe:lsn:*",
+            "lethe:lock:*");
 
     private LeastPrivilege() {
     }

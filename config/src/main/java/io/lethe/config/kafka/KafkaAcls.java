@@ -98,6 +98,10 @@ public final class KafkaAcls {
             case "region" -> {
                 String r = role.region();
                 topic(g, t.invalidations(r), AclOperation.READ, AclOperation.DESCRIBE, AclOperation.CREATE);
+                // a topic move (TopicMove): the group's offsets on another of Lethe's invalidation topics are listed only for
+                // topics the principal may describe: every name a region's topic can take under this configuration
+                topic(g, t.invalidations(), AclOperation.DESCRIBE);
+                config.regions().keySet().forEach(other -> topic(g, t.prefix() + ".invalidations." + other, AclOperation.DESCRIBE));
                 topic(g, t.dlq(), AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
                 // partition counts of the changes topic, for the applied watermark
                 topic(g, t.changes(), AclOperation.DESCRIBE);
@@ -106,9 +110,17 @@ public final class KafkaAcls {
                         AclOperation.READ);
             }
             case "cli" -> {
-                // doctor, lag, invalidate, dlq replay: read and write Lethe's topics, read the groups' offsets; no group of its own
-                add(g, new ResourcePattern(ResourceType.TOPIC, t.prefix() + ".", PatternType.PREFIXED), AclOperation.READ,
+                // doctor, lag, invalidate, dlq replay: read and write the invalidation topics, the changes topic (replay of
+                // streams' dead letters) and the DLQ; only describe capture's offsets (an operator's credential must not be
+                // able to move Debezium past WAL it never read); the groups' offsets; its replay group
+                add(g, new ResourcePattern(ResourceType.TOPIC, t.invalidations(), PatternType.PREFIXED), AclOperation.READ,
                         AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS, AclOperation.CREATE);
+                topic(g, t.changes(), AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS,
+                        AclOperation.CREATE);
+                topic(g, t.dlq(), AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS,
+                        AclOperation.CREATE);
+                topic(g, t.captureOffsets(), AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS);
+                add(g, new ResourcePattern(ResourceType.GROUP, "lethe-dlq-replay", PatternType.LITERAL), AclOperation.READ);
                 add(g, new ResourcePattern(ResourceType.GROUP, config.apply().groupPrefix(), PatternType.PREFIXED), AclOperation.DESCRIBE);
                 add(g, new ResourcePattern(ResourceType.GROUP, config.streams().applicationId(), PatternType.LITERAL), AclOperation.DESCRIBE);
             }
