@@ -150,8 +150,8 @@ public final class Bench {
             LetheConfig backlog = ConfigLoader.parse("bench-backlog.yml", yaml(database, id + "-backlog"), System::getenv);
             for (String region : options.regions()) {
                 log.printf("apply alone: %s applies a backlog of %d invalidations%n", region, options.updates());
-                // keys the namespace's template renders ("<id>-backlog:item:{id}"): a region refuses any other (trust no topic)
-                report.applyAlone(region, ApplyBacklog.run(backlog, region, "item", id + "-backlog:item:",
+                // keys the namespace's template renders ("<id>:item:{id}"): a region refuses any other (trust no topic)
+                report.applyAlone(region, ApplyBacklog.run(backlog, region, "item", id + ":item:",
                         options.updates(), Duration.ofMinutes(5)));
             }
 
