@@ -35,6 +35,7 @@ public final class Pipeline implements AutoCloseable {
 
     public static Pipeline start(LetheConfig config, Roles roles, MeterRegistry registry, Clock clock) throws InterruptedException {
         Pipeline p = new Pipeline(config, roles);
+        io.lethe.stage.faults.FaultInjection.announce(registry);
         try {
             for (String region : roles.regions()) {
                 RegionConsumerService consumer = new RegionConsumerService(config, region, registry, clock);

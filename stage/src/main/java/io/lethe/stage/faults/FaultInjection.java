@@ -37,6 +37,27 @@ public final class FaultInjection {
     private FaultInjection() {
     }
 
+    /** Every knob set in this JVM, as {@code property=value}: empty in production. */
+    public static java.util.List<String> active() {
+        return System.getProperties().stringPropertyNames().stream().filter(n -> n.startsWith(PROPERTY_PREFIX)).sorted()
+                .map(n -> n + "=" + System.getProperty(n)).toList();
+    }
+
+    /**
+     * Says at start-up, whether or not a guard acts soon, that knobs are set: an ERROR line, and the
+     * gauge {@code lethe.fault.injection.active} (the number of knobs) that an alert can watch.
+     */
+    public static void announce(io.micrometer.core.instrument.MeterRegistry registry) {
+        java.util.List<String> set = active();
+        io.micrometer.core.instrument.Gauge.builder("lethe.fault.injection.active", () -> active().size())
+                .description("fault-injection knobs set in this process (Lethe's own guards switched off): 0 in production")
+                .register(registry);
+        if (!set.isEmpty()) {
+            LOG.error("FAULT INJECTION: {} set in this process: Lethe's guards named there are OFF and stale entries will be left "
+                    + "in the cache; never in production", set);
+        }
+    }
+
     /** True when the knob {@code guard} switches the guard off for {@code scope}. */
     public static boolean off(String guard, String scope) {
         String value = System.getProperty(PROPERTY_PREFIX + guard);
