@@ -200,7 +200,9 @@ final class CacheRedis implements AutoCloseable {
             @Override
             public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
                 tracked = false;
-                near.suspend(clock.millis());
+                // from when Redis last answered, if that was earlier: a blackholed connection is noticed late, and
+                // invalidation pushes may have been lost since
+                near.suspend(breaker == null ? clock.millis() : Math.min(clock.millis(), breaker.lastAnswerMillis()));
             }
 
             @Override

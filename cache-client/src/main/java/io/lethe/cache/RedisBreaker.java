@@ -93,6 +93,11 @@ final class RedisBreaker {
         });
     }
 
+    /** When Redis last answered a guarded command (epoch millis). */
+    long lastAnswerMillis() {
+        return lastAnswerMillis;
+    }
+
     boolean closed() {
         return breaker.getState() == CircuitBreaker.State.CLOSED;
     }
