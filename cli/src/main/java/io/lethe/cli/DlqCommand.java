@@ -91,7 +91,10 @@ public final class DlqCommand implements Runnable {
             int replayed = 0;
             int skipped = 0;
             EventRules rules = new EventRules(cfg.namespaces(), cfg.file(), cfg.apply().maxLsnLead());
+            Map<String, Object> originalProps = KafkaClients.common(cfg.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-dlq-replay-original");
+            originalProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
             try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                 KafkaConsumer<byte[], byte[]> originals = new KafkaConsumer<>(originalProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
                  KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer())) {
                 String dlq = cfg.topics().dlq();
                 List<TopicPartition> partitions = consumer.partitionsFor(dlq, Duration.ofSeconds(30)).stream()
@@ -111,6 +114,9 @@ public final class DlqCommand implements Runnable {
                         String unreplayable = header(r, Headers.DLQ_TRUNCATED) != null ? "cut to its first part"
                                 : "capture".equals(header(r, Headers.DLQ_STAGE)) ? "read from the write-ahead log, not a topic"
                                 : untrusted(cfg, rules, source, r);
+                        if (unreplayable == null) {
+                            unreplayable = notTheOriginal(originals, source, r);
+                        }
                         if (unreplayable != null) {
                             spec.commandLine().getOut().printf("skip %s@%d (%s): %s%n", r.topic(), r.offset(), header(r, Headers.DLQ_REASON),
                                     unreplayable);
@@ -137,6 +143,41 @@ public final class DlqCommand implements Runnable {
             spec.commandLine().getOut().printf("%s %d record(s), skipped %d%n", dryRun ? "would replay" : "replayed", replayed, skipped);
             spec.commandLine().getOut().flush();
             return 0;
+        }
+
+        /**
+         * Why a dead letter is not the record it says it came from, or null: every role writes the
+         * DLQ, so its headers prove nothing, and replay publishes as the CLI's principal. Only a
+         * record still in its source topic, at the partition and offset the headers name, with the
+         * same key and value, is replayed: a dead letter a compromised stage made up is not.
+         */
+        static String notTheOriginal(KafkaConsumer<byte[], byte[]> originals, String source, ConsumerRecord<byte[], byte[]> r) {
+            String partition = header(r, Headers.DLQ_SOURCE_PARTITION);
+            String offset = header(r, Headers.DLQ_SOURCE_OFFSET);
+            if (partition == null || offset == null) {
+                return "no source partition and offset: where it came from cannot be checked";
+            }
+            TopicPartition tp;
+            long at;
+            try {
+                tp = new TopicPartition(source, Integer.parseInt(partition));
+                at = Long.parseLong(offset);
+            } catch (NumberFormatException e) {
+                return "source partition or offset is not a number";
+            }
+            originals.assign(List.of(tp));
+            originals.seek(tp, at);
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> o : originals.poll(Duration.ofMillis(200))) {
+                    if (o.offset() != at) {
+                        return "its original is no longer at " + tp + "@" + at + " (retention): where it came from cannot be checked";
+                    }
+                    return java.util.Arrays.equals(o.key(), r.key()) && java.util.Arrays.equals(o.value(), r.value()) ? null
+                            : "differs from the record at " + tp + "@" + at + " it names as its source: not replayed";
+                }
+            }
+            return "its original at " + tp + "@" + at + " could not be read: where it came from cannot be checked";
         }
 
         /**

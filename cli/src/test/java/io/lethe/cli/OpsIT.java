@@ -358,6 +358,18 @@ class OpsIT {
                     dead.headers().add(io.lethe.schemas.Headers.DLQ_STAGE, "region:us-east".getBytes(java.nio.charset.StandardCharsets.UTF_8));
                     producer.send(dead).get();
                 }
+                // a change no capture published, dead-lettered by whoever can write the DLQ as if it came from the changes topic
+                io.lethe.schemas.ChangeEvent madeUp = new io.lethe.schemas.ChangeEvent(io.lethe.schemas.ChangeEvent.SCHEMA_ID,
+                        "78:public.orders", orders, io.lethe.schemas.Op.CREATE, Map.of("id", 8), null, Map.of("id", 8), "78", 78, 1L,
+                        System.currentTimeMillis() * 1000, System.currentTimeMillis() * 1000, null, null);
+                var dead = new org.apache.kafka.clients.producer.ProducerRecord<String, byte[]>(fixed.topics().dlq(), madeUp.recordKey(),
+                        io.lethe.schemas.serde.EventJson.write(madeUp));
+                dead.headers().add(io.lethe.schemas.Headers.DLQ_SOURCE_TOPIC, fixed.topics().changes().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                dead.headers().add(io.lethe.schemas.Headers.DLQ_SOURCE_PARTITION, "0".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                dead.headers().add(io.lethe.schemas.Headers.DLQ_SOURCE_OFFSET, "0".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                dead.headers().add(io.lethe.schemas.Headers.DLQ_REASON, "unknown-table".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                dead.headers().add(io.lethe.schemas.Headers.DLQ_STAGE, "streams".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                producer.send(dead).get();
             }
             Result dry = lethe("dlq", "replay", "--config", file.toString(), "--dry-run", "--group", scope.id() + "-replay");
             assertTrue(dry.out().contains("would replay 1 record"), dry.out());
@@ -366,6 +378,8 @@ class OpsIT {
             assertTrue(replay.out().contains("replayed 1 record"), replay.out());
             assertTrue(replay.out().contains("payments.ledger is not a topic of this configuration"), replay.out());
             assertTrue(replay.out().contains("refused (reserved-key)"), replay.out());
+            assertTrue(replay.out().contains("differs from the record at") || replay.out().contains("cannot be checked"),
+                    "a dead letter is replayed only as the record its source topic holds: " + replay.out());
             PipelineFixture.await("the replayed change's invalidation", Duration.ofSeconds(60),
                     () -> east.exists(RedisLayout.fenceKey(p + "order:7")) == 1);
             Result again = lethe("dlq", "replay", "--config", file.toString(), "--group", scope.id() + "-replay");
