@@ -101,6 +101,17 @@ class DockerKitIT {
         }
         bytes += Files.size(root.resolve("cli/target/lethe.jar"));
         assertTrue(bytes <= 80L * 1024 * 1024, "the product distribution is " + bytes / (1024 * 1024) + " MiB, more than 80");
+        // the image ships its bill of materials, which names every jar it carries
+        assertTrue(copies.stream().anyMatch(c -> c.contains("cli/target/lethe.cdx.json")), "the image carries the SBOM: " + copies);
+        com.fasterxml.jackson.databind.JsonNode sbom = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(root.resolve("cli/target/lethe.cdx.json").toFile());
+        Set<String> named = new java.util.HashSet<>();
+        sbom.get("components").forEach(c -> named.add(c.get("name").asText() + "-" + c.get("version").asText() + ".jar"));
+        try (var files = Files.list(lib)) {
+            List<String> jars = files.map(j -> j.getFileName().toString()).toList();
+            assertEquals(Set.of(), jars.stream().filter(j -> !named.contains(j)).collect(java.util.stream.Collectors.toSet()),
+                    "jars of the distribution the SBOM does not name");
+        }
     }
 
     @Test
