@@ -585,8 +585,19 @@ class TopologyTest {
                 new org.apache.kafka.common.serialization.ByteArraySerializer());
         TestOutputTopic<String, byte[]> east = driver.createOutputTopic(signed.topics().invalidations("eu-west"),
                 new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+        byte[] keyBytes = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        // one written by whoever can write the changes topic, without capture's signature: not vouched for
         in.pipeInput(new org.apache.kafka.streams.test.TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
-                new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()), (Long) null));
+                new io.lethe.schemas.Watermark(1_000, 1L << 62, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()), (Long) null));
+        assertTrue(east.readRecordsToList().isEmpty(), "an unsigned watermark is not forwarded");
+        TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic(signed.topics().dlq(),
+                new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+        assertEquals("untrusted-watermark", new String(dlq.readRecord().headers().lastHeader(io.lethe.schemas.Headers.DLQ_REASON).value(),
+                java.nio.charset.StandardCharsets.UTF_8));
+        // capture's, signed with the same key
+        in.pipeInput(new org.apache.kafka.streams.test.TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
+                new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders(), keyBytes),
+                (Long) null));
         var records = east.readRecordsToList();
         assertTrue(!records.isEmpty(), "the watermark reaches eu-west");
         for (var r : records) {

@@ -121,7 +121,9 @@ public final class ChangePublisher implements AutoCloseable {
                 List<Future<RecordMetadata>> acks = new ArrayList<>();
                 for (var partition : producer.partitionsFor(topic)) {
                     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition.partition(), Watermark.KEY, new byte[0]);
-                    watermark.writeTo(record.headers());
+                    // signed with the key streams verifies it with (streams.watermark-key), when there is one
+                    watermark.writeTo(record.headers(), config.streams().watermarkKey() == null ? null
+                            : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8));
                     acks.add(producer.send(record));
                 }
                 producer.flush();

@@ -44,6 +44,7 @@ public final class Doctor {
 
     public List<CheckResult> run() {
         List<CheckResult> results = new ArrayList<>(TransportChecks.run(config));
+        results.add(TransportChecks.watermarkKey(config));
         results.addAll(database());
         results.addAll(kafka());
         for (RegionConfig region : config.regions().values()) {

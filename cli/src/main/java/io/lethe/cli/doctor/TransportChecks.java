@@ -40,6 +40,23 @@ public final class TransportChecks {
         return out;
     }
 
+    /** Without {@code streams.watermark-key} every watermark is taken on trust: whoever can write a Lethe topic can forge one. */
+    static CheckResult watermarkKey(LetheConfig config) {
+        String check = "watermark signatures";
+        if (config.streams().watermarkKey() != null) {
+            return CheckResult.pass(check, "capture signs its watermarks and streams the ones it forwards (streams.watermark-key)");
+        }
+        boolean remote = java.util.Arrays.stream(config.kafka().bootstrapServers().split(","))
+                .map(String::trim).map(h -> h.substring(0, Math.max(0, h.lastIndexOf(':')))).anyMatch(h -> !isLoopback(h));
+        if (!remote) {
+            return CheckResult.pass(check, "streams.watermark-key is not set: watermarks are taken on trust (Kafka on loopback: "
+                    + "no one else writes its topics)");
+        }
+        return CheckResult.warn(check, "streams.watermark-key is not set: watermarks are taken on trust, so whoever can write "
+                        + config.topics().changes() + " or a region's topic can make read-your-writes and the lag alerts lie",
+                "set streams.watermark-key: ${LETHE_WATERMARK_KEY} (at least 16 characters) for capture, streams and every region");
+    }
+
     /** 127.0.0.0/8, ::1 and localhost: a hop that never leaves this host. */
     static boolean isLoopback(String host) {
         String h = host.toLowerCase(Locale.ROOT);

@@ -31,6 +31,21 @@ class TransportChecksTest {
     }
 
     @Test
+    void watermarksWithoutASignatureKeyAreReportedWhenKafkaIsShared() {
+        String source = "{ jdbc-url: \"jdbc:postgresql://db.internal:5432/shop\", user: lethe }";
+        String region = "  us-east: { redis: \"redis://127.0.0.1:6379\" }\n";
+        CheckResult remote = TransportChecks.watermarkKey(ConfigLoader.parse("lethe.yml", "source: " + source
+                + "\nkafka: { bootstrap-servers: \"kafka.internal:9092\" }\nregions:\n" + region + NAMESPACES, name -> null));
+        assertEquals(Status.WARN, remote.status(), remote.toString());
+        assertTrue(remote.fix().contains("streams.watermark-key"), remote.fix());
+        assertEquals(Status.PASS, TransportChecks.watermarkKey(ConfigLoader.parse("lethe.yml", "source: " + source
+                + "\nkafka: { bootstrap-servers: \"localhost:9092\" }\nregions:\n" + region + NAMESPACES, name -> null)).status());
+        LetheConfig signed = ConfigLoader.parse("lethe.yml", "source: " + source + "\nkafka: { bootstrap-servers: \"kafka.internal:9092\" }\n"
+                + "streams: { watermark-key: a-watermark-key-of-32-characters }\nregions:\n" + region + NAMESPACES, name -> null);
+        assertEquals(Status.PASS, TransportChecks.watermarkKey(signed).status());
+    }
+
+    @Test
     void plaintextOnLoopbackPassesWithANote() {
         Map<String, CheckResult> r = run("{ jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }",
                 "{ bootstrap-servers: \"localhost:9092\" }", "  us-east: { redis: \"redis://127.0.0.1:6379\" }\n");

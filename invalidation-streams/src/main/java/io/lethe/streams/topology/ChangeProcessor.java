@@ -132,6 +132,14 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             LOG.warn("a watermark record without its headers on changes partition {}; ignored", partition);
             return;
         }
+        if (watermarkKey != null && !read.get().verifies(record.headers(), watermarkKey)) {
+            // capture signs its heartbeats' watermarks with the same key: one that does not verify was written by someone
+            // else with write access to the changes topic, and streams would vouch for it with its own signature
+            deadLetter(record, List.of(MappingProblem.unmapped(DlqReason.UNTRUSTED_WATERMARK, "a watermark on changes partition "
+                    + partition + " whose " + Watermark.SIGNATURE + " does not verify with streams.watermark-key: not written by capture")),
+                    null);
+            return;
+        }
         Watermark watermark = read.get().from(partition);
         for (String sink : watermarkSinks) {
             context.forward(new Record<>(Watermark.KEY, new byte[0], record.timestamp(),
