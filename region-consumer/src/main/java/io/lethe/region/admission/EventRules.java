@@ -53,6 +53,11 @@ public final class EventRules {
     private final String configFile;
     private final long maxLsnLead;
 
+    /** The longest pattern a region judges at all (configured patterns excepted): four times the default max-key-bytes. */
+    static final int MAX_PATTERN_CHARS = 4096;
+    /** The most {@code *} a pattern may hold (configured patterns excepted). */
+    static final int MAX_PATTERN_STARS = 32;
+
     public EventRules(Map<String, NamespaceConfig> namespaces, String configFile, long maxLsnLead) {
         this.namespaces = namespaces;
         this.configFile = configFile;
@@ -144,6 +149,13 @@ public final class EventRules {
         }
         if (e.scope() == Scope.NAMESPACE && (ns.namespaceGlobs().contains(glob) || ns.keys().stream().anyMatch(k -> k.glob().equals(glob)))) {
             return Optional.empty();
+        }
+        if (glob.length() > MAX_PATTERN_CHARS || glob.chars().filter(c -> c == '*').count() > MAX_PATTERN_STARS) {
+            // judging, scanning and matching a glob costs with its length and its stars (matching backtracks over them):
+            // no configured or manual pattern comes near these, a forged one must not stall the region
+            return refuse(DlqReason.FOREIGN_PATTERN, "pattern of " + glob.length() + " characters and "
+                    + glob.chars().filter(c -> c == '*').count() + " '*': more than " + MAX_PATTERN_CHARS + " characters or "
+                    + MAX_PATTERN_STARS + " '*' is no pattern Lethe sends");
         }
         if (Patterns.matchesEverything(glob)) {
             return refuse(DlqReason.MATCH_ALL_PATTERN, "pattern '" + glob + "' matches every key in Redis");

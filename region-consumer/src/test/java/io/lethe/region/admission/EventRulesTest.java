@@ -114,6 +114,18 @@ class EventRulesTest {
     }
 
     @Test
+    void patternsTooLongOrWithTooManyStarsAreRefusedBeforeTheyAreJudged() {
+        String longGlob = "order:" + "?".repeat(EventRules.MAX_PATTERN_CHARS);
+        String stars = "order:" + "*a".repeat(EventRules.MAX_PATTERN_STARS + 1) + "b";
+        for (String glob : new String[] {longGlob, stars}) {
+            long t0 = System.nanoTime();
+            assertEquals(Optional.of(DlqReason.FOREIGN_PATTERN), reason(pattern("orders", Scope.PATTERN, glob, "950", 950, Op.MANUAL)));
+            assertTrue(System.nanoTime() - t0 < java.util.concurrent.TimeUnit.SECONDS.toNanos(1), "refused without being judged");
+        }
+        assertEquals(Optional.empty(), reason(pattern("orders", Scope.PATTERN, "order:1*", "950", 950, Op.MANUAL)));
+    }
+
+    @Test
     void positionsBeyondTheSourcesReachAreRefusedInEveryNamespace() {
         // a column-versioned delete whose commitLsn would hold the replica gate for ever, or whose lsn would raise the
         // wide watermark past every later upsert
