@@ -237,6 +237,7 @@ public final class RegionConsumerService implements AutoCloseable {
             if (!handleTopicMove()) {
                 return;
             }
+            seedLsnCeiling();
             consumer.subscribe(List.of(config.topics().invalidations(region.name())), ledger);
             loop.run();
         } catch (WakeupException e) {
@@ -318,6 +319,33 @@ public final class RegionConsumerService implements AutoCloseable {
                     now.receives(), invalidated);
         });
         return true;
+    }
+
+    /**
+     * Seeds the LSN ceiling with the highest partition LSN of the applied watermark this region
+     * published in its Redis (written only by its own verified script), when there is one: without
+     * it the ceiling holds only once the first heartbeat of this run arrived.
+     */
+    private void seedLsnCeiling() {
+        try {
+            Map<String, String> fields = redis.hashCommands().hgetall(io.lethe.schemas.redis.AppliedLsn.key(groupId(config, region.name())));
+            long highest = -1;
+            for (Map.Entry<String, String> f : fields.entrySet()) {
+                if (f.getKey().matches("\\d+")) {
+                    try {
+                        highest = Math.max(highest, Long.parseLong(f.getValue()));
+                    } catch (NumberFormatException ignored) {
+                        // not a position: no reference from it
+                    }
+                }
+            }
+            if (highest >= 0) {
+                loop.seedLsnCeiling(highest);
+            }
+        } catch (RuntimeException e) {
+            LOG.debug("region {}: no applied watermark to seed the LSN ceiling with ({}); it holds from the first heartbeat", region.name(),
+                    e.toString());
+        }
     }
 
     /** Records the topic this region's Redis is fed from, trying again while Redis does not answer (a few seconds at most). */

@@ -30,8 +30,17 @@ import org.apache.kafka.common.TopicPartition;
 final class Admission {
     private final EventRules rules;
     private final byte[] watermarkKey;
-    /** The highest LSN of a watermark merged so far, -1 before the first. */
+    /**
+     * The highest LSN of a watermark merged so far, -1 before the first; seeded at start-up from
+     * the applied watermark the region published in its Redis ({@link #seed}), so the LSN ceiling
+     * holds from the first record after a restart, not only after the first heartbeat.
+     */
     private long lastWatermarkLsn = -1;
+
+    /** Raises the reference of the LSN ceiling to {@code lsn}, a watermark this region applied before. */
+    void seed(long lsn) {
+        lastWatermarkLsn = Math.max(lastWatermarkLsn, lsn);
+    }
 
     Admission(Map<String, NamespaceConfig> namespaces, String configFile, long maxLsnLead, byte[] watermarkKey) {
         this.rules = new EventRules(namespaces, configFile, maxLsnLead);

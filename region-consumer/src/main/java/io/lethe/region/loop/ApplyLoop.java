@@ -140,6 +140,14 @@ public final class ApplyLoop {
         this.whenStarted = then;
     }
 
+    /**
+     * The highest watermark LSN this region applied before (its published applied watermark in
+     * Redis): the LSN ceiling of {@code EventRules} holds from the first record. Call before {@link #run()}.
+     */
+    public void seedLsnCeiling(long lsn) {
+        admission.seed(lsn);
+    }
+
     /** Runs until {@link #stop()} (then throws {@link WakeupException} from the consumer) or an unexpected error. */
     public void run() throws InterruptedException {
         if (firstWholesale != null) {
