@@ -7,6 +7,7 @@ import io.lethe.config.Patterns;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.Versions;
 import io.lethe.schemas.Watermark;
@@ -121,6 +122,11 @@ public final class EventRules {
             return Optional.empty(); // always "0" (the schema says so)
         }
         if (ns.version().isLsn()) {
+            if (e.scope() == Scope.NAMESPACE && e.op() == Op.RESET && Versions.compare(e.version(), Versions.MAX) == 0) {
+                // capture's reset after the source's history changed (Resets.allWholesale): it deletes whatever is there,
+                // and no position of the old history can be compared with the new one's, so its version is the highest
+                return Optional.empty();
+            }
             if (!Long.toString(e.lsn()).equals(Versions.canonical(e.version()))) {
                 return refuse(DlqReason.VERSION_OUT_OF_RANGE, "version " + abbreviate(e.version()) + " in lsn-versioned namespace "
                         + ns.name() + " is not the event's LSN " + e.lsn());

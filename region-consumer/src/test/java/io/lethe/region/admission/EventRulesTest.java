@@ -97,6 +97,8 @@ class EventRulesTest {
                 "before the first watermark there is no reference to bound the LSN by");
         assertEquals(Optional.of(DlqReason.VERSION_OUT_OF_RANGE), reason(pattern("orders", Scope.NAMESPACE, "order:*", Versions.MAX, 950,
                 Op.MANUAL)));
+        assertEquals(Optional.empty(), reason(pattern("orders", Scope.NAMESPACE, "order:*", Versions.MAX, 950, Op.RESET)),
+                "capture's reset after a change of source history deletes whatever is there at the highest version");
         // column namespace: an upsert at most 2^63 - 1 (a delete up to 2^64 - 1, its fence expires)
         LetheConfig column = ConfigLoader.parse("lethe.yml", """
                 source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/shop", user: lethe, slot: lethe, publication: lethe }
