@@ -192,7 +192,28 @@ class InspectorBreaksIT {
             // the stale write: the snapshot of version 1 comes back
             run.shutdownRedis(region);
             run.stack().restartRedis(region);
+            awaitReadingRedis(c);
         });
+    }
+
+    /**
+     * Waits until the application's cache client reads Redis again after a restart: while it
+     * reconnects it fails fast and loads from the database (a Redis outage is not a database
+     * outage), which would serve the row's value, not what the restored Redis holds. The sentinel
+     * is a probe entry written into Redis, read through the same client until it is served from there.
+     */
+    private void awaitReadingRedis(Case c) throws Exception {
+        String probeKey = run.p() + "probe:reconnected";
+        run.redis(c.region).hset(probeKey, java.util.Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "from-redis"));
+        CacheNamespace<String> probe = c.cache.namespace("probe", Codecs.utf8(), Policy.eventual().withShadowReads(0));
+        ScenarioRun.await("the application's cache client reads Redis again", Duration.ofSeconds(30),
+                () -> {
+                    try {
+                        return "from-redis".equals(probe.get(probeKey, k -> Loaded.of("from-database", 1)));
+                    } catch (RuntimeException notYet) {
+                        return false;
+                    }
+                });
     }
 
     private interface Step {
