@@ -223,9 +223,10 @@ public final class RestoreReplay {
         if (!lost) {
             return;
         }
-        if (!outOfRange && moveCovered) {
-            // the topic this region moved to, never read by its group: what its log no longer holds is older than the
-            // move's wholesale invalidation, which covered it
+        if (!outOfRange && coveredByMove.containsAll(partitions)) {
+            // the topic this region moved to, never read by its group, at the first assignment after the move: what its log
+            // no longer holds is older than the move's wholesale invalidation of every namespace, which covered it
+            coveredByMove.removeAll(partitions);
             LOG.info("region {}: reading {} from the log's start; the topic move's wholesale invalidation covers what it no longer holds",
                     region.name(), partitions);
             return;
@@ -239,18 +240,27 @@ public final class RestoreReplay {
     }
 
     /**
-     * Invalidates the region's namespaces wholesale (a topic move, {@link TopicMove}).
+     * The partitions of the region's topic when a topic move invalidated every namespace of the
+     * region wholesale: until each is first read from its log's start, what its log no longer
+     * holds is older than that invalidation. Not those of a move that invalidated some namespaces
+     * only, nor partitions added later.
+     */
+    private final java.util.Set<TopicPartition> coveredByMove = new java.util.HashSet<>();
+
+    /**
+     * Invalidates {@code namespaces} wholesale at source position {@code lsn} (a topic move, {@link TopicMove}).
      *
      * @return false when the region closed before Redis acknowledged it
      */
-    /** True once this process invalidated wholesale for a topic move: the new topic's log start lost nothing it needs. */
-    private boolean moveCovered;
-
     public boolean invalidateWholesale(String why, long lsn, List<String> namespaces, Applying applying) throws InterruptedException {
+        String topic = config.topics().invalidations(region.name());
+        List<TopicPartition> partitions = consumer.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
         if (applying.apply(BatchPlan.of(wholesale(why, lsn, namespaces))) == null) {
             return false;
         }
-        moveCovered = true;
+        if (namespaces.containsAll(region.namespaces())) {
+            coveredByMove.addAll(partitions);
+        }
         return true;
     }
 
