@@ -19,6 +19,7 @@ import io.lethe.region.restore.RestoreGuard;
 import io.lethe.region.restore.RestoreReplay;
 import io.lethe.region.restore.TopicMove;
 import io.lethe.stage.failure.Failure;
+import io.lethe.stage.failure.KafkaFailures;
 import io.lethe.stage.health.Misconfiguration;
 import io.lethe.stage.retry.Backoff;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -281,10 +282,11 @@ public final class RegionConsumerService implements AutoCloseable {
                 if (!running) {
                     return false;
                 }
-                if (isDenied(e)) {
-                    misconfiguration.report(Failure.fatal("cannot check whether region " + region.name() + "'s topic moved: " + e.getMessage(),
-                            "give the region's Redis user HGETALL/HSET on lethe:* and its Kafka principal Describe on its group "
-                                    + "(docs/runbook.md, Least privilege)", e));
+                // the marker is read from Redis, the group's offsets from Kafka: each client's own classification says
+                // whether this is a misconfiguration (credentials, a denied command or ACL) or a wait
+                Failure f = e instanceof io.lettuce.core.RedisException ? RedisFailures.classify(e, redis.display()) : KafkaFailures.classify(e);
+                if (f.isFatal()) {
+                    misconfiguration.report(f);
                 }
                 LOG.warn("region {}: cannot check whether its topic moved yet ({}); retrying", region.name(), e.toString());
                 backoff.sleep();
@@ -370,16 +372,6 @@ public final class RegionConsumerService implements AutoCloseable {
                 }
             }
         }
-    }
-
-    private static boolean isDenied(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            String m = String.valueOf(t.getMessage());
-            if (t instanceof org.apache.kafka.common.errors.AuthorizationException || m.startsWith("NOPERM") || m.contains("NOPERM")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** True while the loop runs. */
