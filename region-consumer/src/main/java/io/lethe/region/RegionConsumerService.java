@@ -330,20 +330,8 @@ public final class RegionConsumerService implements AutoCloseable {
      */
     private void seedLsnCeiling() {
         try {
-            Map<String, String> fields = redis.hashCommands().hgetall(io.lethe.schemas.redis.AppliedLsn.key(groupId(config, region.name())));
-            long highest = -1;
-            for (Map.Entry<String, String> f : fields.entrySet()) {
-                if (f.getKey().matches("\\d+")) {
-                    try {
-                        highest = Math.max(highest, Long.parseLong(f.getValue()));
-                    } catch (NumberFormatException ignored) {
-                        // not a position: no reference from it
-                    }
-                }
-            }
-            if (highest >= 0) {
-                loop.seedLsnCeiling(highest);
-            }
+            io.lethe.schemas.redis.AppliedLsn.highest(redis.hashCommands().hgetall(io.lethe.schemas.redis.AppliedLsn.key(
+                    groupId(config, region.name())))).ifPresent(loop::seedLsnCeiling);
         } catch (RuntimeException e) {
             LOG.debug("region {}: no applied watermark to seed the LSN ceiling with ({}); it holds from the first heartbeat", region.name(),
                     e.toString());

@@ -92,6 +92,25 @@ public final class AppliedLsn {
         return oldest(fields, COMMIT_TS_PREFIX);
     }
 
+    /**
+     * The highest partition LSN in the hash's fields (not the watermark, which is the oldest): a
+     * position the region applied a heartbeat of, so the source has reached it; empty when none.
+     */
+    public static OptionalLong highest(Map<String, String> fields) {
+        OptionalLong highest = OptionalLong.empty();
+        for (Map.Entry<String, String> f : fields.entrySet()) {
+            if (!f.getKey().isEmpty() && f.getKey().chars().allMatch(Character::isDigit)) {
+                try {
+                    long lsn = Long.parseLong(f.getValue());
+                    highest = OptionalLong.of(highest.isPresent() ? Math.max(highest.getAsLong(), lsn) : lsn);
+                } catch (NumberFormatException notAPosition) {
+                    // no reference from it
+                }
+            }
+        }
+        return highest;
+    }
+
     private static OptionalLong oldest(Map<String, String> fields, String prefix) {
         int partitions = partitions(fields);
         if (partitions <= 0) {

@@ -32,4 +32,11 @@ class AppliedLsnTest {
         assertTrue(AppliedLsn.of(Map.of("partitions", "1", "0", "5"), "s/1").isEmpty(), "no history recorded: no token of one is covered");
         assertEquals(java.util.Optional.of(""), AppliedLsn.history(Map.of("partitions", "1", "0", "5")));
     }
+
+    @Test
+    void highestIsTheNewestPartitionPositionNotTheWatermark() {
+        assertEquals(java.util.OptionalLong.of(900), AppliedLsn.highest(Map.of("partitions", "3", "0", "700", "1", "900", "2", "800",
+                "ts:1", "99999", "h:0", "7/1")));
+        assertEquals(java.util.OptionalLong.empty(), AppliedLsn.highest(Map.of("partitions", "2", "0", "x")));
+    }
 }
