@@ -44,6 +44,11 @@ final class CacheMetrics {
     static final String BREAKER_STATE = "lethe.cache.redis.breaker.state";
     /** Transitions of the region Redis circuit breaker, tagged redis and to (open, half-open, closed). */
     static final String BREAKER_TRANSITIONS = "lethe.cache.redis.breaker.transitions";
+    /**
+     * Connection attempts that failed while {@code build()} waited for the region Redis to answer
+     * ({@link LetheCache.Builder#connectWithin}), tagged redis: a client stuck at start-up shows here.
+     */
+    static final String CONNECT_FAILURES = "lethe.cache.redis.connect.failures";
     /** Time the loader took. */
     static final String LOAD = "lethe.cache.load.latency";
 

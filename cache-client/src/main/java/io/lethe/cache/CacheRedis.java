@@ -84,11 +84,12 @@ final class CacheRedis implements AutoCloseable {
     private volatile boolean tracked;
 
     CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin) {
-        this(uris, cluster, near, connectWithin, null, null, java.time.Clock.systemUTC());
+        this(uris, cluster, near, connectWithin, null, null, java.time.Clock.systemUTC(), () -> { });
     }
 
+    /** @param failedConnect called after each connection attempt that failed while build() waits for Redis */
     CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin, java.nio.file.Path trustedCertificates,
-               RedisBreaker breaker, java.time.Clock clock) {
+               RedisBreaker breaker, java.time.Clock clock, Runnable failedConnect) {
         io.lettuce.core.SslOptions.Builder ssl = io.lettuce.core.SslOptions.builder();
         if (trustedCertificates != null) {
             ssl.trustManager(trustedCertificates.toFile());
@@ -114,7 +115,7 @@ final class CacheRedis implements AutoCloseable {
             clusterClient = RedisClusterClient.create(resources, uris);
             clusterClient.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder().sslOptions(ssl.build())
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
-            StatefulRedisClusterConnection<String, byte[]> c = connect(() -> clusterClient.connect(CODEC), uris, connectWithin);
+            StatefulRedisClusterConnection<String, byte[]> c = connect(() -> clusterClient.connect(CODEC), uris, connectWithin, failedConnect);
             connection = c;
             hashes = c.async();
             scripts = c.async();
@@ -132,7 +133,7 @@ final class CacheRedis implements AutoCloseable {
                 options.protocolVersion(ProtocolVersion.RESP3);
             }
             client.setOptions(options.build());
-            StatefulRedisConnection<String, byte[]> c = connect(() -> client.connect(CODEC, uris.get(0)), uris, connectWithin);
+            StatefulRedisConnection<String, byte[]> c = connect(() -> client.connect(CODEC, uris.get(0)), uris, connectWithin, failedConnect);
             if (near != null) {
                 trackInvalidations(c, near);
             }
@@ -150,7 +151,7 @@ final class CacheRedis implements AutoCloseable {
      * loaded host), for up to {@code within}; then throws with what was tried. Once connected,
      * Lettuce reconnects by itself and reads fall back to the loader meanwhile.
      */
-    private static <C> C connect(Supplier<C> connect, List<RedisURI> uris, Duration within) {
+    private static <C> C connect(Supplier<C> connect, List<RedisURI> uris, Duration within, Runnable failedConnect) {
         long deadline = System.nanoTime() + within.toNanos();
         long backoffMillis = 100;
         String where = uris.stream().map(u -> u.getHost() + ":" + u.getPort()).toList().toString();
@@ -158,6 +159,7 @@ final class CacheRedis implements AutoCloseable {
             try {
                 return connect.get();
             } catch (RedisConnectionException e) {
+                failedConnect.run();
                 if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMillis) > deadline) {
                     throw new RedisConnectionException("cannot connect to Redis " + where + " within " + within
                             + " (" + attempt + " attempts): " + e.getMessage(), e);

@@ -45,7 +45,8 @@ public final class LetheCache implements AutoCloseable {
         this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl(), b.clock);
         String where = b.uris.stream().map(u -> u.getHost() + ":" + u.getPort()).collect(java.util.stream.Collectors.joining(","));
         this.redis = new CacheRedis(b.uris, b.cluster, near, b.connectWithin, b.trustedCertificates,
-                new RedisBreaker(where, b.breaker, b.clock, b.registry), b.clock);
+                new RedisBreaker(where, b.breaker, b.clock, b.registry), b.clock,
+                b.registry.counter(CacheMetrics.CONNECT_FAILURES, "redis", where)::increment);
         this.registry = b.registry;
         this.clock = b.clock;
         this.ownsLoaders = b.loaders == null;

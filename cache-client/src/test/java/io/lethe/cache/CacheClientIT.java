@@ -479,10 +479,17 @@ class CacheClientIT {
     void buildWaitsForARedisThatIsNotAnsweringYet() throws Exception {
         stack.pauseRedis("ap-tokyo");
         CompletableFuture<LetheCache> building;
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try {
             building = CompletableFuture.supplyAsync(() -> cache(LetheCache.builder(stack.redisUri("ap-tokyo"))
-                    .timeout(Duration.ofMillis(300)).connectWithin(Duration.ofSeconds(60))));
-            Thread.sleep(1500); // the outage: several handshakes of 300 ms time out meanwhile
+                    .meterRegistry(registry).timeout(Duration.ofMillis(300)).connectWithin(Duration.ofSeconds(60))));
+            // the sentinel: three handshakes have timed out, and build() is still waiting
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (registry.find("lethe.cache.redis.connect.failures").counters().stream().mapToDouble(c -> c.count()).sum() < 3) {
+                assertFalse(building.isDone(), "build() gave up while Redis was paused: " + building);
+                assertTrue(System.nanoTime() < deadline, "no failed connection attempt counted while Redis was paused");
+                Thread.sleep(20);
+            }
             assertFalse(building.isDone(), "build() gave up while Redis was paused: " + building);
         } finally {
             stack.resumeRedis("ap-tokyo");
