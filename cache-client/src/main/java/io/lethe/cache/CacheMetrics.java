@@ -49,6 +49,12 @@ final class CacheMetrics {
      * ({@link LetheCache.Builder#connectWithin}), tagged redis: a client stuck at start-up shows here.
      */
     static final String CONNECT_FAILURES = "lethe.cache.redis.connect.failures";
+    /** Reads served from a hot key's copy in this process ({@link Policy#withHotKeyCopies}). */
+    static final String HOT_HITS = "lethe.cache.hot.hits";
+    /** How many of the namespace's keys are hot in this process now (see {@link CacheNamespace#hotKeys}). */
+    static final String HOT_KEYS = "lethe.cache.hot.keys";
+    /** Background refreshes started early by a hit, before the entry's soft expiry ({@link Policy#withEarlyRefresh}). */
+    static final String EARLY_REFRESHES = "lethe.cache.early.refreshes";
     /** Time the loader took. */
     static final String LOAD = "lethe.cache.load.latency";
 
@@ -106,6 +112,20 @@ final class CacheMetrics {
 
     void loadRejected(String reason) {
         counter(LOADS_REJECTED, reason, "reason").increment();
+    }
+
+    void hotHit() {
+        registry.counter(HOT_HITS, tags).increment();
+    }
+
+    void earlyRefresh() {
+        registry.counter(EARLY_REFRESHES, tags).increment();
+    }
+
+    /** The gauge of the namespace's hot keys: how many there are now. */
+    void hotKeys(HotKeys hot) {
+        io.micrometer.core.instrument.Gauge.builder(HOT_KEYS, hot, HotKeys::size).tags(tags)
+                .description("keys of the namespace this process reads most now").register(registry);
     }
 
     void nearHit() {

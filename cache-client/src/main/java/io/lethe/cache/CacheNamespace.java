@@ -31,6 +31,13 @@ public final class CacheNamespace<T> {
     private static final Duration LOCK_POLL = Duration.ofMillis(10);
     private static final Duration UNDO_BACKOFF_MIN = Duration.ofMillis(50);
     private static final Duration UNDO_BACKOFF_MAX = Duration.ofSeconds(1);
+    /**
+     * Hot keys: a key is hot while it takes at least 1 % of the namespace's reads (100 of a window
+     * of 10,000 reads, counts halved after each window), at most 64 at once.
+     */
+    static final int HOT_WINDOW = 10_000;
+    static final int HOT_THRESHOLD = 100;
+    static final int HOT_CAPACITY = 64;
 
     private final String name;
     private final Codec<T> codec;
@@ -52,6 +59,12 @@ public final class CacheNamespace<T> {
     /** Shadow reads of sampled hits, or null when the namespace's policy has them off. */
     private final Inspection inspection;
     private final LoadAdmission admission;
+    /** The namespace's reads in this process, counted to find its hot keys. */
+    private final HotKeys hotKeys = new HotKeys(HOT_WINDOW, HOT_THRESHOLD, HOT_CAPACITY);
+    /** Untracked copies of hot keys ({@link Policy#withHotKeyCopies}), or null: off, or a tracked near cache holds them. */
+    private final com.github.benmanes.caffeine.cache.Cache<String, NearCache.Entry> hotCopies;
+    /** The mean load time of this namespace in this process, in nanoseconds, decaying (XFetch's delta). */
+    private volatile double meanLoadNanos;
 
     CacheNamespace(String name, Codec<T> codec, Policy policy, CacheRedis redis, CacheMetrics metrics, Clock clock,
                    ExecutorService loaders, NearCache near, String appliedLsnKey, Inspection inspection, PrimaryPositions positions) {
@@ -67,6 +80,20 @@ public final class CacheNamespace<T> {
         this.clock = clock;
         this.loaders = loaders;
         this.admission = new LoadAdmission(name, policy.loadLimits());
+        this.hotCopies = policy.hotKeyCopies().isZero() || near != null ? null
+                : com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(HOT_CAPACITY * 2L)
+                        .expireAfterWrite(policy.hotKeyCopies()).build();
+        metrics.hotKeys(hotKeys);
+    }
+
+    /**
+     * The keys this process reads most in this namespace now, hottest first, at most {@code n}: a key
+     * is hot while it takes at least 1 % of the namespace's reads (estimated by a frequency sketch of
+     * the last ~10,000 reads; see {@link HotKeys}). Also the gauge {@code lethe.cache.hot.keys}. Keys
+     * can hold personal data, which is why they are given here and never as metric tags.
+     */
+    public java.util.List<HotKey> hotKeys(int n) {
+        return hotKeys.top(n);
     }
 
     public String name() {
@@ -137,6 +164,7 @@ public final class CacheNamespace<T> {
             metrics.get("bypass");
             return load(key, loader).thenApply(Loaded::value);
         }
+        hotKeys.record(key); // counted, but a token read never takes a hot key's copy
         // tokens come from the application's callers: one beyond the primary's position is refused
         return positions.check(token, history).thenCompose(ok -> tokenRead(key, loader, token, history));
     }
@@ -260,6 +288,17 @@ public final class CacheNamespace<T> {
             metrics.get("bypass");
             return load(key, loader).thenApply(Loaded::value);
         }
+        boolean hot = hotKeys.record(key);
+        if (hot && hotCopies != null) {
+            NearCache.Entry copy = hotCopies.getIfPresent(key);
+            if (copy != null && (copy.softExpiry() == null || clock.millis() < copy.softExpiry())) {
+                metrics.get(copy.notFound() ? "negative" : "hit");
+                metrics.hotHit();
+                @SuppressWarnings("unchecked")
+                T value = (T) copy.value();
+                return CompletableFuture.completedFuture(value);
+            }
+        }
         if (near != null) {
             NearCache.Entry cached = near.get(key);
             if (cached != null && (cached.softExpiry() == null || clock.millis() < cached.softExpiry())) {
@@ -305,6 +344,13 @@ public final class CacheNamespace<T> {
                 if (near != null) {
                     near.completeRead(key, token, new NearCache.Entry(value, read.notFound(), read.softExpiry()));
                 }
+                if (hotCopies != null && hotKeys.isHot(key)) {
+                    hotCopies.put(key, new NearCache.Entry(value, read.notFound(), read.softExpiry()));
+                }
+                if (refreshEarly(read)) {
+                    metrics.earlyRefresh();
+                    refreshInBackground(key, loader, read, missedAt);
+                }
                 return CompletableFuture.completedFuture(value);
             }
             if (policy.consistency() == Policy.Consistency.BOUNDED) {
@@ -317,6 +363,19 @@ public final class CacheNamespace<T> {
         }
         metrics.get("miss");
         return singleFlight(key, loader, read, false, missedAt);
+    }
+
+    /**
+     * XFetch: whether this hit refreshes its entry now, before its soft expiry, with a probability
+     * that grows as the expiry nears and with the namespace's load time ({@link Policy#withEarlyRefresh}).
+     */
+    private boolean refreshEarly(CacheRedis.Read read) {
+        if (policy.earlyRefresh() == 0 || read.softExpiry() == null) {
+            return false;
+        }
+        double u = 1.0 - ThreadLocalRandom.current().nextDouble(); // (0, 1]
+        double aheadMillis = -(meanLoadNanos / 1e6) * policy.earlyRefresh() * Math.log(u);
+        return clock.millis() + aheadMillis >= read.softExpiry();
     }
 
     /**
@@ -437,7 +496,10 @@ public final class CacheNamespace<T> {
                 throw new CacheLoadException("loading " + key + " failed: " + e, e);
             } finally {
                 permit.release();
-                metrics.load(System.nanoTime() - t0);
+                long took = System.nanoTime() - t0;
+                metrics.load(took);
+                double mean = meanLoadNanos;
+                meanLoadNanos = mean == 0 ? took : mean * 0.9 + took * 0.1;
             }
         }, loaders);
     }

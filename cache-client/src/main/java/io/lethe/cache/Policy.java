@@ -34,10 +34,14 @@ import java.util.Objects;
  *                       Redis was last known to answer (zero: off). See {@link #withStaleOnOutage}.
  * @param loadLimits     admission control of this namespace's loads (default: unlimited). See
  *                       {@link #withLoadLimits}.
+ * @param hotKeyCopies   eventual only: the namespace's hot keys are also kept in this process, untracked,
+ *                       for at most this long (zero: off). See {@link #withHotKeyCopies}.
+ * @param earlyRefresh   XFetch's beta: hits refresh an entry early, at random, as its soft expiry
+ *                       nears (0: off). See {@link #withEarlyRefresh}.
  */
 public record Policy(Consistency consistency, Duration maxAge, Duration ttl, double jitter, Duration negativeTtl,
                      Duration softTtl, Duration fillLock, Duration fenceTtl, int shadowReads, Duration staleOnOutage,
-                     LoadLimits loadLimits) {
+                     LoadLimits loadLimits, Duration hotKeyCopies, double earlyRefresh) {
     public enum Consistency { STRONG, BOUNDED, EVENTUAL }
 
     public static final Duration DEFAULT_TTL = Duration.ofMinutes(30);
@@ -71,6 +75,18 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
                     + " namespace never serves a copy Redis cannot vouch for");
         }
         Objects.requireNonNull(loadLimits, "loadLimits");
+        requireNonNegative("hotKeyCopies", hotKeyCopies);
+        if (!hotKeyCopies.isZero() && consistency != Consistency.EVENTUAL) {
+            throw new IllegalArgumentException("hotKeyCopies is for eventual namespaces only: its copies are not tracked, and a "
+                    + consistency.name().toLowerCase() + " namespace never serves a copy an invalidation may have passed");
+        }
+        if (!(earlyRefresh >= 0) || Double.isInfinite(earlyRefresh)) {
+            throw new IllegalArgumentException("earlyRefresh (beta) must be 0 (off) or a positive number, was " + earlyRefresh);
+        }
+        if (earlyRefresh > 0 && consistency != Consistency.BOUNDED && softTtl.isZero()) {
+            throw new IllegalArgumentException("earlyRefresh needs a soft expiry to refresh before: withStaleWhileRevalidate(...) "
+                    + "or a bounded namespace");
+        }
     }
 
     /**
@@ -102,36 +118,36 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
     }
 
     public static Policy strong() {
-        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE);
+        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE, Duration.ZERO, 0);
     }
 
     public static Policy bounded(Duration maxAge) {
-        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE);
+        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE, Duration.ZERO, 0);
     }
 
     public static Policy eventual() {
-        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE);
+        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE, Duration.ZERO, 0);
     }
 
     public Policy withTtl(Duration newTtl, double newJitter) {
-        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits);
+        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     public Policy withNegativeTtl(Duration newNegativeTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits);
+        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     public Policy withStaleWhileRevalidate(Duration newSoftTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     public Policy withFillLock(Duration lease) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease, fenceTtl, shadowReads, staleOnOutage, loadLimits);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease, fenceTtl, shadowReads, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     /** The namespace's {@code fence-ttl} from {@code lethe.yml}, when it is not the default 60 s. */
     public Policy withFenceTtl(Duration namespaceFenceTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, namespaceFenceTtl, shadowReads, staleOnOutage, loadLimits);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, namespaceFenceTtl, shadowReads, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     /**
@@ -144,7 +160,7 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
      * within {@link LetheCache.Builder#shadowReadLimits}.
      */
     public Policy withShadowReads(int oneIn) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, oneIn, staleOnOutage, loadLimits);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, oneIn, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     /**
@@ -155,12 +171,43 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
      * refuses others); token reads never take it. Needs {@link LetheCache.Builder#nearCache}.
      */
     public Policy withStaleOnOutage(Duration maxStale) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, maxStale, loadLimits);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, maxStale, loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     /** Admission control of this namespace's loads, see {@link LoadLimits}. */
     public Policy withLoadLimits(int maxConcurrent, int maxPerSecond, Duration maxWait) {
         return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage,
-                new LoadLimits(maxConcurrent, maxPerSecond, maxWait));
+                new LoadLimits(maxConcurrent, maxPerSecond, maxWait), hotKeyCopies, earlyRefresh);
+    }
+
+    /**
+     * Hot-key copies: the keys this process reads most in the namespace (a frequency sketch of its
+     * reads, see {@link CacheNamespace#hotKeys}) are also kept in this process for at most
+     * {@code maxStale} after they were read from Redis, and served from there without a round trip.
+     * The copies are not tracked by Redis: after an invalidation a copy may be served for up to
+     * {@code maxStale} more. That is why eventual namespaces only take it (the constructor refuses
+     * others), and token reads never take a copy. Meant for a Redis Cluster, where the tracked near
+     * cache is not available ({@link LetheCache.Builder#nearCache}), to take a celebrity key's
+     * reads off its one shard; with a tracked near cache its hot keys are already in it. Hits on
+     * copies are counted in {@code lethe.cache.hot.hits{namespace}}.
+     */
+    public Policy withHotKeyCopies(Duration maxStale) {
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage,
+                loadLimits, maxStale, earlyRefresh);
+    }
+
+    /**
+     * Probabilistic early refresh ("XFetch", Vattani et al., VLDB 2015) before an entry's soft expiry:
+     * a hit refreshes the entry in the background, while serving it, with a probability that grows as
+     * the soft expiry nears, so one reader, not a crowd at the expiry, reloads a hot key. A hit at time
+     * {@code now} refreshes when {@code now - delta * beta * ln(random) >= softExpiry}, where
+     * {@code delta} is this namespace's recent mean load time in this process. {@code beta} 1 is the
+     * paper's default, larger refreshes earlier, 0 is off. Needs a soft expiry:
+     * {@link #withStaleWhileRevalidate} or a bounded namespace's {@code maxAge}. The refresh is an
+     * ordinary fenced fill (an invalidation meanwhile refuses it).
+     */
+    public Policy withEarlyRefresh(double beta) {
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage,
+                loadLimits, hotKeyCopies, beta);
     }
 }

@@ -24,4 +24,23 @@ class PolicyTest {
         assertThrows(IllegalArgumentException.class, () -> Policy.eventual().withLoadLimits(1, 0, Duration.ofMillis(-1)));
         assertTrue(Policy.eventual().loadLimits().unlimited());
     }
+
+    @Test
+    void onlyEventualNamespacesTakeUntrackedHotKeyCopies() {
+        assertEquals(Duration.ofMillis(500), Policy.eventual().withHotKeyCopies(Duration.ofMillis(500)).hotKeyCopies());
+        IllegalArgumentException bounded = assertThrows(IllegalArgumentException.class,
+                () -> Policy.bounded(Duration.ofSeconds(5)).withHotKeyCopies(Duration.ofMillis(500)));
+        assertTrue(bounded.getMessage().contains("eventual namespaces only"), bounded.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Policy.strong().withHotKeyCopies(Duration.ofMillis(500)));
+    }
+
+    @Test
+    void earlyRefreshNeedsASoftExpiry() {
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> Policy.eventual().withEarlyRefresh(1));
+        assertTrue(none.getMessage().contains("withStaleWhileRevalidate"), none.getMessage());
+        assertEquals(1.0, Policy.eventual().withStaleWhileRevalidate(Duration.ofSeconds(10)).withEarlyRefresh(1).earlyRefresh());
+        assertEquals(2.0, Policy.bounded(Duration.ofSeconds(5)).withEarlyRefresh(2).earlyRefresh());
+        assertThrows(IllegalArgumentException.class, () -> Policy.bounded(Duration.ofSeconds(5)).withEarlyRefresh(-1));
+        assertThrows(IllegalArgumentException.class, () -> Policy.bounded(Duration.ofSeconds(5)).withEarlyRefresh(Double.NaN));
+    }
 }
