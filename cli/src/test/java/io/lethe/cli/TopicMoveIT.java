@@ -145,6 +145,50 @@ class TopicMoveIT {
         }
     }
 
+    @Test
+    void namespacesARegionNoLongerReceivesLeaveNoEntryBehindEvenOnceRemovedFromTheConfiguration(LetheStack stack, TestScope scope)
+            throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY)", "CREATE TABLE others (id int PRIMARY KEY)",
+                    "CREATE TABLE thirds (id int PRIMARY KEY)");
+            String p = scope.keyPrefix();
+            String product = """
+                    product:
+                      table: public.products
+                      keys: ["%sproduct:{id}"]
+                    """.formatted(p);
+            String other = """
+                    other:
+                      table: public.others
+                      keys: ["%sother:{id}"]
+                    """.formatted(p);
+            String third = """
+                    third:
+                      table: public.thirds
+                      keys: ["%sthird:{id}:x"]
+                    """.formatted(p);
+            // before: us-east caches all three namespaces (the public topic)
+            LetheConfig before = f.config(f.yaml(List.of(REGION), product + other + third, ""));
+            RedisCommands<String, String> redis = f.redis(REGION);
+            try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
+                PipelineFixture.await("us-east records what it is fed", Duration.ofSeconds(90),
+                        () -> redis.exists(TopicMove.markerKey(scope.id() + "-region-" + REGION)) == 1);
+            }
+            String otherEntry = p + "other:1";
+            String thirdEntry = p + "third:7:x";
+            redis.hset(otherEntry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
+            redis.hset(thirdEntry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
+            // after: third is gone from the configuration, and us-east no longer subscribes to other: no
+            // invalidation of either will reach it again, so what it holds of them must go now
+            LetheConfig after = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }"),
+                    product + other, ""));
+            try (Pipeline moved = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
+                PipelineFixture.await("the entries of namespaces us-east no longer receives are gone", Duration.ofSeconds(120),
+                        () -> redis.exists(otherEntry) == 0 && redis.exists(thirdEntry) == 0);
+            }
+        }
+    }
+
     private static long currentLsn(PipelineFixture f) throws Exception {
         io.lethe.embedded.PostgresEndpoint pg = f.stack.postgres();
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());

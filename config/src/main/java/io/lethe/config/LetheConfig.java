@@ -26,27 +26,43 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
     }
 
     /**
-     * The topic names, with each region's topic decided by its subscriptions: a region subscribed
-     * to every namespace reads the public topic when that topic is complete (every namespace on it,
-     * every upsert with its payload: {@link #publicTopicComplete}); regions subscribed to the same
-     * namespaces share the topic of the first of them in file order.
+     * The topic names, with each region's topic decided by its subscriptions alone: a region
+     * subscribed to every namespace reads the public topic when that topic is complete (every
+     * namespace on it, every upsert with its payload: {@link #publicTopicComplete}); any other
+     * region reads {@code <prefix>.invalidations.subs-<fingerprint>}, named by the set of
+     * namespaces it subscribes to ({@link #subscriptionTopic}), which regions with the same
+     * subscriptions share. Neither the order of the regions in the file nor which other regions
+     * exist changes a region's topic: adding, removing or reordering regions moves nobody; only a
+     * change of a region's own subscriptions (or of the public topic's completeness) does, and
+     * the region's {@code TopicMove} handles that at its start ({@code lethe config --check
+     * --against} says beforehand what a change moves).
      */
     public Topics topics() {
         Topics plain = kafka.topics();
         boolean complete = publicTopicComplete();
         Map<String, String> shared = new java.util.LinkedHashMap<>();
-        Map<java.util.Set<String>, String> bySubscription = new java.util.LinkedHashMap<>();
         for (RegionConfig region : regions.values()) {
             // named by subscription, not by what a region receives (receives() follows from it): a region's
             // topic does not change when namespaces that overlap its own are added or changed
             java.util.Set<String> subscribed = java.util.Set.copyOf(region.namespaces());
-            if (complete && subscribed.equals(namespaces.keySet())) {
-                shared.put(region.name(), plain.invalidations());
-            } else {
-                shared.put(region.name(), bySubscription.computeIfAbsent(subscribed, s -> plain.invalidations(region.name())));
-            }
+            shared.put(region.name(), complete && subscribed.equals(namespaces.keySet()) ? plain.invalidations()
+                    : subscriptionTopic(plain, subscribed));
         }
         return new Topics(plain.prefix(), shared);
+    }
+
+    /** The topic of the regions subscribed to exactly {@code subscribed}: a fingerprint of the sorted names. */
+    static String subscriptionTopic(Topics plain, java.util.Set<String> subscribed) {
+        return plain.invalidations() + ".subs-" + fingerprint("lethe.subscriptions/v1|" + String.join(",", new java.util.TreeSet<>(subscribed)));
+    }
+
+    private static String fingerprint(String text) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(digest, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available", e);
+        }
     }
 
     /**
@@ -75,13 +91,7 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
             Topics topics = topics();
             regions.values().stream().filter(r -> topics.invalidations(r.name()).equals(topic)).forEach(r -> carried.addAll(receives(r)));
         }
-        try {
-            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(("lethe.routes/v1|" + String.join(",", carried)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return java.util.HexFormat.of().formatHex(digest, 0, 8);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is not available", e);
-        }
+        return fingerprint("lethe.routes/v1|" + String.join(",", carried));
     }
 
     /**

@@ -89,8 +89,53 @@ class ConfigLoaderTest {
         assertEquals(List.of("n2", "n3"), c.receives(c.region("ap-south")), "a template whose glob overlaps another's keys");
         assertEquals(List.of("n0", "n1", "n2", "n3"), c.receives(c.region("us-east")));
         assertEquals("lethe.invalidations", c.topics().invalidations("us-east"));
-        assertEquals("lethe.invalidations.eu-west", c.topics().invalidations("eu-west"));
-        assertEquals("lethe.invalidations.ap-south", c.topics().invalidations("ap-south"), "topics are named by subscription");
+        assertEquals(subs("n0"), c.topics().invalidations("eu-west"));
+        assertEquals(subs("n2"), c.topics().invalidations("ap-south"), "topics are named by subscription");
+    }
+
+    /** The topic of a subscription set, computed here from its definition: SHA-256 of the sorted names, first 8 bytes in hex. */
+    private static String subs(String... namespaces) {
+        try {
+            java.util.TreeSet<String> sorted = new java.util.TreeSet<>(List.of(namespaces));
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(("lethe.subscriptions/v1|" + String.join(",", sorted)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            StringBuilder hex = new StringBuilder();
+            for (int i = 0; i < 8; i++) {
+                hex.append(String.format("%02x", d[i]));
+            }
+            return "lethe.invalidations.subs-" + hex;
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void aRegionsTopicDependsOnItsOwnSubscriptionsAloneNotOnFileOrderOrOtherRegions() {
+        String head = """
+                source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/shop", user: lethe, slot: lethe, publication: lethe }
+                kafka: { bootstrap-servers: "127.0.0.1:9092" }
+                regions:
+                """;
+        String tail = """
+                namespaces:
+                  n0: { table: public.t0, keys: ["n0:{id}"] }
+                  n1: { table: public.t1, keys: ["n1:{id}"] }
+                  n2: { table: public.t2, keys: ["n2:{id}"] }
+                """;
+        String a = "  eu-west: { redis: \"redis://127.0.0.1:6380\", namespaces: [n1, n0] }\n";
+        String b = "  ap-south: { redis: \"redis://127.0.0.1:6381\", namespaces: [n0, n1] }\n";
+        String c = "  sa-east: { redis: \"redis://127.0.0.1:6382\", namespaces: [n2] }\n";
+        LetheConfig ab = parse(head + a + b + tail);
+        LetheConfig ba = parse(head + b + a + tail);
+        LetheConfig bOnly = parse(head + b + tail);
+        LetheConfig abc = parse(head + c + a + b + tail);
+        String topic = subs("n0", "n1");
+        for (LetheConfig config : List.of(ab, ba, abc)) {
+            assertEquals(topic, config.topics().invalidations("eu-west"), "same subscriptions, same topic, in any order");
+            assertEquals(topic, config.topics().invalidations("ap-south"));
+        }
+        assertEquals(topic, bOnly.topics().invalidations("ap-south"), "removing eu-west does not move ap-south");
+        assertEquals(subs("n2"), abc.topics().invalidations("sa-east"));
     }
 
     @Test
@@ -260,12 +305,12 @@ class ConfigLoaderTest {
 
         LetheConfig off = parse(VALID.replace("payload-columns: [name, email]", "payload-columns: [name, email]\n    public-topic: false"));
         assertFalse(off.namespaces().get("profile").publicTopic());
-        assertEquals("lethe.invalidations.us-east", off.topics().invalidations("us-east"),
+        assertEquals(subs(off.region("us-east").namespaces().toArray(String[]::new)), off.topics().invalidations("us-east"),
                 "the public topic no longer carries profile: us-east, subscribed to it, reads its own topic");
 
         LetheConfig stripped = parse(VALID.replace("properties: {", "public-payloads: false\n  properties: {"));
         assertFalse(stripped.namespaces().get("profile").publicPayloads(), "the global default applies");
-        assertEquals("lethe.invalidations.us-east", stripped.topics().invalidations("us-east"),
+        assertEquals(subs(stripped.region("us-east").namespaces().toArray(String[]::new)), stripped.topics().invalidations("us-east"),
                 "the public topic carries profile's upserts as deletes: us-east needs the payloads, so reads its own topic");
         LetheConfig kept = parse(VALID.replace("properties: {", "public-payloads: false\n  properties: {")
                 .replace("payload-columns: [name, email]", "payload-columns: [name, email]\n    public-payloads: true"));

@@ -101,7 +101,13 @@ public final class KafkaAcls {
                 // a topic move (TopicMove): the group's offsets on another of Lethe's invalidation topics are listed only for
                 // topics the principal may describe: every name a region's topic can take under this configuration
                 topic(g, t.invalidations(), AclOperation.DESCRIBE);
-                config.regions().keySet().forEach(other -> topic(g, t.prefix() + ".invalidations." + other, AclOperation.DESCRIBE));
+                // (the other regions' subscription topics, and the names regions' topics had before they were named by
+                // subscription, <prefix>.invalidations.<region>, for the move off them; a move off a topic no longer in the
+                // configuration is known from the region's Redis, lethe:topic:<group>, without listing offsets)
+                config.regions().keySet().forEach(other -> {
+                    topic(g, t.invalidations(other), AclOperation.DESCRIBE);
+                    topic(g, t.prefix() + ".invalidations." + other, AclOperation.DESCRIBE);
+                });
                 topic(g, t.dlq(), AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
                 // partition counts of the changes topic, for the applied watermark
                 topic(g, t.changes(), AclOperation.DESCRIBE);
