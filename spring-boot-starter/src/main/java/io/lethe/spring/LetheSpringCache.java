@@ -29,6 +29,9 @@ import org.springframework.cache.support.SimpleValueWrapper;
  *   <li>{@link #evict} ({@code @CacheEvict}) purges through the pipeline ({@link Invalidations}), in
  *       every region and in order with CDC's invalidations; not a DEL, which a concurrent stale
  *       fill could overtake. It returns once Kafka has the purge; each region applies it with its lag.</li>
+ *   <li>{@link #retrieve(Object, java.util.function.Supplier)} ({@code @Cacheable(sync = true)} on a
+ *       method returning a {@code CompletableFuture}) is {@link CacheNamespace#getAsync}. Without
+ *       {@code sync}, Spring's asynchronous caching puts from another thread: refused as above.</li>
  *   <li>{@link #clear} and {@link #invalidate} ({@code allEntries = true}) are refused: a whole
  *       namespace is purged with {@code lethe invalidate --force}, deliberately.</li>
  * </ul>
@@ -134,6 +137,20 @@ public final class LetheSpringCache implements Cache {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw new ValueRetrievalException(key, valueLoader, cause);
         }
+    }
+
+    /**
+     * {@code @Cacheable(sync = true)} on a method returning a {@code CompletableFuture}: the
+     * namespace's {@link CacheNamespace#getAsync}, whose load waits for the method's future.
+     */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T> java.util.concurrent.CompletableFuture<T> retrieve(Object key, java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> valueLoader) {
+        String k = key(key);
+        return (java.util.concurrent.CompletableFuture<T>) namespace.getAsync(k, x -> {
+            T value = valueLoader.get().join();
+            return value == null ? Loaded.notFound() : Loaded.of(value);
+        });
     }
 
     @Override

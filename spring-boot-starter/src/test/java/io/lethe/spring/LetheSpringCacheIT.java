@@ -85,6 +85,12 @@ class LetheSpringCacheIT {
             return value;
         }
 
+        @Cacheable(cacheNames = "product", sync = true)
+        public java.util.concurrent.CompletableFuture<String> findAsync(long id) {
+            loads.incrementAndGet();
+            return java.util.concurrent.CompletableFuture.supplyAsync(() -> value);
+        }
+
         @Cacheable(cacheNames = "product")
         public String findPlain(long id) {
             loads.incrementAndGet();
@@ -160,6 +166,14 @@ class LetheSpringCacheIT {
         assertEquals("v1", products.find(1));
         assertEquals(1, products.loads(), "one load for every caller");
         assertEquals(1, redis.exists(prefix + "product:1"), "filled under the key template's key");
+    }
+
+    @Test
+    void aSyncCacheableReturningAFutureLoadsOnceAndFills() throws Exception {
+        assertEquals("v1", products.findAsync(6).get(30, TimeUnit.SECONDS));
+        assertEquals("v1", products.findAsync(6).get(30, TimeUnit.SECONDS));
+        assertEquals(1, products.loads());
+        assertEquals(1, redis.exists(prefix + "product:6"));
     }
 
     @Test
