@@ -365,6 +365,13 @@ public final class CacheNamespace<T> {
         return singleFlight(key, loader, read, false, missedAt);
     }
 
+    /** A load's time: the timer, and the decaying mean XFetch weighs by. */
+    private void recordLoad(long nanos) {
+        metrics.load(nanos);
+        double mean = meanLoadNanos;
+        meanLoadNanos = mean == 0 ? nanos : mean * 0.9 + nanos * 0.1;
+    }
+
     /**
      * XFetch: whether this hit refreshes its entry now, before its soft expiry, with a probability
      * that grows as the expiry nears and with the namespace's load time ({@link Policy#withEarlyRefresh}).
@@ -376,6 +383,308 @@ public final class CacheNamespace<T> {
         double u = 1.0 - ThreadLocalRandom.current().nextDouble(); // (0, 1]
         double aheadMillis = -(meanLoadNanos / 1e6) * policy.earlyRefresh() * Math.log(u);
         return clock.millis() + aheadMillis >= read.softExpiry();
+    }
+
+    /**
+     * What {@link #lookup} found: a hit's value, or a miss that remembers the fence read at it, for
+     * {@link #fill(Lookup, Loaded)}.
+     */
+    public static final class Lookup<T> {
+        private final String key;
+        private final boolean hit;
+        private final T value;
+        /** The miss read (null on a hit, in a strong namespace, or when Redis failed: then nothing is filled). */
+        private final CacheRedis.Read miss;
+        private final long missedAt;
+
+        private Lookup(String key, boolean hit, T value, CacheRedis.Read miss, long missedAt) {
+            this.key = key;
+            this.hit = hit;
+            this.value = value;
+            this.miss = miss;
+            this.missedAt = missedAt;
+        }
+
+        public String key() {
+            return key;
+        }
+
+        /** Whether the cache held the key (its value may be null: cached as not found). */
+        public boolean hit() {
+            return hit;
+        }
+
+        /** A hit's value (null when cached as not found, and on a miss). */
+        public T value() {
+            return value;
+        }
+
+        @Override
+        public String toString() {
+            return "Lookup[" + (hit ? "hit" : "miss") + "]"; // never the key or the value
+        }
+    }
+
+    /**
+     * The first half of {@link #get}, for frameworks that load between their read and their write
+     * (Spring's {@code @Cacheable} without {@code sync}): the cached value, or a miss that carries
+     * the fence counter read at it. Hand the miss to {@link #fill(Lookup, Loaded)} with what the
+     * caller then loaded, so an invalidation that landed in between refuses that fill. Prefer
+     * {@link #get}: this has no single-flight, admission control or stale-while-revalidate (a
+     * soft-expired entry is a miss here).
+     */
+    public Lookup<T> lookup(String key) {
+        java.util.Objects.requireNonNull(key, "key");
+        if (policy.consistency() == Policy.Consistency.STRONG) {
+            metrics.get("bypass");
+            return new Lookup<>(key, false, null, null, 0);
+        }
+        hotKeys.record(key); // counted; a lookup reads Redis, never a hot key's untracked copy
+        if (near != null) {
+            NearCache.Entry cached = near.get(key);
+            if (cached != null && (cached.softExpiry() == null || clock.millis() < cached.softExpiry())) {
+                metrics.get(cached.notFound() ? "negative" : "hit");
+                metrics.nearHit();
+                @SuppressWarnings("unchecked")
+                T value = (T) cached.value();
+                return new Lookup<>(key, true, value, null, 0);
+            }
+        }
+        long token = near == null ? 0 : near.beginRead(key);
+        long missedAt = System.nanoTime();
+        CacheRedis.Read read = join(key, redis.read(key, name).handle((r, error) -> {
+            if (error != null) {
+                LOG.debug("namespace {}: Redis read of a key failed, its value will not be filled: {}", name, error.toString());
+                return null;
+            }
+            return r;
+        }));
+        if (read == null) {
+            metrics.get("error");
+            return new Lookup<>(key, false, null, null, missedAt);
+        }
+        if (read.present() && (read.softExpiry() == null || clock.millis() < read.softExpiry())) {
+            metrics.get(read.notFound() ? "negative" : "hit");
+            T value = read.notFound() ? null : codec.decode(read.data());
+            if (near != null) {
+                near.completeRead(key, token, new NearCache.Entry(value, read.notFound(), read.softExpiry()));
+            }
+            return new Lookup<>(key, true, value, null, 0);
+        }
+        metrics.get("miss");
+        return new Lookup<>(key, false, null, read, missedAt);
+    }
+
+    /**
+     * The second half of {@link #get}: fills what the caller loaded after {@code miss}, under the
+     * fence read at that miss (refused, like any fill, when the key was invalidated since, or when
+     * the load took longer than the fence TTL). Returns the loaded value, filled or not.
+     *
+     * @throws IllegalArgumentException when {@code miss} is a hit
+     */
+    public T fill(Lookup<T> miss, Loaded<T> loaded) {
+        java.util.Objects.requireNonNull(loaded, "loaded");
+        if (miss.hit) {
+            throw new IllegalArgumentException("fill needs a miss, " + miss + " was a hit");
+        }
+        if (miss.miss == null) {
+            return loaded.value(); // strong namespace, or Redis failed at the miss: nothing to fence a fill with
+        }
+        return join(miss.key, fill(miss.key, loaded, miss.miss, miss.miss.present(), miss.missedAt));
+    }
+
+    /**
+     * The values of {@code keys}: the hits from the near cache and from Redis, read pipelined (each
+     * Redis node gets all of its keys' reads at once and answers them in one round trip), and all
+     * the misses loaded in one call of {@code loader}, each then filled under its own fence as
+     * {@link #get} fills one key: a key invalidated while the batch loaded is not filled. Misses of
+     * keys another read of this process is loading already share that load (single-flight); the
+     * batch is one load for admission control ({@link Policy#withLoadLimits}). The cross-process
+     * fill lock ({@link Policy#withFillLock}) is not taken. When Redis fails, the keys are loaded
+     * and returned uncached, as {@link #get} does.
+     *
+     * @return the values found, in the order of {@code keys}; a key not found is absent
+     * @throws CacheLoadException when the loader failed
+     */
+    public java.util.Map<String, T> getAll(java.util.Collection<String> keys, BulkLoader<T> loader) {
+        return join(keys.size() + " keys", getAllAsync(keys, loader));
+    }
+
+    /** As {@link #getAll}, without blocking the caller. */
+    public CompletableFuture<java.util.Map<String, T>> getAllAsync(java.util.Collection<String> keys, BulkLoader<T> loader) {
+        java.util.Objects.requireNonNull(loader, "loader");
+        java.util.List<String> distinct = new java.util.ArrayList<>(new java.util.LinkedHashSet<>(keys));
+        java.util.Map<String, CompletableFuture<T>> values = new java.util.LinkedHashMap<>();
+        if (policy.consistency() == Policy.Consistency.STRONG) {
+            distinct.forEach(k -> metrics.get("bypass"));
+            java.util.Map<String, CompletableFuture<Loaded<T>>> loaded = loadBulk(distinct, loader);
+            distinct.forEach(k -> values.put(k, loaded.get(k).thenApply(Loaded::value)));
+            return collect(values);
+        }
+        java.util.Map<String, Long> nearTokens = new java.util.HashMap<>();
+        java.util.Map<String, CompletableFuture<CacheRedis.Read>> reads = new java.util.LinkedHashMap<>();
+        for (String key : distinct) {
+            hotKeys.record(key); // counted; a batch reads Redis, never a hot key's untracked copy
+            NearCache.Entry cached = near == null ? null : near.get(key);
+            if (cached != null && (cached.softExpiry() == null || clock.millis() < cached.softExpiry())) {
+                metrics.get(cached.notFound() ? "negative" : "hit");
+                metrics.nearHit();
+                @SuppressWarnings("unchecked")
+                T value = (T) cached.value();
+                values.put(key, CompletableFuture.completedFuture(value));
+                continue;
+            }
+            nearTokens.put(key, near == null ? 0 : near.beginRead(key));
+            values.put(key, null); // keeps the order; set below
+        }
+        long missedAt = System.nanoTime();
+        // every read sent before any reply is awaited: one round trip per node
+        nearTokens.keySet().forEach(key -> reads.put(key, redis.read(key, name).handle((read, error) -> {
+            if (error != null) {
+                LOG.debug("namespace {}: Redis read of a key failed, loading uncached: {}", name, error.toString());
+                return null;
+            }
+            return read;
+        })));
+        return CompletableFuture.allOf(reads.values().toArray(CompletableFuture[]::new)).thenCompose(x -> {
+            Loader<T> one = single(loader);
+            java.util.Map<String, CacheRedis.Read> misses = new java.util.LinkedHashMap<>();
+            java.util.Map<String, Boolean> replace = new java.util.HashMap<>();
+            java.util.List<String> uncached = new java.util.ArrayList<>();
+            reads.forEach((key, future) -> {
+                CacheRedis.Read read = future.join();
+                if (read == null) {
+                    metrics.get("error");
+                    NearCache.Entry kept = near != null && !policy.staleOnOutage().isZero() ? near.getStale(key, policy.staleOnOutage()) : null;
+                    if (kept != null) {
+                        metrics.staleServe();
+                        @SuppressWarnings("unchecked")
+                        T value = (T) kept.value();
+                        values.put(key, CompletableFuture.completedFuture(value));
+                    } else {
+                        uncached.add(key);
+                    }
+                    return;
+                }
+                boolean soft = read.present() && read.softExpiry() != null && clock.millis() >= read.softExpiry();
+                if (read.present() && !soft) {
+                    metrics.get(read.notFound() ? "negative" : "hit");
+                    sample(key, read, one);
+                    T value = read.notFound() ? null : codec.decode(read.data());
+                    if (near != null) {
+                        near.completeRead(key, nearTokens.get(key), new NearCache.Entry(value, read.notFound(), read.softExpiry()));
+                    }
+                    values.put(key, CompletableFuture.completedFuture(value));
+                } else if (read.present() && policy.consistency() != Policy.Consistency.BOUNDED) {
+                    metrics.get("stale");
+                    refreshInBackground(key, one, read, missedAt);
+                    values.put(key, CompletableFuture.completedFuture(read.notFound() ? null : codec.decode(read.data())));
+                } else {
+                    metrics.get("miss");
+                    misses.put(key, read);
+                    replace.put(key, read.present());
+                }
+            });
+            // single-flight: a key some read of this process is loading already joins that load
+            java.util.Map<String, CompletableFuture<T>> mine = new java.util.LinkedHashMap<>();
+            for (String key : misses.keySet()) {
+                values.put(key, claim(key, mine));
+            }
+            for (String key : uncached) {
+                values.put(key, claim(key, mine));
+            }
+            if (!mine.isEmpty()) {
+                java.util.Map<String, CompletableFuture<Loaded<T>>> loaded = loadBulk(new java.util.ArrayList<>(mine.keySet()), loader);
+                mine.forEach((key, promise) -> {
+                    CacheRedis.Read miss = misses.get(key);
+                    CompletableFuture<T> value = miss == null ? loaded.get(key).thenApply(Loaded::value)
+                            : loaded.get(key).thenCompose(l -> fill(key, l, miss, replace.get(key), missedAt));
+                    value.whenComplete((v, error) -> {
+                        inflight.remove(key, promise);
+                        if (error != null) {
+                            promise.completeExceptionally(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
+                        } else {
+                            promise.complete(v);
+                        }
+                    });
+                });
+            }
+            return collect(values);
+        });
+    }
+
+    /** The running load of {@code key} in this process, or a new promise of this batch's (added to {@code mine}). */
+    private CompletableFuture<T> claim(String key, java.util.Map<String, CompletableFuture<T>> mine) {
+        CompletableFuture<T> promise = new CompletableFuture<>();
+        CompletableFuture<T> running = inflight.putIfAbsent(key, promise);
+        if (running != null) {
+            return running;
+        }
+        mine.put(key, promise);
+        return promise;
+    }
+
+    /** The found values, in order, once every one is in. */
+    private static <T> CompletableFuture<java.util.Map<String, T>> collect(java.util.Map<String, CompletableFuture<T>> values) {
+        return CompletableFuture.allOf(values.values().toArray(CompletableFuture[]::new)).thenApply(x -> {
+            java.util.Map<String, T> found = new java.util.LinkedHashMap<>();
+            values.forEach((key, value) -> {
+                T v = value.join();
+                if (v != null) {
+                    found.put(key, v);
+                }
+            });
+            return found;
+        });
+    }
+
+    /** One key through a bulk loader (background refreshes and shadow reads of a batch's hits). */
+    private static <T> Loader<T> single(BulkLoader<T> bulk) {
+        return key -> {
+            java.util.Map<String, Loaded<T>> loaded = bulk.load(java.util.Set.of(key));
+            Loaded<T> value = loaded == null ? null : loaded.get(key);
+            return value == null ? Loaded.notFound() : value;
+        };
+    }
+
+    /**
+     * Calls the bulk loader once for {@code keys} on a loader thread, once admission control let
+     * it (one load), and hands each key its result.
+     */
+    private java.util.Map<String, CompletableFuture<Loaded<T>>> loadBulk(java.util.List<String> keys, BulkLoader<T> loader) {
+        long askedAt = System.nanoTime();
+        CompletableFuture<java.util.Map<String, Loaded<T>>> all = CompletableFuture.supplyAsync(() -> {
+            LoadAdmission.Permit permit;
+            try {
+                permit = admission.admit(keys.size() + " keys", askedAt);
+            } catch (LoadRejectedException e) {
+                metrics.loadRejected(e.reason());
+                throw e;
+            }
+            long t0 = System.nanoTime();
+            try {
+                java.util.Map<String, Loaded<T>> loaded = loader.load(java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(keys)));
+                if (loaded == null) {
+                    throw new CacheLoadException("bulk loader returned null for " + keys.size() + " keys; return a map without the keys not found");
+                }
+                return loaded;
+            } catch (CacheLoadException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new CacheLoadException("loading " + keys.size() + " keys failed: " + e, e);
+            } finally {
+                permit.release();
+                recordLoad(System.nanoTime() - t0);
+            }
+        }, loaders);
+        java.util.Map<String, CompletableFuture<Loaded<T>>> each = new java.util.LinkedHashMap<>();
+        for (String key : keys) {
+            each.put(key, all.thenApply(map -> {
+                Loaded<T> l = map.get(key);
+                return l == null ? Loaded.<T>notFound() : l;
+            }));
+        }
+        return each;
     }
 
     /**
@@ -496,10 +805,7 @@ public final class CacheNamespace<T> {
                 throw new CacheLoadException("loading " + key + " failed: " + e, e);
             } finally {
                 permit.release();
-                long took = System.nanoTime() - t0;
-                metrics.load(took);
-                double mean = meanLoadNanos;
-                meanLoadNanos = mean == 0 ? took : mean * 0.9 + took * 0.1;
+                recordLoad(System.nanoTime() - t0);
             }
         }, loaders);
     }

@@ -1,0 +1,110 @@
+package io.lethe.spring;
+
+import io.lethe.cache.Codec;
+import io.lethe.cache.Codecs;
+import io.lethe.cache.Invalidations;
+import io.lethe.cache.Keys;
+import io.lethe.cache.LetheCache;
+import io.lethe.cache.Policy;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.cache.CacheAutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.cache.CacheManager;
+import org.springframework.context.annotation.Bean;
+
+/**
+ * With {@code lethe.cache.redis} set: a {@link LetheCache} over the region's Redis, an
+ * {@link Invalidations} when {@code lethe.cache.config} names lethe.yml, and a
+ * {@link LetheCacheManager} with one cache per {@code lethe.cache.namespaces} entry (unless the
+ * application defines its own {@link CacheManager}). Caching itself is switched on by the
+ * application's {@code @EnableCaching}.
+ */
+@AutoConfiguration(before = CacheAutoConfiguration.class)
+@ConditionalOnClass({LetheCache.class, CacheManager.class})
+@ConditionalOnProperty(prefix = "lethe.cache", name = "redis")
+@EnableConfigurationProperties(LetheCacheProperties.class)
+public class LetheCacheAutoConfiguration {
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    public LetheCache letheCache(LetheCacheProperties properties, ObjectProvider<MeterRegistry> registry) {
+        List<String> uris = properties.getRedis();
+        if (uris.isEmpty()) {
+            throw new IllegalArgumentException("lethe.cache.redis: expected the region's Redis URI(s), found none");
+        }
+        LetheCache.Builder builder = LetheCache.builder(uris.get(0));
+        uris.subList(1, uris.size()).forEach(builder::redis);
+        builder.cluster(properties.isCluster()).timeout(properties.getTimeout());
+        if (properties.getRegion() != null) {
+            builder.region(properties.getRegion());
+        }
+        if (properties.getTrustedCertificates() != null) {
+            builder.trustedCertificates(properties.getTrustedCertificates());
+        }
+        if (properties.getPassword() != null) {
+            builder.credentials(properties.getUsername(), properties.getPassword().toCharArray());
+        }
+        if (properties.getNearCacheSize() > 0) {
+            builder.nearCache(properties.getNearCacheSize(), properties.getNearCacheTtl());
+        }
+        registry.ifAvailable(builder::meterRegistry);
+        return builder.build();
+    }
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    @ConditionalOnProperty(prefix = "lethe.cache", name = "config")
+    public Invalidations letheInvalidations(LetheCacheProperties properties) {
+        return Invalidations.open(properties.getConfig());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean(CacheManager.class)
+    public LetheCacheManager cacheManager(LetheCache cache, LetheCacheProperties properties,
+                                          ObjectProvider<Invalidations> invalidations) {
+        Invalidations purge = invalidations.getIfAvailable();
+        List<LetheSpringCache> caches = new ArrayList<>();
+        properties.getNamespaces().forEach((name, ns) -> caches.add(new LetheSpringCache(
+                cache.namespace(name, codec(name, ns), policy(name, ns)),
+                ns.getKeyTemplate() == null ? null : Keys.template(ns.getKeyTemplate()), purge)));
+        return new LetheCacheManager(caches);
+    }
+
+    @SuppressWarnings("unchecked")
+    static Codec<Object> codec(String name, LetheCacheProperties.Namespace ns) {
+        if (ns.getValueType() != null) {
+            return (Codec<Object>) Codecs.json(ns.getValueType());
+        }
+        return new SerializedCodec(name, Thread.currentThread().getContextClassLoader());
+    }
+
+    static Policy policy(String name, LetheCacheProperties.Namespace ns) {
+        String path = "lethe.cache.namespaces." + name;
+        Policy base = switch (ns.getConsistency().toLowerCase(Locale.ROOT)) {
+            case "strong" -> Policy.strong();
+            case "eventual" -> Policy.eventual();
+            case "bounded" -> {
+                if (ns.getMaxAge() == null) {
+                    throw new IllegalArgumentException(path + ".max-age: a bounded namespace needs the oldest entry it serves, e.g. 5s");
+                }
+                yield Policy.bounded(ns.getMaxAge());
+            }
+            default -> throw new IllegalArgumentException(path + ".consistency: expected strong, bounded or eventual, found '"
+                    + ns.getConsistency() + "'");
+        };
+        try {
+            Policy p = base.withFenceTtl(ns.getFenceTtl()).withNegativeTtl(ns.getNegativeTtl()).withShadowReads(ns.getShadowReads());
+            return base.consistency() == Policy.Consistency.STRONG ? p : p.withTtl(ns.getTtl(), p.jitter());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
+        }
+    }
+}
