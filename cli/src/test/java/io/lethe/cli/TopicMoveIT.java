@@ -101,25 +101,31 @@ class TopicMoveIT {
                     "CREATE TABLE others (id int PRIMARY KEY, v int)", "INSERT INTO others VALUES (1, 1)",
                     "CREATE TABLE thirds (id int PRIMARY KEY)");
             String p = scope.keyPrefix();
-            String namespaces = """
+            String product = """
                     product:
                       table: public.products
                       keys: ["%sproduct:{id}"]
-                    other:
-                      table: public.others
-                      keys: ["%sother:{id}"]
+                    """.formatted(p);
+            String third = """
                     third:
                       table: public.thirds
                       keys: ["%sthird:{id}"]
-                    """.formatted(p, p, p);
+                    """.formatted(p);
+            // other's keys overlap product's (product:{id}:other is also a product:* key): a region caching
+            // product must receive other's invalidations once other is configured
+            String other = """
+                    other:
+                      table: public.others
+                      keys: ["%sproduct:{id}:other"]
+                    """.formatted(p);
             String group = scope.id() + "-region-" + REGION;
-            // before: us-east caches product only; other's changes never reach it
-            LetheConfig before = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }"),
-                    namespaces, ""));
+            String usEast = "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }";
+            // before: other is not configured; us-east caches product only
+            LetheConfig before = f.config(f.yaml(Map.of(REGION, usEast), product + third, ""));
             RedisCommands<String, String> redis = f.redis(REGION);
-            String other = p + "other:1";
+            String otherEntry = p + "product:1:other";
             String newer = p + "product:2";
-            redis.hset(other, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"v\":1}"));
+            redis.hset(otherEntry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"v\":1}"));
             redis.hset(newer, Map.of(RedisLayout.ENTRY_VERSION, "999999999999999", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
             try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
                 f.sql("UPDATE others SET v = 2 WHERE id = 1");
@@ -129,14 +135,14 @@ class TopicMoveIT {
                     return applied.isPresent() && applied.getAsLong() >= after;
                 });
             }
-            assertEquals("1", redis.hget(other, RedisLayout.ENTRY_VERSION), "not a namespace us-east received: its entry stayed");
-            // after: us-east caches other too (not third: it keeps a topic of its own, the same one)
-            LetheConfig after = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product, other] }"),
-                    namespaces, ""));
+            assertEquals("1", redis.hget(otherEntry, RedisLayout.ENTRY_VERSION), "not a namespace us-east received: its entry stayed");
+            // after: other is configured; us-east's subscriptions, so its topic, stay the same, but it receives other now
+            LetheConfig after = f.config(f.yaml(Map.of(REGION, usEast), product + other + third, ""));
             assertEquals(before.topics().invalidations(REGION), after.topics().invalidations(REGION), "the same topic");
+            assertEquals(List.of("product", "other"), after.receives(after.region(REGION)));
             try (Pipeline running = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
                 PipelineFixture.await("the entry of the namespace us-east now receives is gone", Duration.ofSeconds(120),
-                        () -> redis.exists(other) == 0);
+                        () -> redis.exists(otherEntry) == 0);
                 PipelineFixture.await("counted as a move", Duration.ofSeconds(30),
                         () -> f.registry.counter(RegionMetrics.TOPIC_MOVES, "region", REGION).count() == 1.0);
                 assertEquals(1, redis.exists(newer), "only the namespaces whose routing changed are invalidated wholesale");

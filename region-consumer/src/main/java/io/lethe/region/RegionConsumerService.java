@@ -271,7 +271,10 @@ public final class RegionConsumerService implements AutoCloseable {
         String topic = config.topics().invalidations(region.name());
         String group = groupId(config, region.name());
         TopicMove.Marker marker = TopicMove.inRedis(redis, group);
-        TopicMove.Fed now = new TopicMove.Fed(topic, config.receives(region));
+        List<String> receives = config.receives(region);
+        Map<String, List<String>> globs = new java.util.TreeMap<>();
+        receives.forEach(ns -> globs.put(ns, config.namespaces().get(ns).namespaceGlobs()));
+        TopicMove.Fed now = new TopicMove.Fed(topic, receives, globs);
         Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
         Optional<TopicMove.Moved> moved;
         while (true) {
@@ -298,7 +301,7 @@ public final class RegionConsumerService implements AutoCloseable {
             return true;
         }
         TopicMove.Moved move = moved.get();
-        List<String> invalidated = move.toAnotherTopic() ? region.namespaces() : move.changed();
+        List<String> invalidated = now.invalidatedFor(move, region.namespaces());
         topicMove = move;
         LOG.warn("region {}: {} (found by {}); waiting for streams to write {} as this configuration routes it, then invalidating "
                 + "namespaces {} wholesale", region.name(), move.toAnotherTopic() ? "moved from topic " + move.from() + " to " + move.to()
@@ -313,7 +316,7 @@ public final class RegionConsumerService implements AutoCloseable {
             return false;
         }
         // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
-        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated, () -> {
+        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated, move.formerGlobs(), () -> {
             writeMarker(marker, now);
             metrics.topicMoved();
             topicMove = null;

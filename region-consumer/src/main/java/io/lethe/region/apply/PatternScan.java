@@ -105,7 +105,8 @@ final class PatternScan {
             for (String ns : reached(e, namespaces)) {
                 epochs.add(ns);
                 scans.merge(ns, e.visibleAfter(), Math::max);
-                if (e.scope() == Scope.NAMESPACE && namespaces.get(ns).mode() == Mode.UPSERT) {
+                NamespaceConfig reachedConfig = namespaces.get(ns); // null: no longer configured (TopicMove)
+                if (e.scope() == Scope.NAMESPACE && reachedConfig != null && reachedConfig.mode() == Mode.UPSERT) {
                     wide.merge(ns, e.lsn(), Math::max);
                 }
             }
@@ -145,6 +146,10 @@ final class PatternScan {
     static boolean inScope(InvalidationEvent e, NamespaceConfig ns, String key) {
         if (key.startsWith(RedisLayout.RESERVED_PREFIX)) {
             return false;
+        }
+        if (ns == null) {
+            // a namespace no longer configured, invalidated wholesale by the globs its keys had (TopicMove): every match
+            return e.scope() == Scope.NAMESPACE;
         }
         if (e.scope() != Scope.NAMESPACE || ns.patterns().contains(e.pattern())) {
             return true;

@@ -50,8 +50,12 @@ final class ScriptCalls {
     ScriptCall call(InvalidationEvent e, String key) {
         NamespaceConfig ns = namespaces.get(e.namespace());
         String[] keys = {key, RedisLayout.fenceKey(key)};
-        String fenceTtl = Long.toString(fenceTtls.get(ns.name()).toMillis());
+        String fenceTtl = Long.toString(fenceTtl(e).toMillis());
         String seed = Long.toString(ThreadLocalRandom.current().nextLong(1L << 40));
+        if (ns == null) {
+            // a namespace no longer configured, invalidated wholesale by the globs recorded while it was (TopicMove)
+            return new ScriptCall(LuaScript.INVALIDATE, keys, e.version(), fenceTtl, seed, "1");
+        }
         if (e.action() == Action.UPSERT && cached.contains(e.namespace())) {
             return new ScriptCall(LuaScript.UPSERT, keys, e.version(), e.payload(), Long.toString(ns.ttl().toMillis()), fenceTtl, seed);
         }
@@ -69,10 +73,17 @@ final class ScriptCalls {
         return e.scope() == Scope.DERIVED || e.scope() == Scope.PATTERN || e.scope() == Scope.NAMESPACE;
     }
 
+    /** The event's namespace's fence TTL; for a namespace no longer configured, the longest of all. */
+    private java.time.Duration fenceTtl(InvalidationEvent e) {
+        java.time.Duration ttl = fenceTtls.get(e.namespace());
+        return ttl != null ? ttl : fenceTtls.values().stream().max(java.time.Duration::compareTo)
+                .orElse(io.lethe.config.Defaults.FENCE_TTL);
+    }
+
     /** A delete of whatever {@code key} holds, fencing it at the highest version (the widening of a poison key). */
     ScriptCall fenceAtMax(InvalidationEvent e, String key) {
         return new ScriptCall(LuaScript.INVALIDATE, new String[] {key, RedisLayout.fenceKey(key)}, Versions.MAX,
-                Long.toString(fenceTtls.get(e.namespace()).toMillis()),
+                Long.toString(fenceTtl(e).toMillis()),
                 Long.toString(ThreadLocalRandom.current().nextLong(1L << 40)), "1");
     }
 }

@@ -72,6 +72,8 @@ public final class ApplyLoop {
     private String firstWholesale;
     private long firstWholesaleLsn;
     private List<String> firstWholesaleNamespaces = List.of();
+    /** Globs of namespaces no longer configured, recorded while they were (see {@link #invalidateFirst}). */
+    private java.util.Map<String, List<String>> firstWholesaleFormerGlobs = java.util.Map.of();
     private Runnable whenStarted;
     private AppliedLsnPublisher appliedLsn;
 
@@ -129,9 +131,18 @@ public final class ApplyLoop {
      * {@code lsn} (a topic move), then runs {@code then} once Redis acknowledged it. Call before {@link #run()}.
      */
     public void invalidateFirst(String why, long lsn, List<String> namespaces, Runnable then) {
+        invalidateFirst(why, lsn, namespaces, java.util.Map.of(), then);
+    }
+
+    /**
+     * As {@link #invalidateFirst(String, long, List, Runnable)}; a namespace of {@code namespaces} no
+     * longer configured is invalidated by its {@code formerGlobs} (recorded while it was).
+     */
+    public void invalidateFirst(String why, long lsn, List<String> namespaces, java.util.Map<String, List<String>> formerGlobs, Runnable then) {
         this.firstWholesale = why;
         this.firstWholesaleLsn = lsn;
         this.firstWholesaleNamespaces = List.copyOf(namespaces);
+        this.firstWholesaleFormerGlobs = java.util.Map.copyOf(formerGlobs);
         this.whenStarted = then;
     }
 
@@ -153,7 +164,7 @@ public final class ApplyLoop {
         if (firstWholesale != null) {
             // with a replica gate, done only once the invalidation was applied again after the replica replayed past it
             // (a restart before that finds the move again): a reader's refill from the lagging replica cannot outlive it
-            if (!restore.invalidateWholesale(firstWholesale, firstWholesaleLsn, firstWholesaleNamespaces,
+            if (!restore.invalidateWholesale(firstWholesale, firstWholesaleLsn, firstWholesaleNamespaces, firstWholesaleFormerGlobs,
                     plan -> applyAndGate(plan, whenStarted))) {
                 return; // closed before Redis acknowledged it: the next start finds the move again
             }

@@ -252,10 +252,11 @@ public final class RestoreReplay {
      *
      * @return false when the region closed before Redis acknowledged it
      */
-    public boolean invalidateWholesale(String why, long lsn, List<String> namespaces, Applying applying) throws InterruptedException {
+    public boolean invalidateWholesale(String why, long lsn, List<String> namespaces, java.util.Map<String, List<String>> formerGlobs,
+                                       Applying applying) throws InterruptedException {
         String topic = config.topics().invalidations(region.name());
         List<TopicPartition> partitions = consumer.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-        if (applying.apply(BatchPlan.of(wholesale(why, lsn, namespaces))) == null) {
+        if (applying.apply(BatchPlan.of(wholesale(why, lsn, namespaces, formerGlobs))) == null) {
             return false;
         }
         if (namespaces.containsAll(region.namespaces())) {
@@ -272,7 +273,7 @@ public final class RestoreReplay {
 
     /** Namespace-wide invalidations of every namespace of the region, deleting whatever is there. */
     private List<InvalidationEvent> wholesale(String why) {
-        return wholesale(why, 0, region.namespaces());
+        return wholesale(why, 0, region.namespaces(), java.util.Map.of());
     }
 
     /**
@@ -280,14 +281,21 @@ public final class RestoreReplay {
      * upsert at or below it is then applied as a delete (the wide watermark), so a replay of
      * older upserts cannot write back what the invalidation removed.
      */
-    private List<InvalidationEvent> wholesale(String why, long lsn, List<String> namespaces) {
+    private List<InvalidationEvent> wholesale(String why, long lsn, List<String> namespaces, java.util.Map<String, List<String>> formerGlobs) {
         List<InvalidationEvent> events = new ArrayList<>();
         long now = clock.millis() * 1000;
         for (String name : namespaces) {
-            if (!config.namespaces().containsKey(name)) {
-                continue; // a namespace no longer configured: no glob to invalidate it by
+            List<String> globs;
+            if (config.namespaces().containsKey(name)) {
+                globs = config.namespaces().get(name).namespaceGlobs();
+            } else if (formerGlobs.containsKey(name)) {
+                globs = formerGlobs.get(name); // no longer configured: by the globs its keys had while it was
+            } else {
+                LOG.warn("region {}: namespace {} is no longer configured and no glob of its keys was recorded while it was "
+                        + "(a marker written before they were): its entries in this Redis stay until their TTL", region.name(), name);
+                continue;
             }
-            for (String glob : config.namespaces().get(name).namespaceGlobs()) {
+            for (String glob : globs) {
                 events.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, why + ":" + name + ":" + glob, name, Scope.NAMESPACE,
                         null, glob, Action.DELETE, null, Versions.MAX, lsn, null, now, now, now, null, Op.RESET, null, null));
             }

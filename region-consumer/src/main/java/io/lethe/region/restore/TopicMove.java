@@ -46,6 +46,9 @@ public final class TopicMove {
     public static final String MARKER_PREFIX = "lethe:topic:";
     static final String FIELD = "topic";
     static final String RECEIVES = "receives";
+    /** JSON object: for each namespace received, the globs that cover its keys (to clear it once it is no longer configured). */
+    static final String GLOBS = "globs";
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     /** Where the marker lives: the region's Redis. */
     public interface Marker {
@@ -55,10 +58,34 @@ public final class TopicMove {
         void write(Fed fed);
     }
 
-    /** What a region's Redis was fed with: its topic, and the namespaces the region received (sorted). */
-    public record Fed(String topic, List<String> receives) {
+    /**
+     * What a region's Redis was fed with: its topic, the namespaces the region received (sorted),
+     * and the globs covering each one's keys (empty when written before they were recorded): a
+     * namespace later removed from the configuration is cleared by them.
+     */
+    public record Fed(String topic, List<String> receives, Map<String, List<String>> globs) {
         public Fed {
             receives = receives == null ? List.of() : List.copyOf(new java.util.TreeSet<>(receives));
+            globs = globs == null ? Map.of() : Map.copyOf(globs);
+        }
+
+        public Fed(String topic, List<String> receives) {
+            this(topic, receives, Map.of());
+        }
+
+        /** The namespaces to invalidate wholesale for a move from {@code before} (null: not known) to this. */
+        public List<String> invalidatedFor(Moved move, List<String> subscribed) {
+            if (!move.toAnotherTopic()) {
+                return move.changed();
+            }
+            // every namespace fed before or now: one no longer received (unsubscribed, or removed from the
+            // configuration) gets no invalidation on the new topic, so what this Redis holds of it goes now
+            java.util.TreeSet<String> all = new java.util.TreeSet<>(receives);
+            all.addAll(subscribed);
+            if (move.before() != null) {
+                all.addAll(move.before().receives());
+            }
+            return List.copyOf(all);
         }
     }
 
@@ -67,7 +94,16 @@ public final class TopicMove {
      * wholesale ({@code changed}: every namespace the region received before or receives now
      * that one side lacks; empty for a move to another topic, where all of them are).
      */
-    public record Moved(String from, String to, String foundBy, List<String> changed) {
+    public record Moved(String from, String to, String foundBy, List<String> changed, Fed before) {
+        public Moved(String from, String to, String foundBy, List<String> changed) {
+            this(from, to, foundBy, changed, null);
+        }
+
+        /** Globs recorded for the namespaces fed before (to clear one no longer configured). */
+        public Map<String, List<String>> formerGlobs() {
+            return before == null ? Map.of() : before.globs();
+        }
+
         public boolean toAnotherTopic() {
             return !from.equals(to);
         }
@@ -92,7 +128,7 @@ public final class TopicMove {
         if (fed.isPresent()) {
             Fed before = fed.get();
             if (!before.topic().equals(now.topic())) {
-                return Optional.of(new Moved(before.topic(), now.topic(), "the region's Redis", List.of()));
+                return Optional.of(new Moved(before.topic(), now.topic(), "the region's Redis", List.of(), before));
             }
             if (before.receives().isEmpty() || before.receives().equals(now.receives())) {
                 return Optional.empty();
@@ -103,7 +139,7 @@ public final class TopicMove {
             both.retainAll(now.receives());
             changed.removeAll(both);
             return Optional.of(new Moved(before.topic(), now.topic(), "the region's Redis (namespaces received " + before.receives()
-                    + " -> " + now.receives() + ")", List.copyOf(changed)));
+                    + " -> " + now.receives() + ")", List.copyOf(changed), before));
         }
         try {
             Set<TopicPartition> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
@@ -182,13 +218,32 @@ public final class TopicMove {
                     return Optional.empty();
                 }
                 String receives = fields.getOrDefault(RECEIVES, "");
-                return Optional.of(new Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(","))));
+                return Optional.of(new Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(",")), globs(fields.get(GLOBS))));
             }
 
             @Override
             public void write(Fed fed) {
-                redis.hashCommands().hset(key, Map.of(FIELD, fed.topic(), RECEIVES, String.join(",", fed.receives())));
+                try {
+                    redis.hashCommands().hset(key, Map.of(FIELD, fed.topic(), RECEIVES, String.join(",", fed.receives()),
+                            GLOBS, JSON.writeValueAsString(fed.globs())));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalStateException("cannot write the globs of " + fed.receives(), e);
+                }
             }
         };
+    }
+
+    /** The recorded globs, or none when absent or unreadable (a marker of an older version). */
+    static Map<String, List<String>> globs(String json) {
+        if (json == null || json.isEmpty()) {
+            return Map.of();
+        }
+        try {
+            return JSON.readValue(json, new com.fasterxml.jackson.core.type.TypeReference<Map<String, List<String>>>() { });
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            LOG.warn("the topic marker's globs are not readable ({}): a namespace removed from the configuration cannot be cleared by them",
+                    e.getOriginalMessage());
+            return Map.of();
+        }
     }
 }
