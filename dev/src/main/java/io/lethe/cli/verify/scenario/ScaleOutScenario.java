@@ -189,7 +189,7 @@ final class ScaleOutScenario implements Scenario {
             run.done("a writer updates %d rows, each write read back with its token in every region; readers fill in every region; "
                     + "after %d writes: %s from %d to %d partitions; capture writes to the new ones %d writes later",
                     ITEMS, expandedAt, String.join(", ", topics), BEFORE, AFTER, counts.get(0) - expandedAt);
-            await("writes routed by 6 partitions", errors, () -> counts.get(0) >= expandedAt + 120);
+            await("writes routed by 6 partitions", errors, () -> counts.get(0) >= expandedAt + 80);
             b.kill(role);
             long killedAt = System.nanoTime();
             run.fillEverywhere(run.p() + "item:" + PROBE, "1", "before-probe");
@@ -204,7 +204,7 @@ final class ScaleOutScenario implements Scenario {
                     + "after it; worker C started (a rebalance of every group back to 2 members) %d writes later", writesAtKill, applied,
                     counts.get(0) - writesAtKill);
             long rebalancedAt = counts.get(0);
-            await("writes after the rebalance", errors, () -> counts.get(0) >= rebalancedAt + 120);
+            await("writes after the rebalance", errors, () -> counts.get(0) >= rebalancedAt + 80);
         } finally {
             writing.set(false);
             writer.join(30_000);
@@ -238,8 +238,28 @@ final class ScaleOutScenario implements Scenario {
         for (String topic : new LinkedHashSet<>(List.of(config.topics().changes(), config.topics().invalidations(run.regions().get(0))))) {
             run.expect(newPartitionsHold(config, topic), "records on the new partitions of " + topic);
         }
+        // lethe lag over the 6 partitions: caught up, with an end-to-end figure (heartbeats every second)
+        List<String> lags = new ArrayList<>();
+        ScenarioRun.await("lethe lag to show every region caught up", Duration.ofSeconds(60), () -> {
+            try {
+                lags.clear();
+                for (io.lethe.cli.lag.LagReport.Row row : new io.lethe.cli.lag.LagReport(config, java.time.Clock.systemUTC()).compute(List.of())) {
+                    if (!run.regions().contains(row.region())) {
+                        continue;
+                    }
+                    lags.add("%s %.1f s".formatted(row.region(), row.endToEndSeconds()));
+                    if (!(row.endToEndSeconds() < 10)) {
+                        return false;
+                    }
+                }
+                return true;
+            } catch (Exception e) {
+                return false;
+            }
+        });
         run.done("after quiescence: every region's applied watermark counts %d partitions and covers a fresh token; the new "
-                + "partitions of the changes topic and of the region topic hold records", AFTER);
+                + "partitions of the changes topic and of the region topic hold records; lethe lag end-to-end %s", AFTER,
+                String.join(", ", lags));
     }
 
     /** A worker: {@code lethe run --role <role>} in a JVM of its own, its logs in {@code dir/<name>}. */
