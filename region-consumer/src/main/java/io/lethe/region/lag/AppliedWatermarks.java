@@ -61,6 +61,8 @@ public final class AppliedWatermarks {
     public void reset() {
         applied.clear();
         appliedLsn.clear();
+        // not "behind since the assignment" once the replay brings heartbeats: behind as far as the others' sources say
+        assignedAt.clear();
         resets++;
     }
 

@@ -52,6 +52,13 @@ class AppliedWatermarksTest {
         w.applied(0, new Watermark(99_000_000, 4, 1));
         w.applied(1, new Watermark(99_500_000, 5, 1));
         assertEquals(OptionalLong.of(97_000_000), w.oldest());
+
+        // a restore: nothing is known applied; once the replay brings a heartbeat to partition 0, partition 1 (owned since 60 s)
+        // counts as far behind as that source's watermark, not since its assignment long ago
+        w.reset();
+        assertEquals(OptionalLong.empty(), w.oldest());
+        w.applied(0, new Watermark(120_000_000, 6, 0));
+        assertEquals(OptionalLong.of(120_000_000), w.oldest());
     }
 
     @Test
