@@ -75,4 +75,41 @@ class PartitionExpansionIT {
             }
         }
     }
+
+    /**
+     * {@code lethe lag}'s end-to-end figure after the region topic was expanded: a partition added
+     * later that the region's group has not applied (no commit, so no watermark in its metadata)
+     * must not be left out. Its oldest unapplied record is older than the watermarks of the others.
+     */
+    @Test
+    void letheLagCountsAPartitionAddedLaterThatTheRegionHasNotApplied(LetheStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            LetheConfig config = f.config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + scope.keyPrefix()
+                    + "product:{id}\"] }", ""));
+            io.lethe.config.kafka.TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.CLI,
+                    io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+            String topic = config.topics().invalidations("us-east");
+            long nowMicros = System.currentTimeMillis() * 1000;
+            try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, scope.id() + "-lag"))) {
+                // the region applied everything its 3 partitions held, up to a heartbeat committed just now
+                Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> commits = new java.util.HashMap<>();
+                for (int partition = 0; partition < BEFORE; partition++) {
+                    commits.put(new org.apache.kafka.common.TopicPartition(topic, partition),
+                            new org.apache.kafka.clients.consumer.OffsetAndMetadata(0, "watermark=" + nowMicros));
+                }
+                admin.alterConsumerGroupOffsets(RegionConsumerService.groupId(config, "us-east"), commits).all().get();
+                admin.createPartitions(Map.of(topic, NewPartitions.increaseTo(BEFORE + 1))).all().get();
+            }
+            // a record on the added partition, committed 120 s ago and not applied
+            try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(KafkaClients.common(config.kafka(),
+                    io.lethe.config.KafkaRole.CLI, scope.id() + "-producer"), new org.apache.kafka.common.serialization.StringSerializer(),
+                    new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, BEFORE, System.currentTimeMillis() - 120_000,
+                        scope.keyPrefix() + "product:1", new byte[0])).get();
+            }
+            io.lethe.cli.lag.LagReport.Row row = new io.lethe.cli.lag.LagReport(config, java.time.Clock.systemUTC()).compute(List.of()).get(0);
+            assertTrue(row.endToEndSeconds() >= 100, "the end-to-end lag must count the unapplied record of the added partition "
+                    + BEFORE + " (120 s old), not only the watermarks of the partitions committed: " + row);
+        }
+    }
 }

@@ -69,16 +69,17 @@ public final class RetentionGuard implements AutoCloseable {
 
     /** Checks now (before Streams starts) and every 30 s after. */
     public void start() {
-        check(true);
-        timer.scheduleWithFixedDelay(() -> check(false), 30, 30, TimeUnit.SECONDS);
+        check();
+        timer.scheduleWithFixedDelay(this::check, 30, 30, TimeUnit.SECONDS);
     }
 
     /**
-     * @param firstStart also counts partitions the application never committed while the log's
-     *                   start is past 0 (a new application id on a topic retention has already cut:
-     *                   what was deleted was never mapped by it)
+     * Counts a gap on every partition whose log starts past the application's committed offset, or
+     * past 0 when the application never committed it: a new application id on a topic retention has
+     * already cut, or a partition added to scale out whose changes were deleted before Streams was
+     * assigned it (the topic's partitions are read at every check, never cached). Each gap once.
      */
-    void check(boolean firstStart) {
+    void check() {
         String topic = config.topics().changes();
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.STREAMS, "lethe-streams-retention"))) {
             int partitions = admin.describeTopics(java.util.List.of(topic)).allTopicNames().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
@@ -94,7 +95,7 @@ public final class RetentionGuard implements AutoCloseable {
             Map<TopicPartition, String> gaps = new LinkedHashMap<>();
             starts.forEach((tp, start) -> {
                 OffsetAndMetadata c = committed.get(tp);
-                boolean gap = c != null ? c.offset() < start : firstStart && start > 0;
+                boolean gap = c != null ? c.offset() < start : start > 0;
                 if (gap && !start.equals(resetAt.get(tp))) {
                     gaps.put(tp, (c == null ? "never committed" : "committed " + c.offset()) + ", log starts at " + start);
                 }

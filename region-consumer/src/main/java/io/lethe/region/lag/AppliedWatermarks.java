@@ -29,6 +29,8 @@ public final class AppliedWatermarks {
     /** The same slots' newest applied heartbeat LSN: what read-your-writes tokens are compared with. */
     private final Map<Long, Long> appliedLsn = new ConcurrentHashMap<>();
     private volatile Set<Integer> assigned = Set.of();
+    /** When each owned partition was assigned (epoch micros): how far behind it counts before its first watermark. */
+    private final Map<Integer, Long> assignedAt = new ConcurrentHashMap<>();
     private volatile long resets;
     /** The source history of the watermarks held; "" before the first, or while the source does not say. */
     private volatile String history = "";
@@ -59,6 +61,8 @@ public final class AppliedWatermarks {
     public void reset() {
         applied.clear();
         appliedLsn.clear();
+        // not "behind since the assignment" once the replay brings heartbeats: behind as far as the others' sources say
+        assignedAt.clear();
         resets++;
     }
 
@@ -105,19 +109,52 @@ public final class AppliedWatermarks {
 
     /** The partitions this consumer owns now; the others' watermarks are another consumer's to report. */
     public void assigned(Set<Integer> partitions) {
+        assigned(partitions, System.currentTimeMillis() * 1000);
+    }
+
+    /**
+     * The partitions this consumer owns now ({@code nowMicros}: epoch micros, when a partition that
+     * is new to it counts from in {@link #oldest} until its first watermark is applied).
+     */
+    public void assigned(Set<Integer> partitions, long nowMicros) {
         if (!partitions.equals(assigned)) {
             assigned = Set.copyOf(partitions);
             applied.keySet().removeIf(slot -> !assigned.contains((int) (slot >>> 32)));
             appliedLsn.keySet().removeIf(slot -> !assigned.contains((int) (slot >>> 32)));
+            assignedAt.keySet().removeIf(p -> !assigned.contains(p));
+            assigned.forEach(p -> assignedAt.putIfAbsent(p, nowMicros));
         }
     }
 
-    /** The commit time (epoch micros) up to which everything this consumer owns is applied; empty before the first watermark. */
+    /**
+     * The commit time (epoch micros) up to which everything this consumer owns is applied; empty
+     * before the first watermark. Partitions are added to topics to scale out, so a channel without
+     * a watermark yet is not left out once others have one: an owned partition without any counts
+     * from when it was assigned, and a changes partition whose watermarks reached another owned
+     * partition but not this one counts from the oldest of its watermarks seen there.
+     */
     public OptionalLong oldest() {
-        long oldest = Long.MAX_VALUE;
+        Set<Integer> owned = assigned;
+        Map<Integer, Long> sources = new java.util.HashMap<>(); // changes partition -> its oldest newest watermark over owned partitions
         for (Map.Entry<Long, Long> e : applied.entrySet()) {
-            if (assigned.contains((int) (e.getKey() >>> 32))) {
-                oldest = Math.min(oldest, e.getValue());
+            if (owned.contains((int) (e.getKey() >>> 32))) {
+                sources.merge((int) (long) e.getKey(), e.getValue(), Math::min);
+            }
+        }
+        if (sources.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        long oldest = Long.MAX_VALUE;
+        for (int partition : owned) {
+            for (Map.Entry<Integer, Long> source : sources.entrySet()) {
+                Long mark = applied.get(slot(partition, source.getKey()));
+                if (mark != null) {
+                    oldest = Math.min(oldest, mark);
+                } else {
+                    Long since = assignedAt.get(partition);
+                    boolean anyFromPartition = applied.keySet().stream().anyMatch(slot -> (int) (slot >>> 32) == partition);
+                    oldest = Math.min(oldest, !anyFromPartition && since != null ? since : source.getValue());
+                }
             }
         }
         return oldest == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(oldest);

@@ -39,7 +39,7 @@ public final class RegionTopicLag {
                 lag += l.getAsLong();
             }
         }
-        metrics.watermarks().assigned(owned);
+        metrics.watermarks().assigned(owned, nowMicros);
         metrics.assigned(owned.size());
         long lagMillis = newestAppliedCommit == 0 ? 0 : Math.max(0, nowMicros - newestAppliedCommit) / 1000;
         metrics.lag(lag, lagMillis);

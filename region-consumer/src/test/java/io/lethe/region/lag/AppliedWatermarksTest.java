@@ -29,6 +29,39 @@ class AppliedWatermarksTest {
     }
 
     @Test
+    void aPartitionOrAChangesPartitionAddedLaterCountsFromWhenItWasExpectedUntilItsFirstWatermark() {
+        AppliedWatermarks w = new AppliedWatermarks();
+        w.assigned(Set.of(0), 1_000_000);
+        w.applied(0, new Watermark(50_000_000, 1, 0));
+        assertEquals(OptionalLong.of(50_000_000), w.oldest());
+
+        // the region topic got a partition more: assigned at 60 s, nothing applied on it yet
+        w.assigned(Set.of(0, 1), 60_000_000);
+        w.applied(0, new Watermark(90_000_000, 2, 0));
+        assertEquals(OptionalLong.of(60_000_000), w.oldest(), "partition 1 owned since 60 s without a watermark: behind since then");
+        w.applied(1, new Watermark(89_000_000, 2, 0));
+        assertEquals(OptionalLong.of(89_000_000), w.oldest());
+
+        w.applied(0, new Watermark(97_000_000, 3, 0));
+        w.applied(1, new Watermark(98_000_000, 3, 0));
+
+        // the changes topic got a partition more: its first watermark reached partition 1 (95 s), not partition 0 yet
+        w.applied(1, new Watermark(95_000_000, 4, 1));
+        assertEquals(OptionalLong.of(95_000_000), w.oldest(), "partition 0 has heard nothing of changes partition 1, seen at 95 s");
+        assertEquals(5.0, w.lagSeconds(100_000_000), 1e-9);
+        w.applied(0, new Watermark(99_000_000, 4, 1));
+        w.applied(1, new Watermark(99_500_000, 5, 1));
+        assertEquals(OptionalLong.of(97_000_000), w.oldest());
+
+        // a restore: nothing is known applied; once the replay brings a heartbeat to partition 0, partition 1 (owned since 60 s)
+        // counts as far behind as that source's watermark, not since its assignment long ago
+        w.reset();
+        assertEquals(OptionalLong.empty(), w.oldest());
+        w.applied(0, new Watermark(120_000_000, 6, 0));
+        assertEquals(OptionalLong.of(120_000_000), w.oldest());
+    }
+
+    @Test
     void partitionsThisConsumerNoLongerOwnsDoNotCount() {
         AppliedWatermarks w = new AppliedWatermarks();
         w.assigned(Set.of(0, 1));

@@ -23,7 +23,8 @@ public final class Scenarios {
                 new DriftWhileDownScenario(), new RedisRestoreScenario(), new RedisClusterRestoreScenario(),
                 new RetentionScenario(), new StreamsRetentionScenario(),
                 new ReplicaGateScenario(), new PoisonScenario(), new ForgedRecordsScenario(), new ReadYourWritesScenario(), new PrewarmScenario(),
-                new CaptureFailoverScenario(), new SteadyScenario(), RedisOutageScenario.ci(), RedisOutageScenario.full(), new HotKeyScenario())) {
+                new CaptureFailoverScenario(), new ScaleOutScenario(), new SteadyScenario(), RedisOutageScenario.ci(), RedisOutageScenario.full(),
+                new HotKeyScenario())) {
             CATALOGUE.put(s.name(), s);
         }
         for (Scenario s : ExploreRegressionScenario.all()) {
