@@ -26,11 +26,21 @@ public final class ConfigCommand implements Callable<Integer> {
         Path check;
     }
 
+    @Option(names = "--against", paramLabel = "<running lethe.yml>",
+            description = "with --check: say what the checked file would move next to this running configuration "
+                    + "(topics, namespaces received, wholesale invalidations); exit 1 when it moves something")
+    Path against;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
+        if (against != null && what.check == null) {
+            spec.commandLine().getErr().println("--against needs --check <new lethe.yml>");
+            spec.commandLine().getErr().flush();
+            return 2;
+        }
         if (what.reference) {
             spec.commandLine().getOut().print(ConfigReference.markdown());
             spec.commandLine().getOut().flush();
@@ -43,8 +53,15 @@ public final class ConfigCommand implements Callable<Integer> {
             // which topic each region reads: shared by regions with the same subscriptions, the public one for all of them
             config.regions().keySet().forEach(r -> spec.commandLine().getOut().printf("  region %s reads %s%n", r,
                     config.topics().invalidations(r)));
+            if (against == null) {
+                spec.commandLine().getOut().flush();
+                return 0;
+            }
+            io.lethe.config.ConfigChanges changes = io.lethe.config.ConfigChanges.between(ConfigLoader.load(against), config);
+            spec.commandLine().getOut().printf("next to %s:%n", against);
+            changes.lines().forEach(l -> spec.commandLine().getOut().printf("  %s%n", l));
             spec.commandLine().getOut().flush();
-            return 0;
+            return changes.moves() ? 1 : 0;
         } catch (ConfigException e) {
             spec.commandLine().getErr().println(e.getMessage());
             spec.commandLine().getErr().flush();

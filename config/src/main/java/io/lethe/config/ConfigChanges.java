@@ -1,0 +1,95 @@
+package io.lethe.config;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * What a new configuration would move, next to the one running ({@code lethe config --check new.yml
+ * --against running.yml}): per region, whether its topic or the namespaces it receives change, and
+ * so what the region's {@code TopicMove} will invalidate wholesale at its first start under the new
+ * one; regions added and removed; namespaces added, removed, or whose keys change. Said before the
+ * rollout, so nobody learns it from a cold cache.
+ *
+ * @param lines what changes, one finding a line, in the order of the regions and namespaces
+ * @param moves true when a running region's cache is affected (a move, a wholesale invalidation,
+ *              entries left to their TTL): the rollout needs the order the lines give
+ */
+public record ConfigChanges(List<String> lines, boolean moves) {
+    public static ConfigChanges between(LetheConfig running, LetheConfig next) {
+        List<String> out = new ArrayList<>();
+        boolean moves = false;
+        for (RegionConfig region : next.regions().values()) {
+            String topic = next.topics().invalidations(region.name());
+            List<String> receives = next.receives(region);
+            RegionConfig before = running.regions().get(region.name());
+            if (before == null) {
+                out.add("region " + region.name() + ": new; reads " + topic + ", receives " + receives
+                        + "; it starts from what its Redis holds (empty, or filled by lethe prewarm before it takes reads)");
+                continue;
+            }
+            String oldTopic = running.topics().invalidations(region.name());
+            List<String> oldReceives = running.receives(before);
+            if (!oldTopic.equals(topic)) {
+                Set<String> all = new TreeSet<>(oldReceives);
+                all.addAll(receives);
+                out.add("region " + region.name() + ": moves from " + oldTopic + " to " + topic + " (receives " + oldReceives + " -> "
+                        + receives + "); at its first start it waits until streams writes " + topic
+                        + " under the new configuration, then invalidates " + all + " wholesale once (a cold cache)");
+                moves = true;
+            } else if (!new TreeSet<>(oldReceives).equals(new TreeSet<>(receives))) {
+                Set<String> changed = new TreeSet<>(oldReceives);
+                changed.addAll(receives);
+                Set<String> both = new TreeSet<>(oldReceives);
+                both.retainAll(receives);
+                changed.removeAll(both);
+                out.add("region " + region.name() + ": stays on " + topic + " but receives " + oldReceives + " -> " + receives
+                        + "; at its first start it waits until streams routes the new configuration, then invalidates " + changed
+                        + " wholesale once");
+                moves = true;
+            } else if (!running.routes(topic).equals(next.routes(topic))) {
+                out.add("region " + region.name() + ": unchanged on " + topic + ", which carries other namespaces now (streams' "
+                        + "routes " + running.routes(topic) + " -> " + next.routes(topic) + ")");
+            } else {
+                out.add("region " + region.name() + ": unchanged (reads " + topic + ")");
+            }
+        }
+        for (RegionConfig gone : running.regions().values()) {
+            if (!next.regions().containsKey(gone.name())) {
+                out.add("region " + gone.name() + ": removed; its consumer group " + next.apply().groupPrefix() + gone.name()
+                        + " and its Redis are no longer fed (stop its consumers; its Redis goes stale from then on)");
+                moves = true;
+            }
+        }
+        for (NamespaceConfig ns : next.namespaces().values()) {
+            NamespaceConfig old = running.namespaces().get(ns.name());
+            if (old == null) {
+                out.add("namespace " + ns.name() + ": new (" + ns.table() + ")");
+            } else if (!new LinkedHashSet<>(old.namespaceGlobs()).equals(new LinkedHashSet<>(ns.namespaceGlobs()))) {
+                out.add("namespace " + ns.name() + ": its keys change " + old.namespaceGlobs() + " -> " + ns.namespaceGlobs()
+                        + "; entries under the old keys get no invalidation any more: invalidate the namespace (lethe invalidate "
+                        + "--namespace " + ns.name() + " --force) under the old configuration before the rollout, or they stay "
+                        + "until their TTL");
+                moves = true;
+            }
+        }
+        for (NamespaceConfig old : running.namespaces().values()) {
+            if (!next.namespaces().containsKey(old.name())) {
+                out.add("namespace " + old.name() + ": removed; each region that received it invalidates it wholesale at its first "
+                        + "start, by the globs its Redis recorded (a Redis fed only before they were recorded keeps its entries "
+                        + "until their TTL)");
+                moves = true;
+            }
+        }
+        if (running.publicTopicComplete() != next.publicTopicComplete()) {
+            out.add("the public topic " + (next.publicTopicComplete() ? "becomes complete" : "is no longer complete")
+                    + ": regions subscribed to every namespace " + (next.publicTopicComplete() ? "move to it" : "move off it"));
+        }
+        if (moves) {
+            out.add("roll out streams first, then the regions (a moved region waits for streams to run the new configuration)");
+        }
+        return new ConfigChanges(List.copyOf(out), moves);
+    }
+}
