@@ -129,9 +129,16 @@ public final class InvalidateCommand implements Callable<Integer> {
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
             List<Future<RecordMetadata>> acks = new ArrayList<>();
+            byte[] value = EventJson.write(event);
+            // regions with streams.watermark-key apply only signed records: the CLI signs as streams does
+            io.lethe.schemas.RecordSignature signature = cfg.streams().watermarkKey() == null ? null
+                    : new io.lethe.schemas.RecordSignature(cfg.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
             for (String topic : topics) {
-                ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.target(), EventJson.write(event));
+                ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.target(), value);
                 record.headers().add(Headers.SCHEMA, InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
+                if (signature != null) {
+                    signature.addTo(record.headers(), event.target(), value);
+                }
                 acks.add(producer.send(record));
             }
             for (Future<RecordMetadata> ack : acks) {

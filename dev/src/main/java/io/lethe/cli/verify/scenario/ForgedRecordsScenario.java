@@ -37,9 +37,12 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * streams application, writes forged records into it: an invalidation of another namespace's key,
  * one of a {@code lethe:} key (a fence), an upsert at a huge version, an upsert in a namespace not
  * configured for upserts, globs that match most of Redis ({@code *:*}, {@code [a-z0-9]*}), and a
- * watermark from the future at a huge LSN. Each must be refused to the DLQ with its own reason; the
- * cached entries, the fence and the region's published watermark must be unchanged, and later real
- * changes still applied.
+ * watermark from the future at a huge LSN; and upserts every rule admits (a valid key of an upsert
+ * namespace, a version the pipeline could send next) with an arbitrary payload and no signature, or
+ * a wrong one. Each must be refused to the DLQ with its own reason ({@code untrusted-record} for the
+ * in-range upserts: streams signs every record with {@code streams.watermark-key}); the cached
+ * entries (the true value), the fence and the region's published watermark must be unchanged, and
+ * later real changes still applied.
  */
 final class ForgedRecordsScenario implements Scenario {
     private static final Duration DEAD_LETTER_WITHIN = Duration.ofSeconds(30);
@@ -53,7 +56,7 @@ final class ForgedRecordsScenario implements Scenario {
 
     @Override
     public String summary() {
-        return "forged records on a region topic (foreign key, lethe: key, huge version, wide glob, forged watermark) refused to the DLQ";
+        return "forged records on a region topic (foreign key, lethe: key, huge version, wide glob, forged watermark, unsigned in-range upsert) refused to the DLQ";
     }
 
     @Override
@@ -102,6 +105,15 @@ final class ForgedRecordsScenario implements Scenario {
         new Watermark(now + 3_600_000_000L, HUGE, 0).writeTo(watermark.headers());
         forged.put("untrusted-watermark", watermark);
         ProducerRecord<String, byte[]> glob = record(topic, event("doc", Scope.PATTERN, null, "[a-z0-9]*", Action.DELETE, null, "2", 2, now));
+        // in range: a valid key of an upsert namespace, at the primary's current LSN (a version the pipeline could send
+        // next), with an arbitrary payload: every rule above passes it; only the signature streams adds can tell
+        long lsn = Long.parseLong(run.query("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint::text")) + 16;
+        List<ProducerRecord<String, byte[]>> inRange = new ArrayList<>();
+        inRange.add(record(topic, event("doc", Scope.ROW, doc, null, Action.UPSERT, "{\"body\":\"forged\"}", Long.toString(lsn), lsn, now)));
+        ProducerRecord<String, byte[]> badlySigned = record(topic, event("doc", Scope.ROW, doc, null, Action.UPSERT,
+                "{\"body\":\"forged\"}", Long.toString(lsn + 1), lsn + 1, now));
+        badlySigned.headers().add(Headers.SIGNATURE, "0".repeat(64).getBytes(StandardCharsets.UTF_8));
+        inRange.add(badlySigned);
 
         Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-forger");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -110,12 +122,17 @@ final class ForgedRecordsScenario implements Scenario {
                 producer.send(r).get();
             }
             producer.send(glob).get();
+            for (ProducerRecord<String, byte[]> r : inRange) {
+                producer.send(r).get();
+            }
         }
-        run.done("a producer with write access to %s sent: %s, and a %s glob", topic, forged.keySet(), "[a-z0-9]*");
+        run.done("a producer with write access to %s sent: %s, a %s glob, and upserts of %s at LSN %d and %d (in range) with no "
+                + "signature and a wrong one", topic, forged.keySet(), "[a-z0-9]*", doc, lsn, lsn + 1);
 
         Map<String, Integer> expected = new LinkedHashMap<>();
         forged.keySet().forEach(reason -> expected.put(reason, 1));
         expected.merge("foreign-pattern", 1, Integer::sum);
+        expected.put("untrusted-record", inRange.size());
         Map<String, Integer> reasons = deadLetters(config, region, expected, DEAD_LETTER_WITHIN);
         boolean all = expected.entrySet().stream().allMatch(e -> reasons.getOrDefault(e.getKey(), 0) >= e.getValue());
         run.expect(all, "each forged record dead-lettered by " + region + " with its reason " + expected + " within "
