@@ -26,28 +26,40 @@ import org.apache.kafka.common.header.Header;
 public final class RecordSignature {
     private static final String DOMAIN = "lethe.record/v1|";
 
-    private final SecretKeySpec key;
+    /** Per thread: a MAC initialised with the key (reset by each doFinal) and a SHA-256 digest; both are costly to look up. */
+    private final ThreadLocal<Mac> mac;
+    private final ThreadLocal<MessageDigest> sha256 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 is not available", e);
+        }
+    });
 
     /** A signer and verifier with {@code key} (the bytes of {@code streams.watermark-key}). */
     public RecordSignature(byte[] key) {
         if (key == null || key.length == 0) {
             throw new IllegalArgumentException("a record signature needs a key");
         }
-        this.key = new SecretKeySpec(key, "HmacSHA256");
+        SecretKeySpec spec = new SecretKeySpec(key, "HmacSHA256");
+        this.mac = ThreadLocal.withInitial(() -> {
+            try {
+                Mac m = Mac.getInstance("HmacSHA256");
+                m.init(spec);
+                return m;
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("HmacSHA256 is not available", e);
+            }
+        });
     }
 
     /** The signature of a record with key {@code recordKey} (null for none) and value {@code value}, hex. */
     public String sign(String recordKey, byte[] value) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(value == null ? new byte[0] : value);
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(key);
-            mac.update((DOMAIN + (recordKey == null ? "" : recordKey.length() + ":" + recordKey) + "|").getBytes(StandardCharsets.UTF_8));
-            mac.update(HexFormat.of().formatHex(digest).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(mac.doFinal());
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 or SHA-256 is not available", e);
-        }
+        byte[] digest = sha256.get().digest(value == null ? new byte[0] : value);
+        Mac m = mac.get();
+        m.update((DOMAIN + (recordKey == null ? "" : recordKey.length() + ":" + recordKey) + "|").getBytes(StandardCharsets.UTF_8));
+        m.update(HexFormat.of().formatHex(digest).getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().formatHex(m.doFinal());
     }
 
     /** {@code headers} with this record's {@link Headers#SIGNATURE} (any earlier one removed). */
