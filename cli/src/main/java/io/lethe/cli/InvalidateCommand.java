@@ -103,7 +103,8 @@ public final class InvalidateCommand implements Callable<Integer> {
             scope = wide ? Scope.NAMESPACE : Scope.PATTERN;
         } else if (target.key.startsWith(io.lethe.schemas.redis.RedisLayout.RESERVED_PREFIX) || ns.keys().stream().noneMatch(k -> k.matches(target.key))) {
             spec.commandLine().getErr().println("refused: '" + target.key + "' is not a key of namespace " + namespace
-                    + " (its key templates: " + ns.keys() + ")");
+                    + " (its key templates: " + ns.keys() + "; key format 2 writes each of " + io.lethe.schemas.keys.KeyFormat.RESERVED
+                    + " in a value as %XX, e.g. a time's ':' as %3A)");
             return 2;
         }
         long lsn = currentLsn(cfg);

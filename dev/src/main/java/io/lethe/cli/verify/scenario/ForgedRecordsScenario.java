@@ -66,13 +66,14 @@ final class ForgedRecordsScenario implements Scenario {
         run.sql("CREATE TABLE docs (id int PRIMARY KEY, body text)", "INSERT INTO docs VALUES (1, 'old'), (2, 'old')");
         // streams signs the watermarks it forwards; the forger does not have the key
         run.streamsSetting("watermark-key: " + UUID.randomUUID());
-        LetheConfig config = run.config(Items.namespace(run, "") + """
+        String namespaces = Items.namespace(run, "") + """
                 doc:
                   table: public.docs
                   keys: ["%sdoc:{id}"]
                   mode: upsert
                   payload-columns: [body]
-                """.formatted(p));
+                """.formatted(p);
+        LetheConfig config = run.config(namespaces);
         run.start(config);
         Function<String, Optional<String>> items = Items.truth(run);
         run.truth(key -> key.startsWith(p + "doc:") ? doc(run, key.substring((p + "doc:").length())) : items.apply(key));
@@ -140,6 +141,26 @@ final class ForgedRecordsScenario implements Scenario {
         run.done("the DLQ has, from %s: %s", region, reasons);
 
         run.expect(docBefore.equals(run.redis(region).hgetall(doc)), doc + " must be unchanged, was " + docBefore + ", is "
+                + run.redis(region).hgetall(doc));
+
+        // lethe dlq replay keeps verifying: it sends a record back only with its original's signature, and skips the
+        // in-range forgeries (whose originals carry none, or a wrong one) instead of letting the CLI's principal vouch for them
+        java.nio.file.Path file = java.nio.file.Files.createTempFile(run.id() + "-replay", ".yml");
+        try {
+            java.nio.file.Files.writeString(file, run.yaml(namespaces, ""));
+            java.io.StringWriter out = new java.io.StringWriter();
+            picocli.CommandLine replay = new picocli.CommandLine(new io.lethe.cli.DlqCommand());
+            replay.setOut(new java.io.PrintWriter(out));
+            int exit = replay.execute("replay", "--config", file.toString(), "--reason", "untrusted-record", "--group", run.id() + "-replay");
+            long refused = out.toString().lines().filter(l -> l.startsWith("skip") && l.contains("refused (untrusted-record)")).count();
+            run.expect(exit == 0 && out.toString().contains("replayed 0 record") && refused >= inRange.size(),
+                    "lethe dlq replay --reason untrusted-record must replay none and skip each forgery as untrusted-record, exit "
+                            + exit + ": " + out);
+            run.done("lethe dlq replay --reason untrusted-record replayed none, skipped %d as untrusted-record", refused);
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+        run.expect(docBefore.equals(run.redis(region).hgetall(doc)), doc + " must be unchanged after the replay, is "
                 + run.redis(region).hgetall(doc));
         run.expect(itemBefore.equals(run.redis(region).hgetall(item)), item + " must be unchanged, was " + itemBefore + ", is "
                 + run.redis(region).hgetall(item));
