@@ -42,7 +42,7 @@ FILL_ACCEPTED = 1
 
 # Key format 2 (issue 34): a value's text goes into the key with each of these characters written as
 # % and its two upper-case hex digits, so no value can render the separator ':', a hash-tag brace or a
-# glob metacharacter (KeyFormat.escape in Java; docs/subscribing.md, "Key format").
+# glob metacharacter (KeyFormat.escape in Java; docs/subscribing.md, "Keys" and "Upgrading from key format 1").
 KEY_FORMAT = 2
 RESERVED = "%:{}*?[]\\"
 

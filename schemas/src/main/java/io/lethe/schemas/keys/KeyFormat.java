@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  */
 public final class KeyFormat {
     private static final Pattern COLUMN = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-    /** The key format version this class renders (docs/subscribing.md, "Key format"). */
+    /** The key format version this class renders (docs/subscribing.md, "Keys" and "Upgrading from key format 1"). */
     public static final int VERSION = 2;
     /** The characters a value's text never shows as themselves in a key: each is written {@code %XX}. */
     public static final String RESERVED = "%:{}*?[]\\";
