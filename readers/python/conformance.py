@@ -65,6 +65,11 @@ def check_keys(vectors, fail):
             fail(f"{where}: rendered {key!r}, expected an error ({case['error']})")
         elif key != case["key"]:
             fail(f"{where}: rendered {key!r}, expected {case['key']!r}")
+    for case in vectors["globs"]:
+        where = f"glob of template {case['template']!r} bound {case['bound']}"
+        got = lethe_reader.KeyTemplate(case["template"]).glob({c: typed(v) for c, v in case["bound"].items()})
+        if got != case["glob"]:
+            fail(f"{where}: {got!r}, expected {case['glob']!r}")
     for case in vectors["fences"]:
         got = lethe_reader.fence_key(case["key"])
         if got != case["fence"]:

@@ -40,6 +40,23 @@ FILL_ACCEPTED = 1
 
 # ----------------------------------------------------------------------------------- keys ---
 
+# Key format 2 (issue 34): a value's text goes into the key with each of these characters written as
+# % and its two upper-case hex digits, so no value can render the separator ':', a hash-tag brace or a
+# glob metacharacter (KeyFormat.escape in Java; docs/subscribing.md, "Keys" and "Upgrading from key format 1").
+KEY_FORMAT = 2
+RESERVED = "%:{}*?[]\\"
+
+
+def escape(text):
+    """A value's text as a key holds it: each RESERVED character written %XX (upper-case hex)."""
+    return "".join("%%%02X" % ord(c) if c in RESERVED else c for c in text)
+
+
+def escape_glob(text):
+    """Redis glob metacharacters escaped, so text matches only itself."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
 class TemplateError(ValueError):
     """A key template that cannot be parsed; the message says what and where."""
 
@@ -90,7 +107,7 @@ class KeyTemplate:
     def render(self, row):
         """The key for a row's values, or None when a key column is NULL (the row has no such key).
 
-        Values are rendered as pg_text() does; a missing column raises KeyError."""
+        Values are rendered as pg_text() does, then escape()d; a missing column raises KeyError."""
         out = []
         for kind, v in self.parts:
             if kind == "lit":
@@ -100,7 +117,22 @@ class KeyTemplate:
                 raise KeyError(f"key template '{self.text}' needs column '{v}'")
             if row[v] is None:
                 return None
-            out.append(pg_text(row[v]))
+            out.append(escape(pg_text(row[v])))
+        return "".join(out)
+
+    def glob(self, bound):
+        """A Redis MATCH glob for the keys rendered with the columns of bound holding those values and
+        every other column any value: literals and bound values glob-escaped, each other column '*'."""
+        out = []
+        for kind, v in self.parts:
+            if kind == "lit":
+                out.append(escape_glob(v))
+            elif v in bound:
+                if bound[v] is None:
+                    raise ValueError(f"column '{v}' of key template '{self.text}' is bound to NULL: no key has it")
+                out.append(escape_glob(escape(pg_text(bound[v]))))
+            elif not out or not out[-1] == "*":
+                out.append("*")
         return "".join(out)
 
 

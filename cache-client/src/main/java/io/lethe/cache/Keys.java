@@ -18,8 +18,15 @@ import java.util.Map;
  * Keys day = Keys.template("orders:{day}");
  * day.render(Map.of("day", LocalDate.of(1999, 12, 31)));                // orders:1999-12-31
  * Keys at = Keys.template("seen:{at}");
- * at.render(Map.of("at", OffsetDateTime.parse("2000-01-01T05:30:00.5+05:30"))); // seen:2000-01-01 00:00:00.5+00
+ * at.render(Map.of("at", OffsetDateTime.parse("2000-01-01T05:30:00.5+05:30"))); // seen:2000-01-01 00%3A00%3A00.5+00
+ * Keys order = Keys.template("order:{customer}:{id}");
+ * order.render("1:2", 3);                                               // order:1%3A2:3
+ * order.glob(Map.of("customer", 1));                                    // order:1:*
  * }</pre>
+ *
+ * The value's text is escaped (key format 2, {@link KeyFormat}): each of {@code % : { } * ? [ ] \}
+ * is written as {@code %} and its upper-case hex code, so no value renders another row's or
+ * another template's key, and a glob built from values matches only keys of those values.
  *
  * Values may be what the PostgreSQL JDBC driver returns for the column (Integer, Long,
  * BigDecimal, Double, Boolean, UUID, LocalDate, LocalDateTime, OffsetDateTime, byte[], ...), or
@@ -82,9 +89,27 @@ public final class Keys {
         return render(row);
     }
 
-    /** One value as PostgreSQL prints it: what a template puts in the key for it. */
+    /** One value as PostgreSQL prints it: what a template puts in the key for it, before escaping. */
     public static String text(Object value) {
         return PgText.of(value);
+    }
+
+    /**
+     * A Redis MATCH glob for the keys of rows whose columns in {@code bound} hold those values,
+     * every other column any value: {@code order:{customer}:{id}} with customer 1 is
+     * {@code order:1:*}, which no key of customer {@code 1:2} or {@code 1*} matches.
+     *
+     * @throws IllegalArgumentException when a bound value is NULL or has no defined rendering, or
+     *                                  {@code bound} names a column the template does not read
+     */
+    public String glob(Map<String, ?> bound) {
+        for (String column : bound.keySet()) {
+            if (!format.columns().contains(column)) {
+                throw new IllegalArgumentException("key template '" + format.text() + "' has no column '" + column
+                        + "' (its columns: " + format.columns() + ")");
+            }
+        }
+        return format.glob(bound);
     }
 
     @Override

@@ -100,6 +100,15 @@ class ConformanceIT {
                 }
             }
         }
+        for (JsonNode c : vectors.get("globs")) {
+            Map<String, Object> bound = new LinkedHashMap<>();
+            c.get("bound").fields().forEachRemaining(e -> bound.put(e.getKey(), typed(e.getValue())));
+            String glob = Keys.template(c.get("template").asText()).glob(bound);
+            if (!glob.equals(c.get("glob").asText())) {
+                failures.add("glob of template '" + c.get("template").asText() + "' bound " + c.get("bound") + ": '" + glob
+                        + "', expected '" + c.get("glob").asText() + "'");
+            }
+        }
         for (JsonNode c : vectors.get("fences")) {
             String fence = RedisLayout.fenceKey(c.get("key").asText());
             if (!fence.equals(c.get("fence").asText())) {

@@ -203,13 +203,17 @@ class KeyRenderingIT {
         List<String> expected = new java.util.ArrayList<>();
         try (Connection c = f.connect(); Statement s = c.createStatement()) {
             s.execute("SET TimeZone = 'UTC'");
-            try (ResultSet rs = s.executeQuery("SELECT 'pk:' || d::date::text || ':' || f::float8::text || ':' || b::bytea::text || ':' || t::timestamptz::text"
-                    + " || ':' || n::numeric::text"
-                    + " FROM (VALUES " + values + ") v(d, f, b, t, n) ORDER BY 1")) {
+            try (ResultSet rs = s.executeQuery("SELECT d::date::text, f::float8::text, b::bytea::text, t::timestamptz::text, n::numeric::text"
+                    + " FROM (VALUES " + values + ") v(d, f, b, t, n)")) {
                 while (rs.next()) {
-                    expected.add(rs.getString(1));
+                    StringBuilder key = new StringBuilder("pk");
+                    for (int i = 1; i <= 5; i++) {
+                        key.append(':').append(io.lethe.schemas.keys.KeyFormat.escape(rs.getString(i)));
+                    }
+                    expected.add(key.toString());
                 }
             }
+            java.util.Collections.sort(expected);
         }
         try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
             capture.start();
@@ -306,7 +310,8 @@ class KeyRenderingIT {
                     for (int i = 0; i < values.size(); i++) {
                         try (ResultSet rs = s.executeQuery("SELECT (" + "(" + values.get(i) + ")::" + e.getValue().ddl() + ")::text")) {
                             rs.next();
-                            String key = "r:" + e.getKey() + ":" + rs.getString(1);
+                            // key format 2: the value's text, escaped (KeyFormat.escape: ':' of times, '\\' of bytea)
+                            String key = "r:" + e.getKey() + ":" + io.lethe.schemas.keys.KeyFormat.escape(rs.getString(1));
                             expected.put(e.getKey() + "#" + i + " new", key);
                             expected.put(e.getKey() + "#" + i + " old", key);
                         }

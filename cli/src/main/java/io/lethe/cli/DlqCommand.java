@@ -91,6 +91,8 @@ public final class DlqCommand implements Runnable {
             int replayed = 0;
             int skipped = 0;
             EventRules rules = new EventRules(cfg.namespaces(), cfg.file(), cfg.apply().maxLsnLead());
+            byte[] signingKey = EventRules.watermarkKey(cfg);
+            io.lethe.schemas.RecordSignature signature = signingKey == null ? null : new io.lethe.schemas.RecordSignature(signingKey);
             Map<String, Object> originalProps = KafkaClients.common(cfg.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-dlq-replay-original");
             originalProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
             try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
@@ -114,8 +116,17 @@ public final class DlqCommand implements Runnable {
                         String unreplayable = header(r, Headers.DLQ_TRUNCATED) != null ? "cut to its first part"
                                 : "capture".equals(header(r, Headers.DLQ_STAGE)) ? "read from the write-ahead log, not a topic"
                                 : untrusted(cfg, rules, source, r);
+                        // the original's schema and signature headers go back with it: a region with streams.watermark-key
+                        // applies it only when the signature Lethe gave the original verifies; replay never signs
+                        org.apache.kafka.common.header.Headers carried = new org.apache.kafka.common.header.internals.RecordHeaders();
                         if (unreplayable == null) {
-                            unreplayable = notTheOriginal(originals, source, r);
+                            unreplayable = notTheOriginal(originals, source, r, carried);
+                        }
+                        if (unreplayable == null && signature != null && !source.equals(cfg.topics().changes())
+                                && !signature.verifies(carried, r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value())) {
+                            unreplayable = "refused (" + DlqReason.UNTRUSTED_RECORD.code() + "): its original's " + Headers.SIGNATURE
+                                    + (carried.lastHeader(Headers.SIGNATURE) == null ? " is missing" : " does not verify")
+                                    + " with streams.watermark-key: not written by Lethe";
                         }
                         if (unreplayable != null) {
                             spec.commandLine().getOut().printf("skip %s@%d (%s): %s%n", r.topic(), r.offset(), header(r, Headers.DLQ_REASON),
@@ -126,7 +137,7 @@ public final class DlqCommand implements Runnable {
                         spec.commandLine().getOut().printf("%s %s@%d (%s) -> %s%n", dryRun ? "would replay" : "replay",
                                 r.topic(), r.offset(), header(r, Headers.DLQ_REASON), source);
                         if (!dryRun) {
-                            ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(source, r.key(), r.value());
+                            ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(source, null, r.key(), r.value(), carried);
                             out.headers().add(Headers.REPLAYED_FROM, (r.topic() + "-" + r.partition() + "@" + r.offset()).getBytes(StandardCharsets.UTF_8));
                             acks.add(producer.send(out));
                         }
@@ -149,9 +160,11 @@ public final class DlqCommand implements Runnable {
          * Why a dead letter is not the record it says it came from, or null: every role writes the
          * DLQ, so its headers prove nothing, and replay publishes as the CLI's principal. Only a
          * record still in its source topic, at the partition and offset the headers name, with the
-         * same key and value, is replayed: a dead letter a compromised stage made up is not.
+         * same key and value, is replayed: a dead letter a compromised stage made up is not. The
+         * original's schema and signature headers are added to {@code carried}, to go back with it.
          */
-        static String notTheOriginal(KafkaConsumer<byte[], byte[]> originals, String source, ConsumerRecord<byte[], byte[]> r) {
+        static String notTheOriginal(KafkaConsumer<byte[], byte[]> originals, String source, ConsumerRecord<byte[], byte[]> r,
+                                     org.apache.kafka.common.header.Headers carried) {
             String partition = header(r, Headers.DLQ_SOURCE_PARTITION);
             String offset = header(r, Headers.DLQ_SOURCE_OFFSET);
             if (partition == null || offset == null) {
@@ -173,8 +186,16 @@ public final class DlqCommand implements Runnable {
                     if (o.offset() != at) {
                         return "its original is no longer at " + tp + "@" + at + " (retention): where it came from cannot be checked";
                     }
-                    return java.util.Arrays.equals(o.key(), r.key()) && java.util.Arrays.equals(o.value(), r.value()) ? null
-                            : "differs from the record at " + tp + "@" + at + " it names as its source: not replayed";
+                    if (!java.util.Arrays.equals(o.key(), r.key()) || !java.util.Arrays.equals(o.value(), r.value())) {
+                        return "differs from the record at " + tp + "@" + at + " it names as its source: not replayed";
+                    }
+                    for (String name : List.of(Headers.SCHEMA, Headers.SIGNATURE)) {
+                        Header h = o.headers().lastHeader(name);
+                        if (h != null) {
+                            carried.add(name, h.value());
+                        }
+                    }
+                    return null;
                 }
             }
             return "its original at " + tp + "@" + at + " could not be read: where it came from cannot be checked";

@@ -71,7 +71,8 @@ public final class KeyTemplate {
 
     /**
      * True when this template could have rendered {@code key}: its literal parts in order, each
-     * column standing for any text, the empty text included (a text column holding '', a char(n) of spaces).
+     * column standing for any escaped text ({@link KeyFormat#escape}: no reserved character as
+     * itself), the empty text included (a text column holding '', a char(n) of spaces).
      */
     public boolean matches(String key) {
         return regex().matcher(key).matches();
@@ -82,7 +83,7 @@ public final class KeyTemplate {
         if (r == null) {
             StringBuilder re = new StringBuilder();
             for (KeyFormat.Part part : parts) {
-                re.append(part instanceof KeyFormat.Literal l ? Pattern.quote(l.text()) : "(.*?)");
+                re.append(part instanceof KeyFormat.Literal l ? Pattern.quote(l.text()) : "(" + KeyFormat.ESCAPED_VALUE_REGEX + "?)");
             }
             r = Pattern.compile(re.toString(), Pattern.DOTALL);
             regex = r;
@@ -91,7 +92,7 @@ public final class KeyTemplate {
     }
 
     /**
-     * The column values a key was rendered from, each the text PostgreSQL prints for it (so a
+     * The column values a key was rendered from, unescaped, each the text PostgreSQL prints for it (so a
      * query can find the row with {@code col::text = ?}): the inverse of {@link #render}.
      *
      * @return empty when the template could not have rendered {@code key}, when a column used twice
@@ -99,11 +100,11 @@ public final class KeyTemplate {
      *         separator that also occurs in a value: no single row to compare with)
      */
     public Optional<Map<String, String>> values(String key) {
-        Optional<Map<String, String>> shortest = parse(key, "(.*?)");
+        Optional<Map<String, String>> shortest = parse(key, "(" + KeyFormat.ESCAPED_VALUE_REGEX + "?)");
         if (shortest.isEmpty()) {
             return shortest;
         }
-        return shortest.equals(parse(key, "(.*)")) ? shortest : Optional.empty();
+        return shortest.equals(parse(key, "(" + KeyFormat.ESCAPED_VALUE_REGEX + ")")) ? shortest : Optional.empty();
     }
 
     private Optional<Map<String, String>> parse(String key, String group) {
@@ -123,8 +124,9 @@ public final class KeyTemplate {
         }
         Map<String, String> values = new java.util.LinkedHashMap<>();
         for (int i = 0; i < order.size(); i++) {
-            String previous = values.putIfAbsent(order.get(i), m.group(i + 1));
-            if (previous != null && !previous.equals(m.group(i + 1))) {
+            String value = KeyFormat.unescape(m.group(i + 1));
+            String previous = values.putIfAbsent(order.get(i), value);
+            if (previous != null && !previous.equals(value)) {
                 return Optional.empty();
             }
         }
@@ -138,15 +140,7 @@ public final class KeyTemplate {
 
     /** A Redis MATCH glob covering every key this template can render. */
     public String glob() {
-        StringBuilder glob = new StringBuilder();
-        for (KeyFormat.Part part : parts) {
-            if (part instanceof KeyFormat.Literal l) {
-                glob.append(escapeGlob(l.text()));
-            } else if (glob.length() == 0 || glob.charAt(glob.length() - 1) != '*') {
-                glob.append('*');
-            }
-        }
-        return glob.toString();
+        return format.glob(Map.of());
     }
 
     /**
@@ -166,16 +160,17 @@ public final class KeyTemplate {
         return Patterns.within(nonEmpty.toString(), List.of(glob));
     }
 
-    /** Escapes Redis glob metacharacters so {@code text} matches only itself. */
+    /** Escapes Redis glob metacharacters so {@code text} matches only itself ({@link KeyFormat#escapeGlob}). */
     public static String escapeGlob(String text) {
-        StringBuilder out = new StringBuilder(text.length());
-        for (char c : text.toCharArray()) {
-            if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
-                out.append('\\');
-            }
-            out.append(c);
-        }
-        return out.toString();
+        return KeyFormat.escapeGlob(text);
+    }
+
+    /**
+     * A glob for the keys this template renders with the columns of {@code bound} holding those
+     * values, every other column any value ({@link KeyFormat#glob}).
+     */
+    public String glob(Map<String, ?> bound) {
+        return format.glob(bound);
     }
 
     @Override

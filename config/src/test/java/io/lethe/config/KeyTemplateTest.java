@@ -2,6 +2,7 @@ package io.lethe.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,7 +62,9 @@ class KeyTemplateTest {
                 "a column can render empty text (text '', a char(n) of spaces): its key is one of the template's");
         org.junit.jupiter.api.Assertions.assertFalse(t.matches("customer:42:orders:open"));
         org.junit.jupiter.api.Assertions.assertFalse(t.matches("lethe:fence:{customer:{42}:orders:open}:customer:{42}:orders:open"));
-        org.junit.jupiter.api.Assertions.assertTrue(KeyTemplate.parse("p.{id}").matches("p.[*]"), "literals are quoted, not regex");
+        org.junit.jupiter.api.Assertions.assertTrue(KeyTemplate.parse("p.{id}").matches("p.7"));
+        org.junit.jupiter.api.Assertions.assertTrue(KeyTemplate.parse("p.[*]{id}").matches("p.[*]7"), "literals are quoted, not regex");
+        org.junit.jupiter.api.Assertions.assertFalse(KeyTemplate.parse("p.{id}").matches("p.[*]"), "no value renders '[' or '*'");
         org.junit.jupiter.api.Assertions.assertFalse(KeyTemplate.parse("p.{id}").matches("pX7"));
     }
 
@@ -93,5 +96,48 @@ class KeyTemplateTest {
         KeyTemplate t = KeyTemplate.parse("{id}/{id}");
         assertEquals(Optional.of(Map.of("id", "5")), t.values("5/5"));
         assertEquals(Optional.empty(), t.values("5/6"));
+    }
+
+    @Test
+    void aValueHoldingTheSeparatorCannotRenderAnotherRowsOrTemplatesKey() {
+        // issue 34: row values are data a user may choose; a key is the cache's identity of a row
+        KeyTemplate profile = KeyTemplate.parse("user:{id}:profile");
+        KeyTemplate user = KeyTemplate.parse("user:{id}");
+        assertNotEquals(profile.render(Map.of("id", "1")), user.render(Map.of("id", "1:profile")),
+                "template user:{id} with id '1:profile' rendered template user:{id}:profile's key for id 1");
+        KeyTemplate order = KeyTemplate.parse("order:{customer}:{id}");
+        assertNotEquals(order.render(Map.of("customer", "1:2", "id", "3")), order.render(Map.of("customer", "1", "id", "2:3")),
+                "two rows of one template rendered the same key");
+        assertFalse(user.matches(profile.render(Map.of("id", "1")).orElseThrow()),
+                "user:{id} must not claim user:{id}:profile's keys: no value renders a ':'");
+    }
+
+    @Test
+    void aGlobBuiltFromAValueMatchesOnlyThatValuesKeys() {
+        KeyTemplate order = KeyTemplate.parse("order:{customer}:{id}");
+        // every order of customer 1, as a tool would build it: the template with customer bound
+        String customerOne = order.glob(Map.of("customer", "1"));
+        assertTrue(Patterns.matches(customerOne, order.render(Map.of("customer", "1", "id", "7")).orElseThrow()));
+        assertFalse(Patterns.matches(customerOne, order.render(Map.of("customer", "1:2", "id", "3")).orElseThrow()),
+                "the glob for customer 1 matched an order of customer '1:2'");
+        String star = order.glob(Map.of("customer", "1*"));
+        assertFalse(Patterns.matches(star, order.render(Map.of("customer", "10", "id", "3")).orElseThrow()),
+                "the glob for customer '1*' matched an order of customer 10");
+        assertTrue(Patterns.matches(star, order.render(Map.of("customer", "1*", "id", "3")).orElseThrow()));
+        for (String value : List.of("a?b", "[x]", "c\\d", "{t}", "50%")) {
+            String glob = order.glob(Map.of("customer", value));
+            assertTrue(Patterns.matches(glob, order.render(Map.of("customer", value, "id", "1")).orElseThrow()), glob);
+            assertFalse(Patterns.matches(glob, order.render(Map.of("customer", "other", "id", "1")).orElseThrow()), glob);
+        }
+    }
+
+    @Test
+    void escapedValuesRoundTripThroughValues() {
+        KeyTemplate t = KeyTemplate.parse("o:{tenant}:{id}");
+        for (String value : List.of("a:b", "100%", "%3A", "x*y?[z]\\", "{hash}", "2000-01-01 00:00:00+00", "plain")) {
+            String key = t.render(Map.of("tenant", value, "id", "1")).orElseThrow();
+            assertTrue(t.matches(key), key);
+            assertEquals(Optional.of(Map.of("tenant", value, "id", "1")), t.values(key), key);
+        }
     }
 }

@@ -34,6 +34,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -542,12 +543,15 @@ class TopologyTest {
     }
 
     /**
-     * Issue 34, abuse: a row value holding the separator renders a key another template renders
-     * too. With a text id, "{id}" = "1:x" renders price:1:x from price:{id}, the key price:{id}:x
-     * gives row 1 of namespace extra: the price row's payload must not be written there.
+     * Issue 34, abuse: a row value holding the separator must not render a key another template
+     * renders. With a text id, "{id}" = "1:x" rendered price:1:x from price:{id} in key format 1,
+     * the key price:{id}:x gives row 1 of namespace extra. Key format 2 escapes the value
+     * (price:1%3Ax): no other template's key, so the row's own key is upserted and extra's key is
+     * untouched. Keys another template could still render (templates whose literals overlap, such
+     * as a{x} and ab{y}) are invalidated, never upserted ({@code ambiguous}).
      */
     @Test
-    void aKeyAnotherTemplateCouldRenderIsInvalidatedNeverUpserted() {
+    void aValueHoldingTheSeparatorRendersItsOwnKeyNotAnotherTemplates() {
         driver.close();
         LetheConfig both = ConfigLoader.parse("topology-test.yml", YAML + """
                   extra:
@@ -563,11 +567,57 @@ class TopologyTest {
         Map<String, Object> forged = row(1, "a", 1, 10, 2);
         forged.put("id", "1:x");
         send(change(Op.UPDATE, 1600, null, forged));
-        InvalidationEvent price = read(all).stream().filter(e -> e.target().equals("price:1:x")).findFirst().orElseThrow();
-        assertEquals(Action.DELETE, price.action(), "price:1:x is also extra's key of row 1: deleted, not written");
+        List<InvalidationEvent> events = read(all);
+        assertTrue(events.stream().noneMatch(e -> "price:1:x".equals(e.target())), "extra's key of row 1 was touched: " + events);
+        InvalidationEvent own = events.stream().filter(e -> e.target().equals("price:1%3Ax")).findFirst().orElseThrow();
+        assertEquals(Action.UPSERT, own.action(), "price:1%3Ax is no other template's key");
         send(change(Op.UPDATE, 1700, null, row(1, "a", 1, 10, 3)));
         InvalidationEvent plain = read(all).stream().filter(e -> e.target().equals("price:1")).findFirst().orElseThrow();
         assertEquals(Action.UPSERT, plain.action(), "price:1 is no other template's key");
+    }
+
+    /**
+     * Issue 34, in-range forged upserts: with streams.watermark-key, every invalidation and upsert
+     * record streams writes carries a signature over its key and value that verifies with that key
+     * (and not with another, nor over another value), on the region topics and on the public topic,
+     * whose payload-stripped copy is signed as it is sent.
+     */
+    @Test
+    void everyInvalidationRecordIsSignedWithTheWatermarkKey() {
+        driver.close();
+        String key = "a-watermark-key-of-32-characters";
+        LetheConfig signed = ConfigLoader.parse("topology-test.yml", YAML.replace("streams: { max-key-bytes: 64 }",
+                "kafka: { bootstrap-servers: \"127.0.0.1:9092\", public-payloads: false }\nstreams: { max-key-bytes: 64, watermark-key: " + key + " }")
+                .replace("kafka: { bootstrap-servers: \"127.0.0.1:9092\" }\n", ""), name -> null);
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        driver = new TopologyTestDriver(InvalidationTopology.build(signed, new StreamsMetrics(registry), CLOCK), p);
+        changes = driver.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer());
+        List<TestOutputTopic<String, byte[]>> topics = new ArrayList<>();
+        topics.add(driver.createOutputTopic(signed.topics().invalidations(), new StringDeserializer(), new ByteArrayDeserializer()));
+        for (String r : List.of("us-east", "eu-west", "ap-tokyo")) {
+            topics.add(driver.createOutputTopic(signed.topics().invalidations(r), new StringDeserializer(), new ByteArrayDeserializer()));
+        }
+        send(change(Op.UPDATE, 1800, row(1, "a", 1, 10, 2), row(1, "b", 1, 11, 3)));
+        io.lethe.schemas.RecordSignature right = new io.lethe.schemas.RecordSignature(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        io.lethe.schemas.RecordSignature wrong = new io.lethe.schemas.RecordSignature(
+                "another-key-of-some-length".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        int upserts = 0;
+        int records = 0;
+        for (TestOutputTopic<String, byte[]> topic : topics) {
+            for (var r : topic.readRecordsToList()) {
+                records++;
+                upserts += EventJson.readInvalidation(r.value()).action() == Action.UPSERT ? 1 : 0;
+                assertTrue(right.verifies(r.headers(), r.key(), r.value()), "signed: " + r.key() + " " + r.headers());
+                assertFalse(wrong.verifies(r.headers(), r.key(), r.value()), "another key does not verify it");
+                byte[] changed = r.value().clone();
+                changed[changed.length / 2] ^= 1;
+                assertFalse(right.verifies(r.headers(), r.key(), changed), "the signature covers the value");
+                assertFalse(right.verifies(r.headers(), r.key() + "x", r.value()), "and the record key");
+            }
+        }
+        assertTrue(records >= 6 && upserts >= 1, records + " records, " + upserts + " upserts: the price upsert reached its regions");
     }
 
     /** With streams.watermark-key, every watermark forwarded to a region carries a signature that verifies with that key. */

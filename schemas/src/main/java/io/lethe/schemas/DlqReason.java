@@ -76,6 +76,13 @@ public enum DlqReason {
      */
     UNTRUSTED_WATERMARK("untrusted-watermark"),
     /**
+     * With {@code streams.watermark-key} set, an invalidation or upsert record the region's rules
+     * admit but whose {@link Headers#SIGNATURE} is missing or does not verify
+     * ({@link RecordSignature}): not written by Lethe's streams application (or {@code lethe
+     * invalidate}), so not applied.
+     */
+    UNTRUSTED_RECORD("untrusted-record"),
+    /**
      * The key lies outside the key patterns of the region's Redis ACL user: Redis refuses every
      * command on it, so it is dead-lettered alone (not widened: that is refused too) and the region
      * goes on. Either the ACL is narrower than the namespaces' templates or the key is not Lethe's.

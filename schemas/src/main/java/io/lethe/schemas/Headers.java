@@ -7,6 +7,13 @@ public final class Headers {
     /** On every event: the schema id of the value, e.g. {@code lethe.invalidation/v1}. */
     public static final String SCHEMA = "lethe.schema";
 
+    /**
+     * On every invalidation record invalidation-streams (and {@code lethe invalidate}) writes when
+     * {@code streams.watermark-key} is set: HMAC-SHA256 of the record, hex ({@link RecordSignature}).
+     * A region with the key applies only records whose signature verifies.
+     */
+    public static final String SIGNATURE = "lethe.signature";
+
     /** DLQ: a short machine-readable reason, one of {@link DlqReason}'s codes. */
     public static final String DLQ_REASON = "lethe.dlq.reason";
     /** DLQ: a human-readable description of what was wrong. */

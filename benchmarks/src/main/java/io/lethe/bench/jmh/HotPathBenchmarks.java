@@ -29,7 +29,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The per-event hot paths: mapping a change to invalidations, JSON encode/decode of both events,
- * and planning a poll batch (highest version per key). Run with:
+ * planning a poll batch (highest version per key), and signing and verifying a record
+ * ({@code streams.watermark-key}: streams signs each record it writes, a region verifies each it
+ * applies), for a delete and for an upsert with a 1 KiB payload. Run with:
  * <pre>
  *   ./mvnw -q -DskipTests package -pl benchmarks -am
  *   java -cp "benchmarks/target/lethe-benchmarks-0.1.0-SNAPSHOT.jar:benchmarks/target/lib/*" org.openjdk.jmh.Main HotPath
@@ -48,6 +50,10 @@ public class HotPathBenchmarks {
     private InvalidationEvent invalidation;
     private byte[] invalidationBytes;
     private List<InvalidationEvent> batch;
+    private io.lethe.schemas.RecordSignature signature;
+    private byte[] upsertBytes;
+    private org.apache.kafka.common.header.Headers signedInvalidation;
+    private org.apache.kafka.common.header.Headers signedUpsert;
 
     @Setup
     public void setUp() {
@@ -68,6 +74,12 @@ public class HotPathBenchmarks {
         changeBytes = EventJson.write(change);
         invalidation = mapper.map(change).invalidations().get(0);
         invalidationBytes = EventJson.write(invalidation);
+        signature = new io.lethe.schemas.RecordSignature("a-watermark-key-of-32-characters".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        signedInvalidation = signature.addTo(new org.apache.kafka.common.header.internals.RecordHeaders(), invalidation.target(), invalidationBytes);
+        InvalidationEvent upsert = new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "u1", "price", io.lethe.schemas.Scope.ROW, "price:42",
+                null, Action.UPSERT, "{\"price\":\"" + "9".repeat(1024) + "\"}", "7", 26220112, 26220112L, 1, 2, 3, null, Op.UPDATE, null, null);
+        upsertBytes = EventJson.write(upsert);
+        signedUpsert = signature.addTo(new org.apache.kafka.common.header.internals.RecordHeaders(), upsert.target(), upsertBytes);
         batch = new ArrayList<>();
         for (int i = 0; i < 2000; i++) {
             batch.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "id" + i, "product", io.lethe.schemas.Scope.ROW,
@@ -104,5 +116,25 @@ public class HotPathBenchmarks {
     @Benchmark
     public BatchPlan planBatchOf2000() {
         return BatchPlan.of(batch);
+    }
+
+    @Benchmark
+    public String signInvalidation() {
+        return signature.sign(invalidation.target(), invalidationBytes);
+    }
+
+    @Benchmark
+    public boolean verifyInvalidation() {
+        return signature.verifies(signedInvalidation, invalidation.target(), invalidationBytes);
+    }
+
+    @Benchmark
+    public String signUpsert1KiB() {
+        return signature.sign("price:42", upsertBytes);
+    }
+
+    @Benchmark
+    public boolean verifyUpsert1KiB() {
+        return signature.verifies(signedUpsert, "price:42", upsertBytes);
     }
 }

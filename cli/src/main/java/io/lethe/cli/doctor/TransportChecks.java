@@ -40,21 +40,26 @@ public final class TransportChecks {
         return out;
     }
 
-    /** Without {@code streams.watermark-key} every watermark is taken on trust: whoever can write a Lethe topic can forge one. */
+    /**
+     * Without {@code streams.watermark-key} every watermark and every invalidation record is taken on
+     * trust: whoever can write a Lethe topic can forge one, an upsert with any payload included.
+     */
     static CheckResult watermarkKey(LetheConfig config) {
         String check = "watermark signatures";
         if (config.streams().watermarkKey() != null) {
-            return CheckResult.pass(check, "capture signs its watermarks and streams the ones it forwards (streams.watermark-key)");
+            return CheckResult.pass(check, "capture signs its watermarks, streams the watermarks and records it writes, and regions "
+                    + "apply only what verifies (streams.watermark-key)");
         }
         boolean remote = java.util.Arrays.stream(config.kafka().bootstrapServers().split(","))
                 .map(String::trim).map(h -> h.substring(0, Math.max(0, h.lastIndexOf(':')))).anyMatch(h -> !isLoopback(h));
         if (!remote) {
-            return CheckResult.pass(check, "streams.watermark-key is not set: watermarks are taken on trust (Kafka on loopback: "
+            return CheckResult.pass(check, "streams.watermark-key is not set: watermarks and records are taken on trust (Kafka on loopback: "
                     + "no one else writes its topics)");
         }
-        return CheckResult.warn(check, "streams.watermark-key is not set: watermarks are taken on trust, so whoever can write "
-                        + config.topics().changes() + " or a region's topic can make read-your-writes and the lag alerts lie",
-                "set streams.watermark-key: ${LETHE_WATERMARK_KEY} (at least 16 characters) for capture, streams and every region");
+        return CheckResult.warn(check, "streams.watermark-key is not set: watermarks and records are taken on trust, so whoever can write "
+                        + config.topics().changes() + " or a region's topic can make read-your-writes and the lag alerts lie, and "
+                        + "whoever can write a region's topic can upsert any payload into a valid key at an admissible version",
+                "set streams.watermark-key: ${LETHE_WATERMARK_KEY} (at least 16 characters) for capture, streams, every region and the CLI");
     }
 
     /** 127.0.0.0/8, ::1 and localhost: a hop that never leaves this host. */

@@ -114,13 +114,15 @@ public final class LagReport {
                 Map<TopicPartition, Long> begin = reader.beginningOffsets(partitions, TIMEOUT);
                 long lag = 0;
                 long oldestCommit = Long.MAX_VALUE;
+                byte[] signingKey = io.lethe.region.admission.EventRules.watermarkKey(config);
+                io.lethe.schemas.RecordSignature signature = signingKey == null ? null : new io.lethe.schemas.RecordSignature(signingKey);
                 for (TopicPartition tp : partitions) {
                     OffsetAndMetadata c = committed.get(tp);
                     long from = c == null ? begin.get(tp) : c.offset();
                     long behind = end.get(tp) - from;
                     lag += Math.max(0, behind);
                     if (behind > 0) {
-                        oldestCommit = Math.min(oldestCommit, commitTsAt(reader, tp, from));
+                        oldestCommit = Math.min(oldestCommit, commitTsAt(reader, tp, from, signature));
                     }
                 }
                 // only the region's topic now: a group moved by a configuration change keeps the old topic's offsets for a while
@@ -243,12 +245,21 @@ public final class LagReport {
         return counts;
     }
 
-    private static long commitTsAt(KafkaConsumer<byte[], byte[]> reader, TopicPartition tp, long offset) {
+    /**
+     * The commit time of the record at {@code offset}; its Kafka timestamp when it is malformed or,
+     * with {@code streams.watermark-key} ({@code signature} not null), its signature does not verify:
+     * a forged record's commitTs must not make the lag look smaller or larger than it is.
+     */
+    private static long commitTsAt(KafkaConsumer<byte[], byte[]> reader, TopicPartition tp, long offset,
+                                   io.lethe.schemas.RecordSignature signature) {
         reader.assign(List.of(tp));
         reader.seek(tp, offset);
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
+                if (signature != null && !signature.verifies(r.headers(), r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value())) {
+                    return r.timestamp() * 1000;
+                }
                 try {
                     return EventJson.readInvalidation(r.value()).commitTs();
                 } catch (SchemaViolationException e) {

@@ -84,7 +84,8 @@ public final class ManualInvalidations implements AutoCloseable {
         NamespaceConfig ns = namespace(namespace);
         Objects.requireNonNull(key, "key");
         if (key.startsWith(RedisLayout.RESERVED_PREFIX) || ns.keys().stream().noneMatch(k -> k.matches(key))) {
-            throw new Refused("refused: '" + key + "' is not a key of namespace " + namespace + " (its key templates: " + ns.keys() + ")");
+            throw new Refused("refused: '" + key + "' is not a key of namespace " + namespace + " (its key templates: " + ns.keys()
+                    + "; key format 2 writes each of " + io.lethe.schemas.keys.KeyFormat.RESERVED + " in a value as %XX, e.g. a time's ':' as %3A)");
         }
         return publish(ns, Scope.ROW, key, null);
     }
@@ -135,9 +136,16 @@ public final class ManualInvalidations implements AutoCloseable {
         }
         KafkaProducer<String, byte[]> p = producer();
         List<Future<RecordMetadata>> acks = new ArrayList<>();
+        byte[] value = EventJson.write(event);
+        // regions with streams.watermark-key apply only signed records: a manual invalidation is signed as streams signs
+        io.lethe.schemas.RecordSignature signature = config.streams().watermarkKey() == null ? null
+                : new io.lethe.schemas.RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
         for (String topic : topics) {
-            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.target(), EventJson.write(event));
+            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.target(), value);
             record.headers().add(Headers.SCHEMA, InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
+            if (signature != null) {
+                signature.addTo(record.headers(), event.target(), value);
+            }
             acks.add(p.send(record));
         }
         for (Future<RecordMetadata> ack : acks) {

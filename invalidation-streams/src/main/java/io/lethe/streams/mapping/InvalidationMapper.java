@@ -364,9 +364,10 @@ public final class InvalidationMapper {
         }
 
         /**
-         * True when another template (of any namespace) could have rendered {@code key} too: a value
-         * holding that template's separator (a text id {@code 5:price} renders {@code product:5:price}
-         * from {@code product:{id}}, the key {@code product:{id}:price} gives row 5). Such a key is
+         * True when another template (of any namespace) could have rendered {@code key} too. Values
+         * are escaped (key format 2: a text id {@code 5:price} renders {@code product:5%3Aprice}
+         * from {@code product:{id}}, not the key {@code product:{id}:price} gives row 5), so this
+         * takes templates whose literals overlap ({@code a{x}} and {@code ab{y}}). Such a key is
          * invalidated, never upserted: the row's payload must not land where another namespace's
          * readers look (fail closed: a miss for them, never a foreign value).
          */

@@ -59,6 +59,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
 
     /** {@code streams.watermark-key}: forwarded watermarks are signed with it (regions with the key verify), or null. */
     private final byte[] watermarkKey;
+    /** Signs every invalidation record with {@code streams.watermark-key} (regions with the key verify), or null without one. */
+    private final io.lethe.schemas.RecordSignature signature;
 
     ChangeProcessor(LetheConfig config, InvalidationMapper mapper, StreamsMetrics metrics, Clock clock) {
         this.config = config;
@@ -74,6 +76,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         this.clock = clock;
         this.watermarkKey = config.streams().watermarkKey() == null ? null
                 : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        this.signature = watermarkKey == null ? null : new io.lethe.schemas.RecordSignature(watermarkKey);
         this.regionNames = config.namespaces().keySet().stream().collect(Collectors.toMap(ns -> ns,
                 ns -> config.regions().values().stream().filter(r -> config.receives(r).contains(ns)).map(RegionConfig::name).toList()));
         this.regionSinks = regionNames.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
@@ -188,15 +191,16 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 event = event.asDelete();
                 bytes = EventJson.write(event);
             }
-            RecordHeaders headers = new RecordHeaders();
-            headers.add(Headers.SCHEMA, schemaHeader);
-            Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(), headers);
+            Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(), headers(schemaHeader, event.target(), bytes));
             io.lethe.config.NamespaceConfig ns = config.namespaces().get(event.namespace());
             if (ns == null || ns.publicTopic()) {
                 // other teams read the public topic: a namespace may stay off it, or send its upserts there as the
                 // delete at their version (the row values stay on the region topics); then no region reads it
                 boolean strip = ns != null && event.action() == io.lethe.schemas.Action.UPSERT && !ns.publicPayloads();
-                context.forward(strip ? out.withValue(EventJson.write(event.asDelete())) : out, InvalidationTopology.PUBLIC_SINK);
+                byte[] stripped = strip ? EventJson.write(event.asDelete()) : null;
+                // the stripped copy is signed as it is sent, so a subscriber with the key can verify it too
+                context.forward(strip ? new Record<>(event.target(), stripped, record.timestamp(), headers(schemaHeader, event.target(), stripped))
+                        : out, InvalidationTopology.PUBLIC_SINK);
                 metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
             }
             // once per topic: regions that share a topic (or read the public one) read the same record
@@ -208,6 +212,16 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             }
         }
         return problems;
+    }
+
+    /** The headers of an invalidation record: its schema and, with {@code streams.watermark-key}, its signature. */
+    private RecordHeaders headers(byte[] schemaHeader, String recordKey, byte[] value) {
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(Headers.SCHEMA, schemaHeader);
+        if (signature != null) {
+            signature.addTo(headers, recordKey, value);
+        }
+        return headers;
     }
 
     private void deadLetter(Record<String, byte[]> record, List<MappingProblem> problems, Exception cause) {

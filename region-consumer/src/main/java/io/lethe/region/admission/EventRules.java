@@ -43,7 +43,9 @@ import java.util.Optional;
  *       A pattern covering a template's whole key space needs {@code allow-namespace-wide}
  *       ({@code namespace-wide-pattern}).</li>
  * </ol>
- * What this cannot prove: that an event within these rules came from Lethe. A producer with
+ * With {@code streams.watermark-key} set, a record these rules admit is applied only when its
+ * signature verifies ({@link #signatureRefusal}, {@code untrusted-record}). Without the key, what
+ * this cannot prove: that an event within these rules came from Lethe. A producer with
  * write access can still invalidate any key of a namespace at any admissible version, or send a
  * namespace-scoped invalidation of a template's glob (what a TRUNCATE sends): the harm is misses,
  * never a stale or foreign value, and it is bounded by the namespaces the topic carries. Kafka
@@ -193,6 +195,21 @@ public final class EventRules {
                     + " with streams.watermark-key: not written by the streams application");
         }
         return Optional.empty();
+    }
+
+    /**
+     * Why an invalidation record must not be applied for want of a signature, if it must not: with
+     * {@code streams.watermark-key} set ({@code signature} not null), a {@link io.lethe.schemas.Headers#SIGNATURE}
+     * that is missing or does not verify over the record's key and value.
+     */
+    public static Optional<Refusal> signatureRefusal(org.apache.kafka.common.header.Headers headers, String recordKey, byte[] value,
+                                                     io.lethe.schemas.RecordSignature signature) {
+        if (signature == null || signature.verifies(headers, recordKey, value)) {
+            return Optional.empty();
+        }
+        return refuse(DlqReason.UNTRUSTED_RECORD, "an invalidation record whose " + io.lethe.schemas.Headers.SIGNATURE
+                + (headers.lastHeader(io.lethe.schemas.Headers.SIGNATURE) == null ? " is missing" : " does not verify")
+                + " with streams.watermark-key: not written by the streams application or lethe invalidate");
     }
 
     /** {@code streams.watermark-key} as bytes, or null. */

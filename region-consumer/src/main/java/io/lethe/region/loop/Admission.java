@@ -5,6 +5,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.region.admission.EventRules;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.RecordSignature;
 import io.lethe.region.dlq.RegionDeadLetters;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.Watermark;
@@ -24,7 +25,8 @@ import org.apache.kafka.common.TopicPartition;
  * Reads a poll batch as if it came from outside ({@link EventRules}, issue 34 "trust no topic"):
  * a record that is malformed or that the rules refuse is dead-lettered with its reason and not
  * applied; a watermark record is merged only when its headers are complete and, with
- * {@code streams.watermark-key} set, its signature verifies. The highest LSN of a merged watermark
+ * {@code streams.watermark-key} set, its signature verifies; with that key, an invalidation is
+ * applied only when its record's signature verifies too ({@code untrusted-record}). The highest LSN of a merged watermark
  * bounds the LSNs of what follows ({@code apply.max-lsn-lead-mib}).
  */
 final class Admission {
@@ -45,7 +47,11 @@ final class Admission {
     Admission(Map<String, NamespaceConfig> namespaces, String configFile, long maxLsnLead, byte[] watermarkKey) {
         this.rules = new EventRules(namespaces, configFile, maxLsnLead);
         this.watermarkKey = watermarkKey;
+        this.signature = watermarkKey == null ? null : new RecordSignature(watermarkKey);
     }
+
+    /** Verifies every invalidation record's signature with {@code streams.watermark-key}, or null without one. */
+    private final RecordSignature signature;
 
     Admission(LetheConfig config) {
         this(config.namespaces(), config.file(), config.apply().maxLsnLead(), EventRules.watermarkKey(config));
@@ -90,6 +96,10 @@ final class Admission {
                 continue;
             }
             Optional<EventRules.Refusal> refusal = refusal(event);
+            if (refusal.isEmpty()) {
+                // last: a record that breaks a rule is refused with that rule's reason, signed or not
+                refusal = EventRules.signatureRefusal(r.headers(), r.key(), r.value(), signature);
+            }
             if (refusal.isPresent()) {
                 deadLetters.send(r, refusal.get().reason(), refusal.get().message(), null);
                 continue;

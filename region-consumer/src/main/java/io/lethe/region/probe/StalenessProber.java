@@ -85,12 +85,15 @@ public final class StalenessProber implements AutoCloseable {
     /** The rules the region applies (a refused record is not sampled), and what they need: the watermark key and last LSN. */
     private final EventRules rules;
     private final byte[] watermarkKey;
+    /** Verifies a sample's signature as the region does (an unsigned forged record is never a sample), or null. */
+    private final io.lethe.schemas.RecordSignature signature;
     private long lastWatermarkLsn = -1;
 
     public StalenessProber(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
         this.config = config;
         this.rules = new EventRules(config.namespaces(), config.file(), config.apply().maxLsnLead());
         this.watermarkKey = EventRules.watermarkKey(config);
+        this.signature = watermarkKey == null ? null : new io.lethe.schemas.RecordSignature(watermarkKey);
         this.region = config.region(regionName);
         this.apply = config.apply();
         this.clock = clock;
@@ -171,7 +174,8 @@ public final class StalenessProber implements AutoCloseable {
                     }
                     // a record the region refuses (EventRules, trust no topic) is not applied: never a sample,
                     // or a forged record would raise a false staleness alarm
-                    if (event.scope().isPattern() || rules.refusal(event, lastWatermarkLsn).isPresent()) {
+                    if (event.scope().isPattern() || rules.refusal(event, lastWatermarkLsn).isPresent()
+                            || EventRules.signatureRefusal(r.headers(), r.key(), r.value(), signature).isPresent()) {
                         continue;
                     }
                     due = false;

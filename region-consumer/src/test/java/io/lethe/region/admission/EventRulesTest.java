@@ -179,4 +179,33 @@ class EventRulesTest {
         assertTrue(EventRules.watermarkRefusal(new Watermark(1_000, 2_000, -1).writeTo(new RecordHeaders()), null).isPresent(),
                 "a region topic's watermark names its changes partition");
     }
+
+    /**
+     * Issue 34, in-range forged upserts: with streams.watermark-key, a record the rules admit is
+     * refused as untrusted-record when its signature is missing, made with another key, or made
+     * over another value; without the key it is taken on trust.
+     */
+    @Test
+    void anInvalidationRecordMustCarryAValidSignatureWhenTheKeyIsSet() {
+        byte[] key = "a-watermark-key-of-32-characters".getBytes(StandardCharsets.UTF_8);
+        io.lethe.schemas.RecordSignature signature = new io.lethe.schemas.RecordSignature(key);
+        byte[] value = "{\"key\":\"doc:1\",\"payload\":\"{\\\"body\\\":\\\"real\\\"}\"}".getBytes(StandardCharsets.UTF_8);
+        byte[] forged = "{\"key\":\"doc:1\",\"payload\":\"{\\\"body\\\":\\\"forged\\\"}\"}".getBytes(StandardCharsets.UTF_8);
+        assertEquals(Optional.empty(), EventRules.signatureRefusal(signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", value, signature));
+        assertEquals(Optional.empty(), EventRules.signatureRefusal(new RecordHeaders(), "doc:1", value, null), "no key: taken on trust");
+        Optional<EventRules.Refusal> missing = EventRules.signatureRefusal(new RecordHeaders(), "doc:1", forged, signature);
+        assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), missing.map(EventRules.Refusal::reason));
+        assertTrue(missing.orElseThrow().message().contains("is missing"), missing.toString());
+        // a real record's signature moved onto a forged payload, or one made with another key
+        assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), EventRules.signatureRefusal(
+                signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", forged, signature).map(EventRules.Refusal::reason));
+        io.lethe.schemas.RecordSignature other = new io.lethe.schemas.RecordSignature("another-key-of-some-length".getBytes(StandardCharsets.UTF_8));
+        Optional<EventRules.Refusal> wrong = EventRules.signatureRefusal(other.addTo(new RecordHeaders(), "doc:1", forged), "doc:1", forged, signature);
+        assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), wrong.map(EventRules.Refusal::reason));
+        assertTrue(wrong.orElseThrow().message().contains("does not verify"), wrong.toString());
+        assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), EventRules.signatureRefusal(
+                signature.addTo(new RecordHeaders(), "doc:1", value), "doc:2", value, signature).map(EventRules.Refusal::reason),
+                "the signature covers the record key");
+        assertTrue(!signature.toString().contains("a-watermark-key"), "the key is never in toString");
+    }
 }

@@ -13,9 +13,29 @@ import java.util.regex.Pattern;
  * cache-client's {@code Keys}) share. {@code {{} and {@code }}} stand for literal braces, so
  * {@code customer:{{{customer_id}}}:orders} renders a Redis Cluster hash tag
  * ({@code customer:{42}:orders}).
+ *
+ * <p><b>Key format 2: values are escaped.</b> A column's text goes into the key with each of the
+ * {@link #RESERVED} characters ({@code % : { } * ? [ ] \}) written as {@code %} and its two
+ * upper-case hex digits ({@code a:b} → {@code a%3Ab}, {@code 100%} → {@code 100%25}); every other
+ * character as it is. So a value can never render the separator {@code :}, a hash-tag brace or a
+ * glob metacharacter: a row's value cannot make its key equal another row's or another template's
+ * key ({@code user:{id}} with id {@code 1:profile} is {@code user:1%3Aprofile}, not
+ * {@code user:1:profile}), cannot move the key's Redis Cluster hash tag, and a glob built from a
+ * value ({@link #glob}) matches only keys of that value. The escaping is reversible
+ * ({@link #unescape}). Key format 1 (before issue 34) put the text in as it was; the two agree
+ * for every value without a reserved character.
  */
 public final class KeyFormat {
     private static final Pattern COLUMN = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+    /** The key format version this class renders (docs/subscribing.md, "Keys" and "Upgrading from key format 1"). */
+    public static final int VERSION = 2;
+    /** The characters a value's text never shows as themselves in a key: each is written {@code %XX}. */
+    public static final String RESERVED = "%:{}*?[]\\";
+    /**
+     * What one column renders to, as a regular expression: any character but the reserved ones, or
+     * a reserved one escaped (upper-case hex, as {@link #escape} writes it).
+     */
+    public static final String ESCAPED_VALUE_REGEX = "(?:[^%:{}*?\\[\\]\\\\]|%(?:25|3A|7B|7D|2A|3F|5B|5D|5C))*";
 
     /** A literal piece of text or a column reference. */
     public sealed interface Part permits Literal, Column {
@@ -110,7 +130,7 @@ public final class KeyFormat {
     }
 
     /**
-     * Renders the key: each column's value as {@link PgText#of} prints it.
+     * Renders the key: each column's value as {@link PgText#of} prints it, {@link #escape}d.
      *
      * @return empty when a column is present but null (the row has no such key)
      * @throws MissingColumnException when {@code row} does not carry a column at all
@@ -130,10 +150,119 @@ public final class KeyFormat {
                 if (value == null) {
                     return Optional.empty();
                 }
-                key.append(PgText.of(value));
+                key.append(escape(PgText.of(value)));
             }
         }
         return Optional.of(key.toString());
+    }
+
+    /** {@code text} as a key holds it: each {@link #RESERVED} character written {@code %XX} (upper-case hex). */
+    public static String escape(String text) {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (RESERVED.indexOf(c) >= 0) {
+                if (out == null) {
+                    out = new StringBuilder(text.length() + 8).append(text, 0, i);
+                }
+                out.append('%').append(HEX[c >> 4]).append(HEX[c & 0xF]);
+            } else if (out != null) {
+                out.append(c);
+            }
+        }
+        return out == null ? text : out.toString();
+    }
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    /**
+     * The text {@link #escape} was given: the inverse, for a column's part of a key.
+     *
+     * @throws IllegalArgumentException when {@code escaped} is not something {@link #escape} writes
+     *                                  (a reserved character as itself, a {@code %} not followed by
+     *                                  the upper-case code of a reserved character)
+     */
+    public static String unescape(String escaped) {
+        int percent = escaped.indexOf('%');
+        StringBuilder out = new StringBuilder(escaped.length());
+        for (int i = 0; i < escaped.length(); i++) {
+            char c = escaped.charAt(i);
+            if (c == '%') {
+                String code = i + 3 <= escaped.length() ? escaped.substring(i + 1, i + 3) : "";
+                char decoded = code.length() == 2 && code.equals(code.toUpperCase(java.util.Locale.ROOT))
+                        ? (char) parseHex(code) : 0;
+                if (decoded == 0 || RESERVED.indexOf(decoded) < 0) {
+                    throw new IllegalArgumentException("'%" + code + "' at position " + i + " of '" + escaped
+                            + "' is not an escaped reserved character (%25 %3A %7B %7D %2A %3F %5B %5D %5C)");
+                }
+                out.append(decoded);
+                i += 2;
+            } else if (RESERVED.indexOf(c) >= 0) {
+                throw new IllegalArgumentException("'" + c + "' at position " + i + " of '" + escaped
+                        + "' is reserved: a rendered value holds it escaped");
+            } else {
+                out.append(c);
+            }
+        }
+        return percent < 0 ? escaped : out.toString();
+    }
+
+    private static int parseHex(String code) {
+        try {
+            return Integer.parseInt(code, 16);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * A Redis MATCH glob for the keys this template renders with the columns of {@code bound}
+     * holding those values and every other column any value: the literals and the bound values
+     * glob-escaped, each unbound column a {@code *}.
+     *
+     * @throws IllegalArgumentException when a bound value is NULL (no key has it) or has no defined rendering
+     */
+    public String glob(Map<String, ?> bound) {
+        StringBuilder glob = new StringBuilder();
+        for (Part part : parts) {
+            if (part instanceof Literal l) {
+                glob.append(escapeGlob(l.text()));
+            } else {
+                String name = ((Column) part).name();
+                if (bound != null && bound.containsKey(name)) {
+                    Object value = bound.get(name);
+                    if (value == null) {
+                        throw new IllegalArgumentException("column '" + name + "' of key template '" + text
+                                + "' is bound to NULL: no key has it");
+                    }
+                    glob.append(escapeGlob(escape(PgText.of(value))));
+                } else if (glob.length() == 0 || glob.charAt(glob.length() - 1) != '*' || endsEscaped(glob)) {
+                    glob.append('*');
+                }
+            }
+        }
+        return glob.toString();
+    }
+
+    private static boolean endsEscaped(StringBuilder glob) {
+        int backslashes = 0;
+        for (int i = glob.length() - 2; i >= 0 && glob.charAt(i) == '\\'; i--) {
+            backslashes++;
+        }
+        return backslashes % 2 == 1;
+    }
+
+    /** Escapes Redis glob metacharacters ({@code * ? [ ] \}) so {@code text} matches only itself. */
+    public static String escapeGlob(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+                out.append('\\');
+            }
+            out.append(c);
+        }
+        return out.toString();
     }
 
     @Override

@@ -152,7 +152,7 @@ record Program(long seed, String profile, int regions, List<Table> tables, List<
                 if (i > 0) {
                     sb.append(" || '").append(SEPARATOR).append('\'');
                 }
-                sb.append(" || ").append(quote(columns.get(i))).append("::text");
+                sb.append(" || ").append(Truth.keyText(quote(columns.get(i)) + "::text"));
             }
             return sb.toString();
         }

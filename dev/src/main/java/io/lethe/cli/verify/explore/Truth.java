@@ -36,6 +36,21 @@ import java.util.Set;
  * zone, and Lethe, which cannot know the application's, renders in UTC.
  */
 final class Truth {
+    /**
+     * A column's text as a key holds it, in SQL: key format 2 writes each of {@code % : { } * ? [ ] \\}
+     * as {@code %} and its upper-case hex code ({@code %} first, so no code is escaped twice). Written
+     * here again, not with Lethe's {@code KeyFormat.escape}: the judge's keys stay its own.
+     */
+    static String keyText(String textSql) {
+        String sql = textSql;
+        String[][] codes = {{"%", "%25"}, {":", "%3A"}, {"{", "%7B"}, {"}", "%7D"}, {"*", "%2A"}, {"?", "%3F"}, {"[", "%5B"},
+            {"]", "%5D"}, {"\\", "%5C"}};
+        for (String[] code : codes) {
+            sql = "replace(" + sql + ", '" + code[0] + "', '" + code[1] + "')";
+        }
+        return sql;
+    }
+
     /** The session setting every connection of the judge and the readers starts with. */
     static final String SESSION = "SET TimeZone = 'UTC'";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -163,7 +178,7 @@ final class Truth {
                     sb.append(" || '").append(Template.SEPARATOR).append('\'');
                 }
                 Column c = t.column(cols.get(i));
-                sb.append(" || (").append(c.pgType().valueOf("r")).append(")::").append(c.pgType().ddl()).append("::text");
+                sb.append(" || ").append(keyText("(" + c.pgType().valueOf("r") + ")::" + c.pgType().ddl() + "::text"));
             }
             return sb.append(" FROM unnest(?::int[]) r").toString();
         }
@@ -183,7 +198,7 @@ final class Truth {
                 sb.append(" || '").append(Template.SEPARATOR).append('\'');
             }
             Column c = t.column(cols.get(i));
-            sb.append(" || (").append(c.pgType().valueOf("g")).append(")::").append(c.pgType().ddl()).append("::text");
+            sb.append(" || ").append(keyText("(" + c.pgType().valueOf("g") + ")::" + c.pgType().ddl() + "::text"));
         }
         return sb.append(" FROM generate_series(0, " + (t.groups() + 3) + ") g").toString();
     }

@@ -37,9 +37,12 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * streams application, writes forged records into it: an invalidation of another namespace's key,
  * one of a {@code lethe:} key (a fence), an upsert at a huge version, an upsert in a namespace not
  * configured for upserts, globs that match most of Redis ({@code *:*}, {@code [a-z0-9]*}), and a
- * watermark from the future at a huge LSN. Each must be refused to the DLQ with its own reason; the
- * cached entries, the fence and the region's published watermark must be unchanged, and later real
- * changes still applied.
+ * watermark from the future at a huge LSN; and upserts every rule admits (a valid key of an upsert
+ * namespace, a version the pipeline could send next) with an arbitrary payload and no signature, or
+ * a wrong one. Each must be refused to the DLQ with its own reason ({@code untrusted-record} for the
+ * in-range upserts: streams signs every record with {@code streams.watermark-key}); the cached
+ * entries (the true value), the fence and the region's published watermark must be unchanged, and
+ * later real changes still applied.
  */
 final class ForgedRecordsScenario implements Scenario {
     private static final Duration DEAD_LETTER_WITHIN = Duration.ofSeconds(30);
@@ -53,7 +56,7 @@ final class ForgedRecordsScenario implements Scenario {
 
     @Override
     public String summary() {
-        return "forged records on a region topic (foreign key, lethe: key, huge version, wide glob, forged watermark) refused to the DLQ";
+        return "forged records on a region topic (foreign key, lethe: key, huge version, wide glob, forged watermark, unsigned in-range upsert) refused to the DLQ";
     }
 
     @Override
@@ -63,13 +66,14 @@ final class ForgedRecordsScenario implements Scenario {
         run.sql("CREATE TABLE docs (id int PRIMARY KEY, body text)", "INSERT INTO docs VALUES (1, 'old'), (2, 'old')");
         // streams signs the watermarks it forwards; the forger does not have the key
         run.streamsSetting("watermark-key: " + UUID.randomUUID());
-        LetheConfig config = run.config(Items.namespace(run, "") + """
+        String namespaces = Items.namespace(run, "") + """
                 doc:
                   table: public.docs
                   keys: ["%sdoc:{id}"]
                   mode: upsert
                   payload-columns: [body]
-                """.formatted(p));
+                """.formatted(p);
+        LetheConfig config = run.config(namespaces);
         run.start(config);
         Function<String, Optional<String>> items = Items.truth(run);
         run.truth(key -> key.startsWith(p + "doc:") ? doc(run, key.substring((p + "doc:").length())) : items.apply(key));
@@ -102,6 +106,15 @@ final class ForgedRecordsScenario implements Scenario {
         new Watermark(now + 3_600_000_000L, HUGE, 0).writeTo(watermark.headers());
         forged.put("untrusted-watermark", watermark);
         ProducerRecord<String, byte[]> glob = record(topic, event("doc", Scope.PATTERN, null, "[a-z0-9]*", Action.DELETE, null, "2", 2, now));
+        // in range: a valid key of an upsert namespace, at the primary's current LSN (a version the pipeline could send
+        // next), with an arbitrary payload: every rule above passes it; only the signature streams adds can tell
+        long lsn = Long.parseLong(run.query("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint::text")) + 16;
+        List<ProducerRecord<String, byte[]>> inRange = new ArrayList<>();
+        inRange.add(record(topic, event("doc", Scope.ROW, doc, null, Action.UPSERT, "{\"body\":\"forged\"}", Long.toString(lsn), lsn, now)));
+        ProducerRecord<String, byte[]> badlySigned = record(topic, event("doc", Scope.ROW, doc, null, Action.UPSERT,
+                "{\"body\":\"forged\"}", Long.toString(lsn + 1), lsn + 1, now));
+        badlySigned.headers().add(Headers.SIGNATURE, "0".repeat(64).getBytes(StandardCharsets.UTF_8));
+        inRange.add(badlySigned);
 
         Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-forger");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -110,12 +123,17 @@ final class ForgedRecordsScenario implements Scenario {
                 producer.send(r).get();
             }
             producer.send(glob).get();
+            for (ProducerRecord<String, byte[]> r : inRange) {
+                producer.send(r).get();
+            }
         }
-        run.done("a producer with write access to %s sent: %s, and a %s glob", topic, forged.keySet(), "[a-z0-9]*");
+        run.done("a producer with write access to %s sent: %s, a %s glob, and upserts of %s at LSN %d and %d (in range) with no "
+                + "signature and a wrong one", topic, forged.keySet(), "[a-z0-9]*", doc, lsn, lsn + 1);
 
         Map<String, Integer> expected = new LinkedHashMap<>();
         forged.keySet().forEach(reason -> expected.put(reason, 1));
         expected.merge("foreign-pattern", 1, Integer::sum);
+        expected.put("untrusted-record", inRange.size());
         Map<String, Integer> reasons = deadLetters(config, region, expected, DEAD_LETTER_WITHIN);
         boolean all = expected.entrySet().stream().allMatch(e -> reasons.getOrDefault(e.getKey(), 0) >= e.getValue());
         run.expect(all, "each forged record dead-lettered by " + region + " with its reason " + expected + " within "
@@ -123,6 +141,26 @@ final class ForgedRecordsScenario implements Scenario {
         run.done("the DLQ has, from %s: %s", region, reasons);
 
         run.expect(docBefore.equals(run.redis(region).hgetall(doc)), doc + " must be unchanged, was " + docBefore + ", is "
+                + run.redis(region).hgetall(doc));
+
+        // lethe dlq replay keeps verifying: it sends a record back only with its original's signature, and skips the
+        // in-range forgeries (whose originals carry none, or a wrong one) instead of letting the CLI's principal vouch for them
+        java.nio.file.Path file = java.nio.file.Files.createTempFile(run.id() + "-replay", ".yml");
+        try {
+            java.nio.file.Files.writeString(file, run.yaml(namespaces, ""));
+            java.io.StringWriter out = new java.io.StringWriter();
+            picocli.CommandLine replay = new picocli.CommandLine(new io.lethe.cli.DlqCommand());
+            replay.setOut(new java.io.PrintWriter(out));
+            int exit = replay.execute("replay", "--config", file.toString(), "--reason", "untrusted-record", "--group", run.id() + "-replay");
+            long refused = out.toString().lines().filter(l -> l.startsWith("skip") && l.contains("refused (untrusted-record)")).count();
+            run.expect(exit == 0 && out.toString().contains("replayed 0 record") && refused >= inRange.size(),
+                    "lethe dlq replay --reason untrusted-record must replay none and skip each forgery as untrusted-record, exit "
+                            + exit + ": " + out);
+            run.done("lethe dlq replay --reason untrusted-record replayed none, skipped %d as untrusted-record", refused);
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+        run.expect(docBefore.equals(run.redis(region).hgetall(doc)), doc + " must be unchanged after the replay, is "
                 + run.redis(region).hgetall(doc));
         run.expect(itemBefore.equals(run.redis(region).hgetall(item)), item + " must be unchanged, was " + itemBefore + ", is "
                 + run.redis(region).hgetall(item));
