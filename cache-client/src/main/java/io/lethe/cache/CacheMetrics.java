@@ -29,8 +29,8 @@ final class CacheMetrics {
      * Shadow reads of sampled hits, by result: match (the loader found what was served), in-flight
      * (it differed, and the entry was invalidated or replaced within the grace), converged (it
      * differed, and the database came back to what was served), stale (a confirmed stale entry:
-     * the same difference survived the grace), undecided (the region had not applied up to the
-     * first load within the longest grace), dropped (over the inspection's limits: not checked),
+     * the same difference survived the grace), undecided (the region's applied watermark did not
+     * show the first load applied, being behind or unknown, within the longest grace), dropped (over the inspection's limits: not checked),
      * error (the loader or Redis failed).
      */
     static final String INSPECTOR_CHECKS = "lethe.cache.inspector.checks";

@@ -183,13 +183,14 @@ final class Inspection implements AutoCloseable {
         /** After the grace: the entry now, and the database now. */
         void again() {
             try {
-                OptionalLong applied = appliedCommitMillis();
-                if (applied.isPresent() && applied.getAsLong() < firstLoadAt) {
-                    // the region has not applied everything committed before the first load yet:
-                    // an invalidation for what it found may still be on its way
+                if (!appliedPastFirstLoad()) {
+                    // the region has not shown everything committed before the first load applied (its
+                    // watermark is behind, or cannot be read now: withdrawn after a restore, a partition
+                    // missing, a read that failed or timed out): an invalidation for what it found may
+                    // still be on its way
                     if (System.nanoTime() + WATERMARK_POLL.toNanos() > deadline) {
-                        LOG.info("namespace {}: shadow read of {} undecided: the region had not applied up to the first load "
-                                + "within {}", namespace, key, limits.maxGrace().plus(limits.margin()));
+                        LOG.info("namespace {}: shadow read of {} undecided: the region's applied watermark did not show the "
+                                + "first load applied within {}", namespace, key, limits.maxGrace().plus(limits.margin()));
                         finish("undecided");
                         return;
                     }
@@ -287,6 +288,20 @@ final class Inspection implements AutoCloseable {
         private boolean sameEntry(CacheRedis.Read now) {
             return now.notFound() == served.notFound() && sameNumber(now.version(), served.version())
                     && Arrays.equals(now.data(), served.data());
+        }
+
+        /**
+         * True when nothing committed before the first load can still be on its way: the region's
+         * applied watermark is at or past it, or this cache reads no watermark (then the grace was
+         * the longest, {@code maxGrace}). A watermark it reads that is unknown now (a failed or
+         * timed-out read, withdrawn, a partition missing) shows nothing applied: false.
+         */
+        private boolean appliedPastFirstLoad() {
+            if (appliedLsnKey == null) {
+                return true;
+            }
+            OptionalLong applied = appliedCommitMillis();
+            return applied.isPresent() && applied.getAsLong() >= firstLoadAt;
         }
 
         private OptionalLong lagMillis() {

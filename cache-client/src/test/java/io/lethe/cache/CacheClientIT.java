@@ -215,6 +215,38 @@ class CacheClientIT {
         assertEquals("new row", ns.get(key, k -> Loaded.of("unexpected")));
     }
 
+    /**
+     * A load longer than the fence TTL (the steady scenario's run 1, hypothesis b): the key had no
+     * fence at the miss, the invalidation of a change committed during the load fenced it, and that
+     * fence expired before the load returned. Nothing in Redis could refuse the old value then
+     * (fill.lua accepts a fill that saw no fence when there is none), so the client does not send it.
+     */
+    @Test
+    void aFillWhoseLoadOutlivedAFenceCreatedDuringItIsNotWritten() throws Exception {
+        CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL.withFenceTtl(Duration.ofSeconds(1)));
+        String key = scope.key("product:slow");
+        CountDownLatch loading = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<String> get = ns.getAsync(key, k -> {
+            loading.countDown();
+            release.await();
+            return Loaded.of("row before the change");
+        });
+        assertTrue(loading.await(10, TimeUnit.SECONDS), "the miss found no fence and the load started");
+        // the region applies the change's invalidation with the namespace's fence TTL (1 s), and the fence expires
+        redis.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, new String[] {key, RedisLayout.fenceKey(key)},
+                "500", "1000", "12345");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (redis.exists(RedisLayout.fenceKey(key)) == 1) {
+            assertTrue(System.nanoTime() < deadline, "the fence expires after its 1 s TTL");
+            Thread.sleep(20);
+        }
+        release.countDown();
+        assertEquals("row before the change", get.get(10, TimeUnit.SECONDS), "the caller still gets what was loaded");
+        assertEquals(0, redis.exists(key), "but the value the invalidation made stale is not cached");
+        assertEquals("new row", ns.get(key, k -> Loaded.of("new row")), "the next miss loads and fills the row as it is now");
+    }
+
     @Test
     void aFillIsUndoneWhenANamespaceWideInvalidationStartedDuringTheLoad() throws Exception {
         CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);

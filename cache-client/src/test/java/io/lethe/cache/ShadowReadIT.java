@@ -262,6 +262,54 @@ class ShadowReadIT {
         assertEquals(1, checks(ns, "undecided"), "the region never applied past the end of the first load: undecided");
     }
 
+    /**
+     * The steady scenario's run 1 (docs/benchmarks.md): under load the re-check's read of the applied
+     * watermark timed out (the client's 500 ms command timeout) and the inspection took "no
+     * watermark" for "nothing to wait for", confirming as stale entries whose invalidation was
+     * still on its way. A watermark this cache was built to read that cannot be read, or that the
+     * region withdrew (a restore), or that lacks a partition, shows nothing applied: no verdict.
+     */
+    @Test
+    void aWatermarkThatCannotBeReadAtTheRecheckIsNoVerdict() throws Exception {
+        assertNoVerdictWhenTheWatermarkGoes("shadow-unreadable", watermark -> {
+            redis.del(watermark);
+            redis.set(watermark, "not a hash"); // every HGETALL of it fails (WRONGTYPE), as a timed-out one does
+        });
+        assertNoVerdictWhenTheWatermarkGoes("shadow-withdrawn", watermark -> redis.hdel(watermark, "0", "ts:0", "h:0"));
+        assertNoVerdictWhenTheWatermarkGoes("shadow-partition", watermark -> redis.hset(watermark, "partitions", "2"));
+    }
+
+    /**
+     * An entry whose change is in flight (the database moved on, the invalidation has not arrived),
+     * sampled while the region's watermark is ten minutes behind; {@code gone} makes the watermark
+     * unknown while the first load runs. The inspection must end undecided, never stale.
+     */
+    private void assertNoVerdictWhenTheWatermarkGoes(String ns, java.util.function.Consumer<String> gone) throws Exception {
+        String group = scope.key("group-" + ns);
+        String watermark = io.lethe.schemas.redis.AppliedLsn.key(group);
+        redis.hset(watermark, Map.of("partitions", "1", "0", "100", "ts:0", Long.toString((System.currentTimeMillis() - 600_000) * 1000)));
+        LetheCache cache = cache(LetheCache.builder(stack.redisUri("us-east")).readYourWrites(group).shadowReadsHeal(false)
+                .shadowReadLimits(2, 100, Duration.ofMillis(200), Duration.ofSeconds(2)));
+        String key = scope.key(ns + ":1");
+        redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "5", RedisLayout.ENTRY_DATA, "old"));
+        db.put(key, Loaded.of("new", 7)); // committed; its invalidation is still on its way
+        CountDownLatch loading = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Loader<String> held = k -> {
+            loading.countDown();
+            release.await();
+            return fromDb(k);
+        };
+        assertEquals("old", cache.namespace(ns, Codecs.utf8(), EVERY_HIT).get(key, held));
+        assertTrue(loading.await(10, TimeUnit.SECONDS), "the shadow read's first load started");
+        gone.accept(watermark);
+        release.countDown();
+        await("the shadow read's verdict", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
+        assertEquals(0, checks(ns, "stale"), ns + ": a watermark that shows nothing applied confirms nothing");
+        assertEquals(1, checks(ns, "undecided"), ns + ": the region never showed the first load applied within maxGrace + margin");
+        assertEquals("old", redis.hget(key, RedisLayout.ENTRY_DATA));
+    }
+
     @Test
     void faultFreeEveryHitSampledMatches() throws Exception {
         String ns = "shadow-match";

@@ -74,6 +74,61 @@ class StalenessProberIT {
         }
     }
 
+    /**
+     * Hypothesis (d) of the steady scenario's run 1: a check that runs after the invalidation's fence
+     * expired, of an entry a reader filled after the invalidation, with no earlier check that saw the
+     * fence move (the 1 s check came while the region was behind, or found the key absent), was
+     * counted incoherent: the prober took an expired fence for an invalidation never applied. The
+     * region's applied watermark past the event's commit shows it applied; without that watermark
+     * (or below it) the check stays incoherent.
+     */
+    @Test
+    void anExpiredFenceOfAnAppliedInvalidationIsNotCountedIncoherent(LetheStack stack, TestScope scope) throws Exception {
+        try (RegionFixture f = new RegionFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }"),
+                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", "prober: { sample-every: 1, windows: [3s] }"));
+            RedisCommands<String, String> redis = f.redis("us-east");
+            redis.scriptLoad(io.lethe.schemas.redis.LuaScript.INVALIDATE.source());
+            String applied = p + "product:applied";
+            String behind = p + "product:behind";
+            // the region applied both invalidations (fences of 300 ms), and readers filled both keys after them
+            for (String key : List.of(applied, behind)) {
+                redis.evalsha(io.lethe.schemas.redis.LuaScript.INVALIDATE.sha1(), io.lettuce.core.ScriptOutputType.INTEGER,
+                        new String[] {key, RedisLayout.fenceKey(key)}, "1000", "300", "7");
+                redis.hset(key, Map.of("v", "0", "d", "filled after the invalidation"));
+            }
+            RegionFixture.await("both fences expired", Duration.ofSeconds(30),
+                    () -> redis.exists(RedisLayout.fenceKey(applied), RedisLayout.fenceKey(behind)) == 0);
+            // the region's watermark (every partition, one history) is past the first event's commit, not the second's
+            String group = RegionConsumerService.groupId(config, "us-east");
+            redis.hset(io.lethe.schemas.redis.AppliedLsn.key(group), Map.of("partitions", "3", "0", "5000", "1", "5000", "2", "5000",
+                    "h:0", "h1", "h:1", "h1", "h:2", "h1"));
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            try (StalenessProber prober = new StalenessProber(config, "us-east", registry, Clock.systemUTC())) {
+                prober.start();
+                awaitSampling(registry, "us-east");
+                f.send(config.topics().invalidations("us-east"), committedAt("product", applied, 1000, 4000));
+                f.send(config.topics().invalidations("us-east"), committedAt("product", behind, 1000, 6000));
+                f.flush();
+                RegionFixture.await("both 3s checks", Duration.ofSeconds(60),
+                        () -> count(registry, "us-east", "3s", "coherent") + count(registry, "us-east", "3s", "incoherent") >= 2);
+                assertEquals(1, count(registry, "us-east", "3s", "coherent"),
+                        "the watermark is past its commit: applied, its fence expired since, the entry was filled after it");
+                assertEquals(1, count(registry, "us-east", "3s", "incoherent"),
+                        "committed past the watermark: nothing shows it applied, the entry may be older than it");
+            }
+        }
+    }
+
+    /** An invalidation at {@code lsn} whose transaction committed at {@code commitLsn}, as capture and streams send it. */
+    private static io.lethe.schemas.InvalidationEvent committedAt(String namespace, String key, long lsn, long commitLsn) {
+        long now = RegionFixture.now();
+        return new io.lethe.schemas.InvalidationEvent(io.lethe.schemas.InvalidationEvent.SCHEMA_ID, java.util.UUID.randomUUID().toString(),
+                namespace, io.lethe.schemas.Scope.ROW, key, null, io.lethe.schemas.Action.DELETE, null, Long.toString(lsn), lsn, 1L, now, now, now,
+                null, io.lethe.schemas.Op.UPDATE, null, null, commitLsn);
+    }
+
     private static double count(MeterRegistry registry, String region, String window, String result) {
         Counter c = registry.find(StalenessProber.CHECKS).tag("region", region).tag("window", window).tag("result", result).counter();
         return c == null ? 0 : c.count();

@@ -9,6 +9,7 @@ import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.Versions;
+import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.schemas.serde.EventJson;
 import io.lettuce.core.KeyValue;
@@ -46,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * <p>A check is <b>coherent</b> when the key is absent, or holds a versioned entry at least as
  * new as the event, or holds an entry of unknown version written after the invalidation was
  * applied there (the fence shows the event's version, or its counter moved since sampling: any
- * fill that survives that is fenced). Otherwise it is <b>incoherent</b>. Exported as
+ * fill that survives that is fenced; once the fence has expired, an earlier check that saw it
+ * applied, or the region's applied watermark past the event's commit, shows the same). Otherwise
+ * it is <b>incoherent</b>. Exported as
  * {@code lethe.coherence.checks{region, window, result}} and the fraction coherent within each
  * window, {@code lethe.coherence.ratio{region, window}} (Polaris-style "nines within T").
  */
@@ -88,6 +91,8 @@ public final class StalenessProber implements AutoCloseable {
     /** Verifies a sample's signature as the region does (an unsigned forged record is never a sample), or null. */
     private final io.lethe.schemas.RecordSignature signature;
     private long lastWatermarkLsn = -1;
+    /** The region's applied watermark in its Redis ({@link AppliedLsn}), written by its applier's group. */
+    private final String appliedLsnKey;
 
     public StalenessProber(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
         this.config = config;
@@ -95,6 +100,7 @@ public final class StalenessProber implements AutoCloseable {
         this.watermarkKey = EventRules.watermarkKey(config);
         this.signature = watermarkKey == null ? null : new io.lethe.schemas.RecordSignature(watermarkKey);
         this.region = config.region(regionName);
+        this.appliedLsnKey = AppliedLsn.key(config.apply().groupPrefix() + regionName);
         this.apply = config.apply();
         this.clock = clock;
         this.registry = registry;
@@ -244,7 +250,27 @@ public final class StalenessProber implements AutoCloseable {
         if (applied) {
             sample.appliedSeen().set(true);
         }
-        return applied || fenceCounter == null && fenceVersion == null && sample.appliedSeen().get();
+        if (applied) {
+            return true;
+        }
+        // the fence is gone: it expired since the invalidation was applied (a check that runs after the region's lag
+        // plus the fence TTL, a late one, or one whose earlier checks came before the region applied it), or it was
+        // never written; only a check that saw it applied, or the region's watermark past the event's commit, tells
+        return fenceCounter == null && fenceVersion == null && (sample.appliedSeen().get() || appliedByWatermark(e));
+    }
+
+    /**
+     * True when the region's applied watermark (the LSN up to which every partition's heartbeats are
+     * applied, {@link AppliedLsn}) is at or past the COMMIT of the event's transaction: every change
+     * committed before that heartbeat is applied, this one's invalidation included. An event without a
+     * commit LSN, or a watermark that is missing or of mixed source histories, tells nothing (false).
+     */
+    private boolean appliedByWatermark(InvalidationEvent e) {
+        if (e.commitLsn() == null) {
+            return false;
+        }
+        java.util.OptionalLong watermark = AppliedLsn.of(redis.hashCommands().hgetall(appliedLsnKey));
+        return watermark.isPresent() && watermark.getAsLong() >= e.commitLsn();
     }
 
     private Counter counter(String window, String result) {
