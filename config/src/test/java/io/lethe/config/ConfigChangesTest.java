@@ -1,0 +1,70 @@
+package io.lethe.config;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** {@code lethe config --check new.yml --against running.yml}: what a change would move, said before the rollout. */
+class ConfigChangesTest {
+    private static final String HEAD = """
+            source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/shop", user: lethe, slot: lethe, publication: lethe }
+            kafka: { bootstrap-servers: "127.0.0.1:9092" }
+            """;
+
+    private static LetheConfig parse(String yaml) {
+        return ConfigLoader.parse("lethe.yml", HEAD + yaml, name -> null);
+    }
+
+    private static final String NAMESPACES = """
+            namespaces:
+              a: { table: public.a, keys: ["a:{id}"] }
+              b: { table: public.b, keys: ["b:{id}"] }
+            """;
+
+    @Test
+    void reorderingRegionsOrAddingOneMovesNobody() {
+        LetheConfig running = parse("""
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:6379", namespaces: [a] }
+                  eu-west: { redis: "redis://127.0.0.1:6380", namespaces: [a] }
+                """ + NAMESPACES);
+        LetheConfig next = parse("""
+                regions:
+                  ap-south: { redis: "redis://127.0.0.1:6381", namespaces: [a] }
+                  eu-west: { redis: "redis://127.0.0.1:6380", namespaces: [a] }
+                  us-east: { redis: "redis://127.0.0.1:6379", namespaces: [a] }
+                """ + NAMESPACES);
+        ConfigChanges changes = ConfigChanges.between(running, next);
+        assertFalse(changes.moves(), changes.lines().toString());
+        assertTrue(changes.lines().contains("region us-east: unchanged (reads " + next.topics().invalidations("us-east") + ")"),
+                changes.lines().toString());
+        assertTrue(changes.lines().stream().anyMatch(l -> l.startsWith("region ap-south: new; reads ")), changes.lines().toString());
+    }
+
+    @Test
+    void aSubscriptionChangeARemovedNamespaceAndChangedKeysAreSaid() {
+        LetheConfig running = parse("""
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:6379", namespaces: [a, b] }
+                  eu-west: { redis: "redis://127.0.0.1:6380", namespaces: [a] }
+                """ + NAMESPACES);
+        LetheConfig next = parse("""
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:6379", namespaces: [a] }
+                namespaces:
+                  a: { table: public.a, keys: ["a:{id}:v2"] }
+                  c: { table: public.c, keys: ["c:{id}"] }
+                """);
+        ConfigChanges changes = ConfigChanges.between(running, next);
+        assertTrue(changes.moves());
+        String all = String.join("\n", changes.lines());
+        assertTrue(all.contains("region us-east: moves from " + running.topics().invalidations("us-east") + " to "
+                + next.topics().invalidations("us-east")), all);
+        assertTrue(all.contains("invalidates [a, b] wholesale once"), "what it no longer receives goes too: " + all);
+        assertTrue(all.contains("region eu-west: removed"), all);
+        assertTrue(all.contains("namespace b: removed"), all);
+        assertTrue(all.contains("namespace a: its keys change"), all);
+        assertTrue(all.endsWith("roll out streams first, then the regions (a moved region waits for streams to run the new configuration)"), all);
+    }
+}
