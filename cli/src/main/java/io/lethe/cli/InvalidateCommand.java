@@ -124,7 +124,7 @@ public final class InvalidateCommand implements Callable<Integer> {
                         .map(cfg.namespaces()::get).anyMatch(n -> target.pattern != null ? n.mayReach(target.pattern) : n.mayHold(target.key)))
                 .forEach(r -> unique.add(cfg.topics().invalidations(r.name())));
         List<String> topics = new ArrayList<>(unique);
-        TopicSetup.ensure(cfg.kafka(), io.lethe.config.KafkaRole.CLI, topics, Duration.ofSeconds(30));
+        TopicSetup.ensure(cfg, io.lethe.config.KafkaRole.CLI, topics, Duration.ofSeconds(30));
         Map<String, Object> props = KafkaClients.common(cfg.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-invalidate");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {

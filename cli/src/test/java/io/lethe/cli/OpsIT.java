@@ -216,7 +216,7 @@ class OpsIT {
             f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
             String yaml = f.yaml(REGIONS, products(scope.keyPrefix()), "");
             LetheConfig config = f.config(yaml);
-            io.lethe.config.kafka.TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+            io.lethe.config.kafka.TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
             try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
                     io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "ops-it-dlq"))) {
                 assertEquals(Duration.ofDays(3).toMillis(), retentionMs(admin, config.topics().dlq()));
@@ -325,7 +325,7 @@ class OpsIT {
             io.lethe.schemas.ChangeEvent change = new io.lethe.schemas.ChangeEvent(io.lethe.schemas.ChangeEvent.SCHEMA_ID,
                     "77:public.orders", orders, io.lethe.schemas.Op.CREATE, Map.of("id", 7), null, Map.of("id", 7), "77", 77, 1L,
                     System.currentTimeMillis() * 1000, System.currentTimeMillis() * 1000, null, null);
-            io.lethe.config.kafka.TopicSetup.ensure(old.kafka(), io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
+            io.lethe.config.kafka.TopicSetup.ensure(old, io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
             try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(
                     Map.of("bootstrap.servers", stack.kafkaBootstrapServers()),
                     new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {

@@ -153,10 +153,17 @@ public final class ConfigLoader {
         Duration outageBudget = positive(s, "outage-budget", Defaults.OUTAGE_BUDGET);
         Duration dlqRetention = positive(s, "dlq-retention", Defaults.DLQ_RETENTION);
         boolean publicPayloads = s.bool("public-payloads", Defaults.PUBLIC_PAYLOADS);
-        s.finish("bootstrap-servers, properties, roles, topic-prefix, partitions, replication-factor, retention, outage-budget, "
-                + "dlq-retention, public-payloads");
+        boolean createTopics = s.bool("create-topics", Defaults.CREATE_TOPICS);
+        Integer minInsync = s.optionalInteger("min-insync-replicas", 1, Short.MAX_VALUE);
+        if (minInsync != null && replication != null && minInsync > replication) {
+            s.error(s.child("min-insync-replicas"), "expected at most kafka.replication-factor (" + replication + "), found " + minInsync
+                    + ": no write could ever be acknowledged");
+        }
+        s.finish("bootstrap-servers, properties, roles, topic-prefix, partitions, replication-factor, min-insync-replicas, retention, "
+                + "outage-budget, dlq-retention, public-payloads, create-topics");
         return new KafkaConfig(bootstrap, properties, prefix, partitions,
-                replication == null ? null : replication.shortValue(), retention, outageBudget, dlqRetention, publicPayloads);
+                replication == null ? null : replication.shortValue(), retention, outageBudget, dlqRetention, publicPayloads)
+                .withTopicCreation(createTopics, minInsync);
     }
 
     /** {@code kafka.roles.<capture|streams|cli>}: each role's own principal. */

@@ -23,6 +23,8 @@ public final class Defaults {
     public static final int MAX_QUEUE_SIZE = 8192;
 
     public static final String TOPIC_PREFIX = "lethe";
+    /** Whether the stages create their missing topics (false: each checks them at start, for clusters where applications may not). */
+    public static final boolean CREATE_TOPICS = true;
     /** retention.ms of the topics Lethe creates. */
     public static final Duration TOPIC_RETENTION = Duration.ofDays(7);
     /**

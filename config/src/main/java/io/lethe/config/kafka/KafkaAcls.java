@@ -30,7 +30,8 @@ import org.apache.kafka.common.resource.ResourceType;
  *   <li>Idempotent producers need no {@code IdempotentWrite} on the cluster since Kafka 3.0 (KIP-679):
  *       {@code Write} on the topic is enough.</li>
  *   <li>{@code Create} is granted on the literal topics a role creates when they are missing
- *       (TopicSetup); drop it when an administrator creates them beforehand.</li>
+ *       (TopicSetup). Under {@code kafka.create-topics: false} an administrator creates them beforehand:
+ *       {@code DescribeConfigs} replaces it, for the start-up check of their settings.</li>
  *   <li>The streams topology keeps no state and never repartitions (its golden topology.txt), so the
  *       application has no internal topics to grant.</li>
  * </ul>
@@ -125,6 +126,13 @@ public final class KafkaAcls {
                 add(g, new ResourcePattern(ResourceType.GROUP, config.streams().applicationId(), PatternType.LITERAL), AclOperation.DESCRIBE);
             }
             default -> throw new IllegalArgumentException("no ACLs for role " + role);
+        }
+        if (!config.kafka().createTopics()) {
+            g.forEach((resource, operations) -> {
+                if (resource.resourceType() == ResourceType.TOPIC && operations.remove(AclOperation.CREATE)) {
+                    operations.add(AclOperation.DESCRIBE_CONFIGS);
+                }
+            });
         }
         return g;
     }
