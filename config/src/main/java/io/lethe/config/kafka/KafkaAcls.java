@@ -68,7 +68,8 @@ public final class KafkaAcls {
         return out;
     }
 
-    private static Map<ResourcePattern, Set<AclOperation>> grants(LetheConfig config, KafkaRole role) {
+    /** The operations {@code role} is granted, resource by resource, in a stable order (the recipe's and {@link KafkaResources}'). */
+    static Map<ResourcePattern, Set<AclOperation>> grants(LetheConfig config, KafkaRole role) {
         Topics t = config.topics();
         Map<ResourcePattern, Set<AclOperation>> g = new LinkedHashMap<>();
         switch (role.name()) {
@@ -169,7 +170,8 @@ public final class KafkaAcls {
         return out.toString();
     }
 
-    private static String camel(AclOperation op) {
+    /** {@code DESCRIBE_CONFIGS} as kafka-acls and Strimzi spell it: {@code DescribeConfigs}. */
+    static String camel(AclOperation op) {
         return java.util.Arrays.stream(op.name().split("_"))
                 .map(w -> w.charAt(0) + w.substring(1).toLowerCase(Locale.ROOT)).collect(Collectors.joining());
     }
