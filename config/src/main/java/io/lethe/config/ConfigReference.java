@@ -121,6 +121,11 @@ public final class ConfigReference {
                     "delays after the commit at which sampled keys are checked"),
             new Setting("apply.max-lsn-lead-mib", Integer.toString(Defaults.MAX_LSN_LEAD_MIB), "an invalidation whose LSN is more "
                     + "than this many MiB of WAL beyond the region's last watermark is refused to the DLQ (`version-out-of-range`)"),
+            new Setting("metrics.otlp.endpoint", "none (no OTLP export)", "an OpenTelemetry collector's OTLP/HTTP metrics URL "
+                    + "(`http://collector:4318/v1/metrics`): every meter of `/metrics` is also pushed there, as OTLP protobuf"),
+            new Setting("metrics.otlp.interval", d(Defaults.OTLP_INTERVAL), "how often meters are pushed (the step of their deltas)"),
+            new Setting("metrics.otlp.headers", "{}", "headers of every push, e.g. `Authorization: \"Bearer ${OTLP_TOKEN}\"`; "
+                    + "values are secrets (`${ENV_VAR}`), never logged"),
             new Setting("http.host", Defaults.HTTP_HOST, "address of `/metrics` and `/health`"),
             new Setting("http.port", Integer.toString(Defaults.HTTP_PORT), "port of `/metrics` and `/health` (0 = a free port)"));
 

@@ -84,6 +84,9 @@ public final class Defaults {
     public static final int PROBER_SAMPLE_EVERY = 1000;
     public static final List<Duration> PROBER_WINDOWS = List.of(Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(60));
 
+    /** How often meters are pushed to an OTLP collector (metrics.otlp.interval); Micrometer's own default step. */
+    public static final Duration OTLP_INTERVAL = Duration.ofSeconds(60);
+
     public static final String HTTP_HOST = "127.0.0.1";
     public static final int HTTP_PORT = 9400;
 
