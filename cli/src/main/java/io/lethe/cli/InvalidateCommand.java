@@ -132,6 +132,10 @@ public final class InvalidateCommand implements Callable<Integer> {
             for (String topic : topics) {
                 ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.target(), EventJson.write(event));
                 record.headers().add(Headers.SCHEMA, InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
+                if (topic.equals(cfg.topics().invalidations())) {
+                    // the public topic's records carry CloudEvents' headers, whoever writes them
+                    io.lethe.schemas.CloudEvents.headers(event, cfg.topics()).forEach(record.headers()::add);
+                }
                 acks.add(producer.send(record));
             }
             for (Future<RecordMetadata> ack : acks) {

@@ -196,7 +196,11 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 // other teams read the public topic: a namespace may stay off it, or send its upserts there as the
                 // delete at their version (the row values stay on the region topics); then no region reads it
                 boolean strip = ns != null && event.action() == io.lethe.schemas.Action.UPSERT && !ns.publicPayloads();
-                context.forward(strip ? out.withValue(EventJson.write(event.asDelete())) : out, InvalidationTopology.PUBLIC_SINK);
+                // and with CloudEvents' binary-mode headers (additive: the value is the same JSON)
+                RecordHeaders publicHeaders = new RecordHeaders(headers.toArray());
+                io.lethe.schemas.CloudEvents.headers(event, config.topics()).forEach(publicHeaders::add);
+                Record<String, byte[]> published = out.withHeaders(publicHeaders);
+                context.forward(strip ? published.withValue(EventJson.write(event.asDelete())) : published, InvalidationTopology.PUBLIC_SINK);
                 metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
             }
             // once per topic: regions that share a topic (or read the public one) read the same record
