@@ -68,9 +68,9 @@ public final class RunCommand implements Callable<Integer> {
         Pipeline pipeline;
         try {
             pipeline = Pipeline.start(cfg, parsed, registry, Clock.systemUTC());
-        } catch (CaptureStartupException e) {
+        } catch (CaptureStartupException | io.lethe.config.kafka.TopicsNotReadyException e) {
             export.close();
-            // every failed start-up check with its fix: what the operator needs, not a stack trace
+            // every failed start-up check (or topic of a locked-down cluster) with its fix: what the operator needs, not a stack trace
             spec.commandLine().getErr().println(e.getMessage());
             spec.commandLine().getErr().flush();
             return 1;

@@ -91,6 +91,41 @@ class OpsIT {
         }
     }
 
+    /**
+     * kafka.create-topics: false: lethe run refuses with the one message naming every missing topic
+     * (not a stack trace), lethe doctor reports the same as a FAIL, and once an administrator created
+     * the topics as TopicSpec says (what `lethe topics --print` prints), doctor passes them.
+     */
+    @Test
+    void doctorAndRunReportTheTopicsALockedDownClusterLacks(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
+            String yaml = f.yaml(REGIONS, products(scope.keyPrefix()), "").replace("  partitions: 3\n", "  partitions: 3\n  create-topics: false\n");
+            Path file = write(dir, "locked.yml", yaml);
+            String changes = scope.topicPrefix() + ".changes";
+
+            Result run = lethe("run", "--config", file.toString(), "--role", "region:us-east", "--http-port", "0");
+            assertEquals(1, run.exit(), run.out() + run.err());
+            assertTrue(run.err().contains("kafka.create-topics is false in " + file) && run.err().contains("is missing (expected partitions 3"),
+                    run.err());
+
+            Result doctor = lethe("doctor", "--config", file.toString());
+            assertEquals(1, doctor.exit(), doctor.out());
+            assertTrue(doctor.out().contains("FAIL  kafka topics") && doctor.out().contains(changes + " is missing (expected partitions 3")
+                    && doctor.out().contains(scope.topicPrefix() + ".capture.offsets is missing"), doctor.out());
+
+            LetheConfig config = f.config(yaml);
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                    Map.of("bootstrap.servers", stack.kafkaBootstrapServers()))) {
+                admin.createTopics(io.lethe.config.kafka.TopicSpec.all(config).stream().map(spec -> new org.apache.kafka.clients.admin.NewTopic(
+                        spec.name(), java.util.Optional.ofNullable(spec.partitions()), java.util.Optional.ofNullable(spec.replicationFactor()))
+                        .configs(spec.configs())).toList()).all().get();
+            }
+            Result fixed = lethe("doctor", "--config", file.toString());
+            assertTrue(fixed.out().contains("PASS  kafka topics"), fixed.out());
+        }
+    }
+
     @Test
     void doctorPassesAHealthySetupAndNamesTheFixForEachFailure(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {

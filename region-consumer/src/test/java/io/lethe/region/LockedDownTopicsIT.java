@@ -51,7 +51,7 @@ class LockedDownTopicsIT {
 
             try (RegionConsumerService region = new RegionConsumerService(config, "us-east",
                     new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), Clock.systemUTC())) {
-                IllegalStateException refused = assertThrows(IllegalStateException.class, region::start);
+                io.lethe.config.kafka.TopicsNotReadyException refused = assertThrows(io.lethe.config.kafka.TopicsNotReadyException.class, region::start);
                 String message = refused.getMessage();
                 assertTrue(message.contains("kafka.create-topics is false in " + scope.id() + ".yml"), message);
                 assertTrue(message.contains(regionTopic + " has 1 partition(s), expected at least 3 (kafka.partitions)"), message);

@@ -84,7 +84,7 @@ public final class TopicSetup {
             if (!kafka.createTopics()) {
                 List<String> wrong = check(admin, kafka, topics, timeout);
                 if (!wrong.isEmpty()) {
-                    throw new IllegalStateException(lockedDownMessage(config, role.toString(), wrong));
+                    throw new TopicsNotReadyException(lockedDownMessage(config, role.toString(), wrong));
                 }
                 return List.of();
             }
