@@ -317,6 +317,12 @@ class OpsIT {
             PipelineFixture.await("the purge in both regions", Duration.ofSeconds(60),
                     () -> east.exists(RedisLayout.fenceKey(p + "product:42")) == 1 && west.exists(RedisLayout.fenceKey(p + "product:42")) == 1);
             assertEquals(0, east.exists(p + "product:42") + west.exists(p + "product:42"));
+            // on the public topic (both regions read it) the purge carries CloudEvents' headers like streams' records
+            Map<String, String> ce = publicHeaders(config, p + "product:42");
+            assertEquals("1.0", ce.get("ce_specversion"), ce.toString());
+            assertEquals("io.lethe.invalidation.v1", ce.get("ce_type"), ce.toString());
+            assertEquals(p + "product:42", ce.get("ce_subject"), ce.toString());
+            assertEquals("/lethe/" + scope.topicPrefix(), ce.get("ce_source"), ce.toString());
 
             // a match-all pattern is refused, --force or not (regions refuse it as foreign-pattern: it reaches other namespaces)
             Result all = lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--pattern", "*", "--force");
@@ -435,5 +441,28 @@ class OpsIT {
         String table = lethe("lag", "--config", file.toString(), "--metrics", "http://127.0.0.1:1/metrics").out();
         return table.lines().filter(l -> l.startsWith(region)).map(l -> l.trim().split("\\s+")[column]).findFirst()
                 .orElseThrow(() -> new AssertionError("no row for " + region + " in\n" + table));
+    }
+
+    /** The headers of the first record keyed {@code key} on the public topic (read from the start). */
+    private static Map<String, String> publicHeaders(LetheConfig config, String key) {
+        Map<String, Object> props = io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "ops-it-public");
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]> consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+                props, new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(config.topics().invalidations()).stream()
+                    .map(i -> new org.apache.kafka.common.TopicPartition(i.topic(), i.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < deadline) {
+                for (var rec : consumer.poll(Duration.ofMillis(200))) {
+                    if (key.equals(rec.key())) {
+                        Map<String, String> out = new java.util.LinkedHashMap<>();
+                        rec.headers().forEach(h -> out.put(h.key(), new String(h.value(), java.nio.charset.StandardCharsets.UTF_8)));
+                        return out;
+                    }
+                }
+            }
+            throw new AssertionError(key + " never reached " + config.topics().invalidations());
+        }
     }
 }
