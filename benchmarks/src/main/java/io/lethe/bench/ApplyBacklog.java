@@ -41,7 +41,7 @@ final class ApplyBacklog {
      */
     static Rate run(LetheConfig config, String region, String namespace, String keyPrefix, long events, Duration timeout)
             throws Exception {
-        TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+        TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
         String topic = config.topics().invalidations(region);
         Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region), "bench-backlog-" + region);
         props.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -139,6 +139,11 @@ public final class DlqCommand implements Runnable {
                         if (!dryRun) {
                             ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(source, null, r.key(), r.value(), carried);
                             out.headers().add(Headers.REPLAYED_FROM, (r.topic() + "-" + r.partition() + "@" + r.offset()).getBytes(StandardCharsets.UTF_8));
+                            if (source.equals(cfg.topics().invalidations())) {
+                                // the public topic's records carry CloudEvents' headers, whoever writes them (checked by untrusted)
+                                io.lethe.schemas.CloudEvents.headers(EventJson.readInvalidation(r.value()), cfg.topics())
+                                        .forEach(out.headers()::add);
+                            }
                             acks.add(producer.send(out));
                         }
                         replayed++;

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,
         description = "Keeps regional Redis caches coherent with a PostgreSQL primary.",
-        subcommands = {RunCommand.class, ConfigCommand.class, DoctorCommand.class, InvalidateCommand.class, LagCommand.class, PrewarmCommand.class, InspectCommand.class,
+        subcommands = {RunCommand.class, ConfigCommand.class, DoctorCommand.class, InvalidateCommand.class, LagCommand.class, PrewarmCommand.class, InspectCommand.class, TopicsCommand.class,
                 DlqCommand.class, CommandLine.HelpCommand.class})
 public final class Lethe implements Runnable {
 

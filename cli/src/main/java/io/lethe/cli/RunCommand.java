@@ -10,8 +10,8 @@ import io.lethe.config.LetheConfig;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.lethe.cli.metrics.MetricsExport;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -59,7 +59,8 @@ public final class RunCommand implements Callable<Integer> {
             System.err.println(e.getMessage());
             return 2;
         }
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        MetricsExport export = MetricsExport.start(cfg.metrics());
+        MeterRegistry registry = export.registry();
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -67,14 +68,16 @@ public final class RunCommand implements Callable<Integer> {
         Pipeline pipeline;
         try {
             pipeline = Pipeline.start(cfg, parsed, registry, Clock.systemUTC());
-        } catch (CaptureStartupException e) {
-            // every failed start-up check with its fix: what the operator needs, not a stack trace
+        } catch (CaptureStartupException | io.lethe.config.kafka.TopicsNotReadyException e) {
+            export.close();
+            // every failed start-up check (or topic of a locked-down cluster) with its fix: what the operator needs, not a stack trace
             spec.commandLine().getErr().println(e.getMessage());
             spec.commandLine().getErr().flush();
             return 1;
         }
         int port = httpPort != null ? httpPort : cfg.http().port();
-        try (HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, registry, pipeline::health, pipeline::stopped)) {
+        try (export;
+             HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, export.prometheus(), pipeline::health, pipeline::stopped)) {
             LOG.info("lethe run: roles {}; metrics and health on {}", parsed, http.url());
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stop.countDown();

@@ -185,6 +185,72 @@ class LeastPrivilegeIT {
     }
 
     /**
+     * {@code kafka.create-topics: false} on a cluster with authorization: an administrator made every
+     * topic as {@code TopicSpec} says (what {@code lethe topics --print} prints) and granted the
+     * locked-down recipe ({@code DescribeConfigs} instead of {@code Create}); each role's start-up
+     * check of its topics passes under its own principal, capture's offset store opens without
+     * creating its topic, and a change reaches the region's Redis. No role was granted Create.
+     */
+    @Test
+    void aLockedDownClusterWhereNoRoleMayCreateTopicsRunsEndToEnd(LetheStack stack, TestScope scope) throws Exception {
+        String id = scope.id();
+        LetheStack.KafkaSasl capture = stack.kafkaScramUser(id + "-capture");
+        LetheStack.KafkaSasl streams = stack.kafkaScramUser(id + "-streams");
+        LetheStack.KafkaSasl region = stack.kafkaScramUser(id + "-region-" + REGION);
+        Map<String, String> env = Map.of("K_CAPTURE", capture.password(), "K_STREAMS", streams.password(), "K_REGION", region.password());
+        String p = scope.keyPrefix();
+        PostgresEndpoint pg = stack.postgres();
+        String yaml = """
+                source: { jdbc-url: "%s", user: %s, slot: %s, publication: %s, heartbeat-interval: 1s }
+                kafka:
+                  bootstrap-servers: %s
+                  topic-prefix: %s
+                  partitions: 2
+                  replication-factor: 1
+                  create-topics: false
+                  properties: { security.protocol: SASL_PLAINTEXT, sasl.mechanism: SCRAM-SHA-256 }
+                  roles:
+                    capture: { user: %s, password: "${K_CAPTURE}" }
+                    streams: { user: %s, password: "${K_STREAMS}" }
+                streams: { application-id: %s-streams }
+                apply: { group-prefix: %s-region- }
+                regions:
+                  %s: { redis: "%s", kafka: { user: %s, password: "${K_REGION}" } }
+                namespaces:
+                  product: { table: public.products, keys: ["%sproduct:{id}"] }
+                """.formatted(pg.jdbcUrl(scope.database()), pg.user(), scope.slot(), scope.publication(), stack.kafkaSasl().bootstrapServers(),
+                scope.topicPrefix(), capture.user(), streams.user(), id, id, REGION, stack.redisUri(REGION), region.user(), p);
+        LetheConfig config = ConfigLoader.parse(id + "-lethe.yml", yaml, env::get);
+        List<AclBinding> acls = new ArrayList<>();
+        for (KafkaRole role : List.of(KafkaRole.CAPTURE, KafkaRole.STREAMS, KafkaRole.region(REGION))) {
+            acls.addAll(KafkaAcls.bindings(config, role));
+        }
+        assertTrue(acls.stream().noneMatch(a -> a.entry().operation() == AclOperation.CREATE), acls.toString());
+        PipelineFixture f = new PipelineFixture(stack, scope);
+        try (Admin superAdmin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
+            try {
+                superAdmin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
+                superAdmin.createTopics(io.lethe.config.kafka.TopicSpec.all(config).stream().map(spec -> new org.apache.kafka.clients.admin.NewTopic(
+                        spec.name(), java.util.Optional.ofNullable(spec.partitions()), java.util.Optional.ofNullable(spec.replicationFactor()))
+                        .configs(spec.configs())).toList()).all().get(30, TimeUnit.SECONDS);
+                f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10)");
+                RedisCommands<String, String> redis = f.redis(REGION);
+                String key = p + "product:1";
+                redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":10}"));
+                f.start(config);
+                f.sql("UPDATE products SET price = 11 WHERE id = 1");
+                PipelineFixture.await("the change applied in " + REGION, Duration.ofSeconds(90),
+                        () -> redis.exists(RedisLayout.fenceKey(key)) == 1 && redis.exists(key) == 0);
+            } finally {
+                f.close();
+                superAdmin.deleteAcls(acls.stream().map(a -> new AclBindingFilter(ResourcePatternFilter.ANY,
+                        new AccessControlEntryFilter(a.entry().principal(), null, AclOperation.ANY, AclPermissionType.ANY))).distinct()
+                        .toList()).all().get(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /**
      * The application's cache-client as the runbook's cache-client user: a miss is loaded and filled
      * through fill.lua (its fence read included), the next read is a hit; a delete outside the
      * contract scripts is refused.

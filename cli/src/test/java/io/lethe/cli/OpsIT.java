@@ -91,6 +91,41 @@ class OpsIT {
         }
     }
 
+    /**
+     * kafka.create-topics: false: lethe run refuses with the one message naming every missing topic
+     * (not a stack trace), lethe doctor reports the same as a FAIL, and once an administrator created
+     * the topics as TopicSpec says (what `lethe topics --print` prints), doctor passes them.
+     */
+    @Test
+    void doctorAndRunReportTheTopicsALockedDownClusterLacks(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
+            String yaml = f.yaml(REGIONS, products(scope.keyPrefix()), "").replace("  partitions: 3\n", "  partitions: 3\n  create-topics: false\n");
+            Path file = write(dir, "locked.yml", yaml);
+            String changes = scope.topicPrefix() + ".changes";
+
+            Result run = lethe("run", "--config", file.toString(), "--role", "region:us-east", "--http-port", "0");
+            assertEquals(1, run.exit(), run.out() + run.err());
+            assertTrue(run.err().contains("kafka.create-topics is false in " + file) && run.err().contains("is missing (expected partitions 3"),
+                    run.err());
+
+            Result doctor = lethe("doctor", "--config", file.toString());
+            assertEquals(1, doctor.exit(), doctor.out());
+            assertTrue(doctor.out().contains("FAIL  kafka topics") && doctor.out().contains(changes + " is missing (expected partitions 3")
+                    && doctor.out().contains(scope.topicPrefix() + ".capture.offsets is missing"), doctor.out());
+
+            LetheConfig config = f.config(yaml);
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                    Map.of("bootstrap.servers", stack.kafkaBootstrapServers()))) {
+                admin.createTopics(io.lethe.config.kafka.TopicSpec.all(config).stream().map(spec -> new org.apache.kafka.clients.admin.NewTopic(
+                        spec.name(), java.util.Optional.ofNullable(spec.partitions()), java.util.Optional.ofNullable(spec.replicationFactor()))
+                        .configs(spec.configs())).toList()).all().get();
+            }
+            Result fixed = lethe("doctor", "--config", file.toString());
+            assertTrue(fixed.out().contains("PASS  kafka topics"), fixed.out());
+        }
+    }
+
     @Test
     void doctorPassesAHealthySetupAndNamesTheFixForEachFailure(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {
@@ -216,7 +251,7 @@ class OpsIT {
             f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
             String yaml = f.yaml(REGIONS, products(scope.keyPrefix()), "");
             LetheConfig config = f.config(yaml);
-            io.lethe.config.kafka.TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+            io.lethe.config.kafka.TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
             try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
                     io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "ops-it-dlq"))) {
                 assertEquals(Duration.ofDays(3).toMillis(), retentionMs(admin, config.topics().dlq()));
@@ -282,6 +317,12 @@ class OpsIT {
             PipelineFixture.await("the purge in both regions", Duration.ofSeconds(60),
                     () -> east.exists(RedisLayout.fenceKey(p + "product:42")) == 1 && west.exists(RedisLayout.fenceKey(p + "product:42")) == 1);
             assertEquals(0, east.exists(p + "product:42") + west.exists(p + "product:42"));
+            // on the public topic (both regions read it) the purge carries CloudEvents' headers like streams' records
+            Map<String, String> ce = publicHeaders(config, p + "product:42");
+            assertEquals("1.0", ce.get("ce_specversion"), ce.toString());
+            assertEquals("io.lethe.invalidation.v1", ce.get("ce_type"), ce.toString());
+            assertEquals(p + "product:42", ce.get("ce_subject"), ce.toString());
+            assertEquals("/lethe/" + scope.topicPrefix(), ce.get("ce_source"), ce.toString());
 
             // a match-all pattern is refused, --force or not (regions refuse it as foreign-pattern: it reaches other namespaces)
             Result all = lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--pattern", "*", "--force");
@@ -325,7 +366,7 @@ class OpsIT {
             io.lethe.schemas.ChangeEvent change = new io.lethe.schemas.ChangeEvent(io.lethe.schemas.ChangeEvent.SCHEMA_ID,
                     "77:public.orders", orders, io.lethe.schemas.Op.CREATE, Map.of("id", 7), null, Map.of("id", 7), "77", 77, 1L,
                     System.currentTimeMillis() * 1000, System.currentTimeMillis() * 1000, null, null);
-            io.lethe.config.kafka.TopicSetup.ensure(old.kafka(), io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
+            io.lethe.config.kafka.TopicSetup.ensure(old, io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
             try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(
                     Map.of("bootstrap.servers", stack.kafkaBootstrapServers()),
                     new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
@@ -400,5 +441,28 @@ class OpsIT {
         String table = lethe("lag", "--config", file.toString(), "--metrics", "http://127.0.0.1:1/metrics").out();
         return table.lines().filter(l -> l.startsWith(region)).map(l -> l.trim().split("\\s+")[column]).findFirst()
                 .orElseThrow(() -> new AssertionError("no row for " + region + " in\n" + table));
+    }
+
+    /** The headers of the first record keyed {@code key} on the public topic (read from the start). */
+    private static Map<String, String> publicHeaders(LetheConfig config, String key) {
+        Map<String, Object> props = io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "ops-it-public");
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]> consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+                props, new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(config.topics().invalidations()).stream()
+                    .map(i -> new org.apache.kafka.common.TopicPartition(i.topic(), i.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < deadline) {
+                for (var rec : consumer.poll(Duration.ofMillis(200))) {
+                    if (key.equals(rec.key())) {
+                        Map<String, String> out = new java.util.LinkedHashMap<>();
+                        rec.headers().forEach(h -> out.put(h.key(), new String(h.value(), java.nio.charset.StandardCharsets.UTF_8)));
+                        return out;
+                    }
+                }
+            }
+            throw new AssertionError(key + " never reached " + config.topics().invalidations());
+        }
     }
 }

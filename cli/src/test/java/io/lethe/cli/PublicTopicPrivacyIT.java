@@ -85,7 +85,7 @@ class PublicTopicPrivacyIT {
                     assertTrue(System.nanoTime() < deadline, "the price change never reached the public topic");
                     for (ConsumerRecord<String, byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
                         if (!Watermark.isWatermark(rec.key())) {
-                            published.add(EventJson.readInvalidation(rec.value()));
+                            published.add(cloudEvent(rec, config));
                         }
                     }
                 }
@@ -93,7 +93,7 @@ class PublicTopicPrivacyIT {
                 while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
                     for (ConsumerRecord<String, byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
                         if (!Watermark.isWatermark(rec.key())) {
-                            published.add(EventJson.readInvalidation(rec.value()));
+                            published.add(cloudEvent(rec, config));
                         }
                     }
                 }
@@ -103,5 +103,26 @@ class PublicTopicPrivacyIT {
             assertEquals(Action.DELETE, price.action(), "subscribers get the invalidation, not the row");
             assertTrue(published.stream().allMatch(e -> e.payload() == null), "no payload on the public topic: " + published);
         }
+    }
+
+    /**
+     * A public-topic record, checked for CloudEvents' binary-mode headers (additive: the value is
+     * Lethe's JSON event, which they describe): specversion, id, source, type, the commit time, the key as subject.
+     */
+    private static InvalidationEvent cloudEvent(ConsumerRecord<String, byte[]> rec, io.lethe.config.LetheConfig config) {
+        InvalidationEvent e = EventJson.readInvalidation(rec.value());
+        java.util.function.Function<String, String> h = name -> {
+            org.apache.kafka.common.header.Header header = rec.headers().lastHeader(name);
+            assertTrue(header != null, rec.key() + " carries " + name);
+            return new String(header.value(), java.nio.charset.StandardCharsets.UTF_8);
+        };
+        assertEquals("1.0", h.apply("ce_specversion"));
+        assertEquals(e.id(), h.apply("ce_id"));
+        assertEquals("/lethe/" + config.kafka().topicPrefix(), h.apply("ce_source"));
+        assertEquals("io.lethe.invalidation.v1", h.apply("ce_type"));
+        assertEquals(e.commitTs(), java.time.temporal.ChronoUnit.MICROS.between(java.time.Instant.EPOCH, java.time.Instant.parse(h.apply("ce_time"))));
+        assertEquals(rec.key(), h.apply("ce_subject"));
+        assertEquals("application/json", h.apply("content-type"));
+        return e;
     }
 }

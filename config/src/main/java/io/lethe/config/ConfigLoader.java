@@ -77,11 +77,12 @@ public final class ConfigLoader {
         StreamsConfig streams = streams(doc.section("streams"));
         ApplyConfig apply = apply(doc.section("apply"));
         HttpConfig http = http(doc.section("http"));
-        doc.finish("source, kafka, regions, namespaces, streams, apply, http");
+        MetricsConfig metrics = metrics(doc.section("metrics"));
+        doc.finish("source, kafka, regions, namespaces, streams, apply, http, metrics");
         if (!errors.isEmpty()) {
             throw new ConfigException(fileName, errors);
         }
-        return new LetheConfig(fileName, source, kafka, regions, namespaces, streams, apply, http);
+        return new LetheConfig(fileName, source, kafka, regions, namespaces, streams, apply, http, metrics);
     }
 
     private static SourceConfig source(YamlSection s) {
@@ -153,10 +154,17 @@ public final class ConfigLoader {
         Duration outageBudget = positive(s, "outage-budget", Defaults.OUTAGE_BUDGET);
         Duration dlqRetention = positive(s, "dlq-retention", Defaults.DLQ_RETENTION);
         boolean publicPayloads = s.bool("public-payloads", Defaults.PUBLIC_PAYLOADS);
-        s.finish("bootstrap-servers, properties, roles, topic-prefix, partitions, replication-factor, retention, outage-budget, "
-                + "dlq-retention, public-payloads");
+        boolean createTopics = s.bool("create-topics", Defaults.CREATE_TOPICS);
+        Integer minInsync = s.optionalInteger("min-insync-replicas", 1, Short.MAX_VALUE);
+        if (minInsync != null && replication != null && minInsync > replication) {
+            s.error(s.child("min-insync-replicas"), "expected at most kafka.replication-factor (" + replication + "), found " + minInsync
+                    + ": no write could ever be acknowledged");
+        }
+        s.finish("bootstrap-servers, properties, roles, topic-prefix, partitions, replication-factor, min-insync-replicas, retention, "
+                + "outage-budget, dlq-retention, public-payloads, create-topics");
         return new KafkaConfig(bootstrap, properties, prefix, partitions,
-                replication == null ? null : replication.shortValue(), retention, outageBudget, dlqRetention, publicPayloads);
+                replication == null ? null : replication.shortValue(), retention, outageBudget, dlqRetention, publicPayloads)
+                .withTopicCreation(createTopics, minInsync);
     }
 
     /** {@code kafka.roles.<capture|streams|cli>}: each role's own principal. */
@@ -460,6 +468,28 @@ public final class ConfigLoader {
                 + "pattern-scan-count, pattern-keys-per-second, replica-poll-interval, prober, max-lsn-lead-mib");
         return new ApplyConfig(group, maxPoll, commitInterval, min, max, timeout, connections, scanCount, keysPerSecond, replicaPoll,
                 sampleEvery, windows, lead);
+    }
+
+    private static MetricsConfig metrics(YamlSection s) {
+        YamlSection otlp = s.section("otlp");
+        String endpoint = otlp.string("endpoint", null);
+        if (endpoint != null) {
+            try {
+                java.net.URI uri = new java.net.URI(endpoint);
+                if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+                    otlp.error(otlp.child("endpoint"), "expected the collector's OTLP/HTTP URL, http(s)://host:4318/v1/metrics, found '"
+                            + endpoint + "'");
+                }
+            } catch (java.net.URISyntaxException e) {
+                otlp.error(otlp.child("endpoint"), "expected the collector's OTLP/HTTP URL, http(s)://host:4318/v1/metrics: " + e.getMessage());
+            }
+        }
+        Duration interval = positive(otlp, "interval", Defaults.OTLP_INTERVAL);
+        Map<String, Secret> headers = new java.util.LinkedHashMap<>();
+        otlp.stringMap("headers").forEach((name, value) -> headers.put(name, Secret.of(value)));
+        otlp.finish("endpoint, interval, headers");
+        s.finish("otlp");
+        return new MetricsConfig(endpoint, interval, headers);
     }
 
     private static HttpConfig http(YamlSection s) {

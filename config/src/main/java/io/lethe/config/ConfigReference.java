@@ -51,8 +51,13 @@ public final class ConfigReference {
             new Setting("kafka.roles.<role>.properties", "{}",
                     "client properties of this role only, over `kafka.properties` (e.g. its own `ssl.keystore.*` for mTLS, or `sasl.jaas.config` instead of user/password)"),
             new Setting("kafka.topic-prefix", Defaults.TOPIC_PREFIX, "prefix of every topic: `<prefix>.changes`, `<prefix>.invalidations[.<region>]`, `<prefix>.dlq`"),
-            new Setting("kafka.partitions", "broker default", "partitions of topics Lethe creates"),
-            new Setting("kafka.replication-factor", "broker default", "replication factor of topics Lethe creates"),
+            new Setting("kafka.create-topics", Boolean.toString(Defaults.CREATE_TOPICS), "whether the stages create the topics they "
+                    + "use when missing; false (a cluster where applications may not create topics, e.g. Strimzi): each stage checks "
+                    + "at start that they exist with the settings below and refuses to start, naming every topic missing or wrong; "
+                    + "`lethe topics --print strimzi|kafka-cli` prints them, `lethe doctor` checks them"),
+            new Setting("kafka.partitions", "broker default", "partitions of topics Lethe creates (existing ones need at least as many)"),
+            new Setting("kafka.replication-factor", "broker default", "replication factor of topics Lethe creates (existing ones need at least this)"),
+            new Setting("kafka.min-insync-replicas", "broker default", "`min.insync.replicas` of topics Lethe creates (existing ones need at least this)"),
             new Setting("kafka.retention", d(Defaults.TOPIC_RETENTION), "`retention.ms` of the changes and invalidation topics Lethe creates (existing topics are left as they are)"),
             new Setting("kafka.dlq-retention", d(Defaults.DLQ_RETENTION), "`retention.ms` of the DLQ when Lethe creates it: it holds the "
                     + "original bytes of changes (row data), so it keeps them less long; `lethe doctor` warns when an existing DLQ keeps "
@@ -117,6 +122,11 @@ public final class ConfigReference {
                     "delays after the commit at which sampled keys are checked"),
             new Setting("apply.max-lsn-lead-mib", Integer.toString(Defaults.MAX_LSN_LEAD_MIB), "an invalidation whose LSN is more "
                     + "than this many MiB of WAL beyond the region's last watermark is refused to the DLQ (`version-out-of-range`)"),
+            new Setting("metrics.otlp.endpoint", "none (no OTLP export)", "an OpenTelemetry collector's OTLP/HTTP metrics URL "
+                    + "(`http://collector:4318/v1/metrics`): every meter of `/metrics` is also pushed there, as OTLP protobuf"),
+            new Setting("metrics.otlp.interval", d(Defaults.OTLP_INTERVAL), "how often meters are pushed (the step of their deltas)"),
+            new Setting("metrics.otlp.headers", "{}", "headers of every push, e.g. `Authorization: \"Bearer ${OTLP_TOKEN}\"`; "
+                    + "values are secrets (`${ENV_VAR}`), never logged"),
             new Setting("http.host", Defaults.HTTP_HOST, "address of `/metrics` and `/health`"),
             new Setting("http.port", Integer.toString(Defaults.HTTP_PORT), "port of `/metrics` and `/health` (0 = a free port)"));
 

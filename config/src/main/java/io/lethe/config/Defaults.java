@@ -23,6 +23,8 @@ public final class Defaults {
     public static final int MAX_QUEUE_SIZE = 8192;
 
     public static final String TOPIC_PREFIX = "lethe";
+    /** Whether the stages create their missing topics (false: each checks them at start, for clusters where applications may not). */
+    public static final boolean CREATE_TOPICS = true;
     /** retention.ms of the topics Lethe creates. */
     public static final Duration TOPIC_RETENTION = Duration.ofDays(7);
     /**
@@ -81,6 +83,9 @@ public final class Defaults {
     public static final Duration REPLICA_POLL_INTERVAL = Duration.ofMillis(100);
     public static final int PROBER_SAMPLE_EVERY = 1000;
     public static final List<Duration> PROBER_WINDOWS = List.of(Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(60));
+
+    /** How often meters are pushed to an OTLP collector (metrics.otlp.interval); Micrometer's own default step. */
+    public static final Duration OTLP_INTERVAL = Duration.ofSeconds(60);
 
     public static final String HTTP_HOST = "127.0.0.1";
     public static final int HTTP_PORT = 9400;

@@ -20,10 +20,14 @@ import java.util.stream.Collectors;
  * @param outageBudget      the longest stage outage to survive without a wholesale invalidation
  * @param dlqRetention      retention of the DLQ Lethe creates (it holds row data: shorter)
  * @param publicPayloads    the default of {@link NamespaceConfig#publicPayloads()}
+ * @param createTopics      whether the stages create their missing topics; false (a locked-down cluster, Strimzi) makes each
+ *                          stage check at start that its topics exist with the settings Lethe needs ({@code TopicSpec})
+ * @param minInsyncReplicas {@code min.insync.replicas} of topics Lethe creates and requires of existing ones; null for the broker's
  */
 public record KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix,
                           Integer partitions, Short replicationFactor, Duration retention, Duration outageBudget,
-                          Duration dlqRetention, boolean publicPayloads, Map<KafkaRole, KafkaIdentity> identities) {
+                          Duration dlqRetention, boolean publicPayloads, Map<KafkaRole, KafkaIdentity> identities, boolean createTopics,
+                          Integer minInsyncReplicas) {
 
     public KafkaConfig {
         properties = Map.copyOf(properties);
@@ -34,19 +38,25 @@ public record KafkaConfig(String bootstrapServers, Map<String, String> propertie
     public KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix, Integer partitions,
                        Short replicationFactor, Duration retention, Duration outageBudget, Duration dlqRetention, boolean publicPayloads) {
         this(bootstrapServers, properties, topicPrefix, partitions, replicationFactor, retention, outageBudget, dlqRetention,
-                publicPayloads, Map.of());
+                publicPayloads, Map.of(), Defaults.CREATE_TOPICS, null);
     }
 
     /** The same cluster with {@code identities} per role. */
     public KafkaConfig withIdentities(Map<KafkaRole, KafkaIdentity> identities) {
         return new KafkaConfig(bootstrapServers, properties, topicPrefix, partitions, replicationFactor, retention, outageBudget,
-                dlqRetention, publicPayloads, identities);
+                dlqRetention, publicPayloads, identities, createTopics, minInsyncReplicas);
     }
 
     /** The client properties of {@code role}: {@link #properties()} with the role's identity over them. */
     public Map<String, String> properties(KafkaRole role) {
         KafkaIdentity identity = identities.get(role);
         return identity == null ? properties : identity.over(properties);
+    }
+
+    /** The same cluster with {@code kafka.create-topics} and {@code kafka.min-insync-replicas} set. */
+    public KafkaConfig withTopicCreation(boolean createTopics, Integer minInsyncReplicas) {
+        return new KafkaConfig(bootstrapServers, properties, topicPrefix, partitions, replicationFactor, retention, outageBudget,
+                dlqRetention, publicPayloads, identities, createTopics, minInsyncReplicas);
     }
 
     /** With the defaults of the DLQ's retention and public payloads. */
@@ -73,7 +83,7 @@ public record KafkaConfig(String bootstrapServers, Map<String, String> propertie
         return "KafkaConfig[bootstrapServers=" + bootstrapServers + ", properties=" + props + ", topicPrefix="
                 + topicPrefix + ", partitions=" + partitions + ", replicationFactor=" + replicationFactor + ", retention=" + retention
                 + ", outageBudget=" + outageBudget + ", dlqRetention=" + dlqRetention + ", publicPayloads=" + publicPayloads
-                + ", identities=" + identities + "]";
+                + ", identities=" + identities + ", createTopics=" + createTopics + ", minInsyncReplicas=" + minInsyncReplicas + "]";
     }
 
     /** Client properties whose values are credentials (sasl.jaas.config, ssl.*.password, ...). */

@@ -15,14 +15,16 @@ import java.util.Map;
  * @param streams    invalidation-streams settings
  * @param apply      region-consumer settings
  * @param http       metrics and health endpoint
+ * @param metrics    metrics export besides the endpoint (OTLP)
  */
 public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, Map<String, RegionConfig> regions,
                           Map<String, NamespaceConfig> namespaces, StreamsConfig streams, ApplyConfig apply,
-                          HttpConfig http) {
+                          HttpConfig http, MetricsConfig metrics) {
 
     public LetheConfig {
         regions = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(regions));
         namespaces = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(namespaces));
+        metrics = metrics == null ? MetricsConfig.NONE : metrics;
     }
 
     /**

@@ -84,7 +84,7 @@ public final class StreamsService implements AutoCloseable {
     }
 
     public synchronized void start() {
-        TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.STREAMS, TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
+        TopicSetup.ensure(config, io.lethe.config.KafkaRole.STREAMS, TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
         if (retention == null) {
             // before Streams runs: it would reset an offset below the log start to the start without a word
             retention = new RetentionGuard(config, registry, clock);
@@ -113,7 +113,7 @@ public final class StreamsService implements AutoCloseable {
                 LOG.error("a stream thread failed; ensuring topics and replacing it", e);
             }
             try {
-                TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.STREAMS, TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
+                TopicSetup.ensure(config, io.lethe.config.KafkaRole.STREAMS, TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
             } catch (RuntimeException again) {
                 LOG.warn("topics could not be ensured yet: {}", again.getMessage());
             }

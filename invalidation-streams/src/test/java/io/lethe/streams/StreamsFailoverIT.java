@@ -67,7 +67,7 @@ class StreamsFailoverIT {
         Path file = dir.resolve("lethe.yml");
         Files.writeString(file, yaml);
         LetheConfig config = ConfigLoader.load(file);
-        TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+        TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
 
         List<String> jvm = List.of("-Xmx256m", "-XX:TieredStopAtLevel=1");
         try (ChildJvm a = ChildJvm.start("streams-a", StreamsProcessMain.class.getName(), List.of(file.toString(), "a"), jvm, dir.resolve("a.log"));

@@ -180,6 +180,33 @@ class TopologyTest {
         assertEquals("3", price.version(), "version: column:version");
     }
 
+    /**
+     * The public topic's records carry CloudEvents 1.0 binary-mode headers (additive: the value is the
+     * same JSON); the region topics' records do not.
+     */
+    @Test
+    void thePublicTopicCarriesCloudEventsHeadersBesideTheUnchangedJson() {
+        send(change(Op.UPDATE, 600, row(2, "cup", 1, 10, 1), row(2, "cup", 1, 11, 2)));
+        for (org.apache.kafka.streams.test.TestRecord<String, byte[]> r : all.readRecordsToList()) {
+            InvalidationEvent e = EventJson.readInvalidation(r.value());
+            Map<String, String> ce = new LinkedHashMap<>();
+            r.headers().forEach(h -> ce.put(h.key(), new String(h.value(), java.nio.charset.StandardCharsets.UTF_8)));
+            assertEquals("1.0", ce.get("ce_specversion"), r.key());
+            assertEquals(e.id(), ce.get("ce_id"));
+            assertEquals("/lethe/lethe", ce.get("ce_source"));
+            assertEquals("io.lethe.invalidation.v1", ce.get("ce_type"));
+            assertEquals("1970-01-01T00:00:01Z", ce.get("ce_time"), "the commit time (commitTs 1,000,000 us), RFC 3339");
+            assertEquals(r.key(), ce.get("ce_subject"), "the subject is the record key");
+            assertEquals("application/json", ce.get("content-type"));
+            assertEquals(InvalidationEvent.SCHEMA_ID, ce.get(io.lethe.schemas.Headers.SCHEMA), "Lethe's own header stays");
+        }
+        for (org.apache.kafka.streams.test.TestRecord<String, byte[]> r : regions.get("eu-west").readRecordsToList()) {
+            for (org.apache.kafka.common.header.Header h : r.headers()) {
+                assertFalse(h.key().startsWith("ce_"), "a region topic is Lethe's own: " + h.key());
+            }
+        }
+    }
+
     @Test
     void regionsReceiveOnlyTheNamespacesTheySubscribeTo() {
         send(change(Op.UPDATE, 600, row(2, "cup", 1, 10, 1), row(2, "cup", 1, 11, 2)));

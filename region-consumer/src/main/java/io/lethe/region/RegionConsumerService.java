@@ -104,7 +104,7 @@ public final class RegionConsumerService implements AutoCloseable {
 
     /** Connects to Redis (loading the scripts) and Kafka, and starts the consumer thread. */
     public void start() {
-        TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.region(region.name()), List.of(config.topics().invalidations(region.name()), config.topics().dlq()),
+        TopicSetup.ensure(config, io.lethe.config.KafkaRole.region(region.name()), List.of(config.topics().invalidations(region.name()), config.topics().dlq()),
                 Duration.ofSeconds(60));
         redis = new RegionRedis(region, apply.connections(), apply.commandTimeout());
         loadScripts();

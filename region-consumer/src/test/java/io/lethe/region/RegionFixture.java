@@ -74,7 +74,7 @@ final class RegionFixture implements AutoCloseable {
     /** The config of {@code yaml}, with {@code ${NAME}} secrets read from {@code environment}. */
     LetheConfig config(String yaml, java.util.function.UnaryOperator<String> environment) {
         LetheConfig config = ConfigLoader.parse(scope.id() + ".yml", yaml, environment::apply);
-        TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+        TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
         return config;
     }
 

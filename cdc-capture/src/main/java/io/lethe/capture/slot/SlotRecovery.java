@@ -75,7 +75,10 @@ public final class SlotRecovery {
             Optional<String> reliedHistory = preparer.lastHistory(c);
             String history = preparer.history(c);
             preparer.ensurePublication(c);
-            TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
+            // capture's offsets too: Connect's offset store would create it alike (one partition, compacted), but a
+            // locked-down cluster must be checked before the engine starts
+            TopicSetup.ensure(config, io.lethe.config.KafkaRole.CAPTURE, List.of(config.topics().changes(), config.topics().dlq(),
+                    config.topics().captureOffsets()), KAFKA_TIMEOUT);
             OptionalLong lastLsn = OffsetHistory.lastLsn(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
             boolean streamedBefore = preparer.hasBeaten(c) || lastLsn.isPresent();
             SourceState now = SourceState.read(c, config);

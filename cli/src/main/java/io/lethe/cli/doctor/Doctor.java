@@ -7,6 +7,7 @@ import io.lethe.config.RedisTopology;
 import io.lethe.config.RegionConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.config.kafka.TopicSetup;
+import io.lethe.config.kafka.TopicSpec;
 import io.lethe.region.redis.RegionRedis;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
@@ -78,8 +79,7 @@ public final class Doctor {
             int brokers = admin.describeCluster().nodes().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).size();
             results.add(CheckResult.pass("kafka", "reachable at " + config.kafka().bootstrapServers() + ", " + brokers + " broker(s)"));
             Set<String> existing = admin.listTopics().names().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            List<String> wanted = TopicSetup.pipelineTopics(config);
-            List<String> missing = wanted.stream().filter(t -> !existing.contains(t)).toList();
+            List<String> wanted = TopicSpec.all(config).stream().map(TopicSpec::name).toList();
             List<String> present = wanted.stream().filter(existing::contains).toList();
             StringBuilder partitions = new StringBuilder();
             if (!present.isEmpty()) {
@@ -88,14 +88,19 @@ public final class Doctor {
                         .append(desc.partitions().size()));
             }
             if (!present.isEmpty()) {
-                results.addAll(retention(admin, present));
+                results.addAll(retention(admin, present.stream().filter(t -> !t.equals(config.topics().captureOffsets())).toList()));
             }
-            if (missing.isEmpty()) {
-                results.add(CheckResult.pass("kafka topics", "all present (partitions: " + partitions + ")"));
+            // the same check every stage runs at start under kafka.create-topics: false
+            List<String> wrong = TopicSetup.check(admin, config.kafka(), wanted, TIMEOUT);
+            if (wrong.isEmpty()) {
+                results.add(CheckResult.pass("kafka topics", "all present with the settings Lethe needs (partitions: " + partitions + ")"));
+            } else if (!config.kafka().createTopics()) {
+                results.add(CheckResult.fail("kafka topics", TopicSetup.lockedDownMessage(config, "no stage", wrong),
+                        "lethe topics --print kafka-cli (or strimzi) --config " + config.file() + " prints every topic with its settings"));
             } else {
-                results.add(CheckResult.warn("kafka topics", "missing " + missing + "; the stages create them at start-up"
-                                + (config.kafka().partitions() == null ? " with the broker's default partitions" : ""),
-                        "none needed, or create them yourself with the partitions and replication you want"));
+                results.add(CheckResult.warn("kafka topics", String.join("; ", wrong) + ". The stages create missing topics at start-up "
+                                + "and leave existing ones as they are",
+                        "none needed for missing topics; alter the wrong ones (kafka-topics.sh --alter, kafka-configs.sh --alter)"));
             }
         } catch (Exception e) {
             if (e instanceof InterruptedException) {

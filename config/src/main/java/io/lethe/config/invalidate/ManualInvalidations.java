@@ -131,7 +131,7 @@ public final class ManualInvalidations implements AutoCloseable {
         List<String> topics = topics(ns, key, pattern);
         List<String> missing = topics.stream().filter(t -> !ensured.contains(t)).toList();
         if (!missing.isEmpty()) {
-            TopicSetup.ensure(config.kafka(), role, missing, TOPIC_SETUP_TIMEOUT);
+            TopicSetup.ensure(config, role, missing, TOPIC_SETUP_TIMEOUT);
             ensured.addAll(missing);
         }
         KafkaProducer<String, byte[]> p = producer();
@@ -145,6 +145,10 @@ public final class ManualInvalidations implements AutoCloseable {
             record.headers().add(Headers.SCHEMA, InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
             if (signature != null) {
                 signature.addTo(record.headers(), event.target(), value);
+            }
+            if (topic.equals(config.topics().invalidations())) {
+                // the public topic's records carry CloudEvents' headers, whoever writes them
+                io.lethe.schemas.CloudEvents.headers(event, config.topics()).forEach(record.headers()::add);
             }
             acks.add(p.send(record));
         }

@@ -30,7 +30,8 @@ import org.apache.kafka.common.resource.ResourceType;
  *   <li>Idempotent producers need no {@code IdempotentWrite} on the cluster since Kafka 3.0 (KIP-679):
  *       {@code Write} on the topic is enough.</li>
  *   <li>{@code Create} is granted on the literal topics a role creates when they are missing
- *       (TopicSetup); drop it when an administrator creates them beforehand.</li>
+ *       (TopicSetup). Under {@code kafka.create-topics: false} an administrator creates them beforehand:
+ *       {@code DescribeConfigs} replaces it, for the start-up check of their settings.</li>
  *   <li>The streams topology keeps no state and never repartitions (its golden topology.txt), so the
  *       application has no internal topics to grant.</li>
  * </ul>
@@ -67,7 +68,8 @@ public final class KafkaAcls {
         return out;
     }
 
-    private static Map<ResourcePattern, Set<AclOperation>> grants(LetheConfig config, KafkaRole role) {
+    /** The operations {@code role} is granted, resource by resource, in a stable order (the recipe's and {@link KafkaResources}'). */
+    static Map<ResourcePattern, Set<AclOperation>> grants(LetheConfig config, KafkaRole role) {
         Topics t = config.topics();
         Map<ResourcePattern, Set<AclOperation>> g = new LinkedHashMap<>();
         switch (role.name()) {
@@ -132,6 +134,13 @@ public final class KafkaAcls {
             }
             default -> throw new IllegalArgumentException("no ACLs for role " + role);
         }
+        if (!config.kafka().createTopics()) {
+            g.forEach((resource, operations) -> {
+                if (resource.resourceType() == ResourceType.TOPIC && operations.remove(AclOperation.CREATE)) {
+                    operations.add(AclOperation.DESCRIBE_CONFIGS);
+                }
+            });
+        }
         return g;
     }
 
@@ -167,7 +176,8 @@ public final class KafkaAcls {
         return out.toString();
     }
 
-    private static String camel(AclOperation op) {
+    /** {@code DESCRIBE_CONFIGS} as kafka-acls and Strimzi spell it: {@code DescribeConfigs}. */
+    static String camel(AclOperation op) {
         return java.util.Arrays.stream(op.name().split("_"))
                 .map(w -> w.charAt(0) + w.substring(1).toLowerCase(Locale.ROOT)).collect(Collectors.joining());
     }

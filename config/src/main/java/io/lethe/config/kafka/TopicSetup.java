@@ -72,21 +72,29 @@ public final class TopicSetup {
     }
 
     /**
-     * Creates the missing ones of {@code topics} as {@code role}; returns the names it created. A role
+     * Creates the missing ones of {@code topics} as {@code role} as {@link TopicSpec} says; returns the names it created.
+     * With {@code kafka.create-topics: false} it creates nothing and instead checks that every one exists with the
+     * settings Lethe needs, throwing one {@link IllegalStateException} that names each topic missing or wrong. A role
      * whose principal may not create topics needs them created beforehand (docs/runbook.md, "Least privilege"): the
      * listing only shows topics the principal may describe, and creating one that exists is harmless.
      */
-    public static List<String> ensure(KafkaConfig kafka, KafkaRole role, List<String> topics, Duration timeout) {
+    public static List<String> ensure(LetheConfig config, KafkaRole role, List<String> topics, Duration timeout) {
+        KafkaConfig kafka = config.kafka();
         try (Admin admin = Admin.create(KafkaClients.common(kafka, role, "lethe-topic-setup"))) {
+            if (!kafka.createTopics()) {
+                List<String> wrong = check(admin, kafka, topics, timeout);
+                if (!wrong.isEmpty()) {
+                    throw new TopicsNotReadyException(lockedDownMessage(config, role.toString(), wrong));
+                }
+                return List.of();
+            }
             Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             List<NewTopic> missing = new ArrayList<>();
             for (String topic : topics) {
                 if (!existing.contains(topic)) {
-                    // retention set explicitly: a stage down longer than it loses what it did not read (and then
-                    // invalidates wholesale), so it is a decision, not the broker's default
-                    missing.add(new NewTopic(topic, Optional.ofNullable(kafka.partitions()),
-                            Optional.ofNullable(kafka.replicationFactor()))
-                            .configs(Map.of("retention.ms", Long.toString(kafka.retentionOf(topic).toMillis()))));
+                    TopicSpec spec = TopicSpec.of(kafka, topic);
+                    missing.add(new NewTopic(topic, Optional.ofNullable(spec.partitions()), Optional.ofNullable(spec.replicationFactor()))
+                            .configs(spec.configs()));
                 }
             }
             if (missing.isEmpty()) {
@@ -112,7 +120,59 @@ public final class TopicSetup {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot reach Kafka at " + kafka.bootstrapServers() + " to create topics: " + e, e);
+            throw new IllegalStateException("cannot reach Kafka at " + kafka.bootstrapServers() + " to "
+                    + (kafka.createTopics() ? "create" : "check") + " topics: " + e, e);
         }
+    }
+
+    /**
+     * The one message of a locked-down cluster whose topics are missing or wrong: the setting, the file,
+     * every topic with what is wrong and what is expected, and how to create them.
+     */
+    public static String lockedDownMessage(LetheConfig config, String who, List<String> wrong) {
+        return "kafka.create-topics is false in " + config.file() + ", so " + who + " creates no topic, and " + wrong.size()
+                + " topic(s) it uses are missing or wrong: " + String.join("; ", wrong)
+                + ". Create or alter them as `lethe topics --print kafka-cli` (or `--print strimzi`) prints, or set kafka.create-topics: true";
+    }
+
+    /**
+     * Each of {@code topics} that is missing or not as {@link TopicSpec} needs, as
+     * {@code "<topic> is missing (create it with ...)"} or {@code "<topic> has <problem>, <problem>"}; empty
+     * when every one is usable.
+     */
+    public static List<String> check(Admin admin, KafkaConfig kafka, List<String> topics, Duration timeout)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long ms = timeout.toMillis();
+        Set<String> existing = admin.listTopics().names().get(ms, TimeUnit.MILLISECONDS);
+        List<String> present = topics.stream().filter(existing::contains).distinct().toList();
+        Map<String, org.apache.kafka.clients.admin.TopicDescription> described = present.isEmpty() ? Map.of()
+                : admin.describeTopics(present).allTopicNames().get(ms, TimeUnit.MILLISECONDS);
+        Map<org.apache.kafka.common.config.ConfigResource, org.apache.kafka.common.KafkaFuture<org.apache.kafka.clients.admin.Config>> configs =
+                present.isEmpty() ? Map.of() : admin.describeConfigs(present.stream()
+                        .map(t -> new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t))
+                        .toList()).values();
+        List<String> wrong = new ArrayList<>();
+        for (String topic : new LinkedHashSet<>(topics)) {
+            TopicSpec spec = TopicSpec.of(kafka, topic);
+            if (!existing.contains(topic)) {
+                wrong.add(topic + " is missing (expected " + spec.describe() + ")");
+                continue;
+            }
+            org.apache.kafka.clients.admin.TopicDescription d = described.get(topic);
+            Map<String, String> actual = new java.util.HashMap<>();
+            try {
+                configs.get(new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic))
+                        .get(ms, TimeUnit.MILLISECONDS).entries().forEach(entry -> actual.put(entry.name(), entry.value()));
+            } catch (ExecutionException e) {
+                wrong.add(topic + ": cannot read its configs (" + e.getCause().getMessage() + "; the principal needs DescribeConfigs on it)");
+                continue;
+            }
+            int replication = d.partitions().stream().mapToInt(p -> p.replicas().size()).min().orElse(0);
+            List<String> problems = spec.problems(d.partitions().size(), replication, actual);
+            if (!problems.isEmpty()) {
+                wrong.add(topic + " has " + String.join(", ", problems));
+            }
+        }
+        return wrong;
     }
 }

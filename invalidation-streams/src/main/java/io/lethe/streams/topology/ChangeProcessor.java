@@ -197,10 +197,12 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 // other teams read the public topic: a namespace may stay off it, or send its upserts there as the
                 // delete at their version (the row values stay on the region topics); then no region reads it
                 boolean strip = ns != null && event.action() == io.lethe.schemas.Action.UPSERT && !ns.publicPayloads();
-                byte[] stripped = strip ? EventJson.write(event.asDelete()) : null;
-                // the stripped copy is signed as it is sent, so a subscriber with the key can verify it too
-                context.forward(strip ? new Record<>(event.target(), stripped, record.timestamp(), headers(schemaHeader, event.target(), stripped))
-                        : out, InvalidationTopology.PUBLIC_SINK);
+                byte[] publicValue = strip ? EventJson.write(event.asDelete()) : bytes;
+                // the stripped copy is signed as it is sent, so a subscriber with the key can verify it too; and the
+                // public topic's records carry CloudEvents' binary-mode headers (additive: the value is the same JSON)
+                RecordHeaders publicHeaders = strip ? headers(schemaHeader, event.target(), publicValue) : new RecordHeaders(out.headers().toArray());
+                io.lethe.schemas.CloudEvents.headers(event, config.topics()).forEach(publicHeaders::add);
+                context.forward(new Record<>(event.target(), publicValue, record.timestamp(), publicHeaders), InvalidationTopology.PUBLIC_SINK);
                 metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
             }
             // once per topic: regions that share a topic (or read the public one) read the same record

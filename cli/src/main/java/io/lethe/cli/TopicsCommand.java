@@ -1,0 +1,62 @@
+package io.lethe.cli;
+
+import io.lethe.config.ConfigException;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.kafka.KafkaResources;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code lethe topics --print strimzi|kafka-cli}: what an administrator creates for a cluster where
+ * Lethe may not create topics ({@code kafka.create-topics: false}), from the same code that creates
+ * and checks them.
+ */
+@Command(name = "topics", mixinStandardHelpOptions = true,
+        description = "Print every topic this configuration needs, with the settings Lethe would create it with: as Strimzi "
+                + "KafkaTopic resources (with a KafkaUser per role holding its least-privilege ACLs) or as kafka-topics.sh lines.")
+public final class TopicsCommand implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
+    Path config;
+
+    @Option(names = "--print", required = true, description = "strimzi or kafka-cli")
+    String format;
+
+    @Option(names = "--cluster", defaultValue = "kafka", description = "Strimzi's Kafka cluster (label strimzi.io/cluster); default ${DEFAULT-VALUE}")
+    String cluster;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        LetheConfig cfg;
+        try {
+            cfg = ConfigLoader.load(config);
+        } catch (ConfigException e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return 2;
+        }
+        try {
+            switch (format) {
+                case "strimzi" -> out.print(KafkaResources.strimzi(cfg, cluster));
+                case "kafka-cli" -> out.print(KafkaResources.kafkaCli(cfg));
+                default -> {
+                    spec.commandLine().getErr().println("--print " + format + ": expected one of " + KafkaResources.FORMATS);
+                    return 2;
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return 2;
+        }
+        out.flush();
+        return 0;
+    }
+}
