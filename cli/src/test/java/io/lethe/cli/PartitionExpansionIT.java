@@ -86,7 +86,7 @@ class PartitionExpansionIT {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {
             LetheConfig config = f.config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + scope.keyPrefix()
                     + "product:{id}\"] }", ""));
-            io.lethe.config.kafka.TopicSetup.ensure(config.kafka(), io.lethe.config.KafkaRole.CLI,
+            io.lethe.config.kafka.TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI,
                     io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
             String topic = config.topics().invalidations("us-east");
             long nowMicros = System.currentTimeMillis() * 1000;

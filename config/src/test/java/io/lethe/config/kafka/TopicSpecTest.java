@@ -30,8 +30,9 @@ class TopicSpecTest {
 
     @Test
     void everyTopicWithTheSettingsLetheCreatesItWith() {
-        List<TopicSpec> all = TopicSpec.all(config(", min-insync-replicas: 2"));
-        assertEquals(List.of("lethe.changes", "lethe.invalidations", "lethe.invalidations.eu-west", "lethe.dlq", "lethe.capture.offsets"),
+        io.lethe.config.LetheConfig config = config(", min-insync-replicas: 2");
+        List<TopicSpec> all = TopicSpec.all(config);
+        assertEquals(List.of("lethe.changes", "lethe.invalidations", config.topics().invalidations("eu-west"), "lethe.dlq", "lethe.capture.offsets"),
                 all.stream().map(TopicSpec::name).toList());
         TopicSpec changes = all.get(0);
         assertEquals(6, changes.partitions());

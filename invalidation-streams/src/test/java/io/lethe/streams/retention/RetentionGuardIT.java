@@ -45,7 +45,7 @@ class RetentionGuardIT {
                 namespaces:
                   product: { table: public.products, keys: ["product:{id}"] }
                 """.formatted(stack.kafkaBootstrapServers(), scope.topicPrefix(), scope.id()), System::getenv);
-        TopicSetup.ensure(config.kafka(), KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+        TopicSetup.ensure(config, KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
         String topic = config.topics().changes();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), KafkaRole.CLI, scope.id() + "-admin"));
