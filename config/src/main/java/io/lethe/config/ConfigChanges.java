@@ -18,6 +18,16 @@ import java.util.TreeSet;
  *              entries left to their TTL): the rollout needs the order the lines give
  */
 public record ConfigChanges(List<String> lines, boolean moves) {
+    /**
+     * What decides which keys a namespace's rows have and how they are invalidated: the table, the
+     * templates as written (two templates with one glob, {@code product:{id}} and
+     * {@code product:{sku}}, name other keys), the patterns, the version source and the mode.
+     */
+    private static List<String> keysOf(NamespaceConfig ns) {
+        return List.of("table " + ns.table(), "keys " + ns.keys().stream().map(KeyTemplate::text).toList(),
+                "patterns " + ns.patterns(), "version " + ns.version(), "mode " + ns.mode());
+    }
+
     public static ConfigChanges between(LetheConfig running, LetheConfig next) {
         List<String> out = new ArrayList<>();
         boolean moves = false;
@@ -67,8 +77,8 @@ public record ConfigChanges(List<String> lines, boolean moves) {
             NamespaceConfig old = running.namespaces().get(ns.name());
             if (old == null) {
                 out.add("namespace " + ns.name() + ": new (" + ns.table() + ")");
-            } else if (!new LinkedHashSet<>(old.namespaceGlobs()).equals(new LinkedHashSet<>(ns.namespaceGlobs()))) {
-                out.add("namespace " + ns.name() + ": its keys change " + old.namespaceGlobs() + " -> " + ns.namespaceGlobs()
+            } else if (!keysOf(old).equals(keysOf(ns))) {
+                out.add("namespace " + ns.name() + ": its keys change " + keysOf(old) + " -> " + keysOf(ns)
                         + "; entries under the old keys get no invalidation any more: invalidate the namespace (lethe invalidate "
                         + "--namespace " + ns.name() + " --force) under the old configuration before the rollout, or they stay "
                         + "until their TTL");

@@ -24,6 +24,7 @@ public final class KeyTemplate {
     private final List<String> columns;
     /** {@link #matches}' expression, built on first use. */
     private volatile Pattern regex;
+    private volatile Pattern lenient;
 
     private KeyTemplate(KeyFormat format) {
         this.text = format.text();
@@ -76,6 +77,25 @@ public final class KeyTemplate {
      */
     public boolean matches(String key) {
         return regex().matcher(key).matches();
+    }
+
+    /**
+     * True when this template could have rendered {@code key} in any key format: its literal parts
+     * in order, each column standing for any text, reserved characters included (key format 1 wrote
+     * values as they were; an application may concatenate a key by hand). A namespace-wide sweep
+     * deletes such keys too: deleting one more entry costs a miss, leaving one costs a stale value.
+     */
+    public boolean mayHaveRendered(String key) {
+        Pattern r = lenient;
+        if (r == null) {
+            StringBuilder re = new StringBuilder();
+            for (KeyFormat.Part part : parts) {
+                re.append(part instanceof KeyFormat.Literal l ? Pattern.quote(l.text()) : ".*?");
+            }
+            r = Pattern.compile(re.toString(), Pattern.DOTALL);
+            lenient = r;
+        }
+        return r.matcher(key).matches();
     }
 
     private Pattern regex() {

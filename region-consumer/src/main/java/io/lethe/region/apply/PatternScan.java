@@ -154,6 +154,11 @@ final class PatternScan {
         if (e.scope() != Scope.NAMESPACE || ns.patterns().contains(e.pattern())) {
             return true;
         }
-        return ns.keys().stream().anyMatch(t -> t.matches(key));
+        if (!ns.namespaceGlobs().contains(e.pattern())) {
+            // a glob the namespace's keys had before its templates changed (a topic move's recorded globs): every match
+            return true;
+        }
+        // any key format: an entry of key format 1, or a key an application concatenated, goes too (a miss, never stale)
+        return ns.keys().stream().anyMatch(t -> t.mayHaveRendered(key));
     }
 }

@@ -3,6 +3,7 @@ package io.lethe.region.loop;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.LetheConfig;
 import io.lethe.region.admission.EventRules;
+import io.lethe.schemas.Action;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.RecordSignature;
@@ -25,8 +26,10 @@ import org.apache.kafka.common.TopicPartition;
  * Reads a poll batch as if it came from outside ({@link EventRules}, issue 34 "trust no topic"):
  * a record that is malformed or that the rules refuse is dead-lettered with its reason and not
  * applied; a watermark record is merged only when its headers are complete and, with
- * {@code streams.watermark-key} set, its signature verifies; with that key, an invalidation is
- * applied only when its record's signature verifies too ({@code untrusted-record}). The highest LSN of a merged watermark
+ * {@code streams.watermark-key} set, its signature verifies; with that key, an upsert is
+ * applied only when its record's signature verifies too ({@code untrusted-record}), and a delete
+ * without a valid signature is applied and counted ({@code lethe.region.unsigned.deletes}): it can
+ * only cost misses, and refusing it would leave the entry it was sent to remove. The highest LSN of a merged watermark
  * bounds the LSNs of what follows ({@code apply.max-lsn-lead-mib}).
  */
 final class Admission {
@@ -53,8 +56,16 @@ final class Admission {
     /** Verifies every invalidation record's signature with {@code streams.watermark-key}, or null without one. */
     private final RecordSignature signature;
 
+    /** Told of every delete applied although its signature did not verify (see {@link #admit}). */
+    private Runnable unsignedDelete = () -> { };
+
     Admission(LetheConfig config) {
         this(config.namespaces(), config.file(), config.apply().maxLsnLead(), EventRules.watermarkKey(config));
+    }
+
+    Admission(LetheConfig config, Runnable unsignedDelete) {
+        this(config);
+        this.unsignedDelete = unsignedDelete;
     }
 
     /**
@@ -99,6 +110,13 @@ final class Admission {
             if (refusal.isEmpty()) {
                 // last: a record that breaks a rule is refused with that rule's reason, signed or not
                 refusal = EventRules.signatureRefusal(r.headers(), r.key(), r.value(), signature);
+                if (refusal.isPresent() && event.action() == Action.DELETE) {
+                    // a delete within the rules can only cost misses, never leave a stale value: applied, and counted
+                    // (an invalidation published without the key, e.g. by an application whose lethe.yml lacks
+                    // streams.watermark-key, or still in the backlog when the key was introduced). An upsert is refused.
+                    unsignedDelete.run();
+                    refusal = Optional.empty();
+                }
             }
             if (refusal.isPresent()) {
                 deadLetters.send(r, refusal.get().reason(), refusal.get().message(), null);

@@ -83,7 +83,7 @@ public final class ApplyLoop {
         this.region = region;
         this.consumer = consumer;
         this.applier = applier;
-        this.admission = new Admission(config);
+        this.admission = new Admission(config, metrics::unsignedDelete);
         this.ledger = ledger;
         this.deadLetters = deadLetters;
         this.gated = gated;

@@ -63,6 +63,11 @@ public final class RegionMetrics {
      * invalidation of its namespaces (see {@code TopicMove}).
      */
     public static final String TOPIC_MOVES = "lethe.region.topic.moves";
+    /**
+     * Deletes applied although their record carried no valid {@code lethe.signature} (with
+     * {@code streams.watermark-key}): an invalidation published without the key. Upserts without one are refused.
+     */
+    public static final String UNSIGNED_DELETES = "lethe.region.unsigned.deletes";
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
     /**
@@ -252,6 +257,11 @@ public final class RegionMetrics {
     private Counter restores(String action) {
         return Counter.builder(REDIS_RESTORES).tag("region", region).tag("action", action)
                 .description("the region's Redis lost applied writes; what the consumer did").register(registry);
+    }
+
+    /** A delete applied although its record's signature did not verify (a delete only costs misses). */
+    public void unsignedDelete() {
+        registry.counter(UNSIGNED_DELETES, "region", region).increment();
     }
 
     public void topicMoved() {

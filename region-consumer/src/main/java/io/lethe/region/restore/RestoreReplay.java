@@ -287,7 +287,10 @@ public final class RestoreReplay {
         for (String name : namespaces) {
             List<String> globs;
             if (config.namespaces().containsKey(name)) {
-                globs = config.namespaces().get(name).namespaceGlobs();
+                // and the globs its keys had when the marker was written, when its keys changed meanwhile
+                java.util.LinkedHashSet<String> both = new java.util.LinkedHashSet<>(config.namespaces().get(name).namespaceGlobs());
+                both.addAll(formerGlobs.getOrDefault(name, List.of()));
+                globs = List.copyOf(both);
             } else if (formerGlobs.containsKey(name)) {
                 globs = formerGlobs.get(name); // no longer configured: by the globs its keys had while it was
             } else {

@@ -56,7 +56,7 @@ final class ForgedRecordsScenario implements Scenario {
 
     @Override
     public String summary() {
-        return "forged records on a region topic (foreign key, lethe: key, huge version, wide glob, forged watermark, unsigned in-range upsert) refused to the DLQ";
+        return "forged records on a region topic (foreign key, lethe: key, huge version, wide glob, forged watermark, unsigned in-range upsert) refused to the DLQ; an unsigned delete applied";
     }
 
     @Override
@@ -142,6 +142,16 @@ final class ForgedRecordsScenario implements Scenario {
 
         run.expect(docBefore.equals(run.redis(region).hgetall(doc)), doc + " must be unchanged, was " + docBefore + ", is "
                 + run.redis(region).hgetall(doc));
+
+        // an unsigned delete within the rules (an application's purge published without the key): applied, since a
+        // delete can only cost a miss and refusing it would leave the entry it was sent to remove; counted
+        String item2 = p + "item:2";
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(record(topic, event("item", Scope.ROW, item2, null, Action.DELETE, null, Long.toString(lsn), lsn, now))).get();
+        }
+        long gone = run.millisUntilGone(region, item2, Duration.ofSeconds(30));
+        run.expect(gone >= 0, "an unsigned delete within the rules must be applied, but " + item2 + " is still cached");
+        run.done("an unsigned delete of %s (in range) was %s", item2, gone >= 0 ? "applied in " + gone + " ms" : "not applied");
 
         // lethe dlq replay keeps verifying: it sends a record back only with its original's signature, and skips the
         // in-range forgeries (whose originals carry none, or a wrong one) instead of letting the CLI's principal vouch for them
