@@ -51,6 +51,27 @@ public final class Keys {
         return new Keys(KeyFormat.parse(template));
     }
 
+    /**
+     * True when this template could have rendered {@code key} (key format 2: each column's text
+     * escaped). A key built by hand from a value holding {@code :} or another reserved character is
+     * not one Lethe invalidates.
+     */
+    public boolean matches(String key) {
+        java.util.regex.Pattern r = regex;
+        if (r == null) {
+            StringBuilder re = new StringBuilder();
+            for (KeyFormat.Part part : format.parts()) {
+                re.append(part instanceof KeyFormat.Literal l ? java.util.regex.Pattern.quote(l.text())
+                        : "(" + KeyFormat.ESCAPED_VALUE_REGEX + "?)");
+            }
+            r = java.util.regex.Pattern.compile(re.toString(), java.util.regex.Pattern.DOTALL);
+            regex = r;
+        }
+        return r.matcher(key).matches();
+    }
+
+    private volatile java.util.regex.Pattern regex;
+
     /** The columns the template reads, in order of first use. */
     public List<String> columns() {
         return format.columns();

@@ -45,22 +45,27 @@ class PatternAndClusterIT {
              ClusterRedis cluster = new ClusterRedis(stack.redisClusterUri())) {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisClusterUri() + "\", topology: cluster }"),
-                    // keys of every shape under the scope's prefix belong to namespace any (regions refuse keys no template renders)
+                    // keys of every shape under the scope's prefix, each rendered by a template of its namespace (regions refuse
+                    // keys no template renders; key format 2 escapes braces in values, so a hash tag is a template's literal)
                     "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }\n"
+                            + "customer: { table: public.customers, keys: [\"" + p + "customer:{{{c}}}:orders\"] }\n"
+                            + "odd: { table: public.odds, keys: [\"" + p + "odd}}{id}\", \"" + p + "{{}}empty-{id}}}\"] }\n"
                             + "any: { table: public.anything, keys: [\"" + p + "{id}\"] }", ""));
-            List<String> keys = new ArrayList<>(RegionFixture.keys(p + "product:", 300));
+            Map<String, String> namespaceOf = new java.util.LinkedHashMap<>();
+            RegionFixture.keys(p + "product:", 300).forEach(k -> namespaceOf.put(k, "product"));
             for (int i = 0; i < 30; i++) {
-                keys.add(p + "customer:{c" + i + "}:orders");
+                namespaceOf.put(p + "customer:{c" + i + "}:orders", "customer");
             }
-            keys.add(p + "odd}key");
-            keys.add(p + "{}empty-tag}");
+            namespaceOf.put(p + "odd}key", "odd");
+            namespaceOf.put(p + "{}empty-tag}", "odd");
+            List<String> keys = new ArrayList<>(namespaceOf.keySet());
             keys.forEach(k -> cluster.redis.hset(k, Map.of("v", "1", "d", "old")));
             Set<Long> slots = new HashSet<>();
             keys.forEach(k -> slots.add(cluster.redis.clusterKeyslot(k)));
             assertTrue(slots.size() > 100, "keys spread over many slots: " + slots.size());
             try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
                 region.start();
-                keys.forEach(k -> f.send(config.topics().invalidations("us-east"), RegionFixture.key("any", k, "50")));
+                keys.forEach(k -> f.send(config.topics().invalidations("us-east"), RegionFixture.key(namespaceOf.get(k), k, "50")));
                 f.flush();
                 RegionFixture.await("every fence", Duration.ofSeconds(60),
                         () -> keys.stream().allMatch(k -> cluster.redis.exists(RedisLayout.fenceKey(k)) == 1));

@@ -52,6 +52,20 @@ public final class LetheSpringCache implements Cache {
             });
 
     /**
+     * Keys this thread missed inside a Spring transaction: the method's value may be the transaction's
+     * own uncommitted write (rolled back, it would stay cached with no change to invalidate it) or a
+     * snapshot older than the miss, so the put that follows is not written (the value is returned uncached).
+     */
+    private final ThreadLocal<java.util.Set<String>> missedInTransaction = ThreadLocal.withInitial(java.util.HashSet::new);
+    private static final boolean SPRING_TX = org.springframework.util.ClassUtils.isPresent(
+            "org.springframework.transaction.support.TransactionSynchronizationManager", LetheSpringCache.class.getClassLoader());
+
+    /** True when this thread runs inside an actual Spring-managed transaction. */
+    private static boolean inTransaction() {
+        return SPRING_TX && org.springframework.transaction.support.TransactionSynchronizationManager.isActualTransactionActive();
+    }
+
+    /**
      * @param keyTemplate   renders keys that are not Strings (null: keys must be Strings)
      * @param invalidations for {@link #evict} (null: evict is refused)
      */
@@ -71,9 +85,21 @@ public final class LetheSpringCache implements Cache {
         return namespace;
     }
 
-    /** The Lethe key of a Spring key: a String as it is, else rendered with the namespace's key template. */
+    /**
+     * The Lethe key of a Spring key: a String as it is (with a key template, only a key the template
+     * could have rendered: a key Lethe would never invalidate is refused), else rendered with the
+     * namespace's key template.
+     */
     String key(Object key) {
         Objects.requireNonNull(key, "key");
+        if (key instanceof String s && keyTemplate != null) {
+            if (!keyTemplate.matches(s)) {
+                throw new IllegalArgumentException("cache '" + getName() + "': key '" + s + "' is not one its key template "
+                        + "renders, so no change of the row would ever invalidate it; pass the column values instead "
+                        + "(@Cacheable(key = \"#id\")) and let the template render the key");
+            }
+            return s;
+        }
         if (keyTemplate == null) {
             if (key instanceof String s) {
                 return s;
@@ -104,9 +130,15 @@ public final class LetheSpringCache implements Cache {
         String k = key(key);
         CacheNamespace.Lookup<Object> lookup = namespace.lookup(k);
         Map<String, CacheNamespace.Lookup<Object>> mine = misses.get();
+        missedInTransaction.get().remove(k);
         if (lookup.hit()) {
             mine.remove(k);
             return new SimpleValueWrapper(lookup.value());
+        }
+        if (inTransaction()) {
+            mine.remove(k);
+            missedInTransaction.get().add(k);
+            return null;
         }
         mine.put(k, lookup);
         return null;
@@ -156,6 +188,9 @@ public final class LetheSpringCache implements Cache {
     @Override
     public void put(Object key, Object value) {
         String k = key(key);
+        if (missedInTransaction.get().remove(k)) {
+            return; // missed inside a transaction: not written (see missedInTransaction)
+        }
         CacheNamespace.Lookup<Object> miss = misses.get().remove(k);
         if (miss == null) {
             throw new IllegalStateException("cache '" + getName() + "' refuses a put of a key this thread did not miss first: "

@@ -1,6 +1,7 @@
 package io.lethe.spring;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -197,6 +198,30 @@ class LetheSpringCacheIT {
         assertEquals("v2", products.findPlain(3), "the next call loads the new value");
         assertEquals("v2", products.findPlain(3));
         assertEquals(2, products.loads());
+    }
+
+    @Test
+    void aPlainCacheableInsideATransactionReturnsItsValueUncached() {
+        // what a @Transactional caller's thread looks like to the cache: the method may read the transaction's own
+        // uncommitted write, which a rollback leaves with no change for the pipeline to invalidate
+        org.springframework.transaction.support.TransactionSynchronizationManager.setActualTransactionActive(true);
+        try {
+            assertEquals("v1", products.findPlain(7));
+        } finally {
+            org.springframework.transaction.support.TransactionSynchronizationManager.setActualTransactionActive(false);
+        }
+        assertEquals(0, redis.exists(prefix + "product:7"), "not written from inside a transaction");
+        assertEquals("v1", products.findPlain(7));
+        assertEquals(1, redis.exists(prefix + "product:7"), "outside one, the put after the miss fills it");
+    }
+
+    @Test
+    void aStringKeyTheTemplateCouldNotHaveRenderedIsRefused() {
+        CacheManager manager = context.getBean(CacheManager.class);
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> manager.getCache("product").get("product:42"));
+        assertTrue(refused.getMessage().contains("no change of the row would ever invalidate it"), refused.getMessage());
+        assertNull(manager.getCache("product").get(prefix + "product:42"), "a key the template renders is taken as it is");
     }
 
     @Test
