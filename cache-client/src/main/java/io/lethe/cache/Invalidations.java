@@ -42,7 +42,7 @@ public final class Invalidations implements AutoCloseable {
 
     /** Over a configuration already loaded. */
     public static Invalidations of(LetheConfig config) {
-        return new Invalidations(new ManualInvalidations(config, KafkaRole.CLI));
+        return new Invalidations(new ManualInvalidations(config, KafkaRole.APP));
     }
 
     /**

@@ -73,11 +73,12 @@ class LeastPrivilegeIT {
         LetheStack.KafkaSasl streams = stack.kafkaScramUser(id + "-streams");
         LetheStack.KafkaSasl region = stack.kafkaScramUser(id + "-region-" + REGION);
         LetheStack.KafkaSasl cli = stack.kafkaScramUser(id + "-cli");
+        LetheStack.KafkaSasl app = stack.kafkaScramUser(id + "-app");
         String captureRole = id + "_capture";
         String readerRole = id + "_reader";
         String redisUser = id + "-region";
         Map<String, String> env = Map.of("K_CAPTURE", capture.password(), "K_STREAMS", streams.password(), "K_REGION", region.password(),
-                "K_CLI", cli.password(), "PG_CAPTURE", "pg-" + UUID.randomUUID(), "PG_READER", "pg-" + UUID.randomUUID(),
+                "K_CLI", cli.password(), "K_APP", app.password(), "PG_CAPTURE", "pg-" + UUID.randomUUID(), "PG_READER", "pg-" + UUID.randomUUID(),
                 "R_REGION", "redis-" + UUID.randomUUID());
         String p = scope.keyPrefix();
         PostgresEndpoint pg = stack.postgres();
@@ -101,6 +102,7 @@ class LeastPrivilegeIT {
                     capture: { user: %s, password: "${K_CAPTURE}" }
                     streams: { user: %s, password: "${K_STREAMS}" }
                     cli: { user: %s, password: "${K_CLI}" }
+                    app: { user: %s, password: "${K_APP}" }
                 streams:
                   application-id: %s-streams
                   processing-guarantee: exactly_once_v2
@@ -115,7 +117,7 @@ class LeastPrivilegeIT {
                 namespaces:
                   product: { table: public.products, keys: ["%sproduct:{id}"] }
                 """.formatted(pg.jdbcUrl(scope.database()), captureRole, readerRole, scope.slot(), scope.publication(),
-                stack.kafkaSasl().bootstrapServers(), scope.topicPrefix(), capture.user(), streams.user(), cli.user(), id, id, REGION,
+                stack.kafkaSasl().bootstrapServers(), scope.topicPrefix(), capture.user(), streams.user(), cli.user(), app.user(), id, id, REGION,
                 stack.redisUri(REGION), redisUser, region.user(), p);
         LetheConfig config = ConfigLoader.parse(id + "-lethe.yml", yaml, env::get);
         for (String secret : env.values()) {
@@ -146,6 +148,22 @@ class LeastPrivilegeIT {
                 assertTrue(redisAdmin.clientList().contains("user=" + redisUser), "the region is connected as " + redisUser);
 
                 refusedOtherRolesOperations(config, f, stack, redisUser, env.get("R_REGION"), captureRole, readerRole);
+
+                // an application's purge (cache-client Invalidations, Spring @CacheEvict) as principal app, without the
+                // signing key: it reaches the region; the same principal cannot write the changes topic
+                String purged = p + "product:2";
+                redisAdmin.hset(purged, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
+                try (io.lethe.cache.Invalidations invalidations = io.lethe.cache.Invalidations.of(config)) {
+                    invalidations.invalidate("product", purged);
+                }
+                PipelineFixture.await("the application's purge applied", Duration.ofSeconds(60), () -> redisAdmin.exists(purged) == 0);
+                Map<String, Object> appProps = KafkaClients.common(config.kafka(), KafkaRole.APP, "lp-app-forge");
+                appProps.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 15_000);
+                try (KafkaProducer<String, String> producer = new KafkaProducer<>(appProps, new StringSerializer(), new StringSerializer())) {
+                    ExecutionException e = assertThrows(ExecutionException.class, () ->
+                            producer.send(new ProducerRecord<>(config.topics().changes(), "k", "{}")).get(30, TimeUnit.SECONDS));
+                    assertInstanceOf(TopicAuthorizationException.class, e.getCause(), e.toString());
+                }
                 cacheClientUnderItsAclUser(config, stack, redisAdmin, p);
 
                 // the CLI as its own principal (and the PostgreSQL reader): a manual invalidation reaches the region

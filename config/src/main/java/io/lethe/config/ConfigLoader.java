@@ -167,11 +167,11 @@ public final class ConfigLoader {
                 .withTopicCreation(createTopics, minInsync);
     }
 
-    /** {@code kafka.roles.<capture|streams|cli>}: each role's own principal. */
+    /** {@code kafka.roles.<capture|streams|cli|app>}: each role's own principal. */
     private static Map<KafkaRole, KafkaIdentity> kafkaRoles(YamlSection kafka, KafkaConfig base) {
         Map<KafkaRole, KafkaIdentity> out = new LinkedHashMap<>();
         YamlSection roles = kafka.section("roles");
-        for (KafkaRole role : List.of(KafkaRole.CAPTURE, KafkaRole.STREAMS, KafkaRole.CLI)) {
+        for (KafkaRole role : List.of(KafkaRole.CAPTURE, KafkaRole.STREAMS, KafkaRole.CLI, KafkaRole.APP)) {
             if (roles.has(role.name())) {
                 KafkaIdentity identity = kafkaIdentity(roles.section(role.name()), base);
                 if (identity != null) {
@@ -179,7 +179,7 @@ public final class ConfigLoader {
                 }
             }
         }
-        roles.finish("capture, streams, cli"); // a region's principal is regions.<name>.kafka
+        roles.finish("capture, streams, cli, app"); // a region's principal is regions.<name>.kafka
         return out;
     }
 

@@ -42,7 +42,8 @@ public final class ConfigReference {
             new Setting("source.reader-password", "source.password", "its password; `${ENV_VAR}`"),
             new Setting("kafka.bootstrap-servers", "required", "`host:port[,host:port]`"),
             new Setting("kafka.properties", "{}", "passed to every Kafka client (under its role's identity): `security.protocol`, `sasl.*`, `ssl.*`; `metadata.max.age.ms` is 10 s unless set here"),
-            new Setting("kafka.roles", "none", "each role's own Kafka principal, one section per role: `capture`, `streams`, `cli` "
+            new Setting("kafka.roles", "none", "each role's own Kafka principal, one section per role: `capture`, `streams`, `cli`, "
+                    + "`app` (applications purging through cache-client's `Invalidations` or Spring's `@CacheEvict`: it writes invalidations only) "
                     + "(a region consumer's is `regions.<name>.kafka`); a role without one uses `kafka.properties` alone"),
             new Setting("kafka.roles.<role>.user", "none (kafka.properties' identity)",
                     "the SASL user this role logs in as (its own principal, with only its own ACLs: docs/runbook.md, \"Least privilege\"); "

@@ -4,10 +4,10 @@ import java.util.Objects;
 
 /**
  * Who a Kafka client works for. Each role may authenticate as its own principal
- * ({@code kafka.roles.<capture|streams|cli>}, {@code regions.<name>.kafka}), so each can be granted
+ * ({@code kafka.roles.<capture|streams|cli|app>}, {@code regions.<name>.kafka}), so each can be granted
  * only the ACLs it uses (docs/runbook.md, "Least privilege").
  *
- * @param name   {@code capture}, {@code streams}, {@code cli} or {@code region}
+ * @param name   {@code capture}, {@code streams}, {@code cli}, {@code app} or {@code region}
  * @param region the region, for {@code region}; null otherwise
  */
 public record KafkaRole(String name, String region) {
@@ -17,6 +17,11 @@ public record KafkaRole(String name, String region) {
     public static final KafkaRole STREAMS = new KafkaRole("streams", null);
     /** the {@code lethe} command: doctor, lag, invalidate, dlq (and the dev tools). */
     public static final KafkaRole CLI = new KafkaRole("cli", null);
+    /**
+     * An application purging keys through cache-client's {@code Invalidations} (Spring's
+     * {@code @CacheEvict}): writes invalidations only, never changes or the DLQ.
+     */
+    public static final KafkaRole APP = new KafkaRole("app", null);
 
     public KafkaRole {
         Objects.requireNonNull(name, "name");

@@ -41,7 +41,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One region's consumer: reads {@code lethe.invalidations.<region>} in a consumer group and
+ * One region's consumer: reads its topic ({@code LetheConfig.topics()}: the public one, or its subscription set's) in a consumer group and
  * applies it to the region's Redis. This class wires the parts and owns their lifecycle:
  * {@link ApplyLoop} (the poll loop and its retries), {@link OffsetLedger} (what may be committed,
  * across rebalances), {@link RegionDeadLetters}, {@link GatedBatches} (replica gate) and

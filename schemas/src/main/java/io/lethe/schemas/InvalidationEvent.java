@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
  * One cache invalidation as published on {@code lethe.invalidations} (every region) and
- * {@code lethe.invalidations.<region>}, schema {@value #SCHEMA_ID}. Keyed by {@link #target()}
+ * the region topics ({@code lethe.invalidations.subs-<fingerprint>}, one per subscription set), schema {@value #SCHEMA_ID}. Keyed by {@link #target()}
  * so all events of a key share a partition. See {@code docs/subscribing.md}.
  *
  * @param schema       always {@value #SCHEMA_ID}

@@ -10,7 +10,9 @@ import java.util.regex.Pattern;
  * <p>An invalidation is written once per distinct set of region subscriptions that needs it:
  * regions that subscribe to the same namespaces read one topic, and a region that subscribes to
  * every namespace reads the public topic itself ({@code regionTopics} says which region reads
- * which; a region it does not name has its own {@code <prefix>.invalidations.<region>}).
+ * which, as {@code LetheConfig.topics()} decides: by subscription set; a region it does not name
+ * has {@code <prefix>.invalidations.<region>}, the name regions' topics had before 2026-12-07,
+ * kept for Topics built without a configuration, as in tests).
  *
  * @param prefix       the common prefix, e.g. {@code lethe}
  * @param regionTopics the topic each region reads, when it is not its own

@@ -51,11 +51,12 @@ public final class KafkaAcls {
         return identity != null && identity.user() != null ? "User:" + identity.user() : defaultPrincipal(role);
     }
 
-    /** Every role of the configuration: capture, streams, each region, the CLI. */
+    /** Every role of the configuration: capture, streams, each region, the CLI, applications purging keys. */
     public static List<KafkaRole> roles(LetheConfig config) {
         List<KafkaRole> roles = new ArrayList<>(List.of(KafkaRole.CAPTURE, KafkaRole.STREAMS));
         config.regions().keySet().forEach(r -> roles.add(KafkaRole.region(r)));
         roles.add(KafkaRole.CLI);
+        roles.add(KafkaRole.APP);
         return roles;
     }
 
@@ -131,6 +132,14 @@ public final class KafkaAcls {
                 add(g, new ResourcePattern(ResourceType.GROUP, "lethe-dlq-replay", PatternType.LITERAL), AclOperation.READ);
                 add(g, new ResourcePattern(ResourceType.GROUP, config.apply().groupPrefix(), PatternType.PREFIXED), AclOperation.DESCRIBE);
                 add(g, new ResourcePattern(ResourceType.GROUP, config.streams().applicationId(), PatternType.LITERAL), AclOperation.DESCRIBE);
+            }
+            case "app" -> {
+                // an application's purges (cache-client Invalidations, Spring @CacheEvict): write the invalidation topics it
+                // publishes to, nothing else: not the changes topic (streams would map and sign what it wrote there), not the
+                // DLQ, no group. Its deletes need no signing key: a region applies a delete without one (it can only cost misses)
+                topic(g, t.invalidations(), AclOperation.WRITE, AclOperation.DESCRIBE);
+                new java.util.TreeSet<>(config.regions().keySet()).forEach(r -> topic(g, t.invalidations(r), AclOperation.WRITE,
+                        AclOperation.DESCRIBE));
             }
             default -> throw new IllegalArgumentException("no ACLs for role " + role);
         }
