@@ -97,6 +97,12 @@ public record ConfigChanges(List<String> lines, boolean moves) {
             out.add("the public topic " + (next.publicTopicComplete() ? "becomes complete" : "is no longer complete")
                     + ": regions subscribed to every namespace " + (next.publicTopicComplete() ? "move to it" : "move off it"));
         }
+        if (next.regions().keySet().stream().anyMatch(r -> !next.topics().invalidations(r).equals(next.topics().invalidations()))) {
+            // both files are read with today's naming: a deployment upgraded from before it is on the old names
+            out.add("note: a region whose topic was named before 2026-12-07 (" + next.kafka().topicPrefix()
+                    + ".invalidations.<first region of its subscription set>) moves to its set's topic once, at its first start "
+                    + "on this version: it invalidates its namespaces wholesale then (a cold cache)");
+        }
         if (moves) {
             out.add("roll out streams first, then the regions (a moved region waits for streams to run the new configuration)");
         }
