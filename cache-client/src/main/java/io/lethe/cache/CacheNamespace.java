@@ -289,25 +289,15 @@ public final class CacheNamespace<T> {
             return load(key, loader).thenApply(Loaded::value);
         }
         boolean hot = hotKeys.record(key);
-        if (hot && hotCopies != null) {
-            NearCache.Entry copy = hotCopies.getIfPresent(key);
-            if (copy != null && (copy.softExpiry() == null || clock.millis() < copy.softExpiry())) {
-                metrics.get(copy.notFound() ? "negative" : "hit");
-                metrics.hotHit();
-                @SuppressWarnings("unchecked")
-                T value = (T) copy.value();
-                return CompletableFuture.completedFuture(value);
-            }
+        NearCache.Entry copy = hot && hotCopies != null ? hotCopies.getIfPresent(key) : null;
+        if (fresh(copy)) {
+            metrics.hotHit();
+            return served(copy);
         }
-        if (near != null) {
-            NearCache.Entry cached = near.get(key);
-            if (cached != null && (cached.softExpiry() == null || clock.millis() < cached.softExpiry())) {
-                metrics.get(cached.notFound() ? "negative" : "hit");
-                metrics.nearHit();
-                @SuppressWarnings("unchecked")
-                T value = (T) cached.value();
-                return CompletableFuture.completedFuture(value);
-            }
+        NearCache.Entry cached = near == null ? null : near.get(key);
+        if (fresh(cached)) {
+            metrics.nearHit();
+            return served(cached);
         }
         long token = near == null ? 0 : near.beginRead(key);
         long missedAt = System.nanoTime();
@@ -318,6 +308,19 @@ public final class CacheNamespace<T> {
             }
             return read;
         }).thenCompose(read -> afterRead(key, loader, read, token, missedAt));
+    }
+
+    /** A local copy (near cache, hot key) that may be served: present, and not past its soft expiry. */
+    private boolean fresh(NearCache.Entry copy) {
+        return copy != null && (copy.softExpiry() == null || clock.millis() < copy.softExpiry());
+    }
+
+    /** A local copy served as a hit. */
+    private CompletableFuture<T> served(NearCache.Entry copy) {
+        metrics.get(copy.notFound() ? "negative" : "hit");
+        @SuppressWarnings("unchecked")
+        T value = (T) copy.value();
+        return CompletableFuture.completedFuture(value);
     }
 
     private CompletableFuture<T> afterRead(String key, Loader<T> loader, CacheRedis.Read read, long token, long missedAt) {
