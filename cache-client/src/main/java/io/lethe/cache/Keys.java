@@ -57,20 +57,8 @@ public final class Keys {
      * not one Lethe invalidates.
      */
     public boolean matches(String key) {
-        java.util.regex.Pattern r = regex;
-        if (r == null) {
-            StringBuilder re = new StringBuilder();
-            for (KeyFormat.Part part : format.parts()) {
-                re.append(part instanceof KeyFormat.Literal l ? java.util.regex.Pattern.quote(l.text())
-                        : "(" + KeyFormat.ESCAPED_VALUE_REGEX + "?)");
-            }
-            r = java.util.regex.Pattern.compile(re.toString(), java.util.regex.Pattern.DOTALL);
-            regex = r;
-        }
-        return r.matcher(key).matches();
+        return format.matches(key);
     }
-
-    private volatile java.util.regex.Pattern regex;
 
     /** The columns the template reads, in order of first use. */
     public List<String> columns() {

@@ -22,9 +22,6 @@ public final class KeyTemplate {
     /** Literal strings and column references, in order. */
     private final List<KeyFormat.Part> parts;
     private final List<String> columns;
-    /** {@link #matches}' expression, built on first use. */
-    private volatile Pattern regex;
-    private volatile Pattern lenient;
 
     private KeyTemplate(KeyFormat format) {
         this.text = format.text();
@@ -76,7 +73,7 @@ public final class KeyTemplate {
      * itself), the empty text included (a text column holding '', a char(n) of spaces).
      */
     public boolean matches(String key) {
-        return regex().matcher(key).matches();
+        return format.matches(key);
     }
 
     /**
@@ -86,29 +83,7 @@ public final class KeyTemplate {
      * deletes such keys too: deleting one more entry costs a miss, leaving one costs a stale value.
      */
     public boolean mayHaveRendered(String key) {
-        Pattern r = lenient;
-        if (r == null) {
-            StringBuilder re = new StringBuilder();
-            for (KeyFormat.Part part : parts) {
-                re.append(part instanceof KeyFormat.Literal l ? Pattern.quote(l.text()) : ".*?");
-            }
-            r = Pattern.compile(re.toString(), Pattern.DOTALL);
-            lenient = r;
-        }
-        return r.matcher(key).matches();
-    }
-
-    private Pattern regex() {
-        Pattern r = regex;
-        if (r == null) {
-            StringBuilder re = new StringBuilder();
-            for (KeyFormat.Part part : parts) {
-                re.append(part instanceof KeyFormat.Literal l ? Pattern.quote(l.text()) : "(" + KeyFormat.ESCAPED_VALUE_REGEX + "?)");
-            }
-            r = Pattern.compile(re.toString(), Pattern.DOTALL);
-            regex = r;
-        }
-        return r;
+        return format.mayHaveRendered(key);
     }
 
     /**

@@ -124,6 +124,46 @@ public final class KeyFormat {
         return parts;
     }
 
+    /**
+     * True when this template could have rendered {@code key}: its literal parts in order, each
+     * column standing for any escaped text ({@link #escape}: no reserved character as itself), the
+     * empty text included.
+     */
+    public boolean matches(String key) {
+        java.util.regex.Pattern r = escapedKeys;
+        if (r == null) {
+            r = keys("(" + ESCAPED_VALUE_REGEX + "?)");
+            escapedKeys = r;
+        }
+        return r.matcher(key).matches();
+    }
+
+    /**
+     * True when this template could have rendered {@code key} in any key format: its literal parts
+     * in order, each column standing for any text, reserved characters included (key format 1 wrote
+     * values as they were; an application may concatenate a key by hand).
+     */
+    public boolean mayHaveRendered(String key) {
+        java.util.regex.Pattern r = anyKeys;
+        if (r == null) {
+            r = keys(".*?");
+            anyKeys = r;
+        }
+        return r.matcher(key).matches();
+    }
+
+    private volatile java.util.regex.Pattern escapedKeys;
+    private volatile java.util.regex.Pattern anyKeys;
+
+    /** The literal parts, quoted, in order, each column as {@code column} (a regular expression). */
+    private java.util.regex.Pattern keys(String column) {
+        StringBuilder re = new StringBuilder();
+        for (Part part : parts) {
+            re.append(part instanceof Literal l ? java.util.regex.Pattern.quote(l.text()) : column);
+        }
+        return java.util.regex.Pattern.compile(re.toString(), java.util.regex.Pattern.DOTALL);
+    }
+
     /** The columns the template reads, in order of first use. */
     public List<String> columns() {
         return columns;
