@@ -71,6 +71,8 @@ class OpsIT {
 
             LetheConfig config = f.config(yaml);
             f.start(config);
+            // us-east's first feed invalidated what its Redis held before (f.start waits for it): filled again after it
+            east.hset(p + "product:1", java.util.Map.of("v", "0", "d", "one"));
             String watermark = io.lethe.schemas.redis.AppliedLsn.key(io.lethe.region.RegionConsumerService.groupId(config, "us-east"));
             PipelineFixture.await("us-east publishes its applied watermark", Duration.ofSeconds(60),
                     () -> io.lethe.schemas.redis.AppliedLsn.of(east.hgetall(watermark)).isPresent());

@@ -127,9 +127,12 @@ class TopicMoveIT {
             RedisCommands<String, String> redis = f.redis(REGION);
             String otherEntry = p + "product:1:other";
             String newer = p + "product:2";
-            redis.hset(otherEntry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"v\":1}"));
-            redis.hset(newer, Map.of(RedisLayout.ENTRY_VERSION, "999999999999999", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
             try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
+                // planted once the region's first feed (a wholesale invalidation of what it receives) is done
+                PipelineFixture.await("us-east records what it is fed", Duration.ofSeconds(90),
+                        () -> redis.exists(TopicMove.markerKey(group)) == 1);
+                redis.hset(otherEntry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"v\":1}"));
+                redis.hset(newer, Map.of(RedisLayout.ENTRY_VERSION, "999999999999999", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
                 f.sql("UPDATE others SET v = 2 WHERE id = 1");
                 long after = currentLsn(f);
                 PipelineFixture.await("us-east applied past the change of others", Duration.ofSeconds(90), () -> {

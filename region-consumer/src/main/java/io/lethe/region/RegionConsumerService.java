@@ -233,6 +233,8 @@ public final class RegionConsumerService implements AutoCloseable {
         }
     }
 
+    private volatile boolean fed;
+
     private void run() {
         try {
             if (!handleTopicMove()) {
@@ -302,6 +304,17 @@ public final class RegionConsumerService implements AutoCloseable {
         }
         TopicMove.Moved move = moved.get();
         List<String> invalidated = now.invalidatedFor(move, region.namespaces());
+        if (move.firstFeed()) {
+            LOG.info("region {}: its Redis records no topic (a first feed); namespaces {} are invalidated wholesale once the first "
+                    + "watermark of {} is applied (entries filled before capture's slot existed have no invalidation)", region.name(),
+                    invalidated, topic);
+            loop.invalidateAtFirstWatermark("first-feed:" + clock.millis(), invalidated, () -> {
+                writeMarker(marker, now);
+                LOG.info("region {}: first feed done: namespaces {} invalidated wholesale; now fed from topic {}", region.name(),
+                        invalidated, topic);
+            });
+            return true;
+        }
         topicMove = move;
         LOG.warn("region {}: {} (found by {}); waiting for streams to write {} as this configuration routes it, then invalidating "
                 + "namespaces {} wholesale", region.name(), move.toAnotherTopic() ? "moved from topic " + move.from() + " to " + move.to()
@@ -341,8 +354,18 @@ public final class RegionConsumerService implements AutoCloseable {
         }
     }
 
+    /**
+     * True once this region's Redis is vouched for: a start with its marker in place, or a first
+     * feed or topic move whose wholesale invalidation is done (after the replica gate, if any).
+     * Until then an entry its Redis held before may be one no invalidation will reach.
+     */
+    public boolean fed() {
+        return fed;
+    }
+
     /** Records the topic this region's Redis is fed from, trying again while Redis does not answer (a few seconds at most). */
     private void writeMarker(TopicMove.Marker marker, TopicMove.Fed fed) {
+        this.fed = true;
         Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
         for (int attempt = 1; ; attempt++) {
             try {

@@ -75,6 +75,10 @@ public final class ApplyLoop {
     /** Globs of namespaces no longer configured, recorded while they were (see {@link #invalidateFirst}). */
     private java.util.Map<String, List<String>> firstWholesaleFormerGlobs = java.util.Map.of();
     private Runnable whenStarted;
+    /** A first feed's wholesale invalidation, done when the first watermark is admitted (see {@link #invalidateAtFirstWatermark}). */
+    private String firstFeed;
+    private List<String> firstFeedNamespaces = List.of();
+    private Runnable firstFeedDone;
     private AppliedLsnPublisher appliedLsn;
 
     public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, Applier applier, OffsetLedger ledger,
@@ -144,6 +148,19 @@ public final class ApplyLoop {
         this.firstWholesaleNamespaces = List.copyOf(namespaces);
         this.firstWholesaleFormerGlobs = java.util.Map.copyOf(formerGlobs);
         this.whenStarted = then;
+    }
+
+    /**
+     * Invalidates {@code namespaces} wholesale when the first batch holding a watermark is
+     * admitted, before that batch is applied, then runs {@code then} (after the replica gate, if
+     * any). A watermark proves capture's slot existed before this moment: every entry filled before
+     * it goes, and every change after the slot is on the topic, which the region reads from its
+     * start. Until then the region applies what it reads as usual. Call before {@link #run()}.
+     */
+    public void invalidateAtFirstWatermark(String why, List<String> namespaces, Runnable then) {
+        this.firstFeed = why;
+        this.firstFeedNamespaces = List.copyOf(namespaces);
+        this.firstFeedDone = then;
     }
 
     /** Runs {@code then} once, when the loop starts (after {@link #invalidateFirst}'s invalidation, if any). Call before {@link #run()}. */
@@ -224,6 +241,14 @@ public final class ApplyLoop {
         ledger.batchStarted();
         inFlight = records.count();
         Admission.Admitted batch = admission.admit(records, deadLetters);
+        if (firstFeed != null && !batch.watermarks().isEmpty()) {
+            // before the batch, so the gate (FIFO) releases the batch's watermarks only after the invalidation
+            if (!restore.invalidateWholesale(firstFeed, 0, firstFeedNamespaces, java.util.Map.of(),
+                    plan -> applyAndGate(plan, firstFeedDone))) {
+                return; // closing: nothing of this batch is committed, the next start finds the first feed again
+            }
+            firstFeed = null;
+        }
         List<InvalidationEvent> events = batch.events();
         BatchPlan plan = BatchPlan.of(events);
         RedisApplier.Applied applied = applyUntilAcknowledged(plan);

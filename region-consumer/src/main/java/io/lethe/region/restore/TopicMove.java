@@ -107,7 +107,24 @@ public final class TopicMove {
         public boolean toAnotherTopic() {
             return !from.equals(to);
         }
+
+        /**
+         * A first feed: the region's Redis records no topic (never fed by Lethe, emptied, or written
+         * by a version before the marker), and the group read no other of Lethe's topics.
+         */
+        public boolean firstFeed() {
+            return from.equals(NOTHING);
+        }
     }
+
+    /**
+     * The {@code from} of a first feed. Entries such a Redis holds may have been filled before
+     * capture's slot first existed (readers before Lethe's first start, a region added on a Redis
+     * that already holds entries): no invalidation of a change before the slot exists anywhere, so
+     * the region invalidates every namespace it receives wholesale once it applies its topic's
+     * first watermark (which proves the slot existed before that moment), then records the marker.
+     */
+    public static final String NOTHING = "";
 
     private TopicMove() {
     }
@@ -120,7 +137,8 @@ public final class TopicMove {
      * The move this region makes now, if any: the marker names another topic, or the same topic
      * with other namespaces received (a namespace gained was not invalidated here before; one
      * lost is not any more), or (no marker: a Redis never fed since this check exists, or
-     * emptied) the group holds offsets of another of Lethe's invalidation topics.
+     * emptied) the group holds offsets of another of Lethe's invalidation topics; otherwise,
+     * without a marker, a first feed ({@link Moved#firstFeed()}).
      */
     public static Optional<Moved> detect(Marker marker, Admin admin, String group, Topics topics, Fed now)
             throws InterruptedException {
@@ -144,8 +162,11 @@ public final class TopicMove {
         try {
             Set<TopicPartition> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
                     .get(30, TimeUnit.SECONDS).keySet();
-            return committed.stream().map(TopicPartition::topic).filter(t -> !t.equals(now.topic()) && isInvalidationTopic(topics, t))
+            Optional<Moved> fromOffsets = committed.stream().map(TopicPartition::topic)
+                    .filter(t -> !t.equals(now.topic()) && isInvalidationTopic(topics, t))
                     .findFirst().map(t -> new Moved(t, now.topic(), "the consumer group's offsets", List.of()));
+            return Optional.of(fromOffsets.orElseGet(() -> new Moved(NOTHING, now.topic(), "the region's Redis, which records no topic "
+                    + "(a first feed)", List.of())));
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of consumer group " + group + ": " + e.getCause(), e);
         }
