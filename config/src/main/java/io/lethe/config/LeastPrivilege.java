@@ -16,11 +16,14 @@ public final class LeastPrivilege {
      * Commands a region consumer sends, itself or from its scripts (invalidate, upsert, checkpoint,
      * verified-hset), none from {@code @dangerous} but {@code INFO}: the restore guard reads the
      * server's {@code run_id} to tell a restarted or replaced Redis. {@code SCAN} serves patterns,
-     * {@code UNLINK} the poison widening, {@code CLUSTER} subcommands a Redis Cluster only.
+     * {@code UNLINK} the poison widening, {@code INCR}, {@code ZADD} and {@code ZSCORE} every
+     * namespace-wide invalidation (the namespace's epoch and wide watermark: a first feed, a topic
+     * move, lost offsets, a reset), {@code HDEL} the applied watermark of partitions given away,
+     * {@code CLUSTER} subcommands a Redis Cluster only.
      */
     public static final List<String> REGION_COMMANDS = List.of("ping", "hello", "auth", "client|setname", "info", "time",
             "script|load", "evalsha", "eval", "scan", "unlink", "del", "exists", "type", "get", "set", "hget", "hgetall", "hmget",
-            "hset", "hsetnx", "hexists", "hincrby", "hkeys", "pexpire", "persist", "pttl", "xadd", "readonly",
+            "hset", "hsetnx", "hexists", "hincrby", "hkeys", "hdel", "incr", "zadd", "zscore", "pexpire", "persist", "pttl", "xadd", "readonly",
             "cluster|nodes", "cluster|slots", "cluster|countkeysinslot", "cluster|getkeysinslot");
     /**
      * Commands the application's cache-client sends, itself or from fill.lua, confirm.lua and
