@@ -8,6 +8,7 @@ import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.Roles;
+import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.restore.TopicMove;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -51,6 +52,7 @@ class FirstFeedIT {
                         () -> redis.exists(before) == 0);
                 PipelineFixture.await("the region records the topic it is fed from", Duration.ofSeconds(30),
                         () -> redis.exists(TopicMove.markerKey(group)) == 1);
+                assertEquals(1.0, f.registry.counter(RegionMetrics.FIRST_FEEDS, "region", REGION).count(), "counted before the marker");
             }
             // filled after the first feed: a later start trusts the Redis its marker vouches for
             String after = p + "product:2";
@@ -61,6 +63,7 @@ class FirstFeedIT {
                 f.sql("UPDATE products SET price = 31 WHERE id = 3");
                 PipelineFixture.await("the restarted region applies a change", Duration.ofSeconds(90), () -> redis.exists(sentinel) == 0);
                 assertEquals(1, redis.exists(after), "a start with the marker present invalidates nothing wholesale");
+                assertEquals(1.0, f.registry.counter(RegionMetrics.FIRST_FEEDS, "region", REGION).count(), "no second first feed");
             }
         }
     }

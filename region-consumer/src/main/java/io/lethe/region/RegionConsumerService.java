@@ -309,6 +309,7 @@ public final class RegionConsumerService implements AutoCloseable {
                     + "watermark of {} is applied (entries filled before capture's slot existed have no invalidation)", region.name(),
                     invalidated, topic);
             loop.invalidateAtFirstWatermark("first-feed:" + clock.millis(), invalidated, () -> {
+                metrics.firstFed();
                 writeMarker(marker, now);
                 LOG.info("region {}: first feed done: namespaces {} invalidated wholesale; now fed from topic {}", region.name(),
                         invalidated, topic);
@@ -330,8 +331,8 @@ public final class RegionConsumerService implements AutoCloseable {
         }
         // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
         loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated, move.formerGlobs(), () -> {
-            writeMarker(marker, now);
             metrics.topicMoved();
+            writeMarker(marker, now);
             topicMove = null;
             LOG.info("region {}: now fed from topic {} with namespaces {}; {} invalidated wholesale", region.name(), topic,
                     now.receives(), invalidated);

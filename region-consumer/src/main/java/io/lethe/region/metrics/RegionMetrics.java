@@ -64,6 +64,11 @@ public final class RegionMetrics {
      */
     public static final String TOPIC_MOVES = "lethe.region.topic.moves";
     /**
+     * First feeds done: the region's Redis recorded no topic, so every namespace the region
+     * receives was invalidated wholesale at the first watermark it applied (see {@code TopicMove.NOTHING}).
+     */
+    public static final String FIRST_FEEDS = "lethe.region.first.feeds";
+    /**
      * Deletes applied although their record carried no valid {@code lethe.signature} (with
      * {@code streams.watermark-key}): an invalidation published without the key. Upserts without one are refused.
      */
@@ -104,6 +109,7 @@ public final class RegionMetrics {
     private final Counter reapplied;
     private final Counter offsetsLost;
     private final Counter topicMoves;
+    private final Counter firstFeeds;
     private final Map<String, Counter> applied = new ConcurrentHashMap<>();
     private final Map<String, Counter> retries = new ConcurrentHashMap<>();
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
@@ -138,6 +144,8 @@ public final class RegionMetrics {
                 .description("partitions whose records were deleted before this region applied them").register(registry);
         this.topicMoves = Counter.builder(TOPIC_MOVES).tag("region", region)
                 .description("moves to another topic, each started with a wholesale invalidation").register(registry);
+        this.firstFeeds = Counter.builder(FIRST_FEEDS).tag("region", region)
+                .description("first feeds of a Redis without a topic marker, each a wholesale invalidation").register(registry);
         for (io.lethe.schemas.DlqReason reason : java.util.List.of(io.lethe.schemas.DlqReason.MALFORMED,
                 io.lethe.schemas.DlqReason.UNKNOWN_NAMESPACE, io.lethe.schemas.DlqReason.MATCH_ALL_PATTERN,
                 io.lethe.schemas.DlqReason.NAMESPACE_WIDE_PATTERN, io.lethe.schemas.DlqReason.FOREIGN_KEY,
@@ -266,6 +274,10 @@ public final class RegionMetrics {
 
     public void topicMoved() {
         topicMoves.increment();
+    }
+
+    public void firstFed() {
+        firstFeeds.increment();
     }
 
     public void offsetsLost(int partitions) {
