@@ -145,6 +145,11 @@ class LeastPrivilegeIT {
                 PipelineFixture.await("the fence of " + key + " written under the region's ACL user", Duration.ofSeconds(90),
                         () -> redisAdmin.exists(RedisLayout.fenceKey(key)) == 1);
                 assertEquals(0, redisAdmin.exists(key), "the write in PostgreSQL deleted the entry in the region's Redis");
+                // the restore guard (DBSIZE, its checkpoint scripts) works under the ACL user too: without it no checkpoint
+                // and no applied watermark are written, and read-your-writes tokens are never covered
+                String applied = io.lethe.schemas.redis.AppliedLsn.key(io.lethe.region.RegionConsumerService.groupId(config, REGION));
+                PipelineFixture.await("the applied watermark published under the region's ACL user", Duration.ofSeconds(60),
+                        () -> io.lethe.schemas.redis.AppliedLsn.of(redisAdmin.hgetall(applied)).isPresent());
                 assertTrue(redisAdmin.clientList().contains("user=" + redisUser), "the region is connected as " + redisUser);
 
                 refusedOtherRolesOperations(config, f, stack, redisUser, env.get("R_REGION"), captureRole, readerRole);

@@ -19,11 +19,13 @@ public final class LeastPrivilege {
      * {@code UNLINK} the poison widening, {@code INCR}, {@code ZADD} and {@code ZSCORE} every
      * namespace-wide invalidation (the namespace's epoch and wide watermark: a first feed, a topic
      * move, lost offsets, a reset), {@code HDEL} the applied watermark of partitions given away,
+     * {@code DBSIZE} the restore guard (a server holding keys but no checkpoint), {@code OBJECT
+     * FREQ|IDLETIME} prewarm's hottest-first order,
      * {@code CLUSTER} subcommands a Redis Cluster only.
      */
     public static final List<String> REGION_COMMANDS = List.of("ping", "hello", "auth", "client|setname", "info", "time",
             "script|load", "evalsha", "eval", "scan", "unlink", "del", "exists", "type", "get", "set", "hget", "hgetall", "hmget",
-            "hset", "hsetnx", "hexists", "hincrby", "hkeys", "hdel", "incr", "zadd", "zscore", "pexpire", "persist", "pttl", "xadd", "readonly",
+            "hset", "hsetnx", "hexists", "hincrby", "hkeys", "hdel", "incr", "zadd", "zscore", "dbsize", "object|freq", "object|idletime", "pexpire", "persist", "pttl", "xadd", "readonly",
             "cluster|nodes", "cluster|slots", "cluster|countkeysinslot", "cluster|getkeysinslot");
     /**
      * Commands the application's cache-client sends, itself or from fill.lua, confirm.lua and

@@ -305,15 +305,7 @@ public final class RegionConsumerService implements AutoCloseable {
         TopicMove.Moved move = moved.get();
         List<String> invalidated = now.invalidatedFor(move, region.namespaces());
         if (move.firstFeed()) {
-            LOG.info("region {}: its Redis records no topic (a first feed); namespaces {} are invalidated wholesale once the first "
-                    + "watermark of {} is applied (entries filled before capture's slot existed have no invalidation)", region.name(),
-                    invalidated, topic);
-            loop.invalidateAtFirstWatermark("first-feed:" + clock.millis(), invalidated, () -> {
-                metrics.firstFed();
-                writeMarker(marker, now);
-                LOG.info("region {}: first feed done: namespaces {} invalidated wholesale; now fed from topic {}", region.name(),
-                        invalidated, topic);
-            });
+            firstFeed(marker, now, invalidated);
             return true;
         }
         topicMove = move;
@@ -338,6 +330,48 @@ public final class RegionConsumerService implements AutoCloseable {
                     now.receives(), invalidated);
         });
         return true;
+    }
+
+    /**
+     * A first feed ({@link TopicMove#NOTHING}): while the region applies as usual, a watcher waits
+     * until streams writes the topic as this configuration routes it (a watermark of every changes
+     * partition written after now, with this configuration's routes and, with a key, signed: the
+     * proof a move waits for, so neither an old watermark of another installation nor one of a
+     * streams still on another configuration counts); then the loop invalidates the namespaces
+     * wholesale at the highest of those positions and the marker is written. Those watermarks
+     * prove capture's slot existed before: entries filled earlier go, later changes are on the topic.
+     */
+    private void firstFeed(TopicMove.Marker marker, TopicMove.Fed now, List<String> invalidated) {
+        String topic = now.topic();
+        LOG.info("region {}: its Redis records no topic (a first feed); namespaces {} are invalidated wholesale once streams writes "
+                + "{} as this configuration routes it (entries filled before capture's slot existed have no invalidation)",
+                region.name(), invalidated, topic);
+        metrics.firstFeedPending(true);
+        java.util.concurrent.CompletableFuture<Long> proof = new java.util.concurrent.CompletableFuture<>();
+        io.lethe.region.lag.PartitionCounts counts = partitionCounts();
+        IntSupplier sources = () -> counts.now().map(io.lethe.region.lag.PartitionCounts.Counts::changes).orElse(0);
+        byte[] key = config.streams().watermarkKey() == null ? null
+                : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Thread watcher = new Thread(() -> {
+            try {
+                java.util.OptionalLong at = TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic,
+                        config.routes(topic), key, sources, () -> !running,
+                        why -> LOG.warn("region {}: first feed pending: {}", region.name(), why));
+                at.ifPresent(proof::complete);
+            } catch (RuntimeException e) {
+                LOG.warn("region {}: the first feed's watcher stopped ({}); the next start finds the first feed again", region.name(),
+                        e.toString());
+            }
+        }, "lethe-region-" + region.name() + "-first-feed");
+        watcher.setDaemon(true);
+        watcher.start();
+        loop.invalidateWhenProven("first-feed:" + clock.millis(), invalidated, proof, () -> {
+            metrics.firstFed();
+            metrics.firstFeedPending(false);
+            writeMarker(marker, now);
+            LOG.info("region {}: first feed done: namespaces {} invalidated wholesale; now fed from topic {}", region.name(),
+                    invalidated, topic);
+        });
     }
 
     /**

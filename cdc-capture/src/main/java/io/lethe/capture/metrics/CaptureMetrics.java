@@ -83,7 +83,7 @@ public final class CaptureMetrics {
             registry.counter(ERRORS, "kind", kind);
         }
         for (String kind : java.util.List.of("publication", "publication-options", "membership", "identity", "persistence", "rewritten",
-                "partitions", "history", "unrecorded", "slot")) {
+                "partitions", "history", "unrecorded", "slot", "added")) {
             sourceDrifts.put(kind, Counter.builder(SOURCE_DRIFT).tag("slot", slot).tag("kind", kind)
                     .description("source drifts that hid changes; their tables' namespaces were reset").register(registry));
         }

@@ -39,6 +39,12 @@ public record Drift(Kind kind, List<String> tables, String what, String fix, boo
          * to an asynchronous standby, a blue/green switch): LSNs before and after cannot be compared.
          */
         HISTORY("history"),
+        /**
+         * A table configured since capture last recorded the source (a namespace added to lethe.yml):
+         * its changes before it entered the publication and the connector's table list were never
+         * decoded, and readers may have cached its rows meanwhile.
+         */
+        ADDED("added"),
         /** Capture has streamed before but has no record of the source it relied on. */
         UNRECORDED("unrecorded"),
         /** The slot is missing, lost (wal_status = lost), or not a pgoutput slot of this database while capture streams. */

@@ -136,7 +136,11 @@ public final class SourceDrifts {
             Table was = before.tables().get(name);
             Table is = e.getValue();
             if (was == null) {
-                continue; // newly configured: capture relied on nothing of it
+                // newly configured: nothing of it was decoded before, yet readers (or a region receiving its keys) may hold
+                // its rows; reset at an LSN read once it is in the publication, like any drift
+                out.add(new Drift(Kind.ADDED, List.of(name), name + " is configured since capture last ran: its changes before it "
+                        + "entered publication " + pub + " were never decoded", "", false));
+                continue;
             }
             if (was.oid() != is.oid()) {
                 out.add(new Drift(Kind.IDENTITY, List.of(name), name + (is.exists() ? " is another relation than before (re-created, "

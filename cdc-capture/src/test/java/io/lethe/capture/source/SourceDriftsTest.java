@@ -158,9 +158,13 @@ class SourceDriftsTest {
         }
     }
 
+    /** Nothing of it was decoded before it was configured, while readers may have cached its rows: its namespaces are reset. */
     @Test
-    void aTableNewToTheConfigurationIsNoDrift() {
+    void aTableNewToTheConfigurationIsResetAsAdded() {
         SourceState before = new SourceState(PUB, Map.of("public.orders", ORDERS), SLOT);
-        assertEquals(List.of(), since(before, state(PUB, ITEMS, ORDERS)));
+        List<Drift> drifts = since(before, state(PUB, ITEMS, ORDERS));
+        assertEquals(1, drifts.size(), drifts.toString());
+        assertEquals(Kind.ADDED, drifts.get(0).kind());
+        assertEquals(List.of("public.items"), drifts.get(0).tables());
     }
 }

@@ -75,10 +75,11 @@ public final class ApplyLoop {
     /** Globs of namespaces no longer configured, recorded while they were (see {@link #invalidateFirst}). */
     private java.util.Map<String, List<String>> firstWholesaleFormerGlobs = java.util.Map.of();
     private Runnable whenStarted;
-    /** A first feed's wholesale invalidation, done when the first watermark is admitted (see {@link #invalidateAtFirstWatermark}). */
+    /** A first feed's wholesale invalidation, done once its proof arrived (see {@link #invalidateWhenProven}). */
     private String firstFeed;
     private List<String> firstFeedNamespaces = List.of();
     private Runnable firstFeedDone;
+    private java.util.concurrent.CompletableFuture<Long> firstFeedProof;
     private AppliedLsnPublisher appliedLsn;
 
     public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, Applier applier, OffsetLedger ledger,
@@ -151,16 +152,28 @@ public final class ApplyLoop {
     }
 
     /**
-     * Invalidates {@code namespaces} wholesale when the first batch holding a watermark is
-     * admitted, before that batch is applied, then runs {@code then} (after the replica gate, if
-     * any). A watermark proves capture's slot existed before this moment: every entry filled before
-     * it goes, and every change after the slot is on the topic, which the region reads from its
-     * start. Until then the region applies what it reads as usual. Call before {@link #run()}.
+     * Invalidates {@code namespaces} wholesale once {@code proof} completes with a source position
+     * (upserts at or below it are then deletes), between two batches, then runs {@code then} (after
+     * the replica gate, if any). Until then the region applies what it reads as usual. Call before {@link #run()}.
      */
-    public void invalidateAtFirstWatermark(String why, List<String> namespaces, Runnable then) {
+    public void invalidateWhenProven(String why, List<String> namespaces, java.util.concurrent.CompletableFuture<Long> proof, Runnable then) {
         this.firstFeed = why;
         this.firstFeedNamespaces = List.copyOf(namespaces);
+        this.firstFeedProof = proof;
         this.firstFeedDone = then;
+    }
+
+    /** The proven invalidation, once its proof arrived; false when the loop closed before Redis acknowledged it. */
+    private boolean firstFeedIfProven() throws InterruptedException {
+        if (firstFeed == null || !firstFeedProof.isDone() || firstFeedProof.isCompletedExceptionally()) {
+            return true;
+        }
+        if (!restore.invalidateWholesaleNow(firstFeed, firstFeedProof.join(), firstFeedNamespaces, java.util.Map.of(),
+                plan -> applyAndGate(plan, firstFeedDone))) {
+            return false;
+        }
+        firstFeed = null;
+        return true;
     }
 
     /** Runs {@code then} once, when the loop starts (after {@link #invalidateFirst}'s invalidation, if any). Call before {@link #run()}. */
@@ -189,6 +202,9 @@ public final class ApplyLoop {
             whenStarted.run();
         }
         while (running) {
+            if (!firstFeedIfProven()) {
+                return; // closed before Redis acknowledged it: the next start finds the first feed again
+            }
             ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(100));
             if (restoreCheckDue()) {
                 // before applying: a partition just assigned is compared with the region's Redis first
@@ -241,14 +257,6 @@ public final class ApplyLoop {
         ledger.batchStarted();
         inFlight = records.count();
         Admission.Admitted batch = admission.admit(records, deadLetters);
-        if (firstFeed != null && !batch.watermarks().isEmpty()) {
-            // before the batch, so the gate (FIFO) releases the batch's watermarks only after the invalidation
-            if (!restore.invalidateWholesale(firstFeed, 0, firstFeedNamespaces, java.util.Map.of(),
-                    plan -> applyAndGate(plan, firstFeedDone))) {
-                return; // closing: nothing of this batch is committed, the next start finds the first feed again
-            }
-            firstFeed = null;
-        }
         List<InvalidationEvent> events = batch.events();
         BatchPlan plan = BatchPlan.of(events);
         RedisApplier.Applied applied = applyUntilAcknowledged(plan);

@@ -68,6 +68,8 @@ public final class RegionMetrics {
      * receives was invalidated wholesale at the first watermark it applied (see {@code TopicMove.NOTHING}).
      */
     public static final String FIRST_FEEDS = "lethe.region.first.feeds";
+    /** 1 while a first feed waits for its proof: entries this Redis held before may still be served. */
+    public static final String FIRST_FEED_PENDING = "lethe.region.first.feed.pending";
     /**
      * Deletes applied although their record carried no valid {@code lethe.signature} (with
      * {@code streams.watermark-key}): an invalidation published without the key. Upserts without one are refused.
@@ -110,6 +112,7 @@ public final class RegionMetrics {
     private final Counter offsetsLost;
     private final Counter topicMoves;
     private final Counter firstFeeds;
+    private final java.util.concurrent.atomic.AtomicInteger firstFeedPending = new java.util.concurrent.atomic.AtomicInteger();
     private final Map<String, Counter> applied = new ConcurrentHashMap<>();
     private final Map<String, Counter> retries = new ConcurrentHashMap<>();
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
@@ -146,6 +149,8 @@ public final class RegionMetrics {
                 .description("moves to another topic, each started with a wholesale invalidation").register(registry);
         this.firstFeeds = Counter.builder(FIRST_FEEDS).tag("region", region)
                 .description("first feeds of a Redis without a topic marker, each a wholesale invalidation").register(registry);
+        io.micrometer.core.instrument.Gauge.builder(FIRST_FEED_PENDING, firstFeedPending, java.util.concurrent.atomic.AtomicInteger::get)
+                .tag("region", region).description("1 while a first feed waits for streams to write the topic").register(registry);
         for (io.lethe.schemas.DlqReason reason : java.util.List.of(io.lethe.schemas.DlqReason.MALFORMED,
                 io.lethe.schemas.DlqReason.UNKNOWN_NAMESPACE, io.lethe.schemas.DlqReason.MATCH_ALL_PATTERN,
                 io.lethe.schemas.DlqReason.NAMESPACE_WIDE_PATTERN, io.lethe.schemas.DlqReason.FOREIGN_KEY,
@@ -278,6 +283,10 @@ public final class RegionMetrics {
 
     public void firstFed() {
         firstFeeds.increment();
+    }
+
+    public void firstFeedPending(boolean pending) {
+        firstFeedPending.set(pending ? 1 : 0);
     }
 
     public void offsetsLost(int partitions) {

@@ -254,10 +254,15 @@ public final class Prewarm implements AutoCloseable {
         return out;
     }
 
+    /** The eviction policy, from {@code INFO memory} (the region's ACL user has INFO, not CONFIG). */
     private String policy() {
         try {
-            Map<String, String> policy = src.configGet("maxmemory-policy");
-            return String.valueOf(policy.get("maxmemory-policy"));
+            for (String line : src.info("memory").split("\r?\n")) {
+                if (line.startsWith("maxmemory_policy:")) {
+                    return line.substring("maxmemory_policy:".length()).trim();
+                }
+            }
+            return "unknown";
         } catch (RuntimeException e) {
             return "unknown";
         }

@@ -52,6 +52,7 @@ public final class RestoreReplay {
     private final RegionMetrics metrics;
     private final Clock clock;
     private final Backoff backoff;
+    private long lastRefusalLogged = System.nanoTime() - java.util.concurrent.TimeUnit.MINUTES.toNanos(2);
 
     public RestoreReplay(LetheConfig config, RegionConfig region, Consumer<?, ?> consumer, OffsetLedger ledger, RestoreGuard guard,
                          RegionMetrics metrics, Clock clock) {
@@ -86,7 +87,19 @@ public final class RestoreReplay {
         } catch (WakeupException e) {
             throw e;
         } catch (RuntimeException e) {
-            LOG.debug("region {}: cannot compare Redis with its checkpoint yet ({}); checking again", region.name(), e.toString());
+            io.lethe.stage.failure.Failure f = io.lethe.region.redis.RedisFailures.classify(e, "the region's Redis");
+            if (f.isFatal()) {
+                // a refused command (an ACL without one the guard needs) is no outage the apply path would report: without
+                // the guard, no checkpoint and no applied watermark are written, and a restored Redis is not replayed
+                metrics.retry(f.reason());
+                if (System.nanoTime() - lastRefusalLogged > java.util.concurrent.TimeUnit.MINUTES.toNanos(1)) {
+                    lastRefusalLogged = System.nanoTime();
+                    LOG.error("region {}: cannot compare Redis with its checkpoint: {} ({}); no checkpoint or applied watermark is "
+                            + "written until it is fixed", region.name(), f.message(), e.toString());
+                }
+            } else {
+                LOG.debug("region {}: cannot compare Redis with its checkpoint yet ({}); checking again", region.name(), e.toString());
+            }
             return Set.of(); // Redis does not answer: the apply path retries and reports it; nothing is verified meanwhile
         }
         if (found.isEmpty()) {
@@ -256,13 +269,22 @@ public final class RestoreReplay {
                                        Applying applying) throws InterruptedException {
         String topic = config.topics().invalidations(region.name());
         List<TopicPartition> partitions = consumer.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-        if (applying.apply(BatchPlan.of(wholesale(why, lsn, namespaces, formerGlobs))) == null) {
+        if (!invalidateWholesaleNow(why, lsn, namespaces, formerGlobs, applying)) {
             return false;
         }
         if (namespaces.containsAll(region.namespaces())) {
             coveredByMove.addAll(partitions);
         }
         return true;
+    }
+
+    /**
+     * As {@link #invalidateWholesale} without covering the log's start: for a first feed, made while
+     * the region reads, after partitions were first read (or not yet: those are judged as usual).
+     */
+    public boolean invalidateWholesaleNow(String why, long lsn, List<String> namespaces, java.util.Map<String, List<String>> formerGlobs,
+                                          Applying applying) throws InterruptedException {
+        return applying.apply(BatchPlan.of(wholesale(why, lsn, namespaces, formerGlobs))) != null;
     }
 
     /** The longest fence TTL of the region's namespaces, plus a margin. */

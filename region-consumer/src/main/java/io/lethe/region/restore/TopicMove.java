@@ -148,7 +148,7 @@ public final class TopicMove {
             if (!before.topic().equals(now.topic())) {
                 return Optional.of(new Moved(before.topic(), now.topic(), "the region's Redis", List.of(), before));
             }
-            if (before.receives().isEmpty() || before.receives().equals(now.receives())) {
+            if (before.receives().isEmpty()) {
                 return Optional.empty();
             }
             java.util.TreeSet<String> changed = new java.util.TreeSet<>(before.receives());
@@ -156,8 +156,23 @@ public final class TopicMove {
             java.util.Set<String> both = new java.util.HashSet<>(before.receives());
             both.retainAll(now.receives());
             changed.removeAll(both);
+            // a namespace whose key templates changed: streams renders only the new keys, so entries of the old ones
+            // (still filled by readers on the old configuration) would get no invalidation again
+            java.util.TreeSet<String> rekeyed = new java.util.TreeSet<>();
+            for (String ns : both) {
+                List<String> was = before.globs().get(ns);
+                List<String> is = now.globs().get(ns);
+                if (was != null && is != null && !new java.util.HashSet<>(was).equals(new java.util.HashSet<>(is))) {
+                    rekeyed.add(ns);
+                }
+            }
+            changed.addAll(rekeyed);
+            if (changed.isEmpty()) {
+                return Optional.empty();
+            }
+            String why = rekeyed.isEmpty() ? "" : "; keys changed of " + rekeyed;
             return Optional.of(new Moved(before.topic(), now.topic(), "the region's Redis (namespaces received " + before.receives()
-                    + " -> " + now.receives() + ")", List.copyOf(changed), before));
+                    + " -> " + now.receives() + why + ")", List.copyOf(changed), before));
         }
         try {
             Set<TopicPartition> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()

@@ -1,0 +1,53 @@
+package io.lethe.region.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** What a region's Redis marker says it must invalidate wholesale when the configuration changed under it. */
+class TopicMoveTest {
+    private static final String TOPIC = "lethe.invalidations";
+
+    private static TopicMove.Marker marker(TopicMove.Fed fed) {
+        return new TopicMove.Marker() {
+            @Override
+            public Optional<TopicMove.Fed> read() {
+                return Optional.of(fed);
+            }
+
+            @Override
+            public void write(TopicMove.Fed f) {
+                throw new AssertionError("detect writes nothing");
+            }
+        };
+    }
+
+    @Test
+    void aNamespaceWhoseKeyTemplatesChangedIsInvalidatedByItsOldAndNewGlobs() throws Exception {
+        TopicMove.Fed before = new TopicMove.Fed(TOPIC, List.of("product", "user"),
+                Map.of("product", List.of("product:*"), "user", List.of("user:*")));
+        TopicMove.Fed now = new TopicMove.Fed(TOPIC, List.of("product", "user"),
+                Map.of("product", List.of("product:v2:*"), "user", List.of("user:*")));
+        TopicMove.Moved move = TopicMove.detect(marker(before), null, "g", null, now).orElseThrow();
+        assertEquals(List.of("product"), now.invalidatedFor(move, List.of("product", "user")),
+                "streams renders only the new keys: entries of the old template would get no invalidation again");
+        assertEquals(List.of("product:*"), move.formerGlobs().get("product"), "the old globs go with the move");
+    }
+
+    @Test
+    void theSameTopicNamespacesAndKeysIsNoMove() throws Exception {
+        TopicMove.Fed fed = new TopicMove.Fed(TOPIC, List.of("product"), Map.of("product", List.of("product:*")));
+        assertTrue(TopicMove.detect(marker(fed), null, "g", null, fed).isEmpty());
+    }
+
+    @Test
+    void aMarkerWrittenBeforeGlobsWereRecordedComparesNamespacesOnly() throws Exception {
+        TopicMove.Fed before = new TopicMove.Fed(TOPIC, List.of("product"), Map.of());
+        TopicMove.Fed now = new TopicMove.Fed(TOPIC, List.of("product"), Map.of("product", List.of("product:*")));
+        assertTrue(TopicMove.detect(marker(before), null, "g", null, now).isEmpty());
+    }
+}
