@@ -63,6 +63,9 @@ class PatternSweepIT {
                         () -> region.metrics().watermarks().appliedLsn(0, 1).equals(OptionalLong.of(10)));
 
                 f.send(topic, 0, System.currentTimeMillis(), RegionFixture.pattern("product", Scope.PATTERN, p + "search:*", "50", Op.UPDATE));
+                f.flush();
+                // what follows comes in later batches than the pattern (a batch applies its keys before its patterns)
+                RegionFixture.await("the sweep under way", Duration.ofSeconds(60), () -> search.stream().anyMatch(k -> redis.exists(k) == 0));
                 String sentinel = p + "product:sentinel";
                 f.send(topic, 0, System.currentTimeMillis(), RegionFixture.key("product", sentinel, "60"));
                 f.sendWatermark(topic, 0, 70);
