@@ -251,8 +251,9 @@ public final class ApplyLoop {
         inFlight = 0;
         Runnable heartbeatsApplied = () -> batch.watermarks().forEach((partition, marks) -> marks.forEach(w -> watermarks.applied(partition, w)));
         Map<TopicPartition, OffsetAndMetadata> owned = ledger.stillOwned(batch.offsets());
-        // behind a sweep still running: its key invalidations are applied, its offsets and heartbeats wait for the sweep
-        boolean held = sweeps != null && (!heldForSweeps.isEmpty() || sweeps.done() < sweeps.submitted());
+        // its own sweeps, or behind a sweep still running: its key invalidations are applied, its offsets and heartbeats wait
+        // for the sweep (a batch with patterns is always held, so a sweep that finished at once finds its records for the DLQ)
+        boolean held = sweeps != null && (!plan.patterns().isEmpty() || !heldForSweeps.isEmpty() || sweeps.done() < sweeps.submitted());
         List<InvalidationEvent> appliedNow = held ? events.stream().filter(e -> !e.scope().isPattern()).toList() : events;
         if (gated == null && !held) {
             heartbeatsApplied.run();
