@@ -92,6 +92,56 @@ class PatternSweepIT {
     }
 
     @Test
+    void aRegionStoppedMidSweepCommitsNothingPastThePatternAndTheNextOneSweepsAgain(LetheStack stack, TestScope scope) throws Exception {
+        try (RegionFixture f = new RegionFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            Map<String, String> regions = Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }");
+            LetheConfig slow = f.config(f.yaml(regions, namespaces(p), SLOW_SWEEPS));
+            RedisCommands<String, String> redis = f.redis("us-east");
+            List<String> search = RegionFixture.keys(p + "search:", MATCHING);
+            search.forEach(k -> redis.hset(k, Map.of("v", "0", "d", "results")));
+            String topic = slow.topics().invalidations("us-east");
+            String group = RegionConsumerService.groupId(slow, "us-east");
+            try (RegionConsumerService region = new RegionConsumerService(slow, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
+                region.start();
+                String first = p + "product:first";
+                f.send(topic, 0, System.currentTimeMillis(), RegionFixture.key("product", first, "40")); // offset 0
+                f.flush();
+                RegionFixture.await("the first key's offset committed", Duration.ofSeconds(60), () -> {
+                    try {
+                        return f.committed(group, topic) == 1;
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                f.send(topic, 0, System.currentTimeMillis(), RegionFixture.pattern("product", Scope.PATTERN, p + "search:*", "50", Op.UPDATE)); // 1
+                f.flush();
+                RegionFixture.await("the sweep under way", Duration.ofSeconds(60), () -> search.stream().anyMatch(k -> redis.exists(k) == 0));
+                String behind = p + "product:behind";
+                f.send(topic, 0, System.currentTimeMillis(), RegionFixture.key("product", behind, "60")); // 2
+                f.flush();
+                RegionFixture.await("the key behind the pattern applied", Duration.ofSeconds(60),
+                        () -> redis.exists(RedisLayout.fenceKey(behind)) == 1);
+            }
+            assertTrue(search.stream().anyMatch(k -> redis.exists(k) == 1), "stopped before its sweep was done");
+            assertEquals(1, f.committed(group, topic), "nothing past the pattern is committed while its sweep is not done");
+
+            LetheConfig fast = f.config(f.yaml(regions, namespaces(p), ""));
+            try (RegionConsumerService region = new RegionConsumerService(fast, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
+                region.start();
+                RegionFixture.await("the next consumer sweeps again", Duration.ofSeconds(60), () -> search.stream().allMatch(k -> redis.exists(k) == 0));
+                RegionFixture.await("and commits past the pattern", Duration.ofSeconds(60), () -> {
+                    try {
+                        return f.committed(group, topic) == 3;
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+            }
+        }
+    }
+
+    @Test
     void aFillRacingARunningSweepIsUndone(LetheStack stack, TestScope scope) throws Exception {
         try (RegionFixture f = new RegionFixture(stack, scope);
              LetheCache cache = LetheCache.builder(stack.redisUri("us-east")).build()) {
