@@ -382,10 +382,13 @@ public final class RegionConsumerService implements AutoCloseable {
         return running && thread.isAlive();
     }
 
-    /** True while a batch is being retried because Redis failed, or the replica gate refuses its replica (health DOWN). */
+    /**
+     * True while a batch is being retried because Redis failed, a pattern's sweep is being swept
+     * again after a failure, or the replica gate refuses its replica (health DOWN).
+     */
     public boolean isRetrying() {
-        return loop != null && loop.isRetrying() || misconfiguration.current().isPresent() || gate != null && gate.refusal().isPresent()
-                || topicMove != null;
+        return loop != null && loop.isRetrying() || sweeps != null && sweeps.failing() || misconfiguration.current().isPresent()
+                || gate != null && gate.refusal().isPresent() || topicMove != null;
     }
 
     /** The configuration error that keeps the region from applying, if one does. */

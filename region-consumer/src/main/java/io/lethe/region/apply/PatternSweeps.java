@@ -83,6 +83,8 @@ public final class PatternSweeps implements AutoCloseable {
     private long done;
     private boolean closed;
     private Thread worker;
+    /** True from a sweep's failure until it is done: the region reports itself DOWN meanwhile. */
+    private volatile boolean failing;
 
     /**
      * @param sweeper       runs a sweep on a Redis connection of its own
@@ -137,6 +139,11 @@ public final class PatternSweeps implements AutoCloseable {
         return done;
     }
 
+    /** True while a sweep that failed is being swept again (the apply loop may be doing well meanwhile). */
+    public boolean failing() {
+        return failing;
+    }
+
     /** Sweeps waiting or running. */
     public synchronized int backlog() {
         return waiting.size() + (running != null ? 1 : 0);
@@ -185,11 +192,13 @@ public final class PatternSweeps implements AutoCloseable {
         while (true) {
             try {
                 RedisApplier.Applied applied = sweeper.sweep(s.glob, s.events);
+                failing = false;
                 if (backoff.attempts() > 0) {
                     LOG.info("region {}: the sweep of {} is done after {} attempt(s)", region, s.glob, backoff.attempts() + 1);
                 }
                 return applied;
             } catch (RedisApplier.ApplyFailure e) {
+                failing = true;
                 metrics.retry(e.kind());
                 if (e.failure().isFatal()) {
                     misconfigured.accept(e.failure());

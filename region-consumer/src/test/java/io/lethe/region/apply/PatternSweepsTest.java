@@ -78,19 +78,25 @@ class PatternSweepsTest {
     void aFailedSweepIsSweptAgainNeverSkipped() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         List<Failure> reported = new CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<PatternSweeps> holder = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean failingAtSecondCall = new java.util.concurrent.atomic.AtomicBoolean();
         try (PatternSweeps sweeps = new PatternSweeps("us-east", (glob, events) -> {
             int n = calls.incrementAndGet();
             if (n == 1) {
                 throw new RedisApplier.ApplyFailure(Failure.retriable("timeout", null), "scripted timeout");
             }
             if (n == 2) {
+                failingAtSecondCall.set(holder.get().failing());
                 throw new RedisApplier.ApplyFailure(Failure.fatal("authorization", "grant SCAN", null), "scripted NOPERM");
             }
             return SWEPT;
         }, metrics, new Backoff(Duration.ofMillis(1), Duration.ofMillis(5)), reported::add)) {
+            holder.set(sweeps);
             sweeps.submit("a*", List.of(pattern("a*", 10)));
             await("the sweep done", () -> sweeps.done() == 1);
+            assertTrue(failingAtSecondCall.get(), "failing while it is swept again (the region reports DOWN)");
             assertEquals(3, calls.get());
+            assertTrue(!sweeps.failing(), "no longer failing once swept");
             assertEquals(1, reported.size(), "a configuration error is reported");
             assertEquals(1.0, registry.get("lethe.region.retries").tag("kind", "timeout").counter().count());
             assertEquals(1.0, registry.get("lethe.region.retries").tag("kind", "authorization").counter().count());
