@@ -249,7 +249,8 @@ public final class ApplyLoop {
             return;
         }
         inFlight = 0;
-        Runnable heartbeatsApplied = () -> batch.watermarks().forEach((partition, marks) -> marks.forEach(w -> watermarks.applied(partition, w)));
+        var heartbeats = batch.watermarks(); // captured alone: a batch held behind a sweep keeps no more of its records than it needs
+        Runnable heartbeatsApplied = () -> heartbeats.forEach((partition, marks) -> marks.forEach(w -> watermarks.applied(partition, w)));
         Map<TopicPartition, OffsetAndMetadata> owned = ledger.stillOwned(batch.offsets());
         // its own sweeps, or behind a sweep still running: its key invalidations are applied, its offsets and heartbeats wait
         // for the sweep (a batch with patterns is always held, so a sweep that finished at once finds its records for the DLQ)
@@ -271,8 +272,12 @@ public final class ApplyLoop {
             // a standby shows a change only once it replayed its transaction's COMMIT, not the change itself
             gated.hold(plan, owned, events.stream().mapToLong(InvalidationEvent::visibleAfter).max().orElse(0), heartbeatsApplied);
         } else if (held) {
+            // only its patterns' records are kept (a sweep's poison keys are dead-lettered with them): held batches stay small
+            List<InvalidationEvent> patterns = events.stream().filter(e -> e.scope().isPattern()).toList();
+            Map<InvalidationEvent, org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> patternOrigins = new java.util.IdentityHashMap<>();
+            patterns.forEach(e -> patternOrigins.put(e, batch.origins().get(e)));
             heldForSweeps.addLast(new HeldForSweep(sweeps.submitted(), owned, ledger.generation(owned.keySet()), heartbeatsApplied,
-                    events.stream().filter(e -> e.scope().isPattern()).toList(), batch.origins()));
+                    patterns, patternOrigins));
         } else {
             ledger.applied(owned);
         }
