@@ -66,6 +66,9 @@ public final class RegionConsumerService implements AutoCloseable {
     private org.apache.kafka.clients.admin.Admin admin;
     private KafkaClientMetrics consumerMetrics;
     private RegionRedis redis;
+    /** The sweep worker's own connections (none with a replica gate: its batches are applied whole, twice). */
+    private RegionRedis sweepRedis;
+    private io.lethe.region.apply.PatternSweeps sweeps;
     private ReplicaGate gate;
     private StalenessProber prober;
     private OffsetLedger ledger;
@@ -110,6 +113,15 @@ public final class RegionConsumerService implements AutoCloseable {
         loadScripts();
         RedisApplier applier = new RedisApplier(redis, config.namespaces(), java.util.Set.copyOf(region.namespaces()), metrics, apply.commandTimeout(),
                 apply.patternScanCount(), apply.patternKeysPerSecond());
+        if (!region.hasReplicaGate()) {
+            // sweeps walk the keyspace on a worker and connections of their own, while the loop goes on applying
+            sweepRedis = new RegionRedis(region, apply.connections(), apply.commandTimeout());
+            RedisApplier sweepApplier = new RedisApplier(sweepRedis, config.namespaces(), java.util.Set.copyOf(region.namespaces()), metrics,
+                    apply.commandTimeout(), apply.patternScanCount(), apply.patternKeysPerSecond());
+            sweeps = new io.lethe.region.apply.PatternSweeps(region.name(), sweepApplier::sweep, metrics,
+                    new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax()), misconfiguration::report);
+            applier.sweepOn(sweeps);
+        }
         consumer = RegionClients.consumer(config, region.name());
         RestoreGuard restoreGuard = new RestoreGuard(redis, groupId(config, region.name()),
                 partitionCount(config.topics().invalidations(region.name())));
@@ -428,10 +440,13 @@ public final class RegionConsumerService implements AutoCloseable {
         return running && thread.isAlive();
     }
 
-    /** True while a batch is being retried because Redis failed, or the replica gate refuses its replica (health DOWN). */
+    /**
+     * True while a batch is being retried because Redis failed, a pattern's sweep is being swept
+     * again after a failure, or the replica gate refuses its replica (health DOWN).
+     */
     public boolean isRetrying() {
-        return loop != null && loop.isRetrying() || misconfiguration.current().isPresent() || gate != null && gate.refusal().isPresent()
-                || topicMove != null;
+        return loop != null && loop.isRetrying() || sweeps != null && sweeps.failing() || misconfiguration.current().isPresent()
+                || gate != null && gate.refusal().isPresent() || topicMove != null;
     }
 
     /** The configuration error that keeps the region from applying, if one does. */
@@ -492,6 +507,12 @@ public final class RegionConsumerService implements AutoCloseable {
         }
         if (gate != null) {
             gate.close();
+        }
+        if (sweeps != null) {
+            sweeps.close();
+        }
+        if (sweepRedis != null) {
+            sweepRedis.close();
         }
         if (redis != null) {
             redis.close();

@@ -110,6 +110,13 @@ final class RegionFixture implements AutoCloseable {
         producer().send(new ProducerRecord<>(topic, partition, timestamp, e.target(), EventJson.write(e)));
     }
 
+    /** A heartbeat's watermark ({@code lsn}, commit time now, changes partition 0) on one partition of {@code topic}. */
+    void sendWatermark(String topic, int partition, long lsn) {
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition, io.lethe.schemas.Watermark.KEY, new byte[0]);
+        new io.lethe.schemas.Watermark(now(), lsn, 0).writeTo(record.headers());
+        producer().send(record);
+    }
+
     void sendRaw(String topic, String key, byte[] value) {
         producer().send(new ProducerRecord<>(topic, key, value));
     }

@@ -7,4 +7,18 @@ public interface Applier {
      * @throws RedisApplier.ApplyFailure when the whole batch must be applied again (retriable or configuration error)
      */
     RedisApplier.Applied apply(BatchPlan plan) throws RedisApplier.ApplyFailure, InterruptedException;
+
+    /**
+     * As {@link #apply}, except that the sweeps of its patterns may go on after it returns, on
+     * {@link #sweeps()} (their epochs and watermarks are moved before it returns). By default,
+     * everything now.
+     */
+    default RedisApplier.Applied applyDeferringSweeps(BatchPlan plan) throws RedisApplier.ApplyFailure, InterruptedException {
+        return apply(plan);
+    }
+
+    /** Where {@link #applyDeferringSweeps} runs its sweeps; null when it runs them in place. */
+    default PatternSweeps sweeps() {
+        return null;
+    }
 }

@@ -46,23 +46,29 @@ final class PatternScan {
     /** Applies every pattern event of a batch: one scan per distinct glob. */
     void apply(List<InvalidationEvent> events, Map<String, Integer> results, List<RedisApplier.Poisoned> poisoned)
             throws RedisApplier.ApplyFailure, InterruptedException {
+        for (Map.Entry<String, List<InvalidationEvent>> glob : byGlob(events).entrySet()) {
+            markReached(glob.getValue());
+            sweep(glob.getKey(), glob.getValue(), results, poisoned);
+        }
+    }
+
+    /** The events by glob, in their order. */
+    static Map<String, List<InvalidationEvent>> byGlob(List<InvalidationEvent> events) {
         Map<String, List<InvalidationEvent>> byGlob = new LinkedHashMap<>();
         for (InvalidationEvent e : events) {
             byGlob.computeIfAbsent(e.pattern(), g -> new ArrayList<>()).add(e);
         }
-        for (Map.Entry<String, List<InvalidationEvent>> glob : byGlob.entrySet()) {
-            apply(glob.getKey(), glob.getValue(), results, poisoned);
-        }
+        return byGlob;
     }
 
     /**
-     * Applies the events of one glob: first the epochs and watermarks, then SCAN steps, each
-     * match invalidated, at a bounded rate. A fill or upsert that lands after the scan passed its
-     * key sees them moved and undoes itself; one that lands before is found by the scan.
+     * The sweep of one glob's events, once {@link #markReached} moved their epochs and watermarks:
+     * SCAN steps, each match invalidated, at a bounded rate. A fill or upsert that lands after the
+     * scan passed its key sees the epoch moved and undoes itself; one that lands before is found
+     * by the scan.
      */
-    private void apply(String glob, List<InvalidationEvent> events, Map<String, Integer> results, List<RedisApplier.Poisoned> poisoned)
+    void sweep(String glob, List<InvalidationEvent> events, Map<String, Integer> results, List<RedisApplier.Poisoned> poisoned)
             throws RedisApplier.ApplyFailure, InterruptedException {
-        markReached(events);
         long started = System.nanoTime();
         long[] visited = {0};
         try {
@@ -97,7 +103,7 @@ final class PatternScan {
      * namespaces, or match keys of another namespace than its event's; readers and prewarm check
      * the epoch and watermarks of the namespace their key belongs to.
      */
-    private void markReached(List<InvalidationEvent> events) throws RedisApplier.ApplyFailure {
+    void markReached(List<InvalidationEvent> events) throws RedisApplier.ApplyFailure {
         Set<String> epochs = new LinkedHashSet<>();
         Map<String, Long> scans = new LinkedHashMap<>();
         Map<String, Long> wide = new LinkedHashMap<>();

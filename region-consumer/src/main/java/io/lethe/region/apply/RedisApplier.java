@@ -29,6 +29,7 @@ public final class RedisApplier implements Applier {
     private final ScriptCalls scriptCalls;
     private final Pipelined pipelined;
     private final PatternScan patterns;
+    private PatternSweeps sweeps;
 
     /**
      * @param cached the namespaces the region caches (it receives others whose keys overlap theirs:
@@ -83,12 +84,61 @@ public final class RedisApplier implements Applier {
     }
 
     /**
+     * Where {@link #applyDeferringSweeps} hands its sweeps; without it, they are done in place.
+     */
+    public void sweepOn(PatternSweeps sweeps) {
+        this.sweeps = sweeps;
+    }
+
+    @Override
+    public PatternSweeps sweeps() {
+        return sweeps;
+    }
+
+    /**
      * Applies every key and pattern of the plan.
      */
     @Override
     public Applied apply(BatchPlan plan) throws ApplyFailure, InterruptedException {
         Map<String, Integer> results = new LinkedHashMap<>();
         List<Poisoned> poisoned = new ArrayList<>();
+        applyKeys(plan, results, poisoned);
+        patterns.apply(plan.patterns(), results, poisoned);
+        return new Applied(results, widened(poisoned));
+    }
+
+    /**
+     * Applies the plan's keys, and moves the epochs and watermarks of its patterns (so a fill
+     * from a load older than a pattern is undone from now on); their sweeps are handed to
+     * {@link #sweepOn the sweep worker} and run on after this returns. Without one, as {@link #apply}.
+     */
+    @Override
+    public Applied applyDeferringSweeps(BatchPlan plan) throws ApplyFailure, InterruptedException {
+        if (sweeps == null || plan.patterns().isEmpty()) {
+            return apply(plan);
+        }
+        Map<String, Integer> results = new LinkedHashMap<>();
+        List<Poisoned> poisoned = new ArrayList<>();
+        applyKeys(plan, results, poisoned);
+        Map<String, List<InvalidationEvent>> byGlob = PatternScan.byGlob(plan.patterns());
+        patterns.markReached(plan.patterns());
+        byGlob.forEach(sweeps::submit);
+        return new Applied(results, widened(poisoned));
+    }
+
+    /**
+     * One glob's sweep, its epochs and watermarks already moved by {@link #applyDeferringSweeps}
+     * (the sweep worker's applier, on a Redis connection of its own): every match invalidated,
+     * poison keys widened.
+     */
+    public Applied sweep(String glob, List<InvalidationEvent> events) throws ApplyFailure, InterruptedException {
+        Map<String, Integer> results = new LinkedHashMap<>();
+        List<Poisoned> poisoned = new ArrayList<>();
+        patterns.sweep(glob, events, results, poisoned);
+        return new Applied(results, widened(poisoned));
+    }
+
+    private void applyKeys(BatchPlan plan, Map<String, Integer> results, List<Poisoned> poisoned) throws ApplyFailure, InterruptedException {
         Map<String, Long> watermarks = wideWatermarks(plan.keys());
         List<ScriptCall> calls = new ArrayList<>(plan.keys().size());
         for (InvalidationEvent e : plan.keys()) {
@@ -96,12 +146,14 @@ public final class RedisApplier implements Applier {
         }
         pipelined.run(calls, plan.keys(), results, poisoned);
         undoUpsertsOvertaken(plan.keys(), watermarks, results);
-        patterns.apply(plan.patterns(), results, poisoned);
+    }
+
+    private List<Poisoned> widened(List<Poisoned> poisoned) throws ApplyFailure, InterruptedException {
         List<Poisoned> out = new ArrayList<>(poisoned.size());
         for (Poisoned p : poisoned) {
             out.add(widen(p));
         }
-        return new Applied(results, out);
+        return out;
     }
 
     /**

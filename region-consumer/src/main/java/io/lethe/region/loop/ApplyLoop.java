@@ -81,6 +81,21 @@ public final class ApplyLoop {
     private Runnable firstFeedDone;
     private java.util.concurrent.CompletableFuture<Long> firstFeedProof;
     private AppliedLsnPublisher appliedLsn;
+    /** Most batches held behind running sweeps before fetching pauses. */
+    static final int MAX_HELD_FOR_SWEEPS = 10_000;
+    /** Batches applied whose offsets and heartbeats wait for a sweep (theirs or an older one), oldest first. */
+    private final java.util.ArrayDeque<HeldForSweep> heldForSweeps = new java.util.ArrayDeque<>();
+    private boolean sweepsPaused;
+
+    /**
+     * A batch applied while a sweep it follows (its own pattern's, or an older one) still runs:
+     * its offsets and heartbeats, and its pattern events' latency and listeners, wait until
+     * {@link io.lethe.region.apply.PatternSweeps#done()} reaches {@code awaited}.
+     */
+    private record HeldForSweep(long awaited, Map<TopicPartition, OffsetAndMetadata> offsets, Map<TopicPartition, Integer> generation,
+                                Runnable heartbeatsApplied, List<InvalidationEvent> patterns,
+                                Map<InvalidationEvent, org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> origins) {
+    }
 
     public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, Applier applier, OffsetLedger ledger,
                      RegionDeadLetters deadLetters, GatedBatches gated, RestoreReplay restore, RegionMetrics metrics,
@@ -116,7 +131,7 @@ public final class ApplyLoop {
 
     /** True while fetching must stay paused (a batch being retried, or the gate's queue full). */
     public boolean holdsPartitions() {
-        return retrying || gated != null && gated.paused();
+        return retrying || gated != null && gated.paused() || sweepsPaused;
     }
 
     public boolean isRetrying() {
@@ -219,6 +234,7 @@ public final class ApplyLoop {
             if (gated != null) {
                 gated.release(this::applyUntilAcknowledged);
             }
+            releaseSwept();
             if (appliedLsn != null) {
                 java.util.Set<Integer> owned = ownedPartitions();
                 appliedLsn.publish(owned);
@@ -259,37 +275,104 @@ public final class ApplyLoop {
         Admission.Admitted batch = admission.admit(records, deadLetters);
         List<InvalidationEvent> events = batch.events();
         BatchPlan plan = BatchPlan.of(events);
-        RedisApplier.Applied applied = applyUntilAcknowledged(plan);
+        // with a replica gate every batch is applied twice, whole: its sweeps are done in place
+        io.lethe.region.apply.PatternSweeps sweeps = gated == null ? applier.sweeps() : null;
+        RedisApplier.Applied applied = applyUntilAcknowledged(plan, sweeps != null);
         if (applied == null) {
             return;
         }
         inFlight = 0;
-        Runnable heartbeatsApplied = () -> batch.watermarks().forEach((partition, marks) -> marks.forEach(w -> watermarks.applied(partition, w)));
-        if (gated == null) {
+        var heartbeats = batch.watermarks(); // captured alone: a batch held behind a sweep keeps no more of its records than it needs
+        Runnable heartbeatsApplied = () -> heartbeats.forEach((partition, marks) -> marks.forEach(w -> watermarks.applied(partition, w)));
+        Map<TopicPartition, OffsetAndMetadata> owned = ledger.stillOwned(batch.offsets());
+        // its own sweeps, or behind a sweep still running: its key invalidations are applied, its offsets and heartbeats wait
+        // for the sweep (a batch with patterns is always held, so a sweep that finished at once finds its records for the DLQ)
+        boolean held = sweeps != null && (!plan.patterns().isEmpty() || !heldForSweeps.isEmpty() || sweeps.done() < sweeps.submitted());
+        List<InvalidationEvent> appliedNow = held ? events.stream().filter(e -> !e.scope().isPattern()).toList() : events;
+        if (gated == null && !held) {
             heartbeatsApplied.run();
         }
         deadLetters.sendPoisoned(applied.poisoned(), batch.origins());
         long now = nowMicros();
-        for (InvalidationEvent e : events) {
+        for (InvalidationEvent e : appliedNow) {
             metrics.latency(now - e.commitTs());
             topicLag.applied(e.commitTs());
         }
         applied.results().forEach(metrics::applied);
         metrics.applied("superseded", plan.superseded());
         metrics.batch(events.size());
-        Map<TopicPartition, OffsetAndMetadata> owned = ledger.stillOwned(batch.offsets());
         if (gated != null) {
             // a standby shows a change only once it replayed its transaction's COMMIT, not the change itself
             gated.hold(plan, owned, events.stream().mapToLong(InvalidationEvent::visibleAfter).max().orElse(0), heartbeatsApplied);
+        } else if (held) {
+            // only its patterns' records are kept (a sweep's poison keys are dead-lettered with them): held batches stay small
+            List<InvalidationEvent> patterns = events.stream().filter(e -> e.scope().isPattern()).toList();
+            Map<InvalidationEvent, org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> patternOrigins = new java.util.IdentityHashMap<>();
+            patterns.forEach(e -> patternOrigins.put(e, batch.origins().get(e)));
+            heldForSweeps.addLast(new HeldForSweep(sweeps.submitted(), owned, ledger.generation(owned.keySet()), heartbeatsApplied,
+                    patterns, patternOrigins));
         } else {
             ledger.applied(owned);
         }
         appliedBatches++;
+        tell(appliedNow);
+    }
+
+    private void tell(List<InvalidationEvent> events) {
+        if (events.isEmpty()) {
+            return;
+        }
         for (AppliedListener listener : listeners) {
             try {
                 listener.applied(events);
             } catch (RuntimeException e) {
                 LOG.warn("region {}: listener {} failed: {}", region, listener.getClass().getSimpleName(), e.toString());
+            }
+        }
+    }
+
+    /**
+     * Releases, oldest first, the batches held behind sweeps that are done: their heartbeats
+     * raise the applied watermark (unless a partition was sought back since), their offsets go
+     * to the ledger; a finished sweep's poison keys are dead-lettered first. Fetching pauses while
+     * too many batches wait.
+     */
+    private void releaseSwept() {
+        io.lethe.region.apply.PatternSweeps sweeps = applier.sweeps();
+        if (sweeps == null) {
+            return;
+        }
+        io.lethe.region.apply.PatternSweeps.Progress progress = sweeps.takeFinished();
+        if (!progress.finished().isEmpty()) {
+            Map<InvalidationEvent, org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> origins = new java.util.IdentityHashMap<>();
+            heldForSweeps.forEach(h -> origins.putAll(h.origins()));
+            for (io.lethe.region.apply.PatternSweeps.Finished f : progress.finished()) {
+                deadLetters.sendPoisoned(f.applied().poisoned(), origins);
+                f.applied().results().forEach(metrics::applied);
+            }
+        }
+        while (!heldForSweeps.isEmpty() && heldForSweeps.peekFirst().awaited() <= progress.done()) {
+            HeldForSweep h = heldForSweeps.removeFirst();
+            if (ledger.current(h.generation())) {
+                h.heartbeatsApplied().run();
+            }
+            ledger.appliedIfCurrent(h.offsets(), h.generation());
+            long now = nowMicros();
+            for (InvalidationEvent e : h.patterns()) {
+                metrics.latency(now - e.commitTs());
+                topicLag.applied(e.commitTs());
+            }
+            tell(h.patterns());
+        }
+        if (!sweepsPaused && heldForSweeps.size() >= MAX_HELD_FOR_SWEEPS) {
+            consumer.pause(consumer.assignment());
+            sweepsPaused = true;
+            LOG.warn("region {}: {} batches wait behind pattern sweeps ({} sweeps in the backlog); fetching paused",
+                    region, heldForSweeps.size(), sweeps.backlog());
+        } else if (sweepsPaused && heldForSweeps.size() < MAX_HELD_FOR_SWEEPS / 2) {
+            sweepsPaused = false;
+            if (!holdsPartitions()) {
+                consumer.resume(consumer.paused());
             }
         }
     }
@@ -321,11 +404,16 @@ public final class ApplyLoop {
     }
 
     RedisApplier.Applied applyUntilAcknowledged(BatchPlan plan) throws InterruptedException {
+        return applyUntilAcknowledged(plan, false);
+    }
+
+    /** As {@link #applyUntilAcknowledged(BatchPlan)}; with {@code deferSweeps}, the plan's sweeps go on on the sweep worker. */
+    private RedisApplier.Applied applyUntilAcknowledged(BatchPlan plan, boolean deferSweeps) throws InterruptedException {
         backoff.reset();
         try {
             while (true) {
                 try {
-                    RedisApplier.Applied applied = applier.apply(plan);
+                    RedisApplier.Applied applied = deferSweeps ? applier.applyDeferringSweeps(plan) : applier.apply(plan);
                     metrics.up(true);
                     misconfiguration.clear();
                     return applied;

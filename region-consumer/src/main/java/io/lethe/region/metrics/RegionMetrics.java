@@ -39,6 +39,14 @@ public final class RegionMetrics {
      * moved between masters or were migrating while it ran (a resharding).
      */
     public static final String SCAN_SLOTS_RESCANNED = "lethe.region.scan.slots.rescanned";
+    /**
+     * Pattern and namespace-wide sweeps waiting or running on the region's sweep worker: the
+     * offsets and heartbeats of everything applied behind them wait for them (key invalidations
+     * behind them are applied meanwhile).
+     */
+    public static final String PATTERN_BACKLOG = "lethe.region.pattern.backlog";
+    /** How long one pattern or namespace-wide sweep took, from its start to its last key (retries included). */
+    public static final String PATTERN_DURATION = "lethe.region.pattern.duration";
     /** Batches applied once and waiting for the replica to replay past them (replica gate). */
     public static final String GATE_PENDING = "lethe.region.gate.pending";
     /** 1 while the replica gate refuses its replica (not a standby of the primary), else 0 (also without a gate). */
@@ -235,6 +243,17 @@ public final class RegionMetrics {
 
     public void patternKeys(int n) {
         patternKeys.increment(n);
+    }
+
+    /** Registers the backlog gauge of the region's sweep worker. */
+    public void patternBacklog(java.util.function.IntSupplier backlog) {
+        io.micrometer.core.instrument.Gauge.builder(PATTERN_BACKLOG, backlog, b -> b.getAsInt()).tag("region", region)
+                .description("pattern and namespace-wide sweeps waiting or running").strongReference(true).register(registry);
+    }
+
+    public void patternSwept(long nanos) {
+        Timer.builder(PATTERN_DURATION).tag("region", region).description("one pattern or namespace-wide sweep, start to last key")
+                .register(registry).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     public void slotsRescanned(int slots) {
