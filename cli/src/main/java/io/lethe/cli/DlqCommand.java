@@ -122,7 +122,7 @@ public final class DlqCommand implements Runnable {
                         if (unreplayable == null) {
                             unreplayable = notTheOriginal(originals, source, r, carried);
                         }
-                        if (unreplayable == null && signature != null && !source.equals(cfg.topics().changes())
+                        if (unreplayable == null && signature != null
                                 && !signature.verifies(carried, r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value())) {
                             unreplayable = "refused (" + DlqReason.UNTRUSTED_RECORD.code() + "): its original's " + Headers.SIGNATURE
                                     + (carried.lastHeader(Headers.SIGNATURE) == null ? " is missing" : " does not verify")

@@ -125,6 +125,48 @@ class InspectIT {
         }
     }
 
+    /**
+     * Issue 34, key format 2: a namespace may hold keys it rendered in key format 1 (values with a
+     * reserved character written as they were, before the upgrade, or concatenated by hand). The
+     * pipeline no longer invalidates them, so inspect must judge them too, by the values as written.
+     */
+    @Test
+    void judgesKeysOfKeyFormat1TooByTheirValuesAsWritten(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            f.sql("CREATE TABLE tags (id text PRIMARY KEY, val text, ver int NOT NULL)");
+            String yaml = f.yaml(List.of(REGION), """
+                    tag: { table: public.tags, keys: ["%stag:{id}"], version: column:ver }
+                    """.formatted(p), "");
+            LetheConfig config = f.config(yaml);
+            Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
+            f.start(config);
+            f.sql("INSERT INTO tags VALUES ('a:b', 'x', 5), ('c*d', 'y', 5)");
+            RedisCommands<String, String> redis = f.redis(REGION);
+            awaitApplied(f, config, redis);
+
+            redis.hset(p + "tag:a:b", Map.of("v", "4", "d", "old x"));     // key format 1 of 'a:b': OLDER_VERSION (row at 5)
+            redis.hset(p + "tag:gone:1", Map.of("v", "3", "d", "gone"));   // key format 1 of 'gone:1': ROW_GONE
+            redis.hset(p + "tag:c*d", Map.of("v", "5", "d", "y"));         // key format 1 of 'c*d', the row's version: OK
+            redis.hset(p + "tag:a%3Ab", Map.of("v", "5", "d", "x"));       // key format 2 of 'a:b': OK
+
+            OpsIT.Result first = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000");
+            String out = first.out();
+            assertEquals(1, first.exit(), "stale entries under key format 1 keys found: " + out + first.err());
+            assertStale(out, "tag", "OLDER_VERSION", p + "tag:a:b");
+            assertStale(out, "tag", "ROW_GONE", p + "tag:gone:1");
+            assertEquals(2, out.lines().filter(l -> l.startsWith("stale ")).count(), out);
+
+            OpsIT.Result heal = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION, "--heal");
+            assertEquals(1, heal.exit(), heal.out() + heal.err());
+            assertEquals(0, redis.exists(p + "tag:a:b"), "healed: " + heal.out());
+            assertEquals(0, redis.exists(p + "tag:gone:1"), "healed: " + heal.out());
+            assertEquals(1, redis.exists(p + "tag:c*d"), "an entry that agrees with its row stays");
+            OpsIT.Result again = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION);
+            assertEquals(0, again.exit(), "a second pass is clean: " + again.out() + again.err());
+        }
+    }
+
     @Test
     void entriesAReaderFilledFromTheDatabaseWhileRowsChangeAreAllOk(EmbeddedStack stack, TestScope scope, @TempDir Path dir)
             throws Exception {

@@ -104,10 +104,11 @@ public final class ConfigReference {
             new Setting("streams.max-key-bytes", Integer.toString(Defaults.MAX_KEY_BYTES), "a longer key: its template's whole glob is invalidated instead and the change dead-lettered"),
             new Setting("streams.threads", Integer.toString(Defaults.STREAM_THREADS), "stream threads per instance"),
             new Setting("streams.state-dir", "Kafka Streams default", "state directory (the topology keeps no state)"),
-            new Setting("streams.watermark-key", "none", "secret (at least 16 characters) capture and streams sign watermarks with, "
-                    + "and streams and `lethe invalidate` every invalidation and upsert record (HMAC-SHA256); regions apply only what "
-                    + "verifies with it (`untrusted-watermark`, `untrusted-record`); set it for every role, e.g. `${LETHE_WATERMARK_KEY}`. "
-                    + "Unset: regions take records and watermark headers on trust (docs/runbook.md, \"What a region refuses\")"),
+            new Setting("streams.watermark-key", "none", "secret (at least 16 characters) capture signs watermarks and changes with, "
+                    + "and streams and `lethe invalidate` every invalidation and upsert record (HMAC-SHA256); streams maps a change that "
+                    + "does not verify into deletes only, regions apply only what verifies (`untrusted-watermark`, `untrusted-record`); "
+                    + "set it for every role, e.g. `${LETHE_WATERMARK_KEY}`. Unset: streams and regions take records and watermark "
+                    + "headers on trust (docs/runbook.md, \"What a region refuses\")"),
             new Setting("apply.group-prefix", Defaults.GROUP_PREFIX, "consumer group of region r is `<prefix><r>`"),
             new Setting("apply.max-poll-records", Integer.toString(Defaults.MAX_POLL_RECORDS), "most invalidations per batch"),
             new Setting("apply.commit-interval", d(Defaults.APPLY_COMMIT_INTERVAL), "how often applied offsets are committed (revocation and stop commit at once)"),

@@ -102,7 +102,28 @@ public final class KeyTemplate {
         return shortest.equals(parse(key, "(" + KeyFormat.ESCAPED_VALUE_REGEX + ")")) ? shortest : Optional.empty();
     }
 
+    /**
+     * The column values a key of key format 1 was rendered from ({@link #mayHaveRendered}: each value
+     * written as it was, reserved characters included, not escaped): what a namespace rendered before
+     * key format 2, or an application concatenated by hand.
+     *
+     * @return empty when the template could not have rendered {@code key} that way, when a column used
+     *         twice would need two values, or when the key parses more than one way (a value holding
+     *         the text that follows its column)
+     */
+    public Optional<Map<String, String>> valuesAsWritten(String key) {
+        Optional<Map<String, String>> shortest = parse(key, "(.*?)", false);
+        if (shortest.isEmpty()) {
+            return shortest;
+        }
+        return shortest.equals(parse(key, "(.*)", false)) ? shortest : Optional.empty();
+    }
+
     private Optional<Map<String, String>> parse(String key, String group) {
+        return parse(key, group, true);
+    }
+
+    private Optional<Map<String, String>> parse(String key, String group, boolean escaped) {
         StringBuilder re = new StringBuilder();
         List<String> order = new java.util.ArrayList<>();
         for (KeyFormat.Part part : parts) {
@@ -119,7 +140,7 @@ public final class KeyTemplate {
         }
         Map<String, String> values = new java.util.LinkedHashMap<>();
         for (int i = 0; i < order.size(); i++) {
-            String value = KeyFormat.unescape(m.group(i + 1));
+            String value = escaped ? KeyFormat.unescape(m.group(i + 1)) : m.group(i + 1);
             String previous = values.putIfAbsent(order.get(i), value);
             if (previous != null && !previous.equals(value)) {
                 return Optional.empty();

@@ -92,6 +92,17 @@ class KeyTemplateTest {
     }
 
     @Test
+    void valuesAsWrittenParseAKeyOfKeyFormat1WithoutUnescaping() {
+        KeyTemplate t = KeyTemplate.parse("tag:{id}");
+        assertEquals(Optional.empty(), t.values("tag:a:b"), "key format 2 never renders ':' in a value");
+        assertEquals(Optional.of(Map.of("id", "a:b")), t.valuesAsWritten("tag:a:b"), "key format 1 wrote it as it was");
+        assertEquals(Optional.of(Map.of("id", "a%3Ab")), t.valuesAsWritten("tag:a%3Ab"), "as written: nothing is unescaped");
+        assertEquals(Optional.of(Map.of("id", "c*d")), t.valuesAsWritten("tag:c*d"));
+        assertEquals(Optional.empty(), KeyTemplate.parse("k:{a}:{b}").valuesAsWritten("k:x:y:z"), "parses more than one way");
+        assertEquals(Optional.empty(), t.valuesAsWritten("other:1"), "not a key of this template");
+    }
+
+    @Test
     void valuesOfAColumnUsedTwiceMustAgree() {
         KeyTemplate t = KeyTemplate.parse("{id}/{id}");
         assertEquals(Optional.of(Map.of("id", "5")), t.values("5/5"));

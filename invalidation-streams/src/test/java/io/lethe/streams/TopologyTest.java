@@ -627,8 +627,8 @@ class TopologyTest {
         for (String r : List.of("us-east", "eu-west", "ap-tokyo")) {
             topics.add(driver.createOutputTopic(signed.topics().invalidations(r), new StringDeserializer(), new ByteArrayDeserializer()));
         }
-        send(change(Op.UPDATE, 1800, row(1, "a", 1, 10, 2), row(1, "b", 1, 11, 3)));
         io.lethe.schemas.RecordSignature right = new io.lethe.schemas.RecordSignature(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        sendSigned(change(Op.UPDATE, 1800, row(1, "a", 1, 10, 2), row(1, "b", 1, 11, 3)), right);
         io.lethe.schemas.RecordSignature wrong = new io.lethe.schemas.RecordSignature(
                 "another-key-of-some-length".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         int upserts = 0;
@@ -646,6 +646,64 @@ class TopologyTest {
             }
         }
         assertTrue(records >= 6 && upserts >= 1, records + " records, " + upserts + " upserts: the price upsert reached its regions");
+    }
+
+    /** A change as capture publishes it with streams.watermark-key: signed over its record key and value. */
+    private void sendSigned(ChangeEvent e, io.lethe.schemas.RecordSignature signature) {
+        byte[] value = EventJson.write(e);
+        changes.pipeInput(new org.apache.kafka.streams.test.TestRecord<>(e.recordKey(), value,
+                signature.addTo(new org.apache.kafka.common.header.internals.RecordHeaders(), e.recordKey(), value), (Long) null));
+    }
+
+    /**
+     * Issue 34, the changes topic: with streams.watermark-key, a change whose signature (capture's)
+     * is missing or made with another key was not written by capture. It can at most cause deletes:
+     * its invalidations go out (refusing them could leave an entry a real change needed removed), its
+     * upserts as the delete at their version, never with the payload it chose, and it is
+     * dead-lettered as untrusted-record. A signed one upserts as before.
+     */
+    @Test
+    void anUnsignedChangeCausesAtMostDeletesAndIsDeadLetteredAsUntrusted() {
+        driver.close();
+        String key = "a-watermark-key-of-32-characters";
+        LetheConfig signed = ConfigLoader.parse("topology-test.yml", YAML.replace("streams: { max-key-bytes: 64 }",
+                "streams: { max-key-bytes: 64, watermark-key: " + key + " }"), name -> null);
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        driver = new TopologyTestDriver(InvalidationTopology.build(signed, new StreamsMetrics(registry), CLOCK), p);
+        changes = driver.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer());
+        TestOutputTopic<String, byte[]> tokyo = driver.createOutputTopic(signed.topics().invalidations("ap-tokyo"), new StringDeserializer(),
+                new ByteArrayDeserializer());
+        TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic(signed.topics().dlq(), new StringDeserializer(), new ByteArrayDeserializer());
+        io.lethe.schemas.RecordSignature right = new io.lethe.schemas.RecordSignature(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        io.lethe.schemas.RecordSignature wrong = new io.lethe.schemas.RecordSignature(
+                "another-key-of-some-length".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+        // forged: a price of 1 for row 1, unsigned, then signed with another key
+        send(change(Op.UPDATE, 1900, row(1, "a", 1, 10, 2), row(1, "a", 1, 1, 3)));
+        sendSigned(change(Op.UPDATE, 1910, row(1, "a", 1, 10, 2), row(1, "a", 1, 1, 4)), wrong);
+        List<InvalidationEvent> forged = read(tokyo);
+        assertFalse(forged.isEmpty(), "its invalidations still go out: at most misses");
+        for (InvalidationEvent e : forged) {
+            assertEquals(Action.DELETE, e.action(), "never an upsert with the payload it chose: " + e);
+            assertEquals(null, e.payload());
+        }
+        assertTrue(forged.stream().anyMatch(e -> e.target().equals("price:1") && e.version().equals("3")),
+                "the upsert of price:1 as the delete at its version: " + forged);
+        var letters = dlq.readRecordsToList();
+        assertEquals(2, letters.size(), "each dead-lettered for audit");
+        for (var letter : letters) {
+            assertEquals("untrusted-record", new String(letter.headers().lastHeader(io.lethe.schemas.Headers.DLQ_REASON).value(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        // capture's, signed with the key: upserts as before, nothing dead-lettered
+        sendSigned(change(Op.UPDATE, 1920, row(1, "a", 1, 10, 4), row(1, "a", 1, 12, 5)), right);
+        List<InvalidationEvent> real = read(tokyo);
+        assertTrue(real.stream().anyMatch(e -> e.target().equals("price:1") && e.action() == Action.UPSERT
+                && "{\"price\":12}".equals(e.payload())), "a signed change upserts: " + real);
+        assertTrue(dlq.readRecordsToList().isEmpty(), "a signed change is not dead-lettered");
     }
 
     /** With streams.watermark-key, every watermark forwarded to a region carries a signature that verifies with that key. */

@@ -392,12 +392,15 @@ public final class RegionConsumerService implements AutoCloseable {
      * it the ceiling holds only once the first heartbeat of this run arrived.
      */
     private void seedLsnCeiling() {
+        io.lethe.region.admission.ReplayFloor floor = new io.lethe.region.admission.ReplayFloor(changesPartitions());
+        loop.judgeReplaysBy(floor);
         try {
-            io.lethe.schemas.redis.AppliedLsn.highest(redis.hashCommands().hgetall(io.lethe.schemas.redis.AppliedLsn.key(
-                    groupId(config, region.name())))).ifPresent(loop::seedLsnCeiling);
+            Map<String, String> published = redis.hashCommands().hgetall(io.lethe.schemas.redis.AppliedLsn.key(groupId(config, region.name())));
+            io.lethe.schemas.redis.AppliedLsn.highest(published).ifPresent(loop::seedLsnCeiling);
+            floor.seed(published);
         } catch (RuntimeException e) {
-            LOG.debug("region {}: no applied watermark to seed the LSN ceiling with ({}); it holds from the first heartbeat", region.name(),
-                    e.toString());
+            LOG.debug("region {}: no applied watermark to seed the LSN ceiling and the replay floor with ({}); they hold from the "
+                    + "first heartbeats", region.name(), e.toString());
         }
     }
 
@@ -409,6 +412,26 @@ public final class RegionConsumerService implements AutoCloseable {
     public boolean fed() {
         return fed;
     }
+
+    /**
+     * How many partitions the changes topic has, for the replay floor: read from the brokers at most
+     * every {@link #SOURCES_REFRESH} (partitions are added rarely, and a count that is behind only
+     * turns upserts of a new partition into deletes until it is read again); 0 while never known.
+     */
+    private IntSupplier changesPartitions() {
+        io.lethe.region.lag.PartitionCounts counts = partitionCounts();
+        int[] known = {0};
+        long[] readAt = {System.nanoTime() - SOURCES_REFRESH.toNanos()};
+        return () -> {
+            if (System.nanoTime() - readAt[0] >= (known[0] == 0 ? PARTITIONS_RETRY : SOURCES_REFRESH).toNanos()) {
+                readAt[0] = System.nanoTime();
+                counts.now().ifPresent(c -> known[0] = Math.max(known[0], c.changes()));
+            }
+            return known[0];
+        };
+    }
+
+    private static final Duration SOURCES_REFRESH = Duration.ofSeconds(10);
 
     /** Records the topic this region's Redis is fed from, trying again while Redis does not answer (a few seconds at most). */
     private void writeMarker(TopicMove.Marker marker, TopicMove.Fed fed) {

@@ -76,10 +76,11 @@ public enum DlqReason {
      */
     UNTRUSTED_WATERMARK("untrusted-watermark"),
     /**
-     * With {@code streams.watermark-key} set, an invalidation or upsert record the region's rules
-     * admit but whose {@link Headers#SIGNATURE} is missing or does not verify
-     * ({@link RecordSignature}): not written by Lethe's streams application (or {@code lethe
-     * invalidate}), so not applied.
+     * With {@code streams.watermark-key} set, a record whose {@link Headers#SIGNATURE} is missing or
+     * does not verify ({@link RecordSignature}): on a region topic, an upsert the region's rules admit
+     * (not written by Lethe's streams application or {@code lethe invalidate}): not applied; on the
+     * changes topic, a change not written by capture: mapped into deletes only (its upserts as the
+     * delete at their version) and dead-lettered for audit.
      */
     UNTRUSTED_RECORD("untrusted-record"),
     /**

@@ -17,11 +17,13 @@ import org.apache.kafka.common.header.Header;
  * region topics (the public topic's payload-stripped copy is signed as it is sent), {@code lethe
  * invalidate} its manual ones; a region with the key applies only records whose signature verifies
  * ({@code untrusted-record} otherwise); a subscriber of the public topic given the key may verify
- * too.
+ * too. cdc-capture signs every change it writes to the changes topic the same way (the value is the
+ * whole {@code lethe.change/v1} JSON); streams maps a change that does not verify into deletes only.
  *
  * <p>What it proves: whoever wrote the record knew the key. Not when, nor to which topic: a signed
- * record copied back into a topic it was read from verifies again (docs/security.md says what that
- * allows).
+ * record copied back into a topic it was read from verifies again. A region judges an upsert's age
+ * by its partition's watermarks instead (its replay floor: an upsert at or below it is applied as a
+ * delete); docs/security.md says what that holds and what it does not.
  */
 public final class RecordSignature {
     private static final String DOMAIN = "lethe.record/v1|";

@@ -54,6 +54,7 @@ public class HotPathBenchmarks {
     private byte[] upsertBytes;
     private org.apache.kafka.common.header.Headers signedInvalidation;
     private org.apache.kafka.common.header.Headers signedUpsert;
+    private org.apache.kafka.common.header.Headers signedChange;
 
     @Setup
     public void setUp() {
@@ -80,6 +81,7 @@ public class HotPathBenchmarks {
                 null, Action.UPSERT, "{\"price\":\"" + "9".repeat(1024) + "\"}", "7", 26220112, 26220112L, 1, 2, 3, null, Op.UPDATE, null, null);
         upsertBytes = EventJson.write(upsert);
         signedUpsert = signature.addTo(new org.apache.kafka.common.header.internals.RecordHeaders(), upsert.target(), upsertBytes);
+        signedChange = signature.addTo(new org.apache.kafka.common.header.internals.RecordHeaders(), change.recordKey(), changeBytes);
         batch = new ArrayList<>();
         for (int i = 0; i < 2000; i++) {
             batch.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "id" + i, "product", io.lethe.schemas.Scope.ROW,
@@ -136,5 +138,17 @@ public class HotPathBenchmarks {
     @Benchmark
     public boolean verifyUpsert1KiB() {
         return signature.verifies(signedUpsert, "price:42", upsertBytes);
+    }
+
+    /** What capture adds per change with streams.watermark-key (issue 34, the changes topic). */
+    @Benchmark
+    public String signChange() {
+        return signature.sign(change.recordKey(), changeBytes);
+    }
+
+    /** What streams adds per change with streams.watermark-key, before mapping it. */
+    @Benchmark
+    public boolean verifyChange() {
+        return signature.verifies(signedChange, change.recordKey(), changeBytes);
     }
 }

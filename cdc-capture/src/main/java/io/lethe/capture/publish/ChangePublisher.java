@@ -72,7 +72,16 @@ public final class ChangePublisher implements AutoCloseable {
         this.misconfiguration = misconfiguration;
         this.onRetry = onRetry;
         this.onWidened = onWidened;
+        this.signature = config.streams().watermarkKey() == null ? null
+                : new io.lethe.schemas.RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
     }
+
+    /**
+     * Signs every change with {@code streams.watermark-key} ({@link io.lethe.schemas.RecordSignature}
+     * over the record key and value, as streams signs invalidations), or null without one: streams
+     * maps a change whose signature does not verify into deletes only ({@code untrusted-record}).
+     */
+    private final io.lethe.schemas.RecordSignature signature;
 
     /**
      * Sends every event and waits until Kafka acknowledged all of them, retrying as long as needed.
@@ -142,8 +151,12 @@ public final class ChangePublisher implements AutoCloseable {
         List<Future<RecordMetadata>> acks = new ArrayList<>(events.size());
         List<Failure> failures = new ArrayList<>(events.size());
         for (ChangeEvent event : events) {
-            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.recordKey(), EventJson.write(event));
+            byte[] value = EventJson.write(event);
+            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.recordKey(), value);
             record.headers().add(Headers.SCHEMA, ChangeEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
+            if (signature != null) {
+                signature.addTo(record.headers(), event.recordKey(), value);
+            }
             try {
                 acks.add(producer.send(record));
             } catch (KafkaException e) {

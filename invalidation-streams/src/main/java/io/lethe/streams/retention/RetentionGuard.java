@@ -126,8 +126,14 @@ public final class RetentionGuard implements AutoCloseable {
                 SourceTable table = new SourceTable(config.source().database(), ns.schemaName(), ns.tableName());
                 ChangeEvent reset = new ChangeEvent(ChangeEvent.SCHEMA_ID, "retention:" + clock.millis() + ":reset:" + ns.name(), table,
                         Op.RESET, null, null, null, InvalidationMapper.MAX_VERSION, 0, null, now, now, ns.name(), config.source().region());
-                ProducerRecord<String, byte[]> record = new ProducerRecord<>(config.topics().changes(), reset.recordKey(), EventJson.write(reset));
+                byte[] value = EventJson.write(reset);
+                ProducerRecord<String, byte[]> record = new ProducerRecord<>(config.topics().changes(), reset.recordKey(), value);
                 record.headers().add(Headers.SCHEMA, ChangeEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
+                if (config.streams().watermarkKey() != null) {
+                    // signed as capture signs changes: streams maps an unsigned change into deletes only (a reset is one anyway)
+                    new io.lethe.schemas.RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8))
+                            .addTo(record.headers(), reset.recordKey(), value);
+                }
                 producer.send(record).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             }
         }

@@ -39,7 +39,10 @@ import org.slf4j.LoggerFactory;
  * stays off the public topic; upserts without their payload when it strips them) and to the sink of
  * every region that subscribes to its namespace. Anything that cannot be mapped goes to the DLQ
  * with the original bytes and headers naming reason, stage and source coordinates; the
- * processor never throws for bad input.
+ * processor never throws for bad input. With {@code streams.watermark-key}, a change whose
+ * {@code lethe.signature} (capture's) does not verify is mapped into deletes only, its upserts sent
+ * as the delete at their version, and dead-lettered as {@code untrusted-record}: it can cost misses,
+ * never put a payload it chose into a region.
  */
 final class ChangeProcessor implements Processor<String, byte[], String, byte[]> {
     private static final Logger LOG = LoggerFactory.getLogger(ChangeProcessor.class);
@@ -116,6 +119,19 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         }
         MappingResult result = mapper.map(change);
         List<MappingProblem> problems = new ArrayList<>(result.problems());
+        if (signature != null && !signature.verifies(record.headers(), record.key(), record.value())) {
+            // not written by capture (or written before it had streams.watermark-key): whoever can write the changes topic
+            // must not have streams vouch, with its own signature, for the payloads it chose. Its invalidations can at most
+            // cost misses, so they go out (refusing them could leave an entry a real change needed removed), its upserts
+            // as the delete at their version; the change is dead-lettered for audit.
+            long upserts = result.invalidations().stream().filter(e -> e.action() == io.lethe.schemas.Action.UPSERT).count();
+            result = new MappingResult(result.invalidations().stream()
+                    .map(e -> e.action() == io.lethe.schemas.Action.UPSERT ? e.asDelete() : e).toList(), result.problems());
+            problems.add(MappingProblem.unmapped(DlqReason.UNTRUSTED_RECORD, "a change whose " + Headers.SIGNATURE
+                    + (record.headers().lastHeader(Headers.SIGNATURE) == null ? " is missing" : " does not verify")
+                    + " with streams.watermark-key: not written by capture; its invalidations were sent as deletes"
+                    + (upserts > 0 ? " (" + upserts + " upsert(s) as the delete at their version)" : "")));
+        }
         problems.addAll(forward(record, result));
         if (!problems.isEmpty()) {
             deadLetter(record, problems, null);

@@ -153,7 +153,7 @@ public final class CacheInspector implements AutoCloseable {
                 do {
                     KeyScanCursor<String> page = redis.scan(cursor, template.glob(), 1000);
                     for (String key : page.getKeys()) {
-                        if (key.startsWith(RedisLayout.RESERVED_PREFIX) || !template.matches(key) || before.stream().anyMatch(t -> t.matches(key))) {
+                        if (key.startsWith(RedisLayout.RESERVED_PREFIX) || !judgedUnder(template, key, before)) {
                             continue;
                         }
                         long wait = nextAt - System.nanoTime();
@@ -214,6 +214,27 @@ public final class CacheInspector implements AutoCloseable {
         return new Summary(counts, confirmed, unconfirmed, cleared, healed, count, rows.where(), Duration.between(t0, clock.instant()));
     }
 
+    /**
+     * Whether {@code key}, found under {@code template}'s glob, is judged under it now: a key
+     * {@code template} renders (key format 2) unless a template scanned before renders it too; a key
+     * only key format 1 renders (a value with a reserved character written as itself, from before
+     * key format 2 or concatenated by hand, {@link KeyTemplate#mayHaveRendered}) unless a template of
+     * the region renders it in format 2 or one scanned before could have rendered it in format 1.
+     * The pipeline, on key format 2, never invalidates a format-1 key again: it is inspected all the same.
+     */
+    private boolean judgedUnder(KeyTemplate template, String key, List<KeyTemplate> before) {
+        if (template.matches(key)) {
+            return before.stream().noneMatch(t -> t.matches(key));
+        }
+        return template.mayHaveRendered(key) && !renderedInFormat2(key) && before.stream().noneMatch(t -> t.mayHaveRendered(key));
+    }
+
+    /** True when a template of a namespace the region receives renders {@code key} in key format 2. */
+    private boolean renderedInFormat2(String key) {
+        return receives.stream().anyMatch(ns -> ns.keys().stream().anyMatch(t -> t.matches(key)))
+                || scanned.stream().anyMatch(ns -> ns.keys().stream().anyMatch(t -> t.matches(key)));
+    }
+
     /** The key as Redis holds it now, with its fence's version. */
     private Entry read(String key) {
         String kind = redis.keyCommands().type(key);
@@ -242,9 +263,10 @@ public final class CacheInspector implements AutoCloseable {
         if (!first.report().finding().stale()) {
             return first;
         }
+        boolean format1 = !template.matches(entry.key());
         for (NamespaceConfig other : receives) {
             for (KeyTemplate t : other.keys()) {
-                if ((other != ns || t != template) && t.matches(entry.key())) {
+                if ((other != ns || t != template) && (format1 ? t.mayHaveRendered(entry.key()) : t.matches(entry.key()))) {
                     Suspect s = judge(other, t, entry);
                     if (!s.report().finding().stale()) {
                         return s;
@@ -263,11 +285,17 @@ public final class CacheInspector implements AutoCloseable {
         if (!DECIMAL.matcher(e.version()).matches()) {
             return verdict(ns, template, e, Finding.NOT_AN_ENTRY, null, "its v is not a decimal version");
         }
-        Optional<Map<String, String>> values = template.values(e.key());
+        boolean format1 = !template.matches(e.key());
+        // a key only key format 1 renders: its values as written (format 2 escapes reserved characters, format 1 did not)
+        Optional<Map<String, String>> values = format1 ? template.valuesAsWritten(e.key()) : template.values(e.key());
         if (values.isEmpty()) {
-            return verdict(ns, template, e, Finding.UNJUDGED_VALUE, null, "the key parses more than one way under " + template);
+            return verdict(ns, template, e, Finding.UNJUDGED_VALUE, null, "the key parses more than one way under " + template
+                    + (format1 ? " in key format 1" : ""));
         }
         Suspect byRow = judgeByRow(ns, template, e, values.get());
+        if (format1) {
+            byRow = inFormat1(byRow);
+        }
         Finding f = byRow.report().finding();
         if ((f == Finding.OK || f == Finding.UNJUDGED_VALUE) && e.versioned() && e.fenceVersion() != null
                 && DECIMAL.matcher(e.fenceVersion()).matches() && !"0".equals(Versions.canonical(e.version()))
@@ -277,6 +305,14 @@ public final class CacheInspector implements AutoCloseable {
                     "the fence records an invalidation at version " + e.fenceVersion() + ", above the entry's");
         }
         return byRow;
+    }
+
+    /** {@code s}, its detail saying that the key is of key format 1 (which the pipeline no longer invalidates). */
+    private static Suspect inFormat1(Suspect s) {
+        Report r = s.report();
+        String note = "a key format 1 key (a value's reserved character not escaped): the pipeline no longer invalidates it";
+        return new Suspect(s.ns(), s.template(), s.entry(), new Report(r.namespace(), r.key(), r.finding(), r.entryVersion(), r.rowVersion(),
+                r.detail().isEmpty() ? note : r.detail() + "; " + note));
     }
 
     /** The judgement by the row(s) alone. */

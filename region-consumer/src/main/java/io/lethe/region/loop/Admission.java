@@ -3,6 +3,7 @@ package io.lethe.region.loop;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.LetheConfig;
 import io.lethe.region.admission.EventRules;
+import io.lethe.region.admission.ReplayFloor;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
@@ -30,7 +31,10 @@ import org.apache.kafka.common.TopicPartition;
  * applied only when its record's signature verifies too ({@code untrusted-record}), and a delete
  * without a valid signature is applied and counted ({@code lethe.region.unsigned.deletes}): it can
  * only cost misses, and refusing it would leave the entry it was sent to remove. The highest LSN of a merged watermark
- * bounds the LSNs of what follows ({@code apply.max-lsn-lead-mib}).
+ * bounds the LSNs of what follows ({@code apply.max-lsn-lead-mib}); the watermarks a partition
+ * delivered bound from below the upserts it may still bring ({@link ReplayFloor}): an admitted
+ * upsert at or below that floor (a redelivery, or an old signed record copied back into the topic)
+ * is applied as the delete at its version and counted ({@code lethe.region.replayed.upserts}).
  */
 final class Admission {
     private final EventRules rules;
@@ -58,6 +62,18 @@ final class Admission {
 
     /** Told of every delete applied although its signature did not verify (see {@link #admit}). */
     private Runnable unsignedDelete = () -> { };
+
+    /** How far each partition is known to have come: upserts at or below it are applied as deletes. */
+    private ReplayFloor replayFloor = new ReplayFloor(() -> 0);
+
+    /** Told of every upsert applied as a delete because the floor had passed it, with the record it came from. */
+    private java.util.function.Consumer<ConsumerRecord<String, byte[]>> replayedUpsert = r -> { };
+
+    /** Judges upserts against {@code floor} (seeded and counted by the caller), telling {@code replayed} of each below it. */
+    void replayFloor(ReplayFloor floor, java.util.function.Consumer<ConsumerRecord<String, byte[]>> replayed) {
+        this.replayFloor = floor;
+        this.replayedUpsert = replayed;
+    }
 
     Admission(LetheConfig config) {
         this(config.namespaces(), config.file(), config.apply().maxLsnLead(), EventRules.watermarkKey(config));
@@ -96,6 +112,7 @@ final class Admission {
                 }
                 Watermark w = Watermark.read(r.headers()).orElseThrow();
                 lastWatermarkLsn = Math.max(lastWatermarkLsn, w.lsn());
+                replayFloor.seen(r.partition(), w);
                 watermarks.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(w);
                 continue;
             }
@@ -121,6 +138,11 @@ final class Admission {
             if (refusal.isPresent()) {
                 deadLetters.send(r, refusal.get().reason(), refusal.get().message(), null);
                 continue;
+            }
+            if (replayFloor.replayed(event, r.partition())) {
+                // signed or not, an upsert of a change this partition carried before: at most a delete
+                event = event.asDelete();
+                replayedUpsert.accept(r);
             }
             events.add(event);
             origins.put(event, r);

@@ -204,6 +204,31 @@ public final class ApplyLoop {
         admission.seed(lsn);
     }
 
+    /**
+     * Judges every upsert against {@code floor} from the first record on ({@link Admission}): one at
+     * or below it is applied as a delete, counted ({@code lethe.region.replayed.upserts}) and
+     * logged, at most once a minute with the count since. Call before {@link #run()}.
+     */
+    public void judgeReplaysBy(io.lethe.region.admission.ReplayFloor floor) {
+        admission.replayFloor(floor, r -> {
+            metrics.replayedUpsert();
+            replayedSinceLog++;
+            long now = System.nanoTime();
+            if (replayedLoggedAt == 0 || now - replayedLoggedAt >= REPLAY_LOG_NANOS) {
+                LOG.warn("region {}: {} upsert(s) at or below what partition {} already carried applied as deletes since the last "
+                        + "report (latest at {}-{}@{}): records delivered again, or old records written back into the topic; "
+                        + "a count that rises without consumer restarts means someone does (docs/runbook.md, \"What a region refuses\")",
+                        region, replayedSinceLog, r.partition(), r.topic(), r.partition(), r.offset());
+                replayedSinceLog = 0;
+                replayedLoggedAt = now;
+            }
+        });
+    }
+
+    private static final long REPLAY_LOG_NANOS = TimeUnit.MINUTES.toNanos(1);
+    private long replayedSinceLog;
+    private long replayedLoggedAt;
+
     /** Runs until {@link #stop()} (then throws {@link WakeupException} from the consumer) or an unexpected error. */
     public void run() throws InterruptedException {
         if (firstWholesale != null) {

@@ -83,6 +83,12 @@ public final class RegionMetrics {
      * {@code streams.watermark-key}): an invalidation published without the key. Upserts without one are refused.
      */
     public static final String UNSIGNED_DELETES = "lethe.region.unsigned.deletes";
+    /**
+     * Upserts applied as deletes because their commit LSN is not above what the region already
+     * applied of the stream they came through (a redelivery, or a copy of an old signed record
+     * written back into the topic): see {@code ReplayFloor}.
+     */
+    public static final String REPLAYED_UPSERTS = "lethe.region.replayed.upserts";
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
     /**
@@ -292,6 +298,10 @@ public final class RegionMetrics {
     }
 
     /** A delete applied although its record's signature did not verify (a delete only costs misses). */
+    public void replayedUpsert() {
+        registry.counter(REPLAYED_UPSERTS, "region", region).increment();
+    }
+
     public void unsignedDelete() {
         registry.counter(UNSIGNED_DELETES, "region", region).increment();
     }
