@@ -34,8 +34,10 @@ public final class ConfigReference {
                     + "topic; each heartbeat becomes a watermark once every change written before it was translated"),
             new Setting("source.debezium-topics.group-id", "`<kafka.topic-prefix>-debezium-topics`", "the consumer group the "
                     + "translator commits its progress in (only after `<prefix>.changes` acknowledged what it read)"),
-            new Setting("source.slot", Defaults.SLOT, "logical replication slot (one reader per slot)"),
-            new Setting("source.publication", Defaults.PUBLICATION, "publication of the configured tables and the heartbeat table"),
+            new Setting("source.slot", Defaults.SLOT, "logical replication slot (one reader per slot); with mode debezium-topics, "
+                    + "the connector's `slot.name`, which `lethe doctor` checks exists and is active"),
+            new Setting("source.publication", Defaults.PUBLICATION, "publication of the configured tables and the heartbeat table; with "
+                    + "mode debezium-topics, the connector's `publication.name`, which `lethe doctor` checks covers every configured table"),
             new Setting("source.create-publication", Boolean.toString(Defaults.CREATE_PUBLICATION),
                     "create or extend the publication when the role may, and put back what capture needs of it when it drifts "
                             + "(a table dropped from it or swapped, publish options); otherwise it must exist"),

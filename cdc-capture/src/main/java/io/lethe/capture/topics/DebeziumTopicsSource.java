@@ -80,7 +80,12 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private volatile boolean running;
     private volatile boolean closed;
     private volatile Throwable failure;
+    /** The highest LSN of a row change translated, for resets (which need one). */
     private long maxLsn;
+    /** The highest LSN a published watermark claims: only grows. */
+    private long coveredLsn;
+    /** Per change partition, the offsets of translated row changes and their LSNs, kept until a heartbeat past them is released. */
+    private final Map<TopicPartition, java.util.TreeMap<Long, Long>> lsnAt = new HashMap<>();
     private long lastRefresh;
 
     public DebeziumTopicsSource(LetheConfig config, MeterRegistry registry, Clock clock) {
@@ -106,8 +111,10 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     public static List<String> limits(LetheConfig config) {
         DebeziumTopicsConfig t = config.source().debeziumTopics();
         List<String> out = new ArrayList<>();
-        out.add("no commit LSNs (Debezium's transaction metadata is not read): no replica gate, and read-your-writes tokens "
-                + "checked against a replica are refused");
+        out.add("no commit LSNs (Debezium's transaction metadata is not read): no replica gate (refused by the configuration)");
+        out.add("a watermark vouches only for the highest LSN of a change the connector wrote before its heartbeat (a Debezium "
+                + "heartbeat carries no position): read-your-writes tokens are covered later, and not at all while no change "
+                + "flows, so such reads go to the database");
         out.add("the slot, the publication, REPLICA IDENTITY and skipped.operations are the connector's: Lethe cannot repair or "
                 + "watch them (run lethe doctor; a connector that skips truncates leaves their entries stale)");
         if (!t.schemas()) {
@@ -204,7 +211,12 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             }
             SourceTable table = tableByTopic.get(record.topic());
             try {
-                mapper.map(record.topic(), record.partition(), record.key(), record.value(), table).ifPresent(events::add);
+                var event = mapper.map(record.topic(), record.partition(), record.key(), record.value(), table);
+                if (event.isPresent()) {
+                    events.add(event.get());
+                    lsnAt.computeIfAbsent(new TopicPartition(record.topic(), record.partition()), tp -> new java.util.TreeMap<>())
+                            .put(record.offset(), event.get().lsn());
+                }
             } catch (RuntimeException e) {
                 deadLetter(record, table, e);
                 poisoned.add(table);
@@ -223,9 +235,12 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 }
             }
         }
-        OptionalLong released = gate.release(tp -> consumer.position(tp, KAFKA_TIMEOUT));
-        if (released.isPresent() && maxLsn > 0) {
-            publisher.publishWatermark(new Watermark(released.getAsLong(), maxLsn, -1));
+        var released = gate.release(tp -> consumer.position(tp, KAFKA_TIMEOUT));
+        if (released.isPresent()) {
+            coveredLsn = Math.max(coveredLsn, coveredBy(released.get().ends()));
+            if (coveredLsn > 0) {
+                publisher.publishWatermark(new Watermark(released.get().commitMicros(), coveredLsn, -1));
+            }
         }
         if (!records.isEmpty()) {
             Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
@@ -291,6 +306,31 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         if (!headLost.isEmpty()) {
             lost(headLost, "Lethe reads it for the first time and its first changes were deleted before (retention)");
         }
+    }
+
+    /**
+     * The LSN a heartbeat read when the change partitions ended at {@code ends} vouches for: the
+     * highest LSN of a row change the connector wrote before it. Debezium emits transactions in commit
+     * order, so every transaction that committed before that change's LSN was written before it too:
+     * a read-your-writes token at or below it is covered. (Not the heartbeat's own position, which a
+     * Debezium heartbeat does not carry; while no change flows it does not advance, and tokens read the
+     * database.) The offsets below are forgotten, except the last.
+     */
+    private long coveredBy(Map<TopicPartition, Long> ends) {
+        long covered = 0;
+        for (var end : ends.entrySet()) {
+            java.util.TreeMap<Long, Long> offsets = lsnAt.get(end.getKey());
+            if (offsets == null) {
+                continue;
+            }
+            var last = offsets.floorEntry(end.getValue() - 1);
+            if (last != null) {
+                covered = Math.max(covered, offsets.headMap(last.getKey(), true).values().stream().mapToLong(Long::longValue).max()
+                        .orElse(0));
+                offsets.headMap(last.getKey(), false).clear();
+            }
+        }
+        return covered;
     }
 
     /** Resets the tables of {@code partitions}, whose changes were lost, and reads them from their beginning. */

@@ -3,7 +3,6 @@ package io.lethe.capture.topics;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.function.ToLongFunction;
 import org.apache.kafka.common.TopicPartition;
 
@@ -15,7 +14,8 @@ import org.apache.kafka.common.TopicPartition;
  * published position on every one of them reached them.
  */
 final class WatermarkGate {
-    private record Pending(long commitMicros, Map<TopicPartition, Long> ends) {
+    /** A heartbeat at {@code commitMicros}, read when the change partitions ended at {@code ends}. */
+    record Pending(long commitMicros, Map<TopicPartition, Long> ends) {
     }
 
     private final Deque<Pending> pending = new ArrayDeque<>();
@@ -29,12 +29,13 @@ final class WatermarkGate {
      * The latest heartbeat every change before which has been published, given {@code published}
      * (the next offset to translate, per change partition); it and those before it are released.
      */
-    OptionalLong release(ToLongFunction<TopicPartition> published) {
-        OptionalLong out = OptionalLong.empty();
+    java.util.Optional<Pending> release(ToLongFunction<TopicPartition> published) {
+        Pending out = null;
         while (!pending.isEmpty() && reached(pending.peekFirst(), published)) {
-            out = OptionalLong.of(Math.max(pending.removeFirst().commitMicros, out.orElse(Long.MIN_VALUE)));
+            Pending next = pending.removeFirst();
+            out = out == null || next.commitMicros >= out.commitMicros ? next : new Pending(out.commitMicros, next.ends);
         }
-        return out;
+        return java.util.Optional.ofNullable(out);
     }
 
     int pending() {
