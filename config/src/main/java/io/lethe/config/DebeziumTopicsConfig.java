@@ -18,6 +18,11 @@ public record DebeziumTopicsConfig(String topicPrefix, boolean schemas, String u
     /** Debezium's own default of {@code unavailable.value.placeholder}. */
     public static final String DEBEZIUM_PLACEHOLDER = "__debezium_unavailable_value";
 
+    /** The consumer group the translator commits in: {@code group-id}, else {@code <kafka.topic-prefix>-debezium-topics}. */
+    public String group(String letheTopicPrefix) {
+        return groupId != null ? groupId : letheTopicPrefix + "-debezium-topics";
+    }
+
     /** The topic the connector writes {@code schema.table}'s changes to. */
     public String topicOf(String qualifiedTable) {
         return topicPrefix + "." + qualifiedTable;

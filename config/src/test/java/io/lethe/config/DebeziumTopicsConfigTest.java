@@ -50,6 +50,20 @@ class DebeziumTopicsConfigTest {
     }
 
     @Test
+    void capturesPrincipalReadsTheConnectorsTopicsAndKeepsNoOffsetsOfItsOwn() {
+        LetheConfig config = parse(yaml("mode: debezium-topics\ndebezium-topics: { topic-prefix: dbz }", ""));
+        var bindings = io.lethe.config.kafka.KafkaAcls.bindings(config, KafkaRole.CAPTURE);
+        java.util.function.BiPredicate<String, org.apache.kafka.common.acl.AclOperation> granted = (name, op) -> bindings.stream()
+                .anyMatch(b -> b.pattern().name().equals(name) && b.entry().operation() == op);
+        assertTrue(granted.test("dbz.public.items", org.apache.kafka.common.acl.AclOperation.READ), bindings.toString());
+        assertTrue(granted.test("__debezium-heartbeat.dbz", org.apache.kafka.common.acl.AclOperation.READ), bindings.toString());
+        assertTrue(granted.test("shop-debezium-topics", org.apache.kafka.common.acl.AclOperation.READ), "its group: " + bindings);
+        assertTrue(bindings.stream().noneMatch(b -> b.pattern().name().equals(config.topics().captureOffsets())), bindings.toString());
+        assertTrue(io.lethe.config.kafka.TopicSpec.all(config).stream().noneMatch(t -> t.name().equals(config.topics().captureOffsets())),
+                "no capture offsets topic to create or check");
+    }
+
+    @Test
     void whatTheModeCannotDoIsRefusedWithThePath() {
         Map<String, String> e = errors(yaml("mode: debezium-topics\ndebezium-topics: { transaction-topic: dbz.transaction }",
                 ", replica: \"jdbc:postgresql://127.0.0.1:5433/shop\""));

@@ -150,8 +150,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
 
     /** The consumer group the translator commits in. */
     public static String groupId(LetheConfig config) {
-        String group = config.source().debeziumTopics().groupId();
-        return group != null ? group : config.kafka().topicPrefix() + "-debezium-topics";
+        return config.source().debeziumTopics().group(config.kafka().topicPrefix());
     }
 
     public boolean isRunning() {
