@@ -58,8 +58,13 @@ class DebeziumTopicsIT {
     private static final String REGION = "us-east";
     private static final int ROWS = 20;
 
-    @Test
-    void anExistingConnectorsTopicsFeedLetheAndLeaveNoStaleEntry(LetheStack stack, TestScope scope) throws Exception {
+    /**
+     * @param transactions whether the connector writes transaction metadata and Lethe reads it: the changes
+     *                     then carry their transaction's commit LSN
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "transaction metadata: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void anExistingConnectorsTopicsFeedLetheAndLeaveNoStaleEntry(boolean transactions, LetheStack stack, TestScope scope) throws Exception {
         String connectorPrefix = scope.id() + "-dbz";
         String itemsTopic = connectorPrefix + ".public.items";
         String heartbeatTopic = "__debezium-heartbeat." + connectorPrefix;
@@ -70,7 +75,8 @@ class DebeziumTopicsIT {
                     "ALTER TABLE items REPLICA IDENTITY FULL",
                     "INSERT INTO items SELECT g, 'n' || g, g * 10 FROM generate_series(0, " + ROWS + ") g");
             // the connector's topics, as a platform team's Connect cluster would have them (two partitions: no order across them)
-            admin.createTopics(List.of(new NewTopic(itemsTopic, 2, (short) 1), new NewTopic(heartbeatTopic, 1, (short) 1))).all().get();
+            admin.createTopics(List.of(new NewTopic(itemsTopic, 2, (short) 1), new NewTopic(heartbeatTopic, 1, (short) 1),
+                    new NewTopic(connectorPrefix + ".transaction", 1, (short) 1))).all().get();
             String yaml = f.yaml(List.of(REGION), """
                     item:
                       table: public.items
@@ -80,11 +86,12 @@ class DebeziumTopicsIT {
                       mode: debezium-topics
                       debezium-topics:
                         topic-prefix: %s
-                    """.formatted(connectorPrefix));
+                        transaction-metadata: %s
+                    """.formatted(connectorPrefix, transactions));
             f.start(f.config(yaml));
             assertTrue(f.registry.find("lethe.capture.debezium.records").counters().size() > 0, "the translator runs, not capture");
 
-            try (Connector connector = new Connector(stack, scope, connectorPrefix)) {
+            try (Connector connector = new Connector(stack, scope, connectorPrefix, transactions)) {
                 RedisCommands<String, String> r = f.redis(REGION);
                 PipelineFixture.await("the connector's slot, active", Duration.ofSeconds(60), () -> slotActive(f, scope.slot() + "_dbz"));
                 // lethe doctor on this setup: what it can check of the connector, and what it says it cannot
@@ -121,6 +128,16 @@ class DebeziumTopicsIT {
                 assertEquals(List.of(), stale, "stale entries in Redis");
                 for (int id = 17; id <= ROWS; id++) {
                     assertEquals(1, r.exists(p + "item:" + id), "an unchanged row's entry stays (the judge judged something): " + id);
+                }
+                Map<Integer, Long> commitLsns = commitLsns(stack, f.config(yaml).topics().changes(), p);
+                if (transactions) {
+                    // rows 1 to 10 changed in one transaction (and row 1 again in a later one): one commit LSN for the first ten
+                    assertEquals(1, java.util.stream.IntStream.rangeClosed(2, 10).mapToObj(commitLsns::get).distinct().count(),
+                            "one commit LSN for one transaction: " + commitLsns);
+                    assertTrue(commitLsns.get(2) != null && commitLsns.get(2) > 0, "the changes carry their commit LSN: " + commitLsns);
+                    assertTrue(commitLsns.get(14) > commitLsns.get(2), "a later transaction commits later: " + commitLsns);
+                } else {
+                    assertTrue(commitLsns.values().stream().allMatch(l -> l == -1), "no commit LSN without transaction metadata: " + commitLsns);
                 }
                 assertTrue(watermarkOnChanges(stack, f.config(yaml).topics().changes()),
                         "the connector's heartbeats reach the changes topic as watermarks");
@@ -187,6 +204,26 @@ class DebeziumTopicsIT {
         }
     }
 
+    /** The commit LSN (-1: none) of the last change of each row on the changes topic (at least rows 1 to 16). */
+    private static Map<Integer, Long> commitLsns(LetheStack stack, String topic, String p) throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Map<Integer, Long> out = new java.util.TreeMap<>();
+        try (KafkaConsumer<String, String> consumer = consumer(stack)) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < deadline && !out.keySet().containsAll(java.util.stream.IntStream.rangeClosed(1, 16).boxed().toList())) {
+                for (ConsumerRecord<String, String> rec : consumer.poll(Duration.ofMillis(200))) {
+                    if (!Watermark.isWatermark(rec.key()) && rec.value() != null && rec.key().startsWith("public.items:")) {
+                        var node = json.readTree(rec.value());
+                        out.put(Integer.parseInt(rec.key().substring("public.items:".length())),
+                                node.has("commitLsn") ? node.get("commitLsn").asLong() : -1L);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     private static boolean watermarkOnChanges(LetheStack stack, String topic) throws InterruptedException {
         try (KafkaConsumer<String, String> consumer = consumer(stack)) {
             consumer.subscribe(List.of(topic));
@@ -242,7 +279,7 @@ class DebeziumTopicsIT {
         private final KafkaProducer<String, String> producer;
         volatile Throwable failure;
 
-        Connector(LetheStack stack, TestScope scope, String prefix) {
+        Connector(LetheStack stack, TestScope scope, String prefix, boolean transactions) {
             PostgresEndpoint pg = stack.postgres();
             producer = producer(stack);
             Properties props = new Properties();
@@ -267,6 +304,7 @@ class DebeziumTopicsIT {
             props.setProperty("snapshot.mode", "no_data");
             props.setProperty("heartbeat.interval.ms", "300");
             props.setProperty("poll.interval.ms", "10");
+            props.setProperty("provide.transaction.metadata", Boolean.toString(transactions));
             // the setting docs/configuration.md recommends: key-template columns keep their PostgreSQL type
             props.setProperty("column.propagate.source.type", "public\\.items\\..*");
             engine = DebeziumEngine.create(Json.class).using(props)

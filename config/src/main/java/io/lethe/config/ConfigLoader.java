@@ -79,10 +79,11 @@ public final class ConfigLoader {
         HttpConfig http = http(doc.section("http"));
         MetricsConfig metrics = metrics(doc.section("metrics"));
         doc.finish("source, kafka, regions, namespaces, streams, apply, http, metrics");
-        if (source.readsDebeziumTopics()) {
+        if (source.readsDebeziumTopics() && !source.debeziumTopics().transactionMetadata()) {
             regions.values().stream().filter(RegionConfig::hasReplicaGate).forEach(r -> errors.add(new ConfigError("regions." + r.name()
-                    + ".replica", "the replica gate needs each change's commit LSN, which source.mode debezium-topics does not know "
-                    + "(Debezium's transaction metadata is not read): remove replica, or let Lethe capture (mode: capture)")));
+                    + ".replica", "the replica gate needs each change's commit LSN, which source.mode debezium-topics knows only from the "
+                    + "connector's transaction metadata: set provide.transaction.metadata=true on the connector and "
+                    + "source.debezium-topics.transaction-metadata: true, or remove replica")));
         }
         if (!errors.isEmpty()) {
             throw new ConfigException(fileName, errors);
@@ -161,12 +162,15 @@ public final class ConfigLoader {
         }
         String heartbeatTopic = t.string("heartbeat-topic", prefix == null ? null : "__debezium-heartbeat." + prefix);
         String group = t.string("group-id", null);
-        if (t.has("transaction-topic")) {
-            t.error(t.child("transaction-topic"), "is not supported yet: Lethe does not read Debezium's transaction metadata, so "
-                    + "commit LSNs are unknown in this mode (no replica gate); remove it");
+        boolean transactions = t.bool("transaction-metadata", Defaults.DEBEZIUM_TOPICS_TRANSACTION_METADATA);
+        String transactionTopic = t.string("transaction-topic", prefix == null ? null : prefix + ".transaction");
+        if (t.has("transaction-topic") && !transactions) {
+            t.error(t.child("transaction-topic"), "is only read with transaction-metadata: true (the connector's "
+                    + "provide.transaction.metadata)");
         }
-        t.finish("topic-prefix, schemas, unavailable-value-placeholder, heartbeat-topic, group-id");
-        return new DebeziumTopicsConfig(prefix, schemas, placeholder, heartbeatTopic, group);
+        t.finish("topic-prefix, schemas, unavailable-value-placeholder, heartbeat-topic, group-id, transaction-metadata, "
+                + "transaction-topic");
+        return new DebeziumTopicsConfig(prefix, schemas, placeholder, heartbeatTopic, group, transactions, transactionTopic);
     }
 
     private static String identifier(YamlSection s, String name, String def) {

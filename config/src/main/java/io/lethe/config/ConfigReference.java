@@ -32,6 +32,11 @@ public final class ConfigReference {
                     "the connector's `unavailable.value.placeholder`: a column holding it was not sent (unchanged TOAST) and is unknown"),
             new Setting("source.debezium-topics.heartbeat-topic", "`__debezium-heartbeat.<topic-prefix>`", "the connector's heartbeat "
                     + "topic; each heartbeat becomes a watermark once every change written before it was translated"),
+            new Setting("source.debezium-topics.transaction-metadata", Boolean.toString(Defaults.DEBEZIUM_TOPICS_TRANSACTION_METADATA),
+                    "whether the connector writes transaction metadata (`provide.transaction.metadata=true`): each change then waits "
+                    + "for its transaction's END and carries its commit LSN, which the replica gate needs (refused without it)"),
+            new Setting("source.debezium-topics.transaction-topic", "`<topic-prefix>.transaction`", "the connector's transaction "
+                    + "metadata topic"),
             new Setting("source.debezium-topics.group-id", "`<kafka.topic-prefix>-debezium-topics`", "the consumer group the "
                     + "translator commits its progress in (only after `<prefix>.changes` acknowledged what it read)"),
             new Setting("source.slot", Defaults.SLOT, "logical replication slot (one reader per slot); with mode debezium-topics, "

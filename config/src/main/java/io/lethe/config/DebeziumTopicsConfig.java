@@ -11,10 +11,13 @@ package io.lethe.config;
  *                            namespace is invalidated by glob
  * @param unavailablePlaceholder the connector's {@code unavailable.value.placeholder}: a value PostgreSQL did not send
  * @param heartbeatTopic      the connector's heartbeat topic ({@code __debezium-heartbeat.<topicPrefix>} unless configured)
- * @param groupId             the consumer group the translator commits its progress in
+ * @param groupId             the consumer group the translator commits its progress in (null: the default, {@link #group})
+ * @param transactionMetadata whether the connector writes transaction metadata ({@code provide.transaction.metadata=true}),
+ *                            read for commit LSNs
+ * @param transactionTopic    the connector's transaction topic ({@code <topicPrefix>.transaction} unless configured)
  */
 public record DebeziumTopicsConfig(String topicPrefix, boolean schemas, String unavailablePlaceholder, String heartbeatTopic,
-                                   String groupId) {
+                                   String groupId, boolean transactionMetadata, String transactionTopic) {
     /** Debezium's own default of {@code unavailable.value.placeholder}. */
     public static final String DEBEZIUM_PLACEHOLDER = "__debezium_unavailable_value";
 

@@ -47,6 +47,8 @@ class DebeziumTopicsConfigTest {
         assertTrue(t.schemas());
         assertEquals("__debezium_unavailable_value", t.unavailablePlaceholder());
         assertEquals("__debezium-heartbeat.dbz", t.heartbeatTopic());
+        assertFalse(t.transactionMetadata());
+        assertEquals("dbz.transaction", t.transactionTopic());
     }
 
     @Test
@@ -64,11 +66,18 @@ class DebeziumTopicsConfigTest {
     }
 
     @Test
+    void theReplicaGateWithTheConnectorsTransactionMetadata() {
+        LetheConfig config = parse(yaml("mode: debezium-topics\ndebezium-topics: { topic-prefix: dbz, transaction-metadata: true }",
+                ", replica: \"jdbc:postgresql://127.0.0.1:5433/shop\""));
+        assertTrue(config.regions().get("us-east").hasReplicaGate());
+    }
+
+    @Test
     void whatTheModeCannotDoIsRefusedWithThePath() {
         Map<String, String> e = errors(yaml("mode: debezium-topics\ndebezium-topics: { transaction-topic: dbz.transaction }",
                 ", replica: \"jdbc:postgresql://127.0.0.1:5433/shop\""));
         assertTrue(e.get("source.debezium-topics.topic-prefix").contains("topic.prefix"), e.toString());
-        assertTrue(e.get("source.debezium-topics.transaction-topic").contains("not supported"), e.toString());
+        assertTrue(e.get("source.debezium-topics.transaction-topic").contains("only read with transaction-metadata: true"), e.toString());
         assertTrue(e.get("regions.us-east.replica").contains("commit LSN"), e.toString());
         assertTrue(errors(yaml("mode: debezium\n", "")).get("source.mode").contains("capture or debezium-topics"));
         assertTrue(errors(yaml("mode: debezium-topics\n", "")).get("source.debezium-topics").contains("required"));

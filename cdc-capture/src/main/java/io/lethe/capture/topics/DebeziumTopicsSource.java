@@ -71,6 +71,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private final Misconfiguration misconfiguration;
     private final Map<String, SourceTable> tableByTopic = new LinkedHashMap<>();
     private final WatermarkGate gate = new WatermarkGate();
+    private final TransactionStamps stamps = new TransactionStamps(100_000);
+    private final Map<TopicPartition, Long> committedOffsets = new HashMap<>();
     private final Counter translated;
     private final Counter deadLettered;
     private final Counter resets;
@@ -111,7 +113,12 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     public static List<String> limits(LetheConfig config) {
         DebeziumTopicsConfig t = config.source().debeziumTopics();
         List<String> out = new ArrayList<>();
-        out.add("no commit LSNs (Debezium's transaction metadata is not read): no replica gate (refused by the configuration)");
+        if (t.transactionMetadata()) {
+            out.add("commit LSNs come from the connector's transaction topic " + t.transactionTopic() + ": each change waits for "
+                    + "its transaction's END there (a connector that stops writing it stops Lethe's changes: lag grows)");
+        } else {
+            out.add("no commit LSNs (transaction-metadata: false): no replica gate (refused by the configuration)");
+        }
         out.add("a watermark vouches only for the highest LSN of a change the connector wrote before its heartbeat (a Debezium "
                 + "heartbeat carries no position): read-your-writes tokens are covered later, and not at all while no change "
                 + "flows, so such reads go to the database");
@@ -198,9 +205,9 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     }
 
     private void process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
-        List<ChangeEvent> events = new ArrayList<>();
         Set<SourceTable> poisoned = new LinkedHashSet<>();
         for (ConsumerRecord<byte[], byte[]> record : records) {
+            TopicPartition tp = new TopicPartition(record.topic(), record.partition());
             if (record.topic().equals(topics.heartbeatTopic())) {
                 OptionalLong at = mapper.heartbeatMicros(record.topic(), record.value());
                 if (at.isPresent()) {
@@ -208,22 +215,45 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 }
                 continue;
             }
+            if (isTransactionTopic(record.topic())) {
+                try {
+                    mapper.transactionEnd(record.topic(), record.value())
+                            .ifPresent(end -> stamps.end(end.txId(), end.commitLsn(), end.counts(), record.offset()));
+                } catch (RuntimeException e) {
+                    // a transaction whose END Lethe cannot read holds its changes back: lag grows, nothing goes out unstamped
+                    LOG.error("record {}@{} of the connector's transaction topic is not a transaction record ({}); dead-lettered",
+                            tp, record.offset(), e.getMessage());
+                    deadLettered.increment();
+                    publisher.deadLetter(DeadLetter.of(STAGE, DlqReason.MALFORMED, "not a Debezium transaction record: " + e.getMessage())
+                            .original(null, record.value()).source(record.topic(), record.partition(), record.offset()).exception(e)
+                            .at(clock.millis()));
+                }
+                continue;
+            }
             SourceTable table = tableByTopic.get(record.topic());
+            ChangeEvent event = null;
+            Long txId = null;
             try {
-                var event = mapper.map(record.topic(), record.partition(), record.key(), record.value(), table);
-                if (event.isPresent()) {
-                    events.add(event.get());
-                    lsnAt.computeIfAbsent(new TopicPartition(record.topic(), record.partition()), tp -> new java.util.TreeMap<>())
-                            .put(record.offset(), event.get().lsn());
+                event = mapper.map(record.topic(), record.partition(), record.key(), record.value(), table).orElse(null);
+                if (event != null && topics.transactionMetadata() && event.txId() != null && mapper.inTransaction(record.topic(), record.value())) {
+                    txId = event.txId();
                 }
             } catch (RuntimeException e) {
                 deadLetter(record, table, e);
                 poisoned.add(table);
             }
+            stamps.hold(new TransactionStamps.Held(tp, record.offset(), event, txId));
         }
+        List<ChangeEvent> events = new ArrayList<>();
         if (!poisoned.isEmpty()) {
-            // published after the changes read before them would be as safe; before them is as safe and simpler
-            events.addAll(0, wholesaleResets(poisoned));
+            // a change Lethe cannot read may have made any entry of its table stale
+            events.addAll(wholesaleResets(poisoned));
+        }
+        for (TransactionStamps.Held h : stamps.release()) {
+            if (h.event() != null) {
+                events.add(h.event());
+                lsnAt.computeIfAbsent(h.partition(), tp -> new java.util.TreeMap<>()).put(h.offset(), h.event().lsn());
+            }
         }
         if (!events.isEmpty()) {
             publisher.publishAll(events);
@@ -234,21 +264,48 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 }
             }
         }
-        var released = gate.release(tp -> consumer.position(tp, KAFKA_TIMEOUT));
+        var released = gate.release(tp -> stamps.next(tp, consumer.position(tp, KAFKA_TIMEOUT)));
         if (released.isPresent()) {
             coveredLsn = Math.max(coveredLsn, coveredBy(released.get().ends()));
             if (coveredLsn > 0) {
                 publisher.publishWatermark(new Watermark(released.get().commitMicros(), coveredLsn, -1));
             }
         }
-        if (!records.isEmpty()) {
-            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-            for (TopicPartition tp : records.partitions()) {
-                List<ConsumerRecord<byte[], byte[]>> of = records.records(tp);
-                offsets.put(tp, new OffsetAndMetadata(of.get(of.size() - 1).offset() + 1));
+        commit();
+        backPressure();
+    }
+
+    /** Commits what is published: a change partition up to its first held change, the transaction topic up to the first END still needed. */
+    private void commit() {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition tp : consumer.assignment()) {
+            long position = consumer.position(tp, KAFKA_TIMEOUT);
+            long next = isTransactionTopic(tp.topic()) ? stamps.transactionsNext(position)
+                    : tp.topic().equals(topics.heartbeatTopic()) ? position : stamps.next(tp, position);
+            Long last = committedOffsets.get(tp);
+            if (last == null || last != next) {
+                offsets.put(tp, new OffsetAndMetadata(next));
             }
-            consumer.commitSync(offsets, KAFKA_TIMEOUT);
         }
+        if (!offsets.isEmpty()) {
+            consumer.commitSync(offsets, KAFKA_TIMEOUT);
+            offsets.forEach((tp, at) -> committedOffsets.put(tp, at.offset()));
+        }
+    }
+
+    /** Stops reading changes while too many wait for their transaction's END (the transaction topic is still read). */
+    private void backPressure() {
+        int limit = config.source().maxQueueSize();
+        if (stamps.held() > limit && consumer.paused().isEmpty()) {
+            LOG.warn("{} changes wait for their transaction's END on {}: reading changes paused", stamps.held(), topics.transactionTopic());
+            consumer.pause(changePartitions());
+        } else if (stamps.held() <= limit / 2 && !consumer.paused().isEmpty()) {
+            consumer.resume(consumer.paused());
+        }
+    }
+
+    private boolean isTransactionTopic(String topic) {
+        return topics.transactionMetadata() && topic.equals(topics.transactionTopic());
     }
 
     private void deadLetter(ConsumerRecord<byte[], byte[]> record, SourceTable table, RuntimeException e) throws InterruptedException {
@@ -276,6 +333,9 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         Set<TopicPartition> wanted = new LinkedHashSet<>();
         List<String> names = new ArrayList<>(tableByTopic.keySet());
         names.add(topics.heartbeatTopic());
+        if (topics.transactionMetadata()) {
+            names.add(topics.transactionTopic());
+        }
         Map<String, List<PartitionInfo>> existing = consumer.listTopics(KAFKA_TIMEOUT);
         for (String topic : names) {
             for (PartitionInfo p : existing.getOrDefault(topic, List.of())) {
@@ -297,7 +357,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 consumer.seek(tp, at.offset());
             } else {
                 consumer.seek(tp, beginnings.getOrDefault(tp, 0L));
-                if (beginnings.getOrDefault(tp, 0L) > 0 && !tp.topic().equals(topics.heartbeatTopic())) {
+                if (beginnings.getOrDefault(tp, 0L) > 0 && tableByTopic.containsKey(tp.topic())) {
                     headLost.add(tp);
                 }
             }
@@ -366,7 +426,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private Set<TopicPartition> changePartitions() {
         Set<TopicPartition> out = new LinkedHashSet<>();
         for (TopicPartition tp : consumer.assignment()) {
-            if (!tp.topic().equals(topics.heartbeatTopic())) {
+            if (tableByTopic.containsKey(tp.topic())) {
                 out.add(tp);
             }
         }

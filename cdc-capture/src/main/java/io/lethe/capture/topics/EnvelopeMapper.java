@@ -85,6 +85,72 @@ final class EnvelopeMapper {
         return Optional.of(event);
     }
 
+    /** A record of the connector's transaction topic that ends a transaction. */
+    record TransactionEnd(long txId, long commitLsn, Map<String, Integer> counts) {
+    }
+
+    /**
+     * The END record of the connector's transaction topic ({@code provide.transaction.metadata}):
+     * {@code status} END, {@code id} {@code <txId>:<LSN>} (for PostgreSQL the LSN Debezium last saw,
+     * at END the commit's: the end of the commit record), {@code data_collections} the number of
+     * changes per table. Empty for BEGIN.
+     *
+     * @throws UnmappableRecordException when the record is not a transaction metadata record
+     */
+    Optional<TransactionEnd> transactionEnd(String topic, byte[] value) {
+        Object v;
+        try {
+            v = value == null ? null : values.toConnectData(topic, value).value();
+        } catch (DataException e) {
+            throw new UnmappableRecordException("not a JsonConverter record: " + rootMessage(e));
+        }
+        Map<?, ?> fields = v instanceof Struct s ? structMap(s) : v instanceof Map<?, ?> m ? m : null;
+        if (fields == null || !(fields.get("status") instanceof String status) || !(fields.get("id") instanceof String id)) {
+            throw new UnmappableRecordException("not a Debezium transaction metadata record (no status or no id)");
+        }
+        if (!status.equals("END")) {
+            return Optional.empty();
+        }
+        int colon = id.indexOf(':');
+        long txId;
+        long lsn;
+        try {
+            txId = Long.parseLong(id.substring(0, colon));
+            lsn = Long.parseLong(id.substring(colon + 1));
+        } catch (RuntimeException e) {
+            throw new UnmappableRecordException("transaction id '" + id + "' is not <txId>:<LSN> (a PostgreSQL connector's)");
+        }
+        Map<String, Integer> counts = new HashMap<>();
+        if (fields.get("data_collections") instanceof java.util.List<?> collections) {
+            for (Object c : collections) {
+                Map<?, ?> entry = c instanceof Struct s ? structMap(s) : c instanceof Map<?, ?> m ? m : Map.of();
+                if (entry.get("data_collection") instanceof String table && entry.get("event_count") instanceof Number n) {
+                    counts.merge(table, n.intValue(), Integer::sum);
+                }
+            }
+        }
+        return Optional.of(new TransactionEnd(txId, lsn, counts));
+    }
+
+    /** True when a change envelope says which transaction it belongs to (streamed changes do; snapshot rows do not). */
+    boolean inTransaction(String topic, byte[] value) {
+        try {
+            Object v = value == null ? null : values.toConnectData(topic, value).value();
+            if (v instanceof Struct s) {
+                return s.schema().field("transaction") != null && s.get("transaction") != null;
+            }
+            return v instanceof Map<?, ?> m && m.get("transaction") != null;
+        } catch (DataException e) {
+            return false;
+        }
+    }
+
+    private static Map<String, Object> structMap(Struct s) {
+        Map<String, Object> out = new HashMap<>();
+        s.schema().fields().forEach(f -> out.put(f.name(), s.get(f)));
+        return out;
+    }
+
     /** The time of a record of the connector's heartbeat topic ({@code ts_ms}), epoch microseconds. */
     OptionalLong heartbeatMicros(String topic, byte[] value) {
         if (value == null) {
