@@ -63,6 +63,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private static final Duration TOPIC_REFRESH = Duration.ofSeconds(5);
     /** The stage named in dead letters and metrics: this mode's capture. */
     static final String STAGE = "capture";
+    private static final int MAX_ENDS = 100_000;
 
     private final LetheConfig config;
     private final DebeziumTopicsConfig topics;
@@ -70,8 +71,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private final EnvelopeMapper mapper;
     private final Misconfiguration misconfiguration;
     private final Map<String, SourceTable> tableByTopic = new LinkedHashMap<>();
-    private final WatermarkGate gate = new WatermarkGate();
-    private final TransactionStamps stamps = new TransactionStamps(100_000);
+    private WatermarkGate gate = new WatermarkGate();
+    private TransactionStamps stamps = new TransactionStamps(MAX_ENDS);
     private final Map<TopicPartition, Long> committedOffsets = new HashMap<>();
     private final Counter translated;
     private final Counter deadLettered;
@@ -180,15 +181,22 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private void run() {
         try {
             while (running) {
-                refreshAssignment();
-                ConsumerRecords<byte[], byte[]> records;
                 try {
-                    records = consumer.poll(Duration.ofMillis(100));
-                } catch (InvalidOffsetException e) {
-                    lost(e.partitions(), "its next record is no longer in Kafka (deleted by retention before Lethe read it)");
-                    continue;
+                    refreshAssignment();
+                    ConsumerRecords<byte[], byte[]> records;
+                    try {
+                        records = consumer.poll(Duration.ofMillis(100));
+                    } catch (InvalidOffsetException e) {
+                        lost(e.partitions(), "its next record is no longer in Kafka (deleted by retention before Lethe read it)");
+                        continue;
+                    }
+                    process(records);
+                } catch (org.apache.kafka.common.KafkaException e) {
+                    if (e instanceof WakeupException || e instanceof InvalidOffsetException) {
+                        throw e;
+                    }
+                    rewind(e);
                 }
-                process(records);
             }
         } catch (WakeupException e) {
             if (running) {
@@ -275,6 +283,25 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         backPressure();
     }
 
+    /**
+     * After Kafka failed in the middle of a batch (a timeout, a broker away): forgets everything not
+     * committed and reads again from the committed offsets, after a pause. What was published twice is
+     * harmless (every stage is idempotent); what was read but not published is read again.
+     */
+    private void rewind(org.apache.kafka.common.KafkaException e) throws InterruptedException {
+        LOG.warn("Kafka failed while translating the Debezium topics ({}); reading again from the committed offsets", e.toString());
+        stamps = new TransactionStamps(MAX_ENDS);
+        gate = new WatermarkGate();
+        lsnAt.clear();
+        Thread.sleep(config.apply().retryBackoffMax().toMillis());
+        for (TopicPartition tp : consumer.assignment()) {
+            Long at = committedOffsets.get(tp);
+            if (at != null) {
+                consumer.seek(tp, at);
+            }
+        }
+    }
+
     /** Commits what is published: a change partition up to its first held change, the transaction topic up to the first END still needed. */
     private void commit() {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
@@ -347,16 +374,19 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         if (added.isEmpty()) {
             return;
         }
-        consumer.assign(wanted);
+        // asked before assigning: when Kafka fails here, nothing has changed and the next round asks again
         Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(added, KAFKA_TIMEOUT);
         Map<TopicPartition, Long> beginnings = consumer.beginningOffsets(added, KAFKA_TIMEOUT);
+        consumer.assign(wanted);
         Set<TopicPartition> headLost = new HashSet<>();
         for (TopicPartition tp : added) {
             OffsetAndMetadata at = committed.get(tp);
             if (at != null) {
                 consumer.seek(tp, at.offset());
+                committedOffsets.put(tp, at.offset());
             } else {
                 consumer.seek(tp, beginnings.getOrDefault(tp, 0L));
+                committedOffsets.put(tp, beginnings.getOrDefault(tp, 0L));
                 if (beginnings.getOrDefault(tp, 0L) > 0 && tableByTopic.containsKey(tp.topic())) {
                     headLost.add(tp);
                 }
