@@ -213,7 +213,6 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     }
 
     private void process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
-        Set<SourceTable> poisoned = new LinkedHashSet<>();
         for (ConsumerRecord<byte[], byte[]> record : records) {
             TopicPartition tp = new TopicPartition(record.topic(), record.partition());
             if (record.topic().equals(topics.heartbeatTopic())) {
@@ -248,19 +247,23 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 }
             } catch (RuntimeException e) {
                 deadLetter(record, table, e);
-                poisoned.add(table);
+                // a change Lethe cannot read may have made any entry of its table stale: its namespaces are reset, in the
+                // record's place in its partition (after every change before it, held for its END or not, so that no older
+                // image is upserted after the reset)
+                for (ChangeEvent reset : wholesaleResets(Set.of(table))) {
+                    stamps.hold(new TransactionStamps.Held(tp, record.offset(), reset, null));
+                }
+                continue;
             }
             stamps.hold(new TransactionStamps.Held(tp, record.offset(), event, txId));
         }
         List<ChangeEvent> events = new ArrayList<>();
-        if (!poisoned.isEmpty()) {
-            // a change Lethe cannot read may have made any entry of its table stale
-            events.addAll(wholesaleResets(poisoned));
-        }
         for (TransactionStamps.Held h : stamps.release()) {
             if (h.event() != null) {
                 events.add(h.event());
-                lsnAt.computeIfAbsent(h.partition(), tp -> new java.util.TreeMap<>()).put(h.offset(), h.event().lsn());
+                if (h.event().op() != Op.RESET) {
+                    lsnAt.computeIfAbsent(h.partition(), tp -> new java.util.TreeMap<>()).put(h.offset(), h.event().lsn());
+                }
             }
         }
         if (!events.isEmpty()) {
