@@ -79,6 +79,12 @@ public final class ConfigLoader {
         HttpConfig http = http(doc.section("http"));
         MetricsConfig metrics = metrics(doc.section("metrics"));
         doc.finish("source, kafka, regions, namespaces, streams, apply, http, metrics");
+        if (source.readsDebeziumTopics() && !source.debeziumTopics().transactionMetadata()) {
+            regions.values().stream().filter(RegionConfig::hasReplicaGate).forEach(r -> errors.add(new ConfigError("regions." + r.name()
+                    + ".replica", "the replica gate needs each change's commit LSN, which source.mode debezium-topics knows only from the "
+                    + "connector's transaction metadata: set provide.transaction.metadata=true on the connector and "
+                    + "source.debezium-topics.transaction-metadata: true, or remove replica")));
+        }
         if (!errors.isEmpty()) {
             throw new ConfigException(fileName, errors);
         }
@@ -120,10 +126,51 @@ public final class ConfigLoader {
         if (readerUser == null && readerPassword != null) {
             s.error(s.child("reader-user"), "is required with reader-password: the role that only reads the primary");
         }
-        s.finish("jdbc-url, user, password, slot, publication, create-publication, heartbeat-interval, "
-                + "heartbeat-table, poll-interval, max-batch-size, max-queue-size, region, debezium, reader-user, reader-password");
+        String mode = s.string("mode", Defaults.SOURCE_MODE);
+        DebeziumTopicsConfig topics = null;
+        if ("debezium-topics".equals(mode)) {
+            topics = debeziumTopics(s.section("debezium-topics"), s);
+            if (!debezium.isEmpty()) {
+                s.error(s.child("debezium"), "configures Lethe's own capture, which mode debezium-topics does not run; configure the "
+                        + "existing connector itself");
+            }
+        } else if (!"capture".equals(mode)) {
+            s.error(s.child("mode"), "expected capture or debezium-topics, found '" + mode + "'");
+        } else if (s.has("debezium-topics")) {
+            s.error(s.child("debezium-topics"), "is only read with mode: debezium-topics");
+        }
+        s.finish("mode, jdbc-url, user, password, slot, publication, create-publication, heartbeat-interval, "
+                + "heartbeat-table, poll-interval, max-batch-size, max-queue-size, region, debezium, reader-user, reader-password, "
+                + "debezium-topics");
         return new SourceConfig(jdbcUrl, user, password, slot, publication, create, heartbeat, heartbeatTable,
-                poll, batch, queue, region, debezium, readerUser, readerPassword);
+                poll, batch, queue, region, debezium, readerUser, readerPassword, topics);
+    }
+
+    private static DebeziumTopicsConfig debeziumTopics(YamlSection t, YamlSection source) {
+        if (!t.isPresent()) {
+            source.error(source.child("debezium-topics"), "is required with mode: debezium-topics (at least topic-prefix, the "
+                    + "connector's topic.prefix)");
+        }
+        String prefix = t.requiredString("topic-prefix", "the existing connector's topic.prefix");
+        if (prefix != null && !prefix.matches("[a-zA-Z0-9._-]+")) {
+            t.error(t.child("topic-prefix"), "expected a Kafka topic prefix ([a-zA-Z0-9._-]+), found '" + prefix + "'");
+        }
+        boolean schemas = t.bool("schemas", Defaults.DEBEZIUM_TOPICS_SCHEMAS);
+        String placeholder = t.string("unavailable-value-placeholder", DebeziumTopicsConfig.DEBEZIUM_PLACEHOLDER);
+        if (placeholder != null && placeholder.isEmpty()) {
+            t.error(t.child("unavailable-value-placeholder"), "expected the connector's unavailable.value.placeholder, found ''");
+        }
+        String heartbeatTopic = t.string("heartbeat-topic", prefix == null ? null : "__debezium-heartbeat." + prefix);
+        String group = t.string("group-id", null);
+        boolean transactions = t.bool("transaction-metadata", Defaults.DEBEZIUM_TOPICS_TRANSACTION_METADATA);
+        String transactionTopic = t.string("transaction-topic", prefix == null ? null : prefix + ".transaction");
+        if (t.has("transaction-topic") && !transactions) {
+            t.error(t.child("transaction-topic"), "is only read with transaction-metadata: true (the connector's "
+                    + "provide.transaction.metadata)");
+        }
+        t.finish("topic-prefix, schemas, unavailable-value-placeholder, heartbeat-topic, group-id, transaction-metadata, "
+                + "transaction-topic");
+        return new DebeziumTopicsConfig(prefix, schemas, placeholder, heartbeatTopic, group, transactions, transactionTopic);
     }
 
     private static String identifier(YamlSection s, String name, String def) {

@@ -19,8 +19,30 @@ public final class ConfigReference {
             new Setting("source.user", "required", "capture's role: REPLICATION and its heartbeat row; with create-publication also the "
                     + "ownership of the captured tables and CREATE on the database (docs/runbook.md, \"Least privilege\")"),
             new Setting("source.password", "none", "its password; write `${ENV_VAR}`: secrets are never logged"),
-            new Setting("source.slot", Defaults.SLOT, "logical replication slot (one reader per slot)"),
-            new Setting("source.publication", Defaults.PUBLICATION, "publication of the configured tables and the heartbeat table"),
+            new Setting("source.mode", Defaults.SOURCE_MODE, "`capture`: Lethe reads the primary's WAL itself (Debezium Embedded, "
+                    + "its own slot); `debezium-topics`: Lethe runs no capture and translates the topics an existing Debezium PostgreSQL "
+                    + "connector writes into `<prefix>.changes` (docs/design.md, \"Reading an existing Debezium stream\"): no replica gate, "
+                    + "and the slot, publication and REPLICA IDENTITY are the connector's, which `lethe doctor` checks"),
+            new Setting("source.debezium-topics.topic-prefix", "required with mode debezium-topics", "the connector's `topic.prefix`: "
+                    + "each configured table's changes are read from `<topic-prefix>.<schema>.<table>`"),
+            new Setting("source.debezium-topics.schemas", Boolean.toString(Defaults.DEBEZIUM_TOPICS_SCHEMAS), "whether the connector's "
+                    + "`JsonConverter` writes schemas (`value.converter.schemas.enable`); without them the types of key-template columns "
+                    + "are unknown and every change of a namespace with a templated key is invalidated by glob (fail closed)"),
+            new Setting("source.debezium-topics.unavailable-value-placeholder", DebeziumTopicsConfig.DEBEZIUM_PLACEHOLDER,
+                    "the connector's `unavailable.value.placeholder`: a column holding it was not sent (unchanged TOAST) and is unknown"),
+            new Setting("source.debezium-topics.heartbeat-topic", "`__debezium-heartbeat.<topic-prefix>`", "the connector's heartbeat "
+                    + "topic; each heartbeat becomes a watermark once every change written before it was translated"),
+            new Setting("source.debezium-topics.transaction-metadata", Boolean.toString(Defaults.DEBEZIUM_TOPICS_TRANSACTION_METADATA),
+                    "whether the connector writes transaction metadata (`provide.transaction.metadata=true`): each change then waits "
+                    + "for its transaction's END and carries its commit LSN, which the replica gate needs (refused without it)"),
+            new Setting("source.debezium-topics.transaction-topic", "`<topic-prefix>.transaction`", "the connector's transaction "
+                    + "metadata topic"),
+            new Setting("source.debezium-topics.group-id", "`<kafka.topic-prefix>-debezium-topics`", "the consumer group the "
+                    + "translator commits its progress in (only after `<prefix>.changes` acknowledged what it read)"),
+            new Setting("source.slot", Defaults.SLOT, "logical replication slot (one reader per slot); with mode debezium-topics, "
+                    + "the connector's `slot.name`, which `lethe doctor` checks exists and is active"),
+            new Setting("source.publication", Defaults.PUBLICATION, "publication of the configured tables and the heartbeat table; with "
+                    + "mode debezium-topics, the connector's `publication.name`, which `lethe doctor` checks covers every configured table"),
             new Setting("source.create-publication", Boolean.toString(Defaults.CREATE_PUBLICATION),
                     "create or extend the publication when the role may, and put back what capture needs of it when it drifts "
                             + "(a table dropped from it or swapped, publish options); otherwise it must exist"),

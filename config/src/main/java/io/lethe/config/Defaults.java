@@ -22,6 +22,13 @@ public final class Defaults {
     public static final int MAX_BATCH_SIZE = 2048;
     public static final int MAX_QUEUE_SIZE = 8192;
 
+    /** Lethe captures the primary itself (the other mode, debezium-topics, reads an existing connector's topics). */
+    public static final String SOURCE_MODE = "capture";
+    /** Whether an existing connector's JsonConverter writes schemas (Kafka Connect's default: schemas.enable=true). */
+    public static final boolean DEBEZIUM_TOPICS_SCHEMAS = true;
+    /** Whether an existing connector writes transaction metadata (Debezium's default: provide.transaction.metadata=false). */
+    public static final boolean DEBEZIUM_TOPICS_TRANSACTION_METADATA = false;
+
     public static final String TOPIC_PREFIX = "lethe";
     /** Whether the stages create their missing topics (false: each checks them at start, for clusters where applications may not). */
     public static final boolean CREATE_TOPICS = true;

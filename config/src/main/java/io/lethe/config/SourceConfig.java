@@ -21,11 +21,14 @@ import java.time.Duration;
  * @param readerUser        the role that only reads the primary (the replica gate's position reads, {@code lethe invalidate},
  *                          {@code lethe inspect}); null for {@code user}
  * @param readerPassword    its password; null with a null readerUser
+ * @param debeziumTopics    with {@code mode: debezium-topics}, the existing connector's topics Lethe reads instead of
+ *                          capturing; null when Lethe captures itself ({@code mode: capture}, the default)
  */
 public record SourceConfig(String jdbcUrl, String user, Secret password, String slot, String publication,
                            boolean createPublication, Duration heartbeatInterval, String heartbeatTable,
                            Duration pollInterval, int maxBatchSize, int maxQueueSize, String region,
-                           java.util.Map<String, String> debezium, String readerUser, Secret readerPassword) {
+                           java.util.Map<String, String> debezium, String readerUser, Secret readerPassword,
+                           DebeziumTopicsConfig debeziumTopics) {
 
     /**
      * Debezium properties Lethe sets itself (capture's EngineProperties), which {@code source.debezium}
@@ -55,6 +58,19 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
         debezium = debezium == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(debezium));
     }
 
+    /** A source Lethe captures itself. */
+    public SourceConfig(String jdbcUrl, String user, Secret password, String slot, String publication, boolean createPublication,
+                        Duration heartbeatInterval, String heartbeatTable, Duration pollInterval, int maxBatchSize, int maxQueueSize,
+                        String region, java.util.Map<String, String> debezium, String readerUser, Secret readerPassword) {
+        this(jdbcUrl, user, password, slot, publication, createPublication, heartbeatInterval, heartbeatTable, pollInterval, maxBatchSize,
+                maxQueueSize, region, debezium, readerUser, readerPassword, null);
+    }
+
+    /** True when Lethe reads an existing Debezium connector's topics instead of capturing ({@code mode: debezium-topics}). */
+    public boolean readsDebeziumTopics() {
+        return debeziumTopics != null;
+    }
+
     /** The role that reads the primary without capturing: {@code reader-user}, else capture's {@code user}. */
     public String reader() {
         return readerUser != null ? readerUser : user;
@@ -78,6 +94,6 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
                 + heartbeatInterval + ", heartbeatTable=" + heartbeatTable + ", pollInterval=" + pollInterval + ", maxBatchSize="
                 + maxBatchSize + ", maxQueueSize=" + maxQueueSize + ", region=" + region
                 // values may hold secrets: only the names
-                + ", debezium=" + debezium.keySet() + ", readerUser=" + readerUser + ", readerPassword=" + readerPassword + "]";
+                + ", debezium=" + debezium.keySet() + ", readerUser=" + readerUser + ", readerPassword=" + readerPassword + ", debeziumTopics=" + debeziumTopics + "]";
     }
 }

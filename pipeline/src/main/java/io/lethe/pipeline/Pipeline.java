@@ -1,6 +1,7 @@
 package io.lethe.pipeline;
 
 import io.lethe.capture.CaptureService;
+import io.lethe.capture.topics.DebeziumTopicsSource;
 import io.lethe.config.LetheConfig;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.streams.StreamsService;
@@ -27,6 +28,7 @@ public final class Pipeline implements AutoCloseable {
     private final Map<String, RegionConsumerService> regions = new LinkedHashMap<>();
     private StreamsService streams;
     private CaptureService capture;
+    private DebeziumTopicsSource topicsSource;
 
     private Pipeline(LetheConfig config, Roles roles) {
         this.config = config;
@@ -46,7 +48,11 @@ public final class Pipeline implements AutoCloseable {
                 p.streams = new StreamsService(config, registry, clock, UUID.randomUUID().toString().substring(0, 8));
                 p.streams.start();
             }
-            if (roles.capture()) {
+            if (roles.capture() && config.source().readsDebeziumTopics()) {
+                // no capture of Lethe's own: the existing connector's topics are translated into the changes topic
+                p.topicsSource = new DebeziumTopicsSource(config, registry, clock);
+                p.topicsSource.start();
+            } else if (roles.capture()) {
                 p.capture = new CaptureService(config, registry, clock);
                 p.capture.start();
             }
@@ -74,6 +80,11 @@ public final class Pipeline implements AutoCloseable {
         return capture;
     }
 
+    /** The translator of an existing Debezium connector's topics (source.mode debezium-topics); null otherwise. */
+    public DebeziumTopicsSource topicsSource() {
+        return topicsSource;
+    }
+
     public StreamsService streams() {
         return streams;
     }
@@ -87,6 +98,9 @@ public final class Pipeline implements AutoCloseable {
             // out of the publication, ...) is not
             health.put("capture", capture.isStreaming() && capture.hiddenBySource().isEmpty()
                     || capture.isStandingBy() && capture.misconfigured().isEmpty());
+        }
+        if (topicsSource != null) {
+            health.put("capture", topicsSource.isRunning() && topicsSource.misconfigured().isEmpty());
         }
         if (streams != null) {
             health.put("streams", streams.isHealthy());
@@ -106,6 +120,9 @@ public final class Pipeline implements AutoCloseable {
         if (capture != null && capture.isStopped()) {
             stopped.add("capture");
         }
+        if (topicsSource != null && topicsSource.isStopped()) {
+            stopped.add("capture");
+        }
         regions.forEach((name, consumer) -> {
             if (!consumer.isRunning()) {
                 stopped.add("region:" + name);
@@ -120,6 +137,9 @@ public final class Pipeline implements AutoCloseable {
         if (capture != null && capture.isStopped()) {
             failures.add("capture stopped: " + capture.failure().map(Throwable::getMessage).orElse("engine ended"));
         }
+        if (topicsSource != null && topicsSource.isStopped()) {
+            failures.add("capture (debezium-topics) stopped: " + topicsSource.failure().map(Throwable::getMessage).orElse("loop ended"));
+        }
         regions.forEach((name, consumer) -> {
             if (!consumer.isRunning()) {
                 failures.add("region " + name + " stopped: " + (consumer.failure() == null ? "loop ended" : consumer.failure()));
@@ -132,6 +152,9 @@ public final class Pipeline implements AutoCloseable {
     public void close() {
         if (capture != null) {
             capture.close();
+        }
+        if (topicsSource != null) {
+            topicsSource.close();
         }
         if (streams != null) {
             streams.close();

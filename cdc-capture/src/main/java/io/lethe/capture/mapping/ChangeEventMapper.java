@@ -32,12 +32,51 @@ public final class ChangeEventMapper {
     private final String heartbeatTable;
     private final String originRegion;
     private final Clock clock;
+    private final ToastPlaceholders placeholders;
+    private final boolean foreign;
 
     public ChangeEventMapper(ColumnProjection projection, String heartbeatTable, String originRegion, Clock clock) {
+        this(projection, heartbeatTable, originRegion, clock, ToastPlaceholders.LETHE, false);
+    }
+
+    private ChangeEventMapper(ColumnProjection projection, String heartbeatTable, String originRegion, Clock clock,
+                              ToastPlaceholders placeholders, boolean foreign) {
         this.projection = projection;
         this.heartbeatTable = heartbeatTable;
         this.originRegion = originRegion;
         this.clock = clock;
+        this.placeholders = placeholders;
+        this.foreign = foreign;
+    }
+
+    /**
+     * A mapper of records a connector Lethe did not configure wrote ({@code source.mode: debezium-topics}):
+     * its {@code unavailable.value.placeholder} is {@code placeholder}, and a key-template column whose
+     * PostgreSQL type its schema does not name is rendered only when its encoding says the type
+     * ({@link ConnectText#ofForeign}), else its keys are invalidated by glob.
+     */
+    public static ChangeEventMapper forForeignConnector(ColumnProjection projection, String originRegion, Clock clock, String placeholder) {
+        return new ChangeEventMapper(projection, null, originRegion, clock, new ToastPlaceholders(placeholder), true);
+    }
+
+    /** True when {@code value} is the placeholder of a value PostgreSQL did not send, as this mapper's connector writes it. */
+    public boolean isPlaceholder(Object value) {
+        return placeholders.matches(value);
+    }
+
+    /** The columns of {@code schema.table} changes carry (see {@link ColumnProjection}). */
+    public ColumnProjection projection() {
+        return projection;
+    }
+
+    /** The origin region changes are stamped with. */
+    public String originRegion() {
+        return originRegion;
+    }
+
+    /** Now, in epoch microseconds. */
+    public long now() {
+        return nowMicros();
     }
 
     /**
@@ -58,7 +97,7 @@ public final class ChangeEventMapper {
         }
         Struct source = envelope.getStruct("source");
         SourceTable table = new SourceTable(source.getString("db"), source.getString("schema"), source.getString("table"));
-        if (table.qualifiedName().equals(heartbeatTable)) {
+        if (heartbeatTable != null && table.qualifiedName().equals(heartbeatTable)) {
             return Optional.empty();
         }
         Op op = switch (opCode) {
@@ -92,7 +131,7 @@ public final class ChangeEventMapper {
      * (see {@link Watermark}). Empty for every other record.
      */
     public Optional<Watermark> heartbeat(SourceRecord record) {
-        if (tableOf(record).filter(t -> t.qualifiedName().equals(heartbeatTable)).isEmpty()) {
+        if (heartbeatTable == null || tableOf(record).filter(t -> t.qualifiedName().equals(heartbeatTable)).isEmpty()) {
             return Optional.empty();
         }
         Struct source = ((Struct) record.value()).getStruct("source");
@@ -127,7 +166,7 @@ public final class ChangeEventMapper {
         return millis == null ? 0 : millis * 1_000L;
     }
 
-    private static Map<String, Object> keyOf(SourceRecord record) {
+    private Map<String, Object> keyOf(SourceRecord record) {
         if (!(record.key() instanceof Struct key)) {
             throw new UnmappableRecordException("row change without a primary key in " + record.topic()
                     + "; Lethe needs a primary key on every configured table");
@@ -143,7 +182,7 @@ public final class ChangeEventMapper {
     }
 
     /** The key-template columns of a row image as PostgreSQL prints them (see {@link ColumnText}). */
-    private static Map<String, String> text(Struct row, java.util.Set<String> templateColumns) {
+    private Map<String, String> text(Struct row, java.util.Set<String> templateColumns) {
         if (row == null) {
             return null;
         }
@@ -151,25 +190,26 @@ public final class ChangeEventMapper {
         for (Field field : row.schema().fields()) {
             if (templateColumns.contains(field.name())) {
                 Object value = row.get(field);
-                out.put(field.name(), ToastPlaceholders.isPlaceholder(value) ? UNAVAILABLE : ConnectText.of(field.schema(), value));
+                out.put(field.name(), placeholders.matches(value) ? UNAVAILABLE
+                        : foreign ? ConnectText.ofForeign(field.schema(), value) : ConnectText.of(field.schema(), value));
             }
         }
         return out;
     }
 
-    private static Map<String, Object> toMap(Struct struct, java.util.Set<String> wanted) {
+    private Map<String, Object> toMap(Struct struct, java.util.Set<String> wanted) {
         Map<String, Object> out = new LinkedHashMap<>();
         for (Field field : struct.schema().fields()) {
             if (wanted == null || wanted.contains(field.name())) {
                 Object value = struct.get(field);
-                out.put(field.name(), ToastPlaceholders.isPlaceholder(value) ? UNAVAILABLE : json(value));
+                out.put(field.name(), placeholders.matches(value) ? UNAVAILABLE : json(value));
             }
         }
         return out;
     }
 
     /** A Connect value as a JSON-friendly value: bytes as base64, structs as maps. */
-    static Object json(Object value) {
+    Object json(Object value) {
         if (value == null || value instanceof String || value instanceof Number || value instanceof Boolean) {
             return value;
         }

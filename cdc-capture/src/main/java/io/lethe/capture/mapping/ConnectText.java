@@ -64,6 +64,30 @@ final class ConnectText {
         }
     }
 
+    /**
+     * As {@link #of(Schema, Object)}, for a connector Lethe did not configure: when the column's schema
+     * does not name its PostgreSQL type ({@code column.propagate.source.type} or
+     * {@code datatype.propagate.source.type} not set on that connector), only the encodings that say
+     * their type alone render (integers, and Debezium's named temporal and UUID types); a string may be
+     * text, char(n), inet or numeric, which print differently, so it is {@link ChangeEvent#UNRENDERABLE_VALUE}.
+     */
+    static String ofForeign(Schema schema, Object value) {
+        if (value == null || !sourceType(schema).isEmpty()) {
+            return of(schema, value);
+        }
+        String name = schema.name() == null ? "" : schema.name();
+        boolean selfDescribing = switch (name) {
+            case "io.debezium.time.Date", "io.debezium.time.MicroTime", "io.debezium.time.MicroTimestamp", "io.debezium.time.Timestamp",
+                 "io.debezium.time.ZonedTimestamp", "io.debezium.data.Uuid" -> true;
+            case "" -> switch (schema.type()) {
+                case INT16, INT32, INT64 -> true;
+                default -> false;
+            };
+            default -> false;
+        };
+        return selfDescribing ? of(schema, value) : ChangeEvent.UNRENDERABLE_VALUE;
+    }
+
     private static String sourceType(Schema schema) {
         Map<String, String> parameters = schema.parameters();
         String type = parameters == null ? null : parameters.get(SOURCE_TYPE);

@@ -18,18 +18,34 @@ import java.util.UUID;
  * cache key, or be written into the cache as an upsert's payload.
  */
 final class ToastPlaceholders {
-    private static final String TEXT = ChangeEvent.UNAVAILABLE_VALUE;
-    private static final byte[] BYTES = TEXT.getBytes(StandardCharsets.UTF_8);
-    private static final String HSTORE_JSON = "{\"" + TEXT + "\":\"" + TEXT + "\"}";
-    private static final String UUID_TEXT = UUID.nameUUIDFromBytes(BYTES).toString();
+    /** Lethe's own placeholder, which its capture configures Debezium with. */
+    static final ToastPlaceholders LETHE = new ToastPlaceholders(ChangeEvent.UNAVAILABLE_VALUE);
 
-    private ToastPlaceholders() {
+    private final String TEXT;
+    private final byte[] BYTES;
+    private final String HSTORE_JSON;
+    private final String UUID_TEXT;
+    /** bytea without a schema (JsonConverter with schemas.enable=false writes bytes as base64). */
+    private final String BASE64;
+
+    /** The placeholder {@code text}, as a connector configured with {@code unavailable.value.placeholder=text} writes it. */
+    ToastPlaceholders(String text) {
+        TEXT = text;
+        BYTES = TEXT.getBytes(StandardCharsets.UTF_8);
+        HSTORE_JSON = "{\"" + TEXT + "\":\"" + TEXT + "\"}";
+        UUID_TEXT = UUID.nameUUIDFromBytes(BYTES).toString();
+        BASE64 = java.util.Base64.getEncoder().encodeToString(BYTES);
     }
 
-    /** True when {@code value}, a Connect value of one column, is the unchanged-TOAST placeholder. */
+    /** True when {@code value}, a Connect value of one column, is Lethe's own unchanged-TOAST placeholder. */
     static boolean isPlaceholder(Object value) {
+        return LETHE.matches(value);
+    }
+
+    /** True when {@code value}, a Connect (or schemaless JSON) value of one column, is this unchanged-TOAST placeholder. */
+    boolean matches(Object value) {
         if (value instanceof String s) {
-            return s.equals(TEXT) || s.equals(HSTORE_JSON) || s.equals(UUID_TEXT);
+            return s.equals(TEXT) || s.equals(HSTORE_JSON) || s.equals(UUID_TEXT) || s.equals(BASE64);
         }
         if (value instanceof byte[] bytes) {
             return Arrays.equals(bytes, BYTES);
@@ -41,7 +57,7 @@ final class ToastPlaceholders {
             return uuid.toString().equals(UUID_TEXT);
         }
         if (value instanceof List<?> list) {
-            return list.size() == 1 && isPlaceholder(list.get(0)) || isPlaceholderBytesAsNumbers(list);
+            return list.size() == 1 && matches(list.get(0)) || isPlaceholderBytesAsNumbers(list);
         }
         if (value instanceof Map<?, ?> map) {
             return map.size() == 1 && TEXT.equals(map.get(TEXT));
@@ -49,7 +65,7 @@ final class ToastPlaceholders {
         return false;
     }
 
-    private static boolean isPlaceholderBytesAsNumbers(List<?> list) {
+    private boolean isPlaceholderBytesAsNumbers(List<?> list) {
         if (list.size() != BYTES.length) {
             return false;
         }

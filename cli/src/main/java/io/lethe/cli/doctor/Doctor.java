@@ -80,6 +80,9 @@ public final class Doctor {
             results.add(CheckResult.pass("kafka", "reachable at " + config.kafka().bootstrapServers() + ", " + brokers + " broker(s)"));
             Set<String> existing = admin.listTopics().names().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             List<String> wanted = TopicSpec.all(config).stream().map(TopicSpec::name).toList();
+            if (config.source().readsDebeziumTopics()) {
+                results.add(connectorTopics(existing));
+            }
             List<String> present = wanted.stream().filter(existing::contains).toList();
             StringBuilder partitions = new StringBuilder();
             if (!present.isEmpty()) {
@@ -110,6 +113,23 @@ public final class Doctor {
                     "check kafka.bootstrap-servers and kafka.properties (security.protocol, sasl.*, ssl.*) in " + config.file()));
         }
         return results;
+    }
+
+    /** source.mode debezium-topics: the topics the existing connector writes and Lethe reads. */
+    private CheckResult connectorTopics(Set<String> existing) {
+        var topics = config.source().debeziumTopics();
+        List<String> missing = new ArrayList<>();
+        config.tables().stream().map(topics::topicOf).filter(t -> !existing.contains(t)).forEach(missing::add);
+        boolean heartbeats = existing.contains(topics.heartbeatTopic());
+        if (missing.isEmpty() && heartbeats) {
+            return CheckResult.pass("debezium topics", "the connector's topics of every configured table and its heartbeat topic "
+                    + topics.heartbeatTopic() + " exist");
+        }
+        return CheckResult.warn("debezium topics", (missing.isEmpty() ? "" : "no topic " + missing + " yet (the connector creates a "
+                        + "table's topic with its first change; is topic-prefix " + topics.topicPrefix() + " its topic.prefix?)")
+                        + (heartbeats ? "" : (missing.isEmpty() ? "" : "; ") + "no heartbeat topic " + topics.heartbeatTopic()
+                        + ": no watermarks, so lag is unknown"),
+                "check source.debezium-topics.topic-prefix; set heartbeat.interval.ms on the connector");
     }
 
     /**

@@ -79,6 +79,16 @@ public final class KafkaAcls {
                 // (Connect's store checks that the topic is compacted: DescribeConfigs)
                 topic(g, t.changes(), AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
                 topic(g, t.dlq(), AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
+                if (config.source().readsDebeziumTopics()) {
+                    // source.mode debezium-topics: no Debezium of its own (no offsets topic); reads the existing connector's
+                    // topics and commits its progress in its group
+                    var dbz = config.source().debeziumTopics();
+                    config.tables().forEach(table -> topic(g, dbz.topicOf(table), AclOperation.READ, AclOperation.DESCRIBE));
+                    topic(g, dbz.heartbeatTopic(), AclOperation.READ, AclOperation.DESCRIBE);
+                    add(g, new ResourcePattern(ResourceType.GROUP, dbz.group(config.kafka().topicPrefix()), PatternType.LITERAL),
+                            AclOperation.READ);
+                    break;
+                }
                 topic(g, t.captureOffsets(), AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS,
                         AclOperation.CREATE);
             }

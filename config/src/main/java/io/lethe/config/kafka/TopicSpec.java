@@ -66,7 +66,9 @@ public record TopicSpec(String name, Integer partitions, Short replicationFactor
     public static List<TopicSpec> all(LetheConfig config) {
         List<TopicSpec> out = new ArrayList<>();
         TopicSetup.pipelineTopics(config).forEach(t -> out.add(of(config.kafka(), t)));
-        out.add(of(config.kafka(), config.topics().captureOffsets()));
+        if (!config.source().readsDebeziumTopics()) {
+            out.add(of(config.kafka(), config.topics().captureOffsets())); // no capture of Lethe's own, no offsets of its own
+        }
         return out;
     }
 
