@@ -79,7 +79,12 @@ final class PipelineFixture implements AutoCloseable {
     }
 
     Pipeline start(LetheConfig config) throws InterruptedException {
-        pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC());
+        return start(config, io.lethe.stage.trace.Tracing.OFF);
+    }
+
+    /** Starts every stage of {@code config}, tracing with {@code tracing}. */
+    Pipeline start(LetheConfig config, io.lethe.stage.trace.Tracing tracing) throws InterruptedException {
+        pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC(), tracing);
         return pipeline;
     }
 
