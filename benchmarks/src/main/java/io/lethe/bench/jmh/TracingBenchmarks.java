@@ -33,10 +33,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * What {@code tracing} costs each record at each stage, as the stages do it: capture's sampling
  * decision (and for a sampled change its span and {@code traceparent}), streams' and a region's
  * read of the header (and for a sampled record a span continuing it, streams also writing its
- * own header). {@code mode}: {@code off} (no tracing.endpoint), {@code unsampled} (tracing on at
- * 1 in 100, a record capture did not sample: the 99%), {@code sampled} (every record traced; spans
- * batched to an exporter that drops them, so the SDK's work is counted, not a network's). Each
- * benchmark includes the record's headers being built, as the stage builds them anyway. Run with:
+ * own header). {@code mode}: {@code off} (no tracing.endpoint), {@code 1%} (the default
+ * sample-ratio: capture samples 1 change in 100, and 1 record in 100 that streams and a region read
+ * carries a traceparent; so the score is the average per record), {@code 100%} (every record
+ * traced). Spans are batched to an exporter that drops them, so the SDK's work is counted, not a
+ * network's. Only
+ * tracing's own work is measured: the headers a stage builds anyway are reused. Run with:
  * <pre>
  *   ./mvnw -q -DskipTests package -pl benchmarks -am
  *   java -cp "benchmarks/target/lethe-benchmarks-0.1.0-SNAPSHOT.jar:benchmarks/target/lib/*" org.openjdk.jmh.Main Tracing -tu ns -bm avgt
@@ -52,13 +54,17 @@ public class TracingBenchmarks {
     private static final AttributeKey<Long> LSN = AttributeKey.longKey("lethe.lsn");
     private static final byte[] SCHEMA = "lethe.change/v1".getBytes(StandardCharsets.UTF_8);
 
-    @Param({"off", "unsampled", "sampled"})
+    @Param({"off", "1%", "100%"})
     public String mode;
 
     private OpenTelemetrySdk sdk;
     private Tracing tracing;
-    /** The record a stage reads: with a sampled traceparent in mode sampled (and off: not even read), none when unsampled. */
-    private RecordHeaders incoming;
+    private RecordHeaders traced;
+    private RecordHeaders untraced;
+    private int every;
+    private int count;
+    /** The headers a stage writes (built by the stage anyway: reused here, so only tracing's own work is measured). */
+    private RecordHeaders outgoing;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -66,14 +72,22 @@ public class TracingBenchmarks {
                 .addSpanProcessor(BatchSpanProcessor.builder(new Dropping()).build()).build()).build();
         tracing = switch (mode) {
             case "off" -> Tracing.OFF;
-            case "unsampled" -> Tracing.of(sdk, 0.0); // on, and this record not sampled (the ratio decides only how often)
+            case "1%" -> Tracing.of(sdk, 0.01);
             default -> Tracing.of(sdk, 1.0);
         };
-        incoming = new RecordHeaders();
-        incoming.add(Headers.SCHEMA, SCHEMA);
-        if (!mode.equals("unsampled")) {
-            incoming.add(Headers.TRACEPARENT, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8));
-        }
+        outgoing = new RecordHeaders();
+        outgoing.add(Headers.SCHEMA, SCHEMA);
+        traced = new RecordHeaders();
+        traced.add(Headers.SCHEMA, SCHEMA);
+        traced.add(Headers.TRACEPARENT, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8));
+        untraced = new RecordHeaders();
+        untraced.add(Headers.SCHEMA, SCHEMA);
+        every = mode.equals("1%") ? 100 : 1;
+    }
+
+    /** The next record a stage reads: at 1%, one in a hundred carries capture's traceparent; at 100% (and off: not even read) all do. */
+    private RecordHeaders incoming() {
+        return ++count % every == 0 ? traced : untraced;
     }
 
     @TearDown(Level.Trial)
@@ -81,11 +95,10 @@ public class TracingBenchmarks {
         sdk.close();
     }
 
-    /** Capture: a change's headers, its sampling decision, and if sampled its span (started, attributes, header, ended). */
+    /** Capture: a change's sampling decision, and if sampled its span (started, attributes, header, ended). */
     @Benchmark
     public RecordHeaders capture() {
-        RecordHeaders headers = new RecordHeaders();
-        headers.add(Headers.SCHEMA, SCHEMA);
+        RecordHeaders headers = outgoing;
         if (tracing.on() && tracing.sample()) {
             Span span = tracing.startRoot("lethe.capture.publish", SpanKind.PRODUCER);
             span.setAttribute(LSN, 26220112L);
@@ -99,9 +112,8 @@ public class TracingBenchmarks {
     /** Streams: the change's traceparent read, and if sampled a span continuing it whose context goes on the invalidation's headers. */
     @Benchmark
     public RecordHeaders streams() {
-        RecordHeaders out = new RecordHeaders();
-        out.add(Headers.SCHEMA, SCHEMA);
-        Context parent = tracing.parent(incoming);
+        RecordHeaders out = outgoing;
+        Context parent = tracing.parent(incoming());
         if (parent != null) {
             Span span = tracing.startChild("lethe.streams.transform", SpanKind.CONSUMER, parent);
             span.setAttribute(LSN, 26220112L);
@@ -114,9 +126,9 @@ public class TracingBenchmarks {
     /** A region: the invalidation's traceparent read, and if sampled its apply span. */
     @Benchmark
     public Object region() {
-        Context parent = tracing.parent(incoming);
+        Context parent = tracing.parent(incoming());
         if (parent == null) {
-            return incoming;
+            return null;
         }
         Span span = tracing.startChild("lethe.region.apply", SpanKind.CONSUMER, parent);
         span.setAttribute(LSN, 26220112L);
