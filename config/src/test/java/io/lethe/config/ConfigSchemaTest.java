@@ -43,20 +43,31 @@ class ConfigSchemaTest {
         assertEquals(paths, List.copyOf(ConfigSchema.TYPES.keySet()), "ConfigSchema.TYPES names the reference's settings, in its order");
     }
 
-    static Stream<Path> examples() throws IOException {
+    /** Every example lethe.yml of the repository: the files, and the complete ones in README.md's and the runbook's YAML blocks. */
+    static Stream<org.junit.jupiter.params.provider.Arguments> examples() throws IOException {
+        List<org.junit.jupiter.params.provider.Arguments> all = new java.util.ArrayList<>();
         try (Stream<Path> files = Stream.concat(Stream.of(REPO.resolve("docker/lethe/lethe.yml")),
                 Files.walk(REPO.resolve("deploy")).filter(p -> p.getFileName().toString().equals("lethe.yml")))) {
-            List<Path> all = files.toList();
-            assertTrue(all.size() >= 4, "found the example configurations: " + all);
-            return all.stream();
+            for (Path file : files.toList()) {
+                all.add(org.junit.jupiter.params.provider.Arguments.of(file.toString(), Files.readString(file)));
+            }
         }
+        java.util.regex.Pattern block = java.util.regex.Pattern.compile("```yaml\n(source:\n.*?)```", java.util.regex.Pattern.DOTALL);
+        for (String doc : List.of("README.md", "docs/runbook.md")) {
+            java.util.regex.Matcher m = block.matcher(Files.readString(REPO.resolve(doc)));
+            for (int i = 1; m.find(); i++) {
+                all.add(org.junit.jupiter.params.provider.Arguments.of(doc + " block " + i, m.group(1)));
+            }
+        }
+        assertTrue(all.size() >= 6, "found the example configurations: " + all.size());
+        return all.stream();
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{0}")
     @MethodSource("examples")
-    void everyExampleConfigurationIsValid(Path file) throws IOException {
-        List<Error> errors = SCHEMA.validate(YAML.readTree(file.toFile()));
-        assertTrue(errors.isEmpty(), () -> file + " against docs/lethe.schema.json: " + errors);
+    void everyExampleConfigurationIsValid(String where, String yaml) throws IOException {
+        List<Error> errors = SCHEMA.validate(YAML.readTree(yaml));
+        assertTrue(errors.isEmpty(), () -> where + " against docs/lethe.schema.json: " + errors);
     }
 
     @Test
