@@ -53,6 +53,7 @@ public final class CaptureService implements AutoCloseable {
     private volatile Throwable leadershipFailure;
     private Thread leaderThread;
     private volatile boolean closed;
+    private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
 
     public CaptureService(LetheConfig config, MeterRegistry registry, Clock clock) {
         this.config = config;
@@ -64,6 +65,12 @@ public final class CaptureService implements AutoCloseable {
                 config.source().region(), clock);
         this.monitor = new SlotMonitor(config, metrics);
         this.leadership = new CaptureLeadership(config);
+    }
+
+    /** Traces sampled changes with {@code tracing} (tracing.* of lethe.yml); call before {@link #start()}. */
+    public CaptureService tracing(io.lethe.stage.trace.Tracing tracing) {
+        this.tracing = tracing;
+        return this;
     }
 
     /**
@@ -176,7 +183,7 @@ public final class CaptureService implements AutoCloseable {
 
     private void startStreaming() throws InterruptedException {
         publisher = new ChangePublisher(config, clock, misconfiguration, () -> metrics.error("publish-retry"),
-                () -> metrics.error("record-too-large"));
+                () -> metrics.error("record-too-large"), tracing);
         SlotRecovery.Prepared prepared = new SlotRecovery(config, metrics, clock).prepare(publisher);
         SourcePreparer preparer = prepared.preparer();
         source = new SourceWatch(config, metrics, publisher, clock, prepared.relied(), prepared.stored(), this::stopForSource);

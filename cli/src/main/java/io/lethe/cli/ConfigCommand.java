@@ -12,7 +12,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code lethe config}: print the configuration reference, or check a file without starting anything. */
+/** {@code lethe config}: print the configuration reference or its JSON Schema, or check a file without starting anything. */
 @Command(name = "config", mixinStandardHelpOptions = true, description = "Print the configuration reference, or check a lethe.yml.")
 public final class ConfigCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -21,6 +21,9 @@ public final class ConfigCommand implements Callable<Integer> {
     static final class What {
         @Option(names = "--reference", description = "print every setting with its default (markdown)")
         boolean reference;
+
+        @Option(names = "--schema", description = "print the JSON Schema of lethe.yml (for editors)")
+        boolean schema;
 
         @Option(names = "--check", description = "validate this file: every mistake, with its path")
         Path check;
@@ -43,6 +46,11 @@ public final class ConfigCommand implements Callable<Integer> {
         }
         if (what.reference) {
             spec.commandLine().getOut().print(ConfigReference.markdown());
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+        if (what.schema) {
+            spec.commandLine().getOut().print(io.lethe.config.ConfigSchema.json());
             spec.commandLine().getOut().flush();
             return 0;
         }

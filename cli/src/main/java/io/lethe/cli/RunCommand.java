@@ -60,6 +60,7 @@ public final class RunCommand implements Callable<Integer> {
             return 2;
         }
         MetricsExport export = MetricsExport.start(cfg.metrics());
+        io.lethe.cli.trace.TracingExport traces = io.lethe.cli.trace.TracingExport.start(cfg.tracing());
         MeterRegistry registry = export.registry();
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
@@ -67,9 +68,10 @@ public final class RunCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         Pipeline pipeline;
         try {
-            pipeline = Pipeline.start(cfg, parsed, registry, Clock.systemUTC());
+            pipeline = Pipeline.start(cfg, parsed, registry, Clock.systemUTC(), traces.tracing());
         } catch (CaptureStartupException | io.lethe.config.kafka.TopicsNotReadyException e) {
             export.close();
+            traces.close();
             // every failed start-up check (or topic of a locked-down cluster) with its fix: what the operator needs, not a stack trace
             spec.commandLine().getErr().println(e.getMessage());
             spec.commandLine().getErr().flush();
@@ -77,6 +79,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         int port = httpPort != null ? httpPort : cfg.http().port();
         try (export;
+             traces;
              HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, export.prometheus(), pipeline::health, pipeline::stopped)) {
             LOG.info("lethe run: roles {}; metrics and health on {}", parsed, http.url());
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

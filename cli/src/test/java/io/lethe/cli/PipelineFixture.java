@@ -79,10 +79,15 @@ final class PipelineFixture implements AutoCloseable {
     }
 
     Pipeline start(LetheConfig config) throws InterruptedException {
-        pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC());
-        // a region's first feed invalidates what its Redis held wholesale at the first watermark: entries a test
-        // plants are planted after it (a region held back meanwhile, by its replica gate or a misconfiguration, is
-        // what such a test looks at)
+        return start(config, io.lethe.stage.trace.Tracing.OFF);
+    }
+
+    /** Starts every stage of {@code config}, tracing with {@code tracing}. */
+    Pipeline start(LetheConfig config, io.lethe.stage.trace.Tracing tracing) throws InterruptedException {
+        pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC(), tracing);
+        // a region's first feed invalidates what its Redis held wholesale once streams is proven to write its topic:
+        // entries a test plants are planted after it (a region held back meanwhile, by its replica gate or a
+        // misconfiguration, is what such a test looks at)
         await("every region's first feed", Duration.ofSeconds(90), () -> pipeline.regions().values().stream()
                 .allMatch(r -> r.fed() || r.isRetrying() || !r.isRunning()));
         return pipeline;

@@ -78,7 +78,8 @@ public final class ConfigLoader {
         ApplyConfig apply = apply(doc.section("apply"));
         HttpConfig http = http(doc.section("http"));
         MetricsConfig metrics = metrics(doc.section("metrics"));
-        doc.finish("source, kafka, regions, namespaces, streams, apply, http, metrics");
+        TracingConfig tracing = tracing(doc.section("tracing"));
+        doc.finish("source, kafka, regions, namespaces, streams, apply, http, metrics, tracing");
         if (source.readsDebeziumTopics() && !source.debeziumTopics().transactionMetadata()) {
             regions.values().stream().filter(RegionConfig::hasReplicaGate).forEach(r -> errors.add(new ConfigError("regions." + r.name()
                     + ".replica", "the replica gate needs each change's commit LSN, which source.mode debezium-topics knows only from the "
@@ -88,7 +89,7 @@ public final class ConfigLoader {
         if (!errors.isEmpty()) {
             throw new ConfigException(fileName, errors);
         }
-        return new LetheConfig(fileName, source, kafka, regions, namespaces, streams, apply, http, metrics);
+        return new LetheConfig(fileName, source, kafka, regions, namespaces, streams, apply, http, metrics, tracing);
     }
 
     private static SourceConfig source(YamlSection s) {
@@ -519,24 +520,52 @@ public final class ConfigLoader {
 
     private static MetricsConfig metrics(YamlSection s) {
         YamlSection otlp = s.section("otlp");
-        String endpoint = otlp.string("endpoint", null);
-        if (endpoint != null) {
-            try {
-                java.net.URI uri = new java.net.URI(endpoint);
-                if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
-                    otlp.error(otlp.child("endpoint"), "expected the collector's OTLP/HTTP URL, http(s)://host:4318/v1/metrics, found '"
-                            + endpoint + "'");
-                }
-            } catch (java.net.URISyntaxException e) {
-                otlp.error(otlp.child("endpoint"), "expected the collector's OTLP/HTTP URL, http(s)://host:4318/v1/metrics: " + e.getMessage());
-            }
-        }
+        String endpoint = otlpUrl(otlp, "metrics");
         Duration interval = positive(otlp, "interval", Defaults.OTLP_INTERVAL);
         Map<String, Secret> headers = new java.util.LinkedHashMap<>();
         otlp.stringMap("headers").forEach((name, value) -> headers.put(name, Secret.of(value)));
         otlp.finish("endpoint, interval, headers");
         s.finish("otlp");
         return new MetricsConfig(endpoint, interval, headers);
+    }
+
+    /** The section's {@code endpoint}: an OTLP/HTTP URL of {@code signal} (metrics, traces), or null. */
+    private static String otlpUrl(YamlSection s, String signal) {
+        String endpoint = s.string("endpoint", null);
+        if (endpoint != null) {
+            String expected = "expected the collector's OTLP/HTTP URL, http(s)://host:4318/v1/" + signal;
+            try {
+                java.net.URI uri = new java.net.URI(endpoint);
+                if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+                    s.error(s.child("endpoint"), expected + ", found '" + endpoint + "'");
+                }
+            } catch (java.net.URISyntaxException e) {
+                s.error(s.child("endpoint"), expected + ": " + e.getMessage());
+            }
+        }
+        return endpoint;
+    }
+
+    private static TracingConfig tracing(YamlSection s) {
+        String endpoint = otlpUrl(s, "traces");
+        double ratio = Defaults.TRACE_SAMPLE_RATIO;
+        String text = s.string("sample-ratio", null);
+        if (text != null) {
+            try {
+                ratio = Double.parseDouble(text.trim());
+            } catch (NumberFormatException e) {
+                ratio = Double.NaN;
+            }
+            if (!(ratio >= 0 && ratio <= 1)) {
+                s.error(s.child("sample-ratio"), "expected the share of changes traced, a number from 0 to 1 (0.01: 1 in 100), found '"
+                        + text + "'");
+                ratio = Defaults.TRACE_SAMPLE_RATIO;
+            }
+        }
+        Map<String, Secret> headers = new java.util.LinkedHashMap<>();
+        s.stringMap("headers").forEach((name, value) -> headers.put(name, Secret.of(value)));
+        s.finish("endpoint, sample-ratio, headers");
+        return new TracingConfig(endpoint, ratio, headers);
     }
 
     private static HttpConfig http(YamlSection s) {

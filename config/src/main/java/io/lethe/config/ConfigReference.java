@@ -151,6 +151,14 @@ public final class ConfigReference {
             new Setting("metrics.otlp.interval", d(Defaults.OTLP_INTERVAL), "how often meters are pushed (the step of their deltas)"),
             new Setting("metrics.otlp.headers", "{}", "headers of every push, e.g. `Authorization: \"Bearer ${OTLP_TOKEN}\"`; "
                     + "values are secrets (`${ENV_VAR}`), never logged"),
+            new Setting("tracing.endpoint", "none (no tracing)", "an OpenTelemetry collector's OTLP/HTTP traces URL "
+                    + "(`http://collector:4318/v1/traces`): capture gives sampled changes a W3C `traceparent` header, streams carries "
+                    + "it onto their invalidations (region topics and the public topic), and capture's publish, streams' transform and "
+                    + "each region's apply are spans of one trace (attributes: namespace, partition, LSN, counts; never keys or row values)"),
+            new Setting("tracing.sample-ratio", Double.toString(Defaults.TRACE_SAMPLE_RATIO), "share of changes traced, from 0 to 1, "
+                    + "decided once at capture; an unsampled change carries no header and costs no span"),
+            new Setting("tracing.headers", "{}", "headers of every export, e.g. `Authorization: \"Bearer ${OTLP_TOKEN}\"`; "
+                    + "values are secrets (`${ENV_VAR}`), never logged"),
             new Setting("http.host", Defaults.HTTP_HOST, "address of `/metrics` and `/health`"),
             new Setting("http.port", Integer.toString(Defaults.HTTP_PORT), "port of `/metrics` and `/health` (0 = a free port)"));
 
@@ -170,6 +178,18 @@ public final class ConfigReference {
                 from the environment. Every mistake in the file is reported at once, each with its path and
                 what is expected; `lethe config --check lethe.yml` validates a file without starting anything.
                 This page is generated from the defaults in the code (`lethe config --reference`).
+
+                [lethe.schema.json](lethe.schema.json) is the JSON Schema of the same settings, generated from the same
+                defaults and meanings (`lethe config --schema`; the image has it at `/opt/lethe/lethe.schema.json`):
+                an editor with a YAML language server (VS Code's YAML extension, IntelliJ, Neovim's yamlls) completes
+                settings, shows their meaning and flags unknown or mistyped ones when the file's first line names it:
+
+                ```yaml
+                # yaml-language-server: $schema=../docs/lethe.schema.json
+                ```
+
+                (a path relative to the file, or the URL you serve the file at; docker/lethe/lethe.yml does so). The schema checks each value's
+                shape; what depends on the database or on other settings is still for `lethe config --check`.
 
                 | setting | default | meaning |
                 |---|---|---|

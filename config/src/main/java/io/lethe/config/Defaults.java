@@ -93,6 +93,8 @@ public final class Defaults {
 
     /** How often meters are pushed to an OTLP collector (metrics.otlp.interval); Micrometer's own default step. */
     public static final Duration OTLP_INTERVAL = Duration.ofSeconds(60);
+    /** Share of changes capture traces when tracing.endpoint is set (tracing.sample-ratio): 1 in 100. */
+    public static final double TRACE_SAMPLE_RATIO = 0.01;
 
     public static final String HTTP_HOST = "127.0.0.1";
     public static final int HTTP_PORT = 9400;

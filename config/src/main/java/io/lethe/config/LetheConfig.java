@@ -16,15 +16,17 @@ import java.util.Map;
  * @param apply      region-consumer settings
  * @param http       metrics and health endpoint
  * @param metrics    metrics export besides the endpoint (OTLP)
+ * @param tracing    trace context and spans from capture to the region apply (OTLP)
  */
 public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, Map<String, RegionConfig> regions,
                           Map<String, NamespaceConfig> namespaces, StreamsConfig streams, ApplyConfig apply,
-                          HttpConfig http, MetricsConfig metrics) {
+                          HttpConfig http, MetricsConfig metrics, TracingConfig tracing) {
 
     public LetheConfig {
         regions = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(regions));
         namespaces = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(namespaces));
         metrics = metrics == null ? MetricsConfig.NONE : metrics;
+        tracing = tracing == null ? TracingConfig.NONE : tracing;
     }
 
     /**

@@ -339,4 +339,21 @@ class ConfigLoaderTest {
         ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID.replace("properties: {", "dlq-retention: 0s\n  properties: {")));
         assertTrue(e.getMessage().contains("kafka.dlq-retention: must be greater than zero"), e.getMessage());
     }
+
+    @Test
+    void tracingIsOffByDefaultAndItsSettingsAreChecked() {
+        assertEquals(false, parse(VALID).tracing().enabled());
+        LetheConfig on = parse(VALID + "tracing: { endpoint: \"http://127.0.0.1:4318/v1/traces\", sample-ratio: 0.25, "
+                + "headers: { Authorization: \"Bearer s3cr3t\" } }\n");
+        assertEquals(0.25, on.tracing().sampleRatio());
+        assertTrue(on.tracing().enabled());
+        assertTrue(!on.tracing().toString().contains("s3cr3t"), on.tracing().toString());
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID
+                + "tracing: { endpoint: \"collector:4318\", sample-ratio: 2, sampling: 1 }\n"));
+        Map<String, String> byPath = new java.util.HashMap<>();
+        e.errors().forEach(err -> byPath.put(err.path(), err.problem()));
+        assertTrue(byPath.get("tracing.endpoint").contains("http(s)://host:4318/v1/traces"), byPath.toString());
+        assertTrue(byPath.get("tracing.sample-ratio").contains("from 0 to 1"), byPath.toString());
+        assertTrue(byPath.containsKey("tracing.sampling"), byPath.toString());
+    }
 }

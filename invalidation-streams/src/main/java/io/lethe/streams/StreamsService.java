@@ -43,6 +43,13 @@ public final class StreamsService implements AutoCloseable {
     private RetentionGuard retention;
     private final Misconfiguration misconfiguration;
     private StreamsMetrics metrics;
+    private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
+
+    /** Continues the traces of sampled changes with {@code tracing} (tracing.* of lethe.yml); call before {@code start()}. */
+    public StreamsService tracing(io.lethe.stage.trace.Tracing tracing) {
+        this.tracing = tracing;
+        return this;
+    }
 
     /**
      * @param instanceId distinguishes instances of one application (client id suffix); any string
@@ -93,7 +100,7 @@ public final class StreamsService implements AutoCloseable {
         if (metrics == null) {
             metrics = new StreamsMetrics(registry); // once: its gauges keep reading this instance's state across restarts
         }
-        Topology topology = InvalidationTopology.build(config, metrics, clock);
+        Topology topology = InvalidationTopology.build(config, metrics, clock, tracing);
         streams = new KafkaStreams(topology, properties(config, instanceId));
         KafkaStreams current = streams;
         String changes = config.topics().changes();

@@ -36,16 +36,22 @@ public final class Pipeline implements AutoCloseable {
     }
 
     public static Pipeline start(LetheConfig config, Roles roles, MeterRegistry registry, Clock clock) throws InterruptedException {
+        return start(config, roles, registry, clock, io.lethe.stage.trace.Tracing.OFF);
+    }
+
+    /** As above, every stage tracing sampled changes with {@code tracing} (tracing.* of lethe.yml). */
+    public static Pipeline start(LetheConfig config, Roles roles, MeterRegistry registry, Clock clock, io.lethe.stage.trace.Tracing tracing)
+            throws InterruptedException {
         Pipeline p = new Pipeline(config, roles);
         io.lethe.stage.faults.FaultInjection.announce(registry);
         try {
             for (String region : roles.regions()) {
-                RegionConsumerService consumer = new RegionConsumerService(config, region, registry, clock);
+                RegionConsumerService consumer = new RegionConsumerService(config, region, registry, clock).tracing(tracing);
                 p.regions.put(region, consumer);
                 consumer.start();
             }
             if (roles.streams()) {
-                p.streams = new StreamsService(config, registry, clock, UUID.randomUUID().toString().substring(0, 8));
+                p.streams = new StreamsService(config, registry, clock, UUID.randomUUID().toString().substring(0, 8)).tracing(tracing);
                 p.streams.start();
             }
             if (roles.capture() && config.source().readsDebeziumTopics()) {
@@ -53,7 +59,7 @@ public final class Pipeline implements AutoCloseable {
                 p.topicsSource = new DebeziumTopicsSource(config, registry, clock);
                 p.topicsSource.start();
             } else if (roles.capture()) {
-                p.capture = new CaptureService(config, registry, clock);
+                p.capture = new CaptureService(config, registry, clock).tracing(tracing);
                 p.capture.start();
             }
             LOG.info("pipeline running: {}", roles);

@@ -76,6 +76,7 @@ public final class RegionConsumerService implements AutoCloseable {
     private ApplyLoop loop;
     /** The topic move being handled at start-up (not ready meanwhile), or null. */
     private volatile TopicMove.Moved topicMove;
+    private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
 
     public RegionConsumerService(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
         this.config = config;
@@ -91,6 +92,12 @@ public final class RegionConsumerService implements AutoCloseable {
     /** The group id of this region's consumers. */
     public static String groupId(LetheConfig config, String region) {
         return config.apply().groupPrefix() + region;
+    }
+
+    /** Continues the traces of sampled invalidations with {@code tracing} (tracing.* of lethe.yml); call before {@link #start()}. */
+    public RegionConsumerService tracing(io.lethe.stage.trace.Tracing tracing) {
+        this.tracing = tracing;
+        return this;
     }
 
     public void addListener(AppliedListener listener) {
@@ -139,6 +146,7 @@ public final class RegionConsumerService implements AutoCloseable {
         RestoreReplay restore = new RestoreReplay(config, region, consumer, ledger, restoreGuard, metrics, clock);
         loop = new ApplyLoop(config, region.name(), consumer, applier, ledger, deadLetters, gated, restore, metrics,
                 misconfiguration, clock, listeners);
+        loop.tracing(tracing);
         loop.publishAppliedLsn(new io.lethe.region.lag.AppliedLsnPublisher(metrics.watermarks(), new io.lethe.region.lag.AppliedLsnPublisher.Target() {
             @Override
             public void hset(String key, Map<String, String> fields) {

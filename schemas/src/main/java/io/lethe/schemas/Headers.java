@@ -14,6 +14,14 @@ public final class Headers {
      */
     public static final String SIGNATURE = "lethe.signature";
 
+    /**
+     * On sampled changes and the invalidations streams makes of them, with {@code tracing.endpoint}
+     * set: the W3C trace context ({@code 00-<trace id>-<span id>-<flags>}) of the stage that wrote
+     * the record, so capture's, streams' and each region's spans form one trace. Absent on every
+     * other record; a reader that does not trace ignores it.
+     */
+    public static final String TRACEPARENT = "traceparent";
+
     /** DLQ: a short machine-readable reason, one of {@link DlqReason}'s codes. */
     public static final String DLQ_REASON = "lethe.dlq.reason";
     /** DLQ: a human-readable description of what was wrong. */

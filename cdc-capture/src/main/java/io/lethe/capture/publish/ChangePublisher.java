@@ -13,6 +13,11 @@ import io.lethe.stage.failure.Failure;
 import io.lethe.stage.failure.KafkaFailures;
 import io.lethe.stage.health.Misconfiguration;
 import io.lethe.stage.retry.Backoff;
+import io.lethe.stage.trace.Tracing;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -51,12 +56,19 @@ public final class ChangePublisher implements AutoCloseable {
     private final Misconfiguration misconfiguration;
     private final Runnable onRetry;
     private final Runnable onWidened;
+    private final Tracing tracing;
 
     /**
      * @param onRetry   told of every failed attempt that will be retried
      * @param onWidened told of every change replaced by a reset of its table
      */
     public ChangePublisher(LetheConfig config, Clock clock, Misconfiguration misconfiguration, Runnable onRetry, Runnable onWidened) {
+        this(config, clock, misconfiguration, onRetry, onWidened, Tracing.OFF);
+    }
+
+    /** As above; {@code tracing} samples changes and gives each sampled one a span and a {@code traceparent} header. */
+    public ChangePublisher(LetheConfig config, Clock clock, Misconfiguration misconfiguration, Runnable onRetry, Runnable onWidened,
+                           Tracing tracing) {
         Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, "lethe-capture");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -74,6 +86,7 @@ public final class ChangePublisher implements AutoCloseable {
         this.onWidened = onWidened;
         this.signature = config.streams().watermarkKey() == null ? null
                 : new io.lethe.schemas.RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
+        this.tracing = tracing;
     }
 
     /**
@@ -146,16 +159,29 @@ public final class ChangePublisher implements AutoCloseable {
         }
     }
 
+    /** Span name of capture's publish of a sampled change (from handing it to the producer until Kafka acknowledged it). */
+    public static final String SPAN = "lethe.capture.publish";
+    static final AttributeKey<Long> LSN = AttributeKey.longKey("lethe.lsn");
+    static final AttributeKey<java.util.List<String>> NAMESPACES = AttributeKey.stringArrayKey("lethe.namespaces");
+    static final AttributeKey<Long> PARTITION = AttributeKey.longKey("messaging.destination.partition.id");
+
     /** One outcome per event, in order: null when Kafka acknowledged it. */
     private List<Failure> sendAndAwait(List<ChangeEvent> events) throws InterruptedException {
         List<Future<RecordMetadata>> acks = new ArrayList<>(events.size());
         List<Failure> failures = new ArrayList<>(events.size());
-        for (ChangeEvent event : events) {
+        // sampled here, once per change: the other stages follow its traceparent (unsampled: no span, no header)
+        Span[] spans = tracing.on() ? new Span[events.size()] : null;
+        for (int i = 0; i < events.size(); i++) {
+            ChangeEvent event = events.get(i);
             byte[] value = EventJson.write(event);
             ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.recordKey(), value);
             record.headers().add(Headers.SCHEMA, ChangeEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
             if (signature != null) {
                 signature.addTo(record.headers(), event.recordKey(), value);
+            }
+            if (spans != null && tracing.sample()) {
+                spans[i] = startSpan(event);
+                tracing.inject(spans[i], record.headers());
             }
             try {
                 acks.add(producer.send(record));
@@ -164,15 +190,36 @@ public final class ChangePublisher implements AutoCloseable {
             }
         }
         producer.flush();
-        for (Future<RecordMetadata> ack : acks) {
+        for (int i = 0; i < acks.size(); i++) {
+            Span span = spans == null ? null : spans[i];
             try {
-                ack.get();
+                RecordMetadata meta = acks.get(i).get();
                 failures.add(null);
+                if (span != null) {
+                    span.setAttribute(PARTITION, (long) meta.partition());
+                    span.end();
+                }
             } catch (ExecutionException e) {
-                failures.add(KafkaFailures.classify(e));
+                Failure f = KafkaFailures.classify(e);
+                failures.add(f);
+                if (span != null) {
+                    span.setStatus(StatusCode.ERROR, f.reason());
+                    span.end();
+                }
             }
         }
         return failures;
+    }
+
+    /** A sampled change's span: its LSN and the namespaces of its table, never its key or values. */
+    private Span startSpan(ChangeEvent event) {
+        Span span = tracing.startRoot(SPAN, SpanKind.PRODUCER);
+        span.setAttribute(LSN, event.lsn());
+        span.setAttribute("lethe.op", event.op().name());
+        span.setAttribute(NAMESPACES, event.namespace() != null ? List.of(event.namespace())
+                : config.namespacesForTable(event.source().qualifiedName()).stream().map(io.lethe.config.NamespaceConfig::name).toList());
+        span.setAttribute("messaging.destination.name", topic);
+        return span;
     }
 
     /** The resets of a change Kafka refuses for good, which replace it; the change is dead-lettered. */

@@ -19,6 +19,11 @@ import io.lethe.streams.mapping.InvalidationMapper;
 import io.lethe.streams.mapping.MappingProblem;
 import io.lethe.streams.mapping.MappingResult;
 import io.lethe.streams.metrics.StreamsMetrics;
+import io.lethe.stage.trace.Tracing;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.context.Context;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -64,8 +69,19 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     private final byte[] watermarkKey;
     /** Signs every invalidation record with {@code streams.watermark-key} (regions with the key verify), or null without one. */
     private final io.lethe.schemas.RecordSignature signature;
+    private final Tracing tracing;
+    /** The span of the change being processed when its record carries a sampled trace, else null. */
+    private Span span;
+
+    /** Span name of streams' transform of a sampled change into its invalidations. */
+    static final String SPAN = "lethe.streams.transform";
 
     ChangeProcessor(LetheConfig config, InvalidationMapper mapper, StreamsMetrics metrics, Clock clock) {
+        this(config, mapper, metrics, clock, Tracing.OFF);
+    }
+
+    ChangeProcessor(LetheConfig config, InvalidationMapper mapper, StreamsMetrics metrics, Clock clock, Tracing tracing) {
+        this.tracing = tracing;
         this.config = config;
         this.mapper = mapper;
         this.metrics = metrics;
@@ -101,6 +117,28 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             forwardWatermark(record);
             return;
         }
+        Context parent = tracing.parent(record.headers());
+        if (parent == null) {
+            transform(record);
+            return;
+        }
+        // a sampled change: streams' span continues capture's trace, and every invalidation made of it carries this span
+        span = tracing.startChild(SPAN, SpanKind.CONSUMER, parent);
+        context.recordMetadata().ifPresent(m -> span.setAttribute(PARTITION, (long) m.partition()));
+        try {
+            transform(record);
+        } finally {
+            span.end();
+            span = null;
+        }
+    }
+
+    static final AttributeKey<Long> PARTITION = AttributeKey.longKey("messaging.source.partition.id");
+    static final AttributeKey<Long> LSN = AttributeKey.longKey("lethe.lsn");
+    static final AttributeKey<String> NAMESPACE = AttributeKey.stringKey("lethe.namespace");
+    static final AttributeKey<Long> INVALIDATIONS = AttributeKey.longKey("lethe.invalidations");
+
+    private void transform(Record<String, byte[]> record) {
         long t0 = System.nanoTime();
         metrics.in();
         ChangeEvent change;
@@ -118,6 +156,13 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             return;
         }
         MappingResult result = mapper.map(change);
+        if (span != null) {
+            span.setAttribute(LSN, change.lsn());
+            span.setAttribute(INVALIDATIONS, (long) result.invalidations().size());
+            if (!result.invalidations().isEmpty()) {
+                span.setAttribute(NAMESPACE, result.invalidations().get(0).namespace());
+            }
+        }
         List<MappingProblem> problems = new ArrayList<>(result.problems());
         if (signature != null && !signature.verifies(record.headers(), record.key(), record.value())) {
             // not written by capture (or written before it had streams.watermark-key): whoever can write the changes topic
@@ -232,12 +277,18 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         return problems;
     }
 
-    /** The headers of an invalidation record: its schema and, with {@code streams.watermark-key}, its signature. */
+    /**
+     * The headers of an invalidation record: its schema, with {@code streams.watermark-key} its
+     * signature, and for a sampled change this stage's {@code traceparent}.
+     */
     private RecordHeaders headers(byte[] schemaHeader, String recordKey, byte[] value) {
         RecordHeaders headers = new RecordHeaders();
         headers.add(Headers.SCHEMA, schemaHeader);
         if (signature != null) {
             signature.addTo(headers, recordKey, value);
+        }
+        if (span != null) {
+            tracing.inject(span, headers);
         }
         return headers;
     }

@@ -55,10 +55,15 @@ public final class InvalidationTopology {
     }
 
     public static Topology build(LetheConfig config, StreamsMetrics metrics, Clock clock) {
+        return build(config, metrics, clock, io.lethe.stage.trace.Tracing.OFF);
+    }
+
+    /** As above; a change whose record carries a sampled {@code traceparent} is transformed in a span of its trace. */
+    public static Topology build(LetheConfig config, StreamsMetrics metrics, Clock clock, io.lethe.stage.trace.Tracing tracing) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), config.topics().changes());
         InvalidationMapper mapper = new InvalidationMapper(config, clock);
-        topology.addProcessor(MAPPER, () -> new ChangeProcessor(config, mapper, metrics, clock), SOURCE);
+        topology.addProcessor(MAPPER, () -> new ChangeProcessor(config, mapper, metrics, clock, tracing), SOURCE);
         List<String> sinks = new ArrayList<>();
         // the public topic is also the topic of every region subscribed to every namespace: it
         // carries their watermarks, so it multicasts them like the region topics

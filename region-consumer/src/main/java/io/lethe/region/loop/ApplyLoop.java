@@ -81,6 +81,19 @@ public final class ApplyLoop {
     private Runnable firstFeedDone;
     private java.util.concurrent.CompletableFuture<Long> firstFeedProof;
     private AppliedLsnPublisher appliedLsn;
+    private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
+
+    /** Span name of a region's apply of a sampled invalidation: from its batch's admission until Redis acknowledged the batch. */
+    public static final String SPAN = "lethe.region.apply";
+    private static final io.opentelemetry.api.common.AttributeKey<Long> PARTITION =
+            io.opentelemetry.api.common.AttributeKey.longKey("messaging.source.partition.id");
+    private static final io.opentelemetry.api.common.AttributeKey<Long> LSN = io.opentelemetry.api.common.AttributeKey.longKey("lethe.lsn");
+
+    /** Continues the traces of sampled invalidations with {@code tracing} (tracing.* of lethe.yml). Call before {@link #run()}. */
+    public void tracing(io.lethe.stage.trace.Tracing tracing) {
+        this.tracing = tracing;
+    }
+
     /** Most batches held behind running sweeps before fetching pauses. */
     static final int MAX_HELD_FOR_SWEEPS = 10_000;
     /** Batches applied whose offsets and heartbeats wait for a sweep (theirs or an older one), oldest first. */
@@ -297,12 +310,17 @@ public final class ApplyLoop {
     private void process(ConsumerRecords<String, byte[]> records) throws InterruptedException {
         ledger.batchStarted();
         inFlight = records.count();
+        Map<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>, io.opentelemetry.api.trace.Span> spans =
+                tracing.on() ? startSpans(records) : Map.of();
         Admission.Admitted batch = admission.admit(records, deadLetters);
         List<InvalidationEvent> events = batch.events();
         BatchPlan plan = BatchPlan.of(events);
         // with a replica gate every batch is applied twice, whole: its sweeps are done in place
         io.lethe.region.apply.PatternSweeps sweeps = gated == null ? applier.sweeps() : null;
         RedisApplier.Applied applied = applyUntilAcknowledged(plan, sweeps != null);
+        if (!spans.isEmpty()) {
+            endSpans(spans, batch, events.size(), applied != null);
+        }
         if (applied == null) {
             return;
         }
@@ -354,6 +372,45 @@ public final class ApplyLoop {
                 LOG.warn("region {}: listener {} failed: {}", region, listener.getClass().getSimpleName(), e.toString());
             }
         }
+    }
+
+    /** A span of the region's apply for each record of the batch that carries a sampled trace (most carry none). */
+    private Map<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>, io.opentelemetry.api.trace.Span> startSpans(
+            ConsumerRecords<String, byte[]> records) {
+        Map<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>, io.opentelemetry.api.trace.Span> spans = null;
+        for (org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]> record : records) {
+            io.opentelemetry.context.Context parent = tracing.parent(record.headers());
+            if (parent != null) {
+                io.opentelemetry.api.trace.Span span = tracing.startChild(SPAN, io.opentelemetry.api.trace.SpanKind.CONSUMER, parent);
+                span.setAttribute("lethe.region", region);
+                span.setAttribute(PARTITION, (long) record.partition());
+                spans = spans == null ? new java.util.IdentityHashMap<>() : spans;
+                spans.put(record, span);
+            }
+        }
+        return spans == null ? Map.of() : spans;
+    }
+
+    /** Ends the batch's spans: applied (with Redis's acknowledgement of the batch), refused by admission, or not applied (closing). */
+    private void endSpans(Map<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>, io.opentelemetry.api.trace.Span> spans,
+                          Admission.Admitted batch, int batchSize, boolean applied) {
+        Map<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>, InvalidationEvent> admitted = new java.util.IdentityHashMap<>();
+        batch.origins().forEach((event, record) -> admitted.put(record, event));
+        spans.forEach((record, span) -> {
+            InvalidationEvent event = admitted.get(record);
+            span.setAttribute("lethe.batch.size", (long) batchSize);
+            if (event == null) {
+                span.setAttribute("lethe.outcome", "refused"); // dead-lettered by admission, with its reason
+            } else {
+                span.setAttribute("lethe.namespace", event.namespace());
+                span.setAttribute(LSN, event.lsn());
+                span.setAttribute("lethe.outcome", applied ? "applied" : "not-applied");
+            }
+            if (!applied) {
+                span.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, "closing before Redis acknowledged the batch");
+            }
+            span.end();
+        });
     }
 
     /**
