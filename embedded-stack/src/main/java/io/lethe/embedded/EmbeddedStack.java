@@ -39,6 +39,9 @@ public final class EmbeddedStack implements LetheStack {
     private final Thread shutdownHook = new Thread(this::close, "lethe-embedded-stack-shutdown");
     private EmbeddedPostgresServer postgres;
     private EmbeddedKafkaBroker kafka;
+    /** A second cluster (one broker), started on first use: a region's own cluster, mirrored from {@link #kafka}. */
+    private EmbeddedKafkaBroker secondKafka;
+    private final List<EmbeddedMirrorMaker> mirrors = new ArrayList<>();
     private EmbeddedRedisCluster cluster;
     private EmbeddedPostgresServer replica;
     private final List<EmbeddedPostgresServer> extraPostgres = new ArrayList<>();
@@ -138,6 +141,9 @@ public final class EmbeddedStack implements LetheStack {
         StringBuilder sb = new StringBuilder();
         sb.append("postgres ").append(postgres.endpoint().jdbcUrl("postgres"));
         sb.append(" | kafka ").append(kafka == null ? "-" : kafka.bootstrapServers());
+        if (secondKafka != null) {
+            sb.append(" | kafka-second ").append(secondKafka.bootstrapServers());
+        }
         redis.forEach((region, server) -> sb.append(" | redis[").append(region).append("] ").append(server.uri()));
         return sb.toString();
     }
@@ -287,6 +293,30 @@ public final class EmbeddedStack implements LetheStack {
         kafka.startServer();
     }
 
+    /**
+     * {@code 127.0.0.1:port} of a second Kafka cluster (one broker, its own KRaft controller),
+     * started on first use and stopped with the stack: a region's own cluster, for tests of
+     * regions that read a cluster mirrored from the primary ({@link #mirror}).
+     */
+    public synchronized String secondKafkaBootstrapServers() {
+        if (secondKafka == null) {
+            secondKafka = timed("kafka-second", () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka-second"), options.kafkaPartitions()));
+        }
+        return secondKafka.bootstrapServers();
+    }
+
+    /**
+     * Starts MirrorMaker 2 mirroring {@code topics} (exact names) of the primary cluster to the
+     * second one ({@link #secondKafkaBootstrapServers()}, started if needed); it is stopped with
+     * the stack, or earlier by closing it.
+     */
+    public synchronized EmbeddedMirrorMaker mirror(List<String> topics) {
+        String target = secondKafkaBootstrapServers();
+        EmbeddedMirrorMaker mm = timed("mirror-maker", () -> EmbeddedMirrorMaker.start(kafka.bootstrapServers(), target, topics));
+        mirrors.add(mm);
+        return mm;
+    }
+
     @Override
     public synchronized String redisClusterUri() {
         if (cluster == null) {
@@ -386,7 +416,8 @@ public final class EmbeddedStack implements LetheStack {
                 LOG.warn("stopping a sentinel failed: {}", e.toString());
             }
         }
-        List<AutoCloseable> servers = new ArrayList<>();
+        List<AutoCloseable> servers = new ArrayList<>(mirrors);
+        servers.add(secondKafka);
         servers.add(cluster);
         servers.addAll(redis.values());
         servers.addAll(extraRedis);
