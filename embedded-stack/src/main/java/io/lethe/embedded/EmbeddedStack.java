@@ -41,7 +41,6 @@ public final class EmbeddedStack implements LetheStack {
     private EmbeddedKafkaBroker kafka;
     /** A second cluster (one broker), started on first use: a region's own cluster, mirrored from {@link #kafka}. */
     private EmbeddedKafkaBroker secondKafka;
-    private final List<EmbeddedMirrorMaker> mirrors = new ArrayList<>();
     private EmbeddedRedisCluster cluster;
     private EmbeddedPostgresServer replica;
     private final List<EmbeddedPostgresServer> extraPostgres = new ArrayList<>();
@@ -296,25 +295,13 @@ public final class EmbeddedStack implements LetheStack {
     /**
      * {@code 127.0.0.1:port} of a second Kafka cluster (one broker, its own KRaft controller),
      * started on first use and stopped with the stack: a region's own cluster, for tests of
-     * regions that read a cluster mirrored from the primary ({@link #mirror}).
+     * regions that read a cluster mirrored from the primary (MirrorMaker 2 runs in the dev module).
      */
     public synchronized String secondKafkaBootstrapServers() {
         if (secondKafka == null) {
             secondKafka = timed("kafka-second", () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka-second"), options.kafkaPartitions()));
         }
         return secondKafka.bootstrapServers();
-    }
-
-    /**
-     * Starts MirrorMaker 2 mirroring {@code topics} (exact names) of the primary cluster to the
-     * second one ({@link #secondKafkaBootstrapServers()}, started if needed); it is stopped with
-     * the stack, or earlier by closing it.
-     */
-    public synchronized EmbeddedMirrorMaker mirror(List<String> topics) {
-        String target = secondKafkaBootstrapServers();
-        EmbeddedMirrorMaker mm = timed("mirror-maker", () -> EmbeddedMirrorMaker.start(kafka.bootstrapServers(), target, topics));
-        mirrors.add(mm);
-        return mm;
     }
 
     @Override
@@ -416,7 +403,7 @@ public final class EmbeddedStack implements LetheStack {
                 LOG.warn("stopping a sentinel failed: {}", e.toString());
             }
         }
-        List<AutoCloseable> servers = new ArrayList<>(mirrors);
+        List<AutoCloseable> servers = new ArrayList<>();
         servers.add(secondKafka);
         servers.add(cluster);
         servers.addAll(redis.values());
