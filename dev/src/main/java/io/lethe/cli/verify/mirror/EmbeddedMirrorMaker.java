@@ -33,8 +33,8 @@ public final class EmbeddedMirrorMaker implements AutoCloseable {
             throw new IllegalArgumentException("no region of " + config.file() + " reads a cluster of its own: nothing to mirror");
         }
         // (no offset-syncs.* setting: MirrorMaker refuses any while emit.offset-syncs.enabled is false)
-        for (String setting : List.of("replication.factor", "config.storage.replication.factor", "offset.storage.replication.factor",
-                "status.storage.replication.factor")) {
+        for (String setting : List.of("replication.factor", "heartbeats.topic.replication.factor", "config.storage.replication.factor",
+                "offset.storage.replication.factor", "status.storage.replication.factor")) {
             p.put(setting, "1");
         }
         p.put("refresh.topics.interval.seconds", "1");
