@@ -39,6 +39,9 @@ public final class EmbeddedMirrorMaker implements AutoCloseable {
         }
         p.put("refresh.topics.interval.seconds", "1");
         p.put("tasks.max", "1");
+        // a restarted MirrorMaker (a mirror outage ending) takes its tasks back at once, not after Connect's default 5 min
+        // grace for a worker that left the group without saying so
+        p.put("scheduled.rebalance.max.delay.ms", "0");
         EmbeddedMirrorMaker mm = new EmbeddedMirrorMaker(p);
         mm.restart();
         return mm;
