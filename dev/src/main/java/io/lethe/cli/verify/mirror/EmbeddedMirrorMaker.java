@@ -37,6 +37,9 @@ public final class EmbeddedMirrorMaker implements AutoCloseable {
                 "offset.storage.replication.factor", "status.storage.replication.factor")) {
             p.put(setting, "1");
         }
+        // Connect's own topics with one partition each (25 and 5 by default): fewer to create and read on a small machine
+        p.put("offset.storage.partitions", "1");
+        p.put("status.storage.partitions", "1");
         p.put("refresh.topics.interval.seconds", "1");
         p.put("tasks.max", "1");
         // a restarted MirrorMaker (a mirror outage ending) takes its tasks back at once, not after Connect's default 5 min
