@@ -15,7 +15,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code lethe topics --print strimzi|kafka-cli}: what an administrator creates for a cluster where
  * Lethe may not create topics ({@code kafka.create-topics: false}), from the same code that creates
- * and checks them.
+ * and checks them; {@code --print mirror-maker}: MirrorMaker 2's configuration for the regions that
+ * read a cluster of their own (docs/multi-region.md).
  */
 @Command(name = "topics", mixinStandardHelpOptions = true,
         description = "Print every topic this configuration needs, with the settings Lethe would create it with: as Strimzi "
@@ -24,7 +25,8 @@ public final class TopicsCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
     Path config;
 
-    @Option(names = "--print", required = true, description = "strimzi or kafka-cli")
+    @Option(names = "--print", required = true, description = "strimzi, kafka-cli or mirror-maker (MirrorMaker 2's configuration "
+            + "for the regions that read a cluster of their own)")
     String format;
 
     @Option(names = "--cluster", defaultValue = "kafka", description = "Strimzi's Kafka cluster (label strimzi.io/cluster); default ${DEFAULT-VALUE}")
@@ -47,6 +49,7 @@ public final class TopicsCommand implements Callable<Integer> {
             switch (format) {
                 case "strimzi" -> out.print(KafkaResources.strimzi(cfg, cluster));
                 case "kafka-cli" -> out.print(KafkaResources.kafkaCli(cfg));
+                case "mirror-maker" -> out.print(KafkaResources.mirrorMaker(cfg));
                 default -> {
                     spec.commandLine().getErr().println("--print " + format + ": expected one of " + KafkaResources.FORMATS);
                     return 2;

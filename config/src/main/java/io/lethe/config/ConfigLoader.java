@@ -221,7 +221,7 @@ public final class ConfigLoader {
         YamlSection roles = kafka.section("roles");
         for (KafkaRole role : List.of(KafkaRole.CAPTURE, KafkaRole.STREAMS, KafkaRole.CLI, KafkaRole.APP)) {
             if (roles.has(role.name())) {
-                KafkaIdentity identity = kafkaIdentity(roles.section(role.name()), base);
+                KafkaIdentity identity = kafkaIdentity(roles.section(role.name()), base, false);
                 if (identity != null) {
                     out.put(role, identity);
                 }
@@ -231,12 +231,20 @@ public final class ConfigLoader {
         return out;
     }
 
-    /** {@code user}, {@code password} and {@code properties} of one role's Kafka principal. */
-    private static KafkaIdentity kafkaIdentity(YamlSection s, KafkaConfig base) {
+    /**
+     * {@code user}, {@code password} and {@code properties} of one role's Kafka principal, and for a
+     * region ({@code ownCluster}) its own cluster's {@code bootstrap-servers}.
+     */
+    private static KafkaIdentity kafkaIdentity(YamlSection s, KafkaConfig base, boolean mayNameCluster) {
         String user = s.string("user", null);
         Secret password = s.secret("password");
         Map<String, String> properties = s.stringMap("properties");
-        s.finish("user, password, properties");
+        String bootstrap = mayNameCluster ? s.string("bootstrap-servers", null) : null;
+        if (bootstrap != null && !bootstrap.matches("[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*")) {
+            s.error(s.child("bootstrap-servers"), "expected host:port[,host:port] of the region's own (mirrored) cluster, found '"
+                    + bootstrap + "'");
+        }
+        s.finish(mayNameCluster ? "bootstrap-servers, user, password, properties" : "user, password, properties");
         if (user != null && password == null) {
             s.error(s.child("password"), "is required with user: write ${ENV_VAR}, secrets are never logged");
         } else if (user == null && password != null) {
@@ -250,7 +258,7 @@ public final class ConfigLoader {
                         + "sasl.jaas.config; set one or the other");
             }
         }
-        KafkaIdentity identity = new KafkaIdentity(user, password, properties);
+        KafkaIdentity identity = new KafkaIdentity(user, password, properties, bootstrap);
         if (user != null && password != null && base != null) {
             try {
                 identity.over(base.properties());
@@ -444,7 +452,7 @@ public final class ConfigLoader {
                 s.error(s.child("redis-ca-file"), "expected a readable PEM file of the CA certificates to trust, found '" + caFile + "'");
             }
             if (s.has("kafka")) {
-                identities.put(KafkaRole.region(name), kafkaIdentity(s.section("kafka"), kafka));
+                identities.put(KafkaRole.region(name), kafkaIdentity(s.section("kafka"), kafka, true));
             }
             s.finish("redis, topology, redis-user, redis-password, redis-ca-file, namespaces, replica, replica-user, replica-password, kafka");
             out.put(name, new RegionConfig(name, uri, topology, user, password, subscribed, replica, replicaUser, replicaPassword, caFile));

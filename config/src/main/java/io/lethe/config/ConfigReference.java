@@ -97,6 +97,10 @@ public final class ConfigReference {
             new Setting("regions.<name>.replica", "none", "JDBC URL of the read replica this region's readers load from: enables the replica gate; it must be a standby of the primary (in recovery, same system identifier), else the gate refuses it and holds every invalidation"),
             new Setting("regions.<name>.replica-user", "source.reader-user", "role for the replica"),
             new Setting("regions.<name>.replica-password", "source.reader-password", "password for the replica"),
+            new Setting("regions.<name>.kafka.bootstrap-servers", "kafka.bootstrap-servers",
+                    "the region's own Kafka cluster, which MirrorMaker 2 mirrors the region's topic to (docs/multi-region.md): the region's "
+                    + "consumer, its offsets, restore replay, lag and dead letters use it; `kafka.properties` are not sent to it, "
+                    + "give its security settings in `regions.<name>.kafka.properties`"),
             new Setting("regions.<name>.kafka.user", "none (kafka.properties' identity)", "the SASL user this region's consumer logs in as"),
             new Setting("regions.<name>.kafka.password", "none", "its password; `${ENV_VAR}`, never logged"),
             new Setting("regions.<name>.kafka.properties", "{}", "client properties of this region's consumer only, over `kafka.properties`"),

@@ -47,7 +47,25 @@ public record KafkaConfig(String bootstrapServers, Map<String, String> propertie
                 dlqRetention, publicPayloads, identities, createTopics, minInsyncReplicas);
     }
 
-    /** The client properties of {@code role}: {@link #properties()} with the role's identity over them. */
+    /**
+     * The cluster {@code role}'s clients talk to: the role's own (a region reading a mirrored
+     * cluster, {@code regions.<r>.kafka.bootstrap-servers}) or {@link #bootstrapServers()}.
+     */
+    public String bootstrapServers(KafkaRole role) {
+        KafkaIdentity identity = identities.get(role);
+        return identity != null && identity.ownCluster() ? identity.bootstrapServers() : bootstrapServers;
+    }
+
+    /** True when {@code role}'s clients talk to a cluster of their own, not the primary. */
+    public boolean ownCluster(KafkaRole role) {
+        KafkaIdentity identity = identities.get(role);
+        return identity != null && identity.ownCluster();
+    }
+
+    /**
+     * The client properties of {@code role}: {@link #properties()} with the role's identity over them
+     * (the identity's alone when the role has a cluster of its own).
+     */
     public Map<String, String> properties(KafkaRole role) {
         KafkaIdentity identity = identities.get(role);
         return identity == null ? properties : identity.over(properties);

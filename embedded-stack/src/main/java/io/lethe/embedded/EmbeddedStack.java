@@ -39,6 +39,8 @@ public final class EmbeddedStack implements LetheStack {
     private final Thread shutdownHook = new Thread(this::close, "lethe-embedded-stack-shutdown");
     private EmbeddedPostgresServer postgres;
     private EmbeddedKafkaBroker kafka;
+    /** A second cluster (one broker), started on first use: a region's own cluster, mirrored from {@link #kafka}. */
+    private EmbeddedKafkaBroker secondKafka;
     private EmbeddedRedisCluster cluster;
     private EmbeddedPostgresServer replica;
     private final List<EmbeddedPostgresServer> extraPostgres = new ArrayList<>();
@@ -138,6 +140,9 @@ public final class EmbeddedStack implements LetheStack {
         StringBuilder sb = new StringBuilder();
         sb.append("postgres ").append(postgres.endpoint().jdbcUrl("postgres"));
         sb.append(" | kafka ").append(kafka == null ? "-" : kafka.bootstrapServers());
+        if (secondKafka != null) {
+            sb.append(" | kafka-second ").append(secondKafka.bootstrapServers());
+        }
         redis.forEach((region, server) -> sb.append(" | redis[").append(region).append("] ").append(server.uri()));
         return sb.toString();
     }
@@ -287,6 +292,18 @@ public final class EmbeddedStack implements LetheStack {
         kafka.startServer();
     }
 
+    /**
+     * {@code 127.0.0.1:port} of a second Kafka cluster (one broker, its own KRaft controller),
+     * started on first use and stopped with the stack: a region's own cluster, for tests of
+     * regions that read a cluster mirrored from the primary (MirrorMaker 2 runs in the dev module).
+     */
+    public synchronized String secondKafkaBootstrapServers() {
+        if (secondKafka == null) {
+            secondKafka = timed("kafka-second", () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka-second"), options.kafkaPartitions()));
+        }
+        return secondKafka.bootstrapServers();
+    }
+
     @Override
     public synchronized String redisClusterUri() {
         if (cluster == null) {
@@ -387,6 +404,7 @@ public final class EmbeddedStack implements LetheStack {
             }
         }
         List<AutoCloseable> servers = new ArrayList<>();
+        servers.add(secondKafka);
         servers.add(cluster);
         servers.addAll(redis.values());
         servers.addAll(extraRedis);

@@ -45,6 +45,17 @@ final class RegionClients {
         return org.apache.kafka.clients.admin.Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region), "lethe-region-" + region + "-metadata"));
     }
 
+    /**
+     * The admin client that reads what only the primary cluster knows: for a region on a mirrored
+     * cluster of its own, the partition counts streams routes by (see
+     * {@code RegionConsumerService#partitionCounts}); null for a region on the primary (use {@link #admin}).
+     */
+    static org.apache.kafka.clients.admin.Admin primaryAdmin(LetheConfig config, String region) {
+        io.lethe.config.KafkaRole role = io.lethe.config.KafkaRole.region(region);
+        return config.kafka().ownCluster(role) ? org.apache.kafka.clients.admin.Admin.create(
+                KafkaClients.primary(config.kafka(), role, "lethe-region-" + region + "-primary-metadata")) : null;
+    }
+
     static KafkaProducer<String, byte[]> deadLetterProducer(LetheConfig config, String region) {
         Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region), "lethe-region-" + region + "-dlq");
         props.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -64,6 +64,8 @@ public final class RegionConsumerService implements AutoCloseable {
     private KafkaConsumer<String, byte[]> consumer;
     private KafkaProducer<String, byte[]> dlqProducer;
     private org.apache.kafka.clients.admin.Admin admin;
+    /** On the primary cluster, for a region reading a mirrored cluster of its own; else null. */
+    private org.apache.kafka.clients.admin.Admin primaryAdmin;
     private KafkaClientMetrics consumerMetrics;
     private RegionRedis redis;
     /** The sweep worker's own connections (none with a replica gate: its batches are applied whole, twice). */
@@ -134,6 +136,7 @@ public final class RegionConsumerService implements AutoCloseable {
                 partitionCount(config.topics().invalidations(region.name())));
         dlqProducer = RegionClients.deadLetterProducer(config, region.name());
         admin = RegionClients.admin(config, region.name());
+        primaryAdmin = RegionClients.primaryAdmin(config, region.name());
         deadLetters = new RegionDeadLetters(dlqProducer, config.topics().dlq(), region.name(), metrics, clock);
         ledger = new OffsetLedger(consumer, apply.commitInterval(), System::nanoTime, deadLetters::settled,
                 () -> loop != null && loop.holdsPartitions(), restoreGuard::checkpointCommitted,
@@ -195,6 +198,14 @@ public final class RegionConsumerService implements AutoCloseable {
      * was applied may miss the partition a change before it went to). Waits at most
      * {@link #PARTITIONS_WAIT}; empty when the brokers do not answer in time or a topic does not
      * exist yet (the changes topic may not when regions start).
+     *
+     * <p>A region reading a mirrored cluster of its own reads both counts from the primary, where
+     * streams routes: the changes topic is not mirrored, and the mirror adds a partition to the
+     * region's topic only some time after streams began routing to it there. A watermark published
+     * with the mirror's smaller count would send a reader of a key routed to the new partition to
+     * an old partition's watermark, which can have passed that key's change while the change is
+     * still on its way through the mirror; with the primary's count the reader finds no watermark
+     * for the new partition until one was applied here, and loads from the primary.
      */
     private io.lethe.region.lag.PartitionCounts partitionCounts() {
         String regionTopic = config.topics().invalidations(region.name());
@@ -205,7 +216,8 @@ public final class RegionConsumerService implements AutoCloseable {
                 return Optional.empty(); // the brokers did not answer just now: the loop does not wait on them again yet
             }
             try {
-                Map<String, org.apache.kafka.clients.admin.TopicDescription> topics = admin.describeTopics(List.of(regionTopic, changesTopic))
+                Map<String, org.apache.kafka.clients.admin.TopicDescription> topics = (primaryAdmin != null ? primaryAdmin : admin)
+                        .describeTopics(List.of(regionTopic, changesTopic))
                         .allTopicNames().get(PARTITIONS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
                 return Optional.of(new io.lethe.region.lag.PartitionCounts.Counts(topics.get(regionTopic).partitions().size(),
                         topics.get(changesTopic).partitions().size()));
@@ -532,6 +544,9 @@ public final class RegionConsumerService implements AutoCloseable {
         }
         if (dlqProducer != null) {
             dlqProducer.close(Duration.ofSeconds(5));
+        }
+        if (primaryAdmin != null) {
+            primaryAdmin.close(Duration.ofSeconds(5));
         }
         if (admin != null) {
             admin.close(Duration.ofSeconds(5));

@@ -103,44 +103,66 @@ public final class LagReport {
                         io.lethe.region.admission.EventRules.watermarkKey(config));
                 double streams = forwarded.isEmpty() || forwarded.containsValue(0L) ? Double.NaN
                         : age(clock.millis() * 1000, forwarded.values().stream().mapToLong(Long::longValue).min());
-
-                String topic = config.topics().invalidations(region);
-                List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
-                        .map(p -> new TopicPartition(topic, p.partition())).toList();
-                Map<TopicPartition, OffsetAndMetadata> committed = admin
-                        .listConsumerGroupOffsets(RegionConsumerService.groupId(config, region)).partitionsToOffsetAndMetadata()
-                        .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-                Map<TopicPartition, Long> end = reader.endOffsets(partitions, TIMEOUT);
-                Map<TopicPartition, Long> begin = reader.beginningOffsets(partitions, TIMEOUT);
-                long lag = 0;
-                long oldestCommit = Long.MAX_VALUE;
-                byte[] signingKey = io.lethe.region.admission.EventRules.watermarkKey(config);
-                io.lethe.schemas.RecordSignature signature = signingKey == null ? null : new io.lethe.schemas.RecordSignature(signingKey);
-                for (TopicPartition tp : partitions) {
-                    OffsetAndMetadata c = committed.get(tp);
-                    long from = c == null ? begin.get(tp) : c.offset();
-                    long behind = end.get(tp) - from;
-                    lag += Math.max(0, behind);
-                    if (behind > 0) {
-                        oldestCommit = Math.min(oldestCommit, commitTsAt(reader, tp, from, signature));
-                    }
-                }
-                // only the region's topic now: a group moved by a configuration change keeps the old topic's offsets for a while
-                double endToEnd = age(clock.millis() * 1000, partitions.stream().map(committed::get).filter(java.util.Objects::nonNull)
-                        .map(c -> io.lethe.region.lag.AppliedWatermarks.fromCommitMetadata(c.metadata()))
-                        .filter(java.util.OptionalLong::isPresent).mapToLong(java.util.OptionalLong::getAsLong).min());
-                double seconds = lag == 0 ? 0 : oldestCommit == Long.MAX_VALUE ? Double.NaN
-                        : Math.max(0, clock.millis() * 1000 - oldestCommit) / 1e6;
-                // a partition without a watermark in its commit (one added to scale out that the group has not applied
-                // yet) is not in the figure above: an unapplied record committed at T keeps the region at least now - T behind
-                if (!Double.isNaN(endToEnd) && !Double.isNaN(seconds)) {
-                    endToEnd = Math.max(endToEnd, seconds);
-                }
-                rows.add(new Row(region, endToEnd, capture, streams, lag, seconds, p99.getOrDefault(region, Double.NaN),
-                        dlq.getOrDefault("region:" + region, 0L)));
+                rows.add(regionRow(region, admin, reader, capture, streams, p99, dlq));
             }
         }
         return rows;
+    }
+
+    /**
+     * The region's own figures: its group's offsets and its topic, on the cluster it reads (a
+     * mirrored region's offsets are local to its own cluster and never translated: they are read
+     * there, with the region's settings); {@code capture} and {@code streams} were read on the primary.
+     */
+    private Row regionRow(String region, Admin primaryAdmin, KafkaConsumer<byte[], byte[]> primaryReader, double capture, double streams,
+                          Map<String, Double> p99, Map<String, Long> dlq) throws Exception {
+        io.lethe.config.KafkaRole role = io.lethe.config.KafkaRole.region(region);
+        if (!config.kafka().ownCluster(role)) {
+            return lagOn(region, primaryAdmin, primaryReader, capture, streams, p99, dlq);
+        }
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), role, "lethe-lag"));
+             KafkaConsumer<byte[], byte[]> reader = reader(role)) {
+            return lagOn(region, admin, reader, capture, streams, p99, dlq);
+        }
+    }
+
+    /** The region's lag on the cluster {@code admin} and {@code reader} talk to. */
+    private Row lagOn(String region, Admin admin, KafkaConsumer<byte[], byte[]> reader, double capture, double streams,
+                      Map<String, Double> p99, Map<String, Long> dlq) throws Exception {
+        String topic = config.topics().invalidations(region);
+        List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
+                .map(p -> new TopicPartition(topic, p.partition())).toList();
+        Map<TopicPartition, OffsetAndMetadata> committed = admin
+                .listConsumerGroupOffsets(RegionConsumerService.groupId(config, region)).partitionsToOffsetAndMetadata()
+                .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        Map<TopicPartition, Long> end = reader.endOffsets(partitions, TIMEOUT);
+        Map<TopicPartition, Long> begin = reader.beginningOffsets(partitions, TIMEOUT);
+        long lag = 0;
+        long oldestCommit = Long.MAX_VALUE;
+        byte[] signingKey = io.lethe.region.admission.EventRules.watermarkKey(config);
+        io.lethe.schemas.RecordSignature signature = signingKey == null ? null : new io.lethe.schemas.RecordSignature(signingKey);
+        for (TopicPartition tp : partitions) {
+            OffsetAndMetadata c = committed.get(tp);
+            long from = c == null ? begin.get(tp) : c.offset();
+            long behind = end.get(tp) - from;
+            lag += Math.max(0, behind);
+            if (behind > 0) {
+                oldestCommit = Math.min(oldestCommit, commitTsAt(reader, tp, from, signature));
+            }
+        }
+        // only the region's topic now: a group moved by a configuration change keeps the old topic's offsets for a while
+        double endToEnd = age(clock.millis() * 1000, partitions.stream().map(committed::get).filter(java.util.Objects::nonNull)
+                .map(c -> io.lethe.region.lag.AppliedWatermarks.fromCommitMetadata(c.metadata()))
+                .filter(java.util.OptionalLong::isPresent).mapToLong(java.util.OptionalLong::getAsLong).min());
+        double seconds = lag == 0 ? 0 : oldestCommit == Long.MAX_VALUE ? Double.NaN
+                : Math.max(0, clock.millis() * 1000 - oldestCommit) / 1e6;
+        // a partition without a watermark in its commit (one added to scale out that the group has not applied
+        // yet) is not in the figure above: an unapplied record committed at T keeps the region at least now - T behind
+        if (!Double.isNaN(endToEnd) && !Double.isNaN(seconds)) {
+            endToEnd = Math.max(endToEnd, seconds);
+        }
+        return new Row(region, endToEnd, capture, streams, lag, seconds, p99.getOrDefault(region, Double.NaN),
+                dlq.getOrDefault("region:" + region, 0L));
     }
 
     private static double age(long nowMicros, java.util.OptionalLong commitMicros) {
@@ -221,28 +243,44 @@ public final class LagReport {
         return new Upstream(retained, unread);
     }
 
-    /** Total DLQ records by stage (capture, streams, region:name). */
+    /**
+     * Total DLQ records by stage (capture, streams, region:name): the primary's DLQ, and that of each
+     * cluster of its own a region reads (a mirrored region dead-letters there; read with its settings).
+     */
     public Map<String, Long> dlqByStage() {
         Map<String, Long> counts = new LinkedHashMap<>();
-        String topic = config.topics().dlq();
         try (KafkaConsumer<byte[], byte[]> reader = reader()) {
-            List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            if (partitions.isEmpty()) {
-                return counts;
-            }
-            reader.assign(partitions);
-            reader.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = reader.endOffsets(partitions, TIMEOUT);
-            long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (end.entrySet().stream().anyMatch(e -> reader.position(e.getKey()) < e.getValue()) && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
-                    Header stage = r.headers().lastHeader(Headers.DLQ_STAGE);
-                    counts.merge(stage == null ? "unknown" : new String(stage.value(), StandardCharsets.UTF_8), 1L, Long::sum);
+            countDeadLetters(reader, counts);
+        }
+        java.util.Set<String> clusters = new java.util.HashSet<>();
+        for (String region : config.regions().keySet()) {
+            io.lethe.config.KafkaRole role = io.lethe.config.KafkaRole.region(region);
+            if (config.kafka().ownCluster(role) && clusters.add(config.kafka().bootstrapServers(role))) {
+                try (KafkaConsumer<byte[], byte[]> reader = reader(role)) {
+                    countDeadLetters(reader, counts);
                 }
             }
         }
         return counts;
+    }
+
+    private void countDeadLetters(KafkaConsumer<byte[], byte[]> reader, Map<String, Long> counts) {
+        String topic = config.topics().dlq();
+        List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
+                .map(p -> new TopicPartition(topic, p.partition())).toList();
+        if (partitions.isEmpty()) {
+            return;
+        }
+        reader.assign(partitions);
+        reader.seekToBeginning(partitions);
+        Map<TopicPartition, Long> end = reader.endOffsets(partitions, TIMEOUT);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (end.entrySet().stream().anyMatch(e -> reader.position(e.getKey()) < e.getValue()) && System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
+                Header stage = r.headers().lastHeader(Headers.DLQ_STAGE);
+                counts.merge(stage == null ? "unknown" : new String(stage.value(), StandardCharsets.UTF_8), 1L, Long::sum);
+            }
+        }
     }
 
     /**
@@ -271,7 +309,12 @@ public final class LagReport {
     }
 
     private KafkaConsumer<byte[], byte[]> reader() {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-lag-reader");
+        return reader(io.lethe.config.KafkaRole.CLI);
+    }
+
+    /** A reader on {@code role}'s cluster with its settings (the CLI's on the primary; a mirrored region's on its own). */
+    private KafkaConsumer<byte[], byte[]> reader(io.lethe.config.KafkaRole role) {
+        Map<String, Object> props = KafkaClients.common(config.kafka(), role, "lethe-lag-reader");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
         return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());

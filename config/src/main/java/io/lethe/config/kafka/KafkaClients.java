@@ -28,6 +28,20 @@ public final class KafkaClients {
     public static Map<String, Object> common(KafkaConfig kafka, KafkaRole role, String clientId) {
         Map<String, Object> props = new HashMap<>(kafka.properties(role));
         props.putIfAbsent(CommonClientConfigs.METADATA_MAX_AGE_CONFIG, Long.toString(METADATA_MAX_AGE.toMillis()));
+        props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(role));
+        props.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
+        return props;
+    }
+
+    /**
+     * As {@link #common}, but always on the primary cluster ({@code kafka.bootstrap-servers}, where
+     * capture and streams write): for a region reading a mirrored cluster of its own, what only the
+     * primary knows, the partition counts streams routes by. With the role's identity when it is on
+     * the primary, else with {@code kafka.properties} alone.
+     */
+    public static Map<String, Object> primary(KafkaConfig kafka, KafkaRole role, String clientId) {
+        Map<String, Object> props = new HashMap<>(kafka.ownCluster(role) ? kafka.properties() : kafka.properties(role));
+        props.putIfAbsent(CommonClientConfigs.METADATA_MAX_AGE_CONFIG, Long.toString(METADATA_MAX_AGE.toMillis()));
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         props.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
         return props;

@@ -100,7 +100,81 @@ public final class KafkaResources {
     }
 
     /** The formats of {@code lethe topics --print}. */
-    public static final List<String> FORMATS = List.of("strimzi", "kafka-cli");
+    public static final List<String> FORMATS = List.of("strimzi", "kafka-cli", "mirror-maker");
+
+    /** MirrorMaker 2's alias of the primary cluster in {@link #mirrorMakerProperties}. */
+    public static final String PRIMARY_ALIAS = "primary";
+
+    /**
+     * MirrorMaker 2's configuration (dedicated mode, {@code connect-mirror-maker.sh}) for the regions
+     * that read a cluster of their own ({@code regions.<r>.kafka.bootstrap-servers}): one way from the
+     * primary to each such cluster, exactly the topics its regions read, with the settings Lethe
+     * needs (docs/multi-region.md): {@code IdentityReplicationPolicy}, {@code read_committed}, no
+     * checkpoints, offset syncs, group offset syncs or heartbeats. Each region cluster's alias is the
+     * first region reading it ({@code .} as {@code _}). Client settings are the primary's
+     * {@code kafka.properties} and each region's own; values are the secrets themselves (see
+     * {@link #mirrorMaker} for a printable form). Empty when no region reads a cluster of its own.
+     */
+    public static java.util.Map<String, String> mirrorMakerProperties(LetheConfig config) {
+        java.util.Map<String, String> aliasOf = new java.util.LinkedHashMap<>();
+        java.util.Map<String, java.util.Set<String>> topicsOf = new java.util.LinkedHashMap<>();
+        java.util.Map<String, io.lethe.config.KafkaRole> roleOf = new java.util.LinkedHashMap<>();
+        for (String region : config.regions().keySet()) {
+            io.lethe.config.KafkaRole role = io.lethe.config.KafkaRole.region(region);
+            if (!config.kafka().ownCluster(role)) {
+                continue;
+            }
+            String cluster = config.kafka().bootstrapServers(role);
+            String alias = region.replace('.', '_');
+            aliasOf.putIfAbsent(cluster, alias.equals(PRIMARY_ALIAS) ? "region-" + alias : alias);
+            roleOf.putIfAbsent(cluster, role);
+            topicsOf.computeIfAbsent(cluster, c -> new java.util.LinkedHashSet<>()).add(config.topics().invalidations(region));
+        }
+        java.util.Map<String, String> p = new java.util.LinkedHashMap<>();
+        if (aliasOf.isEmpty()) {
+            return p;
+        }
+        p.put("clusters", PRIMARY_ALIAS + ", " + String.join(", ", aliasOf.values()));
+        p.put(PRIMARY_ALIAS + ".bootstrap.servers", config.kafka().bootstrapServers());
+        config.kafka().properties().forEach((k, v) -> p.put(PRIMARY_ALIAS + "." + k, v));
+        // streams under exactly_once_v2 writes in transactions: mirror only what committed
+        p.put(PRIMARY_ALIAS + ".consumer.isolation.level", "read_committed");
+        aliasOf.forEach((cluster, alias) -> {
+            p.put(alias + ".bootstrap.servers", cluster);
+            config.kafka().properties(roleOf.get(cluster)).forEach((k, v) -> p.put(alias + "." + k, v));
+            p.put(alias + ".producer.linger.ms", "0");
+            p.put(alias + ".producer.acks", "all");
+            p.put(PRIMARY_ALIAS + "->" + alias + ".enabled", "true");
+            p.put(alias + "->" + PRIMARY_ALIAS + ".enabled", "false");
+            // exactly the topics its regions read: never the changes topic, the DLQ or capture's offsets
+            p.put(PRIMARY_ALIAS + "->" + alias + ".topics", String.join("|",
+                    topicsOf.get(cluster).stream().map(t -> t.replace(".", "\\.")).toList()));
+        });
+        // topic names kept: the same configuration names the topic on both clusters
+        p.put("replication.policy.class", "org.apache.kafka.connect.mirror.IdentityReplicationPolicy");
+        // Lethe translates no offset across the mirror: every position a region keeps is on its own cluster
+        p.put("emit.checkpoints.enabled", "false");
+        p.put("emit.offset-syncs.enabled", "false");
+        p.put("sync.group.offsets.enabled", "false");
+        p.put("emit.heartbeats.enabled", "false");
+        p.put("sync.topic.acls.enabled", "false");
+        // a region topic created on the primary (a new region, a topic move) is mirrored within seconds
+        p.put("refresh.topics.interval.seconds", "10");
+        return p;
+    }
+
+    /** {@link #mirrorMakerProperties} as a properties file, with credentials masked (fill them in, or use a config provider). */
+    public static String mirrorMaker(LetheConfig config) {
+        java.util.Map<String, String> p = mirrorMakerProperties(config);
+        if (p.isEmpty()) {
+            throw new IllegalArgumentException("no region reads a Kafka cluster of its own (regions.<name>.kafka.bootstrap-servers): "
+                    + "there is nothing to mirror");
+        }
+        StringBuilder out = new StringBuilder("# MirrorMaker 2 (connect-mirror-maker.sh) for the regions that read a cluster of their own, "
+                + "generated by `lethe topics --print mirror-maker` (docs/multi-region.md)\n");
+        p.forEach((k, v) -> out.append(k).append(" = ").append(io.lethe.config.KafkaConfig.isSensitive(k) ? "<secret: set it>" : v.replace("\\", "\\\\")).append('\n'));
+        return out.toString();
+    }
 
     private static String resourceType(ResourceType type) {
         return switch (type) {

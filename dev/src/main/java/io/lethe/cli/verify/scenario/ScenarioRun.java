@@ -405,7 +405,8 @@ public final class ScenarioRun implements AutoCloseable {
             // invalidation-streams committed what the changes topic held by now, then each region
             // what its topic held after that; each commits only after handling all of it (a
             // namespace-wide reset of the sentinel's own namespace also scans before its batch ends)
-            if (!groupCommittedAllItHeld(started, started.topics().changes(), started.streams().applicationId(), QUIESCE_TIMEOUT)) {
+            if (!groupCommittedAllItHeld(started, io.lethe.config.KafkaRole.CLI, started.topics().changes(), started.streams().applicationId(),
+                    QUIESCE_TIMEOUT)) {
                 throw new IllegalStateException("timed out after " + QUIESCE_TIMEOUT.toSeconds()
                         + " s waiting for invalidation-streams to commit what the changes topic held at the sentinel");
             }
@@ -420,10 +421,11 @@ public final class ScenarioRun implements AutoCloseable {
 
     /**
      * True once {@code region}'s consumer group has committed everything its topic holds now (its
-     * lag is 0 for what came before this call); false when {@code timeout} passes first.
+     * lag is 0 for what came before this call); false when {@code timeout} passes first. Asked of
+     * the region's own cluster when it reads one (a mirrored region's group and topic are there).
      */
     boolean committedAllItHeld(LetheConfig config, String region, Duration timeout) throws Exception {
-        return groupCommittedAllItHeld(config, config.topics().invalidations(region),
+        return groupCommittedAllItHeld(config, io.lethe.config.KafkaRole.region(region), config.topics().invalidations(region),
                 io.lethe.region.RegionConsumerService.groupId(config, region), timeout);
     }
 
@@ -432,9 +434,10 @@ public final class ScenarioRun implements AutoCloseable {
      * partition that holds nothing, or whose records retention deleted, needs no commit); false
      * when {@code timeout} passes first.
      */
-    private boolean groupCommittedAllItHeld(LetheConfig config, String topic, String group, Duration timeout) throws Exception {
+    private boolean groupCommittedAllItHeld(LetheConfig config, io.lethe.config.KafkaRole role, String topic, String group,
+                                            Duration timeout) throws Exception {
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-                io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-quiesce"))) {
+                io.lethe.config.kafka.KafkaClients.common(config.kafka(), role, "scenario-quiesce"))) {
             Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new LinkedHashMap<>();
             admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
                     .forEach(p -> latest.put(new org.apache.kafka.common.TopicPartition(topic, p.partition()),
