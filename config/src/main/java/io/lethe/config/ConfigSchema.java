@@ -62,6 +62,14 @@ public final class ConfigSchema {
         t.put("source.jdbc-url", Type.matching("^(jdbc:postgresql://.*|" + INTERPOLATED + ")$"));
         t.put("source.user", STRING);
         t.put("source.password", STRING);
+        t.put("source.mode", Type.oneOf("capture", "debezium-topics"));
+        t.put("source.debezium-topics.topic-prefix", STRING);
+        t.put("source.debezium-topics.schemas", BOOLEAN);
+        t.put("source.debezium-topics.unavailable-value-placeholder", STRING);
+        t.put("source.debezium-topics.heartbeat-topic", STRING);
+        t.put("source.debezium-topics.transaction-metadata", BOOLEAN);
+        t.put("source.debezium-topics.transaction-topic", STRING);
+        t.put("source.debezium-topics.group-id", STRING);
         t.put("source.slot", STRING);
         t.put("source.publication", STRING);
         t.put("source.create-publication", BOOLEAN);
@@ -98,6 +106,7 @@ public final class ConfigSchema {
         t.put("regions.<name>.replica", STRING);
         t.put("regions.<name>.replica-user", STRING);
         t.put("regions.<name>.replica-password", STRING);
+        t.put("regions.<name>.kafka.bootstrap-servers", STRING);
         t.put("regions.<name>.kafka.user", STRING);
         t.put("regions.<name>.kafka.password", STRING);
         t.put("regions.<name>.kafka.properties", MAP);
