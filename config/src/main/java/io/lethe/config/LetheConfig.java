@@ -95,13 +95,14 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
             Topics topics = topics();
             regions.values().stream().filter(r -> topics.invalidations(r.name()).equals(topic)).forEach(r -> carried.addAll(receives(r)));
         }
-        // with each namespace's key globs: a streams instance still rendering another configuration's keys does not write
-        // what this one routes (a region waiting for proof after a template change must not take its watermarks)
+        // with each namespace's key templates and patterns (and the key format): a streams instance still rendering another
+        // configuration's keys does not write what this one routes (a region waiting for proof after a template change
+        // must not take its watermarks)
         java.util.List<String> rendered = new java.util.ArrayList<>();
         for (String c : carried) {
             String name = c.endsWith("/stripped") ? c.substring(0, c.length() - "/stripped".length()) : c;
             NamespaceConfig n = namespaces.get(name);
-            rendered.add(c + (n == null ? "" : "=" + String.join(";", n.namespaceGlobs())));
+            rendered.add(c + (n == null ? "" : "=" + String.join(";", n.keysRendered())));
         }
         return fingerprint("lethe.routes/v2|" + String.join(",", rendered));
     }

@@ -167,4 +167,16 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
     public String tableName() {
         return table.substring(table.indexOf('.') + 1);
     }
+
+    /**
+     * What the namespace renders, as text: its key templates (and the key format they are rendered
+     * in) and its patterns. Two configurations whose namespace has the same globs may still render
+     * other keys ({@code user:{id}} and {@code user:{email}} are both {@code user:*}): this tells them apart.
+     */
+    public List<String> keysRendered() {
+        List<String> out = new java.util.ArrayList<>();
+        keys.forEach(k -> out.add("key/v" + io.lethe.schemas.keys.KeyFormat.VERSION + ":" + k.text()));
+        patterns.forEach(pattern -> out.add("pattern:" + pattern));
+        return List.copyOf(out);
+    }
 }

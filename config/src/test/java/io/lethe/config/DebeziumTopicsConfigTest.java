@@ -70,6 +70,10 @@ class DebeziumTopicsConfigTest {
         LetheConfig config = parse(yaml("mode: debezium-topics\ndebezium-topics: { topic-prefix: dbz, transaction-metadata: true }",
                 ", replica: \"jdbc:postgresql://127.0.0.1:5433/shop\""));
         assertTrue(config.regions().get("us-east").hasReplicaGate());
+        var bindings = io.lethe.config.kafka.KafkaAcls.bindings(config, KafkaRole.CAPTURE);
+        assertTrue(bindings.stream().anyMatch(b -> b.pattern().name().equals("dbz.transaction")
+                        && b.entry().operation() == org.apache.kafka.common.acl.AclOperation.READ),
+                "every change waits for its END: the transaction topic is read too " + bindings);
     }
 
     @Test

@@ -307,8 +307,10 @@ public final class RegionConsumerService implements AutoCloseable {
         TopicMove.Marker marker = TopicMove.inRedis(redis, group);
         List<String> receives = config.receives(region);
         Map<String, List<String>> globs = new java.util.TreeMap<>();
+        Map<String, List<String>> rendered = new java.util.TreeMap<>();
         receives.forEach(ns -> globs.put(ns, config.namespaces().get(ns).namespaceGlobs()));
-        TopicMove.Fed now = new TopicMove.Fed(topic, receives, globs);
+        receives.forEach(ns -> rendered.put(ns, config.namespaces().get(ns).keysRendered()));
+        TopicMove.Fed now = new TopicMove.Fed(topic, receives, globs, rendered);
         Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
         Optional<TopicMove.Moved> moved;
         while (true) {
@@ -385,14 +387,26 @@ public final class RegionConsumerService implements AutoCloseable {
         byte[] key = config.streams().watermarkKey() == null ? null
                 : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         Thread watcher = new Thread(() -> {
-            try {
-                java.util.OptionalLong at = TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic,
-                        config.routes(topic), key, sources, () -> !running,
-                        why -> LOG.warn("region {}: first feed pending: {}", region.name(), why));
-                at.ifPresent(proof::complete);
-            } catch (RuntimeException e) {
-                LOG.warn("region {}: the first feed's watcher stopped ({}); the next start finds the first feed again", region.name(),
-                        e.toString());
+            Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
+            while (running) {
+                try {
+                    java.util.OptionalLong at = TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic,
+                            config.routes(topic), key, sources, () -> !running,
+                            why -> LOG.warn("region {}: first feed pending: {}", region.name(), why));
+                    at.ifPresent(proof::complete);
+                    return;
+                } catch (RuntimeException e) {
+                    // Kafka slow or refusing (the region's own cluster at start, an ACL): waited out, never given up
+                    Failure f = KafkaFailures.classify(e);
+                    LOG.warn("region {}: the first feed cannot watch {} yet ({}{}); retrying", region.name(), topic, e.toString(),
+                            f.isFatal() ? ": " + f.fix() : "");
+                    try {
+                        backoff.sleep();
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
             }
         }, "lethe-region-" + region.name() + "-first-feed");
         watcher.setDaemon(true);

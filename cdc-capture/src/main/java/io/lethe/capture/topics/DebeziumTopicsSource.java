@@ -72,7 +72,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private final Misconfiguration misconfiguration;
     private final Map<String, SourceTable> tableByTopic = new LinkedHashMap<>();
     private WatermarkGate gate = new WatermarkGate();
-    private TransactionStamps stamps = new TransactionStamps(MAX_ENDS);
+    private TransactionStamps stamps;
     private final Map<TopicPartition, Long> committedOffsets = new HashMap<>();
     private final Counter translated;
     private final Counter deadLettered;
@@ -96,6 +96,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             throw new IllegalArgumentException("source.mode is not debezium-topics");
         }
         this.config = config;
+        this.stamps = new TransactionStamps(MAX_ENDS, config.tables());
         this.topics = config.source().debeziumTopics();
         this.clock = clock;
         this.mapper = new EnvelopeMapper(ChangeEventMapper.forForeignConnector(ColumnProjection.of(config), config.source().region(), clock,
@@ -218,6 +219,10 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             if (record.topic().equals(topics.heartbeatTopic())) {
                 OptionalLong at = mapper.heartbeatMicros(record.topic(), record.value());
                 if (at.isPresent()) {
+                    // every change topic that exists now is assigned first: a table whose topic appeared since the last
+                    // refresh (with its first change) would otherwise be left out of what the heartbeat waits for
+                    lastRefresh = 0;
+                    refreshAssignment();
                     gate.heartbeat(at.getAsLong(), consumer.endOffsets(changePartitions(), KAFKA_TIMEOUT));
                 }
                 continue;
@@ -293,7 +298,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
      */
     private void rewind(org.apache.kafka.common.KafkaException e) throws InterruptedException {
         LOG.warn("Kafka failed while translating the Debezium topics ({}); reading again from the committed offsets", e.toString());
-        stamps = new TransactionStamps(MAX_ENDS);
+        stamps = new TransactionStamps(MAX_ENDS, config.tables());
         gate = new WatermarkGate();
         lsnAt.clear();
         Thread.sleep(config.apply().retryBackoffMax().toMillis());
@@ -323,14 +328,34 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         }
     }
 
-    /** Stops reading changes while too many wait for their transaction's END (the transaction topic is still read). */
+    /**
+     * Stops reading changes while too many wait for their transaction's END (the transaction topic
+     * is still read), and the transaction topic while too many ENDs wait for their changes (the
+     * changes are still read; never both paused: each unblocks the other).
+     */
     private void backPressure() {
         int limit = config.source().maxQueueSize();
-        if (stamps.held() > limit && consumer.paused().isEmpty()) {
+        java.util.Set<TopicPartition> changes = new java.util.HashSet<>(changePartitions());
+        java.util.Set<TopicPartition> paused = consumer.paused();
+        boolean changesPaused = paused.stream().anyMatch(changes::contains);
+        if (stamps.held() > limit && !changesPaused) {
             LOG.warn("{} changes wait for their transaction's END on {}: reading changes paused", stamps.held(), topics.transactionTopic());
-            consumer.pause(changePartitions());
-        } else if (stamps.held() <= limit / 2 && !consumer.paused().isEmpty()) {
-            consumer.resume(consumer.paused());
+            consumer.pause(changes);
+            changesPaused = true;
+        } else if (stamps.held() <= limit / 2 && changesPaused) {
+            consumer.resume(paused.stream().filter(changes::contains).toList());
+            changesPaused = false;
+        }
+        if (!topics.transactionMetadata()) {
+            return;
+        }
+        List<TopicPartition> transactions = consumer.assignment().stream().filter(tp -> isTransactionTopic(tp.topic())).toList();
+        boolean transactionsPaused = paused.stream().anyMatch(tp -> isTransactionTopic(tp.topic()));
+        if (!changesPaused && stamps.pending() > MAX_ENDS && !transactionsPaused) {
+            LOG.warn("{} transaction ENDs wait for their changes: reading {} paused", stamps.pending(), topics.transactionTopic());
+            consumer.pause(transactions);
+        } else if ((changesPaused || stamps.pending() <= MAX_ENDS / 2) && transactionsPaused) {
+            consumer.resume(transactions);
         }
     }
 

@@ -49,10 +49,20 @@ final class TransactionStamps {
     private final LinkedHashMap<Long, End> ends = new LinkedHashMap<>();
     private int heldCount;
 
-    /** @param maxEnds most ENDs remembered (the oldest is forgotten first: its changes would then wait) */
-    TransactionStamps(int maxEnds) {
+    /**
+     * @param maxEnds most ENDs whose changes were all released that are remembered (a change of a
+     *                transaction read after its END's counts said it was done still finds it); an END
+     *                some change still needs is never forgotten (its changes would wait for good, and
+     *                the transaction topic's committed offset would pass it): the reader pauses the
+     *                transaction topic instead while {@link #pending()} is above this
+     */
+    TransactionStamps(int maxEnds, java.util.Collection<String> tables) {
         this.maxEnds = maxEnds;
+        this.tables = java.util.Set.copyOf(tables);
     }
+
+    /** The configured tables ({@code schema.table}): an END's counts of other tables' changes are not waited for (none is read). */
+    private final java.util.Set<String> tables;
 
     void hold(Held record) {
         held.computeIfAbsent(record.partition(), tp -> new ArrayDeque<>()).addLast(record);
@@ -64,13 +74,43 @@ final class TransactionStamps {
      * transaction topic, with {@code counts} changes of each configured table ({@code schema.table}).
      */
     void end(long txId, long commitLsn, Map<String, Integer> counts, long offset) {
-        // kept even when it counts no change of a configured table (a count Lethe misread must not hold a change forever)
-        ends.put(txId, new End(commitLsn, offset, counts));
-        while (ends.size() > maxEnds) {
-            Iterator<Long> oldest = ends.keySet().iterator();
-            oldest.next();
-            oldest.remove();
+        // kept even when it counts no change of a configured table (done at once: forgotten among the done ones, and a
+        // change of it read after all still finds it while it is remembered)
+        Map<String, Integer> read = new HashMap<>();
+        counts.forEach((table, n) -> {
+            if (tables.contains(table)) {
+                read.put(table, n);
+            }
+        });
+        ends.put(txId, new End(commitLsn, offset, read));
+        forgetDone();
+    }
+
+    /** Forgets the oldest ENDs whose changes were all released, beyond {@code maxEnds} of them. */
+    private void forgetDone() {
+        int done = 0;
+        for (End e : ends.values()) {
+            if (e.done()) {
+                done++;
+            }
         }
+        for (Iterator<End> it = ends.values().iterator(); it.hasNext() && done > maxEnds; ) {
+            if (it.next().done()) {
+                it.remove();
+                done--;
+            }
+        }
+    }
+
+    /** ENDs read whose changes are not all released yet. */
+    int pending() {
+        int n = 0;
+        for (End e : ends.values()) {
+            if (!e.done()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Every held change whose turn has come, in each partition's order, stamped with its commit LSN. */
@@ -94,6 +134,9 @@ final class TransactionStamps {
                 ChangeEvent stamped = end.commitLsn >= head.event().lsn() ? head.event().withCommitLsn(end.commitLsn) : head.event();
                 out.add(new Held(head.partition(), head.offset(), stamped, head.txId()));
             }
+        }
+        if (!out.isEmpty()) {
+            forgetDone();
         }
         return out;
     }

@@ -24,7 +24,7 @@ class TransactionStampsTest {
 
     @Test
     void aChangeWaitsForItsEndAndHoldsBackItsPartitionOnly() {
-        TransactionStamps stamps = new TransactionStamps(100);
+        TransactionStamps stamps = new TransactionStamps(100, List.of("public.items"));
         stamps.hold(change(P0, 0, 100, 7L));
         stamps.hold(change(P0, 1, 300, 8L));
         stamps.hold(change(P1, 0, 110, 7L));
@@ -41,12 +41,31 @@ class TransactionStampsTest {
         out.forEach(h -> commitByLsn.put(h.event().lsn(), h.event().commitLsn() == null ? -1 : h.event().commitLsn()));
         assertEquals(Map.of(100L, 150L, 110L, 150L, 300L, 350L, 400L, -1L), commitByLsn);
         assertEquals(2, stamps.next(P0, 2));
-        assertEquals(4, stamps.transactionsNext(6), "transaction 7's END counts changes of a table Lethe does not read: kept");
+        assertEquals(6, stamps.transactionsNext(6), "transaction 7's END also counts changes of a table Lethe does not read (none "
+                + "will come): done once its items are released");
+    }
+
+    /** An END some change still needs is never forgotten, however many ENDs are read after it (its change would wait for good). */
+    @Test
+    void anEndAChangeStillNeedsIsNeverForgotten() {
+        TransactionStamps stamps = new TransactionStamps(10, List.of("public.items"));
+        stamps.end(1, 50, Map.of("public.items", 1), 0);
+        for (long tx = 2; tx < 1_000; tx++) {
+            stamps.end(tx, 50 + tx, Map.of("public.items", 1), tx);
+        }
+        assertEquals(999, stamps.pending(), "ENDs whose changes were not read yet");
+        assertEquals(0, stamps.transactionsNext(1_000), "the first END is still needed: the transaction topic is not committed past it");
+        stamps.hold(change(P0, 0, 40, 1L));
+        List<TransactionStamps.Held> out = stamps.release();
+        assertEquals(1, out.size(), "transaction 1's change is stamped: its END was kept");
+        assertEquals(50L, out.get(0).event().commitLsn());
+        assertEquals(998, stamps.pending());
+        assertEquals(2, stamps.transactionsNext(1_000), "committed up to the next END still needed");
     }
 
     @Test
     void theTransactionTopicIsCommittedPastEndsNoChangeStillNeeds() {
-        TransactionStamps stamps = new TransactionStamps(100);
+        TransactionStamps stamps = new TransactionStamps(100, List.of("public.items"));
         stamps.end(1, 50, Map.of("public.items", 1), 0);
         assertEquals(0, stamps.transactionsNext(1));
         stamps.hold(change(P0, 0, 40, 1L));

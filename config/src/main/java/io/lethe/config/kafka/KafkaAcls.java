@@ -85,6 +85,10 @@ public final class KafkaAcls {
                     var dbz = config.source().debeziumTopics();
                     config.tables().forEach(table -> topic(g, dbz.topicOf(table), AclOperation.READ, AclOperation.DESCRIBE));
                     topic(g, dbz.heartbeatTopic(), AclOperation.READ, AclOperation.DESCRIBE);
+                    if (dbz.transactionMetadata()) {
+                        // every change waits for its transaction's END: without this topic nothing would go out
+                        topic(g, dbz.transactionTopic(), AclOperation.READ, AclOperation.DESCRIBE);
+                    }
                     add(g, new ResourcePattern(ResourceType.GROUP, dbz.group(config.kafka().topicPrefix()), PatternType.LITERAL),
                             AclOperation.READ);
                     break;

@@ -182,8 +182,10 @@ public final class PatternSweeps implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
-            // nothing behind the sweep is released: the region's offsets and watermark stop here, its lag grows
-            LOG.error("region {}: the pattern sweeps stopped; nothing behind them is committed", region, e);
+            // nothing behind the sweep is released: the region's offsets and watermark stop here, its lag grows; the region
+            // says so (health DOWN through failing()) until it is restarted, when what was not committed is read again
+            failing = true;
+            LOG.error("region {}: the pattern sweeps stopped; nothing behind them is committed until the region restarts", region, e);
         }
     }
 

@@ -48,6 +48,8 @@ public final class TopicMove {
     static final String RECEIVES = "receives";
     /** JSON object: for each namespace received, the globs that cover its keys (to clear it once it is no longer configured). */
     static final String GLOBS = "globs";
+    /** JSON object: for each namespace received, its templates and patterns as text ({@code NamespaceConfig.keysRendered}). */
+    static final String RENDERED = "rendered";
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     /** Where the marker lives: the region's Redis. */
@@ -63,10 +65,15 @@ public final class TopicMove {
      * and the globs covering each one's keys (empty when written before they were recorded): a
      * namespace later removed from the configuration is cleared by them.
      */
-    public record Fed(String topic, List<String> receives, Map<String, List<String>> globs) {
+    public record Fed(String topic, List<String> receives, Map<String, List<String>> globs, Map<String, List<String>> rendered) {
         public Fed {
             receives = receives == null ? List.of() : List.copyOf(new java.util.TreeSet<>(receives));
             globs = globs == null ? Map.of() : Map.copyOf(globs);
+            rendered = rendered == null ? Map.of() : Map.copyOf(rendered);
+        }
+
+        public Fed(String topic, List<String> receives, Map<String, List<String>> globs) {
+            this(topic, receives, globs, Map.of());
         }
 
         public Fed(String topic, List<String> receives) {
@@ -160,10 +167,8 @@ public final class TopicMove {
             // (still filled by readers on the old configuration) would get no invalidation again
             java.util.TreeSet<String> rekeyed = new java.util.TreeSet<>();
             for (String ns : both) {
-                List<String> was = before.globs().get(ns);
-                List<String> is = now.globs().get(ns);
-                if (was != null && is != null && !new java.util.HashSet<>(was).equals(new java.util.HashSet<>(is))) {
-                    rekeyed.add(ns);
+                if (differ(before.globs().get(ns), now.globs().get(ns)) || differ(before.rendered().get(ns), now.rendered().get(ns))) {
+                    rekeyed.add(ns); // other globs, or the same globs of other templates (user:{id} -> user:{email})
                 }
             }
             changed.addAll(rekeyed);
@@ -185,6 +190,11 @@ public final class TopicMove {
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of consumer group " + group + ": " + e.getCause(), e);
         }
+    }
+
+    /** Both recorded (a marker of an older version records neither) and not the same set. */
+    private static boolean differ(List<String> was, List<String> is) {
+        return was != null && is != null && !new java.util.HashSet<>(was).equals(new java.util.HashSet<>(is));
     }
 
     /** One of Lethe's invalidation topics of this prefix: the public one or a region's. */
@@ -254,14 +264,15 @@ public final class TopicMove {
                     return Optional.empty();
                 }
                 String receives = fields.getOrDefault(RECEIVES, "");
-                return Optional.of(new Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(",")), globs(fields.get(GLOBS))));
+                return Optional.of(new Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(",")), globs(fields.get(GLOBS)),
+                        globs(fields.get(RENDERED))));
             }
 
             @Override
             public void write(Fed fed) {
                 try {
                     redis.hashCommands().hset(key, Map.of(FIELD, fed.topic(), RECEIVES, String.join(",", fed.receives()),
-                            GLOBS, JSON.writeValueAsString(fed.globs())));
+                            GLOBS, JSON.writeValueAsString(fed.globs()), RENDERED, JSON.writeValueAsString(fed.rendered())));
                 } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                     throw new IllegalStateException("cannot write the globs of " + fed.receives(), e);
                 }

@@ -39,6 +39,17 @@ class TopicMoveTest {
     }
 
     @Test
+    void aTemplateChangedUnderTheSameGlobIsInvalidatedToo() throws Exception {
+        // user:{id} -> user:{email}: both are user:*, but streams renders only the new keys from now on
+        TopicMove.Fed before = new TopicMove.Fed(TOPIC, List.of("user"), Map.of("user", List.of("user:*")),
+                Map.of("user", List.of("key/v2:user:{id}")));
+        TopicMove.Fed now = new TopicMove.Fed(TOPIC, List.of("user"), Map.of("user", List.of("user:*")),
+                Map.of("user", List.of("key/v2:user:{email}")));
+        TopicMove.Moved move = TopicMove.detect(marker(before), null, "g", null, now).orElseThrow();
+        assertEquals(List.of("user"), now.invalidatedFor(move, List.of("user")));
+    }
+
+    @Test
     void theSameTopicNamespacesAndKeysIsNoMove() throws Exception {
         TopicMove.Fed fed = new TopicMove.Fed(TOPIC, List.of("product"), Map.of("product", List.of("product:*")));
         assertTrue(TopicMove.detect(marker(fed), null, "g", null, fed).isEmpty());
