@@ -56,7 +56,7 @@ public final class Pipeline implements AutoCloseable {
             }
             if (roles.capture() && config.source().readsDebeziumTopics()) {
                 // no capture of Lethe's own: the existing connector's topics are translated into the changes topic
-                p.topicsSource = new DebeziumTopicsSource(config, registry, clock);
+                p.topicsSource = new DebeziumTopicsSource(config, registry, clock).tracing(tracing);
                 p.topicsSource.start();
             } else if (roles.capture()) {
                 p.capture = new CaptureService(config, registry, clock).tracing(tracing);

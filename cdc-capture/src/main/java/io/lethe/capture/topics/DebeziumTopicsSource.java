@@ -90,6 +90,13 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     /** Per change partition, the offsets of translated row changes and their LSNs, kept until a heartbeat past them is released. */
     private final Map<TopicPartition, java.util.TreeMap<Long, Long>> lsnAt = new HashMap<>();
     private long lastRefresh;
+    private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
+
+    /** Samples translated changes for tracing (tracing.* of lethe.yml), as capture does. Call before {@link #start()}. */
+    public DebeziumTopicsSource tracing(io.lethe.stage.trace.Tracing tracing) {
+        this.tracing = tracing;
+        return this;
+    }
 
     public DebeziumTopicsSource(LetheConfig config, MeterRegistry registry, Clock clock) {
         if (!config.source().readsDebeziumTopics()) {
@@ -138,7 +145,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     /** Checks the topics Lethe writes, then starts translating on a thread of its own. */
     public void start() {
         TopicSetup.ensure(config, KafkaRole.CAPTURE, List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
-        publisher = new ChangePublisher(config, clock, misconfiguration, () -> { }, () -> { });
+        publisher = new ChangePublisher(config, clock, misconfiguration, () -> { }, () -> { }, tracing);
         Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-debezium-topics");
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config));
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
