@@ -92,12 +92,14 @@ class DebeziumTopicsIT {
                         transaction-metadata: %s
                         schemas: %s
                     """.formatted(connectorPrefix, transactions, schemas));
-            f.start(f.config(yaml));
+            // the regions' first feeds wait for watermarks, which come from the connector's heartbeats: awaited once it runs
+            f.startFeeding(f.config(yaml), io.lethe.stage.trace.Tracing.OFF);
             assertTrue(f.registry.find("lethe.capture.debezium.records").counters().size() > 0, "the translator runs, not capture");
 
             try (Connector connector = new Connector(stack, scope, connectorPrefix, transactions, schemas)) {
                 RedisCommands<String, String> r = f.redis(REGION);
                 PipelineFixture.await("the connector's slot, active", Duration.ofSeconds(60), () -> slotActive(f, scope.slot() + "_dbz"));
+                f.awaitFirstFeeds();
                 // lethe doctor on this setup: what it can check of the connector, and what it says it cannot
                 String doctorYaml = yaml.replace("slot: " + scope.slot() + "\n", "slot: " + scope.slot() + "_dbz\n")
                         .replace("publication: " + scope.publication() + "\n", "publication: " + scope.publication() + "_dbz\n");

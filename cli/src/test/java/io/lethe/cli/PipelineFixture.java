@@ -84,13 +84,31 @@ final class PipelineFixture implements AutoCloseable {
 
     /** Starts every stage of {@code config}, tracing with {@code tracing}. */
     Pipeline start(LetheConfig config, io.lethe.stage.trace.Tracing tracing) throws InterruptedException {
+        startFeeding(config, tracing);
+        awaitFirstFeeds();
+        return pipeline;
+    }
+
+    /** Starts every stage of {@code config} without waiting for the regions' first feeds (see {@link #awaitFirstFeeds}). */
+    Pipeline startFeeding(LetheConfig config, io.lethe.stage.trace.Tracing tracing) throws InterruptedException {
         pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC(), tracing);
-        // a region's first feed invalidates what its Redis held wholesale once streams is proven to write its topic:
-        // entries a test plants are planted after it (a region held back meanwhile, by its replica gate or a
-        // misconfiguration, is what such a test looks at)
+        return pipeline;
+    }
+
+    /**
+     * Waits until every region's first feed is done: it invalidates what its Redis held wholesale once
+     * streams is proven to write its topic (watermarks: capture, or a connector, must run), so entries a
+     * test plants are planted after it. A region held back meanwhile, by its replica gate or a
+     * misconfiguration, is what such a test looks at.
+     */
+    void awaitFirstFeeds() throws InterruptedException {
+        awaitFirstFeeds(pipeline);
+    }
+
+    /** {@link #awaitFirstFeeds()} of a pipeline a test started itself. */
+    static void awaitFirstFeeds(Pipeline pipeline) throws InterruptedException {
         await("every region's first feed", Duration.ofSeconds(90), () -> pipeline.regions().values().stream()
                 .allMatch(r -> r.fed() || r.isRetrying() || !r.isRunning()));
-        return pipeline;
     }
 
     /** Closes {@code resource} with the fixture (last owned, first closed). */

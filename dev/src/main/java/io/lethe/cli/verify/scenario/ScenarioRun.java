@@ -225,7 +225,14 @@ public final class ScenarioRun implements AutoCloseable {
     public Pipeline start(LetheConfig config, Roles roles) throws Exception {
         ensureSentinel();
         started = config;
-        return own(Pipeline.start(config, roles, registry, Clock.systemUTC()));
+        Pipeline pipeline = own(Pipeline.start(config, roles, registry, Clock.systemUTC()));
+        if (roles.capture() && roles.streams()) {
+            // a region's first feed invalidates its namespaces wholesale once streams is proven to write its topic (and
+            // turns the upserts it passed into deletes): the scenario's readers and checks start after it
+            await("every region's first feed", Duration.ofSeconds(90), () -> pipeline.regions().values().stream()
+                    .allMatch(r -> r.fed() || r.isRetrying() || !r.isRunning()));
+        }
+        return pipeline;
     }
 
     /**
