@@ -245,7 +245,8 @@ public final class TopicMove {
                     lastSaid = System.nanoTime();
                     waiting.accept("waiting " + TimeUnit.NANOSECONDS.toSeconds(lastSaid - start) + " s for streams to write " + topic
                             + " as this configuration routes it (watermarks of " + seen.size() + " of " + needed + " changes partitions "
-                            + "seen): invalidation-streams still runs another configuration");
+                            + "seen): no watermark yet (capture, or in source.mode debezium-topics the connector, sent none since: "
+                            + "with debezium-topics one comes after the first change) or invalidation-streams runs another configuration");
                 }
             }
             return java.util.OptionalLong.empty();
