@@ -8,7 +8,8 @@ package io.lethe.region.inspect;
  * @param version     the entry's {@code v} ("0" for a legacy entry or when absent)
  * @param data        the entry's {@code d}, as UTF-8 text (null when absent)
  * @param notFound    {@code nf = 1}: a cached "not found"
- * @param fenceVersion the fence's {@code v}, or null when the key has no fence
+ * @param fenceVersion the fence's {@code v}, or null when the key has no fence or one marked {@code x}
+ *                     (a namespace-wide delete, a derived key: its version is not compared with the entry's)
  */
 record Entry(String key, String kind, String version, String data, boolean notFound, String fenceVersion) {
 
