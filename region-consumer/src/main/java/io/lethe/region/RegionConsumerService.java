@@ -346,12 +346,7 @@ public final class RegionConsumerService implements AutoCloseable {
         LOG.warn("region {}: {} (found by {}); waiting for streams to write {} as this configuration routes it, then invalidating "
                 + "namespaces {} wholesale", region.name(), move.toAnotherTopic() ? "moved from topic " + move.from() + " to " + move.to()
                 : "receives other namespaces on " + topic, move.foundBy(), topic, invalidated);
-        io.lethe.region.lag.PartitionCounts counts = partitionCounts();
-        IntSupplier sources = () -> counts.now().map(io.lethe.region.lag.PartitionCounts.Counts::changes).orElse(0);
-        byte[] key = config.streams().watermarkKey() == null ? null
-                : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        java.util.OptionalLong switchedAt = TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic,
-                config.routes(topic), key, sources, () -> !running, why -> LOG.warn("region {}: {}", region.name(), why));
+        java.util.OptionalLong switchedAt = awaitStreamsWriting(topic, "");
         if (switchedAt.isEmpty()) {
             return false;
         }
@@ -364,6 +359,22 @@ public final class RegionConsumerService implements AutoCloseable {
                     now.receives(), invalidated);
         });
         return true;
+    }
+
+    /**
+     * The proof a topic move and a first feed wait for ({@link TopicMove#awaitStreamsWriting}): streams
+     * writes {@code topic} as this configuration routes it, from every changes partition (counted on
+     * the primary), signed with the watermark key if there is one.
+     *
+     * @param saying what each minute's "still waiting" line starts with
+     */
+    private java.util.OptionalLong awaitStreamsWriting(String topic, String saying) {
+        io.lethe.region.lag.PartitionCounts counts = partitionCounts();
+        IntSupplier sources = () -> counts.now().map(io.lethe.region.lag.PartitionCounts.Counts::changes).orElse(0);
+        byte[] key = config.streams().watermarkKey() == null ? null
+                : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic, config.routes(topic), key, sources,
+                () -> !running, why -> LOG.warn("region {}: {}{}", region.name(), saying, why));
     }
 
     /**
@@ -382,18 +393,11 @@ public final class RegionConsumerService implements AutoCloseable {
                 region.name(), invalidated, topic);
         metrics.firstFeedPending(true);
         java.util.concurrent.CompletableFuture<Long> proof = new java.util.concurrent.CompletableFuture<>();
-        io.lethe.region.lag.PartitionCounts counts = partitionCounts();
-        IntSupplier sources = () -> counts.now().map(io.lethe.region.lag.PartitionCounts.Counts::changes).orElse(0);
-        byte[] key = config.streams().watermarkKey() == null ? null
-                : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         Thread watcher = new Thread(() -> {
             Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
             while (running) {
                 try {
-                    java.util.OptionalLong at = TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic,
-                            config.routes(topic), key, sources, () -> !running,
-                            why -> LOG.warn("region {}: first feed pending: {}", region.name(), why));
-                    at.ifPresent(proof::complete);
+                    awaitStreamsWriting(topic, "first feed pending: ").ifPresent(proof::complete);
                     return;
                 } catch (RuntimeException e) {
                     // Kafka slow or refusing (the region's own cluster at start, an ACL): waited out, never given up
