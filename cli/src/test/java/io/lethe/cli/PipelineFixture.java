@@ -107,8 +107,7 @@ final class PipelineFixture implements AutoCloseable {
 
     /** {@link #awaitFirstFeeds()} of a pipeline a test started itself. */
     static void awaitFirstFeeds(Pipeline pipeline) throws InterruptedException {
-        await("every region's first feed", Duration.ofSeconds(90), () -> pipeline.regions().values().stream()
-                .allMatch(r -> r.fed() || r.isRetrying() || !r.isRunning()));
+        await("every region's first feed", Duration.ofSeconds(90), pipeline::firstFeedsSettled);
     }
 
     /** Closes {@code resource} with the fixture (last owned, first closed). */

@@ -82,6 +82,15 @@ public final class Pipeline implements AutoCloseable {
         return regions;
     }
 
+    /**
+     * True once every region of this process is past its first feed (its Redis invalidated wholesale
+     * once streams was proven to write its topic), or is held back by its replica gate, a
+     * misconfiguration or a stop: what a caller that plants entries or starts readers waits for.
+     */
+    public boolean firstFeedsSettled() {
+        return regions.values().stream().allMatch(r -> r.fed() || r.isRetrying() || !r.isRunning());
+    }
+
     public CaptureService capture() {
         return capture;
     }

@@ -229,8 +229,7 @@ public final class ScenarioRun implements AutoCloseable {
         if (roles.capture() && roles.streams()) {
             // a region's first feed invalidates its namespaces wholesale once streams is proven to write its topic (and
             // turns the upserts it passed into deletes): the scenario's readers and checks start after it
-            await("every region's first feed", Duration.ofSeconds(90), () -> pipeline.regions().values().stream()
-                    .allMatch(r -> r.fed() || r.isRetrying() || !r.isRunning()));
+            await("every region's first feed", Duration.ofSeconds(90), pipeline::firstFeedsSettled);
         }
         return pipeline;
     }
