@@ -1,7 +1,7 @@
 package io.lethe.cli;
 
-import io.lethe.config.ConfigException;
-import io.lethe.config.ConfigLoader;
+
+
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.region.admission.EventRules;
@@ -34,6 +34,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -58,8 +59,8 @@ public final class DlqCommand implements Runnable {
     @Command(name = "replay", mixinStandardHelpOptions = true,
             description = "Re-publish DLQ records to their source topic (after fixing the cause).")
     static final class Replay implements Callable<Integer> {
-        @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
-        Path config;
+        @Mixin
+        ConfigFile config;
 
         @Option(names = "--reason", description = "only records with this lethe.dlq.reason")
         String reason;
@@ -75,12 +76,9 @@ public final class DlqCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            LetheConfig cfg;
-            try {
-                cfg = ConfigLoader.load(config);
-            } catch (ConfigException e) {
-                spec.commandLine().getErr().println(e.getMessage());
-                return 2;
+            LetheConfig cfg = config.loadOrReport();
+            if (cfg == null) {
+                return ConfigFile.INVALID;
             }
             Map<String, Object> consumerProps = KafkaClients.common(cfg.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-dlq-replay");
             consumerProps.put(ConsumerConfig.GROUP_ID_CONFIG, group);

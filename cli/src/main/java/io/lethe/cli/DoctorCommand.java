@@ -2,8 +2,8 @@ package io.lethe.cli;
 
 import io.lethe.capture.checks.CheckResult;
 import io.lethe.cli.doctor.Doctor;
-import io.lethe.config.ConfigException;
-import io.lethe.config.ConfigLoader;
+
+
 import io.lethe.config.LetheConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -19,8 +20,8 @@ import picocli.CommandLine.Spec;
         description = "Check PostgreSQL, Kafka and every region's Redis, and that every hop to another host is encrypted and "
                 + "verified; print PASS/WARN/FAIL with the fix. Exit 1 on any FAIL (with --strict, on any WARN too).")
 public final class DoctorCommand implements Callable<Integer> {
-    @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
-    Path config;
+    @Mixin
+    ConfigFile config;
 
     @Option(names = "--strict", description = "Exit 1 on warnings too (a plaintext or unverified hop, a DLQ kept too long): "
             + "a gate for deployment pipelines")
@@ -32,12 +33,9 @@ public final class DoctorCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        LetheConfig cfg;
-        try {
-            cfg = ConfigLoader.load(config);
-        } catch (ConfigException e) {
-            spec.commandLine().getErr().println(e.getMessage());
-            return 2;
+        LetheConfig cfg = config.loadOrReport();
+        if (cfg == null) {
+            return ConfigFile.INVALID;
         }
         List<CheckResult> results = new Doctor(cfg).run();
         for (CheckResult r : results) {

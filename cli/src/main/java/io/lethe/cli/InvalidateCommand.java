@@ -1,7 +1,7 @@
 package io.lethe.cli;
 
-import io.lethe.config.ConfigException;
-import io.lethe.config.ConfigLoader;
+
+
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.invalidate.ManualInvalidations;
@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -22,8 +23,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "invalidate", mixinStandardHelpOptions = true,
         description = "Purge a key or a pattern in every region that caches the namespace, through the pipeline.")
 public final class InvalidateCommand implements Callable<Integer> {
-    @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
-    Path config;
+    @Mixin
+    ConfigFile config;
 
     @Option(names = "--namespace", required = true, description = "the namespace the keys belong to")
     String namespace;
@@ -47,12 +48,9 @@ public final class InvalidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        LetheConfig cfg;
-        try {
-            cfg = ConfigLoader.load(config);
-        } catch (ConfigException e) {
-            spec.commandLine().getErr().println(e.getMessage());
-            return 2;
+        LetheConfig cfg = config.loadOrReport();
+        if (cfg == null) {
+            return ConfigFile.INVALID;
         }
         ManualInvalidations.Published published;
         try (ManualInvalidations invalidations = new ManualInvalidations(cfg, KafkaRole.CLI)) {

@@ -1,8 +1,8 @@
 package io.lethe.cli;
 
 import io.lethe.cli.lag.LagReport;
-import io.lethe.config.ConfigException;
-import io.lethe.config.ConfigLoader;
+
+
 import io.lethe.config.LetheConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -20,8 +21,8 @@ import picocli.CommandLine.Spec;
         description = "Per region: the end-to-end lag and each stage's (capture, streams), the stage holding the backlog, "
                 + "unapplied records, seconds behind of the oldest of them, p99 commit->applied (last minute), DLQ.")
 public final class LagCommand implements Callable<Integer> {
-    @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
-    Path config;
+    @Mixin
+    ConfigFile config;
 
     @Option(names = "--watch", description = "refresh every 2 seconds until Ctrl-C")
     boolean watch;
@@ -35,12 +36,9 @@ public final class LagCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        LetheConfig cfg;
-        try {
-            cfg = ConfigLoader.load(config);
-        } catch (ConfigException e) {
-            spec.commandLine().getErr().println(e.getMessage());
-            return 2;
+        LetheConfig cfg = config.loadOrReport();
+        if (cfg == null) {
+            return ConfigFile.INVALID;
         }
         List<String> urls = metrics.isEmpty()
                 ? List.of("http://" + cfg.http().host() + ":" + cfg.http().port() + "/metrics") : metrics;

@@ -1,7 +1,7 @@
 package io.lethe.cli;
 
-import io.lethe.config.ConfigException;
-import io.lethe.config.ConfigLoader;
+
+
 import io.lethe.config.LetheConfig;
 import io.lethe.region.prewarm.Prewarm;
 import java.io.PrintWriter;
@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -24,8 +25,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "prewarm", mixinStandardHelpOptions = true,
         description = "Copy a sibling region's cached entries into a cold region, hottest first, without breaking coherence.")
 public final class PrewarmCommand implements Callable<Integer> {
-    @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
-    Path config;
+    @Mixin
+    ConfigFile config;
 
     @Option(names = "--from", required = true, description = "the region to copy from")
     String from;
@@ -49,12 +50,9 @@ public final class PrewarmCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter out = spec.commandLine().getOut();
-        LetheConfig cfg;
-        try {
-            cfg = ConfigLoader.load(config);
-        } catch (ConfigException e) {
-            err.println(e.getMessage());
-            return 2;
+        LetheConfig cfg = config.loadOrReport();
+        if (cfg == null) {
+            return ConfigFile.INVALID;
         }
         Prewarm.Summary summary;
         Progress progress = Progress.onStderr(err);

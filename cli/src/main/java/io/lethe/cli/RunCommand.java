@@ -4,8 +4,8 @@ import io.lethe.capture.checks.CaptureStartupException;
 import io.lethe.cli.http.HttpEndpoint;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.Roles;
-import io.lethe.config.ConfigException;
-import io.lethe.config.ConfigLoader;
+
+
 import io.lethe.config.LetheConfig;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -21,6 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -30,8 +31,8 @@ import picocli.CommandLine.Spec;
 public final class RunCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
-    @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
-    Path config;
+    @Mixin
+    ConfigFile config;
 
     @Option(names = "--role", split = ",", defaultValue = "all",
             description = "capture, streams, region:<name> (repeatable or comma-separated), or all (default)")
@@ -45,12 +46,9 @@ public final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        LetheConfig cfg;
-        try {
-            cfg = ConfigLoader.load(config);
-        } catch (ConfigException e) {
-            System.err.println(e.getMessage());
-            return 2;
+        LetheConfig cfg = config.loadOrReport();
+        if (cfg == null) {
+            return ConfigFile.INVALID;
         }
         Roles parsed;
         try {

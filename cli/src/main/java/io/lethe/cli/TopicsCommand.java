@@ -1,7 +1,7 @@
 package io.lethe.cli;
 
-import io.lethe.config.ConfigException;
-import io.lethe.config.ConfigLoader;
+
+
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaResources;
 import java.io.PrintWriter;
@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -22,8 +23,8 @@ import picocli.CommandLine.Spec;
         description = "Print every topic this configuration needs, with the settings Lethe would create it with: as Strimzi "
                 + "KafkaTopic resources (with a KafkaUser per role holding its least-privilege ACLs) or as kafka-topics.sh lines.")
 public final class TopicsCommand implements Callable<Integer> {
-    @Option(names = {"-c", "--config"}, required = true, description = "lethe.yml")
-    Path config;
+    @Mixin
+    ConfigFile config;
 
     @Option(names = "--print", required = true, description = "strimzi, kafka-cli or mirror-maker (MirrorMaker 2's configuration "
             + "for the regions that read a cluster of their own)")
@@ -38,12 +39,9 @@ public final class TopicsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        LetheConfig cfg;
-        try {
-            cfg = ConfigLoader.load(config);
-        } catch (ConfigException e) {
-            spec.commandLine().getErr().println(e.getMessage());
-            return 2;
+        LetheConfig cfg = config.loadOrReport();
+        if (cfg == null) {
+            return ConfigFile.INVALID;
         }
         try {
             switch (format) {

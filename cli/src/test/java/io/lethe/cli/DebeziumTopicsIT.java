@@ -135,9 +135,12 @@ class DebeziumTopicsIT {
                         "UPDATE items SET name = name || 'x' WHERE id BETWEEN 11 AND 13", // the name key moves
                         "DELETE FROM items WHERE id BETWEEN 14 AND 16",
                         "UPDATE items SET price = price + 1 WHERE id = 1");
+                // both keys of each changed row: without schemas each template's glob is swept on its own (the region's
+                // sweep worker, one glob after the other), so one key's fence says nothing of the other's
                 for (int id = 1; id <= 16; id++) {
-                    String old = p + "item:" + id + ":" + rows.get(id)[0];
-                    PipelineFixture.await("the invalidation of " + old, Duration.ofSeconds(60), () -> r.exists(RedisLayout.fenceKey(old)) == 1);
+                    for (String old : List.of(p + "item:" + id, p + "item:" + id + ":" + rows.get(id)[0])) {
+                        PipelineFixture.await("the invalidation of " + old, Duration.ofSeconds(60), () -> r.exists(RedisLayout.fenceKey(old)) == 1);
+                    }
                 }
 
                 List<String> stale = judge(r, p, rows(f));
@@ -146,7 +149,9 @@ class DebeziumTopicsIT {
                     if (schemas) {
                         assertEquals(1, r.exists(p + "item:" + id), "an unchanged row's entry stays (the judge judged something): " + id);
                     } else {
-                        assertEquals(0, r.exists(p + "item:" + id), "without schemas a change invalidates its templates' globs: " + id);
+                        String unchanged = p + "item:" + id;
+                        PipelineFixture.await("without schemas a change invalidates its templates' globs: " + unchanged,
+                                Duration.ofSeconds(60), () -> r.exists(unchanged) == 0);
                     }
                 }
                 Map<Integer, Long> commitLsns = commitLsns(stack, f.config(yaml).topics().changes(), p);
