@@ -10,7 +10,8 @@ import java.util.stream.Collectors;
  * is written to the WAL as row changes of permanent tables: an UNLOGGED or temporary table writes
  * none, a view or a materialized view has no row changes (a refresh is not decoded), a foreign
  * table's rows live on another server, and system catalogs are never published. A partitioned
- * table is published through its partitions, so each leaf must be publishable too. One rule for
+ * table is published through its partitions, and a plain table's query reads the tables inheriting
+ * from it, so each leaf or inheriting table must be publishable too. One rule for
  * the start-up checks, {@code lethe doctor} and the source watch.
  */
 public final class Publishable {
@@ -30,7 +31,7 @@ public final class Publishable {
      * @param oid         the table's pg_class oid
      * @param kind        its relkind ({@code r} table, {@code p} partitioned, {@code v} view, ...)
      * @param persistence its relpersistence ({@code p} permanent, {@code u} unlogged, {@code t} temporary)
-     * @param leaves      the leaf partitions of a partitioned table (empty otherwise)
+     * @param leaves      the leaf partitions of a partitioned table, or the tables inheriting from a plain one
      */
     public static Optional<CheckResult> problem(LetheConfig config, String table, long oid, String kind, String persistence,
                                                 List<Leaf> leaves) {
@@ -60,12 +61,15 @@ public final class Publishable {
         }
         List<String> problems = new java.util.ArrayList<>();
         List<String> fixes = new java.util.ArrayList<>();
+        boolean inherits = "r".equals(kind); // a plain table's leaves are the tables inheriting from it
+        String member = inherits ? "inheriting table " : "partition ";
         for (Leaf leaf : leaves) {
             if ("f".equals(leaf.kind())) {
-                problems.add("partition " + leaf.name() + " is a foreign table, whose changes this database never logs");
-                fixes.add("ALTER TABLE " + table + " DETACH PARTITION " + leaf.name() + ";");
+                problems.add(member + leaf.name() + " is a foreign table, whose changes this database never logs");
+                fixes.add(inherits ? "ALTER TABLE " + leaf.name() + " NO INHERIT " + table + ";"
+                        : "ALTER TABLE " + table + " DETACH PARTITION " + leaf.name() + ";");
             } else if ("u".equals(leaf.persistence())) {
-                problems.add("partition " + leaf.name() + " is UNLOGGED: PostgreSQL writes none of its changes to the WAL");
+                problems.add(member + leaf.name() + " is UNLOGGED: PostgreSQL writes none of its changes to the WAL");
                 fixes.add("ALTER TABLE " + leaf.name() + " SET LOGGED;");
             }
         }

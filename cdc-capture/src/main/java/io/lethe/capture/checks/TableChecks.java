@@ -52,6 +52,12 @@ public final class TableChecks {
             results.add(unpublishable.get());
             return results;
         }
+        Optional<CheckResult> inherited = Inheritance.problem(config, table, info.kind(),
+                info.leaves().stream().map(Publishable.Leaf::name).toList());
+        if (inherited.isPresent()) {
+            results.add(inherited.get());
+            return results;
+        }
         List<String> configuredAncestors = info.ancestors().stream().filter(config.tables()::contains).toList();
         if (!configuredAncestors.isEmpty()) {
             // the publication holds the ancestor and publishes via the root: this partition's changes carry the ancestor's name

@@ -14,7 +14,7 @@ import java.util.Set;
 
 /**
  * Columns, primary key and replica identity of one table (and of its partitions, when
- * partitioned), what decides whether PostgreSQL publishes it at all ({@link Publishable}), and
+ * partitioned), the tables inheriting from it (as {@code leaves}, when it is a plain table), what decides whether PostgreSQL publishes it at all ({@link Publishable}), and
  * the partitioned tables it is a partition of.
  */
 record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity,
@@ -96,10 +96,16 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
             }
         }
         List<Publishable.Leaf> leaves = new ArrayList<>();
-        if ("p".equals(kind)) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT n.nspname || '.' || l.relname, l.relkind::text, l.relpersistence::text "
+        if ("p".equals(kind) || "r".equals(kind)) {
+            // a partitioned table's leaves, or every table inheriting from a plain one (Inheritance)
+            try (PreparedStatement ps = c.prepareStatement("p".equals(kind)
+                    ? "SELECT n.nspname || '.' || l.relname, l.relkind::text, l.relpersistence::text "
                     + "FROM pg_partition_tree(?::oid) t JOIN pg_class l ON l.oid = t.relid JOIN pg_namespace n ON n.oid = l.relnamespace "
-                    + "WHERE t.isleaf ORDER BY 1")) {
+                    + "WHERE t.isleaf ORDER BY 1"
+                    : "WITH RECURSIVE inheriting(relid) AS (SELECT inhrelid FROM pg_inherits WHERE inhparent = ?::oid "
+                    + "UNION SELECT i.inhrelid FROM pg_inherits i JOIN inheriting h ON i.inhparent = h.relid) "
+                    + "SELECT n.nspname || '.' || l.relname, l.relkind::text, l.relpersistence::text "
+                    + "FROM inheriting t JOIN pg_class l ON l.oid = t.relid JOIN pg_namespace n ON n.oid = l.relnamespace ORDER BY 1")) {
                 ps.setLong(1, oid);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {

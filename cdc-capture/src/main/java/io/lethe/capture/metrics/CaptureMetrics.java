@@ -59,6 +59,7 @@ public final class CaptureMetrics {
     private final Map<String, Counter> events = new ConcurrentHashMap<>();
     private final AtomicLong watermark = new AtomicLong();
     private final Map<String, Counter> sourceDrifts = new ConcurrentHashMap<>();
+    private final String slot;
     private final AtomicLong hidden = new AtomicLong();
 
     public CaptureMetrics(MeterRegistry registry, String slot) {
@@ -82,10 +83,11 @@ public final class CaptureMetrics {
         for (String kind : java.util.List.of("publish-retry", "unmappable", "engine", "source-check")) {
             registry.counter(ERRORS, "kind", kind);
         }
+        this.slot = slot;
+        // registered up front so dashboards see every kind at 0; a kind not listed here is registered when first counted
         for (String kind : java.util.List.of("publication", "publication-options", "membership", "identity", "persistence", "rewritten",
-                "partitions", "history", "unrecorded", "slot", "added")) {
-            sourceDrifts.put(kind, Counter.builder(SOURCE_DRIFT).tag("slot", slot).tag("kind", kind)
-                    .description("source drifts that hid changes; their tables' namespaces were reset").register(registry));
+                "partitions", "inheritance", "history", "unrecorded", "slot", "added")) {
+            sourceDriftCounter(kind);
         }
         io.micrometer.core.instrument.Gauge.builder(SOURCE_HIDDEN, hidden, AtomicLong::get).tag("slot", slot)
                 .description("conditions of the source hiding changes capture needs now").register(registry);
@@ -133,7 +135,12 @@ public final class CaptureMetrics {
 
     /** A source drift of {@code kind} was found (and its namespaces reset). */
     public void sourceDrift(String kind) {
-        sourceDrifts.get(kind).increment();
+        sourceDriftCounter(kind).increment();
+    }
+
+    private Counter sourceDriftCounter(String kind) {
+        return sourceDrifts.computeIfAbsent(kind, k -> Counter.builder(SOURCE_DRIFT).tag("slot", slot).tag("kind", k)
+                .description("source drifts that hid changes; their tables' namespaces were reset").register(registry));
     }
 
     /** How many conditions of the source hide changes now. */

@@ -35,6 +35,12 @@ public record Drift(Kind kind, List<String> tables, String what, String fix, boo
         /** Partitions were attached or detached: their rows appeared or vanished without a change. */
         PARTITIONS("partitions"),
         /**
+         * A table inherits from a configured table (INHERITS, not a partition) with no namespace of
+         * its own carrying the parent's keys and version: a query of the parent reads its rows, but
+         * PostgreSQL publishes its changes under its own name, which no such namespace receives.
+         */
+        INHERITANCE("inheritance"),
+        /**
          * The source's history changed (another system identifier or timeline: a restore, a failover
          * to an asynchronous standby, a blue/green switch): LSNs before and after cannot be compared.
          */

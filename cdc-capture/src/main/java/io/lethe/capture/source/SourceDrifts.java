@@ -1,6 +1,7 @@
 package io.lethe.capture.source;
 
 import io.lethe.capture.checks.CheckResult;
+import io.lethe.capture.checks.Inheritance;
 import io.lethe.capture.checks.Publishable;
 import io.lethe.capture.source.Drift.Kind;
 import io.lethe.capture.source.SourceState.Leaf;
@@ -74,6 +75,10 @@ public final class SourceDrifts {
                 out.add(new Drift(table && t.oid() >= 16384 ? Kind.PERSISTENCE : Kind.IDENTITY, List.of(name),
                         unpublishable.get().message(), unpublishable.get().fix(), true));
                 continue;
+            }
+            Optional<CheckResult> inherited = Inheritance.problem(config, name, t.kind(), t.leaves().stream().map(Leaf::name).toList());
+            if (inherited.isPresent()) {
+                out.add(new Drift(Kind.INHERITANCE, List.of(name), inherited.get().message(), inherited.get().fix(), true));
             }
             if ("p".equals(t.kind()) && !p.viaRoot()) {
                 out.add(new Drift(Kind.PUBLICATION_OPTIONS, List.of(name), "publication " + pub + " publishes the changes of partitioned "
@@ -168,7 +173,11 @@ public final class SourceDrifts {
         return out;
     }
 
-    /** The partitions' drift of one partitioned table: leaves attached, detached, made UNLOGGED, or rewritten. */
+    /**
+     * The partitions' drift of one partitioned table, or of the tables inheriting from a plain one
+     * (INHERIT and NO INHERIT make rows appear and vanish the same way): leaves attached, detached,
+     * made UNLOGGED, or rewritten.
+     */
     private static Optional<Drift> partitions(String name, Table was, Table is, Predicate<Leaf> emptyPartition) {
         Map<Long, Leaf> before = was.leaves().stream().collect(Collectors.toMap(Leaf::oid, l -> l));
         Map<Long, Leaf> now = is.leaves().stream().collect(Collectors.toMap(Leaf::oid, l -> l));
@@ -179,18 +188,19 @@ public final class SourceDrifts {
                 .filter(l -> !Objects.equals(before.get(l.oid()).persistence(), l.persistence())).map(Leaf::name).toList();
         List<String> rewritten = now.values().stream().filter(l -> before.containsKey(l.oid()) && !unlogged.contains(l.name()))
                 .filter(l -> before.get(l.oid()).relfilenode() != l.relfilenode()).map(Leaf::name).toList();
+        String members = "r".equals(is.kind()) ? "inheriting table(s) " : "partition(s) "; // a plain table's leaves inherit from it
         if (!unlogged.isEmpty()) {
-            return Optional.of(new Drift(Kind.PERSISTENCE, List.of(name), "partition(s) " + unlogged + " of " + name
+            return Optional.of(new Drift(Kind.PERSISTENCE, List.of(name), members + unlogged + " of " + name
                     + " were set UNLOGGED or LOGGED: their changes while UNLOGGED were never logged", "", false));
         }
         if (!detached.isEmpty() || !attached.isEmpty()) {
-            return Optional.of(new Drift(Kind.PARTITIONS, List.of(name), (detached.isEmpty() ? "" : "partition(s) " + detached
+            return Optional.of(new Drift(Kind.PARTITIONS, List.of(name), (detached.isEmpty() ? "" : members + detached
                     + " left " + name + " (their rows vanished without a DELETE)") + (detached.isEmpty() || attached.isEmpty() ? "" : "; ")
-                    + (attached.isEmpty() ? "" : "partition(s) " + attached + " joined " + name + " with rows (they appeared without an INSERT)"),
+                    + (attached.isEmpty() ? "" : members + attached + " joined " + name + " with rows (they appeared without an INSERT)"),
                     "", false));
         }
         if (!rewritten.isEmpty()) {
-            return Optional.of(new Drift(Kind.REWRITTEN, List.of(name), "partition(s) " + rewritten + " of " + name + " were rewritten "
+            return Optional.of(new Drift(Kind.REWRITTEN, List.of(name), members + rewritten + " of " + name + " were rewritten "
                     + "(TRUNCATE, VACUUM FULL, or SET UNLOGGED and SET LOGGED again, which PostgreSQL allows for a partition of a "
                     + "published table and no change shows)", "", false));
         }

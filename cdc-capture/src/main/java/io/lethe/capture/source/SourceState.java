@@ -22,7 +22,8 @@ import java.util.Map;
  * configured table, its identity (oid), kind, persistence and storage (relfilenode), how it
  * belongs to the publication (each membership row has an oid of its own, so a table dropped from
  * the publication and added back is told apart), row filter and column list, and its leaf
- * partitions. Capture keeps the state it relied on and compares ({@link SourceDrifts}).
+ * partitions (of a plain table: every table inheriting from it). Capture keeps the state it relied
+ * on and compares ({@link SourceDrifts}).
  *
  * @param publication the publication, or null when it does not exist
  * @param tables      per configured table ({@code schema.table}), in configuration order
@@ -62,7 +63,8 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
      *                    {@code schema:<pg_publication_namespace oid>}, comma-separated; empty when it does not
      * @param rowFilter   the publication publishes only rows matching a WHERE clause
      * @param columnList  the columns the publication publishes of it; empty when all
-     * @param leaves      leaf partitions of a partitioned table, by oid
+     * @param leaves      leaf partitions of a partitioned table, or every table inheriting from a plain
+     *                    table (INHERITS, at any depth), by oid: their rows are read through it
      */
     public record Table(long oid, String kind, String persistence, long relfilenode, String membership, boolean rowFilter,
                         List<String> columnList, List<Leaf> leaves) {
@@ -90,7 +92,7 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
     public record Slot(String plugin, String database, String walStatus) {
     }
 
-    /** A leaf partition, with what decides whether its changes are logged. */
+    /** A leaf partition or an inheriting table, with what decides whether its changes are logged. */
     public record Leaf(long oid, String name, String kind, String persistence, long relfilenode) {
     }
 
@@ -139,10 +141,14 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
                          THEN to_jsonb(pr) -> 'prattrs' ELSE '[]' END) k(attnum)
                      JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.attnum::int2
                      WHERE pr.prrelid = c.oid),
-                  (SELECT string_agg((SELECT x.oid || chr(31) || x.relkind::text || chr(31) || x.relpersistence::text || chr(31)
+                  (WITH RECURSIVE inheriting(relid) AS (
+                       SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = c.oid AND c.relkind = 'r'
+                       UNION SELECT i.inhrelid FROM pg_inherits i JOIN inheriting h ON i.inhparent = h.relid)
+                   SELECT string_agg((SELECT x.oid || chr(31) || x.relkind::text || chr(31) || x.relpersistence::text || chr(31)
                           || x.relfilenode || chr(31) || (SELECT nspname FROM pg_namespace WHERE oid = x.relnamespace) || '.' || x.relname
                           FROM pg_class x WHERE x.oid = t.relid), chr(30) ORDER BY t.relid)
-                     FROM pg_partition_tree(c.oid) t WHERE c.relkind = 'p' AND t.isleaf),
+                     FROM (SELECT relid FROM pg_partition_tree(c.oid) WHERE c.relkind = 'p' AND isleaf
+                           UNION ALL SELECT relid FROM inheriting) t),
                   pub.oid, pub.version, pub.puballtables, pub.pubinsert, pub.pubupdate, pub.pubdelete, pub.pubtruncate, pub.pubviaroot,
                   slot.plugin, slot.database, slot.wal_status
                 FROM cfg LEFT JOIN pg_namespace n ON n.nspname = cfg.nsp LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = cfg.rel
