@@ -98,6 +98,22 @@ class CaptureChecksIT {
         }
     }
 
+    /**
+     * Logical replication before PostgreSQL 18 never publishes a GENERATED column: a key, version or
+     * payload built from one would be missing from every change (each change widened to the
+     * template's glob, deleted at 2^64 - 1, or its upsert turned into a delete). Refused with the fix.
+     */
+    @Test
+    void aNamespaceMayNotUseAGeneratedColumn(EmbeddedStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text, lower_slug text GENERATED ALWAYS AS (lower(slug)) STORED)",
+                "ALTER TABLE products REPLICA IDENTITY FULL");
+        CheckResult r = failed(refused(f.config("product: { table: public.products, keys: [\"product:{id}\", \"product:slug:{lower_slug}\"] }")),
+                "table public.products");
+        assertTrue(r.message().contains("GENERATED column(s) [lower_slug]"), r.message());
+        assertTrue(r.fix().contains("DROP EXPRESSION"), r.fix());
+    }
+
     @Test
     void aConfiguredTableMustExist(EmbeddedStack stack, TestScope scope) {
         CaptureFixture f = new CaptureFixture(stack, scope);

@@ -107,8 +107,8 @@ class CaptureInheritanceIT {
             assertEquals(1.0, registry.get(CaptureMetrics.SOURCE_HIDDEN).gauge().value());
             assertTrue(drifts(registry, "partitions") >= 1, "the rows that joined are counted as a drift");
 
-            f.sql("ALTER TABLE measurements_2025 NO INHERIT measurements", "INSERT INTO markers VALUES (1)");
             long left = f.currentLsn();
+            f.sql("ALTER TABLE measurements_2025 NO INHERIT measurements", "INSERT INTO markers VALUES (1)");
             events = f.readChangesUntil(e -> e.op() == Op.RESET && "measurement".equals(e.namespace()) && e.lsn() >= left,
                     Duration.ofSeconds(60));
             io.lethe.embedded.junit.Await.until("the condition ends once the table no longer inherits", Duration.ofSeconds(30),

@@ -96,6 +96,20 @@ public final class TableChecks {
             }
         }
         for (NamespaceConfig ns : config.namespacesForTable(table)) {
+            List<String> generated = ns.requiredColumns().stream()
+                    .filter(column -> info.types().containsKey(column) && info.types().get(column).generated()).toList();
+            if (!generated.isEmpty()) {
+                // never in a change: each would widen every change's keys to the template's glob (a scan of the keyspace per
+                // change), delete at 2^64 - 1 for want of a version, or turn every upsert into a delete
+                problems.add("namespace " + ns.name() + " uses GENERATED column(s) " + generated + " of " + table
+                        + ", which PostgreSQL's logical replication does not publish (none before 18; 18 only with the "
+                        + "publication's publish_generated_columns, which Lethe does not set), so no change would carry them");
+                fixes.add("use the columns they are computed from in the keys, version or payload-columns of namespaces." + ns.name()
+                        + " in " + config.file() + ", or make them plain columns (ALTER TABLE " + table + " ALTER COLUMN "
+                        + generated.get(0) + " DROP EXPRESSION;).");
+            }
+        }
+        for (NamespaceConfig ns : config.namespacesForTable(table)) {
             for (KeyTemplate template : ns.keys()) {
                 for (String column : template.columns()) {
                     TableInfo.ColumnType type = info.types().get(column);

@@ -23,9 +23,11 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
 
     /**
      * A column's type: as PostgreSQL names it (format_type), the typname of it or of its domain's
-     * base, its typtype (b, d, e, r, ...), and whether it (or the base) is an array.
+     * base, its typtype (b, d, e, r, ...), whether it (or the base) is an array, and whether the
+     * column is GENERATED (attgenerated: logical replication before PostgreSQL 18 never publishes
+     * such a column, and 18 only when the publication asks for it).
      */
-    record ColumnType(String name, String baseType, String typtype, boolean array) {
+    record ColumnType(String name, String baseType, String typtype, boolean array, boolean generated) {
     }
 
     TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity,
@@ -73,13 +75,14 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
         }
         Map<String, ColumnType> types = new LinkedHashMap<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod), b.typname, t.typtype::text, "
-                + "b.typcategory = 'A' FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                + "b.typcategory = 'A', a.attgenerated <> '' FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
                 + "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
                 + "WHERE a.attrelid = ?::oid AND a.attnum > 0 AND NOT a.attisdropped")) {
             ps.setLong(1, oid);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    types.put(rs.getString(1), new ColumnType(rs.getString(2), rs.getString(3), rs.getString(4), rs.getBoolean(5)));
+                    types.put(rs.getString(1), new ColumnType(rs.getString(2), rs.getString(3), rs.getString(4), rs.getBoolean(5),
+                            rs.getBoolean(6)));
                 }
             }
         }

@@ -188,9 +188,24 @@ public final class CaptureLeadership implements AutoCloseable {
         connection = null;
     }
 
-    /** Releases the lock (closing its connection ends the session, which releases it). */
+    /**
+     * Releases the lock: at once ({@code pg_advisory_unlock_all()}: the session holds no other
+     * advisory lock), so a standby, or a capture started again in this process, takes it without
+     * waiting for the server to end the session; closing the connection ends the session, which
+     * releases it anyway.
+     */
     @Override
     public synchronized void close() {
+        try {
+            if (connection != null && !connection.isClosed()) {
+                try (Statement s = connection.createStatement()) {
+                    s.setQueryTimeout(LOCK_CHECK_TIMEOUT_SECONDS);
+                    s.execute("SELECT pg_advisory_unlock_all()");
+                }
+            }
+        } catch (SQLException ignored) {
+            // the session is gone or hung: closing it below releases the lock
+        }
         closeQuietly();
     }
 }
