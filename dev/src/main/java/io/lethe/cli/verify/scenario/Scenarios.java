@@ -18,7 +18,7 @@ public final class Scenarios {
     static {
         for (Scenario s : List.of(new DerivedVersionScenario(), new BadVersionScenario(), new MissingOldImageScenario(),
                 new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new ColumnDeleteScenario(), new MatchAllScenario(), new SharedPatternScenario(),
-                new UpsertAfterTruncateScenario(), new UpsertBehindFenceScenario(), new PartitionedTableScenario(),
+                new UpsertAfterTruncateScenario(), new UpsertBehindFenceScenario(), new PartitionedTableScenario(), new InheritedTableScenario(),
                 new SlotRecreatedScenario(), new PublicationDriftScenario(), new TableSwapScenario(), new UnloggedPartitionScenario(),
                 new DriftWhileDownScenario(), new RedisRestoreScenario(), new RedisClusterRestoreScenario(),
                 new RetentionScenario(), new StreamsRetentionScenario(),
