@@ -86,7 +86,7 @@ public final class CaptureMetrics {
         this.slot = slot;
         // registered up front so dashboards see every kind at 0; a kind not listed here is registered when first counted
         for (String kind : java.util.List.of("publication", "publication-options", "membership", "identity", "persistence", "rewritten",
-                "partitions", "inheritance", "history", "unrecorded", "slot", "added")) {
+                "partitions", "inheritance", "retyped", "history", "unrecorded", "slot", "added")) {
             sourceDriftCounter(kind);
         }
         io.micrometer.core.instrument.Gauge.builder(SOURCE_HIDDEN, hidden, AtomicLong::get).tag("slot", slot)

@@ -41,6 +41,11 @@ public record Drift(Kind kind, List<String> tables, String what, String fix, boo
          */
         INHERITANCE("inheritance"),
         /**
+         * DDL changed what rows hold without a row change: a column's type (ALTER COLUMN ... TYPE
+         * converts every value), or an enum label renamed (ALTER TYPE ... RENAME VALUE).
+         */
+        RETYPED("retyped"),
+        /**
          * The source's history changed (another system identifier or timeline: a restore, a failover
          * to an asynchronous standby, a blue/green switch): LSNs before and after cannot be compared.
          */

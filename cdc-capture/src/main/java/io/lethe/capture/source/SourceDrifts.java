@@ -168,6 +168,7 @@ public final class SourceDrifts {
                 out.add(new Drift(Kind.REWRITTEN, List.of(name), name + " was rewritten (TRUNCATE, VACUUM FULL, CLUSTER, a type change, "
                         + "or SET UNLOGGED and SET LOGGED again, which its publication " + pub + " allows and no change shows)", "", false));
             }
+            retyped(name, was, is).ifPresent(out::add);
             partitions(name, was, is, emptyPartition).ifPresent(out::add);
         }
         return out;
@@ -205,6 +206,39 @@ public final class SourceDrifts {
                     + "published table and no change shows)", "", false));
         }
         return Optional.empty();
+    }
+
+    /**
+     * A column whose type changed (ALTER COLUMN ... TYPE rewrites every value through a cast or a
+     * USING expression) or an enum label that is gone (ALTER TYPE ... RENAME VALUE): every row may
+     * hold another value now, and logical decoding published none of it. A column renamed, added
+     * or dropped changes no value a row holds, nor does an enum label added; a state recorded
+     * before columns were is not compared.
+     */
+    private static Optional<Drift> retyped(String name, Table was, Table is) {
+        if (was.columns().isEmpty()) {
+            return Optional.empty();
+        }
+        Map<Integer, SourceState.Column> now = is.columns().stream().collect(Collectors.toMap(SourceState.Column::num, c -> c));
+        List<String> changed = new ArrayList<>();
+        for (SourceState.Column before : was.columns()) {
+            SourceState.Column after = now.get(before.num());
+            if (after == null) {
+                continue; // dropped
+            }
+            if (!before.type().equals(after.type())) {
+                changed.add(after.name() + " (" + before.type() + " -> " + after.type() + ")");
+            } else if (!after.labels().containsAll(before.labels())) {
+                List<String> gone = before.labels().stream().filter(l -> !after.labels().contains(l)).toList();
+                changed.add(after.name() + " (enum label(s) " + gone + " renamed)");
+            }
+        }
+        if (changed.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Drift(Kind.RETYPED, List.of(name), "column(s) of " + name + " changed what rows hold without a row "
+                + "change (" + String.join(", ", changed) + "): logical decoding publishes none of the values a rewrite or a "
+                + "catalog change converts", "", false));
     }
 
     /** The namespaces whose keys {@code drifts} may have left stale. */

@@ -65,13 +65,23 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
      * @param columnList  the columns the publication publishes of it; empty when all
      * @param leaves      leaf partitions of a partitioned table, or every table inheriting from a plain
      *                    table (INHERITS, at any depth), by oid: their rows are read through it
+     * @param columns     its columns with their types (and an enum's labels): DDL that changes them
+     *                    can change every row's value without a row change; empty in a state stored
+     *                    before they were recorded
      */
     public record Table(long oid, String kind, String persistence, long relfilenode, String membership, boolean rowFilter,
-                        List<String> columnList, List<Leaf> leaves) {
+                        List<String> columnList, List<Leaf> leaves, List<Column> columns) {
         public Table {
             columnList = columnList == null ? List.of() : List.copyOf(columnList);
             leaves = leaves == null ? List.of() : List.copyOf(leaves);
             membership = membership == null ? "" : membership;
+            columns = columns == null ? List.of() : List.copyOf(columns);
+        }
+
+        /** A table whose columns are not recorded. */
+        public Table(long oid, String kind, String persistence, long relfilenode, String membership, boolean rowFilter,
+                     List<String> columnList, List<Leaf> leaves) {
+            this(oid, kind, persistence, relfilenode, membership, rowFilter, columnList, leaves, List.of());
         }
 
         public boolean exists() {
@@ -90,6 +100,16 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
 
     /** The replication slot: its output plugin, database and {@code wal_status} ({@code lost} when PostgreSQL removed WAL it needs). */
     public record Slot(String plugin, String database, String walStatus) {
+    }
+
+    /**
+     * A column: its number, name and type as PostgreSQL names it (format_type, with its modifier),
+     * and, for an enum (or an array of one), its labels in order.
+     */
+    public record Column(int num, String name, String type, List<String> labels) {
+        public Column {
+            labels = labels == null ? List.of() : List.copyOf(labels);
+        }
     }
 
     /** A leaf partition or an inheriting table, with what decides whether its changes are logged. */
@@ -149,6 +169,11 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
                           FROM pg_class x WHERE x.oid = t.relid), chr(30) ORDER BY t.relid)
                      FROM (SELECT relid FROM pg_partition_tree(c.oid) WHERE c.relkind = 'p' AND isleaf
                            UNION ALL SELECT relid FROM inheriting) t),
+                  (SELECT string_agg(a.attnum || chr(31) || a.attname || chr(31) || format_type(a.atttypid, a.atttypmod) || chr(31)
+                          || coalesce((SELECT string_agg(e.enumlabel, chr(29) ORDER BY e.enumsortorder) FROM pg_type t
+                                       JOIN pg_enum e ON e.enumtypid = CASE WHEN t.typelem <> 0 THEN t.typelem ELSE t.oid END
+                                       WHERE t.oid = a.atttypid), ''), chr(30) ORDER BY a.attnum)
+                     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
                   pub.oid, pub.version, pub.puballtables, pub.pubinsert, pub.pubupdate, pub.pubdelete, pub.pubtruncate, pub.pubviaroot,
                   slot.plugin, slot.database, slot.wal_status
                 FROM cfg LEFT JOIN pg_namespace n ON n.nspname = cfg.nsp LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = cfg.rel
@@ -179,14 +204,14 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
                 long oid = rs.getLong(1);
                 tables.put(names.get(i++), oid == 0 ? new Table(0, null, null, 0, "", false, List.of(), List.of())
                         : new Table(oid, rs.getString(2), rs.getString(3), rs.getLong(4), rs.getString(5), rs.getBoolean(6),
-                        split(rs.getString(7), FIELD), leaves(rs.getString(8))));
-                long pub = rs.getLong(9);
+                        split(rs.getString(7), FIELD), leaves(rs.getString(8)), columns(rs.getString(9))));
+                long pub = rs.getLong(10);
                 if (pub != 0) {
-                    publication = new Publication(pub, rs.getString(10), rs.getBoolean(11), rs.getBoolean(12), rs.getBoolean(13),
-                            rs.getBoolean(14), rs.getBoolean(15), rs.getBoolean(16));
+                    publication = new Publication(pub, rs.getString(11), rs.getBoolean(12), rs.getBoolean(13), rs.getBoolean(14),
+                            rs.getBoolean(15), rs.getBoolean(16), rs.getBoolean(17));
                 }
-                if (rs.getString(17) != null) {
-                    slot = new Slot(rs.getString(17), rs.getString(18), rs.getString(19));
+                if (rs.getString(18) != null) {
+                    slot = new Slot(rs.getString(18), rs.getString(19), rs.getString(20));
                 }
             }
         }
@@ -195,6 +220,15 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
 
     private static List<String> split(String joined, String separator) {
         return joined == null || joined.isEmpty() ? List.of() : List.of(joined.split(java.util.regex.Pattern.quote(separator), -1));
+    }
+
+    private static List<Column> columns(String joined) {
+        List<Column> columns = new ArrayList<>();
+        for (String column : split(joined, RECORD)) {
+            String[] f = column.split(FIELD, 4);
+            columns.add(new Column(Integer.parseInt(f[0]), f[1], f[2], split(f[3], "\u001d")));
+        }
+        return columns;
     }
 
     private static List<Leaf> leaves(String joined) {

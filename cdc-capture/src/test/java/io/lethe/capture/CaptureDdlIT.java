@@ -1,0 +1,68 @@
+package io.lethe.capture;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.Op;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * DDL that changes what every row holds without a row change: logical decoding publishes no
+ * change for the rows a table rewrite or a catalog change alters. {@code ALTER COLUMN ... TYPE}
+ * converts each value (a lossy cast, a {@code USING} expression), and {@code ALTER TYPE ... RENAME
+ * VALUE} renames an enum label in every row that holds it. Entries a reader cached of those rows
+ * (their values, keys rendered from them) would stay stale for good: capture resets the
+ * namespaces of the tables concerned at a position past the DDL, and leaves alone a table whose
+ * values did not change.
+ */
+@ExtendWith(LetheStackExtension.class)
+class CaptureDdlIT {
+    private static final String NAMESPACES = """
+            product: { table: public.products, keys: ["product:{id}"] }
+            marker: { table: public.markers, keys: ["marker:{id}"] }
+            """;
+
+    private static List<ChangeEvent> resetsOf(List<ChangeEvent> events, String namespace, long from) {
+        return events.stream().filter(e -> e.op() == Op.RESET && namespace.equals(e.namespace()) && e.lsn() >= from).toList();
+    }
+
+    @Test
+    void aColumnRetypedOrAnEnumLabelRenamedResetsItsTablesNamespaces(LetheStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        String status = "status_" + scope.id();
+        f.sql("CREATE TYPE " + status + " AS ENUM ('draft', 'live')",
+                "CREATE TABLE products (id int PRIMARY KEY, price numeric(10,2), state " + status + ")",
+                "CREATE TABLE markers (id int PRIMARY KEY)",
+                "INSERT INTO products VALUES (1, 1.25, 'live')");
+        LetheConfig config = f.config(NAMESPACES);
+        try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+            capture.start();
+            long retyped = f.currentLsn();
+            // every price is rounded to one decimal (1.25 -> 1.3) by the rewrite: no UPDATE is decoded
+            f.sql("ALTER TABLE products ALTER COLUMN price TYPE numeric(10,1)");
+            List<ChangeEvent> events = f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()) && e.lsn() >= retyped,
+                    Duration.ofSeconds(60));
+            assertTrue(events.stream().noneMatch(e -> e.op() == Op.UPDATE), "the rewrite decoded no change: " + events);
+            assertTrue(resetsOf(events, "marker", retyped).isEmpty(), "markers lost nothing");
+
+            long renamed = f.currentLsn();
+            // every 'live' row reads 'active' now, without a change
+            f.sql("ALTER TYPE " + status + " RENAME VALUE 'live' TO 'active'");
+            f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()) && e.lsn() >= renamed, Duration.ofSeconds(60));
+
+            long vacuumed = f.currentLsn();
+            f.sql("VACUUM FULL products", "INSERT INTO markers VALUES (1)"); // rewritten, every value as it was
+            events = f.readChangesUntil(CaptureFixture.row("markers", 1), Duration.ofSeconds(60));
+            assertTrue(resetsOf(events, "product", vacuumed).isEmpty(), "a rewrite that changes no value resets nothing: " + events);
+        }
+    }
+}
