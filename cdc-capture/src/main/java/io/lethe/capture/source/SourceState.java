@@ -104,7 +104,7 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
 
     /**
      * A column: its number, name and type as PostgreSQL names it (format_type, with its modifier),
-     * and, for an enum (or an array of one), its labels in order.
+     * and, for an enum (an array of one, a domain over one), its labels in order.
      */
     public record Column(int num, String name, String type, List<String> labels) {
         public Column {
@@ -171,7 +171,7 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
                            UNION ALL SELECT relid FROM inheriting) t),
                   (SELECT string_agg(a.attnum || chr(31) || a.attname || chr(31) || format_type(a.atttypid, a.atttypmod) || chr(31)
                           || coalesce((SELECT string_agg(e.enumlabel, chr(29) ORDER BY e.enumsortorder) FROM pg_type t
-                                       JOIN pg_enum e ON e.enumtypid = CASE WHEN t.typelem <> 0 THEN t.typelem ELSE t.oid END
+                                       JOIN pg_enum e ON e.enumtypid IN (t.oid, t.typelem, t.typbasetype)
                                        WHERE t.oid = a.atttypid), ''), chr(30) ORDER BY a.attnum)
                      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
                   pub.oid, pub.version, pub.puballtables, pub.pubinsert, pub.pubupdate, pub.pubdelete, pub.pubtruncate, pub.pubviaroot,
