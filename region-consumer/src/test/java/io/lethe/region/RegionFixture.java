@@ -117,6 +117,11 @@ final class RegionFixture implements AutoCloseable {
         producer().send(record);
     }
 
+    /** Sends {@code record} as it is (its partition and headers chosen by the test). */
+    void sendRecord(ProducerRecord<String, byte[]> record) {
+        producer().send(record);
+    }
+
     void sendRaw(String topic, String key, byte[] value) {
         producer().send(new ProducerRecord<>(topic, key, value));
     }
