@@ -39,8 +39,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LetheStackExtension.class)
 class ReplayGapsIT {
     private static final String REGION = "us-east";
-    /** The changes topic's partitions in the fixture's config: each is a source of heartbeats. */
-    private static final int SOURCES = 3;
 
     private static LetheConfig config(RegionFixture f, LetheStack stack, TestScope scope, String fenceTtl) {
         // command-timeout 1s (the fixture's) + heartbeat-interval 1s + 1s for the clocks: upserts younger than fence-ttl - 3s are written
@@ -52,19 +50,6 @@ class ReplayGapsIT {
         return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, UUID.randomUUID().toString(), "price", Scope.ROW, key, null,
                 Action.UPSERT, "{\"price\":" + price + "}", Long.toString(lsn), lsn, 7L, commitTs, commitTs, commitTs, null, Op.UPDATE,
                 "c" + lsn, null, lsn + 1);
-    }
-
-    /** A heartbeat at {@code lsn} of every changes partition, on every partition of the region's topic. */
-    private static void heartbeats(RegionFixture f, String topic, long lsn) {
-        for (int partition = 0; partition < 3; partition++) {
-            for (int source = 0; source < SOURCES; source++) {
-                org.apache.kafka.clients.producer.ProducerRecord<String, byte[]> record = new org.apache.kafka.clients.producer.ProducerRecord<>(
-                        topic, partition, io.lethe.schemas.Watermark.KEY, new byte[0]);
-                new io.lethe.schemas.Watermark(RegionFixture.now(), lsn, source).writeTo(record.headers());
-                f.sendRecord(record);
-            }
-        }
-        f.flush();
     }
 
     private static double unproven(SimpleMeterRegistry registry, String reason) {
@@ -94,7 +79,7 @@ class ReplayGapsIT {
 
                 // once a heartbeat of every changes partition came through, a new change's upsert is written again (the cost
                 // is bounded by one heartbeat interval plus the lag), and the copy read again is below the floor: a delete
-                heartbeats(f, topic, 300);
+                f.sendHeartbeats(topic, 300);
                 f.send(topic, upsert(key, 400, RegionFixture.now(), 14));
                 f.flush();
                 RegionFixture.await("a change after the heartbeats upserts", Duration.ofSeconds(60),
@@ -114,12 +99,10 @@ class ReplayGapsIT {
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             try (RegionConsumerService region = new RegionConsumerService(config, REGION, registry, Clock.systemUTC())) {
                 region.start();
-                heartbeats(f, topic, 50);
+                f.sendHeartbeats(topic, 50);
                 // the region runs (its group joined, the heartbeats applied and published) before the changes come: an upsert
                 // is written only while younger than fence-ttl - 3s
-                String group = scope.id() + "-region-" + REGION;
-                RegionFixture.await("the heartbeats applied", Duration.ofSeconds(60), () -> io.lethe.schemas.redis.AppliedLsn
-                        .of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group))).orElse(-1) >= 50);
+                RegionFixture.awaitHeartbeatsApplied(redis, RegionConsumerService.groupId(config, REGION), 50);
                 // the row changed twice: 100 (price 11), then 200 (price 12); the region applies the newer one
                 long firstCommit = RegionFixture.now();
                 f.send(topic, upsert(key, 200, firstCommit + 1_000, 12));
