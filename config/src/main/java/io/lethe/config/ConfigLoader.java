@@ -86,6 +86,14 @@ public final class ConfigLoader {
                     + "connector's transaction metadata: set provide.transaction.metadata=true on the connector and "
                     + "source.debezium-topics.transaction-metadata: true, or remove replica")));
         }
+        Duration margin = LetheConfig.upsertAgeMargin(source.heartbeatInterval(), apply.commandTimeout());
+        namespaces.values().stream().filter(ns -> ns.mode() == Mode.UPSERT && ns.fenceTtl().compareTo(margin) <= 0)
+                .forEach(ns -> errors.add(new ConfigError("namespaces." + ns.name() + ".fence-ttl", "is " + ns.fenceTtl().toMillis()
+                        + "ms, but mode upsert needs more than " + margin.toMillis() + "ms (source.heartbeat-interval "
+                        + source.heartbeatInterval().toMillis() + "ms + apply.command-timeout " + apply.commandTimeout().toMillis()
+                        + "ms + " + Defaults.CLOCK_ALLOWANCE.toMillis() + "ms for the clocks): a region writes an upsert only while its "
+                        + "commit is younger than fence-ttl minus that (docs/security.md, \"Replayed records\"), so every upsert would "
+                        + "be a delete; raise fence-ttl (default " + Defaults.FENCE_TTL.toSeconds() + "s) or use mode: delete")));
         if (!errors.isEmpty()) {
             throw new ConfigException(fileName, errors);
         }

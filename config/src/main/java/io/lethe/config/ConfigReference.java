@@ -109,7 +109,9 @@ public final class ConfigReference {
             new Setting("namespaces.<name>.patterns", "[]", "Redis globs invalidated by any change to the table"),
             new Setting("namespaces.<name>.version", "lsn", "`lsn`, or `column:<name>` (an integer the application increments)"),
             new Setting("namespaces.<name>.mode", "delete", "`delete`, or `upsert` (row-scoped keys only; needs payload-columns)"),
-            new Setting("namespaces.<name>.fence-ttl", d(Defaults.FENCE_TTL), "how long a fence outlives its last invalidation; must exceed the longest load"),
+            new Setting("namespaces.<name>.fence-ttl", d(Defaults.FENCE_TTL), "how long a fence outlives its last invalidation; must exceed the longest load and, with "
+                    + "mode upsert, source.heartbeat-interval + apply.command-timeout + 1s (a region applies an upsert whose commit is older "
+                    + "than fence-ttl minus that as a delete)"),
             new Setting("namespaces.<name>.primary-key", String.join(",", Defaults.PRIMARY_KEY), "the table's primary-key columns (checked at start-up)"),
             new Setting("namespaces.<name>.payload-columns", "[]", "upsert: columns rendered as the JSON payload"),
             new Setting("namespaces.<name>.ttl", "0 (none)", "upsert: TTL of written entries"),

@@ -52,6 +52,11 @@ public final class Defaults {
 
     public static final List<String> PRIMARY_KEY = List.of("id");
     public static final Duration FENCE_TTL = Duration.ofSeconds(60);
+    /**
+     * How far the clocks of the source's primary (commit times) and a region's host may disagree
+     * when a region judges an upsert's age against its namespace's fence-ttl ({@link LetheConfig#upsertAgeMargin}).
+     */
+    public static final Duration CLOCK_ALLOWANCE = Duration.ofSeconds(1);
     public static final Duration ENTRY_TTL = Duration.ZERO;
 
     public static final String STREAMS_APPLICATION_ID = "lethe-streams";

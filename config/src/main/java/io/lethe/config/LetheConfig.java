@@ -30,6 +30,33 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
     }
 
     /**
+     * How much younger than its namespace's {@code fence-ttl} an upsert's commit must be for a region
+     * to write it (issue 34, replay): {@code source.heartbeat-interval + apply.command-timeout} plus
+     * {@link Defaults#CLOCK_ALLOWANCE}. The fence of any later change of the row was left no earlier
+     * than that change's commit, so it lives at least until the upsert's commit plus fence-ttl: while
+     * the upsert is younger than {@link #upsertMaxAge}, a copy of an older record still finds that fence.
+     * The margin covers the clocks of the primary and the region (the allowance), a script Redis runs up
+     * to a command timeout after the check, and one heartbeat interval, so the partition's replay floor
+     * (which passes a change one heartbeat plus the lag after its commit) passes it before its fence expires.
+     */
+    public java.time.Duration upsertAgeMargin() {
+        return upsertAgeMargin(source.heartbeatInterval(), apply.commandTimeout());
+    }
+
+    static java.time.Duration upsertAgeMargin(java.time.Duration heartbeatInterval, java.time.Duration commandTimeout) {
+        return heartbeatInterval.plus(commandTimeout).plus(Defaults.CLOCK_ALLOWANCE);
+    }
+
+    /**
+     * The oldest an upsert of {@code ns} may be (from its commit to the moment a region applies it)
+     * and still be written: {@code fence-ttl} minus {@link #upsertAgeMargin}; an older one is applied
+     * as the delete at its version. Positive for every {@code mode: upsert} namespace (validated).
+     */
+    public java.time.Duration upsertMaxAge(NamespaceConfig ns) {
+        return ns.fenceTtl().minus(upsertAgeMargin());
+    }
+
+    /**
      * The topic names, with each region's topic decided by its subscriptions alone: a region
      * subscribed to every namespace reads the public topic when that topic is complete (every
      * namespace on it, every upsert with its payload: {@link #publicTopicComplete}); any other

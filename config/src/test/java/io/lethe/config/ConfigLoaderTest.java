@@ -322,6 +322,27 @@ class ConfigLoaderTest {
                 "without upsert namespaces there is nothing to strip: the public topic stays complete");
     }
 
+    /**
+     * Issue 34, replay: a region writes an upsert only while its commit is younger than fence-ttl
+     * minus source.heartbeat-interval, apply.command-timeout and the clock allowance; a fence-ttl of
+     * an upsert namespace that does not cover them would make every upsert a delete, so it is refused.
+     */
+    @Test
+    void anUpsertNamespacesFenceTtlMustCoverTheHeartbeatIntervalTheCommandTimeoutAndTheClocks() {
+        String upsertWith = VALID.replace("payload-columns: [name, email]", "payload-columns: [name, email]\n    fence-ttl: %s")
+                .replace("publication: lethe", "publication: lethe\n  heartbeat-interval: 2s");
+        LetheConfig ok = parse(upsertWith.formatted("9s"));
+        assertEquals(Duration.ofSeconds(8), ok.upsertAgeMargin(), "heartbeat 2s + command timeout 5s + 1s for the clocks");
+        assertEquals(Duration.ofSeconds(1), ok.upsertMaxAge(ok.namespaces().get("profile")));
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(upsertWith.formatted("8s")));
+        assertEquals(1, e.errors().size(), e.getMessage());
+        assertEquals("namespaces.profile.fence-ttl", e.errors().get(0).path());
+        assertTrue(e.errors().get(0).problem().contains("mode upsert needs more than 8000ms (source.heartbeat-interval 2000ms + "
+                + "apply.command-timeout 5000ms + 1000ms for the clocks)"), e.getMessage());
+        LetheConfig deleteMode = parse(VALID.replace("fence-ttl: 60s", "fence-ttl: 2s"));
+        assertEquals(Duration.ofSeconds(2), deleteMode.namespaces().get("product").fenceTtl(), "a delete namespace writes no upserts");
+    }
+
     @Test
     void contradictoryPublicTopicSettingsAreRefusedWithTheirPaths() {
         ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID

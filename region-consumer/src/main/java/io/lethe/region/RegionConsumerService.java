@@ -122,6 +122,8 @@ public final class RegionConsumerService implements AutoCloseable {
         loadScripts();
         RedisApplier applier = new RedisApplier(redis, config.namespaces(), java.util.Set.copyOf(region.namespaces()), metrics, apply.commandTimeout(),
                 apply.patternScanCount(), apply.patternKeysPerSecond());
+        // every upsert the region writes, whatever brought it (first read, redelivery, a replay, a rebalance), is judged by its age
+        applier.ageUpsertsBy(new io.lethe.region.admission.UpsertAge(config, clock));
         if (!region.hasReplicaGate()) {
             // sweeps walk the keyspace on a worker and connections of their own, while the loop goes on applying
             sweepRedis = new RegionRedis(region, apply.connections(), apply.commandTimeout());

@@ -117,6 +117,33 @@ final class RegionFixture implements AutoCloseable {
         producer().send(record);
     }
 
+    /**
+     * A heartbeat at {@code lsn} of every partition of the changes topic (3 in {@link #yaml}), on every
+     * partition of {@code topic}: 9 records. Once read, each partition has a replay floor, so the
+     * upserts after them are written (before it, an upsert is applied as a delete: issue 34).
+     */
+    void sendHeartbeats(String topic, long lsn) {
+        for (int partition = 0; partition < 3; partition++) {
+            for (int source = 0; source < 3; source++) {
+                ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition, io.lethe.schemas.Watermark.KEY, new byte[0]);
+                new io.lethe.schemas.Watermark(now(), lsn, source).writeTo(record.headers());
+                producer().send(record);
+            }
+        }
+        flush();
+    }
+
+    /** Waits until the region's applied watermark (published in {@code redis} for {@code group}) reached {@code lsn}. */
+    static void awaitHeartbeatsApplied(RedisCommands<String, String> redis, String group, long lsn) throws InterruptedException {
+        await("the heartbeats at " + lsn + " applied", Duration.ofSeconds(60), () -> io.lethe.schemas.redis.AppliedLsn
+                .of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group))).orElse(-1) >= lsn);
+    }
+
+    /** Sends {@code record} as it is (its partition and headers chosen by the test). */
+    void sendRecord(ProducerRecord<String, byte[]> record) {
+        producer().send(record);
+    }
+
     void sendRaw(String topic, String key, byte[] value) {
         producer().send(new ProducerRecord<>(topic, key, value));
     }

@@ -29,8 +29,14 @@ import java.util.function.IntSupplier;
  * It is kept across a restore replay (seeking back re-reads records the floor has passed: they are
  * applied as deletes, never as the values they carried). LSNs are positions in one source history: a
  * watermark of another history forgets everything, seed included, and the floor starts again from
- * that history's heartbeats (meanwhile upserts of the new history may be judged against nothing, or,
- * before its first heartbeat arrives, against the old history's floor: a delete, never a stale value).
+ * that history's heartbeats (meanwhile upserts of the new history have no floor and are applied as
+ * deletes, or, before its first heartbeat arrives, are judged against the old history's floor: a
+ * delete too, never a stale value).
+ *
+ * <p>An upsert read while its partition has no floor ({@link Verdict#NO_FLOOR}) is applied as the
+ * delete at its version as well: nothing in the stream tells it from a copy yet. Above the floor, the
+ * fence of the change after a copied record is what refuses it, for as long as that fence lives:
+ * {@link UpsertAge} turns an upsert whose commit is too old for that into a delete.
  *
  * <p>Not thread-safe: the consumer's thread owns it.
  */
@@ -112,18 +118,42 @@ public final class ReplayFloor {
         return floor < 0 ? OptionalLong.empty() : OptionalLong.of(floor);
     }
 
+    /** What the floor says of an upsert ({@link #judge}). */
+    public enum Verdict {
+        /** Not an upsert, or an upsert above the floor: applied as it is. */
+        ABOVE,
+        /** An upsert at or below the floor: a change the partition carried before (a redelivery or a copy). */
+        REPLAYED,
+        /**
+         * An upsert read while the partition has no floor (no seed, and not yet a heartbeat of every
+         * changes partition through it): nothing tells a copy from a new change, so it is applied as a delete too.
+         */
+        NO_FLOOR
+    }
+
     /**
-     * True when {@code e}, read on {@code partition}, is an upsert of a change the partition carried
-     * before: its commit LSN (the change's own LSN where the commit's is unknown, which is lower, so
-     * judged older) is at or below the {@link #floor}.
+     * Judges {@code e}, read on {@code partition}: an upsert whose commit LSN (the change's own LSN
+     * where the commit's is unknown, which is lower, so judged older) is at or below the {@link #floor}
+     * is {@link Verdict#REPLAYED}; one read while the partition has no floor is {@link Verdict#NO_FLOOR}
+     * (a region's first start before its first heartbeats, a partition of the region's topic or of the
+     * changes topic just added, the first heartbeats after a change of source history: at most one
+     * heartbeat interval plus the lag, during which upserts cost a miss).
      */
-    public boolean replayed(InvalidationEvent e, int partition) {
+    public Verdict judge(InvalidationEvent e, int partition) {
         Objects.requireNonNull(e, "event");
         if (e.action() != Action.UPSERT) {
-            return false;
+            return Verdict.ABOVE;
         }
         OptionalLong floor = floor(partition);
-        return floor.isPresent() && e.visibleAfter() <= floor.getAsLong();
+        if (floor.isEmpty()) {
+            return Verdict.NO_FLOOR;
+        }
+        return e.visibleAfter() <= floor.getAsLong() ? Verdict.REPLAYED : Verdict.ABOVE;
+    }
+
+    /** True when {@code e} is an upsert at or below the partition's floor ({@link Verdict#REPLAYED}). */
+    public boolean replayed(InvalidationEvent e, int partition) {
+        return judge(e, partition) == Verdict.REPLAYED;
     }
 
     @Override

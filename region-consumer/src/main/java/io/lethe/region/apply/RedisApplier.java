@@ -41,7 +41,51 @@ public final class RedisApplier implements Applier {
         this.scriptCalls = new ScriptCalls(namespaces, cached);
         this.pipelined = new Pipelined(redis, metrics, timeout);
         this.patterns = new PatternScan(redis, namespaces, metrics, pipelined, scriptCalls, scanCount, keysPerSecond);
+        this.metrics = metrics;
     }
+
+    private final RegionMetrics metrics;
+    /** Judges each upsert's age when it is applied; null: none judged (set by the region's service). */
+    private volatile io.lethe.region.admission.UpsertAge upsertAge;
+    private long agedSinceLog;
+    private long agedLoggedAt;
+    private static final long AGED_LOG_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+
+    /**
+     * From now on, an upsert too old for the fence of a later change to be relied on ({@link
+     * io.lethe.region.admission.UpsertAge}) is applied as the delete at its version, counted
+     * ({@code lethe.region.unproven.upserts{reason=aged}}) and logged at most once a minute.
+     */
+    public void ageUpsertsBy(io.lethe.region.admission.UpsertAge age) {
+        this.upsertAge = age;
+    }
+
+    /** True when {@code e} is an upsert too old to write now ({@link #ageUpsertsBy}). */
+    private boolean aged(InvalidationEvent e) {
+        io.lethe.region.admission.UpsertAge age = upsertAge;
+        return age != null && age.tooOld(e);
+    }
+
+    /** Counts the upserts of an applied batch that were applied as deletes for their age, and logs at most once a minute. */
+    private void countAged(List<InvalidationEvent> aged) {
+        if (aged.isEmpty()) {
+            return;
+        }
+        metrics.unprovenUpserts("aged", aged.size());
+        agedSinceLog += aged.size();
+        long now = System.nanoTime();
+        if (agedLoggedAt == 0 || now - agedLoggedAt >= AGED_LOG_NANOS) {
+            InvalidationEvent latest = aged.get(aged.size() - 1);
+            LOG.warn("region {}: {} upsert(s) applied as deletes since the last report because their commit is too old for the fence of "
+                    + "a later change to be relied on (latest: namespace {}, committed {} ms ago; fence-ttl minus the margin of "
+                    + "docs/security.md, \"Replayed records\"): the region lags, or old records were written back into its topic; "
+                    + "they cost misses, never stale entries", metrics.region(), agedSinceLog, latest.namespace(), upsertAge.ageMillis(latest));
+            agedSinceLog = 0;
+            agedLoggedAt = now;
+        }
+    }
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RedisApplier.class);
 
     /** A Redis failure after which the whole batch is applied again (nothing is committed). */
     public static final class ApplyFailure extends Exception {
@@ -141,10 +185,17 @@ public final class RedisApplier implements Applier {
     private void applyKeys(BatchPlan plan, Map<String, Integer> results, List<Poisoned> poisoned) throws ApplyFailure, InterruptedException {
         Map<String, Long> watermarks = wideWatermarks(plan.keys());
         List<ScriptCall> calls = new ArrayList<>(plan.keys().size());
+        List<InvalidationEvent> aged = new ArrayList<>();
         for (InvalidationEvent e : plan.keys()) {
-            calls.add(scriptCalls.call(olderThanNamespaceWide(e, watermarks) ? e.asDelete() : e, e.key()));
+            // judged at each attempt, just before the scripts go: a batch retried through an outage is judged again
+            boolean old = !olderThanNamespaceWide(e, watermarks) && aged(e);
+            if (old) {
+                aged.add(e);
+            }
+            calls.add(scriptCalls.call(old || olderThanNamespaceWide(e, watermarks) ? e.asDelete() : e, e.key()));
         }
         pipelined.run(calls, plan.keys(), results, poisoned);
+        countAged(aged);
         undoUpsertsOvertaken(plan.keys(), watermarks, results);
     }
 

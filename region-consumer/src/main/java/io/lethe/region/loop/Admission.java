@@ -34,7 +34,8 @@ import org.apache.kafka.common.TopicPartition;
  * bounds the LSNs of what follows ({@code apply.max-lsn-lead-mib}); the watermarks a partition
  * delivered bound from below the upserts it may still bring ({@link ReplayFloor}): an admitted
  * upsert at or below that floor (a redelivery, or an old signed record copied back into the topic)
- * is applied as the delete at its version and counted ({@code lethe.region.replayed.upserts}).
+ * is applied as the delete at its version and counted ({@code lethe.region.replayed.upserts}); so is
+ * an upsert read while its partition has no floor yet ({@code lethe.region.unproven.upserts{reason=no-floor}}).
  */
 final class Admission {
     private final EventRules rules;
@@ -69,10 +70,18 @@ final class Admission {
     /** Told of every upsert applied as a delete because the floor had passed it, with the record it came from. */
     private java.util.function.Consumer<ConsumerRecord<String, byte[]>> replayedUpsert = r -> { };
 
-    /** Judges upserts against {@code floor} (seeded and counted by the caller), telling {@code replayed} of each below it. */
-    void replayFloor(ReplayFloor floor, java.util.function.Consumer<ConsumerRecord<String, byte[]>> replayed) {
+    /** Told of every upsert applied as a delete because its partition had no floor yet, with the record it came from. */
+    private java.util.function.Consumer<ConsumerRecord<String, byte[]>> noFloorUpsert = r -> { };
+
+    /**
+     * Judges upserts against {@code floor} (seeded and counted by the caller), telling {@code replayed}
+     * of each at or below it and {@code noFloor} of each read while its partition has no floor.
+     */
+    void replayFloor(ReplayFloor floor, java.util.function.Consumer<ConsumerRecord<String, byte[]>> replayed,
+                     java.util.function.Consumer<ConsumerRecord<String, byte[]>> noFloor) {
         this.replayFloor = floor;
         this.replayedUpsert = replayed;
+        this.noFloorUpsert = noFloor;
     }
 
     Admission(LetheConfig config) {
@@ -139,10 +148,15 @@ final class Admission {
                 deadLetters.send(r, refusal.get().reason(), refusal.get().message(), null);
                 continue;
             }
-            if (replayFloor.replayed(event, r.partition())) {
+            ReplayFloor.Verdict verdict = replayFloor.judge(event, r.partition());
+            if (verdict == ReplayFloor.Verdict.REPLAYED) {
                 // signed or not, an upsert of a change this partition carried before: at most a delete
                 event = event.asDelete();
                 replayedUpsert.accept(r);
+            } else if (verdict == ReplayFloor.Verdict.NO_FLOOR) {
+                // nothing yet tells a new change from a copy on this partition: at most a delete, until its heartbeats come
+                event = event.asDelete();
+                noFloorUpsert.accept(r);
             }
             events.add(event);
             origins.put(event, r);

@@ -220,7 +220,8 @@ public final class ApplyLoop {
     /**
      * Judges every upsert against {@code floor} from the first record on ({@link Admission}): one at
      * or below it is applied as a delete, counted ({@code lethe.region.replayed.upserts}) and
-     * logged, at most once a minute with the count since. Call before {@link #run()}.
+     * logged, at most once a minute with the count since; so is one read while its partition has no
+     * floor ({@code lethe.region.unproven.upserts{reason=no-floor}}). Call before {@link #run()}.
      */
     public void judgeReplaysBy(io.lethe.region.admission.ReplayFloor floor) {
         admission.replayFloor(floor, r -> {
@@ -235,8 +236,23 @@ public final class ApplyLoop {
                 replayedSinceLog = 0;
                 replayedLoggedAt = now;
             }
+        }, r -> {
+            metrics.unprovenUpserts("no-floor", 1);
+            noFloorSinceLog++;
+            long now = System.nanoTime();
+            if (noFloorLoggedAt == 0 || now - noFloorLoggedAt >= REPLAY_LOG_NANOS) {
+                LOG.warn("region {}: {} upsert(s) applied as deletes since the last report because partition {} has no replay floor yet "
+                        + "(latest at {}-{}@{}): no heartbeat of every changes partition came through it since the start, a partition "
+                        + "was added or the source's history changed; they cost misses until its heartbeats come (one heartbeat interval "
+                        + "plus the lag)", region, noFloorSinceLog, r.partition(), r.topic(), r.partition(), r.offset());
+                noFloorSinceLog = 0;
+                noFloorLoggedAt = now;
+            }
         });
     }
+
+    private long noFloorSinceLog;
+    private long noFloorLoggedAt;
 
     private static final long REPLAY_LOG_NANOS = TimeUnit.MINUTES.toNanos(1);
     private long replayedSinceLog;

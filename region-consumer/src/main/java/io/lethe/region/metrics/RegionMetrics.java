@@ -89,6 +89,16 @@ public final class RegionMetrics {
      * written back into the topic): see {@code ReplayFloor}.
      */
     public static final String REPLAYED_UPSERTS = "lethe.region.replayed.upserts";
+    /**
+     * Upserts applied as deletes because nothing proves them new (issue 34, replay), by
+     * {@code reason}: {@code no-floor} (read while their partition had no replay floor yet: a first
+     * start before its first heartbeats, a partition just added, a change of source history) or
+     * {@code aged} (committed longer ago than the namespace's fence-ttl minus the margin when applied:
+     * the region lags). Each costs a miss, never a stale entry.
+     */
+    public static final String UNPROVEN_UPSERTS = "lethe.region.unproven.upserts";
+    /** The reasons of {@link #UNPROVEN_UPSERTS}. */
+    public static final java.util.List<String> UNPROVEN_REASONS = java.util.List.of("no-floor", "aged");
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
     /**
@@ -157,6 +167,7 @@ public final class RegionMetrics {
         // every series exists from the start, so alerts on increase() and absent() work before the first event
         RESULTS.forEach(r -> applied(r, 0));
         RESTORE_ACTIONS.forEach(this::restores);
+        UNPROVEN_REASONS.forEach(reason -> unprovenUpserts(reason, 0));
         this.offsetsLost = Counter.builder(OFFSETS_LOST).tag("region", region)
                 .description("partitions whose records were deleted before this region applied them").register(registry);
         this.topicMoves = Counter.builder(TOPIC_MOVES).tag("region", region)
@@ -297,11 +308,23 @@ public final class RegionMetrics {
                 .description("the region's Redis lost applied writes; what the consumer did").register(registry);
     }
 
-    /** A delete applied although its record's signature did not verify (a delete only costs misses). */
+    /** An upsert applied as a delete because its partition's replay floor had passed it. */
     public void replayedUpsert() {
         registry.counter(REPLAYED_UPSERTS, "region", region).increment();
     }
 
+    /** {@code count} upserts applied as deletes for {@code reason} (one of {@link #UNPROVEN_REASONS}). */
+    public void unprovenUpserts(String reason, int count) {
+        Counter.builder(UNPROVEN_UPSERTS).tag("region", region).tag("reason", reason)
+                .description("upserts applied as deletes because nothing proves them new").register(registry).increment(count);
+    }
+
+    /** The region's name (for logs). */
+    public String region() {
+        return region;
+    }
+
+    /** A delete applied although its record's signature did not verify (a delete only costs misses). */
     public void unsignedDelete() {
         registry.counter(UNSIGNED_DELETES, "region", region).increment();
     }

@@ -32,18 +32,23 @@ class ReplayFloorTest {
     @Test
     void anUpsertAtOrBelowTheOldestHeartbeatOfEveryChangesPartitionIsReplayedOneAboveIsNot() {
         ReplayFloor floor = new ReplayFloor(() -> 2);
-        assertFalse(floor.replayed(upsert(10, 11L), 0), "nothing known: judged by nothing");
+        assertFalse(floor.replayed(upsert(10, 11L), 0), "nothing known: not known to be replayed");
+        assertEquals(ReplayFloor.Verdict.NO_FLOOR, floor.judge(upsert(10, 11L), 0), "nothing known: nothing proves it new either");
         floor.seen(0, new Watermark(1, 100, 0, "h"));
         assertEquals(OptionalLong.empty(), floor.floor(0), "changes partition 1 may still hold older changes");
         assertFalse(floor.replayed(upsert(10, 11L), 0));
+        assertEquals(ReplayFloor.Verdict.NO_FLOOR, floor.judge(upsert(500, 501L), 0), "a heartbeat of one changes partition of two is no floor");
         floor.seen(0, new Watermark(1, 80, 1, "h"));
         assertEquals(OptionalLong.of(80), floor.floor(0), "the oldest newest heartbeat over the changes partitions");
         assertTrue(floor.replayed(upsert(70, 80L), 0), "committed at the heartbeat: carried before it");
         assertFalse(floor.replayed(upsert(70, 81L), 0), "committed after it (a long transaction's early change): new");
         assertTrue(floor.replayed(upsert(79, null), 0), "commit unknown: judged by the change's own, lower LSN (at worst a delete)");
         assertFalse(floor.replayed(upsert(81, null), 0));
+        assertEquals(ReplayFloor.Verdict.ABOVE, floor.judge(upsert(70, 81L), 0));
         assertFalse(floor.replayed(delete(10), 0), "deletes are applied as they are");
+        assertEquals(ReplayFloor.Verdict.ABOVE, floor.judge(delete(10), 1), "deletes are applied as they are, floor or not");
         assertEquals(OptionalLong.empty(), floor.floor(1), "per partition of the region topic");
+        assertEquals(ReplayFloor.Verdict.NO_FLOOR, floor.judge(upsert(500, 501L), 1), "partition 1 has no floor of its own yet");
         floor.seen(0, new Watermark(1, 50, 1, "h"));
         assertEquals(OptionalLong.of(80), floor.floor(0), "a heartbeat delivered again never lowers it");
     }
@@ -88,6 +93,19 @@ class ReplayFloorTest {
     }
 
     @Test
+    void afterAChangeOfSourceHistoryUpsertsHaveNoFloorUntilEveryChangesPartitionsHeartbeatCame() {
+        ReplayFloor floor = new ReplayFloor(() -> 2);
+        floor.seed(Map.of("0", "9000", AppliedLsn.HISTORY_PREFIX + "0", "old"));
+        assertEquals(ReplayFloor.Verdict.ABOVE, floor.judge(upsert(9100, 9101L), 0), "the seed is a floor");
+        floor.seen(0, new Watermark(2, 90, 0, "new"));
+        assertEquals(ReplayFloor.Verdict.NO_FLOOR, floor.judge(upsert(100, 110L), 0),
+                "the new history's first heartbeat, of one changes partition of two: a copy of its changes cannot be told yet");
+        floor.seen(0, new Watermark(2, 95, 1, "new"));
+        assertEquals(ReplayFloor.Verdict.ABOVE, floor.judge(upsert(100, 110L), 0));
+        assertEquals(ReplayFloor.Verdict.REPLAYED, floor.judge(upsert(80, 85L), 0));
+    }
+
+    @Test
     void aChangesPartitionAddedLaterIsWaitedForOnceTheCountSaysSo() {
         AtomicInteger sources = new AtomicInteger(1);
         ReplayFloor floor = new ReplayFloor(sources::get);
@@ -95,6 +113,7 @@ class ReplayFloorTest {
         assertEquals(OptionalLong.of(100), floor.floor(0));
         sources.set(2);
         assertEquals(OptionalLong.empty(), floor.floor(0), "the new changes partition may carry older changes until its first heartbeat");
+        assertEquals(ReplayFloor.Verdict.NO_FLOOR, floor.judge(upsert(150, 151L), 0), "meanwhile upserts are deletes");
         floor.seen(0, new Watermark(1, 120, 1, "h"));
         assertEquals(OptionalLong.of(100), floor.floor(0));
     }

@@ -22,7 +22,7 @@ class ScriptCallsTest {
               eu-west: { redis: "redis://127.0.0.1:6380", namespaces: [products] }
             namespaces:
               products: { table: public.products, keys: ["product:{id}"], version: "column:version", fence-ttl: 60s }
-              prices: { table: public.prices, keys: ["price:{id}"], patterns: ["product:*"], mode: upsert, payload-columns: [price], fence-ttl: 5s }
+              prices: { table: public.prices, keys: ["price:{id}"], patterns: ["product:*"], mode: upsert, payload-columns: [price], fence-ttl: 8s }
               orders: { table: public.orders, keys: ["order:{id}"], fence-ttl: 7s }
             """, Map.<String, String>of()::get);
 

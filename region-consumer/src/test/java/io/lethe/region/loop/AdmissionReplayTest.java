@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Admission with a replay floor (issue 34): in one poll, a validly signed upsert the partition's
- * heartbeats have passed is admitted as the delete at its version and counted; one committed after
- * them stays an upsert; an unsigned one is still refused as untrusted-record, not turned into a delete.
+ * heartbeats have passed is admitted as the delete at its version and counted, and so is one read
+ * before the partition has a floor at all; one committed after the heartbeats stays an upsert; an unsigned one is still refused as untrusted-record, not turned into a delete.
  */
 class AdmissionReplayTest {
     private static final String TOPIC = "lethe.invalidations";
@@ -57,11 +57,12 @@ class AdmissionReplayTest {
         RegionDeadLetters deadLetters = new RegionDeadLetters(dlq, "lethe.dlq", "us-east", metrics, Clock.systemUTC());
         Admission admission = new Admission(config, metrics::unsignedDelete);
         List<Long> replayedOffsets = new ArrayList<>();
-        admission.replayFloor(new ReplayFloor(() -> 1), r -> replayedOffsets.add(r.offset()));
+        List<Long> noFloorOffsets = new ArrayList<>();
+        admission.replayFloor(new ReplayFloor(() -> 1), r -> replayedOffsets.add(r.offset()), r -> noFloorOffsets.add(r.offset()));
         RecordSignature signature = new RecordSignature(KEY.getBytes(StandardCharsets.UTF_8));
 
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        records.add(upsert(0, 1_000, signature));  // before any heartbeat: no floor yet, an upsert
+        records.add(upsert(0, 1_000, signature));  // before any heartbeat: no floor yet, nothing tells it from a copy: a delete
         records.add(watermark(1, 2_000));
         records.add(upsert(2, 1_500, signature));  // committed before the heartbeat at 2000: a copy
         records.add(upsert(3, 2_500, signature));  // after it: new
@@ -70,9 +71,11 @@ class AdmissionReplayTest {
                 deadLetters);
 
         List<Action> actions = admitted.events().stream().map(InvalidationEvent::action).toList();
-        assertEquals(List.of(Action.UPSERT, Action.DELETE, Action.UPSERT), actions);
+        assertEquals(List.of(Action.DELETE, Action.DELETE, Action.UPSERT), actions);
+        assertEquals("1000", admitted.events().get(0).version(), "the delete at the unproven upsert's own version");
         assertEquals("1500", admitted.events().get(1).version(), "the delete at the copy's own version");
         assertEquals(List.of(2L), replayedOffsets);
+        assertEquals(List.of(0L), noFloorOffsets);
         assertEquals(1, dlq.history().size(), "the unsigned upsert is dead-lettered");
         assertEquals("untrusted-record", new String(dlq.history().get(0).headers().lastHeader(io.lethe.schemas.Headers.DLQ_REASON).value(),
                 StandardCharsets.UTF_8));

@@ -30,6 +30,12 @@ final class Generator {
     static final int MAX_RID = 29_000;
     private static final int PARTITIONS = 3;
     private static final List<String> FENCE_TTLS = List.of("2s", "5s", "60s");
+    /**
+     * An upsert namespace's fence-ttl must exceed source.heartbeat-interval + apply.command-timeout +
+     * 1s (issue 34: a region writes an upsert only while it is younger than fence-ttl minus that);
+     * the shortest here leaves 3s, so a lagging run also turns upserts into deletes.
+     */
+    private static final List<String> UPSERT_FENCE_TTLS = List.of("10s", "20s", "60s");
 
     private final SplittableRandom random;
     private final Profile profile;
@@ -172,7 +178,7 @@ final class Generator {
             }
             long negative = profile.has(Feature.NEGATIVE) && random.nextInt(10) < 6 ? 30_000 : 0;
             namespaces.add(new Namespace(name, s.table.qualified(), keys, patterns, version, upsert ? "upsert" : "delete",
-                    pick(FENCE_TTLS), negative));
+                    pick(upsert ? UPSERT_FENCE_TTLS : FENCE_TTLS), negative));
         }
     }
 
