@@ -82,6 +82,10 @@ public final class ConfigSchema {
         t.put("source.debezium", MAP);
         t.put("source.reader-user", STRING);
         t.put("source.reader-password", STRING);
+        t.put("source.shards", Type.of(Kind.SECTION));
+        t.put("source.shards.<name>.slot", Type.matching("^([a-z_][a-z0-9_]{0,62}|" + INTERPOLATED + ")$"));
+        t.put("source.shards.<name>.publication", Type.matching("^([a-z_][a-z0-9_]{0,62}|" + INTERPOLATED + ")$"));
+        t.put("source.shards.<name>.tables", STRINGS);
         t.put("kafka.bootstrap-servers", STRING);
         t.put("kafka.properties", MAP);
         t.put("kafka.roles", Type.of(Kind.SECTION));
