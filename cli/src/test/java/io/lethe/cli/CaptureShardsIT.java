@@ -97,6 +97,12 @@ class CaptureShardsIT {
                 }
             }
 
+            // lethe lag names the shard that is down: its watermark is older than the one still capturing (whose newest
+            // passed the token, while the stopped shard's last one is from before it)
+            Map<String, Double> ages = lagAges(config);
+            assertEquals(java.util.Set.of("catalog", "orders"), ages.keySet(), "lethe lag reports every shard: " + ages);
+            assertTrue(ages.get("orders") > ages.get("catalog"), "the stopped shard's watermark is the older: " + ages);
+
             // 3. shard orders starts again: nothing written while it was down is lost, and the token is covered
             f.own(Pipeline.start(config, Roles.parse(List.of("capture:orders"), config), f.registry, Clock.systemUTC()));
             awaitGone(f, p, "order", 1, ROWS, "every order change made while shard orders' capture was stopped");
@@ -105,6 +111,14 @@ class CaptureShardsIT {
                 RedisCommands<String, String> redis = f.redis(region);
                 PipelineFixture.await(region + " covers token " + token + " once both shards' watermarks passed it", Duration.ofSeconds(90),
                         () -> AppliedLsn.of(redis.hgetall(key)).orElse(-1) >= token);
+            }
+            // lethe doctor checks every shard's slot and publication, each line named by its shard
+            List<io.lethe.capture.checks.CheckResult> doctor = new io.lethe.cli.doctor.Doctor(config).run();
+            for (String shard : List.of("catalog", "orders")) {
+                io.lethe.capture.checks.CheckResult publication = check(doctor, shard, "publication");
+                assertTrue(publication.status() != io.lethe.capture.checks.CheckResult.Status.FAIL, publication.toString());
+                // the shard's own slot (in use by its running capture, which the doctor reports as it does for one capture)
+                assertTrue(check(doctor, shard, "slot").message().contains(scope.slot() + "_" + shard), doctor.toString());
             }
         } finally {
             dropSlots(stack, scope, catalogSlot, ordersSlot);
@@ -211,6 +225,18 @@ class CaptureShardsIT {
                 }
             });
         }
+    }
+
+    private static io.lethe.capture.checks.CheckResult check(List<io.lethe.capture.checks.CheckResult> doctor, String shard, String name) {
+        return doctor.stream().filter(c -> c.check().equals("shard " + shard + ": " + name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " check of shard " + shard + ": " + doctor));
+    }
+
+    /** Each capture shard's watermark age as {@code lethe lag} reads it from the changes topic. */
+    private static Map<String, Double> lagAges(LetheConfig config) throws Exception {
+        io.lethe.cli.lag.LagReport report = new io.lethe.cli.lag.LagReport(config, Clock.systemUTC());
+        report.compute(List.of());
+        return report.captureAges();
     }
 
     private static void dropSlots(LetheStack stack, TestScope scope, String... slots) throws Exception {
