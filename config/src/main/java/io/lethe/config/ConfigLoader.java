@@ -110,7 +110,7 @@ public final class ConfigLoader {
         if (!shards.isEmpty()) {
             for (String single : List.of("slot", "publication")) {
                 if (s.has(single)) {
-                    s.error(s.child(single), "is each shard's own with source.shards (source.shards.<name>." + single + "); remove it");
+                    s.error(s.child(single), "is each shard's own with source.shards (source.shards.<shard>." + single + "); remove it");
                 }
             }
         }

@@ -67,10 +67,10 @@ public final class ConfigReference {
                     + "(`lethe run --role capture:<name>`, with its own standby) through its own slot, publication and heartbeat row, "
                     + "all publishing to the changes topic; every configured table in exactly one shard; source.slot and "
                     + "source.publication are then refused (docs/design.md, \"Capture shards\")"),
-            new Setting("source.shards.<name>.slot", "required", "the shard's logical replication slot, distinct per shard"),
-            new Setting("source.shards.<name>.publication", "required", "the shard's publication (of its tables and the heartbeat "
+            new Setting("source.shards.<shard>.slot", "required", "the shard's logical replication slot, distinct per shard"),
+            new Setting("source.shards.<shard>.publication", "required", "the shard's publication (of its tables and the heartbeat "
                     + "table), distinct per shard"),
-            new Setting("source.shards.<name>.tables", "required", "the shard's tables (`schema.table`), each the table of a namespace; "
+            new Setting("source.shards.<shard>.tables", "required", "the shard's tables (`schema.table`), each the table of a namespace; "
                     + "moving one to another shard resets its namespaces when the receiving shard starts"),
             new Setting("kafka.bootstrap-servers", "required", "`host:port[,host:port]`"),
             new Setting("kafka.properties", "{}", "passed to every Kafka client (under its role's identity): `security.protocol`, `sasl.*`, `ssl.*`; `metadata.max.age.ms` is 10 s unless set here"),

@@ -98,8 +98,8 @@ class CaptureShardsConfigTest {
         Map<String, String> e = errors(SHARDED.replace("  user: lethe\n", "  user: lethe\n  slot: lethe\n  publication: lethe\n")
                 .replace("catalog: { slot: lethe_catalog, publication: lethe_catalog, tables: [products] }",
                         "Catalog: { slot: lethe_catalog, tables: [products], tabels: x }"));
-        assertTrue(e.get("source.slot").contains("source.shards.<name>.slot"), e.toString());
-        assertTrue(e.get("source.publication").contains("source.shards.<name>.publication"), e.toString());
+        assertTrue(e.get("source.slot").contains("source.shards.<shard>.slot"), e.toString());
+        assertTrue(e.get("source.publication").contains("source.shards.<shard>.publication"), e.toString());
         assertTrue(e.get("source.shards.Catalog").contains("shard names"), e.toString());
         assertTrue(e.get("source.shards.Catalog.publication").contains("is required"), e.toString());
         assertTrue(e.get("source.shards.Catalog.tabels").contains("unknown setting"), e.toString());
