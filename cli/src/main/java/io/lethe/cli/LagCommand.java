@@ -50,9 +50,21 @@ public final class LagCommand implements Callable<Integer> {
             if (watch) {
                 out.print("\033[H\033[2J");
             }
-            out.printf("slot %s holds %s of WAL not yet confirmed; streams has %s change records unread on %s%n",
-                    cfg.source().slot(), upstream.slotRetainedBytes() < 0 ? "-" : String.format("%.1f MiB", upstream.slotRetainedBytes() / 1048576.0),
-                    upstream.streamsLagRecords() < 0 ? "-" : Long.toString(upstream.streamsLagRecords()), cfg.topics().changes());
+            if (cfg.source().sharded()) {
+                // per capture shard: a shard down shows here first (its slot holds WAL, its watermark ages, every region waits on it)
+                for (io.lethe.config.ShardConfig shard : cfg.source().shards().values()) {
+                    Long held = upstream.retainedBySlot().get(shard.slot());
+                    out.printf("capture shard %s: slot %s holds %s of WAL not yet confirmed; watermark age %s s%n", shard.name(), shard.slot(),
+                            held == null || held < 0 ? "-" : String.format("%.1f MiB", held / 1048576.0),
+                            format(report.captureAges().getOrDefault(shard.name(), Double.NaN), "%.2f"));
+                }
+                out.printf("streams has %s change records unread on %s%n",
+                        upstream.streamsLagRecords() < 0 ? "-" : Long.toString(upstream.streamsLagRecords()), cfg.topics().changes());
+            } else {
+                out.printf("slot %s holds %s of WAL not yet confirmed; streams has %s change records unread on %s%n",
+                        cfg.source().slot(), upstream.slotRetainedBytes() < 0 ? "-" : String.format("%.1f MiB", upstream.slotRetainedBytes() / 1048576.0),
+                        upstream.streamsLagRecords() < 0 ? "-" : Long.toString(upstream.streamsLagRecords()), cfg.topics().changes());
+            }
             out.printf("%-12s %9s %12s %12s %11s %10s %11s %12s %6s%n", "REGION", "E2E (s)", "CAPTURE (s)", "STREAMS (s)",
                     "BACKLOG AT", "LAG (rec)", "TOPIC (s)", "P99 1m (ms)", "DLQ");
             for (LagReport.Row r : rows) {

@@ -35,7 +35,8 @@ public final class RunCommand implements Callable<Integer> {
     ConfigFile config;
 
     @Option(names = "--role", split = ",", defaultValue = "all",
-            description = "capture, streams, region:<name> (repeatable or comma-separated), or all (default)")
+            description = "capture (every shard), capture:<shard> (with source.shards), streams, region:<name> (repeatable or comma-separated), "
+                    + "or all (default)")
     List<String> roles;
 
     @Option(names = "--http-port", description = "override http.port of the config (0 picks a free port)")

@@ -30,6 +30,7 @@ public final class ConfigLoader {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9._-]*");
     private static final Pattern TABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)?");
+    private static final Pattern SHARD = Pattern.compile("[a-z0-9][a-z0-9-]{0,39}");
     private static final Pattern COLUMN = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
     private ConfigLoader() {
@@ -71,6 +72,7 @@ public final class ConfigLoader {
         YamlSection kafkaSection = doc.section("kafka");
         KafkaConfig kafka = kafka(kafkaSection);
         Map<String, NamespaceConfig> namespaces = namespaces(doc, kafka.publicPayloads());
+        shardCoverage(source, namespaces, errors);
         Map<KafkaRole, KafkaIdentity> identities = new LinkedHashMap<>(kafkaRoles(kafkaSection, kafka));
         Map<String, RegionConfig> regions = regions(doc, namespaces.keySet(), kafka, identities);
         kafka = kafka.withIdentities(identities);
@@ -112,6 +114,14 @@ public final class ConfigLoader {
         Secret password = s.secret("password");
         String slot = identifier(s, "slot", Defaults.SLOT);
         String publication = identifier(s, "publication", Defaults.PUBLICATION);
+        Map<String, ShardConfig> shards = shards(s);
+        if (!shards.isEmpty()) {
+            for (String single : List.of("slot", "publication")) {
+                if (s.has(single)) {
+                    s.error(s.child(single), "is each shard's own with source.shards (source.shards.<shard>." + single + "); remove it");
+                }
+            }
+        }
         boolean create = s.bool("create-publication", Defaults.CREATE_PUBLICATION);
         Duration heartbeat = positive(s, "heartbeat-interval", Defaults.HEARTBEAT_INTERVAL);
         String heartbeatTable = table(s, "heartbeat-table", s.string("heartbeat-table", Defaults.HEARTBEAT_TABLE));
@@ -148,11 +158,90 @@ public final class ConfigLoader {
         } else if (s.has("debezium-topics")) {
             s.error(s.child("debezium-topics"), "is only read with mode: debezium-topics");
         }
+        if (topics != null && !shards.isEmpty()) {
+            s.error(s.child("shards"), "splits Lethe's own capture, which mode debezium-topics does not run; remove it");
+        }
         s.finish("mode, jdbc-url, user, password, slot, publication, create-publication, heartbeat-interval, "
                 + "heartbeat-table, poll-interval, max-batch-size, max-queue-size, region, debezium, reader-user, reader-password, "
-                + "debezium-topics");
+                + "debezium-topics, shards");
         return new SourceConfig(jdbcUrl, user, password, slot, publication, create, heartbeat, heartbeatTable,
-                poll, batch, queue, region, debezium, readerUser, readerPassword, topics);
+                poll, batch, queue, region, debezium, readerUser, readerPassword, topics, shards, null);
+    }
+
+    /** {@code source.shards}: each shard's slot, publication and tables; names, slots and publications distinct. */
+    private static Map<String, ShardConfig> shards(YamlSection source) {
+        Map<String, YamlSection> sections = source.sections("shards");
+        Map<String, ShardConfig> out = new LinkedHashMap<>();
+        Map<String, String> slots = new LinkedHashMap<>();
+        Map<String, String> publications = new LinkedHashMap<>();
+        for (Map.Entry<String, YamlSection> e : sections.entrySet()) {
+            String name = e.getKey();
+            YamlSection s = e.getValue();
+            if (!SHARD.matcher(name).matches()) {
+                s.error(s.path(), "shard names use lower-case letters, digits and '-' (at most 40; the role capture:<name> runs one)");
+            }
+            String slot = s.requiredString("slot", "the shard's own logical replication slot");
+            if (slot != null && !slot.matches("[a-z_][a-z0-9_]{0,62}")) {
+                s.error(s.child("slot"), "expected a lower-case PostgreSQL identifier (a-z, 0-9, _; at most 63), found '" + slot + "'");
+            } else if (slot != null && slots.putIfAbsent(slot, name) != null) {
+                s.error(s.child("slot"), "slot " + slot + " is shard " + slots.get(slot) + "'s already: one slot has one reader, "
+                        + "so each shard needs its own");
+            }
+            String publication = s.requiredString("publication", "the shard's own publication (of its tables)");
+            if (publication != null && !publication.matches("[a-z_][a-z0-9_]{0,62}")) {
+                s.error(s.child("publication"), "expected a lower-case PostgreSQL identifier (a-z, 0-9, _; at most 63), found '"
+                        + publication + "'");
+            } else if (publication != null && publications.putIfAbsent(publication, name) != null) {
+                s.error(s.child("publication"), "publication " + publication + " is shard " + publications.get(publication)
+                        + "'s already: each shard keeps its own, of its own tables");
+            }
+            List<String> tables = new ArrayList<>();
+            List<String> given = s.strings("tables", List.of());
+            if (given.isEmpty()) {
+                s.error(s.child("tables"), "is required: the shard's tables (schema.table), each configured by a namespace");
+            }
+            for (int i = 0; i < given.size(); i++) {
+                String t = given.get(i);
+                if (!TABLE.matcher(t).matches()) {
+                    s.error(s.child("tables") + "[" + i + "]", "expected schema.table (e.g. public.products), found '" + t + "'");
+                } else {
+                    tables.add(t.contains(".") ? t : "public." + t);
+                }
+            }
+            s.finish("slot, publication, tables");
+            out.put(name, new ShardConfig(name, slot, publication, tables));
+        }
+        return out;
+    }
+
+    /** With shards, every configured table is in exactly one shard, and every shard's table is configured. */
+    private static void shardCoverage(SourceConfig source, Map<String, NamespaceConfig> namespaces, List<ConfigError> errors) {
+        if (!source.sharded()) {
+            return;
+        }
+        Set<String> configured = new java.util.LinkedHashSet<>();
+        namespaces.values().forEach(ns -> configured.add(ns.table()));
+        Map<String, String> owner = new LinkedHashMap<>();
+        for (ShardConfig shard : source.shards().values()) {
+            for (int i = 0; i < shard.tables().size(); i++) {
+                String t = shard.tables().get(i);
+                String at = "source.shards." + shard.name() + ".tables[" + i + "]";
+                if (!configured.contains(t)) {
+                    errors.add(new ConfigError(at, "table " + t + " is not the table of any namespace; expected one of: "
+                            + String.join(", ", configured)));
+                } else if (owner.putIfAbsent(t, shard.name()) != null && !owner.get(t).equals(shard.name())) {
+                    errors.add(new ConfigError(at, "table " + t + " is in shard " + owner.get(t) + " already: each table is read "
+                            + "by exactly one shard"));
+                }
+            }
+        }
+        for (String t : configured) {
+            if (!owner.containsKey(t)) {
+                errors.add(new ConfigError("source.shards", "table " + t + " (of namespace(s) " + namespaces.values().stream()
+                        .filter(ns -> ns.table().equals(t)).map(NamespaceConfig::name).toList() + ") is in no shard: with shards, "
+                        + "every configured table is in exactly one shard's tables"));
+            }
+        }
     }
 
     private static DebeziumTopicsConfig debeziumTopics(YamlSection t, YamlSection source) {

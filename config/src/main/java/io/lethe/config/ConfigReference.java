@@ -62,6 +62,16 @@ public final class ConfigReference {
             new Setting("source.reader-user", "source.user", "role that only reads the primary (the replica gate's position reads, "
                     + "`lethe invalidate`, `lethe inspect`): no REPLICATION, no ownership (docs/runbook.md, \"Least privilege\")"),
             new Setting("source.reader-password", "source.password", "its password; `${ENV_VAR}`"),
+            new Setting("source.shards", "none (one capture: source.slot, source.publication)",
+                    "capture shards beyond one slot, one section per shard: disjoint table sets, each read by its own capture "
+                    + "(`lethe run --role capture:<name>`, with its own standby) through its own slot, publication and heartbeat row, "
+                    + "all publishing to the changes topic; every configured table in exactly one shard; source.slot and "
+                    + "source.publication are then refused (docs/design.md, \"Capture shards\")"),
+            new Setting("source.shards.<shard>.slot", "required", "the shard's logical replication slot, distinct per shard"),
+            new Setting("source.shards.<shard>.publication", "required", "the shard's publication (of its tables and the heartbeat "
+                    + "table), distinct per shard"),
+            new Setting("source.shards.<shard>.tables", "required", "the shard's tables (`schema.table`), each the table of a namespace; "
+                    + "moving one to another shard resets its namespaces when the receiving shard starts"),
             new Setting("kafka.bootstrap-servers", "required", "`host:port[,host:port]`"),
             new Setting("kafka.properties", "{}", "passed to every Kafka client (under its role's identity): `security.protocol`, `sasl.*`, `ssl.*`; `metadata.max.age.ms` is 10 s unless set here"),
             new Setting("kafka.roles", "none", "each role's own Kafka principal, one section per role: `capture`, `streams`, `cli`, "

@@ -82,6 +82,10 @@ public final class ConfigSchema {
         t.put("source.debezium", MAP);
         t.put("source.reader-user", STRING);
         t.put("source.reader-password", STRING);
+        t.put("source.shards", Type.of(Kind.SECTION));
+        t.put("source.shards.<shard>.slot", Type.matching("^([a-z_][a-z0-9_]{0,62}|" + INTERPOLATED + ")$"));
+        t.put("source.shards.<shard>.publication", Type.matching("^([a-z_][a-z0-9_]{0,62}|" + INTERPOLATED + ")$"));
+        t.put("source.shards.<shard>.tables", STRINGS);
         t.put("kafka.bootstrap-servers", STRING);
         t.put("kafka.properties", MAP);
         t.put("kafka.roles", Type.of(Kind.SECTION));
@@ -213,9 +217,11 @@ public final class ConfigSchema {
         ObjectNode properties = F.objectNode();
         List<String> required = new ArrayList<>();
         Node each = null;
+        String eachName = null;
         for (Map.Entry<String, Node> e : node.children.entrySet()) {
             if (e.getKey().startsWith("<")) {
-                each = e.getValue(); // a name the user chooses: a region, a namespace, a role
+                each = e.getValue(); // a name the user chooses: a region, a namespace, a role, a capture shard
+                eachName = e.getKey();
                 continue;
             }
             properties.set(e.getKey(), schemaOf(e.getValue()));
@@ -226,7 +232,9 @@ public final class ConfigSchema {
         if (each != null) {
             ObjectNode item = schemaOf(each);
             out.set("additionalProperties", item);
-            out.putObject("propertyNames").put("pattern", "^[a-zA-Z0-9][a-zA-Z0-9._-]*$");
+            // a capture shard's name is also a role's (capture:<shard>): the loader's stricter pattern
+            out.putObject("propertyNames").put("pattern", "<shard>".equals(eachName) ? "^[a-z0-9][a-z0-9-]{0,39}$"
+                    : "^[a-zA-Z0-9][a-zA-Z0-9._-]*$");
         } else {
             out.set("properties", properties);
             out.put("additionalProperties", false);

@@ -116,8 +116,18 @@ public final class LeastPrivilege {
         out.add("CREATE TABLE IF NOT EXISTS " + s.heartbeatTable() + " (slot text PRIMARY KEY, ts timestamptz NOT NULL, "
                 + "source_state text, source_history text)");
         out.add("GRANT SELECT, INSERT, UPDATE ON " + s.heartbeatTable() + " TO " + ident(captureRole));
-        out.add("CREATE PUBLICATION " + ident(s.publication()) + " FOR TABLE " + String.join(", ", published)
-                + " WITH (publish_via_partition_root = true)");
+        if (s.sharded()) {
+            // one publication per capture shard: its own tables and the heartbeat table (each shard's slot beats in it)
+            for (ShardConfig shard : s.shards().values()) {
+                List<String> own = new ArrayList<>(shard.tables());
+                own.add(s.heartbeatTable());
+                out.add("CREATE PUBLICATION " + ident(shard.publication()) + " FOR TABLE " + String.join(", ", own)
+                        + " WITH (publish_via_partition_root = true)");
+            }
+        } else {
+            out.add("CREATE PUBLICATION " + ident(s.publication()) + " FOR TABLE " + String.join(", ", published)
+                    + " WITH (publish_via_partition_root = true)");
+        }
         out.add("CREATE ROLE " + ident(readerRole) + " LOGIN PASSWORD '" + readerPassword + "'");
         out.add("GRANT SELECT ON " + String.join(", ", tables) + " TO " + ident(readerRole));
         return out;

@@ -159,6 +159,44 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
         return namespaces.values().stream().map(NamespaceConfig::table).distinct().toList();
     }
 
+    /**
+     * This configuration as capture shard {@code name} sees it ({@code lethe run --role
+     * capture:<name>}): the source's slot and publication are the shard's, and only the namespaces
+     * of the shard's tables are configured, so everything capture derives from them (the tables it
+     * reads, the publication it keeps, the namespaces a lost slot or a drift resets) is the shard's.
+     *
+     * @throws IllegalArgumentException when no such shard is configured
+     */
+    public LetheConfig forShard(String name) {
+        SourceConfig view = source.withShard(name);
+        java.util.Set<String> tables = java.util.Set.copyOf(source.shards().get(name).tables());
+        Map<String, NamespaceConfig> own = new java.util.LinkedHashMap<>();
+        namespaces.forEach((n, ns) -> {
+            if (tables.contains(ns.table())) {
+                own.put(n, ns);
+            }
+        });
+        return new LetheConfig(file, view, kafka, regions, own, streams, apply, http, metrics, tracing);
+    }
+
+    /** How many shards write watermarks: one per capture shard, one for a single capture. */
+    public int shardCount() {
+        return source.shardOrder().size();
+    }
+
+    /**
+     * The watermark channel of shard {@code shard}'s heartbeats through changes partition
+     * {@code partition}: {@code partition * shardCount() + index of the shard}, so a single capture's
+     * channel is its partition, and adding changes partitions keeps every channel's number. Every
+     * stage that aggregates watermarks takes the oldest over channels {@code 0 .. partitions *
+     * shardCount() - 1}: one per (shard, changes partition). -1 when {@code shard} is not a
+     * configured shard (null or "" stands for a single capture's).
+     */
+    public int watermarkChannel(String shard, int partition) {
+        int index = source.shardOrder().indexOf(shard == null ? "" : shard);
+        return index < 0 ? -1 : partition * shardCount() + index;
+    }
+
     public RegionConfig region(String name) {
         RegionConfig region = regions.get(name);
         if (region == null) {

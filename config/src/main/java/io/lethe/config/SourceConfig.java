@@ -23,12 +23,16 @@ import java.time.Duration;
  * @param readerPassword    its password; null with a null readerUser
  * @param debeziumTopics    with {@code mode: debezium-topics}, the existing connector's topics Lethe reads instead of
  *                          capturing; null when Lethe captures itself ({@code mode: capture}, the default)
+ * @param shards            capture shards by name, in file order ({@code source.shards}); empty for one capture reading
+ *                          {@code slot} through {@code publication}
+ * @param shard             the shard this view of the source captures ({@link LetheConfig#forShard}): {@code slot} and
+ *                          {@code publication} are then its own; null otherwise
  */
 public record SourceConfig(String jdbcUrl, String user, Secret password, String slot, String publication,
                            boolean createPublication, Duration heartbeatInterval, String heartbeatTable,
                            Duration pollInterval, int maxBatchSize, int maxQueueSize, String region,
                            java.util.Map<String, String> debezium, String readerUser, Secret readerPassword,
-                           DebeziumTopicsConfig debeziumTopics) {
+                           DebeziumTopicsConfig debeziumTopics, java.util.Map<String, ShardConfig> shards, String shard) {
 
     /**
      * Debezium properties Lethe sets itself (capture's EngineProperties), which {@code source.debezium}
@@ -56,6 +60,39 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
 
     public SourceConfig {
         debezium = debezium == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(debezium));
+        shards = shards == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(shards));
+    }
+
+    /** A source without capture shards. */
+    public SourceConfig(String jdbcUrl, String user, Secret password, String slot, String publication, boolean createPublication,
+                        Duration heartbeatInterval, String heartbeatTable, Duration pollInterval, int maxBatchSize, int maxQueueSize,
+                        String region, java.util.Map<String, String> debezium, String readerUser, Secret readerPassword,
+                        DebeziumTopicsConfig debeziumTopics) {
+        this(jdbcUrl, user, password, slot, publication, createPublication, heartbeatInterval, heartbeatTable, pollInterval, maxBatchSize,
+                maxQueueSize, region, debezium, readerUser, readerPassword, debeziumTopics, null, null);
+    }
+
+    /** True when capture is split into shards ({@code source.shards}). */
+    public boolean sharded() {
+        return !shards.isEmpty();
+    }
+
+    /**
+     * The shards' names in the order watermark channels number them: sorted, so every stage numbers
+     * them alike whatever the file's order. A single capture is one unnamed shard: {@code [""]}.
+     */
+    public java.util.List<String> shardOrder() {
+        return shards.isEmpty() ? java.util.List.of("") : java.util.List.copyOf(new java.util.TreeSet<>(shards.keySet()));
+    }
+
+    /** This source as shard {@code name} captures it: the shard's slot and publication. */
+    public SourceConfig withShard(String name) {
+        ShardConfig s = shards.get(name);
+        if (s == null) {
+            throw new IllegalArgumentException("no capture shard '" + name + "'; configured: " + shards.keySet());
+        }
+        return new SourceConfig(jdbcUrl, user, password, s.slot(), s.publication(), createPublication, heartbeatInterval, heartbeatTable,
+                pollInterval, maxBatchSize, maxQueueSize, region, debezium, readerUser, readerPassword, debeziumTopics, shards, name);
     }
 
     /** A source Lethe captures itself. */
@@ -63,7 +100,7 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
                         Duration heartbeatInterval, String heartbeatTable, Duration pollInterval, int maxBatchSize, int maxQueueSize,
                         String region, java.util.Map<String, String> debezium, String readerUser, Secret readerPassword) {
         this(jdbcUrl, user, password, slot, publication, createPublication, heartbeatInterval, heartbeatTable, pollInterval, maxBatchSize,
-                maxQueueSize, region, debezium, readerUser, readerPassword, null);
+                maxQueueSize, region, debezium, readerUser, readerPassword, null, null, null);
     }
 
     /** True when Lethe reads an existing Debezium connector's topics instead of capturing ({@code mode: debezium-topics}). */
@@ -94,6 +131,7 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
                 + heartbeatInterval + ", heartbeatTable=" + heartbeatTable + ", pollInterval=" + pollInterval + ", maxBatchSize="
                 + maxBatchSize + ", maxQueueSize=" + maxQueueSize + ", region=" + region
                 // values may hold secrets: only the names
-                + ", debezium=" + debezium.keySet() + ", readerUser=" + readerUser + ", readerPassword=" + readerPassword + ", debeziumTopics=" + debeziumTopics + "]";
+                + ", debezium=" + debezium.keySet() + ", readerUser=" + readerUser + ", readerPassword=" + readerPassword + ", debeziumTopics=" + debeziumTopics
+                + ", shards=" + shards + ", shard=" + shard + "]";
     }
 }

@@ -743,6 +743,43 @@ class TopologyTest {
         }
     }
 
+    /**
+     * Capture shards (issue 31): a heartbeat of one shard says nothing of another's tables, so each
+     * shard's watermark goes on its own channel (changes partition x shard count + the shard's
+     * index, shards sorted), and one of no configured shard is not forwarded at all.
+     */
+    @Test
+    void eachCaptureShardsWatermarksGoOnTheirOwnChannelAndAnUnknownShardsNowhere() {
+        driver.close();
+        LetheConfig sharded = ConfigLoader.parse("topology-test.yml", YAML.replace("source: { jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }",
+                "source:\n  jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\"\n  user: lethe\n  shards:\n"
+                        + "    sales: { slot: lethe_sales, publication: lethe_sales, tables: [public.orders] }\n"
+                        + "    catalog: { slot: lethe_catalog, publication: lethe_catalog, tables: [public.products] }"), name -> null);
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        driver = new TopologyTestDriver(InvalidationTopology.build(sharded, new StreamsMetrics(registry), CLOCK), p);
+        TestInputTopic<String, byte[]> in = driver.createInputTopic(sharded.topics().changes(), new StringSerializer(), new ByteArraySerializer());
+        TestOutputTopic<String, byte[]> east = driver.createOutputTopic(sharded.topics().invalidations("us-east"), new StringDeserializer(),
+                new ByteArrayDeserializer());
+        for (String shard : List.of("sales", "catalog")) {
+            in.pipeInput(new TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
+                    new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h", shard).writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()),
+                    (Long) null));
+        }
+        List<io.lethe.schemas.Watermark> forwarded = east.readRecordsToList().stream()
+                .map(r -> io.lethe.schemas.Watermark.read(r.headers()).orElseThrow()).toList();
+        // the test driver's changes partition is 0: catalog (index 0) on channel 0, sales (index 1) on channel 1
+        assertEquals(List.of("sales", "catalog"), forwarded.stream().map(io.lethe.schemas.Watermark::shard).distinct().toList(), "" + forwarded);
+        assertTrue(forwarded.stream().allMatch(w -> w.source() == ("catalog".equals(w.shard()) ? 0 : 1)), "" + forwarded);
+        for (String unknown : java.util.Arrays.asList("gone", null)) {
+            in.pipeInput(new TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
+                    new io.lethe.schemas.Watermark(1_000, 3_000, -1, "h", unknown).writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()),
+                    (Long) null));
+            assertTrue(east.readRecordsToList().isEmpty(), "a watermark of shard " + unknown + ", which is not configured, is not forwarded");
+        }
+    }
+
     @Test
     void aVersionThatCannotBeReadDeletesTheKeysWhateverTheirVersion() {
         for (Object bad : java.util.Arrays.asList("2026-11-22", null, "-1", "18446744073709551616")) {

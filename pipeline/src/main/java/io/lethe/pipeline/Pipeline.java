@@ -28,6 +28,8 @@ public final class Pipeline implements AutoCloseable {
     private final Map<String, RegionConsumerService> regions = new LinkedHashMap<>();
     private StreamsService streams;
     private CaptureService capture;
+    /** With source.shards: each capture shard's capture running here, by shard name ({@link #capture} is the first). */
+    private final Map<String, CaptureService> captures = new LinkedHashMap<>();
     private DebeziumTopicsSource topicsSource;
 
     private Pipeline(LetheConfig config, Roles roles) {
@@ -58,6 +60,14 @@ public final class Pipeline implements AutoCloseable {
                 // no capture of Lethe's own: the existing connector's topics are translated into the changes topic
                 p.topicsSource = new DebeziumTopicsSource(config, registry, clock).tracing(tracing);
                 p.topicsSource.start();
+            } else if (roles.capture() && config.source().sharded()) {
+                // one capture per shard: its own slot, publication, heartbeat row, offsets and capture lock
+                for (String shard : roles.shardsOf(config)) {
+                    CaptureService c = new CaptureService(config.forShard(shard), registry, clock).tracing(tracing);
+                    p.captures.put(shard, c);
+                    p.capture = p.capture == null ? c : p.capture;
+                    c.start();
+                }
             } else if (roles.capture()) {
                 p.capture = new CaptureService(config, registry, clock).tracing(tracing);
                 p.capture.start();
@@ -95,6 +105,11 @@ public final class Pipeline implements AutoCloseable {
         return capture;
     }
 
+    /** With source.shards, each capture shard's capture running here by name; empty otherwise. */
+    public Map<String, CaptureService> captures() {
+        return java.util.Collections.unmodifiableMap(captures);
+    }
+
     /** The translator of an existing Debezium connector's topics (source.mode debezium-topics); null otherwise. */
     public DebeziumTopicsSource topicsSource() {
         return topicsSource;
@@ -107,13 +122,11 @@ public final class Pipeline implements AutoCloseable {
     /** Component name to healthy, for /health. */
     public Map<String, Boolean> health() {
         Map<String, Boolean> health = new LinkedHashMap<>();
-        if (capture != null) {
-            // a standby is healthy while it waits: it does what it is there for (unless a session that is
-            // not Lethe's holds the capture lock); a capture whose source hides changes it needs (a table
-            // out of the publication, ...) is not
-            health.put("capture", capture.isStreaming() && capture.hiddenBySource().isEmpty()
-                    || capture.isStandingBy() && capture.misconfigured().isEmpty());
-        }
+        // a standby is healthy while it waits: it does what it is there for (unless a session that is
+        // not Lethe's holds the capture lock); a capture whose source hides changes it needs (a table
+        // out of the publication, ...) is not
+        runningCaptures().forEach((name, c) -> health.put(name, c.isStreaming() && c.hiddenBySource().isEmpty()
+                || c.isStandingBy() && c.misconfigured().isEmpty()));
         if (topicsSource != null) {
             health.put("capture", topicsSource.isRunning() && topicsSource.misconfigured().isEmpty());
         }
@@ -126,15 +139,17 @@ public final class Pipeline implements AutoCloseable {
 
     /**
      * The components that stopped by themselves (not by close), named as in {@link #health()}
-     * ({@code capture}, {@code region:<name>}); empty while all run. What {@code /health/live}
+     * ({@code capture} or {@code capture:<shard>}, {@code region:<name>}); empty while all run. What {@code /health/live}
      * shows: the reasons, with their exception messages, are for the log and the console
      * ({@link #failures()}), not for whoever can reach the HTTP port.
      */
     public List<String> stopped() {
         List<String> stopped = new ArrayList<>();
-        if (capture != null && capture.isStopped()) {
-            stopped.add("capture");
-        }
+        runningCaptures().forEach((name, c) -> {
+            if (c.isStopped()) {
+                stopped.add(name);
+            }
+        });
         if (topicsSource != null && topicsSource.isStopped()) {
             stopped.add("capture");
         }
@@ -149,9 +164,11 @@ public final class Pipeline implements AutoCloseable {
     /** A stage that stopped by itself (not by close), with why; empty while all run. */
     public List<String> failures() {
         List<String> failures = new ArrayList<>();
-        if (capture != null && capture.isStopped()) {
-            failures.add("capture stopped: " + capture.failure().map(Throwable::getMessage).orElse("engine ended"));
-        }
+        runningCaptures().forEach((name, c) -> {
+            if (c.isStopped()) {
+                failures.add(name + " stopped: " + c.failure().map(Throwable::getMessage).orElse("engine ended"));
+            }
+        });
         if (topicsSource != null && topicsSource.isStopped()) {
             failures.add("capture (debezium-topics) stopped: " + topicsSource.failure().map(Throwable::getMessage).orElse("loop ended"));
         }
@@ -163,11 +180,20 @@ public final class Pipeline implements AutoCloseable {
         return failures;
     }
 
+    /** The captures running here, named as in {@link #health()}: {@code capture}, or {@code capture:<shard>} for each shard. */
+    private Map<String, CaptureService> runningCaptures() {
+        Map<String, CaptureService> out = new LinkedHashMap<>();
+        if (!captures.isEmpty()) {
+            captures.forEach((shard, c) -> out.put("capture:" + shard, c));
+        } else if (capture != null) {
+            out.put("capture", capture);
+        }
+        return out;
+    }
+
     @Override
     public void close() {
-        if (capture != null) {
-            capture.close();
-        }
+        runningCaptures().values().forEach(CaptureService::close);
         if (topicsSource != null) {
             topicsSource.close();
         }

@@ -221,8 +221,10 @@ public final class RegionConsumerService implements AutoCloseable {
                 Map<String, org.apache.kafka.clients.admin.TopicDescription> topics = (primaryAdmin != null ? primaryAdmin : admin)
                         .describeTopics(List.of(regionTopic, changesTopic))
                         .allTopicNames().get(PARTITIONS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                // one watermark channel per capture shard and changes partition: a region covers a position only once every
+                // shard's heartbeats passed it on every partition (a shard whose watermark never came holds it back)
                 return Optional.of(new io.lethe.region.lag.PartitionCounts.Counts(topics.get(regionTopic).partitions().size(),
-                        topics.get(changesTopic).partitions().size()));
+                        topics.get(changesTopic).partitions().size() * config.shardCount()));
             } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
                 failedAt[0] = System.nanoTime();
                 LOG.debug("region {}: partitions of {} and {} not known now ({}); the applied watermark waits", region.name(),

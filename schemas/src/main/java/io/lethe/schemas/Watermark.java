@@ -24,14 +24,19 @@ import org.apache.kafka.common.header.Header;
  * @param source    the changes topic partition it came through, or -1 on the changes topic itself
  * @param history   the source history its LSN is a position in ({@link SourceHistory}); null when
  *                  unknown (a heartbeat written before capture recorded it)
+ * @param shard     the capture shard whose heartbeat it is ({@link #SHARD}); null for a single capture. A
+ *                  heartbeat of one shard says nothing of another shard's tables: every stage that
+ *                  aggregates watermarks keeps them per (shard, changes partition) and takes the oldest
  */
-public record Watermark(long commitTs, long lsn, int source, String history) {
+public record Watermark(long commitTs, long lsn, int source, String history, String shard) {
     /** The record key of every watermark. */
     public static final String KEY = "lethe:watermark";
     public static final String COMMIT_TS = "lethe.watermark.commit-ts";
     public static final String LSN = "lethe.watermark.lsn";
     public static final String SOURCE = "lethe.watermark.source";
     public static final String HISTORY = "lethe.watermark.history";
+    /** The capture shard that wrote the watermark; absent for a single capture. Covered by the signature. */
+    public static final String SHARD = "lethe.watermark.shard";
     /**
      * HMAC-SHA256 of the watermark's fields with {@code streams.watermark-key}, hex: set by
      * invalidation-streams when the key is configured; a region with the key merges only
@@ -53,12 +58,22 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
 
     /** A watermark whose history is unknown. */
     public Watermark(long commitTs, long lsn, int source) {
-        this(commitTs, lsn, source, null);
+        this(commitTs, lsn, source, null, null);
+    }
+
+    /** A single capture's watermark. */
+    public Watermark(long commitTs, long lsn, int source, String history) {
+        this(commitTs, lsn, source, history, null);
     }
 
     /** The same watermark, of source history {@code history}. */
     public Watermark inHistory(String history) {
-        return new Watermark(commitTs, lsn, source, history);
+        return new Watermark(commitTs, lsn, source, history, shard);
+    }
+
+    /** The same watermark, of capture shard {@code shard} (null: a single capture). */
+    public Watermark ofShard(String shard) {
+        return new Watermark(commitTs, lsn, source, history, shard);
     }
 
     public static boolean isWatermark(String recordKey) {
@@ -74,8 +89,10 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
         OptionalLong lsn = number(headers.lastHeader(LSN));
         OptionalLong source = number(headers.lastHeader(SOURCE));
         Header history = headers.lastHeader(HISTORY);
+        Header shard = headers.lastHeader(SHARD);
         return Optional.of(new Watermark(ts.getAsLong(), lsn.orElse(0), (int) source.orElse(-1),
-                history == null ? null : new String(history.value(), StandardCharsets.UTF_8)));
+                history == null ? null : new String(history.value(), StandardCharsets.UTF_8),
+                shard == null ? null : new String(shard.value(), StandardCharsets.UTF_8)));
     }
 
     /** This watermark's headers, added to {@code headers}. */
@@ -87,6 +104,9 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
         }
         if (history != null) {
             headers.add(HISTORY, history.getBytes(StandardCharsets.UTF_8));
+        }
+        if (shard != null) {
+            headers.add(SHARD, shard.getBytes(StandardCharsets.UTF_8));
         }
         return headers;
     }
@@ -123,7 +143,7 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
     /** {@link #signature(byte[])} over the fields and {@code routes} too (v2) when it is not null. */
     public String signature(byte[] key, String routes) {
         String fields = (routes == null ? "lethe.watermark/v1|" : "lethe.watermark/v2|" + routes + "|") + commitTs + "|" + lsn + "|" + source
-                + "|" + (history == null ? "" : history);
+                + "|" + (history == null ? "" : history) + (shard == null ? "" : "|shard=" + shard);
         try {
             javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
             mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
@@ -145,7 +165,7 @@ public record Watermark(long commitTs, long lsn, int source, String history) {
 
     /** The same watermark, as forwarded from changes topic partition {@code partition}. */
     public Watermark from(int partition) {
-        return new Watermark(commitTs, lsn, partition, history);
+        return new Watermark(commitTs, lsn, partition, history, shard);
     }
 
     private static OptionalLong number(Header h) {

@@ -136,7 +136,9 @@ public final class ChangePublisher implements AutoCloseable {
      * Publishes a watermark to every partition of the changes topic, after every change before it
      * was acknowledged, and waits for Kafka's acknowledgement, retrying like changes.
      */
-    public void publishWatermark(Watermark watermark) throws InterruptedException {
+    public void publishWatermark(Watermark heartbeat) throws InterruptedException {
+        // a shard's heartbeat covers only its own tables: its watermark says whose it is (streams keeps one channel per shard)
+        Watermark watermark = heartbeat.ofShard(config.source().shard());
         Backoff retry = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
         while (true) {
             try {

@@ -80,10 +80,20 @@ public final class SlotRecovery {
             TopicSetup.ensure(config, io.lethe.config.KafkaRole.CAPTURE, List.of(config.topics().changes(), config.topics().dlq(),
                     config.topics().captureOffsets()), KAFKA_TIMEOUT);
             OptionalLong lastLsn = OffsetHistory.lastLsn(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
-            boolean streamedBefore = preparer.hasBeaten(c) || lastLsn.isPresent();
+            boolean ownStreamedBefore = preparer.hasBeaten(c) || lastLsn.isPresent();
+            // a capture shard whose slot never streamed while Lethe captured this source through other slots: a new shard,
+            // or the first start after sharding a single capture, or tables moved to it. Whoever read its tables before may
+            // have stopped before changes this slot will never see: the lost-slot path (make the slot, then reset its
+            // namespaces at an LSN read after) covers them
+            boolean newShard = !ownStreamedBefore && config.source().shard() != null && preparer.othersHaveBeaten(c);
+            boolean streamedBefore = ownStreamedBefore || newShard;
             SourceState now = SourceState.read(c, config);
             List<Drift> drifts = relied.map(before -> SourceDrifts.since(config, before, now, leaf -> false))
-                    .orElse(streamedBefore ? List.of(new Drift(Drift.Kind.UNRECORDED, config.tables(), "capture streamed from slot "
+                    .orElse(newShard ? List.of(new Drift(Drift.Kind.ADDED, config.tables(), "capture shard " + config.source().shard()
+                            + " never streamed from slot " + config.source().slot() + " while Lethe captured this source through other "
+                            + "slots (a new shard, or its tables moved to it): their changes since their last reader stopped are unknown",
+                            "", false))
+                    : streamedBefore ? List.of(new Drift(Drift.Kind.UNRECORDED, config.tables(), "capture streamed from slot "
                             + config.source().slot() + " before but has no record of the source it relied on (the first start of a "
                             + "Lethe that keeps one, or the heartbeat row was removed)", "", false)) : List.of());
             if (reliedHistory.isPresent() && !reliedHistory.get().equals(history)) {
@@ -168,7 +178,7 @@ public final class SlotRecovery {
                             + "again) since capture last ran: PostgreSQL cannot decode it past that point, so it was dropped";
                     case RECREATED -> "made again while capture was away (it starts past capture's stored offset "
                             + lastLsn.getAsLong() + ")";
-                    default -> "dropped";
+                    default -> "dropped (or, for a capture shard, never made: its tables were read through another slot)";
                 }, config.namespaces().keySet(), lsn);
         publisher.publishAll(Resets.all(config, lsn, clock.millis() * 1000));
         OffsetHistory.forget(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);

@@ -96,6 +96,20 @@ public final class SourcePreparer {
     }
 
     /**
+     * True when capture streamed from another slot of this source before (another heartbeat row):
+     * for a capture shard whose own slot never streamed, the shard is new or tables moved to it,
+     * and their changes since whoever read them last stopped are unknown.
+     */
+    public boolean othersHaveBeaten(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + config.source().heartbeatTable() + " WHERE slot <> ? LIMIT 1")) {
+            ps.setString(1, config.source().slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /**
      * The SQL each heartbeat runs: this slot's row, updated, so the slot sees a change when tables
      * are idle. It writes the source history of the server that commits it (system identifier and
      * timeline, {@link io.lethe.schemas.SourceHistory}) in the same statement, so every watermark

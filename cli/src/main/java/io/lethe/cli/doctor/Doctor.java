@@ -62,7 +62,17 @@ public final class Doctor {
         }
         props.setProperty("connectTimeout", Long.toString(TIMEOUT.toSeconds()));
         try (Connection c = DriverManager.getConnection(config.source().jdbcUrl(), props)) {
-            return new DatabaseChecks(config).run(c);
+            if (!config.source().sharded()) {
+                return new DatabaseChecks(config).run(c);
+            }
+            // every capture shard's slot, publication, tables and source state, each check named by its shard
+            List<CheckResult> results = new ArrayList<>();
+            for (String shard : config.source().shards().keySet()) {
+                for (CheckResult r : new DatabaseChecks(config.forShard(shard)).run(c)) {
+                    results.add(new CheckResult("shard " + shard + ": " + r.check(), r.status(), r.message(), r.fix()));
+                }
+            }
+            return results;
         } catch (SQLException e) {
             return List.of(CheckResult.fail("database", "cannot connect to " + io.lethe.config.JdbcUrls.forDisplay(config.source().jdbcUrl()) + " as "
                     + config.source().user() + ": " + e.getMessage(), "check source.jdbc-url, source.user and the password "

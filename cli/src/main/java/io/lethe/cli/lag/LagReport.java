@@ -84,6 +84,13 @@ public final class LagReport {
 
     private final LetheConfig config;
     private final Clock clock;
+    /** After {@link #compute}: each capture shard's watermark age in seconds ("" for a single capture), NaN when it published none. */
+    private final Map<String, Double> captureAges = new java.util.LinkedHashMap<>();
+
+    /** Each capture shard's watermark age (seconds) as the last {@link #compute} read it; "" names a single capture. */
+    public Map<String, Double> captureAges() {
+        return java.util.Collections.unmodifiableMap(captureAges);
+    }
 
     public LagReport(LetheConfig config, Clock clock) {
         this.config = config;
@@ -96,13 +103,20 @@ public final class LagReport {
         List<Row> rows = new ArrayList<>();
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-lag"));
              KafkaConsumer<byte[], byte[]> reader = reader()) {
-            var published = newestWatermarks(reader, config.topics().changes(), null).values().stream().mapToLong(Long::longValue).max();
-            double capture = age(clock.millis() * 1000, published);
+            // per capture shard: the newest heartbeat it published on any partition; capture's age is the oldest shard's
+            // (a shard that published none, or stopped, holds it: its tables are that far behind)
+            Map<String, Map<Integer, Long>> published = newestWatermarks(reader, config.topics().changes(), null);
+            captureAges.clear();
+            published.forEach((shard, byPartition) -> captureAges.put(shard, age(clock.millis() * 1000,
+                    byPartition.values().stream().mapToLong(Long::longValue).max())));
+            double capture = captureAges.values().stream().anyMatch(a -> Double.isNaN(a)) ? Double.NaN
+                    : captureAges.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
             for (String region : config.regions().keySet()) {
-                Map<Integer, Long> forwarded = newestWatermarks(reader, config.topics().invalidations(region),
+                Map<String, Map<Integer, Long>> forwarded = newestWatermarks(reader, config.topics().invalidations(region),
                         io.lethe.region.admission.EventRules.watermarkKey(config));
-                double streams = forwarded.isEmpty() || forwarded.containsValue(0L) ? Double.NaN
-                        : age(clock.millis() * 1000, forwarded.values().stream().mapToLong(Long::longValue).min());
+                List<Long> channels = forwarded.values().stream().flatMap(m -> m.values().stream()).toList();
+                double streams = channels.isEmpty() || channels.contains(0L) ? Double.NaN
+                        : age(clock.millis() * 1000, channels.stream().mapToLong(Long::longValue).min());
                 rows.add(regionRow(region, admin, reader, capture, streams, p99, dlq));
             }
         }
@@ -175,10 +189,11 @@ public final class LagReport {
      * With {@code key} (streams.watermark-key, for the region topics streams signs), only watermarks
      * whose signature verifies count: a forged one must not make the lag look smaller.
      */
-    private static Map<Integer, Long> newestWatermarks(KafkaConsumer<byte[], byte[]> reader, String topic, byte[] key) {
+    private Map<String, Map<Integer, Long>> newestWatermarks(KafkaConsumer<byte[], byte[]> reader, String topic, byte[] key) {
         List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
                 .map(p -> new TopicPartition(topic, p.partition())).toList();
-        Map<Integer, Long> newest = new HashMap<>();
+        // per capture shard ("" for a single capture), per partition: one shard's heartbeats say nothing of another's tables
+        Map<String, Map<Integer, Long>> newest = new java.util.TreeMap<>();
         if (partitions.isEmpty()) {
             return newest;
         }
@@ -186,7 +201,9 @@ public final class LagReport {
         Map<TopicPartition, Long> begin = reader.beginningOffsets(partitions, TIMEOUT);
         reader.assign(partitions);
         for (TopicPartition tp : partitions) {
-            newest.put(tp.partition(), 0L);
+            for (String shard : config.source().shardOrder()) {
+                newest.computeIfAbsent(shard, s -> new HashMap<>()).put(tp.partition(), 0L);
+            }
             reader.seek(tp, Math.max(begin.get(tp), end.get(tp) - TAIL));
         }
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
@@ -194,7 +211,8 @@ public final class LagReport {
             for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
                 if (r.key() != null && io.lethe.schemas.Watermark.isWatermark(new String(r.key(), StandardCharsets.UTF_8))) {
                     io.lethe.schemas.Watermark.read(r.headers()).filter(w -> key == null || w.verifies(r.headers(), key))
-                            .ifPresent(w -> newest.merge(r.partition(), w.commitTs(), Math::max));
+                            .filter(w -> newest.containsKey(w.shard() == null ? "" : w.shard()))
+                            .ifPresent(w -> newest.get(w.shard() == null ? "" : w.shard()).merge(r.partition(), w.commitTs(), Math::max));
                 }
             }
         }
@@ -205,17 +223,31 @@ public final class LagReport {
      * The stages before the regions: WAL the slot holds back (bytes; -1 when the primary cannot be
      * asked), changes streams has not read yet (records; -1 when Kafka cannot say).
      */
-    public record Upstream(long slotRetainedBytes, long streamsLagRecords) {
+    public record Upstream(long slotRetainedBytes, long streamsLagRecords, Map<String, Long> retainedBySlot) {
+        public Upstream(long slotRetainedBytes, long streamsLagRecords) {
+            this(slotRetainedBytes, streamsLagRecords, Map.of());
+        }
+    }
+
+    /** The slots capture reads: each shard's, or the single one. */
+    public List<String> slots() {
+        return config.source().sharded() ? config.source().shards().values().stream().map(io.lethe.config.ShardConfig::slot).toList()
+                : List.of(config.source().slot());
     }
 
     public Upstream upstream() {
         long retained = -1;
+        Map<String, Long> bySlot = new java.util.LinkedHashMap<>();
         try (java.sql.Connection c = io.lethe.capture.slot.SourceConnection.open(config);
              java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
                      + "FROM pg_replication_slots WHERE slot_name = ?")) {
-            ps.setString(1, config.source().slot());
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                retained = rs.next() ? rs.getLong(1) : -1;
+            for (String slot : slots()) {
+                ps.setString(1, slot);
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    long held = rs.next() ? rs.getLong(1) : -1;
+                    bySlot.put(slot, held);
+                    retained = Math.max(retained, held);
+                }
             }
         } catch (java.sql.SQLException e) {
             // the primary is unreachable from here: shown as "-"
@@ -240,7 +272,7 @@ public final class LagReport {
                 Thread.currentThread().interrupt();
             }
         }
-        return new Upstream(retained, unread);
+        return new Upstream(retained, unread, bySlot);
     }
 
     /**

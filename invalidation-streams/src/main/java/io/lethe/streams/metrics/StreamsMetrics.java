@@ -39,7 +39,8 @@ public final class StreamsMetrics {
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
     private final Map<String, Counter> widened = new ConcurrentHashMap<>();
     /** Newest forwarded heartbeat commit time (micros), by changes topic partition. */
-    private final Map<Integer, Long> watermarks = new ConcurrentHashMap<>();
+    /** Per (changes partition, capture shard): the partition in the high half, the shard's index in the low. */
+    private final Map<Long, Long> watermarks = new ConcurrentHashMap<>();
     private volatile java.util.function.Supplier<java.util.Set<Integer>> assigned = () -> null;
 
     public StreamsMetrics(MeterRegistry registry) {
@@ -61,7 +62,16 @@ public final class StreamsMetrics {
 
     /** A heartbeat committed at {@code commitMicros} was forwarded from changes partition {@code partition}. */
     public void watermark(int partition, long commitMicros) {
-        watermarks.merge(partition, commitMicros, Math::max);
+        watermark(partition, 0, commitMicros);
+    }
+
+    /**
+     * A heartbeat of capture shard {@code shard} (its index; 0 for a single capture) committed at
+     * {@code commitMicros} was forwarded from changes partition {@code partition}: kept per shard, as
+     * one shard's heartbeats say nothing of another's (a stopped shard ages the oldest).
+     */
+    public void watermark(int partition, int shard, long commitMicros) {
+        watermarks.merge(((long) partition << 32) | (shard & 0xffffffffL), commitMicros, Math::max);
     }
 
     /** Which changes partitions this instance processes now (null or empty: all it has seen). */
@@ -75,8 +85,8 @@ public final class StreamsMetrics {
         java.util.Set<Integer> mine = assigned.get();
         boolean all = mine == null || mine.isEmpty();
         long oldest = Long.MAX_VALUE;
-        for (Map.Entry<Integer, Long> e : watermarks.entrySet()) {
-            if (all || mine.contains(e.getKey())) {
+        for (Map.Entry<Long, Long> e : watermarks.entrySet()) {
+            if (all || mine.contains((int) (e.getKey() >>> 32))) {
                 oldest = Math.min(oldest, e.getValue());
             }
         }

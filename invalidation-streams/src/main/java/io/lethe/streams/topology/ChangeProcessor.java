@@ -204,12 +204,22 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                     null);
             return;
         }
-        Watermark watermark = read.get().from(partition);
+        // one channel per (capture shard, changes partition): a heartbeat of one shard says nothing of another's tables, so
+        // regions keep the oldest over every channel. A watermark of no configured shard (a shard removed, a capture
+        // configured otherwise than streams) is not forwarded: regions hold their watermarks rather than claim coverage
+        int channel = config.watermarkChannel(read.get().shard(), partition);
+        if (channel < 0) {
+            LOG.warn("a watermark of capture shard '{}' on changes partition {}, which this configuration does not have (shards: {}); "
+                    + "not forwarded", read.get().shard() == null ? "" : read.get().shard(), partition,
+                    config.source().shards().keySet());
+            return;
+        }
+        Watermark watermark = read.get().from(channel);
         for (String sink : watermarkSinks) {
             context.forward(new Record<>(Watermark.KEY, new byte[0], record.timestamp(),
                     watermark.writeTo(new RecordHeaders(), watermarkKey, sinkRoutes.get(sink))), sink);
         }
-        metrics.watermark(partition, watermark.commitTs());
+        metrics.watermark(partition, channel % config.shardCount(), watermark.commitTs());
     }
 
     /** Resets of every namespace of the table a record key names, for a change that could not be read. */

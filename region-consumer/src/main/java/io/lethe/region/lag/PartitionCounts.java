@@ -17,7 +17,8 @@ public interface PartitionCounts {
 
     /**
      * @param region  partitions of the region's topic: one applied watermark per partition
-     * @param changes partitions of the changes topic: each a source of heartbeats
+     * @param changes the watermark channels: one per (capture shard, changes partition), each a source of
+     *                heartbeats ({@code LetheConfig#watermarkChannel}); the changes topic's partitions without shards
      */
     record Counts(int region, int changes) {
     }

@@ -86,7 +86,17 @@ final class Admission {
 
     Admission(LetheConfig config) {
         this(config.namespaces(), config.file(), config.apply().maxLsnLead(), EventRules.watermarkKey(config));
+        this.shardOrder = config.source().shardOrder();
     }
+
+    /**
+     * The capture shards in channel order ({@code SourceConfig#shardOrder}): a watermark is merged
+     * only when its channel is its shard's under this configuration (channel mod shard count is the
+     * shard's index). One forwarded by a streams instance with another shard set (while a shard is
+     * added or removed and the stages restart one by one) would otherwise stand for another
+     * shard's channel here and could vouch for changes it says nothing of.
+     */
+    private List<String> shardOrder = List.of("");
 
     Admission(LetheConfig config, Runnable unsignedDelete) {
         this(config);
@@ -120,6 +130,11 @@ final class Admission {
                     continue;
                 }
                 Watermark w = Watermark.read(r.headers()).orElseThrow();
+                int shard = shardOrder.indexOf(w.shard() == null ? "" : w.shard());
+                if (shard < 0 || w.source() % shardOrder.size() != shard) {
+                    // streams numbers channels under another shard set: not merged, so it vouches for nothing here
+                    continue;
+                }
                 lastWatermarkLsn = Math.max(lastWatermarkLsn, w.lsn());
                 replayFloor.seen(r.partition(), w);
                 watermarks.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(w);

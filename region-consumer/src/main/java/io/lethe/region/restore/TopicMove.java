@@ -244,7 +244,7 @@ public final class TopicMove {
                 if (System.nanoTime() - lastSaid > TimeUnit.MINUTES.toNanos(1)) {
                     lastSaid = System.nanoTime();
                     waiting.accept("waiting " + TimeUnit.NANOSECONDS.toSeconds(lastSaid - start) + " s for streams to write " + topic
-                            + " as this configuration routes it (watermarks of " + seen.size() + " of " + needed + " changes partitions "
+                            + " as this configuration routes it (watermarks of " + seen.size() + " of " + needed + " channels, one per capture shard and changes partition, "
                             + "seen): no watermark yet (capture, or in source.mode debezium-topics the connector, sent none since: "
                             + "with debezium-topics one comes after the first change) or invalidation-streams runs another configuration");
                 }
