@@ -139,6 +139,9 @@ class ReplayedRecordsIT {
                  KafkaConsumer<String, byte[]> dlq = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
                  KafkaProducer<String, byte[]> attacker = new KafkaProducer<>(KafkaClients.common(config.kafka(),
                          io.lethe.config.KafkaRole.CLI, scope.id() + "-changes-it-producer"), new StringSerializer(), new ByteArraySerializer())) {
+                // upserts count only once the region's partitions have a replay floor (before it, each is applied as a
+                // delete): the first feed waits for the same heartbeats
+                PipelineFixture.awaitFirstFeeds(running);
                 String changes = config.topics().changes();
                 watch.assign(watch.partitionsFor(changes).stream().map(i -> new TopicPartition(changes, i.partition())).toList());
                 watch.seekToBeginning(watch.assignment());
