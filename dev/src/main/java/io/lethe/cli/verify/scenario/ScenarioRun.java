@@ -142,7 +142,7 @@ public final class ScenarioRun implements AutoCloseable {
         for (String region : regions) {
             r.append("  ").append(region).append(": { redis: ")
                     .append(clusterRegions.containsKey(region) ? stack.redisClusterUri() + ", topology: cluster" : stack.redisUri(region))
-                    .append(regionSettings.containsKey(region) ? ", " + regionSettings.get(region) : "").append(" }\n");
+                    .append(regionSettings.getOrDefault(region, "").isEmpty() ? "" : ", " + regionSettings.get(region)).append(" }\n");
         }
         String sentinel = "sentinel: { table: public.lethe_sentinel, keys: [\"" + p() + "sentinel:{id}\"] }\n";
         return """
