@@ -55,7 +55,7 @@ public final class TopicMove {
     static final String FIELD = "topic";
     static final String RECEIVES = "receives";
     /** The id of the Kafka cluster the topic was read on ({@code Admin.describeCluster().clusterId()}). */
-    static final String CLUSTER = "cluster";
+    public static final String CLUSTER = "cluster";
     /** JSON object: for each namespace received, the globs that cover its keys (to clear it once it is no longer configured). */
     static final String GLOBS = "globs";
     /** JSON object: for each namespace received, its templates and patterns as text ({@code NamespaceConfig.keysRendered}). */
