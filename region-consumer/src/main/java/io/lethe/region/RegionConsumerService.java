@@ -267,6 +267,7 @@ public final class RegionConsumerService implements AutoCloseable {
     }
 
     private volatile boolean fed;
+    private volatile boolean closed;
 
     private void run() {
         try {
@@ -552,8 +553,13 @@ public final class RegionConsumerService implements AutoCloseable {
         return redis != null && redis.ping();
     }
 
+    /** Closes once: a second call (an owner closing what was already stopped for a restart) does nothing. */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         if (prober != null) {
             prober.close();
         }
