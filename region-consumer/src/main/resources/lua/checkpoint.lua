@@ -10,8 +10,14 @@
 -- yet (legacy checkpoints, partitions the restored data never saw: offset 0), before the hash's
 -- own run_id moves to the server answering now.
 --
+-- The offsets are positions in one Kafka cluster, recorded in field cluster: a checkpoint of
+-- another cluster (the region moved onto a mirror of its own, back, or its cluster was rebuilt)
+-- is dropped whole before this cluster's first offsets are written, so no offset of one log is
+-- ever taken for a position in another.
+--
 -- KEYS[1]: the checkpoint. ARGV[1]: the run_id the consumer verified; ARGV[2]: the partition
--- count of the region's topic (0 when unknown); ARGV[3..]: partition, offset pairs.
+-- count of the region's topic (0 when unknown); ARGV[3]: the Kafka cluster id ('' when not
+-- known); ARGV[4..]: partition, offset pairs.
 -- Returns 1 written, 0 refused (another server answers).
 if redis.replicate_commands then
   redis.replicate_commands()
@@ -19,6 +25,12 @@ end
 local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
 if runId == nil or runId ~= ARGV[1] then
   return 0
+end
+if ARGV[3] ~= '' then
+  local was = redis.call('HGET', KEYS[1], 'cluster')
+  if was and was ~= ARGV[3] then
+    redis.call('DEL', KEYS[1])
+  end
 end
 local written = redis.call('HGET', KEYS[1], 'run_id')
 if written and written ~= runId then
@@ -38,8 +50,11 @@ if written and written ~= runId then
     end
   end
 end
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1], 'run_id:' .. ARGV[i], runId)
 end
 redis.call('HSET', KEYS[1], 'run_id', runId)
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'cluster', ARGV[3])
+end
 return 1

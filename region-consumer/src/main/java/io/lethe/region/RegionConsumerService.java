@@ -76,6 +76,7 @@ public final class RegionConsumerService implements AutoCloseable {
     private OffsetLedger ledger;
     private RegionDeadLetters deadLetters;
     private ApplyLoop loop;
+    private RestoreGuard restoreGuard;
     /** The topic move being handled at start-up (not ready meanwhile), or null. */
     private volatile TopicMove.Moved topicMove;
     private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
@@ -134,7 +135,7 @@ public final class RegionConsumerService implements AutoCloseable {
             applier.sweepOn(sweeps);
         }
         consumer = RegionClients.consumer(config, region.name());
-        RestoreGuard restoreGuard = new RestoreGuard(redis, groupId(config, region.name()),
+        restoreGuard = new RestoreGuard(redis, groupId(config, region.name()),
                 partitionCount(config.topics().invalidations(region.name())));
         dlqProducer = RegionClients.deadLetterProducer(config, region.name());
         admin = RegionClients.admin(config, region.name());
@@ -270,6 +271,7 @@ public final class RegionConsumerService implements AutoCloseable {
     }
 
     private volatile boolean fed;
+    private volatile boolean closed;
 
     private void run() {
         try {
@@ -314,12 +316,17 @@ public final class RegionConsumerService implements AutoCloseable {
         Map<String, List<String>> rendered = new java.util.TreeMap<>();
         receives.forEach(ns -> globs.put(ns, config.namespaces().get(ns).namespaceGlobs()));
         receives.forEach(ns -> rendered.put(ns, config.namespaces().get(ns).keysRendered()));
-        TopicMove.Fed now = new TopicMove.Fed(topic, receives, globs, rendered);
         Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
         Optional<TopicMove.Moved> moved;
+        TopicMove.Fed now;
         while (true) {
             try {
+                // the cluster this region reads: offsets and checkpoints are positions in it, and another one (a mirror of
+                // its own, moved back, rebuilt under the same address) keeps the topic's name
+                String cluster = TopicMove.clusterId(admin);
+                now = new TopicMove.Fed(topic, receives, globs, rendered, cluster);
                 moved = TopicMove.detect(marker, admin, group, config.topics(), now);
+                restoreGuard.cluster(cluster);
                 break;
             } catch (RuntimeException e) {
                 if (!running) {
@@ -336,8 +343,9 @@ public final class RegionConsumerService implements AutoCloseable {
             }
         }
         misconfiguration.clear();
+        TopicMove.Fed fedNow = now;
         if (moved.isEmpty()) {
-            loop.whenStarted(() -> writeMarker(marker, now));
+            loop.whenStarted(() -> writeMarker(marker, fedNow));
             return true;
         }
         TopicMove.Moved move = moved.get();
@@ -349,7 +357,8 @@ public final class RegionConsumerService implements AutoCloseable {
         topicMove = move;
         LOG.warn("region {}: {} (found by {}); waiting for streams to write {} as this configuration routes it, then invalidating "
                 + "namespaces {} wholesale", region.name(), move.toAnotherTopic() ? "moved from topic " + move.from() + " to " + move.to()
-                : "receives other namespaces on " + topic, move.foundBy(), topic, invalidated);
+                : move.toAnotherCluster() ? "reads topic " + topic + " on another Kafka cluster" : "receives other namespaces on " + topic,
+                move.foundBy(), topic, invalidated);
         java.util.OptionalLong switchedAt = awaitStreamsWriting(topic, "");
         if (switchedAt.isEmpty()) {
             return false;
@@ -357,10 +366,14 @@ public final class RegionConsumerService implements AutoCloseable {
         // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
         loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated, move.formerGlobs(), () -> {
             metrics.topicMoved();
-            writeMarker(marker, now);
+            if (move.toAnotherCluster()) {
+                // the checkpoint's offsets are the old cluster's: a restore must never replay from them here
+                restoreGuard.forgetForeignCheckpoint();
+            }
+            writeMarker(marker, fedNow);
             topicMove = null;
             LOG.info("region {}: now fed from topic {} with namespaces {}; {} invalidated wholesale", region.name(), topic,
-                    now.receives(), invalidated);
+                    fedNow.receives(), invalidated);
         });
         return true;
     }
@@ -544,8 +557,13 @@ public final class RegionConsumerService implements AutoCloseable {
         return redis != null && redis.ping();
     }
 
+    /** Closes once: a second call (an owner closing what was already stopped for a restart) does nothing. */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         if (prober != null) {
             prober.close();
         }

@@ -141,6 +141,46 @@ class RedisRestoreIT {
         }
     }
 
+    /**
+     * A region moved to another Kafka cluster under the same topic name, then its Redis restored from a
+     * snapshot taken before the move: the checkpoint the snapshot carries holds the old cluster's offsets,
+     * which say nothing about the new cluster's log. It is not replayed from: the data's position is
+     * unknown, and a Redis holding keys is invalidated wholesale.
+     */
+    @Test
+    void aRestoredCheckpointOfAnotherKafkaClusterIsNoPosition(EmbeddedStack stack, TestScope scope) throws Exception {
+        try (RegionFixture f = new RegionFixture(stack, scope)) {
+            LetheConfig config = standalone(f, stack, scope);
+            String group = RegionConsumerService.groupId(config, REGION);
+            String checkpoint = RedisLayout.checkpointKey(group);
+            var redis = f.redis(REGION);
+            try (RegionRedis regionRedis = new RegionRedis(config.region(REGION), 1, Duration.ofSeconds(2))) {
+                RestoreGuard guard = new RestoreGuard(regionRedis, group);
+                guard.cluster("cluster-primary");
+                assertTrue(guard.check(ALL).isEmpty(), "a first start");
+                guard.checkpoint(Map.of(0, 500L, 1, 500L, 2, 500L));
+                assertEquals("cluster-primary", redis.hget(checkpoint, RestoreGuard.CLUSTER), "the checkpoint records its cluster");
+                redis.set(scope.id() + ":entry", "cached");
+                redis.save();
+                // moved onto the region's own cluster: the first commit there starts the checkpoint afresh
+                RestoreGuard moved = new RestoreGuard(regionRedis, group);
+                moved.cluster("cluster-eu-west");
+                assertTrue(moved.check(Set.of(0)).isEmpty(), "the same server: nothing restored");
+                moved.checkpoint(Map.of(0, 7L));
+                assertEquals(Map.of("0", "7", "run_id:0", redis.hget(checkpoint, "run_id"), "run_id", redis.hget(checkpoint, "run_id"),
+                        RestoreGuard.CLUSTER, "cluster-eu-west"), redis.hgetall(checkpoint),
+                        "no offset of the old cluster's log stays beside the new cluster's");
+                stack.crashRedis(REGION, List.of());
+                RegionFixture.await("the restored Redis answers", Duration.ofSeconds(30), regionRedis::ping);
+                assertEquals("cluster-primary", redis.hget(checkpoint, RestoreGuard.CLUSTER), "the snapshot's checkpoint is the old cluster's");
+                Optional<RestoreGuard.Restore> restore = moved.check(ALL);
+                assertTrue(restore.isPresent(), "the restore is noticed");
+                assertEquals(Map.of(), restore.get().checkpoint(), "no replay from another cluster's offsets");
+                assertTrue(restore.get().wholesale(), "the data's position is unknown: a wholesale invalidation");
+            }
+        }
+    }
+
     @Test
     void aPartitionAssignedAfterTheRestoreWasHandledIsReplayedToo(EmbeddedStack stack, TestScope scope) throws Exception {
         try (RegionFixture f = new RegionFixture(stack, scope)) {

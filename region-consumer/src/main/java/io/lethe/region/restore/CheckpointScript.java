@@ -32,13 +32,17 @@ final class CheckpointScript {
 
     /**
      * @param runId      the run_id the consumer verified on this server
+     * @param cluster    the id of the Kafka cluster the offsets were read on (null when not known): a checkpoint of
+     *                   another cluster is dropped before this one's offsets are written
      * @param partitions the partition count of the region's topic (0 when unknown)
      * @return true when written, false when another server answers now
      */
-    static boolean write(RedisCommands<String, String> node, String key, String runId, int partitions, Map<Integer, Long> offsets) {
+    static boolean write(RedisCommands<String, String> node, String key, String runId, String cluster, int partitions,
+                         Map<Integer, Long> offsets) {
         List<String> args = new ArrayList<>();
         args.add(runId);
         args.add(Integer.toString(partitions));
+        args.add(cluster == null ? "" : cluster);
         new TreeMap<>(offsets).forEach((p, o) -> {
             args.add(Integer.toString(p));
             args.add(Long.toString(o));

@@ -44,12 +44,20 @@ import java.util.function.IntSupplier;
  * a partition restored on any master is replayed from the lowest such checkpoint (which keys of a
  * partition live on which master is not known).
  *
+ * <p>The checkpoint also records the Kafka cluster its offsets are positions in ({@link #CLUSTER}):
+ * offsets of another cluster (a region moved onto a mirror of its own, moved back, or a cluster
+ * rebuilt under the same address, see {@link TopicMove}) say nothing about this one's log, so a
+ * restored checkpoint of another cluster counts as none (a wholesale invalidation when the server
+ * holds keys), and the first write on a new cluster starts the checkpoint afresh.
+ *
  * <p>Single-threaded: only the consumer's thread calls it.
  */
 public final class RestoreGuard {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RestoreGuard.class);
     /** Prefix of a partition's own run_id field in the checkpoint: {@code run_id:<partition>}. */
     static final String PARTITION_RUN_ID = RedisLayout.CHECKPOINT_RUN_ID + ":";
+    /** Field of the checkpoint: the id of the Kafka cluster its offsets were read on (absent in checkpoints written before it was). */
+    public static final String CLUSTER = "cluster";
 
     private final RegionRedis redis;
     private final String group;
@@ -59,6 +67,10 @@ public final class RestoreGuard {
     /** Node id to the partitions whose checkpoint this guard verified on that server while owning them. */
     private final Map<String, Set<Integer>> verified = new HashMap<>();
     private boolean recheck;
+    /** The id of the Kafka cluster the region reads, once known ({@link #cluster(String)}); null before. */
+    private String cluster;
+    /** A move to another cluster invalidated this Redis wholesale: no checkpoint at the first contact is then no restore. */
+    private boolean invalidatedByMove;
 
     /**
      * What a restore left behind, over every node found restored.
@@ -84,6 +96,32 @@ public final class RestoreGuard {
         /** A short id of the restore, for event ids. */
         public String id() {
             return String.join("+", runIds.values());
+        }
+    }
+
+    /**
+     * The id of the Kafka cluster the region reads ({@link TopicMove#clusterId}): written with every
+     * checkpoint, and a restored checkpoint of another cluster is not replayed from.
+     */
+    public void cluster(String id) {
+        this.cluster = id;
+    }
+
+    /**
+     * Deletes the checkpoint on every node once a move to another Kafka cluster invalidated the
+     * region's namespaces wholesale: its offsets say nothing about the new cluster's log. Partitions
+     * are written again with the next commit; until then a restore finds no offset of them (replayed
+     * from their log's start, or, with no checkpoint at all in a server that holds keys, invalidated
+     * wholesale). The first check after it takes a server without a checkpoint as it is: what it
+     * holds was filled after that wholesale invalidation.
+     */
+    public void forgetForeignCheckpoint() {
+        invalidatedByMove = true;
+        for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
+            Map<String, String> fields = node.commands().hgetall(node.checkpointKey());
+            if (!fields.isEmpty() && !Objects.equals(fields.get(CLUSTER), cluster)) {
+                node.commands().del(node.checkpointKey());
+            }
         }
     }
 
@@ -154,6 +192,9 @@ public final class RestoreGuard {
             }
             done.retainAll(assigned);
             String written = fields.get(RedisLayout.CHECKPOINT_RUN_ID);
+            // offsets read on another Kafka cluster: no position in the log read now (a checkpoint without the field predates it)
+            boolean foreign = cluster != null && fields.get(CLUSTER) != null && !cluster.equals(fields.get(CLUSTER));
+            boolean foreignRestored = false;
             Set<Integer> restoredHere = new TreeSet<>();
             String restoredFrom = written;
             boolean noPosition = false;
@@ -161,7 +202,7 @@ public final class RestoreGuard {
                 if (assigned.isEmpty()) {
                     continue; // a server without a checkpoint: judged once this consumer owns partitions
                 }
-                noPosition = firstContact && node.commands().dbsize() > 0 && appliedBefore.getAsBoolean();
+                noPosition = firstContact && !invalidatedByMove && node.commands().dbsize() > 0 && appliedBefore.getAsBoolean();
             }
             for (int p : assigned) {
                 if (done.contains(p)) {
@@ -177,6 +218,10 @@ public final class RestoreGuard {
                 if (!identity.equals(runId)) {
                     restoredHere.add(p);
                     restoredFrom = identity;
+                    if (foreign) {
+                        foreignRestored = true; // the data's position is not known on this cluster
+                        continue;
+                    }
                     String offset = fields.get(Integer.toString(p));
                     checkpoint.merge(p, offset == null ? 0L : Long.parseLong(offset), Math::min);
                 }
@@ -191,7 +236,7 @@ public final class RestoreGuard {
             nodes.add(node.id() + ": " + (serverChanged ? last : restoredFrom != null ? restoredFrom : "no checkpoint") + " -> " + runId);
             runIds.put(node.id(), runId);
             stale.addAll(restoredHere);
-            unknown |= written == null;
+            unknown |= written == null || foreignRestored;
             keys += node.commands().dbsize();
         }
         if (nodes.isEmpty()) {
@@ -215,7 +260,7 @@ public final class RestoreGuard {
             if (runId == null) {
                 continue;
             }
-            if (CheckpointScript.write(node.commands(), node.checkpointKey(), runId, partitions, rewound)) {
+            if (CheckpointScript.write(node.commands(), node.checkpointKey(), runId, cluster, partitions, rewound)) {
                 known.put(node.id(), runId);
                 verified.computeIfAbsent(node.id(), k -> new HashSet<>()).addAll(restore.assigned());
             } else {
@@ -266,7 +311,7 @@ public final class RestoreGuard {
             if (offsets.isEmpty()) {
                 continue;
             }
-            if (!CheckpointScript.write(node.commands(), node.checkpointKey(), runId, partitions, offsets)) {
+            if (!CheckpointScript.write(node.commands(), node.checkpointKey(), runId, cluster, partitions, offsets)) {
                 recheck = true;
                 LOG.info("checkpoint of {} not written to Redis node {}: it is not the server verified as {} (restarted or failed over); "
                         + "checking it now", group, node.id(), runId);

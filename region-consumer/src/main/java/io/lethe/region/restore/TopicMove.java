@@ -39,6 +39,14 @@ import org.slf4j.LoggerFactory;
  * the new topic. The same topic with other namespaces received (a namespace gained was not
  * invalidated here until now) waits the same way and invalidates those namespaces only. A move
  * costs a cold cache once, never a stale entry. While it waits, the region is not ready and says why.
+ *
+ * <p>The marker also records the Kafka cluster the region reads ({@code Admin.describeCluster().clusterId()}).
+ * A region moved onto a cluster of its own (a mirror), moved back, or reading a cluster rebuilt under
+ * the same bootstrap address keeps its topic's name, but offsets, the checkpoint and what the log
+ * still holds belong to the cluster they were taken on: another cluster id is a move like one to
+ * another topic (every namespace invalidated wholesale once streams' watermarks arrive on the new
+ * cluster, through the mirror where there is one). A marker written before the cluster was recorded
+ * counts as this cluster's only when the group committed offsets of the topic on it.
  */
 public final class TopicMove {
     private static final Logger LOG = LoggerFactory.getLogger(TopicMove.class);
@@ -46,6 +54,8 @@ public final class TopicMove {
     public static final String MARKER_PREFIX = "lethe:topic:";
     static final String FIELD = "topic";
     static final String RECEIVES = "receives";
+    /** The id of the Kafka cluster the topic was read on ({@code Admin.describeCluster().clusterId()}). */
+    public static final String CLUSTER = "cluster";
     /** JSON object: for each namespace received, the globs that cover its keys (to clear it once it is no longer configured). */
     static final String GLOBS = "globs";
     /** JSON object: for each namespace received, its templates and patterns as text ({@code NamespaceConfig.keysRendered}). */
@@ -63,13 +73,19 @@ public final class TopicMove {
     /**
      * What a region's Redis was fed with: its topic, the namespaces the region received (sorted),
      * and the globs covering each one's keys (empty when written before they were recorded): a
-     * namespace later removed from the configuration is cleared by them.
+     * namespace later removed from the configuration is cleared by them; and the id of the Kafka
+     * cluster the topic was read on (null when written before it was recorded).
      */
-    public record Fed(String topic, List<String> receives, Map<String, List<String>> globs, Map<String, List<String>> rendered) {
+    public record Fed(String topic, List<String> receives, Map<String, List<String>> globs, Map<String, List<String>> rendered,
+                      String cluster) {
         public Fed {
             receives = receives == null ? List.of() : List.copyOf(new java.util.TreeSet<>(receives));
             globs = globs == null ? Map.of() : Map.copyOf(globs);
             rendered = rendered == null ? Map.of() : Map.copyOf(rendered);
+        }
+
+        public Fed(String topic, List<String> receives, Map<String, List<String>> globs, Map<String, List<String>> rendered) {
+            this(topic, receives, globs, rendered, null);
         }
 
         public Fed(String topic, List<String> receives, Map<String, List<String>> globs) {
@@ -82,7 +98,7 @@ public final class TopicMove {
 
         /** The namespaces to invalidate wholesale for a move from {@code before} (null: not known) to this. */
         public List<String> invalidatedFor(Moved move, List<String> subscribed) {
-            if (!move.toAnotherTopic()) {
+            if (!move.toAnotherTopic() && !move.toAnotherCluster()) {
                 return move.changed();
             }
             // every namespace fed before or now: one no longer received (unsubscribed, or removed from the
@@ -99,9 +115,14 @@ public final class TopicMove {
     /**
      * A move found: from which topic, how it was found, and which namespaces to invalidate
      * wholesale ({@code changed}: every namespace the region received before or receives now
-     * that one side lacks; empty for a move to another topic, where all of them are).
+     * that one side lacks; empty for a move to another topic or cluster, where all of them are);
+     * {@code toAnotherCluster}: the topic is read on another Kafka cluster than before.
      */
-    public record Moved(String from, String to, String foundBy, List<String> changed, Fed before) {
+    public record Moved(String from, String to, String foundBy, List<String> changed, Fed before, boolean toAnotherCluster) {
+        public Moved(String from, String to, String foundBy, List<String> changed, Fed before) {
+            this(from, to, foundBy, changed, before, false);
+        }
+
         public Moved(String from, String to, String foundBy, List<String> changed) {
             this(from, to, foundBy, changed, null);
         }
@@ -142,6 +163,8 @@ public final class TopicMove {
 
     /**
      * The move this region makes now, if any: the marker names another topic, or the same topic
+     * read on another Kafka cluster ({@code now.cluster()}; a marker that records no cluster counts
+     * as this one's only when the group committed offsets of the topic here), or the same topic
      * with other namespaces received (a namespace gained was not invalidated here before; one
      * lost is not any more), or (no marker: a Redis never fed since this check exists, or
      * emptied) the group holds offsets of another of Lethe's invalidation topics; otherwise,
@@ -154,6 +177,10 @@ public final class TopicMove {
             Fed before = fed.get();
             if (!before.topic().equals(now.topic())) {
                 return Optional.of(new Moved(before.topic(), now.topic(), "the region's Redis", List.of(), before));
+            }
+            Optional<String> otherCluster = otherCluster(before, now, admin, group);
+            if (otherCluster.isPresent()) {
+                return Optional.of(new Moved(before.topic(), now.topic(), otherCluster.get(), List.of(), before, true));
             }
             if (before.receives().isEmpty()) {
                 return Optional.empty();
@@ -179,16 +206,55 @@ public final class TopicMove {
             return Optional.of(new Moved(before.topic(), now.topic(), "the region's Redis (namespaces received " + before.receives()
                     + " -> " + now.receives() + why + ")", List.copyOf(changed), before));
         }
+        Optional<Moved> fromOffsets = committed(admin, group).stream().map(TopicPartition::topic)
+                .filter(t -> !t.equals(now.topic()) && isInvalidationTopic(topics, t))
+                .findFirst().map(t -> new Moved(t, now.topic(), "the consumer group's offsets", List.of()));
+        return Optional.of(fromOffsets.orElseGet(() -> new Moved(NOTHING, now.topic(), "the region's Redis, which records no topic "
+                + "(a first feed)", List.of())));
+    }
+
+    /**
+     * Why the topic the marker names is read on another Kafka cluster now, if it is: the marker
+     * records another cluster id, or records none (written before it was recorded) while the group
+     * holds no offset of the topic on this cluster (it never read the topic here, or its offsets
+     * are gone: either way nothing here says where its reading stopped).
+     */
+    private static Optional<String> otherCluster(Fed before, Fed now, Admin admin, String group) throws InterruptedException {
+        if (now.cluster() == null) {
+            return Optional.empty(); // not known: nothing to compare (only tests of the other checks pass none)
+        }
+        if (before.cluster() != null) {
+            return before.cluster().equals(now.cluster()) ? Optional.empty()
+                    : Optional.of("the region's Redis (Kafka cluster " + before.cluster() + " -> " + now.cluster() + ", topic " + now.topic()
+                    + " kept its name)");
+        }
+        boolean readHere = committed(admin, group).stream().anyMatch(tp -> tp.topic().equals(now.topic()));
+        return readHere ? Optional.empty() : Optional.of("the region's Redis, which records no Kafka cluster, while consumer group "
+                + group + " holds no offset of " + now.topic() + " on cluster " + now.cluster());
+    }
+
+    private static Set<TopicPartition> committed(Admin admin, String group) throws InterruptedException {
         try {
-            Set<TopicPartition> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
-                    .get(30, TimeUnit.SECONDS).keySet();
-            Optional<Moved> fromOffsets = committed.stream().map(TopicPartition::topic)
-                    .filter(t -> !t.equals(now.topic()) && isInvalidationTopic(topics, t))
-                    .findFirst().map(t -> new Moved(t, now.topic(), "the consumer group's offsets", List.of()));
-            return Optional.of(fromOffsets.orElseGet(() -> new Moved(NOTHING, now.topic(), "the region's Redis, which records no topic "
-                    + "(a first feed)", List.of())));
+            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).keySet();
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of consumer group " + group + ": " + e.getCause(), e);
+        }
+    }
+
+    /**
+     * The id of the Kafka cluster {@code admin} talks to ({@code Admin.describeCluster().clusterId()}).
+     *
+     * @throws IllegalStateException when the cluster does not answer in time or has no id
+     */
+    public static String clusterId(Admin admin) throws InterruptedException {
+        try {
+            String id = admin.describeCluster().clusterId().get(30, TimeUnit.SECONDS);
+            if (id == null || id.isEmpty()) {
+                throw new IllegalStateException("the Kafka cluster reports no cluster id");
+            }
+            return id;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot read the Kafka cluster's id: " + e.getCause(), e);
         }
     }
 
@@ -253,7 +319,7 @@ public final class TopicMove {
         }
     }
 
-    /** The marker as a Redis hash (standalone, Sentinel or Cluster: one key): fields {@code topic} and {@code receives}. */
+    /** The marker as a Redis hash (standalone, Sentinel or Cluster: one key): fields {@code topic}, {@code receives}, {@code cluster}, .... */
     public static Marker inRedis(io.lethe.region.redis.RegionRedis redis, String group) {
         String key = markerKey(group);
         return new Marker() {
@@ -266,14 +332,18 @@ public final class TopicMove {
                 }
                 String receives = fields.getOrDefault(RECEIVES, "");
                 return Optional.of(new Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(",")), globs(fields.get(GLOBS)),
-                        globs(fields.get(RENDERED))));
+                        globs(fields.get(RENDERED)), fields.get(CLUSTER)));
             }
 
             @Override
             public void write(Fed fed) {
                 try {
-                    redis.hashCommands().hset(key, Map.of(FIELD, fed.topic(), RECEIVES, String.join(",", fed.receives()),
+                    Map<String, String> fields = new java.util.HashMap<>(Map.of(FIELD, fed.topic(), RECEIVES, String.join(",", fed.receives()),
                             GLOBS, JSON.writeValueAsString(fed.globs()), RENDERED, JSON.writeValueAsString(fed.rendered())));
+                    if (fed.cluster() != null) {
+                        fields.put(CLUSTER, fed.cluster());
+                    }
+                    redis.hashCommands().hset(key, fields);
                 } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                     throw new IllegalStateException("cannot write the globs of " + fed.receives(), e);
                 }

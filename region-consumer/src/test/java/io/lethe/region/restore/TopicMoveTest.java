@@ -1,6 +1,7 @@
 package io.lethe.region.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -60,5 +61,24 @@ class TopicMoveTest {
         TopicMove.Fed before = new TopicMove.Fed(TOPIC, List.of("product"), Map.of());
         TopicMove.Fed now = new TopicMove.Fed(TOPIC, List.of("product"), Map.of("product", List.of("product:*")));
         assertTrue(TopicMove.detect(marker(before), null, "g", null, now).isEmpty());
+    }
+
+    @Test
+    void theSameTopicReadOnAnotherKafkaClusterIsAMoveOfEveryNamespace() throws Exception {
+        // a region moved onto a mirrored cluster of its own (or back, or its cluster rebuilt): the topic keeps its name
+        TopicMove.Fed before = new TopicMove.Fed(TOPIC, List.of("product", "user"), Map.of(), Map.of(), "cluster-primary");
+        TopicMove.Fed now = new TopicMove.Fed(TOPIC, List.of("product", "user"), Map.of(), Map.of(), "cluster-eu-west");
+        TopicMove.Moved move = TopicMove.detect(marker(before), null, "g", null, now).orElseThrow();
+        assertTrue(move.toAnotherCluster(), "another cluster id: offsets and checkpoint are another log's");
+        assertFalse(move.firstFeed());
+        assertEquals(List.of("other", "product", "user"), now.invalidatedFor(move, List.of("other", "product", "user")),
+                "every namespace fed before or now, as for a move to another topic");
+        assertTrue(move.foundBy().contains("cluster-primary -> cluster-eu-west"), move.foundBy());
+    }
+
+    @Test
+    void theSameClusterIdIsNoMove() throws Exception {
+        TopicMove.Fed fed = new TopicMove.Fed(TOPIC, List.of("product"), Map.of("product", List.of("product:*")), Map.of(), "cluster-1");
+        assertTrue(TopicMove.detect(marker(fed), null, "g", null, fed).isEmpty());
     }
 }

@@ -139,10 +139,10 @@ public final class ScenarioRun implements AutoCloseable {
     public String yaml(String namespacesYaml, String extraYaml) {
         PostgresEndpoint pg = stack.postgres();
         StringBuilder r = new StringBuilder();
-        for (String region : regions) {
+        for (String region : configured == null ? regions : configured) {
             r.append("  ").append(region).append(": { redis: ")
                     .append(clusterRegions.containsKey(region) ? stack.redisClusterUri() + ", topology: cluster" : stack.redisUri(region))
-                    .append(regionSettings.containsKey(region) ? ", " + regionSettings.get(region) : "").append(" }\n");
+                    .append(regionSettings.getOrDefault(region, "").isEmpty() ? "" : ", " + regionSettings.get(region)).append(" }\n");
         }
         String sentinel = "sentinel: { table: public.lethe_sentinel, keys: [\"" + p() + "sentinel:{id}\"] }\n";
         return """
@@ -172,6 +172,16 @@ public final class ScenarioRun implements AutoCloseable {
                 proberSampleEvery, r,
                 sentinel.indent(2), namespacesYaml.indent(2), extraYaml);
     }
+
+    /** The regions of the next {@link #config}, in this order (default: all of the run's, in the run's order). */
+    public void configuredRegions(List<String> some) {
+        if (!regions.containsAll(some)) {
+            throw new IllegalArgumentException("not regions of this run: " + some + "; the run's: " + regions);
+        }
+        configured = List.copyOf(some);
+    }
+
+    private List<String> configured;
 
     /** Extra settings of one region in the next {@link #config} (YAML flow-map entries, e.g. {@code replica: ...}). */
     public void regionSettings(String region, String settings) {
@@ -398,6 +408,9 @@ public final class ScenarioRun implements AutoCloseable {
      */
     public void quiesce() throws Exception {
         ensureSentinel();
+        // the regions the running configuration has (a scenario may add one later)
+        List<String> regions = started == null ? this.regions
+                : this.regions.stream().filter(started.regions()::containsKey).toList();
         String key = p() + "sentinel:1";
         String fence = RedisLayout.fenceKey(key);
         Map<String, String> before = new LinkedHashMap<>();

@@ -24,7 +24,7 @@ public final class Scenarios {
                 new RetentionScenario(), new StreamsRetentionScenario(),
                 new ReplicaGateScenario(), new PoisonScenario(), new ForgedRecordsScenario(), new ReadYourWritesScenario(), new PrewarmScenario(),
                 new CaptureFailoverScenario(), new ScaleOutScenario(), new SteadyScenario(), RedisOutageScenario.ci(), RedisOutageScenario.full(),
-                new HotKeyScenario(), new MirroredRegionsScenario())) {
+                new HotKeyScenario(), new MirroredRegionsScenario(), new ClusterMoveScenario(), new AddRegionScenario())) {
             CATALOGUE.put(s.name(), s);
         }
         for (Scenario s : ExploreRegressionScenario.all()) {
