@@ -36,7 +36,7 @@ class CaptureDdlIT {
     }
 
     @Test
-    void aColumnRetypedOrAnEnumLabelRenamedResetsItsTablesNamespaces(LetheStack stack, TestScope scope) throws Exception {
+    void aColumnRetypedReplacedOrAnEnumLabelRenamedResetsItsTablesNamespaces(LetheStack stack, TestScope scope) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);
         String status = "status_" + scope.id();
         f.sql("CREATE TYPE " + status + " AS ENUM ('draft', 'live')",
@@ -59,8 +59,21 @@ class CaptureDdlIT {
             f.sql("ALTER TYPE " + status + " RENAME VALUE 'live' TO 'active'");
             f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()) && e.lsn() >= renamed, Duration.ofSeconds(60));
 
+            long swapped = f.currentLsn();
+            // two labels swap names: the set of labels is the same, every row's value is not
+            f.sql("ALTER TYPE " + status + " RENAME VALUE 'draft' TO 'tmp'", "ALTER TYPE " + status + " RENAME VALUE 'active' TO 'draft'",
+                    "ALTER TYPE " + status + " RENAME VALUE 'tmp' TO 'active'");
+            f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()) && e.lsn() >= swapped, Duration.ofSeconds(60));
+
+            long replaced = f.currentLsn();
+            // expand and contract: the name price now means a new column, 0 in every row; no row change, no rewrite
+            f.sql("ALTER TABLE products RENAME COLUMN price TO price_old", "ALTER TABLE products ADD COLUMN price numeric(10,1) DEFAULT 0");
+            f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()) && e.lsn() >= replaced, Duration.ofSeconds(60));
+
             long vacuumed = f.currentLsn();
-            f.sql("VACUUM FULL products", "INSERT INTO markers VALUES (1)"); // rewritten, every value as it was
+            // rewritten with every value as it was; a label added and a column dropped change no value a name reads
+            f.sql("VACUUM FULL products", "ALTER TYPE " + status + " ADD VALUE 'archived' BEFORE 'draft'",
+                    "ALTER TABLE products DROP COLUMN price_old", "INSERT INTO markers VALUES (1)");
             events = f.readChangesUntil(CaptureFixture.row("markers", 1), Duration.ofSeconds(60));
             assertTrue(resetsOf(events, "product", vacuumed).isEmpty(), "a rewrite that changes no value resets nothing: " + events);
         }

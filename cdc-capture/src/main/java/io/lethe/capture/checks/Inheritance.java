@@ -36,6 +36,18 @@ public final class Inheritance {
         if (!"r".equals(kind) || inheriting.isEmpty()) {
             return Optional.empty();
         }
+        // capture shards: a shard's view holds only its own tables' namespaces, so an inheriting table of another shard
+        // cannot be judged here; its parent's shard must read it (its changes carry its own name, and whichever shard
+        // captures it publishes them, but the two must be judged together)
+        List<String> elsewhere = inheriting.stream().filter(child -> !config.tables().contains(child))
+                .filter(child -> config.source().shards().values().stream().anyMatch(sh -> sh.tables().contains(child))).toList();
+        if (!elsewhere.isEmpty()) {
+            return Optional.of(CheckResult.fail("table " + table, table + " has table(s) inheriting from it " + elsewhere
+                            + " in another capture shard: a query of " + table + " reads their rows, and whether their namespaces carry "
+                            + table + "'s keys is judged where both are captured",
+                    "put " + String.join(", ", elsewhere) + " in the shard that captures " + table + " (source.shards.<name>.tables in "
+                            + config.file() + ")"));
+        }
         Set<String> uncovered = new LinkedHashSet<>();
         Set<NamespaceConfig> unseen = new LinkedHashSet<>();
         for (NamespaceConfig parent : config.namespacesForTable(table)) {

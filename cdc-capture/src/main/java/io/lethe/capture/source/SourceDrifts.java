@@ -209,28 +209,31 @@ public final class SourceDrifts {
     }
 
     /**
-     * A column whose type changed (ALTER COLUMN ... TYPE rewrites every value through a cast or a
-     * USING expression) or an enum label that is gone (ALTER TYPE ... RENAME VALUE): every row may
-     * hold another value now, and logical decoding published none of it. A column renamed, added
-     * or dropped changes no value a row holds, nor does an enum label added; a state recorded
+     * DDL that changed what rows hold without a row change, none of which logical decoding
+     * publishes: a column whose type changed (ALTER COLUMN ... TYPE rewrites every value through a
+     * cast or a USING expression); a name that now means another column (renamed away and another
+     * added or renamed in its place, two names swapped: what a key or an application reads under
+     * the name changed in every row); an enum label renamed, or labels swapped (a label list that
+     * is not the old one with labels added in between). A column only added, dropped or renamed to
+     * a new name, and an enum label only added, change nothing a name reads; a state recorded
      * before columns were is not compared.
      */
     private static Optional<Drift> retyped(String name, Table was, Table is) {
         if (was.columns().isEmpty()) {
             return Optional.empty();
         }
-        Map<Integer, SourceState.Column> now = is.columns().stream().collect(Collectors.toMap(SourceState.Column::num, c -> c));
+        Map<Integer, SourceState.Column> byNum = is.columns().stream().collect(Collectors.toMap(SourceState.Column::num, c -> c));
+        Map<String, SourceState.Column> byName = is.columns().stream().collect(Collectors.toMap(SourceState.Column::name, c -> c));
         List<String> changed = new ArrayList<>();
         for (SourceState.Column before : was.columns()) {
-            SourceState.Column after = now.get(before.num());
-            if (after == null) {
-                continue; // dropped
-            }
-            if (!before.type().equals(after.type())) {
-                changed.add(after.name() + " (" + before.type() + " -> " + after.type() + ")");
-            } else if (!after.labels().containsAll(before.labels())) {
-                List<String> gone = before.labels().stream().filter(l -> !after.labels().contains(l)).toList();
-                changed.add(after.name() + " (enum label(s) " + gone + " renamed)");
+            SourceState.Column sameName = byName.get(before.name());
+            SourceState.Column sameNum = byNum.get(before.num());
+            if (sameName != null && sameName.num() != before.num()) {
+                changed.add(before.name() + " (now another column)");
+            } else if (sameNum != null && !before.type().equals(sameNum.type())) {
+                changed.add(sameNum.name() + " (" + before.type() + " -> " + sameNum.type() + ")");
+            } else if (sameNum != null && !inOrder(before.labels(), sameNum.labels())) {
+                changed.add(sameNum.name() + " (enum labels " + before.labels() + " -> " + sameNum.labels() + ")");
             }
         }
         if (changed.isEmpty()) {
@@ -239,6 +242,17 @@ public final class SourceDrifts {
         return Optional.of(new Drift(Kind.RETYPED, List.of(name), "column(s) of " + name + " changed what rows hold without a row "
                 + "change (" + String.join(", ", changed) + "): logical decoding publishes none of the values a rewrite or a "
                 + "catalog change converts", "", false));
+    }
+
+    /** True when {@code after} is {@code before} with labels added anywhere (ALTER TYPE ... ADD VALUE), none renamed or moved. */
+    private static boolean inOrder(List<String> before, List<String> after) {
+        int i = 0;
+        for (String label : after) {
+            if (i < before.size() && before.get(i).equals(label)) {
+                i++;
+            }
+        }
+        return i == before.size();
     }
 
     /** The namespaces whose keys {@code drifts} may have left stale. */

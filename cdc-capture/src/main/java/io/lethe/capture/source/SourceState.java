@@ -104,7 +104,8 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
 
     /**
      * A column: its number, name and type as PostgreSQL names it (format_type, with its modifier),
-     * and, for an enum (an array of one, a domain over one), its labels in order.
+     * and the labels of every enum it holds (directly, or through arrays, domains, ranges and
+     * composite types, at any depth), as {@code <enum oid>:<label>} in each enum's order.
      */
     public record Column(int num, String name, String type, List<String> labels) {
         public Column {
@@ -170,9 +171,16 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
                      FROM (SELECT relid FROM pg_partition_tree(c.oid) WHERE c.relkind = 'p' AND isleaf
                            UNION ALL SELECT relid FROM inheriting) t),
                   (SELECT string_agg(a.attnum || chr(31) || a.attname || chr(31) || format_type(a.atttypid, a.atttypmod) || chr(31)
-                          || coalesce((SELECT string_agg(e.enumlabel, chr(29) ORDER BY e.enumsortorder) FROM pg_type t
-                                       JOIN pg_enum e ON e.enumtypid IN (t.oid, t.typelem, t.typbasetype)
-                                       WHERE t.oid = a.atttypid), ''), chr(30) ORDER BY a.attnum)
+                          || coalesce((WITH RECURSIVE ty(oid) AS (
+                                         SELECT a.atttypid
+                                         UNION SELECT x.t FROM ty JOIN pg_type t ON t.oid = ty.oid
+                                           CROSS JOIN LATERAL (SELECT t.typelem WHERE t.typelem <> 0
+                                             UNION ALL SELECT t.typbasetype WHERE t.typbasetype <> 0
+                                             UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
+                                             UNION ALL SELECT f.atttypid FROM pg_attribute f WHERE t.typrelid <> 0
+                                               AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) x(t))
+                                       SELECT string_agg(e.enumtypid || ':' || e.enumlabel, chr(29) ORDER BY e.enumtypid, e.enumsortorder)
+                                       FROM ty JOIN pg_enum e ON e.enumtypid = ty.oid), ''), chr(30) ORDER BY a.attnum)
                      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
                   pub.oid, pub.version, pub.puballtables, pub.pubinsert, pub.pubupdate, pub.pubdelete, pub.pubtruncate, pub.pubviaroot,
                   slot.plugin, slot.database, slot.wal_status
