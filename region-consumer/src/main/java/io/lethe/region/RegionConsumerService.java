@@ -391,7 +391,7 @@ public final class RegionConsumerService implements AutoCloseable {
         byte[] key = config.streams().watermarkKey() == null ? null
                 : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         return TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic, config.routes(topic), key, sources,
-                () -> !running, why -> LOG.warn("region {}: {}{}", region.name(), saying, why));
+                config.source().shardOrder(), () -> !running, why -> LOG.warn("region {}: {}{}", region.name(), saying, why));
     }
 
     /**

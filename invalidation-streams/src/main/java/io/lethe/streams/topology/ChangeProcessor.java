@@ -214,7 +214,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                     config.source().shards().keySet());
             return;
         }
-        Watermark watermark = read.get().from(channel);
+        // forwarded with its changes partition and its shard: each region numbers the channel under its own shard set
+        // (LetheConfig.watermarkChannel), so stages running different shard sets during a rollout cannot alias channels
+        Watermark watermark = read.get().from(partition);
         for (String sink : watermarkSinks) {
             context.forward(new Record<>(Watermark.KEY, new byte[0], record.timestamp(),
                     watermark.writeTo(new RecordHeaders(), watermarkKey, sinkRoutes.get(sink))), sink);

@@ -90,11 +90,12 @@ final class Admission {
     }
 
     /**
-     * The capture shards in channel order ({@code SourceConfig#shardOrder}): a watermark is merged
-     * only when its channel is its shard's under this configuration (channel mod shard count is the
-     * shard's index). One forwarded by a streams instance with another shard set (while a shard is
-     * added or removed and the stages restart one by one) would otherwise stand for another
-     * shard's channel here and could vouch for changes it says nothing of.
+     * The capture shards in channel order ({@code SourceConfig#shardOrder}, as
+     * {@code LetheConfig#watermarkChannel} numbers them): streams forwards each watermark with its
+     * changes partition and its shard, and the channel is numbered here, under this
+     * configuration's shard set, so a streams instance with another shard set (while a shard is
+     * added or removed and the stages restart one by one) cannot make one shard's watermark stand
+     * for another's or for another partition's; a shard this configuration lacks is not merged.
      */
     private List<String> shardOrder = List.of("");
 
@@ -129,12 +130,15 @@ final class Admission {
                     deadLetters.send(r, refused.get().reason(), refused.get().message(), null);
                     continue;
                 }
-                Watermark w = Watermark.read(r.headers()).orElseThrow();
-                int shard = shardOrder.indexOf(w.shard() == null ? "" : w.shard());
-                if (shard < 0 || w.source() % shardOrder.size() != shard) {
-                    // streams numbers channels under another shard set: not merged, so it vouches for nothing here
+                Watermark forwarded = Watermark.read(r.headers()).orElseThrow();
+                int shard = shardOrder.indexOf(forwarded.shard() == null ? "" : forwarded.shard());
+                int channel = shard < 0 || forwarded.source() < 0 ? -1 : forwarded.source() * shardOrder.size() + shard;
+                if (channel < 0) {
+                    // a shard this configuration does not have (a shard set changing, stages restarting one by one): not
+                    // merged, so it vouches for nothing here
                     continue;
                 }
+                Watermark w = forwarded.from(channel); // streams forwards the changes partition: the channel is numbered here
                 lastWatermarkLsn = Math.max(lastWatermarkLsn, w.lsn());
                 replayFloor.seen(r.partition(), w);
                 watermarks.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(w);

@@ -281,6 +281,18 @@ public final class TopicMove {
     public static java.util.OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
                                                              byte[] key, IntSupplier sources, BooleanSupplier stopped,
                                                              java.util.function.Consumer<String> waiting) {
+        return awaitStreamsWriting(watcher, topic, routes, key, sources, List.of(""), stopped, waiting);
+    }
+
+    /**
+     * {@link #awaitStreamsWriting(Supplier, String, String, byte[], IntSupplier, BooleanSupplier,
+     * java.util.function.Consumer)} with capture shards: {@code sources} counts channels, one per
+     * (shard of {@code shardOrder}, changes partition), and each must be seen; a watermark of a
+     * shard not in {@code shardOrder} counts for nothing.
+     */
+    public static java.util.OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
+                                                             byte[] key, IntSupplier sources, List<String> shardOrder,
+                                                             BooleanSupplier stopped, java.util.function.Consumer<String> waiting) {
         try (Consumer<String, byte[]> c = watcher.get()) {
             List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(30));
             List<TopicPartition> partitions = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
@@ -297,14 +309,16 @@ public final class TopicMove {
                         Optional<Watermark> w = Watermark.read(r.headers());
                         boolean ours = routes.equals(Watermark.routes(r.headers()).orElse(null))
                                 && (key == null || w.isPresent() && w.get().verifies(r.headers(), key));
-                        if (w.isPresent() && ours) {
-                            seen.add(w.get().source());
+                        int shard = w.isPresent() ? shardOrder.indexOf(w.get().shard() == null ? "" : w.get().shard()) : -1;
+                        if (w.isPresent() && ours && shard >= 0 && w.get().source() >= 0) {
+                            // streams forwards the changes partition: the channel is numbered under this configuration's shards
+                            seen.add(w.get().source() * shardOrder.size() + shard);
                             highest = Math.max(highest, w.get().lsn());
                         }
                     }
                 }
                 int needed = sources.getAsInt();
-                if (needed > 0 && seen.size() >= needed) {
+                if (needed > 0 && java.util.stream.IntStream.range(0, needed).allMatch(seen::contains)) {
                     return java.util.OptionalLong.of(highest);
                 }
                 if (System.nanoTime() - lastSaid > TimeUnit.MINUTES.toNanos(1)) {

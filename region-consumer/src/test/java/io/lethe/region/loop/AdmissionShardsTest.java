@@ -24,15 +24,17 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * Capture shards (issue 31): a region merges a watermark only on its shard's channel under its own
- * configuration, so one numbered by a streams instance with another shard set (a shard added or
- * removed while stages restart one by one) vouches for nothing here.
+ * Capture shards (issue 31): streams forwards each watermark with its changes partition and its
+ * shard, and a region numbers the channel under its own configuration's shard set, so a streams
+ * instance with another shard set (a shard added or removed while stages restart one by one, with
+ * another shard count too) cannot make one shard's watermark stand for another shard's or another
+ * partition's; a shard the region's configuration lacks vouches for nothing.
  */
 class AdmissionShardsTest {
     private static final String TOPIC = "lethe.invalidations";
 
     @Test
-    void aWatermarkIsMergedOnlyOnItsShardsChannel() {
+    void aWatermarkIsNumberedUnderTheRegionsShardSet() {
         LetheConfig config = ConfigLoader.parse("unit.yml", """
                 source:
                   jdbc-url: "jdbc:postgresql://127.0.0.1:5432/unused"
@@ -55,20 +57,20 @@ class AdmissionShardsTest {
 
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
         records.add(watermark(0, 0, "catalog"));  // changes partition 0, catalog (index 0): channel 0
-        records.add(watermark(1, 3, "orders"));   // changes partition 1, orders (index 1): channel 3
-        records.add(watermark(2, 2, "orders"));   // channel 2 is catalog's here: numbered under another shard set
+        records.add(watermark(1, 1, "orders"));   // changes partition 1, orders (index 1): channel 3
+        records.add(watermark(2, 3, "orders"));   // changes partition 3 (a streams with 3 shards would have called it 9 or 10): 7
         records.add(watermark(3, 1, null));       // a single capture's: no shard here
-        records.add(watermark(4, 5, "gone"));     // a shard this configuration does not have
+        records.add(watermark(4, 2, "gone"));     // a shard this configuration does not have
         Admission.Admitted admitted = admission.admit(new ConsumerRecords<>(Map.of(new TopicPartition(TOPIC, 0), records), Map.of()),
                 deadLetters);
 
-        assertEquals(List.of(0, 3), admitted.watermarks().get(0).stream().map(Watermark::source).toList());
+        assertEquals(List.of(0, 3, 7), admitted.watermarks().get(0).stream().map(Watermark::source).toList());
         assertEquals(0, dlq.history().size(), "a watermark of another shard set is not poison: it is left out, not dead-lettered");
     }
 
-    private static ConsumerRecord<String, byte[]> watermark(long offset, int channel, String shard) {
+    private static ConsumerRecord<String, byte[]> watermark(long offset, int changesPartition, String shard) {
         RecordHeaders headers = new RecordHeaders();
-        new Watermark(1_000_000, 2_000, channel, "h", shard).writeTo(headers);
+        new Watermark(1_000_000, 2_000, changesPartition, "h", shard).writeTo(headers);
         return new ConsumerRecord<>(TOPIC, 0, offset, 0L, TimestampType.CREATE_TIME, -1, -1, Watermark.KEY, new byte[0], headers,
                 Optional.empty());
     }
