@@ -383,6 +383,34 @@ public final class InstancesBench {
         }
     }
 
+    /** {@link #counters}' key of streams' input, and the prefix of each region's applied count. */
+    static final String STREAMED = "streamed";
+    static final String APPLIED = "applied:";
+
+    /** Sums {@code lethe_streams_events_total{direction="in"}} and {@code lethe_region_applied_total} by region. */
+    static Map<String, Double> counters(String prometheus) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (String line : (Iterable<String>) prometheus.lines()::iterator) {
+            boolean streams = line.startsWith("lethe_streams_events_total{");
+            boolean applied = line.startsWith("lethe_region_applied_total{");
+            if (!streams && !applied) {
+                continue;
+            }
+            int close = line.lastIndexOf('}');
+            String labels = line.substring(line.indexOf('{') + 1, close);
+            double value = Double.parseDouble(line.substring(close + 1).trim().split(" ")[0]);
+            if (streams && labels.contains("direction=\"in\"")) {
+                out.merge(STREAMED, value, Double::sum);
+            } else if (applied) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("region=\"([^\"]*)\"").matcher(labels);
+                if (m.find()) {
+                    out.merge(APPLIED + m.group(1), value, Double::sum);
+                }
+            }
+        }
+        return out;
+    }
+
     /** Capture's counter (this process) and the workers' streams and region counters (their /metrics, summed). */
     private static final class Counters {
         private final SimpleMeterRegistry registry;
@@ -410,10 +438,10 @@ public final class InstancesBench {
             Map<String, Long> a = new LinkedHashMap<>();
             for (Worker w : workers) {
                 Map<String, Double> m = w.counters();
-                s += m.getOrDefault(Worker.STREAMED, 0.0).longValue();
+                s += m.getOrDefault(STREAMED, 0.0).longValue();
                 m.forEach((k, v) -> {
-                    if (k.startsWith(Worker.APPLIED)) {
-                        a.merge(k.substring(Worker.APPLIED.length()), v.longValue(), Long::sum);
+                    if (k.startsWith(APPLIED)) {
+                        a.merge(k.substring(APPLIED.length()), v.longValue(), Long::sum);
                     }
                 });
             }
@@ -434,8 +462,6 @@ public final class InstancesBench {
 
     /** One {@code lethe run} process. */
     private static final class Worker {
-        static final String STREAMED = "streamed";
-        static final String APPLIED = "applied:";
         final String name;
         final ChildJvm jvm;
         final int port;
@@ -488,37 +514,13 @@ public final class InstancesBench {
                 if (r.statusCode() != 200) {
                     throw new IllegalStateException(name + "'s /metrics answered " + r.statusCode());
                 }
-                return parse(r.body());
+                return InstancesBench.counters(r.body());
             } catch (IOException e) {
                 throw new IllegalStateException(name + "'s /metrics could not be read: " + e.getMessage(), e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted", e);
             }
-        }
-
-        /** Sums {@code lethe_streams_events_total{direction="in"}} and {@code lethe_region_applied_total} by region. */
-        static Map<String, Double> parse(String prometheus) {
-            Map<String, Double> out = new LinkedHashMap<>();
-            for (String line : (Iterable<String>) prometheus.lines()::iterator) {
-                boolean streams = line.startsWith("lethe_streams_events_total{");
-                boolean applied = line.startsWith("lethe_region_applied_total{");
-                if (!streams && !applied) {
-                    continue;
-                }
-                int close = line.lastIndexOf('}');
-                String labels = line.substring(line.indexOf('{') + 1, close);
-                double value = Double.parseDouble(line.substring(close + 1).trim().split(" ")[0]);
-                if (streams && labels.contains("direction=\"in\"")) {
-                    out.merge(STREAMED, value, Double::sum);
-                } else if (applied) {
-                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("region=\"([^\"]*)\"").matcher(labels);
-                    if (m.find()) {
-                        out.merge(APPLIED + m.group(1), value, Double::sum);
-                    }
-                }
-            }
-            return out;
         }
 
         /** SIGTERM (its consumers leave their groups), SIGKILL after 10 s. */
