@@ -156,8 +156,11 @@ public final class InstancesBench {
                 Set<Long> pids = workers.stream().map(w -> w.jvm.pid()).collect(Collectors.toSet());
                 Map<String, Double> hereBefore = CpuBreakdown.snapshot(postgres, pids);
                 List<Map<String, Double>> workersBefore = dumps(workers);
+                double[] batchesBefore = counters.refresh(0).batches();
                 long t0 = System.nanoTime();
                 Map<String, Double> rates = burst(database, options.updates(), counters);
+                double[] batchesAfter = counters.refresh(0).batches();
+                double meanBatch = (batchesAfter[1] - batchesBefore[1]) / Math.max(1, batchesAfter[0] - batchesBefore[0]);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 Map<String, Double> here = CpuBreakdown.between(hereBefore, CpuBreakdown.snapshot(postgres, pids));
                 List<Map<String, Double>> workersAfter = dumps(workers);
@@ -177,9 +180,11 @@ public final class InstancesBench {
                     idleCpu += total(used) - used.getOrDefault(CpuBreakdown.HARNESS, 0.0);
                 }
                 InstancesReport.Trial trial = new InstancesReport.Trial(run, n, rates, seconds, here, inWorkers, warmed.rows(),
-                        warmed.jitShare(), idleCpu / idleSeconds, load);
-                log.printf("  end to end %.0f rows/s, %.0f CPU µs per row over %d processes (%s)%n", rates.get("end-to-end"),
-                        trial.microsPerRow(options.updates()), 1 + n, trial.perProcess(options.updates()));
+                        warmed.jitShare(), idleCpu / idleSeconds, meanBatch, load);
+                log.printf("  end to end %.0f rows/s, %.0f CPU µs per row over %d processes (%s); %.0f invalidations per apply batch%n",
+                        rates.get("end-to-end"), trial.microsPerRow(options.updates()), 1 + n, trial.perProcess(options.updates()), meanBatch);
+                log.printf("  by component, µs per row: %s%n", trial.cpu().entrySet().stream().map(e -> String.format(java.util.Locale.ROOT,
+                        "%s %.0f", e.getKey(), e.getValue() * 1e6 / options.updates())).collect(Collectors.joining("; ")));
                 return trial;
             } finally {
                 workers.forEach(Worker::stop);
@@ -386,6 +391,9 @@ public final class InstancesBench {
     /** {@link #counters}' key of streams' input, and the prefix of each region's applied count. */
     static final String STREAMED = "streamed";
     static final String APPLIED = "applied:";
+    /** {@link #counters}' keys of the appliers' batches (every region) and the invalidations in them. */
+    static final String BATCHES = "batches";
+    static final String BATCHED = "batched";
 
     /** Sums {@code lethe_streams_events_total{direction="in"}} and {@code lethe_region_applied_total} by region. */
     static Map<String, Double> counters(String prometheus) {
@@ -393,13 +401,17 @@ public final class InstancesBench {
         for (String line : (Iterable<String>) prometheus.lines()::iterator) {
             boolean streams = line.startsWith("lethe_streams_events_total{");
             boolean applied = line.startsWith("lethe_region_applied_total{");
-            if (!streams && !applied) {
+            boolean batches = line.startsWith("lethe_region_batch_size_count{");
+            boolean batched = line.startsWith("lethe_region_batch_size_sum{");
+            if (!streams && !applied && !batches && !batched) {
                 continue;
             }
             int close = line.lastIndexOf('}');
             String labels = line.substring(line.indexOf('{') + 1, close);
             double value = Double.parseDouble(line.substring(close + 1).trim().split(" ")[0]);
-            if (streams && labels.contains("direction=\"in\"")) {
+            if (batches || batched) {
+                out.merge(batches ? BATCHES : BATCHED, value, Double::sum);
+            } else if (streams && labels.contains("direction=\"in\"")) {
                 out.merge(STREAMED, value, Double::sum);
             } else if (applied) {
                 java.util.regex.Matcher m = java.util.regex.Pattern.compile("region=\"([^\"]*)\"").matcher(labels);
@@ -418,6 +430,8 @@ public final class InstancesBench {
         private long scrapedAt;
         private long streamed;
         private Map<String, Long> applied = Map.of();
+        private double batches;
+        private double batched;
 
         Counters(SimpleMeterRegistry registry, List<Worker> workers) {
             this.registry = registry;
@@ -436,8 +450,12 @@ public final class InstancesBench {
             }
             long s = 0;
             Map<String, Long> a = new LinkedHashMap<>();
+            double b = 0;
+            double bd = 0;
             for (Worker w : workers) {
                 Map<String, Double> m = w.counters();
+                b += m.getOrDefault(BATCHES, 0.0);
+                bd += m.getOrDefault(BATCHED, 0.0);
                 s += m.getOrDefault(STREAMED, 0.0).longValue();
                 m.forEach((k, v) -> {
                     if (k.startsWith(APPLIED)) {
@@ -447,12 +465,19 @@ public final class InstancesBench {
             }
             streamed = s;
             applied = a;
+            batches = b;
+            batched = bd;
             scrapedAt = now;
             return this;
         }
 
         long streamed() {
             return streamed;
+        }
+
+        /** The appliers' batches so far and the invalidations in them, every region. */
+        double[] batches() {
+            return new double[] {batches, batched};
         }
 
         long applied(String region) {

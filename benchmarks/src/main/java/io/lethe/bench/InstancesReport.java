@@ -21,11 +21,12 @@ public final class InstancesReport {
      * @param warmUpRows rows the warm-up wrote before the burst
      * @param warmUpJitShare the workers' JIT compilers' share of the workers' CPU in the warm-up's last burst
      * @param idleCpuPerSecond CPU seconds per second of every process (the harness's left out) while idle after the burst
+     * @param meanApplyBatch invalidations per batch of the region consumers during the burst (every region, every worker)
      * @param loadAverage the machine's load average when the trial started
      */
     public record Trial(int run, int instances, Map<String, Double> rates, double seconds, Map<String, Double> here,
                         List<Map<String, Double>> inWorkers, long warmUpRows, double warmUpJitShare,
-                        double idleCpuPerSecond, String loadAverage) {
+                        double idleCpuPerSecond, double meanApplyBatch, String loadAverage) {
         public Trial {
             rates = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(rates));
             here = Map.copyOf(here);
@@ -151,14 +152,14 @@ public final class InstancesReport {
 
         md.append("\n## Per N: min / median / max over the rounds\n\n")
                 .append("| N | trials | end-to-end rows/s | CPU µs per row, all processes | without the harness | median cost / N=")
-                .append(ns().isEmpty() ? "?" : ns().iterator().next()).append(" | idle CPU ms per second |\n|---:|---:|---|---|---|---:|---|\n");
+                .append(ns().isEmpty() ? "?" : ns().iterator().next()).append(" | idle CPU ms per second | invalidations per apply batch |\n|---:|---:|---|---|---|---:|---|---|\n");
         Map<Integer, Double> medians = medianMicrosPerRow();
         double base = medians.isEmpty() ? Double.NaN : medians.values().iterator().next();
         for (int n : ns()) {
-            md.append(String.format(Locale.ROOT, "| %d | %d | %s | %s | %s | %.2f | %s |%n", n, of(n, t -> 0).size(),
+            md.append(String.format(Locale.ROOT, "| %d | %d | %s | %s | %s | %.2f | %s | %s |%n", n, of(n, t -> 0).size(),
                     spread(of(n, t -> t.rates().get("end-to-end")), "%.0f"), spread(of(n, t -> t.microsPerRow(updates)), "%.0f"),
                     spread(of(n, t -> t.microsPerRowWithoutHarness(updates)), "%.0f"), medians.get(n) / base,
-                    spread(of(n, t -> t.idleCpuPerSecond() * 1000), "%.0f")));
+                    spread(of(n, t -> t.idleCpuPerSecond() * 1000), "%.0f"), spread(of(n, Trial::meanApplyBatch), "%.0f")));
         }
 
         md.append("\nCPU µs per row by component, the median over the rounds (summed over every process):\n\n| component |");

@@ -30,9 +30,14 @@ class InstancesBenchTest {
                 lethe_region_applied_total{region="eu-west",result="absent"} 1e3
                 lethe_region_applied_total_created{region="eu-west",result="absent"} 1.7e9
                 lethe_region_lag_records{region="us-east"} 7.0
+                lethe_region_batch_size_count{region="us-east"} 10.0
+                lethe_region_batch_size_sum{region="us-east"} 1203.0
+                lethe_region_batch_size_count{region="eu-west"} 5.0
+                lethe_region_batch_size_sum{region="eu-west"} 1000.0
+                lethe_region_batch_size_max{region="eu-west"} 400.0
                 """;
         Map<String, Double> counters = InstancesBench.counters(page);
         assertEquals(Map.of(InstancesBench.STREAMED, 2000.0, InstancesBench.APPLIED + "us-east", 1203.0,
-                InstancesBench.APPLIED + "eu-west", 1000.0), counters);
+                InstancesBench.APPLIED + "eu-west", 1000.0, InstancesBench.BATCHES, 15.0, InstancesBench.BATCHED, 2203.0), counters);
     }
 }
