@@ -57,7 +57,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--instances", split = ",", paramLabel = "N",
             description = "measure N instances of every stage after capture instead, each N in turn (e.g. 1,2,3): N worker processes "
                     + "run streams and every region's consumer (lethe run), capture runs here; reports rows/s and CPU per row summed "
-                    + "over all processes, per N; no raw limits or latency phases (--rate is not used)")
+                    + "over all processes, per N; no raw limits or latency phases (--rate and --rate-duration are not used); at_least_once only")
     List<Integer> instances;
 
     @Option(names = "--runs", defaultValue = "3",
@@ -121,6 +121,10 @@ public final class BenchCommand implements Callable<Integer> {
     private int instances() throws Exception {
         if (instances.isEmpty() || instances.stream().anyMatch(n -> n < 1 || n > 8) || runs < 1) {
             spec.commandLine().getErr().println("--instances takes counts from 1 to 8 (e.g. 1,2,3) and --runs at least 1");
+            return 2;
+        }
+        if (!processingGuarantee.equals("at_least_once")) {
+            spec.commandLine().getErr().println("--instances measures at_least_once only: drop --processing-guarantee");
             return 2;
         }
         if (config != null) {
