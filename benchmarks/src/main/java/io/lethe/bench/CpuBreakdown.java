@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -27,6 +28,8 @@ final class CpuBreakdown {
     static final String GC = "JVM: garbage collection";
     static final String JIT = "JVM: JIT compilers";
     static final String JVM_OTHER = "JVM: bench driver, other threads";
+    /** In worker processes: the bench's own work there (its /metrics scrapes, its thread dumps). */
+    static final String HARNESS = "bench harness in the workers (/metrics scrapes, thread dumps)";
 
     private static final List<String> ORDER = List.of(CAPTURE, STREAMS, REGIONS, BROKER, POSTGRES, REDIS, GC, JIT, JVM_OTHER);
 
@@ -35,6 +38,14 @@ final class CpuBreakdown {
 
     /** CPU seconds used so far, by component. */
     static Map<String, Double> snapshot(List<ProcessHandle> extraRoots) {
+        return snapshot(extraRoots, java.util.Set.of());
+    }
+
+    /**
+     * CPU seconds used so far, by component, leaving out the processes {@code excluded} and their
+     * descendants (worker JVMs, measured with {@link #ofWorker}).
+     */
+    static Map<String, Double> snapshot(List<ProcessHandle> extraRoots, java.util.Set<Long> excluded) {
         Map<String, Double> out = new LinkedHashMap<>();
         ORDER.forEach(c -> out.put(c, 0.0));
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -62,11 +73,84 @@ final class CpuBreakdown {
         out.merge(JIT, jit, Double::sum);
         out.merge(JVM_OTHER, Math.max(0, ProcessStats.cpuSeconds() - threadTotal - gc - jit), Double::sum);
         for (ProcessHandle child : ProcessStats.servers(extraRoots)) {
+            if (excludedOrBelow(child, excluded)) {
+                continue;
+            }
             String name = commandName(child.pid());
             String component = name.startsWith("postgres") ? POSTGRES : name.startsWith("redis") ? REDIS : JVM_OTHER;
             out.merge(component, ProcessStats.cpuSecondsOf(child.pid()), Double::sum);
         }
         return out;
+    }
+
+    private static boolean excludedOrBelow(ProcessHandle process, java.util.Set<Long> excluded) {
+        for (Optional<ProcessHandle> p = Optional.of(process); p.isPresent(); p = p.get().parent()) {
+            if (excluded.contains(p.get().pid())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A worker JVM's CPU seconds so far, by component: each thread's CPU time from its thread dump
+     * ({@code jcmd <pid> Thread.print} prints every thread, the VM's own included, with {@code
+     * cpu=}), grouped by name as in this JVM; with SerialGC the VM thread's time is its collections.
+     * What no live thread accounts for (threads that ended) is "other". Empty when the dump fails.
+     */
+    static Map<String, Double> ofWorker(long pid) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        ORDER.forEach(c -> out.put(c, 0.0));
+        out.put(HARNESS, 0.0);
+        double total = ProcessStats.cpuSecondsOf(pid);
+        List<String> dump;
+        try {
+            Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(pid),
+                    "Thread.print").redirectErrorStream(true).start();
+            try (var in = jcmd.getInputStream()) {
+                dump = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+            }
+            if (jcmd.waitFor() != 0) {
+                return Map.of();
+            }
+        } catch (IOException e) {
+            return Map.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Map.of();
+        }
+        double threads = 0;
+        for (String line : dump) {
+            java.util.regex.Matcher m = DUMPED_THREAD.matcher(line);
+            if (!m.find()) {
+                continue;
+            }
+            double seconds = Double.parseDouble(m.group(2).replace(',', '.')) / 1000;
+            out.merge(workerComponent(m.group(1)), seconds, Double::sum);
+            threads += seconds;
+        }
+        out.merge(JVM_OTHER, Math.max(0, total - threads), Double::sum);
+        out.remove(BROKER);
+        out.remove(POSTGRES);
+        out.remove(REDIS);
+        return out;
+    }
+
+    private static final java.util.regex.Pattern DUMPED_THREAD = java.util.regex.Pattern.compile("^\"(.*)\" .*?\\bcpu=([0-9.,]+)ms");
+
+    /** The component a worker's thread works for (a worker runs no broker: unnamed threads are "other"). */
+    static String workerComponent(String thread) {
+        if (thread.equals("lethe-http") || thread.equals("Attach Listener")) {
+            return HARNESS;
+        }
+        if (thread.startsWith("GC Thread") || thread.startsWith("G1 ") || thread.equals("VM Thread") || thread.startsWith("VM Periodic")) {
+            return GC;
+        }
+        if (thread.startsWith("C1 CompilerThre") || thread.startsWith("C2 CompilerThre")) {
+            return JIT;
+        }
+        String component = thread.contains(" | ") || !thread.startsWith("kafka-") ? component(thread) : null;
+        return component == null || component.equals(BROKER) ? JVM_OTHER : component;
     }
 
     /** CPU seconds of this JVM's native threads whose name starts with one of {@code prefixes} (from /proc/self/task). */

@@ -1,6 +1,8 @@
 package io.lethe.cli;
 
 import io.lethe.bench.Bench;
+import io.lethe.bench.InstancesBench;
+import io.lethe.bench.InstancesReport;
 import io.lethe.bench.ConfiguredStack;
 import io.lethe.bench.Report;
 import io.lethe.config.ConfigException;
@@ -52,6 +54,16 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, description = "benchmark the servers of this lethe.yml instead of the embedded stack")
     Path config;
 
+    @Option(names = "--instances", split = ",", paramLabel = "N",
+            description = "measure N instances of every stage after capture instead, each N in turn (e.g. 1,2,3): N worker processes "
+                    + "run streams and every region's consumer (lethe run), capture runs here; reports rows/s and CPU per row summed "
+                    + "over all processes, per N; no raw limits or latency phases (--rate and --rate-duration are not used); at_least_once only")
+    List<Integer> instances;
+
+    @Option(names = "--runs", defaultValue = "3",
+            description = "with --instances: rounds, each measuring every N once, interleaved (default ${DEFAULT-VALUE})")
+    int runs;
+
     @Spec
     CommandSpec spec;
 
@@ -67,6 +79,9 @@ public final class BenchCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("--processing-guarantee takes at_least_once or exactly_once_v2, not '"
                     + processingGuarantee + "'");
             return 2;
+        }
+        if (instances != null) {
+            return instances();
         }
         List<String> command = new ArrayList<>(List.of("lethe", "bench", "--updates", Long.toString(updates), "--regions",
                 Integer.toString(regions), "--rate", String.join(",", rates), "--rate-duration", rateDuration.toSeconds() + "s"));
@@ -97,6 +112,39 @@ public final class BenchCommand implements Callable<Integer> {
             Files.writeString(out, report.markdown());
             System.out.println();
             report.ratios().forEach((k, v) -> System.out.printf("  %-36s %.2f%n", k, v));
+            System.out.println("report written to " + out.toAbsolutePath());
+        }
+        return 0;
+    }
+
+    /** {@code --instances}: N workers per trial, on the embedded stack. */
+    private int instances() throws Exception {
+        if (instances.isEmpty() || instances.stream().anyMatch(n -> n < 1 || n > 8) || runs < 1) {
+            spec.commandLine().getErr().println("--instances takes counts from 1 to 8 (e.g. 1,2,3) and --runs at least 1");
+            return 2;
+        }
+        if (!processingGuarantee.equals("at_least_once")) {
+            spec.commandLine().getErr().println("--instances measures at_least_once only: drop --processing-guarantee");
+            return 2;
+        }
+        if (config != null) {
+            spec.commandLine().getErr().println("--instances measures the embedded stack: its workers are started here; drop --config");
+            return 2;
+        }
+        if (regions < 1 || regions > EmbeddedStack.DEFAULT_REGIONS.size()) {
+            spec.commandLine().getErr().println("--regions must be 1 to " + EmbeddedStack.DEFAULT_REGIONS.size());
+            return 2;
+        }
+        String command = "lethe bench --instances " + instances.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
+                + " --runs " + runs + " --updates " + updates + " --regions " + regions + " --warm-up " + warmUp.toSeconds() + "s";
+        Path logs = Files.createTempDirectory("lethe-bench-instances-");
+        try (LetheStack stack = EmbeddedStack.start(EmbeddedStack.Options.defaults()
+                .withRegions(EmbeddedStack.DEFAULT_REGIONS.subList(0, regions)))) {
+            InstancesReport report = new InstancesBench(stack, new InstancesBench.Options(updates, stack.regions().subList(0, regions),
+                    instances, runs, warmUp, Lethe.class.getName(), logs, command), System.out).run();
+            Files.writeString(out, report.markdown());
+            System.out.println();
+            report.medianMicrosPerRow().forEach((n, us) -> System.out.printf("  N=%d: %.0f CPU µs per row (median)%n", n, us));
             System.out.println("report written to " + out.toAbsolutePath());
         }
         return 0;
