@@ -74,6 +74,7 @@ public final class AppliedLsnPublisher {
             }
             known = now.get();
             int sources = known.changes();
+            watermarks.expectChannels(sources);
             int partitions = known.region();
             String history = watermarks.history();
             Map<String, String> fields = new HashMap<>();

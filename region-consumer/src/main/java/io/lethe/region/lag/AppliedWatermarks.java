@@ -133,6 +133,27 @@ public final class AppliedWatermarks {
      * from when it was assigned, and a changes partition whose watermarks reached another owned
      * partition but not this one counts from the oldest of its watermarks seen there.
      */
+    /**
+     * How many watermark channels there are (one per capture shard and changes partition, read from
+     * the brokers by {@link AppliedLsnPublisher}); 0 until known. A channel of them without a
+     * watermark yet is counted in {@link #oldest()} and {@link #commitMetadata(int)}.
+     */
+    public void expectChannels(int channels) {
+        expectChannels(channels, System.currentTimeMillis() * 1000);
+    }
+
+    /** {@link #expectChannels(int)}, a channel new since the last call counting from {@code nowMicros} at the latest. */
+    public synchronized void expectChannels(int channels, long nowMicros) {
+        for (int c = expectedChannels; c < channels; c++) {
+            expectedAt.putIfAbsent(c, nowMicros);
+        }
+        expectedChannels = channels;
+    }
+
+    private volatile int expectedChannels;
+    /** When each channel became known: one added later (a changes partition, a shard) counts from then, not from the assignment. */
+    private final Map<Integer, Long> expectedAt = new java.util.concurrent.ConcurrentHashMap<>();
+
     public OptionalLong oldest() {
         Set<Integer> owned = assigned;
         Map<Integer, Long> sources = new java.util.HashMap<>(); // changes partition -> its oldest newest watermark over owned partitions
@@ -143,6 +164,13 @@ public final class AppliedWatermarks {
         }
         if (sources.isEmpty()) {
             return OptionalLong.empty();
+        }
+        // a channel none of whose watermarks came yet (a capture shard down since this consumer started, one added):
+        // counted from the owned partitions' assignment, not left out, so the lag grows and says so
+        int expected = expectedChannels;
+        OptionalLong ownedSince = owned.stream().map(assignedAt::get).filter(java.util.Objects::nonNull).mapToLong(Long::longValue).min();
+        for (int channel = 0; channel < expected && ownedSince.isPresent(); channel++) {
+            sources.putIfAbsent(channel, Math.max(ownedSince.getAsLong(), expectedAt.getOrDefault(channel, 0L)));
         }
         long oldest = Long.MAX_VALUE;
         for (int partition : owned) {
@@ -167,10 +195,23 @@ public final class AppliedWatermarks {
      */
     public String commitMetadata(int partition) {
         long oldest = Long.MAX_VALUE;
+        int channels = 0;
         for (Map.Entry<Long, Long> e : applied.entrySet()) {
             if ((int) (e.getKey() >>> 32) == partition) {
                 oldest = Math.min(oldest, e.getValue());
+                channels++;
             }
+        }
+        Long since = assignedAt.get(partition);
+        if (oldest != Long.MAX_VALUE && channels < expectedChannels && since != null) {
+            // a channel without a watermark yet counts from the assignment, or from when it was added
+            long missingSince = Long.MAX_VALUE;
+            for (int c = 0; c < expectedChannels; c++) {
+                if (!applied.containsKey(slot(partition, c))) {
+                    missingSince = Math.min(missingSince, Math.max(since, expectedAt.getOrDefault(c, 0L)));
+                }
+            }
+            oldest = Math.min(oldest, missingSince);
         }
         return oldest == Long.MAX_VALUE ? "" : METADATA_PREFIX + oldest;
     }

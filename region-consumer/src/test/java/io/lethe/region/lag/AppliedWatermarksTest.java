@@ -61,6 +61,31 @@ class AppliedWatermarksTest {
         assertEquals(OptionalLong.of(120_000_000), w.oldest());
     }
 
+    /**
+     * Capture shards: a channel none of whose watermarks came since this consumer started (a shard
+     * down, or added) is not left out of the lag once the channel count is known: it counts from
+     * the assignment (found in review: the lag read healthy while one shard sent nothing).
+     */
+    @Test
+    void aChannelWithoutAnyWatermarkYetCountsFromTheAssignmentOnceTheChannelsAreKnown() {
+        AppliedWatermarks w = new AppliedWatermarks();
+        w.assigned(Set.of(0), 10_000_000);
+        w.applied(0, new Watermark(50_000_000, 1, 0)); // shard a's channel on changes partition 0; shard b (channel 1) is silent
+        assertEquals(OptionalLong.of(50_000_000), w.oldest(), "the channel count is not known yet");
+        w.expectChannels(2, 5_000_000);
+        assertEquals(OptionalLong.of(10_000_000), w.oldest(), "channel 1 has sent nothing since the assignment at 10 s");
+        assertEquals(AppliedWatermarks.METADATA_PREFIX + 10_000_000, w.commitMetadata(0));
+        w.applied(0, new Watermark(49_000_000, 1, 1));
+        assertEquals(OptionalLong.of(49_000_000), w.oldest());
+        assertEquals(AppliedWatermarks.METADATA_PREFIX + 49_000_000, w.commitMetadata(0));
+        // a changes partition added at 70 s: its channels count from then, not from the assignment at 10 s
+        w.expectChannels(4, 70_000_000);
+        assertEquals(OptionalLong.of(49_000_000), w.oldest());
+        w.applied(0, new Watermark(90_000_000, 2, 0));
+        w.applied(0, new Watermark(90_000_000, 2, 1));
+        assertEquals(OptionalLong.of(70_000_000), w.oldest(), "channels 2 and 3, known since 70 s, sent nothing yet");
+    }
+
     @Test
     void partitionsThisConsumerNoLongerOwnsDoNotCount() {
         AppliedWatermarks w = new AppliedWatermarks();
