@@ -133,6 +133,10 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 + "flows, so such reads go to the database");
         out.add("the slot, the publication, REPLICA IDENTITY and skipped.operations are the connector's: Lethe cannot repair or "
                 + "watch them (run lethe doctor; a connector that skips truncates leaves their entries stale)");
+        out.add("the source watch runs only with Lethe's own capture: DDL that changes what rows hold without a row change "
+                + "(ALTER COLUMN ... TYPE, an enum label renamed, a table made to inherit or a partition attached with rows, a "
+                + "column replaced under its name) resets nothing in this mode; after such DDL invalidate the table's namespaces "
+                + "(lethe invalidate --namespace ... with allow-namespace-wide)");
         if (!t.schemas()) {
             out.add("schemas: false: the PostgreSQL types of key-template columns are unknown, so every change of a namespace with a "
                     + "templated key invalidates its keys by glob");

@@ -108,7 +108,7 @@ public final class LagReport {
             Map<String, Map<Integer, Long>> published = newestWatermarks(reader, config.topics().changes(), null);
             captureAges.clear();
             published.forEach((shard, byPartition) -> captureAges.put(shard, age(clock.millis() * 1000,
-                    byPartition.values().stream().mapToLong(Long::longValue).max())));
+                    byPartition.values().stream().mapToLong(Long::longValue).filter(ts -> ts > 0).max()))); // none published: NaN
             double capture = captureAges.values().stream().anyMatch(a -> Double.isNaN(a)) ? Double.NaN
                     : captureAges.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
             for (String region : config.regions().keySet()) {
