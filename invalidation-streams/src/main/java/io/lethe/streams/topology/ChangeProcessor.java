@@ -63,6 +63,11 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     /** Each watermark sink's {@link LetheConfig#routes}: what its topic carries under this configuration. */
     private final Map<String, String> sinkRoutes;
     private final LetheConfig config;
+    /**
+     * {@link LetheConfig#topics()}, worked out once: it builds the topic names anew on each call (a
+     * fingerprint per region subscribed to some namespaces), and every public invalidation needs them.
+     */
+    private final io.lethe.schemas.Topics topics;
     private ProcessorContext<String, byte[]> context;
 
     /** {@code streams.watermark-key}: forwarded watermarks are signed with it (regions with the key verify), or null. */
@@ -83,6 +88,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     ChangeProcessor(LetheConfig config, InvalidationMapper mapper, StreamsMetrics metrics, Clock clock, Tracing tracing) {
         this.tracing = tracing;
         this.config = config;
+        this.topics = config.topics();
         this.mapper = mapper;
         this.metrics = metrics;
         // every widened-invalidation series exists from the start, so alerts on increase() work before the first one
@@ -274,7 +280,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 // the stripped copy is signed as it is sent, so a subscriber with the key can verify it too; and the
                 // public topic's records carry CloudEvents' binary-mode headers (additive: the value is the same JSON)
                 RecordHeaders publicHeaders = strip ? headers(schemaHeader, event.target(), publicValue) : new RecordHeaders(out.headers().toArray());
-                io.lethe.schemas.CloudEvents.headers(event, config.topics()).forEach(publicHeaders::add);
+                io.lethe.schemas.CloudEvents.headers(event, topics).forEach(publicHeaders::add);
                 context.forward(new Record<>(event.target(), publicValue, record.timestamp(), publicHeaders), InvalidationTopology.PUBLIC_SINK);
                 metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
             }

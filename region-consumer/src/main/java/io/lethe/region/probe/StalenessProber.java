@@ -16,6 +16,8 @@ import io.lettuce.core.KeyValue;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Collection;
@@ -33,8 +35,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.ByteBufferDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,7 +73,11 @@ public final class StalenessProber implements AutoCloseable {
     private final AtomicLong seen = new AtomicLong();
     private volatile boolean running;
     private volatile boolean sampling;
-    private KafkaConsumer<String, byte[]> consumer;
+    /**
+     * Keys and values as views of the fetched bytes ({@link ByteBufferDeserializer} copies nothing):
+     * the prober reads every record but parses one in {@code sample-every}, so only that one is copied.
+     */
+    private KafkaConsumer<ByteBuffer, ByteBuffer> consumer;
     private RegionRedis redis;
 
     /** One sampled event and the fence counter when it was sampled. */
@@ -135,7 +140,7 @@ public final class StalenessProber implements AutoCloseable {
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true);
-        consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+        consumer = new KafkaConsumer<>(props, new ByteBufferDeserializer(), new ByteBufferDeserializer());
         running = true;
         reader.start();
     }
@@ -159,8 +164,8 @@ public final class StalenessProber implements AutoCloseable {
             });
             boolean due = false;
             while (running) {
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (io.lethe.schemas.Watermark.isWatermark(r.key())) {
+                for (ConsumerRecord<ByteBuffer, ByteBuffer> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (WATERMARK_KEY.equals(r.key())) {
                         if (EventRules.watermarkRefusal(r.headers(), watermarkKey).isEmpty()) {
                             lastWatermarkLsn = Math.max(lastWatermarkLsn, io.lethe.schemas.Watermark.read(r.headers()).orElseThrow().lsn());
                         }
@@ -172,16 +177,18 @@ public final class StalenessProber implements AutoCloseable {
                         continue;
                     }
                     due = true;
+                    String key = r.key() == null ? null : StandardCharsets.UTF_8.decode(r.key().duplicate()).toString();
+                    byte[] value = bytes(r.value());
                     InvalidationEvent event;
                     try {
-                        event = EventJson.readInvalidation(r.value());
+                        event = EventJson.readInvalidation(value);
                     } catch (SchemaViolationException e) {
                         continue;
                     }
                     // a record the region refuses (EventRules, trust no topic) is not applied: never a sample,
                     // or a forged record would raise a false staleness alarm
                     if (event.scope().isPattern() || rules.refusal(event, lastWatermarkLsn).isPresent()
-                            || EventRules.signatureRefusal(r.headers(), r.key(), r.value(), signature).isPresent()) {
+                            || EventRules.signatureRefusal(r.headers(), key, value, signature).isPresent()) {
                         continue;
                     }
                     due = false;
@@ -195,6 +202,19 @@ public final class StalenessProber implements AutoCloseable {
         } finally {
             consumer.close(Duration.ofSeconds(2));
         }
+    }
+
+    /** {@link io.lethe.schemas.Watermark#KEY} as a record key's bytes (only compared, never read through). */
+    private static final ByteBuffer WATERMARK_KEY =
+            ByteBuffer.wrap(io.lethe.schemas.Watermark.KEY.getBytes(StandardCharsets.UTF_8)).asReadOnlyBuffer();
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        if (buffer == null) {
+            return null;
+        }
+        byte[] out = new byte[buffer.remaining()];
+        buffer.duplicate().get(out);
+        return out;
     }
 
     private void sample(InvalidationEvent event) {

@@ -44,8 +44,30 @@ final class FastEventJson {
         }
     }
 
+    /**
+     * Each thread's output buffer, reused (a new one per event, grown and copied, was most of what
+     * writing an event allocated); only a buffer that grew past {@link #MAX_KEPT} (a large upsert's
+     * payload) is dropped afterwards, so no thread keeps one.
+     */
+    private static final ThreadLocal<ByteArrayOutputStream> OUT = ThreadLocal.withInitial(() -> new ByteArrayOutputStream(1024));
+    private static final int MAX_KEPT = 64 * 1024;
+
+    private static ByteArrayOutputStream out() {
+        ByteArrayOutputStream out = OUT.get();
+        out.reset();
+        return out;
+    }
+
+    private static byte[] bytes(ByteArrayOutputStream out) {
+        byte[] bytes = out.toByteArray();
+        if (out.size() > MAX_KEPT) {
+            OUT.remove();
+        }
+        return bytes;
+    }
+
     byte[] write(InvalidationEvent e) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(384);
+        ByteArrayOutputStream out = out();
         try (JsonGenerator g = mapper.createGenerator(out)) {
             g.writeStartObject();
             g.writeStringField("schema", e.schema());
@@ -69,11 +91,11 @@ final class FastEventJson {
             optional(g, "commitLsn", e.commitLsn());
             g.writeEndObject();
         }
-        return out.toByteArray();
+        return bytes(out);
     }
 
     byte[] write(ChangeEvent e) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(384);
+        ByteArrayOutputStream out = out();
         try (JsonGenerator g = mapper.createGenerator(out)) {
             g.writeStartObject();
             g.writeStringField("schema", e.schema());
@@ -97,7 +119,7 @@ final class FastEventJson {
             }
             g.writeEndObject();
         }
-        return out.toByteArray();
+        return bytes(out);
     }
 
     private static void optional(JsonGenerator g, String field, String value) throws IOException {

@@ -98,6 +98,33 @@ class LuaContractIT {
         }
 
         @Test
+        void anExistingFenceIsRenewedAndCountedAsHincrbyCounts() {
+            String k = key("renew");
+            String fence = RedisLayout.fenceKey(k);
+            redis.invalidate(k, "1", 1_000, 41);
+            assertEquals(InvalidateResult.ABSENT, redis.invalidate(k, "2", FENCE_TTL, 1));
+            assertTrue(redis.keys.pttl(fence) > FENCE_TTL - 10_000, "the longer TTL renews an existing fence: " + redis.keys.pttl(fence));
+            assertEquals(Map.of("v", "2", "n", "42", "m", "0"), withoutTime(redis.fence(k)));
+
+            // a fence an earlier script wrote (no h, m), a counter beyond what Lua holds exactly, one without a counter
+            redis.hashes.hset(fence, Map.of("v", "7", "n", "9007199254740993"));
+            redis.invalidate(k, "3", FENCE_TTL, 1);
+            assertEquals(Map.of("v", "7", "n", "9007199254740994", "m", "3"), withoutTime(redis.fence(k)));
+            assertTrue(Long.parseLong(redis.fence(k).get("h")) > System.currentTimeMillis(), "v stands one fence TTL from now");
+            redis.hashes.hdel(fence, "n");
+            redis.invalidateWhatever(k, "4", FENCE_TTL, 1);
+            assertEquals(Map.of("v", "7", "n", "1", "m", "4", "x", "1"), withoutTime(redis.fence(k)));
+
+            // a counter that is not one is refused, as HINCRBY refuses it (the region consumer widens the key)
+            for (String bad : new String[] {"abc", "007", "-"}) {
+                redis.hashes.hset(fence, "n", bad);
+                RedisException refused = org.junit.jupiter.api.Assertions.assertThrows(RedisException.class,
+                        () -> redis.invalidate(k, "5", FENCE_TTL, 1), bad);
+                assertTrue(refused.getMessage().contains("not an integer"), refused.getMessage());
+            }
+        }
+
+        @Test
         void duplicatesCountButNeverResurrect() {
             String k = key("dup");
             versioned(k, "5", "old");
