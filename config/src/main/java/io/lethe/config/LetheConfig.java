@@ -193,8 +193,13 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
      * configured shard (null or "" stands for a single capture's).
      */
     public int watermarkChannel(String shard, int partition) {
-        int index = source.shardOrder().indexOf(shard == null ? "" : shard);
-        return index < 0 ? -1 : partition * shardCount() + index;
+        return watermarkChannel(source.shardOrder(), shard, partition);
+    }
+
+    /** {@link #watermarkChannel(String, int)} under the shards {@code shardOrder} ({@code SourceConfig#shardOrder}); -1 for a negative partition too. */
+    public static int watermarkChannel(java.util.List<String> shardOrder, String shard, int partition) {
+        int index = shardOrder.indexOf(shard == null ? "" : shard);
+        return index < 0 || partition < 0 ? -1 : partition * shardOrder.size() + index;
     }
 
     public RegionConfig region(String name) {

@@ -131,8 +131,7 @@ final class Admission {
                     continue;
                 }
                 Watermark forwarded = Watermark.read(r.headers()).orElseThrow();
-                int shard = shardOrder.indexOf(forwarded.shard() == null ? "" : forwarded.shard());
-                int channel = shard < 0 || forwarded.source() < 0 ? -1 : forwarded.source() * shardOrder.size() + shard;
+                int channel = LetheConfig.watermarkChannel(shardOrder, forwarded.shard(), forwarded.source());
                 if (channel < 0) {
                     // a shard this configuration does not have (a shard set changing, stages restarting one by one): not
                     // merged, so it vouches for nothing here

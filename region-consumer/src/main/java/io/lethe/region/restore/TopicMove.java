@@ -309,10 +309,11 @@ public final class TopicMove {
                         Optional<Watermark> w = Watermark.read(r.headers());
                         boolean ours = routes.equals(Watermark.routes(r.headers()).orElse(null))
                                 && (key == null || w.isPresent() && w.get().verifies(r.headers(), key));
-                        int shard = w.isPresent() ? shardOrder.indexOf(w.get().shard() == null ? "" : w.get().shard()) : -1;
-                        if (w.isPresent() && ours && shard >= 0 && w.get().source() >= 0) {
-                            // streams forwards the changes partition: the channel is numbered under this configuration's shards
-                            seen.add(w.get().source() * shardOrder.size() + shard);
+                        // streams forwards the changes partition: the channel is numbered under this configuration's shards
+                        int channel = w.isPresent() ? io.lethe.config.LetheConfig.watermarkChannel(shardOrder, w.get().shard(),
+                                w.get().source()) : -1;
+                        if (ours && channel >= 0) {
+                            seen.add(channel);
                             highest = Math.max(highest, w.get().lsn());
                         }
                     }
