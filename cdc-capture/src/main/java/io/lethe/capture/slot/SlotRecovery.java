@@ -113,8 +113,9 @@ public final class SlotRecovery {
             // the slot is made when the engine starts (first start) or was just now
             SourceDrifts.ongoing(config, now).stream().filter(d -> d.kind() != Drift.Kind.SLOT).forEach(d -> LOG.error("the source hides changes capture needs ({}): {}. Fix: {}",
                     d.kind().tag(), d.what(), d.fix()));
-            boolean stored = StateStore.save(c, config, now);
-            return new Prepared(preparer, now, stored);
+            SourceState next = relied.map(before -> SourceDrifts.carry(before, now)).orElse(now);
+            boolean stored = StateStore.save(c, config, next);
+            return new Prepared(preparer, next, stored);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot prepare capture on " + JdbcUrls.forDisplay(config.source().jdbcUrl())
                     + ": " + e.getMessage(), e);

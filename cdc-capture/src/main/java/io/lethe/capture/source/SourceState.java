@@ -68,14 +68,30 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
      * @param columns     its columns with their types (and an enum's labels): DDL that changes them
      *                    can change every row's value without a row change; empty in a state stored
      *                    before they were recorded
+     * @param former      columns of a state relied on earlier whose names no column has now (renamed
+     *                    away or dropped), kept as they were so that a column given such a name later
+     *                    is told apart from the one readers cached ({@link SourceDrifts#carry}); never
+     *                    read from the catalog
      */
     public record Table(long oid, String kind, String persistence, long relfilenode, String membership, boolean rowFilter,
-                        List<String> columnList, List<Leaf> leaves, List<Column> columns) {
+                        List<String> columnList, List<Leaf> leaves, List<Column> columns, List<Column> former) {
         public Table {
             columnList = columnList == null ? List.of() : List.copyOf(columnList);
             leaves = leaves == null ? List.of() : List.copyOf(leaves);
             membership = membership == null ? "" : membership;
             columns = columns == null ? List.of() : List.copyOf(columns);
+            former = former == null ? List.of() : List.copyOf(former);
+        }
+
+        /** A table as the catalog shows it (no former columns). */
+        public Table(long oid, String kind, String persistence, long relfilenode, String membership, boolean rowFilter,
+                     List<String> columnList, List<Leaf> leaves, List<Column> columns) {
+            this(oid, kind, persistence, relfilenode, membership, rowFilter, columnList, leaves, columns, List.of());
+        }
+
+        /** This table with {@code former} as its former columns. */
+        public Table withFormer(List<Column> former) {
+            return new Table(oid, kind, persistence, relfilenode, membership, rowFilter, columnList, leaves, columns, former);
         }
 
         /** A table whose columns are not recorded. */
@@ -104,12 +120,20 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
 
     /**
      * A column: its number, name and type as PostgreSQL names it (format_type, with its modifier),
-     * and the labels of every enum it holds (directly, or through arrays, domains, ranges and
-     * composite types, at any depth), as {@code <enum oid>:<label>} in each enum's order.
+     * the labels of every enum it holds (directly, or through arrays, domains, ranges and
+     * composite types, at any depth), as {@code <enum oid>:<label>} in each enum's order, and the
+     * version of its pg_attribute row (its xmin: every ALTER of the column writes a new one, among
+     * them an {@code ALTER COLUMN ... TYPE} to the same type whose {@code USING} rewrites every
+     * value); null in a state stored before versions were recorded.
      */
-    public record Column(int num, String name, String type, List<String> labels) {
+    public record Column(int num, String name, String type, List<String> labels, String version) {
         public Column {
             labels = labels == null ? List.of() : List.copyOf(labels);
+        }
+
+        /** A column whose version is not recorded. */
+        public Column(int num, String name, String type, List<String> labels) {
+            this(num, name, type, labels, null);
         }
     }
 
@@ -171,6 +195,7 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
                      FROM (SELECT relid FROM pg_partition_tree(c.oid) WHERE c.relkind = 'p' AND isleaf
                            UNION ALL SELECT relid FROM inheriting) t),
                   (SELECT string_agg(a.attnum || chr(31) || a.attname || chr(31) || format_type(a.atttypid, a.atttypmod) || chr(31)
+                          || a.xmin || chr(31)
                           || coalesce((WITH RECURSIVE ty(oid) AS (
                                          SELECT a.atttypid
                                          UNION SELECT x.t FROM ty JOIN pg_type t ON t.oid = ty.oid
@@ -233,8 +258,8 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
     private static List<Column> columns(String joined) {
         List<Column> columns = new ArrayList<>();
         for (String column : split(joined, RECORD)) {
-            String[] f = column.split(FIELD, 4);
-            columns.add(new Column(Integer.parseInt(f[0]), f[1], f[2], split(f[3], "\u001d")));
+            String[] f = column.split(FIELD, 5);
+            columns.add(new Column(Integer.parseInt(f[0]), f[1], f[2], split(f[4], "\u001d"), f[3]));
         }
         return columns;
     }

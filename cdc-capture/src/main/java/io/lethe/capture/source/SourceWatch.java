@@ -216,9 +216,13 @@ public final class SourceWatch implements AutoCloseable {
             if (!reset.isEmpty()) {
                 resetNamespaces(c, reset, since, ongoing, fresh);
             }
-            if (!since.isEmpty() || !stored) {
-                stored = StateStore.save(c, config, now);
-                relied = now;
+            // relied on from now: the state just read (with the names of columns gone, kept), stored whenever it
+            // differs, so that each check compares with the last one (a column altered in one interval and the table
+            // rewritten in another are not taken for one ALTER COLUMN ... TYPE ... USING)
+            SourceState next = SourceDrifts.carry(relied, now);
+            if (!since.isEmpty() || !stored || !next.equals(relied)) {
+                stored = StateStore.save(c, config, next);
+                relied = next;
             }
             hidden = List.copyOf(ongoing);
             metrics.sourceHidden(ongoing.size());

@@ -167,4 +167,59 @@ class SourceDriftsTest {
         assertEquals(Kind.ADDED, drifts.get(0).kind());
         assertEquals(List.of("public.items"), drifts.get(0).tables());
     }
+
+    private static Table items(long relfilenode, SourceState.Column... columns) {
+        return new Table(20200, "r", "p", relfilenode, "rel:300", false, List.of(), List.of(), List.of(columns));
+    }
+
+    private static SourceState.Column column(int num, String name, String version) {
+        return new SourceState.Column(num, name, "bigint", List.of(), version);
+    }
+
+    @Test
+    void aColumnAlteredWhileItsTableWasRewrittenChangedEveryValue() {
+        SourceState relied = state(PUB, items(20200, column(1, "id", "700"), column(2, "n", "700")), ORDERS);
+        // ALTER COLUMN n TYPE bigint USING n * 2: the type reads the same; the column's row and the storage are new
+        List<Drift> drifts = since(relied, state(PUB, items(20300, column(1, "id", "700"), column(2, "n", "731")), ORDERS));
+        assertEquals(List.of(Kind.RETYPED), drifts.stream().map(Drift::kind).toList());
+        assertTrue(drifts.get(0).what().contains("n (altered while public.items was rewritten"), drifts.get(0).what());
+        // altered without a rewrite (SET STATISTICS, a no-op ALTER COLUMN ... TYPE), or rewritten alone (VACUUM FULL): no value changed
+        assertEquals(List.of(), since(relied, state(PUB, items(20200, column(1, "id", "700"), column(2, "n", "731")), ORDERS)));
+        assertEquals(List.of(), since(relied, state(PUB, items(20300, column(1, "id", "700"), column(2, "n", "700")), ORDERS)));
+        // a state stored before versions were recorded is not compared on them
+        SourceState old = state(PUB, items(20200, column(1, "id", null), column(2, "n", null)), ORDERS);
+        assertEquals(List.of(), since(old, state(PUB, items(20300, column(1, "id", "700"), column(2, "n", "731")), ORDERS)));
+    }
+
+    @Test
+    void aPartitionRewrittenWithTheColumnAlteredCountsForAPartitionedTable() {
+        Table before = new Table(20201, "p", "p", 0, "rel:301", false, List.of(), List.of(new Leaf(20210, "public.orders_p0", "r", "p", 20210)),
+                List.of(column(1, "id", "700"), column(2, "n", "700")));
+        Table after = new Table(20201, "p", "p", 0, "rel:301", false, List.of(), List.of(new Leaf(20210, "public.orders_p0", "r", "p", 20400)),
+                List.of(column(1, "id", "700"), column(2, "n", "731")));
+        List<Drift> drifts = since(state(PUB, ITEMS, before), state(PUB, ITEMS, after));
+        assertTrue(drifts.stream().anyMatch(d -> d.kind() == Kind.RETYPED), drifts.toString());
+    }
+
+    @Test
+    void aNameGivenToAnotherColumnChecksAfterTheOldOneWentIsStillCaught() {
+        SourceState relied = state(PUB, items(20200, column(1, "id", "700"), column(2, "price", "700")), ORDERS);
+        // RENAME COLUMN price TO price_old, seen by one check: nothing a name reads changed
+        SourceState renamed = state(PUB, items(20200, column(1, "id", "700"), column(2, "price_old", "731")), ORDERS);
+        assertEquals(List.of(), since(relied, renamed));
+        SourceState next = SourceDrifts.carry(relied, renamed);
+        assertEquals(List.of("price"), next.tables().get("public.items").former().stream().map(SourceState.Column::name).toList());
+        assertEquals(next, SourceState.fromJson(next.toJson()), "former columns are stored");
+        // ... a check later (or after the state was stored for another drift): ADD COLUMN price ... DEFAULT 0
+        SourceState added = state(PUB, items(20200, column(1, "id", "700"), column(2, "price_old", "731"), column(3, "price", "740")),
+                ORDERS);
+        List<Drift> drifts = since(next, added);
+        assertEquals(List.of(Kind.RETYPED), drifts.stream().map(Drift::kind).toList());
+        assertTrue(drifts.get(0).what().contains("price (now another column than the one renamed away"), drifts.get(0).what());
+        // renamed back instead: the same column, nothing changed; a name back is no longer former (price_old is now)
+        SourceState back = state(PUB, items(20200, column(1, "id", "700"), column(2, "price", "745")), ORDERS);
+        assertEquals(List.of(), since(next, back));
+        assertEquals(List.of("price_old"), SourceDrifts.carry(next, back).tables().get("public.items").former().stream()
+                .map(SourceState.Column::name).toList());
+    }
 }
