@@ -37,6 +37,8 @@ enum Feature {
     RENAME_COLUMN("ddl", "ALTER TABLE RENAME COLUMN (of a column no namespace uses)"),
     RETYPE_COLUMN("ddl", "ALTER COLUMN TYPE of a column no namespace uses"),
     RETYPE_KEY_COLUMN("ddl", "ALTER COLUMN TYPE of a group column a derived key uses"),
+    REWRITE_VALUES("ddl", "ALTER COLUMN ... TYPE to the same type with a USING that changes every value of a column readers cache"),
+    ENUM_RENAME("ddl", "ALTER TYPE ... RENAME VALUE of the enum a key or group column holds, and two labels swapped"),
     REPLICA_IDENTITY("ddl", "REPLICA IDENTITY DEFAULT and back to FULL"),
     PUBLICATION("ddl", "a table dropped from the publication and added back"),
     TABLE_SWAP("ddl", "a table replaced by a copy (create, copy, rename, drop), as online schema-change tools do"),

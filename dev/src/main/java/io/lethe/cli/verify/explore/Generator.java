@@ -47,6 +47,9 @@ final class Generator {
     private int savepoints;
     private int partitionExpansions;
     private final Map<String, Boolean> savedRegions = new HashMap<>();
+    /** The labels of explore_mood as the program's renames leave them. */
+    private final List<String> moods = new ArrayList<>(TypeCatalog.moods());
+    private int moodRenames;
 
     private Generator(long seed, Profile profile, int regions) {
         this.random = new SplittableRandom(seed);
@@ -197,6 +200,9 @@ final class Generator {
         option(choices, weights, 0.4, profile.has(Feature.RENAME_COLUMN), this::renameColumn);
         option(choices, weights, 0.4, profile.has(Feature.RETYPE_COLUMN), this::retypeColumn);
         option(choices, weights, 0.3, profile.has(Feature.RETYPE_KEY_COLUMN), this::retypeKeyColumn);
+        option(choices, weights, 0.3, profile.has(Feature.REWRITE_VALUES), this::rewriteValues);
+        option(choices, weights, 0.3, profile.has(Feature.ENUM_RENAME) && states.stream().anyMatch(s -> s.table.columns().stream()
+                .anyMatch(c -> c.type().equals("enum"))), this::renameMood);
         option(choices, weights, 0.4, profile.has(Feature.REPLICA_IDENTITY), this::replicaIdentity);
         option(choices, weights, 0.3, profile.has(Feature.PUBLICATION), this::publication);
         option(choices, weights, 0.3, profile.has(Feature.TABLE_SWAP), this::swap);
@@ -509,6 +515,50 @@ final class Generator {
         String q = Program.quote(c.name());
         steps.add(Step.ddl(Feature.RETYPE_KEY_COLUMN, s.table.qualified(),
                 List.of("ALTER TABLE " + s.table.qualified() + " ALTER COLUMN " + q + " TYPE text USING " + q + "::text")));
+    }
+
+    /**
+     * Every value of a column the readers cache ({@code n} or {@code val}) computed again by an
+     * {@code ALTER COLUMN ... TYPE} to the type it has, {@code USING} an expression: the table is
+     * rewritten and no row change is decoded, and the type reads as before.
+     */
+    private void rewriteValues() {
+        State s = pick(states);
+        String t = s.table.qualified();
+        String sql = random.nextBoolean() ? "ALTER TABLE " + t + " ALTER COLUMN n TYPE int8 USING n + 1"
+                : "ALTER TABLE " + t + " ALTER COLUMN val TYPE text USING val || '~'";
+        steps.add(Step.ddl(Feature.REWRITE_VALUES, t, List.of(sql)));
+    }
+
+    /**
+     * A label of {@code explore_mood} renamed, or two labels' names swapped (three renames in one
+     * transaction): every row holding it reads another value, and every key rendered from it is
+     * another key, without a row change.
+     */
+    private void renameMood() {
+        State s = states.stream().filter(x -> x.table.columns().stream().anyMatch(c -> c.type().equals("enum"))).findFirst().orElseThrow();
+        List<String> sql = new ArrayList<>();
+        int a = random.nextInt(moods.size());
+        String was = moods.get(a);
+        if (random.nextBoolean()) {
+            String to = "m" + a + " r" + (++moodRenames);
+            sql.add(renameMood(was, to));
+            moods.set(a, to);
+        } else {
+            int b = (a + 1 + random.nextInt(moods.size() - 1)) % moods.size();
+            String other = moods.get(b);
+            String tmp = "swap " + (++moodRenames);
+            sql.add(renameMood(was, tmp));
+            sql.add(renameMood(other, was));
+            sql.add(renameMood(tmp, other));
+            moods.set(a, other);
+            moods.set(b, was);
+        }
+        steps.add(Step.ddl(Feature.ENUM_RENAME, s.table.qualified(), sql));
+    }
+
+    private static String renameMood(String from, String to) {
+        return "ALTER TYPE explore_mood RENAME VALUE '" + from + "' TO '" + to + "'";
     }
 
     private void replicaIdentity() {

@@ -89,11 +89,16 @@ final class TypeCatalog {
     }
 
     private static String labels() {
+        return String.join(", ", moods().stream().map(l -> "'" + l + "'").toList());
+    }
+
+    /** The labels of the enum {@code explore_mood}, in order, as created. */
+    static List<String> moods() {
         List<String> labels = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
-            labels.add("'m" + i + (i % 3 == 0 ? " x" : "") + "'");
+            labels.add("m" + i + (i % 3 == 0 ? " x" : ""));
         }
-        return String.join(", ", labels);
+        return labels;
     }
 
     /** Every type, in catalogue order. */
