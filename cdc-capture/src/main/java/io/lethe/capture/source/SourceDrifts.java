@@ -70,16 +70,12 @@ public final class SourceDrifts {
             if (!t.exists()) {
                 continue; // nothing of it can change; the start-up checks and the table check say it is missing
             }
-            Optional<CheckResult> unpublishable = unpublishable(config, name, t);
-            if (unpublishable.isPresent()) {
-                boolean table = "r".equals(t.kind()) || "p".equals(t.kind());
-                out.add(new Drift(table && t.oid() >= 16384 ? Kind.PERSISTENCE : Kind.IDENTITY, List.of(name),
-                        unpublishable.get().message(), unpublishable.get().fix(), true));
-                continue;
-            }
-            Optional<CheckResult> inherited = Inheritance.problem(config, name, t.kind(), t.leaves().stream().map(Leaf::name).toList());
-            if (inherited.isPresent()) {
-                out.add(new Drift(Kind.INHERITANCE, List.of(name), inherited.get().message(), inherited.get().fix(), true));
+            Optional<Drift> hiding = tableHiding(config, name, t);
+            if (hiding.isPresent()) {
+                out.add(hiding.get());
+                if (hiding.get().kind() != Kind.INHERITANCE) {
+                    continue;
+                }
             }
             if ("p".equals(t.kind()) && !p.viaRoot()) {
                 out.add(new Drift(Kind.PUBLICATION_OPTIONS, List.of(name), "publication " + pub + " publishes the changes of partitioned "
@@ -106,6 +102,32 @@ public final class SourceDrifts {
             }
         }
         return out;
+    }
+
+    /**
+     * The conditions of the tables themselves that hide changes now, whoever decodes them (no
+     * publication or slot is looked at): a table PostgreSQL cannot publish (UNLOGGED, a view, a
+     * foreign table, ...), or one inherited from by a table no namespace carries.
+     */
+    public static List<Drift> tablesHiding(LetheConfig config, SourceState now) {
+        List<Drift> out = new ArrayList<>();
+        for (Map.Entry<String, Table> e : now.tables().entrySet()) {
+            if (e.getValue().exists()) {
+                tableHiding(config, e.getKey(), e.getValue()).ifPresent(out::add);
+            }
+        }
+        return out;
+    }
+
+    private static Optional<Drift> tableHiding(LetheConfig config, String name, Table t) {
+        Optional<CheckResult> unpublishable = unpublishable(config, name, t);
+        if (unpublishable.isPresent()) {
+            boolean table = "r".equals(t.kind()) || "p".equals(t.kind());
+            return Optional.of(new Drift(table && t.oid() >= 16384 ? Kind.PERSISTENCE : Kind.IDENTITY, List.of(name),
+                    unpublishable.get().message(), unpublishable.get().fix(), true));
+        }
+        return Inheritance.problem(config, name, t.kind(), t.leaves().stream().map(Leaf::name).toList())
+                .map(inherited -> new Drift(Kind.INHERITANCE, List.of(name), inherited.message(), inherited.fix(), true));
     }
 
     /**
@@ -137,11 +159,31 @@ public final class SourceDrifts {
                     + ", publish_via_partition_root " + n.viaRoot() + ")")
                     + ": changes decoded meanwhile may have been left out", "", false));
         }
+        out.addAll(tablesSince(config, before, now, emptyPartition, true));
+        return out;
+    }
+
+    /**
+     * The drifts of the tables themselves between {@code before} and {@code now}: re-created or
+     * swapped, made UNLOGGED, rewritten under implicit membership, DDL that changed values
+     * ({@link Kind#RETYPED}), partitions or inheriting tables attached or detached with rows.
+     *
+     * @param publication whether capture decodes through the configured publication: then a table
+     *                    newly configured and one whose membership changed count too (an existing
+     *                    connector's reader, {@code source.mode: debezium-topics}, passes false)
+     */
+    public static List<Drift> tablesSince(LetheConfig config, SourceState before, SourceState now, Predicate<Leaf> emptyPartition,
+                                          boolean publication) {
+        String pub = config.source().publication();
+        List<Drift> out = new ArrayList<>();
         for (Map.Entry<String, Table> e : now.tables().entrySet()) {
             String name = e.getKey();
             Table was = before.tables().get(name);
             Table is = e.getValue();
             if (was == null) {
+                if (!publication) {
+                    continue;
+                }
                 // newly configured: nothing of it was decoded before, yet readers (or a region receiving its keys) may hold
                 // its rows; reset at an LSN read once it is in the publication, like any drift
                 out.add(new Drift(Kind.ADDED, List.of(name), name + " is configured since capture last ran: its changes before it "
@@ -157,7 +199,7 @@ public final class SourceDrifts {
             if (!was.exists()) {
                 continue;
             }
-            if (!was.membership().equals(is.membership())) {
+            if (publication && !was.membership().equals(is.membership())) {
                 out.add(new Drift(Kind.MEMBERSHIP, List.of(name), name + (is.membership().isEmpty() ? " was dropped from publication "
                         + pub : " was dropped from publication " + pub + " and added back") + ", so its changes in between were not decoded",
                         "", false));

@@ -167,7 +167,7 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
     }
 
     /** The query {@link #read(PreparedStatement, LetheConfig)} runs, for the server {@code c} is connected to. */
-    static String query(Connection c) throws SQLException {
+    public static String query(Connection c) throws SQLException {
         boolean schemas = c.getMetaData().getDatabaseMajorVersion() >= 15;
         // to_jsonb(pr) reads prqual and prattrs where they exist (15 and later) and null before
         return """
@@ -219,7 +219,7 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
     }
 
     /** Runs a statement prepared from {@link #query(Connection)}; kept prepared, it is planned once. */
-    static SourceState read(PreparedStatement ps, LetheConfig config) throws SQLException {
+    public static SourceState read(PreparedStatement ps, LetheConfig config) throws SQLException {
         List<String> names = List.copyOf(config.tables());
         Connection c = ps.getConnection();
         Array schemas = c.createArrayOf("text", names.stream().map(t -> t.substring(0, t.indexOf('.'))).toArray());

@@ -90,6 +90,12 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     /** Per change partition, the offsets of translated row changes and their LSNs, kept until a heartbeat past them is released. */
     private final Map<TopicPartition, java.util.TreeMap<Long, Long>> lsnAt = new HashMap<>();
     private long lastRefresh;
+    /** DDL on the configured tables, checked before every watermark. */
+    private final TableWatch watch;
+    /** Whether the last check of the tables vouches for the source: watermarks are published only then. */
+    private boolean vouched;
+    /** Whether the batch being processed read a heartbeat: it is released only after a check that started after. */
+    private boolean heartbeatRead;
     private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
 
     /** Samples translated changes for tracing (tracing.* of lethe.yml), as capture does. Call before {@link #start()}. */
@@ -116,6 +122,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         this.translated = Counter.builder("lethe.capture.debezium.records").tag("outcome", "translated").register(registry);
         this.deadLettered = Counter.builder("lethe.capture.debezium.records").tag("outcome", "dead-lettered").register(registry);
         this.resets = Counter.builder("lethe.capture.debezium.resets").register(registry);
+        this.watch = new TableWatch(config, registry);
     }
 
     /** What this mode cannot know, said at start-up (docs/design.md, "Reading an existing Debezium stream"). */
@@ -133,10 +140,11 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 + "flows, so such reads go to the database");
         out.add("the slot, the publication, REPLICA IDENTITY and skipped.operations are the connector's: Lethe cannot repair or "
                 + "watch them (run lethe doctor; a connector that skips truncates leaves their entries stale)");
-        out.add("the source watch runs only with Lethe's own capture: DDL that changes what rows hold without a row change "
-                + "(ALTER COLUMN ... TYPE, an enum label renamed, a table made to inherit or a partition attached with rows, a "
-                + "column replaced under its name) resets nothing in this mode; after such DDL invalidate the table's namespaces "
-                + "(lethe invalidate --namespace ... with allow-namespace-wide)");
+        out.add("the configured tables are watched from the moment the translator starts (DDL that changes what rows hold "
+                + "without a row change resets their namespaces), not before: DDL while no translator ran (ALTER COLUMN ... TYPE, an "
+                + "enum label renamed, a table made to inherit or a partition attached with rows, a column replaced under its name) "
+                + "is not seen; after such DDL invalidate the table's namespaces (lethe invalidate --namespace ... with "
+                + "allow-namespace-wide)");
         if (!t.schemas()) {
             out.add("schemas: false: the PostgreSQL types of key-template columns are unknown, so every change of a namespace with a "
                     + "templated key invalidates its keys by glob");
@@ -159,6 +167,13 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         for (String limit : limits(config)) {
             LOG.warn("source.mode debezium-topics: {}", limit);
+        }
+        // the state of the tables the watch relies on from now: read (and what hides changes already, reset) before start() returns
+        try {
+            checkTables();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting", e);
         }
         running = true;
         thread = new Thread(this::run, "lethe-debezium-topics");
@@ -195,6 +210,13 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             while (running) {
                 try {
                     refreshAssignment();
+                    if (consumer.assignment().isEmpty()) {
+                        // started before the connector made any of its topics: nothing to read yet (polling would
+                        // fail), but the tables are watched all the same
+                        Thread.sleep(100);
+                        process(ConsumerRecords.empty());
+                        continue;
+                    }
                     ConsumerRecords<byte[], byte[]> records;
                     try {
                         records = consumer.poll(Duration.ofMillis(100));
@@ -235,6 +257,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                     lastRefresh = 0;
                     refreshAssignment();
                     gate.heartbeat(at.getAsLong(), consumer.endOffsets(changePartitions(), KAFKA_TIMEOUT));
+                    heartbeatRead = true;
                 }
                 continue;
             }
@@ -291,7 +314,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 }
             }
         }
-        var released = gate.release(tp -> stamps.next(tp, consumer.position(tp, KAFKA_TIMEOUT)));
+        checkTables();
+        var released = vouched ? gate.release(tp -> stamps.next(tp, consumer.position(tp, KAFKA_TIMEOUT))) : java.util.Optional.<WatermarkGate.Pending>empty();
         if (released.isPresent()) {
             coveredLsn = Math.max(coveredLsn, coveredBy(released.get().ends()));
             if (coveredLsn > 0) {
@@ -300,6 +324,29 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         }
         commit();
         backPressure();
+    }
+
+    /**
+     * Checks the configured tables for DDL ({@link TableWatch}) after a batch that read a heartbeat
+     * (so every heartbeat is released after a check that started after it was read), and otherwise
+     * every heartbeat interval (every second while the last check could not vouch); publishes the
+     * resets it asks for, in every table's partitions after everything published so far.
+     */
+    private void checkTables() throws InterruptedException {
+        if (!heartbeatRead && !watch.due(vouched ? config.source().heartbeatInterval() : Duration.ofSeconds(1))) {
+            return;
+        }
+        heartbeatRead = false;
+        TableWatch.Verdict v = watch.check();
+        if (!v.reset().isEmpty()) {
+            Set<SourceTable> tables = new LinkedHashSet<>();
+            for (String t : v.reset()) {
+                int dot = t.indexOf('.');
+                tables.add(new SourceTable(config.source().database(), t.substring(0, dot), t.substring(dot + 1)));
+            }
+            publisher.publishAll(wholesaleResets(tables));
+        }
+        vouched = v.vouches();
     }
 
     /**
@@ -519,5 +566,6 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         if (publisher != null) {
             publisher.close();
         }
+        watch.close();
     }
 }

@@ -1,0 +1,74 @@
+package io.lethe.capture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lethe.capture.topics.DebeziumTopicsSource;
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.Versions;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * {@code source.mode: debezium-topics}: the connector decodes no change for DDL that changes what
+ * rows hold (a table rewrite, a catalog change) any more than capture does. The translator
+ * watches the configured tables while it runs and resets their namespaces (wholesale, this
+ * mode's reset) when such DDL is found, and leaves alone a table whose values did not change.
+ * No connector runs here: the watch does not wait for one.
+ */
+@ExtendWith(LetheStackExtension.class)
+class DebeziumTopicsDdlIT {
+    private static final String NAMESPACES = """
+            product: { table: public.products, keys: ["product:{id}"] }
+            marker: { table: public.markers, keys: ["marker:{id}"] }
+            """;
+
+    private static List<ChangeEvent> resets(List<ChangeEvent> events, String namespace) {
+        return events.stream().filter(e -> e.op() == Op.RESET && namespace.equals(e.namespace())).toList();
+    }
+
+    /** Resets are published to every partition: one reset is one id. */
+    private static Set<String> resetIds(List<ChangeEvent> events, String namespace) {
+        return resets(events, namespace).stream().map(ChangeEvent::id).collect(Collectors.toSet());
+    }
+
+    @Test
+    void ddlThatChangesValuesResetsTheTablesNamespacesWhileTheTranslatorRuns(LetheStack stack, TestScope scope) throws Exception {
+        CaptureFixture f = new CaptureFixture(stack, scope);
+        f.sql("CREATE TABLE products (id int PRIMARY KEY, price numeric(10,2))", "CREATE TABLE markers (id int PRIMARY KEY, n int)",
+                "INSERT INTO products VALUES (1, 1.25)");
+        LetheConfig config = f.config(NAMESPACES, stack.postgres().user(),
+                "mode: debezium-topics\n  debezium-topics: { topic-prefix: " + scope.id() + "-dbz }");
+        try (DebeziumTopicsSource source = new DebeziumTopicsSource(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+            source.start();
+            // every price is rounded to one decimal by the rewrite: no change is decoded by any connector
+            f.sql("ALTER TABLE products ALTER COLUMN price TYPE numeric(10,1)");
+            List<ChangeEvent> events = f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()), Duration.ofSeconds(60));
+            assertEquals(Versions.MAX, resets(events, "product").get(0).version(), "this mode's resets delete whatever is there");
+            assertTrue(resets(events, "marker").isEmpty(), "markers lost nothing: " + events);
+
+            // a rewrite that changes no value, then a sentinel: the markers' own DDL
+            f.sql("VACUUM FULL products", "ALTER TABLE markers ALTER COLUMN n TYPE bigint");
+            events = f.readChangesUntil(e -> e.op() == Op.RESET && "marker".equals(e.namespace()), Duration.ofSeconds(60));
+            assertEquals(1, resetIds(events, "product").size(), "VACUUM FULL changed no value: " + events);
+
+            // the same type, new values
+            f.sql("ALTER TABLE products ALTER COLUMN price TYPE numeric(10,1) USING price + 1");
+            Set<String> ids = new HashSet<>();
+            f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()) && ids.add(e.id()) && ids.size() == 2,
+                    Duration.ofSeconds(60));
+        }
+    }
+}
