@@ -10,6 +10,7 @@ import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.redis.RedisLayout;

@@ -14,6 +14,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.cli.http.HttpEndpoint;
 import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;

@@ -8,6 +8,7 @@ import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.io.PrintWriter;
@@ -33,7 +34,7 @@ class OpsIT {
     static Result lethe(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new Lethe());
+        CommandLine cli = Lethe.commandLine(new Lethe());
         cli.setOut(new PrintWriter(out));
         cli.setErr(new PrintWriter(err));
         int exit = cli.execute(args);

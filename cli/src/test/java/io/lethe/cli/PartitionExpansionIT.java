@@ -10,6 +10,7 @@ import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.schemas.redis.AppliedLsn;
 import io.lettuce.core.api.sync.RedisCommands;

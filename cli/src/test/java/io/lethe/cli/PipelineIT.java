@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;

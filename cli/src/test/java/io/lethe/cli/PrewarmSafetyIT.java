@@ -8,6 +8,7 @@ import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.region.prewarm.Prewarm;

@@ -8,6 +8,7 @@ import io.lethe.config.kafka.KafkaClients;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Watermark;

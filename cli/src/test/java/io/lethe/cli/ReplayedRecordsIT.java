@@ -10,6 +10,7 @@ import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
 import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.schemas.Action;

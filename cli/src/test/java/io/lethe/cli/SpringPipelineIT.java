@@ -6,6 +6,7 @@ import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.nio.file.Files;

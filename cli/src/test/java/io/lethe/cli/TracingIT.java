@@ -9,6 +9,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.Op;

@@ -1,0 +1,78 @@
+package io.lethe.dev.verify;
+
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.PostgresEndpoint;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+/**
+ * The verify run's data: items in groups. Three namespaces read it three ways: {@code item:{id}}
+ * (row-scoped, LSN versions the reader cannot see), {@code itemv:{id}} (versioned by a column the
+ * reader loads), and {@code group:{grp}:items} (derived from many rows: the sum of their values).
+ */
+final class VerifySchema {
+    static final String DATABASE = "verify";
+    static final int ITEMS = 400;
+    static final int GROUPS = 16;
+
+    private VerifySchema() {
+    }
+
+    static void create(LetheStack stack) throws SQLException {
+        stack.createDatabase(DATABASE);
+        PostgresEndpoint pg = stack.postgres();
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(DATABASE), pg.user(), pg.password());
+             Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE items (id int PRIMARY KEY, grp int NOT NULL, val int NOT NULL, version int NOT NULL, "
+                    + "updated_at timestamptz NOT NULL DEFAULT now())");
+            s.execute("ALTER TABLE items REPLICA IDENTITY FULL");
+            s.execute("INSERT INTO items SELECT i, i % " + GROUPS + ", i, 1 FROM generate_series(1, " + ITEMS + ") i");
+        }
+    }
+
+    static String yaml(LetheStack stack, List<String> regions, PostgresEndpoint replica, int httpPort) {
+        PostgresEndpoint pg = stack.postgres();
+        StringBuilder r = new StringBuilder();
+        for (String region : regions) {
+            r.append("  ").append(region).append(": { redis: \"").append(stack.redisUri(region)).append("\", replica: \"")
+                    .append(replica.jdbcUrl(DATABASE)).append("\" }\n");
+        }
+        return """
+                # Written by `lethe verify`.
+                source:
+                  jdbc-url: %s
+                  user: %s
+                  slot: lethe_verify
+                  publication: lethe_verify
+                  heartbeat-interval: 2s
+                kafka:
+                  bootstrap-servers: %s
+                  topic-prefix: verify
+                  partitions: 3
+                  replication-factor: 1
+                streams:
+                  application-id: verify-streams
+                apply:
+                  group-prefix: verify-region-
+                  replica-poll-interval: 100ms
+                  prober: { sample-every: 20, windows: [1s, 10s] }
+                regions:
+                %snamespaces:
+                  item:
+                    table: public.items
+                    keys: ["item:{id}"]
+                  itemv:
+                    table: public.items
+                    keys: ["itemv:{id}"]
+                    version: column:version
+                  group:
+                    table: public.items
+                    keys: ["group:{grp}:items"]
+                http:
+                  port: %d
+                """.formatted(pg.jdbcUrl(DATABASE), pg.user(), stack.kafkaBootstrapServers(), r, httpPort);
+    }
+}
