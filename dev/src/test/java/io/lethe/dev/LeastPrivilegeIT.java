@@ -1,4 +1,4 @@
-package io.lethe.cli;
+package io.lethe.dev;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -182,10 +182,10 @@ class LeastPrivilegeIT {
                     java.nio.file.Files.writeString(file, literal);
                     String manual = p + "product:3";
                     redisAdmin.hset(manual, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
-                    OpsIT.Result invalidate = OpsIT.lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--key", manual);
+                    LetheCommand.Result invalidate = LetheCommand.lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--key", manual);
                     assertEquals(0, invalidate.exit(), invalidate.out() + invalidate.err());
                     PipelineFixture.await("the manual invalidation applied", Duration.ofSeconds(60), () -> redisAdmin.exists(manual) == 0);
-                    OpsIT.Result lag = OpsIT.lethe("lag", "--config", file.toString(), "--metrics", "http://127.0.0.1:1/metrics");
+                    LetheCommand.Result lag = LetheCommand.lethe("lag", "--config", file.toString(), "--metrics", "http://127.0.0.1:1/metrics");
                     assertTrue(!(lag.out() + lag.err()).toLowerCase(java.util.Locale.ROOT).contains("authoriz"), lag.out() + lag.err());
                     assertTrue(lag.out().lines().anyMatch(l -> l.startsWith(REGION)), "lethe lag reads the region's group: " + lag.out()
                             + lag.err());

@@ -1,4 +1,4 @@
-package io.lethe.cli;
+package io.lethe.dev;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -192,7 +192,7 @@ class ReplayedRecordsIT {
                         + redis.hget(key, RedisLayout.ENTRY_DATA));
                 // and lethe dlq replay does not send it back: its signature does not verify either
                 java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("lethe.yml"), yaml);
-                OpsIT.Result replay = OpsIT.lethe("dlq", "replay", "--config", file.toString(), "--reason", "untrusted-record",
+                LetheCommand.Result replay = LetheCommand.lethe("dlq", "replay", "--config", file.toString(), "--reason", "untrusted-record",
                         "--group", scope.id() + "-dlq-replay");
                 assertEquals(0, replay.exit(), replay.out() + replay.err());
                 assertTrue(replay.out().lines().anyMatch(l -> l.startsWith("skip") && l.contains("refused (untrusted-record)")),

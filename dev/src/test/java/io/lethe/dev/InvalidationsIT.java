@@ -1,4 +1,4 @@
-package io.lethe.cli;
+package io.lethe.dev;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package io.lethe.cli;
+package io.lethe.dev;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -88,7 +88,7 @@ class InspectIT {
             redis.hset(p + "cat:books", Map.of("v", "0", "d", "[1]"));                 // UNJUDGED_VALUE (a derived key's value)
             redis.set(p + "item:5", "legacy");                                        // ROW_GONE (a legacy entry, no row 5)
 
-            OpsIT.Result first = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000");
+            LetheCommand.Result first = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000");
             System.out.println(first.out());
             assertEquals(1, first.exit(), "stale entries found: " + first.out() + first.err());
             String out = first.out();
@@ -105,7 +105,7 @@ class InspectIT {
             assertEquals(7, out.lines().filter(l -> l.startsWith("stale ")).count(), out);
             assertEquals(1, redis.exists(p + "item:2"), "without --heal nothing is touched");
 
-            OpsIT.Result heal = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION, "--heal");
+            LetheCommand.Result heal = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--heal");
             assertEquals(1, heal.exit(), heal.out() + heal.err());
             for (String key : List.of("item:99", "item:5", "item:1", "item:2", "item:4", "price:1", "cat:music")) {
                 assertEquals(0, redis.exists(p + key), key + " healed: " + heal.out());
@@ -121,7 +121,7 @@ class InspectIT {
                 assertEquals("one", items.get(p + "item:1", k -> Loaded.of("one", 5)));
             }
 
-            OpsIT.Result again = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION);
+            LetheCommand.Result again = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION);
             assertEquals(0, again.exit(), "a second pass is clean: " + again.out() + again.err());
         }
     }
@@ -151,19 +151,19 @@ class InspectIT {
             redis.hset(p + "tag:c*d", Map.of("v", "5", "d", "y"));         // key format 1 of 'c*d', the row's version: OK
             redis.hset(p + "tag:a%3Ab", Map.of("v", "5", "d", "x"));       // key format 2 of 'a:b': OK
 
-            OpsIT.Result first = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000");
+            LetheCommand.Result first = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000");
             String out = first.out();
             assertEquals(1, first.exit(), "stale entries under key format 1 keys found: " + out + first.err());
             assertStale(out, "tag", "OLDER_VERSION", p + "tag:a:b");
             assertStale(out, "tag", "ROW_GONE", p + "tag:gone:1");
             assertEquals(2, out.lines().filter(l -> l.startsWith("stale ")).count(), out);
 
-            OpsIT.Result heal = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION, "--heal");
+            LetheCommand.Result heal = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--heal");
             assertEquals(1, heal.exit(), heal.out() + heal.err());
             assertEquals(0, redis.exists(p + "tag:a:b"), "healed: " + heal.out());
             assertEquals(0, redis.exists(p + "tag:gone:1"), "healed: " + heal.out());
             assertEquals(1, redis.exists(p + "tag:c*d"), "an entry that agrees with its row stays");
-            OpsIT.Result again = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION);
+            LetheCommand.Result again = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION);
             assertEquals(0, again.exit(), "a second pass is clean: " + again.out() + again.err());
         }
     }
@@ -222,9 +222,9 @@ class InspectIT {
                     }
                 });
                 writer.start();
-                OpsIT.Result result;
+                LetheCommand.Result result;
                 try {
-                    result = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "50");
+                    result = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "50");
                 } finally {
                     stop.set(true);
                     writer.join();
@@ -263,13 +263,13 @@ class InspectIT {
             }
             assertTrue(slots.size() > 40, "keys spread over the cluster's slots");
             try {
-                OpsIT.Result result = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000", "--heal");
+                LetheCommand.Result result = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000", "--heal");
                 assertEquals(1, result.exit(), result.out() + result.err());
                 assertEquals(40, result.out().lines().filter(l -> l.startsWith("stale item ROW_GONE ")).count(), result.out());
                 for (int id = 1; id <= 80; id++) {
                     assertEquals(id <= 40 ? 1 : 0, redis.exists(p + "item:" + id), "item " + id + ": " + result.out());
                 }
-                assertEquals(0, OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION).exit(), "a second pass is clean");
+                assertEquals(0, LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION).exit(), "a second pass is clean");
             } finally {
                 client.shutdown();
             }
@@ -300,7 +300,7 @@ class InspectIT {
             awaitApplied(f, config, redis);
             redis.hset(p + "item:2", Map.of("v", "1", "d", "two"));   // what a reader filled
             redis.hset(p + "item:99", Map.of("v", "1", "d", "gone")); // no row anywhere
-            OpsIT.Result result = OpsIT.lethe("inspect", "--config", file.toString(), "--region", REGION);
+            LetheCommand.Result result = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION);
             System.out.println(result.out());
             assertEquals(1, result.exit(), result.out() + result.err());
             assertTrue(result.out().contains("rows read from the replica"), result.out());

@@ -1,4 +1,4 @@
-package io.lethe.cli;
+package io.lethe.dev;
 
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
