@@ -258,7 +258,8 @@ public final class VerifyRun {
 
     /**
      * Waits until everything committed has been applied everywhere: a sentinel change reaches every
-     * region, then the streams group and every region's group have nothing left to consume.
+     * region, then the streams group and every region's group committed what their topics held
+     * ({@link Drain}, the scenarios' drain too).
      */
     private Duration drain(EmbeddedStack stack, LetheConfig config) throws Exception {
         long t0 = System.nanoTime();
@@ -292,36 +293,8 @@ public final class VerifyRun {
         } finally {
             client.shutdown();
         }
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "verify-drain"))) {
-            int quiet = 0;
-            while (quiet < 2) {
-                long lag = groupLag(admin, config, config.streams().applicationId(), config.topics().changes());
-                for (String region : options.regions()) {
-                    lag += groupLag(admin, config, RegionConsumerService.groupId(config, region), config.topics().invalidations(region));
-                }
-                quiet = lag == 0 ? quiet + 1 : 0;
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("the pipeline did not drain within 5 minutes (lag " + lag + ")");
-                }
-                Thread.sleep(500);
-            }
-        }
+        Drain.awaitCommitted(config, options.regions(), Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         return Duration.ofNanos(System.nanoTime() - t0);
-    }
-
-    private static long groupLag(Admin admin, LetheConfig config, String group, String topic) throws Exception {
-        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-        Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> request = new HashMap<>();
-        int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
-        for (int p = 0; p < partitions; p++) {
-            request.put(new TopicPartition(topic, p), org.apache.kafka.clients.admin.OffsetSpec.latest());
-        }
-        long lag = 0;
-        for (var e : admin.listOffsets(request).all().get().entrySet()) {
-            OffsetAndMetadata c = committed.get(e.getKey());
-            lag += e.getValue().offset() - (c == null ? 0 : c.offset());
-        }
-        return lag;
     }
 
     /** Every cached key in every region compared with the database's current row. */

@@ -2,6 +2,7 @@ package io.lethe.dev.verify.scenario;
 
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
+import io.lethe.dev.verify.Drain;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.pipeline.Pipeline;
@@ -419,67 +420,13 @@ public final class ScenarioRun implements AutoCloseable {
         await("the sentinel's invalidation in every region", QUIESCE_TIMEOUT, () -> regions.stream()
                 .allMatch(r -> !Objects.equals(before.get(r), redis(r).hget(fence, RedisLayout.FENCE_COUNTER))));
         if (started != null) {
-            // the sentinel passed one partition of each topic: the others can still hold what came
-            // before it (a namespace reset the retention guard published, say). Wait until
-            // invalidation-streams committed what the changes topic held by now, then each region
-            // what its topic held after that; each commits only after handling all of it (a
-            // namespace-wide reset of the sentinel's own namespace also scans before its batch ends)
-            if (!groupCommittedAllItHeld(started, io.lethe.config.KafkaRole.CLI, started.topics().changes(), started.streams().applicationId(),
-                    QUIESCE_TIMEOUT)) {
-                throw new IllegalStateException("timed out after " + QUIESCE_TIMEOUT.toSeconds()
-                        + " s waiting for invalidation-streams to commit what the changes topic held at the sentinel");
-            }
-            for (String region : regions) {
-                if (!committedAllItHeld(started, region, QUIESCE_TIMEOUT)) {
-                    throw new IllegalStateException("timed out after " + QUIESCE_TIMEOUT.toSeconds() + " s waiting for " + region
-                            + " to commit what its topic held at the sentinel");
-                }
-            }
+            Drain.awaitCommitted(started, regions, QUIESCE_TIMEOUT);
         }
     }
 
-    /**
-     * True once {@code region}'s consumer group has committed everything its topic holds now (its
-     * lag is 0 for what came before this call); false when {@code timeout} passes first. Asked of
-     * the region's own cluster when it reads one (a mirrored region's group and topic are there).
-     */
+    /** True once {@code region}'s group committed everything its topic holds now ({@link Drain#committedAllItHeld}). */
     boolean committedAllItHeld(LetheConfig config, String region, Duration timeout) throws Exception {
-        return groupCommittedAllItHeld(config, io.lethe.config.KafkaRole.region(region), config.topics().invalidations(region),
-                io.lethe.region.RegionConsumerService.groupId(config, region), timeout);
-    }
-
-    /**
-     * True once consumer group {@code group} has committed everything {@code topic} holds now (a
-     * partition that holds nothing, or whose records retention deleted, needs no commit); false
-     * when {@code timeout} passes first.
-     */
-    private boolean groupCommittedAllItHeld(LetheConfig config, io.lethe.config.KafkaRole role, String topic, String group,
-                                            Duration timeout) throws Exception {
-        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-                io.lethe.config.kafka.KafkaClients.common(config.kafka(), role, "scenario-quiesce"))) {
-            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new LinkedHashMap<>();
-            admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
-                    .forEach(p -> latest.put(new org.apache.kafka.common.TopicPartition(topic, p.partition()),
-                            org.apache.kafka.clients.admin.OffsetSpec.latest()));
-            var ends = admin.listOffsets(latest).all().get();
-            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> earliest = new LinkedHashMap<>();
-            latest.keySet().forEach(tp -> earliest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.earliest()));
-            var starts = admin.listOffsets(earliest).all().get();
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (System.nanoTime() < deadline) {
-                try {
-                    var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-                    if (ends.entrySet().stream().allMatch(e -> starts.get(e.getKey()).offset() >= e.getValue().offset()
-                            || committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue().offset())) {
-                        return true;
-                    }
-                } catch (java.util.concurrent.ExecutionException e) {
-                    // Kafka cannot say yet: ask again
-                }
-                Thread.sleep(100);
-            }
-            return false;
-        }
+        return Drain.committedAllItHeld(config, region, timeout);
     }
 
     /** Waits for a condition the pipeline makes true, failing after {@code timeout}. */
