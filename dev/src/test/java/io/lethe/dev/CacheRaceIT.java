@@ -10,6 +10,7 @@ import io.lethe.cache.Loaded;
 import io.lethe.cache.Policy;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -90,7 +91,7 @@ class CacheRaceIT {
         });
         assertTrue(loaded.await(30, TimeUnit.SECONDS));
         change.run();
-        PipelineFixture.await("the invalidation of " + key, Duration.ofSeconds(60), applied);
+        Await.until("the invalidation of " + key, Duration.ofSeconds(60), applied);
         resume.countDown();
         return get.get(30, TimeUnit.SECONDS);
     }

@@ -8,6 +8,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
@@ -77,7 +78,7 @@ class CaptureShardsIT {
             for (String region : REGIONS) {
                 String key = AppliedLsn.key(RegionConsumerService.groupId(config, region));
                 RedisCommands<String, String> redis = f.redis(region);
-                PipelineFixture.await(region + " publishes its applied watermark", Duration.ofSeconds(60),
+                Await.until(region + " publishes its applied watermark", Duration.ofSeconds(60),
                         () -> AppliedLsn.of(redis.hgetall(key)).isPresent());
             }
 
@@ -110,7 +111,7 @@ class CaptureShardsIT {
             for (String region : REGIONS) {
                 String key = AppliedLsn.key(RegionConsumerService.groupId(config, region));
                 RedisCommands<String, String> redis = f.redis(region);
-                PipelineFixture.await(region + " covers token " + token + " once both shards' watermarks passed it", Duration.ofSeconds(90),
+                Await.until(region + " covers token " + token + " once both shards' watermarks passed it", Duration.ofSeconds(90),
                         () -> AppliedLsn.of(redis.hgetall(key)).orElse(-1) >= token);
             }
             // lethe doctor checks every shard's slot and publication, each line named by its shard
@@ -165,7 +166,7 @@ class CaptureShardsIT {
 
     private static void awaitGone(PipelineFixture f, String prefix, String kind, int from, int to, String what) throws InterruptedException {
         for (String region : REGIONS) {
-            PipelineFixture.await(region + " applies " + what, Duration.ofSeconds(90), () -> {
+            Await.until(region + " applies " + what, Duration.ofSeconds(90), () -> {
                 for (int id = from; id <= to; id++) {
                     if (f.redis(region).exists(prefix + kind + ":" + id) != 0) {
                         return false;
@@ -216,7 +217,7 @@ class CaptureShardsIT {
                 }
             }
             String group = RegionConsumerService.groupId(config, region);
-            PipelineFixture.await(region + " applies shard " + shard + "'s watermarks past " + token, Duration.ofSeconds(90), () -> {
+            Await.until(region + " applies shard " + shard + "'s watermarks past " + token, Duration.ofSeconds(90), () -> {
                 try {
                     Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
                     return found.entrySet().stream().allMatch(e -> committed.get(e.getKey()) != null

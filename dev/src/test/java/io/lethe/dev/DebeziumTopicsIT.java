@@ -8,6 +8,7 @@ import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.format.Json;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -99,14 +100,14 @@ class DebeziumTopicsIT {
 
             try (Connector connector = new Connector(stack, scope, connectorPrefix, transactions, schemas)) {
                 RedisCommands<String, String> r = f.redis(REGION);
-                PipelineFixture.await("the connector's slot, active", Duration.ofSeconds(60), () -> slotActive(f, scope.slot() + "_dbz"));
+                Await.until("the connector's slot, active", Duration.ofSeconds(60), () -> slotActive(f, scope.slot() + "_dbz"));
                 // lethe doctor on this setup: what it can check of the connector, and what it says it cannot
                 String doctorYaml = yaml.replace("slot: " + scope.slot() + "\n", "slot: " + scope.slot() + "_dbz\n")
                         .replace("publication: " + scope.publication() + "\n", "publication: " + scope.publication() + "_dbz\n");
                 Map<String, io.lethe.capture.checks.CheckResult> doctor = new HashMap<>();
                 // the connector's walsender can be between two connections of its start-up: the doctor is asked again until
                 // it sees the slot read (the assertion below still requires PASS)
-                PipelineFixture.await("lethe doctor to see the connector's slot read", Duration.ofSeconds(30), () -> {
+                Await.until("lethe doctor to see the connector's slot read", Duration.ofSeconds(30), () -> {
                     doctor.clear();
                     new io.lethe.cli.doctor.Doctor(f.config(doctorYaml)).run().forEach(c -> doctor.put(c.check(), c));
                     return doctor.get("slot") != null && "PASS".equals(doctor.get("slot").status().name());
@@ -119,7 +120,7 @@ class DebeziumTopicsIT {
                 // (cached first: without schemas the key's text is unknown and only the cached keys matching the glob are fenced)
                 r.hset(p + "item:0", Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "n0|0"));
                 f.sql("UPDATE items SET price = price + 1 WHERE id = 0");
-                PipelineFixture.await("the connector's first change through Lethe", Duration.ofSeconds(90),
+                Await.until("the connector's first change through Lethe", Duration.ofSeconds(90),
                         () -> r.exists(RedisLayout.fenceKey(p + "item:0")) == 1);
                 // the translator's first watermark comes once a change was translated (a connector's heartbeat carries no
                 // LSN): the regions' first feeds complete now, before anything is cached
@@ -140,7 +141,7 @@ class DebeziumTopicsIT {
                 // sweep worker, one glob after the other), so one key's fence says nothing of the other's
                 for (int id = 1; id <= 16; id++) {
                     for (String old : List.of(p + "item:" + id, p + "item:" + id + ":" + rows.get(id)[0])) {
-                        PipelineFixture.await("the invalidation of " + old, Duration.ofSeconds(60), () -> r.exists(RedisLayout.fenceKey(old)) == 1);
+                        Await.until("the invalidation of " + old, Duration.ofSeconds(60), () -> r.exists(RedisLayout.fenceKey(old)) == 1);
                     }
                 }
 
@@ -151,7 +152,7 @@ class DebeziumTopicsIT {
                         assertEquals(1, r.exists(p + "item:" + id), "an unchanged row's entry stays (the judge judged something): " + id);
                     } else {
                         String unchanged = p + "item:" + id;
-                        PipelineFixture.await("without schemas a change invalidates its templates' globs: " + unchanged,
+                        Await.until("without schemas a change invalidates its templates' globs: " + unchanged,
                                 Duration.ofSeconds(60), () -> r.exists(unchanged) == 0);
                     }
                 }
@@ -180,7 +181,7 @@ class DebeziumTopicsIT {
                 assertTrue(header(dead, Headers.DLQ_ERROR).contains(schemas ? "not a JsonConverter record with schemas"
                         : "not a Debezium change envelope (no op or no source)"), header(dead, Headers.DLQ_ERROR));
                 assertEquals("{\"not\":\"an envelope\"}", dead.value(), "the original bytes are kept");
-                PipelineFixture.await("the reset of public.items after the unreadable record", Duration.ofSeconds(60),
+                Await.until("the reset of public.items after the unreadable record", Duration.ofSeconds(60),
                         () -> r.exists(p + "item:17") == 0 && r.exists(p + "item:" + ROWS) == 0);
                 assertEquals(List.of(), judge(r, p, rows(f)), "stale entries in Redis after the reset");
                 assertTrue(connector.failure == null, () -> "the connector failed: " + connector.failure);

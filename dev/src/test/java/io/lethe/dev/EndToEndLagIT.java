@@ -7,6 +7,7 @@ import io.lethe.capture.metrics.CaptureMetrics;
 import io.lethe.dev.demo.RegionView;
 import io.lethe.cli.lag.LagReport;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
@@ -41,7 +42,7 @@ class EndToEndLagIT {
             Pipeline pipeline = f.start(config);
             RegionMetrics metrics = pipeline.regions().get("us-east").metrics();
             RegionView view = new RegionView(pipeline.regions().get("us-east"), f.registry);
-            PipelineFixture.await("the end-to-end lag measured and low", Duration.ofSeconds(60),
+            Await.until("the end-to-end lag measured and low", Duration.ofSeconds(60),
                     () -> metrics.endToEndLagSeconds() < 3);
 
             AtomicBoolean writing = new AtomicBoolean(true);
@@ -61,7 +62,7 @@ class EndToEndLagIT {
             try {
                 pipeline.streams().close();
                 long stopped = System.nanoTime();
-                PipelineFixture.await("the end-to-end lag past the pause", PAUSE.plusSeconds(10),
+                Await.until("the end-to-end lag past the pause", PAUSE.plusSeconds(10),
                         () -> metrics.endToEndLagSeconds() > PAUSE.toSeconds());
                 assertTrue(System.nanoTime() - stopped < PAUSE.plusSeconds(5).toNanos(), "within seconds of the pause length");
 
@@ -80,7 +81,7 @@ class EndToEndLagIT {
                 assertEquals(gauge(f, StreamsMetrics.WATERMARK_AGE), line.streamsSeconds(), 0.5);
 
                 pipeline.streams().start();
-                PipelineFixture.await("the end-to-end lag back to about 0", Duration.ofSeconds(90),
+                Await.until("the end-to-end lag back to about 0", Duration.ofSeconds(90),
                         () -> metrics.endToEndLagSeconds() < 3);
             } finally {
                 writing.set(false);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
@@ -49,9 +50,9 @@ class FirstFeedIT {
             f.sql("UPDATE products SET price = 11 WHERE id = 1");
             String group = scope.id() + "-region-" + REGION;
             try (Pipeline first = Pipeline.start(config, Roles.all(config), f.registry, Clock.systemUTC())) {
-                PipelineFixture.await("the entry filled before the slot existed is gone", Duration.ofSeconds(120),
+                Await.until("the entry filled before the slot existed is gone", Duration.ofSeconds(120),
                         () -> redis.exists(before) == 0);
-                PipelineFixture.await("the region records the topic it is fed from", Duration.ofSeconds(30),
+                Await.until("the region records the topic it is fed from", Duration.ofSeconds(30),
                         () -> redis.exists(TopicMove.markerKey(group)) == 1);
                 assertEquals(1.0, f.registry.counter(RegionMetrics.FIRST_FEEDS, "region", REGION).count(), "counted before the marker");
             }
@@ -62,7 +63,7 @@ class FirstFeedIT {
             redis.hset(sentinel, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":30}"));
             try (Pipeline again = Pipeline.start(config, Roles.all(config), f.registry, Clock.systemUTC())) {
                 f.sql("UPDATE products SET price = 31 WHERE id = 3");
-                PipelineFixture.await("the restarted region applies a change", Duration.ofSeconds(90), () -> redis.exists(sentinel) == 0);
+                Await.until("the restarted region applies a change", Duration.ofSeconds(90), () -> redis.exists(sentinel) == 0);
                 assertEquals(1, redis.exists(after), "a start with the marker present invalidates nothing wholesale");
                 assertEquals(1.0, f.registry.counter(RegionMetrics.FIRST_FEEDS, "region", REGION).count(), "no second first feed");
             }

@@ -12,6 +12,7 @@ import io.lethe.cache.Policy;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -253,7 +254,7 @@ class InspectIT {
             Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
             f.start(config);
             String watermark = AppliedLsn.key(RegionConsumerService.groupId(config, REGION));
-            PipelineFixture.await(REGION + " publishes its applied watermark", Duration.ofSeconds(90),
+            Await.until(REGION + " publishes its applied watermark", Duration.ofSeconds(90),
                     () -> AppliedLsn.of(redis.hgetall(watermark)).isPresent());
             java.util.Set<Long> slots = new java.util.HashSet<>();
             for (int id = 1; id <= 80; id++) {
@@ -324,7 +325,7 @@ class InspectIT {
             position = rs.getLong(1);
         }
         String key = AppliedLsn.key(RegionConsumerService.groupId(config, REGION));
-        PipelineFixture.await(REGION + " to apply everything committed", Duration.ofSeconds(90), () -> {
+        Await.until(REGION + " to apply everything committed", Duration.ofSeconds(90), () -> {
             OptionalLong applied = AppliedLsn.of(redis.hgetall(key));
             return applied.isPresent() && applied.getAsLong() >= position;
         });

@@ -12,6 +12,7 @@ import io.lethe.cache.Loaded;
 import io.lethe.cache.Policy;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.EmbeddedStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -64,7 +65,7 @@ class InvalidationsIT {
             });
             assertTrue(loading.await(30, TimeUnit.SECONDS));
             invalidations.invalidate("product", key);
-            PipelineFixture.await("the purge in both regions", Duration.ofSeconds(60),
+            Await.until("the purge in both regions", Duration.ofSeconds(60),
                     () -> eastRedis.exists(RedisLayout.fenceKey(key)) == 1 && westRedis.exists(RedisLayout.fenceKey(key)) == 1);
             assertEquals(0, westRedis.exists(key), "eu-west's entry is purged");
             release.countDown();
@@ -80,7 +81,7 @@ class InvalidationsIT {
                 westProducts.get(k, x -> Loaded.of("s"));
             }
             invalidations.invalidatePattern("product", p + "product:slug:a*");
-            PipelineFixture.await("the pattern purge in both regions", Duration.ofSeconds(60),
+            Await.until("the pattern purge in both regions", Duration.ofSeconds(60),
                     () -> eastRedis.exists(a, ab) + westRedis.exists(a, ab) == 0);
             assertEquals(2, eastRedis.exists(b) + westRedis.exists(b), "a key the pattern does not match stays");
 

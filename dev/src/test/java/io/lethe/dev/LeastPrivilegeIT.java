@@ -13,6 +13,7 @@ import io.lethe.config.kafka.KafkaAcls;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -143,13 +144,13 @@ class LeastPrivilegeIT {
                 redisAdmin.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":10}"));
                 f.start(config);
                 f.sql("UPDATE products SET price = 11 WHERE id = 1");
-                PipelineFixture.await("the fence of " + key + " written under the region's ACL user", Duration.ofSeconds(90),
+                Await.until("the fence of " + key + " written under the region's ACL user", Duration.ofSeconds(90),
                         () -> redisAdmin.exists(RedisLayout.fenceKey(key)) == 1);
                 assertEquals(0, redisAdmin.exists(key), "the write in PostgreSQL deleted the entry in the region's Redis");
                 // the restore guard (DBSIZE, its checkpoint scripts) works under the ACL user too: without it no checkpoint
                 // and no applied watermark are written, and read-your-writes tokens are never covered
                 String applied = io.lethe.schemas.redis.AppliedLsn.key(io.lethe.region.RegionConsumerService.groupId(config, REGION));
-                PipelineFixture.await("the applied watermark published under the region's ACL user", Duration.ofSeconds(60),
+                Await.until("the applied watermark published under the region's ACL user", Duration.ofSeconds(60),
                         () -> io.lethe.schemas.redis.AppliedLsn.of(redisAdmin.hgetall(applied)).isPresent());
                 assertTrue(redisAdmin.clientList().contains("user=" + redisUser), "the region is connected as " + redisUser);
 
@@ -162,7 +163,7 @@ class LeastPrivilegeIT {
                 try (io.lethe.cache.Invalidations invalidations = io.lethe.cache.Invalidations.of(config)) {
                     invalidations.invalidate("product", purged);
                 }
-                PipelineFixture.await("the application's purge applied", Duration.ofSeconds(60), () -> redisAdmin.exists(purged) == 0);
+                Await.until("the application's purge applied", Duration.ofSeconds(60), () -> redisAdmin.exists(purged) == 0);
                 Map<String, Object> appProps = KafkaClients.common(config.kafka(), KafkaRole.APP, "lp-app-forge");
                 appProps.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 15_000);
                 try (KafkaProducer<String, String> producer = new KafkaProducer<>(appProps, new StringSerializer(), new StringSerializer())) {
@@ -184,7 +185,7 @@ class LeastPrivilegeIT {
                     redisAdmin.hset(manual, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
                     LetheCommand.Result invalidate = LetheCommand.lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--key", manual);
                     assertEquals(0, invalidate.exit(), invalidate.out() + invalidate.err());
-                    PipelineFixture.await("the manual invalidation applied", Duration.ofSeconds(60), () -> redisAdmin.exists(manual) == 0);
+                    Await.until("the manual invalidation applied", Duration.ofSeconds(60), () -> redisAdmin.exists(manual) == 0);
                     LetheCommand.Result lag = LetheCommand.lethe("lag", "--config", file.toString(), "--metrics", "http://127.0.0.1:1/metrics");
                     assertTrue(!(lag.out() + lag.err()).toLowerCase(java.util.Locale.ROOT).contains("authoriz"), lag.out() + lag.err());
                     assertTrue(lag.out().lines().anyMatch(l -> l.startsWith(REGION)), "lethe lag reads the region's group: " + lag.out()
@@ -263,7 +264,7 @@ class LeastPrivilegeIT {
                 redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":10}"));
                 f.start(config);
                 f.sql("UPDATE products SET price = 11 WHERE id = 1");
-                PipelineFixture.await("the change applied in " + REGION, Duration.ofSeconds(90),
+                Await.until("the change applied in " + REGION, Duration.ofSeconds(90),
                         () -> redis.exists(RedisLayout.fenceKey(key)) == 1 && redis.exists(key) == 0);
             } finally {
                 f.close();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.cli.http.HttpEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
@@ -67,7 +68,7 @@ class MetricsIT {
                          .meterRegistry(registry).build()) {
                 cache.namespace("product", io.lethe.cache.Codecs.utf8(), io.lethe.cache.Policy.eventual());
                 f.sql("UPDATE products SET id = 1 WHERE id = 1");
-                PipelineFixture.await("the change is applied", Duration.ofSeconds(60),
+                Await.until("the change is applied", Duration.ofSeconds(60),
                         () -> f.redis("us-east").exists(RedisLayout.fenceKey(scope.key("product:1"))) == 1);
                 HttpClient client = HttpClient.newHttpClient();
                 String metrics = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/metrics")).build(),

@@ -8,6 +8,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -47,7 +48,7 @@ class PartitionExpansionIT {
             f.start(config);
             RedisCommands<String, String> east = f.redis("us-east");
             String key = AppliedLsn.key(RegionConsumerService.groupId(config, "us-east"));
-            PipelineFixture.await("us-east publishes its applied watermark", Duration.ofSeconds(60),
+            Await.until("us-east publishes its applied watermark", Duration.ofSeconds(60),
                     () -> AppliedLsn.of(east.hgetall(key)).isPresent());
             assertEquals(Integer.toString(BEFORE), east.hget(key, AppliedLsn.PARTITIONS));
 
@@ -61,7 +62,7 @@ class PartitionExpansionIT {
             try (Connection c = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password())) {
                 token = ReadTokens.afterCommit(c);
             }
-            PipelineFixture.await("us-east's applied watermark covers the token", Duration.ofSeconds(120), () -> {
+            Await.until("us-east's applied watermark covers the token", Duration.ofSeconds(120), () -> {
                 OptionalLong applied = AppliedLsn.of(east.hgetall(key));
                 return applied.isPresent() && applied.getAsLong() >= token;
             });

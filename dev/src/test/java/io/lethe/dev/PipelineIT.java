@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -48,7 +49,7 @@ class PipelineIT {
             for (String region : REGIONS) {
                 RedisCommands<String, String> r = f.redis(region);
                 // The sentinel: the fences of all three keys, written by the invalidations themselves.
-                PipelineFixture.await("fences in " + region, Duration.ofSeconds(60), () ->
+                Await.until("fences in " + region, Duration.ofSeconds(60), () ->
                         List.of(older, newer, legacy).stream().allMatch(k -> r.exists(RedisLayout.fenceKey(k)) == 1));
                 assertEquals(0, r.exists(older), region + ": the older versioned entry is deleted");
                 assertEquals(0, r.exists(legacy), region + ": the legacy entry is deleted");

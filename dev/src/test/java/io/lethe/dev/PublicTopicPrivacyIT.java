@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -67,7 +68,7 @@ class PublicTopicPrivacyIT {
             f.sql("INSERT INTO products VALUES (1, 10)");
             for (String region : REGIONS) {
                 RedisCommands<String, String> r = f.redis(region);
-                PipelineFixture.await("both changes applied in " + region, Duration.ofSeconds(60),
+                Await.until("both changes applied in " + region, Duration.ofSeconds(60),
                         () -> r.exists(RedisLayout.fenceKey(p + "profile:1")) == 1 && r.exists(p + "price:1") == 1);
                 assertEquals("{\"price\":10}", r.hget(p + "price:1", RedisLayout.ENTRY_DATA), region + " gets the payload");
             }

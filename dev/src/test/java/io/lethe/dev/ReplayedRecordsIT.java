@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
@@ -81,22 +82,22 @@ class ReplayedRecordsIT {
                     f.sql("UPDATE prices SET price = 11 WHERE id = 1");
                     old = upsertOf(watch, key, "{\"price\":11}");
                     assertNotNull(old.headers().lastHeader(Headers.SIGNATURE), "streams signs what it writes");
-                    PipelineFixture.await("the first upsert applied", Duration.ofSeconds(60),
+                    Await.until("the first upsert applied", Duration.ofSeconds(60),
                             () -> "{\"price\":11}".equals(redis.hget(key, RedisLayout.ENTRY_DATA)));
                     f.sql("UPDATE prices SET price = 12 WHERE id = 1");
-                    PipelineFixture.await("the newer upsert applied", Duration.ofSeconds(60),
+                    Await.until("the newer upsert applied", Duration.ofSeconds(60),
                             () -> "{\"price\":12}".equals(redis.hget(key, RedisLayout.ENTRY_DATA)));
                     replayAndExpectADelete(f, redis, attacker, old, group);
 
                     // a later real change is still applied as an upsert
                     f.sql("UPDATE prices SET price = 13 WHERE id = 1");
-                    PipelineFixture.await("a later change upserts again", Duration.ofSeconds(60),
+                    Await.until("a later change upserts again", Duration.ofSeconds(60),
                             () -> "{\"price\":13}".equals(redis.hget(key, RedisLayout.ENTRY_DATA)));
                 }
                 // the region restarted (what it redelivers from its committed offsets is at most a delete too)
                 try (Pipeline restarted = Pipeline.start(config, Roles.all(config), f.registry, Clock.systemUTC())) {
                     f.sql("UPDATE prices SET price = 14 WHERE id = 1");
-                    PipelineFixture.await("the restarted region upserts", Duration.ofSeconds(60),
+                    Await.until("the restarted region upserts", Duration.ofSeconds(60),
                             () -> "{\"price\":14}".equals(redis.hget(key, RedisLayout.ENTRY_DATA)));
                     replayAndExpectADelete(f, redis, attacker, old, group);
                 }
@@ -151,7 +152,7 @@ class ReplayedRecordsIT {
 
                 f.sql("UPDATE prices SET price = 11 WHERE id = 1");
                 ConsumerRecord<String, byte[]>[] found = new ConsumerRecord[1];
-                PipelineFixture.await("the change on " + changes, Duration.ofSeconds(90), () -> {
+                Await.until("the change on " + changes, Duration.ofSeconds(90), () -> {
                     for (ConsumerRecord<String, byte[]> r : watch.poll(Duration.ofMillis(200))) {
                         if (!io.lethe.schemas.Watermark.isWatermark(r.key()) && new String(r.value(), java.nio.charset.StandardCharsets.UTF_8)
                                 .contains("\"price\":11")) {
@@ -164,7 +165,7 @@ class ReplayedRecordsIT {
                 ConsumerRecord<String, byte[]> old = found[0];
                 assertEquals(true, signature.verifies(old.headers(), old.key(), old.value()), "capture signs the change with the key");
                 f.sql("UPDATE prices SET price = 12 WHERE id = 1");
-                PipelineFixture.await("the newer upsert applied", Duration.ofSeconds(60),
+                Await.until("the newer upsert applied", Duration.ofSeconds(60),
                         () -> "{\"price\":12}".equals(redis.hget(key, RedisLayout.ENTRY_DATA)));
 
                 // forged, without the key: price 1 at a version just ahead, admissible in the region
@@ -177,7 +178,7 @@ class ReplayedRecordsIT {
                     forged.put("commitLsn", ahead);
                 }
                 attacker.send(new ProducerRecord<>(old.topic(), old.partition(), old.key(), json.writeValueAsBytes(forged))).get();
-                PipelineFixture.await("the forged change dead-lettered as untrusted-record", Duration.ofSeconds(60), () -> {
+                Await.until("the forged change dead-lettered as untrusted-record", Duration.ofSeconds(60), () -> {
                     for (ConsumerRecord<String, byte[]> r : dlq.poll(Duration.ofMillis(200))) {
                         var reason = r.headers().lastHeader(io.lethe.schemas.Headers.DLQ_REASON);
                         if (reason != null && "untrusted-record".equals(new String(reason.value(), java.nio.charset.StandardCharsets.UTF_8))) {
@@ -186,7 +187,7 @@ class ReplayedRecordsIT {
                     }
                     return false;
                 });
-                PipelineFixture.await("the forged change applied", Duration.ofSeconds(60), () -> !"{\"price\":12}".equals(redis.hget(key,
+                Await.until("the forged change applied", Duration.ofSeconds(60), () -> !"{\"price\":12}".equals(redis.hget(key,
                         RedisLayout.ENTRY_DATA)));
                 assertEquals(0L, redis.exists(key), "a forged change reaches the region as a delete, never as its price: "
                         + redis.hget(key, RedisLayout.ENTRY_DATA));
@@ -202,19 +203,19 @@ class ReplayedRecordsIT {
                 // a copy of the old signed change, once the stream has passed it and Redis forgot the key
                 redis.del(RedisLayout.fenceKey(key)); // the forged delete's fence, ahead of the WAL, expired
                 f.sql("UPDATE prices SET price = 13 WHERE id = 1");
-                PipelineFixture.await("a real change upserts", Duration.ofSeconds(60),
+                Await.until("a real change upserts", Duration.ofSeconds(60),
                         () -> "{\"price\":13}".equals(redis.hget(key, RedisLayout.ENTRY_DATA)));
                 ProducerRecord<String, byte[]> copy = new ProducerRecord<>(old.topic(), old.partition(), old.key(), old.value());
                 old.headers().forEach(h -> copy.headers().add(h.key(), h.value()));
                 long now = currentLsn(f);
-                PipelineFixture.await("the applied watermark past the newest change", Duration.ofSeconds(60), () -> {
+                Await.until("the applied watermark past the newest change", Duration.ofSeconds(60), () -> {
                     java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn.of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
                     return applied.isPresent() && applied.getAsLong() >= now;
                 });
                 redis.del(key, RedisLayout.fenceKey(key));
                 double before = replayed(f);
                 attacker.send(copy).get();
-                PipelineFixture.await("the copied change applied", Duration.ofSeconds(60), () -> redis.exists(key) == 1 || replayed(f) > before);
+                Await.until("the copied change applied", Duration.ofSeconds(60), () -> redis.exists(key) == 1 || replayed(f) > before);
                 assertEquals(0L, redis.exists(key), "the old price " + redis.hget(key, RedisLayout.ENTRY_DATA)
                         + " came back from a copied change: a stale entry");
             }
@@ -230,7 +231,7 @@ class ReplayedRecordsIT {
                                                ConsumerRecord<String, byte[]> old, String group) throws Exception {
         String key = old.key();
         long now = currentLsn(f);
-        PipelineFixture.await("the applied watermark past the newest change", Duration.ofSeconds(60), () -> {
+        Await.until("the applied watermark past the newest change", Duration.ofSeconds(60), () -> {
             java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn.of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
             return applied.isPresent() && applied.getAsLong() >= now;
         });
@@ -241,10 +242,10 @@ class ReplayedRecordsIT {
         old.headers().forEach(h -> copy.headers().add(h.key(), h.value()));
         attacker.send(copy).get();
 
-        PipelineFixture.await("the copy applied", Duration.ofSeconds(60), () -> redis.exists(key) == 1 || replayed(f) > before);
+        Await.until("the copy applied", Duration.ofSeconds(60), () -> redis.exists(key) == 1 || replayed(f) > before);
         assertEquals(0L, redis.exists(key), "the old value " + redis.hget(key, RedisLayout.ENTRY_DATA)
                 + " came back from a replayed record: a stale entry");
-        PipelineFixture.await("the copy applied as a delete, fencing its version", Duration.ofSeconds(30),
+        Await.until("the copy applied as a delete, fencing its version", Duration.ofSeconds(30),
                 () -> redis.exists(RedisLayout.fenceKey(key)) == 1);
     }
 
@@ -257,7 +258,7 @@ class ReplayedRecordsIT {
     private static ConsumerRecord<String, byte[]> upsertOf(KafkaConsumer<String, byte[]> watch, String key, String payload)
             throws InterruptedException {
         ConsumerRecord<String, byte[]>[] found = new ConsumerRecord[1];
-        PipelineFixture.await("the upsert of " + key + " on the region topic", Duration.ofSeconds(90), () -> {
+        Await.until("the upsert of " + key + " on the region topic", Duration.ofSeconds(90), () -> {
             for (ConsumerRecord<String, byte[]> r : watch.poll(Duration.ofMillis(200))) {
                 if (key.equals(r.key())) {
                     InvalidationEvent e = EventJson.readInvalidation(r.value());

@@ -10,6 +10,7 @@ import io.lethe.cache.Loaded;
 import io.lethe.cache.Policy;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -49,7 +50,7 @@ class ReplicaGateIT {
             f.sql("UPDATE products SET name = 'new' WHERE id = 1");
             RedisCommands<String, String> east = f.redis("us-east");
             RedisCommands<String, String> west = f.redis("eu-west");
-            PipelineFixture.await("the invalidation in both regions", Duration.ofSeconds(60),
+            Await.until("the invalidation in both regions", Duration.ofSeconds(60),
                     () -> east.exists(RedisLayout.fenceKey(key)) == 1 && west.exists(RedisLayout.fenceKey(key)) == 1);
 
             // readers in both regions miss and refill from the replica, which has not replayed the change yet
@@ -64,7 +65,7 @@ class ReplicaGateIT {
             assertEquals("old", west.hget(key, RedisLayout.ENTRY_DATA));
 
             long t0 = System.nanoTime();
-            PipelineFixture.await("the gate re-applies the invalidation in us-east", APPLY_DELAY.plusSeconds(15),
+            Await.until("the gate re-applies the invalidation in us-east", APPLY_DELAY.plusSeconds(15),
                     () -> east.exists(key) == 0);
             Duration gone = Duration.ofNanos(System.nanoTime() - t0);
             assertEquals("old", west.hget(key, RedisLayout.ENTRY_DATA),
@@ -91,8 +92,8 @@ class ReplicaGateIT {
             String key = p + "product:1";
             f.sql("UPDATE products SET name = 'new' WHERE id = 1");
             RedisCommands<String, String> east = f.redis("us-east");
-            PipelineFixture.await("the invalidation in us-east", Duration.ofSeconds(60), () -> east.exists(RedisLayout.fenceKey(key)) == 1);
-            PipelineFixture.await("the gate re-applies or refuses", Duration.ofSeconds(60),
+            Await.until("the invalidation in us-east", Duration.ofSeconds(60), () -> east.exists(RedisLayout.fenceKey(key)) == 1);
+            Await.until("the gate re-applies or refuses", Duration.ofSeconds(60),
                     () -> reapplied(f) > 0 || refused(f) == 1);
             assertEquals(0.0, reapplied(f), "the gate re-applied the batch after reading the WAL position of a server that is not "
                     + "a standby (the primary itself)");

@@ -3,6 +3,7 @@ package io.lethe.dev;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
@@ -51,13 +52,13 @@ class SourceHistoryIT {
             props.put(ProducerConfig.ACKS_CONFIG, "all");
             try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
                 heartbeat(producer, config, 5_000_000, OLD);
-                PipelineFixture.await("us-east applies the old history's heartbeat", Duration.ofSeconds(90),
+                Await.until("us-east applies the old history's heartbeat", Duration.ofSeconds(90),
                         () -> AppliedLsn.of(east.hgetall(key)).equals(OptionalLong.of(5_000_000)));
 
                 // the source was restored: its history is another, its LSNs are lower
                 heartbeat(producer, config, 1_000_000, NEW);
                 heartbeat(producer, config, 1_000_100, NEW);
-                PipelineFixture.await("us-east's applied watermark starts again in history " + NEW + " (it says "
+                Await.until("us-east's applied watermark starts again in history " + NEW + " (it says "
                                 + east.hgetall(key) + " after the source's LSNs went back: every token of the new history counts as covered)",
                         Duration.ofSeconds(30), () -> AppliedLsn.of(east.hgetall(key)).equals(OptionalLong.of(1_000_100)));
             }
@@ -80,7 +81,7 @@ class SourceHistoryIT {
                 token = io.lethe.cache.ReadTokens.take(c);
             }
             org.junit.jupiter.api.Assertions.assertTrue(token.history().matches("\\d+/\\d+"), token.toString());
-            PipelineFixture.await("us-east's watermark covers the token in its own history", Duration.ofSeconds(60), () -> {
+            Await.until("us-east's watermark covers the token in its own history", Duration.ofSeconds(60), () -> {
                 OptionalLong applied = AppliedLsn.of(east.hgetall(key), token.history());
                 return applied.isPresent() && applied.getAsLong() >= token.lsn();
             });
@@ -115,7 +116,7 @@ class SourceHistoryIT {
             RedisCommands<String, String> east = f.redis("us-east");
             String key = AppliedLsn.key(RegionConsumerService.groupId(config, "us-east"));
             Pipeline first = f.start(config);
-            PipelineFixture.await("us-east applies a heartbeat", Duration.ofSeconds(60), () -> AppliedLsn.of(east.hgetall(key)).isPresent());
+            Await.until("us-east applies a heartbeat", Duration.ofSeconds(60), () -> AppliedLsn.of(east.hgetall(key)).isPresent());
             first.close();
 
             // what the old history cached: a version far above anything the new one will reach soon
@@ -125,7 +126,7 @@ class SourceHistoryIT {
             f.sql("UPDATE " + config.source().heartbeatTable() + " SET source_history = '7000000000000000001/1' WHERE slot = '"
                     + config.source().slot() + "'");
             f.start(config);
-            PipelineFixture.await("the entry cached in the old history is invalidated (it says " + east.hgetall(entry) + ")",
+            Await.until("the entry cached in the old history is invalidated (it says " + east.hgetall(entry) + ")",
                     Duration.ofSeconds(60), () -> east.exists(entry) == 0);
         }
     }

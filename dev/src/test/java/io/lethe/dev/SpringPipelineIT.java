@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -112,7 +113,7 @@ class SpringPipelineIT {
                 assertEquals(1, redis.exists(key));
 
                 f.sql("UPDATE products SET slug = 'b' WHERE id = 1");
-                PipelineFixture.await("the UPDATE's invalidation in us-east", Duration.ofSeconds(60), () -> redis.exists(key) == 0);
+                Await.until("the UPDATE's invalidation in us-east", Duration.ofSeconds(60), () -> redis.exists(key) == 0);
                 assertEquals("b", products.slug(1));
                 assertEquals(2, products.loads());
                 assertEquals("b", products.slug(1));
@@ -120,7 +121,7 @@ class SpringPipelineIT {
 
                 String fenceBefore = redis.hget(RedisLayout.fenceKey(key), RedisLayout.FENCE_COUNTER);
                 products.changedElsewhere(1);
-                PipelineFixture.await("the evict's purge in us-east", Duration.ofSeconds(60),
+                Await.until("the evict's purge in us-east", Duration.ofSeconds(60),
                         () -> redis.exists(key) == 0 && !java.util.Objects.equals(fenceBefore,
                                 redis.hget(RedisLayout.fenceKey(key), RedisLayout.FENCE_COUNTER)));
                 assertEquals("b", products.slug(1));

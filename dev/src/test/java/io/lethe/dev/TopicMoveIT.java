@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
@@ -55,7 +56,7 @@ class TopicMoveIT {
             RedisCommands<String, String> redis = f.redis(REGION);
             try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
                 f.sql("UPDATE products SET price = 11 WHERE id = 1");
-                PipelineFixture.await("the pipeline applies", Duration.ofSeconds(90),
+                Await.until("the pipeline applies", Duration.ofSeconds(90),
                         () -> redis.exists(RedisLayout.fenceKey(p + "product:1")) == 1);
             }
             String stale = p + "product:2";
@@ -64,7 +65,7 @@ class TopicMoveIT {
             try (Pipeline upstream = Pipeline.start(before, new Roles(true, true, List.of()), f.registry, Clock.systemUTC());
                  KafkaConsumer<String, String> watch = watcher(stack, publicTopic)) {
                 f.sql("UPDATE products SET price = 21 WHERE id = 2");
-                PipelineFixture.await("row 2's invalidation on " + publicTopic, Duration.ofSeconds(90), () -> {
+                Await.until("row 2's invalidation on " + publicTopic, Duration.ofSeconds(90), () -> {
                     for (ConsumerRecord<String, String> r : watch.poll(Duration.ofMillis(200))) {
                         if (stale.equals(r.key())) {
                             return true;
@@ -83,16 +84,16 @@ class TopicMoveIT {
             String ownTopic = after.topics().invalidations(REGION);
             assertNotEquals(publicTopic, ownTopic, "the change moves us-east to another topic");
             try (Pipeline moved = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
-                PipelineFixture.await("the entry whose invalidation stayed on " + publicTopic + " is gone", Duration.ofSeconds(120),
+                Await.until("the entry whose invalidation stayed on " + publicTopic + " is gone", Duration.ofSeconds(120),
                         () -> redis.exists(stale) == 0);
                 // the move is counted once the wholesale invalidation is done, which may be just after the entry went
-                PipelineFixture.await("counted as a move", Duration.ofSeconds(30),
+                Await.until("counted as a move", Duration.ofSeconds(30),
                         () -> f.registry.counter(RegionMetrics.TOPIC_MOVES, "region", REGION).count() == 1.0);
                 assertEquals(ownTopic, redis.hget(TopicMove.markerKey(scope.id() + "-region-" + REGION), "topic"),
                         "Redis records the topic it is fed from now");
                 redis.hset(p + "product:1", Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":11}"));
                 f.sql("UPDATE products SET price = 12 WHERE id = 1");
-                PipelineFixture.await("changes flow on " + ownTopic, Duration.ofSeconds(90), () -> redis.exists(p + "product:1") == 0);
+                Await.until("changes flow on " + ownTopic, Duration.ofSeconds(90), () -> redis.exists(p + "product:1") == 0);
             }
         }
     }
@@ -130,13 +131,13 @@ class TopicMoveIT {
             String newer = p + "product:2";
             try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
                 // planted once the region's first feed (a wholesale invalidation of what it receives) is done
-                PipelineFixture.await("us-east records what it is fed", Duration.ofSeconds(90),
+                Await.until("us-east records what it is fed", Duration.ofSeconds(90),
                         () -> redis.exists(TopicMove.markerKey(group)) == 1);
                 redis.hset(otherEntry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"v\":1}"));
                 redis.hset(newer, Map.of(RedisLayout.ENTRY_VERSION, "999999999999999", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
                 f.sql("UPDATE others SET v = 2 WHERE id = 1");
                 long after = currentLsn(f);
-                PipelineFixture.await("us-east applied past the change of others", Duration.ofSeconds(90), () -> {
+                Await.until("us-east applied past the change of others", Duration.ofSeconds(90), () -> {
                     java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn.of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
                     return applied.isPresent() && applied.getAsLong() >= after;
                 });
@@ -147,9 +148,9 @@ class TopicMoveIT {
             assertEquals(before.topics().invalidations(REGION), after.topics().invalidations(REGION), "the same topic");
             assertEquals(List.of("product", "other"), after.receives(after.region(REGION)));
             try (Pipeline running = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
-                PipelineFixture.await("the entry of the namespace us-east now receives is gone", Duration.ofSeconds(120),
+                Await.until("the entry of the namespace us-east now receives is gone", Duration.ofSeconds(120),
                         () -> redis.exists(otherEntry) == 0);
-                PipelineFixture.await("counted as a move", Duration.ofSeconds(30),
+                Await.until("counted as a move", Duration.ofSeconds(30),
                         () -> f.registry.counter(RegionMetrics.TOPIC_MOVES, "region", REGION).count() == 1.0);
                 assertEquals(1, redis.exists(newer), "only the namespaces whose routing changed are invalidated wholesale");
                 assertEquals("other,product", redis.hget(TopicMove.markerKey(group), "receives"));
@@ -183,7 +184,7 @@ class TopicMoveIT {
             LetheConfig before = f.config(f.yaml(List.of(REGION), product + other + third, ""));
             RedisCommands<String, String> redis = f.redis(REGION);
             try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
-                PipelineFixture.await("us-east records what it is fed", Duration.ofSeconds(90),
+                Await.until("us-east records what it is fed", Duration.ofSeconds(90),
                         () -> redis.exists(TopicMove.markerKey(scope.id() + "-region-" + REGION)) == 1);
             }
             String otherEntry = p + "other:1";
@@ -195,7 +196,7 @@ class TopicMoveIT {
             LetheConfig after = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }"),
                     product + other, ""));
             try (Pipeline moved = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
-                PipelineFixture.await("the entries of namespaces us-east no longer receives are gone", Duration.ofSeconds(120),
+                Await.until("the entries of namespaces us-east no longer receives are gone", Duration.ofSeconds(120),
                         () -> redis.exists(otherEntry) == 0 && redis.exists(thirdEntry) == 0);
             }
         }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
@@ -101,7 +102,7 @@ class TracingIT {
 
             // the sentinel: capture's span of the update, and in its trace both regions' apply
             SpanData[] capture = new SpanData[1];
-            PipelineFixture.await("the update's trace through both regions", Duration.ofSeconds(90), () -> {
+            Await.until("the update's trace through both regions", Duration.ofSeconds(90), () -> {
                 List<SpanData> all = spans.getFinishedSpanItems();
                 Optional<SpanData> root = all.stream().filter(s -> s.getName().equals("lethe.capture.publish")
                         && List.of("product").equals(s.getAttributes().get(AttributeKey.stringArrayKey("lethe.namespaces")))).findFirst();

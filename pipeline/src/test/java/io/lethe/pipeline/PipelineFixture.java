@@ -3,7 +3,9 @@ package io.lethe.pipeline;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.LetheYml;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.TestScope;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -19,7 +21,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 /**
  * A test's own pipeline on the shared stack: config for its scope, SQL, and Redis per region. The
@@ -49,31 +50,10 @@ public final class PipelineFixture implements AutoCloseable {
 
     /** The YAML for this scope with each region's own settings, e.g. {@code { redis: "...", topology: cluster }}. */
     public String yaml(Map<String, String> regionSpecs, String namespacesYaml, String extra) {
-        PostgresEndpoint pg = stack.postgres();
-        StringBuilder r = new StringBuilder();
-        regionSpecs.forEach((region, spec) -> r.append("  ").append(region).append(": ").append(spec).append("\n"));
-        return """
-                source:
-                  jdbc-url: %s
-                  user: %s
-                  slot: %s
-                  publication: %s
-                  heartbeat-interval: 1s
-                kafka:
-                  bootstrap-servers: %s
-                  topic-prefix: %s
-                  partitions: 3
-                streams:
-                  application-id: %s-streams
-                apply:
-                  group-prefix: %s-region-
-                regions:
-                %snamespaces:
-                %s
-                %s
-                """.formatted(pg.jdbcUrl(scope.database()), pg.user(), scope.slot(), scope.publication(),
-                stack.kafkaBootstrapServers(), scope.topicPrefix(), scope.id(), scope.id(), r,
-                namespacesYaml.indent(2), extra);
+        LetheYml yaml = LetheYml.on(stack, scope.database()).slot(scope.slot()).publication(scope.publication()).heartbeat("1s")
+                .topicPrefix(scope.topicPrefix()).groups(scope.id()).namespaces(namespacesYaml).extra(extra);
+        regionSpecs.forEach(yaml::region);
+        return yaml.build();
     }
 
     public LetheConfig config(String yaml) {
@@ -109,7 +89,7 @@ public final class PipelineFixture implements AutoCloseable {
 
     /** {@link #awaitFirstFeeds()} of a pipeline a test started itself. */
     public static void awaitFirstFeeds(Pipeline pipeline) throws InterruptedException {
-        await("every region's first feed", Duration.ofSeconds(90), pipeline::firstFeedsSettled);
+        Await.until("every region's first feed", Duration.ofSeconds(90), pipeline::firstFeedsSettled);
     }
 
     /** Closes {@code resource} with the fixture (last owned, first closed). */
@@ -130,17 +110,6 @@ public final class PipelineFixture implements AutoCloseable {
 
     public RedisCommands<String, String> redis(String region) {
         return connections.computeIfAbsent(region, r -> redisClient.connect(RedisURI.create(stack.redisUri(r)))).sync();
-    }
-
-    /** Waits for a condition that the pipeline makes true (a sentinel), failing after {@code timeout}. */
-    public static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.lethe.dev.demo;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.LetheYml;
 import io.lethe.embedded.PostgresEndpoint;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,50 +52,31 @@ public final class DemoSetup {
     /** The demo's configuration for the given regions (the first three subscribe to different namespaces). */
     public static String yaml(LetheStack stack, Demo.Settings settings) {
         List<String> regions = settings.regions();
-        PostgresEndpoint pg = stack.postgres();
-        StringBuilder regionYaml = new StringBuilder();
         String[] subscriptions = {"[product, category, price]", "[product, price]", "[product, category]"};
+        LetheYml yaml = LetheYml.on(stack, settings.database()).header("Written by `lethe demo`; the embedded servers' ports change on every run.")
+                .slot(settings.slot()).heartbeat("1s").topicPrefix(settings.topicPrefix()).kafka("replication-factor: 1")
+                .namespaces("""
+                        product:
+                          table: public.products
+                          keys: ["product:{id}", "product:slug:{slug}"]
+                          version: lsn
+                        category:
+                          table: public.products
+                          keys: ["category:{category_id}:products"]
+                        price:
+                          table: public.products
+                          keys: ["price:{id}"]
+                          mode: upsert
+                          payload-columns: [price, version]
+                          version: column:version
+                          ttl: 10m
+                        """)
+                .extra("http:\n  port: 0");
         for (int i = 0; i < regions.size(); i++) {
-            regionYaml.append("  ").append(regions.get(i)).append(": { redis: ").append(stack.redisUri(regions.get(i)))
-                    .append(", namespaces: ").append(subscriptions[i % subscriptions.length]).append(" }\n");
+            yaml.region(regions.get(i), "{ redis: " + stack.redisUri(regions.get(i)) + ", namespaces: "
+                    + subscriptions[i % subscriptions.length] + " }");
         }
-        return """
-                # Written by `lethe demo`; the embedded servers' ports change on every run.
-                source:
-                  jdbc-url: %s
-                  user: %s
-                  slot: %s
-                  publication: %s
-                  heartbeat-interval: 1s
-                kafka:
-                  bootstrap-servers: %s
-                  topic-prefix: %s
-                  partitions: 3
-                  replication-factor: 1
-                streams:
-                  application-id: %s-streams
-                apply:
-                  group-prefix: %s-region-
-                regions:
-                %snamespaces:
-                  product:
-                    table: public.products
-                    keys: ["product:{id}", "product:slug:{slug}"]
-                    version: lsn
-                  category:
-                    table: public.products
-                    keys: ["category:{category_id}:products"]
-                  price:
-                    table: public.products
-                    keys: ["price:{id}"]
-                    mode: upsert
-                    payload-columns: [price, version]
-                    version: column:version
-                    ttl: 10m
-                http:
-                  port: 0
-                """.formatted(pg.jdbcUrl(settings.database()), pg.user(), settings.slot(), settings.slot(),
-                stack.kafkaBootstrapServers(), settings.topicPrefix(), settings.topicPrefix(), settings.topicPrefix(), regionYaml);
+        return yaml.build();
     }
 
     public static LetheConfig writeConfig(Path file, String yaml) throws IOException {

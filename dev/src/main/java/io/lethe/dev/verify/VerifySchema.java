@@ -1,6 +1,7 @@
 package io.lethe.dev.verify;
 
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.LetheYml;
 import io.lethe.embedded.PostgresEndpoint;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -34,45 +35,25 @@ final class VerifySchema {
     }
 
     static String yaml(LetheStack stack, List<String> regions, PostgresEndpoint replica, int httpPort) {
-        PostgresEndpoint pg = stack.postgres();
-        StringBuilder r = new StringBuilder();
+        LetheYml yaml = LetheYml.on(stack, DATABASE).header("Written by `lethe verify`.").slot("lethe_verify").heartbeat("2s")
+                .topicPrefix("verify").kafka("replication-factor: 1")
+                .apply("replica-poll-interval: 100ms").apply("prober: { sample-every: 20, windows: [1s, 10s] }")
+                .namespaces("""
+                        item:
+                          table: public.items
+                          keys: ["item:{id}"]
+                        itemv:
+                          table: public.items
+                          keys: ["itemv:{id}"]
+                          version: column:version
+                        group:
+                          table: public.items
+                          keys: ["group:{grp}:items"]
+                        """)
+                .extra("http:\n  port: " + httpPort);
         for (String region : regions) {
-            r.append("  ").append(region).append(": { redis: \"").append(stack.redisUri(region)).append("\", replica: \"")
-                    .append(replica.jdbcUrl(DATABASE)).append("\" }\n");
+            yaml.region(region, "{ redis: \"" + stack.redisUri(region) + "\", replica: \"" + replica.jdbcUrl(DATABASE) + "\" }");
         }
-        return """
-                # Written by `lethe verify`.
-                source:
-                  jdbc-url: %s
-                  user: %s
-                  slot: lethe_verify
-                  publication: lethe_verify
-                  heartbeat-interval: 2s
-                kafka:
-                  bootstrap-servers: %s
-                  topic-prefix: verify
-                  partitions: 3
-                  replication-factor: 1
-                streams:
-                  application-id: verify-streams
-                apply:
-                  group-prefix: verify-region-
-                  replica-poll-interval: 100ms
-                  prober: { sample-every: 20, windows: [1s, 10s] }
-                regions:
-                %snamespaces:
-                  item:
-                    table: public.items
-                    keys: ["item:{id}"]
-                  itemv:
-                    table: public.items
-                    keys: ["itemv:{id}"]
-                    version: column:version
-                  group:
-                    table: public.items
-                    keys: ["group:{grp}:items"]
-                http:
-                  port: %d
-                """.formatted(pg.jdbcUrl(DATABASE), pg.user(), stack.kafkaBootstrapServers(), r, httpPort);
+        return yaml.build();
     }
 }

@@ -4,6 +4,7 @@ import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.dev.verify.Drain;
 import io.lethe.embedded.EmbeddedStack;
+import io.lethe.embedded.LetheYml;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.Roles;
@@ -138,40 +139,18 @@ public final class ScenarioRun implements AutoCloseable {
 
     /** A lethe.yml for this run: the given namespaces (YAML under {@code namespaces:}) and extra top-level YAML. */
     public String yaml(String namespacesYaml, String extraYaml) {
-        PostgresEndpoint pg = stack.postgres();
-        StringBuilder r = new StringBuilder();
+        LetheYml yaml = LetheYml.on(stack, database).slot(database).heartbeat(heartbeatInterval).topicPrefix(id).groups(id)
+                .apply("prober: { sample-every: " + proberSampleEvery + " }")
+                .namespaces("sentinel: { table: public.lethe_sentinel, keys: [\"" + p() + "sentinel:{id}\"] }\n" + namespacesYaml)
+                .extra(extraYaml);
+        sourceSettings.forEach(yaml::source);
+        streamsSettings.forEach(yaml::streams);
         for (String region : configured == null ? regions : configured) {
-            r.append("  ").append(region).append(": { redis: ")
-                    .append(clusterRegions.containsKey(region) ? stack.redisClusterUri() + ", topology: cluster" : stack.redisUri(region))
-                    .append(regionSettings.getOrDefault(region, "").isEmpty() ? "" : ", " + regionSettings.get(region)).append(" }\n");
+            yaml.region(region, "{ redis: "
+                    + (clusterRegions.containsKey(region) ? stack.redisClusterUri() + ", topology: cluster" : stack.redisUri(region))
+                    + (regionSettings.getOrDefault(region, "").isEmpty() ? "" : ", " + regionSettings.get(region)) + " }");
         }
-        String sentinel = "sentinel: { table: public.lethe_sentinel, keys: [\"" + p() + "sentinel:{id}\"] }\n";
-        return """
-                source:
-                  jdbc-url: %s
-                  user: %s
-                  slot: %s
-                  publication: %s
-                  heartbeat-interval: %s
-                %skafka:
-                  bootstrap-servers: %s
-                  topic-prefix: %s
-                  partitions: 3
-                streams:
-                  application-id: %s-streams
-                %sapply:
-                  group-prefix: %s-region-
-                  prober: { sample-every: %d }
-                regions:
-                %snamespaces:
-                %s%s
-                %s
-                """.formatted(pg.jdbcUrl(database), pg.user(), database, database, heartbeatInterval,
-                sourceSettings.stream().map(setting -> "  " + setting + "\n").collect(java.util.stream.Collectors.joining()),
-                stack.kafkaBootstrapServers(), id, id,
-                streamsSettings.stream().map(setting -> "  " + setting + "\n").collect(java.util.stream.Collectors.joining()), id,
-                proberSampleEvery, r,
-                sentinel.indent(2), namespacesYaml.indent(2), extraYaml);
+        return yaml.build();
     }
 
     /** The regions of the next {@link #config}, in this order (default: all of the run's, in the run's order). */
