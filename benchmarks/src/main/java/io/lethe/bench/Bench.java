@@ -9,6 +9,7 @@ import io.lethe.capture.metrics.CaptureMetrics;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.LetheYml;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.Roles;
@@ -256,33 +257,13 @@ public final class Bench {
 
     /** The pipeline's configuration; {@code prefix} names its topics and consumer groups. */
     private String yaml(String database, String prefix) {
-        PostgresEndpoint pg = stack.postgres();
-        StringBuilder regions = new StringBuilder();
+        LetheYml yaml = LetheYml.on(stack, database).slot("lethe_" + id).topicPrefix(prefix)
+                .streams("processing-guarantee: " + options.processingGuarantee())
+                .namespaces("item:\n  table: public.bench_items\n  keys: [\"" + id + ":item:{id}\"]\n");
         for (String r : options.regions()) {
-            regions.append("  ").append(r).append(": { redis: \"").append(stack.redisUri(r)).append("\" }\n");
+            yaml.region(r, "{ redis: \"" + stack.redisUri(r) + "\" }");
         }
-        return """
-                source:
-                  jdbc-url: %s
-                  user: %s
-                  slot: lethe_%s
-                  publication: lethe_%s
-                kafka:
-                  bootstrap-servers: %s
-                  topic-prefix: %s
-                  partitions: 3
-                streams:
-                  application-id: %s-streams
-                  processing-guarantee: %s
-                apply:
-                  group-prefix: %s-region-
-                regions:
-                %snamespaces:
-                  item:
-                    table: public.bench_items
-                    keys: ["%s:item:{id}"]
-                """.formatted(pg.jdbcUrl(database), pg.user(), id, id, stack.kafkaBootstrapServers(), prefix, prefix,
-                options.processingGuarantee(), prefix, regions, id);
+        return yaml.build();
     }
 
     private void createTable(String database) throws SQLException {

@@ -7,6 +7,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.embedded.ChildJvm;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.LetheYml;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.Roles;
@@ -315,32 +316,12 @@ public final class InstancesBench {
 
     /** A trial's configuration: its own topics, groups, slot and publication; the bench table's one namespace. */
     private String yaml(String database, String prefix, String slot, int partitions) {
-        PostgresEndpoint pg = stack.postgres();
-        StringBuilder regions = new StringBuilder();
+        LetheYml yaml = LetheYml.on(stack, database).slot("lethe_" + slot).topicPrefix(prefix).partitions(partitions)
+                .namespaces("item:\n  table: public.bench_items\n  keys: [\"" + id + ":item:{id}\"]\n");
         for (String r : options.regions()) {
-            regions.append("  ").append(r).append(": { redis: \"").append(stack.redisUri(r)).append("\" }\n");
+            yaml.region(r, "{ redis: \"" + stack.redisUri(r) + "\" }");
         }
-        return """
-                source:
-                  jdbc-url: %s
-                  user: %s
-                  slot: lethe_%s
-                  publication: lethe_%s
-                kafka:
-                  bootstrap-servers: %s
-                  topic-prefix: %s
-                  partitions: %d
-                streams:
-                  application-id: %s-streams
-                apply:
-                  group-prefix: %s-region-
-                regions:
-                %snamespaces:
-                  item:
-                    table: public.bench_items
-                    keys: ["%s:item:{id}"]
-                """.formatted(pg.jdbcUrl(database), pg.user(), slot, slot, stack.kafkaBootstrapServers(), prefix, partitions, prefix,
-                prefix, regions, id);
+        return yaml.build();
     }
 
     private void createTable(String database) throws SQLException {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -18,7 +19,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,13 +60,6 @@ class RedisOutageIT {
         return LetheCache.builder(stack.redisUri(REGION));
     }
 
-    private static void await(String what, Duration within, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for: " + what);
-            Thread.sleep(5);
-        }
-    }
 
     /** Reads of distinct keys while Redis is paused, each waiting for its timeout: enough failures to open the breaker. */
     private void failReads(CacheNamespace<String> ns, int reads) throws Exception {
@@ -109,7 +102,7 @@ class RedisOutageIT {
         } finally {
             stack.resumeRedis(REGION);
         }
-        await("the probes closing the breaker", Duration.ofSeconds(10), () -> {
+        Await.until("the probes closing the breaker", Duration.ofSeconds(10), () -> {
             ns.get(key, k -> Loaded.of("from db"));
             return registry.get("lethe.cache.redis.breaker.state").gauge().value() == 0.0;
         });
@@ -131,7 +124,7 @@ class RedisOutageIT {
             }));
         }
         try {
-            await("three loads rejected", Duration.ofSeconds(10),
+            Await.until("three loads rejected", Duration.ofSeconds(10),
                     () -> gets.stream().filter(CompletableFuture::isCompletedExceptionally).count() == 3);
         } finally {
             release.countDown();
@@ -152,7 +145,7 @@ class RedisOutageIT {
                 ns.getAsync(scope.key("product:held-1"), k -> { started.incrementAndGet(); hold.await(); return Loaded.of("v"); }),
                 ns.getAsync(scope.key("product:held-2"), k -> { started.incrementAndGet(); hold.await(); return Loaded.of("v"); }));
         try {
-            await("two more loads running", Duration.ofSeconds(10), () -> started.get() == 4);
+            Await.until("two more loads running", Duration.ofSeconds(10), () -> started.get() == 4);
             LoadRejectedException sync = assertThrows(LoadRejectedException.class, () -> ns.get(scope.key("product:third"), k -> Loaded.of("v")));
             assertEquals("concurrency", sync.reason(), "get() throws the typed exception itself");
         } finally {
@@ -240,7 +233,7 @@ class RedisOutageIT {
         }
         embedded.killRedis(REGION);
         try {
-            await("the copy served stale once the lost connection suspended the near cache", Duration.ofSeconds(10), () -> {
+            Await.until("the copy served stale once the lost connection suspended the near cache", Duration.ofSeconds(10), () -> {
                 assertEquals("cached", ns.get(key, k -> { throw new AssertionError("served from the near cache, not loaded"); }));
                 return registry.counter("lethe.cache.stale.serves", "namespace", "product").count() >= 1;
             });
@@ -250,7 +243,7 @@ class RedisOutageIT {
             embedded.startRedis(REGION, List.of());
         }
         double nearHits = registry.counter("lethe.cache.near.hits", "namespace", "product", "result", "hit").count();
-        await("the near cache serving hits again", Duration.ofSeconds(30), () -> {
+        Await.until("the near cache serving hits again", Duration.ofSeconds(30), () -> {
             assertEquals("fresh", ns.get(key, k -> Loaded.of("fresh")), "a copy kept through the outage was served after it");
             return registry.counter("lethe.cache.near.hits", "namespace", "product", "result", "hit").count() > nearHits;
         });

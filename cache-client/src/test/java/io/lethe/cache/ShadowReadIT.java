@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.schemas.redis.LuaScript;
@@ -22,7 +23,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -76,15 +76,6 @@ class ShadowReadIT {
         return registry.counter("lethe.cache.inspector.checks", "namespace", namespace, "result", result).count();
     }
 
-    private static void await(String what, Duration within, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + within + ": " + what);
-            }
-            Thread.sleep(20);
-        }
-    }
 
     @Test
     void aStaleEntryPlantedBehindLethesBackIsFoundCountedHealedAndAudited() throws Exception {
@@ -99,7 +90,7 @@ class ShadowReadIT {
         redis.pexpire(key, 600_000);
 
         assertEquals("wrong", products.get(key, this::fromDb), "served from the cache: the read does not wait for the inspection");
-        await("the shadow read is finished", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
+        Await.until("the shadow read is finished", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
 
         assertEquals(1, checks(ns, "stale"), "a confirmed stale entry is counted");
         assertEquals(0, checks(ns, "match") + checks(ns, "in-flight") + checks(ns, "converged"));
@@ -129,7 +120,7 @@ class ShadowReadIT {
         db.put(key, Loaded.of("right", 7));
         redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "5", RedisLayout.ENTRY_DATA, "wrong"));
         assertEquals("wrong", products.get(key, this::fromDb));
-        await("the shadow read is finished", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
+        Await.until("the shadow read is finished", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
         assertEquals(1, registry.counter("lethe.cache.inspector.checks", "namespace", ns, "region", "us-east", "result", "stale").count(),
                 "the alert's ratio is per region and namespace");
     }
@@ -144,7 +135,7 @@ class ShadowReadIT {
         db.put(key, Loaded.of("right", 7));
         redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "5", RedisLayout.ENTRY_DATA, "wrong"));
         assertEquals("wrong", products.get(key, this::fromDb));
-        await("the shadow read is finished", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
+        Await.until("the shadow read is finished", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
         assertEquals(1, checks(ns, "stale"));
         assertEquals("wrong", redis.hget(key, RedisLayout.ENTRY_DATA), "a verification reader leaves the judge's evidence alone");
     }
@@ -179,7 +170,7 @@ class ShadowReadIT {
         redis.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER,
                 new String[] {invalidated, RedisLayout.fenceKey(invalidated)}, "11", "60000", "12345");
         db.put(reverted, Loaded.of("old", 10));
-        await("both shadow reads are finished", Duration.ofSeconds(30), () -> cache.shadowReadsPending() == 0);
+        Await.until("both shadow reads are finished", Duration.ofSeconds(30), () -> cache.shadowReadsPending() == 0);
 
         assertEquals(1, checks(ns, "in-flight"), "the invalidation arrived within the grace");
         assertEquals(1, checks(ns, "converged"), "the database came back to the served value");
@@ -218,11 +209,11 @@ class ShadowReadIT {
         assertEquals(1, a.shadowReadsPending(), "the inspection is under way");
         redis.hset(io.lethe.schemas.redis.AppliedLsn.key(groupA), Map.of("0", "200", "ts:0",
                 Long.toString((System.currentTimeMillis() + 1000) * 1000)));
-        await("region A's verdict", Duration.ofSeconds(20), () -> a.shadowReadsPending() == 0);
+        Await.until("region A's verdict", Duration.ofSeconds(20), () -> a.shadowReadsPending() == 0);
         assertEquals(1, checks(ns, "stale"), "applied past the first load, the difference is confirmed");
 
         assertEquals("wrong", b.namespace(ns, Codecs.utf8(), EVERY_HIT).get(keyB, this::fromDb));
-        await("region B's verdict", Duration.ofSeconds(20), () -> b.shadowReadsPending() == 0);
+        Await.until("region B's verdict", Duration.ofSeconds(20), () -> b.shadowReadsPending() == 0);
         assertEquals(1, checks(ns, "undecided"), "never applied past the first load within maxGrace + margin: undecided");
         assertEquals(1, checks(ns, "stale"));
         assertEquals("wrong", redis.hget(keyB, RedisLayout.ENTRY_DATA), "an undecided entry is not healed");
@@ -257,7 +248,7 @@ class ShadowReadIT {
         }
         db.put(key, Loaded.of("new", 7)); // committed; its invalidation never applied, and the watermark stays
         release.countDown();
-        await("the shadow read's verdict", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
+        Await.until("the shadow read's verdict", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
         assertEquals(0, checks(ns, "stale"), "a change the region had not applied is not a confirmed stale entry");
         assertEquals(1, checks(ns, "undecided"), "the region never applied past the end of the first load: undecided");
     }
@@ -304,7 +295,7 @@ class ShadowReadIT {
         assertTrue(loading.await(10, TimeUnit.SECONDS), "the shadow read's first load started");
         gone.accept(watermark);
         release.countDown();
-        await("the shadow read's verdict", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
+        Await.until("the shadow read's verdict", Duration.ofSeconds(20), () -> cache.shadowReadsPending() == 0);
         assertEquals(0, checks(ns, "stale"), ns + ": a watermark that shows nothing applied confirms nothing");
         assertEquals(1, checks(ns, "undecided"), ns + ": the region never showed the first load applied within maxGrace + margin");
         assertEquals("old", redis.hget(key, RedisLayout.ENTRY_DATA));
@@ -330,7 +321,7 @@ class ShadowReadIT {
                 assertEquals(row.value(), products.get(k, this::fromDb));
                 hits++;
                 // one at a time, so none is dropped by the concurrency limit
-                await("the shadow read is finished", Duration.ofSeconds(10), () -> cache.shadowReadsPending() == 0);
+                Await.until("the shadow read is finished", Duration.ofSeconds(10), () -> cache.shadowReadsPending() == 0);
             }
         }
         assertEquals(hits, checks(ns, "match"), "every sampled hit of a coherent cache matches");
@@ -381,7 +372,7 @@ class ShadowReadIT {
         } finally {
             release.countDown();
         }
-        await("the blocked inspections are finished", Duration.ofSeconds(10), () -> cache.shadowReadsPending() == 0);
+        Await.until("the blocked inspections are finished", Duration.ofSeconds(10), () -> cache.shadowReadsPending() == 0);
         assertTrue(checks(ns, "match") >= 1);
         assertEquals(0, checks(ns, "stale"));
     }

@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.io.PrintWriter;
@@ -33,7 +35,7 @@ class OpsIT {
     static Result lethe(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new Lethe());
+        CommandLine cli = Lethe.commandLine(new Lethe());
         cli.setOut(new PrintWriter(out));
         cli.setErr(new PrintWriter(err));
         int exit = cli.execute(args);
@@ -74,12 +76,12 @@ class OpsIT {
             // us-east's first feed invalidated what its Redis held before (f.start waits for it): filled again after it
             east.hset(p + "product:1", java.util.Map.of("v", "0", "d", "one"));
             String watermark = io.lethe.schemas.redis.AppliedLsn.key(io.lethe.region.RegionConsumerService.groupId(config, "us-east"));
-            PipelineFixture.await("us-east publishes its applied watermark", Duration.ofSeconds(60),
+            Await.until("us-east publishes its applied watermark", Duration.ofSeconds(60),
                     () -> io.lethe.schemas.redis.AppliedLsn.of(east.hgetall(watermark)).isPresent());
             east.hset(p + "product:2", java.util.Map.of("v", "0", "d", "two"));
             east.set(p + "product:slug:c", "three"); // a legacy entry
             f.sql("UPDATE products SET slug = 'b2' WHERE id = 2"); // eu-west applies it; the copy must not land
-            PipelineFixture.await("eu-west applies the change", Duration.ofSeconds(60),
+            Await.until("eu-west applies the change", Duration.ofSeconds(60),
                     () -> west.exists(RedisLayout.fenceKey(p + "product:2")) == 1);
             east.hset(p + "product:2", java.util.Map.of("v", "0", "d", "two")); // as if us-east had not applied it yet
             Result run = lethe("prewarm", "--config", file.toString(), "--from", "us-east", "--to", "eu-west", "--namespace", "product");
@@ -316,7 +318,7 @@ class OpsIT {
             west.set(p + "product:42", "cached");
             Result purge = lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--key", p + "product:42");
             assertEquals(0, purge.exit(), purge.err());
-            PipelineFixture.await("the purge in both regions", Duration.ofSeconds(60),
+            Await.until("the purge in both regions", Duration.ofSeconds(60),
                     () -> east.exists(RedisLayout.fenceKey(p + "product:42")) == 1 && west.exists(RedisLayout.fenceKey(p + "product:42")) == 1);
             assertEquals(0, east.exists(p + "product:42") + west.exists(p + "product:42"));
             // on the public topic (both regions read it) the purge carries CloudEvents' headers like streams' records
@@ -334,14 +336,14 @@ class OpsIT {
             // lag: eu-west's Redis stops answering while changes flow, once eu-west has applied a
             // heartbeat (before one, its end-to-end lag is unknown, not large)
             String westWatermark = io.lethe.schemas.redis.AppliedLsn.key(io.lethe.region.RegionConsumerService.groupId(config, "eu-west"));
-            PipelineFixture.await("eu-west applies a heartbeat", Duration.ofSeconds(60),
+            Await.until("eu-west applies a heartbeat", Duration.ofSeconds(60),
                     () -> io.lethe.schemas.redis.AppliedLsn.of(west.hgetall(westWatermark)).isPresent());
             stack.pauseRedis("eu-west");
             try {
                 f.sql("UPDATE products SET slug = 'b' WHERE id = 1");
-                PipelineFixture.await("us-east applies it", Duration.ofSeconds(60), () -> east.exists(RedisLayout.fenceKey(p + "product:1")) == 1);
-                PipelineFixture.await("eu-west shows lag", Duration.ofSeconds(60), () -> lagOf(file, "eu-west") > 0);
-                PipelineFixture.await("lethe lag puts eu-west's backlog at the region", Duration.ofSeconds(60),
+                Await.until("us-east applies it", Duration.ofSeconds(60), () -> east.exists(RedisLayout.fenceKey(p + "product:1")) == 1);
+                Await.until("eu-west shows lag", Duration.ofSeconds(60), () -> lagOf(file, "eu-west") > 0);
+                Await.until("lethe lag puts eu-west's backlog at the region", Duration.ofSeconds(60),
                         () -> column(file, "eu-west", BACKLOG_COLUMN).equals("region"));
                 String table = lethe("lag", "--config", file.toString(), "--metrics", "http://127.0.0.1:1/metrics").out();
                 // us-east keeps up: no backlog there (its record lag is never quite 0: watermarks arrive every second)
@@ -349,7 +351,7 @@ class OpsIT {
             } finally {
                 stack.resumeRedis("eu-west");
             }
-            PipelineFixture.await("eu-west catches up", Duration.ofSeconds(60), () -> column(file, "eu-west", BACKLOG_COLUMN).equals("-"));
+            Await.until("eu-west catches up", Duration.ofSeconds(60), () -> column(file, "eu-west", BACKLOG_COLUMN).equals("-"));
         }
     }
 
@@ -379,7 +381,7 @@ class OpsIT {
             try (io.lethe.streams.StreamsService streams = new io.lethe.streams.StreamsService(old,
                     new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), java.time.Clock.systemUTC(), "old")) {
                 streams.start();
-                PipelineFixture.await("the unknown table is dead-lettered", Duration.ofSeconds(60),
+                Await.until("the unknown table is dead-lettered", Duration.ofSeconds(60),
                         () -> new io.lethe.cli.lag.LagReport(old, java.time.Clock.systemUTC()).dlqByStage().getOrDefault("streams", 0L) == 1);
             }
             f.start(f.config(with)); // the fixed configuration knows public.orders
@@ -423,7 +425,7 @@ class OpsIT {
             assertTrue(replay.out().contains("refused (reserved-key)"), replay.out());
             assertTrue(replay.out().contains("differs from the record at") || replay.out().contains("cannot be checked"),
                     "a dead letter is replayed only as the record its source topic holds: " + replay.out());
-            PipelineFixture.await("the replayed change's invalidation", Duration.ofSeconds(60),
+            Await.until("the replayed change's invalidation", Duration.ofSeconds(60),
                     () -> east.exists(RedisLayout.fenceKey(p + "order:7")) == 1);
             Result again = lethe("dlq", "replay", "--config", file.toString(), "--group", scope.id() + "-replay");
             assertTrue(again.out().contains("replayed 0 record"), "each record is replayed once: " + again.out());

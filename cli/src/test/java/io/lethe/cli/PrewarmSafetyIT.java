@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.ChildJvm;
 import io.lethe.embedded.EmbeddedStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.region.prewarm.Prewarm;
@@ -88,7 +90,7 @@ class PrewarmSafetyIT {
             Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
             assertTrue(killMidBatch(f, scope, file, dir), "the prewarm was killed with copies written");
             RedisCommands<String, String> west = f.redis(TARGET);
-            PipelineFixture.await("the copies the killed prewarm never checked to expire", Duration.ofSeconds(60),
+            Await.until("the copies the killed prewarm never checked to expire", Duration.ofSeconds(60),
                     () -> copies(west, scope).isEmpty());
         }
     }
@@ -147,15 +149,15 @@ class PrewarmSafetyIT {
         f.sql("UPDATE products SET val = 'new' || id");
         RedisCommands<String, String> west = f.redis(TARGET);
         String last = RedisLayout.fenceKey(scope.key("product:" + ROWS));
-        PipelineFixture.await("the target to apply the changes", Duration.ofSeconds(60), () -> west.exists(last) == 1);
-        PipelineFixture.await("the target's fences to expire", Duration.ofSeconds(60),
+        Await.until("the target to apply the changes", Duration.ofSeconds(60), () -> west.exists(last) == 1);
+        Await.until("the target's fences to expire", Duration.ofSeconds(60),
                 () -> west.keys(RedisLayout.FENCE_PREFIX + "*" + scope.key("product:") + "*").isEmpty());
         return config;
     }
 
     private static void awaitWatermark(LetheConfig config, RedisCommands<String, String> east) throws InterruptedException {
         String watermark = AppliedLsn.key(RegionConsumerService.groupId(config, SOURCE));
-        PipelineFixture.await(SOURCE + " publishes its applied watermark", Duration.ofSeconds(60),
+        Await.until(SOURCE + " publishes its applied watermark", Duration.ofSeconds(60),
                 () -> AppliedLsn.of(east.hgetall(watermark)).isPresent());
     }
 

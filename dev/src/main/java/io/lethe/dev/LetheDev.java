@@ -1,38 +1,30 @@
 package io.lethe.dev;
 
-import io.lethe.cli.BenchCommand;
-import io.lethe.cli.ConfigCommand;
-import io.lethe.cli.DemoCommand;
-import io.lethe.cli.DlqCommand;
-import io.lethe.cli.DoctorCommand;
-import io.lethe.cli.InspectCommand;
-import io.lethe.cli.InvalidateCommand;
-import io.lethe.cli.LagCommand;
-import io.lethe.cli.PrewarmCommand;
 import io.lethe.cli.Lethe;
-import io.lethe.cli.RunCommand;
-import io.lethe.cli.VerifyCommand;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The repository's {@code ./lethe}: the product's commands plus demo, verify and bench, which
- * start the embedded servers (PostgreSQL, Kafka, Redis from Maven artifacts). Never shipped in the
- * product distribution or the image.
+ * The repository's {@code ./lethe}: the product's commands ({@link Lethe#COMMANDS}) plus demo,
+ * verify and bench, which start the embedded servers (PostgreSQL, Kafka, Redis from Maven
+ * artifacts). Never shipped in the product distribution or the image.
  */
 @Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,
-        description = "Keeps regional Redis caches coherent with a PostgreSQL primary (with the development commands).",
-        subcommands = {DemoCommand.class, RunCommand.class, ConfigCommand.class, DoctorCommand.class, InvalidateCommand.class,
-                LagCommand.class, DlqCommand.class, PrewarmCommand.class, InspectCommand.class, VerifyCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        description = "Keeps regional Redis caches coherent with a PostgreSQL primary (with the development commands).")
 public final class LetheDev implements Runnable {
 
     public static void main(String[] args) {
-        int code = new CommandLine(new LetheDev()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
-        System.exit(code);
+        System.exit(commandLine(new LetheDev()).execute(args));
+    }
+
+    /** demo first, the product's commands, then verify and bench. */
+    static CommandLine commandLine(LetheDev top) {
+        return Lethe.commandLine(top, List.of(DemoCommand.class), List.of(VerifyCommand.class, BenchCommand.class));
     }
 
     @Override
     public void run() {
-        new CommandLine(this).usage(System.out);
+        commandLine(this).usage(System.out);
     }
 }

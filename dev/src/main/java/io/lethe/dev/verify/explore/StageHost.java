@@ -1,0 +1,121 @@
+package io.lethe.dev.verify.explore;
+
+import io.lethe.dev.verify.Stages;
+import io.lethe.config.LetheConfig;
+import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.Roles;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where an explore run's stages run: each in a pipeline of its own in this process (fast to
+ * start, stopped by closing), or each in a child process of its own when the program kills
+ * stages ({@code kill -9} needs a process). Roles: {@code capture}, {@code streams},
+ * {@code region:<name>}; started consumers first, as {@link Pipeline} does.
+ */
+interface StageHost extends AutoCloseable {
+    void startAll() throws Exception;
+
+    /** Stops a stage as an operator would (it closes what it holds) and starts it again. */
+    void restart(String role) throws Exception;
+
+    /** kill -9 of a stage, then starts it again. */
+    void kill(String role) throws Exception;
+
+    @Override
+    void close();
+
+    static List<String> roles(LetheConfig config) {
+        List<String> roles = new ArrayList<>();
+        config.regions().keySet().forEach(r -> roles.add("region:" + r));
+        roles.add("streams");
+        roles.add("capture");
+        return roles;
+    }
+
+    /** Each stage a {@link Pipeline} of its own in this process. */
+    final class InProcess implements StageHost {
+        private final LetheConfig config;
+        private final Map<String, Pipeline> running = new LinkedHashMap<>();
+
+        InProcess(LetheConfig config) {
+            this.config = config;
+        }
+
+        @Override
+        public void startAll() throws Exception {
+            for (String role : roles(config)) {
+                start(role);
+            }
+        }
+
+        private void start(String role) throws InterruptedException {
+            Roles roles = switch (role) {
+                case "capture" -> new Roles(true, false, List.of());
+                case "streams" -> new Roles(false, true, List.of());
+                default -> new Roles(false, false, List.of(role.substring("region:".length())));
+            };
+            // a registry per start: a stage started again registers its meters afresh
+            running.put(role, Pipeline.start(config, roles, new SimpleMeterRegistry(), Clock.systemUTC()));
+        }
+
+        @Override
+        public void restart(String role) throws Exception {
+            Pipeline p = running.remove(role);
+            if (p != null) {
+                p.close();
+            }
+            start(role);
+        }
+
+        @Override
+        public void kill(String role) throws Exception {
+            throw new UnsupportedOperationException("stages in this process cannot be killed; the kill feature runs them as processes");
+        }
+
+        @Override
+        public void close() {
+            List<String> order = new ArrayList<>(running.keySet());
+            java.util.Collections.reverse(order); // capture first, as Pipeline.close
+            for (String role : order) {
+                running.remove(role).close();
+            }
+        }
+    }
+
+    /** Each stage a {@code lethe run --role} process of its own (see {@link Stages}). */
+    final class Processes implements StageHost {
+        private final Stages stages;
+
+        Processes(LetheConfig config, Path configFile, Path logs) {
+            this.stages = new Stages(configFile, logs, roles(config));
+        }
+
+        @Override
+        public void startAll() throws Exception {
+            stages.startAll();
+        }
+
+        @Override
+        public void restart(String role) throws Exception {
+            stages.stop(role);
+            stages.start(role);
+        }
+
+        @Override
+        public void kill(String role) throws Exception {
+            stages.kill(role);
+            stages.start(role);
+        }
+
+        @Override
+        public void close() {
+            stages.close();
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package io.lethe.dev.verify.explore;
+
+import java.util.List;
+
+/**
+ * One thing the writer does. SQL steps run as one transaction; {@code ${publication}} in their
+ * SQL stands for the run's publication.
+ *
+ * @param kind   what it is
+ * @param table  the table it concerns (SQL steps), else null
+ * @param sql    the statements (SQL steps)
+ * @param region the region index it concerns ({@code *} for all), else null
+ * @param a      kind-specific: the namespace of a read, the stage of a restart, the pause in ms
+ * @param b      kind-specific: the template tag of a read ({@code list} for the pattern key)
+ * @param rids   the rows a read reads (by rid)
+ */
+record Step(Kind kind, String table, List<String> sql, String region, String a, String b, List<Integer> rids) {
+    Step {
+        sql = sql == null ? List.of() : List.copyOf(sql);
+        rids = rids == null ? List.of() : List.copyOf(rids);
+    }
+
+    enum Kind {
+        /** A transaction of DML (INSERT, UPDATE, DELETE, TRUNCATE, savepoints). */
+        TX,
+        /** A DDL transaction; {@code a} says which feature it exercises. */
+        DDL,
+        /** Synchronous reads through cache-client of some rows' keys of one template. */
+        READ,
+        /** Stop a stage and start it again ({@code a}: capture, streams or region). */
+        RESTART,
+        /** kill -9 of a stage process, then start it again. */
+        KILL,
+        /** SAVE of a region's Redis (a later REDIS_RDB restores it). */
+        REDIS_SAVE,
+        /** SHUTDOWN NOSAVE of a region's Redis, restarted from its last RDB snapshot. */
+        REDIS_RDB,
+        /** kill -9 of a region's Redis (appendonly yes since the start), restarted from its AOF. */
+        REDIS_AOF,
+        /** The broker stopped for {@code a} ms, then started again. */
+        BROKER,
+        /** {@code a} partitions added to the changes topic and every region topic. */
+        PARTITIONS,
+        /** The writer waits {@code a} ms (readers go on). */
+        PAUSE
+    }
+
+    static Step tx(String table, List<String> sql) {
+        return new Step(Kind.TX, table, sql, null, null, null, null);
+    }
+
+    static Step ddl(Feature feature, String table, List<String> sql) {
+        return new Step(Kind.DDL, table, sql, null, feature.id(), null, null);
+    }
+
+    static Step read(String namespace, String tag, String region, List<Integer> rids) {
+        return new Step(Kind.READ, null, null, region, namespace, tag, rids);
+    }
+
+    static Step fault(Kind kind, String region, String a) {
+        return new Step(kind, null, null, region, a, null, null);
+    }
+
+    /** One line for the step log. */
+    String describe() {
+        return switch (kind) {
+            case TX, DDL -> kind + (a == null ? "" : " " + a) + " " + table + ": " + String.join("; ", sql.stream().map(Step::abbreviate).toList());
+            case READ -> "READ " + a + ":" + b + " rids " + rids + " in region " + region;
+            case RESTART, KILL -> kind + " " + a + (region == null ? "" : " " + region);
+            case REDIS_SAVE, REDIS_RDB, REDIS_AOF -> kind + " region " + region;
+            case BROKER -> "BROKER down for " + a + " ms";
+            case PARTITIONS -> "PARTITIONS +" + a;
+            case PAUSE -> "PAUSE " + a + " ms";
+        };
+    }
+
+    private static String abbreviate(String sql) {
+        return sql.length() <= 400 ? sql : sql.substring(0, 400) + "...";
+    }
+}

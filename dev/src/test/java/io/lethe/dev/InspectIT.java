@@ -1,0 +1,333 @@
+package io.lethe.dev;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lethe.cache.CacheNamespace;
+import io.lethe.cache.Codecs;
+import io.lethe.cache.LetheCache;
+import io.lethe.cache.Loaded;
+import io.lethe.cache.Policy;
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.EmbeddedStack;
+import io.lethe.embedded.PostgresEndpoint;
+import io.lethe.embedded.junit.Await;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.PipelineFixture;
+import io.lethe.region.RegionConsumerService;
+import io.lethe.schemas.redis.AppliedLsn;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code lethe inspect} against a running pipeline: entries planted behind Lethe's back, one of
+ * each class it judges, are found with their namespace and class, healed, and a second pass is
+ * clean; entries a cache-client reader filled from the database while rows change are all found OK.
+ */
+@ExtendWith(LetheStackExtension.class)
+class InspectIT {
+    private static final String REGION = "us-east";
+
+    private static String namespaces(String p) {
+        return """
+                item: { table: public.items, keys: ["%sitem:{id}"], version: column:ver, fence-ttl: 10m }
+                price: { table: public.prices, keys: ["%sprice:{id}"], mode: upsert, payload-columns: [price, name] }
+                bycat: { table: public.goods, keys: ["%scat:{cat}"] }
+                """.formatted(p, p, p);
+    }
+
+    private static void tables(PipelineFixture f) throws Exception {
+        f.sql("CREATE TABLE items (id int PRIMARY KEY, val text, ver int NOT NULL)",
+                "CREATE TABLE prices (id int PRIMARY KEY, price numeric(10,2), name text)",
+                "CREATE TABLE goods (id int PRIMARY KEY, cat text)", "ALTER TABLE goods REPLICA IDENTITY FULL");
+    }
+
+    @Test
+    void findsEachPlantedStaleEntryWithItsNamespaceAndClassHealsThemAndASecondPassIsClean(EmbeddedStack stack, TestScope scope,
+            @TempDir Path dir) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            tables(f);
+            String yaml = f.yaml(List.of(REGION), namespaces(p), "");
+            LetheConfig config = f.config(yaml);
+            Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
+            f.start(config);
+            f.sql("INSERT INTO items VALUES (1, 'one', 5), (2, 'two', 5), (3, 'three', 5), (4, 'four', 7)",
+                    "INSERT INTO prices VALUES (1, 9.50, 'a'), (2, 1.50, 'b')",
+                    "INSERT INTO goods VALUES (1, 'books')");
+            RedisCommands<String, String> redis = f.redis(REGION);
+            awaitApplied(f, config, redis);
+            assertEquals(1, redis.exists(p + "price:2"), "the pipeline upserted price 2");
+
+            // behind Lethe's back, in the entry format of docs/subscribing.md
+            redis.hset(p + "item:99", Map.of("v", "3", "d", "gone"));                  // ROW_GONE
+            redis.hset(p + "item:1", Map.of("v", "5", "d", "", "nf", "1"));            // NEGATIVE_BUT_ROW
+            redis.hset(p + "item:2", Map.of("v", "4", "d", "old two"));                // OLDER_VERSION (row at 5)
+            redis.hset(p + "item:3", Map.of("v", "5", "d", "three"));                  // OK
+            redis.hset(p + "item:4", Map.of("v", "7", "d", "four"));                   // the row's version, but ...
+            redis.hset(RedisLayout.fenceKey(p + "item:4"), "v", "8");                 // ... INVALIDATED_AFTER_WRITE at 8
+            redis.hset(p + "price:1", "d", "{\"price\":\"9.99\",\"name\":\"a\"}");  // PAYLOAD_DIFFERS
+            redis.hset(p + "cat:music", Map.of("v", "0", "d", "[1]"));                 // DERIVED_ORPHAN
+            redis.hset(p + "cat:books", Map.of("v", "0", "d", "[1]"));                 // UNJUDGED_VALUE (a derived key's value)
+            redis.set(p + "item:5", "legacy");                                        // ROW_GONE (a legacy entry, no row 5)
+
+            LetheCommand.Result first = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000");
+            System.out.println(first.out());
+            assertEquals(1, first.exit(), "stale entries found: " + first.out() + first.err());
+            String out = first.out();
+            assertStale(out, "item", "ROW_GONE", p + "item:99");
+            assertStale(out, "item", "ROW_GONE", p + "item:5");
+            assertStale(out, "item", "NEGATIVE_BUT_ROW", p + "item:1");
+            assertStale(out, "item", "OLDER_VERSION", p + "item:2");
+            assertStale(out, "item", "INVALIDATED_AFTER_WRITE", p + "item:4");
+            assertStale(out, "price", "PAYLOAD_DIFFERS", p + "price:1");
+            assertStale(out, "bycat", "DERIVED_ORPHAN", p + "cat:music");
+            for (String fresh : List.of("item:3 ", "price:2 ", "cat:books ")) {
+                assertFalse(out.contains(p + fresh), fresh + "is not stale: " + out);
+            }
+            assertEquals(7, out.lines().filter(l -> l.startsWith("stale ")).count(), out);
+            assertEquals(1, redis.exists(p + "item:2"), "without --heal nothing is touched");
+
+            LetheCommand.Result heal = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--heal");
+            assertEquals(1, heal.exit(), heal.out() + heal.err());
+            for (String key : List.of("item:99", "item:5", "item:1", "item:2", "item:4", "price:1", "cat:music")) {
+                assertEquals(0, redis.exists(p + key), key + " healed: " + heal.out());
+            }
+            assertEquals(1, redis.exists(p + "item:3"), "a fresh entry stays");
+            assertEquals(1, redis.exists(p + "price:2"), "a fresh entry stays");
+
+            try (LetheCache cache = LetheCache.builder(stack.redisUri(REGION)).meterRegistry(new SimpleMeterRegistry()).build()) {
+                CacheNamespace<String> items = cache.namespace("item", Codecs.utf8(),
+                        Policy.eventual().withFenceTtl(Duration.ofMinutes(10)).withNegativeTtl(Duration.ofMinutes(5)));
+                assertEquals("two", items.get(p + "item:2", k -> Loaded.of("two", 5)));
+                assertEquals("5", redis.hget(p + "item:2", "v"), "the healed key reloads from the row");
+                assertEquals("one", items.get(p + "item:1", k -> Loaded.of("one", 5)));
+            }
+
+            LetheCommand.Result again = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION);
+            assertEquals(0, again.exit(), "a second pass is clean: " + again.out() + again.err());
+        }
+    }
+
+    /**
+     * Issue 34, key format 2: a namespace may hold keys it rendered in key format 1 (values with a
+     * reserved character written as they were, before the upgrade, or concatenated by hand). The
+     * pipeline no longer invalidates them, so inspect must judge them too, by the values as written.
+     */
+    @Test
+    void judgesKeysOfKeyFormat1TooByTheirValuesAsWritten(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            f.sql("CREATE TABLE tags (id text PRIMARY KEY, val text, ver int NOT NULL)");
+            String yaml = f.yaml(List.of(REGION), """
+                    tag: { table: public.tags, keys: ["%stag:{id}"], version: column:ver }
+                    """.formatted(p), "");
+            LetheConfig config = f.config(yaml);
+            Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
+            f.start(config);
+            f.sql("INSERT INTO tags VALUES ('a:b', 'x', 5), ('c*d', 'y', 5)");
+            RedisCommands<String, String> redis = f.redis(REGION);
+            awaitApplied(f, config, redis);
+
+            redis.hset(p + "tag:a:b", Map.of("v", "4", "d", "old x"));     // key format 1 of 'a:b': OLDER_VERSION (row at 5)
+            redis.hset(p + "tag:gone:1", Map.of("v", "3", "d", "gone"));   // key format 1 of 'gone:1': ROW_GONE
+            redis.hset(p + "tag:c*d", Map.of("v", "5", "d", "y"));         // key format 1 of 'c*d', the row's version: OK
+            redis.hset(p + "tag:a%3Ab", Map.of("v", "5", "d", "x"));       // key format 2 of 'a:b': OK
+
+            LetheCommand.Result first = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000");
+            String out = first.out();
+            assertEquals(1, first.exit(), "stale entries under key format 1 keys found: " + out + first.err());
+            assertStale(out, "tag", "OLDER_VERSION", p + "tag:a:b");
+            assertStale(out, "tag", "ROW_GONE", p + "tag:gone:1");
+            assertEquals(2, out.lines().filter(l -> l.startsWith("stale ")).count(), out);
+
+            LetheCommand.Result heal = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--heal");
+            assertEquals(1, heal.exit(), heal.out() + heal.err());
+            assertEquals(0, redis.exists(p + "tag:a:b"), "healed: " + heal.out());
+            assertEquals(0, redis.exists(p + "tag:gone:1"), "healed: " + heal.out());
+            assertEquals(1, redis.exists(p + "tag:c*d"), "an entry that agrees with its row stays");
+            LetheCommand.Result again = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION);
+            assertEquals(0, again.exit(), "a second pass is clean: " + again.out() + again.err());
+        }
+    }
+
+    @Test
+    void entriesAReaderFilledFromTheDatabaseWhileRowsChangeAreAllOk(EmbeddedStack stack, TestScope scope, @TempDir Path dir)
+            throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            tables(f);
+            String yaml = f.yaml(List.of(REGION), namespaces(p), "");
+            LetheConfig config = f.config(yaml);
+            Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
+            f.start(config);
+            f.sql("INSERT INTO items SELECT i, 'v' || i, 1 FROM generate_series(1, 50) i",
+                    "INSERT INTO prices SELECT i, i * 1.25, 'n' || i FROM generate_series(1, 20) i",
+                    "INSERT INTO goods SELECT i, 'c' || (i % 3) FROM generate_series(1, 9) i");
+            RedisCommands<String, String> redis = f.redis(REGION);
+            awaitApplied(f, config, redis);
+            PostgresEndpoint pg = stack.postgres();
+            AtomicBoolean stop = new AtomicBoolean();
+            try (LetheCache cache = LetheCache.builder(stack.redisUri(REGION)).meterRegistry(new SimpleMeterRegistry()).build();
+                 Connection db = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password())) {
+                CacheNamespace<String> items = cache.namespace("item", Codecs.utf8(),
+                        Policy.eventual().withFenceTtl(Duration.ofMinutes(10)).withNegativeTtl(Duration.ofMinutes(5)));
+                CacheNamespace<String> cats = cache.namespace("bycat", Codecs.utf8(), Policy.eventual());
+                PreparedStatement load = db.prepareStatement("SELECT val, ver FROM items WHERE id = ?");
+                for (int id = 1; id <= 60; id++) {
+                    int row = id;
+                    items.get(p + "item:" + id, k -> {
+                        try {
+                            load.setInt(1, row);
+                            try (ResultSet rs = load.executeQuery()) {
+                                return rs.next() ? Loaded.of(rs.getString(1), rs.getLong(2)) : Loaded.notFound();
+                            }
+                        } catch (java.sql.SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+                }
+                cats.get(p + "cat:c1", k -> Loaded.of("[1,4,7]"));
+                // a writer changes rows while inspect runs: in-flight changes must not be confirmed stale
+                Thread writer = new Thread(() -> {
+                    try (Connection w = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
+                         Statement st = w.createStatement()) {
+                        for (int i = 0; !stop.get(); i++) {
+                            st.execute("UPDATE items SET val = 'w" + i + "', ver = ver + 1 WHERE id = " + (1 + i % 50));
+                            st.execute("UPDATE prices SET price = price + 1 WHERE id = " + (1 + i % 20));
+                            Thread.sleep(100);
+                        }
+                    } catch (java.sql.SQLException e) {
+                        throw new IllegalStateException(e);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException(e);
+                    }
+                });
+                writer.start();
+                LetheCommand.Result result;
+                try {
+                    result = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "50");
+                } finally {
+                    stop.set(true);
+                    writer.join();
+                }
+                System.out.println(result.out());
+                assertEquals(0, result.exit(), "no false positives: " + result.out() + result.err());
+                assertTrue(result.out().contains("0 stale confirmed"), result.out());
+                long ok = result.out().lines().filter(l -> l.startsWith("item ")).mapToLong(l -> Long.parseLong(l.split("\\s+")[1]))
+                        .findFirst().orElse(0);
+                assertTrue(ok >= 25, "most of the reader's entries are judged OK, not merely cleared: " + result.out());
+            }
+        }
+    }
+
+    @Test
+    void findsAndHealsStaleEntriesOnEveryMasterOfARedisCluster(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope);
+             io.lettuce.core.cluster.RedisClusterClient client = io.lettuce.core.cluster.RedisClusterClient.create(stack.redisClusterUri());
+             io.lettuce.core.cluster.api.StatefulRedisClusterConnection<String, String> connection = client.connect()) {
+            var redis = connection.sync();
+            String p = scope.keyPrefix();
+            tables(f);
+            f.sql("INSERT INTO items SELECT i, 'v' || i, 1 FROM generate_series(1, 40) i");
+            String yaml = f.yaml(Map.of(REGION, "{ redis: \"" + stack.redisClusterUri() + "\", topology: cluster }"), namespaces(p), "");
+            LetheConfig config = f.config(yaml);
+            Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
+            f.start(config);
+            String watermark = AppliedLsn.key(RegionConsumerService.groupId(config, REGION));
+            Await.until(REGION + " publishes its applied watermark", Duration.ofSeconds(90),
+                    () -> AppliedLsn.of(redis.hgetall(watermark)).isPresent());
+            java.util.Set<Long> slots = new java.util.HashSet<>();
+            for (int id = 1; id <= 80; id++) {
+                // 1..40 hold their row's version; 41..80 have no row
+                redis.hset(p + "item:" + id, Map.of("v", "1", "d", "v" + id));
+                slots.add(redis.clusterKeyslot(p + "item:" + id));
+            }
+            assertTrue(slots.size() > 40, "keys spread over the cluster's slots");
+            try {
+                LetheCommand.Result result = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000", "--heal");
+                assertEquals(1, result.exit(), result.out() + result.err());
+                assertEquals(40, result.out().lines().filter(l -> l.startsWith("stale item ROW_GONE ")).count(), result.out());
+                for (int id = 1; id <= 80; id++) {
+                    assertEquals(id <= 40 ? 1 : 0, redis.exists(p + "item:" + id), "item " + id + ": " + result.out());
+                }
+                assertEquals(0, LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION).exit(), "a second pass is clean");
+            } finally {
+                client.shutdown();
+            }
+        }
+    }
+
+    /**
+     * Rows are read from the region's replica (applying WAL 3 s late): a row it has replayed is
+     * found, one gone everywhere is confirmed stale once the region and the replica are past the
+     * primary's position.
+     */
+    @Test
+    void rowsComeFromTheRegionsReplica(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
+        PostgresEndpoint replica = stack.replica(Duration.ofSeconds(3));
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            tables(f);
+            f.sql("INSERT INTO items VALUES (1, 'one', 1)");
+            String yaml = f.yaml(List.of(), namespaces(p), "apply: { replica-poll-interval: 100ms }")
+                    .replace("regions:\n", "regions:\n  " + REGION + ": { redis: " + stack.redisUri(REGION) + ", replica: \""
+                            + replica.jdbcUrl(scope.database()) + "\" }\n");
+            LetheConfig config = f.config(yaml);
+            Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
+            f.start(config);
+            RedisCommands<String, String> redis = f.redis(REGION);
+            awaitApplied(f, config, redis);
+            f.sql("INSERT INTO items VALUES (2, 'two', 1)");
+            awaitApplied(f, config, redis);
+            redis.hset(p + "item:2", Map.of("v", "1", "d", "two"));   // what a reader filled
+            redis.hset(p + "item:99", Map.of("v", "1", "d", "gone")); // no row anywhere
+            LetheCommand.Result result = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION);
+            System.out.println(result.out());
+            assertEquals(1, result.exit(), result.out() + result.err());
+            assertTrue(result.out().contains("rows read from the replica"), result.out());
+            assertStale(result.out(), "item", "ROW_GONE", p + "item:99");
+            assertFalse(result.out().contains(p + "item:2 "), "a row the replica has is no stale entry: " + result.out());
+        }
+    }
+
+    private static void assertStale(String out, String namespace, String finding, String key) {
+        assertTrue(out.lines().anyMatch(l -> l.startsWith("stale " + namespace + " " + finding + " " + key + " ")),
+                "expected 'stale " + namespace + " " + finding + " " + key + "' in:\n" + out);
+    }
+
+    /** Waits until the region's applied watermark passed everything committed so far (a sentinel: the source's position now). */
+    private static void awaitApplied(PipelineFixture f, LetheConfig config, RedisCommands<String, String> redis) throws Exception {
+        long position;
+        PostgresEndpoint pg = f.stack.postgres();
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());
+             Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
+            rs.next();
+            position = rs.getLong(1);
+        }
+        String key = AppliedLsn.key(RegionConsumerService.groupId(config, REGION));
+        Await.until(REGION + " to apply everything committed", Duration.ofSeconds(90), () -> {
+            OptionalLong applied = AppliedLsn.of(redis.hgetall(key));
+            return applied.isPresent() && applied.getAsLong() >= position;
+        });
+    }
+}

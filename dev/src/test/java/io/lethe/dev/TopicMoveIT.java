@@ -1,0 +1,224 @@
+package io.lethe.dev;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.PipelineFixture;
+import io.lethe.pipeline.Roles;
+import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.restore.TopicMove;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A configuration change that moves a running region to another topic (issue 31: a region's topic
+ * follows from the subscriptions, so adding a namespace moves a region subscribed to all of them
+ * off the public topic). An invalidation left unapplied on the old topic must not leave its stale
+ * entry behind when the region starts on the new one.
+ */
+@ExtendWith(LetheStackExtension.class)
+class TopicMoveIT {
+    private static final String REGION = "us-east";
+
+    @Test
+    void aRegionMovedToAnotherTopicLeavesNoStaleEntryBehind(LetheStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10), (2, 20)",
+                    "CREATE TABLE others (id int PRIMARY KEY)");
+            String p = scope.keyPrefix();
+            String products = """
+                    product:
+                      table: public.products
+                      keys: ["%sproduct:{id}"]
+                    """.formatted(p);
+            // before: us-east caches every namespace, so it reads the public topic
+            LetheConfig before = f.config(f.yaml(List.of(REGION), products, ""));
+            String publicTopic = before.topics().invalidations(REGION);
+            assertEquals(before.topics().invalidations(), publicTopic);
+            RedisCommands<String, String> redis = f.redis(REGION);
+            try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
+                f.sql("UPDATE products SET price = 11 WHERE id = 1");
+                Await.until("the pipeline applies", Duration.ofSeconds(90),
+                        () -> redis.exists(RedisLayout.fenceKey(p + "product:1")) == 1);
+            }
+            String stale = p + "product:2";
+            redis.hset(stale, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
+            // the region is down while row 2 changes: its invalidation waits, unapplied, on the public topic
+            try (Pipeline upstream = Pipeline.start(before, new Roles(true, true, List.of()), f.registry, Clock.systemUTC());
+                 KafkaConsumer<String, String> watch = watcher(stack, publicTopic)) {
+                f.sql("UPDATE products SET price = 21 WHERE id = 2");
+                Await.until("row 2's invalidation on " + publicTopic, Duration.ofSeconds(90), () -> {
+                    for (ConsumerRecord<String, String> r : watch.poll(Duration.ofMillis(200))) {
+                        if (stale.equals(r.key())) {
+                            return true;
+                        }
+                    }
+                    return false;
+                });
+            }
+            // after: a second namespace, which us-east does not cache: it moves to a topic of its own
+            LetheConfig after = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }"),
+                    products + """
+                    other:
+                      table: public.others
+                      keys: ["%sother:{id}"]
+                    """.formatted(p), ""));
+            String ownTopic = after.topics().invalidations(REGION);
+            assertNotEquals(publicTopic, ownTopic, "the change moves us-east to another topic");
+            try (Pipeline moved = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
+                Await.until("the entry whose invalidation stayed on " + publicTopic + " is gone", Duration.ofSeconds(120),
+                        () -> redis.exists(stale) == 0);
+                // the move is counted once the wholesale invalidation is done, which may be just after the entry went
+                Await.until("counted as a move", Duration.ofSeconds(30),
+                        () -> f.registry.counter(RegionMetrics.TOPIC_MOVES, "region", REGION).count() == 1.0);
+                assertEquals(ownTopic, redis.hget(TopicMove.markerKey(scope.id() + "-region-" + REGION), "topic"),
+                        "Redis records the topic it is fed from now");
+                redis.hset(p + "product:1", Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":11}"));
+                f.sql("UPDATE products SET price = 12 WHERE id = 1");
+                Await.until("changes flow on " + ownTopic, Duration.ofSeconds(90), () -> redis.exists(p + "product:1") == 0);
+            }
+        }
+    }
+
+    @Test
+    void aRegionThatStartsReceivingANamespaceOnTheSameTopicInvalidatesThatNamespace(LetheStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10), (2, 20)",
+                    "CREATE TABLE others (id int PRIMARY KEY, v int)", "INSERT INTO others VALUES (1, 1)",
+                    "CREATE TABLE thirds (id int PRIMARY KEY)");
+            String p = scope.keyPrefix();
+            String product = """
+                    product:
+                      table: public.products
+                      keys: ["%sproduct:{id}"]
+                    """.formatted(p);
+            String third = """
+                    third:
+                      table: public.thirds
+                      keys: ["%sthird:{id}"]
+                    """.formatted(p);
+            // other's keys overlap product's (product:{id}:other is also a product:* key): a region caching
+            // product must receive other's invalidations once other is configured
+            String other = """
+                    other:
+                      table: public.others
+                      keys: ["%sproduct:{id}:other"]
+                    """.formatted(p);
+            String group = scope.id() + "-region-" + REGION;
+            String usEast = "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }";
+            // before: other is not configured; us-east caches product only
+            LetheConfig before = f.config(f.yaml(Map.of(REGION, usEast), product + third, ""));
+            RedisCommands<String, String> redis = f.redis(REGION);
+            String otherEntry = p + "product:1:other";
+            String newer = p + "product:2";
+            try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
+                // planted once the region's first feed (a wholesale invalidation of what it receives) is done
+                Await.until("us-east records what it is fed", Duration.ofSeconds(90),
+                        () -> redis.exists(TopicMove.markerKey(group)) == 1);
+                redis.hset(otherEntry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"v\":1}"));
+                redis.hset(newer, Map.of(RedisLayout.ENTRY_VERSION, "999999999999999", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
+                f.sql("UPDATE others SET v = 2 WHERE id = 1");
+                long after = currentLsn(f);
+                Await.until("us-east applied past the change of others", Duration.ofSeconds(90), () -> {
+                    java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn.of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
+                    return applied.isPresent() && applied.getAsLong() >= after;
+                });
+            }
+            assertEquals("1", redis.hget(otherEntry, RedisLayout.ENTRY_VERSION), "not a namespace us-east received: its entry stayed");
+            // after: other is configured; us-east's subscriptions, so its topic, stay the same, but it receives other now
+            LetheConfig after = f.config(f.yaml(Map.of(REGION, usEast), product + other + third, ""));
+            assertEquals(before.topics().invalidations(REGION), after.topics().invalidations(REGION), "the same topic");
+            assertEquals(List.of("product", "other"), after.receives(after.region(REGION)));
+            try (Pipeline running = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
+                Await.until("the entry of the namespace us-east now receives is gone", Duration.ofSeconds(120),
+                        () -> redis.exists(otherEntry) == 0);
+                Await.until("counted as a move", Duration.ofSeconds(30),
+                        () -> f.registry.counter(RegionMetrics.TOPIC_MOVES, "region", REGION).count() == 1.0);
+                assertEquals(1, redis.exists(newer), "only the namespaces whose routing changed are invalidated wholesale");
+                assertEquals("other,product", redis.hget(TopicMove.markerKey(group), "receives"));
+            }
+        }
+    }
+
+    @Test
+    void namespacesARegionNoLongerReceivesLeaveNoEntryBehindEvenOnceRemovedFromTheConfiguration(LetheStack stack, TestScope scope)
+            throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY)", "CREATE TABLE others (id int PRIMARY KEY)",
+                    "CREATE TABLE thirds (id int PRIMARY KEY)");
+            String p = scope.keyPrefix();
+            String product = """
+                    product:
+                      table: public.products
+                      keys: ["%sproduct:{id}"]
+                    """.formatted(p);
+            String other = """
+                    other:
+                      table: public.others
+                      keys: ["%sother:{id}"]
+                    """.formatted(p);
+            String third = """
+                    third:
+                      table: public.thirds
+                      keys: ["%sthird:{id}:x"]
+                    """.formatted(p);
+            // before: us-east caches all three namespaces (the public topic)
+            LetheConfig before = f.config(f.yaml(List.of(REGION), product + other + third, ""));
+            RedisCommands<String, String> redis = f.redis(REGION);
+            try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
+                Await.until("us-east records what it is fed", Duration.ofSeconds(90),
+                        () -> redis.exists(TopicMove.markerKey(scope.id() + "-region-" + REGION)) == 1);
+            }
+            String otherEntry = p + "other:1";
+            String thirdEntry = p + "third:7:x";
+            redis.hset(otherEntry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
+            redis.hset(thirdEntry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
+            // after: third is gone from the configuration, and us-east no longer subscribes to other: no
+            // invalidation of either will reach it again, so what it holds of them must go now
+            LetheConfig after = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }"),
+                    product + other, ""));
+            try (Pipeline moved = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
+                Await.until("the entries of namespaces us-east no longer receives are gone", Duration.ofSeconds(120),
+                        () -> redis.exists(otherEntry) == 0 && redis.exists(thirdEntry) == 0);
+            }
+        }
+    }
+
+    private static long currentLsn(PipelineFixture f) throws Exception {
+        io.lethe.embedded.PostgresEndpoint pg = f.stack.postgres();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());
+             java.sql.ResultSet rs = c.createStatement().executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static KafkaConsumer<String, String> watcher(LetheStack stack, String topic) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());
+        KafkaConsumer<String, String> c = new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
+        List<TopicPartition> partitions = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+        c.assign(partitions);
+        c.seekToEnd(partitions);
+        partitions.forEach(c::position);
+        return c;
+    }
+}
