@@ -79,6 +79,11 @@ public final class GatedBatches {
         gate.applied(maxLsn);
     }
 
+    /** Whether applied batches wait for the replica. */
+    public boolean holding() {
+        return !gated.isEmpty();
+    }
+
     /** True while fetching is paused because too many batches wait. */
     public boolean paused() {
         return paused;

@@ -45,6 +45,12 @@ import org.slf4j.LoggerFactory;
 public final class ApplyLoop {
     private static final Logger LOG = LoggerFactory.getLogger(ApplyLoop.class);
     private static final long RESTORE_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /**
+     * How long a poll waits for records while the loop has something of its own to finish (offsets to
+     * commit, batches held for the replica or for pattern sweeps, a first feed's proof): it is how often
+     * those are looked at. Records end a poll at once, whatever its timeout.
+     */
+    private static final long BUSY_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final String region;
     private final Consumer<String, byte[]> consumer;
@@ -274,7 +280,7 @@ public final class ApplyLoop {
             if (!firstFeedIfProven()) {
                 return; // closed before Redis acknowledged it: the next start finds the first feed again
             }
-            ConsumerRecords<String, byte[]> records = poll(Duration.ofMillis(100));
+            ConsumerRecords<String, byte[]> records = poll(pollTimeout());
             if (restoreCheckDue()) {
                 // before applying: a partition just assigned is compared with the region's Redis first
                 lastRestoreCheck = System.nanoTime();
@@ -307,6 +313,20 @@ public final class ApplyLoop {
     private boolean restoreCheckDue() {
         return System.nanoTime() - lastRestoreCheck >= RESTORE_CHECK_NANOS || !lastAssignment.containsAll(consumer.assignment())
                 || restore.recheckWanted();
+    }
+
+    /**
+     * {@link #BUSY_POLL_NANOS} while anything waits on the loop; idle, until the next restore check is
+     * due (at most a second): an idle region then wakes a few times a second, not ten, and nothing it
+     * does waits longer (records end the poll; the restore check keeps its second).
+     */
+    private Duration pollTimeout() {
+        if (ledger.hasPending() || gated != null && gated.holding() || !heldForSweeps.isEmpty() || firstFeed != null
+                || restore.recheckWanted()) {
+            return Duration.ofNanos(BUSY_POLL_NANOS);
+        }
+        long untilCheck = RESTORE_CHECK_NANOS - (System.nanoTime() - lastRestoreCheck);
+        return Duration.ofNanos(Math.max(BUSY_POLL_NANOS, Math.min(RESTORE_CHECK_NANOS, untilCheck)));
     }
 
     /** {@code records} without those of {@code partitions} (sought back: they are read again). */

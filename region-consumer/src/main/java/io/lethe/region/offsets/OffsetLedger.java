@@ -122,6 +122,11 @@ public final class OffsetLedger implements ConsumerRebalanceListener {
         return generation.entrySet().stream().allMatch(e -> e.getValue().equals(generations.getOrDefault(e.getKey(), 0)));
     }
 
+    /** Whether applied offsets wait for the next commit. */
+    public boolean hasPending() {
+        return !pending.isEmpty();
+    }
+
     /** What waits to be committed. */
     public Map<TopicPartition, OffsetAndMetadata> pending() {
         return Map.copyOf(pending);
