@@ -231,7 +231,7 @@ public final class ChangePublisher implements AutoCloseable {
         byte[] bytes = EventJson.write(event);
         LOG.error("Kafka refuses change {} of {} for good ({}): its {} namespace(s) are reset instead", event.id(),
                 event.source().qualifiedName(), f.message(), resets.size());
-        deadLetter(DeadLetter.of("capture", f.reason().equals("record-too-large") ? DlqReason.RECORD_TOO_LARGE : DlqReason.MALFORMED,
+        deadLetter(DeadLetter.of("capture", f.dlqReason(),
                         "Kafka refused the change (" + bytes.length + " bytes): " + f.message() + "; namespace(s) of "
                                 + event.source().qualifiedName() + " reset instead")
                 .original(event.recordKey(), bytes).source(topic, event.lsn()).exception(f.cause()).at(clock.millis()));

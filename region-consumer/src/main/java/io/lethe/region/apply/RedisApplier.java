@@ -1,5 +1,6 @@
 package io.lethe.region.apply;
 
+import io.lethe.schemas.DlqReason;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RegionRedis;
@@ -217,7 +218,7 @@ public final class RedisApplier implements Applier {
     private Poisoned widen(Poisoned p) throws ApplyFailure, InterruptedException {
         InvalidationEvent e = p.event();
         List<ScriptCall> call;
-        if (p.failure().reason().equals("redis-oom") && e.action() == Action.UPSERT) {
+        if (p.failure().dlqReason() == DlqReason.REDIS_OOM && e.action() == Action.UPSERT) {
             call = List.of(scriptCalls.call(e.asDelete(), p.key()));
         } else {
             try {

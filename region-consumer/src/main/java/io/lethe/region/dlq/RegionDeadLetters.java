@@ -70,12 +70,7 @@ public final class RegionDeadLetters {
             }
             ConsumerRecord<String, byte[]> origin = origins.get(p.event());
             if (origin != null && sent.put(p.event(), Boolean.TRUE) == null) {
-                DlqReason reason = switch (p.failure().reason()) {
-                    case "redis-wrongtype" -> DlqReason.REDIS_WRONGTYPE;
-                    case "redis-oom" -> DlqReason.REDIS_OOM;
-                    case "redis-key-denied" -> DlqReason.REDIS_KEY_DENIED;
-                    default -> DlqReason.REDIS_REFUSED;
-                };
+                DlqReason reason = p.failure().dlqReason();
                 String instead = !p.widened() ? " (not widened: Redis refused that too)"
                         : reason == DlqReason.REDIS_OOM ? " (deleted at its version instead)" : " (deleted and fenced at the highest version instead)";
                 send(origin, reason, "key " + p.key() + ": " + p.failure().message() + instead, p.failure().cause());

@@ -185,9 +185,10 @@ public final class RegionMetrics {
                 io.lethe.schemas.DlqReason.REDIS_OOM, io.lethe.schemas.DlqReason.REDIS_REFUSED, io.lethe.schemas.DlqReason.REDIS_KEY_DENIED)) {
             dlqCounter(reason.code());
         }
-        for (String reason : java.util.List.of("redis-wrongtype", "redis-oom", "redis-refused", "redis-key-denied")) {
-            poisoned(reason, true, 0);
-            poisoned(reason, false, 0);
+        for (io.lethe.schemas.DlqReason reason : java.util.List.of(io.lethe.schemas.DlqReason.REDIS_WRONGTYPE,
+                io.lethe.schemas.DlqReason.REDIS_OOM, io.lethe.schemas.DlqReason.REDIS_REFUSED, io.lethe.schemas.DlqReason.REDIS_KEY_DENIED)) {
+            poisoned(reason.code(), true, 0);
+            poisoned(reason.code(), false, 0);
         }
         registry.gauge(LAG_RECORDS, tags, lagRecords, AtomicLong::get);
         registry.gauge(LAG_SECONDS, tags, lagMillis, v -> v.get() / 1000.0);

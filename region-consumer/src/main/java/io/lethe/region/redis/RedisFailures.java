@@ -1,5 +1,6 @@
 package io.lethe.region.redis;
 
+import io.lethe.schemas.DlqReason;
 import io.lethe.stage.failure.Failure;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisCommandTimeoutException;
@@ -46,23 +47,23 @@ public final class RedisFailures {
         String lower = message.toLowerCase(Locale.ROOT);
         if (lower.contains("access one of the keys") || lower.contains("access a key") || lower.contains("access at least one of the keys")) {
             // the key lies outside the ACL user's key patterns: every call for it will be refused, the others are not
-            return Failure.poison("redis-key-denied", e);
+            return Failure.poison(DlqReason.REDIS_KEY_DENIED, e);
         }
         if (message.contains("NOPERM") || lower.contains("acl failure") || lower.contains("can't run this command")) {
             return Failure.fatal("authorization", "Redis " + server + " denied a command (" + message + "): give the region's "
                     + "ACL user the commands listed in docs/runbook.md, \"Redis refuses Lethe's commands\"", e);
         }
         if (message.contains("WRONGTYPE")) {
-            return Failure.poison("redis-wrongtype", e);
+            return Failure.poison(DlqReason.REDIS_WRONGTYPE, e);
         }
         if (message.contains("OOM command not allowed")) {
-            return Failure.poison("redis-oom", e);
+            return Failure.poison(DlqReason.REDIS_OOM, e);
         }
         if (RETRIABLE_REPLIES.contains(word) || message.contains("max number of clients")) {
             return Failure.retriable(word.toLowerCase(Locale.ROOT), e);
         }
         if (message.startsWith("ERR lethe:") || message.contains("Error running script") || message.contains("@user_script")) {
-            return Failure.poison("redis-refused", e);
+            return Failure.poison(DlqReason.REDIS_REFUSED, e);
         }
         return Failure.retriable("error", e);
     }

@@ -1,5 +1,6 @@
 package io.lethe.stage.failure;
 
+import io.lethe.schemas.DlqReason;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.common.errors.AuthenticationException;
@@ -40,13 +41,13 @@ public final class KafkaFailures {
                     + "the ACLs listed in docs/runbook.md, \"Kafka refuses Lethe\"", e);
         }
         if (e instanceof RecordTooLargeException || e instanceof RecordBatchTooLargeException) {
-            return Failure.poison("record-too-large", e);
+            return Failure.poison(DlqReason.RECORD_TOO_LARGE, e);
         }
         if (e instanceof InvalidRecordException) {
-            return Failure.poison("invalid-record", e);
+            return Failure.poison("invalid-record", DlqReason.MALFORMED, e);
         }
         if (e instanceof SerializationException) {
-            return Failure.poison("serialization", e);
+            return Failure.poison("serialization", DlqReason.MALFORMED, e);
         }
         if (e instanceof RetriableException) {
             return Failure.retriable("kafka-" + simpleName(e), e);
