@@ -1,5 +1,6 @@
 package io.lethe.streams.mapping;
 
+import io.lethe.stage.time.Micros;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.lethe.config.KeyTemplate;
 import io.lethe.config.LetheConfig;
@@ -15,7 +16,6 @@ import io.lethe.schemas.Versions;
 import io.lethe.schemas.serde.EventJson;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -85,7 +85,7 @@ public final class InvalidationMapper {
                     : MappingProblem.unmapped(DlqReason.UNKNOWN_TABLE, "no namespace is configured for table " + change.source().qualifiedName()));
             return new MappingResult(out, problems);
         }
-        long emittedAt = micros(clock.instant());
+        long emittedAt = Micros.of(clock.instant());
         for (NamespaceConfig ns : namespaces) {
             Emitter emit = new Emitter(change, ns, emittedAt, out, problems);
             if (change.op().isNamespaceWide()) {
@@ -292,9 +292,6 @@ public final class InvalidationMapper {
         return text.length() <= 40 ? text : text.substring(0, 40) + "...";
     }
 
-    private static long micros(Instant instant) {
-        return instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1_000;
-    }
 
     /** Builds the events of one change and namespace, enforcing the key-length limit. */
     private final class Emitter {

@@ -1,5 +1,6 @@
 package io.lethe.streams.topology;
 
+import io.lethe.stage.time.Micros;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RegionConfig;
 import io.lethe.schemas.ChangeEvent;
@@ -26,7 +27,6 @@ import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.context.Context;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -187,7 +187,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         if (!problems.isEmpty()) {
             deadLetter(record, problems, null);
         }
-        metrics.processed(System.nanoTime() - t0, change.commitTs(), micros(clock.instant()));
+        metrics.processed(System.nanoTime() - t0, change.commitTs(), Micros.of(clock.instant()));
     }
 
     /**
@@ -243,15 +243,12 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         }
         RecordMetadata meta = context.recordMetadata().orElse(null);
         String where = meta == null ? "unknown" : meta.topic() + "-" + meta.partition() + "@" + meta.offset();
-        long now = micros(clock.instant());
+        long now = Micros.of(clock.instant());
         SourceTable source = new SourceTable(config.source().database(), table.substring(0, dot), table.substring(dot + 1));
         return config.namespacesForTable(table).stream().map(ns -> new ChangeEvent(ChangeEvent.SCHEMA_ID, "malformed:" + where + ":"
                 + ns.name(), source, Op.RESET, null, null, null, InvalidationMapper.MAX_VERSION, 0, null, now, now, ns.name(), null)).toList();
     }
 
-    private static long micros(Instant instant) {
-        return instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1_000;
-    }
 
     /**
      * Forwards every invalidation of {@code result} to the public sink (as its namespace's
