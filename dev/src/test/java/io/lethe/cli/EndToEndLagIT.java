@@ -10,7 +10,7 @@ import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
-import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.apply.RegionMetrics;
 import io.lethe.streams.metrics.StreamsMetrics;
 import java.sql.Connection;
 import java.sql.DriverManager;

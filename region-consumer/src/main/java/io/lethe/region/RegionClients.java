@@ -32,7 +32,7 @@ final class RegionClients {
         return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
-    /** A consumer outside the group, for {@link io.lethe.region.restore.TopicMove}: reads a topic's newest records, commits nothing. */
+    /** A consumer outside the group, for {@link io.lethe.region.apply.TopicMove}: reads a topic's newest records, commits nothing. */
     static KafkaConsumer<String, byte[]> watcher(LetheConfig config, String region) {
         Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region), "lethe-region-" + region + "-topic-move");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);

@@ -6,18 +6,18 @@ import io.lethe.config.RegionConfig;
 import io.lethe.config.kafka.TopicSetup;
 import io.lethe.region.apply.AppliedListener;
 import io.lethe.region.apply.RedisApplier;
-import io.lethe.region.dlq.RegionDeadLetters;
-import io.lethe.region.gate.GatedBatches;
-import io.lethe.region.gate.ReplicaGate;
-import io.lethe.region.loop.ApplyLoop;
-import io.lethe.region.metrics.RegionMetrics;
-import io.lethe.region.offsets.OffsetLedger;
-import io.lethe.region.probe.StalenessProber;
+import io.lethe.region.apply.RegionDeadLetters;
+import io.lethe.region.apply.GatedBatches;
+import io.lethe.region.apply.ReplicaGate;
+import io.lethe.region.apply.ApplyLoop;
+import io.lethe.region.apply.RegionMetrics;
+import io.lethe.region.apply.OffsetLedger;
+import io.lethe.region.apply.StalenessProber;
 import io.lethe.region.redis.RedisFailures;
 import io.lethe.region.redis.RegionRedis;
-import io.lethe.region.restore.RestoreGuard;
-import io.lethe.region.restore.RestoreReplay;
-import io.lethe.region.restore.TopicMove;
+import io.lethe.region.apply.RestoreGuard;
+import io.lethe.region.apply.RestoreReplay;
+import io.lethe.region.apply.TopicMove;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.failure.KafkaFailures;
 import io.lethe.stage.health.Misconfiguration;
@@ -124,7 +124,7 @@ public final class RegionConsumerService implements AutoCloseable {
         RedisApplier applier = new RedisApplier(redis, config.namespaces(), java.util.Set.copyOf(region.namespaces()), metrics, apply.commandTimeout(),
                 apply.patternScanCount(), apply.patternKeysPerSecond());
         // every upsert the region writes, whatever brought it (first read, redelivery, a replay, a rebalance), is judged by its age
-        applier.ageUpsertsBy(new io.lethe.region.admission.UpsertAge(config, clock));
+        applier.ageUpsertsBy(new io.lethe.region.apply.UpsertAge(config, clock));
         if (!region.hasReplicaGate()) {
             // sweeps walk the keyspace on a worker and connections of their own, while the loop goes on applying
             sweepRedis = new RegionRedis(region, apply.connections(), apply.commandTimeout());
@@ -153,7 +153,7 @@ public final class RegionConsumerService implements AutoCloseable {
         loop = new ApplyLoop(config, region.name(), consumer, applier, ledger, deadLetters, gated, restore, metrics,
                 misconfiguration, clock, listeners);
         loop.tracing(tracing);
-        loop.publishAppliedLsn(new io.lethe.region.lag.AppliedLsnPublisher(metrics.watermarks(), new io.lethe.region.lag.AppliedLsnPublisher.Target() {
+        loop.publishAppliedLsn(new io.lethe.region.apply.AppliedLsnPublisher(metrics.watermarks(), new io.lethe.region.apply.AppliedLsnPublisher.Target() {
             @Override
             public void hset(String key, Map<String, String> fields) {
                 // only into the server verified against its checkpoint: a restored one gets it after the replay
@@ -210,7 +210,7 @@ public final class RegionConsumerService implements AutoCloseable {
      * still on its way through the mirror; with the primary's count the reader finds no watermark
      * for the new partition until one was applied here, and loads from the primary.
      */
-    private io.lethe.region.lag.PartitionCounts partitionCounts() {
+    private io.lethe.region.apply.PartitionCounts partitionCounts() {
         String regionTopic = config.topics().invalidations(region.name());
         String changesTopic = config.topics().changes();
         long[] failedAt = {System.nanoTime() - PARTITIONS_RETRY.toNanos()};
@@ -224,7 +224,7 @@ public final class RegionConsumerService implements AutoCloseable {
                         .allTopicNames().get(PARTITIONS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
                 // one watermark channel per capture shard and changes partition: a region covers a position only once every
                 // shard's heartbeats passed it on every partition (a shard whose watermark never came holds it back)
-                return Optional.of(new io.lethe.region.lag.PartitionCounts.Counts(topics.get(regionTopic).partitions().size(),
+                return Optional.of(new io.lethe.region.apply.PartitionCounts.Counts(topics.get(regionTopic).partitions().size(),
                         topics.get(changesTopic).partitions().size() * config.shardCount()));
             } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
                 failedAt[0] = System.nanoTime();
@@ -386,8 +386,8 @@ public final class RegionConsumerService implements AutoCloseable {
      * @param saying what each minute's "still waiting" line starts with
      */
     private java.util.OptionalLong awaitStreamsWriting(String topic, String saying) {
-        io.lethe.region.lag.PartitionCounts counts = partitionCounts();
-        IntSupplier sources = () -> counts.now().map(io.lethe.region.lag.PartitionCounts.Counts::changes).orElse(0);
+        io.lethe.region.apply.PartitionCounts counts = partitionCounts();
+        IntSupplier sources = () -> counts.now().map(io.lethe.region.apply.PartitionCounts.Counts::changes).orElse(0);
         byte[] key = config.streams().watermarkKey() == null ? null
                 : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         return TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic, config.routes(topic), key, sources,
@@ -447,7 +447,7 @@ public final class RegionConsumerService implements AutoCloseable {
      * it the ceiling holds only once the first heartbeat of this run arrived.
      */
     private void seedLsnCeiling() {
-        io.lethe.region.admission.ReplayFloor floor = new io.lethe.region.admission.ReplayFloor(changesPartitions());
+        io.lethe.region.apply.ReplayFloor floor = new io.lethe.region.apply.ReplayFloor(changesPartitions());
         loop.judgeReplaysBy(floor);
         try {
             Map<String, String> published = redis.hashCommands().hgetall(io.lethe.schemas.redis.AppliedLsn.key(groupId(config, region.name())));
@@ -474,7 +474,7 @@ public final class RegionConsumerService implements AutoCloseable {
      * turns upserts of a new partition into deletes until it is read again); 0 while never known.
      */
     private IntSupplier changesPartitions() {
-        io.lethe.region.lag.PartitionCounts counts = partitionCounts();
+        io.lethe.region.apply.PartitionCounts counts = partitionCounts();
         int[] known = {0};
         long[] readAt = {System.nanoTime() - SOURCES_REFRESH.toNanos()};
         return () -> {

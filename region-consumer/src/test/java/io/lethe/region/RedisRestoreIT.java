@@ -8,7 +8,7 @@ import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.region.redis.RegionRedis;
-import io.lethe.region.restore.RestoreGuard;
+import io.lethe.region.apply.RestoreGuard;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;

@@ -1,7 +1,6 @@
 package io.lethe.region.apply;
 
 import io.lethe.config.Patterns;
-import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.SlotMap;
 import io.lethe.schemas.redis.RedisLayout;

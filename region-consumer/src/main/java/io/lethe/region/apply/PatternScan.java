@@ -2,7 +2,6 @@ package io.lethe.region.apply;
 
 import io.lethe.config.Mode;
 import io.lethe.config.NamespaceConfig;
-import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RedisFailures;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.ScriptCall;

@@ -1,6 +1,5 @@
 package io.lethe.region.apply;
 
-import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Versions;
 import io.lethe.stage.failure.Failure;

@@ -1,6 +1,5 @@
 package io.lethe.region.apply;
 
-import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RedisFailures;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.ScriptCall;

@@ -1,7 +1,6 @@
 package io.lethe.region.apply;
 
 import io.lethe.config.NamespaceConfig;
-import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.RedisFailures;
 import io.lethe.region.redis.ScriptCall;
@@ -46,23 +45,23 @@ public final class RedisApplier implements Applier {
 
     private final RegionMetrics metrics;
     /** Judges each upsert's age when it is applied; null: none judged (set by the region's service). */
-    private volatile io.lethe.region.admission.UpsertAge upsertAge;
+    private volatile UpsertAge upsertAge;
     private long agedSinceLog;
     private long agedLoggedAt;
     private static final long AGED_LOG_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
 
     /**
      * From now on, an upsert too old for the fence of a later change to be relied on ({@link
-     * io.lethe.region.admission.UpsertAge}) is applied as the delete at its version, counted
+     * UpsertAge}) is applied as the delete at its version, counted
      * ({@code lethe.region.unproven.upserts{reason=aged}}) and logged at most once a minute.
      */
-    public void ageUpsertsBy(io.lethe.region.admission.UpsertAge age) {
+    public void ageUpsertsBy(UpsertAge age) {
         this.upsertAge = age;
     }
 
     /** True when {@code e} is an upsert too old to write now ({@link #ageUpsertsBy}). */
     private boolean aged(InvalidationEvent e) {
-        io.lethe.region.admission.UpsertAge age = upsertAge;
+        UpsertAge age = upsertAge;
         return age != null && age.tooOld(e);
     }
 

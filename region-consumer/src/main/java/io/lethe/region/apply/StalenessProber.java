@@ -1,0 +1,321 @@
+package io.lethe.region.apply;
+
+import io.lethe.config.ApplyConfig;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.RegionConfig;
+import io.lethe.config.kafka.KafkaClients;
+import io.lethe.region.redis.RegionRedis;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.SchemaViolationException;
+import io.lethe.schemas.Versions;
+import io.lethe.schemas.redis.AppliedLsn;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lethe.schemas.serde.EventJson;
+import io.lettuce.core.KeyValue;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteBufferDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Measures staleness instead of hoping: reads the region's invalidation topic on its own (its
+ * own consumer group, so it keeps sampling even when the applier is stuck), samples 1 in N key
+ * invalidations, and at each window after the commit (default 1 s, 10 s, 60 s) checks the
+ * region's Redis: is an entry older than the event's version still there?
+ *
+ * <p>A check is <b>coherent</b> when the key is absent, or holds a versioned entry at least as
+ * new as the event, or holds an entry of unknown version written after the invalidation was
+ * applied there (the fence shows the event's version, or its counter moved since sampling: any
+ * fill that survives that is fenced; once the fence has expired, an earlier check that saw it
+ * applied, or the region's applied watermark past the event's commit, shows the same). Otherwise
+ * it is <b>incoherent</b>. Exported as
+ * {@code lethe.coherence.checks{region, window, result}} and the fraction coherent within each
+ * window, {@code lethe.coherence.ratio{region, window}} (Polaris-style "nines within T").
+ */
+public final class StalenessProber implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StalenessProber.class);
+    public static final String CHECKS = "lethe.coherence.checks";
+    public static final String RATIO = "lethe.coherence.ratio";
+    /** 1 once the prober reads from a known position on every partition it was given, else 0. */
+    public static final String SAMPLING = "lethe.coherence.prober.sampling";
+
+    private final LetheConfig config;
+    private final RegionConfig region;
+    private final ApplyConfig apply;
+    private final Clock clock;
+    private final MeterRegistry registry;
+    private final ScheduledExecutorService checks;
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Map<Duration, AtomicLong[]> totals = new ConcurrentHashMap<>();
+    private final Thread reader;
+    private final AtomicLong seen = new AtomicLong();
+    private volatile boolean running;
+    private volatile boolean sampling;
+    /**
+     * Keys and values as views of the fetched bytes ({@link ByteBufferDeserializer} copies nothing):
+     * the prober reads every record but parses one in {@code sample-every}, so only that one is copied.
+     */
+    private KafkaConsumer<ByteBuffer, ByteBuffer> consumer;
+    private RegionRedis redis;
+
+    /** One sampled event and the fence counter when it was sampled. */
+    /**
+     * @param appliedSeen set once a check saw the invalidation applied (its fence moved). A later
+     *                    check may find the fence expired (the 60 s window meets the default 60 s
+     *                    fence-ttl): an unversioned entry present then was filled after the applied
+     *                    invalidation, and is not evidence of staleness.
+     */
+    private record Sample(InvalidationEvent event, String counterAtSample, java.util.concurrent.atomic.AtomicBoolean appliedSeen) {
+    }
+
+    /** The rules the region applies (a refused record is not sampled), and what they need: the watermark key and last LSN. */
+    private final EventRules rules;
+    private final byte[] watermarkKey;
+    /** Verifies a sample's signature as the region does (an unsigned forged record is never a sample), or null. */
+    private final io.lethe.schemas.RecordSignature signature;
+    private long lastWatermarkLsn = -1;
+    /** The region's applied watermark in its Redis ({@link AppliedLsn}), written by its applier's group. */
+    private final String appliedLsnKey;
+
+    public StalenessProber(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
+        this.config = config;
+        this.rules = new EventRules(config.namespaces(), config.file(), config.apply().maxLsnLead());
+        this.watermarkKey = EventRules.watermarkKey(config);
+        this.signature = watermarkKey == null ? null : new io.lethe.schemas.RecordSignature(watermarkKey);
+        this.region = config.region(regionName);
+        this.appliedLsnKey = AppliedLsn.key(config.apply().groupPrefix() + regionName);
+        this.apply = config.apply();
+        this.clock = clock;
+        this.registry = registry;
+        this.checks = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "lethe-prober-checks-" + regionName);
+            t.setDaemon(true);
+            return t;
+        });
+        this.reader = new Thread(this::read, "lethe-prober-" + regionName);
+        for (Duration window : apply.proberWindows()) {
+            AtomicLong[] t = {new AtomicLong(), new AtomicLong()};
+            totals.put(window, t);
+            String w = label(window);
+            counter(w, "coherent");
+            counter(w, "incoherent");
+            Gauge.builder(RATIO, t, x -> x[1].get() == 0 ? Double.NaN : (double) x[0].get() / x[1].get())
+                    .tag("region", regionName).tag("window", w).description("fraction of sampled keys coherent within the window")
+                    .register(registry);
+        }
+        Gauge.builder(SAMPLING, this, p -> p.sampling ? 1 : 0).tag("region", regionName)
+                .description("1 once the prober reads from a known position on each of its partitions").register(registry);
+    }
+
+    /** The group the prober reads with: apart from the applier's, so it samples even when that is stuck. */
+    public static String groupId(LetheConfig config, String region) {
+        return config.apply().groupPrefix() + region + "-prober";
+    }
+
+    public void start() {
+        redis = new RegionRedis(region, 1, apply.commandTimeout());
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region.name()), "lethe-prober-" + region.name());
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true);
+        consumer = new KafkaConsumer<>(props, new ByteBufferDeserializer(), new ByteBufferDeserializer());
+        running = true;
+        reader.start();
+    }
+
+    private void read() {
+        try {
+            consumer.subscribe(List.of(config.topics().invalidations(region.name())), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    sampling = false;
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    // "latest" is looked up here, not at the first fetch: an event sent once this
+                    // gauge reads 1 is sampled, one sent before it may be skipped (the prober
+                    // watches from now on, it does not replay)
+                    partitions.forEach(consumer::position);
+                    sampling = !consumer.assignment().isEmpty();
+                }
+            });
+            boolean due = false;
+            while (running) {
+                for (ConsumerRecord<ByteBuffer, ByteBuffer> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (WATERMARK_KEY.equals(r.key())) {
+                        if (EventRules.watermarkRefusal(r.headers(), watermarkKey).isEmpty()) {
+                            lastWatermarkLsn = Math.max(lastWatermarkLsn, io.lethe.schemas.Watermark.read(r.headers()).orElseThrow().lsn());
+                        }
+                        continue;
+                    }
+                    // only the sampled record is parsed (one in proberSampleEvery): parsing every one cost
+                    // as much CPU as applying them; a due sample that is a pattern passes to the next record
+                    if (!due && seen.incrementAndGet() % apply.proberSampleEvery() != 0) {
+                        continue;
+                    }
+                    due = true;
+                    String key = r.key() == null ? null : StandardCharsets.UTF_8.decode(r.key().duplicate()).toString();
+                    byte[] value = bytes(r.value());
+                    InvalidationEvent event;
+                    try {
+                        event = EventJson.readInvalidation(value);
+                    } catch (SchemaViolationException e) {
+                        continue;
+                    }
+                    // a record the region refuses (EventRules, trust no topic) is not applied: never a sample,
+                    // or a forged record would raise a false staleness alarm
+                    if (event.scope().isPattern() || rules.refusal(event, lastWatermarkLsn).isPresent()
+                            || EventRules.signatureRefusal(r.headers(), key, value, signature).isPresent()) {
+                        continue;
+                    }
+                    due = false;
+                    sample(event);
+                }
+            }
+        } catch (WakeupException e) {
+            // closing
+        } catch (RuntimeException e) {
+            LOG.warn("region {}: the staleness prober stopped: {}", region.name(), e.toString());
+        } finally {
+            consumer.close(Duration.ofSeconds(2));
+        }
+    }
+
+    /** {@link io.lethe.schemas.Watermark#KEY} as a record key's bytes (only compared, never read through). */
+    private static final ByteBuffer WATERMARK_KEY =
+            ByteBuffer.wrap(io.lethe.schemas.Watermark.KEY.getBytes(StandardCharsets.UTF_8)).asReadOnlyBuffer();
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        if (buffer == null) {
+            return null;
+        }
+        byte[] out = new byte[buffer.remaining()];
+        buffer.duplicate().get(out);
+        return out;
+    }
+
+    private void sample(InvalidationEvent event) {
+        String counter;
+        try {
+            counter = redis.hashCommands().hget(RedisLayout.fenceKey(event.key()), RedisLayout.FENCE_COUNTER);
+        } catch (RuntimeException e) {
+            counter = null;
+        }
+        Sample sample = new Sample(event, counter, new java.util.concurrent.atomic.AtomicBoolean());
+        long commitMillis = event.commitTs() / 1000;
+        for (Duration window : apply.proberWindows()) {
+            long delay = Math.max(0, commitMillis + window.toMillis() - clock.millis());
+            checks.schedule(() -> check(sample, window), delay, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void check(Sample sample, Duration window) {
+        boolean coherent;
+        try {
+            coherent = coherent(sample);
+        } catch (RuntimeException e) {
+            coherent = false; // Redis unreachable: the region cannot be shown coherent
+        }
+        String w = label(window);
+        counter(w, coherent ? "coherent" : "incoherent").increment();
+        AtomicLong[] t = totals.get(window);
+        if (coherent) {
+            t[0].incrementAndGet();
+        }
+        t[1].incrementAndGet();
+    }
+
+    private boolean coherent(Sample sample) {
+        InvalidationEvent e = sample.event();
+        String key = e.key();
+        String type = redis.keyCommands().type(key);
+        if ("none".equals(type)) {
+            return true;
+        }
+        String entryVersion = "hash".equals(type) ? redis.hashCommands().hget(key, RedisLayout.ENTRY_VERSION) : null;
+        boolean knownVersion = entryVersion != null && !Versions.canonical(entryVersion).equals("0");
+        if (knownVersion) {
+            return Versions.compare(entryVersion, e.version()) >= 0;
+        }
+        List<KeyValue<String, String>> fence = redis.hashCommands().hmget(RedisLayout.fenceKey(key),
+                RedisLayout.FENCE_VERSION, RedisLayout.FENCE_COUNTER);
+        String fenceVersion = fence.get(0).hasValue() ? fence.get(0).getValue() : null;
+        String fenceCounter = fence.get(1).hasValue() ? fence.get(1).getValue() : null;
+        boolean applied = !"0".equals(Versions.canonical(e.version()))
+                ? fenceVersion != null && Versions.compare(fenceVersion, e.version()) >= 0
+                : fenceCounter != null && !Objects.equals(fenceCounter, sample.counterAtSample());
+        if (applied) {
+            sample.appliedSeen().set(true);
+        }
+        if (applied) {
+            return true;
+        }
+        // the fence is gone: it expired since the invalidation was applied (a check that runs after the region's lag
+        // plus the fence TTL, a late one, or one whose earlier checks came before the region applied it), or it was
+        // never written; only a check that saw it applied, or the region's watermark past the event's commit, tells
+        return fenceCounter == null && fenceVersion == null && (sample.appliedSeen().get() || appliedByWatermark(e));
+    }
+
+    /**
+     * True when the region's applied watermark (the LSN up to which every partition's heartbeats are
+     * applied, {@link AppliedLsn}) is at or past the COMMIT of the event's transaction: every change
+     * committed before that heartbeat is applied, this one's invalidation included. An event without a
+     * commit LSN, or a watermark that is missing or of mixed source histories, tells nothing (false).
+     */
+    private boolean appliedByWatermark(InvalidationEvent e) {
+        if (e.commitLsn() == null) {
+            return false;
+        }
+        java.util.OptionalLong watermark = AppliedLsn.of(redis.hashCommands().hgetall(appliedLsnKey));
+        return watermark.isPresent() && watermark.getAsLong() >= e.commitLsn();
+    }
+
+    private Counter counter(String window, String result) {
+        return counters.computeIfAbsent(window + '\0' + result, k -> Counter.builder(CHECKS).tag("region", region.name())
+                .tag("window", window).tag("result", result).description("staleness checks of sampled keys").register(registry));
+    }
+
+    /** {@code 1s}, {@code 10s}, {@code 500ms}. */
+    public static String label(Duration window) {
+        return window.toMillis() % 1000 == 0 ? window.toSeconds() + "s" : window.toMillis() + "ms";
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (consumer != null) {
+            consumer.wakeup();
+        }
+        try {
+            reader.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        checks.shutdownNow();
+        if (redis != null) {
+            redis.close();
+        }
+    }
+}
