@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * read after applying that heartbeat include the new partition, and readers find no watermark for
  * it (and load from the primary) until one was applied there.
  */
-public final class AppliedLsnPublisher {
+final class AppliedLsnPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(AppliedLsnPublisher.class);
 
     /** The Redis writes this needs: HSET and HDEL of the watermark key's fields. */

@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * and only then its offsets handed to the {@link OffsetLedger} (or the replica gate's queue).
  * Kafka errors are classified once: configuration errors keep it retrying with health DOWN.
  */
-public final class ApplyLoop {
+final class ApplyLoop {
     private static final Logger LOG = LoggerFactory.getLogger(ApplyLoop.class);
     private static final long RESTORE_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -321,7 +321,7 @@ public final class ApplyLoop {
         BatchPlan plan = BatchPlan.of(events);
         // with a replica gate every batch is applied twice, whole: its sweeps are done in place
         PatternSweeps sweeps = gated == null ? applier.sweeps() : null;
-        RedisApplier.Applied applied = applyUntilAcknowledged(plan, sweeps != null);
+        Applied applied = applyUntilAcknowledged(plan, sweeps != null);
         if (!spans.isEmpty()) {
             endSpans(spans, batch, events.size(), applied != null);
         }
@@ -474,13 +474,13 @@ public final class ApplyLoop {
      * LSN, so it waits for the replica to replay the primary's position after it (a reader on a
      * lagging replica could otherwise refill what it deleted, for good).
      */
-    private RedisApplier.Applied applyAndGate(BatchPlan plan) throws InterruptedException {
+    private Applied applyAndGate(BatchPlan plan) throws InterruptedException {
         return applyAndGate(plan, null);
     }
 
     /** As {@link #applyAndGate(BatchPlan)}; {@code done} runs once the plan is applied for good (after the gate, if any). */
-    private RedisApplier.Applied applyAndGate(BatchPlan plan, Runnable done) throws InterruptedException {
-        RedisApplier.Applied applied = applyUntilAcknowledged(plan);
+    private Applied applyAndGate(BatchPlan plan, Runnable done) throws InterruptedException {
+        Applied applied = applyUntilAcknowledged(plan);
         if (applied != null && gated != null) {
             gated.hold(plan, Map.of(), 0, done == null ? () -> { } : done);
         } else if (applied != null && done != null) {
@@ -489,21 +489,21 @@ public final class ApplyLoop {
         return applied;
     }
 
-    RedisApplier.Applied applyUntilAcknowledged(BatchPlan plan) throws InterruptedException {
+    Applied applyUntilAcknowledged(BatchPlan plan) throws InterruptedException {
         return applyUntilAcknowledged(plan, false);
     }
 
     /** As {@link #applyUntilAcknowledged(BatchPlan)}; with {@code deferSweeps}, the plan's sweeps go on on the sweep worker. */
-    private RedisApplier.Applied applyUntilAcknowledged(BatchPlan plan, boolean deferSweeps) throws InterruptedException {
+    private Applied applyUntilAcknowledged(BatchPlan plan, boolean deferSweeps) throws InterruptedException {
         backoff.reset();
         try {
             while (true) {
                 try {
-                    RedisApplier.Applied applied = deferSweeps ? applier.applyDeferringSweeps(plan) : applier.apply(plan);
+                    Applied applied = deferSweeps ? applier.applyDeferringSweeps(plan) : applier.apply(plan);
                     metrics.up(true);
                     misconfiguration.clear();
                     return applied;
-                } catch (RedisApplier.ApplyFailure e) {
+                } catch (ApplyFailure e) {
                     metrics.retry(e.kind());
                     metrics.up(false);
                     if (e.failure().isFatal()) {

@@ -3,7 +3,7 @@ package io.lethe.region.apply;
 
 /** Applies a plan until Redis acknowledges it, staying in the group meanwhile. */
 @FunctionalInterface
-public interface Applying {
+interface Applying {
     /** @return what it did, or null when the region is closing before it could apply */
-    RedisApplier.Applied apply(BatchPlan plan) throws InterruptedException;
+    Applied apply(BatchPlan plan) throws InterruptedException;
 }

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * before it arrived here: it waits until the replica replayed the primary's position read after
  * it was held, never passes at once.
  */
-public final class GatedBatches {
+final class GatedBatches {
     private static final Logger LOG = LoggerFactory.getLogger(GatedBatches.class);
     /** Most batches held for the replica before fetching pauses. */
     static final int MAX_GATED_BATCHES = 2000;

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Single-threaded: only the consumer's thread calls it (Kafka runs the listener inside poll).
  */
-public final class OffsetLedger implements ConsumerRebalanceListener {
+final class OffsetLedger implements ConsumerRebalanceListener {
     private static final Logger LOG = LoggerFactory.getLogger(OffsetLedger.class);
     private static final Duration COMMIT_TIMEOUT = Duration.ofSeconds(10);
 

@@ -8,7 +8,7 @@ import java.util.Optional;
  * computed with an older count would claim to cover changes routed to partitions it never saw.
  */
 @FunctionalInterface
-public interface PartitionCounts {
+interface PartitionCounts {
     /**
      * The counts now, read after everything applied so far; empty when the brokers did not answer
      * (the watermark is then not published: readers load from the primary, slower, never staler).

@@ -23,7 +23,7 @@ import java.util.Map;
  * for one key is widened ({@link #widen}) and returned in {@link Applied#poisoned()}, so the rest
  * of the batch goes on.
  */
-public final class RedisApplier implements Applier {
+final class RedisApplier implements Applier {
     private final RegionRedis redis;
     private final ScriptCalls scriptCalls;
     private final Pipelined pipelined;
@@ -85,46 +85,6 @@ public final class RedisApplier implements Applier {
     }
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RedisApplier.class);
-
-    /** A Redis failure after which the whole batch is applied again (nothing is committed). */
-    public static final class ApplyFailure extends Exception {
-        private final Failure failure;
-
-        public ApplyFailure(Failure failure, String message) {
-            super(message, failure.cause());
-            this.failure = failure;
-        }
-
-        /** Retriable or a configuration error; never poison. */
-        public Failure failure() {
-            return failure;
-        }
-
-        /** The retry metric's tag: timeout, noscript, connection, busy, loading, readonly, authentication, ... */
-        public String kind() {
-            return failure.reason();
-        }
-    }
-
-    /**
-     * A key whose call Redis refuses for good (see {@link RedisFailures}).
-     *
-     * @param event   the invalidation (its source record is dead-lettered)
-     * @param key     the key the call was for (a pattern's match, or the event's key)
-     * @param failure why
-     * @param widened true when the wider invalidation of {@link #widen} was applied in its place
-     */
-    public record Poisoned(InvalidationEvent event, String key, Failure failure, boolean widened) {
-    }
-
-    /**
-     * What a batch did.
-     *
-     * @param results  counted by metric tag (deleted, kept-newer, absent, upserted, refused, ...)
-     * @param poisoned keys Redis refused for good, widened where Redis allowed it
-     */
-    public record Applied(Map<String, Integer> results, List<Poisoned> poisoned) {
-    }
 
     /**
      * Where {@link #applyDeferringSweeps} hands its sweeps; without it, they are done in place.

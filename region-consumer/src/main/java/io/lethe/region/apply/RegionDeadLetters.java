@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * acknowledged. Offsets are committed only then (see the offset ledger), so a crash before an
  * acknowledgement re-delivers the record and it is dead-lettered again.
  */
-public final class RegionDeadLetters {
+final class RegionDeadLetters {
     private static final Logger LOG = LoggerFactory.getLogger(RegionDeadLetters.class);
     private static final Duration RESEND_PAUSE = Duration.ofSeconds(1);
 
@@ -58,9 +58,9 @@ public final class RegionDeadLetters {
     }
 
     /** One dead letter per poisoned record (a pattern's matches share one), with the typed reason. */
-    public void sendPoisoned(List<RedisApplier.Poisoned> poisoned, Map<InvalidationEvent, ConsumerRecord<String, byte[]>> origins) {
+    public void sendPoisoned(List<Poisoned> poisoned, Map<InvalidationEvent, ConsumerRecord<String, byte[]>> origins) {
         Map<InvalidationEvent, Boolean> sent = new IdentityHashMap<>();
-        for (RedisApplier.Poisoned p : poisoned) {
+        for (Poisoned p : poisoned) {
             metrics.poisoned(p.failure().reason(), p.widened(), 1);
             if (!p.widened()) {
                 LOG.error("{}: Redis refuses key {} even after unlinking it ({}); it may hold a stale entry", stage, p.key(),

@@ -12,7 +12,7 @@ import org.apache.kafka.common.TopicPartition;
  * wait ({@code lethe.region.lag.*}). It also tells the applied watermarks which partitions this
  * consumer owns.
  */
-public final class RegionTopicLag {
+final class RegionTopicLag {
     private final Consumer<?, ?> consumer;
     private final RegionMetrics metrics;
     private long newestAppliedCommit;

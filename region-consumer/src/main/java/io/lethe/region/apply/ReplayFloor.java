@@ -40,7 +40,7 @@ import java.util.function.IntSupplier;
  *
  * <p>Not thread-safe: the consumer's thread owns it.
  */
-public final class ReplayFloor {
+final class ReplayFloor {
     private final IntSupplier sources;
     /** (partition, changes partition) → the newest watermark LSN seen through it. */
     private final Map<Long, Long> newest = new HashMap<>();

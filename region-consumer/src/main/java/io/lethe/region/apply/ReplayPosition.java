@@ -1,7 +1,7 @@
 package io.lethe.region.apply;
 
 /** How far the region's read replica has replayed ({@link ReplicaGate}; a number in tests). */
-public interface ReplayPosition {
+interface ReplayPosition {
     /** The replica's last replayed LSN; -1 while unknown or while the replica is refused (not a standby of the primary). */
     long replayed();
 

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * is released, {@code lethe.region.replica.refused} is 1 and the log says why and what to fix. Batches stay held
  * (fetching pauses when too many wait) and the region's lag grows: slower, never staler.
  */
-public final class ReplicaGate implements ReplayPosition, AutoCloseable {
+final class ReplicaGate implements ReplayPosition, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaGate.class);
     /** Highest LSN the replica has replayed, as seen at the last poll. */
     public static final String REPLAYED = "lethe.region.replica.replayed.lsn";

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * longest fence TTL back, or invalidated wholesale when its position is unknown; records deleted
  * by retention before the region applied them are covered by a wholesale invalidation.
  */
-public final class RestoreReplay {
+final class RestoreReplay {
     private static final Logger LOG = LoggerFactory.getLogger(RestoreReplay.class);
     /** Beyond the longest fence TTL: how far back an empty or restored Redis is replayed at least. */
     private static final Duration MARGIN = Duration.ofSeconds(10);

@@ -25,7 +25,7 @@ import java.util.Objects;
  * <p>Judged at apply time, just before the scripts are sent, so a batch retried through a Redis
  * outage is judged again at each attempt. Thread-safe.
  */
-public final class UpsertAge {
+final class UpsertAge {
     private final Clock clock;
     /** Per namespace, the oldest an upsert may be, in microseconds. */
     private final Map<String, Long> maxAgeMicros = new HashMap<>();

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 class ApplyLoopRetryTest {
     private static final String TOPIC = "lethe.invalidations.us-east";
     private static final TopicPartition P0 = new TopicPartition(TOPIC, 0);
-    private static final RedisApplier.Applied OK = new RedisApplier.Applied(Map.of("deleted", 1), List.of());
+    private static final Applied OK = new Applied(Map.of("deleted", 1), List.of());
 
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final Misconfiguration misconfiguration = new Misconfiguration(registry, "region:us-east");
@@ -65,7 +65,7 @@ class ApplyLoopRetryTest {
             misconfiguredAtCall.add(misconfiguration.current().isPresent());
             Failure f = outcomes.poll();
             if (f != null) {
-                throw new RedisApplier.ApplyFailure(f, "scripted: " + f.reason());
+                throw new ApplyFailure(f, "scripted: " + f.reason());
             }
             return OK;
         }, ledger, deadLetters, null, null, metrics, misconfiguration, Clock.systemUTC(), List.of());
@@ -79,7 +79,7 @@ class ApplyLoopRetryTest {
     void aRetriableFailureRetriesTheSameBatchWithThePartitionsPaused() throws Exception {
         outcomes.add(Failure.retriable("timeout", new RuntimeException("Redis did not answer")));
         outcomes.add(Failure.retriable("loading", new RuntimeException("LOADING")));
-        RedisApplier.Applied applied = loop.applyUntilAcknowledged(BatchPlan.of(List.of()));
+        Applied applied = loop.applyUntilAcknowledged(BatchPlan.of(List.of()));
         assertEquals(OK, applied);
         assertEquals(List.of(Set.of(), Set.of(P0), Set.of(P0)), pausedAtCall, "paused from the first failure until Redis answered");
         assertTrue(consumer.paused().isEmpty(), "resumed once applied");

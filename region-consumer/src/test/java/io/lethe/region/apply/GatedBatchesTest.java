@@ -53,9 +53,9 @@ class GatedBatchesTest {
         gated = new GatedBatches(replica, consumer, ledger, new RegionMetrics(new SimpleMeterRegistry(), "us-east"), "us-east");
     }
 
-    private RedisApplier.Applied reapply(BatchPlan plan) {
+    private Applied reapply(BatchPlan plan) {
         reapplied.add(plan);
-        return new RedisApplier.Applied(Map.of(), List.of());
+        return new Applied(Map.of(), List.of());
     }
 
     private static BatchPlan plan() {

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /** The sweep worker without servers: a scripted sweeper. */
 class PatternSweepsTest {
-    private static final RedisApplier.Applied SWEPT = new RedisApplier.Applied(Map.of("deleted", 1), List.of());
+    private static final Applied SWEPT = new Applied(Map.of("deleted", 1), List.of());
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final RegionMetrics metrics = new RegionMetrics(registry, "us-east");
 
@@ -82,11 +82,11 @@ class PatternSweepsTest {
         try (PatternSweeps sweeps = new PatternSweeps("us-east", (glob, events) -> {
             int n = calls.incrementAndGet();
             if (n == 1) {
-                throw new RedisApplier.ApplyFailure(Failure.retriable("timeout", null), "scripted timeout");
+                throw new ApplyFailure(Failure.retriable("timeout", null), "scripted timeout");
             }
             if (n == 2) {
                 failingAtSecondCall.set(holder.get().failing());
-                throw new RedisApplier.ApplyFailure(Failure.fatal("authorization", "grant SCAN", null), "scripted NOPERM");
+                throw new ApplyFailure(Failure.fatal("authorization", "grant SCAN", null), "scripted NOPERM");
             }
             return SWEPT;
         }, metrics, new Backoff(Duration.ofMillis(1), Duration.ofMillis(5)), reported::add)) {
