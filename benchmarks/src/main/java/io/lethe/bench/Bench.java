@@ -5,7 +5,7 @@ import io.lethe.bench.raw.EvalshaRaw;
 import io.lethe.bench.raw.KafkaRoundTrip;
 import io.lethe.bench.raw.PgoutputDecode;
 import io.lethe.bench.raw.Rate;
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;

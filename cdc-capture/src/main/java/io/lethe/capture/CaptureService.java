@@ -1,18 +1,18 @@
 package io.lethe.capture;
 
-import io.lethe.capture.checks.CaptureStartupException;
+import io.lethe.capture.source.CaptureStartupException;
 import io.lethe.capture.engine.CaptureEngine;
 import io.lethe.capture.engine.ChangeBatchHandler;
 import io.lethe.capture.engine.EngineProperties;
-import io.lethe.capture.leader.CaptureLeadership;
+import io.lethe.capture.source.CaptureLeadership;
 import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.capture.mapping.ColumnProjection;
-import io.lethe.capture.metrics.CaptureMetrics;
-import io.lethe.capture.publish.ChangePublisher;
-import io.lethe.capture.slot.SlotMonitor;
-import io.lethe.capture.slot.SlotRecovery;
-import io.lethe.capture.slot.SourceConnection;
-import io.lethe.capture.slot.SourcePreparer;
+import io.lethe.capture.engine.CaptureMetrics;
+import io.lethe.capture.engine.ChangePublisher;
+import io.lethe.capture.source.SlotMonitor;
+import io.lethe.capture.source.SlotRecovery;
+import io.lethe.capture.source.SourceConnection;
+import io.lethe.capture.source.SourcePreparer;
 import io.lethe.capture.source.Drift;
 import io.lethe.capture.source.SourceWatch;
 import io.lethe.config.LetheConfig;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.capture.checks.CheckResult;
-import io.lethe.capture.checks.DatabaseChecks;
+import io.lethe.capture.source.CheckResult;
+import io.lethe.capture.source.DatabaseChecks;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.EmbeddedStack;
@@ -26,15 +26,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class CaptureChecksIT {
     private static final String PRODUCTS = "product: { table: public.products, keys: [\"product:{id}\", \"product:slug:{slug}\"] }";
 
-    private static io.lethe.capture.checks.CaptureStartupException refused(LetheConfig config) {
-        return assertThrows(io.lethe.capture.checks.CaptureStartupException.class, () -> {
+    private static io.lethe.capture.source.CaptureStartupException refused(LetheConfig config) {
+        return assertThrows(io.lethe.capture.source.CaptureStartupException.class, () -> {
             try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
                 capture.start();
             }
         });
     }
 
-    private static CheckResult failed(io.lethe.capture.checks.CaptureStartupException e, String check) {
+    private static CheckResult failed(io.lethe.capture.source.CaptureStartupException e, String check) {
         return e.failed().stream().filter(r -> r.check().equals(check)).findFirst()
                 .orElseThrow(() -> new AssertionError("no failed check '" + check + "' in: " + e.getMessage()));
     }
@@ -89,7 +89,7 @@ class CaptureChecksIT {
         CaptureFixture f = new CaptureFixture(stack, scope);
         String yaml = f.yaml(PRODUCTS, user).replace(stack.postgres().jdbcUrl(scope.database()), rds.jdbcUrl("postgres"));
         try (Connection c = DriverManager.getConnection(rds.jdbcUrl("postgres"), user, rds.password())) {
-            assertEquals(io.lethe.capture.checks.ManagedPostgres.RDS, io.lethe.capture.checks.ManagedPostgres.detect(c));
+            assertEquals(io.lethe.capture.source.ManagedPostgres.RDS, io.lethe.capture.source.ManagedPostgres.detect(c));
             List<CheckResult> results = new DatabaseChecks(ConfigLoader.parse("t.yml", yaml, System::getenv)).run(c);
             CheckResult role = results.stream().filter(r -> r.check().equals("replication role")).findFirst().orElseThrow();
             assertEquals(CheckResult.Status.PASS, role.status(), role.toString());

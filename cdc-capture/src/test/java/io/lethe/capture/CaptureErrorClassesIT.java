@@ -101,7 +101,7 @@ class CaptureErrorClassesIT {
             assertEquals(DeadLetter.MAX_VALUE_BYTES, letter.value().length, "the DLQ keeps the change's first part");
             assertTrue(new String(letter.value(), 0, 200, StandardCharsets.UTF_8).contains("\"schema\""), "the change's own JSON");
             assertFalse(capture.isStopped());
-            assertEquals(1.0, registry.get(io.lethe.capture.metrics.CaptureMetrics.ERRORS).tag("kind", "record-too-large").counter().count());
+            assertEquals(1.0, registry.get(io.lethe.capture.engine.CaptureMetrics.ERRORS).tag("kind", "record-too-large").counter().count());
         }
     }
 

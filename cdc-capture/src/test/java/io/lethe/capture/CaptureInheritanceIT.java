@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.capture.checks.CaptureStartupException;
-import io.lethe.capture.checks.CheckResult;
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.source.CaptureStartupException;
+import io.lethe.capture.source.CheckResult;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.capture.source.Drift;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;

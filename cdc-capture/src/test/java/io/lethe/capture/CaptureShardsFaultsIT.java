@@ -158,7 +158,7 @@ class CaptureShardsFaultsIT {
                     f.sql("INSERT INTO lines VALUES (1)");
                     List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("lines", 1), Duration.ofSeconds(60));
                     assertEquals(Set.of("order", "line"), resetNamespaces(events), "a new shard resets its own namespaces, and only those");
-                    assertEquals(1.0, registryB.get(io.lethe.capture.metrics.CaptureMetrics.SLOT_RESETS).counter().count());
+                    assertEquals(1.0, registryB.get(io.lethe.capture.engine.CaptureMetrics.SLOT_RESETS).counter().count());
                 }
             }
             // orders moves from shard b to shard a: shard a's first start with it resets its namespace

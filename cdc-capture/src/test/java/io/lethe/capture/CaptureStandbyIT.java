@@ -68,7 +68,7 @@ class CaptureStandbyIT {
         props.setProperty("ApplicationName", "psql");
         try (java.sql.Connection foreign = java.sql.DriverManager.getConnection(pg.jdbcUrl(scope.database()), props)) {
             try (java.sql.PreparedStatement ps = foreign.prepareStatement("SELECT pg_advisory_lock(?, hashtext(?))")) {
-                ps.setInt(1, io.lethe.capture.leader.CaptureLeadership.LOCK_CLASS);
+                ps.setInt(1, io.lethe.capture.source.CaptureLeadership.LOCK_CLASS);
                 ps.setString(2, scope.slot());
                 ps.execute();
             }

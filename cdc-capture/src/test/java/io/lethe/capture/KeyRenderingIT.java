@@ -161,8 +161,8 @@ class KeyRenderingIT {
                     .append(":{k}\"]\n");
         }
         LetheConfig config = f.config(namespaces.toString());
-        io.lethe.capture.checks.CaptureStartupException refused = org.junit.jupiter.api.Assertions.assertThrows(
-                io.lethe.capture.checks.CaptureStartupException.class, () -> {
+        io.lethe.capture.source.CaptureStartupException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                io.lethe.capture.source.CaptureStartupException.class, () -> {
                     try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
                         capture.start();
                     }

@@ -3,7 +3,7 @@ package io.lethe.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.cli.demo.RegionView;
 import io.lethe.cli.lag.LagReport;
 import io.lethe.embedded.LetheStack;

@@ -23,8 +23,11 @@ import org.apache.kafka.connect.source.SourceRecord;
  * namespaces need. Heartbeats and the heartbeat table's own changes map to nothing.
  */
 public final class ChangeEventMapper {
-    /** The heartbeat row's column naming the source history of the server that committed it. */
-    private static final String HISTORY_FIELD = io.lethe.capture.source.StateStore.HISTORY_COLUMN;
+    /**
+     * The heartbeat row's column naming the source history of the server that committed it (the
+     * heartbeat table is made and kept by the source side: {@code source.StateStore#HISTORY_COLUMN}).
+     */
+    public static final String HISTORY_FIELD = "source_history";
     /** What PostgreSQL did not send (an unchanged TOASTed column); see docs/subscribing.md. */
     public static final String UNAVAILABLE = ChangeEvent.UNAVAILABLE_VALUE;
 

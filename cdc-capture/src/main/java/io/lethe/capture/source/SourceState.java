@@ -30,7 +30,7 @@ import java.util.Map;
  * @param slot        the replication slot, or null when it does not exist (not compared with an
  *                    earlier state: a slot has no identity; see SlotRecovery for one made again)
  */
-public record SourceState(Publication publication, Map<String, Table> tables, Slot slot) {
+record SourceState(Publication publication, Map<String, Table> tables, Slot slot) {
     /** Separators of the aggregated columns (ASCII unit and record separators: in no identifier). */
     private static final String FIELD = "\u001f";
     private static final String RECORD = "\u001e";

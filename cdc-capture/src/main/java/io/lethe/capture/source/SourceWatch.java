@@ -1,11 +1,8 @@
 package io.lethe.capture.source;
 
 import io.lethe.capture.mapping.Resets;
-import io.lethe.capture.metrics.CaptureMetrics;
-import io.lethe.capture.publish.ChangePublisher;
-import io.lethe.capture.slot.PublicationInfo;
-import io.lethe.capture.slot.SourceConnection;
-import io.lethe.capture.slot.SourcePreparer;
+import io.lethe.capture.engine.CaptureMetrics;
+import io.lethe.capture.engine.ChangePublisher;
 import io.lethe.capture.source.Drift.Kind;
 import io.lethe.config.LetheConfig;
 import io.lethe.schemas.SourceTable;

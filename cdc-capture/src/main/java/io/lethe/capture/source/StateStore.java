@@ -1,5 +1,6 @@
 package io.lethe.capture.source;
 
+import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.config.LetheConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -15,14 +16,14 @@ import java.util.Optional;
  * restore of the database brings back the state that matches it). Written only after the resets
  * a drift needs were acknowledged, so a crash in between compares with the old state again.
  */
-public final class StateStore {
+final class StateStore {
     /** The heartbeat table's column holding the state. */
     public static final String COLUMN = "source_state";
     /**
      * The heartbeat table's column where each heartbeat writes the source history of the server
      * that commits it ({@link io.lethe.schemas.SourceHistory}): the watermark's history.
      */
-    public static final String HISTORY_COLUMN = "source_history";
+    public static final String HISTORY_COLUMN = ChangeEventMapper.HISTORY_FIELD;
 
     private StateStore() {
     }

@@ -2,7 +2,7 @@ package io.lethe.capture.topics;
 
 import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.capture.mapping.ColumnProjection;
-import io.lethe.capture.publish.ChangePublisher;
+import io.lethe.capture.engine.ChangePublisher;
 import io.lethe.config.DebeziumTopicsConfig;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;

@@ -238,7 +238,7 @@ public final class LagReport {
     public Upstream upstream() {
         long retained = -1;
         Map<String, Long> bySlot = new java.util.LinkedHashMap<>();
-        try (java.sql.Connection c = io.lethe.capture.slot.SourceConnection.open(config);
+        try (java.sql.Connection c = io.lethe.capture.source.SourceConnection.open(config);
              java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
                      + "FROM pg_replication_slots WHERE slot_name = ?")) {
             for (String slot : slots()) {

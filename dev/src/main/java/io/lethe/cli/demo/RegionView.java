@@ -1,7 +1,7 @@
 package io.lethe.cli.demo;
 
 import io.lethe.region.RegionConsumerService;
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.region.apply.RegionMetrics;
 import io.lethe.streams.metrics.StreamsMetrics;
 import io.lethe.schemas.InvalidationEvent;

@@ -1,4 +1,4 @@
-package io.lethe.capture.checks;
+package io.lethe.capture.source;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,10 +1,5 @@
-package io.lethe.capture.checks;
+package io.lethe.capture.source;
 
-import io.lethe.capture.slot.PublicationInfo;
-import io.lethe.capture.source.Drift;
-import io.lethe.capture.source.SourceDrifts;
-import io.lethe.capture.source.SourceState;
-import io.lethe.capture.source.StateStore;
 import io.lethe.config.LetheConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

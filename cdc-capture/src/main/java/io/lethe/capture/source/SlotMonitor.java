@@ -1,8 +1,6 @@
-package io.lethe.capture.slot;
+package io.lethe.capture.source;
 
-import io.lethe.capture.checks.CheckResult;
-import io.lethe.capture.checks.TableChecks;
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.config.LetheConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,7 +1,5 @@
-package io.lethe.capture.slot;
+package io.lethe.capture.source;
 
-import io.lethe.capture.source.SourceDrifts;
-import io.lethe.capture.source.StateStore;
 import io.lethe.config.LetheConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,4 +1,4 @@
-package io.lethe.capture.checks;
+package io.lethe.capture.source;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,4 +1,4 @@
-package io.lethe.capture.metrics;
+package io.lethe.capture.engine;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -1,6 +1,5 @@
-package io.lethe.capture.leader;
+package io.lethe.capture.source;
 
-import io.lethe.capture.slot.SourceConnection;
 import io.lethe.config.LetheConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

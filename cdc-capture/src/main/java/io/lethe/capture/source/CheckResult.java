@@ -1,4 +1,4 @@
-package io.lethe.capture.checks;
+package io.lethe.capture.source;
 
 /**
  * The outcome of one start-up or doctor check.

@@ -1,6 +1,5 @@
-package io.lethe.capture.checks;
+package io.lethe.capture.source;
 
-import io.lethe.capture.slot.PublicationInfo;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,4 +1,4 @@
-package io.lethe.capture.checks;
+package io.lethe.capture.source;
 
 import io.lethe.config.LetheConfig;
 import java.util.List;
@@ -14,7 +14,7 @@ import java.util.stream.Collectors;
  * from it, so each leaf or inheriting table must be publishable too. One rule for
  * the start-up checks, {@code lethe doctor} and the source watch.
  */
-public final class Publishable {
+final class Publishable {
     /** PostgreSQL's FirstNormalObjectId: relations below it were made by initdb (the catalogs, information_schema). */
     static final long FIRST_NORMAL_OID = 16384;
 

@@ -1,4 +1,4 @@
-package io.lethe.capture.checks;
+package io.lethe.capture.source;
 
 import io.lethe.config.KeyTemplate;
 import io.lethe.config.LetheConfig;
@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
  * invalidations then reach exactly the keys the parent's readers fill). One rule for the start-up
  * checks, {@code lethe doctor} and the source watch.
  */
-public final class Inheritance {
+final class Inheritance {
     private Inheritance() {
     }
 

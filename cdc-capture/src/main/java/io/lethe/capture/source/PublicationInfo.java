@@ -1,4 +1,4 @@
-package io.lethe.capture.slot;
+package io.lethe.capture.source;
 
 import io.lethe.config.LetheConfig;
 import java.sql.Connection;
@@ -11,7 +11,7 @@ import java.util.Collection;
 import java.util.List;
 
 /** What the start-up checks and the preparer both need to know about partitioned tables and the publication. */
-public final class PublicationInfo {
+final class PublicationInfo {
     private PublicationInfo() {
     }
 

@@ -1,17 +1,10 @@
-package io.lethe.capture.slot;
+package io.lethe.capture.source;
 
-import io.lethe.capture.checks.CaptureStartupException;
-import io.lethe.capture.checks.CheckResult;
-import io.lethe.capture.checks.DatabaseChecks;
 import io.lethe.capture.engine.EngineProperties;
 import io.lethe.capture.mapping.Resets;
-import io.lethe.capture.metrics.CaptureMetrics;
-import io.lethe.capture.publish.ChangePublisher;
-import io.lethe.capture.slot.SourcePreparer.SlotState;
-import io.lethe.capture.source.Drift;
-import io.lethe.capture.source.SourceDrifts;
-import io.lethe.capture.source.SourceState;
-import io.lethe.capture.source.StateStore;
+import io.lethe.capture.engine.CaptureMetrics;
+import io.lethe.capture.engine.ChangePublisher;
+import io.lethe.capture.source.SourcePreparer.SlotState;
 import io.lethe.config.JdbcUrls;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.TopicSetup;

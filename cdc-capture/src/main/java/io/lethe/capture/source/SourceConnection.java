@@ -1,4 +1,4 @@
-package io.lethe.capture.slot;
+package io.lethe.capture.source;
 
 import io.lethe.config.LetheConfig;
 import java.sql.Connection;

@@ -1,4 +1,4 @@
-package io.lethe.capture.publish;
+package io.lethe.capture.engine;
 
 import io.lethe.capture.mapping.Resets;
 import io.lethe.config.LetheConfig;

@@ -1,4 +1,4 @@
-package io.lethe.capture.checks;
+package io.lethe.capture.source;
 
 import io.lethe.config.KeyTemplate;
 import io.lethe.config.LetheConfig;
@@ -19,7 +19,7 @@ import java.util.Set;
  * key templates use non-key columns, and give every key template column a type with a defined
  * key rendering ({@link PgTypes}). These can drift while capture runs, so it re-runs them.
  */
-public final class TableChecks {
+final class TableChecks {
     private final LetheConfig config;
 
     public TableChecks(LetheConfig config) {
