@@ -14,6 +14,7 @@ import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -54,7 +55,7 @@ class ReplayGapsIT {
 
     private static double unproven(SimpleMeterRegistry registry, String reason) {
         return registry.find(RegionMetrics.UNPROVEN_UPSERTS).tags("region", REGION, "reason", reason).counters().stream()
-                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+                .mapToDouble(Counter::count).sum();
     }
 
     @Test

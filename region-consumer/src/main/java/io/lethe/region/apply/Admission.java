@@ -1,7 +1,7 @@
 package io.lethe.region.apply;
 
-import io.lethe.config.NamespaceConfig;
 import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
@@ -15,6 +15,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -65,17 +66,17 @@ final class Admission {
     private ReplayFloor replayFloor = new ReplayFloor(() -> 0);
 
     /** Told of every upsert applied as a delete because the floor had passed it, with the record it came from. */
-    private java.util.function.Consumer<ConsumerRecord<String, byte[]>> replayedUpsert = r -> { };
+    private Consumer<ConsumerRecord<String, byte[]>> replayedUpsert = r -> { };
 
     /** Told of every upsert applied as a delete because its partition had no floor yet, with the record it came from. */
-    private java.util.function.Consumer<ConsumerRecord<String, byte[]>> noFloorUpsert = r -> { };
+    private Consumer<ConsumerRecord<String, byte[]>> noFloorUpsert = r -> { };
 
     /**
      * Judges upserts against {@code floor} (seeded and counted by the caller), telling {@code replayed}
      * of each at or below it and {@code noFloor} of each read while its partition has no floor.
      */
-    void replayFloor(ReplayFloor floor, java.util.function.Consumer<ConsumerRecord<String, byte[]>> replayed,
-                     java.util.function.Consumer<ConsumerRecord<String, byte[]>> noFloor) {
+    void replayFloor(ReplayFloor floor, Consumer<ConsumerRecord<String, byte[]>> replayed,
+                     Consumer<ConsumerRecord<String, byte[]>> noFloor) {
         this.replayFloor = floor;
         this.replayedUpsert = replayed;
         this.noFloorUpsert = noFloor;

@@ -3,9 +3,10 @@ package io.lethe.region.apply;
 import io.lethe.schemas.redis.AppliedLsn;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,7 +60,7 @@ final class AppliedLsnPublisher {
             if (watermarks.resets() != resetsSeen && !owned.isEmpty()) {
                 // Redis lost applied writes, or the source's history changed: no reader may trust what
                 // Redis says of our partitions (the other consumers of the group notice it for theirs)
-                redis.hdel(key, owned.stream().flatMap(p -> java.util.stream.Stream.of(String.valueOf(p), AppliedLsn.COMMIT_TS_PREFIX + p,
+                redis.hdel(key, owned.stream().flatMap(p -> Stream.of(String.valueOf(p), AppliedLsn.COMMIT_TS_PREFIX + p,
                                 AppliedLsn.HISTORY_PREFIX + p)).toArray(String[]::new));
                 published.clear();
                 resetsSeen = watermarks.resets();

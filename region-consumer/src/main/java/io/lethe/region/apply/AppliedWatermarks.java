@@ -1,7 +1,10 @@
 package io.lethe.region.apply;
 
+import io.lethe.schemas.SourceHistory;
 import io.lethe.schemas.Watermark;
+import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * before Redis stops or slows (capture, streams, this consumer, Redis), whether or not
  * invalidations arrive. Written by the consumer's thread, read by metrics scrapes.
  *
- * <p>LSNs are positions in one source history ({@link io.lethe.schemas.SourceHistory}). A
+ * <p>LSNs are positions in one source history ({@link SourceHistory}). A
  * watermark of another history than the one held (the source was restored, failed over to an
  * asynchronous standby, switched blue/green: its LSNs may have gone back) is not compared with
  * them: everything is forgotten, as after a {@link #reset}, and the new history starts from its
@@ -152,11 +155,11 @@ public final class AppliedWatermarks {
 
     private volatile int expectedChannels;
     /** When each channel became known: one added later (a changes partition, a shard) counts from then, not from the assignment. */
-    private final Map<Integer, Long> expectedAt = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Integer, Long> expectedAt = new ConcurrentHashMap<>();
 
     public OptionalLong oldest() {
         Set<Integer> owned = assigned;
-        Map<Integer, Long> sources = new java.util.HashMap<>(); // changes partition -> its oldest newest watermark over owned partitions
+        Map<Integer, Long> sources = new HashMap<>(); // changes partition -> its oldest newest watermark over owned partitions
         for (Map.Entry<Long, Long> e : applied.entrySet()) {
             if (owned.contains((int) (e.getKey() >>> 32))) {
                 sources.merge((int) (long) e.getKey(), e.getValue(), Math::min);
@@ -168,7 +171,7 @@ public final class AppliedWatermarks {
         // a channel none of whose watermarks came yet (a capture shard down since this consumer started, one added):
         // counted from the owned partitions' assignment, not left out, so the lag grows and says so
         int expected = expectedChannels;
-        OptionalLong ownedSince = owned.stream().map(assignedAt::get).filter(java.util.Objects::nonNull).mapToLong(Long::longValue).min();
+        OptionalLong ownedSince = owned.stream().map(assignedAt::get).filter(Objects::nonNull).mapToLong(Long::longValue).min();
         for (int channel = 0; channel < expected && ownedSince.isPresent(); channel++) {
             sources.putIfAbsent(channel, Math.max(ownedSince.getAsLong(), expectedAt.getOrDefault(channel, 0L)));
         }

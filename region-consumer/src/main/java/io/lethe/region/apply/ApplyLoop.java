@@ -6,13 +6,27 @@ import io.lethe.stage.failure.Failure;
 import io.lethe.stage.failure.KafkaFailures;
 import io.lethe.stage.health.Misconfiguration;
 import io.lethe.stage.retry.Backoff;
+import io.lethe.stage.trace.Tracing;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Context;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -61,31 +75,31 @@ final class ApplyLoop {
     private long firstWholesaleLsn;
     private List<String> firstWholesaleNamespaces = List.of();
     /** Globs of namespaces no longer configured, recorded while they were (see {@link #invalidateFirst}). */
-    private java.util.Map<String, List<String>> firstWholesaleFormerGlobs = java.util.Map.of();
+    private Map<String, List<String>> firstWholesaleFormerGlobs = Map.of();
     private Runnable whenStarted;
     /** A first feed's wholesale invalidation, done once its proof arrived (see {@link #invalidateWhenProven}). */
     private String firstFeed;
     private List<String> firstFeedNamespaces = List.of();
     private Runnable firstFeedDone;
-    private java.util.concurrent.CompletableFuture<Long> firstFeedProof;
+    private CompletableFuture<Long> firstFeedProof;
     private AppliedLsnPublisher appliedLsn;
-    private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
+    private Tracing tracing = Tracing.OFF;
 
     /** Span name of a region's apply of a sampled invalidation: from its batch's admission until Redis acknowledged the batch. */
     public static final String SPAN = "lethe.region.apply";
-    private static final io.opentelemetry.api.common.AttributeKey<Long> PARTITION =
-            io.opentelemetry.api.common.AttributeKey.longKey("messaging.source.partition.id");
-    private static final io.opentelemetry.api.common.AttributeKey<Long> LSN = io.opentelemetry.api.common.AttributeKey.longKey("lethe.lsn");
+    private static final AttributeKey<Long> PARTITION =
+            AttributeKey.longKey("messaging.source.partition.id");
+    private static final AttributeKey<Long> LSN = AttributeKey.longKey("lethe.lsn");
 
     /** Continues the traces of sampled invalidations with {@code tracing} (tracing.* of lethe.yml). Call before {@link #run()}. */
-    public void tracing(io.lethe.stage.trace.Tracing tracing) {
+    public void tracing(Tracing tracing) {
         this.tracing = tracing;
     }
 
     /** Most batches held behind running sweeps before fetching pauses. */
     static final int MAX_HELD_FOR_SWEEPS = 10_000;
     /** Batches applied whose offsets and heartbeats wait for a sweep (theirs or an older one), oldest first. */
-    private final java.util.ArrayDeque<HeldForSweep> heldForSweeps = new java.util.ArrayDeque<>();
+    private final ArrayDeque<HeldForSweep> heldForSweeps = new ArrayDeque<>();
     private boolean sweepsPaused;
 
     /**
@@ -95,7 +109,7 @@ final class ApplyLoop {
      */
     private record HeldForSweep(long awaited, Map<TopicPartition, OffsetAndMetadata> offsets, Map<TopicPartition, Integer> generation,
                                 Runnable heartbeatsApplied, List<InvalidationEvent> patterns,
-                                Map<InvalidationEvent, org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> origins) {
+                                Map<InvalidationEvent, ConsumerRecord<String, byte[]>> origins) {
     }
 
     public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, Applier applier, OffsetLedger ledger,
@@ -124,8 +138,8 @@ final class ApplyLoop {
         this.appliedLsn = publisher;
     }
 
-    private java.util.Set<Integer> ownedPartitions() {
-        java.util.Set<Integer> owned = new java.util.HashSet<>();
+    private Set<Integer> ownedPartitions() {
+        Set<Integer> owned = new HashSet<>();
         consumer.assignment().forEach(tp -> owned.add(tp.partition()));
         return owned;
     }
@@ -152,18 +166,18 @@ final class ApplyLoop {
      * {@code lsn} (a topic move), then runs {@code then} once Redis acknowledged it. Call before {@link #run()}.
      */
     public void invalidateFirst(String why, long lsn, List<String> namespaces, Runnable then) {
-        invalidateFirst(why, lsn, namespaces, java.util.Map.of(), then);
+        invalidateFirst(why, lsn, namespaces, Map.of(), then);
     }
 
     /**
      * As {@link #invalidateFirst(String, long, List, Runnable)}; a namespace of {@code namespaces} no
      * longer configured is invalidated by its {@code formerGlobs} (recorded while it was).
      */
-    public void invalidateFirst(String why, long lsn, List<String> namespaces, java.util.Map<String, List<String>> formerGlobs, Runnable then) {
+    public void invalidateFirst(String why, long lsn, List<String> namespaces, Map<String, List<String>> formerGlobs, Runnable then) {
         this.firstWholesale = why;
         this.firstWholesaleLsn = lsn;
         this.firstWholesaleNamespaces = List.copyOf(namespaces);
-        this.firstWholesaleFormerGlobs = java.util.Map.copyOf(formerGlobs);
+        this.firstWholesaleFormerGlobs = Map.copyOf(formerGlobs);
         this.whenStarted = then;
     }
 
@@ -172,7 +186,7 @@ final class ApplyLoop {
      * (upserts at or below it are then deletes), between two batches, then runs {@code then} (after
      * the replica gate, if any). Until then the region applies what it reads as usual. Call before {@link #run()}.
      */
-    public void invalidateWhenProven(String why, List<String> namespaces, java.util.concurrent.CompletableFuture<Long> proof, Runnable then) {
+    public void invalidateWhenProven(String why, List<String> namespaces, CompletableFuture<Long> proof, Runnable then) {
         this.firstFeed = why;
         this.firstFeedNamespaces = List.copyOf(namespaces);
         this.firstFeedProof = proof;
@@ -184,7 +198,7 @@ final class ApplyLoop {
         if (firstFeed == null || !firstFeedProof.isDone() || firstFeedProof.isCompletedExceptionally()) {
             return true;
         }
-        if (!restore.invalidateWholesaleNow(firstFeed, firstFeedProof.join(), firstFeedNamespaces, java.util.Map.of(),
+        if (!restore.invalidateWholesaleNow(firstFeed, firstFeedProof.join(), firstFeedNamespaces, Map.of(),
                 plan -> applyAndGate(plan, firstFeedDone))) {
             return false;
         }
@@ -278,7 +292,7 @@ final class ApplyLoop {
             }
             releaseSwept();
             if (appliedLsn != null) {
-                java.util.Set<Integer> owned = ownedPartitions();
+                Set<Integer> owned = ownedPartitions();
                 appliedLsn.publish(owned);
                 appliedLsn.published(owned).ifPresent(metrics::appliedLsn);
             }
@@ -299,10 +313,10 @@ final class ApplyLoop {
 
     /** {@code records} without those of {@code partitions} (sought back: they are read again). */
     private static ConsumerRecords<String, byte[]> without(ConsumerRecords<String, byte[]> records, Set<TopicPartition> partitions) {
-        if (records.isEmpty() || partitions.isEmpty() || java.util.Collections.disjoint(records.partitions(), partitions)) {
+        if (records.isEmpty() || partitions.isEmpty() || Collections.disjoint(records.partitions(), partitions)) {
             return records;
         }
-        Map<TopicPartition, List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>>> kept = new java.util.HashMap<>();
+        Map<TopicPartition, List<ConsumerRecord<String, byte[]>>> kept = new HashMap<>();
         for (TopicPartition tp : records.partitions()) {
             if (!partitions.contains(tp)) {
                 kept.put(tp, records.records(tp));
@@ -314,7 +328,7 @@ final class ApplyLoop {
     private void process(ConsumerRecords<String, byte[]> records) throws InterruptedException {
         ledger.batchStarted();
         inFlight = records.count();
-        Map<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>, io.opentelemetry.api.trace.Span> spans =
+        Map<ConsumerRecord<String, byte[]>, Span> spans =
                 tracing.on() ? startSpans(records) : Map.of();
         Admission.Admitted batch = admission.admit(records, deadLetters);
         List<InvalidationEvent> events = batch.events();
@@ -354,7 +368,7 @@ final class ApplyLoop {
         } else if (held) {
             // only its patterns' records are kept (a sweep's poison keys are dead-lettered with them): held batches stay small
             List<InvalidationEvent> patterns = events.stream().filter(e -> e.scope().isPattern()).toList();
-            Map<InvalidationEvent, org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> patternOrigins = new java.util.IdentityHashMap<>();
+            Map<InvalidationEvent, ConsumerRecord<String, byte[]>> patternOrigins = new IdentityHashMap<>();
             patterns.forEach(e -> patternOrigins.put(e, batch.origins().get(e)));
             heldForSweeps.addLast(new HeldForSweep(sweeps.submitted(), owned, ledger.generation(owned.keySet()), heartbeatsApplied,
                     patterns, patternOrigins));
@@ -379,16 +393,16 @@ final class ApplyLoop {
     }
 
     /** A span of the region's apply for each record of the batch that carries a sampled trace (most carry none). */
-    private Map<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>, io.opentelemetry.api.trace.Span> startSpans(
+    private Map<ConsumerRecord<String, byte[]>, Span> startSpans(
             ConsumerRecords<String, byte[]> records) {
-        Map<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>, io.opentelemetry.api.trace.Span> spans = null;
-        for (org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]> record : records) {
-            io.opentelemetry.context.Context parent = tracing.parent(record.headers());
+        Map<ConsumerRecord<String, byte[]>, Span> spans = null;
+        for (ConsumerRecord<String, byte[]> record : records) {
+            Context parent = tracing.parent(record.headers());
             if (parent != null) {
-                io.opentelemetry.api.trace.Span span = tracing.startChild(SPAN, io.opentelemetry.api.trace.SpanKind.CONSUMER, parent);
+                Span span = tracing.startChild(SPAN, SpanKind.CONSUMER, parent);
                 span.setAttribute("lethe.region", region);
                 span.setAttribute(PARTITION, (long) record.partition());
-                spans = spans == null ? new java.util.IdentityHashMap<>() : spans;
+                spans = spans == null ? new IdentityHashMap<>() : spans;
                 spans.put(record, span);
             }
         }
@@ -396,9 +410,9 @@ final class ApplyLoop {
     }
 
     /** Ends the batch's spans: applied (with Redis's acknowledgement of the batch), refused by admission, or not applied (closing). */
-    private void endSpans(Map<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>, io.opentelemetry.api.trace.Span> spans,
+    private void endSpans(Map<ConsumerRecord<String, byte[]>, Span> spans,
                           Admission.Admitted batch, int batchSize, boolean applied) {
-        Map<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>, InvalidationEvent> admitted = new java.util.IdentityHashMap<>();
+        Map<ConsumerRecord<String, byte[]>, InvalidationEvent> admitted = new IdentityHashMap<>();
         batch.origins().forEach((event, record) -> admitted.put(record, event));
         spans.forEach((record, span) -> {
             InvalidationEvent event = admitted.get(record);
@@ -411,7 +425,7 @@ final class ApplyLoop {
                 span.setAttribute("lethe.outcome", applied ? "applied" : "not-applied");
             }
             if (!applied) {
-                span.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, "closing before Redis acknowledged the batch");
+                span.setStatus(StatusCode.ERROR, "closing before Redis acknowledged the batch");
             }
             span.end();
         });
@@ -430,7 +444,7 @@ final class ApplyLoop {
         }
         PatternSweeps.Progress progress = sweeps.takeFinished();
         if (!progress.finished().isEmpty()) {
-            Map<InvalidationEvent, org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> origins = new java.util.IdentityHashMap<>();
+            Map<InvalidationEvent, ConsumerRecord<String, byte[]>> origins = new IdentityHashMap<>();
             heldForSweeps.forEach(h -> origins.putAll(h.origins()));
             for (PatternSweeps.Finished f : progress.finished()) {
                 deadLetters.sendPoisoned(f.applied().poisoned(), origins);
@@ -579,7 +593,7 @@ final class ApplyLoop {
     }
 
     private long nowMicros() {
-        java.time.Instant now = clock.instant();
+        Instant now = clock.instant();
         return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
     }
 

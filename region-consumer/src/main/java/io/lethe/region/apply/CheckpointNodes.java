@@ -4,7 +4,10 @@ import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,7 +23,7 @@ final class CheckpointNodes {
      * @param id            a stable name: "standalone", or the cluster node id (kept across restarts in nodes.conf)
      * @param checkpointKey the key, in a slot this node owns, where the checkpoint lives
      */
-    record CheckpointNode(String id, String checkpointKey, io.lettuce.core.api.sync.RedisCommands<String, String> commands) {
+    record CheckpointNode(String id, String checkpointKey, RedisCommands<String, String> commands) {
         public String runId() {
             return CheckpointNodes.runId(commands.info("server"), id);
         }
@@ -35,8 +38,8 @@ final class CheckpointNodes {
         }
         StatefulRedisClusterConnection<String, String> cluster = (StatefulRedisClusterConnection<String, String>) control;
         List<CheckpointNode> out = new ArrayList<>();
-        for (io.lettuce.core.cluster.models.partitions.RedisClusterNode node : cluster.getPartitions()) {
-            if (node.is(io.lettuce.core.cluster.models.partitions.RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
+        for (RedisClusterNode node : cluster.getPartitions()) {
+            if (node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.getSlots().isEmpty()) {
                 out.add(new CheckpointNode(node.getNodeId(), RedisLayout.checkpointKey(group, node.getSlots().get(0)),
                         cluster.getConnection(node.getNodeId()).sync()));
             }
@@ -51,8 +54,8 @@ final class CheckpointNodes {
             return of(redis, group).get(0);
         }
         StatefulRedisClusterConnection<String, String> cluster = (StatefulRedisClusterConnection<String, String>) control;
-        io.lettuce.core.cluster.models.partitions.RedisClusterNode node =
-                cluster.getPartitions().getPartitionBySlot(io.lettuce.core.cluster.SlotHash.getSlot(key));
+        RedisClusterNode node =
+                cluster.getPartitions().getPartitionBySlot(SlotHash.getSlot(key));
         if (node == null) {
             throw new IllegalStateException("no master owns the slot of " + key + " yet");
         }

@@ -1,6 +1,7 @@
 package io.lethe.region.apply;
 
 import io.lethe.config.KeyTemplate;
+import io.lethe.config.LetheConfig;
 import io.lethe.config.Mode;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.Patterns;
@@ -8,6 +9,7 @@ import io.lethe.schemas.Action;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
+import io.lethe.schemas.RecordSignature;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.Versions;
 import io.lethe.schemas.Watermark;
@@ -203,7 +205,7 @@ public final class EventRules {
      * that is missing or does not verify over the record's key and value.
      */
     public static Optional<Refusal> signatureRefusal(org.apache.kafka.common.header.Headers headers, String recordKey, byte[] value,
-                                                     io.lethe.schemas.RecordSignature signature) {
+                                                     RecordSignature signature) {
         if (signature == null || signature.verifies(headers, recordKey, value)) {
             return Optional.empty();
         }
@@ -213,7 +215,7 @@ public final class EventRules {
     }
 
     /** {@code streams.watermark-key} as bytes, or null. */
-    public static byte[] watermarkKey(io.lethe.config.LetheConfig config) {
+    public static byte[] watermarkKey(LetheConfig config) {
         return config.streams().watermarkKey() == null ? null : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8);
     }
 

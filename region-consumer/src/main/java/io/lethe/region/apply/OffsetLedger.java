@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 import java.util.function.LongSupplier;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -44,7 +45,7 @@ final class OffsetLedger implements ConsumerRebalanceListener {
     private final BooleanSupplier pauseAssigned;
     private final Consumer<Map<TopicPartition, OffsetAndMetadata>> committed;
     private final Runnable commitRetry;
-    private final java.util.function.IntFunction<String> metadata;
+    private final IntFunction<String> metadata;
     private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
     private final Set<TopicPartition> revokedDuringBatch = new HashSet<>();
     private final Map<TopicPartition, Integer> generations = new HashMap<>();
@@ -60,7 +61,7 @@ final class OffsetLedger implements ConsumerRebalanceListener {
     public OffsetLedger(org.apache.kafka.clients.consumer.Consumer<?, ?> consumer, Duration commitInterval, LongSupplier nanoTime,
                         BooleanSupplier settled, BooleanSupplier pauseAssigned,
                         Consumer<Map<TopicPartition, OffsetAndMetadata>> committed, Runnable commitRetry,
-                        java.util.function.IntFunction<String> metadata) {
+                        IntFunction<String> metadata) {
         this.consumer = consumer;
         this.commitIntervalNanos = commitInterval.toNanos();
         this.nanoTime = nanoTime;

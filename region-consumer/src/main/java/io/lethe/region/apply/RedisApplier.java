@@ -1,8 +1,8 @@
 package io.lethe.region.apply;
 
 import io.lethe.config.NamespaceConfig;
-import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.RedisFailures;
+import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.ScriptCall;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
@@ -13,6 +13,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Applies a {@link BatchPlan} to one region's Redis through the contract scripts: key events
@@ -34,7 +38,7 @@ final class RedisApplier implements Applier {
      * @param cached the namespaces the region caches (it receives others whose keys overlap theirs:
      *               their upserts are applied as deletes, never written where nobody reads them)
      */
-    public RedisApplier(RegionRedis redis, Map<String, NamespaceConfig> namespaces, java.util.Set<String> cached, RegionMetrics metrics,
+    public RedisApplier(RegionRedis redis, Map<String, NamespaceConfig> namespaces, Set<String> cached, RegionMetrics metrics,
                         Duration timeout, int scanCount, int keysPerSecond) {
         this.redis = redis;
         this.scriptCalls = new ScriptCalls(namespaces, cached);
@@ -48,7 +52,7 @@ final class RedisApplier implements Applier {
     private volatile UpsertAge upsertAge;
     private long agedSinceLog;
     private long agedLoggedAt;
-    private static final long AGED_LOG_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+    private static final long AGED_LOG_NANOS = TimeUnit.MINUTES.toNanos(1);
 
     /**
      * From now on, an upsert too old for the fence of a later change to be relied on ({@link
@@ -84,7 +88,7 @@ final class RedisApplier implements Applier {
         }
     }
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RedisApplier.class);
+    private static final Logger LOG = LoggerFactory.getLogger(RedisApplier.class);
 
     /**
      * Where {@link #applyDeferringSweeps} hands its sweeps; without it, they are done in place.

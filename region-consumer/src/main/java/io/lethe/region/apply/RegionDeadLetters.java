@@ -1,6 +1,7 @@
 package io.lethe.region.apply;
 
 import io.lethe.schemas.DlqReason;
+import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.stage.dlq.DeadLetter;
 import io.lethe.stage.failure.Failure;
@@ -102,7 +103,7 @@ final class RegionDeadLetters {
         if (f.isPoison()) {
             // cannot happen with DeadLetter's cut values; were it to, the record is named in the log
             LOG.error("{}: the DLQ refuses the dead letter of {} for good ({}); it is only in this log", stage,
-                    out.headers().lastHeader(io.lethe.schemas.Headers.DLQ_SOURCE_OFFSET), f.message());
+                    out.headers().lastHeader(Headers.DLQ_SOURCE_OFFSET), f.message());
             unacknowledged.decrementAndGet();
             return;
         }

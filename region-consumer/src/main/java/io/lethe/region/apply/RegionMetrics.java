@@ -1,14 +1,21 @@
 package io.lethe.region.apply;
 
+import io.lethe.schemas.DlqReason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 
 /** The names and meters of one region's consumer; every meter carries {@code region}. */
 public final class RegionMetrics {
@@ -27,7 +34,7 @@ public final class RegionMetrics {
     /** The same latency's p50/p99/p99.9 over the last minute, as gauges tagged {@code quantile}. */
     public static final String LATENCY_RECENT = "lethe.invalidation.latency.recent";
     /** Every result tag value of {@link #APPLIED}. */
-    public static final java.util.List<String> RESULTS = java.util.List.of("deleted", "kept-newer", "absent", "upserted", "refused", "superseded");
+    public static final List<String> RESULTS = List.of("deleted", "kept-newer", "absent", "upserted", "refused", "superseded");
     /** Batches retried after a Redis or Kafka failure, by kind. */
     public static final String RETRIES = "lethe.region.retries";
     /** Records sent to the DLQ, by reason and stage. */
@@ -60,7 +67,7 @@ public final class RegionMetrics {
      */
     public static final String REDIS_RESTORES = "lethe.region.redis.restores";
     /** Every action tag value of {@link #REDIS_RESTORES}. */
-    public static final java.util.List<String> RESTORE_ACTIONS = java.util.List.of("replayed-checkpoint", "replayed-fence-window", "wholesale");
+    public static final List<String> RESTORE_ACTIONS = List.of("replayed-checkpoint", "replayed-fence-window", "wholesale");
     /**
      * Partitions whose records were deleted (retention) before this region applied them, so its
      * namespaces were invalidated wholesale. Page on it: the outage outlasted the topic's retention.
@@ -98,7 +105,7 @@ public final class RegionMetrics {
      */
     public static final String UNPROVEN_UPSERTS = "lethe.region.unproven.upserts";
     /** The reasons of {@link #UNPROVEN_UPSERTS}. */
-    public static final java.util.List<String> UNPROVEN_REASONS = java.util.List.of("no-floor", "aged");
+    public static final List<String> UNPROVEN_REASONS = List.of("no-floor", "aged");
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
     /**
@@ -136,7 +143,7 @@ public final class RegionMetrics {
     private final Counter offsetsLost;
     private final Counter topicMoves;
     private final Counter firstFeeds;
-    private final java.util.concurrent.atomic.AtomicInteger firstFeedPending = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger firstFeedPending = new AtomicInteger();
     private final Map<String, Counter> applied = new ConcurrentHashMap<>();
     private final Map<String, Counter> retries = new ConcurrentHashMap<>();
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
@@ -161,7 +168,7 @@ public final class RegionMetrics {
                 .description("cluster slots a scan read again because they moved or migrated while it ran").register(registry);
         Tags tags = Tags.of("region", region);
         for (double q : new double[] {0.5, 0.99, 0.999}) {
-            io.micrometer.core.instrument.Gauge.builder(LATENCY_RECENT, latency, t -> recent(t, q)).baseUnit("seconds")
+            Gauge.builder(LATENCY_RECENT, latency, t -> recent(t, q)).baseUnit("seconds")
                     .tags(tags).tag("quantile", Double.toString(q)).description("commit to applied, last minute").register(registry);
         }
         // every series exists from the start, so alerts on increase() and absent() work before the first event
@@ -174,18 +181,18 @@ public final class RegionMetrics {
                 .description("moves to another topic, each started with a wholesale invalidation").register(registry);
         this.firstFeeds = Counter.builder(FIRST_FEEDS).tag("region", region)
                 .description("first feeds of a Redis without a topic marker, each a wholesale invalidation").register(registry);
-        io.micrometer.core.instrument.Gauge.builder(FIRST_FEED_PENDING, firstFeedPending, java.util.concurrent.atomic.AtomicInteger::get)
+        Gauge.builder(FIRST_FEED_PENDING, firstFeedPending, AtomicInteger::get)
                 .tag("region", region).description("1 while a first feed waits for streams to write the topic").register(registry);
-        for (io.lethe.schemas.DlqReason reason : java.util.List.of(io.lethe.schemas.DlqReason.MALFORMED,
-                io.lethe.schemas.DlqReason.UNKNOWN_NAMESPACE, io.lethe.schemas.DlqReason.MATCH_ALL_PATTERN,
-                io.lethe.schemas.DlqReason.NAMESPACE_WIDE_PATTERN, io.lethe.schemas.DlqReason.FOREIGN_KEY,
-                io.lethe.schemas.DlqReason.RESERVED_KEY, io.lethe.schemas.DlqReason.UPSERT_NOT_CONFIGURED,
-                io.lethe.schemas.DlqReason.VERSION_OUT_OF_RANGE, io.lethe.schemas.DlqReason.FOREIGN_PATTERN,
-                io.lethe.schemas.DlqReason.UNTRUSTED_WATERMARK, io.lethe.schemas.DlqReason.REDIS_WRONGTYPE,
-                io.lethe.schemas.DlqReason.REDIS_OOM, io.lethe.schemas.DlqReason.REDIS_REFUSED, io.lethe.schemas.DlqReason.REDIS_KEY_DENIED)) {
+        for (DlqReason reason : List.of(DlqReason.MALFORMED,
+                DlqReason.UNKNOWN_NAMESPACE, DlqReason.MATCH_ALL_PATTERN,
+                DlqReason.NAMESPACE_WIDE_PATTERN, DlqReason.FOREIGN_KEY,
+                DlqReason.RESERVED_KEY, DlqReason.UPSERT_NOT_CONFIGURED,
+                DlqReason.VERSION_OUT_OF_RANGE, DlqReason.FOREIGN_PATTERN,
+                DlqReason.UNTRUSTED_WATERMARK, DlqReason.REDIS_WRONGTYPE,
+                DlqReason.REDIS_OOM, DlqReason.REDIS_REFUSED, DlqReason.REDIS_KEY_DENIED)) {
             dlqCounter(reason.code());
         }
-        for (String reason : java.util.List.of("redis-wrongtype", "redis-oom", "redis-refused", "redis-key-denied")) {
+        for (String reason : List.of("redis-wrongtype", "redis-oom", "redis-refused", "redis-key-denied")) {
             poisoned(reason, true, 0);
             poisoned(reason, false, 0);
         }
@@ -193,7 +200,7 @@ public final class RegionMetrics {
         registry.gauge(LAG_SECONDS, tags, lagMillis, v -> v.get() / 1000.0);
         registry.gauge(UP, tags, up, AtomicLong::get);
         registry.gauge(ASSIGNED, tags, assigned, AtomicLong::get);
-        io.micrometer.core.instrument.Gauge.builder(END_TO_END_LAG, this, RegionMetrics::endToEndLagSeconds)
+        Gauge.builder(END_TO_END_LAG, this, RegionMetrics::endToEndLagSeconds)
                 .tags(tags).baseUnit("seconds").description("newest heartbeat commit applied with everything before it, to now: "
                         + "end-to-end lag over every stage").register(registry);
         registry.gauge(GATE_PENDING, tags, gatePending, AtomicLong::get);
@@ -215,9 +222,9 @@ public final class RegionMetrics {
     }
 
     private static double recent(Timer timer, double quantile) {
-        for (io.micrometer.core.instrument.distribution.ValueAtPercentile v : timer.takeSnapshot().percentileValues()) {
+        for (ValueAtPercentile v : timer.takeSnapshot().percentileValues()) {
             if (Math.abs(v.percentile() - quantile) < 1e-9) {
-                return v.value(java.util.concurrent.TimeUnit.SECONDS);
+                return v.value(TimeUnit.SECONDS);
             }
         }
         return Double.NaN;
@@ -263,14 +270,14 @@ public final class RegionMetrics {
     }
 
     /** Registers the backlog gauge of the region's sweep worker. */
-    public void patternBacklog(java.util.function.IntSupplier backlog) {
-        io.micrometer.core.instrument.Gauge.builder(PATTERN_BACKLOG, backlog, b -> b.getAsInt()).tag("region", region)
+    public void patternBacklog(IntSupplier backlog) {
+        Gauge.builder(PATTERN_BACKLOG, backlog, b -> b.getAsInt()).tag("region", region)
                 .description("pattern and namespace-wide sweeps waiting or running").strongReference(true).register(registry);
     }
 
     public void patternSwept(long nanos) {
         Timer.builder(PATTERN_DURATION).tag("region", region).description("one pattern or namespace-wide sweep, start to last key")
-                .register(registry).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     public void slotsRescanned(int slots) {

@@ -1,6 +1,7 @@
 package io.lethe.region.apply;
 
 import io.lethe.config.ApplyConfig;
+import io.lethe.config.JdbcUrls;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RegionConfig;
 import io.micrometer.core.instrument.Gauge;
@@ -10,11 +11,13 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +52,7 @@ final class ReplicaGate implements ReplayPosition, AutoCloseable {
     private final Properties primaryProps = new Properties();
     private final AtomicLong replayed = new AtomicLong(-1);
     private final AtomicLong newest = new AtomicLong();
-    private final java.util.function.Consumer<Boolean> refused;
+    private final Consumer<Boolean> refused;
     /** The primary's WAL position at the last successful poll, and when (nanoTime) that poll began. */
     private volatile long primaryLsn = -1;
     private volatile long primaryReadAt = Long.MIN_VALUE;
@@ -60,7 +63,7 @@ final class ReplicaGate implements ReplayPosition, AutoCloseable {
 
     /** @param refused told, each poll that checked the replica, whether it is refused (the region's metric) */
     public ReplicaGate(LetheConfig config, RegionConfig region, ApplyConfig apply, MeterRegistry registry,
-                       java.util.function.Consumer<Boolean> refused) {
+                       Consumer<Boolean> refused) {
         this.region = region;
         this.refused = refused;
         props.setProperty("user", region.replicaUser() != null ? region.replicaUser() : config.source().reader());
@@ -104,8 +107,8 @@ final class ReplicaGate implements ReplayPosition, AutoCloseable {
     }
 
     /** Why the configured replica is refused now (not a standby of the primary), if it is. */
-    public java.util.Optional<String> refusal() {
-        return java.util.Optional.ofNullable(lastRefusal);
+    public Optional<String> refusal() {
+        return Optional.ofNullable(lastRefusal);
     }
 
     @Override
@@ -177,15 +180,15 @@ final class ReplicaGate implements ReplayPosition, AutoCloseable {
         if (!why.equals(lastRefusal)) {
             lastRefusal = why;
             LOG.error("region {}: replica {} refused: {}. Invalidations stay held for it (the region's lag grows) until "
-                    + "regions.{}.replica names a standby of the primary {}", region.name(), io.lethe.config.JdbcUrls.forDisplay(
-                    region.replicaJdbcUrl()), why, region.name(), io.lethe.config.JdbcUrls.forDisplay(primaryUrl));
+                    + "regions.{}.replica names a standby of the primary {}", region.name(), JdbcUrls.forDisplay(
+                    region.replicaJdbcUrl()), why, region.name(), JdbcUrls.forDisplay(primaryUrl));
         }
     }
 
     private void accept() {
         if (lastRefusal != null) {
             LOG.info("region {}: replica {} is a standby of the primary again; held invalidations are released as it replays",
-                    region.name(), io.lethe.config.JdbcUrls.forDisplay(region.replicaJdbcUrl()));
+                    region.name(), JdbcUrls.forDisplay(region.replicaJdbcUrl()));
             lastRefusal = null;
         }
         refused.accept(false);

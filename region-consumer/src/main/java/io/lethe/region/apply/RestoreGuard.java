@@ -13,7 +13,12 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Notices that the region's Redis lost writes that Lethe had applied: it restarted from an RDB or
@@ -53,7 +58,7 @@ import java.util.function.IntSupplier;
  * <p>Single-threaded: only the consumer's thread calls it.
  */
 public final class RestoreGuard {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RestoreGuard.class);
+    private static final Logger LOG = LoggerFactory.getLogger(RestoreGuard.class);
     /** Prefix of a partition's own run_id field in the checkpoint: {@code run_id:<partition>}. */
     static final String PARTITION_RUN_ID = RedisLayout.CHECKPOINT_RUN_ID + ":";
     /** Field of the checkpoint: the id of the Kafka cluster its offsets were read on (absent in checkpoints written before it was). */
@@ -171,7 +176,7 @@ public final class RestoreGuard {
      * (restored from a snapshot older than any checkpoint, or replaced): its data's position is
      * unknown. False: a first start on a cache that already held entries.
      */
-    public Optional<Restore> check(Set<Integer> assigned, java.util.function.BooleanSupplier appliedBefore) {
+    public Optional<Restore> check(Set<Integer> assigned, BooleanSupplier appliedBefore) {
         recheck = false;
         List<String> nodes = new ArrayList<>();
         Map<String, String> runIds = new LinkedHashMap<>();
@@ -341,8 +346,8 @@ public final class RestoreGuard {
     }
 
     /** {@link #checkpoint} of offsets just committed; a failure only delays it (the next commit writes it). */
-    public void checkpointCommitted(Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed) {
-        Map<Integer, Long> offsets = new java.util.HashMap<>();
+    public void checkpointCommitted(Map<TopicPartition, OffsetAndMetadata> committed) {
+        Map<Integer, Long> offsets = new HashMap<>();
         committed.forEach((tp, om) -> offsets.put(tp.partition(), om.offset()));
         try {
             checkpoint(offsets);

@@ -2,11 +2,13 @@ package io.lethe.region.apply;
 
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RegionConfig;
+import io.lethe.region.redis.RedisFailures;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.Versions;
+import io.lethe.stage.failure.Failure;
 import io.lethe.stage.faults.FaultInjection;
 import io.lethe.stage.retry.Backoff;
 import java.time.Clock;
@@ -15,10 +17,13 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -48,7 +53,7 @@ final class RestoreReplay {
     private final RegionMetrics metrics;
     private final Clock clock;
     private final Backoff backoff;
-    private long lastRefusalLogged = System.nanoTime() - java.util.concurrent.TimeUnit.MINUTES.toNanos(2);
+    private long lastRefusalLogged = System.nanoTime() - TimeUnit.MINUTES.toNanos(2);
 
     public RestoreReplay(LetheConfig config, RegionConfig region, Consumer<?, ?> consumer, OffsetLedger ledger, RestoreGuard guard,
                          RegionMetrics metrics, Clock clock) {
@@ -79,16 +84,16 @@ final class RestoreReplay {
         Optional<RestoreGuard.Restore> found;
         try {
             found = guard.check(partitions, () -> consumer.committed(assigned, Duration.ofSeconds(10)).values().stream()
-                    .anyMatch(java.util.Objects::nonNull));
+                    .anyMatch(Objects::nonNull));
         } catch (WakeupException e) {
             throw e;
         } catch (RuntimeException e) {
-            io.lethe.stage.failure.Failure f = io.lethe.region.redis.RedisFailures.classify(e, "the region's Redis");
+            Failure f = RedisFailures.classify(e, "the region's Redis");
             if (f.isFatal()) {
                 // a refused command (an ACL without one the guard needs) is no outage the apply path would report: without
                 // the guard, no checkpoint and no applied watermark are written, and a restored Redis is not replayed
                 metrics.retry(f.reason());
-                if (System.nanoTime() - lastRefusalLogged > java.util.concurrent.TimeUnit.MINUTES.toNanos(1)) {
+                if (System.nanoTime() - lastRefusalLogged > TimeUnit.MINUTES.toNanos(1)) {
                     lastRefusalLogged = System.nanoTime();
                     LOG.error("region {}: cannot compare Redis with its checkpoint: {} ({}); no checkpoint or applied watermark is "
                             + "written until it is fixed", region.name(), f.message(), e.toString());
@@ -254,14 +259,14 @@ final class RestoreReplay {
      * holds is older than that invalidation. Not those of a move that invalidated some namespaces
      * only, nor partitions added later.
      */
-    private final java.util.Set<TopicPartition> coveredByMove = new java.util.HashSet<>();
+    private final Set<TopicPartition> coveredByMove = new HashSet<>();
 
     /**
      * Invalidates {@code namespaces} wholesale at source position {@code lsn} (a topic move, {@link TopicMove}).
      *
      * @return false when the region closed before Redis acknowledged it
      */
-    public boolean invalidateWholesale(String why, long lsn, List<String> namespaces, java.util.Map<String, List<String>> formerGlobs,
+    public boolean invalidateWholesale(String why, long lsn, List<String> namespaces, Map<String, List<String>> formerGlobs,
                                        Applying applying) throws InterruptedException {
         String topic = config.topics().invalidations(region.name());
         List<TopicPartition> partitions = consumer.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
@@ -278,7 +283,7 @@ final class RestoreReplay {
      * As {@link #invalidateWholesale} without covering the log's start: for a first feed, made while
      * the region reads, after partitions were first read (or not yet: those are judged as usual).
      */
-    public boolean invalidateWholesaleNow(String why, long lsn, List<String> namespaces, java.util.Map<String, List<String>> formerGlobs,
+    public boolean invalidateWholesaleNow(String why, long lsn, List<String> namespaces, Map<String, List<String>> formerGlobs,
                                           Applying applying) throws InterruptedException {
         return applying.apply(BatchPlan.of(wholesale(why, lsn, namespaces, formerGlobs))) != null;
     }
@@ -291,7 +296,7 @@ final class RestoreReplay {
 
     /** Namespace-wide invalidations of every namespace of the region, deleting whatever is there. */
     private List<InvalidationEvent> wholesale(String why) {
-        return wholesale(why, 0, region.namespaces(), java.util.Map.of());
+        return wholesale(why, 0, region.namespaces(), Map.of());
     }
 
     /**
@@ -299,14 +304,14 @@ final class RestoreReplay {
      * upsert at or below it is then applied as a delete (the wide watermark), so a replay of
      * older upserts cannot write back what the invalidation removed.
      */
-    private List<InvalidationEvent> wholesale(String why, long lsn, List<String> namespaces, java.util.Map<String, List<String>> formerGlobs) {
+    private List<InvalidationEvent> wholesale(String why, long lsn, List<String> namespaces, Map<String, List<String>> formerGlobs) {
         List<InvalidationEvent> events = new ArrayList<>();
         long now = clock.millis() * 1000;
         for (String name : namespaces) {
             List<String> globs;
             if (config.namespaces().containsKey(name)) {
                 // and the globs its keys had when the marker was written, when its keys changed meanwhile
-                java.util.LinkedHashSet<String> both = new java.util.LinkedHashSet<>(config.namespaces().get(name).namespaceGlobs());
+                LinkedHashSet<String> both = new LinkedHashSet<>(config.namespaces().get(name).namespaceGlobs());
                 both.addAll(formerGlobs.getOrDefault(name, List.of()));
                 globs = List.copyOf(both);
             } else if (formerGlobs.containsKey(name)) {

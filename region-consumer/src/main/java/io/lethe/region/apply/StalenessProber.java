@@ -1,13 +1,16 @@
 package io.lethe.region.apply;
 
 import io.lethe.config.ApplyConfig;
+import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RegionConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.RecordSignature;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.Versions;
+import io.lethe.schemas.Watermark;
 import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.schemas.serde.EventJson;
@@ -23,10 +26,12 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -86,14 +91,14 @@ public final class StalenessProber implements AutoCloseable {
      *                    fence-ttl): an unversioned entry present then was filled after the applied
      *                    invalidation, and is not evidence of staleness.
      */
-    private record Sample(InvalidationEvent event, String counterAtSample, java.util.concurrent.atomic.AtomicBoolean appliedSeen) {
+    private record Sample(InvalidationEvent event, String counterAtSample, AtomicBoolean appliedSeen) {
     }
 
     /** The rules the region applies (a refused record is not sampled), and what they need: the watermark key and last LSN. */
     private final EventRules rules;
     private final byte[] watermarkKey;
     /** Verifies a sample's signature as the region does (an unsigned forged record is never a sample), or null. */
-    private final io.lethe.schemas.RecordSignature signature;
+    private final RecordSignature signature;
     private long lastWatermarkLsn = -1;
     /** The region's applied watermark in its Redis ({@link AppliedLsn}), written by its applier's group. */
     private final String appliedLsnKey;
@@ -102,7 +107,7 @@ public final class StalenessProber implements AutoCloseable {
         this.config = config;
         this.rules = new EventRules(config.namespaces(), config.file(), config.apply().maxLsnLead());
         this.watermarkKey = EventRules.watermarkKey(config);
-        this.signature = watermarkKey == null ? null : new io.lethe.schemas.RecordSignature(watermarkKey);
+        this.signature = watermarkKey == null ? null : new RecordSignature(watermarkKey);
         this.region = config.region(regionName);
         this.appliedLsnKey = AppliedLsn.key(config.apply().groupPrefix() + regionName);
         this.apply = config.apply();
@@ -135,7 +140,7 @@ public final class StalenessProber implements AutoCloseable {
 
     public void start() {
         redis = new RegionRedis(region, 1, apply.commandTimeout());
-        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region.name()), "lethe-prober-" + region.name());
+        Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.region(region.name()), "lethe-prober-" + region.name());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true);
@@ -166,7 +171,7 @@ public final class StalenessProber implements AutoCloseable {
                 for (ConsumerRecord<ByteBuffer, ByteBuffer> r : consumer.poll(Duration.ofMillis(200))) {
                     if (WATERMARK_KEY.equals(r.key())) {
                         if (EventRules.watermarkRefusal(r.headers(), watermarkKey).isEmpty()) {
-                            lastWatermarkLsn = Math.max(lastWatermarkLsn, io.lethe.schemas.Watermark.read(r.headers()).orElseThrow().lsn());
+                            lastWatermarkLsn = Math.max(lastWatermarkLsn, Watermark.read(r.headers()).orElseThrow().lsn());
                         }
                         continue;
                     }
@@ -203,9 +208,9 @@ public final class StalenessProber implements AutoCloseable {
         }
     }
 
-    /** {@link io.lethe.schemas.Watermark#KEY} as a record key's bytes (only compared, never read through). */
+    /** {@link Watermark#KEY} as a record key's bytes (only compared, never read through). */
     private static final ByteBuffer WATERMARK_KEY =
-            ByteBuffer.wrap(io.lethe.schemas.Watermark.KEY.getBytes(StandardCharsets.UTF_8)).asReadOnlyBuffer();
+            ByteBuffer.wrap(Watermark.KEY.getBytes(StandardCharsets.UTF_8)).asReadOnlyBuffer();
 
     private static byte[] bytes(ByteBuffer buffer) {
         if (buffer == null) {
@@ -223,7 +228,7 @@ public final class StalenessProber implements AutoCloseable {
         } catch (RuntimeException e) {
             counter = null;
         }
-        Sample sample = new Sample(event, counter, new java.util.concurrent.atomic.AtomicBoolean());
+        Sample sample = new Sample(event, counter, new AtomicBoolean());
         long commitMillis = event.commitTs() / 1000;
         for (Duration window : apply.proberWindows()) {
             long delay = Math.max(0, commitMillis + window.toMillis() - clock.millis());
@@ -288,7 +293,7 @@ public final class StalenessProber implements AutoCloseable {
         if (e.commitLsn() == null) {
             return false;
         }
-        java.util.OptionalLong watermark = AppliedLsn.of(redis.hashCommands().hgetall(appliedLsnKey));
+        OptionalLong watermark = AppliedLsn.of(redis.hashCommands().hgetall(appliedLsnKey));
         return watermark.isPresent() && watermark.getAsLong() >= e.commitLsn();
     }
 

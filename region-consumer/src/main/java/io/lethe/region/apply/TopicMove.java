@@ -1,17 +1,28 @@
 package io.lethe.region.apply;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lethe.config.LetheConfig;
+import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.Topics;
 import io.lethe.schemas.Watermark;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -60,7 +71,7 @@ public final class TopicMove {
     static final String GLOBS = "globs";
     /** JSON object: for each namespace received, its templates and patterns as text ({@code NamespaceConfig.keysRendered}). */
     static final String RENDERED = "rendered";
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Where the marker lives: the region's Redis. */
     public interface Marker {
@@ -79,7 +90,7 @@ public final class TopicMove {
     public record Fed(String topic, List<String> receives, Map<String, List<String>> globs, Map<String, List<String>> rendered,
                       String cluster) {
         public Fed {
-            receives = receives == null ? List.of() : List.copyOf(new java.util.TreeSet<>(receives));
+            receives = receives == null ? List.of() : List.copyOf(new TreeSet<>(receives));
             globs = globs == null ? Map.of() : Map.copyOf(globs);
             rendered = rendered == null ? Map.of() : Map.copyOf(rendered);
         }
@@ -103,7 +114,7 @@ public final class TopicMove {
             }
             // every namespace fed before or now: one no longer received (unsubscribed, or removed from the
             // configuration) gets no invalidation on the new topic, so what this Redis holds of it goes now
-            java.util.TreeSet<String> all = new java.util.TreeSet<>(receives);
+            TreeSet<String> all = new TreeSet<>(receives);
             all.addAll(subscribed);
             if (move.before() != null) {
                 all.addAll(move.before().receives());
@@ -185,14 +196,14 @@ public final class TopicMove {
             if (before.receives().isEmpty()) {
                 return Optional.empty();
             }
-            java.util.TreeSet<String> changed = new java.util.TreeSet<>(before.receives());
+            TreeSet<String> changed = new TreeSet<>(before.receives());
             changed.addAll(now.receives());
-            java.util.Set<String> both = new java.util.HashSet<>(before.receives());
+            Set<String> both = new HashSet<>(before.receives());
             both.retainAll(now.receives());
             changed.removeAll(both);
             // a namespace whose key templates changed: streams renders only the new keys, so entries of the old ones
             // (still filled by readers on the old configuration) would get no invalidation again
-            java.util.TreeSet<String> rekeyed = new java.util.TreeSet<>();
+            TreeSet<String> rekeyed = new TreeSet<>();
             for (String ns : both) {
                 if (differ(before.globs().get(ns), now.globs().get(ns)) || differ(before.rendered().get(ns), now.rendered().get(ns))) {
                     rekeyed.add(ns); // other globs, or the same globs of other templates (user:{id} -> user:{email})
@@ -236,7 +247,7 @@ public final class TopicMove {
     private static Set<TopicPartition> committed(Admin admin, String group) throws InterruptedException {
         try {
             return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).keySet();
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of consumer group " + group + ": " + e.getCause(), e);
         }
     }
@@ -253,14 +264,14 @@ public final class TopicMove {
                 throw new IllegalStateException("the Kafka cluster reports no cluster id");
             }
             return id;
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the Kafka cluster's id: " + e.getCause(), e);
         }
     }
 
     /** Both recorded (a marker of an older version records neither) and not the same set. */
     private static boolean differ(List<String> was, List<String> is) {
-        return was != null && is != null && !new java.util.HashSet<>(was).equals(new java.util.HashSet<>(is));
+        return was != null && is != null && !new HashSet<>(was).equals(new HashSet<>(is));
     }
 
     /** One of Lethe's invalidation topics of this prefix: the public one or a region's. */
@@ -278,7 +289,7 @@ public final class TopicMove {
      *         {@code topic}; empty when {@code stopped} ended the wait
      * @param waiting told, every minute of waiting, why the region does not start yet
      */
-    public static java.util.OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
+    public static OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
                                                              byte[] key, IntSupplier sources, BooleanSupplier stopped,
                                                              java.util.function.Consumer<String> waiting) {
         return awaitStreamsWriting(watcher, topic, routes, key, sources, List.of(""), stopped, waiting);
@@ -290,7 +301,7 @@ public final class TopicMove {
      * (shard of {@code shardOrder}, changes partition), and each must be seen; a watermark of a
      * shard not in {@code shardOrder} counts for nothing.
      */
-    public static java.util.OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
+    public static OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
                                                              byte[] key, IntSupplier sources, List<String> shardOrder,
                                                              BooleanSupplier stopped, java.util.function.Consumer<String> waiting) {
         try (Consumer<String, byte[]> c = watcher.get()) {
@@ -310,7 +321,7 @@ public final class TopicMove {
                         boolean ours = routes.equals(Watermark.routes(r.headers()).orElse(null))
                                 && (key == null || w.isPresent() && w.get().verifies(r.headers(), key));
                         // streams forwards the changes partition: the channel is numbered under this configuration's shards
-                        int channel = w.isPresent() ? io.lethe.config.LetheConfig.watermarkChannel(shardOrder, w.get().shard(),
+                        int channel = w.isPresent() ? LetheConfig.watermarkChannel(shardOrder, w.get().shard(),
                                 w.get().source()) : -1;
                         if (ours && channel >= 0) {
                             seen.add(channel);
@@ -319,8 +330,8 @@ public final class TopicMove {
                     }
                 }
                 int needed = sources.getAsInt();
-                if (needed > 0 && java.util.stream.IntStream.range(0, needed).allMatch(seen::contains)) {
-                    return java.util.OptionalLong.of(highest);
+                if (needed > 0 && IntStream.range(0, needed).allMatch(seen::contains)) {
+                    return OptionalLong.of(highest);
                 }
                 if (System.nanoTime() - lastSaid > TimeUnit.MINUTES.toNanos(1)) {
                     lastSaid = System.nanoTime();
@@ -330,12 +341,12 @@ public final class TopicMove {
                             + "with debezium-topics one comes after the first change) or invalidation-streams runs another configuration");
                 }
             }
-            return java.util.OptionalLong.empty();
+            return OptionalLong.empty();
         }
     }
 
     /** The marker as a Redis hash (standalone, Sentinel or Cluster: one key): fields {@code topic}, {@code receives}, {@code cluster}, .... */
-    public static Marker inRedis(io.lethe.region.redis.RegionRedis redis, String group) {
+    public static Marker inRedis(RegionRedis redis, String group) {
         String key = markerKey(group);
         return new Marker() {
             @Override
@@ -353,13 +364,13 @@ public final class TopicMove {
             @Override
             public void write(Fed fed) {
                 try {
-                    Map<String, String> fields = new java.util.HashMap<>(Map.of(FIELD, fed.topic(), RECEIVES, String.join(",", fed.receives()),
+                    Map<String, String> fields = new HashMap<>(Map.of(FIELD, fed.topic(), RECEIVES, String.join(",", fed.receives()),
                             GLOBS, JSON.writeValueAsString(fed.globs()), RENDERED, JSON.writeValueAsString(fed.rendered())));
                     if (fed.cluster() != null) {
                         fields.put(CLUSTER, fed.cluster());
                     }
                     redis.hashCommands().hset(key, fields);
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                } catch (JsonProcessingException e) {
                     throw new IllegalStateException("cannot write the globs of " + fed.receives(), e);
                 }
             }
@@ -372,8 +383,8 @@ public final class TopicMove {
             return Map.of();
         }
         try {
-            return JSON.readValue(json, new com.fasterxml.jackson.core.type.TypeReference<Map<String, List<String>>>() { });
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return JSON.readValue(json, new TypeReference<Map<String, List<String>>>() { });
+        } catch (JsonProcessingException e) {
             LOG.warn("the topic marker's globs are not readable ({}): a namespace removed from the configuration cannot be cleared by them",
                     e.getOriginalMessage());
             return Map.of();

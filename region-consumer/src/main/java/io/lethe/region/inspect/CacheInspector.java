@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +51,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class CacheInspector implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CacheInspector.class);
-    private static final java.util.regex.Pattern DECIMAL = java.util.regex.Pattern.compile("[0-9]+");
+    private static final Pattern DECIMAL = Pattern.compile("[0-9]+");
 
     /** What to inspect and how fast. {@code namespaces} empty: every namespace the region caches. */
     public record Options(List<String> namespaces, int keysPerSecond, boolean heal, Duration confirmWithin) {

@@ -1,5 +1,7 @@
 package io.lethe.region.inspect;
 
+import java.util.Objects;
+
 /**
  * One cache key as the region's Redis holds it, with its fence.
  *
@@ -27,7 +29,7 @@ record Entry(String key, String kind, String version, String data, boolean notFo
 
     /** The same value as {@code other}: unchanged between two reads (its fence may have moved). */
     boolean sameValue(Entry other) {
-        return kind.equals(other.kind) && version.equals(other.version) && java.util.Objects.equals(data, other.data)
+        return kind.equals(other.kind) && version.equals(other.version) && Objects.equals(data, other.data)
                 && notFound == other.notFound;
     }
 }

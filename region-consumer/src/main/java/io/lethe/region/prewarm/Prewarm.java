@@ -15,17 +15,24 @@ import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -177,7 +184,7 @@ public final class Prewarm implements AutoCloseable {
 
     /** Finds the candidates, hottest first, and copies them batch by batch. */
     public Summary run(Progress progress) throws InterruptedException {
-        java.time.Instant t0 = clock.instant();
+        Instant t0 = clock.instant();
         List<Candidate> candidates = candidates();
         long minNanosPerKey = 1_000_000_000L / options.keysPerSecond();
         long handled = 0;
@@ -195,7 +202,7 @@ public final class Prewarm implements AutoCloseable {
         return summary(candidates.size(), t0);
     }
 
-    private Summary summary(long candidates, java.time.Instant t0) {
+    private Summary summary(long candidates, Instant t0) {
         return new Summary(candidates, copied, present, fenced, unproven, undone, otherTypes, vanished, hotness,
                 Duration.between(t0, clock.instant()));
     }
@@ -211,7 +218,7 @@ public final class Prewarm implements AutoCloseable {
         Comparator<Candidate> hottestFirst = Comparator.comparingLong(Candidate::heat).reversed();
         PriorityQueue<Candidate> coolestFirst = new PriorityQueue<>(Comparator.comparingLong(Candidate::heat));
         List<Candidate> all = new ArrayList<>();
-        java.util.Set<String> seen = new java.util.HashSet<>();
+        Set<String> seen = new HashSet<>();
         long order = 0;
         for (NamespaceConfig ns : namespaces.values()) {
             for (String glob : ns.namespaceGlobs()) {
@@ -376,7 +383,7 @@ public final class Prewarm implements AutoCloseable {
         long nowMicros;
         try {
             nowMicros = database.nowMicros();
-        } catch (java.sql.SQLException e) {
+        } catch (SQLException e) {
             LOG.warn("prewarm: cannot read PostgreSQL's clock ({}); {} copies not proven fresh", e.getMessage(), copies.size());
             return copies;
         }
@@ -416,7 +423,7 @@ public final class Prewarm implements AutoCloseable {
      * it is and counted as undone. Each is removed from {@code copies} once settled.
      */
     private void confirm(List<Copy> copies) {
-        for (java.util.Iterator<Copy> it = copies.iterator(); it.hasNext(); ) {
+        for (Iterator<Copy> it = copies.iterator(); it.hasNext(); ) {
             Copy c = it.next();
             long ttl = c.ttlMillis() == 0 ? 0 : Math.max(1, c.ttlMillis() - (System.nanoTime() - c.readAt()) / 1_000_000);
             long result = dst.evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, new String[] {c.key()},
@@ -437,7 +444,7 @@ public final class Prewarm implements AutoCloseable {
      */
     /** The shortest ({@code shortest}) or longest fence TTL of the copy's namespace and of every other that may hold its key. */
     private long fenceTtlMillis(Copy c, boolean shortest) {
-        java.util.stream.LongStream ttls = java.util.stream.Stream.concat(java.util.stream.Stream.of(namespaces.get(c.namespace())),
+        LongStream ttls = Stream.concat(Stream.of(namespaces.get(c.namespace())),
                         config.namespaces().values().stream().filter(ns -> ns.mayHold(c.key())))
                 .mapToLong(ns -> ns.fenceTtl().toMillis());
         return shortest ? ttls.min().orElseThrow() : ttls.max().orElseThrow();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.schemas.Action;
+import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.RecordSignature;
@@ -74,7 +75,7 @@ class AdmissionReplayTest {
         assertEquals(List.of(2L), replayedOffsets);
         assertEquals(List.of(0L), noFloorOffsets);
         assertEquals(1, dlq.history().size(), "the unsigned upsert is dead-lettered");
-        assertEquals("untrusted-record", new String(dlq.history().get(0).headers().lastHeader(io.lethe.schemas.Headers.DLQ_REASON).value(),
+        assertEquals("untrusted-record", new String(dlq.history().get(0).headers().lastHeader(Headers.DLQ_REASON).value(),
                 StandardCharsets.UTF_8));
     }
 

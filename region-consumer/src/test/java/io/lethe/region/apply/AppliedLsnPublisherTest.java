@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,7 @@ class AppliedLsnPublisherTest {
     private final Map<String, String> redis = new HashMap<>();
     private final List<Map<String, String>> writes = new ArrayList<>();
     private final AppliedWatermarks watermarks = new AppliedWatermarks();
-    private java.util.Optional<PartitionCounts.Counts> counts = java.util.Optional.of(new PartitionCounts.Counts(2, 2));
+    private Optional<PartitionCounts.Counts> counts = Optional.of(new PartitionCounts.Counts(2, 2));
     private final AppliedLsnPublisher publisher = new AppliedLsnPublisher(watermarks, new AppliedLsnPublisher.Target() {
         @Override
         public void hset(String key, Map<String, String> fields) {
@@ -82,7 +83,7 @@ class AppliedLsnPublisherTest {
         assertEquals(OptionalLong.of(500), AppliedLsn.of(redis));
 
         // partitions added to both topics; this consumer still owns 0 and 1 of the region's topic
-        counts = java.util.Optional.of(new PartitionCounts.Counts(4, 3));
+        counts = Optional.of(new PartitionCounts.Counts(4, 3));
         for (int p = 0; p < 2; p++) {
             for (int s = 0; s < 2; s++) {
                 watermarks.applied(p, new Watermark(2_000, 900, s));
@@ -100,7 +101,7 @@ class AppliedLsnPublisherTest {
         assertEquals("900", redis.get("0"));
         assertTrue(AppliedLsn.of(redis).isEmpty(), "region partitions 2 and 3 have no watermark yet: " + redis);
 
-        counts = java.util.Optional.empty();
+        counts = Optional.empty();
         watermarks.applied(0, new Watermark(3_000, 1_200, 0));
         watermarks.applied(0, new Watermark(3_000, 1_200, 1));
         watermarks.applied(0, new Watermark(3_000, 1_200, 2));

@@ -9,12 +9,14 @@ import io.lethe.schemas.Action;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
+import io.lethe.schemas.RecordSignature;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.Versions;
 import io.lethe.schemas.Watermark;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.Test;
 
@@ -122,7 +124,7 @@ class EventRulesTest {
         for (String glob : new String[] {longGlob, stars}) {
             long t0 = System.nanoTime();
             assertEquals(Optional.of(DlqReason.FOREIGN_PATTERN), reason(pattern("orders", Scope.PATTERN, glob, "950", 950, Op.MANUAL)));
-            assertTrue(System.nanoTime() - t0 < java.util.concurrent.TimeUnit.SECONDS.toNanos(1), "refused without being judged");
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(1), "refused without being judged");
         }
         assertEquals(Optional.empty(), reason(pattern("orders", Scope.PATTERN, "order:1*", "950", 950, Op.MANUAL)));
     }
@@ -188,7 +190,7 @@ class EventRulesTest {
     @Test
     void anInvalidationRecordMustCarryAValidSignatureWhenTheKeyIsSet() {
         byte[] key = "a-watermark-key-of-32-characters".getBytes(StandardCharsets.UTF_8);
-        io.lethe.schemas.RecordSignature signature = new io.lethe.schemas.RecordSignature(key);
+        RecordSignature signature = new RecordSignature(key);
         byte[] value = "{\"key\":\"doc:1\",\"payload\":\"{\\\"body\\\":\\\"real\\\"}\"}".getBytes(StandardCharsets.UTF_8);
         byte[] forged = "{\"key\":\"doc:1\",\"payload\":\"{\\\"body\\\":\\\"forged\\\"}\"}".getBytes(StandardCharsets.UTF_8);
         assertEquals(Optional.empty(), EventRules.signatureRefusal(signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", value, signature));
@@ -199,7 +201,7 @@ class EventRulesTest {
         // a real record's signature moved onto a forged payload, or one made with another key
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), EventRules.signatureRefusal(
                 signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", forged, signature).map(EventRules.Refusal::reason));
-        io.lethe.schemas.RecordSignature other = new io.lethe.schemas.RecordSignature("another-key-of-some-length".getBytes(StandardCharsets.UTF_8));
+        RecordSignature other = new RecordSignature("another-key-of-some-length".getBytes(StandardCharsets.UTF_8));
         Optional<EventRules.Refusal> wrong = EventRules.signatureRefusal(other.addTo(new RecordHeaders(), "doc:1", forged), "doc:1", forged, signature);
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), wrong.map(EventRules.Refusal::reason));
         assertTrue(wrong.orElseThrow().message().contains("does not verify"), wrong.toString());

@@ -3,11 +3,17 @@ package io.lethe.region.apply;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lethe.schemas.Action;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.Scope;
+import io.lethe.schemas.Versions;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -66,7 +72,7 @@ class GatedBatchesTest {
     void aBatchIsReappliedAndReleasedOnlyOnceTheReplicaReplayedItsCommit() throws Exception {
         BatchPlan first = plan();
         BatchPlan second = plan();
-        List<String> heartbeats = new java.util.ArrayList<>();
+        List<String> heartbeats = new ArrayList<>();
         gated.hold(first, Map.of(P0, new OffsetAndMetadata(10)), 100, () -> heartbeats.add("first"));
         gated.hold(second, Map.of(P0, new OffsetAndMetadata(20)), 200, () -> heartbeats.add("second"));
         assertEquals(List.of(100L, 200L), told);
@@ -106,7 +112,7 @@ class GatedBatchesTest {
         }
         gated.release(this::reapply);
         assertTrue(gated.paused());
-        assertEquals(java.util.Set.of(P0), consumer.paused());
+        assertEquals(Set.of(P0), consumer.paused());
         replayed.set(GatedBatches.MAX_GATED_BATCHES / 2 + 1);
         gated.release(this::reapply);
         assertTrue(!gated.paused() && consumer.paused().isEmpty(), "resumed once half the queue was released");
@@ -114,10 +120,10 @@ class GatedBatchesTest {
 
     /** A reset that carries no LSN (retention, a malformed change): it was made at some primary position nobody recorded. */
     private static BatchPlan resetWithoutLsn() {
-        return BatchPlan.of(List.of(new io.lethe.schemas.InvalidationEvent(io.lethe.schemas.InvalidationEvent.SCHEMA_ID,
-                "retention:1:reset:product", "product", io.lethe.schemas.Scope.NAMESPACE, null, "product:*",
-                io.lethe.schemas.Action.DELETE, null, io.lethe.schemas.Versions.MAX, 0, null, 1, 1, 1, null,
-                io.lethe.schemas.Op.RESET, null, null)));
+        return BatchPlan.of(List.of(new InvalidationEvent(InvalidationEvent.SCHEMA_ID,
+                "retention:1:reset:product", "product", Scope.NAMESPACE, null, "product:*",
+                Action.DELETE, null, Versions.MAX, 0, null, 1, 1, 1, null,
+                Op.RESET, null, null)));
     }
 
     @Test

@@ -7,12 +7,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -27,10 +30,10 @@ class OffsetLedgerTest {
     private final AtomicBoolean holding = new AtomicBoolean();
     private final List<Map<TopicPartition, OffsetAndMetadata>> checkpoints = new ArrayList<>();
     private final AtomicLong commitRetries = new AtomicLong();
-    private final java.util.concurrent.atomic.AtomicReference<RuntimeException> commitFails = new java.util.concurrent.atomic.AtomicReference<>();
+    private final AtomicReference<RuntimeException> commitFails = new AtomicReference<>();
     /** What the ledger committed, by partition (MockConsumer resets its own record on rebalance). */
-    private final Map<TopicPartition, Long> commits = new java.util.concurrent.ConcurrentHashMap<>();
-    private final Map<TopicPartition, String> metadata = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<TopicPartition, Long> commits = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, String> metadata = new ConcurrentHashMap<>();
     private MockConsumer<String, byte[]> consumer;
     private OffsetLedger ledger;
 
@@ -145,7 +148,7 @@ class OffsetLedgerTest {
     @Test
     void aFailedCommitIsRetriedAndAMovedOneDropped() {
         ledger.applied(at(P0, 3));
-        commitFails.set(new org.apache.kafka.common.errors.TimeoutException("broker away"));
+        commitFails.set(new TimeoutException("broker away"));
         ledger.commit();
         assertEquals(1, commitRetries.get());
         assertEquals(at(P0, 3), ledger.pending(), "kept for the next commit");

@@ -16,7 +16,9 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
@@ -77,8 +79,8 @@ class PatternSweepsTest {
     void aFailedSweepIsSweptAgainNeverSkipped() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         List<Failure> reported = new CopyOnWriteArrayList<>();
-        java.util.concurrent.atomic.AtomicReference<PatternSweeps> holder = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicBoolean failingAtSecondCall = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicReference<PatternSweeps> holder = new AtomicReference<>();
+        AtomicBoolean failingAtSecondCall = new AtomicBoolean();
         try (PatternSweeps sweeps = new PatternSweeps("us-east", (glob, events) -> {
             int n = calls.incrementAndGet();
             if (n == 1) {
