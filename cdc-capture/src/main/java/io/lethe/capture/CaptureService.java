@@ -1,23 +1,24 @@
 package io.lethe.capture;
 
-import io.lethe.capture.source.CaptureStartupException;
 import io.lethe.capture.engine.CaptureEngine;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.capture.engine.ChangeBatchHandler;
+import io.lethe.capture.engine.ChangePublisher;
 import io.lethe.capture.engine.EngineProperties;
-import io.lethe.capture.source.CaptureLeadership;
 import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.capture.mapping.ColumnProjection;
-import io.lethe.capture.engine.CaptureMetrics;
-import io.lethe.capture.engine.ChangePublisher;
+import io.lethe.capture.source.CaptureLeadership;
+import io.lethe.capture.source.CaptureStartupException;
+import io.lethe.capture.source.Drift;
 import io.lethe.capture.source.SlotMonitor;
 import io.lethe.capture.source.SlotRecovery;
 import io.lethe.capture.source.SourceConnection;
 import io.lethe.capture.source.SourcePreparer;
-import io.lethe.capture.source.Drift;
 import io.lethe.capture.source.SourceWatch;
 import io.lethe.config.LetheConfig;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.trace.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -53,7 +54,7 @@ public final class CaptureService implements AutoCloseable {
     private volatile Throwable leadershipFailure;
     private Thread leaderThread;
     private volatile boolean closed;
-    private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
+    private Tracing tracing = Tracing.OFF;
 
     public CaptureService(LetheConfig config, MeterRegistry registry, Clock clock) {
         this.config = config;
@@ -68,7 +69,7 @@ public final class CaptureService implements AutoCloseable {
     }
 
     /** Traces sampled changes with {@code tracing} (tracing.* of lethe.yml); call before {@link #start()}. */
-    public CaptureService tracing(io.lethe.stage.trace.Tracing tracing) {
+    public CaptureService tracing(Tracing tracing) {
         this.tracing = tracing;
         return this;
     }

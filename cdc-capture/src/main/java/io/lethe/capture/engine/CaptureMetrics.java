@@ -1,16 +1,21 @@
 package io.lethe.capture.engine;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** The names and meters of cdc-capture; tags are low-cardinality (table, op, kind). */
 public final class CaptureMetrics {
-    private final java.util.concurrent.atomic.AtomicLong drift = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong drift = new AtomicLong();
     /** Row changes published to lethe.changes, by table and op. */
     public static final String EVENTS = "lethe.capture.events";
     /** Commit time to publication acknowledged by Kafka. */
@@ -54,7 +59,7 @@ public final class CaptureMetrics {
     private final Timer latency;
     private final Counter resets;
     private final AtomicLong retained = new AtomicLong(-1);
-    private final io.micrometer.core.instrument.DistributionSummary batchSize;
+    private final DistributionSummary batchSize;
     private final AtomicLong running = new AtomicLong();
     private final Map<String, Counter> events = new ConcurrentHashMap<>();
     private final AtomicLong watermark = new AtomicLong();
@@ -63,7 +68,7 @@ public final class CaptureMetrics {
     private final AtomicLong hidden = new AtomicLong();
 
     public CaptureMetrics(MeterRegistry registry, String slot) {
-        io.micrometer.core.instrument.Gauge.builder(DRIFT, drift, java.util.concurrent.atomic.AtomicLong::get).tag("slot", slot)
+        Gauge.builder(DRIFT, drift, AtomicLong::get).tag("slot", slot)
                 .description("table checks failing now that passed at start-up").register(registry);
         this.registry = registry;
         this.latency = Timer.builder(LATENCY).description("commit to acknowledged on lethe.changes")
@@ -72,24 +77,24 @@ public final class CaptureMetrics {
                 .register(registry);
         this.resets = Counter.builder(SLOT_RESETS).description("slot lost or missing: namespaces reset")
                 .tag("slot", slot).register(registry);
-        registry.gauge(SLOT_RETAINED_BYTES, io.micrometer.core.instrument.Tags.of("slot", slot), retained, AtomicLong::get);
+        registry.gauge(SLOT_RETAINED_BYTES, Tags.of("slot", slot), retained, AtomicLong::get);
         registry.gauge(RUNNING, running, AtomicLong::get);
-        registry.gauge(LEADER, io.micrometer.core.instrument.Tags.of("slot", slot), leader, AtomicLong::get);
-        io.micrometer.core.instrument.Gauge.builder(WATERMARK_AGE, watermark, w -> w.get() == 0 ? Double.NaN
+        registry.gauge(LEADER, Tags.of("slot", slot), leader, AtomicLong::get);
+        Gauge.builder(WATERMARK_AGE, watermark, w -> w.get() == 0 ? Double.NaN
                         : Math.max(0, System.currentTimeMillis() * 1000 - w.get()) / 1e6).baseUnit("seconds").tag("slot", slot)
                 .description("seconds since the commit of the newest heartbeat published on the changes topic").register(registry);
-        this.batchSize = io.micrometer.core.instrument.DistributionSummary.builder(BATCH_SIZE)
+        this.batchSize = DistributionSummary.builder(BATCH_SIZE)
                 .description("changes per published batch").register(registry);
-        for (String kind : java.util.List.of("publish-retry", "unmappable", "engine", "source-check")) {
+        for (String kind : List.of("publish-retry", "unmappable", "engine", "source-check")) {
             registry.counter(ERRORS, "kind", kind);
         }
         this.slot = slot;
         // registered up front so dashboards see every kind at 0; a kind not listed here is registered when first counted
-        for (String kind : java.util.List.of("publication", "publication-options", "membership", "identity", "persistence", "rewritten",
+        for (String kind : List.of("publication", "publication-options", "membership", "identity", "persistence", "rewritten",
                 "partitions", "inheritance", "retyped", "history", "unrecorded", "slot", "added")) {
             sourceDriftCounter(kind);
         }
-        io.micrometer.core.instrument.Gauge.builder(SOURCE_HIDDEN, hidden, AtomicLong::get).tag("slot", slot)
+        Gauge.builder(SOURCE_HIDDEN, hidden, AtomicLong::get).tag("slot", slot)
                 .description("conditions of the source hiding changes capture needs now").register(registry);
     }
 
@@ -99,9 +104,9 @@ public final class CaptureMetrics {
     }
 
     /** Registers the event counters of these tables at zero, so rates exist before the first change. */
-    public void tables(java.util.Collection<String> tables) {
+    public void tables(Collection<String> tables) {
         for (String table : tables) {
-            for (String op : java.util.List.of("c", "u", "d", "t")) {
+            for (String op : List.of("c", "u", "d", "t")) {
                 events.computeIfAbsent(table + '\0' + op, k -> Counter.builder(EVENTS).tag("table", table).tag("op", op)
                         .description("row changes published").register(registry));
             }

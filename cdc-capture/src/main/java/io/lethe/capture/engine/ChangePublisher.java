@@ -1,11 +1,14 @@
 package io.lethe.capture.engine;
 
 import io.lethe.capture.mapping.Resets;
+import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;
+import io.lethe.schemas.RecordSignature;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
 import io.lethe.stage.dlq.DeadLetter;
@@ -24,6 +27,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -69,7 +73,7 @@ public final class ChangePublisher implements AutoCloseable {
     /** As above; {@code tracing} samples changes and gives each sampled one a span and a {@code traceparent} header. */
     public ChangePublisher(LetheConfig config, Clock clock, Misconfiguration misconfiguration, Runnable onRetry, Runnable onWidened,
                            Tracing tracing) {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, "lethe-capture");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-capture");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         props.put(ProducerConfig.LINGER_MS_CONFIG, 1);
@@ -85,16 +89,16 @@ public final class ChangePublisher implements AutoCloseable {
         this.onRetry = onRetry;
         this.onWidened = onWidened;
         this.signature = config.streams().watermarkKey() == null ? null
-                : new io.lethe.schemas.RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
+                : new RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
         this.tracing = tracing;
     }
 
     /**
-     * Signs every change with {@code streams.watermark-key} ({@link io.lethe.schemas.RecordSignature}
+     * Signs every change with {@code streams.watermark-key} ({@link RecordSignature}
      * over the record key and value, as streams signs invalidations), or null without one: streams
      * maps a change whose signature does not verify into deletes only ({@code untrusted-record}).
      */
-    private final io.lethe.schemas.RecordSignature signature;
+    private final RecordSignature signature;
 
     /**
      * Sends every event and waits until Kafka acknowledged all of them, retrying as long as needed.
@@ -147,7 +151,7 @@ public final class ChangePublisher implements AutoCloseable {
                     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition.partition(), Watermark.KEY, new byte[0]);
                     // signed with the key streams verifies it with (streams.watermark-key), when there is one
                     watermark.writeTo(record.headers(), config.streams().watermarkKey() == null ? null
-                            : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                            : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
                     acks.add(producer.send(record));
                 }
                 producer.flush();
@@ -164,7 +168,7 @@ public final class ChangePublisher implements AutoCloseable {
     /** Span name of capture's publish of a sampled change (from handing it to the producer until Kafka acknowledged it). */
     public static final String SPAN = "lethe.capture.publish";
     static final AttributeKey<Long> LSN = AttributeKey.longKey("lethe.lsn");
-    static final AttributeKey<java.util.List<String>> NAMESPACES = AttributeKey.stringArrayKey("lethe.namespaces");
+    static final AttributeKey<List<String>> NAMESPACES = AttributeKey.stringArrayKey("lethe.namespaces");
     static final AttributeKey<Long> PARTITION = AttributeKey.longKey("messaging.destination.partition.id");
 
     /** One outcome per event, in order: null when Kafka acknowledged it. */
@@ -188,7 +192,7 @@ public final class ChangePublisher implements AutoCloseable {
             try {
                 acks.add(producer.send(record));
             } catch (KafkaException e) {
-                acks.add(java.util.concurrent.CompletableFuture.failedFuture(e));
+                acks.add(CompletableFuture.failedFuture(e));
             }
         }
         producer.flush();
@@ -219,7 +223,7 @@ public final class ChangePublisher implements AutoCloseable {
         span.setAttribute(LSN, event.lsn());
         span.setAttribute("lethe.op", event.op().name());
         span.setAttribute(NAMESPACES, event.namespace() != null ? List.of(event.namespace())
-                : config.namespacesForTable(event.source().qualifiedName()).stream().map(io.lethe.config.NamespaceConfig::name).toList());
+                : config.namespacesForTable(event.source().qualifiedName()).stream().map(NamespaceConfig::name).toList());
         span.setAttribute("messaging.destination.name", topic);
         return span;
     }

@@ -7,6 +7,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,7 +57,7 @@ public final class CaptureLeadership implements AutoCloseable {
     private final LetheConfig config;
     private final String slot;
     private Connection connection;
-    private final java.util.concurrent.atomic.AtomicLong holderChecks = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong holderChecks = new AtomicLong();
 
     public CaptureLeadership(LetheConfig config) {
         this.config = config;
@@ -86,7 +89,7 @@ public final class CaptureLeadership implements AutoCloseable {
      * role under another application name), described by role, application and pid; empty when the
      * lock is free or a Lethe capture holds it.
      */
-    public synchronized java.util.Optional<String> foreignHolder() throws SQLException {
+    public synchronized Optional<String> foreignHolder() throws SQLException {
         holderChecks.incrementAndGet();
         // a two-key advisory lock is classid = key 1, objid = key 2 (as an unsigned oid), objsubid = 2
         try (PreparedStatement ps = connection.prepareStatement("SELECT a.pid, a.usename, a.application_name FROM pg_locks l "
@@ -100,13 +103,13 @@ public final class CaptureLeadership implements AutoCloseable {
                     String role = rs.getString(2);
                     String application = rs.getString(3);
                     if (!config.source().user().equals(role) || !APPLICATION_NAME.equals(application)) {
-                        return java.util.Optional.of("session pid " + rs.getInt(1) + " (role " + role + ", application "
+                        return Optional.of("session pid " + rs.getInt(1) + " (role " + role + ", application "
                                 + (application == null || application.isEmpty() ? "(none)" : application) + ")");
                     }
                 }
             }
         }
-        return java.util.Optional.empty();
+        return Optional.empty();
     }
 
     /** How many times {@link #foreignHolder} looked. */
@@ -119,7 +122,7 @@ public final class CaptureLeadership implements AutoCloseable {
      * unreachable) is logged and tried again. While it waits, {@code foreign} is told each time
      * whether a session that is not Lethe's holds the lock ({@link #foreignHolder}).
      */
-    public void awaitLeadership(java.util.function.Consumer<java.util.Optional<String>> foreign) throws InterruptedException {
+    public void awaitLeadership(Consumer<Optional<String>> foreign) throws InterruptedException {
         boolean told = false;
         while (true) {
             try {

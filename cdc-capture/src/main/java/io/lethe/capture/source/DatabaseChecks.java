@@ -1,6 +1,7 @@
 package io.lethe.capture.source;
 
 import io.lethe.config.LetheConfig;
+import io.lethe.schemas.SourceHistory;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,6 +13,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * What a PostgreSQL primary must offer before capture can start, each check with the exact fix:
@@ -159,7 +161,7 @@ public final class DatabaseChecks {
      */
     private CheckResult sourceHistory(Connection c) {
         try {
-            String history = single(c, "SELECT " + io.lethe.schemas.SourceHistory.SQL);
+            String history = single(c, "SELECT " + SourceHistory.SQL);
             return CheckResult.pass("source history", "system identifier/timeline " + history);
         } catch (SQLException e) {
             return CheckResult.fail("source history", "role " + config.source().user() + " cannot read the source's system identifier and "
@@ -275,8 +277,8 @@ public final class DatabaseChecks {
         if (left.isEmpty()) {
             return CheckResult.pass(check, hiding.get(0).what() + "; capture will set it back (create-publication: true)");
         }
-        return CheckResult.fail(check, left.stream().map(Drift::what).collect(java.util.stream.Collectors.joining("; ")),
-                left.stream().map(Drift::fix).distinct().collect(java.util.stream.Collectors.joining("  ")));
+        return CheckResult.fail(check, left.stream().map(Drift::what).collect(Collectors.joining("; ")),
+                left.stream().map(Drift::fix).distinct().collect(Collectors.joining("  ")));
     }
 
     /**
@@ -320,7 +322,7 @@ public final class DatabaseChecks {
         if (drifts.isEmpty()) {
             return CheckResult.pass(check, "the publication and tables are those capture last relied on");
         }
-        return CheckResult.warn(check, drifts.stream().map(Drift::what).collect(java.util.stream.Collectors.joining("; "))
+        return CheckResult.warn(check, drifts.stream().map(Drift::what).collect(Collectors.joining("; "))
                         + " since capture last checked", "none needed: capture invalidates namespace(s) "
                         + SourceDrifts.namespaces(config, drifts) + " when it next checks (at once while it runs, else when it starts)");
     }

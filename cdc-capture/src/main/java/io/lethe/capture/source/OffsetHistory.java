@@ -1,30 +1,32 @@
 package io.lethe.capture.source;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.Optional;
 import java.util.OptionalLong;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * Whether capture has committed source offsets before, and how far they reach, read from its
@@ -63,7 +65,7 @@ public final class OffsetHistory {
                 }
             }
             return lsn < 0 ? OptionalLong.empty() : OptionalLong.of(lsn);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new IllegalStateException("cannot read the stored capture offset in " + config.topics().captureOffsets() + ": " + e, e);
         }
     }
@@ -78,7 +80,7 @@ public final class OffsetHistory {
         if (key.isEmpty()) {
             return;
         }
-        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, "lethe-capture-offset-reset");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-capture-offset-reset");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>(config.topics().captureOffsets(), key.get(), null)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -90,7 +92,7 @@ public final class OffsetHistory {
     /** The live offset record of {@code serverName}, if there is one. */
     private static Optional<ConsumerRecord<byte[], byte[]>> stored(LetheConfig config, String serverName, Duration timeout) {
         String topic = config.topics().captureOffsets();
-        Map<String, Object> common = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, "lethe-capture-offset-check");
+        Map<String, Object> common = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-capture-offset-check");
         try (Admin admin = Admin.create(common)) {
             Set<String> topics = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!topics.contains(topic)) {
@@ -102,7 +104,7 @@ public final class OffsetHistory {
             }
             throw new IllegalStateException("cannot read capture offsets from " + topic + ": " + e, e);
         }
-        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CAPTURE, "lethe-capture-offset-check");
+        Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-capture-offset-check");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         String marker = "\"server\":\"" + serverName + "\"";
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {

@@ -1,6 +1,7 @@
 package io.lethe.capture.source;
 
 import io.lethe.config.LetheConfig;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
@@ -59,8 +60,8 @@ final class Publishable {
             return Optional.of(CheckResult.fail(check, table + " is a temporary table: it lives in one session and logs no changes",
                     elsewhere));
         }
-        List<String> problems = new java.util.ArrayList<>();
-        List<String> fixes = new java.util.ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        List<String> fixes = new ArrayList<>();
         boolean inherits = "r".equals(kind); // a plain table's leaves are the tables inheriting from it
         String member = inherits ? "inheriting table " : "partition ";
         for (Leaf leaf : leaves) {

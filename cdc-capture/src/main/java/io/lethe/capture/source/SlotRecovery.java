@@ -1,11 +1,12 @@
 package io.lethe.capture.source;
 
-import io.lethe.capture.engine.EngineProperties;
-import io.lethe.capture.mapping.Resets;
 import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.capture.engine.ChangePublisher;
+import io.lethe.capture.engine.EngineProperties;
+import io.lethe.capture.mapping.Resets;
 import io.lethe.capture.source.SourcePreparer.SlotState;
 import io.lethe.config.JdbcUrls;
+import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.TopicSetup;
 import io.lethe.schemas.SourceTable;
@@ -70,7 +71,7 @@ public final class SlotRecovery {
             preparer.ensurePublication(c);
             // capture's offsets too: Connect's offset store would create it alike (one partition, compacted), but a
             // locked-down cluster must be checked before the engine starts
-            TopicSetup.ensure(config, io.lethe.config.KafkaRole.CAPTURE, List.of(config.topics().changes(), config.topics().dlq(),
+            TopicSetup.ensure(config, KafkaRole.CAPTURE, List.of(config.topics().changes(), config.topics().dlq(),
                     config.topics().captureOffsets()), KAFKA_TIMEOUT);
             OptionalLong lastLsn = OffsetHistory.lastLsn(config, EngineProperties.serverName(config), KAFKA_TIMEOUT);
             boolean ownStreamedBefore = preparer.hasBeaten(c) || lastLsn.isPresent();

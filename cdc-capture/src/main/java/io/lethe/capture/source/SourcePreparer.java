@@ -1,6 +1,7 @@
 package io.lethe.capture.source;
 
 import io.lethe.config.LetheConfig;
+import io.lethe.schemas.SourceHistory;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -9,6 +10,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -110,30 +112,30 @@ public final class SourcePreparer {
     /**
      * The SQL each heartbeat runs: this slot's row, updated, so the slot sees a change when tables
      * are idle. It writes the source history of the server that commits it (system identifier and
-     * timeline, {@link io.lethe.schemas.SourceHistory}) in the same statement, so every watermark
+     * timeline, {@link SourceHistory}) in the same statement, so every watermark
      * names the history its LSN belongs to, whatever server the connection reached.
      */
     public String heartbeatQuery() {
         return "INSERT INTO " + config.source().heartbeatTable() + " (slot, ts, " + StateStore.HISTORY_COLUMN + ") VALUES ('"
-                + config.source().slot() + "', now(), " + io.lethe.schemas.SourceHistory.SQL + ") ON CONFLICT (slot) DO UPDATE SET ts = "
+                + config.source().slot() + "', now(), " + SourceHistory.SQL + ") ON CONFLICT (slot) DO UPDATE SET ts = "
                 + "EXCLUDED.ts, " + StateStore.HISTORY_COLUMN + " = EXCLUDED." + StateStore.HISTORY_COLUMN;
     }
 
-    /** The source history of the server {@code c} reaches now ({@link io.lethe.schemas.SourceHistory}). */
+    /** The source history of the server {@code c} reaches now ({@link SourceHistory}). */
     public String history(Connection c) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT " + io.lethe.schemas.SourceHistory.SQL)) {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT " + SourceHistory.SQL)) {
             rs.next();
             return rs.getString(1);
         }
     }
 
     /** The source history this slot's last heartbeat recorded; empty before the first (or before histories were recorded). */
-    public java.util.Optional<String> lastHistory(Connection c) throws SQLException {
+    public Optional<String> lastHistory(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT " + StateStore.HISTORY_COLUMN + " FROM " + config.source().heartbeatTable()
                 + " WHERE slot = ?")) {
             ps.setString(1, config.source().slot());
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? java.util.Optional.ofNullable(rs.getString(1)) : java.util.Optional.empty();
+                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
             }
         }
     }
@@ -141,7 +143,7 @@ public final class SourcePreparer {
     /** Records the server's history in this slot's heartbeat row now (after the resets a change of history needs). */
     public void recordHistory(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE " + config.source().heartbeatTable() + " SET "
-                + StateStore.HISTORY_COLUMN + " = " + io.lethe.schemas.SourceHistory.SQL + " WHERE slot = ?")) {
+                + StateStore.HISTORY_COLUMN + " = " + SourceHistory.SQL + " WHERE slot = ?")) {
             ps.setString(1, config.source().slot());
             ps.executeUpdate();
         }

@@ -11,9 +11,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * Everything of the source that decides whether PostgreSQL publishes the configured tables'
@@ -37,7 +39,7 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
     private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     public SourceState {
-        tables = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tables));
+        tables = Collections.unmodifiableMap(new LinkedHashMap<>(tables));
     }
 
     /**
@@ -227,7 +229,7 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
     }
 
     private static List<String> split(String joined, String separator) {
-        return joined == null || joined.isEmpty() ? List.of() : List.of(joined.split(java.util.regex.Pattern.quote(separator), -1));
+        return joined == null || joined.isEmpty() ? List.of() : List.of(joined.split(Pattern.quote(separator), -1));
     }
 
     private static List<Column> columns(String joined) {

@@ -1,8 +1,8 @@
 package io.lethe.capture.source;
 
-import io.lethe.capture.mapping.Resets;
 import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.capture.engine.ChangePublisher;
+import io.lethe.capture.mapping.Resets;
 import io.lethe.capture.source.Drift.Kind;
 import io.lethe.config.LetheConfig;
 import io.lethe.schemas.SourceTable;
@@ -15,10 +15,13 @@ import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -136,7 +139,7 @@ public final class SourceWatch implements AutoCloseable {
             queued = new CompletableFuture<>();
             try {
                 scheduler.execute(this::runQueued);
-            } catch (java.util.concurrent.RejectedExecutionException closed) {
+            } catch (RejectedExecutionException closed) {
                 queued.complete(false);
                 CompletableFuture<Boolean> refused = queued;
                 queued = null;
@@ -150,7 +153,7 @@ public final class SourceWatch implements AutoCloseable {
     public static boolean await(CompletableFuture<Boolean> check) throws InterruptedException {
         try {
             return check.get();
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             return false;
         }
     }
@@ -244,7 +247,7 @@ public final class SourceWatch implements AutoCloseable {
     private void resetNamespaces(Connection c, List<Drift> reset, List<Drift> since, List<Drift> ongoing, boolean fresh)
             throws SQLException, InterruptedException {
         long lsn = SourcePreparer.currentLsn(c);
-        Set<String> tables = reset.stream().flatMap(d -> d.tables().stream()).collect(Collectors.toCollection(java.util.LinkedHashSet::new));
+        Set<String> tables = reset.stream().flatMap(d -> d.tables().stream()).collect(Collectors.toCollection(LinkedHashSet::new));
         List<SourceTable> sources = tables.stream().map(t -> new SourceTable(config.source().database(), t.substring(0, t.indexOf('.')),
                 t.substring(t.indexOf('.') + 1))).toList();
         publisher.publishAll(Resets.forTables(config, sources, lsn, clock.millis() * 1000));

@@ -11,6 +11,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The checks of the configured tables: they exist, are tables PostgreSQL publishes ({@link
@@ -44,7 +45,7 @@ final class TableChecks {
         if (!info.exists()) {
             results.add(CheckResult.fail(check, "table " + table + " does not exist in database " + config.source().database(),
                     "create it, or fix " + config.namespacesForTable(table).stream().map(n -> "namespaces." + n.name() + ".table")
-                            .collect(java.util.stream.Collectors.joining(", ")) + " in " + config.file()));
+                            .collect(Collectors.joining(", ")) + " in " + config.file()));
             return results;
         }
         Optional<CheckResult> unpublishable = Publishable.problem(config, table, info.oid(), info.kind(), info.persistence(), info.leaves());

@@ -1,8 +1,8 @@
 package io.lethe.capture.topics;
 
+import io.lethe.capture.engine.ChangePublisher;
 import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.capture.mapping.ColumnProjection;
-import io.lethe.capture.engine.ChangePublisher;
 import io.lethe.config.DebeziumTopicsConfig;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
@@ -16,9 +16,12 @@ import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.Versions;
 import io.lethe.schemas.Watermark;
 import io.lethe.stage.dlq.DeadLetter;
+import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.trace.Tracing;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,14 +31,17 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.InvalidOffsetException;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -88,12 +94,12 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     /** The highest LSN a published watermark claims: only grows. */
     private long coveredLsn;
     /** Per change partition, the offsets of translated row changes and their LSNs, kept until a heartbeat past them is released. */
-    private final Map<TopicPartition, java.util.TreeMap<Long, Long>> lsnAt = new HashMap<>();
+    private final Map<TopicPartition, TreeMap<Long, Long>> lsnAt = new HashMap<>();
     private long lastRefresh;
-    private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
+    private Tracing tracing = Tracing.OFF;
 
     /** Samples translated changes for tracing (tracing.* of lethe.yml), as capture does. Call before {@link #start()}. */
-    public DebeziumTopicsSource tracing(io.lethe.stage.trace.Tracing tracing) {
+    public DebeziumTopicsSource tracing(Tracing tracing) {
         this.tracing = tracing;
         return this;
     }
@@ -182,11 +188,11 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         return !closed && thread != null && !thread.isAlive();
     }
 
-    public java.util.Optional<Throwable> failure() {
-        return java.util.Optional.ofNullable(failure);
+    public Optional<Throwable> failure() {
+        return Optional.ofNullable(failure);
     }
 
-    public java.util.Optional<io.lethe.stage.failure.Failure> misconfigured() {
+    public Optional<Failure> misconfigured() {
         return misconfiguration.current();
     }
 
@@ -203,7 +209,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                         continue;
                     }
                     process(records);
-                } catch (org.apache.kafka.common.KafkaException e) {
+                } catch (KafkaException e) {
                     if (e instanceof WakeupException || e instanceof InvalidOffsetException) {
                         throw e;
                     }
@@ -278,7 +284,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             if (h.event() != null) {
                 events.add(h.event());
                 if (h.event().op() != Op.RESET) {
-                    lsnAt.computeIfAbsent(h.partition(), tp -> new java.util.TreeMap<>()).put(h.offset(), h.event().lsn());
+                    lsnAt.computeIfAbsent(h.partition(), tp -> new TreeMap<>()).put(h.offset(), h.event().lsn());
                 }
             }
         }
@@ -307,7 +313,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
      * committed and reads again from the committed offsets, after a pause. What was published twice is
      * harmless (every stage is idempotent); what was read but not published is read again.
      */
-    private void rewind(org.apache.kafka.common.KafkaException e) throws InterruptedException {
+    private void rewind(KafkaException e) throws InterruptedException {
         LOG.warn("Kafka failed while translating the Debezium topics ({}); reading again from the committed offsets", e.toString());
         stamps = new TransactionStamps(MAX_ENDS, config.tables());
         gate = new WatermarkGate();
@@ -346,8 +352,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
      */
     private void backPressure() {
         int limit = config.source().maxQueueSize();
-        java.util.Set<TopicPartition> changes = new java.util.HashSet<>(changePartitions());
-        java.util.Set<TopicPartition> paused = consumer.paused();
+        Set<TopicPartition> changes = new HashSet<>(changePartitions());
+        Set<TopicPartition> paused = consumer.paused();
         boolean changesPaused = paused.stream().anyMatch(changes::contains);
         if (stamps.held() > limit && !changesPaused) {
             LOG.warn("{} changes wait for their transaction's END on {}: reading changes paused", stamps.held(), topics.transactionTopic());
@@ -378,7 +384,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         deadLettered.increment();
         LOG.error("record {}-{}@{} of the Debezium connector is not a change Lethe can read ({}): dead-lettered, and the namespaces of "
                 + "{} are reset", record.topic(), record.partition(), record.offset(), e.getMessage(), table.qualifiedName());
-        String key = record.key() == null ? null : new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);
+        String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
         publisher.deadLetter(DeadLetter.of(STAGE, DlqReason.MALFORMED, "not a Debezium change envelope Lethe can read: " + e.getMessage()
                         + "; the namespaces of " + table.qualifiedName() + " were reset instead")
                 .original(key, record.value()).source(record.topic(), record.partition(), record.offset()).exception(e).at(clock.millis()));
@@ -447,7 +453,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private long coveredBy(Map<TopicPartition, Long> ends) {
         long covered = 0;
         for (var end : ends.entrySet()) {
-            java.util.TreeMap<Long, Long> offsets = lsnAt.get(end.getKey());
+            TreeMap<Long, Long> offsets = lsnAt.get(end.getKey());
             if (offsets == null) {
                 continue;
             }
