@@ -19,7 +19,8 @@ import java.util.stream.Collectors;
  * What a PostgreSQL primary must offer before capture can start, each check with the exact fix:
  * wal_level, the role's REPLICATION attribute, configured tables and columns, primary keys,
  * REPLICA IDENTITY for non-key template columns, the publication, the slot (free, not lost),
- * free slots and WAL senders, and max_slot_wal_keep_size (a warning).
+ * free slots and WAL senders, and max_slot_wal_keep_size (a warning) ({@link SlotChecks}); in
+ * {@code source.mode: debezium-topics}, what it can see of the connector ({@link ConnectorChecks}).
  */
 public final class DatabaseChecks {
     private final LetheConfig config;
@@ -34,7 +35,7 @@ public final class DatabaseChecks {
     public List<CheckResult> run(Connection c) throws SQLException {
         platform = ManagedPostgres.detect(c);
         if (config.source().readsDebeziumTopics()) {
-            return foreignConnector(c);
+            return new ConnectorChecks(config).run(c, walLevel(c));
         }
         List<CheckResult> results = new ArrayList<>();
         results.add(walLevel(c));
@@ -52,96 +53,11 @@ public final class DatabaseChecks {
         results.add(publicationOptions(c, now));
         results.add(heartbeatTable(c));
         results.add(reliedOn(c, now));
-        results.add(slot(c));
-        results.add(capacity(c));
-        results.add(walKeepSize(c));
+        SlotChecks slotChecks = new SlotChecks(config, platform);
+        results.add(slotChecks.slot(c));
+        results.add(slotChecks.capacity(c));
+        results.add(slotChecks.walKeepSize(c));
         return results;
-    }
-
-    /**
-     * {@code source.mode: debezium-topics}: what Lethe relies on of the connector it did not start and
-     * can see in the database (wal_level, each table's primary key, columns and REPLICA IDENTITY, the
-     * connector's publication ({@code source.publication}) covering every configured table, its slot
-     * ({@code source.slot}) existing and active), and a warning naming what it cannot see.
-     */
-    private List<CheckResult> foreignConnector(Connection c) throws SQLException {
-        List<CheckResult> results = new ArrayList<>();
-        results.add(walLevel(c));
-        TableChecks tableChecks = new TableChecks(config);
-        for (String table : config.tables()) {
-            results.addAll(tableChecks.check(table, TableInfo.read(c, table)));
-        }
-        results.add(connectorPublication(c));
-        results.add(connectorSlot(c));
-        results.add(CheckResult.warn("debezium connector", "source.mode debezium-topics: not checked, as Lethe cannot read the "
-                        + "connector's configuration: its skipped.operations (Debezium skips truncates by default: a skipped truncate "
-                        + "leaves entries stale), its converter (JsonConverter, schemas.enable as source.debezium-topics.schemas says), "
-                        + "unavailable.value.placeholder, column.propagate.source.type for key-template columns, and transforms that "
-                        + "reshape the envelope. Commit LSNs are unknown in this mode: no replica gate",
-                "configure the connector with skipped.operations=none, value.converter=org.apache.kafka.connect.json.JsonConverter, "
-                        + "column.propagate.source.type=<each key-template column>, and no transforms on the tables Lethe reads"));
-        return results;
-    }
-
-    private CheckResult connectorPublication(Connection c) throws SQLException {
-        String name = config.source().publication();
-        boolean allTables;
-        try (PreparedStatement ps = c.prepareStatement("SELECT puballtables FROM pg_publication WHERE pubname = ?")) {
-            ps.setString(1, name);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return CheckResult.fail("publication", "publication " + name + " (source.publication: the connector's "
-                                    + "publication.name) does not exist", "set source.publication in " + config.file()
-                                    + " to the connector's publication.name");
-                }
-                allTables = rs.getBoolean(1);
-            }
-        }
-        Set<String> published = new LinkedHashSet<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?")) {
-            ps.setString(1, name);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    published.add(rs.getString(1));
-                }
-            }
-        }
-        List<String> missing = allTables ? List.of() : config.tables().stream().filter(t -> !published.contains(t)).toList();
-        if (missing.isEmpty()) {
-            return CheckResult.pass("publication", "the connector's publication " + name + " covers every configured table");
-        }
-        return CheckResult.fail("publication", "the connector's publication " + name + " lacks " + missing
-                        + ": their changes never reach its topics", "ALTER PUBLICATION " + quoteIdent(name) + " ADD TABLE "
-                        + String.join(", ", missing) + "; (and add them to the connector's table.include.list)");
-    }
-
-    private CheckResult connectorSlot(Connection c) throws SQLException {
-        String slot = config.source().slot();
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT active, wal_status, database, plugin FROM pg_replication_slots WHERE slot_name = ?")) {
-            ps.setString(1, slot);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return CheckResult.fail("slot", "slot " + slot + " (source.slot: the connector's slot.name) does not exist",
-                            "set source.slot in " + config.file() + " to the connector's slot.name; is the connector running?");
-                }
-                if (!config.source().database().equals(rs.getString("database"))) {
-                    return CheckResult.fail("slot", "slot " + slot + " belongs to database " + rs.getString("database") + ", not "
-                            + config.source().database(), "set source.slot and source.jdbc-url to the connector's");
-                }
-                if ("lost".equals(rs.getString("wal_status"))) {
-                    return CheckResult.fail("slot", "slot " + slot + " has lost WAL it needed: the connector missed changes, and "
-                                    + "Lethe with it", "re-snapshot the connector, then purge the caches of its tables "
-                                    + "(lethe invalidate --namespace <each>)");
-                }
-                if (!rs.getBoolean("active")) {
-                    return CheckResult.warn("slot", "slot " + slot + " exists but no one reads it: the connector is not streaming",
-                            "start the connector");
-                }
-                return CheckResult.pass("slot", "the connector's slot " + slot + " exists and is active (plugin " + rs.getString("plugin")
-                        + ", wal_status " + rs.getString("wal_status") + ")");
-            }
-        }
     }
 
     private CheckResult walLevel(Connection c) throws SQLException {
@@ -325,64 +241,6 @@ public final class DatabaseChecks {
         return CheckResult.warn(check, drifts.stream().map(Drift::what).collect(Collectors.joining("; "))
                         + " since capture last checked", "none needed: capture invalidates namespace(s) "
                         + SourceDrifts.namespaces(config, drifts) + " when it next checks (at once while it runs, else when it starts)");
-    }
-
-    private CheckResult slot(Connection c) throws SQLException {
-        String slot = config.source().slot();
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT active, active_pid, wal_status, database, plugin FROM pg_replication_slots WHERE slot_name = ?")) {
-            ps.setString(1, slot);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return CheckResult.pass("slot", "slot " + slot + " does not exist yet; capture will create it");
-                }
-                if (!config.source().database().equals(rs.getString("database")) || !"pgoutput".equals(rs.getString("plugin"))) {
-                    return CheckResult.fail("slot", "slot " + slot + " belongs to database " + rs.getString("database")
-                                    + " with plugin " + rs.getString("plugin") + ", not " + config.source().database() + " with pgoutput",
-                            "choose another source.slot in " + config.file() + ", or SELECT pg_drop_replication_slot('" + slot + "');");
-                }
-                if (rs.getBoolean("active")) {
-                    int pid = rs.getInt("active_pid");
-                    return CheckResult.fail("slot", "slot " + slot + " is in use by another reader (pid " + pid + ")",
-                            "stop the other capture instance; if it is stale: SELECT pg_terminate_backend(" + pid + ");");
-                }
-                if ("lost".equals(rs.getString("wal_status"))) {
-                    return CheckResult.warn("slot", "slot " + slot + " has lost WAL it needed; capture will recreate it and "
-                                    + "invalidate every namespace (changes may have been missed)",
-                            "raise max_slot_wal_keep_size, and alert on lethe.capture.slot.retained.bytes");
-                }
-                return CheckResult.pass("slot", "slot " + slot + " exists and is free (wal_status " + rs.getString("wal_status") + ")");
-            }
-        }
-    }
-
-    private CheckResult capacity(Connection c) throws SQLException {
-        int maxSlots = Integer.parseInt(single(c, "SHOW max_replication_slots"));
-        int usedSlots = Integer.parseInt(single(c, "SELECT count(*) FROM pg_replication_slots"));
-        int maxSenders = Integer.parseInt(single(c, "SHOW max_wal_senders"));
-        int usedSenders = Integer.parseInt(single(c, "SELECT count(*) FROM pg_stat_replication"));
-        boolean haveSlot = "1".equals(single(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '"
-                + config.source().slot().replace("'", "''") + "'"));
-        if (!haveSlot && usedSlots >= maxSlots) {
-            return CheckResult.fail("replication capacity", "all " + maxSlots + " replication slots are in use",
-                    platform.parameterFix("max_replication_slots", Integer.toString(maxSlots + 4), true) + " (or drop an unused slot)");
-        }
-        if (usedSenders >= maxSenders) {
-            return CheckResult.fail("replication capacity", "all " + maxSenders + " WAL senders are in use",
-                    platform.parameterFix("max_wal_senders", Integer.toString(maxSenders + 4), true));
-        }
-        return CheckResult.pass("replication capacity", usedSlots + "/" + maxSlots + " slots and " + usedSenders + "/"
-                + maxSenders + " WAL senders in use");
-    }
-
-    private CheckResult walKeepSize(Connection c) throws SQLException {
-        String size = single(c, "SHOW max_slot_wal_keep_size");
-        if ("-1".equals(size)) {
-            return CheckResult.warn("max_slot_wal_keep_size", "max_slot_wal_keep_size is unlimited: if capture stops, "
-                            + "the slot keeps WAL until the disk is full",
-                    platform.parameterFix("max_slot_wal_keep_size", platform == ManagedPostgres.SELF_MANAGED ? "'10GB'" : "10240", false));
-        }
-        return CheckResult.pass("max_slot_wal_keep_size", "max_slot_wal_keep_size is " + size);
     }
 
     static String single(Connection c, String sql) throws SQLException {
