@@ -15,6 +15,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -248,5 +249,19 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
             leaves.add(new Leaf(Long.parseLong(f[0]), f[4], f[1], f[2], Long.parseLong(f[3])));
         }
         return leaves;
+    }
+
+    /** A leaf that has no storage never held a row. */
+    static Predicate<Leaf> emptyLeaves(Connection c) {
+        return leaf -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_relation_size(?::oid) = 0")) {
+                ps.setLong(1, leaf.oid());
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() && rs.getBoolean(1);
+                }
+            } catch (SQLException e) {
+                return false;
+            }
+        };
     }
 }
