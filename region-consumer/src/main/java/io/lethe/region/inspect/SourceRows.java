@@ -1,7 +1,6 @@
 package io.lethe.region.inspect;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.config.JdbcUrls;
 import io.lethe.config.KeyTemplate;
 import io.lethe.config.Mode;
@@ -10,8 +9,6 @@ import io.lethe.config.RegionConfig;
 import io.lethe.config.Secret;
 import io.lethe.config.SourceConfig;
 import io.lethe.schemas.serde.EventJson;
-import java.io.IOException;
-import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.Date;
 import java.sql.DriverManager;
@@ -27,7 +24,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Calendar;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -239,48 +235,6 @@ final class SourceRows implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot render a payload", e);
         }
-    }
-
-    /** True when two payloads hold the same fields and values (numbers compared as numbers, field order ignored). */
-    static boolean samePayload(String cached, String expected) {
-        try {
-            return same(EventJson.mapper().readTree(cached), EventJson.mapper().readTree(expected));
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static boolean same(JsonNode a, JsonNode b) {
-        if (a == null || b == null) {
-            return a == b;
-        }
-        if (a.isNumber() && b.isNumber()) {
-            return new BigDecimal(a.asText()).compareTo(new BigDecimal(b.asText())) == 0;
-        }
-        if (a.isObject() && b.isObject()) {
-            if (a.size() != b.size()) {
-                return false;
-            }
-            for (Iterator<String> it = a.fieldNames(); it.hasNext(); ) {
-                String f = it.next();
-                if (!same(a.get(f), b.get(f))) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        if (a.isArray() && b.isArray()) {
-            if (a.size() != b.size()) {
-                return false;
-            }
-            for (int i = 0; i < a.size(); i++) {
-                if (!same(a.get(i), b.get(i))) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        return a.equals(b);
     }
 
     private static String quote(String identifier) {
