@@ -87,7 +87,7 @@ final class StartupFeed {
     boolean handleTopicMove() throws InterruptedException {
         String topic = config.topics().invalidations(region.name());
         String group = RegionApply.groupId(config, region.name());
-        TopicMove.Marker marker = TopicMove.inRedis(redis, group);
+        TopicMove.Marker marker = RedisMarker.of(redis, group);
         List<String> receives = config.receives(region);
         Map<String, List<String>> globs = new TreeMap<>();
         Map<String, List<String>> rendered = new TreeMap<>();
@@ -156,7 +156,7 @@ final class StartupFeed {
     }
 
     /**
-     * The proof a topic move and a first feed wait for ({@link TopicMove#awaitStreamsWriting}): streams
+     * The proof a topic move and a first feed wait for ({@link StreamsProof}): streams
      * writes {@code topic} as this configuration routes it, from every changes partition (counted on
      * the primary), signed with the watermark key if there is one.
      *
@@ -167,7 +167,7 @@ final class StartupFeed {
         IntSupplier sources = () -> counts.now().map(PartitionCounts.Counts::changes).orElse(0);
         byte[] key = config.streams().watermarkKey() == null ? null
                 : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8);
-        return TopicMove.awaitStreamsWriting(() -> RegionClients.watcher(config, region.name()), topic, config.routes(topic), key, sources,
+        return StreamsProof.await(() -> RegionClients.watcher(config, region.name()), topic, config.routes(topic), key, sources,
                 config.source().shardOrder(), () -> !running.getAsBoolean(), why -> LOG.warn("region {}: {}{}", region.name(), saying, why));
     }
 

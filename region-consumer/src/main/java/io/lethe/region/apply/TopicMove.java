@@ -1,35 +1,18 @@
 package io.lethe.region.apply;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lethe.config.LetheConfig;
-import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.Topics;
-import io.lethe.schemas.Watermark;
-import java.time.Duration;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
-import java.util.function.IntSupplier;
-import java.util.function.Supplier;
-import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A region whose topic changed under it. A region's topic follows from the configuration (its
@@ -60,7 +43,6 @@ import org.slf4j.LoggerFactory;
  * counts as this cluster's only when the group committed offsets of the topic on it.
  */
 public final class TopicMove {
-    private static final Logger LOG = LoggerFactory.getLogger(TopicMove.class);
     /** Redis hash {@code lethe:topic:<group>}, field {@code topic}: the topic this Redis was last fed from. */
     public static final String MARKER_PREFIX = "lethe:topic:";
     static final String FIELD = "topic";
@@ -71,7 +53,6 @@ public final class TopicMove {
     static final String GLOBS = "globs";
     /** JSON object: for each namespace received, its templates and patterns as text ({@code NamespaceConfig.keysRendered}). */
     static final String RENDERED = "rendered";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Where the marker lives: the region's Redis. */
     public interface Marker {
@@ -278,116 +259,5 @@ public final class TopicMove {
     static boolean isInvalidationTopic(Topics topics, String topic) {
         String base = topics.invalidations();
         return topic.equals(base) || topic.startsWith(base + ".");
-    }
-
-    /**
-     * Waits until streams writes {@code topic} as this configuration routes it: a watermark of
-     * each of the {@code sources} changes partitions arrives on it after this call began, stamped
-     * with {@code routes} ({@code LetheConfig.routes}) and, with a {@code key}, signed with it.
-     *
-     * @return the highest source position (LSN) of those watermarks: every change after it went to
-     *         {@code topic}; empty when {@code stopped} ended the wait
-     * @param waiting told, every minute of waiting, why the region does not start yet
-     */
-    public static OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
-                                                             byte[] key, IntSupplier sources, BooleanSupplier stopped,
-                                                             java.util.function.Consumer<String> waiting) {
-        return awaitStreamsWriting(watcher, topic, routes, key, sources, List.of(""), stopped, waiting);
-    }
-
-    /**
-     * {@link #awaitStreamsWriting(Supplier, String, String, byte[], IntSupplier, BooleanSupplier,
-     * java.util.function.Consumer)} with capture shards: {@code sources} counts channels, one per
-     * (shard of {@code shardOrder}, changes partition), and each must be seen; a watermark of a
-     * shard not in {@code shardOrder} counts for nothing.
-     */
-    public static OptionalLong awaitStreamsWriting(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
-                                                             byte[] key, IntSupplier sources, List<String> shardOrder,
-                                                             BooleanSupplier stopped, java.util.function.Consumer<String> waiting) {
-        try (Consumer<String, byte[]> c = watcher.get()) {
-            List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(30));
-            List<TopicPartition> partitions = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-            c.assign(partitions);
-            c.seekToEnd(partitions);
-            partitions.forEach(c::position); // fix the start now: only what is written from here on counts
-            Set<Integer> seen = new HashSet<>();
-            long highest = 0;
-            long start = System.nanoTime();
-            long lastSaid = start;
-            while (!stopped.getAsBoolean()) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    if (Watermark.isWatermark(r.key())) {
-                        Optional<Watermark> w = Watermark.read(r.headers());
-                        boolean ours = routes.equals(Watermark.routes(r.headers()).orElse(null))
-                                && (key == null || w.isPresent() && w.get().verifies(r.headers(), key));
-                        // streams forwards the changes partition: the channel is numbered under this configuration's shards
-                        int channel = w.isPresent() ? LetheConfig.watermarkChannel(shardOrder, w.get().shard(),
-                                w.get().source()) : -1;
-                        if (ours && channel >= 0) {
-                            seen.add(channel);
-                            highest = Math.max(highest, w.get().lsn());
-                        }
-                    }
-                }
-                int needed = sources.getAsInt();
-                if (needed > 0 && IntStream.range(0, needed).allMatch(seen::contains)) {
-                    return OptionalLong.of(highest);
-                }
-                if (System.nanoTime() - lastSaid > TimeUnit.MINUTES.toNanos(1)) {
-                    lastSaid = System.nanoTime();
-                    waiting.accept("waiting " + TimeUnit.NANOSECONDS.toSeconds(lastSaid - start) + " s for streams to write " + topic
-                            + " as this configuration routes it (watermarks of " + seen.size() + " of " + needed + " channels, one per capture shard and changes partition, "
-                            + "seen): no watermark yet (capture, or in source.mode debezium-topics the connector, sent none since: "
-                            + "with debezium-topics one comes after the first change) or invalidation-streams runs another configuration");
-                }
-            }
-            return OptionalLong.empty();
-        }
-    }
-
-    /** The marker as a Redis hash (standalone, Sentinel or Cluster: one key): fields {@code topic}, {@code receives}, {@code cluster}, .... */
-    public static Marker inRedis(RegionRedis redis, String group) {
-        String key = markerKey(group);
-        return new Marker() {
-            @Override
-            public Optional<Fed> read() {
-                Map<String, String> fields = redis.hashCommands().hgetall(key);
-                String topic = fields.get(FIELD);
-                if (topic == null) {
-                    return Optional.empty();
-                }
-                String receives = fields.getOrDefault(RECEIVES, "");
-                return Optional.of(new Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(",")), globs(fields.get(GLOBS)),
-                        globs(fields.get(RENDERED)), fields.get(CLUSTER)));
-            }
-
-            @Override
-            public void write(Fed fed) {
-                try {
-                    Map<String, String> fields = new HashMap<>(Map.of(FIELD, fed.topic(), RECEIVES, String.join(",", fed.receives()),
-                            GLOBS, JSON.writeValueAsString(fed.globs()), RENDERED, JSON.writeValueAsString(fed.rendered())));
-                    if (fed.cluster() != null) {
-                        fields.put(CLUSTER, fed.cluster());
-                    }
-                    redis.hashCommands().hset(key, fields);
-                } catch (JsonProcessingException e) {
-                    throw new IllegalStateException("cannot write the globs of " + fed.receives(), e);
-                }
-            }
-        };
-    }
-
-    /** The recorded globs, or none when absent or unreadable (a marker of an older version). */
-    static Map<String, List<String>> globs(String json) {
-        if (json == null || json.isEmpty()) {
-            return Map.of();
-        }
-        try {
-            return JSON.readValue(json, new TypeReference<Map<String, List<String>>>() { });
-        } catch (JsonProcessingException e) {
-            LOG.warn("the topic marker's globs are not readable ({}): a namespace removed from the configuration cannot be cleared by them",
-                    e.getOriginalMessage());
-            return Map.of();
-        }
     }
 }
