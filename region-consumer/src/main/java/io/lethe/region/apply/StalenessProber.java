@@ -9,12 +9,10 @@ import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.RecordSignature;
 import io.lethe.schemas.SchemaViolationException;
-import io.lethe.schemas.Versions;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.schemas.serde.EventJson;
-import io.lettuce.core.KeyValue;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,8 +23,6 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -84,24 +80,14 @@ public final class StalenessProber implements AutoCloseable {
     private KafkaConsumer<ByteBuffer, ByteBuffer> consumer;
     private RegionRedis redis;
 
-    /** One sampled event and the fence counter when it was sampled. */
-    /**
-     * @param appliedSeen set once a check saw the invalidation applied (its fence moved). A later
-     *                    check may find the fence expired (the 60 s window meets the default 60 s
-     *                    fence-ttl): an unversioned entry present then was filled after the applied
-     *                    invalidation, and is not evidence of staleness.
-     */
-    private record Sample(InvalidationEvent event, String counterAtSample, AtomicBoolean appliedSeen) {
-    }
-
     /** The rules the region applies (a refused record is not sampled), and what they need: the watermark key and last LSN. */
     private final EventRules rules;
     private final byte[] watermarkKey;
     /** Verifies a sample's signature as the region does (an unsigned forged record is never a sample), or null. */
     private final RecordSignature signature;
     private long lastWatermarkLsn = -1;
-    /** The region's applied watermark in its Redis ({@link AppliedLsn}), written by its applier's group. */
-    private final String appliedLsnKey;
+    /** Whether a sample's key is coherent in the region's Redis now; set at start. */
+    private CoherenceCheck coherence;
 
     public StalenessProber(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
         this.config = config;
@@ -109,7 +95,6 @@ public final class StalenessProber implements AutoCloseable {
         this.watermarkKey = EventRules.watermarkKey(config);
         this.signature = watermarkKey == null ? null : new RecordSignature(watermarkKey);
         this.region = config.region(regionName);
-        this.appliedLsnKey = AppliedLsn.key(config.apply().groupPrefix() + regionName);
         this.apply = config.apply();
         this.clock = clock;
         this.registry = registry;
@@ -140,6 +125,7 @@ public final class StalenessProber implements AutoCloseable {
 
     public void start() {
         redis = new RegionRedis(region, 1, apply.commandTimeout());
+        coherence = new CoherenceCheck(redis, AppliedLsn.key(config.apply().groupPrefix() + region.name()));
         Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.region(region.name()), "lethe-prober-" + region.name());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
@@ -228,7 +214,7 @@ public final class StalenessProber implements AutoCloseable {
         } catch (RuntimeException e) {
             counter = null;
         }
-        Sample sample = new Sample(event, counter, new AtomicBoolean());
+        CoherenceCheck.Sample sample = new CoherenceCheck.Sample(event, counter, new AtomicBoolean());
         long commitMillis = event.commitTs() / 1000;
         for (Duration window : apply.proberWindows()) {
             long delay = Math.max(0, commitMillis + window.toMillis() - clock.millis());
@@ -236,10 +222,10 @@ public final class StalenessProber implements AutoCloseable {
         }
     }
 
-    private void check(Sample sample, Duration window) {
+    private void check(CoherenceCheck.Sample sample, Duration window) {
         boolean coherent;
         try {
-            coherent = coherent(sample);
+            coherent = coherence.coherent(sample);
         } catch (RuntimeException e) {
             coherent = false; // Redis unreachable: the region cannot be shown coherent
         }
@@ -250,51 +236,6 @@ public final class StalenessProber implements AutoCloseable {
             t[0].incrementAndGet();
         }
         t[1].incrementAndGet();
-    }
-
-    private boolean coherent(Sample sample) {
-        InvalidationEvent e = sample.event();
-        String key = e.key();
-        String type = redis.keyCommands().type(key);
-        if ("none".equals(type)) {
-            return true;
-        }
-        String entryVersion = "hash".equals(type) ? redis.hashCommands().hget(key, RedisLayout.ENTRY_VERSION) : null;
-        boolean knownVersion = entryVersion != null && !Versions.canonical(entryVersion).equals("0");
-        if (knownVersion) {
-            return Versions.compare(entryVersion, e.version()) >= 0;
-        }
-        List<KeyValue<String, String>> fence = redis.hashCommands().hmget(RedisLayout.fenceKey(key),
-                RedisLayout.FENCE_VERSION, RedisLayout.FENCE_COUNTER);
-        String fenceVersion = fence.get(0).hasValue() ? fence.get(0).getValue() : null;
-        String fenceCounter = fence.get(1).hasValue() ? fence.get(1).getValue() : null;
-        boolean applied = !"0".equals(Versions.canonical(e.version()))
-                ? fenceVersion != null && Versions.compare(fenceVersion, e.version()) >= 0
-                : fenceCounter != null && !Objects.equals(fenceCounter, sample.counterAtSample());
-        if (applied) {
-            sample.appliedSeen().set(true);
-        }
-        if (applied) {
-            return true;
-        }
-        // the fence is gone: it expired since the invalidation was applied (a check that runs after the region's lag
-        // plus the fence TTL, a late one, or one whose earlier checks came before the region applied it), or it was
-        // never written; only a check that saw it applied, or the region's watermark past the event's commit, tells
-        return fenceCounter == null && fenceVersion == null && (sample.appliedSeen().get() || appliedByWatermark(e));
-    }
-
-    /**
-     * True when the region's applied watermark (the LSN up to which every partition's heartbeats are
-     * applied, {@link AppliedLsn}) is at or past the COMMIT of the event's transaction: every change
-     * committed before that heartbeat is applied, this one's invalidation included. An event without a
-     * commit LSN, or a watermark that is missing or of mixed source histories, tells nothing (false).
-     */
-    private boolean appliedByWatermark(InvalidationEvent e) {
-        if (e.commitLsn() == null) {
-            return false;
-        }
-        OptionalLong watermark = AppliedLsn.of(redis.hashCommands().hgetall(appliedLsnKey));
-        return watermark.isPresent() && watermark.getAsLong() >= e.commitLsn();
     }
 
     private Counter counter(String window, String result) {
