@@ -5,7 +5,7 @@ import io.lethe.bench.raw.EvalshaRaw;
 import io.lethe.bench.raw.KafkaRoundTrip;
 import io.lethe.bench.raw.PgoutputDecode;
 import io.lethe.bench.raw.Rate;
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
@@ -330,7 +330,7 @@ public final class Bench {
         if (capture != null) {
             out.put("capture (changes per publish)", capture.mean());
         }
-        registry.find(io.lethe.region.metrics.RegionMetrics.BATCH_SIZE).summaries().forEach(s ->
+        registry.find(io.lethe.region.apply.RegionMetrics.BATCH_SIZE).summaries().forEach(s ->
                 out.put("apply " + s.getId().getTag("region") + " (invalidations per batch)", s.mean()));
         return out;
     }

@@ -1,6 +1,6 @@
 package io.lethe.bench;
 
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;

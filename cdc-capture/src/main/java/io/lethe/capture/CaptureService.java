@@ -1,75 +1,63 @@
 package io.lethe.capture;
 
-import io.lethe.capture.checks.CaptureStartupException;
-import io.lethe.capture.engine.CaptureEngine;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.capture.engine.ChangeBatchHandler;
-import io.lethe.capture.engine.EngineProperties;
-import io.lethe.capture.leader.CaptureLeadership;
 import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.capture.mapping.ColumnProjection;
-import io.lethe.capture.metrics.CaptureMetrics;
-import io.lethe.capture.publish.ChangePublisher;
-import io.lethe.capture.slot.SlotMonitor;
-import io.lethe.capture.slot.SlotRecovery;
-import io.lethe.capture.slot.SourceConnection;
-import io.lethe.capture.slot.SourcePreparer;
+import io.lethe.capture.source.CaptureLeadership;
+import io.lethe.capture.source.CaptureStartupException;
 import io.lethe.capture.source.Drift;
+import io.lethe.capture.source.SlotMonitor;
+import io.lethe.capture.source.SlotRecovery;
 import io.lethe.capture.source.SourceWatch;
 import io.lethe.config.LetheConfig;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.trace.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * cdc-capture: prepares the primary and its slot ({@link SlotRecovery}), runs Debezium Embedded
- * with a {@link ChangeBatchHandler} publishing each row change to {@code lethe.changes} and
- * marking it processed only after Kafka acknowledged it, and watches the slot ({@link SlotMonitor})
- * and everything of the source it relies on ({@link SourceWatch}).
+ * cdc-capture: takes the capture lock of the slot ({@link CaptureLeadership}) or stands by for it;
+ * the leading instance ({@link CaptureStreaming}) prepares the primary and its slot
+ * ({@link SlotRecovery}), runs Debezium Embedded with a {@link ChangeBatchHandler} publishing each
+ * row change to {@code lethe.changes} and marking it processed only after Kafka acknowledged it,
+ * and watches the slot ({@link SlotMonitor}) and everything of the source it relies on
+ * ({@link SourceWatch}).
  */
 public final class CaptureService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CaptureService.class);
 
     private final LetheConfig config;
-    private final Clock clock;
     private final CaptureMetrics metrics;
     private final Misconfiguration misconfiguration;
-    private final ChangeEventMapper mapper;
-    private final SlotMonitor monitor;
-    private ChangePublisher publisher;
-    private CaptureEngine engine;
-    private SourceWatch source;
-    private volatile boolean streaming;
+    private final CaptureStreaming streaming;
     private final CaptureLeadership leadership;
     private volatile boolean standingBy;
     private volatile Throwable leadershipFailure;
     private Thread leaderThread;
     private volatile boolean closed;
-    private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
 
     public CaptureService(LetheConfig config, MeterRegistry registry, Clock clock) {
         this.config = config;
-        this.clock = clock;
         this.metrics = new CaptureMetrics(registry, config.source().slot());
         metrics.tables(config.tables());
         this.misconfiguration = new Misconfiguration(registry, "capture");
-        this.mapper = new ChangeEventMapper(ColumnProjection.of(config), config.source().heartbeatTable(),
+        ChangeEventMapper mapper = new ChangeEventMapper(ColumnProjection.of(config), config.source().heartbeatTable(),
                 config.source().region(), clock);
-        this.monitor = new SlotMonitor(config, metrics);
+        this.streaming = new CaptureStreaming(config, clock, metrics, misconfiguration, mapper, new SlotMonitor(config, metrics),
+                this::stopForSource);
         this.leadership = new CaptureLeadership(config);
     }
 
     /** Traces sampled changes with {@code tracing} (tracing.* of lethe.yml); call before {@link #start()}. */
-    public CaptureService tracing(io.lethe.stage.trace.Tracing tracing) {
-        this.tracing = tracing;
+    public CaptureService tracing(Tracing tracing) {
+        streaming.tracing(tracing);
         return this;
     }
 
@@ -154,7 +142,7 @@ public final class CaptureService implements AutoCloseable {
         Thread watch = new Thread(this::watchLock, "lethe-capture-lock-watch");
         watch.setDaemon(true);
         watch.start();
-        startStreaming();
+        streaming.start();
     }
 
     /**
@@ -173,68 +161,9 @@ public final class CaptureService implements AutoCloseable {
                         + " (its connection to the primary failed): stopped, so that a standby can take over");
                 LOG.error("{}", leadershipFailure.getMessage());
                 metrics.leader(false);
-                if (engine != null) {
-                    engine.close();
-                }
+                streaming.closeEngine();
                 return;
             }
-        }
-    }
-
-    private void startStreaming() throws InterruptedException {
-        publisher = new ChangePublisher(config, clock, misconfiguration, () -> metrics.error("publish-retry"),
-                () -> metrics.error("record-too-large"), tracing);
-        SlotRecovery.Prepared prepared = new SlotRecovery(config, metrics, clock).prepare(publisher);
-        SourcePreparer preparer = prepared.preparer();
-        source = new SourceWatch(config, metrics, publisher, clock, prepared.relied(), prepared.stored(), this::stopForSource);
-        Properties properties = EngineProperties.of(config, ColumnProjection.of(config), preparer.heartbeatQuery());
-        engine = new CaptureEngine(properties, new ChangeBatchHandler(config, mapper, publisher, metrics, clock, source::checkedSince),
-                new CaptureEngine.Listener() {
-                    @Override
-                    public void streaming(boolean isStreaming) {
-                        streaming = isStreaming;
-                        metrics.running(isStreaming);
-                    }
-
-                    @Override
-                    public void stopped(Throwable failure) {
-                        if (failure != null) {
-                            metrics.error("engine");
-                        }
-                    }
-                });
-        engine.start();
-        awaitStreaming(Duration.ofSeconds(120));
-        try (Connection c = SourceConnection.open(config)) {
-            preparer.beat(c);
-        } catch (SQLException e) {
-            LOG.warn("cannot write the first heartbeat: {}", e.getMessage());
-        }
-        source.start();
-        monitor.start();
-        LOG.info("capture started: slot {}, tables {} -> {}", config.source().slot(), config.tables(), config.topics().changes());
-    }
-
-    /**
-     * Waits until the engine polls and holds the slot: from then on every commit is captured.
-     * Returning earlier would let changes committed before the slot existed go unseen.
-     */
-    private void awaitStreaming(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            if (engine.isDone()) {
-                Throwable why = engine.failure();
-                throw new IllegalStateException("capture engine stopped while starting: "
-                        + (why == null ? "closed" : why.getMessage()), why);
-            }
-            if (streaming && monitor.slotActive()) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("capture did not start streaming from slot " + config.source().slot()
-                        + " within " + timeout);
-            }
-            Thread.sleep(50);
         }
     }
 
@@ -246,11 +175,7 @@ public final class CaptureService implements AutoCloseable {
         leadershipFailure = new IllegalStateException(why);
         LOG.error("{}", why);
         metrics.running(false);
-        Thread stopper = new Thread(() -> {
-            if (engine != null) {
-                engine.close();
-            }
-        }, "lethe-capture-stop");
+        Thread stopper = new Thread(streaming::closeEngine, "lethe-capture-stop");
         stopper.setDaemon(true);
         stopper.start();
     }
@@ -261,7 +186,7 @@ public final class CaptureService implements AutoCloseable {
      * namespaces while they last, and its health is DOWN. Empty while the source publishes all.
      */
     public List<Drift> hiddenBySource() {
-        return source == null ? List.of() : source.hidden();
+        return streaming.hidden();
     }
 
     /** The error that ended this instance's leadership or take-over, if one did. */
@@ -271,7 +196,7 @@ public final class CaptureService implements AutoCloseable {
 
     /** True while Debezium is streaming from the slot and Kafka takes what capture publishes. */
     public boolean isStreaming() {
-        return streaming && misconfiguration.current().isEmpty();
+        return streaming.isStreaming() && misconfiguration.current().isEmpty();
     }
 
     /** The configuration error (Kafka credentials or ACLs) that keeps capture from publishing, if one does. */
@@ -284,12 +209,12 @@ public final class CaptureService implements AutoCloseable {
         if (leadershipFailure != null) {
             return Optional.of(leadershipFailure);
         }
-        return engine == null ? Optional.empty() : Optional.ofNullable(engine.failure());
+        return streaming.engineFailure();
     }
 
     /** True when the engine has stopped (after a failure or close), or leading failed. */
     public boolean isStopped() {
-        return leadershipFailure != null || engine != null && engine.isDone();
+        return leadershipFailure != null || streaming.engineDone();
     }
 
     @Override
@@ -298,16 +223,7 @@ public final class CaptureService implements AutoCloseable {
         if (leaderThread != null) {
             leaderThread.interrupt();
         }
-        monitor.close();
-        if (source != null) {
-            source.close();
-        }
-        if (engine != null) {
-            engine.close();
-        }
-        if (publisher != null) {
-            publisher.close();
-        }
+        streaming.close();
         leadership.close();
         metrics.running(false);
         metrics.leader(false);

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.capture.checks.CheckResult;
-import io.lethe.capture.checks.DatabaseChecks;
+import io.lethe.capture.source.CaptureStartupException;
+import io.lethe.capture.source.CheckResult;
+import io.lethe.capture.source.DatabaseChecks;
+import io.lethe.capture.source.ManagedPostgres;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.EmbeddedStack;
@@ -15,26 +17,31 @@ import io.lethe.embedded.junit.TestScope;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.Statement;
 import java.time.Clock;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.postgresql.PGConnection;
+import org.postgresql.replication.PGReplicationStream;
 
 /** Each start-up check refuses a database set up to violate it, with the fix. */
 @ExtendWith(LetheStackExtension.class)
 class CaptureChecksIT {
     private static final String PRODUCTS = "product: { table: public.products, keys: [\"product:{id}\", \"product:slug:{slug}\"] }";
 
-    private static io.lethe.capture.checks.CaptureStartupException refused(LetheConfig config) {
-        return assertThrows(io.lethe.capture.checks.CaptureStartupException.class, () -> {
+    private static CaptureStartupException refused(LetheConfig config) {
+        return assertThrows(CaptureStartupException.class, () -> {
             try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
                 capture.start();
             }
         });
     }
 
-    private static CheckResult failed(io.lethe.capture.checks.CaptureStartupException e, String check) {
+    private static CheckResult failed(CaptureStartupException e, String check) {
         return e.failed().stream().filter(r -> r.check().equals(check)).findFirst()
                 .orElseThrow(() -> new AssertionError("no failed check '" + check + "' in: " + e.getMessage()));
     }
@@ -74,7 +81,7 @@ class CaptureChecksIT {
         PostgresEndpoint rds = stack.startExtraPostgres("rds-like-" + scope.id(), Map.of("wal_level", "logical"));
         String user = "lethe_rds";
         try (Connection c = DriverManager.getConnection(rds.jdbcUrl("postgres"), rds.user(), rds.password());
-             java.sql.Statement s = c.createStatement()) {
+             Statement s = c.createStatement()) {
             for (String sql : List.of("CREATE ROLE rds_superuser NOLOGIN", "CREATE ROLE rds_replication NOLOGIN",
                     "CREATE ROLE " + user + " LOGIN", "GRANT rds_replication TO " + user, "GRANT CREATE ON DATABASE postgres TO " + user,
                     "CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
@@ -89,7 +96,7 @@ class CaptureChecksIT {
         CaptureFixture f = new CaptureFixture(stack, scope);
         String yaml = f.yaml(PRODUCTS, user).replace(stack.postgres().jdbcUrl(scope.database()), rds.jdbcUrl("postgres"));
         try (Connection c = DriverManager.getConnection(rds.jdbcUrl("postgres"), user, rds.password())) {
-            assertEquals(io.lethe.capture.checks.ManagedPostgres.RDS, io.lethe.capture.checks.ManagedPostgres.detect(c));
+            assertEquals(ManagedPostgres.RDS, ManagedPostgres.detect(c));
             List<CheckResult> results = new DatabaseChecks(ConfigLoader.parse("t.yml", yaml, System::getenv)).run(c);
             CheckResult role = results.stream().filter(r -> r.check().equals("replication role")).findFirst().orElseThrow();
             assertEquals(CheckResult.Status.PASS, role.status(), role.toString());
@@ -143,7 +150,7 @@ class CaptureChecksIT {
                 "CREATE UNLOGGED TABLE pu_items_p1 PARTITION OF pu_items FOR VALUES FROM (100) TO (200)",
                 "CREATE TABLE pf_items (id int) PARTITION BY RANGE (id)",
                 "CREATE FOREIGN TABLE pf_items_p0 PARTITION OF pf_items FOR VALUES FROM (0) TO (100) SERVER lethe_srv_" + scope.id());
-        Map<String, List<String>> expected = new java.util.LinkedHashMap<>();
+        Map<String, List<String>> expected = new LinkedHashMap<>();
         expected.put("public.u_items", List.of("UNLOGGED", "ALTER TABLE public.u_items SET LOGGED;"));
         expected.put("public.v_items", List.of("is a view", "namespaces.x.table"));
         expected.put("public.m_items", List.of("is a materialized view", "namespaces.x.table"));
@@ -210,7 +217,7 @@ class CaptureChecksIT {
                 "SELECT pg_create_logical_replication_slot('" + scope.slot() + "', 'pgoutput')");
         LetheConfig config = f.config(PRODUCTS);
         // a foreign logical replication reader holds the slot (no capture lock): capture refuses to start
-        java.util.Properties props = new java.util.Properties();
+        Properties props = new Properties();
         props.setProperty("user", stack.postgres().user());
         if (stack.postgres().password() != null) {
             props.setProperty("password", stack.postgres().password());
@@ -219,7 +226,7 @@ class CaptureChecksIT {
         props.setProperty("assumeMinServerVersion", "10");
         props.setProperty("preferQueryMode", "simple");
         try (Connection replication = DriverManager.getConnection(stack.postgres().jdbcUrl(scope.database()), props);
-             org.postgresql.replication.PGReplicationStream stream = replication.unwrap(org.postgresql.PGConnection.class)
+             PGReplicationStream stream = replication.unwrap(PGConnection.class)
                      .getReplicationAPI().replicationStream().logical().withSlotName(scope.slot())
                      .withSlotOption("proto_version", 1).withSlotOption("publication_names", scope.publication()).start()) {
             CheckResult r = failed(refused(config), "slot");

@@ -3,7 +3,7 @@ package io.lethe.capture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.capture.source.Drift;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;

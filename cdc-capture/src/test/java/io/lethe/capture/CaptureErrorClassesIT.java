@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.EmbeddedStack;
@@ -24,17 +25,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AccessControlEntryFilter;
 import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourcePatternFilter;
 import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -101,7 +106,7 @@ class CaptureErrorClassesIT {
             assertEquals(DeadLetter.MAX_VALUE_BYTES, letter.value().length, "the DLQ keeps the change's first part");
             assertTrue(new String(letter.value(), 0, 200, StandardCharsets.UTF_8).contains("\"schema\""), "the change's own JSON");
             assertFalse(capture.isStopped());
-            assertEquals(1.0, registry.get(io.lethe.capture.metrics.CaptureMetrics.ERRORS).tag("kind", "record-too-large").counter().count());
+            assertEquals(1.0, registry.get(CaptureMetrics.ERRORS).tag("kind", "record-too-large").counter().count());
         }
     }
 
@@ -145,9 +150,9 @@ class CaptureErrorClassesIT {
                 await("health back", Duration.ofSeconds(30), () -> capture.misconfigured().isEmpty() && capture.isStreaming());
                 assertEquals(0.0, registry.get(Misconfiguration.METRIC).tag("stage", "capture").gauge().value());
             } finally {
-                admin.deleteAcls(List.of(new org.apache.kafka.common.acl.AclBindingFilter(
-                        org.apache.kafka.common.resource.ResourcePatternFilter.ANY,
-                        new org.apache.kafka.common.acl.AccessControlEntryFilter(user, null, AclOperation.ANY, AclPermissionType.ANY)))).all().get();
+                admin.deleteAcls(List.of(new AclBindingFilter(
+                        ResourcePatternFilter.ANY,
+                        new AccessControlEntryFilter(user, null, AclOperation.ANY, AclPermissionType.ANY)))).all().get();
             }
         }
     }
@@ -157,7 +162,7 @@ class CaptureErrorClassesIT {
                 new AccessControlEntry(user, "*", AclOperation.ALL, AclPermissionType.ALLOW));
     }
 
-    private static void await(String what, Duration timeout, java.util.function.BooleanSupplier condition) throws InterruptedException {
+    private static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {

@@ -3,7 +3,9 @@ package io.lethe.capture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
+import io.lethe.capture.engine.EngineProperties;
+import io.lethe.capture.source.OffsetHistory;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.ChildJvm;
 import io.lethe.embedded.LetheStack;
@@ -85,7 +87,7 @@ class CaptureFaultsIT {
             f.sql("UPDATE products SET price = 2 WHERE id = 1");
             f.readChangesUntil(e -> e.op() == Op.UPDATE, Duration.ofSeconds(60));
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (!io.lethe.capture.slot.OffsetHistory.hasOffsets(config, io.lethe.capture.engine.EngineProperties.serverName(config),
+            while (!OffsetHistory.hasOffsets(config, EngineProperties.serverName(config),
                     Duration.ofSeconds(10))) {
                 assertTrue(System.nanoTime() < deadline, "capture never stored an offset");
                 Thread.sleep(100);

@@ -6,9 +6,11 @@ import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.schemas.ChangeEvent;
+import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -90,7 +92,7 @@ final class CaptureFixture {
     /** The slot's confirmed_flush_lsn as a number, or -1 when the slot does not exist. */
     long confirmedFlushLsn() throws SQLException {
         try (Connection c = connect(); Statement s = c.createStatement();
-             java.sql.ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint FROM pg_replication_slots "
+             ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint FROM pg_replication_slots "
                      + "WHERE slot_name = '" + scope.slot() + "'")) {
             return rs.next() ? rs.getLong(1) : -1;
         }
@@ -98,7 +100,7 @@ final class CaptureFixture {
 
     long currentLsn() throws SQLException {
         try (Connection c = connect(); Statement s = c.createStatement();
-             java.sql.ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
+             ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
             rs.next();
             return rs.getLong(1);
         }
@@ -125,7 +127,7 @@ final class CaptureFixture {
             Map<TopicPartition, Long> end = null;
             while (System.nanoTime() < deadline) {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (io.lethe.schemas.Watermark.isWatermark(r.key())) {
+                    if (Watermark.isWatermark(r.key())) {
                         continue; // the heartbeats' watermarks (see Watermark)
                     }
                     ChangeEvent e = EventJson.readChange(r.value());

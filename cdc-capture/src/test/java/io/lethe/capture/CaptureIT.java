@@ -10,9 +10,11 @@ import io.lethe.embedded.junit.TestScope;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Op;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -43,7 +45,7 @@ class CaptureIT {
             assertTrue(Long.parseLong(one.get(1).version()) < Long.parseLong(one.get(2).version()));
             ChangeEvent insert = events.get(events.size() - 1);
             assertEquals(Op.CREATE, insert.op());
-            assertEquals(java.util.Set.of("id", "slug"), insert.after().keySet(), "only key-template columns are carried");
+            assertEquals(Set.of("id", "slug"), insert.after().keySet(), "only key-template columns are carried");
             assertEquals("two", insert.after().get("slug"));
             assertEquals(String.valueOf(insert.lsn()), insert.version());
             assertTrue(insert.commitTs() > 0 && insert.txId() != null);
@@ -83,7 +85,7 @@ class CaptureIT {
         f.sql("CREATE TABLE accounts (id int PRIMARY KEY, balance int)", "INSERT INTO accounts VALUES (1, 0), (2, 0), (3, 0)");
         LetheConfig config = f.config("account: { table: public.accounts, keys: [\"account:{id}\"] }");
         try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC());
-             java.sql.Connection t1 = f.connect(); java.sql.Connection t2 = f.connect()) {
+             Connection t1 = f.connect(); Connection t2 = f.connect()) {
             capture.start();
             t1.setAutoCommit(false);
             t2.setAutoCommit(false);

@@ -4,12 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.capture.checks.CaptureStartupException;
-import io.lethe.capture.checks.CheckResult;
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
+import io.lethe.capture.source.CaptureStartupException;
+import io.lethe.capture.source.CheckResult;
 import io.lethe.capture.source.Drift;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.schemas.ChangeEvent;
@@ -111,7 +112,7 @@ class CaptureInheritanceIT {
             f.sql("ALTER TABLE measurements_2025 NO INHERIT measurements", "INSERT INTO markers VALUES (1)");
             events = f.readChangesUntil(e -> e.op() == Op.RESET && "measurement".equals(e.namespace()) && e.lsn() >= left,
                     Duration.ofSeconds(60));
-            io.lethe.embedded.junit.Await.until("the condition ends once the table no longer inherits", Duration.ofSeconds(30),
+            Await.until("the condition ends once the table no longer inherits", Duration.ofSeconds(30),
                     () -> capture.hiddenBySource().isEmpty());
         }
     }

@@ -3,13 +3,14 @@ package io.lethe.capture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
+import io.lethe.embedded.ChildJvm;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
-import io.lethe.embedded.ChildJvm;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Op;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
@@ -158,7 +160,7 @@ class CaptureShardsFaultsIT {
                     f.sql("INSERT INTO lines VALUES (1)");
                     List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("lines", 1), Duration.ofSeconds(60));
                     assertEquals(Set.of("order", "line"), resetNamespaces(events), "a new shard resets its own namespaces, and only those");
-                    assertEquals(1.0, registryB.get(io.lethe.capture.metrics.CaptureMetrics.SLOT_RESETS).counter().count());
+                    assertEquals(1.0, registryB.get(CaptureMetrics.SLOT_RESETS).counter().count());
                 }
             }
             // orders moves from shard b to shard a: shard a's first start with it resets its namespace
@@ -193,7 +195,7 @@ class CaptureShardsFaultsIT {
                 if (rs.getLong(1) > 0) {
                     return;
                 }
-            } catch (java.sql.SQLException e) {
+            } catch (SQLException e) {
                 // the heartbeat table is made by the first capture's start
             }
             assertTrue(System.nanoTime() < deadline, "shard " + slot + " never wrote its heartbeat row");

@@ -4,14 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lethe.capture.source.CaptureLeadership;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.schemas.Op;
+import io.lethe.stage.health.Misconfiguration;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -43,7 +51,7 @@ class CaptureStandbyIT {
             assertTrue(standby.isStreaming(), "the standby took over within 30 s");
             assertEquals(1, standbyMetrics.get("lethe.capture.leader").gauge().value());
             f.sql("UPDATE products SET price = 3 WHERE id = 1");
-            java.util.concurrent.atomic.AtomicInteger updates = new java.util.concurrent.atomic.AtomicInteger();
+            AtomicInteger updates = new AtomicInteger();
             f.readChangesUntil(e -> e.op() == Op.UPDATE && updates.incrementAndGet() == 2, Duration.ofSeconds(60));
         }
     }
@@ -61,14 +69,14 @@ class CaptureStandbyIT {
         f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)");
         LetheConfig config = f.config("product: { table: public.products, keys: [\"product:{id}\"] }");
         String intruder = scope.id() + "_intruder";
-        io.lethe.embedded.PostgresEndpoint pg = stack.postgres();
+        PostgresEndpoint pg = stack.postgres();
         f.sql("CREATE ROLE " + intruder + " LOGIN");
-        java.util.Properties props = new java.util.Properties();
+        Properties props = new Properties();
         props.setProperty("user", intruder);
         props.setProperty("ApplicationName", "psql");
-        try (java.sql.Connection foreign = java.sql.DriverManager.getConnection(pg.jdbcUrl(scope.database()), props)) {
-            try (java.sql.PreparedStatement ps = foreign.prepareStatement("SELECT pg_advisory_lock(?, hashtext(?))")) {
-                ps.setInt(1, io.lethe.capture.leader.CaptureLeadership.LOCK_CLASS);
+        try (Connection foreign = DriverManager.getConnection(pg.jdbcUrl(scope.database()), props)) {
+            try (PreparedStatement ps = foreign.prepareStatement("SELECT pg_advisory_lock(?, hashtext(?))")) {
+                ps.setInt(1, CaptureLeadership.LOCK_CLASS);
                 ps.setString(2, scope.slot());
                 ps.execute();
             }
@@ -85,7 +93,7 @@ class CaptureStandbyIT {
                 assertEquals("foreign-lock-holder", failure.reason());
                 assertTrue(failure.fix().contains("role " + intruder) && failure.fix().contains("application psql")
                         && failure.fix().contains("pg_terminate_backend("), failure.fix());
-                assertEquals(1.0, registry.get(io.lethe.stage.health.Misconfiguration.METRIC).tag("stage", "capture").gauge().value());
+                assertEquals(1.0, registry.get(Misconfiguration.METRIC).tag("stage", "capture").gauge().value());
 
                 foreign.close(); // the session ends, the lock is free
                 deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();

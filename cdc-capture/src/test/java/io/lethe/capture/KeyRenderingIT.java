@@ -2,6 +2,7 @@ package io.lethe.capture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.lethe.capture.source.CaptureStartupException;
 import io.lethe.config.KeyTemplate;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
@@ -9,16 +10,22 @@ import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Op;
+import io.lethe.schemas.keys.KeyFormat;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -99,9 +106,9 @@ class KeyRenderingIT {
         add("citext", "citext", "'Ann@Example.com'", "'x y'");
         add("numeric_big", "numeric(40,10)", "123456789012345678901234567890.0123456789", "-0.0000000001");
         // seeded random bit patterns: the shortest-digits search against PostgreSQL's own (Ryu)
-        java.util.Random random = new java.util.Random(27);
-        List<String> doubles = new java.util.ArrayList<>();
-        List<String> floats = new java.util.ArrayList<>();
+        Random random = new Random(27);
+        List<String> doubles = new ArrayList<>();
+        List<String> floats = new ArrayList<>();
         while (doubles.size() < 150) {
             double d = Double.longBitsToDouble(random.nextLong());
             if (!Double.isNaN(d) && !Double.isInfinite(d)) {
@@ -135,10 +142,10 @@ class KeyRenderingIT {
      * Values Debezium's encoding cannot carry: capture marks them unrenderable (streams then
      * invalidates the template's glob). A timestamp after 294247-01-10 overflows Debezium's microseconds.
      */
-    static final java.util.Set<String> UNRENDERABLE = java.util.Set.of("timestamp#6");
+    static final Set<String> UNRENDERABLE = Set.of("timestamp#6");
 
     /** Types whose text cannot be rebuilt from what Debezium passes (PgTypes says why): refused at start-up. */
-    static final java.util.Set<String> REFUSED = java.util.Set.of("money", "timetz", "interval", "varbit", "name", "pg_lsn",
+    static final Set<String> REFUSED = Set.of("money", "timetz", "interval", "varbit", "name", "pg_lsn",
             "int4_array", "text_array", "domain_numeric");
 
     @Test
@@ -161,8 +168,8 @@ class KeyRenderingIT {
                     .append(":{k}\"]\n");
         }
         LetheConfig config = f.config(namespaces.toString());
-        io.lethe.capture.checks.CaptureStartupException refused = org.junit.jupiter.api.Assertions.assertThrows(
-                io.lethe.capture.checks.CaptureStartupException.class, () -> {
+        CaptureStartupException refused = Assertions.assertThrows(
+                CaptureStartupException.class, () -> {
                     try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
                         capture.start();
                     }
@@ -200,7 +207,7 @@ class KeyRenderingIT {
                 """);
         String values = "('0044-03-15 BC', 1e-5, '\\x00ff', '2000-01-01 00:00:00.5+05:30', 'NaN'), "
                 + "('infinity', '-0', '\\x', '-infinity', 1.50)";
-        List<String> expected = new java.util.ArrayList<>();
+        List<String> expected = new ArrayList<>();
         try (Connection c = f.connect(); Statement s = c.createStatement()) {
             s.execute("SET TimeZone = 'UTC'");
             try (ResultSet rs = s.executeQuery("SELECT d::date::text, f::float8::text, b::bytea::text, t::timestamptz::text, n::numeric::text"
@@ -208,20 +215,20 @@ class KeyRenderingIT {
                 while (rs.next()) {
                     StringBuilder key = new StringBuilder("pk");
                     for (int i = 1; i <= 5; i++) {
-                        key.append(':').append(io.lethe.schemas.keys.KeyFormat.escape(rs.getString(i)));
+                        key.append(':').append(KeyFormat.escape(rs.getString(i)));
                     }
                     expected.add(key.toString());
                 }
             }
-            java.util.Collections.sort(expected);
+            Collections.sort(expected);
         }
         try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
             capture.start();
             f.sql("INSERT INTO pk SELECT d::date, f::float8, b::bytea, t::timestamptz, n::numeric FROM (VALUES " + values + ") v(d, f, b, t, n)",
                     "DELETE FROM pk", "INSERT INTO sentinel VALUES (1)");
             List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("sentinel", 1), Duration.ofSeconds(60));
-            List<String> inserted = new java.util.ArrayList<>();
-            List<String> deleted = new java.util.ArrayList<>();
+            List<String> inserted = new ArrayList<>();
+            List<String> deleted = new ArrayList<>();
             KeyTemplate template = KeyTemplate.parse("pk:{d}:{f}:{b}:{t}:{n}");
             for (ChangeEvent e : events) {
                 if (e.source().table().equals("pk")) {
@@ -229,8 +236,8 @@ class KeyRenderingIT {
                     (old ? deleted : inserted).add(template.render(StreamsImage.of(e, old)).orElse("<no key>"));
                 }
             }
-            java.util.Collections.sort(inserted);
-            java.util.Collections.sort(deleted);
+            Collections.sort(inserted);
+            Collections.sort(deleted);
             assertEquals(expected, inserted, "INSERT");
             assertEquals(expected, deleted, "DELETE under REPLICA IDENTITY DEFAULT");
         }
@@ -311,7 +318,7 @@ class KeyRenderingIT {
                         try (ResultSet rs = s.executeQuery("SELECT (" + "(" + values.get(i) + ")::" + e.getValue().ddl() + ")::text")) {
                             rs.next();
                             // key format 2: the value's text, escaped (KeyFormat.escape: ':' of times, '\\' of bytea)
-                            String key = "r:" + e.getKey() + ":" + io.lethe.schemas.keys.KeyFormat.escape(rs.getString(1));
+                            String key = "r:" + e.getKey() + ":" + KeyFormat.escape(rs.getString(1));
                             expected.put(e.getKey() + "#" + i + " new", key);
                             expected.put(e.getKey() + "#" + i + " old", key);
                         }

@@ -4,7 +4,7 @@ package io.lethe.cli;
 
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
-import io.lethe.region.admission.EventRules;
+import io.lethe.region.apply.EventRules;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;

@@ -1,6 +1,6 @@
 package io.lethe.cli;
 
-import io.lethe.capture.checks.CaptureStartupException;
+import io.lethe.capture.source.CaptureStartupException;
 import io.lethe.cli.http.HttpEndpoint;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.Roles;

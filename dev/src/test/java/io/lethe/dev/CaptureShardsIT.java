@@ -115,10 +115,10 @@ class CaptureShardsIT {
                         () -> AppliedLsn.of(redis.hgetall(key)).orElse(-1) >= token);
             }
             // lethe doctor checks every shard's slot and publication, each line named by its shard
-            List<io.lethe.capture.checks.CheckResult> doctor = new io.lethe.cli.doctor.Doctor(config).run();
+            List<io.lethe.capture.source.CheckResult> doctor = new io.lethe.cli.doctor.Doctor(config).run();
             for (String shard : List.of("catalog", "orders")) {
-                io.lethe.capture.checks.CheckResult publication = check(doctor, shard, "publication");
-                assertTrue(publication.status() != io.lethe.capture.checks.CheckResult.Status.FAIL, publication.toString());
+                io.lethe.capture.source.CheckResult publication = check(doctor, shard, "publication");
+                assertTrue(publication.status() != io.lethe.capture.source.CheckResult.Status.FAIL, publication.toString());
                 // the shard's own slot (in use by its running capture, which the doctor reports as it does for one capture)
                 assertTrue(check(doctor, shard, "slot").message().contains(scope.slot() + "_" + shard), doctor.toString());
             }
@@ -229,7 +229,7 @@ class CaptureShardsIT {
         }
     }
 
-    private static io.lethe.capture.checks.CheckResult check(List<io.lethe.capture.checks.CheckResult> doctor, String shard, String name) {
+    private static io.lethe.capture.source.CheckResult check(List<io.lethe.capture.source.CheckResult> doctor, String shard, String name) {
         return doctor.stream().filter(c -> c.check().equals("shard " + shard + ": " + name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no " + name + " check of shard " + shard + ": " + doctor));
     }

@@ -104,7 +104,7 @@ class DebeziumTopicsIT {
                 // lethe doctor on this setup: what it can check of the connector, and what it says it cannot
                 String doctorYaml = yaml.replace("slot: " + scope.slot() + "\n", "slot: " + scope.slot() + "_dbz\n")
                         .replace("publication: " + scope.publication() + "\n", "publication: " + scope.publication() + "_dbz\n");
-                Map<String, io.lethe.capture.checks.CheckResult> doctor = new HashMap<>();
+                Map<String, io.lethe.capture.source.CheckResult> doctor = new HashMap<>();
                 // the connector's walsender can be between two connections of its start-up: the doctor is asked again until
                 // it sees the slot read (the assertion below still requires PASS)
                 Await.until("lethe doctor to see the connector's slot read", Duration.ofSeconds(30), () -> {

@@ -3,7 +3,7 @@ package io.lethe.dev;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.capture.metrics.CaptureMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.dev.demo.RegionView;
 import io.lethe.cli.lag.LagReport;
 import io.lethe.embedded.LetheStack;
@@ -12,7 +12,7 @@ import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.PipelineFixture;
-import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.apply.RegionMetrics;
 import io.lethe.streams.metrics.StreamsMetrics;
 import java.sql.Connection;
 import java.sql.DriverManager;

@@ -13,7 +13,7 @@ import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
-import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.apply.RegionMetrics;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;

@@ -7,7 +7,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
-import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.apply.RegionMetrics;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
 import io.lettuce.core.MigrateArgs;

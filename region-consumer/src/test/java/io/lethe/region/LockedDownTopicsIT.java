@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
+import io.lethe.config.kafka.TopicsNotReadyException;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -50,8 +52,8 @@ class LockedDownTopicsIT {
                     .all().get(30, TimeUnit.SECONDS);
 
             try (RegionConsumerService region = new RegionConsumerService(config, "us-east",
-                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), Clock.systemUTC())) {
-                io.lethe.config.kafka.TopicsNotReadyException refused = assertThrows(io.lethe.config.kafka.TopicsNotReadyException.class, region::start);
+                    new SimpleMeterRegistry(), Clock.systemUTC())) {
+                TopicsNotReadyException refused = assertThrows(TopicsNotReadyException.class, region::start);
                 String message = refused.getMessage();
                 assertTrue(message.contains("kafka.create-topics is false in " + scope.id() + ".yml"), message);
                 assertTrue(message.contains(regionTopic + " has 1 partition(s), expected at least 3 (kafka.partitions)"), message);
@@ -71,7 +73,7 @@ class LockedDownTopicsIT {
             String key = p + "product:1";
             redis.hset(key, Map.of("v", "1", "d", "old"));
             try (RegionConsumerService region = new RegionConsumerService(config, "us-east",
-                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), Clock.systemUTC())) {
+                    new SimpleMeterRegistry(), Clock.systemUTC())) {
                 region.start();
                 f.send(regionTopic, RegionFixture.key("product", key, "5"));
                 f.flush();

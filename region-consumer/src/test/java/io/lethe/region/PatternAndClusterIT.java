@@ -22,11 +22,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -51,7 +53,7 @@ class PatternAndClusterIT {
                             + "customer: { table: public.customers, keys: [\"" + p + "customer:{{{c}}}:orders\"] }\n"
                             + "odd: { table: public.odds, keys: [\"" + p + "odd}}{id}\", \"" + p + "{{}}empty-{id}}}\"] }\n"
                             + "any: { table: public.anything, keys: [\"" + p + "{id}\"] }", ""));
-            Map<String, String> namespaceOf = new java.util.LinkedHashMap<>();
+            Map<String, String> namespaceOf = new LinkedHashMap<>();
             RegionFixture.keys(p + "product:", 300).forEach(k -> namespaceOf.put(k, "product"));
             for (int i = 0; i < 30; i++) {
                 namespaceOf.put(p + "customer:{c" + i + "}:orders", "customer");
@@ -129,8 +131,8 @@ class PatternAndClusterIT {
                     assertEquals("region:us-east", h.get(Headers.DLQ_STAGE));
                     assertEquals(topic, h.get(Headers.DLQ_SOURCE_TOPIC));
                 }
-                assertEquals(java.util.Set.of("match-all-pattern", "namespace-wide-pattern"),
-                        dead.stream().map(h -> h.get(Headers.DLQ_REASON)).collect(java.util.stream.Collectors.toSet()), dead.toString());
+                assertEquals(Set.of("match-all-pattern", "namespace-wide-pattern"),
+                        dead.stream().map(h -> h.get(Headers.DLQ_REASON)).collect(Collectors.toSet()), dead.toString());
                 assertTrue(dead.stream().filter(h -> h.get(Headers.DLQ_REASON).equals("namespace-wide-pattern"))
                         .allMatch(h -> h.get(Headers.DLQ_ERROR).contains("allow-namespace-wide")), dead.toString());
 

@@ -9,6 +9,7 @@ import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.AclSetuserArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
@@ -33,7 +34,7 @@ class RedisAuthIT {
             String user = scope.id() + "-applier";
             String password = "pw-" + UUID.randomUUID();
             String p = scope.keyPrefix();
-            assertEquals("OK", admin.aclSetuser(user, io.lettuce.core.AclSetuserArgs.Builder.on().addPassword(password)
+            assertEquals("OK", admin.aclSetuser(user, AclSetuserArgs.Builder.on().addPassword(password)
                     .keyPattern(p + "*").keyPattern("lethe:*").allChannels().allCommands()));
             try {
                 String yaml = f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisUri("us-east") + "\", redis-user: " + user

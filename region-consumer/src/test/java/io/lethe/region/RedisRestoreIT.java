@@ -7,19 +7,26 @@ import io.lethe.config.LetheConfig;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.region.apply.RestoreGuard;
 import io.lethe.region.redis.RegionRedis;
-import io.lethe.region.restore.RestoreGuard;
+import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -131,7 +138,7 @@ class RedisRestoreIT {
                 assertEquals("10", redis.hget(checkpoint, "0"),
                         "a commit landing in the restored server before the restore is noticed overwrote the checkpoint the snapshot carried");
                 // the sibling: the applied watermark readers trust for read-your-writes
-                String watermark = io.lethe.schemas.redis.AppliedLsn.key(group);
+                String watermark = AppliedLsn.key(group);
                 assertTrue(!guard.writeVerified(watermark, Map.of("0", "123")) && redis.hget(watermark, "0") == null,
                         "an applied watermark was written into the restored server before the restore was replayed");
                 Optional<RestoreGuard.Restore> restore = guard.check(ALL);
@@ -249,15 +256,15 @@ class RedisRestoreIT {
     }
 
     /** A plain member of the region's group that owns every partition until closed (it never polls again). */
-    private static org.apache.kafka.clients.consumer.KafkaConsumer<String, String> holder(RegionFixture f, LetheConfig config)
+    private static KafkaConsumer<String, String> holder(RegionFixture f, LetheConfig config)
             throws InterruptedException {
-        java.util.Properties props = new java.util.Properties();
+        Properties props = new Properties();
         props.put("bootstrap.servers", f.stack.kafkaBootstrapServers());
         props.put("group.id", RegionConsumerService.groupId(config, REGION));
         props.put("enable.auto.commit", "false");
         props.put("auto.offset.reset", "latest");
-        var holder = new org.apache.kafka.clients.consumer.KafkaConsumer<>(props, new org.apache.kafka.common.serialization.StringDeserializer(),
-                new org.apache.kafka.common.serialization.StringDeserializer());
+        var holder = new KafkaConsumer<>(props, new StringDeserializer(),
+                new StringDeserializer());
         holder.subscribe(List.of(config.topics().invalidations(REGION)));
         RegionFixture.await("a member holding every partition", Duration.ofSeconds(30), () -> {
             holder.poll(Duration.ofMillis(100));
@@ -267,13 +274,13 @@ class RedisRestoreIT {
     }
 
     /** INFO commands this test sent itself (each reply counts the ones before it). */
-    private static final java.util.concurrent.atomic.AtomicLong OWN_INFO_CALLS = new java.util.concurrent.atomic.AtomicLong();
+    private static final AtomicLong OWN_INFO_CALLS = new AtomicLong();
 
     /**
      * How many INFO commands others sent the server: the region consumer's restore check calls
      * it once a second.
      */
-    private static long infoCalls(io.lettuce.core.api.sync.RedisCommands<String, String> redis) {
+    private static long infoCalls(RedisCommands<String, String> redis) {
         String stats = redis.info("commandstats");
         long own = OWN_INFO_CALLS.getAndIncrement();
         for (String line : stats.split("\\r?\\n")) {
@@ -302,7 +309,7 @@ class RedisRestoreIT {
         return new RegionConsumerService(config, REGION, new SimpleMeterRegistry(), Clock.systemUTC());
     }
 
-    private static void onNode(String uri, java.util.function.Consumer<StatefulRedisConnection<String, String>> action) {
+    private static void onNode(String uri, Consumer<StatefulRedisConnection<String, String>> action) {
         RedisClient client = RedisClient.create();
         try (StatefulRedisConnection<String, String> c = client.connect(RedisURI.create(uri))) {
             action.accept(c);

@@ -3,6 +3,7 @@ package io.lethe.region;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lethe.config.LeastPrivilege;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
@@ -17,9 +18,14 @@ import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.stage.health.Misconfiguration;
 import io.lettuce.core.AclSetuserArgs;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -114,12 +120,12 @@ class RegionErrorClassesIT {
                         "product: { table: public.products, keys: [\"" + p + "product:{id}\", \"" + p + "price:{id}\"] }", ""),
                         name -> name.equals("LETHE_IT_REDIS_PASSWORD") ? password : null);
                 // the runbook's user for this region, with the price template's glob left out of its keys
-                java.util.List<String> args = new java.util.ArrayList<>(io.lethe.config.LeastPrivilege.redisRegionUserArgs(config,
+                List<String> args = new ArrayList<>(LeastPrivilege.redisRegionUserArgs(config,
                         config.region("us-east"), user, password));
                 assertTrue(args.remove("~" + p + "price:*"), args.toString());
-                assertEquals("OK", admin.dispatch(io.lettuce.core.protocol.CommandType.ACL,
-                        new io.lettuce.core.output.StatusOutput<>(io.lettuce.core.codec.StringCodec.UTF8),
-                        new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.StringCodec.UTF8).add("SETUSER").addValues(args)));
+                assertEquals("OK", admin.dispatch(CommandType.ACL,
+                        new StatusOutput<>(StringCodec.UTF8),
+                        new CommandArgs<>(StringCodec.UTF8).add("SETUSER").addValues(args)));
                 String stray = p + "price:1";
                 String before = p + "product:1";
                 String after = p + "product:2";
@@ -162,7 +168,7 @@ class RegionErrorClassesIT {
             String p = scope.keyPrefix();
             // may connect and load scripts, may not run them
             admin.aclSetuser(user, AclSetuserArgs.Builder.on().addPassword(password).allKeys().allChannels().allCommands()
-                    .removeCommand(io.lettuce.core.protocol.CommandType.EVALSHA));
+                    .removeCommand(CommandType.EVALSHA));
             try {
                 LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisUri("us-east") + "\", redis-user: " + user
                                 + ", redis-password: \"${LETHE_IT_REDIS_PASSWORD}\" }"),

@@ -1,6 +1,7 @@
 package io.lethe.region;
 
 import io.lethe.config.ConfigLoader;
+import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.TopicSetup;
 import io.lethe.embedded.LetheStack;
@@ -9,30 +10,45 @@ import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
+import io.lethe.schemas.Watermark;
+import io.lethe.schemas.redis.AppliedLsn;
+import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.schemas.serde.EventJson;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /** Config, event production and Redis access for region-consumer tests. */
@@ -72,13 +88,13 @@ final class RegionFixture implements AutoCloseable {
     }
 
     /** The config of {@code yaml}, with {@code ${NAME}} secrets read from {@code environment}. */
-    LetheConfig config(String yaml, java.util.function.UnaryOperator<String> environment) {
+    LetheConfig config(String yaml, UnaryOperator<String> environment) {
         LetheConfig config = ConfigLoader.parse(scope.id() + ".yml", yaml, environment::apply);
-        TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+        TopicSetup.ensure(config, KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
         return config;
     }
 
-    static Path write(Path dir, String yaml) throws java.io.IOException {
+    static Path write(Path dir, String yaml) throws IOException {
         Path file = dir.resolve("lethe.yml");
         Files.writeString(file, yaml);
         return file;
@@ -112,8 +128,8 @@ final class RegionFixture implements AutoCloseable {
 
     /** A heartbeat's watermark ({@code lsn}, commit time now, changes partition 0) on one partition of {@code topic}. */
     void sendWatermark(String topic, int partition, long lsn) {
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition, io.lethe.schemas.Watermark.KEY, new byte[0]);
-        new io.lethe.schemas.Watermark(now(), lsn, 0).writeTo(record.headers());
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition, Watermark.KEY, new byte[0]);
+        new Watermark(now(), lsn, 0).writeTo(record.headers());
         producer().send(record);
     }
 
@@ -125,8 +141,8 @@ final class RegionFixture implements AutoCloseable {
     void sendHeartbeats(String topic, long lsn) {
         for (int partition = 0; partition < 3; partition++) {
             for (int source = 0; source < 3; source++) {
-                ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition, io.lethe.schemas.Watermark.KEY, new byte[0]);
-                new io.lethe.schemas.Watermark(now(), lsn, source).writeTo(record.headers());
+                ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition, Watermark.KEY, new byte[0]);
+                new Watermark(now(), lsn, source).writeTo(record.headers());
                 producer().send(record);
             }
         }
@@ -135,8 +151,8 @@ final class RegionFixture implements AutoCloseable {
 
     /** Waits until the region's applied watermark (published in {@code redis} for {@code group}) reached {@code lsn}. */
     static void awaitHeartbeatsApplied(RedisCommands<String, String> redis, String group, long lsn) throws InterruptedException {
-        await("the heartbeats at " + lsn + " applied", Duration.ofSeconds(60), () -> io.lethe.schemas.redis.AppliedLsn
-                .of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group))).orElse(-1) >= lsn);
+        await("the heartbeats at " + lsn + " applied", Duration.ofSeconds(60), () -> AppliedLsn
+                .of(redis.hgetall(AppliedLsn.key(group))).orElse(-1) >= lsn);
     }
 
     /** Sends {@code record} as it is (its partition and headers chosen by the test). */
@@ -176,15 +192,15 @@ final class RegionFixture implements AutoCloseable {
         LetheConfig config = config(yaml(Map.of("us-east", redis), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
         RedisClient plain = RedisClient.create();
         try (StatefulRedisConnection<String, String> check = plain.connect(RedisURI.create("redis://127.0.0.1:" + checkPort));
-             RegionConsumerService region = new RegionConsumerService(config, "us-east", new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
-                     java.time.Clock.systemUTC())) {
+             RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(),
+                     Clock.systemUTC())) {
             String key = p + "product:1";
             check.sync().hset(key, Map.of("v", "1", "d", "old"));
             region.start();
             send(config.topics().invalidations("us-east"), key("product", key, "5"));
             flush();
             await("the invalidation applied through " + redis, Duration.ofSeconds(30),
-                    () -> check.sync().exists(key) == 0 && "5".equals(check.sync().hget(io.lethe.schemas.redis.RedisLayout.fenceKey(key), "v")));
+                    () -> check.sync().exists(key) == 0 && "5".equals(check.sync().hget(RedisLayout.fenceKey(key), "v")));
             if (!region.isRunning()) {
                 throw new AssertionError("region us-east stopped");
             }
@@ -217,19 +233,19 @@ final class RegionFixture implements AutoCloseable {
     /** The headers of the first {@code count} records of the DLQ topic, waiting up to {@code timeout}. */
     List<Map<String, String>> deadLetters(String topic, int count, Duration timeout) {
         Properties props = new Properties();
-        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());
-        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG, "dlq-" + UUID.randomUUID());
-        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        List<Map<String, String>> out = new java.util.ArrayList<>();
-        try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<>(props, new org.apache.kafka.common.serialization.StringDeserializer(),
-                new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, "dlq-" + UUID.randomUUID());
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        List<Map<String, String>> out = new ArrayList<>();
+        try (var c = new KafkaConsumer<>(props, new StringDeserializer(),
+                new ByteArrayDeserializer())) {
             c.subscribe(List.of(topic));
             long deadline = System.nanoTime() + timeout.toNanos();
             while (out.size() < count && System.nanoTime() < deadline) {
                 for (var r : c.poll(Duration.ofMillis(200))) {
-                    Map<String, String> h = new java.util.HashMap<>();
+                    Map<String, String> h = new HashMap<>();
                     for (var header : r.headers()) {
-                        h.put(header.key(), new String(header.value(), java.nio.charset.StandardCharsets.UTF_8));
+                        h.put(header.key(), new String(header.value(), StandardCharsets.UTF_8));
                     }
                     out.add(h);
                 }
@@ -249,7 +265,7 @@ final class RegionFixture implements AutoCloseable {
     }
 
     static List<String> keys(String prefix, int n) {
-        return java.util.stream.IntStream.rangeClosed(1, n).mapToObj(i -> prefix + i).toList();
+        return IntStream.rangeClosed(1, n).mapToObj(i -> prefix + i).toList();
     }
 
     @Override

@@ -7,13 +7,14 @@ import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
-import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.region.apply.RegionMetrics;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -54,7 +55,7 @@ class ReplayGapsIT {
 
     private static double unproven(SimpleMeterRegistry registry, String reason) {
         return registry.find(RegionMetrics.UNPROVEN_UPSERTS).tags("region", REGION, "reason", reason).counters().stream()
-                .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+                .mapToDouble(Counter::count).sum();
     }
 
     @Test

@@ -6,8 +6,15 @@ import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
-import io.lethe.region.probe.StalenessProber;
+import io.lethe.region.apply.StalenessProber;
+import io.lethe.schemas.Action;
+import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Op;
+import io.lethe.schemas.Scope;
+import io.lethe.schemas.redis.AppliedLsn;
+import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -16,6 +23,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -89,12 +97,12 @@ class StalenessProberIT {
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }"),
                     "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", "prober: { sample-every: 1, windows: [3s] }"));
             RedisCommands<String, String> redis = f.redis("us-east");
-            redis.scriptLoad(io.lethe.schemas.redis.LuaScript.INVALIDATE.source());
+            redis.scriptLoad(LuaScript.INVALIDATE.source());
             String applied = p + "product:applied";
             String behind = p + "product:behind";
             // the region applied both invalidations (fences of 300 ms), and readers filled both keys after them
             for (String key : List.of(applied, behind)) {
-                redis.evalsha(io.lethe.schemas.redis.LuaScript.INVALIDATE.sha1(), io.lettuce.core.ScriptOutputType.INTEGER,
+                redis.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER,
                         new String[] {key, RedisLayout.fenceKey(key)}, "1000", "300", "7");
                 redis.hset(key, Map.of("v", "0", "d", "filled after the invalidation"));
             }
@@ -102,7 +110,7 @@ class StalenessProberIT {
                     () -> redis.exists(RedisLayout.fenceKey(applied), RedisLayout.fenceKey(behind)) == 0);
             // the region's watermark (every partition, one history) is past the first event's commit, not the second's
             String group = RegionConsumerService.groupId(config, "us-east");
-            redis.hset(io.lethe.schemas.redis.AppliedLsn.key(group), Map.of("partitions", "3", "0", "5000", "1", "5000", "2", "5000",
+            redis.hset(AppliedLsn.key(group), Map.of("partitions", "3", "0", "5000", "1", "5000", "2", "5000",
                     "h:0", "h1", "h:1", "h1", "h:2", "h1"));
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             try (StalenessProber prober = new StalenessProber(config, "us-east", registry, Clock.systemUTC())) {
@@ -122,11 +130,11 @@ class StalenessProberIT {
     }
 
     /** An invalidation at {@code lsn} whose transaction committed at {@code commitLsn}, as capture and streams send it. */
-    private static io.lethe.schemas.InvalidationEvent committedAt(String namespace, String key, long lsn, long commitLsn) {
+    private static InvalidationEvent committedAt(String namespace, String key, long lsn, long commitLsn) {
         long now = RegionFixture.now();
-        return new io.lethe.schemas.InvalidationEvent(io.lethe.schemas.InvalidationEvent.SCHEMA_ID, java.util.UUID.randomUUID().toString(),
-                namespace, io.lethe.schemas.Scope.ROW, key, null, io.lethe.schemas.Action.DELETE, null, Long.toString(lsn), lsn, 1L, now, now, now,
-                null, io.lethe.schemas.Op.UPDATE, null, null, commitLsn);
+        return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, UUID.randomUUID().toString(),
+                namespace, Scope.ROW, key, null, Action.DELETE, null, Long.toString(lsn), lsn, 1L, now, now, now,
+                null, Op.UPDATE, null, null, commitLsn);
     }
 
     private static double count(MeterRegistry registry, String region, String window, String result) {

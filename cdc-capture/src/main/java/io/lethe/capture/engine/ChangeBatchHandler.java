@@ -6,8 +6,6 @@ import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.capture.mapping.Resets;
 import io.lethe.capture.mapping.TransactionBuffer;
 import io.lethe.capture.mapping.TransactionMarker;
-import io.lethe.capture.metrics.CaptureMetrics;
-import io.lethe.capture.publish.ChangePublisher;
 import io.lethe.config.LetheConfig;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.DlqReason;

@@ -2,11 +2,13 @@ package io.lethe.capture.engine;
 
 import io.lethe.capture.mapping.ColumnProjection;
 import io.lethe.config.JdbcUrls;
+import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.SourceConfig;
 import io.lethe.schemas.ChangeEvent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -46,7 +48,7 @@ public final class EngineProperties {
         // the jdbc-url's parameters reach Debezium's connections too, the replication one included:
         // its TLS settings under Debezium's own names, every other one as a driver property
         JdbcUrls.parameters(source.jdbcUrl()).forEach((name, value) -> {
-            String lower = name.toLowerCase(java.util.Locale.ROOT);
+            String lower = name.toLowerCase(Locale.ROOT);
             p.setProperty(DEBEZIUM_TLS.contains(lower) ? "database." + lower : "driver." + name, value);
         });
         p.setProperty("plugin.name", "pgoutput");
@@ -103,7 +105,7 @@ public final class EngineProperties {
         p.setProperty("offset.flush.interval.ms", "1000");
         p.setProperty("offset.flush.timeout.ms", "10000");
         p.setProperty("bootstrap.servers", config.kafka().bootstrapServers());
-        config.kafka().properties(io.lethe.config.KafkaRole.CAPTURE).forEach(p::setProperty);
+        config.kafka().properties(KafkaRole.CAPTURE).forEach(p::setProperty);
         // Records are handed over in order, one batch at a time (ChangeConsumer).
         p.setProperty("record.processing.order", "ORDERED");
         return p;

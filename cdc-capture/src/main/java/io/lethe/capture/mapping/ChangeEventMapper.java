@@ -7,12 +7,15 @@ import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.Watermark;
 import java.nio.ByteBuffer;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
@@ -23,8 +26,11 @@ import org.apache.kafka.connect.source.SourceRecord;
  * namespaces need. Heartbeats and the heartbeat table's own changes map to nothing.
  */
 public final class ChangeEventMapper {
-    /** The heartbeat row's column naming the source history of the server that committed it. */
-    private static final String HISTORY_FIELD = io.lethe.capture.source.StateStore.HISTORY_COLUMN;
+    /**
+     * The heartbeat row's column naming the source history of the server that committed it (the
+     * heartbeat table is made and kept by the source side: {@code source.StateStore#HISTORY_COLUMN}).
+     */
+    public static final String HISTORY_FIELD = "source_history";
     /** What PostgreSQL did not send (an unchanged TOASTed column); see docs/subscribing.md. */
     public static final String UNAVAILABLE = ChangeEvent.UNAVAILABLE_VALUE;
 
@@ -116,7 +122,7 @@ public final class ChangeEventMapper {
         Map<String, Object> after = op == Op.DELETE ? null : project(table, envelope.getStruct("after"));
         long commitMicros = commitMicros(source);
         ColumnText text = null;
-        java.util.Set<String> templateColumns = projection.templateColumnsFor(table.qualifiedName());
+        Set<String> templateColumns = projection.templateColumnsFor(table.qualifiedName());
         if (op != Op.TRUNCATE && !templateColumns.isEmpty()) {
             text = new ColumnText(text((Struct) record.key(), templateColumns), text(envelope.getStruct("before"), templateColumns),
                     op == Op.DELETE ? null : text(envelope.getStruct("after"), templateColumns));
@@ -154,7 +160,7 @@ public final class ChangeEventMapper {
     }
 
     private long nowMicros() {
-        java.time.Instant now = clock.instant();
+        Instant now = clock.instant();
         return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
     }
 
@@ -182,7 +188,7 @@ public final class ChangeEventMapper {
     }
 
     /** The key-template columns of a row image as PostgreSQL prints them (see {@link ColumnText}). */
-    private Map<String, String> text(Struct row, java.util.Set<String> templateColumns) {
+    private Map<String, String> text(Struct row, Set<String> templateColumns) {
         if (row == null) {
             return null;
         }
@@ -197,7 +203,7 @@ public final class ChangeEventMapper {
         return out;
     }
 
-    private Map<String, Object> toMap(Struct struct, java.util.Set<String> wanted) {
+    private Map<String, Object> toMap(Struct struct, Set<String> wanted) {
         Map<String, Object> out = new LinkedHashMap<>();
         for (Field field : struct.schema().fields()) {
             if (wanted == null || wanted.contains(field.name())) {
@@ -235,7 +241,7 @@ public final class ChangeEventMapper {
             map.forEach((k, v) -> out.put(String.valueOf(k), json(v)));
             return out;
         }
-        if (value instanceof java.util.Date date) {
+        if (value instanceof Date date) {
             return date.toInstant().toString();
         }
         return value.toString();

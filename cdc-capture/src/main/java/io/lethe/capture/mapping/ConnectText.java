@@ -40,7 +40,7 @@ final class ConnectText {
      * microseconds of a timestamp after 294247-01-10 overflow to below it: such a value cannot be
      * rendered (its keys are invalidated by glob).
      */
-    private static final long MIN_TIMESTAMP_MICROS = java.time.LocalDateTime.of(-4712, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC) * 1_000_000L;
+    private static final long MIN_TIMESTAMP_MICROS = LocalDateTime.of(-4712, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC) * 1_000_000L;
     /**
      * Debezium's days for a date of ±infinity (seen from Debezium 3.6.3, KeyRenderingIT): far outside
      * PostgreSQL's date range (4713 BC to 5874897 AD), so no real date collides with them.

@@ -5,6 +5,7 @@ import io.lethe.config.NamespaceConfig;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
+import io.lethe.schemas.Versions;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -44,7 +45,7 @@ public final class Resets {
         for (NamespaceConfig ns : config.namespaces().values()) {
             SourceTable table = new SourceTable(config.source().database(), ns.schemaName(), ns.tableName());
             out.add(new ChangeEvent(ChangeEvent.SCHEMA_ID, "history:" + ChangeEvent.resetId(lsn, ns.name()), table, Op.RESET, null, null, null,
-                    io.lethe.schemas.Versions.MAX, lsn, null, nowMicros, nowMicros, ns.name(), config.source().region(), lsn));
+                    Versions.MAX, lsn, null, nowMicros, nowMicros, ns.name(), config.source().region(), lsn));
         }
         return out;
     }

@@ -4,6 +4,7 @@ import io.lethe.schemas.ChangeEvent;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -34,7 +35,7 @@ final class ToastPlaceholders {
         BYTES = TEXT.getBytes(StandardCharsets.UTF_8);
         HSTORE_JSON = "{\"" + TEXT + "\":\"" + TEXT + "\"}";
         UUID_TEXT = UUID.nameUUIDFromBytes(BYTES).toString();
-        BASE64 = java.util.Base64.getEncoder().encodeToString(BYTES);
+        BASE64 = Base64.getEncoder().encodeToString(BYTES);
     }
 
     /** True when {@code value}, a Connect value of one column, is Lethe's own unchanged-TOAST placeholder. */

@@ -1,8 +1,5 @@
 package io.lethe.capture.source;
 
-import io.lethe.capture.checks.CheckResult;
-import io.lethe.capture.checks.Inheritance;
-import io.lethe.capture.checks.Publishable;
 import io.lethe.capture.source.Drift.Kind;
 import io.lethe.capture.source.SourceState.Leaf;
 import io.lethe.capture.source.SourceState.Publication;
@@ -34,7 +31,7 @@ import java.util.stream.Collectors;
  * relfilenode shows), or partitions attached or detached (their rows appear or vanish without a
  * change), or the slot gone while capture streams.
  */
-public final class SourceDrifts {
+final class SourceDrifts {
     private SourceDrifts() {
     }
 

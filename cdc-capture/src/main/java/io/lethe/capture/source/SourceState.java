@@ -11,9 +11,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 /**
  * Everything of the source that decides whether PostgreSQL publishes the configured tables'
@@ -30,14 +33,14 @@ import java.util.Map;
  * @param slot        the replication slot, or null when it does not exist (not compared with an
  *                    earlier state: a slot has no identity; see SlotRecovery for one made again)
  */
-public record SourceState(Publication publication, Map<String, Table> tables, Slot slot) {
+record SourceState(Publication publication, Map<String, Table> tables, Slot slot) {
     /** Separators of the aggregated columns (ASCII unit and record separators: in no identifier). */
     private static final String FIELD = "\u001f";
     private static final String RECORD = "\u001e";
     private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     public SourceState {
-        tables = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tables));
+        tables = Collections.unmodifiableMap(new LinkedHashMap<>(tables));
     }
 
     /**
@@ -252,7 +255,7 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
     }
 
     private static List<String> split(String joined, String separator) {
-        return joined == null || joined.isEmpty() ? List.of() : List.of(joined.split(java.util.regex.Pattern.quote(separator), -1));
+        return joined == null || joined.isEmpty() ? List.of() : List.of(joined.split(Pattern.quote(separator), -1));
     }
 
     private static List<Column> columns(String joined) {
@@ -271,5 +274,19 @@ public record SourceState(Publication publication, Map<String, Table> tables, Sl
             leaves.add(new Leaf(Long.parseLong(f[0]), f[4], f[1], f[2], Long.parseLong(f[3])));
         }
         return leaves;
+    }
+
+    /** A leaf that has no storage never held a row. */
+    static Predicate<Leaf> emptyLeaves(Connection c) {
+        return leaf -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_relation_size(?::oid) = 0")) {
+                ps.setLong(1, leaf.oid());
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() && rs.getBoolean(1);
+                }
+            } catch (SQLException e) {
+                return false;
+            }
+        };
     }
 }

@@ -1,31 +1,27 @@
 package io.lethe.capture.source;
 
+import io.lethe.capture.engine.CaptureMetrics;
+import io.lethe.capture.engine.ChangePublisher;
 import io.lethe.capture.mapping.Resets;
-import io.lethe.capture.metrics.CaptureMetrics;
-import io.lethe.capture.publish.ChangePublisher;
-import io.lethe.capture.slot.PublicationInfo;
-import io.lethe.capture.slot.SourceConnection;
-import io.lethe.capture.slot.SourcePreparer;
 import io.lethe.capture.source.Drift.Kind;
 import io.lethe.config.LetheConfig;
 import io.lethe.schemas.SourceTable;
 import io.lethe.stage.faults.FaultInjection;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,8 +76,7 @@ public final class SourceWatch implements AutoCloseable {
     });
     private SourceState relied;
     private boolean stored;
-    private Connection connection;
-    private PreparedStatement query;
+    private final WatchConnection connection;
     private volatile List<Drift> hidden = List.of();
     private long hiddenResetNanos;
     private long lastFailureLogged = Long.MIN_VALUE;
@@ -107,6 +102,7 @@ public final class SourceWatch implements AutoCloseable {
         this.relied = relied;
         this.stored = stored;
         this.stop = stop;
+        this.connection = new WatchConnection(config);
     }
 
     /** Checks once now, then every heartbeat interval in which no batch had it check. */
@@ -139,7 +135,7 @@ public final class SourceWatch implements AutoCloseable {
             queued = new CompletableFuture<>();
             try {
                 scheduler.execute(this::runQueued);
-            } catch (java.util.concurrent.RejectedExecutionException closed) {
+            } catch (RejectedExecutionException closed) {
                 queued.complete(false);
                 CompletableFuture<Boolean> refused = queued;
                 queued = null;
@@ -153,7 +149,7 @@ public final class SourceWatch implements AutoCloseable {
     public static boolean await(CompletableFuture<Boolean> check) throws InterruptedException {
         try {
             return check.get();
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             return false;
         }
     }
@@ -198,14 +194,14 @@ public final class SourceWatch implements AutoCloseable {
         }
         long started = System.nanoTime();
         try {
-            Connection c = connection();
-            SourceState now = SourceState.read(query, config);
+            Connection c = connection.get();
+            SourceState now = SourceState.read(connection.query(), config);
             List<Drift> ongoing = SourceDrifts.ongoing(config, now);
-            if (!ongoing.isEmpty() && repair(c, now)) {
-                now = SourceState.read(query, config);
+            if (!ongoing.isEmpty() && PublicationRepair.repair(config, c, now)) {
+                now = SourceState.read(connection.query(), config);
                 ongoing = SourceDrifts.ongoing(config, now);
             }
-            List<Drift> since = SourceDrifts.since(config, relied, now, emptyPartition(c));
+            List<Drift> since = SourceDrifts.since(config, relied, now, SourceState.emptyLeaves(c));
             boolean fresh = ongoing.stream().anyMatch(d -> !hidden.contains(d));
             boolean again = !ongoing.isEmpty() && started - hiddenResetNanos >= HIDDEN_RESET_INTERVAL.toNanos();
             List<Drift> reset = new ArrayList<>(since);
@@ -237,7 +233,7 @@ public final class SourceWatch implements AutoCloseable {
             }
             return true;
         } catch (SQLException e) {
-            closeConnection();
+            connection.close();
             metrics.error("source-check");
             if (started - lastFailureLogged > TimeUnit.MINUTES.toNanos(1)) {
                 lastFailureLogged = started;
@@ -251,7 +247,7 @@ public final class SourceWatch implements AutoCloseable {
     private void resetNamespaces(Connection c, List<Drift> reset, List<Drift> since, List<Drift> ongoing, boolean fresh)
             throws SQLException, InterruptedException {
         long lsn = SourcePreparer.currentLsn(c);
-        Set<String> tables = reset.stream().flatMap(d -> d.tables().stream()).collect(Collectors.toCollection(java.util.LinkedHashSet::new));
+        Set<String> tables = reset.stream().flatMap(d -> d.tables().stream()).collect(Collectors.toCollection(LinkedHashSet::new));
         List<SourceTable> sources = tables.stream().map(t -> new SourceTable(config.source().database(), t.substring(0, t.indexOf('.')),
                 t.substring(t.indexOf('.') + 1))).toList();
         publisher.publishAll(Resets.forTables(config, sources, lsn, clock.millis() * 1000));
@@ -272,91 +268,13 @@ public final class SourceWatch implements AutoCloseable {
         }
     }
 
-    /**
-     * Where capture owns its publication, puts back what capture needs of it: {@code publish},
-     * {@code publish_via_partition_root}, and every configured table PostgreSQL can publish that
-     * is not in it (dropped from it, or swapped for a new table).
-     *
-     * @return true when something was changed
-     */
-    private boolean repair(Connection c, SourceState now) throws SQLException {
-        SourceState.Publication p = now.publication();
-        if (p == null || !config.source().createPublication() || !PublicationInfo.canManage(c, config)) {
-            return false;
-        }
-        String pub = config.source().publication();
-        List<String> statements = new ArrayList<>();
-        if (!p.publishesEverything()) {
-            statements.add(SourceDrifts.publishFix(pub));
-        }
-        boolean partitioned = now.tables().values().stream().anyMatch(t -> "p".equals(t.kind()));
-        if (partitioned && !p.viaRoot()) {
-            statements.add("ALTER PUBLICATION " + pub + " SET (publish_via_partition_root = true);");
-        }
-        if (!p.allTables()) {
-            List<Drift> ongoing = SourceDrifts.ongoing(config, now);
-            ongoing.stream().filter(d -> d.kind() == Kind.MEMBERSHIP).forEach(d -> statements.add(d.fix()));
-        }
-        boolean changed = false;
-        for (String sql : statements) {
-            try (Statement s = c.createStatement()) {
-                s.execute(sql);
-                changed = true;
-                LOG.warn("capture owns publication {} (create-publication: true) and put back what it needs: {}", pub, sql);
-            } catch (SQLException e) {
-                LOG.warn("cannot repair publication {} ({}): {}", pub, sql, e.getMessage());
-            }
-        }
-        return changed;
-    }
-
-    /** A leaf that has no storage never held a row. */
-    private static Predicate<SourceState.Leaf> emptyPartition(Connection c) {
-        return leaf -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_relation_size(?::oid) = 0")) {
-                ps.setLong(1, leaf.oid());
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() && rs.getBoolean(1);
-                }
-            } catch (SQLException e) {
-                return false;
-            }
-        };
-    }
-
-    private Connection connection() throws SQLException {
-        if (connection == null) {
-            connection = SourceConnection.open(config);
-            try (Statement s = connection.createStatement()) {
-                // a repair waits for no long lock, and a check never hangs a batch for long
-                s.execute("SET lock_timeout = '2s'");
-                s.execute("SET statement_timeout = '10s'");
-                s.execute("SET application_name = 'lethe-capture-source-watch'");
-            }
-            query = connection.prepareStatement(SourceState.query(connection));
-        }
-        return connection;
-    }
-
-    private void closeConnection() {
-        if (connection != null) {
-            try {
-                connection.close();
-            } catch (SQLException e) {
-                // gone already
-            }
-            connection = null;
-            query = null;
-        }
-    }
-
     @Override
     public void close() {
         stopped = true;
         scheduler.shutdownNow();
         try {
             if (scheduler.awaitTermination(10, TimeUnit.SECONDS)) {
-                closeConnection();
+                connection.close();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -1,12 +1,16 @@
 package io.lethe.capture.source;
 
+import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.config.LetheConfig;
+import io.lethe.schemas.SourceHistory;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Where capture keeps the source state it relies on: column {@value #COLUMN} of its slot's
@@ -15,14 +19,14 @@ import java.util.Optional;
  * restore of the database brings back the state that matches it). Written only after the resets
  * a drift needs were acknowledged, so a crash in between compares with the old state again.
  */
-public final class StateStore {
+final class StateStore {
     /** The heartbeat table's column holding the state. */
     public static final String COLUMN = "source_state";
     /**
      * The heartbeat table's column where each heartbeat writes the source history of the server
-     * that commits it ({@link io.lethe.schemas.SourceHistory}): the watermark's history.
+     * that commits it ({@link SourceHistory}): the watermark's history.
      */
-    public static final String HISTORY_COLUMN = "source_history";
+    public static final String HISTORY_COLUMN = ChangeEventMapper.HISTORY_FIELD;
 
     private StateStore() {
     }
@@ -48,7 +52,7 @@ public final class StateStore {
     }
 
     /** Which of {@value #COLUMN} and {@value #HISTORY_COLUMN} the heartbeat table has. */
-    private static java.util.Set<String> columns(Connection c, LetheConfig config) throws SQLException {
+    private static Set<String> columns(Connection c, LetheConfig config) throws SQLException {
         String table = config.source().heartbeatTable();
         try (PreparedStatement ps = c.prepareStatement("SELECT a.attname FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid "
                 + "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = ? AND t.relname = ? AND a.attname IN (?, ?) AND NOT a.attisdropped")) {
@@ -57,7 +61,7 @@ public final class StateStore {
             ps.setString(3, COLUMN);
             ps.setString(4, HISTORY_COLUMN);
             try (ResultSet rs = ps.executeQuery()) {
-                java.util.Set<String> found = new java.util.HashSet<>();
+                Set<String> found = new HashSet<>();
                 while (rs.next()) {
                     found.add(rs.getString(1));
                 }

@@ -1,45 +1,39 @@
 package io.lethe.capture.topics;
 
+import io.lethe.capture.engine.ChangePublisher;
 import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.capture.mapping.ColumnProjection;
-import io.lethe.capture.publish.ChangePublisher;
+import io.lethe.capture.source.TableWatch;
 import io.lethe.config.DebeziumTopicsConfig;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.NamespaceConfig;
-import io.lethe.config.kafka.KafkaClients;
 import io.lethe.config.kafka.TopicSetup;
 import io.lethe.schemas.ChangeEvent;
-import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
-import io.lethe.schemas.Versions;
 import io.lethe.schemas.Watermark;
-import io.lethe.stage.dlq.DeadLetter;
+import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.trace.Tracing;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.InvalidOffsetException;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,11 +53,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class DebeziumTopicsSource implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumTopicsSource.class);
-    private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration TOPIC_REFRESH = Duration.ofSeconds(5);
+    static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(30);
     /** The stage named in dead letters and metrics: this mode's capture. */
     static final String STAGE = "capture";
-    private static final int MAX_ENDS = 100_000;
+    static final int MAX_ENDS = 100_000;
 
     private final LetheConfig config;
     private final DebeziumTopicsConfig topics;
@@ -73,33 +66,32 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private final Map<String, SourceTable> tableByTopic = new LinkedHashMap<>();
     private WatermarkGate gate = new WatermarkGate();
     private TransactionStamps stamps;
-    private final Map<TopicPartition, Long> committedOffsets = new HashMap<>();
     private final Counter translated;
     private final Counter deadLettered;
-    private final Counter resets;
+    /** One reset per namespace of a table whose changes were lost or unreadable. */
+    private final TableResets tableResets;
+    /** Dead-letters the records Lethe cannot read; set at start. */
+    private Rejects rejects;
     private ChangePublisher publisher;
     private KafkaConsumer<byte[], byte[]> consumer;
+    /** The connector's topics as this translator reads them: assignment, commits, back-pressure. */
+    private ConnectorTopics reading;
     private Thread thread;
     private volatile boolean running;
     private volatile boolean closed;
     private volatile Throwable failure;
-    /** The highest LSN of a row change translated, for resets (which need one). */
-    private long maxLsn;
-    /** The highest LSN a published watermark claims: only grows. */
-    private long coveredLsn;
-    /** Per change partition, the offsets of translated row changes and their LSNs, kept until a heartbeat past them is released. */
-    private final Map<TopicPartition, java.util.TreeMap<Long, Long>> lsnAt = new HashMap<>();
-    private long lastRefresh;
+    /** The LSNs translated and published: for resets, and what a heartbeat vouches for. */
+    private final Coverage coverage = new Coverage();
+    private Tracing tracing = Tracing.OFF;
     /** DDL on the configured tables, checked before every watermark. */
     private final TableWatch watch;
     /** Whether the last check of the tables vouches for the source: watermarks are published only then. */
     private boolean vouched;
     /** Whether the batch being processed read a heartbeat: it is released only after a check that started after. */
     private boolean heartbeatRead;
-    private io.lethe.stage.trace.Tracing tracing = io.lethe.stage.trace.Tracing.OFF;
 
     /** Samples translated changes for tracing (tracing.* of lethe.yml), as capture does. Call before {@link #start()}. */
-    public DebeziumTopicsSource tracing(io.lethe.stage.trace.Tracing tracing) {
+    public DebeziumTopicsSource tracing(Tracing tracing) {
         this.tracing = tracing;
         return this;
     }
@@ -121,51 +113,18 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         }
         this.translated = Counter.builder("lethe.capture.debezium.records").tag("outcome", "translated").register(registry);
         this.deadLettered = Counter.builder("lethe.capture.debezium.records").tag("outcome", "dead-lettered").register(registry);
-        this.resets = Counter.builder("lethe.capture.debezium.resets").register(registry);
+        this.tableResets = new TableResets(config, Counter.builder("lethe.capture.debezium.resets").register(registry), clock);
         this.watch = new TableWatch(config, registry);
-    }
-
-    /** What this mode cannot know, said at start-up (docs/design.md, "Reading an existing Debezium stream"). */
-    public static List<String> limits(LetheConfig config) {
-        DebeziumTopicsConfig t = config.source().debeziumTopics();
-        List<String> out = new ArrayList<>();
-        if (t.transactionMetadata()) {
-            out.add("commit LSNs come from the connector's transaction topic " + t.transactionTopic() + ": each change waits for "
-                    + "its transaction's END there (a connector that stops writing it stops Lethe's changes: lag grows)");
-        } else {
-            out.add("no commit LSNs (transaction-metadata: false): no replica gate (refused by the configuration)");
-        }
-        out.add("a watermark vouches only for the highest LSN of a change the connector wrote before its heartbeat (a Debezium "
-                + "heartbeat carries no position): read-your-writes tokens are covered later, and not at all while no change "
-                + "flows, so such reads go to the database");
-        out.add("the slot, the publication, REPLICA IDENTITY and skipped.operations are the connector's: Lethe cannot repair or "
-                + "watch them (run lethe doctor; a connector that skips truncates leaves their entries stale)");
-        out.add("the configured tables are watched from the moment the translator starts (DDL that changes what rows hold "
-                + "without a row change resets their namespaces), not before: DDL while no translator ran (ALTER COLUMN ... TYPE, an "
-                + "enum label renamed, a table made to inherit or a partition attached with rows, a column replaced under its name) "
-                + "is not seen; after such DDL invalidate the table's namespaces (lethe invalidate --namespace ... with "
-                + "allow-namespace-wide)");
-        if (!t.schemas()) {
-            out.add("schemas: false: the PostgreSQL types of key-template columns are unknown, so every change of a namespace with a "
-                    + "templated key invalidates its keys by glob");
-        }
-        out.add("watermarks come from the connector's heartbeats (" + t.heartbeatTopic() + "), stamped with the heartbeat's time, "
-                + "not a commit's: none when the connector writes no heartbeats");
-        return out;
     }
 
     /** Checks the topics Lethe writes, then starts translating on a thread of its own. */
     public void start() {
         TopicSetup.ensure(config, KafkaRole.CAPTURE, List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
         publisher = new ChangePublisher(config, clock, misconfiguration, () -> { }, () -> { }, tracing);
-        Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-debezium-topics");
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config));
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.source().maxBatchSize());
-        consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        for (String limit : limits(config)) {
+        rejects = new Rejects(publisher, deadLettered, clock);
+        consumer = ConnectorTopics.consumer(config);
+        reading = new ConnectorTopics(config, tableByTopic, consumer);
+        for (String limit : ModeLimits.of(config)) {
             LOG.warn("source.mode debezium-topics: {}", limit);
         }
         // the state of the tables the watch relies on from now: read (and what hides changes already, reset) before start() returns
@@ -183,11 +142,6 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 config.topics().changes());
     }
 
-    /** The consumer group the translator commits in. */
-    public static String groupId(LetheConfig config) {
-        return config.source().debeziumTopics().group(config.kafka().topicPrefix());
-    }
-
     public boolean isRunning() {
         return running && thread != null && thread.isAlive();
     }
@@ -197,11 +151,11 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         return !closed && thread != null && !thread.isAlive();
     }
 
-    public java.util.Optional<Throwable> failure() {
-        return java.util.Optional.ofNullable(failure);
+    public Optional<Throwable> failure() {
+        return Optional.ofNullable(failure);
     }
 
-    public java.util.Optional<io.lethe.stage.failure.Failure> misconfigured() {
+    public Optional<Failure> misconfigured() {
         return misconfiguration.current();
     }
 
@@ -209,7 +163,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         try {
             while (running) {
                 try {
-                    refreshAssignment();
+                    reading.refresh(this::lost);
                     if (consumer.assignment().isEmpty()) {
                         // started before the connector made any of its topics: nothing to read yet (polling would
                         // fail), but the tables are watched all the same
@@ -225,7 +179,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                         continue;
                     }
                     process(records);
-                } catch (org.apache.kafka.common.KafkaException e) {
+                } catch (KafkaException e) {
                     if (e instanceof WakeupException || e instanceof InvalidOffsetException) {
                         throw e;
                     }
@@ -254,25 +208,19 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 if (at.isPresent()) {
                     // every change topic that exists now is assigned first: a table whose topic appeared since the last
                     // refresh (with its first change) would otherwise be left out of what the heartbeat waits for
-                    lastRefresh = 0;
-                    refreshAssignment();
-                    gate.heartbeat(at.getAsLong(), consumer.endOffsets(changePartitions(), KAFKA_TIMEOUT));
+                    reading.refreshNow(this::lost);
+                    gate.heartbeat(at.getAsLong(), consumer.endOffsets(reading.changePartitions(), KAFKA_TIMEOUT));
                     heartbeatRead = true;
                 }
                 continue;
             }
-            if (isTransactionTopic(record.topic())) {
+            if (reading.isTransactionTopic(record.topic())) {
                 try {
                     mapper.transactionEnd(record.topic(), record.value())
                             .ifPresent(end -> stamps.end(end.txId(), end.commitLsn(), end.counts(), record.offset()));
                 } catch (RuntimeException e) {
                     // a transaction whose END Lethe cannot read holds its changes back: lag grows, nothing goes out unstamped
-                    LOG.error("record {}@{} of the connector's transaction topic is not a transaction record ({}); dead-lettered",
-                            tp, record.offset(), e.getMessage());
-                    deadLettered.increment();
-                    publisher.deadLetter(DeadLetter.of(STAGE, DlqReason.MALFORMED, "not a Debezium transaction record: " + e.getMessage())
-                            .original(null, record.value()).source(record.topic(), record.partition(), record.offset()).exception(e)
-                            .at(clock.millis()));
+                    rejects.transactionRecord(record, e);
                 }
                 continue;
             }
@@ -285,11 +233,11 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                     txId = event.txId();
                 }
             } catch (RuntimeException e) {
-                deadLetter(record, table, e);
+                rejects.changeRecord(record, table, e);
                 // a change Lethe cannot read may have made any entry of its table stale: its namespaces are reset, in the
                 // record's place in its partition (after every change before it, held for its END or not, so that no older
                 // image is upserted after the reset)
-                for (ChangeEvent reset : wholesaleResets(Set.of(table))) {
+                for (ChangeEvent reset : tableResets.wholesale(Set.of(table), coverage.maxLsn())) {
                     stamps.hold(new TransactionStamps.Held(tp, record.offset(), reset, null));
                 }
                 continue;
@@ -301,7 +249,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             if (h.event() != null) {
                 events.add(h.event());
                 if (h.event().op() != Op.RESET) {
-                    lsnAt.computeIfAbsent(h.partition(), tp -> new java.util.TreeMap<>()).put(h.offset(), h.event().lsn());
+                    coverage.translated(h.partition(), h.offset(), h.event().lsn());
                 }
             }
         }
@@ -310,27 +258,28 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             translated.increment(events.size());
             for (ChangeEvent e : events) {
                 if (e.op() != Op.RESET) {
-                    maxLsn = Math.max(maxLsn, e.lsn());
+                    coverage.published(e.lsn());
                 }
             }
         }
         checkTables();
-        var released = vouched ? gate.release(tp -> stamps.next(tp, consumer.position(tp, KAFKA_TIMEOUT))) : java.util.Optional.<WatermarkGate.Pending>empty();
+        var released = vouched ? gate.release(tp -> stamps.next(tp, consumer.position(tp, KAFKA_TIMEOUT)))
+                : Optional.<WatermarkGate.Pending>empty();
         if (released.isPresent()) {
-            coveredLsn = Math.max(coveredLsn, coveredBy(released.get().ends()));
+            long coveredLsn = coverage.cover(released.get().ends());
             if (coveredLsn > 0) {
                 publisher.publishWatermark(new Watermark(released.get().commitMicros(), coveredLsn, -1));
             }
         }
-        commit();
-        backPressure();
+        reading.commit(stamps);
+        reading.backPressure(stamps);
     }
 
     /**
      * Checks the configured tables for DDL ({@link TableWatch}) after a batch that read a heartbeat
      * (so every heartbeat is released after a check that started after it was read), and otherwise
      * every heartbeat interval (every second while the last check could not vouch); publishes the
-     * resets it asks for, in every table's partitions after everything published so far.
+     * resets it asks for, after everything published so far.
      */
     private void checkTables() throws InterruptedException {
         if (!heartbeatRead && !watch.due(vouched ? config.source().heartbeatInterval() : Duration.ofSeconds(1))) {
@@ -339,12 +288,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         heartbeatRead = false;
         TableWatch.Verdict v = watch.check();
         if (!v.reset().isEmpty()) {
-            Set<SourceTable> tables = new LinkedHashSet<>();
-            for (String t : v.reset()) {
-                int dot = t.indexOf('.');
-                tables.add(new SourceTable(config.source().database(), t.substring(0, dot), t.substring(dot + 1)));
-            }
-            publisher.publishAll(wholesaleResets(tables));
+            publisher.publishAll(tableResets.wholesale(v.tables(config), coverage.maxLsn()));
         }
         vouched = v.vouches();
     }
@@ -354,158 +298,13 @@ public final class DebeziumTopicsSource implements AutoCloseable {
      * committed and reads again from the committed offsets, after a pause. What was published twice is
      * harmless (every stage is idempotent); what was read but not published is read again.
      */
-    private void rewind(org.apache.kafka.common.KafkaException e) throws InterruptedException {
+    private void rewind(KafkaException e) throws InterruptedException {
         LOG.warn("Kafka failed while translating the Debezium topics ({}); reading again from the committed offsets", e.toString());
         stamps = new TransactionStamps(MAX_ENDS, config.tables());
         gate = new WatermarkGate();
-        lsnAt.clear();
+        coverage.clear();
         Thread.sleep(config.apply().retryBackoffMax().toMillis());
-        for (TopicPartition tp : consumer.assignment()) {
-            Long at = committedOffsets.get(tp);
-            if (at != null) {
-                consumer.seek(tp, at);
-            }
-        }
-    }
-
-    /** Commits what is published: a change partition up to its first held change, the transaction topic up to the first END still needed. */
-    private void commit() {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (TopicPartition tp : consumer.assignment()) {
-            long position = consumer.position(tp, KAFKA_TIMEOUT);
-            long next = isTransactionTopic(tp.topic()) ? stamps.transactionsNext(position)
-                    : tp.topic().equals(topics.heartbeatTopic()) ? position : stamps.next(tp, position);
-            Long last = committedOffsets.get(tp);
-            if (last == null || last != next) {
-                offsets.put(tp, new OffsetAndMetadata(next));
-            }
-        }
-        if (!offsets.isEmpty()) {
-            consumer.commitSync(offsets, KAFKA_TIMEOUT);
-            offsets.forEach((tp, at) -> committedOffsets.put(tp, at.offset()));
-        }
-    }
-
-    /**
-     * Stops reading changes while too many wait for their transaction's END (the transaction topic
-     * is still read), and the transaction topic while too many ENDs wait for their changes (the
-     * changes are still read; never both paused: each unblocks the other).
-     */
-    private void backPressure() {
-        int limit = config.source().maxQueueSize();
-        java.util.Set<TopicPartition> changes = new java.util.HashSet<>(changePartitions());
-        java.util.Set<TopicPartition> paused = consumer.paused();
-        boolean changesPaused = paused.stream().anyMatch(changes::contains);
-        if (stamps.held() > limit && !changesPaused) {
-            LOG.warn("{} changes wait for their transaction's END on {}: reading changes paused", stamps.held(), topics.transactionTopic());
-            consumer.pause(changes);
-            changesPaused = true;
-        } else if (stamps.held() <= limit / 2 && changesPaused) {
-            consumer.resume(paused.stream().filter(changes::contains).toList());
-            changesPaused = false;
-        }
-        if (!topics.transactionMetadata()) {
-            return;
-        }
-        List<TopicPartition> transactions = consumer.assignment().stream().filter(tp -> isTransactionTopic(tp.topic())).toList();
-        boolean transactionsPaused = paused.stream().anyMatch(tp -> isTransactionTopic(tp.topic()));
-        if (!changesPaused && stamps.pending() > MAX_ENDS && !transactionsPaused) {
-            LOG.warn("{} transaction ENDs wait for their changes: reading {} paused", stamps.pending(), topics.transactionTopic());
-            consumer.pause(transactions);
-        } else if ((changesPaused || stamps.pending() <= MAX_ENDS / 2) && transactionsPaused) {
-            consumer.resume(transactions);
-        }
-    }
-
-    private boolean isTransactionTopic(String topic) {
-        return topics.transactionMetadata() && topic.equals(topics.transactionTopic());
-    }
-
-    private void deadLetter(ConsumerRecord<byte[], byte[]> record, SourceTable table, RuntimeException e) throws InterruptedException {
-        deadLettered.increment();
-        LOG.error("record {}-{}@{} of the Debezium connector is not a change Lethe can read ({}): dead-lettered, and the namespaces of "
-                + "{} are reset", record.topic(), record.partition(), record.offset(), e.getMessage(), table.qualifiedName());
-        String key = record.key() == null ? null : new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);
-        publisher.deadLetter(DeadLetter.of(STAGE, DlqReason.MALFORMED, "not a Debezium change envelope Lethe can read: " + e.getMessage()
-                        + "; the namespaces of " + table.qualifiedName() + " were reset instead")
-                .original(key, record.value()).source(record.topic(), record.partition(), record.offset()).exception(e).at(clock.millis()));
-    }
-
-    /**
-     * Assigns every partition of the connector's topics that exists (a table's topic appears with its
-     * first change), placing each new one: at its committed offset; else, for a first read, at its
-     * beginning, after resetting its table when that beginning is not offset 0 (changes were deleted
-     * unread).
-     */
-    private void refreshAssignment() throws InterruptedException {
-        long now = System.nanoTime();
-        if (lastRefresh != 0 && now - lastRefresh < TOPIC_REFRESH.toNanos()) {
-            return;
-        }
-        lastRefresh = now;
-        Set<TopicPartition> wanted = new LinkedHashSet<>();
-        List<String> names = new ArrayList<>(tableByTopic.keySet());
-        names.add(topics.heartbeatTopic());
-        if (topics.transactionMetadata()) {
-            names.add(topics.transactionTopic());
-        }
-        Map<String, List<PartitionInfo>> existing = consumer.listTopics(KAFKA_TIMEOUT);
-        for (String topic : names) {
-            for (PartitionInfo p : existing.getOrDefault(topic, List.of())) {
-                wanted.add(new TopicPartition(topic, p.partition()));
-            }
-        }
-        Set<TopicPartition> added = new LinkedHashSet<>(wanted);
-        added.removeAll(consumer.assignment());
-        if (added.isEmpty()) {
-            return;
-        }
-        // asked before assigning: when Kafka fails here, nothing has changed and the next round asks again
-        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(added, KAFKA_TIMEOUT);
-        Map<TopicPartition, Long> beginnings = consumer.beginningOffsets(added, KAFKA_TIMEOUT);
-        consumer.assign(wanted);
-        Set<TopicPartition> headLost = new HashSet<>();
-        for (TopicPartition tp : added) {
-            OffsetAndMetadata at = committed.get(tp);
-            if (at != null) {
-                consumer.seek(tp, at.offset());
-                committedOffsets.put(tp, at.offset());
-            } else {
-                consumer.seek(tp, beginnings.getOrDefault(tp, 0L));
-                committedOffsets.put(tp, beginnings.getOrDefault(tp, 0L));
-                if (beginnings.getOrDefault(tp, 0L) > 0 && tableByTopic.containsKey(tp.topic())) {
-                    headLost.add(tp);
-                }
-            }
-        }
-        if (!headLost.isEmpty()) {
-            lost(headLost, "Lethe reads it for the first time and its first changes were deleted before (retention)");
-        }
-    }
-
-    /**
-     * The LSN a heartbeat read when the change partitions ended at {@code ends} vouches for: the
-     * highest LSN of a row change the connector wrote before it. Debezium emits transactions in commit
-     * order, so every transaction that committed before that change's LSN was written before it too:
-     * a read-your-writes token at or below it is covered. (Not the heartbeat's own position, which a
-     * Debezium heartbeat does not carry; while no change flows it does not advance, and tokens read the
-     * database.) The offsets below are forgotten, except the last.
-     */
-    private long coveredBy(Map<TopicPartition, Long> ends) {
-        long covered = 0;
-        for (var end : ends.entrySet()) {
-            java.util.TreeMap<Long, Long> offsets = lsnAt.get(end.getKey());
-            if (offsets == null) {
-                continue;
-            }
-            var last = offsets.floorEntry(end.getValue() - 1);
-            if (last != null) {
-                covered = Math.max(covered, offsets.headMap(last.getKey(), true).values().stream().mapToLong(Long::longValue).max()
-                        .orElse(0));
-                offsets.headMap(last.getKey(), false).clear();
-            }
-        }
-        return covered;
+        reading.seekCommitted();
     }
 
     /** Resets the tables of {@code partitions}, whose changes were lost, and reads them from their beginning. */
@@ -518,35 +317,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             }
         }
         LOG.warn("Debezium topic partitions {}: {}; the namespaces of {} are reset", partitions, why, tables);
-        publisher.publishAll(wholesaleResets(tables));
+        publisher.publishAll(tableResets.wholesale(tables, coverage.maxLsn()));
         consumer.seekToBeginning(partitions);
-    }
-
-    /**
-     * One reset per namespace of each table, deleting whatever is there (version 2^64-1): the LSN of
-     * what was lost is unknown, so no version below it can be named.
-     */
-    private List<ChangeEvent> wholesaleResets(Set<SourceTable> tables) {
-        long now = clock.millis() * 1000;
-        List<ChangeEvent> out = new ArrayList<>();
-        for (SourceTable table : tables) {
-            for (NamespaceConfig ns : config.namespacesForTable(table.qualifiedName())) {
-                resets.increment();
-                out.add(new ChangeEvent(ChangeEvent.SCHEMA_ID, "debezium:" + ChangeEvent.resetId(maxLsn, ns.name()) + ":" + now, table, Op.RESET,
-                        null, null, null, Versions.MAX, maxLsn, null, now, now, ns.name(), config.source().region(), null));
-            }
-        }
-        return out;
-    }
-
-    private Set<TopicPartition> changePartitions() {
-        Set<TopicPartition> out = new LinkedHashSet<>();
-        for (TopicPartition tp : consumer.assignment()) {
-            if (tableByTopic.containsKey(tp.topic())) {
-                out.add(tp);
-            }
-        }
-        return out;
     }
 
     @Override

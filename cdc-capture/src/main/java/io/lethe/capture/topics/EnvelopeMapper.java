@@ -1,7 +1,7 @@
 package io.lethe.capture.topics;
 
-import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.capture.mapping.ChangeEventMapper.UnmappableRecordException;
+import io.lethe.capture.mapping.ChangeEventMapper;
 import io.lethe.config.DebeziumTopicsConfig;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.ColumnText;
@@ -9,6 +9,7 @@ import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -121,7 +122,7 @@ final class EnvelopeMapper {
             throw new UnmappableRecordException("transaction id '" + id + "' is not <txId>:<LSN> (a PostgreSQL connector's)");
         }
         Map<String, Integer> counts = new HashMap<>();
-        if (fields.get("data_collections") instanceof java.util.List<?> collections) {
+        if (fields.get("data_collections") instanceof List<?> collections) {
             for (Object c : collections) {
                 Map<?, ?> entry = c instanceof Struct s ? structMap(s) : c instanceof Map<?, ?> m ? m : Map.of();
                 if (entry.get("data_collection") instanceof String table && entry.get("event_count") instanceof Number n) {
@@ -245,7 +246,7 @@ final class EnvelopeMapper {
     }
 
     private static String describe(Object value) {
-        return value instanceof String ? "a string" : value instanceof Number ? "a number" : value instanceof java.util.List ? "an array"
+        return value instanceof String ? "a string" : value instanceof Number ? "a number" : value instanceof List ? "an array"
                 : value.getClass().getSimpleName();
     }
 

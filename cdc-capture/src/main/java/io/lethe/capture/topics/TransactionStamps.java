@@ -3,6 +3,7 @@ package io.lethe.capture.topics;
 import io.lethe.schemas.ChangeEvent;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -10,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -56,13 +58,13 @@ final class TransactionStamps {
      *                the transaction topic's committed offset would pass it): the reader pauses the
      *                transaction topic instead while {@link #pending()} is above this
      */
-    TransactionStamps(int maxEnds, java.util.Collection<String> tables) {
+    TransactionStamps(int maxEnds, Collection<String> tables) {
         this.maxEnds = maxEnds;
-        this.tables = java.util.Set.copyOf(tables);
+        this.tables = Set.copyOf(tables);
     }
 
     /** The configured tables ({@code schema.table}): an END's counts of other tables' changes are not waited for (none is read). */
-    private final java.util.Set<String> tables;
+    private final Set<String> tables;
 
     void hold(Held record) {
         held.computeIfAbsent(record.partition(), tp -> new ArrayDeque<>()).addLast(record);

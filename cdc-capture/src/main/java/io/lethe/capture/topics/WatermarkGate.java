@@ -3,6 +3,7 @@ package io.lethe.capture.topics;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.ToLongFunction;
 import org.apache.kafka.common.TopicPartition;
 
@@ -29,13 +30,13 @@ final class WatermarkGate {
      * The latest heartbeat every change before which has been published, given {@code published}
      * (the next offset to translate, per change partition); it and those before it are released.
      */
-    java.util.Optional<Pending> release(ToLongFunction<TopicPartition> published) {
+    Optional<Pending> release(ToLongFunction<TopicPartition> published) {
         Pending out = null;
         while (!pending.isEmpty() && reached(pending.peekFirst(), published)) {
             Pending next = pending.removeFirst();
             out = out == null || next.commitMicros >= out.commitMicros ? next : new Pending(out.commitMicros, next.ends);
         }
-        return java.util.Optional.ofNullable(out);
+        return Optional.ofNullable(out);
     }
 
     int pending() {

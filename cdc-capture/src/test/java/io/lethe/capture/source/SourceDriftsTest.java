@@ -9,6 +9,7 @@ import io.lethe.capture.source.SourceState.Publication;
 import io.lethe.capture.source.SourceState.Table;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -149,7 +150,7 @@ class SourceDriftsTest {
 
     @Test
     void aSlotGoneOrLostWhileCaptureStreamsHidesEverything() {
-        for (SourceState.Slot slot : java.util.Arrays.asList(null, new SourceState.Slot("pgoutput", "shop", "lost"),
+        for (SourceState.Slot slot : Arrays.asList(null, new SourceState.Slot("pgoutput", "shop", "lost"),
                 new SourceState.Slot("test_decoding", "shop", "reserved"), new SourceState.Slot("pgoutput", "other", "reserved"))) {
             SourceState now = new SourceState(PUB, Map.of("public.items", ITEMS, "public.orders", ORDERS), slot);
             Drift d = SourceDrifts.ongoing(CONFIG, now).get(0);

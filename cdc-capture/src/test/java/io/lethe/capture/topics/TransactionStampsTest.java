@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.TopicPartition;
@@ -37,7 +38,7 @@ class TransactionStampsTest {
         assertEquals(4, stamps.transactionsNext(6), "both ENDs are still needed");
         List<TransactionStamps.Held> out = stamps.release();
         assertEquals(4, out.size());
-        Map<Long, Long> commitByLsn = new java.util.HashMap<>();
+        Map<Long, Long> commitByLsn = new HashMap<>();
         out.forEach(h -> commitByLsn.put(h.event().lsn(), h.event().commitLsn() == null ? -1 : h.event().commitLsn()));
         assertEquals(Map.of(100L, 150L, 110L, 150L, 300L, 350L, 400L, -1L), commitByLsn);
         assertEquals(2, stamps.next(P0, 2));

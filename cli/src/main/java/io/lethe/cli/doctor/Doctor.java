@@ -1,7 +1,7 @@
 package io.lethe.cli.doctor;
 
-import io.lethe.capture.checks.CheckResult;
-import io.lethe.capture.checks.DatabaseChecks;
+import io.lethe.capture.source.CheckResult;
+import io.lethe.capture.source.DatabaseChecks;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RedisTopology;
 import io.lethe.config.RegionConfig;

@@ -1,6 +1,6 @@
 package io.lethe.cli.doctor;
 
-import io.lethe.capture.checks.CheckResult;
+import io.lethe.capture.source.CheckResult;
 import io.lethe.config.JdbcUrls;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RegionConfig;

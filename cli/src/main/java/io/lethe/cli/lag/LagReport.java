@@ -113,7 +113,7 @@ public final class LagReport {
                     : captureAges.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
             for (String region : config.regions().keySet()) {
                 Map<String, Map<Integer, Long>> forwarded = newestWatermarks(reader, config.topics().invalidations(region),
-                        io.lethe.region.admission.EventRules.watermarkKey(config));
+                        io.lethe.region.apply.EventRules.watermarkKey(config));
                 List<Long> channels = forwarded.values().stream().flatMap(m -> m.values().stream()).toList();
                 double streams = channels.isEmpty() || channels.contains(0L) ? Double.NaN
                         : age(clock.millis() * 1000, channels.stream().mapToLong(Long::longValue).min());
@@ -153,7 +153,7 @@ public final class LagReport {
         Map<TopicPartition, Long> begin = reader.beginningOffsets(partitions, TIMEOUT);
         long lag = 0;
         long oldestCommit = Long.MAX_VALUE;
-        byte[] signingKey = io.lethe.region.admission.EventRules.watermarkKey(config);
+        byte[] signingKey = io.lethe.region.apply.EventRules.watermarkKey(config);
         io.lethe.schemas.RecordSignature signature = signingKey == null ? null : new io.lethe.schemas.RecordSignature(signingKey);
         for (TopicPartition tp : partitions) {
             OffsetAndMetadata c = committed.get(tp);
@@ -166,7 +166,7 @@ public final class LagReport {
         }
         // only the region's topic now: a group moved by a configuration change keeps the old topic's offsets for a while
         double endToEnd = age(clock.millis() * 1000, partitions.stream().map(committed::get).filter(java.util.Objects::nonNull)
-                .map(c -> io.lethe.region.lag.AppliedWatermarks.fromCommitMetadata(c.metadata()))
+                .map(c -> io.lethe.region.apply.AppliedWatermarks.fromCommitMetadata(c.metadata()))
                 .filter(java.util.OptionalLong::isPresent).mapToLong(java.util.OptionalLong::getAsLong).min());
         double seconds = lag == 0 ? 0 : oldestCommit == Long.MAX_VALUE ? Double.NaN
                 : Math.max(0, clock.millis() * 1000 - oldestCommit) / 1e6;
@@ -238,7 +238,7 @@ public final class LagReport {
     public Upstream upstream() {
         long retained = -1;
         Map<String, Long> bySlot = new java.util.LinkedHashMap<>();
-        try (java.sql.Connection c = io.lethe.capture.slot.SourceConnection.open(config);
+        try (java.sql.Connection c = io.lethe.capture.source.SourceConnection.open(config);
              java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
                      + "FROM pg_replication_slots WHERE slot_name = ?")) {
             for (String slot : slots()) {

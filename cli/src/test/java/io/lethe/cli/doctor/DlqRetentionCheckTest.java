@@ -3,8 +3,8 @@ package io.lethe.cli.doctor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.capture.checks.CheckResult;
-import io.lethe.capture.checks.CheckResult.Status;
+import io.lethe.capture.source.CheckResult;
+import io.lethe.capture.source.CheckResult.Status;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import java.time.Duration;

@@ -1,8 +1,8 @@
 package io.lethe.dev.demo;
 
 import io.lethe.region.RegionConsumerService;
-import io.lethe.capture.metrics.CaptureMetrics;
-import io.lethe.region.metrics.RegionMetrics;
+import io.lethe.capture.engine.CaptureMetrics;
+import io.lethe.region.apply.RegionMetrics;
 import io.lethe.streams.metrics.StreamsMetrics;
 import io.lethe.schemas.InvalidationEvent;
 import io.micrometer.core.instrument.MeterRegistry;

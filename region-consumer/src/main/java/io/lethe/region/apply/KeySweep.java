@@ -1,7 +1,6 @@
 package io.lethe.region.apply;
 
 import io.lethe.config.Patterns;
-import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.SlotMap;
 import io.lethe.schemas.redis.RedisLayout;
@@ -38,7 +37,7 @@ final class KeySweep {
 
     /** What is done with each page of keys found. */
     interface Page {
-        void accept(List<String> keys) throws RedisApplier.ApplyFailure, InterruptedException;
+        void accept(List<String> keys) throws ApplyFailure, InterruptedException;
     }
 
     private final RegionRedis redis;
@@ -52,7 +51,7 @@ final class KeySweep {
     }
 
     /** Hands every key matching {@code glob} to {@code page}, a page at a time (a key may come twice). */
-    void sweep(String glob, Page page) throws RedisApplier.ApplyFailure, InterruptedException {
+    void sweep(String glob, Page page) throws ApplyFailure, InterruptedException {
         if (!redis.cluster()) {
             sweepOneServer(glob, page);
             return;
@@ -78,7 +77,7 @@ final class KeySweep {
                 return;
             }
             if (round > MAX_ROUNDS) {
-                throw new RedisApplier.ApplyFailure(Failure.retriable("cluster-resharding", null), "Redis " + redis.display()
+                throw new ApplyFailure(Failure.retriable("cluster-resharding", null), "Redis " + redis.display()
                         + ": slots kept moving during " + MAX_ROUNDS + " rounds of the scan of " + glob + "; the batch is applied again");
             }
             LOG.info("region Redis {}: {} slot(s) moved or are migrating during the scan of {}; reading their keys again (round {})",
@@ -103,7 +102,7 @@ final class KeySweep {
      * it. A failover or restart meanwhile (another {@code run_id}) continues it on another server,
      * which may skip keys: the scan is done again.
      */
-    private void sweepOneServer(String glob, Page page) throws RedisApplier.ApplyFailure, InterruptedException {
+    private void sweepOneServer(String glob, Page page) throws ApplyFailure, InterruptedException {
         String server = redis.runId();
         for (int round = 1; ; round++) {
             ScanCursor cursor = ScanCursor.INITIAL;
@@ -117,7 +116,7 @@ final class KeySweep {
                 return;
             }
             if (round >= MAX_ROUNDS) {
-                throw new RedisApplier.ApplyFailure(Failure.retriable("server-changed", null), "Redis " + redis.display()
+                throw new ApplyFailure(Failure.retriable("server-changed", null), "Redis " + redis.display()
                         + ": the server kept changing during " + MAX_ROUNDS + " scans of " + glob + "; the batch is applied again");
             }
             LOG.info("region Redis {}: another server answered at the end of the scan of {} (failover or restart); scanning again",
@@ -126,7 +125,7 @@ final class KeySweep {
         }
     }
 
-    private void readSlots(BitSet slots, Set<String> masters, String glob, Page page) throws RedisApplier.ApplyFailure, InterruptedException {
+    private void readSlots(BitSet slots, Set<String> masters, String glob, Page page) throws ApplyFailure, InterruptedException {
         for (int s = slots.nextSetBit(0); s >= 0; s = slots.nextSetBit(s + 1)) {
             List<String> found = new ArrayList<>();
             for (String master : masters) {
@@ -142,7 +141,7 @@ final class KeySweep {
         }
     }
 
-    private void scanMasters(List<String> masters, String glob, Page page) throws RedisApplier.ApplyFailure, InterruptedException {
+    private void scanMasters(List<String> masters, String glob, Page page) throws ApplyFailure, InterruptedException {
         for (String master : masters) {
             ScanCursor cursor = ScanCursor.INITIAL;
             do {

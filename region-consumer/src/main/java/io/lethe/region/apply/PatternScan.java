@@ -2,7 +2,6 @@ package io.lethe.region.apply;
 
 import io.lethe.config.Mode;
 import io.lethe.config.NamespaceConfig;
-import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RedisFailures;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.ScriptCall;
@@ -44,8 +43,8 @@ final class PatternScan {
     }
 
     /** Applies every pattern event of a batch: one scan per distinct glob. */
-    void apply(List<InvalidationEvent> events, Map<String, Integer> results, List<RedisApplier.Poisoned> poisoned)
-            throws RedisApplier.ApplyFailure, InterruptedException {
+    void apply(List<InvalidationEvent> events, Map<String, Integer> results, List<Poisoned> poisoned)
+            throws ApplyFailure, InterruptedException {
         for (Map.Entry<String, List<InvalidationEvent>> glob : byGlob(events).entrySet()) {
             markReached(glob.getValue());
             sweep(glob.getKey(), glob.getValue(), results, poisoned);
@@ -67,8 +66,8 @@ final class PatternScan {
      * scan passed its key sees the epoch moved and undoes itself; one that lands before is found
      * by the scan.
      */
-    void sweep(String glob, List<InvalidationEvent> events, Map<String, Integer> results, List<RedisApplier.Poisoned> poisoned)
-            throws RedisApplier.ApplyFailure, InterruptedException {
+    void sweep(String glob, List<InvalidationEvent> events, Map<String, Integer> results, List<Poisoned> poisoned)
+            throws ApplyFailure, InterruptedException {
         long started = System.nanoTime();
         long[] visited = {0};
         try {
@@ -103,7 +102,7 @@ final class PatternScan {
      * namespaces, or match keys of another namespace than its event's; readers and prewarm check
      * the epoch and watermarks of the namespace their key belongs to.
      */
-    void markReached(List<InvalidationEvent> events) throws RedisApplier.ApplyFailure {
+    void markReached(List<InvalidationEvent> events) throws ApplyFailure {
         Set<String> epochs = new LinkedHashSet<>();
         Map<String, Long> scans = new LinkedHashMap<>();
         Map<String, Long> wide = new LinkedHashMap<>();

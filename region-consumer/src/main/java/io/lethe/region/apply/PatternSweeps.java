@@ -1,6 +1,5 @@
 package io.lethe.region.apply;
 
-import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Versions;
 import io.lethe.stage.failure.Failure;
@@ -23,17 +22,17 @@ import org.slf4j.LoggerFactory;
  * it (offsets, heartbeats) waits meanwhile. Sequence numbers say how far it got: {@link #done()}
  * is the newest sweep finished, every older one finished too.
  */
-public final class PatternSweeps implements AutoCloseable {
+final class PatternSweeps implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PatternSweeps.class);
 
     /** Runs one glob's sweep (its epochs and watermarks already moved). */
     @FunctionalInterface
     public interface Sweeper {
-        RedisApplier.Applied sweep(String glob, List<InvalidationEvent> events) throws RedisApplier.ApplyFailure, InterruptedException;
+        Applied sweep(String glob, List<InvalidationEvent> events) throws ApplyFailure, InterruptedException;
     }
 
     /** A finished sweep: its events and what it did (poison keys widened). */
-    public record Finished(List<InvalidationEvent> events, RedisApplier.Applied applied) {
+    public record Finished(List<InvalidationEvent> events, Applied applied) {
     }
 
     /** What finished since the last call, and the newest sequence number finished (every older one finished too). */
@@ -171,7 +170,7 @@ public final class PatternSweeps implements AutoCloseable {
                     running = s;
                 }
                 long started = System.nanoTime();
-                RedisApplier.Applied applied = sweepUntilDone(s);
+                Applied applied = sweepUntilDone(s);
                 metrics.patternSwept(System.nanoTime() - started);
                 synchronized (this) {
                     finished.add(new Finished(List.copyOf(s.events), applied));
@@ -189,17 +188,17 @@ public final class PatternSweeps implements AutoCloseable {
         }
     }
 
-    private RedisApplier.Applied sweepUntilDone(Sweep s) throws InterruptedException {
+    private Applied sweepUntilDone(Sweep s) throws InterruptedException {
         backoff.reset();
         while (true) {
             try {
-                RedisApplier.Applied applied = sweeper.sweep(s.glob, s.events);
+                Applied applied = sweeper.sweep(s.glob, s.events);
                 failing = false;
                 if (backoff.attempts() > 0) {
                     LOG.info("region {}: the sweep of {} is done after {} attempt(s)", region, s.glob, backoff.attempts() + 1);
                 }
                 return applied;
-            } catch (RedisApplier.ApplyFailure e) {
+            } catch (ApplyFailure e) {
                 failing = true;
                 metrics.retry(e.kind());
                 if (e.failure().isFatal()) {

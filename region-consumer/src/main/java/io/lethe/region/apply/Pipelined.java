@@ -1,6 +1,5 @@
 package io.lethe.region.apply;
 
-import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.region.redis.RedisFailures;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.ScriptCall;
@@ -56,13 +55,13 @@ final class Pipelined {
      *
      * @param events the event of each call, by index (the last one stands for any calls beyond)
      */
-    void run(List<ScriptCall> calls, List<InvalidationEvent> events, Map<String, Integer> results, List<RedisApplier.Poisoned> poisoned)
-            throws RedisApplier.ApplyFailure, InterruptedException {
+    void run(List<ScriptCall> calls, List<InvalidationEvent> events, Map<String, Integer> results, List<Poisoned> poisoned)
+            throws ApplyFailure, InterruptedException {
         run(calls, events, results, poisoned, true);
     }
 
     private void run(List<ScriptCall> calls, List<InvalidationEvent> events, Map<String, Integer> results,
-                     List<RedisApplier.Poisoned> poisoned, boolean batch) throws RedisApplier.ApplyFailure, InterruptedException {
+                     List<Poisoned> poisoned, boolean batch) throws ApplyFailure, InterruptedException {
         if (calls.isEmpty()) {
             return;
         }
@@ -70,7 +69,7 @@ final class Pipelined {
         List<Sent> sent = batch ? batched(calls) : singles(calls);
         List<RedisFuture<Object>> futures = redis.evalsha(sent.stream().map(Sent::call).toList());
         List<Integer> alone = new ArrayList<>();
-        RedisApplier.ApplyFailure failure = null;
+        ApplyFailure failure = null;
         long deadline = System.nanoTime() + timeout.toNanos() + TimeUnit.SECONDS.toNanos(1);
         for (int i = 0; i < futures.size(); i++) {
             Sent s = sent.get(i);
@@ -97,13 +96,13 @@ final class Pipelined {
                         alone.add(entry);
                     }
                 } else if (f.isPoison()) {
-                    poisoned.add(new RedisApplier.Poisoned(event, calls.get(s.entries()[0]).keys()[0], f, false));
+                    poisoned.add(new Poisoned(event, calls.get(s.entries()[0]).keys()[0], f, false));
                 } else if (failure == null) {
                     failure = failure(f, event);
                 }
             } catch (TimeoutException ex) {
                 if (failure == null) {
-                    failure = new RedisApplier.ApplyFailure(Failure.retriable("timeout", ex), "Redis " + redis.display()
+                    failure = new ApplyFailure(Failure.retriable("timeout", ex), "Redis " + redis.display()
                             + " did not answer within " + timeout);
                 }
             }
@@ -209,8 +208,8 @@ final class Pipelined {
     }
 
     /** A failure of a call for {@code example}'s namespace; poison there (a Lethe key of the wrong type) is retried. */
-    RedisApplier.ApplyFailure failure(Failure f, InvalidationEvent example) {
-        return new RedisApplier.ApplyFailure(f, "Redis " + redis.display() + (f.isFatal() ? " refuses Lethe's commands" : " failed")
+    ApplyFailure failure(Failure f, InvalidationEvent example) {
+        return new ApplyFailure(f, "Redis " + redis.display() + (f.isFatal() ? " refuses Lethe's commands" : " failed")
                 + " for namespace " + example.namespace() + ": " + f.message());
     }
 }

@@ -2,9 +2,8 @@ package io.lethe.region.apply;
 
 import io.lethe.schemas.DlqReason;
 import io.lethe.config.NamespaceConfig;
-import io.lethe.region.metrics.RegionMetrics;
-import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.RedisFailures;
+import io.lethe.region.redis.RegionRedis;
 import io.lethe.region.redis.ScriptCall;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
@@ -15,6 +14,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Applies a {@link BatchPlan} to one region's Redis through the contract scripts: key events
@@ -25,7 +28,7 @@ import java.util.Map;
  * for one key is widened ({@link #widen}) and returned in {@link Applied#poisoned()}, so the rest
  * of the batch goes on.
  */
-public final class RedisApplier implements Applier {
+final class RedisApplier implements Applier {
     private final RegionRedis redis;
     private final ScriptCalls scriptCalls;
     private final Pipelined pipelined;
@@ -36,7 +39,7 @@ public final class RedisApplier implements Applier {
      * @param cached the namespaces the region caches (it receives others whose keys overlap theirs:
      *               their upserts are applied as deletes, never written where nobody reads them)
      */
-    public RedisApplier(RegionRedis redis, Map<String, NamespaceConfig> namespaces, java.util.Set<String> cached, RegionMetrics metrics,
+    public RedisApplier(RegionRedis redis, Map<String, NamespaceConfig> namespaces, Set<String> cached, RegionMetrics metrics,
                         Duration timeout, int scanCount, int keysPerSecond) {
         this.redis = redis;
         this.scriptCalls = new ScriptCalls(namespaces, cached);
@@ -47,23 +50,23 @@ public final class RedisApplier implements Applier {
 
     private final RegionMetrics metrics;
     /** Judges each upsert's age when it is applied; null: none judged (set by the region's service). */
-    private volatile io.lethe.region.admission.UpsertAge upsertAge;
+    private volatile UpsertAge upsertAge;
     private long agedSinceLog;
     private long agedLoggedAt;
-    private static final long AGED_LOG_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+    private static final long AGED_LOG_NANOS = TimeUnit.MINUTES.toNanos(1);
 
     /**
      * From now on, an upsert too old for the fence of a later change to be relied on ({@link
-     * io.lethe.region.admission.UpsertAge}) is applied as the delete at its version, counted
+     * UpsertAge}) is applied as the delete at its version, counted
      * ({@code lethe.region.unproven.upserts{reason=aged}}) and logged at most once a minute.
      */
-    public void ageUpsertsBy(io.lethe.region.admission.UpsertAge age) {
+    public void ageUpsertsBy(UpsertAge age) {
         this.upsertAge = age;
     }
 
     /** True when {@code e} is an upsert too old to write now ({@link #ageUpsertsBy}). */
     private boolean aged(InvalidationEvent e) {
-        io.lethe.region.admission.UpsertAge age = upsertAge;
+        UpsertAge age = upsertAge;
         return age != null && age.tooOld(e);
     }
 
@@ -86,47 +89,7 @@ public final class RedisApplier implements Applier {
         }
     }
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RedisApplier.class);
-
-    /** A Redis failure after which the whole batch is applied again (nothing is committed). */
-    public static final class ApplyFailure extends Exception {
-        private final Failure failure;
-
-        public ApplyFailure(Failure failure, String message) {
-            super(message, failure.cause());
-            this.failure = failure;
-        }
-
-        /** Retriable or a configuration error; never poison. */
-        public Failure failure() {
-            return failure;
-        }
-
-        /** The retry metric's tag: timeout, noscript, connection, busy, loading, readonly, authentication, ... */
-        public String kind() {
-            return failure.reason();
-        }
-    }
-
-    /**
-     * A key whose call Redis refuses for good (see {@link RedisFailures}).
-     *
-     * @param event   the invalidation (its source record is dead-lettered)
-     * @param key     the key the call was for (a pattern's match, or the event's key)
-     * @param failure why
-     * @param widened true when the wider invalidation of {@link #widen} was applied in its place
-     */
-    public record Poisoned(InvalidationEvent event, String key, Failure failure, boolean widened) {
-    }
-
-    /**
-     * What a batch did.
-     *
-     * @param results  counted by metric tag (deleted, kept-newer, absent, upserted, refused, ...)
-     * @param poisoned keys Redis refused for good, widened where Redis allowed it
-     */
-    public record Applied(Map<String, Integer> results, List<Poisoned> poisoned) {
-    }
+    private static final Logger LOG = LoggerFactory.getLogger(RedisApplier.class);
 
     /**
      * Where {@link #applyDeferringSweeps} hands its sweeps; without it, they are done in place.

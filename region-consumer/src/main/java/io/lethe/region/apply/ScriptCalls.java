@@ -1,5 +1,6 @@
 package io.lethe.region.apply;
 
+import io.lethe.config.Defaults;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.region.redis.ScriptCall;
 import io.lethe.schemas.Action;
@@ -8,7 +9,10 @@ import io.lethe.schemas.Scope;
 import io.lethe.schemas.Versions;
 import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** The EVALSHA calls of the Redis contract for an invalidation: invalidate.lua or upsert.lua, with the namespace's TTLs. */
@@ -16,14 +20,14 @@ final class ScriptCalls {
     private final Map<String, NamespaceConfig> namespaces;
 
     /** Per namespace, the longest fence TTL of it and every namespace whose keys may overlap its. */
-    private final Map<String, java.time.Duration> fenceTtls;
+    private final Map<String, Duration> fenceTtls;
 
     /** The namespaces the region caches: upserts of the others it receives are applied as deletes. */
-    private final java.util.Set<String> cached;
+    private final Set<String> cached;
 
-    ScriptCalls(Map<String, NamespaceConfig> namespaces, java.util.Set<String> cached) {
+    ScriptCalls(Map<String, NamespaceConfig> namespaces, Set<String> cached) {
         this.namespaces = namespaces;
-        this.cached = java.util.Set.copyOf(cached);
+        this.cached = Set.copyOf(cached);
         this.fenceTtls = fenceTtls(namespaces);
     }
 
@@ -32,10 +36,10 @@ final class ScriptCalls {
      * namespace whose keys may overlap its, since a key both can hold is read by loaders of either,
      * which load for up to their own fence TTL (the scripts never shorten a fence either).
      */
-    static Map<String, java.time.Duration> fenceTtls(Map<String, NamespaceConfig> namespaces) {
-        Map<String, java.time.Duration> out = new java.util.HashMap<>();
+    static Map<String, Duration> fenceTtls(Map<String, NamespaceConfig> namespaces) {
+        Map<String, Duration> out = new HashMap<>();
         for (NamespaceConfig ns : namespaces.values()) {
-            java.time.Duration ttl = ns.fenceTtl();
+            Duration ttl = ns.fenceTtl();
             for (NamespaceConfig other : namespaces.values()) {
                 if (other != ns && ns.overlaps(other) && other.fenceTtl().compareTo(ttl) > 0) {
                     ttl = other.fenceTtl();
@@ -74,10 +78,10 @@ final class ScriptCalls {
     }
 
     /** The event's namespace's fence TTL; for a namespace no longer configured, the longest of all. */
-    private java.time.Duration fenceTtl(InvalidationEvent e) {
-        java.time.Duration ttl = fenceTtls.get(e.namespace());
-        return ttl != null ? ttl : fenceTtls.values().stream().max(java.time.Duration::compareTo)
-                .orElse(io.lethe.config.Defaults.FENCE_TTL);
+    private Duration fenceTtl(InvalidationEvent e) {
+        Duration ttl = fenceTtls.get(e.namespace());
+        return ttl != null ? ttl : fenceTtls.values().stream().max(Duration::compareTo)
+                .orElse(Defaults.FENCE_TTL);
     }
 
     /** A delete of whatever {@code key} holds, fencing it at the highest version (the widening of a poison key). */

@@ -2,17 +2,14 @@ package io.lethe.region.inspect;
 
 import io.lethe.config.KeyTemplate;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.Mode;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.RegionConfig;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.region.redis.RegionRedis;
-import io.lethe.schemas.Versions;
 import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.KeyScanCursor;
-import io.lettuce.core.KeyValue;
 import io.lettuce.core.ScanCursor;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -23,7 +20,6 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
@@ -50,7 +46,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class CacheInspector implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CacheInspector.class);
-    private static final java.util.regex.Pattern DECIMAL = java.util.regex.Pattern.compile("[0-9]+");
 
     /** What to inspect and how fast. {@code namespaces} empty: every namespace the region caches. */
     public record Options(List<String> namespaces, int keysPerSecond, boolean heal, Duration confirmWithin) {
@@ -89,16 +84,13 @@ public final class CacheInspector implements AutoCloseable {
         void update(long scanned, long suspects, String namespace);
     }
 
-    /** A suspect of the first pass, with the entry as it was then. */
-    private record Suspect(NamespaceConfig ns, KeyTemplate template, Entry entry, Report report) {
-    }
-
     private final LetheConfig config;
     private final RegionConfig region;
     private final Options options;
     private final Clock clock;
     private final RegionRedis redis;
     private final SourceRows rows;
+    private final Judge judge;
     private final List<NamespaceConfig> scanned = new ArrayList<>();
     /** Every namespace whose keys the region may hold: a key is judged under each whose template renders it. */
     private final List<NamespaceConfig> receives = new ArrayList<>();
@@ -125,6 +117,7 @@ public final class CacheInspector implements AutoCloseable {
             scanned.add(config.namespaces().get(name));
         }
         this.rows = new SourceRows(config.source(), region);
+        this.judge = new Judge(rows, receives);
         try {
             this.redis = new RegionRedis(region, 1, config.apply().commandTimeout());
             if (options.heal()) {
@@ -161,11 +154,11 @@ public final class CacheInspector implements AutoCloseable {
                             Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
                         }
                         nextAt = Math.max(nextAt, System.nanoTime() - nanosPerKey) + nanosPerKey;
-                        Entry entry = read(key);
+                        Entry entry = Entry.read(redis, key);
                         if (entry.gone()) {
                             continue;
                         }
-                        Suspect s = judgeAll(ns, template, entry);
+                        Suspect s = judge.judgeAll(ns, template, entry);
                         if (s.report().finding().stale()) {
                             suspects.add(s);
                         } else {
@@ -189,8 +182,8 @@ public final class CacheInspector implements AutoCloseable {
             long position = rows.position();
             if (awaitWatermark(position)) {
                 for (Suspect s : suspects) {
-                    Entry now = read(s.entry().key());
-                    Suspect again = now.gone() || !now.sameValue(s.entry()) ? null : judge(s.ns(), s.template(), now);
+                    Entry now = Entry.read(redis, s.entry().key());
+                    Suspect again = now.gone() || !now.sameValue(s.entry()) ? null : judge.judge(s.ns(), s.template(), now);
                     if (again != null && again.report().finding().stale()) {
                         confirmed.add(again.report());
                         counts.computeIfAbsent(s.ns().name(), n -> new EnumMap<>(Finding.class)).merge(again.report().finding(), 1L, Long::sum);
@@ -233,144 +226,6 @@ public final class CacheInspector implements AutoCloseable {
     private boolean renderedInFormat2(String key) {
         return receives.stream().anyMatch(ns -> ns.keys().stream().anyMatch(t -> t.matches(key)))
                 || scanned.stream().anyMatch(ns -> ns.keys().stream().anyMatch(t -> t.matches(key)));
-    }
-
-    /** The key as Redis holds it now, with its fence's version. */
-    private Entry read(String key) {
-        String kind = redis.keyCommands().type(key);
-        List<KeyValue<String, String>> fenceFields = redis.hashCommands().hmget(RedisLayout.fenceKey(key), RedisLayout.FENCE_VERSION,
-                RedisLayout.FENCE_FORCED);
-        // a fence marked x (a namespace-wide delete, a derived key: version 2^64-1 or one that means nothing for this key) is
-        // not compared with the entry's version: fill.lua accepts a fill after it when the counter did not move since the
-        // miss, so an entry below it is no sign of a write after the invalidation (judged by its row alone)
-        boolean forced = fenceFields.size() > 1 && fenceFields.get(1).hasValue();
-        String fence = forced || fenceFields.isEmpty() || !fenceFields.get(0).hasValue() ? null : fenceFields.get(0).getValue();
-        if (!"hash".equals(kind)) {
-            return new Entry(key, kind, "0", null, false, fence);
-        }
-        Map<String, String> f = new LinkedHashMap<>();
-        for (KeyValue<String, String> kv : redis.hashCommands().hmget(key, RedisLayout.ENTRY_VERSION, RedisLayout.ENTRY_DATA,
-                RedisLayout.ENTRY_NOT_FOUND)) {
-            if (kv.hasValue()) {
-                f.put(kv.getKey(), kv.getValue());
-            }
-        }
-        return new Entry(key, kind, f.getOrDefault(RedisLayout.ENTRY_VERSION, "0"), f.get(RedisLayout.ENTRY_DATA),
-                "1".equals(f.get(RedisLayout.ENTRY_NOT_FOUND)), fence);
-    }
-
-    /**
-     * Judges the key under the namespace it was scanned for and under every other namespace whose
-     * template renders it: OK under any of them is OK (a key two namespaces' templates can render
-     * is not stale because the other table has no such row).
-     */
-    private Suspect judgeAll(NamespaceConfig ns, KeyTemplate template, Entry entry) throws SQLException {
-        Suspect first = judge(ns, template, entry);
-        if (!first.report().finding().stale()) {
-            return first;
-        }
-        boolean format1 = !template.matches(entry.key());
-        for (NamespaceConfig other : receives) {
-            for (KeyTemplate t : other.keys()) {
-                if ((other != ns || t != template) && (format1 ? t.mayHaveRendered(entry.key()) : t.matches(entry.key()))) {
-                    Suspect s = judge(other, t, entry);
-                    if (!s.report().finding().stale()) {
-                        return s;
-                    }
-                }
-            }
-        }
-        return first;
-    }
-
-    /** One entry against the row(s) its key names under one template. */
-    private Suspect judge(NamespaceConfig ns, KeyTemplate template, Entry e) throws SQLException {
-        if (!e.versioned() && !e.legacy()) {
-            return verdict(ns, template, e, Finding.NOT_AN_ENTRY, null, "a " + e.kind() + ", not a Lethe entry");
-        }
-        if (!DECIMAL.matcher(e.version()).matches()) {
-            return verdict(ns, template, e, Finding.NOT_AN_ENTRY, null, "its v is not a decimal version");
-        }
-        boolean format1 = !template.matches(e.key());
-        // a key only key format 1 renders: its values as written (format 2 escapes reserved characters, format 1 did not)
-        Optional<Map<String, String>> values = format1 ? template.valuesAsWritten(e.key()) : template.values(e.key());
-        if (values.isEmpty()) {
-            return verdict(ns, template, e, Finding.UNJUDGED_VALUE, null, "the key parses more than one way under " + template
-                    + (format1 ? " in key format 1" : ""));
-        }
-        Suspect byRow = judgeByRow(ns, template, e, values.get());
-        if (format1) {
-            byRow = inFormat1(byRow);
-        }
-        Finding f = byRow.report().finding();
-        if ((f == Finding.OK || f == Finding.UNJUDGED_VALUE) && e.versioned() && e.fenceVersion() != null
-                && DECIMAL.matcher(e.fenceVersion()).matches() && !"0".equals(Versions.canonical(e.version()))
-                && Versions.compare(e.version(), e.fenceVersion()) < 0) {
-            // invalidate.lua deletes an entry at or below the version it applies: this one was written after, and fill.lua refuses that
-            return verdict(ns, template, e, Finding.INVALIDATED_AFTER_WRITE, byRow.report().rowVersion(),
-                    "the fence records an invalidation at version " + e.fenceVersion() + ", above the entry's");
-        }
-        return byRow;
-    }
-
-    /** {@code s}, its detail saying that the key is of key format 1 (which the pipeline no longer invalidates). */
-    private static Suspect inFormat1(Suspect s) {
-        Report r = s.report();
-        String note = "a key format 1 key (a value's reserved character not escaped): the pipeline no longer invalidates it";
-        return new Suspect(s.ns(), s.template(), s.entry(), new Report(r.namespace(), r.key(), r.finding(), r.entryVersion(), r.rowVersion(),
-                r.detail().isEmpty() ? note : r.detail() + "; " + note));
-    }
-
-    /** The judgement by the row(s) alone. */
-    private Suspect judgeByRow(NamespaceConfig ns, KeyTemplate template, Entry e, Map<String, String> columns) throws SQLException {
-        Optional<Map<String, String>> values = Optional.of(columns);
-        Optional<SourceRows.Row> row = rows.find(ns, values.get());
-        String rowVersion = row.map(SourceRows.Row::version).orElse(null);
-        if (ns.isRowScoped(template)) {
-            if (row.isEmpty()) {
-                return e.notFound() ? verdict(ns, template, e, Finding.OK, null, "cached not-found, no row")
-                        : verdict(ns, template, e, Finding.ROW_GONE, null, "no row has " + values.get());
-            }
-            if (e.notFound()) {
-                return verdict(ns, template, e, Finding.NEGATIVE_BUT_ROW, rowVersion, "cached not-found, the row exists");
-            }
-            if (e.legacy()) {
-                return verdict(ns, template, e, Finding.UNJUDGED_VALUE, rowVersion, "a legacy (string) entry has no version");
-            }
-            if (!ns.version().isLsn()) {
-                if ("0".equals(Versions.canonical(e.version()))) {
-                    return verdict(ns, template, e, Finding.UNJUDGED_VALUE, rowVersion, "filled with an unknown version");
-                }
-                if (rowVersion != null && DECIMAL.matcher(rowVersion).matches() && Versions.compare(e.version(), rowVersion) < 0) {
-                    return verdict(ns, template, e, Finding.OLDER_VERSION, rowVersion, "the row is at version " + rowVersion);
-                }
-            }
-            if (ns.mode() == Mode.UPSERT) {
-                SourceRows.Row r = row.get();
-                if (!r.payloadRenderable()) {
-                    return verdict(ns, template, e, Finding.UNJUDGED_VALUE, rowVersion, "a payload column of a type the inspector does not render");
-                }
-                return SourceRows.samePayload(e.data(), r.payload()) ? verdict(ns, template, e, Finding.OK, rowVersion, "")
-                        : verdict(ns, template, e, Finding.PAYLOAD_DIFFERS, rowVersion, "the row's payload is " + r.payload());
-            }
-            if (ns.version().isLsn()) {
-                return verdict(ns, template, e, Finding.UNJUDGED_VALUE, rowVersion,
-                        "an application-defined payload under lsn versions (shadow reads judge it)");
-            }
-            return verdict(ns, template, e, Finding.OK, rowVersion, "");
-        }
-        if (row.isEmpty()) {
-            return e.notFound() ? verdict(ns, template, e, Finding.OK, null, "cached not-found, no row")
-                    : verdict(ns, template, e, Finding.DERIVED_ORPHAN, null, "no row has " + values.get());
-        }
-        if (e.notFound()) {
-            return verdict(ns, template, e, Finding.NEGATIVE_BUT_ROW, rowVersion, "cached not-found, a row has " + values.get());
-        }
-        return verdict(ns, template, e, Finding.UNJUDGED_VALUE, rowVersion, "a derived key's value");
-    }
-
-    private static Suspect verdict(NamespaceConfig ns, KeyTemplate template, Entry e, Finding f, String rowVersion, String detail) {
-        return new Suspect(ns, template, e, new Report(ns.name(), e.key(), f, e.version(), rowVersion, detail));
     }
 
     /**

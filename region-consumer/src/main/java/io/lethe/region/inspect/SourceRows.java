@@ -1,13 +1,16 @@
 package io.lethe.region.inspect;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import io.lethe.config.JdbcUrls;
+import io.lethe.config.KeyTemplate;
+import io.lethe.config.Mode;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.RegionConfig;
+import io.lethe.config.Secret;
 import io.lethe.config.SourceConfig;
 import io.lethe.schemas.serde.EventJson;
-import java.math.BigDecimal;
 import java.sql.Connection;
+import java.sql.Date;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -15,23 +18,25 @@ import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Iterator;
+import java.util.Calendar;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.TimeZone;
 
 /**
  * The rows behind cache keys, read from the primary, or from the region's replica when it has one
  * (the database its readers load from). A key's columns are compared as PostgreSQL prints them
  * ({@code col::text = ?}, in a session with {@code TimeZone = 'UTC'} and the default output
  * settings: how key templates render, docs/design.md "Key rendering"), so the text parsed out of a
- * key ({@link io.lethe.config.KeyTemplate#values}) finds its row whatever the column's type.
+ * key ({@link KeyTemplate#values}) finds its row whatever the column's type.
  */
 final class SourceRows implements AutoCloseable {
     /** The session settings key rendering assumes. */
@@ -61,7 +66,7 @@ final class SourceRows implements AutoCloseable {
         this.url = replica ? region.replicaJdbcUrl() : source.jdbcUrl();
         String user = replica && region.replicaUser() != null ? region.replicaUser() : source.reader();
         props.setProperty("user", user);
-        io.lethe.config.Secret password = replica && region.replicaPassword() != null ? region.replicaPassword() : source.readerSecret();
+        Secret password = replica && region.replicaPassword() != null ? region.replicaPassword() : source.readerSecret();
         if (password != null) {
             props.setProperty("password", password.reveal());
         }
@@ -102,7 +107,7 @@ final class SourceRows implements AutoCloseable {
         if (!ns.version().isLsn()) {
             select.add(quote(ns.version().column()) + "::text");
         }
-        boolean upsert = ns.mode() == io.lethe.config.Mode.UPSERT;
+        boolean upsert = ns.mode() == Mode.UPSERT;
         if (upsert) {
             ns.payloadColumns().forEach(c -> select.add(quote(c)));
         }
@@ -202,15 +207,15 @@ final class SourceRows implements AutoCloseable {
                 case "bool" -> value = rs.getObject(index) == null ? null : rs.getBoolean(index);
                 case "numeric", "text", "varchar", "bpchar", "uuid", "json", "jsonb", "name" -> value = rs.getString(index);
                 case "date" -> {
-                    java.sql.Date d = rs.getDate(index);
+                    Date d = rs.getDate(index);
                     value = d == null ? null : (int) LocalDate.parse(rs.getString(index)).toEpochDay();
                 }
                 case "timestamp" -> {
-                    Timestamp t = rs.getTimestamp(index, java.util.Calendar.getInstance(java.util.TimeZone.getTimeZone("UTC")));
+                    Timestamp t = rs.getTimestamp(index, Calendar.getInstance(TimeZone.getTimeZone("UTC")));
                     if (t == null) {
                         value = null;
                     } else {
-                        java.time.Instant at = t.toLocalDateTime().toInstant(ZoneOffset.UTC);
+                        Instant at = t.toLocalDateTime().toInstant(ZoneOffset.UTC);
                         long micros = Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1_000);
                         value = md.getScale(index) <= 3 ? micros / 1_000 : micros;
                     }
@@ -227,51 +232,9 @@ final class SourceRows implements AutoCloseable {
         }
         try {
             return Optional.of(EventJson.mapper().writeValueAsString(values));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot render a payload", e);
         }
-    }
-
-    /** True when two payloads hold the same fields and values (numbers compared as numbers, field order ignored). */
-    static boolean samePayload(String cached, String expected) {
-        try {
-            return same(EventJson.mapper().readTree(cached), EventJson.mapper().readTree(expected));
-        } catch (java.io.IOException e) {
-            return false;
-        }
-    }
-
-    private static boolean same(JsonNode a, JsonNode b) {
-        if (a == null || b == null) {
-            return a == b;
-        }
-        if (a.isNumber() && b.isNumber()) {
-            return new BigDecimal(a.asText()).compareTo(new BigDecimal(b.asText())) == 0;
-        }
-        if (a.isObject() && b.isObject()) {
-            if (a.size() != b.size()) {
-                return false;
-            }
-            for (Iterator<String> it = a.fieldNames(); it.hasNext(); ) {
-                String f = it.next();
-                if (!same(a.get(f), b.get(f))) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        if (a.isArray() && b.isArray()) {
-            if (a.size() != b.size()) {
-                return false;
-            }
-            for (int i = 0; i < a.size(); i++) {
-                if (!same(a.get(i), b.get(i))) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        return a.equals(b);
     }
 
     private static String quote(String identifier) {

@@ -3,28 +3,23 @@ package io.lethe.region.prewarm;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.RegionConfig;
-import io.lethe.region.RegionConsumerService;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.stage.retry.Backoff;
-import io.lettuce.core.KeyScanCursor;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
-import java.util.PriorityQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -86,18 +81,6 @@ public final class Prewarm implements AutoCloseable {
         void update(long handled, long candidates, Summary sofar);
     }
 
-    private record Candidate(String key, String namespace, long heat) {
-    }
-
-    /** An entry read from the source: kind h (versioned) or s (legacy), its TTL then (0: none), and when it was read. */
-    private record Copy(String key, String namespace, String kind, byte[] data, String version, byte[] softExpiry, boolean notFound,
-                        long ttlMillis, long readAt) {
-    }
-
-    /** The source's applied watermark: its LSN and its heartbeats' commit time (PostgreSQL's clock, epoch µs). */
-    private record Watermark(long lsn, long commitTsMicros) {
-    }
-
     /**
      * The TTL a copy has until the check after its batch's write passed: at least this, and at
      * least four times the last batch's write-to-confirm time, so a slow target does not expire
@@ -122,9 +105,9 @@ public final class Prewarm implements AutoCloseable {
     private long unproven;
     private long undone;
     private long lastBatchNanos;
-    private long otherTypes;
-    private long vanished;
     private String hotness = "scan order";
+    private final Freshness freshness;
+    private final SourceEntries entries;
 
     /**
      * @param clock the host's clock, for the run's duration only: freshness is judged on PostgreSQL's
@@ -165,6 +148,8 @@ public final class Prewarm implements AutoCloseable {
         target.loadScripts();
         this.src = source.binary();
         this.dst = target.binary();
+        this.freshness = new Freshness(config, from, namespaces, database, src, dst);
+        this.entries = new SourceEntries(src);
     }
 
     private static RegionConfig region(LetheConfig config, String name) {
@@ -177,8 +162,10 @@ public final class Prewarm implements AutoCloseable {
 
     /** Finds the candidates, hottest first, and copies them batch by batch. */
     public Summary run(Progress progress) throws InterruptedException {
-        java.time.Instant t0 = clock.instant();
-        List<Candidate> candidates = candidates();
+        Instant t0 = clock.instant();
+        HotKeys.Ranked ranked = HotKeys.rank(src, namespaces.values(), options.top());
+        List<Candidate> candidates = ranked.candidates();
+        hotness = ranked.hotness();
         long minNanosPerKey = 1_000_000_000L / options.keysPerSecond();
         long handled = 0;
         for (int i = 0; i < candidates.size(); i += options.batchSize()) {
@@ -195,77 +182,9 @@ public final class Prewarm implements AutoCloseable {
         return summary(candidates.size(), t0);
     }
 
-    private Summary summary(long candidates, java.time.Instant t0) {
-        return new Summary(candidates, copied, present, fenced, unproven, undone, otherTypes, vanished, hotness,
+    private Summary summary(long candidates, Instant t0) {
+        return new Summary(candidates, copied, present, fenced, unproven, undone, entries.otherTypes(), entries.vanished(), hotness,
                 Duration.between(t0, clock.instant()));
-    }
-
-    /**
-     * The source's keys of the namespaces, hottest first: by {@code OBJECT FREQ} under an LFU
-     * policy, else by {@code OBJECT IDLETIME} (least idle first); in scan order where Redis
-     * answers neither. At most {@code top} of them when it is set.
-     */
-    private List<Candidate> candidates() {
-        boolean lfu = policy().contains("lfu");
-        boolean ranked = true;
-        Comparator<Candidate> hottestFirst = Comparator.comparingLong(Candidate::heat).reversed();
-        PriorityQueue<Candidate> coolestFirst = new PriorityQueue<>(Comparator.comparingLong(Candidate::heat));
-        List<Candidate> all = new ArrayList<>();
-        java.util.Set<String> seen = new java.util.HashSet<>();
-        long order = 0;
-        for (NamespaceConfig ns : namespaces.values()) {
-            for (String glob : ns.namespaceGlobs()) {
-                ScanCursor cursor = ScanCursor.INITIAL;
-                do {
-                    KeyScanCursor<String> page = src.scan(cursor, ScanArgs.Builder.matches(glob).limit(1000));
-                    for (String key : page.getKeys()) {
-                        if (key.startsWith(RedisLayout.RESERVED_PREFIX) || !seen.add(key)) {
-                            continue;
-                        }
-                        long heat = -(order++);
-                        if (ranked) {
-                            try {
-                                heat = lfu ? src.objectFreq(key) : -src.objectIdletime(key);
-                            } catch (RuntimeException e) {
-                                ranked = false; // OBJECT is renamed or refused (managed Redis): scan order
-                            }
-                        }
-                        Candidate c = new Candidate(key, ns.name(), heat == Long.MIN_VALUE ? 0 : heat);
-                        if (options.top() == 0) {
-                            all.add(c);
-                        } else {
-                            coolestFirst.add(c);
-                            if (coolestFirst.size() > options.top()) {
-                                coolestFirst.poll();
-                            }
-                        }
-                    }
-                    cursor = page;
-                } while (!cursor.isFinished());
-            }
-        }
-        if (ranked) {
-            hotness = lfu ? "OBJECT FREQ (LFU)" : "OBJECT IDLETIME";
-        }
-        List<Candidate> out = new ArrayList<>(options.top() == 0 ? all : coolestFirst);
-        if (ranked) {
-            out.sort(hottestFirst);
-        }
-        return out;
-    }
-
-    /** The eviction policy, from {@code INFO memory} (the region's ACL user has INFO, not CONFIG). */
-    private String policy() {
-        try {
-            for (String line : src.info("memory").split("\r?\n")) {
-                if (line.startsWith("maxmemory_policy:")) {
-                    return line.substring("maxmemory_policy:".length()).trim();
-                }
-            }
-            return "unknown";
-        } catch (RuntimeException e) {
-            return "unknown";
-        }
     }
 
     /**
@@ -273,10 +192,10 @@ public final class Prewarm implements AutoCloseable {
      * check again, then each copy confirmed or undone.
      */
     private void copy(List<Candidate> batch) throws InterruptedException {
-        Watermark w = sourceWatermark();
-        List<Copy> read = read(batch);
+        Freshness.Watermark w = freshness.sourceWatermark();
+        List<Copy> read = entries.read(batch);
         List<Copy> proven = new ArrayList<>(read);
-        proven.removeAll(unproven(read, w));
+        proven.removeAll(freshness.unproven(read, w));
         unproven += read.size() - proven.size();
         long started = System.nanoTime();
         long lease = Math.max(COPY_LEASE.toMillis(), 4 * lastBatchNanos / 1_000_000);
@@ -298,7 +217,7 @@ public final class Prewarm implements AutoCloseable {
                     }
                 }
             }
-            List<Copy> doubtful = unproven(written, w);
+            List<Copy> doubtful = freshness.unproven(written, w);
             undo(doubtful);
             written.removeAll(doubtful);
             confirm(written);
@@ -310,113 +229,13 @@ public final class Prewarm implements AutoCloseable {
         lastBatchNanos = System.nanoTime() - started;
     }
 
-    /** The source's applied watermark, read before its entries (rule 1). */
-    private Watermark sourceWatermark() {
-        Map<String, String> watermark = text(src.hgetall(AppliedLsn.key(RegionConsumerService.groupId(config, from.name()))));
-        OptionalLong s = AppliedLsn.of(watermark);
-        OptionalLong sTs = AppliedLsn.commitTs(watermark);
-        if (s.isEmpty() || sTs.isEmpty()) {
-            throw new IllegalStateException("region " + from.name() + " publishes no applied watermark in its Redis ("
-                    + AppliedLsn.key(RegionConsumerService.groupId(config, from.name())) + "): its region consumer must run "
-                    + "(and capture's heartbeats reach it) for a copy to be known fresh");
-        }
-        return new Watermark(s.getAsLong(), sTs.getAsLong());
-    }
-
-    /** The batch's entries as the source holds them now; other types and keys gone meanwhile are counted and left out. */
-    private List<Copy> read(List<Candidate> batch) {
-        List<Copy> out = new ArrayList<>();
-        for (Candidate c : batch) {
-            String type = src.type(c.key());
-            Copy copy;
-            if ("hash".equals(type)) {
-                Map<String, byte[]> entry = src.hgetall(c.key());
-                byte[] d = entry.get(RedisLayout.ENTRY_DATA);
-                if (d == null) {
-                    vanished++;
-                    continue;
-                }
-                String version = entry.containsKey(RedisLayout.ENTRY_VERSION) ? utf8(entry.get(RedisLayout.ENTRY_VERSION)) : "0";
-                copy = new Copy(c.key(), c.namespace(), "h", d, version, entry.getOrDefault(RedisLayout.ENTRY_SOFT_EXPIRY, new byte[0]),
-                        entry.containsKey(RedisLayout.ENTRY_NOT_FOUND), 0, 0);
-            } else if ("string".equals(type)) {
-                byte[] value = src.get(c.key());
-                if (value == null) {
-                    vanished++;
-                    continue;
-                }
-                copy = new Copy(c.key(), c.namespace(), "s", value, "0", new byte[0], false, 0, 0);
-            } else {
-                if ("none".equals(type)) {
-                    vanished++;
-                } else {
-                    otherTypes++;
-                }
-                continue;
-            }
-            Long pttl = src.pttl(c.key());
-            if (pttl == null || pttl == -2) {
-                vanished++;
-                continue;
-            }
-            out.add(new Copy(copy.key(), copy.namespace(), copy.kind(), copy.data(), copy.version(), copy.softExpiry(), copy.notFound(),
-                    Math.max(0, pttl), System.nanoTime()));
-        }
-        return out;
-    }
-
-    /**
-     * Rules 3 and 4: the copies whose freshness cannot be proven now, on PostgreSQL's clock and the
-     * target's scan watermarks; a check that cannot be made proves nothing either.
-     */
-    private List<Copy> unproven(List<Copy> copies, Watermark w) {
-        if (copies.isEmpty()) {
-            return List.of();
-        }
-        long nowMicros;
-        try {
-            nowMicros = database.nowMicros();
-        } catch (java.sql.SQLException e) {
-            LOG.warn("prewarm: cannot read PostgreSQL's clock ({}); {} copies not proven fresh", e.getMessage(), copies.size());
-            return copies;
-        }
-        Map<String, Boolean> scanned = new HashMap<>();
-        List<Copy> out = new ArrayList<>();
-        for (Copy c : copies) {
-            // half the shortest fence TTL of any namespace the key could belong to: an invalidation of that one
-            // may have fenced it for no longer
-            long halfFenceMicros = fenceTtlMillis(c, true) * 500;
-            boolean doubt = nowMicros - w.commitTsMicros() >= halfFenceMicros;
-            // a scan of any namespace the key could belong to may have passed it (a pattern two namespaces share)
-            for (NamespaceConfig ns : config.namespaces().values()) {
-                if (!doubt && ns.mayHold(c.key())) {
-                    doubt = scanned.computeIfAbsent(ns.name(), name -> scanPassed(name, w.lsn()));
-                }
-            }
-            if (doubt) {
-                out.add(c);
-            }
-        }
-        return out;
-    }
-
-    /** True when the target's scan watermark of the namespace reached {@code s}, or cannot be read. */
-    private boolean scanPassed(String namespace, long s) {
-        try {
-            Double scan = dst.zscore(RedisLayout.wideWatermarkKey(namespace), bytes(RedisLayout.SCAN_WATERMARK_MEMBER));
-            return scan != null && scan >= s;
-        } catch (RuntimeException e) {
-            return true;
-        }
-    }
-
     /**
      * Gives the proven copies their real TTL (what the source's entry had left, none if it had
      * none). A copy the target changed meanwhile (an invalidation, a reader's fill) is left as
      * it is and counted as undone. Each is removed from {@code copies} once settled.
      */
     private void confirm(List<Copy> copies) {
-        for (java.util.Iterator<Copy> it = copies.iterator(); it.hasNext(); ) {
+        for (Iterator<Copy> it = copies.iterator(); it.hasNext(); ) {
             Copy c = it.next();
             long ttl = c.ttlMillis() == 0 ? 0 : Math.max(1, c.ttlMillis() - (System.nanoTime() - c.readAt()) / 1_000_000);
             long result = dst.evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, new String[] {c.key()},
@@ -435,18 +254,10 @@ public final class Prewarm implements AutoCloseable {
      * acknowledges every one: a copy that could not be proven fresh must not stay (its lease would
      * end it too).
      */
-    /** The shortest ({@code shortest}) or longest fence TTL of the copy's namespace and of every other that may hold its key. */
-    private long fenceTtlMillis(Copy c, boolean shortest) {
-        java.util.stream.LongStream ttls = java.util.stream.Stream.concat(java.util.stream.Stream.of(namespaces.get(c.namespace())),
-                        config.namespaces().values().stream().filter(ns -> ns.mayHold(c.key())))
-                .mapToLong(ns -> ns.fenceTtl().toMillis());
-        return shortest ? ttls.min().orElseThrow() : ttls.max().orElseThrow();
-    }
-
     private void undo(List<Copy> copies) throws InterruptedException {
         Backoff backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
         for (Copy c : copies) {
-            long fenceTtl = fenceTtlMillis(c, false);
+            long fenceTtl = freshness.fenceTtlMillis(c, false);
             while (true) {
                 try {
                     dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, new String[] {c.key(), RedisLayout.fenceKey(c.key())},
@@ -462,17 +273,17 @@ public final class Prewarm implements AutoCloseable {
         }
     }
 
-    private static Map<String, String> text(Map<String, byte[]> raw) {
+    static Map<String, String> text(Map<String, byte[]> raw) {
         Map<String, String> out = new HashMap<>();
         raw.forEach((k, v) -> out.put(k, utf8(v)));
         return out;
     }
 
-    private static String utf8(byte[] b) {
+    static String utf8(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
     }
 
-    private static byte[] bytes(String s) {
+    static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 

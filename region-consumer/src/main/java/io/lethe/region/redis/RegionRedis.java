@@ -13,20 +13,29 @@ import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
+import io.lettuce.core.StaticCredentialsProvider;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import io.lettuce.core.api.sync.BaseRedisCommands;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.api.sync.RedisHashCommands;
 import io.lettuce.core.api.sync.RedisKeyCommands;
 import io.lettuce.core.api.sync.RedisScriptingCommands;
-import io.lettuce.core.api.sync.BaseRedisCommands;
+import io.lettuce.core.api.sync.RedisSortedSetCommands;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.resource.ClientResources;
+import java.io.File;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -50,8 +59,8 @@ public final class RegionRedis implements AutoCloseable {
     private final StatefulConnection<String, String> control;
     private final RedisScriptingCommands<String, String> scripting;
     private final RedisKeyCommands<String, String> keys;
-    private final io.lettuce.core.api.sync.RedisHashCommands<String, String> hashes;
-    private final io.lettuce.core.api.sync.RedisSortedSetCommands<String, String> sortedSets;
+    private final RedisHashCommands<String, String> hashes;
+    private final RedisSortedSetCommands<String, String> sortedSets;
     private final BaseRedisCommands<String, String> base;
     private final String display;
     private final List<RedisURI> uris;
@@ -118,10 +127,10 @@ public final class RegionRedis implements AutoCloseable {
     }
 
     /** TLS for rediss://: the JVM's trust store, or the CA certificates of {@code redis-ca-file}. */
-    public static io.lettuce.core.SslOptions sslOptions(RegionConfig region) {
-        io.lettuce.core.SslOptions.Builder b = io.lettuce.core.SslOptions.builder();
+    public static SslOptions sslOptions(RegionConfig region) {
+        SslOptions.Builder b = SslOptions.builder();
         if (region.redisCaFile() != null) {
-            b.trustManager(new java.io.File(region.redisCaFile()));
+            b.trustManager(new File(region.redisCaFile()));
         }
         return b.build();
     }
@@ -142,7 +151,7 @@ public final class RegionRedis implements AutoCloseable {
             RedisURI uri = RedisURI.create(t);
             uri.setTimeout(timeout);
             if (region.redisPassword() != null) {
-                uri.setCredentialsProvider(new io.lettuce.core.StaticCredentialsProvider(region.redisUser() == null ? "default" : region.redisUser(),
+                uri.setCredentialsProvider(new StaticCredentialsProvider(region.redisUser() == null ? "default" : region.redisUser(),
                         region.redisPassword().reveal().toCharArray()));
             }
             out.add(uri);
@@ -323,7 +332,7 @@ public final class RegionRedis implements AutoCloseable {
     }
 
     /** The synchronous hash commands (for probes and tests). */
-    public io.lettuce.core.api.sync.RedisHashCommands<String, String> hashCommands() {
+    public RedisHashCommands<String, String> hashCommands() {
         return hashes;
     }
 
@@ -331,9 +340,9 @@ public final class RegionRedis implements AutoCloseable {
      * Synchronous commands whose values are bytes (keys are text): for copying entries as they
      * are ({@code lethe prewarm}). Opened on first use, closed with this.
      */
-    public synchronized io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, byte[]> binary() {
-        io.lettuce.core.codec.RedisCodec<String, byte[]> codec = io.lettuce.core.codec.RedisCodec.of(
-                io.lettuce.core.codec.StringCodec.UTF8, io.lettuce.core.codec.ByteArrayCodec.INSTANCE);
+    public synchronized RedisClusterCommands<String, byte[]> binary() {
+        RedisCodec<String, byte[]> codec = RedisCodec.of(
+                StringCodec.UTF8, ByteArrayCodec.INSTANCE);
         if (binary == null) {
             binary = clusterClient != null ? clusterClient.connect(codec) : client.connect(codec, uris.get(0));
         }

@@ -3,7 +3,6 @@ package io.lethe.region.apply;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.region.metrics.RegionMetrics;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
@@ -17,13 +16,15 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /** The sweep worker without servers: a scripted sweeper. */
 class PatternSweepsTest {
-    private static final RedisApplier.Applied SWEPT = new RedisApplier.Applied(Map.of("deleted", 1), List.of());
+    private static final Applied SWEPT = new Applied(Map.of("deleted", 1), List.of());
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final RegionMetrics metrics = new RegionMetrics(registry, "us-east");
 
@@ -78,16 +79,16 @@ class PatternSweepsTest {
     void aFailedSweepIsSweptAgainNeverSkipped() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         List<Failure> reported = new CopyOnWriteArrayList<>();
-        java.util.concurrent.atomic.AtomicReference<PatternSweeps> holder = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicBoolean failingAtSecondCall = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicReference<PatternSweeps> holder = new AtomicReference<>();
+        AtomicBoolean failingAtSecondCall = new AtomicBoolean();
         try (PatternSweeps sweeps = new PatternSweeps("us-east", (glob, events) -> {
             int n = calls.incrementAndGet();
             if (n == 1) {
-                throw new RedisApplier.ApplyFailure(Failure.retriable("timeout", null), "scripted timeout");
+                throw new ApplyFailure(Failure.retriable("timeout", null), "scripted timeout");
             }
             if (n == 2) {
                 failingAtSecondCall.set(holder.get().failing());
-                throw new RedisApplier.ApplyFailure(Failure.fatal("authorization", "grant SCAN", null), "scripted NOPERM");
+                throw new ApplyFailure(Failure.fatal("authorization", "grant SCAN", null), "scripted NOPERM");
             }
             return SWEPT;
         }, metrics, new Backoff(Duration.ofMillis(1), Duration.ofMillis(5)), reported::add)) {

@@ -4,12 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
+import io.lethe.region.redis.ScriptCall;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.redis.LuaScript;
-import io.lethe.region.redis.ScriptCall;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -44,8 +45,8 @@ class ScriptCallsTest {
     @Test
     void aFenceLastsTheLongestFenceTtlOfTheNamespacesThatMayHoldItsKey() {
         // prices' pattern reaches products' keys, whose readers load for up to 60 s: a 5 s fence would let them fill
-        assertEquals(Map.of("products", java.time.Duration.ofSeconds(60), "prices", java.time.Duration.ofSeconds(60),
-                "orders", java.time.Duration.ofSeconds(7)), ScriptCalls.fenceTtls(CONFIG.namespaces()));
+        assertEquals(Map.of("products", Duration.ofSeconds(60), "prices", Duration.ofSeconds(60),
+                "orders", Duration.ofSeconds(7)), ScriptCalls.fenceTtls(CONFIG.namespaces()));
         ScriptCall call = new ScriptCalls(CONFIG.namespaces(), Set.of("products", "prices")).call(event("prices", Scope.ROW, "price:1", null,
                 Action.DELETE), "price:1");
         assertEquals("60000", call.args()[1]);

@@ -4,7 +4,7 @@ import io.lethe.dev.verify.mirror.EmbeddedMirrorMaker;
 import io.lethe.config.LetheConfig;
 import io.lethe.pipeline.Roles;
 import io.lethe.region.RegionConsumerService;
-import io.lethe.region.restore.TopicMove;
+import io.lethe.region.apply.TopicMove;
 import io.lethe.schemas.redis.RedisLayout;
 import java.time.Clock;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package io.lethe.dev.verify.scenario;
 
-import io.lethe.capture.checks.CheckResult;
+import io.lethe.capture.source.CheckResult;
 import io.lethe.cli.doctor.Doctor;
 import java.util.List;
 

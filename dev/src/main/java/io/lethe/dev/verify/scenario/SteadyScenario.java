@@ -7,7 +7,7 @@ import io.lethe.cache.Loaded;
 import io.lethe.cache.Policy;
 import io.lethe.config.LetheConfig;
 import io.lethe.region.RegionConsumerService;
-import io.lethe.region.probe.StalenessProber;
+import io.lethe.region.apply.StalenessProber;
 import io.micrometer.core.instrument.Counter;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,0 +1,162 @@
+package io.lethe.capture.source;
+
+import io.lethe.capture.engine.CaptureMetrics;
+import io.lethe.config.LetheConfig;
+import io.lethe.schemas.SourceTable;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The source watch of {@code source.mode: debezium-topics}: the slot and the publication are the
+ * connector's, but the configured tables are the application's, and DDL on them changes what
+ * rows hold without a row change that any connector could decode (a column retyped or rewritten
+ * with a {@code USING}, an enum label renamed, a name given to another column, a table re-created
+ * or swapped, set UNLOGGED, partitions or inheriting tables attached or detached with rows). The
+ * translator asks it before every watermark it publishes ({@link #check}): it reads the tables'
+ * state from the catalog (one query, as capture's watch does) and compares it with the one it
+ * relied on ({@link SourceDrifts#tablesSince}, {@link SourceDrifts#tablesHiding}).
+ *
+ * <p>Every drift resets the namespaces of its tables, wholesale (this mode's resets delete
+ * whatever is there: the connector's positions are not Lethe's), before the watermark; while a
+ * condition hides changes (a table UNLOGGED, an inheriting table no namespace carries) they are
+ * reset again every {@link #HIDDEN_RESET_INTERVAL} and no watermark is published. A check that
+ * cannot read the catalog publishes no watermark either (lag grows; tokens read the database).
+ *
+ * <p>Unlike capture, this mode has no table of its own in the source to keep the state in: it is
+ * read when the translator starts, so DDL while no translator runs is not seen (docs/design.md,
+ * "How Lethe fails closed"; the runbook says what to do after DDL in a window without Lethe).
+ */
+public final class TableWatch implements AutoCloseable {
+    static final Duration HIDDEN_RESET_INTERVAL = Duration.ofSeconds(10);
+    private static final Logger LOG = LoggerFactory.getLogger(TableWatch.class);
+
+    private final LetheConfig config;
+    private final MeterRegistry registry;
+    private final Map<String, Counter> drifts = new ConcurrentHashMap<>();
+    private final AtomicInteger hiddenCount = new AtomicInteger();
+    private Connection connection;
+    private PreparedStatement query;
+    private SourceState relied;
+    private List<Drift> hidden = List.of();
+    private long hiddenResetNanos;
+    private long lastFailureLogged = Long.MIN_VALUE;
+    private long checkedAtNanos = Long.MIN_VALUE;
+
+    public TableWatch(LetheConfig config, MeterRegistry registry) {
+        this.config = config;
+        this.registry = registry;
+        Gauge.builder(CaptureMetrics.SOURCE_HIDDEN, hiddenCount, AtomicInteger::get).tag("slot", config.source().slot())
+                .description("conditions of the source that hide changes now; their namespaces are reset every 10 s").register(registry);
+    }
+
+    /** What one check found: the tables whose namespaces must be reset now, and whether a watermark may be published. */
+    public record Verdict(Set<String> reset, boolean vouches) {
+        /** The tables to reset, as sources. */
+        public Set<SourceTable> tables(LetheConfig config) {
+            Set<SourceTable> out = new LinkedHashSet<>();
+            for (String t : reset) {
+                int dot = t.indexOf('.');
+                out.add(new SourceTable(config.source().database(), t.substring(0, dot), t.substring(dot + 1)));
+            }
+            return out;
+        }
+    }
+
+    /** True when no check ran for {@code interval}. */
+    public boolean due(Duration interval) {
+        return checkedAtNanos == Long.MIN_VALUE || System.nanoTime() - checkedAtNanos >= interval.toNanos();
+    }
+
+    /** Reads the tables' state now and compares it with the state relied on. */
+    public Verdict check() {
+        long started = System.nanoTime();
+        checkedAtNanos = started;
+        try {
+            Connection c = connection();
+            SourceState now = SourceState.read(query, config);
+            if (relied == null) {
+                relied = now;
+            }
+            List<Drift> since = SourceDrifts.tablesSince(config, relied, now, leaf -> false, false);
+            List<Drift> ongoing = SourceDrifts.tablesHiding(config, now);
+            boolean fresh = ongoing.stream().anyMatch(d -> !hidden.contains(d));
+            boolean again = !ongoing.isEmpty() && started - hiddenResetNanos >= HIDDEN_RESET_INTERVAL.toNanos();
+            Set<String> reset = new LinkedHashSet<>();
+            since.forEach(d -> reset.addAll(d.tables()));
+            for (Drift d : since) {
+                drift(d.kind().tag());
+                LOG.error("the source drifted ({}): {}; namespaces {} reset (source.mode debezium-topics: wholesale)", d.kind().tag(),
+                        d.what(), SourceDrifts.namespaces(config, List.of(d)));
+            }
+            if (fresh || again) {
+                hiddenResetNanos = started;
+                for (Drift d : ongoing) {
+                    reset.addAll(d.tables());
+                    if (fresh && !hidden.contains(d)) {
+                        drift(d.kind().tag());
+                    }
+                    LOG.error("the source hides changes ({}): {}; namespaces {} reset, again every {} s while it lasts, and no "
+                            + "watermark is published. Fix: {}", d.kind().tag(), d.what(), SourceDrifts.namespaces(config, List.of(d)),
+                            HIDDEN_RESET_INTERVAL.toSeconds(), d.fix());
+                }
+            }
+            relied = SourceDrifts.carry(relied, now);
+            hidden = List.copyOf(ongoing);
+            hiddenCount.set(ongoing.size());
+            return new Verdict(reset, ongoing.isEmpty());
+        } catch (SQLException e) {
+            close();
+            if (started - lastFailureLogged > TimeUnit.MINUTES.toNanos(1)) {
+                lastFailureLogged = started;
+                LOG.warn("cannot read the configured tables' state from the source ({}); no watermark is published until it can",
+                        e.getMessage());
+            }
+            return new Verdict(Set.of(), false);
+        }
+    }
+
+    private void drift(String kind) {
+        drifts.computeIfAbsent(kind, k -> Counter.builder(CaptureMetrics.SOURCE_DRIFT).tag("slot", config.source().slot()).tag("kind", k)
+                .description("source drifts that hid changes; their tables' namespaces were reset").register(registry)).increment();
+    }
+
+    private Connection connection() throws SQLException {
+        if (connection == null) {
+            connection = SourceConnection.open(config);
+            try (Statement s = connection.createStatement()) {
+                s.execute("SET statement_timeout = '10s'");
+                s.execute("SET application_name = 'lethe-debezium-topics-table-watch'");
+            }
+            query = connection.prepareStatement(SourceState.query(connection));
+        }
+        return connection;
+    }
+
+    @Override
+    public void close() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                // gone already
+            }
+            connection = null;
+            query = null;
+        }
+    }
+}

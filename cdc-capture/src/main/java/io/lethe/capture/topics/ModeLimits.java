@@ -1,0 +1,41 @@
+package io.lethe.capture.topics;
+
+import io.lethe.config.DebeziumTopicsConfig;
+import io.lethe.config.LetheConfig;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What {@code source.mode: debezium-topics} cannot know, said at start-up (docs/design.md, "Reading an existing Debezium stream"). */
+final class ModeLimits {
+    private ModeLimits() {
+    }
+
+    /** One line per limit, for the start-up log. */
+    static List<String> of(LetheConfig config) {
+        DebeziumTopicsConfig t = config.source().debeziumTopics();
+        List<String> out = new ArrayList<>();
+        if (t.transactionMetadata()) {
+            out.add("commit LSNs come from the connector's transaction topic " + t.transactionTopic() + ": each change waits for "
+                    + "its transaction's END there (a connector that stops writing it stops Lethe's changes: lag grows)");
+        } else {
+            out.add("no commit LSNs (transaction-metadata: false): no replica gate (refused by the configuration)");
+        }
+        out.add("a watermark vouches only for the highest LSN of a change the connector wrote before its heartbeat (a Debezium "
+                + "heartbeat carries no position): read-your-writes tokens are covered later, and not at all while no change "
+                + "flows, so such reads go to the database");
+        out.add("the slot, the publication, REPLICA IDENTITY and skipped.operations are the connector's: Lethe cannot repair or "
+                + "watch them (run lethe doctor; a connector that skips truncates leaves their entries stale)");
+        out.add("the configured tables are watched from the moment the translator starts (DDL that changes what rows hold "
+                + "without a row change resets their namespaces), not before: DDL while no translator ran (ALTER COLUMN ... TYPE, an "
+                + "enum label renamed, a table made to inherit or a partition attached with rows, a column replaced under its name) "
+                + "is not seen; after such DDL invalidate the table's namespaces (lethe invalidate --namespace ... with "
+                + "allow-namespace-wide)");
+        if (!t.schemas()) {
+            out.add("schemas: false: the PostgreSQL types of key-template columns are unknown, so every change of a namespace with a "
+                    + "templated key invalidates its keys by glob");
+        }
+        out.add("watermarks come from the connector's heartbeats (" + t.heartbeatTopic() + "), stamped with the heartbeat's time, "
+                + "not a commit's: none when the connector writes no heartbeats");
+        return out;
+    }
+}

@@ -1,0 +1,67 @@
+package io.lethe.region.apply;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lethe.region.redis.RegionRedis;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Where a region's {@link TopicMove.Marker} is kept: a hash in its Redis. */
+final class RedisMarker {
+    private static final Logger LOG = LoggerFactory.getLogger(RedisMarker.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private RedisMarker() {
+    }
+
+    /** The marker as a Redis hash (standalone, Sentinel or Cluster: one key): fields {@code topic}, {@code receives}, {@code cluster}, .... */
+    static TopicMove.Marker of(RegionRedis redis, String group) {
+        String key = TopicMove.markerKey(group);
+        return new TopicMove.Marker() {
+            @Override
+            public Optional<TopicMove.Fed> read() {
+                Map<String, String> fields = redis.hashCommands().hgetall(key);
+                String topic = fields.get(TopicMove.FIELD);
+                if (topic == null) {
+                    return Optional.empty();
+                }
+                String receives = fields.getOrDefault(TopicMove.RECEIVES, "");
+                return Optional.of(new TopicMove.Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(",")), globs(fields.get(TopicMove.GLOBS)),
+                        globs(fields.get(TopicMove.RENDERED)), fields.get(TopicMove.CLUSTER)));
+            }
+
+            @Override
+            public void write(TopicMove.Fed fed) {
+                try {
+                    Map<String, String> fields = new HashMap<>(Map.of(TopicMove.FIELD, fed.topic(), TopicMove.RECEIVES, String.join(",", fed.receives()),
+                            TopicMove.GLOBS, JSON.writeValueAsString(fed.globs()), TopicMove.RENDERED, JSON.writeValueAsString(fed.rendered())));
+                    if (fed.cluster() != null) {
+                        fields.put(TopicMove.CLUSTER, fed.cluster());
+                    }
+                    redis.hashCommands().hset(key, fields);
+                } catch (JsonProcessingException e) {
+                    throw new IllegalStateException("cannot write the globs of " + fed.receives(), e);
+                }
+            }
+        };
+    }
+
+    /** The recorded globs, or none when absent or unreadable (a marker of an older version). */
+    static Map<String, List<String>> globs(String json) {
+        if (json == null || json.isEmpty()) {
+            return Map.of();
+        }
+        try {
+            return JSON.readValue(json, new TypeReference<Map<String, List<String>>>() { });
+        } catch (JsonProcessingException e) {
+            LOG.warn("the topic marker's globs are not readable ({}): a namespace removed from the configuration cannot be cleared by them",
+                    e.getOriginalMessage());
+            return Map.of();
+        }
+    }
+}

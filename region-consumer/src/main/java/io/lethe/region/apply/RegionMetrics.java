@@ -1,0 +1,369 @@
+package io.lethe.region.apply;
+
+import io.lethe.schemas.DlqReason;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
+
+/** The names and meters of one region's consumer; every meter carries {@code region}. */
+public final class RegionMetrics {
+    /** Invalidations applied, by result: deleted, kept-newer, absent, upserted, refused, superseded. */
+    public static final String APPLIED = "lethe.region.applied";
+    /** Invalidations per applied batch. */
+    public static final String BATCH_SIZE = "lethe.region.batch.size";
+    /** Time from flushing a batch's script calls to the last reply. */
+    public static final String REDIS_LATENCY = "lethe.region.redis.latency";
+    /** Records in this region's topic not yet applied. */
+    public static final String LAG_RECORDS = "lethe.region.lag.records";
+    /** now - commit time of the last applied invalidation while records wait; 0 when caught up. */
+    public static final String LAG_SECONDS = "lethe.region.lag.seconds";
+    /** Commit in PostgreSQL to applied in this region's Redis: the staleness SLO (a histogram). */
+    public static final String LATENCY = "lethe.invalidation.latency";
+    /** The same latency's p50/p99/p99.9 over the last minute, as gauges tagged {@code quantile}. */
+    public static final String LATENCY_RECENT = "lethe.invalidation.latency.recent";
+    /** Every result tag value of {@link #APPLIED}. */
+    public static final List<String> RESULTS = List.of("deleted", "kept-newer", "absent", "upserted", "refused", "superseded");
+    /** Batches retried after a Redis or Kafka failure, by kind. */
+    public static final String RETRIES = "lethe.region.retries";
+    /** Records sent to the DLQ, by reason and stage. */
+    public static final String DLQ = "lethe.dlq.events";
+    /** Keys visited by pattern invalidations. */
+    public static final String PATTERN_KEYS = "lethe.region.pattern.keys";
+    /**
+     * Slots of a Redis Cluster whose keys a pattern or namespace-wide scan read again, because they
+     * moved between masters or were migrating while it ran (a resharding).
+     */
+    public static final String SCAN_SLOTS_RESCANNED = "lethe.region.scan.slots.rescanned";
+    /**
+     * Pattern and namespace-wide sweeps waiting or running on the region's sweep worker: the
+     * offsets and heartbeats of everything applied behind them wait for them (key invalidations
+     * behind them are applied meanwhile).
+     */
+    public static final String PATTERN_BACKLOG = "lethe.region.pattern.backlog";
+    /** How long one pattern or namespace-wide sweep took, from its start to its last key (retries included). */
+    public static final String PATTERN_DURATION = "lethe.region.pattern.duration";
+    /** Batches applied once and waiting for the replica to replay past them (replica gate). */
+    public static final String GATE_PENDING = "lethe.region.gate.pending";
+    /** 1 while the replica gate refuses its replica (not a standby of the primary), else 0 (also without a gate). */
+    public static final String REPLICA_REFUSED = "lethe.region.replica.refused";
+    /** Invalidations re-applied after the replica replayed past them (replica gate). */
+    public static final String GATE_REAPPLIED = "lethe.region.gate.reapplied";
+    /**
+     * The region's Redis came back without writes Lethe had applied (restarted from an older
+     * snapshot, or a replica promoted), by what the consumer did: replayed-checkpoint,
+     * replayed-fence-window (an empty Redis), wholesale (data of unknown position). Page on it.
+     */
+    public static final String REDIS_RESTORES = "lethe.region.redis.restores";
+    /** Every action tag value of {@link #REDIS_RESTORES}. */
+    public static final List<String> RESTORE_ACTIONS = List.of("replayed-checkpoint", "replayed-fence-window", "wholesale");
+    /**
+     * Partitions whose records were deleted (retention) before this region applied them, so its
+     * namespaces were invalidated wholesale. Page on it: the outage outlasted the topic's retention.
+     */
+    public static final String OFFSETS_LOST = "lethe.region.offsets.lost";
+    /**
+     * Times the configuration moved this region to another topic and it started with a wholesale
+     * invalidation of its namespaces (see {@code TopicMove}).
+     */
+    public static final String TOPIC_MOVES = "lethe.region.topic.moves";
+    /**
+     * First feeds done: the region's Redis recorded no topic, so every namespace the region
+     * receives was invalidated wholesale at the first watermark it applied (see {@code TopicMove.NOTHING}).
+     */
+    public static final String FIRST_FEEDS = "lethe.region.first.feeds";
+    /** 1 while a first feed waits for its proof: entries this Redis held before may still be served. */
+    public static final String FIRST_FEED_PENDING = "lethe.region.first.feed.pending";
+    /**
+     * Deletes applied although their record carried no valid {@code lethe.signature} (with
+     * {@code streams.watermark-key}): an invalidation published without the key. Upserts without one are refused.
+     */
+    public static final String UNSIGNED_DELETES = "lethe.region.unsigned.deletes";
+    /**
+     * Upserts applied as deletes because their commit LSN is not above what the region already
+     * applied of the stream they came through (a redelivery, or a copy of an old signed record
+     * written back into the topic): see {@code ReplayFloor}.
+     */
+    public static final String REPLAYED_UPSERTS = "lethe.region.replayed.upserts";
+    /**
+     * Upserts applied as deletes because nothing proves them new (issue 34, replay), by
+     * {@code reason}: {@code no-floor} (read while their partition had no replay floor yet: a first
+     * start before its first heartbeats, a partition just added, a change of source history) or
+     * {@code aged} (committed longer ago than the namespace's fence-ttl minus the margin when applied:
+     * the region lags). Each costs a miss, never a stale entry.
+     */
+    public static final String UNPROVEN_UPSERTS = "lethe.region.unproven.upserts";
+    /** The reasons of {@link #UNPROVEN_UPSERTS}. */
+    public static final List<String> UNPROVEN_REASONS = List.of("no-floor", "aged");
+    /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
+    public static final String UP = "lethe.region.up";
+    /**
+     * Partitions of the region's topic this instance owns. Summed over a region's instances it is
+     * 0 when the consumer group has no member applying (every instance stopped, or stuck
+     * rebalancing): the LetheRegionNoConsumer alert.
+     */
+    public static final String ASSIGNED = "lethe.region.assigned.partitions";
+    /**
+     * Seconds from the newest heartbeat committed in PostgreSQL that this region has applied
+     * everything before, to now: the end-to-end lag, counting every stage (slot, capture, changes
+     * topic, streams, region topic, Redis); it grows while any of them stops, even when no
+     * invalidation arrives. NaN before the first heartbeat.
+     */
+    public static final String END_TO_END_LAG = "lethe.region.end.to.end.lag";
+    /** Gauge: the region's applied watermark as published for read-your-writes readers (commit LSN; NaN before the first). */
+    public static final String APPLIED_LSN = "lethe.region.applied.lsn";
+    /** Keys Redis refused for good, by reason; widened=true when the wider invalidation was applied instead. */
+    public static final String POISONED = "lethe.region.poisoned";
+
+    private final MeterRegistry registry;
+    private final String region;
+    private final Timer latency;
+    private final Timer redisLatency;
+    private final DistributionSummary batchSize;
+    private final Counter patternKeys;
+    private final Counter slotsRescanned;
+    private final AtomicLong lagRecords = new AtomicLong();
+    private final AtomicLong lagMillis = new AtomicLong();
+    private final AtomicLong up = new AtomicLong();
+    private final AtomicLong assigned = new AtomicLong();
+    private final AtomicLong gatePending = new AtomicLong();
+    private final AtomicLong replicaRefused = new AtomicLong();
+    private final Counter reapplied;
+    private final Counter offsetsLost;
+    private final Counter topicMoves;
+    private final Counter firstFeeds;
+    private final AtomicInteger firstFeedPending = new AtomicInteger();
+    private final Map<String, Counter> applied = new ConcurrentHashMap<>();
+    private final Map<String, Counter> retries = new ConcurrentHashMap<>();
+    private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
+    private final Map<String, Counter> poisoned = new ConcurrentHashMap<>();
+    private final AppliedWatermarks watermarks = new AppliedWatermarks();
+
+    public RegionMetrics(MeterRegistry registry, String region) {
+        this.registry = registry;
+        this.region = region;
+        this.latency = Timer.builder(LATENCY).tag("region", region)
+                .description("commit in PostgreSQL to applied in the region's Redis")
+                .publishPercentiles(0.5, 0.99, 0.999).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10))
+                .distributionStatisticExpiry(Duration.ofMinutes(1)).distributionStatisticBufferLength(3)
+                .register(registry);
+        this.redisLatency = Timer.builder(REDIS_LATENCY).tag("region", region)
+                .description("flush of a batch to its last Redis reply").publishPercentiles(0.5, 0.99).register(registry);
+        this.batchSize = DistributionSummary.builder(BATCH_SIZE).tag("region", region)
+                .description("invalidations per batch").register(registry);
+        this.patternKeys = Counter.builder(PATTERN_KEYS).tag("region", region).register(registry);
+        this.slotsRescanned = Counter.builder(SCAN_SLOTS_RESCANNED).tag("region", region)
+                .description("cluster slots a scan read again because they moved or migrated while it ran").register(registry);
+        Tags tags = Tags.of("region", region);
+        for (double q : new double[] {0.5, 0.99, 0.999}) {
+            Gauge.builder(LATENCY_RECENT, latency, t -> recent(t, q)).baseUnit("seconds")
+                    .tags(tags).tag("quantile", Double.toString(q)).description("commit to applied, last minute").register(registry);
+        }
+        // every series exists from the start, so alerts on increase() and absent() work before the first event
+        RESULTS.forEach(r -> applied(r, 0));
+        RESTORE_ACTIONS.forEach(this::restores);
+        UNPROVEN_REASONS.forEach(reason -> unprovenUpserts(reason, 0));
+        this.offsetsLost = Counter.builder(OFFSETS_LOST).tag("region", region)
+                .description("partitions whose records were deleted before this region applied them").register(registry);
+        this.topicMoves = Counter.builder(TOPIC_MOVES).tag("region", region)
+                .description("moves to another topic, each started with a wholesale invalidation").register(registry);
+        this.firstFeeds = Counter.builder(FIRST_FEEDS).tag("region", region)
+                .description("first feeds of a Redis without a topic marker, each a wholesale invalidation").register(registry);
+        Gauge.builder(FIRST_FEED_PENDING, firstFeedPending, AtomicInteger::get)
+                .tag("region", region).description("1 while a first feed waits for streams to write the topic").register(registry);
+        for (DlqReason reason : List.of(DlqReason.MALFORMED,
+                DlqReason.UNKNOWN_NAMESPACE, DlqReason.MATCH_ALL_PATTERN,
+                DlqReason.NAMESPACE_WIDE_PATTERN, DlqReason.FOREIGN_KEY,
+                DlqReason.RESERVED_KEY, DlqReason.UPSERT_NOT_CONFIGURED,
+                DlqReason.VERSION_OUT_OF_RANGE, DlqReason.FOREIGN_PATTERN,
+                DlqReason.UNTRUSTED_WATERMARK, DlqReason.REDIS_WRONGTYPE,
+                DlqReason.REDIS_OOM, DlqReason.REDIS_REFUSED, DlqReason.REDIS_KEY_DENIED)) {
+            dlqCounter(reason.code());
+        }
+        for (DlqReason reason : List.of(DlqReason.REDIS_WRONGTYPE, DlqReason.REDIS_OOM, DlqReason.REDIS_REFUSED,
+                DlqReason.REDIS_KEY_DENIED)) {
+            poisoned(reason.code(), true, 0);
+            poisoned(reason.code(), false, 0);
+        }
+        registry.gauge(LAG_RECORDS, tags, lagRecords, AtomicLong::get);
+        registry.gauge(LAG_SECONDS, tags, lagMillis, v -> v.get() / 1000.0);
+        registry.gauge(UP, tags, up, AtomicLong::get);
+        registry.gauge(ASSIGNED, tags, assigned, AtomicLong::get);
+        Gauge.builder(END_TO_END_LAG, this, RegionMetrics::endToEndLagSeconds)
+                .tags(tags).baseUnit("seconds").description("newest heartbeat commit applied with everything before it, to now: "
+                        + "end-to-end lag over every stage").register(registry);
+        registry.gauge(GATE_PENDING, tags, gatePending, AtomicLong::get);
+        registry.gauge(REPLICA_REFUSED, tags, replicaRefused, AtomicLong::get);
+        registry.gauge(APPLIED_LSN, tags, appliedLsn, a -> a.get() < 0 ? Double.NaN : a.get());
+        this.reapplied = Counter.builder(GATE_REAPPLIED).tags(tags).register(registry);
+    }
+
+    private final AtomicLong appliedLsn = new AtomicLong(-1);
+
+    /** The oldest applied watermark this consumer published over its partitions (commit LSN). */
+    public void appliedLsn(long lsn) {
+        appliedLsn.set(lsn);
+    }
+
+    public void applied(String result, int count) {
+        applied.computeIfAbsent(result, r -> Counter.builder(APPLIED).tag("region", region).tag("result", r)
+                .description("invalidations applied, by result").register(registry)).increment(count);
+    }
+
+    private static double recent(Timer timer, double quantile) {
+        for (ValueAtPercentile v : timer.takeSnapshot().percentileValues()) {
+            if (Math.abs(v.percentile() - quantile) < 1e-9) {
+                return v.value(TimeUnit.SECONDS);
+            }
+        }
+        return Double.NaN;
+    }
+
+    public void latency(long micros) {
+        latency.record(Duration.ofNanos(Math.max(0, micros) * 1000));
+    }
+
+    public Timer latencyTimer() {
+        return latency;
+    }
+
+    public void redisRoundTrip(long nanos) {
+        redisLatency.record(Duration.ofNanos(nanos));
+    }
+
+    public void batch(int size) {
+        batchSize.record(size);
+    }
+
+    public void retry(String kind) {
+        retries.computeIfAbsent(kind, k -> Counter.builder(RETRIES).tag("region", region).tag("kind", k).register(registry)).increment();
+    }
+
+    public void deadLettered(String reason) {
+        dlqCounter(reason).increment();
+    }
+
+    private Counter dlqCounter(String reason) {
+        return dlq.computeIfAbsent(reason, r -> Counter.builder(DLQ).tag("reason", r).tag("stage", "region:" + region)
+                .description("records sent to the dead-letter topic").register(registry));
+    }
+
+    public void poisoned(String reason, boolean widened, int count) {
+        poisoned.computeIfAbsent(reason + ":" + widened, r -> Counter.builder(POISONED).tag("region", region).tag("reason", reason)
+                .tag("widened", Boolean.toString(widened)).description("keys Redis refused for good; widened = the wider "
+                        + "invalidation was applied instead").register(registry)).increment(count);
+    }
+
+    public void patternKeys(int n) {
+        patternKeys.increment(n);
+    }
+
+    /** Registers the backlog gauge of the region's sweep worker. */
+    public void patternBacklog(IntSupplier backlog) {
+        Gauge.builder(PATTERN_BACKLOG, backlog, b -> b.getAsInt()).tag("region", region)
+                .description("pattern and namespace-wide sweeps waiting or running").strongReference(true).register(registry);
+    }
+
+    public void patternSwept(long nanos) {
+        Timer.builder(PATTERN_DURATION).tag("region", region).description("one pattern or namespace-wide sweep, start to last key")
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    public void slotsRescanned(int slots) {
+        slotsRescanned.increment(slots);
+    }
+
+    public void assigned(int partitions) {
+        assigned.set(partitions);
+    }
+
+    public void lag(long records, long millis) {
+        lagRecords.set(records);
+        lagMillis.set(records == 0 ? 0 : millis);
+    }
+
+    /** Whether the replica gate refuses its replica now. */
+    public void replicaRefused(boolean refused) {
+        replicaRefused.set(refused ? 1 : 0);
+    }
+
+    public void gated(int batches) {
+        gatePending.set(batches);
+    }
+
+    public void reapplied(int events) {
+        reapplied.increment(events);
+    }
+
+    public void redisRestored(String action) {
+        restores(action).increment();
+    }
+
+    private Counter restores(String action) {
+        return Counter.builder(REDIS_RESTORES).tag("region", region).tag("action", action)
+                .description("the region's Redis lost applied writes; what the consumer did").register(registry);
+    }
+
+    /** An upsert applied as a delete because its partition's replay floor had passed it. */
+    public void replayedUpsert() {
+        registry.counter(REPLAYED_UPSERTS, "region", region).increment();
+    }
+
+    /** {@code count} upserts applied as deletes for {@code reason} (one of {@link #UNPROVEN_REASONS}). */
+    public void unprovenUpserts(String reason, int count) {
+        Counter.builder(UNPROVEN_UPSERTS).tag("region", region).tag("reason", reason)
+                .description("upserts applied as deletes because nothing proves them new").register(registry).increment(count);
+    }
+
+    /** The region's name (for logs). */
+    public String region() {
+        return region;
+    }
+
+    /** A delete applied although its record's signature did not verify (a delete only costs misses). */
+    public void unsignedDelete() {
+        registry.counter(UNSIGNED_DELETES, "region", region).increment();
+    }
+
+    public void topicMoved() {
+        topicMoves.increment();
+    }
+
+    public void firstFed() {
+        firstFeeds.increment();
+    }
+
+    public void firstFeedPending(boolean pending) {
+        firstFeedPending.set(pending ? 1 : 0);
+    }
+
+    public void offsetsLost(int partitions) {
+        offsetsLost.increment(partitions);
+    }
+
+    /** The applied watermarks behind {@link #END_TO_END_LAG}. */
+    public AppliedWatermarks watermarks() {
+        return watermarks;
+    }
+
+    /** The end-to-end lag now, in seconds (NaN before the first heartbeat). */
+    public double endToEndLagSeconds() {
+        return watermarks.lagSeconds(System.currentTimeMillis() * 1000);
+    }
+
+    public void up(boolean isUp) {
+        up.set(isUp ? 1 : 0);
+    }
+}

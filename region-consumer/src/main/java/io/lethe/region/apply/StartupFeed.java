@@ -1,0 +1,263 @@
+package io.lethe.region.apply;
+
+import io.lethe.config.ApplyConfig;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.RegionConfig;
+import io.lethe.region.redis.RedisFailures;
+import io.lethe.region.redis.RegionRedis;
+import io.lethe.schemas.redis.AppliedLsn;
+import io.lethe.stage.failure.Failure;
+import io.lethe.stage.failure.KafkaFailures;
+import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.retry.Backoff;
+import io.lettuce.core.RedisException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a region checks before it joins its group: whether the topic it is fed from (or the
+ * namespaces it receives, or the cluster it reads) changed since its Redis recorded it
+ * ({@link TopicMove}). A move waits until streams writes the new topic, then the loop starts with a
+ * wholesale invalidation of the namespaces; a first feed invalidates them once streams is proven
+ * to write the topic, while the loop applies as usual. Either way the marker is written last. Then
+ * the LSN ceiling and the replay floor are seeded from the applied watermark the region published.
+ */
+final class StartupFeed {
+    private static final Logger LOG = LoggerFactory.getLogger(StartupFeed.class);
+
+    private final LetheConfig config;
+    private final RegionConfig region;
+    private final ApplyConfig apply;
+    private final Clock clock;
+    private final RegionMetrics metrics;
+    private final Misconfiguration misconfiguration;
+    private final RegionRedis redis;
+    private final Admin admin;
+    private final RestoreGuard restoreGuard;
+    private final ApplyLoop loop;
+    private final BrokerPartitions partitions;
+    private final BooleanSupplier running;
+    private volatile boolean fed;
+    /** The topic move being handled at start-up (not ready meanwhile), or null. */
+    private volatile TopicMove.Moved topicMove;
+
+    StartupFeed(LetheConfig config, RegionConfig region, Clock clock, RegionMetrics metrics, Misconfiguration misconfiguration,
+                RegionRedis redis, Admin admin, RestoreGuard restoreGuard, ApplyLoop loop, BrokerPartitions partitions,
+                BooleanSupplier running) {
+        this.config = config;
+        this.region = region;
+        this.apply = config.apply();
+        this.clock = clock;
+        this.metrics = metrics;
+        this.misconfiguration = misconfiguration;
+        this.redis = redis;
+        this.admin = admin;
+        this.restoreGuard = restoreGuard;
+        this.loop = loop;
+        this.partitions = partitions;
+        this.running = running;
+    }
+
+    /** True once the region's Redis is vouched for (see {@code RegionConsumerService#fed}). */
+    boolean fed() {
+        return fed;
+    }
+
+    /** True while a topic move found at start-up is being handled (the region is not ready meanwhile). */
+    boolean moving() {
+        return topicMove != null;
+    }
+
+    /**
+     * Before joining the group: a region the configuration moved to another topic waits until
+     * streams writes the new one, then starts with a wholesale invalidation of its namespaces
+     * ({@link TopicMove}). Retries while Redis or the brokers do not answer; false when closed meanwhile.
+     */
+    boolean handleTopicMove() throws InterruptedException {
+        String topic = config.topics().invalidations(region.name());
+        String group = RegionApply.groupId(config, region.name());
+        TopicMove.Marker marker = RedisMarker.of(redis, group);
+        List<String> receives = config.receives(region);
+        Map<String, List<String>> globs = new TreeMap<>();
+        Map<String, List<String>> rendered = new TreeMap<>();
+        receives.forEach(ns -> globs.put(ns, config.namespaces().get(ns).namespaceGlobs()));
+        receives.forEach(ns -> rendered.put(ns, config.namespaces().get(ns).keysRendered()));
+        Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
+        Optional<TopicMove.Moved> moved;
+        TopicMove.Fed now;
+        while (true) {
+            try {
+                // the cluster this region reads: offsets and checkpoints are positions in it, and another one (a mirror of
+                // its own, moved back, rebuilt under the same address) keeps the topic's name
+                String cluster = TopicMove.clusterId(admin);
+                now = new TopicMove.Fed(topic, receives, globs, rendered, cluster);
+                moved = TopicMove.detect(marker, admin, group, config.topics(), now);
+                restoreGuard.cluster(cluster);
+                break;
+            } catch (RuntimeException e) {
+                if (!running.getAsBoolean()) {
+                    return false;
+                }
+                // the marker is read from Redis, the group's offsets from Kafka: each client's own classification says
+                // whether this is a misconfiguration (credentials, a denied command or ACL) or a wait
+                Failure f = e instanceof RedisException ? RedisFailures.classify(e, redis.display()) : KafkaFailures.classify(e);
+                if (f.isFatal()) {
+                    misconfiguration.report(f);
+                }
+                LOG.warn("region {}: cannot check whether its topic moved yet ({}); retrying", region.name(), e.toString());
+                backoff.sleep();
+            }
+        }
+        misconfiguration.clear();
+        TopicMove.Fed fedNow = now;
+        if (moved.isEmpty()) {
+            loop.whenStarted(() -> writeMarker(marker, fedNow));
+            return true;
+        }
+        TopicMove.Moved move = moved.get();
+        List<String> invalidated = now.invalidatedFor(move, region.namespaces());
+        if (move.firstFeed()) {
+            firstFeed(marker, now, invalidated);
+            return true;
+        }
+        topicMove = move;
+        LOG.warn("region {}: {} (found by {}); waiting for streams to write {} as this configuration routes it, then invalidating "
+                + "namespaces {} wholesale", region.name(), move.toAnotherTopic() ? "moved from topic " + move.from() + " to " + move.to()
+                : move.toAnotherCluster() ? "reads topic " + topic + " on another Kafka cluster" : "receives other namespaces on " + topic,
+                move.foundBy(), topic, invalidated);
+        OptionalLong switchedAt = awaitStreamsWriting(topic, "");
+        if (switchedAt.isEmpty()) {
+            return false;
+        }
+        // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
+        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated, move.formerGlobs(), () -> {
+            metrics.topicMoved();
+            if (move.toAnotherCluster()) {
+                // the checkpoint's offsets are the old cluster's: a restore must never replay from them here
+                restoreGuard.forgetForeignCheckpoint();
+            }
+            writeMarker(marker, fedNow);
+            topicMove = null;
+            LOG.info("region {}: now fed from topic {} with namespaces {}; {} invalidated wholesale", region.name(), topic,
+                    fedNow.receives(), invalidated);
+        });
+        return true;
+    }
+
+    /**
+     * The proof a topic move and a first feed wait for ({@link StreamsProof}): streams
+     * writes {@code topic} as this configuration routes it, from every changes partition (counted on
+     * the primary), signed with the watermark key if there is one.
+     *
+     * @param saying what each minute's "still waiting" line starts with
+     */
+    private OptionalLong awaitStreamsWriting(String topic, String saying) {
+        PartitionCounts counts = partitions.counts();
+        IntSupplier sources = () -> counts.now().map(PartitionCounts.Counts::changes).orElse(0);
+        byte[] key = config.streams().watermarkKey() == null ? null
+                : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8);
+        return StreamsProof.await(() -> RegionClients.watcher(config, region.name()), topic, config.routes(topic), key, sources,
+                config.source().shardOrder(), () -> !running.getAsBoolean(), why -> LOG.warn("region {}: {}{}", region.name(), saying, why));
+    }
+
+    /**
+     * A first feed ({@link TopicMove#NOTHING}): while the region applies as usual, a watcher waits
+     * until streams writes the topic as this configuration routes it (a watermark of every changes
+     * partition written after now, with this configuration's routes and, with a key, signed: the
+     * proof a move waits for, so neither an old watermark of another installation nor one of a
+     * streams still on another configuration counts); then the loop invalidates the namespaces
+     * wholesale at the highest of those positions and the marker is written. Those watermarks
+     * prove capture's slot existed before: entries filled earlier go, later changes are on the topic.
+     */
+    private void firstFeed(TopicMove.Marker marker, TopicMove.Fed now, List<String> invalidated) {
+        String topic = now.topic();
+        LOG.info("region {}: its Redis records no topic (a first feed); namespaces {} are invalidated wholesale once streams writes "
+                + "{} as this configuration routes it (entries filled before capture's slot existed have no invalidation)",
+                region.name(), invalidated, topic);
+        metrics.firstFeedPending(true);
+        CompletableFuture<Long> proof = new CompletableFuture<>();
+        Thread watcher = new Thread(() -> {
+            Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
+            while (running.getAsBoolean()) {
+                try {
+                    awaitStreamsWriting(topic, "first feed pending: ").ifPresent(proof::complete);
+                    return;
+                } catch (RuntimeException e) {
+                    // Kafka slow or refusing (the region's own cluster at start, an ACL): waited out, never given up
+                    Failure f = KafkaFailures.classify(e);
+                    LOG.warn("region {}: the first feed cannot watch {} yet ({}{}); retrying", region.name(), topic, e.toString(),
+                            f.isFatal() ? ": " + f.fix() : "");
+                    try {
+                        backoff.sleep();
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+        }, "lethe-region-" + region.name() + "-first-feed");
+        watcher.setDaemon(true);
+        watcher.start();
+        loop.invalidateWhenProven("first-feed:" + clock.millis(), invalidated, proof, () -> {
+            metrics.firstFed();
+            metrics.firstFeedPending(false);
+            writeMarker(marker, now);
+            LOG.info("region {}: first feed done: namespaces {} invalidated wholesale; now fed from topic {}", region.name(),
+                    invalidated, topic);
+        });
+    }
+
+    /**
+     * Seeds the LSN ceiling with the highest partition LSN of the applied watermark this region
+     * published in its Redis (written only by its own verified script), when there is one: without
+     * it the ceiling holds only once the first heartbeat of this run arrived.
+     */
+    void seedLsnCeiling() {
+        ReplayFloor floor = new ReplayFloor(partitions.changes());
+        loop.judgeReplaysBy(floor);
+        try {
+            Map<String, String> published = redis.hashCommands().hgetall(AppliedLsn.key(RegionApply.groupId(config, region.name())));
+            AppliedLsn.highest(published).ifPresent(loop::seedLsnCeiling);
+            floor.seed(published);
+        } catch (RuntimeException e) {
+            LOG.debug("region {}: no applied watermark to seed the LSN ceiling and the replay floor with ({}); they hold from the "
+                    + "first heartbeats", region.name(), e.toString());
+        }
+    }
+
+    /** Records the topic this region's Redis is fed from, trying again while Redis does not answer (a few seconds at most). */
+    private void writeMarker(TopicMove.Marker marker, TopicMove.Fed fed) {
+        this.fed = true;
+        Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
+        for (int attempt = 1; ; attempt++) {
+            try {
+                marker.write(fed);
+                return;
+            } catch (RuntimeException e) {
+                if (attempt >= 5 || !running.getAsBoolean()) {
+                    // not written: the next start finds the move again (a second wholesale invalidation, never a stale entry)
+                    LOG.warn("region {}: could not record topic {} in Redis ({}); a restart will invalidate wholesale again",
+                            region.name(), fed.topic(), e.toString());
+                    return;
+                }
+                try {
+                    backoff.sleep();
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+}
