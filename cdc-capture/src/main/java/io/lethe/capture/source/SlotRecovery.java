@@ -107,7 +107,7 @@ public final class SlotRecovery {
             // the slot is made when the engine starts (first start) or was just now
             SourceDrifts.ongoing(config, now).stream().filter(d -> d.kind() != Drift.Kind.SLOT).forEach(d -> LOG.error("the source hides changes capture needs ({}): {}. Fix: {}",
                     d.kind().tag(), d.what(), d.fix()));
-            SourceState next = relied.map(before -> SourceDrifts.carry(before, now)).orElse(now);
+            SourceState next = relied.map(before -> ColumnDrifts.carry(before, now)).orElse(now);
             boolean stored = StateStore.save(c, config, next);
             return new Prepared(preparer, next, stored);
         } catch (SQLException e) {

@@ -73,7 +73,7 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
      *                    before they were recorded
      * @param former      columns of a state relied on earlier whose names no column has now (renamed
      *                    away or dropped), kept as they were so that a column given such a name later
-     *                    is told apart from the one readers cached ({@link SourceDrifts#carry}); never
+     *                    is told apart from the one readers cached ({@link ColumnDrifts#carry}); never
      *                    read from the catalog
      */
     public record Table(long oid, String kind, String persistence, long relfilenode, String membership, boolean rowFilter,

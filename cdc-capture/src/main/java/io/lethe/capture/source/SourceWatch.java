@@ -215,7 +215,7 @@ public final class SourceWatch implements AutoCloseable {
             // relied on from now: the state just read (with the names of columns gone, kept), stored whenever it
             // differs, so that each check compares with the last one (a column altered in one interval and the table
             // rewritten in another are not taken for one ALTER COLUMN ... TYPE ... USING)
-            SourceState next = SourceDrifts.carry(relied, now);
+            SourceState next = ColumnDrifts.carry(relied, now);
             if (!since.isEmpty() || !stored || !next.equals(relied)) {
                 stored = StateStore.save(c, config, next);
                 relied = next;

@@ -115,7 +115,7 @@ public final class TableWatch implements AutoCloseable {
                             HIDDEN_RESET_INTERVAL.toSeconds(), d.fix());
                 }
             }
-            relied = SourceDrifts.carry(relied, now);
+            relied = ColumnDrifts.carry(relied, now);
             hidden = List.copyOf(ongoing);
             hiddenCount.set(ongoing.size());
             return new Verdict(reset, ongoing.isEmpty());

@@ -208,7 +208,7 @@ class SourceDriftsTest {
         // RENAME COLUMN price TO price_old, seen by one check: nothing a name reads changed
         SourceState renamed = state(PUB, items(20200, column(1, "id", "700"), column(2, "price_old", "731")), ORDERS);
         assertEquals(List.of(), since(relied, renamed));
-        SourceState next = SourceDrifts.carry(relied, renamed);
+        SourceState next = ColumnDrifts.carry(relied, renamed);
         assertEquals(List.of("price"), next.tables().get("public.items").former().stream().map(SourceState.Column::name).toList());
         assertEquals(next, SourceState.fromJson(next.toJson()), "former columns are stored");
         // ... a check later (or after the state was stored for another drift): ADD COLUMN price ... DEFAULT 0
@@ -220,7 +220,7 @@ class SourceDriftsTest {
         // renamed back instead: the same column, nothing changed; a name back is no longer former (price_old is now)
         SourceState back = state(PUB, items(20200, column(1, "id", "700"), column(2, "price", "745")), ORDERS);
         assertEquals(List.of(), since(next, back));
-        assertEquals(List.of("price_old"), SourceDrifts.carry(next, back).tables().get("public.items").former().stream()
+        assertEquals(List.of("price_old"), ColumnDrifts.carry(next, back).tables().get("public.items").former().stream()
                 .map(SourceState.Column::name).toList());
     }
 }
