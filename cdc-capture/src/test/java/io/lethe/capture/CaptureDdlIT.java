@@ -39,9 +39,10 @@ class CaptureDdlIT {
     void aColumnRetypedReplacedOrAnEnumLabelRenamedResetsItsTablesNamespaces(LetheStack stack, TestScope scope) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);
         String status = "status_" + scope.id();
-        f.sql("CREATE TYPE " + status + " AS ENUM ('draft', 'live')",
+        String addr = "addr_" + scope.id();
+        f.sql("CREATE TYPE " + status + " AS ENUM ('draft', 'live')", "CREATE TYPE " + addr + " AS (street text, city text)",
                 "CREATE TABLE products (id int PRIMARY KEY, price numeric(10,2), state " + status + ")",
-                "CREATE TABLE markers (id int PRIMARY KEY)",
+                "CREATE TABLE markers (id int PRIMARY KEY, a " + addr + ")",
                 "INSERT INTO products VALUES (1, 1.25, 'live')");
         LetheConfig config = f.config(NAMESPACES);
         try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
@@ -69,6 +70,16 @@ class CaptureDdlIT {
             // expand and contract: the name price now means a new column, 0 in every row; no row change, no rewrite
             f.sql("ALTER TABLE products RENAME COLUMN price TO price_old", "ALTER TABLE products ADD COLUMN price numeric(10,1) DEFAULT 0");
             f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()) && e.lsn() >= replaced, Duration.ofSeconds(60));
+
+            long relabelled = f.currentLsn();
+            // a label renamed and the old label added back at once: the labels read as one added; rows now read 'done'
+            f.sql("ALTER TYPE " + status + " RENAME VALUE 'draft' TO 'done'", "ALTER TYPE " + status + " ADD VALUE 'draft'");
+            f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()) && e.lsn() >= relabelled, Duration.ofSeconds(60));
+
+            long reshaped = f.currentLsn();
+            // an attribute dropped from a composite type a column holds: every value's text changes, no row change
+            f.sql("ALTER TYPE " + addr + " DROP ATTRIBUTE city");
+            f.readChangesUntil(e -> e.op() == Op.RESET && "marker".equals(e.namespace()) && e.lsn() >= reshaped, Duration.ofSeconds(60));
 
             long rewritten = f.currentLsn();
             // the same type, new values: the USING computes every price again (1.3 -> 2.3), and the type reads as before

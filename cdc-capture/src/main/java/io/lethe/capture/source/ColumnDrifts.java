@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
@@ -60,6 +61,12 @@ final class ColumnDrifts {
                 changed.add(sameNum.name() + " (" + before.type() + " -> " + sameNum.type() + ")");
             } else if (sameNum != null && !inOrder(before.labels(), sameNum.labels())) {
                 changed.add(sameNum.name() + " (enum labels " + before.labels() + " -> " + sameNum.labels() + ")");
+            } else if (sameNum != null && before.shape() != null && sameNum.shape() != null && reshaped(before.shape(), sameNum.shape())) {
+                changed.add(sameNum.name() + " (a composite type it holds lost, gained or retyped an attribute, or an enum label it "
+                        + "holds was renamed)");
+            } else if (sameNum != null && rewritten && before.version() == null && sameNum.version() != null) {
+                // a state stored before versions were recorded cannot tell a USING rewrite from VACUUM FULL: counted once
+                changed.add(sameNum.name() + " (" + name + " rewritten since a state that recorded no column versions)");
             } else if (sameNum != null && rewritten && before.version() != null && sameNum.version() != null
                     && !before.version().equals(sameNum.version())) {
                 changed.add(sameNum.name() + " (altered while " + name + " was rewritten: ALTER COLUMN ... TYPE " + sameNum.type()
@@ -114,6 +121,37 @@ final class ColumnDrifts {
             tables.put(e.getKey(), is.withFormer(List.copyOf(former.values())));
         }
         return new SourceState(now.publication(), tables, now.slot());
+    }
+
+    /**
+     * True when a column's shape changed in a way that changes values: a composite's attributes
+     * differ (one dropped, added or retyped), or an enum value (by its oid) has another label. New
+     * enum values are not a change.
+     */
+    static boolean reshaped(String before, String after) {
+        Set<String> composites = new TreeSet<>();
+        Map<String, String> labels = new LinkedHashMap<>();
+        for (String entry : before.isEmpty() ? new String[0] : before.split("\u001d")) {
+            if (entry.startsWith("c")) {
+                composites.add(entry);
+            } else {
+                String[] f = entry.substring(1).split(":", 3);
+                labels.put(f[0] + ":" + f[1], f.length > 2 ? f[2] : "");
+            }
+        }
+        Set<String> compositesAfter = new TreeSet<>();
+        for (String entry : after.isEmpty() ? new String[0] : after.split("\u001d")) {
+            if (entry.startsWith("c")) {
+                compositesAfter.add(entry);
+            } else {
+                String[] f = entry.substring(1).split(":", 3);
+                String was = labels.get(f[0] + ":" + f[1]);
+                if (was != null && !was.equals(f.length > 2 ? f[2] : "")) {
+                    return true;
+                }
+            }
+        }
+        return !composites.equals(compositesAfter);
     }
 
     /** True when {@code after} is {@code before} with labels added anywhere (ALTER TYPE ... ADD VALUE), none renamed or moved. */

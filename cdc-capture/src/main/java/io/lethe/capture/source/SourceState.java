@@ -127,16 +127,25 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
      * composite types, at any depth), as {@code <enum oid>:<label>} in each enum's order, and the
      * version of its pg_attribute row (its xmin: every ALTER of the column writes a new one, among
      * them an {@code ALTER COLUMN ... TYPE} to the same type whose {@code USING} rewrites every
-     * value); null in a state stored before versions were recorded.
+     * value); null in a state stored before versions were recorded. Its {@code shape}: the
+     * attributes of every composite type it holds at any depth (dropped ones too: dropping or adding
+     * one changes every value's text), and every enum value as {@code <enum oid>:<value oid>:<label>}
+     * (a label renamed and the old label added back reads as labels only added, but the value's oid
+     * keeps its new name); null in a state stored before shapes were.
      */
-    public record Column(int num, String name, String type, List<String> labels, String version) {
+    public record Column(int num, String name, String type, List<String> labels, String version, String shape) {
         public Column {
             labels = labels == null ? List.of() : List.copyOf(labels);
         }
 
-        /** A column whose version is not recorded. */
+        /** A column whose version and shape are not recorded. */
         public Column(int num, String name, String type, List<String> labels) {
-            this(num, name, type, labels, null);
+            this(num, name, type, labels, null, null);
+        }
+
+        /** A column whose shape is not recorded. */
+        public Column(int num, String name, String type, List<String> labels, String version) {
+            this(num, name, type, labels, version, null);
         }
     }
 
@@ -172,6 +181,7 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
     /** The query {@link #read(PreparedStatement, LetheConfig)} runs, for the server {@code c} is connected to. */
     public static String query(Connection c) throws SQLException {
         boolean schemas = c.getMetaData().getDatabaseMajorVersion() >= 15;
+        boolean multiranges = c.getMetaData().getDatabaseMajorVersion() >= 14;
         // to_jsonb(pr) reads prqual and prattrs where they exist (15 and later) and null before
         return """
                 WITH cfg AS (SELECT * FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS x(nsp, rel, ord)),
@@ -198,18 +208,27 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
                      FROM (SELECT relid FROM pg_partition_tree(c.oid) WHERE c.relkind = 'p' AND isleaf
                            UNION ALL SELECT relid FROM inheriting) t),
                   (SELECT string_agg(a.attnum || chr(31) || a.attname || chr(31) || format_type(a.atttypid, a.atttypmod) || chr(31)
-                          || a.xmin || chr(31)
-                          || coalesce((WITH RECURSIVE ty(oid) AS (
-                                         SELECT a.atttypid
-                                         UNION SELECT x.t FROM ty JOIN pg_type t ON t.oid = ty.oid
-                                           CROSS JOIN LATERAL (SELECT t.typelem WHERE t.typelem <> 0
-                                             UNION ALL SELECT t.typbasetype WHERE t.typbasetype <> 0
-                                             UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
-                                             UNION ALL SELECT f.atttypid FROM pg_attribute f WHERE t.typrelid <> 0
-                                               AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) x(t))
-                                       SELECT string_agg(e.enumtypid || ':' || e.enumlabel, chr(29) ORDER BY e.enumtypid, e.enumsortorder)
-                                       FROM ty JOIN pg_enum e ON e.enumtypid = ty.oid), ''), chr(30) ORDER BY a.attnum)
-                     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                          || a.xmin || chr(31) || z.shape || chr(31) || z.labels, chr(30) ORDER BY a.attnum)
+                     FROM pg_attribute a CROSS JOIN LATERAL (
+                       WITH RECURSIVE ty(oid) AS (
+                         SELECT a.atttypid
+                         UNION SELECT x.t FROM ty JOIN pg_type t ON t.oid = ty.oid
+                           CROSS JOIN LATERAL (SELECT t.typelem WHERE t.typelem <> 0
+                             UNION ALL SELECT t.typbasetype WHERE t.typbasetype <> 0
+                             UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
+                             %s
+                             UNION ALL SELECT f.atttypid FROM pg_attribute f WHERE t.typrelid <> 0
+                               AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) x(t))
+                       SELECT coalesce((SELECT string_agg(e.enumtypid || ':' || e.enumlabel, chr(29) ORDER BY e.enumtypid, e.enumsortorder)
+                                        FROM ty JOIN pg_enum e ON e.enumtypid = ty.oid), '') AS labels,
+                              coalesce((SELECT string_agg(s.x, chr(29) ORDER BY s.x) FROM (
+                                          SELECT 'c' || f.attrelid || ':' || f.attnum || ':' || f.atttypid || ':' || f.atttypmod || ':'
+                                                 || f.attisdropped AS x
+                                          FROM ty JOIN pg_type t ON t.oid = ty.oid JOIN pg_attribute f ON f.attrelid = t.typrelid
+                                          WHERE t.typrelid <> 0 AND f.attnum > 0
+                                          UNION ALL SELECT 'e' || e.enumtypid || ':' || e.oid || ':' || e.enumlabel
+                                          FROM ty JOIN pg_enum e ON e.enumtypid = ty.oid) s), '') AS shape) z
+                     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
                   pub.oid, pub.version, pub.puballtables, pub.pubinsert, pub.pubupdate, pub.pubdelete, pub.pubtruncate, pub.pubviaroot,
                   slot.plugin, slot.database, slot.wal_status
                 FROM cfg LEFT JOIN pg_namespace n ON n.nspname = cfg.nsp LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = cfg.rel
@@ -218,7 +237,9 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
                            WHERE slot_name = ?) slot ON true
                 ORDER BY cfg.ord
                 """.formatted(schemas ? "UNION ALL SELECT 'schema:' || pn.oid FROM pg_publication_namespace pn, pub "
-                + "WHERE pn.pnpubid = pub.oid AND pn.pnnspid = c.relnamespace" : "");
+                + "WHERE pn.pnpubid = pub.oid AND pn.pnnspid = c.relnamespace" : "",
+                // a multirange's ranges (14 and later): its enum labels are the column's too
+                multiranges ? "UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid" : "");
     }
 
     /** Runs a statement prepared from {@link #query(Connection)}; kept prepared, it is planned once. */
@@ -261,8 +282,8 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
     private static List<Column> columns(String joined) {
         List<Column> columns = new ArrayList<>();
         for (String column : split(joined, RECORD)) {
-            String[] f = column.split(FIELD, 5);
-            columns.add(new Column(Integer.parseInt(f[0]), f[1], f[2], split(f[4], "\u001d"), f[3]));
+            String[] f = column.split(FIELD, 6);
+            columns.add(new Column(Integer.parseInt(f[0]), f[1], f[2], split(f[5], "\u001d"), f[3], f[4]));
         }
         return columns;
     }

@@ -1,6 +1,7 @@
 package io.lethe.capture.source;
 
 import io.lethe.capture.engine.CaptureMetrics;
+import io.lethe.capture.source.Drift.Kind;
 import io.lethe.config.LetheConfig;
 import io.lethe.schemas.SourceTable;
 import io.micrometer.core.instrument.Counter;
@@ -56,16 +57,29 @@ public final class TableWatch implements AutoCloseable {
     private long hiddenResetNanos;
     private long lastFailureLogged = Long.MIN_VALUE;
     private long checkedAtNanos = Long.MIN_VALUE;
+    /** A check failed before any read the state: what changed before the first read is unknown. */
+    private boolean baselineMissed;
+    private final Counter checkErrors;
+    /** The kinds this watch can find. */
+    private static final List<Kind> WATCHED = List.of(Kind.IDENTITY, Kind.PERSISTENCE, Kind.REWRITTEN, Kind.PARTITIONS,
+            Kind.INHERITANCE, Kind.RETYPED, Kind.UNRECORDED);
 
     public TableWatch(LetheConfig config, MeterRegistry registry) {
         this.config = config;
         this.registry = registry;
         Gauge.builder(CaptureMetrics.SOURCE_HIDDEN, hiddenCount, AtomicInteger::get).tag("slot", config.source().slot())
                 .description("conditions of the source that hide changes now; their namespaces are reset every 10 s").register(registry);
+        // registered at 0, so that the first drift of a kind is an increase an alert sees
+        for (Kind kind : WATCHED) {
+            drifts.computeIfAbsent(kind.tag(), k -> Counter.builder(CaptureMetrics.SOURCE_DRIFT).tag("slot", config.source().slot())
+                    .tag("kind", k).description("source drifts that hid changes; their tables' namespaces were reset").register(registry));
+        }
+        this.checkErrors = Counter.builder(CaptureMetrics.ERRORS).tag("kind", "source-check")
+                .description("checks of the configured tables that could not read the catalog").register(registry);
     }
 
     /** What one check found: the tables whose namespaces must be reset now, and whether a watermark may be published. */
-    public record Verdict(Set<String> reset, boolean vouches) {
+    public record Verdict(Set<String> reset, boolean vouches, SourceState next) {
         /** The tables to reset, as sources. */
         public Set<SourceTable> tables(LetheConfig config) {
             Set<SourceTable> out = new LinkedHashSet<>();
@@ -89,10 +103,14 @@ public final class TableWatch implements AutoCloseable {
         try {
             Connection c = connection();
             SourceState now = SourceState.read(query, config);
-            if (relied == null) {
-                relied = now;
+            List<Drift> since;
+            if (relied == null && baselineMissed) {
+                // the translator ran before the catalog could be read: changes meanwhile are unknown
+                since = List.of(new Drift(Kind.UNRECORDED, config.tables(), "the configured tables could not be read when the "
+                        + "translator started: DDL before the first read is unknown", "", false));
+            } else {
+                since = SourceDrifts.tablesSince(config, relied == null ? now : relied, now, SourceState.emptyLeaves(c), false);
             }
-            List<Drift> since = SourceDrifts.tablesSince(config, relied, now, leaf -> false, false);
             List<Drift> ongoing = SourceDrifts.tablesHiding(config, now);
             boolean fresh = ongoing.stream().anyMatch(d -> !hidden.contains(d));
             boolean again = !ongoing.isEmpty() && started - hiddenResetNanos >= HIDDEN_RESET_INTERVAL.toNanos();
@@ -115,18 +133,31 @@ public final class TableWatch implements AutoCloseable {
                             HIDDEN_RESET_INTERVAL.toSeconds(), d.fix());
                 }
             }
-            relied = ColumnDrifts.carry(relied, now);
             hidden = List.copyOf(ongoing);
             hiddenCount.set(ongoing.size());
-            return new Verdict(reset, ongoing.isEmpty());
-        } catch (SQLException e) {
+            return new Verdict(reset, ongoing.isEmpty(), relied == null ? now : ColumnDrifts.carry(relied, now));
+        } catch (SQLException | RuntimeException e) {
             close();
+            checkErrors.increment();
+            if (relied == null) {
+                baselineMissed = true;
+            }
             if (started - lastFailureLogged > TimeUnit.MINUTES.toNanos(1)) {
                 lastFailureLogged = started;
                 LOG.warn("cannot read the configured tables' state from the source ({}); no watermark is published until it can",
                         e.getMessage());
             }
-            return new Verdict(Set.of(), false);
+            return new Verdict(Set.of(), false, null);
+        }
+    }
+
+    /**
+     * Relies on what {@code verdict} read from now on: called once its resets are acknowledged, so
+     * a drift whose resets were never published is found again by the next check.
+     */
+    public void relyOn(Verdict verdict) {
+        if (verdict.next() != null) {
+            relied = verdict.next();
         }
     }
 
@@ -139,6 +170,8 @@ public final class TableWatch implements AutoCloseable {
         if (connection == null) {
             connection = SourceConnection.open(config);
             try (Statement s = connection.createStatement()) {
+                // a check waits for no long lock (a partition locked by DDL or VACUUM FULL), and never hangs the translator
+                s.execute("SET lock_timeout = '2s'");
                 s.execute("SET statement_timeout = '10s'");
                 s.execute("SET application_name = 'lethe-debezium-topics-table-watch'");
             }

@@ -290,6 +290,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         if (!v.reset().isEmpty()) {
             publisher.publishAll(tableResets.wholesale(v.tables(config), coverage.maxLsn()));
         }
+        watch.relyOn(v);
         vouched = v.vouches();
     }
 

@@ -187,9 +187,12 @@ class SourceDriftsTest {
         // altered without a rewrite (SET STATISTICS, a no-op ALTER COLUMN ... TYPE), or rewritten alone (VACUUM FULL): no value changed
         assertEquals(List.of(), since(relied, state(PUB, items(20200, column(1, "id", "700"), column(2, "n", "731")), ORDERS)));
         assertEquals(List.of(), since(relied, state(PUB, items(20300, column(1, "id", "700"), column(2, "n", "700")), ORDERS)));
-        // a state stored before versions were recorded is not compared on them
+        // a state stored before versions were recorded cannot tell a USING rewrite while capture was down from VACUUM FULL:
+        // a rewrite since then counts (once: the state relied on after it has versions); no rewrite, nothing
         SourceState old = state(PUB, items(20200, column(1, "id", null), column(2, "n", null)), ORDERS);
-        assertEquals(List.of(), since(old, state(PUB, items(20300, column(1, "id", "700"), column(2, "n", "731")), ORDERS)));
+        assertEquals(List.of(Kind.RETYPED), since(old, state(PUB, items(20300, column(1, "id", "700"), column(2, "n", "731")), ORDERS))
+                .stream().map(Drift::kind).toList());
+        assertEquals(List.of(), since(old, state(PUB, items(20200, column(1, "id", "700"), column(2, "n", "731")), ORDERS)));
     }
 
     @Test
@@ -222,5 +225,20 @@ class SourceDriftsTest {
         assertEquals(List.of(), since(next, back));
         assertEquals(List.of("price_old"), ColumnDrifts.carry(next, back).tables().get("public.items").former().stream()
                 .map(SourceState.Column::name).toList());
+    }
+
+    @Test
+    void aCompositeReshapedOrAnEnumValueRenamedIsSeenInTheColumnsShape() {
+        String before = "c900:1:25:-1:false\u001dc900:2:25:-1:false\u001de800:801:a\u001de800:802:b";
+        // ALTER TYPE addr DROP ATTRIBUTE city: every value's text loses a field
+        assertTrue(ColumnDrifts.reshaped(before, "c900:1:25:-1:false\u001dc900:2:0:-1:true\u001de800:801:a\u001de800:802:b"));
+        // ALTER TYPE addr ADD ATTRIBUTE zip text: every value's text gains one
+        assertTrue(ColumnDrifts.reshaped(before, before.replace("\u001de800", "\u001dc900:3:25:-1:false\u001de800")));
+        // RENAME VALUE 'b' TO 'c' and ADD VALUE 'b' back: the labels read as one added, value 802 reads c now
+        assertTrue(ColumnDrifts.reshaped(before, "c900:1:25:-1:false\u001dc900:2:25:-1:false\u001de800:801:a\u001de800:802:c"
+                + "\u001de800:803:b"));
+        // a value only added changes no row
+        assertEquals(false, ColumnDrifts.reshaped(before, before + "\u001de800:803:z"));
+        assertEquals(false, ColumnDrifts.reshaped("", ""));
     }
 }
