@@ -229,6 +229,12 @@ final class ExploreRun {
                 return sqlStep(run, config, readers, step, out);
             }
             case READ -> readers.read(step);
+            case CHECK -> {
+                run.quiesce();
+                List<String> stale = readers.check(step);
+                stale.forEach(line -> out.staleRead(line + " (at " + step.describe() + ")"));
+                return stale.isEmpty() ? "fresh" : stale.size() + " stale";
+            }
             case RESTART, KILL -> {
                 String role = step.a().equals("region") ? "region:" + region : step.a();
                 try {

@@ -526,11 +526,12 @@ final class Generator {
      */
     private void rewriteValues() {
         State s = pick(states);
-        warmAndKeep(s);
+        List<Step> checks = warmAndKeep(s);
         String t = s.table.qualified();
         String sql = random.nextBoolean() ? "ALTER TABLE " + t + " ALTER COLUMN n TYPE int8 USING n + 1"
                 : "ALTER TABLE " + t + " ALTER COLUMN val TYPE text USING val || '~'";
         steps.add(Step.ddl(Feature.REWRITE_VALUES, t, List.of(sql)));
+        steps.addAll(checks);
     }
 
     /**
@@ -540,7 +541,7 @@ final class Generator {
      */
     private void renameMood() {
         State s = states.stream().filter(x -> x.table.columns().stream().anyMatch(c -> c.type().equals("enum"))).findFirst().orElseThrow();
-        warmAndKeep(s);
+        List<Step> checks = warmAndKeep(s);
         List<String> sql = new ArrayList<>();
         int a = random.nextInt(moods.size());
         String was = moods.get(a);
@@ -559,6 +560,7 @@ final class Generator {
             moods.set(b, was);
         }
         steps.add(Step.ddl(Feature.ENUM_RENAME, s.table.qualified(), sql));
+        steps.addAll(checks);
     }
 
     /**
@@ -566,9 +568,12 @@ final class Generator {
      * key of a few live rows, in every template and pattern of the table's namespaces, read in every
      * region, so entries that only the DDL makes stale are cached when it runs; and those rows kept
      * from every later row statement of the program, so no later write invalidates them by chance
-     * and the judge sees whether Lethe noticed the DDL itself.
+     * and the judge sees whether Lethe noticed the DDL itself. Returns the CHECK steps of the same
+     * keys, to follow the DDL: they judge the keys once the DDL's effect must have reached every
+     * region, before later DDL of the table (a column dropped or retyped, a volatile default) resets
+     * its namespaces wholesale and heals them.
      */
-    private void warmAndKeep(State s) {
+    private List<Step> warmAndKeep(State s) {
         List<Integer> rids = new ArrayList<>();
         int want = Math.min(WARM_ROWS, s.live.cardinality());
         for (int tries = 0; rids.size() < want && tries < 4 * WARM_ROWS; tries++) {
@@ -577,8 +582,9 @@ final class Generator {
                 rids.add(rid);
             }
         }
+        List<Step> checks = new ArrayList<>();
         if (rids.isEmpty()) {
-            return;
+            return checks;
         }
         rids.sort(null);
         for (Namespace ns : namespaces) {
@@ -587,13 +593,16 @@ final class Generator {
             }
             for (Template k : ns.keys()) {
                 steps.add(Step.read(ns.name(), k.tag(), "*", rids));
+                checks.add(Step.check(ns.name(), k.tag(), rids));
             }
             if (!ns.patterns().isEmpty()) {
                 steps.add(Step.read(ns.name(), "list", "*", rids));
+                checks.add(Step.check(ns.name(), "list", rids));
             }
         }
         // rows a later write touches are refreshed by it: keep about half of them from every later write
         rids.subList(0, (rids.size() + 1) / 2).forEach(s.kept::set);
+        return checks;
     }
 
     private static String renameMood(String from, String to) {
