@@ -50,6 +50,8 @@ final class ExploreRun {
     private final Path workDir;
     private final PrintStream log;
     private final boolean verbose;
+    /** No step wrote or faulted since the last CHECK waited for quiescence (CHECKs in a row wait once). */
+    private boolean quiesced;
 
     /**
      * @param workDir where a run whose stages are processes writes lethe.yml and the stages' logs
@@ -224,11 +226,21 @@ final class ExploreRun {
                            Set<String> aofRegions) throws Exception {
         String region = step.region() == null || step.region().equals("*") ? null
                 : regions.get(Integer.parseInt(step.region()) % regions.size());
+        boolean wasQuiesced = quiesced;
+        quiesced = step.kind() == Step.Kind.CHECK || step.kind() == Step.Kind.READ && wasQuiesced;
         switch (step.kind()) {
             case TX, DDL -> {
                 return sqlStep(run, config, readers, step, out);
             }
             case READ -> readers.read(step);
+            case CHECK -> {
+                if (!wasQuiesced) {
+                    run.quiesce();
+                }
+                List<String> stale = readers.check(step);
+                stale.forEach(line -> out.staleRead(line + " (at " + step.describe() + ")"));
+                return stale.isEmpty() ? "fresh" : stale.size() + " stale";
+            }
             case RESTART, KILL -> {
                 String role = step.a().equals("region") ? "region:" + region : step.a();
                 try {

@@ -50,6 +50,8 @@ final class Generator {
     /** The labels of explore_mood as the program's renames leave them. */
     private final List<String> moods = new ArrayList<>(TypeCatalog.moods());
     private int moodRenames;
+    /** Rows read before a value-changing DDL (the first half of them kept from later writes). */
+    private static final int WARM_ROWS = 6;
 
     private Generator(long seed, Profile profile, int regions) {
         this.random = new SplittableRandom(seed);
@@ -289,7 +291,7 @@ final class Generator {
     /** One statement on one or a few rows; applied to the model only when {@code apply}. */
     private String rowStatement(State s, boolean apply) {
         int choice = random.nextInt(100);
-        if (s.live.isEmpty() || choice < 25) {
+        if (s.live.isEmpty() || choice < 25 || !s.writable()) {
             return insert(s, apply);
         }
         int rid = s.randomLive();
@@ -401,11 +403,11 @@ final class Generator {
             int[] range = s.range(size, random);
             if (kind == 1 && profile.has(Feature.DELETE)) {
                 for (int r = range[0]; r <= range[1]; r++) {
-                    if (s.live.get(r)) {
+                    if (s.live.get(r) && !s.kept.get(r)) {
                         s.kill(r);
                     }
                 }
-                sql.add("DELETE FROM " + s.table.qualified() + " WHERE rid BETWEEN " + range[0] + " AND " + range[1]);
+                sql.add("DELETE FROM " + s.table.qualified() + " WHERE rid BETWEEN " + range[0] + " AND " + range[1] + s.notKept());
             } else {
                 String set = "val = 'v' || rid || '." + stamp + "', n = n + 1, ver = ver + 1";
                 List<Column> groups = s.table.withRole("group");
@@ -413,7 +415,7 @@ final class Generator {
                     Column g = pick(groups);
                     set += ", " + Program.quote(g.name()) + " = " + groupValue(g, "rid", stamp, s.table.groups());
                 }
-                sql.add("UPDATE " + s.table.qualified() + " SET " + set + " WHERE rid BETWEEN " + range[0] + " AND " + range[1]);
+                sql.add("UPDATE " + s.table.qualified() + " SET " + set + " WHERE rid BETWEEN " + range[0] + " AND " + range[1] + s.notKept());
                 if (kind == 3 && s.nextRid + size / 4 < MAX_RID) {
                     int from = s.nextRid;
                     int to = from + Math.max(1, size / 4) - 1;
@@ -524,10 +526,12 @@ final class Generator {
      */
     private void rewriteValues() {
         State s = pick(states);
+        List<Step> checks = warmAndKeep(s);
         String t = s.table.qualified();
         String sql = random.nextBoolean() ? "ALTER TABLE " + t + " ALTER COLUMN n TYPE int8 USING n + 1"
                 : "ALTER TABLE " + t + " ALTER COLUMN val TYPE text USING val || '~'";
         steps.add(Step.ddl(Feature.REWRITE_VALUES, t, List.of(sql)));
+        steps.addAll(checks);
     }
 
     /**
@@ -537,6 +541,7 @@ final class Generator {
      */
     private void renameMood() {
         State s = states.stream().filter(x -> x.table.columns().stream().anyMatch(c -> c.type().equals("enum"))).findFirst().orElseThrow();
+        List<Step> checks = warmAndKeep(s);
         List<String> sql = new ArrayList<>();
         int a = random.nextInt(moods.size());
         String was = moods.get(a);
@@ -555,6 +560,49 @@ final class Generator {
             moods.set(b, was);
         }
         steps.add(Step.ddl(Feature.ENUM_RENAME, s.table.qualified(), sql));
+        steps.addAll(checks);
+    }
+
+    /**
+     * Before DDL that changes values (or the keys rendered from them) without a row change: every
+     * key of a few live rows, in every template and pattern of the table's namespaces, read in every
+     * region, so entries that only the DDL makes stale are cached when it runs; and those rows kept
+     * from every later row statement of the program, so no later write invalidates them by chance
+     * and the judge sees whether Lethe noticed the DDL itself. Returns the CHECK steps of the same
+     * keys, to follow the DDL: they judge the keys once the DDL's effect must have reached every
+     * region, before later DDL of the table (a column dropped or retyped, a volatile default) resets
+     * its namespaces wholesale and heals them.
+     */
+    private List<Step> warmAndKeep(State s) {
+        List<Integer> rids = new ArrayList<>();
+        int want = Math.min(WARM_ROWS, s.live.cardinality());
+        for (int tries = 0; rids.size() < want && tries < 4 * WARM_ROWS; tries++) {
+            int rid = s.nth(s.live, random.nextInt(s.live.cardinality()));
+            if (!rids.contains(rid)) {
+                rids.add(rid);
+            }
+        }
+        List<Step> checks = new ArrayList<>();
+        if (rids.isEmpty()) {
+            return checks;
+        }
+        rids.sort(null);
+        for (Namespace ns : namespaces) {
+            if (!ns.table().equals(s.table.qualified())) {
+                continue;
+            }
+            for (Template k : ns.keys()) {
+                steps.add(Step.read(ns.name(), k.tag(), "*", rids));
+                checks.add(Step.check(ns.name(), k.tag(), rids));
+            }
+            if (!ns.patterns().isEmpty()) {
+                steps.add(Step.read(ns.name(), "list", "*", rids));
+                checks.add(Step.check(ns.name(), "list", rids));
+            }
+        }
+        // rows a later write touches are refreshed by it: keep about half of them from every later write
+        rids.subList(0, (rids.size() + 1) / 2).forEach(s.kept::set);
+        return checks;
     }
 
     private static String renameMood(String from, String to) {
@@ -671,6 +719,8 @@ final class Generator {
         final List<Integer> parked = new ArrayList<>();
         final Map<String, String> extras = new LinkedHashMap<>();
         final Set<String> retyped = new LinkedHashSet<>();
+        /** Rows no later row statement touches (read before a value-changing DDL: see warmAndKeep). */
+        final BitSet kept = new BitSet();
         int detached = -1;
         int nextRid;
         int extraCounter;
@@ -706,7 +756,24 @@ final class Generator {
         }
 
         int randomLive() {
-            return nth(live, random.nextInt(live.cardinality()));
+            if (kept.isEmpty() || !live.intersects(kept)) {
+                return nth(live, random.nextInt(live.cardinality()));
+            }
+            BitSet free = (BitSet) live.clone();
+            free.andNot(kept);
+            return free.isEmpty() ? nth(live, random.nextInt(live.cardinality())) : nth(free, random.nextInt(free.cardinality()));
+        }
+
+        /** Whether a live row is not kept (a row statement may write it). */
+        boolean writable() {
+            BitSet free = (BitSet) live.clone();
+            free.andNot(kept);
+            return !free.isEmpty();
+        }
+
+        /** {@code AND rid <> ALL(...)} of the kept rows for a statement over a range of rows, else empty. */
+        String notKept() {
+            return kept.isEmpty() ? "" : " AND rid <> ALL(ARRAY" + kept.stream().boxed().toList() + "::int[])";
         }
 
         /** A dead rid that is not parked in a detached partition, or 0. */

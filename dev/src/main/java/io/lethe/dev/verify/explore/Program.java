@@ -51,7 +51,7 @@ record Program(long seed, String profile, int regions, List<Table> tables, List<
         List<Namespace> ns = new ArrayList<>(namespaces.stream().filter(n -> !n.name().equals(name)).toList());
         List<Table> ts = tables.stream().filter(t -> ns.stream().anyMatch(n -> n.table().equals(t.qualified()))).toList();
         List<Step> st = steps.stream().filter(s -> (s.table() == null || ts.stream().anyMatch(t -> t.qualified().equals(s.table())))
-                && (s.kind() != Step.Kind.READ || !s.a().equals(name))).toList();
+                && (s.kind() != Step.Kind.READ && s.kind() != Step.Kind.CHECK || !s.a().equals(name))).toList();
         List<String> partial = partialRegionNamespaces.stream().filter(n -> !n.equals(name)).toList();
         return new Program(seed, profile, regions, ts, ns, partial, readers, st);
     }

@@ -113,21 +113,11 @@ final class Readers implements AutoCloseable {
     /** A step's reads: the keys of the given rows of one template (or the pattern's list key) in one or every region. */
     void read(Step step) throws SQLException {
         Namespace ns = program.namespace(step.a()).orElseThrow();
-        Owner owner = step.b().equals("list") ? truth.ownersOf(ns.name()).stream().filter(o -> o.kind() == Truth.Kind.LIST).findFirst().orElse(null)
-                : truth.owners().stream().filter(o -> o.ns() == ns && o.template() != null && o.template().tag().equals(step.b())).findFirst().orElse(null);
+        Owner owner = owner(step);
         if (owner == null) {
             return;
         }
-        List<String> keys = new ArrayList<>();
-        try (ConnectionPool.Lease c = pool.lease(); PreparedStatement ps = c.get().prepareStatement(truth.keysOfRidsSql(owner))) {
-            Array rids = c.get().createArrayOf("int4", step.rids().toArray());
-            ps.setArray(1, rids);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    keys.add(rs.getString(1));
-                }
-            }
-        }
+        List<String> keys = keysOf(owner, step);
         for (String region : caches.keySet()) {
             if (step.region().equals("*") || regionIndex(region) == Integer.parseInt(step.region()) % caches.size()) {
                 CacheNamespace<String> cn = namespaces.get(region).get(ns.name());
@@ -139,6 +129,68 @@ final class Readers implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * A {@link Step.Kind#CHECK} (everything committed before it already applied in every region):
+     * the keys of its rows read through every region's cache that holds the namespace, each compared
+     * with the database's answer read after it. Returns one line per stale read.
+     */
+    List<String> check(Step step) throws SQLException {
+        Owner owner = owner(step);
+        List<String> stale = new ArrayList<>();
+        if (owner == null) {
+            return stale;
+        }
+        List<String> keys = keysOf(owner, step);
+        for (String region : caches.keySet()) {
+            CacheNamespace<String> cn = namespaces.get(region).get(owner.ns().name());
+            if (cn == null) {
+                continue;
+            }
+            for (String key : keys) {
+                String got;
+                try {
+                    got = cn.get(key, k -> {
+                        try (ConnectionPool.Lease c = pool.lease()) {
+                            Truth.Loaded l = truth.load(c.get(), owner, k);
+                            return l.found() ? Loaded.of(l.payload()) : Loaded.notFound();
+                        }
+                    });
+                } catch (RuntimeException e) {
+                    stale.add(region + " " + key + ": read failed: " + e);
+                    continue;
+                }
+                Truth.Loaded want;
+                try (ConnectionPool.Lease c = pool.lease()) {
+                    want = truth.load(c.get(), owner, key);
+                }
+                if (!Truth.samePayload(owner, got, want.payload())) {
+                    stale.add(region + " " + key + ": " + compare(got, want.payload()).replaceFirst("^cached", "read"));
+                }
+            }
+        }
+        return stale;
+    }
+
+    private Owner owner(Step step) {
+        Namespace ns = program.namespace(step.a()).orElseThrow();
+        return step.b().equals("list") ? truth.ownersOf(ns.name()).stream().filter(o -> o.kind() == Truth.Kind.LIST).findFirst().orElse(null)
+                : truth.owners().stream().filter(o -> o.ns() == ns && o.template() != null && o.template().tag().equals(step.b())).findFirst().orElse(null);
+    }
+
+    private List<String> keysOf(Owner owner, Step step) throws SQLException {
+        List<String> keys = new ArrayList<>();
+        try (ConnectionPool.Lease c = pool.lease(); PreparedStatement ps = c.get().prepareStatement(truth.keysOfRidsSql(owner))) {
+            Array rids = c.get().createArrayOf("int4", step.rids().toArray());
+            ps.setArray(1, rids);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    keys.add(rs.getString(1));
+                }
+            }
+        }
+        return keys;
     }
 
     private int regionIndex(String region) {

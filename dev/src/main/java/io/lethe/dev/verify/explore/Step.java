@@ -42,7 +42,14 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
         /** {@code a} partitions added to the changes topic and every region topic. */
         PARTITIONS,
         /** The writer waits {@code a} ms (readers go on). */
-        PAUSE
+        PAUSE,
+        /**
+         * The writer waits until everything committed so far reached every region ({@code lethe.changes}
+         * quiesced), then reads the keys of {@code rids} of template {@code b} of namespace {@code a} in
+         * every region caching it, through the cache, and compares each with the database: what a
+         * later change may heal (a wholesale reset for other DDL, a write of the row) is judged here.
+         */
+        CHECK
     }
 
     static Step tx(String table, List<String> sql) {
@@ -57,6 +64,10 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
         return new Step(Kind.READ, null, null, region, namespace, tag, rids);
     }
 
+    static Step check(String namespace, String tag, List<Integer> rids) {
+        return new Step(Kind.CHECK, null, null, "*", namespace, tag, rids);
+    }
+
     static Step fault(Kind kind, String region, String a) {
         return new Step(kind, null, null, region, a, null, null);
     }
@@ -66,6 +77,7 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
         return switch (kind) {
             case TX, DDL -> kind + (a == null ? "" : " " + a) + " " + table + ": " + String.join("; ", sql.stream().map(Step::abbreviate).toList());
             case READ -> "READ " + a + ":" + b + " rids " + rids + " in region " + region;
+            case CHECK -> "CHECK " + a + ":" + b + " rids " + rids + " in every region, once every change so far is applied";
             case RESTART, KILL -> kind + " " + a + (region == null ? "" : " " + region);
             case REDIS_SAVE, REDIS_RDB, REDIS_AOF -> kind + " region " + region;
             case BROKER -> "BROKER down for " + a + " ms";

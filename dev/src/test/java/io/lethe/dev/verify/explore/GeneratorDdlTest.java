@@ -23,7 +23,10 @@ class GeneratorDdlTest {
     void valueRewritesAndEnumRenamesAreDrawnAndValid() {
         int rewrites = 0;
         int renames = 0;
+        int valueDdl = 0;
+        int warmed = 0;
         List<String> invalid = new ArrayList<>();
+        List<String> broken = new ArrayList<>();
         Profile profile = Profile.named("baseline").with("rewrite-values,enum-rename");
         for (long seed = 1; seed <= 200; seed++) {
             Program p = Generator.generate(seed, profile, 2);
@@ -34,7 +37,28 @@ class GeneratorDdlTest {
                 }
                 if (Feature.REWRITE_VALUES.id().equals(s.a())) {
                     rewrites++;
-                    System.out.println("DEBUGSEED " + seed + " " + p.steps().indexOf(s) + " " + s.sql());
+                }
+                if (Feature.REWRITE_VALUES.id().equals(s.a()) || Feature.ENUM_RENAME.id().equals(s.a())) {
+                    valueDdl++;
+                    int at = p.steps().indexOf(s);
+                    Step before = at == 0 ? null : p.steps().get(at - 1);
+                    if (before != null && before.kind() == Step.Kind.READ && before.region().equals("*")) {
+                        warmed++;
+                        List<Integer> rids = before.rids();
+                        Step after = at + 1 < p.steps().size() ? p.steps().get(at + 1) : null;
+                        if (after == null || after.kind() != Step.Kind.CHECK || !after.rids().equals(rids)) {
+                            broken.add("seed " + seed + ": no CHECK of rows " + rids + " right after " + s.describe());
+                        }
+                        for (int kept : rids.subList(0, (rids.size() + 1) / 2)) {
+                            for (Step later : p.steps().subList(at + 1, p.steps().size())) {
+                                for (String sql : later.sql()) {
+                                    if (later.kind() == Step.Kind.TX && later.table().equals(s.table()) && sql.endsWith("WHERE rid = " + kept)) {
+                                        broken.add("seed " + seed + ": kept row " + kept + " written by " + sql);
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
                 if (Feature.ENUM_RENAME.id().equals(s.a())) {
                     renames++;
@@ -48,6 +72,10 @@ class GeneratorDdlTest {
             }
         }
         assertEquals(List.of(), invalid);
+        // rows are read in every region before such DDL (when the table has rows), checked right after it, and half
+        // of them never written again
+        assertTrue(warmed >= valueDdl * 9 / 10, warmed + " of " + valueDdl + " value-changing DDL steps come after reads of their table");
+        assertEquals(List.of(), broken);
         assertTrue(rewrites > 20 && renames > 10, "drawn: " + rewrites + " value rewrites, " + renames + " enum renames");
     }
 }
