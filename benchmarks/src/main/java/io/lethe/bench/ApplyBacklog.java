@@ -43,7 +43,8 @@ final class ApplyBacklog {
             throws Exception {
         TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
         String topic = config.topics().invalidations(region);
-        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region), "bench-backlog-" + region);
+        Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.region(region),
+                "bench-backlog-" + region);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         // The topic is brand new: its first batch can be refused (NOT_LEADER_OR_FOLLOWER) while
@@ -65,7 +66,8 @@ final class ApplyBacklog {
                 try {
                     ack.get();
                 } catch (ExecutionException e) {
-                    throw new IllegalStateException("writing the backlog of " + events + " to " + topic + " failed: " + e.getCause(), e.getCause());
+                    throw new IllegalStateException("writing the backlog of " + events + " to " + topic + " failed: " + e.getCause(),
+                            e.getCause());
                 }
             }
         }

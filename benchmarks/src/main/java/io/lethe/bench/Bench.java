@@ -62,7 +62,7 @@ public final class Bench {
      * @param command      the command line, for the report
      */
     public record Options(long updates, List<String> regions, List<String> rates, Duration rateDuration, Duration warmUp,
-                          String processingGuarantee, String command) {
+            String processingGuarantee, String command) {
         public Options {
             regions = List.copyOf(regions);
             rates = List.copyOf(rates);
@@ -207,7 +207,8 @@ public final class Bench {
      * @return the rows written
      */
     private long warmUp(String database, SimpleMeterRegistry registry, Map<String, AtomicLong> applied, Report report) throws Exception {
-        long chunk = Math.min(options.updates(), Math.max(10 * TRANSACTION_ROWS, options.updates() / 5 / TRANSACTION_ROWS * TRANSACTION_ROWS));
+        long chunk = Math.min(options.updates(),
+                Math.max(10 * TRANSACTION_ROWS, options.updates() / 5 / TRANSACTION_ROWS * TRANSACTION_ROWS));
         long min = options.warmUp().toSeconds();
         long max = Math.max(10, 6 * min);
         long t0 = System.nanoTime();
@@ -233,8 +234,9 @@ public final class Bench {
      * each region's Redis. Debezium alone's CPU (this JVM and PostgreSQL while it reads; the idle
      * pipeline's heartbeats included) is noted per row, next to the pipeline's.
      */
-    private void rawLimits(String when, String database, long rows, PgoutputDecode pgoutput, DebeziumAlone debezium, List<ProcessHandle> postgres,
-                           Report report) throws Exception {
+    private void rawLimits(String when, String database, long rows, PgoutputDecode pgoutput, DebeziumAlone debezium,
+            List<ProcessHandle> postgres,
+            Report report) throws Exception {
         log.printf("raw limits %s the burst, same servers: pgoutput decode, Debezium alone, Kafka, EVALSHA%n", when);
         report.raw(when, "pgoutput decode (rows/s)", pgoutput.decode(rows, Duration.ofMinutes(5)));
         pgoutput.dropSlot();
@@ -287,7 +289,7 @@ public final class Bench {
      * @return rows per second of each stage, measured from the first commit
      */
     private Map<String, Double> burst(String database, long rows, SimpleMeterRegistry registry, Map<String, AtomicLong> applied,
-                                      boolean measure) throws Exception {
+            boolean measure) throws Exception {
         long captureBase = captured(registry);
         long streamsBase = streamed(registry);
         Stopwatch watch = new Stopwatch();
@@ -299,8 +301,9 @@ public final class Bench {
         }
         long t0 = System.nanoTime();
         long committedAt;
-        try (Connection c = connect(database); PreparedStatement update = c.prepareStatement(
-                "UPDATE bench_items SET val = val + 1 WHERE id > ? AND id <= ?")) {
+        try (Connection c = connect(database);
+                PreparedStatement update = c.prepareStatement(
+                        "UPDATE bench_items SET val = val + 1 WHERE id > ? AND id <= ?")) {
             for (long from = 0; from < rows; from += TRANSACTION_ROWS) {
                 update.setLong(1, from);
                 update.setLong(2, Math.min(rows, from + TRANSACTION_ROWS));
@@ -330,8 +333,8 @@ public final class Bench {
         if (capture != null) {
             out.put("capture (changes per publish)", capture.mean());
         }
-        registry.find(io.lethe.region.apply.RegionMetrics.BATCH_SIZE).summaries().forEach(s ->
-                out.put("apply " + s.getId().getTag("region") + " (invalidations per batch)", s.mean()));
+        registry.find(io.lethe.region.apply.RegionMetrics.BATCH_SIZE).summaries()
+                .forEach(s -> out.put("apply " + s.getId().getTag("region") + " (invalidations per batch)", s.mean()));
         return out;
     }
 
@@ -368,8 +371,9 @@ public final class Bench {
         long rows = 0;
         long t0 = System.nanoTime();
         long end = t0 + duration.toNanos();
-        try (Connection c = connect(database); PreparedStatement update = c.prepareStatement(
-                "UPDATE bench_items SET val = val + 1 WHERE id = ANY (?)")) {
+        try (Connection c = connect(database);
+                PreparedStatement update = c.prepareStatement(
+                        "UPDATE bench_items SET val = val + 1 WHERE id = ANY (?)")) {
             long next = t0;
             while (System.nanoTime() < end) {
                 Integer[] ids = new Integer[perTransaction];

@@ -73,7 +73,7 @@ public final class InstancesBench {
      * @param command   the command line, for the report
      */
     public record Options(long updates, List<String> regions, List<Integer> instances, int runs, Duration warmUp, String runMain,
-                          Path logs, String command) {
+            Path logs, String command) {
         public Options {
             regions = List.copyOf(regions);
             instances = List.copyOf(instances);
@@ -183,7 +183,8 @@ public final class InstancesBench {
                 InstancesReport.Trial trial = new InstancesReport.Trial(run, n, rates, seconds, here, inWorkers, warmed.rows(),
                         warmed.jitShare(), idleCpu / idleSeconds, meanBatch, load);
                 log.printf("  end to end %.0f rows/s, %.0f CPU µs per row over %d processes (%s); %.0f invalidations per apply batch%n",
-                        rates.get("end-to-end"), trial.microsPerRow(options.updates()), 1 + n, trial.perProcess(options.updates()), meanBatch);
+                        rates.get("end-to-end"), trial.microsPerRow(options.updates()), 1 + n, trial.perProcess(options.updates()),
+                        meanBatch);
                 log.printf("  by component, µs per row: %s%n", trial.cpu().entrySet().stream().map(e -> String.format(java.util.Locale.ROOT,
                         "%s %.0f", e.getKey(), e.getValue() * 1e6 / options.updates())).collect(Collectors.joining("; ")));
                 return trial;
@@ -227,7 +228,8 @@ public final class InstancesBench {
             int k = rates.size();
             boolean stable = k >= 2 && Math.abs(rates.get(k - 1) - rates.get(k - 2)) <= 0.1 * rates.get(k - 2);
             if (elapsed >= min && stable && jitShare <= 0.1 || elapsed >= max) {
-                log.printf("  warm-up: %d rows in %.0f s, bursts at %s rows/s; JIT %.0f %% of the workers' CPU in the last%n", rows, elapsed,
+                log.printf("  warm-up: %d rows in %.0f s, bursts at %s rows/s; JIT %.0f %% of the workers' CPU in the last%n", rows,
+                        elapsed,
                         rates.stream().map(r -> String.format(java.util.Locale.ROOT, "%.0f", r)).collect(Collectors.joining(", ")),
                         100 * jitShare);
                 return new WarmUp(rows, elapsed, jitShare);
@@ -254,8 +256,9 @@ public final class InstancesBench {
         }
         long t0 = System.nanoTime();
         long committedAt;
-        try (Connection c = connect(database); PreparedStatement update = c.prepareStatement(
-                "UPDATE bench_items SET val = val + 1 WHERE id > ? AND id <= ?")) {
+        try (Connection c = connect(database);
+                PreparedStatement update = c.prepareStatement(
+                        "UPDATE bench_items SET val = val + 1 WHERE id > ? AND id <= ?")) {
             for (long from = 0; from < rows; from += Bench.TRANSACTION_ROWS) {
                 update.setLong(1, from);
                 update.setLong(2, Math.min(rows, from + Bench.TRANSACTION_ROWS));
@@ -307,7 +310,8 @@ public final class InstancesBench {
                     // a group not formed yet
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("not " + members + " members with partitions in each of " + groups + " after 3 minutes");
+                    throw new IllegalStateException(
+                            "not " + members + " members with partitions in each of " + groups + " after 3 minutes");
                 }
                 Thread.sleep(200);
             }
@@ -334,8 +338,9 @@ public final class InstancesBench {
 
     /** A trial's slot holds WAL for as long as it exists: dropped once its capture stopped. */
     private void dropSlot(String database, String slot) throws SQLException, InterruptedException {
-        try (Connection c = connect(database); PreparedStatement drop = c.prepareStatement(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ? AND NOT active")) {
+        try (Connection c = connect(database);
+                PreparedStatement drop = c.prepareStatement(
+                        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ? AND NOT active")) {
             drop.setString(1, "lethe_" + slot);
             for (int attempt = 0; attempt < 50; attempt++) {
                 try (PreparedStatement active = c.prepareStatement("SELECT count(*) FROM pg_replication_slots WHERE slot_name = ?")) {

@@ -25,8 +25,8 @@ public final class InstancesReport {
      * @param loadAverage the machine's load average when the trial started
      */
     public record Trial(int run, int instances, Map<String, Double> rates, double seconds, Map<String, Double> here,
-                        List<Map<String, Double>> inWorkers, long warmUpRows, double warmUpJitShare,
-                        double idleCpuPerSecond, double meanApplyBatch, String loadAverage) {
+            List<Map<String, Double>> inWorkers, long warmUpRows, double warmUpJitShare,
+            double idleCpuPerSecond, double meanApplyBatch, String loadAverage) {
         public Trial {
             rates = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(rates));
             here = Map.copyOf(here);
@@ -152,7 +152,8 @@ public final class InstancesReport {
 
         md.append("\n## Per N: min / median / max over the rounds\n\n")
                 .append("| N | trials | end-to-end rows/s | CPU µs per row, all processes | without the harness | median cost / N=")
-                .append(ns().isEmpty() ? "?" : ns().iterator().next()).append(" | idle CPU ms per second | invalidations per apply batch |\n|---:|---:|---|---|---|---:|---|---|\n");
+                .append(ns().isEmpty() ? "?" : ns().iterator().next())
+                .append(" | idle CPU ms per second | invalidations per apply batch |\n|---:|---:|---|---|---|---:|---|---|\n");
         Map<Integer, Double> medians = medianMicrosPerRow();
         double base = medians.isEmpty() ? Double.NaN : medians.values().iterator().next();
         for (int n : ns()) {
@@ -186,8 +187,9 @@ public final class InstancesReport {
         md.append("burst s | CPU µs per row | per process, CPU µs per row |\n|---:|---:|---|---|")
                 .append("---:|".repeat(stages.size())).append("---:|---:|---|\n");
         for (Trial t : trials) {
-            md.append(String.format(Locale.ROOT, "| %d | %d | %s | %d (%.0f %%) | ", t.run(), t.instances(), t.loadAverage(), t.warmUpRows(),
-                    100 * t.warmUpJitShare()));
+            md.append(
+                    String.format(Locale.ROOT, "| %d | %d | %s | %d (%.0f %%) | ", t.run(), t.instances(), t.loadAverage(), t.warmUpRows(),
+                            100 * t.warmUpJitShare()));
             stages.forEach(s -> md.append(String.format(Locale.ROOT, "%.0f | ", t.rates().getOrDefault(s, Double.NaN))));
             md.append(String.format(Locale.ROOT, "%.1f | %.0f | %s |%n", t.seconds(), t.microsPerRow(updates), t.perProcess(updates)));
         }

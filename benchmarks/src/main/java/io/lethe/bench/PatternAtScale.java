@@ -79,10 +79,12 @@ public final class PatternAtScale {
         System.out.println("redis-server pid " + redis.pid() + " on 127.0.0.1:" + port);
         RedisClient client = RedisClient.create("redis://127.0.0.1:" + port);
         try (EmbeddedStack stack = EmbeddedStack.start(EmbeddedStack.Options.defaults().withRegions(List.of("bench")));
-             StatefulRedisConnection<String, String> c = connect(client)) {
+                StatefulRedisConnection<String, String> c = connect(client)) {
             long t0 = System.nanoTime();
-            c.sync().dispatch(io.lettuce.core.protocol.CommandType.DEBUG, new io.lettuce.core.output.StatusOutput<>(io.lettuce.core.codec.StringCodec.UTF8),
-                    new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.StringCodec.UTF8).add("POPULATE").add(keys).add("bench:other"));
+            c.sync().dispatch(io.lettuce.core.protocol.CommandType.DEBUG,
+                    new io.lettuce.core.output.StatusOutput<>(io.lettuce.core.codec.StringCodec.UTF8),
+                    new io.lettuce.core.protocol.CommandArgs<>(io.lettuce.core.codec.StringCodec.UTF8).add("POPULATE").add(keys)
+                            .add("bench:other"));
             System.out.printf("populated %,d keys in %.1f s%n", keys, (System.nanoTime() - t0) / 1e9);
             String id = "pb" + UUID.randomUUID().toString().substring(0, 6);
             String yaml = """
@@ -103,7 +105,8 @@ public final class PatternAtScale {
             ConcurrentLinkedQueue<long[]> keyLatencies = new ConcurrentLinkedQueue<>(); // {commit micros, applied micros}
             AtomicLong patternApplied = new AtomicLong();
             try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
-                 RegionConsumerService region = new RegionConsumerService(config, "bench", new SimpleMeterRegistry(), Clock.systemUTC())) {
+                    RegionConsumerService region = new RegionConsumerService(config, "bench", new SimpleMeterRegistry(),
+                            Clock.systemUTC())) {
                 region.addListener(events -> {
                     long now = micros();
                     for (InvalidationEvent e : events) {
@@ -128,7 +131,8 @@ public final class PatternAtScale {
                     }
                     Thread.sleep(50);
                 }
-                System.out.println("run | sweep s (pattern commit -> applied) | key invalidations during the sweep | key latency p50 / p99 / max ms");
+                System.out.println(
+                        "run | sweep s (pattern commit -> applied) | key invalidations during the sweep | key latency p50 / p99 / max ms");
                 for (int run = 1; run <= runs; run++) {
                     fillMatching(c.async(), matching);
                     keyLatencies.clear();
@@ -171,7 +175,8 @@ public final class PatternAtScale {
                     }
                     Collections.sort(during);
                     long left = c.sync().keys("bench:search:*").size();
-                    System.out.printf("%d | %.2f | %d (%d matches left) | %s / %s / %s%n", run, (sweepEnd - sentAt) / 1e6, during.size(), left,
+                    System.out.printf("%d | %.2f | %d (%d matches left) | %s / %s / %s%n", run, (sweepEnd - sentAt) / 1e6, during.size(),
+                            left,
                             ms(during, 0.5), ms(during, 0.99), ms(during, 1.0));
                 }
             }
@@ -185,7 +190,7 @@ public final class PatternAtScale {
     }
 
     private static StatefulRedisConnection<String, String> connect(RedisClient client) throws InterruptedException {
-        for (int attempt = 0; ; attempt++) {
+        for (int attempt = 0;; attempt++) {
             try {
                 StatefulRedisConnection<String, String> c = client.connect();
                 c.setTimeout(Duration.ofMinutes(5));

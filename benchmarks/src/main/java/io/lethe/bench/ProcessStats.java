@@ -29,7 +29,8 @@ public final class ProcessStats {
      */
     public static Optional<ProcessHandle> postmaster(PostgresEndpoint pg) {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"), pg.user(), pg.password());
-             Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
             rs.next();
             return ProcessHandle.of(rs.getLong(1)).flatMap(ProcessHandle::parent)
                     .filter(p -> p.info().command().map(cmd -> cmd.endsWith("postgres")).orElse(false));

@@ -163,7 +163,8 @@ public final class Report {
             double evalsha = rawPerSecond(EVALSHA + ", " + region);
             out.put("apply " + region + " in the burst / pipelined EVALSHA", burst.getOrDefault("apply " + region, Double.NaN) / evalsha);
             Rate alone = applyAlone.get(region);
-            out.put("apply " + region + " alone, from a backlog / pipelined EVALSHA", (alone == null ? Double.NaN : alone.perSecond()) / evalsha);
+            out.put("apply " + region + " alone, from a backlog / pipelined EVALSHA",
+                    (alone == null ? Double.NaN : alone.perSecond()) / evalsha);
         }
         return out;
     }
@@ -186,9 +187,11 @@ public final class Report {
                 byWhen.values().iterator().next().items(), perSecond(byWhen.get("before")), perSecond(byWhen.get("after")))));
         if (!debeziumCpu.isEmpty()) {
             md.append(String.format(Locale.ROOT, "%nDebezium Embedded alone used %.0f µs of CPU per row (this JVM and PostgreSQL "
-                    + "from the engine's start to its stop; the mean of its runs: %s).%n", debeziumMicrosPerRow(), debeziumCpu.entrySet().stream()
-                    .map(e -> String.format(Locale.ROOT, "%s %.0f µs", e.getKey(), total(e.getValue()) * 1e6 / debeziumRows.get(e.getKey())))
-                    .collect(java.util.stream.Collectors.joining(", "))));
+                    + "from the engine's start to its stop; the mean of its runs: %s).%n", debeziumMicrosPerRow(),
+                    debeziumCpu.entrySet().stream()
+                            .map(e -> String.format(Locale.ROOT, "%s %.0f µs", e.getKey(),
+                                    total(e.getValue()) * 1e6 / debeziumRows.get(e.getKey())))
+                            .collect(java.util.stream.Collectors.joining(", "))));
         }
         if (warmUpRows > 0) {
             md.append(String.format(Locale.ROOT, "%nWarm-up: %d rows in %.0f s, in bursts of %d rows at %s rows/s end to end (%s).%n",
@@ -238,7 +241,7 @@ public final class Report {
                 .append("|---|---:|---:|---|---:|---:|---:|---:|---:|\n").append(latency);
         if (!stages.isEmpty()) {
             md.append("\nWhere it went, from the timestamps each stage writes into the event (capturedAt when capture mapped "
-                            + "the row, emittedAt when streams produced the invalidation), same phases:\n\n")
+                    + "the row, emittedAt when streams produced the invalidation), same phases:\n\n")
                     .append("| offered | region | stage | p50 ms | p99 ms | max ms |\n|---|---|---|---:|---:|---:|\n").append(stages);
         }
 

@@ -67,7 +67,7 @@ public final class CacheNamespace<T> {
     private volatile double meanLoadNanos;
 
     CacheNamespace(String name, Codec<T> codec, Policy policy, CacheRedis redis, CacheMetrics metrics, Clock clock,
-                   ExecutorService loaders, NearCache near, String appliedLsnKey, Inspection inspection, PrimaryPositions positions) {
+            ExecutorService loaders, NearCache near, String appliedLsnKey, Inspection inspection, PrimaryPositions positions) {
         this.positions = positions;
         this.near = near;
         this.inspection = policy.shadowReads() > 0 && policy.consistency() != Policy.Consistency.STRONG ? inspection : null;
@@ -80,7 +80,8 @@ public final class CacheNamespace<T> {
         this.clock = clock;
         this.loaders = loaders;
         this.admission = new LoadAdmission(name, policy.loadLimits());
-        this.hotCopies = policy.hotKeyCopies().isZero() || near != null ? null
+        this.hotCopies = policy.hotKeyCopies().isZero() || near != null
+                ? null
                 : com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(HOT_CAPACITY * 2L)
                         .expireAfterWrite(policy.hotKeyCopies()).build();
         metrics.hotKeys(hotKeys);
@@ -158,7 +159,8 @@ public final class CacheNamespace<T> {
             return getAsync(key, loader);
         }
         if (appliedLsnKey == null) {
-            throw new IllegalStateException("a read with a token needs LetheCache.builder(...).readYourWrites(<this region's consumer group>)");
+            throw new IllegalStateException(
+                    "a read with a token needs LetheCache.builder(...).readYourWrites(<this region's consumer group>)");
         }
         if (policy.consistency() == Policy.Consistency.STRONG) {
             metrics.get("bypass");
@@ -182,14 +184,15 @@ public final class CacheNamespace<T> {
     }
 
     private CompletableFuture<T> afterTokenRead(String key, Loader<T> loader, long token, OptionalLong applied, CacheRedis.Read read,
-                                                long missedAt) {
+            long missedAt) {
         if (read == null) {
             metrics.tokenRead(false);
             metrics.get("error");
             return tokenLoad(key, loader).thenApply(Loaded::value);
         }
         boolean covered = applied.isPresent() && applied.getAsLong() >= token;
-        boolean fresh = read.softExpiry() == null || clock.millis() < read.softExpiry() || policy.consistency() == Policy.Consistency.EVENTUAL;
+        boolean fresh = read.softExpiry() == null || clock.millis() < read.softExpiry()
+                || policy.consistency() == Policy.Consistency.EVENTUAL;
         if (covered && read.present() && fresh) {
             metrics.tokenRead(true);
             metrics.get(read.notFound() ? "negative" : "hit");
@@ -260,7 +263,8 @@ public final class CacheNamespace<T> {
             }
             if (error != null) {
                 promise[0].completeExceptionally(error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-                        ? error.getCause() : error);
+                        ? error.getCause()
+                        : error);
             } else {
                 promise[0].complete(loaded);
             }
@@ -558,7 +562,9 @@ public final class CacheNamespace<T> {
                 CacheRedis.Read read = future.join();
                 if (read == null) {
                     metrics.get("error");
-                    NearCache.Entry kept = near != null && !policy.staleOnOutage().isZero() ? near.getStale(key, policy.staleOnOutage()) : null;
+                    NearCache.Entry kept = near != null && !policy.staleOnOutage().isZero()
+                            ? near.getStale(key, policy.staleOnOutage())
+                            : null;
                     if (kept != null) {
                         metrics.staleServe();
                         @SuppressWarnings("unchecked")
@@ -600,12 +606,14 @@ public final class CacheNamespace<T> {
                 java.util.Map<String, CompletableFuture<Loaded<T>>> loaded = loadBulk(new java.util.ArrayList<>(mine.keySet()), loader);
                 mine.forEach((key, promise) -> {
                     CacheRedis.Read miss = misses.get(key);
-                    CompletableFuture<T> value = miss == null ? loaded.get(key).thenApply(Loaded::value)
+                    CompletableFuture<T> value = miss == null
+                            ? loaded.get(key).thenApply(Loaded::value)
                             : loaded.get(key).thenCompose(l -> fill(key, l, miss, replace.get(key), missedAt));
                     value.whenComplete((v, error) -> {
                         inflight.remove(key, promise);
                         if (error != null) {
-                            promise.completeExceptionally(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
+                            promise.completeExceptionally(
+                                    error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
                         } else {
                             promise.complete(v);
                         }
@@ -666,9 +674,11 @@ public final class CacheNamespace<T> {
             }
             long t0 = System.nanoTime();
             try {
-                java.util.Map<String, Loaded<T>> loaded = loader.load(java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(keys)));
+                java.util.Map<String, Loaded<T>> loaded = loader
+                        .load(java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(keys)));
                 if (loaded == null) {
-                    throw new CacheLoadException("bulk loader returned null for " + keys.size() + " keys; return a map without the keys not found");
+                    throw new CacheLoadException(
+                            "bulk loader returned null for " + keys.size() + " keys; return a map without the keys not found");
                 }
                 return loaded;
             } catch (CacheLoadException e) {
@@ -775,7 +785,8 @@ public final class CacheNamespace<T> {
                         return CompletableFuture.completedFuture(Optional.empty()); // Redis failed: load it here
                     }
                     if (read.present()) {
-                        return CompletableFuture.completedFuture(Optional.of(Optional.ofNullable(read.notFound() ? null : codec.decode(read.data()))));
+                        return CompletableFuture
+                                .completedFuture(Optional.of(Optional.ofNullable(read.notFound() ? null : codec.decode(read.data()))));
                     }
                     if (System.nanoTime() > deadline) {
                         return CompletableFuture.completedFuture(Optional.empty());
@@ -851,7 +862,8 @@ public final class CacheNamespace<T> {
                     }
                     // accepted, or failed in a way that may still have written it (a timeout): confirmed alike
                     return confirmEpoch(key, version, miss.epoch())
-                            .thenCompose(kept -> kept && leased ? endLease(key, version, payload, ttlMillis).thenApply(x -> true)
+                            .thenCompose(kept -> kept && leased
+                                    ? endLease(key, version, payload, ttlMillis).thenApply(x -> true)
                                     : CompletableFuture.completedFuture(kept))
                             .thenApply(kept -> {
                                 result.ifPresent(r -> metrics.fill(kept));
@@ -907,7 +919,8 @@ public final class CacheNamespace<T> {
             return;
         }
         Duration next = backoff.multipliedBy(2).compareTo(UNDO_BACKOFF_MAX) > 0 ? UNDO_BACKOFF_MAX : backoff.multipliedBy(2);
-        CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(backoff.toMillis(), TimeUnit.MILLISECONDS))
+        CompletableFuture.runAsync(() -> {
+        }, CompletableFuture.delayedExecutor(backoff.toMillis(), TimeUnit.MILLISECONDS))
                 .thenCompose(x -> redis.undoFill(key, version, policy.fenceTtl().toMillis()).handle((r, again) -> again))
                 .thenAccept(again -> {
                     if (again != null) {

@@ -62,11 +62,11 @@ final class CacheRedis implements AutoCloseable {
      * Reconnect attempts back off from 10 ms to at most 1 s (Lettuce's default grows to 30 s): after
      * an outage of half a minute reads return to Redis within a second of it answering again.
      */
-    static final java.util.function.Supplier<io.lettuce.core.resource.Delay> RECONNECT_DELAY =
-            () -> io.lettuce.core.resource.Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS);
+    static final java.util.function.Supplier<io.lettuce.core.resource.Delay> RECONNECT_DELAY = () -> io.lettuce.core.resource.Delay
+            .exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS);
 
-    private final io.lettuce.core.resource.ClientResources resources =
-            io.lettuce.core.resource.DefaultClientResources.builder().reconnectDelay(RECONNECT_DELAY).build();
+    private final io.lettuce.core.resource.ClientResources resources = io.lettuce.core.resource.DefaultClientResources.builder()
+            .reconnectDelay(RECONNECT_DELAY).build();
     private final RedisClient client;
     private final RedisClusterClient clusterClient;
     private final StatefulConnection<String, byte[]> connection;
@@ -84,12 +84,13 @@ final class CacheRedis implements AutoCloseable {
     private volatile boolean tracked;
 
     CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin) {
-        this(uris, cluster, near, connectWithin, null, null, java.time.Clock.systemUTC(), () -> { });
+        this(uris, cluster, near, connectWithin, null, null, java.time.Clock.systemUTC(), () -> {
+        });
     }
 
     /** @param failedConnect called after each connection attempt that failed while build() waits for Redis */
     CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin, java.nio.file.Path trustedCertificates,
-               RedisBreaker breaker, java.time.Clock clock, Runnable failedConnect) {
+            RedisBreaker breaker, java.time.Clock clock, Runnable failedConnect) {
         io.lettuce.core.SslOptions.Builder ssl = io.lettuce.core.SslOptions.builder();
         if (trustedCertificates != null) {
             ssl.trustManager(trustedCertificates.toFile());
@@ -115,7 +116,8 @@ final class CacheRedis implements AutoCloseable {
             clusterClient = RedisClusterClient.create(resources, uris);
             clusterClient.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder().sslOptions(ssl.build())
                     .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
-            StatefulRedisClusterConnection<String, byte[]> c = connect(() -> clusterClient.connect(CODEC), uris, connectWithin, failedConnect);
+            StatefulRedisClusterConnection<String, byte[]> c = connect(() -> clusterClient.connect(CODEC), uris, connectWithin,
+                    failedConnect);
             connection = c;
             hashes = c.async();
             scripts = c.async();
@@ -133,7 +135,8 @@ final class CacheRedis implements AutoCloseable {
                 options.protocolVersion(ProtocolVersion.RESP3);
             }
             client.setOptions(options.build());
-            StatefulRedisConnection<String, byte[]> c = connect(() -> client.connect(CODEC, uris.get(0)), uris, connectWithin, failedConnect);
+            StatefulRedisConnection<String, byte[]> c = connect(() -> client.connect(CODEC, uris.get(0)), uris, connectWithin,
+                    failedConnect);
             if (near != null) {
                 trackInvalidations(c, near);
             }
@@ -155,7 +158,7 @@ final class CacheRedis implements AutoCloseable {
         long deadline = System.nanoTime() + within.toNanos();
         long backoffMillis = 100;
         String where = uris.stream().map(u -> u.getHost() + ":" + u.getPort()).toList().toString();
-        for (int attempt = 1; ; attempt++) {
+        for (int attempt = 1;; attempt++) {
             try {
                 return connect.get();
             } catch (RedisConnectionException e) {
@@ -164,7 +167,8 @@ final class CacheRedis implements AutoCloseable {
                     throw new RedisConnectionException("cannot connect to Redis " + where + " within " + within
                             + " (" + attempt + " attempts): " + e.getMessage(), e);
                 }
-                LOG.warn("Redis {} not reachable yet (attempt {}: {}); trying again in {} ms", where, attempt, e.getMessage(), backoffMillis);
+                LOG.warn("Redis {} not reachable yet (attempt {}: {}); trying again in {} ms", where, attempt, e.getMessage(),
+                        backoffMillis);
                 try {
                     Thread.sleep(backoffMillis);
                 } catch (InterruptedException ie) {
@@ -282,11 +286,11 @@ final class CacheRedis implements AutoCloseable {
 
     /** fill.lua: see its header for the arguments. */
     CompletableFuture<FillResult> fill(String key, String version, String n0, byte[] payload, long ttlMillis,
-                                       Long softExpiry, boolean replace, boolean notFound) {
+            Long softExpiry, boolean replace, boolean notFound) {
         String[] k = {key, RedisLayout.fenceKey(key)};
         byte[][] args = {
-            utf8(version), utf8(n0 == null ? "" : n0), payload, utf8(Long.toString(ttlMillis)),
-            utf8(softExpiry == null ? "" : Long.toString(softExpiry)), utf8(replace ? "1" : "0"), utf8(notFound ? "1" : "0")
+                utf8(version), utf8(n0 == null ? "" : n0), payload, utf8(Long.toString(ttlMillis)),
+                utf8(softExpiry == null ? "" : Long.toString(softExpiry)), utf8(replace ? "1" : "0"), utf8(notFound ? "1" : "0")
         };
         return ownWrite(key, () -> guarded(() -> evalFill(k, args).exceptionallyCompose(error -> {
             Throwable cause = error instanceof CompletionException ? error.getCause() : error;
@@ -304,16 +308,18 @@ final class CacheRedis implements AutoCloseable {
     CompletableFuture<Long> confirm(String key, String version, byte[] payload, long ttlMillis) {
         String[] k = {key};
         byte[][] args = {utf8("h"), payload, utf8(version), utf8(Long.toString(ttlMillis))};
-        return ownWrite(key, () -> guarded(() -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
-                .exceptionallyCompose(error -> {
-                    Throwable cause = error instanceof CompletionException ? error.getCause() : error;
-                    if (cause instanceof RedisNoScriptException) {
-                        return scripts.scriptLoad(LuaScript.CONFIRM.source()).toCompletableFuture()
-                                .thenCompose(sha -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args)
-                                        .toCompletableFuture());
-                    }
-                    return CompletableFuture.failedFuture(cause);
-                })));
+        return ownWrite(key,
+                () -> guarded(() -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
+                        .exceptionallyCompose(error -> {
+                            Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+                            if (cause instanceof RedisNoScriptException) {
+                                return scripts.scriptLoad(LuaScript.CONFIRM.source()).toCompletableFuture()
+                                        .thenCompose(
+                                                sha -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args)
+                                                        .toCompletableFuture());
+                            }
+                            return CompletableFuture.failedFuture(cause);
+                        })));
     }
 
     /**
@@ -385,17 +391,20 @@ final class CacheRedis implements AutoCloseable {
     CompletableFuture<Long> invalidate(String key, String version, long fenceTtlMillis) {
         String[] k = {key, RedisLayout.fenceKey(key)};
         byte[][] args = {utf8(version), utf8(Long.toString(fenceTtlMillis)),
-            utf8(Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40)))};
-        return ownWrite(key, () -> guarded(() -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
-                .exceptionallyCompose(error -> {
-                    Throwable cause = error instanceof CompletionException ? error.getCause() : error;
-                    if (cause instanceof RedisNoScriptException) {
-                        return scripts.scriptLoad(LuaScript.INVALIDATE.source()).toCompletableFuture()
-                                .thenCompose(sha -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args)
-                                        .toCompletableFuture());
-                    }
-                    return CompletableFuture.failedFuture(cause);
-                })));
+                utf8(Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40)))};
+        return ownWrite(key,
+                () -> guarded(
+                        () -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
+                                .exceptionallyCompose(error -> {
+                                    Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+                                    if (cause instanceof RedisNoScriptException) {
+                                        return scripts.scriptLoad(LuaScript.INVALIDATE.source()).toCompletableFuture()
+                                                .thenCompose(sha -> scripts
+                                                        .<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args)
+                                                        .toCompletableFuture());
+                                    }
+                                    return CompletableFuture.failedFuture(cause);
+                                })));
     }
 
     /**

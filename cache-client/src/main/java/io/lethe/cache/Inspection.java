@@ -94,7 +94,7 @@ final class Inspection implements AutoCloseable {
      * {@code dropped}. The caller's request never waits on anything this does.
      */
     <T> void submit(String namespace, String key, Served served, Codec<T> codec, Loader<T> loader, Duration fenceTtl,
-                    CacheMetrics metrics) {
+            CacheMetrics metrics) {
         if (!takeToken() || !running.tryAcquire()) {
             metrics.check("dropped");
             return;
@@ -230,8 +230,11 @@ final class Inspection implements AutoCloseable {
             }
             LOG.warn("namespace {}: confirmed stale entry {}: served version {}, database version {}, still different {} ms "
                     + "after it was first seen; {}", namespace, key, served.version(), dbVersion.isEmpty() ? "unknown" : dbVersion,
-                    detectedAt - firstDifferentAt, heal ? (healed ? "healed (invalidated at the served version)"
-                            : "not healed (the entry changed before the invalidation)") : "not healed (shadowReadsHeal is off)");
+                    detectedAt - firstDifferentAt, heal
+                            ? (healed
+                                    ? "healed (invalidated at the served version)"
+                                    : "not healed (the entry changed before the invalidation)")
+                            : "not healed (shadowReadsHeal is off)");
             Map<String, String> record = new LinkedHashMap<>();
             record.put("namespace", namespace);
             record.put("key", key);

@@ -77,7 +77,8 @@ public final class Invalidations implements AutoCloseable {
             throw e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while publishing the invalidation of " + target + " (namespace " + namespace + ")", e);
+            throw new IllegalStateException("interrupted while publishing the invalidation of " + target + " (namespace " + namespace + ")",
+                    e);
         } catch (Exception e) {
             throw new IllegalStateException("the invalidation of " + target + " (namespace " + namespace + ") was not published: " + e, e);
         }

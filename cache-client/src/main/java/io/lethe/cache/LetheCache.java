@@ -61,7 +61,8 @@ public final class LetheCache implements AutoCloseable {
 
     /** A typed view of one namespace with its policy. */
     public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy) {
-        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name, region), clock, loaders, near, appliedLsnKey,
+        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name, region), clock, loaders, near,
+                appliedLsnKey,
                 inspection, positions);
     }
 
@@ -143,7 +144,8 @@ public final class LetheCache implements AutoCloseable {
         public Builder trustedCertificates(java.nio.file.Path pemFile) {
             Objects.requireNonNull(pemFile, "pemFile");
             if (!java.nio.file.Files.isReadable(pemFile)) {
-                throw new IllegalArgumentException("trustedCertificates: expected a readable PEM file of CA certificates, found '" + pemFile + "'");
+                throw new IllegalArgumentException(
+                        "trustedCertificates: expected a readable PEM file of CA certificates, found '" + pemFile + "'");
             }
             this.trustedCertificates = pemFile;
             return this;

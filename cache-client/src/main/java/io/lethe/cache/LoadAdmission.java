@@ -18,7 +18,8 @@ final class LoadAdmission {
         void release();
     }
 
-    private static final Permit NOTHING = () -> { };
+    private static final Permit NOTHING = () -> {
+    };
 
     private final String namespace;
     private final Policy.LoadLimits limits;
@@ -54,7 +55,8 @@ final class LoadAdmission {
             }
             if (!acquired) {
                 throw new LoadRejectedException(namespace, "concurrency", "namespace " + namespace + ": " + limits.maxConcurrent()
-                        + " loads running for longer than the " + limits.maxWait().toMillis() + " ms a load may wait; " + key + " not loaded");
+                        + " loads running for longer than the " + limits.maxWait().toMillis() + " ms a load may wait; " + key
+                        + " not loaded");
             }
         }
         if (intervalNanos > 0) {

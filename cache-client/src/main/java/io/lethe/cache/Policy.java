@@ -40,9 +40,11 @@ import java.util.Objects;
  *                       nears (0: off). See {@link #withEarlyRefresh}.
  */
 public record Policy(Consistency consistency, Duration maxAge, Duration ttl, double jitter, Duration negativeTtl,
-                     Duration softTtl, Duration fillLock, Duration fenceTtl, int shadowReads, Duration staleOnOutage,
-                     LoadLimits loadLimits, Duration hotKeyCopies, double earlyRefresh) {
-    public enum Consistency { STRONG, BOUNDED, EVENTUAL }
+        Duration softTtl, Duration fillLock, Duration fenceTtl, int shadowReads, Duration staleOnOutage,
+        LoadLimits loadLimits, Duration hotKeyCopies, double earlyRefresh) {
+    public enum Consistency {
+        STRONG, BOUNDED, EVENTUAL
+    }
 
     public static final Duration DEFAULT_TTL = Duration.ofMinutes(30);
     public static final double DEFAULT_JITTER = 0.1;
@@ -118,36 +120,44 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
     }
 
     public static Policy strong() {
-        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE, Duration.ZERO, 0);
+        return new Policy(Consistency.STRONG, null, Duration.ZERO, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL,
+                DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE, Duration.ZERO, 0);
     }
 
     public static Policy bounded(Duration maxAge) {
-        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE, Duration.ZERO, 0);
+        return new Policy(Consistency.BOUNDED, maxAge, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO,
+                DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE, Duration.ZERO, 0);
     }
 
     public static Policy eventual() {
-        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO, DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE, Duration.ZERO, 0);
+        return new Policy(Consistency.EVENTUAL, null, DEFAULT_TTL, DEFAULT_JITTER, Duration.ZERO, Duration.ZERO, Duration.ZERO,
+                DEFAULT_FENCE_TTL, DEFAULT_SHADOW_READS, Duration.ZERO, LoadLimits.NONE, Duration.ZERO, 0);
     }
 
     public Policy withTtl(Duration newTtl, double newJitter) {
-        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
+        return new Policy(consistency, maxAge, newTtl, newJitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage,
+                loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     public Policy withNegativeTtl(Duration newNegativeTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
+        return new Policy(consistency, maxAge, ttl, jitter, newNegativeTtl, softTtl, fillLock, fenceTtl, shadowReads, staleOnOutage,
+                loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     public Policy withStaleWhileRevalidate(Duration newSoftTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock, fenceTtl, shadowReads, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, newSoftTtl, fillLock, fenceTtl, shadowReads, staleOnOutage,
+                loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     public Policy withFillLock(Duration lease) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease, fenceTtl, shadowReads, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, lease, fenceTtl, shadowReads, staleOnOutage, loadLimits,
+                hotKeyCopies, earlyRefresh);
     }
 
     /** The namespace's {@code fence-ttl} from {@code lethe.yml}, when it is not the default 60 s. */
     public Policy withFenceTtl(Duration namespaceFenceTtl) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, namespaceFenceTtl, shadowReads, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, namespaceFenceTtl, shadowReads, staleOnOutage,
+                loadLimits, hotKeyCopies, earlyRefresh);
     }
 
     /**
@@ -160,7 +170,8 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
      * within {@link LetheCache.Builder#shadowReadLimits}.
      */
     public Policy withShadowReads(int oneIn) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, oneIn, staleOnOutage, loadLimits, hotKeyCopies, earlyRefresh);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, oneIn, staleOnOutage, loadLimits,
+                hotKeyCopies, earlyRefresh);
     }
 
     /**
@@ -171,7 +182,8 @@ public record Policy(Consistency consistency, Duration maxAge, Duration ttl, dou
      * refuses others); token reads never take it. Needs {@link LetheCache.Builder#nearCache}.
      */
     public Policy withStaleOnOutage(Duration maxStale) {
-        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, maxStale, loadLimits, hotKeyCopies, earlyRefresh);
+        return new Policy(consistency, maxAge, ttl, jitter, negativeTtl, softTtl, fillLock, fenceTtl, shadowReads, maxStale, loadLimits,
+                hotKeyCopies, earlyRefresh);
     }
 
     /** Admission control of this namespace's loads, see {@link LoadLimits}. */

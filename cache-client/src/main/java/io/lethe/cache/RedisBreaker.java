@@ -88,7 +88,8 @@ final class RedisBreaker {
             switch (e.getStateTransition().getToState()) {
                 case OPEN, FORCED_OPEN -> onOpen.accept(lastAnswerMillis);
                 case CLOSED -> onClose.run();
-                default -> { }
+                default -> {
+                }
             }
         });
     }

@@ -95,7 +95,9 @@ class CacheClientIT {
 
         // the primary's value replaced the unversioned entry (a revalidation fill); at or past the token the cache answers
         redis.hset(watermark, java.util.Map.of("1", "1000"));
-        assertEquals("new", ns.get(key, k -> { throw new AssertionError("covered: served from the cache"); }, 1000));
+        assertEquals("new", ns.get(key, k -> {
+            throw new AssertionError("covered: served from the cache");
+        }, 1000));
         assertEquals(1, registry.counter("lethe.cache.token.reads", "namespace", "product", "result", "cache").count());
         assertEquals("new", ns.get(key, k -> Loaded.of("x"), 0), "a token of 0 reads as a plain get");
     }
@@ -130,7 +132,9 @@ class CacheClientIT {
         assertEquals("v", ns.get(key, k -> Loaded.of("v"), new ReadToken(5000, "7/1")));
         assertEquals(1, asked.get(), "asked once; 4000 and 5000 are within what it said");
         TokenAheadOfPrimaryException e = org.junit.jupiter.api.Assertions.assertThrows(TokenAheadOfPrimaryException.class,
-                () -> ns.get(key, k -> { throw new AssertionError("a refused token never reaches the loader"); }, 1L << 60));
+                () -> ns.get(key, k -> {
+                    throw new AssertionError("a refused token never reaches the loader");
+                }, 1L << 60));
         assertTrue(e.getMessage().contains("1152921504606846976") && e.getMessage().contains("5000"), e.getMessage());
         assertEquals(2, asked.get(), "asked again before refusing: the primary may have moved on");
         primary.set(9000);
@@ -187,8 +191,14 @@ class CacheClientIT {
         CacheNamespace<String> ns = cache().namespace("product", Codecs.utf8(), EVENTUAL);
         AtomicInteger loads = new AtomicInteger();
         String key = scope.key("product:1");
-        assertEquals("v1", ns.get(key, k -> { loads.incrementAndGet(); return Loaded.of("v1"); }));
-        assertEquals("v1", ns.get(key, k -> { loads.incrementAndGet(); return Loaded.of("other"); }));
+        assertEquals("v1", ns.get(key, k -> {
+            loads.incrementAndGet();
+            return Loaded.of("v1");
+        }));
+        assertEquals("v1", ns.get(key, k -> {
+            loads.incrementAndGet();
+            return Loaded.of("other");
+        }));
         assertEquals(1, loads.get());
         assertEquals("0", redis.hget(key, "v"), "unknown version");
         long ttl = redis.pttl(key);
@@ -317,7 +327,10 @@ class CacheClientIT {
         AtomicInteger loads = new AtomicInteger();
         String key = scope.key("account:1");
         for (int i = 0; i < 3; i++) {
-            assertEquals("balance", ns.get(key, k -> { loads.incrementAndGet(); return Loaded.of("balance"); }));
+            assertEquals("balance", ns.get(key, k -> {
+                loads.incrementAndGet();
+                return Loaded.of("balance");
+            }));
         }
         assertEquals(3, loads.get());
         assertEquals(0, redis.exists(key));
@@ -355,12 +368,21 @@ class CacheClientIT {
                 .namespace("product", Codecs.utf8(), EVENTUAL.withNegativeTtl(Duration.ofMinutes(1)));
         String key = scope.key("product:404");
         AtomicInteger loads = new AtomicInteger();
-        assertNull(ns.get(key, k -> { loads.incrementAndGet(); return Loaded.notFound(); }));
-        assertNull(ns.get(key, k -> { loads.incrementAndGet(); return Loaded.notFound(); }));
+        assertNull(ns.get(key, k -> {
+            loads.incrementAndGet();
+            return Loaded.notFound();
+        }));
+        assertNull(ns.get(key, k -> {
+            loads.incrementAndGet();
+            return Loaded.notFound();
+        }));
         assertEquals(1, loads.get());
         assertEquals(1.0, registry.get("lethe.cache.gets").tag("result", "negative").counter().count());
         invalidate(key, "10"); // the row was inserted
-        assertEquals("now exists", ns.get(key, k -> { loads.incrementAndGet(); return Loaded.of("now exists"); }));
+        assertEquals("now exists", ns.get(key, k -> {
+            loads.incrementAndGet();
+            return Loaded.of("now exists");
+        }));
         assertEquals(2, loads.get());
     }
 
@@ -402,12 +424,12 @@ class CacheClientIT {
                 .nearCache(1000, Duration.ofMinutes(10)));
         CacheNamespace<String> ns = cache.namespace("product", Codecs.utf8(), EVENTUAL);
         String key = scope.key("product:near");
-        ns.get(key, k -> Loaded.of("v1"));       // miss, fill
-        ns.get(key, k -> Loaded.of("x"));        // Redis hit, tracked, kept in L1
+        ns.get(key, k -> Loaded.of("v1")); // miss, fill
+        ns.get(key, k -> Loaded.of("x")); // Redis hit, tracked, kept in L1
         assertEquals("v1", ns.get(key, k -> Loaded.of("x")));
         assertTrue(registry.get("lethe.cache.near.hits").counter().count() >= 1, "served from L1");
         assertEquals(1, cache.nearCacheSize());
-        invalidate(key, "7");                    // the pipeline's delete in Redis
+        invalidate(key, "7"); // the pipeline's delete in Redis
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (cache.nearCacheSize() > 0) {
             assertTrue(System.nanoTime() < deadline, "the L1 copy outlived the invalidation");

@@ -34,8 +34,9 @@ class CacheClientTlsIT {
         try (ServerSocket probe = new ServerSocket(0)) {
             tlsPort = probe.getLocalPort();
         }
-        int plainPort = stack.startExtraRedis("cache-tls-" + scope.id(), List.of("tls-port " + tlsPort, "tls-cert-file " + certs.certificate(),
-                "tls-key-file " + certs.key(), "tls-ca-cert-file " + certs.certificate(), "tls-auth-clients no"));
+        int plainPort = stack.startExtraRedis("cache-tls-" + scope.id(),
+                List.of("tls-port " + tlsPort, "tls-cert-file " + certs.certificate(),
+                        "tls-key-file " + certs.key(), "tls-ca-cert-file " + certs.certificate(), "tls-auth-clients no"));
         RedisClient plain = RedisClient.create();
         try (StatefulRedisConnection<String, String> c = plain.connect(RedisURI.create("redis://127.0.0.1:" + plainPort))) {
             c.sync().configSet("requirepass", "s3cret-" + scope.id()); // after start: the stack's start-up probe connects without one
@@ -45,7 +46,9 @@ class CacheClientTlsIT {
                 .credentials("default", ("s3cret-" + scope.id()).toCharArray()).build()) {
             CacheNamespace<String> ns = cache.namespace("product", Codecs.utf8(), Policy.eventual().withShadowReads(0));
             assertEquals("one", ns.get(key, k -> Loaded.of("one")));
-            assertEquals("one", ns.get(key, k -> { throw new AssertionError("filled through TLS: a hit"); }));
+            assertEquals("one", ns.get(key, k -> {
+                throw new AssertionError("filled through TLS: a hit");
+            }));
         }
         try (StatefulRedisConnection<String, String> c = plain.connect(RedisURI.builder().withHost("127.0.0.1").withPort(plainPort)
                 .withPassword(("s3cret-" + scope.id()).toCharArray()).build())) {

@@ -19,7 +19,6 @@ import io.lettuce.core.api.sync.RedisCommands;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -87,7 +86,8 @@ class ConformanceIT {
             String expected = c.hasNonNull("key") ? c.get("key").asText() : null;
             try {
                 // Keys is the application's API; it refuses a NULL key column, for which the renderer gives no key
-                String key = row.containsValue(null) ? KeyFormat.parse(c.get("template").asText()).render(row).orElse(null)
+                String key = row.containsValue(null)
+                        ? KeyFormat.parse(c.get("template").asText()).render(row).orElse(null)
                         : Keys.template(c.get("template").asText()).render(row);
                 if (c.has("error")) {
                     failures.add(where + ": rendered '" + key + "', expected an error (" + c.get("error").asText() + ")");
@@ -149,7 +149,8 @@ class ConformanceIT {
             try (LetheCache cache = LetheCache.builder(uri(JAVA_DB)).readYourWrites(GROUP).build()) {
                 CacheNamespace<String> ns = cache.namespace(c.get("namespace").asText(), Codecs.utf8(), policy);
                 JsonNode token = c.get("token");
-                value = token == null ? ns.get(c.get("key").asText(), loader)
+                value = token == null
+                        ? ns.get(c.get("key").asText(), loader)
                         : ns.get(c.get("key").asText(), loader, new ReadToken(token.get("lsn").asLong(), token.get("history").asText()));
             }
             JsonNode expect = c.get("expect");
@@ -229,7 +230,8 @@ class ConformanceIT {
     private void apply(JsonNode op) {
         String key = op.path("key").asText();
         switch (op.get("op").asText()) {
-            case "entry" -> redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, op.get("v").asText(), RedisLayout.ENTRY_DATA, op.get("d").asText()));
+            case "entry" ->
+                redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, op.get("v").asText(), RedisLayout.ENTRY_DATA, op.get("d").asText()));
             case "negative" -> redis.hset(key, Map.of(RedisLayout.ENTRY_VERSION, op.get("v").asText(), RedisLayout.ENTRY_DATA, "",
                     RedisLayout.ENTRY_NOT_FOUND, "1"));
             case "legacy" -> redis.set(key, op.get("value").asText());

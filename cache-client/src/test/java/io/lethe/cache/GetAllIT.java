@@ -77,7 +77,8 @@ class GetAllIT {
         };
 
         Map<String, String> first = ns.getAll(List.of(c, a, b, gone, a), loader);
-        assertEquals(List.of(c, a, b), new ArrayList<>(first.keySet()), "found keys, in the order asked, once each; the not-found one absent");
+        assertEquals(List.of(c, a, b), new ArrayList<>(first.keySet()),
+                "found keys, in the order asked, once each; the not-found one absent");
         assertEquals(Map.of(a, "a0", b, "v2", c, "v3"), first);
         assertEquals(List.of(Set.of(b, c, gone)), calls, "one load of exactly the misses");
         assertEquals(2, redis.exists(b, c), "both misses filled");

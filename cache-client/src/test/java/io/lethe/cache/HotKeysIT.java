@@ -81,7 +81,8 @@ class HotKeysIT {
             ns.get(i % 4 == 0 ? celebrity : scope.key("profile:" + i), loader);
         }
         assertEquals(List.of(celebrity), ns.hotKeys(10).stream().map(HotKey::key).toList(), "only the celebrity is hot");
-        assertTrue(count("lethe.cache.hot.hits") >= 350, "once hot (its 100th read), the celebrity's reads came from its copy: " + count("lethe.cache.hot.hits"));
+        assertTrue(count("lethe.cache.hot.hits") >= 350,
+                "once hot (its 100th read), the celebrity's reads came from its copy: " + count("lethe.cache.hot.hits"));
         assertEquals(1.0, registry.get("lethe.cache.hot.keys").gauge().value());
 
         // the row changes: the pipeline invalidates the key in Redis; the copy is not tracked, so
@@ -108,7 +109,8 @@ class HotKeysIT {
     @Test
     void aTokenReadNeverTakesAHotKeysCopy() {
         try (LetheCache tokens = LetheCache.builder(stack.redisClusterUri()).cluster(true).readYourWrites(scope.key("group")).build()) {
-            tokenReads(tokens.namespace("profile", Codecs.utf8(), Policy.eventual().withShadowReads(0).withHotKeyCopies(Duration.ofMinutes(5))));
+            tokenReads(tokens.namespace("profile", Codecs.utf8(),
+                    Policy.eventual().withShadowReads(0).withHotKeyCopies(Duration.ofMinutes(5))));
         }
     }
 

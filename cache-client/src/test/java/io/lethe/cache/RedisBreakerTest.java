@@ -20,7 +20,8 @@ class RedisBreakerTest {
         RedisBreaker breaker = new RedisBreaker("127.0.0.1:1", OPTIONS, Clock.systemUTC(), registry);
         for (int i = 0; i < 50; i++) {
             // Redis at maxmemory under noeviction refuses the fills of a miss storm: it still serves every read
-            breaker.call(() -> CompletableFuture.failedFuture(new RedisCommandExecutionException("OOM command not allowed when used memory > 'maxmemory'")));
+            breaker.call(() -> CompletableFuture
+                    .failedFuture(new RedisCommandExecutionException("OOM command not allowed when used memory > 'maxmemory'")));
         }
         assertEquals(0, state(registry), "closed");
         for (int i = 0; i < 50; i++) {

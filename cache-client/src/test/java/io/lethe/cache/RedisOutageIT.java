@@ -60,7 +60,6 @@ class RedisOutageIT {
         return LetheCache.builder(stack.redisUri(REGION));
     }
 
-
     /** Reads of distinct keys while Redis is paused, each waiting for its timeout: enough failures to open the breaker. */
     private void failReads(CacheNamespace<String> ns, int reads) throws Exception {
         List<CompletableFuture<String>> gets = new ArrayList<>();
@@ -142,11 +141,20 @@ class RedisOutageIT {
         assertEquals(3.0, registry.counter("lethe.cache.loads.rejected", "namespace", "product", "reason", "concurrency").count());
         CountDownLatch hold = new CountDownLatch(1);
         List<CompletableFuture<String>> two = List.of(
-                ns.getAsync(scope.key("product:held-1"), k -> { started.incrementAndGet(); hold.await(); return Loaded.of("v"); }),
-                ns.getAsync(scope.key("product:held-2"), k -> { started.incrementAndGet(); hold.await(); return Loaded.of("v"); }));
+                ns.getAsync(scope.key("product:held-1"), k -> {
+                    started.incrementAndGet();
+                    hold.await();
+                    return Loaded.of("v");
+                }),
+                ns.getAsync(scope.key("product:held-2"), k -> {
+                    started.incrementAndGet();
+                    hold.await();
+                    return Loaded.of("v");
+                }));
         try {
             Await.until("two more loads running", Duration.ofSeconds(10), () -> started.get() == 4);
-            LoadRejectedException sync = assertThrows(LoadRejectedException.class, () -> ns.get(scope.key("product:third"), k -> Loaded.of("v")));
+            LoadRejectedException sync = assertThrows(LoadRejectedException.class,
+                    () -> ns.get(scope.key("product:third"), k -> Loaded.of("v")));
             assertEquals("concurrency", sync.reason(), "get() throws the typed exception itself");
         } finally {
             hold.countDown();
@@ -203,7 +211,9 @@ class RedisOutageIT {
             failReads(ns, 20); // 20 failed commands against the 10 before: over 50 %
             assertEquals(1.0, registry.get("lethe.cache.redis.breaker.state").gauge().value(), "the breaker is open");
             clock.advance(Duration.ofSeconds(20));
-            assertEquals("cached", ns.get(key, k -> { throw new AssertionError("served from the near cache, not loaded"); }));
+            assertEquals("cached", ns.get(key, k -> {
+                throw new AssertionError("served from the near cache, not loaded");
+            }));
             assertEquals(1.0, registry.counter("lethe.cache.stale.serves", "namespace", "product").count());
             assertEquals("from db", plain.get(price, k -> Loaded.of("from db")), "a namespace without staleOnOutage loads");
             assertEquals("from db", ns.get(key, k -> Loaded.of("from db"), 42), "a token read never takes a stale copy");
@@ -234,7 +244,9 @@ class RedisOutageIT {
         embedded.killRedis(REGION);
         try {
             Await.until("the copy served stale once the lost connection suspended the near cache", Duration.ofSeconds(10), () -> {
-                assertEquals("cached", ns.get(key, k -> { throw new AssertionError("served from the near cache, not loaded"); }));
+                assertEquals("cached", ns.get(key, k -> {
+                    throw new AssertionError("served from the near cache, not loaded");
+                }));
                 return registry.counter("lethe.cache.stale.serves", "namespace", "product").count() >= 1;
             });
             clock.advance(Duration.ofSeconds(31));

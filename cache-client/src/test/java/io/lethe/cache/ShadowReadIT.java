@@ -76,7 +76,6 @@ class ShadowReadIT {
         return registry.counter("lethe.cache.inspector.checks", "namespace", namespace, "result", result).count();
     }
 
-
     @Test
     void aStaleEntryPlantedBehindLethesBackIsFoundCountedHealedAndAudited() throws Exception {
         String ns = "shadow-stale";

@@ -107,7 +107,8 @@ public final class CaptureService implements AutoCloseable {
             leadership.evictPreviousWalsender();
             lead();
             standingBy = false;
-            LOG.info("capture took over slot {} in {} ms from acquiring the lock", config.source().slot(), (System.nanoTime() - t0) / 1_000_000);
+            LOG.info("capture took over slot {} in {} ms from acquiring the lock", config.source().slot(),
+                    (System.nanoTime() - t0) / 1_000_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {

@@ -50,7 +50,7 @@ final class CaptureStreaming {
     private volatile boolean streaming;
 
     CaptureStreaming(LetheConfig config, Clock clock, CaptureMetrics metrics, Misconfiguration misconfiguration, ChangeEventMapper mapper,
-                     SlotMonitor monitor, Consumer<String> stopForSource) {
+            SlotMonitor monitor, Consumer<String> stopForSource) {
         this.config = config;
         this.clock = clock;
         this.metrics = metrics;

@@ -81,7 +81,7 @@ class CaptureChecksIT {
         PostgresEndpoint rds = stack.startExtraPostgres("rds-like-" + scope.id(), Map.of("wal_level", "logical"));
         String user = "lethe_rds";
         try (Connection c = DriverManager.getConnection(rds.jdbcUrl("postgres"), rds.user(), rds.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             for (String sql : List.of("CREATE ROLE rds_superuser NOLOGIN", "CREATE ROLE rds_replication NOLOGIN",
                     "CREATE ROLE " + user + " LOGIN", "GRANT rds_replication TO " + user, "GRANT CREATE ON DATABASE postgres TO " + user,
                     "CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
@@ -89,7 +89,8 @@ class CaptureChecksIT {
                     // as docs/managed-postgres.md has it: the master user creates the publication
                     "CREATE TABLE lethe_heartbeat (slot text PRIMARY KEY, ts timestamptz NOT NULL)",
                     "ALTER TABLE lethe_heartbeat OWNER TO " + user,
-                    "CREATE PUBLICATION " + scope.publication() + " FOR TABLE products, lethe_heartbeat WITH (publish_via_partition_root = true)")) {
+                    "CREATE PUBLICATION " + scope.publication()
+                            + " FOR TABLE products, lethe_heartbeat WITH (publish_via_partition_root = true)")) {
                 s.execute(sql);
             }
         }
@@ -115,7 +116,8 @@ class CaptureChecksIT {
         CaptureFixture f = new CaptureFixture(stack, scope);
         f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text, lower_slug text GENERATED ALWAYS AS (lower(slug)) STORED)",
                 "ALTER TABLE products REPLICA IDENTITY FULL");
-        CheckResult r = failed(refused(f.config("product: { table: public.products, keys: [\"product:{id}\", \"product:slug:{lower_slug}\"] }")),
+        CheckResult r = failed(
+                refused(f.config("product: { table: public.products, keys: [\"product:{id}\", \"product:slug:{lower_slug}\"] }")),
                 "table public.products");
         assertTrue(r.message().contains("GENERATED column(s) [lower_slug]"), r.message());
         assertTrue(r.fix().contains("DROP EXPRESSION"), r.fix());
@@ -226,9 +228,9 @@ class CaptureChecksIT {
         props.setProperty("assumeMinServerVersion", "10");
         props.setProperty("preferQueryMode", "simple");
         try (Connection replication = DriverManager.getConnection(stack.postgres().jdbcUrl(scope.database()), props);
-             PGReplicationStream stream = replication.unwrap(PGConnection.class)
-                     .getReplicationAPI().replicationStream().logical().withSlotName(scope.slot())
-                     .withSlotOption("proto_version", 1).withSlotOption("publication_names", scope.publication()).start()) {
+                PGReplicationStream stream = replication.unwrap(PGConnection.class)
+                        .getReplicationAPI().replicationStream().logical().withSlotName(scope.slot())
+                        .withSlotOption("proto_version", 1).withSlotOption("publication_names", scope.publication()).start()) {
             CheckResult r = failed(refused(config), "slot");
             assertTrue(r.message().contains("in use by another reader"), r.message());
             assertTrue(r.fix().contains("pg_terminate_backend"), r.fix());
@@ -241,7 +243,7 @@ class CaptureChecksIT {
         f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
         LetheConfig config = f.config(PRODUCTS);
         try (CaptureService first = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC());
-             CaptureService second = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+                CaptureService second = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
             first.start();
             second.start();
             assertTrue(second.isStandingBy(), "the first holds the slot's capture lock");

@@ -90,7 +90,8 @@ class CaptureDdlIT {
             // the state it relies on then), and comes back as another column in a later one
             long away = f.currentLsn();
             f.sql("ALTER TABLE products RENAME COLUMN price TO price_before", "ALTER TABLE markers ALTER COLUMN id TYPE bigint");
-            events = f.readChangesUntil(e -> e.op() == Op.RESET && "marker".equals(e.namespace()) && e.lsn() >= away, Duration.ofSeconds(60));
+            events = f.readChangesUntil(e -> e.op() == Op.RESET && "marker".equals(e.namespace()) && e.lsn() >= away,
+                    Duration.ofSeconds(60));
             assertTrue(resetsOf(events, "product", away).isEmpty(), "a name only renamed away changes no value a name reads: " + events);
             long back = f.currentLsn();
             f.sql("ALTER TABLE products ADD COLUMN price numeric(10,1) DEFAULT 0");

@@ -201,7 +201,8 @@ class CaptureDriftIT {
             assertTrue(capture.failure().orElseThrow().getMessage().contains("publication " + scope.publication() + " was dropped"),
                     capture.failure().toString());
             assertEquals(1.0, drifts(registry, "publication"));
-            List<ChangeEvent> events = f.readChangesUntil(e -> e.op() == Op.RESET && "marker".equals(e.namespace()), Duration.ofSeconds(60));
+            List<ChangeEvent> events = f.readChangesUntil(e -> e.op() == Op.RESET && "marker".equals(e.namespace()),
+                    Duration.ofSeconds(60));
             for (String ns : List.of("product", "price", "marker")) {
                 assertEquals(1, resetsOf(events, ns).size(), ns + ": " + events);
             }

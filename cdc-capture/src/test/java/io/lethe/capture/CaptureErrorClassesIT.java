@@ -131,7 +131,8 @@ class CaptureErrorClassesIT {
                     allow(user, ResourceType.GROUP, scope.topicPrefix()),
                     allow(user, ResourceType.GROUP, "lethe"),
                     new AclBinding(new ResourcePattern(ResourceType.CLUSTER, "kafka-cluster", PatternType.LITERAL),
-                            new AccessControlEntry(user, "*", AclOperation.ALL, AclPermissionType.ALLOW)))).all().get();
+                            new AccessControlEntry(user, "*", AclOperation.ALL, AclPermissionType.ALLOW))))
+                    .all().get();
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             try (CaptureService capture = new CaptureService(config, registry, Clock.systemUTC())) {
                 capture.start();

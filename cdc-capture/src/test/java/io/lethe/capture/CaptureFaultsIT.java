@@ -42,7 +42,8 @@ class CaptureFaultsIT {
         Files.writeString(file, f.yaml("event: { table: public.events, keys: [\"event:{id}\"] }", stack.postgres().user()));
         List<String> jvm = List.of("-Xmx384m");
         AtomicInteger committed = new AtomicInteger();
-        try (ChildJvm first = ChildJvm.start("capture-1", CaptureProcessMain.class.getName(), List.of(file.toString()), jvm, dir.resolve("1.log"))) {
+        try (ChildJvm first = ChildJvm.start("capture-1", CaptureProcessMain.class.getName(), List.of(file.toString()), jvm,
+                dir.resolve("1.log"))) {
             first.awaitOutput("CAPTURE-STREAMING", Duration.ofSeconds(90));
             Thread writer = new Thread(() -> {
                 try (Connection c = f.connect(); Statement s = c.createStatement()) {
@@ -62,7 +63,8 @@ class CaptureFaultsIT {
             first.kill(); // mid-burst: batches in flight, offsets unflushed
             writer.join();
         }
-        try (ChildJvm second = ChildJvm.start("capture-2", CaptureProcessMain.class.getName(), List.of(file.toString()), jvm, dir.resolve("2.log"))) {
+        try (ChildJvm second = ChildJvm.start("capture-2", CaptureProcessMain.class.getName(), List.of(file.toString()), jvm,
+                dir.resolve("2.log"))) {
             second.awaitOutput("CAPTURE-STREAMING", Duration.ofSeconds(90));
             f.sql("INSERT INTO events VALUES (" + (ROWS + 1) + ", 'sentinel')");
             List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("events", ROWS + 1), Duration.ofSeconds(180));

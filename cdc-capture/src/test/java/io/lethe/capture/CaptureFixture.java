@@ -47,7 +47,8 @@ final class CaptureFixture {
 
     /** The config with one more setting under {@code source:} (e.g. {@code create-publication: false}). */
     LetheConfig config(String namespacesYaml, String user, String sourceSetting) {
-        String yaml = yaml(namespacesYaml, user).replace("  heartbeat-interval: 500ms\n", "  heartbeat-interval: 500ms\n  " + sourceSetting + "\n");
+        String yaml = yaml(namespacesYaml, user).replace("  heartbeat-interval: 500ms\n",
+                "  heartbeat-interval: 500ms\n  " + sourceSetting + "\n");
         return ConfigLoader.parse("test-lethe.yml", yaml, System::getenv);
     }
 
@@ -91,16 +92,18 @@ final class CaptureFixture {
 
     /** The slot's confirmed_flush_lsn as a number, or -1 when the slot does not exist. */
     long confirmedFlushLsn() throws SQLException {
-        try (Connection c = connect(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint FROM pg_replication_slots "
-                     + "WHERE slot_name = '" + scope.slot() + "'")) {
+        try (Connection c = connect();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint FROM pg_replication_slots "
+                        + "WHERE slot_name = '" + scope.slot() + "'")) {
             return rs.next() ? rs.getLong(1) : -1;
         }
     }
 
     long currentLsn() throws SQLException {
-        try (Connection c = connect(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
+        try (Connection c = connect();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
             rs.next();
             return rs.getLong(1);
         }

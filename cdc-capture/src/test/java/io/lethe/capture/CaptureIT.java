@@ -85,18 +85,19 @@ class CaptureIT {
         f.sql("CREATE TABLE accounts (id int PRIMARY KEY, balance int)", "INSERT INTO accounts VALUES (1, 0), (2, 0), (3, 0)");
         LetheConfig config = f.config("account: { table: public.accounts, keys: [\"account:{id}\"] }");
         try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC());
-             Connection t1 = f.connect(); Connection t2 = f.connect()) {
+                Connection t1 = f.connect();
+                Connection t2 = f.connect()) {
             capture.start();
             t1.setAutoCommit(false);
             t2.setAutoCommit(false);
             t1.createStatement().execute("UPDATE accounts SET balance = 1 WHERE id = 1"); // T1 changes A first ...
             t2.createStatement().execute("UPDATE accounts SET balance = 1 WHERE id = 2");
-            t2.commit();                                                                    // ... T2 commits first ...
-            t1.commit();                                                                    // ... T1 commits last
+            t2.commit(); // ... T2 commits first ...
+            t1.commit(); // ... T1 commits last
             for (int i = 2; i <= 4; i++) {
-                f.sql("UPDATE accounts SET balance = " + i + " WHERE id = 1");             // successive transactions on A
+                f.sql("UPDATE accounts SET balance = " + i + " WHERE id = 1"); // successive transactions on A
             }
-            f.sql("UPDATE accounts SET balance = 9 WHERE id = 3");                         // sentinel
+            f.sql("UPDATE accounts SET balance = 9 WHERE id = 3"); // sentinel
             List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("accounts", 3), Duration.ofSeconds(60));
             List<ChangeEvent> a = events.stream().filter(CaptureFixture.row("accounts", 1)).toList();
             List<ChangeEvent> b = events.stream().filter(CaptureFixture.row("accounts", 2)).toList();

@@ -116,7 +116,8 @@ class CaptureShardsFaultsIT {
                 Set<Integer> seenProducts = new HashSet<>();
                 // rows by key (a reset, which a restart may publish for a transaction it saw only part of, has none)
                 events.stream().filter(e -> e.key() != null)
-                        .forEach(e -> (e.source().table().equals("events") ? seenEvents : seenProducts).add(((Number) e.key().get("id")).intValue()));
+                        .forEach(e -> (e.source().table().equals("events") ? seenEvents : seenProducts)
+                                .add(((Number) e.key().get("id")).intValue()));
                 for (int id = 1; id <= ROWS; id++) {
                     assertTrue(seenEvents.contains(id), "committed insert of events row " + id + " (shard bulk, killed) is missing; "
                             + seenEvents.size() + " rows seen");
@@ -135,7 +136,8 @@ class CaptureShardsFaultsIT {
         CaptureFixture f = new CaptureFixture(stack, scope);
         String a = scope.slot() + "_a";
         String b = scope.slot() + "_b";
-        f.sql("CREATE TABLE products (id int PRIMARY KEY)", "CREATE TABLE orders (id int PRIMARY KEY)", "CREATE TABLE lines (id int PRIMARY KEY)");
+        f.sql("CREATE TABLE products (id int PRIMARY KEY)", "CREATE TABLE orders (id int PRIMARY KEY)",
+                "CREATE TABLE lines (id int PRIMARY KEY)");
         String namespaces = """
                 product: { table: public.products, keys: ["product:{id}"] }
                 order: { table: public.orders, keys: ["order:{id}"] }
@@ -189,8 +191,9 @@ class CaptureShardsFaultsIT {
     private static void awaitHeartbeatRow(CaptureFixture f, String slot) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (true) {
-            try (Connection c = f.connect(); Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT count(*) FROM public.lethe_heartbeat WHERE slot = '" + slot + "'")) {
+            try (Connection c = f.connect();
+                    Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT count(*) FROM public.lethe_heartbeat WHERE slot = '" + slot + "'")) {
                 rs.next();
                 if (rs.getLong(1) > 0) {
                     return;

@@ -114,7 +114,7 @@ class CaptureStandbyIT {
         f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 1)");
         LetheConfig config = f.config("product: { table: public.products, keys: [\"product:{id}\"] }");
         try (CaptureService leader = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC());
-             CaptureService standby = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+                CaptureService standby = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
             leader.start();
             standby.start();
             assertTrue(standby.isStandingBy());

@@ -45,7 +45,7 @@ class CaptureTlsIT {
         tls = stack.startExtraPostgres("tls", Map.of("ssl", "on", "ssl_cert_file", made.certificate().toString(),
                 "ssl_key_file", made.key().toString()));
         try (Connection c = DriverManager.getConnection(tls.jdbcUrl("postgres"), tls.user(), tls.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute("CREATE TABLE products (id int PRIMARY KEY, slug text)");
         }
     }
@@ -63,7 +63,8 @@ class CaptureTlsIT {
     /** Starts capture on the TLS server with {@code parameters} on its jdbc-url; whether its slot's walsender uses TLS. */
     private static boolean walsenderUsesTls(EmbeddedStack stack, TestScope scope, String parameters) throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);
-        String yaml = f.yaml(PRODUCTS, tls.user()).replace(stack.postgres().jdbcUrl(scope.database()), tls.jdbcUrl("postgres") + parameters);
+        String yaml = f.yaml(PRODUCTS, tls.user()).replace(stack.postgres().jdbcUrl(scope.database()),
+                tls.jdbcUrl("postgres") + parameters);
         try (CaptureService capture = new CaptureService(ConfigLoader.parse("t.yml", yaml, System::getenv), new SimpleMeterRegistry(),
                 Clock.systemUTC())) {
             capture.start();
@@ -81,8 +82,9 @@ class CaptureTlsIT {
 
     private static Optional<Boolean> walsenderTls(String slot) throws Exception {
         try (Connection c = DriverManager.getConnection(tls.jdbcUrl("postgres"), tls.user(), tls.password());
-             PreparedStatement ps = c.prepareStatement("SELECT s.ssl FROM pg_replication_slots r JOIN pg_stat_ssl s ON s.pid = r.active_pid "
-                     + "WHERE r.slot_name = ?")) {
+                PreparedStatement ps = c
+                        .prepareStatement("SELECT s.ssl FROM pg_replication_slots r JOIN pg_stat_ssl s ON s.pid = r.active_pid "
+                                + "WHERE r.slot_name = ?")) {
             ps.setString(1, slot);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(rs.getBoolean(1)) : Optional.empty();

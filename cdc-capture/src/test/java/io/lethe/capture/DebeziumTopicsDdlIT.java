@@ -55,7 +55,8 @@ class DebeziumTopicsDdlIT {
             source.start();
             // every price is rounded to one decimal by the rewrite: no change is decoded by any connector
             f.sql("ALTER TABLE products ALTER COLUMN price TYPE numeric(10,1)");
-            List<ChangeEvent> events = f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()), Duration.ofSeconds(60));
+            List<ChangeEvent> events = f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()),
+                    Duration.ofSeconds(60));
             assertEquals(Versions.MAX, resets(events, "product").get(0).version(), "this mode's resets delete whatever is there");
             assertTrue(resets(events, "marker").isEmpty(), "markers lost nothing: " + events);
 

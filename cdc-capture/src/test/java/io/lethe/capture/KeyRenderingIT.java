@@ -55,7 +55,8 @@ class KeyRenderingIT {
         add("oid", "oid", "0", "4294967295");
         add("numeric", "numeric", "-1.5", "0.0000001", "1e20", "'NaN'", "123.4500", "-0.0", "'Infinity'", "'-Infinity'");
         add("numeric_scaled", "numeric(14,4)", "1.5", "-0.0001", "0", "9999999999.9999");
-        add("float4", "float4", "1.5", "'-0'", "'NaN'", "'Infinity'", "'-Infinity'", "1e-5", "3.4e38", "0.1", "1/3.0", "100000", "1e6", "123456");
+        add("float4", "float4", "1.5", "'-0'", "'NaN'", "'Infinity'", "'-Infinity'", "1e-5", "3.4e38", "0.1", "1/3.0", "100000", "1e6",
+                "123456");
         add("float8", "float8", "0.1", "'-0'", "'NaN'", "'-Infinity'", "1e15", "1e16", "1e-4", "1e-5", "1/3.0", "1e-9", "1e300",
                 "123456789012345", "2.2250738585072014e-308", "5e-324", "'1.7976931348623157e308'");
         add("text", "text", "'t 1 \"q'' \\ é'", "''", "'日本 語'", "'NULL'", "' lead'");
@@ -64,7 +65,8 @@ class KeyRenderingIT {
         add("name", "name", "'n1'", "'N x'");
         add("bool", "bool", "true", "false");
         add("uuid", "uuid", "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'");
-        add("date", "date", "'1999-12-31'", "'infinity'", "'-infinity'", "'0044-03-15 BC'", "'10000-01-01'", "'1970-01-01'", "'5874897-12-31'",
+        add("date", "date", "'1999-12-31'", "'infinity'", "'-infinity'", "'0044-03-15 BC'", "'10000-01-01'", "'1970-01-01'",
+                "'5874897-12-31'",
                 "'4713-01-01 BC'");
         add("time", "time", "'00:00'", "'23:59:59.999999'", "'24:00:00'", "'12:00:00.5'", "'01:02:03.000100'");
         add("timetz", "timetz", "'00:00:00+05:30'", "'12:00:00.25-08'");
@@ -163,7 +165,8 @@ class KeyRenderingIT {
         ddl.put("domain_numeric", "render_amount");
         for (Map.Entry<String, String> e : ddl.entrySet()) {
             String table = "x_" + e.getKey();
-            f.sql("CREATE TABLE " + table + " (id int PRIMARY KEY, k " + e.getValue() + ")", "ALTER TABLE " + table + " REPLICA IDENTITY FULL");
+            f.sql("CREATE TABLE " + table + " (id int PRIMARY KEY, k " + e.getValue() + ")",
+                    "ALTER TABLE " + table + " REPLICA IDENTITY FULL");
             namespaces.append(e.getKey()).append(":\n  table: public.").append(table).append("\n  keys: [\"x:").append(e.getKey())
                     .append(":{k}\"]\n");
         }
@@ -184,7 +187,8 @@ class KeyRenderingIT {
                 notRefused.put(id, message.isEmpty() ? "not refused" : message);
             }
         }
-        assertEquals(Map.of(), notRefused, "every template column without a defined rendering must be refused with table, column, type and fix");
+        assertEquals(Map.of(), notRefused,
+                "every template column without a defined rendering must be refused with table, column, type and fix");
     }
 
     /**
@@ -210,8 +214,9 @@ class KeyRenderingIT {
         List<String> expected = new ArrayList<>();
         try (Connection c = f.connect(); Statement s = c.createStatement()) {
             s.execute("SET TimeZone = 'UTC'");
-            try (ResultSet rs = s.executeQuery("SELECT d::date::text, f::float8::text, b::bytea::text, t::timestamptz::text, n::numeric::text"
-                    + " FROM (VALUES " + values + ") v(d, f, b, t, n)")) {
+            try (ResultSet rs = s
+                    .executeQuery("SELECT d::date::text, f::float8::text, b::bytea::text, t::timestamptz::text, n::numeric::text"
+                            + " FROM (VALUES " + values + ") v(d, f, b, t, n)")) {
                 while (rs.next()) {
                     StringBuilder key = new StringBuilder("pk");
                     for (int i = 1; i <= 5; i++) {
@@ -224,7 +229,8 @@ class KeyRenderingIT {
         }
         try (CaptureService capture = new CaptureService(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
             capture.start();
-            f.sql("INSERT INTO pk SELECT d::date, f::float8, b::bytea, t::timestamptz, n::numeric FROM (VALUES " + values + ") v(d, f, b, t, n)",
+            f.sql("INSERT INTO pk SELECT d::date, f::float8, b::bytea, t::timestamptz, n::numeric FROM (VALUES " + values
+                    + ") v(d, f, b, t, n)",
                     "DELETE FROM pk", "INSERT INTO sentinel VALUES (1)");
             List<ChangeEvent> events = f.readChangesUntil(CaptureFixture.row("sentinel", 1), Duration.ofSeconds(60));
             List<String> inserted = new ArrayList<>();

@@ -29,9 +29,8 @@ public final class ConfigCommand implements Callable<Integer> {
         Path check;
     }
 
-    @Option(names = "--against", paramLabel = "<running lethe.yml>",
-            description = "with --check: say what the checked file would move next to this running configuration "
-                    + "(topics, namespaces received, wholesale invalidations); exit 1 when it moves something")
+    @Option(names = "--against", paramLabel = "<running lethe.yml>", description = "with --check: say what the checked file would move next to this running configuration "
+            + "(topics, namespaces received, wholesale invalidations); exit 1 when it moves something")
     Path against;
 
     @Spec

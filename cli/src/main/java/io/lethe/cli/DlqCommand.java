@@ -1,7 +1,5 @@
 package io.lethe.cli;
 
-
-
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.region.apply.EventRules;
@@ -12,7 +10,6 @@ import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -39,8 +36,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code lethe dlq}: look at and replay the dead-letter topic. */
-@Command(name = "dlq", mixinStandardHelpOptions = true, description = "Inspect or replay lethe.dlq.",
-        subcommands = {DlqCommand.Replay.class})
+@Command(name = "dlq", mixinStandardHelpOptions = true, description = "Inspect or replay lethe.dlq.", subcommands = {
+        DlqCommand.Replay.class})
 public final class DlqCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -56,8 +53,7 @@ public final class DlqCommand implements Runnable {
      * accept ({@link #untrusted}). Progress is kept in a consumer group, so each record is replayed once; a
      * record the pipeline still cannot handle comes back to the DLQ with its reason.
      */
-    @Command(name = "replay", mixinStandardHelpOptions = true,
-            description = "Re-publish DLQ records to their source topic (after fixing the cause).")
+    @Command(name = "replay", mixinStandardHelpOptions = true, description = "Re-publish DLQ records to their source topic (after fixing the cause).")
     static final class Replay implements Callable<Integer> {
         @Mixin
         ConfigFile config;
@@ -91,11 +87,15 @@ public final class DlqCommand implements Runnable {
             EventRules rules = new EventRules(cfg.namespaces(), cfg.file(), cfg.apply().maxLsnLead());
             byte[] signingKey = EventRules.watermarkKey(cfg);
             io.lethe.schemas.RecordSignature signature = signingKey == null ? null : new io.lethe.schemas.RecordSignature(signingKey);
-            Map<String, Object> originalProps = KafkaClients.common(cfg.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-dlq-replay-original");
+            Map<String, Object> originalProps = KafkaClients.common(cfg.kafka(), io.lethe.config.KafkaRole.CLI,
+                    "lethe-dlq-replay-original");
             originalProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-                 KafkaConsumer<byte[], byte[]> originals = new KafkaConsumer<>(originalProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-                 KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer())) {
+            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(),
+                    new ByteArrayDeserializer());
+                    KafkaConsumer<byte[], byte[]> originals = new KafkaConsumer<>(originalProps, new ByteArrayDeserializer(),
+                            new ByteArrayDeserializer());
+                    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(),
+                            new ByteArraySerializer())) {
                 String dlq = cfg.topics().dlq();
                 List<TopicPartition> partitions = consumer.partitionsFor(dlq, Duration.ofSeconds(30)).stream()
                         .map(p -> new TopicPartition(dlq, p.partition())).toList();
@@ -111,9 +111,11 @@ public final class DlqCommand implements Runnable {
                             skipped++;
                             continue;
                         }
-                        String unreplayable = header(r, Headers.DLQ_TRUNCATED) != null ? "cut to its first part"
-                                : "capture".equals(header(r, Headers.DLQ_STAGE)) ? "read from the write-ahead log, not a topic"
-                                : untrusted(cfg, rules, source, r);
+                        String unreplayable = header(r, Headers.DLQ_TRUNCATED) != null
+                                ? "cut to its first part"
+                                : "capture".equals(header(r, Headers.DLQ_STAGE))
+                                        ? "read from the write-ahead log, not a topic"
+                                        : untrusted(cfg, rules, source, r);
                         // the original's schema and signature headers go back with it: a region with streams.watermark-key
                         // applies it only when the signature Lethe gave the original verifies; replay never signs
                         org.apache.kafka.common.header.Headers carried = new org.apache.kafka.common.header.internals.RecordHeaders();
@@ -121,13 +123,15 @@ public final class DlqCommand implements Runnable {
                             unreplayable = notTheOriginal(originals, source, r, carried);
                         }
                         if (unreplayable == null && signature != null
-                                && !signature.verifies(carried, r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value())) {
+                                && !signature.verifies(carried, r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8),
+                                        r.value())) {
                             unreplayable = "refused (" + DlqReason.UNTRUSTED_RECORD.code() + "): its original's " + Headers.SIGNATURE
                                     + (carried.lastHeader(Headers.SIGNATURE) == null ? " is missing" : " does not verify")
                                     + " with streams.watermark-key: not written by Lethe";
                         }
                         if (unreplayable != null) {
-                            spec.commandLine().getOut().printf("skip %s@%d (%s): %s%n", r.topic(), r.offset(), header(r, Headers.DLQ_REASON),
+                            spec.commandLine().getOut().printf("skip %s@%d (%s): %s%n", r.topic(), r.offset(),
+                                    header(r, Headers.DLQ_REASON),
                                     unreplayable);
                             skipped++;
                             continue;
@@ -136,7 +140,8 @@ public final class DlqCommand implements Runnable {
                                 r.topic(), r.offset(), header(r, Headers.DLQ_REASON), source);
                         if (!dryRun) {
                             ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(source, null, r.key(), r.value(), carried);
-                            out.headers().add(Headers.REPLAYED_FROM, (r.topic() + "-" + r.partition() + "@" + r.offset()).getBytes(StandardCharsets.UTF_8));
+                            out.headers().add(Headers.REPLAYED_FROM,
+                                    (r.topic() + "-" + r.partition() + "@" + r.offset()).getBytes(StandardCharsets.UTF_8));
                             if (source.equals(cfg.topics().invalidations())) {
                                 // the public topic's records carry CloudEvents' headers, whoever writes them (checked by untrusted)
                                 io.lethe.schemas.CloudEvents.headers(EventJson.readInvalidation(r.value()), cfg.topics())
@@ -167,7 +172,7 @@ public final class DlqCommand implements Runnable {
          * original's schema and signature headers are added to {@code carried}, to go back with it.
          */
         static String notTheOriginal(KafkaConsumer<byte[], byte[]> originals, String source, ConsumerRecord<byte[], byte[]> r,
-                                     org.apache.kafka.common.header.Headers carried) {
+                org.apache.kafka.common.header.Headers carried) {
             String partition = header(r, Headers.DLQ_SOURCE_PARTITION);
             String offset = header(r, Headers.DLQ_SOURCE_OFFSET);
             if (partition == null || offset == null) {

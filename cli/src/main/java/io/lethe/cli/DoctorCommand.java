@@ -3,10 +3,8 @@ package io.lethe.cli;
 import io.lethe.capture.source.CheckResult;
 import io.lethe.cli.doctor.Doctor;
 
-
 import io.lethe.config.LetheConfig;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -16,9 +14,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code lethe doctor}: checks database, Kafka and every Redis, and says how to fix what is wrong. */
-@Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = "Check PostgreSQL, Kafka and every region's Redis, and that every hop to another host is encrypted and "
-                + "verified; print PASS/WARN/FAIL with the fix. Exit 1 on any FAIL (with --strict, on any WARN too).")
+@Command(name = "doctor", mixinStandardHelpOptions = true, description = "Check PostgreSQL, Kafka and every region's Redis, and that every hop to another host is encrypted and "
+        + "verified; print PASS/WARN/FAIL with the fix. Exit 1 on any FAIL (with --strict, on any WARN too).")
 public final class DoctorCommand implements Callable<Integer> {
     @Mixin
     ConfigFile config;

@@ -1,12 +1,9 @@
 package io.lethe.cli;
 
-
-
 import io.lethe.config.LetheConfig;
 import io.lethe.region.inspect.CacheInspector;
 import io.lethe.region.inspect.Finding;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.EnumMap;
@@ -26,8 +23,7 @@ import picocli.CommandLine.Spec;
  * watermark did not reach the source's position in time), 2 for bad input or an unreachable
  * server. With {@code --repeat} it runs again every interval until stopped, a low-rate job.
  */
-@Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "Compare a region's cached entries with their rows in PostgreSQL; report (and with --heal invalidate) stale ones.")
+@Command(name = "inspect", mixinStandardHelpOptions = true, description = "Compare a region's cached entries with their rows in PostgreSQL; report (and with --heal invalidate) stale ones.")
 public final class InspectCommand implements Callable<Integer> {
     @Mixin
     ConfigFile config;
@@ -44,8 +40,7 @@ public final class InspectCommand implements Callable<Integer> {
     @Option(names = "--heal", description = "invalidate each confirmed stale entry (invalidate.lua at the entry's version)")
     boolean heal;
 
-    @Option(names = "--confirm-within", defaultValue = "PT60S",
-            description = "how long to wait for the region to apply what the source held when the rows were read (default ${DEFAULT-VALUE})")
+    @Option(names = "--confirm-within", defaultValue = "PT60S", description = "how long to wait for the region to apply what the source held when the rows were read (default ${DEFAULT-VALUE})")
     Duration confirmWithin;
 
     @Option(names = "--repeat", description = "run again this long after each pass ends, until stopped (e.g. PT10M)")
@@ -104,7 +99,7 @@ public final class InspectCommand implements Callable<Integer> {
             out.printf("unconfirmed %s %s %s entry-version=%s: %s%n", r.namespace(), r.finding(), r.key(), r.entryVersion(), r.detail());
         }
         out.printf("inspect %s: %d keys in %.1f s, rows read from the %s; %d stale confirmed%s, %d unconfirmed, %d cleared on re-check "
-                        + "(changes in flight)%n", region, s.scanned(), s.took().toMillis() / 1000.0, s.rowsFrom(), s.confirmed().size(),
+                + "(changes in flight)%n", region, s.scanned(), s.took().toMillis() / 1000.0, s.rowsFrom(), s.confirmed().size(),
                 heal ? " (" + s.healed() + " healed)" : "", s.unconfirmed().size(), s.cleared());
         out.flush();
         if (s.staleFound()) {

@@ -1,11 +1,8 @@
 package io.lethe.cli;
 
-
-
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.invalidate.ManualInvalidations;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -20,8 +17,7 @@ import picocli.CommandLine.Spec;
  * region that subscribes to the namespace, with a version at least the primary's current LSN, so
  * it removes whatever is cached now.
  */
-@Command(name = "invalidate", mixinStandardHelpOptions = true,
-        description = "Purge a key or a pattern in every region that caches the namespace, through the pipeline.")
+@Command(name = "invalidate", mixinStandardHelpOptions = true, description = "Purge a key or a pattern in every region that caches the namespace, through the pipeline.")
 public final class InvalidateCommand implements Callable<Integer> {
     @Mixin
     ConfigFile config;
@@ -54,7 +50,8 @@ public final class InvalidateCommand implements Callable<Integer> {
         }
         ManualInvalidations.Published published;
         try (ManualInvalidations invalidations = new ManualInvalidations(cfg, KafkaRole.CLI)) {
-            published = target.pattern != null ? invalidations.pattern(namespace, target.pattern, force)
+            published = target.pattern != null
+                    ? invalidations.pattern(namespace, target.pattern, force)
                     : invalidations.key(namespace, target.key);
         } catch (ManualInvalidations.Refused e) {
             spec.commandLine().getErr().println(e.getMessage());

@@ -2,10 +2,8 @@ package io.lethe.cli;
 
 import io.lethe.cli.lag.LagReport;
 
-
 import io.lethe.config.LetheConfig;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,9 +15,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code lethe lag}: the lag of every region at a glance, without Grafana. */
-@Command(name = "lag", mixinStandardHelpOptions = true,
-        description = "Per region: the end-to-end lag and each stage's (capture, streams), the stage holding the backlog, "
-                + "unapplied records, seconds behind of the oldest of them, p99 commit->applied (last minute), DLQ.")
+@Command(name = "lag", mixinStandardHelpOptions = true, description = "Per region: the end-to-end lag and each stage's (capture, streams), the stage holding the backlog, "
+        + "unapplied records, seconds behind of the oldest of them, p99 commit->applied (last minute), DLQ.")
 public final class LagCommand implements Callable<Integer> {
     @Mixin
     ConfigFile config;
@@ -41,7 +38,8 @@ public final class LagCommand implements Callable<Integer> {
             return ConfigFile.INVALID;
         }
         List<String> urls = metrics.isEmpty()
-                ? List.of("http://" + cfg.http().host() + ":" + cfg.http().port() + "/metrics") : metrics;
+                ? List.of("http://" + cfg.http().host() + ":" + cfg.http().port() + "/metrics")
+                : metrics;
         LagReport report = new LagReport(cfg, Clock.systemUTC());
         PrintWriter out = spec.commandLine().getOut();
         do {
@@ -54,7 +52,8 @@ public final class LagCommand implements Callable<Integer> {
                 // per capture shard: a shard down shows here first (its slot holds WAL, its watermark ages, every region waits on it)
                 for (io.lethe.config.ShardConfig shard : cfg.source().shards().values()) {
                     Long held = upstream.retainedBySlot().get(shard.slot());
-                    out.printf("capture shard %s: slot %s holds %s of WAL not yet confirmed; watermark age %s s%n", shard.name(), shard.slot(),
+                    out.printf("capture shard %s: slot %s holds %s of WAL not yet confirmed; watermark age %s s%n", shard.name(),
+                            shard.slot(),
                             held == null || held < 0 ? "-" : String.format("%.1f MiB", held / 1048576.0),
                             format(report.captureAges().getOrDefault(shard.name(), Double.NaN), "%.2f"));
                 }
@@ -62,7 +61,8 @@ public final class LagCommand implements Callable<Integer> {
                         upstream.streamsLagRecords() < 0 ? "-" : Long.toString(upstream.streamsLagRecords()), cfg.topics().changes());
             } else {
                 out.printf("slot %s holds %s of WAL not yet confirmed; streams has %s change records unread on %s%n",
-                        cfg.source().slot(), upstream.slotRetainedBytes() < 0 ? "-" : String.format("%.1f MiB", upstream.slotRetainedBytes() / 1048576.0),
+                        cfg.source().slot(),
+                        upstream.slotRetainedBytes() < 0 ? "-" : String.format("%.1f MiB", upstream.slotRetainedBytes() / 1048576.0),
                         upstream.streamsLagRecords() < 0 ? "-" : Long.toString(upstream.streamsLagRecords()), cfg.topics().changes());
             }
             out.printf("%-12s %9s %12s %12s %11s %10s %11s %12s %6s%n", "REGION", "E2E (s)", "CAPTURE (s)", "STREAMS (s)",

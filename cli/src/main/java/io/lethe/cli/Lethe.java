@@ -10,8 +10,7 @@ import picocli.CommandLine.Command;
  * {@code ./lethe} ({@code io.lethe.dev.LetheDev} in the dev module, which carries the embedded
  * servers and the benchmarks) is this list extended by demo, verify and bench.
  */
-@Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,
-        description = "Keeps regional Redis caches coherent with a PostgreSQL primary.")
+@Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class, description = "Keeps regional Redis caches coherent with a PostgreSQL primary.")
 public final class Lethe implements Runnable {
 
     /** The product's subcommands, in the order help lists them; {@code help} is added after them. */

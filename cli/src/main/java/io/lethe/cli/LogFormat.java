@@ -22,7 +22,8 @@ public final class LogFormat {
         }
         switch (format) {
             case "json" -> System.setProperty(CONFIGURATION, "logback-json.xml");
-            case "text", "" -> { }
+            case "text", "" -> {
+            }
             default -> System.err.println("lethe: " + VARIABLE + "=" + format + " is not a log format (text or json); logging as text");
         }
     }

@@ -1,11 +1,8 @@
 package io.lethe.cli;
 
-
-
 import io.lethe.config.LetheConfig;
 import io.lethe.region.prewarm.Prewarm;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -22,8 +19,7 @@ import picocli.CommandLine.Spec;
  * consumers must be running: their applied watermarks decide what may be copied; and PostgreSQL
  * ({@code source.jdbc-url}) must answer: freshness is judged on its clock.
  */
-@Command(name = "prewarm", mixinStandardHelpOptions = true,
-        description = "Copy a sibling region's cached entries into a cold region, hottest first, without breaking coherence.")
+@Command(name = "prewarm", mixinStandardHelpOptions = true, description = "Copy a sibling region's cached entries into a cold region, hottest first, without breaking coherence.")
 public final class PrewarmCommand implements Callable<Integer> {
     @Mixin
     ConfigFile config;
@@ -73,9 +69,9 @@ public final class PrewarmCommand implements Callable<Integer> {
         out.printf("prewarm %s -> %s: %d candidates (hottest first by %s) in %.1f s%n", from, to, summary.candidates(), summary.hotness(),
                 summary.took().toMillis() / 1000.0);
         out.printf("  copied %d%n  already present in %s %d%n  refused, %s invalidated them recently %d%n"
-                        + "  not copied, freshness not provable (a lagging source or a scan past it) %d%n"
-                        + "  undone, not provable once written or changed in %s before confirmed %d%n  gone from %s meanwhile %d%n"
-                        + "  not entries (other types) %d%n",
+                + "  not copied, freshness not provable (a lagging source or a scan past it) %d%n"
+                + "  undone, not provable once written or changed in %s before confirmed %d%n  gone from %s meanwhile %d%n"
+                + "  not entries (other types) %d%n",
                 summary.copied(), to, summary.present(), to, summary.fenced(), summary.unproven(), to, summary.undone(), from,
                 summary.vanished(), summary.otherTypes());
         return 0;

@@ -5,14 +5,12 @@ import io.lethe.cli.http.HttpEndpoint;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.Roles;
 
-
 import io.lethe.config.LetheConfig;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.lethe.cli.metrics.MetricsExport;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -26,17 +24,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code lethe run}: runs one or more stages against the servers named in the config. */
-@Command(name = "run", mixinStandardHelpOptions = true,
-        description = "Run pipeline stages (capture, streams, region consumers) from a config file.")
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Run pipeline stages (capture, streams, region consumers) from a config file.")
 public final class RunCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
     @Mixin
     ConfigFile config;
 
-    @Option(names = "--role", split = ",", defaultValue = "all",
-            description = "capture (every shard), capture:<shard> (with source.shards), streams, region:<name> (repeatable or comma-separated), "
-                    + "or all (default)")
+    @Option(names = "--role", split = ",", defaultValue = "all", description = "capture (every shard), capture:<shard> (with source.shards), streams, region:<name> (repeatable or comma-separated), "
+            + "or all (default)")
     List<String> roles;
 
     @Option(names = "--http-port", description = "override http.port of the config (0 picks a free port)")
@@ -78,8 +74,8 @@ public final class RunCommand implements Callable<Integer> {
         }
         int port = httpPort != null ? httpPort : cfg.http().port();
         try (export;
-             traces;
-             HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, export.prometheus(), pipeline::health, pipeline::stopped)) {
+                traces;
+                HttpEndpoint http = new HttpEndpoint(cfg.http().host(), port, export.prometheus(), pipeline::health, pipeline::stopped)) {
             LOG.info("lethe run: roles {}; metrics and health on {}", parsed, http.url());
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stop.countDown();

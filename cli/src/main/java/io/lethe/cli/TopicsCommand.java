@@ -1,11 +1,8 @@
 package io.lethe.cli;
 
-
-
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaResources;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,9 +16,8 @@ import picocli.CommandLine.Spec;
  * and checks them; {@code --print mirror-maker}: MirrorMaker 2's configuration for the regions that
  * read a cluster of their own (docs/multi-region.md).
  */
-@Command(name = "topics", mixinStandardHelpOptions = true,
-        description = "Print every topic this configuration needs, with the settings Lethe would create it with: as Strimzi "
-                + "KafkaTopic resources (with a KafkaUser per role holding its least-privilege ACLs) or as kafka-topics.sh lines.")
+@Command(name = "topics", mixinStandardHelpOptions = true, description = "Print every topic this configuration needs, with the settings Lethe would create it with: as Strimzi "
+        + "KafkaTopic resources (with a KafkaUser per role holding its least-privilege ACLs) or as kafka-topics.sh lines.")
 public final class TopicsCommand implements Callable<Integer> {
     @Mixin
     ConfigFile config;

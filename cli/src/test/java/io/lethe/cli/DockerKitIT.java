@@ -34,7 +34,7 @@ class DockerKitIT {
         JsonNode compose = new ObjectMapper().valueToTree(raw);
         JsonNode services = compose.get("services");
         assertTrue(services.size() >= 10, "postgres, kafka, 3 redis, 5 lethe roles, prometheus, grafana");
-        for (Iterator<Map.Entry<String, JsonNode>> it = services.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = services.fields(); it.hasNext();) {
             Map.Entry<String, JsonNode> e = it.next();
             JsonNode s = e.getValue();
             if (s.has("build")) {
@@ -65,7 +65,8 @@ class DockerKitIT {
                 }
             }
         }
-        for (String role : Set.of("lethe-capture", "lethe-streams", "lethe-region-us-east", "lethe-region-eu-west", "lethe-region-ap-tokyo")) {
+        for (String role : Set.of("lethe-capture", "lethe-streams", "lethe-region-us-east", "lethe-region-eu-west",
+                "lethe-region-ap-tokyo")) {
             assertTrue(services.has(role), role);
         }
     }

@@ -31,7 +31,8 @@ class KubernetesManifestsTest {
 
     @BeforeAll
     static void render() throws Exception {
-        Process kubectl = new ProcessBuilder("kubectl", "kustomize", Path.of("..", "deploy", "kubernetes", "overlays", "example").toString())
+        Process kubectl = new ProcessBuilder("kubectl", "kustomize",
+                Path.of("..", "deploy", "kubernetes", "overlays", "example").toString())
                 .redirectErrorStream(true).start();
         String out = new String(kubectl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(kubectl.waitFor(60, TimeUnit.SECONDS) && kubectl.exitValue() == 0, "kubectl kustomize failed:\n" + out);
@@ -121,7 +122,8 @@ class KubernetesManifestsTest {
 
     private static KafkaRole kafkaRole(JsonNode deployment) {
         String role = role(deployment);
-        return role.startsWith("region:") ? KafkaRole.region(role.substring("region:".length()))
+        return role.startsWith("region:")
+                ? KafkaRole.region(role.substring("region:".length()))
                 : role.equals("capture") ? KafkaRole.CAPTURE : KafkaRole.STREAMS;
     }
 
@@ -164,7 +166,8 @@ class KubernetesManifestsTest {
             }
             assertNotNull(mount, name + " mounts the CA");
             String dir = mount.get("mountPath").asText() + "/";
-            assertTrue(truststore.startsWith(dir) && rootcert.startsWith(dir), name + ": " + truststore + " and " + rootcert + " under " + dir);
+            assertTrue(truststore.startsWith(dir) && rootcert.startsWith(dir),
+                    name + ": " + truststore + " and " + rootcert + " under " + dir);
             assertTrue(configMaps.contains(volume(d, "ca").at("/configMap/name").asText()), name + ": the CA's ConfigMap is rendered");
         }
     }
@@ -196,8 +199,8 @@ class KubernetesManifestsTest {
     void monitoringMatchesTheAlertRules() throws Exception {
         JsonNode monitor = kind("ServiceMonitor").get(0);
         JsonNode service = kind("Service").get(0);
-        monitor.at("/spec/selector/matchLabels").fields().forEachRemaining(e ->
-                assertEquals(e.getValue().asText(), service.at("/metadata/labels").path(e.getKey()).asText(), "the ServiceMonitor selects the Service"));
+        monitor.at("/spec/selector/matchLabels").fields().forEachRemaining(e -> assertEquals(e.getValue().asText(),
+                service.at("/metadata/labels").path(e.getKey()).asText(), "the ServiceMonitor selects the Service"));
         assertEquals("lethe", service.at("/metadata/labels").path(monitor.at("/spec/jobLabel").asText()).asText(),
                 "targets are job=\"lethe\", as the alert rules expect");
         assertTrue(monitor.at("/spec/endpoints/0/relabelings").toString().contains("\"targetLabel\":\"role\""), "and carry role");

@@ -104,13 +104,16 @@ class OpsIT {
     void doctorAndRunReportTheTopicsALockedDownClusterLacks(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {
             f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
-            String yaml = f.yaml(REGIONS, products(scope.keyPrefix()), "").replace("  partitions: 3\n", "  partitions: 3\n  create-topics: false\n");
+            String yaml = f.yaml(REGIONS, products(scope.keyPrefix()), "").replace("  partitions: 3\n",
+                    "  partitions: 3\n  create-topics: false\n");
             Path file = write(dir, "locked.yml", yaml);
             String changes = scope.topicPrefix() + ".changes";
 
             Result run = lethe("run", "--config", file.toString(), "--role", "region:us-east", "--http-port", "0");
             assertEquals(1, run.exit(), run.out() + run.err());
-            assertTrue(run.err().contains("kafka.create-topics is false in " + file) && run.err().contains("is missing (expected partitions 3"),
+            assertTrue(
+                    run.err().contains("kafka.create-topics is false in " + file)
+                            && run.err().contains("is missing (expected partitions 3"),
                     run.err());
 
             Result doctor = lethe("doctor", "--config", file.toString());
@@ -121,9 +124,12 @@ class OpsIT {
             LetheConfig config = f.config(yaml);
             try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
                     Map.of("bootstrap.servers", stack.kafkaBootstrapServers()))) {
-                admin.createTopics(io.lethe.config.kafka.TopicSpec.all(config).stream().map(spec -> new org.apache.kafka.clients.admin.NewTopic(
-                        spec.name(), java.util.Optional.ofNullable(spec.partitions()), java.util.Optional.ofNullable(spec.replicationFactor()))
-                        .configs(spec.configs())).toList()).all().get();
+                admin.createTopics(io.lethe.config.kafka.TopicSpec.all(config).stream()
+                        .map(spec -> new org.apache.kafka.clients.admin.NewTopic(
+                                spec.name(), java.util.Optional.ofNullable(spec.partitions()),
+                                java.util.Optional.ofNullable(spec.replicationFactor()))
+                                .configs(spec.configs()))
+                        .toList()).all().get();
             }
             Result fixed = lethe("doctor", "--config", file.toString());
             assertTrue(fixed.out().contains("PASS  kafka topics"), fixed.out());
@@ -161,7 +167,8 @@ class OpsIT {
             f.sql("ALTER TABLE products ALTER COLUMN slug TYPE interval USING '1 day'::interval");
             assertFailure(dir, "render.yml", healthy, "table public.products", "ALTER TABLE public.products ADD COLUMN slug_key text");
             Result doctor = lethe("doctor", "--config", write(dir, "render2.yml", healthy).toString());
-            assertTrue(doctor.out().contains("column public.products.slug, whose type interval has no defined key rendering"), doctor.out());
+            assertTrue(doctor.out().contains("column public.products.slug, whose type interval has no defined key rendering"),
+                    doctor.out());
             Result runRender = lethe("run", "--config", write(dir, "run-render.yml", healthy).toString(), "--role", "capture");
             assertEquals(1, runRender.exit(), runRender.out() + runRender.err());
             assertTrue(runRender.err().contains("ALTER TABLE public.products ADD COLUMN slug_key text"), runRender.err());
@@ -219,7 +226,7 @@ class OpsIT {
             for (String walLevel : List.of("logical", "replica")) {
                 PostgresEndpoint rds = stack.startExtraPostgres("rds-" + walLevel + "-" + scope.id(), Map.of("wal_level", walLevel));
                 try (java.sql.Connection c = java.sql.DriverManager.getConnection(rds.jdbcUrl("postgres"), rds.user(), rds.password());
-                     java.sql.Statement st = c.createStatement()) {
+                        java.sql.Statement st = c.createStatement()) {
                     for (String sql : List.of("CREATE ROLE rds_superuser NOLOGIN", "CREATE ROLE rds_replication NOLOGIN",
                             "CREATE ROLE " + user + " LOGIN", "GRANT rds_replication TO " + user,
                             "CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",
@@ -237,7 +244,8 @@ class OpsIT {
                     assertTrue(ok.out().contains("PASS  replication role") && ok.out().contains("a member of rds_replication, Amazon RDS"),
                             ok.out());
                 } else {
-                    assertFailure(dir, "rds-wal.yml", yaml, "wal_level", "in the instance's DB parameter group set rds.logical_replication = 1");
+                    assertFailure(dir, "rds-wal.yml", yaml, "wal_level",
+                            "in the instance's DB parameter group set rds.logical_replication = 1");
                 }
             }
         }
@@ -255,7 +263,8 @@ class OpsIT {
             f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
             String yaml = f.yaml(REGIONS, products(scope.keyPrefix()), "");
             LetheConfig config = f.config(yaml);
-            io.lethe.config.kafka.TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+            io.lethe.config.kafka.TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI,
+                    io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
             try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
                     io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "ops-it-dlq"))) {
                 assertEquals(Duration.ofDays(3).toMillis(), retentionMs(admin, config.topics().dlq()));
@@ -319,7 +328,8 @@ class OpsIT {
             Result purge = lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--key", p + "product:42");
             assertEquals(0, purge.exit(), purge.err());
             Await.until("the purge in both regions", Duration.ofSeconds(60),
-                    () -> east.exists(RedisLayout.fenceKey(p + "product:42")) == 1 && west.exists(RedisLayout.fenceKey(p + "product:42")) == 1);
+                    () -> east.exists(RedisLayout.fenceKey(p + "product:42")) == 1
+                            && west.exists(RedisLayout.fenceKey(p + "product:42")) == 1);
             assertEquals(0, east.exists(p + "product:42") + west.exists(p + "product:42"));
             // on the public topic (both regions read it) the purge carries CloudEvents' headers like streams' records
             Map<String, String> ce = publicHeaders(config, p + "product:42");
@@ -370,10 +380,12 @@ class OpsIT {
             io.lethe.schemas.ChangeEvent change = new io.lethe.schemas.ChangeEvent(io.lethe.schemas.ChangeEvent.SCHEMA_ID,
                     "77:public.orders", orders, io.lethe.schemas.Op.CREATE, Map.of("id", 7), null, Map.of("id", 7), "77", 77, 1L,
                     System.currentTimeMillis() * 1000, System.currentTimeMillis() * 1000, null, null);
-            io.lethe.config.kafka.TopicSetup.ensure(old, io.lethe.config.KafkaRole.CLI, io.lethe.config.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
+            io.lethe.config.kafka.TopicSetup.ensure(old, io.lethe.config.KafkaRole.CLI,
+                    io.lethe.config.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
             try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(
                     Map.of("bootstrap.servers", stack.kafkaBootstrapServers()),
-                    new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+                    new org.apache.kafka.common.serialization.StringSerializer(),
+                    new org.apache.kafka.common.serialization.ByteArraySerializer())) {
                 producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(old.topics().changes(), change.recordKey(),
                         io.lethe.schemas.serde.EventJson.write(change))).get();
             }
@@ -382,7 +394,8 @@ class OpsIT {
                     new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), java.time.Clock.systemUTC(), "old")) {
                 streams.start();
                 Await.until("the unknown table is dead-lettered", Duration.ofSeconds(60),
-                        () -> new io.lethe.cli.lag.LagReport(old, java.time.Clock.systemUTC()).dlqByStage().getOrDefault("streams", 0L) == 1);
+                        () -> new io.lethe.cli.lag.LagReport(old, java.time.Clock.systemUTC()).dlqByStage().getOrDefault("streams",
+                                0L) == 1);
             }
             f.start(f.config(with)); // the fixed configuration knows public.orders
             RedisCommands<String, String> east = f.redis("us-east");
@@ -390,17 +403,22 @@ class OpsIT {
             // own as its source, one carrying an invalidation of a lethe: key to a region topic (trust no topic)
             LetheConfig fixed = f.config(with);
             io.lethe.schemas.InvalidationEvent fence = new io.lethe.schemas.InvalidationEvent(io.lethe.schemas.InvalidationEvent.SCHEMA_ID,
-                    "forged", "product", io.lethe.schemas.Scope.ROW, "lethe:fence:{x}:x", null, io.lethe.schemas.Action.DELETE, null, "5", 5,
+                    "forged", "product", io.lethe.schemas.Scope.ROW, "lethe:fence:{x}:x", null, io.lethe.schemas.Action.DELETE, null, "5",
+                    5,
                     null, 1, 1, 1, null, io.lethe.schemas.Op.UPDATE, null, null);
             try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(
                     Map.of("bootstrap.servers", stack.kafkaBootstrapServers()),
-                    new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
-                for (String[] forged : new String[][] {{"payments.ledger", "malformed"}, {fixed.topics().invalidations("us-east"), "unknown-namespace"}}) {
+                    new org.apache.kafka.common.serialization.StringSerializer(),
+                    new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+                for (String[] forged : new String[][] {{"payments.ledger", "malformed"},
+                        {fixed.topics().invalidations("us-east"), "unknown-namespace"}}) {
                     var dead = new org.apache.kafka.clients.producer.ProducerRecord<String, byte[]>(fixed.topics().dlq(), "k",
                             io.lethe.schemas.serde.EventJson.write(fence));
-                    dead.headers().add(io.lethe.schemas.Headers.DLQ_SOURCE_TOPIC, forged[0].getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    dead.headers().add(io.lethe.schemas.Headers.DLQ_SOURCE_TOPIC,
+                            forged[0].getBytes(java.nio.charset.StandardCharsets.UTF_8));
                     dead.headers().add(io.lethe.schemas.Headers.DLQ_REASON, forged[1].getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                    dead.headers().add(io.lethe.schemas.Headers.DLQ_STAGE, "region:us-east".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    dead.headers().add(io.lethe.schemas.Headers.DLQ_STAGE,
+                            "region:us-east".getBytes(java.nio.charset.StandardCharsets.UTF_8));
                     producer.send(dead).get();
                 }
                 // a change no capture published, dead-lettered by whoever can write the DLQ as if it came from the changes topic
@@ -409,7 +427,8 @@ class OpsIT {
                         System.currentTimeMillis() * 1000, System.currentTimeMillis() * 1000, null, null);
                 var dead = new org.apache.kafka.clients.producer.ProducerRecord<String, byte[]>(fixed.topics().dlq(), madeUp.recordKey(),
                         io.lethe.schemas.serde.EventJson.write(madeUp));
-                dead.headers().add(io.lethe.schemas.Headers.DLQ_SOURCE_TOPIC, fixed.topics().changes().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                dead.headers().add(io.lethe.schemas.Headers.DLQ_SOURCE_TOPIC,
+                        fixed.topics().changes().getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 dead.headers().add(io.lethe.schemas.Headers.DLQ_SOURCE_PARTITION, "0".getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 dead.headers().add(io.lethe.schemas.Headers.DLQ_SOURCE_OFFSET, "0".getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 dead.headers().add(io.lethe.schemas.Headers.DLQ_REASON, "unknown-table".getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -449,9 +468,11 @@ class OpsIT {
 
     /** The headers of the first record keyed {@code key} on the public topic (read from the start). */
     private static Map<String, String> publicHeaders(LetheConfig config, String key) {
-        Map<String, Object> props = io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "ops-it-public");
+        Map<String, Object> props = io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI,
+                "ops-it-public");
         try (org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]> consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(
-                props, new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+                props, new org.apache.kafka.common.serialization.StringDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
             List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(config.topics().invalidations()).stream()
                     .map(i -> new org.apache.kafka.common.TopicPartition(i.topic(), i.partition())).toList();
             consumer.assign(partitions);

@@ -54,7 +54,8 @@ class PrewarmSafetyIT {
             LetheConfig config = laggingSource(f, scope);
             Clock behind = Clock.offset(Clock.systemUTC(), Duration.ofMinutes(-10));
             try (Prewarm prewarm = new Prewarm(config, SOURCE, TARGET, new Prewarm.Options(List.of(), 0, 100_000, 100), behind)) {
-                prewarm.run((handled, candidates, sofar) -> { });
+                prewarm.run((handled, candidates, sofar) -> {
+                });
             }
             assertNoStaleCopy(f, scope, "a prewarm host whose clock is 10 minutes behind PostgreSQL's");
         }
@@ -109,7 +110,8 @@ class PrewarmSafetyIT {
             long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
             while (copies(west, scope).isEmpty()) {
                 if (!prewarm.isAlive()) {
-                    assertTrue(prewarm.tail(40).contains("prewarm " + SOURCE + " -> " + TARGET + ":"), "prewarm failed: " + prewarm.tail(40));
+                    assertTrue(prewarm.tail(40).contains("prewarm " + SOURCE + " -> " + TARGET + ":"),
+                            "prewarm failed: " + prewarm.tail(40));
                     return false;
                 }
                 assertTrue(System.nanoTime() < deadline, "prewarm neither copied nor ended: " + prewarm.tail(20));

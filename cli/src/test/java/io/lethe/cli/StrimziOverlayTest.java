@@ -59,7 +59,8 @@ class StrimziOverlayTest {
         if (Boolean.getBoolean("lethe.golden.update")) {
             Files.writeString(golden, printed);
         }
-        assertEquals(printed, Files.readString(golden), "overlays/strimzi/strimzi.yaml is stale: regenerate with -Dlethe.golden.update=true");
+        assertEquals(printed, Files.readString(golden),
+                "overlays/strimzi/strimzi.yaml is stale: regenerate with -Dlethe.golden.update=true");
     }
 
     @Test
@@ -85,13 +86,15 @@ class StrimziOverlayTest {
         try (var parser = YAML.getFactory().createParser(out)) {
             YAML.readValues(parser, JsonNode.class).forEachRemaining(resources::add);
         }
-        JsonNode configMap = resources.stream().filter(r -> r.path("kind").asText().equals("ConfigMap") && r.at("/data/lethe.yml").isTextual())
+        JsonNode configMap = resources.stream()
+                .filter(r -> r.path("kind").asText().equals("ConfigMap") && r.at("/data/lethe.yml").isTextual())
                 .findFirst().orElseThrow();
         LetheConfig config = ConfigLoader.parse("lethe.yml", configMap.at("/data/lethe.yml").asText(), name -> "x");
         assertFalse(config.kafka().createTopics(), "the pods run with kafka.create-topics: false");
 
         Map<String, JsonNode> topics = new HashMap<>();
-        resources.stream().filter(r -> r.path("kind").asText().equals("KafkaTopic")).forEach(t -> topics.put(t.at("/spec/topicName").asText(), t));
+        resources.stream().filter(r -> r.path("kind").asText().equals("KafkaTopic"))
+                .forEach(t -> topics.put(t.at("/spec/topicName").asText(), t));
         assertEquals(TopicSpec.all(config).stream().map(TopicSpec::name).collect(java.util.stream.Collectors.toSet()), topics.keySet());
         for (TopicSpec spec : TopicSpec.all(config)) {
             JsonNode t = topics.get(spec.name());
@@ -103,7 +106,8 @@ class StrimziOverlayTest {
             Map<String, String> configs = new HashMap<>();
             t.at("/spec/config").fields().forEachRemaining(e -> configs.put(e.getKey(), e.getValue().asText()));
             assertEquals(spec.configs(), new java.util.TreeMap<>(configs), spec.name());
-            assertEquals(List.of(), spec.problems(spec.partitions(), spec.replicationFactor(), configs), spec.name() + " as created passes the check");
+            assertEquals(List.of(), spec.problems(spec.partitions(), spec.replicationFactor(), configs),
+                    spec.name() + " as created passes the check");
         }
 
         // the Secret each pod reads its Kafka password from, by role
@@ -117,7 +121,8 @@ class StrimziOverlayTest {
             }
         }
         Map<String, JsonNode> users = new HashMap<>();
-        resources.stream().filter(r -> r.path("kind").asText().equals("KafkaUser")).forEach(u -> users.put(u.at("/metadata/name").asText(), u));
+        resources.stream().filter(r -> r.path("kind").asText().equals("KafkaUser"))
+                .forEach(u -> users.put(u.at("/metadata/name").asText(), u));
         assertEquals(KafkaAcls.roles(config).size(), users.size());
         for (KafkaRole role : KafkaAcls.roles(config)) {
             String user = KafkaAcls.principal(config, role).substring("User:".length());
@@ -130,7 +135,8 @@ class StrimziOverlayTest {
                 String deployment = role.region() == null ? "lethe-" + role.name() : "lethe-region-" + role.region();
                 assertEquals(podSecrets.get(deployment), secret, role + ": the user's password is the one its pod logs in with");
             }
-            assertFalse(podSecrets.values().stream().anyMatch(s -> s.startsWith(user + "/")), user + " is not a pod's Secret (Strimzi writes one per user)");
+            assertFalse(podSecrets.values().stream().anyMatch(s -> s.startsWith(user + "/")),
+                    user + " is not a pod's Secret (Strimzi writes one per user)");
             Set<String> rendered = new TreeSet<>();
             for (JsonNode acl : u.at("/spec/authorization/acls")) {
                 for (JsonNode op : acl.get("operations")) {
@@ -147,8 +153,10 @@ class StrimziOverlayTest {
                     default -> b.pattern().resourceType().name();
                 };
                 String op = java.util.Arrays.stream(b.entry().operation().name().split("_"))
-                        .map(w -> w.charAt(0) + w.substring(1).toLowerCase(java.util.Locale.ROOT)).collect(java.util.stream.Collectors.joining());
-                wanted.add(type + ":" + b.pattern().name() + ":" + (b.pattern().patternType() == PatternType.PREFIXED ? "prefix" : "literal") + ":" + op);
+                        .map(w -> w.charAt(0) + w.substring(1).toLowerCase(java.util.Locale.ROOT))
+                        .collect(java.util.stream.Collectors.joining());
+                wanted.add(type + ":" + b.pattern().name() + ":"
+                        + (b.pattern().patternType() == PatternType.PREFIXED ? "prefix" : "literal") + ":" + op);
             }
             assertEquals(wanted, rendered, role + "'s ACLs");
             assertFalse(rendered.stream().anyMatch(a -> a.endsWith(":Create")), role + " creates no topic");

@@ -22,9 +22,10 @@ import java.util.List;
  * @param maxLsnLeadMib        how far (MiB of WAL) an invalidation's LSN may be beyond the region's last
  *                             watermark: beyond it, it is refused to the DLQ ({@code version-out-of-range})
  */
-public record ApplyConfig(String groupPrefix, int maxPollRecords, Duration commitInterval, Duration retryBackoffMin, Duration retryBackoffMax,
-                          Duration commandTimeout, int connections, int patternScanCount, int patternKeysPerSecond,
-                          Duration replicaPollInterval, int proberSampleEvery, List<Duration> proberWindows, int maxLsnLeadMib) {
+public record ApplyConfig(String groupPrefix, int maxPollRecords, Duration commitInterval, Duration retryBackoffMin,
+        Duration retryBackoffMax,
+        Duration commandTimeout, int connections, int patternScanCount, int patternKeysPerSecond,
+        Duration replicaPollInterval, int proberSampleEvery, List<Duration> proberWindows, int maxLsnLeadMib) {
 
     public ApplyConfig {
         proberWindows = List.copyOf(proberWindows);

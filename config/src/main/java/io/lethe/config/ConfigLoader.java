@@ -66,7 +66,8 @@ public final class ConfigLoader {
         List<ConfigError> errors = new ArrayList<>();
         YamlSection doc = new YamlSection(root, "", errors, env);
         if (!doc.isPresent()) {
-            throw new ConfigException(fileName, List.of(new ConfigError("", "expected a YAML mapping with source, kafka, regions and namespaces")));
+            throw new ConfigException(fileName,
+                    List.of(new ConfigError("", "expected a YAML mapping with source, kafka, regions and namespaces")));
         }
         SourceConfig source = source(doc.section("source"));
         YamlSection kafkaSection = doc.section("kafka");
@@ -84,9 +85,10 @@ public final class ConfigLoader {
         doc.finish("source, kafka, regions, namespaces, streams, apply, http, metrics, tracing");
         if (source.readsDebeziumTopics() && !source.debeziumTopics().transactionMetadata()) {
             regions.values().stream().filter(RegionConfig::hasReplicaGate).forEach(r -> errors.add(new ConfigError("regions." + r.name()
-                    + ".replica", "the replica gate needs each change's commit LSN, which source.mode debezium-topics knows only from the "
-                    + "connector's transaction metadata: set provide.transaction.metadata=true on the connector and "
-                    + "source.debezium-topics.transaction-metadata: true, or remove replica")));
+                    + ".replica",
+                    "the replica gate needs each change's commit LSN, which source.mode debezium-topics knows only from the "
+                            + "connector's transaction metadata: set provide.transaction.metadata=true on the connector and "
+                            + "source.debezium-topics.transaction-metadata: true, or remove replica")));
         }
         Duration margin = LetheConfig.upsertAgeMargin(source.heartbeatInterval(), apply.commandTimeout());
         namespaces.values().stream().filter(ns -> ns.mode() == Mode.UPSERT && ns.fenceTtl().compareTo(margin) <= 0)
@@ -349,7 +351,8 @@ public final class ConfigLoader {
         }
         for (String property : properties.keySet()) {
             if (property.equals("bootstrap.servers") || property.equals("client.id")) {
-                s.error(s.child("properties") + "." + property, "is set by Lethe (kafka.bootstrap-servers, one client id per client); remove it");
+                s.error(s.child("properties") + "." + property,
+                        "is set by Lethe (kafka.bootstrap-servers, one client id per client); remove it");
             } else if (user != null && property.equals("sasl.jaas.config")) {
                 s.error(s.child("properties") + "." + property, "conflicts with user and password, which Lethe turns into "
                         + "sasl.jaas.config; set one or the other");
@@ -404,7 +407,8 @@ public final class ConfigLoader {
             } else if (key.isUnprefixed() && !allowUnprefixed) {
                 s.error(s.child("keys") + "[" + i + "]", "'" + key + "' starts with a column, so invalidating the whole "
                         + "namespace (TRUNCATE, a lost slot, a key that cannot be rendered) scans '" + key.glob()
-                        + "', which matches keys of other namespaces" + (Patterns.matchesEverything(key.glob()) ? " (every key in Redis)" : "")
+                        + "', which matches keys of other namespaces"
+                        + (Patterns.matchesEverything(key.glob()) ? " (every key in Redis)" : "")
                         + "; start it with a literal prefix such as product:{id}, or set allow-unprefixed-keys: true");
             }
         }
@@ -513,7 +517,7 @@ public final class ConfigLoader {
     }
 
     private static Map<String, RegionConfig> regions(YamlSection doc, Set<String> namespaces, KafkaConfig kafka,
-                                                     Map<KafkaRole, KafkaIdentity> identities) {
+            Map<KafkaRole, KafkaIdentity> identities) {
         Map<String, YamlSection> sections = doc.sections("regions");
         if (sections.isEmpty()) {
             doc.error("regions", "is required: at least one region with its redis URI");
@@ -551,7 +555,8 @@ public final class ConfigLoader {
             if (s.has("kafka")) {
                 identities.put(KafkaRole.region(name), kafkaIdentity(s.section("kafka"), kafka, true));
             }
-            s.finish("redis, topology, redis-user, redis-password, redis-ca-file, namespaces, replica, replica-user, replica-password, kafka");
+            s.finish(
+                    "redis, topology, redis-user, redis-password, redis-ca-file, namespaces, replica, replica-user, replica-password, kafka");
             out.put(name, new RegionConfig(name, uri, topology, user, password, subscribed, replica, replicaUser, replicaPassword, caFile));
         }
         return out;

@@ -34,7 +34,7 @@ public final class ConfigReference {
                     + "topic; each heartbeat becomes a watermark once every change written before it was translated"),
             new Setting("source.debezium-topics.transaction-metadata", Boolean.toString(Defaults.DEBEZIUM_TOPICS_TRANSACTION_METADATA),
                     "whether the connector writes transaction metadata (`provide.transaction.metadata=true`): each change then waits "
-                    + "for its transaction's END and carries its commit LSN, which the replica gate needs (refused without it)"),
+                            + "for its transaction's END and carries its commit LSN, which the replica gate needs (refused without it)"),
             new Setting("source.debezium-topics.transaction-topic", "`<topic-prefix>.transaction`", "the connector's transaction "
                     + "metadata topic"),
             new Setting("source.debezium-topics.group-id", "`<kafka.topic-prefix>-debezium-topics`", "the consumer group the "
@@ -51,9 +51,11 @@ public final class ConfigReference {
                             + "heartbeat is the watermark every stage's lag is measured by (the end-to-end lag reads up to this much when idle)"),
             new Setting("source.heartbeat-table", Defaults.HEARTBEAT_TABLE, "heartbeat table (created when missing), one row per slot; "
                     + "its column `source_state` keeps the source state capture relies on"),
-            new Setting("source.poll-interval", d(Defaults.POLL_INTERVAL), "how long capture waits for WAL when idle (latency vs idle CPU)"),
+            new Setting("source.poll-interval", d(Defaults.POLL_INTERVAL),
+                    "how long capture waits for WAL when idle (latency vs idle CPU)"),
             new Setting("source.max-batch-size", Integer.toString(Defaults.MAX_BATCH_SIZE), "most changes published per batch"),
-            new Setting("source.max-queue-size", Integer.toString(Defaults.MAX_QUEUE_SIZE), "most changes buffered between WAL reader and publisher"),
+            new Setting("source.max-queue-size", Integer.toString(Defaults.MAX_QUEUE_SIZE),
+                    "most changes buffered between WAL reader and publisher"),
             new Setting("source.region", "none", "region of the primary, carried as `originRegion`"),
             new Setting("source.debezium", "none", "extra Debezium PostgreSQL connector properties, passed through as they are "
                     + "(e.g. `status.update.interval.ms`); the ones Lethe sets (connection, TLS, slot, publication, offsets, "
@@ -64,16 +66,17 @@ public final class ConfigReference {
             new Setting("source.reader-password", "source.password", "its password; `${ENV_VAR}`"),
             new Setting("source.shards", "none (one capture: source.slot, source.publication)",
                     "capture shards beyond one slot, one section per shard: disjoint table sets, each read by its own capture "
-                    + "(`lethe run --role capture:<name>`, with its own standby) through its own slot, publication and heartbeat row, "
-                    + "all publishing to the changes topic; every configured table in exactly one shard; source.slot and "
-                    + "source.publication are then refused (docs/design.md, \"Capture shards\")"),
+                            + "(`lethe run --role capture:<name>`, with its own standby) through its own slot, publication and heartbeat row, "
+                            + "all publishing to the changes topic; every configured table in exactly one shard; source.slot and "
+                            + "source.publication are then refused (docs/design.md, \"Capture shards\")"),
             new Setting("source.shards.<shard>.slot", "required", "the shard's logical replication slot, distinct per shard"),
             new Setting("source.shards.<shard>.publication", "required", "the shard's publication (of its tables and the heartbeat "
                     + "table), distinct per shard"),
             new Setting("source.shards.<shard>.tables", "required", "the shard's tables (`schema.table`), each the table of a namespace; "
                     + "moving one to another shard resets its namespaces when the receiving shard starts"),
             new Setting("kafka.bootstrap-servers", "required", "`host:port[,host:port]`"),
-            new Setting("kafka.properties", "{}", "passed to every Kafka client (under its role's identity): `security.protocol`, `sasl.*`, `ssl.*`; `metadata.max.age.ms` is 10 s unless set here"),
+            new Setting("kafka.properties", "{}",
+                    "passed to every Kafka client (under its role's identity): `security.protocol`, `sasl.*`, `ssl.*`; `metadata.max.age.ms` is 10 s unless set here"),
             new Setting("kafka.roles", "none", "each role's own Kafka principal, one section per role: `capture`, `streams`, `cli`, "
                     + "`app` (applications purging through cache-client's `Invalidations` or Spring's `@CacheEvict`: it writes invalidations only) "
                     + "(a region consumer's is `regions.<name>.kafka`); a role without one uses `kafka.properties` alone"),
@@ -83,49 +86,63 @@ public final class ConfigReference {
             new Setting("kafka.roles.<role>.password", "none", "its password; `${ENV_VAR}`, never logged"),
             new Setting("kafka.roles.<role>.properties", "{}",
                     "client properties of this role only, over `kafka.properties` (e.g. its own `ssl.keystore.*` for mTLS, or `sasl.jaas.config` instead of user/password)"),
-            new Setting("kafka.topic-prefix", Defaults.TOPIC_PREFIX, "prefix of every topic: `<prefix>.changes`, `<prefix>.invalidations[.<region>]`, `<prefix>.dlq`"),
+            new Setting("kafka.topic-prefix", Defaults.TOPIC_PREFIX,
+                    "prefix of every topic: `<prefix>.changes`, `<prefix>.invalidations[.<region>]`, `<prefix>.dlq`"),
             new Setting("kafka.create-topics", Boolean.toString(Defaults.CREATE_TOPICS), "whether the stages create the topics they "
                     + "use when missing; false (a cluster where applications may not create topics, e.g. Strimzi): each stage checks "
                     + "at start that they exist with the settings below and refuses to start, naming every topic missing or wrong; "
                     + "`lethe topics --print strimzi|kafka-cli` prints them, `lethe doctor` checks them"),
             new Setting("kafka.partitions", "broker default", "partitions of topics Lethe creates (existing ones need at least as many)"),
-            new Setting("kafka.replication-factor", "broker default", "replication factor of topics Lethe creates (existing ones need at least this)"),
-            new Setting("kafka.min-insync-replicas", "broker default", "`min.insync.replicas` of topics Lethe creates (existing ones need at least this)"),
-            new Setting("kafka.retention", d(Defaults.TOPIC_RETENTION), "`retention.ms` of the changes and invalidation topics Lethe creates (existing topics are left as they are)"),
+            new Setting("kafka.replication-factor", "broker default",
+                    "replication factor of topics Lethe creates (existing ones need at least this)"),
+            new Setting("kafka.min-insync-replicas", "broker default",
+                    "`min.insync.replicas` of topics Lethe creates (existing ones need at least this)"),
+            new Setting("kafka.retention", d(Defaults.TOPIC_RETENTION),
+                    "`retention.ms` of the changes and invalidation topics Lethe creates (existing topics are left as they are)"),
             new Setting("kafka.dlq-retention", d(Defaults.DLQ_RETENTION), "`retention.ms` of the DLQ when Lethe creates it: it holds the "
                     + "original bytes of changes (row data), so it keeps them less long; `lethe doctor` warns when an existing DLQ keeps "
                     + "records longer (docs/security.md)"),
-            new Setting("kafka.public-payloads", Boolean.toString(Defaults.PUBLIC_PAYLOADS), "default of `namespaces.<name>.public-payloads`"),
+            new Setting("kafka.public-payloads", Boolean.toString(Defaults.PUBLIC_PAYLOADS),
+                    "default of `namespaces.<name>.public-payloads`"),
             new Setting("kafka.outage-budget", d(Defaults.OUTAGE_BUDGET),
                     "the longest stage outage to survive without a wholesale invalidation; `lethe doctor` warns when a topic's retention is shorter"),
-            new Setting("regions.<name>.redis", "required", "`redis://`, `rediss://` (TLS) or `redis-sentinel://host:port#master`; for a cluster, seed nodes separated by commas"),
+            new Setting("regions.<name>.redis", "required",
+                    "`redis://`, `rediss://` (TLS) or `redis-sentinel://host:port#master`; for a cluster, seed nodes separated by commas"),
             new Setting("regions.<name>.topology", "standalone (sentinel for redis-sentinel://)", "standalone, sentinel or cluster"),
             new Setting("regions.<name>.redis-user", "default", "ACL user"),
             new Setting("regions.<name>.redis-password", "none", "`${ENV_VAR}`; never logged"),
-            new Setting("regions.<name>.redis-ca-file", "the JVM's trust store", "PEM file of the CA certificates to trust for `rediss://` (a private CA)"),
-            new Setting("regions.<name>.namespaces", "all", "namespaces this region caches; it also receives the invalidations of every other namespace whose keys or patterns may overlap theirs (a shared pattern), the rest never reach it"),
-            new Setting("regions.<name>.replica", "none", "JDBC URL of the read replica this region's readers load from: enables the replica gate; it must be a standby of the primary (in recovery, same system identifier), else the gate refuses it and holds every invalidation"),
+            new Setting("regions.<name>.redis-ca-file", "the JVM's trust store",
+                    "PEM file of the CA certificates to trust for `rediss://` (a private CA)"),
+            new Setting("regions.<name>.namespaces", "all",
+                    "namespaces this region caches; it also receives the invalidations of every other namespace whose keys or patterns may overlap theirs (a shared pattern), the rest never reach it"),
+            new Setting("regions.<name>.replica", "none",
+                    "JDBC URL of the read replica this region's readers load from: enables the replica gate; it must be a standby of the primary (in recovery, same system identifier), else the gate refuses it and holds every invalidation"),
             new Setting("regions.<name>.replica-user", "source.reader-user", "role for the replica"),
             new Setting("regions.<name>.replica-password", "source.reader-password", "password for the replica"),
             new Setting("regions.<name>.kafka.bootstrap-servers", "kafka.bootstrap-servers",
                     "the region's own Kafka cluster, which MirrorMaker 2 mirrors the region's topic to (docs/multi-region.md): the region's "
-                    + "consumer, its offsets, restore replay, lag and dead letters use it; `kafka.properties` are not sent to it, "
-                    + "give its security settings in `regions.<name>.kafka.properties`"),
-            new Setting("regions.<name>.kafka.user", "none (kafka.properties' identity)", "the SASL user this region's consumer logs in as"),
+                            + "consumer, its offsets, restore replay, lag and dead letters use it; `kafka.properties` are not sent to it, "
+                            + "give its security settings in `regions.<name>.kafka.properties`"),
+            new Setting("regions.<name>.kafka.user", "none (kafka.properties' identity)",
+                    "the SASL user this region's consumer logs in as"),
             new Setting("regions.<name>.kafka.password", "none", "its password; `${ENV_VAR}`, never logged"),
-            new Setting("regions.<name>.kafka.properties", "{}", "client properties of this region's consumer only, over `kafka.properties`"),
+            new Setting("regions.<name>.kafka.properties", "{}",
+                    "client properties of this region's consumer only, over `kafka.properties`"),
             new Setting("namespaces.<name>.table", "required", "`schema.table`"),
             new Setting("namespaces.<name>.keys", "required (or patterns)", "key templates: `product:{id}`; `{{`/`}}` are literal braces"),
             new Setting("namespaces.<name>.patterns", "[]", "Redis globs invalidated by any change to the table"),
             new Setting("namespaces.<name>.version", "lsn", "`lsn`, or `column:<name>` (an integer the application increments)"),
             new Setting("namespaces.<name>.mode", "delete", "`delete`, or `upsert` (row-scoped keys only; needs payload-columns)"),
-            new Setting("namespaces.<name>.fence-ttl", d(Defaults.FENCE_TTL), "how long a fence outlives its last invalidation; must exceed the longest load and, with "
-                    + "mode upsert, source.heartbeat-interval + apply.command-timeout + 1s (a region applies an upsert whose commit is older "
-                    + "than fence-ttl minus that as a delete)"),
-            new Setting("namespaces.<name>.primary-key", String.join(",", Defaults.PRIMARY_KEY), "the table's primary-key columns (checked at start-up)"),
+            new Setting("namespaces.<name>.fence-ttl", d(Defaults.FENCE_TTL),
+                    "how long a fence outlives its last invalidation; must exceed the longest load and, with "
+                            + "mode upsert, source.heartbeat-interval + apply.command-timeout + 1s (a region applies an upsert whose commit is older "
+                            + "than fence-ttl minus that as a delete)"),
+            new Setting("namespaces.<name>.primary-key", String.join(",", Defaults.PRIMARY_KEY),
+                    "the table's primary-key columns (checked at start-up)"),
             new Setting("namespaces.<name>.payload-columns", "[]", "upsert: columns rendered as the JSON payload"),
             new Setting("namespaces.<name>.ttl", "0 (none)", "upsert: TTL of written entries"),
-            new Setting("namespaces.<name>.allow-namespace-wide", "false", "accept patterns (configured or manual) equal to a key template's glob: all of the namespace"),
+            new Setting("namespaces.<name>.allow-namespace-wide", "false",
+                    "accept patterns (configured or manual) equal to a key template's glob: all of the namespace"),
             new Setting("namespaces.<name>.public-topic", Boolean.toString(Defaults.PUBLIC_TOPIC), "whether the namespace's "
                     + "invalidations reach the public topic other teams read (its keys are built from row values); false keeps "
                     + "them to the region topics, and regions subscribed to every namespace then read their own topic (docs/security.md)"),
@@ -134,12 +151,15 @@ public final class ConfigReference {
                     + "the payload (those subscribed to every namespace then read their own topic)"),
             new Setting("namespaces.<name>.allow-unprefixed-keys", "false",
                     "accept key templates that start with a column (their namespace-wide glob matches other namespaces' keys)"),
-            new Setting("streams.application-id", Defaults.STREAMS_APPLICATION_ID, "Kafka Streams application id (shared by its instances)"),
+            new Setting("streams.application-id", Defaults.STREAMS_APPLICATION_ID,
+                    "Kafka Streams application id (shared by its instances)"),
             new Setting("streams.processing-guarantee", Defaults.PROCESSING_GUARANTEE, "`at_least_once` or `exactly_once_v2`"),
             new Setting("streams.commit-interval", d(Defaults.COMMIT_INTERVAL) + " (" + d(Defaults.COMMIT_INTERVAL_EXACTLY_ONCE)
-                    + " under exactly_once_v2)", "how often progress is committed; under exactly_once_v2 also how late invalidations become visible"),
+                    + " under exactly_once_v2)",
+                    "how often progress is committed; under exactly_once_v2 also how late invalidations become visible"),
             new Setting("streams.linger", d(Defaults.PRODUCER_LINGER), "producer linger of the invalidation topics"),
-            new Setting("streams.max-key-bytes", Integer.toString(Defaults.MAX_KEY_BYTES), "a longer key: its template's whole glob is invalidated instead and the change dead-lettered"),
+            new Setting("streams.max-key-bytes", Integer.toString(Defaults.MAX_KEY_BYTES),
+                    "a longer key: its template's whole glob is invalidated instead and the change dead-lettered"),
             new Setting("streams.threads", Integer.toString(Defaults.STREAM_THREADS), "stream threads per instance"),
             new Setting("streams.state-dir", "Kafka Streams default", "state directory (the topology keeps no state)"),
             new Setting("streams.watermark-key", "none", "secret (at least 16 characters) capture signs watermarks and changes with, "
@@ -149,15 +169,21 @@ public final class ConfigReference {
                     + "headers on trust (docs/runbook.md, \"What a region refuses\")"),
             new Setting("apply.group-prefix", Defaults.GROUP_PREFIX, "consumer group of region r is `<prefix><r>`"),
             new Setting("apply.max-poll-records", Integer.toString(Defaults.MAX_POLL_RECORDS), "most invalidations per batch"),
-            new Setting("apply.commit-interval", d(Defaults.APPLY_COMMIT_INTERVAL), "how often applied offsets are committed (revocation and stop commit at once)"),
+            new Setting("apply.commit-interval", d(Defaults.APPLY_COMMIT_INTERVAL),
+                    "how often applied offsets are committed (revocation and stop commit at once)"),
             new Setting("apply.retry-backoff-min", d(Defaults.RETRY_BACKOFF_MIN), "first wait after a Redis or Kafka failure"),
             new Setting("apply.retry-backoff-max", d(Defaults.RETRY_BACKOFF_MAX), "longest wait between retries"),
             new Setting("apply.command-timeout", d(Defaults.COMMAND_TIMEOUT), "Redis command timeout"),
-            new Setting("apply.connections", Integer.toString(Defaults.REDIS_CONNECTIONS), "Redis connections per region consumer for pipelining"),
-            new Setting("apply.pattern-scan-count", Integer.toString(Defaults.PATTERN_SCAN_COUNT), "SCAN COUNT per step of a pattern invalidation"),
-            new Setting("apply.pattern-keys-per-second", Integer.toString(Defaults.PATTERN_KEYS_PER_SECOND), "rate limit of pattern invalidations"),
-            new Setting("apply.replica-poll-interval", d(Defaults.REPLICA_POLL_INTERVAL), "replica gate: how often the replica's replay LSN (and the primary's position and both system identifiers) is read"),
-            new Setting("apply.prober.sample-every", Integer.toString(Defaults.PROBER_SAMPLE_EVERY), "staleness prober: 1 in N invalidations checked (0 = off)"),
+            new Setting("apply.connections", Integer.toString(Defaults.REDIS_CONNECTIONS),
+                    "Redis connections per region consumer for pipelining"),
+            new Setting("apply.pattern-scan-count", Integer.toString(Defaults.PATTERN_SCAN_COUNT),
+                    "SCAN COUNT per step of a pattern invalidation"),
+            new Setting("apply.pattern-keys-per-second", Integer.toString(Defaults.PATTERN_KEYS_PER_SECOND),
+                    "rate limit of pattern invalidations"),
+            new Setting("apply.replica-poll-interval", d(Defaults.REPLICA_POLL_INTERVAL),
+                    "replica gate: how often the replica's replay LSN (and the primary's position and both system identifiers) is read"),
+            new Setting("apply.prober.sample-every", Integer.toString(Defaults.PROBER_SAMPLE_EVERY),
+                    "staleness prober: 1 in N invalidations checked (0 = off)"),
             new Setting("apply.prober.windows", Defaults.PROBER_WINDOWS.stream().map(ConfigReference::d).collect(Collectors.joining(", ")),
                     "delays after the commit at which sampled keys are checked"),
             new Setting("apply.max-lsn-lead-mib", Integer.toString(Defaults.MAX_LSN_LEAD_MIB), "an invalidation whose LSN is more "
@@ -187,29 +213,30 @@ public final class ConfigReference {
 
     /** The reference as markdown. */
     public static String markdown() {
-        StringBuilder md = new StringBuilder("""
-                # Configuration reference
+        StringBuilder md = new StringBuilder(
+                """
+                        # Configuration reference
 
-                One YAML file, `lethe.yml`, for every stage. `${NAME}` and `${NAME:-default}` are replaced
-                from the environment. Every mistake in the file is reported at once, each with its path and
-                what is expected; `lethe config --check lethe.yml` validates a file without starting anything.
-                This page is generated from the defaults in the code (`lethe config --reference`).
+                        One YAML file, `lethe.yml`, for every stage. `${NAME}` and `${NAME:-default}` are replaced
+                        from the environment. Every mistake in the file is reported at once, each with its path and
+                        what is expected; `lethe config --check lethe.yml` validates a file without starting anything.
+                        This page is generated from the defaults in the code (`lethe config --reference`).
 
-                [lethe.schema.json](lethe.schema.json) is the JSON Schema of the same settings, generated from the same
-                defaults and meanings (`lethe config --schema`; the image has it at `/opt/lethe/lethe.schema.json`):
-                an editor with a YAML language server (VS Code's YAML extension, IntelliJ, Neovim's yamlls) completes
-                settings, shows their meaning and flags unknown or mistyped ones when the file's first line names it:
+                        [lethe.schema.json](lethe.schema.json) is the JSON Schema of the same settings, generated from the same
+                        defaults and meanings (`lethe config --schema`; the image has it at `/opt/lethe/lethe.schema.json`):
+                        an editor with a YAML language server (VS Code's YAML extension, IntelliJ, Neovim's yamlls) completes
+                        settings, shows their meaning and flags unknown or mistyped ones when the file's first line names it:
 
-                ```yaml
-                # yaml-language-server: $schema=../docs/lethe.schema.json
-                ```
+                        ```yaml
+                        # yaml-language-server: $schema=../docs/lethe.schema.json
+                        ```
 
-                (a path relative to the file, or the URL you serve the file at; docker/lethe/lethe.yml does so). The schema checks each value's
-                shape; what depends on the database or on other settings is still for `lethe config --check`.
+                        (a path relative to the file, or the URL you serve the file at; docker/lethe/lethe.yml does so). The schema checks each value's
+                        shape; what depends on the database or on other settings is still for `lethe config --check`.
 
-                | setting | default | meaning |
-                |---|---|---|
-                """);
+                        | setting | default | meaning |
+                        |---|---|---|
+                        """);
         for (Setting s : SETTINGS) {
             md.append("| `").append(s.path()).append("` | ").append(s.defaultValue()).append(" | ").append(s.meaning()).append(" |\n");
         }

@@ -27,7 +27,9 @@ import java.util.regex.Pattern;
  */
 public final class ConfigSchema {
     /** What a setting's value is. */
-    enum Kind { STRING, INTEGER, NUMBER, BOOLEAN, DURATION, DURATIONS, STRINGS, STRING_MAP, SECTION, ENUM }
+    enum Kind {
+        STRING, INTEGER, NUMBER, BOOLEAN, DURATION, DURATIONS, STRINGS, STRING_MAP, SECTION, ENUM
+    }
 
     record Type(Kind kind, List<String> values, String pattern) {
         static Type of(Kind kind) {
@@ -233,7 +235,8 @@ public final class ConfigSchema {
             ObjectNode item = schemaOf(each);
             out.set("additionalProperties", item);
             // a capture shard's name is also a role's (capture:<shard>): the loader's stricter pattern
-            out.putObject("propertyNames").put("pattern", "<shard>".equals(eachName) ? "^[a-z0-9][a-z0-9-]{0,39}$"
+            out.putObject("propertyNames").put("pattern", "<shard>".equals(eachName)
+                    ? "^[a-z0-9][a-z0-9-]{0,39}$"
                     : "^[a-zA-Z0-9][a-zA-Z0-9._-]*$");
         } else {
             out.set("properties", properties);

@@ -17,7 +17,7 @@ package io.lethe.config;
  * @param transactionTopic    the connector's transaction topic ({@code <topicPrefix>.transaction} unless configured)
  */
 public record DebeziumTopicsConfig(String topicPrefix, boolean schemas, String unavailablePlaceholder, String heartbeatTopic,
-                                   String groupId, boolean transactionMetadata, String transactionTopic) {
+        String groupId, boolean transactionMetadata, String transactionTopic) {
     /** Debezium's own default of {@code unavailable.value.placeholder}. */
     public static final String DEBEZIUM_PLACEHOLDER = "__debezium_unavailable_value";
 

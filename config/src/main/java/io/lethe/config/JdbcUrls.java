@@ -17,7 +17,8 @@ public final class JdbcUrls {
         if (url == null) {
             return null;
         }
-        return url.replaceAll("(?i)([?&;](?:password|sslpassword|sslkey|sslcert|sslrootcert|authenticationpluginclassname)=)[^&;]*", "$1******");
+        return url.replaceAll("(?i)([?&;](?:password|sslpassword|sslkey|sslcert|sslrootcert|authenticationpluginclassname)=)[^&;]*",
+                "$1******");
     }
 
     /** True when the URL has the shape Lethe needs. */

@@ -25,9 +25,9 @@ import java.util.stream.Collectors;
  * @param minInsyncReplicas {@code min.insync.replicas} of topics Lethe creates and requires of existing ones; null for the broker's
  */
 public record KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix,
-                          Integer partitions, Short replicationFactor, Duration retention, Duration outageBudget,
-                          Duration dlqRetention, boolean publicPayloads, Map<KafkaRole, KafkaIdentity> identities, boolean createTopics,
-                          Integer minInsyncReplicas) {
+        Integer partitions, Short replicationFactor, Duration retention, Duration outageBudget,
+        Duration dlqRetention, boolean publicPayloads, Map<KafkaRole, KafkaIdentity> identities, boolean createTopics,
+        Integer minInsyncReplicas) {
 
     public KafkaConfig {
         properties = Map.copyOf(properties);
@@ -36,7 +36,7 @@ public record KafkaConfig(String bootstrapServers, Map<String, String> propertie
 
     /** One identity for every role. */
     public KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix, Integer partitions,
-                       Short replicationFactor, Duration retention, Duration outageBudget, Duration dlqRetention, boolean publicPayloads) {
+            Short replicationFactor, Duration retention, Duration outageBudget, Duration dlqRetention, boolean publicPayloads) {
         this(bootstrapServers, properties, topicPrefix, partitions, replicationFactor, retention, outageBudget, dlqRetention,
                 publicPayloads, Map.of(), Defaults.CREATE_TOPICS, null);
     }
@@ -79,7 +79,7 @@ public record KafkaConfig(String bootstrapServers, Map<String, String> propertie
 
     /** With the defaults of the DLQ's retention and public payloads. */
     public KafkaConfig(String bootstrapServers, Map<String, String> properties, String topicPrefix,
-                       Integer partitions, Short replicationFactor, Duration retention, Duration outageBudget) {
+            Integer partitions, Short replicationFactor, Duration retention, Duration outageBudget) {
         this(bootstrapServers, properties, topicPrefix, partitions, replicationFactor, retention, outageBudget,
                 Defaults.DLQ_RETENTION, Defaults.PUBLIC_PAYLOADS);
     }

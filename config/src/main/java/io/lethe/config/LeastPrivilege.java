@@ -25,7 +25,8 @@ public final class LeastPrivilege {
      */
     public static final List<String> REGION_COMMANDS = List.of("ping", "hello", "auth", "client|setname", "info", "time",
             "script|load", "evalsha", "eval", "scan", "unlink", "del", "exists", "type", "get", "set", "hget", "hgetall", "hmget",
-            "hset", "hsetnx", "hexists", "hincrby", "hkeys", "hdel", "incr", "zadd", "zscore", "dbsize", "object|freq", "object|idletime", "pexpire", "persist", "pttl", "xadd", "readonly",
+            "hset", "hsetnx", "hexists", "hincrby", "hkeys", "hdel", "incr", "zadd", "zscore", "dbsize", "object|freq", "object|idletime",
+            "pexpire", "persist", "pttl", "xadd", "readonly",
             "cluster|nodes", "cluster|slots", "cluster|countkeysinslot", "cluster|getkeysinslot");
     /**
      * Commands the application's cache-client sends, itself or from fill.lua, confirm.lua and
@@ -106,7 +107,7 @@ public final class LeastPrivilege {
      * The reader role ({@code source.reader-user}) reads rows for {@code lethe inspect}.
      */
     public static List<String> postgresPrepared(LetheConfig config, String captureRole, String capturePassword, String readerRole,
-                                                String readerPassword) {
+            String readerPassword) {
         SourceConfig s = config.source();
         List<String> tables = new ArrayList<>(config.tables());
         List<String> published = new ArrayList<>(tables);
@@ -141,7 +142,8 @@ public final class LeastPrivilege {
         StringBuilder out = new StringBuilder();
         out.append("```bash\n").append(io.lethe.config.kafka.KafkaAcls.commands(config)).append("```\n\n");
         out.append("```sql\n");
-        postgresPrepared(config, config.source().user(), "...", config.source().reader(), "...").forEach(sql -> out.append(sql).append(";\n"));
+        postgresPrepared(config, config.source().user(), "...", config.source().reader(), "...")
+                .forEach(sql -> out.append(sql).append(";\n"));
         out.append("```\n\n```\n");
         for (RegionConfig region : config.regions().values()) {
             String user = region.redisUser() == null ? "lethe-region" : region.redisUser();

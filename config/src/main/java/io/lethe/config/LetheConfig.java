@@ -19,8 +19,8 @@ import java.util.Map;
  * @param tracing    trace context and spans from capture to the region apply (OTLP)
  */
 public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, Map<String, RegionConfig> regions,
-                          Map<String, NamespaceConfig> namespaces, StreamsConfig streams, ApplyConfig apply,
-                          HttpConfig http, MetricsConfig metrics, TracingConfig tracing) {
+        Map<String, NamespaceConfig> namespaces, StreamsConfig streams, ApplyConfig apply,
+        HttpConfig http, MetricsConfig metrics, TracingConfig tracing) {
 
     public LetheConfig {
         regions = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(regions));
@@ -76,7 +76,8 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
             // named by subscription, not by what a region receives (receives() follows from it): a region's
             // topic does not change when namespaces that overlap its own are added or changed
             java.util.Set<String> subscribed = java.util.Set.copyOf(region.namespaces());
-            shared.put(region.name(), complete && subscribed.equals(namespaces.keySet()) ? plain.invalidations()
+            shared.put(region.name(), complete && subscribed.equals(namespaces.keySet())
+                    ? plain.invalidations()
                     : subscriptionTopic(plain, subscribed));
         }
         return new Topics(plain.prefix(), shared);
@@ -84,12 +85,14 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
 
     /** The topic of the regions subscribed to exactly {@code subscribed}: a fingerprint of the sorted names. */
     static String subscriptionTopic(Topics plain, java.util.Set<String> subscribed) {
-        return plain.invalidations() + ".subs-" + fingerprint("lethe.subscriptions/v1|" + String.join(",", new java.util.TreeSet<>(subscribed)));
+        return plain.invalidations() + ".subs-"
+                + fingerprint("lethe.subscriptions/v1|" + String.join(",", new java.util.TreeSet<>(subscribed)));
     }
 
     private static String fingerprint(String text) {
         try {
-            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return java.util.HexFormat.of().formatHex(digest, 0, 8);
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is not available", e);

@@ -26,14 +26,14 @@ import java.util.Set;
  *                           values); when false, subscribers get the delete at the upsert's version
  */
 public record NamespaceConfig(String name, String table, List<KeyTemplate> keys, List<String> patterns,
-                              VersionSource version, Mode mode, Duration fenceTtl, List<String> primaryKey,
-                              List<String> payloadColumns, Duration ttl, boolean allowNamespaceWide,
-                              boolean publicTopic, boolean publicPayloads) {
+        VersionSource version, Mode mode, Duration fenceTtl, List<String> primaryKey,
+        List<String> payloadColumns, Duration ttl, boolean allowNamespaceWide,
+        boolean publicTopic, boolean publicPayloads) {
 
     /** On the public topic, with payloads. */
     public NamespaceConfig(String name, String table, List<KeyTemplate> keys, List<String> patterns,
-                           VersionSource version, Mode mode, Duration fenceTtl, List<String> primaryKey,
-                           List<String> payloadColumns, Duration ttl, boolean allowNamespaceWide) {
+            VersionSource version, Mode mode, Duration fenceTtl, List<String> primaryKey,
+            List<String> payloadColumns, Duration ttl, boolean allowNamespaceWide) {
         this(name, table, keys, patterns, version, mode, fenceTtl, primaryKey, payloadColumns, ttl, allowNamespaceWide,
                 Defaults.PUBLIC_TOPIC, Defaults.PUBLIC_PAYLOADS);
     }
@@ -105,7 +105,8 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
      * check those of the namespace their key belongs to.
      */
     public boolean mayReach(String glob) {
-        return keys.stream().anyMatch(k -> Patterns.mayOverlap(k.glob(), glob)) || patterns.stream().anyMatch(p -> Patterns.mayOverlap(p, glob));
+        return keys.stream().anyMatch(k -> Patterns.mayOverlap(k.glob(), glob))
+                || patterns.stream().anyMatch(p -> Patterns.mayOverlap(p, glob));
     }
 
     /**

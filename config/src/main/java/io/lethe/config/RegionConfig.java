@@ -17,8 +17,8 @@ import java.util.List;
  * @param replicaPassword password for the replica (defaults to the source's)
  */
 public record RegionConfig(String name, String redisUri, RedisTopology topology, String redisUser,
-                           Secret redisPassword, List<String> namespaces, String replicaJdbcUrl,
-                           String replicaUser, Secret replicaPassword, String redisCaFile) {
+        Secret redisPassword, List<String> namespaces, String replicaJdbcUrl,
+        String replicaUser, Secret replicaPassword, String redisCaFile) {
 
     public RegionConfig {
         namespaces = List.copyOf(namespaces);

@@ -29,10 +29,10 @@ import java.time.Duration;
  *                          {@code publication} are then its own; null otherwise
  */
 public record SourceConfig(String jdbcUrl, String user, Secret password, String slot, String publication,
-                           boolean createPublication, Duration heartbeatInterval, String heartbeatTable,
-                           Duration pollInterval, int maxBatchSize, int maxQueueSize, String region,
-                           java.util.Map<String, String> debezium, String readerUser, Secret readerPassword,
-                           DebeziumTopicsConfig debeziumTopics, java.util.Map<String, ShardConfig> shards, String shard) {
+        boolean createPublication, Duration heartbeatInterval, String heartbeatTable,
+        Duration pollInterval, int maxBatchSize, int maxQueueSize, String region,
+        java.util.Map<String, String> debezium, String readerUser, Secret readerPassword,
+        DebeziumTopicsConfig debeziumTopics, java.util.Map<String, ShardConfig> shards, String shard) {
 
     /**
      * Debezium properties Lethe sets itself (capture's EngineProperties), which {@code source.debezium}
@@ -65,9 +65,9 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
 
     /** A source without capture shards. */
     public SourceConfig(String jdbcUrl, String user, Secret password, String slot, String publication, boolean createPublication,
-                        Duration heartbeatInterval, String heartbeatTable, Duration pollInterval, int maxBatchSize, int maxQueueSize,
-                        String region, java.util.Map<String, String> debezium, String readerUser, Secret readerPassword,
-                        DebeziumTopicsConfig debeziumTopics) {
+            Duration heartbeatInterval, String heartbeatTable, Duration pollInterval, int maxBatchSize, int maxQueueSize,
+            String region, java.util.Map<String, String> debezium, String readerUser, Secret readerPassword,
+            DebeziumTopicsConfig debeziumTopics) {
         this(jdbcUrl, user, password, slot, publication, createPublication, heartbeatInterval, heartbeatTable, pollInterval, maxBatchSize,
                 maxQueueSize, region, debezium, readerUser, readerPassword, debeziumTopics, null, null);
     }
@@ -97,8 +97,8 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
 
     /** A source Lethe captures itself. */
     public SourceConfig(String jdbcUrl, String user, Secret password, String slot, String publication, boolean createPublication,
-                        Duration heartbeatInterval, String heartbeatTable, Duration pollInterval, int maxBatchSize, int maxQueueSize,
-                        String region, java.util.Map<String, String> debezium, String readerUser, Secret readerPassword) {
+            Duration heartbeatInterval, String heartbeatTable, Duration pollInterval, int maxBatchSize, int maxQueueSize,
+            String region, java.util.Map<String, String> debezium, String readerUser, Secret readerPassword) {
         this(jdbcUrl, user, password, slot, publication, createPublication, heartbeatInterval, heartbeatTable, pollInterval, maxBatchSize,
                 maxQueueSize, region, debezium, readerUser, readerPassword, null, null, null);
     }
@@ -131,7 +131,8 @@ public record SourceConfig(String jdbcUrl, String user, Secret password, String 
                 + heartbeatInterval + ", heartbeatTable=" + heartbeatTable + ", pollInterval=" + pollInterval + ", maxBatchSize="
                 + maxBatchSize + ", maxQueueSize=" + maxQueueSize + ", region=" + region
                 // values may hold secrets: only the names
-                + ", debezium=" + debezium.keySet() + ", readerUser=" + readerUser + ", readerPassword=" + readerPassword + ", debeziumTopics=" + debeziumTopics
+                + ", debezium=" + debezium.keySet() + ", readerUser=" + readerUser + ", readerPassword=" + readerPassword
+                + ", debeziumTopics=" + debeziumTopics
                 + ", shards=" + shards + ", shard=" + shard + "]";
     }
 }

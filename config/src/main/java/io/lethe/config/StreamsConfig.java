@@ -16,11 +16,11 @@ import java.time.Duration;
  *                            (HMAC-SHA256); null for unsigned watermarks, which regions then take on trust
  */
 public record StreamsConfig(String applicationId, String processingGuarantee, Duration commitInterval,
-                            Duration linger, int maxKeyBytes, int threads, String stateDir, Secret watermarkKey) {
+        Duration linger, int maxKeyBytes, int threads, String stateDir, Secret watermarkKey) {
 
     /** Settings without a watermark key. */
     public StreamsConfig(String applicationId, String processingGuarantee, Duration commitInterval,
-                         Duration linger, int maxKeyBytes, int threads, String stateDir) {
+            Duration linger, int maxKeyBytes, int threads, String stateDir) {
         this(applicationId, processingGuarantee, commitInterval, linger, maxKeyBytes, threads, stateDir, null);
     }
 }

@@ -65,6 +65,7 @@ class ConfigChangesTest {
         assertTrue(all.contains("region eu-west: removed"), all);
         assertTrue(all.contains("namespace b: removed"), all);
         assertTrue(all.contains("namespace a: its keys change"), all);
-        assertTrue(all.endsWith("roll out streams first, then the regions (a moved region waits for streams to run the new configuration)"), all);
+        assertTrue(all.endsWith("roll out streams first, then the regions (a moved region waits for streams to run the new configuration)"),
+                all);
     }
 }

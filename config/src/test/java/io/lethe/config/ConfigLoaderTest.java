@@ -153,7 +153,8 @@ class ConfigLoaderTest {
 
     @Test
     void aRedisCaFileIsForRedissAndMustBeReadable() {
-        ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID.replace("us-east: { redis: \"redis://:hunter2@127.0.0.1:6379\" }",
+        ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID.replace(
+                "us-east: { redis: \"redis://:hunter2@127.0.0.1:6379\" }",
                 "us-east: { redis: \"redis://:hunter2@127.0.0.1:6379\", redis-ca-file: /etc/ca.pem }\n  ap-tokyo: { redis: \"rediss://r:6380\", "
                         + "redis-ca-file: /nonexistent/ca.pem }")));
         Map<String, String> byPath = new java.util.HashMap<>();
@@ -234,8 +235,9 @@ class ConfigLoaderTest {
     @Test
     void credentialsInJdbcUrlsNeverAppearInToString() {
         LetheConfig c = parse(VALID.replace("jdbc-url: jdbc:postgresql://127.0.0.1:5432/shop",
-                        "jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop?sslmode=require&password=pg-s3cret\"")
-                .replace("replica: \"jdbc:postgresql://eu-replica:5432/shop\"", "replica: \"jdbc:postgresql://eu-replica:5432/shop?password=rep-s3cret\""));
+                "jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop?sslmode=require&password=pg-s3cret\"")
+                .replace("replica: \"jdbc:postgresql://eu-replica:5432/shop\"",
+                        "replica: \"jdbc:postgresql://eu-replica:5432/shop?password=rep-s3cret\""));
         String all = c.toString() + c.source() + c.regions();
         assertFalse(all.contains("pg-s3cret"), all);
         assertFalse(all.contains("rep-s3cret"), all);
@@ -317,7 +319,8 @@ class ConfigLoaderTest {
         assertTrue(kept.namespaces().get("profile").publicPayloads(), "the namespace's own setting wins");
         assertEquals("lethe.invalidations", kept.topics().invalidations("us-east"));
         assertEquals("lethe.invalidations", parse(VALID.replace("properties: {", "public-payloads: false\n  properties: {")
-                .replace("payload-columns: [name, email]", "payload-columns: [name, email]\n    mode: delete").replace("    mode: upsert\n", "")
+                .replace("payload-columns: [name, email]", "payload-columns: [name, email]\n    mode: delete")
+                .replace("    mode: upsert\n", "")
                 .replace("    payload-columns: [name, email]\n", "")).topics().invalidations("us-east"),
                 "without upsert namespaces there is nothing to strip: the public topic stays complete");
     }
@@ -347,17 +350,21 @@ class ConfigLoaderTest {
     void contradictoryPublicTopicSettingsAreRefusedWithTheirPaths() {
         ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID
                 .replace("fence-ttl: 60s", "fence-ttl: 60s\n    public-payloads: false")
-                .replace("payload-columns: [name, email]", "payload-columns: [name, email]\n    public-topic: false\n    public-payloads: true")));
+                .replace("payload-columns: [name, email]",
+                        "payload-columns: [name, email]\n    public-topic: false\n    public-payloads: true")));
         assertTrue(e.getMessage().contains("namespaces.product.public-payloads: is only used with mode: upsert"), e.getMessage());
-        assertTrue(e.getMessage().contains("namespaces.profile.public-payloads: the namespace is off the public topic (public-topic: false)"),
+        assertTrue(
+                e.getMessage().contains("namespaces.profile.public-payloads: the namespace is off the public topic (public-topic: false)"),
                 e.getMessage());
     }
 
     @Test
     void theDlqKeepsRecordsThreeDaysUnlessConfigured() {
         assertEquals(Duration.ofDays(3), parse(VALID).kafka().dlqRetention());
-        assertEquals(Duration.ofHours(12), parse(VALID.replace("properties: {", "dlq-retention: 12h\n  properties: {")).kafka().dlqRetention());
-        ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID.replace("properties: {", "dlq-retention: 0s\n  properties: {")));
+        assertEquals(Duration.ofHours(12),
+                parse(VALID.replace("properties: {", "dlq-retention: 12h\n  properties: {")).kafka().dlqRetention());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> parse(VALID.replace("properties: {", "dlq-retention: 0s\n  properties: {")));
         assertTrue(e.getMessage().contains("kafka.dlq-retention: must be greater than zero"), e.getMessage());
     }
 

@@ -32,7 +32,9 @@ class ConfigReferenceTest {
             sections++;
             String names = m.group(1) + (m.group(2) == null ? "" : m.group(2));
             for (String name : names.split(",\\s*")) {
-                assertTrue(reference.contains(name.trim() + "`") || reference.contains("." + name.trim()) || reference.contains("`" + name.trim() + "."),
+                assertTrue(
+                        reference.contains(name.trim() + "`") || reference.contains("." + name.trim())
+                                || reference.contains("`" + name.trim() + "."),
                         "setting '" + name.trim() + "' is not in the reference");
             }
         }

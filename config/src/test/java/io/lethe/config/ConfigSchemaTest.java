@@ -34,7 +34,8 @@ class ConfigSchemaTest {
         if (Boolean.getBoolean("lethe.golden.update")) {
             Files.writeString(doc, ConfigSchema.json());
         }
-        assertEquals(Files.readString(doc), ConfigSchema.json(), "docs/lethe.schema.json is stale: regenerate with -Dlethe.golden.update=true");
+        assertEquals(Files.readString(doc), ConfigSchema.json(),
+                "docs/lethe.schema.json is stale: regenerate with -Dlethe.golden.update=true");
     }
 
     @Test

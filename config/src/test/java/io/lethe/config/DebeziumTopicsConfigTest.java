@@ -72,7 +72,7 @@ class DebeziumTopicsConfigTest {
         assertTrue(config.regions().get("us-east").hasReplicaGate());
         var bindings = io.lethe.config.kafka.KafkaAcls.bindings(config, KafkaRole.CAPTURE);
         assertTrue(bindings.stream().anyMatch(b -> b.pattern().name().equals("dbz.transaction")
-                        && b.entry().operation() == org.apache.kafka.common.acl.AclOperation.READ),
+                && b.entry().operation() == org.apache.kafka.common.acl.AclOperation.READ),
                 "every change waits for its END: the transaction topic is read too " + bindings);
     }
 

@@ -75,7 +75,8 @@ class KafkaRolesTest {
 
     @Test
     void withoutRolesEveryClientHasTheSharedPropertiesAndTheReaderIsTheSourceUser() {
-        LetheConfig c = parse(BASE.replaceAll("(?s)  roles:.*?\\n(regions:)", "$1").replace("    kafka: { user: lethe-region-us-east, password: \"${K_US}\" }\n", "")
+        LetheConfig c = parse(BASE.replaceAll("(?s)  roles:.*?\\n(regions:)", "$1")
+                .replace("    kafka: { user: lethe-region-us-east, password: \"${K_US}\" }\n", "")
                 .replace("  reader-user: lethe_reader\n  reader-password: ${PG_READER}\n", ""));
         for (KafkaRole role : new KafkaRole[] {KafkaRole.CAPTURE, KafkaRole.STREAMS, KafkaRole.CLI, KafkaRole.region("us-east")}) {
             assertEquals(c.kafka().properties(), c.kafka().properties(role), role.toString());
@@ -104,7 +105,8 @@ class KafkaRolesTest {
                 .replace("kafka: { user: lethe-region-us-east, password: \"${K_US}\" }", "kafka: { password: p, usr: u }")
                 .replace("  reader-user: lethe_reader\n", ""));
         assertTrue(byPath.get("kafka.roles.capture.password").contains("required with user"), byPath.toString());
-        assertTrue(byPath.get("kafka.roles.streams.properties.sasl.jaas.config").contains("conflicts with user and password"), byPath.toString());
+        assertTrue(byPath.get("kafka.roles.streams.properties.sasl.jaas.config").contains("conflicts with user and password"),
+                byPath.toString());
         assertTrue(byPath.get("kafka.roles.streams.properties.bootstrap.servers").contains("set by Lethe"), byPath.toString());
         assertTrue(byPath.get("kafka.roles.clli").contains("expected one of: capture, streams, cli"), byPath.toString());
         assertTrue(byPath.get("regions.us-east.kafka.user").contains("required with password"), byPath.toString());
@@ -115,6 +117,7 @@ class KafkaRolesTest {
     @Test
     void aUserNeedsAMechanismItCanLogInWith() {
         Map<String, String> byPath = errors(BASE.replace("sasl.mechanism: SCRAM-SHA-512, ", ""));
-        assertTrue(byPath.get("kafka.roles.capture.user").contains("PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, found GSSAPI"), byPath.toString());
+        assertTrue(byPath.get("kafka.roles.capture.user").contains("PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, found GSSAPI"),
+                byPath.toString());
     }
 }

@@ -111,7 +111,8 @@ class LeastPrivilegeRecipeTest {
         assertFalse(euWest.contains("profile:"), "eu-west receives no profile invalidation: " + euWest);
         assertTrue(euWest.contains("-@all"), euWest);
         assertFalse(euWest.contains("+@"), "commands one by one, no category: " + euWest);
-        for (String dangerous : new String[] {"flushall", "flushdb", "keys", "config", "debug", "shutdown", "acl", "client|kill", "monitor"}) {
+        for (String dangerous : new String[] {"flushall", "flushdb", "keys", "config", "debug", "shutdown", "acl", "client|kill",
+                "monitor"}) {
             assertFalse(LeastPrivilege.REGION_COMMANDS.contains(dangerous), dangerous);
             assertFalse(LeastPrivilege.CACHE_CLIENT_COMMANDS.contains(dangerous), dangerous);
         }

@@ -108,7 +108,8 @@ class PatternsTest {
         }
         for (int i = 0; i < 400; i++) {
             String glob = randomText(random, alphabet, 1 + random.nextInt(3));
-            List<String> cover = List.of(randomText(random, alphabet, 1 + random.nextInt(3)), randomText(random, alphabet, 1 + random.nextInt(3)));
+            List<String> cover = List.of(randomText(random, alphabet, 1 + random.nextInt(3)),
+                    randomText(random, alphabet, 1 + random.nextInt(3)));
             String counterexample = null;
             for (String key : keys) {
                 if (Patterns.matches(glob, key) && cover.stream().noneMatch(c -> Patterns.matches(c, key))) {

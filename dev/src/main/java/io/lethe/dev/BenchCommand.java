@@ -22,8 +22,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code lethe bench}: every stage against its raw limit, measured in one run; a markdown report. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmark every stage against its raw limit on the same servers, and latency at fixed rates.")
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmark every stage against its raw limit on the same servers, and latency at fixed rates.")
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--updates", defaultValue = "100000", description = "rows in the burst (default ${DEFAULT-VALUE})")
     long updates;
@@ -31,22 +30,18 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--regions", defaultValue = "3", description = "regions, 1-3 (default ${DEFAULT-VALUE})")
     int regions;
 
-    @Option(names = "--rate", split = ",", defaultValue = "10%,50%,90%,1000",
-            description = "offered rates for the latency phases: a share of the measured maximum (50%%) or rows/s (1000); "
-                    + "default ${DEFAULT-VALUE}")
+    @Option(names = "--rate", split = ",", defaultValue = "10%,50%,90%,1000", description = "offered rates for the latency phases: a share of the measured maximum (50%%) or rows/s (1000); "
+            + "default ${DEFAULT-VALUE}")
     List<String> rates;
 
-    @Option(names = "--rate-duration", defaultValue = "20s", converter = DemoCommand.DurationConverter.class,
-            description = "how long each rate is offered (default ${DEFAULT-VALUE})")
+    @Option(names = "--rate-duration", defaultValue = "20s", converter = DemoCommand.DurationConverter.class, description = "how long each rate is offered (default ${DEFAULT-VALUE})")
     Duration rateDuration;
 
-    @Option(names = "--warm-up", defaultValue = "30s", converter = DemoCommand.DurationConverter.class,
-            description = "warm the pipeline up for at least this long, until two bursts in a row agree within 10%% "
-                    + "(default ${DEFAULT-VALUE})")
+    @Option(names = "--warm-up", defaultValue = "30s", converter = DemoCommand.DurationConverter.class, description = "warm the pipeline up for at least this long, until two bursts in a row agree within 10%% "
+            + "(default ${DEFAULT-VALUE})")
     Duration warmUp;
 
-    @Option(names = "--processing-guarantee", defaultValue = "at_least_once",
-            description = "invalidation-streams' guarantee: at_least_once or exactly_once_v2 (default ${DEFAULT-VALUE})")
+    @Option(names = "--processing-guarantee", defaultValue = "at_least_once", description = "invalidation-streams' guarantee: at_least_once or exactly_once_v2 (default ${DEFAULT-VALUE})")
     String processingGuarantee;
 
     @Option(names = "--out", defaultValue = "benchmark-report.md", description = "where to write the report (default ${DEFAULT-VALUE})")
@@ -55,14 +50,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, description = "benchmark the servers of this lethe.yml instead of the embedded stack")
     Path config;
 
-    @Option(names = "--instances", split = ",", paramLabel = "N",
-            description = "measure N instances of every stage after capture instead, each N in turn (e.g. 1,2,3): N worker processes "
-                    + "run streams and every region's consumer (lethe run), capture runs here; reports rows/s and CPU per row summed "
-                    + "over all processes, per N; no raw limits or latency phases (--rate and --rate-duration are not used); at_least_once only")
+    @Option(names = "--instances", split = ",", paramLabel = "N", description = "measure N instances of every stage after capture instead, each N in turn (e.g. 1,2,3): N worker processes "
+            + "run streams and every region's consumer (lethe run), capture runs here; reports rows/s and CPU per row summed "
+            + "over all processes, per N; no raw limits or latency phases (--rate and --rate-duration are not used); at_least_once only")
     List<Integer> instances;
 
-    @Option(names = "--runs", defaultValue = "3",
-            description = "with --instances: rounds, each measuring every N once, interleaved (default ${DEFAULT-VALUE})")
+    @Option(names = "--runs", defaultValue = "3", description = "with --instances: rounds, each measuring every N once, interleaved (default ${DEFAULT-VALUE})")
     int runs;
 
     @Spec
@@ -136,7 +129,8 @@ public final class BenchCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("--regions must be 1 to " + EmbeddedStack.DEFAULT_REGIONS.size());
             return 2;
         }
-        String command = "lethe bench --instances " + instances.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
+        String command = "lethe bench --instances "
+                + instances.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
                 + " --runs " + runs + " --updates " + updates + " --regions " + regions + " --warm-up " + warmUp.toSeconds() + "s";
         Path logs = Files.createTempDirectory("lethe-bench-instances-");
         try (LetheStack stack = EmbeddedStack.start(EmbeddedStack.Options.defaults()

@@ -23,16 +23,14 @@ import picocli.CommandLine.Option;
  * {@code lethe demo}: the embedded stack and every stage in one JVM, a writer and readers, and
  * one line per second per region. Ends after {@code --duration} or on Ctrl-C with a summary.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run the whole pipeline on embedded PostgreSQL, Kafka and Redis, with a writer and readers.")
+@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run the whole pipeline on embedded PostgreSQL, Kafka and Redis, with a writer and readers.")
 public final class DemoCommand implements Callable<Integer> {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");
 
     @Option(names = "--regions", defaultValue = "3", description = "regions (1-3, default ${DEFAULT-VALUE}): us-east, eu-west, ap-tokyo")
     int regions;
 
-    @Option(names = "--duration", defaultValue = "60s", converter = DurationConverter.class,
-            description = "how long to write, e.g. 30s, 5m (default ${DEFAULT-VALUE})")
+    @Option(names = "--duration", defaultValue = "60s", converter = DurationConverter.class, description = "how long to write, e.g. 30s, 5m (default ${DEFAULT-VALUE})")
     Duration duration;
 
     @Option(names = "--rate", defaultValue = "200", description = "committed updates per second (default ${DEFAULT-VALUE})")
@@ -124,7 +122,8 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.printf("Summary: %d commits in %.1f s (%.0f/s), drained in %d ms%n", demo.committed(), seconds,
                 demo.committed() / seconds, drain.toMillis());
         for (RegionView v : demo.views()) {
-            System.out.printf("  %-9s %8d invalidations applied   commit->applied p50 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms   max end-to-end lag %.2f s%n",
+            System.out.printf(
+                    "  %-9s %8d invalidations applied   commit->applied p50 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms   max end-to-end lag %.2f s%n",
                     v.region(), v.applied(), v.wholeMillis(0.5), v.wholeMillis(0.99), v.wholeMillis(0.999), v.maxMillis(),
                     v.maxLagSeconds());
         }

@@ -10,8 +10,7 @@ import picocli.CommandLine.Command;
  * verify and bench, which start the embedded servers (PostgreSQL, Kafka, Redis from Maven
  * artifacts). Never shipped in the product distribution or the image.
  */
-@Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class,
-        description = "Keeps regional Redis caches coherent with a PostgreSQL primary (with the development commands).")
+@Command(name = "lethe", mixinStandardHelpOptions = true, versionProvider = Lethe.Version.class, description = "Keeps regional Redis caches coherent with a PostgreSQL primary (with the development commands).")
 public final class LetheDev implements Runnable {
 
     public static void main(String[] args) {

@@ -16,14 +16,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code lethe verify}: a seeded fault-injection run that must end with no stale entry. */
-@Command(name = "verify", mixinStandardHelpOptions = true,
-        description = "Fault-injection run on the embedded stack (every stage in its own process); exits 1 on any stale entry.")
+@Command(name = "verify", mixinStandardHelpOptions = true, description = "Fault-injection run on the embedded stack (every stage in its own process); exits 1 on any stale entry.")
 public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "seed of the workload and the faults (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--duration", defaultValue = "5m", converter = DurationConverter.class,
-            description = "how long to inject faults (default ${DEFAULT-VALUE})")
+    @Option(names = "--duration", defaultValue = "5m", converter = DurationConverter.class, description = "how long to inject faults (default ${DEFAULT-VALUE})")
     Duration duration;
 
     @Option(names = "--regions", defaultValue = "2", description = "regions, 1-3 (default ${DEFAULT-VALUE})")
@@ -75,8 +73,7 @@ public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--max-tx-rows", description = "with --explore: the largest transaction in rows (default: the profile's)")
     Integer maxTxRows;
 
-    @Option(names = "--shrink-time", defaultValue = "10m", converter = DurationConverter.class,
-            description = "with --explore: how long to shrink each failing seed, 0s for not at all (default ${DEFAULT-VALUE})")
+    @Option(names = "--shrink-time", defaultValue = "10m", converter = DurationConverter.class, description = "with --explore: how long to shrink each failing seed, 0s for not at all (default ${DEFAULT-VALUE})")
     Duration shrinkTime;
 
     @Option(names = "--replay", description = "with --explore: run a saved reproduction (JSON) instead of generating; --runs times")
@@ -97,7 +94,8 @@ public final class VerifyCommand implements Callable<Integer> {
             return explore(dir, names);
         }
         if (list) {
-            Scenarios.names().forEach(n -> System.out.printf("%-18s %s%s%n", n, Scenarios.summary(n), Scenarios.fast().contains(n) ? "" : " (slow)"));
+            Scenarios.names().forEach(
+                    n -> System.out.printf("%-18s %s%s%n", n, Scenarios.summary(n), Scenarios.fast().contains(n) ? "" : " (slow)"));
             System.out.printf("%-18s %s%n", FAULTS, "the seeded fault run (kills, pauses, restarts, rewinds) for --duration");
             return 0;
         }

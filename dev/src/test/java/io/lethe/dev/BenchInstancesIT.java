@@ -27,7 +27,8 @@ class BenchInstancesIT {
     void twoInstancesPerStageReportRowsPerSecondAndCpuPerRowSummedOverTheWorkers(EmbeddedStack stack) throws Exception {
         List<String> regions = stack.regions().subList(0, 1);
         InstancesReport report = new InstancesBench(stack, new InstancesBench.Options(2000, regions, List.of(2), 1, Duration.ZERO,
-                Lethe.class.getName(), Files.createTempDirectory("bench-instances-it-"), "lethe bench --instances 2 --runs 1 --updates 2000"),
+                Lethe.class.getName(), Files.createTempDirectory("bench-instances-it-"),
+                "lethe bench --instances 2 --runs 1 --updates 2000"),
                 System.out).run();
         String md = report.markdown();
         assertTrue(md.contains("## Per N: min / median / max over the rounds"), md);

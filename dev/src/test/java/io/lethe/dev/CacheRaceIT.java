@@ -48,7 +48,8 @@ class CacheRaceIT {
                     product: { table: public.products, keys: ["%sproduct:{id}"] }
                     category: { table: public.products, keys: ["%scategory:{category}:products"] }
                     """.formatted(p, p), "")));
-            try (LetheCache cache = LetheCache.builder(stack.redisUri("us-east")).shadowReadsHeal(false).meterRegistry(new SimpleMeterRegistry()).build()) {
+            try (LetheCache cache = LetheCache.builder(stack.redisUri("us-east")).shadowReadsHeal(false)
+                    .meterRegistry(new SimpleMeterRegistry()).build()) {
                 CacheNamespace<String> products = cache.namespace("product", Codecs.utf8(), Policy.eventual());
                 RedisCommands<String, String> redis = f.redis("us-east");
 
@@ -80,7 +81,7 @@ class CacheRaceIT {
 
     /** Starts a get whose loader reads the row and stalls, changes the row, waits until Redis shows the invalidation, resumes. */
     private static String raceOnce(PipelineFixture f, CacheNamespace<String> ns, String key, RedisCommands<String, String> redis,
-                                   SqlAction change, java.util.function.BooleanSupplier applied) throws Exception {
+            SqlAction change, java.util.function.BooleanSupplier applied) throws Exception {
         CountDownLatch loaded = new CountDownLatch(1);
         CountDownLatch resume = new CountDownLatch(1);
         CompletableFuture<String> get = ns.getAsync(key, k -> {
@@ -99,7 +100,7 @@ class CacheRaceIT {
     private static String name(LetheStack stack, TestScope scope, int id) throws Exception {
         PostgresEndpoint pg = stack.postgres();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
-             ResultSet rs = c.createStatement().executeQuery("SELECT name FROM products WHERE id = " + id)) {
+                ResultSet rs = c.createStatement().executeQuery("SELECT name FROM products WHERE id = " + id)) {
             rs.next();
             return rs.getString(1);
         }

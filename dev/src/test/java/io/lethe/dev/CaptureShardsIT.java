@@ -64,7 +64,8 @@ class CaptureShardsIT {
 
             // regions and streams first, then one capture per shard, each in a pipeline of its own (so one can stop alone)
             Pipeline rest = f.own(Pipeline.start(config, new Roles(false, true, REGIONS), f.registry, Clock.systemUTC()));
-            Pipeline catalog = f.own(Pipeline.start(config, Roles.parse(List.of("capture:catalog"), config), f.registry, Clock.systemUTC()));
+            Pipeline catalog = f
+                    .own(Pipeline.start(config, Roles.parse(List.of("capture:catalog"), config), f.registry, Clock.systemUTC()));
             Pipeline orders = f.own(Pipeline.start(config, Roles.parse(List.of("capture:orders"), config), f.registry, Clock.systemUTC()));
             assertEquals(List.of("capture:catalog"), List.copyOf(catalog.health().keySet()));
             PipelineFixture.awaitFirstFeeds(rest);
@@ -90,7 +91,8 @@ class CaptureShardsIT {
             long token = token(stack, scope);
             for (String region : REGIONS) {
                 awaitShardApplied(config, region, "catalog", token);
-                OptionalLong applied = AppliedLsn.of(f.redis(region).hgetall(AppliedLsn.key(RegionConsumerService.groupId(config, region))));
+                OptionalLong applied = AppliedLsn
+                        .of(f.redis(region).hgetall(AppliedLsn.key(RegionConsumerService.groupId(config, region))));
                 assertTrue(applied.isEmpty() || applied.getAsLong() < token, region + " claims token " + token + " covered ("
                         + applied + ") with shard orders' capture stopped: its changes since are not applied");
                 for (int id = 1; id <= ROWS; id++) {
@@ -164,7 +166,8 @@ class CaptureShardsIT {
         }
     }
 
-    private static void awaitGone(PipelineFixture f, String prefix, String kind, int from, int to, String what) throws InterruptedException {
+    private static void awaitGone(PipelineFixture f, String prefix, String kind, int from, int to, String what)
+            throws InterruptedException {
         for (String region : REGIONS) {
             Await.until(region + " applies " + what, Duration.ofSeconds(90), () -> {
                 for (int id = from; id <= to; id++) {
@@ -194,7 +197,8 @@ class CaptureShardsIT {
         Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "shards-it-" + region);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
-             Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "shards-it-admin-" + region))) {
+                Admin admin = Admin
+                        .create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "shards-it-admin-" + region))) {
             List<TopicPartition> partitions = new ArrayList<>();
             consumer.partitionsFor(topic).forEach(i -> partitions.add(new TopicPartition(topic, i.partition())));
             int changes = consumer.partitionsFor(config.topics().changes()).size();
@@ -205,13 +209,15 @@ class CaptureShardsIT {
             // one per changes partition it came through (its source header), whatever channel numbering streams uses
             while (partitions.stream().anyMatch(tp -> found.getOrDefault(tp, Map.of()).size() < changes)) {
                 if (System.nanoTime() > deadline) {
-                    throw new AssertionError("timed out waiting for shard " + shard + "'s watermarks past " + token + " on " + topic + ": " + found);
+                    throw new AssertionError(
+                            "timed out waiting for shard " + shard + "'s watermarks past " + token + " on " + topic + ": " + found);
                 }
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     if (Watermark.isWatermark(r.key())) {
                         Watermark w = Watermark.read(r.headers()).orElseThrow();
                         if (shard.equals(w.shard()) && w.lsn() >= token) {
-                            found.computeIfAbsent(new TopicPartition(topic, r.partition()), k -> new HashMap<>()).putIfAbsent(w.source(), r.offset());
+                            found.computeIfAbsent(new TopicPartition(topic, r.partition()), k -> new HashMap<>()).putIfAbsent(w.source(),
+                                    r.offset());
                         }
                     }
                 }
@@ -219,9 +225,11 @@ class CaptureShardsIT {
             String group = RegionConsumerService.groupId(config, region);
             Await.until(region + " applies shard " + shard + "'s watermarks past " + token, Duration.ofSeconds(90), () -> {
                 try {
-                    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+                    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                            .get();
                     return found.entrySet().stream().allMatch(e -> committed.get(e.getKey()) != null
-                            && committed.get(e.getKey()).offset() > e.getValue().values().stream().mapToLong(Long::longValue).max().orElseThrow());
+                            && committed.get(e.getKey()).offset() > e.getValue().values().stream().mapToLong(Long::longValue).max()
+                                    .orElseThrow());
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }

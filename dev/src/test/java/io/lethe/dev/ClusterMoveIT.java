@@ -24,7 +24,8 @@ class ClusterMoveIT {
         List<ScenarioResult> results = Scenarios.run(stack, List.of("cluster-move"), Map.of("regions", "2"), System.out);
         Scenarios.report(results, System.out);
         ScenarioResult r = results.get(0);
-        assertTrue(r.passed(), () -> r.stale() + " stale, " + r.lost() + " lost, failures " + r.failures() + "\n  " + String.join("\n  ", r.details()));
+        assertTrue(r.passed(),
+                () -> r.stale() + " stale, " + r.lost() + " lost, failures " + r.failures() + "\n  " + String.join("\n  ", r.details()));
         assertTrue(r.checked() > 0, "the judge compared entries: " + r.checked());
     }
 }

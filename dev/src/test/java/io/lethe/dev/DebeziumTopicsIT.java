@@ -44,7 +44,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -75,7 +74,7 @@ class DebeziumTopicsIT {
         String heartbeatTopic = "__debezium-heartbeat." + connectorPrefix;
         String p = scope.keyPrefix();
         try (PipelineFixture f = new PipelineFixture(stack, scope);
-             Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
+                Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
             f.sql("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price int NOT NULL)",
                     "ALTER TABLE items REPLICA IDENTITY FULL",
                     "INSERT INTO items SELECT g, 'n' || g, g * 10 FROM generate_series(0, " + ROWS + ") g");
@@ -115,7 +114,8 @@ class DebeziumTopicsIT {
                 assertEquals("PASS", doctor.get("slot").status().name(), () -> "slot: " + doctor.get("slot"));
                 assertEquals("PASS", doctor.get("publication").status().name(), () -> "publication: " + doctor.get("publication"));
                 assertEquals("WARN", doctor.get("debezium connector").status().name(), "names what it cannot check");
-                assertTrue(doctor.get("debezium connector").message().contains("skipped.operations"), doctor.get("debezium connector").message());
+                assertTrue(doctor.get("debezium connector").message().contains("skipped.operations"),
+                        doctor.get("debezium connector").message());
                 // the sentinel that the connector streams and Lethe translates: row 0's change fences its key
                 // (cached first: without schemas the key's text is unknown and only the cached keys matching the glob are fenced)
                 r.hset(p + "item:0", Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "n0|0"));
@@ -130,7 +130,8 @@ class DebeziumTopicsIT {
                 Map<Integer, String[]> rows = rows(f);
                 for (var row : rows.entrySet()) {
                     for (String key : keysOf(p, row.getKey(), row.getValue()[0])) {
-                        r.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, row.getValue()[0] + "|" + row.getValue()[1]));
+                        r.hset(key, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA,
+                                row.getValue()[0] + "|" + row.getValue()[1]));
                     }
                 }
                 f.sql("BEGIN; UPDATE items SET price = price + 1 WHERE id BETWEEN 1 AND 10; COMMIT",
@@ -164,21 +165,25 @@ class DebeziumTopicsIT {
                     assertTrue(commitLsns.get(2) != null && commitLsns.get(2) > 0, "the changes carry their commit LSN: " + commitLsns);
                     assertTrue(commitLsns.get(14) > commitLsns.get(2), "a later transaction commits later: " + commitLsns);
                 } else {
-                    assertTrue(commitLsns.values().stream().allMatch(l -> l == -1), "no commit LSN without transaction metadata: " + commitLsns);
+                    assertTrue(commitLsns.values().stream().allMatch(l -> l == -1),
+                            "no commit LSN without transaction metadata: " + commitLsns);
                 }
                 assertTrue(watermarkOnChanges(stack, f.config(yaml).topics().changes()),
                         "the connector's heartbeats reach the changes topic as watermarks");
 
                 // a record on the connector's topic that is not a change envelope: dead-lettered with why; the table is reset
                 try (KafkaProducer<String, String> producer = producer(stack)) {
-                    producer.send(new ProducerRecord<>(itemsTopic, "{\"schema\":null,\"payload\":{\"id\":17}}", "{\"not\":\"an envelope\"}")).get();
+                    producer.send(
+                            new ProducerRecord<>(itemsTopic, "{\"schema\":null,\"payload\":{\"id\":17}}", "{\"not\":\"an envelope\"}"))
+                            .get();
                 }
                 // (without schemas streams dead-letters each change it widened too, for audit: the translator's is the one from its topic)
                 ConsumerRecord<String, String> dead = firstRecord(stack, f.config(yaml).topics().dlq(), Duration.ofSeconds(60),
                         rec -> itemsTopic.equals(header(rec, Headers.DLQ_SOURCE_TOPIC)));
                 assertEquals("malformed", header(dead, Headers.DLQ_REASON));
                 assertEquals(itemsTopic, header(dead, Headers.DLQ_SOURCE_TOPIC));
-                assertTrue(header(dead, Headers.DLQ_ERROR).contains(schemas ? "not a JsonConverter record with schemas"
+                assertTrue(header(dead, Headers.DLQ_ERROR).contains(schemas
+                        ? "not a JsonConverter record with schemas"
                         : "not a Debezium change envelope (no op or no source)"), header(dead, Headers.DLQ_ERROR));
                 assertEquals("{\"not\":\"an envelope\"}", dead.value(), "the original bytes are kept");
                 Await.until("the reset of public.items after the unreadable record", Duration.ofSeconds(60),
@@ -215,7 +220,8 @@ class DebeziumTopicsIT {
         PostgresEndpoint pg = f.stack.postgres();
         Map<Integer, String[]> out = new HashMap<>();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());
-             Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT id, name, price FROM items")) {
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT id, name, price FROM items")) {
             while (rs.next()) {
                 out.put(rs.getInt(1), new String[] {rs.getString(2), Integer.toString(rs.getInt(3))});
             }
@@ -226,8 +232,8 @@ class DebeziumTopicsIT {
     private static boolean slotActive(PipelineFixture f, String slot) {
         PostgresEndpoint pg = f.stack.postgres();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());
-             Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot + "'")) {
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot + "'")) {
             return rs.next() && rs.getBoolean(1);
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException(e);
@@ -241,7 +247,8 @@ class DebeziumTopicsIT {
         try (KafkaConsumer<String, String> consumer = consumer(stack)) {
             consumer.subscribe(List.of(topic));
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (System.nanoTime() < deadline && !out.keySet().containsAll(java.util.stream.IntStream.rangeClosed(1, 16).boxed().toList())) {
+            while (System.nanoTime() < deadline
+                    && !out.keySet().containsAll(java.util.stream.IntStream.rangeClosed(1, 16).boxed().toList())) {
                 for (ConsumerRecord<String, String> rec : consumer.poll(Duration.ofMillis(200))) {
                     if (!Watermark.isWatermark(rec.key()) && rec.value() != null && rec.key().startsWith("public.items:")) {
                         var node = json.readTree(rec.value());
@@ -270,7 +277,7 @@ class DebeziumTopicsIT {
     }
 
     private static ConsumerRecord<String, String> firstRecord(LetheStack stack, String topic, Duration timeout,
-                                                             java.util.function.Predicate<ConsumerRecord<String, String>> which) {
+            java.util.function.Predicate<ConsumerRecord<String, String>> which) {
         try (KafkaConsumer<String, String> consumer = consumer(stack)) {
             consumer.subscribe(List.of(topic));
             long deadline = System.nanoTime() + timeout.toNanos();

@@ -61,7 +61,8 @@ class DemoStatusPageIT {
                 assertEquals("Lethe demo", browser.getTitle());
                 List<String> shown = browser.findElements(By.cssSelector(".region h2")).stream().map(WebElement::getText).toList();
                 assertEquals(stack.regions(), shown);
-                assertEquals(1, browser.findElements(By.id("spm")).size(), "the page shows confirmed stale entries per million shadow reads");
+                assertEquals(1, browser.findElements(By.id("spm")).size(),
+                        "the page shows confirmed stale entries per million shadow reads");
 
                 Map<String, Long> first = applied(browser);
                 wait.until(b -> {
@@ -73,9 +74,11 @@ class DemoStatusPageIT {
                 for (WebElement region : browser.findElements(By.cssSelector(".region"))) {
                     List<String> latencyTicks = texts(browser, region, ".latency .ytick");
                     List<String> lagTicks = texts(browser, region, ".lagchart .ytick");
-                    assertTrue(latencyTicks.size() == 3 && latencyTicks.stream().allMatch(t -> t.matches("[0-9.]+ ms")), latencyTicks.toString());
+                    assertTrue(latencyTicks.size() == 3 && latencyTicks.stream().allMatch(t -> t.matches("[0-9.]+ ms")),
+                            latencyTicks.toString());
                     assertTrue(lagTicks.size() == 3 && lagTicks.stream().allMatch(t -> t.matches("[0-9.]+ s")), lagTicks.toString());
-                    assertEquals(List.of("-5 min", "-4 min", "-3 min", "-2 min", "-1 min", "now"), texts(browser, region, ".latency .xtick"));
+                    assertEquals(List.of("-5 min", "-4 min", "-3 min", "-2 min", "-1 min", "now"),
+                            texts(browser, region, ".latency .xtick"));
                     assertEquals(List.of("invalidations", "/s", "ms", "ms", "s", "records", "s", "s"), texts(browser, region, "td.u"));
                 }
                 Path shot = Path.of("target", "screenshots");
@@ -98,7 +101,8 @@ class DemoStatusPageIT {
     private static Map<String, Long> applied(ChromeDriver browser) {
         Map<String, Long> out = new HashMap<>();
         for (WebElement region : browser.findElements(By.cssSelector(".region"))) {
-            out.put(region.findElement(By.tagName("h2")).getText(), Long.parseLong(region.findElement(By.cssSelector(".applied")).getText().replace(",", "")));
+            out.put(region.findElement(By.tagName("h2")).getText(),
+                    Long.parseLong(region.findElement(By.cssSelector(".applied")).getText().replace(",", "")));
         }
         return out;
     }

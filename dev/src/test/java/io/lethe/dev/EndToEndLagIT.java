@@ -38,7 +38,8 @@ class EndToEndLagIT {
     void stoppingStreamsRaisesTheEndToEndLagAndTheBreakdownPointsAtStreams(LetheStack stack, TestScope scope) throws Exception {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {
             f.sql("CREATE TABLE items (id int PRIMARY KEY, n int)", "INSERT INTO items SELECT i, 0 FROM generate_series(1, 50) i");
-            var config = f.config(f.yaml(List.of("us-east"), "item: { table: public.items, keys: [\"" + scope.keyPrefix() + "item:{id}\"] }", ""));
+            var config = f.config(
+                    f.yaml(List.of("us-east"), "item: { table: public.items, keys: [\"" + scope.keyPrefix() + "item:{id}\"] }", ""));
             Pipeline pipeline = f.start(config);
             RegionMetrics metrics = pipeline.regions().get("us-east").metrics();
             RegionView view = new RegionView(pipeline.regions().get("us-east"), f.registry);
@@ -49,7 +50,7 @@ class EndToEndLagIT {
             Thread writer = new Thread(() -> {
                 var pg = stack.postgres();
                 try (Connection c = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
-                     Statement s = c.createStatement()) {
+                        Statement s = c.createStatement()) {
                     for (int i = 0; writing.get(); i++) {
                         s.execute("UPDATE items SET n = n + 1 WHERE id = " + (i % 50 + 1));
                         Thread.sleep(20);

@@ -27,7 +27,8 @@ class ExploreIT {
     void generatedProgramsLeaveNoStaleEntry(EmbeddedStack stack, @TempDir Path dir) {
         Explorer.Options options = Explorer.options(Long.getLong("lethe.explore.seed", 1), Integer.getInteger("lethe.explore.runs", 4),
                 System.getProperty("lethe.explore.profile", "ci"), System.getProperty("lethe.explore.with"),
-                System.getProperty("lethe.explore.without"), System.getProperty("lethe.explore.types"), null, null, Duration.ZERO, dir, false);
+                System.getProperty("lethe.explore.without"), System.getProperty("lethe.explore.types"), null, null, Duration.ZERO, dir,
+                false);
         Explorer.Summary s = Explorer.explore(stack, stack.regions(), options, System.out);
         assertTrue(s.statements() > 0 && s.reads() > 0, "the writer and the readers ran: " + s);
         assertTrue(s.passed(), () -> "seeds " + s.failedSeeds().keySet() + " failed: " + s.stale() + " stale entries, " + s.staleReads()

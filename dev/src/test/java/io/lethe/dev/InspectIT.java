@@ -78,16 +78,16 @@ class InspectIT {
             assertEquals(1, redis.exists(p + "price:2"), "the pipeline upserted price 2");
 
             // behind Lethe's back, in the entry format of docs/subscribing.md
-            redis.hset(p + "item:99", Map.of("v", "3", "d", "gone"));                  // ROW_GONE
-            redis.hset(p + "item:1", Map.of("v", "5", "d", "", "nf", "1"));            // NEGATIVE_BUT_ROW
-            redis.hset(p + "item:2", Map.of("v", "4", "d", "old two"));                // OLDER_VERSION (row at 5)
-            redis.hset(p + "item:3", Map.of("v", "5", "d", "three"));                  // OK
-            redis.hset(p + "item:4", Map.of("v", "7", "d", "four"));                   // the row's version, but ...
-            redis.hset(RedisLayout.fenceKey(p + "item:4"), "v", "8");                 // ... INVALIDATED_AFTER_WRITE at 8
-            redis.hset(p + "price:1", "d", "{\"price\":\"9.99\",\"name\":\"a\"}");  // PAYLOAD_DIFFERS
-            redis.hset(p + "cat:music", Map.of("v", "0", "d", "[1]"));                 // DERIVED_ORPHAN
-            redis.hset(p + "cat:books", Map.of("v", "0", "d", "[1]"));                 // UNJUDGED_VALUE (a derived key's value)
-            redis.set(p + "item:5", "legacy");                                        // ROW_GONE (a legacy entry, no row 5)
+            redis.hset(p + "item:99", Map.of("v", "3", "d", "gone")); // ROW_GONE
+            redis.hset(p + "item:1", Map.of("v", "5", "d", "", "nf", "1")); // NEGATIVE_BUT_ROW
+            redis.hset(p + "item:2", Map.of("v", "4", "d", "old two")); // OLDER_VERSION (row at 5)
+            redis.hset(p + "item:3", Map.of("v", "5", "d", "three")); // OK
+            redis.hset(p + "item:4", Map.of("v", "7", "d", "four")); // the row's version, but ...
+            redis.hset(RedisLayout.fenceKey(p + "item:4"), "v", "8"); // ... INVALIDATED_AFTER_WRITE at 8
+            redis.hset(p + "price:1", "d", "{\"price\":\"9.99\",\"name\":\"a\"}"); // PAYLOAD_DIFFERS
+            redis.hset(p + "cat:music", Map.of("v", "0", "d", "[1]")); // DERIVED_ORPHAN
+            redis.hset(p + "cat:books", Map.of("v", "0", "d", "[1]")); // UNJUDGED_VALUE (a derived key's value)
+            redis.set(p + "item:5", "legacy"); // ROW_GONE (a legacy entry, no row 5)
 
             LetheCommand.Result first = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000");
             System.out.println(first.out());
@@ -147,10 +147,10 @@ class InspectIT {
             RedisCommands<String, String> redis = f.redis(REGION);
             awaitApplied(f, config, redis);
 
-            redis.hset(p + "tag:a:b", Map.of("v", "4", "d", "old x"));     // key format 1 of 'a:b': OLDER_VERSION (row at 5)
-            redis.hset(p + "tag:gone:1", Map.of("v", "3", "d", "gone"));   // key format 1 of 'gone:1': ROW_GONE
-            redis.hset(p + "tag:c*d", Map.of("v", "5", "d", "y"));         // key format 1 of 'c*d', the row's version: OK
-            redis.hset(p + "tag:a%3Ab", Map.of("v", "5", "d", "x"));       // key format 2 of 'a:b': OK
+            redis.hset(p + "tag:a:b", Map.of("v", "4", "d", "old x")); // key format 1 of 'a:b': OLDER_VERSION (row at 5)
+            redis.hset(p + "tag:gone:1", Map.of("v", "3", "d", "gone")); // key format 1 of 'gone:1': ROW_GONE
+            redis.hset(p + "tag:c*d", Map.of("v", "5", "d", "y")); // key format 1 of 'c*d', the row's version: OK
+            redis.hset(p + "tag:a%3Ab", Map.of("v", "5", "d", "x")); // key format 2 of 'a:b': OK
 
             LetheCommand.Result first = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000");
             String out = first.out();
@@ -187,7 +187,7 @@ class InspectIT {
             PostgresEndpoint pg = stack.postgres();
             AtomicBoolean stop = new AtomicBoolean();
             try (LetheCache cache = LetheCache.builder(stack.redisUri(REGION)).meterRegistry(new SimpleMeterRegistry()).build();
-                 Connection db = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password())) {
+                    Connection db = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password())) {
                 CacheNamespace<String> items = cache.namespace("item", Codecs.utf8(),
                         Policy.eventual().withFenceTtl(Duration.ofMinutes(10)).withNegativeTtl(Duration.ofMinutes(5)));
                 CacheNamespace<String> cats = cache.namespace("bycat", Codecs.utf8(), Policy.eventual());
@@ -209,7 +209,7 @@ class InspectIT {
                 // a writer changes rows while inspect runs: in-flight changes must not be confirmed stale
                 Thread writer = new Thread(() -> {
                     try (Connection w = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
-                         Statement st = w.createStatement()) {
+                            Statement st = w.createStatement()) {
                         for (int i = 0; !stop.get(); i++) {
                             st.execute("UPDATE items SET val = 'w" + i + "', ver = ver + 1 WHERE id = " + (1 + i % 50));
                             st.execute("UPDATE prices SET price = price + 1 WHERE id = " + (1 + i % 20));
@@ -243,8 +243,9 @@ class InspectIT {
     @Test
     void findsAndHealsStaleEntriesOnEveryMasterOfARedisCluster(EmbeddedStack stack, TestScope scope, @TempDir Path dir) throws Exception {
         try (PipelineFixture f = new PipelineFixture(stack, scope);
-             io.lettuce.core.cluster.RedisClusterClient client = io.lettuce.core.cluster.RedisClusterClient.create(stack.redisClusterUri());
-             io.lettuce.core.cluster.api.StatefulRedisClusterConnection<String, String> connection = client.connect()) {
+                io.lettuce.core.cluster.RedisClusterClient client = io.lettuce.core.cluster.RedisClusterClient
+                        .create(stack.redisClusterUri());
+                io.lettuce.core.cluster.api.StatefulRedisClusterConnection<String, String> connection = client.connect()) {
             var redis = connection.sync();
             String p = scope.keyPrefix();
             tables(f);
@@ -264,13 +265,15 @@ class InspectIT {
             }
             assertTrue(slots.size() > 40, "keys spread over the cluster's slots");
             try {
-                LetheCommand.Result result = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate", "1000", "--heal");
+                LetheCommand.Result result = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--rate",
+                        "1000", "--heal");
                 assertEquals(1, result.exit(), result.out() + result.err());
                 assertEquals(40, result.out().lines().filter(l -> l.startsWith("stale item ROW_GONE ")).count(), result.out());
                 for (int id = 1; id <= 80; id++) {
                     assertEquals(id <= 40 ? 1 : 0, redis.exists(p + "item:" + id), "item " + id + ": " + result.out());
                 }
-                assertEquals(0, LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION).exit(), "a second pass is clean");
+                assertEquals(0, LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION).exit(),
+                        "a second pass is clean");
             } finally {
                 client.shutdown();
             }
@@ -299,7 +302,7 @@ class InspectIT {
             awaitApplied(f, config, redis);
             f.sql("INSERT INTO items VALUES (2, 'two', 1)");
             awaitApplied(f, config, redis);
-            redis.hset(p + "item:2", Map.of("v", "1", "d", "two"));   // what a reader filled
+            redis.hset(p + "item:2", Map.of("v", "1", "d", "two")); // what a reader filled
             redis.hset(p + "item:99", Map.of("v", "1", "d", "gone")); // no row anywhere
             LetheCommand.Result result = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION);
             System.out.println(result.out());
@@ -320,7 +323,8 @@ class InspectIT {
         long position;
         PostgresEndpoint pg = f.stack.postgres();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());
-             Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
             rs.next();
             position = rs.getLong(1);
         }

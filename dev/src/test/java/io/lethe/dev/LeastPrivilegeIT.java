@@ -80,7 +80,8 @@ class LeastPrivilegeIT {
         String readerRole = id + "_reader";
         String redisUser = id + "-region";
         Map<String, String> env = Map.of("K_CAPTURE", capture.password(), "K_STREAMS", streams.password(), "K_REGION", region.password(),
-                "K_CLI", cli.password(), "K_APP", app.password(), "PG_CAPTURE", "pg-" + UUID.randomUUID(), "PG_READER", "pg-" + UUID.randomUUID(),
+                "K_CLI", cli.password(), "K_APP", app.password(), "PG_CAPTURE", "pg-" + UUID.randomUUID(), "PG_READER",
+                "pg-" + UUID.randomUUID(),
                 "R_REGION", "redis-" + UUID.randomUUID());
         String p = scope.keyPrefix();
         PostgresEndpoint pg = stack.postgres();
@@ -119,7 +120,8 @@ class LeastPrivilegeIT {
                 namespaces:
                   product: { table: public.products, keys: ["%sproduct:{id}"] }
                 """.formatted(pg.jdbcUrl(scope.database()), captureRole, readerRole, scope.slot(), scope.publication(),
-                stack.kafkaSasl().bootstrapServers(), scope.topicPrefix(), capture.user(), streams.user(), cli.user(), app.user(), id, id, REGION,
+                stack.kafkaSasl().bootstrapServers(), scope.topicPrefix(), capture.user(), streams.user(), cli.user(), app.user(), id, id,
+                REGION,
                 stack.redisUri(REGION), redisUser, region.user(), p);
         LetheConfig config = ConfigLoader.parse(id + "-lethe.yml", yaml, env::get);
         for (String secret : env.values()) {
@@ -166,9 +168,10 @@ class LeastPrivilegeIT {
                 Await.until("the application's purge applied", Duration.ofSeconds(60), () -> redisAdmin.exists(purged) == 0);
                 Map<String, Object> appProps = KafkaClients.common(config.kafka(), KafkaRole.APP, "lp-app-forge");
                 appProps.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 15_000);
-                try (KafkaProducer<String, String> producer = new KafkaProducer<>(appProps, new StringSerializer(), new StringSerializer())) {
-                    ExecutionException e = assertThrows(ExecutionException.class, () ->
-                            producer.send(new ProducerRecord<>(config.topics().changes(), "k", "{}")).get(30, TimeUnit.SECONDS));
+                try (KafkaProducer<String, String> producer = new KafkaProducer<>(appProps, new StringSerializer(),
+                        new StringSerializer())) {
+                    ExecutionException e = assertThrows(ExecutionException.class,
+                            () -> producer.send(new ProducerRecord<>(config.topics().changes(), "k", "{}")).get(30, TimeUnit.SECONDS));
                     assertInstanceOf(TopicAuthorizationException.class, e.getCause(), e.toString());
                 }
                 cacheClientUnderItsAclUser(config, stack, redisAdmin, p);
@@ -183,10 +186,12 @@ class LeastPrivilegeIT {
                     java.nio.file.Files.writeString(file, literal);
                     String manual = p + "product:3";
                     redisAdmin.hset(manual, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
-                    LetheCommand.Result invalidate = LetheCommand.lethe("invalidate", "--config", file.toString(), "--namespace", "product", "--key", manual);
+                    LetheCommand.Result invalidate = LetheCommand.lethe("invalidate", "--config", file.toString(), "--namespace", "product",
+                            "--key", manual);
                     assertEquals(0, invalidate.exit(), invalidate.out() + invalidate.err());
                     Await.until("the manual invalidation applied", Duration.ofSeconds(60), () -> redisAdmin.exists(manual) == 0);
-                    LetheCommand.Result lag = LetheCommand.lethe("lag", "--config", file.toString(), "--metrics", "http://127.0.0.1:1/metrics");
+                    LetheCommand.Result lag = LetheCommand.lethe("lag", "--config", file.toString(), "--metrics",
+                            "http://127.0.0.1:1/metrics");
                     assertTrue(!(lag.out() + lag.err()).toLowerCase(java.util.Locale.ROOT).contains("authoriz"), lag.out() + lag.err());
                     assertTrue(lag.out().lines().anyMatch(l -> l.startsWith(REGION)), "lethe lag reads the region's group: " + lag.out()
                             + lag.err());
@@ -243,7 +248,8 @@ class LeastPrivilegeIT {
                   %s: { redis: "%s", kafka: { user: %s, password: "${K_REGION}" } }
                 namespaces:
                   product: { table: public.products, keys: ["%sproduct:{id}"] }
-                """.formatted(pg.jdbcUrl(scope.database()), pg.user(), scope.slot(), scope.publication(), stack.kafkaSasl().bootstrapServers(),
+                """.formatted(pg.jdbcUrl(scope.database()), pg.user(), scope.slot(), scope.publication(),
+                stack.kafkaSasl().bootstrapServers(),
                 scope.topicPrefix(), capture.user(), streams.user(), id, id, REGION, stack.redisUri(REGION), region.user(), p);
         LetheConfig config = ConfigLoader.parse(id + "-lethe.yml", yaml, env::get);
         List<AclBinding> acls = new ArrayList<>();
@@ -255,9 +261,12 @@ class LeastPrivilegeIT {
         try (Admin superAdmin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
             try {
                 superAdmin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
-                superAdmin.createTopics(io.lethe.config.kafka.TopicSpec.all(config).stream().map(spec -> new org.apache.kafka.clients.admin.NewTopic(
-                        spec.name(), java.util.Optional.ofNullable(spec.partitions()), java.util.Optional.ofNullable(spec.replicationFactor()))
-                        .configs(spec.configs())).toList()).all().get(30, TimeUnit.SECONDS);
+                superAdmin.createTopics(io.lethe.config.kafka.TopicSpec.all(config).stream()
+                        .map(spec -> new org.apache.kafka.clients.admin.NewTopic(
+                                spec.name(), java.util.Optional.ofNullable(spec.partitions()),
+                                java.util.Optional.ofNullable(spec.replicationFactor()))
+                                .configs(spec.configs()))
+                        .toList()).all().get(30, TimeUnit.SECONDS);
                 f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10)");
                 RedisCommands<String, String> redis = f.redis(REGION);
                 String key = p + "product:1";
@@ -281,7 +290,7 @@ class LeastPrivilegeIT {
      * contract scripts is refused.
      */
     private static void cacheClientUnderItsAclUser(LetheConfig config, LetheStack stack, RedisCommands<String, String> redisAdmin,
-                                                   String p) {
+            String p) {
         String user = config.region(REGION).redisUser() + "-cache";
         String password = "cache-" + UUID.randomUUID();
         List<String> setUser = LeastPrivilege.redisCacheClientUserArgs(config, config.region(REGION), user, password);
@@ -310,7 +319,8 @@ class LeastPrivilegeIT {
             }
             RedisClient client = RedisClient.create();
             try (StatefulRedisConnection<String, String> c = client.connect(RedisURI.create(uri))) {
-                RedisCommandExecutionException e = assertThrows(RedisCommandExecutionException.class, () -> c.sync().unlink(p + "product:2"));
+                RedisCommandExecutionException e = assertThrows(RedisCommandExecutionException.class,
+                        () -> c.sync().unlink(p + "product:2"));
                 assertTrue(e.getMessage().contains("NOPERM"), e.getMessage());
             } finally {
                 client.shutdown();
@@ -322,13 +332,13 @@ class LeastPrivilegeIT {
 
     /** What each role may not do, though another role may. */
     private static void refusedOtherRolesOperations(LetheConfig config, PipelineFixture f, LetheStack stack, String redisUser,
-                                                    String redisPassword, String captureRole, String readerRole) throws Exception {
+            String redisPassword, String captureRole, String readerRole) throws Exception {
         // Kafka: a region cannot forge changes (capture's topic) ...
         Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.region(REGION), "lp-forge");
         props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 15_000);
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
-            ExecutionException e = assertThrows(ExecutionException.class, () ->
-                    producer.send(new ProducerRecord<>(config.topics().changes(), "k", "{}")).get(30, TimeUnit.SECONDS));
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> producer.send(new ProducerRecord<>(config.topics().changes(), "k", "{}")).get(30, TimeUnit.SECONDS));
             assertInstanceOf(TopicAuthorizationException.class, e.getCause(), e.toString());
         }
         // ... and capture cannot read a region's consumer group

@@ -61,11 +61,11 @@ class MetricsIT {
                     + scope.keyPrefix() + "product:{id}\"] }", ""));
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             try (Pipeline pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC());
-                 HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, registry, pipeline::health, pipeline::stopped);
-                 // the cache-client's meters (lethe_cache_*) are the application's: it exports them with its
-                 // own registry, here the same one; they exist as soon as the namespace does
-                 io.lethe.cache.LetheCache cache = io.lethe.cache.LetheCache.builder(stack.redisUri("us-east"))
-                         .meterRegistry(registry).build()) {
+                    HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, registry, pipeline::health, pipeline::stopped);
+                    // the cache-client's meters (lethe_cache_*) are the application's: it exports them with its
+                    // own registry, here the same one; they exist as soon as the namespace does
+                    io.lethe.cache.LetheCache cache = io.lethe.cache.LetheCache.builder(stack.redisUri("us-east"))
+                            .meterRegistry(registry).build()) {
                 cache.namespace("product", io.lethe.cache.Codecs.utf8(), io.lethe.cache.Policy.eventual());
                 f.sql("UPDATE products SET id = 1 WHERE id = 1");
                 Await.until("the change is applied", Duration.ofSeconds(60),
@@ -88,7 +88,8 @@ class MetricsIT {
                 HttpResponse<String> health = client.send(HttpRequest.newBuilder(URI.create(http.url() + "/health")).build(),
                         HttpResponse.BodyHandlers.ofString());
                 assertEquals(200, health.statusCode(), health.body());
-                assertTrue(health.body().contains("\"capture\":\"UP\"") && health.body().contains("\"region:us-east\":\"UP\""), health.body());
+                assertTrue(health.body().contains("\"capture\":\"UP\"") && health.body().contains("\"region:us-east\":\"UP\""),
+                        health.body());
                 for (String probe : List.of("/health/ready", "/health/live")) {
                     HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(http.url() + probe)).build(),
                             HttpResponse.BodyHandlers.ofString());

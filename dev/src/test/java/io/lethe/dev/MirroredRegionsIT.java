@@ -26,8 +26,10 @@ class MirroredRegionsIT {
         List<ScenarioResult> results = Scenarios.run(stack, List.of("mirrored-regions"), Map.of(), System.out);
         Scenarios.report(results, System.out);
         ScenarioResult r = results.get(0);
-        assertTrue(r.passed(), () -> r.stale() + " stale, " + r.lost() + " lost, failures " + r.failures() + "\n  " + String.join("\n  ", r.details()));
+        assertTrue(r.passed(),
+                () -> r.stale() + " stale, " + r.lost() + " lost, failures " + r.failures() + "\n  " + String.join("\n  ", r.details()));
         assertTrue(r.checked() > 0, "the judge compared entries: " + r.checked());
-        assertTrue(r.done().stream().anyMatch(d -> d.startsWith("latency added by the mirror")), "the report has the mirror's latency: " + r.done());
+        assertTrue(r.done().stream().anyMatch(d -> d.startsWith("latency added by the mirror")),
+                "the report has the mirror's latency: " + r.done());
     }
 }

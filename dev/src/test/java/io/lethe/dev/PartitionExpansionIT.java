@@ -109,7 +109,8 @@ class PartitionExpansionIT {
                 producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, BEFORE, System.currentTimeMillis() - 120_000,
                         scope.keyPrefix() + "product:1", new byte[0])).get();
             }
-            io.lethe.cli.lag.LagReport.Row row = new io.lethe.cli.lag.LagReport(config, java.time.Clock.systemUTC()).compute(List.of()).get(0);
+            io.lethe.cli.lag.LagReport.Row row = new io.lethe.cli.lag.LagReport(config, java.time.Clock.systemUTC()).compute(List.of())
+                    .get(0);
             assertTrue(row.endToEndSeconds() >= 100, "the end-to-end lag must count the unapplied record of the added partition "
                     + BEFORE + " (120 s old), not only the watermarks of the partitions committed: " + row);
         }

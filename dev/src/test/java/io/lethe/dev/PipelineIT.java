@@ -49,8 +49,8 @@ class PipelineIT {
             for (String region : REGIONS) {
                 RedisCommands<String, String> r = f.redis(region);
                 // The sentinel: the fences of all three keys, written by the invalidations themselves.
-                Await.until("fences in " + region, Duration.ofSeconds(60), () ->
-                        List.of(older, newer, legacy).stream().allMatch(k -> r.exists(RedisLayout.fenceKey(k)) == 1));
+                Await.until("fences in " + region, Duration.ofSeconds(60),
+                        () -> List.of(older, newer, legacy).stream().allMatch(k -> r.exists(RedisLayout.fenceKey(k)) == 1));
                 assertEquals(0, r.exists(older), region + ": the older versioned entry is deleted");
                 assertEquals(0, r.exists(legacy), region + ": the legacy entry is deleted");
                 assertEquals(NEWER, r.hget(newer, RedisLayout.ENTRY_VERSION), region + ": the newer entry is kept");

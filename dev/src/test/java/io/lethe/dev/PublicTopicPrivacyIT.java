@@ -76,7 +76,8 @@ class PublicTopicPrivacyIT {
             Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "public-topic-privacy-it");
             props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
             List<InvalidationEvent> published = new ArrayList<>();
-            try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+            try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
+                    new ByteArrayDeserializer())) {
                 List<TopicPartition> partitions = consumer.partitionsFor(config.topics().invalidations()).stream()
                         .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
                 consumer.assign(partitions);
@@ -122,7 +123,8 @@ class PublicTopicPrivacyIT {
         assertEquals(e.id(), h.apply("ce_id"));
         assertEquals("/lethe/" + config.kafka().topicPrefix(), h.apply("ce_source"));
         assertEquals("io.lethe.invalidation.v1", h.apply("ce_type"));
-        assertEquals(e.commitTs(), java.time.temporal.ChronoUnit.MICROS.between(java.time.Instant.EPOCH, java.time.Instant.parse(h.apply("ce_time"))));
+        assertEquals(e.commitTs(),
+                java.time.temporal.ChronoUnit.MICROS.between(java.time.Instant.EPOCH, java.time.Instant.parse(h.apply("ce_time"))));
         assertEquals(rec.key(), h.apply("ce_subject"));
         assertEquals("application/json", h.apply("content-type"));
         return e;

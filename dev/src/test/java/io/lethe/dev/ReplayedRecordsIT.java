@@ -71,8 +71,9 @@ class ReplayedRecordsIT {
             Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, scope.id() + "-replay-it");
             props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
             try (KafkaConsumer<String, byte[]> watch = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
-                 KafkaProducer<String, byte[]> attacker = new KafkaProducer<>(KafkaClients.common(config.kafka(),
-                         io.lethe.config.KafkaRole.CLI, scope.id() + "-replay-it-producer"), new StringSerializer(), new ByteArraySerializer())) {
+                    KafkaProducer<String, byte[]> attacker = new KafkaProducer<>(KafkaClients.common(config.kafka(),
+                            io.lethe.config.KafkaRole.CLI, scope.id() + "-replay-it-producer"), new StringSerializer(),
+                            new ByteArraySerializer())) {
                 ConsumerRecord<String, byte[]> old;
                 try (Pipeline running = Pipeline.start(config, Roles.all(config), f.registry, Clock.systemUTC())) {
                     // the region's first feed invalidates wholesale, and turns upserts it has passed into deletes: done first
@@ -133,29 +134,33 @@ class ReplayedRecordsIT {
             String key = p + "price:1";
             String group = scope.id() + "-region-" + REGION;
             RedisCommands<String, String> redis = f.redis(REGION);
-            io.lethe.schemas.RecordSignature signature = new io.lethe.schemas.RecordSignature(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            io.lethe.schemas.RecordSignature signature = new io.lethe.schemas.RecordSignature(
+                    secret.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             Map<String, Object> props = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, scope.id() + "-changes-it");
             props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
             try (Pipeline running = Pipeline.start(config, Roles.all(config), f.registry, Clock.systemUTC());
-                 KafkaConsumer<String, byte[]> watch = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
-                 KafkaConsumer<String, byte[]> dlq = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
-                 KafkaProducer<String, byte[]> attacker = new KafkaProducer<>(KafkaClients.common(config.kafka(),
-                         io.lethe.config.KafkaRole.CLI, scope.id() + "-changes-it-producer"), new StringSerializer(), new ByteArraySerializer())) {
+                    KafkaConsumer<String, byte[]> watch = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+                    KafkaConsumer<String, byte[]> dlq = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+                    KafkaProducer<String, byte[]> attacker = new KafkaProducer<>(KafkaClients.common(config.kafka(),
+                            io.lethe.config.KafkaRole.CLI, scope.id() + "-changes-it-producer"), new StringSerializer(),
+                            new ByteArraySerializer())) {
                 // upserts count only once the region's partitions have a replay floor (before it, each is applied as a
                 // delete): the first feed waits for the same heartbeats
                 PipelineFixture.awaitFirstFeeds(running);
                 String changes = config.topics().changes();
                 watch.assign(watch.partitionsFor(changes).stream().map(i -> new TopicPartition(changes, i.partition())).toList());
                 watch.seekToBeginning(watch.assignment());
-                dlq.assign(dlq.partitionsFor(config.topics().dlq()).stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList());
+                dlq.assign(
+                        dlq.partitionsFor(config.topics().dlq()).stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList());
                 dlq.seekToBeginning(dlq.assignment());
 
                 f.sql("UPDATE prices SET price = 11 WHERE id = 1");
                 ConsumerRecord<String, byte[]>[] found = new ConsumerRecord[1];
                 Await.until("the change on " + changes, Duration.ofSeconds(90), () -> {
                     for (ConsumerRecord<String, byte[]> r : watch.poll(Duration.ofMillis(200))) {
-                        if (!io.lethe.schemas.Watermark.isWatermark(r.key()) && new String(r.value(), java.nio.charset.StandardCharsets.UTF_8)
-                                .contains("\"price\":11")) {
+                        if (!io.lethe.schemas.Watermark.isWatermark(r.key())
+                                && new String(r.value(), java.nio.charset.StandardCharsets.UTF_8)
+                                        .contains("\"price\":11")) {
                             found[0] = r;
                             return true;
                         }
@@ -171,7 +176,8 @@ class ReplayedRecordsIT {
                 // forged, without the key: price 1 at a version just ahead, admissible in the region
                 long ahead = currentLsn(f) + 1_000;
                 com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-                com.fasterxml.jackson.databind.node.ObjectNode forged = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(old.value());
+                com.fasterxml.jackson.databind.node.ObjectNode forged = (com.fasterxml.jackson.databind.node.ObjectNode) json
+                        .readTree(old.value());
                 ((com.fasterxml.jackson.databind.node.ObjectNode) forged.get("after")).put("price", 1);
                 forged.put("id", "forged-" + ahead).put("version", Long.toString(ahead)).put("lsn", ahead);
                 if (forged.has("commitLsn")) {
@@ -181,7 +187,8 @@ class ReplayedRecordsIT {
                 Await.until("the forged change dead-lettered as untrusted-record", Duration.ofSeconds(60), () -> {
                     for (ConsumerRecord<String, byte[]> r : dlq.poll(Duration.ofMillis(200))) {
                         var reason = r.headers().lastHeader(io.lethe.schemas.Headers.DLQ_REASON);
-                        if (reason != null && "untrusted-record".equals(new String(reason.value(), java.nio.charset.StandardCharsets.UTF_8))) {
+                        if (reason != null
+                                && "untrusted-record".equals(new String(reason.value(), java.nio.charset.StandardCharsets.UTF_8))) {
                             return true;
                         }
                     }
@@ -193,7 +200,8 @@ class ReplayedRecordsIT {
                         + redis.hget(key, RedisLayout.ENTRY_DATA));
                 // and lethe dlq replay does not send it back: its signature does not verify either
                 java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("lethe.yml"), yaml);
-                LetheCommand.Result replay = LetheCommand.lethe("dlq", "replay", "--config", file.toString(), "--reason", "untrusted-record",
+                LetheCommand.Result replay = LetheCommand.lethe("dlq", "replay", "--config", file.toString(), "--reason",
+                        "untrusted-record",
                         "--group", scope.id() + "-dlq-replay");
                 assertEquals(0, replay.exit(), replay.out() + replay.err());
                 assertTrue(replay.out().lines().anyMatch(l -> l.startsWith("skip") && l.contains("refused (untrusted-record)")),
@@ -209,7 +217,8 @@ class ReplayedRecordsIT {
                 old.headers().forEach(h -> copy.headers().add(h.key(), h.value()));
                 long now = currentLsn(f);
                 Await.until("the applied watermark past the newest change", Duration.ofSeconds(60), () -> {
-                    java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn.of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
+                    java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn
+                            .of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
                     return applied.isPresent() && applied.getAsLong() >= now;
                 });
                 redis.del(key, RedisLayout.fenceKey(key));
@@ -227,12 +236,14 @@ class ReplayedRecordsIT {
      * and its entry gone, writes {@code old} back into its partition, byte for byte with its valid
      * signature, and expects it applied as a delete.
      */
-    private static void replayAndExpectADelete(PipelineFixture f, RedisCommands<String, String> redis, KafkaProducer<String, byte[]> attacker,
-                                               ConsumerRecord<String, byte[]> old, String group) throws Exception {
+    private static void replayAndExpectADelete(PipelineFixture f, RedisCommands<String, String> redis,
+            KafkaProducer<String, byte[]> attacker,
+            ConsumerRecord<String, byte[]> old, String group) throws Exception {
         String key = old.key();
         long now = currentLsn(f);
         Await.until("the applied watermark past the newest change", Duration.ofSeconds(60), () -> {
-            java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn.of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
+            java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn
+                    .of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
             return applied.isPresent() && applied.getAsLong() >= now;
         });
         // the fence expired and the entry is gone (evicted, or its TTL ran out): Redis remembers nothing of the key
@@ -276,8 +287,8 @@ class ReplayedRecordsIT {
     private static long currentLsn(PipelineFixture f) throws Exception {
         io.lethe.embedded.PostgresEndpoint pg = f.stack.postgres();
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());
-             java.sql.Statement s = c.createStatement();
-             java.sql.ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")) {
+                java.sql.Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")) {
             rs.next();
             return rs.getLong(1);
         }

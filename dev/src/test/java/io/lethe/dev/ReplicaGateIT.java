@@ -114,7 +114,7 @@ class ReplicaGateIT {
 
     private static String name(PostgresEndpoint pg, TestScope scope) throws Exception {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
-             ResultSet rs = c.createStatement().executeQuery("SELECT name FROM products WHERE id = 1")) {
+                ResultSet rs = c.createStatement().executeQuery("SELECT name FROM products WHERE id = 1")) {
             return rs.next() ? rs.getString(1) : null;
         }
     }

@@ -43,7 +43,8 @@ class SourceHistoryIT {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {
             f.sql("CREATE TABLE products (id int PRIMARY KEY, name text)");
             String p = scope.keyPrefix();
-            LetheConfig config = f.config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
+            LetheConfig config = f
+                    .config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
             Pipeline pipeline = Pipeline.start(config, new Roles(false, true, List.of("us-east")), f.registry, Clock.systemUTC());
             f.own(pipeline::close);
             RedisCommands<String, String> east = f.redis("us-east");
@@ -59,7 +60,7 @@ class SourceHistoryIT {
                 heartbeat(producer, config, 1_000_000, NEW);
                 heartbeat(producer, config, 1_000_100, NEW);
                 Await.until("us-east's applied watermark starts again in history " + NEW + " (it says "
-                                + east.hgetall(key) + " after the source's LSNs went back: every token of the new history counts as covered)",
+                        + east.hgetall(key) + " after the source's LSNs went back: every token of the new history counts as covered)",
                         Duration.ofSeconds(30), () -> AppliedLsn.of(east.hgetall(key)).equals(OptionalLong.of(1_000_100)));
             }
         }
@@ -71,7 +72,8 @@ class SourceHistoryIT {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {
             f.sql("CREATE TABLE products (id int PRIMARY KEY, name text)", "INSERT INTO products VALUES (1, 'a')");
             String p = scope.keyPrefix();
-            LetheConfig config = f.config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
+            LetheConfig config = f
+                    .config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
             f.start(config);
             RedisCommands<String, String> east = f.redis("us-east");
             String key = AppliedLsn.key(RegionConsumerService.groupId(config, "us-east"));
@@ -91,12 +93,14 @@ class SourceHistoryIT {
             try (io.lethe.cache.LetheCache cache = io.lethe.cache.LetheCache.builder(stack.redisUri("us-east")).shadowReadsHeal(false)
                     .readYourWrites(RegionConsumerService.groupId(config, "us-east")).build()) {
                 var products = cache.namespace("product", io.lethe.cache.Codecs.utf8(), io.lethe.cache.Policy.eventual());
-                org.junit.jupiter.api.Assertions.assertEquals("cached", products.get(entry, k -> io.lethe.cache.Loaded.of("primary"), token),
+                org.junit.jupiter.api.Assertions.assertEquals("cached",
+                        products.get(entry, k -> io.lethe.cache.Loaded.of("primary"), token),
                         "a token of the watermark's own history is covered");
                 east.hset(entry, java.util.Map.of(io.lethe.schemas.redis.RedisLayout.ENTRY_VERSION, "0",
                         io.lethe.schemas.redis.RedisLayout.ENTRY_DATA, "cached"));
                 var restored = new io.lethe.cache.ReadToken(1, token.history().replaceAll("/\\d+$", "/999"));
-                org.junit.jupiter.api.Assertions.assertEquals("primary", products.get(entry, k -> io.lethe.cache.Loaded.of("primary"), restored),
+                org.junit.jupiter.api.Assertions.assertEquals("primary",
+                        products.get(entry, k -> io.lethe.cache.Loaded.of("primary"), restored),
                         "a token of another history (LSN 1 on timeline 999) is not covered by this history's watermark");
             }
         }
@@ -112,7 +116,8 @@ class SourceHistoryIT {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {
             f.sql("CREATE TABLE products (id int PRIMARY KEY, name text)", "INSERT INTO products VALUES (1, 'a')");
             String p = scope.keyPrefix();
-            LetheConfig config = f.config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
+            LetheConfig config = f
+                    .config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
             RedisCommands<String, String> east = f.redis("us-east");
             String key = AppliedLsn.key(RegionConsumerService.groupId(config, "us-east"));
             Pipeline first = f.start(config);

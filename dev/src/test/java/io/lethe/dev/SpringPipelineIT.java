@@ -66,7 +66,7 @@ class SpringPipelineIT {
         public String slug(int id) throws Exception {
             loads.incrementAndGet();
             try (Connection c = DriverManager.getConnection(url, user, password);
-                 PreparedStatement s = c.prepareStatement("SELECT slug FROM products WHERE id = ?")) {
+                    PreparedStatement s = c.prepareStatement("SELECT slug FROM products WHERE id = ?")) {
                 s.setInt(1, id);
                 try (ResultSet rs = s.executeQuery()) {
                     return rs.next() ? rs.getString(1) : null;
@@ -85,7 +85,7 @@ class SpringPipelineIT {
 
     @Test
     void anUpdateInPostgresqlAndAnEvictBothReachTheCacheableEntryThroughThePipeline(EmbeddedStack stack, TestScope scope,
-                                                                                   @TempDir Path dir) throws Exception {
+            @TempDir Path dir) throws Exception {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {
             String p = scope.keyPrefix();
             f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL",

@@ -63,7 +63,7 @@ class TopicMoveIT {
             redis.hset(stale, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
             // the region is down while row 2 changes: its invalidation waits, unapplied, on the public topic
             try (Pipeline upstream = Pipeline.start(before, new Roles(true, true, List.of()), f.registry, Clock.systemUTC());
-                 KafkaConsumer<String, String> watch = watcher(stack, publicTopic)) {
+                    KafkaConsumer<String, String> watch = watcher(stack, publicTopic)) {
                 f.sql("UPDATE products SET price = 21 WHERE id = 2");
                 Await.until("row 2's invalidation on " + publicTopic, Duration.ofSeconds(90), () -> {
                     for (ConsumerRecord<String, String> r : watch.poll(Duration.ofMillis(200))) {
@@ -77,10 +77,10 @@ class TopicMoveIT {
             // after: a second namespace, which us-east does not cache: it moves to a topic of its own
             LetheConfig after = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }"),
                     products + """
-                    other:
-                      table: public.others
-                      keys: ["%sother:{id}"]
-                    """.formatted(p), ""));
+                            other:
+                              table: public.others
+                              keys: ["%sother:{id}"]
+                            """.formatted(p), ""));
             String ownTopic = after.topics().invalidations(REGION);
             assertNotEquals(publicTopic, ownTopic, "the change moves us-east to another topic");
             try (Pipeline moved = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
@@ -138,7 +138,8 @@ class TopicMoveIT {
                 f.sql("UPDATE others SET v = 2 WHERE id = 1");
                 long after = currentLsn(f);
                 Await.until("us-east applied past the change of others", Duration.ofSeconds(90), () -> {
-                    java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn.of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
+                    java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn
+                            .of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
                     return applied.isPresent() && applied.getAsLong() >= after;
                 });
             }
@@ -205,7 +206,8 @@ class TopicMoveIT {
     private static long currentLsn(PipelineFixture f) throws Exception {
         io.lethe.embedded.PostgresEndpoint pg = f.stack.postgres();
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());
-             java.sql.ResultSet rs = c.createStatement().executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint")) {
+                java.sql.ResultSet rs = c.createStatement()
+                        .executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint")) {
             rs.next();
             return rs.getLong(1);
         }

@@ -68,13 +68,13 @@ class TracingIT {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }",
                     "eu-west", "{ redis: " + stack.redisUri("eu-west") + ", namespaces: [product] }"), """
-                    product:
-                      table: public.products
-                      keys: ["%sproduct:{id}"]
-                    user:
-                      table: public.users
-                      keys: ["%suser:{id}"]
-                    """.formatted(p, p), "tracing: { endpoint: \"http://127.0.0.1:4318/v1/traces\", sample-ratio: 1.0 }"));
+                            product:
+                              table: public.products
+                              keys: ["%sproduct:{id}"]
+                            user:
+                              table: public.users
+                              keys: ["%suser:{id}"]
+                            """.formatted(p, p), "tracing: { endpoint: \"http://127.0.0.1:4318/v1/traces\", sample-ratio: 1.0 }"));
             assertTrue(config.tracing().enabled());
             assertFalse(config.topics().invalidations("eu-west").equals(config.topics().invalidations()), "eu-west reads a region topic");
             assertEquals(config.topics().invalidations(), config.topics().invalidations("us-east"), "us-east reads the public topic");

@@ -63,7 +63,8 @@ final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("sasl.enabled.mechanisms", "PLAIN," + SCRAM);
         p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule "
                 + "required user_" + sasl.user() + "=\"" + sasl.password() + "\";");
-        p.put("listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+        p.put("listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config",
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;");
         p.put("log.dirs", dir.resolve("logs").toString());
         p.put("num.partitions", Integer.toString(defaultPartitions));
         p.put("default.replication.factor", "1");
@@ -101,7 +102,8 @@ final class EmbeddedKafkaBroker implements AutoCloseable {
         String password = "scram-" + Uuid.randomUuid();
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
             admin.alterUserScramCredentials(java.util.List.of(new org.apache.kafka.clients.admin.UserScramCredentialUpsertion(user,
-                    new org.apache.kafka.clients.admin.ScramCredentialInfo(org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_256, 4096),
+                    new org.apache.kafka.clients.admin.ScramCredentialInfo(org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_256,
+                            4096),
                     password))).all().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             if (e instanceof InterruptedException) {

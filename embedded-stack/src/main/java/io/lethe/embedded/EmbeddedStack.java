@@ -103,7 +103,8 @@ public final class EmbeddedStack implements LetheStack {
                     }
                 }
             }
-            workDir = options.workDir() != null ? Files.createDirectories(options.workDir())
+            workDir = options.workDir() != null
+                    ? Files.createDirectories(options.workDir())
                     : Files.createTempDirectory("lethe-stack-");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the work directory", e);
@@ -111,8 +112,8 @@ public final class EmbeddedStack implements LetheStack {
         EmbeddedStack stack = new EmbeddedStack(options, workDir);
         Runtime.getRuntime().addShutdownHook(stack.shutdownHook);
         try {
-            CompletableFuture<EmbeddedKafkaBroker> kafka = CompletableFuture.supplyAsync(() ->
-                    stack.timed("kafka", () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka"), options.kafkaPartitions())));
+            CompletableFuture<EmbeddedKafkaBroker> kafka = CompletableFuture.supplyAsync(
+                    () -> stack.timed("kafka", () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka"), options.kafkaPartitions())));
             stack.postgres = stack.timed("postgres", () -> EmbeddedPostgresServer.startPrimary(workDir.resolve("postgres"),
                     options.cacheDir().resolve("postgres")));
             for (String region : options.regions()) {
@@ -252,7 +253,7 @@ public final class EmbeddedStack implements LetheStack {
      */
     public synchronized void startRedis(String region, List<String> settings) {
         EmbeddedRedisServer old = server(region);
-        for (int attempt = 1; ; attempt++) {
+        for (int attempt = 1;; attempt++) {
             try {
                 redis.put(region, EmbeddedRedisServer.start(region, workDir.resolve("redis").resolve(region),
                         options.cacheDir().resolve("redis"), old.port(), settings));
@@ -299,7 +300,8 @@ public final class EmbeddedStack implements LetheStack {
      */
     public synchronized String secondKafkaBootstrapServers() {
         if (secondKafka == null) {
-            secondKafka = timed("kafka-second", () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka-second"), options.kafkaPartitions()));
+            secondKafka = timed("kafka-second",
+                    () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka-second"), options.kafkaPartitions()));
         }
         return secondKafka.bootstrapServers();
     }

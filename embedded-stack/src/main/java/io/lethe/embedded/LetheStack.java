@@ -49,7 +49,8 @@ public interface LetheStack extends AutoCloseable {
     record KafkaSasl(String bootstrapServers, String user, String password, String mechanism) {
         /** Client properties that authenticate as the user. */
         public Map<String, String> clientProperties() {
-            String module = mechanism.equals("PLAIN") ? "org.apache.kafka.common.security.plain.PlainLoginModule"
+            String module = mechanism.equals("PLAIN")
+                    ? "org.apache.kafka.common.security.plain.PlainLoginModule"
                     : "org.apache.kafka.common.security.scram.ScramLoginModule";
             return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", mechanism, "sasl.jaas.config",
                     module + " required username=\"" + user + "\" password=\"" + password + "\";");

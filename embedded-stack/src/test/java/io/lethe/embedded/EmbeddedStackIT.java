@@ -42,7 +42,7 @@ class EmbeddedStackIT {
         PostgresEndpoint pg = stack.postgres();
         assertEquals("127.0.0.1", pg.host());
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             assertEquals("logical", show(s, "wal_level"));
             assertEquals("on", show(s, "synchronous_commit"));
             assertTrue(Integer.parseInt(show(s, "max_replication_slots")) >= 16);
@@ -141,7 +141,7 @@ class EmbeddedStackIT {
         PostgresEndpoint replica = stack.replica(Duration.ofSeconds(1));
         PostgresEndpoint pg = stack.postgres();
         try (Connection primary = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
-             Statement s = primary.createStatement()) {
+                Statement s = primary.createStatement()) {
             s.execute("CREATE TABLE marker (id int primary key, note text)");
             s.execute("INSERT INTO marker VALUES (1, 'sentinel')");
         }
@@ -149,7 +149,7 @@ class EmbeddedStackIT {
         String seen = null;
         while (seen == null && System.nanoTime() < deadline) {
             try (Connection c = DriverManager.getConnection(replica.jdbcUrl(scope.database()), replica.user(), replica.password());
-                 Statement s = c.createStatement()) {
+                    Statement s = c.createStatement()) {
                 assertEquals("on", show(s, "transaction_read_only"));
                 try (ResultSet rs = s.executeQuery("SELECT note FROM marker WHERE id = 1")) {
                     seen = rs.next() ? rs.getString(1) : null;

@@ -66,7 +66,8 @@ public final class StreamsService implements AutoCloseable {
     public static Properties properties(LetheConfig config, String instanceId) {
         StreamsConfig s = config.streams();
         Properties p = new Properties();
-        Map<String, Object> common = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.STREAMS, s.applicationId() + "-" + instanceId);
+        Map<String, Object> common = KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.STREAMS,
+                s.applicationId() + "-" + instanceId);
         common.forEach(p::put);
         p.put(org.apache.kafka.streams.StreamsConfig.APPLICATION_ID_CONFIG, s.applicationId());
         p.put(org.apache.kafka.streams.StreamsConfig.PROCESSING_GUARANTEE_CONFIG, s.processingGuarantee());
@@ -77,12 +78,15 @@ public final class StreamsService implements AutoCloseable {
         p.put(org.apache.kafka.streams.StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), s.linger().toMillis());
         p.put(org.apache.kafka.streams.StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
         // A dead instance's partitions move to the others after this long (Kafka's default is 45 s).
-        p.put(org.apache.kafka.streams.StreamsConfig.consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
-        p.put(org.apache.kafka.streams.StreamsConfig.consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 2_000);
+        p.put(org.apache.kafka.streams.StreamsConfig
+                .consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
+        p.put(org.apache.kafka.streams.StreamsConfig
+                .consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 2_000);
         // The group coordinator waits this long (the rebalance timeout) for a member that died between
         // JoinGroup and SyncGroup, holding every partition meanwhile; Streams' default is 5 minutes.
         // The topology is stateless and each poll's work is small, so 30 s is ample.
-        p.put(org.apache.kafka.streams.StreamsConfig.consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), 30_000);
+        p.put(org.apache.kafka.streams.StreamsConfig
+                .consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), 30_000);
         // Kafka Streams 4.x asks for this explicitly; the topology has no global state, so it changes nothing
         p.put("processing.exception.handler.global.enabled", true);
         if (s.stateDir() != null) {

@@ -11,7 +11,6 @@ import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.schemas.ChangeEvent;
-import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.serde.EventJson;
@@ -70,9 +69,11 @@ class StreamsFailoverIT {
         TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
 
         List<String> jvm = List.of("-Xmx256m", "-XX:TieredStopAtLevel=1");
-        try (ChildJvm a = ChildJvm.start("streams-a", StreamsProcessMain.class.getName(), List.of(file.toString(), "a"), jvm, dir.resolve("a.log"));
-             ChildJvm b = ChildJvm.start("streams-b", StreamsProcessMain.class.getName(), List.of(file.toString(), "b"), jvm, dir.resolve("b.log"));
-             KafkaProducer<String, byte[]> producer = producer(stack)) {
+        try (ChildJvm a = ChildJvm.start("streams-a", StreamsProcessMain.class.getName(), List.of(file.toString(), "a"), jvm,
+                dir.resolve("a.log"));
+                ChildJvm b = ChildJvm.start("streams-b", StreamsProcessMain.class.getName(), List.of(file.toString(), "b"), jvm,
+                        dir.resolve("b.log"));
+                KafkaProducer<String, byte[]> producer = producer(stack)) {
             // both instances in the group and processing, so the kill below hits one of two
             a.awaitOutput("STREAMS-RUNNING", Duration.ofSeconds(120));
             b.awaitOutput("STREAMS-RUNNING", Duration.ofSeconds(120));
@@ -175,7 +176,7 @@ class StreamsFailoverIT {
                 }
             }
             // drain what is already there, so an unexpected extra record shows up too
-            for (int empty = 0; empty < 3; ) {
+            for (int empty = 0; empty < 3;) {
                 var records = c.poll(Duration.ofMillis(200));
                 empty = records.isEmpty() ? empty + 1 : 0;
                 records.forEach(r -> seen.add(EventJson.readInvalidation(r.value()).target()));

@@ -112,7 +112,8 @@ class TopologyTest {
         all = driver.createOutputTopic("lethe.invalidations", new StringDeserializer(), new ByteArrayDeserializer());
         regions = new LinkedHashMap<>();
         for (String r : List.of("us-east", "eu-west", "ap-tokyo")) {
-            regions.put(r, driver.createOutputTopic(config().topics().invalidations(r), new StringDeserializer(), new ByteArrayDeserializer()));
+            regions.put(r,
+                    driver.createOutputTopic(config().topics().invalidations(r), new StringDeserializer(), new ByteArrayDeserializer()));
         }
         dlq = driver.createOutputTopic("lethe.dlq", new StringDeserializer(), new ByteArrayDeserializer());
     }
@@ -213,7 +214,8 @@ class TopologyTest {
         assertEquals("lethe.invalidations", config().topics().invalidations("us-east"),
                 "us-east subscribes to everything: it reads the public topic, no copy of it is written");
         assertEquals(5, read(all).size());
-        assertEquals(Set.of("product"), read(regions.get("eu-west")).stream().map(InvalidationEvent::namespace).collect(Collectors.toSet()));
+        assertEquals(Set.of("product"),
+                read(regions.get("eu-west")).stream().map(InvalidationEvent::namespace).collect(Collectors.toSet()));
         assertEquals(Set.of("price:2"), targets(read(regions.get("ap-tokyo"))));
     }
 
@@ -230,7 +232,8 @@ class TopologyTest {
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
         try (TopologyTestDriver d = new TopologyTestDriver(InvalidationTopology.build(shared, new StreamsMetrics(new SimpleMeterRegistry()),
                 CLOCK), p)) {
-            d.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer()).pipeInput(PRODUCTS.qualifiedName() + ":2",
+            d.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer()).pipeInput(
+                    PRODUCTS.qualifiedName() + ":2",
                     EventJson.write(change(Op.UPDATE, 600, row(2, "cup", 1, 10, 1), row(2, "cup", 1, 11, 2))));
             List<InvalidationEvent> both = read(d.createOutputTopic(sharedTopic, new StringDeserializer(),
                     new ByteArrayDeserializer()));
@@ -250,8 +253,10 @@ class TopologyTest {
         Properties p = new Properties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test-privacy");
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
-        try (TopologyTestDriver d = new TopologyTestDriver(InvalidationTopology.build(privacy, new StreamsMetrics(new SimpleMeterRegistry()),
-                CLOCK), p)) {
+        try (TopologyTestDriver d = new TopologyTestDriver(
+                InvalidationTopology.build(privacy, new StreamsMetrics(new SimpleMeterRegistry()),
+                        CLOCK),
+                p)) {
             TestInputTopic<String, byte[]> in = d.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer());
             in.pipeInput(PRODUCTS.qualifiedName() + ":2", EventJson.write(change(Op.UPDATE, 600, row(2, "cup", 1, 10, 1),
                     row(2, "cup", 1, 11, 2))));
@@ -269,14 +274,18 @@ class TopologyTest {
             assertEquals(null, price.payload());
             assertEquals("2", price.version(), "at the upsert's version");
 
-            Map<String, InvalidationEvent> usEast = read(d.createOutputTopic(privacy.topics().invalidations("us-east"), new StringDeserializer(),
-                    new ByteArrayDeserializer())).stream().collect(Collectors.toMap(InvalidationEvent::target, e -> e));
+            Map<String, InvalidationEvent> usEast = read(
+                    d.createOutputTopic(privacy.topics().invalidations("us-east"), new StringDeserializer(),
+                            new ByteArrayDeserializer()))
+                    .stream().collect(Collectors.toMap(InvalidationEvent::target, e -> e));
             assertEquals(Set.of("product:2", "product:slug:cup", "search:products:*", "category:1:products", "price:2", "order:9"),
                     usEast.keySet(), "a region still receives every namespace it subscribes to");
             assertEquals(Action.UPSERT, usEast.get("price:2").action(), "regions keep the payload");
             assertEquals("{\"price\":11}", usEast.get("price:2").payload());
-            Map<String, InvalidationEvent> tokyo = read(d.createOutputTopic(privacy.topics().invalidations("ap-tokyo"), new StringDeserializer(),
-                    new ByteArrayDeserializer())).stream().collect(Collectors.toMap(InvalidationEvent::target, e -> e));
+            Map<String, InvalidationEvent> tokyo = read(
+                    d.createOutputTopic(privacy.topics().invalidations("ap-tokyo"), new StringDeserializer(),
+                            new ByteArrayDeserializer()))
+                    .stream().collect(Collectors.toMap(InvalidationEvent::target, e -> e));
             assertEquals(Set.of("price:2", "order:9"), tokyo.keySet());
             assertEquals(Action.UPSERT, tokyo.get("price:2").action());
         }
@@ -615,7 +624,8 @@ class TopologyTest {
         driver.close();
         String key = "a-watermark-key-of-32-characters";
         LetheConfig signed = ConfigLoader.parse("topology-test.yml", YAML.replace("streams: { max-key-bytes: 64 }",
-                "kafka: { bootstrap-servers: \"127.0.0.1:9092\", public-payloads: false }\nstreams: { max-key-bytes: 64, watermark-key: " + key + " }")
+                "kafka: { bootstrap-servers: \"127.0.0.1:9092\", public-payloads: false }\nstreams: { max-key-bytes: 64, watermark-key: "
+                        + key + " }")
                 .replace("kafka: { bootstrap-servers: \"127.0.0.1:9092\" }\n", ""), name -> null);
         Properties p = new Properties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
@@ -627,7 +637,8 @@ class TopologyTest {
         for (String r : List.of("us-east", "eu-west", "ap-tokyo")) {
             topics.add(driver.createOutputTopic(signed.topics().invalidations(r), new StringDeserializer(), new ByteArrayDeserializer()));
         }
-        io.lethe.schemas.RecordSignature right = new io.lethe.schemas.RecordSignature(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        io.lethe.schemas.RecordSignature right = new io.lethe.schemas.RecordSignature(
+                key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         sendSigned(change(Op.UPDATE, 1800, row(1, "a", 1, 10, 2), row(1, "b", 1, 11, 3)), right);
         io.lethe.schemas.RecordSignature wrong = new io.lethe.schemas.RecordSignature(
                 "another-key-of-some-length".getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -673,10 +684,13 @@ class TopologyTest {
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
         driver = new TopologyTestDriver(InvalidationTopology.build(signed, new StreamsMetrics(registry), CLOCK), p);
         changes = driver.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer());
-        TestOutputTopic<String, byte[]> tokyo = driver.createOutputTopic(signed.topics().invalidations("ap-tokyo"), new StringDeserializer(),
+        TestOutputTopic<String, byte[]> tokyo = driver.createOutputTopic(signed.topics().invalidations("ap-tokyo"),
+                new StringDeserializer(),
                 new ByteArrayDeserializer());
-        TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic(signed.topics().dlq(), new StringDeserializer(), new ByteArrayDeserializer());
-        io.lethe.schemas.RecordSignature right = new io.lethe.schemas.RecordSignature(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic(signed.topics().dlq(), new StringDeserializer(),
+                new ByteArrayDeserializer());
+        io.lethe.schemas.RecordSignature right = new io.lethe.schemas.RecordSignature(
+                key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         io.lethe.schemas.RecordSignature wrong = new io.lethe.schemas.RecordSignature(
                 "another-key-of-some-length".getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
@@ -717,22 +731,28 @@ class TopologyTest {
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
         driver = new TopologyTestDriver(InvalidationTopology.build(signed, new StreamsMetrics(registry), CLOCK), p);
-        TestInputTopic<String, byte[]> in = driver.createInputTopic(signed.topics().changes(), new org.apache.kafka.common.serialization.StringSerializer(),
+        TestInputTopic<String, byte[]> in = driver.createInputTopic(signed.topics().changes(),
+                new org.apache.kafka.common.serialization.StringSerializer(),
                 new org.apache.kafka.common.serialization.ByteArraySerializer());
         TestOutputTopic<String, byte[]> east = driver.createOutputTopic(signed.topics().invalidations("eu-west"),
-                new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+                new org.apache.kafka.common.serialization.StringDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer());
         byte[] keyBytes = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         // one written by whoever can write the changes topic, without capture's signature: not vouched for
         in.pipeInput(new org.apache.kafka.streams.test.TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
-                new io.lethe.schemas.Watermark(1_000, 1L << 62, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()), (Long) null));
+                new io.lethe.schemas.Watermark(1_000, 1L << 62, -1, "h")
+                        .writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()),
+                (Long) null));
         assertTrue(east.readRecordsToList().isEmpty(), "an unsigned watermark is not forwarded");
         TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic(signed.topics().dlq(),
-                new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+                new org.apache.kafka.common.serialization.StringDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer());
         assertEquals("untrusted-watermark", new String(dlq.readRecord().headers().lastHeader(io.lethe.schemas.Headers.DLQ_REASON).value(),
                 java.nio.charset.StandardCharsets.UTF_8));
         // capture's, signed with the same key
         in.pipeInput(new org.apache.kafka.streams.test.TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
-                new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders(), keyBytes),
+                new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders(),
+                        keyBytes),
                 (Long) null));
         var records = east.readRecordsToList();
         assertTrue(!records.isEmpty(), "the watermark reaches eu-west");
@@ -752,32 +772,39 @@ class TopologyTest {
     @Test
     void eachCaptureShardsWatermarksGoOnTheirOwnChannelAndAnUnknownShardsNowhere() {
         driver.close();
-        LetheConfig sharded = ConfigLoader.parse("topology-test.yml", YAML.replace("source: { jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }",
-                "source:\n  jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\"\n  user: lethe\n  shards:\n"
-                        + "    sales: { slot: lethe_sales, publication: lethe_sales, tables: [public.orders] }\n"
-                        + "    catalog: { slot: lethe_catalog, publication: lethe_catalog, tables: [public.products] }"), name -> null);
+        LetheConfig sharded = ConfigLoader.parse(
+                "topology-test.yml", YAML.replace("source: { jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }",
+                        "source:\n  jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\"\n  user: lethe\n  shards:\n"
+                                + "    sales: { slot: lethe_sales, publication: lethe_sales, tables: [public.orders] }\n"
+                                + "    catalog: { slot: lethe_catalog, publication: lethe_catalog, tables: [public.products] }"),
+                name -> null);
         Properties p = new Properties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
         driver = new TopologyTestDriver(InvalidationTopology.build(sharded, new StreamsMetrics(registry), CLOCK), p);
-        TestInputTopic<String, byte[]> in = driver.createInputTopic(sharded.topics().changes(), new StringSerializer(), new ByteArraySerializer());
+        TestInputTopic<String, byte[]> in = driver.createInputTopic(sharded.topics().changes(), new StringSerializer(),
+                new ByteArraySerializer());
         TestOutputTopic<String, byte[]> east = driver.createOutputTopic(sharded.topics().invalidations("us-east"), new StringDeserializer(),
                 new ByteArrayDeserializer());
         for (String shard : List.of("sales", "catalog")) {
             in.pipeInput(new TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
-                    new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h", shard).writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()),
+                    new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h", shard)
+                            .writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()),
                     (Long) null));
         }
         List<io.lethe.schemas.Watermark> forwarded = east.readRecordsToList().stream()
                 .map(r -> io.lethe.schemas.Watermark.read(r.headers()).orElseThrow()).toList();
         // the test driver's changes partition is 0: both go out as changes partition 0, each with its shard
-        assertEquals(List.of("sales", "catalog"), forwarded.stream().map(io.lethe.schemas.Watermark::shard).distinct().toList(), "" + forwarded);
+        assertEquals(List.of("sales", "catalog"), forwarded.stream().map(io.lethe.schemas.Watermark::shard).distinct().toList(),
+                "" + forwarded);
         assertTrue(forwarded.stream().allMatch(w -> w.source() == 0), "" + forwarded);
         for (String unknown : java.util.Arrays.asList("gone", null)) {
             in.pipeInput(new TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
-                    new io.lethe.schemas.Watermark(1_000, 3_000, -1, "h", unknown).writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()),
+                    new io.lethe.schemas.Watermark(1_000, 3_000, -1, "h", unknown)
+                            .writeTo(new org.apache.kafka.common.header.internals.RecordHeaders()),
                     (Long) null));
-            assertTrue(east.readRecordsToList().isEmpty(), "a watermark of shard " + unknown + ", which is not configured, is not forwarded");
+            assertTrue(east.readRecordsToList().isEmpty(),
+                    "a watermark of shard " + unknown + ", which is not configured, is not forwarded");
         }
     }
 
@@ -805,7 +832,8 @@ class TopologyTest {
         send(change(Op.CREATE, 1400, null, row(9, "a", 1, 10, 1)));
         send(change(Op.UPDATE, 1401, row(9, "a", 1, 10, 1), row(9, "b", 2, 11, 2)));
         send(change(Op.DELETE, 1402, row(9, "b", 2, 11, 2), null));
-        send(new ChangeEvent(ChangeEvent.SCHEMA_ID, "1403:public.products", PRODUCTS, Op.TRUNCATE, null, null, null, "1403", 1403, 1L, 1, 2, null, null));
+        send(new ChangeEvent(ChangeEvent.SCHEMA_ID, "1403:public.products", PRODUCTS, Op.TRUNCATE, null, null, null, "1403", 1403, 1L, 1, 2,
+                null, null));
         ObjectMapper json = new ObjectMapper();
         List<TestRecord<String, byte[]>> records = all.readRecordsToList();
         assertTrue(records.size() > 10);

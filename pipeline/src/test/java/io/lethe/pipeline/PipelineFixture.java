@@ -101,7 +101,7 @@ public final class PipelineFixture implements AutoCloseable {
     public void sql(String... statements) throws SQLException {
         PostgresEndpoint pg = stack.postgres();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             for (String statement : statements) {
                 s.execute(statement);
             }

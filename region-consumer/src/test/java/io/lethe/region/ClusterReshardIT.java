@@ -69,7 +69,8 @@ class ClusterReshardIT {
                 String[] scanned = new String[1];
                 RegionFixture.await("a master scanned completely", Duration.ofSeconds(60), () -> {
                     scanned[0] = owners.values().stream().distinct()
-                            .filter(node -> keys.stream().filter(k -> owners.get(k).equals(node)).allMatch(k -> cluster.redis.exists(k) == 0))
+                            .filter(node -> keys.stream().filter(k -> owners.get(k).equals(node))
+                                    .allMatch(k -> cluster.redis.exists(k) == 0))
                             .findFirst().orElse(null);
                     return scanned[0] != null;
                 });
@@ -148,7 +149,8 @@ class ClusterReshardIT {
             RedisClusterNode target = connection.getPartitions().getPartitionByNodeId(toId);
             to.clusterSetSlotImporting(slot, fromId);
             from.clusterSetSlotMigrating(slot, toId);
-            for (List<String> batch = from.clusterGetKeysInSlot(slot, 100); !batch.isEmpty(); batch = from.clusterGetKeysInSlot(slot, 100)) {
+            for (List<String> batch = from.clusterGetKeysInSlot(slot, 100); !batch.isEmpty(); batch = from.clusterGetKeysInSlot(slot,
+                    100)) {
                 from.migrate(target.getUri().getHost(), target.getUri().getPort(), 0, 5000, MigrateArgs.Builder.keys(batch));
             }
         }

@@ -49,7 +49,8 @@ class ConsumerCrashIT {
 
             RedisCommands<String, String> redis = f.redis("us-east");
             List<String> jvm = List.of("-Xmx256m", "-XX:TieredStopAtLevel=1");
-            try (ChildJvm first = ChildJvm.start("region-1", RegionProcessMain.class.getName(), List.of(file.toString(), "us-east"), jvm, dir.resolve("1.log"))) {
+            try (ChildJvm first = ChildJvm.start("region-1", RegionProcessMain.class.getName(), List.of(file.toString(), "us-east"), jvm,
+                    dir.resolve("1.log"))) {
                 RegionFixture.await("the first consumer applies some batches", Duration.ofSeconds(90),
                         () -> redis.exists(RedisLayout.fenceKey(keys.get(keys.size() / 4))) == 1
                                 || redis.exists(RedisLayout.fenceKey(keys.get(3 * keys.size() / 4))) == 1);
@@ -59,9 +60,11 @@ class ConsumerCrashIT {
             long committed = f.committed(RegionConsumerService.groupId(config, "us-east"), topic);
             assertTrue(fencesAtKill < KEYS && committed < KEYS,
                     "killed mid-stream: " + fencesAtKill + " fences, " + committed + " committed of " + KEYS);
-            assertTrue(committed <= fencesAtKill, "offsets never pass unapplied work: committed " + committed + " > applied " + fencesAtKill);
+            assertTrue(committed <= fencesAtKill,
+                    "offsets never pass unapplied work: committed " + committed + " > applied " + fencesAtKill);
 
-            try (ChildJvm second = ChildJvm.start("region-2", RegionProcessMain.class.getName(), List.of(file.toString(), "us-east"), jvm, dir.resolve("2.log"))) {
+            try (ChildJvm second = ChildJvm.start("region-2", RegionProcessMain.class.getName(), List.of(file.toString(), "us-east"), jvm,
+                    dir.resolve("2.log"))) {
                 RegionFixture.await("the restarted consumer finishes", Duration.ofSeconds(120),
                         () -> keys.stream().allMatch(k -> redis.exists(RedisLayout.fenceKey(k)) == 1));
                 List<String> survivors = keys.stream().filter(k -> redis.exists(k) == 1).toList();

@@ -40,9 +40,11 @@ class LockedDownTopicsIT {
     @Test
     void refusesMissingOrWrongTopicsNamingEachThenStartsOnceTheyAreRight(LetheStack stack, TestScope scope) throws Exception {
         try (RegionFixture f = new RegionFixture(stack, scope);
-             Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
+                Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
             String p = scope.keyPrefix();
-            String yaml = f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisUri("us-east") + "\" }"), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", "")
+            String yaml = f
+                    .yaml(Map.of("us-east", "{ redis: \"" + stack.redisUri("us-east") + "\" }"),
+                            "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", "")
                     .replace("partitions: 3 }", "partitions: 3, create-topics: false }");
             LetheConfig config = ConfigLoader.parse(scope.id() + ".yml", yaml, System::getenv);
             String regionTopic = config.topics().invalidations("us-east");
@@ -66,7 +68,8 @@ class LockedDownTopicsIT {
             // the administrator puts them right
             admin.createPartitions(Map.of(regionTopic, NewPartitions.increaseTo(3))).all().get(30, TimeUnit.SECONDS);
             admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, regionTopic), List.of(
-                    new AlterConfigOp(new ConfigEntry("cleanup.policy", "delete"), AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+                    new AlterConfigOp(new ConfigEntry("cleanup.policy", "delete"), AlterConfigOp.OpType.SET)))).all()
+                    .get(30, TimeUnit.SECONDS);
             admin.createTopics(List.of(new NewTopic(dlq, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
 
             RedisCommands<String, String> redis = f.redis("us-east");

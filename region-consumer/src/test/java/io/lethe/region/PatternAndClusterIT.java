@@ -16,25 +16,15 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
-import java.util.UUID;
 import java.util.stream.Collectors;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -44,7 +34,7 @@ class PatternAndClusterIT {
     @Test
     void aRealClusterHasEveryKeyInvalidatedWithItsFenceInTheSameSlot(LetheStack stack, TestScope scope) throws Exception {
         try (RegionFixture f = new RegionFixture(stack, scope);
-             ClusterRedis cluster = new ClusterRedis(stack.redisClusterUri())) {
+                ClusterRedis cluster = new ClusterRedis(stack.redisClusterUri())) {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisClusterUri() + "\", topology: cluster }"),
                     // keys of every shape under the scope's prefix, each rendered by a template of its namespace (regions refuse
@@ -52,7 +42,8 @@ class PatternAndClusterIT {
                     "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }\n"
                             + "customer: { table: public.customers, keys: [\"" + p + "customer:{{{c}}}:orders\"] }\n"
                             + "odd: { table: public.odds, keys: [\"" + p + "odd}}{id}\", \"" + p + "{{}}empty-{id}}}\"] }\n"
-                            + "any: { table: public.anything, keys: [\"" + p + "{id}\"] }", ""));
+                            + "any: { table: public.anything, keys: [\"" + p + "{id}\"] }",
+                    ""));
             Map<String, String> namespaceOf = new LinkedHashMap<>();
             RegionFixture.keys(p + "product:", 300).forEach(k -> namespaceOf.put(k, "product"));
             for (int i = 0; i < 30; i++) {
@@ -65,7 +56,8 @@ class PatternAndClusterIT {
             Set<Long> slots = new HashSet<>();
             keys.forEach(k -> slots.add(cluster.redis.clusterKeyslot(k)));
             assertTrue(slots.size() > 100, "keys spread over many slots: " + slots.size());
-            try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
+            try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(),
+                    Clock.systemUTC())) {
                 region.start();
                 keys.forEach(k -> f.send(config.topics().invalidations("us-east"), RegionFixture.key(namespaceOf.get(k), k, "50")));
                 f.flush();
@@ -73,7 +65,8 @@ class PatternAndClusterIT {
                         () -> keys.stream().allMatch(k -> cluster.redis.exists(RedisLayout.fenceKey(k)) == 1));
                 for (String k : keys) {
                     assertEquals(0, cluster.redis.exists(k), k);
-                    assertEquals(cluster.redis.clusterKeyslot(k), cluster.redis.clusterKeyslot(RedisLayout.fenceKey(k)), "fence slot of " + k);
+                    assertEquals(cluster.redis.clusterKeyslot(k), cluster.redis.clusterKeyslot(RedisLayout.fenceKey(k)),
+                            "fence slot of " + k);
                 }
 
                 // a pattern is scanned on every master
@@ -81,7 +74,8 @@ class PatternAndClusterIT {
                 List<String> other = RegionFixture.keys(p + "search:orders:", 100);
                 search.forEach(k -> cluster.redis.hset(k, Map.of("v", "0", "d", "results")));
                 other.forEach(k -> cluster.redis.hset(k, Map.of("v", "0", "d", "results")));
-                f.send(config.topics().invalidations("us-east"), RegionFixture.pattern("any", Scope.PATTERN, p + "search:products:*", "60", Op.UPDATE));
+                f.send(config.topics().invalidations("us-east"),
+                        RegionFixture.pattern("any", Scope.PATTERN, p + "search:products:*", "60", Op.UPDATE));
                 f.flush();
                 RegionFixture.await("the pattern's fences", Duration.ofSeconds(60),
                         () -> search.stream().allMatch(k -> cluster.redis.exists(RedisLayout.fenceKey(k)) == 1));
@@ -107,7 +101,8 @@ class PatternAndClusterIT {
             widgets.forEach(k -> redis.set(k, "legacy"));
             search.forEach(k -> redis.hset(k, Map.of("v", "0", "d", "x")));
             String topic = config.topics().invalidations("us-east");
-            try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
+            try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(),
+                    Clock.systemUTC())) {
                 region.start();
                 f.send(topic, RegionFixture.pattern("product", Scope.PATTERN, "*", "5", Op.MANUAL));
                 f.send(topic, RegionFixture.pattern("product", Scope.PATTERN, p + "product:*", "5", Op.MANUAL));
@@ -117,8 +112,10 @@ class PatternAndClusterIT {
                 String sentinel = p + "product:sentinel";
                 f.send(topic, RegionFixture.key("product", sentinel, "5"));
                 f.flush();
-                RegionFixture.await("the sentinel's fence", Duration.ofSeconds(60), () -> redis.exists(RedisLayout.fenceKey(sentinel)) == 1);
-                RegionFixture.await("the widget pattern", Duration.ofSeconds(60), () -> widgets.stream().allMatch(k -> redis.exists(k) == 0));
+                RegionFixture.await("the sentinel's fence", Duration.ofSeconds(60),
+                        () -> redis.exists(RedisLayout.fenceKey(sentinel)) == 1);
+                RegionFixture.await("the widget pattern", Duration.ofSeconds(60),
+                        () -> widgets.stream().allMatch(k -> redis.exists(k) == 0));
 
                 assertTrue(products.stream().allMatch(k -> redis.exists(k) == 1), "the refused patterns deleted nothing");
                 List<String> searchGone = search.stream().filter(k -> redis.exists(k) == 0).toList();
@@ -139,7 +136,8 @@ class PatternAndClusterIT {
                 // TRUNCATE and reset come as scope namespace: always applied
                 f.send(topic, RegionFixture.pattern("product", Scope.NAMESPACE, p + "product:*", "5", Op.TRUNCATE));
                 f.flush();
-                RegionFixture.await("the namespace is emptied", Duration.ofSeconds(60), () -> products.stream().allMatch(k -> redis.exists(k) == 0));
+                RegionFixture.await("the namespace is emptied", Duration.ofSeconds(60),
+                        () -> products.stream().allMatch(k -> redis.exists(k) == 0));
             }
         }
     }

@@ -49,7 +49,8 @@ class PatternSweepIT {
     void keyInvalidationsGoOnWhileALongSweepRunsAndTheWatermarkWaitsForIt(LetheStack stack, TestScope scope) throws Exception {
         try (RegionFixture f = new RegionFixture(stack, scope)) {
             String p = scope.keyPrefix();
-            LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }"), namespaces(p), SLOW_SWEEPS));
+            LetheConfig config = f
+                    .config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }"), namespaces(p), SLOW_SWEEPS));
             RedisCommands<String, String> redis = f.redis("us-east");
             List<String> search = RegionFixture.keys(p + "search:", MATCHING);
             search.forEach(k -> redis.hset(k, Map.of("v", "0", "d", "results")));
@@ -62,10 +63,12 @@ class PatternSweepIT {
                 RegionFixture.await("the first heartbeat applied", Duration.ofSeconds(60),
                         () -> region.metrics().watermarks().appliedLsn(0, 1).equals(OptionalLong.of(10)));
 
-                f.send(topic, 0, System.currentTimeMillis(), RegionFixture.pattern("product", Scope.PATTERN, p + "search:*", "50", Op.UPDATE));
+                f.send(topic, 0, System.currentTimeMillis(),
+                        RegionFixture.pattern("product", Scope.PATTERN, p + "search:*", "50", Op.UPDATE));
                 f.flush();
                 // what follows comes in later batches than the pattern (a batch applies its keys before its patterns)
-                RegionFixture.await("the sweep under way", Duration.ofSeconds(60), () -> search.stream().anyMatch(k -> redis.exists(k) == 0));
+                RegionFixture.await("the sweep under way", Duration.ofSeconds(60),
+                        () -> search.stream().anyMatch(k -> redis.exists(k) == 0));
                 String sentinel = p + "product:sentinel";
                 f.send(topic, 0, System.currentTimeMillis(), RegionFixture.key("product", sentinel, "60"));
                 f.sendWatermark(topic, 0, 70);
@@ -74,14 +77,19 @@ class PatternSweepIT {
                 f.flush();
 
                 RegionFixture.await("the invalidations behind the pattern's", Duration.ofSeconds(120),
-                        () -> redis.exists(RedisLayout.fenceKey(sentinel)) == 1 && redis.exists(RedisLayout.fenceKey(behindTheHeartbeat)) == 1);
+                        () -> redis.exists(RedisLayout.fenceKey(sentinel)) == 1
+                                && redis.exists(RedisLayout.fenceKey(behindTheHeartbeat)) == 1);
                 long left = search.stream().filter(k -> redis.exists(k) == 1).count();
-                assertTrue(left > 0, "the invalidations behind a pattern's are applied before its sweep finished (it had deleted every match)");
+                assertTrue(left > 0,
+                        "the invalidations behind a pattern's are applied before its sweep finished (it had deleted every match)");
                 assertEquals(OptionalLong.of(10), region.metrics().watermarks().appliedLsn(0, 1),
-                        "the heartbeat behind a pattern does not raise the applied watermark while its sweep runs (" + left + " matches left)");
-                assertTrue(registry.get("lethe.region.pattern.backlog").gauge().value() >= 1, "the sweep counts in the backlog while it runs");
+                        "the heartbeat behind a pattern does not raise the applied watermark while its sweep runs (" + left
+                                + " matches left)");
+                assertTrue(registry.get("lethe.region.pattern.backlog").gauge().value() >= 1,
+                        "the sweep counts in the backlog while it runs");
 
-                RegionFixture.await("every match deleted", Duration.ofSeconds(120), () -> search.stream().allMatch(k -> redis.exists(k) == 0));
+                RegionFixture.await("every match deleted", Duration.ofSeconds(120),
+                        () -> search.stream().allMatch(k -> redis.exists(k) == 0));
                 RegionFixture.await("the heartbeat behind the pattern applied once its sweep is done", Duration.ofSeconds(60),
                         () -> region.metrics().watermarks().appliedLsn(0, 1).equals(OptionalLong.of(70)));
                 RegionFixture.await("the backlog empty", Duration.ofSeconds(10),
@@ -114,9 +122,11 @@ class PatternSweepIT {
                         throw new IllegalStateException(e);
                     }
                 });
-                f.send(topic, 0, System.currentTimeMillis(), RegionFixture.pattern("product", Scope.PATTERN, p + "search:*", "50", Op.UPDATE)); // 1
+                f.send(topic, 0, System.currentTimeMillis(),
+                        RegionFixture.pattern("product", Scope.PATTERN, p + "search:*", "50", Op.UPDATE)); // 1
                 f.flush();
-                RegionFixture.await("the sweep under way", Duration.ofSeconds(60), () -> search.stream().anyMatch(k -> redis.exists(k) == 0));
+                RegionFixture.await("the sweep under way", Duration.ofSeconds(60),
+                        () -> search.stream().anyMatch(k -> redis.exists(k) == 0));
                 String behind = p + "product:behind";
                 f.send(topic, 0, System.currentTimeMillis(), RegionFixture.key("product", behind, "60")); // 2
                 f.flush();
@@ -129,7 +139,8 @@ class PatternSweepIT {
             LetheConfig fast = f.config(f.yaml(regions, namespaces(p), ""));
             try (RegionConsumerService region = new RegionConsumerService(fast, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
                 region.start();
-                RegionFixture.await("the next consumer sweeps again", Duration.ofSeconds(60), () -> search.stream().allMatch(k -> redis.exists(k) == 0));
+                RegionFixture.await("the next consumer sweeps again", Duration.ofSeconds(60),
+                        () -> search.stream().allMatch(k -> redis.exists(k) == 0));
                 RegionFixture.await("and commits past the pattern", Duration.ofSeconds(60), () -> {
                     try {
                         return f.committed(group, topic) == 3;
@@ -144,9 +155,10 @@ class PatternSweepIT {
     @Test
     void aFillRacingARunningSweepIsUndone(LetheStack stack, TestScope scope) throws Exception {
         try (RegionFixture f = new RegionFixture(stack, scope);
-             LetheCache cache = LetheCache.builder(stack.redisUri("us-east")).build()) {
+                LetheCache cache = LetheCache.builder(stack.redisUri("us-east")).build()) {
             String p = scope.keyPrefix();
-            LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }"), namespaces(p), SLOW_SWEEPS));
+            LetheConfig config = f
+                    .config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }"), namespaces(p), SLOW_SWEEPS));
             RedisCommands<String, String> redis = f.redis("us-east");
             List<String> search = RegionFixture.keys(p + "search:", MATCHING);
             search.forEach(k -> redis.hset(k, Map.of("v", "0", "d", "results")));
@@ -156,7 +168,8 @@ class PatternSweepIT {
             String epochBefore = Objects.requireNonNullElse(redis.get(epochKey), "0");
             CountDownLatch loading = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
+            try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(),
+                    Clock.systemUTC())) {
                 region.start();
                 // the reader misses before the change and loads what the database held before it
                 CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> ns.get(raced, k -> {
@@ -180,7 +193,8 @@ class PatternSweepIT {
                 assertEquals("before-the-change", read.get(60, TimeUnit.SECONDS), "the reader gets what it loaded");
                 assertTrue(search.stream().anyMatch(k -> redis.exists(k) == 1), "the sweep still runs");
                 assertEquals(0, redis.exists(raced), "a fill racing a running sweep is undone: " + redis.hgetall(raced));
-                RegionFixture.await("every match deleted", Duration.ofSeconds(120), () -> search.stream().allMatch(k -> redis.exists(k) == 0));
+                RegionFixture.await("every match deleted", Duration.ofSeconds(120),
+                        () -> search.stream().allMatch(k -> redis.exists(k) == 0));
                 assertEquals(0, redis.exists(raced), "nor left behind after the sweep");
             }
         }

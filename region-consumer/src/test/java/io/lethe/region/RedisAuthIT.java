@@ -38,21 +38,24 @@ class RedisAuthIT {
                     .keyPattern(p + "*").keyPattern("lethe:*").allChannels().allCommands()));
             try {
                 String yaml = f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisUri("us-east") + "\", redis-user: " + user
-                        + ", redis-password: \"${LETHE_IT_REDIS_PASSWORD}\" }"), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", "");
+                        + ", redis-password: \"${LETHE_IT_REDIS_PASSWORD}\" }"),
+                        "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", "");
                 LetheConfig config = f.config(yaml, name -> name.equals("LETHE_IT_REDIS_PASSWORD") ? password : null);
                 assertFalse(config.toString().contains(password), "the password is in no toString: " + config);
                 assertFalse(config.regions().get("us-east").toString().contains(password));
 
                 String key = p + "product:7";
                 admin.hset(key, Map.of("v", "3", "d", "old"));
-                try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
+                try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(),
+                        Clock.systemUTC())) {
                     region.start();
                     f.send(config.topics().invalidations("us-east"), RegionFixture.key("product", key, "9"));
                     f.flush();
                     RegionFixture.await("the fence written by the authenticated consumer", Duration.ofSeconds(60),
                             () -> admin.exists(RedisLayout.fenceKey(key)) == 1);
                     assertEquals(0, admin.exists(key), "the entry is gone");
-                    assertTrue(admin.clientList().contains("user=" + user), "the consumer is connected as " + user + ":\n" + admin.clientList());
+                    assertTrue(admin.clientList().contains("user=" + user),
+                            "the consumer is connected as " + user + ":\n" + admin.clientList());
                 }
             } finally {
                 admin.aclDeluser(user);

@@ -31,7 +31,8 @@ class RedisOutageIT {
         try (RegionFixture f = new RegionFixture(stack, scope)) {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(
-                    Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }", "eu-west", "{ redis: " + stack.redisUri("eu-west") + " }"),
+                    Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }", "eu-west",
+                            "{ redis: " + stack.redisUri("eu-west") + " }"),
                     "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
             List<String> keys = RegionFixture.keys(p + "product:", KEYS);
             for (String region : List.of("us-east", "eu-west")) {
@@ -40,7 +41,7 @@ class RedisOutageIT {
             }
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             try (RegionConsumerService east = new RegionConsumerService(config, "us-east", registry, Clock.systemUTC());
-                 RegionConsumerService west = new RegionConsumerService(config, "eu-west", registry, Clock.systemUTC())) {
+                    RegionConsumerService west = new RegionConsumerService(config, "eu-west", registry, Clock.systemUTC())) {
                 east.start();
                 west.start();
                 stack.pauseRedis("eu-west");
@@ -76,7 +77,8 @@ class RedisOutageIT {
                 long end = f.endOffsets(config.topics().invalidations("eu-west"), 3);
                 RegionFixture.await("eu-west commits what it applied", Duration.ofSeconds(30), () -> {
                     try {
-                        return f.committed(RegionConsumerService.groupId(config, "eu-west"), config.topics().invalidations("eu-west")) == end;
+                        return f.committed(RegionConsumerService.groupId(config, "eu-west"),
+                                config.topics().invalidations("eu-west")) == end;
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
                     }

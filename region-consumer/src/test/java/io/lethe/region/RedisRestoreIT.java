@@ -60,7 +60,8 @@ class RedisRestoreIT {
                 first.start();
                 f.send(topic, 0, OLD, RegionFixture.key("product", p + "product:0", "3"));
                 f.flush();
-                RegionFixture.await("partition 0 checkpointed at offset 1", Duration.ofSeconds(60), () -> "1".equals(redis.hget(checkpoint, "0")));
+                RegionFixture.await("partition 0 checkpointed at offset 1", Duration.ofSeconds(60),
+                        () -> "1".equals(redis.hget(checkpoint, "0")));
                 redis.save();
                 f.send(topic, 0, OLD, RegionFixture.key("product", key, "5"));
                 f.flush();
@@ -179,7 +180,8 @@ class RedisRestoreIT {
                         "no offset of the old cluster's log stays beside the new cluster's");
                 stack.crashRedis(REGION, List.of());
                 RegionFixture.await("the restored Redis answers", Duration.ofSeconds(30), regionRedis::ping);
-                assertEquals("cluster-primary", redis.hget(checkpoint, RestoreGuard.CLUSTER), "the snapshot's checkpoint is the old cluster's");
+                assertEquals("cluster-primary", redis.hget(checkpoint, RestoreGuard.CLUSTER),
+                        "the snapshot's checkpoint is the old cluster's");
                 Optional<RestoreGuard.Restore> restore = moved.check(ALL);
                 assertTrue(restore.isPresent(), "the restore is noticed");
                 assertEquals(Map.of(), restore.get().checkpoint(), "no replay from another cluster's offsets");

@@ -28,7 +28,8 @@ class RedisTlsIT {
         int plainPort = stack.startExtraRedis("tls-" + scope.id(), List.of("tls-port " + tlsPort, "tls-cert-file " + certs.certificate(),
                 "tls-key-file " + certs.key(), "tls-ca-cert-file " + certs.certificate(), "tls-auth-clients no"));
         try (RegionFixture f = new RegionFixture(stack, scope)) {
-            f.assertUsEastAppliesThrough("{ redis: \"rediss://127.0.0.1:" + tlsPort + "\", redis-ca-file: \"" + certs.certificate() + "\" }",
+            f.assertUsEastAppliesThrough(
+                    "{ redis: \"rediss://127.0.0.1:" + tlsPort + "\", redis-ca-file: \"" + certs.certificate() + "\" }",
                     plainPort);
         }
     }

@@ -50,7 +50,8 @@ class RegionErrorClassesIT {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisUri("us-east") + "\" }"),
                     "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }\n"
-                            + "hot: { table: public.hot, keys: [\"" + p + "hot:{id}\"], mode: upsert, payload-columns: [name] }", ""));
+                            + "hot: { table: public.hot, keys: [\"" + p + "hot:{id}\"], mode: upsert, payload-columns: [name] }",
+                    ""));
             RedisCommands<String, String> redis = f.redis("us-east");
             List<String> normal = RegionFixture.keys(p + "product:", 20);
             normal.forEach(k -> redis.hset(k, Map.of("v", "1", "d", "old")));
@@ -65,7 +66,8 @@ class RegionErrorClassesIT {
             // Redis 6 gets and sets one parameter at a time
             String maxmemory = redis.configGet("maxmemory").get("maxmemory");
             String policy = redis.configGet("maxmemory-policy").get("maxmemory-policy");
-            try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
+            try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(),
+                    Clock.systemUTC())) {
                 region.start();
                 // heartbeats first: an upsert read before its partition has a replay floor would be a delete, never reaching Redis
                 f.sendHeartbeats(topic, 1);
@@ -116,7 +118,7 @@ class RegionErrorClassesIT {
             String p = scope.keyPrefix();
             try {
                 LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisUri("us-east") + "\", redis-user: " + user
-                                + ", redis-password: \"${LETHE_IT_REDIS_PASSWORD}\" }"),
+                        + ", redis-password: \"${LETHE_IT_REDIS_PASSWORD}\" }"),
                         "product: { table: public.products, keys: [\"" + p + "product:{id}\", \"" + p + "price:{id}\"] }", ""),
                         name -> name.equals("LETHE_IT_REDIS_PASSWORD") ? password : null);
                 // the runbook's user for this region, with the price template's glob left out of its keys
@@ -171,7 +173,7 @@ class RegionErrorClassesIT {
                     .removeCommand(CommandType.EVALSHA));
             try {
                 LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: \"" + stack.redisUri("us-east") + "\", redis-user: " + user
-                                + ", redis-password: \"${LETHE_IT_REDIS_PASSWORD}\" }"),
+                        + ", redis-password: \"${LETHE_IT_REDIS_PASSWORD}\" }"),
                         "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""),
                         name -> name.equals("LETHE_IT_REDIS_PASSWORD") ? password : null);
                 String key = p + "product:1";
@@ -181,7 +183,8 @@ class RegionErrorClassesIT {
                     region.start();
                     f.send(config.topics().invalidations("us-east"), RegionFixture.key("product", key, "5"));
                     f.flush();
-                    RegionFixture.await("the configuration error reported", Duration.ofSeconds(30), () -> region.misconfigured().isPresent());
+                    RegionFixture.await("the configuration error reported", Duration.ofSeconds(30),
+                            () -> region.misconfigured().isPresent());
                     assertEquals("authorization", region.misconfigured().get().reason());
                     assertTrue(region.misconfigured().get().fix().contains("docs/runbook.md"), region.misconfigured().get().fix());
                     assertTrue(region.isRetrying(), "health is DOWN");
@@ -190,7 +193,8 @@ class RegionErrorClassesIT {
 
                     admin.aclSetuser(user, AclSetuserArgs.Builder.allCommands());
                     RegionFixture.await("applied once the ACL is fixed", Duration.ofSeconds(30), () -> admin.exists(key) == 0);
-                    RegionFixture.await("health back", Duration.ofSeconds(10), () -> region.misconfigured().isEmpty() && !region.isRetrying());
+                    RegionFixture.await("health back", Duration.ofSeconds(10),
+                            () -> region.misconfigured().isEmpty() && !region.isRetrying());
                     assertEquals(0.0, registry.get(Misconfiguration.METRIC).tag("stage", "region:us-east").gauge().value());
                 }
             } finally {

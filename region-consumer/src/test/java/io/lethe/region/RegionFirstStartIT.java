@@ -42,7 +42,8 @@ class RegionFirstStartIT {
                 f.send(config.topics().invalidations("us-east"), RegionFixture.key("product", keys.get(i), Long.toString(100 + i)));
             }
             f.flush();
-            try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(), Clock.systemUTC())) {
+            try (RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(),
+                    Clock.systemUTC())) {
                 region.start();
                 RegionFixture.await("every invalidation sent before the first start is applied", Duration.ofSeconds(60),
                         () -> keys.stream().allMatch(k -> redis.exists(RedisLayout.fenceKey(k)) == 1));

@@ -189,11 +189,12 @@ final class RegionFixture implements AutoCloseable {
      */
     void assertUsEastAppliesThrough(String redis, int checkPort) throws Exception {
         String p = scope.keyPrefix();
-        LetheConfig config = config(yaml(Map.of("us-east", redis), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
+        LetheConfig config = config(
+                yaml(Map.of("us-east", redis), "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", ""));
         RedisClient plain = RedisClient.create();
         try (StatefulRedisConnection<String, String> check = plain.connect(RedisURI.create("redis://127.0.0.1:" + checkPort));
-             RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(),
-                     Clock.systemUTC())) {
+                RegionConsumerService region = new RegionConsumerService(config, "us-east", new SimpleMeterRegistry(),
+                        Clock.systemUTC())) {
             String key = p + "product:1";
             check.sync().hset(key, Map.of("v", "1", "d", "old"));
             region.start();

@@ -51,9 +51,9 @@ class StalenessProberIT {
             }
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             try (RegionConsumerService east = new RegionConsumerService(config, "us-east", registry, Clock.systemUTC());
-                 StalenessProber westProber = new StalenessProber(config, "eu-west", registry, Clock.systemUTC())) {
-                east.start();           // applier and its prober
-                westProber.start();     // eu-west: a prober, but its applier is stopped
+                    StalenessProber westProber = new StalenessProber(config, "eu-west", registry, Clock.systemUTC())) {
+                east.start(); // applier and its prober
+                westProber.start(); // eu-west: a prober, but its applier is stopped
                 // the probers start at "latest": traffic sent before they have a position is not theirs to see
                 awaitSampling(registry, "us-east");
                 awaitSampling(registry, "eu-west");
@@ -70,9 +70,11 @@ class StalenessProberIT {
                 f.flush();
                 for (String window : List.of("1s", "10s")) {
                     RegionFixture.await("us-east's " + window + " checks", Duration.ofSeconds(60),
-                            () -> count(registry, "us-east", window, "coherent") + count(registry, "us-east", window, "incoherent") >= KEYS + 1);
+                            () -> count(registry, "us-east", window, "coherent") + count(registry, "us-east", window, "incoherent") >= KEYS
+                                    + 1);
                     RegionFixture.await("eu-west's " + window + " checks", Duration.ofSeconds(60),
-                            () -> count(registry, "eu-west", window, "incoherent") + count(registry, "eu-west", window, "coherent") >= KEYS);
+                            () -> count(registry, "eu-west", window, "incoherent")
+                                    + count(registry, "eu-west", window, "coherent") >= KEYS);
                     assertEquals(0, count(registry, "us-east", window, "incoherent"), "healthy region at " + window);
                     assertEquals(KEYS, count(registry, "eu-west", window, "incoherent"), "stopped region at " + window);
                     assertEquals(1.0, registry.get(StalenessProber.RATIO).tag("region", "us-east").tag("window", window).gauge().value());
@@ -95,7 +97,8 @@ class StalenessProberIT {
         try (RegionFixture f = new RegionFixture(stack, scope)) {
             String p = scope.keyPrefix();
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }"),
-                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", "prober: { sample-every: 1, windows: [3s] }"));
+                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }",
+                    "prober: { sample-every: 1, windows: [3s] }"));
             RedisCommands<String, String> redis = f.redis("us-east");
             redis.scriptLoad(LuaScript.INVALIDATE.source());
             String applied = p + "product:applied";

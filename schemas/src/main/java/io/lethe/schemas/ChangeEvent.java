@@ -85,23 +85,24 @@ public record ChangeEvent(
             }
             case DELETE -> Fields.require("key", key);
             case RESET -> Fields.require("namespace", namespace);
-            case TRUNCATE -> { }
+            case TRUNCATE -> {
+            }
             case MANUAL -> throw new SchemaViolationException("op", "manual is only valid on invalidation events");
         }
     }
 
     /** A change without the columns' text (see {@link #text()}). */
     public ChangeEvent(String schema, String id, SourceTable source, Op op, Map<String, Object> key, Map<String, Object> before,
-                       Map<String, Object> after, String version, long lsn, Long txId, long commitTs, long capturedAt,
-                       String namespace, String originRegion, Long commitLsn) {
+            Map<String, Object> after, String version, long lsn, Long txId, long commitTs, long capturedAt,
+            String namespace, String originRegion, Long commitLsn) {
         this(schema, id, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, namespace, originRegion, commitLsn,
                 null);
     }
 
     /** A change without a known commit LSN. */
     public ChangeEvent(String schema, String id, SourceTable source, Op op, Map<String, Object> key, Map<String, Object> before,
-                       Map<String, Object> after, String version, long lsn, Long txId, long commitTs, long capturedAt,
-                       String namespace, String originRegion) {
+            Map<String, Object> after, String version, long lsn, Long txId, long commitTs, long capturedAt,
+            String namespace, String originRegion) {
         this(schema, id, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, namespace, originRegion, null, null);
     }
 

@@ -47,8 +47,9 @@ public final class CloudEvents {
         put(h, ID, event.id());
         put(h, SOURCE, source(topics.prefix()));
         put(h, TYPE_HEADER, TYPE);
-        put(h, TIME, Instant.ofEpochSecond(Math.floorDiv(event.commitTs(), 1_000_000L), Math.floorMod(event.commitTs(), 1_000_000L) * 1_000L)
-                .toString());
+        put(h, TIME,
+                Instant.ofEpochSecond(Math.floorDiv(event.commitTs(), 1_000_000L), Math.floorMod(event.commitTs(), 1_000_000L) * 1_000L)
+                        .toString());
         put(h, SUBJECT, event.target());
         put(h, CONTENT_TYPE, "application/json");
         return h;

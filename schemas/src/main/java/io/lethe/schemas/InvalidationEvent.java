@@ -96,8 +96,8 @@ public record InvalidationEvent(
 
     /** An invalidation without a known commit LSN. */
     public InvalidationEvent(String schema, String id, String namespace, Scope scope, String key, String pattern, Action action,
-                             String payload, String version, long lsn, Long txId, long commitTs, long capturedAt, long emittedAt,
-                             SourceTable source, Op op, String changeId, String originRegion) {
+            String payload, String version, long lsn, Long txId, long commitTs, long capturedAt, long emittedAt,
+            SourceTable source, Op op, String changeId, String originRegion) {
         this(schema, id, namespace, scope, key, pattern, action, payload, version, lsn, txId, commitTs, capturedAt, emittedAt,
                 source, op, changeId, originRegion, null);
     }

@@ -142,7 +142,8 @@ public record Watermark(long commitTs, long lsn, int source, String history, Str
 
     /** {@link #signature(byte[])} over the fields and {@code routes} too (v2) when it is not null. */
     public String signature(byte[] key, String routes) {
-        String fields = (routes == null ? "lethe.watermark/v1|" : "lethe.watermark/v2|" + routes + "|") + commitTs + "|" + lsn + "|" + source
+        String fields = (routes == null ? "lethe.watermark/v1|" : "lethe.watermark/v2|" + routes + "|") + commitTs + "|" + lsn + "|"
+                + source
                 + "|" + (history == null ? "" : history) + (shard == null ? "" : "|shard=" + shard);
         try {
             javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");

@@ -69,7 +69,7 @@ public class LetheCacheAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean(CacheManager.class)
     public LetheCacheManager cacheManager(LetheCache cache, LetheCacheProperties properties,
-                                          ObjectProvider<Invalidations> invalidations) {
+            ObjectProvider<Invalidations> invalidations) {
         Invalidations purge = invalidations.getIfAvailable();
         List<LetheSpringCache> caches = new ArrayList<>();
         properties.getNamespaces().forEach((name, ns) -> caches.add(new LetheSpringCache(

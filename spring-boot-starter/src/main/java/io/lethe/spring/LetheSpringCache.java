@@ -43,8 +43,8 @@ public final class LetheSpringCache implements Cache {
     private final CacheNamespace<Object> namespace;
     private final Keys keyTemplate;
     private final Invalidations invalidations;
-    private final ThreadLocal<Map<String, CacheNamespace.Lookup<Object>>> misses = ThreadLocal.withInitial(() ->
-            new LinkedHashMap<>(16, 0.75f, true) {
+    private final ThreadLocal<Map<String, CacheNamespace.Lookup<Object>>> misses = ThreadLocal
+            .withInitial(() -> new LinkedHashMap<>(16, 0.75f, true) {
                 @Override
                 protected boolean removeEldestEntry(Map.Entry<String, CacheNamespace.Lookup<Object>> eldest) {
                     return size() > REMEMBERED_MISSES;
@@ -177,7 +177,8 @@ public final class LetheSpringCache implements Cache {
      */
     @Override
     @SuppressWarnings("unchecked")
-    public <T> java.util.concurrent.CompletableFuture<T> retrieve(Object key, java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> valueLoader) {
+    public <T> java.util.concurrent.CompletableFuture<T> retrieve(Object key,
+            java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> valueLoader) {
         String k = key(key);
         return (java.util.concurrent.CompletableFuture<T>) namespace.getAsync(k, x -> {
             T value = valueLoader.get().join();

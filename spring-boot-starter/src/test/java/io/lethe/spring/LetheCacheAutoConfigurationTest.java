@@ -38,17 +38,20 @@ class LetheCacheAutoConfigurationTest {
     void aBadNamespaceSettingIsRefusedWithItsPropertyPath() {
         LetheCacheProperties.Namespace ns = new LetheCacheProperties.Namespace();
         ns.setConsistency("sometimes");
-        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> LetheCacheAutoConfiguration.policy("product", ns));
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> LetheCacheAutoConfiguration.policy("product", ns));
         assertTrue(unknown.getMessage().startsWith("lethe.cache.namespaces.product.consistency: expected strong, bounded or eventual"),
                 unknown.getMessage());
 
         ns.setConsistency("bounded");
-        IllegalArgumentException noMaxAge = assertThrows(IllegalArgumentException.class, () -> LetheCacheAutoConfiguration.policy("product", ns));
+        IllegalArgumentException noMaxAge = assertThrows(IllegalArgumentException.class,
+                () -> LetheCacheAutoConfiguration.policy("product", ns));
         assertTrue(noMaxAge.getMessage().startsWith("lethe.cache.namespaces.product.max-age:"), noMaxAge.getMessage());
 
         ns.setConsistency("eventual");
         ns.setTtl(Duration.ofSeconds(-1));
-        IllegalArgumentException negative = assertThrows(IllegalArgumentException.class, () -> LetheCacheAutoConfiguration.policy("product", ns));
+        IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                () -> LetheCacheAutoConfiguration.policy("product", ns));
         assertTrue(negative.getMessage().startsWith("lethe.cache.namespaces.product: ttl must be zero or positive"), negative.getMessage());
     }
 
@@ -56,7 +59,8 @@ class LetheCacheAutoConfigurationTest {
     void valuesAreJsonOfTheValueTypeOrJavaSerialized() {
         LetheCacheProperties.Namespace ns = new LetheCacheProperties.Namespace();
         var serialized = LetheCacheAutoConfiguration.codec("product", ns);
-        assertEquals(java.util.List.of("a", 1L), serialized.decode(serialized.encode(new java.util.ArrayList<>(java.util.List.of("a", 1L)))));
+        assertEquals(java.util.List.of("a", 1L),
+                serialized.decode(serialized.encode(new java.util.ArrayList<>(java.util.List.of("a", 1L)))));
         IllegalArgumentException notSerializable = assertThrows(IllegalArgumentException.class, () -> serialized.encode(new Object()));
         assertTrue(notSerializable.getMessage().contains("lethe.cache.namespaces.product.value-type"), notSerializable.getMessage());
 

@@ -66,7 +66,8 @@ class LetheSpringCacheIT {
         private final AtomicInteger loads = new AtomicInteger();
         private volatile String value = "v1";
         /** Runs inside the method, after it read {@link #value}: a change committed while it loads. */
-        private volatile Runnable duringLoad = () -> { };
+        private volatile Runnable duringLoad = () -> {
+        };
 
         public int loads() {
             return loads.get();
@@ -194,7 +195,8 @@ class LetheSpringCacheIT {
         });
         assertEquals("v1", products.findPlain(3), "the caller gets what the method returned");
         assertEquals(0, redis.exists(key), "but the put of the value read before the invalidation is refused by the miss's fence");
-        products.duringLoad(() -> { });
+        products.duringLoad(() -> {
+        });
         assertEquals("v2", products.findPlain(3), "the next call loads the new value");
         assertEquals("v2", products.findPlain(3));
         assertEquals(2, products.loads());

@@ -75,10 +75,13 @@ public class HotPathBenchmarks {
         changeBytes = EventJson.write(change);
         invalidation = mapper.map(change).invalidations().get(0);
         invalidationBytes = EventJson.write(invalidation);
-        signature = new io.lethe.schemas.RecordSignature("a-watermark-key-of-32-characters".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        signedInvalidation = signature.addTo(new org.apache.kafka.common.header.internals.RecordHeaders(), invalidation.target(), invalidationBytes);
+        signature = new io.lethe.schemas.RecordSignature(
+                "a-watermark-key-of-32-characters".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        signedInvalidation = signature.addTo(new org.apache.kafka.common.header.internals.RecordHeaders(), invalidation.target(),
+                invalidationBytes);
         InvalidationEvent upsert = new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "u1", "price", io.lethe.schemas.Scope.ROW, "price:42",
-                null, Action.UPSERT, "{\"price\":\"" + "9".repeat(1024) + "\"}", "7", 26220112, 26220112L, 1, 2, 3, null, Op.UPDATE, null, null);
+                null, Action.UPSERT, "{\"price\":\"" + "9".repeat(1024) + "\"}", "7", 26220112, 26220112L, 1, 2, 3, null, Op.UPDATE, null,
+                null);
         upsertBytes = EventJson.write(upsert);
         signedUpsert = signature.addTo(new org.apache.kafka.common.header.internals.RecordHeaders(), upsert.target(), upsertBytes);
         signedChange = signature.addTo(new org.apache.kafka.common.header.internals.RecordHeaders(), change.recordKey(), changeBytes);

@@ -39,7 +39,7 @@ public final class DebeziumAlone {
     /** Creates the slot before the burst, so the engine reads the burst as a catch-up. */
     public void createSlot() throws SQLException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
         }
     }
@@ -105,7 +105,7 @@ public final class DebeziumAlone {
     /** Drops the slot once its walsender let go of it (it outlives the engine's close by a moment). */
     public void dropSlot() throws SQLException, InterruptedException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (true) {
                 try (java.sql.ResultSet rs = s.executeQuery("SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot + "'")) {

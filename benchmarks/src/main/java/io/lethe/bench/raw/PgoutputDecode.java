@@ -33,7 +33,7 @@ public final class PgoutputDecode {
     /** Creates the slot: call before the burst, so the burst is waiting in it. */
     public void createSlot() throws SQLException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
         }
     }
@@ -77,7 +77,7 @@ public final class PgoutputDecode {
 
     public void dropSlot() throws SQLException {
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute("SELECT pg_drop_replication_slot('" + slot + "')");
         }
     }

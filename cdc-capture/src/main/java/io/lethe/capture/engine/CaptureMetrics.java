@@ -80,8 +80,9 @@ public final class CaptureMetrics {
         registry.gauge(SLOT_RETAINED_BYTES, Tags.of("slot", slot), retained, AtomicLong::get);
         registry.gauge(RUNNING, running, AtomicLong::get);
         registry.gauge(LEADER, Tags.of("slot", slot), leader, AtomicLong::get);
-        Gauge.builder(WATERMARK_AGE, watermark, w -> w.get() == 0 ? Double.NaN
-                        : Math.max(0, System.currentTimeMillis() * 1000 - w.get()) / 1e6).baseUnit("seconds").tag("slot", slot)
+        Gauge.builder(WATERMARK_AGE, watermark, w -> w.get() == 0
+                ? Double.NaN
+                : Math.max(0, System.currentTimeMillis() * 1000 - w.get()) / 1e6).baseUnit("seconds").tag("slot", slot)
                 .description("seconds since the commit of the newest heartbeat published on the changes topic").register(registry);
         this.batchSize = DistributionSummary.builder(BATCH_SIZE)
                 .description("changes per published batch").register(registry);

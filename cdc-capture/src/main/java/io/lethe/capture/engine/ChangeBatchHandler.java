@@ -64,7 +64,7 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
     }
 
     public ChangeBatchHandler(LetheConfig config, ChangeEventMapper mapper, ChangePublisher publisher, CaptureMetrics metrics, Clock clock,
-                              SourceCheck source) {
+            SourceCheck source) {
         this.config = config;
         this.source = source;
         this.mapper = mapper;
@@ -77,7 +77,7 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
 
     @Override
     public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
-                            DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+            DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
         // the source is read after these records were decoded, and so after they committed, while they are mapped
         CompletableFuture<Boolean> check = source.checkedSince(System.nanoTime());
         Thread current = Thread.currentThread();
@@ -96,7 +96,8 @@ public final class ChangeBatchHandler implements CaptureEngine.BatchHandler {
             Optional<TransactionMarker> marker = TransactionMarker.of(record);
             Optional<Watermark> heartbeat = marker.isPresent() ? Optional.empty() : mapper.heartbeat(record);
             if (marker.isPresent()) {
-                events.addAll(marker.get().begin() ? transactions.begin(marker.get().txId(), now)
+                events.addAll(marker.get().begin()
+                        ? transactions.begin(marker.get().txId(), now)
                         : transactions.end(marker.get().txId(), marker.get().commitLsn(), now));
             } else if (heartbeat.isPresent()) {
                 newest = heartbeat.get();

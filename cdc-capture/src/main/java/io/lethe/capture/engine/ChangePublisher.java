@@ -6,7 +6,6 @@ import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.schemas.ChangeEvent;
-import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.RecordSignature;
 import io.lethe.schemas.Watermark;
@@ -72,7 +71,7 @@ public final class ChangePublisher implements AutoCloseable {
 
     /** As above; {@code tracing} samples changes and gives each sampled one a span and a {@code traceparent} header. */
     public ChangePublisher(LetheConfig config, Clock clock, Misconfiguration misconfiguration, Runnable onRetry, Runnable onWidened,
-                           Tracing tracing) {
+            Tracing tracing) {
         Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-capture");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -88,7 +87,8 @@ public final class ChangePublisher implements AutoCloseable {
         this.misconfiguration = misconfiguration;
         this.onRetry = onRetry;
         this.onWidened = onWidened;
-        this.signature = config.streams().watermarkKey() == null ? null
+        this.signature = config.streams().watermarkKey() == null
+                ? null
                 : new RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
         this.tracing = tracing;
     }
@@ -150,7 +150,8 @@ public final class ChangePublisher implements AutoCloseable {
                 for (var partition : producer.partitionsFor(topic)) {
                     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition.partition(), Watermark.KEY, new byte[0]);
                     // signed with the key streams verifies it with (streams.watermark-key), when there is one
-                    watermark.writeTo(record.headers(), config.streams().watermarkKey() == null ? null
+                    watermark.writeTo(record.headers(), config.streams().watermarkKey() == null
+                            ? null
                             : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
                     acks.add(producer.send(record));
                 }
@@ -222,7 +223,8 @@ public final class ChangePublisher implements AutoCloseable {
         Span span = tracing.startRoot(SPAN, SpanKind.PRODUCER);
         span.setAttribute(LSN, event.lsn());
         span.setAttribute("lethe.op", event.op().name());
-        span.setAttribute(NAMESPACES, event.namespace() != null ? List.of(event.namespace())
+        span.setAttribute(NAMESPACES, event.namespace() != null
+                ? List.of(event.namespace())
                 : config.namespacesForTable(event.source().qualifiedName()).stream().map(NamespaceConfig::name).toList());
         span.setAttribute("messaging.destination.name", topic);
         return span;
@@ -236,8 +238,8 @@ public final class ChangePublisher implements AutoCloseable {
         LOG.error("Kafka refuses change {} of {} for good ({}): its {} namespace(s) are reset instead", event.id(),
                 event.source().qualifiedName(), f.message(), resets.size());
         deadLetter(DeadLetter.of("capture", f.dlqReason(),
-                        "Kafka refused the change (" + bytes.length + " bytes): " + f.message() + "; namespace(s) of "
-                                + event.source().qualifiedName() + " reset instead")
+                "Kafka refused the change (" + bytes.length + " bytes): " + f.message() + "; namespace(s) of "
+                        + event.source().qualifiedName() + " reset instead")
                 .original(event.recordKey(), bytes).source(topic, event.lsn()).exception(f.cause()).at(clock.millis()));
         return resets;
     }

@@ -46,7 +46,7 @@ public final class ChangeEventMapper {
     }
 
     private ChangeEventMapper(ColumnProjection projection, String heartbeatTable, String originRegion, Clock clock,
-                              ToastPlaceholders placeholders, boolean foreign) {
+            ToastPlaceholders placeholders, boolean foreign) {
         this.projection = projection;
         this.heartbeatTable = heartbeatTable;
         this.originRegion = originRegion;
@@ -196,7 +196,8 @@ public final class ChangeEventMapper {
         for (Field field : row.schema().fields()) {
             if (templateColumns.contains(field.name())) {
                 Object value = row.get(field);
-                out.put(field.name(), placeholders.matches(value) ? UNAVAILABLE
+                out.put(field.name(), placeholders.matches(value)
+                        ? UNAVAILABLE
                         : foreign ? ConnectText.ofForeign(field.schema(), value) : ConnectText.of(field.schema(), value));
             }
         }

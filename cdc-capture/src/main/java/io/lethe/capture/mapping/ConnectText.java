@@ -78,7 +78,8 @@ final class ConnectText {
         String name = schema.name() == null ? "" : schema.name();
         boolean selfDescribing = switch (name) {
             case "io.debezium.time.Date", "io.debezium.time.MicroTime", "io.debezium.time.MicroTimestamp", "io.debezium.time.Timestamp",
-                 "io.debezium.time.ZonedTimestamp", "io.debezium.data.Uuid" -> true;
+                    "io.debezium.time.ZonedTimestamp", "io.debezium.data.Uuid" ->
+                true;
             case "" -> switch (schema.type()) {
                 case INT16, INT32, INT64 -> true;
                 default -> false;
@@ -107,8 +108,11 @@ final class ConnectText {
         switch (name) {
             case "io.debezium.time.Date" -> {
                 int days = ((Number) value).intValue();
-                return days == DATE_INFINITY ? "infinity" : days == DATE_MINUS_INFINITY ? "-infinity"
-                        : PgText.date(LocalDate.ofEpochDay(days));
+                return days == DATE_INFINITY
+                        ? "infinity"
+                        : days == DATE_MINUS_INFINITY
+                                ? "-infinity"
+                                : PgText.date(LocalDate.ofEpochDay(days));
             }
             case "io.debezium.time.Time" -> {
                 return PgText.time(((Number) value).longValue() * 1_000L);
@@ -118,16 +122,24 @@ final class ConnectText {
             }
             case "io.debezium.time.Timestamp" -> {
                 long millis = ((Number) value).longValue();
-                return millis == INFINITY / 1_000 ? "infinity" : millis == MINUS_INFINITY / 1_000 ? "-infinity" : timestamp(Math.floorDiv(millis, 1_000L),
-                        Math.floorMod(millis, 1_000L) * 1_000_000L);
+                return millis == INFINITY / 1_000
+                        ? "infinity"
+                        : millis == MINUS_INFINITY / 1_000
+                                ? "-infinity"
+                                : timestamp(Math.floorDiv(millis, 1_000L),
+                                        Math.floorMod(millis, 1_000L) * 1_000_000L);
             }
             case "io.debezium.time.MicroTimestamp" -> {
                 long micros = ((Number) value).longValue();
                 if (micros != MINUS_INFINITY && micros < MIN_TIMESTAMP_MICROS) {
                     return null; // Debezium's microseconds overflowed: a timestamp after 294247-01-10
                 }
-                return micros == INFINITY ? "infinity" : micros == MINUS_INFINITY ? "-infinity" : timestamp(Math.floorDiv(micros, 1_000_000L),
-                        Math.floorMod(micros, 1_000_000L) * 1_000L);
+                return micros == INFINITY
+                        ? "infinity"
+                        : micros == MINUS_INFINITY
+                                ? "-infinity"
+                                : timestamp(Math.floorDiv(micros, 1_000_000L),
+                                        Math.floorMod(micros, 1_000_000L) * 1_000L);
             }
             case "io.debezium.time.ZonedTimestamp" -> {
                 String text = value.toString();
@@ -144,7 +156,7 @@ final class ConnectText {
                 return "(" + PgText.float8(point.getFloat64("x")) + "," + PgText.float8(point.getFloat64("y")) + ")";
             }
             case "io.debezium.time.ZonedTime", "io.debezium.time.MicroDuration", "io.debezium.time.NanoDuration",
-                 "io.debezium.time.Interval", "io.debezium.time.NanoTime", "io.debezium.time.NanoTimestamp" -> {
+                    "io.debezium.time.Interval", "io.debezium.time.NanoTime", "io.debezium.time.NanoTimestamp" -> {
                 return null;
             }
             default -> {

@@ -44,7 +44,8 @@ public final class Resets {
         List<ChangeEvent> out = new ArrayList<>();
         for (NamespaceConfig ns : config.namespaces().values()) {
             SourceTable table = new SourceTable(config.source().database(), ns.schemaName(), ns.tableName());
-            out.add(new ChangeEvent(ChangeEvent.SCHEMA_ID, "history:" + ChangeEvent.resetId(lsn, ns.name()), table, Op.RESET, null, null, null,
+            out.add(new ChangeEvent(ChangeEvent.SCHEMA_ID, "history:" + ChangeEvent.resetId(lsn, ns.name()), table, Op.RESET, null, null,
+                    null,
                     Versions.MAX, lsn, null, nowMicros, nowMicros, ns.name(), config.source().region(), lsn));
         }
         return out;

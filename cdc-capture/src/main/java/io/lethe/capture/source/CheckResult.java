@@ -9,7 +9,9 @@ package io.lethe.capture.source;
  * @param fix     the exact command or change that fixes it; empty when it passed
  */
 public record CheckResult(String check, Status status, String message, String fix) {
-    public enum Status { PASS, WARN, FAIL }
+    public enum Status {
+        PASS, WARN, FAIL
+    }
 
     public static CheckResult pass(String check, String message) {
         return new CheckResult(check, Status.PASS, message, "");

@@ -35,10 +35,10 @@ final class ConnectorChecks {
         results.add(connectorPublication(c));
         results.add(connectorSlot(c));
         results.add(CheckResult.warn("debezium connector", "source.mode debezium-topics: not checked, as Lethe cannot read the "
-                        + "connector's configuration: its skipped.operations (Debezium skips truncates by default: a skipped truncate "
-                        + "leaves entries stale), its converter (JsonConverter, schemas.enable as source.debezium-topics.schemas says), "
-                        + "unavailable.value.placeholder, column.propagate.source.type for key-template columns, and transforms that "
-                        + "reshape the envelope. Commit LSNs are unknown in this mode: no replica gate",
+                + "connector's configuration: its skipped.operations (Debezium skips truncates by default: a skipped truncate "
+                + "leaves entries stale), its converter (JsonConverter, schemas.enable as source.debezium-topics.schemas says), "
+                + "unavailable.value.placeholder, column.propagate.source.type for key-template columns, and transforms that "
+                + "reshape the envelope. Commit LSNs are unknown in this mode: no replica gate",
                 "configure the connector with skipped.operations=none, value.converter=org.apache.kafka.connect.json.JsonConverter, "
                         + "column.propagate.source.type=<each key-template column>, and no transforms on the tables Lethe reads"));
         return results;
@@ -52,14 +52,16 @@ final class ConnectorChecks {
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return CheckResult.fail("publication", "publication " + name + " (source.publication: the connector's "
-                                    + "publication.name) does not exist", "set source.publication in " + config.file()
+                            + "publication.name) does not exist",
+                            "set source.publication in " + config.file()
                                     + " to the connector's publication.name");
                 }
                 allTables = rs.getBoolean(1);
             }
         }
         Set<String> published = new LinkedHashSet<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?")) {
+        try (PreparedStatement ps = c
+                .prepareStatement("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?")) {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -72,7 +74,8 @@ final class ConnectorChecks {
             return CheckResult.pass("publication", "the connector's publication " + name + " covers every configured table");
         }
         return CheckResult.fail("publication", "the connector's publication " + name + " lacks " + missing
-                        + ": their changes never reach its topics", "ALTER PUBLICATION " + DatabaseChecks.quoteIdent(name) + " ADD TABLE "
+                + ": their changes never reach its topics",
+                "ALTER PUBLICATION " + DatabaseChecks.quoteIdent(name) + " ADD TABLE "
                         + String.join(", ", missing) + "; (and add them to the connector's table.include.list)");
     }
 
@@ -92,7 +95,8 @@ final class ConnectorChecks {
                 }
                 if ("lost".equals(rs.getString("wal_status"))) {
                     return CheckResult.fail("slot", "slot " + slot + " has lost WAL it needed: the connector missed changes, and "
-                                    + "Lethe with it", "re-snapshot the connector, then purge the caches of its tables "
+                            + "Lethe with it",
+                            "re-snapshot the connector, then purge the caches of its tables "
                                     + "(lethe invalidate --namespace <each>)");
                 }
                 if (!rs.getBoolean("active")) {

@@ -66,7 +66,7 @@ public final class DatabaseChecks {
             return CheckResult.pass("wal_level", "wal_level is logical");
         }
         return CheckResult.fail("wal_level", "wal_level is " + level + "; logical decoding needs logical"
-                        + (platform == ManagedPostgres.SELF_MANAGED ? "" : " (" + platform.display() + ")"),
+                + (platform == ManagedPostgres.SELF_MANAGED ? "" : " (" + platform.display() + ")"),
                 platform.parameterFix("wal_level", "logical", true));
     }
 
@@ -81,8 +81,9 @@ public final class DatabaseChecks {
             return CheckResult.pass("source history", "system identifier/timeline " + history);
         } catch (SQLException e) {
             return CheckResult.fail("source history", "role " + config.source().user() + " cannot read the source's system identifier and "
-                    + "timeline (" + e.getMessage() + "); every heartbeat records them", "GRANT EXECUTE ON FUNCTION pg_control_system() TO "
-                    + quoteIdent(config.source().user()) + ";");
+                    + "timeline (" + e.getMessage() + "); every heartbeat records them",
+                    "GRANT EXECUTE ON FUNCTION pg_control_system() TO "
+                            + quoteIdent(config.source().user()) + ";");
         }
     }
 
@@ -109,7 +110,7 @@ public final class DatabaseChecks {
             }
         }
         return CheckResult.fail("replication role", "role " + user + " lacks the REPLICATION attribute"
-                        + (grantingRole == null ? "" : " and is not a member of " + grantingRole + " (" + platform.display() + ")"),
+                + (grantingRole == null ? "" : " and is not a member of " + grantingRole + " (" + platform.display() + ")"),
                 platform.replicationFix(user));
     }
 
@@ -139,7 +140,8 @@ public final class DatabaseChecks {
             }
         }
         if (exists) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?")) {
+            try (PreparedStatement ps = c
+                    .prepareStatement("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?")) {
                 ps.setString(1, name);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -152,7 +154,8 @@ public final class DatabaseChecks {
             // a table that does not exist, or that PostgreSQL cannot publish, has a failed check of its own
             List<String> existingMissing = missing.stream().filter(t -> !tables.containsKey(t) || tables.get(t).exists()
                     && Publishable.problem(config, t, tables.get(t).oid(), tables.get(t).kind(), tables.get(t).persistence(),
-                    tables.get(t).leaves()).isEmpty()).toList();
+                            tables.get(t).leaves()).isEmpty())
+                    .toList();
             if (existingMissing.isEmpty()) {
                 return CheckResult.pass("publication", "publication " + name + " covers every configured table");
             }
@@ -166,7 +169,7 @@ public final class DatabaseChecks {
             return CheckResult.pass("publication", "publication " + name + " does not exist yet; capture will create it for " + wanted);
         }
         return CheckResult.fail("publication", "publication " + name + " does not exist and role " + config.source().user()
-                        + (config.source().createPublication() ? " may not create it" : " is not allowed to (create-publication: false)"),
+                + (config.source().createPublication() ? " may not create it" : " is not allowed to (create-publication: false)"),
                 "CREATE PUBLICATION " + quoteIdent(name) + " FOR TABLE " + String.join(", ", wanted)
                         + " WITH (publish_via_partition_root = true);");
     }
@@ -188,8 +191,10 @@ public final class DatabaseChecks {
                     + "needed column of the configured tables");
         }
         boolean owner = config.source().createPublication() && PublicationInfo.canManage(c, config);
-        List<Drift> left = owner ? hiding.stream().filter(d -> !d.fix().equals(SourceDrifts.publishFix(config.source().publication())))
-                .toList() : hiding;
+        List<Drift> left = owner
+                ? hiding.stream().filter(d -> !d.fix().equals(SourceDrifts.publishFix(config.source().publication())))
+                        .toList()
+                : hiding;
         if (left.isEmpty()) {
             return CheckResult.pass(check, hiding.get(0).what() + "; capture will set it back (create-publication: true)");
         }
@@ -204,9 +209,10 @@ public final class DatabaseChecks {
      */
     private CheckResult heartbeatTable(Connection c) throws SQLException {
         String table = config.source().heartbeatTable();
-        String owned = single(c, "SELECT CASE WHEN pg_has_role(c.relowner, 'USAGE') THEN 't' ELSE 'f' END FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                + "WHERE n.nspname = '" + table.substring(0, table.indexOf('.')).replace("'", "''") + "' AND c.relname = '"
-                + table.substring(table.indexOf('.') + 1).replace("'", "''") + "'");
+        String owned = single(c,
+                "SELECT CASE WHEN pg_has_role(c.relowner, 'USAGE') THEN 't' ELSE 'f' END FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        + "WHERE n.nspname = '" + table.substring(0, table.indexOf('.')).replace("'", "''") + "' AND c.relname = '"
+                        + table.substring(table.indexOf('.') + 1).replace("'", "''") + "'");
         if (owned == null) {
             return CheckResult.pass("heartbeat table", table + " does not exist yet; capture will create it");
         }
@@ -217,11 +223,13 @@ public final class DatabaseChecks {
                     "ALTER TABLE " + table + " SET LOGGED; (or DROP TABLE " + table + "; capture creates it as it needs it)");
         }
         if (StateStore.hasColumn(c, config) || "t".equals(owned)) {
-            return CheckResult.pass("heartbeat table", table + " exists" + (StateStore.hasColumn(c, config) ? ""
+            return CheckResult.pass("heartbeat table", table + " exists" + (StateStore.hasColumn(c, config)
+                    ? ""
                     : "; capture will add columns " + StateStore.COLUMN + " and " + StateStore.HISTORY_COLUMN));
         }
         return CheckResult.fail("heartbeat table", table + " lacks column " + StateStore.COLUMN + " or " + StateStore.HISTORY_COLUMN
-                + " (where capture keeps the source state it relies on and heartbeats record the source's history) and role " + config.source().user() + " does not own it", StateStore.addColumnSql(config));
+                + " (where capture keeps the source state it relies on and heartbeats record the source's history) and role "
+                + config.source().user() + " does not own it", StateStore.addColumnSql(config));
     }
 
     /**
@@ -239,7 +247,8 @@ public final class DatabaseChecks {
             return CheckResult.pass(check, "the publication and tables are those capture last relied on");
         }
         return CheckResult.warn(check, drifts.stream().map(Drift::what).collect(Collectors.joining("; "))
-                        + " since capture last checked", "none needed: capture invalidates namespace(s) "
+                + " since capture last checked",
+                "none needed: capture invalidates namespace(s) "
                         + SourceDrifts.namespaces(config, drifts) + " when it next checks (at once while it runs, else when it starts)");
     }
 

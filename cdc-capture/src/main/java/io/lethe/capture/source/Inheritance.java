@@ -43,8 +43,8 @@ final class Inheritance {
                 .filter(child -> config.source().shards().values().stream().anyMatch(sh -> sh.tables().contains(child))).toList();
         if (!elsewhere.isEmpty()) {
             return Optional.of(CheckResult.fail("table " + table, table + " has table(s) inheriting from it " + elsewhere
-                            + " in another capture shard: a query of " + table + " reads their rows, and whether their namespaces carry "
-                            + table + "'s keys is judged where both are captured",
+                    + " in another capture shard: a query of " + table + " reads their rows, and whether their namespaces carry "
+                    + table + "'s keys is judged where both are captured",
                     "put " + String.join(", ", elsewhere) + " in the shard that captures " + table + " (source.shards.<name>.tables in "
                             + config.file() + ")"));
         }
@@ -70,9 +70,9 @@ final class Inheritance {
             }
         }
         return Optional.of(CheckResult.fail("table " + table, table + " has table(s) inheriting from it " + List.copyOf(uncovered)
-                        + ": a query of " + table + " reads their rows, but PostgreSQL publishes their changes under their own names, "
-                        + "so namespace(s) " + unseen.stream().map(NamespaceConfig::name).toList() + " would never see them and "
-                        + "entries of those rows would stay stale",
+                + ": a query of " + table + " reads their rows, but PostgreSQL publishes their changes under their own names, "
+                + "so namespace(s) " + unseen.stream().map(NamespaceConfig::name).toList() + " would never see them and "
+                + "entries of those rows would stay stale",
                 "in " + config.file() + ", give each inheriting table a namespace with the keys, patterns and version of "
                         + unseen.stream().map(n -> "namespaces." + n.name()).collect(Collectors.joining(", ")) + " (and the table a "
                         + "primary key: it does not inherit one): " + String.join("; ", fixes)

@@ -83,7 +83,8 @@ public final class OffsetHistory {
         Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-capture-offset-reset");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(config.topics().captureOffsets(), key.get(), null)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            producer.send(new ProducerRecord<>(config.topics().captureOffsets(), key.get(), null)).get(timeout.toMillis(),
+                    TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot clear the stored capture offset in " + config.topics().captureOffsets() + ": " + e, e);
         }
@@ -107,7 +108,8 @@ public final class OffsetHistory {
         Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-capture-offset-check");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         String marker = "\"server\":\"" + serverName + "\"";
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
             List<PartitionInfo> partitions = consumer.partitionsFor(topic, timeout);
             List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
             consumer.assign(tps);

@@ -31,10 +31,12 @@ final class PublicationInfo {
      */
     public static boolean canManage(Connection c, LetheConfig config) throws SQLException {
         try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT current_setting('is_superuser') = 'on' OR has_database_privilege(current_database(), 'CREATE') "
-                     + "AND coalesce((SELECT bool_and(pg_has_role(c.relowner, 'USAGE')) FROM pg_class c JOIN pg_namespace n "
-                     + "ON n.oid = c.relnamespace WHERE n.nspname || '.' || c.relname = ANY (ARRAY[" + String.join(",",
-                     config.tables().stream().map(t -> "'" + t.replace("'", "''") + "'").toList()) + "]::text[])), false)")) {
+                ResultSet rs = s.executeQuery(
+                        "SELECT current_setting('is_superuser') = 'on' OR has_database_privilege(current_database(), 'CREATE') "
+                                + "AND coalesce((SELECT bool_and(pg_has_role(c.relowner, 'USAGE')) FROM pg_class c JOIN pg_namespace n "
+                                + "ON n.oid = c.relnamespace WHERE n.nspname || '.' || c.relname = ANY (ARRAY[" + String.join(",",
+                                        config.tables().stream().map(t -> "'" + t.replace("'", "''") + "'").toList())
+                                + "]::text[])), false)")) {
             return rs.next() && rs.getBoolean(1);
         }
     }

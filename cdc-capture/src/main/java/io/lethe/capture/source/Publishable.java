@@ -35,7 +35,7 @@ final class Publishable {
      * @param leaves      the leaf partitions of a partitioned table, or the tables inheriting from a plain one
      */
     public static Optional<CheckResult> problem(LetheConfig config, String table, long oid, String kind, String persistence,
-                                                List<Leaf> leaves) {
+            List<Leaf> leaves) {
         String check = "table " + table;
         String elsewhere = "configure the table(s) that hold the rows instead (" + config.namespacesForTable(table).stream()
                 .map(n -> "namespaces." + n.name() + ".table").collect(Collectors.joining(", ")) + " in " + config.file() + ")";
@@ -67,7 +67,8 @@ final class Publishable {
         for (Leaf leaf : leaves) {
             if ("f".equals(leaf.kind())) {
                 problems.add(member + leaf.name() + " is a foreign table, whose changes this database never logs");
-                fixes.add(inherits ? "ALTER TABLE " + leaf.name() + " NO INHERIT " + table + ";"
+                fixes.add(inherits
+                        ? "ALTER TABLE " + leaf.name() + " NO INHERIT " + table + ";"
                         : "ALTER TABLE " + table + " DETACH PARTITION " + leaf.name() + ";");
             } else if ("u".equals(leaf.persistence())) {
                 problems.add(member + leaf.name() + " is UNLOGGED: PostgreSQL writes none of its changes to the WAL");

@@ -32,7 +32,7 @@ final class SlotChecks {
                 }
                 if (!config.source().database().equals(rs.getString("database")) || !"pgoutput".equals(rs.getString("plugin"))) {
                     return CheckResult.fail("slot", "slot " + slot + " belongs to database " + rs.getString("database")
-                                    + " with plugin " + rs.getString("plugin") + ", not " + config.source().database() + " with pgoutput",
+                            + " with plugin " + rs.getString("plugin") + ", not " + config.source().database() + " with pgoutput",
                             "choose another source.slot in " + config.file() + ", or SELECT pg_drop_replication_slot('" + slot + "');");
                 }
                 if (rs.getBoolean("active")) {
@@ -42,7 +42,7 @@ final class SlotChecks {
                 }
                 if ("lost".equals(rs.getString("wal_status"))) {
                     return CheckResult.warn("slot", "slot " + slot + " has lost WAL it needed; capture will recreate it and "
-                                    + "invalidate every namespace (changes may have been missed)",
+                            + "invalidate every namespace (changes may have been missed)",
                             "raise max_slot_wal_keep_size, and alert on lethe.capture.slot.retained.bytes");
                 }
                 return CheckResult.pass("slot", "slot " + slot + " exists and is free (wal_status " + rs.getString("wal_status") + ")");
@@ -73,7 +73,7 @@ final class SlotChecks {
         String size = DatabaseChecks.single(c, "SHOW max_slot_wal_keep_size");
         if ("-1".equals(size)) {
             return CheckResult.warn("max_slot_wal_keep_size", "max_slot_wal_keep_size is unlimited: if capture stops, "
-                            + "the slot keeps WAL until the disk is full",
+                    + "the slot keeps WAL until the disk is full",
                     platform.parameterFix("max_slot_wal_keep_size", platform == ManagedPostgres.SELF_MANAGED ? "'10GB'" : "10240", false));
         }
         return CheckResult.pass("max_slot_wal_keep_size", "max_slot_wal_keep_size is " + size);

@@ -42,7 +42,7 @@ public final class SlotMonitor implements AutoCloseable {
     /** True when the slot is held by a walsender (capture streams from it). */
     public boolean slotActive() {
         try (Connection c = SourceConnection.open(config);
-             PreparedStatement ps = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+                PreparedStatement ps = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, config.source().slot());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() && rs.getBoolean(1);
@@ -66,8 +66,8 @@ public final class SlotMonitor implements AutoCloseable {
 
     private void measureSlot() {
         try (Connection c = SourceConnection.open(config);
-             PreparedStatement ps = c.prepareStatement("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
-                     + "FROM pg_replication_slots WHERE slot_name = ?")) {
+                PreparedStatement ps = c.prepareStatement("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
+                        + "FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, config.source().slot());
             try (ResultSet rs = ps.executeQuery()) {
                 metrics.retainedBytes(rs.next() ? rs.getLong(1) : -1);

@@ -83,13 +83,18 @@ public final class SlotRecovery {
             boolean streamedBefore = ownStreamedBefore || newShard;
             SourceState now = SourceState.read(c, config);
             List<Drift> drifts = relied.map(before -> SourceDrifts.since(config, before, now, leaf -> false))
-                    .orElse(newShard ? List.of(new Drift(Drift.Kind.ADDED, config.tables(), "capture shard " + config.source().shard()
-                            + " never streamed from slot " + config.source().slot() + " while Lethe captured this source through other "
-                            + "slots (a new shard, or its tables moved to it): their changes since their last reader stopped are unknown",
-                            "", false))
-                    : streamedBefore ? List.of(new Drift(Drift.Kind.UNRECORDED, config.tables(), "capture streamed from slot "
-                            + config.source().slot() + " before but has no record of the source it relied on (the first start of a "
-                            + "Lethe that keeps one, or the heartbeat row was removed)", "", false)) : List.of());
+                    .orElse(newShard
+                            ? List.of(new Drift(Drift.Kind.ADDED, config.tables(), "capture shard " + config.source().shard()
+                                    + " never streamed from slot " + config.source().slot()
+                                    + " while Lethe captured this source through other "
+                                    + "slots (a new shard, or its tables moved to it): their changes since their last reader stopped are unknown",
+                                    "", false))
+                            : streamedBefore
+                                    ? List.of(new Drift(Drift.Kind.UNRECORDED, config.tables(), "capture streamed from slot "
+                                            + config.source().slot()
+                                            + " before but has no record of the source it relied on (the first start of a "
+                                            + "Lethe that keeps one, or the heartbeat row was removed)", "", false))
+                                    : List.of());
             if (reliedHistory.isPresent() && !reliedHistory.get().equals(history)) {
                 resetHistory(c, preparer, publisher, reliedHistory.get(), history);
             }
@@ -105,8 +110,9 @@ public final class SlotRecovery {
                 resetDrifted(c, publisher, drifts);
             }
             // the slot is made when the engine starts (first start) or was just now
-            SourceDrifts.ongoing(config, now).stream().filter(d -> d.kind() != Drift.Kind.SLOT).forEach(d -> LOG.error("the source hides changes capture needs ({}): {}. Fix: {}",
-                    d.kind().tag(), d.what(), d.fix()));
+            SourceDrifts.ongoing(config, now).stream().filter(d -> d.kind() != Drift.Kind.SLOT)
+                    .forEach(d -> LOG.error("the source hides changes capture needs ({}): {}. Fix: {}",
+                            d.kind().tag(), d.what(), d.fix()));
             SourceState next = relied.map(before -> ColumnDrifts.carry(before, now)).orElse(now);
             boolean stored = StateStore.save(c, config, next);
             return new Prepared(preparer, next, stored);

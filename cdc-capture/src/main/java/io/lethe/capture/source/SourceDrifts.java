@@ -7,7 +7,6 @@ import io.lethe.capture.source.SourceState.Table;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -43,16 +42,20 @@ final class SourceDrifts {
         if (p == null) {
             out.add(new Drift(Kind.PUBLICATION, config.tables(), "publication " + pub + " does not exist: no change is decoded",
                     "CREATE PUBLICATION " + pub + " FOR TABLE " + String.join(", ", published(config))
-                            + " WITH (publish_via_partition_root = true);", true));
+                            + " WITH (publish_via_partition_root = true);",
+                    true));
             return out;
         }
         String slot = config.source().slot();
         SourceState.Slot sl = now.slot();
         if (sl == null || "lost".equals(sl.walStatus()) || !"pgoutput".equals(sl.plugin())
                 || !config.source().database().equals(sl.database())) {
-            out.add(new Drift(Kind.SLOT, config.tables(), "replication slot " + slot + (sl == null ? " does not exist"
-                    : "lost".equals(sl.walStatus()) ? " lost WAL it needs (wal_status = lost)"
-                    : " is a " + sl.plugin() + " slot of database " + sl.database()) + ": capture cannot stream on from it",
+            out.add(new Drift(Kind.SLOT, config.tables(), "replication slot " + slot + (sl == null
+                    ? " does not exist"
+                    : "lost".equals(sl.walStatus())
+                            ? " lost WAL it needs (wal_status = lost)"
+                            : " is a " + sl.plugin() + " slot of database " + sl.database())
+                    + ": capture cannot stream on from it",
                     "none while capture runs: it stops once Debezium gives up on the slot, and its next start makes a new slot and "
                             + "resets every namespace (if this repeats, raise max_slot_wal_keep_size; never drop a slot capture uses)",
                     true));
@@ -80,7 +83,8 @@ final class SourceDrifts {
                         "ALTER PUBLICATION " + pub + " SET (publish_via_partition_root = true);", true));
             }
             if (t.membership().isEmpty()) {
-                out.add(new Drift(Kind.MEMBERSHIP, List.of(name), name + " is not in publication " + pub + ": none of its changes is decoded",
+                out.add(new Drift(Kind.MEMBERSHIP, List.of(name),
+                        name + " is not in publication " + pub + ": none of its changes is decoded",
                         "ALTER PUBLICATION " + pub + " ADD TABLE " + name + ";", true));
                 continue;
             }
@@ -95,7 +99,8 @@ final class SourceDrifts {
                         + (t.rowFilter() && !hiddenColumns.isEmpty() ? ", and " : "")
                         + (hiddenColumns.isEmpty() ? "" : "a column list of " + name + " without " + hiddenColumns),
                         "BEGIN; ALTER PUBLICATION " + pub + " DROP TABLE " + name + "; ALTER PUBLICATION " + pub + " ADD TABLE " + name
-                                + "; COMMIT;", true));
+                                + "; COMMIT;",
+                        true));
             }
         }
         return out;
@@ -152,8 +157,9 @@ final class SourceDrifts {
         if (!Objects.equals(b.version(), n.version())) {
             out.add(new Drift(Kind.PUBLICATION_OPTIONS, config.tables(), "publication " + pub + "'s options were changed"
                     + (b.publishesEverything() && n.publishesEverything() && b.viaRoot() == n.viaRoot()
-                    ? " and changed back (publish, publish_via_partition_root)" : " (now publish " + operations(n)
-                    + ", publish_via_partition_root " + n.viaRoot() + ")")
+                            ? " and changed back (publish, publish_via_partition_root)"
+                            : " (now publish " + operations(n)
+                                    + ", publish_via_partition_root " + n.viaRoot() + ")")
                     + ": changes decoded meanwhile may have been left out", "", false));
         }
         out.addAll(tablesSince(config, before, now, emptyPartition, true));
@@ -170,7 +176,7 @@ final class SourceDrifts {
      *                    connector's reader, {@code source.mode: debezium-topics}, passes false)
      */
     public static List<Drift> tablesSince(LetheConfig config, SourceState before, SourceState now, Predicate<Leaf> emptyPartition,
-                                          boolean publication) {
+            boolean publication) {
         String pub = config.source().publication();
         List<Drift> out = new ArrayList<>();
         for (Map.Entry<String, Table> e : now.tables().entrySet()) {
@@ -188,8 +194,10 @@ final class SourceDrifts {
                 continue;
             }
             if (was.oid() != is.oid()) {
-                out.add(new Drift(Kind.IDENTITY, List.of(name), name + (is.exists() ? " is another relation than before (re-created, "
-                        + "or swapped in by a rename): its rows changed without a change capture saw" : " was dropped or renamed away"),
+                out.add(new Drift(Kind.IDENTITY, List.of(name), name + (is.exists()
+                        ? " is another relation than before (re-created, "
+                                + "or swapped in by a rename): its rows changed without a change capture saw"
+                        : " was dropped or renamed away"),
                         "", false));
                 continue;
             }
@@ -197,16 +205,21 @@ final class SourceDrifts {
                 continue;
             }
             if (publication && !was.membership().equals(is.membership())) {
-                out.add(new Drift(Kind.MEMBERSHIP, List.of(name), name + (is.membership().isEmpty() ? " was dropped from publication "
-                        + pub : " was dropped from publication " + pub + " and added back") + ", so its changes in between were not decoded",
+                out.add(new Drift(Kind.MEMBERSHIP, List.of(name), name + (is.membership().isEmpty()
+                        ? " was dropped from publication "
+                                + pub
+                        : " was dropped from publication " + pub + " and added back") + ", so its changes in between were not decoded",
                         "", false));
             }
             if (!Objects.equals(was.persistence(), is.persistence())) {
-                out.add(new Drift(Kind.PERSISTENCE, List.of(name), name + " was set " + ("u".equals(is.persistence()) ? "UNLOGGED" : "LOGGED")
-                        + ": its changes while UNLOGGED were never logged", "", false));
+                out.add(new Drift(Kind.PERSISTENCE, List.of(name),
+                        name + " was set " + ("u".equals(is.persistence()) ? "UNLOGGED" : "LOGGED")
+                                + ": its changes while UNLOGGED were never logged",
+                        "", false));
             } else if (is.implicitMember() && was.relfilenode() != is.relfilenode() && "r".equals(is.kind())) {
                 out.add(new Drift(Kind.REWRITTEN, List.of(name), name + " was rewritten (TRUNCATE, VACUUM FULL, CLUSTER, a type change, "
-                        + "or SET UNLOGGED and SET LOGGED again, which its publication " + pub + " allows and no change shows)", "", false));
+                        + "or SET UNLOGGED and SET LOGGED again, which its publication " + pub + " allows and no change shows)", "",
+                        false));
             }
             ColumnDrifts.retyped(name, was, is).ifPresent(out::add);
             partitions(name, was, is, emptyPartition).ifPresent(out::add);
@@ -235,8 +248,11 @@ final class SourceDrifts {
                     + " were set UNLOGGED or LOGGED: their changes while UNLOGGED were never logged", "", false));
         }
         if (!detached.isEmpty() || !attached.isEmpty()) {
-            return Optional.of(new Drift(Kind.PARTITIONS, List.of(name), (detached.isEmpty() ? "" : members + detached
-                    + " left " + name + " (their rows vanished without a DELETE)") + (detached.isEmpty() || attached.isEmpty() ? "" : "; ")
+            return Optional.of(new Drift(Kind.PARTITIONS, List.of(name), (detached.isEmpty()
+                    ? ""
+                    : members + detached
+                            + " left " + name + " (their rows vanished without a DELETE)")
+                    + (detached.isEmpty() || attached.isEmpty() ? "" : "; ")
                     + (attached.isEmpty() ? "" : members + attached + " joined " + name + " with rows (they appeared without an INSERT)"),
                     "", false));
         }

@@ -70,7 +70,8 @@ public final class SourcePreparer {
         }
         try (Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS " + config.source().heartbeatTable()
-                    + " (slot text PRIMARY KEY, ts timestamptz NOT NULL, " + StateStore.COLUMN + " text, " + StateStore.HISTORY_COLUMN + " text)");
+                    + " (slot text PRIMARY KEY, ts timestamptz NOT NULL, " + StateStore.COLUMN + " text, " + StateStore.HISTORY_COLUMN
+                    + " text)");
         }
         StateStore.ensureColumn(c, config);
     }
@@ -201,7 +202,8 @@ public final class SourcePreparer {
                 return;
             }
             Set<String> published = new LinkedHashSet<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?")) {
+            try (PreparedStatement ps = c
+                    .prepareStatement("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?")) {
                 ps.setString(1, name);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -245,7 +247,9 @@ public final class SourcePreparer {
                 if (!"lost".equals(rs.getString(1))) {
                     long confirmed = rs.getLong(2);
                     // a slot confirms only what capture stored first; one beyond that was made afterwards
-                    return lastLsn.isPresent() && !rs.wasNull() && confirmed > lastLsn.getAsLong() ? SlotState.RECREATED : SlotState.HEALTHY;
+                    return lastLsn.isPresent() && !rs.wasNull() && confirmed > lastLsn.getAsLong()
+                            ? SlotState.RECREATED
+                            : SlotState.HEALTHY;
                 }
             }
         }
@@ -271,7 +275,7 @@ public final class SourcePreparer {
     /** The primary's current WAL position, as a number. */
     public static long currentLsn(Connection c) throws SQLException {
         try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
+                ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
             rs.next();
             return rs.getLong(1);
         }

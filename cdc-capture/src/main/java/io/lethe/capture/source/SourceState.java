@@ -50,7 +50,7 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
      * @param allTables FOR ALL TABLES
      */
     public record Publication(long oid, String version, boolean allTables, boolean insert, boolean update, boolean delete,
-                              boolean truncate, boolean viaRoot) {
+            boolean truncate, boolean viaRoot) {
         /** True when INSERT, UPDATE, DELETE and TRUNCATE are all published. */
         public boolean publishesEverything() {
             return insert && update && delete && truncate;
@@ -77,7 +77,7 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
      *                    read from the catalog
      */
     public record Table(long oid, String kind, String persistence, long relfilenode, String membership, boolean rowFilter,
-                        List<String> columnList, List<Leaf> leaves, List<Column> columns, List<Column> former) {
+            List<String> columnList, List<Leaf> leaves, List<Column> columns, List<Column> former) {
         public Table {
             columnList = columnList == null ? List.of() : List.copyOf(columnList);
             leaves = leaves == null ? List.of() : List.copyOf(leaves);
@@ -88,7 +88,7 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
 
         /** A table as the catalog shows it (no former columns). */
         public Table(long oid, String kind, String persistence, long relfilenode, String membership, boolean rowFilter,
-                     List<String> columnList, List<Leaf> leaves, List<Column> columns) {
+                List<String> columnList, List<Leaf> leaves, List<Column> columns) {
             this(oid, kind, persistence, relfilenode, membership, rowFilter, columnList, leaves, columns, List.of());
         }
 
@@ -99,7 +99,7 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
 
         /** A table whose columns are not recorded. */
         public Table(long oid, String kind, String persistence, long relfilenode, String membership, boolean rowFilter,
-                     List<String> columnList, List<Leaf> leaves) {
+                List<String> columnList, List<Leaf> leaves) {
             this(oid, kind, persistence, relfilenode, membership, rowFilter, columnList, leaves, List.of());
         }
 
@@ -236,10 +236,13 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
                 LEFT JOIN (SELECT plugin::text, database::text, coalesce(wal_status, '') AS wal_status FROM pg_replication_slots
                            WHERE slot_name = ?) slot ON true
                 ORDER BY cfg.ord
-                """.formatted(schemas ? "UNION ALL SELECT 'schema:' || pn.oid FROM pg_publication_namespace pn, pub "
-                + "WHERE pn.pnpubid = pub.oid AND pn.pnnspid = c.relnamespace" : "",
-                // a multirange's ranges (14 and later): its enum labels are the column's too
-                multiranges ? "UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid" : "");
+                """
+                .formatted(schemas
+                        ? "UNION ALL SELECT 'schema:' || pn.oid FROM pg_publication_namespace pn, pub "
+                                + "WHERE pn.pnpubid = pub.oid AND pn.pnnspid = c.relnamespace"
+                        : "",
+                        // a multirange's ranges (14 and later): its enum labels are the column's too
+                        multiranges ? "UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid" : "");
     }
 
     /** Runs a statement prepared from {@link #query(Connection)}; kept prepared, it is planned once. */
@@ -259,9 +262,10 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
             int i = 0;
             while (rs.next()) {
                 long oid = rs.getLong(1);
-                tables.put(names.get(i++), oid == 0 ? new Table(0, null, null, 0, "", false, List.of(), List.of())
+                tables.put(names.get(i++), oid == 0
+                        ? new Table(0, null, null, 0, "", false, List.of(), List.of())
                         : new Table(oid, rs.getString(2), rs.getString(3), rs.getLong(4), rs.getString(5), rs.getBoolean(6),
-                        split(rs.getString(7), FIELD), leaves(rs.getString(8)), columns(rs.getString(9))));
+                                split(rs.getString(7), FIELD), leaves(rs.getString(8)), columns(rs.getString(9))));
                 long pub = rs.getLong(10);
                 if (pub != 0) {
                     publication = new Publication(pub, rs.getString(11), rs.getBoolean(12), rs.getBoolean(13), rs.getBoolean(14),

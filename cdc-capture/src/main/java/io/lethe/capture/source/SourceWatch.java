@@ -94,7 +94,7 @@ public final class SourceWatch implements AutoCloseable {
      * @param stop   told why capture must stop (a publication dropped under it)
      */
     public SourceWatch(LetheConfig config, CaptureMetrics metrics, ChangePublisher publisher, Clock clock, SourceState relied,
-                       boolean stored, Consumer<String> stop) {
+            boolean stored, Consumer<String> stop) {
         this.config = config;
         this.metrics = metrics;
         this.publisher = publisher;
@@ -227,9 +227,12 @@ public final class SourceWatch implements AutoCloseable {
                 stop.accept("publication " + config.source().publication() + " was dropped"
                         + (now.publication() == null ? "" : " and made again") + " while capture streamed: PostgreSQL cannot decode "
                         + "the slot past that point. Every namespace was reset; capture stops, and its next start makes a new slot"
-                        + (now.publication() == null ? " (once the publication exists: "
-                        + (config.source().createPublication() ? "capture makes it when the role may, else " : "") + "CREATE PUBLICATION "
-                        + config.source().publication() + " ...)" : ""));
+                        + (now.publication() == null
+                                ? " (once the publication exists: "
+                                        + (config.source().createPublication() ? "capture makes it when the role may, else " : "")
+                                        + "CREATE PUBLICATION "
+                                        + config.source().publication() + " ...)"
+                                : ""));
             }
             return true;
         } catch (SQLException e) {

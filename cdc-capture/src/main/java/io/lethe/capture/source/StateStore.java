@@ -42,7 +42,8 @@ final class StateStore {
 
     /** The SQL that adds the column. */
     public static String addColumnSql(LetheConfig config) {
-        return "ALTER TABLE " + config.source().heartbeatTable() + " ADD COLUMN IF NOT EXISTS " + COLUMN + " text, ADD COLUMN IF NOT EXISTS "
+        return "ALTER TABLE " + config.source().heartbeatTable() + " ADD COLUMN IF NOT EXISTS " + COLUMN
+                + " text, ADD COLUMN IF NOT EXISTS "
                 + HISTORY_COLUMN + " text;";
     }
 
@@ -75,7 +76,8 @@ final class StateStore {
         if (!columns(c, config).contains(COLUMN)) {
             return Optional.empty();
         }
-        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMN + " FROM " + config.source().heartbeatTable() + " WHERE slot = ?")) {
+        try (PreparedStatement ps = c
+                .prepareStatement("SELECT " + COLUMN + " FROM " + config.source().heartbeatTable() + " WHERE slot = ?")) {
             ps.setString(1, config.source().slot());
             try (ResultSet rs = ps.executeQuery()) {
                 String json = rs.next() ? rs.getString(1) : null;
@@ -97,7 +99,8 @@ final class StateStore {
      * @return false when the row does not exist yet (capture has not streamed: it is stored after the first heartbeat)
      */
     public static boolean save(Connection c, LetheConfig config, SourceState state) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE " + config.source().heartbeatTable() + " SET " + COLUMN + " = ? WHERE slot = ?")) {
+        try (PreparedStatement ps = c
+                .prepareStatement("UPDATE " + config.source().heartbeatTable() + " SET " + COLUMN + " = ? WHERE slot = ?")) {
             ps.setString(1, state.toJson());
             ps.setString(2, config.source().slot());
             return ps.executeUpdate() == 1;

@@ -48,7 +48,8 @@ final class TableChecks {
                             .collect(Collectors.joining(", ")) + " in " + config.file()));
             return results;
         }
-        Optional<CheckResult> unpublishable = Publishable.problem(config, table, info.oid(), info.kind(), info.persistence(), info.leaves());
+        Optional<CheckResult> unpublishable = Publishable.problem(config, table, info.oid(), info.kind(), info.persistence(),
+                info.leaves());
         if (unpublishable.isPresent()) {
             results.add(unpublishable.get());
             return results;
@@ -63,8 +64,8 @@ final class TableChecks {
         if (!configuredAncestors.isEmpty()) {
             // the publication holds the ancestor and publishes via the root: this partition's changes carry the ancestor's name
             results.add(CheckResult.fail(check, table + " is a partition of " + configuredAncestors.get(0) + ", which is configured too: "
-                            + "PostgreSQL publishes " + table + "'s changes under " + configuredAncestors.get(0) + "'s name, so none reaches "
-                            + "namespaces " + config.namespacesForTable(table).stream().map(n -> n.name()).toList(),
+                    + "PostgreSQL publishes " + table + "'s changes under " + configuredAncestors.get(0) + "'s name, so none reaches "
+                    + "namespaces " + config.namespacesForTable(table).stream().map(n -> n.name()).toList(),
                     "put the namespaces of " + table + " on " + configuredAncestors.get(0) + " (namespaces.<name>.table in "
                             + config.file() + ")"));
             return results;
@@ -80,7 +81,8 @@ final class TableChecks {
                 fixes.add("fix the key templates, payload-columns or version of namespaces." + ns.name() + " in " + config.file());
             }
             if (!info.primaryKey().isEmpty() && !Set.copyOf(ns.primaryKey()).equals(Set.copyOf(info.primaryKey()))) {
-                problems.add("namespace " + ns.name() + " declares primary-key " + ns.primaryKey() + " but the table's is " + info.primaryKey());
+                problems.add(
+                        "namespace " + ns.name() + " declares primary-key " + ns.primaryKey() + " but the table's is " + info.primaryKey());
                 fixes.add("set namespaces." + ns.name() + ".primary-key: " + info.primaryKey() + " in " + config.file());
             }
             if (!ns.nonKeyTemplateColumns().isEmpty() && !"f".equals(info.replicaIdentity())) {

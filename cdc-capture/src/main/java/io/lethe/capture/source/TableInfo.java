@@ -17,8 +17,8 @@ import java.util.Set;
  * the partitioned tables it is a partition of.
  */
 record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity,
-                 List<String> partitionsWithoutFullIdentity, long oid, String kind, String persistence, List<Publishable.Leaf> leaves,
-                 List<String> ancestors, Map<String, ColumnType> types) {
+        List<String> partitionsWithoutFullIdentity, long oid, String kind, String persistence, List<Publishable.Leaf> leaves,
+        List<String> ancestors, Map<String, ColumnType> types) {
 
     /**
      * A column's type: as PostgreSQL names it (format_type), the typname of it or of its domain's
@@ -30,8 +30,8 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
     }
 
     TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, String replicaIdentity,
-              List<String> partitionsWithoutFullIdentity, long oid, String kind, String persistence, List<Publishable.Leaf> leaves,
-              List<String> ancestors) {
+            List<String> partitionsWithoutFullIdentity, long oid, String kind, String persistence, List<Publishable.Leaf> leaves,
+            List<String> ancestors) {
         this(exists, columns, primaryKey, replicaIdentity, partitionsWithoutFullIdentity, oid, kind, persistence, leaves, ancestors,
                 Map.of());
     }
@@ -73,10 +73,11 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
             }
         }
         Map<String, ColumnType> types = new LinkedHashMap<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod), b.typname, t.typtype::text, "
-                + "b.typcategory = 'A', a.attgenerated <> '' FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-                + "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
-                + "WHERE a.attrelid = ?::oid AND a.attnum > 0 AND NOT a.attisdropped")) {
+        try (PreparedStatement ps = c
+                .prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod), b.typname, t.typtype::text, "
+                        + "b.typcategory = 'A', a.attgenerated <> '' FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                        + "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+                        + "WHERE a.attrelid = ?::oid AND a.attnum > 0 AND NOT a.attisdropped")) {
             ps.setLong(1, oid);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -102,12 +103,12 @@ record TableInfo(boolean exists, Set<String> columns, List<String> primaryKey, S
             // a partitioned table's leaves, or every table inheriting from a plain one (Inheritance)
             try (PreparedStatement ps = c.prepareStatement("p".equals(kind)
                     ? "SELECT n.nspname || '.' || l.relname, l.relkind::text, l.relpersistence::text "
-                    + "FROM pg_partition_tree(?::oid) t JOIN pg_class l ON l.oid = t.relid JOIN pg_namespace n ON n.oid = l.relnamespace "
-                    + "WHERE t.isleaf ORDER BY 1"
+                            + "FROM pg_partition_tree(?::oid) t JOIN pg_class l ON l.oid = t.relid JOIN pg_namespace n ON n.oid = l.relnamespace "
+                            + "WHERE t.isleaf ORDER BY 1"
                     : "WITH RECURSIVE inheriting(relid) AS (SELECT inhrelid FROM pg_inherits WHERE inhparent = ?::oid "
-                    + "UNION SELECT i.inhrelid FROM pg_inherits i JOIN inheriting h ON i.inhparent = h.relid) "
-                    + "SELECT n.nspname || '.' || l.relname, l.relkind::text, l.relpersistence::text "
-                    + "FROM inheriting t JOIN pg_class l ON l.oid = t.relid JOIN pg_namespace n ON n.oid = l.relnamespace ORDER BY 1")) {
+                            + "UNION SELECT i.inhrelid FROM pg_inherits i JOIN inheriting h ON i.inhparent = h.relid) "
+                            + "SELECT n.nspname || '.' || l.relname, l.relkind::text, l.relpersistence::text "
+                            + "FROM inheriting t JOIN pg_class l ON l.oid = t.relid JOIN pg_namespace n ON n.oid = l.relnamespace ORDER BY 1")) {
                 ps.setLong(1, oid);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {

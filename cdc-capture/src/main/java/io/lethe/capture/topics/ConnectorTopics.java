@@ -141,7 +141,8 @@ final class ConnectorTopics {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (TopicPartition tp : consumer.assignment()) {
             long position = consumer.position(tp, KAFKA_TIMEOUT);
-            long next = isTransactionTopic(tp.topic()) ? stamps.transactionsNext(position)
+            long next = isTransactionTopic(tp.topic())
+                    ? stamps.transactionsNext(position)
                     : tp.topic().equals(topics.heartbeatTopic()) ? position : stamps.next(tp, position);
             Long last = committedOffsets.get(tp);
             if (last == null || last != next) {

@@ -109,7 +109,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         this.misconfiguration = new Misconfiguration(registry, STAGE);
         for (String table : config.tables()) {
             int dot = table.indexOf('.');
-            tableByTopic.put(topics.topicOf(table), new SourceTable(config.source().database(), table.substring(0, dot), table.substring(dot + 1)));
+            tableByTopic.put(topics.topicOf(table),
+                    new SourceTable(config.source().database(), table.substring(0, dot), table.substring(dot + 1)));
         }
         this.translated = Counter.builder("lethe.capture.debezium.records").tag("outcome", "translated").register(registry);
         this.deadLettered = Counter.builder("lethe.capture.debezium.records").tag("outcome", "dead-lettered").register(registry);
@@ -120,7 +121,9 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     /** Checks the topics Lethe writes, then starts translating on a thread of its own. */
     public void start() {
         TopicSetup.ensure(config, KafkaRole.CAPTURE, List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
-        publisher = new ChangePublisher(config, clock, misconfiguration, () -> { }, () -> { }, tracing);
+        publisher = new ChangePublisher(config, clock, misconfiguration, () -> {
+        }, () -> {
+        }, tracing);
         rejects = new Rejects(publisher, deadLettered, clock);
         consumer = ConnectorTopics.consumer(config);
         reading = new ConnectorTopics(config, tableByTopic, consumer);
@@ -229,7 +232,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             Long txId = null;
             try {
                 event = mapper.map(record.topic(), record.partition(), record.key(), record.value(), table).orElse(null);
-                if (event != null && topics.transactionMetadata() && event.txId() != null && mapper.inTransaction(record.topic(), record.value())) {
+                if (event != null && topics.transactionMetadata() && event.txId() != null
+                        && mapper.inTransaction(record.topic(), record.value())) {
                     txId = event.txId();
                 }
             } catch (RuntimeException e) {
@@ -263,7 +267,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             }
         }
         checkTables();
-        var released = vouched ? gate.release(tp -> stamps.next(tp, consumer.position(tp, KAFKA_TIMEOUT)))
+        var released = vouched
+                ? gate.release(tp -> stamps.next(tp, consumer.position(tp, KAFKA_TIMEOUT)))
                 : Optional.<WatermarkGate.Pending>empty();
         if (released.isPresent()) {
             long coveredLsn = coverage.cover(released.get().ends());

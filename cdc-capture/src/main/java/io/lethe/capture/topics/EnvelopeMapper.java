@@ -63,7 +63,8 @@ final class EnvelopeMapper {
             k = key == null ? SchemaAndValue.NULL : keys.toConnectData(topic, key);
             v = values.toConnectData(topic, value);
         } catch (DataException e) {
-            throw new UnmappableRecordException("not " + (schemas ? "a JsonConverter record with schemas (\"schema\" and \"payload\")"
+            throw new UnmappableRecordException("not " + (schemas
+                    ? "a JsonConverter record with schemas (\"schema\" and \"payload\")"
                     : "JSON") + ": " + rootMessage(e));
         }
         if (v.value() == null) {
@@ -160,7 +161,8 @@ final class EnvelopeMapper {
         Object ts;
         try {
             Object v = values.toConnectData(topic, value).value();
-            ts = v instanceof Struct s ? (s.schema().field("ts_ms") == null ? null : s.get("ts_ms"))
+            ts = v instanceof Struct s
+                    ? (s.schema().field("ts_ms") == null ? null : s.get("ts_ms"))
                     : v instanceof Map<?, ?> m ? m.get("ts_ms") : null;
         } catch (DataException e) {
             return OptionalLong.empty();
@@ -201,7 +203,8 @@ final class EnvelopeMapper {
                     unknownText(after, templateColumns));
         }
         Long txId = source.get("txId") instanceof Number n ? n.longValue() : null;
-        long commitTs = source.get("ts_us") instanceof Number us ? us.longValue()
+        long commitTs = source.get("ts_us") instanceof Number us
+                ? us.longValue()
                 : source.get("ts_ms") instanceof Number ms ? ms.longValue() * 1_000L : 0L;
         return new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.rowChangeId(lsn, table), table, op, keyColumns, before, after,
                 Long.toString(lsn), lsn, txId, commitTs, mapper.now(), null, mapper.originRegion(), null, text);
@@ -230,8 +233,11 @@ final class EnvelopeMapper {
         Map<String, String> out = new LinkedHashMap<>();
         row.forEach((column, value) -> {
             if (templateColumns.contains(column)) {
-                out.put(column, value == null ? null : ChangeEvent.UNAVAILABLE_VALUE.equals(value) ? ChangeEvent.UNAVAILABLE_VALUE
-                        : ChangeEvent.UNRENDERABLE_VALUE);
+                out.put(column, value == null
+                        ? null
+                        : ChangeEvent.UNAVAILABLE_VALUE.equals(value)
+                                ? ChangeEvent.UNAVAILABLE_VALUE
+                                : ChangeEvent.UNRENDERABLE_VALUE);
             }
         });
         return out;
@@ -246,8 +252,13 @@ final class EnvelopeMapper {
     }
 
     private static String describe(Object value) {
-        return value instanceof String ? "a string" : value instanceof Number ? "a number" : value instanceof List ? "an array"
-                : value.getClass().getSimpleName();
+        return value instanceof String
+                ? "a string"
+                : value instanceof Number
+                        ? "a number"
+                        : value instanceof List
+                                ? "an array"
+                                : value.getClass().getSimpleName();
     }
 
     private static String rootMessage(Throwable e) {

@@ -30,9 +30,10 @@ final class Rejects {
         LOG.error("record {}-{}@{} of the connector's transaction topic is not a transaction record ({}); dead-lettered",
                 record.topic(), record.partition(), record.offset(), e.getMessage());
         deadLettered.increment();
-        publisher.deadLetter(DeadLetter.of(DebeziumTopicsSource.STAGE, DlqReason.MALFORMED, "not a Debezium transaction record: " + e.getMessage())
-                .original(null, record.value()).source(record.topic(), record.partition(), record.offset()).exception(e)
-                .at(clock.millis()));
+        publisher.deadLetter(
+                DeadLetter.of(DebeziumTopicsSource.STAGE, DlqReason.MALFORMED, "not a Debezium transaction record: " + e.getMessage())
+                        .original(null, record.value()).source(record.topic(), record.partition(), record.offset()).exception(e)
+                        .at(clock.millis()));
     }
 
     /** A change record Lethe cannot read: its table's namespaces are reset in its place (by the caller). */
@@ -41,8 +42,12 @@ final class Rejects {
         LOG.error("record {}-{}@{} of the Debezium connector is not a change Lethe can read ({}): dead-lettered, and the namespaces of "
                 + "{} are reset", record.topic(), record.partition(), record.offset(), e.getMessage(), table.qualifiedName());
         String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
-        publisher.deadLetter(DeadLetter.of(DebeziumTopicsSource.STAGE, DlqReason.MALFORMED, "not a Debezium change envelope Lethe can read: " + e.getMessage()
-                        + "; the namespaces of " + table.qualifiedName() + " were reset instead")
-                .original(key, record.value()).source(record.topic(), record.partition(), record.offset()).exception(e).at(clock.millis()));
+        publisher
+                .deadLetter(DeadLetter
+                        .of(DebeziumTopicsSource.STAGE, DlqReason.MALFORMED,
+                                "not a Debezium change envelope Lethe can read: " + e.getMessage()
+                                        + "; the namespaces of " + table.qualifiedName() + " were reset instead")
+                        .original(key, record.value()).source(record.topic(), record.partition(), record.offset()).exception(e)
+                        .at(clock.millis()));
     }
 }

@@ -35,7 +35,8 @@ final class TableResets {
         for (SourceTable table : tables) {
             for (NamespaceConfig ns : config.namespacesForTable(table.qualifiedName())) {
                 resets.increment();
-                out.add(new ChangeEvent(ChangeEvent.SCHEMA_ID, "debezium:" + ChangeEvent.resetId(maxLsn, ns.name()) + ":" + now, table, Op.RESET,
+                out.add(new ChangeEvent(ChangeEvent.SCHEMA_ID, "debezium:" + ChangeEvent.resetId(maxLsn, ns.name()) + ":" + now, table,
+                        Op.RESET,
                         null, null, null, Versions.MAX, maxLsn, null, now, now, ns.name(), config.source().region(), null));
             }
         }

@@ -96,7 +96,7 @@ final class TransactionStamps {
                 done++;
             }
         }
-        for (Iterator<End> it = ends.values().iterator(); it.hasNext() && done > maxEnds; ) {
+        for (Iterator<End> it = ends.values().iterator(); it.hasNext() && done > maxEnds;) {
             if (it.next().done()) {
                 it.remove();
                 done--;

@@ -132,7 +132,8 @@ class SourceDriftsTest {
         Table unloggedLeaf = new Table(20201, "p", "p", 0, "rel:301", false, List.of(),
                 List.of(new Leaf(20210, "public.orders_p0", "r", "u", 20999)));
         assertEquals(Kind.PERSISTENCE, SourceDrifts.ongoing(CONFIG, state(PUB, ITEMS, unloggedLeaf)).get(0).kind());
-        assertEquals("ALTER TABLE public.orders_p0 SET LOGGED;", SourceDrifts.ongoing(CONFIG, state(PUB, ITEMS, unloggedLeaf)).get(0).fix());
+        assertEquals("ALTER TABLE public.orders_p0 SET LOGGED;",
+                SourceDrifts.ongoing(CONFIG, state(PUB, ITEMS, unloggedLeaf)).get(0).fix());
         Publication notViaRoot = new Publication(100, "701", false, true, true, true, true, false);
         assertEquals(Kind.PUBLICATION_OPTIONS, SourceDrifts.ongoing(CONFIG, state(notViaRoot, ITEMS, ORDERS)).get(0).kind());
     }
@@ -197,9 +198,11 @@ class SourceDriftsTest {
 
     @Test
     void aPartitionRewrittenWithTheColumnAlteredCountsForAPartitionedTable() {
-        Table before = new Table(20201, "p", "p", 0, "rel:301", false, List.of(), List.of(new Leaf(20210, "public.orders_p0", "r", "p", 20210)),
+        Table before = new Table(20201, "p", "p", 0, "rel:301", false, List.of(),
+                List.of(new Leaf(20210, "public.orders_p0", "r", "p", 20210)),
                 List.of(column(1, "id", "700"), column(2, "n", "700")));
-        Table after = new Table(20201, "p", "p", 0, "rel:301", false, List.of(), List.of(new Leaf(20210, "public.orders_p0", "r", "p", 20400)),
+        Table after = new Table(20201, "p", "p", 0, "rel:301", false, List.of(),
+                List.of(new Leaf(20210, "public.orders_p0", "r", "p", 20400)),
                 List.of(column(1, "id", "700"), column(2, "n", "731")));
         List<Drift> drifts = since(state(PUB, ITEMS, before), state(PUB, ITEMS, after));
         assertTrue(drifts.stream().anyMatch(d -> d.kind() == Kind.RETYPED), drifts.toString());

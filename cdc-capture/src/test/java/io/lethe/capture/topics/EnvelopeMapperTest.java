@@ -61,7 +61,8 @@ class EnvelopeMapperTest {
 
     private static final Schema SOURCE = SchemaBuilder.struct().name("io.debezium.connector.postgresql.Source")
             .field("db", Schema.STRING_SCHEMA).field("schema", Schema.STRING_SCHEMA).field("table", Schema.STRING_SCHEMA)
-            .field("txId", Schema.OPTIONAL_INT64_SCHEMA).field("lsn", Schema.OPTIONAL_INT64_SCHEMA).field("ts_ms", Schema.INT64_SCHEMA).build();
+            .field("txId", Schema.OPTIONAL_INT64_SCHEMA).field("lsn", Schema.OPTIONAL_INT64_SCHEMA).field("ts_ms", Schema.INT64_SCHEMA)
+            .build();
     private static final Schema KEY = SchemaBuilder.struct().name("dbz.public.items.Key").field("id", Schema.INT32_SCHEMA).build();
 
     /** An UPDATE of item 7 (name 'n7' -> after, price 70 -> 71) at LSN 5000, as JsonConverter writes it. */
@@ -149,8 +150,10 @@ class EnvelopeMapperTest {
                 () -> mapper.map(TOPIC, 0, key, "{oops".getBytes(StandardCharsets.UTF_8), ITEMS));
         assertTrue(notJson.getMessage().startsWith("not a JsonConverter record"), notJson.getMessage());
         UnmappableRecordException noOp = assertThrows(UnmappableRecordException.class,
-                () -> mapper.map(TOPIC, 0, key, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"field\":\"a\",\"type\":\"int32\"}]},\"payload\":{\"a\":1}}"
-                        .getBytes(StandardCharsets.UTF_8), ITEMS));
+                () -> mapper.map(TOPIC, 0, key,
+                        "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"field\":\"a\",\"type\":\"int32\"}]},\"payload\":{\"a\":1}}"
+                                .getBytes(StandardCharsets.UTF_8),
+                        ITEMS));
         assertTrue(noOp.getMessage().contains("no op or no source"), noOp.getMessage());
         UnmappableRecordException otherTable = assertThrows(UnmappableRecordException.class,
                 () -> mapper.map(TOPIC, 0, key, update(true, true, "x")[1], new SourceTable("shop", "public", "orders")));

@@ -74,9 +74,11 @@ public final class Doctor {
             }
             return results;
         } catch (SQLException e) {
-            return List.of(CheckResult.fail("database", "cannot connect to " + io.lethe.config.JdbcUrls.forDisplay(config.source().jdbcUrl()) + " as "
-                    + config.source().user() + ": " + e.getMessage(), "check source.jdbc-url, source.user and the password "
-                    + "in " + config.file() + "; pg_hba.conf must allow this host"));
+            return List.of(CheckResult.fail("database",
+                    "cannot connect to " + io.lethe.config.JdbcUrls.forDisplay(config.source().jdbcUrl()) + " as "
+                            + config.source().user() + ": " + e.getMessage(),
+                    "check source.jdbc-url, source.user and the password "
+                            + "in " + config.file() + "; pg_hba.conf must allow this host"));
         }
     }
 
@@ -96,7 +98,8 @@ public final class Doctor {
             List<String> present = wanted.stream().filter(existing::contains).toList();
             StringBuilder partitions = new StringBuilder();
             if (!present.isEmpty()) {
-                Map<String, TopicDescription> d = admin.describeTopics(present).allTopicNames().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                Map<String, TopicDescription> d = admin.describeTopics(present).allTopicNames().get(TIMEOUT.toMillis(),
+                        TimeUnit.MILLISECONDS);
                 d.forEach((name, desc) -> partitions.append(partitions.length() == 0 ? "" : ", ").append(name).append('=')
                         .append(desc.partitions().size()));
             }
@@ -112,7 +115,7 @@ public final class Doctor {
                         "lethe topics --print kafka-cli (or strimzi) --config " + config.file() + " prints every topic with its settings"));
             } else {
                 results.add(CheckResult.warn("kafka topics", String.join("; ", wrong) + ". The stages create missing topics at start-up "
-                                + "and leave existing ones as they are",
+                        + "and leave existing ones as they are",
                         "none needed for missing topics; alter the wrong ones (kafka-topics.sh --alter, kafka-configs.sh --alter)"));
             }
         } catch (Exception e) {
@@ -135,10 +138,14 @@ public final class Doctor {
             return CheckResult.pass("debezium topics", "the connector's topics of every configured table and its heartbeat topic "
                     + topics.heartbeatTopic() + " exist");
         }
-        return CheckResult.warn("debezium topics", (missing.isEmpty() ? "" : "no topic " + missing + " yet (the connector creates a "
+        return CheckResult.warn("debezium topics", (missing.isEmpty()
+                ? ""
+                : "no topic " + missing + " yet (the connector creates a "
                         + "table's topic with its first change; is topic-prefix " + topics.topicPrefix() + " its topic.prefix?)")
-                        + (heartbeats ? "" : (missing.isEmpty() ? "" : "; ") + "no heartbeat topic " + topics.heartbeatTopic()
-                        + ": no watermarks, so lag is unknown"),
+                + (heartbeats
+                        ? ""
+                        : (missing.isEmpty() ? "" : "; ") + "no heartbeat topic " + topics.heartbeatTopic()
+                                + ": no watermarks, so lag is unknown"),
                 "check source.debezium-topics.topic-prefix; set heartbeat.interval.ms on the connector");
     }
 
@@ -168,8 +175,8 @@ public final class Doctor {
             return out;
         }
         out.add(0, CheckResult.warn("kafka retention", "retention of " + short_ + " is shorter than kafka.outage-budget ("
-                        + config.kafka().outageBudget() + "): a stage down that long loses invalidations and must invalidate its "
-                        + "namespaces wholesale",
+                + config.kafka().outageBudget() + "): a stage down that long loses invalidations and must invalidate its "
+                + "namespaces wholesale",
                 "kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config retention.ms="
                         + config.kafka().retention().toMillis() + " (or lower kafka.outage-budget in " + config.file() + ")"));
         return out;
@@ -186,7 +193,8 @@ public final class Doctor {
             return CheckResult.pass("kafka dlq retention", dlq + " keeps records " + Duration.ofMillis(retentionMs)
                     + ", within kafka.dlq-retention (" + wanted + ")");
         }
-        return CheckResult.warn("kafka dlq retention", dlq + " keeps records " + (retentionMs < 0 ? "forever" : Duration.ofMillis(retentionMs))
+        return CheckResult.warn("kafka dlq retention",
+                dlq + " keeps records " + (retentionMs < 0 ? "forever" : Duration.ofMillis(retentionMs))
                         + ", longer than kafka.dlq-retention (" + wanted + "): it holds the original changes (row data), so personal "
                         + "data stays there longer than documented (docs/security.md)",
                 "kafka-configs.sh --alter --entity-type topics --entity-name " + dlq + " --add-config retention.ms=" + wanted.toMillis()
@@ -209,7 +217,7 @@ public final class Doctor {
         }
         if (policy.startsWith("volatile-")) {
             return CheckResult.fail(check, "maxmemory-policy is " + policy + ": Redis evicts keys with a TTL first, and every "
-                            + "fence has one, so fences go before the entries they protect and a reader's old value can be filled back",
+                    + "fence has one, so fences go before the entries they protect and a reader's old value can be filled back",
                     "CONFIG SET maxmemory-policy allkeys-lru (and in redis.conf), or allkeys-lfu");
         }
         if (policy.equals("noeviction")) {
@@ -233,7 +241,8 @@ public final class Doctor {
                 boolean cluster = "1".equals(field(info, "cluster_enabled"));
                 if (cluster && region.topology() != RedisTopology.CLUSTER) {
                     return CheckResult.fail(check, region.redisUriForDisplay() + " is a Redis Cluster node but the region's topology is "
-                            + region.topology().name().toLowerCase(), "set regions." + region.name() + ".topology: cluster in " + config.file());
+                            + region.topology().name().toLowerCase(),
+                            "set regions." + region.name() + ".topology: cluster in " + config.file());
                 }
                 if (!cluster && region.topology() == RedisTopology.CLUSTER) {
                     return CheckResult.fail(check, region.redisUriForDisplay() + " is not in cluster mode",

@@ -34,7 +34,8 @@ public final class TransportChecks {
         for (RegionConfig region : config.regions().values()) {
             out.add(redis(region));
             if (region.replicaJdbcUrl() != null) {
-                out.add(postgres("postgres transport " + region.name() + " replica", region.replicaJdbcUrl(), "regions." + region.name() + ".replica"));
+                out.add(postgres("postgres transport " + region.name() + " replica", region.replicaJdbcUrl(),
+                        "regions." + region.name() + ".replica"));
             }
         }
         return out;
@@ -53,12 +54,13 @@ public final class TransportChecks {
         boolean remote = java.util.Arrays.stream(config.kafka().bootstrapServers().split(","))
                 .map(String::trim).map(h -> h.substring(0, Math.max(0, h.lastIndexOf(':')))).anyMatch(h -> !isLoopback(h));
         if (!remote) {
-            return CheckResult.pass(check, "streams.watermark-key is not set: watermarks and records are taken on trust (Kafka on loopback: "
-                    + "no one else writes its topics)");
+            return CheckResult.pass(check,
+                    "streams.watermark-key is not set: watermarks and records are taken on trust (Kafka on loopback: "
+                            + "no one else writes its topics)");
         }
         return CheckResult.warn(check, "streams.watermark-key is not set: watermarks and records are taken on trust, so whoever can write "
-                        + config.topics().changes() + " or a region's topic can make read-your-writes and the lag alerts lie, and "
-                        + "whoever can write a region's topic can upsert any payload into a valid key at an admissible version",
+                + config.topics().changes() + " or a region's topic can make read-your-writes and the lag alerts lie, and "
+                + "whoever can write a region's topic can upsert any payload into a valid key at an admissible version",
                 "set streams.watermark-key: ${LETHE_WATERMARK_KEY} (at least 16 characters) for capture, streams, every region and the CLI");
     }
 
@@ -88,16 +90,18 @@ public final class TransportChecks {
                 return CheckResult.pass(check, protocol + " to loopback only (" + config.kafka().bootstrapServers()
                         + "): allowed for the demo and the embedded stack; any other host needs SSL or SASL_SSL");
             }
-            return CheckResult.warn(check, "security.protocol " + protocol + " (" + (props.containsKey("security.protocol") ? "set" : "Kafka's default")
+            return CheckResult.warn(check,
+                    "security.protocol " + protocol + " (" + (props.containsKey("security.protocol") ? "set" : "Kafka's default")
                             + "): row data (lethe.changes, upsert payloads, keys built from column values)"
-                            + (protocol.startsWith("SASL") ? " and the SASL credentials" : "") + " cross the network unencrypted to " + remote,
+                            + (protocol.startsWith("SASL") ? " and the SASL credentials" : "") + " cross the network unencrypted to "
+                            + remote,
                     "set kafka.properties.security.protocol: SASL_SSL (or SSL), with ssl.truststore.location for a private CA, in "
                             + config.file() + DOCS);
         }
         String identification = props.get("ssl.endpoint.identification.algorithm");
         if (identification != null && identification.isBlank()) {
             return CheckResult.warn(check, protocol + " but ssl.endpoint.identification.algorithm is empty: host name verification is off, "
-                            + "so any certificate the CA signed (or a man in the middle holding one) is accepted for " + remote,
+                    + "so any certificate the CA signed (or a man in the middle holding one) is accepted for " + remote,
                     "remove kafka.properties.ssl.endpoint.identification.algorithm (the default is https) in " + config.file() + DOCS);
         }
         return CheckResult.pass(check, protocol + " with host name verification");
@@ -118,7 +122,7 @@ public final class TransportChecks {
         }
         if (nonValidating) {
             return CheckResult.warn(check, setting + " uses sslfactory " + factory + ": the server's certificate is not checked for "
-                            + host, "remove sslfactory and add sslmode=verify-full&sslrootcert=<CA file> to " + setting + DOCS);
+                    + host, "remove sslfactory and add sslmode=verify-full&sslrootcert=<CA file> to " + setting + DOCS);
         }
         if (!"verify-full".equals(mode)) {
             String why = switch (mode == null ? "prefer" : mode) {
@@ -128,7 +132,7 @@ public final class TransportChecks {
                 default -> "not a verifying mode";
             };
             return CheckResult.warn(check, setting + " has sslmode " + shown + " to " + host + ": " + why
-                            + "; rows and the password cross this hop",
+                    + "; rows and the password cross this hop",
                     "add sslmode=verify-full&sslrootcert=<CA file> to " + setting + DOCS);
         }
         return CheckResult.pass(check, "sslmode verify-full to " + host);
@@ -150,15 +154,18 @@ public final class TransportChecks {
         }
         String scheme = region.redisUri().substring(0, region.redisUri().indexOf("://") + 3);
         if (remote.isEmpty()) {
-            return CheckResult.pass(check, scheme + " to loopback only: allowed for the demo and the embedded stack; any other host needs rediss://");
+            return CheckResult.pass(check,
+                    scheme + " to loopback only: allowed for the demo and the embedded stack; any other host needs rediss://");
         }
         if (!tls) {
             return CheckResult.warn(check, scheme + " to " + remote + ": cached values (rows), keys and the Redis password cross the "
-                    + "network unencrypted", "use rediss:// in regions." + region.name() + ".redis (redis-ca-file for a private CA)" + DOCS);
+                    + "network unencrypted",
+                    "use rediss:// in regions." + region.name() + ".redis (redis-ca-file for a private CA)" + DOCS);
         }
         if (verify != SslVerifyMode.FULL) {
             return CheckResult.warn(check, "rediss:// with verifyPeer " + verify + ": " + (verify == SslVerifyMode.NONE
-                            ? "the server's certificate is not checked" : "the host name is not checked") + " for " + remote,
+                    ? "the server's certificate is not checked"
+                    : "the host name is not checked") + " for " + remote,
                     "remove verifyPeer from regions." + region.name() + ".redis (full verification is the default)" + DOCS);
         }
         return CheckResult.pass(check, "rediss:// with full certificate verification");

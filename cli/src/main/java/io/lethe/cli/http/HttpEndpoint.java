@@ -37,7 +37,7 @@ public final class HttpEndpoint implements AutoCloseable {
      *                          is in the log: an exception's message is not for every client of the port)
      */
     public HttpEndpoint(String host, int port, PrometheusMeterRegistry registry, Supplier<Map<String, Boolean>> health,
-                        Supplier<List<String>> stoppedComponents) {
+            Supplier<List<String>> stoppedComponents) {
         try {
             server = HttpServer.create(new InetSocketAddress(host, port), 64);
         } catch (IOException e) {

@@ -62,7 +62,7 @@ public final class LagReport {
      * @param secondsBehind   how far behind the newest commit the oldest unapplied record of the region topic is
      */
     public record Row(String region, double endToEndSeconds, double captureSeconds, double streamsSeconds, long lagRecords,
-                      double secondsBehind, double p99Millis, long dlq) {
+            double secondsBehind, double p99Millis, long dlq) {
         /** The stage whose own delay is the largest part of the end-to-end lag, or "-" when caught up. */
         public String backlogAt() {
             if (Double.isNaN(endToEndSeconds) || endToEndSeconds < BACKLOG_SECONDS) {
@@ -102,20 +102,22 @@ public final class LagReport {
         Map<String, Long> dlq = dlqByStage();
         List<Row> rows = new ArrayList<>();
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-lag"));
-             KafkaConsumer<byte[], byte[]> reader = reader()) {
+                KafkaConsumer<byte[], byte[]> reader = reader()) {
             // per capture shard: the newest heartbeat it published on any partition; capture's age is the oldest shard's
             // (a shard that published none, or stopped, holds it: its tables are that far behind)
             Map<String, Map<Integer, Long>> published = newestWatermarks(reader, config.topics().changes(), null);
             captureAges.clear();
             published.forEach((shard, byPartition) -> captureAges.put(shard, age(clock.millis() * 1000,
                     byPartition.values().stream().mapToLong(Long::longValue).filter(ts -> ts > 0).max()))); // none published: NaN
-            double capture = captureAges.values().stream().anyMatch(a -> Double.isNaN(a)) ? Double.NaN
+            double capture = captureAges.values().stream().anyMatch(a -> Double.isNaN(a))
+                    ? Double.NaN
                     : captureAges.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
             for (String region : config.regions().keySet()) {
                 Map<String, Map<Integer, Long>> forwarded = newestWatermarks(reader, config.topics().invalidations(region),
                         io.lethe.region.apply.EventRules.watermarkKey(config));
                 List<Long> channels = forwarded.values().stream().flatMap(m -> m.values().stream()).toList();
-                double streams = channels.isEmpty() || channels.contains(0L) ? Double.NaN
+                double streams = channels.isEmpty() || channels.contains(0L)
+                        ? Double.NaN
                         : age(clock.millis() * 1000, channels.stream().mapToLong(Long::longValue).min());
                 rows.add(regionRow(region, admin, reader, capture, streams, p99, dlq));
             }
@@ -129,20 +131,20 @@ public final class LagReport {
      * there, with the region's settings); {@code capture} and {@code streams} were read on the primary.
      */
     private Row regionRow(String region, Admin primaryAdmin, KafkaConsumer<byte[], byte[]> primaryReader, double capture, double streams,
-                          Map<String, Double> p99, Map<String, Long> dlq) throws Exception {
+            Map<String, Double> p99, Map<String, Long> dlq) throws Exception {
         io.lethe.config.KafkaRole role = io.lethe.config.KafkaRole.region(region);
         if (!config.kafka().ownCluster(role)) {
             return lagOn(region, primaryAdmin, primaryReader, capture, streams, p99, dlq);
         }
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), role, "lethe-lag"));
-             KafkaConsumer<byte[], byte[]> reader = reader(role)) {
+                KafkaConsumer<byte[], byte[]> reader = reader(role)) {
             return lagOn(region, admin, reader, capture, streams, p99, dlq);
         }
     }
 
     /** The region's lag on the cluster {@code admin} and {@code reader} talk to. */
     private Row lagOn(String region, Admin admin, KafkaConsumer<byte[], byte[]> reader, double capture, double streams,
-                      Map<String, Double> p99, Map<String, Long> dlq) throws Exception {
+            Map<String, Double> p99, Map<String, Long> dlq) throws Exception {
         String topic = config.topics().invalidations(region);
         List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
                 .map(p -> new TopicPartition(topic, p.partition())).toList();
@@ -168,8 +170,11 @@ public final class LagReport {
         double endToEnd = age(clock.millis() * 1000, partitions.stream().map(committed::get).filter(java.util.Objects::nonNull)
                 .map(c -> io.lethe.region.apply.AppliedWatermarks.fromCommitMetadata(c.metadata()))
                 .filter(java.util.OptionalLong::isPresent).mapToLong(java.util.OptionalLong::getAsLong).min());
-        double seconds = lag == 0 ? 0 : oldestCommit == Long.MAX_VALUE ? Double.NaN
-                : Math.max(0, clock.millis() * 1000 - oldestCommit) / 1e6;
+        double seconds = lag == 0
+                ? 0
+                : oldestCommit == Long.MAX_VALUE
+                        ? Double.NaN
+                        : Math.max(0, clock.millis() * 1000 - oldestCommit) / 1e6;
         // a partition without a watermark in its commit (one added to scale out that the group has not applied
         // yet) is not in the figure above: an unapplied record committed at T keeps the region at least now - T behind
         if (!Double.isNaN(endToEnd) && !Double.isNaN(seconds)) {
@@ -231,7 +236,8 @@ public final class LagReport {
 
     /** The slots capture reads: each shard's, or the single one. */
     public List<String> slots() {
-        return config.source().sharded() ? config.source().shards().values().stream().map(io.lethe.config.ShardConfig::slot).toList()
+        return config.source().sharded()
+                ? config.source().shards().values().stream().map(io.lethe.config.ShardConfig::slot).toList()
                 : List.of(config.source().slot());
     }
 
@@ -239,8 +245,9 @@ public final class LagReport {
         long retained = -1;
         Map<String, Long> bySlot = new java.util.LinkedHashMap<>();
         try (java.sql.Connection c = io.lethe.capture.source.SourceConnection.open(config);
-             java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
-                     + "FROM pg_replication_slots WHERE slot_name = ?")) {
+                java.sql.PreparedStatement ps = c
+                        .prepareStatement("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
+                                + "FROM pg_replication_slots WHERE slot_name = ?")) {
             for (String slot : slots()) {
                 ps.setString(1, slot);
                 try (java.sql.ResultSet rs = ps.executeQuery()) {
@@ -254,7 +261,7 @@ public final class LagReport {
         }
         long unread = -1;
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "lethe-lag"));
-             KafkaConsumer<byte[], byte[]> reader = reader()) {
+                KafkaConsumer<byte[], byte[]> reader = reader()) {
             String topic = config.topics().changes();
             List<TopicPartition> partitions = reader.partitionsFor(topic, TIMEOUT).stream()
                     .map(p -> new TopicPartition(topic, p.partition())).toList();
@@ -321,13 +328,14 @@ public final class LagReport {
      * a forged record's commitTs must not make the lag look smaller or larger than it is.
      */
     private static long commitTsAt(KafkaConsumer<byte[], byte[]> reader, TopicPartition tp, long offset,
-                                   io.lethe.schemas.RecordSignature signature) {
+            io.lethe.schemas.RecordSignature signature) {
         reader.assign(List.of(tp));
         reader.seek(tp, offset);
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
-                if (signature != null && !signature.verifies(r.headers(), r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value())) {
+                if (signature != null && !signature.verifies(r.headers(),
+                        r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value())) {
                     return r.timestamp() * 1000;
                 }
                 try {

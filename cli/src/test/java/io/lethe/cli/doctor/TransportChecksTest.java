@@ -24,7 +24,8 @@ class TransportChecksTest {
             """;
 
     private static Map<String, CheckResult> run(String source, String kafka, String regions) {
-        LetheConfig config = ConfigLoader.parse("lethe.yml", "source: " + source + "\nkafka: " + kafka + "\nregions:\n" + regions + NAMESPACES,
+        LetheConfig config = ConfigLoader.parse("lethe.yml",
+                "source: " + source + "\nkafka: " + kafka + "\nregions:\n" + regions + NAMESPACES,
                 name -> null);
         List<CheckResult> results = TransportChecks.run(config);
         return results.stream().collect(Collectors.toMap(CheckResult::check, r -> r));
@@ -40,8 +41,10 @@ class TransportChecksTest {
         assertTrue(remote.fix().contains("streams.watermark-key"), remote.fix());
         assertEquals(Status.PASS, TransportChecks.watermarkKey(ConfigLoader.parse("lethe.yml", "source: " + source
                 + "\nkafka: { bootstrap-servers: \"localhost:9092\" }\nregions:\n" + region + NAMESPACES, name -> null)).status());
-        LetheConfig signed = ConfigLoader.parse("lethe.yml", "source: " + source + "\nkafka: { bootstrap-servers: \"kafka.internal:9092\" }\n"
-                + "streams: { watermark-key: a-watermark-key-of-32-characters }\nregions:\n" + region + NAMESPACES, name -> null);
+        LetheConfig signed = ConfigLoader.parse("lethe.yml",
+                "source: " + source + "\nkafka: { bootstrap-servers: \"kafka.internal:9092\" }\n"
+                        + "streams: { watermark-key: a-watermark-key-of-32-characters }\nregions:\n" + region + NAMESPACES,
+                name -> null);
         assertEquals(Status.PASS, TransportChecks.watermarkKey(signed).status());
     }
 
@@ -80,25 +83,29 @@ class TransportChecksTest {
 
     @Test
     void verifiedTlsPassesAndCertificateChecksTurnedOffAreReported() {
-        Map<String, CheckResult> ok = run("{ jdbc-url: \"jdbc:postgresql://db.internal:5432/shop?sslmode=verify-full&sslrootcert=/ca.pem\", user: lethe }",
+        Map<String, CheckResult> ok = run(
+                "{ jdbc-url: \"jdbc:postgresql://db.internal:5432/shop?sslmode=verify-full&sslrootcert=/ca.pem\", user: lethe }",
                 "{ bootstrap-servers: \"kafka-1.internal:9093\", properties: { security.protocol: SASL_SSL } }",
                 "  us-east: { redis: \"rediss://cache.internal:6380\" }\n");
         assertEquals(List.of(Status.PASS), ok.values().stream().map(CheckResult::status).distinct().toList(), ok.toString());
 
-        Map<String, CheckResult> off = run("{ jdbc-url: \"jdbc:postgresql://db.internal:5432/shop?ssl=true&sslfactory=org.postgresql.ssl.NonValidatingFactory\", user: lethe }",
+        Map<String, CheckResult> off = run(
+                "{ jdbc-url: \"jdbc:postgresql://db.internal:5432/shop?ssl=true&sslfactory=org.postgresql.ssl.NonValidatingFactory\", user: lethe }",
                 "{ bootstrap-servers: \"kafka-1.internal:9093\", properties: { security.protocol: SSL, ssl.endpoint.identification.algorithm: \"\" } }",
                 "  us-east: { redis: \"rediss://cache.internal:6380?verifyPeer=NONE\" }\n");
         assertEquals(Status.WARN, off.get("kafka transport").status());
         assertTrue(off.get("kafka transport").message().contains("host name verification is off"), off.get("kafka transport").message());
         assertEquals(Status.WARN, off.get("postgres transport source").status());
-        assertTrue(off.get("postgres transport source").message().contains("NonValidatingFactory"), off.get("postgres transport source").message());
+        assertTrue(off.get("postgres transport source").message().contains("NonValidatingFactory"),
+                off.get("postgres transport source").message());
         assertEquals(Status.WARN, off.get("redis transport us-east").status());
         assertTrue(off.get("redis transport us-east").message().contains("verifyPeer NONE"), off.get("redis transport us-east").message());
     }
 
     @Test
     void loopbackIsOnlyTheLoopback() {
-        assertTrue(TransportChecks.isLoopback("127.0.0.1") && TransportChecks.isLoopback("127.1.2.3") && TransportChecks.isLoopback("localhost")
+        assertTrue(TransportChecks.isLoopback("127.0.0.1") && TransportChecks.isLoopback("127.1.2.3")
+                && TransportChecks.isLoopback("localhost")
                 && TransportChecks.isLoopback("::1") && TransportChecks.isLoopback("[::1]"));
         assertTrue(!TransportChecks.isLoopback("10.0.0.1") && !TransportChecks.isLoopback("localhost.evil.example")
                 && !TransportChecks.isLoopback("127.0.0.1.nip.io"));

@@ -65,7 +65,8 @@ class HttpEndpointTest {
         registry.counter("lethe.test.events").increment();
         try (HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, registry, Map::of, List::of)) {
             HttpResponse<String> plain = get(http, "/metrics");
-            assertTrue(plain.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"), plain.headers().toString());
+            assertTrue(plain.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"),
+                    plain.headers().toString());
             assertTrue(plain.body().contains("lethe_test_events_total 1.0"), plain.body());
             assertFalse(plain.body().contains("# EOF"), plain.body());
 
@@ -73,7 +74,8 @@ class HttpEndpointTest {
                     .header("Accept", "application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5")
                     .header("Accept-Encoding", "gzip").build(), HttpResponse.BodyHandlers.ofByteArray());
             assertEquals("gzip", open.headers().firstValue("Content-Encoding").orElse(""), open.headers().toString());
-            assertTrue(open.headers().firstValue("Content-Type").orElse("").startsWith("application/openmetrics-text"), open.headers().toString());
+            assertTrue(open.headers().firstValue("Content-Type").orElse("").startsWith("application/openmetrics-text"),
+                    open.headers().toString());
             String text = new String(new GZIPInputStream(new ByteArrayInputStream(open.body())).readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(text.contains("lethe_test_events_total 1.0") && text.trim().endsWith("# EOF"), text);
         }

@@ -85,7 +85,8 @@ public final class ManualInvalidations implements AutoCloseable {
         Objects.requireNonNull(key, "key");
         if (key.startsWith(RedisLayout.RESERVED_PREFIX) || ns.keys().stream().noneMatch(k -> k.matches(key))) {
             throw new Refused("refused: '" + key + "' is not a key of namespace " + namespace + " (its key templates: " + ns.keys()
-                    + "; key format 2 writes each of " + io.lethe.schemas.keys.KeyFormat.RESERVED + " in a value as %XX, e.g. a time's ':' as %3A)");
+                    + "; key format 2 writes each of " + io.lethe.schemas.keys.KeyFormat.RESERVED
+                    + " in a value as %XX, e.g. a time's ':' as %3A)");
         }
         return publish(ns, Scope.ROW, key, null);
     }
@@ -108,7 +109,8 @@ public final class ManualInvalidations implements AutoCloseable {
         }
         boolean wide = ns.isNamespaceWide(glob);
         if (wide && !wholeNamespace) {
-            throw new Refused("refused: '" + glob + "' matches all of namespace " + namespace + "; to purge the whole namespace say so (lethe invalidate --force)");
+            throw new Refused("refused: '" + glob + "' matches all of namespace " + namespace
+                    + "; to purge the whole namespace say so (lethe invalidate --force)");
         }
         return publish(ns, wide ? Scope.NAMESPACE : Scope.PATTERN, null, glob);
     }
@@ -139,7 +141,8 @@ public final class ManualInvalidations implements AutoCloseable {
         List<Future<RecordMetadata>> acks = new ArrayList<>();
         byte[] value = EventJson.write(event);
         // regions with streams.watermark-key apply only signed records: a manual invalidation is signed as streams signs
-        io.lethe.schemas.RecordSignature signature = config.streams().watermarkKey() == null ? null
+        io.lethe.schemas.RecordSignature signature = config.streams().watermarkKey() == null
+                ? null
                 : new io.lethe.schemas.RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
         for (String topic : topics) {
             ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.target(), value);
@@ -175,7 +178,7 @@ public final class ManualInvalidations implements AutoCloseable {
             unique.add(config.topics().invalidations());
         }
         config.regions().values().stream().filter(r -> config.receives(r).contains(ns.name()) || config.receives(r).stream()
-                        .map(config.namespaces()::get).anyMatch(n -> pattern != null ? n.mayReach(pattern) : n.mayHold(key)))
+                .map(config.namespaces()::get).anyMatch(n -> pattern != null ? n.mayReach(pattern) : n.mayHold(key)))
                 .forEach(r -> unique.add(config.topics().invalidations(r.name())));
         return new ArrayList<>(unique);
     }
@@ -200,7 +203,7 @@ public final class ManualInvalidations implements AutoCloseable {
             props.setProperty("password", config.source().readerSecret().reveal());
         }
         try (Connection c = DriverManager.getConnection(config.source().jdbcUrl(), props);
-             ResultSet rs = c.createStatement().executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
+                ResultSet rs = c.createStatement().executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
             rs.next();
             return rs.getLong(1);
         }

@@ -64,8 +64,8 @@ public final class KafkaAcls {
     public static List<AclBinding> bindings(LetheConfig config, KafkaRole role) {
         String who = principal(config, role);
         List<AclBinding> out = new ArrayList<>();
-        grants(config, role).forEach((resource, operations) -> operations.forEach(op ->
-                out.add(new AclBinding(resource, new AccessControlEntry(who, "*", op, AclPermissionType.ALLOW)))));
+        grants(config, role).forEach((resource, operations) -> operations
+                .forEach(op -> out.add(new AclBinding(resource, new AccessControlEntry(who, "*", op, AclPermissionType.ALLOW)))));
         return out;
     }
 
@@ -145,7 +145,8 @@ public final class KafkaAcls {
                 topic(g, t.captureOffsets(), AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS);
                 add(g, new ResourcePattern(ResourceType.GROUP, "lethe-dlq-replay", PatternType.LITERAL), AclOperation.READ);
                 add(g, new ResourcePattern(ResourceType.GROUP, config.apply().groupPrefix(), PatternType.PREFIXED), AclOperation.DESCRIBE);
-                add(g, new ResourcePattern(ResourceType.GROUP, config.streams().applicationId(), PatternType.LITERAL), AclOperation.DESCRIBE);
+                add(g, new ResourcePattern(ResourceType.GROUP, config.streams().applicationId(), PatternType.LITERAL),
+                        AclOperation.DESCRIBE);
             }
             case "app" -> {
                 // an application's purges (cache-client Invalidations, Spring @CacheEvict): write the invalidation topics it
@@ -188,7 +189,8 @@ public final class KafkaAcls {
             grants(config, role).forEach((resource, operations) -> {
                 out.append("kafka-acls --bootstrap-server B --add --allow-principal ").append(who);
                 out.append(operations.stream().map(op -> " --operation " + camel(op)).collect(Collectors.joining()));
-                out.append(" --").append(resource.resourceType() == ResourceType.TRANSACTIONAL_ID ? "transactional-id"
+                out.append(" --").append(resource.resourceType() == ResourceType.TRANSACTIONAL_ID
+                        ? "transactional-id"
                         : resource.resourceType().name().toLowerCase(Locale.ROOT)).append(' ').append(resource.name());
                 if (resource.patternType() == PatternType.PREFIXED) {
                     out.append(" --resource-pattern-type prefixed");

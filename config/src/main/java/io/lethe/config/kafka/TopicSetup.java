@@ -107,7 +107,8 @@ public final class TopicSetup {
                     created.add(e.getKey());
                 } catch (ExecutionException ex) {
                     if (!(ex.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException("cannot create topic " + e.getKey() + ": " + ex.getCause().getMessage(), ex.getCause());
+                        throw new IllegalStateException("cannot create topic " + e.getKey() + ": " + ex.getCause().getMessage(),
+                                ex.getCause());
                     }
                 }
             }
@@ -145,12 +146,16 @@ public final class TopicSetup {
         long ms = timeout.toMillis();
         Set<String> existing = admin.listTopics().names().get(ms, TimeUnit.MILLISECONDS);
         List<String> present = topics.stream().filter(existing::contains).distinct().toList();
-        Map<String, org.apache.kafka.clients.admin.TopicDescription> described = present.isEmpty() ? Map.of()
+        Map<String, org.apache.kafka.clients.admin.TopicDescription> described = present.isEmpty()
+                ? Map.of()
                 : admin.describeTopics(present).allTopicNames().get(ms, TimeUnit.MILLISECONDS);
-        Map<org.apache.kafka.common.config.ConfigResource, org.apache.kafka.common.KafkaFuture<org.apache.kafka.clients.admin.Config>> configs =
-                present.isEmpty() ? Map.of() : admin.describeConfigs(present.stream()
-                        .map(t -> new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t))
-                        .toList()).values();
+        Map<org.apache.kafka.common.config.ConfigResource, org.apache.kafka.common.KafkaFuture<org.apache.kafka.clients.admin.Config>> configs = present
+                .isEmpty()
+                        ? Map.of()
+                        : admin.describeConfigs(present.stream()
+                                .map(t -> new org.apache.kafka.common.config.ConfigResource(
+                                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t))
+                                .toList()).values();
         List<String> wrong = new ArrayList<>();
         for (String topic : new LinkedHashSet<>(topics)) {
             TopicSpec spec = TopicSpec.of(kafka, topic);
@@ -161,10 +166,12 @@ public final class TopicSetup {
             org.apache.kafka.clients.admin.TopicDescription d = described.get(topic);
             Map<String, String> actual = new java.util.HashMap<>();
             try {
-                configs.get(new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic))
+                configs.get(
+                        new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic))
                         .get(ms, TimeUnit.MILLISECONDS).entries().forEach(entry -> actual.put(entry.name(), entry.value()));
             } catch (ExecutionException e) {
-                wrong.add(topic + ": cannot read its configs (" + e.getCause().getMessage() + "; the principal needs DescribeConfigs on it)");
+                wrong.add(
+                        topic + ": cannot read its configs (" + e.getCause().getMessage() + "; the principal needs DescribeConfigs on it)");
                 continue;
             }
             int replication = d.partitions().stream().mapToInt(p -> p.replicas().size()).min().orElse(0);

@@ -34,7 +34,7 @@ import java.util.TreeMap;
  * @param minRetention      the shortest retention an existing topic may have; null when not checked
  */
 public record TopicSpec(String name, Integer partitions, Short replicationFactor, SortedMap<String, String> configs,
-                        Duration minRetention) {
+        Duration minRetention) {
     public static final String CLEANUP_POLICY = "cleanup.policy";
     public static final String RETENTION_MS = "retention.ms";
     public static final String MIN_INSYNC_REPLICAS = "min.insync.replicas";

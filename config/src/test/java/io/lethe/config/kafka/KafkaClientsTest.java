@@ -13,10 +13,13 @@ class KafkaClientsTest {
     @Test
     void metadataIsReadAgainEveryTenSecondsUnlessThePropertiesSayOtherwise() {
         KafkaConfig plain = new KafkaConfig("127.0.0.1:9092", Map.of(), "lethe", null, null, null, null);
-        assertEquals("10000", KafkaClients.common(plain, io.lethe.config.KafkaRole.CLI, "c").get(CommonClientConfigs.METADATA_MAX_AGE_CONFIG));
-        KafkaConfig set = new KafkaConfig("127.0.0.1:9092", Map.of(CommonClientConfigs.METADATA_MAX_AGE_CONFIG, "30000"), "lethe", null, null,
+        assertEquals("10000",
+                KafkaClients.common(plain, io.lethe.config.KafkaRole.CLI, "c").get(CommonClientConfigs.METADATA_MAX_AGE_CONFIG));
+        KafkaConfig set = new KafkaConfig("127.0.0.1:9092", Map.of(CommonClientConfigs.METADATA_MAX_AGE_CONFIG, "30000"), "lethe", null,
+                null,
                 null, null);
-        assertEquals("30000", KafkaClients.common(set, io.lethe.config.KafkaRole.CLI, "c").get(CommonClientConfigs.METADATA_MAX_AGE_CONFIG));
+        assertEquals("30000",
+                KafkaClients.common(set, io.lethe.config.KafkaRole.CLI, "c").get(CommonClientConfigs.METADATA_MAX_AGE_CONFIG));
         assertEquals(Duration.ofSeconds(10), KafkaClients.METADATA_MAX_AGE);
     }
 }

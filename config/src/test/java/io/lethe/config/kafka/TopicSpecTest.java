@@ -32,7 +32,9 @@ class TopicSpecTest {
     void everyTopicWithTheSettingsLetheCreatesItWith() {
         io.lethe.config.LetheConfig config = config(", min-insync-replicas: 2");
         List<TopicSpec> all = TopicSpec.all(config);
-        assertEquals(List.of("lethe.changes", "lethe.invalidations", config.topics().invalidations("eu-west"), "lethe.dlq", "lethe.capture.offsets"),
+        assertEquals(
+                List.of("lethe.changes", "lethe.invalidations", config.topics().invalidations("eu-west"), "lethe.dlq",
+                        "lethe.capture.offsets"),
                 all.stream().map(TopicSpec::name).toList());
         TopicSpec changes = all.get(0);
         assertEquals(6, changes.partitions());
@@ -47,14 +49,16 @@ class TopicSpecTest {
     @Test
     void anExistingTopicNeedsAtLeastWhatLetheWouldCreate() {
         TopicSpec changes = TopicSpec.of(config(", min-insync-replicas: 2").kafka(), "lethe.changes");
-        assertEquals(List.of(), changes.problems(6, 3, Map.of("cleanup.policy", "delete", "min.insync.replicas", "2", "retention.ms", "-1")));
-        assertEquals(List.of(), changes.problems(12, 5, Map.of("cleanup.policy", "delete", "min.insync.replicas", "3", "retention.ms", "86400000")),
+        assertEquals(List.of(),
+                changes.problems(6, 3, Map.of("cleanup.policy", "delete", "min.insync.replicas", "2", "retention.ms", "-1")));
+        assertEquals(List.of(),
+                changes.problems(12, 5, Map.of("cleanup.policy", "delete", "min.insync.replicas", "3", "retention.ms", "86400000")),
                 "more partitions and replicas, a retention of the outage budget: usable");
         assertEquals(List.of("3 partition(s), expected at least 6 (kafka.partitions)",
-                        "replication factor 1, expected at least 3 (kafka.replication-factor)",
-                        "cleanup.policy=compact,delete, expected delete",
-                        "min.insync.replicas=1, expected at least 2 (kafka.min-insync-replicas)",
-                        "retention.ms=3600000, expected at least 86400000 or -1 (kafka.outage-budget PT24H)"),
+                "replication factor 1, expected at least 3 (kafka.replication-factor)",
+                "cleanup.policy=compact,delete, expected delete",
+                "min.insync.replicas=1, expected at least 2 (kafka.min-insync-replicas)",
+                "retention.ms=3600000, expected at least 86400000 or -1 (kafka.outage-budget PT24H)"),
                 changes.problems(3, 1, Map.of("cleanup.policy", "compact,delete", "min.insync.replicas", "1", "retention.ms", "3600000")));
         TopicSpec offsets = TopicSpec.of(config("").kafka(), "lethe.capture.offsets");
         assertEquals(List.of("cleanup.policy=delete, expected compact"), offsets.problems(1, 3, Map.of("cleanup.policy", "delete")));
@@ -67,11 +71,12 @@ class TopicSpecTest {
         LetheConfig open = config("");
         LetheConfig locked = config(", create-topics: false");
         for (KafkaRole role : KafkaAcls.roles(locked)) {
-            assertFalse(KafkaAcls.bindings(locked, role).stream().anyMatch(b -> b.entry().operation() == AclOperation.CREATE), role.toString());
-            KafkaAcls.bindings(open, role).stream().filter(b -> b.entry().operation() == AclOperation.CREATE).forEach(created ->
-                    assertTrue(KafkaAcls.bindings(locked, role).stream().anyMatch(b -> b.pattern().equals(created.pattern())
+            assertFalse(KafkaAcls.bindings(locked, role).stream().anyMatch(b -> b.entry().operation() == AclOperation.CREATE),
+                    role.toString());
+            KafkaAcls.bindings(open, role).stream().filter(b -> b.entry().operation() == AclOperation.CREATE).forEach(created -> assertTrue(
+                    KafkaAcls.bindings(locked, role).stream().anyMatch(b -> b.pattern().equals(created.pattern())
                             && b.pattern().resourceType() == ResourceType.TOPIC && b.entry().operation() == AclOperation.DESCRIBE_CONFIGS),
-                            role + " may read the configs of " + created.pattern().name() + " it checks"));
+                    role + " may read the configs of " + created.pattern().name() + " it checks"));
         }
     }
 }

@@ -64,7 +64,7 @@ public final class Demo implements AutoCloseable {
     private Readers readers;
 
     private Demo(LetheStack stack, Settings settings, LetheConfig config, Pipeline pipeline, HttpEndpoint http,
-                 PrometheusMeterRegistry registry) {
+            PrometheusMeterRegistry registry) {
         this.stack = stack;
         this.settings = settings;
         this.config = config;
@@ -78,7 +78,7 @@ public final class Demo implements AutoCloseable {
 
     /** Creates the schema, writes the config to {@code configFile}, starts every stage and the HTTP port. */
     public static Demo start(LetheStack stack, Settings settings, PrometheusMeterRegistry registry, String httpHost, int httpPort,
-                             Path configFile) throws Exception {
+            Path configFile) throws Exception {
         DemoSetup.createSchema(stack, settings.database());
         LetheConfig config = DemoSetup.writeConfig(configFile, DemoSetup.yaml(stack, settings));
         Pipeline pipeline = Pipeline.start(config, Roles.all(config), registry, Clock.systemUTC());
@@ -180,7 +180,7 @@ public final class Demo implements AutoCloseable {
         long sentinelFrom;
         PostgresEndpoint pg = stack.postgres();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(settings.database()), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")) {
                 rs.next();
                 sentinelFrom = rs.getLong(1);

@@ -30,7 +30,7 @@ public final class DemoSetup {
         stack.createDatabase(database);
         PostgresEndpoint pg = stack.postgres();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute("""
                     CREATE TABLE IF NOT EXISTS products (
                       id int PRIMARY KEY,
@@ -53,7 +53,8 @@ public final class DemoSetup {
     public static String yaml(LetheStack stack, Demo.Settings settings) {
         List<String> regions = settings.regions();
         String[] subscriptions = {"[product, category, price]", "[product, price]", "[product, category]"};
-        LetheYml yaml = LetheYml.on(stack, settings.database()).header("Written by `lethe demo`; the embedded servers' ports change on every run.")
+        LetheYml yaml = LetheYml.on(stack, settings.database())
+                .header("Written by `lethe demo`; the embedded servers' ports change on every run.")
                 .slot(settings.slot()).heartbeat("1s").topicPrefix(settings.topicPrefix()).kafka("replication-factor: 1")
                 .namespaces("""
                         product:

@@ -38,7 +38,8 @@ public final class Readers implements AutoCloseable {
         this.registry = registry;
         int seed = 0;
         for (Map.Entry<String, String> region : redisByRegion.entrySet()) {
-            LetheCache cache = LetheCache.builder(region.getValue()).region(region.getKey()).meterRegistry(registry).loaderThreads(2).build();
+            LetheCache cache = LetheCache.builder(region.getValue()).region(region.getKey()).meterRegistry(registry).loaderThreads(2)
+                    .build();
             caches.add(cache);
             // shadow reads of 1 hit in 100 (applications default to 1 in 1,000): at the demo's read rates the
             // figure on the status line and page then moves within a minute
@@ -55,10 +56,11 @@ public final class Readers implements AutoCloseable {
     }
 
     private void read(Connection c, CacheNamespace<String> products, CacheNamespace<String> prices, SplittableRandom random,
-                      double rate) {
+            double rate) {
         long interval = (long) (1_000_000_000L / rate);
-        try (c; PreparedStatement product = c.prepareStatement("SELECT slug, name, price FROM products WHERE id = ?");
-             PreparedStatement price = c.prepareStatement("SELECT price, version FROM products WHERE id = ?")) {
+        try (c;
+                PreparedStatement product = c.prepareStatement("SELECT slug, name, price FROM products WHERE id = ?");
+                PreparedStatement price = c.prepareStatement("SELECT price, version FROM products WHERE id = ?")) {
             while (running) {
                 int id = 1 + random.nextInt(DemoSetup.PRODUCTS);
                 if (random.nextBoolean()) {
@@ -66,7 +68,8 @@ public final class Readers implements AutoCloseable {
                         synchronized (product) {
                             product.setInt(1, id);
                             try (ResultSet rs = product.executeQuery()) {
-                                return rs.next() ? Loaded.of("{\"slug\":\"" + rs.getString(1) + "\",\"price\":" + rs.getInt(3) + "}")
+                                return rs.next()
+                                        ? Loaded.of("{\"slug\":\"" + rs.getString(1) + "\",\"price\":" + rs.getInt(3) + "}")
                                         : Loaded.notFound();
                             }
                         }
@@ -76,7 +79,8 @@ public final class Readers implements AutoCloseable {
                         synchronized (price) {
                             price.setInt(1, id);
                             try (ResultSet rs = price.executeQuery()) {
-                                return rs.next() ? Loaded.of("{\"price\":" + rs.getInt(1) + ",\"version\":" + rs.getInt(2) + "}", rs.getInt(2))
+                                return rs.next()
+                                        ? Loaded.of("{\"price\":" + rs.getInt(1) + ",\"version\":" + rs.getInt(2) + "}", rs.getInt(2))
                                         : Loaded.notFound();
                             }
                         }

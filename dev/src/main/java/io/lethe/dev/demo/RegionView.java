@@ -142,7 +142,7 @@ public final class RegionView {
      * @param streamsSeconds  {@link StreamsMetrics#WATERMARK_AGE}
      */
     public record Sample(long epochMillis, double appliedPerSecond, double p50Millis, double p99Millis, double lagRecords,
-                         double endToEndSeconds, double captureSeconds, double streamsSeconds, long appliedTotal) {
+            double endToEndSeconds, double captureSeconds, double streamsSeconds, long appliedTotal) {
         public String line(String region) {
             return String.format("%-9s applied/s %6.0f   p50 %6.1f ms   p99 %6.1f ms   e2e lag %s s (capture %s, streams %s)   %5.0f rec",
                     region, appliedPerSecond, p50Millis, p99Millis, seconds(endToEndSeconds), seconds(captureSeconds),

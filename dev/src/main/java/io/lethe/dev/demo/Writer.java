@@ -34,8 +34,8 @@ public final class Writer implements Runnable {
         long next = start;
         try (PreparedStatement price = connection.prepareStatement(
                 "UPDATE products SET price = ?, version = version + 1 WHERE id = ?");
-             PreparedStatement slug = connection.prepareStatement(
-                "UPDATE products SET slug = 'p-' || id || '-' || ?, version = version + 1 WHERE id = ?")) {
+                PreparedStatement slug = connection.prepareStatement(
+                        "UPDATE products SET slug = 'p-' || id || '-' || ?, version = version + 1 WHERE id = ?")) {
             while (running) {
                 int id = 1 + random.nextInt(DemoSetup.PRODUCTS);
                 if (committed.get() % 20 == 19) {

@@ -72,7 +72,8 @@ public final class Drain {
             long deadline = System.nanoTime() + timeout.toNanos();
             do { // asked at least once, however little of a caller's timeout is left
                 try {
-                    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+                    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                            .get();
                     if (ends.entrySet().stream().allMatch(e -> starts.get(e.getKey()).offset() >= e.getValue().offset()
                             || committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue().offset())) {
                         return true;

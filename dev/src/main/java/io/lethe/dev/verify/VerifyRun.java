@@ -80,9 +80,9 @@ public final class VerifyRun {
      * @param inspectorStale   entries the second judge confirmed stale (must be 0)
      */
     public record Result(long seed, Duration duration, long commits, long reads, long staleReads, double staleP50Millis,
-                         double staleP99Millis, double staleMaxMillis, List<String> faults, long checkedEntries,
-                         long scannedKeys, long staleEntries, long lostInvalidations, Map<String, String> coherence, List<String> details,
-                         Duration drain, List<String> inspector, long inspectorStale) {
+            double staleP99Millis, double staleMaxMillis, List<String> faults, long checkedEntries,
+            long scannedKeys, long staleEntries, long lostInvalidations, Map<String, String> coherence, List<String> details,
+            Duration drain, List<String> inspector, long inspectorStale) {
         public boolean passed() {
             return staleEntries == 0 && lostInvalidations == 0 && inspectorStale == 0;
         }
@@ -236,10 +236,11 @@ public final class VerifyRun {
     private static void dropSlot(EmbeddedStack stack, LetheConfig config) throws Exception {
         PostgresEndpoint pg = stack.postgres();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(VerifySchema.DATABASE), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (true) {
-                try (ResultSet rs = s.executeQuery("SELECT active FROM pg_replication_slots WHERE slot_name = '" + config.source().slot() + "'")) {
+                try (ResultSet rs = s
+                        .executeQuery("SELECT active FROM pg_replication_slots WHERE slot_name = '" + config.source().slot() + "'")) {
                     if (!rs.next()) {
                         return;
                     }
@@ -266,7 +267,7 @@ public final class VerifyRun {
         PostgresEndpoint pg = stack.postgres();
         long before;
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(VerifySchema.DATABASE), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
                 rs.next();
                 before = rs.getLong(1);
@@ -323,7 +324,8 @@ public final class VerifyRun {
                                     stale++;
                                     if (details.size() < 20) {
                                         details.add("stale " + region + " " + key + ": cached " + cached + ", database " + truth
-                                                + " (v " + r.hget(key, RedisLayout.ENTRY_VERSION) + ", fence " + r.hgetall(RedisLayout.fenceKey(key)) + ")");
+                                                + " (v " + r.hget(key, RedisLayout.ENTRY_VERSION) + ", fence "
+                                                + r.hgetall(RedisLayout.fenceKey(key)) + ")");
                                     }
                                 }
                             }

@@ -26,7 +26,7 @@ final class VerifySchema {
         stack.createDatabase(DATABASE);
         PostgresEndpoint pg = stack.postgres();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl(DATABASE), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute("CREATE TABLE items (id int PRIMARY KEY, grp int NOT NULL, val int NOT NULL, version int NOT NULL, "
                     + "updated_at timestamptz NOT NULL DEFAULT now())");
             s.execute("ALTER TABLE items REPLICA IDENTITY FULL");

@@ -42,7 +42,7 @@ final class Workload implements AutoCloseable {
     private final List<Thread> writerThreads = new ArrayList<>();
 
     Workload(PostgresEndpoint primary, PostgresEndpoint replica, Map<String, String> redisByRegion, long seed,
-             int writers, int readersPerRegion) {
+            int writers, int readersPerRegion) {
         this.primary = primary;
         this.replica = replica;
         this.staleness = Timer.builder("verify.staleness").publishPercentiles(0.5, 0.99, 0.999)
@@ -82,8 +82,8 @@ final class Workload implements AutoCloseable {
                 c.setAutoCommit(false);
                 try (PreparedStatement update = c.prepareStatement(
                         "UPDATE items SET val = ?, version = version + 1, updated_at = clock_timestamp() WHERE id = ?");
-                     PreparedStatement move = c.prepareStatement(
-                        "UPDATE items SET grp = ?, version = version + 1, updated_at = clock_timestamp() WHERE id = ?")) {
+                        PreparedStatement move = c.prepareStatement(
+                                "UPDATE items SET grp = ?, version = version + 1, updated_at = clock_timestamp() WHERE id = ?")) {
                     while (running && writing) {
                         int kind = random.nextInt(10);
                         int rows = kind < 7 ? 1 : 2 + random.nextInt(4);
@@ -172,7 +172,7 @@ final class Workload implements AutoCloseable {
     /** A group's value as readers cache it: the sum of its items' values and their count. */
     static String group(Connection c, int grp) throws SQLException {
         try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT coalesce(sum(val), 0), count(*) FROM items WHERE grp = " + grp)) {
+                ResultSet rs = s.executeQuery("SELECT coalesce(sum(val), 0), count(*) FROM items WHERE grp = " + grp)) {
             rs.next();
             return rs.getLong(1) + "/" + rs.getLong(2);
         }
@@ -183,8 +183,9 @@ final class Workload implements AutoCloseable {
      * of the row (or of the group's rows), which the served value misses.
      */
     private static long ageMillis(Connection c, String where) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-                "SELECT (extract(epoch FROM clock_timestamp() - max(updated_at)) * 1000)::bigint FROM items WHERE " + where)) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(
+                        "SELECT (extract(epoch FROM clock_timestamp() - max(updated_at)) * 1000)::bigint FROM items WHERE " + where)) {
             return rs.next() ? rs.getLong(1) : 0;
         }
     }

@@ -12,7 +12,7 @@ package io.lethe.embedded.junit;
  * @param keyPrefix   prefix for every Redis key the test writes, e.g. {@code t3k9:}
  */
 public record TestScope(String id, String database, String topicPrefix, String slot, String publication,
-                        String keyPrefix) {
+        String keyPrefix) {
 
     static TestScope create(String id) {
         return new TestScope(id, "lethe_" + id, id, "lethe_" + id, "lethe_" + id, id + ":");

@@ -62,7 +62,7 @@ public final class ContainerStack implements LetheStack {
     public void createDatabase(String name) {
         PostgresEndpoint pg = postgres();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"), pg.user(), pg.password());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + name.replace("'", "''") + "'")) {
                 if (rs.next()) {
                     return;

@@ -100,8 +100,8 @@ public final class InvalidationSubscriber implements AutoCloseable {
             System.exit(2);
         }
         String prefix = args.length > 2 ? args[2] : Topics.DEFAULT_PREFIX;
-        try (InvalidationSubscriber subscriber = new InvalidationSubscriber(args[0], args[1], prefix, e ->
-                System.out.printf("%s %s %s v%s (%s)%n", e.namespace(), e.scope().code(), e.target(), e.version(), e.op().code()))) {
+        try (InvalidationSubscriber subscriber = new InvalidationSubscriber(args[0], args[1], prefix,
+                e -> System.out.printf("%s %s %s v%s (%s)%n", e.namespace(), e.scope().code(), e.target(), e.version(), e.op().code()))) {
             Runtime.getRuntime().addShutdownHook(new Thread(subscriber::stop));
             subscriber.run();
         } catch (org.apache.kafka.common.errors.WakeupException stopped) {

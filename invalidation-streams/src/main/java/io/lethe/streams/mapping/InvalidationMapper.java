@@ -81,8 +81,10 @@ public final class InvalidationMapper {
         List<NamespaceConfig> namespaces = namespacesFor(change);
         if (namespaces.isEmpty()) {
             problems.add(change.op() == Op.RESET
-                    ? MappingProblem.unmapped(DlqReason.UNKNOWN_NAMESPACE, "reset names namespace '" + change.namespace() + "', which is not configured")
-                    : MappingProblem.unmapped(DlqReason.UNKNOWN_TABLE, "no namespace is configured for table " + change.source().qualifiedName()));
+                    ? MappingProblem.unmapped(DlqReason.UNKNOWN_NAMESPACE,
+                            "reset names namespace '" + change.namespace() + "', which is not configured")
+                    : MappingProblem.unmapped(DlqReason.UNKNOWN_TABLE,
+                            "no namespace is configured for table " + change.source().qualifiedName()));
             return new MappingResult(out, problems);
         }
         long emittedAt = Micros.of(clock.instant());
@@ -215,7 +217,7 @@ public final class InvalidationMapper {
      * enough, never stale). An UPDATE under REPLICA IDENTITY DEFAULT has no old image at all.
      */
     private static DlqReason renderOld(KeyTemplate template, ChangeEvent change, Map<String, Object> old, Set<String> keys,
-                                       List<String> problems) {
+            List<String> problems) {
         if (change.op() == Op.DELETE) {
             for (String column : template.columns()) {
                 boolean identity = change.key() != null && change.key().containsKey(column);
@@ -236,7 +238,7 @@ public final class InvalidationMapper {
      * column holds the unchanged-TOAST placeholder), else null.
      */
     private static DlqReason render(KeyTemplate template, Map<String, Object> row, String image, Set<String> keys,
-                                    List<String> problems, DlqReason missing) {
+            List<String> problems, DlqReason missing) {
         for (String column : template.columns()) {
             Object value = row.get(column);
             if (ChangeEvent.UNAVAILABLE_VALUE.equals(value)) {
@@ -291,7 +293,6 @@ public final class InvalidationMapper {
     private static String abbreviate(String text) {
         return text.length() <= 40 ? text : text.substring(0, 40) + "...";
     }
-
 
     /** Builds the events of one change and namespace, enforcing the key-length limit. */
     private final class Emitter {

@@ -81,7 +81,8 @@ public final class RetentionGuard implements AutoCloseable {
      */
     void check() {
         String topic = config.topics().changes();
-        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.STREAMS, "lethe-streams-retention"))) {
+        try (Admin admin = Admin
+                .create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.STREAMS, "lethe-streams-retention"))) {
             int partitions = admin.describeTopics(java.util.List.of(topic)).allTopicNames().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                     .get(topic).partitions().size();
             Map<TopicPartition, OffsetSpec> earliest = new LinkedHashMap<>();
@@ -89,7 +90,8 @@ public final class RetentionGuard implements AutoCloseable {
                 earliest.put(new TopicPartition(topic, p), OffsetSpec.earliest());
             }
             Map<TopicPartition, Long> starts = new LinkedHashMap<>();
-            admin.listOffsets(earliest).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).forEach((tp, info) -> starts.put(tp, info.offset()));
+            admin.listOffsets(earliest).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                    .forEach((tp, info) -> starts.put(tp, info.offset()));
             Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(config.streams().applicationId())
                     .partitionsToOffsetAndMetadata().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             Map<TopicPartition, String> gaps = new LinkedHashMap<>();

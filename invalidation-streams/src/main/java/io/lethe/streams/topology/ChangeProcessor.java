@@ -99,7 +99,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             }
         }
         this.clock = clock;
-        this.watermarkKey = config.streams().watermarkKey() == null ? null
+        this.watermarkKey = config.streams().watermarkKey() == null
+                ? null
                 : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.signature = watermarkKey == null ? null : new io.lethe.schemas.RecordSignature(watermarkKey);
         this.regionNames = config.namespaces().keySet().stream().collect(Collectors.toMap(ns -> ns,
@@ -246,9 +247,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         long now = Micros.of(clock.instant());
         SourceTable source = new SourceTable(config.source().database(), table.substring(0, dot), table.substring(dot + 1));
         return config.namespacesForTable(table).stream().map(ns -> new ChangeEvent(ChangeEvent.SCHEMA_ID, "malformed:" + where + ":"
-                + ns.name(), source, Op.RESET, null, null, null, InvalidationMapper.MAX_VERSION, 0, null, now, now, ns.name(), null)).toList();
+                + ns.name(), source, Op.RESET, null, null, null, InvalidationMapper.MAX_VERSION, 0, null, now, now, ns.name(), null))
+                .toList();
     }
-
 
     /**
      * Forwards every invalidation of {@code result} to the public sink (as its namespace's
@@ -267,7 +268,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 event = event.asDelete();
                 bytes = EventJson.write(event);
             }
-            Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(), headers(schemaHeader, event.target(), bytes));
+            Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(),
+                    headers(schemaHeader, event.target(), bytes));
             io.lethe.config.NamespaceConfig ns = config.namespaces().get(event.namespace());
             if (ns == null || ns.publicTopic()) {
                 // other teams read the public topic: a namespace may stay off it, or send its upserts there as the
@@ -276,9 +278,12 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 byte[] publicValue = strip ? EventJson.write(event.asDelete()) : bytes;
                 // the stripped copy is signed as it is sent, so a subscriber with the key can verify it too; and the
                 // public topic's records carry CloudEvents' binary-mode headers (additive: the value is the same JSON)
-                RecordHeaders publicHeaders = strip ? headers(schemaHeader, event.target(), publicValue) : new RecordHeaders(out.headers().toArray());
+                RecordHeaders publicHeaders = strip
+                        ? headers(schemaHeader, event.target(), publicValue)
+                        : new RecordHeaders(out.headers().toArray());
                 io.lethe.schemas.CloudEvents.headers(event, topics).forEach(publicHeaders::add);
-                context.forward(new Record<>(event.target(), publicValue, record.timestamp(), publicHeaders), InvalidationTopology.PUBLIC_SINK);
+                context.forward(new Record<>(event.target(), publicValue, record.timestamp(), publicHeaders),
+                        InvalidationTopology.PUBLIC_SINK);
                 metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
             }
             // once per topic: regions that share a topic (or read the public one) read the same record

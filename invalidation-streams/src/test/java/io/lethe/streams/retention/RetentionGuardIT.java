@@ -49,10 +49,11 @@ class RetentionGuardIT {
         String topic = config.topics().changes();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), KafkaRole.CLI, scope.id() + "-admin"));
-             RetentionGuard guard = new RetentionGuard(config, registry, Clock.systemUTC())) {
+                RetentionGuard guard = new RetentionGuard(config, registry, Clock.systemUTC())) {
             // the application mapped and committed both partitions the topic had
             admin.alterConsumerGroupOffsets(config.streams().applicationId(), Map.of(
-                    new TopicPartition(topic, 0), new OffsetAndMetadata(0), new TopicPartition(topic, 1), new OffsetAndMetadata(0))).all().get();
+                    new TopicPartition(topic, 0), new OffsetAndMetadata(0), new TopicPartition(topic, 1), new OffsetAndMetadata(0))).all()
+                    .get();
             guard.check();
             assertEquals(0, lost(registry), "nothing was deleted yet");
 

@@ -60,23 +60,26 @@ final class Admission {
     private final RecordSignature signature;
 
     /** Told of every delete applied although its signature did not verify (see {@link #admit}). */
-    private Runnable unsignedDelete = () -> { };
+    private Runnable unsignedDelete = () -> {
+    };
 
     /** How far each partition is known to have come: upserts at or below it are applied as deletes. */
     private ReplayFloor replayFloor = new ReplayFloor(() -> 0);
 
     /** Told of every upsert applied as a delete because the floor had passed it, with the record it came from. */
-    private Consumer<ConsumerRecord<String, byte[]>> replayedUpsert = r -> { };
+    private Consumer<ConsumerRecord<String, byte[]>> replayedUpsert = r -> {
+    };
 
     /** Told of every upsert applied as a delete because its partition had no floor yet, with the record it came from. */
-    private Consumer<ConsumerRecord<String, byte[]>> noFloorUpsert = r -> { };
+    private Consumer<ConsumerRecord<String, byte[]>> noFloorUpsert = r -> {
+    };
 
     /**
      * Judges upserts against {@code floor} (seeded and counted by the caller), telling {@code replayed}
      * of each at or below it and {@code noFloor} of each read while its partition has no floor.
      */
     void replayFloor(ReplayFloor floor, Consumer<ConsumerRecord<String, byte[]>> replayed,
-                     Consumer<ConsumerRecord<String, byte[]>> noFloor) {
+            Consumer<ConsumerRecord<String, byte[]>> noFloor) {
         this.replayFloor = floor;
         this.replayedUpsert = replayed;
         this.noFloorUpsert = noFloor;
@@ -111,7 +114,7 @@ final class Admission {
      * @param watermarks the watermarks read, by partition (applied once the batch is)
      */
     record Admitted(List<InvalidationEvent> events, Map<InvalidationEvent, ConsumerRecord<String, byte[]>> origins,
-                    Map<TopicPartition, OffsetAndMetadata> offsets, Map<Integer, List<Watermark>> watermarks) {
+            Map<TopicPartition, OffsetAndMetadata> offsets, Map<Integer, List<Watermark>> watermarks) {
     }
 
     /** Reads a poll batch; a malformed or refused record is dead-lettered (its offset still moves on). */

@@ -61,7 +61,7 @@ final class AppliedLsnPublisher {
                 // Redis lost applied writes, or the source's history changed: no reader may trust what
                 // Redis says of our partitions (the other consumers of the group notice it for theirs)
                 redis.hdel(key, owned.stream().flatMap(p -> Stream.of(String.valueOf(p), AppliedLsn.COMMIT_TS_PREFIX + p,
-                                AppliedLsn.HISTORY_PREFIX + p)).toArray(String[]::new));
+                        AppliedLsn.HISTORY_PREFIX + p)).toArray(String[]::new));
                 published.clear();
                 resetsSeen = watermarks.resets();
             }
@@ -94,7 +94,8 @@ final class AppliedLsnPublisher {
             fields.put(AppliedLsn.PARTITIONS, Integer.toString(partitions));
             redis.hset(key, fields);
             fields.forEach((p, lsn) -> {
-                if (!AppliedLsn.PARTITIONS.equals(p) && !p.startsWith(AppliedLsn.COMMIT_TS_PREFIX) && !p.startsWith(AppliedLsn.HISTORY_PREFIX)) {
+                if (!AppliedLsn.PARTITIONS.equals(p) && !p.startsWith(AppliedLsn.COMMIT_TS_PREFIX)
+                        && !p.startsWith(AppliedLsn.HISTORY_PREFIX)) {
                     published.put(Integer.parseInt(p), Long.parseLong(lsn));
                 }
             });

@@ -93,8 +93,7 @@ final class ApplyLoop {
 
     /** Span name of a region's apply of a sampled invalidation: from its batch's admission until Redis acknowledged the batch. */
     public static final String SPAN = "lethe.region.apply";
-    private static final AttributeKey<Long> PARTITION =
-            AttributeKey.longKey("messaging.source.partition.id");
+    private static final AttributeKey<Long> PARTITION = AttributeKey.longKey("messaging.source.partition.id");
     private static final AttributeKey<Long> LSN = AttributeKey.longKey("lethe.lsn");
 
     /** Continues the traces of sampled invalidations with {@code tracing} (tracing.* of lethe.yml). Call before {@link #run()}. */
@@ -114,13 +113,13 @@ final class ApplyLoop {
      * {@link PatternSweeps#done()} reaches {@code awaited}.
      */
     private record HeldForSweep(long awaited, Map<TopicPartition, OffsetAndMetadata> offsets, Map<TopicPartition, Integer> generation,
-                                Runnable heartbeatsApplied, List<InvalidationEvent> patterns,
-                                Map<InvalidationEvent, ConsumerRecord<String, byte[]>> origins) {
+            Runnable heartbeatsApplied, List<InvalidationEvent> patterns,
+            Map<InvalidationEvent, ConsumerRecord<String, byte[]>> origins) {
     }
 
     public ApplyLoop(LetheConfig config, String region, Consumer<String, byte[]> consumer, Applier applier, OffsetLedger ledger,
-                     RegionDeadLetters deadLetters, GatedBatches gated, RestoreReplay restore, RegionMetrics metrics,
-                     Misconfiguration misconfiguration, Clock clock, List<AppliedListener> listeners) {
+            RegionDeadLetters deadLetters, GatedBatches gated, RestoreReplay restore, RegionMetrics metrics,
+            Misconfiguration misconfiguration, Clock clock, List<AppliedListener> listeners) {
         this.region = region;
         this.consumer = consumer;
         this.applier = applier;
@@ -348,8 +347,7 @@ final class ApplyLoop {
     private void process(ConsumerRecords<String, byte[]> records) throws InterruptedException {
         ledger.batchStarted();
         inFlight = records.count();
-        Map<ConsumerRecord<String, byte[]>, Span> spans =
-                tracing.on() ? startSpans(records) : Map.of();
+        Map<ConsumerRecord<String, byte[]>, Span> spans = tracing.on() ? startSpans(records) : Map.of();
         Admission.Admitted batch = admission.admit(records, deadLetters);
         List<InvalidationEvent> events = batch.events();
         BatchPlan plan = BatchPlan.of(events);
@@ -431,7 +429,7 @@ final class ApplyLoop {
 
     /** Ends the batch's spans: applied (with Redis's acknowledgement of the batch), refused by admission, or not applied (closing). */
     private void endSpans(Map<ConsumerRecord<String, byte[]>, Span> spans,
-                          Admission.Admitted batch, int batchSize, boolean applied) {
+            Admission.Admitted batch, int batchSize, boolean applied) {
         Map<ConsumerRecord<String, byte[]>, InvalidationEvent> admitted = new IdentityHashMap<>();
         batch.origins().forEach((event, record) -> admitted.put(record, event));
         spans.forEach((record, span) -> {
@@ -516,7 +514,8 @@ final class ApplyLoop {
     private Applied applyAndGate(BatchPlan plan, Runnable done) throws InterruptedException {
         Applied applied = applyUntilAcknowledged(plan);
         if (applied != null && gated != null) {
-            gated.hold(plan, Map.of(), 0, done == null ? () -> { } : done);
+            gated.hold(plan, Map.of(), 0, done == null ? () -> {
+            } : done);
         } else if (applied != null && done != null) {
             done.run();
         }

@@ -1,6 +1,5 @@
 package io.lethe.region.apply;
 
-
 /** Applies a plan until Redis acknowledges it, staying in the group meanwhile. */
 @FunctionalInterface
 interface Applying {

@@ -54,8 +54,7 @@ final class CheckpointNodes {
             return of(redis, group).get(0);
         }
         StatefulRedisClusterConnection<String, String> cluster = (StatefulRedisClusterConnection<String, String>) control;
-        RedisClusterNode node =
-                cluster.getPartitions().getPartitionBySlot(SlotHash.getSlot(key));
+        RedisClusterNode node = cluster.getPartitions().getPartitionBySlot(SlotHash.getSlot(key));
         if (node == null) {
             throw new IllegalStateException("no master owns the slot of " + key + " yet");
         }

@@ -38,7 +38,7 @@ final class CheckpointScript {
      * @return true when written, false when another server answers now
      */
     static boolean write(RedisCommands<String, String> node, String key, String runId, String cluster, int partitions,
-                         Map<Integer, Long> offsets) {
+            Map<Integer, Long> offsets) {
         List<String> args = new ArrayList<>();
         args.add(runId);
         args.add(Integer.toString(partitions));

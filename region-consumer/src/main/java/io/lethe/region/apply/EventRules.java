@@ -114,9 +114,10 @@ public final class EventRules {
         if (lastWatermarkLsn >= 0) {
             long highest = Math.max(e.lsn(), e.commitLsn() == null ? 0 : e.commitLsn());
             if (highest - lastWatermarkLsn > maxLsnLead) {
-                return refuse(DlqReason.VERSION_OUT_OF_RANGE, "LSN " + highest + " (lsn " + e.lsn() + ", commitLsn " + e.commitLsn() + ") is "
-                        + (highest - lastWatermarkLsn) + " bytes of WAL beyond the region's last watermark (" + lastWatermarkLsn
-                        + "); apply.max-lsn-lead-mib allows " + (maxLsnLead >> 20) + " MiB");
+                return refuse(DlqReason.VERSION_OUT_OF_RANGE,
+                        "LSN " + highest + " (lsn " + e.lsn() + ", commitLsn " + e.commitLsn() + ") is "
+                                + (highest - lastWatermarkLsn) + " bytes of WAL beyond the region's last watermark (" + lastWatermarkLsn
+                                + "); apply.max-lsn-lead-mib allows " + (maxLsnLead >> 20) + " MiB");
             }
         }
         if (e.lsn() < 0 || e.commitLsn() != null && e.commitLsn() < 0) {
@@ -157,7 +158,8 @@ public final class EventRules {
         if (e.scope() == Scope.PATTERN && ns.patterns().contains(glob)) {
             return Optional.empty();
         }
-        if (e.scope() == Scope.NAMESPACE && (ns.namespaceGlobs().contains(glob) || ns.keys().stream().anyMatch(k -> k.glob().equals(glob)))) {
+        if (e.scope() == Scope.NAMESPACE
+                && (ns.namespaceGlobs().contains(glob) || ns.keys().stream().anyMatch(k -> k.glob().equals(glob)))) {
             return Optional.empty();
         }
         if (glob.length() > MAX_PATTERN_CHARS || glob.chars().filter(c -> c == '*').count() > MAX_PATTERN_STARS) {
@@ -188,8 +190,9 @@ public final class EventRules {
     public static Optional<Refusal> watermarkRefusal(org.apache.kafka.common.header.Headers headers, byte[] key) {
         Optional<Watermark> read = Watermark.read(headers);
         if (read.isEmpty() || headers.lastHeader(Watermark.LSN) == null || read.get().lsn() < 0 || read.get().source() < 0) {
-            return refuse(DlqReason.UNTRUSTED_WATERMARK, "a watermark record without " + Watermark.COMMIT_TS + ", " + Watermark.LSN + " and "
-                    + Watermark.SOURCE + " as decimal numbers");
+            return refuse(DlqReason.UNTRUSTED_WATERMARK,
+                    "a watermark record without " + Watermark.COMMIT_TS + ", " + Watermark.LSN + " and "
+                            + Watermark.SOURCE + " as decimal numbers");
         }
         if (key != null && !read.get().verifies(headers, key)) {
             return refuse(DlqReason.UNTRUSTED_WATERMARK, "a watermark record whose " + Watermark.SIGNATURE
@@ -205,7 +208,7 @@ public final class EventRules {
      * that is missing or does not verify over the record's key and value.
      */
     public static Optional<Refusal> signatureRefusal(org.apache.kafka.common.header.Headers headers, String recordKey, byte[] value,
-                                                     RecordSignature signature) {
+            RecordSignature signature) {
         if (signature == null || signature.verifies(headers, recordKey, value)) {
             return Optional.empty();
         }

@@ -44,7 +44,7 @@ final class GatedBatches {
         boolean unresolved;
 
         Gated(BatchPlan plan, Map<TopicPartition, OffsetAndMetadata> offsets, Map<TopicPartition, Integer> generation, long maxLsn,
-              Runnable released, long heldAt, boolean unresolved) {
+                Runnable released, long heldAt, boolean unresolved) {
             this.plan = plan;
             this.offsets = offsets;
             this.generation = generation;

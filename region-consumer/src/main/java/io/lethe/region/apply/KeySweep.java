@@ -61,7 +61,7 @@ final class KeySweep {
         BitSet pending = new BitSet(RedisLayout.SLOTS);
         pending.set(0, RedisLayout.SLOTS);
         BitSet steadyMigrating = new BitSet(RedisLayout.SLOTS);
-        for (int round = 1; ; round++) {
+        for (int round = 1;; round++) {
             SlotMap after = redis.slotMap();
             BitSet again = new BitSet(RedisLayout.SLOTS);
             BitSet nowSteady = new BitSet(RedisLayout.SLOTS);
@@ -104,7 +104,7 @@ final class KeySweep {
      */
     private void sweepOneServer(String glob, Page page) throws ApplyFailure, InterruptedException {
         String server = redis.runId();
-        for (int round = 1; ; round++) {
+        for (int round = 1;; round++) {
             ScanCursor cursor = ScanCursor.INITIAL;
             do {
                 KeyScanCursor<String> step = redis.scan(cursor, glob, scanCount);

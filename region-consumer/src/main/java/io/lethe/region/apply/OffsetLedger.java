@@ -59,9 +59,9 @@ final class OffsetLedger implements ConsumerRebalanceListener {
      * @param metadata      the commit metadata of a partition at commit time (the region's applied watermark)
      */
     public OffsetLedger(org.apache.kafka.clients.consumer.Consumer<?, ?> consumer, Duration commitInterval, LongSupplier nanoTime,
-                        BooleanSupplier settled, BooleanSupplier pauseAssigned,
-                        Consumer<Map<TopicPartition, OffsetAndMetadata>> committed, Runnable commitRetry,
-                        IntFunction<String> metadata) {
+            BooleanSupplier settled, BooleanSupplier pauseAssigned,
+            Consumer<Map<TopicPartition, OffsetAndMetadata>> committed, Runnable commitRetry,
+            IntFunction<String> metadata) {
         this.consumer = consumer;
         this.commitIntervalNanos = commitInterval.toNanos();
         this.nanoTime = nanoTime;

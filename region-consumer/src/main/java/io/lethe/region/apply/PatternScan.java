@@ -32,7 +32,7 @@ final class PatternScan {
     private final int keysPerSecond;
 
     PatternScan(RegionRedis redis, Map<String, NamespaceConfig> namespaces, RegionMetrics metrics, Pipelined pipelined,
-                ScriptCalls scriptCalls, int scanCount, int keysPerSecond) {
+            ScriptCalls scriptCalls, int scanCount, int keysPerSecond) {
         this.redis = redis;
         this.namespaces = namespaces;
         this.metrics = metrics;

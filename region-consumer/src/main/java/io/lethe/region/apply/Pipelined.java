@@ -61,7 +61,7 @@ final class Pipelined {
     }
 
     private void run(List<ScriptCall> calls, List<InvalidationEvent> events, Map<String, Integer> results,
-                     List<Poisoned> poisoned, boolean batch) throws ApplyFailure, InterruptedException {
+            List<Poisoned> poisoned, boolean batch) throws ApplyFailure, InterruptedException {
         if (calls.isEmpty()) {
             return;
         }

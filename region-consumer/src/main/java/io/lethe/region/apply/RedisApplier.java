@@ -40,7 +40,7 @@ final class RedisApplier implements Applier {
      *               their upserts are applied as deletes, never written where nobody reads them)
      */
     public RedisApplier(RegionRedis redis, Map<String, NamespaceConfig> namespaces, Set<String> cached, RegionMetrics metrics,
-                        Duration timeout, int scanCount, int keysPerSecond) {
+            Duration timeout, int scanCount, int keysPerSecond) {
         this.redis = redis;
         this.scriptCalls = new ScriptCalls(namespaces, cached);
         this.pipelined = new Pipelined(redis, metrics, timeout);
@@ -83,7 +83,8 @@ final class RedisApplier implements Applier {
             LOG.warn("region {}: {} upsert(s) applied as deletes since the last report because their commit is too old for the fence of "
                     + "a later change to be relied on (latest: namespace {}, committed {} ms ago; fence-ttl minus the margin of "
                     + "docs/security.md, \"Replayed records\"): the region lags, or old records were written back into its topic; "
-                    + "they cost misses, never stale entries", metrics.region(), agedSinceLog, latest.namespace(), upsertAge.ageMillis(latest));
+                    + "they cost misses, never stale entries", metrics.region(), agedSinceLog, latest.namespace(),
+                    upsertAge.ageMillis(latest));
             agedSinceLog = 0;
             agedLoggedAt = now;
         }
@@ -146,7 +147,8 @@ final class RedisApplier implements Applier {
         return new Applied(results, widened(poisoned));
     }
 
-    private void applyKeys(BatchPlan plan, Map<String, Integer> results, List<Poisoned> poisoned) throws ApplyFailure, InterruptedException {
+    private void applyKeys(BatchPlan plan, Map<String, Integer> results, List<Poisoned> poisoned)
+            throws ApplyFailure, InterruptedException {
         Map<String, Long> watermarks = wideWatermarks(plan.keys());
         List<ScriptCall> calls = new ArrayList<>(plan.keys().size());
         List<InvalidationEvent> aged = new ArrayList<>();

@@ -31,15 +31,18 @@ final class RedisMarker {
                     return Optional.empty();
                 }
                 String receives = fields.getOrDefault(TopicMove.RECEIVES, "");
-                return Optional.of(new TopicMove.Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(",")), globs(fields.get(TopicMove.GLOBS)),
+                return Optional.of(new TopicMove.Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(",")),
+                        globs(fields.get(TopicMove.GLOBS)),
                         globs(fields.get(TopicMove.RENDERED)), fields.get(TopicMove.CLUSTER)));
             }
 
             @Override
             public void write(TopicMove.Fed fed) {
                 try {
-                    Map<String, String> fields = new HashMap<>(Map.of(TopicMove.FIELD, fed.topic(), TopicMove.RECEIVES, String.join(",", fed.receives()),
-                            TopicMove.GLOBS, JSON.writeValueAsString(fed.globs()), TopicMove.RENDERED, JSON.writeValueAsString(fed.rendered())));
+                    Map<String, String> fields = new HashMap<>(
+                            Map.of(TopicMove.FIELD, fed.topic(), TopicMove.RECEIVES, String.join(",", fed.receives()),
+                                    TopicMove.GLOBS, JSON.writeValueAsString(fed.globs()), TopicMove.RENDERED,
+                                    JSON.writeValueAsString(fed.rendered())));
                     if (fed.cluster() != null) {
                         fields.put(TopicMove.CLUSTER, fed.cluster());
                     }
@@ -57,7 +60,8 @@ final class RedisMarker {
             return Map.of();
         }
         try {
-            return JSON.readValue(json, new TypeReference<Map<String, List<String>>>() { });
+            return JSON.readValue(json, new TypeReference<Map<String, List<String>>>() {
+            });
         } catch (JsonProcessingException e) {
             LOG.warn("the topic marker's globs are not readable ({}): a namespace removed from the configuration cannot be cleared by them",
                     e.getOriginalMessage());

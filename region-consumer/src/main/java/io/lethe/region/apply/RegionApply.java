@@ -98,11 +98,13 @@ public final class RegionApply implements AutoCloseable {
      * false once the region is closing (waits at start-up give up then).
      */
     public void start(BooleanSupplier running) {
-        TopicSetup.ensure(config, KafkaRole.region(region.name()), List.of(config.topics().invalidations(region.name()), config.topics().dlq()),
+        TopicSetup.ensure(config, KafkaRole.region(region.name()),
+                List.of(config.topics().invalidations(region.name()), config.topics().dlq()),
                 Duration.ofSeconds(60));
         redis = new RegionRedis(region, apply.connections(), apply.commandTimeout());
         loadScripts();
-        RedisApplier applier = new RedisApplier(redis, config.namespaces(), Set.copyOf(region.namespaces()), metrics, apply.commandTimeout(),
+        RedisApplier applier = new RedisApplier(redis, config.namespaces(), Set.copyOf(region.namespaces()), metrics,
+                apply.commandTimeout(),
                 apply.patternScanCount(), apply.patternKeysPerSecond());
         // every upsert the region writes, whatever brought it (first read, redelivery, a replay, a rebalance), is judged by its age
         applier.ageUpsertsBy(new UpsertAge(config, clock));

@@ -54,8 +54,10 @@ final class RegionClients {
      */
     static Admin primaryAdmin(LetheConfig config, String region) {
         KafkaRole role = KafkaRole.region(region);
-        return config.kafka().ownCluster(role) ? Admin.create(
-                KafkaClients.primary(config.kafka(), role, "lethe-region-" + region + "-primary-metadata")) : null;
+        return config.kafka().ownCluster(role)
+                ? Admin.create(
+                        KafkaClients.primary(config.kafka(), role, "lethe-region-" + region + "-primary-metadata"))
+                : null;
     }
 
     static KafkaProducer<String, byte[]> deadLetterProducer(LetheConfig config, String region) {

@@ -70,8 +70,11 @@ final class RegionDeadLetters {
             ConsumerRecord<String, byte[]> origin = origins.get(p.event());
             if (origin != null && sent.put(p.event(), Boolean.TRUE) == null) {
                 DlqReason reason = p.failure().dlqReason();
-                String instead = !p.widened() ? " (not widened: Redis refused that too)"
-                        : reason == DlqReason.REDIS_OOM ? " (deleted at its version instead)" : " (deleted and fenced at the highest version instead)";
+                String instead = !p.widened()
+                        ? " (not widened: Redis refused that too)"
+                        : reason == DlqReason.REDIS_OOM
+                                ? " (deleted at its version instead)"
+                                : " (deleted and fenced at the highest version instead)";
                 send(origin, reason, "key " + p.key() + ": " + p.failure().message() + instead, p.failure().cause());
             }
         }
@@ -111,7 +114,7 @@ final class RegionDeadLetters {
         if (!failed.isEmpty() && System.nanoTime() >= resendAfter) {
             resendAfter = System.nanoTime() + RESEND_PAUSE.toNanos();
             List<ProducerRecord<String, byte[]>> again = new ArrayList<>();
-            for (ProducerRecord<String, byte[]> r; (r = failed.poll()) != null; ) {
+            for (ProducerRecord<String, byte[]> r; (r = failed.poll()) != null;) {
                 again.add(r);
             }
             unacknowledged.addAndGet(-again.size());

@@ -203,7 +203,8 @@ public final class RegionMetrics {
         registry.gauge(ASSIGNED, tags, assigned, AtomicLong::get);
         Gauge.builder(END_TO_END_LAG, this, RegionMetrics::endToEndLagSeconds)
                 .tags(tags).baseUnit("seconds").description("newest heartbeat commit applied with everything before it, to now: "
-                        + "end-to-end lag over every stage").register(registry);
+                        + "end-to-end lag over every stage")
+                .register(registry);
         registry.gauge(GATE_PENDING, tags, gatePending, AtomicLong::get);
         registry.gauge(REPLICA_REFUSED, tags, replicaRefused, AtomicLong::get);
         registry.gauge(APPLIED_LSN, tags, appliedLsn, a -> a.get() < 0 ? Double.NaN : a.get());
@@ -263,7 +264,8 @@ public final class RegionMetrics {
     public void poisoned(String reason, boolean widened, int count) {
         poisoned.computeIfAbsent(reason + ":" + widened, r -> Counter.builder(POISONED).tag("region", region).tag("reason", reason)
                 .tag("widened", Boolean.toString(widened)).description("keys Redis refused for good; widened = the wider "
-                        + "invalidation was applied instead").register(registry)).increment(count);
+                        + "invalidation was applied instead")
+                .register(registry)).increment(count);
     }
 
     public void patternKeys(int n) {

@@ -63,7 +63,7 @@ final class ReplicaGate implements ReplayPosition, AutoCloseable {
 
     /** @param refused told, each poll that checked the replica, whether it is refused (the region's metric) */
     public ReplicaGate(LetheConfig config, RegionConfig region, ApplyConfig apply, MeterRegistry registry,
-                       Consumer<Boolean> refused) {
+            Consumer<Boolean> refused) {
         this.region = region;
         this.refused = refused;
         props.setProperty("user", region.replicaUser() != null ? region.replicaUser() : config.source().reader());
@@ -180,8 +180,10 @@ final class ReplicaGate implements ReplayPosition, AutoCloseable {
         if (!why.equals(lastRefusal)) {
             lastRefusal = why;
             LOG.error("region {}: replica {} refused: {}. Invalidations stay held for it (the region's lag grows) until "
-                    + "regions.{}.replica names a standby of the primary {}", region.name(), JdbcUrls.forDisplay(
-                    region.replicaJdbcUrl()), why, region.name(), JdbcUrls.forDisplay(primaryUrl));
+                    + "regions.{}.replica names a standby of the primary {}", region.name(),
+                    JdbcUrls.forDisplay(
+                            region.replicaJdbcUrl()),
+                    why, region.name(), JdbcUrls.forDisplay(primaryUrl));
         }
     }
 

@@ -92,7 +92,7 @@ public final class RestoreGuard {
      * @param keys       keys on the restored nodes now (DBSIZE)
      */
     public record Restore(List<String> nodes, Map<String, String> runIds, Map<Integer, Long> checkpoint, Set<Integer> partitions,
-                          Set<Integer> assigned, boolean unknown, long keys) {
+            Set<Integer> assigned, boolean unknown, long keys) {
         /** True when data of unknown position remains: only a wholesale invalidation is enough. */
         public boolean wholesale() {
             return unknown && keys > 0;

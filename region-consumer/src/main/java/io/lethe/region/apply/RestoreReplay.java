@@ -56,7 +56,7 @@ final class RestoreReplay {
     private long lastRefusalLogged = System.nanoTime() - TimeUnit.MINUTES.toNanos(2);
 
     public RestoreReplay(LetheConfig config, RegionConfig region, Consumer<?, ?> consumer, OffsetLedger ledger, RestoreGuard guard,
-                         RegionMetrics metrics, Clock clock) {
+            RegionMetrics metrics, Clock clock) {
         this.config = config;
         this.region = region;
         this.consumer = consumer;
@@ -152,9 +152,11 @@ final class RestoreReplay {
             rewound.put(tp, new OffsetAndMetadata(target));
             targets.put(tp.partition(), target);
         }
-        String action = restore.wholesale() ? "wholesale" : restore.checkpoint().isEmpty() ? "replayed-fence-window" : "replayed-checkpoint";
+        String action = restore.wholesale()
+                ? "wholesale"
+                : restore.checkpoint().isEmpty() ? "replayed-fence-window" : "replayed-checkpoint";
         LOG.error("region {}: Redis is not the server Lethe last applied to ({}; {} keys, checkpoint {}): it lost applied writes; "
-                        + "replaying from {}{}", region.name(), restore.nodes(), restore.keys(), restore.checkpoint(), rewound,
+                + "replaying from {}{}", region.name(), restore.nodes(), restore.keys(), restore.checkpoint(), rewound,
                 restore.wholesale() ? " and invalidating namespaces " + region.namespaces() + " wholesale" : "");
         rewound.forEach((tp, om) -> {
             consumer.seek(tp, om);
@@ -246,7 +248,7 @@ final class RestoreReplay {
             return;
         }
         LOG.error("region {}: records of {} were deleted before this region applied them (its offset {} the log, which now starts at {}); "
-                        + "invalidating namespaces {} wholesale and reading from the log's start", region.name(), partitions,
+                + "invalidating namespaces {} wholesale and reading from the log's start", region.name(), partitions,
                 outOfRange ? "is outside" : "was never committed for", starts, region.namespaces());
         if (applying.apply(BatchPlan.of(wholesale("offsets-lost:" + clock.millis()))) != null) {
             metrics.offsetsLost(partitions.size());
@@ -267,9 +269,10 @@ final class RestoreReplay {
      * @return false when the region closed before Redis acknowledged it
      */
     public boolean invalidateWholesale(String why, long lsn, List<String> namespaces, Map<String, List<String>> formerGlobs,
-                                       Applying applying) throws InterruptedException {
+            Applying applying) throws InterruptedException {
         String topic = config.topics().invalidations(region.name());
-        List<TopicPartition> partitions = consumer.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+        List<TopicPartition> partitions = consumer.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition()))
+                .toList();
         if (!invalidateWholesaleNow(why, lsn, namespaces, formerGlobs, applying)) {
             return false;
         }
@@ -284,7 +287,7 @@ final class RestoreReplay {
      * the region reads, after partitions were first read (or not yet: those are judged as usual).
      */
     public boolean invalidateWholesaleNow(String why, long lsn, List<String> namespaces, Map<String, List<String>> formerGlobs,
-                                          Applying applying) throws InterruptedException {
+            Applying applying) throws InterruptedException {
         return applying.apply(BatchPlan.of(wholesale(why, lsn, namespaces, formerGlobs))) != null;
     }
 

@@ -80,8 +80,10 @@ final class ScriptCalls {
     /** The event's namespace's fence TTL; for a namespace no longer configured, the longest of all. */
     private Duration fenceTtl(InvalidationEvent e) {
         Duration ttl = fenceTtls.get(e.namespace());
-        return ttl != null ? ttl : fenceTtls.values().stream().max(Duration::compareTo)
-                .orElse(Defaults.FENCE_TTL);
+        return ttl != null
+                ? ttl
+                : fenceTtls.values().stream().max(Duration::compareTo)
+                        .orElse(Defaults.FENCE_TTL);
     }
 
     /** A delete of whatever {@code key} holds, fencing it at the highest version (the widening of a poison key). */

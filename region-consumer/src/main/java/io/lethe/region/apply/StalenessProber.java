@@ -200,8 +200,7 @@ public final class StalenessProber implements AutoCloseable {
     }
 
     /** {@link Watermark#KEY} as a record key's bytes (only compared, never read through). */
-    private static final ByteBuffer WATERMARK_KEY =
-            ByteBuffer.wrap(Watermark.KEY.getBytes(StandardCharsets.UTF_8)).asReadOnlyBuffer();
+    private static final ByteBuffer WATERMARK_KEY = ByteBuffer.wrap(Watermark.KEY.getBytes(StandardCharsets.UTF_8)).asReadOnlyBuffer();
 
     private static byte[] bytes(ByteBuffer buffer) {
         if (buffer == null) {

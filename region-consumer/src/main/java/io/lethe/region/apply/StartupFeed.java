@@ -53,8 +53,8 @@ final class StartupFeed {
     private volatile TopicMove.Moved topicMove;
 
     StartupFeed(LetheConfig config, RegionConfig region, Clock clock, RegionMetrics metrics, Misconfiguration misconfiguration,
-                RegionRedis redis, Admin admin, RestoreGuard restoreGuard, ApplyLoop loop, BrokerPartitions partitions,
-                BooleanSupplier running) {
+            RegionRedis redis, Admin admin, RestoreGuard restoreGuard, ApplyLoop loop, BrokerPartitions partitions,
+            BooleanSupplier running) {
         this.config = config;
         this.region = region;
         this.apply = config.apply();
@@ -133,25 +133,30 @@ final class StartupFeed {
         }
         topicMove = move;
         LOG.warn("region {}: {} (found by {}); waiting for streams to write {} as this configuration routes it, then invalidating "
-                + "namespaces {} wholesale", region.name(), move.toAnotherTopic() ? "moved from topic " + move.from() + " to " + move.to()
-                : move.toAnotherCluster() ? "reads topic " + topic + " on another Kafka cluster" : "receives other namespaces on " + topic,
+                + "namespaces {} wholesale", region.name(),
+                move.toAnotherTopic()
+                        ? "moved from topic " + move.from() + " to " + move.to()
+                        : move.toAnotherCluster()
+                                ? "reads topic " + topic + " on another Kafka cluster"
+                                : "receives other namespaces on " + topic,
                 move.foundBy(), topic, invalidated);
         OptionalLong switchedAt = awaitStreamsWriting(topic, "");
         if (switchedAt.isEmpty()) {
             return false;
         }
         // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
-        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated, move.formerGlobs(), () -> {
-            metrics.topicMoved();
-            if (move.toAnotherCluster()) {
-                // the checkpoint's offsets are the old cluster's: a restore must never replay from them here
-                restoreGuard.forgetForeignCheckpoint();
-            }
-            writeMarker(marker, fedNow);
-            topicMove = null;
-            LOG.info("region {}: now fed from topic {} with namespaces {}; {} invalidated wholesale", region.name(), topic,
-                    fedNow.receives(), invalidated);
-        });
+        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated, move.formerGlobs(),
+                () -> {
+                    metrics.topicMoved();
+                    if (move.toAnotherCluster()) {
+                        // the checkpoint's offsets are the old cluster's: a restore must never replay from them here
+                        restoreGuard.forgetForeignCheckpoint();
+                    }
+                    writeMarker(marker, fedNow);
+                    topicMove = null;
+                    LOG.info("region {}: now fed from topic {} with namespaces {}; {} invalidated wholesale", region.name(), topic,
+                            fedNow.receives(), invalidated);
+                });
         return true;
     }
 
@@ -165,10 +170,12 @@ final class StartupFeed {
     private OptionalLong awaitStreamsWriting(String topic, String saying) {
         PartitionCounts counts = partitions.counts();
         IntSupplier sources = () -> counts.now().map(PartitionCounts.Counts::changes).orElse(0);
-        byte[] key = config.streams().watermarkKey() == null ? null
+        byte[] key = config.streams().watermarkKey() == null
+                ? null
                 : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8);
         return StreamsProof.await(() -> RegionClients.watcher(config, region.name()), topic, config.routes(topic), key, sources,
-                config.source().shardOrder(), () -> !running.getAsBoolean(), why -> LOG.warn("region {}: {}{}", region.name(), saying, why));
+                config.source().shardOrder(), () -> !running.getAsBoolean(),
+                why -> LOG.warn("region {}: {}{}", region.name(), saying, why));
     }
 
     /**
@@ -240,7 +247,7 @@ final class StartupFeed {
     private void writeMarker(TopicMove.Marker marker, TopicMove.Fed fed) {
         this.fed = true;
         Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
-        for (int attempt = 1; ; attempt++) {
+        for (int attempt = 1;; attempt++) {
             try {
                 marker.write(fed);
                 return;

@@ -36,8 +36,8 @@ final class StreamsProof {
      * @param waiting told, every minute of waiting, why the region does not start yet
      */
     static OptionalLong await(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
-                                                             byte[] key, IntSupplier sources, BooleanSupplier stopped,
-                                                             java.util.function.Consumer<String> waiting) {
+            byte[] key, IntSupplier sources, BooleanSupplier stopped,
+            java.util.function.Consumer<String> waiting) {
         return await(watcher, topic, routes, key, sources, List.of(""), stopped, waiting);
     }
 
@@ -48,8 +48,8 @@ final class StreamsProof {
      * shard not in {@code shardOrder} counts for nothing.
      */
     static OptionalLong await(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
-                                                             byte[] key, IntSupplier sources, List<String> shardOrder,
-                                                             BooleanSupplier stopped, java.util.function.Consumer<String> waiting) {
+            byte[] key, IntSupplier sources, List<String> shardOrder,
+            BooleanSupplier stopped, java.util.function.Consumer<String> waiting) {
         try (Consumer<String, byte[]> c = watcher.get()) {
             List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(30));
             List<TopicPartition> partitions = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
@@ -67,8 +67,10 @@ final class StreamsProof {
                         boolean ours = routes.equals(Watermark.routes(r.headers()).orElse(null))
                                 && (key == null || w.isPresent() && w.get().verifies(r.headers(), key));
                         // streams forwards the changes partition: the channel is numbered under this configuration's shards
-                        int channel = w.isPresent() ? LetheConfig.watermarkChannel(shardOrder, w.get().shard(),
-                                w.get().source()) : -1;
+                        int channel = w.isPresent()
+                                ? LetheConfig.watermarkChannel(shardOrder, w.get().shard(),
+                                        w.get().source())
+                                : -1;
                         if (ours && channel >= 0) {
                             seen.add(channel);
                             highest = Math.max(highest, w.get().lsn());
@@ -82,7 +84,8 @@ final class StreamsProof {
                 if (System.nanoTime() - lastSaid > TimeUnit.MINUTES.toNanos(1)) {
                     lastSaid = System.nanoTime();
                     waiting.accept("waiting " + TimeUnit.NANOSECONDS.toSeconds(lastSaid - start) + " s for streams to write " + topic
-                            + " as this configuration routes it (watermarks of " + seen.size() + " of " + needed + " channels, one per capture shard and changes partition, "
+                            + " as this configuration routes it (watermarks of " + seen.size() + " of " + needed
+                            + " channels, one per capture shard and changes partition, "
                             + "seen): no watermark yet (capture, or in source.mode debezium-topics the connector, sent none since: "
                             + "with debezium-topics one comes after the first change) or invalidation-streams runs another configuration");
                 }

@@ -1,6 +1,5 @@
 package io.lethe.region.apply;
 
-import io.lethe.config.LetheConfig;
 import io.lethe.schemas.Topics;
 import java.util.HashSet;
 import java.util.List;
@@ -69,7 +68,7 @@ public final class TopicMove {
      * cluster the topic was read on (null when written before it was recorded).
      */
     public record Fed(String topic, List<String> receives, Map<String, List<String>> globs, Map<String, List<String>> rendered,
-                      String cluster) {
+            String cluster) {
         public Fed {
             receives = receives == null ? List.of() : List.copyOf(new TreeSet<>(receives));
             globs = globs == null ? Map.of() : Map.copyOf(globs);
@@ -216,13 +215,17 @@ public final class TopicMove {
             return Optional.empty(); // not known: nothing to compare (only tests of the other checks pass none)
         }
         if (before.cluster() != null) {
-            return before.cluster().equals(now.cluster()) ? Optional.empty()
-                    : Optional.of("the region's Redis (Kafka cluster " + before.cluster() + " -> " + now.cluster() + ", topic " + now.topic()
-                    + " kept its name)");
+            return before.cluster().equals(now.cluster())
+                    ? Optional.empty()
+                    : Optional
+                            .of("the region's Redis (Kafka cluster " + before.cluster() + " -> " + now.cluster() + ", topic " + now.topic()
+                                    + " kept its name)");
         }
         boolean readHere = committed(admin, group).stream().anyMatch(tp -> tp.topic().equals(now.topic()));
-        return readHere ? Optional.empty() : Optional.of("the region's Redis, which records no Kafka cluster, while consumer group "
-                + group + " holds no offset of " + now.topic() + " on cluster " + now.cluster());
+        return readHere
+                ? Optional.empty()
+                : Optional.of("the region's Redis, which records no Kafka cluster, while consumer group "
+                        + group + " holds no offset of " + now.topic() + " on cluster " + now.cluster());
     }
 
     private static Set<TopicPartition> committed(Admin admin, String group) throws InterruptedException {

@@ -71,7 +71,7 @@ public final class CacheInspector implements AutoCloseable {
      * (changes in flight); {@code healed}: confirmed keys invalidated.
      */
     public record Summary(Map<String, Map<Finding, Long>> counts, List<Report> confirmed, List<Report> unconfirmed, long cleared,
-                          long healed, long scanned, String rowsFrom, Duration took) {
+            long healed, long scanned, String rowsFrom, Duration took) {
 
         /** True when a stale finding other than the suspect {@link Finding#DERIVED_ORPHAN} was confirmed. */
         public boolean staleFound() {
@@ -103,7 +103,8 @@ public final class CacheInspector implements AutoCloseable {
         this.config = config;
         this.region = config.regions().get(regionName);
         if (region == null) {
-            throw new IllegalArgumentException("no region '" + regionName + "' in " + config.file() + "; regions: " + config.regions().keySet());
+            throw new IllegalArgumentException(
+                    "no region '" + regionName + "' in " + config.file() + "; regions: " + config.regions().keySet());
         }
         this.options = options;
         this.clock = clock;
@@ -112,7 +113,8 @@ public final class CacheInspector implements AutoCloseable {
         List<String> subscribed = region.namespaces().isEmpty() ? List.copyOf(config.namespaces().keySet()) : region.namespaces();
         for (String name : options.namespaces().isEmpty() ? subscribed : options.namespaces()) {
             if (!subscribed.contains(name)) {
-                throw new IllegalArgumentException("region " + region.name() + " does not cache namespace '" + name + "' (it caches " + subscribed + ")");
+                throw new IllegalArgumentException(
+                        "region " + region.name() + " does not cache namespace '" + name + "' (it caches " + subscribed + ")");
             }
             scanned.add(config.namespaces().get(name));
         }
@@ -162,7 +164,8 @@ public final class CacheInspector implements AutoCloseable {
                         if (s.report().finding().stale()) {
                             suspects.add(s);
                         } else {
-                            counts.computeIfAbsent(s.ns().name(), n -> new EnumMap<>(Finding.class)).merge(s.report().finding(), 1L, Long::sum);
+                            counts.computeIfAbsent(s.ns().name(), n -> new EnumMap<>(Finding.class)).merge(s.report().finding(), 1L,
+                                    Long::sum);
                         }
                         if (++count % 100 == 0) {
                             progress.update(count, suspects.size(), ns.name());
@@ -186,7 +189,8 @@ public final class CacheInspector implements AutoCloseable {
                     Suspect again = now.gone() || !now.sameValue(s.entry()) ? null : judge.judge(s.ns(), s.template(), now);
                     if (again != null && again.report().finding().stale()) {
                         confirmed.add(again.report());
-                        counts.computeIfAbsent(s.ns().name(), n -> new EnumMap<>(Finding.class)).merge(again.report().finding(), 1L, Long::sum);
+                        counts.computeIfAbsent(s.ns().name(), n -> new EnumMap<>(Finding.class)).merge(again.report().finding(), 1L,
+                                Long::sum);
                         LOG.warn("inspect {}: confirmed {} at {} (namespace {}, entry version {}, row version {}): {}", region.name(),
                                 again.report().finding(), s.entry().key(), s.ns().name(), again.report().entryVersion(),
                                 again.report().rowVersion(), again.report().detail());

@@ -82,8 +82,9 @@ final class Judge {
     private static Suspect inFormat1(Suspect s) {
         Report r = s.report();
         String note = "a key format 1 key (a value's reserved character not escaped): the pipeline no longer invalidates it";
-        return new Suspect(s.ns(), s.template(), s.entry(), new Report(r.namespace(), r.key(), r.finding(), r.entryVersion(), r.rowVersion(),
-                r.detail().isEmpty() ? note : r.detail() + "; " + note));
+        return new Suspect(s.ns(), s.template(), s.entry(),
+                new Report(r.namespace(), r.key(), r.finding(), r.entryVersion(), r.rowVersion(),
+                        r.detail().isEmpty() ? note : r.detail() + "; " + note));
     }
 
     /** The judgement by the row(s) alone. */
@@ -93,7 +94,8 @@ final class Judge {
         String rowVersion = row.map(SourceRows.Row::version).orElse(null);
         if (ns.isRowScoped(template)) {
             if (row.isEmpty()) {
-                return e.notFound() ? verdict(ns, template, e, Finding.OK, null, "cached not-found, no row")
+                return e.notFound()
+                        ? verdict(ns, template, e, Finding.OK, null, "cached not-found, no row")
                         : verdict(ns, template, e, Finding.ROW_GONE, null, "no row has " + values.get());
             }
             if (e.notFound()) {
@@ -113,9 +115,11 @@ final class Judge {
             if (ns.mode() == Mode.UPSERT) {
                 SourceRows.Row r = row.get();
                 if (!r.payloadRenderable()) {
-                    return verdict(ns, template, e, Finding.UNJUDGED_VALUE, rowVersion, "a payload column of a type the inspector does not render");
+                    return verdict(ns, template, e, Finding.UNJUDGED_VALUE, rowVersion,
+                            "a payload column of a type the inspector does not render");
                 }
-                return Payloads.samePayload(e.data(), r.payload()) ? verdict(ns, template, e, Finding.OK, rowVersion, "")
+                return Payloads.samePayload(e.data(), r.payload())
+                        ? verdict(ns, template, e, Finding.OK, rowVersion, "")
                         : verdict(ns, template, e, Finding.PAYLOAD_DIFFERS, rowVersion, "the row's payload is " + r.payload());
             }
             if (ns.version().isLsn()) {
@@ -125,7 +129,8 @@ final class Judge {
             return verdict(ns, template, e, Finding.OK, rowVersion, "");
         }
         if (row.isEmpty()) {
-            return e.notFound() ? verdict(ns, template, e, Finding.OK, null, "cached not-found, no row")
+            return e.notFound()
+                    ? verdict(ns, template, e, Finding.OK, null, "cached not-found, no row")
                     : verdict(ns, template, e, Finding.DERIVED_ORPHAN, null, "no row has " + values.get());
         }
         if (e.notFound()) {

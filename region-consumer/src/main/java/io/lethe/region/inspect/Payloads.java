@@ -31,7 +31,7 @@ final class Payloads {
             if (a.size() != b.size()) {
                 return false;
             }
-            for (Iterator<String> it = a.fieldNames(); it.hasNext(); ) {
+            for (Iterator<String> it = a.fieldNames(); it.hasNext();) {
                 String f = it.next();
                 if (!same(a.get(f), b.get(f))) {
                     return false;

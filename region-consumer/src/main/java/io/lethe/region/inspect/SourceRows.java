@@ -74,8 +74,10 @@ final class SourceRows implements AutoCloseable {
         try {
             connection();
         } catch (SQLException e) {
-            throw new IllegalStateException("cannot connect to " + JdbcUrls.forDisplay(url) + (replica ? " (the region's replica)" : " (source.jdbc-url)")
-                    + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot connect to " + JdbcUrls.forDisplay(url) + (replica ? " (the region's replica)" : " (source.jdbc-url)")
+                            + ": " + e.getMessage(),
+                    e);
         }
     }
 

@@ -38,7 +38,7 @@ final class Freshness {
     private final RedisClusterCommands<String, byte[]> dst;
 
     Freshness(LetheConfig config, RegionConfig from, Map<String, NamespaceConfig> namespaces, SourceClock database,
-              RedisClusterCommands<String, byte[]> src, RedisClusterCommands<String, byte[]> dst) {
+            RedisClusterCommands<String, byte[]> src, RedisClusterCommands<String, byte[]> dst) {
         this.config = config;
         this.from = from;
         this.namespaces = namespaces;
@@ -108,7 +108,7 @@ final class Freshness {
     /** The shortest ({@code shortest}) or longest fence TTL of the copy's namespace and of every other that may hold its key. */
     long fenceTtlMillis(Copy c, boolean shortest) {
         LongStream ttls = Stream.concat(Stream.of(namespaces.get(c.namespace())),
-                        config.namespaces().values().stream().filter(ns -> ns.mayHold(c.key())))
+                config.namespaces().values().stream().filter(ns -> ns.mayHold(c.key())))
                 .mapToLong(ns -> ns.fenceTtl().toMillis());
         return shortest ? ttls.min().orElseThrow() : ttls.max().orElseThrow();
     }

@@ -73,7 +73,7 @@ public final class Prewarm implements AutoCloseable {
      * source meanwhile.
      */
     public record Summary(long candidates, long copied, long present, long fenced, long unproven, long undone, long otherTypes,
-                          long vanished, String hotness, Duration took) {
+            long vanished, String hotness, Duration took) {
     }
 
     /** Told after each batch: how many candidates were handled of how many. */
@@ -206,7 +206,8 @@ public final class Prewarm implements AutoCloseable {
                 written.add(c);
                 long ttl = c.ttlMillis() == 0 ? lease : Math.min(c.ttlMillis(), lease);
                 long result = dst.evalsha(LuaScript.PREWARM.sha1(), ScriptOutputType.INTEGER,
-                        new String[] {c.key(), RedisLayout.fenceKey(c.key())}, bytes(c.kind()), c.data(), bytes(c.version()), c.softExpiry(),
+                        new String[] {c.key(), RedisLayout.fenceKey(c.key())}, bytes(c.kind()), c.data(), bytes(c.version()),
+                        c.softExpiry(),
                         bytes(c.notFound() ? "1" : "0"), bytes(Long.toString(ttl)));
                 if (result != 1) {
                     written.remove(c);
@@ -235,7 +236,7 @@ public final class Prewarm implements AutoCloseable {
      * it is and counted as undone. Each is removed from {@code copies} once settled.
      */
     private void confirm(List<Copy> copies) {
-        for (Iterator<Copy> it = copies.iterator(); it.hasNext(); ) {
+        for (Iterator<Copy> it = copies.iterator(); it.hasNext();) {
             Copy c = it.next();
             long ttl = c.ttlMillis() == 0 ? 0 : Math.max(1, c.ttlMillis() - (System.nanoTime() - c.readAt()) / 1_000_000);
             long result = dst.evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, new String[] {c.key()},
@@ -260,7 +261,8 @@ public final class Prewarm implements AutoCloseable {
             long fenceTtl = freshness.fenceTtlMillis(c, false);
             while (true) {
                 try {
-                    dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, new String[] {c.key(), RedisLayout.fenceKey(c.key())},
+                    dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER,
+                            new String[] {c.key(), RedisLayout.fenceKey(c.key())},
                             bytes(c.version()), bytes(Long.toString(fenceTtl)),
                             bytes(Long.toString(ThreadLocalRandom.current().nextLong(1, 1L << 40))));
                     break;

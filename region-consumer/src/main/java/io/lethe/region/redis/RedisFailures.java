@@ -45,7 +45,8 @@ public final class RedisFailures {
                     + "(regions.<name>.redis-password) to the server's requirepass or its ACL user's password", e);
         }
         String lower = message.toLowerCase(Locale.ROOT);
-        if (lower.contains("access one of the keys") || lower.contains("access a key") || lower.contains("access at least one of the keys")) {
+        if (lower.contains("access one of the keys") || lower.contains("access a key")
+                || lower.contains("access at least one of the keys")) {
             // the key lies outside the ACL user's key patterns: every call for it will be refused, the others are not
             return Failure.poison(DlqReason.REDIS_KEY_DENIED, e);
         }

@@ -117,7 +117,7 @@ public final class RegionRedis implements AutoCloseable {
                 this.sortedSets = c.sync();
                 this.base = c.sync();
             }
-    
+
         } catch (RuntimeException e) {
             // a client on shared resources owns no threads: closing what it opened and releasing the threads is all
             pipelines.forEach(StatefulConnection::close);
@@ -141,7 +141,9 @@ public final class RegionRedis implements AutoCloseable {
      */
     public static List<RedisURI> uris(RegionConfig region, Duration timeout) {
         List<RedisURI> out = new ArrayList<>();
-        List<String> texts = region.topology() == RedisTopology.CLUSTER ? List.of(region.redisUri().split(",")) : List.of(region.redisUri());
+        List<String> texts = region.topology() == RedisTopology.CLUSTER
+                ? List.of(region.redisUri().split(","))
+                : List.of(region.redisUri());
         for (String text : texts) {
             String t = text.trim();
             if (!t.contains("://")) {
@@ -236,7 +238,7 @@ public final class RegionRedis implements AutoCloseable {
      */
     public SlotMap slotMap() {
         StatefulRedisClusterConnection<String, String> c = (StatefulRedisClusterConnection<String, String>) control;
-        for (int attempt = 0; ; attempt++) {
+        for (int attempt = 0;; attempt++) {
             Map<String, String> myself = new LinkedHashMap<>();
             Set<String> seen = new LinkedHashSet<>();
             for (RedisClusterNode node : c.getPartitions()) {
@@ -346,7 +348,9 @@ public final class RegionRedis implements AutoCloseable {
         if (binary == null) {
             binary = clusterClient != null ? clusterClient.connect(codec) : client.connect(codec, uris.get(0));
         }
-        return binary instanceof StatefulRedisClusterConnection<String, byte[]> c ? c.sync() : ((StatefulRedisConnection<String, byte[]>) binary).sync();
+        return binary instanceof StatefulRedisClusterConnection<String, byte[]> c
+                ? c.sync()
+                : ((StatefulRedisConnection<String, byte[]>) binary).sync();
     }
 
     /** The control connection, for callers that need other synchronous commands. */

@@ -24,7 +24,8 @@ final class SharedClientResources {
     static synchronized ClientResources acquire() {
         if (users++ == 0) {
             resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2)
-                    .reconnectDelay(() -> Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS)).build();
+                    .reconnectDelay(() -> Delay.exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+                    .build();
         }
         return resources;
     }

@@ -60,11 +60,11 @@ class AdmissionReplayTest {
         RecordSignature signature = new RecordSignature(KEY.getBytes(StandardCharsets.UTF_8));
 
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        records.add(upsert(0, 1_000, signature));  // before any heartbeat: no floor yet, nothing tells it from a copy: a delete
+        records.add(upsert(0, 1_000, signature)); // before any heartbeat: no floor yet, nothing tells it from a copy: a delete
         records.add(watermark(1, 2_000));
-        records.add(upsert(2, 1_500, signature));  // committed before the heartbeat at 2000: a copy
-        records.add(upsert(3, 2_500, signature));  // after it: new
-        records.add(upsert(4, 1_200, null));       // unsigned: refused, whatever its age
+        records.add(upsert(2, 1_500, signature)); // committed before the heartbeat at 2000: a copy
+        records.add(upsert(3, 2_500, signature)); // after it: new
+        records.add(upsert(4, 1_200, null)); // unsigned: refused, whatever its age
         Admission.Admitted admitted = admission.admit(new ConsumerRecords<>(Map.of(new TopicPartition(TOPIC, 0), records), Map.of()),
                 deadLetters);
 
@@ -81,7 +81,8 @@ class AdmissionReplayTest {
 
     private static ConsumerRecord<String, byte[]> upsert(long offset, long lsn, RecordSignature signature) {
         InvalidationEvent e = new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "c" + offset, "price", Scope.ROW, "price:1", null,
-                Action.UPSERT, "{\"price\":" + offset + "}", Long.toString(lsn), lsn, 7L, 1, 1, 1, null, Op.UPDATE, "c" + offset, null, lsn + 1);
+                Action.UPSERT, "{\"price\":" + offset + "}", Long.toString(lsn), lsn, 7L, 1, 1, 1, null, Op.UPDATE, "c" + offset, null,
+                lsn + 1);
         byte[] value = EventJson.write(e);
         RecordHeaders headers = new RecordHeaders();
         if (signature != null) {

@@ -54,11 +54,11 @@ class AdmissionShardsTest {
         Admission admission = new Admission(config);
 
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        records.add(watermark(0, 0, "catalog"));  // changes partition 0, catalog (index 0): channel 0
-        records.add(watermark(1, 1, "orders"));   // changes partition 1, orders (index 1): channel 3
-        records.add(watermark(2, 3, "orders"));   // changes partition 3 (a streams with 3 shards would have called it 9 or 10): 7
-        records.add(watermark(3, 1, null));       // a single capture's: no shard here
-        records.add(watermark(4, 2, "gone"));     // a shard this configuration does not have
+        records.add(watermark(0, 0, "catalog")); // changes partition 0, catalog (index 0): channel 0
+        records.add(watermark(1, 1, "orders")); // changes partition 1, orders (index 1): channel 3
+        records.add(watermark(2, 3, "orders")); // changes partition 3 (a streams with 3 shards would have called it 9 or 10): 7
+        records.add(watermark(3, 1, null)); // a single capture's: no shard here
+        records.add(watermark(4, 2, "gone")); // a shard this configuration does not have
         Admission.Admitted admitted = admission.admit(new ConsumerRecords<>(Map.of(new TopicPartition(TOPIC, 0), records), Map.of()),
                 deadLetters);
 

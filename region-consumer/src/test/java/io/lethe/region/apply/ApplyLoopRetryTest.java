@@ -56,10 +56,13 @@ class ApplyLoopRetryTest {
                 """, name -> null);
         consumer = new MockConsumer<>("none");
         RegionMetrics metrics = new RegionMetrics(registry, "us-east");
-        RegionDeadLetters deadLetters = new RegionDeadLetters(new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer()),
+        RegionDeadLetters deadLetters = new RegionDeadLetters(
+                new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer()),
                 "lethe.dlq", "us-east", metrics, Clock.systemUTC());
         OffsetLedger ledger = new OffsetLedger(consumer, Duration.ofSeconds(1), System::nanoTime, deadLetters::settled,
-                () -> loop.holdsPartitions(), committed -> { }, () -> { }, p -> "");
+                () -> loop.holdsPartitions(), committed -> {
+                }, () -> {
+                }, p -> "");
         loop = new ApplyLoop(config, "us-east", consumer, plan -> {
             pausedAtCall.add(Set.copyOf(consumer.paused()));
             misconfiguredAtCall.add(misconfiguration.current().isPresent());

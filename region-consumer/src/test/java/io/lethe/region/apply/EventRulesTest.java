@@ -36,7 +36,7 @@ class EventRulesTest {
     private static final EventRules RULES = new EventRules(CONFIG.namespaces(), "lethe.yml", LEAD);
 
     private static InvalidationEvent event(String namespace, Scope scope, String key, String pattern, Action action, String version,
-                                           long lsn, Op op) {
+            long lsn, Op op) {
         return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "e", namespace, scope, key, pattern, action,
                 action == Action.UPSERT ? "{\"price\":3}" : null, version, lsn, 1L, 1, 1, 1, null, op, null, null);
     }
@@ -56,8 +56,10 @@ class EventRulesTest {
     @Test
     void whatThePipelineSendsIsAdmitted() {
         assertEquals(Optional.empty(), reason(key("products", "product:1", Action.DELETE, "7", 900)));
-        assertEquals(Optional.empty(), reason(event("products", Scope.DERIVED, "category:4:products", null, Action.DELETE, "0", 900, Op.UPDATE)));
-        assertEquals(Optional.empty(), reason(key("products", "product:1", Action.DELETE, Versions.MAX, 900)), "fail-closed deletes at 2^64 - 1");
+        assertEquals(Optional.empty(),
+                reason(event("products", Scope.DERIVED, "category:4:products", null, Action.DELETE, "0", 900, Op.UPDATE)));
+        assertEquals(Optional.empty(), reason(key("products", "product:1", Action.DELETE, Versions.MAX, 900)),
+                "fail-closed deletes at 2^64 - 1");
         assertEquals(Optional.empty(), reason(key("prices", "price:1", Action.UPSERT, "950", 950)));
         assertEquals(Optional.empty(), reason(pattern("prices", Scope.PATTERN, "product:*:price", "950", 950, Op.UPDATE)),
                 "a configured pattern, even one over another namespace's keys");
@@ -193,7 +195,8 @@ class EventRulesTest {
         RecordSignature signature = new RecordSignature(key);
         byte[] value = "{\"key\":\"doc:1\",\"payload\":\"{\\\"body\\\":\\\"real\\\"}\"}".getBytes(StandardCharsets.UTF_8);
         byte[] forged = "{\"key\":\"doc:1\",\"payload\":\"{\\\"body\\\":\\\"forged\\\"}\"}".getBytes(StandardCharsets.UTF_8);
-        assertEquals(Optional.empty(), EventRules.signatureRefusal(signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", value, signature));
+        assertEquals(Optional.empty(),
+                EventRules.signatureRefusal(signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", value, signature));
         assertEquals(Optional.empty(), EventRules.signatureRefusal(new RecordHeaders(), "doc:1", value, null), "no key: taken on trust");
         Optional<EventRules.Refusal> missing = EventRules.signatureRefusal(new RecordHeaders(), "doc:1", forged, signature);
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), missing.map(EventRules.Refusal::reason));
@@ -202,7 +205,8 @@ class EventRulesTest {
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), EventRules.signatureRefusal(
                 signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", forged, signature).map(EventRules.Refusal::reason));
         RecordSignature other = new RecordSignature("another-key-of-some-length".getBytes(StandardCharsets.UTF_8));
-        Optional<EventRules.Refusal> wrong = EventRules.signatureRefusal(other.addTo(new RecordHeaders(), "doc:1", forged), "doc:1", forged, signature);
+        Optional<EventRules.Refusal> wrong = EventRules.signatureRefusal(other.addTo(new RecordHeaders(), "doc:1", forged), "doc:1", forged,
+                signature);
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), wrong.map(EventRules.Refusal::reason));
         assertTrue(wrong.orElseThrow().message().contains("does not verify"), wrong.toString());
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), EventRules.signatureRefusal(

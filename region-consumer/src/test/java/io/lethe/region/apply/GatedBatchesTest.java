@@ -37,7 +37,9 @@ class GatedBatchesTest {
     @BeforeEach
     void setUp() {
         consumer = new MockConsumer<>("none");
-        ledger = new OffsetLedger(consumer, Duration.ZERO, System::nanoTime, () -> true, () -> false, c -> { }, () -> { }, p -> "");
+        ledger = new OffsetLedger(consumer, Duration.ZERO, System::nanoTime, () -> true, () -> false, c -> {
+        }, () -> {
+        }, p -> "");
         consumer.subscribe(List.of(P0.topic()), ledger);
         consumer.rebalance(List.of(P0));
         ReplayPosition replica = new ReplayPosition() {
@@ -97,7 +99,8 @@ class GatedBatchesTest {
 
     @Test
     void aBatchThatCouldNotBeReappliedStaysGated() throws Exception {
-        gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(10)), 100, () -> { });
+        gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(10)), 100, () -> {
+        });
         replayed.set(100);
         gated.release(plan -> null); // closing before Redis acknowledged
         assertTrue(ledger.pending().isEmpty());
@@ -108,7 +111,8 @@ class GatedBatchesTest {
     @Test
     void fetchingPausesWhenTooManyBatchesWaitAndResumesAtHalf() throws Exception {
         for (int i = 0; i < GatedBatches.MAX_GATED_BATCHES; i++) {
-            gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(i + 1)), i + 1, () -> { });
+            gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(i + 1)), i + 1, () -> {
+            });
         }
         gated.release(this::reapply);
         assertTrue(gated.paused());

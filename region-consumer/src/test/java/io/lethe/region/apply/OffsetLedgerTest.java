@@ -104,7 +104,8 @@ class OffsetLedgerTest {
     void aPartitionRevokedDuringABatchDoesNotCommitIt() {
         ledger.batchStarted();
         consumer.rebalance(List.of(P1)); // P0 moves to another member while the batch is applied
-        Map<TopicPartition, OffsetAndMetadata> owned = ledger.stillOwned(Map.of(P0, new OffsetAndMetadata(5), P1, new OffsetAndMetadata(8)));
+        Map<TopicPartition, OffsetAndMetadata> owned = ledger
+                .stillOwned(Map.of(P0, new OffsetAndMetadata(5), P1, new OffsetAndMetadata(8)));
         assertEquals(at(P1, 8), owned, "the new owner of P0 applies its records again");
         ledger.applied(owned);
         ledger.commit();

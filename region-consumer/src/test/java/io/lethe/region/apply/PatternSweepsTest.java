@@ -51,7 +51,8 @@ class PatternSweepsTest {
             sweptEvents.add(events);
             assertTrue(release.await(10, TimeUnit.SECONDS));
             return SWEPT;
-        }, metrics, new Backoff(Duration.ofMillis(1), Duration.ofMillis(5)), f -> { })) {
+        }, metrics, new Backoff(Duration.ofMillis(1), Duration.ofMillis(5)), f -> {
+        })) {
             assertEquals(1, sweeps.submit("a*", List.of(pattern("a*", 10))));
             await("the first sweep running", () -> swept.size() == 1);
             assertEquals(2, sweeps.submit("b*", List.of(pattern("b*", 11))));

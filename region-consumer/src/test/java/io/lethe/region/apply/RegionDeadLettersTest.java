@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 
 /** Dead letters never block the loop, and offsets wait for their acknowledgement (MockProducer, no broker). */
 class RegionDeadLettersTest {
-    private final MockProducer<String, byte[]> producer = new MockProducer<>(false, null, new StringSerializer(), new ByteArraySerializer());
+    private final MockProducer<String, byte[]> producer = new MockProducer<>(false, null, new StringSerializer(),
+            new ByteArraySerializer());
     private final RegionDeadLetters letters = new RegionDeadLetters(producer, "lethe.dlq", "us-east",
             new RegionMetrics(new SimpleMeterRegistry(), "us-east"), Clock.systemUTC());
     private final ConsumerRecord<String, byte[]> record = new ConsumerRecord<>("lethe.invalidations.us-east", 2, 41, "product:1",

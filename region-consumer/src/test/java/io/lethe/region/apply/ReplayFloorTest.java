@@ -37,7 +37,8 @@ class ReplayFloorTest {
         floor.seen(0, new Watermark(1, 100, 0, "h"));
         assertEquals(OptionalLong.empty(), floor.floor(0), "changes partition 1 may still hold older changes");
         assertFalse(floor.replayed(upsert(10, 11L), 0));
-        assertEquals(ReplayFloor.Verdict.NO_FLOOR, floor.judge(upsert(500, 501L), 0), "a heartbeat of one changes partition of two is no floor");
+        assertEquals(ReplayFloor.Verdict.NO_FLOOR, floor.judge(upsert(500, 501L), 0),
+                "a heartbeat of one changes partition of two is no floor");
         floor.seen(0, new Watermark(1, 80, 1, "h"));
         assertEquals(OptionalLong.of(80), floor.floor(0), "the oldest newest heartbeat over the changes partitions");
         assertTrue(floor.replayed(upsert(70, 80L), 0), "committed at the heartbeat: carried before it");

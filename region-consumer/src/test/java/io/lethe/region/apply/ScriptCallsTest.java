@@ -16,16 +16,18 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class ScriptCallsTest {
-    private static final LetheConfig CONFIG = ConfigLoader.parse("lethe.yml", """
-            source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/shop", user: lethe, slot: lethe, publication: lethe }
-            kafka: { bootstrap-servers: "127.0.0.1:9092" }
-            regions:
-              eu-west: { redis: "redis://127.0.0.1:6380", namespaces: [products] }
-            namespaces:
-              products: { table: public.products, keys: ["product:{id}"], version: "column:version", fence-ttl: 60s }
-              prices: { table: public.prices, keys: ["price:{id}"], patterns: ["product:*"], mode: upsert, payload-columns: [price], fence-ttl: 8s }
-              orders: { table: public.orders, keys: ["order:{id}"], fence-ttl: 7s }
-            """, Map.<String, String>of()::get);
+    private static final LetheConfig CONFIG = ConfigLoader.parse("lethe.yml",
+            """
+                    source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/shop", user: lethe, slot: lethe, publication: lethe }
+                    kafka: { bootstrap-servers: "127.0.0.1:9092" }
+                    regions:
+                      eu-west: { redis: "redis://127.0.0.1:6380", namespaces: [products] }
+                    namespaces:
+                      products: { table: public.products, keys: ["product:{id}"], version: "column:version", fence-ttl: 60s }
+                      prices: { table: public.prices, keys: ["price:{id}"], patterns: ["product:*"], mode: upsert, payload-columns: [price], fence-ttl: 8s }
+                      orders: { table: public.orders, keys: ["order:{id}"], fence-ttl: 7s }
+                    """,
+            Map.<String, String>of()::get);
 
     private static InvalidationEvent event(String namespace, Scope scope, String key, String pattern, Action action) {
         return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "e", namespace, scope, key, pattern, action,
@@ -47,8 +49,9 @@ class ScriptCallsTest {
         // prices' pattern reaches products' keys, whose readers load for up to 60 s: a 5 s fence would let them fill
         assertEquals(Map.of("products", Duration.ofSeconds(60), "prices", Duration.ofSeconds(60),
                 "orders", Duration.ofSeconds(7)), ScriptCalls.fenceTtls(CONFIG.namespaces()));
-        ScriptCall call = new ScriptCalls(CONFIG.namespaces(), Set.of("products", "prices")).call(event("prices", Scope.ROW, "price:1", null,
-                Action.DELETE), "price:1");
+        ScriptCall call = new ScriptCalls(CONFIG.namespaces(), Set.of("products", "prices"))
+                .call(event("prices", Scope.ROW, "price:1", null,
+                        Action.DELETE), "price:1");
         assertEquals("60000", call.args()[1]);
     }
 

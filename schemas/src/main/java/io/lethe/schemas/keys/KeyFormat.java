@@ -230,7 +230,8 @@ public final class KeyFormat {
             if (c == '%') {
                 String code = i + 3 <= escaped.length() ? escaped.substring(i + 1, i + 3) : "";
                 char decoded = code.length() == 2 && code.equals(code.toUpperCase(java.util.Locale.ROOT))
-                        ? (char) parseHex(code) : 0;
+                        ? (char) parseHex(code)
+                        : 0;
                 if (decoded == 0 || RESERVED.indexOf(decoded) < 0) {
                     throw new IllegalArgumentException("'%" + code + "' at position " + i + " of '" + escaped
                             + "' is not an escaped reserved character (%25 %3A %7B %7D %2A %3F %5B %5D %5C)");

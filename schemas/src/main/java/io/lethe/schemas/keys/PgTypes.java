@@ -48,7 +48,8 @@ public final class PgTypes {
             return Optional.empty();
         }
         if ("d".equals(typtype)) {
-            return DOMAIN_BASES.contains(baseType) ? Optional.empty()
+            return DOMAIN_BASES.contains(baseType)
+                    ? Optional.empty()
                     : Optional.of("type " + type + " is a domain over " + baseType + "; a domain may be a key column only over "
                             + String.join(", ", new java.util.TreeSet<>(DOMAIN_BASES)));
         }

@@ -2,9 +2,7 @@ package io.lethe.schemas.redis;
 
 /** What {@code invalidate.lua} did to the entry. */
 public enum InvalidateResult {
-    ABSENT(0, "absent"),
-    DELETED(1, "deleted"),
-    KEPT_NEWER(2, "kept-newer");
+    ABSENT(0, "absent"), DELETED(1, "deleted"), KEPT_NEWER(2, "kept-newer");
 
     private final long code;
     private final String tag;

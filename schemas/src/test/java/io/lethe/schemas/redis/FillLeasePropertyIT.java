@@ -26,10 +26,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class FillLeasePropertyIT {
     private static final int SEEDS = 1000;
 
-    private record Reader(String n0, boolean knowsVersion, int loaded, long missedAt) { }
+    private record Reader(String n0, boolean knowsVersion, int loaded, long missedAt) {
+    }
 
     /** How a run is driven: the fence TTL its deliveries pass, and whether steps take real time. */
-    private record Mode(boolean upsert, long fenceTtl, boolean paced) { }
+    private record Mode(boolean upsert, long fenceTtl, boolean paced) {
+    }
 
     @Test
     void noInterleavingLeavesAStaleEntry(LetheStack stack, TestScope scope) throws InterruptedException {

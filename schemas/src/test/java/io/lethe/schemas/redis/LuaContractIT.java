@@ -60,7 +60,8 @@ class LuaContractIT {
             String k = key("p:1");
             assertEquals(InvalidateResult.ABSENT, redis.invalidate(k, "100", FENCE_TTL, 5000));
             assertEquals(Map.of("v", "100", "n", "5000", "m", "0"), withoutTime(redis.fence(k)), "the counter starts at the seed");
-            assertTrue(Long.parseLong(redis.fence(k).get("h")) > System.currentTimeMillis(), "v stands one fence TTL from now (Redis time)");
+            assertTrue(Long.parseLong(redis.fence(k).get("h")) > System.currentTimeMillis(),
+                    "v stands one fence TTL from now (Redis time)");
             long ttl = redis.keys.pttl(RedisLayout.fenceKey(k));
             assertTrue(ttl > 0 && ttl <= FENCE_TTL, "fence TTL " + ttl);
         }
@@ -130,7 +131,8 @@ class LuaContractIT {
             versioned(k, "5", "old");
             assertEquals(InvalidateResult.DELETED, redis.invalidate(k, "10", FENCE_TTL, 700));
             assertEquals(InvalidateResult.ABSENT, redis.invalidate(k, "10", FENCE_TTL, 900));
-            assertEquals(Map.of("v", "10", "n", "701", "m", "10"), withoutTime(redis.fence(k)), "the seed is used only when the fence is created");
+            assertEquals(Map.of("v", "10", "n", "701", "m", "10"), withoutTime(redis.fence(k)),
+                    "the seed is used only when the fence is created");
         }
 
         @Test
@@ -270,8 +272,8 @@ class LuaContractIT {
         void aKnownVersionFillIsRefusedBelowEveryVersionRecordedWithinTheLastFenceTtl() throws InterruptedException {
             String k = key("u:lowered");
             long fenceTtl = 300;
-            redis.invalidate(k, Versions.MAX, fenceTtl, 1);          // a row delete whose version was unknown
-            redis.invalidate(k, "50", fenceTtl, 1);                  // then the row's changes, hot
+            redis.invalidate(k, Versions.MAX, fenceTtl, 1); // a row delete whose version was unknown
+            redis.invalidate(k, "50", fenceTtl, 1); // then the row's changes, hot
             long start = System.nanoTime();
             long version = 50;
             while ((System.nanoTime() - start) / 1_000_000L < 2 * fenceTtl) {
@@ -279,7 +281,8 @@ class LuaContractIT {
                 redis.invalidate(k, Long.toString(++version), fenceTtl, 1);
             }
             assertNotEquals(Versions.MAX, redis.fence(k).get("v"), "the maximum stood one fence TTL, not for as long as the key changes");
-            assertEquals(FillResult.REFUSED_FENCE_VERSION, redis.fill(k, Long.toString(version - 1), null, "loaded before the last change"));
+            assertEquals(FillResult.REFUSED_FENCE_VERSION,
+                    redis.fill(k, Long.toString(version - 1), null, "loaded before the last change"));
             assertEquals(FillResult.ACCEPTED, redis.fill(k, Long.toString(version), null, "loaded after it"));
         }
     }
@@ -320,8 +323,8 @@ class LuaContractIT {
             String k = key("f4");
             redis.invalidate(k, "3", FENCE_TTL, 1_000_000);
             String n0 = redis.counter(k);
-            redis.keys.del(RedisLayout.fenceKey(k));        // the fence expired ...
-            redis.invalidate(k, "4", FENCE_TTL, 987_654);   // ... and a new one starts from another random value
+            redis.keys.del(RedisLayout.fenceKey(k)); // the fence expired ...
+            redis.invalidate(k, "4", FENCE_TTL, 987_654); // ... and a new one starts from another random value
             assertNotEquals(n0, redis.counter(k));
             assertEquals(FillResult.REFUSED_FENCE_MOVED, redis.fill(k, "0", n0, "stale"));
         }

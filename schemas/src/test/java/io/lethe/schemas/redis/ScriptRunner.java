@@ -80,7 +80,7 @@ final class ScriptRunner implements AutoCloseable {
     }
 
     FillResult fill(String key, String version, String n0, String payload, long ttlMillis, String softExpiry,
-                    boolean replace, boolean notFound) {
+            boolean replace, boolean notFound) {
         return FillResult.of(call(LuaScript.FILL, key, version, n0 == null ? "" : n0, payload, Long.toString(ttlMillis),
                 softExpiry, replace ? "1" : "0", notFound ? "1" : "0"));
     }

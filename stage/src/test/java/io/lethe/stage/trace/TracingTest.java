@@ -78,14 +78,16 @@ class TracingTest {
         assertNull(tracing.parent(traceparent(new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1})), "not UTF-8");
         assertNull(tracing.parent(traceparent(null)), "a null value");
         assertNull(tracing.parent(new RecordHeaders()), "no header");
-        assertNotNull(tracing.parent(traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8))));
+        assertNotNull(
+                tracing.parent(traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8))));
     }
 
     @Test
     void offSamplesNothingAndReadsNoHeader() {
         assertFalse(Tracing.OFF.on());
         assertFalse(Tracing.OFF.sample());
-        assertNull(Tracing.OFF.parent(traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8))));
+        assertNull(Tracing.OFF
+                .parent(traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8))));
         assertFalse(Tracing.of(sdk, 0).sample());
     }
 

@@ -117,7 +117,8 @@ final class ExploreRun {
                 uris.put(r, stack.redisUri(r));
                 groups.put(r, RegionConsumerService.groupId(config, r));
                 subscribed.put(r, r.equals(partialRegion) && !program.partialRegionNamespaces().isEmpty() && regions.size() > 1
-                        ? program.partialRegionNamespaces() : program.namespaces().stream().map(Namespace::name).toList());
+                        ? program.partialRegionNamespaces()
+                        : program.namespaces().stream().map(Namespace::name).toList());
             }
             readers = new Readers(program, truth, uris, groups, subscribed, pool);
             if (program.readers().background()) {
@@ -180,7 +181,8 @@ final class ExploreRun {
                 cols.add(Program.quote(c.name()) + " " + c.pgType().ddl() + (c.partOfKey() || c.role().equals("rid") ? " NOT NULL" : ""));
             }
             cols.add("PRIMARY KEY (" + String.join(", ", t.keyColumns().stream().map(c -> Program.quote(c.name())).toList()) + ")");
-            sql.add("CREATE TABLE " + t.qualified() + " (" + String.join(", ", cols) + ")" + (t.partitioned() ? " PARTITION BY LIST (pt)" : ""));
+            sql.add("CREATE TABLE " + t.qualified() + " (" + String.join(", ", cols) + ")"
+                    + (t.partitioned() ? " PARTITION BY LIST (pt)" : ""));
             List<String> relations = new ArrayList<>(List.of(t.qualified()));
             List<Integer> partitions = new ArrayList<>(List.of(0));
             if (t.partitioned()) {
@@ -223,8 +225,9 @@ final class ExploreRun {
     }
 
     private String execute(ScenarioRun run, LetheConfig config, StageHost stages, Readers readers, Step step, Outcome.Builder out,
-                           Set<String> aofRegions) throws Exception {
-        String region = step.region() == null || step.region().equals("*") ? null
+            Set<String> aofRegions) throws Exception {
+        String region = step.region() == null || step.region().equals("*")
+                ? null
                 : regions.get(Integer.parseInt(step.region()) % regions.size());
         boolean wasQuiesced = quiesced;
         quiesced = step.kind() == Step.Kind.CHECK || step.kind() == Step.Kind.READ && wasQuiesced;
@@ -295,7 +298,8 @@ final class ExploreRun {
         return "";
     }
 
-    private static String sqlStep(ScenarioRun run, LetheConfig config, Readers readers, Step step, Outcome.Builder out) throws SQLException {
+    private static String sqlStep(ScenarioRun run, LetheConfig config, Readers readers, Step step, Outcome.Builder out)
+            throws SQLException {
         long rows = 0;
         try (Connection c = run.connect()) {
             c.setAutoCommit(false);
@@ -356,7 +360,8 @@ final class ExploreRun {
         }
         ScenarioRun.await("the AOF rewrite of " + region, Duration.ofSeconds(60), () -> {
             String info = redis.info("persistence");
-            return info.contains("aof_enabled:1") && info.contains("aof_rewrite_in_progress:0") && !info.contains("aof_rewrite_scheduled:1");
+            return info.contains("aof_enabled:1") && info.contains("aof_rewrite_in_progress:0")
+                    && !info.contains("aof_rewrite_scheduled:1");
         });
     }
 
@@ -373,7 +378,8 @@ final class ExploreRun {
     }
 
     /** Every entry under the run's prefix, in every region, against the database now; then every read key read again. */
-    private Set<String> judge(ScenarioRun run, Truth truth, Readers readers, ConnectionPool pool, Outcome.Builder out, Set<String> ambiguous)
+    private Set<String> judge(ScenarioRun run, Truth truth, Readers readers, ConnectionPool pool, Outcome.Builder out,
+            Set<String> ambiguous)
             throws SQLException {
         Set<String> staleKeys = new LinkedHashSet<>();
         Map<Owner, Map<String, String>> expected = new LinkedHashMap<>();
@@ -417,10 +423,12 @@ final class ExploreRun {
                     staleKeys.add(region + '\0' + key);
                 }
                 if (negative && want != null) {
-                    out.stale(region, key, "cached 'no row', database " + Readers.show(want), kind + ": negative entry while the row exists", false);
+                    out.stale(region, key, "cached 'no row', database " + Readers.show(want),
+                            kind + ": negative entry while the row exists", false);
                 } else if (!negative && want == null) {
                     boolean lost = readers.loadedBefore(region, key, cached);
-                    out.stale(region, key, "cached " + Readers.show(cached) + " (v " + entry.get(RedisLayout.ENTRY_VERSION) + "), database has no row",
+                    out.stale(region, key,
+                            "cached " + Readers.show(cached) + " (v " + entry.get(RedisLayout.ENTRY_VERSION) + "), database has no row",
                             kind + ": value cached for a key no current row has", lost);
                 } else if (!negative && !Truth.samePayload(o, cached, want)) {
                     boolean lost = readers.loadedBefore(region, key, cached);

@@ -33,8 +33,8 @@ public final class Explorer {
      * @param refusedSeeds   the seeds Lethe refused at start-up, with why
      */
     public record Summary(int seeds, long statements, long rows, int faults, long reads, long checked, long stale, long lost,
-                          long staleReads, int invalidSteps, Map<String, Integer> classes, Map<Long, String> failedSeeds,
-                          Map<Long, String> refusedSeeds, Duration took) {
+            long staleReads, int invalidSteps, Map<String, Integer> classes, Map<Long, String> failedSeeds,
+            Map<Long, String> refusedSeeds, Duration took) {
         public boolean passed() {
             return failedSeeds.isEmpty();
         }
@@ -50,7 +50,7 @@ public final class Explorer {
 
     /** The options of a command line: a named profile changed by the switches (null: unchanged). */
     public static Options options(long seed, int runs, String profile, String with, String without, String types, Integer steps,
-                                  Integer maxTxRows, Duration shrinkTime, Path workDir, boolean verbose) {
+            Integer maxTxRows, Duration shrinkTime, Path workDir, boolean verbose) {
         Profile p = Profile.named(profile);
         if (with != null) {
             p = p.with(with);
@@ -100,7 +100,8 @@ public final class Explorer {
 
     /** The features and types a profile can switch, for {@code --list}. */
     public static void describe(PrintStream out) {
-        out.println("explore profiles: " + String.join(", ", Profile.names()) + " (--profile; changed by --with/--without FEATURE|FAMILY,...)");
+        out.println(
+                "explore profiles: " + String.join(", ", Profile.names()) + " (--profile; changed by --with/--without FEATURE|FAMILY,...)");
         String family = "";
         for (Feature f : Feature.values()) {
             if (!f.family().equals(family)) {
@@ -111,7 +112,8 @@ public final class Explorer {
         }
         out.println("  types (--types all,-FAMILY,ID,...):");
         for (PgType t : TypeCatalog.all()) {
-            out.printf("    %-16s %-9s %s%s%n", t.id(), t.family(), t.ddl(), !t.rendered() ? " (no key rendering: refused in key templates)"
+            out.printf("    %-16s %-9s %s%s%n", t.id(), t.family(), t.ddl(), !t.rendered()
+                    ? " (no key rendering: refused in key templates)"
                     : t.btree() ? "" : " (no btree: group columns only)");
         }
     }
@@ -165,7 +167,8 @@ public final class Explorer {
                 failed.put(p.seed(), file);
             }
         }
-        Summary s = new Summary(programs.size(), statements, rows, faults, reads, checked, stale, lost, staleReads, invalid, classes, failed,
+        Summary s = new Summary(programs.size(), statements, rows, faults, reads, checked, stale, lost, staleReads, invalid, classes,
+                failed,
                 refused, Duration.ofNanos(System.nanoTime() - t0));
         summary(s);
         return s;
@@ -182,9 +185,11 @@ public final class Explorer {
     private void report(Outcome o) {
         Program p = o.program();
         log.printf("explore seed %d: %s in %.0f s: %d steps, %d statements, %d rows, %d faults, %d reads (%d failed, %d slow); "
-                        + "%d entries checked, %d stale, %d lost, %d stale reads; the inspector: %d keys %s, %d confirmed stale%s%n",
-                p.seed(), o.verdict(), o.took().toMillis() / 1000.0, o.steps(), o.statements(), o.rows(), o.faults(), o.reads(), o.readErrors(),
-                o.slowLoads(), o.checked(), o.stale(), o.lost(), o.staleReads(), o.inspected(), o.inspectorFindings(), o.inspectorStale(), o.invalid() > 0 ? ", " + o.invalid() + " invalid steps" : "");
+                + "%d entries checked, %d stale, %d lost, %d stale reads; the inspector: %d keys %s, %d confirmed stale%s%n",
+                p.seed(), o.verdict(), o.took().toMillis() / 1000.0, o.steps(), o.statements(), o.rows(), o.faults(), o.reads(),
+                o.readErrors(),
+                o.slowLoads(), o.checked(), o.stale(), o.lost(), o.staleReads(), o.inspected(), o.inspectorFindings(), o.inspectorStale(),
+                o.invalid() > 0 ? ", " + o.invalid() + " invalid steps" : "");
         if (o.refusal() != null) {
             log.println("  refused: " + o.refusal());
         }
@@ -223,11 +228,12 @@ public final class Explorer {
 
     private void summary(Summary s) {
         log.printf("%nexplore: %d seed(s) in %.0f s: %d statements, %d rows changed, %d faults, %d reads; %d entries checked, %d stale, "
-                        + "%d lost, %d stale reads%s%n", s.seeds(), s.took().toMillis() / 1000.0, s.statements(), s.rows(), s.faults(), s.reads(),
+                + "%d lost, %d stale reads%s%n", s.seeds(), s.took().toMillis() / 1000.0, s.statements(), s.rows(), s.faults(), s.reads(),
                 s.checked(), s.stale(), s.lost(), s.staleReads(), s.invalidSteps() > 0 ? ", " + s.invalidSteps() + " invalid steps" : "");
         s.classes().forEach((k, v) -> log.printf("  class %s: %d%n", k, v));
         s.refusedSeeds().forEach((seed, why) -> log.printf("  seed %d refused at start-up: %s%n", seed, why));
-        s.failedSeeds().forEach((seed, file) -> log.printf("  seed %d FAILED%s%n", seed, file == null || file.isEmpty() ? "" : ": " + file));
+        s.failedSeeds()
+                .forEach((seed, file) -> log.printf("  seed %d FAILED%s%n", seed, file == null || file.isEmpty() ? "" : ": " + file));
         log.println(s.passed() ? "explore PASSED" : "explore FAILED");
     }
 }

@@ -12,49 +12,47 @@ import java.util.Set;
  */
 enum Feature {
     // schema
-    COMPOSITE_KEY("schema", "primary keys of 2-3 columns of mixed types"),
-    NON_ID_KEY("schema", "key columns named and typed other than id int"),
-    NON_PUBLIC_SCHEMA("schema", "tables in schemas other than public"),
-    PARTITIONED("schema", "tables partitioned by LIST on a key column"),
+    COMPOSITE_KEY("schema", "primary keys of 2-3 columns of mixed types"), NON_ID_KEY("schema",
+            "key columns named and typed other than id int"), NON_PUBLIC_SCHEMA("schema",
+                    "tables in schemas other than public"), PARTITIONED("schema", "tables partitioned by LIST on a key column"),
     // namespaces
-    DERIVED_KEY("namespace", "templates over a non-key group column (REPLICA IDENTITY FULL)"),
-    PATTERN("namespace", "namespace patterns, read as list keys"),
-    SHARED_PATTERN("namespace", "one pattern in two namespaces"),
-    COLUMN_VERSION("namespace", "version: column:ver, readers tag fills with ver"),
-    UPSERT("namespace", "mode: upsert with payload columns"),
-    TWO_NAMESPACES_PER_TABLE("namespace", "two namespaces over one table"),
-    SUBSCRIPTIONS("namespace", "a region subscribed to some namespaces only"),
+    DERIVED_KEY("namespace", "templates over a non-key group column (REPLICA IDENTITY FULL)"), PATTERN("namespace",
+            "namespace patterns, read as list keys"), SHARED_PATTERN("namespace", "one pattern in two namespaces"), COLUMN_VERSION(
+                    "namespace", "version: column:ver, readers tag fills with ver"), UPSERT("namespace",
+                            "mode: upsert with payload columns"), TWO_NAMESPACES_PER_TABLE("namespace",
+                                    "two namespaces over one table"), SUBSCRIPTIONS("namespace",
+                                            "a region subscribed to some namespaces only"),
     // workload
-    DELETE("workload", "DELETE of rows"),
-    TRUNCATE("workload", "TRUNCATE"),
-    KEY_CHANGE("workload", "UPDATEs of primary-key columns (and moves across partitions)"),
-    GROUP_CHANGE("workload", "UPDATEs moving rows between groups of derived keys, NULL groups"),
-    SAVEPOINT("workload", "savepoints rolled back and released inside transactions"),
-    BIG_TRANSACTION("workload", "transactions of hundreds to --max-tx-rows rows"),
+    DELETE("workload", "DELETE of rows"), TRUNCATE("workload", "TRUNCATE"), KEY_CHANGE("workload",
+            "UPDATEs of primary-key columns (and moves across partitions)"), GROUP_CHANGE("workload",
+                    "UPDATEs moving rows between groups of derived keys, NULL groups"), SAVEPOINT("workload",
+                            "savepoints rolled back and released inside transactions"), BIG_TRANSACTION("workload",
+                                    "transactions of hundreds to --max-tx-rows rows"),
     // DDL while running
-    ADD_COLUMN("ddl", "ALTER TABLE ADD COLUMN"),
-    DROP_COLUMN("ddl", "ALTER TABLE DROP COLUMN (of a column no namespace uses)"),
-    RENAME_COLUMN("ddl", "ALTER TABLE RENAME COLUMN (of a column no namespace uses)"),
-    RETYPE_COLUMN("ddl", "ALTER COLUMN TYPE of a column no namespace uses"),
-    RETYPE_KEY_COLUMN("ddl", "ALTER COLUMN TYPE of a group column a derived key uses"),
-    REWRITE_VALUES("ddl", "ALTER COLUMN ... TYPE to the same type with a USING that changes every value of a column readers cache"),
-    ENUM_RENAME("ddl", "ALTER TYPE ... RENAME VALUE of the enum a key or group column holds, and two labels swapped"),
-    REPLICA_IDENTITY("ddl", "REPLICA IDENTITY DEFAULT and back to FULL"),
-    PUBLICATION("ddl", "a table dropped from the publication and added back"),
-    TABLE_SWAP("ddl", "a table replaced by a copy (create, copy, rename, drop), as online schema-change tools do"),
-    PARTITION_DETACH("ddl", "a partition detached and attached again"),
+    ADD_COLUMN("ddl", "ALTER TABLE ADD COLUMN"), DROP_COLUMN("ddl",
+            "ALTER TABLE DROP COLUMN (of a column no namespace uses)"), RENAME_COLUMN("ddl",
+                    "ALTER TABLE RENAME COLUMN (of a column no namespace uses)"), RETYPE_COLUMN("ddl",
+                            "ALTER COLUMN TYPE of a column no namespace uses"), RETYPE_KEY_COLUMN("ddl",
+                                    "ALTER COLUMN TYPE of a group column a derived key uses"), REWRITE_VALUES("ddl",
+                                            "ALTER COLUMN ... TYPE to the same type with a USING that changes every value of a column readers cache"), ENUM_RENAME(
+                                                    "ddl",
+                                                    "ALTER TYPE ... RENAME VALUE of the enum a key or group column holds, and two labels swapped"), REPLICA_IDENTITY(
+                                                            "ddl", "REPLICA IDENTITY DEFAULT and back to FULL"), PUBLICATION("ddl",
+                                                                    "a table dropped from the publication and added back"), TABLE_SWAP(
+                                                                            "ddl",
+                                                                            "a table replaced by a copy (create, copy, rename, drop), as online schema-change tools do"), PARTITION_DETACH(
+                                                                                    "ddl", "a partition detached and attached again"),
     // faults
-    RESTART_STAGE("fault", "capture, streams or a region consumer stopped and started again"),
-    KILL("fault", "kill -9 of a stage process (stages run as child processes)"),
-    REDIS_RDB("fault", "a region's Redis restarted from an RDB snapshot taken earlier"),
-    REDIS_AOF("fault", "a region's Redis killed -9 and restarted from its AOF"),
-    BROKER_RESTART("fault", "the Kafka broker stopped and started again"),
-    PARTITION_EXPANSION("fault", "partitions added to the changes and region topics"),
+    RESTART_STAGE("fault", "capture, streams or a region consumer stopped and started again"), KILL("fault",
+            "kill -9 of a stage process (stages run as child processes)"), REDIS_RDB("fault",
+                    "a region's Redis restarted from an RDB snapshot taken earlier"), REDIS_AOF("fault",
+                            "a region's Redis killed -9 and restarted from its AOF"), BROKER_RESTART("fault",
+                                    "the Kafka broker stopped and started again"), PARTITION_EXPANSION("fault",
+                                            "partitions added to the changes and region topics"),
     // readers
-    SLOW_LOAD("reader", "loads that sleep before returning, some beyond fence-ttl"),
-    NEAR_CACHE("reader", "readers with a near cache"),
-    TOKEN("reader", "read-your-writes reads with the writer's token"),
-    NEGATIVE("reader", "negative caching of keys whose row is gone");
+    SLOW_LOAD("reader", "loads that sleep before returning, some beyond fence-ttl"), NEAR_CACHE("reader",
+            "readers with a near cache"), TOKEN("reader",
+                    "read-your-writes reads with the writer's token"), NEGATIVE("reader", "negative caching of keys whose row is gone");
 
     private final String family;
     private final String description;
@@ -78,8 +76,8 @@ enum Feature {
     }
 
     static Feature of(String id) {
-        return Arrays.stream(values()).filter(f -> f.id().equals(id)).findFirst().orElseThrow(() ->
-                new IllegalArgumentException("no feature '" + id + "'; known: " + String.join(", ", Arrays.stream(values()).map(Feature::id).toList())));
+        return Arrays.stream(values()).filter(f -> f.id().equals(id)).findFirst().orElseThrow(() -> new IllegalArgumentException(
+                "no feature '" + id + "'; known: " + String.join(", ", Arrays.stream(values()).map(Feature::id).toList())));
     }
 
     /** Every feature of {@code family}, or the one named {@code name}. */

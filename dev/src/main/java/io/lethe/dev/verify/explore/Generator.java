@@ -327,7 +327,8 @@ final class Generator {
         if (choice < 60 && profile.has(Feature.GROUP_CHANGE) && !s.table.withRole("group").isEmpty()) {
             Column g = pick(s.table.withRole("group"));
             String value = random.nextInt(5) == 0 ? "NULL" : g.pgType().valueOf(Integer.toString(random.nextInt(s.table.groups())));
-            return "UPDATE " + s.table.qualified() + " SET " + Program.quote(g.name()) + " = " + value + ", ver = ver + 1 WHERE rid = " + rid;
+            return "UPDATE " + s.table.qualified() + " SET " + Program.quote(g.name()) + " = " + value + ", ver = ver + 1 WHERE rid = "
+                    + rid;
         }
         int stamp = steps.size();
         return "UPDATE " + s.table.qualified() + " SET val = 'v" + rid + "." + stamp + "', n = n + " + (1 + random.nextInt(9))
@@ -385,7 +386,8 @@ final class Generator {
 
     private void bigTransaction() {
         State s = pick(states);
-        int size = (int) Math.round(Math.exp(Math.log(100) + random.nextDouble() * (Math.log(Math.max(101, profile.maxTxRows())) - Math.log(100))));
+        int size = (int) Math
+                .round(Math.exp(Math.log(100) + random.nextDouble() * (Math.log(Math.max(101, profile.maxTxRows())) - Math.log(100))));
         List<String> sql = new ArrayList<>();
         int stamp = steps.size();
         int kind = random.nextInt(4);
@@ -415,7 +417,8 @@ final class Generator {
                     Column g = pick(groups);
                     set += ", " + Program.quote(g.name()) + " = " + groupValue(g, "rid", stamp, s.table.groups());
                 }
-                sql.add("UPDATE " + s.table.qualified() + " SET " + set + " WHERE rid BETWEEN " + range[0] + " AND " + range[1] + s.notKept());
+                sql.add("UPDATE " + s.table.qualified() + " SET " + set + " WHERE rid BETWEEN " + range[0] + " AND " + range[1]
+                        + s.notKept());
                 if (kind == 3 && s.nextRid + size / 4 < MAX_RID) {
                     int from = s.nextRid;
                     int to = from + Math.max(1, size / 4) - 1;
@@ -465,7 +468,8 @@ final class Generator {
         }
         String name = pick(List.copyOf(s.extras.keySet()));
         s.extras.remove(name);
-        steps.add(Step.ddl(Feature.DROP_COLUMN, s.table.qualified(), List.of("ALTER TABLE " + s.table.qualified() + " DROP COLUMN " + name)));
+        steps.add(
+                Step.ddl(Feature.DROP_COLUMN, s.table.qualified(), List.of("ALTER TABLE " + s.table.qualified() + " DROP COLUMN " + name)));
     }
 
     private void renameColumn() {
@@ -495,8 +499,9 @@ final class Generator {
             default -> "text";
         };
         s.extras.put(name, to);
-        steps.add(Step.ddl(Feature.RETYPE_COLUMN, s.table.qualified(), List.of("ALTER TABLE " + s.table.qualified() + " ALTER COLUMN " + name
-                + " TYPE " + to + " USING " + name + "::" + to)));
+        steps.add(
+                Step.ddl(Feature.RETYPE_COLUMN, s.table.qualified(), List.of("ALTER TABLE " + s.table.qualified() + " ALTER COLUMN " + name
+                        + " TYPE " + to + " USING " + name + "::" + to)));
     }
 
     /**
@@ -528,7 +533,8 @@ final class Generator {
         State s = pick(states);
         List<Step> checks = warmAndKeep(s);
         String t = s.table.qualified();
-        String sql = random.nextBoolean() ? "ALTER TABLE " + t + " ALTER COLUMN n TYPE int8 USING n + 1"
+        String sql = random.nextBoolean()
+                ? "ALTER TABLE " + t + " ALTER COLUMN n TYPE int8 USING n + 1"
                 : "ALTER TABLE " + t + " ALTER COLUMN val TYPE text USING val || '~'";
         steps.add(Step.ddl(Feature.REWRITE_VALUES, t, List.of(sql)));
         steps.addAll(checks);

@@ -29,10 +29,10 @@ import java.util.TreeMap;
  * @param details     the first stale entries and reads, one line each
  */
 record Outcome(Program program, String verdict, String refusal, int steps, long statements, long rows, int faults, long reads,
-               long readErrors, long slowLoads, String lastReadError, int checked, int stale, int lost, int staleReads, long inspected,
-               Map<String, Long> inspectorFindings, int inspectorStale, int invalid,
-               Map<String, Integer> classes, List<String> failures, List<String> details, List<String> setup, String yaml,
-               List<String> stepLog, Duration took) {
+        long readErrors, long slowLoads, String lastReadError, int checked, int stale, int lost, int staleReads, long inspected,
+        Map<String, Long> inspectorFindings, int inspectorStale, int invalid,
+        Map<String, Integer> classes, List<String> failures, List<String> details, List<String> setup, String yaml,
+        List<String> stepLog, Duration took) {
 
     boolean passed() {
         return !verdict.equals("FAILED");
@@ -168,11 +168,15 @@ record Outcome(Program program, String verdict, String refusal, int steps, long 
         }
 
         Outcome build() {
-            String verdict = refusal != null ? "REFUSED" : stale > 0 || staleReads > 0 || inspectorStale > 0 || !failures.isEmpty()
-                    ? "FAILED" : "PASSED";
+            String verdict = refusal != null
+                    ? "REFUSED"
+                    : stale > 0 || staleReads > 0 || inspectorStale > 0 || !failures.isEmpty()
+                            ? "FAILED"
+                            : "PASSED";
             return new Outcome(program, verdict, refusal, program.steps().size(), statements, rows, faults, reads, readErrors, slowLoads,
                     lastReadError, checked, stale, lost, staleReads, inspected,
-                    java.util.Collections.unmodifiableMap(new TreeMap<>(inspectorFindings)), inspectorStale, invalid, java.util.Collections.unmodifiableMap(new TreeMap<>(classes)),
+                    java.util.Collections.unmodifiableMap(new TreeMap<>(inspectorFindings)), inspectorStale, invalid,
+                    java.util.Collections.unmodifiableMap(new TreeMap<>(classes)),
                     List.copyOf(failures), List.copyOf(details),
                     setup, yaml, List.copyOf(stepLog), took);
         }

@@ -20,7 +20,7 @@ import java.util.Optional;
  * @param steps      what the writer does, in order
  */
 record Program(long seed, String profile, int regions, List<Table> tables, List<Namespace> namespaces,
-               List<String> partialRegionNamespaces, Readers readers, List<Step> steps) {
+        List<String> partialRegionNamespaces, Readers readers, List<Step> steps) {
 
     Program {
         tables = List.copyOf(tables);
@@ -176,7 +176,7 @@ record Program(long seed, String profile, int regions, List<Table> tables, List<
      * @param negativeTtlMillis how long readers cache "no row" (0: not at all)
      */
     record Namespace(String name, String table, List<Template> keys, List<String> patterns, String version, String mode,
-                     String fenceTtl, long negativeTtlMillis) {
+            String fenceTtl, long negativeTtlMillis) {
         Namespace {
             keys = List.copyOf(keys);
             patterns = List.copyOf(patterns);

@@ -9,7 +9,6 @@ import io.lethe.cache.Policy;
 import io.lethe.dev.verify.explore.Program.Namespace;
 import io.lethe.dev.verify.explore.Truth.Owner;
 import java.sql.Array;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -175,8 +174,10 @@ final class Readers implements AutoCloseable {
 
     private Owner owner(Step step) {
         Namespace ns = program.namespace(step.a()).orElseThrow();
-        return step.b().equals("list") ? truth.ownersOf(ns.name()).stream().filter(o -> o.kind() == Truth.Kind.LIST).findFirst().orElse(null)
-                : truth.owners().stream().filter(o -> o.ns() == ns && o.template() != null && o.template().tag().equals(step.b())).findFirst().orElse(null);
+        return step.b().equals("list")
+                ? truth.ownersOf(ns.name()).stream().filter(o -> o.kind() == Truth.Kind.LIST).findFirst().orElse(null)
+                : truth.owners().stream().filter(o -> o.ns() == ns && o.template() != null && o.template().tag().equals(step.b()))
+                        .findFirst().orElse(null);
     }
 
     private List<String> keysOf(Owner owner, Step step) throws SQLException {
@@ -268,7 +269,8 @@ final class Readers implements AutoCloseable {
                 samples.clear();
             }
             try {
-                List<String> keys = random.nextInt(10) < 3 ? ghosts.computeIfAbsent(o, this::ghostKeys)
+                List<String> keys = random.nextInt(10) < 3
+                        ? ghosts.computeIfAbsent(o, this::ghostKeys)
                         : samples.computeIfAbsent(o, x -> sample(x));
                 if (keys.isEmpty()) {
                     Thread.sleep(20);

@@ -23,7 +23,8 @@ final class Repro {
     /** The program as a reader follows it: SQL, lethe.yml, steps. */
     static String text(Program p, List<String> setup, String yaml) {
         StringBuilder sb = new StringBuilder();
-        sb.append("-- explore seed ").append(p.seed()).append(", ").append(p.profile()).append(", ").append(p.regions()).append(" regions\n");
+        sb.append("-- explore seed ").append(p.seed()).append(", ").append(p.profile()).append(", ").append(p.regions())
+                .append(" regions\n");
         sb.append("-- readers: ").append(p.readers()).append('\n');
         if (!p.partialRegionNamespaces().isEmpty()) {
             sb.append("-- the last region caches only ").append(p.partialRegionNamespaces()).append('\n');

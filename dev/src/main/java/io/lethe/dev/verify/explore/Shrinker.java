@@ -94,7 +94,8 @@ final class Shrinker {
     }
 
     private static Program dropReads(Program p, String namespace, String tag) {
-        return p.withSteps(p.steps().stream().filter(s -> !(s.kind() == Step.Kind.READ && s.a().equals(namespace) && s.b().equals(tag))).toList());
+        return p.withSteps(
+                p.steps().stream().filter(s -> !(s.kind() == Step.Kind.READ && s.a().equals(namespace) && s.b().equals(tag))).toList());
     }
 
     /** ddmin over the steps: remove a chunk while the program still fails; halve the chunks when none can go. */
@@ -111,7 +112,8 @@ final class Shrinker {
                     continue;
                 }
                 Program tryIt = p.withSteps(candidate);
-                if (fails(tryIt, same, "steps " + (start + 1) + "-" + Math.min(steps.size(), start + size) + " of " + steps.size() + " removed")) {
+                if (fails(tryIt, same,
+                        "steps " + (start + 1) + "-" + Math.min(steps.size(), start + size) + " of " + steps.size() + " removed")) {
                     steps = candidate;
                     p = tryIt;
                     n = Math.max(n - 1, 2);
@@ -141,8 +143,10 @@ final class Shrinker {
         try {
             Outcome o = runner.run(p);
             boolean failed = o.invalid() <= allowedInvalid && same.test(o);
-            log.printf("  shrink try %d (%s, %d steps): %s%n", tries, what, p.steps().size(), failed ? "still fails" : o.verdict()
-                    + (o.invalid() > 0 ? " (" + o.invalid() + " invalid steps)" : ""));
+            log.printf("  shrink try %d (%s, %d steps): %s%n", tries, what, p.steps().size(), failed
+                    ? "still fails"
+                    : o.verdict()
+                            + (o.invalid() > 0 ? " (" + o.invalid() + " invalid steps)" : ""));
             return failed;
         } catch (Exception e) {
             log.printf("  shrink try %d (%s): error %s%n", tries, what, e);

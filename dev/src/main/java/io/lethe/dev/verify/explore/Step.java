@@ -75,7 +75,8 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
     /** One line for the step log. */
     String describe() {
         return switch (kind) {
-            case TX, DDL -> kind + (a == null ? "" : " " + a) + " " + table + ": " + String.join("; ", sql.stream().map(Step::abbreviate).toList());
+            case TX, DDL ->
+                kind + (a == null ? "" : " " + a) + " " + table + ": " + String.join("; ", sql.stream().map(Step::abbreviate).toList());
             case READ -> "READ " + a + ":" + b + " rids " + rids + " in region " + region;
             case CHECK -> "CHECK " + a + ":" + b + " rids " + rids + " in every region, once every change so far is applied";
             case RESTART, KILL -> kind + " " + a + (region == null ? "" : " " + region);

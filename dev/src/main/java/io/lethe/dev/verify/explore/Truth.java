@@ -44,7 +44,7 @@ final class Truth {
     static String keyText(String textSql) {
         String sql = textSql;
         String[][] codes = {{"%", "%25"}, {":", "%3A"}, {"{", "%7B"}, {"}", "%7D"}, {"*", "%2A"}, {"?", "%3F"}, {"[", "%5B"},
-            {"]", "%5D"}, {"\\", "%5C"}};
+                {"]", "%5D"}, {"\\", "%5C"}};
         for (String[] code : codes) {
             sql = "replace(" + sql + ", '" + code[0] + "', '" + code[1] + "')";
         }
@@ -56,7 +56,9 @@ final class Truth {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What a key holds: one row, a group of rows, or a pattern's list. */
-    enum Kind { ROW, GROUP, LIST }
+    enum Kind {
+        ROW, GROUP, LIST
+    }
 
     /**
      * The template (or pattern) a key belongs to.

@@ -62,8 +62,10 @@ final class TypeCatalog {
         add("inet4", "network", "inet", "('10.0.0.1'::inet + %1$s)", true, true);
         add("inet6", "network", "inet", "('2001:db8::1'::inet + %1$s)", true, true);
         add("cidr", "network", "cidr", "set_masklen(('10.0.0.0'::inet + %1$s::int8 * 256), 24)::cidr", true, true);
-        add("macaddr", "network", "macaddr", "('08:00:2b:' || substr(md5(%1$s::text), 1, 2) || ':' || lpad(to_hex((%1$s / 256) %% 256), 2, '0')"
-                + " || ':' || lpad(to_hex(%1$s %% 256), 2, '0'))::macaddr", true, true);
+        add("macaddr", "network", "macaddr",
+                "('08:00:2b:' || substr(md5(%1$s::text), 1, 2) || ':' || lpad(to_hex((%1$s / 256) %% 256), 2, '0')"
+                        + " || ':' || lpad(to_hex(%1$s %% 256), 2, '0'))::macaddr",
+                true, true);
         add("macaddr8", "network", "macaddr8", "('08:00:2b:01:02:' || substr(md5(%1$s::text), 1, 2) || ':'"
                 + " || lpad(to_hex((%1$s / 256) %% 256), 2, '0') || ':' || lpad(to_hex(%1$s %% 256), 2, '0'))::macaddr8", true, true);
         add("jsonb", "jsons", "jsonb", "jsonb_build_object('id', %1$s, 'tag', 'a b', 'ok', %1$s %% 2 = 0)", true, true);
@@ -134,7 +136,8 @@ final class TypeCatalog {
             }
             boolean remove = p.startsWith("-");
             String name = remove ? p.substring(1) : p;
-            List<String> ids = name.equals("all") ? List.copyOf(TYPES.keySet())
+            List<String> ids = name.equals("all")
+                    ? List.copyOf(TYPES.keySet())
                     : TYPES.values().stream().filter(t -> t.id().equals(name) || t.family().equals(name)).map(PgType::id).toList();
             if (ids.isEmpty()) {
                 throw new IllegalArgumentException("--types: no type or family '" + name + "'; known: all, " + String.join(", ", names()));

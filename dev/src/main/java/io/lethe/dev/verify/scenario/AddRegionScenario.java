@@ -100,7 +100,8 @@ final class AddRegionScenario implements Scenario {
         Writer writer = run.own(new Writer(run));
         writer.start();
         ScenarioRun.await("the readers filling " + moving, Duration.ofSeconds(30), () -> readers.hits(moving) > 0);
-        run.done("%s (every namespace) and %s (item) running; a writer updates rows while readers read through cache-client", whole, moving);
+        run.done("%s (every namespace) and %s (item) running; a writer updates rows while readers read through cache-client", whole,
+                moving);
 
         // (1) a region added, listed first in lethe.yml, on a Redis readers filled before: some entries current, some stale
         Function<String, Optional<String>> truth = truth(run);
@@ -146,7 +147,9 @@ final class AddRegionScenario implements Scenario {
                 + resubscribed.topics().invalidations(moving);
         run.expect(move.moves() && move.lines().stream().anyMatch(l -> l.startsWith(moveLine)),
                 "lethe config --check says " + moveLine + ": " + move.lines());
-        run.expect(move.lines().stream().noneMatch(l -> l.startsWith("region " + whole + ": moves") || l.startsWith("region " + added + ": moves")),
+        run.expect(
+                move.lines().stream()
+                        .noneMatch(l -> l.startsWith("region " + whole + ": moves") || l.startsWith("region " + added + ": moves")),
                 "and moves no other region: " + move.lines());
         readers.stop(moving); // its application stops caching item there, and caches label once the region serves it
         long before = countEntries(run, moving);
@@ -201,7 +204,8 @@ final class AddRegionScenario implements Scenario {
                 return items.apply(key);
             }
             try {
-                return Optional.ofNullable(run.query("SELECT val FROM items WHERE id = ?", Integer.parseInt(key.substring(label.length()))));
+                return Optional
+                        .ofNullable(run.query("SELECT val FROM items WHERE id = ?", Integer.parseInt(key.substring(label.length()))));
             } catch (java.sql.SQLException e) {
                 throw new IllegalStateException("reading the database's value of " + key, e);
             }
@@ -306,8 +310,11 @@ final class AddRegionScenario implements Scenario {
             AtomicLong load = loads.computeIfAbsent(region, r -> new AtomicLong());
             hit.set(0);
             Thread t = new Thread(() -> {
-                try (LetheCache cache = LetheCache.builder(run.stack().redisUri(region)).shadowReadsHeal(false).meterRegistry(run.registry())
-                        .build(); Connection c = run.connect(); PreparedStatement select = c.prepareStatement("SELECT val FROM items WHERE id = ?")) {
+                try (LetheCache cache = LetheCache.builder(run.stack().redisUri(region)).shadowReadsHeal(false)
+                        .meterRegistry(run.registry())
+                        .build();
+                        Connection c = run.connect();
+                        PreparedStatement select = c.prepareStatement("SELECT val FROM items WHERE id = ?")) {
                     Map<String, CacheNamespace<String>> caches = new LinkedHashMap<>();
                     namespaces.forEach(ns -> caches.put(ns, cache.namespace(ns, Codecs.utf8(), Policy.eventual())));
                     while (on.get()) {

@@ -42,6 +42,7 @@ final class DriftWhileDownScenario implements Scenario {
         second.start();
         run.done("capture started again (it adds items back to its publication)");
         run.quiesce();
-        run.expect(SourceDrift.counted(run, "membership") >= 1, "capture must count the membership drift (lethe.capture.source.drift{kind=membership})");
+        run.expect(SourceDrift.counted(run, "membership") >= 1,
+                "capture must count the membership drift (lethe.capture.source.drift{kind=membership})");
     }
 }

@@ -64,7 +64,8 @@ final class ExploreRegressionScenario implements Scenario {
     @Override
     public void run(ScenarioRun run) throws Exception {
         Explorer.Summary s = Explorer.regression(run.stack(), run.regions(), name, Files.createTempDirectory("lethe-explore-"), System.out);
-        run.done("the reproduction %s: %d statements, %d faults, %d reads; %d entries checked, %d stale, %d stale reads", name, s.statements(),
+        run.done("the reproduction %s: %d statements, %d faults, %d reads; %d entries checked, %d stale, %d stale reads", name,
+                s.statements(),
                 s.faults(), s.reads(), s.checked(), s.stale(), s.staleReads());
         run.expect(s.passed(), "the reproduction " + name + " left stale entries or reads: " + s.classes());
     }

@@ -105,12 +105,14 @@ final class ForgedRecordsScenario implements Scenario {
         ProducerRecord<String, byte[]> watermark = new ProducerRecord<>(topic, 0, Watermark.KEY, new byte[0]);
         new Watermark(now + 3_600_000_000L, HUGE, 0).writeTo(watermark.headers());
         forged.put("untrusted-watermark", watermark);
-        ProducerRecord<String, byte[]> glob = record(topic, event("doc", Scope.PATTERN, null, "[a-z0-9]*", Action.DELETE, null, "2", 2, now));
+        ProducerRecord<String, byte[]> glob = record(topic,
+                event("doc", Scope.PATTERN, null, "[a-z0-9]*", Action.DELETE, null, "2", 2, now));
         // in range: a valid key of an upsert namespace, at the primary's current LSN (a version the pipeline could send
         // next), with an arbitrary payload: every rule above passes it; only the signature streams adds can tell
         long lsn = Long.parseLong(run.query("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint::text")) + 16;
         List<ProducerRecord<String, byte[]>> inRange = new ArrayList<>();
-        inRange.add(record(topic, event("doc", Scope.ROW, doc, null, Action.UPSERT, "{\"body\":\"forged\"}", Long.toString(lsn), lsn, now)));
+        inRange.add(
+                record(topic, event("doc", Scope.ROW, doc, null, Action.UPSERT, "{\"body\":\"forged\"}", Long.toString(lsn), lsn, now)));
         ProducerRecord<String, byte[]> badlySigned = record(topic, event("doc", Scope.ROW, doc, null, Action.UPSERT,
                 "{\"body\":\"forged\"}", Long.toString(lsn + 1), lsn + 1, now));
         badlySigned.headers().add(Headers.SIGNATURE, "0".repeat(64).getBytes(StandardCharsets.UTF_8));
@@ -161,7 +163,8 @@ final class ForgedRecordsScenario implements Scenario {
             java.io.StringWriter out = new java.io.StringWriter();
             picocli.CommandLine replay = new picocli.CommandLine(new io.lethe.cli.DlqCommand());
             replay.setOut(new java.io.PrintWriter(out));
-            int exit = replay.execute("replay", "--config", file.toString(), "--reason", "untrusted-record", "--group", run.id() + "-replay");
+            int exit = replay.execute("replay", "--config", file.toString(), "--reason", "untrusted-record", "--group",
+                    run.id() + "-replay");
             long refused = out.toString().lines().filter(l -> l.startsWith("skip") && l.contains("refused (untrusted-record)")).count();
             run.expect(exit == 0 && out.toString().contains("replayed 0 record") && refused >= inRange.size(),
                     "lethe dlq replay --reason untrusted-record must replay none and skip each forgery as untrusted-record, exit "
@@ -179,7 +182,8 @@ final class ForgedRecordsScenario implements Scenario {
         List<String> forgedFields = new ArrayList<>();
         applied.forEach((field, value) -> {
             try {
-                if (!field.startsWith(AppliedLsn.HISTORY_PREFIX) && !field.equals(AppliedLsn.PARTITIONS) && Long.parseLong(value) >= now + 60_000_000L
+                if (!field.startsWith(AppliedLsn.HISTORY_PREFIX) && !field.equals(AppliedLsn.PARTITIONS)
+                        && Long.parseLong(value) >= now + 60_000_000L
                         && (field.startsWith(AppliedLsn.COMMIT_TS_PREFIX) || Long.parseLong(value) >= HUGE)) {
                     forgedFields.add(field + "=" + value);
                 }
@@ -199,7 +203,7 @@ final class ForgedRecordsScenario implements Scenario {
     }
 
     private static InvalidationEvent event(String namespace, Scope scope, String key, String pattern, Action action, String payload,
-                                           String version, long lsn, long now) {
+            String version, long lsn, long now) {
         return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "forged:" + UUID.randomUUID(), namespace, scope, key, pattern,
                 action, payload, version, lsn, null, now, now, now, null, Op.UPDATE, null, null);
     }

@@ -69,7 +69,7 @@ final class HotKeyScenario implements Scenario {
                     Policy.eventual().withShadowReads(0).withHotKeyCopies(Duration.ofMillis(COPIES_MILLIS)), phase);
             for (Phase p : List.of(without, with)) {
                 run.done("%s: %,d reads by %d readers in %.1f s (%,.0f/s), %.1f %% from the hot key's copy; its shard processed "
-                                + "%,.0f commands/s; the oldest value served was %d ms behind the row's newest commit",
+                        + "%,.0f commands/s; the oldest value served was %d ms behind the row's newest commit",
                         p.name, p.reads, READERS, p.seconds, p.reads / p.seconds, 100.0 * p.copyHits / Math.max(1, p.reads),
                         p.shardCommands / p.seconds, p.maxAgeMillis);
             }

@@ -32,9 +32,10 @@ final class InheritedTableScenario implements Scenario {
         String parent = Items.namespace(run, "");
         List<CheckResult> alone = new Doctor(run.config(parent)).run();
         run.expect(alone.stream().anyMatch(r -> r.status() == CheckResult.Status.FAIL && r.check().equals("table public.items")
-                        && r.message().contains("public.items_c1")),
+                && r.message().contains("public.items_c1")),
                 "a namespace on items alone, whose inheriting table items_c1 has no namespace with its keys, is refused by the "
-                        + "start-up checks (lethe doctor: " + alone.stream().filter(r -> r.check().equals("table public.items")).toList() + ")");
+                        + "start-up checks (lethe doctor: " + alone.stream().filter(r -> r.check().equals("table public.items")).toList()
+                        + ")");
         run.done("items (rows 1-4) and items_c1 INHERITS (items) (rows 101-104); lethe doctor refuses items alone");
         String p = run.p();
         String child = """

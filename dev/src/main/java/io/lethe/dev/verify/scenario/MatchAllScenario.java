@@ -59,7 +59,8 @@ final class MatchAllScenario implements Scenario {
         String lock = "lethe:lock:" + RedisLayout.fenceKey(key).substring(RedisLayout.FENCE_PREFIX.length());
         run.redis(region).set(lock, "reader-token", io.lettuce.core.SetArgs.Builder.px(120_000));
         run.sql("UPDATE w SET val = 'b1' WHERE id = 2");
-        run.done("UPDATE row 1 (its fence is written), a reader takes key 1's fill lock, then UPDATE row 2 (its pattern's scan matches both)");
+        run.done(
+                "UPDATE row 1 (its fence is written), a reader takes key 1's fill lock, then UPDATE row 2 (its pattern's scan matches both)");
         run.quiesce();
         run.done("after quiescence, Lethe's keys matching the pattern: %s", ScenarioRun.keys(run.redis(region), "lethe:" + pattern));
         run.expect(counter.equals(run.redis(region).hget(RedisLayout.fenceKey(key), RedisLayout.FENCE_COUNTER)),

@@ -55,8 +55,9 @@ final class MirroredRegionsScenario implements Scenario {
     @Override
     public void run(ScenarioRun run) throws Exception {
         if (run.regions().size() < 2) {
-            throw new IllegalArgumentException("mirrored-regions needs at least 2 regions (one on the primary cluster, the others mirrored), "
-                    + "was given " + run.regions());
+            throw new IllegalArgumentException(
+                    "mirrored-regions needs at least 2 regions (one on the primary cluster, the others mirrored), "
+                            + "was given " + run.regions());
         }
         String direct = run.regions().get(0);
         List<String> mirrored = run.regions().subList(1, run.regions().size());
@@ -106,13 +107,15 @@ final class MirroredRegionsScenario implements Scenario {
                     last.put(row.region(), row);
                 }
             }
-        } while (last.values().stream().anyMatch(r -> r.lagRecords() > 0 || Double.isNaN(r.endToEndSeconds())) && System.nanoTime() < deadline);
+        } while (last.values().stream().anyMatch(r -> r.lagRecords() > 0 || Double.isNaN(r.endToEndSeconds()))
+                && System.nanoTime() < deadline);
         for (io.lethe.cli.lag.LagReport.Row row : last.values()) {
             run.expect(row.lagRecords() == 0, "lethe lag: " + row.region() + " has applied its whole topic on its own cluster, "
                     + "lag " + row.lagRecords() + " records");
             run.expect(!Double.isNaN(row.endToEndSeconds()), "lethe lag: " + row.region() + "'s end-to-end age is known "
                     + "(from its group's commits on its own cluster)");
-            run.done("lethe lag, %s (mirrored): %d records behind, end to end %.1f s", row.region(), row.lagRecords(), row.endToEndSeconds());
+            run.done("lethe lag, %s (mirrored): %d records behind, end to end %.1f s", row.region(), row.lagRecords(),
+                    row.endToEndSeconds());
         }
         run.expect(last.keySet().containsAll(mirrored), "lethe lag reports every mirrored region: " + last.keySet());
     }
@@ -121,7 +124,8 @@ final class MirroredRegionsScenario implements Scenario {
     private static void latency(ScenarioRun run, Rows rows, String direct, List<String> mirrored, int samples) throws Exception {
         Map<String, long[]> micros = new LinkedHashMap<>();
         run.regions().forEach(r -> micros.put(r, new long[samples]));
-        try (Connection primary = run.connect(); PreparedStatement update = primary.prepareStatement("UPDATE items SET val = ? WHERE id = ?")) {
+        try (Connection primary = run.connect();
+                PreparedStatement update = primary.prepareStatement("UPDATE items SET val = ? WHERE id = ?")) {
             for (int i = 0; i < samples; i++) {
                 int id = 1 + i % ITEMS;
                 String key = run.p() + "item:" + id;
@@ -133,7 +137,7 @@ final class MirroredRegionsScenario implements Scenario {
                 long committed = System.nanoTime();
                 List<String> waiting = new ArrayList<>(run.regions());
                 while (!waiting.isEmpty()) {
-                    for (var it = waiting.iterator(); it.hasNext(); ) {
+                    for (var it = waiting.iterator(); it.hasNext();) {
                         String region = it.next();
                         if (run.redis(region).exists(key) == 0) {
                             micros.get(region)[i] = (System.nanoTime() - committed) / 1_000;
@@ -141,7 +145,8 @@ final class MirroredRegionsScenario implements Scenario {
                         }
                     }
                     if (System.nanoTime() - committed > APPLIED_TIMEOUT.toNanos()) {
-                        throw new IllegalStateException("the invalidation of " + key + " did not reach " + waiting + " in " + APPLIED_TIMEOUT);
+                        throw new IllegalStateException(
+                                "the invalidation of " + key + " did not reach " + waiting + " in " + APPLIED_TIMEOUT);
                     }
                     Thread.sleep(1); // not a spin: the pipeline shares this machine's cores
                 }
@@ -172,7 +177,8 @@ final class MirroredRegionsScenario implements Scenario {
         Arrays.setAll(ids, i -> i + 1);
         Items.fillCurrent(run, "1", ids);
         long t0 = System.nanoTime();
-        try (Connection primary = run.connect(); PreparedStatement update = primary.prepareStatement("UPDATE items SET val = ? WHERE id = ?")) {
+        try (Connection primary = run.connect();
+                PreparedStatement update = primary.prepareStatement("UPDATE items SET val = ? WHERE id = ?")) {
             for (int i = 0; i < updates; i++) {
                 update.setString(1, "b" + i);
                 update.setInt(2, 1 + (i * 7) % ITEMS);
@@ -182,7 +188,8 @@ final class MirroredRegionsScenario implements Scenario {
         double seconds = (System.nanoTime() - t0) / 1e9;
         long q0 = System.nanoTime();
         run.quiesce();
-        run.done("burst: %d keys cached in every region, then %d single-row commits in %.1f s (%.0f/s); every region had applied them %.1f s later",
+        run.done(
+                "burst: %d keys cached in every region, then %d single-row commits in %.1f s (%.0f/s); every region had applied them %.1f s later",
                 ITEMS * 3, updates, seconds, updates / seconds, (System.nanoTime() - q0) / 1e9);
     }
 
@@ -195,7 +202,8 @@ final class MirroredRegionsScenario implements Scenario {
         List<String> violations = new ArrayList<>();
         double cachedBefore = servedFromCache(run);
         List<Object[]> done = new ArrayList<>();
-        try (Connection primary = run.connect(); PreparedStatement update = primary.prepareStatement("UPDATE items SET val = ? WHERE id = ?")) {
+        try (Connection primary = run.connect();
+                PreparedStatement update = primary.prepareStatement("UPDATE items SET val = ? WHERE id = ?")) {
             for (int seq = 1; seq <= writes; seq++) {
                 int id = 1 + (seq * 13) % ITEMS;
                 String key = run.p() + "item:" + id;
@@ -236,7 +244,8 @@ final class MirroredRegionsScenario implements Scenario {
             Thread.sleep(100);
         }
         double fromCache = servedFromCache(run) - cachedBefore;
-        run.done("read-your-writes in %s: %d writes, %d token reads; %d older than their write; %.0f served from the mirrored regions' cache",
+        run.done(
+                "read-your-writes in %s: %d writes, %d token reads; %d older than their write; %.0f served from the mirrored regions' cache",
                 String.join(", ", mirrored), writes, reads, older, fromCache);
         violations.stream().limit(5).forEach(v -> run.expect(false, "read older than its write: " + v));
         run.expect(fromCache > 0, "a mirrored region's cache serves a token it has applied past");
@@ -248,7 +257,7 @@ final class MirroredRegionsScenario implements Scenario {
      * the mirrored regions apply it.
      */
     private static void mirrorOutage(ScenarioRun run, Rows rows, LetheConfig config, EmbeddedMirrorMaker mirror, String direct,
-                                     List<String> mirrored)
+            List<String> mirrored)
             throws Exception {
         Map<String, CacheNamespace<String>> caches = caches(run, config, mirrored);
         mirror.stop();
@@ -256,7 +265,8 @@ final class MirroredRegionsScenario implements Scenario {
         String old = rows.val(1);
         run.fillEverywhere(key, "1", old);
         ReadToken token;
-        try (Connection primary = run.connect(); PreparedStatement update = primary.prepareStatement("UPDATE items SET val = 'outage' WHERE id = 1")) {
+        try (Connection primary = run.connect();
+                PreparedStatement update = primary.prepareStatement("UPDATE items SET val = 'outage' WHERE id = 1")) {
             update.executeUpdate();
             token = ReadTokens.take(primary);
         }
@@ -268,7 +278,8 @@ final class MirroredRegionsScenario implements Scenario {
         boolean tokenFresh = caches.values().stream().allMatch(items -> "outage".equals(items.get(key, k -> rows.load(1), token)));
         run.expect(tokenFresh, "a token reader in a mirrored region reads the write (from the primary) while the mirror is down");
         run.done("mirror stopped: %s applied the change in %d ms; %s %s; their token readers read %s", direct, directMs, mirrored,
-                waited ? "kept the old entry (waiting)" : "did NOT keep the old entry", tokenFresh ? "the write (from the primary)" : "an older value");
+                waited ? "kept the old entry (waiting)" : "did NOT keep the old entry",
+                tokenFresh ? "the write (from the primary)" : "an older value");
         long t0 = System.nanoTime();
         mirror.restart();
         for (String region : mirrored) {
@@ -293,7 +304,8 @@ final class MirroredRegionsScenario implements Scenario {
         boolean back = !"restored".equals(run.redis(region).hget(key, RedisLayout.ENTRY_DATA)) && run.redis(region).exists(key) == 1;
         long gone = run.millisUntilGone(region, key, Duration.ofSeconds(60));
         run.expect(gone >= 0, region + " deletes the entry its old snapshot brought back (restore replay on its own cluster)");
-        run.done("%s restarted from an older snapshot (old value %s): the entry was deleted %d ms after the restart (restore replay on its cluster)",
+        run.done(
+                "%s restarted from an older snapshot (old value %s): the entry was deleted %d ms after the restart (restore replay on its cluster)",
                 region, back ? "back" : "not back", gone);
     }
 

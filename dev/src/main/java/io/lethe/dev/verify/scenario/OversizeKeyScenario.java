@@ -24,7 +24,8 @@ final class OversizeKeyScenario implements Scenario {
         run.start(run.config(Items.namespace(run, ""), "streams: { max-key-bytes: 100 }"));
         run.truth(Items.truth(run));
         Items.fillCurrent(run, "1", 1, 2);
-        run.done("filled item 2's keys, one of them %s (%d bytes) in every region", run.p() + "slug:s...", (run.p() + "slug:" + longSlug).length());
+        run.done("filled item 2's keys, one of them %s (%d bytes) in every region", run.p() + "slug:s...",
+                (run.p() + "slug:" + longSlug).length());
         run.sql("UPDATE items SET val = 'v2.1' WHERE id = 2");
         run.done("UPDATE items SET val = 'v2.1' WHERE id = 2 (streams.max-key-bytes: 100)");
         run.quiesce();

@@ -82,14 +82,15 @@ final class PrewarmScenario implements Scenario {
         writer.start();
         Prewarm.Summary summary;
         try (Prewarm prewarm = new Prewarm(config, source, target, new Prewarm.Options(List.of(), 0, 2000, 20), Clock.systemUTC())) {
-            summary = prewarm.run((handled, candidates, sofar) -> { });
+            summary = prewarm.run((handled, candidates, sofar) -> {
+            });
         } finally {
             writing.set(false);
             writer.join(10_000);
         }
         double after = presentShare(run, target);
         run.done("lethe prewarm %s -> %s while a writer changed other items (%d writes): %d candidates by %s, %d copied, "
-                        + "%d refused (fenced), %d present, %d not provably fresh, %d undone", source, target, writes.get(), summary.candidates(),
+                + "%d refused (fenced), %d present, %d not provably fresh, %d undone", source, target, writes.get(), summary.candidates(),
                 summary.hotness(), summary.copied(), summary.fenced(), summary.present(), summary.unproven(), summary.undone());
         run.done("%s's hit rate over the items and slugs: %.0f %% before, %.0f %% after", target, 100 * before, 100 * after);
         run.expect(summary.copied() > 0, "prewarm copied entries");

@@ -36,7 +36,8 @@ final class PublicationDriftScenario implements Scenario {
                 "ALTER PUBLICATION " + run.publication() + " SET (publish = 'insert, update, delete, truncate')");
         run.done("publish = 'insert'; UPDATE item 3 (new slug), DELETE item 5; publish = 'insert, update, delete, truncate' again");
         run.quiesce();
-        run.expect(SourceDrift.counted(run, "membership") >= 1, "capture must count the membership drift (lethe.capture.source.drift{kind=membership})");
+        run.expect(SourceDrift.counted(run, "membership") >= 1,
+                "capture must count the membership drift (lethe.capture.source.drift{kind=membership})");
         run.expect(SourceDrift.counted(run, "publication-options") >= 1,
                 "capture must count the options drift (lethe.capture.source.drift{kind=publication-options})");
     }

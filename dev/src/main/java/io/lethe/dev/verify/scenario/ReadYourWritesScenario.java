@@ -62,7 +62,7 @@ final class ReadYourWritesScenario implements Scenario {
         List<String> violations = new ArrayList<>();
         long t0 = System.nanoTime();
         try (Connection primary = run.connect();
-             PreparedStatement update = primary.prepareStatement("UPDATE items SET val = ? WHERE id = ?")) {
+                PreparedStatement update = primary.prepareStatement("UPDATE items SET val = ? WHERE id = ?")) {
             for (int seq = 1; System.nanoTime() - t0 < RUN_NANOS; seq++) {
                 int id = ThreadLocalRandom.current().nextInt(1, ITEMS + 1);
                 String key = run.p() + "item:" + id;
@@ -86,7 +86,8 @@ final class ReadYourWritesScenario implements Scenario {
                         int seen = value != null && value.startsWith("w") ? Integer.parseInt(value.substring(1)) : 0;
                         if (seen < w.seq()) {
                             older++;
-                            violations.add("%s item %d with the token of write w%d read '%s'".formatted(region.getKey(), w.id(), w.seq(), value));
+                            violations.add(
+                                    "%s item %d with the token of write w%d read '%s'".formatted(region.getKey(), w.id(), w.seq(), value));
                         }
                     }
                 }

@@ -47,7 +47,8 @@ final class RedisClusterRestoreScenario implements Scenario {
         boolean back = "v1.0".equals(run.redis(region).hget(key, RedisLayout.ENTRY_DATA));
         run.done("SHUTDOWN NOSAVE, then node %d restarted from its snapshot: the old value is %s", owner, back ? "back" : "not back");
         long gone = run.millisUntilGone(region, key, Duration.ofSeconds(30));
-        run.done("the restored old value %s", gone >= 0 ? "was deleted %d ms after the restart".formatted(gone)
+        run.done("the restored old value %s", gone >= 0
+                ? "was deleted %d ms after the restart".formatted(gone)
                 : "was still there 30 s after the restart");
         run.quiesce();
     }

@@ -242,7 +242,7 @@ final class RedisOutageScenario implements Scenario {
     }
 
     private void judge(ScenarioRun run, List<Read> reads, Map<Integer, List<Write>> writes, AtomicLongArray loadsPerSecond,
-                       int maxLoading, long killAt, long startAt, long backAt) {
+            int maxLoading, long killAt, long startAt, long backAt) {
         List<Read> during = reads.stream().filter(r -> r.at() >= killAt && r.at() < startAt).toList();
         long[] latencies = during.stream().mapToLong(Read::nanos).sorted().toArray();
         long p50 = percentile(latencies, 0.50);
@@ -296,7 +296,8 @@ final class RedisOutageScenario implements Scenario {
                 + "(allowed %d s + %d s pipeline), after %.1f s (allowed %d s retry backoff + %d s)", staleServes, STALE_SECONDS,
                 oldest[0] / 1e9, STALE_SECONDS, PIPELINE_ALLOWANCE.toSeconds(), oldest[1] / 1e9, RETRY_BACKOFF_MAX.toSeconds(),
                 PIPELINE_ALLOWANCE.toSeconds());
-        run.done(backAt < 0 ? "reads not back in the cache within %d s of Redis's return".formatted(AFTER.toSeconds())
+        run.done(backAt < 0
+                ? "reads not back in the cache within %d s of Redis's return".formatted(AFTER.toSeconds())
                 : "reads back in the cache %.1f s after Redis was started again".formatted((backAt - startAt) / 1e9));
         run.expect(maxLoads <= MAX_PER_SECOND + 1, "database loads in one second: " + maxLoads + " over the bound of " + MAX_PER_SECOND);
         run.expect(maxLoading <= MAX_CONCURRENT, "concurrent database loads: " + maxLoading + " over the bound of " + MAX_CONCURRENT);
@@ -327,7 +328,7 @@ final class RedisOutageScenario implements Scenario {
     }
 
     private void read(CacheNamespace<String> items, io.lethe.cache.Loader<String> loader, String prefix, ConcurrentLinkedQueue<Read> reads,
-                      AtomicInteger pending, AtomicBoolean stop, long t0) {
+            AtomicInteger pending, AtomicBoolean stop, long t0) {
         SplittableRandom random = new SplittableRandom(29);
         long interval = TimeUnit.SECONDS.toNanos(1) / readsPerSecond;
         long next = System.nanoTime();
@@ -353,7 +354,9 @@ final class RedisOutageScenario implements Scenario {
                 if (error == null) {
                     seq = value == null ? -2 : Integer.parseInt(value.substring(value.indexOf('.') + 1));
                 } else {
-                    Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+                    Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                            ? error.getCause()
+                            : error;
                     seq = cause instanceof LoadRejectedException ? -1 : -2;
                 }
                 reads.add(new Read(issued - t0, took, id, seq));

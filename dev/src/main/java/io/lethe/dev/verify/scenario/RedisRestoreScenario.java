@@ -43,9 +43,11 @@ final class RedisRestoreScenario implements Scenario {
         run.stack().restartRedis(region);
         String key = run.p() + "item:1";
         boolean back = "v1.0".equals(run.redis(region).hget(key, RedisLayout.ENTRY_DATA));
-        run.done("SHUTDOWN NOSAVE, then %s restarted from the snapshot: the old value is %s", region, back ? "back" : "not back (gone already)");
+        run.done("SHUTDOWN NOSAVE, then %s restarted from the snapshot: the old value is %s", region,
+                back ? "back" : "not back (gone already)");
         long gone = run.millisUntilGone(region, key, Duration.ofSeconds(30));
-        run.done("%s: the restored old value %s", region, gone >= 0 ? "was deleted %d ms after the restart".formatted(gone)
+        run.done("%s: the restored old value %s", region, gone >= 0
+                ? "was deleted %d ms after the restart".formatted(gone)
                 : "was still there 30 s after the restart");
         run.quiesce();
     }

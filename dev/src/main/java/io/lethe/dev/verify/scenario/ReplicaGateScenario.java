@@ -56,7 +56,7 @@ final class ReplicaGateScenario implements Scenario {
             }
         });
         try (LetheCache cache = LetheCache.builder(run.stack().redisUri(region)).shadowReadsHeal(false).build();
-             Connection fromReplica = DriverManager.getConnection(replicaUrl, replica.user(), replica.password())) {
+                Connection fromReplica = DriverManager.getConnection(replicaUrl, replica.user(), replica.password())) {
             Duration delay = applyDelay(fromReplica);
             CacheNamespace<String> items = cache.namespace("item", Codecs.utf8(), Policy.eventual());
             PreparedStatement load = fromReplica.prepareStatement("SELECT val FROM items WHERE id = ?");
@@ -88,7 +88,7 @@ final class ReplicaGateScenario implements Scenario {
     /** The replica's recovery_min_apply_delay. */
     private static Duration applyDelay(Connection replica) throws java.sql.SQLException {
         try (var s = replica.createStatement();
-             ResultSet rs = s.executeQuery("SELECT setting::bigint FROM pg_settings WHERE name = 'recovery_min_apply_delay'")) {
+                ResultSet rs = s.executeQuery("SELECT setting::bigint FROM pg_settings WHERE name = 'recovery_min_apply_delay'")) {
             rs.next();
             return Duration.ofMillis(rs.getLong(1));
         }

@@ -52,7 +52,8 @@ final class RetentionScenario implements Scenario {
             ScenarioRun.await("the UPDATE in " + others.get(0), Duration.ofSeconds(60), () -> run.redis(others.get(0)).exists(probe) == 1);
         }
         long deleted = deleteAll(config, topic);
-        run.done("UPDATE item 1, DELETE item 2 while %s is down; then its topic's %d records deleted (as retention would)", region, deleted);
+        run.done("UPDATE item 1, DELETE item 2 while %s is down; then its topic's %d records deleted (as retention would)", region,
+                deleted);
         RegionConsumerService back = run.own(new RegionConsumerService(config, region, run.registry(), Clock.systemUTC()));
         back.start();
         run.done("region %s's consumer started again", region);

@@ -105,7 +105,8 @@ final class ScaleOutScenario implements Scenario {
             run.fillEverywhere(run.p() + "slug:s" + id, "0", "v" + id + ".0");
             if (id % 2 == 1) {
                 int grp = (id + 1) / 2;
-                run.fillEverywhere(run.p() + "grp:" + grp + ":items", "0", id == PROBE ? "v" + id + ".0" : "v" + id + ".0,v" + (id + 1) + ".0");
+                run.fillEverywhere(run.p() + "grp:" + grp + ":items", "0",
+                        id == PROBE ? "v" + id + ".0" : "v" + id + ".0,v" + (id + 1) + ".0");
             }
         }
 
@@ -122,9 +123,10 @@ final class ScaleOutScenario implements Scenario {
         Thread writer = new Thread(() -> {
             SplittableRandom random = new SplittableRandom(31);
             java.util.ArrayDeque<Write> recent = new java.util.ArrayDeque<>();
-            try (Connection primary = run.connect(); Connection loads = run.connect();
-                 PreparedStatement update = primary.prepareStatement("UPDATE items SET val = ? WHERE id = ?");
-                 PreparedStatement select = loads.prepareStatement("SELECT val FROM items WHERE id = ?")) {
+            try (Connection primary = run.connect();
+                    Connection loads = run.connect();
+                    PreparedStatement update = primary.prepareStatement("UPDATE items SET val = ? WHERE id = ?");
+                    PreparedStatement select = loads.prepareStatement("SELECT val FROM items WHERE id = ?")) {
                 for (int seq = 1; writing.get(); seq++) {
                     int id = 1 + random.nextInt(ITEMS);
                     update.setString(1, "w" + seq);
@@ -146,7 +148,8 @@ final class ScaleOutScenario implements Scenario {
                             counts.addAndGet(2, servedFromCache(run) > cachedBefore ? 1 : 0);
                             int seen = value != null && value.startsWith("w") ? Integer.parseInt(value.substring(1)) : 0;
                             if (seen < w.seq()) {
-                                violations.add("%s item %d with the token of write w%d read '%s'".formatted(region.getKey(), w.id(), w.seq(), value));
+                                violations.add("%s item %d with the token of write w%d read '%s'".formatted(region.getKey(), w.id(),
+                                        w.seq(), value));
                             }
                         }
                     }
@@ -159,7 +162,8 @@ final class ScaleOutScenario implements Scenario {
         for (Map.Entry<String, CacheNamespace<String>> region : caches.entrySet()) {
             readers.add(new Thread(() -> {
                 SplittableRandom random = new SplittableRandom(region.getKey().hashCode());
-                try (Connection loads = run.connect(); PreparedStatement select = loads.prepareStatement("SELECT val FROM items WHERE id = ?")) {
+                try (Connection loads = run.connect();
+                        PreparedStatement select = loads.prepareStatement("SELECT val FROM items WHERE id = ?")) {
                     while (writing.get()) {
                         int id = 1 + random.nextInt(ITEMS);
                         region.getValue().get(run.p() + "item:" + id, k -> load(select, id));
@@ -212,7 +216,8 @@ final class ScaleOutScenario implements Scenario {
                 t.join(30_000);
             }
         }
-        run.done("%d writes; %d token reads, %.0f %% served from the cache; %d read a value older than their write", counts.get(0), counts.get(1),
+        run.done("%d writes; %d token reads, %.0f %% served from the cache; %d read a value older than their write", counts.get(0),
+                counts.get(1),
                 100.0 * counts.get(2) / Math.max(1, counts.get(1)), violations.size());
         violations.stream().limit(5).forEach(v -> run.expect(false, "read older than its write: " + v));
         run.expect(errors.isEmpty(), "the writer and readers must not fail: " + errors);
@@ -243,7 +248,8 @@ final class ScaleOutScenario implements Scenario {
         ScenarioRun.await("lethe lag to show every region caught up", Duration.ofSeconds(60), () -> {
             try {
                 lags.clear();
-                for (io.lethe.cli.lag.LagReport.Row row : new io.lethe.cli.lag.LagReport(config, java.time.Clock.systemUTC()).compute(List.of())) {
+                for (io.lethe.cli.lag.LagReport.Row row : new io.lethe.cli.lag.LagReport(config, java.time.Clock.systemUTC())
+                        .compute(List.of())) {
                     if (!run.regions().contains(row.region())) {
                         continue;
                     }
@@ -314,7 +320,8 @@ final class ScaleOutScenario implements Scenario {
     }
 
     /** {@link ScenarioRun#await}, failing at once when the writer or a reader failed. */
-    private static void await(String what, List<Throwable> errors, java.util.function.BooleanSupplier condition) throws InterruptedException {
+    private static void await(String what, List<Throwable> errors, java.util.function.BooleanSupplier condition)
+            throws InterruptedException {
         ScenarioRun.await(what, Duration.ofSeconds(90), () -> {
             if (!errors.isEmpty()) {
                 throw new IllegalStateException("the writer or a reader failed: " + errors.get(0), errors.get(0));

@@ -15,7 +15,7 @@ import java.util.List;
  * @param details  one line per stale entry or failure, for the report
  */
 public record ScenarioResult(String name, List<String> done, int checked, int stale, int lost, List<String> failures,
-                             List<String> details) {
+        List<String> details) {
     public ScenarioResult {
         done = List.copyOf(done);
         failures = List.copyOf(failures);

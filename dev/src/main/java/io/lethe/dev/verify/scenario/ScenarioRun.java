@@ -287,7 +287,8 @@ public final class ScenarioRun implements AutoCloseable {
             clusterClient = io.lettuce.core.cluster.RedisClusterClient.create(stack.redisClusterUri());
             clusterClient.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder()
                     .topologyRefreshOptions(io.lettuce.core.cluster.ClusterTopologyRefreshOptions.builder()
-                            .enableAllAdaptiveRefreshTriggers().build()).build());
+                            .enableAllAdaptiveRefreshTriggers().build())
+                    .build());
         }
         clusterRegions.put(region, clusterClient.connect());
     }
@@ -389,7 +390,8 @@ public final class ScenarioRun implements AutoCloseable {
     public void quiesce() throws Exception {
         ensureSentinel();
         // the regions the running configuration has (a scenario may add one later)
-        List<String> regions = started == null ? this.regions
+        List<String> regions = started == null
+                ? this.regions
                 : this.regions.stream().filter(started.regions()::containsKey).toList();
         String key = p() + "sentinel:1";
         String fence = RedisLayout.fenceKey(key);
@@ -458,8 +460,10 @@ public final class ScenarioRun implements AutoCloseable {
                 for (SecondJudge.Verdict v : SecondJudge.inspect(started, regions)) {
                     done.add(v.line());
                     v.summary().confirmed().forEach(r -> details.add("inspector confirmed " + SecondJudge.describe(v.region(), r)));
-                    v.summary().unconfirmed().forEach(r -> details.add("inspector could not confirm " + SecondJudge.describe(v.region(), r)));
-                    v.failing().forEach(r -> allFailures.add("the inspector confirmed a stale entry: " + SecondJudge.describe(v.region(), r)));
+                    v.summary().unconfirmed()
+                            .forEach(r -> details.add("inspector could not confirm " + SecondJudge.describe(v.region(), r)));
+                    v.failing()
+                            .forEach(r -> allFailures.add("the inspector confirmed a stale entry: " + SecondJudge.describe(v.region(), r)));
                 }
             } catch (Exception e) {
                 allFailures.add("the second judge (lethe inspect) failed: " + e);
@@ -473,18 +477,18 @@ public final class ScenarioRun implements AutoCloseable {
     private static Optional<String> cachedValue(io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, String> redis, String key) {
         String type = redis.type(key);
         switch (type) {
-            case "none":
+            case "none" :
                 return null;
-            case "hash": {
+            case "hash" : {
                 Map<String, String> entry = redis.hgetall(key);
                 if ("1".equals(entry.get(RedisLayout.ENTRY_NOT_FOUND))) {
                     return Optional.empty();
                 }
                 return Optional.ofNullable(entry.get(RedisLayout.ENTRY_DATA)).or(() -> Optional.of(entry.toString()));
             }
-            case "string":
+            case "string" :
                 return Optional.ofNullable(redis.get(key));
-            default:
+            default :
                 return Optional.of("<" + type + ">");
         }
     }

@@ -17,13 +17,17 @@ public final class Scenarios {
 
     static {
         for (Scenario s : List.of(new DerivedVersionScenario(), new BadVersionScenario(), new MissingOldImageScenario(),
-                new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new ColumnDeleteScenario(), new MatchAllScenario(), new SharedPatternScenario(),
-                new UpsertAfterTruncateScenario(), new UpsertBehindFenceScenario(), new PartitionedTableScenario(), new InheritedTableScenario(),
+                new OversizeKeyScenario(), new ToastScenario(), new SlowReaderScenario(), new ColumnDeleteScenario(),
+                new MatchAllScenario(), new SharedPatternScenario(),
+                new UpsertAfterTruncateScenario(), new UpsertBehindFenceScenario(), new PartitionedTableScenario(),
+                new InheritedTableScenario(),
                 new SlotRecreatedScenario(), new PublicationDriftScenario(), new TableSwapScenario(), new UnloggedPartitionScenario(),
                 new DriftWhileDownScenario(), new RedisRestoreScenario(), new RedisClusterRestoreScenario(),
                 new RetentionScenario(), new StreamsRetentionScenario(),
-                new ReplicaGateScenario(), new PoisonScenario(), new ForgedRecordsScenario(), new ReadYourWritesScenario(), new PrewarmScenario(),
-                new CaptureFailoverScenario(), new ScaleOutScenario(), new SteadyScenario(), RedisOutageScenario.ci(), RedisOutageScenario.full(),
+                new ReplicaGateScenario(), new PoisonScenario(), new ForgedRecordsScenario(), new ReadYourWritesScenario(),
+                new PrewarmScenario(),
+                new CaptureFailoverScenario(), new ScaleOutScenario(), new SteadyScenario(), RedisOutageScenario.ci(),
+                RedisOutageScenario.full(),
                 new HotKeyScenario(), new MirroredRegionsScenario(), new ClusterMoveScenario(), new AddRegionScenario())) {
             CATALOGUE.put(s.name(), s);
         }
@@ -120,7 +124,8 @@ public final class Scenarios {
         out.printf("%n%-18s %-7s %9s %6s %5s  %s%n", "scenario", "result", "checked", "stale", "lost", "what was done");
         for (ScenarioResult r : results) {
             List<String> done = r.done().isEmpty() ? List.of("-") : r.done();
-            out.printf("%-18s %-7s %9d %6d %5d  %s%n", r.name(), r.passed() ? "PASSED" : "FAILED", r.checked(), r.stale(), r.lost(), done.get(0));
+            out.printf("%-18s %-7s %9d %6d %5d  %s%n", r.name(), r.passed() ? "PASSED" : "FAILED", r.checked(), r.stale(), r.lost(),
+                    done.get(0));
             for (int i = 1; i < done.size(); i++) {
                 out.printf("%-18s %-7s %9s %6s %5s  %s%n", "", "", "", "", "", done.get(i));
             }

@@ -69,7 +69,8 @@ public final class SecondJudge {
             }
             try (CacheInspector inspector = new CacheInspector(config, region,
                     new CacheInspector.Options(names, KEYS_PER_SECOND, false, CONFIRM_WITHIN), Clock.systemUTC())) {
-                out.add(new Verdict(region, inspector.run((scanned, suspects, namespace) -> { })));
+                out.add(new Verdict(region, inspector.run((scanned, suspects, namespace) -> {
+                })));
             }
         }
         return out;

@@ -93,7 +93,8 @@ final class SharedPatternScenario implements Scenario {
                 readerKey, kept == null ? "the fill was undone" : "the fill stayed");
         // judged now: the next change's scan would delete it before the end
         run.expect(kept == null || kept.equals(searchResult(run).orElse(null)), "the reader's fill of " + readerKey + " holds '" + kept
-                + "', loaded before the change, after the scan of " + search + " passed (database: '" + searchResult(run).orElse(null) + "')");
+                + "', loaded before the change, after the scan of " + search + " passed (database: '" + searchResult(run).orElse(null)
+                + "')");
 
         // 2. prewarm of tag from a region that has not applied a change to items
         String copied = p + "search:all";
@@ -112,10 +113,12 @@ final class SharedPatternScenario implements Scenario {
         run.done("%s's consumer stopped, %s cached there, UPDATE items applied in %s (not in %s)", source, copied, target, source);
         Prewarm.Summary summary;
         try (Prewarm prewarm = new Prewarm(config, source, target, new Prewarm.Options(List.of("tag"), 0, 2000, 20), Clock.systemUTC())) {
-            summary = prewarm.run((handled, candidates, sofar) -> { });
+            summary = prewarm.run((handled, candidates, sofar) -> {
+            });
         }
         run.done("lethe prewarm --namespace tag %s -> %s: %d candidates, %d copied, %d refused (fenced), %d not provably "
-                + "fresh, %d undone", source, target, summary.candidates(), summary.copied(), summary.fenced(), summary.unproven(), summary.undone());
+                + "fresh, %d undone", source, target, summary.candidates(), summary.copied(), summary.fenced(), summary.unproven(),
+                summary.undone());
         run.start(config, new Roles(false, false, List.of(source)));
         run.quiesce();
         run.done("%s's consumer started again; quiesced", source);

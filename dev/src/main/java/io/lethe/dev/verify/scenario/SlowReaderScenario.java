@@ -58,7 +58,8 @@ final class SlowReaderScenario implements Scenario {
         run.done("reader 1 (no fence at its miss, unversioned) and reader 2 (fence at its miss, version %s) loaded, and wait", version2);
         run.sql("UPDATE items SET val = 'v1.1' WHERE id = 1", "UPDATE items SET val = 'v2.2' WHERE id = 2");
         for (String key : new String[] {key1, key2}) {
-            ScenarioRun.await("the fence of " + key, Duration.ofSeconds(60), () -> run.redis(region).exists(RedisLayout.fenceKey(key)) == 1);
+            ScenarioRun.await("the fence of " + key, Duration.ofSeconds(60),
+                    () -> run.redis(region).exists(RedisLayout.fenceKey(key)) == 1);
         }
         for (String key : new String[] {key1, key2}) {
             ScenarioRun.await("the fence of " + key + " to expire", Duration.ofSeconds(30),

@@ -65,8 +65,8 @@ final class SteadyScenario implements Scenario {
 
     /** The load, from the run's settings. */
     private record Load(int seconds, int rows, int readRows, int writesPerSecond, int writers, int readsPerSecond, int readers,
-                        int readDelay, int shadowReads,
-                        int shadowConcurrency, int shadowPerSecond, int proberSampleEvery) {
+            int readDelay, int shadowReads,
+            int shadowConcurrency, int shadowPerSecond, int proberSampleEvery) {
         static Load of(ScenarioRun run) {
             int writes = run.setting("steady.writes-per-second", 200);
             int rows = run.setting("steady.rows", 1000);
@@ -75,7 +75,8 @@ final class SteadyScenario implements Scenario {
                     run.setting("steady.read-delay", 0),
                     run.setting("steady.shadow-reads", 10), run.setting("steady.shadow-concurrency", 2),
                     run.setting("steady.shadow-per-second", 20), run.setting("steady.prober-sample-every", 10));
-            if (l.seconds < 1 || l.rows < 1 || l.readRows < 1 || l.readRows > l.rows || l.writesPerSecond < 1 || l.writers < 1 || l.readsPerSecond < 0 || l.readers < 1 || l.readDelay < 0 || l.readDelay >= l.seconds
+            if (l.seconds < 1 || l.rows < 1 || l.readRows < 1 || l.readRows > l.rows || l.writesPerSecond < 1 || l.writers < 1
+                    || l.readsPerSecond < 0 || l.readers < 1 || l.readDelay < 0 || l.readDelay >= l.seconds
                     || l.shadowReads < 0 || l.shadowConcurrency < 1 || l.shadowPerSecond < 1 || l.proberSampleEvery < 0) {
                 throw new IllegalArgumentException("steady: every setting must be positive (reads-per-second, shadow-reads and "
                         + "prober-sample-every may be 0, read-rows at most rows): " + l);
@@ -151,7 +152,8 @@ final class SteadyScenario implements Scenario {
                             for (long n = 0; System.nanoTime() < end; n++) {
                                 int readId = 1 + random.nextInt(load.readRows());
                                 items.get(run.p() + "item:" + readId, k -> {
-                                    (Thread.currentThread().getName().startsWith(INSPECTION_THREAD) ? shadowLoads : fillLoads).incrementAndGet();
+                                    (Thread.currentThread().getName().startsWith(INSPECTION_THREAD) ? shadowLoads : fillLoads)
+                                            .incrementAndGet();
                                     PreparedStatement select = pool.take();
                                     try {
                                         select.setInt(1, readId);
@@ -182,35 +184,38 @@ final class SteadyScenario implements Scenario {
         run.expect(errors.isEmpty(), "the writers and readers must not fail: " + errors);
         double readFor = took - load.readDelay();
         run.done("%d commits and %d cache reads over %.0f s (%.0f commits/s, %.0f reads/s over the last %.0f s; asked: %d writes/s by %d "
-                        + "writers, %d reads/s by %d readers in each of %d regions from %d s on), no faults", commits.get(), reads.get(), took,
+                + "writers, %d reads/s by %d readers in each of %d regions from %d s on), no faults", commits.get(), reads.get(), took,
                 commits.get() / took, reads.get() / readFor, readFor, load.writesPerSecond(), load.writers(), load.readsPerSecond(),
                 load.readers(), run.regions().size(), load.readDelay());
         // every sample is checked at 1 s, 10 s and 60 s after its commit: wait until the last 60 s check is in
         if (load.proberSampleEvery() > 0) {
-            ScenarioRun.await("the prober's 60 s checks of every sample", Duration.ofSeconds(180), () -> run.regions().stream().allMatch(region -> {
-                Map<String, double[]> w = checks(run, region);
-                return w.get("1s")[1] > 0 && w.get("60s")[1] >= w.get("1s")[1];
-            }));
+            ScenarioRun.await("the prober's 60 s checks of every sample", Duration.ofSeconds(180),
+                    () -> run.regions().stream().allMatch(region -> {
+                        Map<String, double[]> w = checks(run, region);
+                        return w.get("1s")[1] > 0 && w.get("60s")[1] >= w.get("1s")[1];
+                    }));
             for (String region : run.regions()) {
                 Map<String, double[]> byWindow = checks(run, region);
                 StringBuilder line = new StringBuilder(region + ": sampled invalidations visible within");
                 for (Map.Entry<String, double[]> e : byWindow.entrySet()) {
                     double[] t = e.getValue();
-                    line.append(String.format(" %s %.2f%% (%d/%d)", e.getKey(), t[1] == 0 ? 0 : 100 * t[0] / t[1], (long) t[0], (long) t[1]));
+                    line.append(
+                            String.format(" %s %.2f%% (%d/%d)", e.getKey(), t[1] == 0 ? 0 : 100 * t[0] / t[1], (long) t[0], (long) t[1]));
                 }
                 run.done(line.toString());
                 double[] sixty = byWindow.get("60s");
-                run.expect(sixty != null && sixty[1] > 0 && sixty[0] == sixty[1], region + ": every sampled invalidation must be visible within 60 s");
+                run.expect(sixty != null && sixty[1] > 0 && sixty[0] == sixty[1],
+                        region + ": every sampled invalidation must be visible within 60 s");
             }
         }
         Map<String, Long> shadow = shadowReads(run);
         long sampled = shadow.entrySet().stream().filter(e -> !e.getKey().equals("dropped")).mapToLong(Map.Entry::getValue).sum();
         long stale = shadow.getOrDefault("stale", 0L);
         run.done(String.format(java.util.Locale.ROOT, "shadow reads (1 in %d hits, at most %d at once and %d/s per region): %d sampled, "
-                        + "%d confirmed stale, %.0f per million; by result %s", load.shadowReads(), load.shadowConcurrency(),
+                + "%d confirmed stale, %.0f per million; by result %s", load.shadowReads(), load.shadowConcurrency(),
                 load.shadowPerSecond(), sampled, stale, sampled == 0 ? 0 : stale * 1e6 / sampled, shadow));
         run.done(String.format(java.util.Locale.ROOT, "database queries by the readers: %d fills (%.0f/s), %d by shadow reads (%.0f/s, "
-                        + "%.1f per write)", fillLoads.get(), fillLoads.get() / readFor, shadowLoads.get(), shadowLoads.get() / readFor,
+                + "%.1f per write)", fillLoads.get(), fillLoads.get() / readFor, shadowLoads.get(), shadowLoads.get() / readFor,
                 commits.get() == 0 ? 0 : (double) shadowLoads.get() / commits.get()));
         run.expect(load.shadowReads() == 0 || sampled > 0, "the readers' shadow reads must sample some hits");
         run.expect(stale == 0, "no shadow read may confirm a stale entry on a fault-free run");

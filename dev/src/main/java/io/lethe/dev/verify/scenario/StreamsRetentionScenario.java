@@ -38,7 +38,8 @@ final class StreamsRetentionScenario implements Scenario {
         long before = itemChanges(config, topic);
         run.sql("UPDATE items SET val = 'v1.1' WHERE id = 1", "DELETE FROM items WHERE id = 3");
         // the topic also holds capture's watermarks: count the items' changes themselves
-        ScenarioRun.await("capture to publish the two changes", java.time.Duration.ofSeconds(60), () -> itemChanges(config, topic) >= before + 2);
+        ScenarioRun.await("capture to publish the two changes", java.time.Duration.ofSeconds(60),
+                () -> itemChanges(config, topic) >= before + 2);
         long deleted = RetentionScenario.deleteAll(config, topic);
         run.done("UPDATE item 1, DELETE item 3 while streams is down; then the changes topic's %d records deleted", deleted);
         StreamsService back = run.own(new StreamsService(config, run.registry(), Clock.systemUTC(), "back"));
@@ -51,9 +52,11 @@ final class StreamsRetentionScenario implements Scenario {
 
     /** The change records of {@code public.items} on {@code topic} (watermarks and other tables left out). */
     private static long itemChanges(LetheConfig config, String topic) {
-        java.util.Map<String, Object> props = io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-streams-retention");
+        java.util.Map<String, Object> props = io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI,
+                "scenario-streams-retention");
         try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(props,
-                new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+                new org.apache.kafka.common.serialization.StringDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
             var partitions = consumer.partitionsFor(topic, java.time.Duration.ofSeconds(10)).stream()
                     .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
             consumer.assign(partitions);

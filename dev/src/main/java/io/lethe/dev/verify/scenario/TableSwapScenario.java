@@ -33,6 +33,7 @@ final class TableSwapScenario implements Scenario {
         run.sql("UPDATE items SET val = 'v1.1' WHERE id = 1", "UPDATE items SET grp = 9 WHERE id = 2", "DELETE FROM items WHERE id = 3");
         run.done("UPDATE item 1, move item 2 to group 9, DELETE item 3, in the new table");
         run.quiesce();
-        run.expect(SourceDrift.counted(run, "identity") >= 1, "capture must count the new identity (lethe.capture.source.drift{kind=identity})");
+        run.expect(SourceDrift.counted(run, "identity") >= 1,
+                "capture must count the new identity (lethe.capture.source.drift{kind=identity})");
     }
 }

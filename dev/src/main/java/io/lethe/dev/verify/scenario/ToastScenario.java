@@ -78,7 +78,7 @@ final class ToastScenario implements Scenario {
     /** The payload the pipeline renders for {@code id}: JSON of n and the large column, as capture encodes them. */
     private static Optional<String> payload(ScenarioRun run, int id, String column) throws SQLException, JsonProcessingException {
         try (Connection c = run.connect();
-             PreparedStatement s = c.prepareStatement("SELECT n, " + column + " FROM docs WHERE id = ?")) {
+                PreparedStatement s = c.prepareStatement("SELECT n, " + column + " FROM docs WHERE id = ?")) {
             s.setInt(1, id);
             try (ResultSet rs = s.executeQuery()) {
                 if (!rs.next()) {

@@ -52,7 +52,8 @@ class GeneratorDdlTest {
                         for (int kept : rids.subList(0, (rids.size() + 1) / 2)) {
                             for (Step later : p.steps().subList(at + 1, p.steps().size())) {
                                 for (String sql : later.sql()) {
-                                    if (later.kind() == Step.Kind.TX && later.table().equals(s.table()) && sql.endsWith("WHERE rid = " + kept)) {
+                                    if (later.kind() == Step.Kind.TX && later.table().equals(s.table())
+                                            && sql.endsWith("WHERE rid = " + kept)) {
                                         broken.add("seed " + seed + ": kept row " + kept + " written by " + sql);
                                     }
                                 }

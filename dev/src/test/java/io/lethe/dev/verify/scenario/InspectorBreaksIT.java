@@ -161,7 +161,8 @@ class InspectorBreaksIT {
         assertEquals(run.p() + "fare:1.5", appKey);
         Case c = new Case("a key template rendering a numeric otherwise than the application", region, "fare", appKey, config,
                 "SELECT label, ver FROM fares WHERE fare = ?", fare);
-        prove(c, () -> { }, n -> run.sql("UPDATE fares SET label = 'f1." + n + "', ver = ver + 1 WHERE fare = 1.50"));
+        prove(c, () -> {
+        }, n -> run.sql("UPDATE fares SET label = 'f1." + n + "', ver = ver + 1 WHERE fare = 1.50"));
     }
 
     @Test
@@ -188,7 +189,8 @@ class InspectorBreaksIT {
         run.sql("UPDATE accounts SET label = 'a1.1', ver = 2 WHERE id = 1");
         run.quiesce();
         assertEquals("a1.1", c.read(), "the pipeline invalidated version 1: the next read fills version 2");
-        prove(c, () -> { }, n -> {
+        prove(c, () -> {
+        }, n -> {
             // the stale write: the snapshot of version 1 comes back
             run.shutdownRedis(region);
             run.stack().restartRedis(region);
@@ -265,7 +267,8 @@ class InspectorBreaksIT {
         CacheInspector.Summary summary;
         try (CacheInspector inspector = new CacheInspector(c.config, c.region,
                 new CacheInspector.Options(List.of(c.namespace), 1000, true, Duration.ofSeconds(60)), Clock.systemUTC())) {
-            summary = inspector.run((scanned, suspects, namespace) -> { });
+            summary = inspector.run((scanned, suspects, namespace) -> {
+            });
         }
         long inspectMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t1);
         CacheInspector.Summary s = summary;
@@ -278,7 +281,7 @@ class InspectorBreaksIT {
         assertEquals(rowNow, c.read(), c.name + ": healed by lethe inspect, the next read returns the row's current value");
 
         System.out.printf("inspector breaks: %s (namespace %s): shadow read confirmed %d ms after the stale write; lethe inspect "
-                        + "--heal confirmed %s (%s) %d ms after it (its run: %d keys, %s)%n", c.name, c.namespace, shadowMillis, c.key,
+                + "--heal confirmed %s (%s) %d ms after it (its run: %d keys, %s)%n", c.name, c.namespace, shadowMillis, c.key,
                 report.finding(), inspectMillis, s.scanned(), s.took());
     }
 }

@@ -20,7 +20,7 @@ public class ProductService {
     private final AtomicLong queries = new AtomicLong();
 
     public ProductService(@Value("${shop.jdbc-url}") String url, @Value("${shop.user}") String user,
-                          @Value("${shop.password:}") String password) {
+            @Value("${shop.password:}") String password) {
         this.url = url;
         this.user = user;
         this.password = password;
@@ -31,7 +31,7 @@ public class ProductService {
     public String slug(int id) throws SQLException {
         queries.incrementAndGet();
         try (Connection c = DriverManager.getConnection(url, user, password);
-             PreparedStatement s = c.prepareStatement("SELECT slug FROM products WHERE id = ?")) {
+                PreparedStatement s = c.prepareStatement("SELECT slug FROM products WHERE id = ?")) {
             s.setInt(1, id);
             try (ResultSet rs = s.executeQuery()) {
                 return rs.next() ? rs.getString(1) : null;
