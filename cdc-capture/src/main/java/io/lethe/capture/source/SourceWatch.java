@@ -102,7 +102,7 @@ public final class SourceWatch implements AutoCloseable {
         this.relied = relied;
         this.stored = stored;
         this.stop = stop;
-        this.connection = new WatchConnection(config);
+        this.connection = new WatchConnection(config, "lethe-capture-source-watch");
     }
 
     /** Checks once now, then every heartbeat interval in which no batch had it check. */

@@ -8,9 +8,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -50,8 +48,7 @@ public final class TableWatch implements AutoCloseable {
     private final MeterRegistry registry;
     private final Map<String, Counter> drifts = new ConcurrentHashMap<>();
     private final AtomicInteger hiddenCount = new AtomicInteger();
-    private Connection connection;
-    private PreparedStatement query;
+    private final WatchConnection connection;
     private SourceState relied;
     private List<Drift> hidden = List.of();
     private long hiddenResetNanos;
@@ -67,6 +64,7 @@ public final class TableWatch implements AutoCloseable {
     public TableWatch(LetheConfig config, MeterRegistry registry) {
         this.config = config;
         this.registry = registry;
+        this.connection = new WatchConnection(config, "lethe-debezium-topics-table-watch");
         Gauge.builder(CaptureMetrics.SOURCE_HIDDEN, hiddenCount, AtomicInteger::get).tag("slot", config.source().slot())
                 .description("conditions of the source that hide changes now; their namespaces are reset every 10 s").register(registry);
         // registered at 0, so that the first drift of a kind is an increase an alert sees
@@ -101,8 +99,8 @@ public final class TableWatch implements AutoCloseable {
         long started = System.nanoTime();
         checkedAtNanos = started;
         try {
-            Connection c = connection();
-            SourceState now = SourceState.read(query, config);
+            Connection c = connection.get();
+            SourceState now = SourceState.read(connection.query(), config);
             List<Drift> since;
             if (relied == null && baselineMissed) {
                 // the translator ran before the catalog could be read: changes meanwhile are unknown
@@ -166,30 +164,8 @@ public final class TableWatch implements AutoCloseable {
                 .description("source drifts that hid changes; their tables' namespaces were reset").register(registry)).increment();
     }
 
-    private Connection connection() throws SQLException {
-        if (connection == null) {
-            connection = SourceConnection.open(config);
-            try (Statement s = connection.createStatement()) {
-                // a check waits for no long lock (a partition locked by DDL or VACUUM FULL), and never hangs the translator
-                s.execute("SET lock_timeout = '2s'");
-                s.execute("SET statement_timeout = '10s'");
-                s.execute("SET application_name = 'lethe-debezium-topics-table-watch'");
-            }
-            query = connection.prepareStatement(SourceState.query(connection));
-        }
-        return connection;
-    }
-
     @Override
     public void close() {
-        if (connection != null) {
-            try {
-                connection.close();
-            } catch (SQLException e) {
-                // gone already
-            }
-            connection = null;
-            query = null;
-        }
+        connection.close();
     }
 }

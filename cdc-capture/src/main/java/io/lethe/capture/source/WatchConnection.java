@@ -13,11 +13,14 @@ import java.sql.Statement;
  */
 final class WatchConnection {
     private final LetheConfig config;
+    private final String applicationName;
     private Connection connection;
     private PreparedStatement query;
 
-    WatchConnection(LetheConfig config) {
+    /** @param applicationName what the primary's {@code pg_stat_activity} shows for it */
+    WatchConnection(LetheConfig config, String applicationName) {
         this.config = config;
+        this.applicationName = applicationName;
     }
 
     /** The connection, opened (with its timeouts and the catalog query prepared) if it is not. */
@@ -28,7 +31,7 @@ final class WatchConnection {
                 // a repair waits for no long lock, and a check never hangs a batch for long
                 s.execute("SET lock_timeout = '2s'");
                 s.execute("SET statement_timeout = '10s'");
-                s.execute("SET application_name = 'lethe-capture-source-watch'");
+                s.execute("SET application_name = '" + applicationName.replace("'", "''") + "'");
             }
             query = connection.prepareStatement(SourceState.query(connection));
         }
