@@ -128,7 +128,7 @@ public final class Pipeline implements AutoCloseable {
         runningCaptures().forEach((name, c) -> health.put(name, c.isStreaming() && c.hiddenBySource().isEmpty()
                 || c.isStandingBy() && c.misconfigured().isEmpty()));
         if (topicsSource != null) {
-            health.put("capture", topicsSource.isRunning() && topicsSource.misconfigured().isEmpty());
+            health.put("capture", topicsSource.isRunning() && topicsSource.misconfigured().isEmpty() && !topicsSource.tablesHideChanges());
         }
         if (streams != null) {
             health.put("streams", streams.isHealthy());

@@ -89,6 +89,11 @@ public final class TableWatch implements AutoCloseable {
         }
     }
 
+    /** True while a condition of the tables hides changes, as the last check found. */
+    public boolean hidesChanges() {
+        return hiddenCount.get() > 0;
+    }
+
     /** True when no check ran for {@code interval}. */
     public boolean due(Duration interval) {
         return checkedAtNanos == Long.MIN_VALUE || System.nanoTime() - checkedAtNanos >= interval.toNanos();

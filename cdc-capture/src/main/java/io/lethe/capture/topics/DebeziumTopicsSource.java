@@ -162,6 +162,11 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         return misconfiguration.current();
     }
 
+    /** True while a condition of the configured tables hides changes (their namespaces reset every 10 s; health DOWN, as for capture). */
+    public boolean tablesHideChanges() {
+        return watch.hidesChanges();
+    }
+
     private void run() {
         try {
             while (running) {
