@@ -1,5 +1,6 @@
 package io.lethe.config;
 
+import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.Topics;
 import java.util.List;
 import java.util.Map;
@@ -155,6 +156,12 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
     /** The namespaces fed by {@code schema.table}, in file order. */
     public List<NamespaceConfig> namespacesForTable(String qualifiedTable) {
         return namespaces.values().stream().filter(n -> n.table().equals(qualifiedTable)).toList();
+    }
+
+    /** The source table a configured name ({@code schema.table}, as {@link #tables()} lists them) names, in this source's database. */
+    public SourceTable sourceTable(String qualified) {
+        int dot = qualified.indexOf('.');
+        return new SourceTable(source().database(), qualified.substring(0, dot), qualified.substring(dot + 1));
     }
 
     /** Every configured table, once, in file order. */

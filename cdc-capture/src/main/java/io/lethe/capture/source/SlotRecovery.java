@@ -131,8 +131,7 @@ public final class SlotRecovery {
     private void resetDrifted(Connection c, ChangePublisher publisher, List<Drift> drifts) throws SQLException, InterruptedException {
         long lsn = SourcePreparer.currentLsn(c);
         List<SourceTable> tables = drifts.stream().flatMap(d -> d.tables().stream()).distinct()
-                .map(t -> new SourceTable(config.source().database(), t.substring(0, t.indexOf('.')), t.substring(t.indexOf('.') + 1)))
-                .toList();
+                .map(config::sourceTable).toList();
         publisher.publishAll(Resets.forTables(config, tables, lsn, clock.millis() * 1000));
         for (Drift d : drifts) {
             metrics.sourceDrift(d.kind().tag());

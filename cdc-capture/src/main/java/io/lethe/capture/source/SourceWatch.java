@@ -251,8 +251,7 @@ public final class SourceWatch implements AutoCloseable {
             throws SQLException, InterruptedException {
         long lsn = SourcePreparer.currentLsn(c);
         Set<String> tables = reset.stream().flatMap(d -> d.tables().stream()).collect(Collectors.toCollection(LinkedHashSet::new));
-        List<SourceTable> sources = tables.stream().map(t -> new SourceTable(config.source().database(), t.substring(0, t.indexOf('.')),
-                t.substring(t.indexOf('.') + 1))).toList();
+        List<SourceTable> sources = tables.stream().map(config::sourceTable).toList();
         publisher.publishAll(Resets.forTables(config, sources, lsn, clock.millis() * 1000));
         List<String> namespaces = SourceDrifts.namespaces(config, reset);
         for (Drift d : since) {

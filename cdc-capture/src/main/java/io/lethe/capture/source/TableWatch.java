@@ -3,7 +3,6 @@ package io.lethe.capture.source;
 import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.capture.source.Drift.Kind;
 import io.lethe.config.LetheConfig;
-import io.lethe.schemas.SourceTable;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -33,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * <p>Every drift resets the namespaces of its tables, wholesale (this mode's resets delete
  * whatever is there: the connector's positions are not Lethe's), before the watermark; while a
  * condition hides changes (a table UNLOGGED, an inheriting table no namespace carries) they are
- * reset again every {@link #HIDDEN_RESET_INTERVAL} and no watermark is published. A check that
+ * reset again every {@link SourceWatch#HIDDEN_RESET_INTERVAL} and no watermark is published. A check that
  * cannot read the catalog publishes no watermark either (lag grows; tokens read the database).
  *
  * <p>Unlike capture, this mode has no table of its own in the source to keep the state in: it is
@@ -41,7 +40,6 @@ import org.slf4j.LoggerFactory;
  * "How Lethe fails closed"; the runbook says what to do after DDL in a window without Lethe).
  */
 public final class TableWatch implements AutoCloseable {
-    static final Duration HIDDEN_RESET_INTERVAL = Duration.ofSeconds(10);
     private static final Logger LOG = LoggerFactory.getLogger(TableWatch.class);
 
     private final LetheConfig config;
@@ -69,8 +67,7 @@ public final class TableWatch implements AutoCloseable {
                 .description("conditions of the source that hide changes now; their namespaces are reset every 10 s").register(registry);
         // registered at 0, so that the first drift of a kind is an increase an alert sees
         for (Kind kind : WATCHED) {
-            drifts.computeIfAbsent(kind.tag(), k -> Counter.builder(CaptureMetrics.SOURCE_DRIFT).tag("slot", config.source().slot())
-                    .tag("kind", k).description("source drifts that hid changes; their tables' namespaces were reset").register(registry));
+            driftCounter(kind.tag());
         }
         this.checkErrors = Counter.builder(CaptureMetrics.ERRORS).tag("kind", "source-check")
                 .description("checks of the configured tables that could not read the catalog").register(registry);
@@ -78,15 +75,6 @@ public final class TableWatch implements AutoCloseable {
 
     /** What one check found: the tables whose namespaces must be reset now, and whether a watermark may be published. */
     public record Verdict(Set<String> reset, boolean vouches, SourceState next) {
-        /** The tables to reset, as sources. */
-        public Set<SourceTable> tables(LetheConfig config) {
-            Set<SourceTable> out = new LinkedHashSet<>();
-            for (String t : reset) {
-                int dot = t.indexOf('.');
-                out.add(new SourceTable(config.source().database(), t.substring(0, dot), t.substring(dot + 1)));
-            }
-            return out;
-        }
     }
 
     /** True while a condition of the tables hides changes, as the last check found. */
@@ -116,7 +104,7 @@ public final class TableWatch implements AutoCloseable {
             }
             List<Drift> ongoing = SourceDrifts.tablesHiding(config, now);
             boolean fresh = ongoing.stream().anyMatch(d -> !hidden.contains(d));
-            boolean again = !ongoing.isEmpty() && started - hiddenResetNanos >= HIDDEN_RESET_INTERVAL.toNanos();
+            boolean again = !ongoing.isEmpty() && started - hiddenResetNanos >= SourceWatch.HIDDEN_RESET_INTERVAL.toNanos();
             Set<String> reset = new LinkedHashSet<>();
             since.forEach(d -> reset.addAll(d.tables()));
             for (Drift d : since) {
@@ -133,7 +121,7 @@ public final class TableWatch implements AutoCloseable {
                     }
                     LOG.error("the source hides changes ({}): {}; namespaces {} reset, again every {} s while it lasts, and no "
                             + "watermark is published. Fix: {}", d.kind().tag(), d.what(), SourceDrifts.namespaces(config, List.of(d)),
-                            HIDDEN_RESET_INTERVAL.toSeconds(), d.fix());
+                            SourceWatch.HIDDEN_RESET_INTERVAL.toSeconds(), d.fix());
                 }
             }
             hidden = List.copyOf(ongoing);
@@ -165,8 +153,12 @@ public final class TableWatch implements AutoCloseable {
     }
 
     private void drift(String kind) {
-        drifts.computeIfAbsent(kind, k -> Counter.builder(CaptureMetrics.SOURCE_DRIFT).tag("slot", config.source().slot()).tag("kind", k)
-                .description("source drifts that hid changes; their tables' namespaces were reset").register(registry)).increment();
+        driftCounter(kind).increment();
+    }
+
+    private Counter driftCounter(String kind) {
+        return drifts.computeIfAbsent(kind, k -> Counter.builder(CaptureMetrics.SOURCE_DRIFT).tag("slot", config.source().slot())
+                .tag("kind", k).description("source drifts that hid changes; their tables' namespaces were reset").register(registry));
     }
 
     @Override

@@ -108,9 +108,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
                 topics.unavailablePlaceholder()), topics);
         this.misconfiguration = new Misconfiguration(registry, STAGE);
         for (String table : config.tables()) {
-            int dot = table.indexOf('.');
-            tableByTopic.put(topics.topicOf(table),
-                    new SourceTable(config.source().database(), table.substring(0, dot), table.substring(dot + 1)));
+            tableByTopic.put(topics.topicOf(table), config.sourceTable(table));
         }
         this.translated = Counter.builder("lethe.capture.debezium.records").tag("outcome", "translated").register(registry);
         this.deadLettered = Counter.builder("lethe.capture.debezium.records").tag("outcome", "dead-lettered").register(registry);
@@ -298,7 +296,9 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         heartbeatRead = false;
         TableWatch.Verdict v = watch.check();
         if (!v.reset().isEmpty()) {
-            publisher.publishAll(tableResets.wholesale(v.tables(config), coverage.maxLsn()));
+            Set<SourceTable> tables = new LinkedHashSet<>();
+            v.reset().forEach(t -> tables.add(config.sourceTable(t)));
+            publisher.publishAll(tableResets.wholesale(tables, coverage.maxLsn()));
         }
         watch.relyOn(v);
         vouched = v.vouches();

@@ -245,7 +245,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         RecordMetadata meta = context.recordMetadata().orElse(null);
         String where = meta == null ? "unknown" : meta.topic() + "-" + meta.partition() + "@" + meta.offset();
         long now = Micros.of(clock.instant());
-        SourceTable source = new SourceTable(config.source().database(), table.substring(0, dot), table.substring(dot + 1));
+        SourceTable source = config.sourceTable(table);
         return config.namespacesForTable(table).stream().map(ns -> new ChangeEvent(ChangeEvent.SCHEMA_ID, "malformed:" + where + ":"
                 + ns.name(), source, Op.RESET, null, null, null, InvalidationMapper.MAX_VERSION, 0, null, now, now, ns.name(), null))
                 .toList();
