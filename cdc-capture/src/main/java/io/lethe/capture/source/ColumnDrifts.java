@@ -131,7 +131,7 @@ final class ColumnDrifts {
     static boolean reshaped(String before, String after) {
         Set<String> composites = new TreeSet<>();
         Map<String, String> labels = new LinkedHashMap<>();
-        for (String entry : before.isEmpty() ? new String[0] : before.split("\u001d")) {
+        for (String entry : before.isEmpty() ? new String[0] : before.split(SourceState.SHAPE_SEPARATOR)) {
             if (entry.startsWith("c")) {
                 composites.add(entry);
             } else {
@@ -140,7 +140,7 @@ final class ColumnDrifts {
             }
         }
         Set<String> compositesAfter = new TreeSet<>();
-        for (String entry : after.isEmpty() ? new String[0] : after.split("\u001d")) {
+        for (String entry : after.isEmpty() ? new String[0] : after.split(SourceState.SHAPE_SEPARATOR)) {
             if (entry.startsWith("c")) {
                 compositesAfter.add(entry);
             } else {

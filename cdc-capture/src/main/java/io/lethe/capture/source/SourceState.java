@@ -2,6 +2,7 @@ package io.lethe.capture.source;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lethe.config.LetheConfig;
 import java.sql.Array;
@@ -16,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
-import java.util.regex.Pattern;
 
 /**
  * Everything of the source that decides whether PostgreSQL publishes the configured tables'
@@ -34,9 +34,9 @@ import java.util.regex.Pattern;
  *                    earlier state: a slot has no identity; see SlotRecovery for one made again)
  */
 record SourceState(Publication publication, Map<String, Table> tables, Slot slot) {
-    /** Separators of the aggregated columns (ASCII unit and record separators: in no identifier). */
-    private static final String FIELD = "\u001f";
-    private static final String RECORD = "\u001e";
+    /** Separates the entries of a column's shape (ASCII group separator), escaped inside an entry. */
+    static final String SHAPE_SEPARATOR = "\u001d";
+    private static final String ESCAPE = "\u001b";
     private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     public SourceState {
@@ -194,7 +194,7 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
                      %s) m),
                   (SELECT bool_or(to_jsonb(pr) ->> 'prqual' IS NOT NULL) FROM pg_publication_rel pr, pub
                      WHERE pr.prpubid = pub.oid AND pr.prrelid = c.oid),
-                  (SELECT string_agg(a.attname, chr(31) ORDER BY a.attnum) FROM pg_publication_rel pr JOIN pub ON pr.prpubid = pub.oid
+                  (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_publication_rel pr JOIN pub ON pr.prpubid = pub.oid
                      CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof(to_jsonb(pr) -> 'prattrs') = 'array'
                          THEN to_jsonb(pr) -> 'prattrs' ELSE '[]' END) k(attnum)
                      JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.attnum::int2
@@ -202,13 +202,13 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
                   (WITH RECURSIVE inheriting(relid) AS (
                        SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = c.oid AND c.relkind = 'r'
                        UNION SELECT i.inhrelid FROM pg_inherits i JOIN inheriting h ON i.inhparent = h.relid)
-                   SELECT string_agg((SELECT x.oid || chr(31) || x.relkind::text || chr(31) || x.relpersistence::text || chr(31)
-                          || x.relfilenode || chr(31) || (SELECT nspname FROM pg_namespace WHERE oid = x.relnamespace) || '.' || x.relname
-                          FROM pg_class x WHERE x.oid = t.relid), chr(30) ORDER BY t.relid)
+                   SELECT json_agg((SELECT json_build_array(x.oid, x.relkind::text, x.relpersistence::text, x.relfilenode,
+                          (SELECT nspname FROM pg_namespace WHERE oid = x.relnamespace) || '.' || x.relname)
+                          FROM pg_class x WHERE x.oid = t.relid) ORDER BY t.relid)
                      FROM (SELECT relid FROM pg_partition_tree(c.oid) WHERE c.relkind = 'p' AND isleaf
                            UNION ALL SELECT relid FROM inheriting) t),
-                  (SELECT string_agg(a.attnum || chr(31) || a.attname || chr(31) || format_type(a.atttypid, a.atttypmod) || chr(31)
-                          || a.xmin || chr(31) || z.shape || chr(31) || z.labels, chr(30) ORDER BY a.attnum)
+                  (SELECT json_agg(json_build_array(a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.xmin::text, z.shape,
+                          z.labels) ORDER BY a.attnum)
                      FROM pg_attribute a CROSS JOIN LATERAL (
                        WITH RECURSIVE ty(oid) AS (
                          SELECT a.atttypid
@@ -219,15 +219,15 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
                              %s
                              UNION ALL SELECT f.atttypid FROM pg_attribute f WHERE t.typrelid <> 0
                                AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) x(t))
-                       SELECT coalesce((SELECT string_agg(e.enumtypid || ':' || e.enumlabel, chr(29) ORDER BY e.enumtypid, e.enumsortorder)
-                                        FROM ty JOIN pg_enum e ON e.enumtypid = ty.oid), '') AS labels,
-                              coalesce((SELECT string_agg(s.x, chr(29) ORDER BY s.x) FROM (
+                       SELECT coalesce((SELECT json_agg(e.enumtypid || ':' || e.enumlabel ORDER BY e.enumtypid, e.enumsortorder)
+                                        FROM ty JOIN pg_enum e ON e.enumtypid = ty.oid), '[]') AS labels,
+                              coalesce((SELECT json_agg(s.x ORDER BY s.x) FROM (
                                           SELECT 'c' || f.attrelid || ':' || f.attnum || ':' || f.atttypid || ':' || f.atttypmod || ':'
                                                  || f.attisdropped AS x
                                           FROM ty JOIN pg_type t ON t.oid = ty.oid JOIN pg_attribute f ON f.attrelid = t.typrelid
                                           WHERE t.typrelid <> 0 AND f.attnum > 0
                                           UNION ALL SELECT 'e' || e.enumtypid || ':' || e.oid || ':' || e.enumlabel
-                                          FROM ty JOIN pg_enum e ON e.enumtypid = ty.oid) s), '') AS shape) z
+                                          FROM ty JOIN pg_enum e ON e.enumtypid = ty.oid) s), '[]') AS shape) z
                      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
                   pub.oid, pub.version, pub.puballtables, pub.pubinsert, pub.pubupdate, pub.pubdelete, pub.pubtruncate, pub.pubviaroot,
                   slot.plugin, slot.database, slot.wal_status
@@ -265,7 +265,7 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
                 tables.put(names.get(i++), oid == 0
                         ? new Table(0, null, null, 0, "", false, List.of(), List.of())
                         : new Table(oid, rs.getString(2), rs.getString(3), rs.getLong(4), rs.getString(5), rs.getBoolean(6),
-                                split(rs.getString(7), FIELD), leaves(rs.getString(8)), columns(rs.getString(9))));
+                                strings(array(rs.getString(7))), leaves(rs.getString(8)), columns(rs.getString(9))));
                 long pub = rs.getLong(10);
                 if (pub != 0) {
                     publication = new Publication(pub, rs.getString(11), rs.getBoolean(12), rs.getBoolean(13), rs.getBoolean(14),
@@ -279,24 +279,47 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
         return new SourceState(publication, tables, slot);
     }
 
-    private static List<String> split(String joined, String separator) {
-        return joined == null || joined.isEmpty() ? List.of() : List.of(joined.split(Pattern.quote(separator), -1));
+    /** A JSON array the query aggregated (names travel as JSON: an identifier or a label may hold any character but NUL). */
+    private static JsonNode array(String json) {
+        if (json == null) {
+            return JSON.createArrayNode();
+        }
+        try {
+            return JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot read the catalog's answer: " + e.getOriginalMessage(), e);
+        }
     }
 
-    private static List<Column> columns(String joined) {
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    private static List<Column> columns(String json) {
         List<Column> columns = new ArrayList<>();
-        for (String column : split(joined, RECORD)) {
-            String[] f = column.split(FIELD, 6);
-            columns.add(new Column(Integer.parseInt(f[0]), f[1], f[2], split(f[5], "\u001d"), f[3], f[4]));
+        for (JsonNode f : array(json)) {
+            columns.add(new Column(f.get(0).asInt(), f.get(1).asText(), f.get(2).asText(), strings(f.get(5)), f.get(3).asText(),
+                    shape(strings(f.get(4)))));
         }
         return columns;
     }
 
-    private static List<Leaf> leaves(String joined) {
+    /**
+     * A column's shape as stored: its entries joined by {@link #SHAPE_SEPARATOR}, each with that
+     * character (and the escape character) escaped, so that a label holding it reads as one entry
+     * ({@link ColumnDrifts#reshaped}); names without them read as before escaping was added.
+     */
+    static String shape(List<String> entries) {
+        return String.join(SHAPE_SEPARATOR,
+                entries.stream().map(e -> e.replace(ESCAPE, ESCAPE + ESCAPE).replace(SHAPE_SEPARATOR, ESCAPE + "\u001c")).toList());
+    }
+
+    private static List<Leaf> leaves(String json) {
         List<Leaf> leaves = new ArrayList<>();
-        for (String leaf : split(joined, RECORD)) {
-            String[] f = leaf.split(FIELD, 5);
-            leaves.add(new Leaf(Long.parseLong(f[0]), f[4], f[1], f[2], Long.parseLong(f[3])));
+        for (JsonNode f : array(json)) {
+            leaves.add(new Leaf(f.get(0).asLong(), f.get(4).asText(), f.get(1).asText(), f.get(2).asText(), f.get(3).asLong()));
         }
         return leaves;
     }
