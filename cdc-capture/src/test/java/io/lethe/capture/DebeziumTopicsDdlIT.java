@@ -26,7 +26,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * rows hold (a table rewrite, a catalog change) any more than capture does. The translator
  * watches the configured tables while it runs and resets their namespaces (wholesale, this
  * mode's reset) when such DDL is found, and leaves alone a table whose values did not change.
- * No connector runs here: the watch does not wait for one.
+ * It keeps the state it relies on in Kafka, so DDL while no translator runs is found by the next
+ * one, and a restart alone resets nothing. No connector runs here: the watch does not wait for one.
  */
 @ExtendWith(LetheStackExtension.class)
 class DebeziumTopicsDdlIT {
@@ -45,7 +46,8 @@ class DebeziumTopicsDdlIT {
     }
 
     @Test
-    void ddlThatChangesValuesResetsTheTablesNamespacesWhileTheTranslatorRuns(LetheStack stack, TestScope scope) throws Exception {
+    void ddlThatChangesValuesResetsTheTablesNamespacesWhileTheTranslatorRunsAndWhileNoneRuns(LetheStack stack, TestScope scope)
+            throws Exception {
         CaptureFixture f = new CaptureFixture(stack, scope);
         f.sql("CREATE TABLE products (id int PRIMARY KEY, price numeric(10,2))", "CREATE TABLE markers (id int PRIMARY KEY, n int)",
                 "INSERT INTO products VALUES (1, 1.25)");
@@ -70,6 +72,26 @@ class DebeziumTopicsDdlIT {
             Set<String> ids = new HashSet<>();
             f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()) && ids.add(e.id()) && ids.size() == 2,
                     Duration.ofSeconds(60));
+        }
+        // DDL while no translator runs: the next one compares the tables with the state the last one kept
+        f.sql("ALTER TABLE markers ALTER COLUMN n TYPE bigint USING n + 1");
+        try (DebeziumTopicsSource source = new DebeziumTopicsSource(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+            source.start();
+            Set<String> markers = new HashSet<>();
+            List<ChangeEvent> events = f.readChangesUntil(
+                    e -> e.op() == Op.RESET && "marker".equals(e.namespace()) && markers.add(e.id()) && markers.size() == 2,
+                    Duration.ofSeconds(60));
+            assertEquals(2, resetIds(events, "product").size(), "products changed no value while the translator was down: " + events);
+        }
+        // a restart without DDL resets nothing: the markers' own DDL is the sentinel
+        try (DebeziumTopicsSource source = new DebeziumTopicsSource(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+            source.start();
+            f.sql("ALTER TABLE markers ALTER COLUMN n TYPE int");
+            Set<String> markers = new HashSet<>();
+            List<ChangeEvent> events = f.readChangesUntil(
+                    e -> e.op() == Op.RESET && "marker".equals(e.namespace()) && markers.add(e.id()) && markers.size() == 3,
+                    Duration.ofSeconds(60));
+            assertEquals(2, resetIds(events, "product").size(), "a restart changed no value: " + events);
         }
     }
 }

@@ -52,7 +52,7 @@ class DebeziumTopicsConfigTest {
     }
 
     @Test
-    void capturesPrincipalReadsTheConnectorsTopicsAndKeepsNoOffsetsOfItsOwn() {
+    void capturesPrincipalReadsTheConnectorsTopicsAndKeepsTheTableWatchStateWhereCaptureKeepsOffsets() {
         LetheConfig config = parse(yaml("mode: debezium-topics\ndebezium-topics: { topic-prefix: dbz }", ""));
         var bindings = io.lethe.config.kafka.KafkaAcls.bindings(config, KafkaRole.CAPTURE);
         java.util.function.BiPredicate<String, org.apache.kafka.common.acl.AclOperation> granted = (name, op) -> bindings.stream()
@@ -60,9 +60,14 @@ class DebeziumTopicsConfigTest {
         assertTrue(granted.test("dbz.public.items", org.apache.kafka.common.acl.AclOperation.READ), bindings.toString());
         assertTrue(granted.test("__debezium-heartbeat.dbz", org.apache.kafka.common.acl.AclOperation.READ), bindings.toString());
         assertTrue(granted.test("shop-debezium-topics", org.apache.kafka.common.acl.AclOperation.READ), "its group: " + bindings);
-        assertTrue(bindings.stream().noneMatch(b -> b.pattern().name().equals(config.topics().captureOffsets())), bindings.toString());
-        assertTrue(io.lethe.config.kafka.TopicSpec.all(config).stream().noneMatch(t -> t.name().equals(config.topics().captureOffsets())),
-                "no capture offsets topic to create or check");
+        // no Debezium of its own (no offsets to keep): the topic holds the table watch's state for the next translator
+        assertTrue(granted.test(config.topics().captureOffsets(), org.apache.kafka.common.acl.AclOperation.READ), bindings.toString());
+        assertTrue(granted.test(config.topics().captureOffsets(), org.apache.kafka.common.acl.AclOperation.WRITE), bindings.toString());
+        assertFalse(granted.test(config.topics().captureOffsets(), org.apache.kafka.common.acl.AclOperation.DESCRIBE_CONFIGS),
+                "Connect's check of the topic's configs is capture's only: " + bindings);
+        assertTrue(io.lethe.config.kafka.TopicSpec.all(config).stream()
+                .anyMatch(t -> t.name().equals(config.topics().captureOffsets()) && "compact".equals(t.configs().get("cleanup.policy"))),
+                "the table watch's state is kept in a compacted topic");
     }
 
     @Test

@@ -62,7 +62,10 @@ public record Topics(String prefix, java.util.Map<String, String> regionTopics) 
         return prefix + ".dlq";
     }
 
-    /** Debezium's source offsets (Kafka-backed offset store of cdc-capture). */
+    /**
+     * Debezium's source offsets (Kafka-backed offset store of cdc-capture); in {@code source.mode:
+     * debezium-topics}, which runs no Debezium of its own, the translator's table watch state.
+     */
     public String captureOffsets() {
         return prefix + ".capture.offsets";
     }

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -35,9 +36,11 @@ import org.slf4j.LoggerFactory;
  * reset again every {@link SourceWatch#HIDDEN_RESET_INTERVAL} and no watermark is published. A check that
  * cannot read the catalog publishes no watermark either (lag grows; tokens read the database).
  *
- * <p>Unlike capture, this mode has no table of its own in the source to keep the state in: it is
- * read when the translator starts, so DDL while no translator runs is not seen (docs/design.md,
- * "How Lethe fails closed"; the runbook says what to do after DDL in a window without Lethe).
+ * <p>The state relied on is kept by a {@link StateKeeper} (this mode has no table of its own in the
+ * source: the translator keeps it in Kafka) whenever it changes, after the resets it needed were
+ * acknowledged; the first check of a translator compares with the state kept last, so DDL while
+ * no translator ran is found as any other (a crash between the resets and the save finds it again).
+ * With nothing kept yet (the first start), the state read then is the baseline.
  */
 public final class TableWatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TableWatch.class);
@@ -52,15 +55,22 @@ public final class TableWatch implements AutoCloseable {
     private long hiddenResetNanos;
     private long lastFailureLogged = Long.MIN_VALUE;
     private long checkedAtNanos = Long.MIN_VALUE;
-    /** A check failed before any read the state: what changed before the first read is unknown. */
+    /** A check failed before any read the state, and none was kept: what changed before the first read is unknown. */
     private boolean baselineMissed;
+    private final StateKeeper keeper;
+    /** Whether the kept state was read (the first check reads it). */
+    private boolean loaded;
+    /** The state as kept last ({@link SourceState#toJson()}), or null. */
+    private String kept;
+    private final Counter saveErrors;
     private final Counter checkErrors;
     /** The kinds this watch can find. */
     private static final List<Kind> WATCHED = List.of(Kind.IDENTITY, Kind.PERSISTENCE, Kind.REWRITTEN, Kind.PARTITIONS,
             Kind.INHERITANCE, Kind.RETYPED, Kind.UNRECORDED);
 
-    public TableWatch(LetheConfig config, MeterRegistry registry) {
+    public TableWatch(LetheConfig config, MeterRegistry registry, StateKeeper keeper) {
         this.config = config;
+        this.keeper = keeper;
         this.registry = registry;
         this.connection = new WatchConnection(config, "lethe-debezium-topics-table-watch");
         Gauge.builder(CaptureMetrics.SOURCE_HIDDEN, hiddenCount, AtomicInteger::get).tag("slot", config.source().slot())
@@ -71,6 +81,8 @@ public final class TableWatch implements AutoCloseable {
         }
         this.checkErrors = Counter.builder(CaptureMetrics.ERRORS).tag("kind", "source-check")
                 .description("checks of the configured tables that could not read the catalog").register(registry);
+        this.saveErrors = Counter.builder(CaptureMetrics.ERRORS).tag("kind", "source-state-save")
+                .description("saves of the configured tables' state that failed (tried again at the next check)").register(registry);
     }
 
     /** What one check found: the tables whose namespaces must be reset now, and whether a watermark may be published. */
@@ -93,12 +105,16 @@ public final class TableWatch implements AutoCloseable {
         checkedAtNanos = started;
         try {
             Connection c = connection.get();
+            if (!loaded) {
+                load();
+            }
             SourceState now = SourceState.read(connection.query(), config);
             List<Drift> since;
             if (relied == null && baselineMissed) {
                 // the translator ran before the catalog could be read: changes meanwhile are unknown
-                since = List.of(new Drift(Kind.UNRECORDED, config.tables(), "the configured tables could not be read when the "
-                        + "translator started: DDL before the first read is unknown", "", false));
+                since = List.of(new Drift(Kind.UNRECORDED, config.tables(), "the state the configured tables were in before "
+                        + "this translator's first read is unknown (the catalog could not be read when it started, or the kept state "
+                        + "could not be read): DDL before the first read is unknown", "", false));
             } else {
                 since = SourceDrifts.tablesSince(config, relied == null ? now : relied, now, SourceState.emptyLeaves(c), false);
             }
@@ -135,7 +151,8 @@ public final class TableWatch implements AutoCloseable {
             }
             if (started - lastFailureLogged > TimeUnit.MINUTES.toNanos(1)) {
                 lastFailureLogged = started;
-                LOG.warn("cannot read the configured tables' state from the source ({}); no watermark is published until it can",
+                LOG.warn("cannot read the configured tables' state (from the source, or the state kept in Kafka) ({}); no watermark is "
+                        + "published until it can",
                         e.getMessage());
             }
             return new Verdict(Set.of(), false, null);
@@ -143,12 +160,47 @@ public final class TableWatch implements AutoCloseable {
     }
 
     /**
+     * The state kept last becomes the one relied on: the first check compares the tables with it.
+     * A kept state that cannot be read is no baseline: every namespace is reset once.
+     */
+    private void load() {
+        Optional<String> json = keeper.load();
+        loaded = true;
+        if (json.isEmpty()) {
+            LOG.info("no state of the configured tables was kept before: the tables as read now are the baseline");
+            return;
+        }
+        kept = json.get();
+        try {
+            relied = SourceState.fromJson(kept);
+            baselineMissed = false;
+            LOG.info("comparing the configured tables with the state the last translator kept");
+        } catch (IllegalArgumentException e) {
+            LOG.error("the kept state of the configured tables cannot be read ({}): DDL since it was kept is unknown", e.getMessage());
+            baselineMissed = true;
+        }
+    }
+
+    /**
      * Relies on what {@code verdict} read from now on: called once its resets are acknowledged, so
-     * a drift whose resets were never published is found again by the next check.
+     * a drift whose resets were never published is found again by the next check. Keeps the state
+     * when it changed; a save that fails is tried again at the next check (until it succeeds, the
+     * next translator compares with the older state: it resets again what was reset, never less).
      */
     public void relyOn(Verdict verdict) {
-        if (verdict.next() != null) {
-            relied = verdict.next();
+        if (verdict.next() == null) {
+            return;
+        }
+        relied = verdict.next();
+        String json = relied.toJson();
+        if (!json.equals(kept)) {
+            try {
+                keeper.save(json);
+                kept = json;
+            } catch (RuntimeException e) {
+                saveErrors.increment();
+                LOG.warn("cannot keep the configured tables' state ({}); trying again at the next check", e.getMessage());
+            }
         }
     }
 

@@ -85,6 +85,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private Tracing tracing = Tracing.OFF;
     /** DDL on the configured tables, checked before every watermark. */
     private final TableWatch watch;
+    /** Where the watch keeps the state it relies on, for the next translator. */
+    private final WatchStateTopic watchState;
     /** Whether the last check of the tables vouches for the source: watermarks are published only then. */
     private boolean vouched;
     /** Whether the batch being processed read a heartbeat: it is released only after a check that started after. */
@@ -113,12 +115,14 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         this.translated = Counter.builder("lethe.capture.debezium.records").tag("outcome", "translated").register(registry);
         this.deadLettered = Counter.builder("lethe.capture.debezium.records").tag("outcome", "dead-lettered").register(registry);
         this.tableResets = new TableResets(config, Counter.builder("lethe.capture.debezium.resets").register(registry), clock);
-        this.watch = new TableWatch(config, registry);
+        this.watchState = new WatchStateTopic(config, KAFKA_TIMEOUT);
+        this.watch = new TableWatch(config, registry, watchState);
     }
 
     /** Checks the topics Lethe writes, then starts translating on a thread of its own. */
     public void start() {
-        TopicSetup.ensure(config, KafkaRole.CAPTURE, List.of(config.topics().changes(), config.topics().dlq()), KAFKA_TIMEOUT);
+        TopicSetup.ensure(config, KafkaRole.CAPTURE,
+                List.of(config.topics().changes(), config.topics().dlq(), config.topics().captureOffsets()), KAFKA_TIMEOUT);
         publisher = new ChangePublisher(config, clock, misconfiguration, () -> {
         }, () -> {
         }, tracing);
@@ -350,5 +354,6 @@ public final class DebeziumTopicsSource implements AutoCloseable {
             publisher.close();
         }
         watch.close();
+        watchState.close();
     }
 }

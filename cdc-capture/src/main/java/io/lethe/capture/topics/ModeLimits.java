@@ -25,11 +25,9 @@ final class ModeLimits {
                 + "flows, so such reads go to the database");
         out.add("the slot, the publication, REPLICA IDENTITY and skipped.operations are the connector's: Lethe cannot repair or "
                 + "watch them (run lethe doctor; a connector that skips truncates leaves their entries stale)");
-        out.add("the configured tables are watched from the moment the translator starts (DDL that changes what rows hold "
-                + "without a row change resets their namespaces), not before: DDL while no translator ran (ALTER COLUMN ... TYPE, an "
-                + "enum label renamed, a table made to inherit or a partition attached with rows, a column replaced under its name) "
-                + "is not seen; after such DDL invalidate the table's namespaces (lethe invalidate --namespace ... with "
-                + "allow-namespace-wide)");
+        out.add("the configured tables are watched from the first translator's start (DDL that changes what rows hold "
+                + "without a row change resets their namespaces; the state relied on is kept in " + config.topics().captureOffsets()
+                + " for the next translator), not before it: DDL before Lethe first ran is not seen");
         if (!t.schemas()) {
             out.add("schemas: false: the PostgreSQL types of key-template columns are unknown, so every change of a namespace with a "
                     + "templated key invalidates its keys by glob");

@@ -91,6 +91,8 @@ public final class KafkaAcls {
                     }
                     add(g, new ResourcePattern(ResourceType.GROUP, dbz.group(config.kafka().topicPrefix()), PatternType.LITERAL),
                             AclOperation.READ);
+                    // the table watch's state, kept for the next translator in the topic capture keeps its offsets in
+                    topic(g, t.captureOffsets(), AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
                     break;
                 }
                 topic(g, t.captureOffsets(), AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS,

@@ -66,9 +66,8 @@ public record TopicSpec(String name, Integer partitions, Short replicationFactor
     public static List<TopicSpec> all(LetheConfig config) {
         List<TopicSpec> out = new ArrayList<>();
         TopicSetup.pipelineTopics(config).forEach(t -> out.add(of(config.kafka(), t)));
-        if (!config.source().readsDebeziumTopics()) {
-            out.add(of(config.kafka(), config.topics().captureOffsets())); // no capture of Lethe's own, no offsets of its own
-        }
+        // Debezium's offsets; in source.mode debezium-topics (no Debezium of Lethe's own) the table watch's state
+        out.add(of(config.kafka(), config.topics().captureOffsets()));
         return out;
     }
 

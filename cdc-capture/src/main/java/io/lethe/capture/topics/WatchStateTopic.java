@@ -1,0 +1,103 @@
+package io.lethe.capture.topics;
+
+import io.lethe.capture.source.StateKeeper;
+import io.lethe.config.KafkaRole;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.kafka.KafkaClients;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The table watch's state in {@code source.mode: debezium-topics}: one record in capture's offsets
+ * topic ({@code <prefix>.capture.offsets}, compacted, one partition; this mode runs no Debezium of
+ * its own, so the topic holds no Debezium offsets), keyed {@code table-watch:<translator group>}.
+ * The translator that starts next compares the configured tables with it, so DDL while no
+ * translator ran is found.
+ */
+final class WatchStateTopic implements StateKeeper, AutoCloseable {
+    private final LetheConfig config;
+    private final String topic;
+    private final byte[] key;
+    private final Duration timeout;
+    private KafkaProducer<byte[], byte[]> producer;
+
+    WatchStateTopic(LetheConfig config, Duration timeout) {
+        this.config = config;
+        this.topic = config.topics().captureOffsets();
+        this.key = ("table-watch:" + config.source().debeziumTopics().group(config.kafka().topicPrefix())).getBytes(StandardCharsets.UTF_8);
+        this.timeout = timeout;
+    }
+
+    /** Reads the topic to its end; the last record of the key wins (a tombstone: none). */
+    @Override
+    public Optional<String> load() {
+        Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-debezium-topics-watch-state");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<TopicPartition> tps = consumer.partitionsFor(topic, timeout).stream().map(p -> new TopicPartition(topic, p.partition()))
+                    .toList();
+            if (tps.isEmpty()) {
+                throw new IllegalStateException("topic " + topic + " has no partitions (or does not exist)");
+            }
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = consumer.endOffsets(tps, timeout);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            String found = null;
+            while (!end.entrySet().stream().allMatch(e -> consumer.position(e.getKey(), timeout) >= e.getValue())) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("could not read " + topic + " to its end within " + timeout);
+                }
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.key() != null && Arrays.equals(r.key(), key)) {
+                        found = r.value() == null ? null : new String(r.value(), StandardCharsets.UTF_8);
+                    }
+                }
+            }
+            return Optional.ofNullable(found);
+        }
+    }
+
+    @Override
+    public void save(String json) {
+        if (producer == null) {
+            Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-debezium-topics-watch-state");
+            props.put(ProducerConfig.ACKS_CONFIG, "all");
+            props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+            producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+        }
+        try {
+            producer.send(new ProducerRecord<>(topic, 0, key, json.getBytes(StandardCharsets.UTF_8))).get(timeout.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while saving the table watch's state to " + topic, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot save the table watch's state to " + topic + ": " + e, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(5));
+        }
+    }
+}
