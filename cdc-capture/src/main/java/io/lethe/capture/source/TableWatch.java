@@ -28,7 +28,13 @@ import org.slf4j.LoggerFactory;
  * or swapped, set UNLOGGED, partitions or inheriting tables attached or detached with rows). The
  * translator asks it before every watermark it publishes ({@link #check}): it reads the tables'
  * state from the catalog (one query, as capture's watch does) and compares it with the one it
- * relied on ({@link SourceDrifts#tablesSince}, {@link SourceDrifts#tablesHiding}).
+ * relied on ({@link TableDrifts#since}, {@link SourceDrifts#tablesHiding}). Once the connector's
+ * publication ({@code source.publication}) exists, it is watched as capture watches its own
+ * ({@link SourceDrifts#since}, {@link SourceDrifts#connectorHiding}): dropped or made again, its
+ * options changed, a table dropped from it (and added back), not in it, or published with a row
+ * filter, a column list without a key column, or under its partitions' names. Every rewrite of a
+ * plain table resets it (a connector may skip TRUNCATE: Debezium does by default), VACUUM FULL
+ * and CLUSTER too, more than needed.
  *
  * <p>Every drift resets the namespaces of its tables, wholesale (this mode's resets delete
  * whatever is there: the connector's positions are not Lethe's), before the watermark; while a
@@ -63,10 +69,11 @@ public final class TableWatch implements AutoCloseable {
     /** The state as kept last ({@link SourceState#toJson()}), or null. */
     private String kept;
     private final Counter saveErrors;
+    private boolean publicationMissingSaid;
     private final Counter checkErrors;
     /** The kinds this watch can find. */
     private static final List<Kind> WATCHED = List.of(Kind.IDENTITY, Kind.PERSISTENCE, Kind.REWRITTEN, Kind.PARTITIONS,
-            Kind.INHERITANCE, Kind.RETYPED, Kind.UNRECORDED);
+            Kind.INHERITANCE, Kind.RETYPED, Kind.UNRECORDED, Kind.PUBLICATION, Kind.PUBLICATION_OPTIONS, Kind.MEMBERSHIP, Kind.ADDED);
 
     public TableWatch(LetheConfig config, MeterRegistry registry, StateKeeper keeper) {
         this.config = config;
@@ -115,10 +122,20 @@ public final class TableWatch implements AutoCloseable {
                 since = List.of(new Drift(Kind.UNRECORDED, config.tables(), "the state the configured tables were in before "
                         + "this translator's first read is unknown (the catalog could not be read when it started, or the kept state "
                         + "could not be read): DDL before the first read is unknown", "", false));
+            } else if (relied != null && relied.publication() != null) {
+                // the connector's publication (source.publication) is watched as capture watches its own
+                since = SourceDrifts.since(config, relied, now, SourceState.emptyLeaves(c), true);
             } else {
-                since = SourceDrifts.tablesSince(config, relied == null ? now : relied, now, SourceState.emptyLeaves(c), false);
+                since = TableDrifts.since(config, relied == null ? now : relied, now, SourceState.emptyLeaves(c), false, true);
             }
-            List<Drift> ongoing = SourceDrifts.tablesHiding(config, now);
+            List<Drift> ongoing = now.publication() != null || (relied != null && relied.publication() != null)
+                    ? SourceDrifts.connectorHiding(config, now)
+                    : SourceDrifts.tablesHiding(config, now);
+            if (now.publication() == null && !publicationMissingSaid) {
+                publicationMissingSaid = true;
+                LOG.warn("publication {} (source.publication: the connector's publication.name) does not exist: the tables' "
+                        + "membership and the publication's options are not watched until it does", config.source().publication());
+            }
             boolean fresh = ongoing.stream().anyMatch(d -> !hidden.contains(d));
             boolean again = !ongoing.isEmpty() && started - hiddenResetNanos >= SourceWatch.HIDDEN_RESET_INTERVAL.toNanos();
             Set<String> reset = new LinkedHashSet<>();

@@ -23,8 +23,9 @@ final class ModeLimits {
         out.add("a watermark vouches only for the highest LSN of a change the connector wrote before its heartbeat (a Debezium "
                 + "heartbeat carries no position): read-your-writes tokens are covered later, and not at all while no change "
                 + "flows, so such reads go to the database");
-        out.add("the slot, the publication, REPLICA IDENTITY and skipped.operations are the connector's: Lethe cannot repair or "
-                + "watch them (run lethe doctor; a connector that skips truncates leaves their entries stale)");
+        out.add("the slot, the publication, REPLICA IDENTITY and skipped.operations are the connector's: Lethe cannot repair "
+                + "them (run lethe doctor); it watches the publication named by source.publication once it exists, and resets "
+                + "a table at every rewrite (a TRUNCATE the connector skips shows only as one; VACUUM FULL and CLUSTER reset too)");
         out.add("the configured tables are watched from the first translator's start (DDL that changes what rows hold "
                 + "without a row change resets their namespaces; the state relied on is kept in " + config.topics().captureOffsets()
                 + " for the next translator), not before it: DDL before Lethe first ran is not seen");
