@@ -3,6 +3,7 @@ package io.lethe.capture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.capture.topics.DebeziumTopicsSource;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
@@ -105,7 +106,8 @@ class DebeziumTopicsDdlIT {
                 "mode: debezium-topics\n  debezium-topics: { topic-prefix: " + scope.id() + "-dbz }");
         String pub = config.source().publication(); // the connector's publication.name
         f.sql("CREATE PUBLICATION " + pub + " FOR TABLE products, markers");
-        try (DebeziumTopicsSource source = new DebeziumTopicsSource(config, new SimpleMeterRegistry(), Clock.systemUTC())) {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (DebeziumTopicsSource source = new DebeziumTopicsSource(config, registry, Clock.systemUTC())) {
             source.start();
             // Debezium skips TRUNCATE by default (skipped.operations=t): only the table's new storage shows one
             f.sql("TRUNCATE products");
@@ -117,12 +119,30 @@ class DebeziumTopicsDdlIT {
             f.sql("ALTER PUBLICATION " + pub + " DROP TABLE markers");
             f.readChangesUntil(e -> e.op() == Op.RESET && "marker".equals(e.namespace()), Duration.ofSeconds(60));
             Await.until("the translator to say the tables hide changes", Duration.ofSeconds(30), source::tablesHideChanges);
-            // and added back: what changed while they were out is unknown, once more
-            Set<String> before = resetIds(f.readChangesUntil(e -> true, Duration.ofSeconds(60)), "marker");
+            // and added back: what changed while they were out is unknown, once more (a drift of its own, not the reset
+            // repeated while they were out)
             f.sql("ALTER PUBLICATION " + pub + " ADD TABLE markers");
             Await.until("the condition to end once markers are back", Duration.ofSeconds(30), () -> !source.tablesHideChanges());
-            f.readChangesUntil(e -> e.op() == Op.RESET && "marker".equals(e.namespace()) && !before.contains(e.id()),
+            Await.until("the membership drift of markers added back", Duration.ofSeconds(30), () -> drifts(registry, "membership") >= 3);
+
+            // the publication dropped: hidden for as long as it is gone; made again: a drift of its own
+            double dropped = drifts(registry, "publication");
+            f.sql("DROP PUBLICATION " + pub);
+            Await.until("the drop, counted", Duration.ofSeconds(30), () -> drifts(registry, "publication") > dropped);
+            assertTrue(source.tablesHideChanges(), "no change is decoded while the publication is gone");
+            // a later check while it is gone: the reset repeated every 10 s while changes are hidden
+            Set<String> seen = resetIds(f.readChangesUntil(e -> true, Duration.ofSeconds(60)), "product");
+            f.readChangesUntil(e -> e.op() == Op.RESET && "product".equals(e.namespace()) && !seen.contains(e.id()),
                     Duration.ofSeconds(60));
+            assertTrue(source.tablesHideChanges(), "still hidden while the publication is gone");
+            double made = drifts(registry, "publication");
+            f.sql("CREATE PUBLICATION " + pub + " FOR TABLE products, markers");
+            Await.until("the condition to end once the publication is back", Duration.ofSeconds(30), () -> !source.tablesHideChanges());
+            Await.until("the publication made again, counted", Duration.ofSeconds(30), () -> drifts(registry, "publication") > made);
         }
+    }
+
+    private static double drifts(SimpleMeterRegistry registry, String kind) {
+        return registry.get(CaptureMetrics.SOURCE_DRIFT).tag("kind", kind).counter().count();
     }
 }

@@ -300,7 +300,8 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
     private static List<Column> columns(String json) {
         List<Column> columns = new ArrayList<>();
         for (JsonNode f : array(json)) {
-            columns.add(new Column(f.get(0).asInt(), f.get(1).asText(), f.get(2).asText(), strings(f.get(5)), f.get(3).asText(),
+            columns.add(new Column(Integer.parseInt(f.get(0).asText()), f.get(1).asText(), f.get(2).asText(), strings(f.get(5)),
+                    f.get(3).asText(),
                     shape(strings(f.get(4)))));
         }
         return columns;
@@ -319,7 +320,8 @@ record SourceState(Publication publication, Map<String, Table> tables, Slot slot
     private static List<Leaf> leaves(String json) {
         List<Leaf> leaves = new ArrayList<>();
         for (JsonNode f : array(json)) {
-            leaves.add(new Leaf(f.get(0).asLong(), f.get(4).asText(), f.get(1).asText(), f.get(2).asText(), f.get(3).asLong()));
+            leaves.add(new Leaf(Long.parseLong(f.get(0).asText()), f.get(4).asText(), f.get(1).asText(), f.get(2).asText(),
+                    Long.parseLong(f.get(3).asText())));
         }
         return leaves;
     }

@@ -10,11 +10,20 @@ import java.util.Optional;
  */
 public interface StateKeeper {
     /**
-     * The state saved last, as {@link SourceState#toJson()} wrote it; empty when none was ever saved.
+     * What was kept.
+     *
+     * @param json      the state saved last, as {@link SourceState#toJson()} wrote it; empty when none is there
+     * @param ranBefore whether a watch ran before (so that no state means it was lost, not never saved)
+     */
+    record Kept(Optional<String> json, boolean ranBefore) {
+    }
+
+    /**
+     * The state saved last, and whether a watch ran before.
      *
      * @throws RuntimeException when it cannot be read (the watch then publishes no watermark and tries again)
      */
-    Optional<String> load();
+    Kept load();
 
     /**
      * Saves {@code json} as the state relied on; returns once it is durable.

@@ -123,8 +123,11 @@ public final class TableWatch implements AutoCloseable {
                         + "this translator's first read is unknown (the catalog could not be read when it started, or the kept state "
                         + "could not be read): DDL before the first read is unknown", "", false));
             } else if (relied != null && relied.publication() != null) {
-                // the connector's publication (source.publication) is watched as capture watches its own
-                since = SourceDrifts.since(config, relied, now, SourceState.emptyLeaves(c), true);
+                // the connector's publication (source.publication) is watched as capture watches its own; once gone, its
+                // drop was reported by the check that found it, and it stays hidden (held, reset every 10 s) until it is
+                // made again, which is a drift of its own (the relied state keeps the publication last seen)
+                boolean reported = now.publication() == null && hidden.stream().anyMatch(d -> d.kind() == Kind.PUBLICATION);
+                since = reported ? List.of() : SourceDrifts.since(config, relied, now, SourceState.emptyLeaves(c), true);
             } else {
                 since = TableDrifts.since(config, relied == null ? now : relied, now, SourceState.emptyLeaves(c), false, true);
             }
@@ -159,7 +162,11 @@ public final class TableWatch implements AutoCloseable {
             }
             hidden = List.copyOf(ongoing);
             hiddenCount.set(ongoing.size());
-            return new Verdict(reset, ongoing.isEmpty(), relied == null ? now : ColumnDrifts.carry(relied, now));
+            SourceState next = relied == null ? now : ColumnDrifts.carry(relied, now);
+            if (next.publication() == null && relied != null && relied.publication() != null) {
+                next = new SourceState(relied.publication(), next.tables(), next.slot());
+            }
+            return new Verdict(reset, ongoing.isEmpty(), next);
         } catch (SQLException | RuntimeException e) {
             close();
             checkErrors.increment();
@@ -181,12 +188,21 @@ public final class TableWatch implements AutoCloseable {
      * A kept state that cannot be read is no baseline: every namespace is reset once.
      */
     private void load() {
-        Optional<String> json = keeper.load();
+        StateKeeper.Kept found = keeper.load();
         loaded = true;
-        if (json.isEmpty()) {
-            LOG.info("no state of the configured tables was kept before: the tables as read now are the baseline");
+        if (found.json().isEmpty()) {
+            if (found.ranBefore()) {
+                // a translator ran before and kept nothing (the record deleted, expired or unreadable, or kept under another
+                // group; or the first start of a version that keeps it): what changed since is unknown
+                LOG.error("no state of the configured tables was kept, yet a translator ran before: every namespace is reset once");
+                baselineMissed = true;
+            } else {
+                LOG.info("no state of the configured tables was kept before (the first translator): the tables as read now are "
+                        + "the baseline");
+            }
             return;
         }
+        Optional<String> json = found.json();
         kept = json.get();
         try {
             relied = SourceState.fromJson(kept);

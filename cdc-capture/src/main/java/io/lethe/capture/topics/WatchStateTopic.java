@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -34,19 +35,43 @@ final class WatchStateTopic implements StateKeeper, AutoCloseable {
     private final LetheConfig config;
     private final String topic;
     private final byte[] key;
+    /** The translator's consumer group: committed offsets there mean a translator ran before. */
+    private final String group;
     private final Duration timeout;
     private KafkaProducer<byte[], byte[]> producer;
 
     WatchStateTopic(LetheConfig config, Duration timeout) {
         this.config = config;
         this.topic = config.topics().captureOffsets();
-        this.key = ("table-watch:" + config.source().debeziumTopics().group(config.kafka().topicPrefix())).getBytes(StandardCharsets.UTF_8);
+        // a JSON key, as Connect's offset keys are: a capture started later on this topic reads every key as JSON
+        this.group = config.source().debeziumTopics().group(config.kafka().topicPrefix());
+        this.key = ("[\"lethe-table-watch\",{\"group\":\"" + group.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}]")
+                .getBytes(StandardCharsets.UTF_8);
         this.timeout = timeout;
     }
 
-    /** Reads the topic to its end; the last record of the key wins (a tombstone: none). */
+    /**
+     * Reads the topic to its end (the last record of the key wins; a tombstone: none), and whether
+     * the translator's group has committed offsets (a translator ran before).
+     */
     @Override
-    public Optional<String> load() {
+    public Kept load() {
+        return new Kept(read(), ranBefore());
+    }
+
+    private boolean ranBefore() {
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-debezium-topics-watch-state"))) {
+            return !admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .isEmpty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading group " + group + "'s offsets", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read group " + group + "'s offsets: " + e, e);
+        }
+    }
+
+    private Optional<String> read() {
         Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-debezium-topics-watch-state");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),

@@ -244,4 +244,23 @@ class SourceDriftsTest {
         assertEquals(false, ColumnDrifts.reshaped(before, before + "\u001de800:803:z"));
         assertEquals(false, ColumnDrifts.reshaped("", ""));
     }
+
+    @Test
+    void aShapeReadsEachEntryWhateverCharactersItsLabelsHold() {
+        String gs = "\u001d";
+        String esc = "\u001b";
+        // one label holding the separator is not two entries, nor the same text as them
+        String one = SourceState.shape(List.of("e1:2:a" + gs + "e1:3:b"));
+        String two = SourceState.shape(List.of("e1:2:a", "e1:3:b"));
+        assertTrue(!one.equals(two), "escaped: one entry reads as one");
+        assertTrue(!SourceState.shape(List.of("e1:2:a" + esc)).equals(SourceState.shape(List.of("e1:2:a" + esc + esc))));
+        assertEquals("e1:2:a" + gs + "e1:3:b", two, "entries without the separator or the escape read as before escaping");
+        // a label renamed from or to one holding the separator or the escape is a change; the same labels are not
+        assertTrue(ColumnDrifts.reshaped(SourceState.shape(List.of("e1:2:a" + gs + "b")), SourceState.shape(List.of("e1:2:z"))));
+        assertTrue(ColumnDrifts.reshaped(SourceState.shape(List.of("e1:2:z")), SourceState.shape(List.of("e1:2:a" + esc + gs))));
+        assertTrue(!ColumnDrifts.reshaped(one, one));
+        // the label renamed and the old one added back (only the value oids tell)
+        assertTrue(ColumnDrifts.reshaped(SourceState.shape(List.of("e1:2:a" + gs + "b")),
+                SourceState.shape(List.of("e1:2:z", "e1:4:a" + gs + "b"))));
+    }
 }
