@@ -63,12 +63,7 @@ final class Inspection implements AutoCloseable {
         this.appliedLsnKey = appliedLsnKey;
         this.running = new Semaphore(limits.concurrency());
         this.tokens = limits.maxPerSecond();
-        AtomicInteger n = new AtomicInteger();
-        this.executor = new ScheduledThreadPoolExecutor(limits.concurrency(), r -> {
-            Thread t = new Thread(r, "lethe-cache-inspection-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.executor = new ScheduledThreadPoolExecutor(limits.concurrency(), DaemonThreads.named("lethe-cache-inspection"));
         executor.setRemoveOnCancelPolicy(true);
     }
 
