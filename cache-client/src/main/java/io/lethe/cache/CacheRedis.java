@@ -1,50 +1,38 @@
 package io.lethe.cache;
 
+import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.FillResult;
 import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
-import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyValue;
-import io.lettuce.core.RedisConnectionStateListener;
-import io.lettuce.core.TrackingArgs;
-import io.lettuce.core.protocol.ProtocolVersion;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.XAddArgs;
-import io.lettuce.core.api.StatefulConnection;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisHashAsyncCommands;
-import io.lettuce.core.api.async.RedisKeyAsyncCommands;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import io.lettuce.core.api.async.RedisStreamAsyncCommands;
 import io.lettuce.core.api.async.RedisStringAsyncCommands;
-import io.lettuce.core.cluster.RedisClusterClient;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.codec.ByteArrayCodec;
-import io.lettuce.core.codec.RedisCodec;
-import io.lettuce.core.codec.StringCodec;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The cache-client's Redis commands: the miss read (entry and fence counter in one round trip),
  * fill.lua by SHA (reloading on NOSCRIPT), and the fill lock.
  */
 final class CacheRedis implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(CacheRedis.class);
-    private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
     /**
      * The TTL a fill is written with until its namespace epoch is confirmed ({@link #confirm}):
      * a process that dies between the fill and the check leaves nothing unchecked for longer.
@@ -58,179 +46,31 @@ final class CacheRedis implements AutoCloseable {
         }
     }
 
-    /**
-     * Reconnect attempts back off from 10 ms to at most 1 s (Lettuce's default grows to 30 s): after
-     * an outage of half a minute reads return to Redis within a second of it answering again.
-     */
-    static final java.util.function.Supplier<io.lettuce.core.resource.Delay> RECONNECT_DELAY = () -> io.lettuce.core.resource.Delay
-            .exponential(Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS);
-
-    private final io.lettuce.core.resource.ClientResources resources = io.lettuce.core.resource.DefaultClientResources.builder()
-            .reconnectDelay(RECONNECT_DELAY).build();
-    private final RedisClient client;
-    private final RedisClusterClient clusterClient;
-    private final StatefulConnection<String, byte[]> connection;
+    private final CacheConnection connection;
     private final RedisHashAsyncCommands<String, byte[]> hashes;
     private final RedisScriptingAsyncCommands<String, byte[]> scripts;
     private final RedisStringAsyncCommands<String, byte[]> strings;
-    private final RedisKeyAsyncCommands<String, byte[]> keys;
     private final RedisStreamAsyncCommands<String, byte[]> streams;
     /** The L1, or null: every write of an entry by this process drops its copy there (see {@link #ownWrite}). */
     private final NearCache near;
     /** In front of the reads every get starts with ({@link #read}, {@link #appliedLsn}); null: none (internal uses, tests). */
     private final RedisBreaker breaker;
-    private final java.time.Clock clock;
-    /** Whether the connection runs with CLIENT TRACKING on now (false from a disconnect until it is enabled again). */
-    private volatile boolean tracked;
 
     CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin) {
-        this(uris, cluster, near, connectWithin, null, null, java.time.Clock.systemUTC(), () -> {
+        this(uris, cluster, near, connectWithin, null, null, Clock.systemUTC(), () -> {
         });
     }
 
     /** @param failedConnect called after each connection attempt that failed while build() waits for Redis */
-    CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin, java.nio.file.Path trustedCertificates,
-            RedisBreaker breaker, java.time.Clock clock, Runnable failedConnect) {
-        io.lettuce.core.SslOptions.Builder ssl = io.lettuce.core.SslOptions.builder();
-        if (trustedCertificates != null) {
-            ssl.trustManager(trustedCertificates.toFile());
-        }
+    CacheRedis(List<RedisURI> uris, boolean cluster, NearCache near, Duration connectWithin, Path trustedCertificates,
+            RedisBreaker breaker, Clock clock, Runnable failedConnect) {
+        this.connection = new CacheConnection(uris, cluster, near, connectWithin, trustedCertificates, breaker, clock, failedConnect);
+        this.hashes = connection.hashes;
+        this.scripts = connection.scripts;
+        this.strings = connection.strings;
+        this.streams = connection.streams;
         this.near = near;
         this.breaker = breaker;
-        this.clock = clock;
-        if (breaker != null && near != null) {
-            // an open breaker is an outage the connection may not see (a paused or overloaded
-            // Redis keeps it open): the L1 is suspended from when Redis last answered, and used
-            // again only when probes succeeded on a connection that tracks
-            breaker.onTransitions(near::suspend, () -> {
-                if (tracked) {
-                    near.activate();
-                }
-            });
-        }
-        if (cluster && near != null) {
-            throw new IllegalStateException("the near cache needs a standalone or Sentinel Redis: CLIENT TRACKING is per node");
-        }
-        if (cluster) {
-            client = null;
-            clusterClient = RedisClusterClient.create(resources, uris);
-            clusterClient.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder().sslOptions(ssl.build())
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
-            StatefulRedisClusterConnection<String, byte[]> c = connect(() -> clusterClient.connect(CODEC), uris, connectWithin,
-                    failedConnect);
-            connection = c;
-            hashes = c.async();
-            scripts = c.async();
-            strings = c.async();
-            keys = c.async();
-            streams = c.async();
-        } else {
-            clusterClient = null;
-            client = RedisClient.create(resources);
-            // while the connection is down a command fails at once (and counts against the breaker)
-            // instead of queueing until the command timeout
-            ClientOptions.Builder options = ClientOptions.builder().sslOptions(ssl.build())
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
-            if (near != null) {
-                options.protocolVersion(ProtocolVersion.RESP3);
-            }
-            client.setOptions(options.build());
-            StatefulRedisConnection<String, byte[]> c = connect(() -> client.connect(CODEC, uris.get(0)), uris, connectWithin,
-                    failedConnect);
-            if (near != null) {
-                trackInvalidations(c, near);
-            }
-            connection = c;
-            hashes = c.async();
-            scripts = c.async();
-            strings = c.async();
-            keys = c.async();
-            streams = c.async();
-        }
-    }
-
-    /**
-     * Connects, trying again while Redis refuses or is slow to answer the handshake (a restart, a
-     * loaded host), for up to {@code within}; then throws with what was tried. Once connected,
-     * Lettuce reconnects by itself and reads fall back to the loader meanwhile.
-     */
-    private static <C> C connect(Supplier<C> connect, List<RedisURI> uris, Duration within, Runnable failedConnect) {
-        long deadline = System.nanoTime() + within.toNanos();
-        long backoffMillis = 100;
-        String where = uris.stream().map(u -> u.getHost() + ":" + u.getPort()).toList().toString();
-        for (int attempt = 1;; attempt++) {
-            try {
-                return connect.get();
-            } catch (RedisConnectionException e) {
-                failedConnect.run();
-                if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMillis) > deadline) {
-                    throw new RedisConnectionException("cannot connect to Redis " + where + " within " + within
-                            + " (" + attempt + " attempts): " + e.getMessage(), e);
-                }
-                LOG.warn("Redis {} not reachable yet (attempt {}: {}); trying again in {} ms", where, attempt, e.getMessage(),
-                        backoffMillis);
-                try {
-                    Thread.sleep(backoffMillis);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
-                backoffMillis = Math.min(backoffMillis * 2, 1000);
-            }
-        }
-    }
-
-    /**
-     * Server-assisted client-side caching: this connection's reads are tracked, Redis pushes an
-     * {@code invalidate} message when another connection changes a tracked key (NOLOOP: our own
-     * writes do not bounce back, {@link #ownWrite} drops their keys from L1 itself), and a lost
-     * connection suspends the L1 (see {@link NearCache#suspend}) until tracking is back.
-     */
-    private void trackInvalidations(StatefulRedisConnection<String, byte[]> c, NearCache near) {
-        c.addListener(message -> {
-            if (!"invalidate".equals(message.getType())) {
-                return;
-            }
-            List<Object> content = message.getContent(buffer -> StandardCharsets.UTF_8.decode(buffer).toString());
-            Object keys = content.size() > 1 ? content.get(1) : null;
-            if (keys instanceof List<?> list) {
-                List<String> names = new java.util.ArrayList<>(list.size());
-                list.forEach(k -> names.add(String.valueOf(k)));
-                near.invalidate(names);
-            } else {
-                near.deactivate(); // a null key list: FLUSHALL, or the server dropped its tracking table
-                enableTracking(c, near);
-            }
-        });
-        client.addListener(new RedisConnectionStateListener() {
-            @Override
-            public void onRedisDisconnected(io.lettuce.core.RedisChannelHandler<?, ?> connection) {
-                tracked = false;
-                // from when Redis last answered, if that was earlier: a blackholed connection is noticed late, and
-                // invalidation pushes may have been lost since
-                near.suspend(breaker == null ? clock.millis() : Math.min(clock.millis(), breaker.lastAnswerMillis()));
-            }
-
-            @Override
-            public void onRedisConnected(io.lettuce.core.RedisChannelHandler<?, ?> connection, java.net.SocketAddress address) {
-                if (connection == c) {
-                    enableTracking(c, near);
-                }
-            }
-        });
-        c.sync().clientTracking(TrackingArgs.Builder.enabled().noloop());
-        tracked = true;
-        near.activate();
-    }
-
-    /** Tracking on again; the L1 is used again at once unless the breaker is not closed yet (then when it closes). */
-    private void enableTracking(StatefulRedisConnection<String, byte[]> c, NearCache near) {
-        c.async().clientTracking(TrackingArgs.Builder.enabled().noloop()).thenRun(() -> {
-            tracked = true;
-            if (breaker == null || breaker.closed()) {
-                near.activate();
-            }
-        });
     }
 
     /** Sends {@code command} through the breaker (at once when there is none). */
@@ -292,13 +132,7 @@ final class CacheRedis implements AutoCloseable {
                 utf8(version), utf8(n0 == null ? "" : n0), payload, utf8(Long.toString(ttlMillis)),
                 utf8(softExpiry == null ? "" : Long.toString(softExpiry)), utf8(replace ? "1" : "0"), utf8(notFound ? "1" : "0")
         };
-        return ownWrite(key, () -> guarded(() -> evalFill(k, args).exceptionallyCompose(error -> {
-            Throwable cause = error instanceof CompletionException ? error.getCause() : error;
-            if (cause instanceof RedisNoScriptException) {
-                return scripts.scriptLoad(LuaScript.FILL.source()).toCompletableFuture().thenCompose(sha -> evalFill(k, args));
-            }
-            return CompletableFuture.failedFuture(cause);
-        }))).thenApply(FillResult::of);
+        return ownWrite(key, () -> guarded(() -> evalsha(LuaScript.FILL, k, args))).thenApply(FillResult::of);
     }
 
     /**
@@ -308,18 +142,7 @@ final class CacheRedis implements AutoCloseable {
     CompletableFuture<Long> confirm(String key, String version, byte[] payload, long ttlMillis) {
         String[] k = {key};
         byte[][] args = {utf8("h"), payload, utf8(version), utf8(Long.toString(ttlMillis))};
-        return ownWrite(key,
-                () -> guarded(() -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
-                        .exceptionallyCompose(error -> {
-                            Throwable cause = error instanceof CompletionException ? error.getCause() : error;
-                            if (cause instanceof RedisNoScriptException) {
-                                return scripts.scriptLoad(LuaScript.CONFIRM.source()).toCompletableFuture()
-                                        .thenCompose(
-                                                sha -> scripts.<Long>evalsha(LuaScript.CONFIRM.sha1(), ScriptOutputType.INTEGER, k, args)
-                                                        .toCompletableFuture());
-                            }
-                            return CompletableFuture.failedFuture(cause);
-                        })));
+        return ownWrite(key, () -> guarded(() -> evalsha(LuaScript.CONFIRM, k, args)));
     }
 
     /**
@@ -341,9 +164,16 @@ final class CacheRedis implements AutoCloseable {
         return write.get().whenComplete((result, error) -> near.invalidate(keys));
     }
 
-    private CompletableFuture<Long> evalFill(String[] k, byte[][] args) {
-        CompletionStage<Long> stage = scripts.evalsha(LuaScript.FILL.sha1(), ScriptOutputType.INTEGER, k, args);
-        return stage.toCompletableFuture();
+    /** EVALSHA of {@code script}; on NOSCRIPT (a restarted or flushed Redis) the script is loaded and called again. */
+    private CompletableFuture<Long> evalsha(LuaScript script, String[] k, byte[][] args) {
+        return scripts.<Long>evalsha(script.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture().exceptionallyCompose(error -> {
+            Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+            if (cause instanceof RedisNoScriptException) {
+                return scripts.scriptLoad(script.source()).toCompletableFuture()
+                        .thenCompose(sha -> scripts.<Long>evalsha(script.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture());
+            }
+            return CompletableFuture.failedFuture(cause);
+        });
     }
 
     /**
@@ -351,21 +181,21 @@ final class CacheRedis implements AutoCloseable {
      * the order), after {@code first} completed on a cluster (its nodes do not).
      */
     <A, B> CompletableFuture<B> orderedAfter(CompletableFuture<A> first, Supplier<CompletableFuture<B>> next) {
-        if (clusterClient == null) {
+        if (!connection.cluster()) {
             return next.get();
         }
         return first.handle((a, e) -> null).thenCompose(x -> next.get());
     }
 
     /**
-     * The region's applied watermark (see {@link io.lethe.schemas.redis.AppliedLsn}) for a token of
+     * The region's applied watermark (see {@link AppliedLsn}) for a token of
      * source history {@code history} (null: a token that does not say); empty when unknown.
      */
-    CompletableFuture<java.util.OptionalLong> appliedLsn(String key, String history) {
+    CompletableFuture<OptionalLong> appliedLsn(String key, String history) {
         return guarded(() -> hashes.hgetall(key).toCompletableFuture()).thenApply(raw -> {
-            java.util.Map<String, String> fields = new java.util.HashMap<>();
+            Map<String, String> fields = new HashMap<>();
             raw.forEach((field, value) -> fields.put(field, new String(value, StandardCharsets.UTF_8)));
-            return history == null ? io.lethe.schemas.redis.AppliedLsn.of(fields) : io.lethe.schemas.redis.AppliedLsn.of(fields, history);
+            return history == null ? AppliedLsn.of(fields) : AppliedLsn.of(fields, history);
         });
     }
 
@@ -391,38 +221,26 @@ final class CacheRedis implements AutoCloseable {
     CompletableFuture<Long> invalidate(String key, String version, long fenceTtlMillis) {
         String[] k = {key, RedisLayout.fenceKey(key)};
         byte[][] args = {utf8(version), utf8(Long.toString(fenceTtlMillis)),
-                utf8(Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40)))};
-        return ownWrite(key,
-                () -> guarded(
-                        () -> scripts.<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args).toCompletableFuture()
-                                .exceptionallyCompose(error -> {
-                                    Throwable cause = error instanceof CompletionException ? error.getCause() : error;
-                                    if (cause instanceof RedisNoScriptException) {
-                                        return scripts.scriptLoad(LuaScript.INVALIDATE.source()).toCompletableFuture()
-                                                .thenCompose(sha -> scripts
-                                                        .<Long>evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, k, args)
-                                                        .toCompletableFuture());
-                                    }
-                                    return CompletableFuture.failedFuture(cause);
-                                })));
+                utf8(Long.toString(ThreadLocalRandom.current().nextLong(1, 1L << 40)))};
+        return ownWrite(key, () -> guarded(() -> evalsha(LuaScript.INVALIDATE, k, args)));
     }
 
     /**
      * The commit time (epoch micros) of the region's applied watermark (see
-     * {@link io.lethe.schemas.redis.AppliedLsn#commitTs}): everything committed before it is applied
+     * {@link AppliedLsn#commitTs}): everything committed before it is applied
      * in this region. Empty when unknown.
      */
-    CompletableFuture<java.util.OptionalLong> appliedCommitMicros(String key) {
+    CompletableFuture<OptionalLong> appliedCommitMicros(String key) {
         return hashes.hgetall(key).toCompletableFuture().thenApply(raw -> {
-            java.util.Map<String, String> fields = new java.util.HashMap<>();
+            Map<String, String> fields = new HashMap<>();
             raw.forEach((field, value) -> fields.put(field, new String(value, StandardCharsets.UTF_8)));
-            return io.lethe.schemas.redis.AppliedLsn.commitTs(fields);
+            return AppliedLsn.commitTs(fields);
         });
     }
 
     /** XADD of one record to the audit stream of confirmed stale entries ({@link RedisLayout#AUDIT_STALE_STREAM}). */
-    CompletableFuture<String> auditStale(java.util.Map<String, String> fields) {
-        java.util.Map<String, byte[]> body = new java.util.LinkedHashMap<>();
+    CompletableFuture<String> auditStale(Map<String, String> fields) {
+        Map<String, byte[]> body = new LinkedHashMap<>();
         fields.forEach((f, v) -> body.put(f, utf8(v)));
         return streams.xadd(RedisLayout.AUDIT_STALE_STREAM,
                 XAddArgs.Builder.maxlen(RedisLayout.AUDIT_STALE_MAXLEN).approximateTrimming(), body).toCompletableFuture();
@@ -456,12 +274,5 @@ final class CacheRedis implements AutoCloseable {
     @Override
     public void close() {
         connection.close();
-        if (client != null) {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-        }
-        if (clusterClient != null) {
-            clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-        }
-        resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
 }

@@ -1,17 +1,17 @@
 package io.lethe.cache;
 
+import io.lethe.schemas.redis.AppliedLsn;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The application's read path over one region's Redis. Create one per process and region,
@@ -41,16 +41,15 @@ public final class LetheCache implements AutoCloseable {
 
     private LetheCache(Builder b) {
         this.region = b.region;
-        this.appliedLsnKey = b.readYourWritesGroup == null ? null : io.lethe.schemas.redis.AppliedLsn.key(b.readYourWritesGroup);
+        this.appliedLsnKey = b.readYourWritesGroup == null ? null : AppliedLsn.key(b.readYourWritesGroup);
         this.near = b.near == null ? null : new NearCache(b.near.maximumSize(), b.near.ttl(), b.clock);
-        String where = b.uris.stream().map(u -> u.getHost() + ":" + u.getPort()).collect(java.util.stream.Collectors.joining(","));
-        this.redis = new CacheRedis(b.uris, b.cluster, near, b.connectWithin, b.trustedCertificates,
-                new RedisBreaker(where, b.breaker, b.clock, b.registry), b.clock,
-                b.registry.counter(CacheMetrics.CONNECT_FAILURES, "redis", where)::increment);
+        this.redis = b.redis.open(near, b.clock, b.registry);
         this.registry = b.registry;
         this.clock = b.clock;
         this.ownsLoaders = b.loaders == null;
-        this.loaders = b.loaders != null ? b.loaders : Executors.newFixedThreadPool(b.loaderThreads, daemon("lethe-cache-loader"));
+        this.loaders = b.loaders != null
+                ? b.loaders
+                : Executors.newFixedThreadPool(b.loaderThreads, DaemonThreads.named("lethe-cache-loader"));
         this.inspection = new Inspection(redis, b.shadowReadLimits, b.shadowReadsHeal, clock, appliedLsnKey);
         this.positions = new PrimaryPositions(b.primaryPosition, loaders);
     }
@@ -62,8 +61,7 @@ public final class LetheCache implements AutoCloseable {
     /** A typed view of one namespace with its policy. */
     public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy) {
         return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name, region), clock, loaders, near,
-                appliedLsnKey,
-                inspection, positions);
+                appliedLsnKey, inspection, positions);
     }
 
     /** Shadow reads accepted and not finished yet (tests wait for 0). */
@@ -89,37 +87,21 @@ public final class LetheCache implements AutoCloseable {
         redis.close();
     }
 
-    private static java.util.concurrent.ThreadFactory daemon(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
     /** Options of the optional L1 near cache. */
     record NearCacheOptions(long maximumSize, Duration ttl) {
     }
 
     public static final class Builder {
-        private final List<RedisURI> uris = new ArrayList<>();
-        private boolean cluster;
+        private final RedisSettings redis = new RedisSettings();
         private MeterRegistry registry = new SimpleMeterRegistry();
         private Clock clock = Clock.systemUTC();
         private ExecutorService loaders;
         private int loaderThreads = 16;
         private NearCacheOptions near;
-        private Duration timeout = Duration.ofMillis(500);
-        private Duration connectWithin = Duration.ofSeconds(10);
         private String readYourWritesGroup;
         private Inspection.Limits shadowReadLimits = Inspection.Limits.DEFAULT;
         private boolean shadowReadsHeal = true;
         private PrimaryPosition primaryPosition;
-        private java.nio.file.Path trustedCertificates;
-        private String user;
-        private char[] password;
-        private RedisBreaker.Options breaker = RedisBreaker.Options.DEFAULT;
         private String region;
 
         private Builder() {
@@ -141,13 +123,13 @@ public final class LetheCache implements AutoCloseable {
          * Trusts the CA certificates in this PEM file for {@code rediss://} (a private CA), instead of
          * the JVM's trust store. Certificates and host names are always verified.
          */
-        public Builder trustedCertificates(java.nio.file.Path pemFile) {
+        public Builder trustedCertificates(Path pemFile) {
             Objects.requireNonNull(pemFile, "pemFile");
-            if (!java.nio.file.Files.isReadable(pemFile)) {
+            if (!Files.isReadable(pemFile)) {
                 throw new IllegalArgumentException(
                         "trustedCertificates: expected a readable PEM file of CA certificates, found '" + pemFile + "'");
             }
-            this.trustedCertificates = pemFile;
+            redis.trustedCertificates = pemFile;
             return this;
         }
 
@@ -156,8 +138,8 @@ public final class LetheCache implements AutoCloseable {
          * URI so that it never appears where URIs are printed. The array is copied.
          */
         public Builder credentials(String user, char[] password) {
-            this.user = user == null || user.isEmpty() ? "default" : user;
-            this.password = Objects.requireNonNull(password, "password").clone();
+            redis.user = user == null || user.isEmpty() ? "default" : user;
+            redis.password = Objects.requireNonNull(password, "password").clone();
             return this;
         }
 
@@ -171,7 +153,7 @@ public final class LetheCache implements AutoCloseable {
          * and it closes when they succeed. Defaults: 50 %, 10 s, 20, 2 s.
          */
         public Builder circuitBreaker(float failureRatePercent, Duration window, int minimumCalls, Duration openFor) {
-            this.breaker = new RedisBreaker.Options(failureRatePercent, window, minimumCalls, openFor);
+            redis.breaker = new RedisBreaker.Options(failureRatePercent, window, minimumCalls, openFor);
             return this;
         }
 
@@ -229,13 +211,13 @@ public final class LetheCache implements AutoCloseable {
 
         /** A {@code redis://}, {@code rediss://} or {@code redis-sentinel://} URI (more than one for a cluster). */
         public Builder redis(String uri) {
-            uris.add(RedisURI.create(Objects.requireNonNull(uri, "uri")));
+            redis.uris.add(RedisURI.create(Objects.requireNonNull(uri, "uri")));
             return this;
         }
 
         /** Talk to a Redis Cluster (the URIs are seed nodes). */
         public Builder cluster(boolean isCluster) {
-            this.cluster = isCluster;
+            redis.cluster = isCluster;
             return this;
         }
 
@@ -281,7 +263,7 @@ public final class LetheCache implements AutoCloseable {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("timeout must be positive, was " + timeout);
             }
-            this.timeout = timeout;
+            redis.timeout = timeout;
             return this;
         }
 
@@ -294,18 +276,13 @@ public final class LetheCache implements AutoCloseable {
             if (within == null || within.isNegative()) {
                 throw new IllegalArgumentException("connectWithin must be zero or positive, was " + within);
             }
-            this.connectWithin = within;
+            redis.connectWithin = within;
             return this;
         }
 
         public LetheCache build() {
-            if (uris.isEmpty()) {
+            if (redis.uris.isEmpty()) {
                 throw new IllegalStateException("a Redis URI is required");
-            }
-            uris.forEach(u -> u.setTimeout(timeout));
-            if (password != null) {
-                io.lettuce.core.StaticCredentialsProvider credentials = new io.lettuce.core.StaticCredentialsProvider(user, password);
-                uris.forEach(u -> u.setCredentialsProvider(credentials));
             }
             return new LetheCache(this);
         }

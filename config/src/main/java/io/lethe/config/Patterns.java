@@ -3,6 +3,7 @@ package io.lethe.config;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -82,7 +83,7 @@ public final class Patterns {
     }
 
     /** The index of the {@code ]} closing the class opened at {@code open}, or the last index when there is none. */
-    private static int classEnd(byte[] p, int open) {
+    static int classEnd(byte[] p, int open) {
         int i = open + 1;
         if (i < p.length && p[i] == '^') {
             i++;
@@ -102,7 +103,7 @@ public final class Patterns {
     }
 
     /** Whether byte {@code b} is in the class opened at {@code open} (read as Redis reads it, up to its {@code ]}). */
-    private static boolean classMatches(byte[] p, int open, byte b) {
+    static boolean classMatches(byte[] p, int open, byte b) {
         int i = open + 1;
         boolean not = i < p.length && p[i] == '^';
         if (not) {
@@ -136,127 +137,8 @@ public final class Patterns {
      * {@code [a-z]*} or {@code ?*} are within no namespace's templates, {@code product:1*} is within
      * {@code product:*}.
      */
-    public static boolean within(String glob, java.util.Collection<String> cover) {
-        Glob left = Glob.of(glob);
-        List<Glob> right = cover.stream().map(Glob::of).toList();
-        int[] offsets = new int[right.size() + 1];
-        for (int i = 0; i < right.size(); i++) {
-            offsets[i + 1] = offsets[i] + right.get(i).size() + 1;
-        }
-        java.util.BitSet start = new java.util.BitSet();
-        for (int i = 0; i < right.size(); i++) {
-            close(right.get(i), offsets[i], 0, start);
-        }
-        java.util.ArrayDeque<Object[]> todo = new java.util.ArrayDeque<>();
-        java.util.Set<String> seen = new java.util.HashSet<>();
-        java.util.BitSet leftStart = new java.util.BitSet();
-        close(left, 0, 0, leftStart);
-        for (int k = leftStart.nextSetBit(0); k >= 0; k = leftStart.nextSetBit(k + 1)) {
-            todo.add(new Object[] {k, start});
-        }
-        while (!todo.isEmpty()) {
-            Object[] state = todo.poll();
-            int k = (Integer) state[0];
-            java.util.BitSet r = (java.util.BitSet) state[1];
-            if (!seen.add(k + "/" + r)) {
-                continue;
-            }
-            if (k == left.size()) {
-                if (!accepts(right, offsets, r)) {
-                    return false;
-                }
-                continue;
-            }
-            for (int b = 0; b < 256; b++) {
-                if (!left.takes(k, (byte) b)) {
-                    continue;
-                }
-                java.util.BitSet next = new java.util.BitSet();
-                for (int i = 0; i < right.size(); i++) {
-                    Glob g = right.get(i);
-                    for (int j = r.nextSetBit(offsets[i]); j >= 0 && j < offsets[i + 1]; j = r.nextSetBit(j + 1)) {
-                        int pos = j - offsets[i];
-                        if (pos < g.size() && g.takes(pos, (byte) b)) {
-                            close(g, offsets[i], g.isStar(pos) ? pos : pos + 1, next);
-                        }
-                    }
-                }
-                java.util.BitSet leftNext = new java.util.BitSet();
-                close(left, 0, left.isStar(k) ? k : k + 1, leftNext);
-                for (int n = leftNext.nextSetBit(0); n >= 0; n = leftNext.nextSetBit(n + 1)) {
-                    todo.add(new Object[] {n, next});
-                }
-            }
-        }
-        return true;
-    }
-
-    /** Adds position {@code pos} of {@code g} and every position after stars it can skip (a star matches nothing too). */
-    private static void close(Glob g, int offset, int pos, java.util.BitSet out) {
-        out.set(offset + pos);
-        while (pos < g.size() && g.isStar(pos)) {
-            pos++;
-            out.set(offset + pos);
-        }
-    }
-
-    private static boolean accepts(List<Glob> right, int[] offsets, java.util.BitSet r) {
-        for (int i = 0; i < right.size(); i++) {
-            if (r.get(offsets[i] + right.get(i).size())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** A glob as a sequence of one-byte tests ({@code ?}, a class, a literal byte) and stars. */
-    private record Glob(byte[] pattern, int[] starts, boolean[] stars) {
-        static Glob of(String glob) {
-            byte[] p = glob.getBytes(StandardCharsets.UTF_8);
-            List<Integer> starts = new ArrayList<>();
-            List<Boolean> stars = new ArrayList<>();
-            int i = 0;
-            while (i < p.length) {
-                starts.add(i);
-                stars.add(p[i] == '*');
-                if (p[i] == '[') {
-                    i = classEnd(p, i) + 1;
-                } else if (p[i] == '\\' && i + 1 < p.length) {
-                    i += 2;
-                } else {
-                    i++;
-                }
-            }
-            boolean[] s = new boolean[stars.size()];
-            for (int k = 0; k < s.length; k++) {
-                s[k] = stars.get(k);
-            }
-            return new Glob(p, starts.stream().mapToInt(Integer::intValue).toArray(), s);
-        }
-
-        int size() {
-            return starts.length;
-        }
-
-        boolean isStar(int pos) {
-            return stars[pos];
-        }
-
-        /** Whether the token at {@code pos} takes byte {@code b} (a star takes any). */
-        boolean takes(int pos, byte b) {
-            int at = starts[pos];
-            byte c = pattern[at];
-            if (c == '*' || c == '?') {
-                return true;
-            }
-            if (c == '[') {
-                return classMatches(pattern, at, b);
-            }
-            if (c == '\\' && at + 1 < pattern.length) {
-                return pattern[at + 1] == b;
-            }
-            return c == b;
-        }
+    public static boolean within(String glob, Collection<String> cover) {
+        return GlobContainment.within(glob, cover);
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -23,8 +24,12 @@ class ConfigReferenceTest {
 
     @Test
     void everySettingTheLoaderReadsIsDocumented() throws Exception {
-        // every name the loader passes to finish("...") lists the settings of a section
-        String loader = Files.readString(Path.of("src/main/java/io/lethe/config/ConfigLoader.java"));
+        // every name the loader and its section readers pass to finish("...") lists the settings of a section
+        StringBuilder loader = new StringBuilder();
+        for (String reader : List.of("ConfigLoader", "SourceSection", "KafkaSection", "NamespaceSection", "RegionSection",
+                "RuntimeSections")) {
+            loader.append(Files.readString(Path.of("src/main/java/io/lethe/config/" + reader + ".java")));
+        }
         Matcher m = Pattern.compile("finish\\(\"([^\"]+)\"(?:\\s*\\+\\s*\"([^\"]+)\")?").matcher(loader);
         String reference = ConfigReference.markdown();
         int sections = 0;

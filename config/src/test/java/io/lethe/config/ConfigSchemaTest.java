@@ -41,7 +41,7 @@ class ConfigSchemaTest {
     @Test
     void everySettingOfTheReferenceHasOneType() {
         List<String> paths = ConfigReference.settings().stream().map(ConfigReference.Setting::path).toList();
-        assertEquals(paths, List.copyOf(ConfigSchema.TYPES.keySet()), "ConfigSchema.TYPES names the reference's settings, in its order");
+        assertEquals(paths, List.copyOf(SettingTypes.TYPES.keySet()), "SettingTypes.TYPES names the reference's settings, in its order");
     }
 
     /** Every example lethe.yml of the repository: the files, and the complete ones in README.md's and the runbook's YAML blocks. */

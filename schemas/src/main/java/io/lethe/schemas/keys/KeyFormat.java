@@ -198,22 +198,8 @@ public final class KeyFormat {
 
     /** {@code text} as a key holds it: each {@link #RESERVED} character written {@code %XX} (upper-case hex). */
     public static String escape(String text) {
-        StringBuilder out = null;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (RESERVED.indexOf(c) >= 0) {
-                if (out == null) {
-                    out = new StringBuilder(text.length() + 8).append(text, 0, i);
-                }
-                out.append('%').append(HEX[c >> 4]).append(HEX[c & 0xF]);
-            } else if (out != null) {
-                out.append(c);
-            }
-        }
-        return out == null ? text : out.toString();
+        return KeyEscaping.escape(text);
     }
-
-    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     /**
      * The text {@link #escape} was given: the inverse, for a column's part of a key.
@@ -223,37 +209,7 @@ public final class KeyFormat {
      *                                  the upper-case code of a reserved character)
      */
     public static String unescape(String escaped) {
-        int percent = escaped.indexOf('%');
-        StringBuilder out = new StringBuilder(escaped.length());
-        for (int i = 0; i < escaped.length(); i++) {
-            char c = escaped.charAt(i);
-            if (c == '%') {
-                String code = i + 3 <= escaped.length() ? escaped.substring(i + 1, i + 3) : "";
-                char decoded = code.length() == 2 && code.equals(code.toUpperCase(java.util.Locale.ROOT))
-                        ? (char) parseHex(code)
-                        : 0;
-                if (decoded == 0 || RESERVED.indexOf(decoded) < 0) {
-                    throw new IllegalArgumentException("'%" + code + "' at position " + i + " of '" + escaped
-                            + "' is not an escaped reserved character (%25 %3A %7B %7D %2A %3F %5B %5D %5C)");
-                }
-                out.append(decoded);
-                i += 2;
-            } else if (RESERVED.indexOf(c) >= 0) {
-                throw new IllegalArgumentException("'" + c + "' at position " + i + " of '" + escaped
-                        + "' is reserved: a rendered value holds it escaped");
-            } else {
-                out.append(c);
-            }
-        }
-        return percent < 0 ? escaped : out.toString();
-    }
-
-    private static int parseHex(String code) {
-        try {
-            return Integer.parseInt(code, 16);
-        } catch (NumberFormatException e) {
-            return 0;
-        }
+        return KeyEscaping.unescape(escaped);
     }
 
     /**
