@@ -122,7 +122,7 @@ final class StartupFeed {
         misconfiguration.clear();
         TopicMove.Fed fedNow = now;
         if (moved.isEmpty()) {
-            loop.whenStarted(() -> writeMarker(marker, fedNow));
+            loop.first().whenStarted(() -> writeMarker(marker, fedNow));
             return true;
         }
         TopicMove.Moved move = moved.get();
@@ -145,7 +145,8 @@ final class StartupFeed {
             return false;
         }
         // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
-        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated, move.formerGlobs(),
+        loop.first().invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated,
+                move.formerGlobs(),
                 () -> {
                     metrics.topicMoved();
                     if (move.toAnotherCluster()) {
@@ -216,7 +217,7 @@ final class StartupFeed {
         }, "lethe-region-" + region.name() + "-first-feed");
         watcher.setDaemon(true);
         watcher.start();
-        loop.invalidateWhenProven("first-feed:" + clock.millis(), invalidated, proof, () -> {
+        loop.first().invalidateWhenProven("first-feed:" + clock.millis(), invalidated, proof, () -> {
             metrics.firstFed();
             metrics.firstFeedPending(false);
             writeMarker(marker, now);
