@@ -11,6 +11,7 @@ import io.lethe.schemas.Versions;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.faults.FaultInjection;
 import io.lethe.stage.retry.Backoff;
+import io.lethe.stage.retry.Retry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -204,18 +205,10 @@ final class RestoreReplay {
     }
 
     private void commitRewound(Map<TopicPartition, OffsetAndMetadata> rewound) throws InterruptedException {
-        backoff.reset();
-        while (true) {
-            try {
-                consumer.commitSync(rewound, Duration.ofSeconds(10));
-                return;
-            } catch (WakeupException e) {
-                throw e;
-            } catch (KafkaException e) {
-                metrics.retry("commit");
-                backoff.sleep();
-            }
-        }
+        Retry.of(LOG, backoff, "region " + region.name() + ": committing the rewound offsets " + rewound)
+                .onFailure(KafkaException.class, (e, attempt) -> metrics.retry("commit"))
+                .passing(WakeupException.class)
+                .run(() -> consumer.commitSync(rewound, Duration.ofSeconds(10)));
     }
 
     /**

@@ -64,6 +64,7 @@ public final class Retry<E extends Exception> {
     private Wait wait = SLEEP;
     private int maxAttempts = Integer.MAX_VALUE;
     private String givingUp = "";
+    private Class<? extends RuntimeException> passed;
 
     private Retry(Logger log, Backoff backoff, String what, Class<E> retried, OnFailure<? super E> onFailure) {
         this.log = log;
@@ -89,6 +90,7 @@ public final class Retry<E extends Exception> {
         r.wait = wait;
         r.maxAttempts = maxAttempts;
         r.givingUp = givingUp;
+        r.passed = passed;
         return r;
     }
 
@@ -109,13 +111,25 @@ public final class Retry<E extends Exception> {
         return this;
     }
 
-    /** Gives up after {@code attempts} failed attempts, logging {@code consequence} (what not doing it means). */
+    /**
+     * Gives up after {@code attempts} failed attempts, logging {@code consequence} (what not doing it
+     * means), also when it stops because the stage is closing.
+     */
     public Retry<E> atMost(int attempts, String consequence) {
         if (attempts < 1) {
             throw new IllegalArgumentException("a retry needs at least one attempt, got " + attempts);
         }
         this.maxAttempts = attempts;
         this.givingUp = consequence;
+        return this;
+    }
+
+    /**
+     * Lets {@code notRetried} through though the retried class covers it (a consumer's
+     * {@code WakeupException}, which is a {@code KafkaException}: the stage is closing).
+     */
+    public Retry<E> passing(Class<? extends RuntimeException> notRetried) {
+        this.passed = notRetried;
         return this;
     }
 
@@ -133,7 +147,7 @@ public final class Retry<E extends Exception> {
             } catch (InterruptedException e) {
                 throw e;
             } catch (Exception e) {
-                if (!retried.isInstance(e)) {
+                if (!retried.isInstance(e) || passed != null && passed.isInstance(e)) {
                     throw (RuntimeException) e; // an attempt throws only E, InterruptedException or unchecked exceptions
                 }
                 failure = retried.cast(e);
@@ -144,7 +158,11 @@ public final class Retry<E extends Exception> {
                 return Optional.empty();
             }
             if (!running.getAsBoolean()) {
-                log.debug("{}: stopping before it succeeded ({})", what, failure.toString());
+                if (givingUp.isEmpty()) {
+                    log.debug("{}: stopping before it succeeded ({})", what, failure.toString());
+                } else {
+                    log.warn("{}: stopping before it succeeded ({}): {}", what, failure.toString(), givingUp);
+                }
                 return Optional.empty();
             }
             Duration next = backoff.next();

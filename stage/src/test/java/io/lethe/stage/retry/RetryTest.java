@@ -113,4 +113,16 @@ class RetryTest {
         }));
         assertFalse(Thread.interrupted(), "Thread.sleep consumed the flag and the exception carries it");
     }
+
+    @Test
+    void letsThroughWhatItMustNotRetry() {
+        class Closing extends IllegalStateException {
+        }
+        AtomicInteger calls = new AtomicInteger();
+        assertThrows(Closing.class, () -> retry().passing(Closing.class).run(() -> {
+            calls.incrementAndGet();
+            throw new Closing();
+        }));
+        assertEquals(1, calls.get());
+    }
 }
