@@ -8,7 +8,7 @@ import io.lethe.config.RegionConfig;
 import io.lethe.config.kafka.KafkaClients;
 import io.lethe.config.kafka.TopicSetup;
 import io.lethe.config.kafka.TopicSpec;
-import io.lethe.region.redis.RegionRedis;
+import io.lethe.region.redis.RedisEndpoints;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -232,8 +232,8 @@ public final class Doctor {
         RedisClient client = RedisClient.create();
         try {
             // the first seed node of a cluster; made as the region consumer makes its connections (TLS CA, credentials)
-            RedisURI uri = RegionRedis.uris(region, TIMEOUT).get(0);
-            client.setOptions(ClientOptions.builder().sslOptions(RegionRedis.sslOptions(region)).build());
+            RedisURI uri = RedisEndpoints.uris(region, TIMEOUT).get(0);
+            client.setOptions(ClientOptions.builder().sslOptions(RedisEndpoints.sslOptions(region)).build());
             try (StatefulRedisConnection<String, String> c = client.connect(uri)) {
                 RedisCommands<String, String> redis = c.sync();
                 String info = redis.info("server") + redis.info("cluster");

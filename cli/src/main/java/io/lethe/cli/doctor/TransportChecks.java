@@ -4,7 +4,7 @@ import io.lethe.capture.source.CheckResult;
 import io.lethe.config.JdbcUrls;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RegionConfig;
-import io.lethe.region.redis.RegionRedis;
+import io.lethe.region.redis.RedisEndpoints;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SslVerifyMode;
 import java.time.Duration;
@@ -140,7 +140,7 @@ public final class TransportChecks {
 
     private static CheckResult redis(RegionConfig region) {
         String check = "redis transport " + region.name();
-        List<RedisURI> uris = RegionRedis.uris(region, Duration.ofSeconds(5));
+        List<RedisURI> uris = RedisEndpoints.uris(region, Duration.ofSeconds(5));
         List<String> remote = new ArrayList<>();
         boolean tls = true;
         SslVerifyMode verify = SslVerifyMode.FULL;

@@ -1,26 +1,22 @@
 package io.lethe.streams.topology;
 
-import io.lethe.stage.time.Micros;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.RegionConfig;
+import io.lethe.schemas.Action;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;
-import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
-import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.SchemaViolationException;
-import io.lethe.stage.dlq.DeadLetter;
+import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.Watermark;
-import java.util.Optional;
-import java.util.LinkedHashSet;
-import java.util.Set;
 import io.lethe.schemas.serde.EventJson;
+import io.lethe.stage.dlq.DeadLetter;
+import io.lethe.stage.time.Micros;
+import io.lethe.stage.trace.Tracing;
 import io.lethe.streams.mapping.InvalidationMapper;
 import io.lethe.streams.mapping.MappingProblem;
 import io.lethe.streams.mapping.MappingResult;
 import io.lethe.streams.metrics.StreamsMetrics;
-import io.lethe.stage.trace.Tracing;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -28,10 +24,11 @@ import io.opentelemetry.context.Context;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -47,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * processor never throws for bad input. With {@code streams.watermark-key}, a change whose
  * {@code lethe.signature} (capture's) does not verify is mapped into deletes only, its upserts sent
  * as the delete at their version, and dead-lettered as {@code untrusted-record}: it can cost misses,
- * never put a payload it chose into a region.
+ * never put a payload it chose into a region. Where records go is {@link Sinks}'.
  */
 final class ChangeProcessor implements Processor<String, byte[], String, byte[]> {
     private static final Logger LOG = LoggerFactory.getLogger(ChangeProcessor.class);
@@ -55,25 +52,12 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     private final InvalidationMapper mapper;
     private final StreamsMetrics metrics;
     private final Clock clock;
-    /** namespace -> sinks of the regions subscribed to it. */
-    private final Map<String, List<String>> regionSinks;
-    private final Map<String, List<String>> regionNames;
-    /** Every sink a region reads from, each once: where watermarks go. */
-    private final List<String> watermarkSinks;
-    /** Each watermark sink's {@link LetheConfig#routes}: what its topic carries under this configuration. */
-    private final Map<String, String> sinkRoutes;
     private final LetheConfig config;
-    /**
-     * {@link LetheConfig#topics()}, worked out once: it builds the topic names anew on each call (a
-     * fingerprint per region subscribed to some namespaces), and every public invalidation needs them.
-     */
-    private final io.lethe.schemas.Topics topics;
+    private final Sinks sinks;
     private ProcessorContext<String, byte[]> context;
 
     /** {@code streams.watermark-key}: forwarded watermarks are signed with it (regions with the key verify), or null. */
     private final byte[] watermarkKey;
-    /** Signs every invalidation record with {@code streams.watermark-key} (regions with the key verify), or null without one. */
-    private final io.lethe.schemas.RecordSignature signature;
     private final Tracing tracing;
     /** The span of the change being processed when its record carries a sampled trace, else null. */
     private Span span;
@@ -88,7 +72,6 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
     ChangeProcessor(LetheConfig config, InvalidationMapper mapper, StreamsMetrics metrics, Clock clock, Tracing tracing) {
         this.tracing = tracing;
         this.config = config;
-        this.topics = config.topics();
         this.mapper = mapper;
         this.metrics = metrics;
         // every widened-invalidation series exists from the start, so alerts on increase() work before the first one
@@ -101,16 +84,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         this.clock = clock;
         this.watermarkKey = config.streams().watermarkKey() == null
                 ? null
-                : config.streams().watermarkKey().reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        this.signature = watermarkKey == null ? null : new io.lethe.schemas.RecordSignature(watermarkKey);
-        this.regionNames = config.namespaces().keySet().stream().collect(Collectors.toMap(ns -> ns,
-                ns -> config.regions().values().stream().filter(r -> config.receives(r).contains(ns)).map(RegionConfig::name).toList()));
-        this.regionSinks = regionNames.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
-                e -> InvalidationTopology.regionSinks(config, e.getValue())));
-        this.watermarkSinks = config.regions().keySet().stream()
-                .map(r -> InvalidationTopology.sinkOf(config, config.topics().invalidations(r))).distinct().toList();
-        this.sinkRoutes = config.regions().keySet().stream().map(r -> config.topics().invalidations(r)).distinct()
-                .collect(Collectors.toMap(topic -> InvalidationTopology.sinkOf(config, topic), config::routes));
+                : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8);
+        this.sinks = new Sinks(config, metrics, tracing, watermarkKey);
     }
 
     @Override
@@ -155,7 +130,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             // fail closed: the record key still names the table (<schema>.<table>[:<pk>]), so its namespaces are reset
             List<MappingProblem> problems = new ArrayList<>();
             for (ChangeEvent reset : resetsForKey(record)) {
-                forward(record, mapper.map(reset));
+                sinks.forward(context, record, mapper.map(reset), span);
                 problems.add(new MappingProblem(DlqReason.MALFORMED, e.getMessage() + "; namespace " + reset.namespace()
                         + " invalidated wholesale instead", reset.namespace()));
             }
@@ -171,20 +146,20 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             }
         }
         List<MappingProblem> problems = new ArrayList<>(result.problems());
-        if (signature != null && !signature.verifies(record.headers(), record.key(), record.value())) {
+        if (sinks.signature() != null && !sinks.signature().verifies(record.headers(), record.key(), record.value())) {
             // not written by capture (or written before it had streams.watermark-key): whoever can write the changes topic
             // must not have streams vouch, with its own signature, for the payloads it chose. Its invalidations can at most
             // cost misses, so they go out (refusing them could leave an entry a real change needed removed), its upserts
             // as the delete at their version; the change is dead-lettered for audit.
-            long upserts = result.invalidations().stream().filter(e -> e.action() == io.lethe.schemas.Action.UPSERT).count();
+            long upserts = result.invalidations().stream().filter(e -> e.action() == Action.UPSERT).count();
             result = new MappingResult(result.invalidations().stream()
-                    .map(e -> e.action() == io.lethe.schemas.Action.UPSERT ? e.asDelete() : e).toList(), result.problems());
+                    .map(e -> e.action() == Action.UPSERT ? e.asDelete() : e).toList(), result.problems());
             problems.add(MappingProblem.unmapped(DlqReason.UNTRUSTED_RECORD, "a change whose " + Headers.SIGNATURE
                     + (record.headers().lastHeader(Headers.SIGNATURE) == null ? " is missing" : " does not verify")
                     + " with streams.watermark-key: not written by capture; its invalidations were sent as deletes"
                     + (upserts > 0 ? " (" + upserts + " upsert(s) as the delete at their version)" : "")));
         }
-        problems.addAll(forward(record, result));
+        problems.addAll(sinks.forward(context, record, result, span));
         if (!problems.isEmpty()) {
             deadLetter(record, problems, null);
         }
@@ -224,10 +199,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         // forwarded with its changes partition and its shard: each region numbers the channel under its own shard set
         // (LetheConfig.watermarkChannel), so stages running different shard sets during a rollout cannot alias channels
         Watermark watermark = read.get().from(partition);
-        for (String sink : watermarkSinks) {
-            context.forward(new Record<>(Watermark.KEY, new byte[0], record.timestamp(),
-                    watermark.writeTo(new RecordHeaders(), watermarkKey, sinkRoutes.get(sink))), sink);
-        }
+        sinks.forwardWatermark(context, watermark, record.timestamp(), watermarkKey);
         metrics.watermark(partition, channel % config.shardCount(), watermark.commitTs());
     }
 
@@ -249,68 +221,6 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
         return config.namespacesForTable(table).stream().map(ns -> new ChangeEvent(ChangeEvent.SCHEMA_ID, "malformed:" + where + ":"
                 + ns.name(), source, Op.RESET, null, null, null, InvalidationMapper.MAX_VERSION, 0, null, now, now, ns.name(), null))
                 .toList();
-    }
-
-    /**
-     * Forwards every invalidation of {@code result} to the public sink (as its namespace's
-     * {@code public-topic} and {@code public-payloads} say) and the sinks of its namespace's regions. An upsert too large for Kafka goes out as the delete at its version
-     * (fail closed: the entry goes instead of being replaced); the problem is returned.
-     */
-    private List<MappingProblem> forward(Record<String, byte[]> record, MappingResult result) {
-        byte[] schemaHeader = InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8);
-        List<MappingProblem> problems = new ArrayList<>();
-        for (InvalidationEvent invalidation : result.invalidations()) {
-            InvalidationEvent event = invalidation;
-            byte[] bytes = EventJson.write(event);
-            if (bytes.length > DeadLetter.MAX_VALUE_BYTES && event.action() == io.lethe.schemas.Action.UPSERT) {
-                problems.add(new MappingProblem(DlqReason.RECORD_TOO_LARGE, "the upsert of " + event.key() + " is " + bytes.length
-                        + " bytes, more than Kafka takes; sent as a delete instead", event.namespace()));
-                event = event.asDelete();
-                bytes = EventJson.write(event);
-            }
-            Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(),
-                    headers(schemaHeader, event.target(), bytes));
-            io.lethe.config.NamespaceConfig ns = config.namespaces().get(event.namespace());
-            if (ns == null || ns.publicTopic()) {
-                // other teams read the public topic: a namespace may stay off it, or send its upserts there as the
-                // delete at their version (the row values stay on the region topics); then no region reads it
-                boolean strip = ns != null && event.action() == io.lethe.schemas.Action.UPSERT && !ns.publicPayloads();
-                byte[] publicValue = strip ? EventJson.write(event.asDelete()) : bytes;
-                // the stripped copy is signed as it is sent, so a subscriber with the key can verify it too; and the
-                // public topic's records carry CloudEvents' binary-mode headers (additive: the value is the same JSON)
-                RecordHeaders publicHeaders = strip
-                        ? headers(schemaHeader, event.target(), publicValue)
-                        : new RecordHeaders(out.headers().toArray());
-                io.lethe.schemas.CloudEvents.headers(event, topics).forEach(publicHeaders::add);
-                context.forward(new Record<>(event.target(), publicValue, record.timestamp(), publicHeaders),
-                        InvalidationTopology.PUBLIC_SINK);
-                metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
-            }
-            // once per topic: regions that share a topic (or read the public one) read the same record
-            for (String sink : regionSinks.getOrDefault(event.namespace(), List.of())) {
-                context.forward(out, sink);
-            }
-            for (String region : regionNames.getOrDefault(event.namespace(), List.of())) {
-                metrics.out(event.namespace(), region);
-            }
-        }
-        return problems;
-    }
-
-    /**
-     * The headers of an invalidation record: its schema, with {@code streams.watermark-key} its
-     * signature, and for a sampled change this stage's {@code traceparent}.
-     */
-    private RecordHeaders headers(byte[] schemaHeader, String recordKey, byte[] value) {
-        RecordHeaders headers = new RecordHeaders();
-        headers.add(Headers.SCHEMA, schemaHeader);
-        if (signature != null) {
-            signature.addTo(headers, recordKey, value);
-        }
-        if (span != null) {
-            tracing.inject(span, headers);
-        }
-        return headers;
     }
 
     private void deadLetter(Record<String, byte[]> record, List<MappingProblem> problems, Exception cause) {

@@ -56,13 +56,13 @@ final class KeySweep {
             sweepOneServer(glob, page);
             return;
         }
-        SlotMap before = redis.slotMap();
+        SlotMap before = redis.clusterMasters().slotMap();
         scanMasters(before.masters(), glob, page);
         BitSet pending = new BitSet(RedisLayout.SLOTS);
         pending.set(0, RedisLayout.SLOTS);
         BitSet steadyMigrating = new BitSet(RedisLayout.SLOTS);
         for (int round = 1;; round++) {
-            SlotMap after = redis.slotMap();
+            SlotMap after = redis.clusterMasters().slotMap();
             BitSet again = new BitSet(RedisLayout.SLOTS);
             BitSet nowSteady = new BitSet(RedisLayout.SLOTS);
             for (int s = pending.nextSetBit(0); s >= 0; s = pending.nextSetBit(s + 1)) {
@@ -129,7 +129,7 @@ final class KeySweep {
         for (int s = slots.nextSetBit(0); s >= 0; s = slots.nextSetBit(s + 1)) {
             List<String> found = new ArrayList<>();
             for (String master : masters) {
-                for (String key : redis.keysInSlot(master, s)) {
+                for (String key : redis.clusterMasters().keysInSlot(master, s)) {
                     if (Patterns.matches(glob, key)) {
                         found.add(key);
                     }
@@ -145,7 +145,7 @@ final class KeySweep {
         for (String master : masters) {
             ScanCursor cursor = ScanCursor.INITIAL;
             do {
-                KeyScanCursor<String> step = redis.scan(master, cursor, glob, scanCount);
+                KeyScanCursor<String> step = redis.clusterMasters().scan(master, cursor, glob, scanCount);
                 page.accept(step.getKeys());
                 cursor = step;
             } while (!cursor.isFinished());

@@ -118,13 +118,13 @@ final class PatternScan {
         }
         try {
             for (String ns : epochs) {
-                redis.incrementEpoch(ns);
+                redis.namespaceMarks().incrementEpoch(ns);
             }
             for (Map.Entry<String, Long> scan : scans.entrySet()) {
-                redis.raiseScanWatermark(scan.getKey(), scan.getValue());
+                redis.namespaceMarks().raiseScanWatermark(scan.getKey(), scan.getValue());
             }
             for (Map.Entry<String, Long> w : wide.entrySet()) {
-                redis.raiseWideWatermark(w.getKey(), w.getValue());
+                redis.namespaceMarks().raiseWideWatermark(w.getKey(), w.getValue());
             }
         } catch (RuntimeException ex) {
             throw pipelined.failure(RedisFailures.classify(ex, redis.display()), events.get(0));

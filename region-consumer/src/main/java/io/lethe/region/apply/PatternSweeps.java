@@ -4,6 +4,7 @@ import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Versions;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.retry.Backoff;
+import io.lethe.stage.retry.Retry;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -189,26 +190,20 @@ final class PatternSweeps implements AutoCloseable {
     }
 
     private Applied sweepUntilDone(Sweep s) throws InterruptedException {
-        backoff.reset();
-        while (true) {
-            try {
-                Applied applied = sweeper.sweep(s.glob, s.events);
-                failing = false;
-                if (backoff.attempts() > 0) {
-                    LOG.info("region {}: the sweep of {} is done after {} attempt(s)", region, s.glob, backoff.attempts() + 1);
-                }
-                return applied;
-            } catch (ApplyFailure e) {
-                failing = true;
-                metrics.retry(e.kind());
-                if (e.failure().isFatal()) {
-                    misconfigured.accept(e.failure());
-                }
-                LOG.warn("region {}: the sweep of {} failed ({}); sweeping again, nothing behind it is committed meanwhile",
-                        region, s.glob, e.getMessage());
-                backoff.sleep();
-            }
-        }
+        // neither bounded nor stopped: it ends applied, or with the worker's interrupt
+        Applied applied = Retry.of(LOG, backoff, "region " + region + ": the sweep of " + s.glob
+                + " (sweeping again until done, nothing behind it is committed meanwhile)")
+                .onFailure(ApplyFailure.class, (e, attempt) -> {
+                    failing = true;
+                    metrics.retry(e.kind());
+                    if (e.failure().isFatal()) {
+                        misconfigured.accept(e.failure());
+                    }
+                })
+                .get(() -> sweeper.sweep(s.glob, s.events))
+                .orElseThrow();
+        failing = false;
+        return applied;
     }
 
     /** Stops the worker; a sweep not finished is done again by whoever applies its record next (its offset was not committed). */

@@ -208,7 +208,7 @@ final class RedisApplier implements Applier {
         for (InvalidationEvent e : events) {
             if (e.action() == Action.UPSERT && !out.containsKey(e.namespace())) {
                 try {
-                    out.put(e.namespace(), redis.wideWatermark(e.namespace()));
+                    out.put(e.namespace(), redis.namespaceMarks().wideWatermark(e.namespace()));
                 } catch (RuntimeException ex) {
                     throw pipelined.failure(RedisFailures.classify(ex, redis.display()), e);
                 }

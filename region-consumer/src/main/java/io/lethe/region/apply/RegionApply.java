@@ -11,6 +11,7 @@ import io.lethe.region.redis.RegionRedis;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
 import io.lethe.stage.retry.Backoff;
+import io.lethe.stage.retry.Retry;
 import io.lethe.stage.trace.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -167,30 +168,20 @@ public final class RegionApply implements AutoCloseable {
 
     /** Loads the scripts, a few tries; after that the loop retries with every batch until Redis answers. */
     private void loadScripts() {
-        Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
-        while (true) {
-            try {
-                redis.loadScripts();
-                metrics.up(true);
-                return;
-            } catch (RuntimeException e) {
-                Failure f = RedisFailures.classify(e, redis.display());
-                if (f.isFatal()) {
-                    misconfiguration.report(f);
-                }
-                if (backoff.attempts() >= 4) {
-                    LOG.warn("region {}: cannot load scripts into Redis {} yet ({}); will retry per batch",
-                            region.name(), redis.display(), e.toString());
-                    metrics.up(false);
-                    return;
-                }
-                try {
-                    backoff.sleep();
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
+        try {
+            boolean loaded = Retry.of(LOG, new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax()),
+                    "region " + region.name() + ": loading the scripts into Redis " + redis.display())
+                    .onFailure((e, attempt) -> {
+                        Failure f = RedisFailures.classify(e, redis.display());
+                        if (f.isFatal()) {
+                            misconfiguration.report(f);
+                        }
+                    })
+                    .atMost(5, "the loop loads them with every batch until Redis answers")
+                    .run(redis::loadScripts);
+            metrics.up(loaded);
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
         }
     }
 

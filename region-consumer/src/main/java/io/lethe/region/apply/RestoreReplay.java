@@ -3,21 +3,15 @@ package io.lethe.region.apply;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RegionConfig;
 import io.lethe.region.redis.RedisFailures;
-import io.lethe.schemas.Action;
-import io.lethe.schemas.InvalidationEvent;
-import io.lethe.schemas.Op;
-import io.lethe.schemas.Scope;
-import io.lethe.schemas.Versions;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.faults.FaultInjection;
 import io.lethe.stage.retry.Backoff;
+import io.lethe.stage.retry.Retry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -53,6 +47,7 @@ final class RestoreReplay {
     private final RegionMetrics metrics;
     private final Clock clock;
     private final Backoff backoff;
+    private final WholesaleEvents wholesale;
     private long lastRefusalLogged = System.nanoTime() - TimeUnit.MINUTES.toNanos(2);
 
     public RestoreReplay(LetheConfig config, RegionConfig region, Consumer<?, ?> consumer, OffsetLedger ledger, RestoreGuard guard,
@@ -64,6 +59,7 @@ final class RestoreReplay {
         this.guard = guard;
         this.metrics = metrics;
         this.clock = clock;
+        this.wholesale = new WholesaleEvents(config, region, clock);
         this.backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
     }
 
@@ -164,7 +160,7 @@ final class RestoreReplay {
         });
         metrics.watermarks().reset(); // nothing is known applied in this data until the replay brings heartbeats
         commitRewound(rewound);
-        if (restore.wholesale() && applying.apply(BatchPlan.of(wholesale("restore:" + restore.id()))) == null) {
+        if (restore.wholesale() && applying.apply(BatchPlan.of(wholesale.all("restore:" + restore.id()))) == null) {
             return stale; // closing: the next start finds the same restore
         }
         try {
@@ -204,18 +200,10 @@ final class RestoreReplay {
     }
 
     private void commitRewound(Map<TopicPartition, OffsetAndMetadata> rewound) throws InterruptedException {
-        backoff.reset();
-        while (true) {
-            try {
-                consumer.commitSync(rewound, Duration.ofSeconds(10));
-                return;
-            } catch (WakeupException e) {
-                throw e;
-            } catch (KafkaException e) {
-                metrics.retry("commit");
-                backoff.sleep();
-            }
-        }
+        Retry.of(LOG, backoff, "region " + region.name() + ": committing the rewound offsets " + rewound)
+                .onFailure(KafkaException.class, (e, attempt) -> metrics.retry("commit"))
+                .passing(WakeupException.class)
+                .run(() -> consumer.commitSync(rewound, Duration.ofSeconds(10)));
     }
 
     /**
@@ -250,7 +238,7 @@ final class RestoreReplay {
         LOG.error("region {}: records of {} were deleted before this region applied them (its offset {} the log, which now starts at {}); "
                 + "invalidating namespaces {} wholesale and reading from the log's start", region.name(), partitions,
                 outOfRange ? "is outside" : "was never committed for", starts, region.namespaces());
-        if (applying.apply(BatchPlan.of(wholesale("offsets-lost:" + clock.millis()))) != null) {
+        if (applying.apply(BatchPlan.of(wholesale.all("offsets-lost:" + clock.millis()))) != null) {
             metrics.offsetsLost(partitions.size());
         }
     }
@@ -288,47 +276,12 @@ final class RestoreReplay {
      */
     public boolean invalidateWholesaleNow(String why, long lsn, List<String> namespaces, Map<String, List<String>> formerGlobs,
             Applying applying) throws InterruptedException {
-        return applying.apply(BatchPlan.of(wholesale(why, lsn, namespaces, formerGlobs))) != null;
+        return applying.apply(BatchPlan.of(wholesale.of(why, lsn, namespaces, formerGlobs))) != null;
     }
 
     /** The longest fence TTL of the region's namespaces, plus a margin. */
     private Duration replayWindow() {
         return region.namespaces().stream().map(ns -> config.namespaces().get(ns).fenceTtl())
                 .max(Duration::compareTo).orElse(Duration.ZERO).plus(MARGIN);
-    }
-
-    /** Namespace-wide invalidations of every namespace of the region, deleting whatever is there. */
-    private List<InvalidationEvent> wholesale(String why) {
-        return wholesale(why, 0, region.namespaces(), Map.of());
-    }
-
-    /**
-     * As {@link #wholesale(String)} for {@code namespaces}, at source position {@code lsn}: in upsert namespaces every
-     * upsert at or below it is then applied as a delete (the wide watermark), so a replay of
-     * older upserts cannot write back what the invalidation removed.
-     */
-    private List<InvalidationEvent> wholesale(String why, long lsn, List<String> namespaces, Map<String, List<String>> formerGlobs) {
-        List<InvalidationEvent> events = new ArrayList<>();
-        long now = clock.millis() * 1000;
-        for (String name : namespaces) {
-            List<String> globs;
-            if (config.namespaces().containsKey(name)) {
-                // and the globs its keys had when the marker was written, when its keys changed meanwhile
-                LinkedHashSet<String> both = new LinkedHashSet<>(config.namespaces().get(name).namespaceGlobs());
-                both.addAll(formerGlobs.getOrDefault(name, List.of()));
-                globs = List.copyOf(both);
-            } else if (formerGlobs.containsKey(name)) {
-                globs = formerGlobs.get(name); // no longer configured: by the globs its keys had while it was
-            } else {
-                LOG.warn("region {}: namespace {} is no longer configured and no glob of its keys was recorded while it was "
-                        + "(a marker written before they were): its entries in this Redis stay until their TTL", region.name(), name);
-                continue;
-            }
-            for (String glob : globs) {
-                events.add(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, why + ":" + name + ":" + glob, name, Scope.NAMESPACE,
-                        null, glob, Action.DELETE, null, Versions.MAX, lsn, null, now, now, now, null, Op.RESET, null, null));
-            }
-        }
-        return events;
     }
 }

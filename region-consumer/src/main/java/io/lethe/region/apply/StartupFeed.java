@@ -10,6 +10,7 @@ import io.lethe.stage.failure.Failure;
 import io.lethe.stage.failure.KafkaFailures;
 import io.lethe.stage.health.Misconfiguration;
 import io.lethe.stage.retry.Backoff;
+import io.lethe.stage.retry.Retry;
 import io.lettuce.core.RedisException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -93,36 +94,34 @@ final class StartupFeed {
         Map<String, List<String>> rendered = new TreeMap<>();
         receives.forEach(ns -> globs.put(ns, config.namespaces().get(ns).namespaceGlobs()));
         receives.forEach(ns -> rendered.put(ns, config.namespaces().get(ns).keysRendered()));
-        Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
-        Optional<TopicMove.Moved> moved;
-        TopicMove.Fed now;
-        while (true) {
-            try {
-                // the cluster this region reads: offsets and checkpoints are positions in it, and another one (a mirror of
-                // its own, moved back, rebuilt under the same address) keeps the topic's name
-                String cluster = TopicMove.clusterId(admin);
-                now = new TopicMove.Fed(topic, receives, globs, rendered, cluster);
-                moved = TopicMove.detect(marker, admin, group, config.topics(), now);
-                restoreGuard.cluster(cluster);
-                break;
-            } catch (RuntimeException e) {
-                if (!running.getAsBoolean()) {
-                    return false;
-                }
-                // the marker is read from Redis, the group's offsets from Kafka: each client's own classification says
-                // whether this is a misconfiguration (credentials, a denied command or ACL) or a wait
-                Failure f = e instanceof RedisException ? RedisFailures.classify(e, redis.display()) : KafkaFailures.classify(e);
-                if (f.isFatal()) {
-                    misconfiguration.report(f);
-                }
-                LOG.warn("region {}: cannot check whether its topic moved yet ({}); retrying", region.name(), e.toString());
-                backoff.sleep();
-            }
+        // the marker is read from Redis, the group's offsets from Kafka: each client's own classification says whether a
+        // failure is a misconfiguration (credentials, a denied command or ACL) or a wait
+        Optional<Checked> checked = Retry.of(LOG, backoff(), "region " + region.name() + ": checking whether its topic moved")
+                .onFailure((e, attempt) -> {
+                    Failure f = e instanceof RedisException ? RedisFailures.classify(e, redis.display()) : KafkaFailures.classify(e);
+                    if (f.isFatal()) {
+                        misconfiguration.report(f);
+                    }
+                })
+                .whileRunning(running)
+                .get(() -> {
+                    // the cluster this region reads: offsets and checkpoints are positions in it, and another one (a mirror of
+                    // its own, moved back, rebuilt under the same address) keeps the topic's name
+                    String cluster = TopicMove.clusterId(admin);
+                    TopicMove.Fed fed = new TopicMove.Fed(topic, receives, globs, rendered, cluster);
+                    Optional<TopicMove.Moved> detected = TopicMove.detect(marker, admin, group, config.topics(), fed);
+                    restoreGuard.cluster(cluster);
+                    return new Checked(fed, detected);
+                });
+        if (checked.isEmpty()) {
+            return false;
         }
+        TopicMove.Fed now = checked.get().now();
+        Optional<TopicMove.Moved> moved = checked.get().moved();
         misconfiguration.clear();
         TopicMove.Fed fedNow = now;
         if (moved.isEmpty()) {
-            loop.whenStarted(() -> writeMarker(marker, fedNow));
+            loop.first().whenStarted(() -> writeMarker(marker, fedNow));
             return true;
         }
         TopicMove.Moved move = moved.get();
@@ -145,7 +144,8 @@ final class StartupFeed {
             return false;
         }
         // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
-        loop.invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated, move.formerGlobs(),
+        loop.first().invalidateFirst("topic-move:" + move.from() + ":" + clock.millis(), switchedAt.getAsLong(), invalidated,
+                move.formerGlobs(),
                 () -> {
                     metrics.topicMoved();
                     if (move.toAnotherCluster()) {
@@ -195,28 +195,24 @@ final class StartupFeed {
         metrics.firstFeedPending(true);
         CompletableFuture<Long> proof = new CompletableFuture<>();
         Thread watcher = new Thread(() -> {
-            Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
-            while (running.getAsBoolean()) {
-                try {
-                    awaitStreamsWriting(topic, "first feed pending: ").ifPresent(proof::complete);
-                    return;
-                } catch (RuntimeException e) {
-                    // Kafka slow or refusing (the region's own cluster at start, an ACL): waited out, never given up
-                    Failure f = KafkaFailures.classify(e);
-                    LOG.warn("region {}: the first feed cannot watch {} yet ({}{}); retrying", region.name(), topic, e.toString(),
-                            f.isFatal() ? ": " + f.fix() : "");
-                    try {
-                        backoff.sleep();
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
-                }
+            try {
+                Retry.of(LOG, backoff(), "region " + region.name() + ": the first feed watching " + topic)
+                        .onFailure((e, attempt) -> {
+                            // Kafka slow or refusing (the region's own cluster at start, an ACL): waited out, never given up
+                            Failure f = KafkaFailures.classify(e);
+                            if (f.isFatal()) {
+                                LOG.warn("region {}: the first feed cannot watch {} yet: {}", region.name(), topic, f.fix());
+                            }
+                        })
+                        .whileRunning(running)
+                        .run(() -> awaitStreamsWriting(topic, "first feed pending: ").ifPresent(proof::complete));
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
             }
         }, "lethe-region-" + region.name() + "-first-feed");
         watcher.setDaemon(true);
         watcher.start();
-        loop.invalidateWhenProven("first-feed:" + clock.millis(), invalidated, proof, () -> {
+        loop.first().invalidateWhenProven("first-feed:" + clock.millis(), invalidated, proof, () -> {
             metrics.firstFed();
             metrics.firstFeedPending(false);
             writeMarker(marker, now);
@@ -246,25 +242,22 @@ final class StartupFeed {
     /** Records the topic this region's Redis is fed from, trying again while Redis does not answer (a few seconds at most). */
     private void writeMarker(TopicMove.Marker marker, TopicMove.Fed fed) {
         this.fed = true;
-        Backoff backoff = new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
-        for (int attempt = 1;; attempt++) {
-            try {
-                marker.write(fed);
-                return;
-            } catch (RuntimeException e) {
-                if (attempt >= 5 || !running.getAsBoolean()) {
-                    // not written: the next start finds the move again (a second wholesale invalidation, never a stale entry)
-                    LOG.warn("region {}: could not record topic {} in Redis ({}); a restart will invalidate wholesale again",
-                            region.name(), fed.topic(), e.toString());
-                    return;
-                }
-                try {
-                    backoff.sleep();
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
+        try {
+            // not written: the next start finds the move again (a second wholesale invalidation, never a stale entry)
+            Retry.of(LOG, backoff(), "region " + region.name() + ": recording topic " + fed.topic() + " in Redis")
+                    .whileRunning(running)
+                    .atMost(5, "a restart will invalidate wholesale again")
+                    .run(() -> marker.write(fed));
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
         }
+    }
+
+    private Backoff backoff() {
+        return new Backoff(apply.retryBackoffMin(), apply.retryBackoffMax());
+    }
+
+    /** What {@link #handleTopicMove} found: what the region is fed now, and the move since its Redis was fed, if any. */
+    private record Checked(TopicMove.Fed now, Optional<TopicMove.Moved> moved) {
     }
 }

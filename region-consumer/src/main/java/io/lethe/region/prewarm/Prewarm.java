@@ -8,6 +8,7 @@ import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.stage.retry.Backoff;
+import io.lethe.stage.retry.Retry;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.nio.charset.StandardCharsets;
@@ -259,18 +260,11 @@ public final class Prewarm implements AutoCloseable {
         Backoff backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
         for (Copy c : copies) {
             long fenceTtl = freshness.fenceTtlMillis(c, false);
-            while (true) {
-                try {
-                    dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER,
+            Retry.of(LOG, backoff, "prewarm: undoing the copy of " + c.key() + " in " + to.name())
+                    .run(() -> dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER,
                             new String[] {c.key(), RedisLayout.fenceKey(c.key())},
                             bytes(c.version()), bytes(Long.toString(fenceTtl)),
-                            bytes(Long.toString(ThreadLocalRandom.current().nextLong(1, 1L << 40))));
-                    break;
-                } catch (RuntimeException e) {
-                    LOG.warn("prewarm: undoing the copy of {} in {} failed ({}); retrying", c.key(), to.name(), e.toString());
-                    backoff.sleep();
-                }
-            }
+                            bytes(Long.toString(ThreadLocalRandom.current().nextLong(1, 1L << 40)))));
             undone++;
         }
     }

@@ -3,7 +3,6 @@ package io.lethe.region.redis;
 import io.lethe.config.RedisTopology;
 import io.lethe.config.RegionConfig;
 import io.lethe.schemas.redis.LuaScript;
-import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
@@ -13,14 +12,11 @@ import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
-import io.lettuce.core.SslOptions;
-import io.lettuce.core.StaticCredentialsProvider;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import io.lettuce.core.api.sync.BaseRedisCommands;
-import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.api.sync.RedisHashCommands;
 import io.lettuce.core.api.sync.RedisKeyCommands;
 import io.lettuce.core.api.sync.RedisScriptingCommands;
@@ -30,25 +26,20 @@ import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.resource.ClientResources;
-import java.io.File;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * One region's Redis, whatever its topology (standalone, Sentinel, Cluster): a few connections
  * used only for pipelined script calls, and one for synchronous control commands (script
  * loading, SCAN). Lettuce routes each call of a cluster to the node owning its key's slot; a
- * key and its fence share the slot by construction.
+ * key and its fence share the slot by construction. Where it is: {@link RedisEndpoints}; the
+ * namespaces' marks in it: {@link NamespaceMarks}.
  */
 public final class RegionRedis implements AutoCloseable {
     private final ClientResources resources;
@@ -61,6 +52,7 @@ public final class RegionRedis implements AutoCloseable {
     private final RedisKeyCommands<String, String> keys;
     private final RedisHashCommands<String, String> hashes;
     private final RedisSortedSetCommands<String, String> sortedSets;
+    private final NamespaceMarks namespaceMarks;
     private final BaseRedisCommands<String, String> base;
     private final String display;
     private final List<RedisURI> uris;
@@ -72,13 +64,13 @@ public final class RegionRedis implements AutoCloseable {
         this.resources = SharedClientResources.acquire();
         TimeoutOptions timeouts = TimeoutOptions.enabled(commandTimeout);
         SocketOptions socket = SocketOptions.builder().connectTimeout(commandTimeout).keepAlive(true).build();
-        this.uris = uris(region, commandTimeout);
+        this.uris = RedisEndpoints.uris(region, commandTimeout);
         try {
             if (region.topology() == RedisTopology.CLUSTER) {
                 this.client = null;
                 this.clusterClient = RedisClusterClient.create(resources, uris);
                 clusterClient.setOptions(ClusterClientOptions.builder()
-                        .timeoutOptions(timeouts).socketOptions(socket).sslOptions(sslOptions(region))
+                        .timeoutOptions(timeouts).socketOptions(socket).sslOptions(RedisEndpoints.sslOptions(region))
                         // a paused or down node must fail fast so the batch backs off and retries
                         .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                         .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
@@ -100,8 +92,9 @@ public final class RegionRedis implements AutoCloseable {
             } else {
                 this.clusterClient = null;
                 this.client = RedisClient.create(resources);
-                client.setOptions(ClientOptions.builder().timeoutOptions(timeouts).socketOptions(socket).sslOptions(sslOptions(region))
-                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
+                client.setOptions(
+                        ClientOptions.builder().timeoutOptions(timeouts).socketOptions(socket).sslOptions(RedisEndpoints.sslOptions(region))
+                                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
                 RedisURI uri = uris.get(0);
                 for (int i = 0; i < connections; i++) {
                     StatefulRedisConnection<String, String> c = client.connect(uri);
@@ -118,47 +111,13 @@ public final class RegionRedis implements AutoCloseable {
                 this.base = c.sync();
             }
 
+            this.namespaceMarks = new NamespaceMarks(scripting, sortedSets);
         } catch (RuntimeException e) {
             // a client on shared resources owns no threads: closing what it opened and releasing the threads is all
             pipelines.forEach(StatefulConnection::close);
             SharedClientResources.release();
             throw e;
         }
-    }
-
-    /** TLS for rediss://: the JVM's trust store, or the CA certificates of {@code redis-ca-file}. */
-    public static SslOptions sslOptions(RegionConfig region) {
-        SslOptions.Builder b = SslOptions.builder();
-        if (region.redisCaFile() != null) {
-            b.trustManager(new File(region.redisCaFile()));
-        }
-        return b.build();
-    }
-
-    /**
-     * The region's Redis URIs (a cluster's seed nodes, else the one URI), with the command timeout
-     * and the region's credentials: every connection to a region's Redis is made from these.
-     */
-    public static List<RedisURI> uris(RegionConfig region, Duration timeout) {
-        List<RedisURI> out = new ArrayList<>();
-        List<String> texts = region.topology() == RedisTopology.CLUSTER
-                ? List.of(region.redisUri().split(","))
-                : List.of(region.redisUri());
-        for (String text : texts) {
-            String t = text.trim();
-            if (!t.contains("://")) {
-                t = "redis://" + t;
-            }
-            // the URI as parsed (RedisURI.builder(uri) would drop a redis-sentinel:// URI's sentinels)
-            RedisURI uri = RedisURI.create(t);
-            uri.setTimeout(timeout);
-            if (region.redisPassword() != null) {
-                uri.setCredentialsProvider(new StaticCredentialsProvider(region.redisUser() == null ? "default" : region.redisUser(),
-                        region.redisPassword().reveal().toCharArray()));
-            }
-            out.add(uri);
-        }
-        return out;
     }
 
     /** Loads the contract scripts and the batch script (on every master of a cluster). */
@@ -222,7 +181,7 @@ public final class RegionRedis implements AutoCloseable {
 
     /**
      * One SCAN step over every master (standalone and Sentinel: the one master; a cluster's scan
-     * by {@link #slotMap}, master by master, see the region's pattern scan).
+     * by {@link ClusterMasters#slotMap}, master by master, see the region's pattern scan).
      *
      * @return the keys and the cursor to continue with (finished when {@link KeyScanCursor#isFinished()})
      */
@@ -231,92 +190,17 @@ public final class RegionRedis implements AutoCloseable {
         return keys.scan(cursor, ScanArgs.Builder.matches(match).limit(count));
     }
 
-    /**
-     * A Redis Cluster's masters and slots, as each master describes itself. When a master the
-     * client does not know yet appears in any master's view (one added for a resharding), the
-     * client's view is refreshed first, so no master is left out of a scan.
-     */
-    public SlotMap slotMap() {
-        StatefulRedisClusterConnection<String, String> c = (StatefulRedisClusterConnection<String, String>) control;
-        for (int attempt = 0;; attempt++) {
-            Map<String, String> myself = new LinkedHashMap<>();
-            Set<String> seen = new LinkedHashSet<>();
-            for (RedisClusterNode node : c.getPartitions()) {
-                if (!node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
-                    continue;
-                }
-                String nodes = c.getConnection(node.getNodeId()).sync().clusterNodes();
-                for (String line : nodes.split("\n")) {
-                    String[] f = line.trim().split(" ");
-                    if (f.length < 3) {
-                        continue;
-                    }
-                    List<String> flags = List.of(f[2].split(","));
-                    if (flags.contains("myself")) {
-                        myself.put(node.getNodeId(), line);
-                    }
-                    if (flags.contains("master") && !flags.contains("fail") && !flags.contains("handshake") && !flags.contains("noaddr")) {
-                        seen.add(f[0]);
-                    }
-                }
-            }
-            if (myself.keySet().containsAll(seen) || attempt >= 2) {
-                return SlotMap.of(myself);
-            }
-            clusterClient.refreshPartitions();
+    /** A Redis Cluster's masters, master by master (for sweeps and scans); only for a cluster. */
+    public ClusterMasters clusterMasters() {
+        if (clusterClient == null) {
+            throw new IllegalStateException("Redis " + display + " is not a cluster");
         }
+        return new ClusterMasters(clusterClient, (StatefulRedisClusterConnection<String, String>) control);
     }
 
-    /** One SCAN step on one master of a cluster. */
-    public KeyScanCursor<String> scan(String node, ScanCursor cursor, String match, int count) {
-        return ((StatefulRedisClusterConnection<String, String>) control).getConnection(node).sync()
-                .scan(cursor, ScanArgs.Builder.matches(match).limit(count));
-    }
-
-    /** Every key one master of a cluster holds in {@code slot} (imported or not yet migrated ones too). */
-    public List<String> keysInSlot(String node, int slot) {
-        RedisCommands<String, String> commands = ((StatefulRedisClusterConnection<String, String>) control).getConnection(node).sync();
-        long count = commands.clusterCountKeysInSlot(slot);
-        return count == 0 ? List.of() : commands.clusterGetKeysInSlot(slot, (int) Math.min(Integer.MAX_VALUE, count));
-    }
-
-    /**
-     * Raises the namespace's wide watermark to {@code lsn} (never lowers it): the LSN of the
-     * newest namespace-wide invalidation applied here. An upsert from a change at or below it is
-     * older than that invalidation and must not write its value.
-     */
-    public void raiseWideWatermark(String namespace, long lsn) {
-        raise(namespace, RedisLayout.WIDE_WATERMARK_MEMBER, lsn);
-    }
-
-    /** Raises the namespace's scan watermark to {@code commitLsn} (see {@link RedisLayout#SCAN_WATERMARK_MEMBER}). */
-    public void raiseScanWatermark(String namespace, long commitLsn) {
-        raise(namespace, RedisLayout.SCAN_WATERMARK_MEMBER, commitLsn);
-    }
-
-    private void raise(String namespace, String member, long lsn) {
-        scripting.eval(RAISE_WATERMARK, ScriptOutputType.INTEGER, new String[] {RedisLayout.wideWatermarkKey(namespace)},
-                Long.toString(lsn), member);
-    }
-
-    /*
-     * Namespace-wide invalidations must apply when Redis is full too: each of these scripts starts
-     * with PERSIST, a write Redis never refuses at maxmemory (and a no-op here: these keys have no
-     * TTL), after which Redis runs the script's other writes (see invalidate.lua).
-     */
-    private static final String RAISE_WATERMARK = "redis.call('PERSIST', KEYS[1]) "
-            + "return redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])";
-    private static final String INCREMENT_EPOCH = "redis.call('PERSIST', KEYS[1]) return redis.call('INCR', KEYS[1])";
-
-    /** The namespace's wide watermark, or -1 when no namespace-wide invalidation was applied here. */
-    public long wideWatermark(String namespace) {
-        Double score = sortedSets.zscore(RedisLayout.wideWatermarkKey(namespace), RedisLayout.WIDE_WATERMARK_MEMBER);
-        return score == null ? -1 : score.longValue();
-    }
-
-    /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */
-    public long incrementEpoch(String namespace) {
-        return scripting.eval(INCREMENT_EPOCH, ScriptOutputType.INTEGER, RedisLayout.epochKey(namespace));
+    /** The namespaces' wide and scan watermarks and epochs in this Redis. */
+    public NamespaceMarks namespaceMarks() {
+        return namespaceMarks;
     }
 
     /** PING on the control connection, for health checks. */
