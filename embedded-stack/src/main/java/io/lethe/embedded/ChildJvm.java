@@ -15,6 +15,14 @@ import java.util.concurrent.TimeUnit;
  * run a stage in a process of its own and kill it for real ({@code kill -9}), not close it.
  */
 public final class ChildJvm implements AutoCloseable {
+    /**
+     * JVM options given to every child before its own, separated by spaces: the test JVMs set
+     * {@code -XX:TieredStopAtLevel=1} (the parent POM's argLine), so a stage started to be killed
+     * a few seconds later spends no CPU in C2 on a small machine; {@code lethe verify} and the
+     * benchmarks, which do not set it, run their children with the JVM's defaults.
+     */
+    public static final String OPTIONS_PROPERTY = "lethe.child-jvm.options";
+
     private final String name;
     private final Process process;
     private final Path log;
@@ -28,11 +36,16 @@ public final class ChildJvm implements AutoCloseable {
     /**
      * Starts {@code mainClass} with {@code args}; its output goes to {@code log}.
      *
-     * @param jvmOptions extra JVM options, e.g. {@code -Xmx256m}
+     * @param jvmOptions extra JVM options, e.g. {@code -Xmx256m} (after those of {@link #OPTIONS_PROPERTY})
      */
     public static ChildJvm start(String name, String mainClass, List<String> args, List<String> jvmOptions, Path log) {
         List<String> command = new ArrayList<>();
         command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+        for (String option : System.getProperty(OPTIONS_PROPERTY, "").trim().split("\\s+")) {
+            if (!option.isEmpty()) {
+                command.add(option);
+            }
+        }
         command.addAll(jvmOptions);
         command.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
         command.add("-cp");

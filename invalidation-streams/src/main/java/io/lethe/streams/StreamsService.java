@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
@@ -188,7 +189,10 @@ public final class StreamsService implements AutoCloseable {
             retention = null;
         }
         if (streams != null) {
-            streams.close(Duration.ofSeconds(30));
+            // leave the group: Streams stays in it by default, and the others (or this instance restarted) would wait out
+            // the session timeout (10 s) for its partitions; the topology is stateless, so no state waits for it to return
+            streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                    .withTimeout(Duration.ofSeconds(30)));
             streams = null;
         }
         if (clientMetrics != null) {

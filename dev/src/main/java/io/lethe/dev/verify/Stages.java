@@ -42,18 +42,30 @@ public final class Stages implements AutoCloseable {
 
     /** Starts the stage and waits until its /health says UP. */
     public void start(String role) throws InterruptedException {
+        launch(role);
+        awaitHealthy(role, Duration.ofSeconds(180));
+    }
+
+    /**
+     * Starts every stage, then waits until each one's /health says UP: the processes start side by
+     * side (each stage creates the topics it needs and waits for what it reads), not one JVM start-up
+     * after the other.
+     */
+    public void startAll() throws InterruptedException {
+        for (String role : ports.keySet()) {
+            launch(role);
+        }
+        for (String role : ports.keySet()) {
+            awaitHealthy(role, Duration.ofSeconds(180));
+        }
+    }
+
+    private void launch(String role) {
         String file = role.replace(':', '-') + "-" + (++generation) + ".log";
         ChildJvm jvm = ChildJvm.start(role, Lethe.class.getName(),
                 List.of("run", "--config", config.toString(), "--role", role, "--http-port", Integer.toString(ports.get(role))),
                 JVM, logs.resolve(file));
         running.put(role, jvm);
-        awaitHealthy(role, Duration.ofSeconds(180));
-    }
-
-    public void startAll() throws InterruptedException {
-        for (String role : ports.keySet()) {
-            start(role);
-        }
     }
 
     /** SIGKILL: nothing is flushed, committed or closed. */

@@ -13,7 +13,8 @@ import org.apache.kafka.connect.mirror.MirrorMaker;
  * configuration {@code lethe topics --print mirror-maker} prints for a Lethe configuration
  * ({@link KafkaResources#mirrorMakerProperties}), so what is tested is what is documented; only
  * the replication factors of MirrorMaker's own topics are lowered to 1 (one broker per cluster
- * here) and topics are looked for every second. Stopped and started again for mirror outages.
+ * here), topics are looked for every second and Connect's plugins are found by their ServiceLoader
+ * manifests. Stopped and started again for mirror outages.
  */
 public final class EmbeddedMirrorMaker implements AutoCloseable {
     private final Map<String, String> properties;
@@ -45,6 +46,12 @@ public final class EmbeddedMirrorMaker implements AutoCloseable {
         // a restarted MirrorMaker (a mirror outage ending) takes its tasks back at once, not after Connect's default 5 min
         // grace for a worker that left the group without saying so
         p.put("scheduled.rebalance.max.delay.ms", "0");
+        // Connect finds its plugins through their ServiceLoader manifests (every one has them) instead of also scanning
+        // every class of the class path by reflection (its default, hybrid_warn): 20 s a start here, once for MirrorMaker's
+        // own config and once more for each target's worker, which reads only settings under its cluster alias
+        p.put("plugin.discovery", "service_load");
+        Arrays.stream(p.get("clusters").split(",")).map(String::trim).filter(alias -> !alias.equals(KafkaResources.PRIMARY_ALIAS))
+                .forEach(alias -> p.put(alias + ".plugin.discovery", "service_load"));
         EmbeddedMirrorMaker mm = new EmbeddedMirrorMaker(p);
         mm.restart();
         return mm;
