@@ -736,8 +736,18 @@ final class Generator {
         boolean rdb = profile.has(Feature.REDIS_RDB);
         boolean aof = profile.has(Feature.REDIS_AOF);
         if ((rdb || aof) && random.nextInt(3) == 0) {
-            List<String> down = stopped.stream().filter(st -> st[1] != null).map(st -> st[1]).toList();
-            String r = down.isEmpty() ? region() : pick(down);
+            List<String[]> down = stopped.stream().filter(st -> st[1] != null).toList();
+            String r;
+            if (down.isEmpty()) {
+                r = region();
+            } else {
+                // while that region's consumer is down: a slot between its stop and its start
+                String[] consumer = pick(down);
+                r = consumer[1];
+                int stoppedAt = stopped.indexOf(consumer);
+                int startedAt = k + starts.indexOf(consumer); // the slot after its start, minus one
+                redisSlot = stoppedAt + random.nextInt(startedAt - stoppedAt);
+            }
             if (rdb && (!aof || random.nextBoolean())) {
                 if (!Boolean.TRUE.equals(savedRegions.get(r))) {
                     steps.add(Step.fault(Step.Kind.REDIS_SAVE, r, null)); // older than what the stages miss

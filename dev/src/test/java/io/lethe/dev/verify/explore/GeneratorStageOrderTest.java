@@ -25,6 +25,7 @@ class GeneratorStageOrderTest {
         int upstreamDown = 0;
         int ddlWhileDown = 0;
         int redisWhileDown = 0;
+        int redisWhileItsConsumerDown = 0;
         int writesWhileDown = 0;
         Profile profile = Profile.named("ci").with("stage-order");
         for (long seed = 1; seed <= 200; seed++) {
@@ -60,7 +61,10 @@ class GeneratorStageOrderTest {
                     }
                     case DDL -> ddlWhileDown += down.isEmpty() ? 0 : 1;
                     case TX -> writesWhileDown += down.isEmpty() ? 0 : 1;
-                    case REDIS_RDB, REDIS_AOF -> redisWhileDown += down.isEmpty() ? 0 : 1;
+                    case REDIS_RDB, REDIS_AOF -> {
+                        redisWhileDown += down.isEmpty() ? 0 : 1;
+                        redisWhileItsConsumerDown += down.contains("region:" + s.region()) ? 1 : 0;
+                    }
                     default -> {
                     }
                 }
@@ -70,9 +74,11 @@ class GeneratorStageOrderTest {
             }
         }
         assertEquals(List.of(), broken);
-        assertTrue(blocks > 100 && upstreamDown > 50 && ddlWhileDown > 30 && redisWhileDown > 10 && writesWhileDown > blocks,
+        assertTrue(blocks > 100 && upstreamDown > 50 && ddlWhileDown > 30 && redisWhileDown > 10 && redisWhileItsConsumerDown > 5
+                && writesWhileDown > blocks,
                 "drawn: " + blocks + " blocks, " + upstreamDown + " starts with an upstream stage down, " + ddlWhileDown + " DDL, "
-                        + redisWhileDown + " Redis restarts and " + writesWhileDown + " writes while stages are down");
+                        + redisWhileDown + " Redis restarts (" + redisWhileItsConsumerDown + " while their region's consumer is down) and "
+                        + writesWhileDown + " writes while stages are down");
     }
 
     @Test
