@@ -52,6 +52,8 @@ final class ExploreRun {
     private final boolean verbose;
     /** No step wrote or faulted since the last CHECK waited for quiescence (CHECKs in a row wait once). */
     private boolean quiesced;
+    /** The stages a STOP left down, in the order they stopped. */
+    private final Set<String> down = new LinkedHashSet<>();
 
     /**
      * @param workDir where a run whose stages are processes writes lethe.yml and the stages' logs
@@ -96,7 +98,8 @@ final class ExploreRun {
                 return out.refused("config: " + e.getMessage()).took(t0).build();
             }
             run.watch(config);
-            boolean processes = program.steps().stream().anyMatch(s -> s.kind() == Step.Kind.KILL);
+            boolean processes = program.steps().stream()
+                    .anyMatch(s -> s.kind() == Step.Kind.KILL || s.kind() == Step.Kind.STOP && "kill".equals(s.b()));
             if (processes) {
                 Path dir = Files.createDirectories(workDir.resolve(run.id()));
                 Path file = dir.resolve("lethe.yml");
@@ -131,6 +134,20 @@ final class ExploreRun {
                 String result = execute(run, config, stages, readers, step, out, aofRegions);
                 String line = "step %d/%d: %s (%d ms%s)".formatted(i, program.steps().size(), step.describe(),
                         (System.nanoTime() - s0) / 1_000_000, result.isEmpty() ? "" : ", " + result);
+                out.step(line);
+                if (verbose) {
+                    log.println("  " + line);
+                }
+            }
+            if (!down.isEmpty()) {
+                // a shrunk program may have lost a START: what is still down starts now, consumers first
+                long s0 = System.nanoTime();
+                List<String> order = StageHost.roles(config).stream().filter(down::contains).toList();
+                for (String role : order) {
+                    startOrFix(run, stages, role, out, false);
+                }
+                down.clear();
+                String line = "after the steps: started %s, still down (%d ms)".formatted(order, (System.nanoTime() - s0) / 1_000_000);
                 out.step(line);
                 if (verbose) {
                     log.println("  " + line);
@@ -237,6 +254,11 @@ final class ExploreRun {
             }
             case READ -> readers.read(step);
             case CHECK -> {
+                if (!down.isEmpty()) {
+                    // nothing quiesces while a stage is down (a shrunk program that lost a START)
+                    out.invalid(step.describe() + ": " + down + " down");
+                    return "INVALID: " + down + " down";
+                }
                 if (!wasQuiesced) {
                     run.quiesce();
                 }
@@ -245,30 +267,27 @@ final class ExploreRun {
                 return stale.isEmpty() ? "fresh" : stale.size() + " stale";
             }
             case RESTART, KILL -> {
-                String role = step.a().equals("region") ? "region:" + region : step.a();
-                try {
-                    if (step.kind() == Step.Kind.KILL) {
-                        stages.kill(role);
-                    } else {
-                        stages.restart(role);
-                    }
-                } catch (Exception e) {
-                    // a start-up check refused the stage (a DDL step broke one of its requirements): do what the
-                    // refusal says, as an operator would, and start it again; the judge then sees whether
-                    // Lethe catches up on what happened meanwhile
-                    List<String> fixes = startupFixes(e);
-                    if (fixes.isEmpty()) {
-                        throw e;
-                    }
-                    try (Connection c = run.connect(); Statement s = c.createStatement()) {
-                        for (String sql : fixes) {
-                            s.execute(sql);
-                        }
-                    }
-                    out.note(role + " refused to start; applied its fix " + fixes + " and started it again");
-                    stages.restart(role);
-                }
+                String role = role(step, region);
+                down.remove(role); // a stage a STOP left down is started by it
+                startOrFix(run, stages, role, out, step.kind() == Step.Kind.KILL);
                 out.fault();
+            }
+            case STOP -> {
+                String role = role(step, region);
+                if (!down.add(role)) {
+                    return "already down";
+                }
+                stages.stop(role, "kill".equals(step.b()));
+                out.fault();
+                return down + " down";
+            }
+            case START -> {
+                String role = role(step, region);
+                if (!down.remove(role)) {
+                    return "already running";
+                }
+                startOrFix(run, stages, role, out, false);
+                return down.isEmpty() ? "every stage running" : down + " still down";
             }
             case REDIS_SAVE -> run.redis(region).save();
             case REDIS_RDB -> {
@@ -296,6 +315,38 @@ final class ExploreRun {
             default -> throw new IllegalStateException("unknown step " + step.kind());
         }
         return "";
+    }
+
+    private static String role(Step step, String region) {
+        return step.a().equals("region") ? "region:" + region : step.a();
+    }
+
+    /**
+     * Starts a stage: restarts it (or kills and starts it) when it runs, starts it when a STOP left it
+     * down. When a start-up check refuses it (a DDL step broke one of its requirements), does what the
+     * refusal says, as an operator would, and starts it again; the judge then sees whether Lethe
+     * catches up on what happened meanwhile.
+     */
+    private static void startOrFix(ScenarioRun run, StageHost stages, String role, Outcome.Builder out, boolean kill) throws Exception {
+        try {
+            if (kill) {
+                stages.kill(role);
+            } else {
+                stages.restart(role);
+            }
+        } catch (Exception e) {
+            List<String> fixes = startupFixes(e);
+            if (fixes.isEmpty()) {
+                throw e;
+            }
+            try (Connection c = run.connect(); Statement s = c.createStatement()) {
+                for (String sql : fixes) {
+                    s.execute(sql);
+                }
+            }
+            out.note(role + " refused to start; applied its fix " + fixes + " and started it again");
+            stages.restart(role);
+        }
     }
 
     private static String sqlStep(ScenarioRun run, LetheConfig config, Readers readers, Step step, Outcome.Builder out)

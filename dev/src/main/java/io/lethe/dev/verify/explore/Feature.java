@@ -48,7 +48,9 @@ enum Feature {
                     "a region's Redis restarted from an RDB snapshot taken earlier"), REDIS_AOF("fault",
                             "a region's Redis killed -9 and restarted from its AOF"), BROKER_RESTART("fault",
                                     "the Kafka broker stopped and started again"), PARTITION_EXPANSION("fault",
-                                            "partitions added to the changes and region topics"),
+                                            "partitions added to the changes and region topics"), STAGE_ORDER("fault",
+                                                    "two or more stages stopped (clean, or kill -9 with kill) and started again in a drawn order, "
+                                                            + "upstream ones last at times, with writes, DDL and Redis restarts while some are down"),
     // readers
     SLOW_LOAD("reader", "loads that sleep before returning, some beyond fence-ttl"), NEAR_CACHE("reader",
             "readers with a near cache"), TOKEN("reader",

@@ -197,6 +197,22 @@ final class Generator {
         option(choices, weights, 2, true, this::pause);
         option(choices, weights, 1.2, profile.has(Feature.BIG_TRANSACTION), this::bigTransaction);
         option(choices, weights, 0.3, profile.has(Feature.TRUNCATE), this::truncate);
+        ddlOptions(choices, weights);
+        option(choices, weights, 0.6, profile.has(Feature.RESTART_STAGE), () -> stage(Step.Kind.RESTART));
+        option(choices, weights, 0.6, profile.has(Feature.KILL), () -> stage(Step.Kind.KILL));
+        option(choices, weights, 0.5, profile.has(Feature.REDIS_RDB), this::redisRdb);
+        option(choices, weights, 0.4, profile.has(Feature.REDIS_AOF),
+                () -> steps.add(Step.fault(Step.Kind.REDIS_AOF, region(), null)));
+        option(choices, weights, 0.25, profile.has(Feature.BROKER_RESTART),
+                () -> steps.add(Step.fault(Step.Kind.BROKER, null, Integer.toString(1000 + random.nextInt(4000)))));
+        option(choices, weights, 0.25, profile.has(Feature.PARTITION_EXPANSION) && partitionExpansions < 2, this::partitions);
+        // last, so that a profile without it draws what it drew before it existed
+        option(choices, weights, 1.5, profile.has(Feature.STAGE_ORDER), this::stageOrder);
+        draw(choices, weights);
+    }
+
+    /** The DDL features' options (each feature's generator), in the order {@link #step} always drew them. */
+    private void ddlOptions(List<Runnable> choices, List<Double> weights) {
         option(choices, weights, 0.5, profile.has(Feature.ADD_COLUMN), this::addColumn);
         option(choices, weights, 0.4, profile.has(Feature.DROP_COLUMN), this::dropColumn);
         option(choices, weights, 0.4, profile.has(Feature.RENAME_COLUMN), this::renameColumn);
@@ -210,17 +226,14 @@ final class Generator {
         option(choices, weights, 0.3, profile.has(Feature.TABLE_SWAP), this::swap);
         option(choices, weights, 0.5, profile.has(Feature.PARTITION_DETACH) && states.stream().anyMatch(s -> s.table.partitioned()),
                 this::detachOrAttach);
-        option(choices, weights, 0.6, profile.has(Feature.RESTART_STAGE), () -> stage(Step.Kind.RESTART));
-        option(choices, weights, 0.6, profile.has(Feature.KILL), () -> stage(Step.Kind.KILL));
-        option(choices, weights, 0.5, profile.has(Feature.REDIS_RDB), this::redisRdb);
-        option(choices, weights, 0.4, profile.has(Feature.REDIS_AOF),
-                () -> steps.add(Step.fault(Step.Kind.REDIS_AOF, region(), null)));
-        option(choices, weights, 0.25, profile.has(Feature.BROKER_RESTART),
-                () -> steps.add(Step.fault(Step.Kind.BROKER, null, Integer.toString(1000 + random.nextInt(4000)))));
-        option(choices, weights, 0.25, profile.has(Feature.PARTITION_EXPANSION) && partitionExpansions < 2, () -> {
-            partitionExpansions++;
-            steps.add(Step.fault(Step.Kind.PARTITIONS, null, Integer.toString(1 + random.nextInt(2))));
-        });
+    }
+
+    private void partitions() {
+        partitionExpansions++;
+        steps.add(Step.fault(Step.Kind.PARTITIONS, null, Integer.toString(1 + random.nextInt(2))));
+    }
+
+    private void draw(List<Runnable> choices, List<Double> weights) {
         double total = weights.stream().mapToDouble(Double::doubleValue).sum();
         double x = random.nextDouble() * total;
         for (int i = 0; i < choices.size(); i++) {
@@ -690,6 +703,119 @@ final class Generator {
         int which = random.nextInt(4);
         String stage = which == 0 ? "capture" : which == 1 ? "streams" : "region";
         steps.add(Step.fault(kind, stage.equals("region") ? region() : null, stage));
+    }
+
+    /**
+     * STAGE_ORDER: two or more stages (capture, streams, region consumers), drawn, stopped one after
+     * the other (a clean stop, or with the kill feature a kill -9 drawn for each), and started again in
+     * a drawn order, half the time downstream first (a region consumer, then streams, then capture: each
+     * starts while the stages upstream of it are still down). While some are down: writes, reads, the
+     * DDL the profile's other features draw, at times a region's Redis restarted (from a snapshot taken
+     * before the stops, or its AOF), a broker restart or partitions added, and drawn gaps between the
+     * starts. The CHECKs a value-changing DDL brings follow the last start (nothing quiesces before).
+     */
+    private void stageOrder() {
+        List<String[]> all = new ArrayList<>();
+        all.add(new String[] {"capture", null});
+        all.add(new String[] {"streams", null});
+        for (int r = 0; r < regions; r++) {
+            all.add(new String[] {"region", Integer.toString(r)});
+        }
+        shuffle(all);
+        List<String[]> stopped = new ArrayList<>(all.subList(0, 2 + random.nextInt(all.size() - 1)));
+        List<String[]> starts = new ArrayList<>(stopped);
+        shuffle(starts);
+        if (random.nextBoolean()) {
+            starts.sort(java.util.Comparator.comparingInt(st -> st[0].equals("region") ? 0 : st[0].equals("streams") ? 1 : 2));
+        }
+        int k = stopped.size();
+        // the slots where some stage is down: after each stop, and after each start but the last
+        int slots = 2 * k - 1;
+        Step redis = null;
+        int redisSlot = random.nextInt(slots);
+        boolean rdb = profile.has(Feature.REDIS_RDB);
+        boolean aof = profile.has(Feature.REDIS_AOF);
+        if ((rdb || aof) && random.nextInt(3) == 0) {
+            List<String[]> down = stopped.stream().filter(st -> st[1] != null).toList();
+            String r;
+            if (down.isEmpty()) {
+                r = region();
+            } else {
+                // while that region's consumer is down: a slot between its stop and its start
+                String[] consumer = pick(down);
+                r = consumer[1];
+                int stoppedAt = stopped.indexOf(consumer);
+                int startedAt = k + starts.indexOf(consumer); // the slot after its start, minus one
+                redisSlot = stoppedAt + random.nextInt(startedAt - stoppedAt);
+            }
+            if (rdb && (!aof || random.nextBoolean())) {
+                if (!Boolean.TRUE.equals(savedRegions.get(r))) {
+                    steps.add(Step.fault(Step.Kind.REDIS_SAVE, r, null)); // older than what the stages miss
+                }
+                savedRegions.put(r, false);
+                redis = Step.fault(Step.Kind.REDIS_RDB, r, null);
+            } else {
+                redis = Step.fault(Step.Kind.REDIS_AOF, r, null);
+            }
+        }
+        int from = steps.size();
+        int slot = 0;
+        for (int i = 0; i < k; i++, slot++) {
+            String[] st = stopped.get(i);
+            steps.add(Step.stop(st[0], st[1], profile.has(Feature.KILL) && random.nextBoolean()));
+            int n = i == k - 1 ? 1 + random.nextInt(3) : random.nextInt(2);
+            for (int j = 0; j < n; j++) {
+                whileDown();
+            }
+            if (slot == redisSlot && redis != null) {
+                steps.add(redis);
+            }
+        }
+        for (int i = 0; i < k; i++, slot++) {
+            String[] st = starts.get(i);
+            steps.add(Step.start(st[0], st[1]));
+            if (i == k - 1) {
+                break;
+            }
+            if (random.nextBoolean()) {
+                steps.add(Step.fault(Step.Kind.PAUSE, null, Integer.toString(random.nextInt(3000))));
+            }
+            for (int j = random.nextInt(2); j > 0; j--) {
+                whileDown();
+            }
+            if (slot == redisSlot && redis != null) {
+                steps.add(redis);
+            }
+        }
+        List<Step> checks = new ArrayList<>(steps.subList(from, steps.size()).stream().filter(x -> x.kind() == Step.Kind.CHECK).toList());
+        if (!checks.isEmpty()) {
+            List<Step> block = new ArrayList<>(
+                    steps.subList(from, steps.size()).stream().filter(x -> x.kind() != Step.Kind.CHECK).toList());
+            steps.subList(from, steps.size()).clear();
+            steps.addAll(block);
+            steps.addAll(checks);
+        }
+    }
+
+    /** One step while some stage is down: a write, a read, DDL, a broker restart or partitions added. */
+    private void whileDown() {
+        List<Runnable> choices = new ArrayList<>();
+        List<Double> weights = new ArrayList<>();
+        option(choices, weights, 6, true, this::smallTransaction);
+        option(choices, weights, 2, true, this::read);
+        option(choices, weights, 0.8, profile.has(Feature.BIG_TRANSACTION), this::bigTransaction);
+        option(choices, weights, 0.4, profile.has(Feature.TRUNCATE), this::truncate);
+        ddlOptions(choices, weights);
+        option(choices, weights, 0.3, profile.has(Feature.BROKER_RESTART),
+                () -> steps.add(Step.fault(Step.Kind.BROKER, null, Integer.toString(1000 + random.nextInt(4000)))));
+        option(choices, weights, 0.3, profile.has(Feature.PARTITION_EXPANSION) && partitionExpansions < 2, this::partitions);
+        draw(choices, weights);
+    }
+
+    private <T> void shuffle(List<T> list) {
+        for (int i = list.size() - 1; i > 0; i--) {
+            java.util.Collections.swap(list, i, random.nextInt(i + 1));
+        }
     }
 
     private void redisRdb() {

@@ -27,6 +27,15 @@ interface StageHost extends AutoCloseable {
     /** kill -9 of a stage, then starts it again. */
     void kill(String role) throws Exception;
 
+    /**
+     * Stops a stage and leaves it down: {@code kill} is a kill -9 (processes only), else it closes what
+     * it holds as an operator's stop would. Does nothing to a stage that is not running.
+     */
+    void stop(String role, boolean kill) throws Exception;
+
+    /** Starts a stage that is not running (as {@link #startAll} does for each). */
+    void start(String role) throws Exception;
+
     @Override
     void close();
 
@@ -54,7 +63,11 @@ interface StageHost extends AutoCloseable {
             }
         }
 
-        private void start(String role) throws InterruptedException {
+        @Override
+        public void start(String role) throws InterruptedException {
+            if (running.containsKey(role)) {
+                return;
+            }
             Roles roles = switch (role) {
                 case "capture" -> new Roles(true, false, List.of());
                 case "streams" -> new Roles(false, true, List.of());
@@ -76,6 +89,17 @@ interface StageHost extends AutoCloseable {
         @Override
         public void kill(String role) throws Exception {
             throw new UnsupportedOperationException("stages in this process cannot be killed; the kill feature runs them as processes");
+        }
+
+        @Override
+        public void stop(String role, boolean kill) throws Exception {
+            if (kill) {
+                kill(role);
+            }
+            Pipeline p = running.remove(role);
+            if (p != null) {
+                p.close();
+            }
         }
 
         @Override
@@ -110,6 +134,20 @@ interface StageHost extends AutoCloseable {
         @Override
         public void kill(String role) throws Exception {
             stages.kill(role);
+            stages.start(role);
+        }
+
+        @Override
+        public void stop(String role, boolean kill) {
+            if (kill) {
+                stages.kill(role);
+            } else {
+                stages.stop(role);
+            }
+        }
+
+        @Override
+        public void start(String role) throws InterruptedException {
             stages.start(role);
         }
 

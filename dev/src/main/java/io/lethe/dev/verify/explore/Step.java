@@ -10,8 +10,9 @@ import java.util.List;
  * @param table  the table it concerns (SQL steps), else null
  * @param sql    the statements (SQL steps)
  * @param region the region index it concerns ({@code *} for all), else null
- * @param a      kind-specific: the namespace of a read, the stage of a restart, the pause in ms
- * @param b      kind-specific: the template tag of a read ({@code list} for the pattern key)
+ * @param a      kind-specific: the namespace of a read, the stage of a restart, stop or start, the pause in ms
+ * @param b      kind-specific: the template tag of a read ({@code list} for the pattern key), how a stop stops
+ *               ({@code kill} or {@code stop})
  * @param rids   the rows a read reads (by rid)
  */
 record Step(Kind kind, String table, List<String> sql, String region, String a, String b, List<Integer> rids) {
@@ -31,6 +32,15 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
         RESTART,
         /** kill -9 of a stage process, then start it again. */
         KILL,
+        /**
+         * A stage stopped ({@code a}: capture, streams or region) and left down until a {@link #START}
+         * of it: {@code b} {@code stop} closes it as an operator would, {@code kill} is a kill -9 of its
+         * process. Stopping a stopped stage does nothing; a stage still down when the steps end is started
+         * then (consumers first), and a CHECK while one is down is an invalid step (nothing could quiesce).
+         */
+        STOP,
+        /** A stage a {@link #STOP} left down started again; starting a running stage does nothing. */
+        START,
         /** SAVE of a region's Redis (a later REDIS_RDB restores it). */
         REDIS_SAVE,
         /** SHUTDOWN NOSAVE of a region's Redis, restarted from its last RDB snapshot. */
@@ -72,6 +82,14 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
         return new Step(kind, null, null, region, a, null, null);
     }
 
+    static Step stop(String stage, String region, boolean kill) {
+        return new Step(Kind.STOP, null, null, region, stage, kill ? "kill" : "stop", null);
+    }
+
+    static Step start(String stage, String region) {
+        return new Step(Kind.START, null, null, region, stage, null, null);
+    }
+
     /** One line for the step log. */
     String describe() {
         return switch (kind) {
@@ -79,7 +97,8 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
                 kind + (a == null ? "" : " " + a) + " " + table + ": " + String.join("; ", sql.stream().map(Step::abbreviate).toList());
             case READ -> "READ " + a + ":" + b + " rids " + rids + " in region " + region;
             case CHECK -> "CHECK " + a + ":" + b + " rids " + rids + " in every region, once every change so far is applied";
-            case RESTART, KILL -> kind + " " + a + (region == null ? "" : " " + region);
+            case RESTART, KILL, START -> kind + " " + a + (region == null ? "" : " " + region);
+            case STOP -> (b.equals("kill") ? "STOP (kill -9) " : "STOP ") + a + (region == null ? "" : " " + region);
             case REDIS_SAVE, REDIS_RDB, REDIS_AOF -> kind + " region " + region;
             case BROKER -> "BROKER down for " + a + " ms";
             case PARTITIONS -> "PARTITIONS +" + a;
