@@ -3,16 +3,22 @@ package io.lethe.capture.source;
 import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.capture.source.Drift.Kind;
 import io.lethe.config.LetheConfig;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lethe.schemas.SourceHistory;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -70,10 +76,14 @@ public final class TableWatch implements AutoCloseable {
     private String kept;
     private final Counter saveErrors;
     private boolean publicationMissingSaid;
+    /** The source's history the relied state was read in ({@link SourceHistory}), or null before the first check. */
+    private String reliedHistory;
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final Counter checkErrors;
     /** The kinds this watch can find. */
     private static final List<Kind> WATCHED = List.of(Kind.IDENTITY, Kind.PERSISTENCE, Kind.REWRITTEN, Kind.PARTITIONS,
-            Kind.INHERITANCE, Kind.RETYPED, Kind.UNRECORDED, Kind.PUBLICATION, Kind.PUBLICATION_OPTIONS, Kind.MEMBERSHIP, Kind.ADDED);
+            Kind.INHERITANCE, Kind.RETYPED, Kind.UNRECORDED, Kind.PUBLICATION, Kind.PUBLICATION_OPTIONS, Kind.MEMBERSHIP, Kind.ADDED,
+            Kind.HISTORY);
 
     public TableWatch(LetheConfig config, MeterRegistry registry, StateKeeper keeper) {
         this.config = config;
@@ -92,8 +102,12 @@ public final class TableWatch implements AutoCloseable {
                 .description("saves of the configured tables' state that failed (tried again at the next check)").register(registry);
     }
 
-    /** What one check found: the tables whose namespaces must be reset now, and whether a watermark may be published. */
-    public record Verdict(Set<String> reset, boolean vouches, SourceState next) {
+    /**
+     * What one check found: the tables whose namespaces must be reset now, whether a watermark may
+     * be published, and what to rely on once the resets are acknowledged (the tables' state and the
+     * source's history, {@link SourceHistory}).
+     */
+    public record Verdict(Set<String> reset, boolean vouches, SourceState next, String history) {
     }
 
     /** True while a condition of the tables hides changes, as the last check found. */
@@ -116,6 +130,7 @@ public final class TableWatch implements AutoCloseable {
                 load();
             }
             SourceState now = SourceState.read(connection.query(), config);
+            String history = history(c);
             List<Drift> since;
             if (relied == null && baselineMissed) {
                 // the translator ran before the catalog could be read: changes meanwhile are unknown
@@ -130,6 +145,14 @@ public final class TableWatch implements AutoCloseable {
                 since = reported ? List.of() : SourceDrifts.since(config, relied, now, SourceState.emptyLeaves(c), true);
             } else {
                 since = TableDrifts.since(config, relied == null ? now : relied, now, SourceState.emptyLeaves(c), false, true);
+            }
+            if (reliedHistory != null && !reliedHistory.equals(history)) {
+                // LSNs of two histories cannot be compared: entries cached with versions of the old one may be above every
+                // version of the new one, so no change would ever remove them
+                since = new ArrayList<>(since);
+                since.add(0, new Drift(Kind.HISTORY, config.tables(), "the source's history changed (" + reliedHistory + " -> "
+                        + history + "): a failover to an asynchronous standby, a restore or a blue/green switch; versions cached "
+                        + "before cannot be compared with the new ones", "", false));
             }
             List<Drift> ongoing = now.publication() != null || (relied != null && relied.publication() != null)
                     ? SourceDrifts.connectorHiding(config, now)
@@ -166,7 +189,7 @@ public final class TableWatch implements AutoCloseable {
             if (next.publication() == null && relied != null && relied.publication() != null) {
                 next = new SourceState(relied.publication(), next.tables(), next.slot());
             }
-            return new Verdict(reset, ongoing.isEmpty(), next);
+            return new Verdict(reset, ongoing.isEmpty(), next, history);
         } catch (SQLException | RuntimeException e) {
             close();
             checkErrors.increment();
@@ -179,7 +202,7 @@ public final class TableWatch implements AutoCloseable {
                         + "published until it can",
                         e.getMessage());
             }
-            return new Verdict(Set.of(), false, null);
+            return new Verdict(Set.of(), false, null, null);
         }
     }
 
@@ -202,13 +225,17 @@ public final class TableWatch implements AutoCloseable {
             }
             return;
         }
-        Optional<String> json = found.json();
-        kept = json.get();
+        kept = found.json().get();
         try {
-            relied = SourceState.fromJson(kept);
+            JsonNode node = JSON.readTree(kept);
+            if (!node.path("state").isObject() || !node.path("history").isTextual()) {
+                throw new IllegalArgumentException("expected {\"history\": ..., \"state\": {...}}");
+            }
+            relied = SourceState.fromJson(node.get("state").toString());
+            reliedHistory = node.get("history").asText();
             baselineMissed = false;
             LOG.info("comparing the configured tables with the state the last translator kept");
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | JsonProcessingException e) {
             LOG.error("the kept state of the configured tables cannot be read ({}): DDL since it was kept is unknown", e.getMessage());
             baselineMissed = true;
         }
@@ -225,7 +252,15 @@ public final class TableWatch implements AutoCloseable {
             return;
         }
         relied = verdict.next();
-        String json = relied.toJson();
+        reliedHistory = verdict.history();
+        String json;
+        try {
+            // {"history": ..., "state": ...}, in that order: the text compares equal when nothing changed
+            json = JSON.writeValueAsString(JSON.createObjectNode().put("history", reliedHistory).set("state",
+                    JSON.readTree(relied.toJson())));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write the source state: " + e.getMessage(), e);
+        }
         if (!json.equals(kept)) {
             try {
                 keeper.save(json);
@@ -234,6 +269,14 @@ public final class TableWatch implements AutoCloseable {
                 saveErrors.increment();
                 LOG.warn("cannot keep the configured tables' state ({}); trying again at the next check", e.getMessage());
             }
+        }
+    }
+
+    /** The history of the source the watch is connected to: its system identifier and timeline. */
+    private static String history(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT " + SourceHistory.SQL)) {
+            rs.next();
+            return rs.getString(1);
         }
     }
 
