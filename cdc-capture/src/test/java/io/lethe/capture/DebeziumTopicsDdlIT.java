@@ -157,6 +157,8 @@ class DebeziumTopicsDdlIT {
                 "mode: debezium-topics\n  debezium-topics: { topic-prefix: " + scope.id() + "-dbz }");
         String pub = config.source().publication(); // the connector's publication.name
         f.sql("CREATE PUBLICATION " + pub + " FOR TABLE products, markers");
+        String slot = config.source().slot(); // the connector's slot.name
+        f.sql("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (DebeziumTopicsSource source = new DebeziumTopicsSource(config, registry, Clock.systemUTC())) {
             source.start();
@@ -190,6 +192,16 @@ class DebeziumTopicsDdlIT {
             f.sql("CREATE PUBLICATION " + pub + " FOR TABLE products, markers");
             Await.until("the condition to end once the publication is back", Duration.ofSeconds(30), () -> !source.tablesHideChanges());
             Await.until("the publication made again, counted", Duration.ofSeconds(30), () -> drifts(registry, "publication") > made);
+
+            // the connector's slot gone: nothing is decoded; made again, it starts past the gap: every namespace resets
+            double slots = drifts(registry, "slot");
+            f.sql("SELECT pg_drop_replication_slot('" + slot + "')");
+            Await.until("the translator to say the tables hide changes", Duration.ofSeconds(30), source::tablesHideChanges);
+            f.sql("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
+            Await.until("the condition to end once the slot is back", Duration.ofSeconds(30), () -> !source.tablesHideChanges());
+            Await.until("the slot gone and back, counted", Duration.ofSeconds(30), () -> drifts(registry, "slot") >= slots + 2);
+        } finally {
+            f.sql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
         }
     }
 

@@ -3,9 +3,6 @@ package io.lethe.capture.source;
 import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.capture.source.Drift.Kind;
 import io.lethe.config.LetheConfig;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lethe.schemas.SourceHistory;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -19,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -76,18 +74,19 @@ public final class TableWatch implements AutoCloseable {
     private String kept;
     private final Counter saveErrors;
     private boolean publicationMissingSaid;
+    private final ConnectorSlot slot;
     /** The source's history the relied state was read in ({@link SourceHistory}), or null before the first check. */
     private String reliedHistory;
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final Counter checkErrors;
     /** The kinds this watch can find. */
     private static final List<Kind> WATCHED = List.of(Kind.IDENTITY, Kind.PERSISTENCE, Kind.REWRITTEN, Kind.PARTITIONS,
             Kind.INHERITANCE, Kind.RETYPED, Kind.UNRECORDED, Kind.PUBLICATION, Kind.PUBLICATION_OPTIONS, Kind.MEMBERSHIP, Kind.ADDED,
-            Kind.HISTORY);
+            Kind.HISTORY, Kind.SLOT);
 
     public TableWatch(LetheConfig config, MeterRegistry registry, StateKeeper keeper) {
         this.config = config;
         this.keeper = keeper;
+        this.slot = new ConnectorSlot(config);
         this.registry = registry;
         this.connection = new WatchConnection(config, "lethe-debezium-topics-table-watch");
         Gauge.builder(CaptureMetrics.SOURCE_HIDDEN, hiddenCount, AtomicInteger::get).tag("slot", config.source().slot())
@@ -154,9 +153,17 @@ public final class TableWatch implements AutoCloseable {
                         + history + "): a failover to an asynchronous standby, a restore or a blue/green switch; versions cached "
                         + "before cannot be compared with the new ones", "", false));
             }
+            SourceState.Slot seenSlot = relied == null ? null : relied.slot();
+            since = new ArrayList<>(since);
+            since.addAll(slot.since(now.slot()));
             List<Drift> ongoing = now.publication() != null || (relied != null && relied.publication() != null)
                     ? SourceDrifts.connectorHiding(config, now)
                     : SourceDrifts.tablesHiding(config, now);
+            Optional<Drift> slotHiding = slot.hiding(seenSlot, now.slot());
+            if (slotHiding.isPresent()) {
+                ongoing = new ArrayList<>(ongoing);
+                ongoing.add(slotHiding.get());
+            }
             if (now.publication() == null && !publicationMissingSaid) {
                 publicationMissingSaid = true;
                 LOG.warn("publication {} (source.publication: the connector's publication.name) does not exist: the tables' "
@@ -186,8 +193,10 @@ public final class TableWatch implements AutoCloseable {
             hidden = List.copyOf(ongoing);
             hiddenCount.set(ongoing.size());
             SourceState next = relied == null ? now : ColumnDrifts.carry(relied, now);
-            if (next.publication() == null && relied != null && relied.publication() != null) {
-                next = new SourceState(relied.publication(), next.tables(), next.slot());
+            // the publication and the slot last seen stay relied on while they are gone: their coming back is a drift
+            if (relied != null) {
+                next = new SourceState(next.publication() != null ? next.publication() : relied.publication(), next.tables(),
+                        next.slot() != null ? next.slot() : relied.slot());
             }
             return new Verdict(reset, ongoing.isEmpty(), next, history);
         } catch (SQLException | RuntimeException e) {
@@ -227,15 +236,12 @@ public final class TableWatch implements AutoCloseable {
         }
         kept = found.json().get();
         try {
-            JsonNode node = JSON.readTree(kept);
-            if (!node.path("state").isObject() || !node.path("history").isTextual()) {
-                throw new IllegalArgumentException("expected {\"history\": ..., \"state\": {...}}");
-            }
-            relied = SourceState.fromJson(node.get("state").toString());
-            reliedHistory = node.get("history").asText();
+            KeptState state = KeptState.fromJson(kept);
+            relied = state.state();
+            reliedHistory = state.history();
             baselineMissed = false;
             LOG.info("comparing the configured tables with the state the last translator kept");
-        } catch (IllegalArgumentException | JsonProcessingException e) {
+        } catch (IllegalArgumentException e) {
             LOG.error("the kept state of the configured tables cannot be read ({}): DDL since it was kept is unknown", e.getMessage());
             baselineMissed = true;
         }
@@ -253,14 +259,7 @@ public final class TableWatch implements AutoCloseable {
         }
         relied = verdict.next();
         reliedHistory = verdict.history();
-        String json;
-        try {
-            // {"history": ..., "state": ...}, in that order: the text compares equal when nothing changed
-            json = JSON.writeValueAsString(JSON.createObjectNode().put("history", reliedHistory).set("state",
-                    JSON.readTree(relied.toJson())));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write the source state: " + e.getMessage(), e);
-        }
+        String json = new KeptState(reliedHistory, relied).toJson();
         if (!json.equals(kept)) {
             try {
                 keeper.save(json);
