@@ -24,7 +24,7 @@ final class ModeLimits {
                 + "heartbeat carries no position): read-your-writes tokens are covered later, and not at all while no change "
                 + "flows, so such reads go to the database");
         out.add("the slot, the publication, REPLICA IDENTITY and skipped.operations are the connector's: Lethe cannot repair "
-                + "them (run lethe doctor); it watches the publication named by source.publication once it exists, and resets "
+                + "them (run lethe doctor); it watches the publication (source.publication) and the slot (source.slot) once they exist, and resets "
                 + "a table at every rewrite (a TRUNCATE the connector skips shows only as one; VACUUM FULL and CLUSTER reset too)");
         out.add("the configured tables are watched from the first translator's start (DDL that changes what rows hold "
                 + "without a row change resets their namespaces; the state relied on is kept in " + config.topics().captureOffsets()
