@@ -15,7 +15,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -258,15 +260,19 @@ public final class Prewarm implements AutoCloseable {
      */
     private void undo(List<Copy> copies) throws InterruptedException {
         Backoff backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
-        for (Copy c : copies) {
-            long fenceTtl = freshness.fenceTtlMillis(c, false);
-            Retry.of(LOG, backoff, "prewarm: undoing the copy of " + c.key() + " in " + to.name())
-                    .run(() -> dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER,
-                            new String[] {c.key(), RedisLayout.fenceKey(c.key())},
-                            bytes(c.version()), bytes(Long.toString(fenceTtl)),
-                            bytes(Long.toString(ThreadLocalRandom.current().nextLong(1, 1L << 40)))));
-            undone++;
-        }
+        // one retry over the copies left: its backoff grows across them while Redis keeps failing
+        Deque<Copy> left = new ArrayDeque<>(copies);
+        Retry.of(LOG, backoff, "prewarm: undoing " + copies.size() + " copies in " + to.name()).run(() -> {
+            while (!left.isEmpty()) {
+                Copy c = left.peekFirst();
+                long fenceTtl = freshness.fenceTtlMillis(c, false);
+                dst.evalsha(LuaScript.INVALIDATE.sha1(), ScriptOutputType.INTEGER, new String[] {c.key(), RedisLayout.fenceKey(c.key())},
+                        bytes(c.version()), bytes(Long.toString(fenceTtl)),
+                        bytes(Long.toString(ThreadLocalRandom.current().nextLong(1, 1L << 40))));
+                left.removeFirst();
+                undone++;
+            }
+        });
     }
 
     static Map<String, String> text(Map<String, byte[]> raw) {
