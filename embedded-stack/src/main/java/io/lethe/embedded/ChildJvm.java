@@ -8,6 +8,8 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -22,6 +24,16 @@ public final class ChildJvm implements AutoCloseable {
      * benchmarks, which do not set it, run their children with the JVM's defaults.
      */
     public static final String OPTIONS_PROPERTY = "lethe.child-jvm.options";
+
+    /**
+     * Children still running, killed when this JVM exits (a SIGTERM, or an exit without close): a
+     * child never outlives the process that started it, except one killed -9.
+     */
+    private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly), "lethe-child-jvm-reaper"));
+    }
 
     private final String name;
     private final Process process;
@@ -56,6 +68,8 @@ public final class ChildJvm implements AutoCloseable {
             Files.createDirectories(log.toAbsolutePath().getParent());
             Process p = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            LIVE.add(p);
+            p.onExit().thenRun(() -> LIVE.remove(p));
             return new ChildJvm(name, p, log);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + name + " (" + mainClass + ")", e);
