@@ -14,7 +14,9 @@ enum Feature {
     // schema
     COMPOSITE_KEY("schema", "primary keys of 2-3 columns of mixed types"), NON_ID_KEY("schema",
             "key columns named and typed other than id int"), NON_PUBLIC_SCHEMA("schema",
-                    "tables in schemas other than public"), PARTITIONED("schema", "tables partitioned by LIST on a key column"),
+                    "tables in schemas other than public"), PARTITIONED("schema", "tables partitioned by LIST on a key column"), ODD_NAMES(
+                            "schema",
+                            "columns no namespace uses, and enum labels, named with spaces, quotes, dots, capitals, non-ASCII and control characters (ASCII 29-31 too)"),
     // namespaces
     DERIVED_KEY("namespace", "templates over a non-key group column (REPLICA IDENTITY FULL)"), PATTERN("namespace",
             "namespace patterns, read as list keys"), SHARED_PATTERN("namespace", "one pattern in two namespaces"), COLUMN_VERSION(

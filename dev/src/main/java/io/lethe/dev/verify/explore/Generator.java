@@ -467,10 +467,10 @@ final class Generator {
     private void addColumn() {
         State s = pick(states);
         String[] type = pick(EXTRA_TYPES);
-        String name = "x" + (++s.extraCounter);
+        String name = oddName("x" + (++s.extraCounter));
         s.extras.put(name, type[0]);
         steps.add(Step.ddl(Feature.ADD_COLUMN, s.table.qualified(),
-                List.of("ALTER TABLE " + s.table.qualified() + " ADD COLUMN " + name + " " + type[0] + " DEFAULT " + type[1])));
+                List.of("ALTER TABLE " + s.table.qualified() + " ADD COLUMN " + quoted(name) + " " + type[0] + " DEFAULT " + type[1])));
     }
 
     private void dropColumn() {
@@ -482,7 +482,8 @@ final class Generator {
         String name = pick(List.copyOf(s.extras.keySet()));
         s.extras.remove(name);
         steps.add(
-                Step.ddl(Feature.DROP_COLUMN, s.table.qualified(), List.of("ALTER TABLE " + s.table.qualified() + " DROP COLUMN " + name)));
+                Step.ddl(Feature.DROP_COLUMN, s.table.qualified(),
+                        List.of("ALTER TABLE " + s.table.qualified() + " DROP COLUMN " + quoted(name))));
     }
 
     private void renameColumn() {
@@ -492,10 +493,10 @@ final class Generator {
             return;
         }
         String name = pick(List.copyOf(s.extras.keySet()));
-        String to = "x" + (++s.extraCounter) + "_renamed";
+        String to = oddName("x" + (++s.extraCounter) + "_renamed");
         s.extras.put(to, s.extras.remove(name));
         steps.add(Step.ddl(Feature.RENAME_COLUMN, s.table.qualified(),
-                List.of("ALTER TABLE " + s.table.qualified() + " RENAME COLUMN " + name + " TO " + to)));
+                List.of("ALTER TABLE " + s.table.qualified() + " RENAME COLUMN " + quoted(name) + " TO " + quoted(to))));
     }
 
     private void retypeColumn() {
@@ -513,8 +514,8 @@ final class Generator {
         };
         s.extras.put(name, to);
         steps.add(
-                Step.ddl(Feature.RETYPE_COLUMN, s.table.qualified(), List.of("ALTER TABLE " + s.table.qualified() + " ALTER COLUMN " + name
-                        + " TYPE " + to + " USING " + name + "::" + to)));
+                Step.ddl(Feature.RETYPE_COLUMN, s.table.qualified(), List.of("ALTER TABLE " + s.table.qualified() + " ALTER COLUMN "
+                        + quoted(name) + " TYPE " + to + " USING " + quoted(name) + "::" + to)));
     }
 
     /**
@@ -565,13 +566,13 @@ final class Generator {
         int a = random.nextInt(moods.size());
         String was = moods.get(a);
         if (random.nextBoolean()) {
-            String to = "m" + a + " r" + (++moodRenames);
+            String to = oddName("m" + a + " r" + (++moodRenames));
             sql.add(renameMood(was, to));
             moods.set(a, to);
         } else {
             int b = (a + 1 + random.nextInt(moods.size() - 1)) % moods.size();
             String other = moods.get(b);
-            String tmp = "swap " + (++moodRenames);
+            String tmp = oddName("swap " + (++moodRenames));
             sql.add(renameMood(was, tmp));
             sql.add(renameMood(other, was));
             sql.add(renameMood(tmp, other));
@@ -625,7 +626,26 @@ final class Generator {
     }
 
     private static String renameMood(String from, String to) {
-        return "ALTER TYPE explore_mood RENAME VALUE '" + from + "' TO '" + to + "'";
+        return "ALTER TYPE explore_mood RENAME VALUE " + literal(from) + " TO " + literal(to);
+    }
+
+    /** Odd forms of a name ({@link Feature#ODD_NAMES}): each keeps {@code base}, so names stay distinct. */
+    private static final List<String> ODD = List.of("%s with space", "%s\"quote\"", "%s.dot", "Upper%s", "%s\u00e9t\u00e9\u2603", "%s'tick",
+            "%s\u001d\u001e\u001fsep", "%s\u001besc", "%s\\back");
+
+    /** {@code base}, or an odd form of it when {@link Feature#ODD_NAMES} is drawn (no random draw otherwise). */
+    private String oddName(String base) {
+        return profile.has(Feature.ODD_NAMES) && random.nextBoolean() ? pick(ODD).formatted(base) : base;
+    }
+
+    /** A quoted identifier: any name but NUL. */
+    static String quoted(String name) {
+        return "\"" + name.replace("\"", "\"\"") + "\"";
+    }
+
+    /** A string literal, with standard_conforming_strings on. */
+    static String literal(String text) {
+        return "'" + text.replace("'", "''") + "'";
     }
 
     private void replicaIdentity() {
