@@ -333,7 +333,7 @@ public final class Bench {
         if (capture != null) {
             out.put("capture (changes per publish)", capture.mean());
         }
-        registry.find(io.lethe.region.apply.RegionMetrics.BATCH_SIZE).summaries()
+        registry.find(io.lethe.region.apply.RegionMeterNames.BATCH_SIZE).summaries()
                 .forEach(s -> out.put("apply " + s.getId().getTag("region") + " (invalidations per batch)", s.mean()));
         return out;
     }

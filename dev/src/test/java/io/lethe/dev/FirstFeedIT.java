@@ -10,7 +10,7 @@ import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
-import io.lethe.region.apply.RegionMetrics;
+import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.region.apply.TopicMove;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -54,7 +54,7 @@ class FirstFeedIT {
                         () -> redis.exists(before) == 0);
                 Await.until("the region records the topic it is fed from", Duration.ofSeconds(30),
                         () -> redis.exists(TopicMove.markerKey(group)) == 1);
-                assertEquals(1.0, f.registry.counter(RegionMetrics.FIRST_FEEDS, "region", REGION).count(), "counted before the marker");
+                assertEquals(1.0, f.registry.counter(RegionMeterNames.FIRST_FEEDS, "region", REGION).count(), "counted before the marker");
             }
             // filled after the first feed: a later start trusts the Redis its marker vouches for
             String after = p + "product:2";
@@ -65,7 +65,7 @@ class FirstFeedIT {
                 f.sql("UPDATE products SET price = 31 WHERE id = 3");
                 Await.until("the restarted region applies a change", Duration.ofSeconds(90), () -> redis.exists(sentinel) == 0);
                 assertEquals(1, redis.exists(after), "a start with the marker present invalidates nothing wholesale");
-                assertEquals(1.0, f.registry.counter(RegionMetrics.FIRST_FEEDS, "region", REGION).count(), "no second first feed");
+                assertEquals(1.0, f.registry.counter(RegionMeterNames.FIRST_FEEDS, "region", REGION).count(), "no second first feed");
             }
         }
     }

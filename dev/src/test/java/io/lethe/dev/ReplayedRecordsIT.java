@@ -13,7 +13,7 @@ import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
-import io.lethe.region.apply.RegionMetrics;
+import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;
@@ -261,7 +261,7 @@ class ReplayedRecordsIT {
     }
 
     private static double replayed(PipelineFixture f) {
-        return f.registry.find(RegionMetrics.REPLAYED_UPSERTS).tags("region", REGION).counters().stream()
+        return f.registry.find(RegionMeterNames.REPLAYED_UPSERTS).tags("region", REGION).counters().stream()
                 .mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
     }
 

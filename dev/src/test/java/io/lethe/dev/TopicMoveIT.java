@@ -11,7 +11,7 @@ import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
-import io.lethe.region.apply.RegionMetrics;
+import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.region.apply.TopicMove;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -88,7 +88,7 @@ class TopicMoveIT {
                         () -> redis.exists(stale) == 0);
                 // the move is counted once the wholesale invalidation is done, which may be just after the entry went
                 Await.until("counted as a move", Duration.ofSeconds(30),
-                        () -> f.registry.counter(RegionMetrics.TOPIC_MOVES, "region", REGION).count() == 1.0);
+                        () -> f.registry.counter(RegionMeterNames.TOPIC_MOVES, "region", REGION).count() == 1.0);
                 assertEquals(ownTopic, redis.hget(TopicMove.markerKey(scope.id() + "-region-" + REGION), "topic"),
                         "Redis records the topic it is fed from now");
                 redis.hset(p + "product:1", Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":11}"));
@@ -152,7 +152,7 @@ class TopicMoveIT {
                 Await.until("the entry of the namespace us-east now receives is gone", Duration.ofSeconds(120),
                         () -> redis.exists(otherEntry) == 0);
                 Await.until("counted as a move", Duration.ofSeconds(30),
-                        () -> f.registry.counter(RegionMetrics.TOPIC_MOVES, "region", REGION).count() == 1.0);
+                        () -> f.registry.counter(RegionMeterNames.TOPIC_MOVES, "region", REGION).count() == 1.0);
                 assertEquals(1, redis.exists(newer), "only the namespaces whose routing changed are invalidated wholesale");
                 assertEquals("other,product", redis.hget(TopicMove.markerKey(group), "receives"));
             }

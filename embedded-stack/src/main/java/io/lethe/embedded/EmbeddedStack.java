@@ -1,26 +1,15 @@
 package io.lethe.embedded;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.function.Supplier;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import redis.embedded.RedisSentinel;
-import redis.embedded.core.ExecutableProvider;
-import redis.embedded.core.RedisSentinelBuilder;
 
 /**
  * Real PostgreSQL, Kafka and Redis servers started from Maven artifacts, without Docker, on free
@@ -34,18 +23,13 @@ public final class EmbeddedStack implements LetheStack {
 
     private final Options options;
     private final Path workDir;
-    private final Map<String, Duration> startTimes = Collections.synchronizedMap(new LinkedHashMap<>());
-    private final Map<String, EmbeddedRedisServer> redis = new LinkedHashMap<>();
+    private final StartTimes startTimes = new StartTimes();
+    private final RegionRedisServers redis;
+    /** Servers started on first use or by name, stopped with the rest. */
+    private final OnDemandServers onDemand;
     private final Thread shutdownHook = new Thread(this::close, "lethe-embedded-stack-shutdown");
     private EmbeddedPostgresServer postgres;
     private EmbeddedKafkaBroker kafka;
-    /** A second cluster (one broker), started on first use: a region's own cluster, mirrored from {@link #kafka}. */
-    private EmbeddedKafkaBroker secondKafka;
-    private EmbeddedRedisCluster cluster;
-    private EmbeddedPostgresServer replica;
-    private final List<EmbeddedPostgresServer> extraPostgres = new ArrayList<>();
-    private final List<EmbeddedRedisServer> extraRedis = new ArrayList<>();
-    private final List<RedisSentinel> sentinels = new ArrayList<>();
     private boolean closed;
 
     /**
@@ -85,6 +69,8 @@ public final class EmbeddedStack implements LetheStack {
     private EmbeddedStack(Options options, Path workDir) {
         this.options = options;
         this.workDir = workDir;
+        this.redis = new RegionRedisServers(workDir, options.cacheDir().resolve("redis"));
+        this.onDemand = new OnDemandServers(workDir, options.cacheDir(), options.kafkaPartitions(), startTimes, () -> postgres);
     }
 
     public static EmbeddedStack start() {
@@ -93,32 +79,17 @@ public final class EmbeddedStack implements LetheStack {
 
     /** Starts PostgreSQL, Kafka and every region's Redis; on failure stops what did start. */
     public static EmbeddedStack start(Options options) {
-        Path workDir;
-        try {
-            if (options.workDir() != null && Files.isDirectory(options.workDir())) {
-                try (Stream<Path> entries = Files.list(options.workDir())) {
-                    if (entries.findAny().isPresent()) {
-                        throw new IllegalArgumentException("the work directory " + options.workDir()
-                                + " is not empty; give a new or empty directory (servers cannot reuse old data)");
-                    }
-                }
-            }
-            workDir = options.workDir() != null
-                    ? Files.createDirectories(options.workDir())
-                    : Files.createTempDirectory("lethe-stack-");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the work directory", e);
-        }
+        Path workDir = WorkDirectory.create(options.workDir());
         EmbeddedStack stack = new EmbeddedStack(options, workDir);
         Runtime.getRuntime().addShutdownHook(stack.shutdownHook);
         try {
             CompletableFuture<EmbeddedKafkaBroker> kafka = CompletableFuture.supplyAsync(
-                    () -> stack.timed("kafka", () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka"), options.kafkaPartitions())));
-            stack.postgres = stack.timed("postgres", () -> EmbeddedPostgresServer.startPrimary(workDir.resolve("postgres"),
+                    () -> stack.startTimes.timed("kafka",
+                            () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka"), options.kafkaPartitions())));
+            stack.postgres = stack.startTimes.timed("postgres", () -> EmbeddedPostgresServer.startPrimary(workDir.resolve("postgres"),
                     options.cacheDir().resolve("postgres")));
             for (String region : options.regions()) {
-                stack.redis.put(region, stack.timed("redis:" + region, () -> EmbeddedRedisServer.start(region,
-                        workDir.resolve("redis").resolve(region), options.cacheDir().resolve("redis"), List.of())));
+                stack.redis.start(region, stack.startTimes);
             }
             stack.kafka = kafka.join();
             LOG.info("embedded stack up in {}: {}", workDir, stack.describe());
@@ -129,22 +100,15 @@ public final class EmbeddedStack implements LetheStack {
         }
     }
 
-    private <T> T timed(String name, Supplier<T> start) {
-        long t0 = System.nanoTime();
-        T server = start.get();
-        startTimes.put(name, Duration.ofNanos(System.nanoTime() - t0));
-        return server;
-    }
-
     /** One line per server: name, endpoint and start time. */
     public String describe() {
         StringBuilder sb = new StringBuilder();
         sb.append("postgres ").append(postgres.endpoint().jdbcUrl("postgres"));
         sb.append(" | kafka ").append(kafka == null ? "-" : kafka.bootstrapServers());
-        if (secondKafka != null) {
-            sb.append(" | kafka-second ").append(secondKafka.bootstrapServers());
+        if (onDemand.secondKafka != null) {
+            sb.append(" | kafka-second ").append(onDemand.secondKafka.bootstrapServers());
         }
-        redis.forEach((region, server) -> sb.append(" | redis[").append(region).append("] ").append(server.uri()));
+        redis.byRegion().forEach((region, server) -> sb.append(" | redis[").append(region).append("] ").append(server.uri()));
         return sb.toString();
     }
 
@@ -179,47 +143,27 @@ public final class EmbeddedStack implements LetheStack {
 
     @Override
     public List<String> regions() {
-        return List.copyOf(redis.keySet());
+        return redis.regions();
     }
 
     @Override
     public String redisUri(String region) {
-        return server(region).uri();
-    }
-
-    private EmbeddedRedisServer server(String region) {
-        EmbeddedRedisServer server = redis.get(region);
-        if (server == null) {
-            throw new IllegalArgumentException("no Redis for region '" + region + "'; regions: " + redis.keySet());
-        }
-        return server;
+        return redis.server(region).uri();
     }
 
     @Override
     public void pauseRedis(String region) {
-        server(region).pause();
+        redis.server(region).pause();
     }
 
     @Override
     public void resumeRedis(String region) {
-        server(region).resume();
+        redis.server(region).resume();
     }
 
-    /**
-     * Restarts a region's Redis on the same port and data directory, as after a crash or a
-     * reboot: it loads whatever snapshot ({@code dump.rdb}, written by {@code SAVE}/{@code BGSAVE})
-     * is there, so a test can bring a cache back from an old snapshot. A server already shut down
-     * (e.g. by {@code SHUTDOWN NOSAVE}) is just started again.
-     */
+    /** Restarts a region's Redis on the same port and data directory, loading its snapshot ({@link RegionRedisServers#restart}). */
     public synchronized void restartRedis(String region) {
-        EmbeddedRedisServer old = server(region);
-        try {
-            old.close();
-        } catch (RuntimeException e) {
-            LOG.debug("Redis {} was already down: {}", region, e.toString());
-        }
-        redis.put(region, EmbeddedRedisServer.start(region, workDir.resolve("redis").resolve(region),
-                options.cacheDir().resolve("redis"), old.port(), List.of()));
+        redis.restart(region);
     }
 
     /**
@@ -232,56 +176,24 @@ public final class EmbeddedStack implements LetheStack {
         startRedis(region, settings);
     }
 
-    /**
-     * {@code kill -9} of a region's Redis by its PID, left down (connections refused) until
-     * {@link #startRedis(String, List)}: an outage, as when its host is lost.
-     */
+    /** {@code kill -9} of a region's Redis, left down until {@link #startRedis(String, List)} ({@link RegionRedisServers#kill}). */
     public synchronized void killRedis(String region) {
-        EmbeddedRedisServer old = server(region);
-        old.crash();
-        try {
-            old.close();
-        } catch (RuntimeException e) {
-            LOG.debug("Redis {} was already gone: {}", region, e.toString());
-        }
+        redis.kill(region);
     }
 
-    /**
-     * Starts a region's Redis stopped by {@link #killRedis} again, on the same port and data
-     * directory, with {@code settings} added; it loads whatever snapshot is there (none unless a
-     * test saved one: the embedded Redis runs with {@code save ""}).
-     */
+    /** Starts a region's Redis stopped by {@link #killRedis} again, with {@code settings} added ({@link RegionRedisServers#start(String, List)}). */
     public synchronized void startRedis(String region, List<String> settings) {
-        EmbeddedRedisServer old = server(region);
-        for (int attempt = 1;; attempt++) {
-            try {
-                redis.put(region, EmbeddedRedisServer.start(region, workDir.resolve("redis").resolve(region),
-                        options.cacheDir().resolve("redis"), old.port(), settings));
-                return;
-            } catch (UncheckedIOException e) {
-                if (attempt == 20) {
-                    throw e;
-                }
-                try {
-                    Thread.sleep(250); // the killed process may still hold the port for a moment
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
-            }
-        }
+        redis.start(region, settings);
     }
 
     /** The URIs of the Redis Cluster's nodes (starting it if needed). */
     public synchronized List<String> redisClusterNodeUris() {
-        redisClusterUri();
-        return cluster.nodeUris();
+        return onDemand.redisCluster().nodeUris();
     }
 
     /** Restarts one Redis Cluster node from its snapshot, as {@link #restartRedis} does for a region's Redis. */
     public synchronized void restartRedisClusterNode(int node) {
-        redisClusterUri();
-        cluster.restartNode(node);
+        onDemand.redisCluster().restartNode(node);
     }
 
     /** Stops the broker, keeping its data (for fault injection); {@link #startKafka()} brings it back. */
@@ -299,29 +211,17 @@ public final class EmbeddedStack implements LetheStack {
      * regions that read a cluster mirrored from the primary (MirrorMaker 2 runs in the dev module).
      */
     public synchronized String secondKafkaBootstrapServers() {
-        if (secondKafka == null) {
-            secondKafka = timed("kafka-second",
-                    () -> EmbeddedKafkaBroker.start(workDir.resolve("kafka-second"), options.kafkaPartitions()));
-        }
-        return secondKafka.bootstrapServers();
+        return onDemand.secondKafkaBootstrapServers();
     }
 
     @Override
     public synchronized String redisClusterUri() {
-        if (cluster == null) {
-            cluster = timed("redis-cluster", () -> EmbeddedRedisCluster.start(workDir.resolve("redis-cluster"),
-                    options.cacheDir().resolve("redis"), 3));
-        }
-        return cluster.uri();
+        return onDemand.redisCluster().uri();
     }
 
     @Override
     public synchronized PostgresEndpoint replica(Duration applyDelay) {
-        if (replica == null) {
-            replica = timed("postgres-replica", () -> postgres.startReplica(workDir.resolve("postgres-replica"),
-                    options.cacheDir().resolve("postgres"), applyDelay));
-        }
-        return replica.endpoint();
+        return onDemand.replica(applyDelay);
     }
 
     /**
@@ -329,10 +229,7 @@ public final class EmbeddedStack implements LetheStack {
      * stopped with the stack: for tests of what capture and doctor refuse.
      */
     public synchronized PostgresEndpoint startExtraPostgres(String name, Map<String, String> settings) {
-        EmbeddedPostgresServer server = timed("postgres-" + name, () -> EmbeddedPostgresServer.startWith(
-                workDir.resolve("postgres-" + name), options.cacheDir().resolve("postgres"), settings));
-        extraPostgres.add(server);
-        return server.endpoint();
+        return onDemand.startExtraPostgres(name, settings);
     }
 
     /**
@@ -342,10 +239,7 @@ public final class EmbeddedStack implements LetheStack {
      * @return its plain-text port
      */
     public synchronized int startExtraRedis(String name, List<String> settings) {
-        EmbeddedRedisServer server = timed("redis-" + name, () -> EmbeddedRedisServer.start(name, workDir.resolve("redis-" + name),
-                options.cacheDir().resolve("redis"), settings));
-        extraRedis.add(server);
-        return server.port();
+        return onDemand.startExtraRedis(name, settings);
     }
 
     /**
@@ -355,36 +249,17 @@ public final class EmbeddedStack implements LetheStack {
      * @return the sentinel's port
      */
     public synchronized int startSentinel(String masterName, int masterPort) {
-        int port = FreePorts.next();
-        RedisSentinelBuilder builder = RedisSentinel.newRedisSentinel()
-                .executableProvider(ExecutableProvider.newJarResourceProvider(options.cacheDir().resolve("redis").toFile()))
-                .bind("127.0.0.1").port(port).masterName(masterName).masterPort(masterPort).quorumSize(1)
-                .downAfterMilliseconds(5000).failOverTimeout(10000).onShutdownForceStop(true);
-        RedisSentinel sentinel = timed("sentinel-" + masterName, () -> {
-            RedisSentinel s = builder.build();
-            try {
-                s.start();
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot start a sentinel for " + masterName, e);
-            }
-            return s;
-        });
-        sentinels.add(sentinel);
-        return port;
+        return onDemand.startSentinel(masterName, masterPort);
     }
 
     @Override
     public Map<String, Duration> startTimes() {
-        synchronized (startTimes) {
-            return Map.copyOf(new LinkedHashMap<>(startTimes));
-        }
+        return startTimes.snapshot();
     }
 
     /** Start times in start order, for reports. */
     public List<Map.Entry<String, Duration>> startTimesInOrder() {
-        synchronized (startTimes) {
-            return new ArrayList<>(startTimes.entrySet());
-        }
+        return startTimes.inOrder();
     }
 
     @Override
@@ -398,42 +273,19 @@ public final class EmbeddedStack implements LetheStack {
         } catch (IllegalStateException shuttingDown) {
             // called from the hook itself
         }
-        for (RedisSentinel sentinel : sentinels) {
-            try {
-                sentinel.stop();
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("stopping a sentinel failed: {}", e.toString());
-            }
-        }
+        onDemand.stopSentinels();
         List<AutoCloseable> servers = new ArrayList<>();
-        servers.add(secondKafka);
-        servers.add(cluster);
-        servers.addAll(redis.values());
-        servers.addAll(extraRedis);
+        servers.add(onDemand.secondKafka);
+        servers.add(onDemand.cluster);
+        servers.addAll(redis.servers());
+        servers.addAll(onDemand.extraRedis);
         servers.add(kafka);
-        servers.add(replica);
-        servers.addAll(extraPostgres);
+        servers.add(onDemand.replica);
+        servers.addAll(onDemand.extraPostgres);
         servers.add(postgres);
-        for (AutoCloseable server : servers) {
-            if (server == null) {
-                continue;
-            }
-            try {
-                server.close();
-            } catch (Exception e) {
-                LOG.warn("stopping {} failed: {}", server.getClass().getSimpleName(), e.toString());
-            }
-        }
+        WorkDirectory.stopInOrder(servers);
         if (options.workDir() == null) {
-            deleteRecursively(workDir);
-        }
-    }
-
-    private static void deleteRecursively(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            LOG.warn("could not delete {}: {}", dir, e.toString());
+            WorkDirectory.delete(workDir);
         }
     }
 }

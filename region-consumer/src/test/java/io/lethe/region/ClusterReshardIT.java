@@ -7,7 +7,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
-import io.lethe.region.apply.RegionMetrics;
+import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
 import io.lettuce.core.MigrateArgs;
@@ -96,7 +96,7 @@ class ClusterReshardIT {
                         // the scan ends with the slot still migrating and reads its keys on every master; a call
                         // for the moved key meets TRYAGAIN (its fence is not there) until the slot is handed over
                         RegionFixture.await("the scan reading the migrating slot again", Duration.ofSeconds(120),
-                                () -> registry.counter(RegionMetrics.SCAN_SLOTS_RESCANNED, "region", "us-east").count() > 0);
+                                () -> registry.counter(RegionMeterNames.SCAN_SLOTS_RESCANNED, "region", "us-east").count() > 0);
                         cluster.handOver(slot, scanned[0]);
                     }
                     RegionFixture.await("the pattern applied and committed", Duration.ofSeconds(120),

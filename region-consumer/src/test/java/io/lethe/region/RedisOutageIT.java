@@ -7,7 +7,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
-import io.lethe.region.apply.RegionMetrics;
+import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -60,13 +60,13 @@ class RedisOutageIT {
                     String westTopic = config.topics().invalidations("eu-west");
                     String westGroup = RegionConsumerService.groupId(config, "eu-west");
                     RegionFixture.await("eu-west's lag is visible", Duration.ofSeconds(30),
-                            () -> registry.get(RegionMetrics.LAG_RECORDS).tag("region", "eu-west").gauge().value() > 0);
+                            () -> registry.get(RegionMeterNames.LAG_RECORDS).tag("region", "eu-west").gauge().value() > 0);
                     assertEquals(0, f.committed(westGroup, westTopic), "nothing committed past unapplied work");
                     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
                         ConsumerGroupDescription group = admin.describeConsumerGroups(List.of(westGroup)).all().get().get(westGroup);
                         assertEquals(1, group.members().size(), "the retrying consumer stays in its group");
                     }
-                    assertTrue(registry.get(RegionMetrics.RETRIES).tag("region", "eu-west").counter().count() > 0);
+                    assertTrue(registry.get(RegionMeterNames.RETRIES).tag("region", "eu-west").counter().count() > 0);
                 } finally {
                     stack.resumeRedis("eu-west");
                 }

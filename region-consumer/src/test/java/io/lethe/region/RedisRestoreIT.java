@@ -7,6 +7,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
+import io.lethe.region.apply.Restore;
 import io.lethe.region.apply.RestoreGuard;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.redis.AppliedLsn;
@@ -142,7 +143,7 @@ class RedisRestoreIT {
                 String watermark = AppliedLsn.key(group);
                 assertTrue(!guard.writeVerified(watermark, Map.of("0", "123")) && redis.hget(watermark, "0") == null,
                         "an applied watermark was written into the restored server before the restore was replayed");
-                Optional<RestoreGuard.Restore> restore = guard.check(ALL);
+                Optional<Restore> restore = guard.check(ALL);
                 assertTrue(restore.isPresent(), "the restore is noticed");
                 assertEquals(Map.of(0, 10L, 1, 10L, 2, 10L), restore.get().checkpoint(), "and replayed from the restored checkpoint");
             }
@@ -182,7 +183,7 @@ class RedisRestoreIT {
                 RegionFixture.await("the restored Redis answers", Duration.ofSeconds(30), regionRedis::ping);
                 assertEquals("cluster-primary", redis.hget(checkpoint, RestoreGuard.CLUSTER),
                         "the snapshot's checkpoint is the old cluster's");
-                Optional<RestoreGuard.Restore> restore = moved.check(ALL);
+                Optional<Restore> restore = moved.check(ALL);
                 assertTrue(restore.isPresent(), "the restore is noticed");
                 assertEquals(Map.of(), restore.get().checkpoint(), "no replay from another cluster's offsets");
                 assertTrue(restore.get().wholesale(), "the data's position is unknown: a wholesale invalidation");
@@ -204,14 +205,14 @@ class RedisRestoreIT {
                 stack.crashRedis(REGION, List.of());
                 RegionFixture.await("the restored Redis answers", Duration.ofSeconds(30), regionRedis::ping);
                 // the consumer that owns partition 0 handles the restore
-                Optional<RestoreGuard.Restore> restore = guard.check(Set.of(0));
+                Optional<Restore> restore = guard.check(Set.of(0));
                 assertTrue(restore.isPresent(), "the restore is noticed");
                 assertEquals(Map.of(0, 10L), restore.get().checkpoint());
                 guard.replayed(restore.get(), Map.of(0, 10L));
                 assertTrue(guard.check(Set.of(0)).isEmpty(), "partition 0 replayed");
                 // another consumer gets partition 1 later (a rebalance, or a new pod)
                 RestoreGuard later = new RestoreGuard(regionRedis, group);
-                Optional<RestoreGuard.Restore> seenLater = later.check(Set.of(1));
+                Optional<Restore> seenLater = later.check(Set.of(1));
                 assertTrue(seenLater.isPresent() && Long.valueOf(10L).equals(seenLater.get().checkpoint().get(1)),
                         "partition 1, assigned after the restore was handled for partition 0, was not replayed from the restored checkpoint: "
                                 + seenLater);

@@ -7,7 +7,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
-import io.lethe.region.apply.RegionMetrics;
+import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
@@ -54,7 +54,7 @@ class ReplayGapsIT {
     }
 
     private static double unproven(SimpleMeterRegistry registry, String reason) {
-        return registry.find(RegionMetrics.UNPROVEN_UPSERTS).tags("region", REGION, "reason", reason).counters().stream()
+        return registry.find(RegionMeterNames.UNPROVEN_UPSERTS).tags("region", REGION, "reason", reason).counters().stream()
                 .mapToDouble(Counter::count).sum();
     }
 

@@ -15,6 +15,7 @@ import io.lethe.stage.failure.Failure;
 import io.lethe.stage.failure.KafkaFailures;
 import io.lethe.stage.health.Misconfiguration;
 import io.lethe.stage.retry.Backoff;
+import io.lethe.stage.retry.Retry;
 import io.lethe.stage.trace.Tracing;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
@@ -44,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * returns only when Kafka has acknowledged every one of them, so capture never moves its offset
  * past a change Kafka does not hold. Failures are classified ({@link KafkaFailures}): a retriable
  * one sends the batch again after a jittered backoff, for as long as it takes (duplicates are
- * allowed downstream); a configuration error does the same with health DOWN; a change Kafka can
+ * allowed downstream; the one {@link Retry} loop of every stage); a configuration error does the same with health DOWN; a change Kafka can
  * never take (larger than it accepts) is replaced by a namespace-wide reset of its table, which
  * certainly covers it, and dead-lettered.
  */
@@ -108,30 +109,31 @@ public final class ChangePublisher implements AutoCloseable {
      */
     public List<ChangeEvent> publishAll(List<ChangeEvent> events) throws InterruptedException {
         List<ChangeEvent> published = new ArrayList<>(events.size());
-        List<ChangeEvent> pending = events;
-        Backoff backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
-        while (!pending.isEmpty()) {
-            List<Failure> failures = sendAndAwait(pending);
-            // only what Kafka did not acknowledge is sent again: with idempotence, a failed record
-            // fails the later ones of its partition too, so their order is kept
-            List<ChangeEvent> again = new ArrayList<>();
-            Failure retriable = null;
-            for (int i = 0; i < pending.size(); i++) {
-                Failure f = failures.get(i);
-                if (f == null) {
-                    published.add(pending.get(i));
-                } else if (f.isPoison()) {
-                    again.addAll(widen(pending.get(i), f));
-                } else {
-                    again.add(pending.get(i));
-                    retriable = retriable == null ? f : retriable;
+        List<ChangeEvent> pending = new ArrayList<>(events);
+        retry("publishing " + events.size() + " changes to " + topic).run(() -> {
+            while (!pending.isEmpty()) {
+                List<ChangeEvent> sent = List.copyOf(pending);
+                pending.clear();
+                List<Failure> failures = sendAndAwait(sent);
+                // only what Kafka did not acknowledge is sent again: with idempotence, a failed record
+                // fails the later ones of its partition too, so their order is kept
+                Failure retriable = null;
+                for (int i = 0; i < sent.size(); i++) {
+                    Failure f = failures.get(i);
+                    if (f == null) {
+                        published.add(sent.get(i));
+                    } else if (f.isPoison()) {
+                        pending.addAll(widen(sent.get(i), f));
+                    } else {
+                        pending.add(sent.get(i));
+                        retriable = retriable == null ? f : retriable;
+                    }
+                }
+                if (retriable != null) {
+                    throw new Refused(retriable);
                 }
             }
-            pending = again;
-            if (retriable != null) {
-                waitToRetry(retriable, backoff, "publishing " + pending.size() + " changes to " + topic);
-            }
-        }
+        });
         misconfiguration.clear();
         return published;
     }
@@ -143,8 +145,7 @@ public final class ChangePublisher implements AutoCloseable {
     public void publishWatermark(Watermark heartbeat) throws InterruptedException {
         // a shard's heartbeat covers only its own tables: its watermark says whose it is (streams keeps one channel per shard)
         Watermark watermark = heartbeat.ofShard(config.source().shard());
-        Backoff retry = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
-        while (true) {
+        retry("publishing a watermark to " + topic).run(() -> {
             try {
                 List<Future<RecordMetadata>> acks = new ArrayList<>();
                 for (var partition : producer.partitionsFor(topic)) {
@@ -159,11 +160,10 @@ public final class ChangePublisher implements AutoCloseable {
                 for (Future<RecordMetadata> ack : acks) {
                     ack.get();
                 }
-                return;
             } catch (ExecutionException | KafkaException e) {
-                waitToRetry(KafkaFailures.classify(e), retry, "publishing a watermark to " + topic);
+                throw new Refused(KafkaFailures.classify(e));
             }
-        }
+        });
     }
 
     /** Span name of capture's publish of a sampled change (from handing it to the producer until Kafka acknowledged it). */
@@ -249,11 +249,9 @@ public final class ChangePublisher implements AutoCloseable {
      * (capture moves on only once it is in Kafka), retrying like changes.
      */
     public void deadLetter(DeadLetter letter) throws InterruptedException {
-        Backoff retry = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
-        while (true) {
+        retry("dead-lettering to " + dlqTopic).run(() -> {
             try {
                 producer.send(letter.toRecord(dlqTopic)).get();
-                return;
             } catch (ExecutionException | KafkaException e) {
                 Failure f = KafkaFailures.classify(e);
                 if (f.isPoison()) {
@@ -261,23 +259,36 @@ public final class ChangePublisher implements AutoCloseable {
                             f.message(), letter.reason(), letter.key());
                     return;
                 }
-                waitToRetry(f, retry, "dead-lettering to " + dlqTopic);
+                throw new Refused(f);
             }
-        }
+        });
     }
 
-    /**
-     * After a retriable or configuration failure of {@code what}: counts the retry, reports a
-     * configuration error (health DOWN, the fix logged once) or logs the failure, and waits.
-     */
-    private void waitToRetry(Failure f, Backoff backoff, String what) throws InterruptedException {
-        onRetry.run();
-        if (f.isFatal()) {
-            misconfiguration.report(f);
-        } else {
-            LOG.warn("{} failed ({}); retrying", what, f.message());
+    /** Retries {@code what} for as long as it takes; each failure counts a retry and reports a configuration error (health DOWN). */
+    private Retry<Refused> retry(String what) {
+        return Retry.of(LOG, new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax()), what)
+                .onFailure(Refused.class, (e, attempt) -> {
+                    onRetry.run();
+                    if (e.failure.isFatal()) {
+                        misconfiguration.report(e.failure);
+                    }
+                });
+    }
+
+    /** Kafka did not acknowledge an attempt, for a reason retrying can fix (or a configuration error, retried with health DOWN). */
+    private static final class Refused extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final transient Failure failure;
+
+        Refused(Failure failure) {
+            super(failure.message(), null, false, false);
+            this.failure = failure;
         }
-        backoff.sleep();
+
+        @Override
+        public String toString() {
+            return failure.message();
+        }
     }
 
     @Override

@@ -8,8 +8,6 @@ import io.lethe.config.DebeziumTopicsConfig;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.TopicSetup;
-import io.lethe.schemas.ChangeEvent;
-import io.lethe.schemas.Op;
 import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.Watermark;
 import io.lethe.stage.failure.Failure;
@@ -19,15 +17,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.InvalidOffsetException;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -70,8 +65,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private final Counter deadLettered;
     /** One reset per namespace of a table whose changes were lost or unreadable. */
     private final TableResets tableResets;
-    /** Dead-letters the records Lethe cannot read; set at start. */
-    private Rejects rejects;
+    /** Maps, holds, dead-letters and publishes what was read; set at start. */
+    private RecordIntake intake;
     private ChangePublisher publisher;
     private KafkaConsumer<byte[], byte[]> consumer;
     /** The connector's topics as this translator reads them: assignment, commits, back-pressure. */
@@ -126,9 +121,10 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         publisher = new ChangePublisher(config, clock, misconfiguration, () -> {
         }, () -> {
         }, tracing);
-        rejects = new Rejects(publisher, deadLettered, clock);
         consumer = ConnectorTopics.consumer(config);
         reading = new ConnectorTopics(config, tableByTopic, consumer);
+        intake = new RecordIntake(topics, mapper, tableByTopic, reading, consumer, new Rejects(publisher, deadLettered, clock), tableResets,
+                coverage, translated);
         for (String limit : ModeLimits.of(config)) {
             LOG.warn("source.mode debezium-topics: {}", limit);
         }
@@ -211,68 +207,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     }
 
     private void process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
-        for (ConsumerRecord<byte[], byte[]> record : records) {
-            TopicPartition tp = new TopicPartition(record.topic(), record.partition());
-            if (record.topic().equals(topics.heartbeatTopic())) {
-                OptionalLong at = mapper.heartbeatMicros(record.topic(), record.value());
-                if (at.isPresent()) {
-                    // every change topic that exists now is assigned first: a table whose topic appeared since the last
-                    // refresh (with its first change) would otherwise be left out of what the heartbeat waits for
-                    reading.refreshNow(this::lost);
-                    gate.heartbeat(at.getAsLong(), consumer.endOffsets(reading.changePartitions(), KAFKA_TIMEOUT));
-                    heartbeatRead = true;
-                }
-                continue;
-            }
-            if (reading.isTransactionTopic(record.topic())) {
-                try {
-                    mapper.transactionEnd(record.topic(), record.value())
-                            .ifPresent(end -> stamps.end(end.txId(), end.commitLsn(), end.counts(), record.offset()));
-                } catch (RuntimeException e) {
-                    // a transaction whose END Lethe cannot read holds its changes back: lag grows, nothing goes out unstamped
-                    rejects.transactionRecord(record, e);
-                }
-                continue;
-            }
-            SourceTable table = tableByTopic.get(record.topic());
-            ChangeEvent event = null;
-            Long txId = null;
-            try {
-                event = mapper.map(record.topic(), record.partition(), record.key(), record.value(), table).orElse(null);
-                if (event != null && topics.transactionMetadata() && event.txId() != null
-                        && mapper.inTransaction(record.topic(), record.value())) {
-                    txId = event.txId();
-                }
-            } catch (RuntimeException e) {
-                rejects.changeRecord(record, table, e);
-                // a change Lethe cannot read may have made any entry of its table stale: its namespaces are reset, in the
-                // record's place in its partition (after every change before it, held for its END or not, so that no older
-                // image is upserted after the reset)
-                for (ChangeEvent reset : tableResets.wholesale(Set.of(table), coverage.maxLsn())) {
-                    stamps.hold(new TransactionStamps.Held(tp, record.offset(), reset, null));
-                }
-                continue;
-            }
-            stamps.hold(new TransactionStamps.Held(tp, record.offset(), event, txId));
-        }
-        List<ChangeEvent> events = new ArrayList<>();
-        for (TransactionStamps.Held h : stamps.release()) {
-            if (h.event() != null) {
-                events.add(h.event());
-                if (h.event().op() != Op.RESET) {
-                    coverage.translated(h.partition(), h.offset(), h.event().lsn());
-                }
-            }
-        }
-        if (!events.isEmpty()) {
-            publisher.publishAll(events);
-            translated.increment(events.size());
-            for (ChangeEvent e : events) {
-                if (e.op() != Op.RESET) {
-                    coverage.published(e.lsn());
-                }
-            }
-        }
+        intake.hold(records, stamps, gate, this::lost, () -> heartbeatRead = true);
+        intake.publishReleased(stamps, publisher);
         checkTables();
         var released = vouched
                 ? gate.release(tp -> stamps.next(tp, consumer.position(tp, KAFKA_TIMEOUT)))

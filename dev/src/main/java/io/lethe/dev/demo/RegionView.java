@@ -2,6 +2,7 @@ package io.lethe.dev.demo;
 
 import io.lethe.region.RegionConsumerService;
 import io.lethe.capture.engine.CaptureMetrics;
+import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.region.apply.RegionMetrics;
 import io.lethe.streams.metrics.StreamsMetrics;
 import io.lethe.schemas.InvalidationEvent;
@@ -60,18 +61,18 @@ public final class RegionView {
     }
 
     public double lagRecords() {
-        var g = registry.find(RegionMetrics.LAG_RECORDS).tag("region", region).gauge();
+        var g = registry.find(RegionMeterNames.LAG_RECORDS).tag("region", region).gauge();
         return g == null ? 0 : g.value();
     }
 
     public double lagSeconds() {
-        var g = registry.find(RegionMetrics.LAG_SECONDS).tag("region", region).gauge();
+        var g = registry.find(RegionMeterNames.LAG_SECONDS).tag("region", region).gauge();
         return g == null ? 0 : g.value();
     }
 
     /** {@link RegionMetrics#END_TO_END_LAG} of this region, as /metrics shows it (NaN before the first heartbeat). */
     public double endToEndSeconds() {
-        return gauge(registry.find(RegionMetrics.END_TO_END_LAG).tag("region", region).gauge());
+        return gauge(registry.find(RegionMeterNames.END_TO_END_LAG).tag("region", region).gauge());
     }
 
     /** {@link CaptureMetrics#WATERMARK_AGE}, as /metrics shows it. */

@@ -3,7 +3,6 @@ package io.lethe.region.apply;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.redis.RedisLayout;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,8 +16,6 @@ import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Notices that the region's Redis lost writes that Lethe had applied: it restarted from an RDB or
@@ -58,7 +55,6 @@ import org.slf4j.LoggerFactory;
  * <p>Single-threaded: only the consumer's thread calls it.
  */
 public final class RestoreGuard {
-    private static final Logger LOG = LoggerFactory.getLogger(RestoreGuard.class);
     /** Prefix of a partition's own run_id field in the checkpoint: {@code run_id:<partition>}. */
     static final String PARTITION_RUN_ID = RedisLayout.CHECKPOINT_RUN_ID + ":";
     /** Field of the checkpoint: the id of the Kafka cluster its offsets were read on (absent in checkpoints written before it was). */
@@ -66,50 +62,17 @@ public final class RestoreGuard {
 
     private final RegionRedis redis;
     private final String group;
-    private final IntSupplier partitionCount;
-    /** Node id to the run_id this guard last verified there. */
-    private final Map<String, String> known = new HashMap<>();
-    /** Node id to the partitions whose checkpoint this guard verified on that server while owning them. */
-    private final Map<String, Set<Integer>> verified = new HashMap<>();
-    private boolean recheck;
-    /** The id of the Kafka cluster the region reads, once known ({@link #cluster(String)}); null before. */
-    private String cluster;
+    /** What this guard verified on each node, and the writes into a verified server only. */
+    private final CheckpointWrites writes;
     /** A move to another cluster invalidated this Redis wholesale: no checkpoint at the first contact is then no restore. */
     private boolean invalidatedByMove;
-
-    /**
-     * What a restore left behind, over every node found restored.
-     *
-     * @param nodes      the restored nodes, as {@code id: previous run_id -> run_id now}
-     * @param runIds     node id to its run_id now
-     * @param checkpoint the assigned partitions restored with a checkpoint, to its offset as the
-     *                   restored data has it (the lowest over the restored nodes; a partition the
-     *                   restored checkpoint lacks is 0)
-     * @param partitions every assigned partition to replay (those of {@code checkpoint}, and every
-     *                   assigned one when a node came back without any checkpoint)
-     * @param assigned   the partitions assigned when this was checked
-     * @param unknown    true when a restored node holds no checkpoint: its data's position is unknown
-     * @param keys       keys on the restored nodes now (DBSIZE)
-     */
-    public record Restore(List<String> nodes, Map<String, String> runIds, Map<Integer, Long> checkpoint, Set<Integer> partitions,
-            Set<Integer> assigned, boolean unknown, long keys) {
-        /** True when data of unknown position remains: only a wholesale invalidation is enough. */
-        public boolean wholesale() {
-            return unknown && keys > 0;
-        }
-
-        /** A short id of the restore, for event ids. */
-        public String id() {
-            return String.join("+", runIds.values());
-        }
-    }
 
     /**
      * The id of the Kafka cluster the region reads ({@link TopicMove#clusterId}): written with every
      * checkpoint, and a restored checkpoint of another cluster is not replayed from.
      */
     public void cluster(String id) {
-        this.cluster = id;
+        writes.cluster = id;
     }
 
     /**
@@ -124,7 +87,7 @@ public final class RestoreGuard {
         invalidatedByMove = true;
         for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
             Map<String, String> fields = node.commands().hgetall(node.checkpointKey());
-            if (!fields.isEmpty() && !Objects.equals(fields.get(CLUSTER), cluster)) {
+            if (!fields.isEmpty() && !Objects.equals(fields.get(CLUSTER), writes.cluster)) {
                 node.commands().del(node.checkpointKey());
             }
         }
@@ -150,7 +113,7 @@ public final class RestoreGuard {
     public RestoreGuard(RegionRedis redis, String group, IntSupplier partitionCount) {
         this.redis = Objects.requireNonNull(redis);
         this.group = group;
-        this.partitionCount = partitionCount;
+        this.writes = new CheckpointWrites(redis, group, partitionCount);
     }
 
     /**
@@ -177,7 +140,8 @@ public final class RestoreGuard {
      * unknown. False: a first start on a cache that already held entries.
      */
     public Optional<Restore> check(Set<Integer> assigned, BooleanSupplier appliedBefore) {
-        recheck = false;
+        writes.recheck = false;
+        String cluster = writes.cluster;
         List<String> nodes = new ArrayList<>();
         Map<String, String> runIds = new LinkedHashMap<>();
         Map<Integer, Long> checkpoint = new TreeMap<>();
@@ -185,13 +149,13 @@ public final class RestoreGuard {
         boolean unknown = false;
         long keys = 0;
         // a master joining a Cluster this guard already watches is a resharding, not a restore
-        boolean firstContact = known.isEmpty();
+        boolean firstContact = writes.known.isEmpty();
         for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
             String runId = node.runId();
             Map<String, String> fields = node.commands().hgetall(node.checkpointKey());
-            String last = known.get(node.id());
+            String last = writes.known.get(node.id());
             boolean serverChanged = last != null && !last.equals(runId);
-            Set<Integer> done = verified.computeIfAbsent(node.id(), k -> new HashSet<>());
+            Set<Integer> done = writes.verified.computeIfAbsent(node.id(), k -> new HashSet<>());
             if (serverChanged) {
                 done.clear();
             }
@@ -233,7 +197,7 @@ public final class RestoreGuard {
             }
             if (restoredHere.isEmpty()) {
                 if (!(serverChanged && written == null && assigned.isEmpty())) {
-                    known.put(node.id(), runId);
+                    writes.known.put(node.id(), runId);
                     done.addAll(assigned);
                 } // else: an emptied server, judged once this consumer owns partitions
                 continue;
@@ -257,102 +221,26 @@ public final class RestoreGuard {
      * partition assigned at the check. When a node changed again meanwhile, the next check finds it.
      */
     public void replayed(Restore restore, Map<Integer, Long> rewound) {
-        // the write pins the restored run_id on every partition without its own, so that the consumers owning
-        // the others still see they were restored: at least every partition this one knows of
-        int partitions = partitions(restore.assigned(), rewound.keySet());
-        for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
-            String runId = restore.runIds().get(node.id());
-            if (runId == null) {
-                continue;
-            }
-            if (CheckpointScript.write(node.commands(), node.checkpointKey(), runId, cluster, partitions, rewound)) {
-                known.put(node.id(), runId);
-                verified.computeIfAbsent(node.id(), k -> new HashSet<>()).addAll(restore.assigned());
-            } else {
-                recheck = true;
-            }
-        }
-    }
-
-    /**
-     * The partition count to pin checkpoints over: the topic's, and never fewer than the partitions
-     * named here (the count may be unknown just now, or read from metadata older than an expansion).
-     */
-    private int partitions(Set<Integer> some, Set<Integer> more) {
-        int count = partitionCount.getAsInt();
-        for (int p : some) {
-            count = Math.max(count, p + 1);
-        }
-        for (int p : more) {
-            count = Math.max(count, p + 1);
-        }
-        return count;
+        writes.replayed(restore, rewound);
     }
 
     /** True when a write was refused since the last check: another server answers; check now. */
     public boolean recheckWanted() {
-        return recheck;
+        return writes.recheckWanted();
     }
 
-    /**
-     * Records offsets the consumer committed after Redis acknowledged their batches, on every node,
-     * for the partitions verified there, and only while the node is the server this guard verified
-     * (checked inside the writing script): a node restored since keeps the checkpoint its data
-     * came with, so the restore is replayed from it.
-     */
+    /** Records committed offsets as the checkpoint of the partitions verified on each node ({@link CheckpointWrites#checkpoint}). */
     public void checkpoint(Map<Integer, Long> committed) {
-        if (committed.isEmpty()) {
-            return;
-        }
-        int partitions = partitions(committed.keySet(), Set.of());
-        for (CheckpointNodes.CheckpointNode node : CheckpointNodes.of(redis, group)) {
-            String runId = known.get(node.id());
-            Set<Integer> done = verified.get(node.id());
-            if (runId == null || done == null) {
-                continue;
-            }
-            Map<Integer, Long> offsets = new HashMap<>(committed);
-            offsets.keySet().retainAll(done);
-            if (offsets.isEmpty()) {
-                continue;
-            }
-            if (!CheckpointScript.write(node.commands(), node.checkpointKey(), runId, cluster, partitions, offsets)) {
-                recheck = true;
-                LOG.info("checkpoint of {} not written to Redis node {}: it is not the server verified as {} (restarted or failed over); "
-                        + "checking it now", group, node.id(), runId);
-            }
-        }
+        writes.checkpoint(committed);
     }
 
-    /**
-     * HSET of {@code fields} into {@code key} only while the server holding it is the one this
-     * guard verified there (checked inside the writing script): for what readers trust besides the
-     * checkpoint (the applied watermark), which a server restored since must not receive before the
-     * restore was replayed.
-     *
-     * @return false when refused (not verified yet, or another server answers: checked at once)
-     */
+    /** HSET of {@code fields} into {@code key} only while its server is the one verified; false when refused. */
     public boolean writeVerified(String key, Map<String, String> fields) {
-        CheckpointNodes.CheckpointNode node = CheckpointNodes.holding(redis, group, key);
-        String runId = known.get(node.id());
-        if (runId == null) {
-            return false;
-        }
-        if (!CheckpointScript.hset(node.commands(), key, runId, fields)) {
-            recheck = true;
-            return false;
-        }
-        return true;
+        return writes.writeVerified(key, fields);
     }
 
     /** {@link #checkpoint} of offsets just committed; a failure only delays it (the next commit writes it). */
     public void checkpointCommitted(Map<TopicPartition, OffsetAndMetadata> committed) {
-        Map<Integer, Long> offsets = new HashMap<>();
-        committed.forEach((tp, om) -> offsets.put(tp.partition(), om.offset()));
-        try {
-            checkpoint(offsets);
-        } catch (RuntimeException e) {
-            LOG.debug("checkpoint not written ({}); the next commit writes it", e.toString());
-        }
+        writes.checkpointCommitted(committed);
     }
 }

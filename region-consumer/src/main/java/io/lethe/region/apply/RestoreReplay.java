@@ -77,7 +77,7 @@ final class RestoreReplay {
         Set<TopicPartition> assigned = new HashSet<>(consumer.assignment());
         Set<Integer> partitions = new HashSet<>();
         assigned.forEach(tp -> partitions.add(tp.partition()));
-        Optional<RestoreGuard.Restore> found;
+        Optional<Restore> found;
         try {
             found = guard.check(partitions, () -> consumer.committed(assigned, Duration.ofSeconds(10)).values().stream()
                     .anyMatch(Objects::nonNull));
@@ -102,7 +102,7 @@ final class RestoreReplay {
         if (found.isEmpty()) {
             return Set.of();
         }
-        RestoreGuard.Restore restore = found.get();
+        Restore restore = found.get();
         if (FaultInjection.off(FaultInjection.RESTORE_REPLAY, guard.group())) {
             acceptAsItIs(restore, assigned);
             return Set.of();
@@ -178,7 +178,7 @@ final class RestoreReplay {
      * the consumer's current positions (so the guard counts it verified and the applied watermark
      * is published again) and nothing is rewound or invalidated: what the snapshot brought back stays.
      */
-    private void acceptAsItIs(RestoreGuard.Restore restore, Set<TopicPartition> assigned) {
+    private void acceptAsItIs(Restore restore, Set<TopicPartition> assigned) {
         Map<Integer, Long> positions = new HashMap<>();
         for (TopicPartition tp : assigned) {
             if (restore.partitions().contains(tp.partition())) {

@@ -61,7 +61,7 @@ class PatternSweepsTest {
             assertEquals(3, sweeps.submit("a*", List.of(pattern("a*", 14))), "a glob already running is swept again");
             assertEquals(3, sweeps.submitted());
             assertEquals(3, sweeps.backlog());
-            assertEquals(3.0, registry.get(RegionMetrics.PATTERN_BACKLOG).gauge().value());
+            assertEquals(3.0, registry.get(RegionMeterNames.PATTERN_BACKLOG).gauge().value());
             assertEquals(0, sweeps.done(), "nothing is done while the first runs");
             release.countDown();
             await("every sweep done", () -> sweeps.done() == 3);
@@ -72,7 +72,7 @@ class PatternSweepsTest {
             assertEquals(3, progress.finished().size());
             assertEquals(0, sweeps.takeFinished().finished().size(), "taken once");
             assertEquals(0, sweeps.backlog());
-            assertEquals(3, registry.get(RegionMetrics.PATTERN_DURATION).timer().count());
+            assertEquals(3, registry.get(RegionMeterNames.PATTERN_DURATION).timer().count());
         }
     }
 
