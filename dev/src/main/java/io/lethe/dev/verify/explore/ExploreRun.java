@@ -1,5 +1,6 @@
 package io.lethe.dev.verify.explore;
 
+import io.lethe.cache.ReadToken;
 import io.lethe.cache.ReadTokens;
 import io.lethe.dev.verify.explore.Program.Column;
 import io.lethe.dev.verify.explore.Program.Namespace;
@@ -15,6 +16,7 @@ import io.lethe.config.kafka.KafkaClients;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.region.inspect.CacheInspector;
+import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.RedisLayout;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -29,6 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewPartitions;
@@ -44,6 +47,8 @@ import org.apache.kafka.clients.admin.NewPartitions;
 final class ExploreRun {
     /** How long background readers go on after the last step, racing the invalidations still in flight. */
     private static final Duration TAIL = Duration.ofSeconds(2);
+    /** How long every region's applied watermark may take to cover the last step, once the pipeline drained. */
+    private static final Duration WATERMARK_TIMEOUT = Duration.ofSeconds(60);
     private final EmbeddedStack stack;
     private final List<String> regions;
     private final Program program;
@@ -158,6 +163,7 @@ final class ExploreRun {
             readers.stop();
             out.reads(readers.reads(), readers.errors(), readers.slowLoads(), readers.lastError());
             run.quiesce();
+            watermarksCover(run, config);
             Set<String> ambiguous = new LinkedHashSet<>();
             Set<String> stale = judge(run, truth, readers, pool, out, ambiguous);
             secondJudge(config, stale, ambiguous, out);
@@ -414,6 +420,27 @@ final class ExploreRun {
             return info.contains("aof_enabled:1") && info.contains("aof_rewrite_in_progress:0")
                     && !info.contains("aof_rewrite_scheduled:1");
         });
+    }
+
+    /**
+     * Every region's applied watermark covers a token taken now: with nothing left hiding changes
+     * at the end, every stage vouches again. A stage that holds its watermarks for good (a source
+     * watch that keeps failing, a condition that hides changes) answers every read-your-writes read
+     * from the database and lets lag alerts fire; no entry need be stale for that to be a failure.
+     */
+    private static void watermarksCover(ScenarioRun run, LetheConfig config) throws Exception {
+        ReadToken token;
+        try (Connection primary = run.connect()) {
+            token = ReadTokens.take(primary);
+        }
+        for (String region : config.regions().keySet()) {
+            String key = AppliedLsn.key(RegionConsumerService.groupId(config, region));
+            ScenarioRun.await(region + "'s applied watermark to cover a token taken after the last step (a stage that holds its "
+                    + "watermarks: see its log)", WATERMARK_TIMEOUT, () -> {
+                        OptionalLong lsn = AppliedLsn.of(run.redis(region).hgetall(key));
+                        return lsn.isPresent() && lsn.getAsLong() >= token.lsn();
+                    });
+        }
     }
 
     private static void addPartitions(LetheConfig config, int more) throws Exception {

@@ -23,7 +23,8 @@ class GeneratorOddNamesTest {
                         separators++;
                         assertTrue(sql.contains("\"") || sql.contains("'"), "quoted: " + sql);
                     }
-                    if (sql.startsWith("ALTER TYPE explore_mood RENAME VALUE") && !sql.matches("[^\"]*RENAME VALUE '[a-z0-9 ]+' TO '[a-z0-9 ]+'")) {
+                    if (sql.startsWith("ALTER TYPE explore_mood RENAME VALUE")
+                            && !sql.matches("[^\"]*RENAME VALUE '[a-z0-9 ]+' TO '[a-z0-9 ]+'")) {
                         labels++;
                     }
                 }
