@@ -78,9 +78,10 @@ public record ConfigChanges(List<String> lines, boolean moves) {
                 out.add("namespace " + ns.name() + ": new (" + ns.table() + ")");
             } else if (!keysOf(old).equals(keysOf(ns))) {
                 out.add("namespace " + ns.name() + ": its keys change " + keysOf(old) + " -> " + keysOf(ns)
-                        + "; entries under the old keys get no invalidation any more: invalidate the namespace (lethe invalidate "
-                        + "--namespace " + ns.name() + " --force) under the old configuration before the rollout, or they stay "
-                        + "until their TTL");
+                        + "; entries under the old keys or versions get no invalidation any more: each region that receives it "
+                        + "invalidates it wholesale (by its old and new globs) at its first start, once streams runs the new "
+                        + "configuration; roll out its readers first (an entry a reader on the old configuration fills after "
+                        + "that stays until its TTL)");
                 moves = true;
             }
         }

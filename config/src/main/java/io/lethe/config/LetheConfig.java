@@ -133,9 +133,11 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
         for (String c : carried) {
             String name = c.endsWith("/stripped") ? c.substring(0, c.length() - "/stripped".length()) : c;
             NamespaceConfig n = namespaces.get(name);
-            rendered.add(c + (n == null ? "" : "=" + String.join(";", n.keysRendered())));
+            rendered.add(c + (n == null ? "" : "=" + String.join(";", n.keysRendered()) + "|" + String.join(";", n.holdsRendered())));
         }
-        return fingerprint("lethe.routes/v2|" + String.join(",", rendered));
+        // v3: with what each namespace's entries hold (table, version source, mode, payload), so a region invalidating a
+        // namespace whose versions come from elsewhere now waits for a streams that sends the new versions
+        return fingerprint("lethe.routes/v3|" + String.join(",", rendered));
     }
 
     /**

@@ -180,4 +180,19 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
         patterns.forEach(pattern -> out.add("pattern:" + pattern));
         return List.copyOf(out);
     }
+
+    /**
+     * What the namespace's entries hold, as text: the table their rows come from, where their
+     * versions come from, the mode and (upsert) the payload columns. Entries a Redis holds under
+     * another of these are not what the invalidations streams sends now judge: an entry filled at
+     * an LSN is never reached by a version of a column, one of another table's row by this table's
+     * changes (the region consumer invalidates such a namespace wholesale, {@code TopicMove}).
+     */
+    public List<String> holdsRendered() {
+        List<String> out = new ArrayList<>(List.of("table:" + table, "version:" + version, "mode:" + mode));
+        if (mode == Mode.UPSERT) {
+            out.add("payload:" + String.join(",", payloadColumns));
+        }
+        return List.copyOf(out);
+    }
 }

@@ -203,6 +203,52 @@ class TopicMoveIT {
         }
     }
 
+    /**
+     * A namespace whose versions come from another source now ({@code lsn} to {@code column:ver}),
+     * same topic, same keys: an entry a reader filled at an LSN (a number near 2^40 and above) is
+     * never reached by an invalidation at the column's version (1, 2, ...), so it would outlive
+     * every change of its row. The same holds for a namespace moved to another table. The region
+     * invalidates such a namespace wholesale at its first start under the new configuration.
+     */
+    @Test
+    void aNamespaceWhoseVersionsComeFromAnotherSourceNowLeavesNoEntryItsInvalidationsCannotReach(LetheStack stack, TestScope scope)
+            throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, price int, ver bigint NOT NULL)",
+                    "INSERT INTO products VALUES (1, 10, 1), (2, 20, 1)");
+            String p = scope.keyPrefix();
+            String group = scope.id() + "-region-" + REGION;
+            String byLsn = """
+                    product:
+                      table: public.products
+                      keys: ["%sproduct:{id}"]
+                    """.formatted(p);
+            LetheConfig before = f.config(f.yaml(List.of(REGION), byLsn, ""));
+            RedisCommands<String, String> redis = f.redis(REGION);
+            String entry = p + "product:2";
+            try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
+                Await.until("us-east records what it is fed", Duration.ofSeconds(90), () -> redis.exists(TopicMove.markerKey(group)) == 1);
+                // a reader fills row 2 at the LSN it read it at, as readers of an lsn namespace do
+                redis.hset(entry,
+                        Map.of(RedisLayout.ENTRY_VERSION, Long.toString(currentLsn(f)), RedisLayout.ENTRY_DATA, "{\"price\":20}"));
+            }
+            String byColumn = byLsn + "  version: column:ver\n";
+            LetheConfig after = f.config(f.yaml(List.of(REGION), byColumn, ""));
+            assertEquals(before.topics().invalidations(REGION), after.topics().invalidations(REGION), "the same topic");
+            try (Pipeline running = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
+                // the row changes under the new configuration: its invalidation carries ver = 2
+                f.sql("UPDATE products SET price = 21, ver = 2 WHERE id = 2");
+                long changed = currentLsn(f);
+                Await.until("us-east applied past the change of row 2", Duration.ofSeconds(120), () -> {
+                    java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn
+                            .of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
+                    return applied.isPresent() && applied.getAsLong() >= changed;
+                });
+                assertEquals(0, redis.exists(entry), "the entry filled at an LSN is gone: no column version would ever reach it");
+            }
+        }
+    }
+
     private static long currentLsn(PipelineFixture f) throws Exception {
         io.lethe.embedded.PostgresEndpoint pg = f.stack.postgres();
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());

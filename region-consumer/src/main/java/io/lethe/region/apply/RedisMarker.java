@@ -33,7 +33,7 @@ final class RedisMarker {
                 String receives = fields.getOrDefault(TopicMove.RECEIVES, "");
                 return Optional.of(new TopicMove.Fed(topic, receives.isEmpty() ? List.of() : List.of(receives.split(",")),
                         globs(fields.get(TopicMove.GLOBS)),
-                        globs(fields.get(TopicMove.RENDERED)), fields.get(TopicMove.CLUSTER)));
+                        globs(fields.get(TopicMove.RENDERED)), fields.get(TopicMove.CLUSTER), globs(fields.get(TopicMove.HOLDS))));
             }
 
             @Override
@@ -42,7 +42,7 @@ final class RedisMarker {
                     Map<String, String> fields = new HashMap<>(
                             Map.of(TopicMove.FIELD, fed.topic(), TopicMove.RECEIVES, String.join(",", fed.receives()),
                                     TopicMove.GLOBS, JSON.writeValueAsString(fed.globs()), TopicMove.RENDERED,
-                                    JSON.writeValueAsString(fed.rendered())));
+                                    JSON.writeValueAsString(fed.rendered()), TopicMove.HOLDS, JSON.writeValueAsString(fed.holds())));
                     if (fed.cluster() != null) {
                         fields.put(TopicMove.CLUSTER, fed.cluster());
                     }

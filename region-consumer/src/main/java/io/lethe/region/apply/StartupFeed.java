@@ -94,6 +94,8 @@ final class StartupFeed {
         Map<String, List<String>> rendered = new TreeMap<>();
         receives.forEach(ns -> globs.put(ns, config.namespaces().get(ns).namespaceGlobs()));
         receives.forEach(ns -> rendered.put(ns, config.namespaces().get(ns).keysRendered()));
+        Map<String, List<String>> holds = new TreeMap<>();
+        receives.forEach(ns -> holds.put(ns, config.namespaces().get(ns).holdsRendered()));
         // the marker is read from Redis, the group's offsets from Kafka: each client's own classification says whether a
         // failure is a misconfiguration (credentials, a denied command or ACL) or a wait
         Optional<Checked> checked = Retry.of(LOG, backoff(), "region " + region.name() + ": checking whether its topic moved")
@@ -108,7 +110,7 @@ final class StartupFeed {
                     // the cluster this region reads: offsets and checkpoints are positions in it, and another one (a mirror of
                     // its own, moved back, rebuilt under the same address) keeps the topic's name
                     String cluster = TopicMove.clusterId(admin);
-                    TopicMove.Fed fed = new TopicMove.Fed(topic, receives, globs, rendered, cluster);
+                    TopicMove.Fed fed = new TopicMove.Fed(topic, receives, globs, rendered, cluster, holds);
                     Optional<TopicMove.Moved> detected = TopicMove.detect(marker, admin, group, config.topics(), fed);
                     restoreGuard.cluster(cluster);
                     return new Checked(fed, detected);

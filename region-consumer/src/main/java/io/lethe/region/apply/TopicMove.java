@@ -52,6 +52,11 @@ public final class TopicMove {
     static final String GLOBS = "globs";
     /** JSON object: for each namespace received, its templates and patterns as text ({@code NamespaceConfig.keysRendered}). */
     static final String RENDERED = "rendered";
+    /**
+     * JSON object: for each namespace received, what its entries hold as text: table, version
+     * source, mode, payload ({@code NamespaceConfig.holdsRendered}).
+     */
+    static final String HOLDS = "holds";
 
     /** Where the marker lives: the region's Redis. */
     public interface Marker {
@@ -65,14 +70,22 @@ public final class TopicMove {
      * What a region's Redis was fed with: its topic, the namespaces the region received (sorted),
      * and the globs covering each one's keys (empty when written before they were recorded): a
      * namespace later removed from the configuration is cleared by them; and the id of the Kafka
-     * cluster the topic was read on (null when written before it was recorded).
+     * cluster the topic was read on (null when written before it was recorded); and what each
+     * namespace's entries hold (table, version source, mode: empty when written before it was
+     * recorded).
      */
     public record Fed(String topic, List<String> receives, Map<String, List<String>> globs, Map<String, List<String>> rendered,
-            String cluster) {
+            String cluster, Map<String, List<String>> holds) {
         public Fed {
             receives = receives == null ? List.of() : List.copyOf(new TreeSet<>(receives));
             globs = globs == null ? Map.of() : Map.copyOf(globs);
             rendered = rendered == null ? Map.of() : Map.copyOf(rendered);
+            holds = holds == null ? Map.of() : Map.copyOf(holds);
+        }
+
+        public Fed(String topic, List<String> receives, Map<String, List<String>> globs, Map<String, List<String>> rendered,
+                String cluster) {
+            this(topic, receives, globs, rendered, cluster, Map.of());
         }
 
         public Fed(String topic, List<String> receives, Map<String, List<String>> globs, Map<String, List<String>> rendered) {
@@ -182,18 +195,21 @@ public final class TopicMove {
             both.retainAll(now.receives());
             changed.removeAll(both);
             // a namespace whose key templates changed: streams renders only the new keys, so entries of the old ones
-            // (still filled by readers on the old configuration) would get no invalidation again
+            // (still filled by readers on the old configuration) would get no invalidation again; and one whose entries
+            // hold something else now: versions of another source (an entry filled at an LSN is never reached by a
+            // column's version), another table's rows, another mode or payload
             TreeSet<String> rekeyed = new TreeSet<>();
             for (String ns : both) {
-                if (differ(before.globs().get(ns), now.globs().get(ns)) || differ(before.rendered().get(ns), now.rendered().get(ns))) {
-                    rekeyed.add(ns); // other globs, or the same globs of other templates (user:{id} -> user:{email})
+                if (differ(before.globs().get(ns), now.globs().get(ns)) || differ(before.rendered().get(ns), now.rendered().get(ns))
+                        || differ(before.holds().get(ns), now.holds().get(ns))) {
+                    rekeyed.add(ns); // other globs, the same globs of other templates (user:{id} -> user:{email}), other versions
                 }
             }
             changed.addAll(rekeyed);
             if (changed.isEmpty()) {
                 return Optional.empty();
             }
-            String why = rekeyed.isEmpty() ? "" : "; keys changed of " + rekeyed;
+            String why = rekeyed.isEmpty() ? "" : "; keys or what entries hold changed of " + rekeyed;
             return Optional.of(new Moved(before.topic(), now.topic(), "the region's Redis (namespaces received " + before.receives()
                     + " -> " + now.receives() + why + ")", List.copyOf(changed), before));
         }
