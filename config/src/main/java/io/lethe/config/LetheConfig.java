@@ -191,6 +191,33 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
         return new LetheConfig(file, view, kafka, regions, own, streams, apply, http, metrics, tracing);
     }
 
+    /**
+     * What a capture running this configuration captures, as a short fingerprint of the sorted
+     * tables of its namespaces, each with the names of its namespaces (the ones its resets name; a
+     * capture shard's view, {@link #forShard}, has only the shard's):
+     * stamped on its watermarks ({@code Watermark.CAPTURES}) and compared by streams with
+     * {@link #capturesOf}.
+     */
+    public String captures() {
+        java.util.List<String> each = new java.util.ArrayList<>();
+        for (String table : new java.util.TreeSet<>(tables())) {
+            each.add(table + "=" + String.join("+", new java.util.TreeSet<>(
+                    namespacesForTable(table).stream().map(NamespaceConfig::name).toList())));
+        }
+        return fingerprint("lethe.captures/v1|" + String.join(",", each));
+    }
+
+    /** {@link #captures()} of the capture of shard {@code shard} (null or "": a single capture) under this configuration. */
+    public String capturesOf(String shard) {
+        return shard == null || shard.isEmpty() ? captures() : forShard(shard).captures();
+    }
+
+    /** The capture shard whose tables include {@code table}, or "" (a single capture, or a table no shard lists). */
+    public String shardOf(String table) {
+        return source.shards().entrySet().stream().filter(e -> e.getValue().tables().contains(table)).map(Map.Entry::getKey)
+                .findFirst().orElse("");
+    }
+
     /** How many shards write watermarks: one per capture shard, one for a single capture. */
     public int shardCount() {
         return source.shardOrder().size();

@@ -375,6 +375,36 @@ class TopologyTest {
         assertTrue(read(regions.get("eu-west")).isEmpty());
     }
 
+    /**
+     * A capture on another configuration (a rollout) names in its resets only the namespaces it
+     * knows of the table: streams resets every namespace of that table it knows. A capture on the
+     * same configuration, or of a version before the header, is taken at its word.
+     */
+    @Test
+    void aResetOfACaptureOnAnotherConfigurationResetsEveryNamespaceOfItsTable() {
+        ChangeEvent reset = new ChangeEvent(ChangeEvent.SCHEMA_ID, ChangeEvent.resetId(960, "product"), PRODUCTS, Op.RESET, null, null,
+                null, "960", 960, null, 1, 2, "product", null);
+        java.util.function.Consumer<String> send = captures -> {
+            org.apache.kafka.common.header.Headers h = new org.apache.kafka.common.header.internals.RecordHeaders();
+            if (captures != null) {
+                h.add(io.lethe.schemas.Watermark.CAPTURES, captures.getBytes(StandardCharsets.UTF_8));
+            }
+            changes.pipeInput(new TestRecord<>(reset.recordKey(), EventJson.write(reset), h, (Long) null));
+        };
+        send.accept(config().captures());
+        assertEquals(Set.of("product"), read(all).stream().map(InvalidationEvent::namespace).collect(Collectors.toSet()));
+        send.accept(null);
+        assertEquals(Set.of("product"), read(all).stream().map(InvalidationEvent::namespace).collect(Collectors.toSet()));
+        // a capture whose file has product only over public.products
+        String older = YAML.replace("  category:\n    table: public.products\n    keys: [\"category:{category_id}:products\"]\n", "");
+        send.accept(ConfigLoader.parse("old.yml", older, name -> null).captures());
+        List<InvalidationEvent> out = read(all);
+        assertEquals(Set.of("product", "category", "price"), out.stream().map(InvalidationEvent::namespace).collect(Collectors.toSet()),
+                out.toString());
+        assertTrue(out.stream().allMatch(e -> e.scope() == Scope.NAMESPACE && e.op() == Op.RESET), out.toString());
+        assertEquals(1.0, widenedCount("category", "capture-configuration"));
+    }
+
     @Test
     void anUpsertWhosePayloadColumnWasNotSentBecomesADelete() {
         Map<String, Object> after = row(5, "x", 1, 0, 9);
@@ -806,6 +836,47 @@ class TopologyTest {
             assertTrue(east.readRecordsToList().isEmpty(),
                     "a watermark of shard " + unknown + ", which is not configured, is not forwarded");
         }
+    }
+
+    /**
+     * A capture still on a file without one of streams' tables (a rollout, a capture never
+     * restarted) publishes none of that table's changes: its watermarks are held, and counted; a
+     * shard's capture is judged by the shard's tables; a capture of a version before the header is
+     * forwarded as before.
+     */
+    @Test
+    void aWatermarkOfACaptureThatCapturesOtherTablesIsHeld() {
+        driver.close();
+        LetheConfig sharded = ConfigLoader.parse(
+                "topology-test.yml", YAML.replace("source: { jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }",
+                        "source:\n  jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\"\n  user: lethe\n  shards:\n"
+                                + "    sales: { slot: lethe_sales, publication: lethe_sales, tables: [public.orders] }\n"
+                                + "    catalog: { slot: lethe_catalog, publication: lethe_catalog, tables: [public.products] }"),
+                name -> null);
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        driver = new TopologyTestDriver(InvalidationTopology.build(sharded, new StreamsMetrics(registry), CLOCK), p);
+        TestInputTopic<String, byte[]> in = driver.createInputTopic(sharded.topics().changes(), new StringSerializer(),
+                new ByteArraySerializer());
+        TestOutputTopic<String, byte[]> east = driver.createOutputTopic(sharded.topics().invalidations("us-east"), new StringDeserializer(),
+                new ByteArrayDeserializer());
+        java.util.function.BiConsumer<String, String> watermark = (shard, captures) -> {
+            org.apache.kafka.common.header.Headers h = new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h", shard)
+                    .writeTo(new org.apache.kafka.common.header.internals.RecordHeaders());
+            if (captures != null) {
+                h.add(io.lethe.schemas.Watermark.CAPTURES, captures.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            in.pipeInput(new TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0], h, (Long) null));
+        };
+        watermark.accept("sales", sharded.forShard("sales").captures());
+        assertEquals(1, east.readRecordsToList().size(), "the sales capture captures what streams expects of it");
+        watermark.accept("sales", sharded.forShard("catalog").captures());
+        watermark.accept("catalog", sharded.captures());
+        assertTrue(east.readRecordsToList().isEmpty(), "captures of other tables than streams expects of their shard vouch for nothing");
+        assertEquals(2.0, registry.counter(StreamsMetrics.WATERMARKS_HELD, "reason", "capture-tables").count());
+        watermark.accept("catalog", null);
+        assertEquals(1, east.readRecordsToList().size(), "a capture of a version before the header: forwarded as before");
     }
 
     @Test

@@ -112,6 +112,14 @@ public record ChangeEvent(
                 originRegion, lsnOfCommit, text);
     }
 
+    /** This change (a reset) for namespace {@code other}, with the id a reset of that namespace at its LSN has. */
+    public ChangeEvent forNamespace(String other) {
+        String mine = resetId(lsn, namespace);
+        String otherId = id.contains(mine) ? id.replace(mine, resetId(lsn, other)) : id + ":as:" + other;
+        return new ChangeEvent(schema, otherId, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, other,
+                originRegion, commitLsn, text);
+    }
+
     /** This change with its key-template columns as PostgreSQL prints them. */
     public ChangeEvent withText(ColumnText columnText) {
         return new ChangeEvent(schema, id, source, op, key, before, after, version, lsn, txId, commitTs, capturedAt, namespace,

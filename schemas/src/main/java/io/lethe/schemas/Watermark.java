@@ -49,10 +49,25 @@ public record Watermark(long commitTs, long lsn, int source, String history, Str
      * configuration waits for this value. Covered by the signature.
      */
     public static final String ROUTES = "lethe.watermark.routes";
+    /**
+     * What the capture that wrote the watermark captures ({@code LetheConfig.captures}: a
+     * fingerprint of its shard's tables): invalidation-streams forwards a watermark only from a
+     * capture that captures the tables its own configuration expects of that shard, so a capture
+     * still on a file without a table (a rollout, a capture never restarted) cannot vouch for that
+     * table's changes. Absent from a capture of a version before it (then not compared). Not
+     * covered by the signature (a forged one can only make streams hold watermarks).
+     */
+    public static final String CAPTURES = "lethe.watermark.captures";
 
     /** The {@link #ROUTES} header of a watermark record, if it has one. */
     public static java.util.Optional<String> routes(org.apache.kafka.common.header.Headers headers) {
         Header h = headers.lastHeader(ROUTES);
+        return h == null ? java.util.Optional.empty() : java.util.Optional.of(new String(h.value(), StandardCharsets.UTF_8));
+    }
+
+    /** The {@link #CAPTURES} header of a watermark record, if it has one. */
+    public static java.util.Optional<String> captures(org.apache.kafka.common.header.Headers headers) {
+        Header h = headers.lastHeader(CAPTURES);
         return h == null ? java.util.Optional.empty() : java.util.Optional.of(new String(h.value(), StandardCharsets.UTF_8));
     }
 

@@ -8,6 +8,7 @@ import io.lethe.config.kafka.KafkaClients;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.RecordSignature;
+import io.lethe.schemas.Op;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
 import io.lethe.stage.dlq.DeadLetter;
@@ -61,6 +62,8 @@ public final class ChangePublisher implements AutoCloseable {
     private final Runnable onRetry;
     private final Runnable onWidened;
     private final Tracing tracing;
+    /** {@link LetheConfig#captures()} of this capture's configuration (a shard's view for a shard), for its watermarks. */
+    private final byte[] captures;
 
     /**
      * @param onRetry   told of every failed attempt that will be retried
@@ -92,6 +95,7 @@ public final class ChangePublisher implements AutoCloseable {
                 ? null
                 : new RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
         this.tracing = tracing;
+        this.captures = config.captures().getBytes(StandardCharsets.UTF_8);
     }
 
     /**
@@ -154,6 +158,8 @@ public final class ChangePublisher implements AutoCloseable {
                     watermark.writeTo(record.headers(), config.streams().watermarkKey() == null
                             ? null
                             : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
+                    // what this capture captures: streams forwards it only when its own configuration expects the same
+                    record.headers().add(Watermark.CAPTURES, captures);
                     acks.add(producer.send(record));
                 }
                 producer.flush();
@@ -185,6 +191,11 @@ public final class ChangePublisher implements AutoCloseable {
             record.headers().add(Headers.SCHEMA, ChangeEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
             if (signature != null) {
                 signature.addTo(record.headers(), event.recordKey(), value);
+            }
+            if (event.op() == Op.RESET) {
+                // a reset names the namespaces this capture knows of its table: streams widens it to the ones it knows when
+                // this capture's configuration is another than its own
+                record.headers().add(Watermark.CAPTURES, captures);
             }
             if (spans != null && tracing.sample()) {
                 spans[i] = startSpan(event);

@@ -30,6 +30,12 @@ public final class StreamsMetrics {
      * the first.
      */
     public static final String WATERMARK_AGE = "lethe.streams.watermark.age";
+    /**
+     * Watermarks not forwarded ({@code reason}: {@code unknown-shard}, a shard this configuration
+     * does not have; {@code capture-tables}, a capture that captures other tables than this
+     * configuration expects of it): the regions hold their watermarks rather than claim coverage.
+     */
+    public static final String WATERMARKS_HELD = "lethe.streams.watermarks.held";
 
     private final MeterRegistry registry;
     private final Counter in;
@@ -100,6 +106,13 @@ public final class StreamsMetrics {
     public void out(String namespace, String region) {
         out.computeIfAbsent(namespace + '\0' + region, k -> Counter.builder(EVENTS).tag("direction", "out")
                 .tag("namespace", namespace).tag("region", region).register(registry)).increment();
+    }
+
+    /** A watermark not forwarded, for {@code reason} ({@link #WATERMARKS_HELD}). */
+    public void watermarkHeld(String reason) {
+        Counter.builder(WATERMARKS_HELD).tag("reason", reason)
+                .description("watermarks not forwarded: their capture's shard or tables are not what this configuration expects")
+                .register(registry).increment();
     }
 
     public void deadLettered(String reason) {

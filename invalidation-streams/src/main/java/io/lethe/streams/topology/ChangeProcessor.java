@@ -5,6 +5,7 @@ import io.lethe.schemas.Action;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;
+import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.SourceTable;
@@ -58,6 +59,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
 
     /** {@code streams.watermark-key}: forwarded watermarks are signed with it (regions with the key verify), or null. */
     private final byte[] watermarkKey;
+    private final CaptureSkew skew;
     private final Tracing tracing;
     /** The span of the change being processed when its record carries a sampled trace, else null. */
     private Span span;
@@ -86,6 +88,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                 ? null
                 : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8);
         this.sinks = new Sinks(config, metrics, tracing, watermarkKey);
+        this.skew = new CaptureSkew(config, metrics, clock);
     }
 
     @Override
@@ -137,7 +140,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             deadLetter(record, problems.isEmpty() ? List.of(MappingProblem.unmapped(DlqReason.MALFORMED, e.getMessage())) : problems, e);
             return;
         }
-        MappingResult result = mapper.map(change);
+        MappingResult result = change.op() == Op.RESET ? mapAll(skew.widen(change, record.headers())) : mapper.map(change);
         if (span != null) {
             span.setAttribute(LSN, change.lsn());
             span.setAttribute(INVALIDATIONS, (long) result.invalidations().size());
@@ -187,20 +190,30 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             return;
         }
         // one channel per (capture shard, changes partition): a heartbeat of one shard says nothing of another's tables, so
-        // regions keep the oldest over every channel. A watermark of no configured shard (a shard removed, a capture
-        // configured otherwise than streams) is not forwarded: regions hold their watermarks rather than claim coverage
-        int channel = config.watermarkChannel(read.get().shard(), partition);
-        if (channel < 0) {
-            LOG.warn("a watermark of capture shard '{}' on changes partition {}, which this configuration does not have (shards: {}); "
-                    + "not forwarded", read.get().shard() == null ? "" : read.get().shard(), partition,
-                    config.source().shards().keySet());
+        // regions keep the oldest over every channel. A watermark of no configured shard, or of a capture that captures
+        // other tables than this configuration expects, is not forwarded: regions hold their watermarks rather than claim
+        // coverage
+        Optional<Integer> admitted = skew.admit(read.get(), record.headers(), partition);
+        if (admitted.isEmpty()) {
             return;
         }
+        int channel = admitted.get();
         // forwarded with its changes partition and its shard: each region numbers the channel under its own shard set
         // (LetheConfig.watermarkChannel), so stages running different shard sets during a rollout cannot alias channels
         Watermark watermark = read.get().from(partition);
         sinks.forwardWatermark(context, watermark, record.timestamp(), watermarkKey);
         metrics.watermark(partition, channel % config.shardCount(), watermark.commitTs());
+    }
+
+    private MappingResult mapAll(List<ChangeEvent> changes) {
+        List<InvalidationEvent> invalidations = new ArrayList<>();
+        List<MappingProblem> problems = new ArrayList<>();
+        for (ChangeEvent c : changes) {
+            MappingResult r = mapper.map(c);
+            invalidations.addAll(r.invalidations());
+            problems.addAll(r.problems());
+        }
+        return new MappingResult(invalidations, problems);
     }
 
     /** Resets of every namespace of the table a record key names, for a change that could not be read. */
