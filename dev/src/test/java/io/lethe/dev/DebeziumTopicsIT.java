@@ -14,6 +14,7 @@ import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.Watermark;
+import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanIterator;
@@ -171,6 +172,11 @@ class DebeziumTopicsIT {
                 assertTrue(watermarkOnChanges(stack, f.config(yaml).topics().changes()),
                         "the connector's heartbeats reach the changes topic as watermarks");
 
+                // read-your-writes with a token that names its source history (ReadTokens.take): the translator's watermarks
+                // name the history their LSN is a position in, as capture's do, so the region's applied watermark covers a
+                // token of its own history, and a token of another (a restore, a failover to an asynchronous standby) is not
+                readYourWrites(f, stack, r, p, f.config(yaml));
+
                 // a record on the connector's topic that is not a change envelope: dead-lettered with why; the table is reset
                 try (KafkaProducer<String, String> producer = producer(stack)) {
                     producer.send(
@@ -259,6 +265,69 @@ class DebeziumTopicsIT {
             }
         }
         return out;
+    }
+
+    /**
+     * A token taken with its history, then a change after it: the region's applied watermark covers the
+     * token once the connector's heartbeats after the change came through, and only in the token's history.
+     */
+    private static void readYourWrites(PipelineFixture f, LetheStack stack, RedisCommands<String, String> r, String p,
+            io.lethe.config.LetheConfig config) throws Exception {
+        PostgresEndpoint pg = stack.postgres();
+        io.lethe.cache.ReadToken token;
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password())) {
+            token = io.lethe.cache.ReadTokens.take(c);
+        }
+        f.sql("UPDATE items SET price = price + 1 WHERE id = 0");
+        String lsnKey = AppliedLsn.key(io.lethe.region.RegionConsumerService.groupId(config, REGION));
+        Map<String, String> seen = new HashMap<>();
+        try {
+            Await.until("the region's applied watermark to cover " + token + " in its history", Duration.ofSeconds(60), () -> {
+                seen.clear();
+                seen.putAll(r.hgetall(lsnKey));
+                java.util.OptionalLong applied = AppliedLsn.of(seen, token.history());
+                return applied.isPresent() && applied.getAsLong() >= token.lsn();
+            });
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; the region's applied watermark says " + seen, e);
+        }
+        assertEquals(java.util.Optional.of(token.history()), historyOnChanges(stack, config.topics().changes()),
+                "the translator's watermarks name the source's history");
+        String entry = p + "item:ryw";
+        r.hset(entry, Map.of(RedisLayout.ENTRY_VERSION, "0", RedisLayout.ENTRY_DATA, "cached"));
+        try (io.lethe.cache.LetheCache cache = io.lethe.cache.LetheCache.builder(stack.redisUri(REGION)).shadowReadsHeal(false)
+                .readYourWrites(io.lethe.region.RegionConsumerService.groupId(config, REGION)).build()) {
+            var items = cache.namespace("item", io.lethe.cache.Codecs.utf8(), io.lethe.cache.Policy.eventual());
+            assertEquals("cached", items.get(entry, k -> io.lethe.cache.Loaded.of("primary"), token),
+                    "a token of the watermark's own history is covered");
+            r.hset(entry, Map.of(RedisLayout.ENTRY_VERSION, "0", RedisLayout.ENTRY_DATA, "cached"));
+            var restored = new io.lethe.cache.ReadToken(1, token.history().replaceAll("/\\d+$", "/999"));
+            assertEquals("primary", items.get(entry, k -> io.lethe.cache.Loaded.of("primary"), restored),
+                    "a token of another history (LSN 1 on timeline 999) is not covered by this history's watermark");
+        }
+        r.del(entry);
+    }
+
+    /** The history the last watermark with an LSN on the changes topic names (empty: none says). */
+    private static java.util.Optional<String> historyOnChanges(LetheStack stack, String topic) {
+        java.util.Optional<String> last = java.util.Optional.empty();
+        try (KafkaConsumer<String, String> consumer = consumer(stack)) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (System.nanoTime() < deadline) {
+                var records = consumer.poll(Duration.ofMillis(200));
+                if (records.isEmpty() && last.isPresent()) {
+                    break;
+                }
+                for (ConsumerRecord<String, String> rec : records) {
+                    var w = Watermark.isWatermark(rec.key()) ? Watermark.read(rec.headers()) : java.util.Optional.<Watermark>empty();
+                    if (w.isPresent() && w.get().lsn() > 0) {
+                        last = java.util.Optional.ofNullable(w.get().history());
+                    }
+                }
+            }
+        }
+        return last;
     }
 
     private static boolean watermarkOnChanges(LetheStack stack, String topic) throws InterruptedException {

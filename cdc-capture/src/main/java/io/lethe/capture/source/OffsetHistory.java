@@ -17,15 +17,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -105,33 +100,8 @@ public final class OffsetHistory {
             }
             throw new IllegalStateException("cannot read capture offsets from " + topic + ": " + e, e);
         }
-        Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-capture-offset-check");
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         String marker = "\"server\":\"" + serverName + "\"";
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            List<PartitionInfo> partitions = consumer.partitionsFor(topic, timeout);
-            List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(tps);
-            consumer.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = consumer.endOffsets(tps, timeout);
-            long deadline = System.nanoTime() + timeout.toNanos();
-            ConsumerRecord<byte[], byte[]> found = null;
-            while (!reached(consumer, end) && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.key() != null && new String(r.key(), StandardCharsets.UTF_8).replace(" ", "").contains(marker)) {
-                        found = r.value() != null ? r : null;
-                    }
-                }
-            }
-            if (!reached(consumer, end)) {
-                throw new IllegalStateException("could not read " + topic + " to its end within " + timeout);
-            }
-            return Optional.ofNullable(found);
-        }
-    }
-
-    private static boolean reached(KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, Long> end) {
-        return end.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+        return TopicRecords.last(config, "lethe-capture-offset-check", topic,
+                k -> new String(k, StandardCharsets.UTF_8).replace(" ", "").contains(marker), timeout);
     }
 }

@@ -43,6 +43,17 @@ final class Coverage {
     }
 
     /**
+     * The source's history changed ({@code io.lethe.schemas.SourceHistory}): LSNs of the old one say
+     * nothing of the new one's positions, so what a watermark claims starts again from the changes
+     * translated from now on (the offsets translated before are forgotten too: a heartbeat after them
+     * claims only what comes after). The highest LSN published stays, for resets.
+     */
+    void newHistory() {
+        lsnAt.clear();
+        coveredLsn = 0;
+    }
+
+    /**
      * The LSN a heartbeat read when the change partitions ended at {@code ends} vouches for: the
      * highest LSN of a row change the connector wrote before it. Debezium emits transactions in commit
      * order, so every transaction that committed before that change's LSN was written before it too:

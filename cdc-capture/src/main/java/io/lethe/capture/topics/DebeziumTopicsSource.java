@@ -12,6 +12,8 @@ import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.Watermark;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.retry.Backoff;
+import io.lethe.stage.retry.Retry;
 import io.lethe.stage.trace.Tracing;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -42,9 +44,10 @@ import org.slf4j.LoggerFactory;
  * for Kafka's acknowledgement ({@link ChangePublisher}, capture's own); dead-letter what is not a
  * change envelope and reset its table's namespaces (a change Lethe cannot read may have made any of
  * their entries stale); release the heartbeats every change before which is published
- * ({@link WatermarkGate}) as watermarks; only then commit the read offsets. A partition whose next
- * change is gone (retention deleted it unread, or it is read for the first time and its head was
- * deleted) resets its table's namespaces before it is read from its beginning.
+ * ({@link Watermarks}) as watermarks of the source's history; only then commit the read offsets. A
+ * partition whose next change is gone (retention deleted it unread, or it is read for the first
+ * time and its head was deleted) resets its table's namespaces before it is read from its beginning.
+ * Kafka failing in the middle of a batch rewinds to the committed offsets ({@code Retry}).
  */
 public final class DebeziumTopicsSource implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumTopicsSource.class);
@@ -59,7 +62,6 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private final EnvelopeMapper mapper;
     private final Misconfiguration misconfiguration;
     private final Map<String, SourceTable> tableByTopic = new LinkedHashMap<>();
-    private WatermarkGate gate = new WatermarkGate();
     private TransactionStamps stamps;
     private final Counter translated;
     private final Counter deadLettered;
@@ -77,6 +79,8 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     private volatile Throwable failure;
     /** The LSNs translated and published: for resets, and what a heartbeat vouches for. */
     private final Coverage coverage = new Coverage();
+    /** The heartbeats held, and the watermarks they become, in the source's history. */
+    private final Watermarks watermarks = new Watermarks(coverage);
     private Tracing tracing = Tracing.OFF;
     /** DDL on the configured tables, checked before every watermark. */
     private final TableWatch watch;
@@ -166,31 +170,14 @@ public final class DebeziumTopicsSource implements AutoCloseable {
     }
 
     private void run() {
+        // Kafka failed in the middle of a batch (a timeout, a broker away): what was not committed is read again from the
+        // committed offsets (published twice is harmless: every stage is idempotent); never given up while it runs
+        Retry<KafkaException> retry = Retry.of(LOG, new Backoff(config.apply().retryBackoffMax(), config.apply().retryBackoffMax()),
+                "translating the Debezium topics (Kafka failed: reading again from the committed offsets)").whileRunning(() -> running)
+                .onFailure(KafkaException.class, (e, attempt) -> forget()).passing(WakeupException.class);
         try {
             while (running) {
-                try {
-                    reading.refresh(this::lost);
-                    if (consumer.assignment().isEmpty()) {
-                        // started before the connector made any of its topics: nothing to read yet (polling would
-                        // fail), but the tables are watched all the same
-                        Thread.sleep(100);
-                        process(ConsumerRecords.empty());
-                        continue;
-                    }
-                    ConsumerRecords<byte[], byte[]> records;
-                    try {
-                        records = consumer.poll(Duration.ofMillis(100));
-                    } catch (InvalidOffsetException e) {
-                        lost(e.partitions(), "its next record is no longer in Kafka (deleted by retention before Lethe read it)");
-                        continue;
-                    }
-                    process(records);
-                } catch (KafkaException e) {
-                    if (e instanceof WakeupException || e instanceof InvalidOffsetException) {
-                        throw e;
-                    }
-                    rewind(e);
-                }
+                retry.run(this::step);
             }
         } catch (WakeupException e) {
             if (running) {
@@ -206,18 +193,39 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         }
     }
 
+    /** One read: a batch polled, translated and published, its watermark, the commit. */
+    private void step() throws InterruptedException {
+        try {
+            reading.refresh(this::lost);
+            if (consumer.assignment().isEmpty()) {
+                // started before the connector made any of its topics: nothing to read yet (polling would fail), but the
+                // tables are watched all the same
+                Thread.sleep(100);
+                process(ConsumerRecords.empty());
+                return;
+            }
+            ConsumerRecords<byte[], byte[]> records;
+            try {
+                records = consumer.poll(Duration.ofMillis(100));
+            } catch (InvalidOffsetException e) {
+                lost(e.partitions(), "its next record is no longer in Kafka (deleted by retention before Lethe read it)");
+                return;
+            }
+            process(records);
+        } catch (InvalidOffsetException e) {
+            throw new IllegalStateException("no offset to read from: " + e.getMessage(), e); // not a failure a rewind mends
+        }
+    }
+
     private void process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
-        intake.hold(records, stamps, gate, this::lost, () -> heartbeatRead = true);
+        intake.hold(records, stamps, watermarks.gate(), this::lost, () -> heartbeatRead = true);
         intake.publishReleased(stamps, publisher);
         checkTables();
-        var released = vouched
-                ? gate.release(tp -> stamps.next(tp, consumer.position(tp, KAFKA_TIMEOUT)))
-                : Optional.<WatermarkGate.Pending>empty();
-        if (released.isPresent()) {
-            long coveredLsn = coverage.cover(released.get().ends());
-            if (coveredLsn > 0) {
-                publisher.publishWatermark(new Watermark(released.get().commitMicros(), coveredLsn, -1));
-            }
+        Optional<Watermark> w = vouched
+                ? watermarks.release(tp -> stamps.next(tp, consumer.position(tp, KAFKA_TIMEOUT)))
+                : Optional.empty();
+        if (w.isPresent()) {
+            publisher.publishWatermark(w.get());
         }
         reading.commit(stamps);
         reading.backPressure(stamps);
@@ -242,20 +250,14 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         }
         watch.relyOn(v);
         vouched = v.vouches();
+        watermarks.history(v.history());
     }
 
-    /**
-     * After Kafka failed in the middle of a batch (a timeout, a broker away): forgets everything not
-     * committed and reads again from the committed offsets, after a pause. What was published twice is
-     * harmless (every stage is idempotent); what was read but not published is read again.
-     */
-    private void rewind(KafkaException e) throws InterruptedException {
-        LOG.warn("Kafka failed while translating the Debezium topics ({}); reading again from the committed offsets", e.toString());
+    /** After Kafka failed in the middle of a batch: forgets everything not committed; the next attempt reads it again. */
+    private void forget() {
         stamps = new TransactionStamps(MAX_ENDS, config.tables());
-        gate = new WatermarkGate();
-        coverage.clear();
-        Thread.sleep(config.apply().retryBackoffMax().toMillis());
-        reading.seekCommitted();
+        watermarks.forget();
+        reading.seekCommitted(); // where the consumer reads from: no request to Kafka
     }
 
     /** Resets the tables of {@code partitions}, whose changes were lost, and reads them from their beginning. */

@@ -1,27 +1,22 @@
 package io.lethe.capture.topics;
 
 import io.lethe.capture.source.StateKeeper;
+import io.lethe.capture.source.TopicRecords;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.kafka.KafkaClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -72,32 +67,8 @@ final class WatchStateTopic implements StateKeeper, AutoCloseable {
     }
 
     private Optional<String> read() {
-        Map<String, Object> props = KafkaClients.common(config.kafka(), KafkaRole.CAPTURE, "lethe-debezium-topics-watch-state");
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            List<TopicPartition> tps = consumer.partitionsFor(topic, timeout).stream().map(p -> new TopicPartition(topic, p.partition()))
-                    .toList();
-            if (tps.isEmpty()) {
-                throw new IllegalStateException("topic " + topic + " has no partitions (or does not exist)");
-            }
-            consumer.assign(tps);
-            consumer.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = consumer.endOffsets(tps, timeout);
-            long deadline = System.nanoTime() + timeout.toNanos();
-            String found = null;
-            while (!end.entrySet().stream().allMatch(e -> consumer.position(e.getKey(), timeout) >= e.getValue())) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("could not read " + topic + " to its end within " + timeout);
-                }
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.key() != null && Arrays.equals(r.key(), key)) {
-                        found = r.value() == null ? null : new String(r.value(), StandardCharsets.UTF_8);
-                    }
-                }
-            }
-            return Optional.ofNullable(found);
-        }
+        return TopicRecords.last(config, "lethe-debezium-topics-watch-state", topic, k -> Arrays.equals(k, key), timeout)
+                .map(r -> new String(r.value(), StandardCharsets.UTF_8));
     }
 
     @Override
