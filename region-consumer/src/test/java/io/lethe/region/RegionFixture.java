@@ -3,7 +3,7 @@ package io.lethe.region;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.TopicSetup;
+import io.lethe.stage.kafka.TopicSetup;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.schemas.Action;

@@ -4,7 +4,7 @@ import io.lethe.capture.mapping.Resets;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.RecordSignature;

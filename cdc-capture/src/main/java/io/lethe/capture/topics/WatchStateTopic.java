@@ -3,7 +3,7 @@ package io.lethe.capture.topics;
 import io.lethe.capture.source.StateKeeper;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;

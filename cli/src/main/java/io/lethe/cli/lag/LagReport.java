@@ -2,7 +2,7 @@ package io.lethe.cli.lag;
 
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.region.apply.AppliedWatermarks;
 import io.lethe.region.apply.EventRules;

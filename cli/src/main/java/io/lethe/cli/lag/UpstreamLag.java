@@ -4,7 +4,7 @@ import io.lethe.capture.source.SourceConnection;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.ShardConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

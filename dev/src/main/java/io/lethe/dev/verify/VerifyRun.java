@@ -3,7 +3,7 @@ package io.lethe.dev.verify;
 import io.lethe.dev.verify.scenario.SecondJudge;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.region.RegionConsumerService;

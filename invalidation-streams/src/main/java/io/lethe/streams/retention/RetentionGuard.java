@@ -2,7 +2,7 @@ package io.lethe.streams.retention;
 
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.Op;

@@ -10,7 +10,7 @@ import io.lethe.cache.ReadTokens;
 import io.lethe.dev.verify.Stages;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.pipeline.Roles;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.schemas.redis.AppliedLsn;

@@ -1,7 +1,7 @@
 package io.lethe.dev.verify.scenario;
 
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.region.RegionConsumerService;
 import java.time.Duration;
 import java.util.List;
