@@ -266,7 +266,7 @@ public final class ChangePublisher implements AutoCloseable {
 
     /** Retries {@code what} for as long as it takes; each failure counts a retry and reports a configuration error (health DOWN). */
     private Retry<Refused> retry(String what) {
-        return Retry.of(LOG, new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax()), what)
+        return Retry.of(LOG, new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax()), what).untilStopped()
                 .onFailure(Refused.class, (e, attempt) -> {
                     onRetry.run();
                     if (e.failure.isFatal()) {
