@@ -1,10 +1,14 @@
 package io.lethe.dev.verify.explore;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,12 +23,16 @@ class StageHostTest {
             """, name -> null);
 
     @Test
-    void aClosedHostRefusesEveryStart(@TempDir Path dir) {
+    void aClosedHostRefusesEveryStart(@TempDir Path dir) throws Exception {
         StageHost processes = new StageHost.Processes(CONFIG, dir.resolve("lethe.yml"), dir);
         processes.close();
         assertThrows(IllegalStateException.class, () -> processes.start("capture"));
         assertThrows(IllegalStateException.class, () -> processes.restart("region:us-east"));
         assertThrows(IllegalStateException.class, processes::startAll);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(), files.map(f -> f.getFileName().toString()).filter(f -> f.endsWith(".log")).toList(),
+                    "no stage process was launched (each writes its log here)");
+        }
         StageHost inProcess = new StageHost.InProcess(CONFIG);
         inProcess.close();
         assertThrows(IllegalStateException.class, () -> inProcess.start("capture"));
