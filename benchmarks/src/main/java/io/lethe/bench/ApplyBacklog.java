@@ -2,8 +2,8 @@ package io.lethe.bench;
 
 import io.lethe.bench.raw.Rate;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
-import io.lethe.config.kafka.TopicSetup;
+import io.lethe.config.KafkaClients;
+import io.lethe.stage.kafka.TopicSetup;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;

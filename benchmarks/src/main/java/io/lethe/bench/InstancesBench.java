@@ -4,7 +4,7 @@ import io.lethe.capture.engine.CaptureMetrics;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.embedded.ChildJvm;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.LetheYml;

@@ -2,7 +2,7 @@ package io.lethe.bench;
 
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.TopicSetup;
+import io.lethe.stage.kafka.TopicSetup;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.schemas.Action;

@@ -1,7 +1,7 @@
 package io.lethe.cli;
 
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.region.apply.EventRules;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;

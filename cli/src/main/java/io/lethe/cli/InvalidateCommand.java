@@ -3,6 +3,8 @@ package io.lethe.cli;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.invalidate.ManualInvalidations;
+import io.lethe.stage.kafka.TopicSetup;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -19,6 +21,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "invalidate", mixinStandardHelpOptions = true, description = "Purge a key or a pattern in every region that caches the namespace, through the pipeline.")
 public final class InvalidateCommand implements Callable<Integer> {
+    /** How long creating or checking a missing invalidation topic may take before the purge fails. */
+    private static final Duration TOPIC_SETUP_TIMEOUT = Duration.ofSeconds(30);
+
     @Mixin
     ConfigFile config;
 
@@ -49,7 +54,8 @@ public final class InvalidateCommand implements Callable<Integer> {
             return ConfigFile.INVALID;
         }
         ManualInvalidations.Published published;
-        try (ManualInvalidations invalidations = new ManualInvalidations(cfg, KafkaRole.CLI)) {
+        try (ManualInvalidations invalidations = new ManualInvalidations(cfg, KafkaRole.CLI,
+                topics -> TopicSetup.ensure(cfg, KafkaRole.CLI, topics, TOPIC_SETUP_TIMEOUT))) {
             published = target.pattern != null
                     ? invalidations.pattern(namespace, target.pattern, force)
                     : invalidations.key(namespace, target.key);

@@ -64,7 +64,7 @@ public final class RunCommand implements Callable<Integer> {
         Pipeline pipeline;
         try {
             pipeline = Pipeline.start(cfg, parsed, registry, Clock.systemUTC(), traces.tracing());
-        } catch (CaptureStartupException | io.lethe.config.kafka.TopicsNotReadyException e) {
+        } catch (CaptureStartupException | io.lethe.stage.kafka.TopicsNotReadyException e) {
             export.close();
             traces.close();
             // every failed start-up check (or topic of a locked-down cluster) with its fix: what the operator needs, not a stack trace

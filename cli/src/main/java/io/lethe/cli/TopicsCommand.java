@@ -1,7 +1,7 @@
 package io.lethe.cli;
 
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaResources;
+import io.lethe.stage.kafka.KafkaResources;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

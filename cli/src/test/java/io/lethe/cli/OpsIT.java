@@ -124,7 +124,7 @@ class OpsIT {
             LetheConfig config = f.config(yaml);
             try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
                     Map.of("bootstrap.servers", stack.kafkaBootstrapServers()))) {
-                admin.createTopics(io.lethe.config.kafka.TopicSpec.all(config).stream()
+                admin.createTopics(io.lethe.stage.kafka.TopicSpec.all(config).stream()
                         .map(spec -> new org.apache.kafka.clients.admin.NewTopic(
                                 spec.name(), java.util.Optional.ofNullable(spec.partitions()),
                                 java.util.Optional.ofNullable(spec.replicationFactor()))
@@ -263,10 +263,10 @@ class OpsIT {
             f.sql("CREATE TABLE products (id int PRIMARY KEY, slug text)", "ALTER TABLE products REPLICA IDENTITY FULL");
             String yaml = f.yaml(REGIONS, products(scope.keyPrefix()), "");
             LetheConfig config = f.config(yaml);
-            io.lethe.config.kafka.TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI,
-                    io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+            io.lethe.stage.kafka.TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI,
+                    io.lethe.stage.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
             try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-                    io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "ops-it-dlq"))) {
+                    io.lethe.config.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "ops-it-dlq"))) {
                 assertEquals(Duration.ofDays(3).toMillis(), retentionMs(admin, config.topics().dlq()));
                 assertEquals(Duration.ofDays(7).toMillis(), retentionMs(admin, config.topics().changes()));
                 assertEquals(Duration.ofDays(7).toMillis(), retentionMs(admin, config.topics().invalidations()));
@@ -380,8 +380,8 @@ class OpsIT {
             io.lethe.schemas.ChangeEvent change = new io.lethe.schemas.ChangeEvent(io.lethe.schemas.ChangeEvent.SCHEMA_ID,
                     "77:public.orders", orders, io.lethe.schemas.Op.CREATE, Map.of("id", 7), null, Map.of("id", 7), "77", 77, 1L,
                     System.currentTimeMillis() * 1000, System.currentTimeMillis() * 1000, null, null);
-            io.lethe.config.kafka.TopicSetup.ensure(old, io.lethe.config.KafkaRole.CLI,
-                    io.lethe.config.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
+            io.lethe.stage.kafka.TopicSetup.ensure(old, io.lethe.config.KafkaRole.CLI,
+                    io.lethe.stage.kafka.TopicSetup.pipelineTopics(old), Duration.ofSeconds(30));
             try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(
                     Map.of("bootstrap.servers", stack.kafkaBootstrapServers()),
                     new org.apache.kafka.common.serialization.StringSerializer(),
@@ -468,7 +468,7 @@ class OpsIT {
 
     /** The headers of the first record keyed {@code key} on the public topic (read from the start). */
     private static Map<String, String> publicHeaders(LetheConfig config, String key) {
-        Map<String, Object> props = io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI,
+        Map<String, Object> props = io.lethe.config.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI,
                 "ops-it-public");
         try (org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]> consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(
                 props, new org.apache.kafka.common.serialization.StringDeserializer(),

@@ -8,8 +8,8 @@ import java.util.Set;
 /**
  * The least PostgreSQL and Redis privileges of each Lethe role, derived from the configuration:
  * the one source of the runbook's recipe (docs/runbook.md, "Least privilege", pinned by a test)
- * and of the roles LeastPrivilegeIT runs the product as. Kafka's ACLs are
- * {@link io.lethe.config.kafka.KafkaAcls}.
+ * and of the roles LeastPrivilegeIT runs the product as. Kafka's ACLs are stage's
+ * {@code io.lethe.stage.kafka.KafkaAcls} (config reads the file and does no Kafka administration).
  */
 public final class LeastPrivilege {
     /**
@@ -137,10 +137,13 @@ public final class LeastPrivilege {
     /**
      * The runbook's recipe for {@code config} (docs/runbook.md, "Least privilege"): Kafka ACLs per
      * role, the PostgreSQL statements and each region's Redis users. Passwords are placeholders.
+     *
+     * @param kafkaAcls the {@code kafka-acls} commands of every role, as stage's {@code KafkaAcls.commands}
+     *                  renders them from the same configuration
      */
-    public static String recipe(LetheConfig config) {
+    public static String recipe(LetheConfig config, String kafkaAcls) {
         StringBuilder out = new StringBuilder();
-        out.append("```bash\n").append(io.lethe.config.kafka.KafkaAcls.commands(config)).append("```\n\n");
+        out.append("```bash\n").append(kafkaAcls).append("```\n\n");
         out.append("```sql\n");
         postgresPrepared(config, config.source().user(), "...", config.source().reader(), "...")
                 .forEach(sql -> out.append(sql).append(";\n"));

@@ -52,33 +52,12 @@ class DebeziumTopicsConfigTest {
     }
 
     @Test
-    void capturesPrincipalReadsTheConnectorsTopicsAndKeepsTheTableWatchStateWhereCaptureKeepsOffsets() {
-        LetheConfig config = parse(yaml("mode: debezium-topics\ndebezium-topics: { topic-prefix: dbz }", ""));
-        var bindings = io.lethe.config.kafka.KafkaAcls.bindings(config, KafkaRole.CAPTURE);
-        java.util.function.BiPredicate<String, org.apache.kafka.common.acl.AclOperation> granted = (name, op) -> bindings.stream()
-                .anyMatch(b -> b.pattern().name().equals(name) && b.entry().operation() == op);
-        assertTrue(granted.test("dbz.public.items", org.apache.kafka.common.acl.AclOperation.READ), bindings.toString());
-        assertTrue(granted.test("__debezium-heartbeat.dbz", org.apache.kafka.common.acl.AclOperation.READ), bindings.toString());
-        assertTrue(granted.test("shop-debezium-topics", org.apache.kafka.common.acl.AclOperation.READ), "its group: " + bindings);
-        // no Debezium of its own (no offsets to keep): the topic holds the table watch's state for the next translator
-        assertTrue(granted.test(config.topics().captureOffsets(), org.apache.kafka.common.acl.AclOperation.READ), bindings.toString());
-        assertTrue(granted.test(config.topics().captureOffsets(), org.apache.kafka.common.acl.AclOperation.WRITE), bindings.toString());
-        assertFalse(granted.test(config.topics().captureOffsets(), org.apache.kafka.common.acl.AclOperation.DESCRIBE_CONFIGS),
-                "Connect's check of the topic's configs is capture's only: " + bindings);
-        assertTrue(io.lethe.config.kafka.TopicSpec.all(config).stream()
-                .anyMatch(t -> t.name().equals(config.topics().captureOffsets()) && "compact".equals(t.configs().get("cleanup.policy"))),
-                "the table watch's state is kept in a compacted topic");
-    }
-
-    @Test
     void theReplicaGateWithTheConnectorsTransactionMetadata() {
         LetheConfig config = parse(yaml("mode: debezium-topics\ndebezium-topics: { topic-prefix: dbz, transaction-metadata: true }",
                 ", replica: \"jdbc:postgresql://127.0.0.1:5433/shop\""));
         assertTrue(config.regions().get("us-east").hasReplicaGate());
-        var bindings = io.lethe.config.kafka.KafkaAcls.bindings(config, KafkaRole.CAPTURE);
-        assertTrue(bindings.stream().anyMatch(b -> b.pattern().name().equals("dbz.transaction")
-                && b.entry().operation() == org.apache.kafka.common.acl.AclOperation.READ),
-                "every change waits for its END: the transaction topic is read too " + bindings);
+        assertEquals("dbz.transaction", config.source().debeziumTopics().transactionTopic());
+        // capture's grant of the transaction topic: stage's DebeziumTopicsGrantsTest
     }
 
     @Test

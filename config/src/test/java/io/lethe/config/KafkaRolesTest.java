@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.config.kafka.KafkaClients;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.config.kafka.KafkaClients;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -70,32 +69,6 @@ class RegionClusterTest {
         assertEquals("primary:9092", KafkaClients.common(c.kafka(), us, "x").get("bootstrap.servers"));
         assertEquals("primary:9092", KafkaClients.primary(c.kafka(), us, "x").get("bootstrap.servers"));
         assertFalse(c.kafka().ownCluster(us));
-    }
-
-    @Test
-    void mirrorMakerMirrorsExactlyTheTopicsTheRegionsOnTheirOwnClusterReadOneWayKeepingNames() {
-        LetheConfig c = parse(YAML.replace("  eu-west:\n", "  ap.tokyo:\n    redis: redis://127.0.0.1:6381\n"
-                + "    kafka: { bootstrap-servers: \"kafka-ap:9092\" }\n  eu-west:\n"));
-        Map<String, String> p = io.lethe.config.kafka.KafkaResources.mirrorMakerProperties(c);
-        assertEquals("primary, ap_tokyo, eu-west", p.get("clusters"));
-        assertEquals("primary:9092", p.get("primary.bootstrap.servers"));
-        assertEquals("kafka-eu-1:9092,kafka-eu-2:9092", p.get("eu-west.bootstrap.servers"));
-        String euTopic = c.topics().invalidations("eu-west");
-        assertEquals(euTopic.replace(".", "\\."), p.get("primary->eu-west.topics"), "only the region's topic, never changes or the DLQ");
-        assertEquals("false", p.get("eu-west->primary.enabled"), "one way");
-        assertEquals("org.apache.kafka.connect.mirror.IdentityReplicationPolicy", p.get("replication.policy.class"));
-        assertEquals("read_committed", p.get("primary.consumer.isolation.level"));
-        assertEquals("false", p.get("sync.group.offsets.enabled"));
-        assertEquals("false", p.get("emit.checkpoints.enabled"));
-        assertEquals("SCRAM-SHA-512", p.get("eu-west.sasl.mechanism"), "each cluster with its own region's settings");
-        assertFalse(p.containsKey("ap_tokyo.sasl.jaas.config"), "the primary's credentials go to the primary only");
-        String printed = io.lethe.config.kafka.KafkaResources.mirrorMaker(c);
-        assertFalse(printed.contains("primary-secret") || printed.contains("eu-secret"), printed);
-        assertTrue(printed.contains("primary->eu-west.topics = " + euTopic.replace(".", "\\\\.")),
-                "a properties file reads \\\\. as the regex's \\.: " + printed);
-        String allOnPrimary = YAML.replace("    kafka:\n      bootstrap-servers: kafka-eu-1:9092,kafka-eu-2:9092\n", "    kafka:\n");
-        assertTrue(io.lethe.config.kafka.KafkaResources.mirrorMakerProperties(parse(allOnPrimary)).isEmpty(),
-                "nothing to mirror when every region reads the primary");
     }
 
     @Test

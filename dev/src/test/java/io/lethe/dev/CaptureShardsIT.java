@@ -3,9 +3,10 @@ package io.lethe.dev;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.cache.ReadTokens;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.Await;
@@ -225,8 +226,7 @@ class CaptureShardsIT {
             String group = RegionConsumerService.groupId(config, region);
             Await.until(region + " applies shard " + shard + "'s watermarks past " + token, Duration.ofSeconds(90), () -> {
                 try {
-                    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
-                            .get();
+                    Map<TopicPartition, OffsetAndMetadata> committed = GroupOffsets.committed(admin, group, Duration.ofSeconds(10));
                     return found.entrySet().stream().allMatch(e -> committed.get(e.getKey()) != null
                             && committed.get(e.getKey()).offset() > e.getValue().values().stream().mapToLong(Long::longValue).max()
                                     .orElseThrow());

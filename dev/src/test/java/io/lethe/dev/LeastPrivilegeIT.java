@@ -9,8 +9,8 @@ import io.lethe.config.ConfigLoader;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LeastPrivilege;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaAcls;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.stage.kafka.KafkaAcls;
+import io.lethe.config.KafkaClients;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.Await;
@@ -261,7 +261,7 @@ class LeastPrivilegeIT {
         try (Admin superAdmin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
             try {
                 superAdmin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
-                superAdmin.createTopics(io.lethe.config.kafka.TopicSpec.all(config).stream()
+                superAdmin.createTopics(io.lethe.stage.kafka.TopicSpec.all(config).stream()
                         .map(spec -> new org.apache.kafka.clients.admin.NewTopic(
                                 spec.name(), java.util.Optional.ofNullable(spec.partitions()),
                                 java.util.Optional.ofNullable(spec.replicationFactor()))

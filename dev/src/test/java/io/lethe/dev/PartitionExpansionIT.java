@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.cache.ReadTokens;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.Await;
@@ -88,8 +88,8 @@ class PartitionExpansionIT {
         try (PipelineFixture f = new PipelineFixture(stack, scope)) {
             LetheConfig config = f.config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\"" + scope.keyPrefix()
                     + "product:{id}\"] }", ""));
-            io.lethe.config.kafka.TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI,
-                    io.lethe.config.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+            io.lethe.stage.kafka.TopicSetup.ensure(config, io.lethe.config.KafkaRole.CLI,
+                    io.lethe.stage.kafka.TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
             String topic = config.topics().invalidations("us-east");
             long nowMicros = System.currentTimeMillis() * 1000;
             try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, scope.id() + "-lag"))) {

@@ -1,7 +1,7 @@
 package io.lethe.dev;
 
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;

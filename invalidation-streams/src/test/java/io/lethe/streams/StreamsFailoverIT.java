@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.TopicSetup;
+import io.lethe.stage.kafka.TopicSetup;
 import io.lethe.embedded.ChildJvm;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;

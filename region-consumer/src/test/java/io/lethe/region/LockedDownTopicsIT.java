@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.TopicsNotReadyException;
+import io.lethe.stage.kafka.TopicsNotReadyException;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;

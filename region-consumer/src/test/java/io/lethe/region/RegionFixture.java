@@ -1,9 +1,10 @@
 package io.lethe.region;
 
+import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.TopicSetup;
+import io.lethe.stage.kafka.TopicSetup;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.schemas.Action;
@@ -37,8 +38,6 @@ import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -213,7 +212,7 @@ final class RegionFixture implements AutoCloseable {
     /** Committed offsets of a group, summed over partitions. */
     long committed(String group, String topic) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
-            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+            Map<TopicPartition, OffsetAndMetadata> offsets = GroupOffsets.committed(admin, group, Duration.ofSeconds(30));
             return offsets.entrySet().stream().filter(e -> e.getKey().topic().equals(topic))
                     .mapToLong(e -> e.getValue() == null ? 0 : e.getValue().offset()).sum();
         }
@@ -222,12 +221,11 @@ final class RegionFixture implements AutoCloseable {
     /** End offsets of a topic, summed over partitions. */
     long endOffsets(String topic, int partitions) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
-            Map<TopicPartition, OffsetSpec> request = new LinkedHashMap<>();
+            List<TopicPartition> request = new ArrayList<>();
             for (int p = 0; p < partitions; p++) {
-                request.put(new TopicPartition(topic, p), OffsetSpec.latest());
+                request.add(new TopicPartition(topic, p));
             }
-            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> result = admin.listOffsets(request).all().get();
-            return result.values().stream().mapToLong(ListOffsetsResult.ListOffsetsResultInfo::offset).sum();
+            return GroupOffsets.latest(admin, request, Duration.ofSeconds(30)).values().stream().mapToLong(Long::longValue).sum();
         }
     }
 

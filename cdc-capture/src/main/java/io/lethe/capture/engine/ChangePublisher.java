@@ -4,7 +4,7 @@ import io.lethe.capture.mapping.Resets;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.RecordSignature;
@@ -277,7 +277,7 @@ public final class ChangePublisher implements AutoCloseable {
 
     /** Retries {@code what} for as long as it takes; each failure counts a retry and reports a configuration error (health DOWN). */
     private Retry<Refused> retry(String what) {
-        return Retry.of(LOG, new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax()), what)
+        return Retry.of(LOG, new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax()), what).untilStopped()
                 .onFailure(Refused.class, (e, attempt) -> {
                     onRetry.run();
                     if (e.failure.isFatal()) {

@@ -8,7 +8,7 @@ import io.lethe.capture.source.SourcePreparer.SlotState;
 import io.lethe.config.JdbcUrls;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.TopicSetup;
+import io.lethe.stage.kafka.TopicSetup;
 import io.lethe.schemas.SourceTable;
 import java.sql.Connection;
 import java.sql.SQLException;

@@ -3,7 +3,7 @@ package io.lethe.capture.topics;
 import io.lethe.config.DebeziumTopicsConfig;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.schemas.SourceTable;
 import java.time.Duration;
 import java.util.ArrayList;

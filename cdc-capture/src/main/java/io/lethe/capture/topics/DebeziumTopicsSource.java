@@ -7,7 +7,7 @@ import io.lethe.capture.source.TableWatch;
 import io.lethe.config.DebeziumTopicsConfig;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.TopicSetup;
+import io.lethe.stage.kafka.TopicSetup;
 import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.Watermark;
 import io.lethe.stage.failure.Failure;

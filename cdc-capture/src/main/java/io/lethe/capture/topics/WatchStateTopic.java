@@ -4,7 +4,7 @@ import io.lethe.capture.source.StateKeeper;
 import io.lethe.capture.source.TopicRecords;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;

@@ -2,7 +2,7 @@ package io.lethe.cli.lag;
 
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.region.apply.AppliedWatermarks;
 import io.lethe.region.apply.EventRules;
@@ -10,6 +10,7 @@ import io.lethe.schemas.RecordSignature;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
+import io.lethe.stage.kafka.GroupOffsets;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -22,7 +23,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -142,21 +142,17 @@ public final class LagReport {
             Map<String, Double> p99, Map<String, Long> dlq) throws Exception {
         String topic = config.topics().invalidations(region);
         List<TopicPartition> partitions = LagReaders.partitions(reader, topic);
-        Map<TopicPartition, OffsetAndMetadata> committed = admin
-                .listConsumerGroupOffsets(RegionConsumerService.groupId(config, region)).partitionsToOffsetAndMetadata()
-                .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        Map<TopicPartition, OffsetAndMetadata> committed = GroupOffsets.committed(admin, RegionConsumerService.groupId(config, region),
+                TIMEOUT);
         Map<TopicPartition, Long> end = reader.endOffsets(partitions, TIMEOUT);
         Map<TopicPartition, Long> begin = reader.beginningOffsets(partitions, TIMEOUT);
-        long lag = 0;
+        long lag = GroupOffsets.unread(partitions, committed, begin, end);
         long oldestCommit = Long.MAX_VALUE;
         byte[] signingKey = EventRules.watermarkKey(config);
         RecordSignature signature = signingKey == null ? null : new RecordSignature(signingKey);
         for (TopicPartition tp : partitions) {
-            OffsetAndMetadata c = committed.get(tp);
-            long from = c == null ? begin.get(tp) : c.offset();
-            long behind = end.get(tp) - from;
-            lag += Math.max(0, behind);
-            if (behind > 0) {
+            long from = GroupOffsets.next(tp, committed, begin);
+            if (end.get(tp) > from) {
                 oldestCommit = Math.min(oldestCommit, commitTsAt(reader, tp, from, signature));
             }
         }

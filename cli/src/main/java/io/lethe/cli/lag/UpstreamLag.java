@@ -4,7 +4,8 @@ import io.lethe.capture.source.SourceConnection;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.ShardConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
+import io.lethe.stage.kafka.GroupOffsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,7 +13,6 @@ import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -52,15 +52,10 @@ final class UpstreamLag {
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), KafkaRole.CLI, "lethe-lag"));
                 KafkaConsumer<byte[], byte[]> reader = LagReaders.reader(config, KafkaRole.CLI)) {
             List<TopicPartition> partitions = LagReaders.partitions(reader, config.topics().changes());
-            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(config.streams().applicationId())
-                    .partitionsToOffsetAndMetadata().get(LagReaders.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            Map<TopicPartition, OffsetAndMetadata> committed = GroupOffsets.committed(admin, config.streams().applicationId(),
+                    LagReaders.TIMEOUT);
             Map<TopicPartition, Long> end = reader.endOffsets(partitions, LagReaders.TIMEOUT);
-            Map<TopicPartition, Long> begin = reader.beginningOffsets(partitions, LagReaders.TIMEOUT);
-            unread = 0;
-            for (TopicPartition tp : partitions) {
-                OffsetAndMetadata c = committed.get(tp);
-                unread += Math.max(0, end.get(tp) - (c == null ? begin.get(tp) : c.offset()));
-            }
+            unread = GroupOffsets.unread(partitions, committed, reader.beginningOffsets(partitions, LagReaders.TIMEOUT), end);
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();

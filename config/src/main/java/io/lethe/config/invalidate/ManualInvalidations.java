@@ -1,11 +1,10 @@
 package io.lethe.config.invalidate;
 
+import io.lethe.config.KafkaClients;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.Patterns;
-import io.lethe.config.kafka.KafkaClients;
-import io.lethe.config.kafka.TopicSetup;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;
@@ -19,7 +18,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -45,21 +43,39 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * current LSN (or the highest version in a column-versioned namespace), so it removes whatever is
  * cached now and every region applies it in order with CDC's invalidations. Each call returns once
  * Kafka acknowledged the event on every topic ({@code acks=all}). One producer per instance,
- * opened at the first call; thread-safe.
+ * opened at the first call; thread-safe. Before the first publish to a topic it runs the
+ * {@link TopicEnsurer} it was given ({@code lethe invalidate}: stage's {@code TopicSetup}, which
+ * config cannot call: config does no Kafka administration); an application's purges are given
+ * none (its role may not create or describe the pipeline's topics).
  */
 public final class ManualInvalidations implements AutoCloseable {
-    private static final Duration TOPIC_SETUP_TIMEOUT = Duration.ofSeconds(30);
-
     private final LetheConfig config;
     private final KafkaRole role;
+    private final TopicEnsurer topicSetup;
     private final Set<String> ensured = ConcurrentHashMap.newKeySet();
     private KafkaProducer<String, byte[]> producer;
     private boolean closed;
 
-    /** Publishes as {@code role} (its principal needs write on the invalidation topics). */
+    /** Creates or checks the topics a publish is about to write, before the first write to each. */
+    @FunctionalInterface
+    public interface TopicEnsurer {
+        /** Returns once every one of {@code topics} is usable; throws when one is not. */
+        void ensure(List<String> topics);
+    }
+
+    /**
+     * Publishes as {@code role} (its principal needs write on the invalidation topics) to topics that
+     * exist: an application's purges ({@link KafkaRole#APP}), which may not create them.
+     */
     public ManualInvalidations(LetheConfig config, KafkaRole role) {
+        this(config, role, null);
+    }
+
+    /** As {@link #ManualInvalidations(LetheConfig, KafkaRole)}, running {@code topicSetup} (null: none) before each topic's first publish. */
+    public ManualInvalidations(LetheConfig config, KafkaRole role, TopicEnsurer topicSetup) {
         this.config = Objects.requireNonNull(config, "config");
         this.role = Objects.requireNonNull(role, "role");
+        this.topicSetup = topicSetup;
     }
 
     /** What was published. */
@@ -133,8 +149,8 @@ public final class ManualInvalidations implements AutoCloseable {
         List<String> topics = topics(ns, key, pattern);
         List<String> missing = topics.stream().filter(t -> !ensured.contains(t)).toList();
         // an application (role app) writes to topics the pipeline's stages made: it may not create or describe their configs
-        if (!missing.isEmpty() && !role.equals(KafkaRole.APP)) {
-            TopicSetup.ensure(config, role, missing, TOPIC_SETUP_TIMEOUT);
+        if (!missing.isEmpty() && topicSetup != null && !role.equals(KafkaRole.APP)) {
+            topicSetup.ensure(missing);
             ensured.addAll(missing);
         }
         KafkaProducer<String, byte[]> p = producer();

@@ -1,17 +1,16 @@
 package io.lethe.dev.verify;
 
+import java.util.concurrent.TimeoutException;
+import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.region.RegionConsumerService;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
@@ -26,6 +25,8 @@ import org.apache.kafka.common.TopicPartition;
  */
 public final class Drain {
     private static final Duration POLL = Duration.ofMillis(100);
+    /** The longest one question to Kafka may take. */
+    private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(30);
 
     private Drain() {
     }
@@ -62,23 +63,20 @@ public final class Drain {
     public static boolean committedAllItHeld(LetheConfig config, KafkaRole role, String topic, String group, Duration timeout)
             throws Exception {
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), role, "drain"))) {
-            Map<TopicPartition, OffsetSpec> latest = new LinkedHashMap<>();
-            admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
-                    .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
-            Map<TopicPartition, ListOffsetsResultInfo> ends = admin.listOffsets(latest).all().get();
-            Map<TopicPartition, OffsetSpec> earliest = new LinkedHashMap<>();
-            latest.keySet().forEach(tp -> earliest.put(tp, OffsetSpec.earliest()));
-            Map<TopicPartition, ListOffsetsResultInfo> starts = admin.listOffsets(earliest).all().get();
+            List<TopicPartition> partitions = GroupOffsets.partitions(admin, topic, KAFKA_TIMEOUT);
+            Map<TopicPartition, Long> ends = GroupOffsets.latest(admin, partitions, KAFKA_TIMEOUT);
+            Map<TopicPartition, Long> starts = GroupOffsets.earliest(admin, partitions, KAFKA_TIMEOUT);
             long deadline = System.nanoTime() + timeout.toNanos();
             do { // asked at least once, however little of a caller's timeout is left
                 try {
-                    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
-                            .get();
-                    if (ends.entrySet().stream().allMatch(e -> starts.get(e.getKey()).offset() >= e.getValue().offset()
-                            || committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue().offset())) {
+                    Map<TopicPartition, OffsetAndMetadata> committed = GroupOffsets.committed(admin, group, KAFKA_TIMEOUT);
+                    // not GroupOffsets.unread(...) == 0: a partition whose records retention deleted since the group's commit
+                    // holds nothing left to apply, though the commit is behind its end
+                    if (ends.entrySet().stream().allMatch(e -> starts.get(e.getKey()) >= e.getValue()
+                            || committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue())) {
                         return true;
                     }
-                } catch (ExecutionException e) {
+                } catch (ExecutionException | TimeoutException e) {
                     // Kafka cannot say yet: ask again
                 }
                 Thread.sleep(POLL.toMillis());

@@ -1,9 +1,10 @@
 package io.lethe.dev.verify;
 
+import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.dev.verify.scenario.SecondJudge;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.region.RegionConsumerService;
@@ -226,7 +227,7 @@ public final class VerifyRun {
                 }
                 Thread.sleep(200); // the killed member leaves the group after its session timeout
             }
-            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+            Map<TopicPartition, OffsetAndMetadata> committed = GroupOffsets.committed(admin, group, Duration.ofSeconds(60));
             Map<TopicPartition, OffsetAndMetadata> rewound = new HashMap<>();
             committed.forEach((tp, o) -> rewound.put(tp, new OffsetAndMetadata(Math.max(0, o.offset() - records))));
             admin.alterConsumerGroupOffsets(group, rewound).all().get();

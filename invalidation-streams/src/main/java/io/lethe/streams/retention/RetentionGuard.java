@@ -1,8 +1,9 @@
 package io.lethe.streams.retention;
 
+import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.Op;
@@ -21,7 +22,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -83,20 +83,13 @@ public final class RetentionGuard implements AutoCloseable {
         String topic = config.topics().changes();
         try (Admin admin = Admin
                 .create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.STREAMS, "lethe-streams-retention"))) {
-            int partitions = admin.describeTopics(java.util.List.of(topic)).allTopicNames().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-                    .get(topic).partitions().size();
-            Map<TopicPartition, OffsetSpec> earliest = new LinkedHashMap<>();
-            for (int p = 0; p < partitions; p++) {
-                earliest.put(new TopicPartition(topic, p), OffsetSpec.earliest());
-            }
-            Map<TopicPartition, Long> starts = new LinkedHashMap<>();
-            admin.listOffsets(earliest).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-                    .forEach((tp, info) -> starts.put(tp, info.offset()));
-            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(config.streams().applicationId())
-                    .partitionsToOffsetAndMetadata().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            Map<TopicPartition, Long> starts = GroupOffsets.earliest(admin, GroupOffsets.partitions(admin, topic, TIMEOUT), TIMEOUT);
+            Map<TopicPartition, OffsetAndMetadata> committed = GroupOffsets.committed(admin, config.streams().applicationId(), TIMEOUT);
             Map<TopicPartition, String> gaps = new LinkedHashMap<>();
             starts.forEach((tp, start) -> {
                 OffsetAndMetadata c = committed.get(tp);
+                // not GroupOffsets.next: a partition never committed has a gap as soon as its log no longer starts at 0
+                // (the group would start at the log start and never see what retention deleted), not when it holds records
                 boolean gap = c != null ? c.offset() < start : start > 0;
                 if (gap && !start.equals(resetAt.get(tp))) {
                     gaps.put(tp, (c == null ? "never committed" : "committed " + c.offset()) + ", log starts at " + start);

@@ -192,7 +192,7 @@ final class PatternSweeps implements AutoCloseable {
     private Applied sweepUntilDone(Sweep s) throws InterruptedException {
         // neither bounded nor stopped: it ends applied, or with the worker's interrupt
         Applied applied = Retry.of(LOG, backoff, "region " + region + ": the sweep of " + s.glob
-                + " (sweeping again until done, nothing behind it is committed meanwhile)")
+                + " (sweeping again until done, nothing behind it is committed meanwhile)").untilStopped()
                 .onFailure(ApplyFailure.class, (e, attempt) -> {
                     failing = true;
                     metrics.retry(e.kind());

@@ -200,7 +200,7 @@ final class RestoreReplay {
     }
 
     private void commitRewound(Map<TopicPartition, OffsetAndMetadata> rewound) throws InterruptedException {
-        Retry.of(LOG, backoff, "region " + region.name() + ": committing the rewound offsets " + rewound)
+        Retry.of(LOG, backoff, "region " + region.name() + ": committing the rewound offsets " + rewound).untilStopped()
                 .onFailure(KafkaException.class, (e, attempt) -> metrics.retry("commit"))
                 .passing(WakeupException.class)
                 .run(() -> consumer.commitSync(rewound, Duration.ofSeconds(10)));

@@ -4,7 +4,7 @@ import io.lethe.config.ApplyConfig;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.RegionConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.RecordSignature;

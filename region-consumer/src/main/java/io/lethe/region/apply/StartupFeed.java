@@ -99,6 +99,7 @@ final class StartupFeed {
         // the marker is read from Redis, the group's offsets from Kafka: each client's own classification says whether a
         // failure is a misconfiguration (credentials, a denied command or ACL) or a wait
         Optional<Checked> checked = Retry.of(LOG, backoff(), "region " + region.name() + ": checking whether its topic moved")
+                .untilStopped()
                 .onFailure((e, attempt) -> {
                     Failure f = e instanceof RedisException ? RedisFailures.classify(e, redis.display()) : KafkaFailures.classify(e);
                     if (f.isFatal()) {
@@ -198,7 +199,7 @@ final class StartupFeed {
         CompletableFuture<Long> proof = new CompletableFuture<>();
         Thread watcher = new Thread(() -> {
             try {
-                Retry.of(LOG, backoff(), "region " + region.name() + ": the first feed watching " + topic)
+                Retry.of(LOG, backoff(), "region " + region.name() + ": the first feed watching " + topic).untilStopped()
                         .onFailure((e, attempt) -> {
                             // Kafka slow or refusing (the region's own cluster at start, an ACL): waited out, never given up
                             Failure f = KafkaFailures.classify(e);

@@ -1,5 +1,7 @@
 package io.lethe.region.apply;
 
+import java.time.Duration;
+import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.schemas.Topics;
 import java.util.HashSet;
 import java.util.List;
@@ -246,7 +248,7 @@ public final class TopicMove {
 
     private static Set<TopicPartition> committed(Admin admin, String group) throws InterruptedException {
         try {
-            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).keySet();
+            return GroupOffsets.committed(admin, group, Duration.ofSeconds(30)).keySet();
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of consumer group " + group + ": " + e.getCause(), e);
         }

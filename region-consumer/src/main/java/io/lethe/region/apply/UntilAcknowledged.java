@@ -59,6 +59,7 @@ final class UntilAcknowledged {
         try {
             Optional<Applied> applied = Retry.of(LOG, backoff, "region " + region + ": applying "
                     + (plan.keys().size() + plan.patterns().size()) + " invalidations (nothing is committed until Redis acknowledges them)")
+                    .untilStopped()
                     .onFailure(ApplyFailure.class, (e, attempt) -> {
                         metrics.retry(e.kind());
                         metrics.up(false);

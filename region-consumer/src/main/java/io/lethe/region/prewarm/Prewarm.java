@@ -262,7 +262,7 @@ public final class Prewarm implements AutoCloseable {
         Backoff backoff = new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax());
         // one retry over the copies left: its backoff grows across them while Redis keeps failing
         Deque<Copy> left = new ArrayDeque<>(copies);
-        Retry.of(LOG, backoff, "prewarm: undoing " + copies.size() + " copies in " + to.name()).run(() -> {
+        Retry.of(LOG, backoff, "prewarm: undoing " + copies.size() + " copies in " + to.name()).untilStopped().run(() -> {
             while (!left.isEmpty()) {
                 Copy c = left.peekFirst();
                 long fenceTtl = freshness.fenceTtlMillis(c, false);

@@ -8,7 +8,7 @@ import org.slf4j.Logger;
 /**
  * The one retry loop of every stage: runs an attempt until it succeeds, waiting a {@link Backoff}
  * between attempts, until a stop condition holds (the stage is closing), a bound on attempts is
- * reached, or the thread is interrupted. It never reports success for work that was not done: a
+ * reached ({@link #atMost}; without one it retries {@link #untilStopped}), or the thread is interrupted. It never reports success for work that was not done: a
  * retry that ends without success returns empty, and the caller decides what that means (commit
  * nothing, invalidate wider, try again later).
  *
@@ -62,7 +62,10 @@ public final class Retry<E extends Exception> {
     private final OnFailure<? super E> onFailure;
     private BooleanSupplier running = () -> true;
     private Wait wait = SLEEP;
-    private int maxAttempts = Integer.MAX_VALUE;
+    /** No bound on attempts: {@link #untilStopped}. */
+    private static final int UNBOUNDED = 0;
+
+    private int maxAttempts = UNBOUNDED;
     private String givingUp = "";
     private Class<? extends RuntimeException> passed;
 
@@ -125,6 +128,18 @@ public final class Retry<E extends Exception> {
     }
 
     /**
+     * No bound on attempts (the default, said where a loop relies on it): retries until an attempt
+     * succeeds, {@link #whileRunning} turns false, the {@link #waiting wait} says stop, or the thread
+     * is interrupted. For work that must not be given up while the stage runs (a batch not yet
+     * acknowledged, a commit, a first feed).
+     */
+    public Retry<E> untilStopped() {
+        this.maxAttempts = UNBOUNDED;
+        this.givingUp = "";
+        return this;
+    }
+
+    /**
      * Lets {@code notRetried} through though the retried class covers it (a consumer's
      * {@code WakeupException}, which is a {@code KafkaException}: the stage is closing).
      */
@@ -153,7 +168,7 @@ public final class Retry<E extends Exception> {
                 failure = retried.cast(e);
             }
             onFailure.failed(failure, n);
-            if (n >= maxAttempts) {
+            if (maxAttempts != UNBOUNDED && n >= maxAttempts) {
                 log.warn("{}: failed {} time(s), giving up ({}): {}", what, n, failure.toString(), givingUp);
                 return Optional.empty();
             }

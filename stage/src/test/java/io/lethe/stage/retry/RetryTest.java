@@ -70,6 +70,18 @@ class RetryTest {
     }
 
     @Test
+    void untilStoppedHasNoBoundAndUndoesOne() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        boolean done = retry().atMost(3, "given up").untilStopped().run(() -> {
+            if (calls.incrementAndGet() < 1000) {
+                throw new IllegalStateException("down");
+            }
+        });
+        assertTrue(done, "a thousand failures and still trying: no bound");
+        assertEquals(1000, calls.get());
+    }
+
+    @Test
     void stopsOnceTheStageIsClosingAndWhenTheWaitSaysSo() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         boolean done = retry().whileRunning(() -> calls.get() < 2).run(() -> {

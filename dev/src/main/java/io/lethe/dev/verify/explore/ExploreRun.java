@@ -12,7 +12,7 @@ import io.lethe.config.ConfigException;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.KeyTemplate;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.region.inspect.CacheInspector;

@@ -33,7 +33,11 @@ interface StageHost extends AutoCloseable {
      */
     void stop(String role, boolean kill) throws Exception;
 
-    /** Starts a stage that is not running (as {@link #startAll} does for each). */
+    /**
+     * Starts a stage that is not running (as {@link #startAll} does for each); does nothing to one
+     * that runs. After {@link #close} it throws {@link IllegalStateException}: nothing would stop
+     * what it started.
+     */
     void start(String role) throws Exception;
 
     @Override
@@ -51,6 +55,7 @@ interface StageHost extends AutoCloseable {
     final class InProcess implements StageHost {
         private final LetheConfig config;
         private final Map<String, Pipeline> running = new LinkedHashMap<>();
+        private boolean closed;
 
         InProcess(LetheConfig config) {
             this.config = config;
@@ -65,6 +70,9 @@ interface StageHost extends AutoCloseable {
 
         @Override
         public void start(String role) throws InterruptedException {
+            if (closed) {
+                throw new IllegalStateException("the stages are closed: " + role + " is not started again");
+            }
             if (running.containsKey(role)) {
                 return;
             }
@@ -104,6 +112,7 @@ interface StageHost extends AutoCloseable {
 
         @Override
         public void close() {
+            closed = true;
             List<String> order = new ArrayList<>(running.keySet());
             java.util.Collections.reverse(order); // capture first, as Pipeline.close
             for (String role : order) {
@@ -115,6 +124,7 @@ interface StageHost extends AutoCloseable {
     /** Each stage a {@code lethe run --role} process of its own (see {@link Stages}). */
     final class Processes implements StageHost {
         private final Stages stages;
+        private boolean closed;
 
         Processes(LetheConfig config, Path configFile, Path logs) {
             this.stages = new Stages(configFile, logs, roles(config));
@@ -122,19 +132,20 @@ interface StageHost extends AutoCloseable {
 
         @Override
         public void startAll() throws Exception {
+            open();
             stages.startAll();
         }
 
         @Override
         public void restart(String role) throws Exception {
             stages.stop(role);
-            stages.start(role);
+            start(role);
         }
 
         @Override
         public void kill(String role) throws Exception {
             stages.kill(role);
-            stages.start(role);
+            start(role);
         }
 
         @Override
@@ -148,11 +159,22 @@ interface StageHost extends AutoCloseable {
 
         @Override
         public void start(String role) throws InterruptedException {
+            open();
+            if (stages.isRunning(role)) {
+                return; // a second process of the role would take over its port and outlive close()
+            }
             stages.start(role);
+        }
+
+        private void open() {
+            if (closed) {
+                throw new IllegalStateException("the stages are closed: no stage process is started again");
+            }
         }
 
         @Override
         public void close() {
+            closed = true;
             stages.close();
         }
     }

@@ -1,7 +1,7 @@
 package io.lethe.dev.verify.mirror;
 
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaResources;
+import io.lethe.stage.kafka.KafkaResources;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.lethe.dev.verify.scenario;
 
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;

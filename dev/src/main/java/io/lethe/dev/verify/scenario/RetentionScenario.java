@@ -1,7 +1,8 @@
 package io.lethe.dev.verify.scenario;
 
+import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.pipeline.Roles;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.schemas.redis.RedisLayout;
@@ -11,7 +12,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.common.TopicPartition;
 
@@ -21,6 +21,7 @@ import org.apache.kafka.common.TopicPartition;
  * for good. It must see that its offset fell off the log and invalidate its namespaces wholesale.
  */
 final class RetentionScenario implements Scenario {
+    private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(30);
     @Override
     public String name() {
         return "retention";
@@ -65,28 +66,19 @@ final class RetentionScenario implements Scenario {
     /** The sum of {@code topic}'s end offsets. */
     static long endOffsets(LetheConfig config, String topic) throws Exception {
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-retention"))) {
-            int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
-            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            for (int p = 0; p < partitions; p++) {
-                latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
-            }
-            return admin.listOffsets(latest).all().get().values().stream().mapToLong(i -> i.offset()).sum();
+            return GroupOffsets.latest(admin, GroupOffsets.partitions(admin, topic, KAFKA_TIMEOUT), KAFKA_TIMEOUT).values().stream()
+                    .mapToLong(Long::longValue).sum();
         }
     }
 
     /** Deletes every record of {@code topic} (the log start moves to its end); returns how many. */
     static long deleteAll(LetheConfig config, String topic) throws Exception {
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-retention"))) {
-            int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
-            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            for (int p = 0; p < partitions; p++) {
-                latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
-            }
             Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
             long[] total = {0};
-            admin.listOffsets(latest).all().get().forEach((tp, info) -> {
-                delete.put(tp, RecordsToDelete.beforeOffset(info.offset()));
-                total[0] += info.offset();
+            GroupOffsets.latest(admin, GroupOffsets.partitions(admin, topic, KAFKA_TIMEOUT), KAFKA_TIMEOUT).forEach((tp, end) -> {
+                delete.put(tp, RecordsToDelete.beforeOffset(end));
+                total[0] += end;
             });
             admin.deleteRecords(delete).all().get();
             return total[0];

@@ -1,5 +1,6 @@
 package io.lethe.dev.verify.scenario;
 
+import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.cache.CacheNamespace;
 import io.lethe.cache.Codecs;
 import io.lethe.cache.LetheCache;
@@ -10,7 +11,7 @@ import io.lethe.cache.ReadTokens;
 import io.lethe.dev.verify.Stages;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.pipeline.Roles;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.schemas.redis.AppliedLsn;
@@ -31,7 +32,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewPartitions;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -297,11 +297,11 @@ final class ScaleOutScenario implements Scenario {
     /** True when every partition of {@code topic} from {@link #BEFORE} on holds a record. */
     private static boolean newPartitionsHold(LetheConfig config, String topic) {
         try (Admin admin = admin(config, "scale-out-ends")) {
-            Map<TopicPartition, OffsetSpec> latest = new LinkedHashMap<>();
+            List<TopicPartition> added = new ArrayList<>();
             for (int p = BEFORE; p < AFTER; p++) {
-                latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+                added.add(new TopicPartition(topic, p));
             }
-            return admin.listOffsets(latest).all().get().values().stream().allMatch(o -> o.offset() > 0);
+            return GroupOffsets.latest(admin, added, Duration.ofSeconds(10)).values().stream().allMatch(end -> end > 0);
         } catch (Exception e) {
             return false;
         }

@@ -52,7 +52,7 @@ final class StreamsRetentionScenario implements Scenario {
 
     /** The change records of {@code public.items} on {@code topic} (watermarks and other tables left out). */
     private static long itemChanges(LetheConfig config, String topic) {
-        java.util.Map<String, Object> props = io.lethe.config.kafka.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI,
+        java.util.Map<String, Object> props = io.lethe.config.KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI,
                 "scenario-streams-retention");
         try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(props,
                 new org.apache.kafka.common.serialization.StringDeserializer(),

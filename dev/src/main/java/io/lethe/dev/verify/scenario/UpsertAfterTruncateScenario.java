@@ -1,7 +1,8 @@
 package io.lethe.dev.verify.scenario;
 
+import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import io.lethe.region.RegionConsumerService;
 import java.time.Duration;
 import java.util.List;
@@ -115,8 +116,8 @@ final class UpsertAfterTruncateScenario implements Scenario {
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.CLI, "scenario-admin"))) {
             ScenarioRun.await("region " + region + " to apply " + tp + "@" + offset, Duration.ofSeconds(60), () -> {
                 try {
-                    OffsetAndMetadata committed = admin.listConsumerGroupOffsets(RegionConsumerService.groupId(config, region))
-                            .partitionsToOffsetAndMetadata().get().get(tp);
+                    OffsetAndMetadata committed = GroupOffsets
+                            .committed(admin, RegionConsumerService.groupId(config, region), Duration.ofSeconds(10)).get(tp);
                     return committed != null && committed.offset() > offset;
                 } catch (Exception e) {
                     return false;

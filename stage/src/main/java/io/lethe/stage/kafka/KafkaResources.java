@@ -1,4 +1,4 @@
-package io.lethe.config.kafka;
+package io.lethe.stage.kafka;
 
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;

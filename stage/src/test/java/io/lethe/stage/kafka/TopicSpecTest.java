@@ -1,4 +1,4 @@
-package io.lethe.config.kafka;
+package io.lethe.stage.kafka;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

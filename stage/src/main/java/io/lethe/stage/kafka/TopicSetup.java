@@ -1,5 +1,6 @@
-package io.lethe.config.kafka;
+package io.lethe.stage.kafka;
 
+import io.lethe.config.KafkaClients;
 import io.lethe.config.KafkaConfig;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;

@@ -1,4 +1,4 @@
-package io.lethe.config.kafka;
+package io.lethe.stage.kafka;
 
 /**
  * Under {@code kafka.create-topics: false}, topics a stage uses are missing or not as Lethe needs

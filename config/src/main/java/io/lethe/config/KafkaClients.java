@@ -1,7 +1,5 @@
-package io.lethe.config.kafka;
+package io.lethe.config;
 
-import io.lethe.config.KafkaConfig;
-import io.lethe.config.KafkaRole;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;

@@ -1,10 +1,13 @@
-package io.lethe.config;
+package io.lethe.stage.kafka;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lethe.config.kafka.KafkaAcls;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.KafkaRole;
+import io.lethe.config.LeastPrivilege;
+import io.lethe.config.LetheConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.kafka.common.acl.AclBinding;
@@ -70,7 +73,7 @@ class LeastPrivilegeRecipeTest {
         int begin = text.indexOf(BEGIN);
         int end = text.indexOf(END);
         assertTrue(begin >= 0 && end > begin, "docs/runbook.md has the recipe's markers");
-        String block = "```yaml\n" + EXAMPLE + "```\n\n" + LeastPrivilege.recipe(example());
+        String block = "```yaml\n" + EXAMPLE + "```\n\n" + LeastPrivilege.recipe(example(), KafkaAcls.commands(example()));
         String updated = text.substring(0, begin + BEGIN.length()) + block + text.substring(end);
         if (Boolean.getBoolean("lethe.golden.update")) {
             Files.writeString(runbook, updated);

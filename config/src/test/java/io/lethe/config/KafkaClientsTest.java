@@ -1,8 +1,7 @@
-package io.lethe.config.kafka;
+package io.lethe.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.lethe.config.KafkaConfig;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -14,12 +13,12 @@ class KafkaClientsTest {
     void metadataIsReadAgainEveryTenSecondsUnlessThePropertiesSayOtherwise() {
         KafkaConfig plain = new KafkaConfig("127.0.0.1:9092", Map.of(), "lethe", null, null, null, null);
         assertEquals("10000",
-                KafkaClients.common(plain, io.lethe.config.KafkaRole.CLI, "c").get(CommonClientConfigs.METADATA_MAX_AGE_CONFIG));
+                KafkaClients.common(plain, KafkaRole.CLI, "c").get(CommonClientConfigs.METADATA_MAX_AGE_CONFIG));
         KafkaConfig set = new KafkaConfig("127.0.0.1:9092", Map.of(CommonClientConfigs.METADATA_MAX_AGE_CONFIG, "30000"), "lethe", null,
                 null,
                 null, null);
         assertEquals("30000",
-                KafkaClients.common(set, io.lethe.config.KafkaRole.CLI, "c").get(CommonClientConfigs.METADATA_MAX_AGE_CONFIG));
+                KafkaClients.common(set, KafkaRole.CLI, "c").get(CommonClientConfigs.METADATA_MAX_AGE_CONFIG));
         assertEquals(Duration.ofSeconds(10), KafkaClients.METADATA_MAX_AGE);
     }
 }
