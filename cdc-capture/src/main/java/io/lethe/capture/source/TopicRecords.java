@@ -2,7 +2,7 @@ package io.lethe.capture.source;
 
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
-import io.lethe.config.kafka.KafkaClients;
+import io.lethe.config.KafkaClients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
