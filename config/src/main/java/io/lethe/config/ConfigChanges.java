@@ -18,13 +18,17 @@ import java.util.TreeSet;
  */
 public record ConfigChanges(List<String> lines, boolean moves) {
     /**
-     * What decides which keys a namespace's rows have and how they are invalidated: the table, the
-     * templates as written (two templates with one glob, {@code product:{id}} and
-     * {@code product:{sku}}, name other keys), the patterns, the version source and the mode.
+     * What decides which keys a namespace's rows have and how they are invalidated: the templates
+     * as written (two templates with one glob, {@code product:{id}} and {@code product:{sku}}, name
+     * other keys), the patterns, and what its entries hold (the table, the version source, the mode
+     * and the upsert payload: {@link NamespaceConfig#holdsRendered}), the same text a region's
+     * marker records.
      */
     private static List<String> keysOf(NamespaceConfig ns) {
-        return List.of("table " + ns.table(), "keys " + ns.keys().stream().map(KeyTemplate::text).toList(),
-                "patterns " + ns.patterns(), "version " + ns.version(), "mode " + ns.mode());
+        List<String> out = new ArrayList<>(List.of("keys " + ns.keys().stream().map(KeyTemplate::text).toList(),
+                "patterns " + ns.patterns()));
+        out.addAll(ns.holdsRendered());
+        return out;
     }
 
     public static ConfigChanges between(LetheConfig running, LetheConfig next) {
@@ -81,7 +85,8 @@ public record ConfigChanges(List<String> lines, boolean moves) {
                         + "; entries under the old keys or versions get no invalidation any more: each region that receives it "
                         + "invalidates it wholesale (by its old and new globs) at its first start, once streams runs the new "
                         + "configuration; roll out its readers first (an entry a reader on the old configuration fills after "
-                        + "that stays until its TTL)");
+                        + "that stays until its TTL). A region whose marker a version before 2026-12-07 wrote records no table, "
+                        + "version source, mode or payload: upgrade first, and change those in a rollout of their own");
                 moves = true;
             }
         }
@@ -104,7 +109,8 @@ public record ConfigChanges(List<String> lines, boolean moves) {
                     + "on this version: it invalidates its namespaces wholesale then (a cold cache)");
         }
         if (moves) {
-            out.add("roll out streams first, then the regions (a moved region waits for streams to run the new configuration)");
+            out.add("roll out the readers first, then capture and streams, then the regions (a moved region waits for streams to "
+                    + "run the new configuration; streams holds capture's watermarks until capture runs it too)");
         }
         return new ConfigChanges(List.copyOf(out), moves);
     }

@@ -65,7 +65,30 @@ class ConfigChangesTest {
         assertTrue(all.contains("region eu-west: removed"), all);
         assertTrue(all.contains("namespace b: removed"), all);
         assertTrue(all.contains("namespace a: its keys change"), all);
-        assertTrue(all.endsWith("roll out streams first, then the regions (a moved region waits for streams to run the new configuration)"),
-                all);
+        assertTrue(all.endsWith("roll out the readers first, then capture and streams, then the regions (a moved region waits for "
+                + "streams to run the new configuration; streams holds capture's watermarks until capture runs it too)"), all);
+    }
+
+    @Test
+    void anUpsertPayloadOrAVersionSourceChangeIsAMove() {
+        String regions = """
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:6379" }
+                """;
+        LetheConfig running = parse(regions + """
+                namespaces:
+                  a: { table: public.a, keys: ["a:{id}"], mode: upsert, payload-columns: [x] }
+                  b: { table: public.b, keys: ["b:{id}"] }
+                """);
+        LetheConfig next = parse(regions + """
+                namespaces:
+                  a: { table: public.a, keys: ["a:{id}"], mode: upsert, payload-columns: [x, y] }
+                  b: { table: public.b, keys: ["b:{id}"], version: column:ver }
+                """);
+        ConfigChanges changes = ConfigChanges.between(running, next);
+        assertTrue(changes.moves(), changes.lines().toString());
+        String all = String.join("\n", changes.lines());
+        assertTrue(all.contains("namespace a: its keys change") && all.contains("payload:x,y"), all);
+        assertTrue(all.contains("namespace b: its keys change") && all.contains("version:column:ver"), all);
     }
 }
