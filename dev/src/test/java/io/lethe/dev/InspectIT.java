@@ -70,7 +70,7 @@ class InspectIT {
             LetheConfig config = f.config(yaml);
             Path file = Files.writeString(dir.resolve("lethe.yml"), yaml);
             f.start(config);
-            f.sql("INSERT INTO items VALUES (1, 'one', 5), (2, 'two', 5), (3, 'three', 5), (4, 'four', 7)",
+            f.sql("INSERT INTO items VALUES (1, 'one', 5), (2, 'two', 5), (3, 'three', 5), (4, 'four', 7), (6, 'six', 5)",
                     "INSERT INTO prices VALUES (1, 9.50, 'a'), (2, 1.50, 'b')",
                     "INSERT INTO goods VALUES (1, 'books')");
             RedisCommands<String, String> redis = f.redis(REGION);
@@ -82,6 +82,8 @@ class InspectIT {
             redis.hset(p + "item:1", Map.of("v", "5", "d", "", "nf", "1")); // NEGATIVE_BUT_ROW
             redis.hset(p + "item:2", Map.of("v", "4", "d", "old two")); // OLDER_VERSION (row at 5)
             redis.hset(p + "item:3", Map.of("v", "5", "d", "three")); // OK
+            // the row's value, filled at an LSN (before version: lsn became column:ver): AHEAD_OF_ROW, no invalidation reaches it
+            redis.hset(p + "item:6", Map.of("v", "26000000", "d", "six"));
             redis.hset(p + "item:4", Map.of("v", "7", "d", "four")); // the row's version, but ...
             redis.hset(RedisLayout.fenceKey(p + "item:4"), "v", "8"); // ... INVALIDATED_AFTER_WRITE at 8
             redis.hset(p + "price:1", "d", "{\"price\":\"9.99\",\"name\":\"a\"}"); // PAYLOAD_DIFFERS
@@ -98,17 +100,18 @@ class InspectIT {
             assertStale(out, "item", "NEGATIVE_BUT_ROW", p + "item:1");
             assertStale(out, "item", "OLDER_VERSION", p + "item:2");
             assertStale(out, "item", "INVALIDATED_AFTER_WRITE", p + "item:4");
+            assertStale(out, "item", "AHEAD_OF_ROW", p + "item:6");
             assertStale(out, "price", "PAYLOAD_DIFFERS", p + "price:1");
             assertStale(out, "bycat", "DERIVED_ORPHAN", p + "cat:music");
             for (String fresh : List.of("item:3 ", "price:2 ", "cat:books ")) {
                 assertFalse(out.contains(p + fresh), fresh + "is not stale: " + out);
             }
-            assertEquals(7, out.lines().filter(l -> l.startsWith("stale ")).count(), out);
+            assertEquals(8, out.lines().filter(l -> l.startsWith("stale ")).count(), out);
             assertEquals(1, redis.exists(p + "item:2"), "without --heal nothing is touched");
 
             LetheCommand.Result heal = LetheCommand.lethe("inspect", "--config", file.toString(), "--region", REGION, "--heal");
             assertEquals(1, heal.exit(), heal.out() + heal.err());
-            for (String key : List.of("item:99", "item:5", "item:1", "item:2", "item:4", "price:1", "cat:music")) {
+            for (String key : List.of("item:99", "item:5", "item:1", "item:2", "item:4", "item:6", "price:1", "cat:music")) {
                 assertEquals(0, redis.exists(p + key), key + " healed: " + heal.out());
             }
             assertEquals(1, redis.exists(p + "item:3"), "a fresh entry stays");

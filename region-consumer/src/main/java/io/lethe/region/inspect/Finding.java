@@ -14,6 +14,13 @@ public enum Finding {
     NEGATIVE_BUT_ROW(true),
     /** {@code column:} namespace: the entry's version is below the row's. */
     OLDER_VERSION(true),
+    /**
+     * {@code column:} namespace: the entry's version is above the row's. The row's version only
+     * grows, so no fill of this row gave it: it was filled under another version source (an LSN,
+     * before {@code version: lsn} became {@code column:}), or before the row was re-created with a
+     * lower version. No invalidation of the row's later changes reaches it.
+     */
+    AHEAD_OF_ROW(true),
     /** {@code mode: upsert}: the payload is not the row's payload columns as Lethe renders an upsert. */
     PAYLOAD_DIFFERS(true),
     /** The key's fence records an invalidation above the entry's version, and the entry is still there. */

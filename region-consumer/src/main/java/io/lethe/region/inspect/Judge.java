@@ -111,6 +111,10 @@ final class Judge {
                 if (rowVersion != null && DECIMAL.matcher(rowVersion).matches() && Versions.compare(e.version(), rowVersion) < 0) {
                     return verdict(ns, template, e, Finding.OLDER_VERSION, rowVersion, "the row is at version " + rowVersion);
                 }
+                if (rowVersion != null && DECIMAL.matcher(rowVersion).matches() && Versions.compare(e.version(), rowVersion) > 0) {
+                    return verdict(ns, template, e, Finding.AHEAD_OF_ROW, rowVersion, "the row is at version " + rowVersion
+                            + ", below the entry's: filled under another version source, or before the row was re-created");
+                }
             }
             if (ns.mode() == Mode.UPSERT) {
                 SourceRows.Row r = row.get();
