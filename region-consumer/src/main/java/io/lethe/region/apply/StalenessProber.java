@@ -128,6 +128,25 @@ public final class StalenessProber implements AutoCloseable {
         return config.apply().groupPrefix() + region + "-prober";
     }
 
+    /** The bytes, and the longest wait (Kafka's default), a prober's fetch asks the broker to gather before it answers. */
+    static final int FETCH_MIN_BYTES = 1 << 20;
+    static final Duration FETCH_MAX_WAIT = Duration.ofMillis(500);
+
+    /**
+     * The prober reads every record of the region's topic, like the applier, but needs none of them
+     * soon: each sample is checked a window after its commit. So it asks the broker for large fetches
+     * ({@link #FETCH_MIN_BYTES}, or what is there after at most half its shortest window and never
+     * over {@link #FETCH_MAX_WAIT}, as often as an idle consumer fetches anyway), where a fetch
+     * answered as soon as one record is there costs the broker a request per producer batch.
+     * Settings given in {@code kafka.properties} win.
+     */
+    static void fewerFetches(Map<String, Object> props, List<Duration> windows) {
+        long shortest = windows.stream().mapToLong(Duration::toMillis).min().orElse(FETCH_MAX_WAIT.toMillis() * 2);
+        long wait = Math.max(1, Math.min(FETCH_MAX_WAIT.toMillis(), shortest / 2));
+        props.putIfAbsent(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, FETCH_MIN_BYTES);
+        props.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, (int) wait);
+    }
+
     public void start() {
         redis = new RegionRedis(region, 1, apply.commandTimeout());
         coherence = new CoherenceCheck(redis, AppliedLsn.key(config.apply().groupPrefix() + region.name()));
@@ -135,6 +154,7 @@ public final class StalenessProber implements AutoCloseable {
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId(config, region.name()));
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true);
+        fewerFetches(props, apply.proberWindows());
         consumer = new KafkaConsumer<>(props, new ByteBufferDeserializer(), new ByteBufferDeserializer());
         running = true;
         reader.start();
