@@ -36,6 +36,12 @@ interface StageHost extends AutoCloseable {
     /** Starts a stage that is not running (as {@link #startAll} does for each). */
     void start(String role) throws Exception;
 
+    /**
+     * The configuration the next starts run with ({@code yaml} is its lethe.yml); called while every
+     * stage is stopped (the regions stay the same).
+     */
+    void reconfigure(LetheConfig config, String yaml) throws java.io.IOException;
+
     @Override
     void close();
 
@@ -49,7 +55,7 @@ interface StageHost extends AutoCloseable {
 
     /** Each stage a {@link Pipeline} of its own in this process. */
     final class InProcess implements StageHost {
-        private final LetheConfig config;
+        private LetheConfig config;
         private final Map<String, Pipeline> running = new LinkedHashMap<>();
 
         InProcess(LetheConfig config) {
@@ -103,6 +109,14 @@ interface StageHost extends AutoCloseable {
         }
 
         @Override
+        public void reconfigure(LetheConfig newConfig, String yaml) {
+            if (!running.isEmpty()) {
+                throw new IllegalStateException("reconfigured while " + running.keySet() + " run");
+            }
+            config = newConfig;
+        }
+
+        @Override
         public void close() {
             List<String> order = new ArrayList<>(running.keySet());
             java.util.Collections.reverse(order); // capture first, as Pipeline.close
@@ -115,9 +129,21 @@ interface StageHost extends AutoCloseable {
     /** Each stage a {@code lethe run --role} process of its own (see {@link Stages}). */
     final class Processes implements StageHost {
         private final Stages stages;
+        private final Path configFile;
 
         Processes(LetheConfig config, Path configFile, Path logs) {
             this.stages = new Stages(configFile, logs, roles(config));
+            this.configFile = configFile;
+        }
+
+        @Override
+        public void reconfigure(LetheConfig config, String yaml) throws java.io.IOException {
+            for (String role : roles(config)) {
+                if (stages.isRunning(role)) {
+                    throw new IllegalStateException("reconfigured while " + role + " runs");
+                }
+            }
+            java.nio.file.Files.writeString(configFile, yaml); // the file each stage's process reads at its start
         }
 
         @Override
