@@ -213,7 +213,7 @@ final class Generator {
         option(choices, weights, 0.25, profile.has(Feature.PARTITION_EXPANSION) && partitionExpansions < 2, this::partitions);
         // last, so that a profile without it draws what it drew before it existed
         option(choices, weights, 1.5, profile.has(Feature.STAGE_ORDER), this::stageOrder);
-        option(choices, weights, 1.0, profile.has(Feature.CONFIG_CHANGE), this::configChange);
+        option(choices, weights, 2.5, profile.has(Feature.CONFIG_CHANGE), this::configChange);
         draw(choices, weights);
     }
 
