@@ -95,7 +95,8 @@ final class Generator {
             }
         }
         Readers readers = new Readers(true, profile.has(Feature.SLOW_LOAD) ? 10 + random.nextInt(20) : 0, 4000,
-                profile.has(Feature.NEAR_CACHE) && random.nextBoolean(), profile.has(Feature.TOKEN) && random.nextBoolean());
+                profile.has(Feature.NEAR_CACHE) && random.nextBoolean(), profile.has(Feature.TOKEN) && random.nextBoolean(),
+                profile.has(Feature.CONFIG_CHANGE) && random.nextInt(4) != 0);
         namespaces.forEach(n -> versions.put(n.name(), n.version()));
         subscribed.addAll(partial);
         while (steps.size() < profile.steps()) {

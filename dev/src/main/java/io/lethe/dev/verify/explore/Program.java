@@ -272,8 +272,11 @@ record Program(long seed, String profile, int regions, List<Table> tables, List<
      * @param maxSlowMillis   the longest such sleep
      * @param nearCache       readers keep a near cache
      * @param tokens          background reads carry the writer's last read-your-writes token
+     * @param lsnFills        loads of row keys of {@code lsn} namespaces tag their fills with an LSN read while the
+     *                        row is locked {@code FOR SHARE} (every change the load does not reflect comes after it),
+     *                        as a loader that knows the LSN does; else they fill without a version
      */
-    record Readers(boolean background, int slowPercent, int maxSlowMillis, boolean nearCache, boolean tokens) {
+    record Readers(boolean background, int slowPercent, int maxSlowMillis, boolean nearCache, boolean tokens, boolean lsnFills) {
     }
 
     static String quote(String identifier) {

@@ -241,8 +241,10 @@ final class Readers implements AutoCloseable {
 
     private Loaded<String> load(String region, Owner owner, String key) throws Exception {
         Truth.Loaded l;
+        // row keys of lsn namespaces: tagged with an LSN read while the row is locked, when the program says so
+        boolean atLsn = owner.kind() == Truth.Kind.ROW && !owner.ns().columnVersion() && program.readers().lsnFills();
         try (ConnectionPool.Lease c = pool.lease()) {
-            l = truth.load(c.get(), owner, key);
+            l = atLsn ? truth.loadAtLsn(c.get(), owner, key) : truth.load(c.get(), owner, key);
         }
         if (l.found()) {
             loaded.computeIfAbsent(region + '\0' + key, k -> ConcurrentHashMap.newKeySet()).add(l.payload());
@@ -255,8 +257,10 @@ final class Readers implements AutoCloseable {
         if (!l.found()) {
             return Loaded.notFound();
         }
-        // row keys of column-versioned namespaces carry the row's version, as a JPA reader would
-        boolean versioned = owner.kind() == Truth.Kind.ROW && owner.ns().columnVersion() && l.version() != null && l.version() >= 0;
+        // row keys of column-versioned namespaces carry the row's version, as a JPA reader would (and with lsnFills
+        // those of lsn namespaces the LSN of their load)
+        boolean versioned = owner.kind() == Truth.Kind.ROW && (owner.ns().columnVersion() || atLsn) && l.version() != null
+                && l.version() >= 0;
         return versioned ? Loaded.of(l.payload(), l.version()) : Loaded.of(l.payload());
     }
 
