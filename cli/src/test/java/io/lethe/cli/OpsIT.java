@@ -68,8 +68,8 @@ class OpsIT {
             RedisCommands<String, String> west = f.redis("eu-west");
             east.hset(p + "product:1", java.util.Map.of("v", "0", "d", "one"));
             Result noConsumer = lethe("prewarm", "--config", file.toString(), "--from", "us-east", "--to", "eu-west");
-            assertEquals(2, noConsumer.exit(), "without the source's applied watermark nothing can be proven fresh");
-            assertTrue(noConsumer.err().contains("publishes no applied watermark"), noConsumer.err());
+            assertEquals(2, noConsumer.exit(), "without the source's consumer nothing can be proven fresh");
+            assertTrue(noConsumer.err().contains("records no configuration it was fed under"), noConsumer.err());
 
             LetheConfig config = f.config(yaml);
             f.start(config);

@@ -85,6 +85,7 @@ class PrewarmSafetyIT {
             f.start(config);
             RedisCommands<String, String> east = f.redis(SOURCE);
             awaitWatermark(config, east);
+            awaitFed(config, f.redis(TARGET), TARGET);
             for (int id = 1; id <= ROWS; id++) {
                 east.hset(scope.key("product:" + id), Map.of("v", "0", "d", "v" + id));
             }
@@ -93,6 +94,52 @@ class PrewarmSafetyIT {
             RedisCommands<String, String> west = f.redis(TARGET);
             Await.until("the copies the killed prewarm never checked to expire", Duration.ofSeconds(60),
                     () -> copies(west, scope).isEmpty());
+        }
+    }
+
+    /**
+     * The namespace's versions come from a column now (`version: lsn` -> `column:ver`): the target's
+     * consumer runs the new file (and invalidated the namespace wholesale), the source's still the
+     * old one, whose entries carry LSNs. A copy would keep its LSN, far above every column version,
+     * and no invalidation would ever remove it: prewarm copies only between regions whose Redis
+     * records the namespace as this file has it.
+     */
+    @Test
+    void aPrewarmFromARegionFedUnderAnotherVersionSourceCopiesNothing(EmbeddedStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, val text, ver bigint NOT NULL DEFAULT 1)",
+                    "INSERT INTO products SELECT i, 'v' || i, 1 FROM generate_series(1, " + ROWS + ") i");
+            String byLsn = products(scope, "60s");
+            LetheConfig before = f.config(f.yaml(List.of(SOURCE, TARGET), byLsn, ""));
+            LetheConfig after = f.config(f.yaml(List.of(SOURCE, TARGET), byLsn.replace(" }", ", version: \"column:ver\" }"), ""));
+            RedisCommands<String, String> east = f.redis(SOURCE);
+            RedisCommands<String, String> west = f.redis(TARGET);
+            String westMarker = io.lethe.region.apply.TopicMove.markerKey(RegionConsumerService.groupId(after, TARGET));
+            try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
+                awaitWatermark(before, east);
+                Await.until(TARGET + " records what it is fed", Duration.ofSeconds(90), () -> west.exists(westMarker) == 1);
+            }
+            for (int id = 1; id <= ROWS; id++) {
+                east.hset(scope.key("product:" + id), Map.of("v", "26000000", "d", "v" + id)); // filled at an LSN
+            }
+            // the source region not rolled out yet: its consumer still runs the old file, and is fresh
+            try (Pipeline target = Pipeline.start(after, new Roles(true, true, List.of(TARGET)), f.registry, Clock.systemUTC());
+                    Pipeline source = Pipeline.start(before, new Roles(false, false, List.of(SOURCE)), f.registry, Clock.systemUTC())) {
+                Await.until(TARGET + " fed under the new file", Duration.ofSeconds(120),
+                        () -> String.valueOf(west.hget(westMarker, "holds")).contains("column:ver"));
+                List<String> refused = new ArrayList<>();
+                try (Prewarm prewarm = new Prewarm(after, SOURCE, TARGET, new Prewarm.Options(List.of(), 0, 100_000, 100),
+                        Clock.systemUTC())) {
+                    prewarm.run((handled, candidates, sofar) -> {
+                    });
+                } catch (IllegalArgumentException e) {
+                    refused.add(e.getMessage());
+                }
+                assertTrue(copies(west, scope).isEmpty(), "copies of entries filled at an LSN landed in " + TARGET
+                        + ", whose column versions never reach them: "
+                        + copies(west, scope).subList(0, Math.min(3, copies(west, scope).size())));
+                assertTrue(!refused.isEmpty() && refused.get(0).contains(SOURCE), "refused, naming the source: " + refused);
+            }
         }
     }
 
@@ -150,6 +197,7 @@ class PrewarmSafetyIT {
         }
         f.sql("UPDATE products SET val = 'new' || id");
         RedisCommands<String, String> west = f.redis(TARGET);
+        awaitFed(config, west, TARGET);
         String last = RedisLayout.fenceKey(scope.key("product:" + ROWS));
         Await.until("the target to apply the changes", Duration.ofSeconds(60), () -> west.exists(last) == 1);
         Await.until("the target's fences to expire", Duration.ofSeconds(60),
@@ -161,6 +209,13 @@ class PrewarmSafetyIT {
         String watermark = AppliedLsn.key(RegionConsumerService.groupId(config, SOURCE));
         Await.until(SOURCE + " publishes its applied watermark", Duration.ofSeconds(60),
                 () -> AppliedLsn.of(east.hgetall(watermark)).isPresent());
+        awaitFed(config, east, SOURCE);
+    }
+
+    /** The region's consumer recorded what it is fed (its first feed done): prewarm copies only between such regions. */
+    private static void awaitFed(LetheConfig config, RedisCommands<String, String> redis, String region) throws InterruptedException {
+        String marker = io.lethe.region.apply.TopicMove.markerKey(RegionConsumerService.groupId(config, region));
+        Await.until(region + " records what it is fed", Duration.ofSeconds(90), () -> redis.exists(marker) == 1);
     }
 
     private static void createProducts(PipelineFixture f) throws Exception {

@@ -167,6 +167,11 @@ public final class TopicMove {
         return MARKER_PREFIX + group;
     }
 
+    /** What the region's Redis records it was fed with by consumer group {@code group}, if anything. */
+    public static Optional<Fed> recorded(io.lethe.region.redis.RegionRedis redis, String group) {
+        return RedisMarker.of(redis, group).read();
+    }
+
     /**
      * The move this region makes now, if any: the marker names another topic, or the same topic
      * read on another Kafka cluster ({@code now.cluster()}; a marker that records no cluster counts

@@ -49,7 +49,7 @@ final class Freshness {
 
     /** The source's applied watermark, read before its entries (rule 1). */
     Watermark sourceWatermark() {
-        Map<String, String> watermark = Prewarm.text(src.hgetall(AppliedLsn.key(RegionConsumerService.groupId(config, from.name()))));
+        Map<String, String> watermark = Utf8.text(src.hgetall(AppliedLsn.key(RegionConsumerService.groupId(config, from.name()))));
         OptionalLong s = AppliedLsn.of(watermark);
         OptionalLong sTs = AppliedLsn.commitTs(watermark);
         if (s.isEmpty() || sTs.isEmpty()) {
@@ -98,7 +98,7 @@ final class Freshness {
     /** True when the target's scan watermark of the namespace reached {@code s}, or cannot be read. */
     private boolean scanPassed(String namespace, long s) {
         try {
-            Double scan = dst.zscore(RedisLayout.wideWatermarkKey(namespace), Prewarm.bytes(RedisLayout.SCAN_WATERMARK_MEMBER));
+            Double scan = dst.zscore(RedisLayout.wideWatermarkKey(namespace), Utf8.bytes(RedisLayout.SCAN_WATERMARK_MEMBER));
             return scan != null && scan >= s;
         } catch (RuntimeException e) {
             return true;

@@ -1,5 +1,7 @@
 package io.lethe.region.prewarm;
 
+import static io.lethe.region.prewarm.Utf8.bytes;
+
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.RegionConfig;
@@ -11,14 +13,12 @@ import io.lethe.stage.retry.Backoff;
 import io.lethe.stage.retry.Retry;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  *   <li>Pattern and namespace-wide invalidations leave no fence on keys that were absent: nothing
  *       is copied if the target's scan watermark of a namespace the key could belong to reached S,
  *       before the batch is written and again after.</li>
- *   <li>Only namespaces both regions subscribe to are copied.</li>
+ *   <li>Only namespaces both regions subscribe to are copied, and only when both regions' Redis
+ *       record them as this configuration has them ({@link FedAlike}).</li>
  * </ol>
  * Copies are written with a short lease TTL and given their real TTL ({@code confirm.lua})
  * only once the check after the write passed; the others are undone. A prewarm killed between
@@ -135,19 +136,20 @@ public final class Prewarm implements AutoCloseable {
             namespaces.put(ns, config.namespaces().get(ns));
         }
         this.database = new SourceClock(config.source());
+        RegionRedis s = null;
+        RegionRedis t = null;
         try {
-            this.source = new RegionRedis(from, 1, config.apply().commandTimeout());
+            s = new RegionRedis(from, 1, config.apply().commandTimeout());
+            t = new RegionRedis(to, 1, config.apply().commandTimeout());
+            FedAlike.require(config, namespaces.values(), from, s, to, t);
         } catch (RuntimeException e) {
-            database.close();
+            for (AutoCloseable c : new AutoCloseable[] {t, s, database}) {
+                closeQuietly(c, e);
+            }
             throw e;
         }
-        try {
-            this.target = new RegionRedis(to, 1, config.apply().commandTimeout());
-        } catch (RuntimeException e) {
-            source.close();
-            database.close();
-            throw e;
-        }
+        this.source = s;
+        this.target = t;
         target.loadScripts();
         this.src = source.binary();
         this.dst = target.binary();
@@ -275,24 +277,20 @@ public final class Prewarm implements AutoCloseable {
         });
     }
 
-    static Map<String, String> text(Map<String, byte[]> raw) {
-        Map<String, String> out = new HashMap<>();
-        raw.forEach((k, v) -> out.put(k, utf8(v)));
-        return out;
-    }
-
-    static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
-    }
-
-    static byte[] bytes(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
     @Override
     public void close() {
         source.close();
         target.close();
         database.close();
+    }
+
+    private static void closeQuietly(AutoCloseable c, RuntimeException failure) {
+        try {
+            if (c != null) {
+                c.close();
+            }
+        } catch (Exception e) {
+            failure.addSuppressed(e);
+        }
     }
 }

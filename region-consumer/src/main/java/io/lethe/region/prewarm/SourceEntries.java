@@ -29,7 +29,7 @@ final class SourceEntries {
                     vanished++;
                     continue;
                 }
-                String version = entry.containsKey(RedisLayout.ENTRY_VERSION) ? Prewarm.utf8(entry.get(RedisLayout.ENTRY_VERSION)) : "0";
+                String version = entry.containsKey(RedisLayout.ENTRY_VERSION) ? Utf8.utf8(entry.get(RedisLayout.ENTRY_VERSION)) : "0";
                 copy = new Copy(c.key(), c.namespace(), "h", d, version, entry.getOrDefault(RedisLayout.ENTRY_SOFT_EXPIRY, new byte[0]),
                         entry.containsKey(RedisLayout.ENTRY_NOT_FOUND), 0, 0);
             } else if ("string".equals(type)) {

@@ -59,6 +59,9 @@ final class ExploreRun {
     private boolean quiesced;
     /** The stages a STOP left down, in the order they stopped. */
     private final Set<String> down = new LinkedHashSet<>();
+    /** The configuration in force: the program as its CONFIG steps so far left it, and its lethe.yml parsed. */
+    private Program current;
+    private LetheConfig config;
 
     /**
      * @param workDir where a run whose stages are processes writes lethe.yml and the stages' logs
@@ -87,16 +90,13 @@ final class ExploreRun {
             for (String sql : setup) {
                 run.sql(sql);
             }
-            String partialRegion = regions.get(regions.size() - 1);
-            if (!program.partialRegionNamespaces().isEmpty() && regions.size() > 1) {
-                run.regionSettings(partialRegion, "namespaces: [sentinel, " + String.join(", ", program.partialRegionNamespaces()) + "]");
-            }
-            String yaml = run.yaml(namespacesYaml(program, run.p()), "");
-            out.yaml(yaml);
+            current = program;
+            Map<Integer, String> later = laterYamls(run);
+            String yaml = yamlOf(run, program);
+            out.yaml(yaml, later);
             if (verbose) {
-                log.printf("explore seed %d: the program%n%s%n", program.seed(), Repro.text(program, setup, yaml));
+                log.printf("explore seed %d: the program%n%s%n", program.seed(), Repro.text(program, setup, yaml, later));
             }
-            LetheConfig config;
             try {
                 config = ConfigLoader.parse(run.id() + "-lethe.yml", yaml, System::getenv);
             } catch (ConfigException e) {
@@ -120,15 +120,11 @@ final class ExploreRun {
             }
             Map<String, String> uris = new LinkedHashMap<>();
             Map<String, String> groups = new LinkedHashMap<>();
-            Map<String, List<String>> subscribed = new LinkedHashMap<>();
             for (String r : regions) {
                 uris.put(r, stack.redisUri(r));
                 groups.put(r, RegionConsumerService.groupId(config, r));
-                subscribed.put(r, r.equals(partialRegion) && !program.partialRegionNamespaces().isEmpty() && regions.size() > 1
-                        ? program.partialRegionNamespaces()
-                        : program.namespaces().stream().map(Namespace::name).toList());
             }
-            readers = new Readers(program, truth, uris, groups, subscribed, pool);
+            readers = new Readers(program, truth, uris, groups, subscriptions(program), pool);
             if (program.readers().background()) {
                 readers.start(program.seed());
             }
@@ -165,7 +161,8 @@ final class ExploreRun {
             run.quiesce();
             watermarksCover(run, config);
             Set<String> ambiguous = new LinkedHashSet<>();
-            Set<String> stale = judge(run, truth, readers, pool, out, ambiguous);
+            // the judges judge against the configuration in force at the end
+            Set<String> stale = judge(run, new Truth(current, run.p()), readers, pool, out, ambiguous);
             secondJudge(config, stale, ambiguous, out);
             return out.took(t0).build();
         } catch (Exception | AssertionError e) {
@@ -318,9 +315,81 @@ final class ExploreRun {
                 out.fault();
             }
             case PAUSE -> Thread.sleep(Long.parseLong(step.a()));
+            case CONFIG -> {
+                return reconfigure(run, stages, readers, step, out);
+            }
             default -> throw new IllegalStateException("unknown step " + step.kind());
         }
         return "";
+    }
+
+    /**
+     * A {@link Step.Kind#CONFIG}: every stage stopped (capture first), the readers switched to the new
+     * definitions (rolled out first, while the stages are down), the new lethe.yml given to the stages,
+     * and every stage started again, capture first and the region consumers last.
+     */
+    private String reconfigure(ScenarioRun run, StageHost stages, Readers readers, Step step, Outcome.Builder out) throws Exception {
+        Program next = current.configuredBy(step);
+        if (next.equals(current)) {
+            return "no change";
+        }
+        String yaml = yamlOf(run, next);
+        LetheConfig nextConfig = ConfigLoader.parse(run.id() + "-lethe.yml", yaml, System::getenv);
+        List<String> upstreamFirst = new ArrayList<>(StageHost.roles(config));
+        java.util.Collections.reverse(upstreamFirst);
+        for (String role : upstreamFirst) {
+            stages.stop(role, false);
+        }
+        down.clear();
+        current = next;
+        readers.reconfigure(next, new Truth(next, run.p()), subscriptions(next));
+        stages.reconfigure(nextConfig, yaml);
+        config = nextConfig;
+        run.watch(nextConfig);
+        for (String role : upstreamFirst) {
+            startOrFix(run, stages, role, out, false);
+        }
+        out.fault();
+        return "every stage started again under the new lethe.yml";
+    }
+
+    /** The lethe.yml of configuration {@code p}: its namespaces, and the last region's subscriptions when it caches some only. */
+    private String yamlOf(ScenarioRun run, Program p) {
+        if (regions.size() > 1) {
+            run.regionSettings(regions.get(regions.size() - 1), p.partialRegionNamespaces().isEmpty()
+                    ? ""
+                    : "namespaces: [sentinel, " + String.join(", ", p.partialRegionNamespaces()) + "]");
+        }
+        return run.yaml(namespacesYaml(p, run.p()), "");
+    }
+
+    /** The lethe.yml in force after each CONFIG step that changes something, by step number (from 1). */
+    private Map<Integer, String> laterYamls(ScenarioRun run) {
+        Map<Integer, String> out = new LinkedHashMap<>();
+        Program p = program;
+        for (int i = 0; i < program.steps().size(); i++) {
+            Step s = program.steps().get(i);
+            if (s.kind() == Step.Kind.CONFIG) {
+                Program next = p.configuredBy(s);
+                if (!next.equals(p)) {
+                    out.put(i + 1, yamlOf(run, next));
+                }
+                p = next;
+            }
+        }
+        return out;
+    }
+
+    /** The namespaces each region caches under configuration {@code p}. */
+    private Map<String, List<String>> subscriptions(Program p) {
+        String partialRegion = regions.get(regions.size() - 1);
+        Map<String, List<String>> subscribed = new LinkedHashMap<>();
+        for (String r : regions) {
+            subscribed.put(r, r.equals(partialRegion) && !p.partialRegionNamespaces().isEmpty() && regions.size() > 1
+                    ? p.partialRegionNamespaces()
+                    : p.namespaces().stream().map(Namespace::name).toList());
+        }
+        return subscribed;
     }
 
     private static String role(Step step, String region) {

@@ -200,7 +200,7 @@ public final class Explorer {
         o.failures().forEach(f -> log.println("  failure: " + f));
         o.details().stream().limit(20).forEach(d -> log.println("  " + d));
         if (!o.passed() && !options.verbose()) {
-            log.printf("the program of seed %d:%n%s%n", p.seed(), Repro.text(p, o.setup(), o.yaml()));
+            log.printf("the program of seed %d:%n%s%n", p.seed(), Repro.text(p, o.setup(), o.yaml(), o.laterYamls()));
             o.stepLog().forEach(l -> log.println("  " + l));
         }
     }
@@ -218,7 +218,7 @@ public final class Explorer {
         }
         log.printf("%nminimal reproduction of seed %d after %d tries (%d of %d steps; run again: %s%s):%n%s%n", failed.program().seed(),
                 shrinker.tries(), small.steps().size(), failed.program().steps().size(), again.verdict(),
-                again.classes().isEmpty() ? "" : " " + again.classes(), Repro.text(small, again.setup(), again.yaml()));
+                again.classes().isEmpty() ? "" : " " + again.classes(), Repro.text(small, again.setup(), again.yaml(), again.laterYamls()));
         again.details().stream().limit(10).forEach(d -> log.println("  " + d));
         if (file != null) {
             log.println("saved: " + file + " (lethe verify --explore --replay " + file + ")");

@@ -52,7 +52,10 @@ enum Feature {
                                     "the Kafka broker stopped and started again"), PARTITION_EXPANSION("fault",
                                             "partitions added to the changes and region topics"), STAGE_ORDER("fault",
                                                     "two or more stages stopped (clean, or kill -9 with kill) and started again in a drawn order, "
-                                                            + "upstream ones last at times, with writes, DDL and Redis restarts while some are down"),
+                                                            + "upstream ones last at times, with writes, DDL and Redis restarts while some are down"), CONFIG_CHANGE(
+                                                                    "fault",
+                                                                    "the configuration changed across a restart of every stage: a namespace's version source flipped "
+                                                                            + "(lsn <-> column:ver), a namespace added to or removed from a region's subscriptions"),
     // readers
     SLOW_LOAD("reader", "loads that sleep before returning, some beyond fence-ttl"), NEAR_CACHE("reader",
             "readers with a near cache"), TOKEN("reader",

@@ -50,6 +50,9 @@ final class Generator {
     /** The labels of explore_mood as the program's renames leave them. */
     private final List<String> moods = new ArrayList<>(TypeCatalog.moods());
     private int moodRenames;
+    /** The configuration as the program's CONFIG steps leave it: version sources by namespace, the last region's subscriptions. */
+    private final Map<String, String> versions = new HashMap<>();
+    private final List<String> subscribed = new ArrayList<>();
     /** Rows read before a value-changing DDL (the first half of them kept from later writes). */
     private static final int WARM_ROWS = 6;
 
@@ -92,7 +95,10 @@ final class Generator {
             }
         }
         Readers readers = new Readers(true, profile.has(Feature.SLOW_LOAD) ? 10 + random.nextInt(20) : 0, 4000,
-                profile.has(Feature.NEAR_CACHE) && random.nextBoolean(), profile.has(Feature.TOKEN) && random.nextBoolean());
+                profile.has(Feature.NEAR_CACHE) && random.nextBoolean(), profile.has(Feature.TOKEN) && random.nextBoolean(),
+                profile.has(Feature.CONFIG_CHANGE) && random.nextInt(4) != 0);
+        namespaces.forEach(n -> versions.put(n.name(), n.version()));
+        subscribed.addAll(partial);
         while (steps.size() < profile.steps()) {
             step();
         }
@@ -208,6 +214,7 @@ final class Generator {
         option(choices, weights, 0.25, profile.has(Feature.PARTITION_EXPANSION) && partitionExpansions < 2, this::partitions);
         // last, so that a profile without it draws what it drew before it existed
         option(choices, weights, 1.5, profile.has(Feature.STAGE_ORDER), this::stageOrder);
+        option(choices, weights, 2.5, profile.has(Feature.CONFIG_CHANGE), this::configChange);
         draw(choices, weights);
     }
 
@@ -814,6 +821,52 @@ final class Generator {
             steps.subList(from, steps.size()).clear();
             steps.addAll(block);
             steps.addAll(checks);
+        }
+    }
+
+    /**
+     * CONFIG_CHANGE: the configuration changed across a restart of every stage, for one namespace: its
+     * version source flipped ({@code lsn <-> column:ver}), or, when a region caches some namespaces only,
+     * the namespace added to or removed from that region's subscriptions. Around it: the row keys of a
+     * few rows read in every region (entries filled under the old configuration), and after it those
+     * rows written (their invalidations under the new one) and CHECKed. An entry filled at an LSN that
+     * survives the flip to column versions is never reached by a column version's invalidation again.
+     */
+    private void configChange() {
+        Namespace ns = pick(namespaces);
+        String change;
+        List<String> others = namespaces.stream().map(Namespace::name).filter(n -> !subscribed.contains(n)).toList();
+        if (!subscribed.isEmpty() && random.nextBoolean()) {
+            boolean add = subscribed.size() == 1 || !others.isEmpty() && random.nextBoolean();
+            String name = pick(add ? others : subscribed);
+            ns = namespaces.stream().filter(n -> n.name().equals(name)).findFirst().orElseThrow();
+            change = add ? "subscribe" : "unsubscribe";
+            if (add) {
+                subscribed.add(name);
+            } else {
+                subscribed.remove(name);
+            }
+        } else {
+            String to = versions.get(ns.name()).equals("lsn") ? "column:ver" : "lsn";
+            versions.put(ns.name(), to);
+            change = Program.VERSION_CHANGE + to;
+        }
+        State s = state(ns.table());
+        List<Integer> rids = new ArrayList<>();
+        for (int i = 0; i < 3 && s.writable(); i++) {
+            int rid = s.randomLive();
+            if (!s.kept.get(rid) && !rids.contains(rid)) {
+                rids.add(rid);
+            }
+        }
+        if (!rids.isEmpty()) {
+            steps.add(Step.read(ns.name(), "r", "*", rids));
+        }
+        steps.add(Step.config(ns.name(), change));
+        if (!rids.isEmpty()) {
+            steps.add(Step.tx(s.table.qualified(), List.of("UPDATE " + s.table.qualified() + " SET val = 'c' || rid || '." + steps.size()
+                    + "', n = n + 1, ver = ver + 1 WHERE rid = ANY(ARRAY" + rids + "::int[])")));
+            steps.add(Step.check(ns.name(), "r", rids));
         }
     }
 

@@ -27,12 +27,14 @@ import java.util.TreeMap;
  * @param classes     stale entries and reads by class (template kind, mode, version, what was wrong)
  * @param failures    errors beyond staleness
  * @param details     the first stale entries and reads, one line each
+ * @param yaml        the lethe.yml the stages started with
+ * @param laterYamls  the lethe.yml in force after each CONFIG step that changed it, by step number (from 1)
  */
 record Outcome(Program program, String verdict, String refusal, int steps, long statements, long rows, int faults, long reads,
         long readErrors, long slowLoads, String lastReadError, int checked, int stale, int lost, int staleReads, long inspected,
         Map<String, Long> inspectorFindings, int inspectorStale, int invalid,
         Map<String, Integer> classes, List<String> failures, List<String> details, List<String> setup, String yaml,
-        List<String> stepLog, Duration took) {
+        Map<Integer, String> laterYamls, List<String> stepLog, Duration took) {
 
     boolean passed() {
         return !verdict.equals("FAILED");
@@ -64,6 +66,7 @@ record Outcome(Program program, String verdict, String refusal, int steps, long 
         private final List<String> stepLog = new ArrayList<>();
         private List<String> setup = List.of();
         private String yaml = "";
+        private Map<Integer, String> laterYamls = Map.of();
         private Duration took = Duration.ZERO;
 
         Builder(Program program) {
@@ -74,8 +77,10 @@ record Outcome(Program program, String verdict, String refusal, int steps, long 
             setup = List.copyOf(sql);
         }
 
-        void yaml(String y) {
+        /** The lethe.yml the stages start with, and the one in force after each CONFIG step that changes it (by step number). */
+        void yaml(String y, Map<Integer, String> later) {
             yaml = y;
+            laterYamls = java.util.Collections.unmodifiableMap(new TreeMap<>(later));
         }
 
         void step(String line) {
@@ -178,7 +183,7 @@ record Outcome(Program program, String verdict, String refusal, int steps, long 
                     java.util.Collections.unmodifiableMap(new TreeMap<>(inspectorFindings)), inspectorStale, invalid,
                     java.util.Collections.unmodifiableMap(new TreeMap<>(classes)),
                     List.copyOf(failures), List.copyOf(details),
-                    setup, yaml, List.copyOf(stepLog), took);
+                    setup, yaml, laterYamls, List.copyOf(stepLog), took);
         }
     }
 }

@@ -31,8 +31,10 @@ record Profile(String name, Set<Feature> features, String types, int steps, int 
         Set<Feature> all = EnumSet.allOf(Feature.class);
         // stage-order is left out of ci to keep ExploreIT's time (and its seeds' programs) as they were:
         // -Dlethe.explore.with=stage-order (or --with stage-order) adds it
-        // odd-names too (its programs would differ): -Dlethe.explore.with=odd-names
-        Set<Feature> inProcess = EnumSet.complementOf(EnumSet.of(Feature.KILL, Feature.STAGE_ORDER, Feature.ODD_NAMES));
+        // odd-names too (its programs would differ): -Dlethe.explore.with=odd-names; and config-change
+        // (-Dlethe.explore.with=config-change)
+        Set<Feature> inProcess = EnumSet
+                .complementOf(EnumSet.of(Feature.KILL, Feature.STAGE_ORDER, Feature.ODD_NAMES, Feature.CONFIG_CHANGE));
         NAMED.put("all", new Profile("all", all, "all", 60, 30_000, 3));
         NAMED.put("ci", new Profile("ci", inProcess, "all", 24, 2_000, 2));
         // features no item of issue 27 names: what must already hold on main

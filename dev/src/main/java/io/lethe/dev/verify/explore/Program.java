@@ -51,7 +51,8 @@ record Program(long seed, String profile, int regions, List<Table> tables, List<
         List<Namespace> ns = new ArrayList<>(namespaces.stream().filter(n -> !n.name().equals(name)).toList());
         List<Table> ts = tables.stream().filter(t -> ns.stream().anyMatch(n -> n.table().equals(t.qualified()))).toList();
         List<Step> st = steps.stream().filter(s -> (s.table() == null || ts.stream().anyMatch(t -> t.qualified().equals(s.table())))
-                && (s.kind() != Step.Kind.READ && s.kind() != Step.Kind.CHECK || !s.a().equals(name))).toList();
+                && (s.kind() != Step.Kind.READ && s.kind() != Step.Kind.CHECK && s.kind() != Step.Kind.CONFIG || !s.a().equals(name)))
+                .toList();
         List<String> partial = partialRegionNamespaces.stream().filter(n -> !n.equals(name)).toList();
         return new Program(seed, profile, regions, ts, ns, partial, readers, st);
     }
@@ -66,6 +67,61 @@ record Program(long seed, String profile, int regions, List<Table> tables, List<
         List<Table> ts = tables.stream().map(t -> t.qualified().equals(replacement.qualified()) ? replacement : t).toList();
         return new Program(seed, profile, regions, ts, namespaces, partialRegionNamespaces, readers, steps);
     }
+
+    /**
+     * The configuration a {@link Step.Kind#CONFIG} step leads to (the same steps): a namespace's version
+     * source set, or a namespace added to or removed from the last region's subscriptions. A change that
+     * does not apply (the namespace is gone, there is no partial region, the region already caches it,
+     * or it is the only namespace the region caches) leaves the program as it is.
+     */
+    Program configuredBy(Step step) {
+        if (step.kind() != Step.Kind.CONFIG) {
+            throw new IllegalArgumentException("not a configuration change: " + step.describe());
+        }
+        Optional<Namespace> ns = namespace(step.a());
+        if (ns.isEmpty()) {
+            return this;
+        }
+        String change = step.b();
+        if (change.startsWith(VERSION_CHANGE)) {
+            String version = change.substring(VERSION_CHANGE.length());
+            if (!version.equals("lsn") && !version.equals("column:ver")) {
+                throw new IllegalArgumentException("a version source is lsn or column:ver, not '" + version + "': " + step.describe());
+            }
+            return withNamespace(ns.get().withVersion(version));
+        }
+        List<String> partial = new ArrayList<>(partialRegionNamespaces);
+        switch (change) {
+            case "subscribe" -> {
+                if (partial.isEmpty() || partial.contains(step.a())) {
+                    return this;
+                }
+                partial.add(step.a());
+            }
+            case "unsubscribe" -> {
+                if (partial.size() <= 1 || !partial.remove(step.a())) {
+                    return this;
+                }
+            }
+            default -> throw new IllegalArgumentException("no configuration change '" + change + "': " + step.describe());
+        }
+        List<String> ordered = namespaces.stream().map(Namespace::name).filter(partial::contains).toList();
+        return new Program(seed, profile, regions, tables, namespaces, ordered, readers, steps);
+    }
+
+    /** The configuration in force after every step ({@link #configuredBy} of each CONFIG step, in order). */
+    Program atEnd() {
+        Program p = this;
+        for (Step s : steps) {
+            if (s.kind() == Step.Kind.CONFIG) {
+                p = p.configuredBy(s);
+            }
+        }
+        return p;
+    }
+
+    /** A CONFIG step's change of version source starts with this, then {@code lsn} or {@code column:ver}. */
+    static final String VERSION_CHANGE = "version ";
 
     Program withoutPartialRegion() {
         return new Program(seed, profile, regions, tables, namespaces, List.of(), readers, steps);
@@ -202,6 +258,10 @@ record Program(long seed, String profile, int regions, List<Table> tables, List<
         Namespace withPatterns(List<String> newPatterns) {
             return new Namespace(name, table, keys, newPatterns, version, mode, fenceTtl, negativeTtlMillis);
         }
+
+        Namespace withVersion(String newVersion) {
+            return new Namespace(name, table, keys, patterns, newVersion, mode, fenceTtl, negativeTtlMillis);
+        }
     }
 
     /**
@@ -212,8 +272,11 @@ record Program(long seed, String profile, int regions, List<Table> tables, List<
      * @param maxSlowMillis   the longest such sleep
      * @param nearCache       readers keep a near cache
      * @param tokens          background reads carry the writer's last read-your-writes token
+     * @param lsnFills        loads of row keys of {@code lsn} namespaces tag their fills with an LSN read while the
+     *                        row is locked {@code FOR SHARE} (every change the load does not reflect comes after it),
+     *                        as a loader that knows the LSN does; else they fill without a version
      */
-    record Readers(boolean background, int slowPercent, int maxSlowMillis, boolean nearCache, boolean tokens) {
+    record Readers(boolean background, int slowPercent, int maxSlowMillis, boolean nearCache, boolean tokens, boolean lsnFills) {
     }
 
     static String quote(String identifier) {

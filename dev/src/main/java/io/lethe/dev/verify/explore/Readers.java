@@ -39,10 +39,12 @@ final class Readers implements AutoCloseable {
     private static final int SAMPLE = 30;
     private static final int THREADS_PER_REGION = 2;
 
-    private final Program program;
-    private final Truth truth;
+    private volatile Program program;
+    private volatile Truth truth;
     private final Map<String, LetheCache> caches = new LinkedHashMap<>();
-    private final Map<String, Map<String, CacheNamespace<String>>> namespaces = new LinkedHashMap<>();
+    private final Map<String, Map<String, CacheNamespace<String>>> namespaces = new ConcurrentHashMap<>();
+    private long seed;
+    private int generation;
     private final ConnectionPool pool;
     private final Map<String, Set<String>> loaded = new ConcurrentHashMap<>();
     private final Map<String, Set<String>> readKeys = new ConcurrentHashMap<>();
@@ -72,8 +74,13 @@ final class Readers implements AutoCloseable {
             if (program.readers().tokens()) {
                 b.readYourWrites(groups.get(e.getKey()));
             }
-            LetheCache cache = b.build();
-            caches.put(e.getKey(), cache);
+            caches.put(e.getKey(), b.build());
+        }
+        define(subscribed);
+    }
+
+    private void define(Map<String, List<String>> subscribed) {
+        for (var e : caches.entrySet()) {
             Map<String, CacheNamespace<String>> byName = new LinkedHashMap<>();
             for (Namespace ns : program.namespaces()) {
                 if (subscribed.get(e.getKey()).contains(ns.name())) {
@@ -81,10 +88,27 @@ final class Readers implements AutoCloseable {
                     if (ns.negativeTtlMillis() > 0) {
                         p = p.withNegativeTtl(Duration.ofMillis(ns.negativeTtlMillis()));
                     }
-                    byName.put(ns.name(), cache.namespace(ns.name(), Codecs.utf8(), p));
+                    byName.put(ns.name(), e.getValue().namespace(ns.name(), Codecs.utf8(), p));
                 }
             }
             namespaces.put(e.getKey(), byName);
+        }
+    }
+
+    /**
+     * The readers switch to another configuration's definitions (a {@link Step.Kind#CONFIG} rolls
+     * them out while every stage is down): the background readers stop, the namespaces each region
+     * caches and how their loads tag fills follow {@code newProgram}, and the background readers start
+     * again. What they loaded and read so far stays remembered for the judge.
+     */
+    void reconfigure(Program newProgram, Truth newTruth, Map<String, List<String>> subscribed) throws InterruptedException {
+        boolean background = running.get();
+        stop();
+        program = newProgram;
+        truth = newTruth;
+        define(subscribed);
+        if (background) {
+            start(seed * 7 + ++generation);
         }
     }
 
@@ -217,8 +241,10 @@ final class Readers implements AutoCloseable {
 
     private Loaded<String> load(String region, Owner owner, String key) throws Exception {
         Truth.Loaded l;
+        // row keys of lsn namespaces: tagged with an LSN read while the row is locked, when the program says so
+        boolean atLsn = owner.kind() == Truth.Kind.ROW && !owner.ns().columnVersion() && program.readers().lsnFills();
         try (ConnectionPool.Lease c = pool.lease()) {
-            l = truth.load(c.get(), owner, key);
+            l = atLsn ? truth.loadAtLsn(c.get(), owner, key) : truth.load(c.get(), owner, key);
         }
         if (l.found()) {
             loaded.computeIfAbsent(region + '\0' + key, k -> ConcurrentHashMap.newKeySet()).add(l.payload());
@@ -231,8 +257,10 @@ final class Readers implements AutoCloseable {
         if (!l.found()) {
             return Loaded.notFound();
         }
-        // row keys of column-versioned namespaces carry the row's version, as a JPA reader would
-        boolean versioned = owner.kind() == Truth.Kind.ROW && owner.ns().columnVersion() && l.version() != null && l.version() >= 0;
+        // row keys of column-versioned namespaces carry the row's version, as a JPA reader would (and with lsnFills
+        // those of lsn namespaces the LSN of their load)
+        boolean versioned = owner.kind() == Truth.Kind.ROW && (owner.ns().columnVersion() || atLsn) && l.version() != null
+                && l.version() >= 0;
         return versioned ? Loaded.of(l.payload(), l.version()) : Loaded.of(l.payload());
     }
 
@@ -244,6 +272,7 @@ final class Readers implements AutoCloseable {
 
     /** Starts {@value #THREADS_PER_REGION} background readers per region. */
     void start(long seed) {
+        this.seed = seed;
         running.set(true);
         int i = 0;
         for (String region : caches.keySet()) {

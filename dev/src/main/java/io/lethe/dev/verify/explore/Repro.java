@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A program as a reproduction: printed as SQL (the schema, then each step), the lethe.yml it ran
@@ -22,6 +23,14 @@ final class Repro {
 
     /** The program as a reader follows it: SQL, lethe.yml, steps. */
     static String text(Program p, List<String> setup, String yaml) {
+        return text(p, setup, yaml, Map.of());
+    }
+
+    /**
+     * The program as a reader follows it: SQL, lethe.yml, steps; after each CONFIG step that changes the
+     * configuration, the lethe.yml in force from there on ({@code later}, by step number from 1).
+     */
+    static String text(Program p, List<String> setup, String yaml, Map<Integer, String> later) {
         StringBuilder sb = new StringBuilder();
         sb.append("-- explore seed ").append(p.seed()).append(", ").append(p.profile()).append(", ").append(p.regions())
                 .append(" regions\n");
@@ -44,6 +53,10 @@ final class Repro {
                 sb.append("COMMIT;\n");
             } else {
                 sb.append("-- step ").append(i).append(": ").append(s.describe()).append('\n');
+                if (later.containsKey(i)) {
+                    sb.append("-- lethe.yml from step ").append(i).append(" on\n");
+                    later.get(i).lines().forEach(l -> sb.append("--   ").append(l).append('\n'));
+                }
             }
         }
         return sb.toString();

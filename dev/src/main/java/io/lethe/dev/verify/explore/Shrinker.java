@@ -54,7 +54,7 @@ final class Shrinker {
         p = shrinkSteps(p, same);
         if (p.readers().background()) {
             p = keepIfFails(p, p.withReaders(new Program.Readers(false, p.readers().slowPercent(), p.readers().maxSlowMillis(),
-                    p.readers().nearCache(), p.readers().tokens())), same, "without background readers");
+                    p.readers().nearCache(), p.readers().tokens(), p.readers().lsnFills())), same, "without background readers");
         }
         if (!p.partialRegionNamespaces().isEmpty()) {
             p = keepIfFails(p, p.withoutPartialRegion(), same, "every region caching every namespace");

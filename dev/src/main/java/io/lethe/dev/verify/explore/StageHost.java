@@ -40,6 +40,12 @@ interface StageHost extends AutoCloseable {
      */
     void start(String role) throws Exception;
 
+    /**
+     * The configuration the next starts run with ({@code yaml} is its lethe.yml); called while every
+     * stage is stopped (the regions stay the same).
+     */
+    void reconfigure(LetheConfig config, String yaml) throws java.io.IOException;
+
     @Override
     void close();
 
@@ -53,7 +59,7 @@ interface StageHost extends AutoCloseable {
 
     /** Each stage a {@link Pipeline} of its own in this process. */
     final class InProcess implements StageHost {
-        private final LetheConfig config;
+        private LetheConfig config;
         private final Map<String, Pipeline> running = new LinkedHashMap<>();
         private boolean closed;
 
@@ -111,6 +117,14 @@ interface StageHost extends AutoCloseable {
         }
 
         @Override
+        public void reconfigure(LetheConfig newConfig, String yaml) {
+            if (!running.isEmpty()) {
+                throw new IllegalStateException("reconfigured while " + running.keySet() + " run");
+            }
+            config = newConfig;
+        }
+
+        @Override
         public void close() {
             closed = true;
             List<String> order = new ArrayList<>(running.keySet());
@@ -124,10 +138,22 @@ interface StageHost extends AutoCloseable {
     /** Each stage a {@code lethe run --role} process of its own (see {@link Stages}). */
     final class Processes implements StageHost {
         private final Stages stages;
+        private final Path configFile;
         private boolean closed;
 
         Processes(LetheConfig config, Path configFile, Path logs) {
             this.stages = new Stages(configFile, logs, roles(config));
+            this.configFile = configFile;
+        }
+
+        @Override
+        public void reconfigure(LetheConfig config, String yaml) throws java.io.IOException {
+            for (String role : roles(config)) {
+                if (stages.isRunning(role)) {
+                    throw new IllegalStateException("reconfigured while " + role + " runs");
+                }
+            }
+            java.nio.file.Files.writeString(configFile, yaml); // the file each stage's process reads at its start
         }
 
         @Override

@@ -10,9 +10,10 @@ import java.util.List;
  * @param table  the table it concerns (SQL steps), else null
  * @param sql    the statements (SQL steps)
  * @param region the region index it concerns ({@code *} for all), else null
- * @param a      kind-specific: the namespace of a read, the stage of a restart, stop or start, the pause in ms
+ * @param a      kind-specific: the namespace of a read or a configuration change, the stage of a restart, stop or
+ *               start, the pause in ms
  * @param b      kind-specific: the template tag of a read ({@code list} for the pattern key), how a stop stops
- *               ({@code kill} or {@code stop})
+ *               ({@code kill} or {@code stop}), the configuration change ({@link Kind#CONFIG})
  * @param rids   the rows a read reads (by rid)
  */
 record Step(Kind kind, String table, List<String> sql, String region, String a, String b, List<Integer> rids) {
@@ -59,7 +60,16 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
          * every region caching it, through the cache, and compares each with the database: what a
          * later change may heal (a wholesale reset for other DDL, a write of the row) is judged here.
          */
-        CHECK
+        CHECK,
+        /**
+         * The configuration changed across a restart of every stage, for namespace {@code a}: {@code b} is
+         * {@code version <source>} (its version source becomes {@code lsn} or {@code column:ver}),
+         * {@code subscribe} or {@code unsubscribe} (the region that caches some namespaces only caches it
+         * too, or no longer). Every stage stops, the readers switch to the new definitions (rolled out
+         * first), and the stages start again under the new lethe.yml, capture first and consumers last.
+         * A change that changes nothing (a shrunk program lost what it applied to) does nothing.
+         */
+        CONFIG
     }
 
     static Step tx(String table, List<String> sql) {
@@ -90,6 +100,10 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
         return new Step(Kind.START, null, null, region, stage, null, null);
     }
 
+    static Step config(String namespace, String change) {
+        return new Step(Kind.CONFIG, null, null, null, namespace, change, null);
+    }
+
     /** One line for the step log. */
     String describe() {
         return switch (kind) {
@@ -103,6 +117,11 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
             case BROKER -> "BROKER down for " + a + " ms";
             case PARTITIONS -> "PARTITIONS +" + a;
             case PAUSE -> "PAUSE " + a + " ms";
+            case CONFIG -> "CONFIG " + a + ": " + switch (b) {
+                case "subscribe" -> "the region caching some namespaces caches it too";
+                case "unsubscribe" -> "the region caching some namespaces no longer caches it";
+                default -> b;
+            } + " (every stage stopped, readers switched, stages started under the new lethe.yml)";
         };
     }
 

@@ -230,6 +230,42 @@ final class Truth {
     }
 
     /**
+     * A row key's load tagged with an LSN: the row read {@code FOR SHARE} and the WAL position read
+     * while the lock is held, in one transaction. A change of the row the load does not reflect waits
+     * for the lock, so its LSN (the version its invalidation carries in an {@code lsn} namespace) is
+     * above the one returned; what the load reflects is at or below it.
+     */
+    Loaded loadAtLsn(Connection c, Owner o, String key) throws SQLException {
+        if (o.kind() != Kind.ROW) {
+            throw new IllegalArgumentException("only row keys are loaded at an LSN: " + key);
+        }
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            Loaded row;
+            try (PreparedStatement ps = c.prepareStatement(loadSql(o) + " FOR SHARE")) {
+                ps.setString(1, key);
+                try (ResultSet rs = ps.executeQuery()) {
+                    row = !rs.next() || rs.getString(1) == null ? new Loaded(null, null, false) : new Loaded(rs.getString(1), null, true);
+                }
+            }
+            long lsn;
+            try (Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint")) {
+                rs.next();
+                lsn = rs.getLong(1);
+            }
+            c.commit();
+            return row.found() ? new Loaded(row.payload(), lsn, true) : row;
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(autoCommit);
+        }
+    }
+
+    /**
      * The database's answer for every key of one owner now: key to payload. Keys two rows both
      * render (an application's collision, not Lethe's) go to {@code ambiguous}.
      */

@@ -47,6 +47,7 @@ final class PrewarmScenario implements Scenario {
         Pipeline sourceConsumer = Pipeline.start(config, new Roles(false, false, List.of(source)), run.registry(), Clock.systemUTC());
         try {
             run.quiesce();
+            run.awaitFed(config, source, target);
             for (int id = 1; id <= ITEMS; id++) {
                 run.fill(source, run.p() + "item:" + id, "0", "v" + id + ".0");
             }

@@ -411,6 +411,17 @@ public final class ScenarioRun implements AutoCloseable {
     }
 
     /** Waits for a condition the pipeline makes true, failing after {@code timeout}. */
+    /**
+     * Waits until each region's consumer recorded what it is fed (its topic marker: its first feed
+     * or move done): {@code lethe prewarm} copies only between regions whose Redis records it.
+     */
+    public void awaitFed(LetheConfig config, String... regions) throws InterruptedException {
+        for (String region : regions) {
+            String marker = io.lethe.region.apply.TopicMove.markerKey(io.lethe.region.RegionConsumerService.groupId(config, region));
+            await(region + " records what it is fed", Duration.ofSeconds(90), () -> redis(region).exists(marker) == 1);
+        }
+    }
+
     public static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {

@@ -101,6 +101,7 @@ final class SharedPatternScenario implements Scenario {
         String watermark = AppliedLsn.key(RegionConsumerService.groupId(config, source));
         ScenarioRun.await(source + "'s applied watermark", Duration.ofSeconds(60),
                 () -> AppliedLsn.of(run.redis(source).hgetall(watermark)).isPresent());
+        run.awaitFed(config, source, target);
         sourceConsumer.close();
         run.fill(source, copied, "0", searchResult(run).orElseThrow());
         String epoch = run.redis(target).get(RedisLayout.epochKey("item"));
