@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
-import io.lethe.embedded.PostgresEndpoint;
 import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
@@ -15,18 +14,13 @@ import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
 import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.region.apply.TopicMove;
-import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.Counter;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -75,10 +69,10 @@ class ConfigSkewIT {
                         () -> held(f) > 0 || f.registry.counter(RegionMeterNames.TOPIC_MOVES, "region", REGION).count() == 1.0);
                 redis.hset(entry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"v\":1}"));
                 f.sql("UPDATE others SET v = 2 WHERE id = 1");
-                long changed = currentLsn(f);
+                long changed = f.currentLsn();
                 Await.until("streams holds the watermarks of a capture without public.others, or us-east applies past the change",
-                        Duration.ofSeconds(120), () -> held(f) > 0 || applied(redis, group) >= changed);
-                assertFalse(applied(redis, group) >= changed && redis.exists(entry) == 1,
+                        Duration.ofSeconds(120), () -> held(f) > 0 || f.appliedLsn(REGION, group) >= changed);
+                assertFalse(f.appliedLsn(REGION, group) >= changed && redis.exists(entry) == 1,
                         "us-east's applied watermark claims the change of others row 1 while its entry is stale: capture runs a "
                                 + "configuration without public.others and published nothing of it");
                 assertTrue(held(f) > 0, "counted");
@@ -87,9 +81,9 @@ class ConfigSkewIT {
             // wholesale invalidation of the namespace it gained clears what readers filled before
             try (Pipeline all = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
                 f.sql("UPDATE products SET price = 11 WHERE id = 1");
-                long now = currentLsn(f);
+                long now = f.currentLsn();
                 Await.until("us-east applies past a change made under the new configuration", Duration.ofSeconds(120),
-                        () -> applied(redis, group) >= now);
+                        () -> f.appliedLsn(REGION, group) >= now);
                 assertEquals(0, redis.exists(entry), "the entry filled while capture did not capture its table is gone");
             }
         }
@@ -99,17 +93,4 @@ class ConfigSkewIT {
         return f.registry.find("lethe.streams.watermarks.held").counters().stream().mapToDouble(Counter::count).sum();
     }
 
-    private static long applied(RedisCommands<String, String> redis, String group) {
-        OptionalLong applied = AppliedLsn.of(redis.hgetall(AppliedLsn.key(group)));
-        return applied.orElse(-1);
-    }
-
-    private static long currentLsn(PipelineFixture f) throws Exception {
-        PostgresEndpoint pg = f.stack.postgres();
-        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());
-                ResultSet rs = c.createStatement().executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint")) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
 }

@@ -136,12 +136,9 @@ class TopicMoveIT {
                 redis.hset(otherEntry, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"v\":1}"));
                 redis.hset(newer, Map.of(RedisLayout.ENTRY_VERSION, "999999999999999", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
                 f.sql("UPDATE others SET v = 2 WHERE id = 1");
-                long after = currentLsn(f);
-                Await.until("us-east applied past the change of others", Duration.ofSeconds(90), () -> {
-                    java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn
-                            .of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
-                    return applied.isPresent() && applied.getAsLong() >= after;
-                });
+                long after = f.currentLsn();
+                Await.until("us-east applied past the change of others", Duration.ofSeconds(90),
+                        () -> f.appliedLsn(REGION, group) >= after);
             }
             assertEquals("1", redis.hget(otherEntry, RedisLayout.ENTRY_VERSION), "not a namespace us-east received: its entry stayed");
             // after: other is configured; us-east's subscriptions, so its topic, stay the same, but it receives other now
@@ -230,7 +227,7 @@ class TopicMoveIT {
                 Await.until("us-east records what it is fed", Duration.ofSeconds(90), () -> redis.exists(TopicMove.markerKey(group)) == 1);
                 // a reader fills row 2 at the LSN it read it at, as readers of an lsn namespace do
                 redis.hset(entry,
-                        Map.of(RedisLayout.ENTRY_VERSION, Long.toString(currentLsn(f)), RedisLayout.ENTRY_DATA, "{\"price\":20}"));
+                        Map.of(RedisLayout.ENTRY_VERSION, Long.toString(f.currentLsn()), RedisLayout.ENTRY_DATA, "{\"price\":20}"));
             }
             String byColumn = byLsn + "  version: column:ver\n";
             LetheConfig after = f.config(f.yaml(List.of(REGION), byColumn, ""));
@@ -238,24 +235,11 @@ class TopicMoveIT {
             try (Pipeline running = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
                 // the row changes under the new configuration: its invalidation carries ver = 2
                 f.sql("UPDATE products SET price = 21, ver = 2 WHERE id = 2");
-                long changed = currentLsn(f);
-                Await.until("us-east applied past the change of row 2", Duration.ofSeconds(120), () -> {
-                    java.util.OptionalLong applied = io.lethe.schemas.redis.AppliedLsn
-                            .of(redis.hgetall(io.lethe.schemas.redis.AppliedLsn.key(group)));
-                    return applied.isPresent() && applied.getAsLong() >= changed;
-                });
+                long changed = f.currentLsn();
+                Await.until("us-east applied past the change of row 2", Duration.ofSeconds(120),
+                        () -> f.appliedLsn(REGION, group) >= changed);
                 assertEquals(0, redis.exists(entry), "the entry filled at an LSN is gone: no column version would ever reach it");
             }
-        }
-    }
-
-    private static long currentLsn(PipelineFixture f) throws Exception {
-        io.lethe.embedded.PostgresEndpoint pg = f.stack.postgres();
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl(f.scope.database()), pg.user(), pg.password());
-                java.sql.ResultSet rs = c.createStatement()
-                        .executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint")) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 

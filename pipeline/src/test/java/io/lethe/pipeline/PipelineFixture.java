@@ -108,6 +108,22 @@ public final class PipelineFixture implements AutoCloseable {
         }
     }
 
+    /** PostgreSQL's WAL insert position now, as a number: a position after every change committed before the call. */
+    public long currentLsn() throws SQLException {
+        PostgresEndpoint pg = stack.postgres();
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(scope.database()), pg.user(), pg.password());
+                Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** The applied watermark consumer group {@code group} published in {@code region}'s Redis, or -1 when none. */
+    public long appliedLsn(String region, String group) {
+        return io.lethe.schemas.redis.AppliedLsn.of(redis(region).hgetall(io.lethe.schemas.redis.AppliedLsn.key(group))).orElse(-1);
+    }
+
     public RedisCommands<String, String> redis(String region) {
         return connections.computeIfAbsent(region, r -> redisClient.connect(RedisURI.create(stack.redisUri(r)))).sync();
     }
