@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -196,6 +197,8 @@ final class MarkerView {
                 try {
                     restores.check();
                     still = differs();
+                } catch (WakeupException e) {
+                    throw e; // closing
                 } catch (RuntimeException e) {
                     LOG.debug("region {}: cannot read the topic marker yet ({}); still holding", region, e.toString());
                 }
