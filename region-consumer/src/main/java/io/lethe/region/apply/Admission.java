@@ -15,6 +15,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -62,6 +63,13 @@ final class Admission {
     /** Told of every delete applied although its signature did not verify (see {@link #admit}). */
     private Runnable unsignedDelete = () -> {
     };
+
+    /** Why a record refused is held (the region's consumer group runs another configuration), if it is ({@link MarkerView}). */
+    private Function<EventRules.Refusal, Optional<String>> holdOnSkew = r -> Optional.empty();
+
+    void holdOnSkew(Function<EventRules.Refusal, Optional<String>> check) {
+        this.holdOnSkew = check;
+    }
 
     /** How far each partition is known to have come: upserts at or below it are applied as deletes. */
     private ReplayFloor replayFloor = new ReplayFloor(() -> 0);
@@ -164,6 +172,10 @@ final class Admission {
                 }
             }
             if (refusal.isPresent()) {
+                Optional<String> skew = holdOnSkew.apply(refusal.get());
+                if (skew.isPresent()) {
+                    throw new MarkerView.Held(skew.get()); // another configuration's record: held, never committed past
+                }
                 deadLetters.send(r, refusal.get().reason(), refusal.get().message(), null);
                 continue;
             }

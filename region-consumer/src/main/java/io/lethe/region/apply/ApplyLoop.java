@@ -9,7 +9,6 @@ import io.lethe.stage.trace.Tracing;
 import io.opentelemetry.api.trace.Span;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -48,6 +47,7 @@ final class ApplyLoop {
     private final RegionDeadLetters deadLetters;
     private final GatedBatches gated;
     private final RestoreReplay restore;
+    private final MarkerView view;
     private final RegionMetrics metrics;
     private final Clock clock;
     private final RegionPoll polling;
@@ -78,6 +78,9 @@ final class ApplyLoop {
         this.consumer = consumer;
         this.applier = applier;
         this.admission = new Admission(config, metrics::unsignedDelete);
+        this.view = restore == null ? new MarkerView(region, null, consumer, misconfiguration, metrics) : restore.view(); // tests
+        admission.holdOnSkew(view::onRefusal);
+        view.loop(this::waitPolling, () -> restore.check(this::applyAndGate));
         this.ledger = ledger;
         this.deadLetters = deadLetters;
         this.gated = gated;
@@ -90,7 +93,7 @@ final class ApplyLoop {
         this.heldForSweeps = new SweepHolds(region, consumer, ledger, deadLetters, metrics);
         this.untilAcknowledged = new UntilAcknowledged(region, consumer, applier, metrics, misconfiguration,
                 new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax()), this::waitPolling,
-                () -> gated != null && gated.paused() || heldForSweeps.paused());
+                () -> gated != null && gated.paused() || heldForSweeps.paused() || view.holding());
         this.replays = new ReplayReports(region, metrics);
         this.spans = new ApplySpans(region);
         this.polling = new RegionPoll(region, consumer, restore, metrics, misconfiguration,
@@ -103,15 +106,9 @@ final class ApplyLoop {
         this.appliedLsn = publisher;
     }
 
-    private Set<Integer> ownedPartitions() {
-        Set<Integer> owned = new HashSet<>();
-        consumer.assignment().forEach(tp -> owned.add(tp.partition()));
-        return owned;
-    }
-
     /** True while fetching must stay paused (a batch being retried, or the gate's queue full). */
     public boolean holdsPartitions() {
-        return untilAcknowledged.retrying() || gated != null && gated.paused() || heldForSweeps.paused();
+        return untilAcknowledged.retrying() || gated != null && gated.paused() || heldForSweeps.paused() || view.holding();
     }
 
     public boolean isRetrying() {
@@ -126,10 +123,7 @@ final class ApplyLoop {
         running = false;
     }
 
-    /**
-     * What the loop invalidates before its first record or once a first feed is proven, and what runs
-     * once it started ({@link StartupFeed} sets them). Set before {@link #run()}.
-     */
+    /** What the loop invalidates first or once a first feed is proven, and what runs once it started (set before {@link #run()}). */
     FirstInvalidations first() {
         return first;
     }
@@ -152,7 +146,7 @@ final class ApplyLoop {
         admission.replayFloor(floor, replays::replayed, replays::noFloor);
     }
 
-    /** Runs until {@link #stop()} (then throws {@link WakeupException} from the consumer) or an unexpected error. */
+    /** Runs until {@link #stop()} (then throws {@link WakeupException}) or an unexpected error; holds on a skew ({@link MarkerView}). */
     public void run() throws InterruptedException {
         if (!first.start(restore, this::applyAndGate)) {
             return; // closed before Redis acknowledged it: the next start finds the move again
@@ -167,6 +161,9 @@ final class ApplyLoop {
                 restoreChecks.checking(consumer.assignment());
                 Set<TopicPartition> rewound = restore.check(this::applyAndGate);
                 records = RegionPoll.without(records, rewound);
+                if ((records = view.checkedAfter(rewound, records)) == null) {
+                    return; // closed while the group runs another configuration
+                }
             }
             if (!records.isEmpty()) {
                 process(records);
@@ -179,7 +176,7 @@ final class ApplyLoop {
                 heldForSweeps.release(sweeps, this::patternsApplied, () -> untilAcknowledged.retrying() || gated != null && gated.paused());
             }
             if (appliedLsn != null) {
-                Set<Integer> owned = ownedPartitions();
+                Set<Integer> owned = ledger.ownedPartitions();
                 appliedLsn.publish(owned);
                 appliedLsn.published(owned).ifPresent(metrics::appliedLsn);
             }
@@ -205,7 +202,11 @@ final class ApplyLoop {
         ledger.batchStarted();
         inFlight = records.count();
         Map<ConsumerRecord<String, byte[]>, Span> started = spans.start(records);
-        Admission.Admitted batch = admission.admit(records, deadLetters);
+        Admission.Admitted batch = view.admitOrHold(admission, records, deadLetters);
+        if (batch == null) {
+            inFlight = 0; // held: nothing of it applied or committed, read again
+            return;
+        }
         List<InvalidationEvent> events = batch.events();
         BatchPlan plan = BatchPlan.of(events);
         // with a replica gate every batch is applied twice, whole: its sweeps are done in place

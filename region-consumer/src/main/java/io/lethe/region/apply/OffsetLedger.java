@@ -74,6 +74,13 @@ final class OffsetLedger implements ConsumerRebalanceListener {
     }
 
     /** A batch starts being applied. */
+    /** The partitions this consumer is assigned now. */
+    Set<Integer> ownedPartitions() {
+        Set<Integer> owned = new HashSet<>();
+        consumer.assignment().forEach(tp -> owned.add(tp.partition()));
+        return owned;
+    }
+
     public void batchStarted() {
         revokedDuringBatch.clear();
     }

@@ -134,7 +134,9 @@ public final class RegionApply implements AutoCloseable {
             gate = new ReplicaGate(config, region, apply, registry, metrics::replicaRefused);
             gated = new GatedBatches(gate, consumer, ledger, metrics, region.name());
         }
-        RestoreReplay restore = new RestoreReplay(config, region, consumer, ledger, restoreGuard, metrics, clock);
+        MarkerView view = new MarkerView(region.name(), RedisMarker.of(redis, groupId(config, region.name())), consumer,
+                misconfiguration, metrics);
+        RestoreReplay restore = new RestoreReplay(config, region, consumer, ledger, restoreGuard, metrics, clock, view);
         loop = new ApplyLoop(config, region.name(), consumer, applier, ledger, deadLetters, gated, restore, metrics,
                 misconfiguration, clock, listeners);
         loop.tracing(tracing);
@@ -152,7 +154,8 @@ public final class RegionApply implements AutoCloseable {
                 redis.hashCommands().hdel(key, fields);
             }
         }, groupId(config, region.name()), partitions.counts()));
-        feed = new StartupFeed(config, region, clock, metrics, misconfiguration, redis, admin, restoreGuard, loop, partitions, running);
+        feed = new StartupFeed(config, region, clock, metrics, misconfiguration, redis, admin, restoreGuard, loop, partitions, running,
+                view);
         consumerMetrics = new KafkaClientMetrics(consumer);
         consumerMetrics.bindTo(registry);
     }

@@ -48,11 +48,13 @@ final class RestoreReplay {
     private final Clock clock;
     private final Backoff backoff;
     private final WholesaleEvents wholesale;
+    private final MarkerView view;
     private long lastRefusalLogged = System.nanoTime() - TimeUnit.MINUTES.toNanos(2);
 
     public RestoreReplay(LetheConfig config, RegionConfig region, Consumer<?, ?> consumer, OffsetLedger ledger, RestoreGuard guard,
-            RegionMetrics metrics, Clock clock) {
+            RegionMetrics metrics, Clock clock, MarkerView view) {
         this.config = config;
+        this.view = view;
         this.region = region;
         this.consumer = consumer;
         this.ledger = ledger;
@@ -160,7 +162,8 @@ final class RestoreReplay {
         });
         metrics.watermarks().reset(); // nothing is known applied in this data until the replay brings heartbeats
         commitRewound(rewound);
-        if (restore.wholesale() && applying.apply(BatchPlan.of(wholesale.all("restore:" + restore.id()))) == null) {
+        if (restore.wholesale() && applying.apply(BatchPlan.of(wholesale.all("restore:" + restore.id()))) == null
+                || !view.invalidateRestored(restore.id(), wholesale, applying)) {
             return stale; // closing: the next start finds the same restore
         }
         try {
@@ -192,6 +195,11 @@ final class RestoreReplay {
         LOG.error("region {}: Redis is not the server Lethe last applied to ({}), and the restore replay is switched off by fault "
                 + "injection: taking it as it is at {}", region.name(), restore.nodes(), positions);
         guard.replayed(restore, positions);
+    }
+
+    /** This instance's view of its feed against the marker in the region's Redis. */
+    MarkerView view() {
+        return view;
     }
 
     /** True when a checkpoint write was refused (another server answers): check now, not in a second. */

@@ -49,14 +49,16 @@ final class StartupFeed {
     private final ApplyLoop loop;
     private final BrokerPartitions partitions;
     private final BooleanSupplier running;
+    private final MarkerView view;
     private volatile boolean fed;
     /** The topic move being handled at start-up (not ready meanwhile), or null. */
     private volatile TopicMove.Moved topicMove;
 
     StartupFeed(LetheConfig config, RegionConfig region, Clock clock, RegionMetrics metrics, Misconfiguration misconfiguration,
             RegionRedis redis, Admin admin, RestoreGuard restoreGuard, ApplyLoop loop, BrokerPartitions partitions,
-            BooleanSupplier running) {
+            BooleanSupplier running, MarkerView view) {
         this.config = config;
+        this.view = view;
         this.region = region;
         this.apply = config.apply();
         this.clock = clock;
@@ -250,7 +252,10 @@ final class StartupFeed {
             Retry.of(LOG, backoff(), "region " + region.name() + ": recording topic " + fed.topic() + " in Redis")
                     .whileRunning(running)
                     .atMost(5, "a restart will invalidate wholesale again")
-                    .run(() -> marker.write(fed));
+                    .run(() -> {
+                        marker.write(fed);
+                        view.own(fed); // from now on compared with the marker (another instance's start may change it)
+                    });
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
         }

@@ -3,7 +3,6 @@ package io.lethe.region.apply;
 import java.time.Duration;
 import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.schemas.Topics;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -196,23 +195,8 @@ public final class TopicMove {
             if (before.receives().isEmpty()) {
                 return Optional.empty();
             }
-            TreeSet<String> changed = new TreeSet<>(before.receives());
-            changed.addAll(now.receives());
-            Set<String> both = new HashSet<>(before.receives());
-            both.retainAll(now.receives());
-            changed.removeAll(both);
-            // a namespace whose key templates changed: streams renders only the new keys, so entries of the old ones
-            // (still filled by readers on the old configuration) would get no invalidation again; and one whose entries
-            // hold something else now: versions of another source (an entry filled at an LSN is never reached by a
-            // column's version), another table's rows, another mode or payload
-            TreeSet<String> rekeyed = new TreeSet<>();
-            for (String ns : both) {
-                if (differ(before.globs().get(ns), now.globs().get(ns)) || differ(before.rendered().get(ns), now.rendered().get(ns))
-                        || differ(before.holds().get(ns), now.holds().get(ns))) {
-                    rekeyed.add(ns); // other globs, the same globs of other templates (user:{id} -> user:{email}), other versions
-                }
-            }
-            changed.addAll(rekeyed);
+            TreeSet<String> rekeyed = FedDiff.rekeyed(before, now);
+            TreeSet<String> changed = FedDiff.changed(before, now);
             if (changed.isEmpty()) {
                 return Optional.empty();
             }
@@ -274,11 +258,6 @@ public final class TopicMove {
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the Kafka cluster's id: " + e.getCause(), e);
         }
-    }
-
-    /** Both recorded (a marker of an older version records neither) and not the same set. */
-    private static boolean differ(List<String> was, List<String> is) {
-        return was != null && is != null && !new HashSet<>(was).equals(new HashSet<>(is));
     }
 
     /** One of Lethe's invalidation topics of this prefix: the public one or a region's. */
