@@ -801,17 +801,7 @@ class TopologyTest {
      */
     @Test
     void eachCaptureShardsWatermarksGoOnTheirOwnChannelAndAnUnknownShardsNowhere() {
-        driver.close();
-        LetheConfig sharded = ConfigLoader.parse(
-                "topology-test.yml", YAML.replace("source: { jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }",
-                        "source:\n  jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\"\n  user: lethe\n  shards:\n"
-                                + "    sales: { slot: lethe_sales, publication: lethe_sales, tables: [public.orders] }\n"
-                                + "    catalog: { slot: lethe_catalog, publication: lethe_catalog, tables: [public.products] }"),
-                name -> null);
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
-        driver = new TopologyTestDriver(InvalidationTopology.build(sharded, new StreamsMetrics(registry), CLOCK), p);
+        LetheConfig sharded = sharded();
         TestInputTopic<String, byte[]> in = driver.createInputTopic(sharded.topics().changes(), new StringSerializer(),
                 new ByteArraySerializer());
         TestOutputTopic<String, byte[]> east = driver.createOutputTopic(sharded.topics().invalidations("us-east"), new StringDeserializer(),
@@ -846,17 +836,7 @@ class TopologyTest {
      */
     @Test
     void aWatermarkOfACaptureThatCapturesOtherTablesIsHeld() {
-        driver.close();
-        LetheConfig sharded = ConfigLoader.parse(
-                "topology-test.yml", YAML.replace("source: { jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }",
-                        "source:\n  jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\"\n  user: lethe\n  shards:\n"
-                                + "    sales: { slot: lethe_sales, publication: lethe_sales, tables: [public.orders] }\n"
-                                + "    catalog: { slot: lethe_catalog, publication: lethe_catalog, tables: [public.products] }"),
-                name -> null);
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
-        driver = new TopologyTestDriver(InvalidationTopology.build(sharded, new StreamsMetrics(registry), CLOCK), p);
+        LetheConfig sharded = sharded();
         TestInputTopic<String, byte[]> in = driver.createInputTopic(sharded.topics().changes(), new StringSerializer(),
                 new ByteArraySerializer());
         TestOutputTopic<String, byte[]> east = driver.createOutputTopic(sharded.topics().invalidations("us-east"), new StringDeserializer(),
@@ -877,6 +857,22 @@ class TopologyTest {
         assertEquals(2.0, registry.counter(StreamsMetrics.WATERMARKS_HELD, "reason", "capture-tables").count());
         watermark.accept("catalog", null);
         assertEquals(1, east.readRecordsToList().size(), "a capture of a version before the header: forwarded as before");
+    }
+
+    /** The test's configuration with two capture shards (sales: orders, catalog: products), the driver running it. */
+    private LetheConfig sharded() {
+        driver.close();
+        LetheConfig sharded = ConfigLoader.parse(
+                "topology-test.yml", YAML.replace("source: { jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }",
+                        "source:\n  jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\"\n  user: lethe\n  shards:\n"
+                                + "    sales: { slot: lethe_sales, publication: lethe_sales, tables: [public.orders] }\n"
+                                + "    catalog: { slot: lethe_catalog, publication: lethe_catalog, tables: [public.products] }"),
+                name -> null);
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        driver = new TopologyTestDriver(InvalidationTopology.build(sharded, new StreamsMetrics(registry), CLOCK), p);
+        return sharded;
     }
 
     @Test
