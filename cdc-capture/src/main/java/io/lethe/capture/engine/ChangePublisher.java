@@ -134,7 +134,7 @@ public final class ChangePublisher implements AutoCloseable {
                     }
                 }
                 if (retriable != null) {
-                    throw new Refused(retriable);
+                    throw new KafkaRefused(retriable);
                 }
             }
         });
@@ -167,7 +167,7 @@ public final class ChangePublisher implements AutoCloseable {
                     ack.get();
                 }
             } catch (ExecutionException | KafkaException e) {
-                throw new Refused(KafkaFailures.classify(e));
+                throw new KafkaRefused(KafkaFailures.classify(e));
             }
         });
     }
@@ -270,36 +270,20 @@ public final class ChangePublisher implements AutoCloseable {
                             f.message(), letter.reason(), letter.key());
                     return;
                 }
-                throw new Refused(f);
+                throw new KafkaRefused(f);
             }
         });
     }
 
     /** Retries {@code what} for as long as it takes; each failure counts a retry and reports a configuration error (health DOWN). */
-    private Retry<Refused> retry(String what) {
+    private Retry<KafkaRefused> retry(String what) {
         return Retry.of(LOG, new Backoff(config.apply().retryBackoffMin(), config.apply().retryBackoffMax()), what).untilStopped()
-                .onFailure(Refused.class, (e, attempt) -> {
+                .onFailure(KafkaRefused.class, (e, attempt) -> {
                     onRetry.run();
-                    if (e.failure.isFatal()) {
-                        misconfiguration.report(e.failure);
+                    if (e.failure().isFatal()) {
+                        misconfiguration.report(e.failure());
                     }
                 });
-    }
-
-    /** Kafka did not acknowledge an attempt, for a reason retrying can fix (or a configuration error, retried with health DOWN). */
-    private static final class Refused extends Exception {
-        private static final long serialVersionUID = 1L;
-        private final transient Failure failure;
-
-        Refused(Failure failure) {
-            super(failure.message(), null, false, false);
-            this.failure = failure;
-        }
-
-        @Override
-        public String toString() {
-            return failure.message();
-        }
     }
 
     @Override
