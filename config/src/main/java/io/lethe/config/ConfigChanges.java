@@ -25,8 +25,9 @@ public record ConfigChanges(List<String> lines, boolean moves) {
      * marker records.
      */
     private static List<String> keysOf(NamespaceConfig ns) {
-        List<String> out = new ArrayList<>(List.of("keys " + ns.keys().stream().map(KeyTemplate::text).toList(),
-                "patterns " + ns.patterns()));
+        // as sets, as a region compares them: reordering templates or patterns moves nothing
+        List<String> out = new ArrayList<>(List.of("keys " + new TreeSet<>(ns.keys().stream().map(KeyTemplate::text).toList()),
+                "patterns " + new TreeSet<>(ns.patterns())));
         out.addAll(ns.holdsRendered());
         return out;
     }

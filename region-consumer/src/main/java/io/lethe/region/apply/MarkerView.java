@@ -5,8 +5,6 @@ import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
 import java.time.Duration;
 import java.util.EnumSet;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -54,6 +52,9 @@ final class MarkerView {
     private final Misconfiguration misconfiguration;
     private final RegionMetrics metrics;
     private volatile TopicMove.Fed own;
+    /** The marker this instance decided on at start-up (empty: none), while its own write is not done. */
+    private volatile Optional<TopicMove.Fed> basis = Optional.empty();
+    private volatile boolean written;
     private volatile boolean holding;
     private Waiting waitPolling = wait -> false;
     private RestoreCheck restores = () -> {
@@ -69,9 +70,25 @@ final class MarkerView {
         this.metrics = metrics;
     }
 
-    /** What this instance is fed, by its configuration: set once it wrote (or found) the marker of it. */
+    /** What this instance is fed, by its configuration, with its marker written (tests). */
     void own(TopicMove.Fed fed) {
+        decided(fed, Optional.of(fed));
+        written();
+    }
+
+    /**
+     * What this instance is fed, decided at start-up (no move, or its move's or first feed's wholesale
+     * invalidation done), on the marker {@code basis} it found then: compared with the marker from now on.
+     */
+    void decided(TopicMove.Fed fed, Optional<TopicMove.Fed> basis) {
+        this.basis = basis;
+        this.written = false;
         this.own = fed;
+    }
+
+    /** The marker of {@link #own} is written. */
+    void written() {
+        this.written = true;
     }
 
     TopicMove.Fed own() {
@@ -105,7 +122,14 @@ final class MarkerView {
             return Optional.empty();
         }
         lastChecked = System.nanoTime();
-        return differs().map(why -> why + "; a record refused by this instance's configuration (" + refusal.reason().code()
+        Optional<String> why;
+        try {
+            why = differs();
+        } catch (RuntimeException e) {
+            // not known whether another instance's configuration explains it: held until the marker can be read
+            why = Optional.of("the region's topic marker cannot be read (" + e + ")");
+        }
+        return why.map(w -> w + "; a record refused by this instance's configuration (" + refusal.reason().code()
                 + ": " + refusal.message() + ") is held, not dead-lettered");
     }
 
@@ -132,10 +156,17 @@ final class MarkerView {
             return Optional.empty();
         }
         Optional<TopicMove.Fed> recorded = marker.read();
-        if (recorded.isEmpty()) {
+        if (recorded.isEmpty() || same(recorded.get(), mine)) {
+            if (!written && recorded.isEmpty() && basis.isEmpty()) {
+                complete(mine);
+            }
             return Optional.empty();
         }
         TopicMove.Fed fed = recorded.get();
+        if (!written && basis.isPresent() && same(fed, basis.get())) {
+            // this instance's own write failed at start-up, and nobody wrote since: its feed is the one to record
+            return complete(mine) ? Optional.empty() : Optional.of("the region's topic marker cannot be written yet");
+        }
         if (!fed.topic().equals(mine.topic())) {
             return Optional.of("the region's Redis records topic " + fed.topic() + ", this instance's configuration routes it "
                     + mine.topic());
@@ -145,6 +176,21 @@ final class MarkerView {
                 ? Optional.empty()
                 : Optional.of("the region's Redis records another configuration of namespaces " + changed
                         + " than this instance's (another instance of the group started on another file)");
+    }
+
+    private static boolean same(TopicMove.Fed a, TopicMove.Fed b) {
+        return a.topic().equals(b.topic()) && FedDiff.changed(a, b).isEmpty();
+    }
+
+    private boolean complete(TopicMove.Fed mine) {
+        try {
+            marker.write(mine);
+            written = true;
+            return true;
+        } catch (RuntimeException e) {
+            LOG.warn("region {}: cannot write the topic marker yet ({})", region, e.toString());
+            return false;
+        }
     }
 
     /**
@@ -182,6 +228,7 @@ final class MarkerView {
             consumer.seek(tp, records.records(tp).get(0).offset());
         }
         holding = true;
+        Set<TopicPartition> pausedBefore = Set.copyOf(consumer.paused());
         consumer.pause(consumer.assignment());
         LOG.error("region {}: {}; not applying or committing until this instance runs the configuration the marker records "
                 + "(restart it on that file) or the marker matches again", region, why);
@@ -209,67 +256,21 @@ final class MarkerView {
         }
         LOG.warn("region {}: the region's Redis records this instance's configuration again; applying", region);
         misconfiguration.clear();
-        consumer.resume(consumer.paused());
+        // only what the hold paused (or a rebalance paused during it): a partition paused for back-pressure stays paused
+        Set<TopicPartition> resume = new java.util.HashSet<>(consumer.paused());
+        resume.removeAll(pausedBefore);
+        consumer.resume(resume);
         return true;
     }
 
-    /**
-     * After a restore of the region's Redis was detected: what the restored marker records otherwise than this
-     * view (every namespace received when it records another topic, or, once this instance wrote a marker, none
-     * at all), to invalidate wholesale before applying, with the globs it recorded; empty when it matches.
-     */
-    Optional<Stale> restored() {
-        TopicMove.Fed mine = own;
-        if (mine == null) {
-            return Optional.empty(); // a start-up still deciding (a move, a first feed): it invalidates and writes the marker
-        }
-        Optional<TopicMove.Fed> recorded = marker.read();
-        if (recorded.isEmpty()) {
-            // a snapshot older than the first feed's wholesale invalidation, which is not on the topic
-            return Optional.of(new Stale("no topic marker", mine.receives(), Map.of()));
-        }
-        TopicMove.Fed fed = recorded.get();
-        TreeSet<String> stale = new TreeSet<>(mine.receives());
-        if (fed.topic().equals(mine.topic()) && !fed.receives().isEmpty()) {
-            stale = FedDiff.changed(fed, mine);
-        } else {
-            stale.addAll(fed.receives());
-        }
-        return stale.isEmpty()
-                ? Optional.empty()
-                : Optional.of(new Stale("topic " + fed.topic() + ", namespaces " + fed.receives() + " and what they held then",
-                        List.copyOf(stale), fed.globs()));
+    /** What a restored marker records otherwise than this view, to invalidate wholesale ({@link RestoredFeed#of}). */
+    Optional<RestoredFeed.Stale> restored() {
+        return RestoredFeed.of(this, marker);
     }
 
-    /**
-     * After a restore ({@link RestoreReplay}): invalidates wholesale what the restored marker records otherwise
-     * than this view ({@link #restored}), then writes this view as the marker.
-     *
-     * @return false when the region closed before Redis acknowledged the invalidation
-     */
+    /** After a restore: {@link RestoredFeed#invalidate}. */
     boolean invalidateRestored(String id, WholesaleEvents wholesale, Applying applying) throws InterruptedException {
-        Optional<Stale> stale = restored();
-        if (stale.isEmpty()) {
-            return true;
-        }
-        LOG.error("region {}: the restored Redis records {}; invalidating namespaces {} wholesale (a topic move's or first feed's "
-                + "wholesale invalidation is not on the topic the replay reads)", region, stale.get().recorded(), stale.get().namespaces());
-        if (applying.apply(BatchPlan.of(wholesale.of("restore-feed:" + id, 0, stale.get().namespaces(),
-                stale.get().formerGlobs()))) == null) {
-            return false;
-        }
-        metrics.topicMoved();
-        try {
-            marker.write(own);
-        } catch (RuntimeException e) {
-            // not written: the next start finds the restored marker and invalidates wholesale again (never a stale entry)
-            LOG.warn("region {}: cannot write the topic marker after the restore ({})", region, e.toString());
-        }
-        return true;
-    }
-
-    /** What a restored Redis was fed otherwise than now: its namespaces to invalidate wholesale, with the globs it recorded. */
-    record Stale(String recorded, List<String> namespaces, Map<String, List<String>> formerGlobs) {
+        return RestoredFeed.invalidate(this, marker, region, metrics, id, wholesale, applying);
     }
 
     /** The loop's restore check ({@link RestoreReplay#check}). */

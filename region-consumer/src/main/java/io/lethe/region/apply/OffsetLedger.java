@@ -73,7 +73,6 @@ final class OffsetLedger implements ConsumerRebalanceListener {
         this.lastCommit = nanoTime.getAsLong();
     }
 
-    /** A batch starts being applied. */
     /** The partitions this consumer is assigned now. */
     Set<Integer> ownedPartitions() {
         Set<Integer> owned = new HashSet<>();
@@ -81,6 +80,7 @@ final class OffsetLedger implements ConsumerRebalanceListener {
         return owned;
     }
 
+    /** A batch starts being applied. */
     public void batchStarted() {
         revokedDuringBatch.clear();
     }

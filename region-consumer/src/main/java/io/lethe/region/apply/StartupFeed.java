@@ -126,7 +126,8 @@ final class StartupFeed {
         misconfiguration.clear();
         TopicMove.Fed fedNow = now;
         if (moved.isEmpty()) {
-            loop.first().whenStarted(() -> writeMarker(marker, fedNow));
+            // no move: the marker records this feed already (or nothing); a write that fails is completed later
+            loop.first().whenStarted(() -> writeMarker(marker, fedNow, Optional.of(fedNow)));
             return true;
         }
         TopicMove.Moved move = moved.get();
@@ -157,7 +158,7 @@ final class StartupFeed {
                         // the checkpoint's offsets are the old cluster's: a restore must never replay from them here
                         restoreGuard.forgetForeignCheckpoint();
                     }
-                    writeMarker(marker, fedNow);
+                    writeMarker(marker, fedNow, Optional.ofNullable(move.before()));
                     topicMove = null;
                     LOG.info("region {}: now fed from topic {} with namespaces {}; {} invalidated wholesale", region.name(), topic,
                             fedNow.receives(), invalidated);
@@ -220,7 +221,7 @@ final class StartupFeed {
         loop.first().invalidateWhenProven("first-feed:" + clock.millis(), invalidated, proof, () -> {
             metrics.firstFed();
             metrics.firstFeedPending(false);
-            writeMarker(marker, now);
+            writeMarker(marker, now, Optional.empty());
             LOG.info("region {}: first feed done: namespaces {} invalidated wholesale; now fed from topic {}", region.name(),
                     invalidated, topic);
         });
@@ -245,8 +246,15 @@ final class StartupFeed {
     }
 
     /** Records the topic this region's Redis is fed from, trying again while Redis does not answer (a few seconds at most). */
-    private void writeMarker(TopicMove.Marker marker, TopicMove.Fed fed) {
+    /**
+     * Records {@code fed} as the marker, and makes it this instance's view at once, written or not:
+     * {@code basis} is the marker this instance decided on (what a move found, none for a first feed),
+     * so a write that failed is completed by {@link MarkerView} while the marker still records the basis,
+     * and a marker another instance wrote since makes this one hold.
+     */
+    private void writeMarker(TopicMove.Marker marker, TopicMove.Fed fed, Optional<TopicMove.Fed> basis) {
         this.fed = true;
+        view.decided(fed, basis);
         try {
             // not written: the next start finds the move again (a second wholesale invalidation, never a stale entry)
             Retry.of(LOG, backoff(), "region " + region.name() + ": recording topic " + fed.topic() + " in Redis")
@@ -254,7 +262,7 @@ final class StartupFeed {
                     .atMost(5, "a restart will invalidate wholesale again")
                     .run(() -> {
                         marker.write(fed);
-                        view.own(fed); // from now on compared with the marker (another instance's start may change it)
+                        view.written(); // from now on compared with the marker (another instance's start may change it)
                     });
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
