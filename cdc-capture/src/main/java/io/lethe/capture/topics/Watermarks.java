@@ -86,8 +86,11 @@ final class Watermarks {
             return Optional.empty();
         }
         if (!pastFence) {
-            // (a heartbeat read after the fence waits for ends at or beyond it: said here, not assumed)
-            if (coverage.fence().entrySet().stream().anyMatch(e -> published.applyAsLong(e.getKey()) < e.getValue())) {
+            // (a heartbeat read after the fence waits for ends at or beyond it: said here, not assumed); a partition the
+            // heartbeat does not wait for is no longer assigned (its topic deleted): nothing of it can be read
+            Map<TopicPartition, Long> waits = gate.oldest().ends();
+            if (coverage.fence().entrySet().stream()
+                    .anyMatch(e -> waits.containsKey(e.getKey()) && published.applyAsLong(e.getKey()) < e.getValue())) {
                 return Optional.empty();
             }
             pastFence = true;
