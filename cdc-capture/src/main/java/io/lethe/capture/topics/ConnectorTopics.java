@@ -186,6 +186,21 @@ final class ConnectorTopics {
         }
     }
 
+    /**
+     * The end offsets of every partition of the connector's change topics that exists now, assigned
+     * yet or not (where a source history is taken on: {@link Watermarks#history}).
+     */
+    Map<TopicPartition, Long> changeEnds() {
+        Map<String, List<PartitionInfo>> existing = consumer.listTopics(KAFKA_TIMEOUT);
+        Set<TopicPartition> partitions = new LinkedHashSet<>();
+        for (String topic : tableByTopic.keySet()) {
+            for (PartitionInfo p : existing.getOrDefault(topic, List.of())) {
+                partitions.add(new TopicPartition(topic, p.partition()));
+            }
+        }
+        return partitions.isEmpty() ? Map.of() : consumer.endOffsets(partitions, KAFKA_TIMEOUT);
+    }
+
     boolean isTransactionTopic(String topic) {
         return topics.transactionMetadata() && topic.equals(topics.transactionTopic());
     }

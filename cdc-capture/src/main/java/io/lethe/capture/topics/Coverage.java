@@ -14,8 +14,13 @@ final class Coverage {
     private final Map<TopicPartition, TreeMap<Long, Long>> lsnAt = new HashMap<>();
     /** The highest LSN of a row change published, for resets (which need one). */
     private long maxLsn;
-    /** The highest LSN a published watermark claims: only grows. */
+    /** The highest LSN a published watermark claims: only grows (within one history). */
     private long coveredLsn;
+    /**
+     * Per change partition, the end offset when the current history was taken on: a change below it
+     * may be the old history's (written before the check that saw the new one), so it claims nothing.
+     */
+    private Map<TopicPartition, Long> fence = Map.of();
 
     /** A row change published (after a rewind it may be published again: harmless). */
     void published(long lsn) {
@@ -34,6 +39,9 @@ final class Coverage {
 
     /** A row change translated at {@code offset} of {@code partition}. */
     void translated(TopicPartition partition, long offset, long lsn) {
+        if (offset < fence.getOrDefault(partition, 0L)) {
+            return; // written before the history was taken on: its LSN may be a position in the old one
+        }
         lsnAt.computeIfAbsent(partition, tp -> new TreeMap<>()).put(offset, lsn);
     }
 
@@ -43,14 +51,22 @@ final class Coverage {
     }
 
     /**
-     * The source's history changed ({@code io.lethe.schemas.SourceHistory}): LSNs of the old one say
-     * nothing of the new one's positions, so what a watermark claims starts again from the changes
-     * translated from now on (the offsets translated before are forgotten too: a heartbeat after them
-     * claims only what comes after). The highest LSN published stays, for resets.
+     * A history is taken on ({@code io.lethe.schemas.SourceHistory}; another one, or the first after a
+     * start) when the change partitions ended at {@code fence}: LSNs of the old one say nothing of the
+     * new one's positions, and a change at an offset below the fence may be the old history's (the
+     * translator lagging, or restarted, behind its connector), wherever it is translated from now on:
+     * a watermark claims only changes at or beyond the fence. The offsets translated before are
+     * forgotten; the highest LSN published stays, for resets.
      */
-    void newHistory() {
+    void newHistory(Map<TopicPartition, Long> fence) {
         lsnAt.clear();
         coveredLsn = 0;
+        this.fence = Map.copyOf(fence);
+    }
+
+    /** The end offsets the current history was taken on at ({@link #newHistory}). */
+    Map<TopicPartition, Long> fence() {
+        return fence;
     }
 
     /**

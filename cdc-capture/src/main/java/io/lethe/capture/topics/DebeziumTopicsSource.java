@@ -250,7 +250,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         }
         watch.relyOn(v);
         vouched = v.vouches();
-        watermarks.history(v.history());
+        watermarks.history(v.history(), reading::changeEnds);
     }
 
     /** After Kafka failed in the middle of a batch: forgets everything not committed; the next attempt reads it again. */

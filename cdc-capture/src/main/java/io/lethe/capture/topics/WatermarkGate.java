@@ -39,6 +39,11 @@ final class WatermarkGate {
         return Optional.ofNullable(out);
     }
 
+    /** The heartbeat read first of those held, or null. */
+    Pending oldest() {
+        return pending.peekFirst();
+    }
+
     int pending() {
         return pending.size();
     }

@@ -28,9 +28,21 @@ class CoverageTest {
         coverage.published(5_000);
         // restored: the new history's LSNs are lower; an old change translated before the new history was seen claims nothing
         coverage.translated(P0, 1, 4_000);
-        coverage.newHistory();
+        coverage.newHistory(Map.of(P0, 2L));
         coverage.translated(P0, 2, 900);
         assertEquals(900, coverage.cover(Map.of(P0, 3L)), "the old history's 5000 would cover every token of the new one below it");
         assertEquals(5_000, coverage.maxLsn(), "resets keep the highest LSN published");
+    }
+
+    @Test
+    void aChangeBelowTheFenceClaimsNothingWhenTranslatedAfter() {
+        Coverage coverage = new Coverage();
+        coverage.newHistory(Map.of(P0, 1L)); // the new history taken on while offset 0 was unread
+        coverage.translated(P0, 0, 9_000); // the old timeline's, read late
+        assertEquals(0, coverage.cover(Map.of(P0, 1L)), "nothing beyond the fence yet");
+        coverage.translated(P0, 1, 4_000);
+        assertEquals(4_000, coverage.cover(Map.of(P0, 2L)));
+        coverage.published(9_000);
+        assertEquals(9_000, coverage.maxLsn(), "resets still use the highest LSN published (a reset deletes more, never less)");
     }
 }

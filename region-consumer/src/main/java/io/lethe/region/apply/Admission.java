@@ -30,7 +30,8 @@ import org.apache.kafka.common.TopicPartition;
  * applied only when its record's signature verifies too ({@code untrusted-record}), and a delete
  * without a valid signature is applied and counted ({@code lethe.region.unsigned.deletes}): it can
  * only cost misses, and refusing it would leave the entry it was sent to remove. The highest LSN of a merged watermark
- * bounds the LSNs of what follows ({@code apply.max-lsn-lead-mib}); the watermarks a partition
+ * bounds the LSNs of what follows ({@code apply.max-lsn-lead-mib}), within its source history
+ * ({@link LsnCeiling}: lifted by a reset that deletes whatever is there); the watermarks a partition
  * delivered bound from below the upserts it may still bring ({@link ReplayFloor}): an admitted
  * upsert at or below that floor (a redelivery, or an old signed record copied back into the topic)
  * is applied as the delete at its version and counted ({@code lethe.region.replayed.upserts}); so is
@@ -40,15 +41,16 @@ final class Admission {
     private final EventRules rules;
     private final byte[] watermarkKey;
     /**
-     * The highest LSN of a watermark merged so far, -1 before the first; seeded at start-up from
-     * the applied watermark the region published in its Redis ({@link #seed}), so the LSN ceiling
-     * holds from the first record after a restart, not only after the first heartbeat.
+     * What the LSN ceiling is measured from: the highest LSN of a watermark merged, per source history
+     * ({@link LsnCeiling}); seeded at start-up from the applied watermark the region published in its
+     * Redis ({@link #seed}), so the ceiling holds from the first record after a restart, not only after
+     * the first heartbeat.
      */
-    private long lastWatermarkLsn = -1;
+    private final LsnCeiling ceiling = new LsnCeiling();
 
     /** Raises the reference of the LSN ceiling to {@code lsn}, a watermark this region applied before. */
     void seed(long lsn) {
-        lastWatermarkLsn = Math.max(lastWatermarkLsn, lsn);
+        ceiling.seed(lsn);
     }
 
     Admission(Map<String, NamespaceConfig> namespaces, String configFile, long maxLsnLead, byte[] watermarkKey) {
@@ -147,7 +149,7 @@ final class Admission {
                     continue;
                 }
                 Watermark w = forwarded.from(channel); // streams forwards the changes partition: the channel is numbered here
-                lastWatermarkLsn = Math.max(lastWatermarkLsn, w.lsn());
+                ceiling.watermark(w);
                 replayFloor.seen(r.partition(), w);
                 watermarks.computeIfAbsent(r.partition(), p -> new ArrayList<>()).add(w);
                 continue;
@@ -158,6 +160,12 @@ final class Admission {
             } catch (SchemaViolationException e) {
                 deadLetters.send(r, DlqReason.MALFORMED, e.getMessage(), e);
                 continue;
+            }
+            if (EventRules.deletesWhateverIsThere(event)
+                    && EventRules.signatureRefusal(r.headers(), r.key(), r.value(), signature).isEmpty()) {
+                // (signed, when a key is set): perhaps capture's reset after the source's history changed, at a position of
+                // the new history, which the old one's watermarks say nothing of
+                ceiling.lift();
             }
             Optional<EventRules.Refusal> refusal = refusal(event);
             if (refusal.isEmpty()) {
@@ -205,6 +213,6 @@ final class Admission {
     }
 
     Optional<EventRules.Refusal> refusal(InvalidationEvent e) {
-        return rules.refusal(e, lastWatermarkLsn);
+        return rules.refusal(e, ceiling.reference());
     }
 }

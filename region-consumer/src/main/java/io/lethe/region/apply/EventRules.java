@@ -107,6 +107,11 @@ public final class EventRules {
         return version;
     }
 
+    /** A namespace reset that deletes whatever is there (2^64 - 1): capture's after the source's history changed, and others. */
+    static boolean deletesWhateverIsThere(InvalidationEvent e) {
+        return e.scope() == Scope.NAMESPACE && e.op() == Op.RESET && Versions.compare(e.version(), Versions.MAX) == 0;
+    }
+
     private Optional<Refusal> versionRefusal(InvalidationEvent e, NamespaceConfig ns, long lastWatermarkLsn) {
         // in every namespace: the positions an event carries feed the replica gate (it waits for the replica to replay
         // commitLsn), the scan and wide watermarks (lsn): one beyond the source's reach would stall the gate or turn every
