@@ -187,9 +187,9 @@ public final class ConfigReference {
             new Setting("apply.prober.windows", Defaults.PROBER_WINDOWS.stream().map(ConfigReference::d).collect(Collectors.joining(", ")),
                     "delays after the commit at which sampled keys are checked"),
             new Setting("apply.max-lsn-lead-mib", Integer.toString(Defaults.MAX_LSN_LEAD_MIB), "an invalidation whose LSN is more "
-                    + "than this many MiB of WAL beyond the region's last watermark of its source history is refused to the DLQ "
-                    + "(`version-out-of-range`); a namespace reset at 2^64 - 1 (signed, with `streams.watermark-key`) lifts the ceiling "
-                    + "until the next history's first watermark (docs/design.md, Region consumer)"),
+                    + "than this many MiB of WAL beyond the highest watermark the region merged is refused to the DLQ "
+                    + "(`version-out-of-range`); a signed namespace reset at 2^64 - 1 (with `streams.watermark-key` only) lifts the "
+                    + "ceiling for signed records until a watermark reaches the reset's LSN (docs/design.md, Region consumer)"),
             new Setting("metrics.otlp.endpoint", "none (no OTLP export)", "an OpenTelemetry collector's OTLP/HTTP metrics URL "
                     + "(`http://collector:4318/v1/metrics`): every meter of `/metrics` is also pushed there, as OTLP protobuf"),
             new Setting("metrics.otlp.interval", d(Defaults.OTLP_INTERVAL), "how often meters are pushed (the step of their deltas)"),

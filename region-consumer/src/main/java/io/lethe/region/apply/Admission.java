@@ -161,13 +161,13 @@ final class Admission {
                 deadLetters.send(r, DlqReason.MALFORMED, e.getMessage(), e);
                 continue;
             }
-            if (EventRules.deletesWhateverIsThere(event)
-                    && EventRules.signatureRefusal(r.headers(), r.key(), r.value(), signature).isEmpty()) {
-                // (signed, when a key is set): perhaps capture's reset after the source's history changed, at a position of
-                // the new history, which the old one's watermarks say nothing of
-                ceiling.lift();
+            boolean signed = signature != null && EventRules.signatureRefusal(r.headers(), r.key(), r.value(), signature).isEmpty();
+            if (signed && EventRules.deletesWhateverIsThere(event)) {
+                // perhaps capture's reset after the source's history changed, at a position of the new history, which the old
+                // one's watermarks say nothing of (signed: nobody without the key lifts the ceiling)
+                ceiling.lift(event.lsn());
             }
-            Optional<EventRules.Refusal> refusal = refusal(event);
+            Optional<EventRules.Refusal> refusal = rules.refusal(event, ceiling.reference(signed));
             if (refusal.isEmpty()) {
                 // last: a record that breaks a rule is refused with that rule's reason, signed or not
                 refusal = EventRules.signatureRefusal(r.headers(), r.key(), r.value(), signature);
@@ -212,7 +212,8 @@ final class Admission {
         return new Admitted(events, origins, offsets, watermarks);
     }
 
+    /** Why {@code e} is refused by the rules, judged as an unsigned record. */
     Optional<EventRules.Refusal> refusal(InvalidationEvent e) {
-        return rules.refusal(e, ceiling.reference());
+        return rules.refusal(e, ceiling.reference(false));
     }
 }

@@ -1,59 +1,48 @@
 package io.lethe.region.apply;
 
 import io.lethe.schemas.Watermark;
-import java.util.HashSet;
-import java.util.Set;
 
 /**
  * What the LSN ceiling ({@code apply.max-lsn-lead-mib}, {@link EventRules}) is measured from: the
- * highest LSN of a watermark merged, kept per source history ({@code io.lethe.schemas.SourceHistory}).
- * LSNs of two histories cannot be compared: after a switch to a source whose positions are far
- * ahead, the old history's watermarks would refuse the new history's reset and changes. So a
- * watermark of a history not seen before starts the ceiling again from its own LSN, watermarks of a
- * history left behind (still on their way from other partitions) no longer move it, and a reset
- * that deletes whatever is there (a namespace reset at 2^64 - 1: capture's after the history
- * changed, and the others) lifts it: no invalidation of the new history has a watermark of its own
- * yet. It comes back with the first watermark of a new history, or one of the same history beyond
- * the LSN it was lifted at (the history went on past the reset: it did not change).
+ * highest LSN of a watermark merged (or seeded from the applied watermark kept in Redis), over every
+ * source history: it only grows, so neither the order in which partitions deliver the watermarks of
+ * two histories nor a copy of an old watermark can lower it.
+ *
+ * <p>After a switch to a source whose positions are far ahead of the old one's (another cluster, a
+ * blue/green switch), capture's reset of every namespace and the new history's first changes come
+ * before any watermark of theirs, beyond the ceiling. A signed reset that deletes whatever is there
+ * (a namespace reset at 2^64 - 1; with {@code streams.watermark-key} only, so nobody without the key
+ * can do it) lifts the ceiling for signed records until a watermark at or beyond that reset's LSN
+ * arrives: an old history's watermark still on its way (below it) does not end the lift, and
+ * unsigned records stay bound by the ceiling throughout. Without the key, nothing lifts it: such a
+ * switch dead-letters the new history's reset and first changes (docs/design.md).
  */
 final class LsnCeiling {
-    /** The highest LSN of a watermark of {@link #history} merged, or seeded; -1 before the first. */
+    /** The highest LSN of a watermark merged, or seeded; -1 before the first. */
     private long lsn = -1;
-    /** The history of {@link #lsn}; null while unknown (before the first watermark: a seed has none). */
-    private String history;
-    private final Set<String> left = new HashSet<>();
-    private boolean lifted;
+    /** The LSN of the signed wholesale reset that lifted the ceiling for signed records, or -1. */
+    private long liftedAt = -1;
 
-    /** Raises the reference to {@code lsn}, a watermark this region applied before (of a history not known here). */
+    /** Raises the reference to {@code seeded}, a watermark this region applied before. */
     void seed(long seeded) {
         lsn = Math.max(lsn, seeded);
     }
 
     /** A watermark merged. */
     void watermark(Watermark w) {
-        String of = w.history() == null ? "" : w.history();
-        if (history == null || of.equals(history)) {
-            if (lifted && history != null && w.lsn() <= lsn) {
-                return; // perhaps the old history's last, still on its way: no proof the history went on
-            }
-            lsn = history == null && lifted ? w.lsn() : Math.max(lsn, w.lsn());
-            history = of;
-            lifted = false;
-        } else if (!left.contains(of)) {
-            left.add(history);
-            history = of;
-            lsn = w.lsn();
-            lifted = false;
+        lsn = Math.max(lsn, w.lsn());
+        if (liftedAt >= 0 && w.lsn() >= liftedAt) {
+            liftedAt = -1; // the source has a watermark at the reset's position: the ceiling holds again from there
         }
     }
 
-    /** A reset that deletes whatever is there was admitted: the source's history may have changed. */
-    void lift() {
-        lifted = true;
+    /** A signed reset that deletes whatever is there, at {@code resetLsn}, was read: the source's history may have changed. */
+    void lift(long resetLsn) {
+        liftedAt = Math.max(liftedAt, resetLsn);
     }
 
-    /** The LSN the ceiling is measured from, or -1 when none applies. */
-    long reference() {
-        return lifted ? -1 : lsn;
+    /** The LSN the ceiling is measured from for a record ({@code signed}: its signature verified with the key), or -1 when none applies. */
+    long reference(boolean signed) {
+        return signed && liftedAt >= 0 ? -1 : lsn;
     }
 }

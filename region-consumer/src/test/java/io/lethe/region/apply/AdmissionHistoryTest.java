@@ -7,11 +7,13 @@ import io.lethe.config.LetheConfig;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
+import io.lethe.schemas.RecordSignature;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.Versions;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -27,13 +29,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * The LSN ceiling ({@code apply.max-lsn-lead-mib}) is a bound within one source history: after a switch to a source
- * whose LSNs are far ahead of the old one's (another cluster, a blue/green switch), the reset of every namespace and the
- * new history's changes before its first watermark are applied, not refused against the old history's watermarks.
+ * After a switch to a source whose LSNs are far ahead of the old one's (another cluster, a blue/green switch), with
+ * {@code streams.watermark-key}: the signed reset of every namespace and the new history's signed changes before its
+ * first watermark are applied, not refused against the old history's watermarks; unsigned records far ahead are still
+ * refused, and so are signed ones beyond the new history's own watermark by more than the lead.
  */
 class AdmissionHistoryTest {
     private static final String TOPIC = "lethe.invalidations";
     private static final long MIB = 1L << 20;
+    private static final String KEY = "a-watermark-key-of-32-characters";
 
     @Test
     void aNewHistoryFarAheadIsNotRefusedAgainstTheOldOnesWatermarks() {
@@ -41,11 +45,12 @@ class AdmissionHistoryTest {
                 source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/unused", user: lethe }
                 kafka: { bootstrap-servers: "127.0.0.1:9" }
                 apply: { max-lsn-lead-mib: 1 }
+                streams: { watermark-key: %s }
                 regions:
                   us-east: { redis: "redis://127.0.0.1:6379" }
                 namespaces:
                   item: { table: public.items, keys: ["item:{id}"] }
-                """, name -> null);
+                """.formatted(KEY), name -> null);
         RegionMetrics metrics = new RegionMetrics(new SimpleMeterRegistry(), "us-east");
         MockProducer<String, byte[]> dlq = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
         RegionDeadLetters deadLetters = new RegionDeadLetters(dlq, "lethe.dlq", "us-east", metrics, Clock.systemUTC());
@@ -59,13 +64,16 @@ class AdmissionHistoryTest {
                 watermark(3, ahead + 200, "7000000000000000002/1"),
                 watermark(4, 1_000, "7000000000000000001/1"), // the old history's, still on its way from another partition
                 record(5, delete(ahead + 300)),
-                record(6, delete(ahead + 300 + 2 * MIB))); // beyond the new history's own watermark by more than the lead
+                record(6, delete(ahead + 300 + 2 * MIB)), // beyond the new history's own watermark by more than the lead
+                unsigned(7, delete(ahead + 400)), // within the lead of the new history's watermark: an unsigned delete, applied
+                unsigned(8, reset(ahead + 50 * MIB))); // a forged reset far ahead: refused, and it lifts nothing
         Admission.Admitted admitted = admission.admit(new ConsumerRecords<>(Map.of(new TopicPartition(TOPIC, 0), records), Map.of()),
                 deadLetters);
 
-        assertEquals(List.of(ahead, ahead + 100, ahead + 300), admitted.events().stream().map(InvalidationEvent::lsn).toList(),
+        assertEquals(List.of(ahead, ahead + 100, ahead + 300, ahead + 400),
+                admitted.events().stream().map(InvalidationEvent::lsn).toList(),
                 "applied: " + dlq.history().stream().map(r -> new String(r.headers().lastHeader("lethe.dlq.error").value())).toList());
-        assertEquals(1, dlq.history().size(), "the ceiling holds within the new history");
+        assertEquals(2, dlq.history().size(), "the ceiling holds within the new history, and for a forged reset");
     }
 
     private static InvalidationEvent reset(long lsn) {
@@ -79,13 +87,20 @@ class AdmissionHistoryTest {
     }
 
     private static ConsumerRecord<String, byte[]> record(long offset, InvalidationEvent e) {
+        byte[] value = EventJson.write(e);
+        RecordHeaders headers = new RecordHeaders();
+        new RecordSignature(KEY.getBytes(StandardCharsets.UTF_8)).addTo(headers, e.target(), value);
+        return new ConsumerRecord<>(TOPIC, 0, offset, 0L, TimestampType.CREATE_TIME, -1, -1, e.target(), value, headers, Optional.empty());
+    }
+
+    private static ConsumerRecord<String, byte[]> unsigned(long offset, InvalidationEvent e) {
         return new ConsumerRecord<>(TOPIC, 0, offset, 0L, TimestampType.CREATE_TIME, -1, -1, e.target(), EventJson.write(e),
                 new RecordHeaders(), Optional.empty());
     }
 
     private static ConsumerRecord<String, byte[]> watermark(long offset, long lsn, String history) {
         RecordHeaders headers = new RecordHeaders();
-        new Watermark(1_000_000, lsn, 0, history).writeTo(headers);
+        new Watermark(1_000_000, lsn, 0, history).writeTo(headers, KEY.getBytes(StandardCharsets.UTF_8));
         return new ConsumerRecord<>(TOPIC, 0, offset, 0L, TimestampType.CREATE_TIME, -1, -1, Watermark.KEY, new byte[0], headers,
                 Optional.empty());
     }
