@@ -174,17 +174,8 @@ final class Admission {
                 if (refusal.isPresent() && event.action() == Action.DELETE) {
                     // a delete within the rules can only cost misses, never leave a stale value: applied, and counted
                     // (an invalidation published without the key, e.g. by an application whose lethe.yml lacks
-                    // streams.watermark-key, or still in the backlog when the key was introduced)
+                    // streams.watermark-key, or still in the backlog when the key was introduced). An upsert is refused.
                     unsignedDelete.run();
-                    refusal = Optional.empty();
-                } else if (refusal.isPresent()) {
-                    // an upsert: its payload is not trusted, but the change it stands for may be real (a streams whose
-                    // watermark-key differs during a key rotation): refused, its entry would keep the old value. Applied as
-                    // the delete at its version, as streams does with a change it cannot trust (misses only), and
-                    // dead-lettered for audit
-                    deadLetters.send(r, refusal.get().reason(), refusal.get().message() + "; applied as the delete at its version", null);
-                    unsignedDelete.run();
-                    event = event.asDelete();
                     refusal = Optional.empty();
                 }
             }

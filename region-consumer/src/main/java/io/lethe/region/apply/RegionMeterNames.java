@@ -78,7 +78,7 @@ public final class RegionMeterNames {
     public static final String FIRST_FEED_PENDING = "lethe.region.first.feed.pending";
     /**
      * Deletes applied although their record carried no valid {@code lethe.signature} (with
-     * {@code streams.watermark-key}): an invalidation published without the key. Upserts without one are applied as the delete at their version (and dead-lettered), counted here too.
+     * {@code streams.watermark-key}): an invalidation published without the key. Upserts without one are refused.
      */
     public static final String UNSIGNED_DELETES = "lethe.region.unsigned.deletes";
     /**
