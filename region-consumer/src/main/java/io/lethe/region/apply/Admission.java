@@ -133,6 +133,9 @@ final class Admission {
         List<InvalidationEvent> events = new ArrayList<>(records.count());
         Map<InvalidationEvent, ConsumerRecord<String, byte[]>> origins = new IdentityHashMap<>();
         Map<Integer, List<Watermark>> watermarks = new HashMap<>();
+        // whether this batch's refusals were already compared with the region's marker: once a batch (a read of the
+        // marker each refused record would let a flood of them, forged or another configuration's, load Redis)
+        boolean skewRuledOut = false;
         for (ConsumerRecord<String, byte[]> r : records) {
             offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
             if (Watermark.isWatermark(r.key())) {
@@ -180,9 +183,12 @@ final class Admission {
                 }
             }
             if (refusal.isPresent()) {
-                Optional<String> skew = holdOnSkew.apply(refusal.get());
-                if (skew.isPresent()) {
-                    throw new MarkerView.Held(skew.get()); // another configuration's record: held, never committed past
+                if (!skewRuledOut && MarkerView.SKEW_REASONS.contains(refusal.get().reason())) {
+                    Optional<String> skew = holdOnSkew.apply(refusal.get());
+                    if (skew.isPresent()) {
+                        throw new MarkerView.Held(skew.get()); // another configuration's record: held, never committed past
+                    }
+                    skewRuledOut = true;
                 }
                 deadLetters.send(r, refusal.get().reason(), refusal.get().message(), null);
                 continue;

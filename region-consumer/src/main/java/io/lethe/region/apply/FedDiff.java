@@ -6,7 +6,7 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /** How two records of what a region's Redis is fed ({@link TopicMove.Fed}) differ: the namespaces a change concerns. */
-final class FedDiff {
+public final class FedDiff {
     private FedDiff() {
     }
 
@@ -30,7 +30,7 @@ final class FedDiff {
      * something else now: versions of another source (an entry filled at an LSN is never reached by a column's version),
      * another table's rows, another mode or payload.
      */
-    static TreeSet<String> rekeyed(TopicMove.Fed before, TopicMove.Fed now) {
+    public static TreeSet<String> rekeyed(TopicMove.Fed before, TopicMove.Fed now) {
         Set<String> both = new HashSet<>(before.receives());
         both.retainAll(now.receives());
         TreeSet<String> rekeyed = new TreeSet<>();

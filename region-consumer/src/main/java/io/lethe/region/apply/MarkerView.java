@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * {@code lsn}, a namespace it does not know, a key no template of its renders, an upsert in a delete
  * namespace); dead-lettered and committed past, that invalidation would never be applied, and its
  * restart on the new file would find the marker matching: nothing invalidated again. So when a
- * record is refused for such a reason ({@link #SKEW_REASONS}), and every {@link #EVERY} besides, the
- * instance compares its view with the marker; when they differ it holds: the batch is sought back
+ * record is refused for such a reason ({@link #SKEW_REASONS}: the first such record of a poll batch,
+ * {@link Admission}), and every {@link #EVERY} besides, the instance compares its view with the marker; when they differ it holds: the batch is sought back
  * (nothing of it applied, nothing committed past it), every partition paused (the consumer stays in
  * its group, lag grows), the region reports a misconfiguration (health DOWN, says why,
  * {@code lethe.stage.misconfigured}) and counts {@code lethe.region.retries{kind=config-skew}}

@@ -91,13 +91,6 @@ final class StartupFeed {
         String topic = config.topics().invalidations(region.name());
         String group = RegionApply.groupId(config, region.name());
         TopicMove.Marker marker = RedisMarker.of(redis, group);
-        List<String> receives = config.receives(region);
-        Map<String, List<String>> globs = new TreeMap<>();
-        Map<String, List<String>> rendered = new TreeMap<>();
-        receives.forEach(ns -> globs.put(ns, config.namespaces().get(ns).namespaceGlobs()));
-        receives.forEach(ns -> rendered.put(ns, config.namespaces().get(ns).keysRendered()));
-        Map<String, List<String>> holds = new TreeMap<>();
-        receives.forEach(ns -> holds.put(ns, config.namespaces().get(ns).holdsRendered()));
         // the marker is read from Redis, the group's offsets from Kafka: each client's own classification says whether a
         // failure is a misconfiguration (credentials, a denied command or ACL) or a wait
         Optional<Checked> checked = Retry.of(LOG, backoff(), "region " + region.name() + ": checking whether its topic moved")
@@ -113,7 +106,7 @@ final class StartupFeed {
                     // the cluster this region reads: offsets and checkpoints are positions in it, and another one (a mirror of
                     // its own, moved back, rebuilt under the same address) keeps the topic's name
                     String cluster = TopicMove.clusterId(admin);
-                    TopicMove.Fed fed = new TopicMove.Fed(topic, receives, globs, rendered, cluster, holds);
+                    TopicMove.Fed fed = TopicMove.Fed.of(config, region, cluster);
                     Optional<TopicMove.Moved> detected = TopicMove.detect(marker, admin, group, config.topics(), fed);
                     restoreGuard.cluster(cluster);
                     return new Checked(fed, detected);

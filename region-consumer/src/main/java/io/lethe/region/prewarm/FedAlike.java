@@ -3,14 +3,15 @@ package io.lethe.region.prewarm;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.RegionConfig;
+import io.lethe.region.apply.FedDiff;
 import io.lethe.region.apply.RegionApply;
 import io.lethe.region.apply.TopicMove;
 import io.lethe.region.redis.RegionRedis;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Prewarm copies a namespace only between two regions whose Redis both record it as this
@@ -49,14 +50,17 @@ final class FedAlike {
                     + ": its consumer never ran there, or its Redis was emptied)");
             return;
         }
+        // the file's feed of this region, compared as the region's consumer compares it with its marker (FedDiff): one rule
+        TopicMove.Fed file = TopicMove.Fed.of(config, region, fed.get().cluster());
+        Set<String> rekeyed = FedDiff.rekeyed(fed.get(), file);
         for (NamespaceConfig ns : namespaces) {
             List<String> keys = fed.get().rendered().get(ns.name());
             List<String> holds = fed.get().holds().get(ns.name());
             if (keys == null || holds == null) {
+                // the region tolerates a marker of an older version that records nothing; a copy needs it recorded
                 problems.add("region " + region.name() + "'s Redis records nothing of how namespace " + ns.name()
                         + " is keyed and versioned there (its consumer does not run this version or this file yet)");
-            } else if (!new HashSet<>(keys).equals(new HashSet<>(ns.keysRendered()))
-                    || !new HashSet<>(holds).equals(new HashSet<>(ns.holdsRendered()))) {
+            } else if (!file.receives().contains(ns.name()) || rekeyed.contains(ns.name())) {
                 problems.add("region " + region.name() + " was fed namespace " + ns.name() + " as " + keys + " " + holds + ", while "
                         + config.file() + " has " + ns.keysRendered() + " " + ns.holdsRendered());
             }
