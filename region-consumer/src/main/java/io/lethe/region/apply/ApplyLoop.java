@@ -169,11 +169,12 @@ final class ApplyLoop {
                 process(records);
             }
             if (gated != null) {
-                gated.release(this::applyUntilAcknowledged);
+                gated.release(this::applyUntilAcknowledged, () -> untilAcknowledged.retrying() || heldForSweeps.paused() || view.holding());
             }
             PatternSweeps sweeps = applier.sweeps();
             if (sweeps != null) {
-                heldForSweeps.release(sweeps, this::patternsApplied, () -> untilAcknowledged.retrying() || gated != null && gated.paused());
+                heldForSweeps.release(sweeps, this::patternsApplied,
+                        () -> untilAcknowledged.retrying() || gated != null && gated.paused() || view.holding());
             }
             if (appliedLsn != null) {
                 Set<Integer> owned = ledger.ownedPartitions();

@@ -2,6 +2,7 @@ package io.lethe.region.apply;
 
 import java.util.ArrayDeque;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -86,7 +87,7 @@ final class GatedBatches {
     }
 
     /** Applies again, oldest first, every batch the replica has replayed past, and releases its offsets. */
-    public void release(Applying applying) throws InterruptedException {
+    public void release(Applying applying, BooleanSupplier otherwiseHeld) throws InterruptedException {
         while (!gated.isEmpty()) {
             Gated batch = gated.peekFirst();
             if (batch.unresolved) {
@@ -119,8 +120,11 @@ final class GatedBatches {
             paused = true;
             LOG.warn("region {}: {} batches wait for the replica to replay; fetching paused", region, gated.size());
         } else if (paused && gated.size() < MAX_GATED_BATCHES / 2) {
-            consumer.resume(consumer.assignment());
             paused = false;
+            // not while the sweeps' back-pressure, a retry or a configuration hold still keeps them paused
+            if (!otherwiseHeld.getAsBoolean()) {
+                consumer.resume(consumer.paused());
+            }
         }
         metrics.gated(gated.size());
     }

@@ -80,19 +80,19 @@ class GatedBatchesTest {
         assertEquals(List.of(100L, 200L), told);
 
         replayed.set(99);
-        gated.release(this::reapply);
+        gated.release(this::reapply, () -> false);
         assertTrue(reapplied.isEmpty(), "the replica is behind the first commit");
         assertTrue(ledger.pending().isEmpty(), "nothing may be committed yet");
         assertTrue(heartbeats.isEmpty(), "a held batch's heartbeats are not applied: read-your-writes must not trust them yet");
 
         replayed.set(150);
-        gated.release(this::reapply);
+        gated.release(this::reapply, () -> false);
         assertEquals(List.of(first), reapplied, "oldest first, and only what the replica passed");
         assertEquals(List.of("first"), heartbeats);
         assertEquals(Map.of(P0, new OffsetAndMetadata(10)), ledger.pending());
 
         replayed.set(200);
-        gated.release(this::reapply);
+        gated.release(this::reapply, () -> false);
         assertEquals(List.of(first, second), reapplied);
         assertEquals(Map.of(P0, new OffsetAndMetadata(20)), ledger.pending());
     }
@@ -102,9 +102,9 @@ class GatedBatchesTest {
         gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(10)), 100, () -> {
         });
         replayed.set(100);
-        gated.release(plan -> null); // closing before Redis acknowledged
+        gated.release(plan -> null, () -> false); // closing before Redis acknowledged
         assertTrue(ledger.pending().isEmpty());
-        gated.release(this::reapply);
+        gated.release(this::reapply, () -> false);
         assertEquals(Map.of(P0, new OffsetAndMetadata(10)), ledger.pending());
     }
 
@@ -114,11 +114,11 @@ class GatedBatchesTest {
             gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(i + 1)), i + 1, () -> {
             });
         }
-        gated.release(this::reapply);
+        gated.release(this::reapply, () -> false);
         assertTrue(gated.paused());
         assertEquals(Set.of(P0), consumer.paused());
         replayed.set(GatedBatches.MAX_GATED_BATCHES / 2 + 1);
-        gated.release(this::reapply);
+        gated.release(this::reapply, () -> false);
         assertTrue(!gated.paused() && consumer.paused().isEmpty(), "resumed once half the queue was released");
     }
 
@@ -136,19 +136,34 @@ class GatedBatchesTest {
         List<String> heartbeats = new ArrayList<>();
         replayed.set(5_000);
         gated.hold(reset, Map.of(P0, new OffsetAndMetadata(10)), 0, () -> heartbeats.add("reset"));
-        gated.release(this::reapply);
+        gated.release(this::reapply, () -> false);
         assertTrue(reapplied.isEmpty() && heartbeats.isEmpty() && ledger.pending().isEmpty(),
                 "a reset with LSN 0 passed the gate while the replica (at 5000) may still be behind the primary: a reader on it could "
                         + "refill what the reset deleted");
 
         primary.set(6_000); // the gate's poll after the hold read the primary at 6000
-        gated.release(this::reapply);
+        gated.release(this::reapply, () -> false);
         assertTrue(reapplied.isEmpty(), "the replica has not replayed the primary's position after the reset arrived");
         replayed.set(6_000);
-        gated.release(this::reapply);
+        gated.release(this::reapply, () -> false);
         assertEquals(List.of(reset), reapplied);
         assertEquals(List.of("reset"), heartbeats);
         assertEquals(Map.of(P0, new OffsetAndMetadata(10)), ledger.pending());
+    }
+
+    @Test
+    void aDrainedQueueResumesFetchingOnlyWhenNothingElseHoldsThePartitions() throws Exception {
+        for (int i = 0; i < GatedBatches.MAX_GATED_BATCHES; i++) {
+            gated.hold(plan(), Map.of(P0, new OffsetAndMetadata(i + 1)), 100 + i, () -> {
+            });
+        }
+        gated.release(this::reapply, () -> false);
+        assertTrue(gated.paused() && consumer.paused().contains(P0), "a full queue pauses fetching");
+
+        replayed.set(Long.MAX_VALUE);
+        gated.release(this::reapply, () -> true); // e.g. a configuration hold, or the sweeps' queue full
+        assertTrue(!gated.paused() && consumer.paused().contains(P0),
+                "the gate's queue drained while something else still keeps the partitions paused: they stay paused");
     }
 
     @Test
