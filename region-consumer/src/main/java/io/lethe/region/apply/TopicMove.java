@@ -61,7 +61,7 @@ public final class TopicMove {
      * JSON object: for each namespace received, what its entries hold as text: table, version
      * source, mode, payload ({@code NamespaceConfig.holdsRendered}).
      */
-    static final String HOLDS = "holds";
+    public static final String HOLDS = "holds";
 
     /** Where the marker lives: the region's Redis. */
     public interface Marker {

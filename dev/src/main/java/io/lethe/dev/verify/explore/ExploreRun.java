@@ -124,7 +124,7 @@ final class ExploreRun {
                 uris.put(r, stack.redisUri(r));
                 groups.put(r, RegionConsumerService.groupId(config, r));
             }
-            readers = new Readers(program, truth, uris, groups, subscriptions(program), pool);
+            readers = new Readers(program, truth, holdsOf(config), uris, groups, subscriptions(program), pool);
             if (program.readers().background()) {
                 readers.start(program.seed());
             }
@@ -342,7 +342,10 @@ final class ExploreRun {
         }
         down.clear();
         current = next;
-        readers.reconfigure(next, new Truth(next, run.p()), subscriptions(next));
+        boolean readersLast = !step.rids().isEmpty();
+        if (!readersLast) {
+            readers.reconfigure(next, new Truth(next, run.p()), holdsOf(nextConfig), subscriptions(next));
+        }
         stages.reconfigure(nextConfig, yaml);
         config = nextConfig;
         run.watch(nextConfig);
@@ -350,7 +353,21 @@ final class ExploreRun {
             startOrFix(run, stages, role, out, false);
         }
         out.fault();
-        return "every stage started again under the new lethe.yml";
+        if (!readersLast) {
+            return "every stage started again under the new lethe.yml";
+        }
+        // the regions moved (their markers record the new file); the readers still on the old one read, then switch
+        run.awaitFedUnder(nextConfig, regions.toArray(String[]::new));
+        readers.read(Step.read(step.a(), "r", "*", step.rids()));
+        readers.reconfigure(next, new Truth(next, run.p()), holdsOf(nextConfig), subscriptions(next));
+        return "every stage started again under the new lethe.yml; readers on the old one read rids " + step.rids() + ", then switched";
+    }
+
+    /** What each namespace's entries hold under {@code c} ({@code NamespaceConfig.holdsRendered}): the readers declare it. */
+    private static Map<String, List<String>> holdsOf(LetheConfig c) {
+        Map<String, List<String>> holds = new LinkedHashMap<>();
+        c.namespaces().forEach((name, ns) -> holds.put(name, ns.holdsRendered()));
+        return holds;
     }
 
     /** The lethe.yml of configuration {@code p}: its namespaces, and the last region's subscriptions when it caches some only. */

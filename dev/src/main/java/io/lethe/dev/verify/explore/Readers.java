@@ -41,6 +41,7 @@ final class Readers implements AutoCloseable {
 
     private volatile Program program;
     private volatile Truth truth;
+    private volatile Map<String, List<String>> holds;
     private final Map<String, LetheCache> caches = new LinkedHashMap<>();
     private final Map<String, Map<String, CacheNamespace<String>>> namespaces = new ConcurrentHashMap<>();
     private long seed;
@@ -57,14 +58,18 @@ final class Readers implements AutoCloseable {
     private volatile String lastError;
 
     /**
+     * @param holds   namespace to what its entries hold under the program's lethe.yml ({@code NamespaceConfig.holdsRendered}):
+     *                the readers declare it, as an application reading lethe.yml does, so a fill is refused while a
+     *                region's Redis records other holds (a rollout in progress)
      * @param regions region name to its Redis URI
      * @param groups  region name to its consumer group (read-your-writes)
      * @param subscribed region name to the namespaces it caches
      */
-    Readers(Program program, Truth truth, Map<String, String> regions, Map<String, String> groups, Map<String, List<String>> subscribed,
-            ConnectionPool pool) {
+    Readers(Program program, Truth truth, Map<String, List<String>> holds, Map<String, String> regions, Map<String, String> groups,
+            Map<String, List<String>> subscribed, ConnectionPool pool) {
         this.program = program;
         this.truth = truth;
+        this.holds = holds;
         this.pool = pool;
         for (var e : regions.entrySet()) {
             LetheCache.Builder b = LetheCache.builder(e.getValue()).shadowReadsHeal(false).connectWithin(Duration.ofSeconds(30));
@@ -88,7 +93,7 @@ final class Readers implements AutoCloseable {
                     if (ns.negativeTtlMillis() > 0) {
                         p = p.withNegativeTtl(Duration.ofMillis(ns.negativeTtlMillis()));
                     }
-                    byName.put(ns.name(), e.getValue().namespace(ns.name(), Codecs.utf8(), p));
+                    byName.put(ns.name(), e.getValue().namespace(ns.name(), Codecs.utf8(), p, holds.get(ns.name())));
                 }
             }
             namespaces.put(e.getKey(), byName);
@@ -101,11 +106,13 @@ final class Readers implements AutoCloseable {
      * caches and how their loads tag fills follow {@code newProgram}, and the background readers start
      * again. What they loaded and read so far stays remembered for the judge.
      */
-    void reconfigure(Program newProgram, Truth newTruth, Map<String, List<String>> subscribed) throws InterruptedException {
+    void reconfigure(Program newProgram, Truth newTruth, Map<String, List<String>> newHolds, Map<String, List<String>> subscribed)
+            throws InterruptedException {
         boolean background = running.get();
         stop();
         program = newProgram;
         truth = newTruth;
+        holds = newHolds;
         define(subscribed);
         if (background) {
             start(seed * 7 + ++generation);

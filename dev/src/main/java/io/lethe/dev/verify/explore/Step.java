@@ -67,7 +67,10 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
          * {@code subscribe} or {@code unsubscribe} (the region that caches some namespaces only caches it
          * too, or no longer). Every stage stops, the readers switch to the new definitions (rolled out
          * first), and the stages start again under the new lethe.yml, capture first and consumers last.
-         * A change that changes nothing (a shrunk program lost what it applied to) does nothing.
+         * A change that changes nothing (a shrunk program lost what it applied to) does nothing. With
+         * {@code rids}, the readers roll out last instead: once every region runs the new file (its marker
+         * records it), the readers still on the old definitions read those rows of namespace {@code a} in every
+         * region (their fills tagged as the old file tags them), then switch.
          */
         CONFIG
     }
@@ -100,8 +103,8 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
         return new Step(Kind.START, null, null, region, stage, null, null);
     }
 
-    static Step config(String namespace, String change) {
-        return new Step(Kind.CONFIG, null, null, null, namespace, change, null);
+    static Step config(String namespace, String change, List<Integer> lateReads) {
+        return new Step(Kind.CONFIG, null, null, null, namespace, change, lateReads);
     }
 
     /** One line for the step log. */
@@ -121,7 +124,9 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
                 case "subscribe" -> "the region caching some namespaces caches it too";
                 case "unsubscribe" -> "the region caching some namespaces no longer caches it";
                 default -> b;
-            } + " (every stage stopped, readers switched, stages started under the new lethe.yml)";
+            } + (rids.isEmpty() ? " (every stage stopped, readers switched, stages started under the new lethe.yml)"
+                    : " (every stage stopped and started under the new lethe.yml, then readers on the old one read rids " + rids
+                            + ", then switched)");
         };
     }
 

@@ -422,6 +422,37 @@ public final class ScenarioRun implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until each region's consumer recorded that it is fed under {@code config}: its topic marker records, for
+     * every namespace the region receives under it, what {@code config} says its entries hold (a move's or a first
+     * feed's wholesale invalidation done, the marker written last).
+     */
+    public void awaitFedUnder(LetheConfig config, String... regions) throws InterruptedException {
+        for (String region : regions) {
+            String marker = io.lethe.region.apply.TopicMove.markerKey(io.lethe.region.RegionConsumerService.groupId(config, region));
+            Map<String, List<String>> want = new LinkedHashMap<>();
+            for (String ns : config.receives(config.regions().get(region))) {
+                want.put(ns, config.namespaces().get(ns).holdsRendered());
+            }
+            await(region + " records that it is fed under " + config.file(), Duration.ofSeconds(120), () -> {
+                String recorded = redis(region).hget(marker, io.lethe.region.apply.TopicMove.HOLDS);
+                if (recorded == null) {
+                    return false;
+                }
+                try {
+                    Map<String, List<String>> holds = HOLDS_JSON.readValue(recorded,
+                            new com.fasterxml.jackson.core.type.TypeReference<Map<String, List<String>>>() {
+                            });
+                    return want.entrySet().stream().allMatch(e -> e.getValue().equals(holds.get(e.getKey())));
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException("the topic marker " + marker + " records unreadable holds: " + recorded, e);
+                }
+            });
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper HOLDS_JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     public static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {

@@ -68,21 +68,21 @@ class GeneratorConfigChangeTest {
         Program p = found;
         String cached = p.partialRegionNamespaces().get(0);
         Program none = p.withoutPartialRegion();
-        assertEquals(none, none.configuredBy(Step.config(cached, "unsubscribe")), "no region caching some only: nothing to change");
-        assertEquals(p, p.configuredBy(Step.config("gone", "version lsn")), "a namespace the shrinker dropped");
-        Program flipped = p.configuredBy(Step.config(cached, "version column:ver"));
+        assertEquals(none, none.configuredBy(Step.config(cached, "unsubscribe", List.of())), "no region caching some only: nothing to change");
+        assertEquals(p, p.configuredBy(Step.config("gone", "version lsn", List.of())), "a namespace the shrinker dropped");
+        Program flipped = p.configuredBy(Step.config(cached, "version column:ver", List.of()));
         assertEquals("column:ver", flipped.namespace(cached).orElseThrow().version());
-        assertEquals(flipped, flipped.configuredBy(Step.config(cached, "version column:ver")));
-        assertThrows(IllegalArgumentException.class, () -> p.configuredBy(Step.config(cached, "version xmin")));
-        assertThrows(IllegalArgumentException.class, () -> p.configuredBy(Step.config(cached, "rename")));
-        Program without = p.withSteps(List.of(Step.config(cached, "version column:ver"))).withoutNamespace(cached);
+        assertEquals(flipped, flipped.configuredBy(Step.config(cached, "version column:ver", List.of())));
+        assertThrows(IllegalArgumentException.class, () -> p.configuredBy(Step.config(cached, "version xmin", List.of())));
+        assertThrows(IllegalArgumentException.class, () -> p.configuredBy(Step.config(cached, "rename", List.of())));
+        Program without = p.withSteps(List.of(Step.config(cached, "version column:ver", List.of()))).withoutNamespace(cached);
         assertTrue(without.steps().isEmpty(), "dropping a namespace drops its configuration changes");
     }
 
     @Test
     void theReproductionShowsBothConfigurationsAndTheJsonReplaysTheSteps(@TempDir Path dir) throws Exception {
         Program p = Generator.generate(1, Profile.named("ci").with("config-change"), 2).withSteps(
-                List.of(Step.config("n0", "version column:ver")));
+                List.of(Step.config("n0", "version column:ver", List.of())));
         String text = Repro.text(p, List.of("CREATE TABLE t ()"), "namespaces: before\n", java.util.Map.of(1, "namespaces: after\n"));
         assertTrue(text.contains("--   namespaces: before") && text.contains("-- lethe.yml from step 1 on\n--   namespaces: after"), text);
         assertTrue(text.contains("CONFIG n0: version column:ver"), text);
