@@ -88,6 +88,8 @@ def apply_op(r, reader, op):
         reader.invalidate_script([op["key"], lethe_reader.fence_key(op["key"])], [op["version"], str(FENCE_TTL_MS), "1000"])
     elif kind == "bump_epoch":
         r.incr(lethe_reader.epoch_key(op["namespace"]))
+    elif kind == "holds":
+        r.set(lethe_reader.holds_key(op["namespace"]), lethe_reader.render_holds(op["holds"]))
     elif kind == "drop_fence":
         r.delete(lethe_reader.fence_key(op["key"]))
     elif kind == "watermark":
@@ -115,7 +117,8 @@ def check_reads(r, vectors, fail):
                 return lethe_reader.Loaded.not_found()
             return lethe_reader.Loaded(load["value"].encode("utf-8"), load["version"])
 
-        ns = reader.namespace(case["namespace"], ttl_ms=TTL_MS, negative_ttl_ms=case.get("negative_ttl_ms", 0))
+        ns = reader.namespace(case["namespace"], ttl_ms=TTL_MS, negative_ttl_ms=case.get("negative_ttl_ms", 0),
+                              holds=case.get("holds"))
         token = case.get("token")
         value = ns.get(case["key"], loader, lethe_reader.ReadToken(token["lsn"], token["history"]) if token else None)
         expect = case["expect"]

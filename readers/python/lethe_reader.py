@@ -30,6 +30,10 @@ import uuid
 
 FENCE_PREFIX = "lethe:fence:"
 EPOCH_PREFIX = "lethe:epoch:"
+# What a namespace's entries hold in a region's Redis (RedisLayout.HOLDS_PREFIX): the parts of the namespace's
+# NamespaceConfig.holdsRendered() joined with HOLDS_SEPARATOR, written by the region consumer.
+HOLDS_PREFIX = "lethe:holds:"
+HOLDS_SEPARATOR = ";"
 APPLIED_LSN_PREFIX = "lethe:lsn:"
 SLOTS = 16384
 # A fill is written with this TTL until its namespace epoch is confirmed (as cache-client does).
@@ -236,6 +240,15 @@ def epoch_key(namespace):
     return EPOCH_PREFIX + namespace
 
 
+def holds_key(namespace):
+    return HOLDS_PREFIX + namespace
+
+
+def render_holds(holds):
+    """The holds key's value for a namespace's holdsRendered() list (RedisLayout.holds in Java)."""
+    return HOLDS_SEPARATOR.join(holds)
+
+
 # -------------------------------------------------------------------------------- reading ---
 
 class Loaded:
@@ -324,19 +337,24 @@ class Reader:
         self.invalidate_script = load("invalidate.lua")
         self.confirm_script = load("confirm.lua")
 
-    def namespace(self, name, ttl_ms=0, negative_ttl_ms=0):
-        return Namespace(self, name, ttl_ms, negative_ttl_ms)
+    def namespace(self, name, ttl_ms=0, negative_ttl_ms=0, holds=None):
+        """holds: what this reader's lethe.yml says the namespace's entries hold, the list NamespaceConfig.holdsRendered()
+        gives (e.g. ["table:public.products", "version:lsn", "mode:delete"]); fills are then refused while the region's
+        Redis records other holds. None: not checked (see docs/cache-client.md, "Declaring what a namespace holds")."""
+        return Namespace(self, name, ttl_ms, negative_ttl_ms, holds)
 
 
 class Namespace:
     """Reads of one namespace: hit, or miss, load and fenced fill. A refused fill is normal: the
     loaded value is returned, just not cached."""
 
-    def __init__(self, reader, name, ttl_ms, negative_ttl_ms):
+    def __init__(self, reader, name, ttl_ms, negative_ttl_ms, holds=None):
         self.reader = reader
         self.name = name
         self.ttl_ms = ttl_ms
         self.negative_ttl_ms = negative_ttl_ms
+        self.holds = None if holds is None else render_holds(holds)
+        self.refused_holds = 0  # fills refused or undone because the region records other holds
 
     def get(self, key, loader, token=None):
         """The value (bytes) of `key`, or None when the loader found nothing.
@@ -354,6 +372,8 @@ class Namespace:
         pipe.hmget(key, "v", "d", "s", "nf")
         pipe.hget(fence_key(key), "n")
         pipe.get(epoch_key(self.name))
+        if self.holds is not None:
+            pipe.get(holds_key(self.name))  # after the epoch, as cache-client reads them
         replies = pipe.execute(raise_on_error=False)
         if token is not None:
             raw = replies.pop(0)
@@ -364,6 +384,7 @@ class Namespace:
                 covered = mark is not None and mark >= token.lsn
         else:
             covered = True
+        recorded = replies.pop() if self.holds is not None else None
         kind, entry, n0, epoch = replies
         n0 = _text(n0) if n0 is not None else None
         epoch = _text(epoch) if epoch is not None else "0"
@@ -377,14 +398,24 @@ class Namespace:
         loaded = loader(key)
         if loaded is None:
             raise ValueError(f"loader returned None for {key}; return Loaded.not_found() instead")
-        self._fill(key, loaded, n0, epoch, missed_at, replace=present)
+        self._fill(key, loaded, n0, epoch, missed_at, replace=present, recorded=recorded)
         return loaded.value if loaded.found else None
 
-    def _fill(self, key, loaded, n0, epoch_at_miss, missed_at, replace=False):
+    def _other_holds(self, recorded):
+        """True when this reader declared its holds and the region's Redis records others (none recorded: allowed,
+        readers roll out before the region)."""
+        if self.holds is None or recorded is None or _text(recorded) == self.holds:
+            return False
+        self.refused_holds += 1
+        return True
+
+    def _fill(self, key, loaded, n0, epoch_at_miss, missed_at, replace=False, recorded=None):
         """fill.lua, then the epoch check; replace: the read saw an entry it did not serve (soft-expired, or a token it
-        did not cover), so this fill is a revalidation of it (fill.lua's ARGV[6])."""
+        did not cover), so this fill is a revalidation of it (fill.lua's ARGV[6]). recorded: the holds the miss read."""
         if not loaded.found and self.negative_ttl_ms == 0:
             return
+        if self._other_holds(recorded):
+            return  # entries the region's invalidations would not reach, or judge by other rules: not written
         if (time.monotonic() - missed_at) * 1000 >= self.reader.fence_ttl_ms:
             return  # a fence raised during the load may have expired already: nothing would refuse the old value
         ttl = self.ttl_ms if loaded.found else self.negative_ttl_ms
@@ -403,7 +434,12 @@ class Namespace:
         if result != FILL_ACCEPTED:
             return
         try:
-            confirmed = _text(self.reader.redis.get(epoch_key(self.name)) or b"0") == epoch_at_miss
+            if self.holds is None:
+                confirmed = _text(self.reader.redis.get(epoch_key(self.name)) or b"0") == epoch_at_miss
+            else:
+                # the epoch, then the holds: a region that moved since the miss wrote its holds before its epoch
+                epoch_now, recorded_now = self.reader.redis.mget(epoch_key(self.name), holds_key(self.name))
+                confirmed = _text(epoch_now or b"0") == epoch_at_miss and not self._other_holds(recorded_now)
         except Exception:
             confirmed = False  # an epoch that cannot be read confirms nothing
         if not confirmed:

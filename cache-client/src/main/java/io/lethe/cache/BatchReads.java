@@ -71,7 +71,7 @@ final class BatchReads<T> {
         }
         long missedAt = System.nanoTime();
         // every read sent before any reply is awaited: one round trip per node
-        nearTokens.keySet().forEach(key -> reads.put(key, ns.redis().read(key, ns.name()).handle((read, error) -> {
+        nearTokens.keySet().forEach(key -> reads.put(key, ns.read(key).handle((read, error) -> {
             if (error != null) {
                 LOG.debug("namespace {}: Redis read of a key failed, loading uncached: {}", ns.name(), error.toString());
                 return null;

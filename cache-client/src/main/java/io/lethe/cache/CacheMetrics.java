@@ -15,7 +15,11 @@ import java.util.concurrent.ConcurrentHashMap;
 final class CacheMetrics {
     /** Gets by result: hit, miss, stale, negative, bypass, error (Redis failed, timed out, or its circuit breaker was open). */
     static final String GETS = "lethe.cache.gets";
-    /** Fills by result: accepted, refused (by fill.lua, or undone after it: the namespace epoch moved), refused-slow-load, undo-failed. */
+    /**
+     * Fills by result: accepted, refused (by fill.lua, or undone after it: the namespace epoch moved), refused-slow-load,
+     * refused-holds (the region's Redis records other holds than the reader declared, at the miss or after the fill:
+     * not written, or undone), undo-failed.
+     */
     static final String FILLS = "lethe.cache.fills";
     /** Hits served by the L1 near cache (also counted in gets). */
     static final String NEAR_HITS = "lethe.cache.near.hits";
@@ -95,6 +99,11 @@ final class CacheMetrics {
     /** A fill not written because its load outlasted the namespace's fence TTL. */
     void fillRefusedSlowLoad() {
         counter(FILLS, "refused-slow-load").increment();
+    }
+
+    /** A fill not written, or undone, because the region's Redis records other holds than this reader's (see {@link FencedFill}). */
+    void fillRefusedHolds() {
+        counter(FILLS, "refused-holds").increment();
     }
 
     /** A fill that had to be undone (its namespace epoch moved or could not be read) and could not be. */

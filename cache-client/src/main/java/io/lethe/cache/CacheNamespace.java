@@ -42,13 +42,13 @@ public final class CacheNamespace<T> {
     private final TokenReads<T> tokens;
     private final BatchReads<T> batches;
 
-    CacheNamespace(String name, Codec<T> codec, Policy policy, CacheRedis redis, CacheMetrics metrics, Clock clock,
+    CacheNamespace(String name, String holds, Codec<T> codec, Policy policy, CacheRedis redis, CacheMetrics metrics, Clock clock,
             ExecutorService loaders, NearCache near, String appliedLsnKey, Inspection inspection, PrimaryPositions positions) {
         this.name = name;
         this.policy = policy;
         this.metrics = metrics;
         this.appliedLsnKey = appliedLsnKey;
-        NamespaceContext<T> ns = new NamespaceContext<>(name, codec, policy, redis, metrics, clock);
+        NamespaceContext<T> ns = new NamespaceContext<>(name, holds, codec, policy, redis, metrics, clock);
         this.loads = new NamespaceLoads<>(name, policy, metrics, loaders);
         this.fills = new FencedFill<>(ns);
         SingleFlight<T> flights = new SingleFlight<>(ns, loads, fills);

@@ -39,11 +39,16 @@ final class CacheRedis implements AutoCloseable {
      */
     static final long FILL_LEASE_MILLIS = 10_000;
 
-    /** What the miss read found. */
-    record Read(byte[] data, String version, Long softExpiry, boolean notFound, boolean legacy, String fenceCounter, String epoch) {
+    /** What the miss read found; {@code holds}: the namespace's {@link RedisLayout#holdsKey} (null: none, or not asked). */
+    record Read(byte[] data, String version, Long softExpiry, boolean notFound, boolean legacy, String fenceCounter, String epoch,
+            String holds) {
         boolean present() {
             return data != null;
         }
+    }
+
+    /** The namespace's epoch ("0" when none) and recorded holds (null: none, or not asked) after a fill. */
+    record Marks(String epoch, String holds) {
     }
 
     private final CacheConnection connection;
@@ -79,32 +84,40 @@ final class CacheRedis implements AutoCloseable {
     }
 
     /**
-     * HMGET key v d s nf, HGET fence n and GET epoch, pipelined on one connection: one round trip.
-     * Through the breaker: while it is open this fails at once.
+     * HMGET key v d s nf, HGET fence n, GET epoch and (with {@code holds}) GET of the namespace's
+     * holds key after it, pipelined on one connection: one round trip. Through the breaker: while
+     * it is open this fails at once.
      */
-    CompletableFuture<Read> read(String key, String namespace) {
-        return guarded(() -> readNow(key, namespace));
+    CompletableFuture<Read> read(String key, String namespace, boolean holds) {
+        return guarded(() -> readNow(key, namespace, holds));
     }
 
-    private CompletableFuture<Read> readNow(String key, String namespace) {
+    private CompletableFuture<Read> readNow(String key, String namespace, boolean withHolds) {
         CompletableFuture<List<KeyValue<String, byte[]>>> entry = hashes.hmget(key,
                 RedisLayout.ENTRY_VERSION, RedisLayout.ENTRY_DATA, RedisLayout.ENTRY_SOFT_EXPIRY, RedisLayout.ENTRY_NOT_FOUND)
                 .toCompletableFuture();
         CompletableFuture<byte[]> counter = hashes.hget(RedisLayout.fenceKey(key), RedisLayout.FENCE_COUNTER).toCompletableFuture();
         CompletableFuture<byte[]> epochRead = strings.get(RedisLayout.epochKey(namespace)).toCompletableFuture();
-        // Both replies arrive on the I/O thread; combine only once both are in (never block it).
-        return CompletableFuture.allOf(entry, counter, epochRead).handle((ignored, firstError) -> {
+        // after the epoch: on one connection a holds key read old was read before the region wrote the new one, so the
+        // epoch read before it is older than the wholesale invalidation that follows that write (see FencedFill)
+        CompletableFuture<byte[]> holdsRead = withHolds
+                ? strings.get(RedisLayout.holdsKey(namespace)).toCompletableFuture()
+                : CompletableFuture.completedFuture(null);
+        // The replies arrive on the I/O thread; combine only once all are in (never block it).
+        return CompletableFuture.allOf(entry, counter, epochRead, holdsRead).handle((ignored, firstError) -> {
             byte[] n = counter.join(); // already complete: rethrows if the fence read failed
             String fence = n == null ? null : new String(n, StandardCharsets.UTF_8);
             byte[] epochBytes = epochRead.join();
             String epoch = epochBytes == null ? "0" : new String(epochBytes, StandardCharsets.UTF_8);
+            byte[] holdsBytes = holdsRead.join();
+            String holds = holdsBytes == null ? null : new String(holdsBytes, StandardCharsets.UTF_8);
             List<KeyValue<String, byte[]>> fields;
             try {
                 fields = entry.join();
             } catch (CompletionException e) {
                 if (String.valueOf(e.getCause().getMessage()).startsWith("WRONGTYPE")) {
                     // a legacy entry (plain SET by another application): treat as a miss and replace it
-                    return new Read(null, null, null, false, true, fence, epoch);
+                    return new Read(null, null, null, false, true, fence, epoch, holds);
                 }
                 throw e;
             }
@@ -113,10 +126,10 @@ final class CacheRedis implements AutoCloseable {
             String soft = text(fields.get(2));
             boolean notFound = fields.get(3).hasValue();
             if (data == null && version == null) {
-                return new Read(null, null, null, false, false, fence, epoch);
+                return new Read(null, null, null, false, false, fence, epoch, holds);
             }
             return new Read(data == null ? new byte[0] : data, version, soft == null ? null : Long.parseLong(soft), notFound, false,
-                    fence, epoch);
+                    fence, epoch, holds);
         });
     }
 
@@ -203,6 +216,14 @@ final class CacheRedis implements AutoCloseable {
     CompletableFuture<String> epoch(String namespace) {
         return guarded(() -> strings.get(RedisLayout.epochKey(namespace)).toCompletableFuture())
                 .thenApply(b -> b == null ? "0" : new String(b, StandardCharsets.UTF_8));
+    }
+
+    /** The namespace's epoch and, with {@code holds}, its recorded holds (pipelined): what an accepted fill is confirmed against. */
+    CompletableFuture<Marks> marks(String namespace, boolean holds) {
+        CompletableFuture<byte[]> h = holds
+                ? guarded(() -> strings.get(RedisLayout.holdsKey(namespace)).toCompletableFuture())
+                : CompletableFuture.completedFuture(null);
+        return epoch(namespace).thenCombine(h, (e, b) -> new Marks(e, b == null ? null : new String(b, StandardCharsets.UTF_8)));
     }
 
     /**

@@ -14,6 +14,21 @@ import org.slf4j.LoggerFactory;
  * ({@code fill.lua}), under a lease first and given its TTL once the namespace epoch is confirmed
  * unchanged since the miss; undone (with backoff, for up to a fence TTL) when a pattern or
  * namespace-wide invalidation may have passed the key meanwhile. See docs/subscribing.md.
+ *
+ * <p>A namespace declared with what its entries hold ({@link LetheCache#namespace(String, Codec, Policy, java.util.List)})
+ * is also checked against the region's record of it ({@code lethe:holds:<namespace>}): a reader on another
+ * configuration of the namespace than the region's (another table, version source, mode or payload) would fill
+ * entries the region's invalidations never reach, or judge by other rules (an entry filled at an LSN is never
+ * removed by a column's versions). So a fill is not written when the miss read other holds than the reader's, and
+ * an accepted fill is undone when the confirmation (the epoch read, with the holds after it) reads other holds.
+ * The region writes the holds before the wholesale invalidation that a change of them brings, which moves the
+ * epoch before it scans: a fill whose miss read the old holds either read the old epoch too (on one connection
+ * the epoch is read first) and is undone by the confirmation, or is confirmed before the new holds were written
+ * (the confirmation reads them), so it landed before the scan that removes it. A miss after the write is
+ * refused. No record (a region of an older version, or one that never ran): allowed, because readers roll out
+ * first (docs/subscribing.md) and a region of this version writes it before its first wholesale invalidation.
+ * Both refusals are counted as {@code lethe.cache.fills{result=refused-holds}} and logged at WARN once per
+ * recorded text; the loaded value is returned either way.
  */
 final class FencedFill<T> {
     /** Logs under {@link CacheNamespace}'s name, as the namespace's read path always has. */
@@ -25,6 +40,8 @@ final class FencedFill<T> {
     private final Policy policy;
     private final CacheRedis redis;
     private final CacheMetrics metrics;
+    /** The recorded holds last warned about (one WARN per text, not per fill). */
+    private final java.util.concurrent.atomic.AtomicReference<String> warnedHolds = new java.util.concurrent.atomic.AtomicReference<>();
 
     FencedFill(NamespaceContext<T> ns) {
         this.ns = ns;
@@ -40,6 +57,10 @@ final class FencedFill<T> {
     CompletableFuture<T> fill(String key, Loaded<T> loaded, CacheRedis.Read miss, boolean replace, long missedAt) {
         if (!loaded.found() && policy.negativeTtl().isZero()) {
             return CompletableFuture.completedFuture(null);
+        }
+        if (otherHolds(miss.holds())) {
+            metrics.fillRefusedHolds();
+            return CompletableFuture.completedFuture(loaded.value());
         }
         if (System.nanoTime() - missedAt >= policy.fenceTtl().toNanos()) {
             // An invalidation that landed during this load may have left a fence that expired
@@ -75,26 +96,58 @@ final class FencedFill<T> {
                     }
                     // accepted, or failed in a way that may still have written it (a timeout): confirmed alike
                     return confirmEpoch(key, version, miss.epoch())
-                            .thenCompose(kept -> kept && leased
-                                    ? endLease(key, version, payload, ttlMillis).thenApply(x -> true)
-                                    : CompletableFuture.completedFuture(kept))
-                            .thenApply(kept -> {
-                                result.ifPresent(r -> metrics.fill(kept));
+                            .thenCompose(confirmed -> confirmed == Confirmed.KEPT && leased
+                                    ? endLease(key, version, payload, ttlMillis).thenApply(x -> confirmed)
+                                    : CompletableFuture.completedFuture(confirmed))
+                            .thenApply(confirmed -> {
+                                if (confirmed == Confirmed.OTHER_HOLDS) {
+                                    metrics.fillRefusedHolds();
+                                } else {
+                                    result.ifPresent(r -> metrics.fill(confirmed == Confirmed.KEPT));
+                                }
                                 return loaded.value();
                             });
                 });
+    }
+
+    /** How an accepted fill's confirmation ended. */
+    private enum Confirmed {
+        KEPT, UNDONE, OTHER_HOLDS
     }
 
     /**
      * After an accepted fill: if a pattern or namespace-wide invalidation started since the miss
      * (the namespace epoch moved), its scan may have passed this key before the fill landed, so
      * the fill is undone. An epoch that cannot be read confirms nothing: the fill is undone too.
-     * Returns whether the fill stays.
+     * So is a fill of a declared namespace when the region's Redis records other holds now (see the class comment).
      */
-    private CompletableFuture<Boolean> confirmEpoch(String key, String version, String epochAtMiss) {
-        return redis.epoch(ns.name()).handle((now, error) -> error == null && now.equals(epochAtMiss)).thenCompose(confirmed -> confirmed
-                ? CompletableFuture.completedFuture(true)
-                : undo(key, version, System.nanoTime() + policy.fenceTtl().toNanos(), UNDO_BACKOFF_MIN).thenApply(x -> false));
+    private CompletableFuture<Confirmed> confirmEpoch(String key, String version, String epochAtMiss) {
+        return redis.marks(ns.name(), ns.holds() != null).handle((now, error) -> {
+            if (error != null || !now.epoch().equals(epochAtMiss)) {
+                return Confirmed.UNDONE;
+            }
+            return otherHolds(now.holds()) ? Confirmed.OTHER_HOLDS : Confirmed.KEPT;
+        }).thenCompose(confirmed -> confirmed == Confirmed.KEPT
+                ? CompletableFuture.completedFuture(confirmed)
+                : undo(key, version, System.nanoTime() + policy.fenceTtl().toNanos(), UNDO_BACKOFF_MIN).thenApply(x -> confirmed));
+    }
+
+    /**
+     * True when this reader declared its holds and the region's Redis records others ({@code recorded}, null: none
+     * recorded, allowed). Logged at WARN once per recorded text.
+     */
+    private boolean otherHolds(String recorded) {
+        if (ns.holds() == null || recorded == null || recorded.equals(ns.holds())) {
+            return false;
+        }
+        if (!recorded.equals(warnedHolds.getAndSet(recorded))) {
+            LOG.warn("namespace {}: fills refused: the region's Redis records that its entries hold '{}' ({}), this reader's "
+                    + "configuration says '{}'. The region and this reader run different configurations of the namespace "
+                    + "(table, version source, mode or payload): roll the same lethe.yml out to the readers and then the region "
+                    + "(docs/subscribing.md, rolling out a configuration); until they agree, reads load from the database and "
+                    + "nothing is cached", ns.name(), recorded, io.lethe.schemas.redis.RedisLayout.holdsKey(ns.name()), ns.holds());
+        }
+        return true;
     }
 
     /** Gives a confirmed fill its real TTL; if that fails, the lease ends it (a miss later, never a stale value). */

@@ -63,7 +63,7 @@ final class KeyReads<T> {
         }
         long token = near == null ? 0 : near.beginRead(key);
         long missedAt = System.nanoTime();
-        return ns.redis().read(key, name).handle((read, error) -> {
+        return ns.read(key).handle((read, error) -> {
             if (error != null) {
                 LOG.debug("namespace {}: Redis read of a key failed, loading uncached: {}", name, error.toString());
                 return null;
@@ -157,7 +157,7 @@ final class KeyReads<T> {
         }
         long token = near == null ? 0 : near.beginRead(key);
         long missedAt = System.nanoTime();
-        CacheRedis.Read read = CacheNamespace.join(key, ns.redis().read(key, name).handle((r, error) -> {
+        CacheRedis.Read read = CacheNamespace.join(key, ns.read(key).handle((r, error) -> {
             if (error != null) {
                 LOG.debug("namespace {}: Redis read of a key failed, its value will not be filled: {}", name, error.toString());
                 return null;

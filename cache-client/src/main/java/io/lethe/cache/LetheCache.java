@@ -1,6 +1,7 @@
 package io.lethe.cache;
 
 import io.lethe.schemas.redis.AppliedLsn;
+import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -8,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -58,10 +60,18 @@ public final class LetheCache implements AutoCloseable {
         return new Builder().redis(redisUri);
     }
 
-    /** A typed view of one namespace with its policy. */
+    /** A typed view of one namespace with its policy; its fills are not checked against what the region's entries hold. */
     public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy) {
-        return new CacheNamespace<>(name, codec, policy, redis, new CacheMetrics(registry, name, region), clock, loaders, near,
-                appliedLsnKey, inspection, positions);
+        return namespace(name, codec, policy, null);
+    }
+
+    /**
+     * Declared with what its entries hold in this reader's lethe.yml, {@code NamespaceConfig.holdsRendered()} (a list: lethe-config
+     * stays optional): a fill is refused while the region's Redis records other holds (docs/cache-client.md). Null: not checked.
+     */
+    public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy, List<String> holds) {
+        return new CacheNamespace<>(name, holds == null ? null : RedisLayout.holds(holds), codec, policy, redis,
+                new CacheMetrics(registry, name, region), clock, loaders, near, appliedLsnKey, inspection, positions);
     }
 
     /** Shadow reads accepted and not finished yet (tests wait for 0). */

@@ -95,7 +95,7 @@ final class ShadowCheck<T> {
                 inspection.executor.schedule(this::again, WATERMARK_POLL.toMillis(), TimeUnit.MILLISECONDS);
                 return;
             }
-            CacheRedis.Read now = inspection.redis.read(key, namespace).get(REDIS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            CacheRedis.Read now = inspection.redis.read(key, namespace, false).get(REDIS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             if (!now.present() || !sameEntry(now)) {
                 finish("in-flight");
                 return;

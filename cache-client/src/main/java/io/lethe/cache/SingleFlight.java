@@ -124,7 +124,7 @@ final class SingleFlight<T> {
      */
     private CompletableFuture<Optional<Optional<T>>> awaitOtherFill(String key, long deadline) {
         return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(LOCK_POLL.toMillis(), TimeUnit.MILLISECONDS))
-                .thenCompose(x -> ns.redis().read(key, ns.name()).handle((read, error) -> error == null ? read : null))
+                .thenCompose(x -> ns.read(key).handle((read, error) -> error == null ? read : null))
                 .thenCompose(read -> {
                     if (read == null) {
                         return CompletableFuture.completedFuture(Optional.empty()); // Redis failed: load it here

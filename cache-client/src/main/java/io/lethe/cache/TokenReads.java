@@ -45,7 +45,7 @@ final class TokenReads<T> {
         // watermark covers (one connection keeps the order; a cluster's nodes do not, so it waits)
         CompletableFuture<OptionalLong> applied = redis.appliedLsn(appliedLsnKey, history)
                 .handle((lsn, error) -> error == null ? lsn : OptionalLong.empty());
-        CompletableFuture<CacheRedis.Read> read = redis.orderedAfter(applied, () -> redis.read(key, ns.name()))
+        CompletableFuture<CacheRedis.Read> read = redis.orderedAfter(applied, () -> ns.read(key))
                 .handle((r, error) -> error == null ? r : null);
         return applied.thenCombine(read, (lsn, r) -> afterTokenRead(key, loader, token, lsn, r, missedAt))
                 .thenCompose(value -> value);

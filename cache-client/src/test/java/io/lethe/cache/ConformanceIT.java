@@ -147,7 +147,8 @@ class ConformanceIT {
             };
             String value;
             try (LetheCache cache = LetheCache.builder(uri(JAVA_DB)).readYourWrites(GROUP).build()) {
-                CacheNamespace<String> ns = cache.namespace(c.get("namespace").asText(), Codecs.utf8(), policy);
+                List<String> holds = c.has("holds") ? strings(c.get("holds")) : null;
+                CacheNamespace<String> ns = cache.namespace(c.get("namespace").asText(), Codecs.utf8(), policy, holds);
                 JsonNode token = c.get("token");
                 value = token == null
                         ? ns.get(c.get("key").asText(), loader)
@@ -239,6 +240,8 @@ class ConformanceIT {
                     new String[] {key, RedisLayout.fenceKey(key)}, op.get("version").asText(), Long.toString(FENCE_TTL_MS), "1000");
             case "bump_epoch" -> redis.incr(RedisLayout.epochKey(op.get("namespace").asText()));
             case "drop_fence" -> redis.del(RedisLayout.fenceKey(key));
+            case "holds" -> redis.set(RedisLayout.holdsKey(op.get("namespace").asText()),
+                    RedisLayout.holds(strings(op.get("holds"))));
             case "watermark" -> {
                 redis.del(AppliedLsn.key(GROUP));
                 Map<String, String> fields = new HashMap<>();
@@ -247,6 +250,13 @@ class ConformanceIT {
             }
             default -> throw new IllegalArgumentException("unknown op " + op);
         }
+    }
+
+    /** A vector's list of strings (a namespace's holds, as {@code NamespaceConfig.holdsRendered()} renders them). */
+    private static List<String> strings(JsonNode list) {
+        List<String> out = new ArrayList<>();
+        list.forEach(n -> out.add(n.asText()));
+        return out;
     }
 
     /** The entry at {@code key} as the vectors write it ({@code v}, {@code d}, {@code nf: true}), or null when none. */

@@ -14,12 +14,17 @@ import io.lethe.pipeline.Roles;
 import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.region.apply.TopicMove;
 import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -205,7 +210,8 @@ class TopicMoveIT {
      * same topic, same keys: an entry a reader filled at an LSN (a number near 2^40 and above) is
      * never reached by an invalidation at the column's version (1, 2, ...), so it would outlive
      * every change of its row. The same holds for a namespace moved to another table. The region
-     * invalidates such a namespace wholesale at its first start under the new configuration.
+     * invalidates such a namespace wholesale at its first start under the new configuration, and records
+     * what its entries hold now ({@code lethe:holds:product}) before that invalidation, for readers.
      */
     @Test
     void aNamespaceWhoseVersionsComeFromAnotherSourceNowLeavesNoEntryItsInvalidationsCannotReach(LetheStack stack, TestScope scope)
@@ -223,8 +229,11 @@ class TopicMoveIT {
             LetheConfig before = f.config(f.yaml(List.of(REGION), byLsn, ""));
             RedisCommands<String, String> redis = f.redis(REGION);
             String entry = p + "product:2";
+            String holdsKey = RedisLayout.holdsKey("product");
             try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
                 Await.until("us-east records what it is fed", Duration.ofSeconds(90), () -> redis.exists(TopicMove.markerKey(group)) == 1);
+                assertEquals(RedisLayout.holds(before.namespaces().get("product").holdsRendered()), redis.get(holdsKey),
+                        "readers find what the namespace's entries hold beside the marker");
                 // a reader fills row 2 at the LSN it read it at, as readers of an lsn namespace do
                 redis.hset(entry,
                         Map.of(RedisLayout.ENTRY_VERSION, Long.toString(f.currentLsn()), RedisLayout.ENTRY_DATA, "{\"price\":20}"));
@@ -232,13 +241,35 @@ class TopicMoveIT {
             String byColumn = byLsn + "  version: column:ver\n";
             LetheConfig after = f.config(f.yaml(List.of(REGION), byColumn, ""));
             assertEquals(before.topics().invalidations(REGION), after.topics().invalidations(REGION), "the same topic");
-            try (Pipeline running = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
-                // the row changes under the new configuration: its invalidation carries ver = 2
-                f.sql("UPDATE products SET price = 21, ver = 2 WHERE id = 2");
-                long changed = f.currentLsn();
-                Await.until("us-east applied past the change of row 2", Duration.ofSeconds(120),
-                        () -> f.appliedLsn(REGION, group) >= changed);
-                assertEquals(0, redis.exists(entry), "the entry filled at an LSN is gone: no column version would ever reach it");
+            List<String> writes = new CopyOnWriteArrayList<>();
+            redis.configSet("notify-keyspace-events", "K$g");
+            RedisClient notifications = RedisClient.create(RedisURI.create(stack.redisUri(REGION)));
+            try (StatefulRedisPubSubConnection<String, String> sub = notifications.connectPubSub()) {
+                // the order Redis ran the holds record and the epoch increments in (keyspace events come in that order)
+                sub.addListener(new RedisPubSubAdapter<String, String>() {
+                    @Override
+                    public void message(String pattern, String channel, String message) {
+                        writes.add(channel.substring(channel.indexOf("__:") + 3) + " " + message);
+                    }
+                });
+                sub.sync().psubscribe("__keyspace@*__:lethe:holds:product", "__keyspace@*__:lethe:epoch:product");
+                try (Pipeline running = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
+                    // the row changes under the new configuration: its invalidation carries ver = 2
+                    f.sql("UPDATE products SET price = 21, ver = 2 WHERE id = 2");
+                    long changed = f.currentLsn();
+                    Await.until("us-east applied past the change of row 2", Duration.ofSeconds(120),
+                            () -> f.appliedLsn(REGION, group) >= changed);
+                    assertEquals(0, redis.exists(entry), "the entry filled at an LSN is gone: no column version would ever reach it");
+                    assertEquals(RedisLayout.holds(after.namespaces().get("product").holdsRendered()), redis.get(holdsKey),
+                            "the new configuration's holds are recorded: readers still on version: lsn refuse their fills");
+                    Await.until("the wholesale invalidation's epoch increment is seen", Duration.ofSeconds(30),
+                            () -> writes.contains("lethe:epoch:product incrby"));
+                    assertEquals(List.of("lethe:holds:product set", "lethe:epoch:product incrby"), writes.subList(0, 2),
+                            "the holds are recorded before the wholesale invalidation moves the epoch (and scans); all: " + writes);
+                }
+            } finally {
+                notifications.shutdown();
+                redis.configSet("notify-keyspace-events", "");
             }
         }
     }

@@ -6,6 +6,9 @@ import io.lethe.cache.Invalidations;
 import io.lethe.cache.Keys;
 import io.lethe.cache.LetheCache;
 import io.lethe.cache.Policy;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
+import io.lethe.config.NamespaceConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +27,8 @@ import org.springframework.context.annotation.Bean;
  * With {@code lethe.cache.redis} set: a {@link LetheCache} over the region's Redis, an
  * {@link Invalidations} when {@code lethe.cache.config} names lethe.yml, and a
  * {@link LetheCacheManager} with one cache per {@code lethe.cache.namespaces} entry (unless the
- * application defines its own {@link CacheManager}). Caching itself is switched on by the
+ * application defines its own {@link CacheManager}); with lethe.yml, each namespace it knows is declared
+ * with what its entries hold there, so its fills are refused while the region runs another configuration of it. Caching itself is switched on by the
  * application's {@code @EnableCaching}.
  */
 @AutoConfiguration(before = CacheAutoConfiguration.class)
@@ -71,11 +75,22 @@ public class LetheCacheAutoConfiguration {
     public LetheCacheManager cacheManager(LetheCache cache, LetheCacheProperties properties,
             ObjectProvider<Invalidations> invalidations) {
         Invalidations purge = invalidations.getIfAvailable();
+        LetheConfig config = properties.getConfig() == null ? null : ConfigLoader.load(properties.getConfig());
         List<LetheSpringCache> caches = new ArrayList<>();
         properties.getNamespaces().forEach((name, ns) -> caches.add(new LetheSpringCache(
-                cache.namespace(name, codec(name, ns), policy(name, ns)),
+                cache.namespace(name, codec(name, ns), policy(name, ns), holds(config, name)),
                 ns.getKeyTemplate() == null ? null : Keys.template(ns.getKeyTemplate()), purge)));
         return new LetheCacheManager(caches);
+    }
+
+    /**
+     * What {@code name}'s entries hold by lethe.yml ({@code lethe.cache.config}), declared so that a fill is refused
+     * while the region's Redis records other holds (docs/cache-client.md); null (not checked) without a config file,
+     * or for a namespace the file does not know (a cache name of the application's own).
+     */
+    static List<String> holds(LetheConfig config, String name) {
+        NamespaceConfig ns = config == null ? null : config.namespaces().get(name);
+        return ns == null ? null : ns.holdsRendered();
     }
 
     @SuppressWarnings("unchecked")

@@ -32,6 +32,8 @@ public class LetheCacheProperties {
     /**
      * lethe.yml: needed for {@code evict} ({@link org.springframework.cache.annotation.CacheEvict}),
      * which purges through the pipeline as {@code lethe invalidate} does. Without it evict is refused.
+     * With it, each namespace the file knows is declared with what its entries hold there: a fill is
+     * refused while the region's Redis records that they hold something else (another configuration).
      */
     private Path config;
     /** Near cache (L1) entries; 0: none. */

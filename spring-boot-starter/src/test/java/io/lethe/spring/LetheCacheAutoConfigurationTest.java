@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.cache.Policy;
+import io.lethe.config.ConfigLoader;
+import io.lethe.config.LetheConfig;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -68,6 +70,22 @@ class LetheCacheAutoConfigurationTest {
         var json = LetheCacheAutoConfiguration.codec("product", ns);
         assertEquals("{\"name\":\"x\"}", new String(json.encode(new Item("x")), java.nio.charset.StandardCharsets.UTF_8));
         assertEquals(new Item("x"), json.decode(json.encode(new Item("x"))));
+    }
+
+    @Test
+    void namespacesTheConfigurationKnowsAreDeclaredWithWhatTheirEntriesHold() {
+        LetheConfig config = ConfigLoader.parse("lethe.yml", """
+                source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/shop", user: lethe, slot: lethe, publication: lethe }
+                kafka: { bootstrap-servers: "127.0.0.1:9092" }
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:6379" }
+                namespaces:
+                  product: { table: public.products, keys: ["product:{id}"], version: "column:ver" }
+                """, name -> null);
+        assertEquals(java.util.List.of("table:public.products", "version:column:ver", "mode:DELETE"),
+                LetheCacheAutoConfiguration.holds(config, "product"));
+        assertEquals(null, LetheCacheAutoConfiguration.holds(config, "basket"), "a cache name of the application's own: not checked");
+        assertEquals(null, LetheCacheAutoConfiguration.holds(null, "product"), "no lethe.cache.config: not checked");
     }
 
     record Item(String name) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lethe.region.redis.RegionRedis;
+import io.lethe.schemas.redis.RedisLayout;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +12,18 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Where a region's {@link TopicMove.Marker} is kept: a hash in its Redis. */
+/**
+ * Where a region's {@link TopicMove.Marker} is kept: a hash in its Redis; and beside it, per namespace received,
+ * what its entries hold ({@code RedisLayout.holdsKey}, read by readers declared with their configuration).
+ *
+ * <p>The holds are recorded, replacing what was there, before the wholesale invalidation of a move, a first feed or
+ * a restored marker ({@link TopicMove.Marker#recordHolds}), never by an instance whose view differs from the marker
+ * (it holds, {@link MarkerView}, and writes nothing). A marker written without a move (a start-up that found the
+ * marker matching, a write completed later) records them only where none are: another instance of the group may
+ * have recorded new holds for a move whose wholesale invalidation runs now, with the marker still the old one, and
+ * putting the old holds back would let readers on the old configuration fill entries after that scan passed. Such a
+ * difference is logged; the mover's own record stands.
+ */
 final class RedisMarker {
     private static final Logger LOG = LoggerFactory.getLogger(RedisMarker.class);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -50,6 +62,25 @@ final class RedisMarker {
                 } catch (JsonProcessingException e) {
                     throw new IllegalStateException("cannot write the globs of " + fed.receives(), e);
                 }
+                fed.receives().forEach(ns -> {
+                    String holds = RedisLayout.holds(fed.holds().getOrDefault(ns, List.of()));
+                    String other = redis.namespaceMarks().recordHoldsIfAbsent(ns, holds);
+                    if (other != null) {
+                        LOG.warn("namespace {}: the region's Redis records that its entries hold '{}' ({}), this configuration "
+                                + "says '{}', while the topic marker records this configuration: another instance of the group "
+                                + "may be moving the namespace now (it records the new holds before its wholesale invalidation), "
+                                + "or one stopped during its move. Left as it is: readers declared with this configuration refuse "
+                                + "their fills until the instance on the other configuration completes its move, or, if none "
+                                + "will, until the key is deleted and an instance restarted", ns, other,
+                                RedisLayout.holdsKey(ns), holds);
+                    }
+                });
+            }
+
+            @Override
+            public void recordHolds(TopicMove.Fed fed) {
+                fed.receives().forEach(ns -> redis.namespaceMarks().recordHolds(ns,
+                        RedisLayout.holds(fed.holds().getOrDefault(ns, List.of()))));
             }
         };
     }

@@ -164,7 +164,7 @@ final class RestoreReplay {
         commitRewound(rewound);
         if (restore.wholesale() && applying.apply(BatchPlan.of(wholesale.all("restore:" + restore.id()))) == null
                 || !view.invalidateRestored(restore.id(), wholesale, applying)) {
-            return stale; // closing: the next start finds the same restore
+            return stale; // closing (or the holds not recorded yet): the next check or start finds the same restore
         }
         try {
             guard.replayed(restore, targets);

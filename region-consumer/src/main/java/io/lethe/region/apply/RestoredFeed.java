@@ -56,7 +56,8 @@ final class RestoredFeed {
      * After a restore ({@link RestoreReplay}): invalidates wholesale what the restored marker records otherwise
      * than this view ({@link #of}), then writes this view as the marker.
      *
-     * @return false when the region closed before Redis acknowledged the invalidation
+     * @return false when the region closed before Redis acknowledged the invalidation, or the holds could not be recorded
+     *         before it (the restore is found again by the next check)
      */
     static boolean invalidate(MarkerView view, TopicMove.Marker marker, String region, RegionMetrics metrics, String id,
             WholesaleEvents wholesale, Applying applying) throws InterruptedException {
@@ -66,6 +67,14 @@ final class RestoredFeed {
         }
         LOG.error("region {}: the restored Redis records {}; invalidating namespaces {} wholesale (a topic move's or first feed's "
                 + "wholesale invalidation is not on the topic the replay reads)", region, stale.get().recorded(), stale.get().namespaces());
+        try {
+            // before the invalidation, as a move records them: the restored record may be the old configuration's
+            marker.recordHolds(view.own());
+        } catch (RuntimeException e) {
+            // not invalidated now: the restore is not marked replayed, so the next check finds it and tries again
+            LOG.warn("region {}: cannot record what the namespaces hold before the restore's invalidation yet ({})", region, e.toString());
+            return false;
+        }
         if (applying.apply(BatchPlan.of(wholesale.of("restore-feed:" + id, 0, stale.get().namespaces(),
                 stale.get().formerGlobs()))) == null) {
             return false;

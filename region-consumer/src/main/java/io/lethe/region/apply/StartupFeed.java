@@ -125,6 +125,9 @@ final class StartupFeed {
         TopicMove.Moved move = moved.get();
         List<String> invalidated = now.invalidatedFor(move, region.namespaces());
         if (move.firstFeed()) {
+            if (!recordHolds(marker, now)) {
+                return false;
+            }
             firstFeed(marker, now, invalidated);
             return true;
         }
@@ -138,7 +141,7 @@ final class StartupFeed {
                                 : "receives other namespaces on " + topic,
                 move.foundBy(), topic, invalidated);
         OptionalLong switchedAt = awaitStreamsWriting(topic, "");
-        if (switchedAt.isEmpty()) {
+        if (switchedAt.isEmpty() || !recordHolds(marker, now)) {
             return false;
         }
         // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
@@ -237,7 +240,23 @@ final class StartupFeed {
         }
     }
 
-    /** Records the topic this region's Redis is fed from, trying again while Redis does not answer (a few seconds at most). */
+    /**
+     * Records what the namespaces received now hold ({@link TopicMove.Marker#recordHolds}), before the wholesale
+     * invalidation of a move or first feed is handed to the loop: readers on the old configuration whose miss reads
+     * the new record refuse their fills, and those whose miss read the old one read the epoch that invalidation moves
+     * before it scans. Tried again while Redis does not answer; without it no invalidation is made (false: closed
+     * meanwhile), because the old record would let those readers fill entries after the scan.
+     */
+    private boolean recordHolds(TopicMove.Marker marker, TopicMove.Fed now) throws InterruptedException {
+        return Retry.of(LOG, backoff(), "region " + region.name() + ": recording what namespaces " + now.receives() + " hold")
+                .untilStopped()
+                .whileRunning(running)
+                .get(() -> {
+                    marker.recordHolds(now);
+                    return Boolean.TRUE;
+                }).isPresent();
+    }
+
     /**
      * Records {@code fed} as the marker, and makes it this instance's view at once, written or not:
      * {@code basis} is the marker this instance decided on (what a move found, none for a first feed),

@@ -63,12 +63,17 @@ public final class TopicMove {
      */
     public static final String HOLDS = "holds";
 
-    /** Where the marker lives: the region's Redis. */
+    /** Where the marker lives: the region's Redis, beside each namespace's holds record ({@code RedisLayout.holdsKey}). */
     public interface Marker {
         /** The topic and the namespaces received (empty when written before they were recorded). */
         Optional<Fed> read();
 
+        /** Records {@code fed}, and each namespace's holds where none are recorded ({@link RedisMarker} says why only there). */
         void write(Fed fed);
+
+        /** Records each received namespace's holds, replacing any: before a move's, first feed's or restore's wholesale invalidation. */
+        default void recordHolds(Fed fed) {
+        }
     }
 
     /**

@@ -53,6 +53,33 @@ public final class NamespaceMarks {
         return score == null ? -1 : score.longValue();
     }
 
+    /**
+     * Records what the namespace's entries hold ({@link RedisLayout#holdsKey}, {@code value} rendered by
+     * {@link RedisLayout#holds}), replacing what was recorded: before a wholesale invalidation that a change of them
+     * brings, so a reader on the old configuration whose miss reads the new record refuses its fill, and one whose
+     * miss read the old record read the epoch that invalidation then moves.
+     */
+    public void recordHolds(String namespace, String value) {
+        scripting.eval(SET_HOLDS, ScriptOutputType.STATUS, new String[] {RedisLayout.holdsKey(namespace)}, value);
+    }
+
+    /**
+     * Records the namespace's holds only where nothing is recorded (a Redis fed by a version before the record);
+     * returns what is recorded otherwise, or null when this wrote it or it was already {@code value}.
+     */
+    public String recordHoldsIfAbsent(String namespace, String value) {
+        String present = scripting.eval(SET_HOLDS_NX, ScriptOutputType.VALUE, new String[] {RedisLayout.holdsKey(namespace)}, value);
+        return present == null || present.equals(value) ? null : present;
+    }
+
+    /*
+     * As the other marks: PERSIST first, so a full Redis still takes the record that has to precede a wholesale
+     * invalidation (a no-op on a key without TTL, and on a missing one).
+     */
+    private static final String SET_HOLDS = "redis.call('PERSIST', KEYS[1]) return redis.call('SET', KEYS[1], ARGV[1])";
+    private static final String SET_HOLDS_NX = "redis.call('PERSIST', KEYS[1]) local present = redis.call('GET', KEYS[1]) "
+            + "if present then return present end redis.call('SET', KEYS[1], ARGV[1]) return false";
+
     /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */
     public long incrementEpoch(String namespace) {
         return scripting.eval(INCREMENT_EPOCH, ScriptOutputType.INTEGER, RedisLayout.epochKey(namespace));

@@ -1,6 +1,7 @@
 package io.lethe.schemas.redis;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * Names in Redis shared by the pipeline and every reader: the fields of a versioned entry and
@@ -54,6 +55,22 @@ public final class RedisLayout {
      * have passed their key before the fill landed.
      */
     public static final String EPOCH_PREFIX = "lethe:epoch:";
+
+    /**
+     * Prefix of what each namespace's entries hold in this Redis: {@code lethe:holds:<namespace>}, a
+     * string written by the region consumer ({@link #holds}: the namespace's table, version source,
+     * mode and payload, as {@code NamespaceConfig.holdsRendered()} renders them) before every
+     * wholesale invalidation that a change of them brings (a topic move, a first feed, a restored
+     * marker), and at a start-up that finds it absent. A reader declared with its namespace's
+     * configuration reads it in its miss's round trip, after the epoch, and again with the epoch
+     * after an accepted fill: a fill is refused (or undone) when Redis records other holds than the
+     * reader's, because the invalidations the region applies now never reach such an entry (an entry
+     * filled at an LSN is never removed by a column's versions). Absent: no region of this version
+     * recorded it, and fills are allowed (readers roll out before the region, docs/subscribing.md).
+     */
+    public static final String HOLDS_PREFIX = "lethe:holds:";
+    /** What separates the parts of a namespace's holds in {@link #HOLDS_PREFIX}'s value. */
+    public static final String HOLDS_SEPARATOR = ";";
 
     /**
      * Prefix of the namespaces' wide watermarks: {@code lethe:wide:<namespace>}, a sorted set whose
@@ -127,6 +144,20 @@ public final class RedisLayout {
     /** The epoch key of a namespace. */
     public static String epochKey(String namespace) {
         return EPOCH_PREFIX + namespace;
+    }
+
+    /** The holds key of a namespace ({@link #HOLDS_PREFIX}). */
+    public static String holdsKey(String namespace) {
+        return HOLDS_PREFIX + namespace;
+    }
+
+    /**
+     * The value of a namespace's holds key: the parts of {@code NamespaceConfig.holdsRendered()},
+     * in their order, joined by {@link #HOLDS_SEPARATOR}. Every writer and reader renders it here
+     * (the Python reader joins the same list the same way), so equal holds are equal strings.
+     */
+    public static String holds(List<String> holdsRendered) {
+        return String.join(HOLDS_SEPARATOR, holdsRendered);
     }
 
     /** The fence key of {@code key}. */
