@@ -201,6 +201,12 @@ class TopicMoveIT {
             try (Pipeline moved = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
                 Await.until("the entries of namespaces us-east no longer receives are gone", Duration.ofSeconds(120),
                         () -> redis.exists(otherEntry) == 0 && redis.exists(thirdEntry) == 0);
+                // readers still on the old file, declared with those namespaces, must not fill them here again: no
+                // invalidation of them reaches this Redis any more
+                assertEquals(RedisLayout.NOT_RECEIVED, redis.get(RedisLayout.holdsKey("other")));
+                assertEquals(RedisLayout.NOT_RECEIVED, redis.get(RedisLayout.holdsKey("third")));
+                assertEquals(RedisLayout.holds(after.namespaces().get("product").holdsRendered()),
+                        redis.get(RedisLayout.holdsKey("product")));
             }
         }
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.redis.RedisLayout;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * what its entries hold ({@code RedisLayout.holdsKey}, read by readers declared with their configuration).
  *
  * <p>The holds are recorded, replacing what was there, before the wholesale invalidation of a move, a first feed or
- * a restored marker ({@link TopicMove.Marker#recordHolds}), never by an instance whose view differs from the marker
+ * a restored marker ({@link TopicMove.Marker#recordHolds}; a namespace it clears because the region no longer receives
+ * it gets {@code RedisLayout.NOT_RECEIVED}, so readers on the old file stop filling it here), never by an instance whose view differs from the marker
  * (it holds, {@link MarkerView}, and writes nothing). A marker written without a move (a start-up that found the
  * marker matching, a write completed later) records them only where none are: another instance of the group may
  * have recorded new holds for a move whose wholesale invalidation runs now, with the marker still the old one, and
@@ -78,9 +80,12 @@ final class RedisMarker {
             }
 
             @Override
-            public void recordHolds(TopicMove.Fed fed) {
+            public void recordHolds(TopicMove.Fed fed, Collection<String> invalidated) {
                 fed.receives().forEach(ns -> redis.namespaceMarks().recordHolds(ns,
                         RedisLayout.holds(fed.holds().getOrDefault(ns, List.of()))));
+                // no invalidation of these reaches this Redis any more: a reader still declared with one must not fill it
+                invalidated.stream().filter(ns -> !fed.receives().contains(ns))
+                        .forEach(ns -> redis.namespaceMarks().recordHolds(ns, RedisLayout.NOT_RECEIVED));
             }
         };
     }

@@ -69,7 +69,7 @@ final class RestoredFeed {
                 + "wholesale invalidation is not on the topic the replay reads)", region, stale.get().recorded(), stale.get().namespaces());
         try {
             // before the invalidation, as a move records them: the restored record may be the old configuration's
-            marker.recordHolds(view.own());
+            marker.recordHolds(view.own(), stale.get().namespaces());
         } catch (RuntimeException e) {
             // not invalidated now: the restore is not marked replayed, so the next check finds it and tries again
             LOG.warn("region {}: cannot record what the namespaces hold before the restore's invalidation yet ({})", region, e.toString());

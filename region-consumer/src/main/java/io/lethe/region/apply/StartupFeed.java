@@ -125,7 +125,7 @@ final class StartupFeed {
         TopicMove.Moved move = moved.get();
         List<String> invalidated = now.invalidatedFor(move, region.namespaces());
         if (move.firstFeed()) {
-            if (!recordHolds(marker, now)) {
+            if (!recordHolds(marker, now, invalidated)) {
                 return false;
             }
             firstFeed(marker, now, invalidated);
@@ -141,7 +141,7 @@ final class StartupFeed {
                                 : "receives other namespaces on " + topic,
                 move.foundBy(), topic, invalidated);
         OptionalLong switchedAt = awaitStreamsWriting(topic, "");
-        if (switchedAt.isEmpty() || !recordHolds(marker, now)) {
+        if (switchedAt.isEmpty() || !recordHolds(marker, now, invalidated)) {
             return false;
         }
         // at the position of the watermarks that proved the switch: older upserts a replay of the new topic brings are deletes
@@ -247,12 +247,12 @@ final class StartupFeed {
      * before it scans. Tried again while Redis does not answer; without it no invalidation is made (false: closed
      * meanwhile), because the old record would let those readers fill entries after the scan.
      */
-    private boolean recordHolds(TopicMove.Marker marker, TopicMove.Fed now) throws InterruptedException {
+    private boolean recordHolds(TopicMove.Marker marker, TopicMove.Fed now, List<String> invalidated) throws InterruptedException {
         return Retry.of(LOG, backoff(), "region " + region.name() + ": recording what namespaces " + now.receives() + " hold")
                 .untilStopped()
                 .whileRunning(running)
                 .get(() -> {
-                    marker.recordHolds(now);
+                    marker.recordHolds(now, invalidated);
                     return Boolean.TRUE;
                 }).isPresent();
     }

@@ -1,6 +1,7 @@
 package io.lethe.region.apply;
 
 import java.time.Duration;
+import java.util.Collection;
 import io.lethe.stage.kafka.GroupOffsets;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
@@ -71,8 +72,11 @@ public final class TopicMove {
         /** Records {@code fed}, and each namespace's holds where none are recorded ({@link RedisMarker} says why only there). */
         void write(Fed fed);
 
-        /** Records each received namespace's holds, replacing any: before a move's, first feed's or restore's wholesale invalidation. */
-        default void recordHolds(Fed fed) {
+        /**
+         * Records each received namespace's holds, replacing any, and {@code RedisLayout.NOT_RECEIVED} for each of
+         * {@code invalidated} not received any more: before a move's, first feed's or restore's wholesale invalidation.
+         */
+        default void recordHolds(Fed fed, Collection<String> invalidated) {
         }
     }
 

@@ -146,6 +146,14 @@ public final class RedisLayout {
         return EPOCH_PREFIX + namespace;
     }
 
+    /**
+     * The holds a region records for a namespace it no longer receives (unsubscribed, or removed from the
+     * configuration), before the wholesale invalidation that clears it: no invalidation of it reaches this Redis
+     * any more, so a reader still declared with the namespace (on the old file) must not fill it here. Not the
+     * rendering of any configuration's holds, so every declared reader's fill is refused.
+     */
+    public static final String NOT_RECEIVED = "not-received";
+
     /** The holds key of a namespace ({@link #HOLDS_PREFIX}). */
     public static String holdsKey(String namespace) {
         return HOLDS_PREFIX + namespace;

@@ -124,7 +124,8 @@ record Step(Kind kind, String table, List<String> sql, String region, String a, 
                 case "subscribe" -> "the region caching some namespaces caches it too";
                 case "unsubscribe" -> "the region caching some namespaces no longer caches it";
                 default -> b;
-            } + (rids.isEmpty() ? " (every stage stopped, readers switched, stages started under the new lethe.yml)"
+            } + (rids.isEmpty()
+                    ? " (every stage stopped, readers switched, stages started under the new lethe.yml)"
                     : " (every stage stopped and started under the new lethe.yml, then readers on the old one read rids " + rids
                             + ", then switched)");
         };

@@ -24,6 +24,7 @@ class GeneratorConfigChangeTest {
         int flipsToColumn = 0;
         int flipsToLsn = 0;
         int subscriptions = 0;
+        List<Long> readersLast = new java.util.ArrayList<>();
         for (long seed = 1; seed <= 200; seed++) {
             Program p = Generator.generate(seed, Profile.named("ci").with("config-change"), 2);
             Program now = p;
@@ -32,6 +33,9 @@ class GeneratorConfigChangeTest {
                     continue;
                 }
                 Program next = now.configuredBy(s);
+                if (!s.rids().isEmpty()) {
+                    readersLast.add(seed);
+                }
                 assertNotEquals(now, next, "seed " + seed + ": every drawn change changes the configuration: " + s.describe());
                 if (s.b().equals("version column:ver")) {
                     flipsToColumn++;
@@ -46,6 +50,7 @@ class GeneratorConfigChangeTest {
             }
             assertEquals(now, p.atEnd());
         }
+        assertTrue(readersLast.size() > 10, "readers rolled out last in seeds " + readersLast);
         assertTrue(flipsToColumn > 0 && flipsToLsn > 0 && subscriptions > 0,
                 "drawn: " + flipsToColumn + " flips to column:ver, " + flipsToLsn + " to lsn, " + subscriptions + " subscription changes");
         for (long seed = 1; seed <= 200; seed++) {
@@ -68,7 +73,8 @@ class GeneratorConfigChangeTest {
         Program p = found;
         String cached = p.partialRegionNamespaces().get(0);
         Program none = p.withoutPartialRegion();
-        assertEquals(none, none.configuredBy(Step.config(cached, "unsubscribe", List.of())), "no region caching some only: nothing to change");
+        assertEquals(none, none.configuredBy(Step.config(cached, "unsubscribe", List.of())),
+                "no region caching some only: nothing to change");
         assertEquals(p, p.configuredBy(Step.config("gone", "version lsn", List.of())), "a namespace the shrinker dropped");
         Program flipped = p.configuredBy(Step.config(cached, "version column:ver", List.of()));
         assertEquals("column:ver", flipped.namespace(cached).orElseThrow().version());
