@@ -116,8 +116,9 @@ public final class DlqCommand implements Runnable {
                                 : "capture".equals(header(r, Headers.DLQ_STAGE))
                                         ? "read from the write-ahead log, not a topic"
                                         : untrusted(cfg, rules, source, r);
-                        // the original's schema and signature headers go back with it: a region with streams.watermark-key
-                        // applies it only when the signature Lethe gave the original verifies; replay never signs
+                        // the original's schema, signature and holds headers go back with it: a region with
+                        // streams.watermark-key applies it only when the signature Lethe gave the original verifies (replay
+                        // never signs), an upsert only when the original's holds stamp is the region's configuration's
                         org.apache.kafka.common.header.Headers carried = new org.apache.kafka.common.header.internals.RecordHeaders();
                         if (unreplayable == null) {
                             unreplayable = notTheOriginal(originals, source, r, carried);
@@ -169,7 +170,7 @@ public final class DlqCommand implements Runnable {
          * DLQ, so its headers prove nothing, and replay publishes as the CLI's principal. Only a
          * record still in its source topic, at the partition and offset the headers name, with the
          * same key and value, is replayed: a dead letter a compromised stage made up is not. The
-         * original's schema and signature headers are added to {@code carried}, to go back with it.
+         * original's schema, signature and holds stamp headers are added to {@code carried}, to go back with it.
          */
         static String notTheOriginal(KafkaConsumer<byte[], byte[]> originals, String source, ConsumerRecord<byte[], byte[]> r,
                 org.apache.kafka.common.header.Headers carried) {
@@ -197,7 +198,8 @@ public final class DlqCommand implements Runnable {
                     if (!java.util.Arrays.equals(o.key(), r.key()) || !java.util.Arrays.equals(o.value(), r.value())) {
                         return "differs from the record at " + tp + "@" + at + " it names as its source: not replayed";
                     }
-                    for (String name : List.of(Headers.SCHEMA, Headers.SIGNATURE)) {
+                    // and its holds stamp: an upsert goes back judged by what the streams that wrote it rendered
+                    for (String name : List.of(Headers.SCHEMA, Headers.SIGNATURE, Headers.HOLDS)) {
                         Header h = o.headers().lastHeader(name);
                         if (h != null) {
                             carried.add(name, h.value());

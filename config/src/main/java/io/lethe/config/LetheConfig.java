@@ -90,7 +90,8 @@ public record LetheConfig(String file, SourceConfig source, KafkaConfig kafka, M
                 + fingerprint("lethe.subscriptions/v1|" + String.join(",", new java.util.TreeSet<>(subscribed)));
     }
 
-    private static String fingerprint(String text) {
+    /** The first 8 bytes of the SHA-256 of {@code text}, hex: the one fingerprint of topics, routes and upserts' holds. */
+    static String fingerprint(String text) {
         try {
             byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
                     .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));

@@ -195,4 +195,26 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
         }
         return List.copyOf(out);
     }
+
+    /**
+     * What an upsert of this namespace writes, as a short fingerprint (the first 8 bytes of SHA-256,
+     * hex, as {@link LetheConfig#routes}): {@link #holdsRendered} (table, version source, mode,
+     * payload columns) and the text of its row-scoped key templates, the only keys an upsert writes.
+     * invalidation-streams stamps it on every upsert it writes ({@code lethe.holds}), the region
+     * consumer compares it with its own and applies an upsert rendered under other rules as the
+     * delete at its version: a streams instance still on an older file (a rolling restart, a
+     * rebalance after the region already moved to the new one) would otherwise write an entry at an
+     * LSN into a namespace now versioned by a column (far above every later version, so stale for
+     * good), or a payload of another shape at a right version. The key templates count because a
+     * template whose glob is unchanged may render other columns ({@code product:{id}} and
+     * {@code product:{sku}} render {@code product:5} for other rows): the region's {@code foreign-key}
+     * rule cannot tell such a key apart, so its entry would hold another row. Computed once per
+     * namespace at start-up by each stage; never per record.
+     */
+    public String holdsFingerprint() {
+        List<String> rendered = new ArrayList<>(holdsRendered());
+        keys.stream().filter(this::isRowScoped)
+                .forEach(k -> rendered.add("key/v" + io.lethe.schemas.keys.KeyFormat.VERSION + ":" + k.text()));
+        return LetheConfig.fingerprint("lethe.holds/v1|" + String.join(";", rendered));
+    }
 }

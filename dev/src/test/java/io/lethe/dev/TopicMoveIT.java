@@ -2,6 +2,7 @@ package io.lethe.dev;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.LetheStack;
@@ -276,6 +277,55 @@ class TopicMoveIT {
             } finally {
                 notifications.shutdown();
                 redis.configSet("notify-keyspace-events", "");
+            }
+        }
+    }
+
+    /**
+     * A streams instance still on the old file after the region moved an upsert namespace from {@code lsn}
+     * to {@code column:ver} (a rolling restart, a rebalance that hands it a task back): its upsert of a
+     * change carries the change's LSN as its version. Written as it is, the entry would sit at a number
+     * near 2^40 and above, which no later change of the row (ver 3, 4, ...) reaches. The region applies it
+     * as the delete at its version instead ({@code foreign-holds}: its {@code lethe.holds} stamp is the
+     * old file's), and dead-letters it.
+     */
+    @Test
+    void anUpsertOfAStreamsStillOnTheOldFileLeavesNoEntryAtAnLsn(LetheStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, price int, ver bigint NOT NULL)",
+                    "INSERT INTO products VALUES (1, 10, 1), (2, 20, 1)");
+            String p = scope.keyPrefix();
+            String group = scope.id() + "-region-" + REGION;
+            String byLsn = """
+                    product:
+                      table: public.products
+                      keys: ["%sproduct:{id}"]
+                      mode: upsert
+                      payload-columns: [price]
+                    """.formatted(p);
+            LetheConfig before = f.config(f.yaml(List.of(REGION), byLsn, ""));
+            LetheConfig after = f.config(f.yaml(List.of(REGION), byLsn + "  version: column:ver\n", ""));
+            RedisCommands<String, String> redis = f.redis(REGION);
+            // the region runs the new file: its first feed (a wholesale invalidation) done under it
+            try (Pipeline all = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC())) {
+                Await.until("us-east records what it is fed", Duration.ofSeconds(90), () -> redis.exists(TopicMove.markerKey(group)) == 1);
+            }
+            String entry = p + "product:2";
+            // capture and the region on the new file; the streams instance that gets the tasks runs the old one
+            try (Pipeline newer = Pipeline.start(after, new Roles(true, false, List.of(REGION)), f.registry, Clock.systemUTC());
+                    Pipeline older = Pipeline.start(before, new Roles(false, true, List.of()), f.registry, Clock.systemUTC())) {
+                // every partition has a replay floor (heartbeats through): an upsert after it is written as an upsert
+                long started = f.currentLsn();
+                Await.until("us-east applied past the heartbeats after the start", Duration.ofSeconds(120),
+                        () -> f.appliedLsn(REGION, group) >= started);
+                f.sql("UPDATE products SET price = 21, ver = 2 WHERE id = 2");
+                long changed = f.currentLsn();
+                Await.until("us-east applied past the change of row 2", Duration.ofSeconds(120),
+                        () -> f.appliedLsn(REGION, group) >= changed);
+                assertEquals(0, redis.exists(entry), "the old file's upsert wrote " + redis.hgetall(entry)
+                        + ": an entry at an LSN in a column:ver namespace, which no later version reaches");
+                assertTrue(f.registry.counter(RegionMeterNames.DLQ, "reason", "foreign-holds", "stage", "region:" + REGION).count() >= 1,
+                        "dead-lettered as foreign-holds");
             }
         }
     }

@@ -2,6 +2,9 @@ package io.lethe.streams;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -179,6 +182,35 @@ class TopologyTest {
         assertEquals(Action.UPSERT, price.action());
         assertEquals("{\"price\":10}", price.payload());
         assertEquals("3", price.version(), "version: column:version");
+    }
+
+    /**
+     * Every upsert carries what its namespace's entries hold under the configuration streams runs
+     * ({@code lethe.holds}), on the region topics and the public one: a region on another file applies an
+     * upsert stamped otherwise as the delete at its version. Deletes carry no stamp.
+     */
+    @Test
+    void everyUpsertIsStampedWithWhatItsNamespacesEntriesHold() {
+        send(change(Op.UPDATE, 600, row(2, "cup", 1, 10, 1), row(2, "cup", 1, 11, 2)));
+        String price = config().namespaces().get("price").holdsFingerprint();
+        assertEquals(16, price.length(), "8 bytes of SHA-256, hex: " + price);
+        int upserts = 0;
+        List<TestRecord<String, byte[]>> records = new ArrayList<>(all.readRecordsToList());
+        records.addAll(regions.get("ap-tokyo").readRecordsToList());
+        for (TestRecord<String, byte[]> r : records) {
+            InvalidationEvent e = EventJson.readInvalidation(r.value());
+            Header holds = r.headers().lastHeader(io.lethe.schemas.Headers.HOLDS);
+            if (e.action() == Action.UPSERT) {
+                upserts++;
+                assertNotNull(holds, "the upsert of " + r.key() + " carries lethe.holds");
+                assertEquals(price, new String(holds.value(), java.nio.charset.StandardCharsets.UTF_8), r.key());
+            } else {
+                assertNull(holds, "a delete carries no stamp: " + r.key());
+            }
+        }
+        assertEquals(2, upserts, "the price upsert on the public topic and on ap-tokyo's");
+        LetheConfig byLsn = ConfigLoader.parse("by-lsn.yml", YAML.replace("    version: column:version\n", ""), name -> null);
+        assertNotEquals(price, byLsn.namespaces().get("price").holdsFingerprint(), "another version source: another stamp");
     }
 
     /**

@@ -76,7 +76,7 @@ class RegionErrorClassesIT {
                 redis.configSet("maxmemory-policy", "noeviction");
                 redis.configSet("maxmemory", "1");
                 long sent = System.nanoTime();
-                f.send(topic, upsert("hot", hot, "5"));
+                f.sendUpsert(topic, config, upsert("hot", hot, "5"));
                 f.send(topic, RegionFixture.key("product", foreign, "5"));
                 normal.forEach(k -> f.send(topic, RegionFixture.key("product", k, "5")));
                 f.send(topic, RegionFixture.pattern("hot", Scope.NAMESPACE, p + "hot:*", "6", Op.TRUNCATE));

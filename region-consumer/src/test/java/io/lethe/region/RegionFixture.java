@@ -118,6 +118,17 @@ final class RegionFixture implements AutoCloseable {
     }
 
     /**
+     * {@link #send} of an upsert stamped as a streams on {@code config} stamps it ({@code lethe.holds}: what its
+     * namespace's entries hold there); without the stamp a region applies it as the delete at its version.
+     */
+    void sendUpsert(String topic, LetheConfig config, InvalidationEvent e) {
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, e.target(), EventJson.write(e));
+        record.headers().add(io.lethe.schemas.Headers.HOLDS,
+                config.namespaces().get(e.namespace()).holdsFingerprint().getBytes(StandardCharsets.UTF_8));
+        producer().send(record);
+    }
+
+    /**
      * {@link #send} to one partition with the record timestamp {@code timestamp} (epoch ms): a
      * record older than every replay window, so only a checkpoint brings it back.
      */

@@ -70,7 +70,7 @@ class ReplayGapsIT {
                 region.start();
                 // the region's first start: no published watermark, no heartbeat yet. The row is at version 200;
                 // its fence and entry are gone (evicted); a copy of its upsert at 100, committed a moment ago, comes first
-                f.send(topic, upsert(key, 100, RegionFixture.now() - 1_000_000L, 11));
+                f.sendUpsert(topic, config, upsert(key, 100, RegionFixture.now() - 1_000_000L, 11));
                 f.flush();
                 RegionFixture.await("the copy applied", Duration.ofSeconds(60), () -> redis.exists(RedisLayout.fenceKey(key)) == 1);
                 assertEquals(0L, redis.exists(key), "a copy read before its partition had a replay floor wrote "
@@ -81,7 +81,7 @@ class ReplayGapsIT {
                 // once a heartbeat of every changes partition came through, a new change's upsert is written again (the cost
                 // is bounded by one heartbeat interval plus the lag), and the copy read again is below the floor: a delete
                 f.sendHeartbeats(topic, 300);
-                f.send(topic, upsert(key, 400, RegionFixture.now(), 14));
+                f.sendUpsert(topic, config, upsert(key, 400, RegionFixture.now(), 14));
                 f.flush();
                 RegionFixture.await("a change after the heartbeats upserts", Duration.ofSeconds(60),
                         () -> "{\"price\":14}".equals(redis.hget(key, RedisLayout.ENTRY_DATA)));
@@ -106,7 +106,7 @@ class ReplayGapsIT {
                 RegionFixture.awaitHeartbeatsApplied(redis, RegionConsumerService.groupId(config, REGION), 50);
                 // the row changed twice: 100 (price 11), then 200 (price 12); the region applies the newer one
                 long firstCommit = RegionFixture.now();
-                f.send(topic, upsert(key, 200, firstCommit + 1_000, 12));
+                f.sendUpsert(topic, config, upsert(key, 200, firstCommit + 1_000, 12));
                 f.flush();
                 RegionFixture.await("the newer upsert applied", Duration.ofSeconds(60),
                         () -> "{\"price\":12}".equals(redis.hget(key, RedisLayout.ENTRY_DATA)));
@@ -115,7 +115,7 @@ class ReplayGapsIT {
                 RegionFixture.await("the fence of 200 expired", Duration.ofSeconds(60), () -> redis.exists(fence) == 0);
                 redis.del(key);
                 // the copy of the upsert at 100, written right behind 200 before any heartbeat: above the floor (50)
-                f.send(topic, upsert(key, 100, firstCommit, 11));
+                f.sendUpsert(topic, config, upsert(key, 100, firstCommit, 11));
                 f.flush();
                 RegionFixture.await("the copy applied", Duration.ofSeconds(60), () -> redis.exists(fence) == 1);
                 assertEquals(0L, redis.exists(key), "a copy read after the fence of the change that superseded it expired wrote "

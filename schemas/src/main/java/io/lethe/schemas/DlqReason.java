@@ -84,6 +84,16 @@ public enum DlqReason {
      */
     UNTRUSTED_RECORD("untrusted-record"),
     /**
+     * An upsert on a region topic rendered under other rules than the region's configuration for its
+     * namespace: its {@link Headers#HOLDS} is missing (a streams of an older release) or names what
+     * another configuration's entries hold (a streams instance still on another file: another
+     * table, version source, mode, payload columns or row-scoped key template). Applied as the delete
+     * at its version instead (an entry at an LSN in a namespace now versioned by a column would
+     * never be reached again; a payload of another shape would be served until the next change) and
+     * dead-lettered for audit: nothing needs replaying.
+     */
+    FOREIGN_HOLDS("foreign-holds"),
+    /**
      * The key lies outside the key patterns of the region's Redis ACL user: Redis refuses every
      * command on it, so it is dead-lettered alone (not widened: that is refused too) and the region
      * goes on. Either the ACL is narrower than the namespaces' templates or the key is not Lethe's.

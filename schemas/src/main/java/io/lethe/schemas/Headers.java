@@ -15,6 +15,20 @@ public final class Headers {
     public static final String SIGNATURE = "lethe.signature";
 
     /**
+     * On every upsert invalidation-streams writes: what the upsert's namespace's entries hold under
+     * the configuration streams runs (its table, version source, mode, payload columns and row-scoped
+     * key templates), as a short fingerprint ({@code NamespaceConfig.holdsFingerprint}, 16 hex
+     * digits). A region consumer applies an upsert only when it carries its own configuration's
+     * fingerprint of that namespace; one without it (a streams of an older release) or with another
+     * (a streams still on another file) is applied as the delete at its version and dead-lettered as
+     * {@code foreign-holds}. Not part of the {@link #SIGNATURE}: changing or removing it can only turn
+     * an upsert into that delete, and putting the region's fingerprint on a signed upsert of another
+     * configuration takes a copy of a record streams wrote, which the region's replay floor judges
+     * like any copy (see the region's {@code HoldsStamp}). Deletes do not carry it.
+     */
+    public static final String HOLDS = "lethe.holds";
+
+    /**
      * On sampled changes and the invalidations streams makes of them, with {@code tracing.endpoint}
      * set: the W3C trace context ({@code 00-<trace id>-<span id>-<flags>}) of the stage that wrote
      * the record, so capture's, streams' and each region's spans form one trace. Absent on every

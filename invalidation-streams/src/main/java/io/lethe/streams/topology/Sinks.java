@@ -30,7 +30,9 @@ import org.apache.kafka.streams.processor.api.Record;
 /**
  * Where {@link ChangeProcessor}'s records go: each invalidation to the public sink and to the sinks
  * of the regions subscribed to its namespace (once per topic), each watermark to every sink a
- * region reads; records signed with {@code streams.watermark-key} when it is set.
+ * region reads; records signed with {@code streams.watermark-key} when it is set, and every upsert
+ * stamped with what its namespace's entries hold under this configuration ({@link Headers#HOLDS}), so a
+ * region on another configuration applies it as a delete instead of caching what this one renders.
  */
 final class Sinks {
     private final LetheConfig config;
@@ -48,6 +50,11 @@ final class Sinks {
      * fingerprint per region subscribed to some namespaces), and every public invalidation needs them.
      */
     private final Topics topics;
+    /**
+     * Namespace → its {@link NamespaceConfig#holdsFingerprint} as bytes, worked out once: the {@link Headers#HOLDS}
+     * stamp of every upsert, by which a region tells what this configuration renders from what another does.
+     */
+    private final Map<String, byte[]> holds;
     /** Signs every invalidation record with {@code streams.watermark-key} (regions with the key verify), or null without one. */
     private final RecordSignature signature;
 
@@ -57,6 +64,8 @@ final class Sinks {
         this.tracing = tracing;
         this.topics = config.topics();
         this.signature = watermarkKey == null ? null : new RecordSignature(watermarkKey);
+        this.holds = config.namespaces().values().stream().collect(Collectors.toMap(NamespaceConfig::name,
+                ns -> ns.holdsFingerprint().getBytes(StandardCharsets.UTF_8)));
         this.regionNames = config.namespaces().keySet().stream().collect(Collectors.toMap(ns -> ns,
                 ns -> config.regions().values().stream().filter(r -> config.receives(r).contains(ns)).map(RegionConfig::name).toList()));
         this.regionSinks = regionNames.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
@@ -99,8 +108,12 @@ final class Sinks {
                 event = event.asDelete();
                 bytes = EventJson.write(event);
             }
-            Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(),
-                    headers(schemaHeader, event.target(), bytes, span));
+            RecordHeaders headers = headers(schemaHeader, event.target(), bytes, span);
+            byte[] stamp = event.action() == Action.UPSERT ? holds.get(event.namespace()) : null;
+            if (stamp != null) {
+                headers.add(Headers.HOLDS, stamp); // what this configuration's entries of the namespace hold (not signed: see Headers)
+            }
+            Record<String, byte[]> out = new Record<>(event.target(), bytes, record.timestamp(), headers);
             NamespaceConfig ns = config.namespaces().get(event.namespace());
             if (ns == null || ns.publicTopic()) {
                 // other teams read the public topic: a namespace may stay off it, or send its upserts there as the

@@ -36,9 +36,15 @@ import org.apache.kafka.common.TopicPartition;
  * upsert at or below that floor (a redelivery, or an old signed record copied back into the topic)
  * is applied as the delete at its version and counted ({@code lethe.region.replayed.upserts}); so is
  * an upsert read while its partition has no floor yet ({@code lethe.region.unproven.upserts{reason=no-floor}}).
+ * An admitted upsert whose {@code lethe.holds} stamp is missing or not this configuration's for its
+ * namespace ({@link HoldsStamp}: rendered by a streams on another file or an older release) is applied
+ * as the delete at its version and dead-lettered as {@code foreign-holds}, after the signature is
+ * checked (an unsigned upsert stays refused, never turned into a delete).
  */
 final class Admission {
     private final EventRules rules;
+    /** What each namespace's upserts must be stamped with to be applied as upserts ({@code foreign-holds} otherwise). */
+    private final HoldsStamp holds;
     private final byte[] watermarkKey;
     /**
      * What the LSN ceiling is measured from: the highest LSN of a watermark merged, per source history
@@ -55,6 +61,7 @@ final class Admission {
 
     Admission(Map<String, NamespaceConfig> namespaces, String configFile, long maxLsnLead, byte[] watermarkKey) {
         this.rules = new EventRules(namespaces, configFile, maxLsnLead);
+        this.holds = new HoldsStamp(namespaces, configFile);
         this.watermarkKey = watermarkKey;
         this.signature = watermarkKey == null ? null : new RecordSignature(watermarkKey);
     }
@@ -183,15 +190,16 @@ final class Admission {
                 }
             }
             if (refusal.isPresent()) {
-                if (!skewRuledOut && MarkerView.SKEW_REASONS.contains(refusal.get().reason())) {
-                    Optional<String> skew = holdOnSkew.apply(refusal.get());
-                    if (skew.isPresent()) {
-                        throw new MarkerView.Held(skew.get()); // another configuration's record: held, never committed past
-                    }
-                    skewRuledOut = true;
-                }
+                skewRuledOut = ruleOutSkew(refusal.get(), skewRuledOut);
                 deadLetters.send(r, refusal.get().reason(), refusal.get().message(), null);
                 continue;
+            }
+            Optional<EventRules.Refusal> foreign = holds.refusal(event, r.headers());
+            if (foreign.isPresent()) {
+                // rendered under another configuration's rules for its namespace (HoldsStamp): at most the delete at its version
+                skewRuledOut = ruleOutSkew(foreign.get(), skewRuledOut);
+                deadLetters.send(r, foreign.get().reason(), foreign.get().message(), null);
+                event = event.asDelete();
             }
             ReplayFloor.Verdict verdict = replayFloor.judge(event, r.partition());
             if (verdict == ReplayFloor.Verdict.REPLAYED) {
@@ -207,6 +215,22 @@ final class Admission {
             origins.put(event, r);
         }
         return new Admitted(events, origins, offsets, watermarks);
+    }
+
+    /**
+     * Compares this instance's view with the region's marker for {@code refusal} when a configuration skew
+     * may explain it and the batch has not ruled one out yet: throws {@link MarkerView.Held} (the batch is held,
+     * never committed past) when they differ. Returns whether a skew is ruled out for the rest of the batch.
+     */
+    private boolean ruleOutSkew(EventRules.Refusal refusal, boolean skewRuledOut) {
+        if (skewRuledOut || !MarkerView.SKEW_REASONS.contains(refusal.reason())) {
+            return skewRuledOut;
+        }
+        Optional<String> skew = holdOnSkew.apply(refusal);
+        if (skew.isPresent()) {
+            throw new MarkerView.Held(skew.get()); // another configuration's record: held, never committed past
+        }
+        return true;
     }
 
     /** Why {@code e} is refused by the rules, judged as an unsigned record. */

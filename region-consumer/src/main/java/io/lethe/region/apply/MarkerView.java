@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * <p>Instances of one region's group on different configurations (a rolling restart): one on the
  * old file refuses what a streams on the new one sends (a column version in a namespace it thinks is
  * {@code lsn}, a namespace it does not know, a key no template of its renders, an upsert in a delete
- * namespace); dead-lettered and committed past, that invalidation would never be applied, and its
+ * namespace, an upsert stamped with what the new file's entries hold); dead-lettered and committed past, that invalidation would never be applied, and its
  * restart on the new file would find the marker matching: nothing invalidated again. So when a
  * record is refused for such a reason ({@link #SKEW_REASONS}: the first such record of a poll batch,
  * {@link Admission}), and every {@link #EVERY} besides, the instance compares its view with the marker; when they differ it holds: the batch is sought back
@@ -41,10 +41,16 @@ final class MarkerView {
     private static final Logger LOG = LoggerFactory.getLogger(MarkerView.class);
     /** How often a running instance compares its view with the marker, refusals aside. */
     static final long EVERY = TimeUnit.SECONDS.toNanos(5);
-    /** Refusals a configuration other than this instance's explains (its namespaces, keys, modes, version sources). */
+    /**
+     * Refusals a configuration other than this instance's explains (its namespaces, keys, modes, version sources),
+     * and {@code foreign-holds}: an upsert a streams on the file the marker records stamped otherwise than this
+     * instance's file would stamp it is one this instance must not turn into a delete while its view differs
+     * from the marker (it holds, and applies the upsert once restarted on that file); an instance whose view
+     * matches applies the delete ({@link HoldsStamp}).
+     */
     static final Set<DlqReason> SKEW_REASONS = EnumSet.of(DlqReason.UNKNOWN_NAMESPACE, DlqReason.FOREIGN_KEY,
             DlqReason.UPSERT_NOT_CONFIGURED, DlqReason.VERSION_OUT_OF_RANGE, DlqReason.FOREIGN_PATTERN,
-            DlqReason.NAMESPACE_WIDE_PATTERN);
+            DlqReason.NAMESPACE_WIDE_PATTERN, DlqReason.FOREIGN_HOLDS);
 
     private final String region;
     private final TopicMove.Marker marker;

@@ -59,12 +59,14 @@ class AdmissionReplayTest {
         admission.replayFloor(new ReplayFloor(() -> 1), r -> replayedOffsets.add(r.offset()), r -> noFloorOffsets.add(r.offset()));
         RecordSignature signature = new RecordSignature(KEY.getBytes(StandardCharsets.UTF_8));
 
+        // stamped as streams on this configuration stamps them (AdmissionHoldsTest: otherwise a delete for that reason)
+        String holds = config.namespaces().get("price").holdsFingerprint();
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        records.add(upsert(0, 1_000, signature)); // before any heartbeat: no floor yet, nothing tells it from a copy: a delete
+        records.add(upsert(0, 1_000, signature, holds)); // before any heartbeat: no floor yet, nothing tells it from a copy: a delete
         records.add(watermark(1, 2_000));
-        records.add(upsert(2, 1_500, signature)); // committed before the heartbeat at 2000: a copy
-        records.add(upsert(3, 2_500, signature)); // after it: new
-        records.add(upsert(4, 1_200, null)); // unsigned: refused, whatever its age
+        records.add(upsert(2, 1_500, signature, holds)); // committed before the heartbeat at 2000: a copy
+        records.add(upsert(3, 2_500, signature, holds)); // after it: new
+        records.add(upsert(4, 1_200, null, holds)); // unsigned: refused, whatever its age
         Admission.Admitted admitted = admission.admit(new ConsumerRecords<>(Map.of(new TopicPartition(TOPIC, 0), records), Map.of()),
                 deadLetters);
 
@@ -79,12 +81,13 @@ class AdmissionReplayTest {
                 StandardCharsets.UTF_8));
     }
 
-    private static ConsumerRecord<String, byte[]> upsert(long offset, long lsn, RecordSignature signature) {
+    private static ConsumerRecord<String, byte[]> upsert(long offset, long lsn, RecordSignature signature, String holds) {
         InvalidationEvent e = new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "c" + offset, "price", Scope.ROW, "price:1", null,
                 Action.UPSERT, "{\"price\":" + offset + "}", Long.toString(lsn), lsn, 7L, 1, 1, 1, null, Op.UPDATE, "c" + offset, null,
                 lsn + 1);
         byte[] value = EventJson.write(e);
         RecordHeaders headers = new RecordHeaders();
+        headers.add(Headers.HOLDS, holds.getBytes(StandardCharsets.UTF_8));
         if (signature != null) {
             signature.addTo(headers, e.target(), value);
         }
