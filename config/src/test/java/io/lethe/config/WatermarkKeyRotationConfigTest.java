@@ -60,7 +60,8 @@ class WatermarkKeyRotationConfigTest {
 
     @Test
     void aPreviousKeyEqualToTheCurrentOneIsAnErrorNamingFileAndPath() {
-        ConfigException e = assertThrows(ConfigException.class, () -> parse("watermark-key: \"${NEW}\", previous-watermark-key: \"${NEW}\""));
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> parse("watermark-key: \"${NEW}\", previous-watermark-key: \"${NEW}\""));
         assertEquals(1, e.errors().size(), e.getMessage());
         assertEquals("streams.previous-watermark-key", e.errors().get(0).path());
         assertTrue(e.errors().get(0).problem().startsWith("must differ from watermark-key"), e.getMessage());
@@ -79,7 +80,8 @@ class WatermarkKeyRotationConfigTest {
 
     @Test
     void aShortPreviousKeyIsAnError() {
-        ConfigException e = assertThrows(ConfigException.class, () -> parse("watermark-key: \"${NEW}\", previous-watermark-key: \"${SHORT}\""));
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> parse("watermark-key: \"${NEW}\", previous-watermark-key: \"${SHORT}\""));
         assertEquals("streams.previous-watermark-key", e.errors().get(0).path(), e.getMessage());
         assertTrue(e.errors().get(0).problem().startsWith("must be at least 16 characters"), e.getMessage());
         assertFalse(e.getMessage().contains("too-short"), e.getMessage());
