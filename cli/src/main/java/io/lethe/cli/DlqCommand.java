@@ -85,8 +85,8 @@ public final class DlqCommand implements Runnable {
             int replayed = 0;
             int skipped = 0;
             EventRules rules = new EventRules(cfg.namespaces(), cfg.file(), cfg.apply().maxLsnLead());
-            byte[] signingKey = EventRules.watermarkKey(cfg);
-            io.lethe.schemas.RecordSignature signature = signingKey == null ? null : new io.lethe.schemas.RecordSignature(signingKey);
+            // the original's signature verifies with the current key or, during a rotation, the previous one
+            io.lethe.schemas.SigningKeys signature = EventRules.signingKeys(cfg);
             Map<String, Object> originalProps = KafkaClients.common(cfg.kafka(), io.lethe.config.KafkaRole.CLI,
                     "lethe-dlq-replay-original");
             originalProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -128,7 +128,8 @@ public final class DlqCommand implements Runnable {
                                         r.value())) {
                             unreplayable = "refused (" + DlqReason.UNTRUSTED_RECORD.code() + "): its original's " + Headers.SIGNATURE
                                     + (carried.lastHeader(Headers.SIGNATURE) == null ? " is missing" : " does not verify")
-                                    + " with streams.watermark-key: not written by Lethe";
+                                    + " with streams.watermark-key" + (signature.acceptsPrevious() ? " or previous-watermark-key" : "")
+                                    + ": not written by Lethe";
                         }
                         if (unreplayable != null) {
                             spec.commandLine().getOut().printf("skip %s@%d (%s): %s%n", r.topic(), r.offset(),

@@ -2,6 +2,7 @@ package io.lethe.config;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -9,12 +10,14 @@ import java.util.TreeSet;
  * What a new configuration would move, next to the one running ({@code lethe config --check new.yml
  * --against running.yml}): per region, whether its topic or the namespaces it receives change, and
  * so what the region's {@code TopicMove} will invalidate wholesale at its first start under the new
- * one; regions added and removed; namespaces added, removed, or whose keys change. Said before the
- * rollout, so nobody learns it from a cold cache.
+ * one; regions added and removed; namespaces added, removed, or whose keys change; and which step of
+ * a rotation of {@code streams.watermark-key} it is, lossy or not ({@link SigningKeyChanges}). Said
+ * before the rollout, so nobody learns it from a cold cache (or from entries left stale).
  *
  * @param lines what changes, one finding a line, in the order of the regions and namespaces
  * @param moves true when a running region's cache is affected (a move, a wholesale invalidation,
- *              entries left to their TTL): the rollout needs the order the lines give
+ *              entries left to their TTL, or upserts refused by a lossy change of the signing key): the
+ *              rollout needs the order the lines give
  */
 public record ConfigChanges(List<String> lines, boolean moves) {
     /**
@@ -113,6 +116,9 @@ public record ConfigChanges(List<String> lines, boolean moves) {
             out.add("roll out the readers first, then capture and streams, then the regions (a moved region waits for streams to "
                     + "run the new configuration; streams holds capture's watermarks until capture runs it too)");
         }
-        return new ConfigChanges(List.copyOf(out), moves);
+        Optional<SigningKeyChanges.Finding> keys = SigningKeyChanges.between(running.streams(), next.streams());
+        keys.ifPresent(k -> out.add(k.line()));
+        // a lossy key step affects caches as a move does (entries left stale): the check fails on it too
+        return new ConfigChanges(List.copyOf(out), moves || keys.map(SigningKeyChanges.Finding::lossy).orElse(false));
     }
 }

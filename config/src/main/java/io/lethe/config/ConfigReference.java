@@ -166,7 +166,15 @@ public final class ConfigReference {
                     + "and streams and `lethe invalidate` every invalidation and upsert record (HMAC-SHA256); streams maps a change that "
                     + "does not verify into deletes only, regions apply only what verifies (`untrusted-watermark`, `untrusted-record`); "
                     + "set it for every role, e.g. `${LETHE_WATERMARK_KEY}`. Unset: streams and regions take records and watermark "
-                    + "headers on trust (docs/runbook.md, \"What a region refuses\")"),
+                    + "headers on trust (docs/runbook.md, \"What a region refuses\"). Never change it in one rollout: rotate it "
+                    + "with `streams.previous-watermark-key`"),
+            new Setting("streams.previous-watermark-key", "none", "secret (at least 16 characters, not `streams.watermark-key`) "
+                    + "accepted exactly as `streams.watermark-key` by every verifier (streams, regions, `lethe lag`, `lethe doctor`, "
+                    + "`lethe dlq replay`) and never signed with: it exists only while the key is rotated, so that the instances "
+                    + "still signing with one key and those signing with the other are both believed (docs/security.md, "
+                    + "\"Rotating the watermark key\": three rollouts). One previous key, not a list: a rotation is one step at a "
+                    + "time, and every key still accepted is one more key whose leak lets a forger in. Requires "
+                    + "`streams.watermark-key`; drop it once `lethe lag` shows every region past the last record signed with it"),
             new Setting("apply.group-prefix", Defaults.GROUP_PREFIX, "consumer group of region r is `<prefix><r>`"),
             new Setting("apply.max-poll-records", Integer.toString(Defaults.MAX_POLL_RECORDS), "most invalidations per batch"),
             new Setting("apply.commit-interval", d(Defaults.APPLY_COMMIT_INTERVAL),

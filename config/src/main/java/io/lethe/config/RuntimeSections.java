@@ -32,8 +32,24 @@ final class RuntimeSections {
             s.error(s.child("watermark-key"), "must be at least 16 characters (an HMAC-SHA256 key; e.g. ${LETHE_WATERMARK_KEY} "
                     + "from `openssl rand -hex 32`)");
         }
-        s.finish("application-id, processing-guarantee, commit-interval, linger, max-key-bytes, threads, state-dir, watermark-key");
-        return new StreamsConfig(appId, guarantee, commit, linger, maxKey, threads, stateDir, watermarkKey);
+        Secret previousKey = s.secret("previous-watermark-key");
+        if (previousKey != null) {
+            // accepted as the current key is, never signed with: only meaningful next to a current key, and another one
+            if (watermarkKey == null) {
+                s.error(s.child("previous-watermark-key"), "is set without streams.watermark-key: the previous key is accepted "
+                        + "next to the current one during a rotation (docs/security.md, \"Rotating the watermark key\"); set "
+                        + "watermark-key, or drop previous-watermark-key");
+            } else if (previousKey.equals(watermarkKey)) {
+                s.error(s.child("previous-watermark-key"), "must differ from watermark-key (it is the key accepted during a rotation "
+                        + "besides the one everything is signed with; docs/security.md, \"Rotating the watermark key\"): drop it, "
+                        + "or set the other key");
+            } else if (previousKey.reveal().length() < 16) {
+                s.error(s.child("previous-watermark-key"), "must be at least 16 characters (an HMAC-SHA256 key, as watermark-key)");
+            }
+        }
+        s.finish("application-id, processing-guarantee, commit-interval, linger, max-key-bytes, threads, state-dir, watermark-key, "
+                + "previous-watermark-key");
+        return new StreamsConfig(appId, guarantee, commit, linger, maxKey, threads, stateDir, watermarkKey, previousKey);
     }
 
     static ApplyConfig apply(YamlSection s) {

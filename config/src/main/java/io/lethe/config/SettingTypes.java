@@ -123,6 +123,7 @@ final class SettingTypes {
         t.put("streams.threads", INTEGER);
         t.put("streams.state-dir", STRING);
         t.put("streams.watermark-key", STRING);
+        t.put("streams.previous-watermark-key", STRING);
         t.put("apply.group-prefix", STRING);
         t.put("apply.max-poll-records", INTEGER);
         t.put("apply.commit-interval", DURATION);

@@ -91,4 +91,53 @@ class ConfigChangesTest {
         assertTrue(all.contains("namespace a: its keys change") && all.contains("payload:x,y"), all);
         assertTrue(all.contains("namespace b: its keys change") && all.contains("version:column:ver"), all);
     }
+
+    /**
+     * A rotation of streams.watermark-key: each of the three rollouts docs/security.md gives is said
+     * to be a step that loses nothing; changing the key in one rollout is said to be lossy (a region
+     * refuses the other key's upserts while both run) and fails the check; no key is printed.
+     */
+    @Test
+    void aRotationOfTheWatermarkKeyIsThreeLosslessStepsAndASwapIsLossy() {
+        String regions = """
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:6379", namespaces: [a] }
+                """ + NAMESPACES;
+        String oldKey = "the-old-watermark-key-of-32-chars";
+        String newKey = "the-new-watermark-key-of-32-chars";
+        LetheConfig before = parse("streams: { watermark-key: " + oldKey + " }\n" + regions);
+        LetheConfig step1 = parse("streams: { watermark-key: " + oldKey + ", previous-watermark-key: " + newKey + " }\n" + regions);
+        LetheConfig step2 = parse("streams: { watermark-key: " + newKey + ", previous-watermark-key: " + oldKey + " }\n" + regions);
+        LetheConfig after = parse("streams: { watermark-key: " + newKey + " }\n" + regions);
+        String[] steps = {"rotation step 1", "rotation step 2", "rotation step 3"};
+        LetheConfig[] files = {before, step1, step2, after};
+        for (int i = 0; i < steps.length; i++) {
+            ConfigChanges step = ConfigChanges.between(files[i], files[i + 1]);
+            assertFalse(step.moves(), step.lines().toString());
+            String expected = steps[i];
+            assertTrue(step.lines().stream().anyMatch(l -> l.contains(expected)), expected + ": " + step.lines());
+            assertNoKey(step, oldKey, newKey);
+        }
+        ConfigChanges swap = ConfigChanges.between(before, after);
+        assertTrue(swap.moves(), "a lossy step fails the check: " + swap.lines());
+        assertTrue(swap.lines().stream().anyMatch(l -> l.contains("a lossy step") && l.contains("untrusted-record")),
+                swap.lines().toString());
+        assertNoKey(swap, oldKey, newKey);
+        ConfigChanges skipped = ConfigChanges.between(before, step2);
+        assertTrue(skipped.moves() && skipped.lines().stream().anyMatch(l -> l.contains("the running file does not accept")),
+                "step 2 before step 1 reached every stage: " + skipped.lines());
+        ConfigChanges unchanged = ConfigChanges.between(step1, step1);
+        assertTrue(unchanged.lines().stream().noneMatch(l -> l.startsWith("streams.watermark-key")), unchanged.lines().toString());
+        ConfigChanges introduced = ConfigChanges.between(parse(regions), before);
+        assertTrue(introduced.moves() && introduced.lines().stream().anyMatch(l -> l.contains("introduced; roll out capture first")),
+                introduced.lines().toString());
+    }
+
+    private static void assertNoKey(ConfigChanges changes, String... keys) {
+        for (String line : changes.lines()) {
+            for (String key : keys) {
+                assertFalse(line.contains(key), "a key is printed: " + line);
+            }
+        }
+    }
 }

@@ -782,6 +782,67 @@ class TopologyTest {
         assertTrue(dlq.readRecordsToList().isEmpty(), "a signed change is not dead-lettered");
     }
 
+    /**
+     * A rotation of the key (docs/security.md): streams on {@code watermark-key: NEW,
+     * previous-watermark-key: OLD} while a capture not yet restarted still signs with OLD. Its
+     * changes upsert as a NEW-signed one does and its watermarks are forwarded, signed with NEW
+     * only; a change or watermark signed with a third key is still not believed.
+     */
+    @Test
+    void duringARotationChangesAndWatermarksSignedWithThePreviousKeyAreBelievedAndForwardedWithTheNewOne() {
+        driver.close();
+        String oldKey = "the-old-watermark-key-of-32-chars";
+        String newKey = "the-new-watermark-key-of-32-chars";
+        LetheConfig rotating = ConfigLoader.parse("topology-test.yml", YAML.replace("streams: { max-key-bytes: 64 }",
+                "streams: { max-key-bytes: 64, watermark-key: " + newKey + ", previous-watermark-key: " + oldKey + " }"), name -> null);
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
+        driver = new TopologyTestDriver(InvalidationTopology.build(rotating, new StreamsMetrics(registry), CLOCK), p);
+        changes = driver.createInputTopic("lethe.changes", new StringSerializer(), new ByteArraySerializer());
+        TestOutputTopic<String, byte[]> tokyo = driver.createOutputTopic(rotating.topics().invalidations("ap-tokyo"),
+                new StringDeserializer(), new ByteArrayDeserializer());
+        TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic(rotating.topics().dlq(), new StringDeserializer(),
+                new ByteArrayDeserializer());
+        io.lethe.schemas.RecordSignature byOld = new io.lethe.schemas.RecordSignature(oldKey.getBytes(StandardCharsets.UTF_8));
+        io.lethe.schemas.RecordSignature byNew = new io.lethe.schemas.RecordSignature(newKey.getBytes(StandardCharsets.UTF_8));
+        io.lethe.schemas.RecordSignature byThird = new io.lethe.schemas.RecordSignature(
+                "a-third-key-nobody-was-given-000".getBytes(StandardCharsets.UTF_8));
+
+        sendSigned(change(Op.UPDATE, 2000, row(1, "a", 1, 10, 2), row(1, "a", 1, 12, 3)), byOld);
+        List<TestRecord<String, byte[]>> fromOld = tokyo.readRecordsToList();
+        assertTrue(fromOld.stream().anyMatch(r -> EventJson.readInvalidation(r.value()).action() == Action.UPSERT
+                && r.key().equals("price:1")), "a change signed with the previous key upserts: " + fromOld);
+        for (TestRecord<String, byte[]> r : fromOld) {
+            assertTrue(byNew.verifies(r.headers(), r.key(), r.value()), "what streams writes is signed with the current key");
+            assertFalse(byOld.verifies(r.headers(), r.key(), r.value()), "never with the previous one");
+        }
+        assertTrue(dlq.readRecordsToList().isEmpty(), "a change signed with the previous key is not dead-lettered");
+
+        sendSigned(change(Op.UPDATE, 2010, row(1, "a", 1, 12, 3), row(1, "a", 1, 1, 4)), byThird);
+        assertTrue(read(tokyo).stream().allMatch(e -> e.action() == Action.DELETE), "a third key's change: deletes only");
+        assertEquals("untrusted-record", new String(dlq.readRecord().headers().lastHeader(Headers.DLQ_REASON).value(),
+                StandardCharsets.UTF_8));
+
+        changes.pipeInput(new TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
+                new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders(),
+                        oldKey.getBytes(StandardCharsets.UTF_8)),
+                (Long) null));
+        List<TestRecord<String, byte[]>> watermarks = tokyo.readRecordsToList();
+        assertFalse(watermarks.isEmpty(), "a watermark signed with the previous key is forwarded");
+        for (TestRecord<String, byte[]> r : watermarks) {
+            io.lethe.schemas.Watermark w = io.lethe.schemas.Watermark.read(r.headers()).orElseThrow();
+            assertTrue(w.verifies(r.headers(), newKey.getBytes(StandardCharsets.UTF_8)), "forwarded signed with the current key");
+        }
+        changes.pipeInput(new TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
+                new io.lethe.schemas.Watermark(1_000, 3_000, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders(),
+                        "a-third-key-nobody-was-given-000".getBytes(StandardCharsets.UTF_8)),
+                (Long) null));
+        assertTrue(tokyo.readRecordsToList().isEmpty(), "a third key's watermark is not forwarded");
+        assertEquals("untrusted-watermark", new String(dlq.readRecord().headers().lastHeader(Headers.DLQ_REASON).value(),
+                StandardCharsets.UTF_8));
+    }
+
     /** With streams.watermark-key, every watermark forwarded to a region carries a signature that verifies with that key. */
     @Test
     void forwardedWatermarksAreSignedWithTheWatermarkKey() {

@@ -171,12 +171,23 @@ public record Watermark(long commitTs, long lsn, int source, String history, Str
 
     /**
      * True when {@code headers} carry this watermark's signature with {@code key} (compared in
-     * constant time), over the {@link #ROUTES} they carry, if any.
+     * constant time), over the {@link #ROUTES} they carry, if any. One key only: Lethe's verifiers
+     * call {@link #verifies(org.apache.kafka.common.header.Headers, SigningKeys)}, which accepts the
+     * previous key during a rotation too.
      */
     public boolean verifies(org.apache.kafka.common.header.Headers headers, byte[] key) {
         Header given = headers.lastHeader(SIGNATURE);
         String expected = signature(key, routes(headers).orElse(null));
         return given != null && java.security.MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8), given.value());
+    }
+
+    /**
+     * True when {@code headers} carry this watermark's signature with either key {@code keys}
+     * accepts (the current first, the previous only when that fails): what every verifier in
+     * Lethe calls, so a watermark signed with the previous key during a rotation is merged.
+     */
+    public boolean verifies(org.apache.kafka.common.header.Headers headers, SigningKeys keys) {
+        return keys.verifies(this, headers);
     }
 
     /** The same watermark, as forwarded from changes topic partition {@code partition}. */

@@ -8,6 +8,7 @@ import io.lethe.config.KafkaClients;
 import io.lethe.schemas.ChangeEvent;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.RecordSignature;
+import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
@@ -91,9 +92,9 @@ public final class ChangePublisher implements AutoCloseable {
         this.misconfiguration = misconfiguration;
         this.onRetry = onRetry;
         this.onWidened = onWidened;
-        this.signature = config.streams().watermarkKey() == null
-                ? null
-                : new RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
+        SigningKeys keys = config.streams().signingKeys();
+        this.signature = keys == null ? null : keys.signer();
+        this.watermarkKey = keys == null ? null : keys.signingKey();
         this.tracing = tracing;
         this.captures = config.captures().getBytes(StandardCharsets.UTF_8);
     }
@@ -102,8 +103,12 @@ public final class ChangePublisher implements AutoCloseable {
      * Signs every change with {@code streams.watermark-key} ({@link RecordSignature}
      * over the record key and value, as streams signs invalidations), or null without one: streams
      * maps a change whose signature does not verify into deletes only ({@code untrusted-record}).
+     * Never with {@code streams.previous-watermark-key}: that one is only accepted, during a rotation.
      */
     private final RecordSignature signature;
+
+    /** {@code streams.watermark-key}, the key heartbeats' watermarks are signed with, or null. */
+    private final byte[] watermarkKey;
 
     /**
      * Sends every event and waits until Kafka acknowledged all of them, retrying as long as needed.
@@ -155,9 +160,7 @@ public final class ChangePublisher implements AutoCloseable {
                 for (var partition : producer.partitionsFor(topic)) {
                     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition.partition(), Watermark.KEY, new byte[0]);
                     // signed with the key streams verifies it with (streams.watermark-key), when there is one
-                    watermark.writeTo(record.headers(), config.streams().watermarkKey() == null
-                            ? null
-                            : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
+                    watermark.writeTo(record.headers(), watermarkKey);
                     // what this capture captures: streams forwards it only when its own configuration expects the same
                     record.headers().add(Watermark.CAPTURES, captures);
                     acks.add(producer.send(record));

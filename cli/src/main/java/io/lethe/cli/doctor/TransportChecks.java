@@ -47,6 +47,13 @@ public final class TransportChecks {
      */
     static CheckResult watermarkKey(LetheConfig config) {
         String check = "watermark signatures";
+        if (config.streams().previousWatermarkKey() != null) {
+            // a rotation under way: both keys are believed until the previous one is dropped
+            return CheckResult.pass(check, "capture, streams and lethe invalidate sign with streams.watermark-key; streams, regions "
+                    + "and the CLI accept it and streams.previous-watermark-key (a key rotation, docs/security.md): once every "
+                    + "stage signs with the current key and lethe lag shows every region past the last record signed with the "
+                    + "previous one, drop previous-watermark-key everywhere: until then whoever holds the previous key can forge");
+        }
         if (config.streams().watermarkKey() != null) {
             return CheckResult.pass(check, "capture signs its watermarks, streams the watermarks and records it writes, and regions "
                     + "apply only what verifies (streams.watermark-key)");

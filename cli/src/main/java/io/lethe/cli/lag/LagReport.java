@@ -6,7 +6,7 @@ import io.lethe.config.KafkaClients;
 import io.lethe.region.RegionConsumerService;
 import io.lethe.region.apply.AppliedWatermarks;
 import io.lethe.region.apply.EventRules;
-import io.lethe.schemas.RecordSignature;
+import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
@@ -109,7 +109,7 @@ public final class LagReport {
                     : captureAges.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
             for (String region : config.regions().keySet()) {
                 Map<String, Map<Integer, Long>> forwarded = newestWatermarks(reader, config.topics().invalidations(region),
-                        EventRules.watermarkKey(config));
+                        EventRules.signingKeys(config));
                 List<Long> channels = forwarded.values().stream().flatMap(m -> m.values().stream()).toList();
                 double streams = channels.isEmpty() || channels.contains(0L)
                         ? Double.NaN
@@ -148,8 +148,7 @@ public final class LagReport {
         Map<TopicPartition, Long> begin = reader.beginningOffsets(partitions, TIMEOUT);
         long lag = GroupOffsets.unread(partitions, committed, begin, end);
         long oldestCommit = Long.MAX_VALUE;
-        byte[] signingKey = EventRules.watermarkKey(config);
-        RecordSignature signature = signingKey == null ? null : new RecordSignature(signingKey);
+        SigningKeys signature = EventRules.signingKeys(config);
         for (TopicPartition tp : partitions) {
             long from = GroupOffsets.next(tp, committed, begin);
             if (end.get(tp) > from) {
@@ -181,10 +180,11 @@ public final class LagReport {
     /**
      * Per partition of {@code topic}, the commit time of the newest watermark among its last
      * {@link #TAIL} records (0 when there is none: the partition is busy or nothing reached it yet).
-     * With {@code key} (streams.watermark-key, for the region topics streams signs), only watermarks
-     * whose signature verifies count: a forged one must not make the lag look smaller.
+     * With {@code keys} (streams.watermark-key, and previous-watermark-key during a rotation, for the
+     * region topics streams signs), only watermarks whose signature verifies with one of them count:
+     * a forged one must not make the lag look smaller.
      */
-    private Map<String, Map<Integer, Long>> newestWatermarks(KafkaConsumer<byte[], byte[]> reader, String topic, byte[] key) {
+    private Map<String, Map<Integer, Long>> newestWatermarks(KafkaConsumer<byte[], byte[]> reader, String topic, SigningKeys keys) {
         List<TopicPartition> partitions = LagReaders.partitions(reader, topic);
         // per capture shard ("" for a single capture), per partition: one shard's heartbeats say nothing of another's tables
         Map<String, Map<Integer, Long>> newest = new TreeMap<>();
@@ -204,7 +204,7 @@ public final class LagReport {
         while (partitions.stream().anyMatch(tp -> reader.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
             for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
                 if (r.key() != null && Watermark.isWatermark(new String(r.key(), StandardCharsets.UTF_8))) {
-                    Watermark.read(r.headers()).filter(w -> key == null || w.verifies(r.headers(), key))
+                    Watermark.read(r.headers()).filter(w -> keys == null || w.verifies(r.headers(), keys))
                             .filter(w -> newest.containsKey(w.shard() == null ? "" : w.shard()))
                             .ifPresent(w -> newest.get(w.shard() == null ? "" : w.shard()).merge(r.partition(), w.commitTs(), Math::max));
                 }
@@ -243,11 +243,12 @@ public final class LagReport {
 
     /**
      * The commit time of the record at {@code offset}; its Kafka timestamp when it is malformed or,
-     * with {@code streams.watermark-key} ({@code signature} not null), its signature does not verify:
+     * with {@code streams.watermark-key} ({@code signature} not null), its signature verifies with
+     * neither that nor {@code streams.previous-watermark-key}:
      * a forged record's commitTs must not make the lag look smaller or larger than it is.
      */
     private static long commitTsAt(KafkaConsumer<byte[], byte[]> reader, TopicPartition tp, long offset,
-            RecordSignature signature) {
+            SigningKeys signature) {
         reader.assign(List.of(tp));
         reader.seek(tp, offset);
         long deadline = System.nanoTime() + TIMEOUT.toNanos();

@@ -46,6 +46,15 @@ class TransportChecksTest {
                         + "streams: { watermark-key: a-watermark-key-of-32-characters }\nregions:\n" + region + NAMESPACES,
                 name -> null);
         assertEquals(Status.PASS, TransportChecks.watermarkKey(signed).status());
+        LetheConfig rotating = ConfigLoader.parse("lethe.yml",
+                "source: " + source + "\nkafka: { bootstrap-servers: \"kafka.internal:9092\" }\n"
+                        + "streams: { watermark-key: a-watermark-key-of-32-characters, previous-watermark-key: the-key-before-it-0000 }"
+                        + "\nregions:\n" + region + NAMESPACES,
+                name -> null);
+        CheckResult rotation = TransportChecks.watermarkKey(rotating);
+        assertEquals(Status.PASS, rotation.status(), rotation.toString());
+        assertTrue(rotation.toString().contains("drop previous-watermark-key") && !rotation.toString().contains("the-key-before-it"),
+                "a rotation under way is said, without the key: " + rotation);
     }
 
     @Test

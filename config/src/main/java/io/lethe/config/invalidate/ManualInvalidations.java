@@ -157,9 +157,9 @@ public final class ManualInvalidations implements AutoCloseable {
         List<Future<RecordMetadata>> acks = new ArrayList<>();
         byte[] value = EventJson.write(event);
         // regions with streams.watermark-key apply only signed records: a manual invalidation is signed as streams signs
-        io.lethe.schemas.RecordSignature signature = config.streams().watermarkKey() == null
-                ? null
-                : new io.lethe.schemas.RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8));
+        // (with the current key only; a previous key is accepted during a rotation, never signed with)
+        io.lethe.schemas.SigningKeys keys = config.streams().signingKeys();
+        io.lethe.schemas.RecordSignature signature = keys == null ? null : keys.signer();
         for (String topic : topics) {
             ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.target(), value);
             record.headers().add(Headers.SCHEMA, InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));

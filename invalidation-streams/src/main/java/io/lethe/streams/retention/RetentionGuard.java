@@ -124,10 +124,11 @@ public final class RetentionGuard implements AutoCloseable {
                 byte[] value = EventJson.write(reset);
                 ProducerRecord<String, byte[]> record = new ProducerRecord<>(config.topics().changes(), reset.recordKey(), value);
                 record.headers().add(Headers.SCHEMA, ChangeEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
-                if (config.streams().watermarkKey() != null) {
-                    // signed as capture signs changes: streams maps an unsigned change into deletes only (a reset is one anyway)
-                    new io.lethe.schemas.RecordSignature(config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8))
-                            .addTo(record.headers(), reset.recordKey(), value);
+                io.lethe.schemas.SigningKeys keys = config.streams().signingKeys();
+                if (keys != null) {
+                    // signed as capture signs changes (the current key only): streams maps an unsigned change into deletes only
+                    // (a reset is one anyway)
+                    keys.signer().addTo(record.headers(), reset.recordKey(), value);
                 }
                 producer.send(record).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             }

@@ -9,6 +9,7 @@ import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.SourceTable;
+import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
 import io.lethe.stage.dlq.DeadLetter;
@@ -22,7 +23,6 @@ import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.context.Context;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -59,6 +59,11 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
 
     /** {@code streams.watermark-key}: forwarded watermarks are signed with it (regions with the key verify), or null. */
     private final byte[] watermarkKey;
+    /**
+     * The keys a change or a capture watermark must verify with: {@code streams.watermark-key} or, while the key is
+     * rotated and a capture still signs with the other one, {@code streams.previous-watermark-key}; null without a key.
+     */
+    private final SigningKeys keys;
     private final CaptureSkew skew;
     private final Tracing tracing;
     /** The span of the change being processed when its record carries a sampled trace, else null. */
@@ -84,10 +89,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             }
         }
         this.clock = clock;
-        this.watermarkKey = config.streams().watermarkKey() == null
-                ? null
-                : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8);
-        this.sinks = new Sinks(config, metrics, tracing, watermarkKey);
+        this.keys = config.streams().signingKeys();
+        this.watermarkKey = keys == null ? null : keys.signingKey();
+        this.sinks = new Sinks(config, metrics, tracing, keys);
         this.skew = new CaptureSkew(config, metrics, clock);
     }
 
@@ -149,7 +153,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             }
         }
         List<MappingProblem> problems = new ArrayList<>(result.problems());
-        if (sinks.signature() != null && !sinks.signature().verifies(record.headers(), record.key(), record.value())) {
+        if (keys != null && !keys.verifies(record.headers(), record.key(), record.value())) {
             // not written by capture (or written before it had streams.watermark-key): whoever can write the changes topic
             // must not have streams vouch, with its own signature, for the payloads it chose. Its invalidations can at most
             // cost misses, so they go out (refusing them could leave an entry a real change needed removed), its upserts
@@ -159,7 +163,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                     .map(e -> e.action() == Action.UPSERT ? e.asDelete() : e).toList(), result.problems());
             problems.add(MappingProblem.unmapped(DlqReason.UNTRUSTED_RECORD, "a change whose " + Headers.SIGNATURE
                     + (record.headers().lastHeader(Headers.SIGNATURE) == null ? " is missing" : " does not verify")
-                    + " with streams.watermark-key: not written by capture; its invalidations were sent as deletes"
+                    + " with " + keysNamed() + ": not written by capture; its invalidations were sent as deletes"
                     + (upserts > 0 ? " (" + upserts + " upsert(s) as the delete at their version)" : "")));
         }
         problems.addAll(sinks.forward(context, record, result, span));
@@ -167,6 +171,11 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             deadLetter(record, problems, null);
         }
         metrics.processed(System.nanoTime() - t0, change.commitTs(), Micros.of(clock.instant()));
+    }
+
+    /** The settings a refused signature was checked against, for its dead letter's message. */
+    private String keysNamed() {
+        return keys.acceptsPrevious() ? "streams.watermark-key or streams.previous-watermark-key" : "streams.watermark-key";
     }
 
     /**
@@ -181,11 +190,11 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             LOG.warn("a watermark record without its headers on changes partition {}; ignored", partition);
             return;
         }
-        if (watermarkKey != null && !read.get().verifies(record.headers(), watermarkKey)) {
+        if (keys != null && !read.get().verifies(record.headers(), keys)) {
             // capture signs its heartbeats' watermarks with the same key: one that does not verify was written by someone
             // else with write access to the changes topic, and streams would vouch for it with its own signature
             deadLetter(record, List.of(MappingProblem.unmapped(DlqReason.UNTRUSTED_WATERMARK, "a watermark on changes partition "
-                    + partition + " whose " + Watermark.SIGNATURE + " does not verify with streams.watermark-key: not written by capture")),
+                    + partition + " whose " + Watermark.SIGNATURE + " does not verify with " + keysNamed() + ": not written by capture")),
                     null);
             return;
         }

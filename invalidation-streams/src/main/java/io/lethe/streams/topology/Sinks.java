@@ -9,6 +9,7 @@ import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.RecordSignature;
+import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.Topics;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
@@ -58,12 +59,13 @@ final class Sinks {
     /** Signs every invalidation record with {@code streams.watermark-key} (regions with the key verify), or null without one. */
     private final RecordSignature signature;
 
-    Sinks(LetheConfig config, StreamsMetrics metrics, Tracing tracing, byte[] watermarkKey) {
+    /** Signs with {@code keys}' current key only ({@link SigningKeys#signer}); null for unsigned records. */
+    Sinks(LetheConfig config, StreamsMetrics metrics, Tracing tracing, SigningKeys keys) {
         this.config = config;
         this.metrics = metrics;
         this.tracing = tracing;
         this.topics = config.topics();
-        this.signature = watermarkKey == null ? null : new RecordSignature(watermarkKey);
+        this.signature = keys == null ? null : keys.signer();
         this.holds = config.namespaces().values().stream().collect(Collectors.toMap(NamespaceConfig::name,
                 ns -> ns.holdsFingerprint().getBytes(StandardCharsets.UTF_8)));
         this.regionNames = config.namespaces().keySet().stream().collect(Collectors.toMap(ns -> ns,
@@ -74,11 +76,6 @@ final class Sinks {
                 .map(r -> InvalidationTopology.sinkOf(config, config.topics().invalidations(r))).distinct().toList();
         this.sinkRoutes = config.regions().keySet().stream().map(r -> config.topics().invalidations(r)).distinct()
                 .collect(Collectors.toMap(topic -> InvalidationTopology.sinkOf(config, topic), config::routes));
-    }
-
-    /** True when records are signed (and so changes must verify). */
-    RecordSignature signature() {
-        return signature;
     }
 
     /** {@code watermark} on to every sink a region reads, signed with {@code key} (or null), each with its sink's routes. */

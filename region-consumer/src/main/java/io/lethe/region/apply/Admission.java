@@ -5,7 +5,7 @@ import io.lethe.config.NamespaceConfig;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
-import io.lethe.schemas.RecordSignature;
+import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.serde.EventJson;
@@ -45,7 +45,6 @@ final class Admission {
     private final EventRules rules;
     /** What each namespace's upserts must be stamped with to be applied as upserts ({@code foreign-holds} otherwise). */
     private final HoldsStamp holds;
-    private final byte[] watermarkKey;
     /**
      * What the LSN ceiling is measured from: the highest LSN of a watermark merged, per source history
      * ({@link LsnCeiling}); seeded at start-up from the applied watermark the region published in its
@@ -59,15 +58,17 @@ final class Admission {
         ceiling.seed(lsn);
     }
 
-    Admission(Map<String, NamespaceConfig> namespaces, String configFile, long maxLsnLead, byte[] watermarkKey) {
+    Admission(Map<String, NamespaceConfig> namespaces, String configFile, long maxLsnLead, SigningKeys keys) {
         this.rules = new EventRules(namespaces, configFile, maxLsnLead);
         this.holds = new HoldsStamp(namespaces, configFile);
-        this.watermarkKey = watermarkKey;
-        this.signature = watermarkKey == null ? null : new RecordSignature(watermarkKey);
+        this.keys = keys;
     }
 
-    /** Verifies every invalidation record's signature with {@code streams.watermark-key}, or null without one. */
-    private final RecordSignature signature;
+    /**
+     * Verifies every record's and watermark's signature with {@code streams.watermark-key} or, during
+     * a rotation, {@code streams.previous-watermark-key} (docs/security.md), or null without a key.
+     */
+    private final SigningKeys keys;
 
     /** Told of every delete applied although its signature did not verify (see {@link #admit}). */
     private Runnable unsignedDelete = () -> {
@@ -103,7 +104,7 @@ final class Admission {
     }
 
     Admission(LetheConfig config) {
-        this(config.namespaces(), config.file(), config.apply().maxLsnLead(), EventRules.watermarkKey(config));
+        this(config.namespaces(), config.file(), config.apply().maxLsnLead(), EventRules.signingKeys(config));
         this.shardOrder = config.source().shardOrder();
     }
 
@@ -146,7 +147,7 @@ final class Admission {
         for (ConsumerRecord<String, byte[]> r : records) {
             offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
             if (Watermark.isWatermark(r.key())) {
-                Optional<EventRules.Refusal> refused = EventRules.watermarkRefusal(r.headers(), watermarkKey);
+                Optional<EventRules.Refusal> refused = EventRules.watermarkRefusal(r.headers(), keys);
                 if (refused.isPresent()) {
                     deadLetters.send(r, refused.get().reason(), refused.get().message(), null);
                     continue;
@@ -171,7 +172,7 @@ final class Admission {
                 deadLetters.send(r, DlqReason.MALFORMED, e.getMessage(), e);
                 continue;
             }
-            boolean signed = signature != null && EventRules.signatureRefusal(r.headers(), r.key(), r.value(), signature).isEmpty();
+            boolean signed = keys != null && keys.verifies(r.headers(), r.key(), r.value());
             if (signed && EventRules.deletesWhateverIsThere(event)) {
                 // perhaps capture's reset after the source's history changed, at a position of the new history, which the old
                 // one's watermarks say nothing of (signed: nobody without the key lifts the ceiling)
@@ -180,7 +181,8 @@ final class Admission {
             Optional<EventRules.Refusal> refusal = rules.refusal(event, ceiling.reference(signed));
             if (refusal.isEmpty()) {
                 // last: a record that breaks a rule is refused with that rule's reason, signed or not
-                refusal = EventRules.signatureRefusal(r.headers(), r.key(), r.value(), signature);
+                // (verified once above: only a record that did not verify is checked again, for its refusal's message)
+                refusal = signed ? Optional.empty() : EventRules.signatureRefusal(r.headers(), r.key(), r.value(), keys);
                 if (refusal.isPresent() && event.action() == Action.DELETE) {
                     // a delete within the rules can only cost misses, never leave a stale value: applied, and counted
                     // (an invalidation published without the key, e.g. by an application whose lethe.yml lacks

@@ -9,12 +9,11 @@ import io.lethe.schemas.Action;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
-import io.lethe.schemas.RecordSignature;
+import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.Versions;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.redis.RedisLayout;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -190,41 +189,51 @@ public final class EventRules {
 
     /**
      * Why a watermark record must not be merged, if it must not: headers missing or not numbers, or,
-     * with {@code streams.watermark-key} set ({@code key} not null), a signature that does not verify.
+     * with {@code streams.watermark-key} set ({@code keys} not null), a signature that verifies with
+     * neither it nor {@code streams.previous-watermark-key}.
      */
-    public static Optional<Refusal> watermarkRefusal(org.apache.kafka.common.header.Headers headers, byte[] key) {
+    public static Optional<Refusal> watermarkRefusal(org.apache.kafka.common.header.Headers headers, SigningKeys keys) {
         Optional<Watermark> read = Watermark.read(headers);
         if (read.isEmpty() || headers.lastHeader(Watermark.LSN) == null || read.get().lsn() < 0 || read.get().source() < 0) {
             return refuse(DlqReason.UNTRUSTED_WATERMARK,
                     "a watermark record without " + Watermark.COMMIT_TS + ", " + Watermark.LSN + " and "
                             + Watermark.SOURCE + " as decimal numbers");
         }
-        if (key != null && !read.get().verifies(headers, key)) {
+        if (keys != null && !read.get().verifies(headers, keys)) {
             return refuse(DlqReason.UNTRUSTED_WATERMARK, "a watermark record whose " + Watermark.SIGNATURE
                     + (headers.lastHeader(Watermark.SIGNATURE) == null ? " is missing" : " does not verify")
-                    + " with streams.watermark-key: not written by the streams application");
+                    + " with " + keysNamed(keys) + ": not written by the streams application");
         }
         return Optional.empty();
     }
 
     /**
      * Why an invalidation record must not be applied for want of a signature, if it must not: with
-     * {@code streams.watermark-key} set ({@code signature} not null), a {@link io.lethe.schemas.Headers#SIGNATURE}
-     * that is missing or does not verify over the record's key and value.
+     * {@code streams.watermark-key} set ({@code keys} not null), a {@link io.lethe.schemas.Headers#SIGNATURE}
+     * that is missing or verifies over the record's key and value with neither it nor {@code
+     * streams.previous-watermark-key}.
      */
     public static Optional<Refusal> signatureRefusal(org.apache.kafka.common.header.Headers headers, String recordKey, byte[] value,
-            RecordSignature signature) {
-        if (signature == null || signature.verifies(headers, recordKey, value)) {
+            SigningKeys keys) {
+        if (keys == null || keys.verifies(headers, recordKey, value)) {
             return Optional.empty();
         }
         return refuse(DlqReason.UNTRUSTED_RECORD, "an invalidation record whose " + io.lethe.schemas.Headers.SIGNATURE
                 + (headers.lastHeader(io.lethe.schemas.Headers.SIGNATURE) == null ? " is missing" : " does not verify")
-                + " with streams.watermark-key: not written by the streams application or lethe invalidate");
+                + " with " + keysNamed(keys) + ": not written by the streams application or lethe invalidate");
     }
 
-    /** {@code streams.watermark-key} as bytes, or null. */
-    public static byte[] watermarkKey(LetheConfig config) {
-        return config.streams().watermarkKey() == null ? null : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8);
+    /** The settings a refused signature was checked against, for its dead letter's message. */
+    private static String keysNamed(SigningKeys keys) {
+        return keys.acceptsPrevious() ? "streams.watermark-key or streams.previous-watermark-key" : "streams.watermark-key";
+    }
+
+    /**
+     * The keys the region verifies with ({@code streams.watermark-key} and, during a rotation,
+     * {@code streams.previous-watermark-key}), or null without a key: build once, not per record.
+     */
+    public static SigningKeys signingKeys(LetheConfig config) {
+        return config.streams().signingKeys();
     }
 
     private static Optional<Refusal> refuse(DlqReason reason, String message) {

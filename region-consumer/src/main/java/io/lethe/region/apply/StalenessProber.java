@@ -7,7 +7,7 @@ import io.lethe.config.RegionConfig;
 import io.lethe.config.KafkaClients;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.InvalidationEvent;
-import io.lethe.schemas.RecordSignature;
+import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.Watermark;
 import io.lethe.schemas.redis.AppliedLsn;
@@ -87,9 +87,8 @@ public final class StalenessProber implements AutoCloseable {
 
     /** The rules the region applies (a refused record is not sampled), and what they need: the watermark key and last LSN. */
     private final EventRules rules;
-    private final byte[] watermarkKey;
-    /** Verifies a sample's signature as the region does (an unsigned forged record is never a sample), or null. */
-    private final RecordSignature signature;
+    /** Verifies watermarks and a sample's signature as the region does (an unsigned forged record is never a sample), or null. */
+    private final SigningKeys keys;
     private long lastWatermarkLsn = -1;
     /** Whether a sample's key is coherent in the region's Redis now; set at start. */
     private CoherenceCheck coherence;
@@ -97,8 +96,7 @@ public final class StalenessProber implements AutoCloseable {
     public StalenessProber(LetheConfig config, String regionName, MeterRegistry registry, Clock clock) {
         this.config = config;
         this.rules = new EventRules(config.namespaces(), config.file(), config.apply().maxLsnLead());
-        this.watermarkKey = EventRules.watermarkKey(config);
-        this.signature = watermarkKey == null ? null : new RecordSignature(watermarkKey);
+        this.keys = EventRules.signingKeys(config);
         this.region = config.region(regionName);
         this.apply = config.apply();
         this.clock = clock;
@@ -181,7 +179,7 @@ public final class StalenessProber implements AutoCloseable {
             while (running) {
                 for (ConsumerRecord<ByteBuffer, ByteBuffer> r : consumer.poll(POLL)) {
                     if (WATERMARK_KEY.equals(r.key())) {
-                        if (EventRules.watermarkRefusal(r.headers(), watermarkKey).isEmpty()) {
+                        if (EventRules.watermarkRefusal(r.headers(), keys).isEmpty()) {
                             lastWatermarkLsn = Math.max(lastWatermarkLsn, Watermark.read(r.headers()).orElseThrow().lsn());
                         }
                         continue;
@@ -203,7 +201,7 @@ public final class StalenessProber implements AutoCloseable {
                     // a record the region refuses (EventRules, trust no topic) is not applied: never a sample,
                     // or a forged record would raise a false staleness alarm
                     if (event.scope().isPattern() || rules.refusal(event, lastWatermarkLsn).isPresent()
-                            || EventRules.signatureRefusal(r.headers(), key, value, signature).isPresent()) {
+                            || EventRules.signatureRefusal(r.headers(), key, value, keys).isPresent()) {
                         continue;
                     }
                     due = false;

@@ -12,7 +12,6 @@ import io.lethe.stage.health.Misconfiguration;
 import io.lethe.stage.retry.Backoff;
 import io.lethe.stage.retry.Retry;
 import io.lettuce.core.RedisException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -171,10 +170,8 @@ final class StartupFeed {
     private OptionalLong awaitStreamsWriting(String topic, String saying) {
         PartitionCounts counts = partitions.counts();
         IntSupplier sources = () -> counts.now().map(PartitionCounts.Counts::changes).orElse(0);
-        byte[] key = config.streams().watermarkKey() == null
-                ? null
-                : config.streams().watermarkKey().reveal().getBytes(StandardCharsets.UTF_8);
-        return StreamsProof.await(() -> RegionClients.watcher(config, region.name()), topic, config.routes(topic), key, sources,
+        return StreamsProof.await(() -> RegionClients.watcher(config, region.name()), topic, config.routes(topic),
+                EventRules.signingKeys(config), sources,
                 config.source().shardOrder(), () -> !running.getAsBoolean(),
                 why -> LOG.warn("region {}: {}{}", region.name(), saying, why));
     }

@@ -1,6 +1,7 @@
 package io.lethe.region.apply;
 
 import io.lethe.config.LetheConfig;
+import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.Watermark;
 import java.time.Duration;
 import java.util.HashSet;
@@ -29,26 +30,27 @@ final class StreamsProof {
     /**
      * Waits until streams writes {@code topic} as this configuration routes it: a watermark of
      * each of the {@code sources} changes partitions arrives on it after this call began, stamped
-     * with {@code routes} ({@code LetheConfig.routes}) and, with a {@code key}, signed with it.
+     * with {@code routes} ({@code LetheConfig.routes}) and, with {@code keys}, signed with one of
+     * them (the current key or, during a rotation, the previous one).
      *
      * @return the highest source position (LSN) of those watermarks: every change after it went to
      *         {@code topic}; empty when {@code stopped} ended the wait
      * @param waiting told, every minute of waiting, why the region does not start yet
      */
     static OptionalLong await(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
-            byte[] key, IntSupplier sources, BooleanSupplier stopped,
+            SigningKeys keys, IntSupplier sources, BooleanSupplier stopped,
             java.util.function.Consumer<String> waiting) {
-        return await(watcher, topic, routes, key, sources, List.of(""), stopped, waiting);
+        return await(watcher, topic, routes, keys, sources, List.of(""), stopped, waiting);
     }
 
     /**
-     * {@link #await(Supplier, String, String, byte[], IntSupplier, BooleanSupplier,
+     * {@link #await(Supplier, String, String, SigningKeys, IntSupplier, BooleanSupplier,
      * java.util.function.Consumer)} with capture shards: {@code sources} counts channels, one per
      * (shard of {@code shardOrder}, changes partition), and each must be seen; a watermark of a
      * shard not in {@code shardOrder} counts for nothing.
      */
     static OptionalLong await(Supplier<Consumer<String, byte[]>> watcher, String topic, String routes,
-            byte[] key, IntSupplier sources, List<String> shardOrder,
+            SigningKeys keys, IntSupplier sources, List<String> shardOrder,
             BooleanSupplier stopped, java.util.function.Consumer<String> waiting) {
         try (Consumer<String, byte[]> c = watcher.get()) {
             List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(30));
@@ -65,7 +67,7 @@ final class StreamsProof {
                     if (Watermark.isWatermark(r.key())) {
                         Optional<Watermark> w = Watermark.read(r.headers());
                         boolean ours = routes.equals(Watermark.routes(r.headers()).orElse(null))
-                                && (key == null || w.isPresent() && w.get().verifies(r.headers(), key));
+                                && (keys == null || w.isPresent() && w.get().verifies(r.headers(), keys));
                         // streams forwards the changes partition: the channel is numbered under this configuration's shards
                         int channel = w.isPresent()
                                 ? LetheConfig.watermarkChannel(shardOrder, w.get().shard(),

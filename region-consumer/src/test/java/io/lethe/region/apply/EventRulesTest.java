@@ -10,6 +10,7 @@ import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.RecordSignature;
+import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.Versions;
 import io.lethe.schemas.Watermark;
@@ -164,22 +165,24 @@ class EventRulesTest {
     @Test
     void watermarksNeedTheirHeadersAndWithAKeyTheirSignature() {
         byte[] key = "0123456789abcdef0123".getBytes(StandardCharsets.UTF_8);
+        SigningKeys keys = SigningKeys.of(key);
         Watermark w = new Watermark(1_000, 2_000, 1, "h");
-        assertEquals(Optional.empty(), EventRules.watermarkRefusal(w.writeTo(new RecordHeaders(), key), key));
+        assertEquals(Optional.empty(), EventRules.watermarkRefusal(w.writeTo(new RecordHeaders(), key), keys));
         assertEquals(Optional.empty(), EventRules.watermarkRefusal(w.writeTo(new RecordHeaders()), null), "no key: taken on trust");
-        assertEquals(Optional.of(DlqReason.UNTRUSTED_WATERMARK), EventRules.watermarkRefusal(w.writeTo(new RecordHeaders()), key)
+        assertEquals(Optional.of(DlqReason.UNTRUSTED_WATERMARK), EventRules.watermarkRefusal(w.writeTo(new RecordHeaders()), keys)
                 .map(EventRules.Refusal::reason), "unsigned");
         RecordHeaders forged = new RecordHeaders();
         new Watermark(1_000, 1L << 62, 1, "h").writeTo(forged);
         forged.add(Watermark.SIGNATURE, w.signature(key).getBytes(StandardCharsets.UTF_8));
-        assertEquals(Optional.of(DlqReason.UNTRUSTED_WATERMARK), EventRules.watermarkRefusal(forged, key).map(EventRules.Refusal::reason),
+        assertEquals(Optional.of(DlqReason.UNTRUSTED_WATERMARK), EventRules.watermarkRefusal(forged, keys).map(EventRules.Refusal::reason),
                 "another watermark's signature");
         RecordHeaders rerouted = (RecordHeaders) w.writeTo(new RecordHeaders(), key, "routes-of-one-topic");
         rerouted.remove(Watermark.ROUTES);
         rerouted.add(Watermark.ROUTES, "routes-of-another".getBytes(StandardCharsets.UTF_8));
-        assertEquals(Optional.of(DlqReason.UNTRUSTED_WATERMARK), EventRules.watermarkRefusal(rerouted, key).map(EventRules.Refusal::reason),
+        assertEquals(Optional.of(DlqReason.UNTRUSTED_WATERMARK),
+                EventRules.watermarkRefusal(rerouted, keys).map(EventRules.Refusal::reason),
                 "the routes are signed: a copy claiming another topic's routes does not verify");
-        assertEquals(Optional.empty(), EventRules.watermarkRefusal(w.writeTo(new RecordHeaders(), key, "routes-of-one-topic"), key));
+        assertEquals(Optional.empty(), EventRules.watermarkRefusal(w.writeTo(new RecordHeaders(), key, "routes-of-one-topic"), keys));
         assertTrue(EventRules.watermarkRefusal(new Watermark(1_000, 2_000, -1).writeTo(new RecordHeaders()), null).isPresent(),
                 "a region topic's watermark names its changes partition");
     }
@@ -193,24 +196,25 @@ class EventRulesTest {
     void anInvalidationRecordMustCarryAValidSignatureWhenTheKeyIsSet() {
         byte[] key = "a-watermark-key-of-32-characters".getBytes(StandardCharsets.UTF_8);
         RecordSignature signature = new RecordSignature(key);
+        SigningKeys keys = SigningKeys.of(key);
         byte[] value = "{\"key\":\"doc:1\",\"payload\":\"{\\\"body\\\":\\\"real\\\"}\"}".getBytes(StandardCharsets.UTF_8);
         byte[] forged = "{\"key\":\"doc:1\",\"payload\":\"{\\\"body\\\":\\\"forged\\\"}\"}".getBytes(StandardCharsets.UTF_8);
         assertEquals(Optional.empty(),
-                EventRules.signatureRefusal(signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", value, signature));
+                EventRules.signatureRefusal(signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", value, keys));
         assertEquals(Optional.empty(), EventRules.signatureRefusal(new RecordHeaders(), "doc:1", value, null), "no key: taken on trust");
-        Optional<EventRules.Refusal> missing = EventRules.signatureRefusal(new RecordHeaders(), "doc:1", forged, signature);
+        Optional<EventRules.Refusal> missing = EventRules.signatureRefusal(new RecordHeaders(), "doc:1", forged, keys);
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), missing.map(EventRules.Refusal::reason));
         assertTrue(missing.orElseThrow().message().contains("is missing"), missing.toString());
         // a real record's signature moved onto a forged payload, or one made with another key
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), EventRules.signatureRefusal(
-                signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", forged, signature).map(EventRules.Refusal::reason));
+                signature.addTo(new RecordHeaders(), "doc:1", value), "doc:1", forged, keys).map(EventRules.Refusal::reason));
         RecordSignature other = new RecordSignature("another-key-of-some-length".getBytes(StandardCharsets.UTF_8));
         Optional<EventRules.Refusal> wrong = EventRules.signatureRefusal(other.addTo(new RecordHeaders(), "doc:1", forged), "doc:1", forged,
-                signature);
+                keys);
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), wrong.map(EventRules.Refusal::reason));
         assertTrue(wrong.orElseThrow().message().contains("does not verify"), wrong.toString());
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), EventRules.signatureRefusal(
-                signature.addTo(new RecordHeaders(), "doc:1", value), "doc:2", value, signature).map(EventRules.Refusal::reason),
+                signature.addTo(new RecordHeaders(), "doc:1", value), "doc:2", value, keys).map(EventRules.Refusal::reason),
                 "the signature covers the record key");
         assertTrue(!signature.toString().contains("a-watermark-key"), "the key is never in toString");
     }

@@ -1,0 +1,84 @@
+package io.lethe.config;
+
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What a new configuration does to {@code streams.watermark-key} and {@code
+ * streams.previous-watermark-key}, for {@link ConfigChanges}: which step of a rotation it is
+ * (docs/security.md, "Rotating the watermark key"), and whether it is lossy. The keys are compared,
+ * never printed.
+ *
+ * <p>A rollout restarts the stages one by one, so instances of both files run side by side. It
+ * loses nothing when each file's signing key is accepted by the other file (its current or previous
+ * key): otherwise a region on one file refuses the upserts the other's streams writes as {@code
+ * untrusted-record} (the entry keeps its old value, with every lag healthy) and its watermarks
+ * (its LSN ceiling stops moving). A key introduced or removed is judged by the same rule, with
+ * "no key" accepting everything and signing nothing: it loses nothing only in the order it gives.
+ */
+final class SigningKeyChanges {
+    private SigningKeyChanges() {
+    }
+
+    /**
+     * A finding.
+     *
+     * @param line  what the change is, one line
+     * @param lossy true when some order of the rollout refuses real records (see the class comment)
+     */
+    record Finding(String line, boolean lossy) {
+    }
+
+    static Optional<Finding> between(StreamsConfig running, StreamsConfig next) {
+        Secret oldCurrent = running.watermarkKey();
+        Secret oldPrevious = running.previousWatermarkKey();
+        Secret newCurrent = next.watermarkKey();
+        Secret newPrevious = next.previousWatermarkKey();
+        if (Objects.equals(oldCurrent, newCurrent) && Objects.equals(oldPrevious, newPrevious)) {
+            return Optional.empty();
+        }
+        String prefix = "streams.watermark-key: ";
+        if (oldCurrent == null) {
+            return Optional.of(new Finding(prefix + "introduced; roll out capture first, then streams and every `lethe invalidate`, then "
+                    + "the regions: a region with the key refuses an unsigned upsert (untrusted-record: not applied, the entry keeps "
+                    + "its old value) and an unsigned watermark, so it must not run before what feeds it signs", true));
+        }
+        if (newCurrent == null) {
+            return Optional.of(new Finding(prefix + "removed: records and watermarks are taken on trust from then on; roll out the "
+                    + "regions first, then streams, then capture (a region still on the key refuses what an unsigning streams writes)",
+                    true));
+        }
+        boolean oldSignerAccepted = oldCurrent.equals(newCurrent) || oldCurrent.equals(newPrevious);
+        boolean newSignerAccepted = newCurrent.equals(oldCurrent) || newCurrent.equals(oldPrevious);
+        if (!oldSignerAccepted || !newSignerAccepted) {
+            String which = !oldSignerAccepted && !newSignerAccepted
+                    ? "neither file accepts the key the other signs with"
+                    : oldSignerAccepted
+                            ? "the running file does not accept the key the new one signs with"
+                            : "the new file does not accept the key the running one signs with";
+            return Optional.of(new Finding(prefix + "changes, and " + which
+                    + ": a lossy step. While instances of both run, a region refuses the other key's upserts (untrusted-record: "
+                    + "not applied, the entry keeps its old value) and its watermarks (its LSN ceiling stops, later changes are "
+                    + "refused as version-out-of-range); rotate in three rollouts instead (docs/security.md, \"Rotating the watermark "
+                    + "key\"): first previous-watermark-key: <new key> everywhere, then watermark-key: <new key> with "
+                    + "previous-watermark-key: <old key>, then drop previous-watermark-key", true));
+        }
+        if (oldCurrent.equals(newCurrent) && oldPrevious == null) {
+            return Optional.of(new Finding(prefix + "unchanged; previous-watermark-key added (rotation step 1): every stage on the "
+                    + "new file accepts the new key, nothing signs with it yet; roll it out to every stage before step 2", false));
+        }
+        if (oldCurrent.equals(newCurrent) && newPrevious == null) {
+            return Optional.of(new Finding(prefix + "unchanged; previous-watermark-key dropped (rotation step 3): a record or "
+                    + "watermark signed with it that a region has not read yet is refused from then on (an upsert as "
+                    + "untrusted-record, not applied): drop it only once lethe lag shows every region and the DLQ past the last "
+                    + "record signed with it", false));
+        }
+        if (oldCurrent.equals(newCurrent)) {
+            return Optional.of(new Finding(prefix + "unchanged; previous-watermark-key changes: a record signed with the one it "
+                    + "replaces and not read yet is refused from then on", false));
+        }
+        return Optional.of(new Finding(prefix + "changes to the key the running file accepts as previous-watermark-key, which keeps "
+                + "accepting the running key (rotation step 2): no loss in any order; once every stage signs with the new key and "
+                + "lethe lag shows every region past the last record signed with the old one, drop previous-watermark-key", false));
+    }
+}
