@@ -41,6 +41,15 @@ class AdmissionRotationTest {
     private static final String OLD = "the-old-watermark-key-of-32-chars";
     private static final String NEW = "the-new-watermark-key-of-32-chars";
     private static final String THIRD = "a-third-key-nobody-was-given-000";
+    /** What streams stamps an upsert of namespace price with (the same namespace in every test here): {@link HoldsStamp}. */
+    private static final String PRICE_HOLDS = ConfigLoader.parse("unit.yml", """
+            source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/unused", user: lethe }
+            kafka: { bootstrap-servers: "127.0.0.1:9" }
+            regions:
+              us-east: { redis: "redis://127.0.0.1:6379" }
+            namespaces:
+              price: { table: public.prices, keys: ["price:{id}"], mode: upsert, payload-columns: [price] }
+            """, name -> null).namespaces().get("price").holdsFingerprint();
 
     @Test
     void recordsAndWatermarksSignedWithThePreviousKeyAreAdmittedAndAThirdKeysAreRefused() {
@@ -123,6 +132,7 @@ class AdmissionRotationTest {
                 lsn + 1);
         byte[] value = EventJson.write(e);
         RecordHeaders headers = new RecordHeaders();
+        headers.add(Headers.HOLDS, PRICE_HOLDS.getBytes(StandardCharsets.UTF_8));
         new RecordSignature(key.getBytes(StandardCharsets.UTF_8)).addTo(headers, e.target(), value);
         return new ConsumerRecord<>(TOPIC, 0, offset, 0L, TimestampType.CREATE_TIME, -1, -1, e.target(), value, headers, Optional.empty());
     }
