@@ -28,7 +28,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * streams still on the old file stamped (both stamps match), after another instance of the group, starting on
  * a file that makes the namespace {@code column:}-versioned, recorded the new holds and ran its wholesale
  * invalidation past the key (its marker not written yet). Nothing later reaches an entry at an LSN there: the
- * instance reads the holds again once the upsert is acknowledged, undoes it (the delete at its version) and holds.
+ * instance reads the holds again once the upsert is acknowledged, undoes it (the delete at its version) and holds
+ * until the holds record its file again. With no record (a Redis an older version fed), nothing is undone.
  */
 @ExtendWith(LetheStackExtension.class)
 class UpsertHoldsIT {
@@ -82,6 +83,19 @@ class UpsertHoldsIT {
                 RegionFixture.await("the undone batch and the sentinel committed", Duration.ofSeconds(30),
                         () -> uncheck(() -> f.committed(group, topic)) == 9 + 1 + 1);
                 assertTrue(region.misconfigured().isEmpty() && region.isRunning(), "applying again");
+
+                // none recorded (a Redis an older version fed): nothing to compare with, the upsert stays
+                redis.del(RedisLayout.holdsKey("hot"));
+                String kept = p + "hot:2";
+                f.sendUpsert(topic, old, upsert("hot", kept, "7"));
+                f.flush();
+                RegionFixture.await("the upsert written", Duration.ofSeconds(30), () -> redis.exists(kept) == 1);
+                RegionFixture.await("its batch committed", Duration.ofSeconds(30),
+                        () -> uncheck(() -> f.committed(group, topic)) == 9 + 1 + 1 + 1);
+                assertEquals(1, redis.exists(kept), "not undone");
+                assertEquals(1.0, registry.get(RegionMeterNames.UPSERTS_UNDONE).tag("region", REGION).tag("reason", "other-holds")
+                        .counter().count(), "nothing more undone");
+                assertTrue(region.misconfigured().isEmpty(), "not held");
             }
         }
     }
