@@ -1,6 +1,7 @@
 package io.lethe.region;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.config.LetheConfig;
@@ -9,17 +10,26 @@ import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.schemas.Action;
+import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
+import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.RedisLayout;
+import io.lethe.schemas.serde.EventJson;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -34,6 +44,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LetheStackExtension.class)
 class UpsertHoldsIT {
     private static final String REGION = "us-east";
+    /** Not {@code hot} as other ITs name theirs: {@code lethe:holds:<ns>} is not under a test's key prefix. */
+    private static final String NAMESPACE = "undone";
 
     @Test
     void anUpsertAppliedAfterAnotherInstanceRecordedNewHoldsIsUndoneAndTheInstanceHolds(LetheStack stack, TestScope scope)
@@ -42,11 +54,11 @@ class UpsertHoldsIT {
             String p = scope.keyPrefix();
             String regions = "{ redis: \"" + stack.redisUri(REGION) + "\" }";
             String product = "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }\n";
-            String hot = "hot: { table: public.hot, keys: [\"" + p + "hot:{id}\"], mode: upsert, payload-columns: [name]%s }";
+            String hot = NAMESPACE + ": { table: public.hot, keys: [\"" + p + "hot:{id}\"], mode: upsert, payload-columns: [name]%s }";
             LetheConfig old = f.config(f.yaml(Map.of(REGION, regions), product + hot.formatted(""), ""));
             LetheConfig next = f.config(f.yaml(Map.of(REGION, regions), product + hot.formatted(", version: \"column:ver\""), ""));
-            String oldHolds = RedisLayout.holds(old.namespaces().get("hot").holdsRendered());
-            String newHolds = RedisLayout.holds(next.namespaces().get("hot").holdsRendered());
+            String oldHolds = RedisLayout.holds(old.namespaces().get(NAMESPACE).holdsRendered());
+            String newHolds = RedisLayout.holds(next.namespaces().get(NAMESPACE).holdsRendered());
             RedisCommands<String, String> redis = f.redis(REGION);
             String topic = old.topics().invalidations(REGION);
             String group = RegionConsumerService.groupId(old, REGION);
@@ -56,11 +68,11 @@ class UpsertHoldsIT {
                 region.start();
                 f.sendHeartbeats(topic, 1);
                 RegionFixture.awaitHeartbeatsApplied(redis, group, 1);
-                assertEquals(oldHolds, redis.get(RedisLayout.holdsKey("hot")), "the first feed recorded the old file's holds");
+                assertEquals(oldHolds, redis.get(RedisLayout.holdsKey(NAMESPACE)), "the first feed recorded the old file's holds");
 
                 // another instance starts on the new file: it records the new holds, and its wholesale scan passes the key
-                redis.set(RedisLayout.holdsKey("hot"), newHolds);
-                f.sendUpsert(topic, old, upsert("hot", entry, "5"));
+                redis.set(RedisLayout.holdsKey(NAMESPACE), newHolds);
+                f.sendUpsert(topic, old, upsert(NAMESPACE, entry, "5"));
                 f.flush();
                 Counter upserted = registry.get(RegionMeterNames.APPLIED).tag("region", REGION).tag("result", "upserted").counter();
                 RegionFixture.await("the upsert applied, or the instance holding", Duration.ofSeconds(30),
@@ -74,7 +86,7 @@ class UpsertHoldsIT {
                         .counter().count());
 
                 // the holds record this file's again (the other instance rolled back): the hold ends, the batch is committed
-                redis.set(RedisLayout.holdsKey("hot"), oldHolds);
+                redis.set(RedisLayout.holdsKey(NAMESPACE), oldHolds);
                 String sentinel = p + "product:1";
                 redis.hset(sentinel, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "old"));
                 f.send(topic, RegionFixture.key("product", sentinel, "6"));
@@ -85,9 +97,9 @@ class UpsertHoldsIT {
                 assertTrue(region.misconfigured().isEmpty() && region.isRunning(), "applying again");
 
                 // none recorded (a Redis an older version fed): nothing to compare with, the upsert stays
-                redis.del(RedisLayout.holdsKey("hot"));
+                redis.del(RedisLayout.holdsKey(NAMESPACE));
                 String kept = p + "hot:2";
-                f.sendUpsert(topic, old, upsert("hot", kept, "7"));
+                f.sendUpsert(topic, old, upsert(NAMESPACE, kept, "7"));
                 f.flush();
                 RegionFixture.await("the upsert written", Duration.ofSeconds(30), () -> redis.exists(kept) == 1);
                 RegionFixture.await("its batch committed", Duration.ofSeconds(30),
@@ -96,6 +108,56 @@ class UpsertHoldsIT {
                 assertEquals(1.0, registry.get(RegionMeterNames.UPSERTS_UNDONE).tag("region", REGION).tag("reason", "other-holds")
                         .counter().count(), "nothing more undone");
                 assertTrue(region.misconfigured().isEmpty(), "not held");
+            }
+        }
+    }
+
+    /**
+     * On a Redis Cluster, the holds of two namespaces on other masters than each other (and than the entries) are
+     * read back in one MGET after the upserts: the one whose holds are the new file's is undone, the other kept.
+     */
+    @Test
+    void onAClusterTheHoldsOfEveryNamespaceUpsertedAreReadAgainWhereverTheyLive(LetheStack stack, TestScope scope) throws Exception {
+        try (RegionFixture f = new RegionFixture(stack, scope);
+                RedisClusterClient client = RedisClusterClient.create(stack.redisClusterUri());
+                StatefulRedisClusterConnection<String, String> connection = client.connect()) {
+            RedisAdvancedClusterCommands<String, String> redis = connection.sync();
+            String p = scope.keyPrefix();
+            String regions = "{ redis: \"" + stack.redisClusterUri() + "\", topology: cluster }";
+            String ns = "%s: { table: public.%s, keys: [\"" + p + "%s:{id}\"], mode: upsert, payload-columns: [name]%s }\n";
+            String kept = "undonekept";
+            LetheConfig old = f.config(f.yaml(Map.of(REGION, regions), ns.formatted(kept, kept, kept, "")
+                    + ns.formatted(NAMESPACE, NAMESPACE, NAMESPACE, ""), ""));
+            LetheConfig next = f.config(f.yaml(Map.of(REGION, regions), ns.formatted(kept, kept, kept, "")
+                    + ns.formatted(NAMESPACE, NAMESPACE, NAMESPACE, ", version: \"column:ver\""), ""));
+            assertNotEquals(redis.clusterKeyslot(RedisLayout.holdsKey(kept)), redis.clusterKeyslot(RedisLayout.holdsKey(NAMESPACE)));
+            String topic = old.topics().invalidations(REGION);
+            String group = RegionConsumerService.groupId(old, REGION);
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            try (RegionConsumerService region = new RegionConsumerService(old, REGION, registry, Clock.systemUTC())) {
+                region.start();
+                f.sendHeartbeats(topic, 1);
+                RegionFixture.await("the heartbeats applied", Duration.ofSeconds(60),
+                        () -> AppliedLsn.of(redis.hgetall(AppliedLsn.key(group))).orElse(-1) >= 1);
+                redis.set(RedisLayout.holdsKey(NAMESPACE), RedisLayout.holds(next.namespaces().get(NAMESPACE).holdsRendered()));
+                String keptEntry = p + kept + ":1";
+                String undoneEntry = p + NAMESPACE + ":1";
+                // one partition, the kept one first: in one batch (one MGET of both holds keys) or before it
+                for (InvalidationEvent e : List.of(upsert(kept, keptEntry, "5"), upsert(NAMESPACE, undoneEntry, "5"))) {
+                    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, 0, e.target(), EventJson.write(e));
+                    record.headers().add(Headers.HOLDS,
+                            old.namespaces().get(e.namespace()).holdsFingerprint().getBytes(StandardCharsets.UTF_8));
+                    f.sendRecord(record);
+                }
+                f.flush();
+                RegionFixture.await("the instance holding", Duration.ofSeconds(30), () -> region.misconfigured().isPresent());
+                assertEquals(0, redis.exists(undoneEntry), "undone: its namespace's holds are the new file's");
+                assertEquals("5", redis.hget(RedisLayout.fenceKey(undoneEntry), RedisLayout.ENTRY_VERSION));
+                assertEquals(1, redis.exists(keptEntry), "kept: its namespace's holds are this instance's");
+                assertEquals(1.0, registry.get(RegionMeterNames.UPSERTS_UNDONE).tag("region", REGION).tag("reason", "other-holds")
+                        .counter().count());
+            } finally {
+                redis.del(RedisLayout.holdsKey(NAMESPACE), RedisLayout.holdsKey(kept));
             }
         }
     }
