@@ -283,7 +283,7 @@ final class ApplyLoop {
 
     /** As {@link #applyUntilAcknowledged(BatchPlan)}; with {@code deferSweeps}, the plan's sweeps go on on the sweep worker. */
     private Applied applyUntilAcknowledged(BatchPlan plan, boolean deferSweeps) throws InterruptedException {
-        return untilAcknowledged.apply(plan, deferSweeps);
+        return UpsertHolds.heldOn(untilAcknowledged.apply(plan, deferSweeps), view, applier);
     }
 
     /** Waits, polling with every partition paused so the consumer stays in its group. */

@@ -11,6 +11,7 @@ import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.stage.failure.Failure;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,8 @@ final class RedisApplier implements Applier {
     private final ScriptCalls scriptCalls;
     private final Pipelined pipelined;
     private final PatternScan patterns;
+    /** Confirms the upserts of each batch against the holds the region's Redis records once they are acknowledged. */
+    private final UpsertHolds holds;
     private PatternSweeps sweeps;
 
     /**
@@ -45,6 +48,7 @@ final class RedisApplier implements Applier {
         this.scriptCalls = new ScriptCalls(namespaces, cached);
         this.pipelined = new Pipelined(redis, metrics, timeout);
         this.patterns = new PatternScan(redis, namespaces, metrics, pipelined, scriptCalls, scanCount, keysPerSecond);
+        this.holds = new UpsertHolds(redis, namespaces, scriptCalls, pipelined, metrics);
         this.metrics = metrics;
     }
 
@@ -111,9 +115,9 @@ final class RedisApplier implements Applier {
     public Applied apply(BatchPlan plan) throws ApplyFailure, InterruptedException {
         Map<String, Integer> results = new LinkedHashMap<>();
         List<Poisoned> poisoned = new ArrayList<>();
-        applyKeys(plan, results, poisoned);
+        Map<String, String> otherHolds = applyKeys(plan, results, poisoned);
         patterns.apply(plan.patterns(), results, poisoned);
-        return new Applied(results, widened(poisoned));
+        return new Applied(results, widened(poisoned), otherHolds);
     }
 
     /**
@@ -128,11 +132,11 @@ final class RedisApplier implements Applier {
         }
         Map<String, Integer> results = new LinkedHashMap<>();
         List<Poisoned> poisoned = new ArrayList<>();
-        applyKeys(plan, results, poisoned);
+        Map<String, String> otherHolds = applyKeys(plan, results, poisoned);
         Map<String, List<InvalidationEvent>> byGlob = PatternScan.byGlob(plan.patterns());
         patterns.markReached(plan.patterns());
         byGlob.forEach(sweeps::submit);
-        return new Applied(results, widened(poisoned));
+        return new Applied(results, widened(poisoned), otherHolds);
     }
 
     /**
@@ -147,7 +151,8 @@ final class RedisApplier implements Applier {
         return new Applied(results, widened(poisoned));
     }
 
-    private void applyKeys(BatchPlan plan, Map<String, Integer> results, List<Poisoned> poisoned)
+    /** Applies the plan's keys; returns the namespaces whose upserts were undone for other holds ({@link UpsertHolds}). */
+    private Map<String, String> applyKeys(BatchPlan plan, Map<String, Integer> results, List<Poisoned> poisoned)
             throws ApplyFailure, InterruptedException {
         Map<String, Long> watermarks = wideWatermarks(plan.keys());
         List<ScriptCall> calls = new ArrayList<>(plan.keys().size());
@@ -163,6 +168,12 @@ final class RedisApplier implements Applier {
         pipelined.run(calls, plan.keys(), results, poisoned);
         countAged(aged);
         undoUpsertsOvertaken(plan.keys(), watermarks, results);
+        return holds.confirm(plan.keys(), calls);
+    }
+
+    @Override
+    public Map<String, String> otherHolds(Collection<String> namespaces) {
+        return holds.other(namespaces);
     }
 
     private List<Poisoned> widened(List<Poisoned> poisoned) throws ApplyFailure, InterruptedException {

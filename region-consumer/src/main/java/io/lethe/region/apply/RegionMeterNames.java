@@ -97,6 +97,15 @@ public final class RegionMeterNames {
     public static final String UNPROVEN_UPSERTS = "lethe.region.unproven.upserts";
     /** The reasons of {@link #UNPROVEN_UPSERTS}. */
     public static final List<String> UNPROVEN_REASONS = List.of("no-floor", "aged");
+    /**
+     * Upserts a region applied and then undid (applied again as the delete at their version), by {@code reason}:
+     * {@code other-holds} (once Redis acknowledged them, the region's Redis recorded other holds for their namespace
+     * than this instance's configuration: another instance of the group started on another file and may have
+     * invalidated the namespace wholesale past their keys; this instance then holds, see {@code UpsertHolds}).
+     */
+    public static final String UPSERTS_UNDONE = "lethe.region.upserts.undone";
+    /** The reasons of {@link #UPSERTS_UNDONE}. */
+    public static final List<String> UNDONE_REASONS = List.of("other-holds");
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
     /**

@@ -75,6 +75,7 @@ public final class RegionMetrics {
     private final Map<String, Counter> dlq = new ConcurrentHashMap<>();
     private final Map<String, Counter> poisoned = new ConcurrentHashMap<>();
     private final AppliedWatermarks watermarks = new AppliedWatermarks();
+    private final AtomicLong appliedLsn = new AtomicLong(-1);
 
     public RegionMetrics(MeterRegistry registry, String region) {
         this.registry = registry;
@@ -101,6 +102,7 @@ public final class RegionMetrics {
         RESULTS.forEach(r -> applied(r, 0));
         RESTORE_ACTIONS.forEach(this::restores);
         UNPROVEN_REASONS.forEach(reason -> unprovenUpserts(reason, 0));
+        RegionMeterNames.UNDONE_REASONS.forEach(reason -> upsertsUndone(reason, 0));
         this.offsetsLost = Counter.builder(OFFSETS_LOST).tag("region", region)
                 .description("partitions whose records were deleted before this region applied them").register(registry);
         this.topicMoves = Counter.builder(TOPIC_MOVES).tag("region", region)
@@ -109,12 +111,9 @@ public final class RegionMetrics {
                 .description("first feeds of a Redis without a topic marker, each a wholesale invalidation").register(registry);
         Gauge.builder(FIRST_FEED_PENDING, firstFeedPending, AtomicInteger::get)
                 .tag("region", region).description("1 while a first feed waits for streams to write the topic").register(registry);
-        for (DlqReason reason : List.of(DlqReason.MALFORMED,
-                DlqReason.UNKNOWN_NAMESPACE, DlqReason.MATCH_ALL_PATTERN,
-                DlqReason.NAMESPACE_WIDE_PATTERN, DlqReason.FOREIGN_KEY,
-                DlqReason.RESERVED_KEY, DlqReason.UPSERT_NOT_CONFIGURED,
-                DlqReason.VERSION_OUT_OF_RANGE, DlqReason.FOREIGN_PATTERN,
-                DlqReason.UNTRUSTED_WATERMARK, DlqReason.REDIS_WRONGTYPE,
+        for (DlqReason reason : List.of(DlqReason.MALFORMED, DlqReason.UNKNOWN_NAMESPACE, DlqReason.MATCH_ALL_PATTERN,
+                DlqReason.NAMESPACE_WIDE_PATTERN, DlqReason.FOREIGN_KEY, DlqReason.RESERVED_KEY, DlqReason.UPSERT_NOT_CONFIGURED,
+                DlqReason.VERSION_OUT_OF_RANGE, DlqReason.FOREIGN_PATTERN, DlqReason.UNTRUSTED_WATERMARK, DlqReason.REDIS_WRONGTYPE,
                 DlqReason.REDIS_OOM, DlqReason.REDIS_REFUSED, DlqReason.REDIS_KEY_DENIED)) {
             dlqCounter(reason.code());
         }
@@ -136,8 +135,6 @@ public final class RegionMetrics {
         registry.gauge(APPLIED_LSN, tags, appliedLsn, a -> a.get() < 0 ? Double.NaN : a.get());
         this.reapplied = Counter.builder(GATE_REAPPLIED).tags(tags).register(registry);
     }
-
-    private final AtomicLong appliedLsn = new AtomicLong(-1);
 
     /** The oldest applied watermark this consumer published over its partitions (commit LSN). */
     public void appliedLsn(long lsn) {
@@ -253,6 +250,11 @@ public final class RegionMetrics {
     public void unprovenUpserts(String reason, int count) {
         Counter.builder(UNPROVEN_UPSERTS).tag("region", region).tag("reason", reason)
                 .description("upserts applied as deletes because nothing proves them new").register(registry).increment(count);
+    }
+
+    /** {@code count} upserts applied, then undone as the delete at their version, for {@code reason} (see {@link RegionMeterNames#UNDONE_REASONS}). */
+    public void upsertsUndone(String reason, int count) {
+        registry.counter(RegionMeterNames.UPSERTS_UNDONE, "region", region, "reason", reason).increment(count);
     }
 
     /** The region's name (for logs). */

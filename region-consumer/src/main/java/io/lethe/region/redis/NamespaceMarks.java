@@ -1,9 +1,15 @@
 package io.lethe.region.redis;
 
 import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.KeyValue;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.sync.RedisScriptingCommands;
 import io.lettuce.core.api.sync.RedisSortedSetCommands;
+import io.lettuce.core.api.sync.RedisStringCommands;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * A region's per-namespace marks in its Redis: the wide and scan watermarks (the newest
@@ -13,10 +19,13 @@ import io.lettuce.core.api.sync.RedisSortedSetCommands;
 public final class NamespaceMarks {
     private final RedisScriptingCommands<String, String> scripting;
     private final RedisSortedSetCommands<String, String> sortedSets;
+    private final RedisStringCommands<String, String> strings;
 
-    NamespaceMarks(RedisScriptingCommands<String, String> scripting, RedisSortedSetCommands<String, String> sortedSets) {
+    NamespaceMarks(RedisScriptingCommands<String, String> scripting, RedisSortedSetCommands<String, String> sortedSets,
+            RedisStringCommands<String, String> strings) {
         this.scripting = scripting;
         this.sortedSets = sortedSets;
+        this.strings = strings;
     }
 
     /**
@@ -70,6 +79,24 @@ public final class NamespaceMarks {
     public String recordHoldsIfAbsent(String namespace, String value) {
         String present = scripting.eval(SET_HOLDS_NX, ScriptOutputType.VALUE, new String[] {RedisLayout.holdsKey(namespace)}, value);
         return present == null || present.equals(value) ? null : present;
+    }
+
+    /**
+     * What the region's Redis records that each of {@code namespaces}' entries hold ({@link RedisLayout#holdsKey}), by
+     * namespace; one not recorded is left out. One MGET: one round trip on a standalone Redis, and on a cluster the
+     * keys' slots read in parallel, each from the master that owns it (the control connection reads no replica).
+     */
+    public Map<String, String> holds(List<String> namespaces) {
+        List<String> keys = new ArrayList<>(namespaces.size());
+        namespaces.forEach(ns -> keys.add(RedisLayout.holdsKey(ns)));
+        Map<String, String> out = new LinkedHashMap<>();
+        List<KeyValue<String, String>> values = strings.mget(keys.toArray(String[]::new));
+        for (int i = 0; i < values.size(); i++) {
+            if (values.get(i).hasValue()) {
+                out.put(namespaces.get(i), values.get(i).getValue());
+            }
+        }
+        return out;
     }
 
     /*

@@ -21,6 +21,7 @@ import io.lettuce.core.api.sync.RedisHashCommands;
 import io.lettuce.core.api.sync.RedisKeyCommands;
 import io.lettuce.core.api.sync.RedisScriptingCommands;
 import io.lettuce.core.api.sync.RedisSortedSetCommands;
+import io.lettuce.core.api.sync.RedisStringCommands;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -52,6 +53,7 @@ public final class RegionRedis implements AutoCloseable {
     private final RedisKeyCommands<String, String> keys;
     private final RedisHashCommands<String, String> hashes;
     private final RedisSortedSetCommands<String, String> sortedSets;
+    private final RedisStringCommands<String, String> strings;
     private final NamespaceMarks namespaceMarks;
     private final BaseRedisCommands<String, String> base;
     private final String display;
@@ -88,6 +90,7 @@ public final class RegionRedis implements AutoCloseable {
                 this.keys = c.sync();
                 this.hashes = c.sync();
                 this.sortedSets = c.sync();
+                this.strings = c.sync();
                 this.base = c.sync();
             } else {
                 this.clusterClient = null;
@@ -108,10 +111,11 @@ public final class RegionRedis implements AutoCloseable {
                 this.keys = c.sync();
                 this.hashes = c.sync();
                 this.sortedSets = c.sync();
+                this.strings = c.sync();
                 this.base = c.sync();
             }
 
-            this.namespaceMarks = new NamespaceMarks(scripting, sortedSets);
+            this.namespaceMarks = new NamespaceMarks(scripting, sortedSets, strings);
         } catch (RuntimeException e) {
             // a client on shared resources owns no threads: closing what it opened and releasing the threads is all
             pipelines.forEach(StatefulConnection::close);
