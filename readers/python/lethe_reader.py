@@ -31,7 +31,7 @@ import uuid
 FENCE_PREFIX = "lethe:fence:"
 EPOCH_PREFIX = "lethe:epoch:"
 # What a namespace's entries hold in a region's Redis (RedisLayout.HOLDS_PREFIX): the parts of the namespace's
-# NamespaceConfig.holdsRendered() joined with HOLDS_SEPARATOR, written by the region consumer.
+# NamespaceConfig.readerHolds() joined with HOLDS_SEPARATOR, written by the region consumer.
 HOLDS_PREFIX = "lethe:holds:"
 HOLDS_SEPARATOR = ";"
 APPLIED_LSN_PREFIX = "lethe:lsn:"
@@ -245,7 +245,7 @@ def holds_key(namespace):
 
 
 def render_holds(holds):
-    """The holds key's value for a namespace's holdsRendered() list (RedisLayout.holds in Java)."""
+    """The holds key's value for a namespace's readerHolds() list (RedisLayout.holds in Java)."""
     return HOLDS_SEPARATOR.join(holds)
 
 
@@ -338,8 +338,9 @@ class Reader:
         self.confirm_script = load("confirm.lua")
 
     def namespace(self, name, ttl_ms=0, negative_ttl_ms=0, holds=None):
-        """holds: what this reader's lethe.yml says the namespace's entries hold, the list NamespaceConfig.holdsRendered()
-        gives (e.g. ["table:public.products", "version:lsn", "mode:delete"]); fills are then refused while the region's
+        """holds: what this reader's lethe.yml says the namespace's entries hold and under which keys, the list
+        NamespaceConfig.readerHolds() gives (e.g. ["table:public.products", "version:lsn", "mode:DELETE",
+        "key/v2:product:{id}"]); fills are then refused while the region's
         Redis records other holds. None: not checked (see docs/cache-client.md, "Declaring what a namespace holds")."""
         return Namespace(self, name, ttl_ms, negative_ttl_ms, holds)
 
@@ -437,8 +438,12 @@ class Namespace:
             if self.holds is None:
                 confirmed = _text(self.reader.redis.get(epoch_key(self.name)) or b"0") == epoch_at_miss
             else:
-                # the epoch, then the holds: a region that moved since the miss wrote its holds before its epoch
-                epoch_now, recorded_now = self.reader.redis.mget(epoch_key(self.name), holds_key(self.name))
+                # the epoch, then the holds: a region that moved since the miss wrote its holds before its epoch.
+                # Two GETs in one pipeline, not an MGET: in a Redis Cluster the two keys are in different slots
+                pipe = self.reader.redis.pipeline(transaction=False)
+                pipe.get(epoch_key(self.name))
+                pipe.get(holds_key(self.name))
+                epoch_now, recorded_now = pipe.execute()
                 confirmed = _text(epoch_now or b"0") == epoch_at_miss and not self._other_holds(recorded_now)
         except Exception:
             confirmed = False  # an epoch that cannot be read confirms nothing

@@ -137,13 +137,13 @@ final class FencedFill<T> {
      * recorded, allowed). Logged at WARN once per recorded text.
      */
     private boolean otherHolds(String recorded) {
-        if (ns.holds() == null || recorded == null || recorded.equals(ns.holds())) {
+        if (!ns.otherHolds(recorded)) {
             return false;
         }
         if (!recorded.equals(warnedHolds.getAndSet(recorded))) {
             LOG.warn("namespace {}: fills refused: the region's Redis records that its entries hold '{}' ({}), this reader's "
                     + "configuration says '{}'. The region and this reader run different configurations of the namespace "
-                    + "(table, version source, mode or payload): roll the same lethe.yml out to the readers and then the region "
+                    + "(table, version source, mode, payload or keys): roll the same lethe.yml out to the readers and then the region "
                     + "(docs/subscribing.md, rolling out a configuration); until they agree, reads load from the database and "
                     + "nothing is cached", ns.name(), recorded, io.lethe.schemas.redis.RedisLayout.holdsKey(ns.name()), ns.holds());
         }

@@ -66,7 +66,7 @@ public final class LetheCache implements AutoCloseable {
     }
 
     /**
-     * Declared with what its entries hold in this reader's lethe.yml, {@code NamespaceConfig.holdsRendered()} (a list: lethe-config
+     * Declared with what its entries hold in this reader's lethe.yml, {@code NamespaceConfig.readerHolds()} (a list: lethe-config
      * stays optional): a fill is refused while the region's Redis records other holds (docs/cache-client.md). Null: not checked.
      */
     public <T> CacheNamespace<T> namespace(String name, Codec<T> codec, Policy policy, List<String> holds) {

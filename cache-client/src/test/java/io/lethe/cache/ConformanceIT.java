@@ -252,7 +252,7 @@ class ConformanceIT {
         }
     }
 
-    /** A vector's list of strings (a namespace's holds, as {@code NamespaceConfig.holdsRendered()} renders them). */
+    /** A vector's list of strings (a namespace's holds, as {@code NamespaceConfig.readerHolds()} renders them). */
     private static List<String> strings(JsonNode list) {
         List<String> out = new ArrayList<>();
         list.forEach(n -> out.add(n.asText()));

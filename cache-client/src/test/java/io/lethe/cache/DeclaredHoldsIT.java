@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * A reader declared with what its namespace's entries hold ({@code NamespaceConfig.holdsRendered()}) against the
+ * A reader declared with what its namespace's entries hold ({@code NamespaceConfig.readerHolds()}) against the
  * region's record of it ({@code lethe:holds:<namespace>}, written by the region consumer): a fill is refused while
  * they differ, on every path that writes an entry. Each test has a namespace of its own (the record is per namespace).
  */
@@ -101,6 +101,27 @@ class DeclaredHoldsIT {
         assertEquals("7", redis.hget(other, RedisLayout.ENTRY_VERSION), "no record (a region of an older version): filled");
     }
 
+    /**
+     * An entry present under holds other than the reader's is not served: a reader on the new file before the region
+     * moved would decode another table's row or another payload's shape (an upsert written by the old rules), one on
+     * the old file after it an entry of the new rules. Read as a miss: loaded, and its fill refused.
+     */
+    @Test
+    void anEntryUnderOtherHoldsIsNotServed() {
+        String namespace = scope.key("hits");
+        String key = scope.key("product:4");
+        redis.hset(key, java.util.Map.of(RedisLayout.ENTRY_VERSION, "3", RedisLayout.ENTRY_DATA, "the old rules' payload"));
+        redis.set(RedisLayout.holdsKey(namespace), RedisLayout.holds(LSN));
+        CacheNamespace<String> reader = cache(null).namespace(namespace, Codecs.utf8(), EVENTUAL, COLUMN);
+        assertEquals("loaded", reader.get(key, k -> Loaded.of("loaded", 4)), "not the entry of the other holds");
+        assertEquals(List.of("loaded"), reader.getAll(List.of(key), keys -> java.util.Map.of(key, Loaded.of("loaded", 4))).values()
+                .stream().toList(), "nor through getAll");
+        assertEquals("3", redis.hget(key, RedisLayout.ENTRY_VERSION), "and nothing filled over it");
+
+        redis.set(RedisLayout.holdsKey(namespace), RedisLayout.holds(COLUMN)); // the region moved: its entries are the reader's
+        assertEquals("the old rules' payload", reader.get(key, k -> Loaded.of("loaded", 4)), "a hit once the holds agree");
+    }
+
     @Test
     void aReaderThatDeclaresNothingIsNotChecked() {
         String namespace = scope.key("undeclared");
@@ -156,17 +177,18 @@ class DeclaredHoldsIT {
         CacheNamespace.Lookup<String> miss = ns.lookup(c);
         assertEquals("framework", ns.fill(miss, Loaded.of("framework", 1099511627776L)));
         assertEquals(0, redis.exists(c));
-        // stale-while-revalidate's background refresh of a soft-expired entry (left as it was, not replaced)
+        // a soft-expired entry under other holds: not served stale (anEntryUnderOtherHoldsIsNotServed), loaded, and the
+        // fill over it refused (left as it was, not replaced)
         String d = scope.key("product:13");
         redis.hset(d, Map.of(RedisLayout.ENTRY_VERSION, "5", RedisLayout.ENTRY_DATA, "old", RedisLayout.ENTRY_SOFT_EXPIRY,
                 Long.toString(clock.millis() - 1)));
         double before = fills(namespace, "refused-holds");
-        assertEquals("old", ns.get(d, k -> Loaded.of("refreshed", 1099511627776L)), "served stale while it refreshes");
+        assertEquals("refreshed", ns.get(d, k -> Loaded.of("refreshed", 1099511627776L)), "not served: loaded");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (fills(namespace, "refused-holds") == before && System.nanoTime() < deadline) {
             TimeUnit.MILLISECONDS.sleep(10); // waiting for the sentinel: the refresh's refusal
         }
-        assertEquals(before + 1, fills(namespace, "refused-holds"), "the refresh's fill is refused too");
+        assertEquals(before + 1, fills(namespace, "refused-holds"), "its fill is refused too");
         assertEquals("old", redis.hget(d, RedisLayout.ENTRY_DATA));
         assertEquals(0.0, fills(namespace, "accepted"));
     }

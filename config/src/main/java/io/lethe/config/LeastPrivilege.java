@@ -39,11 +39,12 @@ public final class LeastPrivilege {
             "script|load", "evalsha", "eval", "get", "set", "hgetall", "hmget", "hget", "type", "del", "hset", "pexpire", "persist", "pttl",
             "exists", "hincrby", "time", "xadd", "readonly", "cluster|nodes", "cluster|slots");
     /**
-     * Lethe's keys the cache-client reads or writes: fences, namespace epochs, the shadow-read audit
-     * stream, the region's applied watermark (read-your-writes) and the fill locks.
+     * Lethe's keys the cache-client reads or writes: fences, namespace epochs, what each namespace's
+     * entries hold (read by readers declared with their configuration), the shadow-read audit stream,
+     * the region's applied watermark (read-your-writes) and the fill locks.
      */
-    public static final List<String> CACHE_CLIENT_LETHE_KEYS = List.of("lethe:fence:*", "lethe:epoch:*", "lethe:audit:*", "lethe:lsn:*",
-            "lethe:lock:*");
+    public static final List<String> CACHE_CLIENT_LETHE_KEYS = List.of("lethe:fence:*", "lethe:epoch:*", "lethe:holds:*", "lethe:audit:*",
+            "lethe:lsn:*", "lethe:lock:*");
 
     private LeastPrivilege() {
     }

@@ -197,6 +197,19 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
     }
 
     /**
+     * What a reader declares and a region records for readers ({@code lethe:holds:<namespace>}): what the entries hold
+     * ({@link #holdsRendered}) and under which keys ({@link #keysRendered}). Both: a reader on another file fills entries
+     * no invalidation reaches when the version source changed, and also when a template renders another row under the
+     * same key ({@code product:{id}} to {@code product:{sku}}: {@code product:5} is row 5's for one, another row's for
+     * the other) or a template or pattern went.
+     */
+    public List<String> readerHolds() {
+        List<String> out = new ArrayList<>(holdsRendered());
+        out.addAll(keysRendered());
+        return List.copyOf(out);
+    }
+
+    /**
      * What an upsert of this namespace writes, as a short fingerprint (the first 8 bytes of SHA-256,
      * hex, as {@link LetheConfig#routes}): {@link #holdsRendered} (table, version source, mode,
      * payload columns) and the text of its row-scoped key templates, the only keys an upsert writes.

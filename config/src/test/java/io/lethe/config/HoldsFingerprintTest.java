@@ -41,4 +41,23 @@ class HoldsFingerprintTest {
         assertEquals(base, of(", patterns: [\"p:list:*\"]"), "a pattern only invalidates");
         assertEquals(base, of(", fence-ttl: 90s, ttl: 10m"), "how long fences and entries live is not what they hold");
     }
+
+    private static java.util.List<String> readerHolds(String namespace, String extra) {
+        return ConfigLoader.parse("lethe.yml", HEAD + namespace.formatted(extra), name -> null).namespaces().get("p").readerHolds();
+    }
+
+    /**
+     * What readers declare and a region records in {@code lethe:holds:<ns>} also changes with the keys: a reader on the
+     * old file that fills p:5 with row id 5 after the region moved to p:{sku} fills a key no invalidation of that row
+     * reaches, and a key of a template or pattern gone is never invalidated again.
+     */
+    @Test
+    void whatReadersDeclareChangesWithTheKeysToo() {
+        java.util.List<String> base = readerHolds(BASE, "");
+        assertEquals(base, readerHolds(BASE, ""));
+        assertNotEquals(base, readerHolds(BASE.replace("p:{id}", "p:{sku}"), ""), "the same glob, another row under p:5");
+        assertNotEquals(base, readerHolds(BASE, ", patterns: [\"p:list:*\"]"), "a pattern added or gone");
+        assertNotEquals(base, readerHolds(BASE, ", version: column:ver"), "another version source");
+        assertEquals(base, readerHolds(BASE, ", fence-ttl: 90s, ttl: 10m"));
+    }
 }

@@ -206,7 +206,7 @@ class TopicMoveIT {
                 // invalidation of them reaches this Redis any more
                 assertEquals(RedisLayout.NOT_RECEIVED, redis.get(RedisLayout.holdsKey("other")));
                 assertEquals(RedisLayout.NOT_RECEIVED, redis.get(RedisLayout.holdsKey("third")));
-                assertEquals(RedisLayout.holds(after.namespaces().get("product").holdsRendered()),
+                assertEquals(RedisLayout.holds(after.namespaces().get("product").readerHolds()),
                         redis.get(RedisLayout.holdsKey("product")));
             }
         }
@@ -239,7 +239,7 @@ class TopicMoveIT {
             String holdsKey = RedisLayout.holdsKey("product");
             try (Pipeline all = Pipeline.start(before, Roles.all(before), f.registry, Clock.systemUTC())) {
                 Await.until("us-east records what it is fed", Duration.ofSeconds(90), () -> redis.exists(TopicMove.markerKey(group)) == 1);
-                assertEquals(RedisLayout.holds(before.namespaces().get("product").holdsRendered()), redis.get(holdsKey),
+                assertEquals(RedisLayout.holds(before.namespaces().get("product").readerHolds()), redis.get(holdsKey),
                         "readers find what the namespace's entries hold beside the marker");
                 // a reader fills row 2 at the LSN it read it at, as readers of an lsn namespace do
                 redis.hset(entry,
@@ -267,7 +267,7 @@ class TopicMoveIT {
                     Await.until("us-east applied past the change of row 2", Duration.ofSeconds(120),
                             () -> f.appliedLsn(REGION, group) >= changed);
                     assertEquals(0, redis.exists(entry), "the entry filled at an LSN is gone: no column version would ever reach it");
-                    assertEquals(RedisLayout.holds(after.namespaces().get("product").holdsRendered()), redis.get(holdsKey),
+                    assertEquals(RedisLayout.holds(after.namespaces().get("product").readerHolds()), redis.get(holdsKey),
                             "the new configuration's holds are recorded: readers still on version: lsn refuse their fills");
                     Await.until("the wholesale invalidation's epoch increment is seen", Duration.ofSeconds(30),
                             () -> writes.contains("lethe:epoch:product incrby"));

@@ -90,7 +90,7 @@ public class LetheCacheAutoConfiguration {
      */
     static List<String> holds(LetheConfig config, String name) {
         NamespaceConfig ns = config == null ? null : config.namespaces().get(name);
-        return ns == null ? null : ns.holdsRendered();
+        return ns == null ? null : ns.readerHolds();
     }
 
     @SuppressWarnings("unchecked")

@@ -65,7 +65,7 @@ final class RedisMarker {
                     throw new IllegalStateException("cannot write the globs of " + fed.receives(), e);
                 }
                 fed.receives().forEach(ns -> {
-                    String holds = RedisLayout.holds(fed.holds().getOrDefault(ns, List.of()));
+                    String holds = RedisLayout.holds(fed.readerHolds(ns));
                     String other = redis.namespaceMarks().recordHoldsIfAbsent(ns, holds);
                     if (other != null) {
                         LOG.warn("namespace {}: the region's Redis records that its entries hold '{}' ({}), this configuration "
@@ -82,7 +82,7 @@ final class RedisMarker {
             @Override
             public void recordHolds(TopicMove.Fed fed, Collection<String> invalidated) {
                 fed.receives().forEach(ns -> redis.namespaceMarks().recordHolds(ns,
-                        RedisLayout.holds(fed.holds().getOrDefault(ns, List.of()))));
+                        RedisLayout.holds(fed.readerHolds(ns))));
                 // no invalidation of these reaches this Redis any more: a reader still declared with one must not fill it
                 invalidated.stream().filter(ns -> !fed.receives().contains(ns))
                         .forEach(ns -> redis.namespaceMarks().recordHolds(ns, RedisLayout.NOT_RECEIVED));

@@ -132,6 +132,16 @@ public final class TopicMove {
             return new Fed(config.topics().invalidations(region.name()), receives, globs, rendered, cluster, holds);
         }
 
+        /**
+         * What the region records for readers of namespace {@code ns} ({@code NamespaceConfig.readerHolds}): what its
+         * entries hold, then its keys, as this record has them.
+         */
+        public List<String> readerHolds(String ns) {
+            List<String> out = new java.util.ArrayList<>(holds.getOrDefault(ns, List.of()));
+            out.addAll(rendered.getOrDefault(ns, List.of()));
+            return out;
+        }
+
         /** The namespaces to invalidate wholesale for a move from {@code before} (null: not known) to this. */
         public List<String> invalidatedFor(Moved move, List<String> subscribed) {
             if (!move.toAnotherTopic() && !move.toAnotherCluster()) {

@@ -59,7 +59,7 @@ public final class RedisLayout {
     /**
      * Prefix of what each namespace's entries hold in this Redis: {@code lethe:holds:<namespace>}, a
      * string written by the region consumer ({@link #holds}: the namespace's table, version source,
-     * mode and payload, as {@code NamespaceConfig.holdsRendered()} renders them) before every
+     * mode, payload and keys, as {@code NamespaceConfig.readerHolds()} renders them) before every
      * wholesale invalidation that a change of them brings (a topic move, a first feed, a restored
      * marker), and at a start-up that finds it absent. A reader declared with its namespace's
      * configuration reads it in its miss's round trip, after the epoch, and again with the epoch
@@ -160,7 +160,7 @@ public final class RedisLayout {
     }
 
     /**
-     * The value of a namespace's holds key: the parts of {@code NamespaceConfig.holdsRendered()},
+     * The value of a namespace's holds key: the parts of {@code NamespaceConfig.readerHolds()},
      * in their order, joined by {@link #HOLDS_SEPARATOR}. Every writer and reader renders it here
      * (the Python reader joins the same list the same way), so equal holds are equal strings.
      */

@@ -366,7 +366,7 @@ final class ExploreRun {
     /** What each namespace's entries hold under {@code c} ({@code NamespaceConfig.holdsRendered}): the readers declare it. */
     private static Map<String, List<String>> holdsOf(LetheConfig c) {
         Map<String, List<String>> holds = new LinkedHashMap<>();
-        c.namespaces().forEach((name, ns) -> holds.put(name, ns.holdsRendered()));
+        c.namespaces().forEach((name, ns) -> holds.put(name, ns.readerHolds()));
         return holds;
     }
 
