@@ -57,8 +57,8 @@ class UpsertHoldsIT {
             String hot = NAMESPACE + ": { table: public.hot, keys: [\"" + p + "hot:{id}\"], mode: upsert, payload-columns: [name]%s }";
             LetheConfig old = f.config(f.yaml(Map.of(REGION, regions), product + hot.formatted(""), ""));
             LetheConfig next = f.config(f.yaml(Map.of(REGION, regions), product + hot.formatted(", version: \"column:ver\""), ""));
-            String oldHolds = RedisLayout.holds(old.namespaces().get(NAMESPACE).holdsRendered());
-            String newHolds = RedisLayout.holds(next.namespaces().get(NAMESPACE).holdsRendered());
+            String oldHolds = RedisLayout.holds(old.namespaces().get(NAMESPACE).readerHolds());
+            String newHolds = RedisLayout.holds(next.namespaces().get(NAMESPACE).readerHolds());
             RedisCommands<String, String> redis = f.redis(REGION);
             String topic = old.topics().invalidations(REGION);
             String group = RegionConsumerService.groupId(old, REGION);
@@ -139,7 +139,7 @@ class UpsertHoldsIT {
                 f.sendHeartbeats(topic, 1);
                 RegionFixture.await("the heartbeats applied", Duration.ofSeconds(60),
                         () -> AppliedLsn.of(redis.hgetall(AppliedLsn.key(group))).orElse(-1) >= 1);
-                redis.set(RedisLayout.holdsKey(NAMESPACE), RedisLayout.holds(next.namespaces().get(NAMESPACE).holdsRendered()));
+                redis.set(RedisLayout.holdsKey(NAMESPACE), RedisLayout.holds(next.namespaces().get(NAMESPACE).readerHolds()));
                 String keptEntry = p + kept + ":1";
                 String undoneEntry = p + NAMESPACE + ":1";
                 // one partition, the kept one first: in one batch (one MGET of both holds keys) or before it

@@ -21,7 +21,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
  * The readers' protocol ({@code FencedFill} of the cache client) for the upserts a region applies: once Redis
  * acknowledged a batch's upserts, and before its offsets can be committed, the instance reads what the region's
  * Redis records that their namespaces' entries hold ({@code lethe:holds:<ns>}, one MGET, only for a batch that
- * wrote upserts) and compares it with its own configuration ({@code RedisLayout.holds(ns.holdsRendered())}).
+ * wrote upserts) and compares it with its own configuration ({@code RedisLayout.holds(ns.readerHolds())}).
  * Another record (another instance of the group started on a file that changes the namespace, or
  * {@code not-received} for one it no longer receives) undoes them: each is applied again as the delete at its own
  * version (invalidate.lua removes the entry only while it still holds that version, and fences the key there), is
@@ -65,7 +65,7 @@ final class UpsertHolds {
         this.scriptCalls = scriptCalls;
         this.pipelined = pipelined;
         this.metrics = metrics;
-        namespaces.forEach((name, ns) -> own.put(name, RedisLayout.holds(ns.holdsRendered())));
+        namespaces.forEach((name, ns) -> own.put(name, RedisLayout.holds(ns.readerHolds())));
     }
 
     /** What the region's Redis records for {@code namespaces} where it is not this configuration's holds; none recorded: left out. */
