@@ -133,6 +133,37 @@ class ConfigChangesTest {
                 introduced.lines().toString());
     }
 
+    /**
+     * Both files take a key from the same {@code ${VAR}}: resolved from one shell it always looks
+     * unchanged, so it is said not compared (with the three rollouts), the check does not fail for
+     * it, and neither the value nor a default written in the file is printed.
+     */
+    @Test
+    void aKeyTakenFromTheSameVariableInBothFilesIsSaidNotCompared() {
+        String regions = """
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:6379", namespaces: [a] }
+                """ + NAMESPACES;
+        String both = "streams:\n  watermark-key: ${LETHE_WATERMARK_KEY}\n"
+                + "  previous-watermark-key: \"${LETHE_NEXT_KEY:-a-default-key-of-32-characters}\"\n" + regions;
+        String value = "the-watermark-key-of-32-characters";
+        java.util.function.Function<String, String> env = name -> name.equals("LETHE_WATERMARK_KEY") ? value : null;
+        LetheConfig running = ConfigLoader.parse("running.yml", HEAD + both, env);
+        LetheConfig next = ConfigLoader.parse("next.yml", HEAD + both, env);
+        ConfigChanges changes = ConfigChanges.between(running, next).withKeysFromEnvironment(HEAD + both, HEAD + both);
+        assertFalse(changes.moves(), "it cannot know, so it does not fail: " + changes.lines());
+        String all = String.join("\n", changes.lines());
+        assertTrue(all.contains("streams.watermark-key: not compared: both files take it from ${LETHE_WATERMARK_KEY}, whose value "
+                + "comes from the environment of each stage"), all);
+        assertTrue(all.contains("streams.previous-watermark-key: not compared: both files take it from ${LETHE_NEXT_KEY}"), all);
+        assertTrue(all.contains("a lossy step") && all.contains("rotate in three rollouts"), all);
+        assertNoKey(changes, value, "a-default-key-of-32-characters");
+        String other = "streams:\n  watermark-key: ${LETHE_OTHER_KEY}\n" + regions;
+        ConfigChanges differs = ConfigChanges.between(running, running).withKeysFromEnvironment(HEAD + both, HEAD + other);
+        assertTrue(differs.lines().stream().noneMatch(l -> l.contains("not compared")),
+                "other variables are resolved and compared: " + differs.lines());
+    }
+
     private static void assertNoKey(ConfigChanges changes, String... keys) {
         for (String line : changes.lines()) {
             for (String key : keys) {
