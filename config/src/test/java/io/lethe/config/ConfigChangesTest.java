@@ -118,6 +118,12 @@ class ConfigChangesTest {
             assertTrue(step.lines().stream().anyMatch(l -> l.contains(expected)), expected + ": " + step.lines());
             assertNoKey(step, oldKey, newKey);
         }
+        String secondStep = String.join("\n", ConfigChanges.between(step1, step2).lines());
+        assertTrue(secondStep.contains("no loss in any order only if every stage already runs the running file (step 1)"),
+                "the check sees two files, not which one each stage runs: " + secondStep);
+        String thirdStep = String.join("\n", ConfigChanges.between(step2, after).lines());
+        assertTrue(thirdStep.contains("applied watermark") && thirdStep.contains("mirrored regions included"),
+                "a backlog at 0 is not enough where records are still being mirrored: " + thirdStep);
         ConfigChanges swap = ConfigChanges.between(before, after);
         assertTrue(swap.moves(), "a lossy step fails the check: " + swap.lines());
         assertTrue(swap.lines().stream().anyMatch(l -> l.contains("a lossy step") && l.contains("untrusted-record")),
