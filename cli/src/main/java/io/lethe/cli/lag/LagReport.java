@@ -24,6 +24,7 @@ import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -184,7 +185,7 @@ public final class LagReport {
      * on the changes topic as streams signs those of the region topics, and a forged one on either
      * must not make an age look smaller (the keys are not a parameter, so no caller can skip them).
      */
-    private Map<String, Map<Integer, Long>> newestWatermarks(KafkaConsumer<byte[], byte[]> reader, String topic) {
+    Map<String, Map<Integer, Long>> newestWatermarks(Consumer<byte[], byte[]> reader, String topic) {
         SigningKeys keys = EventRules.signingKeys(config);
         List<TopicPartition> partitions = LagReaders.partitions(reader, topic);
         // per capture shard ("" for a single capture), per partition: one shard's heartbeats say nothing of another's tables
