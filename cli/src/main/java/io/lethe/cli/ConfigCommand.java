@@ -4,6 +4,8 @@ import io.lethe.config.ConfigException;
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.ConfigReference;
 import io.lethe.config.LetheConfig;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -64,13 +66,19 @@ public final class ConfigCommand implements Callable<Integer> {
                 spec.commandLine().getOut().flush();
                 return 0;
             }
-            io.lethe.config.ConfigChanges changes = io.lethe.config.ConfigChanges.between(ConfigLoader.load(against), config);
+            // a key both files take from the same ${VAR} resolves alike here, whatever each stage's environment holds
+            io.lethe.config.ConfigChanges changes = io.lethe.config.ConfigChanges.between(ConfigLoader.load(against), config)
+                    .withKeysFromEnvironment(Files.readString(against), Files.readString(what.check));
             spec.commandLine().getOut().printf("next to %s:%n", against);
             changes.lines().forEach(l -> spec.commandLine().getOut().printf("  %s%n", l));
             spec.commandLine().getOut().flush();
             return changes.moves() ? 1 : 0;
         } catch (ConfigException e) {
             spec.commandLine().getErr().println(e.getMessage());
+            spec.commandLine().getErr().flush();
+            return 2;
+        } catch (IOException e) {
+            spec.commandLine().getErr().println("cannot read: " + e.getMessage());
             spec.commandLine().getErr().flush();
             return 2;
         }

@@ -121,4 +121,20 @@ public record ConfigChanges(List<String> lines, boolean moves) {
         // a lossy key step affects caches as a move does (entries left stale): the check fails on it too
         return new ConfigChanges(List.copyOf(out), moves || keys.map(SigningKeyChanges.Finding::lossy).orElse(false));
     }
+
+    /**
+     * These changes with a line for each signing key both files, as written ({@code runningYaml},
+     * {@code nextYaml}), take from the same {@code ${...}}: its value comes from each stage's
+     * environment, so {@link #between} could not compare it ({@link EnvironmentKeys}). The check
+     * does not fail for it: it cannot know whether the secret changes.
+     */
+    public ConfigChanges withKeysFromEnvironment(String runningYaml, String nextYaml) {
+        List<String> notCompared = EnvironmentKeys.notCompared(runningYaml, nextYaml);
+        if (notCompared.isEmpty()) {
+            return this;
+        }
+        List<String> all = new ArrayList<>(lines);
+        all.addAll(notCompared);
+        return new ConfigChanges(List.copyOf(all), moves);
+    }
 }

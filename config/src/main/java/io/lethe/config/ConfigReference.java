@@ -174,7 +174,8 @@ public final class ConfigReference {
                     + "still signing with one key and those signing with the other are both believed (docs/security.md, "
                     + "\"Rotating the watermark key\": three rollouts). One previous key, not a list: a rotation is one step at a "
                     + "time, and every key still accepted is one more key whose leak lets a forger in. Requires "
-                    + "`streams.watermark-key`; drop it once `lethe lag` shows every region past the last record signed with it"),
+                    + "`streams.watermark-key`; drop it once every region's applied watermark, mirrored regions included, has a "
+                    + "commit time after the last signer restarted on the new key (`lethe lag`)"),
             new Setting("apply.group-prefix", Defaults.GROUP_PREFIX, "consumer group of region r is `<prefix><r>`"),
             new Setting("apply.max-poll-records", Integer.toString(Defaults.MAX_POLL_RECORDS), "most invalidations per batch"),
             new Setting("apply.commit-interval", d(Defaults.APPLY_COMMIT_INTERVAL),

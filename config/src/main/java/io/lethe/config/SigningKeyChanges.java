@@ -17,6 +17,17 @@ import java.util.Optional;
  * "no key" accepting everything and signing nothing: it loses nothing only in the order it gives.
  */
 final class SigningKeyChanges {
+    /**
+     * When step 3 loses nothing. A backlog at 0 is not enough: a mirrored region's cluster may not
+     * have the records signed with the old key yet. A heartbeat committed after the last signer
+     * restarted is forwarded after everything signed with the old key, in every partition, and a
+     * region's applied watermark passes it only once all of that is applied.
+     */
+    private static final String STEP_3_WHEN = "once every region's applied watermark, mirrored regions included, has a commit "
+            + "time after the moment the last signer (capture, streams, every lethe invalidate) restarted in step 2 (lethe lag: "
+            + "its end-to-end lag shorter than the time since then; or the ts:<partition> fields of lethe:lsn:<group> in its "
+            + "Redis) and the DLQ is replayed";
+
     private SigningKeyChanges() {
     }
 
@@ -65,20 +76,22 @@ final class SigningKeyChanges {
         }
         if (oldCurrent.equals(newCurrent) && oldPrevious == null) {
             return Optional.of(new Finding(prefix + "unchanged; previous-watermark-key added (rotation step 1): every stage on the "
-                    + "new file accepts the new key, nothing signs with it yet; roll it out to every stage before step 2", false));
+                    + "new file accepts the new key, nothing signs with it yet; roll it out to every stage, and to every subscriber of the public topic that verifies "
+                    + "signatures, before step 2", false));
         }
         if (oldCurrent.equals(newCurrent) && newPrevious == null) {
             return Optional.of(new Finding(prefix + "unchanged; previous-watermark-key dropped (rotation step 3): a record or "
                     + "watermark signed with it that a region has not read yet is refused from then on (an upsert as "
-                    + "untrusted-record, not applied): drop it only once lethe lag shows every region and the DLQ past the last "
-                    + "record signed with it", false));
+                    + "untrusted-record, not applied): drop it only " + STEP_3_WHEN, false));
         }
         if (oldCurrent.equals(newCurrent)) {
             return Optional.of(new Finding(prefix + "unchanged; previous-watermark-key changes: a record signed with the one it "
                     + "replaces and not read yet is refused from then on", false));
         }
         return Optional.of(new Finding(prefix + "changes to the key the running file accepts as previous-watermark-key, which keeps "
-                + "accepting the running key (rotation step 2): no loss in any order; once every stage signs with the new key and "
-                + "lethe lag shows every region past the last record signed with the old one, drop previous-watermark-key", false));
+                + "accepting the running key (rotation step 2): no loss in any order only if every stage already runs the running file "
+                + "(step 1), every subscriber of the public topic that verifies signatures included: one still without "
+                + "previous-watermark-key: <new key> refuses what signs with the new key (this check sees two files, not which one "
+                + "each stage runs); drop previous-watermark-key " + STEP_3_WHEN, false));
     }
 }

@@ -118,6 +118,12 @@ class ConfigChangesTest {
             assertTrue(step.lines().stream().anyMatch(l -> l.contains(expected)), expected + ": " + step.lines());
             assertNoKey(step, oldKey, newKey);
         }
+        String secondStep = String.join("\n", ConfigChanges.between(step1, step2).lines());
+        assertTrue(secondStep.contains("no loss in any order only if every stage already runs the running file (step 1)"),
+                "the check sees two files, not which one each stage runs: " + secondStep);
+        String thirdStep = String.join("\n", ConfigChanges.between(step2, after).lines());
+        assertTrue(thirdStep.contains("applied watermark") && thirdStep.contains("mirrored regions included"),
+                "a backlog at 0 is not enough where records are still being mirrored: " + thirdStep);
         ConfigChanges swap = ConfigChanges.between(before, after);
         assertTrue(swap.moves(), "a lossy step fails the check: " + swap.lines());
         assertTrue(swap.lines().stream().anyMatch(l -> l.contains("a lossy step") && l.contains("untrusted-record")),
@@ -131,6 +137,37 @@ class ConfigChangesTest {
         ConfigChanges introduced = ConfigChanges.between(parse(regions), before);
         assertTrue(introduced.moves() && introduced.lines().stream().anyMatch(l -> l.contains("introduced; roll out capture first")),
                 introduced.lines().toString());
+    }
+
+    /**
+     * Both files take a key from the same {@code ${VAR}}: resolved from one shell it always looks
+     * unchanged, so it is said not compared (with the three rollouts), the check does not fail for
+     * it, and neither the value nor a default written in the file is printed.
+     */
+    @Test
+    void aKeyTakenFromTheSameVariableInBothFilesIsSaidNotCompared() {
+        String regions = """
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:6379", namespaces: [a] }
+                """ + NAMESPACES;
+        String both = "streams:\n  watermark-key: ${LETHE_WATERMARK_KEY}\n"
+                + "  previous-watermark-key: \"${LETHE_NEXT_KEY:-a-default-key-of-32-characters}\"\n" + regions;
+        String value = "the-watermark-key-of-32-characters";
+        java.util.function.Function<String, String> env = name -> name.equals("LETHE_WATERMARK_KEY") ? value : null;
+        LetheConfig running = ConfigLoader.parse("running.yml", HEAD + both, env);
+        LetheConfig next = ConfigLoader.parse("next.yml", HEAD + both, env);
+        ConfigChanges changes = ConfigChanges.between(running, next).withKeysFromEnvironment(HEAD + both, HEAD + both);
+        assertFalse(changes.moves(), "it cannot know, so it does not fail: " + changes.lines());
+        String all = String.join("\n", changes.lines());
+        assertTrue(all.contains("streams.watermark-key: not compared: both files take it from ${LETHE_WATERMARK_KEY}, whose value "
+                + "comes from the environment of each stage"), all);
+        assertTrue(all.contains("streams.previous-watermark-key: not compared: both files take it from ${LETHE_NEXT_KEY}"), all);
+        assertTrue(all.contains("a lossy step") && all.contains("rotate in three rollouts"), all);
+        assertNoKey(changes, value, "a-default-key-of-32-characters");
+        String other = "streams:\n  watermark-key: ${LETHE_OTHER_KEY}\n" + regions;
+        ConfigChanges differs = ConfigChanges.between(running, running).withKeysFromEnvironment(HEAD + both, HEAD + other);
+        assertTrue(differs.lines().stream().noneMatch(l -> l.contains("not compared")),
+                "other variables are resolved and compared: " + differs.lines());
     }
 
     private static void assertNoKey(ConfigChanges changes, String... keys) {

@@ -19,7 +19,8 @@ import java.util.Map;
  * from them, upserts and the changes topic carry rows), and each hop carries credentials.
  * Plaintext, or TLS whose certificate or host name is not checked, is a WARN with the fix
  * ({@code lethe doctor --strict} fails on it); a hop that stays on this host (the demo, the
- * embedded stack, a sidecar) passes with a note.
+ * embedded stack, a sidecar) passes with a note. A key rotation left unfinished (a previous
+ * watermark key still set) is a WARN too: that key stays valid for as long as it is set.
  */
 public final class TransportChecks {
     private static final String DOCS = " (docs/security.md, \"TLS\")";
@@ -48,11 +49,14 @@ public final class TransportChecks {
     static CheckResult watermarkKey(LetheConfig config) {
         String check = "watermark signatures";
         if (config.streams().previousWatermarkKey() != null) {
-            // a rotation under way: both keys are believed until the previous one is dropped
-            return CheckResult.pass(check, "capture, streams and lethe invalidate sign with streams.watermark-key; streams, regions "
-                    + "and the CLI accept it and streams.previous-watermark-key (a key rotation, docs/security.md): once every "
-                    + "stage signs with the current key and lethe lag shows every region past the last record signed with the "
-                    + "previous one, drop previous-watermark-key everywhere: until then whoever holds the previous key can forge");
+            // a rotation under way: a WARN, not a note, since a forgotten step 3 keeps the previous key valid forever
+            return CheckResult.warn(check, "streams.previous-watermark-key is set: a key rotation is under way (docs/security.md, "
+                    + "\"Rotating the watermark key\"); streams, regions and the CLI accept it next to streams.watermark-key, so "
+                    + "until it is dropped whoever holds the previous key can forge upserts, watermarks and changes",
+                    "finish the rotation (step 3): once every stage signs with streams.watermark-key (step 2 reached capture, "
+                            + "streams and every lethe invalidate) and every region's applied watermark, mirrored regions included, "
+                            + "has a commit time after the moment the last of them restarted (lethe lag: its end-to-end lag shorter "
+                            + "than the time since then), drop previous-watermark-key everywhere");
         }
         if (config.streams().watermarkKey() != null) {
             return CheckResult.pass(check, "capture signs its watermarks, streams the watermarks and records it writes, and regions "

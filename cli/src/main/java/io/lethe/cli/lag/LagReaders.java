@@ -6,6 +6,7 @@ import io.lethe.config.KafkaClients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -27,7 +28,7 @@ final class LagReaders {
     }
 
     /** The partitions of {@code topic}, none when it does not exist. */
-    static List<TopicPartition> partitions(KafkaConsumer<byte[], byte[]> reader, String topic) {
+    static List<TopicPartition> partitions(Consumer<byte[], byte[]> reader, String topic) {
         return reader.partitionsFor(topic, TIMEOUT).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
     }
 }

@@ -24,6 +24,7 @@ import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -100,7 +101,7 @@ public final class LagReport {
                 KafkaConsumer<byte[], byte[]> reader = LagReaders.reader(config, KafkaRole.CLI)) {
             // per capture shard: the newest heartbeat it published on any partition; capture's age is the oldest shard's
             // (a shard that published none, or stopped, holds it: its tables are that far behind)
-            Map<String, Map<Integer, Long>> published = newestWatermarks(reader, config.topics().changes(), null);
+            Map<String, Map<Integer, Long>> published = newestWatermarks(reader, config.topics().changes());
             captureAges.clear();
             published.forEach((shard, byPartition) -> captureAges.put(shard, age(clock.millis() * 1000,
                     byPartition.values().stream().mapToLong(Long::longValue).filter(ts -> ts > 0).max()))); // none published: NaN
@@ -108,8 +109,7 @@ public final class LagReport {
                     ? Double.NaN
                     : captureAges.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
             for (String region : config.regions().keySet()) {
-                Map<String, Map<Integer, Long>> forwarded = newestWatermarks(reader, config.topics().invalidations(region),
-                        EventRules.signingKeys(config));
+                Map<String, Map<Integer, Long>> forwarded = newestWatermarks(reader, config.topics().invalidations(region));
                 List<Long> channels = forwarded.values().stream().flatMap(m -> m.values().stream()).toList();
                 double streams = channels.isEmpty() || channels.contains(0L)
                         ? Double.NaN
@@ -180,11 +180,13 @@ public final class LagReport {
     /**
      * Per partition of {@code topic}, the commit time of the newest watermark among its last
      * {@link #TAIL} records (0 when there is none: the partition is busy or nothing reached it yet).
-     * With {@code keys} (streams.watermark-key, and previous-watermark-key during a rotation, for the
-     * region topics streams signs), only watermarks whose signature verifies with one of them count:
-     * a forged one must not make the lag look smaller.
+     * With streams.watermark-key (and previous-watermark-key during a rotation), only watermarks
+     * whose signature verifies with one of them count, on every topic: capture signs its watermarks
+     * on the changes topic as streams signs those of the region topics, and a forged one on either
+     * must not make an age look smaller (the keys are not a parameter, so no caller can skip them).
      */
-    private Map<String, Map<Integer, Long>> newestWatermarks(KafkaConsumer<byte[], byte[]> reader, String topic, SigningKeys keys) {
+    Map<String, Map<Integer, Long>> newestWatermarks(Consumer<byte[], byte[]> reader, String topic) {
+        SigningKeys keys = EventRules.signingKeys(config);
         List<TopicPartition> partitions = LagReaders.partitions(reader, topic);
         // per capture shard ("" for a single capture), per partition: one shard's heartbeats say nothing of another's tables
         Map<String, Map<Integer, Long>> newest = new TreeMap<>();
