@@ -82,7 +82,7 @@ class LetheCacheAutoConfigurationTest {
                 namespaces:
                   product: { table: public.products, keys: ["product:{id}"], version: "column:ver" }
                 """, name -> null);
-        assertEquals(java.util.List.of("table:public.products", "version:column:ver", "mode:DELETE"),
+        assertEquals(java.util.List.of("table:public.products", "version:column:ver", "mode:DELETE", "key/v2:product:{id}"),
                 LetheCacheAutoConfiguration.holds(config, "product"));
         assertEquals(null, LetheCacheAutoConfiguration.holds(config, "basket"), "a cache name of the application's own: not checked");
         assertEquals(null, LetheCacheAutoConfiguration.holds(null, "product"), "no lethe.cache.config: not checked");

@@ -104,7 +104,7 @@ final class StartupFeed {
                     // the cluster this region reads: offsets and checkpoints are positions in it, and another one (a mirror of
                     // its own, moved back, rebuilt under the same address) keeps the topic's name
                     String cluster = TopicMove.clusterId(admin);
-                    TopicMove.Fed fed = TopicMove.Fed.of(config, region, cluster);
+                    TopicMove.Fed fed = ConfiguredFeed.of(config, region, cluster);
                     Optional<TopicMove.Moved> detected = TopicMove.detect(marker, admin, group, config.topics(), fed);
                     restoreGuard.cluster(cluster);
                     return new Checked(fed, detected);

@@ -3,15 +3,11 @@ package io.lethe.region.apply;
 import java.time.Duration;
 import java.util.Collection;
 import io.lethe.stage.kafka.GroupOffsets;
-import io.lethe.config.LetheConfig;
-import io.lethe.config.NamespaceConfig;
-import io.lethe.config.RegionConfig;
 import io.lethe.schemas.Topics;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -112,24 +108,6 @@ public final class TopicMove {
 
         public Fed(String topic, List<String> receives) {
             this(topic, receives, Map.of());
-        }
-
-        /**
-         * What {@code config} feeds {@code region}'s Redis: its topic, the namespaces it receives and, for each, its globs,
-         * templates and patterns and what its entries hold; read on the Kafka cluster {@code cluster} (null: not known).
-         */
-        public static Fed of(LetheConfig config, RegionConfig region, String cluster) {
-            List<String> receives = config.receives(region);
-            Map<String, List<String>> globs = new TreeMap<>();
-            Map<String, List<String>> rendered = new TreeMap<>();
-            Map<String, List<String>> holds = new TreeMap<>();
-            for (String ns : receives) {
-                NamespaceConfig namespace = config.namespaces().get(ns);
-                globs.put(ns, namespace.namespaceGlobs());
-                rendered.put(ns, namespace.keysRendered());
-                holds.put(ns, namespace.holdsRendered());
-            }
-            return new Fed(config.topics().invalidations(region.name()), receives, globs, rendered, cluster, holds);
         }
 
         /**

@@ -3,6 +3,7 @@ package io.lethe.region.prewarm;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
 import io.lethe.config.RegionConfig;
+import io.lethe.region.apply.ConfiguredFeed;
 import io.lethe.region.apply.FedDiff;
 import io.lethe.region.apply.RegionApply;
 import io.lethe.region.apply.TopicMove;
@@ -51,7 +52,7 @@ final class FedAlike {
             return;
         }
         // the file's feed of this region, compared as the region's consumer compares it with its marker (FedDiff): one rule
-        TopicMove.Fed file = TopicMove.Fed.of(config, region, fed.get().cluster());
+        TopicMove.Fed file = ConfiguredFeed.of(config, region, fed.get().cluster());
         Set<String> rekeyed = FedDiff.rekeyed(fed.get(), file);
         for (NamespaceConfig ns : namespaces) {
             List<String> keys = fed.get().rendered().get(ns.name());
