@@ -390,7 +390,8 @@ class Namespace:
         n0 = _text(n0) if n0 is not None else None
         epoch = _text(epoch) if epoch is not None else "0"
         present = _text(kind) == "hash" and isinstance(entry, list) and (entry[0] is not None or entry[1] is not None)
-        if present:
+        # an entry under other holds than this reader's is not served: loaded, and its fill refused
+        if present and not self._holds_differ(recorded):
             soft = _text(entry[2]) if entry[2] is not None else None
             fresh = soft is None or time.time() * 1000 < int(soft)
             if covered and fresh:
@@ -402,10 +403,14 @@ class Namespace:
         self._fill(key, loaded, n0, epoch, missed_at, replace=present, recorded=recorded)
         return loaded.value if loaded.found else None
 
-    def _other_holds(self, recorded):
+    def _holds_differ(self, recorded):
         """True when this reader declared its holds and the region's Redis records others (none recorded: allowed,
         readers roll out before the region)."""
-        if self.holds is None or recorded is None or _text(recorded) == self.holds:
+        return self.holds is not None and recorded is not None and _text(recorded) != self.holds
+
+    def _other_holds(self, recorded):
+        """As _holds_differ, counting a refused fill."""
+        if not self._holds_differ(recorded):
             return False
         self.refused_holds += 1
         return True

@@ -1,8 +1,5 @@
 package io.lethe.region.apply;
 
-import java.util.Collection;
-import java.util.Map;
-
 /** Applies a batch's plan to the region's Redis once ({@link RedisApplier}; a script of outcomes in tests). */
 interface Applier {
     /**
@@ -18,14 +15,6 @@ interface Applier {
      */
     default Applied applyDeferringSweeps(BatchPlan plan) throws ApplyFailure, InterruptedException {
         return apply(plan);
-    }
-
-    /**
-     * What the region's Redis records now for {@code namespaces} where it is not what this instance's configuration
-     * says their entries hold, by namespace ({@link UpsertHolds}); none recorded is not listed. By default, none.
-     */
-    default Map<String, String> otherHolds(Collection<String> namespaces) {
-        return Map.of();
     }
 
     /** Where {@link #applyDeferringSweeps} runs its sweeps; null when it runs them in place. */

@@ -283,7 +283,7 @@ final class ApplyLoop {
 
     /** As {@link #applyUntilAcknowledged(BatchPlan)}; with {@code deferSweeps}, the plan's sweeps go on on the sweep worker. */
     private Applied applyUntilAcknowledged(BatchPlan plan, boolean deferSweeps) throws InterruptedException {
-        return UpsertHolds.heldOn(untilAcknowledged.apply(plan, deferSweeps), view, applier);
+        return untilAcknowledged.apply(plan, deferSweeps);
     }
 
     /** Waits, polling with every partition paused so the consumer stays in its group. */

@@ -9,7 +9,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
@@ -231,11 +230,6 @@ final class MarkerView {
      * again (partitions resumed) or false when the region is closing.
      */
     boolean hold(String why, ConsumerRecords<String, byte[]> records) throws InterruptedException {
-        return hold(why, records, this::differs);
-    }
-
-    /** As {@link #hold(String, ConsumerRecords)}, while {@code still} says why (compared each second; {@link UpsertHolds}). */
-    boolean hold(String why, ConsumerRecords<String, byte[]> records, Supplier<Optional<String>> still) throws InterruptedException {
         for (TopicPartition tp : records.partitions()) {
             consumer.seek(tp, records.records(tp).get(0).offset());
         }
@@ -243,23 +237,23 @@ final class MarkerView {
         Set<TopicPartition> pausedBefore = Set.copyOf(consumer.paused());
         consumer.pause(consumer.assignment());
         LOG.error("region {}: {}; not applying or committing until this instance runs the configuration the marker records "
-                + "(restart it on that file) or the region's Redis records its configuration again", region, why);
+                + "(restart it on that file) or the marker matches again", region, why);
         misconfiguration.report(Failure.fatal("configuration skew in the region's consumer group: " + why,
                 "restart this instance on the configuration file the other instances of the group run", null));
         try {
-            Optional<String> held = Optional.of(why);
-            while (held.isPresent()) {
+            Optional<String> still = Optional.of(why);
+            while (still.isPresent()) {
                 metrics.retry("config-skew");
                 if (!waitPolling.waitFor(Duration.ofSeconds(1))) {
                     return false;
                 }
                 try {
                     restores.check();
-                    held = still.get();
+                    still = differs();
                 } catch (WakeupException e) {
                     throw e; // closing
                 } catch (RuntimeException e) {
-                    LOG.debug("region {}: cannot read the topic marker or the holds yet ({}); still holding", region, e.toString());
+                    LOG.debug("region {}: cannot read the topic marker yet ({}); still holding", region, e.toString());
                 }
             }
         } finally {

@@ -11,7 +11,6 @@ import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.stage.failure.Failure;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -169,11 +168,6 @@ final class RedisApplier implements Applier {
         countAged(aged);
         undoUpsertsOvertaken(plan.keys(), watermarks, results);
         return holds.confirm(plan.keys(), calls);
-    }
-
-    @Override
-    public Map<String, String> otherHolds(Collection<String> namespaces) {
-        return holds.other(namespaces);
     }
 
     private List<Poisoned> widened(List<Poisoned> poisoned) throws ApplyFailure, InterruptedException {

@@ -101,7 +101,7 @@ public final class RegionMeterNames {
      * Upserts a region applied and then undid (applied again as the delete at their version), by {@code reason}:
      * {@code other-holds} (once Redis acknowledged them, the region's Redis recorded other holds for their namespace
      * than this instance's configuration: another instance of the group started on another file and may have
-     * invalidated the namespace wholesale past their keys; this instance then holds, see {@code UpsertHolds}).
+     * invalidated the namespace wholesale past their keys; applied again as deletes, see {@code UpsertHolds}).*
      */
     public static final String UPSERTS_UNDONE = "lethe.region.upserts.undone";
     /** The reasons of {@link #UPSERTS_UNDONE}. */

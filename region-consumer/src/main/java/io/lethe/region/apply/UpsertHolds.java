@@ -13,20 +13,24 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 
 /**
  * The readers' protocol ({@code FencedFill} of the cache client) for the upserts a region applies: once Redis
  * acknowledged a batch's upserts, and before its offsets can be committed, the instance reads what the region's
- * Redis records that their namespaces' entries hold ({@code lethe:holds:<ns>}, one MGET, only for a batch that
- * wrote upserts) and compares it with its own configuration ({@code RedisLayout.holds(ns.readerHolds())}).
+ * Redis records that their namespaces' entries hold ({@code lethe:holds:<ns>}, a GET a namespace upserted, as the region's
+ * least-privilege Redis user may run; a batch of deletes reads nothing) and compares it with its own configuration
+ * ({@code RedisLayout.holds(ns.readerHolds())}).
  * Another record (another instance of the group started on a file that changes the namespace, or
  * {@code not-received} for one it no longer receives) undoes them: each is applied again as the delete at its own
  * version (invalidate.lua removes the entry only while it still holds that version, and fences the key there), is
- * counted ({@code lethe.region.upserts.undone{reason=other-holds}}), and the instance then holds as on a skew of
- * the marker ({@link #heldOn}). None recorded (a Redis fed by an older version): nothing undone. A re-read or an undo
+ * counted ({@code lethe.region.upserts.undone{reason=other-holds}}) and logged. The instance does not hold for it:
+ * its deletes go on, its offsets are committed (what the batch did in Redis is now what a matching instance does
+ * with such an upsert, the delete at its version, {@code foreign-holds}), and each later upsert is undone the same
+ * way until the record is its file's again or the marker check ({@link MarkerView}) holds it once the mover wrote
+ * its marker. A hold here would sit between the apply and the offsets (a restore check during it could commit past
+ * the replay's start), and a record that stays other (a move stopped half-way and rolled back) would stop every
+ * invalidation of the region; undone upserts only cost misses. None recorded (a Redis fed by an older version): nothing undone. A re-read or an undo
  * Redis fails is an {@link ApplyFailure}: the whole batch is applied again, as any batch Redis failed, and nothing
  * is committed past it meanwhile (a Redis down means waiting, never skipping).
  *
@@ -45,19 +49,20 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
  * acknowledged it. It assumes what every fence of the contract assumes: a master does not lose writes it
  * acknowledged (a failover that drops them is a restore, {@link RestoreGuard}).
  *
- * <p>The undone batch's offsets are committed once the hold ends: what it did in Redis is now what a matching
- * instance does with such an upsert (the delete at its version, {@code foreign-holds}), so reading it again after a
- * restart on the new file would change nothing. The hold lasts while the marker differs from this instance's view or
- * the holds of those namespaces still differ: between the mover's record and its marker write (its scan) the marker
- * still records the old file, and releasing the hold then would only undo upsert after upsert.
+ * <p>Its ordering argument assumes the upsert it re-reads after is the last write of that call: an attempt that timed
+ * out on the client and still runs later on another pipelined connection is not covered (the wide watermark's check
+ * has the same limit).
  */
 final class UpsertHolds {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UpsertHolds.class);
     private final RegionRedis redis;
     private final ScriptCalls scriptCalls;
     private final Pipelined pipelined;
     private final RegionMetrics metrics;
     /** What each configured namespace's entries hold under this instance's configuration, as the holds key records it. */
     private final Map<String, String> own = new LinkedHashMap<>();
+    /** The last record logged: a WARN when it changes, not one a batch. */
+    private Map<String, String> warned = Map.of();
 
     UpsertHolds(RegionRedis redis, Map<String, NamespaceConfig> namespaces, ScriptCalls scriptCalls, Pipelined pipelined,
             RegionMetrics metrics) {
@@ -69,7 +74,7 @@ final class UpsertHolds {
     }
 
     /** What the region's Redis records for {@code namespaces} where it is not this configuration's holds; none recorded: left out. */
-    Map<String, String> other(Collection<String> namespaces) {
+    private Map<String, String> other(Collection<String> namespaces) {
         Map<String, String> out = new LinkedHashMap<>();
         redis.namespaceMarks().holds(List.copyOf(namespaces)).forEach((ns, recorded) -> {
             if (!recorded.equals(own.get(ns))) {
@@ -114,30 +119,16 @@ final class UpsertHolds {
         // a key Redis refuses for good is widened by the batch's own poison handling: its refusal here changes nothing
         pipelined.run(undo, undone, new LinkedHashMap<>(), new ArrayList<>());
         metrics.upsertsUndone("other-holds", undone.size());
+        if (!other.equals(warned)) {
+            warned = other;
+            LOG.warn("Redis {}: the region's Redis records other holds for namespaces {} (lethe:holds:<namespace>) than this "
+                    + "instance's configuration: another instance of the group started on another file and recorded them before "
+                    + "invalidating those namespaces wholesale (or stopped half-way, see docs/runbook.md). The {} upsert(s) just "
+                    + "applied there were undone (the delete at their version), as every later one will be until this instance "
+                    + "runs that file; counted as lethe.region.upserts.undone{{reason=other-holds}}", redis.display(), other,
+                    undone.size());
+        }
         return other;
     }
 
-    /**
-     * Holds the loop ({@link MarkerView#hold}) after a batch whose upserts were undone for other holds, until the marker
-     * matches this instance's view and the holds recorded for those namespaces are this configuration's again (or the
-     * region closes: then null, nothing committed). Inside another hold (its restore check), the batch is returned as is.
-     */
-    static Applied heldOn(Applied applied, MarkerView view, Applier applier) throws InterruptedException {
-        if (applied == null || applied.otherHolds().isEmpty() || view.holding()) {
-            return applied;
-        }
-        Set<String> namespaces = applied.otherHolds().keySet();
-        String why = "the region's Redis records other holds for namespaces " + applied.otherHolds() + " (lethe:holds:<namespace>) "
-                + "than this instance's configuration: another instance of the group started on another file and recorded them "
-                + "before invalidating those namespaces wholesale; the upserts this instance had just applied there were undone "
-                + "(applied again as the delete at their version)";
-        return view.hold(why, ConsumerRecords.empty(), () -> view.differs().or(() -> stillOther(applier, namespaces)))
-                ? applied
-                : null;
-    }
-
-    private static Optional<String> stillOther(Applier applier, Set<String> namespaces) {
-        Map<String, String> other = applier.otherHolds(namespaces);
-        return other.isEmpty() ? Optional.empty() : Optional.of("the region's Redis records other holds for namespaces " + other);
-    }
 }

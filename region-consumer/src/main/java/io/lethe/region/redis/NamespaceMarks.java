@@ -1,12 +1,10 @@
 package io.lethe.region.redis;
 
 import io.lethe.schemas.redis.RedisLayout;
-import io.lettuce.core.KeyValue;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.sync.RedisScriptingCommands;
 import io.lettuce.core.api.sync.RedisSortedSetCommands;
 import io.lettuce.core.api.sync.RedisStringCommands;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -83,17 +81,16 @@ public final class NamespaceMarks {
 
     /**
      * What the region's Redis records that each of {@code namespaces}' entries hold ({@link RedisLayout#holdsKey}), by
-     * namespace; one not recorded is left out. One MGET: one round trip on a standalone Redis, and on a cluster the
-     * keys' slots read in parallel, each from the master that owns it (the control connection reads no replica).
+     * namespace; one not recorded is left out. A GET a namespace (few: those a batch upserted), not an MGET: the region's
+     * least-privilege Redis user runs GET, and on a cluster the keys are in other slots; each is read from the master
+     * that owns it (the control connection reads no replica).
      */
     public Map<String, String> holds(List<String> namespaces) {
-        List<String> keys = new ArrayList<>(namespaces.size());
-        namespaces.forEach(ns -> keys.add(RedisLayout.holdsKey(ns)));
         Map<String, String> out = new LinkedHashMap<>();
-        List<KeyValue<String, String>> values = strings.mget(keys.toArray(String[]::new));
-        for (int i = 0; i < values.size(); i++) {
-            if (values.get(i).hasValue()) {
-                out.put(namespaces.get(i), values.get(i).getValue());
+        for (String ns : namespaces) {
+            String recorded = strings.get(RedisLayout.holdsKey(ns));
+            if (recorded != null) {
+                out.put(ns, recorded);
             }
         }
         return out;
