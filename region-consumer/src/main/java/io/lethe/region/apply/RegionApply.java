@@ -220,11 +220,12 @@ public final class RegionApply implements AutoCloseable {
 
     /**
      * True while a batch is being retried because Redis failed, a pattern's sweep is being swept
-     * again after a failure, or the replica gate refuses its replica (health DOWN).
+     * again after a failure, the replica gate refuses its replica (health DOWN), or the start-up check
+     * waits for Redis or the brokers to answer.
      */
     public boolean isRetrying() {
         return loop != null && loop.isRetrying() || sweeps != null && sweeps.failing() || misconfiguration.current().isPresent()
-                || gate != null && gate.refusal().isPresent() || feed != null && feed.moving();
+                || gate != null && gate.refusal().isPresent() || feed != null && (feed.moving() || feed.waiting());
     }
 
     /** The configuration error that keeps the region from applying, if one does. */

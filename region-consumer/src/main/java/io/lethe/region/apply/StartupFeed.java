@@ -49,6 +49,8 @@ final class StartupFeed {
     private final BooleanSupplier running;
     private final MarkerView view;
     private volatile boolean fed;
+    /** Whether the start-up check is being tried again (Redis or the brokers did not answer). */
+    private volatile boolean waiting;
     /** The topic move being handled at start-up (not ready meanwhile), or null. */
     private volatile TopicMove.Moved topicMove;
 
@@ -75,6 +77,11 @@ final class StartupFeed {
         return fed;
     }
 
+    /** True while the start-up check is tried again because Redis or the brokers did not answer. */
+    boolean waiting() {
+        return waiting;
+    }
+
     /** True while a topic move found at start-up is being handled (the region is not ready meanwhile). */
     boolean moving() {
         return topicMove != null;
@@ -94,6 +101,7 @@ final class StartupFeed {
         Optional<Checked> checked = Retry.of(LOG, backoff(), "region " + region.name() + ": checking whether its topic moved")
                 .untilStopped()
                 .onFailure((e, attempt) -> {
+                    waiting = true;
                     Failure f = e instanceof RedisException ? RedisFailures.classify(e, redis.display()) : KafkaFailures.classify(e);
                     if (f.isFatal()) {
                         misconfiguration.report(f);
@@ -109,6 +117,7 @@ final class StartupFeed {
                     restoreGuard.cluster(cluster);
                     return new Checked(fed, detected);
                 });
+        waiting = false;
         if (checked.isEmpty()) {
             return false;
         }
@@ -245,13 +254,18 @@ final class StartupFeed {
      * meanwhile), because the old record would let those readers fill entries after the scan.
      */
     private boolean recordHolds(TopicMove.Marker marker, TopicMove.Fed now, List<String> invalidated) throws InterruptedException {
-        return Retry.of(LOG, backoff(), "region " + region.name() + ": recording what namespaces " + now.receives() + " hold")
-                .untilStopped()
-                .whileRunning(running)
-                .get(() -> {
-                    marker.recordHolds(now, invalidated);
-                    return Boolean.TRUE;
-                }).isPresent();
+        try {
+            return Retry.of(LOG, backoff(), "region " + region.name() + ": recording what namespaces " + now.receives() + " hold")
+                    .untilStopped()
+                    .onFailure((e, attempt) -> waiting = true)
+                    .whileRunning(running)
+                    .get(() -> {
+                        marker.recordHolds(now, invalidated);
+                        return Boolean.TRUE;
+                    }).isPresent();
+        } finally {
+            waiting = false;
+        }
     }
 
     /**
