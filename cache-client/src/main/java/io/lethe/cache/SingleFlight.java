@@ -102,7 +102,9 @@ final class SingleFlight<T> {
     private CompletableFuture<T> lockedLoadAndFill(String key, Loader<T> loader, CacheRedis.Read miss, boolean replace, long missedAt) {
         Policy policy = ns.policy();
         CacheRedis redis = ns.redis();
-        if (policy.fillLock().isZero()) {
+        // no lock while the region records other holds than this reader's: every fill is refused, so waiting for
+        // another process's fill would only wait out the lease
+        if (policy.fillLock().isZero() || ns.otherHolds(miss.holds())) {
             return loads.load(key, loader).thenCompose(loaded -> fills.fill(key, loaded, miss, replace, missedAt));
         }
         String token = UUID.randomUUID().toString();

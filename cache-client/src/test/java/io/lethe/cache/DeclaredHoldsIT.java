@@ -122,6 +122,22 @@ class DeclaredHoldsIT {
         assertEquals("the old rules' payload", reader.get(key, k -> Loaded.of("loaded", 4)), "a hit once the holds agree");
     }
 
+    /**
+     * While the region records other holds, every fill is refused: a read does not wait for another process's fill under
+     * the fill lock (it never comes), it loads at once.
+     */
+    @Test
+    void aReadUnderOtherHoldsDoesNotWaitForAFillLockHeldElsewhere() {
+        String namespace = scope.key("locked");
+        String key = scope.key("product:5");
+        redis.set(RedisLayout.holdsKey(namespace), RedisLayout.holds(LSN));
+        redis.setex(CacheRedis.lockKey(key), 60, "elsewhere"); // another process took the fill lock for a minute
+        CacheNamespace<String> reader = cache(null).namespace(namespace, Codecs.utf8(),
+                EVENTUAL.withFillLock(Duration.ofSeconds(60)), COLUMN);
+        assertEquals("loaded", org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20),
+                () -> reader.get(key, k -> Loaded.of("loaded", 4))), "loaded at once, not after the lock's lease");
+    }
+
     @Test
     void aReaderThatDeclaresNothingIsNotChecked() {
         String namespace = scope.key("undeclared");

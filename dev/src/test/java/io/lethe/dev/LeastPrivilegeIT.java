@@ -119,10 +119,11 @@ class LeastPrivilegeIT {
                     kafka: { user: %s, password: "${K_REGION}" }
                 namespaces:
                   product: { table: public.products, keys: ["%sproduct:{id}"] }
+                  price: { table: public.products, keys: ["%sprice:{id}"], mode: upsert, payload-columns: [price] }
                 """.formatted(pg.jdbcUrl(scope.database()), captureRole, readerRole, scope.slot(), scope.publication(),
                 stack.kafkaSasl().bootstrapServers(), scope.topicPrefix(), capture.user(), streams.user(), cli.user(), app.user(), id, id,
                 REGION,
-                stack.redisUri(REGION), redisUser, region.user(), p);
+                stack.redisUri(REGION), redisUser, region.user(), p, p);
         LetheConfig config = ConfigLoader.parse(id + "-lethe.yml", yaml, env::get);
         for (String secret : env.values()) {
             assertTrue(!config.toString().contains(secret), "no secret in the configuration's toString");
@@ -149,12 +150,20 @@ class LeastPrivilegeIT {
                 Await.until("the fence of " + key + " written under the region's ACL user", Duration.ofSeconds(90),
                         () -> redisAdmin.exists(RedisLayout.fenceKey(key)) == 1);
                 assertEquals(0, redisAdmin.exists(key), "the write in PostgreSQL deleted the entry in the region's Redis");
+
                 // the restore guard (DBSIZE, its checkpoint scripts) works under the ACL user too: without it no checkpoint
                 // and no applied watermark are written, and read-your-writes tokens are never covered
                 String applied = io.lethe.schemas.redis.AppliedLsn.key(io.lethe.region.RegionConsumerService.groupId(config, REGION));
                 Await.until("the applied watermark published under the region's ACL user", Duration.ofSeconds(60),
                         () -> io.lethe.schemas.redis.AppliedLsn.of(redisAdmin.hgetall(applied)).isPresent());
                 assertTrue(redisAdmin.clientList().contains("user=" + redisUser), "the region is connected as " + redisUser);
+                // an upsert namespace, once heartbeats came (before them an upsert is applied as a delete): the upsert script,
+                // and the holds record read back after it (UpsertHolds), under the ACL user
+                assertEquals(RedisLayout.holds(config.namespaces().get("price").readerHolds()),
+                        redisAdmin.get(RedisLayout.holdsKey("price")), "the first feed recorded what the entries hold");
+                f.sql("UPDATE products SET price = 12 WHERE id = 1");
+                Await.until("the upsert of " + p + "price:1 written under the region's ACL user", Duration.ofSeconds(90),
+                        () -> String.valueOf(redisAdmin.hget(p + "price:1", RedisLayout.ENTRY_DATA)).contains("12"));
 
                 refusedOtherRolesOperations(config, f, stack, redisUser, env.get("R_REGION"), captureRole, readerRole);
 
@@ -300,8 +309,10 @@ class LeastPrivilegeIT {
             String uri = stack.redisUri(REGION).replace("redis://", "redis://" + user + ":" + password + "@");
             io.lethe.cache.LetheCache cache = io.lethe.cache.LetheCache.builder(uri).build();
             try {
+                // declared with what lethe.yml says its entries hold: the miss reads lethe:holds:product under the ACL user too
                 io.lethe.cache.CacheNamespace<String> ns = cache.namespace("product", io.lethe.cache.Codecs.utf8(),
-                        io.lethe.cache.Policy.eventual().withTtl(Duration.ofMinutes(10), 0.1).withShadowReads(0));
+                        io.lethe.cache.Policy.eventual().withTtl(Duration.ofMinutes(10), 0.1).withShadowReads(0),
+                        config.namespaces().get("product").readerHolds());
                 String key = p + "product:2";
                 java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
                 assertEquals("row 2", ns.get(key, k -> {
