@@ -159,8 +159,9 @@ class LeastPrivilegeIT {
                 assertTrue(redisAdmin.clientList().contains("user=" + redisUser), "the region is connected as " + redisUser);
                 // an upsert namespace, once heartbeats came (before them an upsert is applied as a delete): the upsert script,
                 // and the holds record read back after it (UpsertHolds), under the ACL user
-                assertEquals(RedisLayout.holds(config.namespaces().get("price").readerHolds()),
-                        redisAdmin.get(RedisLayout.holdsKey("price")), "the first feed recorded what the entries hold");
+                String priceHolds = RedisLayout.holds(config.namespaces().get("price").readerHolds());
+                Await.until("the first feed recorded what the entries hold, under the region's ACL user", Duration.ofSeconds(90),
+                        () -> priceHolds.equals(redisAdmin.get(RedisLayout.holdsKey("price"))));
                 f.sql("UPDATE products SET price = 12 WHERE id = 1");
                 Await.until("the upsert of " + p + "price:1 written under the region's ACL user", Duration.ofSeconds(90),
                         () -> String.valueOf(redisAdmin.hget(p + "price:1", RedisLayout.ENTRY_DATA)).contains("12"));

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 import org.apache.kafka.clients.admin.Admin;
@@ -49,8 +50,7 @@ final class StartupFeed {
     private final BooleanSupplier running;
     private final MarkerView view;
     private volatile boolean fed;
-    /** Whether the start-up check is being tried again (Redis or the brokers did not answer). */
-    private volatile boolean waiting;
+    private volatile boolean waiting; // see waiting()
     /** The topic move being handled at start-up (not ready meanwhile), or null. */
     private volatile TopicMove.Moved topicMove;
 
@@ -77,7 +77,7 @@ final class StartupFeed {
         return fed;
     }
 
-    /** True while the start-up check is tried again because Redis or the brokers did not answer. */
+    /** True while the start-up check is tried again (Redis or the brokers did not answer). */
     boolean waiting() {
         return waiting;
     }
@@ -133,9 +133,6 @@ final class StartupFeed {
         TopicMove.Moved move = moved.get();
         List<String> invalidated = now.invalidatedFor(move, region.namespaces());
         if (move.firstFeed()) {
-            if (!recordHolds(marker, now, invalidated)) {
-                return false;
-            }
             firstFeed(marker, now, invalidated);
             return true;
         }
@@ -186,13 +183,11 @@ final class StartupFeed {
     }
 
     /**
-     * A first feed ({@link TopicMove#NOTHING}): while the region applies as usual, a watcher waits
-     * until streams writes the topic as this configuration routes it (a watermark of every changes
-     * partition written after now, with this configuration's routes and, with a key, signed: the
-     * proof a move waits for, so neither an old watermark of another installation nor one of a
-     * streams still on another configuration counts); then the loop invalidates the namespaces
-     * wholesale at the highest of those positions and the marker is written. Those watermarks
-     * prove capture's slot existed before: entries filled earlier go, later changes are on the topic.
+     * A first feed ({@link TopicMove#NOTHING}): while the region applies as usual, a watcher waits until streams writes
+     * the topic as this configuration routes it (the proof a move waits for: neither an old watermark of another
+     * installation nor one of a streams on another configuration counts) and records the holds; then the loop
+     * invalidates the namespaces wholesale at the highest of those positions and the marker is written. Those
+     * watermarks prove capture's slot existed before: entries filled earlier go, later changes are on the topic.
      */
     private void firstFeed(TopicMove.Marker marker, TopicMove.Fed now, List<String> invalidated) {
         String topic = now.topic();
@@ -201,6 +196,7 @@ final class StartupFeed {
                 region.name(), invalidated, topic);
         metrics.firstFeedPending(true);
         CompletableFuture<Long> proof = new CompletableFuture<>();
+        AtomicReference<Long> proven = new AtomicReference<>();
         Thread watcher = new Thread(() -> {
             try {
                 Retry.of(LOG, backoff(), "region " + region.name() + ": the first feed watching " + topic).untilStopped()
@@ -212,7 +208,11 @@ final class StartupFeed {
                             }
                         })
                         .whileRunning(running)
-                        .run(() -> awaitStreamsWriting(topic, "first feed pending: ").ifPresent(proof::complete));
+                        .run(() -> awaitStreamsWriting(topic, "first feed pending: ").ifPresent(proven::set));
+                // the holds before the invalidation the proof hands to the loop (which applies meanwhile, in its group)
+                if (proven.get() != null && recordHolds(marker, now, invalidated)) {
+                    proof.complete(proven.get());
+                }
             } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
             }
@@ -247,11 +247,10 @@ final class StartupFeed {
     }
 
     /**
-     * Records what the namespaces received now hold ({@link TopicMove.Marker#recordHolds}), before the wholesale
-     * invalidation of a move or first feed is handed to the loop: readers on the old configuration whose miss reads
-     * the new record refuse their fills, and those whose miss read the old one read the epoch that invalidation moves
-     * before it scans. Tried again while Redis does not answer; without it no invalidation is made (false: closed
-     * meanwhile), because the old record would let those readers fill entries after the scan.
+     * Records what the namespaces received now hold ({@link TopicMove.Marker#recordHolds}) before a move's or first feed's
+     * wholesale invalidation goes to the loop (a reader's miss that read the old record read the epoch it moves). Tried
+     * again while Redis does not answer; false when closed meanwhile: then no invalidation (the old record would let
+     * old-file readers fill after the scan).
      */
     private boolean recordHolds(TopicMove.Marker marker, TopicMove.Fed now, List<String> invalidated) throws InterruptedException {
         try {
