@@ -114,9 +114,9 @@ final class RedisApplier implements Applier {
     public Applied apply(BatchPlan plan) throws ApplyFailure, InterruptedException {
         Map<String, Integer> results = new LinkedHashMap<>();
         List<Poisoned> poisoned = new ArrayList<>();
-        Map<String, String> otherHolds = applyKeys(plan, results, poisoned);
+        applyKeys(plan, results, poisoned);
         patterns.apply(plan.patterns(), results, poisoned);
-        return new Applied(results, widened(poisoned), otherHolds);
+        return new Applied(results, widened(poisoned));
     }
 
     /**
@@ -131,11 +131,11 @@ final class RedisApplier implements Applier {
         }
         Map<String, Integer> results = new LinkedHashMap<>();
         List<Poisoned> poisoned = new ArrayList<>();
-        Map<String, String> otherHolds = applyKeys(plan, results, poisoned);
+        applyKeys(plan, results, poisoned);
         Map<String, List<InvalidationEvent>> byGlob = PatternScan.byGlob(plan.patterns());
         patterns.markReached(plan.patterns());
         byGlob.forEach(sweeps::submit);
-        return new Applied(results, widened(poisoned), otherHolds);
+        return new Applied(results, widened(poisoned));
     }
 
     /**
@@ -150,8 +150,8 @@ final class RedisApplier implements Applier {
         return new Applied(results, widened(poisoned));
     }
 
-    /** Applies the plan's keys; returns the namespaces whose upserts were undone for other holds ({@link UpsertHolds}). */
-    private Map<String, String> applyKeys(BatchPlan plan, Map<String, Integer> results, List<Poisoned> poisoned)
+    /** Applies the plan's keys; upserts written under another instance's holds are undone ({@link UpsertHolds}). */
+    private void applyKeys(BatchPlan plan, Map<String, Integer> results, List<Poisoned> poisoned)
             throws ApplyFailure, InterruptedException {
         Map<String, Long> watermarks = wideWatermarks(plan.keys());
         List<ScriptCall> calls = new ArrayList<>(plan.keys().size());
@@ -167,7 +167,7 @@ final class RedisApplier implements Applier {
         pipelined.run(calls, plan.keys(), results, poisoned);
         countAged(aged);
         undoUpsertsOvertaken(plan.keys(), watermarks, results);
-        return holds.confirm(plan.keys(), calls);
+        holds.confirm(plan.keys(), calls);
     }
 
     private List<Poisoned> widened(List<Poisoned> poisoned) throws ApplyFailure, InterruptedException {

@@ -86,9 +86,9 @@ final class UpsertHolds {
 
     /**
      * After Redis acknowledged {@code calls} (those of {@code events}, by index): the upserts written are undone where
-     * their namespace's recorded holds are not this configuration's. Returns those namespaces with what is recorded.
+     * their namespace's recorded holds are not this configuration's.
      */
-    Map<String, String> confirm(List<InvalidationEvent> events, List<ScriptCall> calls) throws ApplyFailure, InterruptedException {
+    void confirm(List<InvalidationEvent> events, List<ScriptCall> calls) throws ApplyFailure, InterruptedException {
         Set<String> upserted = new LinkedHashSet<>();
         for (int i = 0; i < calls.size(); i++) {
             if (calls.get(i).script() == LuaScript.UPSERT) {
@@ -96,7 +96,7 @@ final class UpsertHolds {
             }
         }
         if (upserted.isEmpty()) {
-            return Map.of(); // delete-only traffic reads nothing
+            return; // delete-only traffic reads nothing
         }
         Map<String, String> other;
         try {
@@ -105,7 +105,7 @@ final class UpsertHolds {
             throw pipelined.failure(RedisFailures.classify(ex, redis.display()), events.get(0));
         }
         if (other.isEmpty()) {
-            return Map.of();
+            return;
         }
         List<ScriptCall> undo = new ArrayList<>();
         List<InvalidationEvent> undone = new ArrayList<>();
@@ -125,10 +125,8 @@ final class UpsertHolds {
                     + "instance's configuration: another instance of the group started on another file and recorded them before "
                     + "invalidating those namespaces wholesale (or stopped half-way, see docs/runbook.md). The {} upsert(s) just "
                     + "applied there were undone (the delete at their version), as every later one will be until this instance "
-                    + "runs that file; counted as lethe.region.upserts.undone{{reason=other-holds}}", redis.display(), other,
+                    + "runs that file; counted as lethe.region.upserts.undone{reason=other-holds}", redis.display(), other,
                     undone.size());
         }
-        return other;
     }
-
 }
