@@ -364,20 +364,28 @@ class Namespace:
         watermark of the token's history is at or past it; otherwise loaded (the loader must then
         read the primary) and filled under the usual rules."""
         r = self.reader.redis
+        # One connection runs a pipeline in order; a Cluster's nodes do not keep the order of commands sent to
+        # different ones, so there the watermark is read before the pipeline and the holds after it (as cache-client).
+        ordered = not _is_cluster(r)
         pipe = r.pipeline(transaction=False)
         if token is not None:
             if self.reader.applied_key is None:
                 raise ValueError("a read with a token needs Reader(..., applied_group=<the region's consumer group>)")
-            pipe.hgetall(self.reader.applied_key)  # before the entry: the entry then reflects what it covers
+            if ordered:
+                pipe.hgetall(self.reader.applied_key)  # before the entry: the entry then reflects what it covers
+            else:
+                applied = r.hgetall(self.reader.applied_key)
         pipe.type(key)
         pipe.hmget(key, "v", "d", "s", "nf")
         pipe.hget(fence_key(key), "n")
         pipe.get(epoch_key(self.name))
-        if self.holds is not None:
-            pipe.get(holds_key(self.name))  # after the epoch, as cache-client reads them
+        if self.holds is not None and ordered:
+            pipe.get(holds_key(self.name))  # after the entry and the epoch, as cache-client reads them
         replies = pipe.execute(raise_on_error=False)
+        if self.holds is not None and not ordered:
+            replies.append(r.get(holds_key(self.name)))
         if token is not None:
-            raw = replies.pop(0)
+            raw = replies.pop(0) if ordered else applied
             covered = False
             if isinstance(raw, dict):
                 fields = {_text(k): _text(v) for k, v in raw.items()}
@@ -460,6 +468,11 @@ class Namespace:
             return
         if leased:
             self.reader.confirm_script([key], ["h", payload, version, str(ttl)])
+
+
+def _is_cluster(r):
+    """True for redis-py's RedisCluster client (its pipelines send to each node apart)."""
+    return hasattr(r, "get_node_from_key")
 
 
 def _text(b):

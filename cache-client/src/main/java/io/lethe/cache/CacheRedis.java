@@ -85,8 +85,8 @@ final class CacheRedis implements AutoCloseable {
 
     /**
      * HMGET key v d s nf, HGET fence n, GET epoch and (with {@code holds}) GET of the namespace's
-     * holds key after it, pipelined on one connection: one round trip. Through the breaker: while
-     * it is open this fails at once.
+     * holds key after them, pipelined on one connection: one round trip (on a Cluster, two with
+     * {@code holds}). Through the breaker: while it is open this fails at once.
      */
     CompletableFuture<Read> read(String key, String namespace, boolean holds) {
         return guarded(() -> readNow(key, namespace, holds));
@@ -98,10 +98,11 @@ final class CacheRedis implements AutoCloseable {
                 .toCompletableFuture();
         CompletableFuture<byte[]> counter = hashes.hget(RedisLayout.fenceKey(key), RedisLayout.FENCE_COUNTER).toCompletableFuture();
         CompletableFuture<byte[]> epochRead = strings.get(RedisLayout.epochKey(namespace)).toCompletableFuture();
-        // after the epoch: on one connection a holds key read old was read before the region wrote the new one, so the
-        // epoch read before it is older than the wholesale invalidation that follows that write (see FencedFill)
+        // after the entry and the epoch (a Cluster's nodes do not keep that order): a holds key read old was read before the
+        // region wrote the new one, so the entry and epoch read first are older than the wholesale invalidation after it
         CompletableFuture<byte[]> holdsRead = withHolds
-                ? strings.get(RedisLayout.holdsKey(namespace)).toCompletableFuture()
+                ? orderedAfter(CompletableFuture.allOf(entry, epochRead), () -> strings.get(RedisLayout.holdsKey(namespace))
+                        .toCompletableFuture())
                 : CompletableFuture.completedFuture(null);
         // The replies arrive on the I/O thread; combine only once all are in (never block it).
         return CompletableFuture.allOf(entry, counter, epochRead, holdsRead).handle((ignored, firstError) -> {
