@@ -52,7 +52,17 @@ public final class NamespaceMarks {
      */
     private static final String RAISE_WATERMARK = "redis.call('PERSIST', KEYS[1]) "
             + "return redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])";
-    private static final String INCREMENT_EPOCH = "redis.call('PERSIST', KEYS[1]) return redis.call('INCR', KEYS[1])";
+    /*
+     * The epoch is raised to at least Redis's clock in microseconds, not only incremented: a key lost (evicted under an
+     * allkeys-* policy, deleted) would otherwise count again from 0 to a value a reader's miss read before, and that
+     * reader's fill, landed after this invalidation's scan, would be confirmed. Under script replication (Redis 5, 6)
+     * TIME needs replicate_commands first; Redis 7 replicates effects anyway.
+     */
+    private static final String INCREMENT_EPOCH = "if redis.replicate_commands then redis.replicate_commands() end "
+            + "redis.call('PERSIST', KEYS[1]) local t = redis.call('TIME') "
+            + "local floor = t[1] .. string.format('%06d', tonumber(t[2])) local now = redis.call('GET', KEYS[1]) "
+            + "if now == false or tonumber(now) < tonumber(floor) then redis.call('SET', KEYS[1], floor) return tonumber(floor) end "
+            + "return redis.call('INCR', KEYS[1])";
 
     /** The namespace's wide watermark, or -1 when no namespace-wide invalidation was applied here. */
     public long wideWatermark(String namespace) {
@@ -104,7 +114,10 @@ public final class NamespaceMarks {
     private static final String SET_HOLDS_NX = "redis.call('PERSIST', KEYS[1]) local present = redis.call('GET', KEYS[1]) "
             + "if present then return present end redis.call('SET', KEYS[1], ARGV[1]) return false";
 
-    /** Increments the namespace's epoch: readers with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}). */
+    /**
+     * Raises the namespace's epoch to a value it never had (the next integer, at least Redis's clock in microseconds): readers
+     * with a fill in flight undo it (see {@link RedisLayout#EPOCH_PREFIX}).
+     */
     public long incrementEpoch(String namespace) {
         return scripting.eval(INCREMENT_EPOCH, ScriptOutputType.INTEGER, RedisLayout.epochKey(namespace));
     }

@@ -50,7 +50,8 @@ public final class RedisLayout {
 
     /**
      * Prefix of the namespace epochs: {@code lethe:epoch:<namespace>}, a counter that every pattern
-     * and namespace-wide invalidation increments before it scans. Readers read it at their miss
+     * and namespace-wide invalidation raises before it scans, to a value it never had (at least Redis's
+     * clock in microseconds, so a key lost and written again does not repeat one). Readers read it at their miss
      * and again after an accepted fill; when it moved they undo the fill, because the scan may
      * have passed their key before the fill landed.
      */
