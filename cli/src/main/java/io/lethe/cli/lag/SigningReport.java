@@ -100,13 +100,9 @@ public final class SigningReport {
                 : "signing keys: this file signs with " + keys.signsWith() + ", accepts " + String.join(" and ", keys.accepts()));
         Set<String> distinct = new LinkedHashSet<>();
         newest.forEach((topic, byPartition) -> {
-            Map<String, List<String>> described = new TreeMap<>();
+            Map<String, Set<String>> described = new TreeMap<>();
             for (Seen s : byPartition.values()) {
-                described.computeIfAbsent(s.signer(), k -> new ArrayList<>());
-                String d = describe(s);
-                if (!described.get(s.signer()).contains(d)) {
-                    described.get(s.signer()).add(d);
-                }
+                described.computeIfAbsent(s.signer(), k -> new LinkedHashSet<>()).add(describe(s));
                 if (!s.id().isEmpty()) {
                     distinct.add(s.id());
                 }
