@@ -13,6 +13,7 @@ import io.lethe.capture.source.SourceWatch;
 import io.lethe.config.LetheConfig;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.health.SigningKeyIds;
 import io.lethe.stage.trace.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.SQLException;
@@ -48,6 +49,8 @@ public final class CaptureService implements AutoCloseable {
         this.metrics = new CaptureMetrics(registry, config.source().slot());
         metrics.tables(config.tables());
         this.misconfiguration = new Misconfiguration(registry, "capture");
+        // capture signs its changes and watermarks and verifies nothing
+        SigningKeyIds.register(registry, "capture", config.streams().signingKeys(), true, false);
         ChangeEventMapper mapper = new ChangeEventMapper(ColumnProjection.of(config), config.source().heartbeatTable(),
                 config.source().region(), clock);
         this.streaming = new CaptureStreaming(config, clock, metrics, misconfiguration, mapper, new SlotMonitor(config, metrics),

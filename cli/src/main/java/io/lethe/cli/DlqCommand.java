@@ -116,7 +116,7 @@ public final class DlqCommand implements Runnable {
                                 : "capture".equals(header(r, Headers.DLQ_STAGE))
                                         ? "read from the write-ahead log, not a topic"
                                         : untrusted(cfg, rules, source, r);
-                        // the original's schema, signature and holds headers go back with it: a region with
+                        // the original's schema, signature (and its key id) and holds headers go back with it: a region with
                         // streams.watermark-key applies it only when the signature Lethe gave the original verifies (replay
                         // never signs), an upsert only when the original's holds stamp is the region's configuration's
                         org.apache.kafka.common.header.Headers carried = new org.apache.kafka.common.header.internals.RecordHeaders();
@@ -128,8 +128,7 @@ public final class DlqCommand implements Runnable {
                                         r.value())) {
                             unreplayable = "refused (" + DlqReason.UNTRUSTED_RECORD.code() + "): its original's " + Headers.SIGNATURE
                                     + (carried.lastHeader(Headers.SIGNATURE) == null ? " is missing" : " does not verify")
-                                    + " with streams.watermark-key" + (signature.acceptsPrevious() ? " or previous-watermark-key" : "")
-                                    + ": not written by Lethe";
+                                    + " (" + signature.refusal(carried) + "): not written by Lethe";
                         }
                         if (unreplayable != null) {
                             spec.commandLine().getOut().printf("skip %s@%d (%s): %s%n", r.topic(), r.offset(),
@@ -200,7 +199,7 @@ public final class DlqCommand implements Runnable {
                         return "differs from the record at " + tp + "@" + at + " it names as its source: not replayed";
                     }
                     // and its holds stamp: an upsert goes back judged by what the streams that wrote it rendered
-                    for (String name : List.of(Headers.SCHEMA, Headers.SIGNATURE, Headers.HOLDS)) {
+                    for (String name : List.of(Headers.SCHEMA, Headers.SIGNATURE, Headers.KEY_ID, Headers.HOLDS)) {
                         Header h = o.headers().lastHeader(name);
                         if (h != null) {
                             carried.add(name, h.value());

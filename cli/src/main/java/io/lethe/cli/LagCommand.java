@@ -16,7 +16,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code lethe lag}: the lag of every region at a glance, without Grafana. */
 @Command(name = "lag", mixinStandardHelpOptions = true, description = "Per region: the end-to-end lag and each stage's (capture, streams), the stage holding the backlog, "
-        + "unapplied records, seconds behind of the oldest of them, p99 commit->applied (last minute), DLQ.")
+        + "unapplied records, seconds behind of the oldest of them, p99 commit->applied (last minute), DLQ; then the key id each stage signs "
+        + "its watermarks with, and what a verifier does not accept.")
 public final class LagCommand implements Callable<Integer> {
     @Mixin
     ConfigFile config;
@@ -72,6 +73,8 @@ public final class LagCommand implements Callable<Integer> {
                         format(r.captureSeconds(), "%.2f"), format(r.streamsSeconds(), "%.2f"), r.backlogAt(), r.lagRecords(),
                         format(r.secondsBehind(), "%.2f"), format(r.p99Millis(), "%.1f"), r.dlq());
             }
+            // which key each signer's newest watermarks were signed with: a stage a key rotation missed shows here by id
+            report.signing().lines().forEach(out::println);
             out.flush();
             if (watch) {
                 Thread.sleep(2000);

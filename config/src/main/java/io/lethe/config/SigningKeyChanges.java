@@ -15,6 +15,8 @@ import java.util.Optional;
  * untrusted-record} (the entry keeps its old value, with every lag healthy) and its watermarks
  * (its LSN ceiling stops moving). A key introduced or removed is judged by the same rule, with
  * "no key" accepting everything and signing nothing: it loses nothing only in the order it gives.
+ * Each step's finding names the keys' ids, by which the stages' metrics and {@code lethe lag} show
+ * when the step is done.
  */
 final class SigningKeyChanges {
     /**
@@ -29,6 +31,11 @@ final class SigningKeyChanges {
             + "Redis) and the DLQ is replayed";
 
     private SigningKeyChanges() {
+    }
+
+    /** The key's id ({@link io.lethe.schemas.SigningKeys#keyId}): what each stage's metrics and lethe lag show, never the key. */
+    private static String id(Secret key) {
+        return io.lethe.schemas.SigningKeys.keyId(key.reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /**
@@ -75,12 +82,14 @@ final class SigningKeyChanges {
                     + "previous-watermark-key: <old key>, then drop previous-watermark-key", true));
         }
         if (oldCurrent.equals(newCurrent) && oldPrevious == null) {
-            return Optional.of(new Finding(prefix + "unchanged; previous-watermark-key added (rotation step 1): every stage on the "
-                    + "new file accepts the new key, nothing signs with it yet; roll it out to every stage, and to every subscriber of the public topic that verifies "
-                    + "signatures, before step 2", false));
+            return Optional.of(new Finding(prefix + "unchanged; previous-watermark-key added (rotation step 1, new key " + id(newPrevious)
+                    + "): every stage on the new file accepts the new key, nothing signs with it yet; roll it out to every stage, and to "
+                    + "every subscriber of the public topic that verifies signatures, before step 2 (done when every stage's "
+                    + "lethe_signing_key{role=\"accepts\"} includes " + id(newPrevious) + ")", false));
         }
         if (oldCurrent.equals(newCurrent) && newPrevious == null) {
-            return Optional.of(new Finding(prefix + "unchanged; previous-watermark-key dropped (rotation step 3): a record or "
+            return Optional.of(new Finding(prefix + "unchanged; previous-watermark-key dropped (rotation step 3, key " + id(oldPrevious)
+                    + " no longer accepted): a record or "
                     + "watermark signed with it that a region has not read yet is refused from then on (an upsert as "
                     + "untrusted-record, not applied): drop it only " + STEP_3_WHEN, false));
         }
@@ -89,7 +98,9 @@ final class SigningKeyChanges {
                     + "replaces and not read yet is refused from then on", false));
         }
         return Optional.of(new Finding(prefix + "changes to the key the running file accepts as previous-watermark-key, which keeps "
-                + "accepting the running key (rotation step 2): no loss in any order only if every stage already runs the running file "
+                + "accepting the running key (rotation step 2, signers move from key " + id(oldCurrent) + " to " + id(newCurrent)
+                + "; done when lethe lag shows no signer on " + id(oldCurrent)
+                + "): no loss in any order only if every stage already runs the running file "
                 + "(step 1), every subscriber of the public topic that verifies signatures included: one still without "
                 + "previous-watermark-key: <new key> refuses what signs with the new key (this check sees two files, not which one "
                 + "each stage runs); drop previous-watermark-key " + STEP_3_WHEN, false));

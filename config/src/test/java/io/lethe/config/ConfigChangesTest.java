@@ -118,6 +118,14 @@ class ConfigChangesTest {
             assertTrue(step.lines().stream().anyMatch(l -> l.contains(expected)), expected + ": " + step.lines());
             assertNoKey(step, oldKey, newKey);
         }
+        String newId = io.lethe.schemas.SigningKeys.keyId(newKey.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        String oldId = io.lethe.schemas.SigningKeys.keyId(oldKey.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertTrue(String.join("\n", ConfigChanges.between(before, step1).lines()).contains("(rotation step 1, new key " + newId + ")"),
+                "each step names the ids by which the stages show it done");
+        assertTrue(String.join("\n", ConfigChanges.between(step1, step2).lines()).contains("(rotation step 2, signers move from key "
+                + oldId + " to " + newId + "; done when lethe lag shows no signer on " + oldId + ")"));
+        assertTrue(String.join("\n", ConfigChanges.between(step2, after).lines()).contains("(rotation step 3, key " + oldId
+                + " no longer accepted)"));
         String secondStep = String.join("\n", ConfigChanges.between(step1, step2).lines());
         assertTrue(secondStep.contains("no loss in any order only if every stage already runs the running file (step 1)"),
                 "the check sees two files, not which one each stage runs: " + secondStep);

@@ -2,6 +2,7 @@ package io.lethe.dev;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.lethe.cli.lag.LagReport;
 import io.lethe.config.LetheConfig;
 import io.lethe.embedded.EmbeddedStack;
 import io.lethe.embedded.junit.Await;
@@ -11,13 +12,18 @@ import io.lethe.pipeline.Pipeline;
 import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
 import io.lethe.region.apply.RegionMeterNames;
+import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.RedisLayout;
+import io.lethe.stage.health.SigningKeyIds;
 import io.lettuce.core.api.sync.RedisCommands;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -27,7 +33,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * watermark-key: OLD, previous-watermark-key: NEW} (step 1) and {@code watermark-key: NEW,
  * previous-watermark-key: OLD} (step 2). Whichever runs where, the region's watermarks move (its
  * first feed and its applied LSN) and a real change's upsert is applied, never refused as
- * {@code untrusted-record}.
+ * {@code untrusted-record}. Mid-rotation the stages' key ids ({@code lethe.signing.key}) and {@code
+ * lethe lag} name which key each signer uses.
  */
 @ExtendWith(LetheStackExtension.class)
 class WatermarkKeyRotationIT {
@@ -69,6 +76,13 @@ class WatermarkKeyRotationIT {
                 Await.until("the upsert signed with the previous key applied", Duration.ofSeconds(90),
                         () -> "{\"price\":11}".equals(redis.hget(key, RedisLayout.ENTRY_DATA)));
                 awaitAppliedPast(f, redis, group, "OLD-signed watermarks raise the region's applied LSN");
+                // what an operator sees mid-rotation: each stage's key ids, and lethe lag naming the key of each signer
+                assertEquals(Map.of("capture", Map.of("signs", List.of(id(OLD))),
+                        "streams", Map.of("signs", List.of(id(OLD)), "accepts", sorted(OLD, NEW)),
+                        "region:" + REGION, Map.of("accepts", sorted(OLD, NEW))), SigningKeyIds.byStage(f.registry));
+                Await.until("lethe lag names OLD as the key capture and streams sign with", Duration.ofSeconds(30),
+                        () -> signers(step2).equals(Map.of("capture on " + step2.topics().changes(), Set.of(id(OLD)),
+                                "streams on " + step2.topics().invalidations(REGION), Set.of(id(OLD)))));
             }
             // the other way round: streams and capture restarted on NEW first, the region still on step 1's file
             try (Pipeline upstream = Pipeline.start(step2, new Roles(true, true, List.of()), f.registry, Clock.systemUTC());
@@ -78,6 +92,8 @@ class WatermarkKeyRotationIT {
                 f.sql("UPDATE prices SET price = 12 WHERE id = 1");
                 Await.until("the upsert signed with the new key applied by a region on step 1's file", Duration.ofSeconds(90),
                         () -> "{\"price\":12}".equals(redis.hget(key, RedisLayout.ENTRY_DATA)));
+                Await.until("lethe lag names NEW as the key every signer's newest watermarks carry", Duration.ofSeconds(30),
+                        () -> signers(step1).values().stream().allMatch(Set.of(id(NEW))::equals));
             }
             assertEquals(0.0, dlq(f, "untrusted-record"), "no upsert refused");
             assertEquals(0.0, dlq(f, "untrusted-watermark"), "no watermark refused");
@@ -92,6 +108,19 @@ class WatermarkKeyRotationIT {
             OptionalLong applied = AppliedLsn.of(redis.hgetall(AppliedLsn.key(group)));
             return applied.isPresent() && applied.getAsLong() >= now;
         });
+    }
+
+    private static String id(String key) {
+        return SigningKeys.keyId(key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static List<String> sorted(String... keys) {
+        return java.util.Arrays.stream(keys).map(WatermarkKeyRotationIT::id).sorted().toList();
+    }
+
+    /** What lethe lag reports: the key ids of each signer's newest watermarks. */
+    private static Map<String, Set<String>> signers(LetheConfig config) {
+        return new LagReport(config, Clock.systemUTC()).readSigning().signers();
     }
 
     private static double dlq(PipelineFixture f, String reason) {

@@ -4,6 +4,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.failure.KafkaFailures;
 import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.health.SigningKeyIds;
 import io.lethe.config.StreamsConfig;
 import io.lethe.config.KafkaClients;
 import io.lethe.stage.kafka.TopicSetup;
@@ -61,6 +62,8 @@ public final class StreamsService implements AutoCloseable {
         this.clock = clock;
         this.instanceId = instanceId;
         this.misconfiguration = new Misconfiguration(registry, "streams");
+        // streams verifies capture's changes and watermarks and signs what it writes
+        SigningKeyIds.register(registry, "streams", config.streams().signingKeys(), true, true);
     }
 
     /** The Kafka Streams settings for {@code lethe.yml}. */

@@ -816,13 +816,20 @@ class TopologyTest {
         for (TestRecord<String, byte[]> r : fromOld) {
             assertTrue(byNew.verifies(r.headers(), r.key(), r.value()), "what streams writes is signed with the current key");
             assertFalse(byOld.verifies(r.headers(), r.key(), r.value()), "never with the previous one");
+            assertEquals(java.util.Optional.of(io.lethe.schemas.SigningKeys.keyId(newKey.getBytes(StandardCharsets.UTF_8))),
+                    io.lethe.schemas.SigningKeys.signedWith(r.headers()), "and says so by the current key's id: " + r.headers());
         }
         assertTrue(dlq.readRecordsToList().isEmpty(), "a change signed with the previous key is not dead-lettered");
 
         sendSigned(change(Op.UPDATE, 2010, row(1, "a", 1, 12, 3), row(1, "a", 1, 1, 4)), byThird);
         assertTrue(read(tokyo).stream().allMatch(e -> e.action() == Action.DELETE), "a third key's change: deletes only");
-        assertEquals("untrusted-record", new String(dlq.readRecord().headers().lastHeader(Headers.DLQ_REASON).value(),
+        var refusedChange = dlq.readRecord();
+        assertEquals("untrusted-record", new String(refusedChange.headers().lastHeader(Headers.DLQ_REASON).value(),
                 StandardCharsets.UTF_8));
+        String accepted = idOf(newKey) + " (streams.watermark-key) and " + idOf(oldKey) + " (streams.previous-watermark-key)";
+        String changeError = new String(refusedChange.headers().lastHeader(Headers.DLQ_ERROR).value(), StandardCharsets.UTF_8);
+        assertTrue(changeError.contains("signed with key " + idOf("a-third-key-nobody-was-given-000") + ", this stage accepts " + accepted),
+                changeError);
 
         changes.pipeInput(new TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
                 new io.lethe.schemas.Watermark(1_000, 2_000, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders(),
@@ -833,14 +840,24 @@ class TopologyTest {
         for (TestRecord<String, byte[]> r : watermarks) {
             io.lethe.schemas.Watermark w = io.lethe.schemas.Watermark.read(r.headers()).orElseThrow();
             assertTrue(w.verifies(r.headers(), newKey.getBytes(StandardCharsets.UTF_8)), "forwarded signed with the current key");
+            assertEquals(java.util.Optional.of(idOf(newKey)), io.lethe.schemas.SigningKeys.signedWith(r.headers()),
+                    "with the current key's id, not capture's");
         }
         changes.pipeInput(new TestRecord<>(io.lethe.schemas.Watermark.KEY, new byte[0],
                 new io.lethe.schemas.Watermark(1_000, 3_000, -1, "h").writeTo(new org.apache.kafka.common.header.internals.RecordHeaders(),
                         "a-third-key-nobody-was-given-000".getBytes(StandardCharsets.UTF_8)),
                 (Long) null));
         assertTrue(tokyo.readRecordsToList().isEmpty(), "a third key's watermark is not forwarded");
-        assertEquals("untrusted-watermark", new String(dlq.readRecord().headers().lastHeader(Headers.DLQ_REASON).value(),
+        var refusedWatermark = dlq.readRecord();
+        assertEquals("untrusted-watermark", new String(refusedWatermark.headers().lastHeader(Headers.DLQ_REASON).value(),
                 StandardCharsets.UTF_8));
+        String watermarkError = new String(refusedWatermark.headers().lastHeader(Headers.DLQ_ERROR).value(), StandardCharsets.UTF_8);
+        assertTrue(watermarkError.contains("signed with key " + idOf("a-third-key-nobody-was-given-000") + ", this stage accepts "
+                + accepted), watermarkError);
+    }
+
+    private static String idOf(String key) {
+        return io.lethe.schemas.SigningKeys.keyId(key.getBytes(StandardCharsets.UTF_8));
     }
 
     /** With streams.watermark-key, every watermark forwarded to a region carries a signature that verifies with that key. */

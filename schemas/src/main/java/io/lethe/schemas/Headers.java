@@ -15,6 +15,16 @@ public final class Headers {
     public static final String SIGNATURE = "lethe.signature";
 
     /**
+     * On every record and watermark signed with {@code streams.watermark-key}: the id of the key
+     * that signed it ({@link SigningKeys#keyId}, 8 hex digits that reveal nothing of the key), so
+     * a verifier refusing it can say which key it was signed with, and {@code lethe lag} which key
+     * each stage signs with. Not covered by any signature and never used to choose a key (a verifier
+     * tries its current key and then its previous one whatever the id says): a forged id can only
+     * mislead a message, never get a record accepted.
+     */
+    public static final String KEY_ID = "lethe.key-id";
+
+    /**
      * On every upsert invalidation-streams writes: what the upsert's namespace's entries hold under
      * the configuration streams runs (its table, version source, mode, payload columns and row-scoped
      * key templates), as a short fingerprint ({@code NamespaceConfig.holdsFingerprint}, 16 hex

@@ -30,6 +30,8 @@ public final class RecordSignature {
 
     /** Per thread: a MAC initialised with the key (reset by each doFinal) and a SHA-256 digest; both are costly to look up. */
     private final ThreadLocal<Mac> mac;
+    /** {@link SigningKeys#keyId} of the key, written next to every signature. */
+    private final byte[] keyId;
     private final ThreadLocal<MessageDigest> sha256 = ThreadLocal.withInitial(() -> {
         try {
             return MessageDigest.getInstance("SHA-256");
@@ -44,6 +46,7 @@ public final class RecordSignature {
             throw new IllegalArgumentException("a record signature needs a key");
         }
         SecretKeySpec spec = new SecretKeySpec(key, "HmacSHA256");
+        this.keyId = SigningKeys.keyId(key).getBytes(StandardCharsets.UTF_8);
         this.mac = ThreadLocal.withInitial(() -> {
             try {
                 Mac m = Mac.getInstance("HmacSHA256");
@@ -64,10 +67,15 @@ public final class RecordSignature {
         return HexFormat.of().formatHex(m.doFinal());
     }
 
-    /** {@code headers} with this record's {@link Headers#SIGNATURE} (any earlier one removed). */
+    /**
+     * {@code headers} with this record's {@link Headers#SIGNATURE} and the {@link Headers#KEY_ID} of
+     * the key that made it (any earlier ones removed).
+     */
     public org.apache.kafka.common.header.Headers addTo(org.apache.kafka.common.header.Headers headers, String recordKey, byte[] value) {
         headers.remove(Headers.SIGNATURE);
+        headers.remove(Headers.KEY_ID);
         headers.add(Headers.SIGNATURE, sign(recordKey, value).getBytes(StandardCharsets.UTF_8));
+        headers.add(Headers.KEY_ID, keyId.clone());
         return headers;
     }
 

@@ -133,7 +133,8 @@ public record Watermark(long commitTs, long lsn, int source, String history, Str
 
     /**
      * This watermark's headers with {@link #ROUTES} (when not null) and its {@link #SIGNATURE} with
-     * {@code key} over both (none when {@code key} is null): a copy with other routes does not verify.
+     * {@code key} over both, with the {@link Headers#KEY_ID} of {@code key} (neither when {@code key}
+     * is null): a copy with other routes does not verify.
      */
     public org.apache.kafka.common.header.Headers writeTo(org.apache.kafka.common.header.Headers headers, byte[] key, String routes) {
         writeTo(headers);
@@ -142,6 +143,8 @@ public record Watermark(long commitTs, long lsn, int source, String history, Str
         }
         if (key != null) {
             headers.add(SIGNATURE, signature(key, routes).getBytes(StandardCharsets.UTF_8));
+            headers.remove(Headers.KEY_ID);
+            headers.add(Headers.KEY_ID, SigningKeys.keyId(key).getBytes(StandardCharsets.UTF_8));
         }
         return headers;
     }

@@ -12,6 +12,7 @@ import io.lethe.schemas.SourceTable;
 import io.lethe.schemas.Watermark;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.health.SigningKeyIds;
 import io.lethe.stage.retry.Backoff;
 import io.lethe.stage.retry.Retry;
 import io.lethe.stage.trace.Tracing;
@@ -108,6 +109,7 @@ public final class DebeziumTopicsSource implements AutoCloseable {
         this.mapper = new EnvelopeMapper(ChangeEventMapper.forForeignConnector(ColumnProjection.of(config), config.source().region(), clock,
                 topics.unavailablePlaceholder()), topics);
         this.misconfiguration = new Misconfiguration(registry, STAGE);
+        SigningKeyIds.register(registry, STAGE, config.streams().signingKeys(), true, false);
         for (String table : config.tables()) {
             tableByTopic.put(topics.topicOf(table), config.sourceTable(table));
         }

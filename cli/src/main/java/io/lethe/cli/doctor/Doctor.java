@@ -45,7 +45,7 @@ public final class Doctor {
 
     public List<CheckResult> run() {
         List<CheckResult> results = new ArrayList<>(TransportChecks.run(config));
-        results.add(TransportChecks.watermarkKey(config));
+        results.add(RotationCheck.run(config));
         results.addAll(database());
         results.addAll(kafka());
         for (RegionConfig region : config.regions().values()) {

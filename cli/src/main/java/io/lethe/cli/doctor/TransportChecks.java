@@ -50,11 +50,18 @@ public final class TransportChecks {
         String check = "watermark signatures";
         if (config.streams().previousWatermarkKey() != null) {
             // a rotation under way: a WARN, not a note, since a forgotten step 3 keeps the previous key valid forever
+            io.lethe.schemas.SigningKeys keys = config.streams().signingKeys();
+            String current = keys.signsWith();
+            String previous = keys.previousId().orElseThrow();
             return CheckResult.warn(check, "streams.previous-watermark-key is set: a key rotation is under way (docs/security.md, "
                     + "\"Rotating the watermark key\"); streams, regions and the CLI accept it next to streams.watermark-key, so "
-                    + "until it is dropped whoever holds the previous key can forge upserts, watermarks and changes",
-                    "finish the rotation (step 3): once every stage signs with streams.watermark-key (step 2 reached capture, "
-                            + "streams and every lethe invalidate) and every region's applied watermark, mirrored regions included, "
+                    + "until it is dropped whoever holds the previous key can forge upserts, watermarks and changes. This file signs with "
+                    + "key " + current + " and accepts " + current + " and " + previous + ": step 1's file if " + current
+                    + " is the key being retired, step 2's if it is the new one",
+                    "finish the rotation (step 3): once every stage signs with streams.watermark-key " + current + " (step 2 reached "
+                            + "capture, streams and every lethe invalidate: lethe lag and lethe doctor show no signer on " + previous
+                            + ", each stage's lethe_signing_key{role=\"signs\"} is " + current + ") and every region's applied "
+                            + "watermark, mirrored regions included, "
                             + "has a commit time after the moment the last of them restarted (lethe lag: its end-to-end lag shorter "
                             + "than the time since then), drop previous-watermark-key everywhere");
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.lethe.stage.health.SigningKeyIds;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -21,7 +22,8 @@ import java.util.zip.GZIPOutputStream;
 /**
  * The HTTP port of every Lethe process: {@code /metrics} (Prometheus text from Micrometer),
  * {@code /health/ready} (and {@code /health}: 200 when every component is healthy, else 503, with
- * a JSON body; a stage waiting for a server it needs is alive but not ready), {@code /health/live}
+ * a JSON body; a stage waiting for a server it needs is alive but not ready; {@code signing}: the key
+ * ids each stage signs with and accepts, {@link SigningKeyIds}), {@code /health/live}
  * (200 unless a stage stopped by itself: then only a restart helps; 503 names it), and any extra
  * pages a command adds (the demo's status page).
  */
@@ -67,6 +69,11 @@ public final class HttpEndpoint implements AutoCloseable {
             ObjectNode body = JSON.createObjectNode().put("status", up ? "UP" : "DOWN");
             ObjectNode each = body.putObject("components");
             components.forEach((name, healthy) -> each.put(name, healthy ? "UP" : "DOWN"));
+            // which key each stage here signs with and accepts, by id: which step of a key rotation it runs
+            Map<String, Map<String, List<String>>> signing = SigningKeyIds.byStage(registry);
+            if (!signing.isEmpty()) {
+                body.set("signing", JSON.valueToTree(signing));
+            }
             respond(ex, up ? 200 : 503, "application/json", JSON.writeValueAsString(body));
         });
         server.start();

@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import org.apache.kafka.clients.admin.Admin;
@@ -82,6 +83,8 @@ public final class LagReport {
     private final Clock clock;
     /** After {@link #compute}: each capture shard's watermark age in seconds ("" for a single capture), NaN when it published none. */
     private final Map<String, Double> captureAges = new LinkedHashMap<>();
+    /** After {@link #compute}: the key id of each partition's newest watermark, whether or not it verifies. */
+    private final SigningReport signing;
 
     /** Each capture shard's watermark age (seconds) as the last {@link #compute} read it; "" names a single capture. */
     public Map<String, Double> captureAges() {
@@ -91,10 +94,20 @@ public final class LagReport {
     public LagReport(LetheConfig config, Clock clock) {
         this.config = config;
         this.clock = clock;
+        this.signing = new SigningReport(config);
+    }
+
+    /** The key ids each stage signs its watermarks with, as the last {@link #compute} read them. */
+    public SigningReport signing() {
+        return signing;
     }
 
     public List<Row> compute(List<String> metricsUrls) throws Exception {
-        Map<String, Double> p99 = P99Scrape.scrape(metricsUrls);
+        List<String> scraped = P99Scrape.fetch(metricsUrls);
+        Map<String, Double> p99 = new HashMap<>();
+        scraped.forEach(body -> p99.putAll(P99Scrape.parseP99(body)));
+        signing.clear();
+        scraped.forEach(signing::scraped);
         Map<String, Long> dlq = dlqByStage();
         List<Row> rows = new ArrayList<>();
         try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), KafkaRole.CLI, "lethe-lag"));
@@ -206,13 +219,28 @@ public final class LagReport {
         while (partitions.stream().anyMatch(tp -> reader.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
             for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
                 if (r.key() != null && Watermark.isWatermark(new String(r.key(), StandardCharsets.UTF_8))) {
-                    Watermark.read(r.headers()).filter(w -> keys == null || w.verifies(r.headers(), keys))
+                    Optional<Watermark> read = Watermark.read(r.headers());
+                    boolean verified = read.isPresent() && (keys == null || read.get().verifies(r.headers(), keys));
+                    // which key signed it is reported whether it verifies or not: a stage on a key this file refuses shows there
+                    read.ifPresent(w -> signing.saw(topic, r.partition(), r.offset(), w.shard(), r.headers(), verified));
+                    read.filter(w -> verified)
                             .filter(w -> newest.containsKey(w.shard() == null ? "" : w.shard()))
                             .ifPresent(w -> newest.get(w.shard() == null ? "" : w.shard()).merge(r.partition(), w.commitTs(), Math::max));
                 }
             }
         }
         return newest;
+    }
+
+    /** Only the key ids of the newest watermarks on the changes topic and the region topics of this cluster: for lethe doctor. */
+    public SigningReport readSigning() {
+        signing.clear();
+        try (KafkaConsumer<byte[], byte[]> reader = LagReaders.reader(config, KafkaRole.CLI)) {
+            newestWatermarks(reader, config.topics().changes());
+            config.regions().keySet().stream().filter(r -> !config.kafka().ownCluster(KafkaRole.region(r)))
+                    .map(config.topics()::invalidations).distinct().forEach(topic -> newestWatermarks(reader, topic));
+        }
+        return signing;
     }
 
     /**

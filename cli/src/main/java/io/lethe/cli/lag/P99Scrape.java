@@ -5,13 +5,14 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** The region consumers' p99 commit→applied over the last minute, scraped from their {@code /metrics}. */
+/** The region consumers' p99 commit→applied over the last minute, scraped from their {@code /metrics} (with what else lag reads there). */
 final class P99Scrape {
     /** lethe.invalidation.latency.recent{quantile="0.99"}: the region consumers' p99 over the last minute. */
     private static final Pattern P99 = Pattern.compile(
@@ -24,20 +25,26 @@ final class P99Scrape {
     /** p99 commit→applied in ms per region, from Prometheus text (the timer's 1-minute window). */
     static Map<String, Double> scrape(List<String> urls) {
         Map<String, Double> p99 = new HashMap<>();
+        fetch(urls).forEach(body -> p99.putAll(parseP99(body)));
+        return p99;
+    }
+
+    /** The /metrics body of each URL that answers; a process that is down or elsewhere is left out (its regions show "-"). */
+    static List<String> fetch(List<String> urls) {
+        List<String> bodies = new ArrayList<>();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         for (String url : urls) {
             try {
                 HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(3)).build(),
                         HttpResponse.BodyHandlers.ofString());
-                p99.putAll(parseP99(response.body()));
+                bodies.add(response.body());
             } catch (Exception e) {
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
                 }
-                // that process is down or elsewhere: its regions show "-"
             }
         }
-        return p99;
+        return bodies;
     }
 
     static Map<String, Double> parseP99(String prometheusText) {

@@ -60,6 +60,42 @@ class TransportChecksTest {
                 "when step 3 is safe, mirrored regions included: " + rotation);
     }
 
+    /**
+     * The rotation check by key id: the file names its keys' ids and the two steps it can be; with
+     * the newest watermarks it says which signers still sign with the previous key, and fails when
+     * one signs with a key the file does not accept.
+     */
+    @Test
+    void theRotationCheckNamesTheKeyIdsAndTheSignersStillOnThePreviousKey() {
+        String current = "a-watermark-key-of-32-characters";
+        String previous = "the-key-before-it-0000";
+        LetheConfig rotating = ConfigLoader.parse("lethe.yml",
+                "source: { jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }\nkafka: { bootstrap-servers: "
+                        + "\"127.0.0.1:9092\" }\nstreams: { watermark-key: " + current + ", previous-watermark-key: " + previous + " }"
+                        + "\nregions:\n  us-east: { redis: \"redis://127.0.0.1:6379\" }\n" + NAMESPACES,
+                name -> null);
+        String currentId = io.lethe.schemas.SigningKeys.keyId(current.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        String previousId = io.lethe.schemas.SigningKeys.keyId(previous.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        CheckResult fileOnly = RotationCheck.of(rotating, null);
+        assertEquals(Status.WARN, fileOnly.status());
+        assertTrue(fileOnly.message().contains("This file signs with key " + currentId + " and accepts " + currentId + " and " + previousId
+                + ": step 1's file if " + currentId + " is the key being retired, step 2's if it is the new one"), fileOnly.message());
+
+        CheckResult midStep2 = RotationCheck.of(rotating, Map.of("capture on lethe.changes", java.util.Set.of(previousId),
+                "streams on lethe.invalidations.us-east", java.util.Set.of(currentId)));
+        assertEquals(Status.WARN, midStep2.status(), midStep2.toString());
+        assertTrue(midStep2.message().endsWith("The newest watermarks: streams on lethe.invalidations.us-east signed with this file's "
+                + "current key " + currentId + "; capture on lethe.changes still with its previous key " + previousId
+                + " (step 2 has not reached them, or, if this is step 1's file, they already run step 2's)"), midStep2.message());
+
+        CheckResult stray = RotationCheck.of(rotating, Map.of("capture on lethe.changes", java.util.Set.of("0badc0de")));
+        assertEquals(Status.FAIL, stray.status(), stray.toString());
+        assertTrue(stray.message().contains("signed with a key this file does not accept: capture on lethe.changes (key 0badc0de)"),
+                stray.message());
+        assertTrue(!(fileOnly + " " + midStep2 + " " + stray).contains(previous) && !(fileOnly + " " + midStep2).contains(current),
+                "ids only, never a key");
+    }
+
     @Test
     void plaintextOnLoopbackPassesWithANote() {
         Map<String, CheckResult> r = run("{ jdbc-url: \"jdbc:postgresql://127.0.0.1:5432/shop\", user: lethe }",

@@ -41,6 +41,36 @@ class HttpEndpointTest {
         }
     }
 
+    /**
+     * Mid-rotation (step 2 here, a region still on step 1's file): /health names the key ids each
+     * stage signs with and accepts, and /metrics has them as lethe.signing.key; never a key.
+     */
+    @Test
+    void healthAndMetricsNameTheKeyIdsEachStageSignsWithAndAccepts() throws Exception {
+        byte[] oldKey = "the-old-watermark-key-of-32-chars".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] newKey = "the-new-watermark-key-of-32-chars".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        String oldId = io.lethe.schemas.SigningKeys.keyId(oldKey);
+        String newId = io.lethe.schemas.SigningKeys.keyId(newKey);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        io.lethe.stage.health.SigningKeyIds.register(registry, "streams", io.lethe.schemas.SigningKeys.of(newKey, oldKey), true, true);
+        io.lethe.stage.health.SigningKeyIds.register(registry, "region:eu", io.lethe.schemas.SigningKeys.of(oldKey, newKey), false, true);
+        io.lethe.stage.health.SigningKeyIds.register(registry, "capture", null, true, false);
+        try (HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, registry, Map::of, List::of)) {
+            HttpResponse<String> health = get(http, "/health");
+            JsonNode signing = json.readTree(health.body()).get("signing");
+            assertEquals(List.of(newId), json.convertValue(signing.get("streams").get("signs"), List.class), health.body());
+            assertEquals(java.util.stream.Stream.of(newId, oldId).sorted().toList(),
+                    json.convertValue(signing.get("streams").get("accepts"), List.class), health.body());
+            assertEquals(null, signing.get("region:eu").get("signs"), "a region signs nothing: " + health.body());
+            assertEquals(2, signing.get("region:eu").get("accepts").size(), health.body());
+            assertEquals(null, signing.get("capture"), "without a key: nothing to report");
+            String metrics = get(http, "/metrics").body();
+            assertTrue(metrics.contains("lethe_signing_key{id=\"" + newId + "\",role=\"signs\",stage=\"streams\"} 1.0"), metrics);
+            assertTrue(metrics.contains("lethe_signing_key{id=\"" + oldId + "\",role=\"accepts\",stage=\"region:eu\"} 1.0"), metrics);
+            assertFalse(health.body().contains("watermark-key-of") || metrics.contains("watermark-key-of"), "never a key");
+        }
+    }
+
     @Test
     void livenessNamesTheStoppedComponentsOnly() throws Exception {
         try (HttpEndpoint http = new HttpEndpoint("127.0.0.1", 0, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),

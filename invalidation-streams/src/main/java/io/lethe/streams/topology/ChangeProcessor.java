@@ -163,7 +163,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
                     .map(e -> e.action() == Action.UPSERT ? e.asDelete() : e).toList(), result.problems());
             problems.add(MappingProblem.unmapped(DlqReason.UNTRUSTED_RECORD, "a change whose " + Headers.SIGNATURE
                     + (record.headers().lastHeader(Headers.SIGNATURE) == null ? " is missing" : " does not verify")
-                    + " with " + keysNamed() + ": not written by capture; its invalidations were sent as deletes"
+                    + " (" + keys.refusal(record.headers()) + "): not written by capture; its invalidations were sent as deletes"
                     + (upserts > 0 ? " (" + upserts + " upsert(s) as the delete at their version)" : "")));
         }
         problems.addAll(sinks.forward(context, record, result, span));
@@ -171,11 +171,6 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             deadLetter(record, problems, null);
         }
         metrics.processed(System.nanoTime() - t0, change.commitTs(), Micros.of(clock.instant()));
-    }
-
-    /** The settings a refused signature was checked against, for its dead letter's message. */
-    private String keysNamed() {
-        return keys.acceptsPrevious() ? "streams.watermark-key or streams.previous-watermark-key" : "streams.watermark-key";
     }
 
     /**
@@ -194,7 +189,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, byte[]>
             // capture signs its heartbeats' watermarks with the same key: one that does not verify was written by someone
             // else with write access to the changes topic, and streams would vouch for it with its own signature
             deadLetter(record, List.of(MappingProblem.unmapped(DlqReason.UNTRUSTED_WATERMARK, "a watermark on changes partition "
-                    + partition + " whose " + Watermark.SIGNATURE + " does not verify with " + keysNamed() + ": not written by capture")),
+                    + partition + " whose " + Watermark.SIGNATURE + " does not verify (" + keys.refusal(record.headers())
+                    + "): not written by capture")),
                     null);
             return;
         }

@@ -202,7 +202,7 @@ public final class EventRules {
         if (keys != null && !read.get().verifies(headers, keys)) {
             return refuse(DlqReason.UNTRUSTED_WATERMARK, "a watermark record whose " + Watermark.SIGNATURE
                     + (headers.lastHeader(Watermark.SIGNATURE) == null ? " is missing" : " does not verify")
-                    + " with " + keysNamed(keys) + ": not written by the streams application");
+                    + " (" + keys.refusal(headers) + "): not written by the streams application");
         }
         return Optional.empty();
     }
@@ -220,12 +220,7 @@ public final class EventRules {
         }
         return refuse(DlqReason.UNTRUSTED_RECORD, "an invalidation record whose " + io.lethe.schemas.Headers.SIGNATURE
                 + (headers.lastHeader(io.lethe.schemas.Headers.SIGNATURE) == null ? " is missing" : " does not verify")
-                + " with " + keysNamed(keys) + ": not written by the streams application or lethe invalidate");
-    }
-
-    /** The settings a refused signature was checked against, for its dead letter's message. */
-    private static String keysNamed(SigningKeys keys) {
-        return keys.acceptsPrevious() ? "streams.watermark-key or streams.previous-watermark-key" : "streams.watermark-key";
+                + " (" + keys.refusal(headers) + "): not written by the streams application or lethe invalidate");
     }
 
     /**

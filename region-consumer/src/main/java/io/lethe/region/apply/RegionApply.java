@@ -10,6 +10,7 @@ import io.lethe.region.redis.RedisFailures;
 import io.lethe.region.redis.RegionRedis;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.health.Misconfiguration;
+import io.lethe.stage.health.SigningKeyIds;
 import io.lethe.stage.retry.Backoff;
 import io.lethe.stage.retry.Retry;
 import io.lethe.stage.trace.Tracing;
@@ -75,6 +76,7 @@ public final class RegionApply implements AutoCloseable {
         this.registry = registry;
         this.metrics = new RegionMetrics(registry, region.name());
         this.misconfiguration = new Misconfiguration(registry, "region:" + region.name());
+        SigningKeyIds.register(registry, "region:" + region.name(), EventRules.signingKeys(config), false, true); // verifies, signs nothing
     }
 
     /** The group id of a region's consumers. */

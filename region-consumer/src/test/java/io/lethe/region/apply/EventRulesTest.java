@@ -183,6 +183,12 @@ class EventRulesTest {
                 EventRules.watermarkRefusal(rerouted, keys).map(EventRules.Refusal::reason),
                 "the routes are signed: a copy claiming another topic's routes does not verify");
         assertEquals(Optional.empty(), EventRules.watermarkRefusal(w.writeTo(new RecordHeaders(), key, "routes-of-one-topic"), keys));
+        byte[] previous = "a-previous-key-of-some-length".getBytes(StandardCharsets.UTF_8);
+        byte[] third = "a-third-key-of-some-length".getBytes(StandardCharsets.UTF_8);
+        String message = EventRules.watermarkRefusal(w.writeTo(new RecordHeaders(), third, "r"), SigningKeys.of(key, previous))
+                .orElseThrow().message();
+        assertTrue(message.contains("signed with key " + SigningKeys.keyId(third) + ", this stage accepts " + SigningKeys.keyId(key)
+                + " (streams.watermark-key) and " + SigningKeys.keyId(previous) + " (streams.previous-watermark-key)"), message);
         assertTrue(EventRules.watermarkRefusal(new Watermark(1_000, 2_000, -1).writeTo(new RecordHeaders()), null).isPresent(),
                 "a region topic's watermark names its changes partition");
     }
@@ -213,6 +219,9 @@ class EventRulesTest {
                 keys);
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), wrong.map(EventRules.Refusal::reason));
         assertTrue(wrong.orElseThrow().message().contains("does not verify"), wrong.toString());
+        String otherId = SigningKeys.keyId("another-key-of-some-length".getBytes(StandardCharsets.UTF_8));
+        assertTrue(wrong.orElseThrow().message().contains("signed with key " + otherId + ", this stage accepts " + keys.signsWith()
+                + " (streams.watermark-key)"), "a stage a rollout missed is told from a forgery by the ids: " + wrong);
         assertEquals(Optional.of(DlqReason.UNTRUSTED_RECORD), EventRules.signatureRefusal(
                 signature.addTo(new RecordHeaders(), "doc:1", value), "doc:2", value, keys).map(EventRules.Refusal::reason),
                 "the signature covers the record key");
