@@ -99,7 +99,8 @@ final class SigningKeyChanges {
         }
         return Optional.of(new Finding(prefix + "changes to the key the running file accepts as previous-watermark-key, which keeps "
                 + "accepting the running key (rotation step 2, signers move from key " + id(oldCurrent) + " to " + id(newCurrent)
-                + "; done when lethe lag shows no signer on " + id(oldCurrent)
+                + "; done when lethe lag shows no signer on " + id(oldCurrent) + " and every lethe invalidate and application "
+                + "with cache-client's Invalidations runs the new file: they sign purges, not watermarks, and report no id"
                 + "): no loss in any order only if every stage already runs the running file "
                 + "(step 1), every subscriber of the public topic that verifies signatures included: one still without "
                 + "previous-watermark-key: <new key> refuses what signs with the new key (this check sees two files, not which one "

@@ -69,11 +69,21 @@ public final class SigningKeys {
         }
     }
 
-    /** The {@link Headers#KEY_ID} a signed record or watermark carries: the id of the key it says it was signed with. */
+    /**
+     * The {@link Headers#KEY_ID} a signed record or watermark carries: the id of the key it says it was signed with. The
+     * header is not signed (whoever writes a topic writes it), so it goes into messages, dead letters and reports only
+     * as eight lower-case hex digits; anything else reads as {@code an invalid key id (<n> bytes)}.
+     */
     public static Optional<String> signedWith(org.apache.kafka.common.header.Headers headers) {
         org.apache.kafka.common.header.Header h = headers.lastHeader(Headers.KEY_ID);
-        return h == null || h.value() == null ? Optional.empty() : Optional.of(new String(h.value(), StandardCharsets.UTF_8));
+        if (h == null || h.value() == null) {
+            return Optional.empty();
+        }
+        String id = new String(h.value(), StandardCharsets.UTF_8);
+        return Optional.of(ID.matcher(id).matches() ? id : "an invalid key id (" + h.value().length + " bytes)");
     }
+
+    private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("[0-9a-f]{8}");
 
     /** The id of the key this stage signs with ({@code streams.watermark-key}). */
     public String signsWith() {
@@ -97,7 +107,8 @@ public final class SigningKeys {
      * ids were written). What an operator needs to tell a stage a rollout missed from a forgery.
      */
     public String refusal(org.apache.kafka.common.header.Headers headers) {
-        return "signed with " + signedWith(headers).map(id -> "key " + id).orElse("no key id") + ", this stage accepts " + describe();
+        return "signed with " + signedWith(headers).map(id -> ID.matcher(id).matches() ? "key " + id : id).orElse("no key id")
+                + ", this stage accepts " + describe();
     }
 
     /** {@code <id> (streams.watermark-key)} and, during a rotation, {@code and <id> (streams.previous-watermark-key)}. */

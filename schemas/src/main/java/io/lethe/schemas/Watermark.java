@@ -144,9 +144,21 @@ public record Watermark(long commitTs, long lsn, int source, String history, Str
         if (key != null) {
             headers.add(SIGNATURE, signature(key, routes).getBytes(StandardCharsets.UTF_8));
             headers.remove(Headers.KEY_ID);
-            headers.add(Headers.KEY_ID, SigningKeys.keyId(key).getBytes(StandardCharsets.UTF_8));
+            headers.add(Headers.KEY_ID, idOf(key));
         }
         return headers;
+    }
+
+    /** The last key's id: a stage signs every watermark with one key, and the id costs an HMAC of its own. */
+    private static volatile Object[] lastId = {new byte[0], new byte[0]};
+
+    private static byte[] idOf(byte[] key) {
+        Object[] last = lastId;
+        if (!java.util.Arrays.equals((byte[]) last[0], key)) {
+            last = new Object[] {key.clone(), SigningKeys.keyId(key).getBytes(StandardCharsets.UTF_8)};
+            lastId = last;
+        }
+        return (byte[]) last[1];
     }
 
     /**

@@ -96,4 +96,14 @@ class SigningKeysTest {
         assertEquals("signed with no key id, this stage accepts " + SigningKeys.keyId(NEW) + " (streams.watermark-key)",
                 SigningKeys.of(NEW).refusal(new RecordHeaders()));
     }
+
+    /** The id header is not signed: whatever else a topic's writer puts there never reaches a message as it came. */
+    @Test
+    void anIdThatIsNotEightHexDigitsIsNotRepeated() {
+        RecordHeaders forged = new RecordHeaders();
+        forged.add(Headers.KEY_ID, "ab\r\nINFO forged line\u001b[2J".getBytes(StandardCharsets.UTF_8)); // 24 bytes
+        assertEquals(java.util.Optional.of("an invalid key id (24 bytes)"), SigningKeys.signedWith(forged));
+        assertEquals("signed with an invalid key id (24 bytes), this stage accepts " + SigningKeys.keyId(NEW) + " (streams.watermark-key)",
+                SigningKeys.of(NEW).refusal(forged));
+    }
 }

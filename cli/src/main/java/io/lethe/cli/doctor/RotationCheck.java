@@ -2,6 +2,7 @@ package io.lethe.cli.doctor;
 
 import io.lethe.capture.source.CheckResult;
 import io.lethe.cli.lag.LagReport;
+import io.lethe.cli.lag.SigningReport;
 import io.lethe.config.LetheConfig;
 import io.lethe.schemas.SigningKeys;
 import java.time.Clock;
@@ -55,7 +56,7 @@ final class RotationCheck {
             } else if (keys.previousId().filter(id::equals).isPresent()) {
                 onPrevious.add(signer);
             } else {
-                refused.add(signer + " (key " + id + ")");
+                refused.add(signer + (id.equals(SigningReport.UNVERIFIED) ? " (" + id + ")" : " (key " + id + ")"));
             }
         }));
         StringBuilder seen = new StringBuilder(". The newest watermarks: ");

@@ -232,13 +232,13 @@ public final class LagReport {
         return newest;
     }
 
-    /** Only the key ids of the newest watermarks on the changes topic and the region topics of this cluster: for lethe doctor. */
+    /** Only the key ids of the newest watermarks on the changes topic and every region's topic (on the primary): for doctor. */
     public SigningReport readSigning() {
         signing.clear();
         try (KafkaConsumer<byte[], byte[]> reader = LagReaders.reader(config, KafkaRole.CLI)) {
             newestWatermarks(reader, config.topics().changes());
-            config.regions().keySet().stream().filter(r -> !config.kafka().ownCluster(KafkaRole.region(r)))
-                    .map(config.topics()::invalidations).distinct().forEach(topic -> newestWatermarks(reader, topic));
+            config.regions().keySet().stream().map(config.topics()::invalidations).distinct()
+                    .forEach(topic -> newestWatermarks(reader, topic));
         }
         return signing;
     }

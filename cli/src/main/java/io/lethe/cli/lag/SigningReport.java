@@ -79,11 +79,25 @@ public final class SigningReport {
         }
     }
 
-    /** Per signer and topic ({@code capture on lethe.changes}): the key ids of its newest watermarks ("" for none). */
+    /** What {@link #signers} gives for a watermark that carries no key id and does not verify with this file's keys. */
+    public static final String UNVERIFIED = "no key id, does not verify";
+
+    /**
+     * Per signer and topic ({@code capture on lethe.changes}): the key ids of its newest watermarks that prove them (they
+     * verify, or name a key this file does not accept); "" for a verifying one without an id (a release before ids),
+     * {@link #UNVERIFIED} for one without an id that does not verify (unsigned, or an older release's other key). One
+     * that claims an accepted id and does not verify is left out: a forgery, not a signer's key ({@link #lines} warns).
+     */
     public Map<String, Set<String>> signers() {
         Map<String, Set<String>> out = new TreeMap<>();
-        newest.forEach((topic, byPartition) -> byPartition.values().forEach(
-                s -> out.computeIfAbsent(s.signer() + " on " + topic, k -> new TreeSet<>()).add(s.id())));
+        newest.forEach((topic, byPartition) -> byPartition.values().forEach(s -> {
+            String id = s.verified() || keys == null
+                    ? s.id()
+                    : s.id().isEmpty() ? UNVERIFIED : keys.accepts().contains(s.id()) ? null : s.id();
+            if (id != null) {
+                out.computeIfAbsent(s.signer() + " on " + topic, k -> new TreeSet<>()).add(id);
+            }
+        }));
         return out;
     }
 
@@ -114,6 +128,10 @@ public final class SigningReport {
             lines.add("WARN stages sign with different keys (" + String.join(", ", distinct) + "): a rotation's step 2 is under way or "
                     + "missed a signer; every verifier must accept all of them until it is done (docs/security.md)");
         }
+        newest.values().stream().flatMap(m -> m.values().stream()).filter(s -> keys != null && s.id().isEmpty() && !s.verified())
+                .map(s -> "WARN " + s.signer() + "'s newest watermarks carry no key id and do not verify: unsigned, or signed by a "
+                        + "release before key ids with a key this file does not accept; a verifier on this file refuses them")
+                .distinct().forEach(lines::add);
         newest.values().stream().flatMap(m -> m.values().stream()).filter(s -> keys != null && !s.id().isEmpty() && !s.verified())
                 .map(s -> keys.accepts().contains(s.id())
                         ? "WARN a watermark claiming " + s.signer() + "'s key " + s.id() + " does not verify: not written by a Lethe stage"
@@ -141,6 +159,10 @@ public final class SigningReport {
                     : stage.startsWith("region:") && config.regions().containsKey(stage.substring(7))
                             ? config.topics().invalidations(stage.substring(7))
                             : null;
+            if (readTopic == null) {
+                lines.add(stage + " is not a stage of " + config.file() + ": its keys are not compared");
+                return;
+            }
             newest.getOrDefault(readTopic, Map.of()).values().stream().filter(s -> !s.id().isEmpty() && !accepted.contains(s.id()))
                     .map(s -> "WARN " + stage + " does not accept key " + s.id() + " that " + s.signer() + " signs with: it refuses "
                             + "what " + s.signer() + " writes")
@@ -151,7 +173,11 @@ public final class SigningReport {
 
     private String describe(Seen s) {
         if (s.id().isEmpty()) {
-            return keys != null && s.verified() ? "no key id (signed by a release before key ids)" : "no key id (unsigned)";
+            return keys == null
+                    ? "no key id"
+                    : s.verified()
+                            ? "no key id (signed by a release before key ids)"
+                            : "no key id (does not verify: unsigned, or a key this file does not accept)";
         }
         if (keys == null) {
             return "key " + s.id() + " (not checked: no key in this file)";

@@ -92,6 +92,10 @@ class TransportChecksTest {
         assertEquals(Status.FAIL, stray.status(), stray.toString());
         assertTrue(stray.message().contains("signed with a key this file does not accept: capture on lethe.changes (key 0badc0de)"),
                 stray.message());
+        CheckResult unsigned = RotationCheck.of(rotating, Map.of("capture on lethe.changes",
+                java.util.Set.of(io.lethe.cli.lag.SigningReport.UNVERIFIED)));
+        assertEquals(Status.FAIL, unsigned.status(), "a signer every verifier on this file refuses: " + unsigned);
+        assertTrue(unsigned.message().contains("capture on lethe.changes (no key id, does not verify)"), unsigned.message());
         assertTrue(!(fileOnly + " " + midStep2 + " " + stray).contains(previous) && !(fileOnly + " " + midStep2).contains(current),
                 "ids only, never a key");
     }

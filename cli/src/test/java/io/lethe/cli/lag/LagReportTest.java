@@ -107,6 +107,33 @@ class LagReportTest {
         assertTrue(!all.contains("watermark-key-of") && !all.contains(thirdKey), "ids only, never a key: " + all);
     }
 
+    /**
+     * A signer whose watermarks carry no id and do not verify (unsigned: a capture on a file without a key) is one every
+     * verifier on this file refuses: named, not passed over; a scraped stage this file does not have is said so.
+     */
+    @Test
+    void anUnsignedSignerAndAStageOfAnotherFileAreReported() {
+        String key = "the-new-watermark-key-of-32-chars";
+        LetheConfig config = ConfigLoader.parse("lethe.yml", """
+                source: { jdbc-url: "jdbc:postgresql://127.0.0.1:1/shop", user: lethe, slot: lethe, publication: lethe }
+                kafka: { bootstrap-servers: "127.0.0.1:1" }
+                streams: { watermark-key: %s }
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:1" }
+                namespaces:
+                  a: { table: public.a, keys: ["a:{id}"] }
+                """.formatted(key), name -> null);
+        LagReport report = new LagReport(config, Clock.systemUTC());
+        String changes = config.topics().changes();
+        report.newestWatermarks(reader(changes, 1, new Watermark(1_000_000L, 100, -1).writeTo(new RecordHeaders(), null)), changes);
+        report.signing().scraped("lethe_signing_key{id=\"%s\",role=\"accepts\",stage=\"region:eu-west\"} 1.0".formatted(id(key)));
+
+        assertEquals(Map.of("capture on " + changes, java.util.Set.of(SigningReport.UNVERIFIED)), report.signing().signers());
+        String all = String.join("\n", report.signing().lines());
+        assertTrue(all.contains("WARN capture's newest watermarks carry no key id and do not verify"), all);
+        assertTrue(all.contains("region:eu-west is not a stage of lethe.yml: its keys are not compared"), all);
+    }
+
     /** {@code partitions} partitions of {@code topic}: watermark i at partition i % partitions, offset i / partitions. */
     private static MockConsumer<byte[], byte[]> reader(String topic, int partitions, org.apache.kafka.common.header.Headers... headers) {
         MockConsumer<byte[], byte[]> reader = new MockConsumer<>("earliest");
