@@ -1,0 +1,81 @@
+package io.lethe.dev;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.lethe.config.LetheConfig;
+import io.lethe.embedded.LetheStack;
+import io.lethe.embedded.junit.Await;
+import io.lethe.embedded.junit.LetheStackExtension;
+import io.lethe.embedded.junit.TestScope;
+import io.lethe.pipeline.Pipeline;
+import io.lethe.pipeline.PipelineFixture;
+import io.lethe.pipeline.Roles;
+import io.lethe.region.apply.RegionMeterNames;
+import io.lethe.region.apply.TopicMove;
+import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A region's holds record lost or made wrong while the region runs, without a move: deleted (evicted, an operator, a
+ * failover that lost it), then set to another file's holds (a move stopped half-way and rolled back). While none is
+ * recorded a reader on any file fills; an entry filled then is one no invalidation of the region reaches. The running
+ * region's periodic marker check rewrites the record and invalidates the namespace wholesale: the record is back within
+ * the check period and the entry filled meanwhile is gone.
+ */
+@ExtendWith(LetheStackExtension.class)
+class HoldsReconcileIT {
+    private static final String REGION = "us-east";
+    /** Not {@code product}: {@code lethe:holds:<ns>} is not under a test's key prefix. */
+    private static final String NAMESPACE = "reconciled";
+
+    @Test
+    void aLostOrWrongHoldsRecordIsRewrittenAndWhatReadersFilledMeanwhileInvalidated(LetheStack stack, TestScope scope)
+            throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10), (2, 20)");
+            String p = scope.keyPrefix();
+            String yaml = NAMESPACE + ":\n  table: public.products\n  keys: [\"" + p + "product:{id}\"]\n";
+            LetheConfig config = f.config(f.yaml(List.of(REGION), yaml, ""));
+            LetheConfig other = f.config(f.yaml(List.of(REGION), yaml + "  version: \"column:price\"\n", ""));
+            String mine = RedisLayout.holds(config.namespaces().get(NAMESPACE).readerHolds());
+            String theirs = RedisLayout.holds(other.namespaces().get(NAMESPACE).readerHolds());
+            String holdsKey = RedisLayout.holdsKey(NAMESPACE);
+            RedisCommands<String, String> redis = f.redis(REGION);
+            String group = scope.id() + "-region-" + REGION;
+            try (Pipeline pipeline = Pipeline.start(config, Roles.all(config), f.registry, Clock.systemUTC())) {
+                Await.until("the first feed's marker and holds recorded", Duration.ofSeconds(120),
+                        () -> redis.exists(TopicMove.markerKey(group)) == 1 && mine.equals(redis.get(holdsKey)));
+
+                // lost: while none is recorded, a reader on another file fills
+                redis.del(holdsKey);
+                String filled = p + "product:1";
+                redis.hset(filled, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":10}"));
+                Await.until("the record rewritten and the namespace invalidated", Duration.ofSeconds(30),
+                        () -> rewritten(f, "absent") >= 1);
+                assertEquals(mine, redis.get(holdsKey), "the record is this configuration's again");
+                assertEquals(0, redis.exists(filled), "what a reader filled while none was recorded is gone");
+
+                // wrong, with no move in progress: declared readers refuse every fill, the region undoes every upsert
+                redis.set(holdsKey, theirs);
+                String filledByThem = p + "product:2";
+                redis.hset(filledByThem, Map.of(RedisLayout.ENTRY_VERSION, "99", RedisLayout.ENTRY_DATA, "{\"price\":20}"));
+                Await.until("the record rewritten again", Duration.ofSeconds(30), () -> rewritten(f, "other") >= 1);
+                assertEquals(mine, redis.get(holdsKey));
+                assertEquals(0, redis.exists(filledByThem), "what a reader on the other file filled is gone");
+                assertEquals(1.0, rewritten(f, "absent"), "once a change");
+            } finally {
+                redis.del(holdsKey);
+            }
+        }
+    }
+
+    private static double rewritten(PipelineFixture f, String reason) {
+        return f.registry.get(RegionMeterNames.HOLDS_REWRITTEN).tag("region", REGION).tag("reason", reason).counter().count();
+    }
+}
