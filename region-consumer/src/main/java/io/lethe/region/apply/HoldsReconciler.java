@@ -5,6 +5,7 @@ import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.redis.RedisLayout;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -53,7 +54,7 @@ final class HoldsReconciler {
     /** How old a {@code rewritten:} intent is before another instance takes its invalidation as not done. */
     static final long GRACE_MILLIS = TimeUnit.MINUTES.toMillis(1);
     /** The reasons of {@link RegionMeterNames#HOLDS_REWRITTEN}. */
-    static final java.util.List<String> REASONS = RegionMeterNames.REWRITTEN_REASONS;
+    static final List<String> REASONS = RegionMeterNames.REWRITTEN_REASONS;
 
     private final String region;
     private final TopicMove.Marker marker;
@@ -66,9 +67,19 @@ final class HoldsReconciler {
     private final Map<String, Rewrite> pending = new TreeMap<>();
     /** The intents last seen stopping a rewrite, by namespace: logged once per change. */
     private Map<String, String> skipped = Map.of();
+    /** How often it reads the records ({@link MarkerView#EVERY}; tests: every call). */
+    private final long every;
+    private long lastRun;
 
     HoldsReconciler(String region, TopicMove.Marker marker, Records records, Set<String> configured, RegionMetrics metrics,
             WholesaleEvents wholesale, Clock clock) {
+        this(region, marker, records, configured, metrics, wholesale, clock, MarkerView.EVERY);
+    }
+
+    HoldsReconciler(String region, TopicMove.Marker marker, Records records, Set<String> configured, RegionMetrics metrics,
+            WholesaleEvents wholesale, Clock clock, long everyNanos) {
+        this.every = everyNanos;
+        this.lastRun = System.nanoTime() - everyNanos;
         this.region = region;
         this.marker = marker;
         this.records = records;
@@ -142,9 +153,10 @@ final class HoldsReconciler {
      * the invalidation (the pending namespaces' intents stay for the next start).
      */
     boolean reconcile(TopicMove.Fed own, Applying applying) throws InterruptedException {
-        if (own == null) {
+        if (own == null || System.nanoTime() - lastRun < every) {
             return true;
         }
+        lastRun = System.nanoTime();
         try {
             found(own);
         } catch (RuntimeException e) {
@@ -155,7 +167,7 @@ final class HoldsReconciler {
             return true;
         }
         Map<String, Rewrite> now = new TreeMap<>(pending);
-        if (applying.apply(BatchPlan.of(wholesale.of("holds-rewritten:" + clock.millis(), 0, java.util.List.copyOf(now.keySet()),
+        if (applying.apply(BatchPlan.of(wholesale.of("holds-rewritten:" + clock.millis(), 0, List.copyOf(now.keySet()),
                 Map.of()))) == null) {
             return false;
         }
@@ -168,10 +180,13 @@ final class HoldsReconciler {
                 LOG.debug("region {}: the intent beside namespace {}'s holds record is left to expire ({})", region, ns, e.toString());
             }
         });
-        LOG.warn("region {}: the region's Redis recorded no or other holds for namespaces {} (lethe:holds:<namespace>) than "
-                + "this instance's configuration, which the topic marker records (evicted, deleted, a failover that lost it, a "
-                + "move stopped half-way and rolled back, a downgrade): rewritten, then invalidated wholesale (what readers "
-                + "filled meanwhile is gone); counted as lethe.region.holds.rewritten", region, now);
+        Map<String, String> reasons = new TreeMap<>();
+        now.forEach((ns, rewrite) -> reasons.put(ns, rewrite.reason()));
+        LOG.warn("region {}: the region's Redis recorded no or other holds (lethe:holds:<namespace>) than this instance's "
+                + "configuration, which the topic marker records, for namespaces {} (evicted, deleted, a failover that lost it, a "
+                + "move stopped half-way and rolled back, a downgrade; unfinished: a rewrite whose instance stopped before its "
+                + "invalidation): rewritten, then invalidated wholesale (what readers filled meanwhile is gone); counted as "
+                + "lethe.region.holds.rewritten{reason}", region, reasons);
         return true;
     }
 

@@ -207,17 +207,16 @@ final class MarkerView {
     /**
      * After the loop's restore check ({@code rewound}: partitions it sought back, then nothing is compared: a
      * restored marker is the restore's to handle): holds when {@link #EVERY} passed and this view differs from the
-     * marker, else reconciles the holds records ({@link HoldsReconciler}). Returns the records to apply (none after a hold:
-     * they are read again), or null once closing.
+     * marker, else lets {@link HoldsReconciler} reconcile the holds records when its period is due. Returns the records to
+     * apply (none after a hold: they are read again), or null once closing.
      */
     ConsumerRecords<String, byte[]> checkedAfter(Set<TopicPartition> rewound, ConsumerRecords<String, byte[]> records)
             throws InterruptedException {
-        long before = lastChecked;
         Optional<String> skew = rewound.isEmpty() ? dueCheck() : Optional.empty();
         if (skew.isEmpty()) {
-            // compared now and matching: the holds records too, this view once its marker is written (else no reconciliation)
-            boolean compared = lastChecked != before && holdsRecords != null;
-            return !compared || holdsRecords.reconcile(written ? own : null, applying) ? records : null;
+            // not holding: the holds records on the reconciler's own period (refusals reset this one), once the marker is written
+            boolean reconciled = !rewound.isEmpty() || holdsRecords == null || holdsRecords.reconcile(written ? own : null, applying);
+            return reconciled ? records : null;
         }
         return hold(skew.get(), records) ? ConsumerRecords.empty() : null;
     }

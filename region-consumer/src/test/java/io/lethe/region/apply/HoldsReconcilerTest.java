@@ -2,14 +2,17 @@ package io.lethe.region.apply;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lethe.config.ConfigLoader;
 import io.lethe.config.LetheConfig;
 import io.lethe.region.redis.NamespaceMarks;
+import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.redis.RedisLayout;
+import io.lethe.stage.health.Misconfiguration;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -17,7 +20,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,7 +54,7 @@ class HoldsReconcilerTest {
     private TopicMove.Fed marker = OWN;
     private final List<List<String>> invalidated = new ArrayList<>();
     private boolean closing;
-    private final HoldsReconciler reconciler = new HoldsReconciler("us-east", new TopicMove.Marker() {
+    private final TopicMove.Marker markers = new TopicMove.Marker() {
         @Override
         public Optional<TopicMove.Fed> read() {
             return Optional.ofNullable(marker);
@@ -57,17 +64,44 @@ class HoldsReconcilerTest {
         public void write(TopicMove.Fed fed) {
             marker = fed;
         }
-    }, redis, BY_LSN.namespaces().keySet(), new RegionMetrics(registry, "us-east"),
-            new WholesaleEvents(BY_LSN, BY_LSN.region("us-east"), Clock.systemUTC()), Clock.systemUTC());
+    };
+    private final HoldsReconciler reconciler = new HoldsReconciler("us-east", markers, redis, BY_LSN.namespaces().keySet(),
+            new RegionMetrics(registry, "us-east"),
+            new WholesaleEvents(BY_LSN, BY_LSN.region("us-east"), Clock.systemUTC()), Clock.systemUTC(), 0);
 
     private boolean reconcile(TopicMove.Fed own) throws InterruptedException {
-        return reconciler.reconcile(own, plan -> {
-            if (closing) {
-                return null;
-            }
-            invalidated.add(plan.all().stream().map(InvalidationEvent::namespace).distinct().toList());
-            return new Applied(Map.of(), List.of());
-        });
+        return reconciler.reconcile(own, this::apply);
+    }
+
+    private Applied apply(BatchPlan plan) {
+        if (closing) {
+            return null;
+        }
+        invalidated.add(plan.all().stream().map(InvalidationEvent::namespace).distinct().toList());
+        return new Applied(Map.of(), List.of());
+    }
+
+    @Test
+    void theMarkerCheckReconcilesOnceTheViewIsWrittenWhateverRefusalsCompared() throws Exception {
+        MarkerView view = new MarkerView("us-east", markers, new MockConsumer<>("none"),
+                new Misconfiguration(new SimpleMeterRegistry(), "region:us-east"), new RegionMetrics(registry, "us-east"), reconciler);
+        view.loop(wait -> false, () -> {
+        }, this::apply);
+        assertNotNull(view.checkedAfter(Set.of(), ConsumerRecords.empty()));
+        assertNull(redis.record, "no view decided yet: a start-up records the holds itself");
+        view.decided(OWN, Optional.of(OWN));
+        assertNotNull(view.checkedAfter(Set.of(), ConsumerRecords.empty()));
+        assertNull(redis.record, "its marker not written yet");
+        view.written();
+        // a refused record compares the view with the marker now, which resets the marker check's period, not this one's
+        view.onRefusal(new EventRules.Refusal(DlqReason.UNKNOWN_NAMESPACE, "a namespace of another file"));
+        assertNotNull(view.checkedAfter(Set.of(), ConsumerRecords.empty()));
+        assertEquals(MINE, redis.record);
+        assertEquals(List.of(List.of("price")), invalidated);
+        redis.record = null;
+        assertNotNull(view.checkedAfter(Set.of(new TopicPartition("t", 0)), ConsumerRecords.empty()));
+        assertNull(redis.record, "after a restore check that rewound: the restored marker is the restore's to handle first");
+        assertEquals(1, invalidated.size());
     }
 
     private double rewritten(String reason) {
