@@ -12,6 +12,7 @@ import io.lethe.pipeline.PipelineFixture;
 import io.lethe.pipeline.Roles;
 import io.lethe.region.apply.TopicMove;
 import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.micrometer.core.instrument.Counter;
 import java.time.Clock;
@@ -71,6 +72,61 @@ class HoldsReconcileIT {
                 assertEquals(1.0, rewritten(f, "absent"), "once a change");
             } finally {
                 redis.del(holdsKey);
+            }
+        }
+    }
+
+    /**
+     * Another instance's move in progress (its record and, in the same script, its intent written; its marker not yet):
+     * the marker still records this instance's view, and the record differs, but it is left to the mover. Sentinel: a
+     * second namespace's record deleted after the intent was written is rewritten twice (the second time by a check that
+     * began after the intent was written and read both). Once the
+     * intent is gone (a mover that stopped: its TTL passed), the record is reconciled to the marker.
+     */
+    @Test
+    void aRecordUnderAnotherInstancesMoveIsLeftToItUntilItsIntentIsGone(LetheStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10)");
+            String p = scope.keyPrefix();
+            String sentinelNs = NAMESPACE + "-sentinel";
+            String yaml = NAMESPACE + ":\n  table: public.products\n  keys: [\"" + p + "product:{id}\"]\n" + sentinelNs
+                    + ":\n  table: public.products\n  keys: [\"" + p + "item:{id}\"]\n";
+            LetheConfig config = f.config(f.yaml(List.of(REGION), yaml, ""));
+            LetheConfig next = f.config(f.yaml(List.of(REGION), yaml.replace("keys: [\"" + p + "product:{id}\"]",
+                    "keys: [\"" + p + "product:{id}\"]\n  version: \"column:price\""), ""));
+            String mine = RedisLayout.holds(config.namespaces().get(NAMESPACE).readerHolds());
+            String theirs = RedisLayout.holds(next.namespaces().get(NAMESPACE).readerHolds());
+            String sentinelHolds = RedisLayout.holds(config.namespaces().get(sentinelNs).readerHolds());
+            String holdsKey = RedisLayout.holdsKey(NAMESPACE);
+            RedisCommands<String, String> redis = f.redis(REGION);
+            String group = scope.id() + "-region-" + REGION;
+            try (Pipeline pipeline = Pipeline.start(config, Roles.all(config), f.registry, Clock.systemUTC())) {
+                Await.until("the first feed's marker and holds recorded", Duration.ofSeconds(120),
+                        () -> redis.exists(TopicMove.markerKey(group)) == 1 && mine.equals(redis.get(holdsKey))
+                                && sentinelHolds.equals(redis.get(RedisLayout.holdsKey(sentinelNs))));
+
+                // the mover's recordHolds: intent and record; its wholesale scan runs now, its marker comes after
+                redis.set(RedisLayout.holdsIntentKey(NAMESPACE), theirs, SetArgs.Builder.ex(600));
+                redis.set(holdsKey, theirs);
+                String filledByThem = p + "product:1";
+                redis.hset(filledByThem, Map.of(RedisLayout.ENTRY_VERSION, "10", RedisLayout.ENTRY_DATA, "{\"price\":10}"));
+                redis.del(RedisLayout.holdsKey(sentinelNs));
+                Await.until("the sentinel namespace's record rewritten", Duration.ofSeconds(30), () -> rewritten(f, "absent") >= 1);
+                // again: that check began after the intent was written, so it read the record under the move
+                redis.del(RedisLayout.holdsKey(sentinelNs));
+                Await.until("the sentinel namespace's record rewritten again", Duration.ofSeconds(30),
+                        () -> rewritten(f, "absent") >= 2);
+                assertEquals(theirs, redis.get(holdsKey), "the mover's record stands while its intent is there");
+                assertEquals(1, redis.exists(filledByThem), "its namespace not invalidated by this instance");
+                assertEquals(0.0, rewritten(f, "other"));
+
+                // the mover stopped half-way: its intent expires, the marker still records this instance's file
+                redis.del(RedisLayout.holdsIntentKey(NAMESPACE));
+                Await.until("the record reconciled to the marker", Duration.ofSeconds(30), () -> rewritten(f, "other") >= 1);
+                assertEquals(mine, redis.get(holdsKey));
+                assertEquals(0, redis.exists(filledByThem), "what a reader on the mover's file filled is gone");
+            } finally {
+                redis.del(holdsKey, RedisLayout.holdsKey(sentinelNs), RedisLayout.holdsIntentKey(NAMESPACE));
             }
         }
     }

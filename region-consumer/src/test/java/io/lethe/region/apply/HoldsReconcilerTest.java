@@ -13,6 +13,7 @@ import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.stage.health.Misconfiguration;
+import io.lettuce.core.cluster.SlotHash;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -133,6 +134,14 @@ class HoldsReconcilerTest {
         NamespaceMarks.Holds old = new NamespaceMarks.Holds(MINE, RedisLayout.REWRITTEN + MINE,
                 REWRITE_TTL - HoldsReconciler.GRACE_MILLIS - 1);
         assertEquals(Optional.of("unfinished"), HoldsReconciler.decide(MINE, true, old));
+    }
+
+    @Test
+    void theIntentIsInTheRecordsClusterSlot() {
+        for (String ns : List.of("price", "product", "a.b-c_d")) {
+            assertEquals(SlotHash.getSlot(RedisLayout.holdsKey(ns)), SlotHash.getSlot(RedisLayout.holdsIntentKey(ns)),
+                    "the rewrite's compare-and-set reads and writes both in one script");
+        }
     }
 
     @Test
