@@ -41,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * here, and checked again in the rewrite's script, which runs in the record's slot). One left by a mover that stopped
  * expires, and the record is then reconciled to the marker (the mover's next start finds its move again). An intent of
  * this view's holds never stops it: the marker records them once such a move is done. A move whose scan outlasts the
- * TTL gets its record rewritten by the old instances, then back by its own reconciliation once its marker is written,
- * each with a wholesale invalidation: misses, never an entry left behind.
+ * TTL (or whose intent a {@code volatile-*} policy evicted) gets its record rewritten by the old instances, then back by
+ * its own reconciliation within {@link MarkerView#EVERY} of its marker write, each with a wholesale invalidation: what
+ * old-file readers fill in between is served until that second invalidation, never longer.
  *
  * <p><b>Failures.</b> Redis failing while reading or rewriting: tried again at the next check, the state read again. A
  * record rewritten whose invalidation is not acknowledged yet stays pending in this instance and is invalidated first at
