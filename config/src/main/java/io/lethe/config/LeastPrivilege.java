@@ -51,7 +51,8 @@ public final class LeastPrivilege {
 
     /**
      * Redis key patterns of a region's user: the globs of every namespace it receives (templates and
-     * patterns) and Lethe's own {@code lethe:*} (fences, epochs, checkpoints, watermarks). A key
+     * patterns) and Lethe's own {@code lethe:*} (fences, epochs, checkpoints, watermarks, holds records and the intents
+     * beside them). A key
      * outside them is refused by Redis and dead-lettered as poison for that key alone
      * ({@code redis-key-denied}); the region goes on.
      */

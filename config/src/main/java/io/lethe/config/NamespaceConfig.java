@@ -204,8 +204,17 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
      * the other) or a template or pattern went.
      */
     public List<String> readerHolds() {
-        List<String> out = new ArrayList<>(holdsRendered());
-        out.addAll(keysRendered());
+        return readerHolds(holdsRendered(), keysRendered());
+    }
+
+    /**
+     * {@link #readerHolds()} from its parts as a configuration or a region's topic marker has them ({@link #holdsRendered},
+     * {@link #keysRendered}): the one place that decides their order, so the record a region writes from its marker and the
+     * one a reader declares from its file are equal strings for equal configurations.
+     */
+    public static List<String> readerHolds(List<String> holdsRendered, List<String> keysRendered) {
+        List<String> out = new ArrayList<>(holdsRendered);
+        out.addAll(keysRendered);
         return List.copyOf(out);
     }
 

@@ -78,9 +78,9 @@ final class ApplyLoop {
         this.consumer = consumer;
         this.applier = applier;
         this.admission = new Admission(config, metrics::unsignedDelete);
-        this.view = restore == null ? new MarkerView(region, null, consumer, misconfiguration, metrics) : restore.view(); // tests
+        this.view = restore == null ? new MarkerView(region, null, consumer, misconfiguration, metrics, null) : restore.view(); // tests
         admission.holdOnSkew(view::onRefusal);
-        view.loop(this::waitPolling, () -> restore.check(this::applyAndGate));
+        view.loop(this::waitPolling, () -> restore.check(this::applyAndGate), this::applyAndGate);
         this.ledger = ledger;
         this.deadLetters = deadLetters;
         this.gated = gated;

@@ -65,10 +65,14 @@ final class MarkerView {
     private Waiting waitPolling = wait -> false;
     private RestoreCheck restores = () -> {
     };
+    private Applying applying;
+    private final HoldsReconciler holdsRecords;
     private long lastChecked = System.nanoTime();
 
+    /** {@code holdsRecords}: run after each periodic comparison that finds this view matching the marker (null: none). */
     MarkerView(String region, TopicMove.Marker marker, Consumer<?, ?> consumer, Misconfiguration misconfiguration,
-            RegionMetrics metrics) {
+            RegionMetrics metrics, HoldsReconciler holdsRecords) {
+        this.holdsRecords = holdsRecords;
         this.region = region;
         this.marker = marker;
         this.consumer = consumer;
@@ -105,9 +109,10 @@ final class MarkerView {
      * How the loop waits while holding (polling with every partition paused), and its restore check, run each
      * second of a hold: a Redis restored meanwhile brings an older marker, replayed and compared by the restore.
      */
-    void loop(Waiting waiting, RestoreCheck restoreCheck) {
+    void loop(Waiting waiting, RestoreCheck restoreCheck, Applying applying) {
         this.waitPolling = waiting;
         this.restores = restoreCheck;
+        this.applying = applying;
     }
 
     /** True while {@link #hold} keeps every partition paused. */
@@ -202,13 +207,16 @@ final class MarkerView {
     /**
      * After the loop's restore check ({@code rewound}: partitions it sought back, then nothing is compared: a
      * restored marker is the restore's to handle): holds when {@link #EVERY} passed and this view differs from the
-     * marker. Returns the records to apply (none after a hold: they are read again), or null once closing.
+     * marker, else lets {@link HoldsReconciler} reconcile the holds records when its period is due. Returns the records to
+     * apply (none after a hold: they are read again), or null once closing.
      */
     ConsumerRecords<String, byte[]> checkedAfter(Set<TopicPartition> rewound, ConsumerRecords<String, byte[]> records)
             throws InterruptedException {
         Optional<String> skew = rewound.isEmpty() ? dueCheck() : Optional.empty();
         if (skew.isEmpty()) {
-            return records;
+            // not holding: the holds records on the reconciler's own period (refusals reset this one), once the marker is written
+            boolean reconciled = !rewound.isEmpty() || holdsRecords == null || holdsRecords.reconcile(written ? own : null, applying);
+            return reconciled ? records : null;
         }
         return hold(skew.get(), records) ? ConsumerRecords.empty() : null;
     }

@@ -67,6 +67,7 @@ final class RedisMarker {
                 fed.receives().forEach(ns -> {
                     String holds = RedisLayout.holds(fed.readerHolds(ns));
                     String other = redis.namespaceMarks().recordHoldsIfAbsent(ns, holds);
+                    clearIntent(redis, ns, holds);
                     if (other != null) {
                         LOG.warn("namespace {}: the region's Redis records that its entries hold '{}' ({}), this configuration "
                                 + "says '{}', while the topic marker records this configuration: another instance of the group "
@@ -88,6 +89,18 @@ final class RedisMarker {
                         .forEach(ns -> redis.namespaceMarks().recordHolds(ns, RedisLayout.NOT_RECEIVED));
             }
         };
+    }
+
+    /**
+     * The marker records these holds now: a move's intent for them has done its part (an intent of the holds an instance
+     * reconciles to never stops it, {@link HoldsReconciler}); one not deleted here expires.
+     */
+    private static void clearIntent(RegionRedis redis, String ns, String holds) {
+        try {
+            redis.namespaceMarks().clearIntent(ns, holds);
+        } catch (RuntimeException e) {
+            LOG.debug("namespace {}: the move's intent beside its holds record is left to expire ({})", ns, e.toString());
+        }
     }
 
     /** The recorded globs, or none when absent or unreadable (a marker of an older version). */

@@ -136,8 +136,10 @@ public final class RegionApply implements AutoCloseable {
             gate = new ReplicaGate(config, region, apply, registry, metrics::replicaRefused);
             gated = new GatedBatches(gate, consumer, ledger, metrics, region.name());
         }
-        MarkerView view = new MarkerView(region.name(), RedisMarker.of(redis, groupId(config, region.name())), consumer,
-                misconfiguration, metrics);
+        TopicMove.Marker marker = RedisMarker.of(redis, groupId(config, region.name()));
+        MarkerView view = new MarkerView(region.name(), marker, consumer, misconfiguration, metrics, new HoldsReconciler(region.name(),
+                marker, HoldsReconciler.Records.of(redis), config.namespaces().keySet(), metrics,
+                new WholesaleEvents(config, region, clock), clock));
         RestoreReplay restore = new RestoreReplay(config, region, consumer, ledger, restoreGuard, metrics, clock, view);
         loop = new ApplyLoop(config, region.name(), consumer, applier, ledger, deadLetters, gated, restore, metrics,
                 misconfiguration, clock, listeners);

@@ -106,6 +106,15 @@ public final class RegionMeterNames {
     public static final String UPSERTS_UNDONE = "lethe.region.upserts.undone";
     /** The reasons of {@link #UPSERTS_UNDONE}. */
     public static final List<String> UNDONE_REASONS = List.of("other-holds");
+    /**
+     * Namespaces whose holds record a running region rewrote and then invalidated wholesale ({@code HoldsReconciler}), by
+     * {@code reason}: {@code absent} (none recorded: evicted, deleted, lost in a failover), {@code other} (another file's
+     * or {@code not-received}, with no move in progress: a move stopped half-way and rolled back, a downgrade), or
+     * {@code unfinished} (an instance stopped between such a rewrite and its invalidation). Any increase: see the runbook.
+     */
+    public static final String HOLDS_REWRITTEN = "lethe.region.holds.rewritten";
+    /** The reasons of {@link #HOLDS_REWRITTEN}. */
+    public static final List<String> REWRITTEN_REASONS = List.of("absent", "other", "unfinished");
     /** 1 while the consumer loop runs and Redis answers, 0 otherwise. */
     public static final String UP = "lethe.region.up";
     /**

@@ -102,7 +102,7 @@ public final class RegionMetrics {
         RESULTS.forEach(r -> applied(r, 0));
         RESTORE_ACTIONS.forEach(this::restores);
         UNPROVEN_REASONS.forEach(reason -> unprovenUpserts(reason, 0));
-        RegionMeterNames.UNDONE_REASONS.forEach(reason -> upsertsUndone(reason, 0));
+        RegionMeterNames.UNDONE_REASONS.forEach(reason -> counted(RegionMeterNames.UPSERTS_UNDONE, reason, 0));
         this.offsetsLost = Counter.builder(OFFSETS_LOST).tag("region", region)
                 .description("partitions whose records were deleted before this region applied them").register(registry);
         this.topicMoves = Counter.builder(TOPIC_MOVES).tag("region", region)
@@ -252,9 +252,9 @@ public final class RegionMetrics {
                 .description("upserts applied as deletes because nothing proves them new").register(registry).increment(count);
     }
 
-    /** {@code count} upserts applied, then undone as the delete at their version, for {@code reason} (see {@link RegionMeterNames#UNDONE_REASONS}). */
-    public void upsertsUndone(String reason, int count) {
-        registry.counter(RegionMeterNames.UPSERTS_UNDONE, "region", region, "reason", reason).increment(count);
+    /** Adds {@code count} to counter {@code name} ({@code UPSERTS_UNDONE}, {@code HOLDS_REWRITTEN}) with {@code reason}. */
+    public void counted(String name, String reason, int count) {
+        registry.counter(name, "region", region, "reason", reason).increment(count);
     }
 
     /** The region's name (for logs). */

@@ -1,5 +1,6 @@
 package io.lethe.region.apply;
 
+import io.lethe.config.NamespaceConfig;
 import java.time.Duration;
 import java.util.Collection;
 import io.lethe.stage.kafka.GroupOffsets;
@@ -111,13 +112,11 @@ public final class TopicMove {
         }
 
         /**
-         * What the region records for readers of namespace {@code ns} ({@code NamespaceConfig.readerHolds}): what its
-         * entries hold, then its keys, as this record has them.
+         * What the region records for readers of namespace {@code ns} ({@link NamespaceConfig#readerHolds(List, List)}): what
+         * its entries hold, then its keys, as this record has them.
          */
         public List<String> readerHolds(String ns) {
-            List<String> out = new java.util.ArrayList<>(holds.getOrDefault(ns, List.of()));
-            out.addAll(rendered.getOrDefault(ns, List.of()));
-            return out;
+            return NamespaceConfig.readerHolds(holds.getOrDefault(ns, List.of()), rendered.getOrDefault(ns, List.of()));
         }
 
         /** The namespaces to invalidate wholesale for a move from {@code before} (null: not known) to this. */

@@ -118,7 +118,7 @@ final class UpsertHolds {
         }
         // a key Redis refuses for good is widened by the batch's own poison handling: its refusal here changes nothing
         pipelined.run(undo, undone, new LinkedHashMap<>(), new ArrayList<>());
-        metrics.upsertsUndone("other-holds", undone.size());
+        metrics.counted(RegionMeterNames.UPSERTS_UNDONE, "other-holds", undone.size());
         if (!other.equals(warned)) {
             warned = other;
             LOG.warn("Redis {}: the region's Redis records other holds for namespaces {} (lethe:holds:<namespace>) than this "

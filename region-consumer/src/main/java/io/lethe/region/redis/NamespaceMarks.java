@@ -74,10 +74,50 @@ public final class NamespaceMarks {
      * Records what the namespace's entries hold ({@link RedisLayout#holdsKey}, {@code value} rendered by
      * {@link RedisLayout#holds}), replacing what was recorded: before a wholesale invalidation that a change of them
      * brings, so a reader on the old configuration whose miss reads the new record refuses its fill, and one whose
-     * miss read the old record read the epoch that invalidation then moves.
+     * miss read the old record read the epoch that invalidation then moves. In the same script, the move's intent
+     * ({@link RedisLayout#holdsIntentKey}, {@link #MOVE_INTENT_SECONDS}): a reconciliation leaves the record alone meanwhile.
      */
     public void recordHolds(String namespace, String value) {
-        scripting.eval(SET_HOLDS, ScriptOutputType.STATUS, new String[] {RedisLayout.holdsKey(namespace)}, value);
+        scripting.eval(SET_HOLDS, ScriptOutputType.STATUS, holdsKeys(namespace), value, Long.toString(MOVE_INTENT_SECONDS));
+    }
+
+    /**
+     * How long the intent a move writes with its record lives ({@link RedisLayout#INTENT_PREFIX}): longer than a move's
+     * wholesale invalidation and marker write take, so another instance's reconciliation leaves the new record alone
+     * meanwhile; short enough that one left by a mover that stopped half-way lets the record be reconciled again.
+     */
+    public static final long MOVE_INTENT_SECONDS = 600;
+    /** How long the intent of a reconciliation's rewrite lives: until its invalidation is acknowledged, or picked up. */
+    public static final long REWRITE_INTENT_SECONDS = 86_400;
+
+    /** A namespace's holds record and the intent beside it, both possibly absent (null); {@code intentMillisLeft} its PTTL. */
+    public record Holds(String record, String intent, long intentMillisLeft) {
+    }
+
+    /** What {@link #rewriteHolds} and a reconciliation compare: the record and the intent beside it, read at once. */
+    public Holds holdsAndIntent(String namespace) {
+        List<Object> got = scripting.eval(READ_HOLDS, ScriptOutputType.MULTI, holdsKeys(namespace));
+        return new Holds((String) got.get(0), (String) got.get(1), got.get(2) instanceof Long ms ? ms : -2);
+    }
+
+    /**
+     * Rewrites the namespace's record to {@code value}, with the intent {@link RedisLayout#REWRITTEN}{@code value} beside
+     * it, only while the record is still {@code expected} (null: absent) and no move's intent for other holds is there:
+     * false when not written (changed meanwhile, or another instance's move records other holds now).
+     */
+    public boolean rewriteHolds(String namespace, String expected, String value) {
+        Long done = scripting.eval(REWRITE_HOLDS, ScriptOutputType.INTEGER, holdsKeys(namespace), value,
+                expected == null ? "" : expected, RedisLayout.REWRITTEN, Long.toString(REWRITE_INTENT_SECONDS));
+        return done != null && done == 1;
+    }
+
+    /** Deletes the intent beside the namespace's record while it is {@code value}. */
+    public void clearIntent(String namespace, String value) {
+        scripting.eval(CLEAR_INTENT, ScriptOutputType.INTEGER, new String[] {RedisLayout.holdsIntentKey(namespace)}, value);
+    }
+
+    private static String[] holdsKeys(String namespace) {
+        return new String[] {RedisLayout.holdsKey(namespace), RedisLayout.holdsIntentKey(namespace)};
     }
 
     /**
@@ -110,7 +150,18 @@ public final class NamespaceMarks {
      * As the other marks: PERSIST first, so a full Redis still takes the record that has to precede a wholesale
      * invalidation (a no-op on a key without TTL, and on a missing one).
      */
-    private static final String SET_HOLDS = "redis.call('PERSIST', KEYS[1]) return redis.call('SET', KEYS[1], ARGV[1])";
+    private static final String SET_HOLDS = "redis.call('PERSIST', KEYS[1]) redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2]) "
+            + "return redis.call('SET', KEYS[1], ARGV[1])";
+    private static final String READ_HOLDS = "return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), "
+            + "redis.call('PTTL', KEYS[2])}";
+    // an intent of other holds blocks it unless a reconciliation wrote it (another view's rewrite is no move)
+    private static final String REWRITE_HOLDS = "local i = redis.call('GET', KEYS[2]) "
+            + "if i and i ~= ARGV[1] and string.sub(i, 1, #ARGV[3]) ~= ARGV[3] then return 0 end "
+            + "if (redis.call('GET', KEYS[1]) or '') ~= ARGV[2] then return 0 end "
+            + "redis.call('PERSIST', KEYS[1]) redis.call('SET', KEYS[2], ARGV[3] .. ARGV[1], 'EX', ARGV[4]) "
+            + "redis.call('SET', KEYS[1], ARGV[1]) return 1";
+    private static final String CLEAR_INTENT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+            + "return 0";
     private static final String SET_HOLDS_NX = "redis.call('PERSIST', KEYS[1]) local present = redis.call('GET', KEYS[1]) "
             + "if present then return present end redis.call('SET', KEYS[1], ARGV[1]) return false";
 

@@ -36,7 +36,7 @@ class MarkerViewTest {
             recorded = fed;
         }
     }, new MockConsumer<>("none"), new Misconfiguration(new SimpleMeterRegistry(), "region:us-east"),
-            new RegionMetrics(new SimpleMeterRegistry(), "us-east"));
+            new RegionMetrics(new SimpleMeterRegistry(), "us-east"), null);
 
     private static TopicMove.Fed fed(List<String> holds) {
         return new TopicMove.Fed("lethe.invalidations", List.of("product"), Map.of("product", List.of("product:*")),

@@ -62,7 +62,8 @@ public final class RedisLayout {
      * string written by the region consumer ({@link #holds}: the namespace's table, version source,
      * mode, payload and keys, as {@code NamespaceConfig.readerHolds()} renders them) before every
      * wholesale invalidation that a change of them brings (a topic move, a first feed, a restored
-     * marker), and at a start-up that finds it absent. A reader declared with its namespace's
+     * marker), at a start-up that finds it absent, and by a running region that finds it lost or wrong (then with a
+     * wholesale invalidation after it, {@code HoldsReconciler}). A reader declared with its namespace's
      * configuration reads it in its miss's round trip, after the epoch, and again with the epoch
      * after an accepted fill: a fill is refused (or undone) when Redis records other holds than the
      * reader's, because the invalidations the region applies now never reach such an entry (an entry
@@ -158,6 +159,22 @@ public final class RedisLayout {
     /** The holds key of a namespace ({@link #HOLDS_PREFIX}). */
     public static String holdsKey(String namespace) {
         return HOLDS_PREFIX + namespace;
+    }
+
+    /**
+     * Prefix of the region's intents beside each holds record: {@code lethe:intent:{lethe:holds:<namespace>}}, in the
+     * holds key's cluster slot (its hash tag is that key). Written by the region consumer only: with a TTL, in one script
+     * with the record, by an instance recording the holds of a move (the value: those holds), so another instance's
+     * holds reconciliation leaves the record alone until that move's marker is written; or by that reconciliation's own
+     * rewrite ({@link #REWRITTEN} and the holds), until its wholesale invalidation is acknowledged. Readers never read it.
+     */
+    public static final String INTENT_PREFIX = "lethe:intent:";
+    /** What starts the value of an intent a holds reconciliation wrote ({@link #INTENT_PREFIX}), not a move. */
+    public static final String REWRITTEN = "rewritten:";
+
+    /** The intent key beside a namespace's holds key ({@link #INTENT_PREFIX}). */
+    public static String holdsIntentKey(String namespace) {
+        return INTENT_PREFIX + "{" + holdsKey(namespace) + "}";
     }
 
     /**
