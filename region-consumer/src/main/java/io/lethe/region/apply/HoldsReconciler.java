@@ -72,9 +72,11 @@ final class HoldsReconciler {
     private final long every;
     private long lastRun;
 
-    HoldsReconciler(String region, TopicMove.Marker marker, Records records, Set<String> configured, RegionMetrics metrics,
-            WholesaleEvents wholesale, Clock clock) {
-        this(region, marker, records, configured, metrics, wholesale, clock, MarkerView.EVERY);
+    /** The reconciliation of {@code region}'s records in {@code redis}, as {@link RegionApply} wires it. */
+    static HoldsReconciler of(io.lethe.config.LetheConfig config, io.lethe.config.RegionConfig region, TopicMove.Marker marker,
+            RegionRedis redis, RegionMetrics metrics, Clock clock) {
+        return new HoldsReconciler(region.name(), marker, Records.of(redis), config.namespaces().keySet(), metrics,
+                new WholesaleEvents(config, region, clock), clock, MarkerView.EVERY);
     }
 
     HoldsReconciler(String region, TopicMove.Marker marker, Records records, Set<String> configured, RegionMetrics metrics,

@@ -137,9 +137,8 @@ public final class RegionApply implements AutoCloseable {
             gated = new GatedBatches(gate, consumer, ledger, metrics, region.name());
         }
         TopicMove.Marker marker = RedisMarker.of(redis, groupId(config, region.name()));
-        MarkerView view = new MarkerView(region.name(), marker, consumer, misconfiguration, metrics, new HoldsReconciler(region.name(),
-                marker, HoldsReconciler.Records.of(redis), config.namespaces().keySet(), metrics,
-                new WholesaleEvents(config, region, clock), clock));
+        MarkerView view = new MarkerView(region.name(), marker, consumer, misconfiguration, metrics,
+                HoldsReconciler.of(config, region, marker, redis, metrics, clock));
         RestoreReplay restore = new RestoreReplay(config, region, consumer, ledger, restoreGuard, metrics, clock, view);
         loop = new ApplyLoop(config, region.name(), consumer, applier, ledger, deadLetters, gated, restore, metrics,
                 misconfiguration, clock, listeners);
