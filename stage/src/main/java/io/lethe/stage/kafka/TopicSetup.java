@@ -32,12 +32,13 @@ public final class TopicSetup {
     private TopicSetup() {
     }
 
-    /** Every topic a full deployment uses: changes, public and per-region invalidations, DLQ. */
+    /** Every topic a full deployment uses: changes, public and per-region invalidations, manual purge requests, DLQ. */
     public static List<String> pipelineTopics(LetheConfig config) {
         Set<String> topics = new LinkedHashSet<>();
         topics.add(config.topics().changes());
         topics.add(config.topics().invalidations());
         config.regions().keySet().forEach(r -> topics.add(config.topics().invalidations(r)));
+        topics.add(config.topics().invalidationRequests());
         topics.add(config.topics().dlq());
         return new ArrayList<>(topics);
     }
@@ -180,6 +181,14 @@ public final class TopicSetup {
             if (!problems.isEmpty()) {
                 wrong.add(topic + " has " + String.join(", ", problems));
             }
+        }
+        var changes = described.get(kafka.topics().changes());
+        var requests = described.get(kafka.topics().invalidationRequests());
+        if (changes != null && requests != null && requests.partitions().size() > changes.partitions().size()) {
+            // streams reads request partition i in the task of changes partition i, whose watermarks prove its routing to a
+            // region after a topic move: a request partition without a changes partition is routed outside that proof
+            wrong.add(requests.name() + " has " + requests.partitions().size() + " partitions, more than " + changes.name() + "'s "
+                    + changes.partitions().size() + " (add partitions to the changes topic, never only to the request topic)");
         }
         return wrong;
     }

@@ -33,15 +33,17 @@ class TopicSpecTest {
         io.lethe.config.LetheConfig config = config(", min-insync-replicas: 2");
         List<TopicSpec> all = TopicSpec.all(config);
         assertEquals(
-                List.of("lethe.changes", "lethe.invalidations", config.topics().invalidations("eu-west"), "lethe.dlq",
-                        "lethe.capture.offsets"),
+                List.of("lethe.changes", "lethe.invalidations", config.topics().invalidations("eu-west"), "lethe.invalidation-requests",
+                        "lethe.dlq", "lethe.capture.offsets"),
                 all.stream().map(TopicSpec::name).toList());
         TopicSpec changes = all.get(0);
         assertEquals(6, changes.partitions());
         assertEquals((short) 3, changes.replicationFactor());
         assertEquals(Map.of("cleanup.policy", "delete", "min.insync.replicas", "2", "retention.ms", "604800000"), changes.configs());
-        assertEquals("259200000", all.get(3).configs().get("retention.ms"), "the DLQ keeps row data less long");
-        TopicSpec offsets = all.get(4);
+        assertEquals(changes.partitions(), all.get(3).partitions(), "requests: as many partitions as the changes topic");
+        assertEquals(changes.configs(), all.get(3).configs());
+        assertEquals("259200000", all.get(4).configs().get("retention.ms"), "the DLQ keeps row data less long");
+        TopicSpec offsets = all.get(5);
         assertEquals(1, offsets.partitions());
         assertEquals(Map.of("cleanup.policy", "compact", "min.insync.replicas", "2"), offsets.configs());
     }
