@@ -184,12 +184,23 @@ public final class TopicSetup {
         }
         var changes = described.get(kafka.topics().changes());
         var requests = described.get(kafka.topics().invalidationRequests());
-        if (changes != null && requests != null && requests.partitions().size() > changes.partitions().size()) {
-            // streams reads request partition i in the task of changes partition i, whose watermarks prove its routing to a
-            // region after a topic move: a request partition without a changes partition is routed outside that proof
-            wrong.add(requests.name() + " has " + requests.partitions().size() + " partitions, more than " + changes.name() + "'s "
-                    + changes.partitions().size() + " (add partitions to the changes topic, never only to the request topic)");
+        if (changes != null && requests != null) {
+            requestPartitions(kafka, changes.partitions().size(), requests.partitions().size()).ifPresent(wrong::add);
         }
         return wrong;
+    }
+
+    /**
+     * What is wrong with a request topic of {@code requests} partitions beside a changes topic of
+     * {@code changes}: streams reads request partition {@code i} in the task of changes partition
+     * {@code i}, whose watermarks prove its routing to a region after a topic move, so a request
+     * partition without a changes partition would be routed outside that proof.
+     */
+    static Optional<String> requestPartitions(KafkaConfig kafka, int changes, int requests) {
+        if (requests <= changes) {
+            return Optional.empty();
+        }
+        return Optional.of(kafka.topics().invalidationRequests() + " has " + requests + " partitions, more than "
+                + kafka.topics().changes() + "'s " + changes + " (add partitions to the changes topic, never only to the request topic)");
     }
 }

@@ -81,4 +81,13 @@ class TopicSpecTest {
                     role + " may read the configs of " + created.pattern().name() + " it checks"));
         }
     }
+
+    @Test
+    void theRequestTopicHasNoMorePartitionsThanTheChangesTopic() {
+        io.lethe.config.KafkaConfig kafka = config("").kafka();
+        assertEquals(java.util.Optional.empty(), TopicSetup.requestPartitions(kafka, 6, 6));
+        assertEquals(java.util.Optional.empty(), TopicSetup.requestPartitions(kafka, 12, 6), "a changes topic grown later");
+        assertEquals(java.util.Optional.of("lethe.invalidation-requests has 12 partitions, more than lethe.changes's 6 (add partitions "
+                + "to the changes topic, never only to the request topic)"), TopicSetup.requestPartitions(kafka, 6, 12));
+    }
 }
