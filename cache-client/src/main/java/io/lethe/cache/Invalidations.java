@@ -9,11 +9,14 @@ import java.util.Objects;
 
 /**
  * Purges from the application, through the pipeline exactly as {@code lethe invalidate} does (the
- * same code): the invalidation is published to every region that may cache the target, so each
+ * same code): the purge is requested on {@code <prefix>.invalidation-requests}, and invalidation-streams
+ * routes it, with the configuration the regions run, to every region that may cache the target, so each
  * region applies it in order with CDC's invalidations, and its fence refuses any fill whose load
  * started before it. Not a DEL in this region's Redis: that would let a concurrent reader's stale
- * fill win, and no other region would see it. A call returns once Kafka acknowledged the event;
- * each region removes the entry when it applies it (its lag, {@code lethe lag}).
+ * fill win, and no other region would see it. A call returns once Kafka acknowledged the request:
+ * the purge is durable then, not yet applied; each region removes the entry once streams routed it and
+ * the region applied it (their lag, {@code lethe lag}). A purge streams refuses (a namespace or key
+ * its configuration does not have) is dead-lettered there, not reported to the caller.
  *
  * <pre>{@code
  * try (Invalidations invalidations = Invalidations.open(Path.of("lethe.yml"))) {
@@ -23,8 +26,8 @@ import java.util.Objects;
  * }</pre>
  *
  * It reads {@code lethe.yml} (the primary's position as {@code source.reader-user}, which needs the
- * PostgreSQL JDBC driver on the class path) and publishes as the {@code cli} Kafka role
- * ({@code kafka.roles.cli}: write on the invalidation topics). Thread-safe; one Kafka producer.
+ * PostgreSQL JDBC driver on the class path) and publishes as the {@code app} Kafka role
+ * ({@code kafka.roles.app}: write on the request topic, nothing else). Thread-safe; one Kafka producer.
  */
 public final class Invalidations implements AutoCloseable {
     private final ManualInvalidations manual;

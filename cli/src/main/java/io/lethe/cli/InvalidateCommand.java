@@ -15,9 +15,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code lethe invalidate}: a manual purge through the pipeline ({@link ManualInvalidations}, which
- * cache-client's {@code Invalidations} uses too). The event goes to the public topic and to every
- * region that subscribes to the namespace, with a version at least the primary's current LSN, so
- * it removes whatever is cached now.
+ * cache-client's {@code Invalidations} uses too). The request goes to {@code <prefix>.invalidation-requests}
+ * with a version at least the primary's current LSN, so it removes whatever is cached now;
+ * invalidation-streams routes it to the public topic and to every region that may cache the target,
+ * as the configuration it runs says. It returns once Kafka acknowledged the request.
  */
 @Command(name = "invalidate", mixinStandardHelpOptions = true, description = "Purge a key or a pattern in every region that caches the namespace, through the pipeline.")
 public final class InvalidateCommand implements Callable<Integer> {
@@ -63,7 +64,8 @@ public final class InvalidateCommand implements Callable<Integer> {
             spec.commandLine().getErr().println(e.getMessage());
             return 2;
         }
-        spec.commandLine().getOut().printf("published %s invalidation of %s (namespace %s, version %s) to %s%n",
+        spec.commandLine().getOut().printf("published %s invalidation of %s (namespace %s, version %s) to %s; invalidation-streams "
+                + "routes it to the regions (lethe lag shows how far each is)%n",
                 published.scope().code(), published.target(), namespace, published.version(), published.topics());
         spec.commandLine().getOut().flush();
         return 0;

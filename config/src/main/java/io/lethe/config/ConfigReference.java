@@ -78,7 +78,7 @@ public final class ConfigReference {
             new Setting("kafka.properties", "{}",
                     "passed to every Kafka client (under its role's identity): `security.protocol`, `sasl.*`, `ssl.*`; `metadata.max.age.ms` is 10 s unless set here"),
             new Setting("kafka.roles", "none", "each role's own Kafka principal, one section per role: `capture`, `streams`, `cli`, "
-                    + "`app` (applications purging through cache-client's `Invalidations` or Spring's `@CacheEvict`: it writes invalidations only) "
+                    + "`app` (applications purging through cache-client's `Invalidations` or Spring's `@CacheEvict`: it writes purge requests only, which streams routes) "
                     + "(a region consumer's is `regions.<name>.kafka`); a role without one uses `kafka.properties` alone"),
             new Setting("kafka.roles.<role>.user", "none (kafka.properties' identity)",
                     "the SASL user this role logs in as (its own principal, with only its own ACLs: docs/runbook.md, \"Least privilege\"); "
@@ -87,7 +87,7 @@ public final class ConfigReference {
             new Setting("kafka.roles.<role>.properties", "{}",
                     "client properties of this role only, over `kafka.properties` (e.g. its own `ssl.keystore.*` for mTLS, or `sasl.jaas.config` instead of user/password)"),
             new Setting("kafka.topic-prefix", Defaults.TOPIC_PREFIX,
-                    "prefix of every topic: `<prefix>.changes`, `<prefix>.invalidations[.<region>]`, `<prefix>.dlq`"),
+                    "prefix of every topic: `<prefix>.changes`, `<prefix>.invalidations[.subs-<fingerprint>]`, `<prefix>.invalidation-requests`, `<prefix>.dlq`"),
             new Setting("kafka.create-topics", Boolean.toString(Defaults.CREATE_TOPICS), "whether the stages create the topics they "
                     + "use when missing; false (a cluster where applications may not create topics, e.g. Strimzi): each stage checks "
                     + "at start that they exist with the settings below and refuses to start, naming every topic missing or wrong; "

@@ -13,13 +13,14 @@ import java.util.Objects;
 public record KafkaRole(String name, String region) {
     /** cdc-capture: produces changes, keeps its offsets. */
     public static final KafkaRole CAPTURE = new KafkaRole("capture", null);
-    /** invalidation-streams: reads changes, produces invalidations and dead letters. */
+    /** invalidation-streams: reads changes and manual purge requests, produces invalidations and dead letters. */
     public static final KafkaRole STREAMS = new KafkaRole("streams", null);
     /** the {@code lethe} command: doctor, lag, invalidate, dlq (and the dev tools). */
     public static final KafkaRole CLI = new KafkaRole("cli", null);
     /**
      * An application purging keys through cache-client's {@code Invalidations} (Spring's
-     * {@code @CacheEvict}): writes invalidations only, never changes or the DLQ.
+     * {@code @CacheEvict}): writes purge requests only ({@code <prefix>.invalidation-requests}, which
+     * streams judges and routes), never an invalidation topic, changes or the DLQ.
      */
     public static final KafkaRole APP = new KafkaRole("app", null);
 

@@ -100,4 +100,29 @@ class InvalidationsIT {
             assertTrue(unknown.getMessage().contains("unknown namespace 'profile'"), unknown.getMessage());
         }
     }
+
+    /**
+     * An application whose lethe.yml predates a region (eu-west added to the pipeline's file, not yet to
+     * the application's): its purge must reach eu-west too. Streams routes it with the file the regions run.
+     */
+    @Test
+    void aPurgeFromAnApplicationWhoseFileLacksARegionReachesThatRegion(EmbeddedStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            f.sql("CREATE TABLE products (id int PRIMARY KEY)", "CREATE TABLE orders (id int PRIMARY KEY)");
+            String namespaces = "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }\n"
+                    + "order: { table: public.orders, keys: [\"" + p + "order:{id}\"] }";
+            LetheConfig running = f.config(f.yaml(java.util.Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }", "eu-west",
+                    "{ redis: " + stack.redisUri("eu-west") + ", namespaces: [product] }"), namespaces, ""));
+            LetheConfig older = f.config(f.yaml(List.of("us-east"), namespaces, ""));
+            f.start(running);
+            RedisCommands<String, String> westRedis = f.redis("eu-west");
+            String key = p + "product:7";
+            westRedis.hset(key, java.util.Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
+            Invalidations invalidations = f.own(Invalidations.of(older));
+            invalidations.invalidate("product", key);
+            Await.until("the purge of an application whose file lacks eu-west removes " + key + " there", Duration.ofSeconds(60),
+                    () -> westRedis.exists(key) == 0);
+        }
+    }
 }

@@ -169,7 +169,8 @@ class LeastPrivilegeIT {
                 refusedOtherRolesOperations(config, f, stack, redisUser, env.get("R_REGION"), captureRole, readerRole);
 
                 // an application's purge (cache-client Invalidations, Spring @CacheEvict) as principal app, without the
-                // signing key: it reaches the region; the same principal cannot write the changes topic
+                // signing key: requested on the request topic, routed by streams, it reaches the region; the same principal
+                // cannot write the changes topic, nor any invalidation topic (streams routes its purges)
                 String purged = p + "product:2";
                 redisAdmin.hset(purged, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{}"));
                 try (io.lethe.cache.Invalidations invalidations = io.lethe.cache.Invalidations.of(config)) {
@@ -183,6 +184,9 @@ class LeastPrivilegeIT {
                     ExecutionException e = assertThrows(ExecutionException.class,
                             () -> producer.send(new ProducerRecord<>(config.topics().changes(), "k", "{}")).get(30, TimeUnit.SECONDS));
                     assertInstanceOf(TopicAuthorizationException.class, e.getCause(), e.toString());
+                    ExecutionException regionTopic = assertThrows(ExecutionException.class, () -> producer
+                            .send(new ProducerRecord<>(config.topics().invalidations(REGION), purged, "{}")).get(30, TimeUnit.SECONDS));
+                    assertInstanceOf(TopicAuthorizationException.class, regionTopic.getCause(), regionTopic.toString());
                 }
                 cacheClientUnderItsAclUser(config, stack, redisAdmin, p);
 

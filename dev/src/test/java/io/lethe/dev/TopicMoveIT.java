@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
+import io.lethe.config.invalidate.ManualInvalidations;
 import io.lethe.embedded.LetheStack;
 import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
@@ -100,6 +102,47 @@ class TopicMoveIT {
                 redis.hset(p + "product:1", Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":11}"));
                 f.sql("UPDATE products SET price = 12 WHERE id = 1");
                 Await.until("changes flow on " + ownTopic, Duration.ofSeconds(90), () -> redis.exists(p + "product:1") == 0);
+            }
+        }
+    }
+
+    /**
+     * An application (or {@code lethe invalidate}) still on the file from before the move purges a key
+     * us-east caches: its file routes the purge to the public topic, which us-east no longer reads. The
+     * purge must reach us-east all the same: publishers request it, and streams routes it with the
+     * configuration the regions run.
+     */
+    @Test
+    void aPurgeFromAPublisherStillOnTheOldFileReachesARegionMovedToAnotherTopic(LetheStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10)",
+                    "CREATE TABLE others (id int PRIMARY KEY)");
+            String p = scope.keyPrefix();
+            String products = """
+                    product:
+                      table: public.products
+                      keys: ["%sproduct:{id}"]
+                    """.formatted(p);
+            LetheConfig before = f.config(f.yaml(List.of(REGION), products, ""));
+            LetheConfig after = f.config(f.yaml(Map.of(REGION, "{ redis: " + stack.redisUri(REGION) + ", namespaces: [product] }"),
+                    products + """
+                            other:
+                              table: public.others
+                              keys: ["%sother:{id}"]
+                            """.formatted(p), ""));
+            assertEquals(before.topics().invalidations(), before.topics().invalidations(REGION), "before: the public topic");
+            assertNotEquals(before.topics().invalidations(REGION), after.topics().invalidations(REGION), "after: a topic of its own");
+            String group = scope.id() + "-region-" + REGION;
+            RedisCommands<String, String> redis = f.redis(REGION);
+            String cached = p + "product:1";
+            try (Pipeline moved = Pipeline.start(after, Roles.all(after), f.registry, Clock.systemUTC());
+                    ManualInvalidations publisher = new ManualInvalidations(before, KafkaRole.APP)) {
+                Await.until("us-east records what it is fed", Duration.ofSeconds(90),
+                        () -> after.topics().invalidations(REGION).equals(redis.hget(TopicMove.markerKey(group), "topic")));
+                redis.hset(cached, Map.of(RedisLayout.ENTRY_VERSION, "1", RedisLayout.ENTRY_DATA, "{\"price\":10}"));
+                publisher.key("product", cached);
+                Await.until("the purge published on the old file removes " + cached + " from us-east, which reads "
+                        + after.topics().invalidations(REGION), Duration.ofSeconds(60), () -> redis.exists(cached) == 0);
             }
         }
     }

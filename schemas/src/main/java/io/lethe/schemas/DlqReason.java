@@ -98,7 +98,14 @@ public enum DlqReason {
      * command on it, so it is dead-lettered alone (not widened: that is refused too) and the region
      * goes on. Either the ACL is narrower than the namespaces' templates or the key is not Lethe's.
      */
-    REDIS_KEY_DENIED("redis-key-denied");
+    REDIS_KEY_DENIED("redis-key-denied"),
+    /**
+     * A manual purge request on {@link Topics#invalidationRequests()} that streams does not route: not a
+     * delete, or not a manual one (an upsert, a reset, a payload), or with a version or LSN no manual purge
+     * carries. Purges are requested by whoever may write that topic (applications): streams signs what it
+     * routes, so it routes nothing but a delete within its namespace's rules.
+     */
+    REFUSED_REQUEST("refused-request");
 
     private final String code;
 

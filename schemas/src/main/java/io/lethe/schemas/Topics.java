@@ -57,6 +57,17 @@ public record Topics(String prefix, java.util.Map<String, String> regionTopics) 
         return regionTopics.getOrDefault(region, prefix + ".invalidations." + region);
     }
 
+    /**
+     * Manual purges requested by applications and {@code lethe invalidate}, keyed by cache key (a
+     * pattern: by the pattern): invalidation-streams validates each, signs it and routes it to the
+     * region topics and the public topic as its own configuration routes the namespace, so a
+     * publisher on another configuration than the regions cannot send a purge where no region reads.
+     * Not under {@code <prefix>.invalidations.}: a region may be named {@code requests}.
+     */
+    public String invalidationRequests() {
+        return prefix + ".invalidation-requests";
+    }
+
     /** Events that could not be mapped or applied, with {@link Headers} saying why. */
     public String dlq() {
         return prefix + ".dlq";

@@ -4,22 +4,18 @@ import io.lethe.config.KafkaClients;
 import io.lethe.config.KafkaRole;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
-import io.lethe.config.Patterns;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.Headers;
 import io.lethe.schemas.InvalidationEvent;
 import io.lethe.schemas.Op;
 import io.lethe.schemas.Scope;
 import io.lethe.schemas.Versions;
-import io.lethe.schemas.redis.RedisLayout;
 import io.lethe.schemas.serde.EventJson;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -28,25 +24,28 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Manual purges through the pipeline, as {@code lethe invalidate} and cache-client's
- * {@code Invalidations} publish them: the event goes to the public topic (when the namespace is on
- * it) and to every region that may cache the target, with a version at least the primary's
- * current LSN (or the highest version in a column-versioned namespace), so it removes whatever is
- * cached now and every region applies it in order with CDC's invalidations. Each call returns once
- * Kafka acknowledged the event on every topic ({@code acks=all}). One producer per instance,
- * opened at the first call; thread-safe. Before the first publish to a topic it runs the
- * {@link TopicEnsurer} it was given ({@code lethe invalidate}: stage's {@code TopicSetup}, which
- * config cannot call: config does no Kafka administration); an application's purges are given
- * none (its role may not create or describe the pipeline's topics).
+ * {@code Invalidations} publish them: the request goes to one topic,
+ * {@code <prefix>.invalidation-requests}, with a version at least the primary's current LSN (or the
+ * highest version in a column-versioned namespace), so it removes whatever is cached now.
+ * invalidation-streams judges it again ({@link ManualRequests}), signs it and sends it to the public
+ * topic (when the namespace is on it) and to every region that may cache the target, as its own
+ * configuration routes them: the single routing truth, whose skew with the regions' is handled (a
+ * topic move waits for streams), so a publisher on an older file than the regions, or one that lacks
+ * a region, cannot send a purge to a topic no region reads. Each call returns once Kafka acknowledged
+ * the request ({@code acks=all}): the purge is durable then, and reaches each region after streams
+ * routed it and the region applied it (their lag, {@code lethe lag}). One producer per instance,
+ * opened at the first call; thread-safe. Before the first publish it runs the {@link TopicEnsurer} it
+ * was given ({@code lethe invalidate}: stage's {@code TopicSetup}, which config cannot call: config
+ * does no Kafka administration); an application's purges are given none (its role may only write the
+ * request topic).
  */
 public final class ManualInvalidations implements AutoCloseable {
     private final LetheConfig config;
@@ -64,8 +63,8 @@ public final class ManualInvalidations implements AutoCloseable {
     }
 
     /**
-     * Publishes as {@code role} (its principal needs write on the invalidation topics) to topics that
-     * exist: an application's purges ({@link KafkaRole#APP}), which may not create them.
+     * Publishes as {@code role} (its principal needs write on the request topic) to a topic that
+     * exists: an application's purges ({@link KafkaRole#APP}), which may not create them.
      */
     public ManualInvalidations(LetheConfig config, KafkaRole role) {
         this(config, role, null);
@@ -78,7 +77,7 @@ public final class ManualInvalidations implements AutoCloseable {
         this.topicSetup = topicSetup;
     }
 
-    /** What was published. */
+    /** What was published, and where: the request topic (streams routes it on to the regions). */
     public record Published(Scope scope, String namespace, String target, String version, List<String> topics) {
     }
 
@@ -99,10 +98,9 @@ public final class ManualInvalidations implements AutoCloseable {
     public Published key(String namespace, String key) throws Exception {
         NamespaceConfig ns = namespace(namespace);
         Objects.requireNonNull(key, "key");
-        if (key.startsWith(RedisLayout.RESERVED_PREFIX) || ns.keys().stream().noneMatch(k -> k.matches(key))) {
-            throw new Refused("refused: '" + key + "' is not a key of namespace " + namespace + " (its key templates: " + ns.keys()
-                    + "; key format 2 writes each of " + io.lethe.schemas.keys.KeyFormat.RESERVED
-                    + " in a value as %XX, e.g. a time's ':' as %3A)");
+        String notAKey = ManualRequests.notAKey(ns, key);
+        if (notAKey != null) {
+            throw new Refused("refused: " + notAKey);
         }
         return publish(ns, Scope.ROW, key, null);
     }
@@ -117,11 +115,9 @@ public final class ManualInvalidations implements AutoCloseable {
     public Published pattern(String namespace, String glob, boolean wholeNamespace) throws Exception {
         NamespaceConfig ns = namespace(namespace);
         Objects.requireNonNull(glob, "glob");
-        if (!ns.confines(glob)) {
-            // regions refuse it too (foreign-pattern): a pattern must only reach keys of the namespace it names
-            throw new Refused("refused: '" + glob + "' can match keys that are not namespace " + namespace + "'s ("
-                    + (Patterns.matchesEverything(glob) ? "it matches every key in Redis; " : "")
-                    + "its templates' globs and patterns: " + ns.keySpace() + "); invalidate each namespace with a pattern within it");
+        String foreign = ManualRequests.foreignPattern(ns, glob);
+        if (foreign != null) {
+            throw new Refused("refused: " + foreign);
         }
         boolean wide = ns.isNamespaceWide(glob);
         if (wide && !wholeNamespace) {
@@ -146,57 +142,24 @@ public final class ManualInvalidations implements AutoCloseable {
         InvalidationEvent event = new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "manual:" + UUID.randomUUID(), ns.name(),
                 scope, key, pattern, Action.DELETE, null, version, lsn, null, now, now, now, null, Op.MANUAL,
                 null, config.source().region());
-        List<String> topics = topics(ns, key, pattern);
+        List<String> topics = List.of(config.topics().invalidationRequests());
         List<String> missing = topics.stream().filter(t -> !ensured.contains(t)).toList();
-        // an application (role app) writes to topics the pipeline's stages made: it may not create or describe their configs
+        // an application (role app) writes to the topic the pipeline's stages made: it may not create or describe its configs
         if (!missing.isEmpty() && topicSetup != null && !role.equals(KafkaRole.APP)) {
             topicSetup.ensure(missing);
             ensured.addAll(missing);
         }
-        KafkaProducer<String, byte[]> p = producer();
-        List<Future<RecordMetadata>> acks = new ArrayList<>();
-        byte[] value = EventJson.write(event);
-        // regions with streams.watermark-key apply only signed records: a manual invalidation is signed as streams signs
-        // (with the current key only; a previous key is accepted during a rotation, never signed with)
-        io.lethe.schemas.SigningKeys keys = config.streams().signingKeys();
-        io.lethe.schemas.RecordSignature signature = keys == null ? null : keys.signer();
-        for (String topic : topics) {
-            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, event.target(), value);
-            record.headers().add(Headers.SCHEMA, InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
-            if (signature != null) {
-                signature.addTo(record.headers(), event.target(), value);
-            }
-            if (topic.equals(config.topics().invalidations())) {
-                // the public topic's records carry CloudEvents' headers, whoever writes them
-                io.lethe.schemas.CloudEvents.headers(event, config.topics()).forEach(record.headers()::add);
-            }
-            acks.add(p.send(record));
-        }
-        for (Future<RecordMetadata> ack : acks) {
-            try {
-                ack.get();
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof Exception cause ? cause : e;
-            }
+        // keyed by the target, so the requests of one key stay in order on one partition (and so does streams' routing of
+        // them, which keys its output by the target too); unsigned: streams judges the request and signs what it routes,
+        // so a publisher needs no signing key
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.get(0), event.target(), EventJson.write(event));
+        record.headers().add(Headers.SCHEMA, InvalidationEvent.SCHEMA_ID.getBytes(StandardCharsets.UTF_8));
+        try {
+            producer().send(record).get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
         }
         return new Published(scope, ns.name(), event.target(), version, topics);
-    }
-
-    /**
-     * Once per topic: the public topic when the namespace is on it (the target is built from row
-     * values too: a namespace kept off it stays off it), every region that receives the namespace,
-     * and every region one of whose namespaces may hold the target (a manual pattern may reach keys
-     * the region caches under another namespace).
-     */
-    private List<String> topics(NamespaceConfig ns, String key, String pattern) {
-        Set<String> unique = new LinkedHashSet<>();
-        if (ns.publicTopic()) {
-            unique.add(config.topics().invalidations());
-        }
-        config.regions().values().stream().filter(r -> config.receives(r).contains(ns.name()) || config.receives(r).stream()
-                .map(config.namespaces()::get).anyMatch(n -> pattern != null ? n.mayReach(pattern) : n.mayHold(key)))
-                .forEach(r -> unique.add(config.topics().invalidations(r.name())));
-        return new ArrayList<>(unique);
     }
 
     private synchronized KafkaProducer<String, byte[]> producer() {

@@ -4,7 +4,6 @@ import io.lethe.config.LetheConfig;
 import io.lethe.streams.mapping.InvalidationMapper;
 import io.lethe.streams.metrics.StreamsMetrics;
 import java.time.Clock;
-import java.util.ArrayList;
 import io.lethe.schemas.Watermark;
 import java.util.List;
 import java.util.Optional;
@@ -26,15 +25,26 @@ import org.apache.kafka.streams.Topology;
  *                    ├─► region-topic-&lt;t&gt;-sink    (lethe.invalidations.&lt;r&gt;, the namespaces of the regions
  *                    │                              that read it; none for regions that read the public topic)
  *                    └─► dlq-sink                  (lethe.dlq, original bytes + reason headers)
+ *
+ *   requests-source (lethe.invalidation-requests: manual purges of applications and lethe invalidate)
+ *     └─ route-requests ──► the same sinks, as this configuration routes the namespace; refused: dlq-sink
  * </pre>
  * No state stores and no repartition: records are re-keyed by cache key on the way out, so one
- * partition of each output topic holds every event of a key.
+ * partition of each output topic holds every event of a key. The requests share the changes' sinks,
+ * so both sources are one sub-topology: task {@code 0_i} reads changes partition {@code i} and
+ * request partition {@code i} (the request topic has no more partitions than the changes topic).
+ * The instance whose watermarks prove to a region that changes partition {@code i} is routed under
+ * the region's configuration (a topic move waits for that proof) routes that partition's requests
+ * too, so a purge routed under an older configuration is older than the proof, and the region's
+ * wholesale invalidation at the move covers it.
  */
 public final class InvalidationTopology {
     public static final String SOURCE = "changes-source";
     public static final String MAPPER = "map-changes";
     public static final String PUBLIC_SINK = "invalidations-sink";
     public static final String DLQ_SINK = "dlq-sink";
+    public static final String REQUEST_SOURCE = "requests-source";
+    public static final String REQUEST_ROUTER = "route-requests";
 
     private InvalidationTopology() {
     }
@@ -64,17 +74,17 @@ public final class InvalidationTopology {
         topology.addSource(SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), config.topics().changes());
         InvalidationMapper mapper = new InvalidationMapper(config, clock);
         topology.addProcessor(MAPPER, () -> new ChangeProcessor(config, mapper, metrics, clock, tracing), SOURCE);
-        List<String> sinks = new ArrayList<>();
+        topology.addSource(REQUEST_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), config.topics().invalidationRequests());
+        topology.addProcessor(REQUEST_ROUTER, () -> new RequestProcessor(config, metrics, clock), REQUEST_SOURCE);
         // the public topic is also the topic of every region subscribed to every namespace: it
         // carries their watermarks, so it multicasts them like the region topics
         topology.addSink(PUBLIC_SINK, config.topics().invalidations(), new StringSerializer(), new ByteArraySerializer(),
-                InvalidationTopology::watermarksToEveryPartition, MAPPER);
-        sinks.add(PUBLIC_SINK);
+                InvalidationTopology::watermarksToEveryPartition, MAPPER, REQUEST_ROUTER);
         config.regions().keySet().stream().map(r -> config.topics().invalidations(r)).distinct()
                 .filter(topic -> !sinkOf(config, topic).equals(PUBLIC_SINK))
                 .forEach(topic -> topology.addSink(sinkOf(config, topic), topic, new StringSerializer(), new ByteArraySerializer(),
-                        InvalidationTopology::watermarksToEveryPartition, MAPPER));
-        topology.addSink(DLQ_SINK, config.topics().dlq(), new StringSerializer(), new ByteArraySerializer(), MAPPER);
+                        InvalidationTopology::watermarksToEveryPartition, MAPPER, REQUEST_ROUTER));
+        topology.addSink(DLQ_SINK, config.topics().dlq(), new StringSerializer(), new ByteArraySerializer(), MAPPER, REQUEST_ROUTER);
         return topology;
     }
 

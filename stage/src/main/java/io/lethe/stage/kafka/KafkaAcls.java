@@ -103,7 +103,10 @@ public final class KafkaAcls {
                 // reads changes and writes its retention resets into them; ensures every pipeline topic
                 topic(g, t.changes(), AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
                 for (String topic : TopicSetup.pipelineTopics(config)) {
-                    if (!topic.equals(t.changes())) {
+                    if (topic.equals(t.invalidationRequests())) {
+                        // reads the manual purges it routes; writes none (publishers do)
+                        topic(g, topic, AclOperation.READ, AclOperation.DESCRIBE, AclOperation.CREATE);
+                    } else if (!topic.equals(t.changes())) {
                         topic(g, topic, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE);
                     }
                 }
@@ -145,18 +148,21 @@ public final class KafkaAcls {
                 topic(g, t.dlq(), AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS,
                         AclOperation.CREATE);
                 topic(g, t.captureOffsets(), AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS);
+                // lethe invalidate requests its purges there (streams routes them), creating the topic when it is missing
+                topic(g, t.invalidationRequests(), AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS,
+                        AclOperation.CREATE);
                 add(g, new ResourcePattern(ResourceType.GROUP, "lethe-dlq-replay", PatternType.LITERAL), AclOperation.READ);
                 add(g, new ResourcePattern(ResourceType.GROUP, config.apply().groupPrefix(), PatternType.PREFIXED), AclOperation.DESCRIBE);
                 add(g, new ResourcePattern(ResourceType.GROUP, config.streams().applicationId(), PatternType.LITERAL),
                         AclOperation.DESCRIBE);
             }
             case "app" -> {
-                // an application's purges (cache-client Invalidations, Spring @CacheEvict): write the invalidation topics it
-                // publishes to, nothing else: not the changes topic (streams would map and sign what it wrote there), not the
-                // DLQ, no group. Its deletes need no signing key: a region applies a delete without one (it can only cost misses)
-                topic(g, t.invalidations(), AclOperation.WRITE, AclOperation.DESCRIBE);
-                new java.util.TreeSet<>(config.regions().keySet()).forEach(r -> topic(g, t.invalidations(r), AclOperation.WRITE,
-                        AclOperation.DESCRIBE));
+                // an application's purges (cache-client Invalidations, Spring @CacheEvict): write the request topic, nothing
+                // else: no invalidation topic (streams judges, signs and routes each request with the configuration the regions
+                // run), not the changes topic (streams would map and sign what it wrote there), not the DLQ, no group. It needs
+                // no signing key. (Publishers of releases before 2026-12-08 wrote the region topics themselves: keep their grants
+                // until every one is upgraded, docs/security.md)
+                topic(g, t.invalidationRequests(), AclOperation.WRITE, AclOperation.DESCRIBE);
             }
             default -> throw new IllegalArgumentException("no ACLs for role " + role);
         }

@@ -32,12 +32,13 @@ public final class TopicSetup {
     private TopicSetup() {
     }
 
-    /** Every topic a full deployment uses: changes, public and per-region invalidations, DLQ. */
+    /** Every topic a full deployment uses: changes, public and per-region invalidations, manual purge requests, DLQ. */
     public static List<String> pipelineTopics(LetheConfig config) {
         Set<String> topics = new LinkedHashSet<>();
         topics.add(config.topics().changes());
         topics.add(config.topics().invalidations());
         config.regions().keySet().forEach(r -> topics.add(config.topics().invalidations(r)));
+        topics.add(config.topics().invalidationRequests());
         topics.add(config.topics().dlq());
         return new ArrayList<>(topics);
     }
@@ -181,6 +182,25 @@ public final class TopicSetup {
                 wrong.add(topic + " has " + String.join(", ", problems));
             }
         }
+        var changes = described.get(kafka.topics().changes());
+        var requests = described.get(kafka.topics().invalidationRequests());
+        if (changes != null && requests != null) {
+            requestPartitions(kafka, changes.partitions().size(), requests.partitions().size()).ifPresent(wrong::add);
+        }
         return wrong;
+    }
+
+    /**
+     * What is wrong with a request topic of {@code requests} partitions beside a changes topic of
+     * {@code changes}: streams reads request partition {@code i} in the task of changes partition
+     * {@code i}, whose watermarks prove its routing to a region after a topic move, so a request
+     * partition without a changes partition would be routed outside that proof.
+     */
+    static Optional<String> requestPartitions(KafkaConfig kafka, int changes, int requests) {
+        if (requests <= changes) {
+            return Optional.empty();
+        }
+        return Optional.of(kafka.topics().invalidationRequests() + " has " + requests + " partitions, more than "
+                + kafka.topics().changes() + "'s " + changes + " (add partitions to the changes topic, never only to the request topic)");
     }
 }

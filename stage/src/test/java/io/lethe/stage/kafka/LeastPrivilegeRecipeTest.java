@@ -10,6 +10,7 @@ import io.lethe.config.LeastPrivilege;
 import io.lethe.config.LetheConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.resource.PatternType;
@@ -104,6 +105,26 @@ class LeastPrivilegeRecipeTest {
                 "processing-guarantee: at_least_once"), name -> "x");
         assertTrue(KafkaAcls.bindings(atLeastOnce, KafkaRole.STREAMS).stream()
                 .noneMatch(b -> b.pattern().resourceType() == ResourceType.TRANSACTIONAL_ID));
+    }
+
+    /**
+     * Applications purge through the request topic, which streams judges and routes: their principal
+     * writes nothing else (no invalidation topic a region applies from), and only streams reads it.
+     */
+    @Test
+    void applicationsWriteTheRequestTopicOnlyAndStreamsReadsIt() {
+        LetheConfig config = example();
+        String requests = config.topics().invalidationRequests();
+        assertEquals(List.of(requests + " [WRITE, DESCRIBE]"), KafkaAcls.bindings(config, KafkaRole.APP).stream()
+                .collect(java.util.stream.Collectors.groupingBy(b -> b.pattern().name(), java.util.LinkedHashMap::new,
+                        java.util.stream.Collectors.mapping(b -> b.entry().operation(), java.util.stream.Collectors.toList())))
+                .entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList());
+        assertTrue(KafkaAcls.bindings(config, KafkaRole.STREAMS).stream().anyMatch(b -> b.pattern().name().equals(requests)
+                && b.entry().operation() == AclOperation.READ));
+        assertTrue(KafkaAcls.bindings(config, KafkaRole.STREAMS).stream().noneMatch(b -> b.pattern().name().equals(requests)
+                && b.entry().operation() == AclOperation.WRITE), "streams routes requests, it writes none");
+        assertTrue(KafkaAcls.bindings(config, KafkaRole.CLI).stream().anyMatch(b -> b.pattern().name().equals(requests)
+                && b.entry().operation() == AclOperation.WRITE), "lethe invalidate requests its purges there");
     }
 
     @Test

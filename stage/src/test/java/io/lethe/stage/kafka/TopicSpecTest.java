@@ -33,15 +33,17 @@ class TopicSpecTest {
         io.lethe.config.LetheConfig config = config(", min-insync-replicas: 2");
         List<TopicSpec> all = TopicSpec.all(config);
         assertEquals(
-                List.of("lethe.changes", "lethe.invalidations", config.topics().invalidations("eu-west"), "lethe.dlq",
-                        "lethe.capture.offsets"),
+                List.of("lethe.changes", "lethe.invalidations", config.topics().invalidations("eu-west"), "lethe.invalidation-requests",
+                        "lethe.dlq", "lethe.capture.offsets"),
                 all.stream().map(TopicSpec::name).toList());
         TopicSpec changes = all.get(0);
         assertEquals(6, changes.partitions());
         assertEquals((short) 3, changes.replicationFactor());
         assertEquals(Map.of("cleanup.policy", "delete", "min.insync.replicas", "2", "retention.ms", "604800000"), changes.configs());
-        assertEquals("259200000", all.get(3).configs().get("retention.ms"), "the DLQ keeps row data less long");
-        TopicSpec offsets = all.get(4);
+        assertEquals(changes.partitions(), all.get(3).partitions(), "requests: as many partitions as the changes topic");
+        assertEquals(changes.configs(), all.get(3).configs());
+        assertEquals("259200000", all.get(4).configs().get("retention.ms"), "the DLQ keeps row data less long");
+        TopicSpec offsets = all.get(5);
         assertEquals(1, offsets.partitions());
         assertEquals(Map.of("cleanup.policy", "compact", "min.insync.replicas", "2"), offsets.configs());
     }
@@ -78,5 +80,14 @@ class TopicSpecTest {
                             && b.pattern().resourceType() == ResourceType.TOPIC && b.entry().operation() == AclOperation.DESCRIBE_CONFIGS),
                     role + " may read the configs of " + created.pattern().name() + " it checks"));
         }
+    }
+
+    @Test
+    void theRequestTopicHasNoMorePartitionsThanTheChangesTopic() {
+        io.lethe.config.KafkaConfig kafka = config("").kafka();
+        assertEquals(java.util.Optional.empty(), TopicSetup.requestPartitions(kafka, 6, 6));
+        assertEquals(java.util.Optional.empty(), TopicSetup.requestPartitions(kafka, 12, 6), "a changes topic grown later");
+        assertEquals(java.util.Optional.of("lethe.invalidation-requests has 12 partitions, more than lethe.changes's 6 (add partitions "
+                + "to the changes topic, never only to the request topic)"), TopicSetup.requestPartitions(kafka, 6, 12));
     }
 }

@@ -145,7 +145,7 @@ final class ForgedRecordsScenario implements Scenario {
         run.expect(docBefore.equals(run.redis(region).hgetall(doc)), doc + " must be unchanged, was " + docBefore + ", is "
                 + run.redis(region).hgetall(doc));
 
-        // an unsigned delete within the rules (an application's purge published without the key): applied, since a
+        // an unsigned delete within the rules (a purge a publisher of a release before 2026-12-08 wrote itself): applied, since a
         // delete can only cost a miss and refusing it would leave the entry it was sent to remove; counted
         String item2 = p + "item:2";
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
