@@ -26,7 +26,7 @@ final class SigningKeyChanges {
      * region's applied watermark passes it only once all of that is applied.
      */
     private static final String STEP_3_WHEN = "once every region's applied watermark, mirrored regions included, has a commit "
-            + "time after the moment the last signer (capture, streams, every lethe invalidate) restarted in step 2 (lethe lag: "
+            + "time after the moment the last signer (capture, streams) restarted in step 2 (lethe lag: "
             + "its end-to-end lag shorter than the time since then; or the ts:<partition> fields of lethe:lsn:<group> in its "
             + "Redis) and the DLQ is replayed";
 
@@ -99,8 +99,7 @@ final class SigningKeyChanges {
         }
         return Optional.of(new Finding(prefix + "changes to the key the running file accepts as previous-watermark-key, which keeps "
                 + "accepting the running key (rotation step 2, signers move from key " + id(oldCurrent) + " to " + id(newCurrent)
-                + "; done when lethe lag shows no signer on " + id(oldCurrent) + " and every lethe invalidate and application "
-                + "with cache-client's Invalidations runs the new file: they sign purges, not watermarks, and report no id"
+                + "; done when lethe lag shows no signer on " + id(oldCurrent)
                 + "): no loss in any order only if every stage already runs the running file "
                 + "(step 1), every subscriber of the public topic that verifies signatures included: one still without "
                 + "previous-watermark-key: <new key> refuses what signs with the new key (this check sees two files, not which one "

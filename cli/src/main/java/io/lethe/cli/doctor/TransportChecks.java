@@ -59,10 +59,8 @@ public final class TransportChecks {
                     + "key " + current + " and accepts " + current + " and " + previous + ": step 1's file if " + current
                     + " is the key being retired, step 2's if it is the new one",
                     "finish the rotation (step 3): once every stage signs with streams.watermark-key " + current + " (step 2 reached "
-                            + "capture, streams and every lethe invalidate: lethe lag and lethe doctor show no signer on " + previous
-                            + ", each stage's lethe_signing_key{role=\"signs\"} is " + current + "; lethe invalidate and applications "
-                            + "with cache-client's Invalidations sign purges, not watermarks, and report no id: check their files) "
-                            + "and every region's applied "
+                            + "capture and streams (which signs manual purges too): lethe lag and lethe doctor show no signer on "
+                            + previous + ", each stage's lethe_signing_key{role=\"signs\"} is " + current + ") and every region's applied "
                             + "watermark, mirrored regions included, "
                             + "has a commit time after the moment the last of them restarted (lethe lag: its end-to-end lag shorter "
                             + "than the time since then), drop previous-watermark-key everywhere");
