@@ -68,18 +68,8 @@ final class SweepMetrics {
         counter(namespace, result).increment();
     }
 
-    void count(String namespace, String result, long n) {
-        counter(namespace, result).increment(n);
-    }
-
     void passFinished(String namespace, Instant at) {
         passFinishedMillis.computeIfAbsent(namespace, n -> new AtomicLong()).set(at.toEpochMilli());
-    }
-
-    /** When the last pass over {@code namespace} finished, or null before the first. */
-    Instant passFinished(String namespace) {
-        AtomicLong at = passFinishedMillis.get(namespace);
-        return at == null || at.get() == 0 ? null : Instant.ofEpochMilli(at.get());
     }
 
     void error(String cause) {
