@@ -28,7 +28,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The region's sweep ({@code apply.sweep}) against a running pipeline: entries written behind
  * Lethe's back, for which no invalidation is ever generated, are found by the region consumer
  * itself, confirmed, healed, counted by class and recorded in the audit stream, without anyone
- * running {@code lethe inspect}; a fresh entry stays.
+ * running {@code lethe inspect}; a fresh entry stays. Its heal loads the scripts again into a
+ * Redis that lost them.
  */
 @ExtendWith(LetheStackExtension.class)
 class SweepIT {
@@ -46,6 +47,8 @@ class SweepIT {
             RedisCommands<String, String> redis = f.redis(REGION);
             // behind Lethe's back, once the region's first feed is done (its wholesale invalidation would take them):
             // an entry older than its row, one whose row never existed, and a fresh one; no change follows, so no invalidation
+            // and a Redis whose scripts were flushed since the sweep loaded them: its heal loads them again
+            assertEquals("OK", redis.scriptFlush());
             redis.hset(p + "item:1", Map.of("v", "3", "d", "old one")); // OLDER_VERSION (the row is at 5)
             redis.hset(p + "item:99", Map.of("v", "4", "d", "ghost")); // ROW_GONE
             redis.hset(p + "item:2", Map.of("v", "5", "d", "two")); // OK

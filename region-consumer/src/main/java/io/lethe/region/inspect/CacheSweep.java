@@ -109,7 +109,9 @@ public final class CacheSweep implements AutoCloseable {
                     String cause = e instanceof RedisException ? "redis" : "database";
                     metrics.error(cause);
                     if (backoff.attempts() == 0) {
-                        LOG.warn("region {}: the sweep waits for the {} and retries: {}", region, cause, e.toString());
+                        LOG.warn("region {}: the sweep waits for {} and retries: {}", region,
+                                "redis".equals(cause) ? "Redis" : "the database",
+                                e.toString());
                     }
                     backoff.sleep();
                 }

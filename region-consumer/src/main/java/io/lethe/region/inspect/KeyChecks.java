@@ -10,6 +10,7 @@ import io.lethe.region.redis.RegionRedis;
 import io.lethe.schemas.redis.AppliedLsn;
 import io.lethe.schemas.redis.LuaScript;
 import io.lethe.schemas.redis.RedisLayout;
+import io.lettuce.core.RedisNoScriptException;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -184,8 +185,15 @@ final class KeyChecks implements AutoCloseable {
         if (anyway) {
             args.add("1");
         }
-        Object r = redis.evalshaSync(LuaScript.INVALIDATE, new String[] {entry.key(), RedisLayout.fenceKey(entry.key())},
-                args.toArray(String[]::new));
+        String[] keys = {entry.key(), RedisLayout.fenceKey(entry.key())};
+        Object r;
+        try {
+            r = redis.evalshaSync(LuaScript.INVALIDATE, keys, args.toArray(String[]::new));
+        } catch (RedisNoScriptException e) {
+            // a Redis restarted or flushed since the scripts were loaded (the sweep runs for as long as the region)
+            redis.loadScripts();
+            r = redis.evalshaSync(LuaScript.INVALIDATE, keys, args.toArray(String[]::new));
+        }
         return r instanceof Long l && l == 1L;
     }
 
