@@ -90,7 +90,7 @@ public final class CacheInspector implements AutoCloseable {
     public CacheInspector(LetheConfig config, String regionName, Options options, Clock clock) {
         this.options = options;
         this.clock = clock;
-        this.checks = new KeyChecks(config, regionName, options.namespaces(), options.heal());
+        this.checks = new KeyChecks(config, regionName, options.namespaces(), options.heal(), "lethe-inspect");
     }
 
     /** One pass over the region's keys, the confirmation of its suspects and, with heal, their invalidation. */

@@ -92,7 +92,7 @@ public final class CacheSweep implements AutoCloseable {
             while (running && !walks.isEmpty()) {
                 try {
                     if (checks == null) {
-                        checks = new KeyChecks(config, region, List.of(), settings.heal());
+                        checks = new KeyChecks(config, region, List.of(), settings.heal(), "lethe-sweep");
                     }
                     if (batches.full()) {
                         confirm(batches.step(System.nanoTime(), false, source()));

@@ -37,11 +37,13 @@ final class KeyChecks implements AutoCloseable {
     private final List<NamespaceConfig> receives;
 
     /**
-     * @param namespaces the namespaces to inspect; empty: every namespace the region caches
+     * @param namespaces  the namespaces to inspect; empty: every namespace the region caches
+     * @param application what the database sessions are named ({@code application_name}), so a DBA
+     *                    tells the sweep's queries from an operator's {@code lethe inspect}
      * @throws IllegalArgumentException for an unknown region or a namespace it does not cache
      * @throws IllegalStateException    when the region's Redis or the database cannot be reached
      */
-    KeyChecks(LetheConfig config, String regionName, List<String> namespaces, boolean heal) {
+    KeyChecks(LetheConfig config, String regionName, List<String> namespaces, boolean heal, String application) {
         this.config = config;
         this.region = config.regions().get(regionName);
         if (region == null) {
@@ -51,7 +53,7 @@ final class KeyChecks implements AutoCloseable {
         this.scanned = scanned(config, region, namespaces);
         List<String> cached = config.receives(region);
         this.receives = config.namespaces().values().stream().filter(ns -> cached.contains(ns.name())).toList();
-        this.rows = new SourceRows(config.source(), region);
+        this.rows = new SourceRows(config.source(), region, application);
         this.judge = new Judge(rows, receives);
         try {
             this.redis = new RegionRedis(region, 1, config.apply().commandTimeout());

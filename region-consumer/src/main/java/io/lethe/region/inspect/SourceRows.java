@@ -46,13 +46,18 @@ final class SourceRows implements AutoCloseable {
     /** Each table's column types ({@link #types}), kept across reconnections. */
     private final Map<String, Map<String, String>> columnTypes = new LinkedHashMap<>();
 
-    SourceRows(SourceConfig source, RegionConfig region) {
+    /**
+     * Connects to the database the rows come from, as the reader role (or the replica's user).
+     *
+     * @param application the sessions' {@code application_name} (pg_stat_activity): {@code lethe-inspect} or {@code lethe-sweep}
+     */
+    SourceRows(SourceConfig source, RegionConfig region, String application) {
         this.source = source;
         primaryProps.setProperty("user", source.reader());
         if (source.readerSecret() != null) {
             primaryProps.setProperty("password", source.readerSecret().reveal());
         }
-        primaryProps.setProperty("ApplicationName", "lethe-inspect");
+        primaryProps.setProperty("ApplicationName", application);
         this.replica = region.hasReplicaGate();
         this.url = replica ? region.replicaJdbcUrl() : source.jdbcUrl();
         String user = replica && region.replicaUser() != null ? region.replicaUser() : source.reader();
@@ -61,7 +66,7 @@ final class SourceRows implements AutoCloseable {
         if (password != null) {
             props.setProperty("password", password.reveal());
         }
-        props.setProperty("ApplicationName", "lethe-inspect");
+        props.setProperty("ApplicationName", application);
         try {
             connection();
         } catch (SQLException e) {
