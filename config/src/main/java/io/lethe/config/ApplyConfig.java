@@ -21,14 +21,30 @@ import java.util.List;
  * @param proberWindows        delays after commit at which the prober checks
  * @param maxLsnLeadMib        how far (MiB of WAL) an invalidation's LSN may be beyond the region's last
  *                             watermark: beyond it, it is refused to the DLQ ({@code version-out-of-range})
+ * @param sweep                the region's continuous sweep of its keys against the database
  */
 public record ApplyConfig(String groupPrefix, int maxPollRecords, Duration commitInterval, Duration retryBackoffMin,
         Duration retryBackoffMax,
         Duration commandTimeout, int connections, int patternScanCount, int patternKeysPerSecond,
-        Duration replicaPollInterval, int proberSampleEvery, List<Duration> proberWindows, int maxLsnLeadMib) {
+        Duration replicaPollInterval, int proberSampleEvery, List<Duration> proberWindows, int maxLsnLeadMib,
+        Sweep sweep) {
 
     public ApplyConfig {
         proberWindows = List.copyOf(proberWindows);
+    }
+
+    /**
+     * {@code apply.sweep}: each region consumer walks its cache's keys and judges them against
+     * their rows, as {@code lethe inspect} does, continuously and slowly.
+     *
+     * @param enabled       false: no sweep
+     * @param keysPerSecond keys judged a second per region (one SELECT each)
+     * @param heal          invalidate confirmed stale entries at their own version
+     * @param confirmWithin how long a batch of suspects waits for the region's applied watermark
+     */
+    public record Sweep(boolean enabled, int keysPerSecond, boolean heal, Duration confirmWithin) {
+        public static final Sweep DEFAULT = new Sweep(Defaults.SWEEP_ENABLED, Defaults.SWEEP_KEYS_PER_SECOND, Defaults.SWEEP_HEAL,
+                Defaults.SWEEP_CONFIRM_WITHIN);
     }
 
     /** {@link #maxLsnLeadMib} in bytes of WAL (an LSN difference). */

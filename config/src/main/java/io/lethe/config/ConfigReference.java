@@ -199,6 +199,18 @@ public final class ConfigReference {
                     + "than this many MiB of WAL beyond the highest watermark the region merged is refused to the DLQ "
                     + "(`version-out-of-range`); a signed namespace reset at 2^64 - 1 (with `streams.watermark-key` only) lifts the "
                     + "ceiling for signed records until a watermark reaches the reset's LSN (docs/design.md, Region consumer)"),
+            new Setting("apply.sweep.enabled", Boolean.toString(Defaults.SWEEP_ENABLED), "each region consumer walks its cache's "
+                    + "keys continuously and judges each against its row as `lethe inspect` does, on a thread and connections of its own "
+                    + "(docs/design.md, \"The region's sweep\"): finds stale entries no invalidation reaches and no shadow read samples; "
+                    + "it reads rows as `source.reader-user` (or the region's replica), never as the replication role"),
+            new Setting("apply.sweep.keys-per-second", Integer.toString(Defaults.SWEEP_KEYS_PER_SECOND), "keys the sweep judges a second "
+                    + "per region, one SELECT each on the database the rows come from (SCAN steps count as keys): the load it adds, and how "
+                    + "long a pass takes (100,000 keys at 5/s: under 6 h)"),
+            new Setting("apply.sweep.heal", Boolean.toString(Defaults.SWEEP_HEAL), "invalidate each confirmed stale entry through "
+                    + "`invalidate.lua` at the entry's own version (a value written since stays); false: report only"),
+            new Setting("apply.sweep.confirm-within", d(Defaults.SWEEP_CONFIRM_WITHIN), "how long a batch of suspects waits for the "
+                    + "region's applied watermark to pass the source's position read after their rows before they count as unconfirmed "
+                    + "(found again next pass)"),
             new Setting("metrics.otlp.endpoint", "none (no OTLP export)", "an OpenTelemetry collector's OTLP/HTTP metrics URL "
                     + "(`http://collector:4318/v1/metrics`): every meter of `/metrics` is also pushed there, as OTLP protobuf"),
             new Setting("metrics.otlp.interval", d(Defaults.OTLP_INTERVAL), "how often meters are pushed (the step of their deltas)"),

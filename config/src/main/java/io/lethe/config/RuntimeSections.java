@@ -76,10 +76,21 @@ final class RuntimeSections {
         }
         prober.finish("sample-every, windows");
         int lead = s.integer("max-lsn-lead-mib", Defaults.MAX_LSN_LEAD_MIB, 1, 1 << 30);
+        ApplyConfig.Sweep sweep = sweep(s.section("sweep"));
         s.finish("group-prefix, max-poll-records, commit-interval, retry-backoff-min, retry-backoff-max, command-timeout, connections, "
-                + "pattern-scan-count, pattern-keys-per-second, replica-poll-interval, prober, max-lsn-lead-mib");
+                + "pattern-scan-count, pattern-keys-per-second, replica-poll-interval, prober, max-lsn-lead-mib, sweep");
         return new ApplyConfig(group, maxPoll, commitInterval, min, max, timeout, connections, scanCount, keysPerSecond, replicaPoll,
-                sampleEvery, windows, lead);
+                sampleEvery, windows, lead, sweep);
+    }
+
+    /** {@code apply.sweep}: the region consumers' continuous sweep of their keys against the database. */
+    static ApplyConfig.Sweep sweep(YamlSection s) {
+        boolean enabled = s.bool("enabled", Defaults.SWEEP_ENABLED);
+        int rate = s.integer("keys-per-second", Defaults.SWEEP_KEYS_PER_SECOND, 1, 100_000);
+        boolean heal = s.bool("heal", Defaults.SWEEP_HEAL);
+        Duration confirm = ConfigLoader.positive(s, "confirm-within", Defaults.SWEEP_CONFIRM_WITHIN);
+        s.finish("enabled, keys-per-second, heal, confirm-within");
+        return new ApplyConfig.Sweep(enabled, rate, heal, confirm);
     }
 
     static MetricsConfig metrics(YamlSection s) {

@@ -137,6 +137,10 @@ final class SettingTypes {
         t.put("apply.prober.sample-every", INTEGER);
         t.put("apply.prober.windows", Type.of(Kind.DURATIONS));
         t.put("apply.max-lsn-lead-mib", INTEGER);
+        t.put("apply.sweep.enabled", BOOLEAN);
+        t.put("apply.sweep.keys-per-second", INTEGER);
+        t.put("apply.sweep.heal", BOOLEAN);
+        t.put("apply.sweep.confirm-within", DURATION);
         t.put("metrics.otlp.endpoint", STRING);
         t.put("metrics.otlp.interval", DURATION);
         t.put("metrics.otlp.headers", MAP);

@@ -289,6 +289,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theSweepIsOnByDefaultAtAFewKeysASecondAndItsSettingsAreChecked() {
+        ApplyConfig.Sweep sweep = parse(VALID).apply().sweep();
+        assertEquals(new ApplyConfig.Sweep(true, 5, true, java.time.Duration.ofSeconds(60)), sweep);
+        assertEquals(ApplyConfig.Sweep.DEFAULT, sweep);
+        ApplyConfig.Sweep off = parse(VALID + "apply:\n  sweep: { enabled: false, keys-per-second: 50, heal: false, confirm-within: 5m }\n")
+                .apply().sweep();
+        assertEquals(new ApplyConfig.Sweep(false, 50, false, java.time.Duration.ofMinutes(5)), off);
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> parse(VALID + "apply:\n  sweep: { keys-per-second: 0, rate: 3, confirm-within: 0s }\n"));
+        Map<String, String> byPath = new java.util.HashMap<>();
+        e.errors().forEach(err -> byPath.put(err.path(), err.problem()));
+        assertTrue(byPath.keySet().containsAll(List.of("apply.sweep.keys-per-second", "apply.sweep.confirm-within", "apply.sweep.rate")),
+                byPath.toString());
+    }
+
+    @Test
     void verifyValuesIsRefusedWithAPointerToLetheInspect() {
         ConfigException e = assertThrows(ConfigException.class, () -> parse(VALID + "apply:\n  prober:\n    verify-values: true\n"));
         Map<String, String> byPath = new java.util.HashMap<>();

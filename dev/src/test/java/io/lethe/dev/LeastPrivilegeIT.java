@@ -17,6 +17,7 @@ import io.lethe.embedded.junit.Await;
 import io.lethe.embedded.junit.LetheStackExtension;
 import io.lethe.embedded.junit.TestScope;
 import io.lethe.pipeline.PipelineFixture;
+import io.lethe.region.apply.RegionMeterNames;
 import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
@@ -136,7 +137,8 @@ class LeastPrivilegeIT {
             RedisCommands<String, String> redisAdmin = f.redis(REGION);
             try {
                 superAdmin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
-                f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10)");
+                // row 2 exists too: the application's purge of its key below must be what removes it, not the region's sweep
+                f.sql("CREATE TABLE products (id int PRIMARY KEY, price int)", "INSERT INTO products VALUES (1, 10), (2, 20)");
                 f.sql(LeastPrivilege.postgresPrepared(config, captureRole, env.get("PG_CAPTURE"), readerRole, env.get("PG_READER"))
                         .toArray(String[]::new));
                 List<String> setUser = LeastPrivilege.redisRegionUserArgs(config, config.region(REGION), redisUser, env.get("R_REGION"));
@@ -165,6 +167,12 @@ class LeastPrivilegeIT {
                 f.sql("UPDATE products SET price = 12 WHERE id = 1");
                 Await.until("the upsert of " + p + "price:1 written under the region's ACL user", Duration.ofSeconds(90),
                         () -> String.valueOf(redisAdmin.hget(p + "price:1", RedisLayout.ENTRY_DATA)).contains("12"));
+
+                // the region's sweep (on by default) reads rows as the reader role and its Redis as the region's ACL user
+                Await.until("the region's sweep to judge keys under the reader role and the region's ACL user", Duration.ofSeconds(60),
+                        () -> sweep(f, RegionMeterNames.SWEEP_KEYS, "result", "checked") >= 1);
+                assertEquals(0, sweep(f, RegionMeterNames.SWEEP_ERRORS, "cause", "database"), "the reader role may read the rows");
+                assertEquals(0, sweep(f, RegionMeterNames.SWEEP_ERRORS, "cause", "redis"), "the region's ACL user may sweep");
 
                 refusedOtherRolesOperations(config, f, stack, redisUser, env.get("R_REGION"), captureRole, readerRole);
 
@@ -388,6 +396,10 @@ class LeastPrivilegeIT {
             assertTrue(e.getMessage().contains("permission denied") || e.getMessage().contains("must be superuser or replication role"),
                     e.getMessage());
         }
+    }
+
+    private static double sweep(PipelineFixture f, String meter, String tag, String value) {
+        return f.registry.find(meter).tags("region", REGION, tag, value).counters().stream().mapToDouble(c -> c.count()).sum();
     }
 
     private static void dropRoles(LetheStack stack, TestScope scope, String... roles) throws SQLException {

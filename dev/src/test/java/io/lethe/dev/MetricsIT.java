@@ -55,7 +55,7 @@ class MetricsIT {
         Path docker = Path.of("..", "docker");
         Set<String> used = namesUsedIn(docker.resolve("grafana/dashboards/lethe.json"), docker.resolve("prometheus/rules.yml"));
         assertTrue(used.size() >= 6, "the files name the metrics: " + used);
-        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+        try (PipelineFixture f = new PipelineFixture(stack, scope).sweep("{}")) {
             f.sql("CREATE TABLE products (id int PRIMARY KEY)", "INSERT INTO products VALUES (1)");
             LetheConfig config = f.config(f.yaml(List.of("us-east"), "product: { table: public.products, keys: [\""
                     + scope.keyPrefix() + "product:{id}\"] }", ""));

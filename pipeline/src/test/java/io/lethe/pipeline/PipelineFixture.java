@@ -36,9 +36,23 @@ public final class PipelineFixture implements AutoCloseable {
     private Pipeline pipeline;
     private final java.util.Deque<AutoCloseable> owned = new java.util.ArrayDeque<>();
 
+    /** The regions' {@code apply.sweep} settings as a YAML flow map; null: off, unless a test turns it on. */
+    private String sweep;
+
     public PipelineFixture(LetheStack stack, TestScope scope) {
         this.stack = stack;
         this.scope = scope;
+    }
+
+    /**
+     * Turns the regions' sweep of their keys against the database on for the next {@link #yaml},
+     * with {@code settings} ({@code apply.sweep} as a YAML flow map, e.g. {@code "{}"} for the
+     * defaults). It is off by default here: tests that judge Lethe's own guards (a race, a replay, a
+     * planted entry for {@code lethe inspect}) must see what the guard left, not what a sweep healed since.
+     */
+    public PipelineFixture sweep(String settings) {
+        sweep = settings;
+        return this;
     }
 
     /** The YAML for this scope: {@code regions} subscribe to {@code regionNamespaces} ("" for all). */
@@ -52,6 +66,7 @@ public final class PipelineFixture implements AutoCloseable {
     public String yaml(Map<String, String> regionSpecs, String namespacesYaml, String extra) {
         LetheYml yaml = LetheYml.on(stack, scope.database()).slot(scope.slot()).publication(scope.publication()).heartbeat("1s")
                 .topicPrefix(scope.topicPrefix()).groups(scope.id()).namespaces(namespacesYaml).extra(extra);
+        yaml.apply("sweep: " + (sweep == null ? "{ enabled: false }" : sweep));
         regionSpecs.forEach(yaml::region);
         return yaml.build();
     }

@@ -4,6 +4,7 @@ import io.lethe.config.LetheConfig;
 import io.lethe.region.apply.AppliedListener;
 import io.lethe.region.apply.RegionApply;
 import io.lethe.region.apply.RegionMetrics;
+import io.lethe.region.inspect.CacheSweep;
 import io.lethe.stage.failure.Failure;
 import io.lethe.stage.trace.Tracing;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,6 +21,8 @@ import org.slf4j.LoggerFactory;
  * the parts are wired in {@link RegionApply} (package {@code io.lethe.region.apply}): {@code ApplyLoop}
  * (the poll loop and its retries), the offset ledger (what may be committed, across rebalances), the
  * dead letters, the replica gate and the restore replay (a Redis or a log that lost what was applied).
+ * Beside it, on threads of their own, the staleness prober and the {@link CacheSweep} of the
+ * region's keys against the database ({@code apply.sweep}).
  */
 public final class RegionConsumerService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RegionConsumerService.class);
@@ -27,6 +30,8 @@ public final class RegionConsumerService implements AutoCloseable {
     private final String region;
     private final RegionApply parts;
     private final Thread thread;
+    /** The region's sweep of its keys against their rows, or null when {@code apply.sweep.enabled} is false. */
+    private final CacheSweep sweep;
     private volatile boolean running;
     private volatile Throwable failure;
     private volatile boolean closed;
@@ -35,6 +40,7 @@ public final class RegionConsumerService implements AutoCloseable {
         this.region = config.region(regionName).name();
         this.parts = new RegionApply(config, regionName, registry, clock);
         this.thread = new Thread(this::run, "lethe-region-" + region);
+        this.sweep = config.apply().sweep().enabled() ? new CacheSweep(config, region, registry, clock) : null;
     }
 
     /** The group id of this region's consumers. */
@@ -66,6 +72,9 @@ public final class RegionConsumerService implements AutoCloseable {
         running = true;
         thread.start();
         parts.startProber();
+        if (sweep != null) {
+            sweep.start();
+        }
     }
 
     private void run() {
@@ -140,6 +149,9 @@ public final class RegionConsumerService implements AutoCloseable {
         }
         closed = true;
         running = false;
+        if (sweep != null) {
+            sweep.close();
+        }
         parts.stop();
         try {
             thread.join(TimeUnit.SECONDS.toMillis(30));

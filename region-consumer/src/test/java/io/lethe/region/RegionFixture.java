@@ -63,8 +63,15 @@ final class RegionFixture implements AutoCloseable {
         this.scope = scope;
     }
 
-    /** YAML with regions given as "name: uri-or-yaml-flow" lines and the test's namespaces. */
+    /**
+     * YAML with regions given as "name: uri-or-yaml-flow" lines and the test's namespaces. The
+     * regions' sweep is off unless {@code apply} sets it: these tests have no database of rows (the
+     * source is a placeholder), and a sweep would only wait for one.
+     */
     String yaml(Map<String, String> regions, String namespaces, String apply) {
+        if (!apply.contains("sweep:")) {
+            apply = apply.isEmpty() ? "sweep: { enabled: false }" : apply + "\nsweep: { enabled: false }";
+        }
         StringBuilder r = new StringBuilder();
         regions.forEach((name, body) -> r.append("  ").append(name).append(": ").append(body).append('\n'));
         return """

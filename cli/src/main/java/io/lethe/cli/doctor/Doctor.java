@@ -47,6 +47,7 @@ public final class Doctor {
         List<CheckResult> results = new ArrayList<>(TransportChecks.run(config));
         results.add(RotationCheck.run(config));
         results.addAll(database());
+        results.addAll(ReaderChecks.run(config));
         results.addAll(kafka());
         for (RegionConfig region : config.regions().values()) {
             results.add(redis(region));

@@ -38,6 +38,8 @@ final class VerifySchema {
         LetheYml yaml = LetheYml.on(stack, DATABASE).header("Written by `lethe verify`.").slot("lethe_verify").heartbeat("2s")
                 .topicPrefix("verify").kafka("replication-factor: 1")
                 .apply("replica-poll-interval: 100ms").apply("prober: { sample-every: 20, windows: [1s, 10s] }")
+                // verify judges Lethe's guards under faults: a sweep would heal what a broken guard left before the judge sees it
+                .apply("sweep: { enabled: false }")
                 .namespaces("""
                         item:
                           table: public.items

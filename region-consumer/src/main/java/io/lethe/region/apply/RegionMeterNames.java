@@ -30,6 +30,18 @@ public final class RegionMeterNames {
     public static final String RETRIES = "lethe.region.retries";
     /** Records sent to the DLQ, by reason and stage. */
     public static final String DLQ = "lethe.dlq.events";
+    /**
+     * Keys the region's sweep judged against their rows, by namespace and result: {@code checked}
+     * (every key judged), the finding of each confirmed stale key in lower case ({@code row_gone},
+     * {@code older_version}, ...: {@code CacheInspector}'s {@code Finding}), {@code healed},
+     * {@code cleared} (a suspect a change in flight explained) and {@code unconfirmed} (the applied
+     * watermark did not pass the suspects' position in time).
+     */
+    public static final String SWEEP_KEYS = "lethe.region.sweep.keys";
+    /** When the sweep last finished a pass over every key of a namespace (epoch seconds; NaN before the first). */
+    public static final String SWEEP_PASS_FINISHED = "lethe.region.sweep.pass.finished";
+    /** Sweep steps that failed because the database or Redis did not answer (the sweep waits and goes on), by cause. */
+    public static final String SWEEP_ERRORS = "lethe.region.sweep.errors";
     /** Keys visited by pattern invalidations. */
     public static final String PATTERN_KEYS = "lethe.region.pattern.keys";
     /**

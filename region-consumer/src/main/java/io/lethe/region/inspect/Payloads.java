@@ -1,14 +1,81 @@
 package io.lethe.region.inspect;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.schemas.serde.EventJson;
 import java.io.IOException;
 import java.math.BigDecimal;
+import java.sql.Date;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.Base64;
+import java.util.Calendar;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TimeZone;
 
-/** How the inspector compares a cached upsert payload with the one the row renders now. */
+/** How the inspector renders a row's payload columns as an upsert carries them, and compares a cached payload with it. */
 final class Payloads {
     private Payloads() {
+    }
+
+    /**
+     * The payload columns as capture carries them in a change event and the mapper renders an
+     * upsert (Debezium's encoding: numbers, booleans and text as such, numeric as its text, dates as
+     * days since 1970, timestamps in milli- or microseconds by precision, bytes as base64); empty
+     * when a column's type is not one of these.
+     */
+    static Optional<String> render(ResultSet rs, int first, List<String> columns) throws SQLException {
+        ResultSetMetaData md = rs.getMetaData();
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (int i = 0; i < columns.size(); i++) {
+            int index = first + i;
+            String type = md.getColumnTypeName(index);
+            Object value;
+            switch (type) {
+                case "int2", "int4" -> value = rs.getObject(index) == null ? null : rs.getInt(index);
+                case "int8" -> value = rs.getObject(index) == null ? null : rs.getLong(index);
+                case "float4" -> value = rs.getObject(index) == null ? null : rs.getFloat(index);
+                case "float8" -> value = rs.getObject(index) == null ? null : rs.getDouble(index);
+                case "bool" -> value = rs.getObject(index) == null ? null : rs.getBoolean(index);
+                case "numeric", "text", "varchar", "bpchar", "uuid", "json", "jsonb", "name" -> value = rs.getString(index);
+                case "date" -> {
+                    Date d = rs.getDate(index);
+                    value = d == null ? null : (int) LocalDate.parse(rs.getString(index)).toEpochDay();
+                }
+                case "timestamp" -> {
+                    Timestamp t = rs.getTimestamp(index, Calendar.getInstance(TimeZone.getTimeZone("UTC")));
+                    if (t == null) {
+                        value = null;
+                    } else {
+                        Instant at = t.toLocalDateTime().toInstant(ZoneOffset.UTC);
+                        long micros = Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1_000);
+                        value = md.getScale(index) <= 3 ? micros / 1_000 : micros;
+                    }
+                }
+                case "bytea" -> {
+                    byte[] b = rs.getBytes(index);
+                    value = b == null ? null : Base64.getEncoder().encodeToString(b);
+                }
+                default -> {
+                    return Optional.empty();
+                }
+            }
+            values.put(columns.get(i), value);
+        }
+        try {
+            return Optional.of(EventJson.mapper().writeValueAsString(values));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot render a payload", e);
+        }
     }
 
     /** True when two payloads hold the same fields and values (numbers compared as numbers, field order ignored). */

@@ -1,6 +1,5 @@
 package io.lethe.region.inspect;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import io.lethe.config.JdbcUrls;
 import io.lethe.config.KeyTemplate;
 import io.lethe.config.Mode;
@@ -8,28 +7,18 @@ import io.lethe.config.NamespaceConfig;
 import io.lethe.config.RegionConfig;
 import io.lethe.config.Secret;
 import io.lethe.config.SourceConfig;
-import io.lethe.schemas.serde.EventJson;
 import java.sql.Connection;
-import java.sql.Date;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Timestamp;
-import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Base64;
-import java.util.Calendar;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.TimeZone;
 
 /**
  * The rows behind cache keys, read from the primary, or from the region's replica when it has one
@@ -54,14 +43,21 @@ final class SourceRows implements AutoCloseable {
     private final Properties primaryProps = new Properties();
     private Connection connection;
     private final Map<String, PreparedStatement> statements = new LinkedHashMap<>();
+    /** Each table's column types ({@link #types}), kept across reconnections. */
+    private final Map<String, Map<String, String>> columnTypes = new LinkedHashMap<>();
 
-    SourceRows(SourceConfig source, RegionConfig region) {
+    /**
+     * Connects to the database the rows come from, as the reader role (or the replica's user).
+     *
+     * @param application the sessions' {@code application_name} (pg_stat_activity): {@code lethe-inspect} or {@code lethe-sweep}
+     */
+    SourceRows(SourceConfig source, RegionConfig region, String application) {
         this.source = source;
         primaryProps.setProperty("user", source.reader());
         if (source.readerSecret() != null) {
             primaryProps.setProperty("password", source.readerSecret().reveal());
         }
-        primaryProps.setProperty("ApplicationName", "lethe-inspect");
+        primaryProps.setProperty("ApplicationName", application);
         this.replica = region.hasReplicaGate();
         this.url = replica ? region.replicaJdbcUrl() : source.jdbcUrl();
         String user = replica && region.replicaUser() != null ? region.replicaUser() : source.reader();
@@ -70,7 +66,7 @@ final class SourceRows implements AutoCloseable {
         if (password != null) {
             props.setProperty("password", password.reveal());
         }
-        props.setProperty("ApplicationName", "lethe-inspect");
+        props.setProperty("ApplicationName", application);
         try {
             connection();
         } catch (SQLException e) {
@@ -116,8 +112,19 @@ final class SourceRows implements AutoCloseable {
         StringBuilder sql = new StringBuilder("SELECT ").append(String.join(", ", select)).append(" FROM ")
                 .append(quote(ns.schemaName())).append('.').append(quote(ns.tableName()));
         List<String> names = new ArrayList<>(columns.keySet());
+        Map<String, String> types = types(ns);
+        int parameters = 0;
         for (int i = 0; i < names.size(); i++) {
-            sql.append(i == 0 ? " WHERE " : " AND ").append(quote(names.get(i))).append("::text = ?");
+            String column = quote(names.get(i));
+            String type = types.get(names.get(i));
+            sql.append(i == 0 ? " WHERE " : " AND ");
+            if (type != null) {
+                // the column compared in its own type first, so its index finds the row (col::text alone scans the table)
+                sql.append(column).append(" = CAST(? AS ").append(type).append(") AND ");
+                parameters++;
+            }
+            sql.append(column).append("::text = ?");
+            parameters++;
         }
         sql.append(" LIMIT 1");
         try {
@@ -126,10 +133,27 @@ final class SourceRows implements AutoCloseable {
                 ps = connection().prepareStatement(sql.toString());
                 statements.put(sql.toString(), ps);
             }
-            for (int i = 0; i < names.size(); i++) {
-                ps.setString(i + 1, columns.get(names.get(i)));
+            int index = 1;
+            for (String name : names) {
+                if (types.get(name) != null) {
+                    ps.setString(index++, columns.get(name));
+                }
+                ps.setString(index++, columns.get(name));
             }
-            try (ResultSet rs = ps.executeQuery()) {
+            if (index != parameters + 1) {
+                throw new IllegalStateException("bound " + (index - 1) + " of " + parameters + " parameters");
+            }
+            ResultSet result;
+            try {
+                result = ps.executeQuery();
+            } catch (SQLException e) {
+                if (e.getSQLState() != null && e.getSQLState().startsWith("22")) {
+                    // a data exception: the key's text is not a value of the column's type, so no row prints as it
+                    return Optional.empty();
+                }
+                throw e;
+            }
+            try (ResultSet rs = result) {
                 if (!rs.next()) {
                     return Optional.empty();
                 }
@@ -141,7 +165,7 @@ final class SourceRows implements AutoCloseable {
                 String payload = null;
                 boolean renderable = true;
                 if (upsert) {
-                    Optional<String> p = payload(rs, next, ns.payloadColumns());
+                    Optional<String> p = Payloads.render(rs, next, ns.payloadColumns());
                     renderable = p.isPresent();
                     payload = p.orElse(null);
                 }
@@ -151,6 +175,34 @@ final class SourceRows implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * The type of each column of {@code ns}'s table ({@code format_type} without its modifier:
+     * {@code integer}, {@code numeric}, {@code text}, ...), read once per table; empty when the
+     * catalog does not answer (the keys' columns are then compared as text alone).
+     */
+    private Map<String, String> types(NamespaceConfig ns) throws SQLException {
+        String table = ns.schemaName() + "." + ns.tableName();
+        Map<String, String> known = columnTypes.get(table);
+        if (known != null) {
+            return known;
+        }
+        Map<String, String> types = new LinkedHashMap<>();
+        try (PreparedStatement ps = connection().prepareStatement("SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a "
+                + "WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped")) {
+            ps.setString(1, quote(ns.schemaName()) + "." + quote(ns.tableName()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    types.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        } catch (SQLException e) {
+            close();
+            throw e;
+        }
+        columnTypes.put(table, types);
+        return types;
     }
 
     /**
@@ -185,57 +237,6 @@ final class SourceRows implements AutoCloseable {
                 close();
             }
             throw e;
-        }
-    }
-
-    /**
-     * The payload columns as capture carries them in a change event and the mapper renders an
-     * upsert (Debezium's encoding: numbers, booleans and text as such, numeric as its text, dates as
-     * days since 1970, timestamps in milli- or microseconds by precision, bytes as base64); empty
-     * when a column's type is not one of these.
-     */
-    private static Optional<String> payload(ResultSet rs, int first, List<String> columns) throws SQLException {
-        ResultSetMetaData md = rs.getMetaData();
-        Map<String, Object> values = new LinkedHashMap<>();
-        for (int i = 0; i < columns.size(); i++) {
-            int index = first + i;
-            String type = md.getColumnTypeName(index);
-            Object value;
-            switch (type) {
-                case "int2", "int4" -> value = rs.getObject(index) == null ? null : rs.getInt(index);
-                case "int8" -> value = rs.getObject(index) == null ? null : rs.getLong(index);
-                case "float4" -> value = rs.getObject(index) == null ? null : rs.getFloat(index);
-                case "float8" -> value = rs.getObject(index) == null ? null : rs.getDouble(index);
-                case "bool" -> value = rs.getObject(index) == null ? null : rs.getBoolean(index);
-                case "numeric", "text", "varchar", "bpchar", "uuid", "json", "jsonb", "name" -> value = rs.getString(index);
-                case "date" -> {
-                    Date d = rs.getDate(index);
-                    value = d == null ? null : (int) LocalDate.parse(rs.getString(index)).toEpochDay();
-                }
-                case "timestamp" -> {
-                    Timestamp t = rs.getTimestamp(index, Calendar.getInstance(TimeZone.getTimeZone("UTC")));
-                    if (t == null) {
-                        value = null;
-                    } else {
-                        Instant at = t.toLocalDateTime().toInstant(ZoneOffset.UTC);
-                        long micros = Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1_000);
-                        value = md.getScale(index) <= 3 ? micros / 1_000 : micros;
-                    }
-                }
-                case "bytea" -> {
-                    byte[] b = rs.getBytes(index);
-                    value = b == null ? null : Base64.getEncoder().encodeToString(b);
-                }
-                default -> {
-                    return Optional.empty();
-                }
-            }
-            values.put(columns.get(i), value);
-        }
-        try {
-            return Optional.of(EventJson.mapper().writeValueAsString(values));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot render a payload", e);
         }
     }
 

@@ -3,6 +3,7 @@ package io.lethe.region.redis;
 import io.lethe.config.RedisTopology;
 import io.lethe.config.RegionConfig;
 import io.lethe.schemas.redis.LuaScript;
+import io.lethe.schemas.redis.RedisLayout;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
@@ -13,6 +14,7 @@ import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.XAddArgs;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
@@ -34,6 +36,7 @@ import io.lettuce.core.resource.ClientResources;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One region's Redis, whatever its topology (standalone, Sentinel, Cluster): a few connections
@@ -239,6 +242,17 @@ public final class RegionRedis implements AutoCloseable {
         return binary instanceof StatefulRedisClusterConnection<String, byte[]> c
                 ? c.sync()
                 : ((StatefulRedisConnection<String, byte[]>) binary).sync();
+    }
+
+    /**
+     * XADD of one record to the audit stream of confirmed stale entries
+     * ({@link RedisLayout#AUDIT_STALE_STREAM}, trimmed as cache-client trims it), on the control connection.
+     */
+    public String auditStale(Map<String, String> fields) {
+        XAddArgs args = XAddArgs.Builder.maxlen(RedisLayout.AUDIT_STALE_MAXLEN).approximateTrimming();
+        return control instanceof StatefulRedisClusterConnection<String, String> c
+                ? c.sync().xadd(RedisLayout.AUDIT_STALE_STREAM, args, fields)
+                : ((StatefulRedisConnection<String, String>) control).sync().xadd(RedisLayout.AUDIT_STALE_STREAM, args, fields);
     }
 
     /** The control connection, for callers that need other synchronous commands. */

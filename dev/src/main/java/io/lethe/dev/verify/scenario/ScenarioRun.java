@@ -141,6 +141,8 @@ public final class ScenarioRun implements AutoCloseable {
     public String yaml(String namespacesYaml, String extraYaml) {
         LetheYml yaml = LetheYml.on(stack, database).slot(database).heartbeat(heartbeatInterval).topicPrefix(id).groups(id)
                 .apply("prober: { sample-every: " + proberSampleEvery + " }")
+                // a scenario judges Lethe's guards: a sweep would heal what a broken guard left before the judge sees it
+                .apply("sweep: { enabled: false }")
                 .namespaces("sentinel: { table: public.lethe_sentinel, keys: [\"" + p() + "sentinel:{id}\"] }\n" + namespacesYaml)
                 .extra(extraYaml);
         sourceSettings.forEach(yaml::source);
