@@ -214,7 +214,10 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
      */
     public static List<String> readerHolds(List<String> holdsRendered, List<String> keysRendered) {
         List<String> out = new ArrayList<>(holdsRendered);
-        out.addAll(keysRendered);
+        // sorted, not in file order: two files that list the same templates and patterns in another order hold the same
+        // entries, and their instances side by side must not take each other's record for another (each would rewrite it
+        // and invalidate the namespace wholesale, in turn, for as long as both run: HoldsReconciler)
+        out.addAll(new java.util.TreeSet<>(keysRendered));
         return List.copyOf(out);
     }
 
@@ -235,8 +238,9 @@ public record NamespaceConfig(String name, String table, List<KeyTemplate> keys,
      */
     public String holdsFingerprint() {
         List<String> rendered = new ArrayList<>(holdsRendered());
-        keys.stream().filter(this::isRowScoped)
-                .forEach(k -> rendered.add("key/v" + io.lethe.schemas.keys.KeyFormat.VERSION + ":" + k.text()));
+        // sorted, as readerHolds: a stamp must not differ between two files that differ only in the order of their templates
+        keys.stream().filter(this::isRowScoped).map(k -> "key/v" + io.lethe.schemas.keys.KeyFormat.VERSION + ":" + k.text()).sorted()
+                .forEach(rendered::add);
         return LetheConfig.fingerprint("lethe.holds/v1|" + String.join(";", rendered));
     }
 }

@@ -94,15 +94,15 @@ class UpsertHoldsIT {
                         () -> uncheck(() -> f.committed(group, topic)) == 9 + 1 + 1);
                 assertTrue(region.misconfigured().isEmpty() && region.isRunning(), "applying all along");
 
-                // none recorded (a Redis an older version fed): nothing to compare with, the upsert stays
+                // none recorded (lost): nothing to compare with, the upsert is not undone (the region's marker check
+                // records the holds again and invalidates the namespace wholesale, HoldsReconcileIT: the entry itself
+                // may be gone by then, so only the undo is looked at here)
                 redis.del(RedisLayout.holdsKey(NAMESPACE));
                 String kept = p + "hot:2";
                 f.sendUpsert(topic, old, upsert(NAMESPACE, kept, "7"));
                 f.flush();
-                RegionFixture.await("the upsert written", Duration.ofSeconds(30), () -> redis.exists(kept) == 1);
                 RegionFixture.await("its batch committed", Duration.ofSeconds(30),
                         () -> uncheck(() -> f.committed(group, topic)) == 9 + 1 + 1 + 1);
-                assertEquals(1, redis.exists(kept), "not undone");
                 assertEquals(1.0, registry.get(RegionMeterNames.UPSERTS_UNDONE).tag("region", REGION).tag("reason", "other-holds")
                         .counter().count(), "nothing more undone");
             }

@@ -21,10 +21,12 @@ import org.slf4j.LoggerFactory;
  * a restored marker ({@link TopicMove.Marker#recordHolds}; a namespace it clears because the region no longer receives
  * it gets {@code RedisLayout.NOT_RECEIVED}, so readers on the old file stop filling it here), never by an instance whose view differs from the marker
  * (it holds, {@link MarkerView}, and writes nothing). A marker written without a move (a start-up that found the
- * marker matching, a write completed later) records them only where none are: another instance of the group may
- * have recorded new holds for a move whose wholesale invalidation runs now, with the marker still the old one, and
- * putting the old holds back would let readers on the old configuration fill entries after that scan passed. Such a
- * difference is logged; the mover's own record stands.
+ * marker matching, a write completed later) records none: another instance of the group may have recorded new holds
+ * for a move whose wholesale invalidation runs now, with the marker still the old one, and putting the old holds back
+ * would let readers on the old configuration fill entries after that scan passed (such a difference is logged; the
+ * mover's own record stands); and a record found absent was lost (evicted, deleted, a failover) while readers on any
+ * file filled the namespace, which only a wholesale invalidation after the record clears ({@link HoldsReconciler},
+ * once this marker is written).
  */
 final class RedisMarker {
     private static final Logger LOG = LoggerFactory.getLogger(RedisMarker.class);
@@ -64,9 +66,12 @@ final class RedisMarker {
                 } catch (JsonProcessingException e) {
                     throw new IllegalStateException("cannot write the globs of " + fed.receives(), e);
                 }
+                Map<String, String> recorded = redis.namespaceMarks().holds(fed.receives());
                 fed.receives().forEach(ns -> {
                     String holds = RedisLayout.holds(fed.readerHolds(ns));
-                    String other = redis.namespaceMarks().recordHoldsIfAbsent(ns, holds);
+                    // none recorded: left to HoldsReconciler, which records it and then invalidates the namespace wholesale
+                    // (lost while the region was down, readers on any file filled it meanwhile; written here it would not be)
+                    String other = recorded.containsKey(ns) && !recorded.get(ns).equals(holds) ? recorded.get(ns) : null;
                     clearIntent(redis, ns, holds);
                     if (other != null) {
                         LOG.warn("namespace {}: the region's Redis records that its entries hold '{}' ({}), this configuration "

@@ -121,15 +121,6 @@ public final class NamespaceMarks {
     }
 
     /**
-     * Records the namespace's holds only where nothing is recorded (a Redis fed by a version before the record);
-     * returns what is recorded otherwise, or null when this wrote it or it was already {@code value}.
-     */
-    public String recordHoldsIfAbsent(String namespace, String value) {
-        String present = scripting.eval(SET_HOLDS_NX, ScriptOutputType.VALUE, new String[] {RedisLayout.holdsKey(namespace)}, value);
-        return present == null || present.equals(value) ? null : present;
-    }
-
-    /**
      * What the region's Redis records that each of {@code namespaces}' entries hold ({@link RedisLayout#holdsKey}), by
      * namespace; one not recorded is left out. A GET a namespace (few: those a batch upserted), not an MGET: the region's
      * least-privilege Redis user runs GET, and on a cluster the keys are in other slots; each is read from the master
@@ -162,8 +153,6 @@ public final class NamespaceMarks {
             + "redis.call('SET', KEYS[1], ARGV[1]) return 1";
     private static final String CLEAR_INTENT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
             + "return 0";
-    private static final String SET_HOLDS_NX = "redis.call('PERSIST', KEYS[1]) local present = redis.call('GET', KEYS[1]) "
-            + "if present then return present end redis.call('SET', KEYS[1], ARGV[1]) return false";
 
     /**
      * Raises the namespace's epoch to a value it never had (the next integer, at least Redis's clock in microseconds): readers
