@@ -123,7 +123,8 @@ public final class DlqCommand implements Runnable {
                         if (unreplayable == null) {
                             unreplayable = notTheOriginal(originals, source, r, carried);
                         }
-                        if (unreplayable == null && signature != null
+                        // a purge request is unsigned (its publisher holds no key): streams judges it again when it routes it
+                        if (unreplayable == null && signature != null && !source.equals(cfg.topics().invalidationRequests())
                                 && !signature.verifies(carried, r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8),
                                         r.value())) {
                             unreplayable = "refused (" + DlqReason.UNTRUSTED_RECORD.code() + "): its original's " + Headers.SIGNATURE
@@ -214,19 +215,21 @@ public final class DlqCommand implements Runnable {
         /**
          * Why a dead letter must not be replayed, or null: trust no topic (issue 34). The DLQ's headers
          * are written by whoever wrote the record, so the source topic must be one this configuration
-         * owns (the changes topic, the public and the region invalidation topics; never the DLQ itself
-         * nor another team's topic), and what goes back must pass the checks its consumer makes: an
-         * invalidation the region rules ({@link EventRules}, without the LSN ceiling, which the region
-         * applies when it reads it), a change that parses. Watermarks are never replayed (a later one
+         * owns (the changes topic, the request topic, the public and the region invalidation topics; never
+         * the DLQ itself nor another team's topic), and what goes back must pass the checks its consumer
+         * makes: an invalidation the region rules ({@link EventRules}, without the LSN ceiling, which the
+         * region applies when it reads it), a purge request streams' ({@code ManualRequests}: replayed
+         * unsigned, as its publisher wrote it, and judged again by streams), a change that parses. Watermarks are never replayed (a later one
          * has long replaced them, and a region would refuse one without its signature).
          */
         static String untrusted(LetheConfig cfg, EventRules rules, String source, ConsumerRecord<byte[], byte[]> r) {
             java.util.Set<String> invalidations = new java.util.LinkedHashSet<>();
             invalidations.add(cfg.topics().invalidations());
             cfg.regions().keySet().forEach(region -> invalidations.add(cfg.topics().invalidations(region)));
-            if (!source.equals(cfg.topics().changes()) && !invalidations.contains(source)) {
-                return source + " is not a topic of this configuration (" + cfg.topics().changes() + ", " + invalidations
-                        + "): not replayed";
+            String requests = cfg.topics().invalidationRequests();
+            if (!source.equals(cfg.topics().changes()) && !source.equals(requests) && !invalidations.contains(source)) {
+                return source + " is not a topic of this configuration (" + cfg.topics().changes() + ", " + requests + ", "
+                        + invalidations + "): not replayed";
             }
             String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
             if (Watermark.isWatermark(key)) {
@@ -238,6 +241,11 @@ public final class DlqCommand implements Runnable {
                     return null;
                 }
                 InvalidationEvent event = EventJson.readInvalidation(r.value());
+                if (source.equals(requests)) {
+                    // a purge streams refused (its file lacked the namespace, the key's template): replayed once this file routes it
+                    return io.lethe.config.invalidate.ManualRequests.refusal(cfg, event)
+                            .map(refusal -> "refused (" + refusal.reason().code() + "): " + refusal.message()).orElse(null);
+                }
                 return rules.refusal(event, -1).map(refusal -> "refused (" + refusal.reason().code() + "): " + refusal.message())
                         .orElse(null);
             } catch (SchemaViolationException e) {

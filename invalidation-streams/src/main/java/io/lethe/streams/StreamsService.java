@@ -112,6 +112,8 @@ public final class StreamsService implements AutoCloseable {
 
     public synchronized void start() {
         TopicSetup.ensure(config, io.lethe.config.KafkaRole.STREAMS, TopicSetup.pipelineTopics(config), KAFKA_TIMEOUT);
+        // also when Lethe created the topics: a request topic grown alone would be routed outside a topic move's proof
+        TopicSetup.requireCoPartitioned(config, io.lethe.config.KafkaRole.STREAMS, KAFKA_TIMEOUT);
         if (retention == null) {
             // before Streams runs: it would reset an offset below the log start to the start without a word
             retention = new RetentionGuard(config, registry, clock);

@@ -216,4 +216,48 @@ class RequestRoutingTest {
         assertEquals("malformed", header(dead, Headers.DLQ_REASON));
         assertNotNull(dead.value());
     }
+
+    /**
+     * Pipes a request at {@code timestamp} as a producer may write it: TestRecord refuses a negative
+     * timestamp, the driver's own path (through the source's extractor, as a stream thread) does not.
+     */
+    private void pipeAt(long timestamp, String key, byte[] value) {
+        try {
+            java.lang.reflect.Method pipe = TopologyTestDriver.class.getDeclaredMethod("pipeRecord", String.class, long.class,
+                    byte[].class, byte[].class, org.apache.kafka.common.header.Headers.class);
+            pipe.setAccessible(true);
+            pipe.invoke(driver, "lethe.invalidation-requests", timestamp, key.getBytes(StandardCharsets.UTF_8), value,
+                    new org.apache.kafka.common.header.internals.RecordHeaders());
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void aRequestAtANegativeOrFarFutureTimestampIsRoutedAtStreamsTimeAndKillsNothing() {
+        start(TopologyTest.YAML);
+        for (long ts : List.of(-1L, CLOCK.millis() + java.time.Duration.ofDays(365).toMillis())) {
+            InvalidationEvent e = purge("product", "product:1");
+            // an application's producer chooses CreateTime: Kafka Streams' default extractor throws on -1
+            pipeAt(ts, e.target(), EventJson.write(e));
+            TestRecord<String, byte[]> routed = publicTopic.readRecord();
+            assertEquals(CLOCK.millis(), routed.timestamp(), "stamped with streams' time, not the publisher's " + ts);
+            assertEquals(CLOCK.millis(), regions.get("eu-west").readRecord().timestamp());
+        }
+        assertTrue(dlq.isEmpty());
+    }
+
+    @Test
+    void aPurgesCommitTimeAndCaptureTimeAreStreamsTimeNotThePublishers() {
+        start(TopologyTest.YAML);
+        long forged = 1L; // a commit 56 years ago: the region's lag gauge and latency histogram would believe it, signed
+        send(new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "manual:8", "product", Scope.ROW, "product:42", null, Action.DELETE,
+                null, "700", 700, null, forged, forged, forged, null, Op.MANUAL, null, "us-east", null));
+        InvalidationEvent routed = EventJson.readInvalidation(publicTopic.readRecord().value());
+        long now = CLOCK.instant().toEpochMilli() * 1000;
+        assertEquals(now, routed.commitTs(), "the commit time streams vouches for is when it routed the purge");
+        assertEquals(now, routed.capturedAt());
+    }
 }

@@ -176,8 +176,8 @@ public final class Doctor {
             return out;
         }
         out.add(0, CheckResult.warn("kafka retention", "retention of " + short_ + " is shorter than kafka.outage-budget ("
-                + config.kafka().outageBudget() + "): a stage down that long loses invalidations and must invalidate its "
-                + "namespaces wholesale",
+                + config.kafka().outageBudget() + "): a stage down that long loses what it did not read (changes, purge requests, "
+                + "invalidations) and invalidates its namespaces wholesale (streams: changes or request topic; a region: its topic)",
                 "kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config retention.ms="
                         + config.kafka().retention().toMillis() + " (or lower kafka.outage-budget in " + config.file() + ")"));
         return out;

@@ -74,6 +74,8 @@ public final class ManualRequests {
      * templates render or a pattern within its key space, whose scope says which, at a decimal version no
      * higher than {@link Versions#MAX} and a non-negative LSN, with no other positions (a signed record's
      * {@code commitLsn} feeds a region's replica gate, and a signed namespace-wide reset lifts its LSN ceiling).
+     * How far ahead the LSN (and an {@code lsn} namespace's version) may be is the region's to judge: its
+     * LSN ceiling holds for {@code op: manual} records even while a reset has lifted it ({@code LsnCeiling}).
      */
     public static Optional<Refusal> refusal(LetheConfig config, InvalidationEvent request) {
         if (request.action() != Action.DELETE || request.payload() != null || request.op() != Op.MANUAL) {

@@ -17,6 +17,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -33,11 +34,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Notices changes that retention deleted before Streams mapped them: the application's committed
- * offset on the changes topic is below the log's start (at start-up, or checked every 30 s while it
- * runs). Kafka Streams would reset to the log's start and skip them without a word; their
- * invalidations are unknown, so the guard publishes a {@code reset} of every namespace onto the
- * changes topic first (counted in {@link #OFFSETS_LOST}).
+ * Notices changes, or purge requests ({@code <prefix>.invalidation-requests}), that retention deleted
+ * before Streams mapped or routed them: the application's committed offset on the changes or the
+ * request topic is below the log's start (at start-up, or checked every 30 s while it runs). Kafka
+ * Streams would reset to the log's start and skip them without a word; their invalidations (the
+ * keys the purges named) are unknown, so the guard publishes a {@code reset} of every namespace onto
+ * the changes topic first (counted in {@link #OFFSETS_LOST}, per partition of either topic).
  *
  * <p>A check that runs between Streams' own reset and its next commit cannot see the gap; the
  * region consumers' own guard (their offsets never reset silently) and retention above
@@ -45,7 +47,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class RetentionGuard implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RetentionGuard.class);
-    /** Partitions of the changes topic whose unmapped changes were deleted by retention. */
+    /** Partitions of the changes or request topic whose unmapped changes or unrouted purges were deleted by retention. */
     public static final String OFFSETS_LOST = "lethe.streams.offsets.lost";
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
@@ -63,7 +65,8 @@ public final class RetentionGuard implements AutoCloseable {
     public RetentionGuard(LetheConfig config, MeterRegistry registry, Clock clock) {
         this.config = config;
         this.clock = clock;
-        this.lost = Counter.builder(OFFSETS_LOST).description("partitions of the changes topic whose changes were deleted unmapped")
+        this.lost = Counter.builder(OFFSETS_LOST)
+                .description("partitions of the changes or request topic whose records were deleted unmapped")
                 .register(registry);
     }
 
@@ -80,12 +83,15 @@ public final class RetentionGuard implements AutoCloseable {
      * assigned it (the topic's partitions are read at every check, never cached). Each gap once.
      */
     void check() {
-        String topic = config.topics().changes();
         try (Admin admin = Admin
                 .create(KafkaClients.common(config.kafka(), io.lethe.config.KafkaRole.STREAMS, "lethe-streams-retention"))) {
-            Map<TopicPartition, Long> starts = GroupOffsets.earliest(admin, GroupOffsets.partitions(admin, topic, TIMEOUT), TIMEOUT);
             Map<TopicPartition, OffsetAndMetadata> committed = GroupOffsets.committed(admin, config.streams().applicationId(), TIMEOUT);
             Map<TopicPartition, String> gaps = new LinkedHashMap<>();
+            Map<TopicPartition, Long> starts = new HashMap<>();
+            // a gap in the request topic loses purges as one in the changes topic loses changes: both reset wholesale
+            for (String topic : List.of(config.topics().changes(), config.topics().invalidationRequests())) {
+                starts.putAll(GroupOffsets.earliest(admin, GroupOffsets.partitions(admin, topic, TIMEOUT), TIMEOUT));
+            }
             starts.forEach((tp, start) -> {
                 OffsetAndMetadata c = committed.get(tp);
                 // not GroupOffsets.next: a partition never committed has a gap as soon as its log no longer starts at 0
@@ -98,8 +104,8 @@ public final class RetentionGuard implements AutoCloseable {
             if (gaps.isEmpty()) {
                 return;
             }
-            LOG.error("changes of {} were deleted by retention before invalidation-streams mapped them ({}); resetting every "
-                    + "namespace {}", topic, gaps, config.namespaces().keySet());
+            LOG.error("changes or purge requests were deleted by retention before invalidation-streams mapped or routed them ({}); "
+                    + "resetting every namespace {}", gaps, config.namespaces().keySet());
             publishResets();
             gaps.keySet().forEach(tp -> resetAt.put(tp, starts.get(tp)));
             lost.increment(gaps.size());
@@ -107,7 +113,8 @@ public final class RetentionGuard implements AutoCloseable {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            LOG.warn("cannot compare invalidation-streams' offsets with the retention of {}: {}", topic, e.toString());
+            LOG.warn("cannot compare invalidation-streams' offsets with the retention of {} and {}: {}", config.topics().changes(),
+                    config.topics().invalidationRequests(), e.toString());
         }
     }
 

@@ -74,7 +74,10 @@ public final class InvalidationTopology {
         topology.addSource(SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), config.topics().changes());
         InvalidationMapper mapper = new InvalidationMapper(config, clock);
         topology.addProcessor(MAPPER, () -> new ChangeProcessor(config, mapper, metrics, clock, tracing), SOURCE);
-        topology.addSource(REQUEST_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), config.topics().invalidationRequests());
+        // any application writes this topic: its own timestamps, which never throw (Kafka Streams' default fails on a negative one)
+        topology.addSource((org.apache.kafka.streams.AutoOffsetReset) null, REQUEST_SOURCE, new RequestTimestamps(clock),
+                new StringDeserializer(), new ByteArrayDeserializer(),
+                config.topics().invalidationRequests());
         topology.addProcessor(REQUEST_ROUTER, () -> new RequestProcessor(config, metrics, clock), REQUEST_SOURCE);
         // the public topic is also the topic of every region subscribed to every namespace: it
         // carries their watermarks, so it multicasts them like the region topics

@@ -17,6 +17,7 @@ import io.lethe.stage.time.Micros;
 import io.lethe.streams.metrics.StreamsMetrics;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -84,27 +85,30 @@ final class RequestProcessor implements Processor<String, byte[], String, byte[]
                     + " not routed: " + refusal.get().message(), null);
             return;
         }
-        route(record, rebuilt(request));
+        // streams' own time, for the record's timestamp too: the publisher chose the request's
+        Instant now = clock.instant();
+        route(rebuilt(request, Micros.of(now)), now.toEpochMilli());
     }
 
     /**
      * The invalidation streams vouches for: the request's namespace, scope, target, version and LSN, its
-     * id and origin, stamped as emitted now; nothing else of the publisher's choosing.
+     * id and origin, stamped as committed, captured and emitted now (streams' clock): nothing else of the
+     * publisher's choosing. A region's lag gauge and latency histogram trust a signed record's commit
+     * time, so a publisher's own would let any application forge a region's lag.
      */
-    private InvalidationEvent rebuilt(InvalidationEvent r) {
-        long now = Micros.of(clock.instant());
+    private InvalidationEvent rebuilt(InvalidationEvent r, long now) {
         return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, r.id(), r.namespace(), r.scope(), r.key(), r.pattern(), r.action(),
-                null, r.version(), r.lsn(), null, r.commitTs(), r.capturedAt(), now, null, r.op(), null, r.originRegion(), null);
+                null, r.version(), r.lsn(), null, now, now, now, null, r.op(), null, r.originRegion(), null);
     }
 
-    private void route(Record<String, byte[]> record, InvalidationEvent event) {
+    private void route(InvalidationEvent event, long timestamp) {
         NamespaceConfig ns = config.namespaces().get(event.namespace());
         byte[] value = EventJson.write(event);
         if (ns.publicTopic()) {
             RecordHeaders headers = headers(event.target(), value);
             // the public topic's records carry CloudEvents' binary-mode headers, whoever asked for them
             CloudEvents.headers(event, topics).forEach(headers::add);
-            context.forward(new Record<>(event.target(), value, record.timestamp(), headers), InvalidationTopology.PUBLIC_SINK);
+            context.forward(new Record<>(event.target(), value, timestamp, headers), InvalidationTopology.PUBLIC_SINK);
             metrics.out(event.namespace(), StreamsMetrics.ALL_REGIONS);
         }
         List<String> regions = ManualRequests.regions(config, ns, event.key(), event.pattern());
@@ -119,7 +123,7 @@ final class RequestProcessor implements Processor<String, byte[], String, byte[]
             metrics.out(event.namespace(), region);
         }
         for (String sink : sinks) {
-            context.forward(new Record<>(event.target(), value, record.timestamp(), headers(event.target(), value)), sink);
+            context.forward(new Record<>(event.target(), value, timestamp, headers(event.target(), value)), sink);
         }
     }
 
@@ -140,7 +144,7 @@ final class RequestProcessor implements Processor<String, byte[], String, byte[]
         if (meta != null) {
             letter.source(meta.topic(), meta.partition(), meta.offset());
         }
-        context.forward(new Record<>(letter.key(), letter.value(), record.timestamp(), letter.headers()),
+        context.forward(new Record<>(letter.key(), letter.value(), clock.millis(), letter.headers()),
                 InvalidationTopology.DLQ_SINK);
         metrics.deadLettered(reason.code());
         LOG.warn("dead-lettered {} ({}): {}", meta == null ? "a request" : meta.topic() + "-" + meta.partition() + "@" + meta.offset(),

@@ -73,6 +73,40 @@ class RetentionGuardIT {
         }
     }
 
+    @Test
+    void purgeRequestsDeletedUnroutedResetEveryNamespace(LetheStack stack, TestScope scope) throws Exception {
+        LetheConfig config = ConfigLoader.parse(scope.id() + "-lethe.yml", """
+                source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/shop", user: lethe }
+                kafka: { bootstrap-servers: "%s", topic-prefix: %s, partitions: 1 }
+                streams: { application-id: %s-streams }
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:1" }
+                namespaces:
+                  product: { table: public.products, keys: ["product:{id}"] }
+                """.formatted(stack.kafkaBootstrapServers(), scope.topicPrefix(), scope.id()), System::getenv);
+        TopicSetup.ensure(config, KafkaRole.CLI, TopicSetup.pipelineTopics(config), Duration.ofSeconds(30));
+        String requests = config.topics().invalidationRequests();
+        TopicPartition partition = new TopicPartition(requests, 0);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (Admin admin = Admin.create(KafkaClients.common(config.kafka(), KafkaRole.CLI, scope.id() + "-admin"));
+                RetentionGuard guard = new RetentionGuard(config, registry, Clock.systemUTC())) {
+            admin.alterConsumerGroupOffsets(config.streams().applicationId(), Map.of(new TopicPartition(config.topics().changes(), 0),
+                    new OffsetAndMetadata(0), partition, new OffsetAndMetadata(0))).all().get();
+            try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(KafkaClients.common(config.kafka(), KafkaRole.CLI,
+                    scope.id() + "-producer"), new StringSerializer(), new ByteArraySerializer())) {
+                for (int i = 0; i < 2; i++) {
+                    producer.send(new ProducerRecord<>(requests, 0, "product:" + i, new byte[0])).get();
+                }
+            }
+            // retention (or delete-records) took two purges streams never routed: a region may still serve what they purged
+            admin.deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(2))).all().get();
+
+            guard.check();
+            assertEquals(1, lost(registry), "the purge requests deleted unrouted from " + partition
+                    + " must count as lost and reset every namespace");
+        }
+    }
+
     private static double lost(SimpleMeterRegistry registry) {
         return registry.find(RetentionGuard.OFFSETS_LOST).counters().stream().mapToDouble(c -> c.count()).sum();
     }

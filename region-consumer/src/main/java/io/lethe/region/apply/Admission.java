@@ -5,6 +5,7 @@ import io.lethe.config.NamespaceConfig;
 import io.lethe.schemas.Action;
 import io.lethe.schemas.DlqReason;
 import io.lethe.schemas.InvalidationEvent;
+import io.lethe.schemas.Op;
 import io.lethe.schemas.SigningKeys;
 import io.lethe.schemas.SchemaViolationException;
 import io.lethe.schemas.Watermark;
@@ -178,7 +179,9 @@ final class Admission {
                 // one's watermarks say nothing of (signed: nobody without the key lifts the ceiling)
                 ceiling.lift(event.lsn());
             }
-            Optional<EventRules.Refusal> refusal = rules.refusal(event, ceiling.reference(signed));
+            // a manual purge's LSN is its publisher's choice (streams signs what any application requests): a lift
+            // never frees it from the ceiling
+            Optional<EventRules.Refusal> refusal = rules.refusal(event, ceiling.reference(signed && event.op() != Op.MANUAL));
             if (refusal.isEmpty()) {
                 // last: a record that breaks a rule is refused with that rule's reason, signed or not
                 // (verified once above: only a record that did not verify is checked again, for its refusal's message)

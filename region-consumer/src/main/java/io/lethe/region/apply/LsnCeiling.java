@@ -14,7 +14,9 @@ import io.lethe.schemas.Watermark;
  * (a namespace reset at 2^64 - 1; with {@code streams.watermark-key} only, so nobody without the key
  * can do it) lifts the ceiling for signed records until a watermark at or beyond that reset's LSN
  * arrives: an old history's watermark still on its way (below it) does not end the lift, and
- * unsigned records stay bound by the ceiling throughout. Without the key, nothing lifts it: such a
+ * unsigned records stay bound by the ceiling throughout, as do manual purges ({@code op: manual}:
+ * streams signs them, but their LSN is the requesting application's choice; one far ahead would be
+ * merged into the wide watermark and turn every later upsert into a delete). Without the key, nothing lifts it: such a
  * switch dead-letters the new history's reset and first changes (docs/design.md).
  */
 final class LsnCeiling {

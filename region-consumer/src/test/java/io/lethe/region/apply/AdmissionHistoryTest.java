@@ -76,6 +76,36 @@ class AdmissionHistoryTest {
         assertEquals(2, dlq.history().size(), "the ceiling holds within the new history, and for a forged reset");
     }
 
+    @Test
+    void aSignedManualPurgeStaysUnderTheCeilingWhileItIsLifted() {
+        LetheConfig config = ConfigLoader.parse("unit.yml", """
+                source: { jdbc-url: "jdbc:postgresql://127.0.0.1:5432/unused", user: lethe }
+                kafka: { bootstrap-servers: "127.0.0.1:9" }
+                apply: { max-lsn-lead-mib: 1 }
+                streams: { watermark-key: %s }
+                regions:
+                  us-east: { redis: "redis://127.0.0.1:6379" }
+                namespaces:
+                  item: { table: public.items, keys: ["item:{id}"] }
+                """.formatted(KEY), name -> null);
+        RegionMetrics metrics = new RegionMetrics(new SimpleMeterRegistry(), "us-east");
+        MockProducer<String, byte[]> dlq = new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+        RegionDeadLetters deadLetters = new RegionDeadLetters(dlq, "lethe.dlq", "us-east", metrics, Clock.systemUTC());
+        long ahead = 1_000 + 8 * MIB;
+        // streams signs the purges any application requests: the LSN is the application's choice, so a purge far ahead
+        // would be merged into the wide watermark (every later upsert a delete) if the lift let it through
+        InvalidationEvent manual = new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "manual:1", "item", Scope.ROW, "item:1", null,
+                Action.DELETE, null, Long.toString(ahead + 50 * MIB), ahead + 50 * MIB, null, 1, 1, 1, null, Op.MANUAL, null, null, null);
+        List<ConsumerRecord<String, byte[]>> records = List.of(watermark(0, 1_000, "7000000000000000001/1"), record(1, reset(ahead)),
+                record(2, manual));
+        Admission.Admitted admitted = new Admission(config)
+                .admit(new ConsumerRecords<>(Map.of(new TopicPartition(TOPIC, 0), records), Map.of()), deadLetters);
+
+        assertEquals(List.of(ahead), admitted.events().stream().map(InvalidationEvent::lsn).toList(), "the reset only");
+        assertEquals(1, dlq.history().size(), "the manual purge beyond the ceiling is refused, lifted or not");
+        assertEquals("version-out-of-range", new String(dlq.history().get(0).headers().lastHeader("lethe.dlq.reason").value()));
+    }
+
     private static InvalidationEvent reset(long lsn) {
         return new InvalidationEvent(InvalidationEvent.SCHEMA_ID, "history:" + lsn, "item", Scope.NAMESPACE, null, "item:*",
                 Action.DELETE, null, Versions.MAX, lsn, null, 1, 1, 1, null, Op.RESET, null, null, lsn);

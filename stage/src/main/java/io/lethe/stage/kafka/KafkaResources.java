@@ -19,6 +19,19 @@ import org.apache.kafka.common.resource.ResourceType;
  * Kubernetes kit's Strimzi overlay (deploy/kubernetes/overlays/strimzi, kept equal by a test).
  */
 public final class KafkaResources {
+    /**
+     * Said above the application user: applying it drops the grants a publisher of a release before
+     * 2026-12-08 needs (it writes the invalidation topics itself), and such a purge then fails.
+     */
+    static String appUpgradeNote(String invalidations) {
+        return """
+                # Strimzi replaces this user's ACLs with these: applications of a release before 2026-12-08 write
+                # %1$s and the region topics themselves, and their purges fail without Write there.
+                # Until every application is upgraded, add to acls: (and remove it after; docs/security.md, "Manual purges")
+                #   - { resource: { type: topic, name: %1$s, patternType: prefix }, operations: [Write, Describe], host: "*" }
+                """.formatted(invalidations);
+    }
+
     /** Strimzi's API of KafkaTopic and KafkaUser. */
     public static final String STRIMZI_API = "kafka.strimzi.io/v1beta2";
 
@@ -83,7 +96,12 @@ public final class KafkaResources {
                         + "role's own Secret: Strimzi would replace that Secret with the user's; name the Kafka user differently "
                         + "(e.g. lethe." + secret.substring("lethe-".length()) + ")");
             }
-            out.append("---\napiVersion: ").append(STRIMZI_API).append("\nkind: KafkaUser\nmetadata:\n  name: ")
+            out.append("---\n");
+            if (role == KafkaRole.APP) {
+                // the kafka-cli recipe only adds grants, but Strimzi replaces a user's ACLs with its spec's
+                out.append(appUpgradeNote(config.topics().invalidations()));
+            }
+            out.append("apiVersion: ").append(STRIMZI_API).append("\nkind: KafkaUser\nmetadata:\n  name: ")
                     .append(kubernetesName(user))
                     .append("\n  labels:\n    strimzi.io/cluster: ").append(cluster).append("\n    lethe.io/role: ")
                     .append(role.region() == null ? role.name() : "region-" + role.region())

@@ -191,6 +191,41 @@ public final class TopicSetup {
     }
 
     /**
+     * Refuses to go on when the request topic has more partitions than the changes topic, whether Lethe
+     * created the topics or not ({@link #check} reports it only under {@code kafka.create-topics: false}):
+     * invalidation-streams calls it at start, before it reads either topic, since routing a request
+     * partition without a changes partition would break the proof a topic move waits for.
+     *
+     * @throws IllegalStateException naming both topics, their partition counts and the fix
+     */
+    public static void requireCoPartitioned(LetheConfig config, KafkaRole role, Duration timeout) {
+        KafkaConfig kafka = config.kafka();
+        String changes = kafka.topics().changes();
+        String requests = kafka.topics().invalidationRequests();
+        try (Admin admin = Admin.create(KafkaClients.common(kafka, role, "lethe-topic-setup"))) {
+            var described = admin.describeTopics(List.of(changes, requests)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            Optional<String> wrong = requestPartitions(kafka, described.get(changes).partitions().size(),
+                    described.get(requests).partitions().size());
+            if (wrong.isPresent()) {
+                throw new IllegalStateException(coPartitioningMessage(wrong.get()));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while describing topics " + changes + " and " + requests, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot describe topics " + changes + " and " + requests + " at " + kafka.bootstrapServers()
+                    + " to check their partitions: " + e, e);
+        }
+    }
+
+    /** The refusal to start over {@code problem} ({@link #requestPartitions}). */
+    static String coPartitioningMessage(String problem) {
+        return "invalidation-streams will not start: " + problem + ". Streams routes request partition i in the task of changes "
+                + "partition i (docs/design.md, \"Manual purges\"), so a request partition without a changes partition would be "
+                + "routed outside the proof a topic move waits for";
+    }
+
+    /**
      * What is wrong with a request topic of {@code requests} partitions beside a changes topic of
      * {@code changes}: streams reads request partition {@code i} in the task of changes partition
      * {@code i}, whose watermarks prove its routing to a region after a topic move, so a request

@@ -89,5 +89,8 @@ class TopicSpecTest {
         assertEquals(java.util.Optional.empty(), TopicSetup.requestPartitions(kafka, 12, 6), "a changes topic grown later");
         assertEquals(java.util.Optional.of("lethe.invalidation-requests has 12 partitions, more than lethe.changes's 6 (add partitions "
                 + "to the changes topic, never only to the request topic)"), TopicSetup.requestPartitions(kafka, 6, 12));
+        String refusal = TopicSetup.coPartitioningMessage(TopicSetup.requestPartitions(kafka, 6, 12).orElseThrow());
+        assertTrue(refusal.startsWith("invalidation-streams will not start: lethe.invalidation-requests has 12 partitions, more than "
+                + "lethe.changes's 6 (add partitions to the changes topic"), refusal);
     }
 }
