@@ -77,6 +77,19 @@ class SweepIT {
 
             Await.until("a full pass of the namespace", Duration.ofSeconds(60), () -> !Double.isNaN(passFinished(f)));
             assertTrue(passFinished(f) * 1000 <= System.currentTimeMillis(), "epoch seconds: " + passFinished(f));
+
+            // a second instance of the region: it does not sweep while the first holds the region's lease
+            io.micrometer.core.instrument.simple.SimpleMeterRegistry other = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            try (io.lethe.region.inspect.CacheSweep second = new io.lethe.region.inspect.CacheSweep(config, REGION, other,
+                    java.time.Clock.systemUTC())) {
+                second.start();
+                double before = passFinished(f);
+                Await.until("the first instance to finish another pass", Duration.ofSeconds(60), () -> passFinished(f) > before);
+                assertEquals(1.0, f.registry.get(RegionMeterNames.SWEEP_ACTIVE).tag("region", REGION).gauge().value());
+                assertEquals(0.0, other.get(RegionMeterNames.SWEEP_ACTIVE).tag("region", REGION).gauge().value());
+                assertEquals(0.0, other.get(RegionMeterNames.SWEEP_KEYS).tags("namespace", "item", "result", "checked").counter().count(),
+                        "the second instance judged no key");
+            }
         }
     }
 
