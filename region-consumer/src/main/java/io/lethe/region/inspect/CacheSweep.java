@@ -142,7 +142,7 @@ public final class CacheSweep implements AutoCloseable {
                     lease.forget();
                     if (backoff.attempts() == 0) {
                         LOG.warn("region {}: the sweep waits for {} and retries: {}", region,
-                                "redis".equals(cause) ? "Redis" : "the database",
+                                "redis".equals(cause) ? "Redis" : "database".equals(cause) ? "the database" : "an unexpected error",
                                 e.toString());
                     }
                     backoff.sleep();
