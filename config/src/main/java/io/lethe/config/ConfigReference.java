@@ -202,7 +202,8 @@ public final class ConfigReference {
             new Setting("apply.sweep.enabled", Boolean.toString(Defaults.SWEEP_ENABLED), "each region consumer walks its cache's "
                     + "keys continuously and judges each against its row as `lethe inspect` does, on a thread and connections of its own "
                     + "(docs/design.md, \"The region's sweep\"): finds stale entries no invalidation reaches and no shadow read samples; "
-                    + "it reads rows as `source.reader-user` (or the region's replica), never as the replication role"),
+                    + "it reads rows as `source.reader-user` (or the region's replica user), never as the replication role, and without "
+                    + "either does not run (one WARN); one instance of a region sweeps at a time (a lease in the region's Redis)"),
             new Setting("apply.sweep.keys-per-second", Integer.toString(Defaults.SWEEP_KEYS_PER_SECOND), "keys the sweep judges a second "
                     + "per region, one SELECT each on the database the rows come from (SCAN steps count as keys): the load it adds, and how "
                     + "long a pass takes (100,000 keys at 5/s: under 6 h)"),

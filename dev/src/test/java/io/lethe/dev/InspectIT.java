@@ -166,6 +166,54 @@ class InspectIT {
         }
     }
 
+    /**
+     * Keys of char(n) and bit(n) columns find their row: compared in the column's type as
+     * {@code format_type} names it without its modifier ({@code character}, {@code bit}: one
+     * character, one bit), the key's text was cut to its first character and no row matched.
+     */
+    @Test
+    void keysOfCharAndBitColumnsFindTheirRow(EmbeddedStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            f.sql("CREATE TABLE codes (c char(3), b bit(3), ver int NOT NULL, PRIMARY KEY (c, b))",
+                    "INSERT INTO codes VALUES ('abc', B'101', 5)");
+            LetheConfig config = f.config(f.yaml(List.of(REGION),
+                    "code: { table: public.codes, primary-key: [c, b], keys: [\"" + p + "code:{c}:{b}\"], version: column:ver }", ""));
+            f.redis(REGION).hset(p + "code:abc:101", Map.of("v", "5", "d", "x"));
+            CacheInspector.Summary s = inspectOnce(config);
+            assertEquals(Map.of(Finding.OK, 1L), s.counts().get("code"), "the row found, at the entry's version: " + s);
+            assertTrue(s.unconfirmed().isEmpty() && s.confirmed().isEmpty(), s.toString());
+        }
+    }
+
+    /**
+     * Keys of json columns (and of a domain over json), which have no equality operator, find their
+     * row: compared in the column's type too, every such key failed with SQLSTATE 42883.
+     */
+    @Test
+    void keysOfColumnsWithoutEqualityFindTheirRow(EmbeddedStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            f.sql("CREATE DOMAIN jdoc AS json", "CREATE TABLE docs (id int PRIMARY KEY, j json, d jdoc, ver int NOT NULL)",
+                    "INSERT INTO docs VALUES (1, '{\"a\":1}', '[2]', 5)");
+            LetheConfig config = f.config(f.yaml(List.of(REGION), "doc: { table: public.docs, keys: [\"" + p + "doc:{j}:{d}\"] }", ""));
+            String key = io.lethe.config.KeyTemplate.parse(p + "doc:{j}:{d}").render(Map.of("j", "{\"a\":1}", "d", "[2]")).orElseThrow();
+            f.redis(REGION).hset(key, Map.of("v", "5", "d", "x"));
+            CacheInspector.Summary s = inspectOnce(config);
+            // a derived key (not the table's primary key) whose row is found: judged, its value left to shadow reads
+            assertEquals(Map.of(Finding.UNJUDGED_VALUE, 1L), s.counts().get("doc"), s.toString());
+            assertTrue(s.unconfirmed().isEmpty() && s.confirmed().isEmpty(), s.toString());
+        }
+    }
+
+    private static CacheInspector.Summary inspectOnce(LetheConfig config) throws Exception {
+        try (CacheInspector inspector = new CacheInspector(config, REGION,
+                new CacheInspector.Options(List.of(), 1000, false, Duration.ofSeconds(5)), java.time.Clock.systemUTC())) {
+            return inspector.run((scanned, suspects, namespace) -> {
+            });
+        }
+    }
+
     /** {@code seq_scan} and {@code idx_scan} of the test's items table. */
     private static long[] scans(PipelineFixture f) {
         PostgresEndpoint pg = f.stack.postgres();

@@ -77,6 +77,52 @@ class SweepIT {
 
             Await.until("a full pass of the namespace", Duration.ofSeconds(60), () -> !Double.isNaN(passFinished(f)));
             assertTrue(passFinished(f) * 1000 <= System.currentTimeMillis(), "epoch seconds: " + passFinished(f));
+
+            // a second instance of the region: it does not sweep while the first holds the region's lease
+            io.micrometer.core.instrument.simple.SimpleMeterRegistry other = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            try (io.lethe.region.inspect.CacheSweep second = new io.lethe.region.inspect.CacheSweep(config, REGION, other,
+                    java.time.Clock.systemUTC())) {
+                second.start();
+                double before = passFinished(f);
+                Await.until("the first instance to finish another pass", Duration.ofSeconds(60), () -> passFinished(f) > before);
+                assertEquals(1.0, f.registry.get(RegionMeterNames.SWEEP_ACTIVE).tag("region", REGION).gauge().value());
+                assertEquals(0.0, other.get(RegionMeterNames.SWEEP_ACTIVE).tag("region", REGION).gauge().value());
+                assertEquals(0.0, other.get(RegionMeterNames.SWEEP_KEYS).tags("namespace", "item", "result", "checked").counter().count(),
+                        "the second instance judged no key");
+            }
+        }
+    }
+
+    /**
+     * A key column whose type changed while the sweep runs ({@code ALTER COLUMN id TYPE bigint}):
+     * the sweep had cast keys to the type it read first, so a key past 2^31 raised a data exception
+     * and read as "no row": its fresh entry was confirmed ROW_GONE and healed. It reads the types
+     * again and finds the row.
+     */
+    @Test
+    void aKeyColumnWhoseTypeChangedWhileSweepingStillFindsItsRows(EmbeddedStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope).sweep("{ keys-per-second: 200, confirm-within: 60s }")) {
+            String p = scope.keyPrefix();
+            f.sql("CREATE TABLE items (id int PRIMARY KEY, val text, ver int NOT NULL)", "INSERT INTO items VALUES (1, 'one', 5)");
+            LetheConfig config = f.config(f.yaml(List.of(REGION),
+                    "item: { table: public.items, keys: [\"" + p + "item:{id}\"], version: column:ver, fence-ttl: 10m }", ""));
+            f.start(config);
+            RedisCommands<String, String> redis = f.redis(REGION);
+            redis.hset(p + "item:1", Map.of("v", "5", "d", "one"));
+            // the sweep has read the column types once it judged a key
+            Await.until("the sweep to judge item:1", Duration.ofSeconds(60), () -> keys(f, "checked") >= 1);
+            f.sql("ALTER TABLE items ALTER COLUMN id TYPE bigint", "INSERT INTO items VALUES (3000000000, 'big', 5)");
+            String big = p + "item:3000000000";
+            Await.until("the insert's invalidation applied", Duration.ofSeconds(60),
+                    () -> redis.exists(RedisLayout.fenceKey(big)) == 1);
+            redis.del(RedisLayout.fenceKey(big));
+            redis.hset(big, Map.of("v", "5", "d", "big")); // fresh: the row is at 5
+            redis.hset(p + "item:99", Map.of("v", "4", "d", "ghost")); // ROW_GONE: the sentinel
+            Await.until("the sweep to heal the ghost", Duration.ofSeconds(120), () -> redis.exists(p + "item:99") == 0);
+            double after = passFinished(f);
+            Await.until("another full pass", Duration.ofSeconds(60), () -> passFinished(f) > after);
+            assertEquals(1, keys(f, "row_gone"), "only the ghost");
+            assertEquals(1, redis.exists(big), "the fresh entry of a key past 2^31 stays");
         }
     }
 

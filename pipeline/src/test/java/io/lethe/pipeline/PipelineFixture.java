@@ -67,6 +67,10 @@ public final class PipelineFixture implements AutoCloseable {
         LetheYml yaml = LetheYml.on(stack, scope.database()).slot(scope.slot()).publication(scope.publication()).heartbeat("1s")
                 .topicPrefix(scope.topicPrefix()).groups(scope.id()).namespaces(namespacesYaml).extra(extra);
         yaml.apply("sweep: " + (sweep == null ? "{ enabled: false }" : sweep));
+        if (sweep != null) {
+            // the sweep runs only with a reader role; the test database's user stands in for one
+            yaml.source("reader-user: " + stack.postgres().user());
+        }
         regionSpecs.forEach(yaml::region);
         return yaml.build();
     }

@@ -30,7 +30,7 @@ public final class RegionConsumerService implements AutoCloseable {
     private final String region;
     private final RegionApply parts;
     private final Thread thread;
-    /** The region's sweep of its keys against their rows, or null when {@code apply.sweep.enabled} is false. */
+    /** The region's sweep of its keys against their rows, or null when {@code apply.sweep.enabled} is false or no reader role is set. */
     private final CacheSweep sweep;
     private volatile boolean running;
     private volatile Throwable failure;
@@ -40,7 +40,17 @@ public final class RegionConsumerService implements AutoCloseable {
         this.region = config.region(regionName).name();
         this.parts = new RegionApply(config, regionName, registry, clock);
         this.thread = new Thread(this::run, "lethe-region-" + region);
-        this.sweep = config.apply().sweep().enabled() ? new CacheSweep(config, region, registry, clock) : null;
+        java.util.Optional<String> withoutReader = CacheSweep.withoutReader(config, region);
+        boolean sweeping = config.apply().sweep().enabled() && withoutReader.isEmpty();
+        if (config.apply().sweep().enabled() && withoutReader.isPresent()) {
+            LOG.warn(withoutReader.get());
+        }
+        this.sweep = sweeping ? new CacheSweep(config, region, registry, clock) : null;
+        if (!sweeping) {
+            // the sweep's own gauge says 1 only while it holds the region's lease; off, it says 0 here
+            io.micrometer.core.instrument.Gauge.builder(io.lethe.region.apply.RegionMeterNames.SWEEP_ACTIVE, () -> 0)
+                    .tag("region", region).description("1 while this instance sweeps the region").register(registry);
+        }
     }
 
     /** The group id of this region's consumers. */

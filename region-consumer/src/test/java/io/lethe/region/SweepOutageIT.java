@@ -31,7 +31,8 @@ class SweepOutageIT {
             String p = scope.keyPrefix();
             // the fixture's source is a placeholder database nobody answers for: every sweep step fails on it
             LetheConfig config = f.config(f.yaml(Map.of("us-east", "{ redis: " + stack.redisUri("us-east") + " }"),
-                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", "sweep: { keys-per-second: 100 }"));
+                    "product: { table: public.products, keys: [\"" + p + "product:{id}\"] }", "sweep: { keys-per-second: 100 }")
+                    .replace("user: lethe }", "user: lethe, reader-user: lethe_reader }"));
             assertTrue(config.apply().sweep().enabled());
             RedisCommands<String, String> redis = f.redis("us-east");
             redis.hset(p + "product:1", Map.of("v", "1", "d", "old"));

@@ -16,7 +16,7 @@ import java.util.Properties;
 /**
  * {@code lethe doctor}'s checks of the reader role ({@code source.reader-user}): every region
  * consumer's sweep ({@code apply.sweep}), {@code lethe inspect} and the replica gate read the
- * primary as this role, never as capture's REPLICATION role. It must log in and {@code SELECT}
+ * primary as this role, never as capture's REPLICATION role (without it the sweep does not run). It must log in and {@code SELECT}
  * every configured table; a sweep whose role cannot only counts errors, so the gap would otherwise
  * show only as {@code lethe_region_sweep_errors_total}.
  */
@@ -31,11 +31,15 @@ final class ReaderChecks {
         List<CheckResult> out = new ArrayList<>();
         boolean sweeping = config.apply().sweep().enabled();
         if (config.source().readerUser() == null) {
-            out.add(CheckResult.warn(CHECK + " role", "source.reader-user is not set: " + (sweeping ? "every region's sweep, " : "")
+            out.add(CheckResult.warn(CHECK + " role", "source.reader-user is not set: "
+                    + (sweeping
+                            ? "every region's sweep does not run (except on a region with a replica-user; it never reads as "
+                                    + "capture's role), and "
+                            : "")
                     + "lethe inspect and the replica gate read rows as source.user (" + config.source().user()
                     + "), capture's REPLICATION role",
                     "create a role with only SELECT on the configured tables and set "
-                            + "source.reader-user (docs/runbook.md, \"Least privilege\")"));
+                            + "source.reader-user and source.reader-password (docs/runbook.md, \"Least privilege\")"));
         }
         Properties props = new Properties();
         props.setProperty("user", config.source().reader());

@@ -23,11 +23,12 @@ class ReaderChecksTest {
     }
 
     @Test
-    void aSweepReadingAsCapturesRoleIsAWarningWithTheFix() {
+    void noReaderRoleIsAWarningThatTheSweepDoesNotRunWithTheFix() {
         List<CheckResult> results = ReaderChecks.run(config("", ""));
         CheckResult role = results.get(0);
         assertEquals(Status.WARN, role.status(), role.toString());
-        assertTrue(role.message().contains("every region's sweep") && role.message().contains("REPLICATION"), role.message());
+        assertTrue(role.message().contains("every region's sweep does not run") && role.message().contains("REPLICATION"),
+                role.message());
         assertTrue(role.fix().contains("source.reader-user"), role.fix());
         CheckResult grants = results.get(1);
         assertEquals(Status.FAIL, grants.status(), "nothing listens on port 9: " + grants);

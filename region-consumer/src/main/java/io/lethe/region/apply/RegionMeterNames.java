@@ -40,8 +40,17 @@ public final class RegionMeterNames {
     public static final String SWEEP_KEYS = "lethe.region.sweep.keys";
     /** When the sweep last finished a pass over every key of a namespace (epoch seconds; NaN before the first). */
     public static final String SWEEP_PASS_FINISHED = "lethe.region.sweep.pass.finished";
-    /** Sweep steps that failed because the database or Redis did not answer (the sweep waits and goes on), by cause. */
+    /**
+     * Sweep steps that failed, by cause: {@code database} or {@code redis} did not answer (the sweep
+     * waits and goes on), {@code key} (one key that could not be judged, skipped), {@code other}.
+     */
     public static final String SWEEP_ERRORS = "lethe.region.sweep.errors";
+    /**
+     * 1 while this instance sweeps the region (it holds the region's sweep lease), 0 when the sweep is
+     * off ({@code apply.sweep.enabled: false}, or no reader role: {@code source.reader-user}) or another
+     * instance of the region sweeps.
+     */
+    public static final String SWEEP_ACTIVE = "lethe.region.sweep.active";
     /** Keys visited by pattern invalidations. */
     public static final String PATTERN_KEYS = "lethe.region.pattern.keys";
     /**

@@ -4,6 +4,7 @@ import io.lethe.config.ApplyConfig;
 import io.lethe.config.KeyTemplate;
 import io.lethe.config.LetheConfig;
 import io.lethe.config.NamespaceConfig;
+import io.lethe.config.RegionConfig;
 import io.lethe.region.inspect.CacheInspector.Report;
 import io.lethe.stage.retry.Backoff;
 import io.lettuce.core.RedisException;
@@ -52,6 +53,7 @@ public final class CacheSweep implements AutoCloseable {
     private final SweepBatches batches;
     private volatile boolean running;
     private KeyChecks checks;
+    private final SweepLease lease;
     private int turn;
 
     /** A sweep of {@code regionName}'s keys, not started; every namespace the region caches that has key templates. */
@@ -74,8 +76,25 @@ public final class CacheSweep implements AutoCloseable {
         }
         this.metrics = new SweepMetrics(registry, regionName, namespaces);
         this.batches = new SweepBatches(settings.confirmWithin());
+        this.lease = new SweepLease(io.lethe.region.RegionConsumerService.groupId(config, regionName), System::nanoTime);
         this.thread = new Thread(this::run, "lethe-sweep-" + regionName);
         thread.setDaemon(true);
+    }
+
+    /**
+     * Why the sweep of {@code region} cannot run, or empty when it can: it reads rows as the reader
+     * role ({@code source.reader-user}) or the region's replica user, and without either it would log
+     * in as capture's REPLICATION role (usually with no password: every step would fail).
+     */
+    public static java.util.Optional<String> withoutReader(LetheConfig config, String region) {
+        RegionConfig r = config.region(region);
+        if (config.source().readerUser() != null || r.hasReplicaGate() && r.replicaUser() != null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("region " + r.name() + ": apply.sweep is on but source.reader-user is not set, so the sweep "
+                + "does not run (it never reads rows as source.user, capture's REPLICATION role); to enable it create a role with only "
+                + "SELECT on the configured tables and set source.reader-user and source.reader-password (docs/runbook.md, "
+                + "\"Least privilege\"), or set apply.sweep.enabled: false to silence this");
     }
 
     public void start() {
@@ -94,6 +113,13 @@ public final class CacheSweep implements AutoCloseable {
                     if (checks == null) {
                         checks = new KeyChecks(config, region, List.of(), settings.heal(), "lethe-sweep");
                     }
+                    if (!lease.held(checks.redis())) {
+                        // another instance of the region sweeps: this one waits to take over should it stop
+                        metrics.active(false);
+                        Thread.sleep(SweepLease.TTL.toMillis() / 3);
+                        continue;
+                    }
+                    metrics.active(true);
                     if (batches.full()) {
                         confirm(batches.step(System.nanoTime(), false, source()));
                         Thread.sleep(50);
@@ -105,12 +131,18 @@ public final class CacheSweep implements AutoCloseable {
                         LOG.info("region {}: the sweep goes on after {} failed attempt(s)", region, backoff.attempts());
                         backoff.reset();
                     }
-                } catch (SQLException | RedisException | IllegalStateException e) {
-                    String cause = e instanceof RedisException ? "redis" : "database";
+                } catch (SQLException | RuntimeException e) {
+                    // an outage (or a bug): counted, waited out and retried; one key's own failure is counted per key (judge)
+                    String cause = e instanceof RedisException
+                            ? "redis"
+                            : e instanceof SQLException || e instanceof IllegalStateException
+                                    ? "database"
+                                    : "other";
                     metrics.error(cause);
+                    lease.forget();
                     if (backoff.attempts() == 0) {
                         LOG.warn("region {}: the sweep waits for {} and retries: {}", region,
-                                "redis".equals(cause) ? "Redis" : "the database",
+                                "redis".equals(cause) ? "Redis" : "database".equals(cause) ? "the database" : "an unexpected error",
                                 e.toString());
                     }
                     backoff.sleep();
@@ -118,11 +150,17 @@ public final class CacheSweep implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (RuntimeException | Error e) {
-            // a bug, not an outage: the region goes on applying; the sweep's counters stop moving
+        } catch (Error e) {
+            // not an outage: the region goes on applying; the sweep's counters stop moving (LetheSweepStalled)
             LOG.error("region {}: the sweep stopped", region, e);
         } finally {
+            metrics.active(false);
             if (checks != null) {
+                try {
+                    lease.release(checks.redis());
+                } catch (RuntimeException e) {
+                    LOG.debug("region {}: the sweep's lease {} is left to expire: {}", region, lease.key(), e.toString());
+                }
                 checks.close();
             }
         }
@@ -135,8 +173,8 @@ public final class CacheSweep implements AutoCloseable {
         NamespaceWalk.Step step = walk.next(checks.redis()::scan, checks::judgedUnder);
         String ns = walk.namespace().name();
         if (step.key() != null) {
-            Suspect s = checks.check(walk.namespace(), step.template(), step.key());
-            if (s != null) {
+            Suspect s = judge(walk.namespace(), step.key(), () -> checks.check(walk.namespace(), step.template(), step.key()));
+            if (s != null && s != SKIPPED) {
                 metrics.count(ns, "checked");
                 if (s.report().finding().stale()) {
                     batches.add(s, System.nanoTime());
@@ -147,6 +185,32 @@ public final class CacheSweep implements AutoCloseable {
             LOG.debug("region {}: the sweep finished pass {} of namespace {}", region, walk.passes(), ns);
         }
         confirm(batches.step(System.nanoTime(), step.passEnded(), source()));
+    }
+
+    /** What {@link #judge} returns for a key it could not judge. */
+    private static final Suspect SKIPPED = new Suspect(null, null, null, null);
+
+    /** A lookup that may fail. */
+    private interface Lookup {
+        Suspect get() throws SQLException;
+    }
+
+    /**
+     * One key judged; {@link #SKIPPED} (not judged, counted as {@code errors{cause=key}}) when it fails for a
+     * reason of its own (a value the judge cannot handle), so one bad row never stops the sweep. An
+     * outage (SQL, Redis) still propagates, to be waited out.
+     */
+    private Suspect judge(NamespaceConfig ns, String key, Lookup lookup) throws SQLException {
+        try {
+            return lookup.get();
+        } catch (RedisException | IllegalStateException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            metrics.error("key");
+            // the exception's class only: its message may quote the row's values
+            LOG.warn("region {}: the sweep skips key {} of namespace {}: {}", region, key, ns.name(), e.getClass().getName());
+            return SKIPPED;
+        }
     }
 
     private SweepBatches.Source source() {
@@ -174,7 +238,10 @@ public final class CacheSweep implements AutoCloseable {
                     settings.confirmWithin());
         }
         for (Suspect s : outcome.ready()) {
-            Suspect again = checks.confirm(s);
+            Suspect again = judge(s.ns(), s.entry().key(), () -> checks.confirm(s));
+            if (again == SKIPPED) {
+                continue;
+            }
             if (again == null) {
                 metrics.count(s.ns().name(), "cleared");
             } else {
@@ -192,8 +259,9 @@ public final class CacheSweep implements AutoCloseable {
         if (healed) {
             metrics.count(ns, "healed");
         }
-        LOG.warn("region {}: the sweep confirmed {} at {} (namespace {}, entry version {}, row version {}): {}; {}", region, r.finding(),
-                r.key(), ns, r.entryVersion(), r.rowVersion() == null ? "unknown" : r.rowVersion(), r.detail(),
+        // coordinates only: the report's detail may quote the row's payload (PAYLOAD_DIFFERS), which no log holds
+        LOG.warn("region {}: the sweep confirmed {} at {} (namespace {}, entry version {}, row version {}); {}", region, r.finding(),
+                r.key(), ns, r.entryVersion(), r.rowVersion() == null ? "unknown" : r.rowVersion(),
                 healed
                         ? "healed (invalidated at the entry's version)"
                         : settings.heal()

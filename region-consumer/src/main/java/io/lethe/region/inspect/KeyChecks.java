@@ -55,15 +55,21 @@ final class KeyChecks implements AutoCloseable {
         this.receives = config.namespaces().values().stream().filter(ns -> cached.contains(ns.name())).toList();
         this.rows = new SourceRows(config.source(), region, application);
         this.judge = new Judge(rows, receives);
+        RegionRedis opened = null;
         try {
-            this.redis = new RegionRedis(region, 1, config.apply().commandTimeout());
+            opened = new RegionRedis(region, 1, config.apply().commandTimeout());
             if (heal) {
-                redis.loadScripts();
+                opened.loadScripts();
             }
         } catch (RuntimeException e) {
+            // the sweep retries this constructor while Redis is down: nothing it opened may stay open
+            if (opened != null) {
+                opened.close();
+            }
             rows.close();
             throw e;
         }
+        this.redis = opened;
     }
 
     /** The namespaces named (or every one the region caches), refusing one it does not cache. */

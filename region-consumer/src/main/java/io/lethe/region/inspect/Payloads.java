@@ -5,22 +5,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.lethe.schemas.serde.EventJson;
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.sql.Date;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
-import java.sql.Timestamp;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.util.Base64;
-import java.util.Calendar;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TimeZone;
 
 /** How the inspector renders a row's payload columns as an upsert carries them, and compares a cached payload with it. */
 final class Payloads {
@@ -31,7 +29,8 @@ final class Payloads {
      * The payload columns as capture carries them in a change event and the mapper renders an
      * upsert (Debezium's encoding: numbers, booleans and text as such, numeric as its text, dates as
      * days since 1970, timestamps in milli- or microseconds by precision, bytes as base64); empty
-     * when a column's type is not one of these.
+     * when a column's type is not one of these, or a value is not one Java's dates hold
+     * ({@code infinity}, a year past 9999 or BC): such a key is not judged.
      */
     static Optional<String> render(ResultSet rs, int first, List<String> columns) throws SQLException {
         ResultSetMetaData md = rs.getMetaData();
@@ -47,18 +46,19 @@ final class Payloads {
                 case "float8" -> value = rs.getObject(index) == null ? null : rs.getDouble(index);
                 case "bool" -> value = rs.getObject(index) == null ? null : rs.getBoolean(index);
                 case "numeric", "text", "varchar", "bpchar", "uuid", "json", "jsonb", "name" -> value = rs.getString(index);
-                case "date" -> {
-                    Date d = rs.getDate(index);
-                    value = d == null ? null : (int) LocalDate.parse(rs.getString(index)).toEpochDay();
-                }
-                case "timestamp" -> {
-                    Timestamp t = rs.getTimestamp(index, Calendar.getInstance(TimeZone.getTimeZone("UTC")));
-                    if (t == null) {
+                case "date", "timestamp" -> {
+                    // parsed from the text the session prints (ISO): infinity, a year past 9999 or BC does not parse
+                    String text = rs.getString(index);
+                    if (text == null) {
                         value = null;
                     } else {
-                        Instant at = t.toLocalDateTime().toInstant(ZoneOffset.UTC);
-                        long micros = Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1_000);
-                        value = md.getScale(index) <= 3 ? micros / 1_000 : micros;
+                        try {
+                            value = "date".equals(type)
+                                    ? (Object) (int) LocalDate.parse(text).toEpochDay()
+                                    : micros(text, md.getScale(index));
+                        } catch (DateTimeException | ArithmeticException e) {
+                            return Optional.empty();
+                        }
                     }
                 }
                 case "bytea" -> {
@@ -76,6 +76,13 @@ final class Payloads {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot render a payload", e);
         }
+    }
+
+    /** A timestamp's text as Debezium carries it: microseconds since 1970, or milliseconds for a precision up to 3. */
+    private static long micros(String text, int scale) {
+        Instant at = LocalDateTime.parse(text.replace(' ', 'T')).toInstant(ZoneOffset.UTC);
+        long micros = Math.addExact(Math.multiplyExact(at.getEpochSecond(), 1_000_000L), at.getNano() / 1_000);
+        return scale <= 3 ? micros / 1_000 : micros;
     }
 
     /** True when two payloads hold the same fields and values (numbers compared as numbers, field order ignored). */

@@ -30,7 +30,21 @@ import java.util.Properties;
 final class SourceRows implements AutoCloseable {
     /** The session settings key rendering assumes. */
     private static final String SESSION = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; "
-            + "SET extra_float_digits = 1; SET bytea_output = 'hex'";
+            + "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET statement_timeout = '10s'; SET lock_timeout = '5s'";
+
+    /**
+     * Each column's type as a cast names it ({@code format_type} with no modifier, -1: {@code bpchar},
+     * {@code "bit"}, {@code numeric}, so a cast never cuts a key's text to {@code char(1)} or
+     * {@code bit(1)}), and whether its (base) type has a btree equality, so {@code col = CAST(? AS
+     * type)} can be asked at all ({@code json}, {@code xml}, {@code point} have none: SQLSTATE 42883).
+     * A varchar or a domain over text compares through text's; an enum through anyenum's. */
+    private static final String TYPES = "SELECT a.attname, format_type(a.atttypid, -1), EXISTS (SELECT 1 FROM pg_opclass oc "
+            + "JOIN pg_am am ON am.oid = oc.opcmethod WHERE am.amname = 'btree' AND oc.opcdefault AND (oc.opcintype = b.oid "
+            + "OR (oc.opcintype = 'anyenum'::regtype AND b.typtype = 'e') OR EXISTS (SELECT 1 FROM pg_cast c WHERE c.castsource = b.oid "
+            + "AND c.casttarget = oc.opcintype AND c.castmethod = 'b' AND c.castcontext = 'i'))) "
+            + "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+            + "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+            + "WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped";
 
     /** What a key's columns select: whether a row has them, its version, its payload. */
     record Row(String version, String payload, boolean payloadRenderable) {
@@ -43,7 +57,11 @@ final class SourceRows implements AutoCloseable {
     private final Properties primaryProps = new Properties();
     private Connection connection;
     private final Map<String, PreparedStatement> statements = new LinkedHashMap<>();
-    /** Each table's column types ({@link #types}), kept across reconnections. */
+    /**
+     * Each table's column types ({@link #types}) that have a btree equality; read again after a
+     * reconnection and after a data exception (a column's type may have changed: an {@code ALTER
+     * COLUMN id TYPE bigint} would otherwise make every key past 2^31 read as gone).
+     */
     private final Map<String, Map<String, String>> columnTypes = new LinkedHashMap<>();
 
     /**
@@ -57,7 +75,6 @@ final class SourceRows implements AutoCloseable {
         if (source.readerSecret() != null) {
             primaryProps.setProperty("password", source.readerSecret().reveal());
         }
-        primaryProps.setProperty("ApplicationName", application);
         this.replica = region.hasReplicaGate();
         this.url = replica ? region.replicaJdbcUrl() : source.jdbcUrl();
         String user = replica && region.replicaUser() != null ? region.replicaUser() : source.reader();
@@ -66,7 +83,12 @@ final class SourceRows implements AutoCloseable {
         if (password != null) {
             props.setProperty("password", password.reveal());
         }
-        props.setProperty("ApplicationName", application);
+        for (Properties p : List.of(props, primaryProps)) {
+            // the timeouts as ReplicaGate's: a database that stops answering fails a lookup, it does not hang the sweep
+            p.setProperty("ApplicationName", application);
+            p.setProperty("connectTimeout", "5");
+            p.setProperty("socketTimeout", "15");
+        }
         try {
             connection();
         } catch (SQLException e) {
@@ -100,6 +122,24 @@ final class SourceRows implements AutoCloseable {
      * payload column has a type this class does not render as Debezium does).
      */
     Optional<Row> find(NamespaceConfig ns, Map<String, String> columns) throws SQLException {
+        try {
+            return lookup(ns, columns);
+        } catch (TypesChanged e) {
+            // a data exception: the types are read again once; then the key's text is not a value of the column's type
+            columnTypes.remove(ns.schemaName() + "." + ns.tableName());
+            try {
+                return lookup(ns, columns);
+            } catch (TypesChanged again) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    /** A data exception (SQLSTATE class 22) in a lookup. */
+    private static final class TypesChanged extends Exception {
+    }
+
+    private Optional<Row> lookup(NamespaceConfig ns, Map<String, String> columns) throws SQLException, TypesChanged {
         List<String> select = new ArrayList<>();
         select.add("1");
         if (!ns.version().isLsn()) {
@@ -113,7 +153,6 @@ final class SourceRows implements AutoCloseable {
                 .append(quote(ns.schemaName())).append('.').append(quote(ns.tableName()));
         List<String> names = new ArrayList<>(columns.keySet());
         Map<String, String> types = types(ns);
-        int parameters = 0;
         for (int i = 0; i < names.size(); i++) {
             String column = quote(names.get(i));
             String type = types.get(names.get(i));
@@ -121,10 +160,8 @@ final class SourceRows implements AutoCloseable {
             if (type != null) {
                 // the column compared in its own type first, so its index finds the row (col::text alone scans the table)
                 sql.append(column).append(" = CAST(? AS ").append(type).append(") AND ");
-                parameters++;
             }
             sql.append(column).append("::text = ?");
-            parameters++;
         }
         sql.append(" LIMIT 1");
         try {
@@ -140,16 +177,13 @@ final class SourceRows implements AutoCloseable {
                 }
                 ps.setString(index++, columns.get(name));
             }
-            if (index != parameters + 1) {
-                throw new IllegalStateException("bound " + (index - 1) + " of " + parameters + " parameters");
-            }
             ResultSet result;
             try {
                 result = ps.executeQuery();
             } catch (SQLException e) {
                 if (e.getSQLState() != null && e.getSQLState().startsWith("22")) {
-                    // a data exception: the key's text is not a value of the column's type, so no row prints as it
-                    return Optional.empty();
+                    // a data exception: the key's text is not a value of the column's type (or the type changed)
+                    throw new TypesChanged();
                 }
                 throw e;
             }
@@ -178,9 +212,9 @@ final class SourceRows implements AutoCloseable {
     }
 
     /**
-     * The type of each column of {@code ns}'s table ({@code format_type} without its modifier:
-     * {@code integer}, {@code numeric}, {@code text}, ...), read once per table; empty when the
-     * catalog does not answer (the keys' columns are then compared as text alone).
+     * The type of each column of {@code ns}'s table that has a btree equality ({@link #TYPES}:
+     * {@code integer}, {@code numeric}, {@code bpchar}, ...), read once per table and connection;
+     * a column missing here is compared as text alone.
      */
     private Map<String, String> types(NamespaceConfig ns) throws SQLException {
         String table = ns.schemaName() + "." + ns.tableName();
@@ -189,12 +223,13 @@ final class SourceRows implements AutoCloseable {
             return known;
         }
         Map<String, String> types = new LinkedHashMap<>();
-        try (PreparedStatement ps = connection().prepareStatement("SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a "
-                + "WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped")) {
+        try (PreparedStatement ps = connection().prepareStatement(TYPES)) {
             ps.setString(1, quote(ns.schemaName()) + "." + quote(ns.tableName()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    types.put(rs.getString(1), rs.getString(2));
+                    if (rs.getBoolean(3)) {
+                        types.put(rs.getString(1), rs.getString(2));
+                    }
                 }
             }
         } catch (SQLException e) {
@@ -250,11 +285,11 @@ final class SourceRows implements AutoCloseable {
             if (connection != null) {
                 connection.close();
             }
-        } catch (SQLException ignored) {
-            // broken already
+        } catch (SQLException ignored) { // broken already
         } finally {
             connection = null;
             statements.clear();
+            columnTypes.clear();
         }
     }
 }

@@ -27,6 +27,7 @@ final class SweepMetrics {
     private final String region;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> passFinishedMillis = new ConcurrentHashMap<>();
+    private final AtomicLong active = new AtomicLong();
 
     SweepMetrics(MeterRegistry registry, String region, List<NamespaceConfig> namespaces) {
         this.registry = registry;
@@ -39,8 +40,12 @@ final class SweepMetrics {
                     .description("when the sweep last finished a pass over every key of the namespace (epoch seconds)")
                     .register(registry);
         }
+        Gauge.builder(RegionMeterNames.SWEEP_ACTIVE, active, AtomicLong::get).tag("region", region)
+                .description("1 while this instance sweeps the region (it holds the region's sweep lease)").register(registry);
         error("database", 0);
         error("redis", 0);
+        error("key", 0);
+        error("other", 0);
     }
 
     private static List<String> results() {
@@ -72,13 +77,19 @@ final class SweepMetrics {
         passFinishedMillis.computeIfAbsent(namespace, n -> new AtomicLong()).set(at.toEpochMilli());
     }
 
+    /** Whether this instance sweeps now (holds the region's lease). */
+    void active(boolean sweeping) {
+        active.set(sweeping ? 1 : 0);
+    }
+
     void error(String cause) {
         error(cause, 1);
     }
 
     private void error(String cause, long n) {
         counters.computeIfAbsent("\0error\0" + cause, k -> Counter.builder(RegionMeterNames.SWEEP_ERRORS).tag("region", region)
-                .tag("cause", cause).description("sweep steps that failed because the database or Redis did not answer")
+                .tag("cause", cause)
+                .description("sweep steps that failed: the database or Redis did not answer, or one key could not be judged (cause key)")
                 .register(registry)).increment(n);
     }
 }
