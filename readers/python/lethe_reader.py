@@ -339,8 +339,8 @@ class Reader:
 
     def namespace(self, name, ttl_ms=0, negative_ttl_ms=0, holds=None):
         """holds: what this reader's lethe.yml says the namespace's entries hold and under which keys, the list
-        NamespaceConfig.readerHolds() gives (e.g. ["table:public.products", "version:lsn", "mode:DELETE",
-        "key/v2:product:{id}"]); fills are then refused while the region's
+        NamespaceConfig.readerHolds() gives, templates and patterns sorted (e.g. ["table:public.products",
+        "version:lsn", "mode:DELETE", "key/v2:product:{id}"]); fills are then refused while the region's
         Redis records other holds. None: not checked (see docs/cache-client.md, "Declaring what a namespace holds")."""
         return Namespace(self, name, ttl_ms, negative_ttl_ms, holds)
 

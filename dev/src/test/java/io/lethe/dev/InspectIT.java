@@ -206,6 +206,25 @@ class InspectIT {
         }
     }
 
+    /**
+     * A key whose text a domain's CHECK refuses (a negative entry for an id a user made up) is no row's: judged as gone,
+     * not an error (failed first: the cast's check violation, SQLSTATE 23514, reached the inspector as a database error).
+     */
+    @Test
+    void aKeyADomainsCheckRefusesIsNoRowsKey(EmbeddedStack stack, TestScope scope) throws Exception {
+        try (PipelineFixture f = new PipelineFixture(stack, scope)) {
+            String p = scope.keyPrefix();
+            f.sql("CREATE DOMAIN sku AS text CHECK (VALUE ~ '^[A-Z0-9]+$')", "CREATE TABLE skus (s sku PRIMARY KEY, ver int NOT NULL)",
+                    "INSERT INTO skus VALUES ('AB1', 5)");
+            LetheConfig config = f.config(f.yaml(List.of(REGION), "sku: { table: public.skus, primary-key: [s], keys: [\"" + p
+                    + "sku:{s}\"] }", ""));
+            f.redis(REGION).hset(p + "sku:made-up", Map.of("v", "5", "d", "x"));
+            CacheInspector.Summary s = inspectOnce(config);
+            // a suspect (no pipeline runs here to confirm it past the row's position)
+            assertEquals(List.of(Finding.ROW_GONE), s.unconfirmed().stream().map(r -> r.finding()).toList(), s.toString());
+        }
+    }
+
     private static CacheInspector.Summary inspectOnce(LetheConfig config) throws Exception {
         try (CacheInspector inspector = new CacheInspector(config, REGION,
                 new CacheInspector.Options(List.of(), 1000, false, Duration.ofSeconds(5)), java.time.Clock.systemUTC())) {

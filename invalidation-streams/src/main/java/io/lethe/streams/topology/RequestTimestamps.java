@@ -24,13 +24,18 @@ final class RequestTimestamps implements TimestampExtractor {
         this.clock = clock;
     }
 
+    /**
+     * The record's time, never after now (a request stamped ahead by a fast clock would otherwise wait behind the changes
+     * the same task reads until their time caught up: Kafka Streams picks the partition whose head is earliest); a negative
+     * one: the partition's time, or now.
+     */
     @Override
     public long extract(ConsumerRecord<Object, Object> record, long partitionTime) {
         long now = clock.millis();
         long ts = record.timestamp();
         if (ts >= 0 && ts <= now + MAX_AHEAD.toMillis()) {
-            return ts;
+            return Math.min(ts, now);
         }
-        return partitionTime >= 0 && partitionTime <= now + MAX_AHEAD.toMillis() ? partitionTime : now;
+        return partitionTime >= 0 && partitionTime <= now + MAX_AHEAD.toMillis() ? Math.min(partitionTime, now) : now;
     }
 }

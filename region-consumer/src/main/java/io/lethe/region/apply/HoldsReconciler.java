@@ -16,15 +16,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps each namespace's holds record ({@code lethe:holds:<ns>}) what this instance's view says while the region runs:
- * the record is written before a move's, first feed's or restore's wholesale invalidation and at a start-up that finds
- * none, but can be lost or wrong without any of them (evicted under {@code allkeys-*}, deleted by an operator, a Cluster
+ * the record is written before a move's, first feed's or restore's wholesale invalidation (and here, where one is absent:
+ * a start-up's marker write leaves that to this check, which invalidates after recording it), but can be lost or wrong without any of them (evicted under {@code allkeys-*}, deleted by an operator, a Cluster
  * master that failed over before it replicated, a move stopped half-way and rolled back, a downgrade). While none is
  * recorded, a reader on any file fills (one on another file fills entries no invalidation reaches); while a wrong one is,
  * declared readers refuse every fill and {@link UpsertHolds} undoes every upsert.
  *
  * <p>Run by the periodic marker check ({@link MarkerView#EVERY}), only when this instance's view matches the marker
- * and its own marker write is done (a view that differs holds instead; a start-up still deciding writes the record
- * itself; a fresh or restored Redis is the first feed's or the restore's, which record it before their invalidation).
+ * and its own marker write is done (a view that differs holds instead; a start-up still deciding does not
+ * reconcile yet; a fresh or restored Redis is the first feed's or the restore's, which record it before their invalidation).
  * For each namespace received, and each configured one not received whose record says it holds something
  * ({@code not-received} is due; an absent record there is not known to have been this region's), it reads the
  * record and the intent beside it ({@link RedisLayout#holdsIntentKey}); when the record is absent or other, it reads the

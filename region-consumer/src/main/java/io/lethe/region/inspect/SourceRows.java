@@ -125,18 +125,23 @@ final class SourceRows implements AutoCloseable {
         try {
             return lookup(ns, columns);
         } catch (TypesChanged e) {
-            // a data exception: the types are read again once; then the key's text is not a value of the column's type
-            columnTypes.remove(ns.schemaName() + "." + ns.tableName());
+            // the types are read again once; then no row (noValue) or, until the next connection, text alone (a scan's cost)
+            String table = ns.schemaName() + "." + ns.tableName();
+            columnTypes.remove(table);
             try {
                 return lookup(ns, columns);
             } catch (TypesChanged again) {
-                return Optional.empty();
+                if (again.noValue) {
+                    return Optional.empty();
+                }
+                columnTypes.put(table, Map.of());
+                try {
+                    return lookup(ns, columns);
+                } catch (TypesChanged third) {
+                    throw new SQLException("a lookup of " + table + " compared as text failed", third.getCause());
+                }
             }
         }
-    }
-
-    /** A data exception (SQLSTATE class 22) in a lookup. */
-    private static final class TypesChanged extends Exception {
     }
 
     private Optional<Row> lookup(NamespaceConfig ns, Map<String, String> columns) throws SQLException, TypesChanged {
@@ -181,9 +186,9 @@ final class SourceRows implements AutoCloseable {
             try {
                 result = ps.executeQuery();
             } catch (SQLException e) {
-                if (e.getSQLState() != null && e.getSQLState().startsWith("22")) {
-                    // a data exception: the key's text is not a value of the column's type (or the type changed)
-                    throw new TypesChanged();
+                String state = e.getSQLState() == null ? "" : e.getSQLState();
+                if (state.startsWith("22") || state.startsWith("23") || state.startsWith("42")) {
+                    throw new TypesChanged(e); // the key's text is no value of the type, or the typed comparison cannot run
                 }
                 throw e;
             }
